@@ -1,0 +1,199 @@
+//! Settings from flags, environment, `.env` and `haste.toml`, in that order of precedence.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use haste_driver::history::HistoryTables;
+use haste_driver::{DatabaseUrl, Limits};
+use haste_migrations::parse_duration;
+use haste_runner::Settings;
+use serde::Deserialize;
+
+use crate::args::{Common, RunOptions};
+
+const CONFIG_FILE: &str = "haste.toml";
+const DEFAULT_DIR: &str = "migrations";
+const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(300);
+const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
+const DEFAULT_RETRIES: u32 = 3;
+const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
+
+/// `haste.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    url: Option<String>,
+    migrations_dir: Option<PathBuf>,
+    history_schema: Option<String>,
+    #[serde(default)]
+    lock: LockSection,
+    #[serde(default)]
+    defaults: DefaultsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockSection {
+    wait: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DefaultsSection {
+    lock_timeout: Option<String>,
+    statement_timeout: Option<String>,
+    retries: Option<u32>,
+}
+
+/// A configuration problem: exit code 2.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+/// Everything a database command needs.
+pub struct Resolved {
+    pub url: DatabaseUrl,
+    pub dir: PathBuf,
+    pub settings: Settings,
+}
+
+fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
+    let path = match explicit {
+        Some(path) => path.to_owned(),
+        None if Path::new(CONFIG_FILE).exists() => PathBuf::from(CONFIG_FILE),
+        None => return Ok(ConfigFile::default()),
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
+    toml::from_str(&text).map_err(|error| ConfigError(format!("{}: {error}", path.display())))
+}
+
+/// The migrations folder for commands that need no database.
+pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    let file = load_file(config)?;
+    Ok(dir
+        .map(Path::to_owned)
+        .or(file.migrations_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)))
+}
+
+pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
+    if !common.no_dotenv {
+        // A missing .env is normal; a malformed one is worth saying.
+        if let Err(error) = dotenvy::dotenv()
+            && !error.not_found()
+        {
+            return Err(ConfigError(format!(".env: {error}")));
+        }
+    }
+    let file = load_file(common.config.as_deref())?;
+    let raw_url = common
+        .url
+        .clone()
+        .map(Ok)
+        .or_else(|| file.url.as_deref().map(interpolate))
+        .or_else(|| std::env::var("DATABASE_URL").ok().map(Ok))
+        .transpose()?
+        .ok_or_else(|| {
+            ConfigError("no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml".into())
+        })?;
+    let url = DatabaseUrl::parse(&raw_url).map_err(|error| ConfigError(error.to_string()))?;
+    let dir = common
+        .dir
+        .clone()
+        .or(file.migrations_dir)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+
+    let duration =
+        |flag: Option<&String>, file: Option<&String>, default: Option<Duration>, what: &str| {
+            match flag.or(file) {
+                Some(text) => parse_duration(text)
+                    .map(Some)
+                    .map_err(|error| ConfigError(format!("{what}: {error}"))),
+                None => Ok(default),
+            }
+        };
+    let run_flag = |get: fn(&RunOptions) -> Option<&String>| run.and_then(get);
+    let lock_wait = duration(
+        run_flag(|r| r.lock_wait.as_ref()),
+        file.lock.wait.as_ref(),
+        Some(DEFAULT_LOCK_WAIT),
+        "lock wait",
+    )?
+    .unwrap_or(DEFAULT_LOCK_WAIT);
+    let lock_timeout = duration(
+        run_flag(|r| r.lock_timeout.as_ref()),
+        file.defaults.lock_timeout.as_ref(),
+        Some(DEFAULT_LOCK_TIMEOUT),
+        "lock timeout",
+    )?;
+    let statement_timeout = duration(
+        run_flag(|r| r.statement_timeout.as_ref()),
+        file.defaults.statement_timeout.as_ref(),
+        None,
+        "statement timeout",
+    )?;
+    let retries = run
+        .and_then(|r| r.retries)
+        .or(file.defaults.retries)
+        .unwrap_or(DEFAULT_RETRIES);
+    let history_schema = common.history_schema.clone().or(file.history_schema);
+    let history = HistoryTables {
+        schema: match url.scheme() {
+            haste_driver::Scheme::Postgres => {
+                Some(history_schema.unwrap_or_else(|| "public".into()))
+            }
+            haste_driver::Scheme::Sqlite => None,
+        },
+    };
+    let settings = Settings {
+        history,
+        lock_wait,
+        limits: Limits {
+            lock_timeout,
+            statement_timeout,
+        },
+        retries,
+        backoff: DEFAULT_BACKOFF,
+        allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
+        run_id: new_run_id(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+    };
+    Ok(Resolved { url, dir, settings })
+}
+
+/// Replaces `${VAR}` and `${VAR:-default}` with the environment's values.
+fn interpolate(text: &str) -> Result<String, ConfigError> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| ConfigError(format!("unterminated ${{ in `{text}`")))?;
+        let inner = &rest[start + 2..start + end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (inner, None),
+        };
+        match (std::env::var(name), default) {
+            (Ok(value), _) if !value.is_empty() => out.push_str(&value),
+            (_, Some(default)) => out.push_str(default),
+            _ => {
+                return Err(ConfigError(format!(
+                    "environment variable {name} is not set (used in haste.toml)"
+                )));
+            }
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!("{:x}-{:x}", nanos, std::process::id())
+}

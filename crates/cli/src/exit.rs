@@ -1,0 +1,46 @@
+//! Exit codes: stable, documented in docs/exit-codes.md, one test each.
+
+use haste_runner::Error;
+
+/// Success, or nothing to do.
+pub const OK: u8 = 0;
+/// A bug or an unexpected condition in haste itself.
+pub const INTERNAL: u8 = 1;
+/// Bad arguments or configuration.
+pub const USAGE: u8 = 2;
+/// `status`: pending migrations exist.
+pub const PENDING: u8 = 3;
+/// Validation: a migration changed after it was applied, is missing, is out of order, or the
+/// folder does not fit the database.
+pub const VALIDATION: u8 = 4;
+/// The migration lock could not be taken in time, or is not safe to take (pooler, lost).
+pub const LOCK: u8 = 5;
+/// A migration failed in this run.
+pub const MIGRATION_FAILED: u8 = 6;
+/// An earlier run left a migration failed or interrupted; it needs resolving.
+pub const BLOCKED: u8 = 7;
+/// The database could not be reached.
+pub const CONNECT: u8 = 9;
+
+/// The exit code and stable error code of a runner error.
+pub fn classify(error: &Error) -> (u8, &'static str) {
+    match error {
+        Error::Database { source, .. } if source.connection_lost => (CONNECT, "CONNECTION_LOST"),
+        Error::Database { .. } => (INTERNAL, "DATABASE_ERROR"),
+        Error::Folder(_) => (USAGE, "MIGRATIONS_FOLDER"),
+        Error::ChecksumMismatch { .. } => (VALIDATION, "CHECKSUM_MISMATCH"),
+        Error::MissingFiles { .. } => (VALIDATION, "MISSING_APPLIED"),
+        Error::OutOfOrder { .. } => (VALIDATION, "OUT_OF_ORDER"),
+        Error::ProviderMismatch { .. } => (VALIDATION, "PROVIDER_MISMATCH"),
+        Error::ForcedTransactionConflict { .. } => (VALIDATION, "NO_TRANSACTION_STATEMENT"),
+        Error::LockTimeout { .. } => (LOCK, "LOCK_TIMEOUT"),
+        Error::PoolerDetected => (LOCK, "POOLER_DETECTED"),
+        Error::LockLost => (LOCK, "LOCK_LOST"),
+        Error::Blocked { .. } => (BLOCKED, "BLOCKED_BY_FAILED"),
+        Error::MigrationFailed(failure) if failure.error.connection_lost => {
+            (CONNECT, "CONNECTION_LOST")
+        }
+        Error::MigrationFailed(_) => (MIGRATION_FAILED, "MIGRATION_FAILED"),
+        _ => (INTERNAL, "INTERNAL"),
+    }
+}

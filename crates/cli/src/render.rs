@@ -1,0 +1,417 @@
+//! Everything haste prints: text for people, JSON for programs (shape in docs/json.md).
+//! Every line goes through [`Printer::emit`], which scrubs the database password.
+
+use std::io::Write;
+
+use haste_driver::{ConnectError, DatabaseUrl};
+use haste_runner::{
+    DeployReport, Error, ExecutionMode, FailureState, MigrationFailure, Observer, RunEvent, State,
+    StatusReport,
+};
+use serde_json::{Value, json};
+
+use crate::args::Format;
+use crate::exit;
+
+/// Version of the JSON shape, carried by every object.
+const JSON_SCHEMA: &str = "haste/1";
+
+pub struct Printer {
+    format: Format,
+    url: Option<DatabaseUrl>,
+}
+
+impl Printer {
+    pub fn new(format: Format, url: Option<DatabaseUrl>) -> Printer {
+        Printer { format, url }
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        self.url
+            .as_ref()
+            .map_or_else(|| text.to_owned(), |url| url.scrub(text))
+    }
+
+    fn emit(&self, text: &str, to_stderr: bool) {
+        let text = self.scrub(text);
+        // A closed pipe (`haste ... | head`) is not worth a panic.
+        let _ = if to_stderr {
+            writeln!(std::io::stderr(), "{text}")
+        } else {
+            writeln!(std::io::stdout(), "{text}")
+        };
+    }
+
+    pub fn line(&self, text: &str) {
+        self.emit(text, false);
+    }
+
+    fn json(&self, mut value: Value) {
+        if let Value::Object(map) = &mut value {
+            map.insert("schema".into(), JSON_SCHEMA.into());
+            if let Some(url) = &self.url {
+                map.insert("url".into(), url.redacted().into());
+            }
+        }
+        self.emit(&value.to_string(), false);
+    }
+
+    fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {
+        json!({ "code": code, "exit_code": exit_code, "message": message })
+    }
+
+    fn fail(&self, code: &str, exit_code: u8, message: &str) -> u8 {
+        match self.format {
+            Format::Text => self.emit(&format!("error: {message}"), true),
+            Format::Json => self
+                .json(json!({ "ok": false, "error": self.error_object(code, exit_code, message) })),
+        }
+        exit_code
+    }
+
+    pub fn usage_error(&self, message: &str) -> u8 {
+        self.fail("USAGE", exit::USAGE, message)
+    }
+
+    pub fn connect_error(&self, error: &ConnectError) -> u8 {
+        self.fail("CONNECT", exit::CONNECT, &error.to_string())
+    }
+
+    pub fn runner_error(&self, error: &Error) -> u8 {
+        let (exit_code, code) = exit::classify(error);
+        match self.format {
+            Format::Text => self.emit(&error_text(error), true),
+            Format::Json => {
+                self.json(json!({ "ok": false, "error": error_json(error, code, exit_code) }))
+            }
+        }
+        exit_code
+    }
+
+    pub fn observer(&self, run_id: &str) -> impl Observer + '_ {
+        ProgressPrinter {
+            printer: self,
+            run_id: run_id.to_owned(),
+        }
+    }
+
+    pub fn deploy_result(&self, run_id: &str, result: &Result<DeployReport, Error>) -> u8 {
+        let report = match result {
+            Ok(report) => report,
+            Err(error) => {
+                let (exit_code, code) = exit::classify(error);
+                match self.format {
+                    Format::Text => self.emit(&error_text(error), true),
+                    Format::Json => self.json(json!({
+                        "event": "run_finished", "run_id": run_id, "ok": false,
+                        "error": error_json(error, code, exit_code),
+                    })),
+                }
+                return exit_code;
+            }
+        };
+        match self.format {
+            Format::Text if report.applied.is_empty() => self.line(&format!(
+                "Nothing to apply: {} migrations already applied.",
+                report.already_applied
+            )),
+            Format::Text => {
+                let total: u128 = report.applied.iter().map(|m| m.duration_ms).sum();
+                self.line(&format!(
+                    "Applied {} migration{} in {} ms ({} already applied).",
+                    report.applied.len(),
+                    if report.applied.len() == 1 { "" } else { "s" },
+                    total,
+                    report.already_applied
+                ));
+            }
+            Format::Json => self.json(json!({
+                "event": "run_finished", "run_id": run_id, "ok": true,
+                "applied": report.applied, "already_applied": report.already_applied,
+            })),
+        }
+        exit::OK
+    }
+
+    pub fn status(&self, report: &StatusReport) -> u8 {
+        let exit_code = if report.any(State::Failed) || report.any(State::Interrupted) {
+            exit::BLOCKED
+        } else if report.any(State::Modified) || report.any(State::Missing) {
+            exit::VALIDATION
+        } else if report.any(State::Pending) || report.any(State::Running) {
+            exit::PENDING
+        } else {
+            exit::OK
+        };
+        match self.format {
+            Format::Json => self.json(json!({
+                "ok": exit_code == exit::OK,
+                "exit_code": exit_code,
+                "up_to_date": exit_code == exit::OK,
+                "migrations": report.migrations,
+            })),
+            Format::Text => {
+                for migration in &report.migrations {
+                    let mut line =
+                        format!("{:<11} {}", state_label(migration.state), migration.name);
+                    if let (
+                        Some(done),
+                        Some(total),
+                        State::Failed | State::Interrupted | State::Running,
+                    ) = (
+                        migration.statements_done,
+                        migration.statements_total,
+                        migration.state,
+                    ) {
+                        line.push_str(&format!("  ({done} of {total} statements done)"));
+                    }
+                    if let Some(error) = &migration.last_error {
+                        line.push_str(&format!(
+                            "  [{}] {}",
+                            error["sqlstate"].as_str().unwrap_or("-"),
+                            error["message"].as_str().unwrap_or_default()
+                        ));
+                    }
+                    self.line(&line);
+                }
+                let count = |state| {
+                    report
+                        .migrations
+                        .iter()
+                        .filter(|m| m.state == state)
+                        .count()
+                };
+                self.line(&match exit_code {
+                    exit::OK => format!("Database is up to date ({} migrations applied).", count(State::Applied)),
+                    exit::PENDING => format!("{} pending migration(s).", count(State::Pending) + count(State::Running)),
+                    exit::VALIDATION => "Applied migrations were modified or are missing: deploy will refuse.".into(),
+                    _ => "A migration failed or was interrupted part-way: it needs resolving before deploy continues.".into(),
+                });
+            }
+        }
+        exit_code
+    }
+}
+
+fn state_label(state: State) -> &'static str {
+    match state {
+        State::Applied => "applied",
+        State::Pending => "pending",
+        State::Modified => "MODIFIED",
+        State::Missing => "MISSING",
+        State::Failed => "FAILED",
+        State::Running => "running",
+        State::Interrupted => "INTERRUPTED",
+    }
+}
+
+fn mode_text(mode: ExecutionMode) -> String {
+    match mode {
+        ExecutionMode::Transaction => "in one transaction".into(),
+        ExecutionMode::Stepwise { reason } => {
+            format!("statement by statement, outside a transaction ({reason})")
+        }
+        ExecutionMode::AsWritten {
+            history_in_file_transaction: true,
+        } => "as written (the file manages its transaction; history commits inside it)".into(),
+        ExecutionMode::AsWritten {
+            history_in_file_transaction: false,
+        } => "as written (the file manages its transactions; history recorded after each)".into(),
+    }
+}
+
+struct ProgressPrinter<'p> {
+    printer: &'p Printer,
+    run_id: String,
+}
+
+impl Observer for ProgressPrinter<'_> {
+    fn event(&mut self, event: &RunEvent<'_>) {
+        match self.printer.format {
+            Format::Json => {
+                let mut value = serde_json::to_value(event).unwrap_or_default();
+                value["run_id"] = self.run_id.clone().into();
+                self.printer.json(value);
+            }
+            Format::Text => match event {
+                RunEvent::LockWaiting {
+                    holder: Some(holder),
+                    waited_ms,
+                } => self.printer.line(&format!(
+                    "Waiting for the migration lock ({:.1} s): held by pid {} ({}) since {}",
+                    *waited_ms as f64 / 1000.0,
+                    holder.pid,
+                    holder.application_name,
+                    holder.since
+                )),
+                RunEvent::LockWaiting {
+                    holder: None,
+                    waited_ms,
+                } => self.printer.line(&format!(
+                    "Waiting for the migration lock ({:.1} s)",
+                    *waited_ms as f64 / 1000.0
+                )),
+                RunEvent::MigrationStarted {
+                    name,
+                    mode,
+                    statements,
+                } => self.printer.line(&format!(
+                    "Applying {name}: {statements} statement{} {}",
+                    if *statements == 1 { "" } else { "s" },
+                    mode_text(*mode)
+                )),
+                RunEvent::Retrying {
+                    name,
+                    attempt,
+                    delay_ms,
+                    error,
+                } => self.printer.line(&format!(
+                    "  {name}: attempt {attempt} hit {error}; retrying in {delay_ms} ms"
+                )),
+                RunEvent::MigrationApplied {
+                    name, duration_ms, ..
+                } => self
+                    .printer
+                    .line(&format!("  applied {name} in {duration_ms} ms")),
+                RunEvent::LockAcquired { .. } | RunEvent::StepDone { .. } => {}
+            },
+        }
+    }
+}
+
+fn error_text(error: &Error) -> String {
+    match error {
+        Error::MigrationFailed(failure) => failure_text(failure),
+        Error::ChecksumMismatch {
+            name,
+            file,
+            applied,
+            current,
+        } => format!(
+            "error: migration {name} was modified after it was applied\n  --> {}\n   = applied checksum: {applied}\n   = current checksum: {current}\n   = restore the file as it was applied; deploy changes nothing until then",
+            file.display()
+        ),
+        Error::ForcedTransactionConflict {
+            name,
+            position,
+            construct,
+        } => format!(
+            "error: migration {name} forces a transaction (-- haste:transaction on) but contains {construct}, which PostgreSQL refuses inside one\n  --> {}:{}:{}",
+            position.file.display(),
+            position.line,
+            position.column
+        ),
+        Error::LockTimeout { waited, holder } => {
+            let mut text = format!(
+                "error: timed out after {:.1} s waiting for the migration lock",
+                waited.as_secs_f64()
+            );
+            if let Some(holder) = holder {
+                text.push_str(&format!(
+                    "\n   = held by pid {} ({}) since {}",
+                    holder.pid, holder.application_name, holder.since
+                ));
+            }
+            text
+        }
+        Error::PoolerDetected => format!(
+            "error: {error}\n   = a session lock is useless there: connect directly to the server (not through a transaction-mode pooler) for migrations"
+        ),
+        Error::Blocked { .. } => format!("error: {error}"),
+        other => format!("error: {other}"),
+    }
+}
+
+fn failure_text(failure: &MigrationFailure) -> String {
+    let position = &failure.position;
+    let mut text = format!(
+        "error: migration {} failed: {}",
+        failure.name, failure.error.message
+    );
+    text.push_str(&format!(
+        "\n  --> {}:{}:{}",
+        position.file.display(),
+        position.line,
+        position.column
+    ));
+    let width = position
+        .snippet
+        .last()
+        .map_or(1, |(n, _)| n.to_string().len());
+    text.push_str(&format!("\n{:width$} |", ""));
+    for (number, line) in &position.snippet {
+        text.push_str(&format!("\n{number:>width$} | {line}"));
+        if *number == position.line {
+            text.push_str(&format!(
+                "\n{:width$} | {}^",
+                "",
+                " ".repeat(position.column - 1)
+            ));
+        }
+    }
+    if let Some(sqlstate) = &failure.error.sqlstate {
+        text.push_str(&format!("\n{:width$} = sqlstate: {sqlstate}", ""));
+    }
+    if let Some(detail) = &failure.error.detail {
+        text.push_str(&format!("\n{:width$} = detail: {detail}", ""));
+    }
+    if let Some(hint) = &failure.error.hint {
+        text.push_str(&format!("\n{:width$} = hint: {hint}", ""));
+    }
+    if failure.attempts > 1 {
+        text.push_str(&format!(
+            "\n{:width$} = after {} attempts",
+            "", failure.attempts
+        ));
+    }
+    let outcome = match (failure.state, failure.error.connection_lost) {
+        (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
+        (FailureState::RolledBack, false) => {
+            "the migration was rolled back: nothing of it was applied or recorded; the next deploy tries it again".into()
+        }
+        (FailureState::MarkedFailed { statements_done }, false) => format!(
+            "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
+        ),
+    };
+    text.push_str(&format!("\n{:width$} = {outcome}", ""));
+    text
+}
+
+fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
+    let mut value = json!({ "code": code, "exit_code": exit_code, "message": error.to_string() });
+    match error {
+        Error::MigrationFailed(failure) => {
+            value["migration"] = failure.name.clone().into();
+            value["sqlstate"] = json!(failure.error.sqlstate);
+            value["message"] = failure.error.message.clone().into();
+            value["detail"] = json!(failure.error.detail);
+            value["hint"] = json!(failure.error.hint);
+            value["file"] = failure.position.file.display().to_string().into();
+            value["line"] = failure.position.line.into();
+            value["column"] = failure.position.column.into();
+            value["statement_index"] = failure.statement_index.into();
+            value["attempts"] = failure.attempts.into();
+            value["state"] = json!(failure.state);
+        }
+        Error::ChecksumMismatch {
+            name,
+            file,
+            applied,
+            current,
+        } => {
+            value["migration"] = name.clone().into();
+            value["file"] = file.display().to_string().into();
+            value["applied_checksum"] = applied.clone().into();
+            value["current_checksum"] = current.clone().into();
+        }
+        Error::LockTimeout { holder, .. } => value["holder"] = json!(holder),
+        Error::Blocked { name, .. } => value["migration"] = name.clone().into(),
+        Error::ForcedTransactionConflict { name, position, .. } => {
+            value["migration"] = name.clone().into();
+            value["file"] = position.file.display().to_string().into();
+            value["line"] = position.line.into();
+        }
+        _ => {}
+    }
+    value
+}

@@ -1,0 +1,84 @@
+//! End-to-end tests of the `haste` command, as a user runs it, against real databases.
+
+mod deploy_postgres;
+mod failures;
+mod sqlite;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use haste_testkit::TempDir;
+
+/// The result of one `haste` run.
+pub struct Run {
+    /// Exit code.
+    pub code: i32,
+    /// Everything printed on stdout.
+    pub stdout: String,
+    /// Everything printed on stderr.
+    pub stderr: String,
+}
+
+impl Run {
+    fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// The JSON lines of stdout.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every stdout line is JSON"))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `haste` with `args` in `cwd` to completion.
+pub fn haste(cwd: &Path, args: &[&str]) -> Run {
+    let output: Output = command(cwd, args).output().expect("run haste");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The `haste` command, not yet started, with no DATABASE_URL inherited.
+pub fn command(cwd: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_haste"));
+    command
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("DATABASE_URL");
+    command
+}
+
+/// A migrations folder written from `(folder name, migration.sql)` pairs.
+pub fn migrations(files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new("migrations");
+    for (name, sql) in files {
+        dir.write(&format!("migrations/{name}/migration.sql"), sql);
+    }
+    dir
+}
+
+/// `../shared/corpus/hastecrm`, when this checkout has the shared folder beside it.
+pub fn corpus() -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/hastecrm");
+    if path.is_dir() {
+        Some(path)
+    } else {
+        eprintln!("SKIP: ../shared/corpus/hastecrm is absent; corpus test skipped");
+        None
+    }
+}

@@ -1,0 +1,94 @@
+//! What a database driver must provide to the runner, and nothing of the runner's policy.
+//!
+//! # Brief overview
+//! - [`Connection`]: the primitives (lock, history, execution) that the PostgreSQL and SQLite
+//!   drivers implement. The algorithm that calls them lives in `haste-runner`, written once.
+//! - [`DatabaseUrl`]: a connection string whose password never reaches a `Display`, `Debug` or
+//!   `Serialize` output.
+//! - [`DbError`]: what the database said, as data (SQLSTATE, message, detail, hint, position).
+//! - [`history`]: the layout of haste's history tables and the SQL that writes them.
+
+mod error;
+pub mod history;
+mod url;
+
+pub use error::{ConnectError, DbError, StepError};
+pub use url::{DatabaseUrl, Scheme, UrlError};
+
+use haste_sql::Dialect;
+use std::time::Duration;
+
+use history::{HistoryRow, HistoryTables, HistoryWrite};
+
+/// Per-statement limits, applied before the statements they govern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// How long a statement may wait for a lock (`lock_timeout`); `None` or zero: forever.
+    pub lock_timeout: Option<Duration>,
+    /// How long a statement may run (`statement_timeout`); `None` or zero: forever.
+    pub statement_timeout: Option<Duration>,
+}
+
+/// A session that holds the migration lock, as far as the database can tell.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LockHolder {
+    /// Backend process id (PostgreSQL) or operating-system process id (SQLite).
+    pub pid: i64,
+    /// `application_name` of the session, or the program that holds the lock file.
+    pub application_name: String,
+    /// Since when it holds the lock (or since when its session exists), as the database prints it.
+    pub since: String,
+}
+
+/// The primitives a driver implements. Each call is one step the runner decides on; none of
+/// them decides what to run next.
+pub trait Connection {
+    /// The grammar scripts for this database are split in.
+    fn dialect(&self) -> Dialect;
+    /// The provider name Prisma writes into `migration_lock.toml` for this database.
+    fn provider(&self) -> &'static str;
+    /// A short description of the server (`PostgreSQL 15.18`, `SQLite 3.50.2`).
+    fn server_version(&mut self) -> Result<String, DbError>;
+
+    /// Whether this session may be behind a transaction-mode pooler, where a session lock would
+    /// not protect anything: two autocommit statements reached different backends.
+    fn behind_transaction_pooler(&mut self) -> Result<bool, DbError>;
+    /// Tries once to take the migration lock; never waits.
+    fn try_lock(&mut self) -> Result<bool, DbError>;
+    /// Who holds the migration lock, if anybody can be named.
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError>;
+    /// Whether this session still holds the lock it took.
+    fn holds_lock(&mut self) -> Result<bool, DbError>;
+    /// Releases the migration lock.
+    fn unlock(&mut self) -> Result<(), DbError>;
+
+    /// Creates the history tables when they are missing.
+    fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError>;
+    /// Reads the current state of every migration recorded; empty when there are no history
+    /// tables yet (reading never creates them).
+    fn history(&mut self, tables: &HistoryTables) -> Result<Vec<HistoryRow>, DbError>;
+    /// Writes history in a transaction of its own, or inside the transaction the session has
+    /// open when `in_open_transaction` (a script that manages its own transaction).
+    fn record(
+        &mut self,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+        in_open_transaction: bool,
+    ) -> Result<(), DbError>;
+
+    /// Runs `statements` in one transaction under `limits`, then `writes`, then commits; on any
+    /// error rolls everything back and says which statement failed (`statements.len()` for the
+    /// history writes).
+    fn run_in_transaction(
+        &mut self,
+        limits: Limits,
+        statements: &[&str],
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), StepError>;
+    /// Runs one statement outside any transaction under `limits`.
+    fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
+    /// Runs one statement exactly as written in the session as it is (for scripts that manage
+    /// their own transactions); `limits` are applied at session level.
+    fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
+}

@@ -1,0 +1,178 @@
+//! Connection strings that keep their password to themselves.
+
+use std::fmt;
+
+/// A database URL: `postgres://user:password@host:port/db?...`, `postgresql://...`, or
+/// `sqlite:path` / `sqlite://path`. Displaying, debugging or serializing it never shows the
+/// password; only a driver opening a connection reads [`DatabaseUrl::expose`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    raw: String,
+    scheme: Scheme,
+}
+
+/// The database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A URL haste cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported database URL `{redacted}`: {reason}")]
+pub struct UrlError {
+    /// The URL as given, password redacted.
+    pub redacted: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+const MASK: &str = "***";
+
+impl DatabaseUrl {
+    /// Recognizes the scheme; the driver checks the rest when it connects.
+    pub fn parse(raw: &str) -> Result<DatabaseUrl, UrlError> {
+        let raw = raw.trim();
+        let lower = raw.to_ascii_lowercase();
+        let scheme = if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Scheme::Postgres
+        } else if lower.starts_with("sqlite:") || lower.starts_with("file:") {
+            Scheme::Sqlite
+        } else {
+            return Err(UrlError {
+                redacted: redact(raw),
+                reason: "expected postgres://, postgresql:// or sqlite:",
+            });
+        };
+        Ok(DatabaseUrl {
+            raw: raw.to_owned(),
+            scheme,
+        })
+    }
+
+    /// Which database the URL points at.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The URL with its password: for drivers opening a connection, nothing else.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+
+    /// The URL with its password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.raw)
+    }
+
+    /// `text` with every occurrence of this URL's password replaced by `***`: for messages that
+    /// come from elsewhere (a server, a library) and might quote it.
+    pub fn scrub(&self, text: &str) -> String {
+        match self.password() {
+            Some(password) if password.len() >= 3 => text.replace(password.as_str(), MASK),
+            _ => text.to_owned(),
+        }
+    }
+
+    fn password(&self) -> Option<String> {
+        let (start, end) = userinfo_password(&self.raw).or_else(|| query_password(&self.raw))?;
+        Some(self.raw[start..end].to_owned())
+    }
+}
+
+/// Byte range of the password in `scheme://user:password@host`.
+fn userinfo_password(raw: &str) -> Option<(usize, usize)> {
+    let authority_start = raw.find("://")? + 3;
+    let authority_len = raw[authority_start..]
+        .find(['/', '?', '#'])
+        .unwrap_or(raw.len() - authority_start);
+    let authority = &raw[authority_start..authority_start + authority_len];
+    // The last `@` ends the user info: passwords may contain `@` when not percent-encoded.
+    let at = authority.rfind('@')?;
+    let colon = authority[..at].find(':')?;
+    Some((authority_start + colon + 1, authority_start + at))
+}
+
+/// Byte range of the value of a `password=` parameter.
+fn query_password(raw: &str) -> Option<(usize, usize)> {
+    let lower = raw.to_ascii_lowercase();
+    let key = lower
+        .match_indices("password=")
+        .find(|(i, _)| *i == 0 || matches!(raw.as_bytes()[i - 1], b'?' | b'&' | b' '))?;
+    let start = key.0 + "password=".len();
+    let end = raw[start..]
+        .find(['&', ' ', '#'])
+        .map_or(raw.len(), |n| start + n);
+    Some((start, end))
+}
+
+fn redact(raw: &str) -> String {
+    let mut text = raw.to_owned();
+    // Query first: its range lies after the user info, so replacing it keeps the other valid.
+    if let Some((start, end)) = query_password(&text) {
+        text.replace_range(start..end, MASK);
+    }
+    if let Some((start, end)) = userinfo_password(&text) {
+        text.replace_range(start..end, MASK);
+    }
+    text
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", self.redacted())
+    }
+}
+
+impl serde::Serialize for DatabaseUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_shows_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cr@t!@db.example:5432/crm?sslmode=disable")
+            .unwrap();
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.example:5432/crm?sslmode=disable"
+        );
+        assert!(!format!("{url:?}").contains("s3cr"));
+        assert_eq!(url.scrub("failed for s3cr@t! here"), "failed for *** here");
+        let url = DatabaseUrl::parse("postgresql://db/crm?user=app&password=hunter2&x=1").unwrap();
+        assert_eq!(
+            url.redacted(),
+            "postgresql://db/crm?user=app&password=***&x=1"
+        );
+        let url = DatabaseUrl::parse("postgres://app@db/crm").unwrap();
+        assert_eq!(url.redacted(), "postgres://app@db/crm");
+    }
+
+    #[test]
+    fn knows_its_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:dev.db").unwrap().scheme(),
+            Scheme::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("POSTGRES://h/d").unwrap().scheme(),
+            Scheme::Postgres
+        );
+        let error = DatabaseUrl::parse("mysql://u:topsecret@h/d").unwrap_err();
+        assert!(!error.to_string().contains("topsecret"));
+    }
+}

@@ -1,0 +1,116 @@
+//! `-- haste:` directives in the comment block that opens a migration file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::{Error, duration::parse_duration};
+
+/// How a migration asks to be run. Every field left `None` falls back to configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directives {
+    /// `-- haste:transaction on|off`: force a transaction mode instead of detecting it.
+    pub transaction: Option<TransactionMode>,
+    /// `-- haste:lock-timeout 2s`: `lock_timeout` for each statement.
+    pub lock_timeout: Option<Duration>,
+    /// `-- haste:statement-timeout 30min`: `statement_timeout` for each statement.
+    pub statement_timeout: Option<Duration>,
+    /// `-- haste:retries 5`: attempts after a lock timeout or deadlock.
+    pub retries: Option<u32>,
+}
+
+/// A forced transaction mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// The whole file in one transaction; a statement PostgreSQL refuses there is an error.
+    On,
+    /// Every statement on its own, outside a transaction.
+    Off,
+}
+
+const PREFIX: &str = "haste:";
+
+impl Directives {
+    /// Reads the directives from the comment lines at the top of `text` (until the first line
+    /// that is neither blank nor a `--` comment).
+    pub fn parse(path: &Path, text: &str) -> Result<Directives, Error> {
+        let mut directives = Directives::default();
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim().trim_start_matches('\u{feff}');
+            if line.is_empty() {
+                continue;
+            }
+            let Some(comment) = line.strip_prefix("--") else {
+                break;
+            };
+            let Some(directive) = comment.trim().strip_prefix(PREFIX) else {
+                continue;
+            };
+            let bad = |reason: String| Error::BadDirective {
+                path: path.to_owned(),
+                line: index + 1,
+                text: line.to_owned(),
+                reason,
+            };
+            let (name, argument) = directive
+                .split_once(char::is_whitespace)
+                .unwrap_or((directive, ""));
+            let argument = argument.trim();
+            match name {
+                "transaction" => {
+                    directives.transaction = Some(match argument {
+                        "on" => TransactionMode::On,
+                        "off" => TransactionMode::Off,
+                        _ => return Err(bad("expected `on` or `off`".into())),
+                    })
+                }
+                "lock-timeout" => {
+                    directives.lock_timeout = Some(parse_duration(argument).map_err(bad)?)
+                }
+                "statement-timeout" => {
+                    directives.statement_timeout = Some(parse_duration(argument).map_err(bad)?)
+                }
+                "retries" => {
+                    directives.retries = Some(
+                        argument
+                            .parse()
+                            .map_err(|_| bad("expected a whole number".into()))?,
+                    )
+                }
+                _ => {
+                    return Err(bad(
+                        "unknown directive (known: transaction, lock-timeout, statement-timeout, retries)"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        Ok(directives)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_directives_from_the_header_only() {
+        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\nSELECT 1;\n-- haste:transaction on\n";
+        let directives = Directives::parse(Path::new("m.sql"), text).unwrap();
+        assert_eq!(directives.transaction, Some(TransactionMode::Off));
+        assert_eq!(directives.lock_timeout, Some(Duration::from_millis(500)));
+        assert_eq!(directives.retries, Some(5));
+    }
+
+    #[test]
+    fn a_misspelt_directive_is_an_error_naming_its_line() {
+        let error =
+            Directives::parse(Path::new("m.sql"), "\n-- haste:transation off\n").unwrap_err();
+        assert!(
+            matches!(error, Error::BadDirective { line: 2, .. }),
+            "{error}"
+        );
+        let error =
+            Directives::parse(Path::new("m.sql"), "-- haste:transaction maybe\n").unwrap_err();
+        assert!(error.to_string().contains("expected `on` or `off`"));
+    }
+}

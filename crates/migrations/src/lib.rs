@@ -1,0 +1,83 @@
+//! Reads a migrations folder in Prisma Migrate's layout.
+//!
+//! # Brief overview
+//! ```text
+//! migrations/
+//!   migration_lock.toml            provider = "postgresql"
+//!   20260115093000_create_users/
+//!     migration.sql                the migration
+//!     down.sql                     optional: how to undo it (for `migrate down`)
+//! ```
+//! - [`MigrationsDir::load`] reads every migration, in byte order of folder names (Prisma's
+//!   order; the prefix is never parsed as a number, so `01_init` and names with spaces work).
+//! - [`Checksum`] is SHA-256 of the text with a BOM stripped and CRLF/CR mapped to LF, tagged with
+//!   its algorithm so the normalization can change without invalidating history.
+//! - [`Directives`] are `-- haste:` comment lines at the top of `migration.sql` that steer how
+//!   the runner applies it.
+//! - [`create_migration`] makes a new timestamped folder (`haste migrate new`).
+
+mod checksum;
+mod directives;
+mod duration;
+mod folder;
+
+pub use checksum::Checksum;
+pub use directives::{Directives, TransactionMode};
+pub use duration::{format_duration, parse_duration};
+pub use folder::{LOCK_FILE, Migration, MigrationsDir, SqlFile, create_migration};
+
+use std::path::PathBuf;
+
+/// Why a migrations folder could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The file system refused.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A file or folder name, or a file's content, is not UTF-8.
+    #[error("{path} is not valid UTF-8")]
+    NotUtf8 {
+        /// The file or folder.
+        path: PathBuf,
+    },
+    /// A migration folder has no `migration.sql` (Prisma's P3015).
+    #[error("migration folder {dir} has no migration.sql")]
+    MissingMigrationFile {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// A `-- haste:` directive is unknown or malformed.
+    #[error("{path}:{line}: {reason}: `{text}`")]
+    BadDirective {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the directive.
+        line: usize,
+        /// The directive as written.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `migration_lock.toml` is unreadable.
+    #[error("{path}: {reason}")]
+    BadLockFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `migrate new` was given a name that cannot be a folder name.
+    #[error("invalid migration name `{name}`: {reason}")]
+    BadName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}

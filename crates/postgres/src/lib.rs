@@ -1,0 +1,417 @@
+//! The PostgreSQL driver: implements [`haste_driver::Connection`] over `tokio-postgres`.
+//!
+//! The runner is sequential, so the driver is synchronous: it owns a single-threaded Tokio
+//! runtime and blocks on each request. Several requests that belong together (opening a
+//! transaction with its limits, or the history writes with the commit) travel in one round trip.
+//!
+//! The migration lock is a session-level advisory lock taken only by polling
+//! `pg_try_advisory_lock`: a blocking `pg_advisory_lock` would deadlock against the holder's
+//! `CREATE INDEX CONCURRENTLY`, which waits for every open transaction, the waiter's included.
+
+use std::time::Duration;
+
+use haste_driver::history::{
+    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus,
+};
+use haste_driver::{ConnectError, Connection, DatabaseUrl, DbError, Limits, LockHolder, StepError};
+use haste_sql::{Dialect, quote_literal};
+use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
+
+/// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the
+/// history table, so applications sharing a database with separate histories never block each other.
+const LOCK_CLASS: i32 = 0x6861_7374;
+
+/// A PostgreSQL session used for one run.
+pub struct PgConnection {
+    runtime: tokio::runtime::Runtime,
+    client: Client,
+    lock_key: i32,
+    session_limits: Option<Limits>,
+    history_exists: bool,
+}
+
+impl PgConnection {
+    /// Connects to `url`; `application_name` tells other sessions who holds the lock.
+    /// `lock_scope` (the history table) selects the lock key.
+    pub fn connect(
+        url: &DatabaseUrl,
+        application_name: &str,
+        lock_scope: &str,
+    ) -> Result<PgConnection, ConnectError> {
+        let mut config: Config = url
+            .expose()
+            .parse()
+            .map_err(|error: tokio_postgres::Error| ConnectError {
+                target: url.redacted(),
+                reason: url.scrub(&error.to_string()),
+            })?;
+        config.application_name(application_name);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let target = describe(&config);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| ConnectError {
+                target: target.clone(),
+                reason: error.to_string(),
+            })?;
+        let (client, connection) =
+            runtime
+                .block_on(config.connect(NoTls))
+                .map_err(|error| ConnectError {
+                    target: target.clone(),
+                    reason: url.scrub(&describe_error(&error)),
+                })?;
+        // The connection task runs whenever the runtime blocks on a request.
+        runtime.spawn(connection);
+        Ok(PgConnection {
+            runtime,
+            client,
+            lock_key: lock_key(lock_scope),
+            session_limits: None,
+            history_exists: false,
+        })
+    }
+
+    /// Runs a simple query and returns its rows as text.
+    fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let messages = self
+            .runtime
+            .block_on(self.client.simple_query(sql))
+            .map_err(db_error)?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn value(&mut self, sql: &str) -> Result<Option<String>, DbError> {
+        Ok(self
+            .rows(sql)?
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten()))
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .map_err(db_error)
+    }
+
+    fn set_session_limits(&mut self, limits: Limits) -> Result<(), DbError> {
+        if self.session_limits != Some(limits) {
+            self.execute(&limit_settings(limits, "SET"))?;
+            self.session_limits = Some(limits);
+        }
+        Ok(())
+    }
+
+    /// Whether the history tables exist; once they do, they are not looked up again.
+    fn history_exists(&mut self, tables: &HistoryTables) -> Result<bool, DbError> {
+        if !self.history_exists {
+            let sql = format!(
+                "SELECT to_regclass({}) IS NOT NULL",
+                quote_literal(&tables.qualified(MIGRATIONS_TABLE))
+            );
+            self.history_exists = self.value(&sql)?.as_deref() == Some("t");
+        }
+        Ok(self.history_exists)
+    }
+
+    fn lock_condition(&self) -> String {
+        format!(
+            "l.locktype = 'advisory' AND l.classid = {}::oid AND l.objid = {}::oid AND l.objsubid = 2 AND l.granted",
+            LOCK_CLASS, self.lock_key
+        )
+    }
+}
+
+impl Connection for PgConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn provider(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(format!(
+            "PostgreSQL {}",
+            self.value("SHOW server_version")?.unwrap_or_default()
+        ))
+    }
+
+    fn behind_transaction_pooler(&mut self) -> Result<bool, DbError> {
+        // Two autocommit queries, pipelined: one round trip, still two transactions.
+        let query = "SELECT pg_backend_pid()";
+        let (first, second) = self.runtime.block_on(futures_util::future::join(
+            self.client.simple_query(query),
+            self.client.simple_query(query),
+        ));
+        let pid = |messages: Vec<SimpleQueryMessage>| {
+            messages.into_iter().find_map(|message| match message {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+        };
+        Ok(pid(first.map_err(db_error)?) != pid(second.map_err(db_error)?))
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let sql = format!(
+            "SELECT pg_try_advisory_lock({LOCK_CLASS}, {})",
+            self.lock_key
+        );
+        Ok(self.value(&sql)?.as_deref() == Some("t"))
+    }
+
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        let sql = format!(
+            "SELECT a.pid, coalesce(a.application_name, ''), \
+             coalesce(a.xact_start, a.backend_start)::text \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {} LIMIT 1",
+            self.lock_condition()
+        );
+        Ok(self.rows(&sql)?.into_iter().next().map(|row| {
+            let mut row = row.into_iter().map(Option::unwrap_or_default);
+            LockHolder {
+                pid: row.next().unwrap_or_default().parse().unwrap_or_default(),
+                application_name: row.next().unwrap_or_default(),
+                since: row.next().unwrap_or_default(),
+            }
+        }))
+    }
+
+    fn holds_lock(&mut self) -> Result<bool, DbError> {
+        let sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {} AND l.pid = pg_backend_pid())",
+            self.lock_condition()
+        );
+        Ok(self.value(&sql)?.as_deref() == Some("t"))
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        self.execute(&format!(
+            "SELECT pg_advisory_unlock({LOCK_CLASS}, {})",
+            self.lock_key
+        ))
+    }
+
+    fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError> {
+        if self.history_exists(tables)? {
+            return Ok(());
+        }
+        for statement in tables.create_statements(Dialect::Postgres) {
+            self.execute(&statement)?;
+        }
+        self.history_exists = true;
+        Ok(())
+    }
+
+    fn history(&mut self, tables: &HistoryTables) -> Result<Vec<HistoryRow>, DbError> {
+        if !self.history_exists(tables)? {
+            return Ok(Vec::new());
+        }
+        let rows = self.rows(&tables.select_statement(Dialect::Postgres))?;
+        Ok(rows.into_iter().map(history_row).collect())
+    }
+
+    fn record(
+        &mut self,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+        in_open_transaction: bool,
+    ) -> Result<(), DbError> {
+        let mut sql: Vec<String> = writes
+            .iter()
+            .map(|write| tables.render(Dialect::Postgres, write))
+            .collect();
+        if !in_open_transaction {
+            sql.insert(0, "BEGIN".into());
+            sql.push("COMMIT".into());
+        }
+        self.execute(&sql.join(";\n"))
+    }
+
+    fn run_in_transaction(
+        &mut self,
+        limits: Limits,
+        statements: &[&str],
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), StepError> {
+        // The whole transaction is pipelined: every statement is its own query message, sent
+        // without waiting for the previous answer, so a migration costs one round trip. The
+        // server still runs them in order, and after a failure answers each later message with
+        // 25P02 (transaction aborted), so the first error is the statement that failed.
+        let opening = format!("BEGIN;\n{};\n", limit_settings(limits, "SET LOCAL"));
+        let mut messages = Vec::with_capacity(statements.len() + 1);
+        messages.push(format!(
+            "{opening}{}",
+            statements.first().copied().unwrap_or_default()
+        ));
+        messages.extend(
+            statements
+                .iter()
+                .skip(1)
+                .map(|statement| (*statement).to_owned()),
+        );
+        let mut finish: Vec<String> = writes
+            .iter()
+            .map(|write| tables.render(Dialect::Postgres, write))
+            .collect();
+        finish.push("COMMIT".into());
+        messages.push(finish.join(";\n"));
+        let outcomes = self.runtime.block_on(futures_util::future::join_all(
+            messages
+                .iter()
+                .map(|message| self.client.batch_execute(message)),
+        ));
+        let first_error = outcomes
+            .into_iter()
+            .enumerate()
+            .find_map(|(index, outcome)| outcome.err().map(|e| (index, e)));
+        let result = match first_error {
+            None => Ok(()),
+            Some((index, error)) => {
+                let mut error = db_error(error);
+                if index == 0 {
+                    // The first message carried the opening; count positions from the statement.
+                    error.position = error
+                        .position
+                        .and_then(|position| position.checked_sub(opening.len()));
+                }
+                Err(StepError {
+                    index: index.min(statements.len()),
+                    error,
+                })
+            }
+        };
+        if result.is_err() && !self.client.is_closed() {
+            // Leave the session clean for the next attempt; the transaction is already void.
+            let _ = self.execute("ROLLBACK");
+        }
+        result
+    }
+
+    fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        self.set_session_limits(limits)?;
+        self.execute(statement)
+    }
+
+    fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        self.run_alone(limits, statement)
+    }
+}
+
+fn history_row(row: Vec<Option<String>>) -> HistoryRow {
+    let mut row = row.into_iter();
+    let mut next = || row.next().flatten();
+    HistoryRow {
+        name: next().unwrap_or_default(),
+        status: next().as_deref().and_then(MigrationStatus::parse),
+        checksum: next().unwrap_or_default(),
+        transactional: next().as_deref() == Some("t"),
+        statements_total: next().and_then(|v| v.parse().ok()).unwrap_or_default(),
+        statements_done: next().and_then(|v| v.parse().ok()).unwrap_or_default(),
+        finished_at: next(),
+        duration_ms: next().and_then(|v| v.parse().ok()),
+        last_error: next(),
+    }
+}
+
+/// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`; zero or unset disables.
+fn limit_settings(limits: Limits, set: &str) -> String {
+    let value = |limit: Option<Duration>| {
+        quote_literal(&format!("{}ms", limit.unwrap_or_default().as_millis()))
+    };
+    format!(
+        "{set} lock_timeout = {};\n{set} statement_timeout = {}",
+        value(limits.lock_timeout),
+        value(limits.statement_timeout)
+    )
+}
+
+/// A stable, positive 31-bit FNV-1a hash of the history table's name.
+fn lock_key(scope: &str) -> i32 {
+    let hash = scope.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    (hash & 0x7fff_ffff) as i32
+}
+
+fn describe(config: &Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
+    format!(
+        "host={} port={} database={} user={}",
+        if hosts.is_empty() {
+            "localhost".into()
+        } else {
+            hosts.join(",")
+        },
+        if ports.is_empty() {
+            "5432".into()
+        } else {
+            ports.join(",")
+        },
+        config.get_dbname().unwrap_or("(user name)"),
+        config.get_user().unwrap_or("(none)"),
+    )
+}
+
+fn describe_error(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => {
+            // The top-level message is often just "error connecting to server"; the cause says why.
+            let mut text = error.to_string();
+            let mut source = std::error::Error::source(error);
+            while let Some(cause) = source {
+                text = format!("{text}: {cause}");
+                source = cause.source();
+            }
+            text
+        }
+    }
+}
+
+fn db_error(error: tokio_postgres::Error) -> DbError {
+    match error.as_db_error() {
+        Some(db) => DbError {
+            sqlstate: Some(db.code().code().to_owned()),
+            message: db.message().to_owned(),
+            detail: db.detail().map(str::to_owned),
+            hint: db.hint().map(str::to_owned),
+            position: match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
+                    Some(*position as usize)
+                }
+                _ => None,
+            },
+            connection_lost: false,
+        },
+        None => DbError {
+            connection_lost: true,
+            ..DbError::message(describe_error(&error))
+        },
+    }
+}

@@ -1,0 +1,356 @@
+//! Applying one migration in the mode its plan chose, with retries and precise failure records.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
+use haste_driver::{Connection, DbError, Limits, StepError};
+use haste_migrations::Migration;
+use haste_sql::{StatementKind, TransactionControl};
+
+use crate::error::{FailureState, MigrationFailure};
+use crate::plan::{ExecutionMode, Plan, Step};
+use crate::{AppliedMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
+
+pub(crate) struct Applier<'a> {
+    pub connection: &'a mut dyn Connection,
+    pub settings: &'a Settings,
+    pub observer: &'a mut dyn Observer,
+}
+
+impl Applier<'_> {
+    pub fn apply(&mut self, migration: &Migration) -> Result<AppliedMigration, Error> {
+        let plan = Plan::new(self.connection.dialect(), migration)?;
+        let started = Instant::now();
+        self.observer.event(&RunEvent::MigrationStarted {
+            name: &migration.name,
+            mode: plan.mode,
+            statements: plan.statements.len(),
+        });
+        match plan.mode {
+            ExecutionMode::Transaction => self.in_transaction(&plan)?,
+            ExecutionMode::Stepwise { .. } => self.stepwise(&plan)?,
+            ExecutionMode::AsWritten {
+                history_in_file_transaction,
+            } => self.as_written(&plan, history_in_file_transaction)?,
+        }
+        let duration_ms = started.elapsed().as_millis();
+        self.observer.event(&RunEvent::MigrationApplied {
+            name: &migration.name,
+            mode: plan.mode,
+            duration_ms,
+        });
+        Ok(AppliedMigration {
+            name: migration.name.clone(),
+            mode: plan.mode,
+            statements: plan.statements.len(),
+            duration_ms,
+        })
+    }
+
+    fn limits(&self, migration: &Migration) -> Limits {
+        Limits {
+            lock_timeout: migration
+                .directives
+                .lock_timeout
+                .or(self.settings.limits.lock_timeout),
+            statement_timeout: migration
+                .directives
+                .statement_timeout
+                .or(self.settings.limits.statement_timeout),
+        }
+    }
+}
+
+fn row<'p>(
+    settings: &'p Settings,
+    plan: &'p Plan<'_>,
+    status: MigrationStatus,
+    done: usize,
+) -> MigrationRow<'p> {
+    MigrationRow {
+        name: &plan.migration.name,
+        status,
+        checksum: plan.migration.up.checksum.as_str(),
+        transactional: plan.mode == ExecutionMode::Transaction,
+        statements_total: plan.statements.len(),
+        statements_done: done,
+        run_id: &settings.run_id,
+        tool_version: &settings.tool_version,
+        last_error: None,
+    }
+}
+
+fn event<'p>(
+    settings: &'p Settings,
+    plan: &'p Plan<'_>,
+    event: &'p str,
+    detail: Option<String>,
+) -> Event<'p> {
+    Event {
+        run_id: &settings.run_id,
+        event,
+        name: Some(&plan.migration.name),
+        checksum: Some(plan.migration.up.checksum.as_str()),
+        detail,
+    }
+}
+
+impl Applier<'_> {
+    /// Runs `attempt` until it succeeds, fails for good, or runs out of retries after lock
+    /// timeouts and deadlocks. Returns the outcome and how many attempts were made.
+    fn with_retries<T>(
+        &mut self,
+        plan: &Plan<'_>,
+        mut attempt: impl FnMut(&mut dyn Connection) -> Result<T, StepError>,
+    ) -> (Result<T, StepError>, u32) {
+        let retries = plan
+            .migration
+            .directives
+            .retries
+            .unwrap_or(self.settings.retries);
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt(&mut *self.connection) {
+                Err(failure) if failure.error.is_retryable() && tries <= retries => {
+                    let delay = jittered(
+                        (self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF),
+                    );
+                    self.observer.event(&RunEvent::Retrying {
+                        name: &plan.migration.name,
+                        attempt: tries,
+                        delay_ms: delay.as_millis(),
+                        error: &failure.error,
+                    });
+                    std::thread::sleep(delay);
+                }
+                outcome => return (outcome, tries),
+            }
+        }
+    }
+
+    fn in_transaction(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
+        let settings = self.settings;
+        let limits = self.limits(plan.migration);
+        let texts = plan.texts(0..plan.statements.len());
+        let done = row(
+            settings,
+            plan,
+            MigrationStatus::Applied,
+            plan.statements.len(),
+        );
+        let applied = event(settings, plan, "applied", None);
+        let writes = [HistoryWrite::Migration(done), HistoryWrite::Event(applied)];
+        let (outcome, attempts) = self.with_retries(plan, |connection| {
+            connection.run_in_transaction(limits, &texts, &settings.history, &writes)
+        });
+        match outcome {
+            Ok(()) => Ok(()),
+            Err(failure) => Err(self.failed(plan, failure, attempts, FailureState::RolledBack)),
+        }
+    }
+
+    fn stepwise(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
+        let settings = self.settings;
+        let limits = self.limits(plan.migration);
+        let total = plan.statements.len();
+        let started = [
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, 0)),
+            HistoryWrite::Event(event(settings, plan, "started", None)),
+        ];
+        self.connection
+            .record(&settings.history, &started, false)
+            .map_err(Error::database("recording the start of a migration"))?;
+        for step in plan.steps() {
+            let last = step.end == total;
+            let status = if last {
+                MigrationStatus::Applied
+            } else {
+                MigrationStatus::Running
+            };
+            let mut writes = vec![HistoryWrite::Migration(row(
+                settings, plan, status, step.end,
+            ))];
+            if last {
+                writes.push(HistoryWrite::Event(event(settings, plan, "applied", None)));
+            }
+            let texts = plan.texts(step.start..step.end);
+            let (outcome, attempts) = self.with_retries(plan, |connection| {
+                run_step(connection, settings, limits, step, &texts, &writes)
+            });
+            if let Err(failure) = outcome {
+                let state = FailureState::MarkedFailed {
+                    statements_done: step.start,
+                };
+                return Err(self.failed(plan, failure, attempts, state));
+            }
+            self.observer.event(&RunEvent::StepDone {
+                name: &plan.migration.name,
+                statements_done: step.end,
+                statements_total: total,
+            });
+        }
+        Ok(())
+    }
+
+    fn as_written(
+        &mut self,
+        plan: &Plan<'_>,
+        history_in_file_transaction: bool,
+    ) -> Result<(), Error> {
+        let settings = self.settings;
+        let limits = self.limits(plan.migration);
+        let history = &settings.history;
+        if !history_in_file_transaction {
+            let started = [
+                HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, 0)),
+                HistoryWrite::Event(event(settings, plan, "started", None)),
+            ];
+            self.connection
+                .record(history, &started, false)
+                .map_err(Error::database("recording the start of a migration"))?;
+        }
+        let applied = [
+            HistoryWrite::Migration(row(
+                settings,
+                plan,
+                MigrationStatus::Applied,
+                plan.statements.len(),
+            )),
+            HistoryWrite::Event(event(settings, plan, "applied", None)),
+        ];
+        let last = plan.statements.len() - 1;
+        let mut in_transaction = false;
+        let mut recorded_done = 0;
+        for (index, statement) in plan.statements.iter().enumerate() {
+            let step = if history_in_file_transaction && index == last {
+                // The file's final COMMIT: history commits with it.
+                self.connection
+                    .record(history, &applied, true)
+                    .and_then(|()| self.connection.run_as_written(limits, &statement.text))
+            } else {
+                self.connection.run_as_written(limits, &statement.text)
+            };
+            if let Err(error) = step {
+                if in_transaction && !error.connection_lost {
+                    let _ = self.connection.run_as_written(limits, "ROLLBACK");
+                }
+                let state = if history_in_file_transaction {
+                    FailureState::RolledBack
+                } else {
+                    FailureState::MarkedFailed {
+                        statements_done: recorded_done,
+                    }
+                };
+                return Err(self.failed(plan, StepError { index, error }, 1, state));
+            }
+            in_transaction = match statement.kind {
+                StatementKind::TransactionControl(TransactionControl::Begin) => true,
+                StatementKind::TransactionControl(
+                    TransactionControl::Commit | TransactionControl::Rollback,
+                ) => false,
+                _ => in_transaction,
+            };
+            if !history_in_file_transaction && !in_transaction && index < last {
+                recorded_done = index + 1;
+                let progress = [HistoryWrite::Migration(row(
+                    settings,
+                    plan,
+                    MigrationStatus::Running,
+                    recorded_done,
+                ))];
+                self.connection
+                    .record(history, &progress, false)
+                    .map_err(Error::database("recording progress"))?;
+            }
+        }
+        if !history_in_file_transaction {
+            self.connection
+                .record(history, &applied, false)
+                .map_err(Error::database("recording a migration"))?;
+        }
+        Ok(())
+    }
+
+    /// Records a failure as precisely as the database allows and builds the error.
+    fn failed(
+        &mut self,
+        plan: &Plan<'_>,
+        failure: StepError,
+        attempts: u32,
+        state: FailureState,
+    ) -> Error {
+        let settings = self.settings;
+        let position = plan.error_position(failure.index, failure.error.position);
+        let detail = serde_json::json!({
+            "sqlstate": failure.error.sqlstate,
+            "message": failure.error.message,
+            "detail": failure.error.detail,
+            "hint": failure.error.hint,
+            "statement_index": failure.index,
+            "line": position.line,
+            "column": position.column,
+            "attempts": attempts,
+        })
+        .to_string();
+        if !failure.error.connection_lost {
+            let event = HistoryWrite::Event(event(settings, plan, "failed", Some(detail.clone())));
+            let writes = match state {
+                FailureState::RolledBack => vec![event],
+                FailureState::MarkedFailed { statements_done } => {
+                    let mut row = row(settings, plan, MigrationStatus::Failed, statements_done);
+                    row.last_error = Some(detail);
+                    vec![HistoryWrite::Migration(row), event]
+                }
+            };
+            // Best effort: the error being reported matters more than its record.
+            let _ = self.connection.record(&settings.history, &writes, false);
+        }
+        Error::MigrationFailed(Box::new(MigrationFailure {
+            name: plan.migration.name.clone(),
+            statement_index: failure.index,
+            position,
+            error: failure.error,
+            attempts,
+            state,
+        }))
+    }
+}
+
+fn run_step(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    limits: Limits,
+    step: Step,
+    texts: &[&str],
+    writes: &[HistoryWrite<'_>],
+) -> Result<(), StepError> {
+    if step.alone {
+        let at = |error: DbError| StepError {
+            index: step.start,
+            error,
+        };
+        connection.run_alone(limits, texts[0]).map_err(at)?;
+        connection
+            .record(&settings.history, writes, false)
+            .map_err(at)
+    } else {
+        connection
+            .run_in_transaction(limits, texts, &settings.history, writes)
+            .map_err(|failure| StepError {
+                index: step.start + failure.index.min(texts.len() - 1),
+                ..failure
+            })
+    }
+}
+
+/// `pause` scaled by a pseudo-random factor in [0.5, 1.0), so runners that collide spread out.
+pub(crate) fn jittered(pause: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let seed = nanos ^ std::process::id().wrapping_mul(0x9e37_79b9);
+    let fraction = 0.5 + f64::from(seed % 1000) / 2000.0;
+    pause.mul_f64(fraction)
+}

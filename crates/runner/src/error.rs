@@ -1,0 +1,152 @@
+//! Why a run stopped, as data. The command line words it and picks the exit code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use haste_driver::{DbError, LockHolder};
+
+/// A place in a migration file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourcePosition {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column, in characters.
+    pub column: usize,
+    /// The lines around it, numbered.
+    pub snippet: Vec<(usize, String)>,
+}
+
+/// What became of a migration that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureState {
+    /// Rolled back completely: still pending, the next deploy tries again.
+    RolledBack,
+    /// Stopped part-way outside a transaction: recorded as failed after `statements_done`
+    /// statements; deploy refuses to continue until it is resolved.
+    MarkedFailed {
+        /// Statements that completed.
+        statements_done: usize,
+    },
+}
+
+/// A migration that failed to apply.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationFailure {
+    /// The migration folder name.
+    pub name: String,
+    /// 0-based index of the failing statement.
+    pub statement_index: usize,
+    /// Where in the file.
+    pub position: SourcePosition,
+    /// What the database said.
+    pub error: DbError,
+    /// How many times it was tried.
+    pub attempts: u32,
+    /// What is left behind.
+    pub state: FailureState,
+}
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A database request outside any migration failed.
+    #[error("{context}: {source}")]
+    Database {
+        /// What haste was doing.
+        context: &'static str,
+        /// What the database said.
+        source: DbError,
+    },
+    /// The migrations folder could not be read.
+    #[error(transparent)]
+    Folder(#[from] haste_migrations::Error),
+    /// An applied migration's file changed since it was applied.
+    #[error("migration {name} was modified after it was applied ({file})")]
+    ChecksumMismatch {
+        /// The migration.
+        name: String,
+        /// Its file.
+        file: PathBuf,
+        /// Checksum stored in history.
+        applied: String,
+        /// Checksum of the file now.
+        current: String,
+    },
+    /// Applied migrations whose folders are gone.
+    #[error("applied migrations are missing from the migrations folder: {}", names.join(", "))]
+    MissingFiles {
+        /// Their names.
+        names: Vec<String>,
+    },
+    /// A pending migration sorts before one already applied.
+    #[error(
+        "migration {pending} is pending but sorts before {newest_applied}, which is already applied"
+    )]
+    OutOfOrder {
+        /// The pending migration.
+        pending: String,
+        /// The newest applied one.
+        newest_applied: String,
+    },
+    /// `migration_lock.toml` names another database.
+    #[error("the migrations folder is for provider `{folder}`, but the database is `{database}`")]
+    ProviderMismatch {
+        /// Provider in `migration_lock.toml`.
+        folder: String,
+        /// Provider of the connection.
+        database: String,
+    },
+    /// `-- haste:transaction on` with a statement that cannot run in a transaction.
+    #[error("migration {name} forces a transaction but contains {construct}")]
+    ForcedTransactionConflict {
+        /// The migration.
+        name: String,
+        /// Where the statement is.
+        position: SourcePosition,
+        /// What it is.
+        construct: &'static str,
+    },
+    /// Another run holds the migration lock for longer than the configured wait.
+    #[error("timed out after {waited:?} waiting for the migration lock")]
+    LockTimeout {
+        /// How long haste waited.
+        waited: Duration,
+        /// Who holds it, when known.
+        holder: Option<LockHolder>,
+    },
+    /// The connection goes through a transaction-mode pooler, where a session lock protects nothing.
+    #[error(
+        "the connection goes through a transaction-mode pooler (two statements reached different server processes)"
+    )]
+    PoolerDetected,
+    /// The session no longer holds the migration lock it took.
+    #[error("the migration lock was lost (the session changed or was reset)")]
+    LockLost,
+    /// An earlier run left a migration failed or interrupted.
+    #[error(
+        "migration {name} is {state} after {statements_done} of {statements_total} statements; resolve it before deploying"
+    )]
+    Blocked {
+        /// The migration.
+        name: String,
+        /// `failed` or `running` (interrupted).
+        state: &'static str,
+        /// Statements that completed.
+        statements_done: i64,
+        /// Statements in the file.
+        statements_total: i64,
+    },
+    /// A migration failed.
+    #[error("migration {} failed", .0.name)]
+    MigrationFailed(Box<MigrationFailure>),
+}
+
+impl Error {
+    pub(crate) fn database(context: &'static str) -> impl FnOnce(DbError) -> Error {
+        move |source| Error::Database { context, source }
+    }
+}

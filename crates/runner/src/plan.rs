@@ -1,0 +1,257 @@
+//! How one migration will run: the execution mode chosen from its statements and directives.
+
+use haste_migrations::{Migration, TransactionMode};
+use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, TransactionControl};
+
+use crate::error::{Error, SourcePosition};
+
+/// How a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum ExecutionMode {
+    /// All statements and the history row in one transaction.
+    Transaction,
+    /// Outside a single transaction: runs of ordinary statements each in a transaction of their
+    /// own, every statement the database refuses in a transaction on its own, with progress
+    /// recorded after each step so a failure can be resumed.
+    Stepwise {
+        /// Why: the first construct that cannot run in a transaction, or the directive.
+        reason: &'static str,
+    },
+    /// The file begins and commits its own transactions and runs exactly as written.
+    AsWritten {
+        /// Whether the history row commits inside the file's own (single, final) transaction.
+        history_in_file_transaction: bool,
+    },
+}
+
+/// A migration ready to run.
+pub(crate) struct Plan<'m> {
+    pub migration: &'m Migration,
+    pub statements: Vec<Statement>,
+    pub mode: ExecutionMode,
+}
+
+impl<'m> Plan<'m> {
+    pub fn new(dialect: Dialect, migration: &'m Migration) -> Result<Plan<'m>, Error> {
+        let script = Script::parse(dialect, &migration.up.sql);
+        let first_no_tx = script.no_transaction_statements().next();
+        let mode = match migration.directives.transaction {
+            Some(TransactionMode::Off) => ExecutionMode::Stepwise {
+                reason: "-- haste:transaction off",
+            },
+            Some(TransactionMode::On) => {
+                let conflict = first_no_tx.or_else(|| {
+                    script
+                        .statements
+                        .iter()
+                        .find(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
+                });
+                if let Some(statement) = conflict {
+                    let construct = match statement.kind {
+                        StatementKind::NoTransaction(construct) => construct,
+                        _ => "transaction control",
+                    };
+                    return Err(Error::ForcedTransactionConflict {
+                        name: migration.name.clone(),
+                        position: source_position(migration, statement.start),
+                        construct,
+                    });
+                }
+                ExecutionMode::Transaction
+            }
+            None if script.manages_transactions() => ExecutionMode::AsWritten {
+                history_in_file_transaction: is_one_transaction(&script.statements),
+            },
+            None => match first_no_tx.map(|s| s.kind) {
+                Some(StatementKind::NoTransaction(reason)) => ExecutionMode::Stepwise { reason },
+                _ => ExecutionMode::Transaction,
+            },
+        };
+        Ok(Plan {
+            migration,
+            statements: script.statements,
+            mode,
+        })
+    }
+
+    /// Steps of a stepwise run: each a range of statement indexes that run together, in a
+    /// transaction when it holds more than one statement or an ordinary one.
+    pub fn steps(&self) -> Vec<Step> {
+        let forced_off = self.migration.directives.transaction == Some(TransactionMode::Off);
+        let mut steps: Vec<Step> = Vec::new();
+        for (index, statement) in self.statements.iter().enumerate() {
+            let alone = forced_off || matches!(statement.kind, StatementKind::NoTransaction(_));
+            match steps.last_mut() {
+                Some(step) if !alone && !step.alone => step.end = index + 1,
+                _ => steps.push(Step {
+                    start: index,
+                    end: index + 1,
+                    alone,
+                }),
+            }
+        }
+        steps
+    }
+
+    pub fn texts(&self, range: std::ops::Range<usize>) -> Vec<&str> {
+        self.statements[range]
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect()
+    }
+
+    /// Where in the file a database error in statement `index` points.
+    pub fn error_position(&self, index: usize, position: Option<usize>) -> SourcePosition {
+        let Some(statement) = self.statements.get(index) else {
+            return source_position(self.migration, 0);
+        };
+        let offset = match position {
+            Some(position) => {
+                statement.offset + haste_sql::char_position_to_offset(&statement.text, position)
+            }
+            None => statement.start,
+        };
+        source_position(self.migration, offset)
+    }
+}
+
+/// A group of statements that run together in a stepwise migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub start: usize,
+    pub end: usize,
+    /// Outside any transaction.
+    pub alone: bool,
+}
+
+/// `BEGIN; ...; COMMIT;` and nothing else around or between: history can join the file's
+/// transaction, just before its `COMMIT`.
+fn is_one_transaction(statements: &[Statement]) -> bool {
+    use TransactionControl::*;
+    let control = |s: &Statement| match s.kind {
+        StatementKind::TransactionControl(control) => Some(control),
+        _ => None,
+    };
+    let (Some(first), Some(last)) = (statements.first(), statements.last()) else {
+        return false;
+    };
+    statements.len() >= 2
+        && control(first) == Some(Begin)
+        && control(last) == Some(Commit)
+        && statements[1..statements.len() - 1]
+            .iter()
+            .all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
+}
+
+fn source_position(migration: &Migration, offset: usize) -> SourcePosition {
+    let index = LineIndex::new(&migration.up.sql);
+    let (line, column) = index.line_col(offset);
+    SourcePosition {
+        file: migration.up.path.clone(),
+        line,
+        column,
+        snippet: (line.saturating_sub(2).max(1)..=(line + 1).min(index.line_count()))
+            .map(|n| (n, index.line(n).to_owned()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use haste_migrations::{Checksum, Directives, SqlFile};
+
+    fn migration(sql: &str) -> Migration {
+        Migration {
+            name: "1_test".into(),
+            up: SqlFile {
+                path: "1_test/migration.sql".into(),
+                sql: sql.into(),
+                checksum: Checksum::of(sql),
+            },
+            directives: Directives::parse(std::path::Path::new("m.sql"), sql).unwrap(),
+        }
+    }
+
+    fn mode(sql: &str) -> Result<ExecutionMode, Error> {
+        Plan::new(Dialect::Postgres, &migration(sql)).map(|plan| plan.mode)
+    }
+
+    #[test]
+    fn chooses_the_mode_from_the_statements() {
+        assert_eq!(
+            mode("CREATE TABLE t (id int); CREATE INDEX i ON t (id);").unwrap(),
+            ExecutionMode::Transaction
+        );
+        assert_eq!(
+            mode("CREATE INDEX CONCURRENTLY i ON t (id);").unwrap(),
+            ExecutionMode::Stepwise {
+                reason: "CREATE INDEX CONCURRENTLY"
+            }
+        );
+        assert_eq!(
+            mode("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;").unwrap(),
+            ExecutionMode::AsWritten {
+                history_in_file_transaction: true
+            }
+        );
+        assert_eq!(
+            mode("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\nBEGIN;\nSELECT 1;\nCOMMIT;").unwrap(),
+            ExecutionMode::AsWritten {
+                history_in_file_transaction: false
+            }
+        );
+        assert_eq!(
+            mode("-- haste:transaction off\nCREATE TABLE t (id int);").unwrap(),
+            ExecutionMode::Stepwise {
+                reason: "-- haste:transaction off"
+            }
+        );
+    }
+
+    #[test]
+    fn a_forced_transaction_refuses_concurrent_index_builds_naming_the_line() {
+        let error = mode("-- haste:transaction on\nCREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);")
+            .unwrap_err();
+        match error {
+            Error::ForcedTransactionConflict {
+                position,
+                construct,
+                ..
+            } => {
+                assert_eq!(position.line, 3);
+                assert_eq!(construct, "CREATE INDEX CONCURRENTLY");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn groups_ordinary_statements_between_concurrent_ones() {
+        let m = migration(
+            "CREATE TABLE a (id int); CREATE TABLE b (id int); CREATE INDEX CONCURRENTLY i ON a (id); ALTER TABLE a ADD c int;",
+        );
+        let plan = Plan::new(Dialect::Postgres, &m).unwrap();
+        assert_eq!(
+            plan.steps(),
+            [
+                Step {
+                    start: 0,
+                    end: 2,
+                    alone: false
+                },
+                Step {
+                    start: 2,
+                    end: 3,
+                    alone: true
+                },
+                Step {
+                    start: 3,
+                    end: 4,
+                    alone: false
+                }
+            ]
+        );
+    }
+}

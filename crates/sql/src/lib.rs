@@ -1,0 +1,124 @@
+//! Splits migration scripts into statements and says how each one may run.
+//!
+//! # Brief overview
+//! - [`Script::parse`] splits a script in the grammar of its [`Dialect`] and classifies every
+//!   statement as [`StatementKind::Plain`] (fine inside a transaction),
+//!   [`StatementKind::NoTransaction`] (the database refuses it inside one) or
+//!   [`StatementKind::TransactionControl`] (the file manages its own transaction).
+//! - PostgreSQL scripts are split by PostgreSQL's own grammar (`pg_query`), so dollar quotes,
+//!   `E''` strings, nested comments and `BEGIN ATOMIC` bodies are exact. SQLite scripts are split
+//!   by a scanner that follows SQLite's own completeness rules (trigger bodies included).
+//! - [`quote_ident`] and [`quote_literal`] are the only way haste puts a name or a value into SQL.
+//! - [`LineIndex`] maps byte offsets to the line and column a person sees in an editor.
+//!
+//! Parsing never fails: a script that does not parse still yields statements, and
+//! [`Script::parse_error`] says why the grammar refused it.
+//!
+//! ```
+//! use haste_sql::{Dialect, Script, StatementKind};
+//! let script = Script::parse(Dialect::Postgres, "CREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);");
+//! assert_eq!(script.statements.len(), 2);
+//! assert!(matches!(script.statements[1].kind, StatementKind::NoTransaction(_)));
+//! ```
+
+mod line_index;
+mod postgres;
+mod quote;
+mod sqlite;
+mod trivia;
+
+pub use line_index::{LineIndex, char_position_to_offset};
+pub use quote::{quote_ident, quote_literal};
+
+/// The SQL grammar a script is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL, split by PostgreSQL's own parser.
+    Postgres,
+    /// SQLite, split by SQLite's statement-completeness rules.
+    Sqlite,
+}
+
+/// A migration script cut into statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Script {
+    /// The statements in file order; comments and blank space between them are not statements.
+    pub statements: Vec<Statement>,
+    /// Why the grammar refused the script, when it did. The statements are then cut by the
+    /// scanner alone, and the database will report the error with its exact position.
+    pub parse_error: Option<String>,
+}
+
+/// One statement of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The text sent to the database: the statement without its terminating `;`, possibly led
+    /// by the comments that precede it.
+    pub text: String,
+    /// Byte offset of `text` in the script.
+    pub offset: usize,
+    /// Byte offset in the script of the statement's first token (after leading comments).
+    pub start: usize,
+    /// How the statement may run.
+    pub kind: StatementKind,
+}
+
+/// How a statement may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// May run inside a transaction.
+    Plain,
+    /// The database refuses it inside a transaction block; the value names the construct.
+    NoTransaction(&'static str),
+    /// Starts, ends or otherwise steers a transaction: the script manages its own transactions.
+    TransactionControl(TransactionControl),
+}
+
+/// Which transaction-control statement a statement is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionControl {
+    /// `BEGIN`, `START TRANSACTION`.
+    Begin,
+    /// `COMMIT`, `END`.
+    Commit,
+    /// `ROLLBACK`, `ABORT`.
+    Rollback,
+    /// Savepoints, two-phase commit and the like.
+    Other,
+}
+
+impl Script {
+    /// Splits and classifies `sql`. Never fails; see [`Script::parse_error`].
+    pub fn parse(dialect: Dialect, sql: &str) -> Script {
+        match dialect {
+            Dialect::Postgres => postgres::parse(sql),
+            Dialect::Sqlite => sqlite::parse(sql),
+        }
+    }
+
+    /// The statements the database refuses inside a transaction.
+    pub fn no_transaction_statements(&self) -> impl Iterator<Item = &Statement> {
+        self.statements
+            .iter()
+            .filter(|s| matches!(s.kind, StatementKind::NoTransaction(_)))
+    }
+
+    /// Whether the script begins, commits or rolls back transactions itself.
+    pub fn manages_transactions(&self) -> bool {
+        self.statements
+            .iter()
+            .any(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
+    }
+}
+
+impl Statement {
+    fn new(sql: &str, offset: usize, end: usize, kind: StatementKind) -> Statement {
+        let text = &sql[offset..end];
+        Statement {
+            text: text.to_owned(),
+            offset,
+            start: offset + trivia::leading_len(text),
+            kind,
+        }
+    }
+}

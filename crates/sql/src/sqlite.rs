@@ -1,0 +1,189 @@
+//! SQLite scripts, split by the rules of SQLite's `sqlite3_complete()`: a `;` ends a statement
+//! unless it sits in a string, a quoted name, a comment or a trigger body (which ends at `END;`).
+
+use crate::{Script, Statement, StatementKind, TransactionControl, trivia};
+
+pub(crate) fn parse(sql: &str) -> Script {
+    let bytes = sql.as_bytes();
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut words = StatementWords::default();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\'' | b'"' | b'`' => i = quoted_end(bytes, i, bytes[i]),
+            b'[' => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b']')
+                    .map_or(bytes.len(), |n| i + n + 1)
+            }
+            b'-' if bytes[i..].starts_with(b"--") => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(bytes.len(), |n| i + n + 1)
+            }
+            b'/' if bytes[i..].starts_with(b"/*") => {
+                i = sql[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2)
+            }
+            b';' => {
+                if !words.in_trigger() || words.last_is_end {
+                    push_statement(sql, start, i, &mut statements);
+                    start = i + 1;
+                    words = StatementWords::default();
+                } else {
+                    words.last_is_end = false;
+                }
+                i += 1;
+            }
+            b if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&b| {
+                        !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
+                    })
+                    .map_or(bytes.len(), |n| i + n);
+                words.push(&sql[i..end]);
+                i = end;
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                words.last_is_end = false;
+                i += 1;
+            }
+        }
+    }
+    push_statement(sql, start, sql.len(), &mut statements);
+    Script {
+        statements,
+        parse_error: None,
+    }
+}
+
+fn quoted_end(bytes: &[u8], open: usize, quote: u8) -> usize {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        if bytes[i] == quote {
+            // A doubled quote is an escaped quote, not the end.
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return i + 1;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+fn push_statement(sql: &str, start: usize, end: usize, statements: &mut Vec<Statement>) {
+    if trivia::is_blank(&sql[start..end]) {
+        return;
+    }
+    let mut statement = Statement::new(sql, start, end, StatementKind::Plain);
+    statement.kind = classify(&sql[statement.start..end]);
+    statements.push(statement);
+}
+
+/// The first words of the statement being scanned: enough to know a trigger body.
+#[derive(Default)]
+struct StatementWords {
+    leading: Vec<String>,
+    last_is_end: bool,
+}
+
+impl StatementWords {
+    fn push(&mut self, word: &str) {
+        if self.leading.len() < 3 {
+            self.leading.push(word.to_ascii_uppercase());
+        }
+        self.last_is_end = word.eq_ignore_ascii_case("end");
+    }
+
+    fn in_trigger(&self) -> bool {
+        match self.leading.as_slice() {
+            [create, trigger, ..] if create == "CREATE" && trigger == "TRIGGER" => true,
+            [create, temp, trigger] => {
+                create == "CREATE"
+                    && (temp == "TEMP" || temp == "TEMPORARY")
+                    && trigger == "TRIGGER"
+            }
+            _ => false,
+        }
+    }
+}
+
+fn classify(text: &str) -> StatementKind {
+    let mut words = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    let first = words.next().unwrap_or_default();
+    let second = words.next().unwrap_or_default();
+    use TransactionControl::*;
+    match (first.as_str(), second.as_str()) {
+        ("VACUUM", _) => StatementKind::NoTransaction("VACUUM"),
+        // SQLite silently ignores these inside a transaction.
+        ("PRAGMA", "FOREIGN_KEYS") => StatementKind::NoTransaction("PRAGMA foreign_keys"),
+        ("PRAGMA", "JOURNAL_MODE") => StatementKind::NoTransaction("PRAGMA journal_mode"),
+        ("BEGIN", _) => StatementKind::TransactionControl(Begin),
+        ("COMMIT" | "END", _) => StatementKind::TransactionControl(Commit),
+        ("ROLLBACK", "TO") => StatementKind::TransactionControl(Other),
+        ("ROLLBACK", _) => StatementKind::TransactionControl(Rollback),
+        ("SAVEPOINT" | "RELEASE", _) => StatementKind::TransactionControl(Other),
+        _ => StatementKind::Plain,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Dialect, Script, StatementKind, TransactionControl};
+
+    fn texts(sql: &str) -> Vec<String> {
+        Script::parse(Dialect::Sqlite, sql)
+            .statements
+            .iter()
+            .map(|s| s.text[s.start - s.offset..].trim_end().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn keeps_trigger_bodies_strings_and_quoted_names_whole() {
+        let sql = "CREATE TABLE \"a;b\" (x TEXT DEFAULT 'x;''y');
+CREATE TEMP TRIGGER t AFTER INSERT ON [a;b] BEGIN
+  UPDATE \"a;b\" SET x = 'z;'; -- comment;
+  DELETE FROM `a;b`;
+END;
+/* c; */ SELECT 1";
+        let texts = texts(sql);
+        assert_eq!(texts.len(), 3, "{texts:#?}");
+        assert!(texts[1].starts_with("CREATE TEMP TRIGGER") && texts[1].ends_with("END"));
+        assert_eq!(texts[2], "SELECT 1");
+    }
+
+    #[test]
+    fn classifies_vacuum_pragmas_and_transaction_control() {
+        let kinds: Vec<_> = Script::parse(
+            Dialect::Sqlite,
+            "BEGIN; VACUUM; PRAGMA foreign_keys = OFF; PRAGMA user_version = 3; END; ROLLBACK TO s;",
+        )
+        .statements
+        .iter()
+        .map(|s| s.kind)
+        .collect();
+        assert_eq!(
+            kinds,
+            [
+                StatementKind::TransactionControl(TransactionControl::Begin),
+                StatementKind::NoTransaction("VACUUM"),
+                StatementKind::NoTransaction("PRAGMA foreign_keys"),
+                StatementKind::Plain,
+                StatementKind::TransactionControl(TransactionControl::Commit),
+                StatementKind::TransactionControl(TransactionControl::Other),
+            ]
+        );
+    }
+}

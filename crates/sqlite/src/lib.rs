@@ -1,0 +1,348 @@
+//! The SQLite driver: implements [`haste_driver::Connection`] on an embedded SQLite
+//! (`rusqlite` with the bundled library, so no system SQLite is needed).
+//!
+//! The migration lock is an operating-system lock on a file beside the database
+//! (`<db>.haste-lock`): the kernel releases it when the process dies, so a crash never leaves a
+//! stale lock, and it never changes SQLite's own locking mode (Prisma's `locking_mode=EXCLUSIVE`
+//! blocks every other process for the whole run).
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use haste_driver::history::{
+    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus,
+};
+use haste_driver::{ConnectError, Connection, DatabaseUrl, DbError, Limits, LockHolder, StepError};
+use haste_sql::Dialect;
+
+/// How long a statement waits for another connection's write lock when no limit is set.
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A SQLite database file opened for one run.
+pub struct SqliteConnection {
+    connection: rusqlite::Connection,
+    lock_path: Option<PathBuf>,
+    lock_file: Option<File>,
+    application_name: String,
+}
+
+impl SqliteConnection {
+    /// Opens (creating if needed) the database file `url` names: `sqlite:path`,
+    /// `sqlite://path` or `file:path`; a query string is ignored.
+    pub fn open(
+        url: &DatabaseUrl,
+        application_name: &str,
+    ) -> Result<SqliteConnection, ConnectError> {
+        let path = database_path(url.expose());
+        let failed = |reason: String| ConnectError {
+            target: format!("SQLite database {}", path.display()),
+            reason,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            if !parent.is_dir() {
+                return Err(failed(format!(
+                    "folder {} does not exist",
+                    parent.display()
+                )));
+            }
+        }
+        let connection =
+            rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
+        connection
+            .busy_timeout(DEFAULT_BUSY_TIMEOUT)
+            .map_err(|error| failed(error.to_string()))?;
+        let in_memory = path.as_os_str() == ":memory:";
+        let lock_path = (!in_memory).then(|| {
+            let mut name = path.clone().into_os_string();
+            name.push(".haste-lock");
+            PathBuf::from(name)
+        });
+        Ok(SqliteConnection {
+            connection,
+            lock_path,
+            lock_file: None,
+            application_name: application_name.to_owned(),
+        })
+    }
+
+    fn execute(&self, sql: &str) -> Result<(), DbError> {
+        self.connection
+            .execute_batch(sql)
+            .map_err(|error| db_error(sql, error))
+    }
+
+    fn apply_limits(&self, limits: Limits) -> Result<(), DbError> {
+        let busy = limits
+            .lock_timeout
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_BUSY_TIMEOUT);
+        self.connection
+            .busy_timeout(busy)
+            .map_err(|error| db_error("", error))
+    }
+
+    fn history_exists(&self, tables: &HistoryTables) -> Result<bool, DbError> {
+        self.connection
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+                [MIGRATIONS_TABLE],
+                |row| row.get(0),
+            )
+            .map_err(|error| db_error("", error))
+            .map(|exists: bool| exists && tables.schema.is_none())
+    }
+}
+
+fn database_path(url: &str) -> PathBuf {
+    let rest = ["sqlite://", "sqlite:", "file://", "file:"]
+        .iter()
+        .find_map(|prefix| url.strip_prefix(prefix))
+        .unwrap_or(url);
+    let rest = rest.split_once('?').map_or(rest, |(path, _)| path);
+    PathBuf::from(rest)
+}
+
+impl Connection for SqliteConnection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn provider(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        Ok(format!("SQLite {}", rusqlite::version()))
+    }
+
+    fn behind_transaction_pooler(&mut self) -> Result<bool, DbError> {
+        Ok(false)
+    }
+
+    fn try_lock(&mut self) -> Result<bool, DbError> {
+        let Some(path) = &self.lock_path else {
+            return Ok(true);
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|error| io_error(path, error))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let since = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs();
+                let holder = format!(
+                    "{}\n{}\n{}\n",
+                    std::process::id(),
+                    self.application_name,
+                    since
+                );
+                file.set_len(0)
+                    .and_then(|()| file.rewind())
+                    .and_then(|()| file.write_all(holder.as_bytes()))
+                    .map_err(|error| io_error(path, error))?;
+                self.lock_file = Some(file);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(error)) => Err(io_error(path, error)),
+        }
+    }
+
+    fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
+        let Some(path) = &self.lock_path else {
+            return Ok(None);
+        };
+        let mut text = String::new();
+        match File::open(path).and_then(|mut file| file.read_to_string(&mut text)) {
+            Ok(_) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error(path, error)),
+        }
+        let mut lines = text.lines();
+        let pid = lines.next().and_then(|pid| pid.parse().ok());
+        Ok(pid.map(|pid| LockHolder {
+            pid,
+            application_name: lines.next().unwrap_or_default().to_owned(),
+            since: lines
+                .next()
+                .map(|secs| format!("unix time {secs}"))
+                .unwrap_or_default(),
+        }))
+    }
+
+    fn holds_lock(&mut self) -> Result<bool, DbError> {
+        Ok(self.lock_path.is_none() || self.lock_file.is_some())
+    }
+
+    fn unlock(&mut self) -> Result<(), DbError> {
+        if let Some(file) = self.lock_file.take() {
+            let _ = file.set_len(0);
+            file.unlock().map_err(|error| {
+                io_error(self.lock_path.as_deref().unwrap_or(Path::new("")), error)
+            })?;
+        }
+        Ok(())
+    }
+
+    fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError> {
+        if self.history_exists(tables)? {
+            return Ok(());
+        }
+        for statement in tables.create_statements(Dialect::Sqlite) {
+            self.execute(&statement)?;
+        }
+        Ok(())
+    }
+
+    fn history(&mut self, tables: &HistoryTables) -> Result<Vec<HistoryRow>, DbError> {
+        if !self.history_exists(tables)? {
+            return Ok(Vec::new());
+        }
+        let sql = tables.select_statement(Dialect::Sqlite);
+        let mut statement = self
+            .connection
+            .prepare(&sql)
+            .map_err(|error| db_error(&sql, error))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(HistoryRow {
+                    name: row.get(0)?,
+                    status: MigrationStatus::parse(&row.get::<_, String>(1)?),
+                    checksum: row.get(2)?,
+                    transactional: row.get(3)?,
+                    statements_total: row.get(4)?,
+                    statements_done: row.get(5)?,
+                    finished_at: row.get(6)?,
+                    duration_ms: row.get(7)?,
+                    last_error: row.get(8)?,
+                })
+            })
+            .map_err(|error| db_error(&sql, error))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|error| db_error(&sql, error))
+    }
+
+    fn record(
+        &mut self,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+        in_open_transaction: bool,
+    ) -> Result<(), DbError> {
+        let mut sql: Vec<String> = writes
+            .iter()
+            .map(|write| tables.render(Dialect::Sqlite, write))
+            .collect();
+        if !in_open_transaction {
+            sql.insert(0, "BEGIN IMMEDIATE".into());
+            sql.push("COMMIT".into());
+        }
+        let result = self.execute(&sql.join(";\n"));
+        if result.is_err() && !in_open_transaction && !self.connection.is_autocommit() {
+            let _ = self.execute("ROLLBACK");
+        }
+        result
+    }
+
+    fn run_in_transaction(
+        &mut self,
+        limits: Limits,
+        statements: &[&str],
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), StepError> {
+        self.apply_limits(limits)
+            .map_err(|error| StepError { index: 0, error })?;
+        // IMMEDIATE takes the write lock up front, so two runners never both read then upgrade.
+        self.execute("BEGIN IMMEDIATE")
+            .map_err(|error| StepError { index: 0, error })?;
+        let result = statements
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, statement)| {
+                self.execute(statement)
+                    .map_err(|error| StepError { index, error })
+            })
+            .and_then(|()| {
+                let mut finish: Vec<String> = writes
+                    .iter()
+                    .map(|write| tables.render(Dialect::Sqlite, write))
+                    .collect();
+                finish.push("COMMIT".into());
+                self.execute(&finish.join(";\n"))
+                    .map_err(|error| StepError {
+                        index: statements.len(),
+                        error,
+                    })
+            });
+        if result.is_err() && !self.connection.is_autocommit() {
+            let _ = self.execute("ROLLBACK");
+        }
+        result
+    }
+
+    fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        self.apply_limits(limits)?;
+        self.execute(statement)
+    }
+
+    fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        self.run_alone(limits, statement)
+    }
+}
+
+fn io_error(path: &Path, error: std::io::Error) -> DbError {
+    DbError::message(format!("{}: {error}", path.display()))
+}
+
+fn db_error(sql: &str, error: rusqlite::Error) -> DbError {
+    match error {
+        rusqlite::Error::SqlInputError {
+            error, msg, offset, ..
+        } => DbError {
+            message: msg,
+            detail: Some(format!(
+                "SQLite error {:?} (code {})",
+                error.code, error.extended_code
+            )),
+            // SQLite reports a byte offset; haste positions count characters, as PostgreSQL's do.
+            position: usize::try_from(offset).ok().map(|offset| {
+                sql.get(..offset)
+                    .map_or(offset, |before| before.chars().count())
+                    + 1
+            }),
+            ..DbError::default()
+        },
+        rusqlite::Error::SqliteFailure(failure, message) => DbError {
+            message: message.unwrap_or_else(|| failure.to_string()),
+            detail: Some(format!(
+                "SQLite error {:?} (code {})",
+                failure.code, failure.extended_code
+            )),
+            ..DbError::default()
+        },
+        other => DbError::message(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_path_from_each_url_form() {
+        assert_eq!(database_path("sqlite:dev.db"), PathBuf::from("dev.db"));
+        assert_eq!(
+            database_path("sqlite://./data/dev.db?mode=rwc"),
+            PathBuf::from("./data/dev.db")
+        );
+        assert_eq!(database_path("file:/tmp/x.db"), PathBuf::from("/tmp/x.db"));
+    }
+}

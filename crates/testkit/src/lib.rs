@@ -1,0 +1,369 @@
+//! Test support: a throwaway PostgreSQL cluster and one fresh database per test.
+//!
+//! The cluster is started from the machine's server binaries (`initdb`, `pg_ctl`; as the
+//! `postgres` user when running as root, since `initdb` refuses root) in a folder under the
+//! temporary directory, on a free port, and shared by every test process of a run: the first
+//! process to take the folder's lock starts it, later ones reuse it. `.ci/run` stops it at the
+//! end; on a developer machine it stays up for the next run.
+//!
+//! - `HASTE_TEST_PG_URL`: use this server (a superuser URL) instead of starting one.
+//! - `HASTE_TEST_PG_DIR`: the cluster folder (default `$TMPDIR/haste-testpg-<uid>`).
+//! - `HASTE_TEST_PG_BIN`: the server binaries (default: newest `/usr/lib/postgresql/*/bin`,
+//!   then `pg_config --bindir`, then `PATH`).
+//! - `HASTE_REQUIRE_PG=1`: a missing server is a failure instead of a visible skip (CI sets it).
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+/// A fresh, empty database that is dropped when the value is.
+pub struct TestDb {
+    /// `postgres://postgres@127.0.0.1:<port>/<name>`.
+    pub url: String,
+    /// The database name.
+    pub name: String,
+    admin_url: String,
+}
+
+/// A fresh database for one test, or `None` (after printing why) when no PostgreSQL server can
+/// be had on this machine.
+pub fn database() -> Option<TestDb> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let server = server()?;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .subsec_nanos();
+    let name = format!(
+        "t{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        nanos
+    );
+    let admin_url = format!("{server}/postgres");
+    execute(&admin_url, &format!("CREATE DATABASE \"{name}\""));
+    Some(TestDb {
+        url: format!("{server}/{name}"),
+        name,
+        admin_url,
+    })
+}
+
+impl TestDb {
+    /// The URL with a password in it (the test server trusts every password), for redaction tests.
+    pub fn url_with_password(&self, password: &str) -> String {
+        self.url
+            .replacen("postgres@", &format!("postgres:{password}@"), 1)
+    }
+
+    /// Rows of a simple query, as text.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        query(&self.url, sql)
+    }
+
+    /// The first column of the first row.
+    pub fn value(&self, sql: &str) -> Option<String> {
+        self.query(sql)
+            .into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next().flatten())
+    }
+
+    /// Runs statements.
+    pub fn execute(&self, sql: &str) {
+        execute(&self.url, sql);
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let _ = try_query(&self.admin_url, &sql);
+    }
+}
+
+/// Rows of a simple query against `url`, as text. Panics on error: tests want to know.
+pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    try_query(url, sql).unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Runs statements against `url`.
+pub fn execute(url: &str, sql: &str) {
+    query(url, sql);
+}
+
+fn try_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| e.to_string())?;
+        let driver = tokio::spawn(connection);
+        let messages = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => format!("{}: {}", db.code().code(), db.message()),
+                None => e.to_string(),
+            });
+        drop(client);
+        let _ = driver.await;
+        Ok(messages?
+            .into_iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_owned))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    })
+}
+
+/// `postgres://postgres@127.0.0.1:<port>` of the shared cluster.
+fn server() -> Option<&'static str> {
+    static SERVER: OnceLock<Option<String>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("HASTE_TEST_PG_URL") {
+                return Some(url.trim_end_matches('/').to_owned());
+            }
+            match start_or_reuse() {
+                Ok(url) => Some(url),
+                Err(reason) if std::env::var_os("HASTE_REQUIRE_PG").is_some() => {
+                    panic!("HASTE_REQUIRE_PG is set but no PostgreSQL server could be started: {reason}")
+                }
+                Err(reason) => {
+                    eprintln!("SKIP: PostgreSQL tests skipped: {reason}");
+                    None
+                }
+            }
+        })
+        .as_deref()
+}
+
+fn start_or_reuse() -> Result<String, String> {
+    let dir = std::env::var_os("HASTE_TEST_PG_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("haste-testpg-{}", current_uid())));
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // One process starts the cluster; the others wait here, then reuse it.
+    let lock = File::create(dir.join("setup.lock")).map_err(|e| e.to_string())?;
+    lock.lock().map_err(|e| e.to_string())?;
+    let port_file = dir.join("port");
+    if let Ok(port) = fs::read_to_string(&port_file) {
+        let url = format!("postgres://postgres@127.0.0.1:{}", port.trim());
+        if try_query(&format!("{url}/postgres"), "SELECT 1").is_ok() {
+            return Ok(url);
+        }
+    }
+    // Tests need no durability: a crash loses a throwaway cluster.
+    let cluster = Cluster::start(&dir, Durability::Off)?;
+    fs::write(&port_file, cluster.port.to_string()).map_err(|e| e.to_string())?;
+    Ok(cluster.url)
+}
+
+/// Whether the server syncs to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `fsync` and `synchronous_commit` on, as in production: for benchmarks.
+    On,
+    /// Off: for tests.
+    Off,
+}
+
+/// A PostgreSQL cluster started from the machine's server binaries.
+#[derive(Debug)]
+pub struct Cluster {
+    /// `postgres://postgres@127.0.0.1:<port>` (append `/<database>`).
+    pub url: String,
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// The server binaries it runs from.
+    pub bin: PathBuf,
+    data: PathBuf,
+}
+
+impl Cluster {
+    /// Initializes a new cluster in `dir/data` (wiping an old one) and starts it on a free port.
+    pub fn start(dir: &Path, durability: Durability) -> Result<Cluster, String> {
+        let bin = server_binaries()?;
+        let data = dir.join("data");
+        let _ = fs::remove_dir_all(&data);
+        if current_uid() == 0 {
+            run(Command::new("chown").arg("postgres:").arg(dir))?;
+        }
+        run(as_owner(&bin.join("initdb")).arg("-D").arg(&data).args([
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-instructions",
+        ]))?;
+        let port = free_port()?;
+        let mut options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c max_connections=300",
+            dir.display()
+        );
+        if durability == Durability::Off {
+            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+        }
+        run(as_owner(&bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]))?;
+        Ok(Cluster {
+            url: format!("postgres://postgres@127.0.0.1:{port}"),
+            port,
+            bin,
+            data,
+        })
+    }
+
+    /// Stops the server (its files stay until the folder is removed).
+    pub fn stop(&self) -> Result<(), String> {
+        run(as_owner(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-m", "fast", "-w", "stop"]))
+    }
+}
+
+/// A command that runs `program` as the cluster's owner: `postgres` when we are root, since
+/// `initdb` refuses root.
+fn as_owner(program: &Path) -> Command {
+    if current_uid() == 0 {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn server_binaries() -> Result<PathBuf, String> {
+    if let Some(bin) = std::env::var_os("HASTE_TEST_PG_BIN") {
+        return Ok(PathBuf::from(bin));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            Some((
+                entry.file_name().to_str()?.parse().ok()?,
+                entry.path().join("bin"),
+            ))
+        })
+        .filter(|(_, bin)| bin.join("initdb").exists())
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
+        && output.status.success()
+    {
+        let bin = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+        if bin.join("initdb").exists() {
+            return Ok(bin);
+        }
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
+        .ok_or_else(|| "no PostgreSQL server binaries (initdb, pg_ctl) found; install postgresql or set HASTE_TEST_PG_BIN".into())
+}
+
+fn run(command: &mut Command) -> Result<(), String> {
+    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(|e| e.to_string())
+}
+
+fn current_uid() -> u32 {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// A fresh, empty temporary folder for one test, removed when the value is dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates it.
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "haste-test-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create a temporary folder");
+        TempDir(path)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Writes `text` to `relative` (creating folders), returning the file's path.
+    pub fn write(&self, relative: &str, text: &str) -> PathBuf {
+        let path = self.0.join(relative);
+        fs::create_dir_all(path.parent().expect("a file has a parent")).expect("create folders");
+        fs::write(&path, text).expect("write a fixture file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Waits up to `timeout` for `condition`, polling.
+pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    condition()
+}

@@ -1,0 +1,2 @@
+DROP TRIGGER contacts_touch;
+DROP TABLE contacts;
