@@ -19,27 +19,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--migrations" => {
-                migrations = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--migrations N")
-            }
-            "--rounds" => {
-                rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .expect("--rounds N")
-            }
+            "--migrations" => migrations = args.next().and_then(|n| n.parse().ok()).expect("--migrations N"),
+            "--rounds" => rounds = args.next().and_then(|n| n.parse().ok()).expect("--rounds N"),
             _ => {} // cargo bench passes --bench
         }
     }
     let work = TempDir::new("bench");
-    fs::set_permissions(
-        work.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    fs::set_permissions(work.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let cluster = Cluster::start(work.path(), Durability::On).expect("start PostgreSQL");
     let dir = work.path().join("migrations");
     let mut all = String::new();
@@ -62,10 +48,7 @@ fn main() {
         let psql_db = format!("psql_{round}");
         let haste_db = format!("haste_{round}");
         for database in [&psql_db, &haste_db] {
-            execute(
-                &format!("{}/postgres", cluster.url),
-                &format!("CREATE DATABASE {database}"),
-            );
+            execute(&format!("{}/postgres", cluster.url), &format!("CREATE DATABASE {database}"));
         }
         let psql_url = format!("{}/{psql_db}", cluster.url);
         let haste_url = format!("{}/{haste_db}", cluster.url);
@@ -82,30 +65,15 @@ fn main() {
     cluster.stop().expect("stop PostgreSQL");
     let (floor, haste, noop) = (median(floor), median(haste), median(noop));
     println!("deploy of {migrations} migrations ({rounds} rounds, medians, PostgreSQL fsync on):");
-    println!(
-        "  psql -X -q -f (one concatenated file): {:>8.3} s",
-        floor.as_secs_f64()
-    );
-    println!(
-        "  haste migrate deploy:                  {:>8.3} s",
-        haste.as_secs_f64()
-    );
-    println!(
-        "  ratio haste / psql:                    {:>8.3}",
-        haste.as_secs_f64() / floor.as_secs_f64()
-    );
-    println!(
-        "  no-op deploy, all applied:             {:>8.1} ms",
-        noop.as_secs_f64() * 1000.0
-    );
+    println!("  psql -X -q -f (one concatenated file): {:>8.3} s", floor.as_secs_f64());
+    println!("  haste migrate deploy:                  {:>8.3} s", haste.as_secs_f64());
+    println!("  ratio haste / psql:                    {:>8.3}", haste.as_secs_f64() / floor.as_secs_f64());
+    println!("  no-op deploy, all applied:             {:>8.1} ms", noop.as_secs_f64() * 1000.0);
 }
 
 fn haste_command(cwd: &Path, dir: &Path, url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_haste"));
-    command
-        .current_dir(cwd)
-        .args(["migrate", "deploy", "--url", url, "--dir"])
-        .arg(dir);
+    command.current_dir(cwd).args(["migrate", "deploy", "--url", url, "--dir"]).arg(dir);
     command
 }
 
@@ -113,11 +81,7 @@ fn time(command: &mut Command) -> Duration {
     let started = Instant::now();
     let output = command.output().expect("run the command");
     let elapsed = started.elapsed();
-    assert!(
-        output.status.success(),
-        "{command:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{command:?}: {}", String::from_utf8_lossy(&output.stderr));
     elapsed
 }
 

@@ -16,9 +16,14 @@ pub struct Cli {
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Apply, inspect and create migrations.
+    /// Apply, inspect, create, undo and repair migrations.
     #[command(subcommand)]
     Migrate(Migrate),
+    /// Check connectivity, server, privileges, migrations, the lock and invalid indexes.
+    Doctor {
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 /// `haste migrate ...`
@@ -30,6 +35,76 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        /// Back the database up to this file first (pg_dump; SQLite: VACUUM INTO); refuse to
+        /// continue if the backup fails.
+        #[arg(long)]
+        backup: Option<PathBuf>,
+    },
+    /// Undo applied migrations with their down.sql, newest first.
+    Down {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+        /// How many migrations to undo.
+        #[arg(long, conflicts_with = "to")]
+        steps: Option<usize>,
+        /// Undo every migration applied after this one.
+        #[arg(long)]
+        to: Option<String>,
+        /// Allow this in an environment marked production.
+        #[arg(long)]
+        confirm_production: bool,
+    },
+    /// Leave a failed or interrupted state: mark applied, mark rolled back, or resume.
+    #[command(group = clap::ArgGroup::new("resolution").required(true))]
+    Resolve {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+        /// The migration was completed by hand: record it as applied.
+        #[arg(long, value_name = "MIGRATION", group = "resolution")]
+        applied: Option<String>,
+        /// The migration was undone by hand: forget it, so deploy runs it again.
+        #[arg(long, value_name = "MIGRATION", group = "resolution")]
+        rolled_back: Option<String>,
+        /// Continue a failed or interrupted non-transactional migration from its recorded progress.
+        #[arg(long, value_name = "MIGRATION", group = "resolution")]
+        resume: Option<String>,
+        /// With --resume: drop the invalid index a failed CREATE INDEX CONCURRENTLY left.
+        #[arg(long, requires = "resume")]
+        drop_invalid_index: bool,
+    },
+    /// Empty the database, apply every migration, then run the seed.
+    Reset {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+        /// Allow this outside the development environment.
+        #[arg(long)]
+        force: bool,
+        /// Do not run the seed.
+        #[arg(long)]
+        skip_seed: bool,
+    },
+    /// Mark every migration up to this one as applied without running anything.
+    Baseline {
+        /// The last migration the database already has.
+        migration: String,
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+    },
+    /// Show who holds the migration lock; end that session with --terminate.
+    Unlock {
+        #[command(flatten)]
+        common: Common,
+        /// End the session with this pid, which must be the lock holder.
+        #[arg(long, value_name = "PID")]
+        terminate: Option<i64>,
     },
     /// List applied, pending, failed and modified migrations; exits 0 only when up to date.
     Status {
@@ -71,6 +146,10 @@ pub struct Common {
     /// Do not read a .env file.
     #[arg(long)]
     pub no_dotenv: bool,
+    /// The environment: development, production, or another name (default: HASTE_ENV, then
+    /// `environment` in haste.toml, then development for SQLite and local servers).
+    #[arg(long)]
+    pub environment: Option<String>,
 }
 
 /// Options of commands that apply migrations.

@@ -6,7 +6,7 @@ use std::time::Duration;
 use haste_driver::history::HistoryTables;
 use haste_driver::{DatabaseUrl, Limits};
 use haste_migrations::parse_duration;
-use haste_runner::Settings;
+use haste_runner::{Environment, Settings};
 use serde::Deserialize;
 
 use crate::args::{Common, RunOptions};
@@ -25,6 +25,9 @@ struct ConfigFile {
     url: Option<String>,
     migrations_dir: Option<PathBuf>,
     history_schema: Option<String>,
+    environment: Option<String>,
+    seed: Option<PathBuf>,
+    seed_command: Option<String>,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -54,6 +57,11 @@ pub struct Resolved {
     pub url: DatabaseUrl,
     pub dir: PathBuf,
     pub settings: Settings,
+    pub environment: Environment,
+    /// A SQL file run after `reset`: `seed` in haste.toml, else `seed.sql` beside the folder.
+    pub seed: Option<PathBuf>,
+    /// A command run after `reset` (and after the seed file), with DATABASE_URL set.
+    pub seed_command: Option<String>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -70,10 +78,7 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
 /// The migrations folder for commands that need no database.
 pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathBuf, ConfigError> {
     let file = load_file(config)?;
-    Ok(dir
-        .map(Path::to_owned)
-        .or(file.migrations_dir)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)))
+    Ok(dir.map(Path::to_owned).or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)))
 }
 
 pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
@@ -94,23 +99,22 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         .or_else(|| std::env::var("DATABASE_URL").ok().map(Ok))
         .transpose()?
         .ok_or_else(|| {
-            ConfigError("no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml".into())
+            ConfigError(
+                "no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml"
+                    .into(),
+            )
         })?;
     let url = DatabaseUrl::parse(&raw_url).map_err(|error| ConfigError(error.to_string()))?;
-    let dir = common
-        .dir
-        .clone()
-        .or(file.migrations_dir)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    let dir = common.dir.clone().or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
 
     let duration =
-        |flag: Option<&String>, file: Option<&String>, default: Option<Duration>, what: &str| {
-            match flag.or(file) {
-                Some(text) => parse_duration(text)
-                    .map(Some)
-                    .map_err(|error| ConfigError(format!("{what}: {error}"))),
-                None => Ok(default),
+        |flag: Option<&String>, file: Option<&String>, default: Option<Duration>, what: &str| match flag
+            .or(file)
+        {
+            Some(text) => {
+                parse_duration(text).map(Some).map_err(|error| ConfigError(format!("{what}: {error}")))
             }
+            None => Ok(default),
         };
     let run_flag = |get: fn(&RunOptions) -> Option<&String>| run.and_then(get);
     let lock_wait = duration(
@@ -132,33 +136,61 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         None,
         "statement timeout",
     )?;
-    let retries = run
-        .and_then(|r| r.retries)
-        .or(file.defaults.retries)
-        .unwrap_or(DEFAULT_RETRIES);
+    let retries = run.and_then(|r| r.retries).or(file.defaults.retries).unwrap_or(DEFAULT_RETRIES);
     let history_schema = common.history_schema.clone().or(file.history_schema);
     let history = HistoryTables {
         schema: match url.scheme() {
-            haste_driver::Scheme::Postgres => {
-                Some(history_schema.unwrap_or_else(|| "public".into()))
-            }
+            haste_driver::Scheme::Postgres => Some(history_schema.unwrap_or_else(|| "public".into())),
             haste_driver::Scheme::Sqlite => None,
         },
     };
+    let environment =
+        match common.environment.clone().or_else(|| std::env::var("HASTE_ENV").ok()).or(file.environment) {
+            Some(name) => match name.to_ascii_lowercase().as_str() {
+                "development" | "dev" => Environment::Development,
+                "production" | "prod" => Environment::Production,
+                _ => Environment::Other(name),
+            },
+            None if is_local(&url) => Environment::Development,
+            None => Environment::Other("unnamed (remote server)".into()),
+        };
+    let seed = file.seed.or_else(|| {
+        let beside = dir.parent().unwrap_or(Path::new(".")).join("seed.sql");
+        beside.exists().then_some(beside)
+    });
     let settings = Settings {
         history,
         lock_wait,
-        limits: Limits {
-            lock_timeout,
-            statement_timeout,
-        },
+        limits: Limits { lock_timeout, statement_timeout },
         retries,
         backoff: DEFAULT_BACKOFF,
         allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
         run_id: new_run_id(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     };
-    Ok(Resolved { url, dir, settings })
+    Ok(Resolved { url, dir, settings, environment, seed, seed_command: file.seed_command })
+}
+
+/// Whether the database is on this machine: a SQLite file, or a server on a loopback address
+/// or a Unix socket.
+fn is_local(url: &DatabaseUrl) -> bool {
+    match url.scheme() {
+        haste_driver::Scheme::Sqlite => true,
+        haste_driver::Scheme::Postgres => {
+            let (bare, _) = url.split_password();
+            let after_scheme = bare.split_once("://").map_or("", |(_, rest)| rest);
+            let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            let host = host
+                .rsplit_once(':')
+                .filter(|(h, _)| !h.is_empty() && !h.ends_with(']'))
+                .map_or(host, |(h, _)| h);
+            host.is_empty()
+                || ["localhost", "127.0.0.1", "[::1]"].contains(&host)
+                || bare.contains("host=%2F")
+                || bare.contains("host=/")
+        }
+    }
 }
 
 /// Replaces `${VAR}` and `${VAR:-default}` with the environment's values.
@@ -167,9 +199,8 @@ fn interpolate(text: &str) -> Result<String, ConfigError> {
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .ok_or_else(|| ConfigError(format!("unterminated ${{ in `{text}`")))?;
+        let end =
+            rest[start..].find('}').ok_or_else(|| ConfigError(format!("unterminated ${{ in `{text}`")))?;
         let inner = &rest[start + 2..start + end];
         let (name, default) = match inner.split_once(":-") {
             Some((name, default)) => (name, Some(default)),
@@ -191,9 +222,7 @@ fn interpolate(text: &str) -> Result<String, ConfigError> {
 }
 
 fn new_run_id() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     format!("{:x}-{:x}", nanos, std::process::id())
 }

@@ -21,6 +21,12 @@ pub const MIGRATION_FAILED: u8 = 6;
 pub const BLOCKED: u8 = 7;
 /// The database could not be reached.
 pub const CONNECT: u8 = 9;
+/// `deploy --backup`: the backup failed, so nothing was applied.
+pub const BACKUP_FAILED: u8 = 10;
+/// `doctor`: at least one check failed.
+pub const DOCTOR_FAILED: u8 = 11;
+/// The environment forbids the command without a confirmation flag.
+pub const REFUSED: u8 = 12;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {
@@ -37,9 +43,13 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::PoolerDetected => (LOCK, "POOLER_DETECTED"),
         Error::LockLost => (LOCK, "LOCK_LOST"),
         Error::Blocked { .. } => (BLOCKED, "BLOCKED_BY_FAILED"),
-        Error::MigrationFailed(failure) if failure.error.connection_lost => {
-            (CONNECT, "CONNECTION_LOST")
-        }
+        Error::InvalidIndexLeft { .. } => (BLOCKED, "INVALID_INDEX"),
+        Error::UnknownMigration { .. } => (USAGE, "UNKNOWN_MIGRATION"),
+        Error::NotResolvable { .. } => (VALIDATION, "NOT_RESOLVABLE"),
+        Error::NoDownFile { .. } => (VALIDATION, "NO_DOWN_FILE"),
+        Error::Refused { .. } => (REFUSED, "REFUSED"),
+        Error::SeedFailed(_) => (MIGRATION_FAILED, "SEED_FAILED"),
+        Error::MigrationFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::MigrationFailed(_) => (MIGRATION_FAILED, "MIGRATION_FAILED"),
         _ => (INTERNAL, "INTERNAL"),
     }

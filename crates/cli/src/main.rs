@@ -18,6 +18,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Migrate(command) => migrate(command),
+        Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
+            printer.doctor(&haste_runner::doctor(connection, dir, &resolved.settings))
+        }),
     })
 }
 
@@ -31,31 +34,116 @@ fn migrate(command: Migrate) -> u8 {
             };
             match haste_migrations::create_migration(&dir, &name, time::OffsetDateTime::now_utc()) {
                 Ok(folder) => {
-                    printer.line(&format!(
-                        "Created {}",
-                        folder.join("migration.sql").display()
-                    ));
+                    printer.line(&format!("Created {}", folder.join("migration.sql").display()));
                     exit::OK
                 }
                 Err(error) => printer.usage_error(&error.to_string()),
             }
         }
-        Migrate::Deploy { common, run } => {
+        Migrate::Deploy { common, run, backup } => {
             with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                if let Some(path) = &backup {
+                    if let Err(error) = connection.backup(path) {
+                        return printer.backup_error(path, &error);
+                    }
+                    printer.progress(&format!("Backed up the database to {}", path.display()));
+                }
                 let mut observer = printer.observer(&resolved.settings.run_id);
-                let result =
-                    haste_runner::deploy(connection, dir, &resolved.settings, &mut observer);
+                let result = haste_runner::deploy(connection, dir, &resolved.settings, &mut observer);
                 printer.deploy_result(&resolved.settings.run_id, &result)
             })
         }
-        Migrate::Status { common } => {
-            with_database(&common, None, |connection, dir, resolved, printer| {
-                match haste_runner::status(connection, dir, &resolved.settings) {
-                    Ok(report) => printer.status(&report),
-                    Err(error) => printer.runner_error(&error),
+        Migrate::Status { common } => with_database(&common, None, |connection, dir, resolved, printer| {
+            match haste_runner::status(connection, dir, &resolved.settings) {
+                Ok(report) => printer.status(&report),
+                Err(error) => printer.runner_error(&error),
+            }
+        }),
+        Migrate::Down { common, run, steps, to, confirm_production } => {
+            let target = match to {
+                Some(name) => haste_runner::DownTarget::To(name),
+                None => haste_runner::DownTarget::Steps(steps.unwrap_or(1)),
+            };
+            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                let mut observer = printer.observer(&resolved.settings.run_id);
+                let result = haste_runner::down(
+                    connection,
+                    dir,
+                    &resolved.settings,
+                    &target,
+                    &resolved.environment,
+                    confirm_production,
+                    &mut observer,
+                );
+                printer.names_result("Reverted", "reverted", &result)
+            })
+        }
+        Migrate::Resolve { common, run, applied, rolled_back, resume, drop_invalid_index } => {
+            let (name, resolution) = match (applied, rolled_back, resume) {
+                (Some(name), _, _) => (name, haste_runner::Resolution::Applied),
+                (_, Some(name), _) => (name, haste_runner::Resolution::RolledBack),
+                (_, _, Some(name)) => (name, haste_runner::Resolution::Resume { drop_invalid_index }),
+                _ => unreachable!("clap requires one of --applied, --rolled-back, --resume"),
+            };
+            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                let mut observer = printer.observer(&resolved.settings.run_id);
+                let result = haste_runner::resolve(
+                    connection,
+                    dir,
+                    &resolved.settings,
+                    &name,
+                    &resolution,
+                    &mut observer,
+                );
+                printer.resolve_result(&name, &resolution, &result)
+            })
+        }
+        Migrate::Reset { common, run, force, skip_seed } => {
+            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                let seed = match resolved
+                    .seed
+                    .as_deref()
+                    .filter(|_| !skip_seed)
+                    .map(haste_migrations::SqlFile::read)
+                {
+                    None => None,
+                    Some(Ok(Some(file))) => Some(file),
+                    Some(Ok(None)) => {
+                        return printer.usage_error(&format!(
+                            "seed file {} does not exist",
+                            resolved.seed.as_deref().unwrap_or_else(|| std::path::Path::new("")).display()
+                        ));
+                    }
+                    Some(Err(error)) => return printer.usage_error(&error.to_string()),
+                };
+                let mut observer = printer.observer(&resolved.settings.run_id);
+                let result = haste_runner::reset(
+                    connection,
+                    dir,
+                    &resolved.settings,
+                    seed.as_ref(),
+                    &resolved.environment,
+                    force,
+                    &mut observer,
+                );
+                let code = printer.deploy_result(&resolved.settings.run_id, &result);
+                match (&resolved.seed_command, code, skip_seed) {
+                    (Some(command), exit::OK, false) => printer.seed_command(command, &resolved.url),
+                    _ => code,
                 }
             })
         }
+        Migrate::Baseline { migration, common, run } => {
+            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                let mut observer = printer.observer(&resolved.settings.run_id);
+                let result =
+                    haste_runner::baseline(connection, dir, &resolved.settings, &migration, &mut observer);
+                printer.names_result("Baselined", "baselined", &result)
+            })
+        }
+        Migrate::Unlock { common, terminate } => with_database(&common, None, |connection, _, _, printer| {
+            printer.unlock_result(&haste_runner::unlock(connection, terminate))
+        }),
     }
 }
 
@@ -77,12 +165,7 @@ fn with_database(
     let (dir, connection) = std::thread::scope(|scope| {
         let loading = scope.spawn(|| MigrationsDir::load(&resolved.dir));
         let connection = connect(&resolved.url, &application_name, &resolved.settings);
-        (
-            loading
-                .join()
-                .expect("reading the migrations folder does not panic"),
-            connection,
-        )
+        (loading.join().expect("reading the migrations folder does not panic"), connection)
     });
     let dir = match dir {
         Ok(dir) => dir,
@@ -102,14 +185,8 @@ fn connect(
 ) -> Result<Box<dyn Connection>, ConnectError> {
     Ok(match url.scheme() {
         Scheme::Postgres => {
-            let scope = settings
-                .history
-                .qualified(haste_driver::history::MIGRATIONS_TABLE);
-            Box::new(haste_postgres::PgConnection::connect(
-                url,
-                application_name,
-                &scope,
-            )?)
+            let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
+            Box::new(haste_postgres::PgConnection::connect(url, application_name, &scope)?)
         }
         Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name)?),
     })

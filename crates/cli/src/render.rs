@@ -5,8 +5,8 @@ use std::io::Write;
 
 use haste_driver::{ConnectError, DatabaseUrl};
 use haste_runner::{
-    DeployReport, Error, ExecutionMode, FailureState, MigrationFailure, Observer, RunEvent, State,
-    StatusReport,
+    AppliedMigration, Check, DeployReport, Error, ExecutionMode, FailureState, MigrationFailure, Observer,
+    RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
 };
 use serde_json::{Value, json};
 
@@ -27,9 +27,7 @@ impl Printer {
     }
 
     fn scrub(&self, text: &str) -> String {
-        self.url
-            .as_ref()
-            .map_or_else(|| text.to_owned(), |url| url.scrub(text))
+        self.url.as_ref().map_or_else(|| text.to_owned(), |url| url.scrub(text))
     }
 
     fn emit(&self, text: &str, to_stderr: bool) {
@@ -63,8 +61,9 @@ impl Printer {
     fn fail(&self, code: &str, exit_code: u8, message: &str) -> u8 {
         match self.format {
             Format::Text => self.emit(&format!("error: {message}"), true),
-            Format::Json => self
-                .json(json!({ "ok": false, "error": self.error_object(code, exit_code, message) })),
+            Format::Json => {
+                self.json(json!({ "ok": false, "error": self.error_object(code, exit_code, message) }))
+            }
         }
         exit_code
     }
@@ -81,18 +80,13 @@ impl Printer {
         let (exit_code, code) = exit::classify(error);
         match self.format {
             Format::Text => self.emit(&error_text(error), true),
-            Format::Json => {
-                self.json(json!({ "ok": false, "error": error_json(error, code, exit_code) }))
-            }
+            Format::Json => self.json(json!({ "ok": false, "error": error_json(error, code, exit_code) })),
         }
         exit_code
     }
 
     pub fn observer(&self, run_id: &str) -> impl Observer + '_ {
-        ProgressPrinter {
-            printer: self,
-            run_id: run_id.to_owned(),
-        }
+        ProgressPrinter { printer: self, run_id: run_id.to_owned() }
     }
 
     pub fn deploy_result(&self, run_id: &str, result: &Result<DeployReport, Error>) -> u8 {
@@ -111,10 +105,8 @@ impl Printer {
             }
         };
         match self.format {
-            Format::Text if report.applied.is_empty() => self.line(&format!(
-                "Nothing to apply: {} migrations already applied.",
-                report.already_applied
-            )),
+            Format::Text if report.applied.is_empty() => self
+                .line(&format!("Nothing to apply: {} migrations already applied.", report.already_applied)),
             Format::Text => {
                 let total: u128 = report.applied.iter().map(|m| m.duration_ms).sum();
                 self.line(&format!(
@@ -127,10 +119,125 @@ impl Printer {
             }
             Format::Json => self.json(json!({
                 "event": "run_finished", "run_id": run_id, "ok": true,
-                "applied": report.applied, "already_applied": report.already_applied,
+                "applied": report.applied, "already_applied": report.already_applied, "adopted": report.adopted,
             })),
         }
         exit::OK
+    }
+
+    /// A progress line: text only (JSON output carries events instead).
+    pub fn progress(&self, text: &str) {
+        if self.format == Format::Text {
+            self.line(text);
+        }
+    }
+
+    pub fn backup_error(&self, path: &std::path::Path, error: &haste_driver::DbError) -> u8 {
+        let message = format!("backup to {} failed, nothing was applied: {}", path.display(), error.message);
+        self.fail("BACKUP_FAILED", exit::BACKUP_FAILED, &message)
+    }
+
+    /// The result of a command that returns the migrations it touched (`down`, `baseline`).
+    pub fn names_result(&self, verb: &str, key: &str, result: &Result<Vec<String>, Error>) -> u8 {
+        match result {
+            Err(error) => self.runner_error(error),
+            Ok(names) => {
+                match self.format {
+                    Format::Text if names.is_empty() => self.line(&format!("{verb} nothing.")),
+                    Format::Text => {
+                        self.line(&format!("{verb} {} migration(s): {}", names.len(), names.join(", ")))
+                    }
+                    Format::Json => self.json(json!({ "ok": true, key: names })),
+                }
+                exit::OK
+            }
+        }
+    }
+
+    pub fn resolve_result(
+        &self,
+        name: &str,
+        resolution: &Resolution,
+        result: &Result<Option<AppliedMigration>, Error>,
+    ) -> u8 {
+        let outcome = match resolution {
+            Resolution::Applied => "recorded as applied",
+            Resolution::RolledBack => "recorded as rolled back: it is pending again",
+            Resolution::Resume { .. } => "resumed and applied",
+        };
+        match result {
+            Err(error) => self.runner_error(error),
+            Ok(applied) => {
+                match self.format {
+                    Format::Text => self.line(&format!("{name} {outcome}.")),
+                    Format::Json => self.json(
+                        json!({ "ok": true, "migration": name, "outcome": outcome, "applied": applied }),
+                    ),
+                }
+                exit::OK
+            }
+        }
+    }
+
+    /// Runs the configured seed command after `reset`, with DATABASE_URL set.
+    pub fn seed_command(&self, command: &str, url: &DatabaseUrl) -> u8 {
+        self.progress(&format!("Seeding: {command}"));
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env("DATABASE_URL", url.expose())
+            .status();
+        match status {
+            Ok(status) if status.success() => exit::OK,
+            Ok(status) => self.fail(
+                "SEED_FAILED",
+                exit::MIGRATION_FAILED,
+                &format!("seed command `{command}` failed: {status}"),
+            ),
+            Err(error) => self.fail(
+                "SEED_FAILED",
+                exit::MIGRATION_FAILED,
+                &format!("cannot run seed command `{command}`: {error}"),
+            ),
+        }
+    }
+
+    pub fn unlock_result(&self, result: &Result<UnlockReport, Error>) -> u8 {
+        match result {
+            Err(error) => self.runner_error(error),
+            Ok(report) => {
+                match self.format {
+                    Format::Json => self.json(json!({ "ok": true, "holder": report.holder, "terminated": report.terminated })),
+                    Format::Text => self.line(&match (&report.holder, report.terminated) {
+                        (None, _) => "The migration lock is free.".to_owned(),
+                        (Some(holder), true) => format!("Ended pid {} ({}), which held the migration lock.", holder.pid, holder.application_name),
+                        (Some(holder), false) => format!(
+                            "The migration lock is held by pid {} ({}) since {}.\nTo end that session: haste migrate unlock --terminate {}",
+                            holder.pid, holder.application_name, holder.since, holder.pid
+                        ),
+                    }),
+                }
+                exit::OK
+            }
+        }
+    }
+
+    pub fn doctor(&self, checks: &[Check]) -> u8 {
+        let ok = checks.iter().all(|check| check.ok);
+        match self.format {
+            Format::Json => self.json(json!({ "ok": ok, "checks": checks })),
+            Format::Text => {
+                for check in checks {
+                    self.line(&format!(
+                        "{} {}: {}",
+                        if check.ok { "pass" } else { "FAIL" },
+                        check.name,
+                        check.detail
+                    ));
+                }
+            }
+        }
+        if ok { exit::OK } else { exit::DOCTOR_FAILED }
     }
 
     pub fn status(&self, report: &StatusReport) -> u8 {
@@ -152,17 +259,10 @@ impl Printer {
             })),
             Format::Text => {
                 for migration in &report.migrations {
-                    let mut line =
-                        format!("{:<11} {}", state_label(migration.state), migration.name);
-                    if let (
-                        Some(done),
-                        Some(total),
-                        State::Failed | State::Interrupted | State::Running,
-                    ) = (
-                        migration.statements_done,
-                        migration.statements_total,
-                        migration.state,
-                    ) {
+                    let mut line = format!("{:<11} {}", state_label(migration.state), migration.name);
+                    if let (Some(done), Some(total), State::Failed | State::Interrupted | State::Running) =
+                        (migration.statements_done, migration.statements_total, migration.state)
+                    {
                         line.push_str(&format!("  ({done} of {total} statements done)"));
                     }
                     if let Some(error) = &migration.last_error {
@@ -174,13 +274,7 @@ impl Printer {
                     }
                     self.line(&line);
                 }
-                let count = |state| {
-                    report
-                        .migrations
-                        .iter()
-                        .filter(|m| m.state == state)
-                        .count()
-                };
+                let count = |state| report.migrations.iter().filter(|m| m.state == state).count();
                 self.line(&match exit_code {
                     exit::OK => format!("Database is up to date ({} migrations applied).", count(State::Applied)),
                     exit::PENDING => format!("{} pending migration(s).", count(State::Pending) + count(State::Running)),
@@ -211,12 +305,12 @@ fn mode_text(mode: ExecutionMode) -> String {
         ExecutionMode::Stepwise { reason } => {
             format!("statement by statement, outside a transaction ({reason})")
         }
-        ExecutionMode::AsWritten {
-            history_in_file_transaction: true,
-        } => "as written (the file manages its transaction; history commits inside it)".into(),
-        ExecutionMode::AsWritten {
-            history_in_file_transaction: false,
-        } => "as written (the file manages its transactions; history recorded after each)".into(),
+        ExecutionMode::AsWritten { history_in_file_transaction: true } => {
+            "as written (the file manages its transaction; history commits inside it)".into()
+        }
+        ExecutionMode::AsWritten { history_in_file_transaction: false } => {
+            "as written (the file manages its transactions; history recorded after each)".into()
+        }
     }
 }
 
@@ -234,45 +328,33 @@ impl Observer for ProgressPrinter<'_> {
                 self.printer.json(value);
             }
             Format::Text => match event {
-                RunEvent::LockWaiting {
-                    holder: Some(holder),
-                    waited_ms,
-                } => self.printer.line(&format!(
+                RunEvent::LockWaiting { holder: Some(holder), waited_ms } => self.printer.line(&format!(
                     "Waiting for the migration lock ({:.1} s): held by pid {} ({}) since {}",
                     *waited_ms as f64 / 1000.0,
                     holder.pid,
                     holder.application_name,
                     holder.since
                 )),
-                RunEvent::LockWaiting {
-                    holder: None,
-                    waited_ms,
-                } => self.printer.line(&format!(
-                    "Waiting for the migration lock ({:.1} s)",
-                    *waited_ms as f64 / 1000.0
-                )),
-                RunEvent::MigrationStarted {
-                    name,
-                    mode,
-                    statements,
-                } => self.printer.line(&format!(
+                RunEvent::LockWaiting { holder: None, waited_ms } => self
+                    .printer
+                    .line(&format!("Waiting for the migration lock ({:.1} s)", *waited_ms as f64 / 1000.0)),
+                RunEvent::MigrationStarted { name, mode, statements } => self.printer.line(&format!(
                     "Applying {name}: {statements} statement{} {}",
                     if *statements == 1 { "" } else { "s" },
                     mode_text(*mode)
                 )),
-                RunEvent::Retrying {
-                    name,
-                    attempt,
-                    delay_ms,
-                    error,
-                } => self.printer.line(&format!(
-                    "  {name}: attempt {attempt} hit {error}; retrying in {delay_ms} ms"
-                )),
-                RunEvent::MigrationApplied {
-                    name, duration_ms, ..
-                } => self
+                RunEvent::Retrying { name, attempt, delay_ms, error } => self
                     .printer
-                    .line(&format!("  applied {name} in {duration_ms} ms")),
+                    .line(&format!("  {name}: attempt {attempt} hit {error}; retrying in {delay_ms} ms")),
+                RunEvent::MigrationApplied { name, duration_ms, .. } => {
+                    self.printer.line(&format!("  applied {name} in {duration_ms} ms"))
+                }
+                RunEvent::MigrationAdopted { name } => {
+                    self.printer.line(&format!("Adopted {name} from Prisma Migrate's history"))
+                }
+                RunEvent::MigrationReverted { name, duration_ms } => {
+                    self.printer.line(&format!("Reverted {name} in {duration_ms} ms"))
+                }
                 RunEvent::LockAcquired { .. } | RunEvent::StepDone { .. } => {}
             },
         }
@@ -282,20 +364,11 @@ impl Observer for ProgressPrinter<'_> {
 fn error_text(error: &Error) -> String {
     match error {
         Error::MigrationFailed(failure) => failure_text(failure),
-        Error::ChecksumMismatch {
-            name,
-            file,
-            applied,
-            current,
-        } => format!(
+        Error::ChecksumMismatch { name, file, applied, current } => format!(
             "error: migration {name} was modified after it was applied\n  --> {}\n   = applied checksum: {applied}\n   = current checksum: {current}\n   = restore the file as it was applied; deploy changes nothing until then",
             file.display()
         ),
-        Error::ForcedTransactionConflict {
-            name,
-            position,
-            construct,
-        } => format!(
+        Error::ForcedTransactionConflict { name, position, construct } => format!(
             "error: migration {name} forces a transaction (-- haste:transaction on) but contains {construct}, which PostgreSQL refuses inside one\n  --> {}:{}:{}",
             position.file.display(),
             position.line,
@@ -317,36 +390,31 @@ fn error_text(error: &Error) -> String {
         Error::PoolerDetected => format!(
             "error: {error}\n   = a session lock is useless there: connect directly to the server (not through a transaction-mode pooler) for migrations"
         ),
-        Error::Blocked { .. } => format!("error: {error}"),
+        Error::Blocked { name, recorded_by: RecordedBy::Haste, .. } => format!(
+            "error: {error}\n   = see `haste migrate status`; then `haste migrate resolve --resume {name}` to continue it, \
+             `--applied {name}` if it was finished by hand, or `--rolled-back {name}` if it was undone by hand"
+        ),
+        Error::Blocked { .. } => format!(
+            "error: {error} (recorded by Prisma Migrate)\n   = resolve it with `prisma migrate resolve` first"
+        ),
+        Error::InvalidIndexLeft { name, index, drop_statement } => format!(
+            "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
+        ),
+        Error::SeedFailed(failure) => failure_text(failure),
         other => format!("error: {other}"),
     }
 }
 
 fn failure_text(failure: &MigrationFailure) -> String {
     let position = &failure.position;
-    let mut text = format!(
-        "error: migration {} failed: {}",
-        failure.name, failure.error.message
-    );
-    text.push_str(&format!(
-        "\n  --> {}:{}:{}",
-        position.file.display(),
-        position.line,
-        position.column
-    ));
-    let width = position
-        .snippet
-        .last()
-        .map_or(1, |(n, _)| n.to_string().len());
+    let mut text = format!("error: migration {} failed: {}", failure.name, failure.error.message);
+    text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
+    let width = position.snippet.last().map_or(1, |(n, _)| n.to_string().len());
     text.push_str(&format!("\n{:width$} |", ""));
     for (number, line) in &position.snippet {
         text.push_str(&format!("\n{number:>width$} | {line}"));
         if *number == position.line {
-            text.push_str(&format!(
-                "\n{:width$} | {}^",
-                "",
-                " ".repeat(position.column - 1)
-            ));
+            text.push_str(&format!("\n{:width$} | {}^", "", " ".repeat(position.column - 1)));
         }
     }
     if let Some(sqlstate) = &failure.error.sqlstate {
@@ -359,10 +427,7 @@ fn failure_text(failure: &MigrationFailure) -> String {
         text.push_str(&format!("\n{:width$} = hint: {hint}", ""));
     }
     if failure.attempts > 1 {
-        text.push_str(&format!(
-            "\n{:width$} = after {} attempts",
-            "", failure.attempts
-        ));
+        text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
     }
     let outcome = match (failure.state, failure.error.connection_lost) {
         (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
@@ -393,12 +458,7 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
             value["attempts"] = failure.attempts.into();
             value["state"] = json!(failure.state);
         }
-        Error::ChecksumMismatch {
-            name,
-            file,
-            applied,
-            current,
-        } => {
+        Error::ChecksumMismatch { name, file, applied, current } => {
             value["migration"] = name.clone().into();
             value["file"] = file.display().to_string().into();
             value["applied_checksum"] = applied.clone().into();

@@ -22,10 +22,7 @@ pub struct DbError {
 impl DbError {
     /// An error with a message only.
     pub fn message(message: impl Into<String>) -> DbError {
-        DbError {
-            message: message.into(),
-            ..DbError::default()
-        }
+        DbError { message: message.into(), ..DbError::default() }
     }
 
     /// Whether waiting and trying again may succeed: a lock timeout (`55P03`) or a deadlock

@@ -48,10 +48,7 @@ impl HistoryTables {
         };
         let mut statements = Vec::new();
         if let (Dialect::Postgres, Some(schema)) = (dialect, &self.schema) {
-            statements.push(format!(
-                "CREATE SCHEMA IF NOT EXISTS {}",
-                quote_ident(schema)
-            ));
+            statements.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
         }
         statements.push(format!(
             "CREATE TABLE IF NOT EXISTS {migrations} (
@@ -85,12 +82,8 @@ impl HistoryTables {
     /// The query that reads every row of the current-state table, in name order.
     pub fn select_statement(&self, dialect: Dialect) -> String {
         let duration = match dialect {
-            Dialect::Postgres => {
-                "CAST(1000 * extract(epoch FROM finished_at - started_at) AS bigint)"
-            }
-            Dialect::Sqlite => {
-                "CAST((julianday(finished_at) - julianday(started_at)) * 86400000 AS integer)"
-            }
+            Dialect::Postgres => "CAST(1000 * extract(epoch FROM finished_at - started_at) AS bigint)",
+            Dialect::Sqlite => "CAST((julianday(finished_at) - julianday(started_at)) * 86400000 AS integer)",
         };
         format!(
             "SELECT name, status, checksum, transactional, statements_total, statements_done, \
@@ -105,10 +98,9 @@ impl HistoryTables {
         // transaction, the moment it started. SQLite has no such clock.
         let (start, now) = match dialect {
             Dialect::Postgres => ("now()", "clock_timestamp()"),
-            Dialect::Sqlite => (
-                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-            ),
+            Dialect::Sqlite => {
+                ("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
+            }
         };
         let json = |value: &Option<String>| match (value, dialect) {
             (None, _) => "NULL".to_owned(),
@@ -117,11 +109,7 @@ impl HistoryTables {
         };
         match write {
             HistoryWrite::Migration(row) => {
-                let finished = if row.status == MigrationStatus::Running {
-                    "NULL"
-                } else {
-                    now
-                };
+                let finished = if row.status == MigrationStatus::Running { "NULL" } else { now };
                 format!(
                     "INSERT INTO {table} AS m (name, status, checksum, transactional, statements_total, \
                      statements_done, started_at, finished_at, run_id, tool_version, last_error) \
@@ -144,6 +132,11 @@ impl HistoryTables {
                     error = json(&row.last_error),
                 )
             }
+            HistoryWrite::Forget(name) => format!(
+                "DELETE FROM {} WHERE name = {}",
+                self.qualified(MIGRATIONS_TABLE),
+                quote_literal(name)
+            ),
             HistoryWrite::Event(event) => format!(
                 "INSERT INTO {table} (run_id, event, name, checksum, detail) VALUES ({run_id}, {kind}, {name}, {checksum}, {detail})",
                 table = self.qualified(EVENTS_TABLE),
@@ -197,6 +190,8 @@ pub enum HistoryWrite<'a> {
     Migration(MigrationRow<'a>),
     /// Append an event.
     Event(Event<'a>),
+    /// Remove a migration's current state: it is pending again (reverted or rolled back by hand).
+    Forget(&'a str),
 }
 
 /// A migration's current state, as written.
@@ -259,3 +254,22 @@ pub struct HistoryRow {
     /// The error that stopped it, as stored JSON.
     pub last_error: Option<String>,
 }
+
+/// A row of Prisma Migrate's `_prisma_migrations`, read when adopting a Prisma-managed database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrismaRow {
+    /// Folder name.
+    pub migration_name: String,
+    /// SHA-256 hex of `migration.sql` as Prisma applied it.
+    pub checksum: String,
+    /// When Prisma finished applying it; `None` for a failed or unfinished migration.
+    pub finished_at: Option<String>,
+    /// When it was marked rolled back (`prisma migrate resolve --rolled-back`).
+    pub rolled_back_at: Option<String>,
+    /// Prisma's log of the failure, if any.
+    pub logs: Option<String>,
+}
+
+/// The query that reads `_prisma_migrations` in the order Prisma applied the rows.
+pub const PRISMA_SELECT: &str = "SELECT migration_name, checksum, CAST(finished_at AS text), \
+     CAST(rolled_back_at AS text), logs FROM _prisma_migrations ORDER BY started_at, migration_name";

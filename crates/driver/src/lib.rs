@@ -18,7 +18,8 @@ pub use url::{DatabaseUrl, Scheme, UrlError};
 use haste_sql::Dialect;
 use std::time::Duration;
 
-use history::{HistoryRow, HistoryTables, HistoryWrite};
+use history::{HistoryRow, HistoryTables, HistoryWrite, PrismaRow};
+use std::path::Path;
 
 /// Per-statement limits, applied before the statements they govern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,6 +39,28 @@ pub struct LockHolder {
     pub application_name: String,
     /// Since when it holds the lock (or since when its session exists), as the database prints it.
     pub since: String,
+}
+
+/// An index in the database.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IndexRef {
+    /// Its schema (`main` on SQLite).
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// The table it indexes.
+    pub table: String,
+}
+
+/// What the connected role may do, for `haste doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// May create (or already owns and can write) the history tables.
+    pub can_write_history: bool,
+    /// May create databases (needed for a shadow database).
+    pub can_create_database: bool,
+    /// Is a superuser.
+    pub superuser: bool,
 }
 
 /// The primitives a driver implements. Each call is one step the runner decides on; none of
@@ -91,4 +114,21 @@ pub trait Connection {
     /// Runs one statement exactly as written in the session as it is (for scripts that manage
     /// their own transactions); `limits` are applied at session level.
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
+
+    /// Prisma Migrate's history, when the database has a `_prisma_migrations` table.
+    fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError>;
+    /// Whether the index `name` (as SQL text, quoted and possibly schema-qualified) exists, and
+    /// if so whether it is valid (a failed `CREATE INDEX CONCURRENTLY` leaves it invalid).
+    fn index_validity(&mut self, name: &str) -> Result<Option<bool>, DbError>;
+    /// Every invalid index.
+    fn invalid_indexes(&mut self) -> Result<Vec<IndexRef>, DbError>;
+    /// Drops every object in every non-system schema (PostgreSQL) or the whole database
+    /// content (SQLite), leaving an empty database with an empty `public` schema.
+    fn drop_all_objects(&mut self) -> Result<(), DbError>;
+    /// Ends another session (the holder of a stale lock).
+    fn terminate_session(&mut self, pid: i64) -> Result<bool, DbError>;
+    /// What the connected role may do.
+    fn capabilities(&mut self, tables: &HistoryTables) -> Result<Capabilities, DbError>;
+    /// Writes a full backup of the database to `path` (`pg_dump`, or SQLite's `VACUUM INTO`).
+    fn backup(&mut self, path: &Path) -> Result<(), DbError>;
 }

@@ -47,10 +47,7 @@ impl DatabaseUrl {
                 reason: "expected postgres://, postgresql:// or sqlite:",
             });
         };
-        Ok(DatabaseUrl {
-            raw: raw.to_owned(),
-            scheme,
-        })
+        Ok(DatabaseUrl { raw: raw.to_owned(), scheme })
     }
 
     /// Which database the URL points at.
@@ -77,6 +74,27 @@ impl DatabaseUrl {
         }
     }
 
+    /// The URL without its password, and the password (percent-decoded), for handing to an
+    /// external tool such as `pg_dump`: the URL on its command line, the password in its
+    /// environment (`PGPASSWORD`), where `ps` does not show it.
+    pub fn split_password(&self) -> (String, Option<String>) {
+        let mut url = self.raw.clone();
+        let mut password = None;
+        if let Some((start, end)) = query_password(&url) {
+            password = Some(percent_decode(&url[start..end]));
+            // Remove the whole `password=...` parameter.
+            let key_start = start - "password=".len();
+            let end = if url[end..].starts_with('&') { end + 1 } else { end };
+            url.replace_range(key_start..end, "");
+            url = url.trim_end_matches(['&', '?']).to_owned();
+        }
+        if let Some((start, end)) = userinfo_password(&url) {
+            password = Some(percent_decode(&url[start..end]));
+            url.replace_range(start - 1..end, "");
+        }
+        (url, password)
+    }
+
     fn password(&self) -> Option<String> {
         let (start, end) = userinfo_password(&self.raw).or_else(|| query_password(&self.raw))?;
         Some(self.raw[start..end].to_owned())
@@ -86,9 +104,7 @@ impl DatabaseUrl {
 /// Byte range of the password in `scheme://user:password@host`.
 fn userinfo_password(raw: &str) -> Option<(usize, usize)> {
     let authority_start = raw.find("://")? + 3;
-    let authority_len = raw[authority_start..]
-        .find(['/', '?', '#'])
-        .unwrap_or(raw.len() - authority_start);
+    let authority_len = raw[authority_start..].find(['/', '?', '#']).unwrap_or(raw.len() - authority_start);
     let authority = &raw[authority_start..authority_start + authority_len];
     // The last `@` ends the user info: passwords may contain `@` when not percent-encoded.
     let at = authority.rfind('@')?;
@@ -103,10 +119,26 @@ fn query_password(raw: &str) -> Option<(usize, usize)> {
         .match_indices("password=")
         .find(|(i, _)| *i == 0 || matches!(raw.as_bytes()[i - 1], b'?' | b'&' | b' '))?;
     let start = key.0 + "password=".len();
-    let end = raw[start..]
-        .find(['&', ' ', '#'])
-        .map_or(raw.len(), |n| start + n);
+    let end = raw[start..].find(['&', ' ', '#']).map_or(raw.len(), |n| start + n);
     Some((start, end))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn redact(raw: &str) -> String {
@@ -145,33 +177,33 @@ mod tests {
 
     #[test]
     fn never_shows_the_password() {
-        let url = DatabaseUrl::parse("postgres://app:s3cr@t!@db.example:5432/crm?sslmode=disable")
-            .unwrap();
-        assert_eq!(
-            url.to_string(),
-            "postgres://app:***@db.example:5432/crm?sslmode=disable"
-        );
+        let url = DatabaseUrl::parse("postgres://app:s3cr@t!@db.example:5432/crm?sslmode=disable").unwrap();
+        assert_eq!(url.to_string(), "postgres://app:***@db.example:5432/crm?sslmode=disable");
         assert!(!format!("{url:?}").contains("s3cr"));
         assert_eq!(url.scrub("failed for s3cr@t! here"), "failed for *** here");
         let url = DatabaseUrl::parse("postgresql://db/crm?user=app&password=hunter2&x=1").unwrap();
-        assert_eq!(
-            url.redacted(),
-            "postgresql://db/crm?user=app&password=***&x=1"
-        );
+        assert_eq!(url.redacted(), "postgresql://db/crm?user=app&password=***&x=1");
         let url = DatabaseUrl::parse("postgres://app@db/crm").unwrap();
         assert_eq!(url.redacted(), "postgres://app@db/crm");
     }
 
     #[test]
+    fn splits_the_password_off_for_external_tools() {
+        let url = DatabaseUrl::parse("postgres://app:p%40ss@db:5432/crm?sslmode=disable").unwrap();
+        assert_eq!(
+            url.split_password(),
+            ("postgres://app@db:5432/crm?sslmode=disable".into(), Some("p@ss".into()))
+        );
+        let url = DatabaseUrl::parse("postgres://db/crm?password=x&user=app").unwrap();
+        assert_eq!(url.split_password(), ("postgres://db/crm?user=app".into(), Some("x".into())));
+        let url = DatabaseUrl::parse("postgres://app@db/crm").unwrap();
+        assert_eq!(url.split_password(), ("postgres://app@db/crm".into(), None));
+    }
+
+    #[test]
     fn knows_its_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:dev.db").unwrap().scheme(),
-            Scheme::Sqlite
-        );
-        assert_eq!(
-            DatabaseUrl::parse("POSTGRES://h/d").unwrap().scheme(),
-            Scheme::Postgres
-        );
+        assert_eq!(DatabaseUrl::parse("sqlite:dev.db").unwrap().scheme(), Scheme::Sqlite);
+        assert_eq!(DatabaseUrl::parse("POSTGRES://h/d").unwrap().scheme(), Scheme::Postgres);
         let error = DatabaseUrl::parse("mysql://u:topsecret@h/d").unwrap_err();
         assert!(!error.to_string().contains("topsecret"));
     }

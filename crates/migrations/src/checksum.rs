@@ -27,12 +27,19 @@ impl Checksum {
             }
         }
         hasher.update(rest);
-        let mut hex = String::with_capacity(TAG.len() + 64);
-        hex.push_str(TAG);
-        for byte in hasher.finalize() {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        Checksum(hex)
+        let hex: String = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+        Checksum(format!("{TAG}{hex}"))
+    }
+
+    /// Whether `stored`, a checksum Prisma Migrate wrote into `_prisma_migrations` (SHA-256 hex
+    /// of the file's bytes), belongs to `text`. Like Prisma, accepts the file with its line
+    /// endings as they are, converted to LF, or converted to CRLF.
+    pub fn matches_prisma(text: &str, stored: &str) -> bool {
+        let lf = text.replace("\r\n", "\n");
+        let crlf = lf.replace('\n', "\r\n");
+        [text, &lf, &crlf]
+            .into_iter()
+            .any(|variant| sha256_hex(variant.as_bytes()).eq_ignore_ascii_case(stored))
     }
 
     /// A checksum read back from history, as stored.
@@ -52,6 +59,10 @@ impl fmt::Display for Checksum {
     }
 }
 
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,16 +70,22 @@ mod tests {
     #[test]
     fn line_endings_and_bom_do_not_change_the_checksum() {
         let lf = Checksum::of("CREATE TABLE a (id int);\nSELECT 1;\n");
-        assert_eq!(
-            lf,
-            Checksum::of("CREATE TABLE a (id int);\r\nSELECT 1;\r\n")
-        );
+        assert_eq!(lf, Checksum::of("CREATE TABLE a (id int);\r\nSELECT 1;\r\n"));
         assert_eq!(lf, Checksum::of("CREATE TABLE a (id int);\rSELECT 1;\r"));
-        assert_eq!(
-            lf,
-            Checksum::of("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n")
-        );
+        assert_eq!(lf, Checksum::of("\u{feff}CREATE TABLE a (id int);\nSELECT 1;\n"));
         assert!(lf.as_str().starts_with("sha256n1:") && lf.as_str().len() == 9 + 64);
+    }
+
+    #[test]
+    fn recognizes_prismas_checksums_across_line_endings() {
+        // sha256("SELECT 1;\n")
+        let lf = "a6ec4e08f2b5d6f0ed0e3e2a36d1f49dd8e05a4a4a0c4ee7e6e0c9c9d0a4b0fb";
+        let real = sha256_hex(b"SELECT 1;\n");
+        assert!(Checksum::matches_prisma("SELECT 1;\n", &real));
+        assert!(Checksum::matches_prisma("SELECT 1;\r\n", &real));
+        assert!(Checksum::matches_prisma("SELECT 1;\n", &sha256_hex(b"SELECT 1;\r\n")));
+        assert!(!Checksum::matches_prisma("SELECT 2;\n", &real));
+        assert!(!Checksum::matches_prisma("SELECT 1;\n", lf));
     }
 
     #[test]

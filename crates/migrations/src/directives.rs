@@ -51,9 +51,7 @@ impl Directives {
                 text: line.to_owned(),
                 reason,
             };
-            let (name, argument) = directive
-                .split_once(char::is_whitespace)
-                .unwrap_or((directive, ""));
+            let (name, argument) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
             let argument = argument.trim();
             match name {
                 "transaction" => {
@@ -63,18 +61,13 @@ impl Directives {
                         _ => return Err(bad("expected `on` or `off`".into())),
                     })
                 }
-                "lock-timeout" => {
-                    directives.lock_timeout = Some(parse_duration(argument).map_err(bad)?)
-                }
+                "lock-timeout" => directives.lock_timeout = Some(parse_duration(argument).map_err(bad)?),
                 "statement-timeout" => {
                     directives.statement_timeout = Some(parse_duration(argument).map_err(bad)?)
                 }
                 "retries" => {
-                    directives.retries = Some(
-                        argument
-                            .parse()
-                            .map_err(|_| bad("expected a whole number".into()))?,
-                    )
+                    directives.retries =
+                        Some(argument.parse().map_err(|_| bad("expected a whole number".into()))?)
                 }
                 _ => {
                     return Err(bad(
@@ -103,14 +96,9 @@ mod tests {
 
     #[test]
     fn a_misspelt_directive_is_an_error_naming_its_line() {
-        let error =
-            Directives::parse(Path::new("m.sql"), "\n-- haste:transation off\n").unwrap_err();
-        assert!(
-            matches!(error, Error::BadDirective { line: 2, .. }),
-            "{error}"
-        );
-        let error =
-            Directives::parse(Path::new("m.sql"), "-- haste:transaction maybe\n").unwrap_err();
+        let error = Directives::parse(Path::new("m.sql"), "\n-- haste:transation off\n").unwrap_err();
+        assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{error}");
+        let error = Directives::parse(Path::new("m.sql"), "-- haste:transaction maybe\n").unwrap_err();
         assert!(error.to_string().contains("expected `on` or `off`"));
     }
 }

@@ -5,22 +5,17 @@ use std::time::Duration;
 /// Parses `500ms`, `2s`, `5min` (or `5m`), `1h`; a bare number is seconds, `0` disables.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 2s, 5min or 1h"))?;
+    let value: f64 =
+        number.parse().map_err(|_| format!("`{text}` is not a duration like 500ms, 2s, 5min or 1h"))?;
     let seconds = match unit.trim() {
         "ms" => value / 1000.0,
         "" | "s" | "sec" => value,
         "m" | "min" => value * 60.0,
         "h" => value * 3600.0,
         other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{text}` (use ms, s, min or h)"
-            ));
+            return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, min or h)"));
         }
     };
     Ok(Duration::from_secs_f64(seconds))

@@ -10,6 +10,7 @@ use crate::{Checksum, Directives, Error};
 /// Prisma's lock file, naming the database provider the folder was written for.
 pub const LOCK_FILE: &str = "migration_lock.toml";
 const UP_FILE: &str = "migration.sql";
+const DOWN_FILE: &str = "down.sql";
 
 /// A migrations folder, read whole.
 #[derive(Debug, Clone)]
@@ -47,18 +48,11 @@ pub struct SqlFile {
 impl MigrationsDir {
     /// Reads every migration under `path`. A folder that does not exist yet holds no migrations.
     pub fn load(path: &Path) -> Result<MigrationsDir, Error> {
-        let io = |source| Error::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let io = |source| Error::Io { path: path.to_owned(), source };
         let entries = match fs::read_dir(path) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(MigrationsDir {
-                    path: path.to_owned(),
-                    migrations: Vec::new(),
-                    provider: None,
-                });
+                return Ok(MigrationsDir { path: path.to_owned(), migrations: Vec::new(), provider: None });
             }
             Err(error) => return Err(io(error)),
         };
@@ -68,10 +62,7 @@ impl MigrationsDir {
             if !entry.file_type().map_err(io)?.is_dir() {
                 continue;
             }
-            let name = entry
-                .file_name()
-                .into_string()
-                .map_err(|_| Error::NotUtf8 { path: entry.path() })?;
+            let name = entry.file_name().into_string().map_err(|_| Error::NotUtf8 { path: entry.path() })?;
             if !name.starts_with('.') {
                 folders.push(name);
             }
@@ -82,61 +73,49 @@ impl MigrationsDir {
             .into_iter()
             .map(|name| Migration::load(&path.join(&name), name))
             .collect::<Result<_, _>>()?;
-        Ok(MigrationsDir {
-            path: path.to_owned(),
-            migrations,
-            provider: read_provider(path)?,
-        })
+        Ok(MigrationsDir { path: path.to_owned(), migrations, provider: read_provider(path)? })
     }
 
     /// The migration named `name`.
     pub fn get(&self, name: &str) -> Option<&Migration> {
-        self.migrations
-            .binary_search_by(|m| m.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.migrations[i])
+        self.migrations.binary_search_by(|m| m.name.as_str().cmp(name)).ok().map(|i| &self.migrations[i])
     }
 }
 
 impl Migration {
     fn load(dir: &Path, name: String) -> Result<Migration, Error> {
-        let up = SqlFile::read(&dir.join(UP_FILE))?.ok_or_else(|| Error::MissingMigrationFile {
-            dir: dir.to_owned(),
-        })?;
+        let up = SqlFile::read(&dir.join(UP_FILE))?
+            .ok_or_else(|| Error::MissingMigrationFile { dir: dir.to_owned() })?;
         let directives = Directives::parse(&up.path, &up.sql)?;
-        Ok(Migration {
-            name,
-            up,
-            directives,
-        })
+        Ok(Migration { name, up, directives })
+    }
+}
+
+impl Migration {
+    /// Reads `down.sql` beside `migration.sql`, if there is one.
+    pub fn read_down(&self) -> Result<Option<SqlFile>, Error> {
+        let dir = self.up.path.parent().unwrap_or(Path::new("."));
+        SqlFile::read(&dir.join(DOWN_FILE))
     }
 }
 
 impl SqlFile {
-    fn read(path: &Path) -> Result<Option<SqlFile>, Error> {
+    /// Reads a SQL file; `None` when it does not exist.
+    pub fn read(path: &Path) -> Result<Option<SqlFile>, Error> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(Error::Io {
-                    path: path.to_owned(),
-                    source,
-                });
+                return Err(Error::Io { path: path.to_owned(), source });
             }
         };
-        let sql = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 {
-            path: path.to_owned(),
-        })?;
+        let sql = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { path: path.to_owned() })?;
         let sql = match sql.strip_prefix('\u{feff}') {
             Some(rest) => rest.to_owned(),
             None => sql,
         };
         let checksum = Checksum::of(&sql);
-        Ok(Some(SqlFile {
-            path: path.to_owned(),
-            sql,
-            checksum,
-        }))
+        Ok(Some(SqlFile { path: path.to_owned(), sql, checksum }))
     }
 }
 
@@ -157,10 +136,7 @@ fn read_provider(dir: &Path) -> Result<Option<String>, Error> {
             return Ok(Some(value.to_owned()));
         }
     }
-    Err(Error::BadLockFile {
-        path,
-        reason: "no `provider = \"...\"` line".into(),
-    })
+    Err(Error::BadLockFile { path, reason: "no `provider = \"...\"` line".into() })
 }
 
 /// Creates `<dir>/<UTC timestamp>_<name>/migration.sql` and returns the new folder.
@@ -173,9 +149,7 @@ pub fn create_migration(dir: &Path, name: &str, now: OffsetDateTime) -> Result<P
     }
     let now = now.to_offset(time::UtcOffset::UTC);
     let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day][hour][minute][second]"
-        ))
+        .format(time::macros::format_description!("[year][month][day][hour][minute][second]"))
         .expect("a UTC timestamp always formats");
     let folder = dir.join(format!("{stamp}_{name}"));
     let io = |path: &Path| {
@@ -199,8 +173,7 @@ mod tests {
     }
 
     fn temp_dir(label: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("haste-migrations-{label}-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("haste-migrations-{label}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         dir
@@ -209,12 +182,7 @@ mod tests {
     #[test]
     fn orders_folders_by_bytes_and_accepts_odd_names() {
         let dir = temp_dir("order");
-        for name in [
-            "20240101000000_b",
-            "01_init",
-            "20240101000000_add index copy",
-            "20220721183745_",
-        ] {
+        for name in ["20240101000000_b", "01_init", "20240101000000_add index copy", "20220721183745_"] {
             write(&dir, &format!("{name}/migration.sql"), b"SELECT 1;");
         }
         write(&dir, "20240101000000_b/down.sql", b"SELECT 2;");
@@ -224,15 +192,12 @@ mod tests {
         let names: Vec<_> = loaded.migrations.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(
             names,
-            [
-                "01_init",
-                "20220721183745_",
-                "20240101000000_add index copy",
-                "20240101000000_b"
-            ]
+            ["01_init", "20220721183745_", "20240101000000_add index copy", "20240101000000_b"]
         );
         assert_eq!(loaded.provider.as_deref(), Some("postgresql"));
         assert!(loaded.get("01_init").is_some() && loaded.get("02_absent").is_none());
+        assert_eq!(loaded.get("20240101000000_b").unwrap().read_down().unwrap().unwrap().sql, "SELECT 2;");
+        assert!(loaded.get("01_init").unwrap().read_down().unwrap().is_none());
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -240,10 +205,7 @@ mod tests {
     fn a_folder_without_migration_sql_is_an_error() {
         let dir = temp_dir("missing");
         fs::create_dir_all(dir.join("20240101000000_empty")).unwrap();
-        assert!(matches!(
-            MigrationsDir::load(&dir),
-            Err(Error::MissingMigrationFile { .. })
-        ));
+        assert!(matches!(MigrationsDir::load(&dir), Err(Error::MissingMigrationFile { .. })));
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -253,12 +215,7 @@ mod tests {
         write(&dir, "1_a/migration.sql", "\u{feff}SELECT 1;".as_bytes());
         let loaded = MigrationsDir::load(&dir).unwrap();
         assert_eq!(loaded.migrations[0].up.sql, "SELECT 1;");
-        assert!(
-            MigrationsDir::load(&dir.join("nope"))
-                .unwrap()
-                .migrations
-                .is_empty()
-        );
+        assert!(MigrationsDir::load(&dir.join("nope")).unwrap().migrations.is_empty());
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,20 +1,24 @@
 //! The PostgreSQL driver: implements [`haste_driver::Connection`] over `tokio-postgres`.
 //!
 //! The runner is sequential, so the driver is synchronous: it owns a single-threaded Tokio
-//! runtime and blocks on each request. Several requests that belong together (opening a
-//! transaction with its limits, or the history writes with the commit) travel in one round trip.
+//! runtime and blocks on each request. A transactional migration is pipelined: all its
+//! statements, its history writes and the commit travel in one round trip.
 //!
 //! The migration lock is a session-level advisory lock taken only by polling
 //! `pg_try_advisory_lock`: a blocking `pg_advisory_lock` would deadlock against the holder's
 //! `CREATE INDEX CONCURRENTLY`, which waits for every open transaction, the waiter's included.
 
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use haste_driver::history::{
-    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus,
+    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus, PRISMA_SELECT, PrismaRow,
 };
-use haste_driver::{ConnectError, Connection, DatabaseUrl, DbError, Limits, LockHolder, StepError};
-use haste_sql::{Dialect, quote_literal};
+use haste_driver::{
+    Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
+};
+use haste_sql::{Dialect, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the
@@ -28,6 +32,7 @@ pub struct PgConnection {
     lock_key: i32,
     session_limits: Option<Limits>,
     history_exists: bool,
+    url: DatabaseUrl,
 }
 
 impl PgConnection {
@@ -38,13 +43,9 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
-        let mut config: Config = url
-            .expose()
-            .parse()
-            .map_err(|error: tokio_postgres::Error| ConnectError {
-                target: url.redacted(),
-                reason: url.scrub(&error.to_string()),
-            })?;
+        let mut config: Config = url.expose().parse().map_err(|error: tokio_postgres::Error| {
+            ConnectError { target: url.redacted(), reason: url.scrub(&error.to_string()) }
+        })?;
         config.application_name(application_name);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -53,17 +54,11 @@ impl PgConnection {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|error| ConnectError {
-                target: target.clone(),
-                reason: error.to_string(),
-            })?;
-        let (client, connection) =
-            runtime
-                .block_on(config.connect(NoTls))
-                .map_err(|error| ConnectError {
-                    target: target.clone(),
-                    reason: url.scrub(&describe_error(&error)),
-                })?;
+            .map_err(|error| ConnectError { target: target.clone(), reason: error.to_string() })?;
+        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(|error| ConnectError {
+            target: target.clone(),
+            reason: url.scrub(&describe_error(&error)),
+        })?;
         // The connection task runs whenever the runtime blocks on a request.
         runtime.spawn(connection);
         Ok(PgConnection {
@@ -72,40 +67,30 @@ impl PgConnection {
             lock_key: lock_key(lock_scope),
             session_limits: None,
             history_exists: false,
+            url: url.clone(),
         })
     }
 
     /// Runs a simple query and returns its rows as text.
     fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
-        let messages = self
-            .runtime
-            .block_on(self.client.simple_query(sql))
-            .map_err(db_error)?;
+        let messages = self.runtime.block_on(self.client.simple_query(sql)).map_err(db_error)?;
         Ok(messages
             .into_iter()
             .filter_map(|message| match message {
-                SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_owned))
-                        .collect(),
-                ),
+                SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                }
                 _ => None,
             })
             .collect())
     }
 
     fn value(&mut self, sql: &str) -> Result<Option<String>, DbError> {
-        Ok(self
-            .rows(sql)?
-            .into_iter()
-            .next()
-            .and_then(|row| row.into_iter().next().flatten()))
+        Ok(self.rows(sql)?.into_iter().next().and_then(|row| row.into_iter().next().flatten()))
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.runtime
-            .block_on(self.client.batch_execute(sql))
-            .map_err(db_error)
+        self.runtime.block_on(self.client.batch_execute(sql)).map_err(db_error)
     }
 
     fn set_session_limits(&mut self, limits: Limits) -> Result<(), DbError> {
@@ -146,10 +131,7 @@ impl Connection for PgConnection {
     }
 
     fn server_version(&mut self) -> Result<String, DbError> {
-        Ok(format!(
-            "PostgreSQL {}",
-            self.value("SHOW server_version")?.unwrap_or_default()
-        ))
+        Ok(format!("PostgreSQL {}", self.value("SHOW server_version")?.unwrap_or_default()))
     }
 
     fn behind_transaction_pooler(&mut self) -> Result<bool, DbError> {
@@ -169,10 +151,7 @@ impl Connection for PgConnection {
     }
 
     fn try_lock(&mut self) -> Result<bool, DbError> {
-        let sql = format!(
-            "SELECT pg_try_advisory_lock({LOCK_CLASS}, {})",
-            self.lock_key
-        );
+        let sql = format!("SELECT pg_try_advisory_lock({LOCK_CLASS}, {})", self.lock_key);
         Ok(self.value(&sql)?.as_deref() == Some("t"))
     }
 
@@ -202,10 +181,7 @@ impl Connection for PgConnection {
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {
-        self.execute(&format!(
-            "SELECT pg_advisory_unlock({LOCK_CLASS}, {})",
-            self.lock_key
-        ))
+        self.execute(&format!("SELECT pg_advisory_unlock({LOCK_CLASS}, {})", self.lock_key))
     }
 
     fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError> {
@@ -233,10 +209,8 @@ impl Connection for PgConnection {
         writes: &[HistoryWrite<'_>],
         in_open_transaction: bool,
     ) -> Result<(), DbError> {
-        let mut sql: Vec<String> = writes
-            .iter()
-            .map(|write| tables.render(Dialect::Postgres, write))
-            .collect();
+        let mut sql: Vec<String> =
+            writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
         if !in_open_transaction {
             sql.insert(0, "BEGIN".into());
             sql.push("COMMIT".into());
@@ -257,45 +231,26 @@ impl Connection for PgConnection {
         // 25P02 (transaction aborted), so the first error is the statement that failed.
         let opening = format!("BEGIN;\n{};\n", limit_settings(limits, "SET LOCAL"));
         let mut messages = Vec::with_capacity(statements.len() + 1);
-        messages.push(format!(
-            "{opening}{}",
-            statements.first().copied().unwrap_or_default()
-        ));
-        messages.extend(
-            statements
-                .iter()
-                .skip(1)
-                .map(|statement| (*statement).to_owned()),
-        );
-        let mut finish: Vec<String> = writes
-            .iter()
-            .map(|write| tables.render(Dialect::Postgres, write))
-            .collect();
+        messages.push(format!("{opening}{}", statements.first().copied().unwrap_or_default()));
+        messages.extend(statements.iter().skip(1).map(|statement| (*statement).to_owned()));
+        let mut finish: Vec<String> =
+            writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
         finish.push("COMMIT".into());
         messages.push(finish.join(";\n"));
         let outcomes = self.runtime.block_on(futures_util::future::join_all(
-            messages
-                .iter()
-                .map(|message| self.client.batch_execute(message)),
+            messages.iter().map(|message| self.client.batch_execute(message)),
         ));
-        let first_error = outcomes
-            .into_iter()
-            .enumerate()
-            .find_map(|(index, outcome)| outcome.err().map(|e| (index, e)));
+        let first_error =
+            outcomes.into_iter().enumerate().find_map(|(index, outcome)| outcome.err().map(|e| (index, e)));
         let result = match first_error {
             None => Ok(()),
             Some((index, error)) => {
                 let mut error = db_error(error);
                 if index == 0 {
                     // The first message carried the opening; count positions from the statement.
-                    error.position = error
-                        .position
-                        .and_then(|position| position.checked_sub(opening.len()));
+                    error.position = error.position.and_then(|position| position.checked_sub(opening.len()));
                 }
-                Err(StepError {
-                    index: index.min(statements.len()),
-                    error,
-                })
+                Err(StepError { index: index.min(statements.len()), error })
             }
         };
         if result.is_err() && !self.client.is_closed() {
@@ -313,6 +268,129 @@ impl Connection for PgConnection {
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
         self.run_alone(limits, statement)
     }
+
+    fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
+        if self.value("SELECT to_regclass('_prisma_migrations') IS NOT NULL")?.as_deref() != Some("t") {
+            return Ok(None);
+        }
+        let rows = self.rows(PRISMA_SELECT)?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|row| {
+                    let mut row = row.into_iter();
+                    let mut next = || row.next().flatten();
+                    PrismaRow {
+                        migration_name: next().unwrap_or_default(),
+                        checksum: next().unwrap_or_default(),
+                        finished_at: next(),
+                        rolled_back_at: next(),
+                        logs: next(),
+                    }
+                })
+                .collect(),
+        ))
+    }
+
+    fn index_validity(&mut self, name: &str) -> Result<Option<bool>, DbError> {
+        let sql = format!(
+            "SELECT i.indisvalid FROM pg_index i WHERE i.indexrelid = to_regclass({})",
+            quote_literal(name)
+        );
+        Ok(self.value(&sql)?.map(|valid| valid == "t"))
+    }
+
+    fn invalid_indexes(&mut self) -> Result<Vec<IndexRef>, DbError> {
+        let rows = self.rows(
+            "SELECT n.nspname, c.relname, t.relname FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class t ON t.oid = i.indrelid WHERE NOT i.indisvalid ORDER BY 1, 2",
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut row = row.into_iter().map(Option::unwrap_or_default);
+                let mut next = || row.next().unwrap_or_default();
+                IndexRef { schema: next(), name: next(), table: next() }
+            })
+            .collect())
+    }
+
+    fn drop_all_objects(&mut self) -> Result<(), DbError> {
+        let schemas = self.rows(
+            "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
+        )?;
+        let mut sql: Vec<String> = schemas
+            .into_iter()
+            .filter_map(|row| row.into_iter().next().flatten())
+            .map(|schema| format!("DROP SCHEMA {} CASCADE", quote_ident(&schema)))
+            .collect();
+        sql.push("CREATE SCHEMA public".into());
+        sql.push("GRANT USAGE ON SCHEMA public TO PUBLIC".into());
+        self.history_exists = false;
+        self.execute(&format!("BEGIN;\n{};\nCOMMIT", sql.join(";\n")))
+    }
+
+    fn terminate_session(&mut self, pid: i64) -> Result<bool, DbError> {
+        Ok(self.value(&format!("SELECT pg_terminate_backend({pid})"))?.as_deref() == Some("t"))
+    }
+
+    fn capabilities(&mut self, tables: &HistoryTables) -> Result<Capabilities, DbError> {
+        let schema = tables.schema.as_deref().unwrap_or("public");
+        let sql = format!(
+            "SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper, \
+             CASE WHEN to_regclass({history}) IS NOT NULL THEN has_table_privilege(to_regclass({history}), 'INSERT, UPDATE, DELETE') \
+                  WHEN to_regnamespace({schema}) IS NOT NULL THEN has_schema_privilege({schema}, 'CREATE') \
+                  ELSE has_database_privilege(current_database(), 'CREATE') END \
+             FROM pg_roles r WHERE r.rolname = current_user",
+            history = quote_literal(&tables.qualified(MIGRATIONS_TABLE)),
+            schema = quote_literal(&quote_ident(schema)),
+        );
+        let row = self.rows(&sql)?.into_iter().next().unwrap_or_default();
+        let flag = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("t");
+        Ok(Capabilities { can_create_database: flag(0), superuser: flag(1), can_write_history: flag(2) })
+    }
+
+    fn backup(&mut self, path: &Path) -> Result<(), DbError> {
+        let (url, password) = self.url.split_password();
+        let mut command = Command::new(pg_dump()?);
+        command.arg("--no-password").arg("--file").arg(path).arg("--dbname").arg(&url);
+        if let Some(password) = password {
+            command.env("PGPASSWORD", password);
+        }
+        let output =
+            command.output().map_err(|error| DbError::message(format!("cannot run pg_dump: {error}")))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(DbError::message(format!(
+                "pg_dump failed ({}): {}",
+                output.status,
+                self.url.scrub(String::from_utf8_lossy(&output.stderr).trim())
+            )))
+        }
+    }
+}
+
+/// The newest `pg_dump` on the machine: server packages keep one per major version, and
+/// `pg_dump` must not be older than the server.
+fn pg_dump() -> Result<std::path::PathBuf, DbError> {
+    let mut versions: Vec<(u32, std::path::PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin/pg_dump")))
+        })
+        .filter(|(_, path)| path.exists())
+        .collect();
+    versions.sort();
+    if let Some((_, path)) = versions.pop() {
+        return Ok(path);
+    }
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|dir| dir.join("pg_dump"))
+        .find(|path| path.exists())
+        .ok_or_else(|| DbError::message("pg_dump not found: install the PostgreSQL client tools"))
 }
 
 fn history_row(row: Vec<Option<String>>) -> HistoryRow {
@@ -333,9 +411,8 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
 
 /// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`; zero or unset disables.
 fn limit_settings(limits: Limits, set: &str) -> String {
-    let value = |limit: Option<Duration>| {
-        quote_literal(&format!("{}ms", limit.unwrap_or_default().as_millis()))
-    };
+    let value =
+        |limit: Option<Duration>| quote_literal(&format!("{}ms", limit.unwrap_or_default().as_millis()));
     format!(
         "{set} lock_timeout = {};\n{set} statement_timeout = {}",
         value(limits.lock_timeout),
@@ -345,9 +422,8 @@ fn limit_settings(limits: Limits, set: &str) -> String {
 
 /// A stable, positive 31-bit FNV-1a hash of the history table's name.
 fn lock_key(scope: &str) -> i32 {
-    let hash = scope.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
-        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
-    });
+    let hash =
+        scope.bytes().fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
     (hash & 0x7fff_ffff) as i32
 }
 
@@ -363,16 +439,8 @@ fn describe(config: &Config) -> String {
     let ports: Vec<String> = config.get_ports().iter().map(u16::to_string).collect();
     format!(
         "host={} port={} database={} user={}",
-        if hosts.is_empty() {
-            "localhost".into()
-        } else {
-            hosts.join(",")
-        },
-        if ports.is_empty() {
-            "5432".into()
-        } else {
-            ports.join(",")
-        },
+        if hosts.is_empty() { "localhost".into() } else { hosts.join(",") },
+        if ports.is_empty() { "5432".into() } else { ports.join(",") },
         config.get_dbname().unwrap_or("(user name)"),
         config.get_user().unwrap_or("(none)"),
     )
@@ -402,16 +470,11 @@ fn db_error(error: tokio_postgres::Error) -> DbError {
             detail: db.detail().map(str::to_owned),
             hint: db.hint().map(str::to_owned),
             position: match db.position() {
-                Some(tokio_postgres::error::ErrorPosition::Original(position)) => {
-                    Some(*position as usize)
-                }
+                Some(tokio_postgres::error::ErrorPosition::Original(position)) => Some(*position as usize),
                 _ => None,
             },
             connection_lost: false,
         },
-        None => DbError {
-            connection_lost: true,
-            ..DbError::message(describe_error(&error))
-        },
+        None => DbError { connection_lost: true, ..DbError::message(describe_error(&error)) },
     }
 }

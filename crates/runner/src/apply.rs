@@ -18,7 +18,9 @@ pub(crate) struct Applier<'a> {
 }
 
 impl Applier<'_> {
-    pub fn apply(&mut self, migration: &Migration) -> Result<AppliedMigration, Error> {
+    /// Applies `migration` from statement `from` on (0 for a fresh start; the recorded
+    /// progress of an interrupted stepwise or as-written migration when resuming).
+    pub fn apply(&mut self, migration: &Migration, from: usize) -> Result<AppliedMigration, Error> {
         let plan = Plan::new(self.connection.dialect(), migration)?;
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
@@ -28,10 +30,10 @@ impl Applier<'_> {
         });
         match plan.mode {
             ExecutionMode::Transaction => self.in_transaction(&plan)?,
-            ExecutionMode::Stepwise { .. } => self.stepwise(&plan)?,
-            ExecutionMode::AsWritten {
-                history_in_file_transaction,
-            } => self.as_written(&plan, history_in_file_transaction)?,
+            ExecutionMode::Stepwise { .. } => self.stepwise(&plan, from)?,
+            ExecutionMode::AsWritten { history_in_file_transaction } => {
+                self.as_written(&plan, history_in_file_transaction, from)?
+            }
         }
         let duration_ms = started.elapsed().as_millis();
         self.observer.event(&RunEvent::MigrationApplied {
@@ -49,10 +51,7 @@ impl Applier<'_> {
 
     fn limits(&self, migration: &Migration) -> Limits {
         Limits {
-            lock_timeout: migration
-                .directives
-                .lock_timeout
-                .or(self.settings.limits.lock_timeout),
+            lock_timeout: migration.directives.lock_timeout.or(self.settings.limits.lock_timeout),
             statement_timeout: migration
                 .directives
                 .statement_timeout
@@ -67,12 +66,31 @@ fn row<'p>(
     status: MigrationStatus,
     done: usize,
 ) -> MigrationRow<'p> {
-    MigrationRow {
-        name: &plan.migration.name,
+    history_row(
+        settings,
+        plan.migration,
         status,
-        checksum: plan.migration.up.checksum.as_str(),
-        transactional: plan.mode == ExecutionMode::Transaction,
-        statements_total: plan.statements.len(),
+        plan.mode == ExecutionMode::Transaction,
+        plan.statements.len(),
+        done,
+    )
+}
+
+/// A migration's history row as this run writes it.
+pub(crate) fn history_row<'p>(
+    settings: &'p Settings,
+    migration: &'p Migration,
+    status: MigrationStatus,
+    transactional: bool,
+    total: usize,
+    done: usize,
+) -> MigrationRow<'p> {
+    MigrationRow {
+        name: &migration.name,
+        status,
+        checksum: migration.up.checksum.as_str(),
+        transactional,
+        statements_total: total,
         statements_done: done,
         run_id: &settings.run_id,
         tool_version: &settings.tool_version,
@@ -80,17 +98,18 @@ fn row<'p>(
     }
 }
 
-fn event<'p>(
+/// An event about `migration` in this run.
+pub(crate) fn event<'p>(
     settings: &'p Settings,
-    plan: &'p Plan<'_>,
-    event: &'p str,
+    migration: &'p Migration,
+    kind: &'p str,
     detail: Option<String>,
 ) -> Event<'p> {
     Event {
         run_id: &settings.run_id,
-        event,
-        name: Some(&plan.migration.name),
-        checksum: Some(plan.migration.up.checksum.as_str()),
+        event: kind,
+        name: Some(&migration.name),
+        checksum: Some(migration.up.checksum.as_str()),
         detail,
     }
 }
@@ -103,19 +122,14 @@ impl Applier<'_> {
         plan: &Plan<'_>,
         mut attempt: impl FnMut(&mut dyn Connection) -> Result<T, StepError>,
     ) -> (Result<T, StepError>, u32) {
-        let retries = plan
-            .migration
-            .directives
-            .retries
-            .unwrap_or(self.settings.retries);
+        let retries = plan.migration.directives.retries.unwrap_or(self.settings.retries);
         let mut tries = 0;
         loop {
             tries += 1;
             match attempt(&mut *self.connection) {
                 Err(failure) if failure.error.is_retryable() && tries <= retries => {
-                    let delay = jittered(
-                        (self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF),
-                    );
+                    let delay =
+                        jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
                     self.observer.event(&RunEvent::Retrying {
                         name: &plan.migration.name,
                         attempt: tries,
@@ -133,13 +147,8 @@ impl Applier<'_> {
         let settings = self.settings;
         let limits = self.limits(plan.migration);
         let texts = plan.texts(0..plan.statements.len());
-        let done = row(
-            settings,
-            plan,
-            MigrationStatus::Applied,
-            plan.statements.len(),
-        );
-        let applied = event(settings, plan, "applied", None);
+        let done = row(settings, plan, MigrationStatus::Applied, plan.statements.len());
+        let applied = event(settings, plan.migration, "applied", None);
         let writes = [HistoryWrite::Migration(done), HistoryWrite::Event(applied)];
         let (outcome, attempts) = self.with_retries(plan, |connection| {
             connection.run_in_transaction(limits, &texts, &settings.history, &writes)
@@ -150,38 +159,41 @@ impl Applier<'_> {
         }
     }
 
-    fn stepwise(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
+    /// Records that the migration is running from statement `from` on.
+    fn record_start(&mut self, plan: &Plan<'_>, from: usize) -> Result<(), Error> {
         let settings = self.settings;
-        let limits = self.limits(plan.migration);
-        let total = plan.statements.len();
+        let (kind, detail) = match from {
+            0 => ("started", None),
+            _ => ("resumed", Some(serde_json::json!({ "statements_done": from }).to_string())),
+        };
         let started = [
-            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, 0)),
-            HistoryWrite::Event(event(settings, plan, "started", None)),
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, from)),
+            HistoryWrite::Event(event(settings, plan.migration, kind, detail)),
         ];
         self.connection
             .record(&settings.history, &started, false)
-            .map_err(Error::database("recording the start of a migration"))?;
-        for step in plan.steps() {
+            .map_err(Error::database("recording the start of a migration"))
+    }
+
+    fn stepwise(&mut self, plan: &Plan<'_>, from: usize) -> Result<(), Error> {
+        let settings = self.settings;
+        let limits = self.limits(plan.migration);
+        let total = plan.statements.len();
+        self.record_start(plan, from)?;
+        // Progress is recorded only at step boundaries, so `from` is always one.
+        for step in plan.steps().into_iter().filter(|step| step.start >= from) {
             let last = step.end == total;
-            let status = if last {
-                MigrationStatus::Applied
-            } else {
-                MigrationStatus::Running
-            };
-            let mut writes = vec![HistoryWrite::Migration(row(
-                settings, plan, status, step.end,
-            ))];
+            let status = if last { MigrationStatus::Applied } else { MigrationStatus::Running };
+            let mut writes = vec![HistoryWrite::Migration(row(settings, plan, status, step.end))];
             if last {
-                writes.push(HistoryWrite::Event(event(settings, plan, "applied", None)));
+                writes.push(HistoryWrite::Event(event(settings, plan.migration, "applied", None)));
             }
             let texts = plan.texts(step.start..step.end);
             let (outcome, attempts) = self.with_retries(plan, |connection| {
                 run_step(connection, settings, limits, step, &texts, &writes)
             });
             if let Err(failure) = outcome {
-                let state = FailureState::MarkedFailed {
-                    statements_done: step.start,
-                };
+                let state = FailureState::MarkedFailed { statements_done: step.start };
                 return Err(self.failed(plan, failure, attempts, state));
             }
             self.observer.event(&RunEvent::StepDone {
@@ -197,32 +209,22 @@ impl Applier<'_> {
         &mut self,
         plan: &Plan<'_>,
         history_in_file_transaction: bool,
+        from: usize,
     ) -> Result<(), Error> {
         let settings = self.settings;
         let limits = self.limits(plan.migration);
         let history = &settings.history;
         if !history_in_file_transaction {
-            let started = [
-                HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, 0)),
-                HistoryWrite::Event(event(settings, plan, "started", None)),
-            ];
-            self.connection
-                .record(history, &started, false)
-                .map_err(Error::database("recording the start of a migration"))?;
+            self.record_start(plan, from)?;
         }
         let applied = [
-            HistoryWrite::Migration(row(
-                settings,
-                plan,
-                MigrationStatus::Applied,
-                plan.statements.len(),
-            )),
-            HistoryWrite::Event(event(settings, plan, "applied", None)),
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, plan.statements.len())),
+            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
         ];
         let last = plan.statements.len() - 1;
         let mut in_transaction = false;
-        let mut recorded_done = 0;
-        for (index, statement) in plan.statements.iter().enumerate() {
+        let mut recorded_done = from;
+        for (index, statement) in plan.statements.iter().enumerate().skip(from) {
             let step = if history_in_file_transaction && index == last {
                 // The file's final COMMIT: history commits with it.
                 self.connection
@@ -238,9 +240,7 @@ impl Applier<'_> {
                 let state = if history_in_file_transaction {
                     FailureState::RolledBack
                 } else {
-                    FailureState::MarkedFailed {
-                        statements_done: recorded_done,
-                    }
+                    FailureState::MarkedFailed { statements_done: recorded_done }
                 };
                 return Err(self.failed(plan, StepError { index, error }, 1, state));
             }
@@ -253,12 +253,8 @@ impl Applier<'_> {
             };
             if !history_in_file_transaction && !in_transaction && index < last {
                 recorded_done = index + 1;
-                let progress = [HistoryWrite::Migration(row(
-                    settings,
-                    plan,
-                    MigrationStatus::Running,
-                    recorded_done,
-                ))];
+                let progress =
+                    [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, recorded_done))];
                 self.connection
                     .record(history, &progress, false)
                     .map_err(Error::database("recording progress"))?;
@@ -273,13 +269,7 @@ impl Applier<'_> {
     }
 
     /// Records a failure as precisely as the database allows and builds the error.
-    fn failed(
-        &mut self,
-        plan: &Plan<'_>,
-        failure: StepError,
-        attempts: u32,
-        state: FailureState,
-    ) -> Error {
+    fn failed(&mut self, plan: &Plan<'_>, failure: StepError, attempts: u32, state: FailureState) -> Error {
         let settings = self.settings;
         let position = plan.error_position(failure.index, failure.error.position);
         let detail = serde_json::json!({
@@ -294,7 +284,7 @@ impl Applier<'_> {
         })
         .to_string();
         if !failure.error.connection_lost {
-            let event = HistoryWrite::Event(event(settings, plan, "failed", Some(detail.clone())));
+            let event = HistoryWrite::Event(event(settings, plan.migration, "failed", Some(detail.clone())));
             let writes = match state {
                 FailureState::RolledBack => vec![event],
                 FailureState::MarkedFailed { statements_done } => {
@@ -326,30 +316,20 @@ fn run_step(
     writes: &[HistoryWrite<'_>],
 ) -> Result<(), StepError> {
     if step.alone {
-        let at = |error: DbError| StepError {
-            index: step.start,
-            error,
-        };
+        let at = |error: DbError| StepError { index: step.start, error };
         connection.run_alone(limits, texts[0]).map_err(at)?;
-        connection
-            .record(&settings.history, writes, false)
-            .map_err(at)
+        connection.record(&settings.history, writes, false).map_err(at)
     } else {
-        connection
-            .run_in_transaction(limits, texts, &settings.history, writes)
-            .map_err(|failure| StepError {
-                index: step.start + failure.index.min(texts.len() - 1),
-                ..failure
-            })
+        connection.run_in_transaction(limits, texts, &settings.history, writes).map_err(|failure| StepError {
+            index: step.start + failure.index.min(texts.len() - 1),
+            ..failure
+        })
     }
 }
 
 /// `pause` scaled by a pseudo-random factor in [0.5, 1.0), so runners that collide spread out.
 pub(crate) fn jittered(pause: Duration) -> Duration {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
     let seed = nanos ^ std::process::id().wrapping_mul(0x9e37_79b9);
     let fraction = 0.5 + f64::from(seed % 1000) / 2000.0;
     pause.mul_f64(fraction)

@@ -83,9 +83,7 @@ pub enum Error {
         names: Vec<String>,
     },
     /// A pending migration sorts before one already applied.
-    #[error(
-        "migration {pending} is pending but sorts before {newest_applied}, which is already applied"
-    )]
+    #[error("migration {pending} is pending but sorts before {newest_applied}, which is already applied")]
     OutOfOrder {
         /// The pending migration.
         pending: String,
@@ -139,7 +137,54 @@ pub enum Error {
         statements_done: i64,
         /// Statements in the file.
         statements_total: i64,
+        /// Whose history says so.
+        recorded_by: crate::RecordedBy,
     },
+    /// The named migration is not in the migrations folder.
+    #[error("no migration named {name} in the migrations folder")]
+    UnknownMigration {
+        /// The name given.
+        name: String,
+    },
+    /// `resolve` was asked for something the migration's state does not allow.
+    #[error("cannot resolve {name}: {reason}")]
+    NotResolvable {
+        /// The migration.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A failed `CREATE INDEX CONCURRENTLY` left an invalid index that must go before a retry.
+    #[error("migration {name} left the invalid index {index}; drop it first: {drop_statement}")]
+    InvalidIndexLeft {
+        /// The migration.
+        name: String,
+        /// The index, quoted and qualified as in the migration.
+        index: String,
+        /// The exact statement that drops it.
+        drop_statement: String,
+    },
+    /// `down` needs a `down.sql` the migration does not have.
+    #[error("migration {name} has no down.sql ({path}); it cannot be reverted")]
+    NoDownFile {
+        /// The migration.
+        name: String,
+        /// Where the file was looked for.
+        path: PathBuf,
+    },
+    /// The environment forbids the command without an explicit confirmation flag.
+    #[error("refusing to {action} in the {environment} environment without {flag}")]
+    Refused {
+        /// What was refused.
+        action: &'static str,
+        /// The environment.
+        environment: String,
+        /// The flag that confirms it.
+        flag: &'static str,
+    },
+    /// The seed after `reset` failed.
+    #[error("seed {} failed", .0.name)]
+    SeedFailed(Box<MigrationFailure>),
     /// A migration failed.
     #[error("migration {} failed", .0.name)]
     MigrationFailed(Box<MigrationFailure>),

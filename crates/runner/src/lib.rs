@@ -13,21 +13,32 @@
 //! Drivers provide primitives ([`haste_driver::Connection`]); the decisions are all here.
 
 mod apply;
+mod doctor;
 mod error;
 mod lock;
 mod plan;
+mod recorded;
+mod recovery;
 mod status;
 
+pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, SourcePosition};
 pub use plan::ExecutionMode;
+pub use recorded::RecordedBy;
+pub use recovery::{
+    DownTarget, Environment, Resolution, UnlockReport, baseline, down, reset, resolve, unlock,
+};
 pub use status::{MigrationState, State, StatusReport, status};
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use haste_driver::history::{HistoryRow, HistoryTables, MigrationStatus};
+use haste_driver::history::{HistoryTables, HistoryWrite, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, LockHolder};
-use haste_migrations::MigrationsDir;
+use haste_migrations::{Migration, MigrationsDir};
+use haste_sql::Script;
+
+use recorded::Record;
 
 /// How a run behaves; the command line fills it from flags, environment and `haste.toml`.
 #[derive(Debug, Clone)]
@@ -103,6 +114,18 @@ pub enum RunEvent<'a> {
         /// What the database said.
         error: &'a DbError,
     },
+    /// A migration that Prisma Migrate applied is now recorded in haste's history too.
+    MigrationAdopted {
+        /// Its name.
+        name: &'a str,
+    },
+    /// A migration was undone with its `down.sql`.
+    MigrationReverted {
+        /// Its name.
+        name: &'a str,
+        /// Milliseconds it took.
+        duration_ms: u128,
+    },
     /// A migration is applied and recorded.
     MigrationApplied {
         /// Its name.
@@ -128,6 +151,8 @@ pub struct DeployReport {
     pub applied: Vec<AppliedMigration>,
     /// Migrations that were applied before this run.
     pub already_applied: usize,
+    /// Migrations Prisma Migrate had applied, adopted into haste's history by this run.
+    pub adopted: Vec<String>,
 }
 
 /// A migration applied by this run.
@@ -156,20 +181,31 @@ pub fn deploy(
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
     check_provider(connection, dir)?;
-    if connection
-        .behind_transaction_pooler()
-        .map_err(Error::database("probing for a connection pooler"))?
-    {
+    with_lock(connection, settings, observer, |connection, observer| {
+        deploy_locked(connection, dir, settings, observer)
+    })
+}
+
+/// Runs `body` holding the migration lock: refuses a transaction-mode pooler, polls the lock,
+/// creates the history tables if missing, and always releases the lock afterwards.
+fn with_lock<T>(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    body: impl FnOnce(&mut dyn Connection, &mut dyn Observer) -> Result<T, Error>,
+) -> Result<T, Error> {
+    if connection.behind_transaction_pooler().map_err(Error::database("probing for a connection pooler"))? {
         return Err(Error::PoolerDetected);
     }
     lock::acquire(connection, settings.lock_wait, observer)?;
-    let result = deploy_locked(connection, dir, settings, observer);
-    let unlocked = connection
-        .unlock()
-        .map_err(Error::database("releasing the migration lock"));
-    let report = result?;
+    let result = connection
+        .ensure_history(&settings.history)
+        .map_err(Error::database("creating the history tables"))
+        .and_then(|()| body(connection, observer));
+    let unlocked = connection.unlock().map_err(Error::database("releasing the migration lock"));
+    let value = result?;
     unlocked?;
-    Ok(report)
+    Ok(value)
 }
 
 fn deploy_locked(
@@ -178,42 +214,61 @@ fn deploy_locked(
     settings: &Settings,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
-    connection
-        .ensure_history(&settings.history)
-        .map_err(Error::database("creating the history tables"))?;
     // History is read only under the lock: a list read before it could be stale by the time
     // the lock is ours.
-    let history = connection
-        .history(&settings.history)
-        .map_err(Error::database("reading history"))?;
-    let pending = verify(dir, &history, settings.allow_out_of_order)?;
+    let records = recorded::read(connection, &settings.history)?;
+    let pending = verify(dir, &records, settings.allow_out_of_order)?;
+    let adopted = adopt_prisma_history(connection, dir, &records, settings, observer)?;
     let already_applied = dir.migrations.len() - pending.len();
-    let mut applier = apply::Applier {
-        connection,
-        settings,
-        observer,
-    };
+    let mut applier = apply::Applier { connection, settings, observer };
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
     for migration in pending {
         // The lock was just taken on this session; re-checking it costs a catalog query, so a
         // run of quick migrations checks once a second rather than before each one.
         if lock_checked.elapsed() >= LOCK_CHECK_INTERVAL {
-            if !applier
-                .connection
-                .holds_lock()
-                .map_err(Error::database("checking the migration lock"))?
-            {
+            if !applier.connection.holds_lock().map_err(Error::database("checking the migration lock"))? {
                 return Err(Error::LockLost);
             }
             lock_checked = Instant::now();
         }
-        applied.push(applier.apply(migration)?);
+        applied.push(applier.apply(migration, 0)?);
     }
-    Ok(DeployReport {
-        applied,
-        already_applied,
-    })
+    Ok(DeployReport { applied, already_applied, adopted })
+}
+
+/// Records in haste's history, in one transaction, the migrations Prisma Migrate applied (their
+/// files verified against Prisma's checksums), so later runs no longer need Prisma's table.
+fn adopt_prisma_history(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    records: &[Record],
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Error> {
+    let adopted: Vec<(&Migration, usize)> = records
+        .iter()
+        .filter(|record| record.by == RecordedBy::Prisma)
+        .filter_map(|record| dir.get(&record.row.name))
+        .map(|migration| (migration, Script::parse(connection.dialect(), &migration.up.sql).statements.len()))
+        .collect();
+    if adopted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut writes = Vec::with_capacity(adopted.len() * 2);
+    for (migration, statements) in &adopted {
+        let row =
+            apply::history_row(settings, migration, MigrationStatus::Applied, true, *statements, *statements);
+        writes.push(HistoryWrite::Migration(row));
+        writes.push(HistoryWrite::Event(apply::event(settings, migration, "adopted_from_prisma", None)));
+    }
+    connection
+        .record(&settings.history, &writes, false)
+        .map_err(Error::database("adopting Prisma's history"))?;
+    for (migration, _) in &adopted {
+        observer.event(&RunEvent::MigrationAdopted { name: &migration.name });
+    }
+    Ok(adopted.into_iter().map(|(migration, _)| migration.name.clone()).collect())
 }
 
 fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<(), Error> {
@@ -229,58 +284,46 @@ fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<()
 /// The pending migrations, after checking that history and folder agree.
 fn verify<'d>(
     dir: &'d MigrationsDir,
-    history: &[HistoryRow],
+    records: &[Record],
     allow_out_of_order: bool,
-) -> Result<Vec<&'d haste_migrations::Migration>, Error> {
-    let recorded: HashMap<&str, &HistoryRow> =
-        history.iter().map(|row| (row.name.as_str(), row)).collect();
-    if let Some(row) = history
-        .iter()
-        .find(|row| row.status != Some(MigrationStatus::Applied))
-    {
+) -> Result<Vec<&'d Migration>, Error> {
+    if let Some(record) = records.iter().find(|record| record.row.status != Some(MigrationStatus::Applied)) {
         return Err(Error::Blocked {
-            name: row.name.clone(),
-            state: row
-                .status
-                .map_or("in an unknown state", MigrationStatus::as_str),
-            statements_done: row.statements_done,
-            statements_total: row.statements_total,
+            name: record.row.name.clone(),
+            state: record.row.status.map_or("in an unknown state", MigrationStatus::as_str),
+            statements_done: record.row.statements_done,
+            statements_total: record.row.statements_total,
+            recorded_by: record.by,
         });
     }
-    let missing: Vec<String> = history
+    let missing: Vec<String> = records
         .iter()
-        .filter(|row| dir.get(&row.name).is_none())
-        .map(|row| row.name.clone())
+        .filter(|record| dir.get(&record.row.name).is_none())
+        .map(|record| record.row.name.clone())
         .collect();
     if !missing.is_empty() {
         return Err(Error::MissingFiles { names: missing });
     }
+    let by_name: HashMap<&str, &Record> =
+        records.iter().map(|record| (record.row.name.as_str(), record)).collect();
     for migration in &dir.migrations {
-        if let Some(row) = recorded.get(migration.name.as_str())
-            && row.checksum != migration.up.checksum.as_str()
+        if let Some(record) = by_name.get(migration.name.as_str())
+            && !record.matches(&migration.up)
         {
             return Err(Error::ChecksumMismatch {
                 name: migration.name.clone(),
                 file: migration.up.path.clone(),
-                applied: row.checksum.clone(),
+                applied: record.row.checksum.clone(),
                 current: migration.up.checksum.to_string(),
             });
         }
     }
-    let pending: Vec<_> = dir
-        .migrations
-        .iter()
-        .filter(|m| !recorded.contains_key(m.name.as_str()))
-        .collect();
+    let pending: Vec<_> = dir.migrations.iter().filter(|m| !by_name.contains_key(m.name.as_str())).collect();
     if !allow_out_of_order
-        && let (Some(first), Some(newest)) =
-            (pending.first(), history.iter().map(|r| &r.name).max())
+        && let (Some(first), Some(newest)) = (pending.first(), records.iter().map(|r| &r.row.name).max())
         && first.name < *newest
     {
-        return Err(Error::OutOfOrder {
-            pending: first.name.clone(),
-            newest_applied: newest.clone(),
-        });
+        return Err(Error::OutOfOrder { pending: first.name.clone(), newest_applied: newest.clone() });
     }
     Ok(pending)
 }

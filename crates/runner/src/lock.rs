@@ -22,13 +22,8 @@ pub(crate) fn acquire(
     let mut pause = FIRST_POLL;
     let mut last_report: Option<Instant> = None;
     loop {
-        if connection
-            .try_lock()
-            .map_err(Error::database("taking the migration lock"))?
-        {
-            observer.event(&RunEvent::LockAcquired {
-                waited_ms: started.elapsed().as_millis(),
-            });
+        if connection.try_lock().map_err(Error::database("taking the migration lock"))? {
+            observer.event(&RunEvent::LockAcquired { waited_ms: started.elapsed().as_millis() });
             return Ok(());
         }
         let waited = started.elapsed();
@@ -37,13 +32,8 @@ pub(crate) fn acquire(
             return Err(Error::LockTimeout { waited, holder });
         }
         if last_report.is_none_or(|at| at.elapsed() >= HOLDER_REPORT_EVERY) {
-            let holder = connection
-                .lock_holder()
-                .map_err(Error::database("looking up the lock holder"))?;
-            observer.event(&RunEvent::LockWaiting {
-                holder,
-                waited_ms: waited.as_millis(),
-            });
+            let holder = connection.lock_holder().map_err(Error::database("looking up the lock holder"))?;
+            observer.event(&RunEvent::LockWaiting { holder, waited_ms: waited.as_millis() });
             last_report = Some(Instant::now());
         }
         std::thread::sleep(jittered(pause).min(wait - waited));

@@ -1,6 +1,6 @@
 //! How one migration will run: the execution mode chosen from its statements and directives.
 
-use haste_migrations::{Migration, TransactionMode};
+use haste_migrations::{Migration, SqlFile, TransactionMode};
 use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, TransactionControl};
 
 use crate::error::{Error, SourcePosition};
@@ -28,24 +28,32 @@ pub enum ExecutionMode {
 /// A migration ready to run.
 pub(crate) struct Plan<'m> {
     pub migration: &'m Migration,
+    /// The file the statements come from: `migration.sql`, or `down.sql` when undoing.
+    pub file: &'m SqlFile,
+    forced: Option<TransactionMode>,
     pub statements: Vec<Statement>,
     pub mode: ExecutionMode,
 }
 
 impl<'m> Plan<'m> {
     pub fn new(dialect: Dialect, migration: &'m Migration) -> Result<Plan<'m>, Error> {
-        let script = Script::parse(dialect, &migration.up.sql);
+        Plan::for_file(dialect, migration, &migration.up, migration.directives.transaction)
+    }
+
+    /// The plan of another file of `migration` (its `down.sql`), with that file's forced mode.
+    pub fn for_file(
+        dialect: Dialect,
+        migration: &'m Migration,
+        file: &'m SqlFile,
+        forced: Option<TransactionMode>,
+    ) -> Result<Plan<'m>, Error> {
+        let script = Script::parse(dialect, &file.sql);
         let first_no_tx = script.no_transaction_statements().next();
-        let mode = match migration.directives.transaction {
-            Some(TransactionMode::Off) => ExecutionMode::Stepwise {
-                reason: "-- haste:transaction off",
-            },
+        let mode = match forced {
+            Some(TransactionMode::Off) => ExecutionMode::Stepwise { reason: "-- haste:transaction off" },
             Some(TransactionMode::On) => {
                 let conflict = first_no_tx.or_else(|| {
-                    script
-                        .statements
-                        .iter()
-                        .find(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
+                    script.statements.iter().find(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
                 });
                 if let Some(statement) = conflict {
                     let construct = match statement.kind {
@@ -54,7 +62,7 @@ impl<'m> Plan<'m> {
                     };
                     return Err(Error::ForcedTransactionConflict {
                         name: migration.name.clone(),
-                        position: source_position(migration, statement.start),
+                        position: source_position(file, statement.start),
                         construct,
                     });
                 }
@@ -68,43 +76,32 @@ impl<'m> Plan<'m> {
                 _ => ExecutionMode::Transaction,
             },
         };
-        Ok(Plan {
-            migration,
-            statements: script.statements,
-            mode,
-        })
+        Ok(Plan { migration, file, forced, statements: script.statements, mode })
     }
 
     /// Steps of a stepwise run: each a range of statement indexes that run together, in a
     /// transaction when it holds more than one statement or an ordinary one.
     pub fn steps(&self) -> Vec<Step> {
-        let forced_off = self.migration.directives.transaction == Some(TransactionMode::Off);
+        let forced_off = self.forced == Some(TransactionMode::Off);
         let mut steps: Vec<Step> = Vec::new();
         for (index, statement) in self.statements.iter().enumerate() {
             let alone = forced_off || matches!(statement.kind, StatementKind::NoTransaction(_));
             match steps.last_mut() {
                 Some(step) if !alone && !step.alone => step.end = index + 1,
-                _ => steps.push(Step {
-                    start: index,
-                    end: index + 1,
-                    alone,
-                }),
+                _ => steps.push(Step { start: index, end: index + 1, alone }),
             }
         }
         steps
     }
 
     pub fn texts(&self, range: std::ops::Range<usize>) -> Vec<&str> {
-        self.statements[range]
-            .iter()
-            .map(|s| s.text.as_str())
-            .collect()
+        self.statements[range].iter().map(|s| s.text.as_str()).collect()
     }
 
     /// Where in the file a database error in statement `index` points.
     pub fn error_position(&self, index: usize, position: Option<usize>) -> SourcePosition {
         let Some(statement) = self.statements.get(index) else {
-            return source_position(self.migration, 0);
+            return source_position(self.file, 0);
         };
         let offset = match position {
             Some(position) => {
@@ -112,7 +109,7 @@ impl<'m> Plan<'m> {
             }
             None => statement.start,
         };
-        source_position(self.migration, offset)
+        source_position(self.file, offset)
     }
 }
 
@@ -144,11 +141,11 @@ fn is_one_transaction(statements: &[Statement]) -> bool {
             .all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
 }
 
-fn source_position(migration: &Migration, offset: usize) -> SourcePosition {
-    let index = LineIndex::new(&migration.up.sql);
+pub(crate) fn source_position(file: &SqlFile, offset: usize) -> SourcePosition {
+    let index = LineIndex::new(&file.sql);
     let (line, column) = index.line_col(offset);
     SourcePosition {
-        file: migration.up.path.clone(),
+        file: file.path.clone(),
         line,
         column,
         snippet: (line.saturating_sub(2).max(1)..=(line + 1).min(index.line_count()))
@@ -165,11 +162,7 @@ mod tests {
     fn migration(sql: &str) -> Migration {
         Migration {
             name: "1_test".into(),
-            up: SqlFile {
-                path: "1_test/migration.sql".into(),
-                sql: sql.into(),
-                checksum: Checksum::of(sql),
-            },
+            up: SqlFile { path: "1_test/migration.sql".into(), sql: sql.into(), checksum: Checksum::of(sql) },
             directives: Directives::parse(std::path::Path::new("m.sql"), sql).unwrap(),
         }
     }
@@ -186,40 +179,29 @@ mod tests {
         );
         assert_eq!(
             mode("CREATE INDEX CONCURRENTLY i ON t (id);").unwrap(),
-            ExecutionMode::Stepwise {
-                reason: "CREATE INDEX CONCURRENTLY"
-            }
+            ExecutionMode::Stepwise { reason: "CREATE INDEX CONCURRENTLY" }
         );
         assert_eq!(
             mode("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;").unwrap(),
-            ExecutionMode::AsWritten {
-                history_in_file_transaction: true
-            }
+            ExecutionMode::AsWritten { history_in_file_transaction: true }
         );
         assert_eq!(
             mode("BEGIN;\nCREATE TABLE t (id int);\nCOMMIT;\nBEGIN;\nSELECT 1;\nCOMMIT;").unwrap(),
-            ExecutionMode::AsWritten {
-                history_in_file_transaction: false
-            }
+            ExecutionMode::AsWritten { history_in_file_transaction: false }
         );
         assert_eq!(
             mode("-- haste:transaction off\nCREATE TABLE t (id int);").unwrap(),
-            ExecutionMode::Stepwise {
-                reason: "-- haste:transaction off"
-            }
+            ExecutionMode::Stepwise { reason: "-- haste:transaction off" }
         );
     }
 
     #[test]
     fn a_forced_transaction_refuses_concurrent_index_builds_naming_the_line() {
-        let error = mode("-- haste:transaction on\nCREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);")
-            .unwrap_err();
+        let error =
+            mode("-- haste:transaction on\nCREATE TABLE t (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);")
+                .unwrap_err();
         match error {
-            Error::ForcedTransactionConflict {
-                position,
-                construct,
-                ..
-            } => {
+            Error::ForcedTransactionConflict { position, construct, .. } => {
                 assert_eq!(position.line, 3);
                 assert_eq!(construct, "CREATE INDEX CONCURRENTLY");
             }
@@ -236,21 +218,9 @@ mod tests {
         assert_eq!(
             plan.steps(),
             [
-                Step {
-                    start: 0,
-                    end: 2,
-                    alone: false
-                },
-                Step {
-                    start: 2,
-                    end: 3,
-                    alone: true
-                },
-                Step {
-                    start: 3,
-                    end: 4,
-                    alone: false
-                }
+                Step { start: 0, end: 2, alone: false },
+                Step { start: 2, end: 3, alone: true },
+                Step { start: 3, end: 4, alone: false }
             ]
         );
     }

@@ -6,6 +6,7 @@ use haste_driver::Connection;
 use haste_driver::history::MigrationStatus;
 use haste_migrations::MigrationsDir;
 
+use crate::recorded::{self, Record, RecordedBy};
 use crate::{Error, Settings};
 
 /// The state of every migration, in the folder or in history.
@@ -22,6 +23,8 @@ pub struct MigrationState {
     pub name: String,
     /// Where it stands.
     pub state: State,
+    /// Whose history records it (`prisma` until haste adopts a Prisma-managed database).
+    pub recorded_by: Option<RecordedBy>,
     /// When it finished applying (or failed), as the database prints timestamps.
     pub finished_at: Option<String>,
     /// Statements completed, for one that stopped part-way.
@@ -59,72 +62,56 @@ impl StatusReport {
     }
 }
 
-/// Reads history and compares it with `dir`. Takes no lock and writes nothing.
+/// Reads history (haste's, and Prisma Migrate's for a database haste has not adopted yet) and
+/// compares it with `dir`. Takes no lock and writes nothing.
 pub fn status(
     connection: &mut dyn Connection,
     dir: &MigrationsDir,
     settings: &Settings,
 ) -> Result<StatusReport, Error> {
-    let history = connection
-        .history(&settings.history)
-        .map_err(Error::database("reading history"))?;
-    let someone_deploying = history
-        .iter()
-        .any(|row| row.status == Some(MigrationStatus::Running))
-        && connection
-            .lock_holder()
-            .map_err(Error::database("looking up the lock holder"))?
-            .is_some();
-    let mut rows: HashMap<&str, _> = history.iter().map(|row| (row.name.as_str(), row)).collect();
-    let mut migrations = Vec::with_capacity(dir.migrations.len());
+    let records = recorded::read(connection, &settings.history)?;
+    let someone_deploying = records.iter().any(|record| record.row.status == Some(MigrationStatus::Running))
+        && connection.lock_holder().map_err(Error::database("looking up the lock holder"))?.is_some();
+    let mut by_name: HashMap<&str, &Record> =
+        records.iter().map(|record| (record.row.name.as_str(), record)).collect();
     let state_of = |status: Option<MigrationStatus>| match status {
         Some(MigrationStatus::Applied) => State::Applied,
         Some(MigrationStatus::Failed) | None => State::Failed,
         Some(MigrationStatus::Running) if someone_deploying => State::Running,
         Some(MigrationStatus::Running) => State::Interrupted,
     };
+    let entry = |record: &Record, state: State| MigrationState {
+        name: record.row.name.clone(),
+        state,
+        recorded_by: Some(record.by),
+        finished_at: record.row.finished_at.clone(),
+        statements_done: Some(record.row.statements_done),
+        statements_total: Some(record.row.statements_total),
+        last_error: record.row.last_error.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+    };
+    let mut migrations = Vec::with_capacity(dir.migrations.len());
     for migration in &dir.migrations {
-        let entry = match rows.remove(migration.name.as_str()) {
+        migrations.push(match by_name.remove(migration.name.as_str()) {
             None => MigrationState {
                 name: migration.name.clone(),
                 state: State::Pending,
+                recorded_by: None,
                 finished_at: None,
                 statements_done: None,
                 statements_total: None,
                 last_error: None,
             },
-            Some(row) => {
-                let mut state = state_of(row.status);
-                if state == State::Applied && row.checksum != migration.up.checksum.as_str() {
-                    state = State::Modified;
-                }
-                MigrationState {
-                    name: row.name.clone(),
-                    state,
-                    finished_at: row.finished_at.clone(),
-                    statements_done: Some(row.statements_done),
-                    statements_total: Some(row.statements_total),
-                    last_error: row
-                        .last_error
-                        .as_deref()
-                        .and_then(|text| serde_json::from_str(text).ok()),
-                }
+            Some(record) => {
+                let state = match state_of(record.row.status) {
+                    State::Applied if !record.matches(&migration.up) => State::Modified,
+                    state => state,
+                };
+                entry(record, state)
             }
-        };
-        migrations.push(entry);
-    }
-    for row in history
-        .iter()
-        .filter(|row| rows.contains_key(row.name.as_str()))
-    {
-        migrations.push(MigrationState {
-            name: row.name.clone(),
-            state: State::Missing,
-            finished_at: row.finished_at.clone(),
-            statements_done: Some(row.statements_done),
-            statements_total: Some(row.statements_total),
-            last_error: None,
         });
+    }
+    for record in records.iter().filter(|record| by_name.contains_key(record.row.name.as_str())) {
+        migrations.push(entry(record, State::Missing));
     }
     Ok(StatusReport { migrations })
 }

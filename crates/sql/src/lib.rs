@@ -28,6 +28,7 @@ mod sqlite;
 mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
+pub use postgres::concurrent_index_name;
 pub use quote::{quote_ident, quote_literal};
 
 /// The SQL grammar a script is written in.
@@ -98,27 +99,18 @@ impl Script {
 
     /// The statements the database refuses inside a transaction.
     pub fn no_transaction_statements(&self) -> impl Iterator<Item = &Statement> {
-        self.statements
-            .iter()
-            .filter(|s| matches!(s.kind, StatementKind::NoTransaction(_)))
+        self.statements.iter().filter(|s| matches!(s.kind, StatementKind::NoTransaction(_)))
     }
 
     /// Whether the script begins, commits or rolls back transactions itself.
     pub fn manages_transactions(&self) -> bool {
-        self.statements
-            .iter()
-            .any(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
+        self.statements.iter().any(|s| matches!(s.kind, StatementKind::TransactionControl(_)))
     }
 }
 
 impl Statement {
     fn new(sql: &str, offset: usize, end: usize, kind: StatementKind) -> Statement {
         let text = &sql[offset..end];
-        Statement {
-            text: text.to_owned(),
-            offset,
-            start: offset + trivia::leading_len(text),
-            kind,
-        }
+        Statement { text: text.to_owned(), offset, start: offset + trivia::leading_len(text), kind }
     }
 }

@@ -10,9 +10,7 @@ pub struct LineIndex<'a> {
 impl<'a> LineIndex<'a> {
     /// Indexes `text`. Lines end at `\n`; a `\r` before it belongs to the line.
     pub fn new(text: &'a str) -> LineIndex<'a> {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         LineIndex { text, line_starts }
     }
 
@@ -20,19 +18,15 @@ impl<'a> LineIndex<'a> {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
-        let column = self.text[self.line_starts[line]..floor_char_boundary(self.text, offset)]
-            .chars()
-            .count();
+        let column =
+            self.text[self.line_starts[line]..floor_char_boundary(self.text, offset)].chars().count();
         (line + 1, column + 1)
     }
 
     /// The text of 1-based `line`, without its line ending.
     pub fn line(&self, line: usize) -> &'a str {
         let start = self.line_starts[line - 1];
-        let end = self
-            .line_starts
-            .get(line)
-            .map_or(self.text.len(), |&next| next - 1);
+        let end = self.line_starts.get(line).map_or(self.text.len(), |&next| next - 1);
         self.text[start..end].trim_end_matches('\r')
     }
 
@@ -45,9 +39,7 @@ impl<'a> LineIndex<'a> {
 /// Byte offset of the `position`-th character (1-based, as PostgreSQL reports error positions)
 /// of `text`.
 pub fn char_position_to_offset(text: &str, position: usize) -> usize {
-    text.char_indices()
-        .nth(position.saturating_sub(1))
-        .map_or(text.len(), |(i, _)| i)
+    text.char_indices().nth(position.saturating_sub(1)).map_or(text.len(), |(i, _)| i)
 }
 
 fn floor_char_boundary(text: &str, mut offset: usize) -> usize {

@@ -1,9 +1,7 @@
 //! PostgreSQL scripts, split and classified by PostgreSQL's own grammar.
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{
-    AlterSubscriptionType, AlterTableType, ReindexObjectType, TransactionStmtKind,
-};
+use pg_query::protobuf::{AlterSubscriptionType, AlterTableType, ReindexObjectType, TransactionStmtKind};
 
 use crate::{Script, Statement, StatementKind, TransactionControl, trivia};
 
@@ -17,11 +15,7 @@ pub(crate) fn parse(sql: &str) -> Script {
                 .map(|raw| {
                     let offset = raw.stmt_location as usize;
                     // A length of 0 means "to the end of the script".
-                    let end = if raw.stmt_len == 0 {
-                        sql.len()
-                    } else {
-                        offset + raw.stmt_len as usize
-                    };
+                    let end = if raw.stmt_len == 0 { sql.len() } else { offset + raw.stmt_len as usize };
                     let kind = raw
                         .stmt
                         .as_ref()
@@ -31,15 +25,9 @@ pub(crate) fn parse(sql: &str) -> Script {
                 })
                 .filter(|statement| !trivia::is_blank(&statement.text))
                 .collect();
-            Script {
-                statements,
-                parse_error: None,
-            }
+            Script { statements, parse_error: None }
         }
-        Err(error) => Script {
-            statements: split_by_scanner(sql),
-            parse_error: Some(error.to_string()),
-        },
+        Err(error) => Script { statements: split_by_scanner(sql), parse_error: Some(error.to_string()) },
     }
 }
 
@@ -75,9 +63,7 @@ fn split_by_scanner(sql: &str) -> Vec<Statement> {
 fn classify(node: &NodeEnum) -> StatementKind {
     use StatementKind::{NoTransaction, Plain};
     match node {
-        NodeEnum::IndexStmt(index) if index.concurrent => {
-            NoTransaction("CREATE INDEX CONCURRENTLY")
-        }
+        NodeEnum::IndexStmt(index) if index.concurrent => NoTransaction("CREATE INDEX CONCURRENTLY"),
         NodeEnum::DropStmt(drop) if drop.concurrent => NoTransaction("DROP INDEX CONCURRENTLY"),
         NodeEnum::ReindexStmt(reindex) => {
             if has_option(&reindex.params, "concurrently") {
@@ -110,31 +96,46 @@ fn classify(node: &NodeEnum) -> StatementKind {
         NodeEnum::AlterTableStmt(alter) if detaches_concurrently(alter) => {
             NoTransaction("DETACH PARTITION CONCURRENTLY")
         }
-        NodeEnum::TransactionStmt(transaction) => StatementKind::TransactionControl(
-            match TransactionStmtKind::try_from(transaction.kind) {
+        NodeEnum::TransactionStmt(transaction) => {
+            StatementKind::TransactionControl(match TransactionStmtKind::try_from(transaction.kind) {
                 Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
                     TransactionControl::Begin
                 }
                 Ok(TransactionStmtKind::TransStmtCommit) => TransactionControl::Commit,
                 Ok(TransactionStmtKind::TransStmtRollback) => TransactionControl::Rollback,
                 _ => TransactionControl::Other,
-            },
-        ),
+            })
+        }
         _ => Plain,
     }
 }
 
+/// The quoted, schema-qualified name of the index a PostgreSQL `CREATE INDEX CONCURRENTLY`
+/// statement builds, when the statement names it. A failed build leaves an invalid index by
+/// that name, which has to be dropped before the statement can run again.
+pub fn concurrent_index_name(statement: &str) -> Option<String> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let raw = parsed.protobuf.stmts.first()?;
+    match raw.stmt.as_ref()?.node.as_ref()? {
+        NodeEnum::IndexStmt(index) if index.concurrent && !index.idxname.is_empty() => {
+            let schema =
+                index.relation.as_ref().map(|relation| relation.schemaname.as_str()).unwrap_or_default();
+            let name = crate::quote_ident(&index.idxname);
+            Some(if schema.is_empty() { name } else { format!("{}.{name}", crate::quote_ident(schema)) })
+        }
+        _ => None,
+    }
+}
+
 fn has_option(params: &[pg_query::Node], name: &str) -> bool {
-    params.iter().any(|param| {
-        matches!(&param.node, Some(NodeEnum::DefElem(def)) if def.defname.eq_ignore_ascii_case(name))
-    })
+    params.iter().any(
+        |param| matches!(&param.node, Some(NodeEnum::DefElem(def)) if def.defname.eq_ignore_ascii_case(name)),
+    )
 }
 
 fn detaches_concurrently(alter: &pg_query::protobuf::AlterTableStmt) -> bool {
     alter.cmds.iter().any(|cmd| match &cmd.node {
-        Some(NodeEnum::AlterTableCmd(cmd))
-            if cmd.subtype == AlterTableType::AtDetachPartition as i32 =>
-        {
+        Some(NodeEnum::AlterTableCmd(cmd)) if cmd.subtype == AlterTableType::AtDetachPartition as i32 => {
             matches!(cmd.def.as_deref().and_then(|def| def.node.as_ref()),
                 Some(NodeEnum::PartitionCmd(partition)) if partition.concurrent)
         }
@@ -147,11 +148,7 @@ mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
 
     fn kinds(sql: &str) -> Vec<StatementKind> {
-        Script::parse(Dialect::Postgres, sql)
-            .statements
-            .iter()
-            .map(|s| s.kind)
-            .collect()
+        Script::parse(Dialect::Postgres, sql).statements.iter().map(|s| s.kind).collect()
     }
 
     fn texts(sql: &str) -> Vec<String> {
@@ -194,23 +191,15 @@ SELECT "semi;colon" FROM t
             CREATE DATABASE d;
             ALTER TABLE p DETACH PARTITION c CONCURRENTLY;
             ALTER TABLE p DETACH PARTITION c;";
-        let no_tx: Vec<bool> = kinds(sql)
-            .iter()
-            .map(|k| matches!(k, StatementKind::NoTransaction(_)))
-            .collect();
-        assert_eq!(
-            no_tx,
-            [
-                false, true, true, true, true, false, true, false, true, true, true, false
-            ]
-        );
+        let no_tx: Vec<bool> =
+            kinds(sql).iter().map(|k| matches!(k, StatementKind::NoTransaction(_))).collect();
+        assert_eq!(no_tx, [false, true, true, true, true, false, true, false, true, true, true, false]);
     }
 
     #[test]
     fn recognizes_transaction_control() {
         use TransactionControl::*;
-        let found =
-            kinds("BEGIN; CREATE TABLE t (id int); COMMIT; START TRANSACTION; ROLLBACK; END;");
+        let found = kinds("BEGIN; CREATE TABLE t (id int); COMMIT; START TRANSACTION; ROLLBACK; END;");
         assert_eq!(
             found,
             [
@@ -230,19 +219,25 @@ SELECT "semi;colon" FROM t
             Dialect::Postgres,
             "CREATE TABLE t (id int);\nCREATE TABEL oops (id int);\nCREATE INDEX CONCURRENTLY i ON t (id);",
         );
-        assert!(
-            script
-                .parse_error
-                .as_deref()
-                .unwrap()
-                .contains("syntax error")
-        );
+        assert!(script.parse_error.as_deref().unwrap().contains("syntax error"));
         assert_eq!(script.statements.len(), 3);
         assert!(script.statements[1].text.contains("TABEL"));
-        assert!(matches!(
-            script.statements[2].kind,
-            StatementKind::NoTransaction(_)
-        ));
+        assert!(matches!(script.statements[2].kind, StatementKind::NoTransaction(_)));
+    }
+
+    #[test]
+    fn names_the_index_a_concurrent_build_creates() {
+        use crate::concurrent_index_name;
+        assert_eq!(
+            concurrent_index_name("CREATE INDEX CONCURRENTLY i ON crm.t (id)").as_deref(),
+            Some("\"crm\".\"i\"")
+        );
+        assert_eq!(
+            concurrent_index_name("create unique index concurrently \"Big\" on t (id)").as_deref(),
+            Some("\"Big\"")
+        );
+        assert_eq!(concurrent_index_name("CREATE INDEX CONCURRENTLY ON t (id)"), None);
+        assert_eq!(concurrent_index_name("CREATE INDEX i ON t (id)"), None);
     }
 
     #[test]
@@ -257,9 +252,6 @@ SELECT "semi;colon" FROM t
         let script = Script::parse(Dialect::Postgres, sql);
         let second = &script.statements[1];
         assert_eq!(&sql[second.start..second.start + 8], "SELECT 2");
-        assert_eq!(
-            &sql[second.offset..second.offset + second.text.len()],
-            second.text
-        );
+        assert_eq!(&sql[second.offset..second.offset + second.text.len()], second.text);
     }
 }

@@ -12,22 +12,12 @@ pub(crate) fn parse(sql: &str) -> Script {
     while i < bytes.len() {
         match bytes[i] {
             b'\'' | b'"' | b'`' => i = quoted_end(bytes, i, bytes[i]),
-            b'[' => {
-                i = bytes[i..]
-                    .iter()
-                    .position(|&b| b == b']')
-                    .map_or(bytes.len(), |n| i + n + 1)
-            }
+            b'[' => i = bytes[i..].iter().position(|&b| b == b']').map_or(bytes.len(), |n| i + n + 1),
             b'-' if bytes[i..].starts_with(b"--") => {
-                i = bytes[i..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(bytes.len(), |n| i + n + 1)
+                i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n + 1)
             }
             b'/' if bytes[i..].starts_with(b"/*") => {
-                i = sql[i + 2..]
-                    .find("*/")
-                    .map_or(bytes.len(), |n| i + 2 + n + 2)
+                i = sql[i + 2..].find("*/").map_or(bytes.len(), |n| i + 2 + n + 2)
             }
             b';' => {
                 if !words.in_trigger() || words.last_is_end {
@@ -42,9 +32,7 @@ pub(crate) fn parse(sql: &str) -> Script {
             b if b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80 => {
                 let end = bytes[i..]
                     .iter()
-                    .position(|&b| {
-                        !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80)
-                    })
+                    .position(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80))
                     .map_or(bytes.len(), |n| i + n);
                 words.push(&sql[i..end]);
                 i = end;
@@ -57,10 +45,7 @@ pub(crate) fn parse(sql: &str) -> Script {
         }
     }
     push_statement(sql, start, sql.len(), &mut statements);
-    Script {
-        statements,
-        parse_error: None,
-    }
+    Script { statements, parse_error: None }
 }
 
 fn quoted_end(bytes: &[u8], open: usize, quote: u8) -> usize {
@@ -107,9 +92,7 @@ impl StatementWords {
         match self.leading.as_slice() {
             [create, trigger, ..] if create == "CREATE" && trigger == "TRIGGER" => true,
             [create, temp, trigger] => {
-                create == "CREATE"
-                    && (temp == "TEMP" || temp == "TEMPORARY")
-                    && trigger == "TRIGGER"
+                create == "CREATE" && (temp == "TEMP" || temp == "TEMPORARY") && trigger == "TRIGGER"
             }
             _ => false,
         }

@@ -12,10 +12,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use haste_driver::history::{
-    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus,
+    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus, PRISMA_SELECT, PrismaRow,
 };
-use haste_driver::{ConnectError, Connection, DatabaseUrl, DbError, Limits, LockHolder, StepError};
-use haste_sql::Dialect;
+use haste_driver::{
+    Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
+};
+use haste_sql::{Dialect, quote_ident, quote_literal};
 
 /// How long a statement waits for another connection's write lock when no limit is set.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -31,28 +33,17 @@ pub struct SqliteConnection {
 impl SqliteConnection {
     /// Opens (creating if needed) the database file `url` names: `sqlite:path`,
     /// `sqlite://path` or `file:path`; a query string is ignored.
-    pub fn open(
-        url: &DatabaseUrl,
-        application_name: &str,
-    ) -> Result<SqliteConnection, ConnectError> {
+    pub fn open(url: &DatabaseUrl, application_name: &str) -> Result<SqliteConnection, ConnectError> {
         let path = database_path(url.expose());
-        let failed = |reason: String| ConnectError {
-            target: format!("SQLite database {}", path.display()),
-            reason,
-        };
+        let failed =
+            |reason: String| ConnectError { target: format!("SQLite database {}", path.display()), reason };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
-                return Err(failed(format!(
-                    "folder {} does not exist",
-                    parent.display()
-                )));
+                return Err(failed(format!("folder {} does not exist", parent.display())));
             }
         }
-        let connection =
-            rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
-        connection
-            .busy_timeout(DEFAULT_BUSY_TIMEOUT)
-            .map_err(|error| failed(error.to_string()))?;
+        let connection = rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
+        connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(|error| failed(error.to_string()))?;
         let in_memory = path.as_os_str() == ":memory:";
         let lock_path = (!in_memory).then(|| {
             let mut name = path.clone().into_os_string();
@@ -68,19 +59,12 @@ impl SqliteConnection {
     }
 
     fn execute(&self, sql: &str) -> Result<(), DbError> {
-        self.connection
-            .execute_batch(sql)
-            .map_err(|error| db_error(sql, error))
+        self.connection.execute_batch(sql).map_err(|error| db_error(sql, error))
     }
 
     fn apply_limits(&self, limits: Limits) -> Result<(), DbError> {
-        let busy = limits
-            .lock_timeout
-            .filter(|t| !t.is_zero())
-            .unwrap_or(DEFAULT_BUSY_TIMEOUT);
-        self.connection
-            .busy_timeout(busy)
-            .map_err(|error| db_error("", error))
+        let busy = limits.lock_timeout.filter(|t| !t.is_zero()).unwrap_or(DEFAULT_BUSY_TIMEOUT);
+        self.connection.busy_timeout(busy).map_err(|error| db_error("", error))
     }
 
     fn history_exists(&self, tables: &HistoryTables) -> Result<bool, DbError> {
@@ -134,16 +118,8 @@ impl Connection for SqliteConnection {
             .map_err(|error| io_error(path, error))?;
         match file.try_lock() {
             Ok(()) => {
-                let since = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs();
-                let holder = format!(
-                    "{}\n{}\n{}\n",
-                    std::process::id(),
-                    self.application_name,
-                    since
-                );
+                let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+                let holder = format!("{}\n{}\n{}\n", std::process::id(), self.application_name, since);
                 file.set_len(0)
                     .and_then(|()| file.rewind())
                     .and_then(|()| file.write_all(holder.as_bytes()))
@@ -171,10 +147,7 @@ impl Connection for SqliteConnection {
         Ok(pid.map(|pid| LockHolder {
             pid,
             application_name: lines.next().unwrap_or_default().to_owned(),
-            since: lines
-                .next()
-                .map(|secs| format!("unix time {secs}"))
-                .unwrap_or_default(),
+            since: lines.next().map(|secs| format!("unix time {secs}")).unwrap_or_default(),
         }))
     }
 
@@ -185,9 +158,8 @@ impl Connection for SqliteConnection {
     fn unlock(&mut self) -> Result<(), DbError> {
         if let Some(file) = self.lock_file.take() {
             let _ = file.set_len(0);
-            file.unlock().map_err(|error| {
-                io_error(self.lock_path.as_deref().unwrap_or(Path::new("")), error)
-            })?;
+            file.unlock()
+                .map_err(|error| io_error(self.lock_path.as_deref().unwrap_or(Path::new("")), error))?;
         }
         Ok(())
     }
@@ -207,10 +179,7 @@ impl Connection for SqliteConnection {
             return Ok(Vec::new());
         }
         let sql = tables.select_statement(Dialect::Sqlite);
-        let mut statement = self
-            .connection
-            .prepare(&sql)
-            .map_err(|error| db_error(&sql, error))?;
+        let mut statement = self.connection.prepare(&sql).map_err(|error| db_error(&sql, error))?;
         let rows = statement
             .query_map([], |row| {
                 Ok(HistoryRow {
@@ -226,8 +195,7 @@ impl Connection for SqliteConnection {
                 })
             })
             .map_err(|error| db_error(&sql, error))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|error| db_error(&sql, error))
+        rows.collect::<Result<_, _>>().map_err(|error| db_error(&sql, error))
     }
 
     fn record(
@@ -236,10 +204,7 @@ impl Connection for SqliteConnection {
         writes: &[HistoryWrite<'_>],
         in_open_transaction: bool,
     ) -> Result<(), DbError> {
-        let mut sql: Vec<String> = writes
-            .iter()
-            .map(|write| tables.render(Dialect::Sqlite, write))
-            .collect();
+        let mut sql: Vec<String> = writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
         if !in_open_transaction {
             sql.insert(0, "BEGIN IMMEDIATE".into());
             sql.push("COMMIT".into());
@@ -258,29 +223,21 @@ impl Connection for SqliteConnection {
         tables: &HistoryTables,
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), StepError> {
-        self.apply_limits(limits)
-            .map_err(|error| StepError { index: 0, error })?;
+        self.apply_limits(limits).map_err(|error| StepError { index: 0, error })?;
         // IMMEDIATE takes the write lock up front, so two runners never both read then upgrade.
-        self.execute("BEGIN IMMEDIATE")
-            .map_err(|error| StepError { index: 0, error })?;
+        self.execute("BEGIN IMMEDIATE").map_err(|error| StepError { index: 0, error })?;
         let result = statements
             .iter()
             .enumerate()
             .try_for_each(|(index, statement)| {
-                self.execute(statement)
-                    .map_err(|error| StepError { index, error })
+                self.execute(statement).map_err(|error| StepError { index, error })
             })
             .and_then(|()| {
-                let mut finish: Vec<String> = writes
-                    .iter()
-                    .map(|write| tables.render(Dialect::Sqlite, write))
-                    .collect();
+                let mut finish: Vec<String> =
+                    writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
                 finish.push("COMMIT".into());
                 self.execute(&finish.join(";\n"))
-                    .map_err(|error| StepError {
-                        index: statements.len(),
-                        error,
-                    })
+                    .map_err(|error| StepError { index: statements.len(), error })
             });
         if result.is_err() && !self.connection.is_autocommit() {
             let _ = self.execute("ROLLBACK");
@@ -296,6 +253,93 @@ impl Connection for SqliteConnection {
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
         self.run_alone(limits, statement)
     }
+
+    fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
+        let exists: bool = self
+            .connection
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(|error| db_error("", error))?;
+        if !exists {
+            return Ok(None);
+        }
+        let mut statement =
+            self.connection.prepare(PRISMA_SELECT).map_err(|error| db_error(PRISMA_SELECT, error))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(PrismaRow {
+                    migration_name: row.get(0)?,
+                    checksum: row.get(1)?,
+                    finished_at: row.get(2)?,
+                    rolled_back_at: row.get(3)?,
+                    logs: row.get(4)?,
+                })
+            })
+            .map_err(|error| db_error(PRISMA_SELECT, error))?;
+        rows.collect::<Result<_, _>>().map(Some).map_err(|error| db_error(PRISMA_SELECT, error))
+    }
+
+    fn index_validity(&mut self, name: &str) -> Result<Option<bool>, DbError> {
+        // SQLite builds indexes in a transaction: an index either exists and is valid or does not.
+        let bare = name.rsplit('.').next().unwrap_or(name).trim_matches('"').replace("\"\"", "\"");
+        let exists: bool = self
+            .connection
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+                [bare],
+                |row| row.get(0),
+            )
+            .map_err(|error| db_error("", error))?;
+        Ok(exists.then_some(true))
+    }
+
+    fn invalid_indexes(&mut self) -> Result<Vec<IndexRef>, DbError> {
+        Ok(Vec::new())
+    }
+
+    fn drop_all_objects(&mut self) -> Result<(), DbError> {
+        let objects: Vec<(String, String)> = {
+            let mut statement = self
+                .connection
+                .prepare(
+                    "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                     AND type IN ('view', 'trigger', 'table') \
+                     ORDER BY CASE type WHEN 'view' THEN 0 WHEN 'trigger' THEN 1 ELSE 2 END",
+                )
+                .map_err(|error| db_error("", error))?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(|error| db_error("", error))?;
+            rows.collect::<Result<_, _>>().map_err(|error| db_error("", error))?
+        };
+        let mut sql = vec!["PRAGMA foreign_keys = OFF".to_owned(), "BEGIN IMMEDIATE".to_owned()];
+        sql.extend(
+            objects
+                .iter()
+                .map(|(kind, name)| format!("DROP {} IF EXISTS {}", kind.to_uppercase(), quote_ident(name))),
+        );
+        sql.push("COMMIT".into());
+        sql.push("PRAGMA foreign_keys = ON".into());
+        self.execute(&sql.join(";\n"))
+    }
+
+    fn terminate_session(&mut self, _pid: i64) -> Result<bool, DbError> {
+        Err(DbError::message("SQLite has no sessions to end: stop the process that holds the lock file"))
+    }
+
+    fn capabilities(&mut self, _tables: &HistoryTables) -> Result<Capabilities, DbError> {
+        let read_only =
+            self.connection.is_readonly(rusqlite::MAIN_DB).map_err(|error| db_error("", error))?;
+        Ok(Capabilities { can_write_history: !read_only, can_create_database: !read_only, superuser: true })
+    }
+
+    fn backup(&mut self, path: &Path) -> Result<(), DbError> {
+        let target = path.to_str().ok_or_else(|| DbError::message("the backup path is not UTF-8"))?;
+        self.execute(&format!("VACUUM INTO {}", quote_literal(target)))
+    }
 }
 
 fn io_error(path: &Path, error: std::io::Error) -> DbError {
@@ -304,28 +348,18 @@ fn io_error(path: &Path, error: std::io::Error) -> DbError {
 
 fn db_error(sql: &str, error: rusqlite::Error) -> DbError {
     match error {
-        rusqlite::Error::SqlInputError {
-            error, msg, offset, ..
-        } => DbError {
+        rusqlite::Error::SqlInputError { error, msg, offset, .. } => DbError {
             message: msg,
-            detail: Some(format!(
-                "SQLite error {:?} (code {})",
-                error.code, error.extended_code
-            )),
+            detail: Some(format!("SQLite error {:?} (code {})", error.code, error.extended_code)),
             // SQLite reports a byte offset; haste positions count characters, as PostgreSQL's do.
-            position: usize::try_from(offset).ok().map(|offset| {
-                sql.get(..offset)
-                    .map_or(offset, |before| before.chars().count())
-                    + 1
-            }),
+            position: usize::try_from(offset)
+                .ok()
+                .map(|offset| sql.get(..offset).map_or(offset, |before| before.chars().count()) + 1),
             ..DbError::default()
         },
         rusqlite::Error::SqliteFailure(failure, message) => DbError {
             message: message.unwrap_or_else(|| failure.to_string()),
-            detail: Some(format!(
-                "SQLite error {:?} (code {})",
-                failure.code, failure.extended_code
-            )),
+            detail: Some(format!("SQLite error {:?} (code {})", failure.code, failure.extended_code)),
             ..DbError::default()
         },
         other => DbError::message(other.to_string()),
@@ -339,10 +373,7 @@ mod tests {
     #[test]
     fn reads_the_path_from_each_url_form() {
         assert_eq!(database_path("sqlite:dev.db"), PathBuf::from("dev.db"));
-        assert_eq!(
-            database_path("sqlite://./data/dev.db?mode=rwc"),
-            PathBuf::from("./data/dev.db")
-        );
+        assert_eq!(database_path("sqlite://./data/dev.db?mode=rwc"), PathBuf::from("./data/dev.db"));
         assert_eq!(database_path("file:/tmp/x.db"), PathBuf::from("/tmp/x.db"));
     }
 }

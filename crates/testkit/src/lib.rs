@@ -35,30 +35,17 @@ pub struct TestDb {
 pub fn database() -> Option<TestDb> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let server = server()?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
-    let name = format!(
-        "t{}_{}_{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        nanos
-    );
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
+    let name = format!("t{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed), nanos);
     let admin_url = format!("{server}/postgres");
     execute(&admin_url, &format!("CREATE DATABASE \"{name}\""));
-    Some(TestDb {
-        url: format!("{server}/{name}"),
-        name,
-        admin_url,
-    })
+    Some(TestDb { url: format!("{server}/{name}"), name, admin_url })
 }
 
 impl TestDb {
     /// The URL with a password in it (the test server trusts every password), for redaction tests.
     pub fn url_with_password(&self, password: &str) -> String {
-        self.url
-            .replacen("postgres@", &format!("postgres:{password}@"), 1)
+        self.url.replacen("postgres@", &format!("postgres:{password}@"), 1)
     }
 
     /// Rows of a simple query, as text.
@@ -68,10 +55,7 @@ impl TestDb {
 
     /// The first column of the first row.
     pub fn value(&self, sql: &str) -> Option<String> {
-        self.query(sql)
-            .into_iter()
-            .next()
-            .and_then(|row| row.into_iter().next().flatten())
+        self.query(sql).into_iter().next().and_then(|row| row.into_iter().next().flatten())
     }
 
     /// Runs statements.
@@ -98,32 +82,23 @@ pub fn execute(url: &str, sql: &str) {
 }
 
 fn try_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let (client, connection) = tokio_postgres::connect(url, NoTls)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| e.to_string())?;
         let driver = tokio::spawn(connection);
-        let messages = client
-            .simple_query(sql)
-            .await
-            .map_err(|e| match e.as_db_error() {
-                Some(db) => format!("{}: {}", db.code().code(), db.message()),
-                None => e.to_string(),
-            });
+        let messages = client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
+            Some(db) => format!("{}: {}", db.code().code(), db.message()),
+            None => e.to_string(),
+        });
         drop(client);
         let _ = driver.await;
         Ok(messages?
             .into_iter()
             .filter_map(|message| match message {
-                SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_owned))
-                        .collect(),
-                ),
+                SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                }
                 _ => None,
             })
             .collect())
@@ -227,20 +202,12 @@ impl Cluster {
             .arg("-l")
             .arg(dir.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]))?;
-        Ok(Cluster {
-            url: format!("postgres://postgres@127.0.0.1:{port}"),
-            port,
-            bin,
-            data,
-        })
+        Ok(Cluster { url: format!("postgres://postgres@127.0.0.1:{port}"), port, bin, data })
     }
 
     /// Stops the server (its files stay until the folder is removed).
     pub fn stop(&self) -> Result<(), String> {
-        run(as_owner(&self.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "fast", "-w", "stop"]))
+        run(as_owner(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]))
     }
 }
 
@@ -264,12 +231,7 @@ fn server_binaries() -> Result<PathBuf, String> {
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|entry| {
-            Some((
-                entry.file_name().to_str()?.parse().ok()?,
-                entry.path().join("bin"),
-            ))
-        })
+        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
         .filter(|(_, bin)| bin.join("initdb").exists())
         .collect();
     versions.sort();
@@ -304,10 +266,7 @@ fn run(command: &mut Command) -> Result<(), String> {
 
 fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener
-        .local_addr()
-        .map(|addr| addr.port())
-        .map_err(|e| e.to_string())
+    listener.local_addr().map(|addr| addr.port()).map_err(|e| e.to_string())
 }
 
 fn current_uid() -> u32 {

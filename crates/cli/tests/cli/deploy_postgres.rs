@@ -33,11 +33,8 @@ fn deploys_the_prisma_corpus_once_and_reports_up_to_date() {
         let entry = entry.unwrap();
         if entry.path().is_dir() {
             fs::create_dir_all(dir.join(entry.file_name())).unwrap();
-            fs::copy(
-                entry.path().join("migration.sql"),
-                dir.join(entry.file_name()).join("migration.sql"),
-            )
-            .unwrap();
+            fs::copy(entry.path().join("migration.sql"), dir.join(entry.file_name()).join("migration.sql"))
+                .unwrap();
         } else {
             fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
         }
@@ -45,24 +42,12 @@ fn deploys_the_prisma_corpus_once_and_reports_up_to_date() {
     let first = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("Applied 3 migrations"), "{first:?}");
-    assert_eq!(
-        catalog_counts(&db),
-        ["45", "230", "136", "91", "21"].map(String::from)
-    );
+    assert_eq!(catalog_counts(&db), ["45", "230", "136", "91", "21"].map(String::from));
 
     let second = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(second.code, 0, "{second:?}");
-    assert!(
-        second
-            .stdout
-            .contains("Nothing to apply: 3 migrations already applied"),
-        "{second:?}"
-    );
-    assert_eq!(
-        db.value("SELECT count(*) FROM _haste_events WHERE event = 'applied'")
-            .unwrap(),
-        "3"
-    );
+    assert!(second.stdout.contains("Nothing to apply: 3 migrations already applied"), "{second:?}");
+    assert_eq!(db.value("SELECT count(*) FROM _haste_events WHERE event = 'applied'").unwrap(), "3");
 
     let status = haste(work.path(), &["migrate", "status", "--url", &db.url]);
     assert_eq!(status.code, 0, "{status:?}");
@@ -77,39 +62,24 @@ fn concurrent_index_builds_apply_without_a_directive_alone_or_mixed() {
             "1_contacts",
             "CREATE TABLE contacts (id bigint PRIMARY KEY, email text, workspace_id bigint);\nINSERT INTO contacts SELECT g, 'c' || g, g % 7 FROM generate_series(1, 1000) g;",
         ),
-        (
-            "2_email_index",
-            "CREATE INDEX CONCURRENTLY contacts_email_idx ON contacts (email);",
-        ),
+        ("2_email_index", "CREATE INDEX CONCURRENTLY contacts_email_idx ON contacts (email);"),
         (
             "3_mixed",
             "ALTER TABLE contacts ADD COLUMN score integer;\nCREATE TABLE deals (id bigint PRIMARY KEY, contact_id bigint);\nCREATE UNIQUE INDEX CONCURRENTLY deals_contact_key ON deals (contact_id);\nCREATE INDEX CONCURRENTLY contacts_workspace_idx ON contacts (workspace_id);\nCOMMENT ON TABLE deals IS 'deals; with a semicolon';",
         ),
     ]);
-    let run = haste(
-        dir.path(),
-        &["migrate", "deploy", "--url", &db.url, "--format", "json"],
-    );
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let modes: Vec<(String, String)> = run
         .json_lines()
         .iter()
         .filter(|event| event["event"] == "migration_applied")
-        .map(|event| {
-            (
-                event["name"].as_str().unwrap().to_owned(),
-                event["mode"].as_str().unwrap().to_owned(),
-            )
-        })
+        .map(|event| (event["name"].as_str().unwrap().to_owned(), event["mode"].as_str().unwrap().to_owned()))
         .collect();
     assert_eq!(
         modes,
-        [
-            ("1_contacts", "transaction"),
-            ("2_email_index", "stepwise"),
-            ("3_mixed", "stepwise")
-        ]
-        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        [("1_contacts", "transaction"), ("2_email_index", "stepwise"), ("3_mixed", "stepwise")]
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let valid = db.value(
         "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
@@ -117,46 +87,35 @@ fn concurrent_index_builds_apply_without_a_directive_alone_or_mixed() {
     );
     assert_eq!(valid.as_deref(), Some("3"));
     assert_eq!(
-        db.value("SELECT obj_description('deals'::regclass)")
-            .as_deref(),
+        db.value("SELECT obj_description('deals'::regclass)").as_deref(),
         Some("deals; with a semicolon")
     );
     let progress = db.query("SELECT status, statements_done, statements_total, transactional FROM _haste_migrations WHERE name = '3_mixed'");
-    assert_eq!(
-        progress[0],
-        ["applied", "5", "5", "f"].map(|v| Some(v.to_owned()))
-    );
+    assert_eq!(progress[0], ["applied", "5", "5", "f"].map(|v| Some(v.to_owned())));
 }
 
 #[test]
 fn eight_concurrent_deploys_apply_every_migration_exactly_once() {
     let Some(db) = database() else { return };
     let mut files: Vec<(String, String)> = (1..=12)
-        .map(|i| (format!("{i:03}_table_{i}"), format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} VALUES (1, 'x');")))
+        .map(|i| {
+            (
+                format!("{i:03}_table_{i}"),
+                format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);\nINSERT INTO t{i} VALUES (1, 'x');"),
+            )
+        })
         .collect();
-    files.push((
-        "013_index".into(),
-        "CREATE INDEX CONCURRENTLY t1_v_idx ON t1 (v);".into(),
-    ));
-    files.push((
-        "014_after".into(),
-        "ALTER TABLE t1 ADD COLUMN w int;".into(),
-    ));
-    let files: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
+    files.push(("013_index".into(), "CREATE INDEX CONCURRENTLY t1_v_idx ON t1 (v);".into()));
+    files.push(("014_after".into(), "ALTER TABLE t1 ADD COLUMN w int;".into()));
+    let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
     let dir = migrations(&files);
     let children: Vec<_> = (0..8)
         .map(|_| {
-            command(
-                dir.path(),
-                &["migrate", "deploy", "--url", &db.url, "--lock-wait", "60s"],
-            )
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+            command(dir.path(), &["migrate", "deploy", "--url", &db.url, "--lock-wait", "60s"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
         })
         .collect();
     for child in children {
@@ -169,8 +128,7 @@ fn eight_concurrent_deploys_apply_every_migration_exactly_once() {
         );
     }
     assert_eq!(
-        db.value("SELECT count(*) FROM _haste_migrations WHERE status = 'applied'")
-            .as_deref(),
+        db.value("SELECT count(*) FROM _haste_migrations WHERE status = 'applied'").as_deref(),
         Some("14")
     );
     assert_eq!(
@@ -178,17 +136,20 @@ fn eight_concurrent_deploys_apply_every_migration_exactly_once() {
         Some("14")
     );
     assert_eq!(db.value("SELECT count(*) FROM t1").as_deref(), Some("1"));
-    assert_eq!(db.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 't1' AND column_name = 'w'").as_deref(), Some("1"));
+    assert_eq!(
+        db.value(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 't1' AND column_name = 'w'"
+        )
+        .as_deref(),
+        Some("1")
+    );
 }
 
 #[test]
 fn a_file_that_manages_its_own_transaction_runs_as_written() {
     let Some(db) = database() else { return };
     let dir = migrations(&[
-        (
-            "1_own_tx",
-            "BEGIN;\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n",
-        ),
+        ("1_own_tx", "BEGIN;\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nCOMMIT;\n"),
         (
             "2_two_tx",
             "BEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\nBEGIN;\nINSERT INTO b VALUES (2);\nCOMMIT;\n",
@@ -201,18 +162,12 @@ fn a_file_that_manages_its_own_transaction_runs_as_written() {
     let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(run.code, 6, "{run:?}");
     assert!(run.stdout.contains("history commits inside it"), "{run:?}");
-    assert!(
-        run.stdout.contains("history recorded after each"),
-        "{run:?}"
-    );
+    assert!(run.stdout.contains("history recorded after each"), "{run:?}");
     assert!(run.stderr.contains("22P02"), "{run:?}");
     assert_eq!(db.value("SELECT count(*) FROM a").as_deref(), Some("1"));
     assert_eq!(db.value("SELECT count(*) FROM b").as_deref(), Some("1"));
     // The failed file's own transaction rolled back, and with it any trace in history.
-    assert_eq!(
-        db.value("SELECT to_regclass('c') IS NULL").as_deref(),
-        Some("t")
-    );
+    assert_eq!(db.value("SELECT to_regclass('c') IS NULL").as_deref(), Some("t"));
     let names: Vec<_> = db
         .query("SELECT name FROM _haste_migrations ORDER BY name")
         .into_iter()
@@ -234,27 +189,21 @@ fn a_lock_timeout_is_retried_until_the_blocker_lets_go() {
             "BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1.2); COMMIT;",
         )
     });
-    assert!(haste_testkit::wait_until(
-        std::time::Duration::from_secs(5),
-        || {
-            db.value("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock'").as_deref() == Some("1")
-        }
-    ));
+    assert!(haste_testkit::wait_until(std::time::Duration::from_secs(5), || {
+        db.value("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock'").as_deref() == Some("1")
+    }));
     let run = haste(
         dir.path(),
-        &[
-            "migrate",
-            "deploy",
-            "--url",
-            &db.url,
-            "--lock-timeout",
-            "200ms",
-            "--retries",
-            "10",
-        ],
+        &["migrate", "deploy", "--url", &db.url, "--lock-timeout", "200ms", "--retries", "10"],
     );
     blocker.join().unwrap();
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("55P03"), "a retry is reported: {run:?}");
-    assert_eq!(db.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy' AND column_name = 'v'").as_deref(), Some("1"));
+    assert_eq!(
+        db.value(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy' AND column_name = 'v'"
+        )
+        .as_deref(),
+        Some("1")
+    );
 }

@@ -12,56 +12,30 @@ const SEVEN_LINES: &str = "-- line 1\nCREATE TABLE first_table (id int);\n\n-- l
 #[test]
 fn a_syntax_error_names_file_line_and_sqlstate_and_leaves_no_trace() {
     let Some(db) = database() else { return };
-    let dir = migrations(&[
-        ("1_ok", "CREATE TABLE ok (id int);"),
-        ("2_broken", SEVEN_LINES),
-    ]);
+    let dir = migrations(&[("1_ok", "CREATE TABLE ok (id int);"), ("2_broken", SEVEN_LINES)]);
     let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(run.code, 6, "{run:?}");
     assert!(run.stderr.contains("2_broken/migration.sql:7:3"), "{run:?}");
     assert!(run.stderr.contains("sqlstate: 42601"), "{run:?}");
-    assert!(
-        run.stderr.contains("7 | ) oops;"),
-        "the snippet shows the line: {run:?}"
-    );
+    assert!(run.stderr.contains("7 | ) oops;"), "the snippet shows the line: {run:?}");
+    assert_eq!(db.value("SELECT to_regclass('first_table') IS NULL").as_deref(), Some("t"));
     assert_eq!(
-        db.value("SELECT to_regclass('first_table') IS NULL")
-            .as_deref(),
-        Some("t")
-    );
-    assert_eq!(
-        db.value("SELECT count(*) FROM _haste_migrations WHERE name = '2_broken'")
-            .as_deref(),
+        db.value("SELECT count(*) FROM _haste_migrations WHERE name = '2_broken'").as_deref(),
         Some("0")
     );
-    assert_eq!(
-        db.value("SELECT count(*) FROM _haste_migrations WHERE name = '1_ok'")
-            .as_deref(),
-        Some("1")
-    );
+    assert_eq!(db.value("SELECT count(*) FROM _haste_migrations WHERE name = '1_ok'").as_deref(), Some("1"));
 
-    let json = haste(
-        dir.path(),
-        &["migrate", "deploy", "--url", &db.url, "--format", "json"],
-    );
+    let json = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
     assert_eq!(json.code, 6);
     let last = json.json_lines().pop().unwrap();
     assert_eq!(last["error"]["sqlstate"], "42601");
     assert_eq!(last["error"]["line"], 7);
     assert_eq!(last["error"]["code"], "MIGRATION_FAILED");
     assert_eq!(last["error"]["state"], "rolled_back");
-    assert!(
-        last["error"]["file"]
-            .as_str()
-            .unwrap()
-            .ends_with("2_broken/migration.sql")
-    );
+    assert!(last["error"]["file"].as_str().unwrap().ends_with("2_broken/migration.sql"));
 
     let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
-    assert_eq!(
-        status.code, 3,
-        "the failed migration is still pending: {status:?}"
-    );
+    assert_eq!(status.code, 3, "the failed migration is still pending: {status:?}");
 
     // An error in a file's first statement points into the file too.
     fs::remove_dir_all(dir.path().join("migrations/2_broken")).unwrap();
@@ -71,48 +45,27 @@ fn a_syntax_error_names_file_line_and_sqlstate_and_leaves_no_trace() {
     );
     let first = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(first.code, 6, "{first:?}");
-    assert!(
-        first.stderr.contains("3_first/migration.sql:3:25"),
-        "{first:?}"
-    );
+    assert!(first.stderr.contains("3_first/migration.sql:3:25"), "{first:?}");
 }
 
 #[test]
 fn a_changed_byte_stops_deploy_and_status_but_line_endings_do_not() {
     let Some(db) = database() else { return };
-    let dir = migrations(&[(
-        "1_a",
-        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
-    )]);
-    assert_eq!(
-        haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code,
-        0
-    );
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
     let file = dir.path().join("migrations/1_a/migration.sql");
 
-    fs::write(
-        &file,
-        "CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n",
-    )
-    .unwrap();
+    fs::write(&file, "CREATE TABLE a (id int);\r\nCREATE TABLE b (id int);\r\n").unwrap();
     dir.write("migrations/2_c/migration.sql", "CREATE TABLE c (id int);");
     let crlf = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(crlf.code, 0, "{crlf:?}");
 
-    fs::write(
-        &file,
-        "CREATE TABLE a (id int);\r\nCREATE TABLE B (id int);\r\n",
-    )
-    .unwrap();
+    fs::write(&file, "CREATE TABLE a (id int);\r\nCREATE TABLE B (id int);\r\n").unwrap();
     dir.write("migrations/3_d/migration.sql", "CREATE TABLE d (id int);");
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy.code, 4, "{deploy:?}");
     assert!(deploy.stderr.contains("1_a/migration.sql"), "{deploy:?}");
-    assert_eq!(
-        db.value("SELECT to_regclass('d') IS NULL").as_deref(),
-        Some("t"),
-        "nothing applied"
-    );
+    assert_eq!(db.value("SELECT to_regclass('d') IS NULL").as_deref(), Some("t"), "nothing applied");
     let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
     assert_eq!(status.code, 4, "{status:?}");
     assert!(status.stdout.contains("MODIFIED    1_a"), "{status:?}");
@@ -123,10 +76,7 @@ fn passwords_never_appear_in_any_output() {
     let Some(db) = database() else { return };
     let password = "Sup3rSecretPassw0rd";
     let url = db.url_with_password(password);
-    let dir = migrations(&[
-        ("1_ok", "CREATE TABLE ok (id int);"),
-        ("2_broken", SEVEN_LINES),
-    ]);
+    let dir = migrations(&[("1_ok", "CREATE TABLE ok (id int);"), ("2_broken", SEVEN_LINES)]);
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -134,36 +84,12 @@ fn passwords_never_appear_in_any_output() {
     let unreachable = format!("postgres://postgres:{password}@127.0.0.1:{closed_port}/nothing");
     let runs = [
         haste(dir.path(), &["migrate", "deploy", "--url", &url]),
-        haste(
-            dir.path(),
-            &["migrate", "deploy", "--url", &url, "--format", "json"],
-        ),
+        haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]),
         haste(dir.path(), &["migrate", "status", "--url", &url]),
-        haste(
-            dir.path(),
-            &["migrate", "status", "--url", &url, "--format", "json"],
-        ),
+        haste(dir.path(), &["migrate", "status", "--url", &url, "--format", "json"]),
         haste(dir.path(), &["migrate", "deploy", "--url", &unreachable]),
-        haste(
-            dir.path(),
-            &[
-                "migrate",
-                "status",
-                "--url",
-                &unreachable,
-                "--format",
-                "json",
-            ],
-        ),
-        haste(
-            dir.path(),
-            &[
-                "migrate",
-                "deploy",
-                "--url",
-                &format!("mysql://u:{password}@h/d"),
-            ],
-        ),
+        haste(dir.path(), &["migrate", "status", "--url", &unreachable, "--format", "json"]),
+        haste(dir.path(), &["migrate", "deploy", "--url", &format!("mysql://u:{password}@h/d")]),
     ];
     for run in &runs {
         assert!(!run.all().contains(password), "password leaked: {run:?}");
@@ -171,11 +97,7 @@ fn passwords_never_appear_in_any_output() {
     assert_eq!(runs[0].code, 6);
     assert!(runs[1].stdout.contains("postgres:***@"), "{:?}", runs[1]);
     assert_eq!(runs[4].code, 9, "{:?}", runs[4]);
-    assert!(
-        runs[4].stderr.contains(&format!("port={closed_port}")),
-        "says what was tried: {:?}",
-        runs[4]
-    );
+    assert!(runs[4].stderr.contains(&format!("port={closed_port}")), "says what was tried: {:?}", runs[4]);
     assert_eq!(runs[5].json_lines()[0]["error"]["code"], "CONNECT");
     assert_eq!(runs[6].code, 2);
 }
@@ -190,39 +112,22 @@ fn each_failure_has_its_documented_exit_code() {
     let dir = migrations(&[("2_b", "CREATE TABLE b (id int);")]);
     let pending = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
     assert_eq!(pending.code, 3, "{pending:?}");
-    assert_eq!(
-        haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code,
-        0
-    );
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
 
     dir.write("migrations/1_a/migration.sql", "CREATE TABLE a (id int);");
     let out_of_order = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(out_of_order.code, 4, "{out_of_order:?}");
-    assert!(
-        out_of_order
-            .stderr
-            .contains("1_a is pending but sorts before 2_b"),
-        "{out_of_order:?}"
-    );
-    let allowed = haste(
-        dir.path(),
-        &[
-            "migrate",
-            "deploy",
-            "--url",
-            &db.url,
-            "--allow-out-of-order",
-        ],
-    );
+    assert!(out_of_order.stderr.contains("1_a is pending but sorts before 2_b"), "{out_of_order:?}");
+    let allowed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--allow-out-of-order"]);
     assert_eq!(allowed.code, 0, "{allowed:?}");
 
-    dir.write("migrations/3_forced/migration.sql", "-- haste:transaction on\nCREATE TABLE c (id int);\nCREATE INDEX CONCURRENTLY c_id ON c (id);\n");
+    dir.write(
+        "migrations/3_forced/migration.sql",
+        "-- haste:transaction on\nCREATE TABLE c (id int);\nCREATE INDEX CONCURRENTLY c_id ON c (id);\n",
+    );
     let forced = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(forced.code, 4, "{forced:?}");
-    assert!(
-        forced.stderr.contains("3_forced/migration.sql:3:1"),
-        "{forced:?}"
-    );
+    assert!(forced.stderr.contains("3_forced/migration.sql:3:1"), "{forced:?}");
     fs::remove_dir_all(dir.path().join("migrations/3_forced")).unwrap();
 
     dir.write("migrations/4_stops_midway/migration.sql", "CREATE TABLE d (id int);\nCREATE INDEX CONCURRENTLY d_missing ON no_such_table (id);\nCREATE TABLE e (id int);\n");
@@ -236,12 +141,7 @@ fn each_failure_has_its_documented_exit_code() {
     assert_eq!(blocked.code, 7, "{blocked:?}");
     let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
     assert_eq!(status.code, 7, "{status:?}");
-    assert!(
-        status
-            .stdout
-            .contains("FAILED      4_stops_midway  (1 of 3 statements done)"),
-        "{status:?}"
-    );
+    assert!(status.stdout.contains("FAILED      4_stops_midway  (1 of 3 statements done)"), "{status:?}");
 }
 
 #[test]
@@ -255,14 +155,10 @@ fn a_held_lock_is_waited_for_with_its_holder_named_then_gives_up() {
     assert!(haste_testkit::wait_until(Duration::from_secs(10), || {
         db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()").as_deref() == Some("1")
     }));
-    let waiter = haste(
-        slow.path(),
-        &["migrate", "deploy", "--url", &db.url, "--lock-wait", "1s"],
-    );
+    let waiter = haste(slow.path(), &["migrate", "deploy", "--url", &db.url, "--lock-wait", "1s"]);
     assert_eq!(waiter.code, 5, "{waiter:?}");
     assert!(
-        waiter.stdout.contains("Waiting for the migration lock")
-            && waiter.stdout.contains("haste/"),
+        waiter.stdout.contains("Waiting for the migration lock") && waiter.stdout.contains("haste/"),
         "{waiter:?}"
     );
     assert!(waiter.stderr.contains("held by pid"), "{waiter:?}");

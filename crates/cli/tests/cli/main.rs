@@ -35,11 +35,7 @@ impl Run {
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
+        write!(f, "exit {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
     }
 }
 
@@ -56,10 +52,7 @@ pub fn haste(cwd: &Path, args: &[&str]) -> Run {
 /// The `haste` command, not yet started, with no DATABASE_URL inherited.
 pub fn command(cwd: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_haste"));
-    command
-        .current_dir(cwd)
-        .args(args)
-        .env_remove("DATABASE_URL");
+    command.current_dir(cwd).args(args).env_remove("DATABASE_URL");
     command
 }
 

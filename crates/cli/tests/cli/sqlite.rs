@@ -12,56 +12,35 @@ fn the_readme_example_deploys_on_sqlite_with_no_server() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm/migrations");
     let url = format!("sqlite:{}", work.path().join("crm.db").display());
     let dir = example.to_str().unwrap();
-    let first = haste(
-        work.path(),
-        &["migrate", "deploy", "--url", &url, "--dir", dir],
-    );
+    let first = haste(work.path(), &["migrate", "deploy", "--url", &url, "--dir", dir]);
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("Applied 3 migrations"), "{first:?}");
-    let again = haste(
-        work.path(),
-        &["migrate", "deploy", "--url", &url, "--dir", dir],
-    );
+    let again = haste(work.path(), &["migrate", "deploy", "--url", &url, "--dir", dir]);
     assert!(again.stdout.contains("Nothing to apply"), "{again:?}");
-    let status = haste(
-        work.path(),
-        &["migrate", "status", "--url", &url, "--dir", dir],
-    );
+    let status = haste(work.path(), &["migrate", "status", "--url", &url, "--dir", dir]);
     assert_eq!(status.code, 0, "{status:?}");
 }
 
 #[test]
 fn a_failing_sqlite_migration_rolls_back_and_vacuum_runs_outside_a_transaction() {
     let dir = migrations(&[
-        (
-            "1_a",
-            "CREATE TABLE a (id INTEGER PRIMARY KEY);\nINSERT INTO a VALUES (1);",
-        ),
+        ("1_a", "CREATE TABLE a (id INTEGER PRIMARY KEY);\nINSERT INTO a VALUES (1);"),
         ("2_vacuum", "DELETE FROM a;\nVACUUM;"),
-        (
-            "3_broken",
-            "CREATE TABLE b (id INTEGER);\nINSERT INTO nowhere VALUES (1);",
-        ),
+        ("3_broken", "CREATE TABLE b (id INTEGER);\nINSERT INTO nowhere VALUES (1);"),
     ]);
     let url = format!("sqlite:{}", dir.path().join("dev.db").display());
-    let run = haste(
-        dir.path(),
-        &["migrate", "deploy", "--url", &url, "--format", "json"],
-    );
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]);
     assert_eq!(run.code, 6, "{run:?}");
     let lines = run.json_lines();
     assert!(
-        lines.iter().any(|e| e["event"] == "migration_applied"
-            && e["name"] == "2_vacuum"
-            && e["mode"] == "stepwise"),
+        lines
+            .iter()
+            .any(|e| e["event"] == "migration_applied" && e["name"] == "2_vacuum" && e["mode"] == "stepwise"),
         "{run:?}"
     );
     let error = &lines.last().unwrap()["error"];
     assert_eq!(error["line"], 2, "{run:?}");
-    assert!(
-        error["message"].as_str().unwrap().contains("no such table"),
-        "{run:?}"
-    );
+    assert!(error["message"].as_str().unwrap().contains("no such table"), "{run:?}");
     let status = haste(dir.path(), &["migrate", "status", "--url", &url]);
     assert_eq!(status.code, 3, "3_broken is still pending: {status:?}");
     assert!(status.stdout.contains("pending     3_broken"), "{status:?}");
@@ -81,11 +60,5 @@ fn migrate_new_creates_a_timestamped_folder() {
         created[0].ends_with("_add contacts") && created[0].len() == 14 + "_add contacts".len(),
         "{created:?}"
     );
-    assert!(
-        work.path()
-            .join("migrations")
-            .join(&created[0])
-            .join("migration.sql")
-            .exists()
-    );
+    assert!(work.path().join("migrations").join(&created[0]).join("migration.sql").exists());
 }

@@ -1,0 +1,406 @@
+//! Leaving every failure state with a command: `down`, `resolve`, `baseline`, `reset`, `unlock`.
+
+use std::time::Instant;
+
+use haste_driver::history::{HistoryWrite, MigrationStatus};
+use haste_driver::{Connection, LockHolder, StepError};
+use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
+use haste_sql::{Script, StatementKind, concurrent_index_name};
+
+use crate::apply::{Applier, event, history_row};
+use crate::error::{FailureState, MigrationFailure};
+use crate::plan::{ExecutionMode, Plan};
+use crate::recorded::{self, Record, RecordedBy};
+use crate::{AppliedMigration, DeployReport, Error, Observer, RunEvent, Settings, deploy_locked, with_lock};
+
+/// Which environment a command runs against; it decides what needs an explicit flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Environment {
+    /// A developer's database: `reset` needs no confirmation.
+    Development,
+    /// Production: `down` needs `--confirm-production`, `reset` needs `--force`.
+    Production,
+    /// Anything else, named: `reset` needs `--force`.
+    Other(String),
+}
+
+impl Environment {
+    fn name(&self) -> String {
+        match self {
+            Environment::Development => "development".into(),
+            Environment::Production => "production".into(),
+            Environment::Other(name) => name.clone(),
+        }
+    }
+}
+
+/// How far `down` goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownTarget {
+    /// Undo the last `n` applied migrations.
+    Steps(usize),
+    /// Undo every migration applied after this one (which stays applied).
+    To(String),
+}
+
+/// What `resolve` does with one migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// It was finished by hand: record it as applied (Prisma's `--applied`).
+    Applied,
+    /// It was undone by hand: forget it, so it is pending again (Prisma's `--rolled-back`).
+    RolledBack,
+    /// Continue a failed or interrupted non-transactional migration from its recorded progress.
+    Resume {
+        /// Drop an invalid index left by a failed `CREATE INDEX CONCURRENTLY` before retrying it.
+        drop_invalid_index: bool,
+    },
+}
+
+/// Undoes applied migrations with their `down.sql`, newest first, each with its history change
+/// in one transaction where the file allows.
+pub fn down(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    target: &DownTarget,
+    environment: &Environment,
+    confirm_production: bool,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Error> {
+    if *environment == Environment::Production && !confirm_production {
+        return Err(Error::Refused {
+            action: "revert migrations",
+            environment: environment.name(),
+            flag: "--confirm-production",
+        });
+    }
+    with_lock(connection, settings, observer, |connection, observer| {
+        let mut applied: Vec<Record> = recorded::read(connection, &settings.history)?
+            .into_iter()
+            .filter(|record| {
+                record.by == RecordedBy::Haste && record.row.status == Some(MigrationStatus::Applied)
+            })
+            .collect();
+        // Newest applied first: the order they were applied in, not their names.
+        applied.sort_by(|a, b| (&b.row.finished_at, &b.row.name).cmp(&(&a.row.finished_at, &a.row.name)));
+        let chosen: Vec<&Record> = match target {
+            DownTarget::Steps(n) => applied.iter().take(*n).collect(),
+            DownTarget::To(name) => {
+                let position = applied
+                    .iter()
+                    .position(|record| record.row.name == *name)
+                    .ok_or_else(|| Error::UnknownMigration { name: name.clone() })?;
+                applied[..position].iter().collect()
+            }
+        };
+        // Every file is read and checked before anything is undone.
+        let mut plans = Vec::with_capacity(chosen.len());
+        for record in chosen {
+            let migration = dir
+                .get(&record.row.name)
+                .ok_or_else(|| Error::UnknownMigration { name: record.row.name.clone() })?;
+            let file = migration.read_down()?.ok_or_else(|| Error::NoDownFile {
+                name: migration.name.clone(),
+                path: migration.up.path.with_file_name("down.sql"),
+            })?;
+            plans.push((migration, file));
+        }
+        let mut reverted = Vec::with_capacity(plans.len());
+        for (migration, file) in &plans {
+            let started = Instant::now();
+            revert(connection, settings, migration, file)?;
+            observer.event(&RunEvent::MigrationReverted {
+                name: &migration.name,
+                duration_ms: started.elapsed().as_millis(),
+            });
+            reverted.push(migration.name.clone());
+        }
+        Ok(reverted)
+    })
+}
+
+fn revert(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    migration: &Migration,
+    file: &SqlFile,
+) -> Result<(), Error> {
+    let directives = Directives::parse(&file.path, &file.sql)?;
+    let plan = Plan::for_file(connection.dialect(), migration, file, directives.transaction)?;
+    let limits = haste_driver::Limits {
+        lock_timeout: directives.lock_timeout.or(settings.limits.lock_timeout),
+        statement_timeout: directives.statement_timeout.or(settings.limits.statement_timeout),
+    };
+    let writes = [
+        HistoryWrite::Forget(&migration.name),
+        HistoryWrite::Event(event(settings, migration, "reverted", None)),
+    ];
+    let outcome = if plan.mode == ExecutionMode::Transaction {
+        connection.run_in_transaction(
+            limits,
+            &plan.texts(0..plan.statements.len()),
+            &settings.history,
+            &writes,
+        )
+    } else {
+        // Statement by statement: the history change follows the last one.
+        plan.statements
+            .iter()
+            .enumerate()
+            .try_for_each(|(index, statement)| {
+                connection.run_as_written(limits, &statement.text).map_err(|error| StepError { index, error })
+            })
+            .and_then(|()| {
+                connection
+                    .record(&settings.history, &writes, false)
+                    .map_err(|error| StepError { index: plan.statements.len(), error })
+            })
+    };
+    outcome.map_err(|failure| {
+        let state = match plan.mode {
+            ExecutionMode::Transaction => FailureState::RolledBack,
+            _ => FailureState::MarkedFailed { statements_done: failure.index },
+        };
+        Error::MigrationFailed(Box::new(MigrationFailure {
+            name: migration.name.clone(),
+            statement_index: failure.index,
+            position: plan.error_position(failure.index, failure.error.position),
+            error: failure.error,
+            attempts: 1,
+            state,
+        }))
+    })
+}
+
+/// Leaves a failed, interrupted or hand-fixed state (see [`Resolution`]).
+pub fn resolve(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    name: &str,
+    resolution: &Resolution,
+    observer: &mut dyn Observer,
+) -> Result<Option<AppliedMigration>, Error> {
+    let migration = dir.get(name).ok_or_else(|| Error::UnknownMigration { name: name.to_owned() })?;
+    with_lock(connection, settings, observer, |connection, observer| {
+        let records = recorded::read(connection, &settings.history)?;
+        let record = records.iter().find(|record| record.row.name == name);
+        let status = record.and_then(|record| record.row.status);
+        let not_resolvable =
+            |reason: &str| Error::NotResolvable { name: name.to_owned(), reason: reason.to_owned() };
+        if record.is_some_and(|record| record.by == RecordedBy::Prisma) {
+            return Err(not_resolvable(
+                "Prisma Migrate recorded it as failed; resolve it with `prisma migrate resolve`, or fix it and let haste adopt it",
+            ));
+        }
+        match resolution {
+            Resolution::Applied => {
+                if status == Some(MigrationStatus::Applied) {
+                    return Err(not_resolvable("it is already applied"));
+                }
+                let statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
+                let writes = [
+                    HistoryWrite::Migration(history_row(
+                        settings,
+                        migration,
+                        MigrationStatus::Applied,
+                        false,
+                        statements,
+                        statements,
+                    )),
+                    HistoryWrite::Event(event(settings, migration, "resolved_applied", None)),
+                ];
+                connection
+                    .record(&settings.history, &writes, false)
+                    .map_err(Error::database("recording the resolution"))?;
+                Ok(None)
+            }
+            Resolution::RolledBack => {
+                if !matches!(status, Some(MigrationStatus::Failed | MigrationStatus::Running)) {
+                    return Err(not_resolvable(
+                        "only a failed or interrupted migration can be marked rolled back",
+                    ));
+                }
+                let writes = [
+                    HistoryWrite::Forget(name),
+                    HistoryWrite::Event(event(settings, migration, "resolved_rolled_back", None)),
+                ];
+                connection
+                    .record(&settings.history, &writes, false)
+                    .map_err(Error::database("recording the resolution"))?;
+                Ok(None)
+            }
+            Resolution::Resume { drop_invalid_index } => {
+                let Some(record) = record
+                    .filter(|_| matches!(status, Some(MigrationStatus::Failed | MigrationStatus::Running)))
+                else {
+                    return Err(not_resolvable("only a failed or interrupted migration can be resumed"));
+                };
+                if record.row.checksum != migration.up.checksum.as_str() {
+                    return Err(Error::ChecksumMismatch {
+                        name: name.to_owned(),
+                        file: migration.up.path.clone(),
+                        applied: record.row.checksum.clone(),
+                        current: migration.up.checksum.to_string(),
+                    });
+                }
+                let plan = Plan::new(connection.dialect(), migration)?;
+                let mut from = usize::try_from(record.row.statements_done).unwrap_or_default();
+                if let Some(statement) = plan.statements.get(from)
+                    && statement.kind == StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY")
+                    && let Some(index) = concurrent_index_name(&statement.text)
+                {
+                    match connection.index_validity(&index).map_err(Error::database("checking the index"))? {
+                        // The build finished but the run died before recording it.
+                        Some(true) => from += 1,
+                        Some(false) => {
+                            let drop_statement = format!("DROP INDEX CONCURRENTLY IF EXISTS {index}");
+                            if !drop_invalid_index {
+                                return Err(Error::InvalidIndexLeft {
+                                    name: name.to_owned(),
+                                    index,
+                                    drop_statement,
+                                });
+                            }
+                            connection
+                                .run_alone(settings.limits, &drop_statement)
+                                .map_err(Error::database("dropping the invalid index"))?;
+                        }
+                        None => {}
+                    }
+                }
+                let mut applier = Applier { connection, settings, observer };
+                applier.apply(migration, from).map(Some)
+            }
+        }
+    })
+}
+
+/// Marks every migration up to and including `name` as applied without running anything: the
+/// database already has their effect (it was built before haste, or by other means).
+pub fn baseline(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    name: &str,
+    observer: &mut dyn Observer,
+) -> Result<Vec<String>, Error> {
+    if dir.get(name).is_none() {
+        return Err(Error::UnknownMigration { name: name.to_owned() });
+    }
+    with_lock(connection, settings, observer, |connection, _| {
+        let records = recorded::read(connection, &settings.history)?;
+        let marked: Vec<(&Migration, usize)> = dir
+            .migrations
+            .iter()
+            .take_while(|migration| migration.name.as_str() <= name)
+            .filter(|migration| records.iter().all(|record| record.row.name != migration.name))
+            .map(|migration| {
+                (migration, Script::parse(connection.dialect(), &migration.up.sql).statements.len())
+            })
+            .collect();
+        let mut writes = Vec::with_capacity(marked.len() * 2);
+        for (migration, statements) in &marked {
+            writes.push(HistoryWrite::Migration(history_row(
+                settings,
+                migration,
+                MigrationStatus::Applied,
+                false,
+                *statements,
+                *statements,
+            )));
+            writes.push(HistoryWrite::Event(event(settings, migration, "baselined", None)));
+        }
+        if !writes.is_empty() {
+            connection
+                .record(&settings.history, &writes, false)
+                .map_err(Error::database("recording the baseline"))?;
+        }
+        Ok(marked.into_iter().map(|(migration, _)| migration.name.clone()).collect())
+    })
+}
+
+/// Empties the database (every object in every non-system schema), applies every migration,
+/// then runs `seed` (a SQL file) in one transaction.
+pub fn reset(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    seed: Option<&SqlFile>,
+    environment: &Environment,
+    force: bool,
+    observer: &mut dyn Observer,
+) -> Result<DeployReport, Error> {
+    if *environment != Environment::Development && !force {
+        return Err(Error::Refused {
+            action: "reset the database",
+            environment: environment.name(),
+            flag: "--force",
+        });
+    }
+    crate::check_provider(connection, dir)?;
+    with_lock(connection, settings, observer, |connection, observer| {
+        connection.drop_all_objects().map_err(Error::database("dropping every object"))?;
+        connection
+            .ensure_history(&settings.history)
+            .map_err(Error::database("creating the history tables"))?;
+        let report = deploy_locked(connection, dir, settings, observer)?;
+        if let Some(seed) = seed {
+            run_seed(connection, settings, seed)?;
+        }
+        Ok(report)
+    })
+}
+
+fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile) -> Result<(), Error> {
+    let script = Script::parse(connection.dialect(), &seed.sql);
+    let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
+    connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]).map_err(|failure| {
+        let statement = script.statements.get(failure.index);
+        let offset = statement.map_or(0, |statement| match failure.error.position {
+            Some(position) => {
+                statement.offset + haste_sql::char_position_to_offset(&statement.text, position)
+            }
+            None => statement.start,
+        });
+        Error::SeedFailed(Box::new(MigrationFailure {
+            name: seed.path.display().to_string(),
+            statement_index: failure.index,
+            position: crate::plan::source_position(seed, offset),
+            error: failure.error,
+            attempts: 1,
+            state: FailureState::RolledBack,
+        }))
+    })
+}
+
+/// What `unlock` found and did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnlockReport {
+    /// Who held the migration lock.
+    pub holder: Option<LockHolder>,
+    /// Whether that session was ended.
+    pub terminated: bool,
+}
+
+/// Shows who holds the migration lock; ends that session only when `terminate` names it.
+pub fn unlock(connection: &mut dyn Connection, terminate: Option<i64>) -> Result<UnlockReport, Error> {
+    let holder = connection.lock_holder().map_err(Error::database("looking up the lock holder"))?;
+    let terminated = match (terminate, &holder) {
+        (None, _) => false,
+        (Some(pid), Some(holder)) if holder.pid == pid => {
+            connection.terminate_session(pid).map_err(Error::database("ending the lock holder's session"))?
+        }
+        (Some(pid), _) => {
+            return Err(Error::NotResolvable {
+                name: "the migration lock".into(),
+                reason: match &holder {
+                    Some(holder) => format!("it is held by pid {}, not {pid}", holder.pid),
+                    None => "nobody holds it".into(),
+                },
+            });
+        }
+    };
+    Ok(UnlockReport { holder, terminated })
+}
