@@ -115,7 +115,8 @@ impl PgConnection {
 
     fn lock_condition(&self) -> String {
         format!(
-            "l.locktype = 'advisory' AND l.classid = {}::oid AND l.objid = {}::oid AND l.objsubid = 2 AND l.granted",
+            "l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid = {}::oid AND l.objid = {}::oid AND l.objsubid = 2 AND l.granted",
             LOCK_CLASS, self.lock_key
         )
     }
@@ -188,9 +189,9 @@ impl Connection for PgConnection {
         if self.history_exists(tables)? {
             return Ok(());
         }
-        for statement in tables.create_statements(Dialect::Postgres) {
-            self.execute(&statement)?;
-        }
+        // One transaction: a run killed half-way must not leave one table without the other.
+        let statements = tables.create_statements(Dialect::Postgres).join(";\n");
+        self.execute(&format!("BEGIN;\n{statements};\nCOMMIT"))?;
         self.history_exists = true;
         Ok(())
     }
@@ -316,6 +317,18 @@ impl Connection for PgConnection {
     }
 
     fn drop_all_objects(&mut self) -> Result<(), DbError> {
+        // `public` comes back as it was (owner, comment, grants), so an emptied database cannot
+        // be told from a new one.
+        let public = self
+            .rows(
+                "SELECT pg_get_userbyid(nspowner), obj_description(oid, 'pg_namespace'), \
+                 (SELECT string_agg(format('GRANT %s ON SCHEMA public TO %s', a.privilege_type, \
+                    CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END), ';') \
+                  FROM aclexplode(nspacl) a WHERE a.grantee <> nspowner) \
+                 FROM pg_namespace WHERE nspname = 'public'",
+            )?
+            .into_iter()
+            .next();
         let schemas = self.rows(
             "SELECT nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema' ORDER BY 1",
         )?;
@@ -324,8 +337,17 @@ impl Connection for PgConnection {
             .filter_map(|row| row.into_iter().next().flatten())
             .map(|schema| format!("DROP SCHEMA {} CASCADE", quote_ident(&schema)))
             .collect();
-        sql.push("CREATE SCHEMA public".into());
-        sql.push("GRANT USAGE ON SCHEMA public TO PUBLIC".into());
+        match public.map(|row| row.into_iter().collect::<Vec<_>>()).as_deref() {
+            Some([owner, comment, grants]) => {
+                let owner = owner.as_deref().unwrap_or("CURRENT_USER");
+                sql.push(format!("CREATE SCHEMA public AUTHORIZATION {}", quote_ident(owner)));
+                if let Some(comment) = comment {
+                    sql.push(format!("COMMENT ON SCHEMA public IS {}", quote_literal(comment)));
+                }
+                sql.extend(grants.iter().flat_map(|grants| grants.split(';').map(str::to_owned)));
+            }
+            _ => sql.push("CREATE SCHEMA public".into()),
+        }
         self.history_exists = false;
         self.execute(&format!("BEGIN;\n{};\nCOMMIT", sql.join(";\n")))
     }
@@ -473,7 +495,9 @@ fn db_error(error: tokio_postgres::Error) -> DbError {
                 Some(tokio_postgres::error::ErrorPosition::Original(position)) => Some(*position as usize),
                 _ => None,
             },
-            connection_lost: false,
+            // The server ended the session (shutdown, restart, pg_terminate_backend) or the
+            // link failed: what happened to the request is unknown.
+            connection_lost: db.code().code().starts_with("08") || db.code().code().starts_with("57P"),
         },
         None => DbError { connection_lost: true, ..DbError::message(describe_error(&error)) },
     }

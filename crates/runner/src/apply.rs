@@ -29,6 +29,8 @@ impl Applier<'_> {
             statements: plan.statements.len(),
         });
         match plan.mode {
+            // Resuming after the last statement completed but before it was recorded.
+            _ if from > 0 && from >= plan.statements.len() => self.record_finish(&plan)?,
             ExecutionMode::Transaction => self.in_transaction(&plan)?,
             ExecutionMode::Stepwise { .. } => self.stepwise(&plan, from)?,
             ExecutionMode::AsWritten { history_in_file_transaction } => {
@@ -159,6 +161,17 @@ impl Applier<'_> {
         }
     }
 
+    fn record_finish(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
+        let settings = self.settings;
+        let applied = [
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, plan.statements.len())),
+            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
+        ];
+        self.connection
+            .record(&settings.history, &applied, false)
+            .map_err(Error::database("recording a migration"))
+    }
+
     /// Records that the migration is running from statement `from` on.
     fn record_start(&mut self, plan: &Plan<'_>, from: usize) -> Result<(), Error> {
         let settings = self.settings;
@@ -270,6 +283,10 @@ impl Applier<'_> {
 
     /// Records a failure as precisely as the database allows and builds the error.
     fn failed(&mut self, plan: &Plan<'_>, failure: StepError, attempts: u32, state: FailureState) -> Error {
+        if failure.index >= plan.statements.len() {
+            // Every statement ran; writing history failed, and the transaction rolled back.
+            return Error::Database { context: "recording the migration in history", source: failure.error };
+        }
         let settings = self.settings;
         let position = plan.error_position(failure.index, failure.error.position);
         let detail = serde_json::json!({

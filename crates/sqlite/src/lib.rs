@@ -168,9 +168,9 @@ impl Connection for SqliteConnection {
         if self.history_exists(tables)? {
             return Ok(());
         }
-        for statement in tables.create_statements(Dialect::Sqlite) {
-            self.execute(&statement)?;
-        }
+        // One transaction: a run killed half-way must not leave one table without the other.
+        let statements = tables.create_statements(Dialect::Sqlite).join(";\n");
+        self.execute(&format!("BEGIN IMMEDIATE;\n{statements};\nCOMMIT"))?;
         Ok(())
     }
 

@@ -62,6 +62,39 @@ impl TestDb {
     pub fn execute(&self, sql: &str) {
         execute(&self.url, sql);
     }
+
+    /// Runs statements that may fail, returning `SQLSTATE: message` when they do.
+    pub fn try_execute(&self, sql: &str) -> Result<(), String> {
+        try_query(&self.url, sql).map(drop)
+    }
+
+    /// The schema as `pg_dump --schema-only` prints it, without haste's history tables: two
+    /// databases with equal dumps have equal schemas.
+    pub fn schema_dump(&self) -> String {
+        let bin = server_binaries().expect("a running test server has its binaries");
+        let output = Command::new(bin.join("pg_dump"))
+            .args([
+                "--schema-only",
+                "--no-owner",
+                "--no-privileges",
+                "--exclude-table=_haste_*",
+                "--dbname",
+                &self.url,
+            ])
+            .output()
+            .expect("run pg_dump");
+        assert!(output.status.success(), "pg_dump: {}", String::from_utf8_lossy(&output.stderr));
+        // Dumps name their database in comments and settings only; drop those lines.
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| {
+                !line.starts_with("--")
+                    && !line.starts_with("\\restrict")
+                    && !line.starts_with("\\unrestrict")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 }
 
 impl Drop for TestDb {
@@ -203,6 +236,19 @@ impl Cluster {
             .arg(dir.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]))?;
         Ok(Cluster { url: format!("postgres://postgres@127.0.0.1:{port}"), port, bin, data })
+    }
+
+    /// Restarts the server on the same port, ending every session.
+    pub fn restart(&self) -> Result<(), String> {
+        // With its log file named again: otherwise the new server writes to pg_ctl's output,
+        // which then never reaches end of file.
+        let log = self.data.with_file_name("server.log");
+        run(as_owner(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .arg("-l")
+            .arg(log)
+            .args(["-m", "fast", "-w", "restart"]))
     }
 
     /// Stops the server (its files stay until the folder is removed).

@@ -2,6 +2,8 @@
 
 mod deploy_postgres;
 mod failures;
+mod faults;
+mod recovery;
 mod sqlite;
 
 use std::path::Path;

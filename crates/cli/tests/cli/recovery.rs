@@ -1,0 +1,349 @@
+//! Leaving failure states with a command: down, resolve, baseline, reset, unlock, backup, doctor.
+
+use std::fs;
+use std::time::Duration;
+
+use haste_testkit::{TempDir, database, wait_until};
+
+use crate::{command, corpus, haste, migrations};
+
+const REVERSIBLE: [(&str, &str, &str); 3] = [
+    (
+        "1_contacts",
+        "CREATE TYPE stage AS ENUM ('lead', 'won');\nCREATE TABLE contacts (id bigint PRIMARY KEY, email text NOT NULL UNIQUE, stage stage NOT NULL DEFAULT 'lead');",
+        "DROP TABLE contacts;\nDROP TYPE stage;",
+    ),
+    (
+        "2_deals",
+        "CREATE TABLE deals (id bigint PRIMARY KEY, contact_id bigint NOT NULL REFERENCES contacts (id), amount numeric(12, 2));\nCREATE INDEX deals_contact_idx ON deals (contact_id);\nCREATE VIEW big_deals AS SELECT * FROM deals WHERE amount > 1000;",
+        "DROP VIEW big_deals;\nDROP TABLE deals;",
+    ),
+    (
+        "3_score",
+        "ALTER TABLE contacts ADD COLUMN score integer CHECK (score >= 0);\nCREATE INDEX CONCURRENTLY contacts_score_idx ON contacts (score);",
+        "DROP INDEX CONCURRENTLY contacts_score_idx;\nALTER TABLE contacts DROP COLUMN score;",
+    ),
+];
+
+fn reversible() -> TempDir {
+    let dir = TempDir::new("reversible");
+    for (name, up, down) in REVERSIBLE {
+        dir.write(&format!("migrations/{name}/migration.sql"), up);
+        dir.write(&format!("migrations/{name}/down.sql"), down);
+    }
+    dir
+}
+
+#[test]
+fn down_then_deploy_round_trips_the_schema_exactly() {
+    let Some(db) = database() else { return };
+    let dir = reversible();
+    let url = db.url.as_str();
+    let empty = db.schema_dump();
+    // The schema with only the first migration applied, built on its own.
+    fs::rename(dir.path().join("migrations/2_deals"), dir.path().join("2_deals.aside")).unwrap();
+    fs::rename(dir.path().join("migrations/3_score"), dir.path().join("3_score.aside")).unwrap();
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    let after_first = db.schema_dump();
+    let down = haste(dir.path(), &["migrate", "down", "--url", url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(db.schema_dump(), empty, "down of the only migration empties the schema");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    assert_eq!(db.schema_dump(), after_first);
+
+    fs::rename(dir.path().join("2_deals.aside"), dir.path().join("migrations/2_deals")).unwrap();
+    fs::rename(dir.path().join("3_score.aside"), dir.path().join("migrations/3_score")).unwrap();
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    let full = db.schema_dump();
+
+    let down = haste(dir.path(), &["migrate", "down", "--url", url, "--to", "1_contacts"]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(down.stdout.contains("Reverted 3_score") && down.stdout.contains("Reverted 2_deals"), "{down:?}");
+    assert_eq!(db.schema_dump(), after_first);
+    let status = haste(dir.path(), &["migrate", "status", "--url", url]);
+    assert_eq!(status.code, 3, "{status:?}");
+
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    assert_eq!(db.schema_dump(), full);
+    let reverted = db.value("SELECT count(*) FROM _haste_events WHERE event = 'reverted'");
+    assert_eq!(reverted.as_deref(), Some("3"));
+}
+
+#[test]
+fn down_refuses_without_a_down_file_or_in_production() {
+    let Some(db) = database() else { return };
+    let dir = reversible();
+    dir.write("migrations/4_no_down/migration.sql", "CREATE TABLE irreversible (id int);");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let missing = haste(dir.path(), &["migrate", "down", "--url", &db.url, "--steps", "2"]);
+    assert_eq!(missing.code, 4, "{missing:?}");
+    assert!(missing.stderr.contains("4_no_down has no down.sql"), "{missing:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM _haste_migrations").as_deref(),
+        Some("4"),
+        "nothing was undone"
+    );
+
+    fs::remove_dir_all(dir.path().join("migrations/4_no_down")).unwrap();
+    db.execute("DELETE FROM _haste_migrations WHERE name = '4_no_down'");
+    let refused = haste(dir.path(), &["migrate", "down", "--url", &db.url, "--environment", "production"]);
+    assert_eq!(refused.code, 12, "{refused:?}");
+    assert!(refused.stderr.contains("--confirm-production"), "{refused:?}");
+    let confirmed = haste(
+        dir.path(),
+        &["migrate", "down", "--url", &db.url, "--environment", "production", "--confirm-production"],
+    );
+    assert_eq!(confirmed.code, 0, "{confirmed:?}");
+    assert_eq!(db.value("SELECT to_regclass('contacts_score_idx') IS NULL").as_deref(), Some("t"));
+}
+
+#[test]
+fn a_prisma_managed_database_is_adopted_without_running_anything() {
+    let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
+    db.execute(
+        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, \
+         finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, \
+         started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count integer NOT NULL DEFAULT 0)",
+    );
+    let work = TempDir::new("prisma");
+    let mut names = Vec::new();
+    for entry in fs::read_dir(corpus.join("migrations")).unwrap() {
+        let entry = entry.unwrap();
+        if entry.path().is_dir() {
+            names.push(entry.file_name().into_string().unwrap());
+        }
+    }
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        let sql = fs::read_to_string(corpus.join("migrations").join(name).join("migration.sql")).unwrap();
+        work.write(&format!("migrations/{name}/migration.sql"), &sql);
+        db.execute(&sql);
+        let literal = sql.replace('\'', "''");
+        db.execute(&format!(
+            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) \
+             VALUES ('{i}', encode(sha256(convert_to('{literal}', 'UTF8')), 'hex'), now(), '{name}', now() + interval '{i} seconds', 1)"
+        ));
+    }
+    fs::copy(
+        corpus.join("migrations/migration_lock.toml"),
+        work.path().join("migrations/migration_lock.toml"),
+    )
+    .unwrap();
+    let status = haste(work.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let deploy = haste(work.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let last = deploy.json_lines().pop().unwrap();
+    assert_eq!(last["applied"].as_array().unwrap().len(), 0, "{deploy:?}");
+    assert_eq!(last["adopted"].as_array().unwrap().len(), 3, "{deploy:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM _haste_migrations WHERE status = 'applied'").as_deref(),
+        Some("3")
+    );
+    assert_eq!(haste(work.path(), &["migrate", "status", "--url", &db.url]).code, 0);
+
+    // A migration Prisma recorded as failed is reported, never guessed.
+    work.write("migrations/20990101000000_later/migration.sql", "CREATE TABLE later (id int);");
+    db.execute(
+        "INSERT INTO _prisma_migrations (id, checksum, migration_name, logs, started_at) \
+         VALUES ('9', 'x', '20990101000000_later', 'ERROR: boom', now())",
+    );
+    let blocked = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(blocked.code, 7, "{blocked:?}");
+    assert!(
+        blocked.stderr.contains("20990101000000_later") && blocked.stderr.contains("Prisma"),
+        "{blocked:?}"
+    );
+    let status = haste(work.path(), &["migrate", "status", "--url", &db.url, "--format", "json"]);
+    assert_eq!(status.code, 7);
+    let entry = status.json_lines()[0]["migrations"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(entry["state"], "failed");
+    assert_eq!(entry["recorded_by"], "prisma");
+}
+
+#[test]
+fn resolve_resumes_after_an_invalid_concurrent_index_and_marks_by_hand_fixes() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        (
+            "1_people",
+            "CREATE TABLE people (id int PRIMARY KEY, email text);\nINSERT INTO people VALUES (1, 'a'), (2, 'a');",
+        ),
+        (
+            "2_unique_email",
+            "CREATE TABLE audit (id int);\nCREATE UNIQUE INDEX CONCURRENTLY people_email_key ON people (email);\nALTER TABLE people ADD COLUMN checked boolean;",
+        ),
+    ]);
+    let url = db.url.as_str();
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("23505"), "{failed:?}");
+    assert_eq!(
+        db.value("SELECT NOT indisvalid FROM pg_index WHERE indexrelid = 'people_email_key'::regclass")
+            .as_deref(),
+        Some("t")
+    );
+
+    let refused = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "2_unique_email"]);
+    assert_eq!(refused.code, 7, "{refused:?}");
+    assert!(refused.stderr.contains("DROP INDEX CONCURRENTLY IF EXISTS \"people_email_key\""), "{refused:?}");
+
+    db.execute("UPDATE people SET email = 'b' WHERE id = 2");
+    let resumed = haste(
+        dir.path(),
+        &["migrate", "resolve", "--url", url, "--resume", "2_unique_email", "--drop-invalid-index"],
+    );
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(
+        db.value("SELECT indisvalid FROM pg_index WHERE indexrelid = 'people_email_key'::regclass")
+            .as_deref(),
+        Some("t")
+    );
+    assert_eq!(
+        db.value("SELECT count(*) FROM information_schema.columns WHERE column_name = 'checked'").as_deref(),
+        Some("1")
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 0);
+
+    // A migration finished by hand is recorded as applied; one undone by hand becomes pending.
+    dir.write("migrations/3_broken/migration.sql", "CREATE TABLE x (id int);\nVACUUM nowhere;\n");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6);
+    let rolled_back = haste(dir.path(), &["migrate", "resolve", "--url", url, "--rolled-back", "3_broken"]);
+    assert_eq!(rolled_back.code, 0, "{rolled_back:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6);
+    let applied = haste(dir.path(), &["migrate", "resolve", "--url", url, "--applied", "3_broken"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 0);
+    let again = haste(dir.path(), &["migrate", "resolve", "--url", url, "--applied", "3_broken"]);
+    assert_eq!(again.code, 4, "an applied migration is not resolvable: {again:?}");
+    let unknown = haste(dir.path(), &["migrate", "resolve", "--url", url, "--applied", "9_nope"]);
+    assert_eq!(unknown.code, 2, "{unknown:?}");
+}
+
+#[test]
+fn baseline_marks_an_existing_database_without_running_anything() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE a (id int); CREATE TABLE b (id int);");
+    let dir = migrations(&[
+        ("1_a", "CREATE TABLE a (id int);"),
+        ("2_b", "CREATE TABLE b (id int);"),
+        ("3_c", "CREATE TABLE c (id int);"),
+    ]);
+    let baseline = haste(dir.path(), &["migrate", "baseline", "2_b", "--url", &db.url]);
+    assert_eq!(baseline.code, 0, "{baseline:?}");
+    assert!(baseline.stdout.contains("Baselined 2 migration(s): 1_a, 2_b"), "{baseline:?}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert!(deploy.stdout.contains("Applied 1 migration") && deploy.stdout.contains("3_c"), "{deploy:?}");
+}
+
+#[test]
+fn reset_removes_drift_and_seeds() {
+    let Some(db) = database() else { return };
+    let dir = reversible();
+    dir.write(
+        "seed.sql",
+        "INSERT INTO contacts (id, email) VALUES (1, 'ada@example.com'), (2, 'bob@example.com');",
+    );
+    let reference = database().unwrap();
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &reference.url]).code, 0);
+    let migrated = reference.schema_dump();
+
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    db.execute("CREATE TABLE drifted (id int); ALTER TABLE contacts ADD COLUMN nickname text; CREATE SCHEMA side; CREATE TABLE side.t (id int);");
+    let refused = haste(dir.path(), &["migrate", "reset", "--url", &db.url, "--environment", "staging"]);
+    assert_eq!(refused.code, 12, "{refused:?}");
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &db.url]);
+    assert_eq!(reset.code, 0, "{reset:?}");
+    assert_eq!(db.schema_dump(), migrated);
+    assert_eq!(
+        db.value("SELECT string_agg(email, ',' ORDER BY id) FROM contacts").as_deref(),
+        Some("ada@example.com,bob@example.com")
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
+}
+
+#[test]
+fn unlock_names_the_holder_and_ends_only_that_session() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_slow", "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);")]);
+    let holder = command(dir.path(), &["migrate", "deploy", "--url", &db.url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_until(Duration::from_secs(10), || {
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()").as_deref() == Some("1")
+    }));
+    let shown = haste(dir.path(), &["migrate", "unlock", "--url", &db.url, "--format", "json"]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    let pid = shown.json_lines()[0]["holder"]["pid"].as_i64().unwrap();
+    let wrong =
+        haste(dir.path(), &["migrate", "unlock", "--url", &db.url, "--terminate", &(pid + 1).to_string()]);
+    assert_eq!(wrong.code, 4, "{wrong:?}");
+    let ended = haste(dir.path(), &["migrate", "unlock", "--url", &db.url, "--terminate", &pid.to_string()]);
+    assert_eq!(ended.code, 0, "{ended:?}");
+    assert!(ended.stdout.contains(&format!("Ended pid {pid}")), "{ended:?}");
+    let output = holder.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(9), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("connection"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 3, "the interrupted transactional migration is still pending: {status:?}");
+    let free = haste(dir.path(), &["migrate", "unlock", "--url", &db.url]);
+    assert!(free.stdout.contains("free"), "{free:?}");
+}
+
+#[test]
+fn deploy_backs_up_first_and_refuses_when_the_backup_fails() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE backed_up (id int);")]);
+    let bad =
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", "/nonexistent/dir/dump.sql"]);
+    assert_eq!(bad.code, 10, "{bad:?}");
+    assert_eq!(db.value("SELECT to_regclass('backed_up') IS NULL").as_deref(), Some("t"), "nothing applied");
+    let file = dir.path().join("before.sql");
+    let good =
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", file.to_str().unwrap()]);
+    assert_eq!(good.code, 0, "{good:?}");
+    assert!(fs::read_to_string(&file).unwrap().contains("PostgreSQL database dump"));
+}
+
+#[test]
+fn doctor_passes_on_a_healthy_database_and_names_what_is_wrong() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let healthy = haste(dir.path(), &["doctor", "--url", &db.url]);
+    assert_eq!(healthy.code, 0, "{healthy:?}");
+    assert!(
+        healthy.stdout.contains("pass direct connection")
+            && healthy.stdout.contains("pass invalid indexes: none"),
+        "{healthy:?}"
+    );
+    db.execute("INSERT INTO a VALUES (1), (1)");
+    assert!(db.try_execute("CREATE UNIQUE INDEX CONCURRENTLY a_id_key ON a (id)").is_err());
+    let sick = haste(dir.path(), &["doctor", "--url", &db.url]);
+    assert_eq!(sick.code, 11, "{sick:?}");
+    assert!(sick.stdout.contains("FAIL invalid indexes: public.a_id_key on a"), "{sick:?}");
+}
+
+#[test]
+fn a_role_that_cannot_create_history_tables_gets_exit_1() {
+    let Some(db) = database() else { return };
+    let role = format!("limited_{}", db.name);
+    db.execute(&format!("CREATE ROLE {role} LOGIN; REVOKE CREATE ON SCHEMA public FROM PUBLIC"));
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("42501") && run.stderr.contains("creating the history tables"), "{run:?}");
+    let doctor = haste(dir.path(), &["doctor", "--url", &url]);
+    assert_eq!(doctor.code, 11, "{doctor:?}");
+    assert!(doctor.stdout.contains("FAIL privilege: history tables"), "{doctor:?}");
+    db.execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
+}
