@@ -62,3 +62,23 @@ fn migrate_new_creates_a_timestamped_folder() {
     );
     assert!(work.path().join("migrations").join(&created[0]).join("migration.sql").exists());
 }
+
+#[test]
+fn configuration_comes_from_haste_toml_and_dotenv_with_flags_winning() {
+    let work = TempDir::new("config");
+    work.write("db/migrations/1_a/migration.sql", "CREATE TABLE a (id INTEGER);");
+    work.write(".env", "APP_DB=sqlite:from-dotenv.db\n");
+    work.write("haste.toml", "url = \"${APP_DB}\"\nmigrations_dir = \"db/migrations\"\n\n[defaults]\nlock_timeout = \"1s\"\n");
+    let run = haste(work.path(), &["migrate", "deploy"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(work.path().join("from-dotenv.db").exists(), "url came from haste.toml with .env interpolated");
+
+    let flag = haste(work.path(), &["migrate", "deploy", "--url", "sqlite:from-flag.db"]);
+    assert_eq!(flag.code, 0, "{flag:?}");
+    assert!(work.path().join("from-flag.db").exists(), "--url wins");
+
+    work.write("haste.toml", "url = \"sqlite:x.db\"\nmigration_dir = \"typo\"\n");
+    let typo = haste(work.path(), &["migrate", "status"]);
+    assert_eq!(typo.code, 2, "an unknown key is a configuration error: {typo:?}");
+    assert!(typo.stderr.contains("migration_dir"), "{typo:?}");
+}
