@@ -18,14 +18,7 @@ pub struct Directives {
     pub retries: Option<u32>,
 }
 
-/// A forced transaction mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransactionMode {
-    /// The whole file in one transaction; a statement PostgreSQL refuses there is an error.
-    On,
-    /// Every statement on its own, outside a transaction.
-    Off,
-}
+pub use haste_sql::TransactionMode;
 
 const PREFIX: &str = "haste:";
 

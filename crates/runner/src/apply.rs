@@ -8,7 +8,8 @@ use haste_migrations::Migration;
 use haste_sql::{StatementKind, TransactionControl};
 
 use crate::error::{FailureState, MigrationFailure};
-use crate::plan::{ExecutionMode, Plan, Step};
+use crate::plan::{ExecutionMode, Plan};
+use haste_sql::Step;
 use crate::{AppliedMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {

@@ -1,7 +1,7 @@
 //! How one migration will run: the execution mode chosen from its statements and directives.
 
 use haste_migrations::{Migration, SqlFile, TransactionMode};
-use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, TransactionControl};
+use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, Step};
 
 use crate::error::{Error, SourcePosition};
 
@@ -69,7 +69,7 @@ impl<'m> Plan<'m> {
                 ExecutionMode::Transaction
             }
             None if script.manages_transactions() => ExecutionMode::AsWritten {
-                history_in_file_transaction: is_one_transaction(&script.statements),
+                history_in_file_transaction: haste_sql::is_one_transaction(&script.statements),
             },
             None => match first_no_tx.map(|s| s.kind) {
                 Some(StatementKind::NoTransaction(reason)) => ExecutionMode::Stepwise { reason },
@@ -79,19 +79,9 @@ impl<'m> Plan<'m> {
         Ok(Plan { migration, file, forced, statements: script.statements, mode })
     }
 
-    /// Steps of a stepwise run: each a range of statement indexes that run together, in a
-    /// transaction when it holds more than one statement or an ordinary one.
+    /// Steps of a stepwise run.
     pub fn steps(&self) -> Vec<Step> {
-        let forced_off = self.forced == Some(TransactionMode::Off);
-        let mut steps: Vec<Step> = Vec::new();
-        for (index, statement) in self.statements.iter().enumerate() {
-            let alone = forced_off || matches!(statement.kind, StatementKind::NoTransaction(_));
-            match steps.last_mut() {
-                Some(step) if !alone && !step.alone => step.end = index + 1,
-                _ => steps.push(Step { start: index, end: index + 1, alone }),
-            }
-        }
-        steps
+        haste_sql::steps(&self.statements, self.forced == Some(TransactionMode::Off))
     }
 
     pub fn texts(&self, range: std::ops::Range<usize>) -> Vec<&str> {
@@ -111,34 +101,6 @@ impl<'m> Plan<'m> {
         };
         source_position(self.file, offset)
     }
-}
-
-/// A group of statements that run together in a stepwise migration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Step {
-    pub start: usize,
-    pub end: usize,
-    /// Outside any transaction.
-    pub alone: bool,
-}
-
-/// `BEGIN; ...; COMMIT;` and nothing else around or between: history can join the file's
-/// transaction, just before its `COMMIT`.
-fn is_one_transaction(statements: &[Statement]) -> bool {
-    use TransactionControl::*;
-    let control = |s: &Statement| match s.kind {
-        StatementKind::TransactionControl(control) => Some(control),
-        _ => None,
-    };
-    let (Some(first), Some(last)) = (statements.first(), statements.last()) else {
-        return false;
-    };
-    statements.len() >= 2
-        && control(first) == Some(Begin)
-        && control(last) == Some(Commit)
-        && statements[1..statements.len() - 1]
-            .iter()
-            .all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
 }
 
 pub(crate) fn source_position(file: &SqlFile, offset: usize) -> SourcePosition {

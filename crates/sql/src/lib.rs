@@ -25,10 +25,12 @@ mod line_index;
 mod postgres;
 mod quote;
 mod sqlite;
+mod transactions;
 mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use postgres::concurrent_index_name;
+pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use quote::{quote_ident, quote_literal};
 
 /// The SQL grammar a script is written in.

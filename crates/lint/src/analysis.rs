@@ -1,0 +1,193 @@
+//! What the linter knows of the schema before each statement: tables the history created (and
+//! whether they are still new), their columns' types, validated `IS NOT NULL` checks,
+//! constraints added `NOT VALID` and enum values added, with the transaction that did it.
+
+use std::collections::{HashMap, HashSet};
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{AlterTableType, ConstrType, NullTestType, ObjectType, RangeVar};
+
+use crate::rules::ast;
+
+/// The schema as replayed from the migrations so far.
+#[derive(Debug, Default)]
+pub struct Schema {
+    tables: HashMap<String, Table>,
+    file: usize,
+    file_unreleased: bool,
+    /// `(transaction, constraint name)` added `NOT VALID` in the current file.
+    not_valid: HashSet<(usize, String)>,
+    /// `(transaction, value)` added to an enum in the current file.
+    enum_values: Vec<(usize, String)>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    /// Created in the file being replayed, or in an unreleased one: still empty.
+    new: bool,
+    columns: HashMap<String, String>,
+    /// Check constraint name → (the column it proves NOT NULL, validated).
+    not_null_checks: HashMap<String, (String, bool)>,
+}
+
+/// `schema.table` of a relation, `public` when unqualified.
+pub(crate) fn table_key(relation: &RangeVar) -> String {
+    let schema = if relation.schemaname.is_empty() { "public" } else { &relation.schemaname };
+    format!("{schema}.{}", relation.relname)
+}
+
+impl Schema {
+    pub(crate) fn begin_file(&mut self, file: usize, unreleased: bool) {
+        // Tables of a released file have rows by the time a later file runs.
+        if !self.file_unreleased {
+            for table in self.tables.values_mut() {
+                table.new = false;
+            }
+        }
+        self.file = file;
+        self.file_unreleased = unreleased;
+        self.not_valid.clear();
+        self.enum_values.clear();
+    }
+
+    pub(crate) fn end_statement(&mut self, _current: Option<usize>, _next: Option<usize>) {}
+
+    /// Whether `relation` was created by this file (or an unreleased earlier one), so it is
+    /// still empty and nobody else uses it.
+    pub fn is_new_table(&self, relation: &RangeVar) -> bool {
+        self.tables.get(&table_key(relation)).is_some_and(|table| table.new)
+    }
+
+    /// The type of a column as written where it was created or last changed.
+    pub fn column_type(&self, relation: &RangeVar, column: &str) -> Option<&str> {
+        self.tables.get(&table_key(relation))?.columns.get(column).map(String::as_str)
+    }
+
+    /// Whether a validated `CHECK (column IS NOT NULL)` exists on the column.
+    pub fn has_validated_not_null_check(&self, relation: &RangeVar, column: &str) -> bool {
+        self.tables
+            .get(&table_key(relation))
+            .is_some_and(|table| table.not_null_checks.values().any(|(c, valid)| c == column && *valid))
+    }
+
+    /// Whether constraint `name` was added `NOT VALID` in transaction `transaction` of this file.
+    pub fn added_not_valid_in(&self, transaction: usize, name: &str) -> bool {
+        self.not_valid.contains(&(transaction, name.to_owned()))
+    }
+
+    /// Enum values added in transaction `transaction` of this file.
+    pub fn enum_values_added_in(&self, transaction: usize) -> impl Iterator<Item = &str> {
+        self.enum_values.iter().filter(move |(t, _)| *t == transaction).map(|(_, value)| value.as_str())
+    }
+
+    /// Replays one statement.
+    pub(crate) fn apply(&mut self, node: &NodeEnum, transaction: Option<usize>, _pg_version: u32) {
+        match node {
+            NodeEnum::CreateStmt(create) => {
+                let Some(relation) = &create.relation else { return };
+                let mut table = Table { new: true, ..Table::default() };
+                for element in &create.table_elts {
+                    match &element.node {
+                        Some(NodeEnum::ColumnDef(column)) => {
+                            table.columns.insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                            for constraint in ast::constraints(&column.constraints) {
+                                if let Some(name) = not_null_check_column(constraint) {
+                                    table.not_null_checks.insert(constraint.conname.clone(), (name, true));
+                                }
+                            }
+                        }
+                        Some(NodeEnum::Constraint(constraint)) => {
+                            if let Some(column) = not_null_check_column(constraint) {
+                                table.not_null_checks.insert(constraint.conname.clone(), (column, true));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.tables.insert(table_key(relation), table);
+            }
+            NodeEnum::AlterTableStmt(alter) => {
+                let Some(relation) = &alter.relation else { return };
+                let key = table_key(relation);
+                for command in ast::alter_commands(alter) {
+                    let table = self.tables.entry(key.clone()).or_default();
+                    let subtype = AlterTableType::try_from(command.subtype).unwrap_or(AlterTableType::Undefined);
+                    match (subtype, command.def.as_deref().and_then(|def| def.node.as_ref())) {
+                        (AlterTableType::AtAddColumn, Some(NodeEnum::ColumnDef(column))) => {
+                            table.columns.insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                        }
+                        (AlterTableType::AtAlterColumnType, Some(NodeEnum::ColumnDef(column))) => {
+                            table.columns.insert(command.name.clone(), ast::type_text(column.type_name.as_ref()));
+                        }
+                        (AlterTableType::AtDropColumn, _) => {
+                            table.columns.remove(&command.name);
+                        }
+                        (AlterTableType::AtAddConstraint, Some(NodeEnum::Constraint(constraint))) => {
+                            if constraint.skip_validation
+                                && let Some(transaction) = transaction
+                            {
+                                self.not_valid.insert((transaction, constraint.conname.clone()));
+                            }
+                            if let Some(column) = not_null_check_column(constraint) {
+                                table.not_null_checks.insert(constraint.conname.clone(), (column, !constraint.skip_validation));
+                            }
+                        }
+                        (AlterTableType::AtValidateConstraint, _) => {
+                            if let Some(check) = table.not_null_checks.get_mut(&command.name) {
+                                check.1 = true;
+                            }
+                        }
+                        (AlterTableType::AtDropConstraint, _) => {
+                            table.not_null_checks.remove(&command.name);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            NodeEnum::DropStmt(drop) if drop.remove_type == ObjectType::ObjectTable as i32 => {
+                for name in ast::dropped_names(drop) {
+                    let key = if name.contains('.') { name } else { format!("public.{name}") };
+                    self.tables.remove(&key);
+                }
+            }
+            NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectTable as i32 => {
+                if let Some(relation) = &rename.relation
+                    && let Some(table) = self.tables.remove(&table_key(relation))
+                {
+                    let schema = if relation.schemaname.is_empty() { "public" } else { &relation.schemaname };
+                    self.tables.insert(format!("{schema}.{}", rename.newname), table);
+                }
+            }
+            NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectColumn as i32 => {
+                if let Some(relation) = &rename.relation
+                    && let Some(table) = self.tables.get_mut(&table_key(relation))
+                    && let Some(column_type) = table.columns.remove(&rename.subname)
+                {
+                    table.columns.insert(rename.newname.clone(), column_type);
+                }
+            }
+            NodeEnum::AlterEnumStmt(alter) if alter.old_val.is_empty() && !alter.new_val.is_empty() => {
+                if let Some(transaction) = transaction {
+                    self.enum_values.push((transaction, alter.new_val.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The column a `CHECK (column IS NOT NULL)` constraint proves not null.
+fn not_null_check_column(constraint: &pg_query::protobuf::Constraint) -> Option<String> {
+    if constraint.contype != ConstrType::ConstrCheck as i32 {
+        return None;
+    }
+    match constraint.raw_expr.as_deref()?.node.as_ref()? {
+        NodeEnum::NullTest(test) if test.nulltesttype == NullTestType::IsNotNull as i32 => {
+            match test.arg.as_deref()?.node.as_ref()? {
+                NodeEnum::ColumnRef(column) => ast::column_ref_name(column),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,113 @@
+//! `haste lint`: finds the statements in PostgreSQL migrations that lock, rewrite, lose data or
+//! break running code, knowing what the linter's peers must guess.
+//!
+//! # Brief overview
+//! - [`lint`] takes the migrations in order (the history first, then the files to check) and
+//!   returns [`Finding`]s. Each file is checked against the schema the earlier ones built: a
+//!   table created in the same file, or in an earlier file marked unreleased, is new and empty,
+//!   so building an index on it without `CONCURRENTLY` is fine.
+//! - Every statement is checked in the transaction the runner will really use
+//!   ([`haste_sql::transaction_of_each`]), so `CREATE INDEX CONCURRENTLY` in a plain file is
+//!   not "inside a transaction", and `VALIDATE` is only flagged when it shares one with its
+//!   `NOT VALID`.
+//! - [`rules::RULES`] is the registry: one rule per file in `rules/`, each documented with what
+//!   it detects, the lock it takes, the safe alternative and the PostgreSQL versions concerned.
+//! - `-- haste:allow <rule> reason="..."` suppresses a rule for the next statement,
+//!   `-- haste:allow-file <rule> reason="..."` for the file; a suppression that suppresses
+//!   nothing is itself a finding (`unused-suppression`).
+//!
+//! No I/O: files come in as text, findings go out as data; the command line renders them.
+
+mod analysis;
+mod finding;
+pub mod rules;
+mod suppress;
+
+pub use analysis::Schema;
+pub use finding::{Finding, Group, Severity};
+
+use std::collections::HashMap;
+
+use haste_sql::{Dialect, LineIndex, Script, TransactionMode, transaction_of_each};
+
+/// One migration file, as the linter sees it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Path shown in findings.
+    pub path: String,
+    /// The SQL text.
+    pub sql: String,
+    /// Forced transaction mode from the file's directives.
+    pub transaction: Option<TransactionMode>,
+    /// Whether to report findings for this file (history files are only replayed).
+    pub check: bool,
+    /// Whether its changes are not released yet: tables it creates are still empty when later
+    /// files run (a pending migration of the same deploy).
+    pub unreleased: bool,
+}
+
+/// How the linter is configured.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PostgreSQL major version of the target.
+    pub pg_version: u32,
+    /// Whether the runner sets a `lock_timeout` on every statement (haste's does, unless it
+    /// is configured to 0).
+    pub runner_lock_timeout: bool,
+    /// Severity per rule id, over the rule's default (style rules default to off).
+    pub severities: HashMap<String, Severity>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { pg_version: 15, runner_lock_timeout: true, severities: HashMap::new() }
+    }
+}
+
+/// Lints `files` in order and returns the findings of the files marked `check`, in file and
+/// position order.
+pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
+    let mut schema = Schema::default();
+    let mut findings = Vec::new();
+    for (number, file) in files.iter().enumerate() {
+        let script = Script::parse(Dialect::Postgres, &file.sql);
+        let transactions = transaction_of_each(&script.statements, file.transaction);
+        let mut raw = Vec::new();
+        schema.begin_file(number, file.unreleased);
+        for (index, statement) in script.statements.iter().enumerate() {
+            let parsed = pg_query::parse(&statement.text, 0);
+            let node = parsed.as_ref().ok().and_then(|parsed| {
+                parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()).and_then(|node| node.node.clone())
+            });
+            let context = rules::Context {
+                config,
+                schema: &schema,
+                statement,
+                index,
+                statements: &script.statements,
+                transaction: transactions[index],
+                transactions: &transactions,
+                file_number: number,
+            };
+            match (&parsed, &node) {
+                (Err(error), _) => raw.push(rules::Raw::new(&context, "syntax-error", error.to_string(), "fix the statement: PostgreSQL will refuse it")),
+                (Ok(_), Some(node)) => {
+                    if file.check {
+                        for rule in rules::RULES {
+                            rule.check(&context, node, &mut raw);
+                        }
+                    }
+                    schema.apply(node, transactions[index], config.pg_version);
+                }
+                (Ok(_), None) => {}
+            }
+            schema.end_statement(transactions[index], transactions.get(index + 1).copied().flatten());
+        }
+        if file.check {
+            let suppressions = suppress::Suppressions::parse(&file.sql, &script.statements);
+            let index = LineIndex::new(&file.sql);
+            findings.extend(suppressions.apply(raw, &file.path, &index, config));
+        }
+    }
+    findings
+}

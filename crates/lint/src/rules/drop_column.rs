@@ -1,0 +1,47 @@
+//! `drop-column`: column dropped.
+//!
+//! Detects `ALTER TABLE ... DROP COLUMN` on an existing table.
+//!
+//! Risk: the data is gone, and the release still running reads or writes the column and fails.
+//!
+//! Instead: stop using the column in one release, drop it in a later one (expand/contract), and
+//! allow this rule with a reason there.
+//!
+//! PostgreSQL: all versions.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::AlterTableType;
+
+use super::{ast, Context, Raw, Rule};
+
+
+/// `drop-column`.
+pub struct DropColumn;
+
+impl Rule for DropColumn {
+    fn id(&self) -> &'static str {
+        "drop-column"
+    }
+
+    fn summary(&self) -> &'static str {
+        "column dropped"
+    }
+
+    fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
+        if let NodeEnum::AlterTableStmt(alter) = node
+            && let Some(relation) = &alter.relation
+            && context.is_existing_table(relation)
+        {
+            for command in ast::alter_commands(alter) {
+                if command.subtype == AlterTableType::AtDropColumn as i32 {
+                    findings.push(Raw::new(
+                        context,
+                        self.id(),
+                        format!("dropping {}.{} loses its data and breaks the release still using it", ast::relation_text(relation), command.name),
+                        "drop it in a release after the one that stopped using it; allow with a reason",
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `primary-key-blocking`: PRIMARY KEY added to an existing table without a prebuilt index.
+//!
+//! Detects `ADD PRIMARY KEY (...)` on an existing table that builds its index in place.
+//!
+//! Lock: ACCESS EXCLUSIVE during the index build (and a scan for NOT NULL on nullable columns).
+//!
+//! Instead: `CREATE UNIQUE INDEX CONCURRENTLY i ...`, then `ADD CONSTRAINT pk PRIMARY KEY USING INDEX i`.
+//!
+//! PostgreSQL: all versions.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::ConstrType;
+
+use super::{ast, Context, Raw, Rule};
+use super::ast::added_constraints;
+
+
+/// `primary-key-blocking`.
+pub struct PrimaryKeyBlocking;
+
+impl Rule for PrimaryKeyBlocking {
+    fn id(&self) -> &'static str {
+        "primary-key-blocking"
+    }
+
+    fn summary(&self) -> &'static str {
+        "PRIMARY KEY added to an existing table without a prebuilt index"
+    }
+
+    fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
+        for (relation, constraint) in added_constraints(node) {
+            if constraint.contype == ConstrType::ConstrPrimary as i32 && constraint.indexname.is_empty() && context.is_existing_table(relation) {
+                findings.push(Raw::new(
+                    context,
+                    self.id(),
+                    format!("adding a primary key to {} builds its index under an ACCESS EXCLUSIVE lock", ast::relation_text(relation)),
+                    "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
+                ));
+            }
+        }
+    }
+}

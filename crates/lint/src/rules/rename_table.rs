@@ -1,0 +1,43 @@
+//! `rename-table`: table renamed.
+//!
+//! Detects `ALTER TABLE ... RENAME TO`.
+//!
+//! Risk: the release still running uses the old name and fails the moment this commits.
+//!
+//! Instead: create a view with the old name for one release, or expand/contract.
+//!
+//! PostgreSQL: all versions.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::ObjectType;
+
+use super::{ast, Context, Raw, Rule};
+
+
+/// `rename-table`.
+pub struct RenameTable;
+
+impl Rule for RenameTable {
+    fn id(&self) -> &'static str {
+        "rename-table"
+    }
+
+    fn summary(&self) -> &'static str {
+        "table renamed"
+    }
+
+    fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
+        if let NodeEnum::RenameStmt(rename) = node
+            && rename.rename_type == ObjectType::ObjectTable as i32
+            && let Some(relation) = &rename.relation
+            && context.is_existing_table(relation)
+        {
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                format!("renaming {} to {} breaks the release still using the old name", ast::relation_text(relation), rename.newname),
+                "keep a view with the old name for one release",
+            ));
+        }
+    }
+}

@@ -1,0 +1,2 @@
+ALTER TABLE contacts ADD COLUMN workspace_id bigint NOT NULL;
+-- expect: add-required-column

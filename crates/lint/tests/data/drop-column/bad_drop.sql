@@ -1,0 +1,2 @@
+ALTER TABLE contacts DROP COLUMN legacy_score;
+-- expect: drop-column

@@ -1,0 +1,2 @@
+DROP DATABASE crm;
+-- expect: drop-database

@@ -1,0 +1,1 @@
+CREATE TABLE crm (id int);

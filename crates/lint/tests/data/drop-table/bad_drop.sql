@@ -1,0 +1,2 @@
+DROP TABLE legacy_events;
+-- expect: drop-table

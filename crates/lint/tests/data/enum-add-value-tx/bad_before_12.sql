@@ -1,0 +1,3 @@
+-- fixture: pg=11
+ALTER TYPE stage ADD VALUE 'qualified';
+-- expect: enum-add-value-tx

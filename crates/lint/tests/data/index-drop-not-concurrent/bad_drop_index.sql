@@ -1,0 +1,2 @@
+DROP INDEX contacts_email_idx;
+-- expect: index-drop-not-concurrent

@@ -1,0 +1,2 @@
+ALTER TABLE contacts ADD COLUMN score integer;
+CREATE INDEX CONCURRENTLY contacts_score_idx ON contacts (score);

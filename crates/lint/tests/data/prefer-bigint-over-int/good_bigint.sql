@@ -1,0 +1,1 @@
+CREATE TABLE contacts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, score integer);

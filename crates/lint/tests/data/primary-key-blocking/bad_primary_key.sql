@@ -1,0 +1,2 @@
+ALTER TABLE events ADD PRIMARY KEY (id);
+-- expect: primary-key-blocking

@@ -1,0 +1,2 @@
+CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id);
+ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;

@@ -1,0 +1,2 @@
+REFRESH MATERIALIZED VIEW deal_totals;
+-- expect: refresh-matview-blocking

@@ -1,0 +1,2 @@
+REINDEX INDEX contacts_email_idx;
+-- expect: reindex-not-concurrent

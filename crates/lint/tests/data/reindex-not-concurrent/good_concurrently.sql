@@ -1,0 +1,1 @@
+REINDEX INDEX CONCURRENTLY contacts_email_idx;

@@ -1,0 +1,2 @@
+ALTER TABLE contacts RENAME COLUMN name TO full_name;
+-- expect: rename-column

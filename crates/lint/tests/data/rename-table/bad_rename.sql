@@ -1,0 +1,2 @@
+ALTER TABLE contacts RENAME TO people;
+-- expect: rename-table

@@ -1,0 +1,2 @@
+CREATE TABLE drafts (id int);
+ALTER TABLE drafts RENAME TO notes;

@@ -1,0 +1,3 @@
+-- fixture: lock_timeout=none
+ALTER TABLE contacts ADD COLUMN score integer;
+-- expect: require-lock-timeout

@@ -1,0 +1,3 @@
+-- haste:allow drop-table
+-- expect: suppression-without-reason
+DROP TABLE legacy_events;

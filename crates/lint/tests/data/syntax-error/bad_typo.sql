@@ -1,0 +1,3 @@
+CREATE TABLE ok (id int);
+CREATE TABEL broken (id int);
+-- expect: syntax-error

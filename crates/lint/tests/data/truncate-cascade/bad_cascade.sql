@@ -1,0 +1,2 @@
+TRUNCATE contacts CASCADE;
+-- expect: truncate-cascade

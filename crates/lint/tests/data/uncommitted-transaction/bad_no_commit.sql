@@ -1,0 +1,3 @@
+BEGIN;
+-- expect: uncommitted-transaction
+CREATE TABLE t (id int);

@@ -1,0 +1,2 @@
+-- haste:allow drop-table reason="archived in release 12"
+DROP TABLE legacy_events;

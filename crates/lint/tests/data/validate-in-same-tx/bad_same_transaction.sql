@@ -1,0 +1,3 @@
+ALTER TABLE deals ADD CONSTRAINT deals_contact_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id) NOT VALID;
+ALTER TABLE deals VALIDATE CONSTRAINT deals_contact_fkey;
+-- expect: validate-in-same-tx

@@ -1,0 +1,115 @@
+//! Which statements share a transaction when haste's runner applies a script. The runner and
+//! the linter both read it from here, so the linter never guesses what the runner will do.
+
+use crate::{Statement, StatementKind, TransactionControl};
+
+/// A transaction mode forced by a `-- haste:transaction on|off` directive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionMode {
+    /// The whole file in one transaction; a statement that cannot run in one is an error.
+    On,
+    /// Every statement on its own, outside a transaction.
+    Off,
+}
+
+/// Statements `start..end` of a script that the runner sends together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// First statement index.
+    pub start: usize,
+    /// One past the last statement index.
+    pub end: usize,
+    /// Outside any transaction (a statement the database refuses in one, or forced off).
+    pub alone: bool,
+}
+
+/// How a script that cannot run as one transaction is cut: runs of ordinary statements each in
+/// a transaction of their own, every no-transaction statement (every statement, when
+/// `forced_off`) alone.
+pub fn steps(statements: &[Statement], forced_off: bool) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for (index, statement) in statements.iter().enumerate() {
+        let alone = forced_off || matches!(statement.kind, StatementKind::NoTransaction(_));
+        match steps.last_mut() {
+            Some(step) if !alone && !step.alone => step.end = index + 1,
+            _ => steps.push(Step { start: index, end: index + 1, alone }),
+        }
+    }
+    steps
+}
+
+fn control(statement: &Statement) -> Option<TransactionControl> {
+    match statement.kind {
+        StatementKind::TransactionControl(control) => Some(control),
+        _ => None,
+    }
+}
+
+/// `BEGIN; ...; COMMIT;` and nothing else around or between: the runner's history row can
+/// join the file's own transaction, just before its `COMMIT`.
+pub fn is_one_transaction(statements: &[Statement]) -> bool {
+    use TransactionControl::*;
+    let (Some(first), Some(last)) = (statements.first(), statements.last()) else { return false };
+    statements.len() >= 2
+        && control(first) == Some(Begin)
+        && control(last) == Some(Commit)
+        && statements[1..statements.len() - 1].iter().all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
+}
+
+/// For each statement, the transaction it runs in when the runner applies the script (`None`:
+/// outside any transaction block). Transactions are numbered in file order.
+pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionMode>) -> Vec<Option<usize>> {
+    let manages = statements.iter().any(|s| control(s).is_some());
+    let has_no_tx = statements.iter().any(|s| matches!(s.kind, StatementKind::NoTransaction(_)));
+    match forced {
+        Some(TransactionMode::On) => vec![Some(0); statements.len()],
+        Some(TransactionMode::Off) => vec![None; statements.len()],
+        None if manages => {
+            let (mut open, mut next) = (None, 0);
+            statements
+                .iter()
+                .map(|statement| match control(statement) {
+                    Some(TransactionControl::Begin) => {
+                        open = Some(next);
+                        next += 1;
+                        open
+                    }
+                    Some(TransactionControl::Commit | TransactionControl::Rollback) => open.take(),
+                    _ => open,
+                })
+                .collect()
+        }
+        None if has_no_tx => {
+            let mut each = vec![None; statements.len()];
+            for (number, step) in steps(statements, false).iter().enumerate() {
+                if !step.alone {
+                    each[step.start..step.end].fill(Some(number));
+                }
+            }
+            each
+        }
+        None => vec![Some(0); statements.len()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dialect, Script};
+
+    fn each(sql: &str, forced: Option<TransactionMode>) -> Vec<Option<usize>> {
+        transaction_of_each(&Script::parse(Dialect::Postgres, sql).statements, forced)
+    }
+
+    #[test]
+    fn numbers_the_transactions_the_runner_will_use() {
+        assert_eq!(each("SELECT 1; SELECT 2;", None), [Some(0), Some(0)]);
+        assert_eq!(
+            each("SELECT 1; SELECT 2; CREATE INDEX CONCURRENTLY i ON t (a); SELECT 3;", None),
+            [Some(0), Some(0), None, Some(2)]
+        );
+        assert_eq!(each("SELECT 0; BEGIN; SELECT 1; COMMIT; SELECT 2;", None), [None, Some(0), Some(0), Some(0), None]);
+        assert_eq!(each("SELECT 1; SELECT 2;", Some(TransactionMode::Off)), [None, None]);
+        assert_eq!(each("CREATE INDEX CONCURRENTLY i ON t (a);", Some(TransactionMode::On)), [Some(0)]);
+    }
+}
