@@ -63,7 +63,9 @@ fn main() {
         }
     }
     cluster.stop().expect("stop PostgreSQL");
-    let seconds = |times: &[Duration]| times.iter().map(|t| format!("{:.3}", t.as_secs_f64())).collect::<Vec<_>>().join(" ");
+    let seconds = |times: &[Duration]| {
+        times.iter().map(|t| format!("{:.3}", t.as_secs_f64())).collect::<Vec<_>>().join(" ")
+    };
     println!("rounds (s): psql {} | haste {}", seconds(&floor), seconds(&haste));
     let (floor, haste, noop) = (median(floor), median(haste), median(noop));
     println!("deploy of {migrations} migrations ({rounds} rounds, medians, PostgreSQL fsync on):");

@@ -19,6 +19,31 @@ pub enum Command {
     /// Apply, inspect, create, undo and repair migrations.
     #[command(subcommand)]
     Migrate(Migrate),
+    /// Check migrations for statements that lock, rewrite, lose data or break running code.
+    Lint {
+        /// Files to check (default: every migration, or the pending ones with --url). Earlier
+        /// migrations of the folder are replayed as history.
+        files: Vec<PathBuf>,
+        /// Migrations folder (default: `migrations_dir` from haste.toml, else ./migrations).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Configuration file (default: ./haste.toml when it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A database to learn from: its server version, and which migrations are applied
+        /// (only pending ones are checked; their new tables count as empty).
+        #[arg(long)]
+        url: Option<String>,
+        /// Target PostgreSQL major version (default: from --url, then haste.toml, then 15).
+        #[arg(long)]
+        pg_version: Option<u32>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+        format: LintFormat,
+        /// Set a rule's severity: `--rule drop-column=warn` (error, warn, off); repeatable.
+        #[arg(long, value_name = "ID=SEVERITY")]
+        rule: Vec<String>,
+    },
     /// Check connectivity, server, privileges, migrations, the lock and invalid indexes.
     Doctor {
         #[command(flatten)]
@@ -39,6 +64,10 @@ pub enum Migrate {
         /// continue if the backup fails.
         #[arg(long)]
         backup: Option<PathBuf>,
+        /// Lint the pending migrations first and refuse to apply any if an error-level
+        /// finding is not allowed with a reason.
+        #[arg(long)]
+        lint: bool,
     },
     /// Undo applied migrations with their down.sql, newest first.
     Down {
@@ -179,4 +208,17 @@ pub enum Format {
     Text,
     /// For programs: see docs/json.md.
     Json,
+}
+
+/// How lint findings are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// rustc-style diagnostics with the SQL and a suggested fix.
+    Text,
+    /// One JSON array of findings.
+    Json,
+    /// GitHub Actions workflow annotations.
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
 }

@@ -32,6 +32,18 @@ struct ConfigFile {
     lock: LockSection,
     #[serde(default)]
     defaults: DefaultsSection,
+    #[serde(default)]
+    lint: LintSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LintSection {
+    pg_version: Option<u32>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    rules: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +85,67 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(&path)
         .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
     toml::from_str(&text).map_err(|error| ConfigError(format!("{}: {error}", path.display())))
+}
+
+/// What `haste lint` needs from configuration.
+pub struct LintSettings {
+    pub dir: PathBuf,
+    pub config: haste_lint::Config,
+    /// `pg_version` from haste.toml, when set.
+    pub pg_version: Option<u32>,
+}
+
+/// Lint settings: flags over `[lint]` in haste.toml over built-ins. `rule_flags` are
+/// `id=severity` pairs.
+pub fn lint_settings(
+    dir: Option<&Path>,
+    config: Option<&Path>,
+    rule_flags: &[String],
+) -> Result<LintSettings, ConfigError> {
+    let file = load_file(config)?;
+    let mut lint = haste_lint::Config::default();
+    for group in &file.lint.groups {
+        let group = match group.as_str() {
+            "safety" => haste_lint::Group::Safety,
+            "style" => haste_lint::Group::Style,
+            other => {
+                return Err(ConfigError(format!("[lint] groups: unknown group `{other}` (safety, style)")));
+            }
+        };
+        for rule in haste_lint::rules::RULES
+            .iter()
+            .filter(|r| r.group() == group && r.default_severity() == haste_lint::Severity::Off)
+        {
+            lint.severities.insert(rule.id().to_owned(), haste_lint::Severity::Warn);
+        }
+    }
+    let known = |id: &str| {
+        haste_lint::rules::RULES.iter().any(|r| r.id() == id)
+            || haste_lint::rules::BUILT_IN.iter().any(|(b, _)| *b == id)
+    };
+    let pairs = file.lint.rules.iter().map(|(id, severity)| (id.clone(), severity.clone())).chain(
+        rule_flags.iter().map(|flag| {
+            let (id, severity) = flag.split_once('=').unwrap_or((flag, ""));
+            (id.to_owned(), severity.to_owned())
+        }),
+    );
+    for (id, severity) in pairs {
+        if !known(&id) {
+            return Err(ConfigError(format!("unknown lint rule `{id}`")));
+        }
+        let severity = haste_lint::Severity::parse(&severity).ok_or_else(|| {
+            ConfigError(format!("rule {id}: severity must be error, warn or off, not `{severity}`"))
+        })?;
+        lint.severities.insert(id, severity);
+    }
+    lint.runner_lock_timeout = match &file.defaults.lock_timeout {
+        Some(text) => {
+            parse_duration(text).map_err(|e| ConfigError(format!("lock timeout: {e}")))? > Duration::ZERO
+        }
+        None => true,
+    };
+    let dir = dir.map(Path::to_owned).or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    Ok(LintSettings { dir, config: lint, pg_version: file.lint.pg_version })
 }
 
 /// The migrations folder for commands that need no database.
@@ -138,12 +211,6 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
     )?;
     let retries = run.and_then(|r| r.retries).or(file.defaults.retries).unwrap_or(DEFAULT_RETRIES);
     let history_schema = common.history_schema.clone().or(file.history_schema);
-    let history = HistoryTables {
-        schema: match url.scheme() {
-            haste_driver::Scheme::Postgres => Some(history_schema.unwrap_or_else(|| "public".into())),
-            haste_driver::Scheme::Sqlite => None,
-        },
-    };
     let environment =
         match common.environment.clone().or_else(|| std::env::var("HASTE_ENV").ok()).or(file.environment) {
             Some(name) => match name.to_ascii_lowercase().as_str() {
@@ -159,16 +226,33 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         beside.exists().then_some(beside)
     });
     let settings = Settings {
-        history,
         lock_wait,
         limits: Limits { lock_timeout, statement_timeout },
         retries,
-        backoff: DEFAULT_BACKOFF,
         allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
-        run_id: new_run_id(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        ..settings_for(&url, history_schema)
     };
     Ok(Resolved { url, dir, settings, environment, seed, seed_command: file.seed_command })
+}
+
+/// Built-in settings for a database, with the history in `history_schema` (default `public`;
+/// SQLite has no schemas).
+pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settings {
+    Settings {
+        history: HistoryTables {
+            schema: match url.scheme() {
+                haste_driver::Scheme::Postgres => Some(history_schema.unwrap_or_else(|| "public".into())),
+                haste_driver::Scheme::Sqlite => None,
+            },
+        },
+        lock_wait: DEFAULT_LOCK_WAIT,
+        limits: Limits { lock_timeout: Some(DEFAULT_LOCK_TIMEOUT), statement_timeout: None },
+        retries: DEFAULT_RETRIES,
+        backoff: DEFAULT_BACKOFF,
+        allow_out_of_order: false,
+        run_id: new_run_id(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+    }
 }
 
 /// Whether the database is on this machine: a SQLite file, or a server on a loopback address

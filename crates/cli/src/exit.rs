@@ -27,6 +27,8 @@ pub const BACKUP_FAILED: u8 = 10;
 pub const DOCTOR_FAILED: u8 = 11;
 /// The environment forbids the command without a confirmation flag.
 pub const REFUSED: u8 = 12;
+/// `lint` (or `deploy --lint`): an error-level finding.
+pub const LINT_FAILED: u8 = 13;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {

@@ -3,6 +3,7 @@
 mod args;
 mod config;
 mod exit;
+mod lint;
 mod render;
 
 use std::process::ExitCode;
@@ -18,6 +19,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Migrate(command) => migrate(command),
+        Command::Lint { files, dir, config, url, pg_version, format, rule } => {
+            let printer = Printer::new(Format::Text, url.as_deref().and_then(|u| DatabaseUrl::parse(u).ok()));
+            lint::command(
+                &files,
+                dir.as_deref(),
+                config.as_deref(),
+                url.as_deref(),
+                pg_version,
+                format,
+                &rule,
+                &printer,
+            )
+        }
         Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
             printer.doctor(&haste_runner::doctor(connection, dir, &resolved.settings))
         }),
@@ -40,8 +54,14 @@ fn migrate(command: Migrate) -> u8 {
                 Err(error) => printer.usage_error(&error.to_string()),
             }
         }
-        Migrate::Deploy { common, run, backup } => {
+        Migrate::Deploy { common, run, backup, lint } => {
             with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                if lint {
+                    let code = lint_pending(connection, dir, &common, resolved, printer);
+                    if code != exit::OK {
+                        return code;
+                    }
+                }
                 if let Some(path) = &backup {
                     if let Err(error) = connection.backup(path) {
                         return printer.backup_error(path, &error);
@@ -145,6 +165,70 @@ fn migrate(command: Migrate) -> u8 {
             printer.unlock_result(&haste_runner::unlock(connection, terminate))
         }),
     }
+}
+
+/// `deploy --lint`: lints the pending migrations against the applied ones; error findings
+/// stop the deploy before anything runs.
+fn lint_pending(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    common: &args::Common,
+    resolved: &config::Resolved,
+    printer: &Printer,
+) -> u8 {
+    let mut settings = match config::lint_settings(common.dir.as_deref(), common.config.as_deref(), &[]) {
+        Ok(settings) => settings,
+        Err(error) => return printer.usage_error(&error.0),
+    };
+    let report = match haste_runner::status(connection, dir, &resolved.settings) {
+        Ok(report) => report,
+        Err(error) => return printer.runner_error(&error),
+    };
+    let applied: std::collections::HashSet<String> = report
+        .migrations
+        .iter()
+        .filter(|m| m.state != haste_runner::State::Pending)
+        .map(|m| m.name.clone())
+        .collect();
+    let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
+    settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
+    let inputs = lint::sources(dir, |m| !applied.contains(&m.name), Some(&applied));
+    if connection.dialect() != haste_sql::Dialect::Postgres {
+        return exit::OK;
+    }
+    let findings = haste_lint::lint(&inputs, &settings.config);
+    let code = lint::outcome(&findings);
+    if code != exit::OK {
+        lint::render(&findings, &inputs, args::LintFormat::Text);
+        printer.usage_error_with_code(
+            "LINT_FAILED",
+            code,
+            "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")",
+        );
+    }
+    code
+}
+
+/// The server version and the migrations recorded as applied (or otherwise started) on `url`.
+fn applied_migrations(
+    url: &str,
+    dir: &MigrationsDir,
+) -> Result<(String, std::collections::HashSet<String>), u8> {
+    let printer = Printer::new(Format::Text, DatabaseUrl::parse(url).ok());
+    let url = DatabaseUrl::parse(url).map_err(|error| printer.usage_error(&error.to_string()))?;
+    let settings = config::settings_for(&url, None);
+    let mut connection =
+        connect(&url, "haste/lint", &settings).map_err(|error| printer.connect_error(&error))?;
+    let version = connection.server_version().unwrap_or_default();
+    let report = haste_runner::status(connection.as_mut(), dir, &settings)
+        .map_err(|error| printer.runner_error(&error))?;
+    let names = report
+        .migrations
+        .into_iter()
+        .filter(|m| m.state != haste_runner::State::Pending)
+        .map(|m| m.name)
+        .collect();
+    Ok((version, names))
 }
 
 /// Resolves configuration, reads the folder, connects, then runs `body`; any failure on the way

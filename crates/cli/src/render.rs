@@ -68,6 +68,11 @@ impl Printer {
         exit_code
     }
 
+    /// A failure with its own code string and exit code.
+    pub fn usage_error_with_code(&self, code: &str, exit_code: u8, message: &str) -> u8 {
+        self.fail(code, exit_code, message)
+    }
+
     pub fn usage_error(&self, message: &str) -> u8 {
         self.fail("USAGE", exit::USAGE, message)
     }

@@ -89,7 +89,9 @@ impl Schema {
                 for element in &create.table_elts {
                     match &element.node {
                         Some(NodeEnum::ColumnDef(column)) => {
-                            table.columns.insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                            table
+                                .columns
+                                .insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
                             for constraint in ast::constraints(&column.constraints) {
                                 if let Some(name) = not_null_check_column(constraint) {
                                     table.not_null_checks.insert(constraint.conname.clone(), (name, true));
@@ -111,13 +113,18 @@ impl Schema {
                 let key = table_key(relation);
                 for command in ast::alter_commands(alter) {
                     let table = self.tables.entry(key.clone()).or_default();
-                    let subtype = AlterTableType::try_from(command.subtype).unwrap_or(AlterTableType::Undefined);
+                    let subtype =
+                        AlterTableType::try_from(command.subtype).unwrap_or(AlterTableType::Undefined);
                     match (subtype, command.def.as_deref().and_then(|def| def.node.as_ref())) {
                         (AlterTableType::AtAddColumn, Some(NodeEnum::ColumnDef(column))) => {
-                            table.columns.insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                            table
+                                .columns
+                                .insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
                         }
                         (AlterTableType::AtAlterColumnType, Some(NodeEnum::ColumnDef(column))) => {
-                            table.columns.insert(command.name.clone(), ast::type_text(column.type_name.as_ref()));
+                            table
+                                .columns
+                                .insert(command.name.clone(), ast::type_text(column.type_name.as_ref()));
                         }
                         (AlterTableType::AtDropColumn, _) => {
                             table.columns.remove(&command.name);
@@ -129,7 +136,10 @@ impl Schema {
                                 self.not_valid.insert((transaction, constraint.conname.clone()));
                             }
                             if let Some(column) = not_null_check_column(constraint) {
-                                table.not_null_checks.insert(constraint.conname.clone(), (column, !constraint.skip_validation));
+                                table.not_null_checks.insert(
+                                    constraint.conname.clone(),
+                                    (column, !constraint.skip_validation),
+                                );
                             }
                         }
                         (AlterTableType::AtValidateConstraint, _) => {

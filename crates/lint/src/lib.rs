@@ -77,7 +77,12 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
         for (index, statement) in script.statements.iter().enumerate() {
             let parsed = pg_query::parse(&statement.text, 0);
             let node = parsed.as_ref().ok().and_then(|parsed| {
-                parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()).and_then(|node| node.node.clone())
+                parsed
+                    .protobuf
+                    .stmts
+                    .first()
+                    .and_then(|raw| raw.stmt.as_ref())
+                    .and_then(|node| node.node.clone())
             });
             let context = rules::Context {
                 config,
@@ -90,7 +95,12 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
                 file_number: number,
             };
             match (&parsed, &node) {
-                (Err(error), _) => raw.push(rules::Raw::new(&context, "syntax-error", error.to_string(), "fix the statement: PostgreSQL will refuse it")),
+                (Err(error), _) => raw.push(rules::Raw::new(
+                    &context,
+                    "syntax-error",
+                    error.to_string(),
+                    "fix the statement: PostgreSQL will refuse it",
+                )),
                 (Ok(_), Some(node)) => {
                     if file.check {
                         for rule in rules::RULES {

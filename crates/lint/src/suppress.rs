@@ -32,24 +32,40 @@ impl Suppressions {
                 None => (false, &directive["allow".len()..]),
             };
             let (list, reason) = match rest.split_once("reason=") {
-                Some((list, reason)) => (list, Some(reason.trim().trim_matches('"').to_owned()).filter(|r| !r.is_empty())),
+                Some((list, reason)) => {
+                    (list, Some(reason.trim().trim_matches('"').to_owned()).filter(|r| !r.is_empty()))
+                }
                 None => (rest, None),
             };
-            let rules: Vec<String> = list.split([',', ' ']).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
+            let rules: Vec<String> =
+                list.split([',', ' ']).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned).collect();
             let statement = if file_wide {
                 None
             } else {
                 statements.iter().position(|s| s.start >= start + at).or(Some(usize::MAX))
             };
             let used = vec![false; rules.len()];
-            found.push(Suppression { rules, statement, reason, start: start + at, end: start + line.trim_end().len(), used });
+            found.push(Suppression {
+                rules,
+                statement,
+                reason,
+                start: start + at,
+                end: start + line.trim_end().len(),
+                used,
+            });
         }
         Suppressions(found)
     }
 
     /// Drops suppressed findings, adds one for each suppression that suppressed nothing or
     /// gives no reason, applies severities, and positions everything.
-    pub fn apply(mut self, raw: Vec<Raw>, path: &str, index: &LineIndex<'_>, config: &Config) -> Vec<Finding> {
+    pub fn apply(
+        mut self,
+        raw: Vec<Raw>,
+        path: &str,
+        index: &LineIndex<'_>,
+        config: &Config,
+    ) -> Vec<Finding> {
         let mut kept: Vec<Raw> = Vec::new();
         for finding in raw {
             let mut suppressed = false;

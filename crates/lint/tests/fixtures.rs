@@ -51,7 +51,11 @@ fn check_fixture(rule: &str, path: &Path) -> Result<(), String> {
             let target = if previous.trim_start().starts_with("-- haste:allow") {
                 line_of(offset) - 1
             } else {
-                let statement = statements.iter().rev().find(|s| s.start < offset).expect("an expectation follows a statement");
+                let statement = statements
+                    .iter()
+                    .rev()
+                    .find(|s| s.start < offset)
+                    .expect("an expectation follows a statement");
                 line_of(statement.start)
             };
             *expected.entry(target).or_default() += 1;
@@ -85,8 +89,12 @@ fn every_rule_has_failing_and_passing_examples_that_hold() {
             .map(|e| e.unwrap().path())
             .collect();
         files.sort();
-        let names: Vec<String> = files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
-        assert!(names.iter().any(|n| n.starts_with("bad")) && names.iter().any(|n| n.starts_with("good")), "{rule} needs bad_ and good_ examples");
+        let names: Vec<String> =
+            files.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("bad")) && names.iter().any(|n| n.starts_with("good")),
+            "{rule} needs bad_ and good_ examples"
+        );
         for file in &files {
             if let Err(error) = check_fixture(rule, file) {
                 failures.push(error);

@@ -9,8 +9,8 @@ use haste_sql::{StatementKind, TransactionControl};
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use haste_sql::Step;
 use crate::{AppliedMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
+use haste_sql::Step;
 
 pub(crate) struct Applier<'a> {
     pub connection: &'a mut dyn Connection,

@@ -30,8 +30,8 @@ mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use postgres::concurrent_index_name;
-pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use quote::{quote_ident, quote_literal};
+pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 
 /// The SQL grammar a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

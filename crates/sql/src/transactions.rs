@@ -53,7 +53,9 @@ pub fn is_one_transaction(statements: &[Statement]) -> bool {
     statements.len() >= 2
         && control(first) == Some(Begin)
         && control(last) == Some(Commit)
-        && statements[1..statements.len() - 1].iter().all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
+        && statements[1..statements.len() - 1]
+            .iter()
+            .all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
 }
 
 /// For each statement, the transaction it runs in when the runner applies the script (`None`:
@@ -108,7 +110,10 @@ mod tests {
             each("SELECT 1; SELECT 2; CREATE INDEX CONCURRENTLY i ON t (a); SELECT 3;", None),
             [Some(0), Some(0), None, Some(2)]
         );
-        assert_eq!(each("SELECT 0; BEGIN; SELECT 1; COMMIT; SELECT 2;", None), [None, Some(0), Some(0), Some(0), None]);
+        assert_eq!(
+            each("SELECT 0; BEGIN; SELECT 1; COMMIT; SELECT 2;", None),
+            [None, Some(0), Some(0), Some(0), None]
+        );
         assert_eq!(each("SELECT 1; SELECT 2;", Some(TransactionMode::Off)), [None, None]);
         assert_eq!(each("CREATE INDEX CONCURRENTLY i ON t (a);", Some(TransactionMode::On)), [Some(0)]);
     }

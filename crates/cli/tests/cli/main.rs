@@ -3,6 +3,7 @@
 mod deploy_postgres;
 mod failures;
 mod faults;
+mod lint;
 mod recovery;
 mod sqlite;
 

@@ -68,7 +68,10 @@ fn configuration_comes_from_haste_toml_and_dotenv_with_flags_winning() {
     let work = TempDir::new("config");
     work.write("db/migrations/1_a/migration.sql", "CREATE TABLE a (id INTEGER);");
     work.write(".env", "APP_DB=sqlite:from-dotenv.db\n");
-    work.write("haste.toml", "url = \"${APP_DB}\"\nmigrations_dir = \"db/migrations\"\n\n[defaults]\nlock_timeout = \"1s\"\n");
+    work.write(
+        "haste.toml",
+        "url = \"${APP_DB}\"\nmigrations_dir = \"db/migrations\"\n\n[defaults]\nlock_timeout = \"1s\"\n",
+    );
     let run = haste(work.path(), &["migrate", "deploy"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(work.path().join("from-dotenv.db").exists(), "url came from haste.toml with .env interpolated");

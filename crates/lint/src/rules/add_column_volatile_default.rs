@@ -12,9 +12,8 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::{added_columns, column_default};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `add-column-volatile-default`.
 pub struct AddColumnVolatileDefault;
@@ -35,7 +34,10 @@ impl Rule for AddColumnVolatileDefault {
         {
             for column in added_columns(alter) {
                 let Some(default) = column_default(column) else { continue };
-                let volatile: Vec<String> = ast::called_functions(default).into_iter().filter(|f| VOLATILE.contains(&f.as_str())).collect();
+                let volatile: Vec<String> = ast::called_functions(default)
+                    .into_iter()
+                    .filter(|f| VOLATILE.contains(&f.as_str()))
+                    .collect();
                 if context.config.pg_version < 11 || !volatile.is_empty() {
                     let why = match volatile.first() {
                         Some(function) => format!("its default calls the volatile {function}()"),
@@ -44,7 +46,11 @@ impl Rule for AddColumnVolatileDefault {
                     findings.push(Raw::new(
                         context,
                         self.id(),
-                        format!("adding {}.{} rewrites the whole table under an ACCESS EXCLUSIVE lock: {why}", ast::relation_text(relation), column.colname),
+                        format!(
+                            "adding {}.{} rewrites the whole table under an ACCESS EXCLUSIVE lock: {why}",
+                            ast::relation_text(relation),
+                            column.colname
+                        ),
                         "add the column without a default, SET DEFAULT, then backfill in batches",
                     ));
                 }
@@ -56,6 +62,15 @@ impl Rule for AddColumnVolatileDefault {
 /// Functions whose result changes per row: a default calling one is evaluated for every
 /// existing row, which rewrites the table.
 const VOLATILE: &[&str] = &[
-    "random", "gen_random_uuid", "uuid_generate_v1", "uuid_generate_v1mc", "uuid_generate_v4",
-    "clock_timestamp", "timeofday", "nextval", "txid_current", "pg_current_xact_id", "setseed",
+    "random",
+    "gen_random_uuid",
+    "uuid_generate_v1",
+    "uuid_generate_v1mc",
+    "uuid_generate_v4",
+    "clock_timestamp",
+    "timeofday",
+    "nextval",
+    "txid_current",
+    "pg_current_xact_id",
+    "setseed",
 ];

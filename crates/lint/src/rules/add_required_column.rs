@@ -13,9 +13,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::{added_columns, column_default};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `add-required-column`.
 pub struct AddRequiredColumn;
@@ -36,9 +35,18 @@ impl Rule for AddRequiredColumn {
         {
             for column in added_columns(alter) {
                 let constraints: Vec<_> = ast::constraints(&column.constraints).collect();
-                let not_null = column.is_not_null || constraints.iter().any(|c| c.contype == ConstrType::ConstrNotnull as i32 || c.contype == ConstrType::ConstrPrimary as i32);
-                let filled = column_default(column).is_some() || !column.identity.is_empty() || !column.generated.is_empty()
-                    || constraints.iter().any(|c| c.contype == ConstrType::ConstrIdentity as i32 || c.contype == ConstrType::ConstrGenerated as i32);
+                let not_null = column.is_not_null
+                    || constraints.iter().any(|c| {
+                        c.contype == ConstrType::ConstrNotnull as i32
+                            || c.contype == ConstrType::ConstrPrimary as i32
+                    });
+                let filled = column_default(column).is_some()
+                    || !column.identity.is_empty()
+                    || !column.generated.is_empty()
+                    || constraints.iter().any(|c| {
+                        c.contype == ConstrType::ConstrIdentity as i32
+                            || c.contype == ConstrType::ConstrGenerated as i32
+                    });
                 if not_null && !filled {
                     findings.push(Raw::new(
                         context,

@@ -2,7 +2,8 @@
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::{
-    AlterTableCmd, AlterTableStmt, AlterTableType, ColumnDef, ColumnRef, ConstrType, Constraint, DropStmt, RangeVar, TypeName,
+    AlterTableCmd, AlterTableStmt, AlterTableType, ColumnDef, ColumnRef, ConstrType, Constraint, DropStmt,
+    RangeVar, TypeName,
 };
 
 /// The `ALTER TABLE` subcommands of a statement.
@@ -111,7 +112,9 @@ pub fn added_constraints(node: &NodeEnum) -> Vec<(&RangeVar, &Constraint)> {
     let mut found = Vec::new();
     for command in alter_commands(alter) {
         match command.def.as_deref().and_then(|def| def.node.as_ref()) {
-            Some(NodeEnum::Constraint(constraint)) if command.subtype == AlterTableType::AtAddConstraint as i32 => {
+            Some(NodeEnum::Constraint(constraint))
+                if command.subtype == AlterTableType::AtAddConstraint as i32 =>
+            {
                 found.push((relation, constraint.as_ref()))
             }
             Some(NodeEnum::ColumnDef(column)) if command.subtype == AlterTableType::AtAddColumn as i32 => {
@@ -125,11 +128,13 @@ pub fn added_constraints(node: &NodeEnum) -> Vec<(&RangeVar, &Constraint)> {
 
 /// The columns an `ALTER TABLE` adds.
 pub fn added_columns(alter: &AlterTableStmt) -> impl Iterator<Item = &ColumnDef> {
-    alter_commands(alter).filter_map(|command| match command.def.as_deref().and_then(|def| def.node.as_ref()) {
-        Some(NodeEnum::ColumnDef(column)) if command.subtype == AlterTableType::AtAddColumn as i32 => {
-            Some(column.as_ref())
+    alter_commands(alter).filter_map(|command| {
+        match command.def.as_deref().and_then(|def| def.node.as_ref()) {
+            Some(NodeEnum::ColumnDef(column)) if command.subtype == AlterTableType::AtAddColumn as i32 => {
+                Some(column.as_ref())
+            }
+            _ => None,
         }
-        _ => None,
     })
 }
 

@@ -10,8 +10,8 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::new_columns;
+use super::{Context, Raw, Rule, ast};
 use crate::Group;
 
 /// `ban-char-field`.
@@ -33,7 +33,12 @@ impl Rule for BanCharField {
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         for column in new_columns(node) {
             if ast::base_type(&ast::type_text(column.type_name.as_ref())) == "bpchar" {
-                findings.push(Raw::new(context, self.id(), format!("column {} is char(n)", column.colname), "use text"));
+                findings.push(Raw::new(
+                    context,
+                    self.id(),
+                    format!("column {} is char(n)", column.colname),
+                    "use text",
+                ));
             }
         }
     }

@@ -14,8 +14,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `column-type-rewrite`.
 pub struct ColumnTypeRewrite;
@@ -69,7 +68,9 @@ fn binary_coercible(old: &str, new: &str) -> bool {
         ("varchar", "text") | ("varchar", "varchar") if !new.contains('(') => true,
         ("varchar", "varchar") => matches!((limit(old), limit(new)), (Some(a), Some(b)) if b[0] >= a[0]),
         ("numeric", "numeric") if !new.contains('(') => true,
-        ("numeric", "numeric") => matches!((limit(old), limit(new)), (Some(a), Some(b)) if a.len() == 2 && b.len() == 2 && b[0] >= a[0] && b[1] == a[1]),
+        ("numeric", "numeric") => {
+            matches!((limit(old), limit(new)), (Some(a), Some(b)) if a.len() == 2 && b.len() == 2 && b[0] >= a[0] && b[1] == a[1])
+        }
         _ => false,
     }
 }

@@ -11,8 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `detach-partition-not-concurrent`.
 pub struct DetachPartitionNotConcurrent;

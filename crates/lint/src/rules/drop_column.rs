@@ -12,8 +12,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `drop-column`.
 pub struct DropColumn;
@@ -37,7 +36,11 @@ impl Rule for DropColumn {
                     findings.push(Raw::new(
                         context,
                         self.id(),
-                        format!("dropping {}.{} loses its data and breaks the release still using it", ast::relation_text(relation), command.name),
+                        format!(
+                            "dropping {}.{} loses its data and breaks the release still using it",
+                            ast::relation_text(relation),
+                            command.name
+                        ),
                         "drop it in a release after the one that stopped using it; allow with a reason",
                     ));
                 }

@@ -12,7 +12,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `drop-database`.
 pub struct DropDatabase;
 
@@ -27,7 +26,12 @@ impl Rule for DropDatabase {
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         if let NodeEnum::DropdbStmt(drop) = node {
-            findings.push(Raw::new(context, self.id(), format!("DROP DATABASE {} destroys everything in it", drop.dbname), "do not drop databases from migrations"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                format!("DROP DATABASE {} destroys everything in it", drop.dbname),
+                "do not drop databases from migrations",
+            ));
         }
     }
 }

@@ -11,8 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `drop-table`.
 pub struct DropTable;
@@ -33,11 +32,18 @@ impl Rule for DropTable {
             for name in ast::dropped_names(drop) {
                 let mut relation = pg_query::protobuf::RangeVar::default();
                 match name.split_once('.') {
-                    Some((schema, table)) => (relation.schemaname, relation.relname) = (schema.to_owned(), table.to_owned()),
+                    Some((schema, table)) => {
+                        (relation.schemaname, relation.relname) = (schema.to_owned(), table.to_owned())
+                    }
                     None => relation.relname = name.clone(),
                 }
                 if context.is_existing_table(&relation) {
-                    findings.push(Raw::new(context, self.id(), format!("dropping {name} loses its data and breaks the release still using it"), "drop it in a release after the one that stopped using it; allow with a reason"));
+                    findings.push(Raw::new(
+                        context,
+                        self.id(),
+                        format!("dropping {name} loses its data and breaks the release still using it"),
+                        "drop it in a release after the one that stopped using it; allow with a reason",
+                    ));
                 }
             }
         }

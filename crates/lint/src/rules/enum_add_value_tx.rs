@@ -13,7 +13,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `enum-add-value-tx`.
 pub struct EnumAddValueTx;
 
@@ -33,7 +32,12 @@ impl Rule for EnumAddValueTx {
             && !alter.new_val.is_empty()
             && context.config.pg_version < 12
         {
-            findings.push(Raw::new(context, self.id(), "ALTER TYPE ... ADD VALUE cannot run inside a transaction before PostgreSQL 12", "put it in a migration of its own with -- haste:transaction off"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "ALTER TYPE ... ADD VALUE cannot run inside a transaction before PostgreSQL 12",
+                "put it in a migration of its own with -- haste:transaction off",
+            ));
         }
         for value in context.schema.enum_values_added_in(transaction) {
             let literal = format!("'{}'", value.replace('\'', "''"));

@@ -13,9 +13,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::added_constraints;
-
+use super::{Context, Raw, Rule, ast};
 
 /// `fk-not-valid`.
 pub struct FkNotValid;
@@ -31,11 +30,17 @@ impl Rule for FkNotValid {
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrForeign as i32 && !constraint.skip_validation && context.is_existing_table(relation) {
+            if constraint.contype == ConstrType::ConstrForeign as i32
+                && !constraint.skip_validation
+                && context.is_existing_table(relation)
+            {
                 findings.push(Raw::new(
                     context,
                     self.id(),
-                    format!("adding a foreign key to {} checks every row while writes to both tables wait", ast::relation_text(relation)),
+                    format!(
+                        "adding a foreign key to {} checks every row while writes to both tables wait",
+                        ast::relation_text(relation)
+                    ),
                     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 ));
             }

@@ -11,8 +11,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `index-create-not-concurrent`.
 pub struct IndexCreateNotConcurrent;
@@ -35,7 +34,10 @@ impl Rule for IndexCreateNotConcurrent {
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!("building an index on {} without CONCURRENTLY blocks writes to it for the whole build", ast::relation_text(relation)),
+                format!(
+                    "building an index on {} without CONCURRENTLY blocks writes to it for the whole build",
+                    ast::relation_text(relation)
+                ),
                 "use CREATE INDEX CONCURRENTLY; haste runs it outside a transaction by itself",
             ));
         }

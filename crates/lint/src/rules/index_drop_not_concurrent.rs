@@ -14,7 +14,6 @@ use pg_query::protobuf::ObjectType;
 
 use super::{Context, Raw, Rule};
 
-
 /// `index-drop-not-concurrent`.
 pub struct IndexDropNotConcurrent;
 

@@ -11,8 +11,8 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::new_columns;
+use super::{Context, Raw, Rule, ast};
 use crate::Severity;
 
 /// `json-not-jsonb`.
@@ -34,7 +34,12 @@ impl Rule for JsonNotJsonb {
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         for column in new_columns(node) {
             if ast::type_text(column.type_name.as_ref()) == "json" {
-                findings.push(Raw::new(context, self.id(), format!("column {} is json", column.colname), "use jsonb"));
+                findings.push(Raw::new(
+                    context,
+                    self.id(),
+                    format!("column {} is json", column.colname),
+                    "use jsonb",
+                ));
             }
         }
     }

@@ -145,9 +145,21 @@ pub struct Raw {
 
 impl Raw {
     /// A finding that covers the whole statement of `context`.
-    pub fn new(context: &Context<'_>, rule: &'static str, message: impl Into<String>, help: impl Into<String>) -> Raw {
+    pub fn new(
+        context: &Context<'_>,
+        rule: &'static str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Raw {
         let statement = context.statement;
         let end = statement.offset + statement.text.trim_end().len();
-        Raw { rule, start: statement.start, end: end.max(statement.start), statement: context.index, message: message.into(), help: help.into() }
+        Raw {
+            rule,
+            start: statement.start,
+            end: end.max(statement.start),
+            statement: context.index,
+            message: message.into(),
+            help: help.into(),
+        }
     }
 }

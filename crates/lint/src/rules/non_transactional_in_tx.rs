@@ -16,7 +16,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `non-transactional-in-tx`.
 pub struct NonTransactionalInTx;
 

@@ -13,8 +13,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::new_columns;
+use super::{Context, Raw, Rule, ast};
 use crate::Group;
 
 /// `prefer-bigint-over-int`.
@@ -41,10 +41,16 @@ impl Rule for PreferBigintOverInt {
                 .collect();
             for column in new_columns(node) {
                 let primary = table_keys.contains(&column.colname)
-                    || ast::constraints(&column.constraints).any(|c| c.contype == ConstrType::ConstrPrimary as i32);
+                    || ast::constraints(&column.constraints)
+                        .any(|c| c.contype == ConstrType::ConstrPrimary as i32);
                 let kind = ast::type_text(column.type_name.as_ref());
                 if primary && matches!(kind.as_str(), "int4" | "serial" | "int2" | "smallserial") {
-                    findings.push(Raw::new(context, self.id(), format!("primary key {} is {kind}: it overflows at 2^31", column.colname), "use bigint"));
+                    findings.push(Raw::new(
+                        context,
+                        self.id(),
+                        format!("primary key {} is {kind}: it overflows at 2^31", column.colname),
+                        "use bigint",
+                    ));
                 }
             }
         }

@@ -11,8 +11,8 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::new_columns;
+use super::{Context, Raw, Rule, ast};
 use crate::Group;
 
 /// `prefer-text-field`.
@@ -34,7 +34,12 @@ impl Rule for PreferTextField {
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         for column in new_columns(node) {
             if ast::type_text(column.type_name.as_ref()).starts_with("varchar(") {
-                findings.push(Raw::new(context, self.id(), format!("column {} is varchar(n)", column.colname), "use text with a CHECK on char_length"));
+                findings.push(Raw::new(
+                    context,
+                    self.id(),
+                    format!("column {} is varchar(n)", column.colname),
+                    "use text with a CHECK on char_length",
+                ));
             }
         }
     }

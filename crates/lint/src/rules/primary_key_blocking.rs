@@ -11,9 +11,8 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::{ast, Context, Raw, Rule};
 use super::ast::added_constraints;
-
+use super::{Context, Raw, Rule, ast};
 
 /// `primary-key-blocking`.
 pub struct PrimaryKeyBlocking;
@@ -29,11 +28,17 @@ impl Rule for PrimaryKeyBlocking {
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrPrimary as i32 && constraint.indexname.is_empty() && context.is_existing_table(relation) {
+            if constraint.contype == ConstrType::ConstrPrimary as i32
+                && constraint.indexname.is_empty()
+                && context.is_existing_table(relation)
+            {
                 findings.push(Raw::new(
                     context,
                     self.id(),
-                    format!("adding a primary key to {} builds its index under an ACCESS EXCLUSIVE lock", ast::relation_text(relation)),
+                    format!(
+                        "adding a primary key to {} builds its index under an ACCESS EXCLUSIVE lock",
+                        ast::relation_text(relation)
+                    ),
                     "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
                 ));
             }

@@ -12,7 +12,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `refresh-matview-blocking`.
 pub struct RefreshMatviewBlocking;
 
@@ -30,7 +29,12 @@ impl Rule for RefreshMatviewBlocking {
             && !refresh.concurrent
             && !refresh.skip_data
         {
-            findings.push(Raw::new(context, self.id(), "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view", "use REFRESH MATERIALIZED VIEW CONCURRENTLY"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view",
+                "use REFRESH MATERIALIZED VIEW CONCURRENTLY",
+            ));
         }
     }
 }

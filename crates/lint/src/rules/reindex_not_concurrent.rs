@@ -13,7 +13,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `reindex-not-concurrent`.
 pub struct ReindexNotConcurrent;
 
@@ -29,9 +28,17 @@ impl Rule for ReindexNotConcurrent {
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         if let NodeEnum::ReindexStmt(reindex) = node
             && context.config.pg_version >= 12
-            && !reindex.params.iter().any(|p| matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"))
+            && !reindex
+                .params
+                .iter()
+                .any(|p| matches!(&p.node, Some(NodeEnum::DefElem(d)) if d.defname == "concurrently"))
         {
-            findings.push(Raw::new(context, self.id(), "REINDEX without CONCURRENTLY blocks writes and reads that use the index", "use REINDEX ... CONCURRENTLY"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "REINDEX without CONCURRENTLY blocks writes and reads that use the index",
+                "use REINDEX ... CONCURRENTLY",
+            ));
         }
     }
 }

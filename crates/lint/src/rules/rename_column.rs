@@ -12,8 +12,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `rename-column`.
 pub struct RenameColumn;
@@ -36,7 +35,12 @@ impl Rule for RenameColumn {
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!("renaming {}.{} to {} breaks the release still using the old name", ast::relation_text(relation), rename.subname, rename.newname),
+                format!(
+                    "renaming {}.{} to {} breaks the release still using the old name",
+                    ast::relation_text(relation),
+                    rename.subname,
+                    rename.newname
+                ),
                 "expand/contract: new column + sync trigger + backfill, drop the old one a release later",
             ));
         }

@@ -11,8 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `rename-table`.
 pub struct RenameTable;
@@ -35,7 +34,11 @@ impl Rule for RenameTable {
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!("renaming {} to {} breaks the release still using the old name", ast::relation_text(relation), rename.newname),
+                format!(
+                    "renaming {} to {} breaks the release still using the old name",
+                    ast::relation_text(relation),
+                    rename.newname
+                ),
                 "keep a view with the old name for one release",
             ));
         }

@@ -13,8 +13,7 @@
 
 use pg_query::NodeEnum;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `require-lock-timeout`.
 pub struct RequireLockTimeout;
@@ -43,7 +42,10 @@ impl Rule for RequireLockTimeout {
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!("no lock_timeout: while this waits for its lock on {}, every other query on it waits too", ast::relation_text(relation)),
+                format!(
+                    "no lock_timeout: while this waits for its lock on {}, every other query on it waits too",
+                    ast::relation_text(relation)
+                ),
                 "keep the runner's lock_timeout, or add -- haste:lock-timeout 2s",
             ));
         }
@@ -53,5 +55,8 @@ impl Rule for RequireLockTimeout {
 /// Whether the file sets `lock_timeout` itself before this statement.
 fn sets_lock_timeout(context: &Context<'_>) -> bool {
     context.statements[..context.index].iter().any(|s| s.text.to_ascii_lowercase().contains("lock_timeout"))
-        || context.statements.first().is_some_and(|s| s.text[..s.start - s.offset].contains("haste:lock-timeout"))
+        || context
+            .statements
+            .first()
+            .is_some_and(|s| s.text[..s.start - s.offset].contains("haste:lock-timeout"))
 }

@@ -13,8 +13,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `set-not-null-blocking`.
 pub struct SetNotNullBlocking;
@@ -34,7 +33,8 @@ impl Rule for SetNotNullBlocking {
             && context.is_existing_table(relation)
         {
             for command in ast::alter_commands(alter) {
-                let proven = context.config.pg_version >= 12 && context.schema.has_validated_not_null_check(relation, &command.name);
+                let proven = context.config.pg_version >= 12
+                    && context.schema.has_validated_not_null_check(relation, &command.name);
                 if command.subtype == AlterTableType::AtSetNotNull as i32 && !proven {
                     findings.push(Raw::new(
                         context,

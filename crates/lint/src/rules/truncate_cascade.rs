@@ -14,7 +14,6 @@ use pg_query::protobuf::DropBehavior;
 
 use super::{Context, Raw, Rule};
 
-
 /// `truncate-cascade`.
 pub struct TruncateCascade;
 
@@ -31,7 +30,12 @@ impl Rule for TruncateCascade {
         if let NodeEnum::TruncateStmt(truncate) = node
             && truncate.behavior == DropBehavior::DropCascade as i32
         {
-            findings.push(Raw::new(context, self.id(), "TRUNCATE ... CASCADE also empties every table that references these, recursively", "name every table to empty, without CASCADE"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "TRUNCATE ... CASCADE also empties every table that references these, recursively",
+                "name every table to empty, without CASCADE",
+            ));
         }
     }
 }

@@ -13,7 +13,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `uncommitted-transaction`.
 pub struct UncommittedTransaction;
 
@@ -30,10 +29,20 @@ impl Rule for UncommittedTransaction {
         let _ = node;
         if context.statement.kind == StatementKind::TransactionControl(TransactionControl::Begin)
             && !context.statements[context.index + 1..].iter().any(|s| {
-                matches!(s.kind, StatementKind::TransactionControl(TransactionControl::Commit | TransactionControl::Rollback))
+                matches!(
+                    s.kind,
+                    StatementKind::TransactionControl(
+                        TransactionControl::Commit | TransactionControl::Rollback
+                    )
+                )
             })
         {
-            findings.push(Raw::new(context, self.id(), "this transaction is never committed", "add COMMIT, or drop BEGIN and let the runner manage the transaction"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "this transaction is never committed",
+                "add COMMIT, or drop BEGIN and let the runner manage the transaction",
+            ));
         }
     }
 }

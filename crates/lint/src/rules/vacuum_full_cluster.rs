@@ -12,7 +12,6 @@ use pg_query::NodeEnum;
 
 use super::{Context, Raw, Rule};
 
-
 /// `vacuum-full-cluster`.
 pub struct VacuumFullCluster;
 
@@ -27,12 +26,23 @@ impl Rule for VacuumFullCluster {
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         let full = match node {
-            NodeEnum::VacuumStmt(vacuum) => vacuum.is_vacuumcmd && vacuum.options.iter().any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "full")),
+            NodeEnum::VacuumStmt(vacuum) => {
+                vacuum.is_vacuumcmd
+                    && vacuum
+                        .options
+                        .iter()
+                        .any(|o| matches!(&o.node, Some(NodeEnum::DefElem(d)) if d.defname == "full"))
+            }
             NodeEnum::ClusterStmt(_) => true,
             _ => false,
         };
         if full {
-            findings.push(Raw::new(context, self.id(), "VACUUM FULL and CLUSTER rewrite the table under an ACCESS EXCLUSIVE lock", "use pg_repack or pg_squeeze outside migrations"));
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                "VACUUM FULL and CLUSTER rewrite the table under an ACCESS EXCLUSIVE lock",
+                "use pg_repack or pg_squeeze outside migrations",
+            ));
         }
     }
 }

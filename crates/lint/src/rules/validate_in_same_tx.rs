@@ -12,8 +12,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::AlterTableType;
 
-use super::{ast, Context, Raw, Rule};
-
+use super::{Context, Raw, Rule, ast};
 
 /// `validate-in-same-tx`.
 pub struct ValidateInSameTx;
@@ -30,7 +29,9 @@ impl Rule for ValidateInSameTx {
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
         if let (NodeEnum::AlterTableStmt(alter), Some(transaction)) = (node, context.transaction) {
             for command in ast::alter_commands(alter) {
-                if command.subtype == AlterTableType::AtValidateConstraint as i32 && context.schema.added_not_valid_in(transaction, &command.name) {
+                if command.subtype == AlterTableType::AtValidateConstraint as i32
+                    && context.schema.added_not_valid_in(transaction, &command.name)
+                {
                     findings.push(Raw::new(
                         context,
                         self.id(),

@@ -1,0 +1,244 @@
+//! `haste lint` and `deploy --lint`: choose the files and their history, run the linter,
+//! render its findings (rustc-style text, JSON, GitHub annotations, SARIF 2.1.0).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use haste_lint::{Finding, Severity, SourceFile};
+use haste_migrations::MigrationsDir;
+use haste_sql::LineIndex;
+use serde_json::json;
+
+use crate::args::LintFormat;
+use crate::exit;
+
+/// The target version when neither a flag, a server nor haste.toml says.
+const DEFAULT_PG_VERSION: u32 = 15;
+
+/// The linter's input for a folder: every migration in order, `check` where `checked` says so;
+/// migrations `applied` on the target are released history, the others are new.
+pub fn sources(
+    dir: &MigrationsDir,
+    checked: impl Fn(&haste_migrations::Migration) -> bool,
+    applied: Option<&HashSet<String>>,
+) -> Vec<SourceFile> {
+    dir.migrations
+        .iter()
+        .map(|migration| SourceFile {
+            path: migration.up.path.display().to_string(),
+            sql: migration.up.sql.clone(),
+            transaction: migration.directives.transaction,
+            check: checked(migration),
+            unreleased: applied.is_some_and(|applied| !applied.contains(&migration.name)),
+        })
+        .collect()
+}
+
+/// The major version in `PostgreSQL 15.18`.
+pub fn major_version(server: &str) -> Option<u32> {
+    server.strip_prefix("PostgreSQL ")?.split(['.', ' ']).next()?.parse().ok()
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn command(
+    files: &[PathBuf],
+    dir: Option<&Path>,
+    config: Option<&Path>,
+    url: Option<&str>,
+    pg_version: Option<u32>,
+    format: LintFormat,
+    rules: &[String],
+    printer: &crate::render::Printer,
+) -> u8 {
+    let mut settings = match crate::config::lint_settings(dir, config, rules) {
+        Ok(settings) => settings,
+        Err(error) => return printer.usage_error(&error.0),
+    };
+    let folder = match MigrationsDir::load(&settings.dir) {
+        Ok(folder) => folder,
+        Err(error) => return printer.usage_error(&error.to_string()),
+    };
+    let mut server_version = None;
+    let mut applied: Option<HashSet<String>> = None;
+    if let Some(url) = url {
+        match crate::applied_migrations(url, &folder) {
+            Ok((version, names)) => {
+                server_version = major_version(&version);
+                applied = Some(names);
+            }
+            Err(code) => return code,
+        }
+    }
+    settings.config.pg_version =
+        pg_version.or(server_version).or(settings.pg_version).unwrap_or(DEFAULT_PG_VERSION);
+    let wanted: HashSet<PathBuf> = files.iter().filter_map(|file| file.canonicalize().ok()).collect();
+    if let Some(missing) = files.iter().find(|file| !file.exists()) {
+        return printer.usage_error(&format!("{} does not exist", missing.display()));
+    }
+    let in_folder = |migration: &haste_migrations::Migration| {
+        migration.up.path.canonicalize().is_ok_and(|path| wanted.contains(&path))
+    };
+    let mut inputs = sources(
+        &folder,
+        |migration| match (&applied, files.is_empty()) {
+            (_, false) => in_folder(migration),
+            (Some(applied), true) => !applied.contains(&migration.name),
+            (None, true) => true,
+        },
+        applied.as_ref(),
+    );
+    let folder_paths: HashSet<PathBuf> =
+        folder.migrations.iter().filter_map(|m| m.up.path.canonicalize().ok()).collect();
+    for file in
+        files.iter().filter(|file| file.canonicalize().is_ok_and(|path| !folder_paths.contains(&path)))
+    {
+        match std::fs::read_to_string(file) {
+            Ok(sql) => {
+                let transaction =
+                    haste_migrations::Directives::parse(file, &sql).ok().and_then(|d| d.transaction);
+                inputs.push(SourceFile {
+                    path: file.display().to_string(),
+                    sql,
+                    transaction,
+                    check: true,
+                    unreleased: true,
+                });
+            }
+            Err(error) => return printer.usage_error(&format!("cannot read {}: {error}", file.display())),
+        }
+    }
+    let findings = haste_lint::lint(&inputs, &settings.config);
+    render(&findings, &inputs, format);
+    outcome(&findings)
+}
+
+/// 0 when no finding is an error, else the lint exit code.
+pub fn outcome(findings: &[Finding]) -> u8 {
+    if findings.iter().any(|f| f.severity == Severity::Error) { exit::LINT_FAILED } else { exit::OK }
+}
+
+pub fn render(findings: &[Finding], inputs: &[SourceFile], format: LintFormat) {
+    let text = match format {
+        LintFormat::Text => text(findings, inputs),
+        LintFormat::Json => serde_json::to_string_pretty(findings).unwrap_or_default(),
+        LintFormat::Github => findings.iter().map(github).collect::<Vec<_>>().join("\n"),
+        LintFormat::Sarif => serde_json::to_string_pretty(&sarif(findings)).unwrap_or_default(),
+    };
+    if !text.is_empty() {
+        println!("{text}");
+    }
+}
+
+fn label(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warn => "warning",
+        Severity::Off => "off",
+    }
+}
+
+/// rustc-style: the rule, the place, the SQL underlined, the fix.
+fn text(findings: &[Finding], inputs: &[SourceFile]) -> String {
+    let mut out = String::new();
+    for finding in findings {
+        out.push_str(&format!("{}[{}]: {}\n", label(finding.severity), finding.rule, finding.message));
+        out.push_str(&format!("  --> {}:{}:{}\n", finding.file, finding.line, finding.column));
+        if let Some(input) = inputs.iter().find(|input| input.path == finding.file) {
+            let index = LineIndex::new(&input.sql);
+            let width = finding.end_line.to_string().len();
+            out.push_str(&format!("{:width$} |\n", ""));
+            let last = finding.end_line.min(finding.line + 4);
+            for number in finding.line..=last {
+                let line = index.line(number);
+                out.push_str(&format!("{number:>width$} | {line}\n"));
+                let from = if number == finding.line { finding.column } else { 1 };
+                let to =
+                    if number == finding.end_line { finding.end_column } else { line.chars().count() + 1 };
+                if to > from {
+                    out.push_str(&format!(
+                        "{:width$} | {}{}\n",
+                        "",
+                        " ".repeat(from - 1),
+                        "^".repeat(to - from)
+                    ));
+                }
+            }
+            out.push_str(&format!("{:width$} = help: {}\n\n", "", finding.help));
+        }
+    }
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    let checked = inputs.iter().filter(|input| input.check).count();
+    out.push_str(&format!(
+        "{errors} error(s), {} warning(s) in {checked} file(s) checked",
+        findings.len() - errors
+    ));
+    out
+}
+
+/// A GitHub Actions workflow command.
+fn github(finding: &Finding) -> String {
+    let property = |text: &str| {
+        text.replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+            .replace(':', "%3A")
+            .replace(',', "%2C")
+    };
+    let message = |text: &str| text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+    format!(
+        "::{} file={},line={},col={},endLine={},endColumn={},title={}::{}",
+        if finding.severity == Severity::Error { "error" } else { "warning" },
+        property(&finding.file),
+        finding.line,
+        finding.column,
+        finding.end_line,
+        finding.end_column,
+        property(finding.rule),
+        message(&format!("{} (help: {})", finding.message, finding.help)),
+    )
+}
+
+fn sarif(findings: &[Finding]) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = haste_lint::rules::RULES
+        .iter()
+        .map(|rule| (rule.id(), rule.summary(), rule.default_severity()))
+        .chain(haste_lint::rules::BUILT_IN.iter().map(|(id, summary)| (*id, *summary, Severity::Error)))
+        .map(|(id, summary, severity)| {
+            json!({
+                "id": id,
+                "shortDescription": { "text": summary },
+                "defaultConfiguration": { "level": sarif_level(severity), "enabled": severity != Severity::Off },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = findings
+        .iter()
+        .map(|finding| {
+            json!({
+                "ruleId": finding.rule,
+                "level": sarif_level(finding.severity),
+                "message": { "text": format!("{} Help: {}", finding.message, finding.help) },
+                "locations": [{ "physicalLocation": {
+                    "artifactLocation": { "uri": finding.file },
+                    "region": { "startLine": finding.line, "startColumn": finding.column, "endLine": finding.end_line, "endColumn": finding.end_column },
+                }}],
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "haste", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warn => "warning",
+        Severity::Off => "none",
+    }
+}

@@ -1,0 +1,134 @@
+//! `haste lint` as a user runs it, and `deploy --lint`.
+
+use haste_testkit::{TempDir, database};
+
+use crate::{corpus, haste, migrations};
+
+fn risky_history() -> TempDir {
+    migrations(&[
+        ("1_init", "CREATE TABLE contacts (id bigint PRIMARY KEY, email text, name text);"),
+        (
+            "2_change",
+            "-- add a score\nALTER TABLE contacts ADD COLUMN score integer NOT NULL;\nCREATE INDEX contacts_email_idx\n  ON contacts (email);\n-- haste:allow rename-column reason=\"view with the old name kept for one release\"\nALTER TABLE contacts RENAME COLUMN name TO full_name;\n",
+        ),
+    ])
+}
+
+#[test]
+fn lint_reports_rustc_style_findings_and_fails_on_errors() {
+    let dir = risky_history();
+    let run = haste(dir.path(), &["lint"]);
+    assert_eq!(run.code, 13, "{run:?}");
+    assert!(run.stdout.contains("error[add-required-column]"), "{run:?}");
+    assert!(run.stdout.contains("--> migrations/2_change/migration.sql:3:1"), "{run:?}");
+    assert!(run.stdout.contains("3 | CREATE INDEX contacts_email_idx"), "{run:?}");
+    assert!(run.stdout.contains("help: use CREATE INDEX CONCURRENTLY"), "{run:?}");
+    assert!(!run.stdout.contains("rename-column"), "allowed with a reason: {run:?}");
+
+    let json = haste(dir.path(), &["lint", "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let rules: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["add-required-column", "index-create-not-concurrent"]);
+    let first = &findings[0];
+    for field in ["file", "line", "column", "end_line", "end_column", "rule", "severity", "message", "help"] {
+        assert!(!first[field].is_null(), "{field} missing: {first}");
+    }
+
+    let github = haste(dir.path(), &["lint", "--format", "github"]);
+    assert!(
+        github.stdout.starts_with("::error file=migrations/2_change/migration.sql,line=2,col=1,"),
+        "{github:?}"
+    );
+    let sarif = haste(dir.path(), &["lint", "--format", "sarif"]);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+
+    let relaxed = haste(
+        dir.path(),
+        &["lint", "--rule", "add-required-column=warn", "--rule", "index-create-not-concurrent=off"],
+    );
+    assert_eq!(relaxed.code, 0, "warnings do not fail: {relaxed:?}");
+    assert!(relaxed.stdout.contains("warning[add-required-column]"), "{relaxed:?}");
+    let bad_rule = haste(dir.path(), &["lint", "--rule", "no-such-rule=warn"]);
+    assert_eq!(bad_rule.code, 2, "{bad_rule:?}");
+}
+
+#[test]
+fn lint_of_one_file_replays_the_folder_before_it() {
+    let dir = risky_history();
+    let extra = dir.write("extra.sql", "CREATE TABLE notes (id bigint);\nCREATE INDEX notes_id_idx ON notes (id);\nDROP INDEX contacts_email_idx;\n");
+    let run = haste(dir.path(), &["lint", extra.to_str().unwrap(), "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    assert_eq!(rules, ["index-drop-not-concurrent"], "only the named file is checked: {run:?}");
+}
+
+#[test]
+fn with_a_url_only_pending_migrations_are_checked_and_their_tables_are_new() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_init", "CREATE TABLE contacts (id bigint PRIMARY KEY, email text);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    dir.write(
+        "migrations/2_deals/migration.sql",
+        "CREATE TABLE deals (id bigint PRIMARY KEY, contact_id bigint);",
+    );
+    dir.write(
+        "migrations/3_deal_index/migration.sql",
+        "CREATE INDEX deals_contact_idx ON deals (contact_id);",
+    );
+    dir.write(
+        "migrations/4_contact_index/migration.sql",
+        "CREATE INDEX contacts_email_idx ON contacts (email);",
+    );
+    let run = haste(dir.path(), &["lint", "--url", &db.url, "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let files: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files.len(), 1, "{run:?}");
+    assert!(
+        files[0].ends_with("4_contact_index/migration.sql"),
+        "deals is created by a pending migration, contacts is live: {run:?}"
+    );
+
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--lint"]);
+    assert_eq!(deploy.code, 13, "{deploy:?}");
+    assert!(deploy.stdout.contains("error[index-create-not-concurrent]"), "{deploy:?}");
+    assert_eq!(db.value("SELECT to_regclass('deals') IS NULL").as_deref(), Some("t"), "nothing applied");
+    dir.write(
+        "migrations/4_contact_index/migration.sql",
+        "CREATE INDEX CONCURRENTLY contacts_email_idx ON contacts (email);",
+    );
+    let fixed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--lint"]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+}
+
+#[test]
+fn the_prisma_corpus_findings_match_the_reviewed_list() {
+    let Some(corpus) = corpus() else { return };
+    let work = TempDir::new("lint-corpus");
+    let run = haste(
+        work.path(),
+        &["lint", "--dir", corpus.join("migrations").to_str().unwrap(), "--format", "json"],
+    );
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let actual: Vec<String> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let file = f["file"].as_str().unwrap();
+            let migration = file.rsplit('/').nth(1).unwrap();
+            format!("{migration}:{} {}", f["line"], f["rule"].as_str().unwrap())
+        })
+        .collect();
+    let expected_file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../lint/tests/corpus/hastecrm.findings");
+    let expected: Vec<String> = std::fs::read_to_string(&expected_file)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| line.split(" -- ").next().unwrap().trim().to_owned())
+        .collect();
+    assert_eq!(actual, expected, "{run:?}");
+    assert_eq!(run.code, if expected.is_empty() { 0 } else { 13 });
+}
