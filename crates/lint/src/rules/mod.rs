@@ -2,14 +2,18 @@
 
 pub(crate) mod ast;
 
+mod add_auto_increment_column;
 mod add_column_volatile_default;
 mod add_required_column;
+mod add_stored_generated_column;
 mod ban_char_field;
 mod check_constraint_not_valid;
 mod column_type_rewrite;
 mod detach_partition_not_concurrent;
+mod domain_add_constraint;
 mod drop_column;
 mod drop_database;
+mod drop_not_null;
 mod drop_table;
 mod enum_add_value_tx;
 mod fk_not_valid;
@@ -18,7 +22,10 @@ mod index_drop_not_concurrent;
 mod json_not_jsonb;
 mod non_transactional_in_tx;
 mod prefer_bigint_over_int;
+mod prefer_identity;
+mod prefer_robust_stmts;
 mod prefer_text_field;
+mod prefer_timestamptz;
 mod primary_key_blocking;
 mod refresh_matview_blocking;
 mod reindex_not_concurrent;
@@ -72,6 +79,11 @@ pub static RULES: &[&dyn Rule] = &[
     &set_not_null_blocking::SetNotNullBlocking,
     &add_column_volatile_default::AddColumnVolatileDefault,
     &add_required_column::AddRequiredColumn,
+    &add_auto_increment_column::AddAutoIncrementColumn,
+    &add_stored_generated_column::AddStoredGeneratedColumn,
+    &domain_add_constraint::DomainAddConstraint,
+    &drop_not_null::DropNotNull,
+    &prefer_robust_stmts::PreferRobustStmts,
     &column_type_rewrite::ColumnTypeRewrite,
     &drop_column::DropColumn,
     &drop_table::DropTable,
@@ -89,6 +101,8 @@ pub static RULES: &[&dyn Rule] = &[
     &prefer_text_field::PreferTextField,
     &ban_char_field::BanCharField,
     &prefer_bigint_over_int::PreferBigintOverInt,
+    &prefer_timestamptz::PreferTimestamptz,
+    &prefer_identity::PreferIdentity,
 ];
 
 /// Ids of the findings the linter itself reports, outside the rule registry.

@@ -1,0 +1,2 @@
+ALTER TABLE contacts ALTER COLUMN email DROP NOT NULL;
+-- expect: drop-not-null

@@ -1,0 +1,2 @@
+CREATE TABLE events (id bigserial PRIMARY KEY);
+-- expect: prefer-identity

@@ -1,0 +1,2 @@
+CREATE TABLE events (id bigint, at timestamp(3));
+-- expect: prefer-timestamptz
