@@ -13,7 +13,6 @@ use crate::rules::ast;
 #[derive(Debug, Default)]
 pub struct Schema {
     tables: HashMap<String, Table>,
-    file: usize,
     file_unreleased: bool,
     /// `(transaction, constraint name)` added `NOT VALID` in the current file.
     not_valid: HashSet<(usize, String)>,
@@ -37,20 +36,17 @@ pub(crate) fn table_key(relation: &RangeVar) -> String {
 }
 
 impl Schema {
-    pub(crate) fn begin_file(&mut self, file: usize, unreleased: bool) {
+    pub(crate) fn begin_file(&mut self, unreleased: bool) {
         // Tables of a released file have rows by the time a later file runs.
         if !self.file_unreleased {
             for table in self.tables.values_mut() {
                 table.new = false;
             }
         }
-        self.file = file;
         self.file_unreleased = unreleased;
         self.not_valid.clear();
         self.enum_values.clear();
     }
-
-    pub(crate) fn end_statement(&mut self, _current: Option<usize>, _next: Option<usize>) {}
 
     /// Whether `relation` was created by this file (or an unreleased earlier one), so it is
     /// still empty and nobody else uses it.
@@ -81,7 +77,7 @@ impl Schema {
     }
 
     /// Replays one statement.
-    pub(crate) fn apply(&mut self, node: &NodeEnum, transaction: Option<usize>, _pg_version: u32) {
+    pub(crate) fn apply(&mut self, node: &NodeEnum, transaction: Option<usize>) {
         match node {
             NodeEnum::CreateStmt(create) => {
                 let Some(relation) = &create.relation else { return };

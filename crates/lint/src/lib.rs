@@ -28,7 +28,7 @@ pub use finding::{Finding, Group, Severity};
 
 use std::collections::HashMap;
 
-use haste_sql::{Dialect, LineIndex, Script, TransactionMode, transaction_of_each};
+use haste_sql::{LineIndex, ParsedScript, TransactionMode, parse_with_trees, transaction_of_each};
 
 /// One migration file, as the linter sees it.
 #[derive(Debug, Clone)]
@@ -69,21 +69,12 @@ impl Default for Config {
 pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
     let mut schema = Schema::default();
     let mut findings = Vec::new();
-    for (number, file) in files.iter().enumerate() {
-        let script = Script::parse(Dialect::Postgres, &file.sql);
+    for file in files {
+        let ParsedScript { script, trees } = parse_with_trees(&file.sql);
         let transactions = transaction_of_each(&script.statements, file.transaction);
         let mut raw = Vec::new();
-        schema.begin_file(number, file.unreleased);
-        for (index, statement) in script.statements.iter().enumerate() {
-            let parsed = pg_query::parse(&statement.text, 0);
-            let node = parsed.as_ref().ok().and_then(|parsed| {
-                parsed
-                    .protobuf
-                    .stmts
-                    .first()
-                    .and_then(|raw| raw.stmt.as_ref())
-                    .and_then(|node| node.node.clone())
-            });
+        schema.begin_file(file.unreleased);
+        for (index, (statement, tree)) in script.statements.iter().zip(&trees).enumerate() {
             let context = rules::Context {
                 config,
                 schema: &schema,
@@ -91,27 +82,23 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
                 index,
                 statements: &script.statements,
                 transaction: transactions[index],
-                transactions: &transactions,
-                file_number: number,
             };
-            match (&parsed, &node) {
-                (Err(error), _) => raw.push(rules::Raw::new(
+            match tree {
+                Err(error) => raw.push(rules::Raw::new(
                     &context,
                     "syntax-error",
-                    error.to_string(),
+                    error.clone(),
                     "fix the statement: PostgreSQL will refuse it",
                 )),
-                (Ok(_), Some(node)) => {
+                Ok(node) => {
                     if file.check {
                         for rule in rules::RULES {
                             rule.check(&context, node, &mut raw);
                         }
                     }
-                    schema.apply(node, transactions[index], config.pg_version);
+                    schema.apply(node, transactions[index]);
                 }
-                (Ok(_), None) => {}
             }
-            schema.end_statement(transactions[index], transactions.get(index + 1).copied().flatten());
         }
         if file.check {
             let suppressions = suppress::Suppressions::parse(&file.sql, &script.statements);

@@ -6,54 +6,70 @@ use pg_query::protobuf::{AlterSubscriptionType, AlterTableType, ReindexObjectTyp
 use crate::{Script, Statement, StatementKind, TransactionControl, trivia};
 
 pub(crate) fn parse(sql: &str) -> Script {
+    parse_with_trees(sql).script
+}
+
+/// A PostgreSQL script with the syntax tree of each statement, for analysis.
+#[derive(Debug)]
+pub struct ParsedScript {
+    /// The statements, as [`Script::parse`] cuts them.
+    pub script: Script,
+    /// For each statement, its syntax tree, or why PostgreSQL's grammar refuses it.
+    pub trees: Vec<Result<NodeEnum, String>>,
+}
+
+/// Cuts and classifies a PostgreSQL script like [`Script::parse`], keeping the syntax tree of
+/// every statement (parsed once, for the cut and the trees alike).
+pub fn parse_with_trees(sql: &str) -> ParsedScript {
     match pg_query::parse(sql, 0) {
         Ok(parsed) => {
-            let statements = parsed
+            let (statements, trees) = parsed
                 .protobuf
                 .stmts
-                .iter()
-                .map(|raw| {
+                .into_iter()
+                .filter_map(|raw| {
                     let offset = raw.stmt_location as usize;
                     // A length of 0 means "to the end of the script".
                     let end = if raw.stmt_len == 0 { sql.len() } else { offset + raw.stmt_len as usize };
-                    let kind = raw
-                        .stmt
-                        .as_ref()
-                        .and_then(|node| node.node.as_ref())
-                        .map_or(StatementKind::Plain, classify);
-                    Statement::new(sql, offset, end, kind)
+                    let node = raw.stmt.and_then(|node| node.node)?;
+                    let statement = Statement::new(sql, offset, end, classify(&node));
+                    (!trivia::is_blank(&statement.text)).then_some((statement, Ok(node)))
                 })
-                .filter(|statement| !trivia::is_blank(&statement.text))
-                .collect();
-            Script { statements, parse_error: None }
+                .unzip();
+            ParsedScript { script: Script { statements, parse_error: None }, trees }
         }
-        Err(error) => Script { statements: split_by_scanner(sql), parse_error: Some(error.to_string()) },
+        Err(error) => {
+            let (statements, trees) = split_by_scanner(sql).into_iter().unzip();
+            ParsedScript { script: Script { statements, parse_error: Some(error.to_string()) }, trees }
+        }
     }
 }
 
 /// Cuts a script the grammar refused, so every statement before and after the bad one can still
 /// be classified and the database can report the bad one precisely.
-fn split_by_scanner(sql: &str) -> Vec<Statement> {
+fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
     let Ok(pieces) = pg_query::split_with_scanner(sql) else {
         // Only a NUL byte gets here; let the database judge the whole text.
-        return vec![Statement::new(sql, 0, sql.len(), StatementKind::Plain)];
+        let statement = Statement::new(sql, 0, sql.len(), StatementKind::Plain);
+        return vec![(statement, Err("the script contains a NUL byte".to_owned()))];
     };
     pieces
         .into_iter()
         .filter(|piece| !trivia::is_blank(piece))
         .map(|piece| {
             let offset = piece.as_ptr() as usize - sql.as_ptr() as usize;
-            let kind = match pg_query::parse(piece, 0) {
-                Ok(parsed) => parsed
+            let tree = pg_query::parse(piece, 0).map_err(|error| error.to_string()).and_then(|parsed| {
+                parsed
                     .protobuf
                     .stmts
-                    .first()
-                    .and_then(|raw| raw.stmt.as_ref())
-                    .and_then(|node| node.node.as_ref())
-                    .map_or(StatementKind::Plain, classify),
-                Err(_) => StatementKind::Plain,
-            };
-            Statement::new(sql, offset, offset + piece.len(), kind)
+                    .into_iter()
+                    .next()
+                    .and_then(|raw| raw.stmt)
+                    .and_then(|node| node.node)
+                    .ok_or_else(|| "empty statement".to_owned())
+            });
+            let kind = tree.as_ref().map_or(StatementKind::Plain, classify);
+            (Statement::new(sql, offset, offset + piece.len(), kind), tree)
         })
         .collect()
 }

@@ -126,10 +126,6 @@ pub struct Context<'a> {
     pub statements: &'a [Statement],
     /// The transaction the runner runs it in (`None`: outside any).
     pub transaction: Option<usize>,
-    /// The transaction of every statement of the file.
-    pub transactions: &'a [Option<usize>],
-    /// The file's position in the history.
-    pub file_number: usize,
 }
 
 impl Context<'_> {
