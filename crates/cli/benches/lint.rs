@@ -47,12 +47,18 @@ fn main() {
         }
     }
     let haste_time = median(haste_times);
-    println!("lint of {files} migration files ({:.1} MB of SQL, {rounds} rounds, medians):", bytes as f64 / 1e6);
+    println!(
+        "lint of {files} migration files ({:.1} MB of SQL, {rounds} rounds, medians):",
+        bytes as f64 / 1e6
+    );
     println!("  haste lint (history-aware):  {:>8.3} s", haste_time.as_secs_f64());
     if squawk_available {
         let squawk_time = median(squawk_times);
         println!("  squawk:                      {:>8.3} s", squawk_time.as_secs_f64());
-        println!("  ratio haste / squawk:        {:>8.3}", haste_time.as_secs_f64() / squawk_time.as_secs_f64());
+        println!(
+            "  ratio haste / squawk:        {:>8.3}",
+            haste_time.as_secs_f64() / squawk_time.as_secs_f64()
+        );
     } else {
         println!("  squawk not installed (pip install squawk-cli): no ratio");
     }

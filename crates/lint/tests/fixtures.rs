@@ -106,7 +106,8 @@ fn every_rule_has_failing_and_passing_examples_that_hold() {
 
 #[test]
 fn the_rule_reference_lists_every_rule() {
-    let docs = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lint.md")).unwrap();
+    let docs =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lint.md")).unwrap();
     for rule in rules::RULES {
         assert!(docs.contains(&format!("| `{}` |", rule.id())), "docs/lint.md does not list {}", rule.id());
     }
