@@ -13,8 +13,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::ast::added_constraints;
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `check-constraint-not-valid`.
 pub struct CheckConstraintNotValid;
@@ -29,20 +28,9 @@ impl Rule for CheckConstraintNotValid {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrCheck as i32
-                && !constraint.skip_validation
-                && context.is_existing_table(relation)
-            {
-                findings.push(Raw::new(
-                    context,
-                    self.id(),
-                    format!(
-                        "adding a CHECK constraint to {} validates every row under an ACCESS EXCLUSIVE lock",
-                        ast::relation_text(relation)
-                    ),
-                    "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
-                ));
+        for (table, constraint) in context.constraints_added_to_existing(node, ConstrType::ConstrCheck) {
+            if !constraint.skip_validation {
+                findings.push(Raw::new(context, self.id(), format!("adding a CHECK constraint to {table} validates every row under an ACCESS EXCLUSIVE lock"), "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration"));
             }
         }
     }

@@ -13,8 +13,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::ast::added_constraints;
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `fk-not-valid`.
 pub struct FkNotValid;
@@ -29,17 +28,13 @@ impl Rule for FkNotValid {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrForeign as i32
-                && !constraint.skip_validation
-                && context.is_existing_table(relation)
-            {
+        for (table, constraint) in context.constraints_added_to_existing(node, ConstrType::ConstrForeign) {
+            if !constraint.skip_validation {
                 findings.push(Raw::new(
                     context,
                     self.id(),
                     format!(
-                        "adding a foreign key to {} checks every row while writes to both tables wait",
-                        ast::relation_text(relation)
+                        "adding a foreign key to {table} checks every row while writes to both tables wait"
                     ),
                     "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
                 ));

@@ -41,6 +41,7 @@ mod validate_in_same_tx;
 
 use haste_sql::Statement;
 use pg_query::NodeEnum;
+use pg_query::protobuf::{ConstrType, ObjectType};
 
 use crate::{Config, Group, Schema, Severity};
 
@@ -133,6 +134,38 @@ impl Context<'_> {
     /// or an unreleased one).
     pub fn is_existing_table(&self, relation: &pg_query::protobuf::RangeVar) -> bool {
         !self.schema.is_new_table(relation)
+    }
+
+    /// The constraints of `kind` that `node` adds to existing tables, with the table's name.
+    pub fn constraints_added_to_existing<'n>(
+        &self,
+        node: &'n NodeEnum,
+        kind: ConstrType,
+    ) -> Vec<(String, &'n pg_query::protobuf::Constraint)> {
+        ast::added_constraints(node)
+            .into_iter()
+            .filter(|(relation, constraint)| {
+                constraint.contype == kind as i32 && self.is_existing_table(relation)
+            })
+            .map(|(relation, constraint)| (ast::relation_text(relation), constraint))
+            .collect()
+    }
+
+    /// The rename `node` makes of an existing table's `object` (the table itself or a column),
+    /// with the table's name.
+    pub fn rename_of_existing<'n>(
+        &self,
+        node: &'n NodeEnum,
+        object: ObjectType,
+    ) -> Option<(String, &'n pg_query::protobuf::RenameStmt)> {
+        match node {
+            NodeEnum::RenameStmt(rename) if rename.rename_type == object as i32 => {
+                let relation =
+                    rename.relation.as_ref().filter(|relation| self.is_existing_table(relation))?;
+                Some((ast::relation_text(relation), rename.as_ref()))
+            }
+            _ => None,
+        }
     }
 }
 

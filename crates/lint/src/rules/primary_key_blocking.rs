@@ -11,8 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::ast::added_constraints;
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `primary-key-blocking`.
 pub struct PrimaryKeyBlocking;
@@ -27,17 +26,13 @@ impl Rule for PrimaryKeyBlocking {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrPrimary as i32
-                && constraint.indexname.is_empty()
-                && context.is_existing_table(relation)
-            {
+        for (table, constraint) in context.constraints_added_to_existing(node, ConstrType::ConstrPrimary) {
+            if constraint.indexname.is_empty() {
                 findings.push(Raw::new(
                     context,
                     self.id(),
                     format!(
-                        "adding a primary key to {} builds its index under an ACCESS EXCLUSIVE lock",
-                        ast::relation_text(relation)
+                        "adding a primary key to {table} builds its index under an ACCESS EXCLUSIVE lock"
                     ),
                     "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... PRIMARY KEY USING INDEX",
                 ));

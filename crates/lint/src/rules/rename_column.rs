@@ -12,7 +12,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `rename-column`.
 pub struct RenameColumn;
@@ -27,20 +27,15 @@ impl Rule for RenameColumn {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        if let NodeEnum::RenameStmt(rename) = node
-            && rename.rename_type == ObjectType::ObjectColumn as i32
-            && let Some(relation) = &rename.relation
-            && context.is_existing_table(relation)
-        {
+        if let Some((table, rename)) = context.rename_of_existing(node, ObjectType::ObjectColumn) {
+            let message = format!(
+                "renaming {table}.{} to {} breaks the release still using the old name",
+                rename.subname, rename.newname
+            );
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!(
-                    "renaming {}.{} to {} breaks the release still using the old name",
-                    ast::relation_text(relation),
-                    rename.subname,
-                    rename.newname
-                ),
+                message,
                 "expand/contract: new column + sync trigger + backfill, drop the old one a release later",
             ));
         }

@@ -11,7 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `rename-table`.
 pub struct RenameTable;
@@ -26,19 +26,13 @@ impl Rule for RenameTable {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        if let NodeEnum::RenameStmt(rename) = node
-            && rename.rename_type == ObjectType::ObjectTable as i32
-            && let Some(relation) = &rename.relation
-            && context.is_existing_table(relation)
-        {
+        if let Some((table, rename)) = context.rename_of_existing(node, ObjectType::ObjectTable) {
+            let message =
+                format!("renaming {table} to {} breaks the release still using the old name", rename.newname);
             findings.push(Raw::new(
                 context,
                 self.id(),
-                format!(
-                    "renaming {} to {} breaks the release still using the old name",
-                    ast::relation_text(relation),
-                    rename.newname
-                ),
+                message,
                 "keep a view with the old name for one release",
             ));
         }

@@ -11,8 +11,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ConstrType;
 
-use super::ast::added_constraints;
-use super::{Context, Raw, Rule, ast};
+use super::{Context, Raw, Rule};
 
 /// `unique-constraint-blocking`.
 pub struct UniqueConstraintBlocking;
@@ -27,20 +26,9 @@ impl Rule for UniqueConstraintBlocking {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        for (relation, constraint) in added_constraints(node) {
-            if constraint.contype == ConstrType::ConstrUnique as i32
-                && constraint.indexname.is_empty()
-                && context.is_existing_table(relation)
-            {
-                findings.push(Raw::new(
-                    context,
-                    self.id(),
-                    format!(
-                        "adding a UNIQUE constraint to {} builds its index under an ACCESS EXCLUSIVE lock",
-                        ast::relation_text(relation)
-                    ),
-                    "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX",
-                ));
+        for (table, constraint) in context.constraints_added_to_existing(node, ConstrType::ConstrUnique) {
+            if constraint.indexname.is_empty() {
+                findings.push(Raw::new(context, self.id(), format!("adding a UNIQUE constraint to {table} builds its index under an ACCESS EXCLUSIVE lock"), "CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX"));
             }
         }
     }
