@@ -235,13 +235,16 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
     Ok(Resolved { url, dir, settings, environment, seed, seed_command: file.seed_command })
 }
 
-/// Built-in settings for a database, with the history in `history_schema` (default `public`;
-/// SQLite has no schemas).
+/// Built-in settings for a database, with the history in `history_schema` (default: the
+/// URL's `schema` parameter, as Prisma keeps `_prisma_migrations` there, else `public`; SQLite
+/// has no schemas).
 pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settings {
     Settings {
         history: HistoryTables {
             schema: match url.scheme() {
-                haste_driver::Scheme::Postgres => Some(history_schema.unwrap_or_else(|| "public".into())),
+                haste_driver::Scheme::Postgres => {
+                    Some(history_schema.or_else(|| url.param("schema")).unwrap_or_else(|| "public".into()))
+                }
                 haste_driver::Scheme::Sqlite => None,
             },
         },

@@ -74,6 +74,15 @@ impl DatabaseUrl {
         }
     }
 
+    /// The value of query parameter `name` (percent-decoded), such as Prisma's `schema`.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let query = self.raw.split_once('?')?.1;
+        query.split('&').find_map(|pair| match pair.split_once('=') {
+            Some((key, value)) if key == name => Some(percent_decode(value)),
+            _ => None,
+        })
+    }
+
     /// The URL without its password, and the password (percent-decoded), for handing to an
     /// external tool such as `pg_dump`: the URL on its command line, the password in its
     /// environment (`PGPASSWORD`), where `ps` does not show it.
@@ -198,6 +207,9 @@ mod tests {
         assert_eq!(url.split_password(), ("postgres://db/crm?user=app".into(), Some("x".into())));
         let url = DatabaseUrl::parse("postgres://app@db/crm").unwrap();
         assert_eq!(url.split_password(), ("postgres://app@db/crm".into(), None));
+        let url = DatabaseUrl::parse("postgres://app@db/crm?schema=my%20crm&x=1").unwrap();
+        assert_eq!(url.param("schema").as_deref(), Some("my crm"));
+        assert_eq!(url.param("y"), None);
     }
 
     #[test]

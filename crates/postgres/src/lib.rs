@@ -21,6 +21,9 @@ use haste_driver::{
 use haste_sql::{Dialect, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
+mod options;
+mod tls;
+
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the
 /// history table, so applications sharing a database with separate histories never block each other.
 const LOCK_CLASS: i32 = 0x6861_7374;
@@ -33,6 +36,8 @@ pub struct PgConnection {
     session_limits: Option<Limits>,
     history_exists: bool,
     url: DatabaseUrl,
+    /// The URL for `pg_dump`: libpq's parameters only, no password.
+    libpq_url: String,
 }
 
 impl PgConnection {
@@ -43,24 +48,32 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
-        let mut config: Config = url.expose().parse().map_err(|error: tokio_postgres::Error| {
-            ConnectError { target: url.redacted(), reason: url.scrub(&error.to_string()) }
-        })?;
+        let options::ConnectionOptions { mut config, tls, root_cert, libpq_url } = options::parse(url)
+            .map_err(|reason| ConnectError { target: url.redacted(), reason: url.scrub(&reason) })?;
         config.application_name(application_name);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
         let target = describe(&config);
+        let failed = |reason: String| ConnectError { target: target.clone(), reason: url.scrub(&reason) };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|error| ConnectError { target: target.clone(), reason: error.to_string() })?;
-        let (client, connection) = runtime.block_on(config.connect(NoTls)).map_err(|error| ConnectError {
-            target: target.clone(),
-            reason: url.scrub(&describe_error(&error)),
-        })?;
+            .map_err(|error| failed(error.to_string()))?;
         // The connection task runs whenever the runtime blocks on a request.
-        runtime.spawn(connection);
+        let client = if tls == options::TlsMode::Disable {
+            let (client, connection) =
+                runtime.block_on(config.connect(NoTls)).map_err(|error| failed(describe_error(&error)))?;
+            runtime.spawn(connection);
+            client
+        } else {
+            let connector = tls::connector(tls, root_cert.as_deref()).map_err(failed)?;
+            let (client, connection) = runtime
+                .block_on(config.connect(connector))
+                .map_err(|error| failed(describe_error(&error)))?;
+            runtime.spawn(connection);
+            client
+        };
         Ok(PgConnection {
             runtime,
             client,
@@ -68,6 +81,7 @@ impl PgConnection {
             session_limits: None,
             history_exists: false,
             url: url.clone(),
+            libpq_url,
         })
     }
 
@@ -373,9 +387,9 @@ impl Connection for PgConnection {
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
-        let (url, password) = self.url.split_password();
+        let (_, password) = self.url.split_password();
         let mut command = Command::new(pg_dump()?);
-        command.arg("--no-password").arg("--file").arg(path).arg("--dbname").arg(&url);
+        command.arg("--no-password").arg("--file").arg(path).arg("--dbname").arg(&self.libpq_url);
         if let Some(password) = password {
             command.env("PGPASSWORD", password);
         }

@@ -205,6 +205,12 @@ pub struct Cluster {
 impl Cluster {
     /// Initializes a new cluster in `dir/data` (wiping an old one) and starts it on a free port.
     pub fn start(dir: &Path, durability: Durability) -> Result<Cluster, String> {
+        Cluster::start_with(dir, durability, &[])
+    }
+
+    /// Like [`Cluster::start`], with more server settings (`ssl=on`, ...), written to the
+    /// cluster's `postgresql.conf` after `initdb`.
+    pub fn start_with(dir: &Path, durability: Durability, settings: &[&str]) -> Result<Cluster, String> {
         let bin = server_binaries()?;
         let data = dir.join("data");
         let _ = fs::remove_dir_all(&data);
@@ -221,6 +227,15 @@ impl Cluster {
             "--locale=C.UTF-8",
             "--no-instructions",
         ]))?;
+        if !settings.is_empty() {
+            let conf = data.join("postgresql.conf");
+            let mut text = fs::read_to_string(&conf).map_err(|e| e.to_string())?;
+            for setting in settings {
+                text.push_str(setting);
+                text.push('\n');
+            }
+            fs::write(&conf, text).map_err(|e| e.to_string())?;
+        }
         let port = free_port()?;
         let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c max_connections=300",
@@ -236,6 +251,11 @@ impl Cluster {
             .arg(dir.join("server.log"))
             .args(["-w", "-t", "60", "-o", &options, "start"]))?;
         Ok(Cluster { url: format!("postgres://postgres@127.0.0.1:{port}"), port, bin, data })
+    }
+
+    /// The cluster's data folder.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
     }
 
     /// Restarts the server on the same port, ending every session.

@@ -6,6 +6,7 @@ mod faults;
 mod lint;
 mod recovery;
 mod sqlite;
+mod tls;
 
 use std::path::Path;
 use std::process::{Command, Output};

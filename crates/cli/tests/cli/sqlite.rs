@@ -85,3 +85,43 @@ fn configuration_comes_from_haste_toml_and_dotenv_with_flags_winning() {
     assert_eq!(typo.code, 2, "an unknown key is a configuration error: {typo:?}");
     assert!(typo.stderr.contains("migration_dir"), "{typo:?}");
 }
+
+#[test]
+fn down_reset_and_baseline_work_on_sqlite_too() {
+    let work = TempDir::new("sqlite-recovery");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm/migrations");
+    let dir = example.to_str().unwrap();
+    let url = format!("sqlite:{}", work.path().join("crm.db").display());
+    let run = |args: &[&str]| {
+        let mut all = vec!["migrate"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--url", &url, "--dir", dir]);
+        haste(work.path(), &all)
+    };
+    assert_eq!(run(&["deploy"]).code, 0);
+    let down = run(&["down", "--steps", "2"]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert!(
+        down.stdout.contains("Reverted 20260103090000_create_deals")
+            && down.stdout.contains("Reverted 20260102090000_create_contacts"),
+        "{down:?}"
+    );
+    assert_eq!(run(&["status"]).code, 3);
+    let reset = run(&["reset"]);
+    assert_eq!(reset.code, 0, "SQLite files count as development: {reset:?}");
+    assert!(reset.stdout.contains("Applied 3 migrations"), "{reset:?}");
+    assert_eq!(run(&["status"]).code, 0);
+
+    let fresh = format!("sqlite:{}", work.path().join("legacy.db").display());
+    let baseline = haste(
+        work.path(),
+        &["migrate", "baseline", "20260102090000_create_contacts", "--url", &fresh, "--dir", dir],
+    );
+    assert_eq!(baseline.code, 0, "{baseline:?}");
+    let status = haste(work.path(), &["migrate", "status", "--url", &fresh, "--dir", dir]);
+    assert!(
+        status.stdout.contains("applied     20260102090000_create_contacts")
+            && status.stdout.contains("pending     20260103090000_create_deals"),
+        "{status:?}"
+    );
+}
