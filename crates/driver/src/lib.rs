@@ -13,7 +13,7 @@ pub mod history;
 mod url;
 
 pub use error::{ConnectError, DbError, StepError};
-pub use url::{DatabaseUrl, Scheme, UrlError};
+pub use url::{DatabaseUrl, Scheme, UrlError, percent_decode};
 
 use haste_sql::Dialect;
 use std::time::Duration;

@@ -132,7 +132,8 @@ fn query_password(raw: &str) -> Option<(usize, usize)> {
     Some((start, end))
 }
 
-fn percent_decode(text: &str) -> String {
+/// Decodes `%XX` escapes (invalid UTF-8 is replaced).
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -21,11 +21,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// Formats a duration the way PostgreSQL's `SET lock_timeout` accepts it (milliseconds).
-pub fn format_duration(duration: Duration) -> String {
-    format!("{}ms", duration.as_millis())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +33,5 @@ mod tests {
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert!(parse_duration("2 weeks").is_err());
-        assert_eq!(format_duration(Duration::from_secs(2)), "2000ms");
     }
 }

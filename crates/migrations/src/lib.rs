@@ -23,7 +23,7 @@ mod folder;
 
 pub use checksum::Checksum;
 pub use directives::{Directives, TransactionMode};
-pub use duration::{format_duration, parse_duration};
+pub use duration::parse_duration;
 pub use folder::{LOCK_FILE, Migration, MigrationsDir, SqlFile, create_migration};
 
 use std::path::PathBuf;

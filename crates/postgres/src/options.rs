@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use haste_driver::DatabaseUrl;
+use haste_driver::{DatabaseUrl, percent_decode};
 use tokio_postgres::Config;
 
 /// How to use TLS, in libpq's terms.
@@ -124,24 +124,6 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
         .map(|url| url.split_password().0)
         .map_err(|error| error.to_string())?;
     Ok(ConnectionOptions { config, tls, root_cert, libpq_url: without_password })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(byte) = text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())
-        {
-            out.push(byte);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
