@@ -138,6 +138,12 @@ pub fn lint_settings(
         })?;
         lint.severities.insert(id, severity);
     }
+    lint.runner_statement_timeout = match &file.defaults.statement_timeout {
+        Some(text) => {
+            parse_duration(text).map_err(|e| ConfigError(format!("statement timeout: {e}")))? > Duration::ZERO
+        }
+        None => false,
+    };
     lint.runner_lock_timeout = match &file.defaults.lock_timeout {
         Some(text) => {
             parse_duration(text).map_err(|e| ConfigError(format!("lock timeout: {e}")))? > Duration::ZERO

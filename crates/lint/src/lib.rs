@@ -54,13 +54,20 @@ pub struct Config {
     /// Whether the runner sets a `lock_timeout` on every statement (haste's does, unless it
     /// is configured to 0).
     pub runner_lock_timeout: bool,
+    /// Whether the runner sets a `statement_timeout` (haste's does when configured).
+    pub runner_statement_timeout: bool,
     /// Severity per rule id, over the rule's default (style rules default to off).
     pub severities: HashMap<String, Severity>,
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { pg_version: 15, runner_lock_timeout: true, severities: HashMap::new() }
+        Config {
+            pg_version: 15,
+            runner_lock_timeout: true,
+            runner_statement_timeout: false,
+            severities: HashMap::new(),
+        }
     }
 }
 
@@ -82,6 +89,8 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
                 index,
                 statements: &script.statements,
                 transaction: transactions[index],
+                trees: &trees,
+                source: &file.sql,
             };
             match tree {
                 Err(error) => raw.push(rules::Raw::new(

@@ -32,6 +32,7 @@ mod reindex_not_concurrent;
 mod rename_column;
 mod rename_table;
 mod require_lock_timeout;
+mod require_statement_timeout;
 mod set_not_null_blocking;
 mod truncate_cascade;
 mod uncommitted_transaction;
@@ -98,6 +99,7 @@ pub static RULES: &[&dyn Rule] = &[
     &detach_partition_not_concurrent::DetachPartitionNotConcurrent,
     &uncommitted_transaction::UncommittedTransaction,
     &require_lock_timeout::RequireLockTimeout,
+    &require_statement_timeout::RequireStatementTimeout,
     &json_not_jsonb::JsonNotJsonb,
     &prefer_text_field::PreferTextField,
     &ban_char_field::BanCharField,
@@ -127,6 +129,10 @@ pub struct Context<'a> {
     pub statements: &'a [Statement],
     /// The transaction the runner runs it in (`None`: outside any).
     pub transaction: Option<usize>,
+    /// The syntax tree of every statement of the file.
+    pub trees: &'a [Result<NodeEnum, String>],
+    /// The file's text.
+    pub source: &'a str,
 }
 
 impl Context<'_> {
@@ -134,6 +140,24 @@ impl Context<'_> {
     /// or an unreleased one).
     pub fn is_existing_table(&self, relation: &pg_query::protobuf::RangeVar) -> bool {
         !self.schema.is_new_table(relation)
+    }
+
+    /// Whether the file sets `setting` (`SET lock_timeout ...`) before this statement, or
+    /// names `directive` (`haste:lock-timeout`) in its header.
+    pub fn sets_setting(&self, setting: &str, directive: &str) -> bool {
+        let header = &self.source[..self.statements.first().map_or(self.source.len(), |s| s.start)];
+        header.contains(directive)
+            || self.statements[..self.index].iter().any(|s| s.text.to_ascii_lowercase().contains(setting))
+    }
+
+    /// The table `node` takes a strong lock on (ALTER TABLE, or an index built without
+    /// CONCURRENTLY), if any.
+    pub fn strongly_locked_table<'n>(&self, node: &'n NodeEnum) -> Option<&'n pg_query::protobuf::RangeVar> {
+        match node {
+            NodeEnum::AlterTableStmt(alter) => alter.relation.as_ref(),
+            NodeEnum::IndexStmt(index) if !index.concurrent => index.relation.as_ref(),
+            _ => None,
+        }
     }
 
     /// The constraints of `kind` that `node` adds to existing tables, with the table's name.

@@ -28,15 +28,10 @@ impl Rule for RequireLockTimeout {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        if context.config.runner_lock_timeout || sets_lock_timeout(context) {
+        if context.config.runner_lock_timeout || context.sets_setting("lock_timeout", "haste:lock-timeout") {
             return;
         }
-        let relation = match node {
-            NodeEnum::AlterTableStmt(alter) => alter.relation.as_ref(),
-            NodeEnum::IndexStmt(index) if !index.concurrent => index.relation.as_ref(),
-            _ => None,
-        };
-        if let Some(relation) = relation
+        if let Some(relation) = context.strongly_locked_table(node)
             && context.is_existing_table(relation)
         {
             findings.push(Raw::new(
@@ -50,13 +45,4 @@ impl Rule for RequireLockTimeout {
             ));
         }
     }
-}
-
-/// Whether the file sets `lock_timeout` itself before this statement.
-fn sets_lock_timeout(context: &Context<'_>) -> bool {
-    context.statements[..context.index].iter().any(|s| s.text.to_ascii_lowercase().contains("lock_timeout"))
-        || context
-            .statements
-            .first()
-            .is_some_and(|s| s.text[..s.start - s.offset].contains("haste:lock-timeout"))
 }
