@@ -28,7 +28,7 @@ fn lint_reports_rustc_style_findings_and_fails_on_errors() {
     let json = haste(dir.path(), &["lint", "--format", "json"]);
     let findings: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     let rules: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
-    assert_eq!(rules, ["add-required-column", "index-create-not-concurrent"]);
+    assert_eq!(rules, ["add-required-column", "require-statement-timeout", "index-create-not-concurrent"]);
     let first = &findings[0];
     for field in ["file", "line", "column", "end_line", "end_column", "rule", "severity", "message", "help"] {
         assert!(!first[field].is_null(), "{field} missing: {first}");
@@ -42,7 +42,7 @@ fn lint_reports_rustc_style_findings_and_fails_on_errors() {
     let sarif = haste(dir.path(), &["lint", "--format", "sarif"]);
     let sarif: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
-    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 2);
+    assert_eq!(sarif["runs"][0]["results"].as_array().unwrap().len(), 3);
 
     let relaxed = haste(
         dir.path(),
@@ -83,7 +83,13 @@ fn with_a_url_only_pending_migrations_are_checked_and_their_tables_are_new() {
     );
     let run = haste(dir.path(), &["lint", "--url", &db.url, "--format", "json"]);
     let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    let files: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    let files: Vec<&str> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "index-create-not-concurrent")
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
     assert_eq!(files.len(), 1, "{run:?}");
     assert!(
         files[0].ends_with("4_contact_index/migration.sql"),
@@ -130,5 +136,5 @@ fn the_prisma_corpus_findings_match_the_reviewed_list() {
         .map(|line| line.split(" -- ").next().unwrap().trim().to_owned())
         .collect();
     assert_eq!(actual, expected, "{run:?}");
-    assert_eq!(run.code, if expected.is_empty() { 0 } else { 13 });
+    assert_eq!(run.code, 0, "the reviewed findings are warnings: {run:?}");
 }
