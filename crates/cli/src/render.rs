@@ -91,7 +91,13 @@ impl Printer {
     }
 
     pub fn observer(&self, run_id: &str) -> impl Observer + '_ {
-        ProgressPrinter { printer: self, run_id: run_id.to_owned() }
+        use std::io::IsTerminal;
+        ProgressPrinter {
+            printer: self,
+            run_id: run_id.to_owned(),
+            terminal: self.format == Format::Text && std::io::stdout().is_terminal(),
+            last_line: None,
+        }
     }
 
     pub fn deploy_result(&self, run_id: &str, result: &Result<DeployReport, Error>) -> u8 {
@@ -270,6 +276,14 @@ impl Printer {
                     {
                         line.push_str(&format!("  ({done} of {total} statements done)"));
                     }
+                    if let (Some(progress), false) =
+                        (&migration.data_progress, migration.state == State::Applied)
+                    {
+                        line.push_str(&format!(
+                            "  (data: {} rows done, last key {}; deploy resumes it)",
+                            progress["rows_done"], progress["last_key"]
+                        ));
+                    }
                     if let Some(error) = &migration.last_error {
                         line.push_str(&format!(
                             "  [{}] {}",
@@ -322,6 +336,28 @@ fn mode_text(mode: ExecutionMode) -> String {
 struct ProgressPrinter<'p> {
     printer: &'p Printer,
     run_id: String,
+    /// Whether stdout is a terminal: a progress bar redrawn in place; otherwise a line a second.
+    terminal: bool,
+    last_line: Option<std::time::Instant>,
+}
+
+impl ProgressPrinter<'_> {
+    fn data_progress(&mut self, name: &str, done: u64, total: u64, rate: u64) {
+        let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+        let eta = if rate == 0 { 0 } else { total.saturating_sub(done) / rate };
+        let text = format!("{done}/{total} rows ({:.0}%), {rate} rows/s, ETA {eta} s", fraction * 100.0);
+        if self.terminal {
+            let filled = (fraction * 30.0).round() as usize;
+            let bar = format!("{}{}", "#".repeat(filled), "-".repeat(30 - filled.min(30)));
+            let _ = write!(std::io::stdout(), "\r  {name} [{bar}] {text}   ");
+            let _ = std::io::stdout().flush();
+        } else if self.last_line.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1))
+            || done >= total
+        {
+            self.printer.line(&format!("  {name}: {text}"));
+            self.last_line = Some(std::time::Instant::now());
+        }
+    }
 }
 
 impl Observer for ProgressPrinter<'_> {
@@ -352,6 +388,10 @@ impl Observer for ProgressPrinter<'_> {
                     .printer
                     .line(&format!("  {name}: attempt {attempt} hit {error}; retrying in {delay_ms} ms")),
                 RunEvent::MigrationApplied { name, duration_ms, .. } => {
+                    if self.terminal && self.printer.format == Format::Text {
+                        // End a progress bar's line, if one was drawn.
+                        let _ = write!(std::io::stdout(), "\r");
+                    }
                     self.printer.line(&format!("  applied {name} in {duration_ms} ms"))
                 }
                 RunEvent::MigrationAdopted { name } => {
@@ -360,6 +400,13 @@ impl Observer for ProgressPrinter<'_> {
                 RunEvent::MigrationReverted { name, duration_ms } => {
                     self.printer.line(&format!("Reverted {name} in {duration_ms} ms"))
                 }
+                RunEvent::DataProgress { name, rows_done, rows_total, rows_per_second, .. } => {
+                    self.data_progress(name, *rows_done, *rows_total, *rows_per_second)
+                }
+                RunEvent::DataPaused { name, replica_lag_bytes, paused_ms } => self.printer.line(&format!(
+                    "  {name}: paused {:.1} s: a replica is {replica_lag_bytes} bytes behind",
+                    *paused_ms as f64 / 1000.0
+                )),
                 RunEvent::LockAcquired { .. } | RunEvent::StepDone { .. } => {}
             },
         }
@@ -434,11 +481,15 @@ fn failure_text(failure: &MigrationFailure) -> String {
     if failure.attempts > 1 {
         text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
     }
-    let outcome = match (failure.state, failure.error.connection_lost) {
+    let outcome = match (&failure.state, failure.error.connection_lost) {
         (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
         (FailureState::RolledBack, false) => {
             "the migration was rolled back: nothing of it was applied or recorded; the next deploy tries it again".into()
         }
+        (FailureState::DataStopped { last_key, rows_done }, false) => format!(
+            "the data migration stopped after {rows_done} rows (last key done: {}); every batch before is committed, and the next deploy resumes after it",
+            last_key.as_deref().unwrap_or("none")
+        ),
         (FailureState::MarkedFailed { statements_done }, false) => format!(
             "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
         ),

@@ -16,6 +16,8 @@ pub struct HistoryTables {
 pub const MIGRATIONS_TABLE: &str = "_haste_migrations";
 /// Name of the append-only event log.
 pub const EVENTS_TABLE: &str = "_haste_events";
+/// Name of the table that holds how far each data migration got (the last key done).
+pub const PROGRESS_TABLE: &str = "_haste_progress";
 /// Version of the history layout, stored in the events of every run.
 pub const LAYOUT_VERSION: u32 = 1;
 
@@ -76,6 +78,15 @@ impl HistoryTables {
     detail {json}
 )"
         ));
+        statements.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+    name text PRIMARY KEY,
+    last_key text NOT NULL,
+    rows_done bigint NOT NULL,
+    updated_at {timestamp} NOT NULL DEFAULT {now}
+)",
+            self.qualified(PROGRESS_TABLE)
+        ));
         statements
     }
 
@@ -86,9 +97,11 @@ impl HistoryTables {
             Dialect::Sqlite => "CAST((julianday(finished_at) - julianday(started_at)) * 86400000 AS integer)",
         };
         format!(
-            "SELECT name, status, checksum, transactional, statements_total, statements_done, \
-             CAST(finished_at AS text), {duration}, CAST(last_error AS text) FROM {} ORDER BY name",
-            self.qualified(MIGRATIONS_TABLE)
+            "SELECT m.name, m.status, m.checksum, m.transactional, m.statements_total, m.statements_done, \
+             CAST(m.finished_at AS text), {duration}, CAST(m.last_error AS text), p.last_key, p.rows_done \
+             FROM {} m LEFT JOIN {} p ON p.name = m.name ORDER BY m.name",
+            self.qualified(MIGRATIONS_TABLE),
+            self.qualified(PROGRESS_TABLE)
         )
     }
 
@@ -133,9 +146,17 @@ impl HistoryTables {
                 )
             }
             HistoryWrite::Forget(name) => format!(
-                "DELETE FROM {} WHERE name = {}",
+                "DELETE FROM {} WHERE name = {name}; DELETE FROM {} WHERE name = {name}",
                 self.qualified(MIGRATIONS_TABLE),
-                quote_literal(name)
+                self.qualified(PROGRESS_TABLE),
+                name = quote_literal(name)
+            ),
+            HistoryWrite::Progress { name, last_key, rows_done } => format!(
+                "INSERT INTO {} (name, last_key, rows_done) VALUES ({}, {}, {rows_done}) \
+                 ON CONFLICT (name) DO UPDATE SET last_key = excluded.last_key, rows_done = excluded.rows_done, updated_at = {now}",
+                self.qualified(PROGRESS_TABLE),
+                quote_literal(name),
+                quote_literal(last_key),
             ),
             HistoryWrite::Event(event) => format!(
                 "INSERT INTO {table} (run_id, event, name, checksum, detail) VALUES ({run_id}, {kind}, {name}, {checksum}, {detail})",
@@ -192,6 +213,15 @@ pub enum HistoryWrite<'a> {
     Event(Event<'a>),
     /// Remove a migration's current state: it is pending again (reverted or rolled back by hand).
     Forget(&'a str),
+    /// Record how far a data migration got: the last key done and the rows done so far.
+    Progress {
+        /// The migration.
+        name: &'a str,
+        /// The last key of the last batch done.
+        last_key: &'a str,
+        /// Rows done so far.
+        rows_done: u64,
+    },
 }
 
 /// A migration's current state, as written.
@@ -253,6 +283,10 @@ pub struct HistoryRow {
     pub duration_ms: Option<i64>,
     /// The error that stopped it, as stored JSON.
     pub last_error: Option<String>,
+    /// For a data migration: the last key done.
+    pub data_last_key: Option<String>,
+    /// For a data migration: the rows done so far.
+    pub data_rows_done: Option<i64>,
 }
 
 /// A row of Prisma Migrate's `_prisma_migrations`, read when adopting a Prisma-managed database.

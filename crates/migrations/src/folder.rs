@@ -5,12 +5,14 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::{Checksum, Directives, Error};
+use crate::{Checksum, DataStep, Directives, Error};
 
 /// Prisma's lock file, naming the database provider the folder was written for.
 pub const LOCK_FILE: &str = "migration_lock.toml";
 const UP_FILE: &str = "migration.sql";
 const DOWN_FILE: &str = "down.sql";
+const DATA_FILE: &str = "data.sql";
+const DATA_DOWN_FILE: &str = "data.down.sql";
 
 /// A migrations folder, read whole.
 #[derive(Debug, Clone)]
@@ -32,6 +34,8 @@ pub struct Migration {
     pub up: SqlFile,
     /// The `-- haste:` directives of `migration.sql`.
     pub directives: Directives,
+    /// `data.sql`: a batched data step that runs after `migration.sql`.
+    pub data: Option<DataStep>,
 }
 
 /// A SQL file of a migration.
@@ -84,18 +88,34 @@ impl MigrationsDir {
 
 impl Migration {
     fn load(dir: &Path, name: String) -> Result<Migration, Error> {
-        let up = SqlFile::read(&dir.join(UP_FILE))?
-            .ok_or_else(|| Error::MissingMigrationFile { dir: dir.to_owned() })?;
+        let data = DataStep::read(&dir.join(DATA_FILE))?;
+        // A data-only folder needs no migration.sql (Prisma's folders always have one).
+        let up = match (SqlFile::read(&dir.join(UP_FILE))?, &data) {
+            (Some(up), _) => up,
+            (None, Some(_)) => {
+                SqlFile { path: dir.join(UP_FILE), sql: String::new(), checksum: Checksum::of("") }
+            }
+            (None, None) => return Err(Error::MissingMigrationFile { dir: dir.to_owned() }),
+        };
         let directives = Directives::parse(&up.path, &up.sql)?;
-        Ok(Migration { name, up, directives })
+        Ok(Migration { name, up, directives, data })
     }
 }
 
 impl Migration {
     /// Reads `down.sql` beside `migration.sql`, if there is one.
     pub fn read_down(&self) -> Result<Option<SqlFile>, Error> {
-        let dir = self.up.path.parent().unwrap_or(Path::new("."));
-        SqlFile::read(&dir.join(DOWN_FILE))
+        SqlFile::read(&self.folder().join(DOWN_FILE))
+    }
+
+    /// Reads `data.down.sql`, if there is one.
+    pub fn read_data_down(&self) -> Result<Option<DataStep>, Error> {
+        DataStep::read(&self.folder().join(DATA_DOWN_FILE))
+    }
+
+    /// The migration's folder.
+    pub fn folder(&self) -> &Path {
+        self.up.path.parent().unwrap_or(Path::new("."))
     }
 }
 

@@ -7,6 +7,8 @@
 //!   20260115093000_create_users/
 //!     migration.sql                the migration
 //!     down.sql                     optional: how to undo it (for `migrate down`)
+//!     data.sql                     optional: a batched data migration (see [`DataStep`])
+//!     data.down.sql                optional: how to undo the data migration
 //! ```
 //! - [`MigrationsDir::load`] reads every migration, in byte order of folder names (Prisma's
 //!   order; the prefix is never parsed as a number, so `01_init` and names with spaces work).
@@ -17,11 +19,13 @@
 //! - [`create_migration`] makes a new timestamped folder (`haste migrate new`).
 
 mod checksum;
+mod data;
 mod directives;
 mod duration;
 mod folder;
 
 pub use checksum::Checksum;
+pub use data::DataStep;
 pub use directives::{Directives, TransactionMode};
 pub use duration::parse_duration;
 pub use folder::{LOCK_FILE, Migration, MigrationsDir, SqlFile, create_migration};

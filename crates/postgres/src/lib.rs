@@ -13,7 +13,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use haste_driver::history::{
-    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus, PRISMA_SELECT, PrismaRow,
+    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus, PRISMA_SELECT,
+    PROGRESS_TABLE, PrismaRow,
 };
 use haste_driver::{
     Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
@@ -120,7 +121,7 @@ impl PgConnection {
         if !self.history_exists {
             let sql = format!(
                 "SELECT to_regclass({}) IS NOT NULL",
-                quote_literal(&tables.qualified(MIGRATIONS_TABLE))
+                quote_literal(&tables.qualified(PROGRESS_TABLE))
             );
             self.history_exists = self.value(&sql)?.as_deref() == Some("t");
         }
@@ -284,6 +285,10 @@ impl Connection for PgConnection {
         self.run_alone(limits, statement)
     }
 
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        Ok(self.rows(sql)?.into_iter().next())
+    }
+
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
         if self.value("SELECT to_regclass('_prisma_migrations') IS NOT NULL")?.as_deref() != Some("t") {
             return Ok(None);
@@ -442,6 +447,8 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
         finished_at: next(),
         duration_ms: next().and_then(|v| v.parse().ok()),
         last_error: next(),
+        data_last_key: next(),
+        data_rows_done: next().and_then(|v| v.parse().ok()),
     }
 }
 

@@ -21,7 +21,15 @@ pub(crate) struct Applier<'a> {
 impl Applier<'_> {
     /// Applies `migration` from statement `from` on (0 for a fresh start; the recorded
     /// progress of an interrupted stepwise or as-written migration when resuming).
-    pub fn apply(&mut self, migration: &Migration, from: usize) -> Result<AppliedMigration, Error> {
+    ///
+    /// A data step (`data.sql`) runs after the statements, from `progress` (the last key done
+    /// and the rows done) when resuming.
+    pub fn apply(
+        &mut self,
+        migration: &Migration,
+        from: usize,
+        progress: Option<(String, u64)>,
+    ) -> Result<AppliedMigration, Error> {
         let plan = Plan::new(self.connection.dialect(), migration)?;
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
@@ -29,14 +37,20 @@ impl Applier<'_> {
             mode: plan.mode,
             statements: plan.statements.len(),
         });
+        // Resuming after the last statement completed but before (or after) it was recorded.
+        let statements_done = from > 0 && from >= plan.statements.len();
         match plan.mode {
-            // Resuming after the last statement completed but before it was recorded.
-            _ if from > 0 && from >= plan.statements.len() => self.record_finish(&plan)?,
+            _ if statements_done => {}
             ExecutionMode::Transaction => self.in_transaction(&plan)?,
             ExecutionMode::Stepwise { .. } => self.stepwise(&plan, from)?,
             ExecutionMode::AsWritten { history_in_file_transaction } => {
                 self.as_written(&plan, history_in_file_transaction, from)?
             }
+        }
+        match &migration.data {
+            Some(step) => self.run_data(&plan, step, progress)?,
+            None if statements_done => self.record_finish(&plan)?,
+            None => {}
         }
         let duration_ms = started.elapsed().as_millis();
         self.observer.event(&RunEvent::MigrationApplied {
@@ -77,6 +91,22 @@ fn row<'p>(
         plan.statements.len(),
         done,
     )
+}
+
+/// What history says when the statements of `migration.sql` are all done: applied, or,
+/// when a data step follows, still running with its schema part complete.
+fn finished_writes<'p>(settings: &'p Settings, plan: &'p Plan<'_>) -> Vec<HistoryWrite<'p>> {
+    let total = plan.statements.len();
+    match plan.migration.data {
+        None => vec![
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, total)),
+            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
+        ],
+        Some(_) => vec![
+            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, total)),
+            HistoryWrite::Event(event(settings, plan.migration, "schema_applied", None)),
+        ],
+    }
 }
 
 /// A migration's history row as this run writes it.
@@ -150,9 +180,7 @@ impl Applier<'_> {
         let settings = self.settings;
         let limits = self.limits(plan.migration);
         let texts = plan.texts(0..plan.statements.len());
-        let done = row(settings, plan, MigrationStatus::Applied, plan.statements.len());
-        let applied = event(settings, plan.migration, "applied", None);
-        let writes = [HistoryWrite::Migration(done), HistoryWrite::Event(applied)];
+        let writes = finished_writes(settings, plan);
         let (outcome, attempts) = self.with_retries(plan, |connection| {
             connection.run_in_transaction(limits, &texts, &settings.history, &writes)
         });
@@ -196,12 +224,11 @@ impl Applier<'_> {
         self.record_start(plan, from)?;
         // Progress is recorded only at step boundaries, so `from` is always one.
         for step in plan.steps().into_iter().filter(|step| step.start >= from) {
-            let last = step.end == total;
-            let status = if last { MigrationStatus::Applied } else { MigrationStatus::Running };
-            let mut writes = vec![HistoryWrite::Migration(row(settings, plan, status, step.end))];
-            if last {
-                writes.push(HistoryWrite::Event(event(settings, plan.migration, "applied", None)));
-            }
+            let writes = if step.end == total {
+                finished_writes(settings, plan)
+            } else {
+                vec![HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, step.end))]
+            };
             let texts = plan.texts(step.start..step.end);
             let (outcome, attempts) = self.with_retries(plan, |connection| {
                 run_step(connection, settings, limits, step, &texts, &writes)
@@ -231,10 +258,7 @@ impl Applier<'_> {
         if !history_in_file_transaction {
             self.record_start(plan, from)?;
         }
-        let applied = [
-            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, plan.statements.len())),
-            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
-        ];
+        let applied = finished_writes(settings, plan);
         let last = plan.statements.len() - 1;
         let mut in_transaction = false;
         let mut recorded_done = from;
@@ -303,10 +327,10 @@ impl Applier<'_> {
         .to_string();
         if !failure.error.connection_lost {
             let event = HistoryWrite::Event(event(settings, plan.migration, "failed", Some(detail.clone())));
-            let writes = match state {
-                FailureState::RolledBack => vec![event],
+            let writes = match &state {
+                FailureState::RolledBack | FailureState::DataStopped { .. } => vec![event],
                 FailureState::MarkedFailed { statements_done } => {
-                    let mut row = row(settings, plan, MigrationStatus::Failed, statements_done);
+                    let mut row = row(settings, plan, MigrationStatus::Failed, *statements_done);
                     row.last_error = Some(detail);
                     vec![HistoryWrite::Migration(row), event]
                 }

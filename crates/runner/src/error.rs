@@ -19,7 +19,7 @@ pub struct SourcePosition {
 }
 
 /// What became of a migration that failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureState {
     /// Rolled back completely: still pending, the next deploy tries again.
@@ -29,6 +29,14 @@ pub enum FailureState {
     MarkedFailed {
         /// Statements that completed.
         statements_done: usize,
+    },
+    /// A data step stopped between batches: every batch before is committed with its
+    /// progress; the next deploy resumes after `last_key`.
+    DataStopped {
+        /// The last key done, if any batch was.
+        last_key: Option<String>,
+        /// Rows done so far.
+        rows_done: u64,
     },
 }
 

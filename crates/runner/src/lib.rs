@@ -13,6 +13,7 @@
 //! Drivers provide primitives ([`haste_driver::Connection`]); the decisions are all here.
 
 mod apply;
+mod data;
 mod doctor;
 mod error;
 mod lock;
@@ -126,6 +127,30 @@ pub enum RunEvent<'a> {
         /// Milliseconds it took.
         duration_ms: u128,
     },
+    /// A batch of a data migration committed.
+    DataProgress {
+        /// The migration.
+        name: &'a str,
+        /// Rows walked so far (this run and earlier ones).
+        rows_done: u64,
+        /// Rows in the table when the step started.
+        rows_total: u64,
+        /// The last key done.
+        last_key: &'a str,
+        /// The next batch's size.
+        batch_size: u64,
+        /// Rows per second in this run.
+        rows_per_second: u64,
+    },
+    /// A data migration waits for replicas to catch up.
+    DataPaused {
+        /// The migration.
+        name: &'a str,
+        /// How far behind the furthest replica's replay is.
+        replica_lag_bytes: u64,
+        /// Milliseconds paused so far.
+        paused_ms: u128,
+    },
     /// A migration is applied and recorded.
     MigrationApplied {
         /// Its name.
@@ -223,7 +248,7 @@ fn deploy_locked(
     let mut applier = apply::Applier { connection, settings, observer };
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
-    for migration in pending {
+    for Pending { migration, from, progress } in pending {
         // The lock was just taken on this session; re-checking it costs a catalog query, so a
         // run of quick migrations checks once a second rather than before each one.
         if lock_checked.elapsed() >= LOCK_CHECK_INTERVAL {
@@ -232,7 +257,7 @@ fn deploy_locked(
             }
             lock_checked = Instant::now();
         }
-        applied.push(applier.apply(migration, 0)?);
+        applied.push(applier.apply(migration, from, progress)?);
     }
     Ok(DeployReport { applied, already_applied, adopted })
 }
@@ -281,13 +306,33 @@ fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<()
     }
 }
 
+/// A migration to apply: from its first statement, or a data step to resume.
+pub(crate) struct Pending<'d> {
+    migration: &'d Migration,
+    from: usize,
+    progress: Option<(String, u64)>,
+}
+
+/// Whether `record` is a data migration whose statements are done and whose batches stopped
+/// (a killed run): resumable by design, so deploy carries on with it.
+pub(crate) fn resumable_data(record: &Record, migration: Option<&Migration>) -> bool {
+    record.by == RecordedBy::Haste
+        && record.row.status == Some(MigrationStatus::Running)
+        && record.row.statements_done >= record.row.statements_total
+        && migration.is_some_and(|migration| migration.data.is_some())
+}
+
 /// The pending migrations, after checking that history and folder agree.
 fn verify<'d>(
     dir: &'d MigrationsDir,
     records: &[Record],
     allow_out_of_order: bool,
-) -> Result<Vec<&'d Migration>, Error> {
-    if let Some(record) = records.iter().find(|record| record.row.status != Some(MigrationStatus::Applied)) {
+) -> Result<Vec<Pending<'d>>, Error> {
+    let resumable = |record: &Record| resumable_data(record, dir.get(&record.row.name));
+    if let Some(record) = records
+        .iter()
+        .find(|record| record.row.status != Some(MigrationStatus::Applied) && !resumable(record))
+    {
         return Err(Error::Blocked {
             name: record.row.name.clone(),
             state: record.row.status.map_or("in an unknown state", MigrationStatus::as_str),
@@ -318,12 +363,32 @@ fn verify<'d>(
             });
         }
     }
-    let pending: Vec<_> = dir.migrations.iter().filter(|m| !by_name.contains_key(m.name.as_str())).collect();
+    let pending: Vec<Pending<'d>> = dir
+        .migrations
+        .iter()
+        .filter_map(|migration| match by_name.get(migration.name.as_str()) {
+            None => Some(Pending { migration, from: 0, progress: None }),
+            Some(record) if resumable(record) => Some(Pending {
+                migration,
+                from: usize::try_from(record.row.statements_done).unwrap_or_default(),
+                progress: record
+                    .row
+                    .data_last_key
+                    .clone()
+                    .map(|key| (key, record.row.data_rows_done.unwrap_or_default().max(0) as u64)),
+            }),
+            Some(_) => None,
+        })
+        .collect();
+    let newest_applied = records.iter().filter(|r| !resumable(r)).map(|r| &r.row.name).max();
     if !allow_out_of_order
-        && let (Some(first), Some(newest)) = (pending.first(), records.iter().map(|r| &r.row.name).max())
-        && first.name < *newest
+        && let (Some(first), Some(newest)) = (pending.first(), newest_applied)
+        && first.migration.name < *newest
     {
-        return Err(Error::OutOfOrder { pending: first.name.clone(), newest_applied: newest.clone() });
+        return Err(Error::OutOfOrder {
+            pending: first.migration.name.clone(),
+            newest_applied: newest.clone(),
+        });
     }
     Ok(pending)
 }

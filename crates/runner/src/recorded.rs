@@ -70,6 +70,8 @@ pub(crate) fn read(connection: &mut dyn Connection, tables: &HistoryTables) -> R
                     statements_done: 0,
                     finished_at: row.finished_at.clone(),
                     duration_ms: None,
+                    data_last_key: None,
+                    data_rows_done: None,
                     last_error: (status == MigrationStatus::Failed).then(|| {
                         serde_json::json!({
                             "message": "Prisma Migrate recorded this migration as failed",

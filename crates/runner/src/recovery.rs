@@ -100,15 +100,32 @@ pub fn down(
             let migration = dir
                 .get(&record.row.name)
                 .ok_or_else(|| Error::UnknownMigration { name: record.row.name.clone() })?;
-            let file = migration.read_down()?.ok_or_else(|| Error::NoDownFile {
+            let missing = |file: &str| Error::NoDownFile {
                 name: migration.name.clone(),
-                path: migration.up.path.with_file_name("down.sql"),
-            })?;
-            plans.push((migration, file));
+                path: migration.folder().join(file),
+            };
+            let data_down = match &migration.data {
+                Some(_) => Some(migration.read_data_down()?.ok_or_else(|| missing("data.down.sql"))?),
+                None => None,
+            };
+            // A data-only migration has nothing of its own to undo beyond its data step.
+            let file = match migration.read_down()? {
+                Some(file) => file,
+                None if migration.up.sql.trim().is_empty() => SqlFile {
+                    path: migration.folder().join("down.sql"),
+                    sql: String::new(),
+                    checksum: haste_migrations::Checksum::of(""),
+                },
+                None => return Err(missing("down.sql")),
+            };
+            plans.push((migration, file, data_down));
         }
         let mut reverted = Vec::with_capacity(plans.len());
-        for (migration, file) in &plans {
+        for (migration, file, data_down) in &plans {
             let started = Instant::now();
+            if let Some(step) = data_down {
+                crate::data::walk(connection, settings, observer, migration, step, None, false)?;
+            }
             revert(connection, settings, migration, file)?;
             observer.event(&RunEvent::MigrationReverted {
                 name: &migration.name,
@@ -271,7 +288,12 @@ pub fn resolve(
                     }
                 }
                 let mut applier = Applier { connection, settings, observer };
-                applier.apply(migration, from).map(Some)
+                let progress = record
+                    .row
+                    .data_last_key
+                    .clone()
+                    .map(|key| (key, record.row.data_rows_done.unwrap_or_default().max(0) as u64));
+                applier.apply(migration, from, progress).map(Some)
             }
         }
     })

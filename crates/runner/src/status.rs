@@ -33,6 +33,8 @@ pub struct MigrationState {
     pub statements_total: Option<i64>,
     /// The recorded error of a failed migration (JSON text).
     pub last_error: Option<serde_json::Value>,
+    /// How far a data migration got: `{last_key, rows_done}`.
+    pub data_progress: Option<serde_json::Value>,
 }
 
 /// Where a migration stands.
@@ -81,6 +83,11 @@ pub fn status(
         Some(MigrationStatus::Running) => State::Interrupted,
     };
     let entry = |record: &Record, state: State| MigrationState {
+        data_progress: record
+            .row
+            .data_last_key
+            .as_ref()
+            .map(|key| serde_json::json!({ "last_key": key, "rows_done": record.row.data_rows_done })),
         name: record.row.name.clone(),
         state,
         recorded_by: Some(record.by),
@@ -100,10 +107,13 @@ pub fn status(
                 statements_done: None,
                 statements_total: None,
                 last_error: None,
+                data_progress: None,
             },
             Some(record) => {
                 let state = match state_of(record.row.status) {
                     State::Applied if !record.matches(&migration.up) => State::Modified,
+                    // A stopped data migration resumes on the next deploy by itself.
+                    State::Interrupted if crate::resumable_data(record, Some(migration)) => State::Pending,
                     state => state,
                 };
                 entry(record, state)

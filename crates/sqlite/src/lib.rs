@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use haste_driver::history::{
-    HistoryRow, HistoryTables, HistoryWrite, MIGRATIONS_TABLE, MigrationStatus, PRISMA_SELECT, PrismaRow,
+    HistoryRow, HistoryTables, HistoryWrite, MigrationStatus, PRISMA_SELECT, PROGRESS_TABLE, PrismaRow,
 };
 use haste_driver::{
     Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
@@ -71,7 +71,7 @@ impl SqliteConnection {
         self.connection
             .query_row(
                 "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
-                [MIGRATIONS_TABLE],
+                [PROGRESS_TABLE],
                 |row| row.get(0),
             )
             .map_err(|error| db_error("", error))
@@ -192,6 +192,8 @@ impl Connection for SqliteConnection {
                     finished_at: row.get(6)?,
                     duration_ms: row.get(7)?,
                     last_error: row.get(8)?,
+                    data_last_key: row.get(9)?,
+                    data_rows_done: row.get(10)?,
                 })
             })
             .map_err(|error| db_error(&sql, error))?;
@@ -252,6 +254,24 @@ impl Connection for SqliteConnection {
 
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
         self.run_alone(limits, statement)
+    }
+
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        let mut statement = self.connection.prepare(sql).map_err(|error| db_error(sql, error))?;
+        let width = statement.column_count();
+        let mut rows = statement.query([]).map_err(|error| db_error(sql, error))?;
+        let Some(row) = rows.next().map_err(|error| db_error(sql, error))? else { return Ok(None) };
+        let values = (0..width)
+            .map(|i| match row.get_ref(i) {
+                Ok(rusqlite::types::ValueRef::Null) | Err(_) => None,
+                Ok(rusqlite::types::ValueRef::Integer(n)) => Some(n.to_string()),
+                Ok(rusqlite::types::ValueRef::Real(x)) => Some(x.to_string()),
+                Ok(rusqlite::types::ValueRef::Text(t)) | Ok(rusqlite::types::ValueRef::Blob(t)) => {
+                    Some(String::from_utf8_lossy(t).into_owned())
+                }
+            })
+            .collect();
+        Ok(Some(values))
     }
 
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {

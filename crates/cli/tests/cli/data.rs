@@ -1,0 +1,122 @@
+//! Data migrations: batched, resumable, undoable.
+
+use std::process::Stdio;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use haste_testkit::{TempDir, TestDb, database, wait_until};
+
+use crate::{command, haste};
+
+fn backfill_folder(rows: u64, batch: u64) -> TempDir {
+    let dir = TempDir::new("data");
+    dir.write(
+        "migrations/1_contacts/migration.sql",
+        &format!(
+            "CREATE TABLE contacts (id bigint PRIMARY KEY, data integer NOT NULL, score integer, touched integer NOT NULL DEFAULT 0);\n\
+             INSERT INTO contacts (id, data) SELECT g, g % 1000 FROM generate_series(1, {rows}) g;"
+        ),
+    );
+    dir.write(
+        "migrations/2_score/data.sql",
+        &format!(
+            "-- haste:data table=contacts key=id batch={batch} target=50ms\nUPDATE contacts SET score = data * 2, touched = touched + 1 WHERE :range;\n"
+        ),
+    );
+    dir
+}
+
+fn wait_for_orphans(db: &TestDb) {
+    let gone = wait_until(Duration::from_secs(60), || {
+        db.value(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'haste/%'",
+            db.name
+        ))
+        .as_deref()
+            == Some("0")
+    });
+    assert!(gone, "the killed deploy's session did not end");
+}
+
+#[test]
+fn a_data_migration_runs_in_batches_and_down_undoes_it() {
+    let Some(db) = database() else { return };
+    let dir = backfill_folder(20_000, 1000);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let batches = run.json_lines().iter().filter(|e| e["event"] == "data_progress").count();
+    assert!(batches >= 5, "walked in batches: {batches}");
+    let last = run.json_lines().iter().rev().find(|e| e["event"] == "data_progress").cloned().unwrap();
+    assert_eq!((last["rows_done"].as_u64(), last["last_key"].as_str()), (Some(20_000), Some("20000")));
+    assert_eq!(
+        db.value("SELECT count(*) FROM contacts WHERE touched = 1 AND score = data * 2").as_deref(),
+        Some("20000")
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
+
+    let refused = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert!(refused.stderr.contains("data.down.sql"), "{refused:?}");
+    dir.write(
+        "migrations/2_score/data.down.sql",
+        "-- haste:data table=contacts key=id batch=3000\nUPDATE contacts SET score = NULL WHERE :range;\n",
+    );
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM contacts WHERE score IS NULL").as_deref(), Some("20000"));
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 3);
+}
+
+#[test]
+fn killed_backfills_resume_without_repeating_or_skipping_a_row() {
+    let Some(db) = database() else { return };
+    let rows = 1_000_000;
+    let dir = backfill_folder(rows, 5000);
+    // The table first, so the kills land in the backfill.
+    std::fs::rename(dir.path().join("migrations/2_score"), dir.path().join("2_score")).unwrap();
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    std::fs::rename(dir.path().join("2_score"), dir.path().join("migrations/2_score")).unwrap();
+    let mut seed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+    let mut progressed = Vec::new();
+    for kill in 0..5 {
+        let mut child = command(dir.path(), &["migrate", "deploy", "--url", &db.url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        std::thread::sleep(Duration::from_millis(300 + (seed >> 33) % 900));
+        let _ = child.kill();
+        let _ = child.wait();
+        wait_for_orphans(&db);
+        let repeated = db.value("SELECT count(*) FROM contacts WHERE touched > 1");
+        assert_eq!(repeated.as_deref(), Some("0"), "kill {kill}: no row is updated twice");
+        let status = haste(dir.path(), &["migrate", "status", "--url", &db.url, "--format", "json"]);
+        let report = &status.json_lines()[0];
+        let entry =
+            report["migrations"].as_array().unwrap().iter().find(|m| m["name"] == "2_score").unwrap().clone();
+        let done = db.value("SELECT count(*) FROM contacts WHERE touched = 1").unwrap();
+        if entry["state"] == "pending" && !entry["data_progress"].is_null() {
+            assert_eq!(
+                entry["data_progress"]["rows_done"].to_string(),
+                done,
+                "kill {kill}: status tells the position"
+            );
+        }
+        progressed.push(done);
+    }
+    eprintln!("rows done after each kill: {progressed:?}");
+    assert!(
+        progressed.iter().any(|done| done != "0" && done != "1000000"),
+        "at least one kill lands mid-backfill: {progressed:?}"
+    );
+    let finish = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(finish.code, 0, "{finish:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM contacts WHERE touched = 1").as_deref(),
+        Some("1000000"),
+        "after kills at {progressed:?}"
+    );
+    assert_eq!(db.value("SELECT count(*) FROM contacts WHERE touched <> 1").as_deref(), Some("0"));
+    let events = db.value("SELECT count(*) FROM _haste_events WHERE name = '2_score' AND event = 'applied'");
+    assert_eq!(events.as_deref(), Some("1"));
+}

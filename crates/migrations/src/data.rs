@@ -1,0 +1,143 @@
+//! Data migrations: `data.sql` (and `data.down.sql`) beside `migration.sql`, run in batches
+//! over a key range.
+//!
+//! ```sql
+//! -- haste:data table=contacts key=id batch=5000
+//! UPDATE contacts SET score = calculate_score(data) WHERE :range AND score IS NULL;
+//! ```
+//! `:range` becomes the batch's key range (`"id" > '41000' AND "id" <= '46000'`), `:end` its
+//! upper key. Optional settings: `target=200ms` (batch duration the size adapts to),
+//! `max-rate=<rows per second>`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::{Error, SqlFile, parse_duration};
+
+/// A batched data step.
+#[derive(Debug, Clone)]
+pub struct DataStep {
+    /// The file.
+    pub file: SqlFile,
+    /// Schema of the table, when qualified.
+    pub schema: Option<String>,
+    /// The table walked.
+    pub table: String,
+    /// Its key column: unique, ordered (a primary key).
+    pub key: String,
+    /// Rows per batch to start with.
+    pub batch_size: u64,
+    /// The batch duration the size adapts to.
+    pub target: Duration,
+    /// At most this many rows per second, when set.
+    pub max_rate: Option<u64>,
+    /// The statement, with `:range` and `:end` placeholders.
+    pub statement: String,
+}
+
+const DEFAULT_BATCH: u64 = 1000;
+const DEFAULT_TARGET: Duration = Duration::from_millis(200);
+
+impl DataStep {
+    /// Reads the header and the statement of a data file.
+    pub fn parse(file: SqlFile) -> Result<DataStep, Error> {
+        let bad = |line: usize, text: &str, reason: &str| Error::BadDirective {
+            path: file.path.clone(),
+            line,
+            text: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let (number, header) = file
+            .sql
+            .lines()
+            .enumerate()
+            .find(|(_, line)| line.trim_start().starts_with("-- haste:data"))
+            .map(|(i, line)| (i + 1, line.trim().to_owned()))
+            .ok_or_else(|| {
+                bad(1, "", "a data file starts with `-- haste:data table=<table> key=<column>`")
+            })?;
+        let mut table = None;
+        let (mut key, mut batch_size, mut target, mut max_rate) = (None, DEFAULT_BATCH, DEFAULT_TARGET, None);
+        for setting in header["-- haste:data".len()..].split_whitespace() {
+            let (name, value) =
+                setting.split_once('=').ok_or_else(|| bad(number, &header, "settings are name=value"))?;
+            match name {
+                "table" => table = Some(value.to_owned()),
+                "key" => key = Some(value.to_owned()),
+                "batch" => {
+                    batch_size = value.parse().map_err(|_| bad(number, &header, "batch is a whole number"))?
+                }
+                "target" => target = parse_duration(value).map_err(|e| bad(number, &header, &e))?,
+                "max-rate" => {
+                    max_rate =
+                        Some(value.parse().map_err(|_| bad(number, &header, "max-rate is rows per second"))?)
+                }
+                _ => {
+                    return Err(bad(number, &header, "unknown setting (table, key, batch, target, max-rate)"));
+                }
+            }
+        }
+        let table = table.ok_or_else(|| bad(number, &header, "table=<table> is required"))?;
+        let key = key.ok_or_else(|| bad(number, &header, "key=<column> is required"))?;
+        let (schema, table) = match table.split_once('.') {
+            Some((schema, table)) => (Some(schema.to_owned()), table.to_owned()),
+            None => (None, table),
+        };
+        let statement: String = file
+            .sql
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("-- haste:data"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let statement = statement.trim().trim_end_matches(';').trim().to_owned();
+        if !statement.contains(":range") && !statement.contains(":end") {
+            return Err(bad(number, &header, "the statement must use :range (or :end) to stay in its batch"));
+        }
+        Ok(DataStep { file, schema, table, key, batch_size: batch_size.max(1), target, max_rate, statement })
+    }
+
+    /// Reads and parses `path`, if it exists.
+    pub fn read(path: &Path) -> Result<Option<DataStep>, Error> {
+        SqlFile::read(path)?.map(DataStep::parse).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Checksum;
+
+    fn file(sql: &str) -> SqlFile {
+        SqlFile { path: "data.sql".into(), sql: sql.into(), checksum: Checksum::of(sql) }
+    }
+
+    #[test]
+    fn reads_the_header_and_the_statement() {
+        let step = DataStep::parse(file(
+            "-- haste:data table=crm.contacts key=id batch=5000 target=100ms max-rate=20000\nUPDATE crm.contacts SET n = n + 1 WHERE :range;\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            (step.schema.as_deref(), step.table.as_str(), step.key.as_str()),
+            (Some("crm"), "contacts", "id")
+        );
+        assert_eq!(
+            (step.batch_size, step.target, step.max_rate),
+            (5000, Duration::from_millis(100), Some(20000))
+        );
+        assert_eq!(step.statement, "UPDATE crm.contacts SET n = n + 1 WHERE :range");
+    }
+
+    #[test]
+    fn refuses_files_that_cannot_run_in_batches() {
+        assert!(DataStep::parse(file("UPDATE t SET n = 1;")).is_err());
+        assert!(DataStep::parse(file("-- haste:data table=t key=id\nUPDATE t SET n = 1;")).is_err());
+        assert!(DataStep::parse(file("-- haste:data key=id\nUPDATE t SET n = 1 WHERE :range;")).is_err());
+        assert!(
+            DataStep::parse(file(
+                "-- haste:data table=t key=id batch=many\nUPDATE t SET n = 1 WHERE :range;"
+            ))
+            .is_err()
+        );
+    }
+}

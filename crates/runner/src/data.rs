@@ -1,0 +1,221 @@
+//! Data migrations: walk a table's key range in batches, one short transaction each, with the
+//! last key done committed in the same transaction, so a killed run resumes where it stopped
+//! and never repeats or skips a row.
+
+use std::time::{Duration, Instant};
+
+use haste_driver::history::{HistoryWrite, MigrationStatus};
+use haste_driver::{Connection, DbError, Limits, StepError};
+use haste_migrations::{DataStep, Migration};
+use haste_sql::{Dialect, quote_ident, quote_literal};
+
+use crate::apply::{Applier, event, history_row, jittered};
+use crate::error::{FailureState, MigrationFailure};
+use crate::plan::Plan;
+use crate::{Error, MAX_BACKOFF, Observer, RunEvent, Settings};
+
+/// Smallest and largest batch the size adapts between.
+const BATCH_LIMITS: (u64, u64) = (10, 100_000);
+/// Attempts of one batch after lock timeouts or deadlocks before the step stops.
+const BATCH_RETRIES: u32 = 20;
+/// Replica replay lag (WAL bytes) above which batches pause.
+const MAX_REPLICA_LAG_BYTES: u64 = 16 * 1024 * 1024;
+/// Longest pause while replicas catch up, between two looks.
+const LAG_POLL: Duration = Duration::from_secs(1);
+
+impl Applier<'_> {
+    /// Runs `step` of `plan`'s migration from `progress`, then records the migration applied.
+    pub(crate) fn run_data(
+        &mut self,
+        plan: &Plan<'_>,
+        step: &DataStep,
+        progress: Option<(String, u64)>,
+    ) -> Result<(), Error> {
+        let settings = self.settings;
+        let migration = plan.migration;
+        walk(&mut *self.connection, settings, &mut *self.observer, migration, step, progress, true)?;
+        let total = plan.statements.len();
+        let applied = [
+            HistoryWrite::Migration(history_row(
+                settings,
+                migration,
+                MigrationStatus::Applied,
+                false,
+                total,
+                total,
+            )),
+            HistoryWrite::Event(event(settings, migration, "applied", None)),
+        ];
+        self.connection
+            .record(&settings.history, &applied, false)
+            .map_err(Error::database("recording a migration"))
+    }
+}
+
+/// Walks the key range of `step`'s table in batches. With `record`, each batch commits the
+/// last key done with it (resumable); without, the walk starts over when run again (undoing).
+pub(crate) fn walk(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    migration: &Migration,
+    step: &DataStep,
+    progress: Option<(String, u64)>,
+    record: bool,
+) -> Result<u64, Error> {
+    let table = match &step.schema {
+        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&step.table)),
+        None => quote_ident(&step.table),
+    };
+    let key = quote_ident(&step.key);
+    let text = |value: &str| format!("CAST({value} AS text)");
+    // The upper end is fixed at the start: rows added later are the application's to fill.
+    let upper_sql = format!("SELECT {}, count(*) FROM {table}", text(&format!("max({key})")));
+    let upper =
+        connection.query_row(&upper_sql).map_err(Error::database("finding the end of the key range"))?;
+    let (Some(upper), total) = upper.map(|row| (row[0].clone(), row[1].clone())).unwrap_or_default() else {
+        return Ok(0);
+    };
+    let total: u64 = total.and_then(|t| t.parse().ok()).unwrap_or(0);
+    let (mut last, mut rows_done) = match progress {
+        Some((key, rows)) => (Some(key), rows),
+        None => (None, 0),
+    };
+    let limits = Limits {
+        lock_timeout: migration.directives.lock_timeout.or(settings.limits.lock_timeout),
+        statement_timeout: migration.directives.statement_timeout.or(settings.limits.statement_timeout),
+    };
+    let mut batch = step.batch_size;
+    let started = Instant::now();
+    let rows_at_start = rows_done;
+    loop {
+        wait_for_replicas(connection, observer, &migration.name)?;
+        let lower =
+            last.as_ref().map(|last| format!("{key} > {} AND ", quote_literal(last))).unwrap_or_default();
+        let bound_sql = format!(
+            "SELECT {}, count(*) FROM (SELECT {key} AS k FROM {table} WHERE {lower}{key} <= {} ORDER BY {key} LIMIT {batch}) batch",
+            text("max(k)"),
+            quote_literal(&upper)
+        );
+        let bound = connection.query_row(&bound_sql).map_err(Error::database("finding the next batch"))?;
+        let Some((Some(end), count)) = bound.map(|row| (row[0].clone(), row[1].clone())) else { break };
+        let count: u64 = count.and_then(|c| c.parse().ok()).unwrap_or(0);
+        let range = format!("{lower}{key} <= {}", quote_literal(&end));
+        let statement =
+            step.statement.replace(":range", &format!("({range})")).replace(":end", &quote_literal(&end));
+        let done = rows_done + count;
+        let writes = if record {
+            vec![HistoryWrite::Progress { name: &migration.name, last_key: &end, rows_done: done }]
+        } else {
+            Vec::new()
+        };
+        let batch_started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match connection.run_in_transaction(limits, &[statement.as_str()], &settings.history, &writes) {
+                Ok(()) => break,
+                Err(StepError { error, .. }) if error.is_retryable() && attempt <= BATCH_RETRIES => {
+                    // Smaller batches hold their locks for less time.
+                    batch = (batch / 2).max(BATCH_LIMITS.0);
+                    let delay = jittered(
+                        (settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF),
+                    );
+                    observer.event(&RunEvent::Retrying {
+                        name: &migration.name,
+                        attempt,
+                        delay_ms: delay.as_millis(),
+                        error: &error,
+                    });
+                    std::thread::sleep(delay);
+                }
+                Err(StepError { error, .. }) => {
+                    return Err(stopped(
+                        connection, settings, migration, step, error, attempt, last, rows_done, record,
+                    ));
+                }
+            }
+        }
+        let elapsed = batch_started.elapsed();
+        rows_done = done;
+        last = Some(end);
+        // Aim the next batch at the target duration, changing by at most a factor of two.
+        let scale = step.target.as_secs_f64() / elapsed.as_secs_f64().max(0.001);
+        batch = ((batch as f64 * scale.clamp(0.5, 2.0)) as u64).clamp(BATCH_LIMITS.0, BATCH_LIMITS.1);
+        let walked = rows_done - rows_at_start;
+        if let Some(rate) = step.max_rate {
+            let due = Duration::from_secs_f64(walked as f64 / rate.max(1) as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        observer.event(&RunEvent::DataProgress {
+            name: &migration.name,
+            rows_done,
+            rows_total: total.max(rows_done),
+            last_key: last.as_deref().unwrap_or_default(),
+            batch_size: batch,
+            rows_per_second: (walked as f64 / started.elapsed().as_secs_f64().max(0.001)) as u64,
+        });
+    }
+    Ok(rows_done)
+}
+
+/// Pauses while a streaming replica's replay is more than [`MAX_REPLICA_LAG_BYTES`] behind.
+fn wait_for_replicas(
+    connection: &mut dyn Connection,
+    observer: &mut dyn Observer,
+    name: &str,
+) -> Result<(), Error> {
+    if connection.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    let sql = "SELECT CAST(coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) AS bigint) FROM pg_stat_replication";
+    let started = Instant::now();
+    loop {
+        let lag: u64 = connection
+            .query_row(sql)
+            .map_err(Error::database("reading replica lag"))?
+            .and_then(|row| row.into_iter().next().flatten())
+            .and_then(|lag| lag.parse().ok())
+            .unwrap_or(0);
+        if lag <= MAX_REPLICA_LAG_BYTES {
+            return Ok(());
+        }
+        observer.event(&RunEvent::DataPaused {
+            name,
+            replica_lag_bytes: lag,
+            paused_ms: started.elapsed().as_millis(),
+        });
+        std::thread::sleep(LAG_POLL);
+    }
+}
+
+/// Records why a data step stopped; it resumes from `last` on the next deploy.
+#[allow(clippy::too_many_arguments)]
+fn stopped(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    migration: &Migration,
+    step: &DataStep,
+    error: DbError,
+    attempts: u32,
+    last: Option<String>,
+    rows_done: u64,
+    record: bool,
+) -> Error {
+    if record && !error.connection_lost {
+        let detail = serde_json::json!({ "sqlstate": error.sqlstate, "message": error.message, "last_key": last, "rows_done": rows_done });
+        let failed = [HistoryWrite::Event(event(settings, migration, "failed", Some(detail.to_string())))];
+        let _ = connection.record(&settings.history, &failed, false);
+    }
+    let offset = step.file.sql.find(step.statement.lines().next().unwrap_or_default()).unwrap_or(0);
+    Error::MigrationFailed(Box::new(MigrationFailure {
+        name: migration.name.clone(),
+        statement_index: 0,
+        position: crate::plan::source_position(&step.file, offset),
+        error,
+        attempts,
+        state: FailureState::DataStopped { last_key: last, rows_done },
+    }))
+}
