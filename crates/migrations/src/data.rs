@@ -73,7 +73,11 @@ impl DataStep {
                         Some(value.parse().map_err(|_| bad(number, &header, "max-rate is rows per second"))?)
                 }
                 _ => {
-                    return Err(bad(number, &header, "unknown setting (table, key, batch, target, max-rate)"));
+                    return Err(bad(
+                        number,
+                        &header,
+                        "unknown setting (table, key, batch, target, max-rate)",
+                    ));
                 }
             }
         }

@@ -126,6 +126,7 @@ mod tests {
             name: "1_test".into(),
             up: SqlFile { path: "1_test/migration.sql".into(), sql: sql.into(), checksum: Checksum::of(sql) },
             directives: Directives::parse(std::path::Path::new("m.sql"), sql).unwrap(),
+            data: None,
         }
     }
 

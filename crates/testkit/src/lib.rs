@@ -104,6 +104,29 @@ impl Drop for TestDb {
     }
 }
 
+/// One open connection for many quick statements (a workload's client).
+pub struct Session {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl Session {
+    /// Connects to `url`.
+    pub fn connect(url: &str) -> Session {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let (client, connection) = runtime.block_on(tokio_postgres::connect(url, NoTls)).expect("connect");
+        runtime.spawn(connection);
+        Session { runtime, client }
+    }
+
+    /// Runs statements, panicking on error.
+    pub fn execute(&self, sql: &str) {
+        self.runtime
+            .block_on(self.client.batch_execute(sql))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    }
+}
+
 /// Rows of a simple query against `url`, as text. Panics on error: tests want to know.
 pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
     try_query(url, sql).unwrap_or_else(|error| panic!("{sql}: {error}"))

@@ -120,3 +120,45 @@ fn killed_backfills_resume_without_repeating_or_skipping_a_row() {
     let events = db.value("SELECT count(*) FROM _haste_events WHERE name = '2_score' AND event = 'applied'");
     assert_eq!(events.as_deref(), Some("1"));
 }
+
+#[test]
+fn a_concurrent_workload_never_waits_longer_than_a_batch() {
+    let Some(db) = database() else { return };
+    let target_ms = 100;
+    let dir = TempDir::new("data-latency");
+    dir.write(
+        "migrations/1_accounts/migration.sql",
+        "CREATE TABLE accounts (id bigint PRIMARY KEY, balance integer NOT NULL, backfilled integer);\n\
+         INSERT INTO accounts SELECT g, g % 100 FROM generate_series(1, 300000) g;",
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    dir.write(
+        "migrations/2_backfill/data.sql",
+        &format!("-- haste:data table=accounts key=id batch=2000 target={target_ms}ms\nUPDATE accounts SET backfilled = balance WHERE :range;\n"),
+    );
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let worst = std::thread::scope(|scope| {
+        let workload = scope.spawn(|| {
+            let session = haste_testkit::Session::connect(&db.url);
+            let (mut worst, mut seed) = (Duration::ZERO, 42u64);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                let id = 1 + (seed >> 33) % 300_000;
+                let started = std::time::Instant::now();
+                session.execute(&format!("UPDATE accounts SET balance = balance + 1 WHERE id = {id}"));
+                worst = worst.max(started.elapsed());
+            }
+            worst
+        });
+        let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(run.code, 0, "{run:?}");
+        workload.join().unwrap()
+    });
+    // A batch holds its rows' locks for about the target duration; the adaptive size lets one
+    // run up to twice that before it shrinks.
+    let budget = Duration::from_millis(2 * target_ms + 100);
+    eprintln!("worst application wait during the backfill: {worst:?} (bound {budget:?})");
+    assert!(worst <= budget, "the workload waited {worst:?}, over {budget:?}");
+    assert_eq!(db.value("SELECT count(*) FROM accounts WHERE backfilled IS NULL").as_deref(), Some("0"));
+}
