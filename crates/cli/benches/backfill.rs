@@ -38,11 +38,12 @@ fn main() {
         "migrations/1_score/data.sql",
         "-- haste:data table=contacts key=id batch=5000 target=200ms\nUPDATE contacts SET score = data * 2 WHERE :range;\n",
     );
-    let batched = time(
-        Command::new(env!("CARGO_BIN_EXE_haste"))
-            .current_dir(work.path())
-            .args(["migrate", "deploy", "--url", &format!("{}/batched", cluster.url)]),
-    );
+    let batched = time(Command::new(env!("CARGO_BIN_EXE_haste")).current_dir(work.path()).args([
+        "migrate",
+        "deploy",
+        "--url",
+        &format!("{}/batched", cluster.url),
+    ]));
     cluster.stop().expect("stop PostgreSQL");
     let rate = |time: Duration| rows as f64 / time.as_secs_f64();
     println!("backfill of {rows} rows (PostgreSQL fsync on):");

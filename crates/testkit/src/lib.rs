@@ -201,7 +201,10 @@ fn start_or_reuse() -> Result<String, String> {
     // Tests need no durability: a crash loses a throwaway cluster.
     let cluster = Cluster::start(&dir, Durability::Off)?;
     fs::write(&port_file, cluster.port.to_string()).map_err(|e| e.to_string())?;
-    Ok(cluster.url)
+    let url = cluster.url.clone();
+    // Shared by every test process of the run: it outlives this one (`.ci/run` stops it).
+    std::mem::forget(cluster);
+    Ok(url)
 }
 
 /// Whether the server syncs to disk.
@@ -276,6 +279,46 @@ impl Cluster {
         Ok(Cluster { url: format!("postgres://postgres@127.0.0.1:{port}"), port, bin, data })
     }
 
+    /// Starts a streaming standby of `primary` in `dir` (`pg_basebackup -R`) on a free port.
+    pub fn start_standby(dir: &Path, primary: &Cluster) -> Result<Cluster, String> {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        if current_uid() == 0 {
+            run(Command::new("chown").arg("postgres:").arg(dir))?;
+        }
+        let data = dir.join("data");
+        run(as_owner(&primary.bin.join("pg_basebackup"))
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &primary.port.to_string(),
+                "-U",
+                "postgres",
+                "-R",
+                "-X",
+                "stream",
+                "-D",
+            ])
+            .arg(&data))?;
+        let port = free_port()?;
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c hot_standby=on -c max_connections=300",
+            dir.display()
+        );
+        run(as_owner(&primary.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o", &options, "start"]))?;
+        Ok(Cluster {
+            url: format!("postgres://postgres@127.0.0.1:{port}"),
+            port,
+            bin: primary.bin.clone(),
+            data,
+        })
+    }
+
     /// The cluster's data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data
@@ -297,6 +340,20 @@ impl Cluster {
     /// Stops the server (its files stay until the folder is removed).
     pub fn stop(&self) -> Result<(), String> {
         run(as_owner(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]))
+    }
+}
+
+impl Drop for Cluster {
+    /// A cluster a test started goes with it, also when the test fails.
+    fn drop(&mut self) {
+        if self.data.join("postmaster.pid").exists() {
+            let _ = run(as_owner(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args([
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ]));
+        }
     }
 }
 

@@ -162,3 +162,79 @@ fn a_concurrent_workload_never_waits_longer_than_a_batch() {
     assert!(worst <= budget, "the workload waited {worst:?}, over {budget:?}");
     assert_eq!(db.value("SELECT count(*) FROM accounts WHERE backfilled IS NULL").as_deref(), Some("0"));
 }
+
+#[test]
+fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
+    if database().is_none() {
+        return;
+    }
+    let folder = TempDir::new("replication");
+    std::fs::set_permissions(folder.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let primary_dir = folder.path().join("primary");
+    std::fs::create_dir_all(&primary_dir).unwrap();
+    let primary = haste_testkit::Cluster::start(&primary_dir, haste_testkit::Durability::Off).unwrap();
+    let standby = match haste_testkit::Cluster::start_standby(&folder.path().join("standby"), &primary) {
+        Ok(standby) => standby,
+        Err(reason) => panic!("could not start a standby: {reason}"),
+    };
+    haste_testkit::execute(&format!("{}/postgres", primary.url), "CREATE DATABASE crm");
+    let url = format!("{}/crm", primary.url);
+    let dir = backfill_folder(400_000, 5000);
+    std::fs::rename(dir.path().join("migrations/2_score"), dir.path().join("2_score")).unwrap();
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &url]).code, 0);
+    std::fs::rename(dir.path().join("2_score"), dir.path().join("migrations/2_score")).unwrap();
+    let standby_admin = format!("{}/postgres", standby.url);
+    assert!(wait_until(Duration::from_secs(30), || {
+        haste_testkit::query(&standby_admin, "SELECT count(*) FROM pg_database WHERE datname = 'crm'")[0][0]
+            .as_deref()
+            == Some("1")
+    }));
+    // Caught up first, so the lag that follows is the backfill's.
+    let primary_admin = format!("{}/postgres", primary.url);
+    assert!(wait_until(Duration::from_secs(60), || {
+        haste_testkit::query(&primary_admin, "SELECT coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), -1) FROM pg_stat_replication")[0][0]
+            .as_deref()
+            == Some("0")
+    }));
+    haste_testkit::execute(&standby_admin, "SELECT pg_wal_replay_pause()");
+    let child = command(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let primary_db = format!("{}/crm", primary.url);
+    let stalled = wait_until(Duration::from_secs(60), || {
+        haste_testkit::query(&primary_db, "SELECT count(*) FROM contacts WHERE touched = 1")[0][0].as_deref()
+            != Some("0")
+    });
+    assert!(stalled, "the backfill started");
+    std::thread::sleep(Duration::from_secs(3));
+    let halfway: u64 = haste_testkit::query(&primary_db, "SELECT count(*) FROM contacts WHERE touched = 1")
+        [0][0]
+        .as_deref()
+        .unwrap()
+        .parse()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let still: u64 = haste_testkit::query(&primary_db, "SELECT count(*) FROM contacts WHERE touched = 1")[0]
+        [0]
+    .as_deref()
+    .unwrap()
+    .parse()
+    .unwrap();
+    assert!(
+        still < 400_000 && still == halfway,
+        "paused while the standby's replay is paused: {halfway} then {still}"
+    );
+    haste_testkit::execute(&standby_admin, "SELECT pg_wal_replay_resume()");
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("\"event\":\"data_paused\""), "{stdout}");
+    assert_eq!(
+        haste_testkit::query(&primary_db, "SELECT count(*) FROM contacts WHERE touched = 1")[0][0].as_deref(),
+        Some("400000")
+    );
+    standby.stop().unwrap();
+    primary.stop().unwrap();
+}
