@@ -63,6 +63,17 @@ pub struct Capabilities {
     pub superuser: bool,
 }
 
+/// Statements run inside a transaction the driver has open, for migrations written in code.
+pub trait Executor {
+    /// Runs statements.
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// The first row of a query, its values as text; `None` when it returns no row.
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError>;
+}
+
+/// The body of a migration written in code.
+pub type CodeBody<'a> = &'a mut dyn FnMut(&mut dyn Executor) -> Result<(), DbError>;
+
 /// The primitives a driver implements. Each call is one step the runner decides on; none of
 /// them decides what to run next.
 pub trait Connection {
@@ -109,6 +120,15 @@ pub trait Connection {
         tables: &HistoryTables,
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), StepError>;
+    /// Opens a transaction under `limits`, hands it to `body`, then writes `writes` and
+    /// commits; rolls everything back when `body` or the writes fail.
+    fn run_code(
+        &mut self,
+        limits: Limits,
+        body: CodeBody<'_>,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), DbError>;
     /// Runs one statement outside any transaction under `limits`.
     fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
     /// Runs one statement exactly as written in the session as it is (for scripts that manage

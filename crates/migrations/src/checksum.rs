@@ -11,6 +11,7 @@ use std::fmt;
 pub struct Checksum(String);
 
 const TAG: &str = "sha256n1:";
+const CODE_TAG: &str = "code:";
 
 impl Checksum {
     /// The checksum of `text` after normalization.
@@ -40,6 +41,17 @@ impl Checksum {
         [text, &lf, &crlf]
             .into_iter()
             .any(|variant| sha256_hex(variant.as_bytes()).eq_ignore_ascii_case(stored))
+    }
+
+    /// The checksum haste records for a migration written in code (it has no file): `code:<name>`.
+    pub fn code(name: &str) -> Checksum {
+        Checksum(format!("{CODE_TAG}{name}"))
+    }
+
+    /// Whether a stored checksum belongs to a migration written in code, which lives in an
+    /// application binary rather than in the migrations folder.
+    pub fn is_code(stored: &str) -> bool {
+        stored.starts_with(CODE_TAG)
     }
 
     /// A checksum read back from history, as stored.

@@ -80,6 +80,24 @@ impl MigrationsDir {
         Ok(MigrationsDir { path: path.to_owned(), migrations, provider: read_provider(path)? })
     }
 
+    /// Adds migrations written in code (registered by an application through the runner's
+    /// library API), in name order among the folder's. They have no statements of their own.
+    pub fn add_code(&mut self, names: &[&str]) {
+        for name in names {
+            self.migrations.push(Migration {
+                name: (*name).to_owned(),
+                up: SqlFile {
+                    path: PathBuf::from(format!("<code:{name}>")),
+                    sql: String::new(),
+                    checksum: Checksum::code(name),
+                },
+                directives: Directives::default(),
+                data: None,
+            });
+        }
+        self.migrations.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    }
+
     /// The migration named `name`.
     pub fn get(&self, name: &str) -> Option<&Migration> {
         self.migrations.binary_search_by(|m| m.name.as_str().cmp(name)).ok().map(|i| &self.migrations[i])

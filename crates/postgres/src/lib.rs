@@ -17,7 +17,8 @@ use haste_driver::history::{
     PROGRESS_TABLE, PrismaRow,
 };
 use haste_driver::{
-    Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
+    Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
+    LockHolder, StepError,
 };
 use haste_sql::{Dialect, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
@@ -289,6 +290,26 @@ impl Connection for PgConnection {
         Ok(self.rows(sql)?.into_iter().next())
     }
 
+    fn run_code(
+        &mut self,
+        limits: Limits,
+        body: CodeBody<'_>,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), DbError> {
+        self.execute(&format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL")))?;
+        let result = body(self).and_then(|()| {
+            let mut finish: Vec<String> =
+                writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
+            finish.push("COMMIT".into());
+            self.execute(&finish.join(";\n"))
+        });
+        if result.is_err() && !self.client.is_closed() {
+            let _ = self.execute("ROLLBACK");
+        }
+        result
+    }
+
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
         if self.value("SELECT to_regclass('_prisma_migrations') IS NOT NULL")?.as_deref() != Some("t") {
             return Ok(None);
@@ -432,6 +453,16 @@ fn pg_dump() -> Result<std::path::PathBuf, DbError> {
         .map(|dir| dir.join("pg_dump"))
         .find(|path| path.exists())
         .ok_or_else(|| DbError::message("pg_dump not found: install the PostgreSQL client tools"))
+}
+
+impl Executor for PgConnection {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        PgConnection::execute(self, sql)
+    }
+
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        Ok(self.rows(sql)?.into_iter().next())
+    }
 }
 
 fn history_row(row: Vec<Option<String>>) -> HistoryRow {

@@ -9,13 +9,15 @@ use haste_sql::{StatementKind, TransactionControl};
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use crate::{AppliedMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
+use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 use haste_sql::Step;
 
 pub(crate) struct Applier<'a> {
     pub connection: &'a mut dyn Connection,
     pub settings: &'a Settings,
     pub observer: &'a mut dyn Observer,
+    /// Migrations written in code, by name.
+    pub code: &'a [CodeMigration],
 }
 
 impl Applier<'_> {
@@ -30,6 +32,9 @@ impl Applier<'_> {
         from: usize,
         progress: Option<(String, u64)>,
     ) -> Result<AppliedMigration, Error> {
+        if let Some(code) = self.code.iter().find(|code| code.name == migration.name) {
+            return self.apply_code(migration, code);
+        }
         let plan = Plan::new(self.connection.dialect(), migration)?;
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
@@ -64,6 +69,38 @@ impl Applier<'_> {
             statements: plan.statements.len(),
             duration_ms,
         })
+    }
+
+    /// Runs a migration written in code in one transaction with its history row.
+    fn apply_code(&mut self, migration: &Migration, code: &CodeMigration) -> Result<AppliedMigration, Error> {
+        let settings = self.settings;
+        let mode = ExecutionMode::Transaction;
+        self.observer.event(&RunEvent::MigrationStarted { name: &migration.name, mode, statements: 0 });
+        let started = Instant::now();
+        let writes = [
+            HistoryWrite::Migration(history_row(settings, migration, MigrationStatus::Applied, true, 0, 0)),
+            HistoryWrite::Event(event(settings, migration, "applied", None)),
+        ];
+        let limits = self.limits(migration);
+        let outcome = self.connection.run_code(limits, &mut |tx| (code.up)(tx), &settings.history, &writes);
+        if let Err(error) = outcome {
+            return Err(Error::MigrationFailed(Box::new(MigrationFailure {
+                name: migration.name.clone(),
+                statement_index: 0,
+                position: crate::error::SourcePosition {
+                    file: migration.up.path.clone(),
+                    line: 1,
+                    column: 1,
+                    snippet: Vec::new(),
+                },
+                error,
+                attempts: 1,
+                state: FailureState::RolledBack,
+            })));
+        }
+        let duration_ms = started.elapsed().as_millis();
+        self.observer.event(&RunEvent::MigrationApplied { name: &migration.name, mode, duration_ms });
+        Ok(AppliedMigration { name: migration.name.clone(), mode, statements: 0, duration_ms })
     }
 
     fn limits(&self, migration: &Migration) -> Limits {

@@ -24,6 +24,8 @@ mod status;
 
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, SourcePosition};
+/// What a migration written in code receives and returns.
+pub use haste_driver::{DbError, Executor};
 pub use plan::ExecutionMode;
 pub use recorded::RecordedBy;
 pub use recovery::{
@@ -35,8 +37,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use haste_driver::history::{HistoryTables, HistoryWrite, MigrationStatus};
-use haste_driver::{Connection, DbError, Limits, LockHolder};
-use haste_migrations::{Migration, MigrationsDir};
+use haste_driver::{Connection, Limits, LockHolder};
+use haste_migrations::{Checksum, Migration, MigrationsDir};
 use haste_sql::Script;
 
 use recorded::Record;
@@ -194,6 +196,42 @@ pub struct AppliedMigration {
     pub duration_ms: u128,
 }
 
+/// A migration written in Rust, registered by an application and run from its own binary with
+/// the same lock, history and progress as the folder's migrations. `up` receives the
+/// migration's transaction; the history row commits in it.
+pub struct CodeMigration {
+    /// Its name: sorts among the folder's names, like a folder name.
+    pub name: String,
+    /// What it does, inside its transaction.
+    pub up: Box<dyn Fn(&mut dyn Executor) -> Result<(), DbError>>,
+}
+
+impl CodeMigration {
+    /// A migration named `name` that runs `up`.
+    pub fn new(
+        name: impl Into<String>,
+        up: impl Fn(&mut dyn Executor) -> Result<(), DbError> + 'static,
+    ) -> CodeMigration {
+        CodeMigration { name: name.into(), up: Box::new(up) }
+    }
+}
+
+/// [`deploy`] with migrations written in code, applied in name order among the folder's.
+pub fn deploy_with_code(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    code: &[CodeMigration],
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<DeployReport, Error> {
+    let mut all = dir.clone();
+    all.add_code(&code.iter().map(|c| c.name.as_str()).collect::<Vec<_>>());
+    check_provider(connection, &all)?;
+    with_lock(connection, settings, observer, |connection, observer| {
+        deploy_locked(connection, &all, code, settings, observer)
+    })
+}
+
 /// Applies every pending migration of `dir`, in order, each exactly once.
 ///
 /// Nothing is applied unless every check passes first: the folder's provider, the pooler probe,
@@ -205,10 +243,7 @@ pub fn deploy(
     settings: &Settings,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
-    check_provider(connection, dir)?;
-    with_lock(connection, settings, observer, |connection, observer| {
-        deploy_locked(connection, dir, settings, observer)
-    })
+    deploy_with_code(connection, dir, &[], settings, observer)
 }
 
 /// Runs `body` holding the migration lock: refuses a transaction-mode pooler, polls the lock,
@@ -236,6 +271,7 @@ fn with_lock<T>(
 fn deploy_locked(
     connection: &mut dyn Connection,
     dir: &MigrationsDir,
+    code: &[CodeMigration],
     settings: &Settings,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
@@ -245,7 +281,7 @@ fn deploy_locked(
     let pending = verify(dir, &records, settings.allow_out_of_order)?;
     let adopted = adopt_prisma_history(connection, dir, &records, settings, observer)?;
     let already_applied = dir.migrations.len() - pending.len();
-    let mut applier = apply::Applier { connection, settings, observer };
+    let mut applier = apply::Applier { connection, settings, observer, code };
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
     for Pending { migration, from, progress } in pending {
@@ -341,9 +377,10 @@ fn verify<'d>(
             recorded_by: record.by,
         });
     }
+    // Code migrations live in the application that registered them, not in the folder.
     let missing: Vec<String> = records
         .iter()
-        .filter(|record| dir.get(&record.row.name).is_none())
+        .filter(|record| dir.get(&record.row.name).is_none() && !Checksum::is_code(&record.row.checksum))
         .map(|record| record.row.name.clone())
         .collect();
     if !missing.is_empty() {

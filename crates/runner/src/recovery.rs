@@ -287,7 +287,7 @@ pub fn resolve(
                         None => {}
                     }
                 }
-                let mut applier = Applier { connection, settings, observer };
+                let mut applier = Applier { connection, settings, observer, code: &[] };
                 let progress = record
                     .row
                     .data_last_key
@@ -367,7 +367,7 @@ pub fn reset(
         connection
             .ensure_history(&settings.history)
             .map_err(Error::database("creating the history tables"))?;
-        let report = deploy_locked(connection, dir, settings, observer)?;
+        let report = deploy_locked(connection, dir, &[], settings, observer)?;
         if let Some(seed) = seed {
             run_seed(connection, settings, seed)?;
         }

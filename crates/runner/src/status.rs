@@ -121,7 +121,12 @@ pub fn status(
         });
     }
     for record in records.iter().filter(|record| by_name.contains_key(record.row.name.as_str())) {
-        migrations.push(entry(record, State::Missing));
+        // A migration written in code lives in the application that registered it.
+        let state = match state_of(record.row.status) {
+            State::Applied if haste_migrations::Checksum::is_code(&record.row.checksum) => State::Applied,
+            _ => State::Missing,
+        };
+        migrations.push(entry(record, state));
     }
     Ok(StatusReport { migrations })
 }

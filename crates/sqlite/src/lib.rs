@@ -15,7 +15,8 @@ use haste_driver::history::{
     HistoryRow, HistoryTables, HistoryWrite, MigrationStatus, PRISMA_SELECT, PROGRESS_TABLE, PrismaRow,
 };
 use haste_driver::{
-    Capabilities, ConnectError, Connection, DatabaseUrl, DbError, IndexRef, Limits, LockHolder, StepError,
+    Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
+    LockHolder, StepError,
 };
 use haste_sql::{Dialect, quote_ident, quote_literal};
 
@@ -256,22 +257,29 @@ impl Connection for SqliteConnection {
         self.run_alone(limits, statement)
     }
 
+    fn run_code(
+        &mut self,
+        limits: Limits,
+        body: CodeBody<'_>,
+        tables: &HistoryTables,
+        writes: &[HistoryWrite<'_>],
+    ) -> Result<(), DbError> {
+        self.apply_limits(limits)?;
+        self.execute("BEGIN IMMEDIATE")?;
+        let result = body(self).and_then(|()| {
+            let mut finish: Vec<String> =
+                writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
+            finish.push("COMMIT".into());
+            self.execute(&finish.join(";\n"))
+        });
+        if result.is_err() && !self.connection.is_autocommit() {
+            let _ = self.execute("ROLLBACK");
+        }
+        result
+    }
+
     fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
-        let mut statement = self.connection.prepare(sql).map_err(|error| db_error(sql, error))?;
-        let width = statement.column_count();
-        let mut rows = statement.query([]).map_err(|error| db_error(sql, error))?;
-        let Some(row) = rows.next().map_err(|error| db_error(sql, error))? else { return Ok(None) };
-        let values = (0..width)
-            .map(|i| match row.get_ref(i) {
-                Ok(rusqlite::types::ValueRef::Null) | Err(_) => None,
-                Ok(rusqlite::types::ValueRef::Integer(n)) => Some(n.to_string()),
-                Ok(rusqlite::types::ValueRef::Real(x)) => Some(x.to_string()),
-                Ok(rusqlite::types::ValueRef::Text(t)) | Ok(rusqlite::types::ValueRef::Blob(t)) => {
-                    Some(String::from_utf8_lossy(t).into_owned())
-                }
-            })
-            .collect();
-        Ok(Some(values))
+        Executor::query_row(self, sql)
     }
 
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
@@ -359,6 +367,30 @@ impl Connection for SqliteConnection {
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
         let target = path.to_str().ok_or_else(|| DbError::message("the backup path is not UTF-8"))?;
         self.execute(&format!("VACUUM INTO {}", quote_literal(target)))
+    }
+}
+
+impl Executor for SqliteConnection {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        SqliteConnection::execute(self, sql)
+    }
+
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        let mut statement = self.connection.prepare(sql).map_err(|error| db_error(sql, error))?;
+        let width = statement.column_count();
+        let mut rows = statement.query([]).map_err(|error| db_error(sql, error))?;
+        let Some(row) = rows.next().map_err(|error| db_error(sql, error))? else { return Ok(None) };
+        let values = (0..width)
+            .map(|i| match row.get_ref(i) {
+                Ok(rusqlite::types::ValueRef::Null) | Err(_) => None,
+                Ok(rusqlite::types::ValueRef::Integer(n)) => Some(n.to_string()),
+                Ok(rusqlite::types::ValueRef::Real(x)) => Some(x.to_string()),
+                Ok(rusqlite::types::ValueRef::Text(t)) | Ok(rusqlite::types::ValueRef::Blob(t)) => {
+                    Some(String::from_utf8_lossy(t).into_owned())
+                }
+            })
+            .collect();
+        Ok(Some(values))
     }
 }
 
