@@ -3,9 +3,9 @@
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use haste_testkit::{TempDir, TestDb, database, wait_until};
+use haste_testkit::{TempDir, database, wait_until};
 
-use crate::{command, haste};
+use crate::{command, haste, wait_for_orphans};
 
 fn backfill_folder(rows: u64, batch: u64) -> TempDir {
     let dir = TempDir::new("data");
@@ -23,18 +23,6 @@ fn backfill_folder(rows: u64, batch: u64) -> TempDir {
         ),
     );
     dir
-}
-
-fn wait_for_orphans(db: &TestDb) {
-    let gone = wait_until(Duration::from_secs(60), || {
-        db.value(&format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'haste/%'",
-            db.name
-        ))
-        .as_deref()
-            == Some("0")
-    });
-    assert!(gone, "the killed deploy's session did not end");
 }
 
 #[test]

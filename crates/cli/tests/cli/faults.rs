@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use haste_testkit::{Cluster, Durability, TempDir, TestDb, database, wait_until};
 
-use crate::{command, haste};
+use crate::{command, haste, wait_for_orphans};
 
 /// Transactional, concurrent-index, mixed and self-managed migrations, slow enough that a
 /// random kill lands in every phase.
@@ -34,20 +34,6 @@ fn mixed_folder() -> TempDir {
 
 fn exists(db: &TestDb, relation: &str) -> bool {
     db.value(&format!("SELECT to_regclass('{relation}') IS NOT NULL")).as_deref() == Some("t")
-}
-
-/// Waits until no session of a killed haste is left in `db` (a backend finishes its current
-/// statement before it notices its client is gone, and holds the lock until then).
-fn wait_for_orphans(db: &TestDb) {
-    let gone = wait_until(Duration::from_secs(60), || {
-        db.value(&format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'haste/%'",
-            db.name
-        ))
-        .as_deref()
-            == Some("0")
-    });
-    assert!(gone, "the killed deploy's session did not end");
 }
 
 /// Checks that what `status` says of each migration is what the database holds.

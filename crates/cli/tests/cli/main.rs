@@ -80,3 +80,17 @@ pub fn corpus() -> Option<std::path::PathBuf> {
         None
     }
 }
+
+/// Waits until no session of a killed haste is left in `db`: a backend finishes its current
+/// statement before it notices its client is gone, and holds the lock until then.
+pub fn wait_for_orphans(db: &haste_testkit::TestDb) {
+    let gone = haste_testkit::wait_until(std::time::Duration::from_secs(60), || {
+        db.value(&format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND application_name LIKE 'haste/%'",
+            db.name
+        ))
+        .as_deref()
+            == Some("0")
+    });
+    assert!(gone, "the killed deploy's session did not end");
+}
