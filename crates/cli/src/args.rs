@@ -199,6 +199,9 @@ pub struct RunOptions {
     /// Apply pending migrations that sort before applied ones instead of refusing.
     #[arg(long)]
     pub allow_out_of_order: bool,
+    /// At most this many rows per second in data migrations (unless data.sql sets max-rate).
+    #[arg(long, value_name = "ROWS_PER_SECOND")]
+    pub max_rate: Option<u64>,
 }
 
 /// How results are printed.

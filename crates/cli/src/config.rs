@@ -236,6 +236,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         limits: Limits { lock_timeout, statement_timeout },
         retries,
         allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
+        max_rate: run.and_then(|r| r.max_rate),
         ..settings_for(&url, history_schema)
     };
     Ok(Resolved { url, dir, settings, environment, seed, seed_command: file.seed_command })
@@ -259,6 +260,7 @@ pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settin
         retries: DEFAULT_RETRIES,
         backoff: DEFAULT_BACKOFF,
         allow_out_of_order: false,
+        max_rate: None,
         run_id: new_run_id(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     }

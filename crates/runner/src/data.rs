@@ -143,7 +143,7 @@ pub(crate) fn walk(
         let scale = step.target.as_secs_f64() / elapsed.as_secs_f64().max(0.001);
         batch = ((batch as f64 * scale.clamp(0.5, 2.0)) as u64).clamp(BATCH_LIMITS.0, BATCH_LIMITS.1);
         let walked = rows_done - rows_at_start;
-        if let Some(rate) = step.max_rate {
+        if let Some(rate) = step.max_rate.or(settings.max_rate) {
             let due = Duration::from_secs_f64(walked as f64 / rate.max(1) as f64);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);

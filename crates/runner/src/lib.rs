@@ -58,6 +58,8 @@ pub struct Settings {
     pub backoff: Duration,
     /// Apply a pending migration that sorts before an applied one instead of refusing.
     pub allow_out_of_order: bool,
+    /// At most this many rows per second in data steps, unless a step sets its own `max-rate`.
+    pub max_rate: Option<u64>,
     /// Identifies this run in history and in `application_name`.
     pub run_id: String,
     /// haste's version, stored with every migration it applies.

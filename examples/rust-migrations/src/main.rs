@@ -50,6 +50,7 @@ fn main() {
         retries: 3,
         backoff: Duration::from_millis(500),
         allow_out_of_order: false,
+        max_rate: None,
         run_id: format!("example-{}", std::process::id()),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
     };

@@ -29,7 +29,15 @@ fn backfill_folder(rows: u64, batch: u64) -> TempDir {
 fn a_data_migration_runs_in_batches_and_down_undoes_it() {
     let Some(db) = database() else { return };
     let dir = backfill_folder(20_000, 1000);
-    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
+    let started = std::time::Instant::now();
+    let run = haste(
+        dir.path(),
+        &["migrate", "deploy", "--url", &db.url, "--format", "json", "--max-rate", "40000"],
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "20,000 rows at 40,000 rows/s take half a second"
+    );
     assert_eq!(run.code, 0, "{run:?}");
     let batches = run.json_lines().iter().filter(|e| e["event"] == "data_progress").count();
     assert!(batches >= 5, "walked in batches: {batches}");
