@@ -19,6 +19,10 @@ pub enum Command {
     /// Apply, inspect, create, undo and repair migrations.
     #[command(subcommand)]
     Migrate(Migrate),
+    /// Read a database's schema: `inspect` (summary, or the model with --format json) or `dump`
+    /// (DDL that recreates it).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Check migrations for statements that lock, rewrite, lose data or break running code.
     Lint {
         /// Files to check (default: every migration, or the pending ones with --url). Earlier
@@ -224,4 +228,19 @@ pub enum LintFormat {
     Github,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
+}
+
+/// `haste schema ...`
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Summarize the schema, or print its model as JSON with --format json.
+    Inspect {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Print SQL that recreates the schema on an empty database, in dependency order.
+    Dump {
+        #[command(flatten)]
+        common: Common,
+    },
 }

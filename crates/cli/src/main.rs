@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     ExitCode::from(match cli.command {
         Command::Migrate(command) => migrate(command),
+        Command::Schema(command) => schema(command),
         Command::Lint { files, dir, config, url, pg_version, format, rule } => {
             let printer = Printer::new(Format::Text, url.as_deref().and_then(|u| DatabaseUrl::parse(u).ok()));
             lint::command(
@@ -164,6 +165,40 @@ fn migrate(command: Migrate) -> u8 {
         Migrate::Unlock { common, terminate } => with_database(&common, None, |connection, _, _, printer| {
             printer.unlock_result(&haste_runner::unlock(connection, terminate))
         }),
+    }
+}
+
+fn schema(command: args::SchemaCommand) -> u8 {
+    let (common, dump) = match &command {
+        args::SchemaCommand::Inspect { common } => (common, false),
+        args::SchemaCommand::Dump { common } => (common, true),
+    };
+    let bare = Printer::new(common.format, None);
+    let resolved = match config::resolve(common, None) {
+        Ok(resolved) => resolved,
+        Err(error) => return bare.usage_error(&error.0),
+    };
+    let printer = Printer::new(common.format, Some(resolved.url.clone()));
+    if resolved.url.scheme() != Scheme::Postgres {
+        return printer.usage_error("schema inspect and dump read PostgreSQL databases");
+    }
+    let scope = resolved.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
+    let mut connection = match haste_postgres::PgConnection::connect(&resolved.url, "haste/schema", &scope) {
+        Ok(connection) => connection,
+        Err(error) => return printer.connect_error(&error),
+    };
+    match connection.introspect() {
+        Ok(model) if dump => {
+            printer.schema_dump(&model);
+            exit::OK
+        }
+        Ok(model) => {
+            printer.schema_summary(&model);
+            exit::OK
+        }
+        Err(source) => {
+            printer.runner_error(&haste_runner::Error::Database { context: "reading the schema", source })
+        }
     }
 }
 

@@ -251,6 +251,25 @@ impl Printer {
         if ok { exit::OK } else { exit::DOCTOR_FAILED }
     }
 
+    /// `schema inspect`: counts per kind of object, or the whole model as JSON.
+    pub fn schema_summary(&self, model: &haste_schema::Schema) {
+        match self.format {
+            Format::Json => self.json(json!({ "ok": true, "schema_model": model })),
+            Format::Text => {
+                for (kind, count) in model.counts() {
+                    self.line(&format!("{count:>7} {kind}"));
+                }
+            }
+        }
+    }
+
+    /// `schema dump`: the DDL, one statement after another.
+    pub fn schema_dump(&self, model: &haste_schema::Schema) {
+        for statement in model.to_ddl() {
+            self.line(&format!("{statement};\n"));
+        }
+    }
+
     pub fn status(&self, report: &StatusReport) -> u8 {
         let exit_code = if report.any(State::Failed) || report.any(State::Interrupted) {
             exit::BLOCKED

@@ -23,6 +23,7 @@ use haste_driver::{
 use haste_sql::{Dialect, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
+mod introspect;
 mod options;
 mod tls;
 

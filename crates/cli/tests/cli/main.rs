@@ -6,6 +6,7 @@ mod failures;
 mod faults;
 mod lint;
 mod recovery;
+mod schema;
 mod sqlite;
 mod tls;
 

@@ -1,0 +1,282 @@
+//! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
+//! object (thirteen in all, however many tables there are). Objects owned by extensions and the
+//! migration history tables (haste's and Prisma's) are left out.
+
+use std::collections::HashMap;
+
+use haste_driver::DbError;
+use haste_schema::{
+    Column, Composite, Constraint, Domain, Enum, Extension, Function, Index, Namespace, Policy, Schema,
+    Sequence, Table, TableKind, Trigger, View,
+};
+
+use crate::PgConnection;
+
+/// Separates list items inside one text column (ASCII unit separator).
+const ITEM: char = '\u{1f}';
+/// Separates the fields of one item (ASCII record separator).
+const FIELD: char = '\u{1e}';
+
+/// User schemas: not the system's, not temporary or toast ones.
+const USER_SCHEMA: &str =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+/// Tables haste leaves out of every schema: migration history.
+const HISTORY_TABLE: &str = "(c.relname LIKE '\\_haste\\_%' OR c.relname = '_prisma_migrations')";
+
+fn not_extension_owned(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+type Row = Vec<Option<String>>;
+
+fn text(row: &Row, i: usize) -> String {
+    row.get(i).cloned().flatten().unwrap_or_default()
+}
+
+fn optional(row: &Row, i: usize) -> Option<String> {
+    row.get(i).cloned().flatten()
+}
+
+fn flag(row: &Row, i: usize) -> bool {
+    text(row, i) == "t"
+}
+
+fn number(row: &Row, i: usize) -> i64 {
+    text(row, i).parse().unwrap_or_default()
+}
+
+fn items(row: &Row, i: usize) -> Vec<String> {
+    optional(row, i).map(|list| list.split(ITEM).map(str::to_owned).collect()).unwrap_or_default()
+}
+
+fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
+    items(row, i)
+        .into_iter()
+        .filter_map(|item| item.split_once(FIELD).map(|(a, b)| (a.to_owned(), b.to_owned())))
+        .collect()
+}
+
+impl PgConnection {
+    /// The schema of the connected database.
+    pub fn introspect(&mut self) -> Result<Schema, DbError> {
+        let class_filter =
+            format!("{USER_SCHEMA} AND NOT {HISTORY_TABLE} AND {}", not_extension_owned("pg_class", "c.oid"));
+        let type_filter = format!("{USER_SCHEMA} AND {}", not_extension_owned("pg_type", "t.oid"));
+        let mut schema = Schema::default();
+
+        schema.schemas = self
+            .rows(&format!(
+                "SELECT n.nspname, obj_description(n.oid, 'pg_namespace') FROM pg_namespace n \
+                 WHERE {USER_SCHEMA} AND {} ORDER BY 1",
+                not_extension_owned("pg_namespace", "n.oid")
+            ))?
+            .iter()
+            .map(|row| Namespace { name: text(row, 0), comment: optional(row, 1) })
+            .collect();
+        schema.extensions = self
+            .rows(
+                "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
+                 WHERE e.extname <> 'plpgsql' ORDER BY 1",
+            )?
+            .iter()
+            .map(|row| Extension { name: text(row, 0), schema: text(row, 1) })
+            .collect();
+        schema.enums = self
+            .rows(&format!(
+                "SELECT n.nspname, t.typname, (SELECT string_agg(e.enumlabel, E'\\x1f' ORDER BY e.enumsortorder) \
+                 FROM pg_enum e WHERE e.enumtypid = t.oid) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+                 WHERE t.typtype = 'e' AND {type_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Enum { schema: text(row, 0), name: text(row, 1), values: items(row, 2) })
+            .collect();
+        schema.domains = self
+            .rows(&format!(
+                "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
+                 (SELECT string_agg(c.conname || E'\\x1e' || pg_get_constraintdef(c.oid), E'\\x1f' ORDER BY c.conname) \
+                 FROM pg_constraint c WHERE c.contypid = t.oid) \
+                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND {type_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Domain {
+                schema: text(row, 0),
+                name: text(row, 1),
+                base_type: text(row, 2),
+                not_null: flag(row, 3),
+                default: optional(row, 4),
+                constraints: pairs(row, 5),
+            })
+            .collect();
+        schema.composites = self
+            .rows(&format!(
+                "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod), \
+                 E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class r ON r.oid = t.typrelid \
+                 WHERE t.typtype = 'c' AND r.relkind = 'c' AND {type_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Composite { schema: text(row, 0), name: text(row, 1), attributes: pairs(row, 2) })
+            .collect();
+        schema.sequences = self
+            .rows(&format!(
+                "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, \
+                 s.seqcache, s.seqcycle, o.relname, a.attname, d.deptype = 'i' \
+                 FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass \
+                   AND d.deptype IN ('a', 'i') \
+                 LEFT JOIN pg_class o ON o.oid = d.refobjid LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid \
+                 WHERE {class_filter} AND NOT coalesce(o.relname LIKE '\\_haste\\_%' OR o.relname = '_prisma_migrations', false) ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Sequence {
+                schema: text(row, 0),
+                name: text(row, 1),
+                data_type: text(row, 2),
+                start: number(row, 3),
+                increment: number(row, 4),
+                min: number(row, 5),
+                max: number(row, 6),
+                cache: number(row, 7),
+                cycle: flag(row, 8),
+                owned_by: optional(row, 9).zip(optional(row, 10)),
+                identity: flag(row, 11),
+            })
+            .collect();
+
+        let table_rows = self.rows(&format!(
+            "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, \
+             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
+             CASE WHEN c.relispartition THEN (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.relname) \
+               FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+               WHERE i.inhrelid = c.oid) END, \
+             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
+             obj_description(c.oid, 'pg_class'), c.relrowsecurity, c.relforcerowsecurity \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {class_filter} \
+             ORDER BY 2, 3"
+        ))?;
+        let mut tables: Vec<(String, Table)> = table_rows
+            .iter()
+            .map(|row| {
+                let kind = match (text(row, 3).as_str(), text(row, 4).as_str()) {
+                    ("p", _) => TableKind::Partitioned { key: text(row, 5) },
+                    (_, "u") => TableKind::Unlogged,
+                    _ => TableKind::Regular,
+                };
+                let table = Table {
+                    schema: text(row, 1),
+                    name: text(row, 2),
+                    kind,
+                    partition_of: optional(row, 6).zip(optional(row, 7)),
+                    columns: Vec::new(),
+                    constraints: Vec::new(),
+                    comment: optional(row, 8),
+                    row_security: flag(row, 9),
+                    force_row_security: flag(row, 10),
+                };
+                (text(row, 0), table)
+            })
+            .collect();
+        let position: HashMap<String, usize> =
+            tables.iter().enumerate().map(|(i, (oid, _))| (oid.clone(), i)).collect();
+        for row in self.rows(&format!(
+            "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+             CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
+             nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
+             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, col_description(a.attrelid, a.attnum) \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+             LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+             WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {class_filter} ORDER BY a.attrelid, a.attnum"
+        ))? {
+            if let Some(&i) = position.get(&text(&row, 0)) {
+                tables[i].1.columns.push(Column {
+                    name: text(&row, 1),
+                    data_type: text(&row, 2),
+                    not_null: flag(&row, 3),
+                    default: optional(&row, 4),
+                    identity: optional(&row, 5),
+                    generated: optional(&row, 6),
+                    collation: optional(&row, 7),
+                    comment: optional(&row, 8),
+                });
+            }
+        }
+        for row in self.rows(&format!(
+            "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k \
+             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal AND {class_filter} ORDER BY k.conrelid, k.conname"
+        ))? {
+            if let Some(&i) = position.get(&text(&row, 0)) {
+                tables[i].1.constraints.push(Constraint {
+                    name: text(&row, 1),
+                    kind: text(&row, 2),
+                    definition: text(&row, 3),
+                });
+            }
+        }
+        schema.tables = tables.into_iter().map(|(_, table)| table).collect();
+
+        schema.indexes = self
+            .rows(&format!(
+                "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x \
+                 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT i.relispartition AND {class_filter} \
+                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x')) \
+                 ORDER BY 1, 3"
+            ))?
+            .iter()
+            .map(|row| Index { schema: text(row, 0), table: text(row, 1), name: text(row, 2), definition: text(row, 3) })
+            .collect();
+        schema.views = self
+            .rows(&format!(
+                "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid) FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND {class_filter} ORDER BY c.oid"
+            ))?
+            .iter()
+            .map(|row| View { schema: text(row, 0), name: text(row, 1), materialized: flag(row, 2), definition: text(row, 3) })
+            .collect();
+        schema.functions = self
+            .rows(&format!(
+                "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p \
+                 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
+                not_extension_owned("pg_proc", "p.oid")
+            ))?
+            .iter()
+            .map(|row| Function { schema: text(row, 0), signature: text(row, 1), definition: text(row, 2) })
+            .collect();
+        schema.triggers = self
+            .rows(&format!(
+                "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid) FROM pg_trigger g \
+                 JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND {class_filter} ORDER BY 1, 2, 3"
+            ))?
+            .iter()
+            .map(|row| Trigger {
+                schema: text(row, 0),
+                table: text(row, 1),
+                name: text(row, 2),
+                definition: text(row, 3),
+            })
+            .collect();
+        schema.policies = self
+            .rows(
+                "SELECT schemaname, tablename, policyname, permissive = 'PERMISSIVE', cmd, array_to_string(roles, E'\\x1f'), \
+                 qual, with_check FROM pg_policies ORDER BY 1, 2, 3",
+            )?
+            .iter()
+            .map(|row| Policy {
+                schema: text(row, 0),
+                table: text(row, 1),
+                name: text(row, 2),
+                permissive: flag(row, 3),
+                command: text(row, 4),
+                roles: items(row, 5),
+                using: optional(row, 6),
+                with_check: optional(row, 7),
+            })
+            .collect();
+        Ok(schema)
+    }
+}

@@ -1,0 +1,295 @@
+//! A PostgreSQL schema as data: what `haste schema inspect` reads from a database and
+//! `haste schema dump` writes back as DDL.
+//!
+//! # Brief overview
+//! - [`Schema`] holds every object haste models, each list sorted by name, so two schemas
+//!   compare with `==` and serialize deterministically.
+//! - Expressions are kept in the form PostgreSQL prints them (`format_type`, `pg_get_expr`,
+//!   `pg_get_constraintdef`, `pg_get_indexdef`, `pg_get_viewdef`, `pg_get_functiondef`,
+//!   `pg_get_triggerdef`): comparing two schemas normalized by the same server compares what
+//!   PostgreSQL would do, not how the DDL was spelled.
+//! - [`Schema::to_ddl`] renders statements that recreate the schema on an empty database, in
+//!   dependency order.
+//!
+//! No I/O: introspection lives in the PostgreSQL driver.
+
+mod ddl;
+
+use serde::Serialize;
+
+/// Every object of a database's user schemas, extension-owned objects and migration history
+/// tables left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Schema {
+    /// Schemas other than `public`'s defaults (`public` itself included when it has a comment).
+    pub schemas: Vec<Namespace>,
+    /// Installed extensions.
+    pub extensions: Vec<Extension>,
+    /// Enum types.
+    pub enums: Vec<Enum>,
+    /// Domains.
+    pub domains: Vec<Domain>,
+    /// Composite types (not a table's row type).
+    pub composites: Vec<Composite>,
+    /// Sequences, owned by a column or not.
+    pub sequences: Vec<Sequence>,
+    /// Tables, partitioned tables and partitions.
+    pub tables: Vec<Table>,
+    /// Indexes that do not back a constraint.
+    pub indexes: Vec<Index>,
+    /// Views and materialized views, in creation order (a view may read an earlier one).
+    pub views: Vec<View>,
+    /// Functions and procedures.
+    pub functions: Vec<Function>,
+    /// Triggers.
+    pub triggers: Vec<Trigger>,
+    /// Row-level security policies.
+    pub policies: Vec<Policy>,
+}
+
+/// A schema (namespace).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Namespace {
+    /// Its name.
+    pub name: String,
+    /// `COMMENT ON SCHEMA`.
+    pub comment: Option<String>,
+}
+
+/// An installed extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extension {
+    /// Its name.
+    pub name: String,
+    /// The schema it was installed in.
+    pub schema: String,
+}
+
+/// An enum type with its labels in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Enum {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Labels, in sort order.
+    pub values: Vec<String>,
+}
+
+/// A domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Domain {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Base type, as `format_type` prints it.
+    pub base_type: String,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// Default expression.
+    pub default: Option<String>,
+    /// Constraints: name and definition.
+    pub constraints: Vec<(String, String)>,
+}
+
+/// A composite type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Composite {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Attributes: name and type.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// A sequence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sequence {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// `AS` type.
+    pub data_type: String,
+    /// START, INCREMENT, MINVALUE, MAXVALUE, CACHE.
+    pub start: i64,
+    /// INCREMENT.
+    pub increment: i64,
+    /// MINVALUE.
+    pub min: i64,
+    /// MAXVALUE.
+    pub max: i64,
+    /// CACHE.
+    pub cache: i64,
+    /// CYCLE.
+    pub cycle: bool,
+    /// The column that owns it (`serial`), as `table.column` in the same schema.
+    pub owned_by: Option<(String, String)>,
+    /// Backs an identity column: created with the table, never on its own.
+    pub identity: bool,
+}
+
+/// How a table stores rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableKind {
+    /// An ordinary table.
+    Regular,
+    /// `UNLOGGED`.
+    Unlogged,
+    /// `PARTITION BY <key>`.
+    Partitioned {
+        /// The partition key, as `pg_get_partkeydef` prints it.
+        key: String,
+    },
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Storage.
+    pub kind: TableKind,
+    /// For a partition: its parent (`schema.table`, quoted) and bound.
+    pub partition_of: Option<(String, String)>,
+    /// Columns in position order.
+    pub columns: Vec<Column>,
+    /// Constraints (PK, unique, check, exclusion, foreign key), sorted by name.
+    pub constraints: Vec<Constraint>,
+    /// `COMMENT ON TABLE`.
+    pub comment: Option<String>,
+    /// `ENABLE ROW LEVEL SECURITY`.
+    pub row_security: bool,
+    /// `FORCE ROW LEVEL SECURITY`.
+    pub force_row_security: bool,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Column {
+    /// Name.
+    pub name: String,
+    /// Type as `format_type` prints it.
+    pub data_type: String,
+    /// NOT NULL.
+    pub not_null: bool,
+    /// Default expression, as `pg_get_expr` prints it.
+    pub default: Option<String>,
+    /// `GENERATED ALWAYS` (`a`) or `BY DEFAULT` (`d`) identity.
+    pub identity: Option<String>,
+    /// `GENERATED ALWAYS AS (...) STORED` expression.
+    pub generated: Option<String>,
+    /// Collation, when not the type's default.
+    pub collation: Option<String>,
+    /// `COMMENT ON COLUMN`.
+    pub comment: Option<String>,
+}
+
+/// A table constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Constraint {
+    /// Name.
+    pub name: String,
+    /// `p` primary key, `u` unique, `c` check, `x` exclusion, `f` foreign key.
+    pub kind: String,
+    /// As `pg_get_constraintdef` prints it (includes `NOT VALID`, `DEFERRABLE`, actions).
+    pub definition: String,
+}
+
+/// An index that does not back a constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Index {
+    /// Schema.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Name.
+    pub name: String,
+    /// As `pg_get_indexdef` prints it.
+    pub definition: String,
+}
+
+/// A view or materialized view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct View {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// Materialized.
+    pub materialized: bool,
+    /// The query, as `pg_get_viewdef` prints it.
+    pub definition: String,
+}
+
+/// A function or procedure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Function {
+    /// Schema.
+    pub schema: String,
+    /// Name with its argument types, as `regprocedure` prints it.
+    pub signature: String,
+    /// The `CREATE OR REPLACE` statement, as `pg_get_functiondef` prints it.
+    pub definition: String,
+}
+
+/// A trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Trigger {
+    /// Schema of its table.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Name.
+    pub name: String,
+    /// The `CREATE TRIGGER` statement, as `pg_get_triggerdef` prints it.
+    pub definition: String,
+}
+
+/// A row-level security policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    /// Schema of its table.
+    pub schema: String,
+    /// Table.
+    pub table: String,
+    /// Name.
+    pub name: String,
+    /// `PERMISSIVE` or `RESTRICTIVE`.
+    pub permissive: bool,
+    /// `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`.
+    pub command: String,
+    /// Roles it applies to.
+    pub roles: Vec<String>,
+    /// `USING` expression.
+    pub using: Option<String>,
+    /// `WITH CHECK` expression.
+    pub with_check: Option<String>,
+}
+
+impl Schema {
+    /// How many objects of each kind, for a summary.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("schemas", self.schemas.len()),
+            ("extensions", self.extensions.len()),
+            ("enums", self.enums.len()),
+            ("domains", self.domains.len()),
+            ("composite types", self.composites.len()),
+            ("sequences", self.sequences.len()),
+            ("tables", self.tables.len()),
+            ("columns", self.tables.iter().map(|t| t.columns.len()).sum()),
+            ("constraints", self.tables.iter().map(|t| t.constraints.len()).sum()),
+            ("indexes", self.indexes.len()),
+            ("views", self.views.len()),
+            ("functions", self.functions.len()),
+            ("triggers", self.triggers.len()),
+            ("policies", self.policies.len()),
+        ]
+    }
+}
