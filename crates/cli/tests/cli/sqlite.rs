@@ -125,3 +125,27 @@ fn down_reset_and_baseline_work_on_sqlite_too() {
         "{status:?}"
     );
 }
+
+#[test]
+fn data_migrations_run_in_batches_on_sqlite_too() {
+    let dir = migrations(&[(
+        "1_items",
+        "CREATE TABLE items (id INTEGER PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);\n\
+         WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 5000) INSERT INTO items (id) SELECT i FROM g;",
+    )]);
+    dir.write(
+        "migrations/2_bump/data.sql",
+        "-- haste:data table=items key=id batch=700\nUPDATE items SET n = n + 1 WHERE :range;\n",
+    );
+    let url = format!("sqlite:{}", dir.path().join("dev.db").display());
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.json_lines().iter().filter(|e| e["event"] == "data_progress").count() >= 2, "{run:?}");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &url]);
+    assert_eq!(status.code, 0, "{status:?}");
+    let db = rusqlite::Connection::open(dir.path().join("dev.db")).unwrap();
+    let once: i64 = db.query_row("SELECT count(*) FROM items WHERE n = 1", [], |row| row.get(0)).unwrap();
+    assert_eq!(once, 5000, "every row updated exactly once");
+    let again = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert!(again.stdout.contains("Nothing to apply"), "{again:?}");
+}
