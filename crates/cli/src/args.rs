@@ -158,7 +158,7 @@ pub enum Migrate {
 }
 
 /// Options every command that talks to a database takes.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Common {
     /// Database URL: postgres://user:password@host:port/db or sqlite:path.
     /// Default: `url` in haste.toml, then DATABASE_URL (also read from .env).
@@ -237,10 +237,26 @@ pub enum SchemaCommand {
     Inspect {
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        source: SourceOptions,
     },
     /// Print SQL that recreates the schema on an empty database, in dependency order.
     Dump {
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        source: SourceOptions,
     },
+}
+
+/// Where a schema comes from.
+#[derive(Debug, Args)]
+pub struct SourceOptions {
+    /// A database URL, a .sql file, a folder of .sql files, or a migrations folder (default:
+    /// the --url database). Files are applied to a temporary shadow database first.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The server for shadow databases (default: the --url server).
+    #[arg(long)]
+    pub shadow_url: Option<String>,
 }

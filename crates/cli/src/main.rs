@@ -169,12 +169,20 @@ fn migrate(command: Migrate) -> u8 {
 }
 
 fn schema(command: args::SchemaCommand) -> u8 {
-    let (common, dump) = match &command {
-        args::SchemaCommand::Inspect { common } => (common, false),
-        args::SchemaCommand::Dump { common } => (common, true),
+    let (common, options, dump) = match &command {
+        args::SchemaCommand::Inspect { common, source } => (common, source, false),
+        args::SchemaCommand::Dump { common, source } => (common, source, true),
     };
+    let source = options.source.as_deref().map(haste_runner::SchemaSource::parse);
+    // The database to read, or the server to make a shadow database on.
+    let server = match &source {
+        Some(haste_runner::SchemaSource::Database(url)) => Some(url.clone()),
+        Some(_) => options.shadow_url.clone().or_else(|| common.url.clone()),
+        None => common.url.clone(),
+    };
+    let common = args::Common { url: server, ..common.clone() };
     let bare = Printer::new(common.format, None);
-    let resolved = match config::resolve(common, None) {
+    let resolved = match config::resolve(&common, None) {
         Ok(resolved) => resolved,
         Err(error) => return bare.usage_error(&error.0),
     };
@@ -182,11 +190,26 @@ fn schema(command: args::SchemaCommand) -> u8 {
     if resolved.url.scheme() != Scheme::Postgres {
         return printer.usage_error("schema inspect and dump read PostgreSQL databases");
     }
+    let files = source.filter(|source| !matches!(source, haste_runner::SchemaSource::Database(_)));
+    let shadow = match &files {
+        Some(_) => match haste_postgres::ShadowDatabase::create(&resolved.url) {
+            Ok(shadow) => Some(shadow),
+            Err(error) => return printer.connect_error(&error),
+        },
+        None => None,
+    };
+    let url = shadow.as_ref().map_or(&resolved.url, |shadow| &shadow.url);
     let scope = resolved.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
-    let mut connection = match haste_postgres::PgConnection::connect(&resolved.url, "haste/schema", &scope) {
+    let mut connection = match haste_postgres::PgConnection::connect(url, "haste/schema", &scope) {
         Ok(connection) => connection,
         Err(error) => return printer.connect_error(&error),
     };
+    if let Some(files) = &files
+        && let Err(error) =
+            haste_runner::load_source(&mut connection, files, &resolved.settings, &mut render::Quiet)
+    {
+        return printer.runner_error(&error);
+    }
     match connection.introspect() {
         Ok(model) if dump => {
             printer.schema_dump(&model);

@@ -352,6 +352,13 @@ fn mode_text(mode: ExecutionMode) -> String {
     }
 }
 
+/// Progress nobody needs to see (a shadow database being filled).
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _: &RunEvent<'_>) {}
+}
+
 struct ProgressPrinter<'p> {
     printer: &'p Printer,
     run_id: String,

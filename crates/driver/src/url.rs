@@ -74,6 +74,19 @@ impl DatabaseUrl {
         }
     }
 
+    /// The same server and credentials, another database (PostgreSQL URLs).
+    pub fn with_database(&self, database: &str) -> DatabaseUrl {
+        let (base, query) = self.raw.split_once('?').map_or((self.raw.as_str(), None), |(b, q)| (b, Some(q)));
+        let authority_start = base.find("://").map_or(0, |i| i + 3);
+        let path_start = base[authority_start..].find('/').map_or(base.len(), |i| authority_start + i);
+        let mut raw = format!("{}/{database}", &base[..path_start]);
+        if let Some(query) = query {
+            raw.push('?');
+            raw.push_str(query);
+        }
+        DatabaseUrl { raw, scheme: self.scheme }
+    }
+
     /// The value of query parameter `name` (percent-decoded), such as Prisma's `schema`.
     pub fn param(&self, name: &str) -> Option<String> {
         let query = self.raw.split_once('?')?.1;
@@ -211,6 +224,14 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://app@db/crm?schema=my%20crm&x=1").unwrap();
         assert_eq!(url.param("schema").as_deref(), Some("my crm"));
         assert_eq!(url.param("y"), None);
+    }
+
+    #[test]
+    fn points_at_another_database_on_the_same_server() {
+        let url = DatabaseUrl::parse("postgres://app:pw@db:5432/crm?sslmode=require").unwrap();
+        assert_eq!(url.with_database("shadow").expose(), "postgres://app:pw@db:5432/shadow?sslmode=require");
+        let url = DatabaseUrl::parse("postgres://db").unwrap();
+        assert_eq!(url.with_database("shadow").expose(), "postgres://db/shadow");
     }
 
     #[test]

@@ -25,6 +25,9 @@ use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
 mod introspect;
 mod options;
+mod shadow;
+
+pub use shadow::ShadowDatabase;
 mod tls;
 
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the

@@ -20,6 +20,7 @@ mod lock;
 mod plan;
 mod recorded;
 mod recovery;
+mod source;
 mod status;
 
 pub use doctor::{Check, doctor};
@@ -31,6 +32,7 @@ pub use recorded::RecordedBy;
 pub use recovery::{
     DownTarget, Environment, Resolution, UnlockReport, baseline, down, reset, resolve, unlock,
 };
+pub use source::{SchemaSource, load_source};
 pub use status::{MigrationState, State, StatusReport, status};
 
 use std::collections::HashMap;

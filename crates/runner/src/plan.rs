@@ -90,17 +90,22 @@ impl<'m> Plan<'m> {
 
     /// Where in the file a database error in statement `index` points.
     pub fn error_position(&self, index: usize, position: Option<usize>) -> SourcePosition {
-        let Some(statement) = self.statements.get(index) else {
-            return source_position(self.file, 0);
-        };
-        let offset = match position {
-            Some(position) => {
-                statement.offset + haste_sql::char_position_to_offset(&statement.text, position)
-            }
-            None => statement.start,
-        };
-        source_position(self.file, offset)
+        statement_position(self.file, self.statements.get(index), position)
     }
+}
+
+/// Where in `file` an error points: the character `position` the database gave within
+/// `statement`, or the statement's first token.
+pub(crate) fn statement_position(
+    file: &SqlFile,
+    statement: Option<&Statement>,
+    position: Option<usize>,
+) -> SourcePosition {
+    let offset = statement.map_or(0, |statement| match position {
+        Some(position) => statement.offset + haste_sql::char_position_to_offset(&statement.text, position),
+        None => statement.start,
+    });
+    source_position(file, offset)
 }
 
 pub(crate) fn source_position(file: &SqlFile, offset: usize) -> SourcePosition {

@@ -379,17 +379,15 @@ fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile
     let script = Script::parse(connection.dialect(), &seed.sql);
     let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
     connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]).map_err(|failure| {
-        let statement = script.statements.get(failure.index);
-        let offset = statement.map_or(0, |statement| match failure.error.position {
-            Some(position) => {
-                statement.offset + haste_sql::char_position_to_offset(&statement.text, position)
-            }
-            None => statement.start,
-        });
+        let position = crate::plan::statement_position(
+            seed,
+            script.statements.get(failure.index),
+            failure.error.position,
+        );
         Error::SeedFailed(Box::new(MigrationFailure {
             name: seed.path.display().to_string(),
             statement_index: failure.index,
-            position: crate::plan::source_position(seed, offset),
+            position,
             error: failure.error,
             attempts: 1,
             state: FailureState::RolledBack,

@@ -103,3 +103,34 @@ fn a_dump_of_the_prisma_corpus_recreates_it_exactly() {
     );
     check_dump_round_trip(&work, &db);
 }
+
+#[test]
+fn file_and_folder_sources_are_normalized_by_a_shadow_database() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_wide", WIDE)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let live = model(&dir, &db);
+    let file = dir.write("schema/crm.sql", WIDE);
+    let shadows = "SELECT count(*) FROM pg_database WHERE datname LIKE 'haste\\_shadow\\_%'";
+    let before = db.value(shadows);
+    for source in [
+        file.to_str().unwrap(),
+        dir.path().join("schema").to_str().unwrap(),
+        dir.path().join("migrations").to_str().unwrap(),
+    ] {
+        let run = haste(
+            dir.path(),
+            &["schema", "inspect", "--source", source, "--url", &db.url, "--format", "json"],
+        );
+        assert_eq!(run.code, 0, "{source}: {run:?}");
+        assert_eq!(run.json_lines()[0]["schema_model"], live, "{source}");
+    }
+    assert_eq!(db.value(shadows), before, "every shadow database is dropped");
+
+    let broken = dir.write("broken.sql", "CREATE TABLE ok (id int);\nCREATE TABLE bad (id nosuchtype);\n");
+    let failed =
+        haste(dir.path(), &["schema", "dump", "--source", broken.to_str().unwrap(), "--url", &db.url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("broken.sql:2:") && failed.stderr.contains("42704"), "{failed:?}");
+    assert_eq!(db.value(shadows), before, "dropped after a failure too");
+}

@@ -1,0 +1,93 @@
+//! Where a schema comes from, for `schema inspect`, `dump` and (later) `diff`: a live database,
+//! a SQL file or folder, or a migrations folder. Files are applied to an empty shadow database,
+//! so PostgreSQL itself normalizes what they say.
+
+use std::path::{Path, PathBuf};
+
+use haste_driver::Connection;
+use haste_migrations::{MigrationsDir, SqlFile};
+use haste_sql::Script;
+
+use crate::error::{FailureState, MigrationFailure};
+use crate::{Error, Observer, Settings, deploy};
+
+/// A schema's origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaSource {
+    /// A database URL.
+    Database(String),
+    /// One SQL file.
+    SqlFile(PathBuf),
+    /// A folder of `.sql` files, applied in name order.
+    SqlFolder(PathBuf),
+    /// A migrations folder, replayed.
+    Migrations(PathBuf),
+}
+
+impl SchemaSource {
+    /// Reads a source as written on the command line: a URL, a `.sql` file, a migrations folder
+    /// (sub-folders holding `migration.sql`), or a folder of `.sql` files.
+    pub fn parse(text: &str) -> SchemaSource {
+        let path = Path::new(text);
+        if text.contains("://") || text.starts_with("sqlite:") {
+            SchemaSource::Database(text.to_owned())
+        } else if path.is_dir() {
+            let is_migrations = std::fs::read_dir(path)
+                .map(|entries| entries.flatten().any(|entry| entry.path().join("migration.sql").is_file()))
+                .unwrap_or(false);
+            if is_migrations {
+                SchemaSource::Migrations(path.to_owned())
+            } else {
+                SchemaSource::SqlFolder(path.to_owned())
+            }
+        } else {
+            SchemaSource::SqlFile(path.to_owned())
+        }
+    }
+}
+
+/// Applies a file or folder source to `connection`, an empty (shadow) database.
+pub fn load_source(
+    connection: &mut dyn Connection,
+    source: &SchemaSource,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<(), Error> {
+    let files = match source {
+        SchemaSource::Database(_) => return Ok(()),
+        SchemaSource::Migrations(dir) => {
+            return deploy(connection, &MigrationsDir::load(dir)?, settings, observer).map(drop);
+        }
+        SchemaSource::SqlFile(path) => vec![path.clone()],
+        SchemaSource::SqlFolder(dir) => {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|source| haste_migrations::Error::Io { path: dir.clone(), source })?
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+                .collect();
+            files.sort();
+            files
+        }
+    };
+    for path in files {
+        let file = SqlFile::read(&path)?.ok_or_else(|| haste_migrations::Error::Io {
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        })?;
+        let script = Script::parse(connection.dialect(), &file.sql);
+        for (index, statement) in script.statements.iter().enumerate() {
+            connection.run_as_written(settings.limits, &statement.text).map_err(|error| {
+                Error::MigrationFailed(Box::new(MigrationFailure {
+                    name: path.display().to_string(),
+                    statement_index: index,
+                    position: crate::plan::statement_position(&file, Some(statement), error.position),
+                    error,
+                    attempts: 1,
+                    state: FailureState::RolledBack,
+                }))
+            })?;
+        }
+    }
+    Ok(())
+}
