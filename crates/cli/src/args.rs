@@ -247,6 +247,21 @@ pub enum SchemaCommand {
         #[command(flatten)]
         source: SourceOptions,
     },
+    /// Print the statements that turn one schema into another, each with its hazards; exit 14
+    /// when they differ, 0 when equal.
+    Diff {
+        #[command(flatten)]
+        common: Common,
+        /// The schema as it is: a database URL, a .sql file or folder, or a migrations folder.
+        #[arg(long)]
+        from: String,
+        /// The schema as it should be.
+        #[arg(long)]
+        to: String,
+        /// The server for shadow databases (default: the --url server).
+        #[arg(long)]
+        shadow_url: Option<String>,
+    },
 }
 
 /// Where a schema comes from.

@@ -29,6 +29,8 @@ pub const DOCTOR_FAILED: u8 = 11;
 pub const REFUSED: u8 = 12;
 /// `lint` (or `deploy --lint`): an error-level finding.
 pub const LINT_FAILED: u8 = 13;
+/// `schema diff`: the schemas differ.
+pub const SCHEMAS_DIFFER: u8 = 14;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {

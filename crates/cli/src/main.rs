@@ -169,60 +169,74 @@ fn migrate(command: Migrate) -> u8 {
 }
 
 fn schema(command: args::SchemaCommand) -> u8 {
-    let (common, options, dump) = match &command {
-        args::SchemaCommand::Inspect { common, source } => (common, source, false),
-        args::SchemaCommand::Dump { common, source } => (common, source, true),
-    };
-    let source = options.source.as_deref().map(haste_runner::SchemaSource::parse);
+    match &command {
+        args::SchemaCommand::Inspect { common, source } | args::SchemaCommand::Dump { common, source } => {
+            let dump = matches!(command, args::SchemaCommand::Dump { .. });
+            let printer = Printer::new(common.format, None);
+            match load_model(common, source.source.as_deref(), source.shadow_url.as_deref()) {
+                Ok(model) if dump => printer.schema_dump(&model),
+                Ok(model) => printer.schema_summary(&model),
+                Err(code) => return code,
+            }
+            exit::OK
+        }
+        args::SchemaCommand::Diff { common, from, to, shadow_url } => {
+            let printer = Printer::new(common.format, None);
+            let models = load_model(common, Some(from), shadow_url.as_deref())
+                .and_then(|from| Ok((from, load_model(common, Some(to), shadow_url.as_deref())?)));
+            let (from, to) = match models {
+                Ok(models) => models,
+                Err(code) => return code,
+            };
+            match haste_diff::diff(&from, &to) {
+                Ok(plan) => printer.schema_plan(&plan),
+                Err(error) => {
+                    printer.usage_error_with_code("DIFF_UNSUPPORTED", exit::INTERNAL, &error.to_string())
+                }
+            }
+        }
+    }
+}
+
+/// The schema of `source` (a database URL, or files applied to a shadow database on the
+/// `shadow_url` or `--url` server), or the exit code of what went wrong, already reported.
+fn load_model(
+    common: &args::Common,
+    source: Option<&str>,
+    shadow_url: Option<&str>,
+) -> Result<haste_schema::Schema, u8> {
+    let source = source.map(haste_runner::SchemaSource::parse);
     // The database to read, or the server to make a shadow database on.
     let server = match &source {
         Some(haste_runner::SchemaSource::Database(url)) => Some(url.clone()),
-        Some(_) => options.shadow_url.clone().or_else(|| common.url.clone()),
+        Some(_) => shadow_url.map(str::to_owned).or_else(|| common.url.clone()),
         None => common.url.clone(),
     };
     let common = args::Common { url: server, ..common.clone() };
     let bare = Printer::new(common.format, None);
-    let resolved = match config::resolve(&common, None) {
-        Ok(resolved) => resolved,
-        Err(error) => return bare.usage_error(&error.0),
-    };
+    let resolved = config::resolve(&common, None).map_err(|error| bare.usage_error(&error.0))?;
     let printer = Printer::new(common.format, Some(resolved.url.clone()));
     if resolved.url.scheme() != Scheme::Postgres {
-        return printer.usage_error("schema inspect and dump read PostgreSQL databases");
+        return Err(printer.usage_error("schemas are read from PostgreSQL databases"));
     }
     let files = source.filter(|source| !matches!(source, haste_runner::SchemaSource::Database(_)));
     let shadow = match &files {
-        Some(_) => match haste_postgres::ShadowDatabase::create(&resolved.url) {
-            Ok(shadow) => Some(shadow),
-            Err(error) => return printer.connect_error(&error),
-        },
+        Some(_) => Some(
+            haste_postgres::ShadowDatabase::create(&resolved.url).map_err(|e| printer.connect_error(&e))?,
+        ),
         None => None,
     };
     let url = shadow.as_ref().map_or(&resolved.url, |shadow| &shadow.url);
     let scope = resolved.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
-    let mut connection = match haste_postgres::PgConnection::connect(url, "haste/schema", &scope) {
-        Ok(connection) => connection,
-        Err(error) => return printer.connect_error(&error),
-    };
-    if let Some(files) = &files
-        && let Err(error) =
-            haste_runner::load_source(&mut connection, files, &resolved.settings, &mut render::Quiet)
-    {
-        return printer.runner_error(&error);
+    let mut connection = haste_postgres::PgConnection::connect(url, "haste/schema", &scope)
+        .map_err(|e| printer.connect_error(&e))?;
+    if let Some(files) = &files {
+        haste_runner::load_source(&mut connection, files, &resolved.settings, &mut render::Quiet)
+            .map_err(|error| printer.runner_error(&error))?;
     }
-    match connection.introspect() {
-        Ok(model) if dump => {
-            printer.schema_dump(&model);
-            exit::OK
-        }
-        Ok(model) => {
-            printer.schema_summary(&model);
-            exit::OK
-        }
-        Err(source) => {
-            printer.runner_error(&haste_runner::Error::Database { context: "reading the schema", source })
-        }
-    }
+    connection.introspect().map_err(|source| {
+        printer.runner_error(&haste_runner::Error::Database { context: "reading the schema", source })
+    })
 }
 
 /// `deploy --lint`: lints the pending migrations against the applied ones; error findings

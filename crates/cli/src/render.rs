@@ -263,6 +263,24 @@ impl Printer {
         }
     }
 
+    /// `schema diff`: the plan, each statement with its hazards; 0 when equal, 14 otherwise.
+    pub fn schema_plan(&self, plan: &haste_diff::Plan) -> u8 {
+        let code = if plan.is_empty() { exit::OK } else { exit::SCHEMAS_DIFFER };
+        match self.format {
+            Format::Json => self.json(json!({ "ok": true, "equal": plan.is_empty(), "steps": plan.steps })),
+            Format::Text if plan.is_empty() => self.emit("-- The schemas are equal.", true),
+            Format::Text => {
+                for step in &plan.steps {
+                    for hazard in &step.hazards {
+                        self.line(&format!("-- hazard: {}", hazard.describe()));
+                    }
+                    self.line(&format!("{};\n", step.sql));
+                }
+            }
+        }
+        code
+    }
+
     /// `schema dump`: the DDL, one statement after another.
     pub fn schema_dump(&self, model: &haste_schema::Schema) {
         for statement in model.to_ddl() {

@@ -15,6 +15,8 @@
 
 mod ddl;
 
+pub use ddl::{comment_statements, qualified, row_security_statements};
+
 use serde::Serialize;
 
 /// Every object of a database's user schemas, extension-owned objects and migration history

@@ -134,3 +134,85 @@ fn file_and_folder_sources_are_normalized_by_a_shadow_database() {
     assert!(failed.stderr.contains("broken.sql:2:") && failed.stderr.contains("42704"), "{failed:?}");
     assert_eq!(db.value(shadows), before, "dropped after a failure too");
 }
+
+/// Plan validation: diff(A → B) applied to a database at A introspects as B, and diffing again
+/// finds nothing. Returns the plan's text.
+fn check_plan(a: &str, b: &str) -> String {
+    let (Some(at_a), Some(at_b)) = (database(), database()) else { return String::new() };
+    let dir = migrations(&[]);
+    for (db, sql) in [(&at_a, a), (&at_b, b)] {
+        if !sql.trim().is_empty() {
+            db.execute(sql);
+        }
+    }
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &at_a.url, "--to", &at_b.url]);
+    assert_eq!(diff.code, 14, "{diff:?}");
+    if let Err(error) = at_a.try_execute(&diff.stdout) {
+        panic!("the plan does not apply: {error}\n{}", diff.stdout);
+    }
+    let again =
+        haste(dir.path(), &["schema", "diff", "--from", &at_a.url, "--to", &at_b.url, "--format", "json"]);
+    assert_eq!(again.code, 0, "after the plan the schemas are equal:\n{}\n{again:?}", diff.stdout);
+    assert_eq!(model(&dir, &at_a), model(&dir, &at_b));
+    diff.stdout
+}
+
+#[test]
+fn plans_turn_one_schema_into_another() {
+    if database().is_none() {
+        return;
+    }
+    // Columns: added, dropped, retyped under a view, made NOT NULL, new default.
+    let plan = check_plan(
+        "CREATE TABLE contacts (id int PRIMARY KEY, name varchar(50), legacy text, score int);
+         CREATE VIEW named AS SELECT id, name FROM contacts;",
+        "CREATE TABLE contacts (id int PRIMARY KEY, name text NOT NULL DEFAULT '', score bigint, email text);
+         CREATE VIEW named AS SELECT id, name FROM contacts;",
+    );
+    assert!(plan.contains("-- hazard: can lose data\n") && plan.contains("DROP COLUMN \"legacy\""), "{plan}");
+    assert!(plan.contains("-- hazard: rewrites the table"), "{plan}");
+    // A foreign-key cycle between two new tables, and a table dropped with the key to it.
+    check_plan(
+        "CREATE TABLE old_parent (id int PRIMARY KEY); CREATE TABLE child (id int, parent_id int REFERENCES old_parent);",
+        "CREATE TABLE child (id int, parent_id int);
+         CREATE TABLE a (id int PRIMARY KEY, b_id int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
+         ALTER TABLE a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES b;",
+    );
+    // Enum values added in the middle and at the end.
+    let plan = check_plan(
+        "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (stage stage);",
+        "CREATE TYPE stage AS ENUM ('lead', 'qualified', 'won', 'lost'); CREATE TABLE deals (stage stage);",
+    );
+    assert!(plan.contains("ADD VALUE 'qualified' BEFORE 'won'"), "{plan}");
+    // Indexes and constraints: a partial expression index with INCLUDE, a changed check.
+    check_plan(
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b text, CONSTRAINT a_positive CHECK (a > 0));
+         CREATE INDEX t_b ON t (b);",
+        "CREATE TABLE t (id int PRIMARY KEY, a int, b text, CONSTRAINT a_positive CHECK (a >= 0));
+         CREATE INDEX t_b ON t (lower(b) DESC NULLS LAST) INCLUDE (a) WHERE a IS NOT NULL;",
+    );
+    // A trigger with its function, a policy, a generated column, a materialized view.
+    check_plan(
+        "CREATE TABLE t (id int, price int);",
+        "CREATE TABLE t (id int, price int, doubled int GENERATED ALWAYS AS (price * 2) STORED);
+         CREATE FUNCTION t_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.price := coalesce(NEW.price, 0); RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION t_touch();
+         ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY t_read ON t FOR SELECT USING (price > 0);
+         CREATE MATERIALIZED VIEW t_totals AS SELECT sum(price) AS total FROM t;",
+    );
+}
+
+#[test]
+fn equal_schemas_have_an_empty_plan_and_exit_0() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)");
+    let dir = migrations(&[]);
+    let file = dir.write("schema.sql", "CREATE TABLE t (id int PRIMARY KEY);");
+    let run = haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", file.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("equal"), "{run:?}");
+}
