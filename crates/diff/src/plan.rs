@@ -31,7 +31,9 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
     // Tables whose columns change: views reading them are dropped first and recreated last.
     let reshaped: BTreeSet<&String> = old_tables
         .iter()
-        .filter(|(key, old)| new_tables.get(*key).is_some_and(|new| new.columns != old.columns))
+        .filter(|(key, old)| {
+            new_tables.get(*key).is_some_and(|new| new.columns_by_name() != old.columns_by_name())
+        })
         .map(|(key, _)| key)
         .collect();
     let view_key = |v: &haste_schema::View| qualified(&v.schema, &v.name);
@@ -154,7 +156,18 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         }
     }
 
-    // 4. Tables that disappear, then changes to the tables on both sides.
+    // 4. Tables that disappear (their foreign keys first, so they go in any order), then
+    //    changes to the tables on both sides.
+    for (key, old) in &old_tables {
+        if !new_tables.contains_key(key) {
+            for constraint in old.constraints.iter().filter(|c| c.kind == "f") {
+                plan.push(
+                    format!("ALTER TABLE {key} DROP CONSTRAINT {}", quote_ident(&constraint.name)),
+                    &[Hazard::AccessExclusiveLock],
+                );
+            }
+        }
+    }
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) && old.partition_of.is_none() {
             plan.push(format!("DROP TABLE {key}"), &[Hazard::AccessExclusiveLock, Hazard::DataLoss]);

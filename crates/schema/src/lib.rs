@@ -148,8 +148,9 @@ pub enum TableKind {
     },
 }
 
-/// A table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A table. Two tables are equal whatever the order of their columns: a column added later
+/// comes last, and nothing but `SELECT *` can tell.
+#[derive(Debug, Clone, Eq, Serialize)]
 pub struct Table {
     /// Schema.
     pub schema: String,
@@ -272,6 +273,29 @@ pub struct Policy {
     pub using: Option<String>,
     /// `WITH CHECK` expression.
     pub with_check: Option<String>,
+}
+
+impl Table {
+    /// The columns in name order.
+    pub fn columns_by_name(&self) -> Vec<&Column> {
+        let mut columns: Vec<&Column> = self.columns.iter().collect();
+        columns.sort_by(|a, b| a.name.cmp(&b.name));
+        columns
+    }
+}
+
+impl PartialEq for Table {
+    fn eq(&self, other: &Table) -> bool {
+        self.schema == other.schema
+            && self.name == other.name
+            && self.kind == other.kind
+            && self.partition_of == other.partition_of
+            && self.columns_by_name() == other.columns_by_name()
+            && self.constraints == other.constraints
+            && self.comment == other.comment
+            && self.row_security == other.row_security
+            && self.force_row_security == other.force_row_security
+    }
 }
 
 impl Schema {
