@@ -182,8 +182,12 @@ fn schema(command: args::SchemaCommand) -> u8 {
         }
         args::SchemaCommand::Diff { common, from, to, shadow_url } => {
             let printer = Printer::new(common.format, None);
-            let models = load_model(common, Some(from), shadow_url.as_deref())
-                .and_then(|from| Ok((from, load_model(common, Some(to), shadow_url.as_deref())?)));
+            // Both sides load at once: each is a connection and a dozen catalog queries.
+            let models = std::thread::scope(|scope| {
+                let to = scope.spawn(|| load_model(common, Some(to), shadow_url.as_deref()));
+                let from = load_model(common, Some(from), shadow_url.as_deref());
+                from.and_then(|from| Ok((from, to.join().expect("loading a schema does not panic")?)))
+            });
             let (from, to) = match models {
                 Ok(models) => models,
                 Err(code) => return code,
