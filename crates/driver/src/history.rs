@@ -105,6 +105,13 @@ impl HistoryTables {
         )
     }
 
+    /// `writes` followed by `COMMIT`, as one script: how a migration's transaction ends.
+    pub fn commit_with(&self, dialect: Dialect, writes: &[HistoryWrite<'_>]) -> String {
+        let mut sql: Vec<String> = writes.iter().map(|write| self.render(dialect, write)).collect();
+        sql.push("COMMIT".into());
+        sql.join(";\n")
+    }
+
     /// The SQL of one history write.
     pub fn render(&self, dialect: Dialect, write: &HistoryWrite<'_>) -> String {
         // On PostgreSQL `now()` is the start of the transaction: for a migration that runs in one

@@ -254,10 +254,7 @@ impl Connection for PgConnection {
         let mut messages = Vec::with_capacity(statements.len() + 1);
         messages.push(format!("{opening}{}", statements.first().copied().unwrap_or_default()));
         messages.extend(statements.iter().skip(1).map(|statement| (*statement).to_owned()));
-        let mut finish: Vec<String> =
-            writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
-        finish.push("COMMIT".into());
-        messages.push(finish.join(";\n"));
+        messages.push(tables.commit_with(Dialect::Postgres, writes));
         let outcomes = self.runtime.block_on(futures_util::future::join_all(
             messages.iter().map(|message| self.client.batch_execute(message)),
         ));
@@ -302,12 +299,7 @@ impl Connection for PgConnection {
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), DbError> {
         self.execute(&format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL")))?;
-        let result = body(self).and_then(|()| {
-            let mut finish: Vec<String> =
-                writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
-            finish.push("COMMIT".into());
-            self.execute(&finish.join(";\n"))
-        });
+        let result = body(self).and_then(|()| self.execute(&tables.commit_with(Dialect::Postgres, writes)));
         if result.is_err() && !self.client.is_closed() {
             let _ = self.execute("ROLLBACK");
         }

@@ -227,12 +227,10 @@ impl Applier<'_> {
         }
     }
 
+    /// Records a migration without a data step as applied (its statements ran earlier).
     fn record_finish(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
         let settings = self.settings;
-        let applied = [
-            HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, plan.statements.len())),
-            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
-        ];
+        let applied = finished_writes(settings, plan);
         self.connection
             .record(&settings.history, &applied, false)
             .map_err(Error::database("recording a migration"))

@@ -236,10 +236,7 @@ impl Connection for SqliteConnection {
                 self.execute(statement).map_err(|error| StepError { index, error })
             })
             .and_then(|()| {
-                let mut finish: Vec<String> =
-                    writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
-                finish.push("COMMIT".into());
-                self.execute(&finish.join(";\n"))
+                self.execute(&tables.commit_with(Dialect::Sqlite, writes))
                     .map_err(|error| StepError { index: statements.len(), error })
             });
         if result.is_err() && !self.connection.is_autocommit() {
@@ -266,12 +263,7 @@ impl Connection for SqliteConnection {
     ) -> Result<(), DbError> {
         self.apply_limits(limits)?;
         self.execute("BEGIN IMMEDIATE")?;
-        let result = body(self).and_then(|()| {
-            let mut finish: Vec<String> =
-                writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
-            finish.push("COMMIT".into());
-            self.execute(&finish.join(";\n"))
-        });
+        let result = body(self).and_then(|()| self.execute(&tables.commit_with(Dialect::Sqlite, writes)));
         if result.is_err() && !self.connection.is_autocommit() {
             let _ = self.execute("ROLLBACK");
         }
