@@ -143,6 +143,44 @@ pub enum Migrate {
     Status {
         #[command(flatten)]
         common: Common,
+        /// Also compare the database with its applied migrations replayed on a shadow
+        /// database, and list what drifted (exit 15).
+        #[arg(long)]
+        drift: bool,
+        /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
+        #[arg(long)]
+        shadow_url: Option<String>,
+    },
+    /// Generate a migration from the desired schema and apply it to the development database:
+    /// stops on drift, writes `<timestamp>_<name>/migration.sql` and `down.sql` in online-safe
+    /// form, lints it, then applies it (not with --create-only).
+    Dev {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+        /// Name of the migration (the folder name after the timestamp).
+        #[arg(long, default_value = "migration")]
+        name: String,
+        /// The desired schema: a .sql file or a folder of .sql files (default: `schema` in
+        /// haste.toml, then ./schema.sql, then ./schema/).
+        #[arg(long)]
+        schema: Option<PathBuf>,
+        /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
+        #[arg(long)]
+        shadow_url: Option<String>,
+        /// A rename instead of a drop and an add: `schema.table.column=new_name`,
+        /// `schema.table=new_name`, or an enum (`schema.enum=new`) or label
+        /// (`schema.enum.label=new`); repeatable.
+        #[arg(long, value_name = "PATH=NEW_NAME")]
+        rename: Vec<String>,
+        /// Column renames in two releases: this migration adds and syncs the new column and
+        /// copies the rows; a second one, held for a later deploy, drops the old column.
+        #[arg(long, requires = "rename")]
+        expand_contract: bool,
+        /// Write the migration without applying it, to review and edit it first.
+        #[arg(long)]
+        create_only: bool,
     },
     /// Create `<dir>/<timestamp>_<name>/migration.sql`.
     New {
@@ -261,6 +299,13 @@ pub enum SchemaCommand {
         /// The server for shadow databases (default: the --url server).
         #[arg(long)]
         shadow_url: Option<String>,
+        /// Plan the online forms for tables that already exist (concurrent indexes, NOT VALID
+        /// then VALIDATE, SET NOT NULL through a validated check).
+        #[arg(long)]
+        online: bool,
+        /// A rename instead of a drop and an add (see `migrate dev --rename`); repeatable.
+        #[arg(long, value_name = "PATH=NEW_NAME")]
+        rename: Vec<String>,
     },
 }
 

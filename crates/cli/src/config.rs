@@ -28,6 +28,8 @@ struct ConfigFile {
     environment: Option<String>,
     seed: Option<PathBuf>,
     seed_command: Option<String>,
+    schema: Option<PathBuf>,
+    shadow_url: Option<String>,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -74,6 +76,10 @@ pub struct Resolved {
     pub seed: Option<PathBuf>,
     /// A command run after `reset` (and after the seed file), with DATABASE_URL set.
     pub seed_command: Option<String>,
+    /// The desired schema for `migrate dev`, from haste.toml.
+    pub schema: Option<PathBuf>,
+    /// The server for shadow databases, from haste.toml.
+    pub shadow_url: Option<String>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -239,7 +245,17 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         max_rate: run.and_then(|r| r.max_rate),
         ..settings_for(&url, history_schema)
     };
-    Ok(Resolved { url, dir, settings, environment, seed, seed_command: file.seed_command })
+    let shadow_url = file.shadow_url.as_deref().map(interpolate).transpose()?;
+    Ok(Resolved {
+        url,
+        dir,
+        settings,
+        environment,
+        seed,
+        seed_command: file.seed_command,
+        schema: file.schema,
+        shadow_url,
+    })
 }
 
 /// Built-in settings for a database, with the history in `history_schema` (default: the
@@ -260,6 +276,7 @@ pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settin
         retries: DEFAULT_RETRIES,
         backoff: DEFAULT_BACKOFF,
         allow_out_of_order: false,
+        hold_contracts: true,
         max_rate: None,
         run_id: new_run_id(),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),

@@ -31,6 +31,11 @@ pub const REFUSED: u8 = 12;
 pub const LINT_FAILED: u8 = 13;
 /// `schema diff`: the schemas differ.
 pub const SCHEMAS_DIFFER: u8 = 14;
+/// `migrate dev`, `status --drift`: the database drifted from its migration history.
+pub const DRIFT: u8 = 15;
+/// `migrate dev`: the change cannot be made safely as asked (a NOT NULL column without a
+/// default on a table that exists); nothing was written.
+pub const UNSAFE_CHANGE: u8 = 16;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {

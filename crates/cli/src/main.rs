@@ -2,6 +2,7 @@
 
 mod args;
 mod config;
+mod dev;
 mod exit;
 mod lint;
 mod render;
@@ -74,12 +75,38 @@ fn migrate(command: Migrate) -> u8 {
                 printer.deploy_result(&resolved.settings.run_id, &result)
             })
         }
-        Migrate::Status { common } => with_database(&common, None, |connection, dir, resolved, printer| {
-            match haste_runner::status(connection, dir, &resolved.settings) {
-                Ok(report) => printer.status(&report),
-                Err(error) => printer.runner_error(&error),
+        Migrate::Status { common, drift, shadow_url } => {
+            let code =
+                with_database(
+                    &common,
+                    None,
+                    |connection, dir, resolved, printer| match haste_runner::status(
+                        connection,
+                        dir,
+                        &resolved.settings,
+                    ) {
+                        Ok(report) => printer.status(&report),
+                        Err(error) => printer.runner_error(&error),
+                    },
+                );
+            if drift && matches!(code, exit::OK | exit::PENDING) {
+                dev::status_drift(&common, shadow_url.as_deref(), code)
+            } else {
+                code
             }
-        }),
+        }
+        Migrate::Dev { common, run, name, schema, shadow_url, rename, expand_contract, create_only } => {
+            dev::migrate_dev(&dev::DevArgs {
+                common: &common,
+                run: &run,
+                name: &name,
+                schema: schema.as_deref(),
+                shadow_url: shadow_url.as_deref(),
+                renames: &rename,
+                expand_contract,
+                create_only,
+            })
+        }
         Migrate::Down { common, run, steps, to, confirm_production } => {
             let target = match to {
                 Some(name) => haste_runner::DownTarget::To(name),
@@ -171,76 +198,20 @@ fn migrate(command: Migrate) -> u8 {
 fn schema(command: args::SchemaCommand) -> u8 {
     match &command {
         args::SchemaCommand::Inspect { common, source } | args::SchemaCommand::Dump { common, source } => {
-            let dump = matches!(command, args::SchemaCommand::Dump { .. });
             let printer = Printer::new(common.format, None);
-            match load_model(common, source.source.as_deref(), source.shadow_url.as_deref()) {
-                Ok(model) if dump => printer.schema_dump(&model),
-                Ok(model) => printer.schema_summary(&model),
+            match dev::load_schema(common, source.source.as_deref(), source.shadow_url.as_deref()) {
+                Ok(loaded) if matches!(command, args::SchemaCommand::Dump { .. }) => {
+                    printer.schema_dump(&loaded.schema)
+                }
+                Ok(loaded) => printer.schema_summary(&loaded.schema),
                 Err(code) => return code,
             }
             exit::OK
         }
-        args::SchemaCommand::Diff { common, from, to, shadow_url } => {
-            let printer = Printer::new(common.format, None);
-            // Both sides load at once: each is a connection and a dozen catalog queries.
-            let models = std::thread::scope(|scope| {
-                let to = scope.spawn(|| load_model(common, Some(to), shadow_url.as_deref()));
-                let from = load_model(common, Some(from), shadow_url.as_deref());
-                from.and_then(|from| Ok((from, to.join().expect("loading a schema does not panic")?)))
-            });
-            let (from, to) = match models {
-                Ok(models) => models,
-                Err(code) => return code,
-            };
-            match haste_diff::diff(&from, &to) {
-                Ok(plan) => printer.schema_plan(&plan),
-                Err(error) => {
-                    printer.usage_error_with_code("DIFF_UNSUPPORTED", exit::INTERNAL, &error.to_string())
-                }
-            }
+        args::SchemaCommand::Diff { common, from, to, shadow_url, online, rename } => {
+            dev::schema_diff(common, from, to, shadow_url.as_deref(), *online, rename)
         }
     }
-}
-
-/// The schema of `source` (a database URL, or files applied to a shadow database on the
-/// `shadow_url` or `--url` server), or the exit code of what went wrong, already reported.
-fn load_model(
-    common: &args::Common,
-    source: Option<&str>,
-    shadow_url: Option<&str>,
-) -> Result<haste_schema::Schema, u8> {
-    let source = source.map(haste_runner::SchemaSource::parse);
-    // The database to read, or the server to make a shadow database on.
-    let server = match &source {
-        Some(haste_runner::SchemaSource::Database(url)) => Some(url.clone()),
-        Some(_) => shadow_url.map(str::to_owned).or_else(|| common.url.clone()),
-        None => common.url.clone(),
-    };
-    let common = args::Common { url: server, ..common.clone() };
-    let bare = Printer::new(common.format, None);
-    let resolved = config::resolve(&common, None).map_err(|error| bare.usage_error(&error.0))?;
-    let printer = Printer::new(common.format, Some(resolved.url.clone()));
-    if resolved.url.scheme() != Scheme::Postgres {
-        return Err(printer.usage_error("schemas are read from PostgreSQL databases"));
-    }
-    let files = source.filter(|source| !matches!(source, haste_runner::SchemaSource::Database(_)));
-    let shadow = match &files {
-        Some(_) => Some(
-            haste_postgres::ShadowDatabase::create(&resolved.url).map_err(|e| printer.connect_error(&e))?,
-        ),
-        None => None,
-    };
-    let url = shadow.as_ref().map_or(&resolved.url, |shadow| &shadow.url);
-    let scope = resolved.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
-    let mut connection = haste_postgres::PgConnection::connect(url, "haste/schema", &scope)
-        .map_err(|e| printer.connect_error(&e))?;
-    if let Some(files) = &files {
-        haste_runner::load_source(&mut connection, files, &resolved.settings, &mut render::Quiet)
-            .map_err(|error| printer.runner_error(&error))?;
-    }
-    connection.introspect().map_err(|source| {
-        printer.runner_error(&haste_runner::Error::Database { context: "reading the schema", source })
-    })
 }
 
 /// `deploy --lint`: lints the pending migrations against the applied ones; error findings
@@ -276,7 +247,7 @@ fn lint_pending(
     let code = lint::outcome(&findings);
     if code != exit::OK {
         lint::render(&findings, &inputs, args::LintFormat::Text);
-        printer.usage_error_with_code(
+        printer.fail(
             "LINT_FAILED",
             code,
             "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")",

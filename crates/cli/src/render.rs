@@ -40,11 +40,15 @@ impl Printer {
         };
     }
 
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
     pub fn line(&self, text: &str) {
         self.emit(text, false);
     }
 
-    fn json(&self, mut value: Value) {
+    pub fn json(&self, mut value: Value) {
         if let Value::Object(map) = &mut value {
             map.insert("schema".into(), JSON_SCHEMA.into());
             if let Some(url) = &self.url {
@@ -58,7 +62,7 @@ impl Printer {
         json!({ "code": code, "exit_code": exit_code, "message": message })
     }
 
-    fn fail(&self, code: &str, exit_code: u8, message: &str) -> u8 {
+    pub fn fail(&self, code: &str, exit_code: u8, message: &str) -> u8 {
         match self.format {
             Format::Text => self.emit(&format!("error: {message}"), true),
             Format::Json => {
@@ -66,11 +70,6 @@ impl Printer {
             }
         }
         exit_code
-    }
-
-    /// A failure with its own code string and exit code.
-    pub fn usage_error_with_code(&self, code: &str, exit_code: u8, message: &str) -> u8 {
-        self.fail(code, exit_code, message)
     }
 
     pub fn usage_error(&self, message: &str) -> u8 {
@@ -131,7 +130,14 @@ impl Printer {
             Format::Json => self.json(json!({
                 "event": "run_finished", "run_id": run_id, "ok": true,
                 "applied": report.applied, "already_applied": report.already_applied, "adopted": report.adopted,
+                "held": report.held,
             })),
+        }
+        if let (Format::Text, Some(held)) = (self.format, &report.held) {
+            self.line(&format!(
+                "Held {} for a later deploy: it contracts {}, which this deploy applied (-- haste:after).",
+                held.name, held.after
+            ));
         }
         exit::OK
     }
@@ -267,10 +273,18 @@ impl Printer {
     pub fn schema_plan(&self, plan: &haste_diff::Plan) -> u8 {
         let code = if plan.is_empty() { exit::OK } else { exit::SCHEMAS_DIFFER };
         match self.format {
-            Format::Json => self.json(json!({ "ok": true, "equal": plan.is_empty(), "steps": plan.steps })),
+            Format::Json => self.json(json!({
+                "ok": true, "equal": plan.is_empty(), "steps": plan.steps, "suggestions": plan.suggestions,
+            })),
             Format::Text if plan.is_empty() => self.emit("-- The schemas are equal.", true),
             Format::Text => {
+                for suggestion in &plan.suggestions {
+                    self.line(&format!("-- hint: {suggestion}"));
+                }
                 for step in &plan.steps {
+                    if step.lock != haste_diff::Lock::None {
+                        self.line(&format!("-- lock: {}", step.lock.describe()));
+                    }
                     for hazard in &step.hazards {
                         self.line(&format!("-- hazard: {}", hazard.describe()));
                     }
@@ -368,13 +382,6 @@ fn mode_text(mode: ExecutionMode) -> String {
             "as written (the file manages its transactions; history recorded after each)".into()
         }
     }
-}
-
-/// Progress nobody needs to see (a shadow database being filled).
-pub struct Quiet;
-
-impl Observer for Quiet {
-    fn event(&mut self, _: &RunEvent<'_>) {}
 }
 
 struct ProgressPrinter<'p> {

@@ -1,29 +1,75 @@
 //! The difference between two schemas as statements that carry their hazards.
 //!
 //! # Brief overview
-//! [`diff`] compares two [`Schema`]s (normalized by the same PostgreSQL, so equal text means
-//! equal objects) and returns a [`Plan`]: statements in an order PostgreSQL accepts, each with
-//! the lock it takes and its [`Hazard`]s. Renames are never guessed: a column or table that
-//! disappears and another that appears are a drop and a create, with the data loss said.
+//! [`diff`] compares two [`Schema`](haste_schema::Schema)s (normalized by the same PostgreSQL,
+//! so equal text means equal objects) and returns a [`Plan`]: statements in an order PostgreSQL
+//! accepts, each with the [`Lock`] it takes and its [`Hazard`]s. Renames are never guessed: a
+//! column that disappears and another that appears are a drop and an add, with the data loss
+//! said and the likely rename offered as a [`RenameSuggestion`]; [`rename_statements`] turns
+//! explicit hints into statements.
 //!
 //! Order: the plan is built in phases (drop what depends on changed objects, then change,
 //! then create, dependents last). Within a phase, output follows the model's sorted order, so
 //! plans are deterministic. Views are recreated in their creation order whenever a table they
 //! may read changes.
+//!
+//! With [`Options::online`], changes to tables that already exist take their online forms:
+//! concurrent index builds, constraints added `NOT VALID` and validated apart, `SET NOT NULL`
+//! through a validated check, unique and primary keys attached to an index built concurrently.
 
+mod changes;
+mod enums;
+mod online;
 mod plan;
+mod rename;
 
+pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;
+pub use rename::{Rename, RenameSuggestion, rename_statements};
 
 use serde::Serialize;
 
-/// What applying a statement risks.
+/// How to plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Use the online forms for tables that already exist.
+    pub online: bool,
+}
+
+/// The strongest table lock a statement takes (PostgreSQL's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Lock {
+    /// No lock on an existing table (new objects, types, functions).
+    None,
+    /// Blocks schema changes and VACUUM, not reads or writes.
+    ShareUpdateExclusive,
+    /// Blocks writes, not reads.
+    Share,
+    /// Blocks writes and other SHARE ROW EXCLUSIVE holders, not reads.
+    ShareRowExclusive,
+    /// Blocks every read and write.
+    AccessExclusive,
+}
+
+impl Lock {
+    /// As PostgreSQL's documentation names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Lock::None => "no table lock",
+            Lock::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE (reads and writes go on)",
+            Lock::Share => "SHARE (blocks writes)",
+            Lock::ShareRowExclusive => "SHARE ROW EXCLUSIVE (blocks writes)",
+            Lock::AccessExclusive => "ACCESS EXCLUSIVE (blocks reads and writes)",
+        }
+    }
+}
+
+/// What applying a statement risks, beyond its lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
-    /// Takes an ACCESS EXCLUSIVE lock: every read and write of the table waits.
-    AccessExclusiveLock,
-    /// Rewrites the table (and its indexes).
+    /// Rewrites the table (and its indexes) under its lock.
     TableRewrite,
     /// Scans the whole table under its lock.
     TableScan,
@@ -31,17 +77,19 @@ pub enum Hazard {
     IndexBuild,
     /// Loses data.
     DataLoss,
+    /// Fails when the table has rows (a `NOT NULL` column without a default).
+    FailsOnRows,
 }
 
 impl Hazard {
     /// One line for people.
     pub fn describe(self) -> &'static str {
         match self {
-            Hazard::AccessExclusiveLock => "takes an ACCESS EXCLUSIVE lock",
             Hazard::TableRewrite => "rewrites the table",
             Hazard::TableScan => "scans the whole table",
             Hazard::IndexBuild => "builds an index",
             Hazard::DataLoss => "can lose data",
+            Hazard::FailsOnRows => "fails if the table has rows",
         }
     }
 }
@@ -51,8 +99,13 @@ impl Hazard {
 pub struct Step {
     /// The SQL, without a terminating `;`.
     pub sql: String,
+    /// The lock it takes.
+    pub lock: Lock,
     /// What it risks.
     pub hazards: Vec<Hazard>,
+    /// It must not share a transaction with the statements before it (a concurrent index
+    /// build, or a validation whose point is that the `NOT VALID` constraint committed first).
+    pub alone: bool,
 }
 
 /// The statements that turn one schema into another.
@@ -60,6 +113,8 @@ pub struct Step {
 pub struct Plan {
     /// In the order they must run.
     pub steps: Vec<Step>,
+    /// Dropped and added columns that look like renames; never applied without a hint.
+    pub suggestions: Vec<RenameSuggestion>,
 }
 
 impl Plan {
@@ -67,16 +122,28 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
+
+    /// Whether a runner must give each statement its own transaction.
+    pub fn needs_separate_transactions(&self) -> bool {
+        self.steps.iter().any(|step| step.alone)
+    }
+
+    /// Whether any statement carries `hazard`.
+    pub fn has(&self, hazard: Hazard) -> bool {
+        self.steps.iter().any(|step| step.hazards.contains(&hazard))
+    }
 }
 
-/// What the planner does not do yet, so it refuses rather than guess.
+/// What the planner refuses rather than guess.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An enum lost values or changed their order.
-    #[error("enum {name}: removing or reordering values is not supported yet (values can only be added)")]
-    EnumValuesRemoved {
-        /// The enum, qualified.
-        name: String,
+    /// A rename hint names nothing in the schema.
+    #[error("rename hint `{hint}`: {reason}")]
+    BadRename {
+        /// The hint as written.
+        hint: String,
+        /// Why it does not apply.
+        reason: String,
     },
 }

@@ -3,30 +3,40 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
-use haste_sql::{quote_ident, quote_literal};
+use haste_sql::quote_ident;
 
-use crate::{Error, Hazard, Plan, Step};
+use crate::{Hazard, Lock, Options, Plan, Step, enums, online, rename};
 
-struct Builder {
-    steps: Vec<Step>,
+pub(crate) struct Builder {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) options: Options,
 }
 
 impl Builder {
-    fn push(&mut self, sql: impl Into<String>, hazards: &[Hazard]) {
-        self.steps.push(Step { sql: sql.into(), hazards: hazards.to_vec() });
+    pub(crate) fn push(&mut self, sql: impl Into<String>, lock: Lock, hazards: &[Hazard]) {
+        self.steps.push(Step { sql: sql.into(), lock, hazards: hazards.to_vec(), alone: false });
+    }
+
+    /// A statement that must run in its own transaction, after the ones before it committed.
+    pub(crate) fn push_alone(&mut self, sql: impl Into<String>, lock: Lock, hazards: &[Hazard]) {
+        self.steps.push(Step { sql: sql.into(), lock, hazards: hazards.to_vec(), alone: true });
     }
 }
 
 /// Objects keyed by name, for matching the two sides.
-fn by<'a, T>(items: &'a [T], key: impl Fn(&T) -> String) -> BTreeMap<String, &'a T> {
+pub(crate) fn by<'a, T>(items: &'a [T], key: impl Fn(&T) -> String) -> BTreeMap<String, &'a T> {
     items.iter().map(|item| (key(item), item)).collect()
 }
 
+pub(crate) fn table_key(table: &Table) -> String {
+    qualified(&table.schema, &table.name)
+}
+
 /// The statements that turn `from` into `to`.
-pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
-    let mut plan = Builder { steps: Vec::new() };
-    let table_key = |t: &Table| qualified(&t.schema, &t.name);
+pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
+    let mut plan = Builder { steps: Vec::new(), options: *options };
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
+    let rebuilt_enums = enums::rebuilt(from, to);
 
     // Tables whose columns change: views reading them are dropped first and recreated last.
     let reshaped: BTreeSet<&String> = old_tables
@@ -37,8 +47,9 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         .map(|(key, _)| key)
         .collect();
     let view_key = |v: &haste_schema::View| qualified(&v.schema, &v.name);
-    let recreate_all_views =
-        !reshaped.is_empty() || old_tables.keys().any(|key| !new_tables.contains_key(key));
+    let recreate_all_views = !reshaped.is_empty()
+        || !rebuilt_enums.is_empty()
+        || old_tables.keys().any(|key| !new_tables.contains_key(key));
     let views_to_drop: Vec<&haste_schema::View> =
         from.views.iter().filter(|view| recreate_all_views || !to.views.contains(view)).collect();
     let views_to_create: Vec<&haste_schema::View> =
@@ -47,62 +58,44 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
     // 1. Schemas and extensions that appear.
     for namespace in &to.schemas {
         if !from.schemas.iter().any(|n| n.name == namespace.name) {
-            plan.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)), &[]);
+            plan.push(
+                format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)),
+                Lock::None,
+                &[],
+            );
         }
     }
     for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
-        plan.push(extension.create_statement(), &[]);
+        plan.push(extension.create_statement(), Lock::None, &[]);
     }
 
-    // 2. Types and sequences that appear or grow.
-    let enum_key = |e: &haste_schema::Enum| qualified(&e.schema, &e.name);
-    let old_enums = by(&from.enums, enum_key);
-    for new in &to.enums {
-        match old_enums.get(&enum_key(new)) {
-            None => plan.push(new.create_statement(), &[]),
-            Some(old) if old.values != new.values => {
-                // Only additions: the old labels must stay, in the same order.
-                let kept: Vec<&String> = new.values.iter().filter(|v| old.values.contains(v)).collect();
-                if kept.len() != old.values.len() || kept.iter().zip(&old.values).any(|(a, b)| *a != b) {
-                    return Err(Error::EnumValuesRemoved { name: enum_key(new) });
-                }
-                for (position, value) in new.values.iter().enumerate() {
-                    if old.values.contains(value) {
-                        continue;
-                    }
-                    let place = match new.values[position + 1..].iter().find(|v| old.values.contains(v)) {
-                        Some(next) => format!(" BEFORE {}", quote_literal(next)),
-                        None => String::new(),
-                    };
-                    plan.push(
-                        format!("ALTER TYPE {} ADD VALUE {}{place}", enum_key(new), quote_literal(value)),
-                        &[],
-                    );
-                }
-            }
-            Some(_) => {}
-        }
-    }
+    // 2. Types and sequences that appear or grow (enums that lose or reorder values are
+    //    rebuilt after the tables change, below).
+    enums::create_and_extend(&mut plan, from, to, &rebuilt_enums);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
         if from.composites.iter().any(|old| composite_key(old) == composite_key(new)) {
-            plan.push(format!("DROP TYPE {}", composite_key(new)), &[Hazard::DataLoss]);
+            plan.push(
+                format!("DROP TYPE {}", composite_key(new)),
+                Lock::AccessExclusive,
+                &[Hazard::DataLoss],
+            );
         }
-        plan.push(new.create_statement(), &[]);
+        plan.push(new.create_statement(), Lock::None, &[]);
     }
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
         if from.domains.iter().any(|old| domain_key(old) == domain_key(new)) {
-            plan.push(format!("DROP DOMAIN {}", domain_key(new)), &[Hazard::DataLoss]);
+            plan.push(format!("DROP DOMAIN {}", domain_key(new)), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
         for statement in new.create_statements() {
-            plan.push(statement, &[]);
+            plan.push(statement, Lock::None, &[]);
         }
     }
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
     for new in to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s))) {
-        plan.push(new.create_statement(), &[]);
+        plan.push(new.create_statement(), Lock::None, &[]);
     }
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
@@ -111,6 +104,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 format!("DROP TRIGGER {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
+                Lock::AccessExclusive,
                 &[],
             );
         }
@@ -119,13 +113,14 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 format!("DROP POLICY {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
+                Lock::AccessExclusive,
                 &[],
             );
         }
     }
     for old in views_to_drop.iter().rev() {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
-        plan.push(format!("DROP {kind} {}", view_key(old)), &[]);
+        plan.push(format!("DROP {kind} {}", view_key(old)), Lock::AccessExclusive, &[]);
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
@@ -146,42 +141,46 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
                 table.qualified_name(),
                 quote_ident(&constraint.name)
             ),
-            &[Hazard::AccessExclusiveLock],
+            Lock::AccessExclusive,
+            &[],
         );
     }
-    let index_key = |i: &haste_schema::Index| qualified(&i.schema, &i.name);
     for old in from.indexes.iter().filter(|i| !to.indexes.contains(i)) {
-        if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
-            plan.push(format!("DROP INDEX {}", index_key(old)), &[Hazard::AccessExclusiveLock]);
+        if let Some(table) = new_tables.get(&qualified(&old.schema, &old.table)) {
+            online::drop_index(&mut plan, table, old);
         }
     }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), then
-    //    changes to the tables on both sides.
+    //    changes to the tables on both sides, then enums rebuilt for their new values.
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) {
             for constraint in old.constraints.iter().filter(|c| c.kind == "f") {
                 plan.push(
                     format!("ALTER TABLE {key} DROP CONSTRAINT {}", quote_ident(&constraint.name)),
-                    &[Hazard::AccessExclusiveLock],
+                    Lock::AccessExclusive,
+                    &[],
                 );
             }
         }
     }
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) && old.partition_of.is_none() {
-            plan.push(format!("DROP TABLE {key}"), &[Hazard::AccessExclusiveLock, Hazard::DataLoss]);
+            plan.push(format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
     }
+    let mut suggestions = Vec::new();
     for (key, old) in &old_tables {
         if let Some(new) = new_tables.get(key) {
             alter_table(&mut plan, old, new);
+            suggestions.extend(rename::suggest(old, new));
         }
     }
+    enums::rebuild(&mut plan, from, to, &rebuilt_enums);
 
     // 5. Functions (before the tables, defaults and triggers that may call them).
     for new in to.functions.iter().filter(|f| !from.functions.contains(f)) {
-        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), &[]);
+        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
     }
 
     // 6. New tables, then constraints, indexes and foreign keys.
@@ -189,7 +188,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
     created.sort_by_key(|table| table.partition_of.is_some());
     for table in &created {
-        plan.push(table.create_statement(), &[]);
+        plan.push(table.create_statement(), Lock::None, &[]);
     }
     for sequence in
         to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
@@ -202,6 +201,7 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
                     qualified(&sequence.schema, table),
                     quote_ident(column)
                 ),
+                Lock::None,
                 &[],
             );
         }
@@ -221,79 +221,84 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
             .collect()
     };
     for (table, constraint) in added_constraints(false) {
-        let existing = old_tables.contains_key(&table_key(table));
-        let hazards: &[Hazard] =
-            if existing { &[Hazard::AccessExclusiveLock, Hazard::TableScan] } else { &[] };
-        plan.push(table.add_constraint_statement(constraint), hazards);
+        online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
     for new in to.indexes.iter().filter(|i| !from.indexes.contains(i)) {
+        let table = new_tables.get(&qualified(&new.schema, &new.table)).copied();
         let existing = old_tables.contains_key(&qualified(&new.schema, &new.table));
-        let hazards: &[Hazard] = if existing { &[Hazard::IndexBuild] } else { &[] };
-        plan.push(new.definition.clone(), hazards);
+        online::create_index(&mut plan, table.filter(|_| existing), new);
     }
     for (table, constraint) in added_constraints(true) {
-        let existing = old_tables.contains_key(&table_key(table));
-        let hazards: &[Hazard] = if existing { &[Hazard::TableScan] } else { &[] };
-        plan.push(table.add_constraint_statement(constraint), hazards);
+        online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
 
     // 7. Dependents last: views in creation order, triggers, row security, policies, comments.
     for view in views_to_create {
-        plan.push(view.create_statement(), &[]);
+        plan.push(view.create_statement(), Lock::None, &[]);
     }
     for new in to.triggers.iter().filter(|t| !from.triggers.contains(t)) {
-        plan.push(new.definition.clone(), &[]);
+        plan.push(new.definition.clone(), Lock::ShareRowExclusive, &[]);
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         let name = new.qualified_name();
         match (old.map(|o| o.row_security), new.row_security) {
             (Some(false) | None, true) => {
-                plan.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"), &[])
+                plan.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"), Lock::AccessExclusive, &[])
             }
-            (Some(true), false) => plan.push(format!("ALTER TABLE {name} DISABLE ROW LEVEL SECURITY"), &[]),
+            (Some(true), false) => plan.push(
+                format!("ALTER TABLE {name} DISABLE ROW LEVEL SECURITY"),
+                Lock::AccessExclusive,
+                &[],
+            ),
             _ => {}
         }
         match (old.map(|o| o.force_row_security), new.force_row_security) {
             (Some(false) | None, true) => {
-                plan.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"), &[])
+                plan.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"), Lock::AccessExclusive, &[])
             }
-            (Some(true), false) => plan.push(format!("ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY"), &[]),
+            (Some(true), false) => plan.push(
+                format!("ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY"),
+                Lock::AccessExclusive,
+                &[],
+            ),
             _ => {}
         }
     }
     for new in to.policies.iter().filter(|p| !from.policies.contains(p)) {
-        plan.push(new.create_statement(), &[]);
+        plan.push(new.create_statement(), Lock::AccessExclusive, &[]);
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         if old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
             for statement in comment_statements(new) {
-                plan.push(statement, &[]);
+                plan.push(statement, Lock::ShareUpdateExclusive, &[]);
             }
             if let Some(old) = old
                 && old.comment.is_some()
                 && new.comment.is_none()
             {
-                plan.push(format!("COMMENT ON TABLE {} IS NULL", new.qualified_name()), &[]);
+                plan.push(
+                    format!("COMMENT ON TABLE {} IS NULL", new.qualified_name()),
+                    Lock::ShareUpdateExclusive,
+                    &[],
+                );
             }
         }
     }
 
     // 8. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
-        plan.push(format!("DROP FUNCTION {}", old.signature), &[]);
+        plan.push(format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
     }
-    for old in from.enums.iter().filter(|e| !to.enums.iter().any(|n| enum_key(n) == enum_key(e))) {
-        plan.push(format!("DROP TYPE {}", enum_key(old)), &[]);
-    }
+    enums::drop_unused(&mut plan, from, to);
     for old in
         from.composites.iter().filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
     {
-        plan.push(format!("DROP TYPE {}", composite_key(old)), &[]);
+        plan.push(format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
     }
     for old in from.domains.iter().filter(|d| !to.domains.iter().any(|n| domain_key(n) == domain_key(d))) {
-        plan.push(format!("DROP DOMAIN {}", domain_key(old)), &[]);
+        plan.push(format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
     }
     for old in from
         .sequences
@@ -301,16 +306,17 @@ pub fn diff(from: &Schema, to: &Schema) -> Result<Plan, Error> {
         .filter(|s| !s.identity && !to.sequences.iter().any(|n| sequence_key(n) == sequence_key(s)))
     {
         if old.owned_by.is_none() {
-            plan.push(format!("DROP SEQUENCE {}", sequence_key(old)), &[Hazard::DataLoss]);
+            plan.push(format!("DROP SEQUENCE {}", sequence_key(old)), Lock::None, &[Hazard::DataLoss]);
         }
     }
     for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
-        plan.push(format!("DROP EXTENSION {}", quote_ident(&old.name)), &[]);
+        plan.push(format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
     }
     for old in from.schemas.iter().filter(|s| !to.schemas.iter().any(|n| n.name == s.name)) {
-        plan.push(format!("DROP SCHEMA {}", quote_ident(&old.name)), &[Hazard::DataLoss]);
+        plan.push(format!("DROP SCHEMA {}", quote_ident(&old.name)), Lock::None, &[Hazard::DataLoss]);
     }
-    Ok(Plan { steps: plan.steps })
+    enums::separate_new_label_uses(&mut plan.steps);
+    Plan { steps: plan.steps, suggestions }
 }
 
 /// Column changes of a table that exists on both sides.
@@ -318,68 +324,92 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let replaced =
+        |old: &Column, new: &Column| old.identity != new.identity || old.generated != new.generated;
     for column in &old.columns {
-        let replaced = new_columns
-            .get(column.name.as_str())
-            .is_some_and(|n| n.identity != column.identity || n.generated != column.generated);
-        if !new_columns.contains_key(column.name.as_str()) || replaced {
+        if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
             plan.push(
                 format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
-                &[Hazard::AccessExclusiveLock, Hazard::DataLoss],
+                Lock::AccessExclusive,
+                &[Hazard::DataLoss],
             );
         }
     }
     for column in &new.columns {
-        let Some(previous) = old_columns.get(column.name.as_str()) else {
-            plan.push(
-                format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
-                &[Hazard::AccessExclusiveLock],
-            );
-            continue;
+        let previous = match old_columns.get(column.name.as_str()) {
+            Some(previous) if !replaced(previous, column) => previous,
+            _ => {
+                add_column(plan, &name, column);
+                continue;
+            }
         };
-        if previous.identity != column.identity || previous.generated != column.generated {
-            plan.push(
-                format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
-                &[Hazard::AccessExclusiveLock],
-            );
-            continue;
-        }
         let target = quote_ident(&column.name);
         if previous.data_type != column.data_type || previous.collation != column.collation {
             let collate = column.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             if previous.default.is_some() {
-                plan.push(format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"), &[]);
+                plan.push(
+                    format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"),
+                    Lock::AccessExclusive,
+                    &[],
+                );
             }
             plan.push(
                 format!(
                     "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {target}::{}",
                     column.data_type, column.data_type
                 ),
-                &[Hazard::AccessExclusiveLock, Hazard::TableRewrite],
+                Lock::AccessExclusive,
+                &[Hazard::TableRewrite],
             );
             if let Some(default) = &column.default {
-                plan.push(format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"), &[]);
+                plan.push(
+                    format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"),
+                    Lock::AccessExclusive,
+                    &[],
+                );
             }
         } else if previous.default != column.default {
-            match &column.default {
-                Some(default) => {
-                    plan.push(format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"), &[])
-                }
-                None => plan.push(format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"), &[]),
-            }
+            let change = match &column.default {
+                Some(default) => format!("SET DEFAULT {default}"),
+                None => "DROP DEFAULT".to_owned(),
+            };
+            plan.push(
+                format!("ALTER TABLE {name} ALTER COLUMN {target} {change}"),
+                Lock::AccessExclusive,
+                &[],
+            );
         }
         if previous.not_null != column.not_null {
             if column.not_null {
-                plan.push(
-                    format!("ALTER TABLE {name} ALTER COLUMN {target} SET NOT NULL"),
-                    &[Hazard::AccessExclusiveLock, Hazard::TableScan],
-                );
+                online::set_not_null(plan, new, column);
             } else {
-                plan.push(format!("ALTER TABLE {name} ALTER COLUMN {target} DROP NOT NULL"), &[]);
+                plan.push(
+                    format!("ALTER TABLE {name} ALTER COLUMN {target} DROP NOT NULL"),
+                    Lock::AccessExclusive,
+                    &[],
+                );
             }
         }
         if previous.comment != column.comment && column.comment.is_none() {
-            plan.push(format!("COMMENT ON COLUMN {name}.{target} IS NULL"), &[]);
+            plan.push(format!("COMMENT ON COLUMN {name}.{target} IS NULL"), Lock::ShareUpdateExclusive, &[]);
         }
     }
+}
+
+/// A column added to a table that exists: instant with no default or a constant one, a
+/// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
+/// with nothing to fill it.
+fn add_column(plan: &mut Builder, table: &str, column: &Column) {
+    let hazards: &[Hazard] = if column.identity.is_some() || column.generated.is_some() {
+        &[Hazard::TableRewrite]
+    } else if column.not_null && column.default.is_none() {
+        &[Hazard::FailsOnRows]
+    } else {
+        &[]
+    };
+    plan.push(
+        format!("ALTER TABLE {table} ADD COLUMN {}", column.definition()),
+        Lock::AccessExclusive,
+        hazards,
+    );
 }

@@ -16,6 +16,9 @@ pub struct Directives {
     pub statement_timeout: Option<Duration>,
     /// `-- haste:retries 5`: attempts after a lock timeout or deadlock.
     pub retries: Option<u32>,
+    /// `-- haste:after <migration>`: not applied by the run that applies `<migration>`, so a
+    /// contracting change waits for the next release.
+    pub after: Option<String>,
 }
 
 pub use haste_sql::TransactionMode;
@@ -54,6 +57,8 @@ impl Directives {
                         _ => return Err(bad("expected `on` or `off`".into())),
                     })
                 }
+                "after" if !argument.is_empty() => directives.after = Some(argument.to_owned()),
+                "after" => return Err(bad("expected the name of a migration".into())),
                 "lock-timeout" => directives.lock_timeout = Some(parse_duration(argument).map_err(bad)?),
                 "statement-timeout" => {
                     directives.statement_timeout = Some(parse_duration(argument).map_err(bad)?)
@@ -62,9 +67,11 @@ impl Directives {
                     directives.retries =
                         Some(argument.parse().map_err(|_| bad("expected a whole number".into()))?)
                 }
+                // The linter's suppressions share the prefix; they are not run settings.
+                "allow" | "allow-file" => {}
                 _ => {
                     return Err(bad(
-                        "unknown directive (known: transaction, lock-timeout, statement-timeout, retries)"
+                        "unknown directive (known: transaction, lock-timeout, statement-timeout, retries, after, allow, allow-file)"
                             .into(),
                     ));
                 }
@@ -80,11 +87,12 @@ mod tests {
 
     #[test]
     fn reads_directives_from_the_header_only() {
-        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\nSELECT 1;\n-- haste:transaction on\n";
+        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\n-- haste:allow-file drop-column reason=\"x\"\n-- haste:after 1_expand\nSELECT 1;\n-- haste:transaction on\n";
         let directives = Directives::parse(Path::new("m.sql"), text).unwrap();
         assert_eq!(directives.transaction, Some(TransactionMode::Off));
         assert_eq!(directives.lock_timeout, Some(Duration::from_millis(500)));
         assert_eq!(directives.retries, Some(5));
+        assert_eq!(directives.after.as_deref(), Some("1_expand"));
     }
 
     #[test]

@@ -177,7 +177,9 @@ fn read_provider(dir: &Path) -> Result<Option<String>, Error> {
     Err(Error::BadLockFile { path, reason: "no `provider = \"...\"` line".into() })
 }
 
-/// Creates `<dir>/<UTC timestamp>_<name>/migration.sql` and returns the new folder.
+/// Creates `<dir>/<UTC timestamp>_<name>/migration.sql` and returns the new folder. The
+/// timestamp moves on by seconds when needed, so the new folder sorts after every folder there
+/// and never reuses one (two migrations made within a second keep their order).
 pub fn create_migration(dir: &Path, name: &str, now: OffsetDateTime) -> Result<PathBuf, Error> {
     if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
         return Err(Error::BadName {
@@ -185,11 +187,26 @@ pub fn create_migration(dir: &Path, name: &str, now: OffsetDateTime) -> Result<P
             reason: "it must be non-empty, not start with a dot, and contain no path separator",
         });
     }
-    let now = now.to_offset(time::UtcOffset::UTC);
-    let stamp = now
-        .format(time::macros::format_description!("[year][month][day][hour][minute][second]"))
-        .expect("a UTC timestamp always formats");
-    let folder = dir.join(format!("{stamp}_{name}"));
+    let latest = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.path().join(UP_FILE).is_file())
+                .map(|entry| entry.file_name().to_string_lossy().into_owned())
+                .max()
+        })
+        .unwrap_or_default();
+    let mut now = now.to_offset(time::UtcOffset::UTC);
+    let folder = loop {
+        let stamp = now
+            .format(time::macros::format_description!("[year][month][day][hour][minute][second]"))
+            .expect("a UTC timestamp always formats");
+        let candidate = format!("{stamp}_{name}");
+        if latest.as_ref().is_none_or(|latest| candidate > *latest) && !dir.join(&candidate).exists() {
+            break dir.join(candidate);
+        }
+        now += time::Duration::seconds(1);
+    };
     let io = |path: &Path| {
         let path = path.to_owned();
         move |source| Error::Io { path, source }
@@ -265,6 +282,11 @@ mod tests {
         assert_eq!(folder.file_name().unwrap(), "20260115093000_create_users");
         assert!(folder.join("migration.sql").exists());
         assert!(create_migration(&dir, "../escape", now).is_err());
+        // Within the same second, and behind a clock that went back: still after the last one.
+        let again = create_migration(&dir, "create_users", now).unwrap();
+        assert_eq!(again.file_name().unwrap(), "20260115093001_create_users");
+        let earlier = create_migration(&dir, "add_index", now - time::Duration::hours(1)).unwrap();
+        assert_eq!(earlier.file_name().unwrap(), "20260115093002_add_index");
         fs::remove_dir_all(dir).unwrap();
     }
 }

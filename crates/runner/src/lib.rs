@@ -66,6 +66,9 @@ pub struct Settings {
     pub run_id: String,
     /// haste's version, stored with every migration it applies.
     pub tool_version: String,
+    /// Honour `-- haste:after`: stop before a migration whose predecessor this run applied.
+    /// Replays on a shadow database turn it off, since they stand for every release at once.
+    pub hold_contracts: bool,
 }
 
 /// How often a run confirms that its session still holds the migration lock (a pooler that
@@ -175,6 +178,13 @@ pub trait Observer {
     fn event(&mut self, event: &RunEvent<'_>);
 }
 
+/// An observer for runs nobody watches (shadow databases).
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn event(&mut self, _: &RunEvent<'_>) {}
+}
+
 /// What a deploy did.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DeployReport {
@@ -184,6 +194,17 @@ pub struct DeployReport {
     pub already_applied: usize,
     /// Migrations Prisma Migrate had applied, adopted into haste's history by this run.
     pub adopted: Vec<String>,
+    /// The migration this run stopped before, because it waits for a later run.
+    pub held: Option<HeldMigration>,
+}
+
+/// A pending migration held back for a later run (`-- haste:after`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HeldMigration {
+    /// Its name.
+    pub name: String,
+    /// The migration this run applied, which it must not follow in the same run.
+    pub after: String,
 }
 
 /// A migration applied by this run.
@@ -288,7 +309,14 @@ fn deploy_locked(
     let mut applier = apply::Applier { connection, settings, observer, code };
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
+    let mut held = None;
     for Pending { migration, from, progress } in pending {
+        if let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts)
+            && applied.iter().any(|done: &AppliedMigration| &done.name == after)
+        {
+            held = Some(HeldMigration { name: migration.name.clone(), after: after.clone() });
+            break;
+        }
         // The lock was just taken on this session; re-checking it costs a catalog query, so a
         // run of quick migrations checks once a second rather than before each one.
         if lock_checked.elapsed() >= LOCK_CHECK_INTERVAL {
@@ -299,7 +327,7 @@ fn deploy_locked(
         }
         applied.push(applier.apply(migration, from, progress)?);
     }
-    Ok(DeployReport { applied, already_applied, adopted })
+    Ok(DeployReport { applied, already_applied, adopted, held })
 }
 
 /// Records in haste's history, in one transaction, the migrations Prisma Migrate applied (their

@@ -53,6 +53,7 @@ fn main() {
         max_rate: None,
         run_id: format!("example-{}", std::process::id()),
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        hold_contracts: true,
     };
     let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
     let mut connection = haste_postgres::PgConnection::connect(&url, "haste-example-rust", &scope)

@@ -2,6 +2,7 @@
 
 mod data;
 mod deploy_postgres;
+mod dev;
 mod failures;
 mod faults;
 mod lint;

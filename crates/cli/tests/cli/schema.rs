@@ -216,3 +216,114 @@ fn equal_schemas_have_an_empty_plan_and_exit_0() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("equal"), "{run:?}");
 }
+
+#[test]
+fn enums_lose_reorder_and_rename_values() {
+    let Some(db) = database() else { return };
+    // Removed and reordered: rebuilt, with the columns (and their defaults and arrays) converted.
+    let plan = check_plan(
+        "CREATE TYPE stage AS ENUM ('lead', 'qualified', 'won', 'lost');
+         CREATE TABLE deals (stage stage NOT NULL DEFAULT 'lead', history stage[]);
+         CREATE VIEW open_deals AS SELECT stage FROM deals WHERE stage <> 'won';",
+        "CREATE TYPE stage AS ENUM ('won', 'lead', 'lost');
+         CREATE TABLE deals (stage stage NOT NULL DEFAULT 'lead', history stage[]);
+         CREATE VIEW open_deals AS SELECT stage FROM deals WHERE stage <> 'won';",
+    );
+    assert!(plan.contains("CREATE TYPE \"public\".\"stage_new\" AS ENUM ('won', 'lead', 'lost')"), "{plan}");
+    assert!(plan.contains("USING (\"history\"::text[]::\"public\".\"stage_new\"[])"), "{plan}");
+    // Rows keep their values; a row holding a removed label stops the plan instead of losing it.
+    db.execute(
+        "CREATE TYPE stage AS ENUM ('lead', 'qualified', 'won'); CREATE TABLE deals (id int, stage stage);
+         INSERT INTO deals VALUES (1, 'won'), (2, 'lead');",
+    );
+    let dir = migrations(&[]);
+    let target = dir.write(
+        "target.sql",
+        "CREATE TYPE stage AS ENUM ('won', 'lead'); CREATE TABLE deals (id int, stage stage);",
+    );
+    let diff = haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", target.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(diff.code, 14, "{diff:?}");
+    db.execute(&diff.stdout);
+    assert_eq!(
+        db.value("SELECT string_agg(stage::text, ',' ORDER BY id) FROM deals").as_deref(),
+        Some("won,lead")
+    );
+    db.execute("ALTER TYPE stage ADD VALUE 'qualified'");
+    db.execute("INSERT INTO deals VALUES (3, 'qualified')");
+    let diff = haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", target.to_str().unwrap(), "--url", &db.url],
+    );
+    let refused = db.try_execute(&diff.stdout).unwrap_err();
+    assert!(refused.contains("22P02"), "invalid input value for the removed label: {refused}");
+    // Renamed by hint: in place, rows follow.
+    let renamed = dir.write(
+        "renamed.sql",
+        "CREATE TYPE stage AS ENUM ('won', 'lead', 'closed'); CREATE TABLE deals (id int, stage stage);",
+    );
+    let diff = haste(
+        dir.path(),
+        &[
+            "schema",
+            "diff",
+            "--from",
+            &db.url,
+            "--to",
+            renamed.to_str().unwrap(),
+            "--url",
+            &db.url,
+            "--rename",
+            "public.stage.qualified=closed",
+        ],
+    );
+    assert_eq!(diff.code, 14, "{diff:?}");
+    assert!(
+        diff.stdout.contains("ALTER TYPE \"public\".\"stage\" RENAME VALUE 'qualified' TO 'closed'"),
+        "{diff:?}"
+    );
+    assert!(!diff.stdout.contains("stage_new"), "a rename needs no rebuild: {diff:?}");
+    db.execute(&diff.stdout);
+    assert_eq!(db.value("SELECT stage::text FROM deals WHERE id = 3").as_deref(), Some("closed"));
+    let after = haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", renamed.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(after.code, 0, "{after:?}");
+}
+
+#[test]
+fn plans_say_the_lock_of_each_statement_and_online_forms_on_request() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, a int)");
+    let dir = migrations(&[]);
+    let target = dir.write(
+        "t.sql",
+        "CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL CHECK (a > 0)); CREATE INDEX t_a ON t (a);",
+    );
+    let args = ["schema", "diff", "--from", &db.url, "--to", target.to_str().unwrap(), "--url", &db.url];
+    let plain = haste(dir.path(), &args);
+    assert!(
+        plain.stdout.contains("-- lock: SHARE (blocks writes)\n-- hazard: builds an index\nCREATE INDEX t_a"),
+        "{plain:?}"
+    );
+    assert!(plain.stdout.contains("-- lock: ACCESS EXCLUSIVE (blocks reads and writes)\n-- hazard: scans the whole table\nALTER TABLE \"public\".\"t\" ALTER COLUMN \"a\" SET NOT NULL"), "{plain:?}");
+    let online = haste(dir.path(), &[&args[..], &["--online", "--format", "json"]].concat());
+    let steps = online.json_lines()[0]["steps"].as_array().unwrap().clone();
+    let locks: Vec<(&str, &str)> =
+        steps.iter().map(|s| (s["sql"].as_str().unwrap(), s["lock"].as_str().unwrap())).collect();
+    assert!(
+        locks
+            .iter()
+            .any(|(sql, lock)| sql.starts_with("CREATE INDEX CONCURRENTLY")
+                && *lock == "SHARE_UPDATE_EXCLUSIVE"),
+        "{locks:?}"
+    );
+    assert!(
+        locks.iter().any(|(sql, lock)| sql.contains("VALIDATE CONSTRAINT \"t_a_check\"")
+            && *lock == "SHARE_UPDATE_EXCLUSIVE"),
+        "{locks:?}"
+    );
+}

@@ -1,0 +1,342 @@
+//! `migrate dev`, `status --drift` and `schema` commands: the PostgreSQL schema engine's
+//! commands, on top of haste-dev.
+
+use std::path::{Path, PathBuf};
+
+use haste_dev::{Drift, Error as DevError, Generated, Outcome};
+use haste_diff::{Change, ChangeKind, Rename};
+use haste_driver::{DatabaseUrl, Scheme};
+use haste_runner::SchemaSource;
+use serde_json::json;
+
+use crate::args::{self, Common, Format, RunOptions};
+use crate::config::{self, Resolved};
+use crate::exit;
+use crate::lint;
+use crate::render::Printer;
+
+/// What `migrate dev` was asked.
+pub struct DevArgs<'a> {
+    pub common: &'a Common,
+    pub run: &'a RunOptions,
+    pub name: &'a str,
+    pub schema: Option<&'a Path>,
+    pub shadow_url: Option<&'a str>,
+    pub renames: &'a [String],
+    pub expand_contract: bool,
+    pub create_only: bool,
+}
+
+/// Configuration for a command on a PostgreSQL database, and the server for shadow databases.
+fn postgres(
+    common: &Common,
+    run: Option<&RunOptions>,
+    shadow_url: Option<&str>,
+) -> Result<(Resolved, DatabaseUrl, Printer), u8> {
+    let bare = Printer::new(common.format, None);
+    let resolved = config::resolve(common, run).map_err(|error| bare.usage_error(&error.0))?;
+    let printer = Printer::new(common.format, Some(resolved.url.clone()));
+    if resolved.url.scheme() != Scheme::Postgres {
+        return Err(printer.usage_error("the schema engine reads PostgreSQL databases; this URL is SQLite"));
+    }
+    let server = match shadow_url.map(str::to_owned).or_else(|| resolved.shadow_url.clone()) {
+        Some(url) => DatabaseUrl::parse(&url).map_err(|error| printer.usage_error(&error.to_string()))?,
+        None => resolved.url.clone(),
+    };
+    Ok((resolved, server, printer))
+}
+
+fn parse_renames(hints: &[String], printer: &Printer) -> Result<Vec<Rename>, u8> {
+    hints
+        .iter()
+        .map(|hint| Rename::parse(hint).map_err(|error| printer.usage_error(&error.to_string())))
+        .collect()
+}
+
+/// The desired schema: the flag, then haste.toml, then ./schema.sql, then ./schema/.
+fn desired_schema(flag: Option<&Path>, resolved: &Resolved) -> Option<PathBuf> {
+    flag.map(Path::to_owned).or_else(|| resolved.schema.clone()).or_else(|| {
+        [PathBuf::from("schema.sql"), PathBuf::from("schema")].into_iter().find(|path| path.exists())
+    })
+}
+
+pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
+    let (resolved, server, printer) = match postgres(args.common, Some(args.run), args.shadow_url) {
+        Ok(context) => context,
+        Err(code) => return code,
+    };
+    let renames = match parse_renames(args.renames, &printer) {
+        Ok(renames) => renames,
+        Err(code) => return code,
+    };
+    let Some(schema) = desired_schema(args.schema, &resolved) else {
+        return printer.usage_error("no desired schema: pass --schema <file.sql|folder>, set `schema` in haste.toml, or create ./schema.sql");
+    };
+    if !schema.exists() {
+        return printer.usage_error(&format!("the desired schema {} does not exist", schema.display()));
+    }
+    let desired =
+        if schema.is_dir() { SchemaSource::SqlFolder(schema) } else { SchemaSource::SqlFile(schema) };
+    let request = haste_dev::Request {
+        dir: &resolved.dir,
+        name: args.name,
+        desired: &desired,
+        url: &resolved.url,
+        shadow_server: &server,
+        renames: &renames,
+        expand_contract: args.expand_contract,
+        settings: &resolved.settings,
+        now: time::OffsetDateTime::now_utc(),
+    };
+    match haste_dev::dev(&request) {
+        Ok(Outcome::InSync) => match printer.format() {
+            Format::Text => {
+                printer.line("The migrations already give the desired schema: no migration generated.")
+            }
+            Format::Json => printer.json(json!({ "ok": true, "generated": false })),
+        },
+        Ok(Outcome::Generated(generated)) => {
+            report_generated(&printer, &resolved, &generated, args.create_only)
+        }
+        Err(error) => return dev_error(&printer, &error),
+    }
+    if args.create_only {
+        return exit::OK;
+    }
+    let mut observer = printer.observer(&resolved.settings.run_id);
+    let applied = haste_dev::apply(&request, &mut observer);
+    drop(observer);
+    match applied {
+        Ok(report) => printer.deploy_result(&resolved.settings.run_id, &Ok(report)),
+        Err(DevError::Runner(error)) => printer.deploy_result(&resolved.settings.run_id, &Err(error)),
+        Err(error) => dev_error(&printer, &error),
+    }
+}
+
+fn change_line(change: &Change) -> String {
+    let sign = match change.kind {
+        ChangeKind::Added => "+",
+        ChangeKind::Removed => "-",
+        ChangeKind::Changed => "~",
+    };
+    format!("  {sign} {} {}", change.object, change.name)
+}
+
+/// The summary of a generated migration, its warnings, and its lint findings (which never stop
+/// `migrate dev`: the file is there to be reviewed).
+fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generated, create_only: bool) {
+    let files: Vec<String> =
+        generated.folders.iter().map(|f| f.join("migration.sql").display().to_string()).collect();
+    let warnings: Vec<String> = generated
+        .plan
+        .steps
+        .iter()
+        .filter(|step| {
+            // Work under a lock that blocks writes, or lost data; online steps are not worth a warning.
+            step.hazards.contains(&haste_diff::Hazard::DataLoss)
+                || (step.lock >= haste_diff::Lock::Share && !step.hazards.is_empty())
+        })
+        .map(|step| {
+            let hazards: Vec<&str> = step.hazards.iter().map(|h| h.describe()).collect();
+            format!(
+                "{} ({}; lock: {})",
+                step.sql.lines().next().unwrap_or_default(),
+                hazards.join(", "),
+                step.lock.describe()
+            )
+        })
+        .collect();
+    match printer.format() {
+        Format::Text => {
+            printer.line(&format!("Generated {}", files.join(" and ")));
+            for change in &generated.changes {
+                printer.line(&change_line(change));
+            }
+            for warning in &warnings {
+                printer.line(&format!("warning: {warning}"));
+            }
+            for note in &generated.irreversible {
+                printer.line(&format!("note: {note}"));
+            }
+            for suggestion in &generated.plan.suggestions {
+                printer.line(&format!("hint: {suggestion}"));
+            }
+            if create_only {
+                printer.line("Not applied (--create-only): review and edit it, then run `haste migrate dev` again to apply it.");
+            }
+        }
+        Format::Json => printer.json(json!({
+            "ok": true, "generated": true, "files": files, "changes": generated.changes,
+            "steps": generated.plan.steps, "irreversible": generated.irreversible,
+            "suggestions": generated.plan.suggestions, "applied": !create_only,
+        })),
+    }
+    lint_generated(resolved, generated);
+}
+
+/// Lints the new migrations against the ones before them and prints any finding.
+fn lint_generated(resolved: &Resolved, generated: &Generated) {
+    let Ok(dir) = haste_migrations::MigrationsDir::load(&resolved.dir) else { return };
+    let new: Vec<String> = generated
+        .folders
+        .iter()
+        .filter_map(|f| f.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let earlier = dir.migrations.iter().filter(|m| !new.contains(&m.name)).map(|m| m.name.clone()).collect();
+    let inputs = lint::sources(&dir, |m| new.contains(&m.name), Some(&earlier));
+    let Ok(settings) = config::lint_settings(Some(&resolved.dir), None, &[]) else { return };
+    let findings = haste_lint::lint(&inputs, &settings.config);
+    if !findings.is_empty() {
+        lint::render(&findings, &inputs, args::LintFormat::Text);
+    }
+}
+
+fn drift_text(drift: &Drift) -> String {
+    let mut text = String::from("the development database has drifted from the migration history:\n");
+    for migration in &drift.migrations {
+        let what = match migration.state {
+            haste_runner::State::Missing => "was applied, but its folder is gone",
+            _ => "was edited after it was applied",
+        };
+        text.push_str(&format!("  migration {} {what}\n", migration.name));
+    }
+    for change in &drift.changes {
+        let side = match change.kind {
+            ChangeKind::Added => "exists in the database but not in the migrations",
+            ChangeKind::Removed => "is in the migrations but not in the database",
+            ChangeKind::Changed => "differs between the database and the migrations",
+        };
+        text.push_str(&format!("  {} {} {side}\n", change.object, change.name));
+    }
+    text.push_str("Nothing was generated. Put the change in the desired schema and run `haste migrate reset` (this drops the development data), or undo it by hand.");
+    text
+}
+
+fn dev_error(printer: &Printer, error: &DevError) -> u8 {
+    match error {
+        DevError::Runner(error) => printer.runner_error(error),
+        DevError::Connect(error) => printer.connect_error(error),
+        DevError::Drift(drift) => match printer.format() {
+            Format::Text => printer.fail("DRIFT", exit::DRIFT, &drift_text(drift)),
+            Format::Json => {
+                printer.json(json!({ "ok": false, "error": { "code": "DRIFT", "exit_code": exit::DRIFT, "message": error.to_string(), "drift": drift } }));
+                exit::DRIFT
+            }
+        },
+        DevError::RequiredColumns { statements, suggestions } => {
+            let hints: String = suggestions.iter().map(|s| format!("\nhint: {s}")).collect();
+            printer.fail(
+                "UNSAFE_CHANGE",
+                exit::UNSAFE_CHANGE,
+                &format!(
+                    "{error}; it fails on any row:\n  {}\nAdd the column without NOT NULL (or with a DEFAULT), fill it, and make it NOT NULL in a later migration. Nothing was written.{hints}",
+                    statements.join(";\n  ")
+                ),
+            )
+        }
+        DevError::Rename(_) | DevError::NothingToExpand => printer.usage_error(&error.to_string()),
+        DevError::PlanInvalid { left, .. } => {
+            let lines: Vec<String> = left.iter().map(change_line).collect();
+            printer.fail(
+                "PLAN_INVALID",
+                exit::INTERNAL,
+                &format!("{error} (a bug in haste; please report it):\n{}", lines.join("\n")),
+            )
+        }
+        _ => printer.fail("INTERNAL", exit::INTERNAL, &error.to_string()),
+    }
+}
+
+/// `status --drift`: the status, then the drift check.
+pub fn status_drift(common: &Common, shadow_url: Option<&str>, status_code: u8) -> u8 {
+    let (resolved, server, printer) = match postgres(common, None, shadow_url) {
+        Ok(context) => context,
+        Err(code) => return code,
+    };
+    let dir = match haste_migrations::MigrationsDir::load(&resolved.dir) {
+        Ok(dir) => dir,
+        Err(error) => return printer.runner_error(&haste_runner::Error::Folder(error)),
+    };
+    match haste_dev::drift(&resolved.url, &dir, &server, &resolved.settings) {
+        Ok(drift) if drift.is_empty() => {
+            if printer.format() == Format::Text {
+                printer.line("No drift: the database matches its applied migrations.");
+            }
+            status_code
+        }
+        Ok(drift) => dev_error(&printer, &DevError::Drift(drift)),
+        Err(error) => dev_error(&printer, &error),
+    }
+}
+
+/// The schema of `source` (a database URL, or files applied to a shadow database on the
+/// `shadow_url` or `--url` server), or the exit code of what went wrong, already reported.
+pub fn load_schema(
+    common: &Common,
+    source: Option<&str>,
+    shadow_url: Option<&str>,
+) -> Result<haste_dev::Loaded, u8> {
+    let source = source.map(SchemaSource::parse);
+    let server = match &source {
+        Some(SchemaSource::Database(url)) if shadow_url.is_none() => Some(url.clone()),
+        _ => common.url.clone(),
+    };
+    let common = Common { url: server, ..common.clone() };
+    let (resolved, server, printer) = postgres(&common, None, shadow_url)?;
+    let source = source.unwrap_or_else(|| SchemaSource::Database(resolved.url.expose().to_owned()));
+    haste_dev::load(&source, &server, &resolved.settings).map_err(|error| dev_error(&printer, &error))
+}
+
+/// `schema diff`.
+pub fn schema_diff(
+    common: &Common,
+    from: &str,
+    to: &str,
+    shadow_url: Option<&str>,
+    online: bool,
+    renames: &[String],
+) -> u8 {
+    let printer = Printer::new(common.format, None);
+    let renames = match parse_renames(renames, &printer) {
+        Ok(renames) => renames,
+        Err(code) => return code,
+    };
+    // Both sides load at once: each is a connection and a dozen catalog queries.
+    let loaded = std::thread::scope(|scope| {
+        let to = scope.spawn(|| load_schema(common, Some(to), shadow_url));
+        let from = load_schema(common, Some(from), shadow_url);
+        from.and_then(|from| Ok((from, to.join().expect("loading a schema does not panic")?)))
+    });
+    let (from, to) = match loaded {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let (from, mut steps) = match renamed(from, &renames, common, shadow_url) {
+        Ok(renamed) => renamed,
+        Err(Ok(error)) => return dev_error(&printer, &error),
+        Err(Err(code)) => return code,
+    };
+    let mut plan = haste_diff::diff(&from.schema, &to.schema, &haste_diff::Options { online });
+    steps.extend(plan.steps);
+    plan.steps = steps;
+    printer.schema_plan(&plan)
+}
+
+/// `from` with the renames carried out on a shadow copy, so the rest of the plan starts from
+/// their result, and the rename statements.
+fn renamed(
+    from: haste_dev::Loaded,
+    renames: &[Rename],
+    common: &Common,
+    shadow_url: Option<&str>,
+) -> Result<(haste_dev::Loaded, Vec<haste_diff::Step>), Result<DevError, u8>> {
+    if renames.is_empty() {
+        return Ok((from, Vec::new()));
+    }
+    let statements = haste_diff::rename_statements(&from.schema, renames).map_err(|e| Ok(e.into()))?;
+    let (resolved, server, _) = postgres(common, None, shadow_url).map_err(Err)?;
+    let mut copy = from.into_shadow(&server, &resolved.settings).map_err(Ok)?;
+    copy.run(&statements.iter().map(|s| s.sql.clone()).collect::<Vec<_>>()).map_err(Ok)?;
+    Ok((copy, statements))
+}

@@ -1,0 +1,351 @@
+//! `haste migrate dev`: migrations generated from a desired schema in SQL, validated, applied,
+//! with drift detection, online-safe forms, renames and generated `down.sql`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use haste_testkit::{TempDir, TestDb, database};
+
+use crate::{Run, corpus, haste};
+
+/// Runs `migrate dev` in `dir` against `db` with `schema.sql` holding `desired`.
+fn dev(dir: &TempDir, db: &TestDb, desired: &str, extra: &[&str]) -> Run {
+    dir.write("schema.sql", desired);
+    let mut args = vec!["migrate", "dev", "--url", &db.url, "--schema", "schema.sql"];
+    args.extend_from_slice(extra);
+    haste(dir.path(), &args)
+}
+
+/// The migration folders, in order.
+fn folders(dir: &TempDir) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir.path().join("migrations"))
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// Whether the database's schema is the one `sql` describes (by the schema engine).
+fn matches(dir: &TempDir, db: &TestDb, sql: &str) -> Run {
+    let file = dir.write("expected.sql", sql);
+    haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", file.to_str().unwrap(), "--url", &db.url],
+    )
+}
+
+const V1: &str = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE contacts (id bigint PRIMARY KEY, workspace_id bigint NOT NULL, name text, email text, phone text);
+CREATE TABLE notes (id bigint, contact_id bigint, body text);";
+
+#[test]
+fn dev_writes_validates_and_applies_then_reports_no_difference() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev");
+    let first = dev(&dir, &db, V1, &["--name", "init"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 1, "{first:?}");
+    assert!(created[0].file_name().unwrap().to_string_lossy().ends_with("_init"));
+    assert!(read(&created[0].join("migration.sql")).contains("CREATE TABLE \"public\".\"contacts\""));
+    assert!(dir.path().join("migrations/migration_lock.toml").exists());
+    assert!(
+        first.stdout.contains("+ table public.contacts") && first.stdout.contains("Applied 1 migration"),
+        "{first:?}"
+    );
+    assert_eq!(matches(&dir, &db, V1).code, 0, "the development database has the desired schema");
+
+    let again = dev(&dir, &db, V1, &["--name", "nothing"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+    assert_eq!(folders(&dir).len(), 1, "nothing written when nothing changed");
+
+    // --create-only writes without applying; the next run applies it.
+    let v2 = format!("{V1}\nCREATE TABLE deals (id bigint PRIMARY KEY, amount numeric(12,2));");
+    let review = dev(&dir, &db, &v2, &["--name", "deals", "--create-only"]);
+    assert_eq!(review.code, 0, "{review:?}");
+    assert_eq!(folders(&dir).len(), 2);
+    assert_eq!(db.value("SELECT count(*) FROM pg_tables WHERE tablename = 'deals'").as_deref(), Some("0"));
+    let apply = dev(&dir, &db, &v2, &[]);
+    assert_eq!(apply.code, 0, "{apply:?}");
+    assert!(
+        apply.stdout.contains("no migration generated") && apply.stdout.contains("Applied 1 migration"),
+        "{apply:?}"
+    );
+    assert_eq!(folders(&dir).len(), 2);
+
+    // Both down.sql files, applied after their migrations, give back the schema before.
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(matches(&dir, &db, V1).code, 0);
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(matches(&dir, &db, "").code, 0, "back to an empty schema");
+}
+
+#[test]
+fn changes_to_tables_with_rows_take_their_online_forms() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-online");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    db.execute(
+        "INSERT INTO workspaces VALUES (1, 'acme');
+         INSERT INTO contacts SELECT g, 1, 'name ' || g, 'c' || g || '@x.test', NULL FROM generate_series(1, 500) g;
+         INSERT INTO notes SELECT g, g, 'note' FROM generate_series(1, 500) g;",
+    );
+    let v2 = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE contacts (id bigint PRIMARY KEY, workspace_id bigint NOT NULL REFERENCES workspaces (id),
+    name text NOT NULL, email text UNIQUE CHECK (email LIKE '%@%'), phone text, score integer NOT NULL DEFAULT 0);
+CREATE INDEX contacts_phone_idx ON contacts (phone);
+CREATE TABLE notes (id bigint PRIMARY KEY, contact_id bigint REFERENCES contacts (id), body text);";
+    let run = dev(&dir, &db, v2, &["--name", "harden"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    for expected in [
+        "-- haste:transaction off",
+        // Indexes build concurrently.
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS contacts_phone_idx ON public.contacts",
+        // Foreign keys and checks: NOT VALID, then VALIDATE on its own.
+        "ADD CONSTRAINT \"contacts_workspace_id_fkey\" FOREIGN KEY (workspace_id) REFERENCES workspaces(id) NOT VALID;",
+        "VALIDATE CONSTRAINT \"contacts_workspace_id_fkey\";",
+        "ADD CONSTRAINT \"contacts_email_check\" CHECK ((email ~~ '%@%'::text)) NOT VALID;",
+        "VALIDATE CONSTRAINT \"contacts_email_check\";",
+        // SET NOT NULL through a validated check, dropped afterwards.
+        "ADD CONSTRAINT \"haste_name_not_null\" CHECK (\"name\" IS NOT NULL) NOT VALID;",
+        "VALIDATE CONSTRAINT \"haste_name_not_null\";",
+        "ALTER COLUMN \"name\" SET NOT NULL;",
+        "DROP CONSTRAINT \"haste_name_not_null\";",
+        // Unique and primary keys on an index built concurrently.
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"contacts_email_key\" ON \"public\".\"contacts\" USING btree (email);",
+        "ADD CONSTRAINT \"contacts_email_key\" UNIQUE USING INDEX \"contacts_email_key\";",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"notes_pkey\" ON \"public\".\"notes\" USING btree (id);",
+        "ADD CONSTRAINT \"notes_pkey\" PRIMARY KEY USING INDEX \"notes_pkey\";",
+        // A new NOT NULL column with a default is instant.
+        "ADD COLUMN \"score\" integer DEFAULT 0 NOT NULL;",
+        "-- lock: SHARE UPDATE EXCLUSIVE (reads and writes go on); scans the whole table",
+    ] {
+        assert!(sql.contains(expected), "missing `{expected}` in:\n{sql}");
+    }
+    assert!(!sql.contains("CREATE INDEX contacts_phone_idx"), "{sql}");
+    assert_eq!(matches(&dir, &db, v2).code, 0, "applied to 500 rows, the schema is the desired one");
+    assert_eq!(db.value("SELECT count(*) FROM contacts WHERE score = 0").as_deref(), Some("500"));
+    // The generated down.sql gives the previous schema back.
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(matches(&dir, &db, V1).code, 0);
+}
+
+#[test]
+fn a_not_null_column_without_default_on_an_existing_table_is_refused() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-required");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    let v2 = V1.replace("phone text)", "phone text, title text NOT NULL)");
+    let run = dev(&dir, &db, &v2, &["--name", "title"]);
+    assert_eq!(run.code, 16, "{run:?}");
+    assert!(
+        run.stderr.contains("ADD COLUMN \"title\" text NOT NULL")
+            && run.stderr.contains("Add the column without NOT NULL (or with a DEFAULT), fill it"),
+        "{run:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1, "nothing written");
+    // A new table may have NOT NULL columns without defaults: it is empty.
+    let v3 = format!("{V1}\nCREATE TABLE tags (id bigint NOT NULL, label text NOT NULL);");
+    assert_eq!(dev(&dir, &db, &v3, &["--name", "tags"]).code, 0);
+}
+
+#[test]
+fn drift_is_reported_by_name_and_nothing_is_generated() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-drift");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    let v2 = format!("{V1}\nCREATE INDEX notes_body_idx ON notes (body);");
+
+    // An index created by hand.
+    db.execute("CREATE INDEX by_hand ON contacts (email)");
+    let run = dev(&dir, &db, &v2, &["--name", "next"]);
+    assert_eq!(run.code, 15, "{run:?}");
+    assert!(
+        run.stderr.contains("index public.by_hand exists in the database but not in the migrations"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("haste migrate reset"), "{run:?}");
+    assert_eq!(folders(&dir).len(), 1, "nothing generated");
+    let status = haste(dir.path(), &["migrate", "status", "--drift", "--url", &db.url]);
+    assert_eq!(status.code, 15, "{status:?}");
+    assert!(status.stderr.contains("public.by_hand"), "{status:?}");
+    db.execute("DROP INDEX by_hand");
+    let clean = haste(dir.path(), &["migrate", "status", "--drift", "--url", &db.url]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    assert!(clean.stdout.contains("No drift"), "{clean:?}");
+
+    // An applied migration edited afterwards.
+    let applied = folders(&dir)[0].join("migration.sql");
+    fs::write(&applied, format!("{}\nCREATE INDEX sneaky ON notes (contact_id);\n", read(&applied))).unwrap();
+    let run = dev(&dir, &db, &v2, &["--name", "next"]);
+    assert_eq!(run.code, 15, "{run:?}");
+    let name = folders(&dir)[0].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(run.stderr.contains(&format!("migration {name} was edited after it was applied")), "{run:?}");
+    assert!(
+        run.stderr.contains("index public.sneaky is in the migrations but not in the database"),
+        "{run:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1);
+}
+
+#[test]
+fn a_rename_hint_keeps_the_data_and_a_likely_rename_is_only_suggested() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-rename");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO contacts VALUES (1, 1, 'Ada', 'ada@x.test', '555')");
+    let v2 = V1.replace("name text, email", "full_name text, email");
+    let review = dev(&dir, &db, &v2, &["--name", "guess", "--create-only"]);
+    assert_eq!(review.code, 0, "{review:?}");
+    assert!(
+        review.stdout.contains("--rename public.contacts.name=full_name"),
+        "a likely rename is suggested: {review:?}"
+    );
+    let guessed = folders(&dir).pop().unwrap();
+    assert!(read(&guessed.join("migration.sql")).contains("DROP COLUMN \"name\""), "never applied silently");
+    fs::remove_dir_all(guessed).unwrap();
+
+    let run = dev(&dir, &db, &v2, &["--name", "rename", "--rename", "public.contacts.name=full_name"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        sql.contains("ALTER TABLE \"public\".\"contacts\" RENAME COLUMN \"name\" TO \"full_name\""),
+        "{sql}"
+    );
+    assert!(!sql.contains("DROP COLUMN"), "{sql}");
+    assert_eq!(db.value("SELECT full_name FROM contacts").as_deref(), Some("Ada"));
+    let down = read(&folders(&dir)[1].join("down.sql"));
+    assert!(down.contains("RENAME COLUMN \"full_name\" TO \"name\""), "{down}");
+    let bad = dev(&dir, &db, &v2, &["--name", "x", "--rename", "public.nope.a=b"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("public.nope.a=b"), "{bad:?}");
+}
+
+#[test]
+fn expand_contract_renames_a_column_across_two_deploys() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand");
+    assert_eq!(dev(&dir, &dev_db, V1, &["--name", "init"]).code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute(
+        "INSERT INTO workspaces VALUES (1, 'acme');
+         INSERT INTO contacts SELECT g, 1, 'name ' || g, NULL, NULL FROM generate_series(1, 3000) g;",
+    );
+    let v2 = V1.replace("name text, email", "full_name text NOT NULL, email");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &["--name", "full_name", "--rename", "public.contacts.name=full_name", "--expand-contract"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "{run:?}");
+    let (expand, contract) = (&created[1], &created[2]);
+    assert!(read(&expand.join("migration.sql")).contains("ADD COLUMN \"full_name\" text;"));
+    assert!(read(&expand.join("data.sql")).contains("SET \"full_name\" = \"name\""));
+    let expand_name = expand.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(read(&contract.join("migration.sql")).contains(&format!("-- haste:after {expand_name}")));
+    assert!(run.stdout.contains("Held"), "the development database waits too: {run:?}");
+
+    // Release 1: expand only; the copy is done and both columns stay in sync for old code.
+    let first = deploy(&prod);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("Held") && first.stdout.contains("_full_name_contract"), "{first:?}");
+    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE full_name = name").as_deref(), Some("3000"));
+    prod.execute("INSERT INTO contacts (id, workspace_id, name) VALUES (5000, 1, 'old code')");
+    prod.execute("UPDATE contacts SET full_name = 'new code' WHERE id = 1");
+    assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = 5000").as_deref(), Some("old code"));
+    assert_eq!(prod.value("SELECT name FROM contacts WHERE id = 1").as_deref(), Some("new code"));
+
+    // Release 2: contract.
+    let second = deploy(&prod);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, data kept");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE full_name IS NOT NULL").as_deref(),
+        Some("3001")
+    );
+    // The history replays to the desired schema: nothing more to generate.
+    let again = dev(&dir, &dev_db, &v2, &["--name", "again"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+}
+
+/// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
+/// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
+#[test]
+fn the_corpus_steps_generate_migrations_that_replay_like_prismas() {
+    let Some(corpus) = corpus() else { return };
+    let Some(db) = database() else { return };
+    let prisma_dir = corpus.join("migrations");
+    let mut prisma_steps: Vec<PathBuf> = fs::read_dir(&prisma_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("migration.sql").is_file())
+        .collect();
+    prisma_steps.sort();
+    let work = TempDir::new("dev-corpus");
+    let dir = TempDir::new("dev-corpus-out");
+    for (step, _) in prisma_steps.iter().enumerate() {
+        // The desired schema at this step: Prisma's first step+1 migrations, dumped.
+        let partial = work.path().join(format!("prisma-{step}"));
+        for migration in &prisma_steps[..=step] {
+            let target = partial.join(migration.file_name().unwrap());
+            fs::create_dir_all(&target).unwrap();
+            fs::copy(migration.join("migration.sql"), target.join("migration.sql")).unwrap();
+        }
+        let dump =
+            haste(work.path(), &["schema", "dump", "--source", partial.to_str().unwrap(), "--url", &db.url]);
+        assert_eq!(dump.code, 0, "{dump:?}");
+        let run = dev(&dir, &db, &dump.stdout, &["--name", &format!("step{}", step + 1)]);
+        assert_eq!(run.code, 0, "step {}: {run:?}", step + 1);
+        assert_eq!(folders(&dir).len(), step + 1, "{run:?}");
+        let again = dev(&dir, &db, &dump.stdout, &[]);
+        assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+    }
+    let migrations = dir.path().join("migrations");
+    let same = haste(
+        dir.path(),
+        &[
+            "schema",
+            "diff",
+            "--from",
+            migrations.to_str().unwrap(),
+            "--to",
+            prisma_dir.to_str().unwrap(),
+            "--url",
+            &db.url,
+        ],
+    );
+    assert_eq!(same.code, 0, "haste's migrations replay like Prisma's: {same:?}");
+}
+
+#[test]
+fn a_new_enum_label_used_in_the_same_migration_runs_after_it_commits() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-enum");
+    let v1 =
+        "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (id int, stage stage DEFAULT 'lead');";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let v2 = "CREATE TYPE stage AS ENUM ('new', 'lead', 'won'); CREATE TABLE deals (id int, stage stage DEFAULT 'new');";
+    let run = dev(&dir, &db, v2, &["--name", "new_stage"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        sql.contains("ADD VALUE 'new' BEFORE 'lead'") && sql.contains("-- haste:transaction off"),
+        "{sql}"
+    );
+    assert_eq!(matches(&dir, &db, v2).code, 0);
+}

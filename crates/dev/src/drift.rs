@@ -1,0 +1,105 @@
+//! Drift: the development database no longer matches its migration history, because someone
+//! ran DDL by hand or edited a migration after it was applied. Either way a migration generated
+//! from the history would not fit the database, so `migrate dev` stops and says what differs.
+
+use std::collections::HashSet;
+
+use haste_diff::Change;
+use haste_driver::DatabaseUrl;
+use haste_migrations::MigrationsDir;
+use haste_postgres::PgConnection;
+use haste_runner::{Settings, State};
+use serde::Serialize;
+
+use crate::Error;
+use crate::source::{Loaded, replay};
+
+/// An applied migration whose file no longer matches what ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EditedMigration {
+    /// Its folder name.
+    pub name: String,
+    /// `modified` (edited after it was applied) or `missing` (its folder is gone).
+    pub state: State,
+}
+
+/// What differs between a database and the replay of the migrations applied to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// Applied migrations edited or removed since.
+    pub migrations: Vec<EditedMigration>,
+    /// Objects that differ: `added` exist only in the database, `removed` only in the history.
+    pub changes: Vec<Change>,
+}
+
+impl Drift {
+    /// Whether the database matches its history.
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty() && self.changes.is_empty()
+    }
+}
+
+/// Where the development database stands, and the history it claims replayed on a shadow.
+pub(crate) struct Checked {
+    pub(crate) drift: Drift,
+    /// The shadow at the applied migrations.
+    pub(crate) history: Loaded,
+}
+
+/// Compares the database at `url` with the migrations of `dir` applied to it, replayed on a
+/// shadow database on `server`.
+pub fn drift(
+    url: &DatabaseUrl,
+    dir: &MigrationsDir,
+    server: &DatabaseUrl,
+    settings: &Settings,
+) -> Result<Drift, Error> {
+    Ok(check(url, dir, server, settings)?.drift)
+}
+
+pub(crate) fn check(
+    url: &DatabaseUrl,
+    dir: &MigrationsDir,
+    server: &DatabaseUrl,
+    settings: &Settings,
+) -> Result<Checked, Error> {
+    let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
+    let mut database = PgConnection::connect(url, "haste/dev", &scope)?;
+    let report = haste_runner::status(&mut database, dir, settings)?;
+    if let Some(stuck) =
+        report.migrations.iter().find(|m| matches!(m.state, State::Failed | State::Interrupted))
+    {
+        return Err(Error::Runner(haste_runner::Error::Blocked {
+            name: stuck.name.clone(),
+            state: if stuck.state == State::Failed { "failed" } else { "running" },
+            statements_done: stuck.statements_done.unwrap_or(0),
+            statements_total: stuck.statements_total.unwrap_or(0),
+            recorded_by: stuck.recorded_by.unwrap_or(haste_runner::RecordedBy::Haste),
+        }));
+    }
+    let applied: HashSet<&str> = report
+        .migrations
+        .iter()
+        .filter(|m| !matches!(m.state, State::Pending))
+        .map(|m| m.name.as_str())
+        .collect();
+    let claimed = MigrationsDir {
+        migrations: dir.migrations.iter().filter(|m| applied.contains(m.name.as_str())).cloned().collect(),
+        ..dir.clone()
+    };
+    // The replay and the database's own schema are read at the same time.
+    let (history, actual) = std::thread::scope(|scope| {
+        let history = scope.spawn(|| replay(&claimed, server, settings));
+        let actual = database.introspect().map_err(Error::reading);
+        (history.join().expect("a replay does not panic"), actual)
+    });
+    let (history, actual) = (history?, actual?);
+    let migrations = report
+        .migrations
+        .iter()
+        .filter(|m| matches!(m.state, State::Modified | State::Missing))
+        .map(|m| EditedMigration { name: m.name.clone(), state: m.state })
+        .collect();
+    let drift = Drift { migrations, changes: haste_diff::changes(&history.schema, &actual) };
+    Ok(Checked { drift, history })
+}

@@ -1,0 +1,227 @@
+//! Column renames as expand and contract, across two releases (the guide's recipe). The first
+//! migration adds the new column, keeps both columns equal with a trigger whatever version of
+//! the application writes, and copies the rows in batches (a data step). The second, which
+//! deploy holds back until a later run (`-- haste:after <first>`), sets the new column's
+//! constraints, drops the trigger and the old column.
+//!
+//! Both are planned from models: the state between the releases is the desired schema plus the
+//! old column (and the old table's constraints and indexes the desired schema drops), with the
+//! new column nullable until the copy is done. The shadow validates both, as for any plan.
+
+use haste_diff::{Lock, Options, Rename, Step};
+use haste_schema::{Schema, Table, qualified};
+use haste_sql::quote_ident;
+
+use crate::Error;
+use crate::generate::Draft;
+use crate::source::Loaded;
+
+/// One column that moves.
+struct Moved {
+    schema: String,
+    table: String,
+    old: String,
+    new: String,
+}
+
+fn step(sql: String, lock: Lock) -> Step {
+    Step { sql, lock, hazards: Vec::new(), alone: false }
+}
+
+/// Splits hints into column renames (expanded) and the rest (applied in place), checking each
+/// column rename against both schemas.
+fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<Moved>, Vec<Rename>), Error> {
+    let mut moved = Vec::new();
+    let mut in_place = Vec::new();
+    for rename in renames {
+        let statements = haste_diff::rename_statements(history, std::slice::from_ref(rename))?;
+        if !statements[0].sql.contains(" RENAME COLUMN ") {
+            in_place.push(rename.clone());
+            continue;
+        }
+        let table = history
+            .tables
+            .iter()
+            .find(|t| statements[0].sql.starts_with(&format!("ALTER TABLE {} ", t.qualified_name())))
+            .expect("a column rename names a table of the schema");
+        let old = rename.hint.split('=').next().and_then(|path| path.rsplit('.').next()).unwrap_or_default();
+        let target = desired.tables.iter().find(|t| t.schema == table.schema && t.name == table.name);
+        if target.is_none_or(|t| !t.columns.iter().any(|c| c.name == rename.to)) {
+            return Err(Error::Rename(haste_diff::Error::BadRename {
+                hint: rename.hint.clone(),
+                reason: format!(
+                    "the desired schema has no column `{}` in {}",
+                    rename.to,
+                    table.qualified_name()
+                ),
+            }));
+        }
+        moved.push(Moved {
+            schema: table.schema.clone(),
+            table: table.name.clone(),
+            old: old.into(),
+            new: rename.to.clone(),
+        });
+    }
+    if moved.is_empty() {
+        return Err(Error::NothingToExpand);
+    }
+    Ok((moved, in_place))
+}
+
+/// The schema between the releases.
+fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> Schema {
+    let mut middle = desired.clone();
+    for column in moved {
+        let find = |tables: &[Table]| {
+            tables.iter().position(|t| t.schema == column.schema && t.name == column.table)
+        };
+        let (Some(at), Some(was)) = (find(&middle.tables), find(&history.tables)) else { continue };
+        let old_table = &history.tables[was];
+        let table = &mut middle.tables[at];
+        if let Some(new) = table.columns.iter_mut().find(|c| c.name == column.new) {
+            new.not_null = false;
+        }
+        if let Some(old) = old_table.columns.iter().find(|c| c.name == column.old) {
+            table.columns.push(old.clone());
+        }
+        for constraint in &old_table.constraints {
+            if !table.constraints.iter().any(|c| c.name == constraint.name) {
+                table.constraints.push(constraint.clone());
+            }
+        }
+        table.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+        for index in history.indexes.iter().filter(|i| i.schema == column.schema && i.table == column.table) {
+            if !middle.indexes.iter().any(|i| i.schema == index.schema && i.name == index.name) {
+                middle.indexes.push(index.clone());
+            }
+        }
+    }
+    middle
+}
+
+fn sync_function(column: &Moved) -> String {
+    let name = format!("haste_sync_{}_{}_{}", column.table, column.old, column.new);
+    qualified(&column.schema, &name[..name.len().min(63)])
+}
+
+fn sync_trigger(column: &Moved) -> String {
+    let name = format!("haste_sync_{}_{}", column.old, column.new);
+    quote_ident(&name[..name.len().min(63)])
+}
+
+/// The function and trigger that keep both columns equal, whichever one a write sets.
+fn sync_statements(column: &Moved) -> Vec<Step> {
+    let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
+    let function = sync_function(column);
+    vec![
+        step(
+            format!(
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $haste$\n\
+                 BEGIN\n\
+                 \x20 IF TG_OP = 'INSERT' THEN\n\
+                 \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
+                 \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
+                 \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
+                 \x20   NEW.{old} := NEW.{new};\n\
+                 \x20 ELSE\n\
+                 \x20   NEW.{new} := NEW.{old};\n\
+                 \x20 END IF;\n\
+                 \x20 RETURN NEW;\n\
+                 END\n\
+                 $haste$"
+            ),
+            Lock::None,
+        ),
+        step(
+            format!(
+                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {function}()",
+                sync_trigger(column),
+                qualified(&column.schema, &column.table)
+            ),
+            Lock::ShareRowExclusive,
+        ),
+    ]
+}
+
+/// The single-column primary key a data step can walk.
+fn walk_key(table: &Table) -> Option<String> {
+    let key = table.constraints.iter().find(|c| c.kind == "p")?;
+    let column = key.definition.strip_prefix("PRIMARY KEY (")?.strip_suffix(')')?;
+    (!column.contains(',')).then(|| column.trim_matches('"').replace("\"\"", "\""))
+}
+
+/// The expand and contract migrations for the column renames among `renames`.
+pub(crate) fn drafts(
+    history: &mut Loaded,
+    desired: &Schema,
+    renames: &[Rename],
+    name: &str,
+) -> Result<Vec<Draft>, Error> {
+    let (moved, in_place) = split(&history.schema, desired, renames)?;
+    let mut expand = haste_diff::rename_statements(&history.schema, &in_place)?;
+    history.run(&expand.iter().map(|s| s.sql.clone()).collect::<Vec<_>>())?;
+    let middle = between(&history.schema, desired, &moved);
+    expand.extend(haste_diff::diff(&history.schema, &middle, &Options { online: true }).steps);
+    let mut contract = Vec::new();
+    let mut data = None;
+    for column in &moved {
+        expand.extend(sync_statements(column));
+        let table = qualified(&column.schema, &column.table);
+        let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
+        let copy = format!("UPDATE {table} SET {new} = {old} WHERE {new} IS DISTINCT FROM {old}");
+        let walkable = history
+            .schema
+            .tables
+            .iter()
+            .find(|t| t.schema == column.schema && t.name == column.table)
+            .and_then(walk_key);
+        match walkable.filter(|_| data.is_none()) {
+            Some(key) => {
+                let header = format!("-- haste:data table={}.{} key={key}", column.schema, column.table);
+                let back = format!("UPDATE {table} SET {old} = {new} WHERE {old} IS DISTINCT FROM {new}");
+                data = Some((
+                    format!("{header}\n{copy} AND :range;\n"),
+                    format!("{header}\n{back} AND :range;\n"),
+                ))
+            }
+            None => expand.push(Step {
+                sql: copy,
+                lock: Lock::None,
+                hazards: vec![haste_diff::Hazard::TableScan],
+                alone: false,
+            }),
+        }
+        contract.push(step(
+            format!("DROP TRIGGER IF EXISTS {} ON {table}", sync_trigger(column)),
+            Lock::AccessExclusive,
+        ));
+        contract.push(step(format!("DROP FUNCTION IF EXISTS {}()", sync_function(column)), Lock::None));
+    }
+    contract.extend(haste_diff::diff(&middle, desired, &Options { online: true }).steps);
+    let renamed: Vec<String> =
+        moved.iter().map(|m| format!("{}.{}: {} -> {}", m.schema, m.table, m.old, m.new)).collect();
+    Ok(vec![
+        Draft {
+            suffix: "",
+            title: format!("{name} (expand): generated by haste migrate dev --expand-contract"),
+            notes: vec![format!("Adds the new columns, keeps them in sync with the old ones and copies the rows ({}).", renamed.join(", ")), "The contract migration that follows runs on a later deploy, after every application instance writes the new columns.".into()],
+            up: expand,
+            data,
+            after_previous: false,
+            suggestions: Vec::new(),
+        },
+        Draft {
+            suffix: "_contract",
+            title: format!("{name} (contract): generated by haste migrate dev --expand-contract"),
+            notes: vec![
+                "Runs on a deploy after the one that applies the expand migration (haste:after below).".into(),
+                "haste:allow-file drop-column reason=\"the contract step of an expand/contract rename, a release after the expand\"".into(),
+            ],
+            up: contract,
+            data: None,
+            after_previous: true,
+            suggestions: Vec::new(),
+        },
+    ])
+}

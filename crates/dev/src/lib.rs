@@ -1,0 +1,85 @@
+//! The development loop on PostgreSQL: schemas read from their sources, drift between a
+//! development database and its migration history, and migrations generated from a desired
+//! schema (`haste migrate dev`).
+//!
+//! # Brief overview
+//! Everything here compares schemas that PostgreSQL itself normalized: a source written as SQL
+//! or as a migrations folder is applied to a shadow database ([`load`]) and introspected, so
+//! two sources agree exactly when the server prints their objects the same way.
+//!
+//! [`dev`] is `migrate dev`: check drift ([`drift`]), replay the history on a shadow, diff it
+//! against the desired schema with the online forms, validate the plan on the shadow (applied,
+//! it must introspect equal to the desired schema, and its `down.sql` must give the history
+//! back), write the folder, and apply it to the development database.
+
+mod drift;
+mod expand;
+mod generate;
+mod render;
+mod source;
+
+pub use drift::{Drift, EditedMigration, drift};
+pub use generate::{Generated, Outcome, Request, apply, dev};
+pub use source::{Loaded, load};
+
+use haste_diff::Change;
+use haste_driver::{ConnectError, DbError};
+
+/// Why the development loop stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A database or shadow database could not be reached or created.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    /// The runner failed (replaying a history, or applying to the development database).
+    #[error(transparent)]
+    Runner(#[from] haste_runner::Error),
+    /// A statement of haste's own failed.
+    #[error("{context}: {source}")]
+    Database {
+        /// What haste was doing.
+        context: &'static str,
+        /// The error.
+        source: DbError,
+    },
+    /// A rename hint that does not apply.
+    #[error(transparent)]
+    Rename(#[from] haste_diff::Error),
+    /// The development database differs from its migration history.
+    #[error("the development database has drifted from the migration history")]
+    Drift(Drift),
+    /// The change adds `NOT NULL` columns without a default to tables that exist.
+    #[error("a NOT NULL column without a default cannot be added to a table that already exists")]
+    RequiredColumns {
+        /// The statements that would fail on a table with rows.
+        statements: Vec<String>,
+        /// Likely renames, which would need no new column.
+        suggestions: Vec<haste_diff::RenameSuggestion>,
+    },
+    /// A generated plan did not reach its target on the shadow database (a bug in haste).
+    #[error("the generated {which} does not reach its target schema; nothing was written")]
+    PlanInvalid {
+        /// `migration.sql` or `down.sql`.
+        which: &'static str,
+        /// What still differs after it ran.
+        left: Vec<Change>,
+    },
+    /// `--expand-contract` needs a column rename hint.
+    #[error("--expand-contract needs a column rename hint (--rename schema.table.old=new)")]
+    NothingToExpand,
+    /// The migrations folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn reading(source: DbError) -> Error {
+        Error::Database { context: "reading the schema", source }
+    }
+}

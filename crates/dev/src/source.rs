@@ -1,0 +1,114 @@
+//! Schemas from their sources: a live database is read as it is; files and migrations folders
+//! are applied to a shadow database first.
+
+use haste_driver::{Connection, DatabaseUrl, Limits};
+use haste_migrations::MigrationsDir;
+use haste_postgres::{PgConnection, ShadowDatabase};
+use haste_runner::{SchemaSource, Settings};
+use haste_schema::Schema;
+
+use crate::Error;
+
+/// A schema and the database it was read from. Dropping it drops its shadow database.
+pub struct Loaded {
+    /// The schema as PostgreSQL prints it.
+    pub schema: Schema,
+    // Declared before the shadow: the session closes before its database is dropped.
+    connection: PgConnection,
+    shadow: Option<ShadowDatabase>,
+}
+
+fn connect(url: &DatabaseUrl, settings: &Settings) -> Result<PgConnection, Error> {
+    let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
+    Ok(PgConnection::connect(url, "haste/dev", &scope)?)
+}
+
+/// Settings for replaying on a shadow: nothing there competes for locks.
+fn shadow_settings(settings: &Settings) -> Settings {
+    Settings { allow_out_of_order: true, hold_contracts: false, ..settings.clone() }
+}
+
+/// Reads `source`: a database directly, anything else through a new shadow database on `server`.
+pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
+    if let SchemaSource::Database(url) = source {
+        let url = DatabaseUrl::parse(url).map_err(|error| haste_driver::ConnectError {
+            target: error.redacted,
+            reason: error.reason.into(),
+        })?;
+        let mut connection = connect(&url, settings)?;
+        let schema = connection.introspect().map_err(Error::reading)?;
+        return Ok(Loaded { schema, connection, shadow: None });
+    }
+    let mut loaded = Loaded::empty(server, settings)?;
+    haste_runner::load_source(
+        &mut loaded.connection,
+        source,
+        &shadow_settings(settings),
+        &mut haste_runner::Quiet,
+    )?;
+    loaded.refresh()?;
+    Ok(loaded)
+}
+
+/// A migrations folder (or part of one) replayed on a new shadow database.
+pub(crate) fn replay(
+    dir: &MigrationsDir,
+    server: &DatabaseUrl,
+    settings: &Settings,
+) -> Result<Loaded, Error> {
+    let mut loaded = Loaded::empty(server, settings)?;
+    loaded.deploy(dir, settings)?;
+    Ok(loaded)
+}
+
+impl Loaded {
+    fn empty(server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
+        let shadow = ShadowDatabase::create(server)?;
+        let connection = connect(&shadow.url, settings)?;
+        Ok(Loaded { schema: Schema::default(), connection, shadow: Some(shadow) })
+    }
+
+    /// Whether the schema lives in a shadow database haste may change.
+    pub fn is_shadow(&self) -> bool {
+        self.shadow.is_some()
+    }
+
+    /// The same schema in a shadow database of its own (a copy of a live database's schema,
+    /// made from its DDL), so statements can be tried on it.
+    pub fn into_shadow(self, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
+        if self.is_shadow() {
+            return Ok(self);
+        }
+        let mut copy = Loaded::empty(server, settings)?;
+        copy.run(&self.schema.to_ddl())?;
+        Ok(copy)
+    }
+
+    /// Runs statements on the shadow database, one by one, and reads the schema again.
+    pub fn run(&mut self, statements: &[String]) -> Result<(), Error> {
+        assert!(self.is_shadow(), "statements only ever run on a shadow database");
+        for statement in statements {
+            self.connection.run_as_written(Limits::default(), statement).map_err(|source| {
+                Error::Database { context: "trying a statement on the shadow database", source }
+            })?;
+        }
+        self.refresh()
+    }
+
+    /// Applies the pending migrations of `dir` to the shadow database and reads the schema again.
+    pub(crate) fn deploy(&mut self, dir: &MigrationsDir, settings: &Settings) -> Result<(), Error> {
+        assert!(self.is_shadow(), "replays only ever run on a shadow database");
+        haste_runner::deploy(
+            &mut self.connection,
+            dir,
+            &shadow_settings(settings),
+            &mut haste_runner::Quiet,
+        )?;
+        self.refresh()
+    }
+
+    fn refresh(&mut self) -> Result<(), Error> {
+        self.schema = self.connection.introspect().map_err(Error::reading)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! Indexes and constraints on tables that already exist: the online forms when
+//! [`Options::online`](crate::Options) asks for them, the plain ones otherwise. A new table is
+//! empty, so it always gets plain DDL.
+
+use haste_schema::{Column, Constraint, Index, Table, TableKind};
+use haste_sql::quote_ident;
+
+use crate::plan::Builder;
+use crate::{Hazard, Lock};
+
+/// Concurrent builds and drops do not exist for a partitioned table's own indexes.
+fn concurrent_possible(plan: &Builder, table: &Table) -> bool {
+    plan.options.online && !matches!(table.kind, TableKind::Partitioned { .. })
+}
+
+/// `CREATE [UNIQUE] INDEX name ...` as `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS name
+/// ...`: outside a transaction, a statement that already ran must not fail a retry.
+fn concurrently(definition: &str) -> String {
+    definition.replacen("INDEX ", "INDEX CONCURRENTLY IF NOT EXISTS ", 1)
+}
+
+/// An index that appears; `existing` is its table when that table is not new.
+pub(crate) fn create_index(plan: &mut Builder, existing: Option<&Table>, index: &Index) {
+    match existing {
+        None => plan.push(index.definition.clone(), Lock::None, &[]),
+        Some(table) if concurrent_possible(plan, table) => plan.push_alone(
+            concurrently(&index.definition),
+            Lock::ShareUpdateExclusive,
+            &[Hazard::IndexBuild],
+        ),
+        Some(_) => plan.push(index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]),
+    }
+}
+
+/// An index that disappears from a table that stays.
+pub(crate) fn drop_index(plan: &mut Builder, table: &Table, index: &Index) {
+    let name = haste_schema::qualified(&index.schema, &index.name);
+    if concurrent_possible(plan, table) {
+        plan.push_alone(format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"), Lock::ShareUpdateExclusive, &[]);
+    } else {
+        plan.push(format!("DROP INDEX {name}"), Lock::AccessExclusive, &[]);
+    }
+}
+
+/// The columns of a plain `UNIQUE (a, b)` or `PRIMARY KEY (a)`, which an index built
+/// concurrently can back; `None` for anything with more to it (INCLUDE, NULLS NOT DISTINCT,
+/// DEFERRABLE, ...).
+fn plain_key_columns(constraint: &Constraint) -> Option<&str> {
+    let rest = match constraint.kind.as_str() {
+        "u" => constraint.definition.strip_prefix("UNIQUE (")?,
+        "p" => constraint.definition.strip_prefix("PRIMARY KEY (")?,
+        _ => return None,
+    };
+    let columns = rest.strip_suffix(')')?;
+    (!columns.contains(')')).then_some(columns)
+}
+
+/// A constraint that appears on `table`; `existing` says whether the table was there before.
+pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Constraint, existing: bool) {
+    let statement = table.add_constraint_statement(constraint);
+    let foreign = constraint.kind == "f";
+    // A foreign key locks the referenced table too, even when its own table is new.
+    let plain_lock = if foreign { Lock::ShareRowExclusive } else { Lock::AccessExclusive };
+    if !existing {
+        plan.push(statement, if foreign { Lock::ShareRowExclusive } else { Lock::None }, &[]);
+        return;
+    }
+    let name = quote_ident(&constraint.name);
+    let table_name = table.qualified_name();
+    let validated_later = matches!(constraint.kind.as_str(), "f" | "c")
+        && !constraint.definition.ends_with("NOT VALID")
+        && plan.options.online;
+    if validated_later {
+        plan.push(format!("{statement} NOT VALID"), plain_lock, &[]);
+        plan.push_alone(
+            format!("ALTER TABLE {table_name} VALIDATE CONSTRAINT {name}"),
+            Lock::ShareUpdateExclusive,
+            &[Hazard::TableScan],
+        );
+        return;
+    }
+    if let Some(columns) = plain_key_columns(constraint).filter(|_| concurrent_possible(plan, table)) {
+        plan.push_alone(
+            format!("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table_name} USING btree ({columns})"),
+            Lock::ShareUpdateExclusive,
+            &[Hazard::IndexBuild],
+        );
+        let kind = if constraint.kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
+        plan.push(
+            format!("ALTER TABLE {table_name} ADD CONSTRAINT {name} {kind} USING INDEX {name}"),
+            Lock::AccessExclusive,
+            &[],
+        );
+        return;
+    }
+    let hazards: &[Hazard] = match constraint.kind.as_str() {
+        "u" | "p" | "x" => &[Hazard::TableScan, Hazard::IndexBuild],
+        _ => &[Hazard::TableScan],
+    };
+    plan.push(statement, plain_lock, hazards);
+}
+
+/// `SET NOT NULL` on a column of a table that stays. Online: a `CHECK (col IS NOT NULL)` added
+/// `NOT VALID` and validated apart lets `SET NOT NULL` skip its scan (PostgreSQL 12+).
+pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
+    let table_name = table.qualified_name();
+    let target = quote_ident(&column.name);
+    if !plan.options.online {
+        plan.push(
+            format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET NOT NULL"),
+            Lock::AccessExclusive,
+            &[Hazard::TableScan],
+        );
+        return;
+    }
+    let check = quote_ident(&truncate_identifier(&format!("haste_{}_not_null", column.name)));
+    plan.push(
+        format!("ALTER TABLE {table_name} ADD CONSTRAINT {check} CHECK ({target} IS NOT NULL) NOT VALID"),
+        Lock::AccessExclusive,
+        &[],
+    );
+    plan.push_alone(
+        format!("ALTER TABLE {table_name} VALIDATE CONSTRAINT {check}"),
+        Lock::ShareUpdateExclusive,
+        &[Hazard::TableScan],
+    );
+    plan.push(
+        format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET NOT NULL"),
+        Lock::AccessExclusive,
+        &[],
+    );
+    plan.push(format!("ALTER TABLE {table_name} DROP CONSTRAINT {check}"), Lock::AccessExclusive, &[]);
+}
+
+/// PostgreSQL keeps the first 63 bytes of a name; cut on a character boundary.
+pub(crate) fn truncate_identifier(name: &str) -> String {
+    let mut end = name.len().min(63);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name[..end].to_owned()
+}

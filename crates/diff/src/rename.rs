@@ -1,0 +1,141 @@
+//! Renames: only from explicit hints. A hint names its object by path and gives the new name:
+//! `schema.table=new` (a table, or an enum type), `schema.table.column=new` (a column, or an
+//! enum label), with `public` assumed when the schema is left out of a column or label hint.
+//! The planner itself only suggests: one column dropped and one added with the same type.
+
+use std::fmt;
+
+use haste_schema::{Schema, Table, qualified};
+use haste_sql::{quote_ident, quote_literal};
+use serde::Serialize;
+
+use crate::{Error, Lock, Step};
+
+/// A rename hint, as written on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    /// The hint as written.
+    pub hint: String,
+    path: Vec<String>,
+    /// The new name.
+    pub to: String,
+}
+
+impl Rename {
+    /// Reads `path=new_name`.
+    pub fn parse(hint: &str) -> Result<Rename, Error> {
+        let bad = |reason: &str| Error::BadRename { hint: hint.to_owned(), reason: reason.to_owned() };
+        let (path, to) =
+            hint.split_once('=').ok_or_else(|| bad("expected `schema.table.column=new_name`"))?;
+        let path: Vec<String> = path.trim().split('.').map(str::to_owned).collect();
+        if to.trim().is_empty() || path.iter().any(String::is_empty) || !(2..=3).contains(&path.len()) {
+            return Err(bad("expected `schema.table=new_name` or `schema.table.column=new_name`"));
+        }
+        Ok(Rename { hint: hint.to_owned(), path, to: to.trim().to_owned() })
+    }
+
+    /// The inverse hint, which names the object by its new name.
+    pub fn inverse(&self) -> Rename {
+        let mut path = self.path.clone();
+        let old = path.pop().expect("a hint has at least two parts");
+        path.push(self.to.clone());
+        Rename { hint: format!("{}={old}", path.join(".")), path, to: old }
+    }
+}
+
+fn step(sql: String) -> Step {
+    Step { sql, lock: Lock::AccessExclusive, hazards: Vec::new(), alone: false }
+}
+
+/// The statements that carry out `renames` on `schema`, in order; each hint must name
+/// something that exists.
+pub fn rename_statements(schema: &Schema, renames: &[Rename]) -> Result<Vec<Step>, Error> {
+    let table = |s: &str, t: &str| schema.tables.iter().find(|x| x.schema == s && x.name == t);
+    let enumeration = |s: &str, t: &str| schema.enums.iter().find(|x| x.schema == s && x.name == t);
+    renames
+        .iter()
+        .map(|rename| {
+            let new = quote_ident(&rename.to);
+            let path: Vec<&str> = rename.path.iter().map(String::as_str).collect();
+            // Two parts name a table or type first (`schema.table`), then a column or label
+            // in `public`.
+            let (two_part_object, leaf) = match path[..] {
+                [s, t] => (Some((s, t)), Some(("public", s, t))),
+                [s, t, c] => (None, Some((s, t, c))),
+                _ => unreachable!("parse keeps two or three parts"),
+            };
+            if let Some((s, t)) = two_part_object {
+                if table(s, t).is_some() {
+                    return Ok(step(format!("ALTER TABLE {} RENAME TO {new}", qualified(s, t))));
+                }
+                if enumeration(s, t).is_some() {
+                    return Ok(step(format!("ALTER TYPE {} RENAME TO {new}", qualified(s, t))));
+                }
+            }
+            let (s, t, c) = leaf.expect("every shape has a leaf reading");
+            if let Some(found) = table(s, t) {
+                if found.columns.iter().any(|column| column.name == c) {
+                    return Ok(step(format!(
+                        "ALTER TABLE {} RENAME COLUMN {} TO {new}",
+                        qualified(s, t),
+                        quote_ident(c)
+                    )));
+                }
+            }
+            if let Some(found) = enumeration(s, t) {
+                if found.values.iter().any(|value| value == c) {
+                    return Ok(step(format!(
+                        "ALTER TYPE {} RENAME VALUE {} TO {}",
+                        qualified(s, t),
+                        quote_literal(c),
+                        quote_literal(&rename.to)
+                    )));
+                }
+            }
+            Err(Error::BadRename {
+                hint: rename.hint.clone(),
+                reason: "no table, column, enum or enum label has that name".into(),
+            })
+        })
+        .collect()
+}
+
+/// One column dropped and one added with the same type: maybe a rename.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RenameSuggestion {
+    /// The table's schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// The dropped column.
+    pub from: String,
+    /// The added column.
+    pub to: String,
+}
+
+impl fmt::Display for RenameSuggestion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}.{}: column `{}` is dropped and `{}` added with the same type; if that is a rename, pass --rename {}.{}.{}={} to keep the data",
+            self.schema, self.table, self.from, self.to, self.schema, self.table, self.from, self.to
+        )
+    }
+}
+
+/// The likely rename between two versions of a table, if there is exactly one candidate.
+pub(crate) fn suggest(old: &Table, new: &Table) -> Option<RenameSuggestion> {
+    let dropped: Vec<_> =
+        old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)).collect();
+    let added: Vec<_> =
+        new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.name == c.name)).collect();
+    match (&dropped[..], &added[..]) {
+        ([gone], [came]) if gone.data_type == came.data_type => Some(RenameSuggestion {
+            schema: new.schema.clone(),
+            table: new.name.clone(),
+            from: gone.name.clone(),
+            to: came.name.clone(),
+        }),
+        _ => None,
+    }
+}
