@@ -6,7 +6,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haste_testkit::{Cluster, Durability, TempDir, execute};
+use haste_testkit::{Durability, LocalCluster, TempDir, execute};
 
 fn main() {
     let mut rows: u64 = 1_000_000;
@@ -18,7 +18,7 @@ fn main() {
     }
     let work = TempDir::new("backfill-bench");
     std::fs::set_permissions(work.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::start(work.path(), Durability::On).expect("start PostgreSQL");
+    let cluster = LocalCluster::start(work.path(), Durability::On).expect("start PostgreSQL");
     let setup = format!(
         "CREATE TABLE contacts (id bigint PRIMARY KEY, data integer NOT NULL, score integer);\n\
          INSERT INTO contacts SELECT g, g % 1000 FROM generate_series(1, {rows}) g;\nVACUUM ANALYZE contacts;"

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haste_testkit::{Cluster, Durability, TempDir, execute};
+use haste_testkit::{Durability, LocalCluster, TempDir, execute};
 
 fn main() {
     let mut migrations = 1000;
@@ -26,7 +26,7 @@ fn main() {
     }
     let work = TempDir::new("bench");
     fs::set_permissions(work.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::start(work.path(), Durability::On).expect("start PostgreSQL");
+    let cluster = LocalCluster::start(work.path(), Durability::On).expect("start PostgreSQL");
     let dir = work.path().join("migrations");
     let mut all = String::new();
     for i in 0..migrations {

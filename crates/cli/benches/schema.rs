@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use haste_testkit::{Cluster, Durability, TempDir, execute};
+use haste_testkit::{Durability, LocalCluster, TempDir, execute};
 
 fn main() {
     let mut tables = 1000;
@@ -20,7 +20,7 @@ fn main() {
     }
     let work = TempDir::new("schema-bench");
     std::fs::set_permissions(work.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::start(work.path(), Durability::Off).expect("start PostgreSQL");
+    let cluster = LocalCluster::start(work.path(), Durability::Off).expect("start PostgreSQL");
     let admin = format!("{}/postgres", cluster.url);
     execute(&admin, "CREATE DATABASE a");
     let a = format!("{}/a", cluster.url);

@@ -23,10 +23,12 @@ use haste_driver::{
 use haste_sql::{Dialect, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
+mod cluster;
 mod introspect;
 mod options;
 mod shadow;
 
+pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
 pub use shadow::ShadowDatabase;
 mod tls;
 

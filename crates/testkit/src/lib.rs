@@ -8,7 +8,7 @@
 //!
 //! - `HASTE_TEST_PG_URL`: use this server (a superuser URL) instead of starting one.
 //! - `HASTE_TEST_PG_DIR`: the cluster folder (default `$TMPDIR/haste-testpg-<uid>`).
-//! - `HASTE_TEST_PG_BIN`: the server binaries (default: newest `/usr/lib/postgresql/*/bin`,
+//! - `HASTE_PG_BIN`: the server binaries (default: newest `/usr/lib/postgresql/*/bin`,
 //!   then `pg_config --bindir`, then `PATH`).
 //! - `HASTE_REQUIRE_PG=1`: a missing server is a failure instead of a visible skip (CI sets it).
 
@@ -19,6 +19,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use haste_postgres::{Durability, LocalCluster};
+use haste_postgres::{current_uid, server_binaries};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 /// A fresh, empty database that is dropped when the value is.
@@ -199,229 +201,12 @@ fn start_or_reuse() -> Result<String, String> {
         }
     }
     // Tests need no durability: a crash loses a throwaway cluster.
-    let cluster = Cluster::start(&dir, Durability::Off)?;
+    let cluster = LocalCluster::start(&dir, Durability::Off)?;
     fs::write(&port_file, cluster.port.to_string()).map_err(|e| e.to_string())?;
     let url = cluster.url.clone();
     // Shared by every test process of the run: it outlives this one (`.ci/run` stops it).
     std::mem::forget(cluster);
     Ok(url)
-}
-
-/// Whether the server syncs to disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// `fsync` and `synchronous_commit` on, as in production: for benchmarks.
-    On,
-    /// Off: for tests.
-    Off,
-}
-
-/// A PostgreSQL cluster started from the machine's server binaries.
-#[derive(Debug)]
-pub struct Cluster {
-    /// `postgres://postgres@127.0.0.1:<port>` (append `/<database>`).
-    pub url: String,
-    /// Its TCP port on 127.0.0.1.
-    pub port: u16,
-    /// The server binaries it runs from.
-    pub bin: PathBuf,
-    data: PathBuf,
-}
-
-impl Cluster {
-    /// Initializes a new cluster in `dir/data` (wiping an old one) and starts it on a free port.
-    pub fn start(dir: &Path, durability: Durability) -> Result<Cluster, String> {
-        Cluster::start_with(dir, durability, &[])
-    }
-
-    /// Like [`Cluster::start`], with more server settings (`ssl=on`, ...), written to the
-    /// cluster's `postgresql.conf` after `initdb`.
-    pub fn start_with(dir: &Path, durability: Durability, settings: &[&str]) -> Result<Cluster, String> {
-        let bin = server_binaries()?;
-        let data = dir.join("data");
-        let _ = fs::remove_dir_all(&data);
-        if current_uid() == 0 {
-            run(Command::new("chown").arg("postgres:").arg(dir))?;
-        }
-        run(as_owner(&bin.join("initdb")).arg("-D").arg(&data).args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-            "--no-instructions",
-        ]))?;
-        if !settings.is_empty() {
-            let conf = data.join("postgresql.conf");
-            let mut text = fs::read_to_string(&conf).map_err(|e| e.to_string())?;
-            for setting in settings {
-                text.push_str(setting);
-                text.push('\n');
-            }
-            fs::write(&conf, text).map_err(|e| e.to_string())?;
-        }
-        let port = free_port()?;
-        let mut options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c max_connections=300",
-            dir.display()
-        );
-        if durability == Durability::Off {
-            options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
-        }
-        run(as_owner(&bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("server.log"))
-            .args(["-w", "-t", "60", "-o", &options, "start"]))?;
-        Ok(Cluster { url: format!("postgres://postgres@127.0.0.1:{port}"), port, bin, data })
-    }
-
-    /// Starts a streaming standby of `primary` in `dir` (`pg_basebackup -R`) on a free port.
-    pub fn start_standby(dir: &Path, primary: &Cluster) -> Result<Cluster, String> {
-        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-        if current_uid() == 0 {
-            run(Command::new("chown").arg("postgres:").arg(dir))?;
-        }
-        let data = dir.join("data");
-        run(as_owner(&primary.bin.join("pg_basebackup"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &primary.port.to_string(),
-                "-U",
-                "postgres",
-                "-R",
-                "-X",
-                "stream",
-                "-D",
-            ])
-            .arg(&data))?;
-        let port = free_port()?;
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={} -c hot_standby=on -c max_connections=300",
-            dir.display()
-        );
-        run(as_owner(&primary.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-l")
-            .arg(dir.join("server.log"))
-            .args(["-w", "-t", "60", "-o", &options, "start"]))?;
-        Ok(Cluster {
-            url: format!("postgres://postgres@127.0.0.1:{port}"),
-            port,
-            bin: primary.bin.clone(),
-            data,
-        })
-    }
-
-    /// The cluster's data folder.
-    pub fn data_dir(&self) -> &Path {
-        &self.data
-    }
-
-    /// Restarts the server on the same port, ending every session.
-    pub fn restart(&self) -> Result<(), String> {
-        // With its log file named again: otherwise the new server writes to pg_ctl's output,
-        // which then never reaches end of file.
-        let log = self.data.with_file_name("server.log");
-        run(as_owner(&self.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&self.data)
-            .arg("-l")
-            .arg(log)
-            .args(["-m", "fast", "-w", "restart"]))
-    }
-
-    /// Stops the server (its files stay until the folder is removed).
-    pub fn stop(&self) -> Result<(), String> {
-        run(as_owner(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args(["-m", "fast", "-w", "stop"]))
-    }
-}
-
-impl Drop for Cluster {
-    /// A cluster a test started goes with it, also when the test fails.
-    fn drop(&mut self) {
-        if self.data.join("postmaster.pid").exists() {
-            let _ = run(as_owner(&self.bin.join("pg_ctl")).arg("-D").arg(&self.data).args([
-                "-m",
-                "immediate",
-                "-w",
-                "stop",
-            ]));
-        }
-    }
-}
-
-/// A command that runs `program` as the cluster's owner: `postgres` when we are root, since
-/// `initdb` refuses root.
-fn as_owner(program: &Path) -> Command {
-    if current_uid() == 0 {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(program);
-        command
-    } else {
-        Command::new(program)
-    }
-}
-
-fn server_binaries() -> Result<PathBuf, String> {
-    if let Some(bin) = std::env::var_os("HASTE_TEST_PG_BIN") {
-        return Ok(PathBuf::from(bin));
-    }
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path().join("bin"))))
-        .filter(|(_, bin)| bin.join("initdb").exists())
-        .collect();
-    versions.sort();
-    if let Some((_, bin)) = versions.pop() {
-        return Ok(bin);
-    }
-    if let Ok(output) = Command::new("pg_config").arg("--bindir").output()
-        && output.status.success()
-    {
-        let bin = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
-        if bin.join("initdb").exists() {
-            return Ok(bin);
-        }
-    }
-    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .find(|dir| dir.join("initdb").exists() && dir.join("pg_ctl").exists())
-        .ok_or_else(|| "no PostgreSQL server binaries (initdb, pg_ctl) found; install postgresql or set HASTE_TEST_PG_BIN".into())
-}
-
-fn run(command: &mut Command) -> Result<(), String> {
-    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{command:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|addr| addr.port()).map_err(|e| e.to_string())
-}
-
-fn current_uid() -> u32 {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8_lossy(&output.stdout).trim().parse().ok())
-        .unwrap_or(u32::MAX)
 }
 
 /// A fresh, empty temporary folder for one test, removed when the value is dropped.

@@ -168,8 +168,8 @@ fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
     std::fs::set_permissions(folder.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let primary_dir = folder.path().join("primary");
     std::fs::create_dir_all(&primary_dir).unwrap();
-    let primary = haste_testkit::Cluster::start(&primary_dir, haste_testkit::Durability::Off).unwrap();
-    let standby = match haste_testkit::Cluster::start_standby(&folder.path().join("standby"), &primary) {
+    let primary = haste_testkit::LocalCluster::start(&primary_dir, haste_testkit::Durability::Off).unwrap();
+    let standby = match haste_testkit::LocalCluster::start_standby(&folder.path().join("standby"), &primary) {
         Ok(standby) => standby,
         Err(reason) => panic!("could not start a standby: {reason}"),
     };

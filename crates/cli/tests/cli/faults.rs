@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use haste_testkit::{Cluster, Durability, TempDir, TestDb, database, wait_until};
+use haste_testkit::{Durability, LocalCluster, TempDir, TestDb, database, wait_until};
 
 use crate::{command, haste, wait_for_orphans};
 
@@ -167,7 +167,7 @@ fn a_server_restart_during_deploy_is_a_connection_error_and_a_rerun_completes() 
     }
     let folder = TempDir::new("restart-cluster");
     std::fs::set_permissions(folder.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let cluster = Cluster::start(folder.path(), Durability::Off).unwrap();
+    let cluster = LocalCluster::start(folder.path(), Durability::Off).unwrap();
     haste_testkit::execute(&format!("{}/postgres", cluster.url), "CREATE DATABASE restart");
     let url = format!("{}/restart", cluster.url);
     let dir = TempDir::new("restart");

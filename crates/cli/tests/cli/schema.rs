@@ -4,7 +4,9 @@ use std::fs;
 
 use haste_testkit::{TempDir, TestDb, database};
 
-use crate::{corpus, haste, migrations};
+use std::process::Stdio;
+
+use crate::{command, corpus, haste, migrations};
 
 /// Objects of every kind the model covers.
 const WIDE: &str = r#"
@@ -111,28 +113,37 @@ fn file_and_folder_sources_are_normalized_by_a_shadow_database() {
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
     let live = model(&dir, &db);
     let file = dir.write("schema/crm.sql", WIDE);
-    let shadows = "SELECT count(*) FROM pg_database WHERE datname LIKE 'haste\\_shadow\\_%'";
-    let before = db.value(shadows);
+    // Runs haste and counts the shadow databases its process left (their names carry its pid).
+    let run_counting_leftovers = |args: &[&str]| {
+        let child = command(dir.path(), args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        let output = child.wait_with_output().unwrap();
+        let left = db.value(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname LIKE 'haste\\_shadow\\_{pid}\\_%'"
+        ));
+        (output, left)
+    };
     for source in [
         file.to_str().unwrap(),
         dir.path().join("schema").to_str().unwrap(),
         dir.path().join("migrations").to_str().unwrap(),
     ] {
-        let run = haste(
-            dir.path(),
-            &["schema", "inspect", "--source", source, "--url", &db.url, "--format", "json"],
-        );
-        assert_eq!(run.code, 0, "{source}: {run:?}");
-        assert_eq!(run.json_lines()[0]["schema_model"], live, "{source}");
+        let (output, left) = run_counting_leftovers(&[
+            "schema", "inspect", "--source", source, "--url", &db.url, "--format", "json",
+        ]);
+        assert!(output.status.success(), "{source}: {output:?}");
+        let model: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(model["schema_model"], live, "{source}");
+        assert_eq!(left.as_deref(), Some("0"), "every shadow database is dropped");
     }
-    assert_eq!(db.value(shadows), before, "every shadow database is dropped");
 
     let broken = dir.write("broken.sql", "CREATE TABLE ok (id int);\nCREATE TABLE bad (id nosuchtype);\n");
-    let failed =
-        haste(dir.path(), &["schema", "dump", "--source", broken.to_str().unwrap(), "--url", &db.url]);
-    assert_eq!(failed.code, 6, "{failed:?}");
-    assert!(failed.stderr.contains("broken.sql:2:") && failed.stderr.contains("42704"), "{failed:?}");
-    assert_eq!(db.value(shadows), before, "dropped after a failure too");
+    let (failed, left) =
+        run_counting_leftovers(&["schema", "dump", "--source", broken.to_str().unwrap(), "--url", &db.url]);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(6), "{failed:?}");
+    assert!(stderr.contains("broken.sql:2:") && stderr.contains("42704"), "{stderr}");
+    assert_eq!(left.as_deref(), Some("0"), "dropped after a failure too");
 }
 
 /// Plan validation: diff(A → B) applied to a database at A introspects as B, and diffing again
@@ -326,4 +337,22 @@ fn plans_say_the_lock_of_each_statement_and_online_forms_on_request() {
             && *lock == "SHARE_UPDATE_EXCLUSIVE"),
         "{locks:?}"
     );
+}
+
+#[test]
+fn without_createdb_the_shadow_database_lives_on_a_local_cluster() {
+    let Some(db) = database() else { return };
+    let role = format!("{}_plain", db.name);
+    db.execute(&format!("CREATE ROLE \"{role}\" LOGIN NOCREATEDB"));
+    let url = db.url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    let dir = migrations(&[]);
+    let from = dir.write("from.sql", "CREATE TABLE t (id int);");
+    let to = dir.write("to.sql", "CREATE TABLE t (id int, name text);");
+    let run = haste(
+        dir.path(),
+        &["schema", "diff", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--url", &url],
+    );
+    assert_eq!(run.code, 14, "{run:?}");
+    assert!(run.stdout.contains("ADD COLUMN \"name\" text"), "{run:?}");
+    db.execute(&format!("DROP ROLE \"{role}\""));
 }

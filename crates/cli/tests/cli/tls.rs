@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use haste_testkit::{Cluster, Durability, TempDir, database};
+use haste_testkit::{Durability, LocalCluster, TempDir, database};
 
 use crate::{haste, migrations};
 
@@ -80,7 +80,7 @@ fn sslmodes_encrypt_and_verify_like_libpq() {
         format!("ssl_key_file = '{}'", key.display()),
     ];
     let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-    let cluster = Cluster::start_with(folder.path(), Durability::Off, &settings).unwrap();
+    let cluster = LocalCluster::start_with(folder.path(), Durability::Off, &settings).unwrap();
     let admin = format!("{}/postgres", cluster.url);
     let dir = migrations(&[("1_seen", SEEN)]);
     let root = ca.display().to_string();
