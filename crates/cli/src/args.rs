@@ -150,6 +150,10 @@ pub enum Migrate {
         /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
         #[arg(long)]
         shadow_url: Option<String>,
+        /// With --drift: also compare the database with this desired schema (.sql or .prisma)
+        /// and list what no migration holds yet.
+        #[arg(long, requires = "drift")]
+        schema: Option<PathBuf>,
     },
     /// Generate a migration from the desired schema and apply it to the development database:
     /// stops on drift, writes `<timestamp>_<name>/migration.sql` and `down.sql` in online-safe
@@ -162,10 +166,15 @@ pub enum Migrate {
         /// Name of the migration (the folder name after the timestamp).
         #[arg(long, default_value = "migration")]
         name: String,
-        /// The desired schema: a .sql file or a folder of .sql files (default: `schema` in
-        /// haste.toml, then ./schema.sql, then ./schema/).
+        /// The desired schema: a .sql file or folder, or a schema.prisma (or a folder of .prisma
+        /// files), whose migrations are written as Prisma Migrate writes them (default: `schema`
+        /// in haste.toml, then ./schema.sql, ./schema/, ./prisma/schema.prisma, ./schema.prisma).
         #[arg(long)]
         schema: Option<PathBuf>,
+        /// With a Prisma schema: write haste's online-safe statements instead of Prisma's
+        /// (concurrent indexes, NOT VALID then VALIDATE, ...). SQL schemas always get them.
+        #[arg(long)]
+        online: bool,
         /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
         #[arg(long)]
         shadow_url: Option<String>,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_dev::{Drift, Error as DevError, Generated, Outcome};
+use haste_dev::{Desired, Drift, Error as DevError, Generated, Outcome};
 use haste_diff::{Change, ChangeKind, Rename};
 use haste_driver::{DatabaseUrl, Scheme};
 use haste_runner::SchemaSource;
@@ -21,6 +21,7 @@ pub struct DevArgs<'a> {
     pub run: &'a RunOptions,
     pub name: &'a str,
     pub schema: Option<&'a Path>,
+    pub online: bool,
     pub shadow_url: Option<&'a str>,
     pub renames: &'a [String],
     pub expand_contract: bool,
@@ -53,10 +54,13 @@ fn parse_renames(hints: &[String], printer: &Printer) -> Result<Vec<Rename>, u8>
         .collect()
 }
 
-/// The desired schema: the flag, then haste.toml, then ./schema.sql, then ./schema/.
+/// The desired schema: the flag, then haste.toml, then the usual places.
 fn desired_schema(flag: Option<&Path>, resolved: &Resolved) -> Option<PathBuf> {
     flag.map(Path::to_owned).or_else(|| resolved.schema.clone()).or_else(|| {
-        [PathBuf::from("schema.sql"), PathBuf::from("schema")].into_iter().find(|path| path.exists())
+        ["schema.sql", "schema", "prisma/schema.prisma", "schema.prisma"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|path| path.exists())
     })
 }
 
@@ -75,8 +79,7 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
     if !schema.exists() {
         return printer.usage_error(&format!("the desired schema {} does not exist", schema.display()));
     }
-    let desired =
-        if schema.is_dir() { SchemaSource::SqlFolder(schema) } else { SchemaSource::SqlFile(schema) };
+    let desired = Desired::from_path(schema, args.online);
     let request = haste_dev::Request {
         dir: &resolved.dir,
         name: args.name,
@@ -155,6 +158,9 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             for warning in &warnings {
                 printer.line(&format!("warning: {warning}"));
             }
+            for warning in &generated.warnings {
+                printer.line(&format!("warning: {warning}"));
+            }
             for note in &generated.irreversible {
                 printer.line(&format!("note: {note}"));
             }
@@ -167,7 +173,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
         }
         Format::Json => printer.json(json!({
             "ok": true, "generated": true, "files": files, "changes": generated.changes,
-            "steps": generated.plan.steps, "irreversible": generated.irreversible,
+            "steps": generated.plan.steps, "irreversible": generated.irreversible, "warnings": generated.warnings,
             "suggestions": generated.plan.suggestions, "applied": !create_only,
         })),
     }
@@ -235,7 +241,11 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
                 ),
             )
         }
-        DevError::Rename(_) | DevError::NothingToExpand => printer.usage_error(&error.to_string()),
+        DevError::Rename(_) | DevError::NothingToExpand | DevError::ExpandNeedsSql => {
+            printer.usage_error(&error.to_string())
+        }
+        DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, rendered),
+        DevError::Read { .. } => printer.usage_error(&error.to_string()),
         DevError::PlanInvalid { left, .. } => {
             let lines: Vec<String> = left.iter().map(change_line).collect();
             printer.fail(
@@ -249,7 +259,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
 }
 
 /// `status --drift`: the status, then the drift check.
-pub fn status_drift(common: &Common, shadow_url: Option<&str>, status_code: u8) -> u8 {
+pub fn status_drift(common: &Common, shadow_url: Option<&str>, schema: Option<&Path>, status_code: u8) -> u8 {
     let (resolved, server, printer) = match postgres(common, None, shadow_url) {
         Ok(context) => context,
         Err(code) => return code,
@@ -263,11 +273,53 @@ pub fn status_drift(common: &Common, shadow_url: Option<&str>, status_code: u8) 
             if printer.format() == Format::Text {
                 printer.line("No drift: the database matches its applied migrations.");
             }
+        }
+        Ok(drift) => return dev_error(&printer, &DevError::Drift(drift)),
+        Err(error) => return dev_error(&printer, &error),
+    }
+    let Some(schema) = schema else { return status_code };
+    match unmigrated(&resolved, &server, schema) {
+        Ok(pending) if pending.is_empty() => {
+            if printer.format() == Format::Text {
+                printer.line(&format!("{} matches the database: nothing to generate.", schema.display()));
+            }
             status_code
         }
-        Ok(drift) => dev_error(&printer, &DevError::Drift(drift)),
+        Ok(pending) => printer.fail(
+            "DRIFT",
+            exit::DRIFT,
+            &format!(
+                "{} has changes no migration holds yet (run `haste migrate dev`):\n{}",
+                schema.display(),
+                pending.join("\n")
+            ),
+        ),
         Err(error) => dev_error(&printer, &error),
     }
+}
+
+/// What the desired schema at `path` has that the database lacks, as statements.
+fn unmigrated(resolved: &Resolved, server: &DatabaseUrl, path: &Path) -> Result<Vec<String>, DevError> {
+    let database = haste_dev::load(
+        &SchemaSource::Database(resolved.url.expose().to_owned()),
+        server,
+        &resolved.settings,
+    )?;
+    Ok(match Desired::from_path(path.to_owned(), false) {
+        Desired::Prisma { path, .. } => {
+            let prisma = haste_dev::PrismaSchema::load(&path, server, &resolved.settings)?;
+            prisma
+                .migration_from(&database.schema)
+                .steps
+                .into_iter()
+                .map(|(_, sql)| format!("  {sql};"))
+                .collect()
+        }
+        Desired::Sql(source) => {
+            let desired = haste_dev::load(&source, server, &resolved.settings)?;
+            haste_diff::changes(&database.schema, &desired.schema).iter().map(change_line).collect()
+        }
+    })
 }
 
 /// The schema of `source` (a database URL, or files applied to a shadow database on the
@@ -297,6 +349,9 @@ pub fn schema_diff(
     online: bool,
     renames: &[String],
 ) -> u8 {
+    if is_prisma(from) || is_prisma(to) {
+        return prisma_schema_diff(common, from, to, shadow_url);
+    }
     let printer = Printer::new(common.format, None);
     let renames = match parse_renames(renames, &printer) {
         Ok(renames) => renames,
@@ -339,4 +394,63 @@ fn renamed(
     let mut copy = from.into_shadow(&server, &resolved.settings).map_err(Ok)?;
     copy.run(&statements.iter().map(|s| s.sql.clone()).collect::<Vec<_>>()).map_err(Ok)?;
     Ok((copy, statements))
+}
+
+fn is_prisma(source: &str) -> bool {
+    matches!(Desired::from_path(PathBuf::from(source), false), Desired::Prisma { .. })
+}
+
+/// `schema diff` where a side is a Prisma schema: the migration as Prisma Migrate writes it.
+/// Two Prisma schemas need no database; otherwise the Prisma side is normalized on a shadow
+/// database and the other side read in Prisma's terms.
+fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<&str>) -> u8 {
+    let printer = Printer::new(common.format, None);
+    let lowered = |path: &str| haste_dev::lower_prisma(Path::new(path));
+    let migration = if is_prisma(from) && is_prisma(to) {
+        lowered(from)
+            .and_then(|(from, _)| lowered(to).map(|(to, _)| haste_prisma::migration(&from, &to, &to)))
+    } else if is_prisma(to) {
+        let (resolved, server, _) = match postgres(common, None, shadow_url) {
+            Ok(context) => context,
+            Err(code) => return code,
+        };
+        let database = match load_schema(common, Some(from), shadow_url) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+        haste_dev::PrismaSchema::load(Path::new(to), &server, &resolved.settings)
+            .map(|p| p.migration_from(&database.schema))
+    } else {
+        let database = match load_schema(common, Some(to), shadow_url) {
+            Ok(loaded) => loaded,
+            Err(code) => return code,
+        };
+        lowered(from).map(|(from, schemas)| {
+            let to = haste_prisma::from_schema(
+                &haste_prisma::project(&database.schema, "public", &schemas),
+                "public",
+                &schemas,
+            );
+            haste_prisma::migration(&from, &to, &to)
+        })
+    };
+    match migration {
+        Ok(migration) if migration.is_empty() => {
+            match printer.format() {
+                Format::Text => printer.emit("-- The schemas are equal.", true),
+                Format::Json => printer.json(json!({ "ok": true, "equal": true })),
+            }
+            exit::OK
+        }
+        Ok(migration) => {
+            match printer.format() {
+                Format::Text => printer.emit(migration.to_sql().trim_end(), false),
+                Format::Json => printer.json(json!({
+                    "ok": true, "equal": false, "sql": migration.to_sql(), "warnings": migration.warnings,
+                })),
+            }
+            exit::SCHEMAS_DIFFER
+        }
+        Err(error) => dev_error(&printer, &error),
+    }
 }

@@ -75,7 +75,7 @@ fn migrate(command: Migrate) -> u8 {
                 printer.deploy_result(&resolved.settings.run_id, &result)
             })
         }
-        Migrate::Status { common, drift, shadow_url } => {
+        Migrate::Status { common, drift, shadow_url, schema } => {
             let code =
                 with_database(
                     &common,
@@ -90,23 +90,32 @@ fn migrate(command: Migrate) -> u8 {
                     },
                 );
             if drift && matches!(code, exit::OK | exit::PENDING) {
-                dev::status_drift(&common, shadow_url.as_deref(), code)
+                dev::status_drift(&common, shadow_url.as_deref(), schema.as_deref(), code)
             } else {
                 code
             }
         }
-        Migrate::Dev { common, run, name, schema, shadow_url, rename, expand_contract, create_only } => {
-            dev::migrate_dev(&dev::DevArgs {
-                common: &common,
-                run: &run,
-                name: &name,
-                schema: schema.as_deref(),
-                shadow_url: shadow_url.as_deref(),
-                renames: &rename,
-                expand_contract,
-                create_only,
-            })
-        }
+        Migrate::Dev {
+            common,
+            run,
+            name,
+            schema,
+            online,
+            shadow_url,
+            rename,
+            expand_contract,
+            create_only,
+        } => dev::migrate_dev(&dev::DevArgs {
+            common: &common,
+            run: &run,
+            name: &name,
+            schema: schema.as_deref(),
+            online,
+            shadow_url: shadow_url.as_deref(),
+            renames: &rename,
+            expand_contract,
+            create_only,
+        }),
         Migrate::Down { common, run, steps, to, confirm_production } => {
             let target = match to {
                 Some(name) => haste_runner::DownTarget::To(name),

@@ -30,7 +30,7 @@ impl Printer {
         self.url.as_ref().map_or_else(|| text.to_owned(), |url| url.scrub(text))
     }
 
-    fn emit(&self, text: &str, to_stderr: bool) {
+    pub fn emit(&self, text: &str, to_stderr: bool) {
         let text = self.scrub(text);
         // A closed pipe (`haste ... | head`) is not worth a panic.
         let _ = if to_stderr {

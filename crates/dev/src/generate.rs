@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use haste_diff::{Change, Hazard, Options, Plan, Rename, RenameSuggestion, Step};
 use haste_driver::DatabaseUrl;
 use haste_migrations::{LOCK_FILE, MigrationsDir};
-use haste_runner::{DeployReport, Observer, SchemaSource, Settings};
-
+use haste_runner::{DeployReport, Observer, Settings};
 use haste_schema::Schema;
 use time::OffsetDateTime;
 
 use crate::drift::check;
-use crate::source::{Loaded, load};
+use crate::source::Loaded;
+use crate::target::{Desired, Target};
 use crate::{Error, expand, render};
 
 /// What `migrate dev` is asked to do.
@@ -20,8 +20,8 @@ pub struct Request<'a> {
     pub dir: &'a Path,
     /// The new migration's name (after its timestamp).
     pub name: &'a str,
-    /// The desired schema: a SQL file or folder.
-    pub desired: &'a SchemaSource,
+    /// The desired schema.
+    pub desired: &'a Desired,
     /// The development database.
     pub url: &'a DatabaseUrl,
     /// Where shadow databases are made (`--shadow-url`, or the development server).
@@ -41,12 +41,14 @@ pub struct Request<'a> {
 pub struct Generated {
     /// The folders written: the migration, then with expand/contract the contracting one.
     pub folders: Vec<PathBuf>,
-    /// The statements of the (first) migration.
+    /// The statements of the (first) migration, with their locks and hazards.
     pub plan: Plan,
     /// What changes, object by object, from the history to the desired schema.
     pub changes: Vec<Change>,
     /// What `down.sql` cannot give back.
     pub irreversible: Vec<String>,
+    /// Prisma's warnings, when the migration is written as Prisma writes it.
+    pub warnings: Vec<String>,
 }
 
 /// How `migrate dev` ended. Either way, [`apply`] then brings the development database up to
@@ -59,7 +61,7 @@ pub enum Outcome {
     Generated(Generated),
 }
 
-fn sql(steps: &[Step]) -> Vec<String> {
+pub(crate) fn sql(steps: &[Step]) -> Vec<String> {
     steps.iter().map(|step| step.sql.clone()).collect()
 }
 
@@ -68,7 +70,11 @@ pub(crate) struct Draft {
     pub(crate) suffix: &'static str,
     pub(crate) title: String,
     pub(crate) notes: Vec<String>,
+    /// The statements, with their locks and hazards.
     pub(crate) up: Vec<Step>,
+    /// The file as Prisma would write it, when the desired schema is a Prisma schema (then
+    /// `up` describes the same change for the summary).
+    pub(crate) prisma_text: Option<(String, Vec<String>)>,
     /// `data.sql` and `data.down.sql`.
     pub(crate) data: Option<(String, String)>,
     /// Held by deploy until a run after the one that applies the draft before it.
@@ -81,23 +87,26 @@ pub(crate) struct Draft {
 pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let settings = request.settings;
     let dir = MigrationsDir::load(request.dir).map_err(haste_runner::Error::Folder)?;
-    let (checked, desired) = std::thread::scope(|scope| {
-        let desired = scope.spawn(|| load(request.desired, request.shadow_server, settings));
+    let (checked, target) = std::thread::scope(|scope| {
+        let target = scope.spawn(|| Target::load(request.desired, request.shadow_server, settings));
         let checked = check(request.url, &dir, request.shadow_server, settings);
-        (checked, desired.join().expect("loading a schema does not panic"))
+        (checked, target.join().expect("loading a schema does not panic"))
     });
-    let (checked, desired) = (checked?, desired?);
+    let (checked, target) = (checked?, target?);
     if !checked.drift.is_empty() {
         return Err(Error::Drift(checked.drift));
     }
     let mut history = checked.history;
     history.deploy(&dir, settings)?;
-    let before = history.schema.clone();
+    let before = target.view(&history.schema);
 
-    let drafts = if request.expand_contract {
-        expand::drafts(&mut history, &desired.schema, request.renames, request.name)?
-    } else {
-        vec![in_place(&mut history, &desired.schema, request.renames, request.name)?]
+    let drafts = match (&target, request.expand_contract) {
+        (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
+        (_, true) => expand::drafts(&mut history, target.schema(), request.renames, request.name)?,
+        (Target::Prisma { online: false, .. }, false) => {
+            vec![prisma_style(&mut history, &target, request.renames, request.name)?]
+        }
+        (_, false) => vec![in_place(&mut history, &target, request.renames, request.name)?],
     };
     if drafts.iter().all(|draft| draft.up.is_empty()) {
         return Ok(Outcome::InSync);
@@ -113,30 +122,78 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         return Err(Error::RequiredColumns { statements: required, suggestions });
     }
 
-    let folders = write(request, &drafts, &mut history, &desired.schema, &before)?;
+    let folders = write(request, &drafts, &mut history, &target)?;
     let first = drafts.into_iter().next().expect("at least one draft");
     let generated = Generated {
         folders,
         irreversible: render::irreversible_notes(&first.up),
+        warnings: first.prisma_text.map(|(_, warnings)| warnings).unwrap_or_default(),
         plan: Plan { steps: first.up, suggestions },
-        changes: haste_diff::changes(&before, &desired.schema),
+        changes: haste_diff::changes(&before, target.schema()),
     };
     Ok(Outcome::Generated(generated))
 }
 
-/// The plan for an in-place change: renames from hints, then the online diff.
-fn in_place(history: &mut Loaded, desired: &Schema, renames: &[Rename], name: &str) -> Result<Draft, Error> {
+/// Runs rename hints on the shadow, then `plan` on the renamed schema, then undoes them; the
+/// rename statements come first in the result.
+fn around_renames<T>(
+    history: &mut Loaded,
+    renames: &[Rename],
+    plan: impl FnOnce(&Schema) -> T,
+) -> Result<(Vec<Step>, T), Error> {
     let renamed = haste_diff::rename_statements(&history.schema, renames)?;
     history.run(&sql(&renamed))?;
-    let plan = haste_diff::diff(&history.schema, desired, &Options { online: true });
+    let planned = plan(&history.schema);
     undo_renames(history, renames)?;
-    let mut up = renamed;
+    Ok((renamed, planned))
+}
+
+/// The plan for an in-place change: renames from hints, then the online diff.
+fn in_place(history: &mut Loaded, target: &Target, renames: &[Rename], name: &str) -> Result<Draft, Error> {
+    let (mut up, plan) = around_renames(history, renames, |renamed| {
+        haste_diff::diff(&target.view(renamed), target.schema(), &Options { online: true })
+    })?;
     up.extend(plan.steps);
     Ok(Draft {
         suffix: "",
         title: format!("{name}: generated by haste migrate dev"),
         notes: Vec::new(),
         up,
+        prisma_text: None,
+        data: None,
+        after_previous: false,
+        suggestions: plan.suggestions,
+    })
+}
+
+/// The migration as Prisma Migrate would write it (plus any rename hints, which Prisma has not).
+fn prisma_style(
+    history: &mut Loaded,
+    target: &Target,
+    renames: &[Rename],
+    name: &str,
+) -> Result<Draft, Error> {
+    let (renamed, (migration, plan)) = around_renames(history, renames, |renamed| {
+        let migration = target.prisma_migration(renamed);
+        let plan = haste_diff::diff(&target.view(renamed), target.schema(), &Options { online: false });
+        (migration, plan)
+    })?;
+    let mut text = String::new();
+    for step in &renamed {
+        text.push_str(&format!("-- Rename ({})\n{};\n\n", name, step.sql));
+    }
+    text.push_str(&migration.to_sql());
+    let mut up = renamed;
+    up.extend(plan.steps);
+    if migration.is_empty() && up.is_empty() {
+        up.clear();
+    }
+    Ok(Draft {
+        suffix: "",
+        title: String::new(),
+        notes: Vec::new(),
+        up,
+        prisma_text: Some((text, migration.warnings)),
         data: None,
         after_previous: false,
         suggestions: plan.suggestions,
@@ -155,17 +212,16 @@ fn undo_renames(history: &mut Loaded, renames: &[Rename]) -> Result<Vec<Step>, E
 }
 
 /// Writes each draft with its `down.sql`, after validating both on the shadow: the drafts in
-/// order must reach `desired`, and the downs in reverse order must give `before` back. On any
-/// failure nothing stays on disk.
+/// order must reach the target, and the downs in reverse order must give `before` back. On
+/// any failure nothing stays on disk.
 fn write(
     request: &Request<'_>,
     drafts: &[Draft],
     history: &mut Loaded,
-    desired: &Schema,
-    before: &Schema,
+    target: &Target,
 ) -> Result<Vec<PathBuf>, Error> {
     let mut folders = Vec::new();
-    let result = write_validated(request, drafts, history, desired, before, &mut folders);
+    let result = write_validated(request, drafts, history, target, &mut folders);
     if result.is_err() {
         for folder in &folders {
             let _ = std::fs::remove_dir_all(folder);
@@ -174,12 +230,14 @@ fn write(
     result.map(|()| folders)
 }
 
+/// Prisma's lock file, so Prisma Migrate reads the folder as its own.
+const LOCK_FILE_TEXT: &str = "# Please do not edit this file manually\n# It should be added in your version-control system (e.g., Git)\nprovider = \"postgresql\"\n";
+
 fn write_validated(
     request: &Request<'_>,
     drafts: &[Draft],
     history: &mut Loaded,
-    desired: &Schema,
-    before: &Schema,
+    target: &Target,
     folders: &mut Vec<PathBuf>,
 ) -> Result<(), Error> {
     let io = |path: &Path| {
@@ -189,13 +247,9 @@ fn write_validated(
     std::fs::create_dir_all(request.dir).map_err(io(request.dir))?;
     let lock_file = request.dir.join(LOCK_FILE);
     if !lock_file.exists() {
-        std::fs::write(
-            &lock_file,
-            "# Written by haste; keep it in version control.\nprovider = \"postgresql\"\n",
-        )
-        .map_err(io(&lock_file))?;
+        std::fs::write(&lock_file, LOCK_FILE_TEXT).map_err(io(&lock_file))?;
     }
-    let mut states = vec![before.clone()];
+    let mut states = vec![history.schema.clone()];
     for draft in drafts {
         let name = format!("{}{}", request.name, draft.suffix);
         let folder = haste_migrations::create_migration(request.dir, &name, request.now)
@@ -208,8 +262,12 @@ fn write_validated(
         {
             notes.push(format!("haste:after {}", previous.to_string_lossy()));
         }
+        let text = match &draft.prisma_text {
+            Some((text, _)) => text.clone(),
+            None => render::file(&draft.title, &notes, &draft.up),
+        };
         let up = folder.join("migration.sql");
-        std::fs::write(&up, render::file(&draft.title, &notes, &draft.up)).map_err(io(&up))?;
+        std::fs::write(&up, text).map_err(io(&up))?;
         if let Some((data, data_down)) = &draft.data {
             for (file, text) in [("data.sql", data), ("data.down.sql", data_down)] {
                 let path = folder.join(file);
@@ -221,26 +279,40 @@ fn write_validated(
         history.deploy(&dir, request.settings)?;
         states.push(history.schema.clone());
     }
-    let left = haste_diff::changes(&history.schema, desired);
+    let left = haste_diff::changes(&target.view(&history.schema), target.schema());
     if !left.is_empty() {
         return Err(Error::PlanInvalid { which: "migration.sql", left });
     }
     // Each down.sql goes from the state its migration reached back to the one before it.
     for (index, draft) in drafts.iter().enumerate().rev() {
-        let target = &states[index];
+        let previous = &states[index];
         let renames = if draft.suffix.is_empty() && !request.expand_contract { request.renames } else { &[] };
         let mut down = undo_renames(history, renames)?;
-        let plan = haste_diff::diff(&history.schema, target, &Options { online: true });
-        history.run(&sql(&plan.steps))?;
-        down.extend(plan.steps);
-        let left = haste_diff::changes(&history.schema, target);
+        let title = format!("Reverts {}{}", request.name, draft.suffix);
+        let irreversible = render::irreversible_notes(&draft.up);
+        let text = if draft.prisma_text.is_some() {
+            let migration = target.prisma_migration_between(&history.schema, previous);
+            history.run(&[migration.to_sql()])?;
+            let mut text = irreversible.iter().map(|n| format!("-- {n}\n")).collect::<String>();
+            text.extend(down.iter().map(|step| format!("{};\n\n", step.sql)));
+            text.push_str(&migration.to_sql());
+            text
+        } else {
+            let plan = haste_diff::diff(
+                &target.view(&history.schema),
+                &target.view(previous),
+                &Options { online: true },
+            );
+            history.run(&sql(&plan.steps))?;
+            down.extend(plan.steps);
+            render::file(&title, &irreversible, &down)
+        };
+        let left = haste_diff::changes(&target.view(&history.schema), &target.view(previous));
         if !left.is_empty() {
             return Err(Error::PlanInvalid { which: "down.sql", left });
         }
         let path = folders[index].join("down.sql");
-        let title = format!("Reverts {}{}", request.name, draft.suffix);
-        std::fs::write(&path, render::file(&title, &render::irreversible_notes(&draft.up), &down))
-            .map_err(io(&path))?;
+        std::fs::write(&path, text).map_err(io(&path))?;
     }
     Ok(())
 }

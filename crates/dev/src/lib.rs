@@ -17,10 +17,12 @@ mod expand;
 mod generate;
 mod render;
 mod source;
+mod target;
 
 pub use drift::{Drift, EditedMigration, drift};
 pub use generate::{Generated, Outcome, Request, apply, dev};
 pub use source::{Loaded, load};
+pub use target::{Desired, PrismaSchema, lower_prisma};
 
 use haste_diff::Change;
 use haste_driver::{ConnectError, DbError};
@@ -65,9 +67,25 @@ pub enum Error {
         /// What still differs after it ran.
         left: Vec<Change>,
     },
+    /// A Prisma schema that does not validate (the diagnostics, rendered).
+    #[error("{0}")]
+    Prisma(String),
+    /// Expand/contract renames are planned from SQL, not from a Prisma schema.
+    #[error(
+        "--expand-contract works with a SQL desired schema (or `--online` is not enough): Prisma schemas have no rename syntax"
+    )]
+    ExpandNeedsSql,
     /// `--expand-contract` needs a column rename hint.
     #[error("--expand-contract needs a column rename hint (--rename schema.table.old=new)")]
     NothingToExpand,
+    /// A schema file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The migrations folder could not be written.
     #[error("cannot write {path}: {source}")]
     Write {

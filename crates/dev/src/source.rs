@@ -62,7 +62,7 @@ pub(crate) fn replay(
 }
 
 impl Loaded {
-    fn empty(server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
+    pub(crate) fn empty(server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
         let shadow = ShadowDatabase::create(server)?;
         let connection = connect(&shadow.url, settings)?;
         Ok(Loaded { schema: Schema::default(), connection, shadow: Some(shadow) })

@@ -24,7 +24,7 @@ impl Builder {
 }
 
 /// Objects keyed by name, for matching the two sides.
-pub(crate) fn by<'a, T>(items: &'a [T], key: impl Fn(&T) -> String) -> BTreeMap<String, &'a T> {
+pub(crate) fn by<T>(items: &[T], key: impl Fn(&T) -> String) -> BTreeMap<String, &T> {
     items.iter().map(|item| (key(item), item)).collect()
 }
 

@@ -73,24 +73,20 @@ pub fn rename_statements(schema: &Schema, renames: &[Rename]) -> Result<Vec<Step
                 }
             }
             let (s, t, c) = leaf.expect("every shape has a leaf reading");
-            if let Some(found) = table(s, t) {
-                if found.columns.iter().any(|column| column.name == c) {
-                    return Ok(step(format!(
-                        "ALTER TABLE {} RENAME COLUMN {} TO {new}",
-                        qualified(s, t),
-                        quote_ident(c)
-                    )));
-                }
+            if table(s, t).is_some_and(|found| found.columns.iter().any(|column| column.name == c)) {
+                return Ok(step(format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {new}",
+                    qualified(s, t),
+                    quote_ident(c)
+                )));
             }
-            if let Some(found) = enumeration(s, t) {
-                if found.values.iter().any(|value| value == c) {
-                    return Ok(step(format!(
-                        "ALTER TYPE {} RENAME VALUE {} TO {}",
-                        qualified(s, t),
-                        quote_literal(c),
-                        quote_literal(&rename.to)
-                    )));
-                }
+            if enumeration(s, t).is_some_and(|found| found.values.iter().any(|value| value == c)) {
+                return Ok(step(format!(
+                    "ALTER TYPE {} RENAME VALUE {} TO {}",
+                    qualified(s, t),
+                    quote_literal(c),
+                    quote_literal(&rename.to)
+                )));
             }
             Err(Error::BadRename {
                 hint: rename.hint.clone(),

@@ -6,6 +6,7 @@ mod dev;
 mod failures;
 mod faults;
 mod lint;
+mod prisma;
 mod recovery;
 mod schema;
 mod sqlite;
@@ -81,6 +82,41 @@ pub fn corpus() -> Option<std::path::PathBuf> {
         eprintln!("SKIP: ../shared/corpus/hastecrm is absent; corpus test skipped");
         None
     }
+}
+
+/// A database Prisma Migrate built from the corpus's migrations, with its `_prisma_migrations`
+/// rows as Prisma writes them, and a working folder holding the same migrations.
+pub fn prisma_managed(corpus: &Path, db: &haste_testkit::TestDb) -> TempDir {
+    db.execute(
+        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, \
+         finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, \
+         started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count integer NOT NULL DEFAULT 0)",
+    );
+    let work = TempDir::new("prisma");
+    let mut names: Vec<String> = std::fs::read_dir(corpus.join("migrations"))
+        .unwrap()
+        .flatten()
+        .filter(|entry| entry.path().is_dir())
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        let sql =
+            std::fs::read_to_string(corpus.join("migrations").join(name).join("migration.sql")).unwrap();
+        work.write(&format!("migrations/{name}/migration.sql"), &sql);
+        db.execute(&sql);
+        let literal = sql.replace('\'', "''");
+        db.execute(&format!(
+            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) \
+             VALUES ('{i}', encode(sha256(convert_to('{literal}', 'UTF8')), 'hex'), now(), '{name}', now() + interval '{i} seconds', 1)"
+        ));
+    }
+    std::fs::copy(
+        corpus.join("migrations/migration_lock.toml"),
+        work.path().join("migrations/migration_lock.toml"),
+    )
+    .unwrap();
+    work
 }
 
 /// Waits until no session of a killed haste is left in `db`: a backend finishes its current

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use haste_testkit::{TempDir, database, wait_until};
 
-use crate::{command, corpus, haste, migrations};
+use crate::{command, corpus, haste, migrations, prisma_managed};
 
 const REVERSIBLE: [(&str, &str, &str); 3] = [
     (
@@ -100,35 +100,7 @@ fn down_refuses_without_a_down_file_or_in_production() {
 #[test]
 fn a_prisma_managed_database_is_adopted_without_running_anything() {
     let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
-    db.execute(
-        "CREATE TABLE _prisma_migrations (id varchar(36) PRIMARY KEY, checksum varchar(64) NOT NULL, \
-         finished_at timestamptz, migration_name varchar(255) NOT NULL, logs text, rolled_back_at timestamptz, \
-         started_at timestamptz NOT NULL DEFAULT now(), applied_steps_count integer NOT NULL DEFAULT 0)",
-    );
-    let work = TempDir::new("prisma");
-    let mut names = Vec::new();
-    for entry in fs::read_dir(corpus.join("migrations")).unwrap() {
-        let entry = entry.unwrap();
-        if entry.path().is_dir() {
-            names.push(entry.file_name().into_string().unwrap());
-        }
-    }
-    names.sort();
-    for (i, name) in names.iter().enumerate() {
-        let sql = fs::read_to_string(corpus.join("migrations").join(name).join("migration.sql")).unwrap();
-        work.write(&format!("migrations/{name}/migration.sql"), &sql);
-        db.execute(&sql);
-        let literal = sql.replace('\'', "''");
-        db.execute(&format!(
-            "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) \
-             VALUES ('{i}', encode(sha256(convert_to('{literal}', 'UTF8')), 'hex'), now(), '{name}', now() + interval '{i} seconds', 1)"
-        ));
-    }
-    fs::copy(
-        corpus.join("migrations/migration_lock.toml"),
-        work.path().join("migrations/migration_lock.toml"),
-    )
-    .unwrap();
+    let work = prisma_managed(&corpus, &db);
     let status = haste(work.path(), &["migrate", "status", "--url", &db.url]);
     assert_eq!(status.code, 0, "{status:?}");
     let deploy = haste(work.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);

@@ -1,0 +1,203 @@
+//! `schema.prisma` as the desired schema: `migrate dev` writes what Prisma Migrate writes,
+//! `schema diff` reads `.prisma` sides, `status --drift --schema` checks a Prisma-managed
+//! database.
+
+use std::fs;
+use std::path::PathBuf;
+
+use haste_testkit::{TempDir, database};
+
+use crate::{corpus, haste, prisma_managed};
+
+fn folders(dir: &TempDir) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir.path().join("migrations"))
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+#[test]
+fn migrate_dev_from_the_corpus_schemas_writes_prismas_migrations() {
+    let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
+    let dir = TempDir::new("prisma-dev");
+    let steps = [
+        ("v1", "initial", "20250612024039_initial"),
+        ("v2", "add_gmail_webhook_support", "20250613172146_add_gmail_webhook_support"),
+        ("v3", "add_pipeline_automation_models", "20250614030005_add_pipeline_automation_models"),
+    ];
+    for (version, name, prisma) in steps {
+        let schema = corpus.join(format!("schemas/{version}.schema.prisma"));
+        let run = haste(
+            dir.path(),
+            &["migrate", "dev", "--url", &db.url, "--schema", schema.to_str().unwrap(), "--name", name],
+        );
+        assert_eq!(run.code, 0, "{version}: {run:?}");
+        let written = folders(&dir).pop().unwrap();
+        assert!(written.file_name().unwrap().to_string_lossy().ends_with(name));
+        let expected =
+            fs::read_to_string(corpus.join("migrations").join(prisma).join("migration.sql")).unwrap();
+        assert_eq!(
+            fs::read_to_string(written.join("migration.sql")).unwrap(),
+            expected,
+            "{version}: Prisma's text"
+        );
+        let again =
+            haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", schema.to_str().unwrap()]);
+        assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+    }
+    let lock = fs::read_to_string(dir.path().join("migrations/migration_lock.toml")).unwrap();
+    assert_eq!(lock, fs::read_to_string(corpus.join("migrations/migration_lock.toml")).unwrap());
+    // The three migrations replay to the schema Prisma's three give.
+    let ours = dir.path().join("migrations");
+    let theirs = corpus.join("migrations");
+    let same = haste(
+        dir.path(),
+        &[
+            "schema",
+            "diff",
+            "--from",
+            ours.to_str().unwrap(),
+            "--to",
+            theirs.to_str().unwrap(),
+            "--url",
+            &db.url,
+        ],
+    );
+    assert_eq!(same.code, 0, "{same:?}");
+    // down.sql of the last one gives v2 back, by the schema engine.
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let v2 = corpus.join("schemas/v2.schema.prisma");
+    let back = haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", v2.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(back.code, 0, "{back:?}");
+}
+
+#[test]
+fn a_prisma_managed_database_shows_no_drift_against_its_schema() {
+    let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
+    let work = prisma_managed(&corpus, &db);
+    let v3 = corpus.join("schemas/v3.schema.prisma");
+    let status = haste(
+        work.path(),
+        &["migrate", "status", "--drift", "--schema", v3.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(
+        status.stdout.contains("No drift") && status.stdout.contains("matches the database"),
+        "{status:?}"
+    );
+    let dev = haste(work.path(), &["migrate", "dev", "--schema", v3.to_str().unwrap(), "--url", &db.url]);
+    assert_eq!(dev.code, 0, "{dev:?}");
+    assert!(dev.stdout.contains("no migration generated"), "no false drift: {dev:?}");
+    // Against an older schema the difference is listed, as Prisma would write it.
+    let v2 = corpus.join("schemas/v2.schema.prisma");
+    let behind = haste(
+        work.path(),
+        &["migrate", "status", "--drift", "--schema", v2.to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(behind.code, 15, "{behind:?}");
+    assert!(behind.stderr.contains("DROP TABLE \"PipelineAutomation\""), "{behind:?}");
+}
+
+const BLOG: &str = r#"datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model Author {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+  posts Post[]
+}
+"#;
+
+const POSTS: &str = r#"model Post {
+  id       Int    @id @default(autoincrement())
+  title    String
+  authorId Int
+  author   Author @relation(fields: [authorId], references: [id])
+}
+"#;
+
+#[test]
+fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-folder");
+    dir.write("prisma/schema/author.prisma", BLOG);
+    dir.write("prisma/schema/post.prisma", POSTS);
+    let run = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema", "--name", "init"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = fs::read_to_string(folders(&dir)[0].join("migration.sql")).unwrap();
+    assert!(
+        sql.contains("-- AddForeignKey\nALTER TABLE \"Post\" ADD CONSTRAINT \"Post_authorId_fkey\" FOREIGN KEY (\"authorId\") REFERENCES \"Author\"(\"id\") ON DELETE RESTRICT ON UPDATE CASCADE;"),
+        "a relation across files: {sql}"
+    );
+    db.execute("INSERT INTO \"Author\" (email) VALUES ('a@x.test')");
+    // Prisma's statements by default; haste's online forms with --online.
+    dir.write("prisma/schema/post.prisma", &POSTS.replace("  author ", "  @@index([title])\n  author "));
+    let review = haste(
+        dir.path(),
+        &[
+            "migrate",
+            "dev",
+            "--url",
+            &db.url,
+            "--schema",
+            "prisma/schema",
+            "--name",
+            "title",
+            "--create-only",
+        ],
+    );
+    assert_eq!(review.code, 0, "{review:?}");
+    let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
+    fs::remove_dir_all(&folders(&dir)[1]).unwrap();
+    let online = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema", "--name", "title", "--online"],
+    );
+    assert_eq!(online.code, 0, "{online:?}");
+    let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(sql.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\""), "{sql}");
+}
+
+#[test]
+fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-diff");
+    dir.write("empty.prisma", "datasource db {\n  provider = \"postgresql\"\n}\n");
+    dir.write("blog.prisma", &format!("{BLOG}\n{POSTS}"));
+    let diff = haste(dir.path(), &["schema", "diff", "--from", "empty.prisma", "--to", "blog.prisma"]);
+    assert_eq!(diff.code, 14, "{diff:?}");
+    assert!(
+        diff.stdout.starts_with("-- CreateTable\nCREATE TABLE \"Author\" (\n    \"id\" SERIAL NOT NULL,"),
+        "{diff:?}"
+    );
+    // A database on the other side is read in Prisma's terms.
+    db.execute("CREATE TABLE \"Author\" (id serial PRIMARY KEY, email text NOT NULL); CREATE UNIQUE INDEX \"Author_email_key\" ON \"Author\" (email);");
+    let rest =
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "blog.prisma", "--url", &db.url]);
+    assert_eq!(rest.code, 14, "{rest:?}");
+    assert!(
+        !rest.stdout.contains("CREATE TABLE \"Author\"") && rest.stdout.contains("CREATE TABLE \"Post\""),
+        "{rest:?}"
+    );
+    assert!(!rest.stdout.contains("ALTER TABLE \"Author\""), "Author matches already: {rest:?}");
+
+    dir.write("bad.prisma", "model A {\n  id Int @id\n  b Nope\n}\n");
+    let bad = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "bad.prisma"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("Type \"Nope\" is neither a built-in type")
+            && bad.stderr.contains("bad.prisma:3:5"),
+        "{bad:?}"
+    );
+}

@@ -1,0 +1,164 @@
+//! The desired schema `migrate dev` works towards: SQL files (applied to a shadow database), or
+//! a Prisma schema (lowered by haste-prisma, its SQL applied to a shadow database so the
+//! comparison sees PostgreSQL's own spelling). With a Prisma schema, every comparison looks
+//! only at what Prisma models: objects that migrations added by hand (checks, views, triggers,
+//! functions) are neither drift nor something to drop.
+
+use std::path::PathBuf;
+
+use haste_driver::DatabaseUrl;
+use haste_prisma::ir::Database;
+use haste_runner::{SchemaSource, Settings};
+use haste_schema::Schema;
+
+use crate::Error;
+use crate::source::{Loaded, load};
+
+/// Where the desired schema comes from.
+#[derive(Debug, Clone)]
+pub enum Desired {
+    /// A SQL file or folder.
+    Sql(SchemaSource),
+    /// A `schema.prisma` file or a folder of `.prisma` files.
+    Prisma {
+        /// The file or folder.
+        path: PathBuf,
+        /// Plan haste's online forms instead of Prisma's statements.
+        online: bool,
+    },
+}
+
+impl Desired {
+    /// A `--schema` path: a `.prisma` file, or a folder holding `.prisma` files, selects the
+    /// Prisma front-end; anything else is SQL.
+    pub fn from_path(path: PathBuf, online: bool) -> Desired {
+        let prisma = if path.is_dir() {
+            haste_prisma::read(&path).map(|files| !files.is_empty()).unwrap_or(false)
+        } else {
+            path.extension().is_some_and(|e| e == "prisma")
+        };
+        match (prisma, path.is_dir()) {
+            (true, _) => Desired::Prisma { path, online },
+            (false, true) => Desired::Sql(SchemaSource::SqlFolder(path)),
+            (false, false) => Desired::Sql(SchemaSource::SqlFile(path)),
+        }
+    }
+}
+
+/// A Prisma schema, lowered and normalized by PostgreSQL.
+pub struct PrismaSchema {
+    /// The Prisma schema lowered: what statements are written from.
+    pub lowered: Database,
+    /// Its SQL applied to a shadow database, reduced to what Prisma models.
+    pub projected: Schema,
+    /// The same, read back in Prisma's terms: what comparisons use.
+    pub reads_as: Database,
+    /// The connection's schema (unqualified names live there).
+    pub default_schema: String,
+    /// The datasource's `schemas`, for a multi-schema datasource.
+    pub schemas: Vec<String>,
+}
+
+impl PrismaSchema {
+    /// Reads, validates and lowers `path`, and applies its SQL to a shadow database on `server`.
+    pub fn load(
+        path: &std::path::Path,
+        server: &DatabaseUrl,
+        settings: &Settings,
+    ) -> Result<PrismaSchema, Error> {
+        let (lowered, schemas) = lower_prisma(path)?;
+        let default_schema = settings.history.schema.clone().unwrap_or_else(|| "public".into());
+        let statements: Vec<String> = haste_prisma::migration(&Database::default(), &lowered, &lowered)
+            .steps
+            .into_iter()
+            .map(|(_, sql)| sql)
+            .collect();
+        let mut shadow = Loaded::empty(server, settings)?;
+        shadow.run(&statements)?;
+        let projected = haste_prisma::project(&shadow.schema, &default_schema, &schemas);
+        let reads_as = haste_prisma::from_schema(&projected, &default_schema, &schemas);
+        Ok(PrismaSchema { lowered, projected, reads_as, default_schema, schemas })
+    }
+
+    /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
+    pub fn read(&self, schema: &Schema) -> Database {
+        haste_prisma::from_schema(
+            &haste_prisma::project(schema, &self.default_schema, &self.schemas),
+            &self.default_schema,
+            &self.schemas,
+        )
+    }
+
+    /// Prisma's migration from `from` to this schema.
+    pub fn migration_from(&self, from: &Schema) -> haste_prisma::Migration {
+        haste_prisma::migration(&self.read(from), &self.lowered, &self.reads_as)
+    }
+}
+
+/// The loaded desired schema.
+pub(crate) enum Target {
+    Sql(Box<Loaded>),
+    Prisma { schema: Box<PrismaSchema>, online: bool },
+}
+
+/// A Prisma schema's files, parsed and lowered, or its diagnostics rendered.
+pub fn lower_prisma(path: &std::path::Path) -> Result<(Database, Vec<String>), Error> {
+    let files =
+        haste_prisma::read(path).map_err(|error| Error::Read { path: path.to_owned(), source: error })?;
+    let rendered = |errors: Vec<haste_prisma::Diagnostic>| {
+        Error::Prisma(errors.iter().map(|e| e.render(&files)).collect::<Vec<_>>().join("\n\n"))
+    };
+    let ast = haste_prisma::parse(&files).map_err(rendered)?;
+    let lowered = haste_prisma::lower(&ast).map_err(rendered)?;
+    Ok((lowered, haste_prisma::datasource_schemas(&ast)))
+}
+
+impl Target {
+    pub(crate) fn load(
+        desired: &Desired,
+        server: &DatabaseUrl,
+        settings: &Settings,
+    ) -> Result<Target, Error> {
+        let (path, online) = match desired {
+            Desired::Sql(source) => return Ok(Target::Sql(Box::new(load(source, server, settings)?))),
+            Desired::Prisma { path, online } => (path, *online),
+        };
+        Ok(Target::Prisma { schema: Box::new(PrismaSchema::load(path, server, settings)?), online })
+    }
+
+    /// The desired schema (for a Prisma schema, what Prisma models of it).
+    pub(crate) fn schema(&self) -> &Schema {
+        match self {
+            Target::Sql(loaded) => &loaded.schema,
+            Target::Prisma { schema, .. } => &schema.projected,
+        }
+    }
+
+    /// `schema` as this target compares it.
+    pub(crate) fn view(&self, schema: &Schema) -> Schema {
+        match self {
+            Target::Sql(_) => schema.clone(),
+            Target::Prisma { schema: prisma, .. } => {
+                haste_prisma::project(schema, &prisma.default_schema, &prisma.schemas)
+            }
+        }
+    }
+
+    fn prisma(&self) -> &PrismaSchema {
+        match self {
+            Target::Prisma { schema, .. } => schema,
+            Target::Sql(_) => unreachable!("only a Prisma target renders Prisma's statements"),
+        }
+    }
+
+    /// Prisma's migration from `from` to the Prisma schema.
+    pub(crate) fn prisma_migration(&self, from: &Schema) -> haste_prisma::Migration {
+        self.prisma().migration_from(from)
+    }
+
+    /// Prisma's migration between two database states (for `down.sql`).
+    pub(crate) fn prisma_migration_between(&self, from: &Schema, to: &Schema) -> haste_prisma::Migration {
+        let to = self.prisma().read(to);
+        haste_prisma::migration(&self.prisma().read(from), &to, &to)
+    }
+}

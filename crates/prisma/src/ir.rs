@@ -1,0 +1,140 @@
+//! The tables Prisma Migrate keeps for a schema: what `schema.prisma` says about the database,
+//! in the terms Prisma renders (`TEXT`, `TIMESTAMP(3)`, `SERIAL`, `DEFAULT CURRENT_TIMESTAMP`),
+//! in declaration order. Lowered from a Prisma schema, or read back from a database that
+//! Prisma-style migrations built.
+
+/// A table or type name, with its schema when the datasource lists schemas.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Name {
+    /// `None`: the connection's schema, unqualified as Prisma prints it.
+    pub schema: Option<String>,
+    /// The database name.
+    pub name: String,
+}
+
+/// Everything Migrate manages.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Database {
+    /// Schemas the datasource lists (multi-schema), besides the connection's.
+    pub schemas: Vec<String>,
+    /// Enum types, in declaration order.
+    pub enums: Vec<EnumType>,
+    /// Tables, models in declaration order, then implicit many-to-many tables.
+    pub tables: Vec<Table>,
+    /// Indexes (unique ones included), table by table.
+    pub indexes: Vec<Index>,
+    /// Foreign keys, in relation order.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// `CREATE TYPE ... AS ENUM`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnumType {
+    /// Its name.
+    pub name: Name,
+    /// Its values' database names, in order.
+    pub values: Vec<String>,
+}
+
+/// A table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    /// Its name.
+    pub name: Name,
+    /// Columns, in order.
+    pub columns: Vec<Column>,
+    /// `CONSTRAINT "name" PRIMARY KEY (...)`.
+    pub primary_key: Option<PrimaryKey>,
+}
+
+/// A column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// Its database name.
+    pub name: String,
+    /// As Prisma renders it: `TEXT`, `VARCHAR(20)`, `SERIAL`, `"Role"`, `INTEGER[]`.
+    pub data_type: String,
+    /// `NOT NULL`.
+    pub not_null: bool,
+    /// The `DEFAULT` expression as Prisma renders it.
+    pub default: Option<String>,
+}
+
+/// A primary key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrimaryKey {
+    /// The constraint name.
+    pub name: String,
+    /// Its columns.
+    pub columns: Vec<String>,
+}
+
+/// An index; Prisma makes unique constraints unique indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Index {
+    /// Its table.
+    pub table: Name,
+    /// Its name.
+    pub name: String,
+    /// `UNIQUE`.
+    pub unique: bool,
+    /// Its key columns.
+    pub columns: Vec<IndexColumn>,
+    /// `GIN`, `GIST`, `HASH`, `SPGIST`, `BRIN`; `None` for B-tree.
+    pub method: Option<String>,
+    /// A partial index's predicate.
+    pub predicate: Option<String>,
+}
+
+/// One key column of an index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexColumn {
+    /// The column.
+    pub name: String,
+    /// `ASC` or `DESC` when written.
+    pub sort: Option<String>,
+    /// An operator class when written.
+    pub opclass: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    /// The referencing table.
+    pub table: Name,
+    /// The constraint name.
+    pub name: String,
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table.
+    pub referenced_table: Name,
+    /// The referenced columns.
+    pub referenced_columns: Vec<String>,
+    /// `CASCADE`, `RESTRICT`, `NO ACTION`, `SET NULL`, `SET DEFAULT`.
+    pub on_delete: String,
+    /// The same for updates.
+    pub on_update: String,
+}
+
+impl Index {
+    /// The same index whatever its name: Prisma matches indexes by shape and renames.
+    pub fn same_shape(&self, other: &Index) -> bool {
+        self.table == other.table
+            && self.unique == other.unique
+            && self.columns == other.columns
+            && self.method == other.method
+            && self.predicate == other.predicate
+    }
+}
+
+impl ForeignKey {
+    /// The same key whatever its name.
+    pub fn same_shape(&self, other: &ForeignKey) -> bool {
+        self.table == other.table
+            && self.columns == other.columns
+            && self.referenced_table == other.referenced_table
+            && self.referenced_columns == other.referenced_columns
+            && self.on_delete == other.on_delete
+            && self.on_update == other.on_update
+    }
+}

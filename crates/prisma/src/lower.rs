@@ -1,0 +1,709 @@
+//! From a parsed schema to the tables Prisma Migrate would keep: names resolved, relations
+//! paired and validated, Prisma's naming, type, default and referential-action rules applied
+//! (see `../shared/notes/prisma.md`, "PSL → PostgreSQL mapping rules").
+
+use std::collections::HashMap;
+
+use haste_sql::quote_literal;
+
+use crate::ast::*;
+use crate::diagnostic::Diagnostic;
+use crate::ir::{self, Database, Name};
+
+const SCALARS: &[&str] =
+    &["String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes"];
+/// Defaults a client computes: no database default.
+const CLIENT_DEFAULTS: &[&str] = &["uuid", "cuid", "nanoid", "ulid"];
+
+/// PostgreSQL keeps 63 bytes of a name; Prisma cuts the stem so the suffix survives.
+fn truncated(stem: &str, suffix: &str) -> String {
+    let mut end = stem.len().min(63 - suffix.len());
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{suffix}", &stem[..end])
+}
+
+fn attribute<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
+    attributes.iter().find(|a| a.name.name == name)
+}
+
+fn mapped(attributes: &[Attribute], name: &str, default: &str) -> String {
+    attribute(attributes, name)
+        .and_then(|a| a.positional().or_else(|| a.named("name")))
+        .and_then(Value::as_str)
+        .unwrap_or(default)
+        .to_owned()
+}
+
+/// What a field's type names.
+#[derive(Clone, Copy)]
+enum Kind<'a> {
+    Scalar(&'a str),
+    Enum(&'a Enum),
+    Relation(&'a Model),
+    Unsupported(&'a str),
+}
+
+struct Lowering<'a> {
+    models: Vec<&'a Model>,
+    enums: HashMap<&'a str, &'a Enum>,
+    multi_schema: bool,
+    foreign_keys: bool,
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// One end of a relation.
+#[derive(Clone, Copy)]
+struct RelationEnd<'a> {
+    model: &'a Model,
+    field: &'a Field,
+    target: &'a Model,
+    name: Option<&'a str>,
+}
+
+impl<'a> RelationEnd<'a> {
+    fn relation(&self) -> Option<&'a Attribute> {
+        attribute(&self.field.attributes, "relation")
+    }
+
+    fn list(&self, argument: &str) -> Vec<&'a Value> {
+        match self.relation().and_then(|r| r.named(argument)).map(|v| &v.kind) {
+            Some(ValueKind::Array(items)) => items.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl<'a> Lowering<'a> {
+    fn error(&mut self, message: impl Into<String>, span: Span) {
+        self.diagnostics.push(Diagnostic::new(message, span));
+    }
+
+    fn model(&self, name: &str) -> Option<&'a Model> {
+        self.models.iter().copied().find(|m| m.name.name == name)
+    }
+
+    fn kind(&self, field: &'a Field) -> Option<Kind<'a>> {
+        let name = field.ty.name.name.as_str();
+        if let Some(text) = &field.ty.unsupported {
+            return Some(Kind::Unsupported(text));
+        }
+        if let Some(scalar) = SCALARS.iter().find(|s| **s == name) {
+            return Some(Kind::Scalar(scalar));
+        }
+        if let Some(item) = self.enums.get(name) {
+            return Some(Kind::Enum(item));
+        }
+        self.model(name).map(Kind::Relation)
+    }
+
+    fn schema_of(&mut self, attributes: &[Attribute], what: &str, span: Span) -> Option<String> {
+        if !self.multi_schema {
+            return None;
+        }
+        let schema = attribute(attributes, "schema").and_then(|a| a.positional()).and_then(Value::as_str);
+        if schema.is_none() {
+            self.error(format!("This {what} is missing an `@@schema` attribute."), span);
+        }
+        schema.map(str::to_owned)
+    }
+
+    fn table_name(&mut self, model: &'a Model) -> Name {
+        let schema = self.schema_of(&model.attributes, "model", model.name.span);
+        Name { schema, name: mapped(&model.attributes, "map", &model.name.name) }
+    }
+
+    fn column_name(field: &Field) -> String {
+        mapped(&field.attributes, "map", &field.name.name)
+    }
+
+    fn enum_name(&mut self, item: &'a Enum) -> Name {
+        let schema = self.schema_of(&item.attributes, "enum", item.name.span);
+        Name { schema, name: mapped(&item.attributes, "map", &item.name.name) }
+    }
+
+    fn quoted_name(name: &Name) -> String {
+        match &name.schema {
+            Some(schema) => {
+                format!("{}.{}", haste_sql::quote_ident(schema), haste_sql::quote_ident(&name.name))
+            }
+            None => haste_sql::quote_ident(&name.name),
+        }
+    }
+
+    /// The column type as Prisma renders it, before `[]` and `SERIAL`.
+    fn column_type(&mut self, field: &'a Field, kind: Kind<'a>) -> String {
+        let native = field.attributes.iter().find(|a| a.name.name.starts_with("db."));
+        match (kind, native) {
+            (Kind::Unsupported(text), _) => text.to_owned(),
+            (Kind::Enum(item), _) => {
+                let name = self.enum_name(item);
+                Lowering::quoted_name(&name)
+            }
+            (Kind::Scalar(_), Some(native)) => {
+                let args: Vec<String> = native
+                    .args
+                    .iter()
+                    .map(|a| match &a.value.kind {
+                        ValueKind::Number(n) => n.clone(),
+                        _ => String::new(),
+                    })
+                    .collect();
+                let with_args = |base: &str| {
+                    if args.is_empty() { base.to_owned() } else { format!("{base}({})", args.join(",")) }
+                };
+                match &native.name.name["db.".len()..] {
+                    "Text" => "TEXT".into(),
+                    "VarChar" => with_args("VARCHAR"),
+                    "Char" => with_args("CHAR"),
+                    "Uuid" => "UUID".into(),
+                    "Xml" => "XML".into(),
+                    "Inet" => "INET".into(),
+                    "Citext" => "CITEXT".into(),
+                    "Bit" => with_args("BIT"),
+                    "VarBit" => with_args("VARBIT"),
+                    "SmallInt" => "SMALLINT".into(),
+                    "Integer" => "INTEGER".into(),
+                    "Oid" => "OID".into(),
+                    "BigInt" => "BIGINT".into(),
+                    "Real" => "REAL".into(),
+                    "DoublePrecision" => "DOUBLE PRECISION".into(),
+                    "Decimal" => with_args("DECIMAL"),
+                    "Money" => "MONEY".into(),
+                    "Boolean" => "BOOLEAN".into(),
+                    "Timestamp" => with_args("TIMESTAMP"),
+                    "Timestamptz" => with_args("TIMESTAMPTZ"),
+                    "Date" => "DATE".into(),
+                    "Time" => with_args("TIME"),
+                    "Timetz" => with_args("TIMETZ"),
+                    "Json" => "JSON".into(),
+                    "JsonB" => "JSONB".into(),
+                    "ByteA" => "BYTEA".into(),
+                    other => {
+                        self.error(
+                            format!("Native type {other} is not supported for postgresql connector."),
+                            native.span,
+                        );
+                        "TEXT".into()
+                    }
+                }
+            }
+            (Kind::Scalar(scalar), None) => match scalar {
+                "String" => "TEXT",
+                "Boolean" => "BOOLEAN",
+                "Int" => "INTEGER",
+                "BigInt" => "BIGINT",
+                "Float" => "DOUBLE PRECISION",
+                "Decimal" => "DECIMAL(65,30)",
+                "DateTime" => "TIMESTAMP(3)",
+                "Json" => "JSONB",
+                _ => "BYTEA",
+            }
+            .into(),
+            (Kind::Relation(_), _) => unreachable!("relation fields have no column"),
+        }
+    }
+
+    /// A literal default as SQL.
+    fn literal(&mut self, value: &Value, kind: Kind<'a>) -> Option<String> {
+        match (&value.kind, kind) {
+            (ValueKind::String(text), _) => Some(quote_literal(text)),
+            (ValueKind::Number(number), _) => Some(number.clone()),
+            (ValueKind::Name(name), Kind::Scalar("Boolean")) if name == "true" || name == "false" => {
+                Some(name.clone())
+            }
+            (ValueKind::Name(name), Kind::Enum(item)) => {
+                match item.values.iter().find(|v| &v.name.name == name) {
+                    Some(found) => Some(quote_literal(&mapped(&found.attributes, "map", &found.name.name))),
+                    None => {
+                        self.error(format!("The defined default value `{name}` is not a valid value of the enum specified for the field."), value.span);
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error("This default value does not fit the field's type.", value.span);
+                None
+            }
+        }
+    }
+
+    /// The `DEFAULT` of a column and whether it is `autoincrement()`.
+    fn default(&mut self, field: &'a Field, kind: Kind<'a>, full_type: &str) -> (Option<String>, bool) {
+        let Some(value) = attribute(&field.attributes, "default").and_then(|a| a.positional()) else {
+            return (None, false);
+        };
+        match &value.kind {
+            ValueKind::Call(name, args) => match name.as_str() {
+                "autoincrement" => (None, true),
+                "now" => (Some("CURRENT_TIMESTAMP".into()), false),
+                "dbgenerated" => (args.first().and_then(|a| a.value.as_str()).map(str::to_owned), false),
+                client if CLIENT_DEFAULTS.contains(&client) => (None, false),
+                other => {
+                    self.error(format!("The function `{other}` is not a known function."), value.span);
+                    (None, false)
+                }
+            },
+            ValueKind::Array(items) => {
+                let rendered: Vec<String> =
+                    items.iter().filter_map(|item| self.literal(item, kind)).collect();
+                (Some(format!("ARRAY[{}]::{full_type}", rendered.join(", "))), false)
+            }
+            _ => (self.literal(value, kind), false),
+        }
+    }
+
+    /// The columns of a list of field references (`[a, b(sort: Desc)]`), checked.
+    fn index_columns(&mut self, model: &'a Model, fields: &Value) -> Vec<ir::IndexColumn> {
+        let items: Vec<&Value> = match &fields.kind {
+            ValueKind::Array(items) => items.iter().collect(),
+            _ => vec![fields],
+        };
+        let mut columns = Vec::new();
+        for item in items {
+            let (name, args) = match &item.kind {
+                ValueKind::Name(name) => (name.as_str(), &[][..]),
+                ValueKind::Call(name, args) => (name.as_str(), &args[..]),
+                _ => {
+                    self.error("Expected a field name.", item.span);
+                    continue;
+                }
+            };
+            let Some(field) = model.fields.iter().find(|f| f.name.name == name) else {
+                self.error(format!("The index definition refers to the unknown fields: {name}."), item.span);
+                continue;
+            };
+            let named =
+                |wanted: &str| args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.name == wanted));
+            let sort = named("sort").and_then(|a| a.value.as_name()).map(str::to_uppercase);
+            let opclass = named("ops").map(|a| match &a.value.kind {
+                ValueKind::Call(raw, raw_args) if raw == "raw" => {
+                    raw_args.first().and_then(|a| a.value.as_str()).unwrap_or_default().to_owned()
+                }
+                ValueKind::Name(name) => snake_case(name),
+                _ => String::new(),
+            });
+            columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass });
+        }
+        columns
+    }
+}
+
+fn snake_case(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+/// Lowers a schema. Every problem found is reported, not only the first.
+pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
+    let mut lowering = Lowering {
+        models: Vec::new(),
+        enums: HashMap::new(),
+        multi_schema: false,
+        foreign_keys: true,
+        diagnostics: Vec::new(),
+    };
+    let mut enums = Vec::new();
+    let mut schemas = Vec::new();
+    for top in &ast.tops {
+        match top {
+            Top::Model(model) => lowering.models.push(model),
+            Top::Enum(item) => {
+                enums.push(item);
+                lowering.enums.insert(&item.name.name, item);
+            }
+            Top::CompositeType(model) => lowering.error(
+                "Composite types are not supported on PostgreSQL; use a model or a Json field.",
+                model.name.span,
+            ),
+            Top::Datasource(config) => {
+                for (key, value) in &config.properties {
+                    match (key.name.as_str(), &value.kind) {
+                        ("provider", ValueKind::String(provider)) if provider != "postgresql" && provider != "postgres" => {
+                            lowering.error(format!("haste reads Prisma schemas for PostgreSQL; this datasource's provider is `{provider}`."), value.span)
+                        }
+                        ("schemas", ValueKind::Array(items)) => {
+                            lowering.multi_schema = true;
+                            schemas = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                        }
+                        ("relationMode", ValueKind::String(mode)) => lowering.foreign_keys = mode != "prisma",
+                        _ => {}
+                    }
+                }
+            }
+            Top::View(_) | Top::Generator(_) => {}
+        }
+    }
+    let mut seen = HashMap::new();
+    let declared: Vec<(String, Span)> = lowering
+        .models
+        .iter()
+        .map(|m| (m.name.name.clone(), m.name.span))
+        .chain(enums.iter().map(|e| (e.name.name.clone(), e.name.span)))
+        .collect();
+    for (name, span) in declared {
+        if seen.insert(name.clone(), span).is_some() {
+            lowering.error(format!("The model or enum \"{name}\" cannot be defined because a model or enum with that name already exists."), span);
+        }
+    }
+
+    let mut database = Database { schemas, ..Database::default() };
+    for item in &enums {
+        let name = lowering.enum_name(item);
+        let values = item.values.iter().map(|v| mapped(&v.attributes, "map", &v.name.name)).collect();
+        database.enums.push(ir::EnumType { name, values });
+    }
+
+    let models = lowering.models.clone();
+    let mut relations = Vec::new();
+    for model in &models {
+        let table = lowering.table_name(model);
+        let mut columns = Vec::new();
+        let mut indexes = Vec::new();
+        let mut primary_key = None;
+        for field in &model.fields {
+            let Some(kind) = lowering.kind(field) else {
+                lowering.error(
+                    format!("Type \"{}\" is neither a built-in type, nor refers to another model, composite type, or enum.", field.ty.name.name),
+                    field.ty.name.span,
+                );
+                continue;
+            };
+            if let Kind::Relation(target) = kind {
+                let relation = attribute(&field.attributes, "relation");
+                let name =
+                    relation.and_then(|r| r.positional().or_else(|| r.named("name"))).and_then(Value::as_str);
+                relations.push(RelationEnd { model, field, target, name });
+                continue;
+            }
+            let base = lowering.column_type(field, kind);
+            let list = field.ty.arity == Arity::List;
+            let full_type = if list { format!("{base}[]") } else { base.clone() };
+            let (default, serial) = lowering.default(field, kind, &full_type);
+            let data_type = if serial {
+                match base.as_str() {
+                    "BIGINT" => "BIGSERIAL".to_owned(),
+                    "SMALLINT" => "SMALLSERIAL".to_owned(),
+                    _ => "SERIAL".to_owned(),
+                }
+            } else {
+                full_type
+            };
+            let column = Lowering::column_name(field);
+            if let Some(id) = attribute(&field.attributes, "id") {
+                let name = id
+                    .named("map")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| truncated(&table.name, "_pkey"), str::to_owned);
+                primary_key = Some(ir::PrimaryKey { name, columns: vec![column.clone()] });
+            }
+            if let Some(unique) = attribute(&field.attributes, "unique") {
+                let name = unique
+                    .named("map")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| truncated(&format!("{}_{column}", table.name), "_key"), str::to_owned);
+                let sort = unique.named("sort").and_then(Value::as_name).map(str::to_uppercase);
+                indexes.push(ir::Index {
+                    table: table.clone(),
+                    name,
+                    unique: true,
+                    columns: vec![ir::IndexColumn { name: column.clone(), sort, opclass: None }],
+                    method: None,
+                    predicate: None,
+                });
+            }
+            columns.push(ir::Column {
+                name: column,
+                data_type,
+                not_null: field.ty.arity == Arity::Required,
+                default,
+            });
+        }
+        // Prisma's order: field-level uniques (above), then `@@id`, `@@index`, `@@unique`, each
+        // kind in source order.
+        let mut blocks: Vec<&Attribute> = model.attributes.iter().collect();
+        blocks.sort_by_key(|b| match b.name.name.as_str() {
+            "id" => 0,
+            "index" => 1,
+            _ => 2,
+        });
+        for block in blocks {
+            let Some(fields) = block.positional().or_else(|| block.named("fields")) else {
+                continue;
+            };
+            let kind = block.name.name.as_str();
+            if !matches!(kind, "id" | "unique" | "index") {
+                continue;
+            }
+            let key = lowering.index_columns(model, fields);
+            let stem = format!(
+                "{}_{}",
+                table.name,
+                key.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_")
+            );
+            let explicit = block.named("map").and_then(Value::as_str).map(str::to_owned);
+            if kind == "id" {
+                let name = explicit.unwrap_or_else(|| truncated(&table.name, "_pkey"));
+                primary_key =
+                    Some(ir::PrimaryKey { name, columns: key.into_iter().map(|c| c.name).collect() });
+                continue;
+            }
+            let unique = kind == "unique";
+            let name = explicit.unwrap_or_else(|| truncated(&stem, if unique { "_key" } else { "_idx" }));
+            let method =
+                block.named("type").and_then(Value::as_name).filter(|m| *m != "BTree").map(str::to_uppercase);
+            let predicate = block.named("where").and_then(|w| match &w.kind {
+                ValueKind::Call(raw, args) if raw == "raw" => {
+                    args.first().and_then(|a| a.value.as_str()).map(str::to_owned)
+                }
+                _ => None,
+            });
+            indexes.push(ir::Index { table: table.clone(), name, unique, columns: key, method, predicate });
+        }
+        let has_unique = primary_key.is_some() || indexes.iter().any(|i| i.unique);
+        if !has_unique {
+            lowering.error(
+                format!("Each model must have at least one unique criteria that has only required fields. Either mark a single field with `@id`, `@unique` or add a multi field criterion with `@@id([])` or `@@unique([])` to the model `{}`.", model.name.name),
+                model.name.span,
+            );
+        }
+        database.tables.push(ir::Table { name: table, columns, primary_key });
+        database.indexes.extend(indexes);
+    }
+
+    relate(&mut lowering, &mut database, &relations);
+    if lowering.diagnostics.is_empty() { Ok(database) } else { Err(lowering.diagnostics) }
+}
+
+/// Pairs relation fields, validates them, and adds foreign keys and implicit many-to-many
+/// tables.
+fn relate<'a>(lowering: &mut Lowering<'a>, database: &mut Database, ends: &[RelationEnd<'a>]) {
+    // Two unnamed relations between the same models cannot be told apart.
+    for (i, end) in ends.iter().enumerate() {
+        if let Some(other) = ends[..i].iter().find(|o| {
+            std::ptr::eq(o.model, end.model)
+                && std::ptr::eq(o.target, end.target)
+                && o.name == end.name
+                && !std::ptr::eq(o.model, o.target)
+        }) {
+            lowering.error(
+                format!(
+                    "Error validating model \"{}\": Ambiguous relation detected. The fields `{}` and `{}` in model `{}` both refer to `{}`. Please provide different relation names for them by adding `@relation(<name>).",
+                    end.model.name.name, other.field.name.name, end.field.name.name, end.model.name.name, end.target.name.name
+                ),
+                end.field.span,
+            );
+        }
+    }
+    let mut paired = vec![false; ends.len()];
+    let mut foreign_keys = Vec::new();
+    let mut joins = Vec::new();
+    for (i, end) in ends.iter().enumerate() {
+        if paired[i] {
+            continue;
+        }
+        let opposite = ends.iter().enumerate().find(|(j, o)| {
+            *j != i
+                && !paired[*j]
+                && std::ptr::eq(o.model, end.target)
+                && std::ptr::eq(o.target, end.model)
+                && o.name == end.name
+        });
+        let Some((j, other)) = opposite else {
+            lowering.error(
+                format!(
+                    "Error validating field `{}` in model `{}`: The relation field `{}` on model `{}` is missing an opposite relation field on the model `{}`. Either run `prisma format` or add it manually.",
+                    end.field.name.name, end.model.name.name, end.field.name.name, end.model.name.name, end.target.name.name
+                ),
+                end.field.span,
+            );
+            continue;
+        };
+        paired[i] = true;
+        paired[j] = true;
+        let (a_list, b_list) = (end.field.ty.arity == Arity::List, other.field.ty.arity == Arity::List);
+        let (a_fields, b_fields) = (!end.list("fields").is_empty(), !other.list("fields").is_empty());
+        if a_list && b_list && !a_fields && !b_fields {
+            joins.push((*end, *other));
+            continue;
+        }
+        let owner = match (a_fields, b_fields) {
+            (true, false) => *end,
+            (false, true) => *other,
+            _ => {
+                let missing = if a_list { other } else { end };
+                lowering.error(
+                    format!(
+                        "Error parsing attribute \"@relation\": The relation field `{}` on Model `{}` must specify the `fields` argument in the @relation attribute. You can run `prisma format` to fix this automatically.",
+                        missing.field.name.name, missing.model.name.name
+                    ),
+                    missing.field.span,
+                );
+                continue;
+            }
+        };
+        foreign_keys.push(owner);
+    }
+    if !lowering.foreign_keys {
+        return;
+    }
+    // Foreign keys follow the referencing models' order, then their fields' order.
+    let position = |end: &RelationEnd<'a>| {
+        let model = lowering.models.iter().position(|m| std::ptr::eq(*m, end.model)).unwrap_or(0);
+        let field = end.model.fields.iter().position(|f| std::ptr::eq(f, end.field)).unwrap_or(0);
+        (model, field)
+    };
+    foreign_keys.sort_by_key(position);
+    for owner in foreign_keys {
+        add_foreign_key(lowering, database, &owner);
+    }
+    for (a, b) in joins {
+        add_join_table(lowering, database, a, b);
+    }
+}
+
+fn field_columns<'a>(
+    lowering: &mut Lowering<'a>,
+    model: &'a Model,
+    names: &[&Value],
+    what: &str,
+    span: Span,
+) -> Vec<(String, &'a Field)> {
+    let mut columns = Vec::new();
+    for value in names {
+        match value.as_name().and_then(|name| model.fields.iter().find(|f| f.name.name == name)) {
+            Some(field) => columns.push((Lowering::column_name(field), field)),
+            None => lowering.error(
+                format!("The argument `{what}` must refer only to existing fields in `{}`. The following fields do not exist: {}", model.name.name, value.as_name().unwrap_or("?")),
+                span,
+            ),
+        }
+    }
+    columns
+}
+
+fn add_foreign_key<'a>(lowering: &mut Lowering<'a>, database: &mut Database, owner: &RelationEnd<'a>) {
+    let span = owner.relation().map_or(owner.field.span, |r| r.span);
+    let (fields, references) = (owner.list("fields"), owner.list("references"));
+    if fields.len() != references.len() {
+        lowering.error("Error parsing attribute \"@relation\": You must specify the same number of fields in `fields` and `references`.", span);
+        return;
+    }
+    let columns = field_columns(lowering, owner.model, &fields, "fields", span);
+    let referenced = field_columns(lowering, owner.target, &references, "references", span);
+    if columns.len() != fields.len() || referenced.len() != references.len() {
+        return;
+    }
+    let action = |name: &str| {
+        owner.relation().and_then(|r| r.named(name)).and_then(Value::as_name).map(|action| match action {
+            "Cascade" => "CASCADE",
+            "Restrict" => "RESTRICT",
+            "NoAction" => "NO ACTION",
+            "SetNull" => "SET NULL",
+            _ => "SET DEFAULT",
+        })
+    };
+    let required = columns.iter().any(|(_, field)| field.ty.arity == Arity::Required);
+    let on_delete = action("onDelete").unwrap_or(if required { "RESTRICT" } else { "SET NULL" });
+    let on_update = action("onUpdate").unwrap_or("CASCADE");
+    let table = lowering.table_name(owner.model);
+    let columns: Vec<String> = columns.into_iter().map(|(c, _)| c).collect();
+    let name = owner
+        .relation()
+        .and_then(|r| r.named("map"))
+        .and_then(Value::as_str)
+        .map_or_else(|| truncated(&format!("{}_{}", table.name, columns.join("_")), "_fkey"), str::to_owned);
+    database.foreign_keys.push(ir::ForeignKey {
+        referenced_table: lowering.table_name(owner.target),
+        referenced_columns: referenced.into_iter().map(|(c, _)| c).collect(),
+        table,
+        name,
+        columns,
+        on_delete: on_delete.into(),
+        on_update: on_update.into(),
+    });
+}
+
+/// `_AToB`: columns `A` and `B` referencing each side's single-column id, a two-column primary
+/// key, an index on `B`, and cascading foreign keys.
+fn add_join_table<'a>(
+    lowering: &mut Lowering<'a>,
+    database: &mut Database,
+    one: RelationEnd<'a>,
+    other: RelationEnd<'a>,
+) {
+    let (a, b) = if (one.model.name.name.as_str(), one.field.name.name.as_str())
+        <= (other.model.name.name.as_str(), other.field.name.name.as_str())
+    {
+        (one, other)
+    } else {
+        (other, one)
+    };
+    let relation =
+        one.name.map_or_else(|| format!("{}To{}", a.model.name.name, b.model.name.name), str::to_owned);
+    let table_name =
+        Name { schema: lowering.table_name(a.model).schema, name: truncated(&format!("_{relation}"), "") };
+    let mut columns = Vec::new();
+    for (side, end) in [("A", a), ("B", b)] {
+        let id = database
+            .tables
+            .iter()
+            .find(|t| t.name == lowering.table_name(end.model))
+            .and_then(|t| {
+                let key = t.primary_key.as_ref()?;
+                (key.columns.len() == 1).then(|| t.columns.iter().find(|c| c.name == key.columns[0]))?
+            })
+            .map(|c| c.data_type.clone());
+        let Some(data_type) = id else {
+            lowering.error(
+                format!("The implicit many-to-many relation `{relation}` needs a single-field `@id` on model `{}`.", end.model.name.name),
+                end.field.span,
+            );
+            return;
+        };
+        let data_type = match data_type.as_str() {
+            "SERIAL" => "INTEGER".into(),
+            "BIGSERIAL" => "BIGINT".into(),
+            "SMALLSERIAL" => "SMALLINT".into(),
+            _ => data_type,
+        };
+        columns.push(ir::Column { name: side.into(), data_type, not_null: true, default: None });
+    }
+    let primary_key = ir::PrimaryKey {
+        name: truncated(&format!("_{relation}_AB"), "_pkey"),
+        columns: vec!["A".into(), "B".into()],
+    };
+    database.tables.push(ir::Table { name: table_name.clone(), columns, primary_key: Some(primary_key) });
+    database.indexes.push(ir::Index {
+        table: table_name.clone(),
+        name: truncated(&format!("_{relation}_B"), "_index"),
+        unique: false,
+        columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None }],
+        method: None,
+        predicate: None,
+    });
+    if !lowering.foreign_keys {
+        return;
+    }
+    for (side, end) in [("A", a), ("B", b)] {
+        let target = lowering.table_name(end.model);
+        let referenced =
+            database.tables.iter().find(|t| t.name == target).and_then(|t| t.primary_key.clone());
+        database.foreign_keys.push(ir::ForeignKey {
+            table: table_name.clone(),
+            name: truncated(&format!("_{relation}_{side}"), "_fkey"),
+            columns: vec![side.into()],
+            referenced_table: target,
+            referenced_columns: referenced.map(|k| k.columns).unwrap_or_default(),
+            on_delete: "CASCADE".into(),
+            on_update: "CASCADE".into(),
+        });
+    }
+}

@@ -1,0 +1,383 @@
+//! Prisma-style SQL: the steps Prisma Migrate would write between two states, in its order and
+//! layout (`-- CreateTable`, four-space columns, `ON "t"("a", "b")`, both referential actions
+//! printed), with its warnings header for destructive steps.
+
+use haste_sql::{quote_ident, quote_literal};
+
+use crate::ir::{Column, Database, EnumType, ForeignKey, Index, Name, Table};
+
+fn name(name: &Name) -> String {
+    match &name.schema {
+        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&name.name)),
+        None => quote_ident(&name.name),
+    }
+}
+
+fn column(column: &Column) -> String {
+    let mut text = format!("{} {}", quote_ident(&column.name), column.data_type);
+    if column.not_null {
+        text.push_str(" NOT NULL");
+    }
+    if let Some(default) = &column.default {
+        text.push_str(&format!(" DEFAULT {default}"));
+    }
+    text
+}
+
+fn quoted_list(names: &[String], separator: &str) -> String {
+    names.iter().map(|n| quote_ident(n)).collect::<Vec<_>>().join(separator)
+}
+
+fn create_enum(item: &EnumType) -> String {
+    let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
+    format!("CREATE TYPE {} AS ENUM ({})", name(&item.name), values.join(", "))
+}
+
+fn create_table(table: &Table) -> String {
+    let mut lines: Vec<String> = table.columns.iter().map(|c| format!("    {}", column(c))).collect();
+    if let Some(key) = &table.primary_key {
+        let last = lines.pop().unwrap_or_default();
+        lines.push(format!(
+            "{last},\n\n    CONSTRAINT {} PRIMARY KEY ({})",
+            quote_ident(&key.name),
+            quoted_list(&key.columns, ",")
+        ));
+        return format!("CREATE TABLE {} (\n{}\n)", name(&table.name), lines.join(",\n"));
+    }
+    format!("CREATE TABLE {} (\n{}\n)", name(&table.name), lines.join(",\n"))
+}
+
+fn create_index(index: &Index) -> String {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| {
+            let mut text = quote_ident(&c.name);
+            if let Some(opclass) = &c.opclass {
+                text.push_str(&format!(" {opclass}"));
+            }
+            if let Some(sort) = &c.sort {
+                text.push_str(&format!(" {sort}"));
+            }
+            text
+        })
+        .collect();
+    let method = index.method.as_ref().map(|m| format!(" USING {m} ")).unwrap_or_default();
+    let predicate = index.predicate.as_ref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+    format!(
+        "CREATE {}INDEX {} ON {}{method}({}){predicate}",
+        if index.unique { "UNIQUE " } else { "" },
+        quote_ident(&index.name),
+        name(&index.table),
+        columns.join(", ")
+    )
+}
+
+fn add_foreign_key(key: &ForeignKey) -> String {
+    format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {}({}) ON DELETE {} ON UPDATE {}",
+        name(&key.table),
+        quote_ident(&key.name),
+        quoted_list(&key.columns, ", "),
+        name(&key.referenced_table),
+        quoted_list(&key.referenced_columns, ", "),
+        key.on_delete,
+        key.on_update
+    )
+}
+
+/// The steps of one migration, and the warnings Prisma prints above them.
+#[derive(Debug, Default)]
+pub struct Migration {
+    /// `(step comment, statement)` in order.
+    pub steps: Vec<(&'static str, String)>,
+    /// Warnings for destructive or risky steps.
+    pub warnings: Vec<String>,
+}
+
+impl Migration {
+    fn step(&mut self, kind: &'static str, statement: String) {
+        self.steps.push((kind, statement));
+    }
+
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The file as Prisma writes it.
+    pub fn to_sql(&self) -> String {
+        let mut text = String::new();
+        if !self.warnings.is_empty() {
+            text.push_str("/*\n  Warnings:\n\n");
+            for warning in &self.warnings {
+                text.push_str(&format!("  - {warning}\n"));
+            }
+            text.push_str("\n*/\n");
+        }
+        let blocks: Vec<String> =
+            self.steps.iter().map(|(kind, sql)| format!("-- {kind}\n{sql};\n")).collect();
+        text.push_str(&blocks.join("\n"));
+        text
+    }
+}
+
+fn enum_values_added(old: &EnumType, new: &EnumType) -> Option<Vec<String>> {
+    let removed = old.values.iter().any(|v| !new.values.contains(v));
+    (!removed).then(|| new.values.iter().filter(|v| !old.values.contains(v)).cloned().collect())
+}
+
+/// The migration from `from` to `to`, in Prisma's step order. `reads_as` is `to` as a database
+/// gives it back (PostgreSQL's spelling of defaults, predicates, types): what decides whether
+/// an object changed, while the statements keep `to`'s own text and order. For two Prisma
+/// schemas it is `to` itself.
+pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migration {
+    let mut out = Migration::default();
+    fn read_table<'a>(reads_as: &'a Database, table: &'a Table) -> &'a Table {
+        reads_as.tables.iter().find(|t| t.name == table.name).unwrap_or(table)
+    }
+    fn read_index<'a>(reads_as: &'a Database, index: &'a Index) -> &'a Index {
+        reads_as.indexes.iter().find(|i| i.table == index.table && i.name == index.name).unwrap_or(index)
+    }
+    fn read_key<'a>(reads_as: &'a Database, key: &'a ForeignKey) -> &'a ForeignKey {
+        reads_as.foreign_keys.iter().find(|k| k.table == key.table && k.name == key.name).unwrap_or(key)
+    }
+    let read_index = |index| read_index(reads_as, index);
+    let read_key = |key| read_key(reads_as, key);
+    let read_table = |table| read_table(reads_as, table);
+    let find_table = |db: &Database, wanted: &Name| db.tables.iter().position(|t| &t.name == wanted);
+
+    for schema in to.schemas.iter().filter(|s| !from.schemas.contains(s)) {
+        out.step("CreateSchema", format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
+    }
+    for item in &to.enums {
+        if !from.enums.iter().any(|e| e.name == item.name) {
+            out.step("CreateEnum", create_enum(item));
+        }
+    }
+    for item in &to.enums {
+        let Some(old) = from.enums.iter().find(|e| e.name == item.name) else { continue };
+        match enum_values_added(old, item) {
+            Some(added) if added.is_empty() => {}
+            Some(added) => {
+                let statements: Vec<String> = added
+                    .iter()
+                    .map(|v| format!("ALTER TYPE {} ADD VALUE {}", name(&item.name), quote_literal(v)))
+                    .collect();
+                let text = if statements.len() > 1 {
+                    format!(
+                        "-- This migration adds more than one value to an enum.\n-- With PostgreSQL versions 11 and earlier, this is not possible\n-- in a single migration. This can be worked around by creating\n-- multiple migrations, each migration adding only one value to\n-- the enum.\n\n\n{}",
+                        statements.join(";\n")
+                    )
+                } else {
+                    statements[0].clone()
+                };
+                out.step("AlterEnum", text);
+            }
+            None => {
+                let removed: Vec<&String> = old.values.iter().filter(|v| !item.values.contains(v)).collect();
+                out.warnings.push(format!(
+                    "The values [{}] on the enum `{}` will be removed. If these variants are still used in the database, this will fail.",
+                    removed.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(","),
+                    item.name.name
+                ));
+                out.step("AlterEnum", recreate_enum(from, to, item));
+            }
+        }
+    }
+    // Keys of dropped tables go too, so the tables can be dropped in any order.
+    for key in &from.foreign_keys {
+        if !to.foreign_keys.iter().any(|k| read_key(k).same_shape(key)) {
+            out.step(
+                "DropForeignKey",
+                format!("ALTER TABLE {} DROP CONSTRAINT {}", name(&key.table), quote_ident(&key.name)),
+            );
+        }
+    }
+    for index in &from.indexes {
+        if !to.indexes.iter().any(|i| read_index(i).same_shape(index))
+            && find_table(to, &index.table).is_some()
+        {
+            out.step("DropIndex", format!("DROP INDEX {}", quoted_index(index)));
+        }
+    }
+    for table in &to.tables {
+        if let Some(old) = find_table(from, &table.name).map(|i| &from.tables[i]) {
+            alter_table(&mut out, old, table, read_table(table));
+        }
+    }
+    for table in &from.tables {
+        if find_table(to, &table.name).is_none() {
+            out.warnings.push(format!(
+                "You are about to drop the `{}` table. If the table is not empty, all the data it contains will be lost.",
+                table.name.name
+            ));
+            out.step("DropTable", format!("DROP TABLE {}", name(&table.name)));
+        }
+    }
+    for item in &from.enums {
+        if !to.enums.iter().any(|e| e.name == item.name) {
+            out.step("DropEnum", format!("DROP TYPE {}", name(&item.name)));
+        }
+    }
+    for table in &to.tables {
+        if find_table(from, &table.name).is_none() {
+            out.step("CreateTable", create_table(table));
+        }
+    }
+    for index in &to.indexes {
+        if from.indexes.iter().any(|i| i.same_shape(read_index(index))) {
+            continue;
+        }
+        if index.unique && find_table(from, &index.table).is_some() {
+            let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
+            out.warnings.push(format!(
+                "A unique constraint covering the columns `[{}]` on the table `{}` will be added. If there are existing duplicate values, this will fail.",
+                columns.join(","),
+                index.table.name
+            ));
+        }
+        out.step("CreateIndex", create_index(index));
+    }
+    for key in &to.foreign_keys {
+        match from.foreign_keys.iter().find(|k| k.same_shape(read_key(key))) {
+            Some(old) if old.name != key.name => out.step(
+                "RenameForeignKey",
+                format!(
+                    "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                    name(&key.table),
+                    quote_ident(&old.name),
+                    quote_ident(&key.name)
+                ),
+            ),
+            Some(_) => {}
+            None => out.step("AddForeignKey", add_foreign_key(key)),
+        }
+    }
+    for index in &to.indexes {
+        if let Some(old) =
+            from.indexes.iter().find(|i| i.same_shape(read_index(index)) && i.name != index.name)
+        {
+            out.step(
+                "RenameIndex",
+                format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name)),
+            );
+        }
+    }
+    out
+}
+
+fn quoted_index(index: &Index) -> String {
+    match &index.table.schema {
+        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&index.name)),
+        None => quote_ident(&index.name),
+    }
+}
+
+/// `ALTER TABLE` for a table on both sides: drops, adds, then changes, Prisma's order, each
+/// group by column name. `read` is `new` as the database spells it, for comparing.
+fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
+    let mut clauses = Vec::new();
+    let key_changed = old.primary_key != read.primary_key;
+    if key_changed && let Some(key) = &old.primary_key {
+        clauses.push(format!("DROP CONSTRAINT {}", quote_ident(&key.name)));
+    }
+    let mut dropped: Vec<&Column> =
+        old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)).collect();
+    dropped.sort_by(|a, b| a.name.cmp(&b.name));
+    for gone in dropped {
+        out.warnings.push(format!(
+            "You are about to drop the column `{}` on the `{}` table. All the data in the column will be lost.",
+            gone.name, old.name.name
+        ));
+        clauses.push(format!("DROP COLUMN {}", quote_ident(&gone.name)));
+    }
+    let mut added: Vec<&Column> =
+        new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.name == c.name)).collect();
+    added.sort_by(|a, b| a.name.cmp(&b.name));
+    for came in added {
+        if came.not_null && came.default.is_none() && !came.data_type.contains("SERIAL") {
+            out.warnings.push(format!(
+                "Added the required column `{}` to the `{}` table without a default value. This is not possible if the table is not empty.",
+                came.name, new.name.name
+            ));
+        }
+        clauses.push(format!("ADD COLUMN     {}", column(came)));
+    }
+    let mut changed: Vec<(&Column, &Column)> = new
+        .columns
+        .iter()
+        .filter_map(|n| old.columns.iter().find(|o| o.name == n.name).map(|o| (o, n)))
+        .collect();
+    changed.sort_by(|a, b| a.1.name.cmp(&b.1.name));
+    for (before, after) in changed {
+        let target = quote_ident(&after.name);
+        let compared = read.columns.iter().find(|c| c.name == after.name).unwrap_or(after);
+        // Prisma's order: default, then nullability, then type.
+        if before.default != compared.default {
+            clauses.push(match &after.default {
+                Some(default) => format!("ALTER COLUMN {target} SET DEFAULT {default}"),
+                None => format!("ALTER COLUMN {target} DROP DEFAULT"),
+            });
+        }
+        if before.not_null != compared.not_null {
+            clauses.push(format!(
+                "ALTER COLUMN {target} {} NOT NULL",
+                if after.not_null { "SET" } else { "DROP" }
+            ));
+        }
+        if before.data_type != compared.data_type {
+            clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.data_type));
+        }
+    }
+    if key_changed && let Some(key) = &new.primary_key {
+        clauses.push(format!(
+            "ADD CONSTRAINT {} PRIMARY KEY ({})",
+            quote_ident(&key.name),
+            quoted_list(&key.columns, ",")
+        ));
+    }
+    if !clauses.is_empty() {
+        out.step("AlterTable", format!("ALTER TABLE {} {}", name(&new.name), clauses.join(",\n")));
+    }
+}
+
+/// Prisma's rebuild of an enum that loses values, in one transaction.
+fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
+    let staged = Name { schema: item.name.schema.clone(), name: format!("{}_new", item.name.name) };
+    let retired = format!("{}_old", item.name.name);
+    let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
+    let mut lines =
+        vec!["BEGIN".to_owned(), format!("CREATE TYPE {} AS ENUM ({})", name(&staged), values.join(", "))];
+    let type_name = name(&item.name);
+    let mut defaults = Vec::new();
+    for table in to.tables.iter().filter(|t| from.tables.iter().any(|o| o.name == t.name)) {
+        for col in &table.columns {
+            let array = col.data_type == format!("{type_name}[]");
+            if col.data_type != type_name && !array {
+                continue;
+            }
+            let target = quote_ident(&col.name);
+            if let Some(default) = &col.default {
+                lines.push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
+                defaults.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {target} SET DEFAULT {default}",
+                    name(&table.name)
+                ));
+            }
+            let suffix = if array { "[]" } else { "" };
+            lines.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text{suffix}::{staged}{suffix})",
+                name(&table.name),
+                staged = name(&staged)
+            ));
+        }
+    }
+    lines.push(format!("ALTER TYPE {type_name} RENAME TO {}", quote_ident(&retired)));
+    lines.push(format!("ALTER TYPE {} RENAME TO {}", name(&staged), quote_ident(&item.name.name)));
+    let retired_name = Name { schema: item.name.schema.clone(), name: retired };
+    lines.push(format!("DROP TYPE {}", name(&retired_name)));
+    lines.extend(defaults);
+    lines.push("COMMIT".into());
+    lines.join(";\n")
+}
