@@ -426,11 +426,7 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
             Err(code) => return code,
         };
         lowered(from).map(|(from, schemas)| {
-            let to = haste_prisma::from_schema(
-                &haste_prisma::project(&database.schema, "public", &schemas),
-                "public",
-                &schemas,
-            );
+            let to = haste_prisma::from_schema(&database.schema, "public", &schemas);
             haste_prisma::migration(&from, &to, &to)
         })
     };

@@ -83,6 +83,16 @@ pub(crate) struct Draft {
     pub(crate) suggestions: Vec<RenameSuggestion>,
 }
 
+impl Draft {
+    /// Nothing to write: for a Prisma schema, Prisma's own comparison says so.
+    fn is_empty(&self) -> bool {
+        match &self.prisma_text {
+            Some((text, _)) => text.is_empty(),
+            None => self.up.is_empty(),
+        }
+    }
+}
+
 /// Runs `migrate dev` up to the written, validated migration.
 pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let settings = request.settings;
@@ -104,11 +114,11 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
         (_, true) => expand::drafts(&mut history, target.schema(), request.renames, request.name)?,
         (Target::Prisma { online: false, .. }, false) => {
-            vec![prisma_style(&mut history, &target, request.renames, request.name)?]
+            vec![prisma_style(&mut history, &target, request.renames)?]
         }
         (_, false) => vec![in_place(&mut history, &target, request.renames, request.name)?],
     };
-    if drafts.iter().all(|draft| draft.up.is_empty()) {
+    if drafts.iter().all(Draft::is_empty) {
         return Ok(Outcome::InSync);
     }
     let required: Vec<String> = drafts
@@ -167,12 +177,7 @@ fn in_place(history: &mut Loaded, target: &Target, renames: &[Rename], name: &st
 }
 
 /// The migration as Prisma Migrate would write it (plus any rename hints, which Prisma has not).
-fn prisma_style(
-    history: &mut Loaded,
-    target: &Target,
-    renames: &[Rename],
-    name: &str,
-) -> Result<Draft, Error> {
+fn prisma_style(history: &mut Loaded, target: &Target, renames: &[Rename]) -> Result<Draft, Error> {
     let (renamed, (migration, plan)) = around_renames(history, renames, |renamed| {
         let migration = target.prisma_migration(renamed);
         let plan = haste_diff::diff(&target.view(renamed), target.schema(), &Options { online: false });
@@ -180,14 +185,23 @@ fn prisma_style(
     })?;
     let mut text = String::new();
     for step in &renamed {
-        text.push_str(&format!("-- Rename ({})\n{};\n\n", name, step.sql));
+        let kind = match (
+            step.sql.starts_with("ALTER TYPE"),
+            step.sql.contains(" RENAME VALUE "),
+            step.sql.contains(" RENAME COLUMN "),
+        ) {
+            (true, true, _) => "RenameEnumValue",
+            (true, false, _) => "RenameEnum",
+            (false, _, true) => "RenameColumn",
+            (false, _, false) => "RenameTable",
+        };
+        text.push_str(&format!("-- {kind}\n{};\n\n", step.sql));
     }
-    text.push_str(&migration.to_sql());
+    if !migration.is_empty() {
+        text.push_str(&migration.to_sql());
+    }
     let mut up = renamed;
     up.extend(plan.steps);
-    if migration.is_empty() && up.is_empty() {
-        up.clear();
-    }
     Ok(Draft {
         suffix: "",
         title: String::new(),
@@ -279,7 +293,7 @@ fn write_validated(
         history.deploy(&dir, request.settings)?;
         states.push(history.schema.clone());
     }
-    let left = haste_diff::changes(&target.view(&history.schema), target.schema());
+    let left = target.unreached(&history.schema);
     if !left.is_empty() {
         return Err(Error::PlanInvalid { which: "migration.sql", left });
     }
@@ -307,7 +321,7 @@ fn write_validated(
             down.extend(plan.steps);
             render::file(&title, &irreversible, &down)
         };
-        let left = haste_diff::changes(&target.view(&history.schema), &target.view(previous));
+        let left = target.differences(&history.schema, previous);
         if !left.is_empty() {
             return Err(Error::PlanInvalid { which: "down.sql", left });
         }

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use haste_diff::{Change, ChangeKind};
 use haste_driver::DatabaseUrl;
 use haste_prisma::ir::Database;
 use haste_runner::{SchemaSource, Settings};
@@ -76,17 +77,13 @@ impl PrismaSchema {
         let mut shadow = Loaded::empty(server, settings)?;
         shadow.run(&statements)?;
         let projected = haste_prisma::project(&shadow.schema, &default_schema, &schemas);
-        let reads_as = haste_prisma::from_schema(&projected, &default_schema, &schemas);
+        let reads_as = haste_prisma::from_schema(&shadow.schema, &default_schema, &schemas);
         Ok(PrismaSchema { lowered, projected, reads_as, default_schema, schemas })
     }
 
     /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
     pub fn read(&self, schema: &Schema) -> Database {
-        haste_prisma::from_schema(
-            &haste_prisma::project(schema, &self.default_schema, &self.schemas),
-            &self.default_schema,
-            &self.schemas,
-        )
+        haste_prisma::from_schema(schema, &self.default_schema, &self.schemas)
     }
 
     /// Prisma's migration from `from` to this schema.
@@ -144,6 +141,22 @@ impl Target {
         }
     }
 
+    /// What still separates `schema` from the target.
+    pub(crate) fn unreached(&self, schema: &Schema) -> Vec<Change> {
+        match self {
+            Target::Prisma { schema: prisma, online: false } => steps_left(&prisma.migration_from(schema)),
+            _ => haste_diff::changes(&self.view(schema), self.schema()),
+        }
+    }
+
+    /// What separates two states, as this target compares them.
+    pub(crate) fn differences(&self, from: &Schema, to: &Schema) -> Vec<Change> {
+        match self {
+            Target::Prisma { online: false, .. } => steps_left(&self.prisma_migration_between(from, to)),
+            _ => haste_diff::changes(&self.view(from), &self.view(to)),
+        }
+    }
+
     fn prisma(&self) -> &PrismaSchema {
         match self {
             Target::Prisma { schema, .. } => schema,
@@ -161,4 +174,13 @@ impl Target {
         let to = self.prisma().read(to);
         haste_prisma::migration(&self.prisma().read(from), &to, &to)
     }
+}
+
+/// Prisma's remaining steps, as changes to report.
+fn steps_left(migration: &haste_prisma::Migration) -> Vec<Change> {
+    migration
+        .steps
+        .iter()
+        .map(|(kind, sql)| Change { kind: ChangeKind::Changed, object: kind, name: sql.clone() })
+        .collect()
 }

@@ -16,8 +16,10 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
     let name = |s: &str, n: &str| Name { schema: multi.then(|| s.to_owned()), name: n.to_owned() };
     let enum_names: Vec<(String, String)> =
         schema.enums.iter().map(|e| (e.schema.clone(), e.name.clone())).collect();
-    let mut database =
-        Database { schemas: if multi { schemas.to_vec() } else { Vec::new() }, ..Database::default() };
+    // Schemas that exist: a multi-schema datasource's others are created by the migration.
+    let existing =
+        schema.schemas.iter().filter(|n| multi && wanted(&n.name)).map(|n| n.name.clone()).collect();
+    let mut database = Database { schemas: existing, ..Database::default() };
     for item in schema.enums.iter().filter(|e| wanted(&e.schema)) {
         database
             .enums

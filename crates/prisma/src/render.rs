@@ -147,7 +147,9 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
     let read_table = |table| read_table(reads_as, table);
     let find_table = |db: &Database, wanted: &Name| db.tables.iter().position(|t| &t.name == wanted);
 
-    for schema in to.schemas.iter().filter(|s| !from.schemas.contains(s)) {
+    let mut schemas: Vec<&String> = to.schemas.iter().filter(|s| !from.schemas.contains(s)).collect();
+    schemas.sort();
+    for schema in schemas {
         out.step("CreateSchema", format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
     }
     for item in &to.enums {

@@ -201,3 +201,54 @@ fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
         "{bad:?}"
     );
 }
+
+#[test]
+fn a_multi_schema_datasource_qualifies_every_name() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-multi");
+    dir.write(
+        "schema.prisma",
+        r#"datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+  schemas  = ["crm", "auth"]
+}
+
+enum Stage {
+  LEAD
+  WON
+  @@schema("crm")
+}
+
+model User {
+  id    Int    @id @default(autoincrement())
+  deals Deal[]
+  @@schema("auth")
+}
+
+model Deal {
+  id      Int   @id @default(autoincrement())
+  stage   Stage @default(LEAD)
+  ownerId Int
+  owner   User  @relation(fields: [ownerId], references: [id])
+  @@schema("crm")
+}
+"#,
+    );
+    let run = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma", "--name", "init"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = fs::read_to_string(folders(&dir)[0].join("migration.sql")).unwrap();
+    for expected in [
+        "-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS \"auth\";\n\n-- CreateSchema\nCREATE SCHEMA IF NOT EXISTS \"crm\";",
+        "CREATE TYPE \"crm\".\"Stage\" AS ENUM ('LEAD', 'WON');",
+        "\"stage\" \"crm\".\"Stage\" NOT NULL DEFAULT 'LEAD',",
+        "REFERENCES \"auth\".\"User\"(\"id\") ON DELETE RESTRICT ON UPDATE CASCADE;",
+    ] {
+        assert!(sql.contains(expected), "missing {expected} in:\n{sql}");
+    }
+    let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma"]);
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+}
