@@ -249,6 +249,8 @@ model Deal {
     ] {
         assert!(sql.contains(expected), "missing {expected} in:\n{sql}");
     }
-    let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma"]);
+    // haste.toml can name the schema instead of --schema.
+    dir.write("haste.toml", "schema = \"schema.prisma\"\n");
+    let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url]);
     assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
 }
