@@ -152,8 +152,10 @@ impl PgConnection {
                FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
                WHERE i.inhrelid = c.oid) END, \
              CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
-             obj_description(c.oid, 'pg_class'), c.relrowsecurity, c.relforcerowsecurity \
-             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND {class_filter} \
+             ds.description, c.relrowsecurity, c.relforcerowsecurity \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
+             WHERE c.relkind IN ('r', 'p') AND {class_filter} \
              ORDER BY 2, 3"
         ))?;
         let mut tables: Vec<(String, Table)> = table_rows
@@ -184,10 +186,11 @@ impl PgConnection {
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
-             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, col_description(a.attrelid, a.attnum) \
+             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+             LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = a.attrelid AND ds.objsubid = a.attnum \
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {class_filter} ORDER BY a.attrelid, a.attnum"
         ))? {
             if let Some(&i) = position.get(&text(&row, 0)) {
@@ -223,7 +226,7 @@ impl PgConnection {
                 "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE NOT i.relispartition AND {class_filter} \
-                 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid AND k.contype IN ('p', 'u', 'x')) \
+                 AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
                  ORDER BY 1, 3"
             ))?
             .iter()
