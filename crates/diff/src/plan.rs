@@ -46,6 +46,24 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         })
         .map(|(key, _)| key)
         .collect();
+    // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
+    // a retyped column, both are dropped first and created again last.
+    let retyped: BTreeSet<String> = old_tables
+        .iter()
+        .filter(|(key, old)| {
+            new_tables.get(*key).is_some_and(|new| {
+                old.columns.iter().any(|c| {
+                    new.columns.iter().any(|n| {
+                        n.name == c.name && (n.data_type != c.data_type || n.collation != c.collation)
+                    })
+                })
+            })
+        })
+        .map(|(key, _)| key.clone())
+        .collect();
+    let stays = |schema: &str, table: &str, unchanged: bool| {
+        unchanged && !retyped.contains(&qualified(schema, table))
+    };
     let view_key = |v: &haste_schema::View| qualified(&v.schema, &v.name);
     let recreate_all_views = !reshaped.is_empty()
         || !rebuilt_enums.is_empty()
@@ -100,7 +118,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
     //    constraints and indexes that change or disappear.
-    for old in from.triggers.iter().filter(|t| !to.triggers.contains(t)) {
+    for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, to.triggers.contains(t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 format!("DROP TRIGGER {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
@@ -109,7 +127,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             );
         }
     }
-    for old in from.policies.iter().filter(|p| !to.policies.contains(p)) {
+    for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 format!("DROP POLICY {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
@@ -151,8 +169,9 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
-    // 4. Tables that disappear (their foreign keys first, so they go in any order), then
-    //    changes to the tables on both sides, then enums rebuilt for their new values.
+    // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
+    //    whose bodies are not checked at creation (a new default may call one), changes to the
+    //    tables on both sides, then enums rebuilt for their new values.
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) {
             for constraint in old.constraints.iter().filter(|c| c.kind == "f") {
@@ -169,6 +188,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             plan.push(format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
     }
+    let new_functions: Vec<&haste_schema::Function> =
+        to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
+    for new in new_functions.iter().filter(|f| !checked_body(f)) {
+        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
+    }
     let mut suggestions = Vec::new();
     for (key, old) in &old_tables {
         if let Some(new) = new_tables.get(key) {
@@ -178,17 +202,17 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, from, to, &rebuilt_enums);
 
-    // 5. Functions (before the tables, defaults and triggers that may call them).
-    for new in to.functions.iter().filter(|f| !from.functions.contains(f)) {
-        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
-    }
-
-    // 6. New tables, then constraints, indexes and foreign keys.
+    // 5. New tables, SQL functions, then constraints, indexes and foreign keys.
     let mut created: Vec<&&Table> =
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
     created.sort_by_key(|table| table.partition_of.is_some());
     for table in &created {
         plan.push(table.create_statement(), Lock::None, &[]);
+    }
+    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read,
+    // once every table exists (the others went first, for the defaults that call them).
+    for new in new_functions.iter().filter(|f| checked_body(f)) {
+        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
     }
     for sequence in
         to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
@@ -232,11 +256,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
 
-    // 7. Dependents last: views in creation order, triggers, row security, policies, comments.
+    // 6. Dependents last: views in creation order, triggers, row security, policies, comments.
     for view in views_to_create {
         plan.push(view.create_statement(), Lock::None, &[]);
     }
-    for new in to.triggers.iter().filter(|t| !from.triggers.contains(t)) {
+    for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
         plan.push(new.definition.clone(), Lock::ShareRowExclusive, &[]);
     }
     for new in &to.tables {
@@ -265,7 +289,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             _ => {}
         }
     }
-    for new in to.policies.iter().filter(|p| !from.policies.contains(p)) {
+    for new in to.policies.iter().filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p))) {
         plan.push(new.create_statement(), Lock::AccessExclusive, &[]);
     }
     for new in &to.tables {
@@ -287,7 +311,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
-    // 8. What nothing uses any more: functions, types, sequences, extensions, schemas.
+    // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
         plan.push(format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
     }
@@ -317,6 +341,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     enums::separate_new_label_uses(&mut plan.steps);
     Plan { steps: plan.steps, suggestions }
+}
+
+/// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
+fn checked_body(function: &haste_schema::Function) -> bool {
+    function.definition.lines().any(|line| line.trim() == "LANGUAGE sql")
 }
 
 /// Column changes of a table that exists on both sides.

@@ -202,6 +202,27 @@ fn plans_turn_one_schema_into_another() {
         "CREATE TABLE t (id int PRIMARY KEY, a int, b text, CONSTRAINT a_positive CHECK (a >= 0));
          CREATE INDEX t_b ON t (lower(b) DESC NULLS LAST) INCLUDE (a) WHERE a IS NOT NULL;",
     );
+    // A new column whose default calls a new function; a new SQL function reading a new table.
+    check_plan(
+        "CREATE TABLE t (id int);",
+        "CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'c'; END $$;
+         CREATE TABLE t (id int, code text DEFAULT next_code());
+         CREATE TABLE totals (n int);
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS $$ SELECT sum(n) FROM totals $$;",
+    );
+    // A column retyped under a policy and a trigger's WHEN that read it.
+    check_plan(
+        "CREATE TABLE t (id int, price int);
+         CREATE FUNCTION t_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.price > 0) EXECUTE FUNCTION t_touch();
+         ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY t_read ON t FOR SELECT USING (price > 0);",
+        "CREATE TABLE t (id int, price bigint);
+         CREATE FUNCTION t_touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+         CREATE TRIGGER t_touch BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.price > 0) EXECUTE FUNCTION t_touch();
+         ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY t_read ON t FOR SELECT USING (price > 0);",
+    );
     // A trigger with its function, a policy, a generated column, a materialized view.
     check_plan(
         "CREATE TABLE t (id int, price int);",
