@@ -315,18 +315,18 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     for (before, after) in changed {
         let target = quote_ident(&after.name);
         let compared = read.columns.iter().find(|c| c.name == after.name).unwrap_or(after);
-        // Prisma's order: default, then nullability, then type.
-        if before.default != compared.default {
-            clauses.push(match &after.default {
-                Some(default) => format!("ALTER COLUMN {target} SET DEFAULT {default}"),
-                None => format!("ALTER COLUMN {target} DROP DEFAULT"),
-            });
-        }
+        // Prisma's order: nullability, then default, then type.
         if before.not_null != compared.not_null {
             clauses.push(format!(
                 "ALTER COLUMN {target} {} NOT NULL",
                 if after.not_null { "SET" } else { "DROP" }
             ));
+        }
+        if before.default != compared.default {
+            clauses.push(match &after.default {
+                Some(default) => format!("ALTER COLUMN {target} SET DEFAULT {default}"),
+                None => format!("ALTER COLUMN {target} DROP DEFAULT"),
+            });
         }
         if before.data_type != compared.data_type {
             clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.data_type));
