@@ -34,34 +34,18 @@ fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<
     let mut moved = Vec::new();
     let mut in_place = Vec::new();
     for rename in renames {
-        let statements = haste_diff::rename_statements(history, std::slice::from_ref(rename))?;
-        if !statements[0].sql.contains(" RENAME COLUMN ") {
+        let haste_diff::Renamed::Column { schema, table, column } = rename.resolve(history)? else {
             in_place.push(rename.clone());
             continue;
-        }
-        let table = history
-            .tables
-            .iter()
-            .find(|t| statements[0].sql.starts_with(&format!("ALTER TABLE {} ", t.qualified_name())))
-            .expect("a column rename names a table of the schema");
-        let old = rename.hint.split('=').next().and_then(|path| path.rsplit('.').next()).unwrap_or_default();
-        let target = desired.tables.iter().find(|t| t.schema == table.schema && t.name == table.name);
+        };
+        let target = desired.tables.iter().find(|t| t.schema == schema && t.name == table);
         if target.is_none_or(|t| !t.columns.iter().any(|c| c.name == rename.to)) {
             return Err(Error::Rename(haste_diff::Error::BadRename {
                 hint: rename.hint.clone(),
-                reason: format!(
-                    "the desired schema has no column `{}` in {}",
-                    rename.to,
-                    table.qualified_name()
-                ),
+                reason: format!("the desired schema has no column `{}` in {schema}.{table}", rename.to),
             }));
         }
-        moved.push(Moved {
-            schema: table.schema.clone(),
-            table: table.name.clone(),
-            old: old.into(),
-            new: rename.to.clone(),
-        });
+        moved.push(Moved { schema, table, old: column, new: rename.to.clone() });
     }
     if moved.is_empty() {
         return Err(Error::NothingToExpand);

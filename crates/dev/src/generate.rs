@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_diff::{Change, Hazard, Options, Plan, Rename, RenameSuggestion, Step};
+use haste_diff::{Change, Hazard, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
 use haste_driver::DatabaseUrl;
 use haste_migrations::{LOCK_FILE, MigrationsDir};
 use haste_runner::{DeployReport, Observer, Settings};
@@ -178,23 +178,25 @@ fn in_place(history: &mut Loaded, target: &Target, renames: &[Rename], name: &st
 
 /// The migration as Prisma Migrate would write it (plus any rename hints, which Prisma has not).
 fn prisma_style(history: &mut Loaded, target: &Target, renames: &[Rename]) -> Result<Draft, Error> {
+    // Step names in Prisma's manner, for the renames Prisma cannot express.
+    let kinds = renames
+        .iter()
+        .map(|rename| {
+            Ok(match rename.resolve(&history.schema)? {
+                Renamed::Table { .. } => "RenameTable",
+                Renamed::Column { .. } => "RenameColumn",
+                Renamed::Enum { .. } => "RenameEnum",
+                Renamed::Label { .. } => "RenameEnumValue",
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let (renamed, (migration, plan)) = around_renames(history, renames, |renamed| {
         let migration = target.prisma_migration(renamed);
         let plan = haste_diff::diff(&target.view(renamed), target.schema(), &Options { online: false });
         (migration, plan)
     })?;
     let mut text = String::new();
-    for step in &renamed {
-        let kind = match (
-            step.sql.starts_with("ALTER TYPE"),
-            step.sql.contains(" RENAME VALUE "),
-            step.sql.contains(" RENAME COLUMN "),
-        ) {
-            (true, true, _) => "RenameEnumValue",
-            (true, false, _) => "RenameEnum",
-            (false, _, true) => "RenameColumn",
-            (false, _, false) => "RenameTable",
-        };
+    for (kind, step) in kinds.iter().zip(&renamed) {
         text.push_str(&format!("-- {kind}\n{};\n\n", step.sql));
     }
     if !migration.is_empty() {

@@ -25,7 +25,7 @@ mod rename;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;
-pub use rename::{Rename, RenameSuggestion, rename_statements};
+pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 
 use serde::Serialize;
 

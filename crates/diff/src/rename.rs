@@ -47,53 +47,103 @@ fn step(sql: String) -> Step {
     Step { sql, lock: Lock::AccessExclusive, hazards: Vec::new(), alone: false }
 }
 
+/// What a hint names, resolved against a schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renamed {
+    /// A table.
+    Table {
+        /// Its schema.
+        schema: String,
+        /// Its name.
+        table: String,
+    },
+    /// A column.
+    Column {
+        /// Its table's schema.
+        schema: String,
+        /// Its table.
+        table: String,
+        /// Its name.
+        column: String,
+    },
+    /// An enum type.
+    Enum {
+        /// Its schema.
+        schema: String,
+        /// Its name.
+        name: String,
+    },
+    /// A label of an enum.
+    Label {
+        /// The enum's schema.
+        schema: String,
+        /// The enum.
+        name: String,
+        /// The label.
+        label: String,
+    },
+}
+
+impl Rename {
+    /// What the hint names in `schema`: two parts name a table or enum first
+    /// (`schema.table`), then a column or label in `public`.
+    pub fn resolve(&self, schema: &Schema) -> Result<Renamed, Error> {
+        let table = |s: &str, t: &str| schema.tables.iter().find(|x| x.schema == s && x.name == t);
+        let enumeration = |s: &str, t: &str| schema.enums.iter().find(|x| x.schema == s && x.name == t);
+        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        let (s, t, c) = match path[..] {
+            [s, t] if table(s, t).is_some() => {
+                return Ok(Renamed::Table { schema: s.into(), table: t.into() });
+            }
+            [s, t] if enumeration(s, t).is_some() => {
+                return Ok(Renamed::Enum { schema: s.into(), name: t.into() });
+            }
+            [t, c] => ("public", t, c),
+            [s, t, c] => (s, t, c),
+            _ => unreachable!("parse keeps two or three parts"),
+        };
+        if table(s, t).is_some_and(|found| found.columns.iter().any(|column| column.name == c)) {
+            return Ok(Renamed::Column { schema: s.into(), table: t.into(), column: c.into() });
+        }
+        if enumeration(s, t).is_some_and(|found| found.values.iter().any(|value| value == c)) {
+            return Ok(Renamed::Label { schema: s.into(), name: t.into(), label: c.into() });
+        }
+        Err(Error::BadRename {
+            hint: self.hint.clone(),
+            reason: "no table, column, enum or enum label has that name".into(),
+        })
+    }
+
+    fn statement(&self, target: &Renamed) -> String {
+        let new = quote_ident(&self.to);
+        match target {
+            Renamed::Table { schema, table } => {
+                format!("ALTER TABLE {} RENAME TO {new}", qualified(schema, table))
+            }
+            Renamed::Column { schema, table, column } => {
+                format!(
+                    "ALTER TABLE {} RENAME COLUMN {} TO {new}",
+                    qualified(schema, table),
+                    quote_ident(column)
+                )
+            }
+            Renamed::Enum { schema, name } => {
+                format!("ALTER TYPE {} RENAME TO {new}", qualified(schema, name))
+            }
+            Renamed::Label { schema, name, label } => format!(
+                "ALTER TYPE {} RENAME VALUE {} TO {}",
+                qualified(schema, name),
+                quote_literal(label),
+                quote_literal(&self.to)
+            ),
+        }
+    }
+}
+
 /// The statements that carry out `renames` on `schema`, in order; each hint must name
 /// something that exists.
 pub fn rename_statements(schema: &Schema, renames: &[Rename]) -> Result<Vec<Step>, Error> {
-    let table = |s: &str, t: &str| schema.tables.iter().find(|x| x.schema == s && x.name == t);
-    let enumeration = |s: &str, t: &str| schema.enums.iter().find(|x| x.schema == s && x.name == t);
-    renames
-        .iter()
-        .map(|rename| {
-            let new = quote_ident(&rename.to);
-            let path: Vec<&str> = rename.path.iter().map(String::as_str).collect();
-            // Two parts name a table or type first (`schema.table`), then a column or label
-            // in `public`.
-            let (two_part_object, leaf) = match path[..] {
-                [s, t] => (Some((s, t)), Some(("public", s, t))),
-                [s, t, c] => (None, Some((s, t, c))),
-                _ => unreachable!("parse keeps two or three parts"),
-            };
-            if let Some((s, t)) = two_part_object {
-                if table(s, t).is_some() {
-                    return Ok(step(format!("ALTER TABLE {} RENAME TO {new}", qualified(s, t))));
-                }
-                if enumeration(s, t).is_some() {
-                    return Ok(step(format!("ALTER TYPE {} RENAME TO {new}", qualified(s, t))));
-                }
-            }
-            let (s, t, c) = leaf.expect("every shape has a leaf reading");
-            if table(s, t).is_some_and(|found| found.columns.iter().any(|column| column.name == c)) {
-                return Ok(step(format!(
-                    "ALTER TABLE {} RENAME COLUMN {} TO {new}",
-                    qualified(s, t),
-                    quote_ident(c)
-                )));
-            }
-            if enumeration(s, t).is_some_and(|found| found.values.iter().any(|value| value == c)) {
-                return Ok(step(format!(
-                    "ALTER TYPE {} RENAME VALUE {} TO {}",
-                    qualified(s, t),
-                    quote_literal(c),
-                    quote_literal(&rename.to)
-                )));
-            }
-            Err(Error::BadRename {
-                hint: rename.hint.clone(),
-                reason: "no table, column, enum or enum label has that name".into(),
-            })
-        })
-        .collect()
+    renames.iter().map(|rename| Ok(step(rename.statement(&rename.resolve(schema)?)))).collect()
 }
 
 /// One column dropped and one added with the same type: maybe a rename.

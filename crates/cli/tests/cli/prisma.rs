@@ -167,6 +167,33 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
     assert_eq!(online.code, 0, "{online:?}");
     let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
     assert!(sql.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\""), "{sql}");
+    // A rename hint keeps the rows; Prisma's own steps follow (its index renamed after the column).
+    dir.write(
+        "prisma/schema/author.prisma",
+        &BLOG.replace("  email String @unique", "  mail  String @unique"),
+    );
+    let renamed = haste(
+        dir.path(),
+        &[
+            "migrate",
+            "dev",
+            "--url",
+            &db.url,
+            "--schema",
+            "prisma/schema",
+            "--name",
+            "mail",
+            "--rename",
+            "public.Author.email=mail",
+        ],
+    );
+    assert_eq!(renamed.code, 0, "{renamed:?}");
+    let sql = fs::read_to_string(folders(&dir)[2].join("migration.sql")).unwrap();
+    assert_eq!(
+        sql,
+        "-- RenameColumn\nALTER TABLE \"public\".\"Author\" RENAME COLUMN \"email\" TO \"mail\";\n\n-- RenameIndex\nALTER INDEX \"Author_email_key\" RENAME TO \"Author_mail_key\";\n"
+    );
+    assert_eq!(db.value("SELECT mail FROM \"Author\"").as_deref(), Some("a@x.test"));
 }
 
 #[test]
