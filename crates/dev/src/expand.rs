@@ -17,7 +17,8 @@ use crate::generate::Draft;
 use crate::source::Loaded;
 
 /// One column that moves.
-struct Moved {
+#[derive(Clone)]
+pub(crate) struct Moved {
     schema: String,
     table: String,
     old: String,
@@ -195,6 +196,7 @@ pub(crate) fn drafts(
             data,
             after_previous: false,
             suggestions: Vec::new(),
+            restores: Vec::new(),
         },
         Draft {
             suffix: "_contract",
@@ -208,6 +210,47 @@ pub(crate) fn drafts(
             data: None,
             after_previous: true,
             suggestions: Vec::new(),
+            restores: moved.clone(),
         },
     ])
+}
+
+/// The way back over a contract migration: the old columns return nullable, are filled from the
+/// new ones (which kept every write), and only then get their `NOT NULL` back, through a
+/// validated check; a plain diff would add them `NOT NULL` to a table with rows and fail.
+pub(crate) fn restore_steps(current: &Schema, previous: &Schema, moved: &[Moved]) -> Vec<Step> {
+    let mut relaxed = previous.clone();
+    for column in moved {
+        let table = relaxed.tables.iter_mut().find(|t| t.schema == column.schema && t.name == column.table);
+        if let Some(old) = table.and_then(|t| t.columns.iter_mut().find(|c| c.name == column.old)) {
+            old.not_null = false;
+        }
+    }
+    let online = Options { online: true };
+    let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
+    for column in moved {
+        let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
+        steps.push(Step {
+            sql: format!(
+                "UPDATE {} SET {old} = {new} WHERE {old} IS DISTINCT FROM {new}",
+                qualified(&column.schema, &column.table)
+            ),
+            lock: Lock::None,
+            hazards: vec![haste_diff::Hazard::TableScan],
+            alone: false,
+        });
+    }
+    steps.extend(haste_diff::diff(&relaxed, previous, &online).steps);
+    steps
+}
+
+/// Whether `sql` drops a column that `down.sql` fills again, so no data is lost for good.
+pub(crate) fn restored(moved: &[Moved], sql: &str) -> bool {
+    moved.iter().any(|column| {
+        sql == format!(
+            "ALTER TABLE {} DROP COLUMN {}",
+            qualified(&column.schema, &column.table),
+            quote_ident(&column.old)
+        )
+    })
 }

@@ -81,6 +81,8 @@ pub(crate) struct Draft {
     pub(crate) after_previous: bool,
     /// Likely renames the planner saw.
     pub(crate) suggestions: Vec<RenameSuggestion>,
+    /// For a contract migration: the columns its `down.sql` must fill again.
+    pub(crate) restores: Vec<expand::Moved>,
 }
 
 impl Draft {
@@ -173,6 +175,7 @@ fn in_place(history: &mut Loaded, target: &Target, renames: &[Rename], name: &st
         data: None,
         after_previous: false,
         suggestions: plan.suggestions,
+        restores: Vec::new(),
     })
 }
 
@@ -213,6 +216,7 @@ fn prisma_style(history: &mut Loaded, target: &Target, renames: &[Rename]) -> Re
         data: None,
         after_previous: false,
         suggestions: plan.suggestions,
+        restores: Vec::new(),
     })
 }
 
@@ -305,7 +309,9 @@ fn write_validated(
         let renames = if draft.suffix.is_empty() && !request.expand_contract { request.renames } else { &[] };
         let mut down = undo_renames(history, renames)?;
         let title = format!("Reverts {}{}", request.name, draft.suffix);
-        let irreversible = render::irreversible_notes(&draft.up);
+        let lasting: Vec<Step> =
+            draft.up.iter().filter(|step| !expand::restored(&draft.restores, &step.sql)).cloned().collect();
+        let irreversible = render::irreversible_notes(&lasting);
         let text = if draft.prisma_text.is_some() {
             let migration = target.prisma_migration_between(&history.schema, previous);
             history.run(&[migration.to_sql()])?;
@@ -314,13 +320,18 @@ fn write_validated(
             text.push_str(&migration.to_sql());
             text
         } else {
-            let plan = haste_diff::diff(
-                &target.view(&history.schema),
-                &target.view(previous),
-                &Options { online: true },
-            );
-            history.run(&sql(&plan.steps))?;
-            down.extend(plan.steps);
+            let steps = if draft.restores.is_empty() {
+                haste_diff::diff(
+                    &target.view(&history.schema),
+                    &target.view(previous),
+                    &Options { online: true },
+                )
+                .steps
+            } else {
+                expand::restore_steps(&history.schema, previous, &draft.restores)
+            };
+            history.run(&sql(&steps))?;
+            down.extend(steps);
             render::file(&title, &irreversible, &down)
         };
         let left = target.differences(&history.schema, previous);

@@ -7,10 +7,11 @@
 //! or as a migrations folder is applied to a shadow database ([`load`]) and introspected, so
 //! two sources agree exactly when the server prints their objects the same way.
 //!
-//! [`dev`] is `migrate dev`: check drift ([`drift`]), replay the history on a shadow, diff it
-//! against the desired schema with the online forms, validate the plan on the shadow (applied,
-//! it must introspect equal to the desired schema, and its `down.sql` must give the history
-//! back), write the folder, and apply it to the development database.
+//! [`dev`] is `migrate dev`: check drift ([`drift`]), replay the history on a shadow, plan
+//! towards the desired schema ([`Desired`]: SQL files get haste's online forms, a Prisma schema
+//! gets Prisma's statements), validate the plan on the shadow (applied, it must reach the
+//! desired schema, and its `down.sql` must give the history back), and write the folder;
+//! [`apply`] then deploys it to the development database.
 
 mod drift;
 mod expand;

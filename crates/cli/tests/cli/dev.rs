@@ -234,7 +234,9 @@ fn a_rename_hint_keeps_the_data_and_a_likely_rename_is_only_suggested() {
 fn expand_contract_renames_a_column_across_two_deploys() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("dev-expand");
-    assert_eq!(dev(&dir, &dev_db, V1, &["--name", "init"]).code, 0);
+    // The old column is NOT NULL: going back must fill it before the constraint returns.
+    let v1 = V1.replace("name text, email", "name text NOT NULL, email");
+    assert_eq!(dev(&dir, &dev_db, &v1, &["--name", "init"]).code, 0);
     let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy(&prod).code, 0);
     prod.execute(
@@ -280,6 +282,13 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     let again = dev(&dir, &dev_db, &v2, &["--name", "again"]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("no migration generated"), "{again:?}");
+    // Both down.sql files, on the table with rows: the old column comes back with its data.
+    assert!(!read(&contract.join("down.sql")).contains("irreversible"), "the rows come back");
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(matches(&dir, &prod, &v1).code, 0);
+    assert_eq!(prod.value("SELECT name FROM contacts WHERE id = 1").as_deref(), Some("new code"));
+    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE name IS NOT NULL").as_deref(), Some("3001"));
 }
 
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
