@@ -2,19 +2,11 @@
 //! generated from them (the text, apart from the differences `docs/prisma-differences.md`
 //! explains).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use haste_testkit::corpus;
 
 use haste_prisma::{SourceFile, ir::Database};
-
-fn corpus() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/hastecrm");
-    if path.is_dir() {
-        Some(path)
-    } else {
-        eprintln!("SKIP: ../shared/corpus/hastecrm is absent; corpus test skipped");
-        None
-    }
-}
 
 fn lowered(path: &Path) -> Database {
     let files = haste_prisma::read(path).unwrap();

@@ -257,3 +257,15 @@ pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) -> boo
     }
     condition()
 }
+
+/// `../shared/corpus/hastecrm` beside the project, or `None` (after saying so) on a checkout
+/// without the shared folder.
+pub fn corpus() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/hastecrm");
+    if path.is_dir() {
+        Some(path)
+    } else {
+        eprintln!("SKIP: ../shared/corpus/hastecrm is absent; corpus test skipped");
+        None
+    }
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use haste_testkit::{TempDir, TestDb, database};
 
-use crate::{Run, corpus, haste};
+use crate::{Run, compare_sources, corpus, haste};
 
 /// Runs `migrate dev` in `dir` against `db` with `schema.sql` holding `desired`.
 fn dev(dir: &TempDir, db: &TestDb, desired: &str, extra: &[&str]) -> Run {
@@ -16,14 +16,7 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, extra: &[&str]) -> Run {
     haste(dir.path(), &args)
 }
 
-/// The migration folders, in order.
-fn folders(dir: &TempDir) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(dir.path().join("migrations"))
-        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
-    found.sort();
-    found
-}
+use crate::migration_folders as folders;
 
 fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
@@ -324,20 +317,7 @@ fn the_corpus_steps_generate_migrations_that_replay_like_prismas() {
         let again = dev(&dir, &db, &dump.stdout, &[]);
         assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
     }
-    let migrations = dir.path().join("migrations");
-    let same = haste(
-        dir.path(),
-        &[
-            "schema",
-            "diff",
-            "--from",
-            migrations.to_str().unwrap(),
-            "--to",
-            prisma_dir.to_str().unwrap(),
-            "--url",
-            &db.url,
-        ],
-    );
+    let same = compare_sources(dir.path(), &dir.path().join("migrations"), &prisma_dir, &db.url);
     assert_eq!(same.code, 0, "haste's migrations replay like Prisma's: {same:?}");
 }
 

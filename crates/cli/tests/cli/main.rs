@@ -73,15 +73,24 @@ pub fn migrations(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-/// `../shared/corpus/hastecrm`, when this checkout has the shared folder beside it.
-pub fn corpus() -> Option<std::path::PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/hastecrm");
-    if path.is_dir() {
-        Some(path)
-    } else {
-        eprintln!("SKIP: ../shared/corpus/hastecrm is absent; corpus test skipped");
-        None
-    }
+pub use haste_testkit::corpus;
+
+/// The migration folders under `dir/migrations`, in order.
+pub fn migration_folders(dir: &TempDir) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path().join("migrations"))
+        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// `schema diff` between two migrations folders (or any two sources), shadow databases on the
+/// server of `url`: exit 0 when they replay to the same schema.
+pub fn compare_sources(cwd: &Path, from: &Path, to: &Path, url: &str) -> Run {
+    haste(
+        cwd,
+        &["schema", "diff", "--from", from.to_str().unwrap(), "--to", to.to_str().unwrap(), "--url", url],
+    )
 }
 
 /// A database Prisma Migrate built from the corpus's migrations, with its `_prisma_migrations`

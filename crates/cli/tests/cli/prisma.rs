@@ -3,19 +3,12 @@
 //! database.
 
 use std::fs;
-use std::path::PathBuf;
 
 use haste_testkit::{TempDir, database};
 
-use crate::{corpus, haste, prisma_managed};
+use crate::{compare_sources, corpus, haste, prisma_managed};
 
-fn folders(dir: &TempDir) -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = fs::read_dir(dir.path().join("migrations"))
-        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
-        .unwrap_or_default();
-    found.sort();
-    found
-}
+use crate::migration_folders as folders;
 
 #[test]
 fn migrate_dev_from_the_corpus_schemas_writes_prismas_migrations() {
@@ -49,21 +42,8 @@ fn migrate_dev_from_the_corpus_schemas_writes_prismas_migrations() {
     let lock = fs::read_to_string(dir.path().join("migrations/migration_lock.toml")).unwrap();
     assert_eq!(lock, fs::read_to_string(corpus.join("migrations/migration_lock.toml")).unwrap());
     // The three migrations replay to the schema Prisma's three give.
-    let ours = dir.path().join("migrations");
-    let theirs = corpus.join("migrations");
-    let same = haste(
-        dir.path(),
-        &[
-            "schema",
-            "diff",
-            "--from",
-            ours.to_str().unwrap(),
-            "--to",
-            theirs.to_str().unwrap(),
-            "--url",
-            &db.url,
-        ],
-    );
+    let same =
+        compare_sources(dir.path(), &dir.path().join("migrations"), &corpus.join("migrations"), &db.url);
     assert_eq!(same.code, 0, "{same:?}");
     // down.sql of the last one gives v2 back, by the schema engine.
     let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
@@ -142,28 +122,18 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
     db.execute("INSERT INTO \"Author\" (email) VALUES ('a@x.test')");
     // Prisma's statements by default; haste's online forms with --online.
     dir.write("prisma/schema/post.prisma", &POSTS.replace("  author ", "  @@index([title])\n  author "));
-    let review = haste(
-        dir.path(),
-        &[
-            "migrate",
-            "dev",
-            "--url",
-            &db.url,
-            "--schema",
-            "prisma/schema",
-            "--name",
-            "title",
-            "--create-only",
-        ],
-    );
+    let dev = |extra: &[&str]| {
+        haste(
+            dir.path(),
+            &[&["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema"], extra].concat(),
+        )
+    };
+    let review = dev(&["--name", "title", "--create-only"]);
     assert_eq!(review.code, 0, "{review:?}");
     let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
     assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
     fs::remove_dir_all(&folders(&dir)[1]).unwrap();
-    let online = haste(
-        dir.path(),
-        &["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema", "--name", "title", "--online"],
-    );
+    let online = dev(&["--name", "title", "--online"]);
     assert_eq!(online.code, 0, "{online:?}");
     let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
     assert!(sql.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\""), "{sql}");
@@ -172,21 +142,7 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
         "prisma/schema/author.prisma",
         &BLOG.replace("  email String @unique", "  mail  String @unique"),
     );
-    let renamed = haste(
-        dir.path(),
-        &[
-            "migrate",
-            "dev",
-            "--url",
-            &db.url,
-            "--schema",
-            "prisma/schema",
-            "--name",
-            "mail",
-            "--rename",
-            "public.Author.email=mail",
-        ],
-    );
+    let renamed = dev(&["--name", "mail", "--rename", "public.Author.email=mail"]);
     assert_eq!(renamed.code, 0, "{renamed:?}");
     let sql = fs::read_to_string(folders(&dir)[2].join("migration.sql")).unwrap();
     assert_eq!(
