@@ -125,8 +125,7 @@ fn change_line(change: &Change) -> String {
     format!("  {sign} {} {}", change.object, change.name)
 }
 
-/// The summary of a generated migration, its warnings, and its lint findings (which never stop
-/// `migrate dev`: the file is there to be reviewed).
+/// The summary of a generated migration, its warnings, and its lint findings.
 fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generated, create_only: bool) {
     let files: Vec<String> =
         generated.folders.iter().map(|f| f.join("migration.sql").display().to_string()).collect();
@@ -149,6 +148,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             )
         })
         .collect();
+    let (findings, inputs) = lint_generated(resolved, generated);
     match printer.format() {
         Format::Text => {
             printer.line(&format!("Generated {}", files.join(" and ")));
@@ -167,6 +167,9 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             for suggestion in &generated.plan.suggestions {
                 printer.line(&format!("hint: {suggestion}"));
             }
+            if !findings.is_empty() {
+                lint::render(&findings, &inputs, args::LintFormat::Text);
+            }
             if create_only {
                 printer.line("Not applied (--create-only): review and edit it, then run `haste migrate dev` again to apply it.");
             }
@@ -174,15 +177,20 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
         Format::Json => printer.json(json!({
             "ok": true, "generated": true, "files": files, "changes": generated.changes,
             "steps": generated.plan.steps, "irreversible": generated.irreversible, "warnings": generated.warnings,
-            "suggestions": generated.plan.suggestions, "applied": !create_only,
+            "suggestions": generated.plan.suggestions, "applied": !create_only, "lint": findings,
         })),
     }
-    lint_generated(resolved, generated);
 }
 
-/// Lints the new migrations against the ones before them and prints any finding.
-fn lint_generated(resolved: &Resolved, generated: &Generated) {
-    let Ok(dir) = haste_migrations::MigrationsDir::load(&resolved.dir) else { return };
+/// The lint findings of the new migrations, checked against the ones before them (they never
+/// stop `migrate dev`: the file is there to be reviewed), and the files they point into.
+fn lint_generated(
+    resolved: &Resolved,
+    generated: &Generated,
+) -> (Vec<haste_lint::Finding>, Vec<haste_lint::SourceFile>) {
+    let Ok(dir) = haste_migrations::MigrationsDir::load(&resolved.dir) else {
+        return (Vec::new(), Vec::new());
+    };
     let new: Vec<String> = generated
         .folders
         .iter()
@@ -191,11 +199,10 @@ fn lint_generated(resolved: &Resolved, generated: &Generated) {
         .collect();
     let earlier = dir.migrations.iter().filter(|m| !new.contains(&m.name)).map(|m| m.name.clone()).collect();
     let inputs = lint::sources(&dir, |m| new.contains(&m.name), Some(&earlier));
-    let Ok(settings) = config::lint_settings(Some(&resolved.dir), None, &[]) else { return };
-    let findings = haste_lint::lint(&inputs, &settings.config);
-    if !findings.is_empty() {
-        lint::render(&findings, &inputs, args::LintFormat::Text);
-    }
+    let Ok(settings) = config::lint_settings(Some(&resolved.dir), None, &[]) else {
+        return (Vec::new(), inputs);
+    };
+    (haste_lint::lint(&inputs, &settings.config), inputs)
 }
 
 fn drift_text(drift: &Drift) -> String {

@@ -59,8 +59,12 @@ fn dev_writes_validates_and_applies_then_reports_no_difference() {
 
     // --create-only writes without applying; the next run applies it.
     let v2 = format!("{V1}\nCREATE TABLE deals (id bigint PRIMARY KEY, amount numeric(12,2));");
-    let review = dev(&dir, &db, &v2, &["--name", "deals", "--create-only"]);
+    let review = dev(&dir, &db, &v2, &["--name", "deals", "--create-only", "--format", "json"]);
     assert_eq!(review.code, 0, "{review:?}");
+    let summary = &review.json_lines()[0];
+    assert_eq!(summary["generated"], true, "{review:?}");
+    assert_eq!(summary["changes"][0]["name"], "public.deals", "{review:?}");
+    assert_eq!(summary["steps"][0]["lock"], "NONE", "{review:?}");
     assert_eq!(folders(&dir).len(), 2);
     assert_eq!(db.value("SELECT count(*) FROM pg_tables WHERE tablename = 'deals'").as_deref(), Some("0"));
     let apply = dev(&dir, &db, &v2, &[]);
