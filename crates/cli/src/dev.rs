@@ -80,6 +80,11 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
         return printer.usage_error(&format!("the desired schema {} does not exist", schema.display()));
     }
     let desired = Desired::from_path(schema, args.online);
+    match haste_postgres::create_database_if_missing(&resolved.url) {
+        Ok(true) if printer.format() == Format::Text => printer.line("Created the development database."),
+        Ok(_) => {}
+        Err(error) => return printer.connect_error(&error),
+    }
     let request = haste_dev::Request {
         dir: &resolved.dir,
         name: args.name,

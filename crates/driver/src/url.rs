@@ -87,6 +87,14 @@ impl DatabaseUrl {
         DatabaseUrl { raw, scheme: self.scheme }
     }
 
+    /// The database a PostgreSQL URL names (percent-decoded), if it names one.
+    pub fn database(&self) -> Option<String> {
+        let base = self.raw.split_once('?').map_or(self.raw.as_str(), |(b, _)| b);
+        let authority_start = base.find("://")? + 3;
+        let path = &base[authority_start..][base[authority_start..].find('/')? + 1..];
+        (!path.is_empty()).then(|| percent_decode(path))
+    }
+
     /// The value of query parameter `name` (percent-decoded), such as Prisma's `schema`.
     pub fn param(&self, name: &str) -> Option<String> {
         let query = self.raw.split_once('?')?.1;
@@ -232,6 +240,9 @@ mod tests {
         assert_eq!(url.with_database("shadow").expose(), "postgres://app:pw@db:5432/shadow?sslmode=require");
         let url = DatabaseUrl::parse("postgres://db").unwrap();
         assert_eq!(url.with_database("shadow").expose(), "postgres://db/shadow");
+        assert_eq!(url.database(), None);
+        let url = DatabaseUrl::parse("postgres://app:pw@db:5432/my%20crm?sslmode=require").unwrap();
+        assert_eq!(url.database().as_deref(), Some("my crm"));
     }
 
     #[test]

@@ -29,7 +29,7 @@ mod options;
 mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
-pub use shadow::ShadowDatabase;
+pub use shadow::{ShadowDatabase, create_database_if_missing};
 mod tls;
 
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the

@@ -87,3 +87,22 @@ impl Drop for ShadowDatabase {
         }
     }
 }
+
+/// `url`'s database, created first when the server says it does not exist (`migrate dev`
+/// creates the development database, as Prisma Migrate does). Whether it was created.
+pub fn create_database_if_missing(url: &DatabaseUrl) -> Result<bool, ConnectError> {
+    let missing = match PgConnection::connect(url, "haste/dev", "haste dev") {
+        Ok(_) => return Ok(false),
+        Err(error) if error.reason.starts_with(INVALID_CATALOG_NAME) => error,
+        Err(error) => return Err(error),
+    };
+    let Some(name) = url.database() else { return Err(missing) };
+    let mut admin = PgConnection::connect(&url.with_database("postgres"), "haste/dev", "haste dev")?;
+    admin.execute(&format!("CREATE DATABASE {}", quote_ident(&name))).map_err(|error| ConnectError {
+        target: missing.target.clone(),
+        reason: format!("{}; creating it failed: {error}", missing.reason),
+    })?;
+    Ok(true)
+}
+
+const INVALID_CATALOG_NAME: &str = "3D000";

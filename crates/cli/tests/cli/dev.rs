@@ -52,6 +52,20 @@ fn dev_writes_validates_and_applies_then_reports_no_difference() {
     );
     assert_eq!(matches(&dir, &db, V1).code, 0, "the development database has the desired schema");
 
+    // A development database that does not exist yet is created, as Prisma Migrate does.
+    let fresh = format!("{}_fresh", db.name);
+    let fresh_url = format!("{}{fresh}", db.url.strip_suffix(&db.name).unwrap());
+    let created = haste(dir.path(), &["migrate", "dev", "--url", &fresh_url, "--schema", "schema.sql"]);
+    assert_eq!(created.code, 0, "{created:?}");
+    assert!(
+        created.stdout.contains("Created the development database.")
+            && created.stdout.contains("Applied 1 migration"),
+        "{created:?}"
+    );
+    db.execute(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{fresh}'"));
+    let admin = db.url.replacen(&format!("/{}", db.name), "/postgres", 1);
+    haste_testkit::execute(&admin, &format!("DROP DATABASE \"{fresh}\""));
+
     let again = dev(&dir, &db, V1, &["--name", "nothing"]);
     assert_eq!(again.code, 0, "{again:?}");
     assert!(again.stdout.contains("no migration generated"), "{again:?}");
