@@ -57,7 +57,13 @@ pub(crate) fn replay(
     settings: &Settings,
 ) -> Result<Loaded, Error> {
     let mut loaded = Loaded::empty(server, settings)?;
-    loaded.deploy(dir, settings)?;
+    // With nothing to replay the runner must not even create its history (and its schema):
+    // a database no migration touched has neither.
+    if dir.migrations.is_empty() {
+        loaded.refresh()?;
+    } else {
+        loaded.deploy(dir, settings)?;
+    }
     Ok(loaded)
 }
 

@@ -69,11 +69,18 @@ impl PrismaSchema {
     ) -> Result<PrismaSchema, Error> {
         let (lowered, schemas) = lower_prisma(path)?;
         let default_schema = settings.history.schema.clone().unwrap_or_else(|| "public".into());
-        let statements: Vec<String> = haste_prisma::migration(&Database::default(), &lowered, &lowered)
-            .steps
-            .into_iter()
-            .map(|(_, sql)| sql)
-            .collect();
+        // Prisma's `?schema=` names the schema unqualified names live in; Migrate creates it.
+        let statements: Vec<String> = std::iter::once(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            haste_sql::quote_ident(&default_schema)
+        ))
+        .chain(
+            haste_prisma::migration(&Database::default(), &lowered, &lowered)
+                .steps
+                .into_iter()
+                .map(|(_, sql)| sql),
+        )
+        .collect();
         let mut shadow = Loaded::empty(server, settings)?;
         shadow.run(&statements)?;
         let projected = haste_prisma::project(&shadow.schema, &default_schema, &schemas);

@@ -237,3 +237,19 @@ model Deal {
     let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url]);
     assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
 }
+
+#[test]
+fn a_prisma_schema_parameter_puts_the_tables_in_that_schema() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-param");
+    dir.write("schema.prisma", &format!("{BLOG}\n{POSTS}"));
+    let url = format!("{}?schema=app", db.url);
+    let run =
+        haste(dir.path(), &["migrate", "dev", "--url", &url, "--schema", "schema.prisma", "--name", "init"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let tables = "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables \
+                  WHERE schemaname = 'app' AND tablename NOT LIKE '\\_haste\\_%'";
+    assert_eq!(db.value(tables).as_deref(), Some("Author,Post"));
+    let again = haste(dir.path(), &["migrate", "dev", "--url", &url, "--schema", "schema.prisma"]);
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+}
