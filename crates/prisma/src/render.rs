@@ -227,8 +227,17 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
             out.step("CreateTable", create_table(table));
         }
     }
+    // Whether a column of `table` is dropped and added again (its indexes and keys with it).
+    let touches_recreated = |table: &Name, columns: &[String]| {
+        let old = from.tables.iter().find(|t| &t.name == table);
+        let read = reads_as.tables.iter().find(|t| &t.name == table);
+        old.zip(read).is_some_and(|(old, read)| columns.iter().any(|c| recreated_column(old, read, c)))
+    };
     for index in &to.indexes {
-        if from.indexes.iter().any(|i| i.same_shape(read_index(index))) {
+        let columns: Vec<String> = index.columns.iter().map(|c| c.name.clone()).collect();
+        if from.indexes.iter().any(|i| i.same_shape(read_index(index)))
+            && !touches_recreated(&index.table, &columns)
+        {
             continue;
         }
         if index.unique && find_table(from, &index.table).is_some() {
@@ -242,6 +251,10 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         out.step("CreateIndex", create_index(index));
     }
     for key in &to.foreign_keys {
+        if touches_recreated(&key.table, &key.columns) {
+            out.step("AddForeignKey", add_foreign_key(key));
+            continue;
+        }
         match from.foreign_keys.iter().find(|k| k.same_shape(read_key(key))) {
             Some(old) if old.name != key.name => out.step(
                 "RenameForeignKey",
@@ -284,18 +297,32 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     if key_changed && let Some(key) = &old.primary_key {
         clauses.push(format!("DROP CONSTRAINT {}", quote_ident(&key.name)));
     }
-    let mut dropped: Vec<&Column> =
-        old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)).collect();
+    let recreated = |name: &str| recreated_column(old, read, name);
+    let mut dropped: Vec<&Column> = old
+        .columns
+        .iter()
+        .filter(|c| !new.columns.iter().any(|n| n.name == c.name) || recreated(&c.name))
+        .collect();
     dropped.sort_by(|a, b| a.name.cmp(&b.name));
     for gone in dropped {
-        out.warnings.push(format!(
-            "You are about to drop the column `{}` on the `{}` table. All the data in the column will be lost.",
-            gone.name, old.name.name
-        ));
+        out.warnings.push(if recreated(&gone.name) {
+            format!(
+                "The `{}` column on the `{}` table would be dropped and recreated. This will lead to data loss.",
+                gone.name, old.name.name
+            )
+        } else {
+            format!(
+                "You are about to drop the column `{}` on the `{}` table. All the data in the column will be lost.",
+                gone.name, old.name.name
+            )
+        });
         clauses.push(format!("DROP COLUMN {}", quote_ident(&gone.name)));
     }
-    let mut added: Vec<&Column> =
-        new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.name == c.name)).collect();
+    let mut added: Vec<&Column> = new
+        .columns
+        .iter()
+        .filter(|c| !old.columns.iter().any(|o| o.name == c.name) || recreated(&c.name))
+        .collect();
     added.sort_by(|a, b| a.name.cmp(&b.name));
     for came in added {
         if came.not_null && came.default.is_none() && !came.data_type.contains("SERIAL") {
@@ -309,6 +336,7 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let mut changed: Vec<(&Column, &Column)> = new
         .columns
         .iter()
+        .filter(|n| !recreated(&n.name))
         .filter_map(|n| old.columns.iter().find(|o| o.name == n.name).map(|o| (o, n)))
         .collect();
     changed.sort_by(|a, b| a.1.name.cmp(&b.1.name));
@@ -342,6 +370,22 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     if !clauses.is_empty() {
         out.step("AlterTable", format!("ALTER TABLE {} {}", name(&new.name), clauses.join(",\n")));
     }
+}
+
+/// A type PostgreSQL cannot cast to (to or from an enum) is a drop and an add, as Prisma does
+/// it; the column's indexes and foreign keys go with it and are created again.
+fn recreated_column(old: &Table, read: &Table, name: &str) -> bool {
+    let before = old.columns.iter().find(|c| c.name == name);
+    let after = read.columns.iter().find(|c| c.name == name);
+    before
+        .zip(after)
+        .is_some_and(|(b, a)| b.data_type != a.data_type && (is_enum(&b.data_type) || is_enum(&a.data_type)))
+}
+
+/// Whether a rendered type is an enum (`"Role"`, `"crm"."Stage"`, `"Role"[]`): the only types
+/// Prisma renders quoted.
+fn is_enum(data_type: &str) -> bool {
+    data_type.starts_with('"')
 }
 
 /// Prisma's rebuild of an enum that loses values, in one transaction.
