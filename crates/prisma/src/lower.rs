@@ -467,8 +467,9 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
             });
             indexes.push(ir::Index { table: table.clone(), name, unique, columns: key, method, predicate });
         }
+        // Prisma lets an ignored model (one the client does not use) go without.
         let has_unique = primary_key.is_some() || indexes.iter().any(|i| i.unique);
-        if !has_unique {
+        if !has_unique && attribute(&model.attributes, "ignore").is_none() {
             lowering.error(
                 format!("Each model must have at least one unique criteria that has only required fields. Either mark a single field with `@id`, `@unique` or add a multi field criterion with `@@id([])` or `@@unique([])` to the model `{}`.", model.name.name),
                 model.name.span,

@@ -98,6 +98,11 @@ model Membership {
   @@ignore
 }
 
+model Legacy {
+  value Int
+  @@ignore
+}
+
 view Active {
   id Int @unique
 }
