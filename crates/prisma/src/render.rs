@@ -289,8 +289,8 @@ fn quoted_index(index: &Index) -> String {
     }
 }
 
-/// `ALTER TABLE` for a table on both sides: drops, adds, then changes, Prisma's order, each
-/// group by column name. `read` is `new` as the database spells it, for comparing.
+/// `ALTER TABLE` for a table on both sides, in Prisma's order: drops and adds by column name,
+/// then changes in column order. `read` is `new` as the database spells it, for comparing.
 fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let mut clauses = Vec::new();
     let key_changed = old.primary_key != read.primary_key;
@@ -325,7 +325,11 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         .collect();
     added.sort_by(|a, b| a.name.cmp(&b.name));
     for came in added {
-        if came.not_null && came.default.is_none() && !came.data_type.contains("SERIAL") {
+        if came.not_null
+            && came.default.is_none()
+            && !came.data_type.contains("SERIAL")
+            && !recreated(&came.name)
+        {
             out.warnings.push(format!(
                 "Added the required column `{}` to the `{}` table without a default value. This is not possible if the table is not empty.",
                 came.name, new.name.name
@@ -333,13 +337,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         }
         clauses.push(format!("ADD COLUMN     {}", column(came)));
     }
-    let mut changed: Vec<(&Column, &Column)> = new
+    let changed: Vec<(&Column, &Column)> = new
         .columns
         .iter()
         .filter(|n| !recreated(&n.name))
         .filter_map(|n| old.columns.iter().find(|o| o.name == n.name).map(|o| (o, n)))
         .collect();
-    changed.sort_by(|a, b| a.1.name.cmp(&b.1.name));
     for (before, after) in changed {
         let target = quote_ident(&after.name);
         let compared = read.columns.iter().find(|c| c.name == after.name).unwrap_or(after);
@@ -372,14 +375,18 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     }
 }
 
-/// A type PostgreSQL cannot cast to (to or from an enum) is a drop and an add, as Prisma does
-/// it; the column's indexes and foreign keys go with it and are created again.
+/// A type PostgreSQL cannot cast to (to or from an enum, a list to a scalar or back) is a drop
+/// and an add, as Prisma does it; the column's indexes and foreign keys go with it and are
+/// created again.
 fn recreated_column(old: &Table, read: &Table, name: &str) -> bool {
     let before = old.columns.iter().find(|c| c.name == name);
     let after = read.columns.iter().find(|c| c.name == name);
-    before
-        .zip(after)
-        .is_some_and(|(b, a)| b.data_type != a.data_type && (is_enum(&b.data_type) || is_enum(&a.data_type)))
+    before.zip(after).is_some_and(|(b, a)| {
+        b.data_type != a.data_type
+            && (is_enum(&b.data_type)
+                || is_enum(&a.data_type)
+                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]"))
+    })
 }
 
 /// Whether a rendered type is an enum (`"Role"`, `"crm"."Stage"`, `"Role"[]`): the only types
@@ -397,15 +404,26 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
         vec!["BEGIN".to_owned(), format!("CREATE TYPE {} AS ENUM ({})", name(&staged), values.join(", "))];
     let type_name = name(&item.name);
     let mut defaults = Vec::new();
-    for table in to.tables.iter().filter(|t| from.tables.iter().any(|o| o.name == t.name)) {
+    // Every column of the type as the database has it now (tables dropped later included, or
+    // the old type could not be dropped); a default of the old type blocks the conversion, and
+    // the one the new schema wants is set afterwards.
+    for table in &from.tables {
         for col in &table.columns {
             let array = col.data_type == format!("{type_name}[]");
             if col.data_type != type_name && !array {
                 continue;
             }
             let target = quote_ident(&col.name);
-            if let Some(default) = &col.default {
+            if col.default.is_some() {
                 lines.push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
+            }
+            let wanted = to
+                .tables
+                .iter()
+                .find(|t| t.name == table.name)
+                .and_then(|t| t.columns.iter().find(|c| c.name == col.name && c.data_type == col.data_type))
+                .and_then(|c| c.default.as_ref());
+            if let Some(default) = wanted.filter(|_| col.default.is_some()) {
                 defaults.push(format!(
                     "ALTER TABLE {} ALTER COLUMN {target} SET DEFAULT {default}",
                     name(&table.name)
