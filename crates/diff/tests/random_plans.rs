@@ -6,20 +6,7 @@
 
 use haste_driver::DatabaseUrl;
 use haste_postgres::PgConnection;
-use haste_testkit::database;
-
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % bound.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.next(100) < percent
-    }
-}
+use haste_testkit::{Random, database, property_run};
 
 /// Types grouped so that a change of type within a group has a cast.
 const FAMILIES: &[&[(&str, &str)]] = &[
@@ -35,8 +22,8 @@ const LABELS: &[&str] = &["lead", "qualified", "proposal", "won", "lost"];
 /// One random schema as SQL. `shape` seeds what stays comparable between the two sides (which
 /// tables exist, column families), `variant` what changes.
 fn schema_sql(shape: u64, variant: u64, target: bool) -> String {
-    let mut stable = Random(shape);
-    let mut random = Random(variant);
+    let mut stable = Random::new(shape);
+    let mut random = Random::new(variant);
     let mut sql = String::new();
     // An enum whose labels usually grow from `from` to `to` (a longer prefix of a fixed list),
     // and sometimes lose one or change order, which needs a rebuild.
@@ -120,13 +107,9 @@ fn random_plans_turn_one_schema_into_the_other() {
     if database().is_none() {
         return;
     }
-    let cases: u64 = std::env::var("HASTE_DIFF_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(300);
-    let seed: u64 = std::env::var("HASTE_DIFF_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-    });
-    eprintln!("random plans: {cases} cases, HASTE_DIFF_SEED={seed}");
+    let (cases, seed) = property_run("random plans", "HASTE_DIFF_CASES", 300, "HASTE_DIFF_SEED");
     let (at_from, at_to) = (database().unwrap(), database().unwrap());
-    let mut random = Random(seed);
+    let mut random = Random::new(seed);
     for case in 0..cases {
         let shape = random.next(usize::MAX) as u64;
         let from_sql = schema_sql(shape, random.next(usize::MAX) as u64, false);

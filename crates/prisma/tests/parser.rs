@@ -4,6 +4,7 @@
 use haste_prisma::ast::{Arity, SchemaAst, Top, ValueKind};
 use haste_prisma::ir::{Database, IndexColumn};
 use haste_prisma::{Diagnostic, SourceFile};
+use haste_testkit::Random;
 
 fn files(text: &str) -> Vec<SourceFile> {
     vec![SourceFile { path: "schema.prisma".into(), text: text.into() }]
@@ -280,13 +281,12 @@ fn every_error_class_names_its_place() {
     );
 }
 
-/// A small deterministic generator (no dependency needed for this).
-struct Random(u64);
+/// Random schema text, well formed, over the whole grammar.
+struct Generator(Random);
 
-impl Random {
+impl Generator {
     fn next(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % bound.max(1) as u64) as usize
+        self.0.next(bound)
     }
 
     fn name(&mut self, prefix: &str) -> String {
@@ -380,7 +380,7 @@ impl Random {
 #[test]
 fn printed_schemas_parse_back_to_the_same_tree() {
     let seed: u64 = std::env::var("HASTE_PSL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261127);
-    let mut random = Random(seed);
+    let mut random = Generator(Random::new(seed));
     for case in 0..1000 {
         let text = random.schema();
         let first = parse(&text);

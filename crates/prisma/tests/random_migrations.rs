@@ -9,20 +9,7 @@ use haste_driver::DatabaseUrl;
 use haste_postgres::PgConnection;
 use haste_prisma::SourceFile;
 use haste_prisma::ir::Database;
-use haste_testkit::database;
-
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self, bound: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        ((self.0 >> 33) % bound.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, percent: usize) -> bool {
-        self.next(100) < percent
-    }
-}
+use haste_testkit::{Random, database, property_run};
 
 /// Field types grouped so that a change within a group is a cast PostgreSQL makes.
 const FAMILIES: &[&[(&str, &str)]] = &[
@@ -38,8 +25,8 @@ const FAMILIES: &[&[(&str, &str)]] = &[
 const LABELS: &[&str] = &["LEAD", "QUALIFIED", "PROPOSAL", "WON", "LOST"];
 
 fn schema(shape: u64, variant: u64, target: bool) -> String {
-    let mut stable = Random(shape);
-    let mut random = Random(variant);
+    let mut stable = Random::new(shape);
+    let mut random = Random::new(variant);
     let mut text = String::from("datasource db {\n  provider = \"postgresql\"\n}\n\n");
     // LEAD stays (it is a default); the rest may come and go in the target.
     let mut labels: Vec<&str> = LABELS[..2 + stable.next(3)].to_vec();
@@ -140,14 +127,10 @@ fn random_prisma_migrations_turn_one_schema_into_the_other() {
     if database().is_none() {
         return;
     }
-    let cases: u64 = std::env::var("HASTE_PSL_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(120);
-    let seed: u64 =
-        std::env::var("HASTE_PSL_DIFF_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or_else(|| {
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
-        });
-    eprintln!("random Prisma migrations: {cases} cases, HASTE_PSL_DIFF_SEED={seed}");
+    let (cases, seed) =
+        property_run("random Prisma migrations", "HASTE_PSL_CASES", 120, "HASTE_PSL_DIFF_SEED");
     let (at_a, at_b) = (database().unwrap(), database().unwrap());
-    let mut random = Random(seed);
+    let mut random = Random::new(seed);
     let empty = Database::default();
     for case in 0..cases {
         let shape = random.next(usize::MAX) as u64;

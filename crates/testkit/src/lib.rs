@@ -269,3 +269,37 @@ pub fn corpus() -> Option<PathBuf> {
         None
     }
 }
+
+/// A small deterministic generator for property tests: the same seed gives the same cases, so
+/// a failure can be replayed.
+pub struct Random(u64);
+
+impl Random {
+    /// A generator starting at `seed`.
+    pub fn new(seed: u64) -> Random {
+        Random(seed)
+    }
+
+    /// A number below `bound` (0 when `bound` is 0).
+    pub fn next(&mut self, bound: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % bound.max(1) as u64) as usize
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: usize) -> bool {
+        self.next(100) < percent
+    }
+}
+
+/// A property test's case count and seed: `cases_var` and `seed_var` from the environment when
+/// set (to run more cases, or replay a failure), else `cases` and the clock. Prints both.
+pub fn property_run(name: &str, cases_var: &str, cases: u64, seed_var: &str) -> (u64, u64) {
+    let number = |var: &str| std::env::var(var).ok().and_then(|n| n.parse().ok());
+    let cases = number(cases_var).unwrap_or(cases);
+    let seed = number(seed_var).unwrap_or_else(|| {
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos() as u64
+    });
+    eprintln!("{name}: {cases} cases, {seed_var}={seed}");
+    (cases, seed)
+}
