@@ -379,33 +379,22 @@ pub fn schema_diff(
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let (from, mut steps) = match renamed(from, &renames, common, shadow_url) {
-        Ok(renamed) => renamed,
-        Err(Ok(error)) => return dev_error(&printer, &error),
-        Err(Err(code)) => return code,
+    let (from, mut steps) = if renames.is_empty() {
+        (from, Vec::new())
+    } else {
+        let (resolved, server, _) = match postgres(common, None, shadow_url) {
+            Ok(context) => context,
+            Err(code) => return code,
+        };
+        match from.renamed(&renames, &server, &resolved.settings) {
+            Ok(renamed) => renamed,
+            Err(error) => return dev_error(&printer, &error),
+        }
     };
     let mut plan = haste_diff::diff(&from.schema, &to.schema, &haste_diff::Options { online });
     steps.extend(plan.steps);
     plan.steps = steps;
     printer.schema_plan(&plan)
-}
-
-/// `from` with the renames carried out on a shadow copy, so the rest of the plan starts from
-/// their result, and the rename statements.
-fn renamed(
-    from: haste_dev::Loaded,
-    renames: &[Rename],
-    common: &Common,
-    shadow_url: Option<&str>,
-) -> Result<(haste_dev::Loaded, Vec<haste_diff::Step>), Result<DevError, u8>> {
-    if renames.is_empty() {
-        return Ok((from, Vec::new()));
-    }
-    let statements = haste_diff::rename_statements(&from.schema, renames).map_err(|e| Ok(e.into()))?;
-    let (resolved, server, _) = postgres(common, None, shadow_url).map_err(Err)?;
-    let mut copy = from.into_shadow(&server, &resolved.settings).map_err(Ok)?;
-    copy.run(&statements.iter().map(|s| s.sql.clone()).collect::<Vec<_>>()).map_err(Ok)?;
-    Ok((copy, statements))
 }
 
 fn is_prisma(source: &str) -> bool {

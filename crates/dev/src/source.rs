@@ -23,11 +23,6 @@ fn connect(url: &DatabaseUrl, settings: &Settings) -> Result<PgConnection, Error
     Ok(PgConnection::connect(url, "haste/dev", &scope)?)
 }
 
-/// Settings for replaying on a shadow: nothing there competes for locks.
-fn shadow_settings(settings: &Settings) -> Settings {
-    Settings { allow_out_of_order: true, hold_contracts: false, ..settings.clone() }
-}
-
 /// Reads `source`: a database directly, anything else through a new shadow database on `server`.
 pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
     if let SchemaSource::Database(url) = source {
@@ -43,7 +38,7 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
     haste_runner::load_source(
         &mut loaded.connection,
         source,
-        &shadow_settings(settings),
+        &settings.for_replay(),
         &mut haste_runner::Quiet,
     )?;
     loaded.refresh()?;
@@ -79,9 +74,24 @@ impl Loaded {
         self.shadow.is_some()
     }
 
-    /// The same schema in a shadow database of its own (a copy of a live database's schema,
-    /// made from its DDL), so statements can be tried on it.
-    pub fn into_shadow(self, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
+    /// The schema with `renames` carried out, and their statements: a live database's schema is
+    /// copied to a shadow database first (from its DDL), so nothing runs on the database itself.
+    pub fn renamed(
+        self,
+        renames: &[haste_diff::Rename],
+        server: &DatabaseUrl,
+        settings: &Settings,
+    ) -> Result<(Loaded, Vec<haste_diff::Step>), Error> {
+        if renames.is_empty() {
+            return Ok((self, Vec::new()));
+        }
+        let statements = haste_diff::rename_statements(&self.schema, renames)?;
+        let mut copy = self.into_shadow(server, settings)?;
+        copy.run(&crate::generate::sql(&statements))?;
+        Ok((copy, statements))
+    }
+
+    fn into_shadow(self, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
         if self.is_shadow() {
             return Ok(self);
         }
@@ -104,12 +114,7 @@ impl Loaded {
     /// Applies the pending migrations of `dir` to the shadow database and reads the schema again.
     pub(crate) fn deploy(&mut self, dir: &MigrationsDir, settings: &Settings) -> Result<(), Error> {
         assert!(self.is_shadow(), "replays only ever run on a shadow database");
-        haste_runner::deploy(
-            &mut self.connection,
-            dir,
-            &shadow_settings(settings),
-            &mut haste_runner::Quiet,
-        )?;
+        haste_runner::deploy(&mut self.connection, dir, &settings.for_replay(), &mut haste_runner::Quiet)?;
         self.refresh()
     }
 

@@ -71,6 +71,14 @@ pub struct Settings {
     pub hold_contracts: bool,
 }
 
+impl Settings {
+    /// The same settings for replaying a history on an empty shadow database, which stands for
+    /// every release at once: `-- haste:after` holds nothing, and no order is refused.
+    pub fn for_replay(&self) -> Settings {
+        Settings { allow_out_of_order: true, hold_contracts: false, ..self.clone() }
+    }
+}
+
 /// How often a run confirms that its session still holds the migration lock (a pooler that
 /// switched server processes, or a migration that called `pg_advisory_unlock_all()`).
 const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(1);

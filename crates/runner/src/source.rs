@@ -56,8 +56,8 @@ pub fn load_source(
     let files = match source {
         SchemaSource::Database(_) => return Ok(()),
         SchemaSource::Migrations(dir) => {
-            let replay = Settings { hold_contracts: false, ..settings.clone() };
-            return deploy(connection, &MigrationsDir::load(dir)?, &replay, observer).map(drop);
+            return deploy(connection, &MigrationsDir::load(dir)?, &settings.for_replay(), observer)
+                .map(drop);
         }
         SchemaSource::SqlFile(path) => vec![path.clone()],
         SchemaSource::SqlFolder(dir) => {
