@@ -17,6 +17,9 @@ pub struct DbError {
     pub position: Option<usize>,
     /// The connection broke: the outcome of the request is unknown.
     pub connection_lost: bool,
+    /// The transaction the statements were meant to run in had already ended when its history
+    /// writes and `COMMIT` came: some statements may have run outside it, in autocommit.
+    pub transaction_ended_early: bool,
 }
 
 impl DbError {

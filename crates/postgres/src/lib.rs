@@ -36,6 +36,13 @@ mod tls;
 /// history table, so applications sharing a database with separate histories never block each other.
 const LOCK_CLASS: i32 = 0x6861_7374;
 
+/// Fails unless it runs inside a transaction block opened by an earlier message: in autocommit
+/// (and in the implicit transaction of a multi-statement message) the transaction starts with
+/// the statement, so the two clocks are equal; in an open block the statement comes later.
+/// Sent before history writes and `COMMIT`, it proves the transaction meant is still open.
+const TRANSACTION_STILL_OPEN: &str = "SELECT CAST(CASE WHEN statement_timestamp() <> transaction_timestamp() \
+     THEN '0' ELSE 'haste: no transaction open' END AS integer)";
+
 /// A PostgreSQL session used for one run.
 pub struct PgConnection {
     runtime: tokio::runtime::Runtime,
@@ -113,6 +120,14 @@ impl PgConnection {
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.runtime.block_on(self.client.batch_execute(sql)).map_err(db_error)
+    }
+
+    /// Ends a failed transaction so the session is usable again; a lost connection has
+    /// nothing left to roll back.
+    fn roll_back(&mut self) {
+        if !self.client.is_closed() {
+            let _ = self.execute("ROLLBACK");
+        }
     }
 
     fn set_session_limits(&mut self, limits: Limits) -> Result<(), DbError> {
@@ -234,11 +249,20 @@ impl Connection for PgConnection {
     ) -> Result<(), DbError> {
         let mut sql: Vec<String> =
             writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
-        if !in_open_transaction {
+        if in_open_transaction {
+            // The script's own transaction must still be open, or these rows would commit
+            // on their own.
+            sql.insert(0, TRANSACTION_STILL_OPEN.into());
+        } else {
             sql.insert(0, "BEGIN".into());
             sql.push("COMMIT".into());
         }
-        self.execute(&sql.join(";\n"))
+        let result = self.execute(&sql.join(";\n"));
+        if result.is_err() && !in_open_transaction {
+            // A write that failed left this transaction aborted; the session must stay usable.
+            self.roll_back();
+        }
+        result
     }
 
     fn run_in_transaction(
@@ -248,39 +272,43 @@ impl Connection for PgConnection {
         tables: &HistoryTables,
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), StepError> {
-        // The whole transaction is pipelined: every statement is its own query message, sent
-        // without waiting for the previous answer, so a migration costs one round trip. The
-        // server still runs them in order, and after a failure answers each later message with
-        // 25P02 (transaction aborted), so the first error is the statement that failed.
-        let opening = format!("BEGIN;\n{};\n", limit_settings(limits, "SET LOCAL"));
-        let mut messages = Vec::with_capacity(statements.len() + 1);
-        messages.push(format!("{opening}{}", statements.first().copied().unwrap_or_default()));
-        messages.extend(statements.iter().skip(1).map(|statement| (*statement).to_owned()));
-        messages.push(tables.commit_with(Dialect::Postgres, writes));
-        let outcomes = self.runtime.block_on(futures_util::future::join_all(
-            messages.iter().map(|message| self.client.batch_execute(message)),
-        ));
-        let first_error =
-            outcomes.into_iter().enumerate().find_map(|(index, outcome)| outcome.err().map(|e| (index, e)));
-        let result = match first_error {
-            None => Ok(()),
-            Some((index, error)) => {
-                let mut error = db_error(error);
-                if index == 0 {
-                    // The first message carried the opening; count positions from the statement.
-                    error.position = error.position.and_then(|position| position.checked_sub(opening.len()));
-                }
-                Err(StepError { index: index.min(statements.len()), error })
-            }
-        };
-        if result.is_err() && !self.client.is_closed() {
-            // Leave the session clean for the next attempt; the transaction is already void.
-            let _ = self.execute("ROLLBACK");
+        // A statement the client cannot send fails before anything is sent: failing in the
+        // middle of the pipeline would leave the statements around it running in a transaction
+        // the server never saw fail.
+        if let Some(index) = statements.iter().position(|statement| statement.contains('\0')) {
+            return Err(StepError { index, error: nul_byte_error() });
         }
-        result
+        // Pipelined: `BEGIN` and the limits as one message, then every statement as its own,
+        // sent without waiting, so all statements cost one round trip. `BEGIN` travels alone so
+        // that a statement the server refuses to parse can never take it down with it: once the
+        // transaction is open, the first failure aborts it and the server answers every later
+        // message with 25P02.
+        let opening = format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL"));
+        let messages = std::iter::once(opening.as_str()).chain(statements.iter().copied());
+        let outcomes = self.runtime.block_on(futures_util::future::join_all(
+            messages.map(|message| self.client.batch_execute(message)),
+        ));
+        let first_error = outcomes.into_iter().enumerate().find_map(|(index, outcome)| {
+            // Message 0 is the opening; a failure there is reported on the first statement.
+            outcome.err().map(|error| (index.saturating_sub(1), error))
+        });
+        if let Some((index, error)) = first_error {
+            self.roll_back();
+            return Err(StepError { index, error: db_error(error) });
+        }
+        // Every statement succeeded inside the transaction: only now are history and COMMIT
+        // sent, behind a check that the transaction is still the one opened above.
+        let closing = format!("{TRANSACTION_STILL_OPEN};\n{}", tables.commit_with(Dialect::Postgres, writes));
+        self.execute(&closing).map_err(|error| {
+            self.roll_back();
+            StepError { index: statements.len(), error }
+        })
     }
 
     fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        if statement.contains('\0') {
+            return Err(nul_byte_error());
+        }
         self.set_session_limits(limits)?;
         self.execute(statement)
     }
@@ -301,9 +329,14 @@ impl Connection for PgConnection {
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), DbError> {
         self.execute(&format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL")))?;
-        let result = body(self).and_then(|()| self.execute(&tables.commit_with(Dialect::Postgres, writes)));
-        if result.is_err() && !self.client.is_closed() {
-            let _ = self.execute("ROLLBACK");
+        let result = body(self).and_then(|()| {
+            self.execute(&format!(
+                "{TRANSACTION_STILL_OPEN};\n{}",
+                tables.commit_with(Dialect::Postgres, writes)
+            ))
+        });
+        if result.is_err() {
+            self.roll_back();
         }
         result
     }
@@ -534,8 +567,19 @@ fn describe_error(error: &tokio_postgres::Error) -> String {
     }
 }
 
+fn nul_byte_error() -> DbError {
+    DbError::message("the statement contains a NUL byte, which PostgreSQL cannot receive; nothing was sent")
+}
+
 fn db_error(error: tokio_postgres::Error) -> DbError {
     match error.as_db_error() {
+        Some(db) if db.message().contains("haste: no transaction open") => DbError {
+            transaction_ended_early: true,
+            ..DbError::message(
+                "the transaction had ended before haste's history write and COMMIT: \
+                 statements after the one that ended it may have run outside it",
+            )
+        },
         Some(db) => DbError {
             sqlstate: Some(db.code().code().to_owned()),
             message: db.message().to_owned(),
@@ -548,6 +592,7 @@ fn db_error(error: tokio_postgres::Error) -> DbError {
             // The server ended the session (shutdown, restart, pg_terminate_backend) or the
             // link failed: what happened to the request is unknown.
             connection_lost: db.code().code().starts_with("08") || db.code().code().starts_with("57P"),
+            transaction_ended_early: false,
         },
         None => DbError { connection_lost: true, ..DbError::message(describe_error(&error)) },
     }

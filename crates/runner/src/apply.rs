@@ -5,12 +5,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::Migration;
-use haste_sql::{StatementKind, TransactionControl};
+use haste_sql::{StatementKind, TransactionControl, quote_ident};
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
-use haste_sql::Step;
 
 pub(crate) struct Applier<'a> {
     pub connection: &'a mut dyn Connection,
@@ -264,13 +263,40 @@ impl Applier<'_> {
             } else {
                 vec![HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, step.end))]
             };
-            let texts = plan.texts(step.start..step.end);
-            let (outcome, attempts) = self.with_retries(plan, |connection| {
-                run_step(connection, settings, limits, step, &texts, &writes)
-            });
-            if let Err(failure) = outcome {
-                let state = FailureState::MarkedFailed { statements_done: step.start };
-                return Err(self.failed(plan, failure, attempts, state));
+            if step.alone {
+                let statement = &plan.statements[step.start];
+                let (outcome, attempts) = self.with_retries(plan, |connection| {
+                    run_alone(connection, limits, statement)
+                        .map_err(|error| StepError { index: step.start, error })
+                });
+                if let Err(failure) = outcome {
+                    let state = FailureState::MarkedFailed { statements_done: step.start };
+                    return Err(self.failed(plan, failure, attempts, state));
+                }
+                // The statement is done: only its record is retried, never the statement.
+                let (recorded, attempts) = self.with_retries(plan, |connection| {
+                    connection
+                        .record(&settings.history, &writes, false)
+                        .map_err(|error| StepError { index: step.start, error })
+                });
+                if let Err(failure) = recorded {
+                    let state = FailureState::MarkedFailed { statements_done: step.end };
+                    return Err(self.failed(plan, failure, attempts, state));
+                }
+            } else {
+                let texts = plan.texts(step.start..step.end);
+                let (outcome, attempts) = self.with_retries(plan, |connection| {
+                    connection.run_in_transaction(limits, &texts, &settings.history, &writes).map_err(
+                        |failure| StepError {
+                            index: step.start + failure.index.min(texts.len() - 1),
+                            ..failure
+                        },
+                    )
+                });
+                if let Err(failure) = outcome {
+                    let state = FailureState::MarkedFailed { statements_done: step.start };
+                    return Err(self.failed(plan, failure, attempts, state));
+                }
             }
             self.observer.event(&RunEvent::StepDone {
                 name: &plan.migration.name,
@@ -343,9 +369,22 @@ impl Applier<'_> {
 
     /// Records a failure as precisely as the database allows and builds the error.
     fn failed(&mut self, plan: &Plan<'_>, failure: StepError, attempts: u32, state: FailureState) -> Error {
-        if failure.index >= plan.statements.len() {
-            // Every statement ran; writing history failed, and the transaction rolled back.
-            return Error::Database { context: "recording the migration in history", source: failure.error };
+        let state = if failure.error.transaction_ended_early {
+            // Statements may have committed on their own: never call this rolled back.
+            FailureState::MarkedFailed { statements_done: 0 }
+        } else {
+            state
+        };
+        if failure.index >= plan.statements.len()
+            && !failure.error.connection_lost
+            && !failure.error.transaction_ended_early
+        {
+            // Every statement ran; the history writes or the COMMIT failed, and the
+            // transaction rolled back.
+            return Error::Database {
+                context: "committing the migration with its history row (rolled back: nothing applied)",
+                source: failure.error,
+            };
         }
         let settings = self.settings;
         let position = plan.error_position(failure.index, failure.error.position);
@@ -384,23 +423,72 @@ impl Applier<'_> {
     }
 }
 
-fn run_step(
+/// Runs a statement that cannot run in a transaction. A concurrent index build that does not
+/// finish (cancelled by a lock or statement timeout, or refused) leaves an INVALID index
+/// behind: it is dropped before the error is reported or the build retried, and a build is
+/// never counted as done while its index is invalid.
+pub(crate) fn run_alone(
     connection: &mut dyn Connection,
-    settings: &Settings,
     limits: Limits,
-    step: Step,
-    texts: &[&str],
-    writes: &[HistoryWrite<'_>],
-) -> Result<(), StepError> {
-    if step.alone {
-        let at = |error: DbError| StepError { index: step.start, error };
-        connection.run_alone(limits, texts[0]).map_err(at)?;
-        connection.record(&settings.history, writes, false).map_err(at)
-    } else {
-        connection.run_in_transaction(limits, texts, &settings.history, writes).map_err(|failure| StepError {
-            index: step.start + failure.index.min(texts.len() - 1),
-            ..failure
-        })
+    statement: &haste_sql::Statement,
+) -> Result<(), DbError> {
+    if statement.kind != StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") {
+        return connection.run_alone(limits, &statement.text);
+    }
+    let named = haste_sql::concurrent_index_name(&statement.text);
+    if let Some(name) = &named
+        && connection.index_validity(name)? == Some(false)
+    {
+        // Left by an earlier build of this very statement: `IF NOT EXISTS` would keep it.
+        drop_index(connection, limits, name)?;
+    }
+    let invalid_before = connection.invalid_indexes()?;
+    let built = connection.run_alone(limits, &statement.text);
+    if built.as_ref().is_err_and(|error| error.connection_lost) {
+        return built;
+    }
+    let left: Vec<String> = connection
+        .invalid_indexes()?
+        .into_iter()
+        .filter(|index| !invalid_before.contains(index))
+        .map(|index| format!("{}.{}", quote_ident(&index.schema), quote_ident(&index.name)))
+        .collect();
+    for name in &left {
+        drop_index(connection, limits, name)?;
+    }
+    match built {
+        Err(mut error) if !left.is_empty() => {
+            let note = format!("the INVALID index the build left ({}) was dropped", left.join(", "));
+            error.detail = Some(error.detail.map_or(note.clone(), |detail| format!("{detail}\n{note}")));
+            Err(error)
+        }
+        Ok(()) if !left.is_empty() => Err(invalid_index_error(&left)),
+        Ok(()) => match named {
+            Some(name) if connection.index_validity(&name)? == Some(false) => {
+                drop_index(connection, limits, &name)?;
+                Err(invalid_index_error(&[name]))
+            }
+            _ => Ok(()),
+        },
+        Err(error) => Err(error),
+    }
+}
+
+fn drop_index(connection: &mut dyn Connection, limits: Limits, name: &str) -> Result<(), DbError> {
+    connection.run_alone(limits, &format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")).map_err(|error| {
+        DbError {
+            detail: Some(format!(
+                "the INVALID index {name} remains; drop it with: DROP INDEX CONCURRENTLY IF EXISTS {name};"
+            )),
+            ..error
+        }
+    })
+}
+
+fn invalid_index_error(indexes: &[String]) -> DbError {
+    DbError {
+        detail: Some(format!("dropped the INVALID index {}", indexes.join(", "))),
+        ..DbError::message("the concurrent index build finished but left its index INVALID")
     }
 }
 

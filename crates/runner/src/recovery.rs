@@ -57,6 +57,14 @@ pub enum Resolution {
     },
 }
 
+/// `phase` of the `last_error` of a migration whose `down.sql` stopped part-way.
+const DOWN_PHASE: &str = "down";
+
+fn failed_while_reverting(last_error: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(last_error)
+        .is_ok_and(|error| error["phase"].as_str() == Some(DOWN_PHASE))
+}
+
 /// Undoes applied migrations with their `down.sql`, newest first, each with its history change
 /// in one transaction where the file allows.
 pub fn down(
@@ -166,7 +174,8 @@ fn revert(
             .iter()
             .enumerate()
             .try_for_each(|(index, statement)| {
-                connection.run_as_written(limits, &statement.text).map_err(|error| StepError { index, error })
+                crate::apply::run_alone(connection, limits, statement)
+                    .map_err(|error| StepError { index, error })
             })
             .and_then(|()| {
                 connection
@@ -175,10 +184,37 @@ fn revert(
             })
     };
     outcome.map_err(|failure| {
-        let state = match plan.mode {
-            ExecutionMode::Transaction => FailureState::RolledBack,
-            _ => FailureState::MarkedFailed { statements_done: failure.index },
+        let transactional = plan.mode == ExecutionMode::Transaction && !failure.error.transaction_ended_early;
+        let state = match transactional {
+            true => FailureState::RolledBack,
+            false => FailureState::MarkedFailed { statements_done: failure.index },
         };
+        if !transactional && !failure.error.connection_lost {
+            // Part of down.sql ran: the migration is neither applied nor reverted, and says so
+            // until a person resolves it.
+            let detail = serde_json::json!({
+                "phase": DOWN_PHASE,
+                "statements_done": failure.index,
+                "sqlstate": failure.error.sqlstate,
+                "message": failure.error.message,
+            })
+            .to_string();
+            let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
+            let mut row = history_row(
+                settings,
+                migration,
+                MigrationStatus::Failed,
+                false,
+                up_statements,
+                up_statements,
+            );
+            row.last_error = Some(detail.clone());
+            let writes = [
+                HistoryWrite::Migration(row),
+                HistoryWrite::Event(event(settings, migration, "revert_failed", Some(detail))),
+            ];
+            let _ = connection.record(&settings.history, &writes, false);
+        }
         Error::MigrationFailed(Box::new(MigrationFailure {
             name: migration.name.clone(),
             statement_index: failure.index,
@@ -254,6 +290,11 @@ pub fn resolve(
                 else {
                     return Err(not_resolvable("only a failed or interrupted migration can be resumed"));
                 };
+                if record.row.last_error.as_deref().is_some_and(failed_while_reverting) {
+                    return Err(not_resolvable(
+                        "its down.sql stopped part-way; finish or undo it by hand, then use --applied or --rolled-back",
+                    ));
+                }
                 if record.row.checksum != migration.up.checksum.as_str() {
                     return Err(Error::ChecksumMismatch {
                         name: name.to_owned(),

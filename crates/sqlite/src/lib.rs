@@ -63,6 +63,26 @@ impl SqliteConnection {
         self.connection.execute_batch(sql).map_err(|error| db_error(sql, error))
     }
 
+    /// History writes and `COMMIT`, once the transaction is known to be still open (a
+    /// statement such as `INSERT OR ROLLBACK` can end it early, leaving later ones in autocommit).
+    fn commit_with(&self, tables: &HistoryTables, writes: &[HistoryWrite<'_>]) -> Result<(), DbError> {
+        self.transaction_still_open()?;
+        self.execute(&tables.commit_with(Dialect::Sqlite, writes))
+    }
+
+    fn transaction_still_open(&self) -> Result<(), DbError> {
+        if self.connection.is_autocommit() {
+            return Err(DbError {
+                transaction_ended_early: true,
+                ..DbError::message(
+                    "the transaction had ended before haste's history write and COMMIT: \
+                     statements after the one that ended it may have run outside it",
+                )
+            });
+        }
+        Ok(())
+    }
+
     fn apply_limits(&self, limits: Limits) -> Result<(), DbError> {
         let busy = limits.lock_timeout.filter(|t| !t.is_zero()).unwrap_or(DEFAULT_BUSY_TIMEOUT);
         self.connection.busy_timeout(busy).map_err(|error| db_error("", error))
@@ -207,6 +227,9 @@ impl Connection for SqliteConnection {
         writes: &[HistoryWrite<'_>],
         in_open_transaction: bool,
     ) -> Result<(), DbError> {
+        if in_open_transaction {
+            self.transaction_still_open()?;
+        }
         let mut sql: Vec<String> = writes.iter().map(|write| tables.render(Dialect::Sqlite, write)).collect();
         if !in_open_transaction {
             sql.insert(0, "BEGIN IMMEDIATE".into());
@@ -226,6 +249,10 @@ impl Connection for SqliteConnection {
         tables: &HistoryTables,
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), StepError> {
+        // SQLite stops reading a statement at a NUL byte: the rest would be skipped silently.
+        if let Some(index) = statements.iter().position(|statement| statement.contains('\0')) {
+            return Err(StepError { index, error: nul_byte_error() });
+        }
         self.apply_limits(limits).map_err(|error| StepError { index: 0, error })?;
         // IMMEDIATE takes the write lock up front, so two runners never both read then upgrade.
         self.execute("BEGIN IMMEDIATE").map_err(|error| StepError { index: 0, error })?;
@@ -236,8 +263,7 @@ impl Connection for SqliteConnection {
                 self.execute(statement).map_err(|error| StepError { index, error })
             })
             .and_then(|()| {
-                self.execute(&tables.commit_with(Dialect::Sqlite, writes))
-                    .map_err(|error| StepError { index: statements.len(), error })
+                self.commit_with(tables, writes).map_err(|error| StepError { index: statements.len(), error })
             });
         if result.is_err() && !self.connection.is_autocommit() {
             let _ = self.execute("ROLLBACK");
@@ -246,6 +272,9 @@ impl Connection for SqliteConnection {
     }
 
     fn run_alone(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        if statement.contains('\0') {
+            return Err(nul_byte_error());
+        }
         self.apply_limits(limits)?;
         self.execute(statement)
     }
@@ -263,7 +292,7 @@ impl Connection for SqliteConnection {
     ) -> Result<(), DbError> {
         self.apply_limits(limits)?;
         self.execute("BEGIN IMMEDIATE")?;
-        let result = body(self).and_then(|()| self.execute(&tables.commit_with(Dialect::Sqlite, writes)));
+        let result = body(self).and_then(|()| self.commit_with(tables, writes));
         if result.is_err() && !self.connection.is_autocommit() {
             let _ = self.execute("ROLLBACK");
         }
@@ -384,6 +413,10 @@ impl Executor for SqliteConnection {
             .collect();
         Ok(Some(values))
     }
+}
+
+fn nul_byte_error() -> DbError {
+    DbError::message("the statement contains a NUL byte, where SQLite would stop reading it; nothing was run")
 }
 
 fn io_error(path: &Path, error: std::io::Error) -> DbError {
