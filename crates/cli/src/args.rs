@@ -108,6 +108,10 @@ pub enum Migrate {
         /// With --resume: drop the invalid index a failed CREATE INDEX CONCURRENTLY left.
         #[arg(long, requires = "resume")]
         drop_invalid_index: bool,
+        /// With --resume: the file was edited after it stopped; run the new text of the
+        /// statements not yet done (refused when a statement that already ran changed).
+        #[arg(long, requires = "resume")]
+        accept_edit: bool,
     },
     /// Empty the database, apply every migration, then run the seed.
     Reset {

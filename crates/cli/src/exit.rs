@@ -53,6 +53,7 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::LockLost => (LOCK, "LOCK_LOST"),
         Error::Blocked { .. } => (BLOCKED, "BLOCKED_BY_FAILED"),
         Error::InvalidIndexLeft { .. } => (BLOCKED, "INVALID_INDEX"),
+        Error::EditedBeforeResume { .. } => (VALIDATION, "EDITED_BEFORE_RESUME"),
         Error::UnknownMigration { .. } => (USAGE, "UNKNOWN_MIGRATION"),
         Error::NotResolvable { .. } => (VALIDATION, "NOT_RESOLVABLE"),
         Error::NoDownFile { .. } => (VALIDATION, "NO_DOWN_FILE"),

@@ -135,11 +135,13 @@ fn migrate(command: Migrate) -> u8 {
                 printer.names_result("Reverted", "reverted", &result)
             })
         }
-        Migrate::Resolve { common, run, applied, rolled_back, resume, drop_invalid_index } => {
+        Migrate::Resolve { common, run, applied, rolled_back, resume, drop_invalid_index, accept_edit } => {
             let (name, resolution) = match (applied, rolled_back, resume) {
                 (Some(name), _, _) => (name, haste_runner::Resolution::Applied),
                 (_, Some(name), _) => (name, haste_runner::Resolution::RolledBack),
-                (_, _, Some(name)) => (name, haste_runner::Resolution::Resume { drop_invalid_index }),
+                (_, _, Some(name)) => {
+                    (name, haste_runner::Resolution::Resume { drop_invalid_index, accept_edit })
+                }
                 _ => unreachable!("clap requires one of --applied, --rolled-back, --resume"),
             };
             with_database(&common, Some(&run), |connection, dir, resolved, printer| {

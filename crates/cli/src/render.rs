@@ -500,6 +500,24 @@ fn error_text(error: &Error) -> String {
         Error::Blocked { .. } => format!(
             "error: {error} (recorded by Prisma Migrate)\n   = resolve it with `prisma migrate resolve` first"
         ),
+        Error::EditedBeforeResume { name, file, statements_done, changed_statement_done } => {
+            let way_out = match changed_statement_done {
+                None => format!(
+                    "the {statements_done} statement(s) that already ran are unchanged; to run the new text of the rest: haste migrate resolve --resume {name} --accept-edit"
+                ),
+                Some(index) if index == statements_done => format!(
+                    "the file now has fewer than the {statements_done} statement(s) that already ran; restore it, or finish by hand and use --applied"
+                ),
+                Some(index) => format!(
+                    "statement {} already ran and is not the same any more (or haste cannot tell: history from an older version); restore the statements that ran, or finish by hand and use --applied",
+                    index + 1
+                ),
+            };
+            format!(
+                "error: migration {name} was edited after it stopped after {statements_done} statement(s)\n  --> {}\n   = {way_out}",
+                file.display()
+            )
+        }
         Error::InvalidIndexLeft { name, index, drop_statement } => format!(
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
@@ -570,6 +588,12 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
             value["file"] = file.display().to_string().into();
             value["applied_checksum"] = applied.clone().into();
             value["current_checksum"] = current.clone().into();
+        }
+        Error::EditedBeforeResume { name, file, statements_done, changed_statement_done } => {
+            value["migration"] = name.clone().into();
+            value["file"] = file.display().to_string().into();
+            value["statements_done"] = (*statements_done).into();
+            value["changed_statement_done"] = json!(changed_statement_done);
         }
         Error::LockTimeout { holder, .. } => value["holder"] = json!(holder),
         Error::Blocked { name, .. } => value["migration"] = name.clone().into(),

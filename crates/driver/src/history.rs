@@ -105,6 +105,18 @@ impl HistoryTables {
         )
     }
 
+    /// The query that reads the detail of the newest event of one of the kinds `events` about
+    /// migration `name` (one row, one text column; no row when there is none).
+    pub fn latest_event_detail(&self, name: &str, events: &[&str]) -> String {
+        let kinds: Vec<String> = events.iter().map(|event| quote_literal(event)).collect();
+        format!(
+            "SELECT CAST(detail AS text) FROM {} WHERE name = {} AND event IN ({}) ORDER BY id DESC LIMIT 1",
+            self.qualified(EVENTS_TABLE),
+            quote_literal(name),
+            kinds.join(", ")
+        )
+    }
+
     /// `writes` followed by `COMMIT`, as one script: how a migration's transaction ends.
     pub fn commit_with(&self, dialect: Dialect, writes: &[HistoryWrite<'_>]) -> String {
         let mut sql: Vec<String> = writes.iter().map(|write| self.render(dialect, write)).collect();

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, StepError};
-use haste_migrations::Migration;
+use haste_migrations::{Checksum, Migration};
 use haste_sql::{StatementKind, TransactionControl, quote_ident};
 
 use crate::error::{FailureState, MigrationFailure};
@@ -238,9 +238,16 @@ impl Applier<'_> {
     /// Records that the migration is running from statement `from` on.
     fn record_start(&mut self, plan: &Plan<'_>, from: usize) -> Result<(), Error> {
         let settings = self.settings;
+        // The text of each statement, so a resume after an edit can tell whether statements
+        // that already ran were changed.
+        let detail = serde_json::json!({
+            "statements_done": from,
+            "statement_checksums": statement_checksums(plan),
+        })
+        .to_string();
         let (kind, detail) = match from {
-            0 => ("started", None),
-            _ => ("resumed", Some(serde_json::json!({ "statements_done": from }).to_string())),
+            0 => (STARTED, Some(detail)),
+            _ => (RESUMED, Some(detail)),
         };
         let started = [
             HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, from)),
@@ -265,6 +272,7 @@ impl Applier<'_> {
             };
             if step.alone {
                 let statement = &plan.statements[step.start];
+                self.note_unnamed_index_build(plan, step.start)?;
                 let (outcome, attempts) = self.with_retries(plan, |connection| {
                     run_alone(connection, limits, statement)
                         .map_err(|error| StepError { index: step.start, error })
@@ -305,6 +313,28 @@ impl Applier<'_> {
             });
         }
         Ok(())
+    }
+
+    /// Before a `CREATE INDEX CONCURRENTLY` without a name, records the indexes its table has:
+    /// PostgreSQL names the new index itself, and a resume after an interruption must tell the
+    /// index this build made from those that were there, or it would build a second one.
+    fn note_unnamed_index_build(&mut self, plan: &Plan<'_>, index: usize) -> Result<(), Error> {
+        let statement = &plan.statements[index];
+        if statement.kind != StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") {
+            return Ok(());
+        }
+        let Some(build) = haste_sql::concurrent_index(&statement.text).filter(|build| build.name.is_none())
+        else {
+            return Ok(());
+        };
+        let existing = indexes_of(&mut *self.connection, &build.table)
+            .map_err(Error::database("listing the table's indexes"))?;
+        let detail = serde_json::json!({ "statement_index": index, "indexes_before": existing }).to_string();
+        let settings = self.settings;
+        let write = [HistoryWrite::Event(event(settings, plan.migration, UNNAMED_INDEX_BUILD, Some(detail)))];
+        self.connection
+            .record(&settings.history, &write, false)
+            .map_err(Error::database("recording an index build"))
     }
 
     fn as_written(
@@ -435,12 +465,12 @@ pub(crate) fn run_alone(
     if statement.kind != StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") {
         return connection.run_alone(limits, &statement.text);
     }
-    let named = haste_sql::concurrent_index_name(&statement.text);
+    let named = haste_sql::concurrent_index(&statement.text).and_then(|index| index.name);
     if let Some(name) = &named
         && connection.index_validity(name)? == Some(false)
     {
         // Left by an earlier build of this very statement: `IF NOT EXISTS` would keep it.
-        drop_index(connection, limits, name)?;
+        drop_index(connection, name)?;
     }
     let invalid_before = connection.invalid_indexes()?;
     let built = connection.run_alone(limits, &statement.text);
@@ -454,7 +484,7 @@ pub(crate) fn run_alone(
         .map(|index| format!("{}.{}", quote_ident(&index.schema), quote_ident(&index.name)))
         .collect();
     for name in &left {
-        drop_index(connection, limits, name)?;
+        drop_index(connection, name)?;
     }
     match built {
         Err(mut error) if !left.is_empty() => {
@@ -465,7 +495,7 @@ pub(crate) fn run_alone(
         Ok(()) if !left.is_empty() => Err(invalid_index_error(&left)),
         Ok(()) => match named {
             Some(name) if connection.index_validity(&name)? == Some(false) => {
-                drop_index(connection, limits, &name)?;
+                drop_index(connection, &name)?;
                 Err(invalid_index_error(&[name]))
             }
             _ => Ok(()),
@@ -474,15 +504,47 @@ pub(crate) fn run_alone(
     }
 }
 
-fn drop_index(connection: &mut dyn Connection, limits: Limits, name: &str) -> Result<(), DbError> {
-    connection.run_alone(limits, &format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")).map_err(|error| {
-        DbError {
+/// Event written when a migration that records progress starts.
+pub(crate) const STARTED: &str = "started";
+/// Event written when such a migration continues from its recorded progress.
+pub(crate) const RESUMED: &str = "resumed";
+
+/// A checksum of each statement of `plan`, in order.
+pub(crate) fn statement_checksums(plan: &Plan<'_>) -> Vec<String> {
+    plan.statements.iter().map(|statement| Checksum::of(&statement.text).to_string()).collect()
+}
+
+/// Event written before a `CREATE INDEX CONCURRENTLY` without a name runs.
+pub(crate) const UNNAMED_INDEX_BUILD: &str = "unnamed_index_build";
+
+/// The quoted, schema-qualified names of the indexes of `table` (quoted SQL text).
+pub(crate) fn indexes_of(connection: &mut dyn Connection, table: &str) -> Result<Vec<String>, DbError> {
+    let sql = format!(
+        "SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass({})",
+        haste_sql::quote_literal(table)
+    );
+    let names =
+        connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default();
+    Ok(serde_json::from_str(&names).unwrap_or_default())
+}
+
+/// Limits of the drop of an INVALID index a build left. `DROP INDEX CONCURRENTLY` waits for
+/// the transactions that made the build give up, holding only a lock the application's reads
+/// and writes never wait for, so it waits without a lock timeout, for a bounded time.
+const CLEANUP_LIMITS: Limits =
+    Limits { lock_timeout: None, statement_timeout: Some(std::time::Duration::from_secs(300)) };
+
+fn drop_index(connection: &mut dyn Connection, name: &str) -> Result<(), DbError> {
+    connection.run_alone(CLEANUP_LIMITS, &format!("DROP INDEX CONCURRENTLY IF EXISTS {name}")).map_err(
+        |error| DbError {
             detail: Some(format!(
                 "the INVALID index {name} remains; drop it with: DROP INDEX CONCURRENTLY IF EXISTS {name};"
             )),
             ..error
-        }
-    })
+        },
+    )
 }
 
 fn invalid_index_error(indexes: &[String]) -> DbError {

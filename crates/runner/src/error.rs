@@ -162,6 +162,19 @@ pub enum Error {
         /// Why not.
         reason: String,
     },
+    /// `resolve --resume` on a migration whose file changed after it stopped.
+    #[error("migration {name} was edited after it stopped")]
+    EditedBeforeResume {
+        /// The migration.
+        name: String,
+        /// Its `migration.sql`.
+        file: PathBuf,
+        /// Statements that ran before it stopped.
+        statements_done: usize,
+        /// The first statement that already ran and is no longer the same (or cannot be told
+        /// to be), if any: its new text would never run.
+        changed_statement_done: Option<usize>,
+    },
     /// A failed `CREATE INDEX CONCURRENTLY` left an invalid index that must go before a retry.
     #[error("migration {name} left the invalid index {index}; drop it first: {drop_statement}")]
     InvalidIndexLeft {

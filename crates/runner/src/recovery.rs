@@ -5,7 +5,7 @@ use std::time::Instant;
 use haste_driver::history::{HistoryWrite, MigrationStatus};
 use haste_driver::{Connection, LockHolder, StepError};
 use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
-use haste_sql::{Script, StatementKind, concurrent_index_name};
+use haste_sql::{ConcurrentIndex, Script, StatementKind, concurrent_index};
 
 use crate::apply::{Applier, event, history_row};
 use crate::error::{FailureState, MigrationFailure};
@@ -54,6 +54,9 @@ pub enum Resolution {
     Resume {
         /// Drop an invalid index left by a failed `CREATE INDEX CONCURRENTLY` before retrying it.
         drop_invalid_index: bool,
+        /// The file was edited after it stopped (its failing statement fixed): run the new text
+        /// of the statements not yet done, provided those already done are unchanged.
+        accept_edit: bool,
     },
 }
 
@@ -284,7 +287,7 @@ pub fn resolve(
                     .map_err(Error::database("recording the resolution"))?;
                 Ok(None)
             }
-            Resolution::Resume { drop_invalid_index } => {
+            Resolution::Resume { drop_invalid_index, accept_edit } => {
                 let Some(record) = record
                     .filter(|_| matches!(status, Some(MigrationStatus::Failed | MigrationStatus::Running)))
                 else {
@@ -295,38 +298,59 @@ pub fn resolve(
                         "its down.sql stopped part-way; finish or undo it by hand, then use --applied or --rolled-back",
                     ));
                 }
-                if record.row.checksum != migration.up.checksum.as_str() {
-                    return Err(Error::ChecksumMismatch {
-                        name: name.to_owned(),
-                        file: migration.up.path.clone(),
-                        applied: record.row.checksum.clone(),
-                        current: migration.up.checksum.to_string(),
-                    });
-                }
                 let plan = Plan::new(connection.dialect(), migration)?;
                 let mut from = usize::try_from(record.row.statements_done).unwrap_or_default();
+                if record.row.checksum != migration.up.checksum.as_str() {
+                    let changed = changed_statement_done(connection, settings, &plan, from)?;
+                    if !accept_edit || changed.is_some() {
+                        return Err(Error::EditedBeforeResume {
+                            name: name.to_owned(),
+                            file: migration.up.path.clone(),
+                            statements_done: from,
+                            changed_statement_done: changed,
+                        });
+                    }
+                    let detail = serde_json::json!({
+                        "statements_done": from,
+                        "checksum_before": record.row.checksum,
+                        "checksum_after": migration.up.checksum.as_str(),
+                    })
+                    .to_string();
+                    let accepted =
+                        [HistoryWrite::Event(event(settings, migration, "edit_accepted", Some(detail)))];
+                    connection
+                        .record(&settings.history, &accepted, false)
+                        .map_err(Error::database("recording the accepted edit"))?;
+                }
                 if let Some(statement) = plan.statements.get(from)
                     && statement.kind == StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY")
-                    && let Some(index) = concurrent_index_name(&statement.text)
+                    && let Some(build) = concurrent_index(&statement.text)
                 {
-                    match connection.index_validity(&index).map_err(Error::database("checking the index"))? {
-                        // The build finished but the run died before recording it.
-                        Some(true) => from += 1,
-                        Some(false) => {
-                            let drop_statement = format!("DROP INDEX CONCURRENTLY IF EXISTS {index}");
-                            if !drop_invalid_index {
-                                return Err(Error::InvalidIndexLeft {
-                                    name: name.to_owned(),
-                                    index,
-                                    drop_statement,
-                                });
+                    let mut finished = false;
+                    for index in indexes_built(connection, settings, migration, from, build)? {
+                        match connection
+                            .index_validity(&index)
+                            .map_err(Error::database("checking the index"))?
+                        {
+                            // The build finished but the run died before recording it.
+                            Some(true) => finished = true,
+                            Some(false) => {
+                                let drop_statement = format!("DROP INDEX CONCURRENTLY IF EXISTS {index}");
+                                if !drop_invalid_index {
+                                    return Err(Error::InvalidIndexLeft {
+                                        name: name.to_owned(),
+                                        index,
+                                        drop_statement,
+                                    });
+                                }
+                                connection
+                                    .run_alone(settings.limits, &drop_statement)
+                                    .map_err(Error::database("dropping the invalid index"))?;
                             }
-                            connection
-                                .run_alone(settings.limits, &drop_statement)
-                                .map_err(Error::database("dropping the invalid index"))?;
+                            None => {}
                         }
-                        None => {}
                     }
+                    from += usize::from(finished);
                 }
                 let mut applier = Applier { connection, settings, observer, code: &[] };
                 let progress = record
@@ -338,6 +362,61 @@ pub fn resolve(
             }
         }
     })
+}
+
+/// For a migration edited after it stopped with `done` statements run: the first of those
+/// whose text changed, or `Some(done)` when the file has fewer statements now. A history that
+/// recorded no statement checksums (older haste) cannot tell: `Some(0)`.
+fn changed_statement_done(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    plan: &Plan<'_>,
+    done: usize,
+) -> Result<Option<usize>, Error> {
+    let query = settings
+        .history
+        .latest_event_detail(&plan.migration.name, &[crate::apply::STARTED, crate::apply::RESUMED]);
+    let recorded: Vec<String> = connection
+        .query_row(&query)
+        .map_err(Error::database("reading the statements that ran"))?
+        .and_then(|row| row.into_iter().next().flatten())
+        .and_then(|detail| serde_json::from_str::<serde_json::Value>(&detail).ok())
+        .and_then(|detail| serde_json::from_value(detail["statement_checksums"].clone()).ok())
+        .unwrap_or_default();
+    if recorded.len() < done {
+        return Ok(Some(0));
+    }
+    let now = crate::apply::statement_checksums(plan);
+    Ok((0..done).find(|&index| now.get(index) != recorded.get(index)))
+}
+
+/// The indexes an interrupted `CREATE INDEX CONCURRENTLY` (statement `at` of `migration`) may
+/// have made: the one it names, or, for a build without a name, those its table has now and
+/// did not have when the build started (recorded then).
+fn indexes_built(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    migration: &Migration,
+    at: usize,
+    build: ConcurrentIndex,
+) -> Result<Vec<String>, Error> {
+    if let Some(name) = build.name {
+        return Ok(vec![name]);
+    }
+    let query = settings.history.latest_event_detail(&migration.name, &[crate::apply::UNNAMED_INDEX_BUILD]);
+    let noted: Option<serde_json::Value> = connection
+        .query_row(&query)
+        .map_err(Error::database("reading the index build record"))?
+        .and_then(|row| row.into_iter().next().flatten())
+        .and_then(|detail| serde_json::from_str(&detail).ok());
+    let Some(noted) = noted.filter(|noted| noted["statement_index"].as_u64() == Some(at as u64)) else {
+        // Not recorded: the run stopped before the build began.
+        return Ok(Vec::new());
+    };
+    let before: Vec<String> = serde_json::from_value(noted["indexes_before"].clone()).unwrap_or_default();
+    let now = crate::apply::indexes_of(connection, &build.table)
+        .map_err(Error::database("listing the table's indexes"))?;
+    Ok(now.into_iter().filter(|index| !before.contains(index)).collect())
 }
 
 /// Marks every migration up to and including `name` as applied without running anything: the

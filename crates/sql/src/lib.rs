@@ -29,7 +29,7 @@ mod transactions;
 mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
-pub use postgres::{ParsedScript, concurrent_index_name, parse_with_trees};
+pub use postgres::{ConcurrentIndex, ParsedScript, concurrent_index, parse_with_trees};
 pub use quote::{quote_ident, quote_literal};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 

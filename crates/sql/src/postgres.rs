@@ -126,18 +126,33 @@ fn classify(node: &NodeEnum) -> StatementKind {
     }
 }
 
-/// The quoted, schema-qualified name of the index a PostgreSQL `CREATE INDEX CONCURRENTLY`
-/// statement builds, when the statement names it. A failed build leaves an invalid index by
-/// that name, which has to be dropped before the statement can run again.
-pub fn concurrent_index_name(statement: &str) -> Option<String> {
+/// What a PostgreSQL `CREATE INDEX CONCURRENTLY` statement builds. A failed build leaves an
+/// invalid index behind, which has to be dropped before the statement can run again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConcurrentIndex {
+    /// The quoted, schema-qualified name of the index, when the statement names it (PostgreSQL
+    /// picks a free name otherwise).
+    pub name: Option<String>,
+    /// The quoted, possibly schema-qualified table it indexes, as written.
+    pub table: String,
+}
+
+/// The index a `CREATE INDEX CONCURRENTLY` statement builds; `None` for any other statement.
+pub fn concurrent_index(statement: &str) -> Option<ConcurrentIndex> {
     let parsed = pg_query::parse(statement, 0).ok()?;
     let raw = parsed.protobuf.stmts.first()?;
     match raw.stmt.as_ref()?.node.as_ref()? {
-        NodeEnum::IndexStmt(index) if index.concurrent && !index.idxname.is_empty() => {
-            let schema =
-                index.relation.as_ref().map(|relation| relation.schemaname.as_str()).unwrap_or_default();
-            let name = crate::quote_ident(&index.idxname);
-            Some(if schema.is_empty() { name } else { format!("{}.{name}", crate::quote_ident(schema)) })
+        NodeEnum::IndexStmt(index) if index.concurrent => {
+            let relation = index.relation.as_ref()?;
+            let qualified = |name: &str| match relation.schemaname.as_str() {
+                "" => crate::quote_ident(name),
+                schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
+            };
+            Some(ConcurrentIndex {
+                // An index lives in its table's schema.
+                name: (!index.idxname.is_empty()).then(|| qualified(&index.idxname)),
+                table: qualified(&relation.relname),
+            })
         }
         _ => None,
     }
@@ -243,17 +258,18 @@ SELECT "semi;colon" FROM t
 
     #[test]
     fn names_the_index_a_concurrent_build_creates() {
-        use crate::concurrent_index_name;
+        use crate::concurrent_index;
+        let name = |sql: &str| concurrent_index(sql).and_then(|index| index.name);
+        assert_eq!(name("CREATE INDEX CONCURRENTLY i ON crm.t (id)").as_deref(), Some("\"crm\".\"i\""));
+        assert_eq!(name("create unique index concurrently \"Big\" on t (id)").as_deref(), Some("\"Big\""));
+        assert_eq!(name("CREATE INDEX CONCURRENTLY ON t (id)"), None);
         assert_eq!(
-            concurrent_index_name("CREATE INDEX CONCURRENTLY i ON crm.t (id)").as_deref(),
-            Some("\"crm\".\"i\"")
+            concurrent_index("CREATE INDEX CONCURRENTLY ON crm.\"T\" (id)")
+                .map(|index| index.table)
+                .as_deref(),
+            Some("\"crm\".\"T\"")
         );
-        assert_eq!(
-            concurrent_index_name("create unique index concurrently \"Big\" on t (id)").as_deref(),
-            Some("\"Big\"")
-        );
-        assert_eq!(concurrent_index_name("CREATE INDEX CONCURRENTLY ON t (id)"), None);
-        assert_eq!(concurrent_index_name("CREATE INDEX i ON t (id)"), None);
+        assert_eq!(concurrent_index("CREATE INDEX i ON t (id)"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod recovery;
 mod schema;
 mod sqlite;
 mod tls;
+mod trust;
 
 use std::path::Path;
 use std::process::{Command, Output};
