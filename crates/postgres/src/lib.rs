@@ -1,8 +1,9 @@
 //! The PostgreSQL driver: implements [`haste_driver::Connection`] over `tokio-postgres`.
 //!
 //! The runner is sequential, so the driver is synchronous: it owns a single-threaded Tokio
-//! runtime and blocks on each request. A transactional migration is pipelined: all its
-//! statements, its history writes and the commit travel in one round trip.
+//! runtime and blocks on each request. A transactional migration is pipelined: `BEGIN` and all
+//! its statements travel in one round trip, its history writes and the commit in a second one,
+//! sent only once every statement succeeded.
 //!
 //! The migration lock is a session-level advisory lock taken only by polling
 //! `pg_try_advisory_lock`: a blocking `pg_advisory_lock` would deadlock against the holder's
