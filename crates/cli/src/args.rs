@@ -242,13 +242,18 @@ pub struct RunOptions {
     /// How long to wait for another run's migration lock (e.g. 30s, 5min).
     #[arg(long)]
     pub lock_wait: Option<String>,
-    /// lock_timeout for each statement (e.g. 2s; 0 disables).
+    /// The lock budget per attempt: lock_timeout for each statement, the longest the
+    /// application queues behind it (default 100ms; 0 disables).
     #[arg(long)]
     pub lock_timeout: Option<String>,
+    /// The lock budget's deadline: how long a statement keeps retrying after lock timeouts
+    /// (default 5min).
+    #[arg(long)]
+    pub lock_deadline: Option<String>,
     /// statement_timeout for each statement (e.g. 30min; 0 disables).
     #[arg(long)]
     pub statement_timeout: Option<String>,
-    /// Attempts after a lock timeout or deadlock.
+    /// At most this many attempts after a lock timeout or deadlock (default: until the deadline).
     #[arg(long)]
     pub retries: Option<u32>,
     /// Apply pending migrations that sort before applied ones instead of refusing.

@@ -6,17 +6,13 @@ use std::time::Duration;
 use haste_driver::history::HistoryTables;
 use haste_driver::{DatabaseUrl, Limits};
 use haste_migrations::parse_duration;
-use haste_runner::{Environment, Settings};
+use haste_runner::{DEFAULT_LOCK_DEADLINE, DEFAULT_LOCK_TIMEOUT, DEFAULT_LOCK_WAIT, Environment, Settings};
 use serde::Deserialize;
 
 use crate::args::{Common, RunOptions};
 
 const CONFIG_FILE: &str = "haste.toml";
 const DEFAULT_DIR: &str = "migrations";
-const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(300);
-const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(2);
-const DEFAULT_RETRIES: u32 = 3;
-const DEFAULT_BACKOFF: Duration = Duration::from_millis(500);
 
 /// `haste.toml`.
 #[derive(Debug, Default, Deserialize)]
@@ -58,6 +54,7 @@ struct LockSection {
 #[serde(deny_unknown_fields)]
 struct DefaultsSection {
     lock_timeout: Option<String>,
+    lock_deadline: Option<String>,
     statement_timeout: Option<String>,
     retries: Option<u32>,
 }
@@ -221,7 +218,14 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         None,
         "statement timeout",
     )?;
-    let retries = run.and_then(|r| r.retries).or(file.defaults.retries).unwrap_or(DEFAULT_RETRIES);
+    let lock_deadline = duration(
+        run_flag(|r| r.lock_deadline.as_ref()),
+        file.defaults.lock_deadline.as_ref(),
+        Some(DEFAULT_LOCK_DEADLINE),
+        "lock deadline",
+    )?
+    .unwrap_or(DEFAULT_LOCK_DEADLINE);
+    let retries = run.and_then(|r| r.retries).or(file.defaults.retries);
     let history_schema = common.history_schema.clone().or(file.history_schema);
     let environment =
         match common.environment.clone().or_else(|| std::env::var("HASTE_ENV").ok()).or(file.environment) {
@@ -240,6 +244,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
     let settings = Settings {
         lock_wait,
         limits: Limits { lock_timeout, statement_timeout },
+        lock_deadline,
         retries,
         allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
         max_rate: run.and_then(|r| r.max_rate),
@@ -262,25 +267,15 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
 /// URL's `schema` parameter, as Prisma keeps `_prisma_migrations` there, else `public`; SQLite
 /// has no schemas).
 pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settings {
-    Settings {
-        history: HistoryTables {
-            schema: match url.scheme() {
-                haste_driver::Scheme::Postgres => {
-                    Some(history_schema.or_else(|| url.param("schema")).unwrap_or_else(|| "public".into()))
-                }
-                haste_driver::Scheme::Sqlite => None,
-            },
+    let history = HistoryTables {
+        schema: match url.scheme() {
+            haste_driver::Scheme::Postgres => {
+                Some(history_schema.or_else(|| url.param("schema")).unwrap_or_else(|| "public".into()))
+            }
+            haste_driver::Scheme::Sqlite => None,
         },
-        lock_wait: DEFAULT_LOCK_WAIT,
-        limits: Limits { lock_timeout: Some(DEFAULT_LOCK_TIMEOUT), statement_timeout: None },
-        retries: DEFAULT_RETRIES,
-        backoff: DEFAULT_BACKOFF,
-        allow_out_of_order: false,
-        hold_contracts: true,
-        max_rate: None,
-        run_id: new_run_id(),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-    }
+    };
+    Settings::new(history, new_run_id())
 }
 
 /// Whether the database is on this machine: a SQLite file, or a server on a loopback address

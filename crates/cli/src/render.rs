@@ -435,9 +435,26 @@ impl Observer for ProgressPrinter<'_> {
                     if *statements == 1 { "" } else { "s" },
                     mode_text(*mode)
                 )),
-                RunEvent::Retrying { name, attempt, delay_ms, error } => self
-                    .printer
-                    .line(&format!("  {name}: attempt {attempt} hit {error}; retrying in {delay_ms} ms")),
+                RunEvent::Retrying { name, attempt, delay_ms, error, blockers } => {
+                    let waited_for: Vec<String> = blockers
+                        .iter()
+                        .map(|holder| {
+                            let state =
+                                holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
+                            format!(
+                                "pid {} ({}{state}, transaction since {})",
+                                holder.pid, holder.application_name, holder.since
+                            )
+                        })
+                        .collect();
+                    let waited_for = match waited_for.as_slice() {
+                        [] => String::new(),
+                        sessions => format!("; waited for {}", sessions.join(", ")),
+                    };
+                    self.printer.line(&format!(
+                        "  {name}: attempt {attempt} hit {error}{waited_for}; retrying in {delay_ms} ms"
+                    ))
+                }
                 RunEvent::MigrationApplied { name, duration_ms, .. } => {
                     if self.terminal && self.printer.format == Format::Text {
                         // End a progress bar's line, if one was drawn.

@@ -36,34 +36,9 @@ pub struct Options {
     pub online: bool,
 }
 
-/// The strongest table lock a statement takes (PostgreSQL's names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Lock {
-    /// No lock on an existing table (new objects, types, functions).
-    None,
-    /// Blocks schema changes and VACUUM, not reads or writes.
-    ShareUpdateExclusive,
-    /// Blocks writes, not reads.
-    Share,
-    /// Blocks writes and other SHARE ROW EXCLUSIVE holders, not reads.
-    ShareRowExclusive,
-    /// Blocks every read and write.
-    AccessExclusive,
-}
-
-impl Lock {
-    /// As PostgreSQL's documentation names it.
-    pub fn describe(self) -> &'static str {
-        match self {
-            Lock::None => "no table lock",
-            Lock::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE (reads and writes go on)",
-            Lock::Share => "SHARE (blocks writes)",
-            Lock::ShareRowExclusive => "SHARE ROW EXCLUSIVE (blocks writes)",
-            Lock::AccessExclusive => "ACCESS EXCLUSIVE (blocks reads and writes)",
-        }
-    }
-}
+/// The strongest table lock a step takes: one notion of lock levels for plans, the linter and
+/// the runner.
+pub use haste_sql::Lock;
 
 /// What applying a statement risks, beyond its lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

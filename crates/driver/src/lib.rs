@@ -39,6 +39,9 @@ pub struct LockHolder {
     pub application_name: String,
     /// Since when it holds the lock (or since when its session exists), as the database prints it.
     pub since: String,
+    /// What the session is doing (`active`, `idle in transaction`, ...), where the database says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
 }
 
 /// An index in the database.
@@ -95,6 +98,10 @@ pub trait Connection {
     fn holds_lock(&mut self) -> Result<bool, DbError>;
     /// Releases the migration lock.
     fn unlock(&mut self) -> Result<(), DbError>;
+    /// The other sessions that hold a lock on any of `tables` (names as SQL text), oldest
+    /// transaction first: whom a statement that timed out waiting for a lock on them waited
+    /// for. Empty where the database cannot tell.
+    fn lock_holders(&mut self, tables: &[String]) -> Result<Vec<LockHolder>, DbError>;
 
     /// Creates the history tables when they are missing.
     fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError>;

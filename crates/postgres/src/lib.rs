@@ -207,8 +207,39 @@ impl Connection for PgConnection {
                 pid: row.next().unwrap_or_default().parse().unwrap_or_default(),
                 application_name: row.next().unwrap_or_default(),
                 since: row.next().unwrap_or_default(),
+                state: None,
             }
         }))
+    }
+
+    fn lock_holders(&mut self, tables: &[String]) -> Result<Vec<LockHolder>, DbError> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let relations: Vec<String> =
+            tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
+        // Never the query text: another session's statement may hold secrets.
+        let sql = format!(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.xact_start, a.backend_start)::text, \
+             coalesce(a.state, '') FROM pg_stat_activity a \
+             WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
+               WHERE l.granted AND l.relation = ANY (ARRAY[{}]::regclass[])) \
+             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
+            relations.join(", ")
+        );
+        Ok(self
+            .rows(&sql)?
+            .into_iter()
+            .map(|row| {
+                let mut row = row.into_iter().map(Option::unwrap_or_default);
+                LockHolder {
+                    pid: row.next().unwrap_or_default().parse().unwrap_or_default(),
+                    application_name: row.next().unwrap_or_default(),
+                    since: row.next().unwrap_or_default(),
+                    state: row.next().filter(|state| !state.is_empty()),
+                }
+            })
+            .collect())
     }
 
     fn holds_lock(&mut self) -> Result<bool, DbError> {

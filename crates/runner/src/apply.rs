@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
-use haste_driver::{Connection, DbError, Limits, StepError};
+use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
-use haste_sql::{StatementKind, TransactionControl, quote_ident};
+use haste_sql::{Dialect, Lock, StatementKind, TransactionControl, quote_ident};
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
@@ -184,26 +184,37 @@ pub(crate) fn event<'p>(
 }
 
 impl Applier<'_> {
-    /// Runs `attempt` until it succeeds, fails for good, or runs out of retries after lock
-    /// timeouts and deadlocks. Returns the outcome and how many attempts were made.
+    /// Runs `attempt` until it succeeds, fails for good, or the lock budget runs out: after a
+    /// lock timeout or deadlock it tries again after a growing, jittered pause, until the
+    /// deadline passes (or the migration's `retries` are used up). Each retry names the
+    /// sessions the statement waited for. Returns the outcome and how many attempts were made.
     fn with_retries<T>(
         &mut self,
         plan: &Plan<'_>,
         mut attempt: impl FnMut(&mut dyn Connection) -> Result<T, StepError>,
     ) -> (Result<T, StepError>, u32) {
-        let retries = plan.migration.directives.retries.unwrap_or(self.settings.retries);
+        let retries = plan.migration.directives.retries.or(self.settings.retries);
+        let started = Instant::now();
         let mut tries = 0;
         loop {
             tries += 1;
             match attempt(&mut *self.connection) {
-                Err(failure) if failure.error.is_retryable() && tries <= retries => {
+                Err(failure)
+                    if failure.error.is_retryable() && retries.is_none_or(|retries| tries <= retries) =>
+                {
                     let delay =
                         jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
+                    if started.elapsed() + delay > self.settings.lock_deadline {
+                        return (Err(failure), tries);
+                    }
+                    let statement = plan.statements.get(failure.index).map_or("", |s| s.text.as_str());
+                    let blockers = blockers(&mut *self.connection, statement);
                     self.observer.event(&RunEvent::Retrying {
                         name: &plan.migration.name,
                         attempt: tries,
                         delay_ms: delay.as_millis(),
                         error: &failure.error,
+                        blockers: &blockers,
                     });
                     std::thread::sleep(delay);
                 }
@@ -212,9 +223,29 @@ impl Applier<'_> {
         }
     }
 
+    /// The limits for statements `range` of `plan`. Statements whose locks never make the
+    /// application's reads and writes wait (concurrent index builds and drops, `VALIDATE
+    /// CONSTRAINT`, new types and functions) may wait for other transactions by design: they
+    /// wait up to the lock budget's deadline in one attempt instead of being cancelled over and
+    /// over (a cancelled concurrent build would start again from scratch). Row changes and
+    /// reads that call functions are not among them.
+    fn step_limits(&self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
+        let mut limits = self.limits(plan.migration);
+        let waits_by_design = plan.statements[range].iter().all(|statement| {
+            matches!(haste_sql::lock_of(&statement.text), Lock::None | Lock::ShareUpdateExclusive)
+        });
+        if waits_by_design
+            && plan.migration.directives.lock_timeout.is_none()
+            && self.connection.dialect() == Dialect::Postgres
+        {
+            limits.lock_timeout = Some(self.settings.lock_deadline);
+        }
+        limits
+    }
+
     fn in_transaction(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
         let settings = self.settings;
-        let limits = self.limits(plan.migration);
+        let limits = self.step_limits(plan, 0..plan.statements.len());
         let texts = plan.texts(0..plan.statements.len());
         let writes = finished_writes(settings, plan);
         let (outcome, attempts) = self.with_retries(plan, |connection| {
@@ -260,7 +291,6 @@ impl Applier<'_> {
 
     fn stepwise(&mut self, plan: &Plan<'_>, from: usize) -> Result<(), Error> {
         let settings = self.settings;
-        let limits = self.limits(plan.migration);
         let total = plan.statements.len();
         self.record_start(plan, from)?;
         // Progress is recorded only at step boundaries, so `from` is always one.
@@ -270,6 +300,7 @@ impl Applier<'_> {
             } else {
                 vec![HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, step.end))]
             };
+            let limits = self.step_limits(plan, step.start..step.end);
             if step.alone {
                 let statement = &plan.statements[step.start];
                 self.note_unnamed_index_build(plan, step.start)?;
@@ -502,6 +533,17 @@ pub(crate) fn run_alone(
         },
         Err(error) => Err(error),
     }
+}
+
+/// The sessions holding locks on the tables `statement` names (none when it names none or the
+/// database cannot tell): whom it waited for.
+pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str) -> Vec<LockHolder> {
+    let tables = match connection.dialect() {
+        Dialect::Postgres => haste_sql::tables_of(statement),
+        Dialect::Sqlite => Vec::new(),
+    };
+    // Only an explanation: failing to get it must not change the outcome.
+    connection.lock_holders(&tables).unwrap_or_default()
 }
 
 /// Event written when a migration that records progress starts.

@@ -126,6 +126,7 @@ pub(crate) fn walk(
                         attempt,
                         delay_ms: delay.as_millis(),
                         error: &error,
+                        blockers: &crate::apply::blockers(connection, &statement),
                     });
                     std::thread::sleep(delay);
                 }

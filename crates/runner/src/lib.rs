@@ -54,8 +54,13 @@ pub struct Settings {
     pub lock_wait: Duration,
     /// Limits for each statement unless a migration's directives say otherwise.
     pub limits: Limits,
-    /// Attempts after a lock timeout or deadlock, unless a migration says otherwise.
-    pub retries: u32,
+    /// The lock budget's overall deadline: how long a statement keeps trying after lock
+    /// timeouts and deadlocks (each attempt waits at most `limits.lock_timeout`), and how long
+    /// a statement that lets the application through may wait for its lock.
+    pub lock_deadline: Duration,
+    /// At most this many attempts after a lock timeout or deadlock (unless a migration says
+    /// otherwise); `None`: as many as the deadline allows.
+    pub retries: Option<u32>,
     /// First pause before a retry; it doubles each time, with jitter, up to [`MAX_BACKOFF`].
     pub backoff: Duration,
     /// Apply a pending migration that sorts before an applied one instead of refusing.
@@ -71,7 +76,34 @@ pub struct Settings {
     pub hold_contracts: bool,
 }
 
+/// How long a run waits for another run's migration lock, by default.
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(300);
+/// How long each attempt of a statement may wait for a table lock, by default: the longest the
+/// application's queries queue behind it.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_millis(100);
+/// How long a statement keeps trying after lock timeouts, by default.
+pub const DEFAULT_LOCK_DEADLINE: Duration = Duration::from_secs(300);
+/// The first pause before a retry, by default.
+pub const DEFAULT_BACKOFF: Duration = Duration::from_millis(100);
+
 impl Settings {
+    /// The built-in settings: history in `history`, the default lock budget, this run's id.
+    pub fn new(history: HistoryTables, run_id: String) -> Settings {
+        Settings {
+            history,
+            lock_wait: DEFAULT_LOCK_WAIT,
+            limits: Limits { lock_timeout: Some(DEFAULT_LOCK_TIMEOUT), statement_timeout: None },
+            lock_deadline: DEFAULT_LOCK_DEADLINE,
+            retries: None,
+            backoff: DEFAULT_BACKOFF,
+            allow_out_of_order: false,
+            max_rate: None,
+            run_id,
+            tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+            hold_contracts: true,
+        }
+    }
+
     /// The same settings for replaying a history on an empty shadow database, which stands for
     /// every release at once: `-- haste:after` holds nothing, and no order is refused.
     pub fn for_replay(&self) -> Settings {
@@ -84,7 +116,7 @@ impl Settings {
 const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The longest pause between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+pub const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Something that happened during a run, for progress output.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -131,6 +163,9 @@ pub enum RunEvent<'a> {
         delay_ms: u128,
         /// What the database said.
         error: &'a DbError,
+        /// The sessions holding locks on the tables the statement needed, longest transaction
+        /// first: whom it waited for.
+        blockers: &'a [LockHolder],
     },
     /// A migration that Prisma Migrate applied is now recorded in haste's history too.
     MigrationAdopted {

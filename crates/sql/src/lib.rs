@@ -9,6 +9,7 @@
 //!   `E''` strings, nested comments and `BEGIN ATOMIC` bodies are exact. SQLite scripts are split
 //!   by a scanner that follows SQLite's own completeness rules (trigger bodies included).
 //! - [`quote_ident`] and [`quote_literal`] are the only way haste puts a name or a value into SQL.
+//! - [`statement_lock`] says which table lock a PostgreSQL statement takes ([`Lock`]).
 //! - [`LineIndex`] maps byte offsets to the line and column a person sees in an editor.
 //!
 //! Parsing never fails: a script that does not parse still yields statements, and
@@ -22,6 +23,7 @@
 //! ```
 
 mod line_index;
+mod lock;
 mod postgres;
 mod quote;
 mod sqlite;
@@ -29,6 +31,7 @@ mod transactions;
 mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
+pub use lock::{Lock, lock_of, statement_lock, tables_of};
 pub use postgres::{ConcurrentIndex, ParsedScript, concurrent_index, parse_with_trees};
 pub use quote::{quote_ident, quote_literal};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};

@@ -169,6 +169,7 @@ impl Connection for SqliteConnection {
             pid,
             application_name: lines.next().unwrap_or_default().to_owned(),
             since: lines.next().map(|secs| format!("unix time {secs}")).unwrap_or_default(),
+            state: None,
         }))
     }
 
@@ -183,6 +184,11 @@ impl Connection for SqliteConnection {
                 .map_err(|error| io_error(self.lock_path.as_deref().unwrap_or(Path::new("")), error))?;
         }
         Ok(())
+    }
+
+    fn lock_holders(&mut self, _tables: &[String]) -> Result<Vec<LockHolder>, DbError> {
+        // SQLite locks the whole file and does not say who holds it.
+        Ok(Vec::new())
     }
 
     fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError> {

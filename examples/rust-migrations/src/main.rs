@@ -6,8 +6,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use haste_driver::DatabaseUrl;
 use haste_driver::history::HistoryTables;
-use haste_driver::{DatabaseUrl, Limits};
 use haste_migrations::MigrationsDir;
 use haste_runner::{CodeMigration, DbError, Executor, Observer, RunEvent, Settings};
 use haste_sql::quote_literal;
@@ -44,16 +44,11 @@ fn main() {
         .expect("the migrations folder");
     let code = [CodeMigration::new("20260102000000_backfill_domains", backfill_domains)];
     let settings = Settings {
-        history: HistoryTables { schema: Some("public".into()) },
         lock_wait: Duration::from_secs(60),
-        limits: Limits { lock_timeout: Some(Duration::from_secs(2)), statement_timeout: None },
-        retries: 3,
-        backoff: Duration::from_millis(500),
-        allow_out_of_order: false,
-        max_rate: None,
-        run_id: format!("example-{}", std::process::id()),
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        hold_contracts: true,
+        ..Settings::new(
+            HistoryTables { schema: Some("public".into()) },
+            format!("example-{}", std::process::id()),
+        )
     };
     let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
     let mut connection = haste_postgres::PgConnection::connect(&url, "haste-example-rust", &scope)

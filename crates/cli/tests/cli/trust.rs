@@ -80,12 +80,14 @@ fn a_stepwise_group_with_a_bad_first_statement_runs_none_of_its_statements() {
 /// waits for it, and a short lock timeout cancels the wait, leaving an INVALID index.
 fn old_reader(url: &str, hold: Duration) -> std::thread::JoinHandle<()> {
     let url = url.to_owned();
+    let (open, opened) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let reader = Session::connect(&url);
         reader.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t");
+        open.send(()).unwrap();
         std::thread::sleep(hold);
     });
-    std::thread::sleep(Duration::from_millis(300));
+    opened.recv().unwrap();
     reader
 }
 

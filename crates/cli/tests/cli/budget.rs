@@ -1,0 +1,106 @@
+//! The lock budget: by default each attempt of a statement waits at most 100 ms for its table
+//! lock (so the application never queues behind it longer), retries with growing pauses until
+//! the deadline, and names whom it waited for; statements whose locks let the application
+//! through wait for other transactions in one attempt.
+
+use std::time::Duration;
+
+use haste_testkit::{Session, database, wait_until};
+
+use crate::{haste, migrations};
+
+/// Holds `lock` on table `t` from another session (application name `report`) for `hold`.
+fn hold_lock(url: &str, lock: &str, hold: Duration) -> std::thread::JoinHandle<()> {
+    let url = format!("{url}?application_name=report");
+    let sql = format!("BEGIN; LOCK TABLE t IN {lock} MODE");
+    let (held, holding) = std::sync::mpsc::channel();
+    let holder = std::thread::spawn(move || {
+        let session = Session::connect(&url);
+        session.execute(&sql);
+        held.send(()).unwrap();
+        std::thread::sleep(hold);
+        session.execute("COMMIT");
+    });
+    holding.recv().unwrap();
+    holder
+}
+
+#[test]
+fn by_default_a_blocked_statement_retries_in_short_attempts_and_names_the_blocker() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN v int;")]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    let retries: Vec<serde_json::Value> =
+        run.json_lines().into_iter().filter(|event| event["event"] == "retrying").collect();
+    // 100 ms attempts with pauses from 100 ms up: several within the 1.2 s the lock is held.
+    assert!(retries.len() >= 3, "short attempts, retried: {run:?}");
+    assert!(retries.iter().all(|event| event["error"]["sqlstate"] == "55P03"), "{run:?}");
+    let blocker = &retries[0]["blockers"][0];
+    assert_eq!(blocker["application_name"], "report", "{run:?}");
+    assert_eq!(blocker["state"], "idle in transaction", "{run:?}");
+    assert!(blocker["pid"].as_i64().is_some_and(|pid| pid > 0), "{run:?}");
+    assert_eq!(
+        db.value(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'v'"
+        )
+        .as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn the_deadline_ends_the_retries_with_a_clear_failure() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN v int;")]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_secs(4));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("55P03"), "{run:?}");
+    assert!(run.stderr.contains("after ") && run.stderr.contains(" attempts"), "{run:?}");
+    assert!(
+        run.stdout.contains("waited for pid") && run.stdout.contains("(report, idle in transaction"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("rolled back"), "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3, "still pending");
+}
+
+#[test]
+fn a_concurrent_build_waits_for_old_transactions_in_one_attempt() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+    // An old transaction the build must wait for, ending after a while.
+    let reader = std::thread::spawn({
+        let url = url.to_owned();
+        move || {
+            let session = Session::connect(&url);
+            session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t");
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+    });
+    assert!(wait_until(Duration::from_secs(5), || {
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'").as_deref()
+            == Some("1")
+    }));
+    let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    reader.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.json_lines().iter().all(|event| event["event"] != "retrying"),
+        "no cancelled and restarted build: {run:?}"
+    );
+    assert_eq!(
+        db.value("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a_idx'::regclass").as_deref(),
+        Some("t")
+    );
+}

@@ -1,0 +1,262 @@
+//! The table lock a PostgreSQL statement takes, read from its syntax tree (PostgreSQL's
+//! "Explicit Locking" and `ALTER TABLE` documentation; `AlterTableGetLockLevel` in the server).
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{AlterTableType, ConstrType, ObjectType};
+
+/// The strongest table lock a statement takes on a table that exists, in PostgreSQL's names,
+/// weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Lock {
+    /// No lock on an existing table (new objects, types, functions).
+    None,
+    /// Plain reads.
+    AccessShare,
+    /// `SELECT ... FOR UPDATE/SHARE`.
+    RowShare,
+    /// Row changes (`INSERT`, `UPDATE`, `DELETE`, `MERGE`).
+    RowExclusive,
+    /// Blocks schema changes and VACUUM, not reads or writes.
+    ShareUpdateExclusive,
+    /// Blocks writes, not reads.
+    Share,
+    /// Blocks writes and other SHARE ROW EXCLUSIVE holders, not reads.
+    ShareRowExclusive,
+    /// Blocks writes and `SELECT ... FOR UPDATE`, not plain reads.
+    Exclusive,
+    /// Blocks every read and write.
+    AccessExclusive,
+}
+
+impl Lock {
+    /// As PostgreSQL's documentation names it, with what it means for the application.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Lock::None => "no table lock",
+            Lock::AccessShare => "ACCESS SHARE (reads and writes go on)",
+            Lock::RowShare => "ROW SHARE (reads and writes go on)",
+            Lock::RowExclusive => "ROW EXCLUSIVE (reads and writes go on; changed rows are locked)",
+            Lock::ShareUpdateExclusive => "SHARE UPDATE EXCLUSIVE (reads and writes go on)",
+            Lock::Share => "SHARE (blocks writes)",
+            Lock::ShareRowExclusive => "SHARE ROW EXCLUSIVE (blocks writes)",
+            Lock::Exclusive => "EXCLUSIVE (blocks writes)",
+            Lock::AccessExclusive => "ACCESS EXCLUSIVE (blocks reads and writes)",
+        }
+    }
+
+    /// Whether holding or queueing for this lock never makes the application's reads and
+    /// writes wait: no lock they request conflicts with it, so a statement taking it may wait
+    /// for other transactions as long as it needs to (`CREATE INDEX CONCURRENTLY`'s waits,
+    /// `VALIDATE CONSTRAINT`).
+    pub fn lets_application_through(self) -> bool {
+        matches!(self, Lock::None | Lock::AccessShare | Lock::ShareUpdateExclusive)
+    }
+}
+
+/// The strongest table lock of a PostgreSQL statement; statements haste cannot judge (function
+/// calls, `DO` blocks, anything unknown) count as `ACCESS EXCLUSIVE`.
+pub fn statement_lock(node: &NodeEnum) -> Lock {
+    match node {
+        NodeEnum::IndexStmt(index) if index.concurrent => Lock::ShareUpdateExclusive,
+        NodeEnum::IndexStmt(_) => Lock::Share,
+        NodeEnum::DropStmt(drop) if drop.concurrent => Lock::ShareUpdateExclusive,
+        NodeEnum::DropStmt(drop) => match ObjectType::try_from(drop.remove_type) {
+            // Without CASCADE these cannot take a table with them.
+            Ok(ObjectType::ObjectType | ObjectType::ObjectDomain | ObjectType::ObjectFunction)
+                if drop.behavior != pg_query::protobuf::DropBehavior::DropCascade as i32 =>
+            {
+                Lock::None
+            }
+            _ => Lock::AccessExclusive,
+        },
+        NodeEnum::ReindexStmt(reindex) if has_option(&reindex.params, "concurrently") => {
+            Lock::ShareUpdateExclusive
+        }
+        NodeEnum::ReindexStmt(_) => Lock::AccessExclusive,
+        NodeEnum::VacuumStmt(vacuum) if has_option(&vacuum.options, "full") => Lock::AccessExclusive,
+        NodeEnum::VacuumStmt(_) => Lock::ShareUpdateExclusive,
+        NodeEnum::AlterTableStmt(alter) => alter
+            .cmds
+            .iter()
+            .map(|cmd| match &cmd.node {
+                Some(NodeEnum::AlterTableCmd(cmd)) => alter_table_lock(cmd),
+                _ => Lock::AccessExclusive,
+            })
+            .max()
+            .unwrap_or(Lock::AccessExclusive),
+        NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectIndex as i32 => {
+            Lock::ShareUpdateExclusive
+        }
+        NodeEnum::CreateTrigStmt(_) => Lock::ShareRowExclusive,
+        NodeEnum::CreateStatsStmt(_) | NodeEnum::CommentStmt(_) => Lock::ShareUpdateExclusive,
+        NodeEnum::CreateStmt(create) => {
+            // A new table locks only the tables its foreign keys reference.
+            let references = create.table_elts.iter().any(|element| match &element.node {
+                Some(NodeEnum::Constraint(constraint)) => {
+                    constraint.contype == ConstrType::ConstrForeign as i32
+                }
+                Some(NodeEnum::ColumnDef(column)) => column.constraints.iter().any(|constraint| {
+                    matches!(&constraint.node, Some(NodeEnum::Constraint(constraint))
+                        if constraint.contype == ConstrType::ConstrForeign as i32)
+                }),
+                _ => false,
+            });
+            if references { Lock::ShareRowExclusive } else { Lock::None }
+        }
+        NodeEnum::CreateEnumStmt(_)
+        | NodeEnum::CreateDomainStmt(_)
+        | NodeEnum::CompositeTypeStmt(_)
+        | NodeEnum::CreateFunctionStmt(_)
+        | NodeEnum::CreateSchemaStmt(_)
+        | NodeEnum::CreateSeqStmt(_)
+        | NodeEnum::CreateExtensionStmt(_)
+        | NodeEnum::AlterEnumStmt(_)
+        | NodeEnum::GrantStmt(_)
+        | NodeEnum::VariableSetStmt(_) => Lock::None,
+        NodeEnum::ViewStmt(view) if !view.replace => Lock::AccessShare,
+        NodeEnum::SelectStmt(select) if select.locking_clause.is_empty() && select.into_clause.is_none() => {
+            Lock::AccessShare
+        }
+        NodeEnum::SelectStmt(select) if select.into_clause.is_none() => Lock::RowShare,
+        NodeEnum::InsertStmt(_)
+        | NodeEnum::UpdateStmt(_)
+        | NodeEnum::DeleteStmt(_)
+        | NodeEnum::MergeStmt(_) => Lock::RowExclusive,
+        NodeEnum::LockStmt(lock) => explicit_lock(lock.mode),
+        _ => Lock::AccessExclusive,
+    }
+}
+
+/// [`statement_lock`] of one PostgreSQL statement given as text; `ACCESS EXCLUSIVE` when it
+/// does not parse.
+pub fn lock_of(statement: &str) -> Lock {
+    match crate::parse_with_trees(statement).trees.as_slice() {
+        [Ok(tree)] => statement_lock(tree),
+        _ => Lock::AccessExclusive,
+    }
+}
+
+/// The tables a PostgreSQL statement names, quoted as SQL text (schema-qualified where written
+/// so): the ones it may wait for a lock on.
+pub fn tables_of(statement: &str) -> Vec<String> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    parsed
+        .tables()
+        .into_iter()
+        .map(|table| match table.rsplit_once('.') {
+            Some((schema, name)) => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
+            None => crate::quote_ident(&table),
+        })
+        .collect()
+}
+
+/// The lock of one `ALTER TABLE` subcommand.
+fn alter_table_lock(cmd: &pg_query::protobuf::AlterTableCmd) -> Lock {
+    use AlterTableType as At;
+    let Ok(subtype) = At::try_from(cmd.subtype) else { return Lock::AccessExclusive };
+    match subtype {
+        At::AtSetStatistics
+        | At::AtSetOptions
+        | At::AtResetOptions
+        | At::AtValidateConstraint
+        | At::AtClusterOn
+        | At::AtDropCluster
+        | At::AtAttachPartition => Lock::ShareUpdateExclusive,
+        At::AtDetachPartition => match &cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
+            Some(NodeEnum::PartitionCmd(partition)) if partition.concurrent => Lock::ShareUpdateExclusive,
+            _ => Lock::AccessExclusive,
+        },
+        At::AtEnableTrig
+        | At::AtEnableAlwaysTrig
+        | At::AtEnableReplicaTrig
+        | At::AtDisableTrig
+        | At::AtEnableTrigAll
+        | At::AtDisableTrigAll
+        | At::AtEnableTrigUser
+        | At::AtDisableTrigUser => Lock::ShareRowExclusive,
+        At::AtAddConstraint => match &cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
+            Some(NodeEnum::Constraint(constraint))
+                if constraint.contype == ConstrType::ConstrForeign as i32 =>
+            {
+                Lock::ShareRowExclusive
+            }
+            _ => Lock::AccessExclusive,
+        },
+        _ => Lock::AccessExclusive,
+    }
+}
+
+/// `LOCK TABLE ... IN <mode> MODE`, by PostgreSQL's lock mode numbers.
+fn explicit_lock(mode: i32) -> Lock {
+    match mode {
+        1 => Lock::AccessShare,
+        2 => Lock::RowShare,
+        3 => Lock::RowExclusive,
+        4 => Lock::ShareUpdateExclusive,
+        5 => Lock::Share,
+        6 => Lock::ShareRowExclusive,
+        7 => Lock::Exclusive,
+        _ => Lock::AccessExclusive,
+    }
+}
+
+fn has_option(params: &[pg_query::Node], name: &str) -> bool {
+    params.iter().any(
+        |param| matches!(&param.node, Some(NodeEnum::DefElem(def)) if def.defname.eq_ignore_ascii_case(name)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(sql: &str) -> Lock {
+        lock_of(sql)
+    }
+
+    #[test]
+    fn names_the_tables_a_statement_may_wait_for() {
+        assert_eq!(tables_of("ALTER TABLE crm.\"Deals\" ADD COLUMN a int"), ["\"crm\".\"Deals\""]);
+        assert_eq!(tables_of("UPDATE t SET a = (SELECT max(b) FROM u)").len(), 2);
+        assert!(tables_of("CREATE TABEL t (a int)").is_empty());
+    }
+
+    #[test]
+    fn online_forms_let_the_application_through_and_blocking_forms_do_not() {
+        for sql in [
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "DROP INDEX CONCURRENTLY i",
+            "REINDEX INDEX CONCURRENTLY i",
+            "ALTER TABLE t VALIDATE CONSTRAINT c",
+            "ALTER TABLE t ALTER COLUMN a SET STATISTICS 500",
+            "ALTER INDEX i RENAME TO j",
+            "VACUUM t",
+            "SELECT count(*) FROM t",
+            "CREATE TYPE e AS ENUM ('a')",
+            "ALTER TABLE p DETACH PARTITION c CONCURRENTLY",
+        ] {
+            assert!(lock(sql).lets_application_through(), "{sql}: {:?}", lock(sql));
+        }
+        for (sql, expected) in [
+            ("CREATE INDEX i ON t (a)", Lock::Share),
+            ("ALTER TABLE t ADD COLUMN b int", Lock::AccessExclusive),
+            (
+                "ALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (a) REFERENCES u (id) NOT VALID",
+                Lock::ShareRowExclusive,
+            ),
+            ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID", Lock::AccessExclusive),
+            ("ALTER TABLE t VALIDATE CONSTRAINT c, ADD COLUMN b int", Lock::AccessExclusive),
+            ("CREATE TABLE u (id int REFERENCES t (id))", Lock::ShareRowExclusive),
+            ("CREATE TABLE u (id int)", Lock::None),
+            ("UPDATE t SET a = 1", Lock::RowExclusive),
+            ("SELECT * FROM t FOR UPDATE", Lock::RowShare),
+            ("LOCK TABLE t IN SHARE MODE", Lock::Share),
+            ("DROP TABLE t", Lock::AccessExclusive),
+            ("DO $$ BEGIN PERFORM 1; END $$", Lock::AccessExclusive),
+            ("VACUUM FULL t", Lock::AccessExclusive),
+        ] {
+            assert_eq!(lock(sql), expected, "{sql}");
+        }
+    }
+}
