@@ -72,6 +72,16 @@ pub enum Migrate {
         /// finding is not allowed with a reason.
         #[arg(long)]
         lint: bool,
+        /// Apply nothing: show what each pending statement would do now (as `migrate plan`).
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show what deploying the pending migrations would do now, statement by statement: the
+    /// lock each takes, the live size of its tables, an estimate of its duration, who would
+    /// block it, and whether it is safe to run now (exit 17 when it is not). Applies nothing.
+    Plan {
+        #[command(flatten)]
+        common: Common,
     },
     /// Undo applied migrations with their down.sql, newest first.
     Down {

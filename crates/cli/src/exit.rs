@@ -36,6 +36,9 @@ pub const DRIFT: u8 = 15;
 /// `migrate dev`: the change cannot be made safely as asked (a NOT NULL column without a
 /// default on a table that exists); nothing was written.
 pub const UNSAFE_CHANGE: u8 = 16;
+/// `migrate plan`: a pending statement is not safe to run now (it would wait for a session
+/// that holds its table, or block the application for longer than a moment).
+pub const NOT_SAFE_NOW: u8 = 17;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {

@@ -56,7 +56,9 @@ fn migrate(command: Migrate) -> u8 {
                 Err(error) => printer.usage_error(&error.to_string()),
             }
         }
-        Migrate::Deploy { common, run, backup, lint } => {
+        Migrate::Plan { common } => plan(&common),
+        Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
+        Migrate::Deploy { common, run, backup, lint, dry_run: false } => {
             with_database(&common, Some(&run), |connection, dir, resolved, printer| {
                 if lint {
                     let code = lint_pending(connection, dir, &common, resolved, printer);
@@ -223,6 +225,16 @@ fn schema(command: args::SchemaCommand) -> u8 {
             dev::schema_diff(common, from, to, shadow_url.as_deref(), *online, rename)
         }
     }
+}
+
+/// `migrate plan`, `deploy --dry-run`: what the pending statements would do now.
+fn plan(common: &args::Common) -> u8 {
+    with_database(common, None, |connection, dir, resolved, printer| {
+        match haste_runner::impact(connection, dir, &resolved.settings) {
+            Ok(report) => printer.impact(&report),
+            Err(error) => printer.runner_error(&error),
+        }
+    })
 }
 
 /// `deploy --lint`: lints the pending migrations against the applied ones; error findings

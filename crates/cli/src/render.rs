@@ -302,6 +302,59 @@ impl Printer {
         }
     }
 
+    pub fn impact(&self, report: &haste_runner::ImpactReport) -> u8 {
+        let unsafe_now = report.migrations.iter().flat_map(|m| &m.statements).any(|s| !s.safe_now);
+        let exit_code = if unsafe_now { exit::NOT_SAFE_NOW } else { exit::OK };
+        match self.format {
+            Format::Json => self.json(json!({
+                "ok": !unsafe_now,
+                "exit_code": exit_code,
+                "scan_rows_per_second": report.scan_rows_per_second,
+                "migrations": report.migrations,
+            })),
+            Format::Text if report.migrations.is_empty() => {
+                self.line("Nothing to apply: no pending migration.")
+            }
+            Format::Text => {
+                for migration in &report.migrations {
+                    self.line(&format!("{}  ({})", migration.name, mode_text(migration.mode)));
+                    for statement in &migration.statements {
+                        self.line(&format!("  line {:>4}  {}", statement.line, statement.summary));
+                        let mut facts = vec![statement.lock.describe().to_owned()];
+                        for table in &statement.tables {
+                            facts.push(format!(
+                                "{}: {} rows, {}",
+                                table.name,
+                                table.rows,
+                                human_bytes(table.bytes)
+                            ));
+                        }
+                        if let Some(estimate) = statement.estimate_ms {
+                            facts.push(
+                                format!("{:?} work, about {estimate} ms (estimate)", statement.work)
+                                    .to_lowercase(),
+                            );
+                        }
+                        self.line(&format!("             {}", facts.join("; ")));
+                        match &statement.why_not {
+                            Some(reason) => self.line(&format!("             NOT SAFE NOW: {reason}")),
+                            None => {}
+                        }
+                    }
+                }
+                if let Some(rate) = report.scan_rows_per_second {
+                    self.line(&format!("Estimates assume a scan rate of {rate} rows/s, measured just now."));
+                }
+                self.line(if unsafe_now {
+                    "Not safe to deploy now: see NOT SAFE NOW above."
+                } else {
+                    "Safe to deploy now."
+                });
+            }
+        }
+        exit_code
+    }
+
     pub fn status(&self, report: &StatusReport) -> u8 {
         let exit_code = if report.any(State::Failed) || report.any(State::Interrupted) {
             exit::BLOCKED
@@ -622,4 +675,13 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
         _ => {}
     }
     value
+}
+
+fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.0} kB", bytes as f64 / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.0} MB", bytes as f64 / 1_048_576.0),
+        _ => format!("{:.1} GB", bytes as f64 / 1_073_741_824.0),
+    }
 }

@@ -4,6 +4,8 @@
 //! - [`deploy`]: take the migration lock, verify history against the folder, apply every pending
 //!   migration exactly once, release the lock.
 //! - [`status`]: compare history with the folder without taking the lock or writing anything.
+//! - [`impact`]: what deploying the pending migrations would do now, statement by statement
+//!   (lock, work, table size, estimate, blockers), for `migrate plan`.
 //! - [`Observer`] receives [`RunEvent`]s as they happen (lock waits, each migration's start,
 //!   retries, completion), so a command line can show progress without the runner printing.
 //! - [`ExecutionMode`] says how a migration runs: in one transaction with its history row,
@@ -16,6 +18,7 @@ mod apply;
 mod data;
 mod doctor;
 mod error;
+mod impact;
 mod lock;
 mod plan;
 mod recorded;
@@ -27,6 +30,7 @@ pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, SourcePosition};
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};
+pub use impact::{ImpactReport, MigrationImpact, StatementImpact, TableSize, impact};
 pub use plan::ExecutionMode;
 pub use recorded::RecordedBy;
 pub use recovery::{

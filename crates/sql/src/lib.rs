@@ -31,7 +31,7 @@ mod transactions;
 mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
-pub use lock::{Lock, lock_of, statement_lock, tables_of};
+pub use lock::{Lock, Work, lock_of, statement_lock, statement_work, tables_of, work_of};
 pub use postgres::{ConcurrentIndex, ParsedScript, concurrent_index, parse_with_trees};
 pub use quote::{quote_ident, quote_literal};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};

@@ -128,6 +128,111 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
     }
 }
 
+/// What a statement does to the rows of the tables it locks, beyond changing the catalog: how
+/// its duration grows with the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Work {
+    /// Catalog only: instant whatever the table's size.
+    Catalog,
+    /// Reads every row (validating a constraint, `SET NOT NULL`, `VACUUM`).
+    Scan,
+    /// Changes rows (`UPDATE`, `DELETE`, `INSERT ... SELECT`).
+    Rows,
+    /// Builds an index: a scan and a sort.
+    Build,
+    /// Writes the whole table anew (a type change, a volatile default, `VACUUM FULL`).
+    Rewrite,
+}
+
+/// [`Work`] of a PostgreSQL statement given as text; a rewrite when it does not parse.
+pub fn work_of(statement: &str) -> Work {
+    match crate::parse_with_trees(statement).trees.as_slice() {
+        [Ok(tree)] => statement_work(tree),
+        _ => Work::Rewrite,
+    }
+}
+
+/// [`Work`] of a PostgreSQL statement.
+pub fn statement_work(node: &NodeEnum) -> Work {
+    match node {
+        NodeEnum::IndexStmt(_) | NodeEnum::ReindexStmt(_) => Work::Build,
+        NodeEnum::VacuumStmt(vacuum) if has_option(&vacuum.options, "full") => Work::Rewrite,
+        NodeEnum::VacuumStmt(_) => Work::Scan,
+        NodeEnum::ClusterStmt(_) | NodeEnum::RefreshMatViewStmt(_) => Work::Rewrite,
+        NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::MergeStmt(_) => Work::Rows,
+        NodeEnum::InsertStmt(insert) if insert.select_stmt.is_some() => Work::Rows,
+        NodeEnum::AlterTableStmt(alter) => alter
+            .cmds
+            .iter()
+            .map(|cmd| match &cmd.node {
+                Some(NodeEnum::AlterTableCmd(cmd)) => alter_table_work(cmd),
+                _ => Work::Rewrite,
+            })
+            .max()
+            .unwrap_or(Work::Catalog),
+        _ => Work::Catalog,
+    }
+}
+
+fn alter_table_work(cmd: &pg_query::protobuf::AlterTableCmd) -> Work {
+    use AlterTableType as At;
+    let definition = cmd.def.as_deref().and_then(|def| def.node.as_ref());
+    match At::try_from(cmd.subtype) {
+        // Whether the new type is binary-coercible takes the catalog to know: assume the worst.
+        Ok(At::AtAlterColumnType | At::AtSetLogged | At::AtSetUnLogged | At::AtSetTableSpace) => {
+            Work::Rewrite
+        }
+        Ok(At::AtSetAccessMethod) => Work::Rewrite,
+        Ok(At::AtAddColumn) => match definition {
+            // A volatile default is computed for every row; a constant one is stored once.
+            Some(NodeEnum::ColumnDef(column)) if column.constraints.iter().any(volatile_default) => {
+                Work::Rewrite
+            }
+            _ => Work::Catalog,
+        },
+        Ok(At::AtSetNotNull | At::AtValidateConstraint | At::AtAttachPartition) => Work::Scan,
+        Ok(At::AtAddConstraint | At::AtAddIndex) => match definition {
+            Some(NodeEnum::Constraint(constraint)) => match ConstrType::try_from(constraint.contype) {
+                Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique | ConstrType::ConstrExclusion)
+                    if constraint.indexname.is_empty() =>
+                {
+                    Work::Build
+                }
+                Ok(ConstrType::ConstrCheck | ConstrType::ConstrForeign) if !constraint.skip_validation => {
+                    Work::Scan
+                }
+                _ => Work::Catalog,
+            },
+            _ => Work::Catalog,
+        },
+        _ => Work::Catalog,
+    }
+}
+
+/// Whether a column constraint is a default PostgreSQL must compute row by row (a function
+/// call other than the clock functions, which are stable within the statement).
+fn volatile_default(constraint: &pg_query::Node) -> bool {
+    let Some(NodeEnum::Constraint(constraint)) = &constraint.node else { return false };
+    if constraint.contype != ConstrType::ConstrDefault as i32 {
+        return constraint.contype == ConstrType::ConstrGenerated as i32;
+    }
+    let Some(expression) = constraint.raw_expr.as_deref().and_then(|expression| expression.node.as_ref())
+    else {
+        return false;
+    };
+    expression.nodes().into_iter().any(|(node, _, _, _)| match node {
+        pg_query::NodeRef::FuncCall(call) => {
+            let name = call.funcname.last().and_then(|part| match &part.node {
+                Some(NodeEnum::String(name)) => Some(name.sval.to_ascii_lowercase()),
+                _ => None,
+            });
+            !matches!(name.as_deref(), Some("now" | "statement_timestamp" | "transaction_timestamp"))
+        }
+        _ => false,
+    })
+}
+
 /// [`statement_lock`] of one PostgreSQL statement given as text; `ACCESS EXCLUSIVE` when it
 /// does not parse.
 pub fn lock_of(statement: &str) -> Lock {
@@ -213,6 +318,27 @@ mod tests {
 
     fn lock(sql: &str) -> Lock {
         lock_of(sql)
+    }
+
+    #[test]
+    fn says_how_the_work_grows_with_the_table() {
+        for (sql, expected) in [
+            ("ALTER TABLE t ADD COLUMN a int", Work::Catalog),
+            ("ALTER TABLE t ADD COLUMN a int DEFAULT 0", Work::Catalog),
+            ("ALTER TABLE t ADD COLUMN a timestamptz DEFAULT now()", Work::Catalog),
+            ("ALTER TABLE t ADD COLUMN a uuid DEFAULT gen_random_uuid()", Work::Rewrite),
+            ("ALTER TABLE t ALTER COLUMN a TYPE bigint", Work::Rewrite),
+            ("ALTER TABLE t ALTER COLUMN a SET NOT NULL", Work::Scan),
+            ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0)", Work::Scan),
+            ("ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID", Work::Catalog),
+            ("ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", Work::Build),
+            ("ALTER TABLE t ADD CONSTRAINT u UNIQUE USING INDEX i", Work::Catalog),
+            ("CREATE INDEX CONCURRENTLY i ON t (a)", Work::Build),
+            ("UPDATE t SET a = 1", Work::Rows),
+            ("CREATE TABLE u (a int)", Work::Catalog),
+        ] {
+            assert_eq!(work_of(sql), expected, "{sql}");
+        }
     }
 
     #[test]

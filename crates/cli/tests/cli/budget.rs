@@ -104,3 +104,36 @@ fn a_concurrent_build_waits_for_old_transactions_in_one_attempt() {
         Some("t")
     );
 }
+
+#[test]
+fn plan_shows_each_pending_statement_and_whether_it_is_safe_now() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g; ANALYZE t");
+    let dir = migrations(&[(
+        "1_online",
+        "ALTER TABLE t ADD COLUMN note text;\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);",
+    )]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "nobody holds the table, and nothing holds a blocking lock for long: {plan:?}");
+    let report = &plan.json_lines()[0];
+    let statements = report["migrations"][0]["statements"].as_array().unwrap();
+    assert_eq!(statements[0]["lock"], "ACCESS_EXCLUSIVE");
+    assert_eq!(statements[0]["work"], "catalog");
+    assert_eq!(statements[0]["tables"][0]["rows"], 20000);
+    assert_eq!(statements[1]["lock"], "SHARE_UPDATE_EXCLUSIVE");
+    assert_eq!(statements[1]["work"], "build");
+    assert!(statements[1]["estimate_ms"].is_u64(), "{plan:?}");
+
+    // A session in a transaction on the table: the blocking statement is not safe now.
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_secs(3));
+    let plan = haste(dir.path(), &["migrate", "deploy", "--dry-run", "--url", url]);
+    holder.join().unwrap();
+    assert_eq!(plan.code, 17, "{plan:?}");
+    assert!(
+        plan.stdout.contains("NOT SAFE NOW: pid ") && plan.stdout.contains("(report, idle in transaction)"),
+        "{plan:?}"
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3, "a dry run applies nothing");
+    assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname = 't_a_idx'").as_deref(), Some("0"));
+}
