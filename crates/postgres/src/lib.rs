@@ -44,12 +44,16 @@ const LOCK_CLASS: i32 = 0x6861_7374;
 const TRANSACTION_STILL_OPEN: &str = "SELECT CAST(CASE WHEN statement_timestamp() <> transaction_timestamp() \
      THEN '0' ELSE 'haste: no transaction open' END AS integer)";
 
+/// The text `lock_still_held` fails with, recognised in `db_error`.
+const LOCK_LOST: &str = "haste: migration lock lost";
+
 /// A PostgreSQL session used for one run.
 pub struct PgConnection {
     runtime: tokio::runtime::Runtime,
     client: Client,
     lock_key: i32,
-    session_limits: Option<Limits>,
+    /// Whether this session took the migration lock (and has not released it).
+    locked: bool,
     history_exists: bool,
     url: DatabaseUrl,
     /// The URL for `pg_dump`: libpq's parameters only, no password.
@@ -94,7 +98,7 @@ impl PgConnection {
             runtime,
             client,
             lock_key: lock_key(lock_scope),
-            session_limits: None,
+            locked: false,
             history_exists: false,
             url: url.clone(),
             libpq_url,
@@ -131,12 +135,11 @@ impl PgConnection {
         }
     }
 
+    /// Sets the limits for the statements that follow outside a transaction. Sent before each
+    /// of them, never cached: a migration may have changed them (`SET lock_timeout = 0`,
+    /// `RESET ALL`, `DISCARD ALL`), and they must not leak into the next one.
     fn set_session_limits(&mut self, limits: Limits) -> Result<(), DbError> {
-        if self.session_limits != Some(limits) {
-            self.execute(&limit_settings(limits, "SET"))?;
-            self.session_limits = Some(limits);
-        }
-        Ok(())
+        self.execute(&limit_settings(limits, "SET"))
     }
 
     /// Whether the history tables exist; once they do, they are not looked up again.
@@ -149,6 +152,21 @@ impl PgConnection {
             self.history_exists = self.value(&sql)?.as_deref() == Some("t");
         }
         Ok(self.history_exists)
+    }
+
+    /// Fails unless this session still holds the migration lock it took: a migration can
+    /// release it (`pg_advisory_unlock_all()`, `DISCARD ALL`), and history must then not be
+    /// written, or a second run could apply the same migration again. Empty when no lock was
+    /// taken (shadow replays).
+    fn lock_still_held(&self) -> String {
+        if !self.locked {
+            return String::new();
+        }
+        format!(
+            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE {} AND l.pid = pg_backend_pid()) \
+             THEN '0' ELSE '{LOCK_LOST}' END AS integer);\n",
+            self.lock_condition()
+        )
     }
 
     fn lock_condition(&self) -> String {
@@ -191,7 +209,8 @@ impl Connection for PgConnection {
 
     fn try_lock(&mut self) -> Result<bool, DbError> {
         let sql = format!("SELECT pg_try_advisory_lock({LOCK_CLASS}, {})", self.lock_key);
-        Ok(self.value(&sql)?.as_deref() == Some("t"))
+        self.locked = self.value(&sql)?.as_deref() == Some("t");
+        Ok(self.locked)
     }
 
     fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
@@ -251,6 +270,7 @@ impl Connection for PgConnection {
     }
 
     fn unlock(&mut self) -> Result<(), DbError> {
+        self.locked = false;
         self.execute(&format!("SELECT pg_advisory_unlock({LOCK_CLASS}, {})", self.lock_key))
     }
 
@@ -279,17 +299,16 @@ impl Connection for PgConnection {
         writes: &[HistoryWrite<'_>],
         in_open_transaction: bool,
     ) -> Result<(), DbError> {
-        let mut sql: Vec<String> =
-            writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
-        if in_open_transaction {
+        let writes: Vec<String> = writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
+        let lock_check = self.lock_still_held();
+        let sql = if in_open_transaction {
             // The script's own transaction must still be open, or these rows would commit
             // on their own.
-            sql.insert(0, TRANSACTION_STILL_OPEN.into());
+            format!("{TRANSACTION_STILL_OPEN};\n{lock_check}{}", writes.join(";\n"))
         } else {
-            sql.insert(0, "BEGIN".into());
-            sql.push("COMMIT".into());
-        }
-        let result = self.execute(&sql.join(";\n"));
+            format!("BEGIN;\n{lock_check}{};\nCOMMIT", writes.join(";\n"))
+        };
+        let result = self.execute(&sql);
         if result.is_err() && !in_open_transaction {
             // A write that failed left this transaction aborted; the session must stay usable.
             self.roll_back();
@@ -330,7 +349,11 @@ impl Connection for PgConnection {
         }
         // Every statement succeeded inside the transaction: only now are history and COMMIT
         // sent, behind a check that the transaction is still the one opened above.
-        let closing = format!("{TRANSACTION_STILL_OPEN};\n{}", tables.commit_with(Dialect::Postgres, writes));
+        let closing = format!(
+            "{TRANSACTION_STILL_OPEN};\n{}{}",
+            self.lock_still_held(),
+            tables.commit_with(Dialect::Postgres, writes)
+        );
         self.execute(&closing).map_err(|error| {
             self.roll_back();
             StepError { index: statements.len(), error }
@@ -363,7 +386,8 @@ impl Connection for PgConnection {
         self.execute(&format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL")))?;
         let result = body(self).and_then(|()| {
             self.execute(&format!(
-                "{TRANSACTION_STILL_OPEN};\n{}",
+                "{TRANSACTION_STILL_OPEN};\n{}{}",
+                self.lock_still_held(),
                 tables.commit_with(Dialect::Postgres, writes)
             ))
         });
@@ -605,6 +629,10 @@ fn nul_byte_error() -> DbError {
 
 fn db_error(error: tokio_postgres::Error) -> DbError {
     match error.as_db_error() {
+        Some(db) if db.message().contains(LOCK_LOST) => DbError::message(
+            "this session no longer holds the migration lock (a statement released it: \
+             pg_advisory_unlock_all(), DISCARD ALL); nothing was recorded and the transaction rolled back",
+        ),
         Some(db) if db.message().contains("haste: no transaction open") => DbError {
             transaction_ended_early: true,
             ..DbError::message(

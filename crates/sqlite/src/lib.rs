@@ -47,7 +47,8 @@ impl SqliteConnection {
         connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(|error| failed(error.to_string()))?;
         let in_memory = path.as_os_str() == ":memory:";
         let lock_path = (!in_memory).then(|| {
-            let mut name = path.clone().into_os_string();
+            // One lock file per database file, however it is reached (a symlink, `..`).
+            let mut name = path.canonicalize().unwrap_or_else(|_| path.clone()).into_os_string();
             name.push(".haste-lock");
             PathBuf::from(name)
         });
