@@ -5,12 +5,13 @@
 //! parts mean (hosts, ports, sockets) is read by the driver's own parser (`tokio-postgres` for
 //! PostgreSQL), never here.
 //!
-//! Where the user info ends: at the last `@` before the host, the host being what follows up to
-//! the next `/` or `?`. So a password may hold a raw `@` (as Prisma, whose URL parser takes the
-//! last `@` of the authority, reads it) and a raw `/` or `?` (as `tokio-postgres`, which takes
-//! the first `@`, reads it). The driver is handed the URL without its password and with every
-//! other `@` percent-encoded ([`DatabaseUrl::split_password`]), so it finds the host exactly
-//! where the redaction does.
+//! Where the user info ends: at the last `@` before the query, the query starting at the first
+//! `?` after the first `@`. So a password may hold a raw `@` (as Prisma, whose URL parser takes
+//! the last `@` of the authority, reads it), a raw `/` (as `tokio-postgres`, which takes the
+//! first `@`, reads it), and a raw `?` before its first `@`; a query may hold `@` and `/`. An
+//! `@` in the database name must be written `%40`. The driver is handed the URL without its
+//! password and with every other `@` percent-encoded ([`DatabaseUrl::split_password`]), so it
+//! finds the host exactly where the redaction does.
 
 use std::fmt;
 use std::ops::Range;
@@ -214,8 +215,8 @@ impl DatabaseUrl {
         let start = self.raw.find("://")? + 3;
         let rest = &self.raw[start..];
         let first_at = rest.find('@')?;
-        let host_end = rest[first_at..].find(['/', '?']).map_or(rest.len(), |i| first_at + i);
-        let at = rest[..host_end].rfind('@')?;
+        let query = rest[first_at..].find('?').map_or(rest.len(), |i| first_at + i);
+        let at = rest[..query].rfind('@')?;
         // A user name holds no `/` or `?`: such an `@` belongs to the path or the query.
         let user = rest[..at].split(':').next().unwrap_or_default();
         (!user.contains(['/', '?'])).then_some(start..start + at)
@@ -415,6 +416,8 @@ mod tests {
             ("postgres://app:p@ss@w0rd@db/crm", "postgres://app:***@db/crm"),
             // Raw `/` and `?` in the password (base64 secrets).
             ("postgres://app:ab/c?d=@db/crm?x=1", "postgres://app:***@db/crm?x=1"),
+            ("postgres://app:Zq9@Secr3t/Pw@db/crm", "postgres://app:***@db/crm"),
+            ("postgres://app:pw@db/crm?sslrootcert=/a@b/c.pem", "postgres://app:***@db/crm?sslrootcert=/a@b/c.pem"),
             ("postgres://app:p%40ss@db/crm", "postgres://app:***@db/crm"),
             ("postgresql://db/crm?user=app&password=hunter2&x=1", "postgresql://db/crm?user=app&password=***&x=1"),
             ("postgresql://db/crm?PASSWORD=hunter2", "postgresql://db/crm?PASSWORD=***"),
@@ -450,6 +453,7 @@ mod tests {
             ("postgres://app:p%40ss@db:5432/crm?sslmode=disable", "postgres://app@db:5432/crm?sslmode=disable", Some("p@ss")),
             ("postgres://app:p@ss@db/crm", "postgres://app@db/crm", Some("p@ss")),
             ("postgres://app:ab/c?d@db/crm", "postgres://app@db/crm", Some("ab/c?d")),
+            ("postgres://app:Zq9@Secr3t/Pw@db/crm?x=y", "postgres://app@db/crm?x=y", Some("Zq9@Secr3t/Pw")),
             ("postgres://me@corp:pw@db/crm?application_name=a@b", "postgres://me%40corp@db/crm?application_name=a%40b", Some("pw")),
             ("postgres://db/crm?password=x&user=app", "postgres://db/crm?user=app", Some("x")),
             ("postgres://db/crm?application_name=a@b", "postgres://db/crm?application_name=a%40b", None),

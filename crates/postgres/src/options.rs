@@ -205,6 +205,8 @@ mod tests {
             ("postgres://app:p@ss@10.1.2.3/crm", false),
             ("postgres://app:p@ss@localhost/crm", true),
             ("postgres://app:ab/cd@10.1.2.3/crm", false),
+            ("postgres://app:Zq9@Secr3t/Pw@localhost/crm", true),
+            ("postgres://app:Zq9@localhost/Pw@10.1.2.3/crm", false),
             ("postgres://localhost/crm?application_name=a@10.1.2.3", true),
             ("postgres://localhost/crm?schema=s&connection_limit=1&pgbouncer=true&sslaccept=strict", true),
             ("postgres://10.1.2.3/crm?schema=s&connection_limit=1", false),
