@@ -123,7 +123,10 @@ fn dotenv_error(error: &dotenvy::Error) -> String {
                 .and_then(|path| std::fs::read_to_string(path).ok())
                 .and_then(|text| text.lines().position(|candidate| candidate.contains(first_line)));
             let which = number.map_or_else(|| "a line".to_owned(), |n| format!("line {}", n + 1));
-            format!(".env: {which} cannot be parsed (at character {}); it is not shown, as it may hold a secret", index + 1)
+            format!(
+                ".env: {which} cannot be parsed (at character {}); it is not shown, as it may hold a secret",
+                index + 1
+            )
         }
         other => format!(".env: {other}"),
     }

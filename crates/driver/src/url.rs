@@ -156,7 +156,10 @@ impl DatabaseUrl {
     /// The same connection string with only the parameters `keep` accepts, then `add` (encoded
     /// or quoted as the form needs).
     pub fn with_params(&self, keep: impl Fn(&str) -> bool, add: &[(&str, &str)]) -> DatabaseUrl {
-        let kept = self.param_ranges().into_iter().filter(|(key, _)| keep(&self.decode_value(&self.raw[key.clone()])));
+        let kept = self
+            .param_ranges()
+            .into_iter()
+            .filter(|(key, _)| keep(&self.decode_value(&self.raw[key.clone()])));
         let raw = match self.form {
             Form::Keywords => {
                 let mut pairs: Vec<String> =
@@ -411,15 +414,24 @@ mod tests {
     #[test]
     fn never_shows_the_password() {
         let cases = [
-            ("postgres://app:s3cr!t@db.example:5432/crm?sslmode=disable", "postgres://app:***@db.example:5432/crm?sslmode=disable"),
+            (
+                "postgres://app:s3cr!t@db.example:5432/crm?sslmode=disable",
+                "postgres://app:***@db.example:5432/crm?sslmode=disable",
+            ),
             // A raw `@` in the password: the last `@` before the host ends the user info.
             ("postgres://app:p@ss@w0rd@db/crm", "postgres://app:***@db/crm"),
             // Raw `/` and `?` in the password (base64 secrets).
             ("postgres://app:ab/c?d=@db/crm?x=1", "postgres://app:***@db/crm?x=1"),
             ("postgres://app:Zq9@Secr3t/Pw@db/crm", "postgres://app:***@db/crm"),
-            ("postgres://app:pw@db/crm?sslrootcert=/a@b/c.pem", "postgres://app:***@db/crm?sslrootcert=/a@b/c.pem"),
+            (
+                "postgres://app:pw@db/crm?sslrootcert=/a@b/c.pem",
+                "postgres://app:***@db/crm?sslrootcert=/a@b/c.pem",
+            ),
             ("postgres://app:p%40ss@db/crm", "postgres://app:***@db/crm"),
-            ("postgresql://db/crm?user=app&password=hunter2&x=1", "postgresql://db/crm?user=app&password=***&x=1"),
+            (
+                "postgresql://db/crm?user=app&password=hunter2&x=1",
+                "postgresql://db/crm?user=app&password=***&x=1",
+            ),
             ("postgresql://db/crm?PASSWORD=hunter2", "postgresql://db/crm?PASSWORD=***"),
             ("postgresql://u:pw1@db/crm?password=pw2", "postgresql://u:***@db/crm?password=***"),
             ("postgres://app@db/crm", "postgres://app@db/crm"),
@@ -450,11 +462,19 @@ mod tests {
     #[test]
     fn splits_the_password_off_for_drivers_and_external_tools() {
         let cases = [
-            ("postgres://app:p%40ss@db:5432/crm?sslmode=disable", "postgres://app@db:5432/crm?sslmode=disable", Some("p@ss")),
+            (
+                "postgres://app:p%40ss@db:5432/crm?sslmode=disable",
+                "postgres://app@db:5432/crm?sslmode=disable",
+                Some("p@ss"),
+            ),
             ("postgres://app:p@ss@db/crm", "postgres://app@db/crm", Some("p@ss")),
             ("postgres://app:ab/c?d@db/crm", "postgres://app@db/crm", Some("ab/c?d")),
             ("postgres://app:Zq9@Secr3t/Pw@db/crm?x=y", "postgres://app@db/crm?x=y", Some("Zq9@Secr3t/Pw")),
-            ("postgres://me@corp:pw@db/crm?application_name=a@b", "postgres://me%40corp@db/crm?application_name=a%40b", Some("pw")),
+            (
+                "postgres://me@corp:pw@db/crm?application_name=a@b",
+                "postgres://me%40corp@db/crm?application_name=a%40b",
+                Some("pw"),
+            ),
             ("postgres://db/crm?password=x&user=app", "postgres://db/crm?user=app", Some("x")),
             ("postgres://db/crm?application_name=a@b", "postgres://db/crm?application_name=a%40b", None),
             ("postgres://app@db/crm", "postgres://app@db/crm", None),
@@ -477,7 +497,11 @@ mod tests {
         );
         assert_eq!(parsed.with_params(|_| false, &[]).expose(), "postgres://app:pw@db/crm");
         let keywords = url("host=db dbname='my crm' schema=sales");
-        assert_eq!(keywords.params(), [("host", "db"), ("dbname", "my crm"), ("schema", "sales")].map(|(k, v)| (k.to_owned(), v.to_owned())));
+        assert_eq!(
+            keywords.params(),
+            [("host", "db"), ("dbname", "my crm"), ("schema", "sales")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
         assert_eq!(
             keywords.with_params(|key| key != "schema", &[("sslmode", "it's")]).expose(),
             "host=db dbname='my crm' sslmode='it\\'s'"
@@ -487,7 +511,10 @@ mod tests {
     #[test]
     fn points_at_another_database_on_the_same_server() {
         let parsed = url("postgres://app:pw@db:5432/crm?sslmode=require");
-        assert_eq!(parsed.with_database("shadow").expose(), "postgres://app:pw@db:5432/shadow?sslmode=require");
+        assert_eq!(
+            parsed.with_database("shadow").expose(),
+            "postgres://app:pw@db:5432/shadow?sslmode=require"
+        );
         let parsed = url("postgres://db");
         assert_eq!(parsed.with_database("shadow").expose(), "postgres://db/shadow");
         assert_eq!(parsed.database(), None);
@@ -505,7 +532,10 @@ mod tests {
         assert_eq!(url("POSTGRES://h/d").scheme(), Scheme::Postgres);
         assert_eq!(url("host=10.0.0.1 dbname=x").scheme(), Scheme::Postgres);
         let error = DatabaseUrl::parse("mysql://u:topsecret@h/d").unwrap_err();
-        assert_eq!(error.to_string(), "unsupported database URL `mysql://...`: expected postgres://, postgresql://, key=value pairs or sqlite:");
+        assert_eq!(
+            error.to_string(),
+            "unsupported database URL `mysql://...`: expected postgres://, postgresql://, key=value pairs or sqlite:"
+        );
         let error = DatabaseUrl::parse("u:topsecret@h/d").unwrap_err();
         assert!(!error.to_string().contains("topsecret"));
     }

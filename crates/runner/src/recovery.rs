@@ -68,7 +68,9 @@ pub fn check_dev_allowed(environment: &Environment, force: bool) -> Result<(), E
     let action = "generate and apply migrations (migrate dev)";
     match environment {
         Environment::Development => Ok(()),
-        Environment::Production => Err(Error::Refused { action, environment: environment.name(), flag: None }),
+        Environment::Production => {
+            Err(Error::Refused { action, environment: environment.name(), flag: None })
+        }
         Environment::Other(_) if force => Ok(()),
         Environment::Other(_) => {
             Err(Error::Refused { action, environment: environment.name(), flag: Some("--force") })

@@ -52,7 +52,17 @@ fn a_server_not_on_this_machine_is_refused_before_anything_connects() {
         for args in [
             vec!["migrate", "reset", "--url", url],
             vec!["migrate", "dev", "--url", url, "--schema", "schema.sql"],
-            vec!["migrate", "dev", "--url", url, "--schema", "schema.sql", "--environment", "production", "--force"],
+            vec![
+                "migrate",
+                "dev",
+                "--url",
+                url,
+                "--schema",
+                "schema.sql",
+                "--environment",
+                "production",
+                "--force",
+            ],
             vec!["migrate", "down", "--url", url, "--environment", "production"],
         ] {
             let started = Instant::now();
@@ -190,7 +200,16 @@ fn connection_and_tool_errors_never_quote_the_password() {
     let backup = dir.path().join("before.sql");
     let output = command(
         dir.path(),
-        &["migrate", "deploy", "--url", &reachable[0], "--backup", backup.to_str().unwrap(), "--format", "json"],
+        &[
+            "migrate",
+            "deploy",
+            "--url",
+            &reachable[0],
+            "--backup",
+            backup.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
     )
     .env("PGOPTIONS", "-c no_such_setting=1")
     .output()
@@ -228,7 +247,8 @@ fn backups_are_readable_by_their_owner_only() {
     assert_eq!(mode(&dump), 0o600);
     assert!(std::fs::read_to_string(&dump).unwrap().contains("PostgreSQL database dump"));
     let fresh = dir.path().join("fresh.sql");
-    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", fresh.to_str().unwrap()]);
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", fresh.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(mode(&fresh), 0o600);
 }
