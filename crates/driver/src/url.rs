@@ -246,7 +246,7 @@ impl DatabaseUrl {
     }
 
     /// Byte ranges of every key and its value (quotes included in the key/value form).
-    fn param_ranges(&self) -> Vec<(Range<usize>, Range<usize>)> {
+    fn param_ranges(&self) -> Vec<KeyValue> {
         match self.form {
             Form::Keywords => keyword_pairs(&self.raw).0,
             Form::Url => {
@@ -301,6 +301,9 @@ impl DatabaseUrl {
     }
 }
 
+/// Byte ranges of a parameter's key and of its value.
+type KeyValue = (Range<usize>, Range<usize>);
+
 /// `password`, and libpq's `sslpassword`, in any case: never shown.
 fn is_password_key(key: &str) -> bool {
     key.to_ascii_lowercase().ends_with("password")
@@ -311,7 +314,7 @@ fn is_password_key(key: &str) -> bool {
 /// backslash escapes the next character) or in single quotes (the same escapes). Reading stops
 /// at the first thing that is not a pair; also where, which is the string's length when every
 /// part was a pair (the driver reports what is wrong with the rest).
-fn keyword_pairs(raw: &str) -> (Vec<(Range<usize>, Range<usize>)>, usize) {
+fn keyword_pairs(raw: &str) -> (Vec<KeyValue>, usize) {
     let mut pairs = Vec::new();
     let mut chars = raw.char_indices().peekable();
     let position = |chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>| {
