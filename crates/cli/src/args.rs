@@ -204,6 +204,10 @@ pub enum Migrate {
         /// Write the migration without applying it, to review and edit it first.
         #[arg(long)]
         create_only: bool,
+        /// Run outside development: in a named environment other than production, or, with no
+        /// environment named, against a server that is not on this machine. Never in production.
+        #[arg(long)]
+        force: bool,
     },
     /// Create `<dir>/<timestamp>_<name>/migration.sql`.
     New {

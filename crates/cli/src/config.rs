@@ -87,7 +87,46 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
     };
     let text = std::fs::read_to_string(&path)
         .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
-    toml::from_str(&text).map_err(|error| ConfigError(format!("{}: {error}", path.display())))
+    // toml's own message quotes the line, which may hold a password: say where, and what.
+    toml::from_str(&text).map_err(|error| {
+        let place = error.span().map_or_else(String::new, |span| {
+            let (line, column) = haste_sql::LineIndex::new(&text).line_col(span.start);
+            format!(":{line}:{column}")
+        });
+        ConfigError(format!("{}{place}: {}", path.display(), without_quoted_value(error.message())))
+    })
+}
+
+/// `message` with what it quotes in double quotes (serde's `invalid type: string "..."`, the
+/// value as written, perhaps a password) left out.
+fn without_quoted_value(message: &str) -> String {
+    match (message.find('"'), message.rfind('"')) {
+        (Some(first), Some(last)) if first < last => {
+            format!("{}\"...\"{}", &message[..first], &message[last + 1..])
+        }
+        _ => message.to_owned(),
+    }
+}
+
+/// What is wrong with `.env`, without the line dotenvy quotes (it may hold a password).
+fn dotenv_error(error: &dotenvy::Error) -> String {
+    match error {
+        dotenvy::Error::LineParse(line, index) => {
+            // dotenvy reads the first .env in the working directory or above it.
+            let first_line = line.lines().next().unwrap_or_default();
+            let number = std::env::current_dir()
+                .ok()
+                .and_then(|dir| dir.ancestors().map(|dir| dir.join(".env")).find(|path| path.is_file()))
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .and_then(|text| text.lines().position(|candidate| candidate.contains(first_line)));
+            let which = number.map_or_else(|| "a line".to_owned(), |n| format!("line {}", n + 1));
+            format!(
+                ".env: {which} cannot be parsed (at character {}); it is not shown, as it may hold a secret",
+                index + 1
+            )
+        }
+        other => format!(".env: {other}"),
+    }
 }
 
 /// What `haste lint` needs from configuration.
@@ -169,7 +208,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         if let Err(error) = dotenvy::dotenv()
             && !error.not_found()
         {
-            return Err(ConfigError(format!(".env: {error}")));
+            return Err(ConfigError(dotenv_error(&error)));
         }
     }
     let file = load_file(common.config.as_deref())?;
@@ -278,25 +317,12 @@ pub fn settings_for(url: &DatabaseUrl, history_schema: Option<String>) -> Settin
     Settings::new(history, new_run_id())
 }
 
-/// Whether the database is on this machine: a SQLite file, or a server on a loopback address
-/// or a Unix socket.
+/// Whether the database is on this machine: a SQLite file, or a PostgreSQL server every host
+/// of which is local, as `haste_postgres::is_local_target` reads the connection string.
 fn is_local(url: &DatabaseUrl) -> bool {
     match url.scheme() {
         haste_driver::Scheme::Sqlite => true,
-        haste_driver::Scheme::Postgres => {
-            let (bare, _) = url.split_password();
-            let after_scheme = bare.split_once("://").map_or("", |(_, rest)| rest);
-            let authority = after_scheme.split(['/', '?']).next().unwrap_or_default();
-            let host = authority.rsplit('@').next().unwrap_or_default();
-            let host = host
-                .rsplit_once(':')
-                .filter(|(h, _)| !h.is_empty() && !h.ends_with(']'))
-                .map_or(host, |(h, _)| h);
-            host.is_empty()
-                || ["localhost", "127.0.0.1", "[::1]"].contains(&host)
-                || bare.contains("host=%2F")
-                || bare.contains("host=/")
-        }
+        haste_driver::Scheme::Postgres => haste_postgres::is_local_target(url),
     }
 }
 
@@ -306,13 +332,20 @@ fn interpolate(text: &str) -> Result<String, ConfigError> {
     let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        let end =
-            rest[start..].find('}').ok_or_else(|| ConfigError(format!("unterminated ${{ in `{text}`")))?;
+        // Errors never quote the value: it is usually a connection string.
+        let end = rest[start..]
+            .find('}')
+            .ok_or_else(|| ConfigError("haste.toml: a `${` is not closed by `}`".into()))?;
         let inner = &rest[start + 2..start + end];
         let (name, default) = match inner.split_once(":-") {
             Some((name, default)) => (name, Some(default)),
             None => (inner, None),
         };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ConfigError(
+                "haste.toml: `${...}` must hold a variable name (${VAR} or ${VAR:-default})".into(),
+            ));
+        }
         match (std::env::var(name), default) {
             (Ok(value), _) if !value.is_empty() => out.push_str(&value),
             (_, Some(default)) => out.push_str(default),

@@ -26,6 +26,7 @@ pub struct DevArgs<'a> {
     pub renames: &'a [String],
     pub expand_contract: bool,
     pub create_only: bool,
+    pub force: bool,
 }
 
 /// Configuration for a command on a PostgreSQL database, and the server for shadow databases.
@@ -69,6 +70,9 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
         Ok(context) => context,
         Err(code) => return code,
     };
+    if let Err(error) = haste_runner::check_dev_allowed(&resolved.environment, args.force) {
+        return printer.runner_error(&error);
+    }
     let renames = match parse_renames(args.renames, &printer) {
         Ok(renames) => renames,
         Err(code) => return code,

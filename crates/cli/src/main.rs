@@ -107,6 +107,7 @@ fn migrate(command: Migrate) -> u8 {
             rename,
             expand_contract,
             create_only,
+            force,
         } => dev::migrate_dev(&dev::DevArgs {
             common: &common,
             run: &run,
@@ -117,13 +118,15 @@ fn migrate(command: Migrate) -> u8 {
             renames: &rename,
             expand_contract,
             create_only,
+            force,
         }),
         Migrate::Down { common, run, steps, to, confirm_production } => {
             let target = match to {
                 Some(name) => haste_runner::DownTarget::To(name),
                 None => haste_runner::DownTarget::Steps(steps.unwrap_or(1)),
             };
-            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+            let guard = |environment: &_| haste_runner::check_down_allowed(environment, confirm_production);
+            with_guarded_database(&common, Some(&run), guard, |connection, dir, resolved, printer| {
                 let mut observer = printer.observer(&resolved.settings.run_id);
                 let result = haste_runner::down(
                     connection,
@@ -160,7 +163,8 @@ fn migrate(command: Migrate) -> u8 {
             })
         }
         Migrate::Reset { common, run, force, skip_seed } => {
-            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+            let guard = |environment: &_| haste_runner::check_reset_allowed(environment, force);
+            with_guarded_database(&common, Some(&run), guard, |connection, dir, resolved, printer| {
                 let seed = match resolved
                     .seed
                     .as_deref()
@@ -308,12 +312,26 @@ fn with_database(
     run: Option<&args::RunOptions>,
     body: impl FnOnce(&mut dyn Connection, &MigrationsDir, &config::Resolved, &Printer) -> u8,
 ) -> u8 {
+    with_guarded_database(common, run, |_| Ok(()), body)
+}
+
+/// [`with_database`] for a command the environment may forbid: `guard` decides before anything
+/// connects, so a refused command never opens a connection to the database it refuses.
+fn with_guarded_database(
+    common: &args::Common,
+    run: Option<&args::RunOptions>,
+    guard: impl FnOnce(&haste_runner::Environment) -> Result<(), haste_runner::Error>,
+    body: impl FnOnce(&mut dyn Connection, &MigrationsDir, &config::Resolved, &Printer) -> u8,
+) -> u8 {
     let bare = Printer::new(common.format, None);
     let resolved = match config::resolve(common, run) {
         Ok(resolved) => resolved,
         Err(error) => return bare.usage_error(&error.0),
     };
     let printer = Printer::new(common.format, Some(resolved.url.clone()));
+    if let Err(error) = guard(&resolved.environment) {
+        return printer.runner_error(&error);
+    }
     let application_name = format!("haste/{}", resolved.settings.run_id);
     // Reading the folder and connecting both take milliseconds; they overlap.
     let (dir, connection) = std::thread::scope(|scope| {

@@ -27,7 +27,7 @@ fn connect(url: &DatabaseUrl, settings: &Settings) -> Result<PgConnection, Error
 pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
     if let SchemaSource::Database(url) = source {
         let url = DatabaseUrl::parse(url).map_err(|error| haste_driver::ConnectError {
-            target: error.redacted,
+            target: error.shown,
             reason: error.reason.into(),
         })?;
         let mut connection = connect(&url, settings)?;

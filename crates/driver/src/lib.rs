@@ -13,7 +13,7 @@ pub mod history;
 mod url;
 
 pub use error::{ConnectError, DbError, StepError};
-pub use url::{DatabaseUrl, Scheme, UrlError, percent_decode};
+pub use url::{DatabaseUrl, Scheme, UrlError};
 
 use haste_sql::Dialect;
 use std::time::Duration;
@@ -159,6 +159,24 @@ pub trait Connection {
     fn terminate_session(&mut self, pid: i64) -> Result<bool, DbError>;
     /// What the connected role may do.
     fn capabilities(&mut self, tables: &HistoryTables) -> Result<Capabilities, DbError>;
-    /// Writes a full backup of the database to `path` (`pg_dump`, or SQLite's `VACUUM INTO`).
+    /// Writes a full backup of the database to `path` (`pg_dump`, or SQLite's `VACUUM INTO`),
+    /// readable by its owner only ([`private_backup_file`]).
     fn backup(&mut self, path: &Path) -> Result<(), DbError>;
+}
+
+/// Makes `path` a file only its owner may read or write (mode 0600) before a backup tool writes
+/// into it: created empty when missing, its mode narrowed when it exists (its contents are left
+/// to the tool: `pg_dump` replaces them, `VACUUM INTO` refuses a file that is not empty). A
+/// backup holds every row, so it must never be readable by others, not even while written.
+pub fn private_backup_file(path: &Path) -> Result<(), DbError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |error: std::io::Error| DbError::message(format!("{}: {error}", path.display()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map_err(failed)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)
 }

@@ -30,6 +30,7 @@ mod options;
 mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
+pub use options::is_local_target;
 pub use shadow::{ShadowDatabase, create_database_if_missing};
 mod tls;
 
@@ -500,6 +501,7 @@ impl Connection for PgConnection {
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
+        haste_driver::private_backup_file(path)?;
         let (_, password) = self.url.split_password();
         let mut command = Command::new(pg_dump()?);
         command.arg("--no-password").arg("--file").arg(path).arg("--dbname").arg(&self.libpq_url);

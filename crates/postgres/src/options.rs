@@ -2,10 +2,12 @@
 //! libpq's `sslmode=verify-ca|verify-full` and `sslrootcert`, and Prisma's `schema`, `sslaccept`
 //! and pool settings (`connection_limit`, `pool_timeout`, `pgbouncer`, ...).
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
-use haste_driver::{DatabaseUrl, percent_decode};
+use haste_driver::DatabaseUrl;
 use tokio_postgres::Config;
+use tokio_postgres::config::Host;
 
 /// How to use TLS, in libpq's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +46,15 @@ const PRISMA_ONLY: &[&str] = &[
 ];
 
 pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
-    let raw = url.expose();
-    let (base, query) = raw.split_once('?').unwrap_or((raw, ""));
-    let mut kept: Vec<&str> = Vec::new();
+    // The driver never sees the password in the string, so it cannot read a raw `@` in it
+    // otherwise than the redaction does.
+    let (without_password, password) = url.split_password();
     let mut tls = TlsMode::Prefer;
     let mut root_cert = None;
     let mut schema = None;
     let mut strict = None;
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value);
-        match key {
+    for (key, value) in without_password.params() {
+        match key.as_str() {
             "sslmode" => {
                 tls = match value.as_str() {
                     "disable" => TlsMode::Disable,
@@ -75,8 +75,7 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
             "sslcert" | "sslkey" | "sslpassword" => {
                 return Err(format!("`{key}`: client certificates are not supported yet"));
             }
-            key if PRISMA_ONLY.contains(&key) => {}
-            _ => kept.push(pair),
+            _ => {}
         }
     }
     // libpq: `require` with a root certificate file behaves like `verify-ca`. Prisma: `sslaccept=strict`
@@ -87,17 +86,22 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
     if strict == Some(true) && matches!(tls, TlsMode::Prefer | TlsMode::Require) {
         tls = TlsMode::VerifyFull;
     }
+    let libpq_only = |key: &str| {
+        !matches!(key, "sslmode" | "sslrootcert" | "sslaccept" | "schema") && !PRISMA_ONLY.contains(&key)
+    };
     let driver_mode = match tls {
         TlsMode::Disable => "disable",
         TlsMode::Prefer => "prefer",
         _ => "require",
     };
-    let mut driver_query = kept.clone();
-    let sslmode = format!("sslmode={driver_mode}");
-    driver_query.push(&sslmode);
-    let mut config: Config = format!("{base}?{}", driver_query.join("&"))
+    let mut config: Config = without_password
+        .with_params(libpq_only, &[("sslmode", driver_mode)])
+        .expose()
         .parse()
         .map_err(|error: tokio_postgres::Error| error.to_string())?;
+    if let Some(password) = &password {
+        config.password(password);
+    }
     if let Some(schema) = &schema {
         // Prisma's `schema` is where unqualified names go: the search path.
         let setting = format!("-c search_path={}", schema.replace('\\', "\\\\").replace(' ', "\\ "));
@@ -107,23 +111,40 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
         };
         config.options(&options);
     }
-    let mut libpq_query = kept;
     let libpq_sslmode = match tls {
-        TlsMode::Disable => "sslmode=disable",
-        TlsMode::Prefer => "sslmode=prefer",
-        TlsMode::Require => "sslmode=require",
-        TlsMode::VerifyCa => "sslmode=verify-ca",
-        TlsMode::VerifyFull => "sslmode=verify-full",
+        TlsMode::Disable => "disable",
+        TlsMode::Prefer => "prefer",
+        TlsMode::Require => "require",
+        TlsMode::VerifyCa => "verify-ca",
+        TlsMode::VerifyFull => "verify-full",
     };
-    libpq_query.push(libpq_sslmode);
-    let root = root_cert.as_ref().map(|path| format!("sslrootcert={}", path.display()));
-    if let Some(root) = &root {
-        libpq_query.push(root);
-    }
-    let without_password = DatabaseUrl::parse(&format!("{base}?{}", libpq_query.join("&")))
-        .map(|url| url.split_password().0)
-        .map_err(|error| error.to_string())?;
-    Ok(ConnectionOptions { config, tls, root_cert, libpq_url: without_password })
+    let root = root_cert.as_ref().map(|path| path.display().to_string());
+    let mut libpq_params = vec![("sslmode", libpq_sslmode)];
+    libpq_params.extend(root.as_deref().map(|root| ("sslrootcert", root)));
+    let libpq_url = without_password.with_params(libpq_only, &libpq_params).expose().to_owned();
+    Ok(ConnectionOptions { config, tls, root_cert, libpq_url })
+}
+
+/// Whether every server `url` names is on this machine: each host (and `hostaddr`, which is
+/// where libpq and `tokio-postgres` really connect when it is given) a loopback address,
+/// `localhost` or a Unix socket. No host at all is libpq's default, the Unix socket. Names are
+/// not resolved: `db` is remote even when /etc/hosts maps it to 127.0.0.1. A string that does
+/// not parse is remote (it connects nowhere).
+///
+/// The one place that decides it, read from the same `Config` the connection is opened with,
+/// so the environment guards key on where the connection really goes.
+pub fn is_local_target(url: &DatabaseUrl) -> bool {
+    parse(url).is_ok_and(|options| connects_only_to_this_machine(&options.config))
+}
+
+fn connects_only_to_this_machine(config: &Config) -> bool {
+    let loopback = |address: IpAddr| address.to_canonical().is_loopback();
+    config.get_hosts().iter().all(|host| match host {
+        Host::Unix(_) => true,
+        Host::Tcp(name) => {
+            name.is_empty() || name.eq_ignore_ascii_case("localhost") || name.parse().is_ok_and(loopback)
+        }
+    }) && config.get_hostaddrs().iter().copied().all(loopback)
 }
 
 #[cfg(test)]
@@ -155,5 +176,69 @@ mod tests {
         );
         assert!(parse(&DatabaseUrl::parse("postgres://db/crm?sslmode=sometimes").unwrap()).is_err());
         assert!(parse(&DatabaseUrl::parse("postgres://db/crm?sslcert=/c.pem").unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_target_is_local_only_when_every_host_is_on_this_machine() {
+        let cases = [
+            ("postgres://app:pw@localhost:5432/crm", true),
+            ("postgres://app:pw@LOCALHOST/crm", true),
+            ("postgres://app:pw@127.0.0.1/crm", true),
+            ("postgres://app:pw@127.8.9.10:6543/crm", true),
+            ("postgres://app:pw@[::1]:5432/crm", true),
+            ("postgres://app@/crm", true),
+            ("postgres:///crm", true),
+            ("postgres://%2Fvar%2Frun%2Fpostgresql/crm", true),
+            ("postgres://app@/crm?host=/var/run/postgresql", true),
+            ("postgres://app@/crm?host=%2Ftmp", true),
+            ("postgres://app@localhost/crm?hostaddr=127.0.0.1", true),
+            ("postgres://app@h1,h2/crm?host=localhost", false),
+            ("postgres://app@localhost,127.0.0.1:5433/crm", true),
+            ("postgres://app@db.example/crm", false),
+            ("postgres://app@10.1.2.3/crm", false),
+            ("postgres://user@/db?host=10.1.2.3&port=5432", false),
+            ("postgres://app@localhost/crm?hostaddr=10.1.2.3", false),
+            ("postgres://app@localhost,10.1.2.3/crm", false),
+            ("postgres://app@[2001:db8::1]/crm", false),
+            ("postgres://app@localhost.evil.com/crm", false),
+            ("postgres://app@127.0.0.1.evil.com/crm", false),
+            ("postgres://app:p@ss@10.1.2.3/crm", false),
+            ("postgres://app:p@ss@localhost/crm", true),
+            ("postgres://app:ab/cd@10.1.2.3/crm", false),
+            ("postgres://app:Zq9@Secr3t/Pw@localhost/crm", true),
+            ("postgres://app:Zq9@localhost/Pw@10.1.2.3/crm", false),
+            ("postgres://localhost/crm?application_name=a@10.1.2.3", true),
+            ("postgres://localhost/crm?schema=s&connection_limit=1&pgbouncer=true&sslaccept=strict", true),
+            ("postgres://10.1.2.3/crm?schema=s&connection_limit=1", false),
+            ("host=localhost dbname=crm", true),
+            ("host=/var/run/postgresql dbname=crm password=x", true),
+            ("dbname=crm", true),
+            ("host=10.0.0.1 dbname=x", false),
+            ("host='localhost' hostaddr=10.0.0.1 dbname=x", false),
+            ("host=localhost,db.example dbname=x", false),
+            ("host=::1 dbname=x", true),
+            ("host=localhost dbname=x schema=s connection_limit=3", true),
+            // Unreadable: the connection fails; never counted as local.
+            ("postgres://localhost/crm?sslmode=sometimes", false),
+            ("host=localhost dbname", false),
+        ];
+        for (raw, local) in cases {
+            assert_eq!(is_local_target(&DatabaseUrl::parse(raw).unwrap()), local, "{raw}");
+        }
+    }
+
+    #[test]
+    fn the_driver_and_pg_dump_read_the_host_the_redaction_reads() {
+        let parsed = options("postgres://app:p@ss@10.1.2.3/crm?application_name=me@home");
+        assert_eq!(parsed.config.get_hosts(), [Host::Tcp("10.1.2.3".into())]);
+        assert_eq!(parsed.config.get_password(), Some(&b"p@ss"[..]));
+        assert_eq!(parsed.config.get_user(), Some("app"));
+        assert_eq!(parsed.config.get_application_name(), Some("me@home"));
+        assert_eq!(parsed.libpq_url, "postgres://app@10.1.2.3/crm?application_name=me%40home&sslmode=prefer");
+        let parsed = options("host=db user=app password='a b' dbname=crm schema=s sslmode=verify-full");
+        assert_eq!(parsed.config.get_password(), Some(&b"a b"[..]));
+        assert_eq!(parsed.config.get_dbname(), Some("crm"));
+        assert_eq!(parsed.tls, TlsMode::VerifyFull);
+        assert_eq!(parsed.libpq_url, "host=db user=app dbname=crm sslmode='verify-full'");
     }
 }

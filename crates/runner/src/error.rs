@@ -193,15 +193,18 @@ pub enum Error {
         /// Where the file was looked for.
         path: PathBuf,
     },
-    /// The environment forbids the command without an explicit confirmation flag.
-    #[error("refusing to {action} in the {environment} environment without {flag}")]
+    /// The environment forbids the command without an explicit confirmation flag, or at all.
+    #[error("refusing to {action} in the {environment} environment {}", match flag {
+        Some(flag) => format!("without {flag}"),
+        None => "(no flag allows it)".to_owned(),
+    })]
     Refused {
         /// What was refused.
         action: &'static str,
         /// The environment.
         environment: String,
-        /// The flag that confirms it.
-        flag: &'static str,
+        /// The flag that confirms it; `None`: nothing does.
+        flag: Option<&'static str>,
     },
     /// The seed after `reset` failed.
     #[error("seed {} failed", .0.name)]

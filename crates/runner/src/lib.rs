@@ -34,7 +34,8 @@ pub use impact::{ImpactReport, MigrationImpact, StatementImpact, TableSize, impa
 pub use plan::ExecutionMode;
 pub use recorded::RecordedBy;
 pub use recovery::{
-    DownTarget, Environment, Resolution, UnlockReport, baseline, down, reset, resolve, unlock,
+    DownTarget, Environment, Resolution, UnlockReport, baseline, check_dev_allowed, check_down_allowed,
+    check_reset_allowed, down, reset, resolve, unlock,
 };
 pub use source::{SchemaSource, load_source};
 pub use status::{MigrationState, State, StatusReport, status};

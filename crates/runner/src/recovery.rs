@@ -34,6 +34,50 @@ impl Environment {
     }
 }
 
+/// Whether `down` may run: in production only with `confirm_production`. `down` checks it
+/// itself; a caller may check it before it connects.
+pub fn check_down_allowed(environment: &Environment, confirm_production: bool) -> Result<(), Error> {
+    if *environment == Environment::Production && !confirm_production {
+        return Err(Error::Refused {
+            action: "revert migrations",
+            environment: environment.name(),
+            flag: Some("--confirm-production"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `reset` may run: outside development only with `force`. `reset` checks it itself; a
+/// caller may check it before it connects.
+pub fn check_reset_allowed(environment: &Environment, force: bool) -> Result<(), Error> {
+    if *environment != Environment::Development && !force {
+        return Err(Error::Refused {
+            action: "reset the database",
+            environment: environment.name(),
+            flag: Some("--force"),
+        });
+    }
+    Ok(())
+}
+
+/// Whether `migrate dev` may run: it writes migrations from the database it is pointed at and
+/// applies them there, so never in production, and outside development (a named environment,
+/// or none named and a server that is not on this machine) only with `force`. Checked before
+/// anything connects.
+pub fn check_dev_allowed(environment: &Environment, force: bool) -> Result<(), Error> {
+    let action = "generate and apply migrations (migrate dev)";
+    match environment {
+        Environment::Development => Ok(()),
+        Environment::Production => {
+            Err(Error::Refused { action, environment: environment.name(), flag: None })
+        }
+        Environment::Other(_) if force => Ok(()),
+        Environment::Other(_) => {
+            Err(Error::Refused { action, environment: environment.name(), flag: Some("--force") })
+        }
+    }
+}
+
 /// How far `down` goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownTarget {
@@ -79,13 +123,7 @@ pub fn down(
     confirm_production: bool,
     observer: &mut dyn Observer,
 ) -> Result<Vec<String>, Error> {
-    if *environment == Environment::Production && !confirm_production {
-        return Err(Error::Refused {
-            action: "revert migrations",
-            environment: environment.name(),
-            flag: "--confirm-production",
-        });
-    }
+    check_down_allowed(environment, confirm_production)?;
     with_lock(connection, settings, observer, |connection, observer| {
         let mut applied: Vec<Record> = recorded::read(connection, &settings.history)?
             .into_iter()
@@ -474,13 +512,7 @@ pub fn reset(
     force: bool,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
-    if *environment != Environment::Development && !force {
-        return Err(Error::Refused {
-            action: "reset the database",
-            environment: environment.name(),
-            flag: "--force",
-        });
-    }
+    check_reset_allowed(environment, force)?;
     crate::check_provider(connection, dir)?;
     with_lock(connection, settings, observer, |connection, observer| {
         connection.drop_all_objects().map_err(Error::database("dropping every object"))?;

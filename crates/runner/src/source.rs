@@ -25,11 +25,12 @@ pub enum SchemaSource {
 }
 
 impl SchemaSource {
-    /// Reads a source as written on the command line: a URL, a `.sql` file, a migrations folder
-    /// (sub-folders holding `migration.sql`), or a folder of `.sql` files.
+    /// Reads a source as written on the command line: a URL or key/value connection string
+    /// (`=` in what is not a file), a `.sql` file, a migrations folder (sub-folders holding
+    /// `migration.sql`), or a folder of `.sql` files.
     pub fn parse(text: &str) -> SchemaSource {
         let path = Path::new(text);
-        if text.contains("://") || text.starts_with("sqlite:") {
+        if text.contains("://") || text.starts_with("sqlite:") || (text.contains('=') && !path.exists()) {
             SchemaSource::Database(text.to_owned())
         } else if path.is_dir() {
             let is_migrations = std::fs::read_dir(path)

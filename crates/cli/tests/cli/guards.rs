@@ -1,0 +1,254 @@
+//! The environment guards key on where the connection really goes, every error that could
+//! quote configuration keeps the password out, and backups are readable by their owner only.
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use haste_testkit::{TempDir, database};
+
+use crate::{Run, command, haste, migrations};
+
+/// An address of TEST-NET-1 (RFC 5737), which nothing answers. Used only where haste must
+/// refuse before it connects: with `connect_timeout=2`, an attempt would end in exit 9 after
+/// two seconds instead of exit 12 at once.
+const UNROUTED: &str = "192.0.2.1";
+
+/// A password no output may hold, in part or whole: raw `@` and `/` in it, as a pasted
+/// secret has them.
+const SECRET: &str = "Zq9@Secr3t/Pw";
+const SECRET_PARTS: [&str; 3] = ["Zq9", "Secr3t", "Pw@"];
+
+fn assert_no_secret(run: &Run) {
+    for part in SECRET_PARTS {
+        assert!(!run.all().contains(part), "`{part}` of the password leaked: {run:?}");
+    }
+}
+
+/// `postgres://postgres@127.0.0.1:<port>/<name>` as (port, name).
+fn port_and_name(url: &str) -> (String, String) {
+    let rest = url.rsplit_once(':').unwrap().1;
+    let (port, name) = rest.split_once('/').unwrap();
+    (port.to_owned(), name.split('?').next().unwrap().to_owned())
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_server_not_on_this_machine_is_refused_before_anything_connects() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write("schema.sql", "CREATE TABLE a (id int);");
+    // Every one names a host that is not this machine, some beside one that is.
+    let remote = [
+        format!("postgres://user@/db?host={UNROUTED}&port=5432&connect_timeout=2"),
+        format!("postgres://user@localhost/db?hostaddr={UNROUTED}&connect_timeout=2"),
+        format!("postgres://user@localhost,{UNROUTED}/db?connect_timeout=2"),
+        format!("postgres://user:p@ss@{UNROUTED}/db?connect_timeout=2"),
+        format!("host={UNROUTED} dbname=db connect_timeout=2"),
+        format!("host=localhost hostaddr=127.0.0.1,{UNROUTED} dbname=db connect_timeout=2"),
+    ];
+    for url in &remote {
+        for args in [
+            vec!["migrate", "reset", "--url", url],
+            vec!["migrate", "dev", "--url", url, "--schema", "schema.sql"],
+            vec![
+                "migrate",
+                "dev",
+                "--url",
+                url,
+                "--schema",
+                "schema.sql",
+                "--environment",
+                "production",
+                "--force",
+            ],
+            vec!["migrate", "down", "--url", url, "--environment", "production"],
+        ] {
+            let started = Instant::now();
+            let run = haste(dir.path(), &args);
+            assert_eq!(run.code, 12, "{args:?}: {run:?}");
+            assert!(run.stderr.contains("refusing to"), "{run:?}");
+            assert!(started.elapsed() < Duration::from_secs(2), "it tried to connect: {args:?}");
+        }
+        let json = haste(dir.path(), &["migrate", "reset", "--url", url, "--format", "json"]);
+        assert_eq!(json.code, 12, "{json:?}");
+        assert_eq!(json.json_lines()[0]["error"]["code"], "REFUSED");
+    }
+    assert_eq!(dir.path().join("migrations").read_dir().unwrap().count(), 1, "nothing written");
+}
+
+#[test]
+fn a_local_server_in_any_spelling_counts_as_development() {
+    let Some(db) = database() else { return };
+    let (port, name) = port_and_name(&db.url);
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let local = [
+        format!("postgres://postgres@/{name}?host=127.0.0.1&port={port}"),
+        format!("postgres://postgres@localhost:{port}/{name}?hostaddr=127.0.0.1"),
+        format!("host=127.0.0.1 port={port} user=postgres dbname={name}"),
+        format!("host=localhost hostaddr=127.0.0.1 port={port} user=postgres dbname='{name}'"),
+    ];
+    for url in &local {
+        let reset = haste(dir.path(), &["migrate", "reset", "--url", url]);
+        assert_eq!(reset.code, 0, "{url}: {reset:?}");
+        assert_eq!(db.value("SELECT count(*) FROM _haste_migrations").as_deref(), Some("1"));
+    }
+}
+
+#[test]
+fn migrate_dev_is_refused_in_production_and_elsewhere_needs_force() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-guard");
+    dir.write("schema.sql", "CREATE TABLE guarded (id int);");
+    let dev = |extra: &[&str]| {
+        let mut args = vec!["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", "init"];
+        args.extend_from_slice(extra);
+        haste(dir.path(), &args)
+    };
+    let production = dev(&["--environment", "production", "--force"]);
+    assert_eq!(production.code, 12, "{production:?}");
+    assert!(production.stderr.contains("production environment (no flag allows it)"), "{production:?}");
+    let json = dev(&["--environment", "production", "--format", "json"]);
+    assert_eq!(json.json_lines()[0]["error"]["code"], "REFUSED", "{json:?}");
+    let staging = dev(&["--environment", "staging"]);
+    assert_eq!(staging.code, 12, "{staging:?}");
+    assert!(staging.stderr.contains("without --force"), "{staging:?}");
+    assert!(!dir.path().join("migrations").exists(), "nothing written when refused");
+    assert_eq!(db.value("SELECT to_regclass('guarded') IS NULL").as_deref(), Some("t"));
+
+    let forced = dev(&["--environment", "staging", "--force"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert_eq!(db.value("SELECT to_regclass('guarded') IS NOT NULL").as_deref(), Some("t"));
+}
+
+#[test]
+fn configuration_errors_never_quote_the_password() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let url = format!("postgres://postgres:{SECRET}@127.0.0.1:{}/x", closed_port());
+    let configs = [
+        // A string toml cannot read: toml's own message shows the line.
+        format!("url = \"{url}\nmigrations_dir = \"migrations\"\n"),
+        // A value of the wrong type: serde's message quotes it.
+        format!("[defaults]\nretries = \"{url}\"\n"),
+        format!("url = \"${{DATABASE_URL:-{url}\"\n"),
+        format!("url = \"${{DATABASE_URL:{url}}}\"\n"),
+        format!("url = \"{}\"\n", url.replace("postgres://", "mysql://")),
+        format!("url = \"{}\"\n", url.replace("postgres://", "")),
+    ];
+    for config in &configs {
+        dir.write("haste.toml", config);
+        for format in ["text", "json"] {
+            let run = haste(dir.path(), &["migrate", "status", "--format", format]);
+            assert_eq!(run.code, 2, "{config}: {run:?}");
+            assert_no_secret(&run);
+            if format == "json" {
+                assert_eq!(run.json_lines()[0]["error"]["code"], "USAGE");
+            }
+        }
+    }
+    dir.write("haste.toml", &configs[0]);
+    let toml = haste(dir.path(), &["migrate", "status"]);
+    assert!(toml.stderr.contains("haste.toml:1:"), "says where: {toml:?}");
+    std::fs::remove_file(dir.path().join("haste.toml")).unwrap();
+
+    dir.write(".env", &format!("OTHER=1\nDATABASE_URL='{url}\n"));
+    for format in ["text", "json"] {
+        let run = haste(dir.path(), &["migrate", "status", "--format", format]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert_no_secret(&run);
+    }
+    let dotenv = haste(dir.path(), &["migrate", "status"]);
+    assert!(dotenv.stderr.contains(".env: line 2 cannot be parsed"), "says where: {dotenv:?}");
+}
+
+#[test]
+fn connection_and_tool_errors_never_quote_the_password() {
+    let Some(db) = database() else { return };
+    let (port, name) = port_and_name(&db.url);
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let closed = closed_port();
+    let unreachable = [
+        format!("postgres://postgres:{SECRET}@127.0.0.1:{closed}/x"),
+        format!("postgres://postgres@127.0.0.1:{closed}/x?password={}", SECRET.replace('@', "%40")),
+        format!("host=127.0.0.1 port={closed} user=postgres password='{SECRET}' dbname=x"),
+        format!("postgres://postgres:{SECRET}@127.0.0.1:{closed}/x?sslmode=sometimes"),
+        format!("postgres://postgres:{SECRET}@127.0.0.1:{closed}/x?sslcert=/c.pem"),
+        format!("host=127.0.0.1 port=nope password='{SECRET}'"),
+    ];
+    for url in &unreachable {
+        for format in ["text", "json"] {
+            let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", format]);
+            assert_eq!(run.code, 9, "{url}: {run:?}");
+            assert_no_secret(&run);
+        }
+    }
+
+    // The server trusts any password: a raw `@` and `/` in it reach the right host.
+    let reachable = [
+        format!("postgres://postgres:{SECRET}@127.0.0.1:{port}/{name}"),
+        format!("host=127.0.0.1 port={port} user=postgres password='{SECRET}' dbname={name}"),
+    ];
+    for url in &reachable {
+        let run = haste(dir.path(), &["migrate", "status", "--url", url, "--format", "json"]);
+        assert_eq!(run.code, 3, "{url}: {run:?}");
+        assert_no_secret(&run);
+        assert!(run.json_lines()[0]["url"].as_str().unwrap().contains("***"), "{run:?}");
+    }
+
+    // pg_dump fails (libpq reads PGOPTIONS, which names no setting; haste's driver does not).
+    let backup = dir.path().join("before.sql");
+    let output = command(
+        dir.path(),
+        &[
+            "migrate",
+            "deploy",
+            "--url",
+            &reachable[0],
+            "--backup",
+            backup.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    )
+    .env("PGOPTIONS", "-c no_such_setting=1")
+    .output()
+    .unwrap();
+    let run = Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(run.stdout.contains("pg_dump failed"), "{run:?}");
+    assert_no_secret(&run);
+}
+
+#[test]
+fn backups_are_readable_by_their_owner_only() {
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let sqlite = format!("sqlite:{}", dir.path().join("app.db").display());
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &sqlite]).code, 0);
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id int);");
+    let copy = dir.path().join("app-before.db");
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &sqlite, "--backup", copy.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mode(&copy), 0o600);
+    assert!(std::fs::metadata(&copy).unwrap().len() > 0, "VACUUM INTO wrote it");
+
+    let Some(db) = database() else { return };
+    let dump = dir.path().join("before.sql");
+    // An existing file keeps being replaced, as before, but loses its broader mode first.
+    std::fs::write(&dump, "old").unwrap();
+    std::fs::set_permissions(&dump, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", dump.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mode(&dump), 0o600);
+    assert!(std::fs::read_to_string(&dump).unwrap().contains("PostgreSQL database dump"));
+    let fresh = dir.path().join("fresh.sql");
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", fresh.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(mode(&fresh), 0o600);
+}
