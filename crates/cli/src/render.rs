@@ -536,7 +536,7 @@ impl Observer for ProgressPrinter<'_> {
 
 fn error_text(error: &Error) -> String {
     match error {
-        Error::MigrationFailed(failure) => failure_text(failure),
+        Error::MigrationFailed(failure) => failure_text(failure, Unit::Migration),
         Error::ChecksumMismatch { name, file, applied, current } => format!(
             "error: migration {name} was modified after it was applied\n  --> {}\n   = applied checksum: {applied}\n   = current checksum: {current}\n   = restore the file as it was applied; deploy changes nothing until then",
             file.display()
@@ -591,14 +591,25 @@ fn error_text(error: &Error) -> String {
         Error::InvalidIndexLeft { name, index, drop_statement } => format!(
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
-        Error::SeedFailed(failure) => failure_text(failure),
+        Error::SeedFailed(failure) => failure_text(failure, Unit::Seed),
         other => format!("error: {other}"),
     }
 }
 
-fn failure_text(failure: &MigrationFailure) -> String {
+/// What failed: a migration, or the seed `migrate reset` runs after the migrations.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Migration,
+    Seed,
+}
+
+fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     let position = &failure.position;
-    let mut text = format!("error: migration {} failed: {}", failure.name, failure.error.message);
+    let subject = match unit {
+        Unit::Migration => "migration",
+        Unit::Seed => "seed",
+    };
+    let mut text = format!("error: {subject} {} failed: {}", failure.name, failure.error.message);
     text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
     let width = position.snippet.last().map_or(1, |(n, _)| n.to_string().len());
     text.push_str(&format!("\n{:width$} |", ""));
@@ -621,6 +632,15 @@ fn failure_text(failure: &MigrationFailure) -> String {
         text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
     }
     let outcome = match (&failure.state, failure.error.connection_lost) {
+        (_, true) if unit == Unit::Seed => {
+            "the connection was lost: the migrations before the seed are applied; what the seed did is unknown".to_owned()
+        }
+        (FailureState::RolledBack, false) if unit == Unit::Seed => {
+            "the seed was rolled back: none of it was applied (the migrations before it are applied)".to_owned()
+        }
+        (FailureState::MarkedFailed { statements_done }, false) if unit == Unit::Seed => format!(
+            "the seed steers its own transactions and stopped after {statements_done} committed statement(s), which stay applied"
+        ),
         (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
         (FailureState::RolledBack, false) => {
             "the migration was rolled back: nothing of it was applied or recorded; the next deploy tries it again".into()
@@ -631,6 +651,9 @@ fn failure_text(failure: &MigrationFailure) -> String {
         ),
         (FailureState::MarkedFailed { statements_done }, false) => format!(
             "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
+        ),
+        (FailureState::Unrecorded { statements_done }, false) => format!(
+            "the migration ran outside a transaction and stopped after {statements_done} statement(s), but writing that to history failed too: history still shows it started with fewer statements done, and `resolve --resume` would run statements up to {statements_done} again; check them, then resolve"
         ),
     };
     text.push_str(&format!("\n{:width$} = {outcome}", ""));

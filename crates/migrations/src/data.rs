@@ -97,6 +97,19 @@ impl DataStep {
         if !statement.contains(":range") && !statement.contains(":end") {
             return Err(bad(number, &header, "the statement must use :range (or :end) to stay in its batch"));
         }
+        // Each batch runs the statement in a transaction with its progress: a second statement,
+        // or a COMMIT, would commit a batch without its progress and repeat it on resume.
+        let script = haste_sql::Script::parse(
+            haste_sql::Dialect::Postgres,
+            &statement.replace(":range", "TRUE").replace(":end", "NULL"),
+        );
+        if !matches!(script.statements.as_slice(), [only] if only.kind == haste_sql::StatementKind::Plain) {
+            return Err(bad(
+                number,
+                &header,
+                "a data file holds exactly one statement, without transaction control: each batch runs it in a transaction of its own",
+            ));
+        }
         Ok(DataStep { file, schema, table, key, batch_size: batch_size.max(1), target, max_rate, statement })
     }
 
@@ -113,6 +126,18 @@ mod tests {
 
     fn file(sql: &str) -> SqlFile {
         SqlFile { path: "data.sql".into(), sql: sql.into(), checksum: Checksum::of(sql) }
+    }
+
+    #[test]
+    fn refuses_more_than_one_statement_or_transaction_control() {
+        for sql in [
+            "-- haste:data table=t key=id\nUPDATE t SET n = 1 WHERE :range; COMMIT; SELECT 1",
+            "-- haste:data table=t key=id\nUPDATE t SET n = 1 WHERE :range; UPDATE u SET n = 1 WHERE :range",
+        ] {
+            let file =
+                SqlFile { path: "data.sql".into(), sql: sql.into(), checksum: crate::Checksum::of(sql) };
+            assert!(DataStep::parse(file).is_err(), "{sql}");
+        }
     }
 
     #[test]

@@ -300,7 +300,8 @@ impl Connection for PgConnection {
         writes: &[HistoryWrite<'_>],
         in_open_transaction: bool,
     ) -> Result<(), DbError> {
-        let writes: Vec<String> = writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
+        let writes: Vec<String> =
+            writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
         let lock_check = self.lock_still_held();
         let sql = if in_open_transaction {
             // The script's own transaction must still be open, or these rows would commit

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
-use haste_sql::{Dialect, Lock, StatementKind, TransactionControl, quote_ident};
+use haste_sql::{Dialect, Lock, StatementKind, TransactionControl};
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
@@ -384,11 +384,18 @@ impl Applier<'_> {
         let last = plan.statements.len() - 1;
         let mut in_transaction = false;
         let mut recorded_done = from;
+        let mut recorded_applied = false;
         for (index, statement) in plan.statements.iter().enumerate().skip(from) {
-            let step = if history_in_file_transaction && index == last {
-                // The file's final COMMIT: history commits with it.
+            let commits = in_transaction
+                && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
+            let progress =
+                [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, index + 1))];
+            let step = if commits {
+                // History commits with the file's own transaction: a crash between the two
+                // cannot make the next run repeat it.
+                let writes: &[HistoryWrite<'_>] = if index == last { &applied } else { &progress };
                 self.connection
-                    .record(history, &applied, true)
+                    .record(history, writes, true)
                     .and_then(|()| self.connection.run_as_written(limits, &statement.text))
             } else {
                 self.connection.run_as_written(limits, &statement.text)
@@ -411,26 +418,29 @@ impl Applier<'_> {
                 ) => false,
                 _ => in_transaction,
             };
-            if !history_in_file_transaction && !in_transaction && index < last {
+            if commits {
                 recorded_done = index + 1;
-                let progress =
-                    [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, recorded_done))];
-                self.connection
-                    .record(history, &progress, false)
-                    .map_err(Error::database("recording progress"))?;
+                recorded_applied = index == last;
+            } else if !history_in_file_transaction && !in_transaction && index < last {
+                if let Err(error) = self.connection.record(history, &progress, false) {
+                    let state = FailureState::MarkedFailed { statements_done: index + 1 };
+                    return Err(self.failed(plan, StepError { index, error }, 1, state));
+                }
+                recorded_done = index + 1;
             }
         }
-        if !history_in_file_transaction {
-            self.connection
-                .record(history, &applied, false)
-                .map_err(Error::database("recording a migration"))?;
+        if !recorded_applied {
+            if let Err(error) = self.connection.record(history, &applied, false) {
+                let state = FailureState::MarkedFailed { statements_done: plan.statements.len() };
+                return Err(self.failed(plan, StepError { index: last, error }, 1, state));
+            }
         }
         Ok(())
     }
 
     /// Records a failure as precisely as the database allows and builds the error.
     fn failed(&mut self, plan: &Plan<'_>, failure: StepError, attempts: u32, state: FailureState) -> Error {
-        let state = if failure.error.transaction_ended_early {
+        let mut state = if failure.error.transaction_ended_early {
             // Statements may have committed on their own: never call this rolled back.
             FailureState::MarkedFailed { statements_done: 0 }
         } else {
@@ -448,6 +458,16 @@ impl Applier<'_> {
             };
         }
         let settings = self.settings;
+        let mut failure = failure;
+        if let (Some(reason), ExecutionMode::Transaction) = (&plan.parse_error, plan.mode) {
+            let note = format!(
+                "the file does not parse ({reason}), so all of it ran in one transaction: nothing of it was applied"
+            );
+            failure.error.detail = Some(match failure.error.detail.take() {
+                Some(detail) => format!("{detail}\n{note}"),
+                None => note,
+            });
+        }
         let position = plan.error_position(failure.index, failure.error.position);
         let detail = serde_json::json!({
             "sqlstate": failure.error.sqlstate,
@@ -464,14 +484,19 @@ impl Applier<'_> {
             let event = HistoryWrite::Event(event(settings, plan.migration, "failed", Some(detail.clone())));
             let writes = match &state {
                 FailureState::RolledBack | FailureState::DataStopped { .. } => vec![event],
-                FailureState::MarkedFailed { statements_done } => {
+                FailureState::MarkedFailed { statements_done }
+                | FailureState::Unrecorded { statements_done } => {
                     let mut row = row(settings, plan, MigrationStatus::Failed, *statements_done);
                     row.last_error = Some(detail);
                     vec![HistoryWrite::Migration(row), event]
                 }
             };
-            // Best effort: the error being reported matters more than its record.
-            let _ = self.connection.record(&settings.history, &writes, false);
+            let recorded = self.connection.record(&settings.history, &writes, false);
+            if let (Err(_), FailureState::MarkedFailed { statements_done }) = (recorded, &state) {
+                // The error being reported matters more than its record, but the report must
+                // not claim a record that failed.
+                state = FailureState::Unrecorded { statements_done: *statements_done };
+            }
         }
         Error::MigrationFailed(Box::new(MigrationFailure {
             name: plan.migration.name.clone(),
@@ -484,35 +509,43 @@ impl Applier<'_> {
     }
 }
 
-/// Runs a statement that cannot run in a transaction. A concurrent index build that does not
-/// finish (cancelled by a lock or statement timeout, or refused) leaves an INVALID index
-/// behind: it is dropped before the error is reported or the build retried, and a build is
-/// never counted as done while its index is invalid.
+/// Runs a statement that cannot run in a transaction. A concurrent index build or rebuild
+/// that does not finish (cancelled by a lock or statement timeout, or refused) leaves an INVALID
+/// index behind on its table: it is dropped before the error is reported or the build retried,
+/// and a build is never counted as done while it left an invalid index. Only this table's
+/// indexes are considered, and never one another session is building right now.
 pub(crate) fn run_alone(
     connection: &mut dyn Connection,
     limits: Limits,
     statement: &haste_sql::Statement,
 ) -> Result<(), DbError> {
-    if statement.kind != StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") {
-        return connection.run_alone(limits, &statement.text);
-    }
-    let named = haste_sql::concurrent_index(&statement.text).and_then(|index| index.name);
+    let (table, named) = match statement.kind {
+        StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") => {
+            match haste_sql::concurrent_index(&statement.text) {
+                Some(build) => (Some(build.table), build.name),
+                None => (None, None),
+            }
+        }
+        StatementKind::NoTransaction("REINDEX CONCURRENTLY") => {
+            (reindexed_table(connection, &statement.text)?, None)
+        }
+        _ => (None, None),
+    };
+    let Some(table) = table else { return connection.run_alone(limits, &statement.text) };
     if let Some(name) = &named
         && connection.index_validity(name)? == Some(false)
     {
         // Left by an earlier build of this very statement: `IF NOT EXISTS` would keep it.
         drop_index(connection, name)?;
     }
-    let invalid_before = connection.invalid_indexes()?;
+    let invalid_before = invalid_indexes_of(connection, &table)?;
     let built = connection.run_alone(limits, &statement.text);
     if built.as_ref().is_err_and(|error| error.connection_lost) {
         return built;
     }
-    let left: Vec<String> = connection
-        .invalid_indexes()?
+    let left: Vec<String> = invalid_indexes_of(connection, &table)?
         .into_iter()
         .filter(|index| !invalid_before.contains(index))
-        .map(|index| format!("{}.{}", quote_ident(&index.schema), quote_ident(&index.name)))
         .collect();
     for name in &left {
         drop_index(connection, name)?;
@@ -533,6 +566,36 @@ pub(crate) fn run_alone(
         },
         Err(error) => Err(error),
     }
+}
+
+/// The table a `REINDEX ... CONCURRENTLY` rebuilds indexes of, quoted as SQL text.
+fn reindexed_table(connection: &mut dyn Connection, statement: &str) -> Result<Option<String>, DbError> {
+    Ok(match haste_sql::reindexed_relation(statement) {
+        Some((haste_sql::ReindexTarget::Table, table)) => Some(table),
+        Some((haste_sql::ReindexTarget::Index, index)) => connection
+            .query_row(&format!(
+                "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = to_regclass({})",
+                haste_sql::quote_literal(&index)
+            ))?
+            .and_then(|row| row.into_iter().next().flatten()),
+        None => None,
+    })
+}
+
+/// The INVALID indexes of `table` (quoted SQL text), schema-qualified and quoted, leaving out
+/// those another session is building or rebuilding right now.
+fn invalid_indexes_of(connection: &mut dyn Connection, table: &str) -> Result<Vec<String>, DbError> {
+    let sql = format!(
+        "SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE i.indrelid = to_regclass({}) AND NOT i.indisvalid AND NOT EXISTS \
+           (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())",
+        haste_sql::quote_literal(table)
+    );
+    let names =
+        connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default();
+    Ok(serde_json::from_str(&names).unwrap_or_default())
 }
 
 /// The sessions holding locks on the tables `statement` names (none when it names none or the

@@ -30,6 +30,13 @@ pub enum FailureState {
         /// Statements that completed.
         statements_done: usize,
     },
+    /// Stopped part-way outside a transaction after `statements_done` statements, and writing
+    /// that to history failed too: history still shows the migration started, with fewer
+    /// statements done, and resuming would run the unrecorded ones again.
+    Unrecorded {
+        /// Statements that completed.
+        statements_done: usize,
+    },
     /// A data step stopped between batches: every batch before is committed with its
     /// progress; the next deploy resumes after `last_key`.
     DataStopped {

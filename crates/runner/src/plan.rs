@@ -32,6 +32,8 @@ pub(crate) struct Plan<'m> {
     pub file: &'m SqlFile,
     forced: Option<TransactionMode>,
     pub statements: Vec<Statement>,
+    /// Why PostgreSQL's grammar refuses the file, when it does.
+    pub parse_error: Option<String>,
     pub mode: ExecutionMode,
 }
 
@@ -68,6 +70,11 @@ impl<'m> Plan<'m> {
                 }
                 ExecutionMode::Transaction
             }
+            // A script PostgreSQL's grammar refuses is cut by its scanner, whose pieces may look
+            // like transaction control or statements that cannot run in a transaction (a
+            // `BEGIN ATOMIC` body cut at its `END`). It cannot succeed as a whole, so it runs
+            // in one transaction: the server names the bad statement and nothing commits.
+            None if script.parse_error.is_some() => ExecutionMode::Transaction,
             None if script.manages_transactions() => ExecutionMode::AsWritten {
                 history_in_file_transaction: haste_sql::is_one_transaction(&script.statements),
             },
@@ -76,12 +83,43 @@ impl<'m> Plan<'m> {
                 _ => ExecutionMode::Transaction,
             },
         };
-        Ok(Plan { migration, file, forced, statements: script.statements, mode })
+        Ok(Plan {
+            migration,
+            file,
+            forced,
+            statements: script.statements,
+            parse_error: script.parse_error,
+            mode,
+        })
     }
 
     /// Steps of a stepwise run.
     pub fn steps(&self) -> Vec<Step> {
         haste_sql::steps(&self.statements, self.forced == Some(TransactionMode::Off))
+    }
+
+    /// Whether a run can start at statement `from` (after `from` statements ran and committed):
+    /// the start, the end, or a boundary this mode records progress at. Anything else would
+    /// run statements twice or skip them.
+    pub fn resumes_at(&self, from: usize) -> bool {
+        if from == 0 || from == self.statements.len() {
+            return true;
+        }
+        match self.mode {
+            ExecutionMode::Transaction => false,
+            ExecutionMode::Stepwise { .. } => self.steps().iter().any(|step| step.start == from),
+            ExecutionMode::AsWritten { history_in_file_transaction } => {
+                let open_after =
+                    self.statements[..from].iter().fold(false, |open, statement| match statement.kind {
+                        StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
+                        StatementKind::TransactionControl(
+                            haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
+                        ) => false,
+                        _ => open,
+                    });
+                !history_in_file_transaction && !open_after
+            }
+        }
     }
 
     pub fn texts(&self, range: std::ops::Range<usize>) -> Vec<&str> {

@@ -202,6 +202,9 @@ fn revert(
         HistoryWrite::Forget(&migration.name),
         HistoryWrite::Event(event(settings, migration, "reverted", None)),
     ];
+    // How many statements of down.sql committed before a failure: all before it outside a
+    // transaction block, none of the block it failed in (rolled back here).
+    let mut committed = 0;
     let outcome = if plan.mode == ExecutionMode::Transaction {
         connection.run_in_transaction(
             limits,
@@ -210,13 +213,29 @@ fn revert(
             &writes,
         )
     } else {
-        // Statement by statement: the history change follows the last one.
+        // Statement by statement, as written: the history change follows the last one.
+        let mut in_transaction = false;
         plan.statements
             .iter()
             .enumerate()
             .try_for_each(|(index, statement)| {
-                crate::apply::run_alone(connection, limits, statement)
-                    .map_err(|error| StepError { index, error })
+                crate::apply::run_alone(connection, limits, statement).map_err(|error| {
+                    if in_transaction && !error.connection_lost {
+                        let _ = connection.run_as_written(limits, "ROLLBACK");
+                    }
+                    StepError { index, error }
+                })?;
+                in_transaction = match statement.kind {
+                    StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
+                    StatementKind::TransactionControl(
+                        haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
+                    ) => false,
+                    _ => in_transaction,
+                };
+                if !in_transaction {
+                    committed = index + 1;
+                }
+                Ok(())
             })
             .and_then(|()| {
                 connection
@@ -225,17 +244,21 @@ fn revert(
             })
     };
     outcome.map_err(|failure| {
-        let transactional = plan.mode == ExecutionMode::Transaction && !failure.error.transaction_ended_early;
-        let state = match transactional {
-            true => FailureState::RolledBack,
-            false => FailureState::MarkedFailed { statements_done: failure.index },
+        let nothing_committed = if plan.mode == ExecutionMode::Transaction {
+            !failure.error.transaction_ended_early
+        } else {
+            committed == 0 && failure.index < plan.statements.len()
         };
-        if !transactional && !failure.error.connection_lost {
+        let state = match nothing_committed {
+            true => FailureState::RolledBack,
+            false => FailureState::MarkedFailed { statements_done: committed },
+        };
+        if !nothing_committed && !failure.error.connection_lost {
             // Part of down.sql ran: the migration is neither applied nor reverted, and says so
             // until a person resolves it.
             let detail = serde_json::json!({
                 "phase": DOWN_PHASE,
-                "statements_done": failure.index,
+                "statements_done": committed,
                 "sqlstate": failure.error.sqlstate,
                 "message": failure.error.message,
             })
@@ -354,6 +377,12 @@ pub fn resolve(
                         "checksum_after": migration.up.checksum.as_str(),
                     })
                     .to_string();
+                    if !plan.resumes_at(from) {
+                        return Err(not_resolvable(&format!(
+                            "the edited file does not continue where the run stopped: it no longer runs statement {} on its own (outside a transaction or at the start of one), so resuming would run statements twice or skip them; restore the file, or finish by hand and use --applied",
+                            from + 1
+                        )));
+                    }
                     let accepted =
                         [HistoryWrite::Event(event(settings, migration, "edit_accepted", Some(detail)))];
                     connection
@@ -454,7 +483,39 @@ fn indexes_built(
     let before: Vec<String> = serde_json::from_value(noted["indexes_before"].clone()).unwrap_or_default();
     let now = crate::apply::indexes_of(connection, &build.table)
         .map_err(Error::database("listing the table's indexes"))?;
-    Ok(now.into_iter().filter(|index| !before.contains(index)).collect())
+    let mut built = Vec::new();
+    for index in now.into_iter().filter(|index| !before.contains(index)) {
+        // Another session may have added an index meanwhile: only one of this definition counts.
+        if builds_same_index(connection, &index, &build).map_err(Error::database("reading an index"))? {
+            built.push(index);
+        }
+    }
+    Ok(built)
+}
+
+/// Whether the index `name` has the uniqueness and key columns `build` asks for (for an
+/// expression or partial build: that it is one too).
+fn builds_same_index(
+    connection: &mut dyn Connection,
+    name: &str,
+    build: &ConcurrentIndex,
+) -> Result<bool, haste_driver::DbError> {
+    let sql = format!(
+        "SELECT i.indisunique, i.indexprs IS NULL AND i.indpred IS NULL, \
+         CAST((SELECT json_agg(a.attname ORDER BY k.n) FROM unnest(i.indkey) WITH ORDINALITY k(attnum, n) \
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE k.n <= i.indnkeyatts) AS text) \
+         FROM pg_index i WHERE i.indexrelid = to_regclass({})",
+        haste_sql::quote_literal(name)
+    );
+    let Some(row) = connection.query_row(&sql)? else { return Ok(false) };
+    let flag = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("t");
+    let columns: Vec<String> =
+        row.get(2).cloned().flatten().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+    Ok(flag(0) == build.unique
+        && match &build.columns {
+            Some(wanted) => flag(1) && columns == *wanted,
+            None => !flag(1),
+        })
 }
 
 /// Marks every migration up to and including `name` as applied without running anything: the
@@ -529,22 +590,57 @@ pub fn reset(
 
 fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile) -> Result<(), Error> {
     let script = Script::parse(connection.dialect(), &seed.sql);
-    let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
-    connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]).map_err(|failure| {
-        let position = crate::plan::statement_position(
-            seed,
-            script.statements.get(failure.index),
-            failure.error.position,
-        );
-        Error::SeedFailed(Box::new(MigrationFailure {
-            name: seed.path.display().to_string(),
-            statement_index: failure.index,
-            position,
-            error: failure.error,
-            attempts: 1,
-            state: FailureState::RolledBack,
-        }))
-    })
+    let transactional = script.parse_error.is_some()
+        || (!script.manages_transactions() && script.no_transaction_statements().next().is_none());
+    let (failure, state) = if transactional {
+        let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
+        match connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]) {
+            Ok(()) => return Ok(()),
+            Err(failure) if failure.error.transaction_ended_early => {
+                (failure, FailureState::MarkedFailed { statements_done: 0 })
+            }
+            Err(failure) => (failure, FailureState::RolledBack),
+        }
+    } else {
+        // The seed steers its own transactions (or holds statements that cannot run in one):
+        // as written, statement by statement, as psql would run it.
+        let mut in_transaction = false;
+        let mut committed = 0;
+        let mut failed = None;
+        for (index, statement) in script.statements.iter().enumerate() {
+            if let Err(error) = crate::apply::run_alone(connection, settings.limits, statement) {
+                if in_transaction && !error.connection_lost {
+                    let _ = connection.run_as_written(settings.limits, "ROLLBACK");
+                }
+                failed = Some(StepError { index, error });
+                break;
+            }
+            in_transaction = match statement.kind {
+                StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
+                StatementKind::TransactionControl(
+                    haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
+                ) => false,
+                _ => in_transaction,
+            };
+            if !in_transaction {
+                committed = index + 1;
+            }
+        }
+        match failed {
+            None => return Ok(()),
+            Some(failure) => (failure, FailureState::MarkedFailed { statements_done: committed }),
+        }
+    };
+    let position =
+        crate::plan::statement_position(seed, script.statements.get(failure.index), failure.error.position);
+    Err(Error::SeedFailed(Box::new(MigrationFailure {
+        name: seed.path.display().to_string(),
+        statement_index: failure.index,
+        position,
+        error: failure.error,
+        attempts: 1,
+        state,
+    })))
 }
 
 /// What `unlock` found and did.

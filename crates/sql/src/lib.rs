@@ -32,7 +32,9 @@ mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{Lock, Work, lock_of, statement_lock, statement_work, tables_of, work_of};
-pub use postgres::{ConcurrentIndex, ParsedScript, concurrent_index, parse_with_trees};
+pub use postgres::{
+    ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
+};
 pub use quote::{quote_ident, quote_literal};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 

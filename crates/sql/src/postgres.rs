@@ -135,6 +135,11 @@ pub struct ConcurrentIndex {
     pub name: Option<String>,
     /// The quoted, possibly schema-qualified table it indexes, as written.
     pub table: String,
+    /// `CREATE UNIQUE INDEX`.
+    pub unique: bool,
+    /// The key columns in order, when every key is a plain column and there is no `WHERE`;
+    /// `None` for expression or partial indexes.
+    pub columns: Option<Vec<String>>,
 }
 
 /// The index a `CREATE INDEX CONCURRENTLY` statement builds; `None` for any other statement.
@@ -148,14 +153,58 @@ pub fn concurrent_index(statement: &str) -> Option<ConcurrentIndex> {
                 "" => crate::quote_ident(name),
                 schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
             };
+            let columns: Option<Vec<String>> = index
+                .index_params
+                .iter()
+                .map(|param| match &param.node {
+                    Some(NodeEnum::IndexElem(element)) if !element.name.is_empty() => {
+                        Some(element.name.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
             Some(ConcurrentIndex {
                 // An index lives in its table's schema.
                 name: (!index.idxname.is_empty()).then(|| qualified(&index.idxname)),
                 table: qualified(&relation.relname),
+                unique: index.unique,
+                columns: columns.filter(|_| index.where_clause.is_none()),
             })
         }
         _ => None,
     }
+}
+
+/// What a `REINDEX ... CONCURRENTLY` of one index or one table rebuilds, quoted as SQL text
+/// (a cancelled one leaves an INVALID `_ccnew` index behind); `None` for any other statement.
+pub fn reindexed_relation(statement: &str) -> Option<(ReindexTarget, String)> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let raw = parsed.protobuf.stmts.first()?;
+    match raw.stmt.as_ref()?.node.as_ref()? {
+        NodeEnum::ReindexStmt(reindex) if has_option(&reindex.params, "concurrently") => {
+            let relation = reindex.relation.as_ref()?;
+            let name = match relation.schemaname.as_str() {
+                "" => crate::quote_ident(&relation.relname),
+                schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&relation.relname)),
+            };
+            let target = match ReindexObjectType::try_from(reindex.kind) {
+                Ok(ReindexObjectType::ReindexObjectIndex) => ReindexTarget::Index,
+                Ok(ReindexObjectType::ReindexObjectTable) => ReindexTarget::Table,
+                _ => return None,
+            };
+            Some((target, name))
+        }
+        _ => None,
+    }
+}
+
+/// What a `REINDEX` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReindexTarget {
+    /// `REINDEX INDEX`.
+    Index,
+    /// `REINDEX TABLE`.
+    Table,
 }
 
 fn has_option(params: &[pg_query::Node], name: &str) -> bool {
@@ -270,6 +319,11 @@ SELECT "semi;colon" FROM t
             Some("\"crm\".\"T\"")
         );
         assert_eq!(concurrent_index("CREATE INDEX i ON t (id)"), None);
+        let plain = concurrent_index("CREATE UNIQUE INDEX CONCURRENTLY ON t (a, \"B\")").unwrap();
+        assert!(plain.unique);
+        assert_eq!(plain.columns, Some(vec!["a".to_owned(), "B".to_owned()]));
+        assert_eq!(concurrent_index("CREATE INDEX CONCURRENTLY ON t (lower(a))").unwrap().columns, None);
+        assert_eq!(concurrent_index("CREATE INDEX CONCURRENTLY ON t (a) WHERE a > 0").unwrap().columns, None);
     }
 
     #[test]

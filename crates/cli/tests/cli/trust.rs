@@ -58,7 +58,7 @@ fn a_syntax_error_in_the_first_statement_leaves_nothing_applied_or_recorded() {
 }
 
 #[test]
-fn a_stepwise_group_with_a_bad_first_statement_runs_none_of_its_statements() {
+fn a_file_that_does_not_parse_or_a_failing_group_commits_nothing_of_it() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
     db.execute("CREATE TABLE t (id int PRIMARY KEY, a text, b text)");
@@ -66,6 +66,20 @@ fn a_stepwise_group_with_a_bad_first_statement_runs_none_of_its_statements() {
         "1_mixed",
         "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nALTER TABEL t DROP COLUMN b;\nALTER TABLE t DROP COLUMN a;",
     )]);
+    // A file that does not parse cannot succeed: it runs in one transaction, so nothing of it
+    // commits, not even the statements before the typo.
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(deploy.stderr.contains("does not parse"), "{deploy:?}");
+    assert_eq!(columns(&db, "t"), ["id", "a", "b"]);
+    assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname = 't_a_idx'").as_deref(), Some("0"));
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3, "still pending");
+
+    // A parsing stepwise file whose group fails runs none of that group.
+    dir.write(
+        "migrations/1_mixed/migration.sql",
+        "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nALTER TABLE t DROP COLUMN nope;\nALTER TABLE t DROP COLUMN a;",
+    );
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
     assert_eq!(deploy.code, 6, "{deploy:?}");
     assert!(deploy.stderr.contains("stopped after 1 statement"), "{deploy:?}");
@@ -253,4 +267,139 @@ fn a_fixed_failing_statement_is_resumed_only_with_consent_and_only_when_done_one
     );
     let status = haste(dir.path(), &["migrate", "status", "--url", url]);
     assert_eq!(status.code, 0, "the new checksum is the applied one: {status:?}");
+}
+
+#[test]
+fn a_seed_that_steers_its_own_transactions_is_reported_as_it_ran() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "migrations/../seed.sql",
+        "INSERT INTO a VALUES (1);\nCOMMIT;\nINSERT INTO a VALUES (2);\nSELECT 1/0;\nINSERT INTO a VALUES (3);\n",
+    );
+    let reset = haste(dir.path(), &["migrate", "reset", "--force", "--url", url]);
+    assert_eq!(reset.code, 6, "{reset:?}");
+    assert!(reset.stderr.contains("error: seed"), "{reset:?}");
+    assert!(!reset.stderr.contains("nothing of it was applied"), "rows committed: {reset:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM a WHERE id = 3").as_deref(),
+        Some("0"),
+        "nothing runs after the failure"
+    );
+
+    // An ordinary seed is one transaction: a failure leaves none of it.
+    dir.write("seed.sql", "INSERT INTO a VALUES (1);\nSELECT 1/0;\n");
+    let reset = haste(dir.path(), &["migrate", "reset", "--force", "--url", url]);
+    assert_eq!(reset.code, 6, "{reset:?}");
+    assert!(reset.stderr.contains("the seed was rolled back"), "{reset:?}");
+    assert_eq!(db.value("SELECT count(*) FROM a").as_deref(), Some("0"));
+}
+
+#[test]
+fn an_edit_that_changes_where_the_run_resumes_is_refused() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let original =
+        "-- haste:transaction off\nCREATE TABLE log (v int);\nINSERT INTO log VALUES (1);\nSELECT 1/0;\n";
+    let dir = migrations(&[("1_a", original)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6);
+    // Now one transaction: resuming after 2 statements would run them again.
+    dir.write(
+        "migrations/1_a/migration.sql",
+        "CREATE TABLE log (v int);\nINSERT INTO log VALUES (1);\nINSERT INTO log VALUES (2);\n",
+    );
+    let refused =
+        haste(dir.path(), &["migrate", "resolve", "--resume", "1_a", "--accept-edit", "--url", url]);
+    assert_eq!(refused.code, 4, "{refused:?}");
+    assert!(refused.stderr.contains("does not continue where the run stopped"), "{refused:?}");
+    assert_eq!(db.value("SELECT count(*) FROM log").as_deref(), Some("1"));
+}
+
+#[test]
+fn an_unnamed_build_is_not_satisfied_by_another_index_on_its_table() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int PRIMARY KEY, v int, w int); INSERT INTO t VALUES (1, 1, 1), (2, 1, 2)",
+    );
+    let dir = migrations(&[("1_idx", "CREATE UNIQUE INDEX CONCURRENTLY ON t (v);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6, "duplicates");
+    db.execute("UPDATE t SET v = 2 WHERE id = 2; CREATE INDEX t_w_idx ON t (w)");
+    let resume = haste(dir.path(), &["migrate", "resolve", "--resume", "1_idx", "--url", url]);
+    assert_eq!(resume.code, 0, "{resume:?}");
+    assert!(db.try_execute("INSERT INTO t VALUES (3, 1, 3)").is_err(), "the unique index on v exists");
+}
+
+#[test]
+fn a_build_never_drops_an_invalid_index_of_another_table() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE TABLE other (v int); INSERT INTO other VALUES (1), (1)");
+    assert!(db.try_execute("CREATE UNIQUE INDEX CONCURRENTLY other_v_key ON other (v)").is_err());
+    let dir = migrations(&[("1_idx", "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);")]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname = 'other_v_key'").as_deref(), Some("1"));
+}
+
+#[test]
+fn a_data_step_that_commits_by_itself_is_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[("1_t", "CREATE TABLE t (id int PRIMARY KEY, n int);")]);
+    dir.write(
+        "migrations/1_t/data.sql",
+        "-- haste:data table=t key=id\nUPDATE t SET n = 1 WHERE :range;\nCOMMIT;\n",
+    );
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(deploy.code, 2, "{deploy:?}");
+    assert!(deploy.stderr.contains("exactly one statement"), "{deploy:?}");
+    assert_eq!(db.value("SELECT to_regclass('t') IS NULL").as_deref(), Some("t"));
+}
+
+#[test]
+fn a_down_file_with_its_own_transaction_that_fails_is_reported_rolled_back() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[("1_ab", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);")]);
+    dir.write("migrations/1_ab/down.sql", "BEGIN;\nDROP TABLE b;\nDROP TABLE a;\nSELECT 1/0;\nCOMMIT;\n");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    let down = haste(dir.path(), &["migrate", "down", "--url", url]);
+    assert_eq!(down.code, 6, "{down:?}");
+    assert!(down.stderr.contains("rolled back"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname IN ('a', 'b')").as_deref(), Some("2"));
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 0, "still applied");
+}
+
+#[test]
+fn session_settings_of_one_migration_never_weaken_the_next() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    let dir = migrations(&[
+        ("1_settings", "-- haste:transaction off\nSET lock_timeout = 0;\n"),
+        ("2_add", "-- haste:transaction off\nALTER TABLE t ADD COLUMN c int;\n"),
+    ]);
+    let holder = Session::connect(url);
+    holder.execute("BEGIN; LOCK TABLE t IN ACCESS SHARE MODE");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s"]);
+    holder.execute("ROLLBACK");
+    assert_eq!(deploy.code, 6, "the lock budget still applies: {deploy:?}");
+    assert!(deploy.stderr.contains("55P03"), "{deploy:?}");
+}
+
+#[test]
+fn a_migration_that_releases_the_migration_lock_is_rolled_back_not_recorded() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[(
+        "1_a",
+        "CREATE TABLE log (v int);\nSELECT pg_advisory_unlock_all();\nINSERT INTO log VALUES (1);",
+    )]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_ne!(deploy.code, 0, "{deploy:?}");
+    assert!(deploy.stderr.contains("migration lock"), "{deploy:?}");
+    assert_eq!(db.value("SELECT to_regclass('log') IS NULL").as_deref(), Some("t"), "rolled back");
+    assert_eq!(db.value("SELECT count(*) FROM _haste_migrations").as_deref(), Some("0"));
 }
