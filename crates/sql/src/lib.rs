@@ -30,7 +30,7 @@ mod trivia;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use postgres::{ParsedScript, concurrent_index_name, parse_with_trees};
-pub use quote::{quote_ident, quote_literal};
+pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 
 /// The SQL grammar a script is written in.
