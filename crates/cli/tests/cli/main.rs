@@ -5,6 +5,7 @@ mod deploy_postgres;
 mod dev;
 mod failures;
 mod faults;
+mod inputs;
 mod lint;
 mod prisma;
 mod recovery;
