@@ -68,10 +68,10 @@ impl DatabaseUrl {
     /// `text` with every occurrence of this URL's password replaced by `***`: for messages that
     /// come from elsewhere (a server, a library) and might quote it.
     pub fn scrub(&self, text: &str) -> String {
-        match self.password() {
-            Some(password) if password.len() >= 3 => text.replace(password.as_str(), MASK),
-            _ => text.to_owned(),
-        }
+        // A password of one or two characters would mask ordinary text everywhere.
+        self.passwords()
+            .filter(|password| password.len() >= 3)
+            .fold(text.to_owned(), |text, password| text.replace(password, MASK))
     }
 
     /// The same server and credentials, another database (PostgreSQL URLs).
@@ -118,16 +118,20 @@ impl DatabaseUrl {
             url.replace_range(key_start..end, "");
             url = url.trim_end_matches(['&', '?']).to_owned();
         }
-        if let Some((start, end)) = userinfo_password(&url) {
+        if let Some((start, end)) = userinfo_password(&url).filter(|(start, end)| start < end) {
             password = Some(percent_decode(&url[start..end]));
             url.replace_range(start - 1..end, "");
         }
         (url, password)
     }
 
-    fn password(&self) -> Option<String> {
-        let (start, end) = userinfo_password(&self.raw).or_else(|| query_password(&self.raw))?;
-        Some(self.raw[start..end].to_owned())
+    /// The passwords as written: in the user info and in a `password=` parameter (a URL may
+    /// hold both; each must be scrubbed).
+    fn passwords(&self) -> impl Iterator<Item = &str> {
+        [userinfo_password(&self.raw), query_password(&self.raw)]
+            .into_iter()
+            .flatten()
+            .map(|(start, end)| &self.raw[start..end])
     }
 }
 
@@ -205,6 +209,14 @@ impl serde::Serialize for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_user_info_password_does_not_hide_the_query_one() {
+        // Found by tests/fuzz.rs.
+        let url = DatabaseUrl::parse("postgres://user:@host/db?password=s3cret&x=1").unwrap();
+        assert_eq!(url.scrub("auth failed for s3cret"), "auth failed for ***");
+        assert_eq!(url.split_password().1.as_deref(), Some("s3cret"));
+    }
 
     #[test]
     fn never_shows_the_password() {
