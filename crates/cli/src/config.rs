@@ -364,12 +364,61 @@ mod tests {
     /// Pieces of haste.toml: every key and section, values of the right and wrong types,
     /// durations past the bounds, interpolations, multi-byte text.
     const TOKENS: &[&str] = &[
-        "url", "migrations_dir", "history_schema", "environment", "seed", "seed_command", "schema", "shadow_url",
-        "[lock]", "[defaults]", "[lint]", "wait", "lock_timeout", "statement_timeout", "retries", "pg_version",
-        "groups", "rules", " = ", "=", "\n", " ", "\"", "'", "\"\"\"", "[", "]", "{", "}", ",", "#", "0", "1",
-        "-1", "2s", "500ms", "5min", "99999999999999999999999", "18446744073709551615s", "2147483648ms",
-        "\"99999999999999999999999\"", "\"2147483647ms\"", "true", "1.5", "${", "${DATABASE_URL}", "${X:-y}",
-        ":-", "é", "🦀", "\0", "\\", "\\u00e9", "sqlite:x.db", "postgres://u:p@localhost/db",
+        "url",
+        "migrations_dir",
+        "history_schema",
+        "environment",
+        "seed",
+        "seed_command",
+        "schema",
+        "shadow_url",
+        "[lock]",
+        "[defaults]",
+        "[lint]",
+        "wait",
+        "lock_timeout",
+        "statement_timeout",
+        "retries",
+        "pg_version",
+        "groups",
+        "rules",
+        " = ",
+        "=",
+        "\n",
+        " ",
+        "\"",
+        "'",
+        "\"\"\"",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "#",
+        "0",
+        "1",
+        "-1",
+        "2s",
+        "500ms",
+        "5min",
+        "99999999999999999999999",
+        "18446744073709551615s",
+        "2147483648ms",
+        "\"99999999999999999999999\"",
+        "\"2147483647ms\"",
+        "true",
+        "1.5",
+        "${",
+        "${DATABASE_URL}",
+        "${X:-y}",
+        ":-",
+        "é",
+        "🦀",
+        "\0",
+        "\\",
+        "\\u00e9",
+        "sqlite:x.db",
+        "postgres://u:p@localhost/db",
     ];
 
     fn toml_text() -> impl Strategy<Value = String> {
@@ -395,11 +444,15 @@ mod tests {
 
     #[test]
     fn durations_name_the_file_line_and_value() {
-        let error = parse_file("[defaults]\nlock_timeout = \"99999999999999999999999\"\n").unwrap_err().to_string();
+        let error =
+            parse_file("[defaults]\nlock_timeout = \"99999999999999999999999\"\n").unwrap_err().to_string();
         assert!(error.contains("line 2") && error.contains("`99999999999999999999999` is longer"), "{error}");
         let error = parse_file("[lock]\nwait = \"18446744073709551615s\"\n").unwrap_err().to_string();
         assert!(error.contains("line 2") && error.contains("18446744073709551615s"), "{error}");
-        assert_eq!(parse_file("[lock]\nwait = \"2147483647ms\"\n").unwrap().lock.wait.unwrap().0, haste_migrations::MAX_DURATION);
+        assert_eq!(
+            parse_file("[lock]\nwait = \"2147483647ms\"\n").unwrap().lock.wait.unwrap().0,
+            haste_migrations::MAX_DURATION
+        );
     }
 
     #[test]

@@ -206,7 +206,9 @@ fn migrate(command: Migrate) -> u8 {
             };
             let application_name = format!("haste/{}", resolved.settings.run_id);
             match connect(&resolved.url, &application_name, &resolved.settings) {
-                Ok(mut connection) => printer.unlock_result(&haste_runner::unlock(connection.as_mut(), terminate)),
+                Ok(mut connection) => {
+                    printer.unlock_result(&haste_runner::unlock(connection.as_mut(), terminate))
+                }
                 Err(error) => printer.connect_error(&error),
             }
         }

@@ -131,4 +131,3 @@ pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
     );
     plan.push(format!("ALTER TABLE {table_name} DROP CONSTRAINT {check}"), Lock::AccessExclusive, &[]);
 }
-

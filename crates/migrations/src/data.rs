@@ -67,16 +67,26 @@ impl DataStep {
                 "table" => table = Some(value.to_owned()),
                 "key" => key = Some(value.to_owned()),
                 "batch" => {
-                    batch_size = value.parse().ok().filter(|size| (1..=MAX_BATCH).contains(size)).ok_or_else(
-                        || bad(number, &header, &format!("batch is a whole number from 1 to {MAX_BATCH}, not `{value}`")),
-                    )?
+                    batch_size =
+                        value.parse().ok().filter(|size| (1..=MAX_BATCH).contains(size)).ok_or_else(|| {
+                            bad(
+                                number,
+                                &header,
+                                &format!("batch is a whole number from 1 to {MAX_BATCH}, not `{value}`"),
+                            )
+                        })?
                 }
                 "target" => {
-                    target = parse_duration(value).map_err(|e| bad(number, &header, &format!("target: {e}")))?
+                    target =
+                        parse_duration(value).map_err(|e| bad(number, &header, &format!("target: {e}")))?
                 }
                 "max-rate" => {
                     max_rate = Some(value.parse().map_err(|_| {
-                        bad(number, &header, &format!("max-rate is rows per second up to {}, not `{value}`", u64::MAX))
+                        bad(
+                            number,
+                            &header,
+                            &format!("max-rate is rows per second up to {}, not `{value}`", u64::MAX),
+                        )
                     })?)
                 }
                 _ => {
@@ -155,9 +165,11 @@ mod tests {
     #[test]
     fn numbers_out_of_range_are_errors_naming_the_value() {
         let error = |header: &str| {
-            DataStep::parse(file(&format!("-- haste:data table=t key=id {header}\nUPDATE t SET n = 1 WHERE :range;")))
-                .unwrap_err()
-                .to_string()
+            DataStep::parse(file(&format!(
+                "-- haste:data table=t key=id {header}\nUPDATE t SET n = 1 WHERE :range;"
+            )))
+            .unwrap_err()
+            .to_string()
         };
         assert!(error("batch=99999999999999999999").contains("not `99999999999999999999`"));
         assert!(error("batch=9223372036854775808").contains("from 1 to 9223372036854775807"));

@@ -60,7 +60,9 @@ impl MigrationsDir {
             Ok(metadata) if metadata.is_dir() => {}
             Ok(_) => return Err(Error::NotAFolder { path: path.to_owned() }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Err(broken_symlink(path).unwrap_or_else(|| Error::MissingFolder { path: path.to_owned() }));
+                return Err(
+                    broken_symlink(path).unwrap_or_else(|| Error::MissingFolder { path: path.to_owned() })
+                );
             }
             Err(error) => return Err(io(error)),
         }
@@ -209,9 +211,8 @@ fn text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
         offset,
         what,
     };
-    let text = String::from_utf8(bytes).map_err(|error| {
-        not_text(error.as_bytes(), error.utf8_error().valid_up_to(), "invalid UTF-8")
-    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|error| not_text(error.as_bytes(), error.utf8_error().valid_up_to(), "invalid UTF-8"))?;
     match text.bytes().position(|b| b == 0) {
         Some(offset) => Err(not_text(text.as_bytes(), offset, "a NUL byte")),
         None => Ok(text),
@@ -390,7 +391,10 @@ mod tests {
         assert!(error.to_string().contains("1_a/migration.sql:2: a NUL byte at byte offset 16"), "{error}");
         write(&dir, "1_a/migration.sql", b"\xef\xbb\xbfSELECT 1;\n-- caf\xe9\n");
         let error = MigrationsDir::load(&dir).unwrap_err();
-        assert!(matches!(error, Error::NotText { line: 2, offset: 19, what: "invalid UTF-8", .. }), "{error}");
+        assert!(
+            matches!(error, Error::NotText { line: 2, offset: 19, what: "invalid UTF-8", .. }),
+            "{error}"
+        );
         write(&dir, "1_a/migration.sql", b"SELECT 1;");
         for file in ["down.sql", "data.sql", "data.down.sql"] {
             write(&dir, &format!("1_a/{file}"), b"\xff");

@@ -7,7 +7,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use haste_migrations::{Checksum, DataStep, Directives, MAX_DURATION, MigrationsDir, SqlFile, parse_duration};
+use haste_migrations::{
+    Checksum, DataStep, Directives, MAX_DURATION, MigrationsDir, SqlFile, parse_duration,
+};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -19,12 +21,62 @@ fn config(default_cases: u32) -> ProptestConfig {
 /// Pieces of migration headers: directive names in every case, numbers at and past the
 /// bounds, units, `data.sql` settings, line endings, multi-byte text, NUL.
 const TOKENS: &[&str] = &[
-    "-- ", "--", "haste:", "HASTE:", "Haste:", "haste", "transaction", " on", " off", "lock-timeout",
-    "statement-timeout", "retries", "after", "allow", "allow-file", "data", " ", "\t", "\n", "\r\n", "\r",
-    "\u{feff}", "0", "1", "9", ".", "18446744073709551615", "99999999999999999999", "2147483647",
-    "2147483648", "ms", "s", "sec", "min", "m", "h", "é", "日", "🦀", "\0", "=", "table=", "key=", "batch=",
-    "target=", "max-rate=", "t.x", ":range", ":end", "SELECT 1;", "UPDATE t SET a = 1 WHERE :range;",
-    "1_a", "2_b", "/*", "*/", "'",
+    "-- ",
+    "--",
+    "haste:",
+    "HASTE:",
+    "Haste:",
+    "haste",
+    "transaction",
+    " on",
+    " off",
+    "lock-timeout",
+    "statement-timeout",
+    "retries",
+    "after",
+    "allow",
+    "allow-file",
+    "data",
+    " ",
+    "\t",
+    "\n",
+    "\r\n",
+    "\r",
+    "\u{feff}",
+    "0",
+    "1",
+    "9",
+    ".",
+    "18446744073709551615",
+    "99999999999999999999",
+    "2147483647",
+    "2147483648",
+    "ms",
+    "s",
+    "sec",
+    "min",
+    "m",
+    "h",
+    "é",
+    "日",
+    "🦀",
+    "\0",
+    "=",
+    "table=",
+    "key=",
+    "batch=",
+    "target=",
+    "max-rate=",
+    "t.x",
+    ":range",
+    ":end",
+    "SELECT 1;",
+    "UPDATE t SET a = 1 WHERE :range;",
+    "1_a",
+    "2_b",
+    "/*",
+    "*/",
+    "'",
 ];
 
 fn text() -> impl Strategy<Value = String> {
@@ -80,8 +132,7 @@ fn scratch() -> PathBuf {
     dir
 }
 
-const FILES: &[&str] =
-    &["migration.sql", "down.sql", "data.sql", "data.down.sql", "notes.txt", ".hidden"];
+const FILES: &[&str] = &["migration.sql", "down.sql", "data.sql", "data.down.sql", "notes.txt", ".hidden"];
 
 /// What a case writes into its folder.
 #[derive(Debug, Clone)]
@@ -95,7 +146,10 @@ enum Entry {
 }
 
 fn folder_name() -> impl Strategy<Value = String> {
-    prop_oneof!["[0-9a-z_ .é日-]{1,12}", select(&["1_a", "2_b", "3_c", ".git", "migration_lock.toml"][..]).prop_map(String::from)]
+    prop_oneof![
+        "[0-9a-z_ .é日-]{1,12}",
+        select(&["1_a", "2_b", "3_c", ".git", "migration_lock.toml"][..]).prop_map(String::from)
+    ]
 }
 
 fn bytes() -> impl Strategy<Value = Vec<u8>> {

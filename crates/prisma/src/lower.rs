@@ -15,7 +15,6 @@ const SCALARS: &[&str] =
 /// Defaults a client computes: no database default.
 const CLIENT_DEFAULTS: &[&str] = &["uuid", "cuid", "nanoid", "ulid"];
 
-
 fn attribute<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
     attributes.iter().find(|a| a.name.name == name)
 }
@@ -397,10 +396,10 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 primary_key = Some(ir::PrimaryKey { name, columns: vec![column.clone()] });
             }
             if let Some(unique) = attribute(&field.attributes, "unique") {
-                let name = unique
-                    .named("map")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| truncate_ident(&format!("{}_{column}", table.name), "_key"), str::to_owned);
+                let name = unique.named("map").and_then(Value::as_str).map_or_else(
+                    || truncate_ident(&format!("{}_{column}", table.name), "_key"),
+                    str::to_owned,
+                );
                 let sort = unique.named("sort").and_then(Value::as_name).map(str::to_uppercase);
                 indexes.push(ir::Index {
                     table: table.clone(),
@@ -448,7 +447,8 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 continue;
             }
             let unique = kind == "unique";
-            let name = explicit.unwrap_or_else(|| truncate_ident(&stem, if unique { "_key" } else { "_idx" }));
+            let name =
+                explicit.unwrap_or_else(|| truncate_ident(&stem, if unique { "_key" } else { "_idx" }));
             let method =
                 block.named("type").and_then(Value::as_name).filter(|m| *m != "BTree").map(str::to_uppercase);
             let predicate = block.named("where").and_then(|w| match &w.kind {
@@ -608,11 +608,10 @@ fn add_foreign_key<'a>(lowering: &mut Lowering<'a>, database: &mut Database, own
     let on_update = action("onUpdate").unwrap_or("CASCADE");
     let table = lowering.table_name(owner.model);
     let columns: Vec<String> = columns.into_iter().map(|(c, _)| c).collect();
-    let name = owner
-        .relation()
-        .and_then(|r| r.named("map"))
-        .and_then(Value::as_str)
-        .map_or_else(|| truncate_ident(&format!("{}_{}", table.name, columns.join("_")), "_fkey"), str::to_owned);
+    let name = owner.relation().and_then(|r| r.named("map")).and_then(Value::as_str).map_or_else(
+        || truncate_ident(&format!("{}_{}", table.name, columns.join("_")), "_fkey"),
+        str::to_owned,
+    );
     database.foreign_keys.push(ir::ForeignKey {
         referenced_table: lowering.table_name(owner.target),
         referenced_columns: referenced.into_iter().map(|(c, _)| c).collect(),
@@ -641,8 +640,10 @@ fn add_join_table<'a>(
     };
     let relation =
         one.name.map_or_else(|| format!("{}To{}", a.model.name.name, b.model.name.name), str::to_owned);
-    let table_name =
-        Name { schema: lowering.table_name(a.model).schema, name: truncate_ident(&format!("_{relation}"), "") };
+    let table_name = Name {
+        schema: lowering.table_name(a.model).schema,
+        name: truncate_ident(&format!("_{relation}"), ""),
+    };
     let mut columns = Vec::new();
     for (side, end) in [("A", a), ("B", b)] {
         let id = database

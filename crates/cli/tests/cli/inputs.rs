@@ -73,7 +73,16 @@ fn a_missing_migrations_folder_or_a_file_is_refused_by_every_command() {
         // migrate dev checks the folder before it connects to anything.
         let dev = haste(
             dir.path(),
-            &["migrate", "dev", "--url", "postgres://nobody@127.0.0.1:9/none", "--schema", "schema.sql", "--dir", folder],
+            &[
+                "migrate",
+                "dev",
+                "--url",
+                "postgres://nobody@127.0.0.1:9/none",
+                "--schema",
+                "schema.sql",
+                "--dir",
+                folder,
+            ],
         );
         assert_refused(&dir, &dev, folder);
     }
@@ -121,7 +130,10 @@ fn after_naming_no_migration_is_refused_before_anything_runs() {
     ]);
     let run = deploy(&dir, &[]);
     assert_refused(&dir, &run, "2_contract");
-    assert!(run.stderr.contains("migration.sql:1") && run.stderr.contains("no migration named `1_expnad`"), "{run:?}");
+    assert!(
+        run.stderr.contains("migration.sql:1") && run.stderr.contains("no migration named `1_expnad`"),
+        "{run:?}"
+    );
     let status = haste(dir.path(), &["migrate", "status", "--url", &sqlite_url(&dir)]);
     assert_eq!(status.code, 2, "{status:?}");
 }
@@ -144,7 +156,8 @@ fn empty_and_comment_only_migrations_are_recorded_with_a_warning() {
     let json_dir = migrations(&[("1_empty", "-- nothing yet\n")]);
     let json = deploy(&json_dir, &["--format", "json"]);
     assert_eq!(json.code, 0, "{json:?}");
-    let warning = json.json_lines().into_iter().find(|e| e["event"] == "empty_migration").expect("a warning event");
+    let warning =
+        json.json_lines().into_iter().find(|e| e["event"] == "empty_migration").expect("a warning event");
     assert_eq!(warning["name"], "1_empty");
     assert!(warning["file"].as_str().unwrap().ends_with("migration.sql"), "{json:?}");
     assert_eq!(recorded(&json_dir), ["1_empty"]);
@@ -170,7 +183,10 @@ fn a_symlinked_migration_folder_is_applied_and_a_broken_link_refused() {
 #[test]
 fn nul_bytes_and_invalid_utf8_are_refused_naming_file_line_and_offset() {
     let cases: [(&[u8], &str); 2] = [
-        (b"CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\0\n", "2: a NUL byte at byte offset 57"),
+        (
+            b"CREATE TABLE a (id INTEGER);\nCREATE TABLE b (id INTEGER);\0\n",
+            "2: a NUL byte at byte offset 57",
+        ),
         (b"CREATE TABLE a (id INTEGER);\n-- caf\xe9\n", "2: invalid UTF-8 at byte offset 35"),
     ];
     for (bytes, place) in cases {
@@ -205,9 +221,13 @@ fn nul_bytes_and_invalid_utf8_are_refused_naming_file_line_and_offset() {
 
 #[test]
 fn overflowing_durations_and_numbers_are_refused_naming_value_and_source() {
-    let header = |directive: &str| migrations(&[("1_a", &format!("{directive}\nCREATE TABLE a (id INTEGER);"))]);
+    let header =
+        |directive: &str| migrations(&[("1_a", &format!("{directive}\nCREATE TABLE a (id INTEGER);"))]);
     for (directive, value) in [
-        ("-- haste:statement-timeout 18446744073709551615s", "`18446744073709551615s` is longer than the maximum"),
+        (
+            "-- haste:statement-timeout 18446744073709551615s",
+            "`18446744073709551615s` is longer than the maximum",
+        ),
         ("-- haste:lock-timeout 2147483648ms", "`2147483648ms` is longer than the maximum of 2147483647 ms"),
         ("-- haste:retries 99999999999999999999", "not `99999999999999999999`"),
     ] {
@@ -284,6 +304,10 @@ fn expand_contract_on_a_long_multibyte_column_name() {
         Some("x"),
         "the sync trigger (its name cut at a character boundary) keeps the old column filled"
     );
-    let names = db.query("SELECT tgname FROM pg_trigger WHERE tgrelid = 'kontakte'::regclass AND NOT tgisinternal");
-    assert!(names.iter().flatten().flatten().all(|name| name.len() <= 63 && name.starts_with("haste_sync_")), "{names:?}");
+    let names =
+        db.query("SELECT tgname FROM pg_trigger WHERE tgrelid = 'kontakte'::regclass AND NOT tgisinternal");
+    assert!(
+        names.iter().flatten().flatten().all(|name| name.len() <= 63 && name.starts_with("haste_sync_")),
+        "{names:?}"
+    );
 }
