@@ -47,16 +47,28 @@ struct LintSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LockSection {
-    wait: Option<String>,
+    wait: Option<ConfigDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DefaultsSection {
-    lock_timeout: Option<String>,
-    lock_deadline: Option<String>,
-    statement_timeout: Option<String>,
+    lock_timeout: Option<ConfigDuration>,
+    lock_deadline: Option<ConfigDuration>,
+    statement_timeout: Option<ConfigDuration>,
     retries: Option<u32>,
+}
+
+/// A duration in haste.toml, read by haste's one duration parser while the file is parsed, so a
+/// bad value is reported with the file, line and column of the key.
+#[derive(Debug, Clone, Copy)]
+struct ConfigDuration(Duration);
+
+impl<'de> Deserialize<'de> for ConfigDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse_duration(&text).map(ConfigDuration).map_err(serde::de::Error::custom)
+    }
 }
 
 /// A configuration problem: exit code 2.
@@ -66,7 +78,7 @@ pub struct ConfigError(pub String);
 /// Everything a database command needs.
 pub struct Resolved {
     pub url: DatabaseUrl,
-    pub dir: PathBuf,
+    pub dir: Folder,
     pub settings: Settings,
     pub environment: Environment,
     /// A SQL file run after `reset`: `seed` in haste.toml, else `seed.sql` beside the folder.
@@ -88,7 +100,7 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
     let text = std::fs::read_to_string(&path)
         .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
     // toml's own message quotes the line, which may hold a password: say where, and what.
-    toml::from_str(&text).map_err(|error| {
+    parse_file(&text).map_err(|error| {
         let place = error.span().map_or_else(String::new, |span| {
             let (line, column) = haste_sql::LineIndex::new(&text).line_col(span.start);
             format!(":{line}:{column}")
@@ -129,9 +141,29 @@ fn dotenv_error(error: &dotenvy::Error) -> String {
     }
 }
 
+/// The text of a haste.toml, checked: unknown keys, wrong types and bad durations are errors.
+fn parse_file(text: &str) -> Result<ConfigFile, toml::de::Error> {
+    toml::from_str(text)
+}
+
+/// The migrations folder: the flag, else `migrations_dir` in haste.toml, else ./migrations.
+/// `named` says whether someone chose it: a folder nobody named may not exist yet (`migrate
+/// dev` creates it, `lint` of given files needs no history), a named one must.
+pub struct Folder {
+    pub path: PathBuf,
+    pub named: bool,
+}
+
+fn folder(flag: Option<&Path>, file: Option<PathBuf>) -> Folder {
+    match flag.map(Path::to_owned).or(file) {
+        Some(path) => Folder { path, named: true },
+        None => Folder { path: PathBuf::from(DEFAULT_DIR), named: false },
+    }
+}
+
 /// What `haste lint` needs from configuration.
 pub struct LintSettings {
-    pub dir: PathBuf,
+    pub dir: Folder,
     pub config: haste_lint::Config,
     /// `pg_version` from haste.toml, when set.
     pub pg_version: Option<u32>,
@@ -180,26 +212,14 @@ pub fn lint_settings(
         })?;
         lint.severities.insert(id, severity);
     }
-    lint.runner_statement_timeout = match &file.defaults.statement_timeout {
-        Some(text) => {
-            parse_duration(text).map_err(|e| ConfigError(format!("statement timeout: {e}")))? > Duration::ZERO
-        }
-        None => false,
-    };
-    lint.runner_lock_timeout = match &file.defaults.lock_timeout {
-        Some(text) => {
-            parse_duration(text).map_err(|e| ConfigError(format!("lock timeout: {e}")))? > Duration::ZERO
-        }
-        None => true,
-    };
-    let dir = dir.map(Path::to_owned).or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
-    Ok(LintSettings { dir, config: lint, pg_version: file.lint.pg_version })
+    lint.runner_statement_timeout = file.defaults.statement_timeout.is_some_and(|t| t.0 > Duration::ZERO);
+    lint.runner_lock_timeout = file.defaults.lock_timeout.is_none_or(|t| t.0 > Duration::ZERO);
+    Ok(LintSettings { dir: folder(dir, file.migrations_dir), config: lint, pg_version: file.lint.pg_version })
 }
 
 /// The migrations folder for commands that need no database.
 pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathBuf, ConfigError> {
-    let file = load_file(config)?;
-    Ok(dir.map(Path::to_owned).or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)))
+    Ok(folder(dir, load_file(config)?.migrations_dir).path)
 }
 
 pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
@@ -226,44 +246,26 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
             )
         })?;
     let url = DatabaseUrl::parse(&raw_url).map_err(|error| ConfigError(error.to_string()))?;
-    let dir = common.dir.clone().or(file.migrations_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    let dir = folder(common.dir.as_deref(), file.migrations_dir);
 
-    let duration =
-        |flag: Option<&String>, file: Option<&String>, default: Option<Duration>, what: &str| match flag
-            .or(file)
-        {
-            Some(text) => {
-                parse_duration(text).map(Some).map_err(|error| ConfigError(format!("{what}: {error}")))
-            }
-            None => Ok(default),
-        };
-    let run_flag = |get: fn(&RunOptions) -> Option<&String>| run.and_then(get);
-    let lock_wait = duration(
-        run_flag(|r| r.lock_wait.as_ref()),
-        file.lock.wait.as_ref(),
-        Some(DEFAULT_LOCK_WAIT),
-        "lock wait",
-    )?
-    .unwrap_or(DEFAULT_LOCK_WAIT);
-    let lock_timeout = duration(
-        run_flag(|r| r.lock_timeout.as_ref()),
-        file.defaults.lock_timeout.as_ref(),
-        Some(DEFAULT_LOCK_TIMEOUT),
-        "lock timeout",
-    )?;
-    let statement_timeout = duration(
-        run_flag(|r| r.statement_timeout.as_ref()),
-        file.defaults.statement_timeout.as_ref(),
-        None,
-        "statement timeout",
-    )?;
-    let lock_deadline = duration(
-        run_flag(|r| r.lock_deadline.as_ref()),
-        file.defaults.lock_deadline.as_ref(),
-        Some(DEFAULT_LOCK_DEADLINE),
-        "lock deadline",
-    )?
-    .unwrap_or(DEFAULT_LOCK_DEADLINE);
+    // A flag's value is parsed here rather than by clap, so a bad one is reported in the
+    // output format asked for (JSON too), naming the flag.
+    let flag = |get: fn(&RunOptions) -> Option<&String>, name: &str| {
+        run.and_then(get)
+            .map(|text| parse_duration(text).map_err(|error| ConfigError(format!("--{name}: {error}"))))
+            .transpose()
+    };
+    let lock_wait = flag(|r| r.lock_wait.as_ref(), "lock-wait")?
+        .or(file.lock.wait.map(|d| d.0))
+        .unwrap_or(DEFAULT_LOCK_WAIT);
+    let lock_timeout = flag(|r| r.lock_timeout.as_ref(), "lock-timeout")?
+        .or(file.defaults.lock_timeout.map(|d| d.0))
+        .or(Some(DEFAULT_LOCK_TIMEOUT));
+    let statement_timeout = flag(|r| r.statement_timeout.as_ref(), "statement-timeout")?
+        .or(file.defaults.statement_timeout.map(|d| d.0));
+    let lock_deadline = flag(|r| r.lock_deadline.as_ref(), "lock-deadline")?
+        .or(file.defaults.lock_deadline.map(|d| d.0))
+        .unwrap_or(DEFAULT_LOCK_DEADLINE);
     let retries = run.and_then(|r| r.retries).or(file.defaults.retries);
     let history_schema = common.history_schema.clone().or(file.history_schema);
     let environment =
@@ -277,7 +279,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
             None => Environment::Other("unnamed (remote server)".into()),
         };
     let seed = file.seed.or_else(|| {
-        let beside = dir.parent().unwrap_or(Path::new(".")).join("seed.sql");
+        let beside = dir.path.parent().unwrap_or(Path::new(".")).join("seed.sql");
         beside.exists().then_some(beside)
     });
     let settings = Settings {
@@ -365,4 +367,135 @@ fn new_run_id() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     format!("{:x}-{:x}", nanos, std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    //! haste.toml is only read by the binary, so its parser is fuzzed here: arbitrary text never
+    //! panics it. The corpus (`tests/fuzz-corpus/config/*.toml`) is replayed first; then
+    //! `HASTE_FUZZ_CASES` random cases (a short run by default).
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    fn config(default_cases: u32) -> ProptestConfig {
+        let cases =
+            std::env::var("HASTE_FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(default_cases);
+        ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    }
+
+    /// Pieces of haste.toml: every key and section, values of the right and wrong types,
+    /// durations past the bounds, interpolations, multi-byte text.
+    const TOKENS: &[&str] = &[
+        "url",
+        "migrations_dir",
+        "history_schema",
+        "environment",
+        "seed",
+        "seed_command",
+        "schema",
+        "shadow_url",
+        "[lock]",
+        "[defaults]",
+        "[lint]",
+        "wait",
+        "lock_timeout",
+        "statement_timeout",
+        "retries",
+        "pg_version",
+        "groups",
+        "rules",
+        " = ",
+        "=",
+        "\n",
+        " ",
+        "\"",
+        "'",
+        "\"\"\"",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        "#",
+        "0",
+        "1",
+        "-1",
+        "2s",
+        "500ms",
+        "5min",
+        "99999999999999999999999",
+        "18446744073709551615s",
+        "2147483648ms",
+        "\"99999999999999999999999\"",
+        "\"2147483647ms\"",
+        "true",
+        "1.5",
+        "${",
+        "${DATABASE_URL}",
+        "${X:-y}",
+        ":-",
+        "é",
+        "🦀",
+        "\0",
+        "\\",
+        "\\u00e9",
+        "sqlite:x.db",
+        "postgres://u:p@localhost/db",
+    ];
+
+    fn toml_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            prop::collection::vec(select(TOKENS), 0..30).prop_map(|tokens| tokens.concat()),
+        ]
+    }
+
+    fn check(text: &str) {
+        if let Ok(file) = parse_file(text) {
+            for duration in [file.lock.wait, file.defaults.lock_timeout, file.defaults.statement_timeout] {
+                assert!(duration.is_none_or(|d| d.0 <= haste_migrations::MAX_DURATION));
+            }
+            for value in [&file.url, &file.shadow_url].into_iter().flatten() {
+                if let Ok(url) = interpolate(value).map(|url| DatabaseUrl::parse(&url)) {
+                    url.map(|url| is_local(&url)).ok();
+                }
+            }
+        }
+        let _ = interpolate(text);
+    }
+
+    #[test]
+    fn durations_name_the_file_line_and_value() {
+        let error =
+            parse_file("[defaults]\nlock_timeout = \"99999999999999999999999\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("`99999999999999999999999` is longer"), "{error}");
+        let error = parse_file("[lock]\nwait = \"18446744073709551615s\"\n").unwrap_err().to_string();
+        assert!(error.contains("line 2") && error.contains("18446744073709551615s"), "{error}");
+        assert_eq!(
+            parse_file("[lock]\nwait = \"2147483647ms\"\n").unwrap().lock.wait.unwrap().0,
+            haste_migrations::MAX_DURATION
+        );
+    }
+
+    #[test]
+    fn the_corpus_never_panics() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-corpus/config");
+        let mut replayed = 0;
+        for entry in std::fs::read_dir(&corpus).unwrap() {
+            check(&String::from_utf8_lossy(&std::fs::read(entry.unwrap().path()).unwrap()));
+            replayed += 1;
+        }
+        assert!(replayed > 0);
+    }
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn configuration_never_panics(text in toml_text()) {
+            check(&text);
+        }
+    }
 }

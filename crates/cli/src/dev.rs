@@ -35,9 +35,7 @@ fn postgres(
     run: Option<&RunOptions>,
     shadow_url: Option<&str>,
 ) -> Result<(Resolved, DatabaseUrl, Printer), u8> {
-    let bare = Printer::new(common.format, None);
-    let resolved = config::resolve(common, run).map_err(|error| bare.usage_error(&error.0))?;
-    let printer = Printer::new(common.format, Some(resolved.url.clone()));
+    let (resolved, printer) = crate::resolve(common, run)?;
     if resolved.url.scheme() != Scheme::Postgres {
         return Err(printer.usage_error("the schema engine reads PostgreSQL databases; this URL is SQLite"));
     }
@@ -83,6 +81,18 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
     if !schema.exists() {
         return printer.usage_error(&format!("the desired schema {} does not exist", schema.display()));
     }
+    // A project's first `migrate dev` makes its default folder; a folder someone named must
+    // exist, so a typo in --dir does not start a second history.
+    if !resolved.dir.named
+        && !resolved.dir.path.exists()
+        && let Err(error) = std::fs::create_dir_all(&resolved.dir.path)
+    {
+        return printer.usage_error(&format!("cannot create {}: {error}", resolved.dir.path.display()));
+    }
+    // The folder is checked before anything connects or is created.
+    if let Err(error) = haste_migrations::MigrationsDir::load(&resolved.dir.path) {
+        return printer.runner_error(&haste_runner::Error::Folder(error));
+    }
     let desired = Desired::from_path(schema, args.online);
     match haste_postgres::create_database_if_missing(&resolved.url) {
         Ok(true) if printer.format() == Format::Text => printer.line("Created the development database."),
@@ -90,7 +100,7 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
         Err(error) => return printer.connect_error(&error),
     }
     let request = haste_dev::Request {
-        dir: &resolved.dir,
+        dir: &resolved.dir.path,
         name: args.name,
         desired: &desired,
         url: &resolved.url,
@@ -197,7 +207,7 @@ fn lint_generated(
     resolved: &Resolved,
     generated: &Generated,
 ) -> (Vec<haste_lint::Finding>, Vec<haste_lint::SourceFile>) {
-    let Ok(dir) = haste_migrations::MigrationsDir::load(&resolved.dir) else {
+    let Ok(dir) = haste_migrations::MigrationsDir::load(&resolved.dir.path) else {
         return (Vec::new(), Vec::new());
     };
     let new: Vec<String> = generated
@@ -208,7 +218,7 @@ fn lint_generated(
         .collect();
     let earlier = dir.migrations.iter().filter(|m| !new.contains(&m.name)).map(|m| m.name.clone()).collect();
     let inputs = lint::sources(&dir, |m| new.contains(&m.name), Some(&earlier));
-    let Ok(settings) = config::lint_settings(Some(&resolved.dir), None, &[]) else {
+    let Ok(settings) = config::lint_settings(Some(&resolved.dir.path), None, &[]) else {
         return (Vec::new(), inputs);
     };
     (haste_lint::lint(&inputs, &settings.config), inputs)
@@ -280,7 +290,7 @@ pub fn status_drift(common: &Common, shadow_url: Option<&str>, schema: Option<&P
         Ok(context) => context,
         Err(code) => return code,
     };
-    let dir = match haste_migrations::MigrationsDir::load(&resolved.dir) {
+    let dir = match haste_migrations::MigrationsDir::load(&resolved.dir.path) {
         Ok(dir) => dir,
         Err(error) => return printer.runner_error(&haste_runner::Error::Folder(error)),
     };

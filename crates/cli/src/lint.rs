@@ -54,8 +54,13 @@ pub fn command(
         Ok(settings) => settings,
         Err(error) => return printer.usage_error(&error.0),
     };
-    let folder = match MigrationsDir::load(&settings.dir) {
+    let folder = match MigrationsDir::load(&settings.dir.path) {
         Ok(folder) => folder,
+        // Files named on the command line can be linted without a history when nobody named a
+        // folder and the default one does not exist.
+        Err(haste_migrations::Error::MissingFolder { path }) if !settings.dir.named && !files.is_empty() => {
+            MigrationsDir { path, migrations: Vec::new(), provider: None }
+        }
         Err(error) => return printer.usage_error(&error.to_string()),
     };
     let mut server_version = None;
@@ -92,19 +97,20 @@ pub fn command(
     for file in
         files.iter().filter(|file| file.canonicalize().is_ok_and(|path| !folder_paths.contains(&path)))
     {
-        match std::fs::read_to_string(file) {
-            Ok(sql) => {
+        match haste_migrations::SqlFile::read(file) {
+            Ok(Some(read)) => {
                 let transaction =
-                    haste_migrations::Directives::parse(file, &sql).ok().and_then(|d| d.transaction);
+                    haste_migrations::Directives::parse(file, &read.sql).ok().and_then(|d| d.transaction);
                 inputs.push(SourceFile {
                     path: file.display().to_string(),
-                    sql,
+                    sql: read.sql,
                     transaction,
                     check: true,
                     unreleased: true,
                 });
             }
-            Err(error) => return printer.usage_error(&format!("cannot read {}: {error}", file.display())),
+            Ok(None) => return printer.usage_error(&format!("{} does not exist", file.display())),
+            Err(error) => return printer.usage_error(&error.to_string()),
         }
     }
     let findings = haste_lint::lint(&inputs, &settings.config);

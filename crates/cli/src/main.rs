@@ -206,9 +206,20 @@ fn migrate(command: Migrate) -> u8 {
                 printer.names_result("Baselined", "baselined", &result)
             })
         }
-        Migrate::Unlock { common, terminate } => with_database(&common, None, |connection, _, _, printer| {
-            printer.unlock_result(&haste_runner::unlock(connection, terminate))
-        }),
+        // The only command that needs no migrations folder: it may be run from anywhere.
+        Migrate::Unlock { common, terminate } => {
+            let (resolved, printer) = match resolve(&common, None) {
+                Ok(resolved) => resolved,
+                Err(code) => return code,
+            };
+            let application_name = format!("haste/{}", resolved.settings.run_id);
+            match connect(&resolved.url, &application_name, &resolved.settings) {
+                Ok(mut connection) => {
+                    printer.unlock_result(&haste_runner::unlock(connection.as_mut(), terminate))
+                }
+                Err(error) => printer.connect_error(&error),
+            }
+        }
     }
 }
 
@@ -323,19 +334,17 @@ fn with_guarded_database(
     guard: impl FnOnce(&haste_runner::Environment) -> Result<(), haste_runner::Error>,
     body: impl FnOnce(&mut dyn Connection, &MigrationsDir, &config::Resolved, &Printer) -> u8,
 ) -> u8 {
-    let bare = Printer::new(common.format, None);
-    let resolved = match config::resolve(common, run) {
+    let (resolved, printer) = match resolve(common, run) {
         Ok(resolved) => resolved,
-        Err(error) => return bare.usage_error(&error.0),
+        Err(code) => return code,
     };
-    let printer = Printer::new(common.format, Some(resolved.url.clone()));
     if let Err(error) = guard(&resolved.environment) {
         return printer.runner_error(&error);
     }
     let application_name = format!("haste/{}", resolved.settings.run_id);
     // Reading the folder and connecting both take milliseconds; they overlap.
     let (dir, connection) = std::thread::scope(|scope| {
-        let loading = scope.spawn(|| MigrationsDir::load(&resolved.dir));
+        let loading = scope.spawn(|| MigrationsDir::load(&resolved.dir.path));
         let connection = connect(&resolved.url, &application_name, &resolved.settings);
         (loading.join().expect("reading the migrations folder does not panic"), connection)
     });
@@ -348,6 +357,18 @@ fn with_guarded_database(
         Err(error) => return printer.connect_error(&error),
     };
     body(connection.as_mut(), &dir, &resolved, &printer)
+}
+
+/// The settings, and a printer that knows the URL's password to scrub; or the exit code of a
+/// configuration error, already reported.
+fn resolve(common: &args::Common, run: Option<&args::RunOptions>) -> Result<(config::Resolved, Printer), u8> {
+    match config::resolve(common, run) {
+        Ok(resolved) => {
+            let printer = Printer::new(common.format, Some(resolved.url.clone()));
+            Ok((resolved, printer))
+        }
+        Err(error) => Err(Printer::new(common.format, None).usage_error(&error.0)),
+    }
 }
 
 fn connect(

@@ -528,6 +528,13 @@ impl Observer for ProgressPrinter<'_> {
                     "  {name}: paused {:.1} s: a replica is {replica_lag_bytes} bytes behind",
                     *paused_ms as f64 / 1000.0
                 )),
+                RunEvent::EmptyMigration { name, file } => self.printer.emit(
+                    &format!(
+                        "warning: migration {name} has no statements ({} is empty or only comments); it is recorded as applied",
+                        file.display()
+                    ),
+                    true,
+                ),
                 RunEvent::LockAcquired { .. } | RunEvent::StepDone { .. } => {}
             },
         }

@@ -10,7 +10,7 @@
 
 use haste_diff::{Lock, Options, Rename, Step};
 use haste_schema::{Schema, Table, qualified};
-use haste_sql::quote_ident;
+use haste_sql::{quote_ident, truncate_ident};
 
 use crate::Error;
 use crate::generate::Draft;
@@ -87,12 +87,12 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> Schema {
 
 fn sync_function(column: &Moved) -> String {
     let name = format!("haste_sync_{}_{}_{}", column.table, column.old, column.new);
-    qualified(&column.schema, &name[..name.len().min(63)])
+    qualified(&column.schema, &truncate_ident(&name, ""))
 }
 
 fn sync_trigger(column: &Moved) -> String {
     let name = format!("haste_sync_{}_{}", column.old, column.new);
-    quote_ident(&name[..name.len().min(63)])
+    quote_ident(&truncate_ident(&name, ""))
 }
 
 /// The function and trigger that keep both columns equal, whichever one a write sets.

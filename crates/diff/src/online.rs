@@ -3,7 +3,7 @@
 //! empty, so it always gets plain DDL.
 
 use haste_schema::{Column, Constraint, Index, Table, TableKind};
-use haste_sql::quote_ident;
+use haste_sql::{quote_ident, truncate_ident};
 
 use crate::plan::Builder;
 use crate::{Hazard, Lock};
@@ -113,7 +113,7 @@ pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
         );
         return;
     }
-    let check = quote_ident(&truncate_identifier(&format!("haste_{}_not_null", column.name)));
+    let check = quote_ident(&truncate_ident(&format!("haste_{}_not_null", column.name), ""));
     plan.push(
         format!("ALTER TABLE {table_name} ADD CONSTRAINT {check} CHECK ({target} IS NOT NULL) NOT VALID"),
         Lock::AccessExclusive,
@@ -130,13 +130,4 @@ pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
         &[],
     );
     plan.push(format!("ALTER TABLE {table_name} DROP CONSTRAINT {check}"), Lock::AccessExclusive, &[]);
-}
-
-/// PostgreSQL keeps the first 63 bytes of a name; cut on a character boundary.
-pub(crate) fn truncate_identifier(name: &str) -> String {
-    let mut end = name.len().min(63);
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    name[..end].to_owned()
 }

@@ -410,6 +410,14 @@ impl serde::Serialize for DatabaseUrl {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_empty_user_info_password_does_not_hide_the_query_one() {
+        // Found by tests/fuzz.rs.
+        let url = DatabaseUrl::parse("postgres://user:@host/db?password=s3cret&x=1").unwrap();
+        assert_eq!(url.scrub("auth failed for s3cret"), "auth failed for ***");
+        assert_eq!(url.split_password().1.as_deref(), Some("s3cret"));
+    }
+
     fn url(text: &str) -> DatabaseUrl {
         DatabaseUrl::parse(text).unwrap()
     }

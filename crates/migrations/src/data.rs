@@ -37,6 +37,8 @@ pub struct DataStep {
 
 const DEFAULT_BATCH: u64 = 1000;
 const DEFAULT_TARGET: Duration = Duration::from_millis(200);
+/// A batch is a `LIMIT`, which PostgreSQL reads as a `bigint`.
+const MAX_BATCH: u64 = i64::MAX as u64;
 
 impl DataStep {
     /// Reads the header and the statement of a data file.
@@ -65,12 +67,27 @@ impl DataStep {
                 "table" => table = Some(value.to_owned()),
                 "key" => key = Some(value.to_owned()),
                 "batch" => {
-                    batch_size = value.parse().map_err(|_| bad(number, &header, "batch is a whole number"))?
+                    batch_size =
+                        value.parse().ok().filter(|size| (1..=MAX_BATCH).contains(size)).ok_or_else(|| {
+                            bad(
+                                number,
+                                &header,
+                                &format!("batch is a whole number from 1 to {MAX_BATCH}, not `{value}`"),
+                            )
+                        })?
                 }
-                "target" => target = parse_duration(value).map_err(|e| bad(number, &header, &e))?,
+                "target" => {
+                    target =
+                        parse_duration(value).map_err(|e| bad(number, &header, &format!("target: {e}")))?
+                }
                 "max-rate" => {
-                    max_rate =
-                        Some(value.parse().map_err(|_| bad(number, &header, "max-rate is rows per second"))?)
+                    max_rate = Some(value.parse().map_err(|_| {
+                        bad(
+                            number,
+                            &header,
+                            &format!("max-rate is rows per second up to {}, not `{value}`", u64::MAX),
+                        )
+                    })?)
                 }
                 _ => {
                     return Err(bad(
@@ -110,7 +127,7 @@ impl DataStep {
                 "a data file holds exactly one statement, without transaction control: each batch runs it in a transaction of its own",
             ));
         }
-        Ok(DataStep { file, schema, table, key, batch_size: batch_size.max(1), target, max_rate, statement })
+        Ok(DataStep { file, schema, table, key, batch_size, target, max_rate, statement })
     }
 
     /// Reads and parses `path`, if it exists.
@@ -168,5 +185,21 @@ mod tests {
             ))
             .is_err()
         );
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_errors_naming_the_value() {
+        let error = |header: &str| {
+            DataStep::parse(file(&format!(
+                "-- haste:data table=t key=id {header}\nUPDATE t SET n = 1 WHERE :range;"
+            )))
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(error("batch=99999999999999999999").contains("not `99999999999999999999`"));
+        assert!(error("batch=9223372036854775808").contains("from 1 to 9223372036854775807"));
+        assert!(error("batch=0").contains("not `0`"));
+        assert!(error("target=18446744073709551615s").contains("target: `18446744073709551615s` is longer"));
+        assert!(error("max-rate=18446744073709551616").contains("not `18446744073709551616`"));
     }
 }

@@ -38,14 +38,20 @@ impl Directives {
             let Some(comment) = line.strip_prefix("--") else {
                 break;
             };
-            let Some(directive) = comment.trim().strip_prefix(PREFIX) else {
-                continue;
-            };
+            let comment = comment.trim();
             let bad = |reason: String| Error::BadDirective {
                 path: path.to_owned(),
                 line: index + 1,
                 text: line.to_owned(),
                 reason,
+            };
+            let Some(directive) = comment.strip_prefix(PREFIX) else {
+                // `-- HASTE:transaction off` was meant as a directive; ignoring it would run the
+                // file in another mode than its author asked for.
+                if comment.get(..PREFIX.len()).is_some_and(|start| start.eq_ignore_ascii_case(PREFIX)) {
+                    return Err(bad(format!("directives are written in lower case: `-- {PREFIX}...`")));
+                }
+                continue;
             };
             let (name, argument) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
             let argument = argument.trim();
@@ -64,8 +70,9 @@ impl Directives {
                     directives.statement_timeout = Some(parse_duration(argument).map_err(bad)?)
                 }
                 "retries" => {
-                    directives.retries =
-                        Some(argument.parse().map_err(|_| bad("expected a whole number".into()))?)
+                    directives.retries = Some(argument.parse().map_err(|_| {
+                        bad(format!("expected a whole number from 0 to {}, not `{argument}`", u32::MAX))
+                    })?)
                 }
                 // The linter's suppressions share the prefix; they are not run settings.
                 "allow" | "allow-file" => {}
@@ -101,5 +108,28 @@ mod tests {
         assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{error}");
         let error = Directives::parse(Path::new("m.sql"), "-- haste:transaction maybe\n").unwrap_err();
         assert!(error.to_string().contains("expected `on` or `off`"));
+    }
+
+    #[test]
+    fn a_directive_in_the_wrong_case_is_an_error_not_a_comment() {
+        for text in ["-- HASTE:transaction off", "-- Haste:transaction off", "--hAsTe:retries 2"] {
+            let error = Directives::parse(Path::new("m.sql"), &format!("-- note\n{text}\n")).unwrap_err();
+            assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{error}");
+            assert!(error.to_string().contains("lower case"), "{error}");
+        }
+        // A comment that merely starts with the word is still a comment.
+        assert!(Directives::parse(Path::new("m.sql"), "-- haste is fast\n-- hasted\n").is_ok());
+    }
+
+    #[test]
+    fn numbers_out_of_range_are_errors_naming_the_value() {
+        let parse = |text: &str| Directives::parse(Path::new("m.sql"), text).unwrap_err().to_string();
+        let error = parse("-- haste:statement-timeout 18446744073709551615s\n");
+        assert!(error.starts_with("m.sql:1:") && error.contains("18446744073709551615s"), "{error}");
+        let error = parse("-- haste:lock-timeout 99999999999999999999999\n");
+        assert!(error.contains("maximum of 2147483647 ms"), "{error}");
+        let error = parse("-- haste:retries 99999999999999999999\n");
+        assert!(error.contains("from 0 to 4294967295, not `99999999999999999999`"), "{error}");
+        assert!(parse("-- haste:retries -1\n").contains("`-1`"));
     }
 }

@@ -50,33 +50,49 @@ pub struct SqlFile {
 }
 
 impl MigrationsDir {
-    /// Reads every migration under `path`. A folder that does not exist yet holds no migrations.
+    /// Reads every migration under `path`. A folder that does not exist (or is a file) is an
+    /// error, never an empty history: a mistyped `--dir` must not look like "nothing to apply".
+    /// Symbolic links are followed (to migration folders and to files alike); one that points
+    /// at nothing is an error naming it.
     pub fn load(path: &Path) -> Result<MigrationsDir, Error> {
         let io = |source| Error::Io { path: path.to_owned(), source };
-        let entries = match fs::read_dir(path) {
-            Ok(entries) => entries,
+        match fs::metadata(path) {
+            Ok(metadata) if metadata.is_dir() => {}
+            Ok(_) => return Err(Error::NotAFolder { path: path.to_owned() }),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(MigrationsDir { path: path.to_owned(), migrations: Vec::new(), provider: None });
+                return Err(
+                    broken_symlink(path).unwrap_or_else(|| Error::MissingFolder { path: path.to_owned() })
+                );
             }
             Err(error) => return Err(io(error)),
-        };
+        }
         let mut folders = Vec::new();
-        for entry in entries {
+        for entry in fs::read_dir(path).map_err(io)? {
             let entry = entry.map_err(io)?;
-            if !entry.file_type().map_err(io)?.is_dir() {
+            let name = entry.file_name();
+            if name.as_encoded_bytes().starts_with(b".") {
                 continue;
             }
-            let name = entry.file_name().into_string().map_err(|_| Error::NotUtf8 { path: entry.path() })?;
-            if !name.starts_with('.') {
-                folders.push(name);
+            let is_dir = match fs::metadata(entry.path()) {
+                Ok(metadata) => metadata.is_dir(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(broken_symlink(&entry.path()).unwrap_or_else(|| io(error)));
+                }
+                Err(source) => return Err(Error::Io { path: entry.path(), source }),
+            };
+            if is_dir {
+                folders.push(name.into_string().map_err(|_| Error::NotUtf8 { path: entry.path() })?);
             }
         }
         // Byte order, as Prisma sorts: never numeric, never locale-aware.
         folders.sort_unstable();
-        let migrations = folders
+        let migrations: Vec<Migration> = folders
             .into_iter()
             .map(|name| Migration::load(&path.join(&name), name))
             .collect::<Result<_, _>>()?;
+        for migration in &migrations {
+            migration.check_after(&migrations)?;
+        }
         Ok(MigrationsDir { path: path.to_owned(), migrations, provider: read_provider(path)? })
     }
 
@@ -118,6 +134,32 @@ impl Migration {
         let directives = Directives::parse(&up.path, &up.sql)?;
         Ok(Migration { name, up, directives, data })
     }
+
+    /// `-- haste:after <name>` must name a migration of the folder: a typo would otherwise hold
+    /// nothing back, and the contract half would run in the same deploy as its expand half.
+    fn check_after(&self, folder: &[Migration]) -> Result<(), Error> {
+        let Some(after) = &self.directives.after else { return Ok(()) };
+        if after != &self.name && folder.iter().any(|m| &m.name == after) {
+            return Ok(());
+        }
+        let (line, text) = self
+            .up
+            .sql
+            .lines()
+            .enumerate()
+            .find(|(_, line)| line.contains("haste:after"))
+            .map_or((1, ""), |(index, line)| (index + 1, line.trim()));
+        Err(Error::BadDirective {
+            path: self.up.path.clone(),
+            line,
+            text: text.to_owned(),
+            reason: if after == &self.name {
+                "a migration cannot wait for itself".to_owned()
+            } else {
+                format!("no migration named `{after}` in the folder")
+            },
+        })
+    }
 }
 
 impl Migration {
@@ -142,12 +184,14 @@ impl SqlFile {
     pub fn read(path: &Path) -> Result<Option<SqlFile>, Error> {
         let bytes = match fs::read(path) {
             Ok(bytes) => bytes,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return broken_symlink(path).map_or(Ok(None), Err);
+            }
             Err(source) => {
                 return Err(Error::Io { path: path.to_owned(), source });
             }
         };
-        let sql = String::from_utf8(bytes).map_err(|_| Error::NotUtf8 { path: path.to_owned() })?;
+        let sql = text(path, bytes)?;
         let sql = match sql.strip_prefix('\u{feff}') {
             Some(rest) => rest.to_owned(),
             None => sql,
@@ -157,11 +201,37 @@ impl SqlFile {
     }
 }
 
+/// The file's bytes as text. Invalid UTF-8 and NUL bytes are refused with the place of the
+/// first one: a NUL would reach the database as the end of the statement, so a migration could
+/// be recorded as applied with nothing run.
+fn text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
+    let not_text = |bytes: &[u8], offset: usize, what| Error::NotText {
+        path: path.to_owned(),
+        line: bytes[..offset].iter().filter(|&&b| b == b'\n').count() + 1,
+        offset,
+        what,
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|error| not_text(error.as_bytes(), error.utf8_error().valid_up_to(), "invalid UTF-8"))?;
+    match text.bytes().position(|b| b == 0) {
+        Some(offset) => Err(not_text(text.as_bytes(), offset, "a NUL byte")),
+        None => Ok(text),
+    }
+}
+
+/// The error for `path` when it is a symbolic link to nothing (`NotFound` from following it).
+fn broken_symlink(path: &Path) -> Option<Error> {
+    let target = fs::read_link(path).ok()?;
+    Some(Error::BrokenSymlink { path: path.to_owned(), target })
+}
+
 fn read_provider(dir: &Path) -> Result<Option<String>, Error> {
     let path = dir.join(LOCK_FILE);
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+    let text = match fs::read(&path) {
+        Ok(bytes) => text(&path, bytes)?,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return broken_symlink(&path).map_or(Ok(None), Err);
+        }
         Err(source) => return Err(Error::Io { path, source }),
     };
     // The file is a single `provider = "..."` line plus comments; reading that line needs no
@@ -265,12 +335,93 @@ mod tests {
     }
 
     #[test]
-    fn bom_is_stripped_and_a_missing_folder_is_empty() {
+    fn bom_is_stripped() {
         let dir = temp_dir("bom");
         write(&dir, "1_a/migration.sql", "\u{feff}SELECT 1;".as_bytes());
         let loaded = MigrationsDir::load(&dir).unwrap();
         assert_eq!(loaded.migrations[0].up.sql, "SELECT 1;");
-        assert!(MigrationsDir::load(&dir.join("nope")).unwrap().migrations.is_empty());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_folder_or_a_file_is_an_error_not_an_empty_history() {
+        let dir = temp_dir("absent");
+        let error = MigrationsDir::load(&dir.join("migratoins")).unwrap_err();
+        assert!(matches!(error, Error::MissingFolder { .. }), "{error}");
+        assert!(error.to_string().contains("migratoins does not exist"), "{error}");
+        write(&dir, "file", b"SELECT 1;");
+        assert!(matches!(MigrationsDir::load(&dir.join("file")), Err(Error::NotAFolder { .. })));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symbolic_links_are_followed_and_broken_ones_named() {
+        use std::os::unix::fs::symlink;
+        let dir = temp_dir("links");
+        write(&dir, "elsewhere/2_b/migration.sql", b"SELECT 2;");
+        write(&dir, "m/1_a/migration.sql", b"SELECT 1;");
+        symlink(dir.join("elsewhere/2_b"), dir.join("m/2_b")).unwrap();
+        let loaded = MigrationsDir::load(&dir.join("m")).unwrap();
+        let names: Vec<_> = loaded.migrations.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["1_a", "2_b"]);
+        // The folder itself through a link.
+        symlink(dir.join("m"), dir.join("linked")).unwrap();
+        assert_eq!(MigrationsDir::load(&dir.join("linked")).unwrap().migrations.len(), 2);
+
+        symlink(dir.join("gone"), dir.join("m/3_c")).unwrap();
+        let error = MigrationsDir::load(&dir.join("m")).unwrap_err();
+        assert!(matches!(&error, Error::BrokenSymlink { path, .. } if path.ends_with("m/3_c")), "{error}");
+        fs::remove_file(dir.join("m/3_c")).unwrap();
+        symlink(dir.join("gone.sql"), dir.join("m/1_a/down.sql")).unwrap();
+        let loaded = MigrationsDir::load(&dir.join("m")).unwrap();
+        let error = loaded.get("1_a").unwrap().read_down().unwrap_err();
+        assert!(error.to_string().contains("down.sql is a symbolic link to"), "{error}");
+        symlink(dir.join("nothing"), dir.join("dangling")).unwrap();
+        assert!(matches!(MigrationsDir::load(&dir.join("dangling")), Err(Error::BrokenSymlink { .. })));
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn nul_bytes_and_invalid_utf8_are_refused_with_their_place() {
+        let dir = temp_dir("bytes");
+        write(&dir, "1_a/migration.sql", b"SELECT 1;\nSELECT\0 2;\n");
+        let error = MigrationsDir::load(&dir).unwrap_err();
+        assert!(matches!(error, Error::NotText { line: 2, offset: 16, what: "a NUL byte", .. }), "{error}");
+        assert!(error.to_string().contains("1_a/migration.sql:2: a NUL byte at byte offset 16"), "{error}");
+        write(&dir, "1_a/migration.sql", b"\xef\xbb\xbfSELECT 1;\n-- caf\xe9\n");
+        let error = MigrationsDir::load(&dir).unwrap_err();
+        assert!(
+            matches!(error, Error::NotText { line: 2, offset: 19, what: "invalid UTF-8", .. }),
+            "{error}"
+        );
+        write(&dir, "1_a/migration.sql", b"SELECT 1;");
+        for file in ["down.sql", "data.sql", "data.down.sql"] {
+            write(&dir, &format!("1_a/{file}"), b"\xff");
+            let error = MigrationsDir::load(&dir)
+                .and_then(|loaded| {
+                    loaded.migrations[0].read_down()?;
+                    loaded.migrations[0].read_data_down().map(|_| ())
+                })
+                .unwrap_err();
+            assert!(error.to_string().contains(file), "{error}");
+            fs::remove_file(dir.join("1_a").join(file)).unwrap();
+        }
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn after_must_name_another_migration_of_the_folder() {
+        let dir = temp_dir("after");
+        write(&dir, "1_expand/migration.sql", b"SELECT 1;");
+        write(&dir, "2_contract/migration.sql", b"-- note\n-- haste:after 1_expnad\nSELECT 2;");
+        let error = MigrationsDir::load(&dir).unwrap_err();
+        assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{error}");
+        assert!(error.to_string().contains("no migration named `1_expnad`"), "{error}");
+        write(&dir, "2_contract/migration.sql", b"-- haste:after 2_contract\nSELECT 2;");
+        assert!(MigrationsDir::load(&dir).unwrap_err().to_string().contains("cannot wait for itself"));
+        write(&dir, "2_contract/migration.sql", b"-- haste:after 1_expand\nSELECT 2;");
+        assert!(MigrationsDir::load(&dir).is_ok());
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -27,7 +27,7 @@ mod folder;
 pub use checksum::Checksum;
 pub use data::DataStep;
 pub use directives::{Directives, TransactionMode};
-pub use duration::parse_duration;
+pub use duration::{MAX_DURATION, parse_duration};
 pub use folder::{LOCK_FILE, Migration, MigrationsDir, SqlFile, create_migration};
 
 use std::path::PathBuf;
@@ -44,11 +44,44 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// A file or folder name, or a file's content, is not UTF-8.
-    #[error("{path} is not valid UTF-8")]
+    /// A file or folder name is not UTF-8.
+    #[error("the name {path} is not valid UTF-8")]
     NotUtf8 {
         /// The file or folder.
         path: PathBuf,
+    },
+    /// A file holds bytes that are not text: invalid UTF-8, or a NUL byte (which PostgreSQL
+    /// cannot take in a statement and some drivers take for the end of the text).
+    #[error("{path}:{line}: {what} at byte offset {offset}; save the file as UTF-8 text")]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the first bad byte.
+        line: usize,
+        /// Offset of the first bad byte in the file as stored.
+        offset: usize,
+        /// What was found.
+        what: &'static str,
+    },
+    /// The migrations folder does not exist.
+    #[error("migrations folder {path} does not exist (pass --dir, or set migrations_dir in haste.toml)")]
+    MissingFolder {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The migrations folder is a file.
+    #[error("migrations folder {path} is not a folder")]
+    NotAFolder {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// A symbolic link points at nothing, so what it stands for cannot be read.
+    #[error("{path} is a symbolic link to {target}, which does not exist")]
+    BrokenSymlink {
+        /// The link.
+        path: PathBuf,
+        /// Where it points.
+        target: PathBuf,
     },
     /// A migration folder has no `migration.sql` (Prisma's P3015).
     #[error("migration folder {dir} has no migration.sql")]

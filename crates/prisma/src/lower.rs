@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use haste_sql::quote_literal;
+use haste_sql::{quote_literal, truncate_ident};
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
@@ -14,15 +14,6 @@ const SCALARS: &[&str] =
     &["String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes"];
 /// Defaults a client computes: no database default.
 const CLIENT_DEFAULTS: &[&str] = &["uuid", "cuid", "nanoid", "ulid"];
-
-/// PostgreSQL keeps 63 bytes of a name; Prisma cuts the stem so the suffix survives.
-fn truncated(stem: &str, suffix: &str) -> String {
-    let mut end = stem.len().min(63 - suffix.len());
-    while !stem.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}{suffix}", &stem[..end])
-}
 
 fn attribute<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
     attributes.iter().find(|a| a.name.name == name)
@@ -401,14 +392,14 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 let name = id
                     .named("map")
                     .and_then(Value::as_str)
-                    .map_or_else(|| truncated(&table.name, "_pkey"), str::to_owned);
+                    .map_or_else(|| truncate_ident(&table.name, "_pkey"), str::to_owned);
                 primary_key = Some(ir::PrimaryKey { name, columns: vec![column.clone()] });
             }
             if let Some(unique) = attribute(&field.attributes, "unique") {
-                let name = unique
-                    .named("map")
-                    .and_then(Value::as_str)
-                    .map_or_else(|| truncated(&format!("{}_{column}", table.name), "_key"), str::to_owned);
+                let name = unique.named("map").and_then(Value::as_str).map_or_else(
+                    || truncate_ident(&format!("{}_{column}", table.name), "_key"),
+                    str::to_owned,
+                );
                 let sort = unique.named("sort").and_then(Value::as_name).map(str::to_uppercase);
                 indexes.push(ir::Index {
                     table: table.clone(),
@@ -450,13 +441,14 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
             );
             let explicit = block.named("map").and_then(Value::as_str).map(str::to_owned);
             if kind == "id" {
-                let name = explicit.unwrap_or_else(|| truncated(&table.name, "_pkey"));
+                let name = explicit.unwrap_or_else(|| truncate_ident(&table.name, "_pkey"));
                 primary_key =
                     Some(ir::PrimaryKey { name, columns: key.into_iter().map(|c| c.name).collect() });
                 continue;
             }
             let unique = kind == "unique";
-            let name = explicit.unwrap_or_else(|| truncated(&stem, if unique { "_key" } else { "_idx" }));
+            let name =
+                explicit.unwrap_or_else(|| truncate_ident(&stem, if unique { "_key" } else { "_idx" }));
             let method =
                 block.named("type").and_then(Value::as_name).filter(|m| *m != "BTree").map(str::to_uppercase);
             let predicate = block.named("where").and_then(|w| match &w.kind {
@@ -616,11 +608,10 @@ fn add_foreign_key<'a>(lowering: &mut Lowering<'a>, database: &mut Database, own
     let on_update = action("onUpdate").unwrap_or("CASCADE");
     let table = lowering.table_name(owner.model);
     let columns: Vec<String> = columns.into_iter().map(|(c, _)| c).collect();
-    let name = owner
-        .relation()
-        .and_then(|r| r.named("map"))
-        .and_then(Value::as_str)
-        .map_or_else(|| truncated(&format!("{}_{}", table.name, columns.join("_")), "_fkey"), str::to_owned);
+    let name = owner.relation().and_then(|r| r.named("map")).and_then(Value::as_str).map_or_else(
+        || truncate_ident(&format!("{}_{}", table.name, columns.join("_")), "_fkey"),
+        str::to_owned,
+    );
     database.foreign_keys.push(ir::ForeignKey {
         referenced_table: lowering.table_name(owner.target),
         referenced_columns: referenced.into_iter().map(|(c, _)| c).collect(),
@@ -649,8 +640,10 @@ fn add_join_table<'a>(
     };
     let relation =
         one.name.map_or_else(|| format!("{}To{}", a.model.name.name, b.model.name.name), str::to_owned);
-    let table_name =
-        Name { schema: lowering.table_name(a.model).schema, name: truncated(&format!("_{relation}"), "") };
+    let table_name = Name {
+        schema: lowering.table_name(a.model).schema,
+        name: truncate_ident(&format!("_{relation}"), ""),
+    };
     let mut columns = Vec::new();
     for (side, end) in [("A", a), ("B", b)] {
         let id = database
@@ -678,13 +671,13 @@ fn add_join_table<'a>(
         columns.push(ir::Column { name: side.into(), data_type, not_null: true, default: None });
     }
     let primary_key = ir::PrimaryKey {
-        name: truncated(&format!("_{relation}_AB"), "_pkey"),
+        name: truncate_ident(&format!("_{relation}_AB"), "_pkey"),
         columns: vec!["A".into(), "B".into()],
     };
     database.tables.push(ir::Table { name: table_name.clone(), columns, primary_key: Some(primary_key) });
     database.indexes.push(ir::Index {
         table: table_name.clone(),
-        name: truncated(&format!("_{relation}_B"), "_index"),
+        name: truncate_ident(&format!("_{relation}_B"), "_index"),
         unique: false,
         columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None }],
         method: None,
@@ -699,7 +692,7 @@ fn add_join_table<'a>(
             database.tables.iter().find(|t| t.name == target).and_then(|t| t.primary_key.clone());
         database.foreign_keys.push(ir::ForeignKey {
             table: table_name.clone(),
-            name: truncated(&format!("_{relation}_{side}"), "_fkey"),
+            name: truncate_ident(&format!("_{relation}_{side}"), "_fkey"),
             columns: vec![side.into()],
             referenced_table: target,
             referenced_columns: referenced.map(|k| k.columns).unwrap_or_default(),

@@ -60,7 +60,10 @@ fn lex(text: &str, file: usize) -> Result<Vec<Lexed>, Diagnostic> {
                             return Err(Diagnostic::new("This string is not closed.", span(start, at - 1)));
                         }
                         '\\' => {
-                            let escaped = text[at..].chars().next().unwrap_or('\\');
+                            // A backslash at the very end escapes nothing: the string is open.
+                            let Some(escaped) = text[at..].chars().next() else {
+                                return Err(Diagnostic::new("This string is not closed.", span(start, at)));
+                            };
                             at += escaped.len_utf8();
                             value.push(match escaped {
                                 'n' => '\n',

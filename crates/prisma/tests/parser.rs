@@ -206,6 +206,8 @@ fn long_names_are_cut_at_63_bytes_like_prismas() {
 fn every_error_class_names_its_place() {
     let cases: &[(&str, &str, usize, usize)] = &[
         ("model A {\n  id String @default(\"x)\n}\n", "This string is not closed.", 2, 22),
+        // A backslash that ends the file (found by tests/fuzz.rs; it used to panic).
+        ("model A {\n  id String @map(\"a\\", "This string is not closed.", 2, 18),
         ("model A {\n  id Int @id\n  bad Int !\n}\n", "Unexpected character `!`.", 3, 11),
         ("model A {\n  id\n}\n", "Expected the field's type, found the end of the line.", 2, 5),
         ("modle A {\n}\n", "`modle` is not a block type", 1, 1),

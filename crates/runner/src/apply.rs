@@ -41,6 +41,10 @@ impl Applier<'_> {
             mode: plan.mode,
             statements: plan.statements.len(),
         });
+        if plan.statements.is_empty() && migration.data.is_none() {
+            self.observer
+                .event(&RunEvent::EmptyMigration { name: &migration.name, file: &migration.up.path });
+        }
         // Resuming after the last statement completed but before (or after) it was recorded.
         let statements_done = from > 0 && from >= plan.statements.len();
         match plan.mode {

@@ -149,6 +149,16 @@ pub enum RunEvent<'a> {
         /// Statements in the file.
         statements: usize,
     },
+    /// A warning: the migration's file holds no statement (empty, or only comments). It is
+    /// still recorded as applied, as Prisma Migrate does, so the history matches the folder;
+    /// the warning is there because an empty file is more often a mistake (unsaved editor,
+    /// wrong file) than an intention.
+    EmptyMigration {
+        /// The migration.
+        name: &'a str,
+        /// Its `migration.sql`.
+        file: &'a std::path::Path,
+    },
     /// Statements of a stepwise migration completed.
     StepDone {
         /// The migration.

@@ -35,7 +35,7 @@ pub use lock::{Lock, Work, lock_of, statement_lock, statement_work, tables_of, w
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
 };
-pub use quote::{quote_ident, quote_literal};
+pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 
 /// The SQL grammar a script is written in.

@@ -12,9 +12,42 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// The longest name PostgreSQL keeps: `NAMEDATALEN - 1` bytes. It cuts longer ones (with a
+/// notice), so a name haste makes up must be cut the same way to be found again.
+pub const MAX_IDENT_BYTES: usize = 63;
+
+/// `stem` followed by `suffix`, as PostgreSQL keeps the name: at most [`MAX_IDENT_BYTES`] bytes,
+/// cut at the last character boundary that fits (as PostgreSQL's `pg_mbcliplen` does), never
+/// inside a multi-byte character. The suffix is kept whole and the stem cut to make room for
+/// it, as Prisma names constraints (`<table>_pkey`); with an empty suffix this is PostgreSQL's
+/// own truncation. The only place names are cut.
+pub fn truncate_ident(stem: &str, suffix: &str) -> String {
+    let room = MAX_IDENT_BYTES.saturating_sub(suffix.len());
+    let name = format!("{}{suffix}", &stem[..stem.floor_char_boundary(room)]);
+    name[..name.floor_char_boundary(MAX_IDENT_BYTES)].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn truncation_keeps_63_bytes_and_never_splits_a_character() {
+        assert_eq!(truncate_ident("short", ""), "short");
+        assert_eq!(truncate_ident(&"a".repeat(70), ""), "a".repeat(63));
+        // 'é' is two bytes: 31 of them are 62 bytes; the 32nd would end at byte 64.
+        assert_eq!(truncate_ident(&"é".repeat(40), ""), "é".repeat(31));
+        // 'ü' straddles byte 63 after one ASCII byte and 31 two-byte characters.
+        assert_eq!(truncate_ident(&format!("x{}", "ü".repeat(40)), ""), format!("x{}", "ü".repeat(31)));
+        // Four-byte characters: 15 of them are 60 bytes.
+        assert_eq!(truncate_ident(&"🦀".repeat(20), ""), "🦀".repeat(15));
+        assert_eq!(truncate_ident(&"日本".repeat(20), "_pkey"), format!("{}_pkey", "日本".repeat(9) + "日"));
+        for length in 0..80 {
+            let name = truncate_ident(&"ß".repeat(length), "_fkey");
+            assert!(name.len() <= MAX_IDENT_BYTES && name.ends_with("_fkey"), "{name}");
+        }
+        assert_eq!(truncate_ident("", &"s".repeat(70)), "s".repeat(63));
+    }
 
     #[test]
     fn doubles_embedded_quotes() {

@@ -7,6 +7,7 @@ mod dev;
 mod failures;
 mod faults;
 mod guards;
+mod inputs;
 mod lint;
 mod prisma;
 mod recovery;

@@ -1,0 +1,2 @@
+﻿-- haste:after 9_nowhere
+SELECT 1;

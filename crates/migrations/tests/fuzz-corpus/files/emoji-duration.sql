@@ -1,0 +1,1 @@
+-- haste:lock-timeout 🦀

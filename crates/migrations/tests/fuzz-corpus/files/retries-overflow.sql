@@ -1,0 +1,2 @@
+-- haste:retries 99999999999999999999
+SELECT 1;

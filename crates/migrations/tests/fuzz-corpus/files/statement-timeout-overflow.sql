@@ -1,0 +1,2 @@
+-- haste:statement-timeout 18446744073709551615s
+SELECT 1;

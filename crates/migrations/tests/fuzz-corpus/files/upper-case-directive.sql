@@ -1,0 +1,2 @@
+-- HASTE:transaction off
+CREATE INDEX CONCURRENTLY i ON t (c);

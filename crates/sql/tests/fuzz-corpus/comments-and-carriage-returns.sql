@@ -1,0 +1,3 @@
+/* nested /* comment */ still ;
+-- é
+SELECT 'it''s';BEGIN; COMMIT;

@@ -1,0 +1,2 @@
+SELECT $a$ unterminated $b$;
+CREATE INDEX CONCURRENTLY i ON t (c);
