@@ -504,6 +504,24 @@ fn error_text(error: &Error) -> String {
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
         Error::SeedFailed(failure) => failure_text(failure),
+        Error::OutsideShadow { statements } => {
+            let mut text = String::from(
+                "error: refusing to run SQL on a shadow database that acts outside it; nothing was run",
+            );
+            for statement in statements {
+                let position = &statement.position;
+                text.push_str(&format!(
+                    "\n  --> {}:{}:{}: {}",
+                    position.file.display(),
+                    position.line,
+                    position.column,
+                    statement.what
+                ));
+            }
+            text.push_str("\n   = a schema file or migration history replayed on a shadow database may only change that database: \
+                 run what acts on databases, roles, tablespaces, the server or its files outside them (by hand, or from a provisioning script)");
+            text
+        }
         other => format!("error: {other}"),
     }
 }
@@ -573,6 +591,23 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
         }
         Error::LockTimeout { holder, .. } => value["holder"] = json!(holder),
         Error::Blocked { name, .. } => value["migration"] = name.clone().into(),
+        Error::OutsideShadow { statements } => {
+            let first = &statements[0].position;
+            value["file"] = first.file.display().to_string().into();
+            value["line"] = first.line.into();
+            value["column"] = first.column.into();
+            value["statements"] = statements
+                .iter()
+                .map(|statement| {
+                    json!({
+                        "file": statement.position.file.display().to_string(),
+                        "line": statement.position.line,
+                        "column": statement.position.column,
+                        "what": statement.what,
+                    })
+                })
+                .collect();
+        }
         Error::ForcedTransactionConflict { name, position, .. } => {
             value["migration"] = name.clone().into();
             value["file"] = position.file.display().to_string().into();

@@ -20,11 +20,12 @@ mod lock;
 mod plan;
 mod recorded;
 mod recovery;
+mod sandbox;
 mod source;
 mod status;
 
 pub use doctor::{Check, doctor};
-pub use error::{Error, FailureState, MigrationFailure, SourcePosition};
+pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};
 pub use plan::ExecutionMode;
@@ -32,6 +33,7 @@ pub use recorded::RecordedBy;
 pub use recovery::{
     DownTarget, Environment, Resolution, UnlockReport, baseline, down, reset, resolve, unlock,
 };
+pub use sandbox::replay;
 pub use source::{SchemaSource, load_source};
 pub use status::{MigrationState, State, StatusReport, status};
 

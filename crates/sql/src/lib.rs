@@ -24,6 +24,7 @@
 mod line_index;
 mod postgres;
 mod quote;
+pub mod sandbox;
 mod sqlite;
 mod transactions;
 mod trivia;

@@ -8,6 +8,7 @@ mod faults;
 mod lint;
 mod prisma;
 mod recovery;
+mod sandbox;
 mod schema;
 mod sqlite;
 mod tls;
