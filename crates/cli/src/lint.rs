@@ -61,7 +61,7 @@ pub fn command(
     let mut server_version = None;
     let mut applied: Option<HashSet<String>> = None;
     if let Some(url) = url {
-        match crate::applied_migrations(url, &folder) {
+        match crate::applied_migrations(url, &folder, printer) {
             Ok((version, names)) => {
                 server_version = major_version(&version);
                 applied = Some(names);
@@ -108,7 +108,7 @@ pub fn command(
         }
     }
     let findings = haste_lint::lint(&inputs, &settings.config);
-    render(&findings, &inputs, format);
+    render(&findings, &inputs, format, printer);
     outcome(&findings)
 }
 
@@ -117,15 +117,20 @@ pub fn outcome(findings: &[Finding]) -> u8 {
     if findings.iter().any(|f| f.severity == Severity::Error) { exit::LINT_FAILED } else { exit::OK }
 }
 
-pub fn render(findings: &[Finding], inputs: &[SourceFile], format: LintFormat) {
+pub fn render(
+    findings: &[Finding],
+    inputs: &[SourceFile],
+    format: LintFormat,
+    printer: &crate::render::Printer,
+) {
     let text = match format {
         LintFormat::Text => text(findings, inputs),
-        LintFormat::Json => serde_json::to_string_pretty(findings).unwrap_or_default(),
+        LintFormat::Json => serde_json::to_string(findings).unwrap_or_default(),
         LintFormat::Github => findings.iter().map(github).collect::<Vec<_>>().join("\n"),
         LintFormat::Sarif => serde_json::to_string_pretty(&sarif(findings)).unwrap_or_default(),
     };
     if !text.is_empty() {
-        println!("{text}");
+        printer.line(&text);
     }
 }
 

@@ -19,11 +19,20 @@ const JSON_SCHEMA: &str = "haste/1";
 pub struct Printer {
     format: Format,
     url: Option<DatabaseUrl>,
+    /// A JSON document the next one extends: `status --drift` prints the status and the drift
+    /// check as one document, though the drift check's outcome is only known later.
+    extended: std::cell::RefCell<Option<Value>>,
 }
 
 impl Printer {
     pub fn new(format: Format, url: Option<DatabaseUrl>) -> Printer {
-        Printer { format, url }
+        Printer { format, url, extended: std::cell::RefCell::new(None) }
+    }
+
+    /// Makes the next JSON document carry the fields of `document` too (its own fields win; an
+    /// `error` sets `exit_code`).
+    pub fn extend_next(&self, document: Value) {
+        *self.extended.borrow_mut() = Some(document);
     }
 
     fn scrub(&self, text: &str) -> String {
@@ -49,6 +58,15 @@ impl Printer {
     }
 
     pub fn json(&self, mut value: Value) {
+        if let Some(Value::Object(mut base)) = self.extended.borrow_mut().take()
+            && let Value::Object(fields) = value
+        {
+            if let Some(exit_code) = fields.get("error").and_then(|error| error.get("exit_code")) {
+                base.insert("exit_code".into(), exit_code.clone());
+            }
+            base.extend(fields);
+            value = Value::Object(base);
+        }
         if let Value::Object(map) = &mut value {
             map.insert("schema".into(), JSON_SCHEMA.into());
             if let Some(url) = &self.url {
@@ -149,6 +167,23 @@ impl Printer {
         }
     }
 
+    /// `deploy --lint`: pending migrations have error-level findings, so nothing was applied.
+    pub fn lint_refused(&self, findings: &[haste_lint::Finding], inputs: &[haste_lint::SourceFile]) -> u8 {
+        let message = "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")";
+        match self.format {
+            Format::Text => {
+                crate::lint::render(findings, inputs, crate::args::LintFormat::Text, self);
+                self.fail("LINT_FAILED", exit::LINT_FAILED, message)
+            }
+            Format::Json => {
+                let mut error = self.error_object("LINT_FAILED", exit::LINT_FAILED, message);
+                error["findings"] = json!(findings);
+                self.json(json!({ "ok": false, "error": error }));
+                exit::LINT_FAILED
+            }
+        }
+    }
+
     pub fn backup_error(&self, path: &std::path::Path, error: &haste_driver::DbError) -> u8 {
         let message = format!("backup to {} failed, nothing was applied: {}", path.display(), error.message);
         self.fail("BACKUP_FAILED", exit::BACKUP_FAILED, &message)
@@ -199,11 +234,13 @@ impl Printer {
     /// Runs the configured seed command after `reset`, with DATABASE_URL set.
     pub fn seed_command(&self, command: &str, url: &DatabaseUrl) -> u8 {
         self.progress(&format!("Seeding: {command}"));
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .env("DATABASE_URL", url.expose())
-            .status();
+        let mut child = std::process::Command::new("sh");
+        child.arg("-c").arg(command).env("DATABASE_URL", url.expose());
+        if self.format == Format::Json {
+            // stdout carries only JSON; whatever the seed prints goes to stderr.
+            child.stdout(std::io::stderr());
+        }
+        let status = child.status();
         match status {
             Ok(status) if status.success() => exit::OK,
             Ok(status) => self.fail(
@@ -295,15 +332,21 @@ impl Printer {
         code
     }
 
-    /// `schema dump`: the DDL, one statement after another.
+    /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
     pub fn schema_dump(&self, model: &haste_schema::Schema) {
-        for statement in model.to_ddl() {
-            self.line(&format!("{statement};\n"));
+        match self.format {
+            Format::Json => self.json(json!({ "ok": true, "statements": model.to_ddl() })),
+            Format::Text => {
+                for statement in model.to_ddl() {
+                    self.line(&format!("{statement};\n"));
+                }
+            }
         }
     }
 
-    pub fn status(&self, report: &StatusReport) -> u8 {
-        let exit_code = if report.any(State::Failed) || report.any(State::Interrupted) {
+    /// `migrate status`: the exit code its report calls for.
+    pub fn status_code(report: &StatusReport) -> u8 {
+        if report.any(State::Failed) || report.any(State::Interrupted) {
             exit::BLOCKED
         } else if report.any(State::Modified) || report.any(State::Missing) {
             exit::VALIDATION
@@ -311,14 +354,24 @@ impl Printer {
             exit::PENDING
         } else {
             exit::OK
-        };
+        }
+    }
+
+    /// `migrate status` as the JSON document docs/json.md describes.
+    pub fn status_document(report: &StatusReport) -> Value {
+        let exit_code = Printer::status_code(report);
+        json!({
+            "ok": exit_code == exit::OK,
+            "exit_code": exit_code,
+            "up_to_date": exit_code == exit::OK,
+            "migrations": report.migrations,
+        })
+    }
+
+    pub fn status(&self, report: &StatusReport) -> u8 {
+        let exit_code = Printer::status_code(report);
         match self.format {
-            Format::Json => self.json(json!({
-                "ok": exit_code == exit::OK,
-                "exit_code": exit_code,
-                "up_to_date": exit_code == exit::OK,
-                "migrations": report.migrations,
-            })),
+            Format::Json => self.json(Printer::status_document(report)),
             Format::Text => {
                 for migration in &report.migrations {
                     let mut line = format!("{:<11} {}", state_label(migration.state), migration.name);

@@ -5,6 +5,7 @@ mod deploy_postgres;
 mod dev;
 mod failures;
 mod faults;
+mod json;
 mod lint;
 mod prisma;
 mod recovery;
