@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use haste_lint::{Finding, Severity, SourceFile};
 use haste_migrations::MigrationsDir;
-use haste_sql::LineIndex;
+use haste_sql::{Dialect, LineIndex};
 use serde_json::json;
 
 use crate::args::LintFormat;
@@ -34,6 +34,15 @@ pub fn sources(
         .collect()
 }
 
+/// The dialect the migrations are written in: the folder's `provider`, else the `--url`'s.
+fn dialect(folder: &MigrationsDir, url: Option<&str>) -> Dialect {
+    let sqlite = match folder.provider.as_deref() {
+        Some(provider) => provider == "sqlite",
+        None => url.is_some_and(|url| url.starts_with("sqlite:")),
+    };
+    if sqlite { Dialect::Sqlite } else { Dialect::Postgres }
+}
+
 /// The major version in `PostgreSQL 15.18`.
 pub fn major_version(server: &str) -> Option<u32> {
     server.strip_prefix("PostgreSQL ")?.split(['.', ' ']).next()?.parse().ok()
@@ -58,6 +67,7 @@ pub fn command(
         Ok(folder) => folder,
         Err(error) => return printer.usage_error(&error.to_string()),
     };
+    settings.config.dialect = dialect(&folder, url);
     let mut server_version = None;
     let mut applied: Option<HashSet<String>> = None;
     if let Some(url) = url {

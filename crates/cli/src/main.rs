@@ -262,10 +262,8 @@ fn lint_pending(
         .collect();
     let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
     settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
+    settings.config.dialect = connection.dialect();
     let inputs = lint::sources(dir, |m| !applied.contains(&m.name), Some(&applied));
-    if connection.dialect() != haste_sql::Dialect::Postgres {
-        return exit::OK;
-    }
     let findings = haste_lint::lint(&inputs, &settings.config);
     if lint::outcome(&findings) == exit::OK { exit::OK } else { printer.lint_refused(&findings, &inputs) }
 }
