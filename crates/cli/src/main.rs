@@ -37,7 +37,12 @@ fn main() -> ExitCode {
             )
         }
         Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
-            printer.doctor(&haste_runner::doctor(connection, dir, &resolved.settings))
+            printer.doctor(&haste_runner::doctor(
+                connection,
+                dir,
+                &resolved.settings,
+                &haste_postgres::LocalCluster::can_start,
+            ))
         }),
     })
 }

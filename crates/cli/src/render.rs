@@ -284,7 +284,11 @@ impl Printer {
                 for check in checks {
                     self.line(&format!(
                         "{} {}: {}",
-                        if check.ok { "pass" } else { "FAIL" },
+                        match (check.ok, check.warning) {
+                            (false, _) => "FAIL",
+                            (true, true) => "warn",
+                            (true, false) => "pass",
+                        },
                         check.name,
                         check.detail
                     ));
