@@ -132,8 +132,10 @@ fn statement_escape(node: &NodeEnum) -> Option<String> {
         NodeEnum::GrantStmt(grant) => return on_shared_object("GRANT or REVOKE on", grant.objtype),
         NodeEnum::CommentStmt(comment) => return on_shared_object("COMMENT ON", comment.objtype),
         NodeEnum::SecLabelStmt(label) => return on_shared_object("SECURITY LABEL on", label.objtype),
-        NodeEnum::AlterOwnerStmt(owner) => return on_shared_object("OWNER TO of", owner.object_type),
-        NodeEnum::RenameStmt(rename) => return on_shared_object("RENAME of", rename.rename_type),
+        NodeEnum::AlterOwnerStmt(owner) => {
+            return on_shared_object("a change of owner of", owner.object_type);
+        }
+        NodeEnum::RenameStmt(rename) => return on_shared_object("a rename of", rename.rename_type),
         _ => return None,
     };
     Some(what.to_owned())
