@@ -69,24 +69,26 @@ pub fn escapes(sql: &str) -> Vec<Escape> {
     let parsed = parse_with_trees(sql);
     let mut found = Vec::new();
     for (statement, tree) in parsed.script.statements.iter().zip(&parsed.trees) {
-        let at_statement = |what: String| Escape { offset: statement.start, what };
+        let mut in_statement = Vec::new();
         match tree {
             Ok(node) => {
                 if let Some(what) = statement_escape(node) {
-                    found.push(at_statement(what));
+                    in_statement.push(Escape { offset: statement.start, what });
                 }
-                found.extend(called_outside(node, statement.start));
+                in_statement.extend(called_outside(node, statement.start));
                 if matches!(node, NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_)) {
-                    found.extend(mentioned_outside(&statement.text, statement.offset));
+                    in_statement.extend(mentioned_outside(&statement.text, statement.offset));
                 }
             }
             // The server may still run what pg_query's grammar refuses (a newer server, a
             // newer syntax): judge its text.
-            Err(_) => found.extend(mentioned_outside(&statement.text, statement.offset)),
+            Err(_) => in_statement.extend(mentioned_outside(&statement.text, statement.offset)),
         }
+        // Each thing once per statement: a body can be both walked and scanned.
+        in_statement.sort_by_key(|escape| escape.offset);
+        let mut seen = std::collections::HashSet::new();
+        found.extend(in_statement.into_iter().filter(|escape| seen.insert(escape.what.clone())));
     }
-    found.sort_by_key(|escape| escape.offset);
-    found.dedup();
     found
 }
 
@@ -295,7 +297,7 @@ CREATE TABLE t (id int, secret text DEFAULT pg_catalog.pg_read_file('/etc/passwd
 CREATE VIEW v AS SELECT * FROM pg_ls_dir('.') AS f;
 INSERT INTO t VALUES (1, (SELECT lo_import('/etc/hosts')::text));
 SELECT dblink_exec('host=elsewhere', 'DROP TABLE x');
-CREATE FUNCTION h() RETURNS bool LANGUAGE sql BEGIN ATOMIC SELECT pg_reload_conf(); END;
+CREATE FUNCTION h() RETURNS bool LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_reload_conf(); END;
 ALTER TABLE t ADD CONSTRAINT c CHECK (pg_cancel_backend(1));";
         let found = escapes(sql);
         let names: Vec<&str> = found.iter().map(|e| e.what.as_str()).collect();
