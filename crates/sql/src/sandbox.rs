@@ -320,7 +320,7 @@ ALTER TABLE t ADD CONSTRAINT c CHECK (pg_cancel_backend(1));";
     fn scans_bodies_kept_as_text_and_statements_the_grammar_refuses() {
         let sql = "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity; END $$;
 CREATE FUNCTION k() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN EXECUTE 'SELECT pg_read_file (''x'')'; END $f$;
-SELEC pg_rotate_logfile() FROM x;";
+SELEC pg_rotate_logfile();";
         let found = escapes(sql);
         assert_eq!(
             found.iter().map(|e| e.what.as_str()).collect::<Vec<_>>(),
