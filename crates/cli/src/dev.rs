@@ -187,7 +187,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
                 printer.line(&format!("hint: {suggestion}"));
             }
             if !findings.is_empty() {
-                lint::render(&findings, &inputs, args::LintFormat::Text);
+                lint::render(&findings, &inputs, args::LintFormat::Text, printer);
             }
             if create_only {
                 printer.line("Not applied (--create-only): review and edit it, then run `haste migrate dev` again to apply it.");
@@ -284,16 +284,27 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
     }
 }
 
-/// `status --drift`: the status, then the drift check.
-pub fn status_drift(common: &Common, shadow_url: Option<&str>, schema: Option<&Path>, status_code: u8) -> u8 {
+/// `status --drift`: the status (already printed, or in JSON the `status` document this one
+/// extends), then the drift check.
+pub fn status_drift(
+    common: &Common,
+    shadow_url: Option<&str>,
+    schema: Option<&Path>,
+    status_code: u8,
+    status: Option<serde_json::Value>,
+) -> u8 {
     let (resolved, server, printer) = match postgres(common, None, shadow_url) {
         Ok(context) => context,
         Err(code) => return code,
     };
+    if let Some(status) = status {
+        printer.extend_next(status);
+    }
     let dir = match haste_migrations::MigrationsDir::load(&resolved.dir.path) {
         Ok(dir) => dir,
         Err(error) => return printer.runner_error(&haste_runner::Error::Folder(error)),
     };
+    let no_drift = json!({ "migrations": [], "changes": [] });
     match haste_dev::drift(&resolved.url, &dir, &server, &resolved.settings) {
         Ok(drift) if drift.is_empty() => {
             if printer.format() == Format::Text {
@@ -303,11 +314,19 @@ pub fn status_drift(common: &Common, shadow_url: Option<&str>, schema: Option<&P
         Ok(drift) => return dev_error(&printer, &DevError::Drift(drift)),
         Err(error) => return dev_error(&printer, &error),
     }
-    let Some(schema) = schema else { return status_code };
+    let Some(schema) = schema else {
+        if printer.format() == Format::Json {
+            printer.json(json!({ "drift": no_drift }));
+        }
+        return status_code;
+    };
     match unmigrated(&resolved, &server, schema) {
         Ok(pending) if pending.is_empty() => {
-            if printer.format() == Format::Text {
-                printer.line(&format!("{} matches the database: nothing to generate.", schema.display()));
+            match printer.format() {
+                Format::Text => {
+                    printer.line(&format!("{} matches the database: nothing to generate.", schema.display()))
+                }
+                Format::Json => printer.json(json!({ "drift": no_drift, "unmigrated": [] })),
             }
             status_code
         }
@@ -348,13 +367,23 @@ fn unmigrated(resolved: &Resolved, server: &DatabaseUrl, path: &Path) -> Result<
     })
 }
 
-/// The schema of `source` (a database URL, or files applied to a shadow database on the
-/// `shadow_url` or `--url` server), or the exit code of what went wrong, already reported.
-pub fn load_schema(
+/// A schema source resolved: what to read, the server for its shadow database, the settings,
+/// and the printer for its errors.
+struct SourceContext {
+    source: SchemaSource,
+    server: DatabaseUrl,
+    resolved: Resolved,
+    printer: Printer,
+}
+
+/// Resolves `source` (a database URL, or files applied to a shadow database on the
+/// `shadow_url` or `--url` server; none is the `--url` database), or the exit code of what went
+/// wrong, already reported.
+fn source_context(
     common: &Common,
     source: Option<&str>,
     shadow_url: Option<&str>,
-) -> Result<haste_dev::Loaded, u8> {
+) -> Result<SourceContext, u8> {
     let source = source.map(SchemaSource::parse);
     let server = match &source {
         Some(SchemaSource::Database(url)) if shadow_url.is_none() => Some(url.clone()),
@@ -363,7 +392,19 @@ pub fn load_schema(
     let common = Common { url: server, ..common.clone() };
     let (resolved, server, printer) = postgres(&common, None, shadow_url)?;
     let source = source.unwrap_or_else(|| SchemaSource::Database(resolved.url.expose().to_owned()));
-    haste_dev::load(&source, &server, &resolved.settings).map_err(|error| dev_error(&printer, &error))
+    Ok(SourceContext { source, server, resolved, printer })
+}
+
+/// The schema of `source` (see [`source_context`]), or the exit code of what went wrong,
+/// already reported.
+pub fn load_schema(
+    common: &Common,
+    source: Option<&str>,
+    shadow_url: Option<&str>,
+) -> Result<haste_dev::Loaded, u8> {
+    let context = source_context(common, source, shadow_url)?;
+    haste_dev::load(&context.source, &context.server, &context.resolved.settings)
+        .map_err(|error| dev_error(&context.printer, &error))
 }
 
 /// `schema diff`.
@@ -383,15 +424,24 @@ pub fn schema_diff(
         Ok(renames) => renames,
         Err(code) => return code,
     };
-    // Both sides load at once: each is a connection and a dozen catalog queries.
-    let loaded = std::thread::scope(|scope| {
-        let to = scope.spawn(|| load_schema(common, Some(to), shadow_url));
-        let from = load_schema(common, Some(from), shadow_url);
-        from.and_then(|from| Ok((from, to.join().expect("loading a schema does not panic")?)))
-    });
-    let (from, to) = match loaded {
-        Ok(loaded) => loaded,
+    let contexts = source_context(common, Some(from), shadow_url)
+        .and_then(|from| Ok((from, source_context(common, Some(to), shadow_url)?)));
+    let (from, to) = match contexts {
+        Ok(contexts) => contexts,
         Err(code) => return code,
+    };
+    // Both sides load at once (each is a connection and a dozen catalog queries); only the
+    // first failure is reported, so that JSON output stays one document.
+    // (The closure borrows only the fields it reads: a printer stays on its thread.)
+    let (loaded_from, loaded_to) = std::thread::scope(|scope| {
+        let loading = scope.spawn(|| haste_dev::load(&to.source, &to.server, &to.resolved.settings));
+        let loaded = haste_dev::load(&from.source, &from.server, &from.resolved.settings);
+        (loaded, loading.join().expect("loading a schema does not panic"))
+    });
+    let (from, to) = match (loaded_from, loaded_to) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(error), _) => return dev_error(&from.printer, &error),
+        (_, Err(error)) => return dev_error(&to.printer, &error),
     };
     let (from, mut steps) = if renames.is_empty() {
         (from, Vec::new())

@@ -10,8 +10,8 @@ pub const INTERNAL: u8 = 1;
 pub const USAGE: u8 = 2;
 /// `status`: pending migrations exist.
 pub const PENDING: u8 = 3;
-/// Validation: a migration changed after it was applied, is missing, is out of order, or the
-/// folder does not fit the database.
+/// Validation: a migration changed after it was applied, is missing, is out of order, the
+/// folder does not fit the database, or SQL meant for a shadow database acts outside it.
 pub const VALIDATION: u8 = 4;
 /// The migration lock could not be taken in time, or is not safe to take (pooler, lost).
 pub const LOCK: u8 = 5;
@@ -51,6 +51,7 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::OutOfOrder { .. } => (VALIDATION, "OUT_OF_ORDER"),
         Error::ProviderMismatch { .. } => (VALIDATION, "PROVIDER_MISMATCH"),
         Error::ForcedTransactionConflict { .. } => (VALIDATION, "NO_TRANSACTION_STATEMENT"),
+        Error::OutsideShadow { .. } => (VALIDATION, "OUTSIDE_SHADOW"),
         Error::LockTimeout { .. } => (LOCK, "LOCK_TIMEOUT"),
         Error::PoolerDetected => (LOCK, "POOLER_DETECTED"),
         Error::LockLost => (LOCK, "LOCK_LOST"),

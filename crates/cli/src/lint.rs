@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use haste_lint::{Finding, Severity, SourceFile};
 use haste_migrations::MigrationsDir;
-use haste_sql::LineIndex;
+use haste_sql::{Dialect, LineIndex};
 use serde_json::json;
 
 use crate::args::LintFormat;
@@ -32,6 +32,15 @@ pub fn sources(
             unreleased: applied.is_some_and(|applied| !applied.contains(&migration.name)),
         })
         .collect()
+}
+
+/// The dialect the migrations are written in: the folder's `provider`, else the `--url`'s.
+fn dialect(folder: &MigrationsDir, url: Option<&str>) -> Dialect {
+    let sqlite = match folder.provider.as_deref() {
+        Some(provider) => provider == "sqlite",
+        None => url.is_some_and(|url| url.starts_with("sqlite:")),
+    };
+    if sqlite { Dialect::Sqlite } else { Dialect::Postgres }
 }
 
 /// The major version in `PostgreSQL 15.18`.
@@ -63,10 +72,11 @@ pub fn command(
         }
         Err(error) => return printer.usage_error(&error.to_string()),
     };
+    settings.config.dialect = dialect(&folder, url);
     let mut server_version = None;
     let mut applied: Option<HashSet<String>> = None;
     if let Some(url) = url {
-        match crate::applied_migrations(url, &folder) {
+        match crate::applied_migrations(url, &folder, printer) {
             Ok((version, names)) => {
                 server_version = major_version(&version);
                 applied = Some(names);
@@ -114,7 +124,7 @@ pub fn command(
         }
     }
     let findings = haste_lint::lint(&inputs, &settings.config);
-    render(&findings, &inputs, format);
+    render(&findings, &inputs, format, printer);
     outcome(&findings)
 }
 
@@ -123,15 +133,20 @@ pub fn outcome(findings: &[Finding]) -> u8 {
     if findings.iter().any(|f| f.severity == Severity::Error) { exit::LINT_FAILED } else { exit::OK }
 }
 
-pub fn render(findings: &[Finding], inputs: &[SourceFile], format: LintFormat) {
+pub fn render(
+    findings: &[Finding],
+    inputs: &[SourceFile],
+    format: LintFormat,
+    printer: &crate::render::Printer,
+) {
     let text = match format {
         LintFormat::Text => text(findings, inputs),
-        LintFormat::Json => serde_json::to_string_pretty(findings).unwrap_or_default(),
+        LintFormat::Json => serde_json::to_string(findings).unwrap_or_default(),
         LintFormat::Github => findings.iter().map(github).collect::<Vec<_>>().join("\n"),
         LintFormat::Sarif => serde_json::to_string_pretty(&sarif(findings)).unwrap_or_default(),
     };
     if !text.is_empty() {
-        println!("{text}");
+        printer.line(&text);
     }
 }
 

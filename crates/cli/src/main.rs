@@ -22,7 +22,9 @@ fn main() -> ExitCode {
         Command::Migrate(command) => migrate(command),
         Command::Schema(command) => schema(command),
         Command::Lint { files, dir, config, url, pg_version, format, rule } => {
-            let printer = Printer::new(Format::Text, url.as_deref().and_then(|u| DatabaseUrl::parse(u).ok()));
+            // Errors of `lint --format json` are JSON documents too; the other formats' are text.
+            let errors = if format == args::LintFormat::Json { Format::Json } else { Format::Text };
+            let printer = Printer::new(errors, url.as_deref().and_then(|u| DatabaseUrl::parse(u).ok()));
             lint::command(
                 &files,
                 dir.as_deref(),
@@ -35,7 +37,12 @@ fn main() -> ExitCode {
             )
         }
         Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
-            printer.doctor(&haste_runner::doctor(connection, dir, &resolved.settings))
+            printer.doctor(&haste_runner::doctor(
+                connection,
+                dir,
+                &resolved.settings,
+                &haste_postgres::LocalCluster::can_start,
+            ))
         }),
     })
 }
@@ -78,6 +85,9 @@ fn migrate(command: Migrate) -> u8 {
             })
         }
         Migrate::Status { common, drift, shadow_url, schema } => {
+            // With --drift, a drift check follows a status that lets it run; in JSON both make
+            // one document, so the status waits for it.
+            let mut waiting = None;
             let code =
                 with_database(
                     &common,
@@ -87,12 +97,21 @@ fn migrate(command: Migrate) -> u8 {
                         dir,
                         &resolved.settings,
                     ) {
-                        Ok(report) => printer.status(&report),
+                        Ok(report) => {
+                            let code = Printer::status_code(&report);
+                            let checks_drift = drift && matches!(code, exit::OK | exit::PENDING);
+                            if checks_drift && printer.format() == Format::Json {
+                                waiting = Some(Printer::status_document(&report));
+                                code
+                            } else {
+                                printer.status(&report)
+                            }
+                        }
                         Err(error) => printer.runner_error(&error),
                     },
                 );
             if drift && matches!(code, exit::OK | exit::PENDING) {
-                dev::status_drift(&common, shadow_url.as_deref(), schema.as_deref(), code)
+                dev::status_drift(&common, shadow_url.as_deref(), schema.as_deref(), code, waiting)
             } else {
                 code
             }
@@ -277,29 +296,18 @@ fn lint_pending(
         .collect();
     let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
     settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
+    settings.config.dialect = connection.dialect();
     let inputs = lint::sources(dir, |m| !applied.contains(&m.name), Some(&applied));
-    if connection.dialect() != haste_sql::Dialect::Postgres {
-        return exit::OK;
-    }
     let findings = haste_lint::lint(&inputs, &settings.config);
-    let code = lint::outcome(&findings);
-    if code != exit::OK {
-        lint::render(&findings, &inputs, args::LintFormat::Text);
-        printer.fail(
-            "LINT_FAILED",
-            code,
-            "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")",
-        );
-    }
-    code
+    if lint::outcome(&findings) == exit::OK { exit::OK } else { printer.lint_refused(&findings, &inputs) }
 }
 
 /// The server version and the migrations recorded as applied (or otherwise started) on `url`.
 fn applied_migrations(
     url: &str,
     dir: &MigrationsDir,
+    printer: &Printer,
 ) -> Result<(String, std::collections::HashSet<String>), u8> {
-    let printer = Printer::new(Format::Text, DatabaseUrl::parse(url).ok());
     let url = DatabaseUrl::parse(url).map_err(|error| printer.usage_error(&error.to_string()))?;
     let settings = config::settings_for(&url, None);
     let mut connection =

@@ -19,11 +19,20 @@ const JSON_SCHEMA: &str = "haste/1";
 pub struct Printer {
     format: Format,
     url: Option<DatabaseUrl>,
+    /// A JSON document the next one extends: `status --drift` prints the status and the drift
+    /// check as one document, though the drift check's outcome is only known later.
+    extended: std::cell::RefCell<Option<Value>>,
 }
 
 impl Printer {
     pub fn new(format: Format, url: Option<DatabaseUrl>) -> Printer {
-        Printer { format, url }
+        Printer { format, url, extended: std::cell::RefCell::new(None) }
+    }
+
+    /// Makes the next JSON document carry the fields of `document` too (its own fields win; an
+    /// `error` sets `exit_code`).
+    pub fn extend_next(&self, document: Value) {
+        *self.extended.borrow_mut() = Some(document);
     }
 
     fn scrub(&self, text: &str) -> String {
@@ -49,6 +58,15 @@ impl Printer {
     }
 
     pub fn json(&self, mut value: Value) {
+        if let Some(Value::Object(mut base)) = self.extended.borrow_mut().take()
+            && let Value::Object(fields) = value
+        {
+            if let Some(exit_code) = fields.get("error").and_then(|error| error.get("exit_code")) {
+                base.insert("exit_code".into(), exit_code.clone());
+            }
+            base.extend(fields);
+            value = Value::Object(base);
+        }
         if let Value::Object(map) = &mut value {
             map.insert("schema".into(), JSON_SCHEMA.into());
             if let Some(url) = &self.url {
@@ -149,6 +167,23 @@ impl Printer {
         }
     }
 
+    /// `deploy --lint`: pending migrations have error-level findings, so nothing was applied.
+    pub fn lint_refused(&self, findings: &[haste_lint::Finding], inputs: &[haste_lint::SourceFile]) -> u8 {
+        let message = "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")";
+        match self.format {
+            Format::Text => {
+                crate::lint::render(findings, inputs, crate::args::LintFormat::Text, self);
+                self.fail("LINT_FAILED", exit::LINT_FAILED, message)
+            }
+            Format::Json => {
+                let mut error = self.error_object("LINT_FAILED", exit::LINT_FAILED, message);
+                error["findings"] = json!(findings);
+                self.json(json!({ "ok": false, "error": error }));
+                exit::LINT_FAILED
+            }
+        }
+    }
+
     pub fn backup_error(&self, path: &std::path::Path, error: &haste_driver::DbError) -> u8 {
         let message = format!("backup to {} failed, nothing was applied: {}", path.display(), error.message);
         self.fail("BACKUP_FAILED", exit::BACKUP_FAILED, &message)
@@ -199,11 +234,13 @@ impl Printer {
     /// Runs the configured seed command after `reset`, with DATABASE_URL set.
     pub fn seed_command(&self, command: &str, url: &DatabaseUrl) -> u8 {
         self.progress(&format!("Seeding: {command}"));
-        let status = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .env("DATABASE_URL", url.expose())
-            .status();
+        let mut child = std::process::Command::new("sh");
+        child.arg("-c").arg(command).env("DATABASE_URL", url.expose());
+        if self.format == Format::Json {
+            // stdout carries only JSON; whatever the seed prints goes to stderr.
+            child.stdout(std::io::stderr());
+        }
+        let status = child.status();
         match status {
             Ok(status) if status.success() => exit::OK,
             Ok(status) => self.fail(
@@ -247,7 +284,11 @@ impl Printer {
                 for check in checks {
                     self.line(&format!(
                         "{} {}: {}",
-                        if check.ok { "pass" } else { "FAIL" },
+                        match (check.ok, check.warning) {
+                            (false, _) => "FAIL",
+                            (true, true) => "warn",
+                            (true, false) => "pass",
+                        },
                         check.name,
                         check.detail
                     ));
@@ -295,10 +336,15 @@ impl Printer {
         code
     }
 
-    /// `schema dump`: the DDL, one statement after another.
+    /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
     pub fn schema_dump(&self, model: &haste_schema::Schema) {
-        for statement in model.to_ddl() {
-            self.line(&format!("{statement};\n"));
+        match self.format {
+            Format::Json => self.json(json!({ "ok": true, "statements": model.to_ddl() })),
+            Format::Text => {
+                for statement in model.to_ddl() {
+                    self.line(&format!("{statement};\n"));
+                }
+            }
         }
     }
 
@@ -355,8 +401,9 @@ impl Printer {
         exit_code
     }
 
-    pub fn status(&self, report: &StatusReport) -> u8 {
-        let exit_code = if report.any(State::Failed) || report.any(State::Interrupted) {
+    /// `migrate status`: the exit code its report calls for.
+    pub fn status_code(report: &StatusReport) -> u8 {
+        if report.any(State::Failed) || report.any(State::Interrupted) {
             exit::BLOCKED
         } else if report.any(State::Modified) || report.any(State::Missing) {
             exit::VALIDATION
@@ -364,14 +411,24 @@ impl Printer {
             exit::PENDING
         } else {
             exit::OK
-        };
+        }
+    }
+
+    /// `migrate status` as the JSON document docs/json.md describes.
+    pub fn status_document(report: &StatusReport) -> Value {
+        let exit_code = Printer::status_code(report);
+        json!({
+            "ok": exit_code == exit::OK,
+            "exit_code": exit_code,
+            "up_to_date": exit_code == exit::OK,
+            "migrations": report.migrations,
+        })
+    }
+
+    pub fn status(&self, report: &StatusReport) -> u8 {
+        let exit_code = Printer::status_code(report);
         match self.format {
-            Format::Json => self.json(json!({
-                "ok": exit_code == exit::OK,
-                "exit_code": exit_code,
-                "up_to_date": exit_code == exit::OK,
-                "migrations": report.migrations,
-            })),
+            Format::Json => self.json(Printer::status_document(report)),
             Format::Text => {
                 for migration in &report.migrations {
                     let mut line = format!("{:<11} {}", state_label(migration.state), migration.name);
@@ -599,6 +656,24 @@ fn error_text(error: &Error) -> String {
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
         Error::SeedFailed(failure) => failure_text(failure, Unit::Seed),
+        Error::OutsideShadow { statements } => {
+            let mut text = String::from(
+                "error: refusing to run SQL on a shadow database that acts outside it; nothing was run",
+            );
+            for statement in statements {
+                let position = &statement.position;
+                text.push_str(&format!(
+                    "\n  --> {}:{}:{}: {}",
+                    position.file.display(),
+                    position.line,
+                    position.column,
+                    statement.what
+                ));
+            }
+            text.push_str("\n   = a schema file or migration history replayed on a shadow database may only change that database: \
+                 run what acts on databases, roles, tablespaces, the server or its files outside them (by hand, or from a provisioning script)");
+            text
+        }
         other => format!("error: {other}"),
     }
 }
@@ -697,6 +772,23 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
         }
         Error::LockTimeout { holder, .. } => value["holder"] = json!(holder),
         Error::Blocked { name, .. } => value["migration"] = name.clone().into(),
+        Error::OutsideShadow { statements } => {
+            let first = &statements[0].position;
+            value["file"] = first.file.display().to_string().into();
+            value["line"] = first.line.into();
+            value["column"] = first.column.into();
+            value["statements"] = statements
+                .iter()
+                .map(|statement| {
+                    json!({
+                        "file": statement.position.file.display().to_string(),
+                        "line": statement.position.line,
+                        "column": statement.position.column,
+                        "what": statement.what,
+                    })
+                })
+                .collect();
+        }
         Error::ForcedTransactionConflict { name, position, .. } => {
             value["migration"] = name.clone().into();
             value["file"] = position.file.display().to_string().into();

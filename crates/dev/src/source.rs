@@ -114,7 +114,7 @@ impl Loaded {
     /// Applies the pending migrations of `dir` to the shadow database and reads the schema again.
     pub(crate) fn deploy(&mut self, dir: &MigrationsDir, settings: &Settings) -> Result<(), Error> {
         assert!(self.is_shadow(), "replays only ever run on a shadow database");
-        haste_runner::deploy(&mut self.connection, dir, &settings.for_replay(), &mut haste_runner::Quiet)?;
+        haste_runner::replay(&mut self.connection, dir, settings, &mut haste_runner::Quiet)?;
         self.refresh()
     }
 

@@ -28,7 +28,10 @@ pub use finding::{Finding, Group, Severity};
 
 use std::collections::HashMap;
 
-use haste_sql::{LineIndex, ParsedScript, TransactionMode, parse_with_trees, transaction_of_each};
+use haste_sql::{
+    Dialect, LineIndex, ParsedScript, Script, TransactionMode, parse_with_trees, transaction_of_each,
+};
+use pg_query::NodeEnum;
 
 /// One migration file, as the linter sees it.
 #[derive(Debug, Clone)]
@@ -49,6 +52,10 @@ pub struct SourceFile {
 /// How the linter is configured.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The database the migrations are written for (`provider` in `migration_lock.toml`).
+    /// SQLite files are cut by SQLite's rules and checked only by the rules that hold for any
+    /// database ([`rules::Rule::any_database`]).
+    pub dialect: Dialect,
     /// PostgreSQL major version of the target.
     pub pg_version: u32,
     /// Whether the runner sets a `lock_timeout` on every statement (haste's does, unless it
@@ -63,6 +70,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Config {
         Config {
+            dialect: Dialect::Postgres,
             pg_version: 15,
             runner_lock_timeout: true,
             runner_statement_timeout: false,
@@ -77,7 +85,7 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
     let mut schema = Schema::default();
     let mut findings = Vec::new();
     for file in files {
-        let ParsedScript { script, trees } = parse_with_trees(&file.sql);
+        let ParsedScript { script, trees } = parse(config.dialect, &file.sql);
         let transactions = transaction_of_each(&script.statements, file.transaction);
         let mut raw = Vec::new();
         schema.begin_file(file.unreleased);
@@ -93,6 +101,8 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
                 source: &file.sql,
             };
             match tree {
+                // PostgreSQL's grammar judges PostgreSQL files only.
+                Err(_) if config.dialect == Dialect::Sqlite => {}
                 Err(error) => raw.push(rules::Raw::new(
                     &context,
                     "syntax-error",
@@ -101,7 +111,10 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
                 )),
                 Ok(node) => {
                     if file.check {
-                        for rule in rules::RULES {
+                        let rules = rules::RULES
+                            .iter()
+                            .filter(|rule| config.dialect == Dialect::Postgres || rule.any_database());
+                        for rule in rules {
                             rule.check(&context, node, &mut raw);
                         }
                     }
@@ -116,4 +129,26 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A file cut into statements by the rules of its dialect, each with PostgreSQL's syntax tree.
+/// A SQLite statement has one when PostgreSQL's grammar reads it as one statement (`DROP TABLE`,
+/// `ALTER TABLE ... RENAME`); the others (trigger bodies, `AUTOINCREMENT`, `PRAGMA`) have none.
+fn parse(dialect: Dialect, sql: &str) -> ParsedScript {
+    if dialect == Dialect::Postgres {
+        return parse_with_trees(sql);
+    }
+    let script = Script::parse(Dialect::Sqlite, sql);
+    let trees = script
+        .statements
+        .iter()
+        .map(|statement| {
+            let ParsedScript { script, mut trees } = parse_with_trees(&statement.text);
+            match (script.parse_error, trees.len()) {
+                (None, 1) => trees.remove(0),
+                _ => Err::<NodeEnum, String>("not PostgreSQL syntax".to_owned()),
+            }
+        })
+        .collect();
+    ParsedScript { script, trees }
 }

@@ -37,6 +37,24 @@ impl LocalCluster {
         LocalCluster::start_with(dir, durability, &[])
     }
 
+    /// Whether [`LocalCluster::start`] can run here: the folder of the server binaries it
+    /// would use, or why it cannot (no binaries; as root, no `postgres` user to run them as).
+    /// A prediction from what is installed, without starting anything.
+    pub fn can_start() -> Result<PathBuf, String> {
+        let bin = server_binaries()?;
+        if let Some(missing) =
+            ["initdb", "pg_ctl", "postgres"].into_iter().find(|name| !bin.join(name).exists())
+        {
+            return Err(format!("{} has no {missing}", bin.display()));
+        }
+        if current_uid() == 0
+            && !Command::new("id").arg("-u").arg("postgres").output().is_ok_and(|o| o.status.success())
+        {
+            return Err("running as root, and there is no `postgres` user to run the server as".into());
+        }
+        Ok(bin)
+    }
+
     /// Like [`LocalCluster::start`], with more server settings (`ssl=on`, ...), written to the
     /// cluster's `postgresql.conf` after `initdb`.
     pub fn start_with(dir: &Path, durability: Durability, settings: &[&str]) -> Result<LocalCluster, String> {

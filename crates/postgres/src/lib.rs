@@ -490,7 +490,7 @@ impl Connection for PgConnection {
         let sql = format!(
             "SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper, \
              CASE WHEN to_regclass({history}) IS NOT NULL THEN has_table_privilege(to_regclass({history}), 'INSERT, UPDATE, DELETE') \
-                  WHEN to_regnamespace({schema}) IS NOT NULL THEN has_schema_privilege({schema}, 'CREATE') \
+                  WHEN to_regnamespace({schema}) IS NOT NULL THEN has_schema_privilege(to_regnamespace({schema}), 'CREATE') \
                   ELSE has_database_privilege(current_database(), 'CREATE') END \
              FROM pg_roles r WHERE r.rolname = current_user",
             history = quote_literal(&tables.qualified(MIGRATIONS_TABLE)),

@@ -1,7 +1,11 @@
-//! `haste doctor`: every precondition of every command, each a plain pass or fail.
+//! `haste doctor`: every precondition of every command, each a pass, a warning (it works, in
+//! a way worth knowing) or a failure.
+
+use std::path::PathBuf;
 
 use haste_driver::Connection;
 use haste_migrations::MigrationsDir;
+use haste_sql::Dialect;
 
 use crate::{Settings, State, status};
 
@@ -10,19 +14,28 @@ use crate::{Settings, State, status};
 pub struct Check {
     /// What was checked.
     pub name: &'static str,
-    /// Whether it passed.
+    /// Whether it passed (a warning passes).
     pub ok: bool,
+    /// Whether it passed in a way worth knowing (a fallback will be used).
+    pub warning: bool,
     /// What was found.
     pub detail: String,
 }
 
 /// Runs every check against a connected database. A database error in one check fails that
-/// check and the others still run.
-pub fn doctor(connection: &mut dyn Connection, dir: &MigrationsDir, settings: &Settings) -> Vec<Check> {
+/// check and the others still run. `local_cluster` tells whether a throwaway local cluster can
+/// hold shadow databases when the role may not create any (the folder of the server binaries
+/// it would start from, or why not); it is asked only then.
+pub fn doctor(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    local_cluster: &dyn Fn() -> Result<PathBuf, String>,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut check = |name, outcome: Result<(bool, String), String>| {
         let (ok, detail) = outcome.unwrap_or_else(|error| (false, error));
-        checks.push(Check { name, ok, detail });
+        checks.push(Check { name, ok, warning: false, detail });
     };
     check("server", connection.server_version().map(|version| (true, version)).map_err(|e| e.to_string()));
     check(
@@ -43,13 +56,7 @@ pub fn doctor(connection: &mut dyn Connection, dir: &MigrationsDir, settings: &S
             false => (false, "may not create or write haste's history tables: deploy will fail".into()),
         }),
     );
-    check(
-        "privilege: create database",
-        capabilities.map(|c| match c.can_create_database {
-            true => (true, "may create databases (shadow database for schema diff and migrate dev)".into()),
-            false => (false, "may not create databases: a shadow database needs --shadow-url".into()),
-        }),
-    );
+    let can_create_database = capabilities.map(|c| c.can_create_database);
     check(
         "migrations",
         status(connection, dir, settings).map_err(|e| e.to_string()).map(|report| {
@@ -98,5 +105,39 @@ pub fn doctor(connection: &mut dyn Connection, dir: &MigrationsDir, settings: &S
             ),
         }),
     );
+    if connection.dialect() == Dialect::Postgres {
+        checks.push(shadow_check(can_create_database, local_cluster));
+    }
     checks
+}
+
+/// Where `migrate dev`, `status --drift` and `schema diff` will put their shadow databases,
+/// as `ShadowDatabase::create` decides: on this server, else on a local cluster.
+fn shadow_check(
+    can_create_database: Result<bool, String>,
+    local_cluster: &dyn Fn() -> Result<PathBuf, String>,
+) -> Check {
+    let name = "shadow database";
+    let (ok, warning, detail) = match can_create_database {
+        Err(error) => (false, false, error),
+        Ok(true) => (true, false, "CREATE DATABASE allowed: shadow databases go on this server".to_owned()),
+        Ok(false) => match local_cluster() {
+            Ok(bin) => (
+                true,
+                true,
+                format!(
+                    "CREATE DATABASE refused (no CREATEDB); shadow databases go on a throwaway local cluster started from {} (or pass --shadow-url)",
+                    bin.display()
+                ),
+            ),
+            Err(reason) => (
+                false,
+                false,
+                format!(
+                    "CREATE DATABASE refused (no CREATEDB) and no local cluster can start ({reason}): grant CREATEDB or pass --shadow-url"
+                ),
+            ),
+        },
+    };
+    Check { name, ok, warning, detail }
 }

@@ -64,6 +64,15 @@ pub struct MigrationFailure {
     pub state: FailureState,
 }
 
+/// A statement that would act outside the shadow database it was meant for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OutsideStatement {
+    /// Where it is.
+    pub position: SourcePosition,
+    /// What it is (`DROP DATABASE`, `a call of pg_read_file`).
+    pub what: String,
+}
+
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -216,6 +225,18 @@ pub enum Error {
     /// The seed after `reset` failed.
     #[error("seed {} failed", .0.name)]
     SeedFailed(Box<MigrationFailure>),
+    /// A schema source or a history to replay on a shadow database holds statements that act
+    /// outside it (other databases, roles, the server's files or settings); nothing ran.
+    #[error(
+        "{}:{}: {} acts outside the shadow database; nothing was run",
+        .statements[0].position.file.display(),
+        .statements[0].position.line,
+        .statements[0].what
+    )]
+    OutsideShadow {
+        /// Each such statement, in file order.
+        statements: Vec<OutsideStatement>,
+    },
     /// A migration failed.
     #[error("migration {} failed", .0.name)]
     MigrationFailed(Box<MigrationFailure>),

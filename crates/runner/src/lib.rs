@@ -23,11 +23,12 @@ mod lock;
 mod plan;
 mod recorded;
 mod recovery;
+mod sandbox;
 mod source;
 mod status;
 
 pub use doctor::{Check, doctor};
-pub use error::{Error, FailureState, MigrationFailure, SourcePosition};
+pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};
 pub use impact::{ImpactReport, MigrationImpact, StatementImpact, TableSize, impact};
@@ -37,6 +38,7 @@ pub use recovery::{
     DownTarget, Environment, Resolution, UnlockReport, baseline, check_dev_allowed, check_down_allowed,
     check_reset_allowed, down, reset, resolve, unlock,
 };
+pub use sandbox::replay;
 pub use source::{SchemaSource, load_source};
 pub use status::{MigrationState, State, StatusReport, status};
 

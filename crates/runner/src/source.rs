@@ -9,7 +9,7 @@ use haste_migrations::{MigrationsDir, SqlFile};
 use haste_sql::Script;
 
 use crate::error::{FailureState, MigrationFailure};
-use crate::{Error, Observer, Settings, deploy};
+use crate::{Error, Observer, Settings};
 
 /// A schema's origin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +47,8 @@ impl SchemaSource {
     }
 }
 
-/// Applies a file or folder source to `connection`, an empty (shadow) database.
+/// Applies a file or folder source to `connection`, an empty (shadow) database. Every file is
+/// read and checked first: nothing runs when one holds a statement that acts outside the shadow.
 pub fn load_source(
     connection: &mut dyn Connection,
     source: &SchemaSource,
@@ -57,8 +58,7 @@ pub fn load_source(
     let files = match source {
         SchemaSource::Database(_) => return Ok(()),
         SchemaSource::Migrations(dir) => {
-            return deploy(connection, &MigrationsDir::load(dir)?, &settings.for_replay(), observer)
-                .map(drop);
+            return crate::replay(connection, &MigrationsDir::load(dir)?, settings, observer).map(drop);
         }
         SchemaSource::SqlFile(path) => vec![path.clone()],
         SchemaSource::SqlFolder(dir) => {
@@ -72,18 +72,25 @@ pub fn load_source(
             files
         }
     };
-    for path in files {
-        let file = SqlFile::read(&path)?.ok_or_else(|| haste_migrations::Error::Io {
-            path: path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        })?;
+    let files = files
+        .into_iter()
+        .map(|path| {
+            SqlFile::read(&path)?.ok_or_else(|| haste_migrations::Error::Io {
+                path,
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            })
+        })
+        .collect::<Result<Vec<SqlFile>, _>>()?;
+    crate::sandbox::check(connection.dialect(), &files.iter().collect::<Vec<_>>())?;
+    for file in &files {
+        let path = &file.path;
         let script = Script::parse(connection.dialect(), &file.sql);
         for (index, statement) in script.statements.iter().enumerate() {
             connection.run_as_written(settings.limits, &statement.text).map_err(|error| {
                 Error::MigrationFailed(Box::new(MigrationFailure {
                     name: path.display().to_string(),
                     statement_index: index,
-                    position: crate::plan::statement_position(&file, Some(statement), error.position),
+                    position: crate::plan::statement_position(file, Some(statement), error.position),
                     error,
                     attempts: 1,
                     state: FailureState::RolledBack,

@@ -26,6 +26,7 @@ mod line_index;
 mod lock;
 mod postgres;
 mod quote;
+pub mod sandbox;
 mod sqlite;
 mod transactions;
 mod trivia;

@@ -53,11 +53,10 @@ fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
         let statement = Statement::new(sql, 0, sql.len(), StatementKind::Plain);
         return vec![(statement, Err("the script contains a NUL byte".to_owned()))];
     };
-    pieces
+    pieces_and_gaps(sql, &pieces)
         .into_iter()
-        .filter(|piece| !trivia::is_blank(piece))
-        .map(|piece| {
-            let offset = piece.as_ptr() as usize - sql.as_ptr() as usize;
+        .map(|(offset, end)| {
+            let piece = &sql[offset..end];
             let tree = pg_query::parse(piece, 0).map_err(|error| error.to_string()).and_then(|parsed| {
                 parsed
                     .protobuf
@@ -72,6 +71,34 @@ fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
             (Statement::new(sql, offset, offset + piece.len(), kind), tree)
         })
         .collect()
+}
+
+/// The byte ranges of the scanner's pieces, and of the text between them that is more than
+/// whitespace, comments and `;`. PostgreSQL's scanner leaves out a statement holding no
+/// keyword at all (`SELEC f();`), which is never valid SQL: it must still reach the database,
+/// which then reports it, rather than vanish from the migration.
+fn pieces_and_gaps(sql: &str, pieces: &[&str]) -> Vec<(usize, usize)> {
+    let mut ranges = Vec::new();
+    let mut gap_start = 0;
+    let gap = |from: usize, to: usize, ranges: &mut Vec<(usize, usize)>| {
+        let text = &sql[from..to];
+        let start =
+            from + text.len() - text.trim_start_matches(|c: char| c == ';' || c.is_whitespace()).len();
+        let end = from + text.trim_end_matches(|c: char| c == ';' || c.is_whitespace()).len();
+        if start < end && !trivia::is_blank(&sql[start..end]) {
+            ranges.push((start, end));
+        }
+    };
+    for piece in pieces {
+        let offset = piece.as_ptr() as usize - sql.as_ptr() as usize;
+        gap(gap_start, offset, &mut ranges);
+        if !trivia::is_blank(piece) {
+            ranges.push((offset, offset + piece.len()));
+        }
+        gap_start = offset + piece.len();
+    }
+    gap(gap_start, sql.len(), &mut ranges);
+    ranges
 }
 
 /// The statements PostgreSQL refuses inside a transaction block (`PreventInTransactionBlock`
@@ -303,6 +330,24 @@ SELECT "semi;colon" FROM t
         assert_eq!(script.statements.len(), 3);
         assert!(script.statements[1].text.contains("TABEL"));
         assert!(matches!(script.statements[2].kind, StatementKind::NoTransaction(_)));
+    }
+
+    #[test]
+    fn a_statement_without_any_keyword_is_kept_for_the_database_to_refuse() {
+        let sql = "CREATE TABLE t (id int);\nSELEC f();\n-- done\nCREATE INDEX CONCURRENTLY i ON t (id);\nfoo bar;\n";
+        let script = Script::parse(Dialect::Postgres, sql);
+        assert!(script.parse_error.is_some());
+        let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "CREATE TABLE t (id int)",
+                "SELEC f()",
+                "\n-- done\nCREATE INDEX CONCURRENTLY i ON t (id)",
+                "foo bar"
+            ]
+        );
+        assert_eq!(&sql[script.statements[1].offset..][..9], "SELEC f()");
     }
 
     #[test]

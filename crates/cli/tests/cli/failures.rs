@@ -49,6 +49,16 @@ fn a_syntax_error_names_file_line_and_sqlstate_and_leaves_no_trace() {
 }
 
 #[test]
+fn a_statement_without_any_keyword_fails_the_migration_instead_of_vanishing() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_typo", "CREATE TABLE kept (id int);\nSELEC now();\n")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("1_typo/migration.sql:2:1") && run.stderr.contains("42601"), "{run:?}");
+    assert_eq!(db.value("SELECT to_regclass('kept') IS NULL").as_deref(), Some("t"), "rolled back: {run:?}");
+}
+
+#[test]
 fn a_changed_byte_stops_deploy_and_status_but_line_endings_do_not() {
     let Some(db) = database() else { return };
     let dir = migrations(&[("1_a", "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n")]);

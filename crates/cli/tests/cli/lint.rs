@@ -138,3 +138,47 @@ fn the_prisma_corpus_findings_match_the_reviewed_list() {
     assert_eq!(actual, expected, "{run:?}");
     assert_eq!(run.code, 0, "the reviewed findings are warnings: {run:?}");
 }
+
+/// A folder whose `migration_lock.toml` says SQLite.
+fn sqlite_history(files: &[(&str, &str)]) -> TempDir {
+    let dir = migrations(files);
+    dir.write("migrations/migration_lock.toml", "provider = \"sqlite\"\n");
+    dir
+}
+
+#[test]
+fn a_sqlite_history_is_linted_in_sqlite_by_the_rules_that_hold_for_any_database() {
+    // The repository's own SQLite example: a trigger body, no PostgreSQL syntax error.
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/crm/migrations");
+    let run =
+        haste(std::path::Path::new("."), &["lint", "--dir", example.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.trim(), "[]", "{run:?}");
+
+    let dir = sqlite_history(&[
+        (
+            "1_init",
+            "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, x TEXT, y TEXT);\n\
+             CREATE TRIGGER t_touch AFTER UPDATE ON t BEGIN\n  UPDATE t SET y = 'z' WHERE id = NEW.id;\nEND;",
+        ),
+        (
+            "2_change",
+            "PRAGMA foreign_keys = ON;\nCREATE INDEX t_x ON t (x);\nALTER TABLE t ADD COLUMN n INTEGER NOT NULL DEFAULT 0;\nALTER TABLE t DROP COLUMN y;\n",
+        ),
+    ]);
+    let run = haste(dir.path(), &["lint", "--format", "json"]);
+    assert_eq!(run.code, 13, "{run:?}");
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rules: Vec<&str> = findings.as_array().unwrap().iter().map(|f| f["rule"].as_str().unwrap()).collect();
+    // No index-create-not-concurrent, require-lock-timeout or syntax-error: PostgreSQL's.
+    assert_eq!(rules, ["drop-column"], "{run:?}");
+    assert_eq!(findings[0]["line"], 4, "{run:?}");
+
+    // deploy --lint on a SQLite database lints too, in SQLite.
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--lint", "--url", "sqlite:crm.db"]);
+    assert_eq!(deploy.code, 13, "{deploy:?}");
+    assert!(
+        deploy.stdout.contains("error[drop-column]") && !deploy.stdout.contains("syntax-error"),
+        "{deploy:?}"
+    );
+}

@@ -313,3 +313,47 @@ fn a_role_that_cannot_create_history_tables_gets_exit_1() {
     assert!(doctor.stdout.contains("FAIL privilege: history tables"), "{doctor:?}");
     db.execute(&format!("DROP OWNED BY {role}; DROP ROLE {role}"));
 }
+
+#[test]
+fn doctor_says_where_shadow_databases_go_for_a_role_without_createdb() {
+    let Some(db) = database() else { return };
+    let role = format!("{}_nocreatedb", db.name);
+    db.execute(&format!("CREATE ROLE \"{role}\" LOGIN NOCREATEDB"));
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let dir = migrations(&[]);
+
+    let superuser = haste(dir.path(), &["doctor", "--url", &db.url]);
+    assert!(superuser.stdout.contains("pass shadow database: CREATE DATABASE allowed"), "{superuser:?}");
+
+    // The test cluster runs from the machine's server binaries, so a local cluster can start:
+    // what migrate dev will do is a warning, not a failure.
+    let doctor = haste(dir.path(), &["doctor", "--url", &url, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(doctor.stdout.trim()).unwrap();
+    let shadow =
+        document["checks"].as_array().unwrap().iter().find(|c| c["name"] == "shadow database").unwrap();
+    assert_eq!((&shadow["ok"], &shadow["warning"]), (&true.into(), &true.into()), "{doctor:?}");
+    assert!(
+        shadow["detail"].as_str().unwrap().contains("throwaway local cluster started from"),
+        "{doctor:?}"
+    );
+    // ... and it is what happens: schema diff works for that role.
+    let from = dir.write("from.sql", "CREATE TABLE t (id int);");
+    let diff = haste(
+        dir.path(),
+        &["schema", "diff", "--from", from.to_str().unwrap(), "--to", from.to_str().unwrap(), "--url", &url],
+    );
+    assert_eq!(diff.code, 0, "{diff:?}");
+
+    // Without server binaries, neither works: a failure.
+    let mut command = crate::command(dir.path(), &["doctor", "--url", &url]);
+    let missing = dir.path().join("no-binaries-here");
+    let output = command.env("HASTE_PG_BIN", &missing).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(11), "{stdout}");
+    assert!(
+        stdout.contains("FAIL shadow database: CREATE DATABASE refused")
+            && stdout.contains("grant CREATEDB or pass --shadow-url"),
+        "{stdout}"
+    );
+    db.execute(&format!("DROP ROLE \"{role}\""));
+}

@@ -22,6 +22,10 @@ impl Rule for DropColumn {
         "drop-column"
     }
 
+    fn any_database(&self) -> bool {
+        true
+    }
+
     fn summary(&self) -> &'static str {
         "column dropped"
     }

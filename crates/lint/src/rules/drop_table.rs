@@ -21,6 +21,10 @@ impl Rule for DropTable {
         "drop-table"
     }
 
+    fn any_database(&self) -> bool {
+        true
+    }
+
     fn summary(&self) -> &'static str {
         "table dropped"
     }

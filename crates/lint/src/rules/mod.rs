@@ -63,6 +63,12 @@ pub trait Rule: Sync {
     }
     /// One line: what the rule detects.
     fn summary(&self) -> &'static str;
+    /// Whether the rule holds for any database (it is about the release running beside the
+    /// migration, or the file itself), not only PostgreSQL's locks and forms: SQLite files are
+    /// checked by these alone.
+    fn any_database(&self) -> bool {
+        false
+    }
     /// Adds a finding for each problem in `node`, the statement of `context`.
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>);
 }

@@ -21,6 +21,10 @@ impl Rule for RenameTable {
         "rename-table"
     }
 
+    fn any_database(&self) -> bool {
+        true
+    }
+
     fn summary(&self) -> &'static str {
         "table renamed"
     }

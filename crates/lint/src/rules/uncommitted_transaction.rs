@@ -21,6 +21,10 @@ impl Rule for UncommittedTransaction {
         "uncommitted-transaction"
     }
 
+    fn any_database(&self) -> bool {
+        true
+    }
+
     fn summary(&self) -> &'static str {
         "BEGIN without COMMIT"
     }

@@ -1,0 +1,164 @@
+//! Schema sources and histories replayed on shadow databases stay inside them: statements that
+//! act on other databases, roles, the server's files or settings are refused, named by file and
+//! line, before anything runs on a shadow.
+
+use haste_testkit::{TempDir, TestDb, database};
+
+use crate::{Run, haste, migrations};
+
+/// A database on the test cluster that a shadow replay must never touch; dropped at the end.
+struct Victim<'a> {
+    db: &'a TestDb,
+    name: String,
+}
+
+impl<'a> Victim<'a> {
+    fn create(db: &'a TestDb) -> Victim<'a> {
+        let name = format!("{}_victim", db.name);
+        db.execute(&format!("CREATE DATABASE \"{name}\""));
+        Victim { db, name }
+    }
+
+    fn exists(&self) -> bool {
+        self.db.value(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", self.name)).as_deref()
+            == Some("1")
+    }
+}
+
+impl Drop for Victim<'_> {
+    fn drop(&mut self) {
+        let _ = self.db.try_execute(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+    }
+}
+
+/// A schema file whose line 2 drops the victim, followed by other statements that reach outside.
+fn hostile_schema(victim: &Victim<'_>, dir: &TempDir) -> String {
+    let copied = dir.path().join("copied.txt");
+    format!(
+        "CREATE TABLE t (id int);
+DROP DATABASE \"{victim}\";
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{victim}';
+COPY t TO '{copied}';
+ALTER SYSTEM SET work_mem = '7MB';
+CREATE ROLE \"{victim}_role\";
+DO $$ BEGIN PERFORM pg_reload_conf(); END $$;
+",
+        victim = victim.name,
+        copied = copied.display()
+    )
+}
+
+/// Nothing of the hostile schema ran: the victim, the server's settings and its roles are as
+/// they were, no file was written, no migration generated.
+fn assert_untouched(victim: &Victim<'_>, dir: &TempDir, run: &Run) {
+    assert!(victim.exists(), "the victim database survives: {run:?}");
+    assert!(!dir.path().join("copied.txt").exists(), "COPY did not run: {run:?}");
+    assert!(!dir.path().join("migrations").exists(), "nothing was written: {run:?}");
+    let role = format!("{}_role", victim.name);
+    assert_eq!(
+        victim.db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")).as_deref(),
+        Some("0"),
+        "{run:?}"
+    );
+    assert_ne!(
+        victim.db.value("SELECT setting FROM pg_file_settings WHERE name = 'work_mem'").as_deref(),
+        Some("7MB"),
+        "ALTER SYSTEM did not run: {run:?}"
+    );
+}
+
+/// Exit 4, every escaping statement named with its file and line.
+fn assert_refused(run: &Run, file: &str) {
+    assert_eq!(run.code, 4, "{run:?}");
+    for (line, what) in [
+        (2, "DROP DATABASE"),
+        (3, "a call of pg_terminate_backend"),
+        (4, "COPY to or from a file"),
+        (5, "ALTER SYSTEM"),
+        (6, "CREATE ROLE"),
+        (7, "a call of pg_reload_conf"),
+    ] {
+        assert!(
+            run.stderr.contains(&format!("{file}:{line}:")) && run.stderr.contains(what),
+            "{what}: {run:?}"
+        );
+    }
+    assert!(run.stderr.contains("nothing was run"), "{run:?}");
+}
+
+#[test]
+fn a_schema_source_that_acts_outside_its_shadow_is_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let victim = Victim::create(&db);
+    let dir = TempDir::new("sandbox");
+    dir.write("schema.sql", &hostile_schema(&victim, &dir));
+
+    let dev =
+        haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--create-only"]);
+    assert_refused(&dev, "schema.sql");
+    assert_untouched(&victim, &dir, &dev);
+
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "schema.sql", "--url", &db.url]);
+    assert_refused(&diff, "schema.sql");
+    assert_untouched(&victim, &dir, &diff);
+
+    let inspect = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
+    assert_refused(&inspect, "schema.sql");
+    assert_untouched(&victim, &dir, &inspect);
+
+    // A folder of .sql files is checked as a whole before its first file runs.
+    dir.write("schema/01_tables.sql", "CREATE TABLE a (id int);");
+    dir.write("schema/02_hostile.sql", &format!("SELECT 1;\nDROP DATABASE \"{}\";", victim.name));
+    let folder =
+        haste(dir.path(), &["schema", "inspect", "--source", "schema", "--url", &db.url, "--format", "json"]);
+    assert_eq!(folder.code, 4, "{folder:?}");
+    let document = &folder.json_lines()[0];
+    assert_eq!(document["error"]["code"], "OUTSIDE_SHADOW", "{folder:?}");
+    assert_eq!(document["error"]["line"], 2, "{folder:?}");
+    assert!(document["error"]["file"].as_str().unwrap().ends_with("02_hostile.sql"), "{folder:?}");
+    assert_eq!(document["error"]["statements"][0]["what"], "DROP DATABASE", "{folder:?}");
+    assert!(victim.exists(), "{folder:?}");
+}
+
+#[test]
+fn a_history_that_acts_outside_its_shadow_is_refused_by_dev_and_drift() {
+    let Some(db) = database() else { return };
+    let victim = Victim::create(&db);
+    let dir = migrations(&[
+        ("01_init", "CREATE TABLE t (id int);"),
+        (
+            "02_cleanup",
+            &format!("-- a leftover\nCREATE TABLE u (id int);\nDROP DATABASE \"{}\";", victim.name),
+        ),
+    ]);
+    dir.write("schema.sql", "CREATE TABLE t (id int);\nCREATE TABLE u (id int);\nCREATE TABLE v (id int);");
+    let folder = "migrations/02_cleanup/migration.sql";
+
+    // Pending: migrate dev replays it on its shadow before generating anything.
+    let dev = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--create-only", "--name", "more"]);
+    assert_eq!(dev.code, 4, "{dev:?}");
+    assert!(dev.stderr.contains(&format!("{folder}:3:1: DROP DATABASE")), "{dev:?}");
+    assert!(victim.exists(), "{dev:?}");
+    assert_eq!(crate::migration_folders(&dir).len(), 2, "nothing generated: {dev:?}");
+
+    // Applied (recorded without running): the drift check replays it.
+    let baseline = haste(dir.path(), &["migrate", "baseline", "02_cleanup", "--url", &db.url]);
+    assert_eq!(baseline.code, 0, "{baseline:?}");
+    let drift = haste(dir.path(), &["migrate", "status", "--drift", "--url", &db.url, "--format", "json"]);
+    assert_eq!(drift.code, 4, "{drift:?}");
+    let documents = drift.json_lines();
+    assert_eq!(documents.last().unwrap()["error"]["code"], "OUTSIDE_SHADOW", "{drift:?}");
+    assert!(victim.exists(), "{drift:?}");
+
+    let dev = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--create-only", "--name", "more"]);
+    assert_eq!(dev.code, 4, "{dev:?}");
+    assert!(victim.exists(), "{dev:?}");
+
+    // The user's own database runs what the user wrote: deploy is not sandboxed.
+    let Some(target) = database() else { return };
+    let other = migrations(&[("01_drop", &format!("DROP DATABASE \"{}\";", victim.name))]);
+    let deploy = haste(other.path(), &["migrate", "deploy", "--url", &target.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert!(!victim.exists(), "{deploy:?}");
+}

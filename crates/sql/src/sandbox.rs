@@ -1,0 +1,348 @@
+//! Statements that act outside the database they run in. A shadow database stands in for the
+//! user's: haste applies schema files and replays histories on it, and what they say must stay
+//! inside it. This module finds what would not: database-level DDL, roles, tablespaces, server
+//! settings and subscriptions, `COPY` to or from a file or a program, `LOAD`, extensions and
+//! languages that reach the file system or other servers, and calls of the functions that read
+//! files, signal other sessions or reload the server, wherever they are called.
+//!
+//! It reads PostgreSQL's own parse tree: statement kinds by node type, function calls by
+//! walking every node of the statement. Bodies PostgreSQL keeps as text (`DO` blocks, functions
+//! written as strings) and statements the grammar refuses are scanned as text for the same
+//! function names, conservatively: a mention followed by `(` counts, even inside a string.
+//! SQL built at run time from pieces (`EXECUTE 'pg_read' || '_file(...)'`) is beyond any scan.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::ObjectType;
+
+use crate::postgres::parse_with_trees;
+
+/// A statement that would act outside the database it runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escape {
+    /// Byte offset in the script of what escapes: the function call when the parse tree gives
+    /// its place, else the statement's first token.
+    pub offset: usize,
+    /// What it is, in words: `DROP DATABASE`, `a call of pg_read_file`.
+    pub what: String,
+}
+
+/// Functions that read or write the server's files, signal other sessions, change the running
+/// server, or connect elsewhere. Names ending in `*` are prefixes.
+const OUTSIDE_FUNCTIONS: &[&str] = &[
+    "pg_read_file",
+    "pg_read_binary_file",
+    "pg_stat_file",
+    "pg_ls_*",
+    "pg_file_*",
+    "pg_logdir_ls",
+    "lo_import",
+    "lo_export",
+    "pg_terminate_backend",
+    "pg_cancel_backend",
+    "pg_reload_conf",
+    "pg_rotate_logfile",
+    "pg_log_backend_memory_contexts",
+    "pg_promote",
+    "pg_switch_wal",
+    "pg_create_restore_point",
+    "pg_backup_start",
+    "pg_backup_stop",
+    "pg_create_physical_replication_slot",
+    "pg_create_logical_replication_slot",
+    "pg_drop_replication_slot",
+    "pg_copy_physical_replication_slot",
+    "pg_copy_logical_replication_slot",
+    "pg_replication_origin_*",
+    "dblink*",
+];
+
+/// Extensions that read the server's files or connect to other servers.
+const OUTSIDE_EXTENSIONS: &[&str] = &["adminpack", "dblink", "file_fdw", "postgres_fdw", "plsh"];
+
+/// Languages whose functions run as the server's operating-system user (untrusted languages),
+/// or load a shared library (`c`).
+const OUTSIDE_LANGUAGES: &[&str] =
+    &["c", "plperlu", "plpythonu", "plpython2u", "plpython3u", "pltclu", "plsh", "plv8u", "pljavau"];
+
+/// Every statement of a PostgreSQL script that would act outside its database, in file order.
+pub fn escapes(sql: &str) -> Vec<Escape> {
+    let parsed = parse_with_trees(sql);
+    let mut found = Vec::new();
+    for (statement, tree) in parsed.script.statements.iter().zip(&parsed.trees) {
+        let mut in_statement = Vec::new();
+        match tree {
+            Ok(node) => {
+                if let Some(what) = statement_escape(node) {
+                    in_statement.push(Escape { offset: statement.start, what });
+                }
+                in_statement.extend(called_outside(node, statement.start));
+                if matches!(node, NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_)) {
+                    in_statement.extend(mentioned_outside(&statement.text, statement.offset));
+                }
+            }
+            // The server may still run what pg_query's grammar refuses (a newer server, a
+            // newer syntax): judge its text.
+            Err(_) => in_statement.extend(mentioned_outside(&statement.text, statement.offset)),
+        }
+        // Each thing once per statement: a body can be both walked and scanned.
+        in_statement.sort_by_key(|escape| escape.offset);
+        let mut seen = std::collections::HashSet::new();
+        found.extend(in_statement.into_iter().filter(|escape| seen.insert(escape.what.clone())));
+    }
+    found
+}
+
+/// What a statement is, when its kind alone acts outside the database.
+fn statement_escape(node: &NodeEnum) -> Option<String> {
+    let what = match node {
+        NodeEnum::CreatedbStmt(_) => "CREATE DATABASE",
+        NodeEnum::DropdbStmt(_) => "DROP DATABASE",
+        NodeEnum::AlterDatabaseStmt(_)
+        | NodeEnum::AlterDatabaseSetStmt(_)
+        | NodeEnum::AlterDatabaseRefreshCollStmt(_) => "ALTER DATABASE",
+        NodeEnum::CreateRoleStmt(_) => "CREATE ROLE",
+        NodeEnum::AlterRoleStmt(_) | NodeEnum::AlterRoleSetStmt(_) => "ALTER ROLE",
+        NodeEnum::DropRoleStmt(_) => "DROP ROLE",
+        NodeEnum::GrantRoleStmt(_) => "GRANT or REVOKE of a role",
+        NodeEnum::ReassignOwnedStmt(_) => "REASSIGN OWNED",
+        NodeEnum::DropOwnedStmt(_) => "DROP OWNED",
+        NodeEnum::CreateTableSpaceStmt(_) => "CREATE TABLESPACE",
+        NodeEnum::DropTableSpaceStmt(_) => "DROP TABLESPACE",
+        NodeEnum::AlterTableSpaceOptionsStmt(_) => "ALTER TABLESPACE",
+        NodeEnum::AlterSystemStmt(_) => "ALTER SYSTEM",
+        NodeEnum::LoadStmt(_) => "LOAD",
+        NodeEnum::CheckPointStmt(_) => "CHECKPOINT",
+        NodeEnum::CreateSubscriptionStmt(_)
+        | NodeEnum::AlterSubscriptionStmt(_)
+        | NodeEnum::DropSubscriptionStmt(_) => "a subscription (it connects to another server)",
+        NodeEnum::CreateFdwStmt(_)
+        | NodeEnum::CreateForeignServerStmt(_)
+        | NodeEnum::CreateUserMappingStmt(_) => "a foreign server (it connects elsewhere)",
+        NodeEnum::CopyStmt(copy) if copy.is_program => "COPY to or from a program",
+        NodeEnum::CopyStmt(copy) if !copy.filename.is_empty() => "COPY to or from a file",
+        NodeEnum::CreateExtensionStmt(extension) => {
+            let name = extension.extname.to_ascii_lowercase();
+            return OUTSIDE_EXTENSIONS.contains(&name.as_str()).then(|| format!("CREATE EXTENSION {name}"));
+        }
+        NodeEnum::CreatePlangStmt(language) => return Some(format!("CREATE LANGUAGE {}", language.plname)),
+        NodeEnum::CreateFunctionStmt(function) => {
+            let language = function_language(&function.options)?;
+            return OUTSIDE_LANGUAGES
+                .contains(&language.as_str())
+                .then(|| format!("a function in LANGUAGE {language}"));
+        }
+        NodeEnum::GrantStmt(grant) => return on_shared_object("GRANT or REVOKE on", grant.objtype),
+        NodeEnum::CommentStmt(comment) => return on_shared_object("COMMENT ON", comment.objtype),
+        NodeEnum::SecLabelStmt(label) => return on_shared_object("SECURITY LABEL on", label.objtype),
+        NodeEnum::AlterOwnerStmt(owner) => {
+            return on_shared_object("a change of owner of", owner.object_type);
+        }
+        NodeEnum::RenameStmt(rename) => return on_shared_object("a rename of", rename.rename_type),
+        _ => return None,
+    };
+    Some(what.to_owned())
+}
+
+/// `action` on an object every database of the server shares (it lives in the shared
+/// catalogs), or on a server parameter.
+fn on_shared_object(action: &str, object_type: i32) -> Option<String> {
+    let kind = match ObjectType::try_from(object_type).ok()? {
+        ObjectType::ObjectDatabase => "DATABASE",
+        ObjectType::ObjectRole => "ROLE",
+        ObjectType::ObjectTablespace => "TABLESPACE",
+        ObjectType::ObjectParameterAcl => "PARAMETER",
+        ObjectType::ObjectSubscription => "SUBSCRIPTION",
+        _ => return None,
+    };
+    Some(format!("{action} a {kind}"))
+}
+
+/// The `LANGUAGE` of a `CREATE FUNCTION`, lower case.
+fn function_language(options: &[pg_query::Node]) -> Option<String> {
+    options.iter().find_map(|option| match &option.node {
+        Some(NodeEnum::DefElem(def)) if def.defname == "language" => match def.arg.as_deref() {
+            Some(pg_query::Node { node: Some(NodeEnum::String(name)) }) => {
+                Some(name.sval.to_ascii_lowercase())
+            }
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+/// Whether `name` (lower case, without schema) is one of [`OUTSIDE_FUNCTIONS`].
+fn is_outside_function(name: &str) -> bool {
+    OUTSIDE_FUNCTIONS.iter().any(|banned| match banned.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *banned,
+    })
+}
+
+/// The calls of [`OUTSIDE_FUNCTIONS`] anywhere in a statement's tree. The tree is walked
+/// through its serialized form, which reaches every node, where a hand-written walk would have
+/// to name each of PostgreSQL's node types.
+fn called_outside(node: &NodeEnum, statement_start: usize) -> Vec<Escape> {
+    fn walk(value: &serde_json::Value, statement_start: usize, found: &mut Vec<Escape>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(call) = map.get("FuncCall")
+                    && let Some(name) = call["funcname"]
+                        .as_array()
+                        .and_then(|names| names.last())
+                        .and_then(|name| name["node"]["String"]["sval"].as_str())
+                    && is_outside_function(&name.to_ascii_lowercase())
+                {
+                    // Locations are byte offsets in the script; -1 when unknown.
+                    let offset = call["location"].as_i64().and_then(|l| usize::try_from(l).ok());
+                    found.push(Escape {
+                        offset: offset.unwrap_or(statement_start),
+                        what: format!("a call of {}", name.to_ascii_lowercase()),
+                    });
+                }
+                map.values().for_each(|child| walk(child, statement_start, found));
+            }
+            serde_json::Value::Array(items) => {
+                items.iter().for_each(|child| walk(child, statement_start, found))
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    if let Ok(tree) = serde_json::to_value(node) {
+        walk(&tree, statement_start, &mut found);
+    }
+    found
+}
+
+/// Mentions of [`OUTSIDE_FUNCTIONS`] followed by `(` in text PostgreSQL does not parse as SQL
+/// (a `DO` body, a function body, a statement its grammar refuses). `offset` is where `text`
+/// starts in the script.
+fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let starts_name = is_name_byte(bytes[at]) && (at == 0 || !is_name_byte(bytes[at - 1]));
+        if !starts_name {
+            at += 1;
+            continue;
+        }
+        let end = (at..bytes.len()).find(|&i| !is_name_byte(bytes[i])).unwrap_or(bytes.len());
+        let name = &lower[at..end];
+        let called = lower[end..].trim_start().starts_with('(');
+        if called && is_outside_function(name) {
+            found.push(Escape { offset: offset + at, what: format!("a call of {name}") });
+        }
+        at = end;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes;
+
+    fn whats(sql: &str) -> Vec<String> {
+        escapes(sql).into_iter().map(|escape| escape.what).collect()
+    }
+
+    #[test]
+    fn refuses_what_acts_on_the_server_rather_than_the_database() {
+        let sql = "CREATE DATABASE d;
+            DROP DATABASE victim;
+            ALTER DATABASE victim RENAME TO v2;
+            ALTER DATABASE postgres SET work_mem = '1MB';
+            CREATE ROLE r;
+            CREATE USER u;
+            CREATE GROUP g;
+            ALTER ROLE r SUPERUSER;
+            ALTER USER u SET search_path = x;
+            DROP ROLE r;
+            DROP USER IF EXISTS u;
+            GRANT r TO u;
+            REVOKE r FROM u;
+            CREATE TABLESPACE ts LOCATION '/tmp/ts';
+            DROP TABLESPACE ts;
+            ALTER SYSTEM SET work_mem = '8MB';
+            COPY t TO '/tmp/x';
+            COPY t FROM PROGRAM 'id';
+            LOAD 'auto_explain';
+            CREATE EXTENSION dblink;
+            CREATE EXTENSION IF NOT EXISTS postgres_fdw;
+            CREATE EXTENSION file_fdw;
+            CREATE EXTENSION adminpack;
+            CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'lib', 'sym';
+            CREATE FUNCTION g() RETURNS int LANGUAGE plpython3u AS 'return 1';
+            GRANT CONNECT ON DATABASE victim TO PUBLIC;
+            COMMENT ON ROLE r IS 'x';
+            ALTER DATABASE victim OWNER TO r;
+            ALTER ROLE r RENAME TO r2;
+            REASSIGN OWNED BY r TO u;
+            DROP OWNED BY r;
+            CREATE SUBSCRIPTION s CONNECTION 'host=elsewhere' PUBLICATION p;
+            CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw;
+            GRANT SET ON PARAMETER work_mem TO r;";
+        let found = escapes(sql);
+        assert_eq!(found.len(), 34, "{found:#?}");
+        assert_eq!(found[1].what, "DROP DATABASE");
+        assert_eq!(&sql[found[1].offset..found[1].offset + 13], "DROP DATABASE");
+    }
+
+    #[test]
+    fn finds_outside_calls_anywhere_in_a_statement() {
+        let sql = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'victim';
+CREATE TABLE t (id int, secret text DEFAULT pg_catalog.pg_read_file('/etc/passwd'));
+CREATE VIEW v AS SELECT * FROM pg_ls_dir('.') AS f;
+INSERT INTO t VALUES (1, (SELECT lo_import('/etc/hosts')::text));
+SELECT dblink_exec('host=elsewhere', 'DROP TABLE x');
+CREATE FUNCTION h() RETURNS bool LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_reload_conf(); END;
+ALTER TABLE t ADD CONSTRAINT c CHECK (pg_cancel_backend(1));";
+        let found = escapes(sql);
+        let names: Vec<&str> = found.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "a call of pg_terminate_backend",
+                "a call of pg_read_file",
+                "a call of pg_ls_dir",
+                "a call of lo_import",
+                "a call of dblink_exec",
+                "a call of pg_reload_conf",
+                "a call of pg_cancel_backend"
+            ]
+        );
+        assert!(sql[found[1].offset..].starts_with("pg_catalog.pg_read_file"));
+    }
+
+    #[test]
+    fn scans_bodies_kept_as_text_and_statements_the_grammar_refuses() {
+        let sql = "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity; END $$;
+CREATE FUNCTION k() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN EXECUTE 'SELECT pg_read_file (''x'')'; END $f$;
+SELEC pg_rotate_logfile();";
+        let found = escapes(sql);
+        assert_eq!(
+            found.iter().map(|e| e.what.as_str()).collect::<Vec<_>>(),
+            ["a call of pg_terminate_backend", "a call of pg_read_file", "a call of pg_rotate_logfile"]
+        );
+        assert!(sql[found[0].offset..].starts_with("pg_terminate_backend("));
+    }
+
+    #[test]
+    fn allows_what_a_schema_legitimately_holds() {
+        let sql = "CREATE SCHEMA app;
+CREATE TABLE app.t (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text DEFAULT now()::text);
+GRANT SELECT, INSERT ON app.t TO PUBLIC;
+REVOKE ALL ON SCHEMA app FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO PUBLIC;
+COMMENT ON TABLE app.t IS 'calls pg_read_file() never';
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE FUNCTION app.f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN 1; END $$;
+DO $$ BEGIN RAISE NOTICE 'hello'; END $$;
+COPY app.t FROM STDIN;
+CREATE TABLE app.files (pg_read_file text);
+SELECT set_config('search_path', 'app', false);";
+        assert_eq!(whats(sql), Vec::<String>::new());
+    }
+}
