@@ -113,12 +113,14 @@ fn classify(node: &NodeEnum) -> StatementKind {
             NoTransaction("DETACH PARTITION CONCURRENTLY")
         }
         NodeEnum::TransactionStmt(transaction) => {
+            use TransactionStmtKind::*;
             StatementKind::TransactionControl(match TransactionStmtKind::try_from(transaction.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
-                    TransactionControl::Begin
-                }
-                Ok(TransactionStmtKind::TransStmtCommit) => TransactionControl::Commit,
-                Ok(TransactionStmtKind::TransStmtRollback) => TransactionControl::Rollback,
+                Ok(TransStmtBegin | TransStmtStart) => TransactionControl::Begin,
+                Ok(TransStmtCommit | TransStmtRollback) if transaction.chain => TransactionControl::Chain,
+                Ok(TransStmtCommit) => TransactionControl::Commit,
+                Ok(TransStmtRollback) => TransactionControl::Rollback,
+                // Savepoints run inside the transaction they are in: they do not manage it.
+                Ok(TransStmtSavepoint | TransStmtRelease | TransStmtRollbackTo) => return Plain,
                 _ => TransactionControl::Other,
             })
         }
@@ -240,6 +242,48 @@ SELECT "semi;colon" FROM t
                 StatementKind::TransactionControl(Begin),
                 StatementKind::TransactionControl(Rollback),
                 StatementKind::TransactionControl(Commit),
+            ]
+        );
+    }
+
+    #[test]
+    fn savepoints_are_plain_and_two_phase_commit_is_control() {
+        use TransactionControl::*;
+        let found = kinds(
+            "SAVEPOINT s; RELEASE SAVEPOINT s; RELEASE s; ROLLBACK TO SAVEPOINT s; ROLLBACK TO s;
+             PREPARE TRANSACTION 'x'; COMMIT PREPARED 'x'; ROLLBACK PREPARED 'x';",
+        );
+        assert_eq!(
+            found,
+            [
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::TransactionControl(Other),
+                StatementKind::TransactionControl(Other),
+                StatementKind::TransactionControl(Other),
+            ]
+        );
+        assert!(!Script::parse(Dialect::Postgres, "SAVEPOINT s; SELECT 1; ROLLBACK TO s; RELEASE s;")
+            .manages_transactions());
+    }
+
+    #[test]
+    fn chained_commit_and_rollback_are_chain() {
+        use TransactionControl::*;
+        let found = kinds("BEGIN; COMMIT AND CHAIN; ROLLBACK AND CHAIN; COMMIT AND NO CHAIN; ROLLBACK AND NO CHAIN; END AND CHAIN; ABORT AND CHAIN;");
+        assert_eq!(
+            found,
+            [
+                StatementKind::TransactionControl(Begin),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Rollback),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Chain),
             ]
         );
     }

@@ -114,9 +114,12 @@ fn classify(text: &str) -> StatementKind {
         ("PRAGMA", "JOURNAL_MODE") => StatementKind::NoTransaction("PRAGMA journal_mode"),
         ("BEGIN", _) => StatementKind::TransactionControl(Begin),
         ("COMMIT" | "END", _) => StatementKind::TransactionControl(Commit),
-        ("ROLLBACK", "TO") => StatementKind::TransactionControl(Other),
+        // Savepoints run inside the transaction they are in (or open one of their own that
+        // their RELEASE ends): they do not take the script's transaction away from the runner.
+        ("ROLLBACK", "TO") => StatementKind::Plain,
+        ("ROLLBACK", "TRANSACTION") if words.next().as_deref() == Some("TO") => StatementKind::Plain,
         ("ROLLBACK", _) => StatementKind::TransactionControl(Rollback),
-        ("SAVEPOINT" | "RELEASE", _) => StatementKind::TransactionControl(Other),
+        ("SAVEPOINT" | "RELEASE", _) => StatementKind::Plain,
         _ => StatementKind::Plain,
     }
 }
@@ -165,8 +168,35 @@ END;
                 StatementKind::NoTransaction("PRAGMA foreign_keys"),
                 StatementKind::Plain,
                 StatementKind::TransactionControl(TransactionControl::Commit),
-                StatementKind::TransactionControl(TransactionControl::Other),
+                StatementKind::Plain,
             ]
         );
+    }
+
+    #[test]
+    fn savepoints_are_plain() {
+        use TransactionControl::*;
+        let script = Script::parse(
+            Dialect::Sqlite,
+            "SAVEPOINT s; RELEASE s; RELEASE SAVEPOINT s; ROLLBACK TO s; ROLLBACK TRANSACTION TO SAVEPOINT s;
+             BEGIN; COMMIT; END TRANSACTION; ROLLBACK; ROLLBACK TRANSACTION;",
+        );
+        let kinds: Vec<_> = script.statements.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::TransactionControl(Begin),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Rollback),
+                StatementKind::TransactionControl(Rollback),
+            ]
+        );
+        assert!(!Script::parse(Dialect::Sqlite, "SAVEPOINT s; CREATE TABLE t (x); RELEASE s;").manages_transactions());
     }
 }
