@@ -104,7 +104,9 @@ fn scanner_pieces(sql: &str) -> Option<Vec<(usize, usize)>> {
     let (mut pieces, mut start, mut depth) = (Vec::new(), 0, 0usize);
     for (index, &(token, token_start, token_end)) in tokens.iter().enumerate() {
         match token {
-            Some(Token::BeginP) if matches!(tokens.get(index + 1), Some((Some(Token::Atomic), ..))) => depth += 1,
+            Some(Token::BeginP) if matches!(tokens.get(index + 1), Some((Some(Token::Atomic), ..))) => {
+                depth += 1
+            }
             Some(Token::Case) if depth > 0 => depth += 1,
             Some(Token::EndP) if depth > 0 => depth -= 1,
             Some(Token::Ascii59) if depth == 0 => {
@@ -310,14 +312,18 @@ SELECT "semi;colon" FROM t
                 StatementKind::TransactionControl(Other),
             ]
         );
-        assert!(!Script::parse(Dialect::Postgres, "SAVEPOINT s; SELECT 1; ROLLBACK TO s; RELEASE s;")
-            .manages_transactions());
+        assert!(
+            !Script::parse(Dialect::Postgres, "SAVEPOINT s; SELECT 1; ROLLBACK TO s; RELEASE s;")
+                .manages_transactions()
+        );
     }
 
     #[test]
     fn chained_commit_and_rollback_are_chain() {
         use TransactionControl::*;
-        let found = kinds("BEGIN; COMMIT AND CHAIN; ROLLBACK AND CHAIN; COMMIT AND NO CHAIN; ROLLBACK AND NO CHAIN; END AND CHAIN; ABORT AND CHAIN;");
+        let found = kinds(
+            "BEGIN; COMMIT AND CHAIN; ROLLBACK AND CHAIN; COMMIT AND NO CHAIN; ROLLBACK AND NO CHAIN; END AND CHAIN; ABORT AND CHAIN;",
+        );
         assert_eq!(
             found,
             [
@@ -379,7 +385,10 @@ COMMIT";
         assert!(script.parse_error.is_some());
         let texts = texts(sql);
         assert_eq!(texts.len(), 7, "{texts:#?}");
-        assert!(texts[1].starts_with("CREATE OR REPLACE PROCEDURE") && texts[1].ends_with("-- end;\nEND"), "{texts:#?}");
+        assert!(
+            texts[1].starts_with("CREATE OR REPLACE PROCEDURE") && texts[1].ends_with("-- end;\nEND"),
+            "{texts:#?}"
+        );
         assert_eq!(texts[2], "END");
         assert_eq!(
             kinds(sql),
@@ -397,10 +406,12 @@ COMMIT";
 
     #[test]
     fn an_unparseable_piece_is_never_transaction_control() {
-        let script = Script::parse(Dialect::Postgres, "COMMIT TRANSACTON; BEGIN ATOMIC; END WORK NOW; ROLLBACK TO;");
+        let script =
+            Script::parse(Dialect::Postgres, "COMMIT TRANSACTON; BEGIN ATOMIC; END WORK NOW; ROLLBACK TO;");
         assert_eq!(script.statements.len(), 3, "{:#?}", script.statements);
         assert!(!script.manages_transactions(), "{:#?}", script.statements);
-        let script = Script::parse(Dialect::Postgres, "SELECT 1; COMMIT TRANSACTON; ROLLBACK TO; END NOW; SELECT 2;");
+        let script =
+            Script::parse(Dialect::Postgres, "SELECT 1; COMMIT TRANSACTON; ROLLBACK TO; END NOW; SELECT 2;");
         assert_eq!(script.statements.len(), 5);
         assert!(!script.manages_transactions(), "{:#?}", script.statements);
     }

@@ -276,6 +276,9 @@ SELECT 3";
                 StatementKind::TransactionControl(Rollback),
             ]
         );
-        assert!(!Script::parse(Dialect::Sqlite, "SAVEPOINT s; CREATE TABLE t (x); RELEASE s;").manages_transactions());
+        assert!(
+            !Script::parse(Dialect::Sqlite, "SAVEPOINT s; CREATE TABLE t (x); RELEASE s;")
+                .manages_transactions()
+        );
     }
 }

@@ -142,7 +142,10 @@ mod tests {
     #[test]
     fn a_chained_commit_starts_the_next_transaction() {
         assert_eq!(
-            each("BEGIN; SELECT 1; COMMIT AND CHAIN; SELECT 2; ROLLBACK AND CHAIN; SELECT 3; COMMIT; SELECT 4;", None),
+            each(
+                "BEGIN; SELECT 1; COMMIT AND CHAIN; SELECT 2; ROLLBACK AND CHAIN; SELECT 3; COMMIT; SELECT 4;",
+                None
+            ),
             [Some(0), Some(0), Some(0), Some(1), Some(1), Some(2), Some(2), None]
         );
         // PostgreSQL refuses a chain outside a transaction block; it opens nothing.
