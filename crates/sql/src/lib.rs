@@ -92,7 +92,14 @@ pub enum TransactionControl {
     Commit,
     /// `ROLLBACK`, `ABORT`.
     Rollback,
-    /// Savepoints, two-phase commit and the like.
+    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN` (PostgreSQL): ends the open transaction and at
+    /// once opens a new one with the same characteristics, so the session stays in a
+    /// transaction block.
+    Chain,
+    /// Two-phase commit: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED`.
+    ///
+    /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are not transaction control: they
+    /// run inside the transaction they are in, and are [`StatementKind::Plain`].
     Other,
 }
 

@@ -47,14 +47,18 @@ pub fn parse_with_trees(sql: &str) -> ParsedScript {
 
 /// Cuts a script the grammar refused, so every statement before and after the bad one can still
 /// be classified and the database can report the bad one precisely.
+///
+/// A piece the grammar refuses on its own is [`StatementKind::Plain`], whatever its first word:
+/// it fails when it runs, and in the runner's transaction that failure leaves nothing behind.
 fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
-    let Ok(pieces) = pg_query::split_with_scanner(sql) else {
+    let Some(pieces) = scanner_pieces(sql) else {
         // Only a NUL byte gets here; let the database judge the whole text.
         let statement = Statement::new(sql, 0, sql.len(), StatementKind::Plain);
         return vec![(statement, Err("the script contains a NUL byte".to_owned()))];
     };
-    pieces_and_gaps(sql, &pieces)
+    pieces
         .into_iter()
+        .filter(|&(start, end)| !trivia::is_blank(&sql[start..end]))
         .map(|(offset, end)| {
             let piece = &sql[offset..end];
             let tree = pg_query::parse(piece, 0).map_err(|error| error.to_string()).and_then(|parsed| {
@@ -68,37 +72,52 @@ fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
                     .ok_or_else(|| "empty statement".to_owned())
             });
             let kind = tree.as_ref().map_or(StatementKind::Plain, classify);
-            (Statement::new(sql, offset, offset + piece.len(), kind), tree)
+            (Statement::new(sql, offset, end, kind), tree)
         })
         .collect()
 }
 
-/// The byte ranges of the scanner's pieces, and of the text between them that is more than
-/// whitespace, comments and `;`. PostgreSQL's scanner leaves out a statement holding no
-/// keyword at all (`SELEC f();`), which is never valid SQL: it must still reach the database,
-/// which then reports it, rather than vanish from the migration.
-fn pieces_and_gaps(sql: &str, pieces: &[&str]) -> Vec<(usize, usize)> {
-    let mut ranges = Vec::new();
-    let mut gap_start = 0;
-    let gap = |from: usize, to: usize, ranges: &mut Vec<(usize, usize)>| {
-        let text = &sql[from..to];
-        let start =
-            from + text.len() - text.trim_start_matches(|c: char| c == ';' || c.is_whitespace()).len();
-        let end = from + text.trim_end_matches(|c: char| c == ';' || c.is_whitespace()).len();
-        if start < end && !trivia::is_blank(&sql[start..end]) {
-            ranges.push((start, end));
-        }
+/// The byte ranges of a script's statements, cut at every `;` PostgreSQL's scanner sees outside
+/// a `BEGIN ATOMIC ... END` body (whose `CASE ... END` expressions nest inside it). `None` when
+/// the script holds a NUL byte.
+fn scanner_pieces(sql: &str) -> Option<Vec<(usize, usize)>> {
+    use pg_query::protobuf::Token;
+    let Ok(tokens) = pg_query::scan_tokens(sql) else {
+        // The scanner refuses the text (an unterminated string or comment): cut as PostgreSQL's
+        // own statement splitter does, as far as it can.
+        let pieces = pg_query::split_with_scanner(sql).ok()?;
+        return Some(
+            pieces
+                .into_iter()
+                .map(|piece| {
+                    let offset = piece.as_ptr() as usize - sql.as_ptr() as usize;
+                    (offset, offset + piece.len())
+                })
+                .collect(),
+        );
     };
-    for piece in pieces {
-        let offset = piece.as_ptr() as usize - sql.as_ptr() as usize;
-        gap(gap_start, offset, &mut ranges);
-        if !trivia::is_blank(piece) {
-            ranges.push((offset, offset + piece.len()));
+    let tokens: Vec<(Option<Token>, usize, usize)> = tokens
+        .iter()
+        .map(|token| (Token::try_from(token.token).ok(), token.start as usize, token.end as usize))
+        .filter(|(token, ..)| !matches!(token, Some(Token::SqlComment | Token::CComment)))
+        .collect();
+    let (mut pieces, mut start, mut depth) = (Vec::new(), 0, 0usize);
+    for (index, &(token, token_start, token_end)) in tokens.iter().enumerate() {
+        match token {
+            Some(Token::BeginP) if matches!(tokens.get(index + 1), Some((Some(Token::Atomic), ..))) => {
+                depth += 1
+            }
+            Some(Token::Case) if depth > 0 => depth += 1,
+            Some(Token::EndP) if depth > 0 => depth -= 1,
+            Some(Token::Ascii59) if depth == 0 => {
+                pieces.push((start, token_start));
+                start = token_end;
+            }
+            _ => {}
         }
-        gap_start = offset + piece.len();
     }
-    gap(gap_start, sql.len(), &mut ranges);
-    ranges
+    pieces.push((start, sql.len()));
+    Some(pieces)
 }
 
 /// The statements PostgreSQL refuses inside a transaction block (`PreventInTransactionBlock`
@@ -140,12 +159,14 @@ fn classify(node: &NodeEnum) -> StatementKind {
             NoTransaction("DETACH PARTITION CONCURRENTLY")
         }
         NodeEnum::TransactionStmt(transaction) => {
+            use TransactionStmtKind::*;
             StatementKind::TransactionControl(match TransactionStmtKind::try_from(transaction.kind) {
-                Ok(TransactionStmtKind::TransStmtBegin | TransactionStmtKind::TransStmtStart) => {
-                    TransactionControl::Begin
-                }
-                Ok(TransactionStmtKind::TransStmtCommit) => TransactionControl::Commit,
-                Ok(TransactionStmtKind::TransStmtRollback) => TransactionControl::Rollback,
+                Ok(TransStmtBegin | TransStmtStart) => TransactionControl::Begin,
+                Ok(TransStmtCommit | TransStmtRollback) if transaction.chain => TransactionControl::Chain,
+                Ok(TransStmtCommit) => TransactionControl::Commit,
+                Ok(TransStmtRollback) => TransactionControl::Rollback,
+                // Savepoints run inside the transaction they are in: they do not manage it.
+                Ok(TransStmtSavepoint | TransStmtRelease | TransStmtRollbackTo) => return Plain,
                 _ => TransactionControl::Other,
             })
         }
@@ -321,6 +342,52 @@ SELECT "semi;colon" FROM t
     }
 
     #[test]
+    fn savepoints_are_plain_and_two_phase_commit_is_control() {
+        use TransactionControl::*;
+        let found = kinds(
+            "SAVEPOINT s; RELEASE SAVEPOINT s; RELEASE s; ROLLBACK TO SAVEPOINT s; ROLLBACK TO s;
+             PREPARE TRANSACTION 'x'; COMMIT PREPARED 'x'; ROLLBACK PREPARED 'x';",
+        );
+        assert_eq!(
+            found,
+            [
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::TransactionControl(Other),
+                StatementKind::TransactionControl(Other),
+                StatementKind::TransactionControl(Other),
+            ]
+        );
+        assert!(
+            !Script::parse(Dialect::Postgres, "SAVEPOINT s; SELECT 1; ROLLBACK TO s; RELEASE s;")
+                .manages_transactions()
+        );
+    }
+
+    #[test]
+    fn chained_commit_and_rollback_are_chain() {
+        use TransactionControl::*;
+        let found = kinds(
+            "BEGIN; COMMIT AND CHAIN; ROLLBACK AND CHAIN; COMMIT AND NO CHAIN; ROLLBACK AND NO CHAIN; END AND CHAIN; ABORT AND CHAIN;",
+        );
+        assert_eq!(
+            found,
+            [
+                StatementKind::TransactionControl(Begin),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Rollback),
+                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(Chain),
+            ]
+        );
+    }
+
+    #[test]
     fn a_script_that_does_not_parse_is_still_split_and_classified() {
         let script = Script::parse(
             Dialect::Postgres,
@@ -342,12 +409,78 @@ SELECT "semi;colon" FROM t
             texts,
             [
                 "CREATE TABLE t (id int)",
-                "SELEC f()",
+                "\nSELEC f()",
                 "\n-- done\nCREATE INDEX CONCURRENTLY i ON t (id)",
-                "foo bar"
+                "\nfoo bar"
             ]
         );
-        assert_eq!(&sql[script.statements[1].offset..][..9], "SELEC f()");
+        assert_eq!(&sql[script.statements[1].start..][..9], "SELEC f()");
+    }
+
+    #[test]
+    fn a_script_that_does_not_parse_keeps_atomic_bodies_whole() {
+        let sql = "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL);
+CREATE FUNCTION total() RETURNS bigint LANGUAGE sql
+BEGIN ATOMIC
+  SELECT sum(balance) FROM acounts WHERE;
+END;
+";
+        let script = Script::parse(Dialect::Postgres, sql);
+        assert!(script.parse_error.is_some());
+        assert_eq!(script.statements.len(), 2, "{:#?}", script.statements);
+        assert!(script.statements[1].text.trim_end().ends_with("WHERE;\nEND"));
+        assert_eq!(kinds(sql), [StatementKind::Plain, StatementKind::Plain]);
+        assert!(!script.manages_transactions());
+    }
+
+    #[test]
+    fn atomic_bodies_with_case_stay_whole_when_another_statement_does_not_parse() {
+        let sql = "CREATE TABEL oops (id int);
+CREATE OR REPLACE PROCEDURE p(x int) LANGUAGE sql
+begin   /* c; */  atomic
+  INSERT INTO t VALUES (CASE WHEN x > 0 THEN CASE x WHEN 1 THEN 1 ELSE 2 END ELSE 0 END);
+  SELECT case when x is null then 'end;' end;
+  -- end;
+END;
+END;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT 'BEGIN ATOMIC';
+CREATE INDEX CONCURRENTLY i ON t (id);
+COMMIT";
+        use TransactionControl::*;
+        let script = Script::parse(Dialect::Postgres, sql);
+        assert!(script.parse_error.is_some());
+        let texts = texts(sql);
+        assert_eq!(texts.len(), 7, "{texts:#?}");
+        assert!(
+            texts[1].starts_with("CREATE OR REPLACE PROCEDURE") && texts[1].ends_with("-- end;\nEND"),
+            "{texts:#?}"
+        );
+        assert_eq!(texts[2], "END");
+        assert_eq!(
+            kinds(sql),
+            [
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Begin),
+                StatementKind::Plain,
+                StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY"),
+                StatementKind::TransactionControl(Commit),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unparseable_piece_is_never_transaction_control() {
+        let script =
+            Script::parse(Dialect::Postgres, "COMMIT TRANSACTON; BEGIN ATOMIC; END WORK NOW; ROLLBACK TO;");
+        assert_eq!(script.statements.len(), 3, "{:#?}", script.statements);
+        assert!(!script.manages_transactions(), "{:#?}", script.statements);
+        let script =
+            Script::parse(Dialect::Postgres, "SELECT 1; COMMIT TRANSACTON; ROLLBACK TO; END NOW; SELECT 2;");
+        assert_eq!(script.statements.len(), 5);
+        assert!(!script.manages_transactions(), "{:#?}", script.statements);
     }
 
     #[test]

@@ -11,8 +11,14 @@ pub(crate) fn parse(sql: &str) -> Script {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'\'' | b'"' | b'`' => i = quoted_end(bytes, i, bytes[i]),
-            b'[' => i = bytes[i..].iter().position(|&b| b == b']').map_or(bytes.len(), |n| i + n + 1),
+            b'\'' | b'"' | b'`' => {
+                words.other(false);
+                i = quoted_end(bytes, i, bytes[i]);
+            }
+            b'[' => {
+                words.other(false);
+                i = bytes[i..].iter().position(|&b| b == b']').map_or(bytes.len(), |n| i + n + 1);
+            }
             b'-' if bytes[i..].starts_with(b"--") => {
                 i = bytes[i..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |n| i + n + 1)
             }
@@ -25,7 +31,7 @@ pub(crate) fn parse(sql: &str) -> Script {
                     start = i + 1;
                     words = StatementWords::default();
                 } else {
-                    words.last_is_end = false;
+                    words.other(false);
                 }
                 i += 1;
             }
@@ -38,8 +44,8 @@ pub(crate) fn parse(sql: &str) -> Script {
                 i = end;
             }
             b if b.is_ascii_whitespace() => i += 1,
-            _ => {
-                words.last_is_end = false;
+            b => {
+                words.other(b == b'.');
                 i += 1;
             }
         }
@@ -73,11 +79,18 @@ fn push_statement(sql: &str, start: usize, end: usize, statements: &mut Vec<Stat
     statements.push(statement);
 }
 
-/// The first words of the statement being scanned: enough to know a trigger body.
+/// The first words of the statement being scanned: enough to know a trigger body and where it
+/// ends. In a trigger, `CASE` opens an expression that its own `END` closes; only an `END` that
+/// closes no `CASE`, followed by `;`, ends the trigger.
 #[derive(Default)]
 struct StatementWords {
     leading: Vec<String>,
+    /// The last token was an `END` that closes the trigger body.
     last_is_end: bool,
+    /// `CASE` expressions open in the trigger.
+    case_depth: usize,
+    /// The last token was `.`: the next word is a name (`new.end`), never a keyword.
+    after_dot: bool,
 }
 
 impl StatementWords {
@@ -85,7 +98,24 @@ impl StatementWords {
         if self.leading.len() < 3 {
             self.leading.push(word.to_ascii_uppercase());
         }
-        self.last_is_end = word.eq_ignore_ascii_case("end");
+        let keyword = !std::mem::take(&mut self.after_dot);
+        self.last_is_end = false;
+        if keyword && self.in_trigger() {
+            if word.eq_ignore_ascii_case("case") {
+                self.case_depth += 1;
+            } else if word.eq_ignore_ascii_case("end") {
+                match self.case_depth {
+                    0 => self.last_is_end = true,
+                    _ => self.case_depth -= 1,
+                }
+            }
+        }
+    }
+
+    /// Any token but a word: a string, a quoted name, punctuation.
+    fn other(&mut self, dot: bool) {
+        self.last_is_end = false;
+        self.after_dot = dot;
     }
 
     fn in_trigger(&self) -> bool {
@@ -114,9 +144,12 @@ fn classify(text: &str) -> StatementKind {
         ("PRAGMA", "JOURNAL_MODE") => StatementKind::NoTransaction("PRAGMA journal_mode"),
         ("BEGIN", _) => StatementKind::TransactionControl(Begin),
         ("COMMIT" | "END", _) => StatementKind::TransactionControl(Commit),
-        ("ROLLBACK", "TO") => StatementKind::TransactionControl(Other),
+        // Savepoints run inside the transaction they are in (or open one of their own that
+        // their RELEASE ends): they do not take the script's transaction away from the runner.
+        ("ROLLBACK", "TO") => StatementKind::Plain,
+        ("ROLLBACK", "TRANSACTION") if words.next().as_deref() == Some("TO") => StatementKind::Plain,
         ("ROLLBACK", _) => StatementKind::TransactionControl(Rollback),
-        ("SAVEPOINT" | "RELEASE", _) => StatementKind::TransactionControl(Other),
+        ("SAVEPOINT" | "RELEASE", _) => StatementKind::Plain,
         _ => StatementKind::Plain,
     }
 }
@@ -147,6 +180,55 @@ END;
         assert_eq!(texts[2], "SELECT 1");
     }
 
+    fn kinds(sql: &str) -> Vec<StatementKind> {
+        Script::parse(Dialect::Sqlite, sql).statements.iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn case_end_inside_a_trigger_does_not_end_it() {
+        let sql = "CREATE TABLE a (x integer);
+CREATE TRIGGER a_check BEFORE INSERT ON a BEGIN
+  SELECT CASE WHEN new.x < 0 THEN RAISE(ABORT, 'negative') END;
+END;";
+        let texts = texts(sql);
+        assert_eq!(texts.len(), 2, "{texts:#?}");
+        assert!(texts[1].starts_with("CREATE TRIGGER") && texts[1].ends_with("END;\nEND"), "{texts:#?}");
+        assert_eq!(kinds(sql), [StatementKind::Plain, StatementKind::Plain]);
+    }
+
+    #[test]
+    fn nested_case_and_case_in_update_inside_a_trigger() {
+        let sql = "CREATE TRIGGER t AFTER UPDATE ON a WHEN (CASE new.x WHEN 1 THEN 1 ELSE 0 END) = 1 BEGIN
+  UPDATE b SET y = CASE WHEN new.x > 0 THEN CASE WHEN new.x > 9 THEN 'big;' ELSE 'small' END ELSE 'none' END
+    WHERE id = new.id;
+  INSERT INTO log VALUES (case when new.x is null then 0 else 1 end);
+  DELETE FROM c WHERE z = (CASE new.x WHEN 2 THEN 3 END);
+end;
+SELECT 2;";
+        let texts = texts(sql);
+        assert_eq!(texts.len(), 2, "{texts:#?}");
+        assert!(texts[0].ends_with("END);\nend"), "{texts:#?}");
+        assert_eq!(texts[1], "SELECT 2");
+        assert_eq!(kinds(sql), [StatementKind::Plain, StatementKind::Plain]);
+    }
+
+    #[test]
+    fn quoted_end_and_case_names_in_a_trigger_are_names() {
+        let sql = "CREATE TRIGGER t BEFORE DELETE ON \"case\" BEGIN
+  UPDATE \"end\" SET [case] = `end`, \"CASE\" = 'case', x = new.end WHERE 'end' = old.\"end\";
+  /* case */ -- end;
+  SELECT 1;
+END;
+CREATE TEMP TRIGGER u AFTER INSERT ON t BEGIN SELECT 'end;'; END;
+SELECT 3";
+        let texts = texts(sql);
+        assert_eq!(texts.len(), 3, "{texts:#?}");
+        assert!(texts[0].ends_with("SELECT 1;\nEND"), "{texts:#?}");
+        assert!(texts[1].starts_with("CREATE TEMP TRIGGER u") && texts[1].ends_with("'end;'; END"));
+        assert_eq!(texts[2], "SELECT 3");
+        assert!(kinds(sql).iter().all(|k| *k == StatementKind::Plain));
+    }
+
     #[test]
     fn classifies_vacuum_pragmas_and_transaction_control() {
         let kinds: Vec<_> = Script::parse(
@@ -165,8 +247,38 @@ END;
                 StatementKind::NoTransaction("PRAGMA foreign_keys"),
                 StatementKind::Plain,
                 StatementKind::TransactionControl(TransactionControl::Commit),
-                StatementKind::TransactionControl(TransactionControl::Other),
+                StatementKind::Plain,
             ]
+        );
+    }
+
+    #[test]
+    fn savepoints_are_plain() {
+        use TransactionControl::*;
+        let script = Script::parse(
+            Dialect::Sqlite,
+            "SAVEPOINT s; RELEASE s; RELEASE SAVEPOINT s; ROLLBACK TO s; ROLLBACK TRANSACTION TO SAVEPOINT s;
+             BEGIN; COMMIT; END TRANSACTION; ROLLBACK; ROLLBACK TRANSACTION;",
+        );
+        let kinds: Vec<_> = script.statements.iter().map(|s| s.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::Plain,
+                StatementKind::TransactionControl(Begin),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Commit),
+                StatementKind::TransactionControl(Rollback),
+                StatementKind::TransactionControl(Rollback),
+            ]
+        );
+        assert!(
+            !Script::parse(Dialect::Sqlite, "SAVEPOINT s; CREATE TABLE t (x); RELEASE s;")
+                .manages_transactions()
         );
     }
 }

@@ -47,19 +47,28 @@ fn control(statement: &Statement) -> Option<TransactionControl> {
 
 /// `BEGIN; ...; COMMIT;` and nothing else around or between: the runner's history row can
 /// join the file's own transaction, just before its `COMMIT`.
+///
+/// Any transaction control between the two makes it more than one transaction: a
+/// `COMMIT AND CHAIN` or `ROLLBACK AND CHAIN` ([`TransactionControl::Chain`]) ends the first
+/// transaction (its work is committed, or rolled back, whatever follows), and two-phase commit
+/// takes the transaction away from the session. Savepoints are not transaction control
+/// ([`StatementKind::Plain`]), so they may appear between.
 pub fn is_one_transaction(statements: &[Statement]) -> bool {
     use TransactionControl::*;
     let (Some(first), Some(last)) = (statements.first(), statements.last()) else { return false };
     statements.len() >= 2
         && control(first) == Some(Begin)
         && control(last) == Some(Commit)
-        && statements[1..statements.len() - 1]
-            .iter()
-            .all(|s| !matches!(control(s), Some(Begin | Commit | Rollback)))
+        && statements[1..statements.len() - 1].iter().all(|s| control(s).is_none())
 }
 
 /// For each statement, the transaction it runs in when the runner applies the script (`None`:
 /// outside any transaction block). Transactions are numbered in file order.
+///
+/// A `COMMIT AND CHAIN` or `ROLLBACK AND CHAIN` belongs to the transaction it ends, and the
+/// statements after it to a new one (PostgreSQL refuses it outside a transaction block, where it
+/// opens nothing). [`steps`] never sees transaction control: a script that has some runs as
+/// written, unless forced on (an error) or off (every statement alone).
 pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionMode>) -> Vec<Option<usize>> {
     let manages = statements.iter().any(|s| control(s).is_some());
     let has_no_tx = statements.iter().any(|s| matches!(s.kind, StatementKind::NoTransaction(_)));
@@ -77,6 +86,14 @@ pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionM
                         open
                     }
                     Some(TransactionControl::Commit | TransactionControl::Rollback) => open.take(),
+                    Some(TransactionControl::Chain) => {
+                        let ended = open;
+                        if ended.is_some() {
+                            open = Some(next);
+                            next += 1;
+                        }
+                        ended
+                    }
                     _ => open,
                 })
                 .collect()
@@ -116,5 +133,38 @@ mod tests {
         );
         assert_eq!(each("SELECT 1; SELECT 2;", Some(TransactionMode::Off)), [None, None]);
         assert_eq!(each("CREATE INDEX CONCURRENTLY i ON t (a);", Some(TransactionMode::On)), [Some(0)]);
+    }
+
+    fn one(sql: &str) -> bool {
+        is_one_transaction(&Script::parse(Dialect::Postgres, sql).statements)
+    }
+
+    #[test]
+    fn a_chained_commit_starts_the_next_transaction() {
+        assert_eq!(
+            each(
+                "BEGIN; SELECT 1; COMMIT AND CHAIN; SELECT 2; ROLLBACK AND CHAIN; SELECT 3; COMMIT; SELECT 4;",
+                None
+            ),
+            [Some(0), Some(0), Some(0), Some(1), Some(1), Some(2), Some(2), None]
+        );
+        // PostgreSQL refuses a chain outside a transaction block; it opens nothing.
+        assert_eq!(each("COMMIT AND CHAIN; SELECT 1;", None), [None, None]);
+    }
+
+    #[test]
+    fn one_transaction_means_no_transaction_control_between() {
+        assert!(one("BEGIN; SELECT 1; COMMIT;"));
+        assert!(one("BEGIN; SAVEPOINT s; SELECT 1; ROLLBACK TO SAVEPOINT s; RELEASE s; COMMIT;"));
+        assert!(!one("BEGIN; SELECT 1; COMMIT AND CHAIN; SELECT 2; COMMIT;"));
+        assert!(!one("BEGIN; SELECT 1; ROLLBACK AND CHAIN; SELECT 2; COMMIT;"));
+        assert!(!one("BEGIN; SELECT 1; COMMIT AND CHAIN;"));
+        assert!(!one("BEGIN; SELECT 1; PREPARE TRANSACTION 'x'; COMMIT;"));
+        assert!(!one("BEGIN; SELECT 1; COMMIT; BEGIN; SELECT 2; COMMIT;"));
+    }
+
+    #[test]
+    fn savepoints_alone_leave_the_transaction_to_the_runner() {
+        assert_eq!(each("SAVEPOINT s; SELECT 1; RELEASE s;", None), [Some(0), Some(0), Some(0)]);
     }
 }
