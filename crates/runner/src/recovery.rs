@@ -528,6 +528,10 @@ pub fn reset(
 }
 
 fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile) -> Result<(), Error> {
+    let name = seed.path.display().to_string();
+    if let Some(failure) = crate::plan::nul_byte(connection.dialect(), &name, seed) {
+        return Err(Error::SeedFailed(failure));
+    }
     let script = Script::parse(connection.dialect(), &seed.sql);
     let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
     connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]).map_err(|failure| {
