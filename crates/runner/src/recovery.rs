@@ -107,7 +107,7 @@ pub enum Resolution {
 /// `phase` of the `last_error` of a migration whose `down.sql` stopped part-way.
 const DOWN_PHASE: &str = "down";
 
-fn failed_while_reverting(last_error: &str) -> bool {
+pub(crate) fn failed_while_reverting(last_error: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(last_error)
         .is_ok_and(|error| error["phase"].as_str() == Some(DOWN_PHASE))
 }
@@ -202,6 +202,22 @@ fn revert(
         HistoryWrite::Forget(&migration.name),
         HistoryWrite::Event(event(settings, migration, "reverted", None)),
     ];
+    if plan.mode != ExecutionMode::Transaction {
+        // Statement by statement: before the first, the row says the migration is being
+        // reverted, so a run that dies part-way leaves it interrupted, never "applied" over a
+        // half-undone schema. Nothing has run when this write fails.
+        let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
+        let mut row =
+            history_row(settings, migration, MigrationStatus::Running, false, up_statements, up_statements);
+        row.last_error = Some(serde_json::json!({ "phase": DOWN_PHASE, "statements_done": 0 }).to_string());
+        let started = [
+            HistoryWrite::Migration(row),
+            HistoryWrite::Event(event(settings, migration, "revert_started", None)),
+        ];
+        connection
+            .record(&settings.history, &started, false)
+            .map_err(Error::database("recording the start of a revert (nothing of it ran)"))?;
+    }
     let outcome = if plan.mode == ExecutionMode::Transaction {
         connection.run_in_transaction(
             limits,
