@@ -536,7 +536,7 @@ impl Observer for ProgressPrinter<'_> {
 
 fn error_text(error: &Error) -> String {
     match error {
-        Error::MigrationFailed(failure) => failure_text(failure),
+        Error::MigrationFailed(failure) => failure_text(failure, false),
         Error::ChecksumMismatch { name, file, applied, current } => format!(
             "error: migration {name} was modified after it was applied\n  --> {}\n   = applied checksum: {applied}\n   = current checksum: {current}\n   = restore the file as it was applied; deploy changes nothing until then",
             file.display()
@@ -591,12 +591,14 @@ fn error_text(error: &Error) -> String {
         Error::InvalidIndexLeft { name, index, drop_statement } => format!(
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
-        Error::SeedFailed(failure) => failure_text(failure),
+        Error::SeedFailed(failure) => failure_text(failure, true),
         other => format!("error: {other}"),
     }
 }
 
-fn failure_text(failure: &MigrationFailure) -> String {
+/// A failed migration, `down.sql`, `data.down.sql` or seed (`seed`), with what it left: the
+/// outcome line says only what is true of that kind of file.
+fn failure_text(failure: &MigrationFailure, seed: bool) -> String {
     let position = &failure.position;
     let mut text = format!("error: migration {} failed: {}", failure.name, failure.error.message);
     text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
@@ -620,14 +622,33 @@ fn failure_text(failure: &MigrationFailure) -> String {
     if failure.attempts > 1 {
         text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
     }
+    // Undoing (`migrate down`) and seeding are not what the next deploy runs.
+    let file = position.file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    let undoing = matches!(file, "down.sql" | "data.down.sql");
     let outcome = match (&failure.state, failure.error.connection_lost) {
         (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
+        (FailureState::RolledBack, false) if seed => {
+            "the seed was rolled back: nothing of it was applied; the migrations before it stay applied, and `migrate reset` runs it again".into()
+        }
+        (FailureState::RolledBack, false) if undoing => format!(
+            "{file} was rolled back: nothing of it was applied; migration {} is still applied",
+            failure.name
+        ),
         (FailureState::RolledBack, false) => {
             "the migration was rolled back: nothing of it was applied or recorded; the next deploy tries it again".into()
         }
+        (FailureState::DataStopped { last_key, rows_done }, false) if undoing => format!(
+            "undoing the data migration stopped after {rows_done} rows (last key done: {}); the batches before are committed, migration {} is still applied, and `migrate down` walks the table again from the start",
+            last_key.as_deref().unwrap_or("none"),
+            failure.name
+        ),
         (FailureState::DataStopped { last_key, rows_done }, false) => format!(
             "the data migration stopped after {rows_done} rows (last key done: {}); every batch before is committed, and the next deploy resumes after it",
             last_key.as_deref().unwrap_or("none")
+        ),
+        (FailureState::MarkedFailed { statements_done }, false) if undoing => format!(
+            "{file} ran outside a transaction and stopped after {statements_done} statement(s); migration {} is recorded as failed (neither applied nor reverted) and blocks deploy until resolved",
+            failure.name
         ),
         (FailureState::MarkedFailed { statements_done }, false) => format!(
             "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
