@@ -8,6 +8,7 @@ mod failures;
 mod faults;
 mod guards;
 mod lint;
+mod matrix;
 mod prisma;
 mod recovery;
 mod schema;
