@@ -545,11 +545,19 @@ fn pg_dump() -> Result<std::path::PathBuf, DbError> {
 }
 
 impl Executor for PgConnection {
+    // A migration written in code sends what it likes: a NUL byte is refused here, before the
+    // client library fails to encode it, which would read as a lost connection.
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        if sql.contains('\0') {
+            return Err(nul_byte_error());
+        }
         PgConnection::execute(self, sql)
     }
 
     fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        if sql.contains('\0') {
+            return Err(nul_byte_error());
+        }
         Ok(self.rows(sql)?.into_iter().next())
     }
 }
