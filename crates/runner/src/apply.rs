@@ -83,6 +83,20 @@ impl Applier<'_> {
         let limits = self.limits(migration);
         let outcome = self.connection.run_code(limits, &mut |tx| (code.up)(tx), &settings.history, &writes);
         if let Err(error) = outcome {
+            if !error.connection_lost {
+                // Rolled back, and in the event log as a failed SQL migration is.
+                let detail = serde_json::json!({
+                    "sqlstate": error.sqlstate,
+                    "message": error.message,
+                    "detail": error.detail,
+                    "hint": error.hint,
+                    "attempts": 1,
+                })
+                .to_string();
+                let failed = [HistoryWrite::Event(event(settings, migration, "failed", Some(detail)))];
+                // Best effort: the error being reported matters more than its record.
+                let _ = self.connection.record(&settings.history, &failed, false);
+            }
             return Err(Error::MigrationFailed(Box::new(MigrationFailure {
                 name: migration.name.clone(),
                 statement_index: 0,
