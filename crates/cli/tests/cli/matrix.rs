@@ -1113,3 +1113,164 @@ fn every_fault_at_every_position_of_every_unit_leaves_the_documented_state_and_r
     );
     assert!(failures.is_empty(), "{} case(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency: another session in the way of a concurrent index build or of a history write.
+
+/// A session whose transaction took its snapshot before the build started: `CREATE INDEX
+/// CONCURRENTLY` waits for it before it can mark the index valid.
+fn old_snapshot(url: &str) -> Session {
+    let session = Session::connect(url);
+    session.execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class");
+    session
+}
+
+fn waiting_build(db: &TestDb) -> bool {
+    db.value(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE UNIQUE INDEX CONCURRENTLY%' \
+         AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+    )
+    .as_deref()
+        == Some("1")
+}
+
+const INVALID: &str = "SELECT count(*) FROM pg_index WHERE NOT indisvalid";
+
+#[test]
+fn a_concurrent_build_cancelled_while_it_waits_for_an_old_transaction_leaves_no_invalid_index() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[(
+        "1_t",
+        "CREATE TABLE t (id int PRIMARY KEY, v int);\nINSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;",
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+
+    // With retries: each cancelled attempt drops the INVALID index it left, and once the old
+    // transaction ends the build succeeds.
+    dir.write(
+        "migrations/2_unique/migration.sql",
+        "-- haste:lock-timeout 100ms\n-- haste:retries 20\nCREATE UNIQUE INDEX CONCURRENTLY t_v_key ON t (v);\n",
+    );
+    let holder = old_snapshot(&db.url);
+    let child = crate::command(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(haste_testkit::wait_until(Duration::from_secs(20), || waiting_build(&db)), "the build waits");
+    // Long enough for a lock timeout or two.
+    std::thread::sleep(Duration::from_millis(700));
+    holder.execute("COMMIT");
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let retries = stdout.lines().filter(|line| line.contains("\"event\":\"retrying\"")).count();
+    assert!(retries >= 1, "retried after lock timeouts: {stdout}");
+    assert_eq!(db.value(INVALID).as_deref(), Some("0"));
+    assert_eq!(
+        db.value("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_v_key'::regclass").as_deref(),
+        Some("t")
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
+
+    // Without retries: the deploy fails, drops the INVALID index, and says where it stopped.
+    dir.write(
+        "migrations/3_unique/migration.sql",
+        "-- haste:lock-timeout 100ms\n-- haste:retries 0\nCREATE UNIQUE INDEX CONCURRENTLY t_id_v_key ON t (id, v);\n",
+    );
+    let holder = old_snapshot(&db.url);
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(
+        failed.stderr.contains("55P03") && failed.stderr.contains("3_unique/migration.sql:3:"),
+        "{failed:?}"
+    );
+    assert!(failed.stderr.contains("was dropped"), "says the INVALID index was dropped: {failed:?}");
+    assert!(failed.stderr.contains("stopped after 0 statement(s)"), "{failed:?}");
+    assert_eq!(db.value(INVALID).as_deref(), Some("0"), "no INVALID index remains");
+    assert_eq!(db.value("SELECT to_regclass('t_id_v_key') IS NULL").as_deref(), Some("t"));
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 7, "{status:?}");
+    assert!(status.stdout.contains("FAILED      3_unique  (0 of 1 statements done)  [55P03]"), "{status:?}");
+    let doctor = haste(dir.path(), &["doctor", "--url", &db.url]);
+    assert_eq!(doctor.code, 11, "{doctor:?}");
+    assert!(doctor.stdout.contains("pass invalid indexes: none"), "{doctor:?}");
+    assert!(doctor.stdout.contains("FAIL migrations") && doctor.stdout.contains("1 failed"), "{doctor:?}");
+    holder.execute("COMMIT");
+    let resumed = haste(dir.path(), &["migrate", "resolve", "--url", &db.url, "--resume", "3_unique"]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(db.value(INVALID).as_deref(), Some("0"));
+    assert_eq!(haste(dir.path(), &["doctor", "--url", &db.url]).code, 0);
+}
+
+/// Takes `LOCK TABLE _haste_migrations IN ACCESS EXCLUSIVE MODE` as soon as the deploy runs
+/// `marker`, holds it for `hold`, then commits.
+fn lock_history_while(db: &TestDb, marker: &str, hold: Duration) -> std::thread::JoinHandle<()> {
+    let url = db.url.clone();
+    let probe = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND state = 'active' AND pid <> pg_backend_pid()"
+    );
+    std::thread::spawn(move || {
+        assert!(haste_testkit::wait_until(Duration::from_secs(20), || {
+            haste_testkit::query(&url, &probe)[0][0].as_deref() == Some("1")
+        }));
+        let session = Session::connect(&url);
+        session.execute("BEGIN; LOCK TABLE _haste_migrations IN ACCESS EXCLUSIVE MODE");
+        std::thread::sleep(hold);
+        session.execute("COMMIT");
+    })
+}
+
+#[test]
+fn a_blocked_history_write_never_leaves_history_contradicting_the_database() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[("0_base", "CREATE TABLE base (id int);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let exists =
+        |name: &str| db.value(&format!("SELECT to_regclass('{name}') IS NOT NULL")).as_deref() == Some("t");
+    let row = |name: &str| {
+        db.query(&format!("SELECT status, statements_done FROM _haste_migrations WHERE name = '{name}'"))
+            .into_iter()
+            .next()
+            .map(|row| (row[0].clone().unwrap(), row[1].clone().unwrap()))
+    };
+
+    // A transaction whose history write times out rolls back whole; the session stays usable
+    // (the lock is released, and the next deploy is not kept waiting).
+    dir.write(
+        "migrations/1_tx/migration.sql",
+        "-- haste:lock-timeout 100ms\n-- haste:retries 0\nCREATE TABLE a AS SELECT 1 AS one FROM pg_sleep(0.4);\n",
+    );
+    let holder = lock_history_while(&db, "pg_sleep(0.4)", Duration::from_millis(1500));
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    holder.join().unwrap();
+    assert_ne!(failed.code, 0, "{failed:?}");
+    assert!(!failed.all().contains("25P02") && !failed.all().contains("aborted"), "{failed:?}");
+    assert!(failed.stderr.contains("nothing applied"), "{failed:?}");
+    assert!(!exists("a"), "{failed:?}");
+    assert_eq!(row("1_tx"), None);
+    assert!(haste(dir.path(), &["migrate", "unlock", "--url", &db.url]).stdout.contains("free"));
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 3, "pending: {status:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--lock-wait", "1s"]).code, 0);
+    assert!(exists("a"));
+
+    // A statement run alone whose progress write times out: the statement is done, so its
+    // record is retried (never the statement) until the history table is free again; history
+    // never says fewer statements are done than ran.
+    dir.write(
+        "migrations/2_step/migration.sql",
+        "-- haste:transaction off\n-- haste:lock-timeout 100ms\n-- haste:retries 0\n\
+         CREATE TABLE b (id int);\nCREATE TABLE c AS SELECT 1 AS one FROM pg_sleep(0.4);\nCREATE TABLE d (id int);\n",
+    );
+    let holder = lock_history_while(&db, "pg_sleep(0.4)", Duration::from_millis(1500));
+    let waited = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    holder.join().unwrap();
+    assert_eq!(waited.code, 0, "{waited:?}");
+    assert!(waited.stdout.contains("retrying"), "{waited:?}");
+    assert!(exists("b") && exists("c") && exists("d"), "{waited:?}");
+    assert_eq!(row("2_step"), Some(("applied".to_owned(), "3".to_owned())));
+    let once = db.value("SELECT count(*) FROM _haste_events WHERE name = '2_step' AND event = 'applied'");
+    assert_eq!(once.as_deref(), Some("1"));
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
+}
