@@ -526,7 +526,7 @@ struct Templates {
     sqlite: Mutex<HashMap<usize, std::path::PathBuf>>,
     counter: AtomicUsize,
     /// Snapshots of reference runs, by key.
-    references: Mutex<HashMap<String, String>>,
+    references: Mutex<HashMap<String, std::sync::Arc<std::sync::OnceLock<String>>>>,
 }
 
 /// A worker's own database.
@@ -591,14 +591,11 @@ impl Templates {
         }
     }
 
-    /// The snapshot `make` computes once per key.
+    /// The snapshot `make` computes once per key (other workers asking for it meanwhile wait
+    /// for that one computation).
     fn reference(&self, key: String, make: impl FnOnce() -> String) -> String {
-        if let Some(found) = self.references.lock().unwrap().get(&key) {
-            return found.clone();
-        }
-        let value = make();
-        self.references.lock().unwrap().insert(key, value.clone());
-        value
+        let cell = self.references.lock().unwrap().entry(key).or_default().clone();
+        cell.get_or_init(make).clone()
     }
 }
 
