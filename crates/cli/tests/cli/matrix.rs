@@ -398,6 +398,8 @@ struct Target {
     /// queries use (the same schema as search path).
     haste_url: String,
     sql_url: String,
+    /// PostgreSQL: one session for the test's own queries.
+    session: Option<Session>,
     /// SQLite: the file.
     file: std::path::PathBuf,
 }
@@ -412,7 +414,7 @@ impl Target {
 
     fn execute(&self, sql: &str) {
         match self.db {
-            Db::Pg => haste_testkit::execute(&self.sql_url, sql),
+            Db::Pg => self.session.as_ref().unwrap().execute(sql),
             Db::Sqlite => rusqlite::Connection::open(&self.file)
                 .unwrap()
                 .execute_batch(sql)
@@ -422,7 +424,7 @@ impl Target {
 
     fn rows(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         match self.db {
-            Db::Pg => haste_testkit::query(&self.sql_url, sql),
+            Db::Pg => self.session.as_ref().unwrap().query(sql),
             Db::Sqlite => {
                 let connection = rusqlite::Connection::open(&self.file).unwrap();
                 let mut statement = connection.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
@@ -553,7 +555,13 @@ impl Templates {
                 let base = &worker.db.as_ref().expect("a PostgreSQL server").url;
                 let target = if kind == Kind::Seed {
                     haste_testkit::execute(base, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
-                    Target { db, haste_url: base.clone(), sql_url: base.clone(), file: Default::default() }
+                    Target {
+                        db,
+                        haste_url: base.clone(),
+                        sql_url: base.clone(),
+                        session: None,
+                        file: Default::default(),
+                    }
                 } else {
                     let schema = format!("case{n}");
                     haste_testkit::execute(base, &format!("CREATE SCHEMA {schema}"));
@@ -561,9 +569,12 @@ impl Templates {
                         db,
                         haste_url: format!("{base}?schema={schema}"),
                         sql_url: format!("{base}?options=-c%20search_path%3D{schema}"),
+                        session: None,
                         file: Default::default(),
                     }
                 };
+                let mut target = target;
+                target.session = Some(Session::connect(&target.sql_url));
                 let dir = write_files(&files);
                 let run = haste(dir.path(), &["migrate", "deploy", "--url", &target.haste_url]);
                 assert_eq!(run.code, 0, "{run:?}");
@@ -586,7 +597,7 @@ impl Templates {
                     .clone();
                 let file = self.folder.path().join(format!("case{n}.db"));
                 std::fs::copy(&template, &file).unwrap();
-                Target { db, haste_url: String::new(), sql_url: String::new(), file }
+                Target { db, haste_url: String::new(), sql_url: String::new(), session: None, file }
             }
         }
     }
