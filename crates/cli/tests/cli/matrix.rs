@@ -4,8 +4,11 @@
 //! `status`, the exit code and what the message says), then the fault is fixed and the command
 //! that docs/failure-model.md names must reach the state of an uninterrupted run.
 //!
-//! Cases are generated from data (`cases()`), run a few at a time, one database each (copied
-//! from a prepared template), and printed as a table with `--nocapture`.
+//! Cases are generated from data (`cases()`) and run four at a time. Each has a place of its
+//! own: on PostgreSQL a schema (`?schema=`, history included) in its worker's database (a seed
+//! case, whose `reset` empties a whole database, the worker's `public`); on SQLite a copy of a
+//! prepared file. `--nocapture` prints the table of cases; `HASTE_MATRIX_FILTER="Pg Mixed"`
+//! runs the cases whose label contains it; `HASTE_MATRIX_TRACE=1` prints each phase's time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -682,6 +685,9 @@ impl Holder {
     }
 }
 
+/// A case's index, what it found (or why it failed) and how long it took.
+type CaseResult = (usize, Result<Outcome, String>, Duration);
+
 /// What a case found, for the table.
 struct Outcome {
     exit: i32,
@@ -994,8 +1000,7 @@ fn run_case(
         step(command_of(kind, fault, &url), 0, &mut recovery);
     } else if class == Class::DownStepwise {
         // Part of down.sql ran: finish it by hand, then say so.
-        let rest: Vec<String> =
-            unit_statements_after_fix(db, kind, position, fault)[unit.index..].iter().cloned().collect();
+        let rest: Vec<String> = unit_statements_after_fix(db, kind, position, fault)[unit.index..].to_vec();
         for sql in rest {
             target.execute(&sql);
         }
@@ -1048,7 +1053,7 @@ fn every_fault_at_every_position_of_every_unit_leaves_the_documented_state_and_r
     let cases: Vec<_> = cases.into_iter().filter(|(db, ..)| pg || *db == Db::Sqlite).collect();
     let templates = Templates::new();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, Result<Outcome, String>, Duration)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<CaseResult>> = Mutex::new(Vec::new());
     let started = Instant::now();
     let filter = std::env::var("HASTE_MATRIX_FILTER").ok();
     std::thread::scope(|scope| {
