@@ -989,8 +989,7 @@ fn run_case(
     let mut recovery = Vec::new();
     let step = |args: Vec<String>, expect: i32, recovery: &mut Vec<String>| {
         let outcome = run(&dir, &args);
-        recovery
-            .push(format!("{} {}", args[1], args.get(4).map(String::as_str).unwrap_or("")).trim().to_owned());
+        recovery.push(if args[1] == "resolve" { format!("resolve {}", args[4]) } else { args[1].clone() });
         assert_eq!(outcome.code, expect, "{context}\n--- recovery {args:?}\n{outcome:?}");
     };
     let resolve = |how: &str| {
@@ -1004,13 +1003,16 @@ fn run_case(
         for sql in rest {
             target.execute(&sql);
         }
+        recovery.push("finish by hand".into());
         step(resolve("--rolled-back"), 0, &mut recovery);
     } else if fix == Fix::Rewrite {
         // The file changed: resume refuses; undo by hand, mark it rolled back, deploy again.
         step(resolve("--resume"), 4, &mut recovery);
+        recovery.last_mut().unwrap().push_str(" (refused)");
         for sql in undo_sql(kind, done) {
             target.execute(&sql);
         }
+        recovery.push("undo by hand".into());
         step(resolve("--rolled-back"), 0, &mut recovery);
         step(command_of(kind, fault, &url), 0, &mut recovery);
     } else {
