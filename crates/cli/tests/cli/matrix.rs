@@ -1090,7 +1090,7 @@ fn every_fault_at_every_position_of_every_unit_leaves_the_documented_state_and_r
     let mut failures = Vec::new();
     let mut counts: HashMap<(Db, Kind, Fault), usize> = HashMap::new();
     println!(
-        "{:<7} {:<9} {:>3} {:<17} {:>4}  {:<28} {:<50} {:>6}",
+        "{:<7} {:<9} {:>3} {:<17} {:>4}  {:<28} {:<72} {:>6}",
         "db", "unit", "pos", "fault", "exit", "state left", "recovery", "ms"
     );
     for (index, outcome, took) in &results {
@@ -1098,7 +1098,7 @@ fn every_fault_at_every_position_of_every_unit_leaves_the_documented_state_and_r
         *counts.entry((db, kind, fault)).or_default() += 1;
         match outcome {
             Ok(outcome) => println!(
-                "{:<7} {:<9} {:>3} {:<17} {:>4}  {:<28} {:<50} {:>6}",
+                "{:<7} {:<9} {:>3} {:<17} {:>4}  {:<28} {:<72} {:>6}",
                 format!("{db:?}"),
                 format!("{kind:?}"),
                 position,
