@@ -62,6 +62,7 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::NotResolvable { .. } => (VALIDATION, "NOT_RESOLVABLE"),
         Error::NoDownFile { .. } => (VALIDATION, "NO_DOWN_FILE"),
         Error::Refused { .. } => (REFUSED, "REFUSED"),
+        Error::SeedFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::SeedFailed(_) => (MIGRATION_FAILED, "SEED_FAILED"),
         Error::MigrationFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::MigrationFailed(_) => (MIGRATION_FAILED, "MIGRATION_FAILED"),

@@ -678,7 +678,8 @@ fn error_text(error: &Error) -> String {
     }
 }
 
-/// What failed: a migration, or the seed `migrate reset` runs after the migrations.
+/// What failed: a migration (its `migration.sql`, `down.sql` or `data.down.sql`), or the seed
+/// `migrate reset` runs after the migrations. The outcome line says only what is true of it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Unit {
     Migration,
@@ -713,23 +714,39 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     if failure.attempts > 1 {
         text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
     }
+    // Undoing (`migrate down`) and seeding are not what the next deploy runs.
+    let file = position.file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+    let undoing = matches!(file, "down.sql" | "data.down.sql");
     let outcome = match (&failure.state, failure.error.connection_lost) {
         (_, true) if unit == Unit::Seed => {
             "the connection was lost: the migrations before the seed are applied; what the seed did is unknown".to_owned()
         }
         (FailureState::RolledBack, false) if unit == Unit::Seed => {
-            "the seed was rolled back: none of it was applied (the migrations before it are applied)".to_owned()
+            "the seed was rolled back: nothing of it was applied; the migrations before it stay applied, and `migrate reset` runs it again".to_owned()
         }
         (FailureState::MarkedFailed { statements_done }, false) if unit == Unit::Seed => format!(
             "the seed steers its own transactions and stopped after {statements_done} committed statement(s), which stay applied"
         ),
         (_, true) => "the connection was lost: run `haste migrate status` to see what was recorded".to_owned(),
+        (FailureState::RolledBack, false) if undoing => format!(
+            "{file} was rolled back: nothing of it was applied; migration {} is still applied",
+            failure.name
+        ),
         (FailureState::RolledBack, false) => {
             "the migration was rolled back: nothing of it was applied or recorded; the next deploy tries it again".into()
         }
+        (FailureState::DataStopped { last_key, rows_done }, false) if undoing => format!(
+            "undoing the data migration stopped after {rows_done} rows (last key done: {}); the batches before are committed, migration {} is still applied, and `migrate down` walks the table again from the start",
+            last_key.as_deref().unwrap_or("none"),
+            failure.name
+        ),
         (FailureState::DataStopped { last_key, rows_done }, false) => format!(
             "the data migration stopped after {rows_done} rows (last key done: {}); every batch before is committed, and the next deploy resumes after it",
             last_key.as_deref().unwrap_or("none")
+        ),
+        (FailureState::MarkedFailed { statements_done }, false) if undoing => format!(
+            "{file} ran outside a transaction and stopped after {statements_done} statement(s); migration {} is recorded as failed (neither applied nor reverted) and blocks deploy until resolved",
+            failure.name
         ),
         (FailureState::MarkedFailed { statements_done }, false) => format!(
             "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"

@@ -371,6 +371,12 @@ impl Connection for PgConnection {
     }
 
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
+        // Ending a transaction takes no lock, and a failed transaction block refuses the `SET`
+        // of the limits that would go first: the block would stay open and aborted, and every
+        // later request of the session (the failure's record, the unlock) fail with 25P02.
+        if statement.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("ROLLBACK") {
+            return self.execute(statement);
+        }
         self.run_alone(limits, statement)
     }
 
@@ -546,11 +552,19 @@ fn pg_dump() -> Result<std::path::PathBuf, DbError> {
 }
 
 impl Executor for PgConnection {
+    // A migration written in code sends what it likes: a NUL byte is refused here, before the
+    // client library fails to encode it, which would read as a lost connection.
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        if sql.contains('\0') {
+            return Err(nul_byte_error());
+        }
         PgConnection::execute(self, sql)
     }
 
     fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        if sql.contains('\0') {
+            return Err(nul_byte_error());
+        }
         Ok(self.rows(sql)?.into_iter().next())
     }
 }

@@ -87,6 +87,20 @@ impl Applier<'_> {
         let limits = self.limits(migration);
         let outcome = self.connection.run_code(limits, &mut |tx| (code.up)(tx), &settings.history, &writes);
         if let Err(error) = outcome {
+            if !error.connection_lost {
+                // Rolled back, and in the event log as a failed SQL migration is.
+                let detail = serde_json::json!({
+                    "sqlstate": error.sqlstate,
+                    "message": error.message,
+                    "detail": error.detail,
+                    "hint": error.hint,
+                    "attempts": 1,
+                })
+                .to_string();
+                let failed = [HistoryWrite::Event(event(settings, migration, "failed", Some(detail)))];
+                // Best effort: the error being reported matters more than its record.
+                let _ = self.connection.record(&settings.history, &failed, false);
+            }
             return Err(Error::MigrationFailed(Box::new(MigrationFailure {
                 name: migration.name.clone(),
                 statement_index: 0,
@@ -247,6 +261,39 @@ impl Applier<'_> {
         limits
     }
 
+    /// Records the progress of a statement that ran alone and is done. Giving up would leave
+    /// history saying the statement is still to run (and `resolve --resume` would run it
+    /// again), so a lock timeout on the history table is waited out until the lock budget's
+    /// deadline, whatever the migration's own `retries`: the history tables hold nothing the
+    /// application waits for.
+    fn record_done(
+        &mut self,
+        plan: &Plan<'_>,
+        writes: &[HistoryWrite<'_>],
+        index: usize,
+    ) -> (Result<(), StepError>, u32) {
+        let deadline = Instant::now() + self.settings.lock_deadline;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.connection.record(&self.settings.history, writes, false) {
+                Err(error) if error.is_retryable() && Instant::now() < deadline => {
+                    let pause = self.settings.backoff * 2u32.saturating_pow((tries - 1).min(5));
+                    let delay = jittered(pause.min(MAX_BACKOFF));
+                    self.observer.event(&RunEvent::Retrying {
+                        name: &plan.migration.name,
+                        attempt: tries,
+                        delay_ms: delay.as_millis(),
+                        error: &error,
+                        blockers: &[],
+                    });
+                    std::thread::sleep(delay);
+                }
+                outcome => return (outcome.map_err(|error| StepError { index, error }), tries),
+            }
+        }
+    }
+
     fn in_transaction(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
         let settings = self.settings;
         let limits = self.step_limits(plan, 0..plan.statements.len());
@@ -317,11 +364,7 @@ impl Applier<'_> {
                     return Err(self.failed(plan, failure, attempts, state));
                 }
                 // The statement is done: only its record is retried, never the statement.
-                let (recorded, attempts) = self.with_retries(plan, |connection| {
-                    connection
-                        .record(&settings.history, &writes, false)
-                        .map_err(|error| StepError { index: step.start, error })
-                });
+                let (recorded, attempts) = self.record_done(plan, &writes, step.start);
                 if let Err(failure) = recorded {
                     let state = FailureState::MarkedFailed { statements_done: step.end };
                     return Err(self.failed(plan, failure, attempts, state));

@@ -448,6 +448,7 @@ pub(crate) fn resumable_data(record: &Record, migration: Option<&Migration>) -> 
         && record.row.status == Some(MigrationStatus::Running)
         && record.row.statements_done >= record.row.statements_total
         && migration.is_some_and(|migration| migration.data.is_some())
+        && !record.row.last_error.as_deref().is_some_and(recovery::failed_while_reverting)
 }
 
 /// The pending migrations, after checking that history and folder agree.

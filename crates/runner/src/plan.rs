@@ -3,7 +3,7 @@
 use haste_migrations::{Migration, SqlFile, TransactionMode};
 use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, Step};
 
-use crate::error::{Error, SourcePosition};
+use crate::error::{Error, FailureState, MigrationFailure, SourcePosition};
 
 /// How a migration runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -49,6 +49,9 @@ impl<'m> Plan<'m> {
         file: &'m SqlFile,
         forced: Option<TransactionMode>,
     ) -> Result<Plan<'m>, Error> {
+        if let Some(error) = nul_byte(dialect, &migration.name, file) {
+            return Err(Error::MigrationFailed(error));
+        }
         let script = Script::parse(dialect, &file.sql);
         let first_no_tx = script.no_transaction_statements().next();
         let mode = match forced {
@@ -130,6 +133,28 @@ impl<'m> Plan<'m> {
     pub fn error_position(&self, index: usize, position: Option<usize>) -> SourcePosition {
         statement_position(self.file, self.statements.get(index), position)
     }
+}
+
+/// A NUL byte reaches neither database intact (PostgreSQL refuses it, SQLite stops reading at
+/// it), and it cuts the statement splitter short, so the statements and the execution mode of
+/// the file would be misjudged: a file holding one is refused before anything of it runs.
+pub(crate) fn nul_byte(dialect: Dialect, name: &str, file: &SqlFile) -> Option<Box<MigrationFailure>> {
+    let offset = file.sql.find('\0')?;
+    let statements = Script::parse(dialect, &file.sql.replace('\0', " ")).statements;
+    let statement_index = statements
+        .iter()
+        .position(|statement| offset < statement.offset + statement.text.len())
+        .unwrap_or(statements.len().saturating_sub(1));
+    Some(Box::new(MigrationFailure {
+        name: name.to_owned(),
+        statement_index,
+        position: source_position(file, offset),
+        error: haste_driver::DbError::message(
+            "the file contains a NUL byte, which cannot be sent to the database; nothing of it was run",
+        ),
+        attempts: 0,
+        state: FailureState::RolledBack,
+    }))
 }
 
 /// Where in `file` an error points: the character `position` the database gave within

@@ -107,7 +107,7 @@ pub enum Resolution {
 /// `phase` of the `last_error` of a migration whose `down.sql` stopped part-way.
 const DOWN_PHASE: &str = "down";
 
-fn failed_while_reverting(last_error: &str) -> bool {
+pub(crate) fn failed_while_reverting(last_error: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(last_error)
         .is_ok_and(|error| error["phase"].as_str() == Some(DOWN_PHASE))
 }
@@ -202,6 +202,22 @@ fn revert(
         HistoryWrite::Forget(&migration.name),
         HistoryWrite::Event(event(settings, migration, "reverted", None)),
     ];
+    if plan.mode != ExecutionMode::Transaction {
+        // Statement by statement: before the first, the row says the migration is being
+        // reverted, so a run that dies part-way leaves it interrupted, never "applied" over a
+        // half-undone schema. Nothing has run when this write fails.
+        let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
+        let mut row =
+            history_row(settings, migration, MigrationStatus::Running, false, up_statements, up_statements);
+        row.last_error = Some(serde_json::json!({ "phase": DOWN_PHASE, "statements_done": 0 }).to_string());
+        let started = [
+            HistoryWrite::Migration(row),
+            HistoryWrite::Event(event(settings, migration, "revert_started", None)),
+        ];
+        connection
+            .record(&settings.history, &started, false)
+            .map_err(Error::database("recording the start of a revert (nothing of it ran)"))?;
+    }
     // How many statements of down.sql committed before a failure: all before it outside a
     // transaction block, none of the block it failed in (rolled back here).
     let mut committed = 0;
@@ -253,6 +269,30 @@ fn revert(
             true => FailureState::RolledBack,
             false => FailureState::MarkedFailed { statements_done: committed },
         };
+        if nothing_committed && plan.mode != ExecutionMode::Transaction && !failure.error.connection_lost {
+            // The revert started (recorded above) but nothing of it committed: applied again.
+            let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
+            let detail = serde_json::json!({
+                "phase": DOWN_PHASE,
+                "statements_done": 0,
+                "rolled_back": true,
+                "sqlstate": failure.error.sqlstate,
+                "message": failure.error.message,
+            })
+            .to_string();
+            let writes = [
+                HistoryWrite::Migration(history_row(
+                    settings,
+                    migration,
+                    MigrationStatus::Applied,
+                    false,
+                    up_statements,
+                    up_statements,
+                )),
+                HistoryWrite::Event(event(settings, migration, "revert_failed", Some(detail))),
+            ];
+            let _ = connection.record(&settings.history, &writes, false);
+        }
         if !nothing_committed && !failure.error.connection_lost {
             // Part of down.sql ran: the migration is neither applied nor reverted, and says so
             // until a person resolves it.
@@ -589,6 +629,10 @@ pub fn reset(
 }
 
 fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile) -> Result<(), Error> {
+    let name = seed.path.display().to_string();
+    if let Some(failure) = crate::plan::nul_byte(connection.dialect(), &name, seed) {
+        return Err(Error::SeedFailed(failure));
+    }
     let script = Script::parse(connection.dialect(), &seed.sql);
     let transactional = script.parse_error.is_some()
         || (!script.manages_transactions() && script.no_transaction_statements().next().is_none());

@@ -127,6 +127,24 @@ impl Session {
             .block_on(self.client.batch_execute(sql))
             .unwrap_or_else(|error| panic!("{sql}: {error}"));
     }
+
+    /// Rows of a simple query, as text, panicking on error: many quick queries without a
+    /// connection each.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let messages = self
+            .runtime
+            .block_on(self.client.simple_query(sql))
+            .unwrap_or_else(|error| panic!("{sql}: {error}"));
+        messages
+            .into_iter()
+            .filter_map(|message| match message {
+                SimpleQueryMessage::Row(row) => {
+                    Some((0..row.len()).map(|i| row.get(i).map(str::to_owned)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 /// Rows of a simple query against `url`, as text. Panics on error: tests want to know.

@@ -10,6 +10,7 @@ mod guards;
 mod inputs;
 mod json;
 mod lint;
+mod matrix;
 mod prisma;
 mod recovery;
 mod sandbox;
