@@ -458,13 +458,7 @@ impl Applier<'_> {
                 };
                 return Err(self.failed(plan, StepError { index, error }, 1, state));
             }
-            in_transaction = match statement.kind {
-                StatementKind::TransactionControl(TransactionControl::Begin) => true,
-                StatementKind::TransactionControl(
-                    TransactionControl::Commit | TransactionControl::Rollback,
-                ) => false,
-                _ => in_transaction,
-            };
+            in_transaction = statement.kind.transaction_open_after(in_transaction);
             if commits {
                 recorded_done = index + 1;
                 recorded_applied = index == last;
@@ -613,6 +607,30 @@ pub(crate) fn run_alone(
         },
         Err(error) => Err(error),
     }
+}
+
+/// Runs `statements` one by one exactly as written, as psql would: a failure inside a
+/// transaction block the statements opened rolls that block back. On failure, also says how
+/// many statements committed before it (all before it outside a block, none of the block).
+pub(crate) fn run_statements_as_written(
+    connection: &mut dyn Connection,
+    limits: Limits,
+    statements: &[haste_sql::Statement],
+) -> Result<(), (StepError, usize)> {
+    let (mut in_transaction, mut committed) = (false, 0);
+    for (index, statement) in statements.iter().enumerate() {
+        if let Err(error) = run_alone(connection, limits, statement) {
+            if in_transaction && !error.connection_lost {
+                let _ = connection.run_as_written(limits, "ROLLBACK");
+            }
+            return Err((StepError { index, error }, committed));
+        }
+        in_transaction = statement.kind.transaction_open_after(in_transaction);
+        if !in_transaction {
+            committed = index + 1;
+        }
+    }
+    Ok(())
 }
 
 /// The table a `REINDEX ... CONCURRENTLY` rebuilds indexes of, quoted as SQL text.

@@ -112,14 +112,9 @@ impl<'m> Plan<'m> {
             ExecutionMode::Transaction => false,
             ExecutionMode::Stepwise { .. } => self.steps().iter().any(|step| step.start == from),
             ExecutionMode::AsWritten { history_in_file_transaction } => {
-                let open_after =
-                    self.statements[..from].iter().fold(false, |open, statement| match statement.kind {
-                        StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
-                        StatementKind::TransactionControl(
-                            haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
-                        ) => false,
-                        _ => open,
-                    });
+                let open_after = self.statements[..from]
+                    .iter()
+                    .fold(false, |open, statement| statement.kind.transaction_open_after(open));
                 !history_in_file_transaction && !open_after
             }
         }

@@ -230,30 +230,13 @@ fn revert(
         )
     } else {
         // Statement by statement, as written: the history change follows the last one.
-        let mut in_transaction = false;
-        plan.statements
-            .iter()
-            .enumerate()
-            .try_for_each(|(index, statement)| {
-                crate::apply::run_alone(connection, limits, statement).map_err(|error| {
-                    if in_transaction && !error.connection_lost {
-                        let _ = connection.run_as_written(limits, "ROLLBACK");
-                    }
-                    StepError { index, error }
-                })?;
-                in_transaction = match statement.kind {
-                    StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
-                    StatementKind::TransactionControl(
-                        haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
-                    ) => false,
-                    _ => in_transaction,
-                };
-                if !in_transaction {
-                    committed = index + 1;
-                }
-                Ok(())
+        crate::apply::run_statements_as_written(connection, limits, &plan.statements)
+            .map_err(|(failure, done)| {
+                committed = done;
+                failure
             })
             .and_then(|()| {
+                committed = plan.statements.len();
                 connection
                     .record(&settings.history, &writes, false)
                     .map_err(|error| StepError { index: plan.statements.len(), error })
@@ -648,31 +631,9 @@ fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile
     } else {
         // The seed steers its own transactions (or holds statements that cannot run in one):
         // as written, statement by statement, as psql would run it.
-        let mut in_transaction = false;
-        let mut committed = 0;
-        let mut failed = None;
-        for (index, statement) in script.statements.iter().enumerate() {
-            if let Err(error) = crate::apply::run_alone(connection, settings.limits, statement) {
-                if in_transaction && !error.connection_lost {
-                    let _ = connection.run_as_written(settings.limits, "ROLLBACK");
-                }
-                failed = Some(StepError { index, error });
-                break;
-            }
-            in_transaction = match statement.kind {
-                StatementKind::TransactionControl(haste_sql::TransactionControl::Begin) => true,
-                StatementKind::TransactionControl(
-                    haste_sql::TransactionControl::Commit | haste_sql::TransactionControl::Rollback,
-                ) => false,
-                _ => in_transaction,
-            };
-            if !in_transaction {
-                committed = index + 1;
-            }
-        }
-        match failed {
-            None => return Ok(()),
-            Some(failure) => (failure, FailureState::MarkedFailed { statements_done: committed }),
+        match crate::apply::run_statements_as_written(connection, settings.limits, &script.statements) {
+            Ok(()) => return Ok(()),
+            Err((failure, committed)) => (failure, FailureState::MarkedFailed { statements_done: committed }),
         }
     };
     let position =

@@ -83,6 +83,20 @@ pub enum StatementKind {
     TransactionControl(TransactionControl),
 }
 
+impl StatementKind {
+    /// Whether a session is inside a transaction block after a statement of this kind ran,
+    /// given whether it was before (a chained commit opens the next one at once).
+    pub fn transaction_open_after(self, open_before: bool) -> bool {
+        match self {
+            StatementKind::TransactionControl(TransactionControl::Begin) => true,
+            StatementKind::TransactionControl(TransactionControl::Commit | TransactionControl::Rollback) => {
+                false
+            }
+            _ => open_before,
+        }
+    }
+}
+
 /// Which transaction-control statement a statement is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionControl {

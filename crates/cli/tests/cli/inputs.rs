@@ -259,7 +259,7 @@ fn overflowing_durations_and_numbers_are_refused_naming_value_and_source() {
         dir.write("haste.toml", toml);
         let run = deploy(&dir, &[]);
         assert_refused(&dir, &run, value);
-        assert!(run.stderr.contains("haste.toml") && run.stderr.contains("line 2"), "{run:?}");
+        assert!(run.stderr.contains("haste.toml:2:"), "the file and line are named: {run:?}");
     }
     fs::remove_file(dir.path().join("haste.toml")).unwrap();
 
