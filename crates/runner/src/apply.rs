@@ -35,6 +35,9 @@ impl Applier<'_> {
             return self.apply_code(migration, code);
         }
         let plan = Plan::new(self.connection.dialect(), migration)?;
+        if let Some(refused) = plan.unparseable() {
+            return Err(self.failed(&plan, refused, 1, FailureState::RolledBack));
+        }
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
             name: &migration.name,
@@ -499,16 +502,6 @@ impl Applier<'_> {
             };
         }
         let settings = self.settings;
-        let mut failure = failure;
-        if let (Some(reason), ExecutionMode::Transaction) = (&plan.parse_error, plan.mode) {
-            let note = format!(
-                "the file does not parse ({reason}), so all of it ran in one transaction: nothing of it was applied"
-            );
-            failure.error.detail = Some(match failure.error.detail.take() {
-                Some(detail) => format!("{detail}\n{note}"),
-                None => note,
-            });
-        }
         let position = plan.error_position(failure.index, failure.error.position);
         let detail = serde_json::json!({
             "sqlstate": failure.error.sqlstate,

@@ -1,5 +1,6 @@
 //! How one migration will run: the execution mode chosen from its statements and directives.
 
+use haste_driver::{DbError, StepError};
 use haste_migrations::{Migration, SqlFile, TransactionMode};
 use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, Step};
 
@@ -33,7 +34,7 @@ pub(crate) struct Plan<'m> {
     forced: Option<TransactionMode>,
     pub statements: Vec<Statement>,
     /// Why PostgreSQL's grammar refuses the file, when it does.
-    pub parse_error: Option<String>,
+    parse_error: Option<String>,
     pub mode: ExecutionMode,
 }
 
@@ -118,6 +119,37 @@ impl<'m> Plan<'m> {
                 !history_in_file_transaction && !open_after
             }
         }
+    }
+
+    /// The first statement PostgreSQL's grammar refuses, as the error a server would give,
+    /// when the file does not parse. Such a file cannot succeed, and running the statements
+    /// before the bad one would leave it half-applied: nothing of it runs.
+    pub fn unparseable(&self) -> Option<StepError> {
+        self.parse_error.as_ref()?;
+        let trees = haste_sql::parse_with_trees(&self.file.sql).trees;
+        let (index, message) = trees
+            .iter()
+            .enumerate()
+            .find_map(|(index, tree)| tree.as_ref().err().map(|message| (index, message.clone())))?;
+        let statement = self.statements.get(index)?;
+        // "syntax error at or near "X"": point at X, as the server would.
+        let position = message
+            .split_once("at or near \"")
+            .and_then(|(_, rest)| rest.rsplit_once('"'))
+            .and_then(|(token, _)| statement.text[statement.start - statement.offset..].find(token))
+            .map(|at| statement.text[..statement.start - statement.offset + at].chars().count() + 1);
+        let message = message.trim_start_matches("Invalid statement: ").to_owned();
+        Some(StepError {
+            index,
+            error: DbError {
+                sqlstate: Some("42601".into()),
+                position,
+                detail: Some(
+                    "PostgreSQL's grammar refuses this statement: nothing of the file was run".into(),
+                ),
+                ..DbError::message(message)
+            },
+        })
     }
 
     pub fn texts(&self, range: std::ops::Range<usize>) -> Vec<&str> {

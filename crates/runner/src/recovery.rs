@@ -194,6 +194,16 @@ fn revert(
 ) -> Result<(), Error> {
     let directives = Directives::parse(&file.path, &file.sql)?;
     let plan = Plan::for_file(connection.dialect(), migration, file, directives.transaction)?;
+    if let Some(refused) = plan.unparseable() {
+        return Err(Error::MigrationFailed(Box::new(MigrationFailure {
+            name: migration.name.clone(),
+            statement_index: refused.index,
+            position: plan.error_position(refused.index, refused.error.position),
+            error: refused.error,
+            attempts: 1,
+            state: FailureState::RolledBack,
+        })));
+    }
     let limits = haste_driver::Limits {
         lock_timeout: directives.lock_timeout.or(settings.limits.lock_timeout),
         statement_timeout: directives.statement_timeout.or(settings.limits.statement_timeout),

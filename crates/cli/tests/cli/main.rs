@@ -74,6 +74,7 @@ pub fn command(cwd: &Path, args: &[&str]) -> Command {
 /// A migrations folder written from `(folder name, migration.sql)` pairs.
 pub fn migrations(files: &[(&str, &str)]) -> TempDir {
     let dir = TempDir::new("migrations");
+    std::fs::create_dir_all(dir.path().join("migrations")).expect("a migrations folder");
     for (name, sql) in files {
         dir.write(&format!("migrations/{name}/migration.sql"), sql);
     }

@@ -711,14 +711,20 @@ enum Class {
     DownStepwise,
 }
 
-fn class_of(kind: Kind, fault: Fault) -> Class {
+fn class_of(db: Db, kind: Kind, fault: Fault, position: usize) -> Class {
     // A file with a NUL byte is refused before anything of it runs.
     let refused = fault == Fault::Nul;
     match kind {
         Kind::Tx | Kind::OwnTx => Class::Atomic,
         Kind::StepOff | Kind::Cic | Kind::Mixed if refused => Class::Atomic,
+        // A file PostgreSQL's grammar refuses runs nothing at all.
+        Kind::StepOff | Kind::Cic | Kind::Mixed if db == Db::Pg && fault == Fault::Syntax => Class::Atomic,
+        Kind::DownStep if db == Db::Pg && fault == Fault::Syntax => Class::Kept,
         Kind::StepOff | Kind::Cic | Kind::Mixed => Class::Stepwise,
         Kind::Data => Class::Data,
+        // Nothing of down.sql committed: the migration is applied again (a killed session
+        // cannot say so: it stays interrupted).
+        Kind::DownStep if position == 0 && fault != Fault::Killed => Class::Kept,
         Kind::DownStep if !refused => Class::DownStepwise,
         Kind::Down | Kind::DownStep | Kind::DataDown | Kind::Seed => Class::Kept,
     }
@@ -806,7 +812,7 @@ fn run_case(
     let refused_up_front = first.code == 2 || whole_file_lock;
     let data = matches!(kind, Kind::Data | Kind::DataDown);
     let killed = fault == Fault::Killed;
-    let class = class_of(kind, fault);
+    let class = class_of(db, kind, fault, position);
     let stepwise = matches!(class, Class::Stepwise | Class::DownStepwise);
     let done = if data {
         FIRST_ROW[position] - 1

@@ -66,11 +66,14 @@ fn a_file_that_does_not_parse_or_a_failing_group_commits_nothing_of_it() {
         "1_mixed",
         "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nALTER TABEL t DROP COLUMN b;\nALTER TABLE t DROP COLUMN a;",
     )]);
-    // A file that does not parse cannot succeed: it runs in one transaction, so nothing of it
-    // commits, not even the statements before the typo.
+    // A file that does not parse cannot succeed: nothing of it runs, not even the statements
+    // before the typo, and the error points at the typo.
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
     assert_eq!(deploy.code, 6, "{deploy:?}");
-    assert!(deploy.stderr.contains("does not parse"), "{deploy:?}");
+    assert!(
+        deploy.stderr.contains("grammar refuses") && deploy.stderr.contains("migration.sql:2:7"),
+        "{deploy:?}"
+    );
     assert_eq!(columns(&db, "t"), ["id", "a", "b"]);
     assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname = 't_a_idx'").as_deref(), Some("0"));
     assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3, "still pending");
