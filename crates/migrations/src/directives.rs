@@ -25,26 +25,40 @@ pub use haste_sql::TransactionMode;
 
 const PREFIX: &str = "haste:";
 
+/// The directives that change how a file runs (the linter's `allow` lines are not among them).
+const RUN_SETTINGS: &[&str] = &["transaction", "lock-timeout", "statement-timeout", "retries", "after"];
+
 impl Directives {
     /// Reads the directives from the comment lines at the top of `text` (until the first line
     /// that is neither blank nor a `--` comment).
     pub fn parse(path: &Path, text: &str) -> Result<Directives, Error> {
         let mut directives = Directives::default();
+        let mut seen = Vec::new();
+        let mut in_header = true;
         for (index, line) in text.lines().enumerate() {
             let line = line.trim().trim_start_matches('\u{feff}');
             if line.is_empty() {
                 continue;
             }
-            let Some(comment) = line.strip_prefix("--") else {
-                break;
-            };
-            let comment = comment.trim();
             let bad = |reason: String| Error::BadDirective {
                 path: path.to_owned(),
                 line: index + 1,
                 text: line.to_owned(),
                 reason,
             };
+            let Some(comment) = line.strip_prefix("--").filter(|_| in_header) else {
+                in_header = false;
+                // A run setting below the first statement would be silently ignored: the file
+                // would run otherwise than its author asked. (Lint's `allow` lines go anywhere.)
+                let setting = line.strip_prefix("--").map(str::trim).and_then(|c| c.strip_prefix(PREFIX));
+                if let Some(name) = setting.and_then(|d| d.split_whitespace().next())
+                    && RUN_SETTINGS.contains(&name)
+                {
+                    return Err(bad("a directive takes effect only in the comment lines at the top of the file, before the first statement".into()));
+                }
+                continue;
+            };
+            let comment = comment.trim();
             let Some(directive) = comment.strip_prefix(PREFIX) else {
                 // `-- HASTE:transaction off` was meant as a directive; ignoring it would run the
                 // file in another mode than its author asked for.
@@ -55,6 +69,12 @@ impl Directives {
             };
             let (name, argument) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
             let argument = argument.trim();
+            if RUN_SETTINGS.contains(&name) {
+                if seen.contains(&name) {
+                    return Err(bad(format!("`{name}` is given twice; which one was meant cannot be told")));
+                }
+                seen.push(name);
+            }
             match name {
                 "transaction" => {
                     directives.transaction = Some(match argument {
@@ -94,12 +114,21 @@ mod tests {
 
     #[test]
     fn reads_directives_from_the_header_only() {
-        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\n-- haste:allow-file drop-column reason=\"x\"\n-- haste:after 1_expand\nSELECT 1;\n-- haste:transaction on\n";
+        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\n-- haste:allow-file drop-column reason=\"x\"\n-- haste:after 1_expand\nSELECT 1;\n-- haste:allow drop-table reason=\"y\"\nSELECT 2;\n";
         let directives = Directives::parse(Path::new("m.sql"), text).unwrap();
         assert_eq!(directives.transaction, Some(TransactionMode::Off));
         assert_eq!(directives.lock_timeout, Some(Duration::from_millis(500)));
         assert_eq!(directives.retries, Some(5));
         assert_eq!(directives.after.as_deref(), Some("1_expand"));
+    }
+
+    #[test]
+    fn a_setting_given_twice_or_below_the_first_statement_is_an_error() {
+        let twice =
+            Directives::parse(Path::new("m.sql"), "-- haste:transaction off\n-- haste:transaction on\n");
+        assert!(twice.unwrap_err().to_string().contains("given twice"));
+        let late = Directives::parse(Path::new("m.sql"), "SELECT 1;\n-- haste:transaction off\nSELECT 2;\n");
+        assert!(late.unwrap_err().to_string().contains("m.sql:2"));
     }
 
     #[test]

@@ -81,7 +81,11 @@ impl MigrationsDir {
                 Err(source) => return Err(Error::Io { path: entry.path(), source }),
             };
             if is_dir {
-                folders.push(name.into_string().map_err(|_| Error::NotUtf8 { path: entry.path() })?);
+                let name = name.into_string().map_err(|_| Error::NotUtf8 { path: entry.path() })?;
+                if name.chars().any(char::is_control) {
+                    return Err(Error::ControlCharacterInName { name });
+                }
+                folders.push(name);
             }
         }
         // Byte order, as Prisma sorts: never numeric, never locale-aware.

@@ -44,6 +44,13 @@ pub enum Error {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// A migration folder's name holds a control character (a line break, a tab, an escape):
+    /// printed, it could forge lines of output.
+    #[error("the migration folder name {name:?} holds a control character; rename the folder")]
+    ControlCharacterInName {
+        /// The name, escaped.
+        name: String,
+    },
     /// A file or folder name is not UTF-8.
     #[error("the name {path} is not valid UTF-8")]
     NotUtf8 {

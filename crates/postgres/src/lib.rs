@@ -648,7 +648,7 @@ fn db_error(error: tokio_postgres::Error) -> DbError {
     match error.as_db_error() {
         Some(db) if db.message().contains(LOCK_LOST) => DbError::message(
             "this session no longer holds the migration lock (a statement released it: \
-             pg_advisory_unlock_all(), DISCARD ALL); nothing was recorded and the transaction rolled back",
+             pg_advisory_unlock_all(), DISCARD ALL), so history was not written",
         ),
         Some(db) if db.message().contains("haste: no transaction open") => DbError {
             transaction_ended_early: true,

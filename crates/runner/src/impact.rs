@@ -132,6 +132,9 @@ pub fn impact(
     for statement in migrations.iter_mut().flat_map(|migration| &mut migration.statements) {
         judge(statement, scan_rows_per_second);
     }
+    for migration in migrations.iter_mut().filter(|migration| migration.mode == ExecutionMode::Transaction) {
+        judge_transaction(&mut migration.statements);
+    }
     Ok(ImpactReport { scan_rows_per_second, migrations })
 }
 
@@ -141,7 +144,7 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
     // A scan reads each row once; an index build also sorts; changing rows writes them and
     // their WAL; a rewrite writes the table and rebuilds every index.
     let factor = match statement.work {
-        Work::Catalog => None,
+        Work::Catalog | Work::Unknown => None,
         Work::Scan => Some(1.0),
         Work::Build => Some(2.0),
         Work::Rows => Some(3.0),
@@ -161,6 +164,8 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
             holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default(),
             holder.since
         ))
+    } else if statement.lock >= Lock::Share && statement.work == Work::Unknown {
+        Some(format!("it holds {} while it runs, for a time that cannot be told", statement.lock.describe()))
     } else if statement.lock >= Lock::Share && statement.estimate_ms.unwrap_or(0) > BRIEF_MS {
         Some(format!(
             "it holds {} for about {} ms",
@@ -174,16 +179,53 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
     statement.why_not = reason;
 }
 
+/// In one transaction a lock is held until the commit: the first statement that takes one
+/// blocking the application is unsafe when the statements after it take long, or an unknown
+/// time.
+fn judge_transaction(statements: &mut [StatementImpact]) {
+    let Some(first) = statements.iter().position(|statement| statement.lock >= Lock::Share) else { return };
+    if !statements[first].safe_now {
+        return;
+    }
+    let rest = &statements[first + 1..];
+    let held: u64 = statements[first..].iter().filter_map(|statement| statement.estimate_ms).sum();
+    let reason = if rest.iter().any(|statement| statement.work == Work::Unknown) {
+        Some(format!(
+            "in one transaction, it holds {} until the commit, through statements whose duration cannot be told",
+            statements[first].lock.describe()
+        ))
+    } else if held > BRIEF_MS {
+        Some(format!(
+            "in one transaction, it holds {} until the commit, about {held} ms (estimate)",
+            statements[first].lock.describe()
+        ))
+    } else {
+        None
+    };
+    if reason.is_some() {
+        statements[first].safe_now = false;
+        statements[first].why_not = reason;
+    }
+}
+
 /// The live size of `table` (quoted SQL text); `None` when it does not exist (yet).
 fn table_size(connection: &mut dyn Connection, table: &str) -> Option<TableSize> {
     let sql = format!(
-        "SELECT pg_total_relation_size(c.oid), CAST(greatest(c.reltuples, 0) AS bigint) \
+        "SELECT pg_total_relation_size(c.oid), CAST(c.reltuples AS bigint) \
          FROM pg_class c WHERE c.oid = to_regclass({})",
         quote_literal(table)
     );
     let row = connection.query_row(&sql).ok()??;
-    let number = |i: usize| row.get(i).cloned().flatten().and_then(|value| value.parse().ok()).unwrap_or(0);
-    Some(TableSize { name: table.to_owned(), bytes: number(0), rows: number(1) })
+    let number =
+        |i: usize| row.get(i).cloned().flatten().and_then(|value| value.parse::<i64>().ok()).unwrap_or(-1);
+    let bytes = number(0).max(0) as u64;
+    // A table never analyzed has no row estimate (-1): guess from its size, 100 bytes a row,
+    // rather than call it empty.
+    let rows = match number(1) {
+        rows if rows >= 0 => rows as u64,
+        _ => bytes / 100,
+    };
+    Some(TableSize { name: table.to_owned(), bytes, rows })
 }
 
 /// Rows per second a sequential scan of `table` reads now, from reading up to

@@ -143,6 +143,9 @@ pub enum Work {
     Build,
     /// Writes the whole table anew (a type change, a volatile default, `VACUUM FULL`).
     Rewrite,
+    /// Runs code whose work cannot be told from the statement (`DO`, `CALL`, a `SELECT` that may
+    /// call functions).
+    Unknown,
 }
 
 /// [`Work`] of a PostgreSQL statement given as text; a rewrite when it does not parse.
@@ -161,6 +164,7 @@ pub fn statement_work(node: &NodeEnum) -> Work {
         NodeEnum::VacuumStmt(_) => Work::Scan,
         NodeEnum::ClusterStmt(_) | NodeEnum::RefreshMatViewStmt(_) => Work::Rewrite,
         NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::MergeStmt(_) => Work::Rows,
+        NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_) => Work::Unknown,
         NodeEnum::InsertStmt(insert) if insert.select_stmt.is_some() => Work::Rows,
         NodeEnum::AlterTableStmt(alter) => alter
             .cmds
@@ -336,6 +340,8 @@ mod tests {
             ("CREATE INDEX CONCURRENTLY i ON t (a)", Work::Build),
             ("UPDATE t SET a = 1", Work::Rows),
             ("CREATE TABLE u (a int)", Work::Catalog),
+            ("SELECT pg_sleep(30)", Work::Unknown),
+            ("DO $$ BEGIN PERFORM 1; END $$", Work::Unknown),
         ] {
             assert_eq!(work_of(sql), expected, "{sql}");
         }

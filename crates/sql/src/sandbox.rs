@@ -79,6 +79,17 @@ pub fn escapes(sql: &str) -> Vec<Escape> {
                 if matches!(node, NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_)) {
                     in_statement.extend(mentioned_outside(&statement.text, statement.offset));
                 }
+                if matches!(node, NodeEnum::DoStmt(_)) {
+                    // A DO block runs as it is read: SQL it builds at run time cannot be judged.
+                    if let Some((_, at)) =
+                        word_sequences(&statement.text).find(|(words, _)| words[0] == "execute")
+                    {
+                        in_statement.push(Escape {
+                            offset: statement.offset + at,
+                            what: "dynamic SQL (EXECUTE) in a DO block, which cannot be checked".into(),
+                        });
+                    }
+                }
             }
             // The server may still run what pg_query's grammar refuses (a newer server, a
             // newer syntax): judge its text.
@@ -214,14 +225,75 @@ fn called_outside(node: &NodeEnum, statement_start: usize) -> Vec<Escape> {
     found
 }
 
-/// Mentions of [`OUTSIDE_FUNCTIONS`] followed by `(` in text PostgreSQL does not parse as SQL
-/// (a `DO` body, a function body, a statement its grammar refuses). `offset` is where `text`
-/// starts in the script.
+/// Statements that act outside the database, as the two words they start with, looked for in
+/// text PostgreSQL does not parse as SQL (string literals a body hands to `EXECUTE`).
+const OUTSIDE_WORDS: &[[&str; 2]] = &[
+    ["to", "program"],
+    ["from", "program"],
+    ["alter", "system"],
+    ["alter", "role"],
+    ["alter", "user"],
+    ["alter", "group"],
+    ["create", "role"],
+    ["create", "user"],
+    ["drop", "role"],
+    ["drop", "user"],
+    ["create", "database"],
+    ["drop", "database"],
+    ["alter", "database"],
+    ["create", "tablespace"],
+    ["drop", "tablespace"],
+    ["create", "extension"],
+    ["create", "subscription"],
+    ["create", "server"],
+    ["reassign", "owned"],
+    ["drop", "owned"],
+];
+
+/// Each word of `text` (lower case) with the next one and the byte offset of the first; quotes
+/// and punctuation between words are ignored.
+fn word_sequences(text: &str) -> impl Iterator<Item = ([String; 2], usize)> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut words: Vec<(String, usize)> = Vec::new();
+    let mut current: Option<(String, usize)> = None;
+    for (at, c) in text.char_indices() {
+        match (&mut current, is_word(c)) {
+            (Some((word, _)), true) => word.extend(c.to_lowercase()),
+            (None, true) => current = Some((c.to_lowercase().collect(), at)),
+            (Some(_), false) => words.extend(current.take()),
+            (None, false) => {}
+        }
+    }
+    words.extend(current);
+    let pairs: Vec<([String; 2], usize)> = (0..words.len())
+        .map(|i| {
+            let next = words.get(i + 1).map(|(word, _)| word.clone()).unwrap_or_default();
+            ([words[i].0.clone(), next], words[i].1)
+        })
+        .collect();
+    pairs.into_iter()
+}
+
+/// Mentions of [`OUTSIDE_FUNCTIONS`] followed by `(`, and of the statements of
+/// [`OUTSIDE_WORDS`], in text PostgreSQL does not parse as SQL (a `DO` body, a function body, a
+/// statement its grammar refuses). `offset` is where `text` starts in the script.
 fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
-    let lower = text.to_ascii_lowercase();
+    // `... FROM program` is an ordinary table name unless a COPY came first.
+    let copy_at = word_sequences(text).find(|(words, _)| words[0] == "copy").map(|(_, at)| at);
+    let mut found: Vec<Escape> = word_sequences(text)
+        .filter(|(words, at)| {
+            OUTSIDE_WORDS.iter().any(|wanted| wanted[0] == words[0] && wanted[1] == words[1])
+                && (words[1] != "program" || copy_at.is_some_and(|copy| copy < *at))
+        })
+        .map(|(words, at)| Escape {
+            offset: offset + at,
+            what: format!("{} {}", words[0], words[1]).to_uppercase(),
+        })
+        .collect();
+    // `"pg_terminate_backend"(...)`: a quoted name is the same function.
+    let lower = text.to_ascii_lowercase().replace('"', " ");
     let bytes = lower.as_bytes();
     let is_name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80;
-    let mut found = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         let starts_name = is_name_byte(bytes[at]) && (at == 0 || !is_name_byte(bytes[at - 1]));
@@ -243,6 +315,26 @@ fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
 #[cfg(test)]
 mod tests {
     use super::escapes;
+
+    #[test]
+    fn statements_and_quoted_calls_inside_bodies_are_refused() {
+        let sql = r#"DO $$ DECLARE c text := chr(67)||'OPY (select 1) TO PROGRAM ''touch /tmp/x'''; BEGIN EXECUTE c; END $$;
+CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'ALTER ROLE postgres SET work_mem = ''7MB'''; END $$;
+CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_catalog."pg_terminate_backend"(1); END $$;
+CREATE FUNCTION h() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'COPY (select 1) TO  PROGRAM ''x'''; RETURN NEW; END $$;"#;
+        let found = whats(sql);
+        for expected in [
+            "TO PROGRAM",
+            "dynamic SQL (EXECUTE) in a DO block, which cannot be checked",
+            "ALTER ROLE",
+            "a call of pg_terminate_backend",
+        ] {
+            assert!(found.iter().any(|what| what == expected), "{expected}: {found:?}");
+        }
+        assert!(whats("CREATE FUNCTION ok() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;").is_empty());
+        assert!(whats("DO $$ BEGIN PERFORM 1; END $$;").is_empty());
+        assert!(whats("CREATE FUNCTION p() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM program); END $$;").is_empty());
+    }
 
     fn whats(sql: &str) -> Vec<String> {
         escapes(sql).into_iter().map(|escape| escape.what).collect()

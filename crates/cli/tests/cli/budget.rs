@@ -137,3 +137,14 @@ fn plan_shows_each_pending_statement_and_whether_it_is_safe_now() {
     assert_eq!(haste(dir.path(), &["migrate", "status", "--url", url]).code, 3, "a dry run applies nothing");
     assert_eq!(db.value("SELECT count(*) FROM pg_class WHERE relname = 't_a_idx'").as_deref(), Some("0"));
 }
+
+#[test]
+fn plan_judges_a_transaction_by_how_long_it_holds_its_locks() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id bigint PRIMARY KEY)");
+    let dir = migrations(&[("1_hold", "ALTER TABLE t ADD COLUMN c int;\nSELECT pg_sleep(30);")]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    assert!(plan.stdout.contains("until the commit"), "{plan:?}");
+}

@@ -406,3 +406,25 @@ fn a_migration_that_releases_the_migration_lock_is_rolled_back_not_recorded() {
     assert_eq!(db.value("SELECT to_regclass('log') IS NULL").as_deref(), Some("t"), "rolled back");
     assert_eq!(db.value("SELECT count(*) FROM _haste_migrations").as_deref(), Some("0"));
 }
+
+#[test]
+fn a_folder_name_with_a_line_break_or_a_setting_given_twice_is_refused() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[("01_a\napplied     02_forged", "CREATE TABLE a (id int);")]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(deploy.code, 2, "{deploy:?}");
+    assert!(
+        deploy.stderr.contains("control character") && !deploy.stdout.contains("02_forged"),
+        "{deploy:?}"
+    );
+
+    let dir = migrations(&[(
+        "01_a",
+        "-- haste:transaction off\n-- haste:transaction on\nCREATE TABLE a (id int);",
+    )]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(deploy.code, 2, "{deploy:?}");
+    assert!(deploy.stderr.contains("given twice"), "{deploy:?}");
+    assert_eq!(db.value("SELECT to_regclass('a') IS NULL").as_deref(), Some("t"), "nothing applied");
+}
