@@ -122,12 +122,11 @@ fn check_folder(dir: &Path) {
     }
 }
 
-/// A fresh folder per case, under one folder per test process.
+/// A fresh folder per case (removed by the case, so nothing is left behind).
 fn scratch() -> PathBuf {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir()
-        .join(format!("haste-fuzz-migrations-{}", std::process::id()))
-        .join(NEXT.fetch_add(1, Ordering::Relaxed).to_string());
+    let case = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("haste-fuzz-migrations-{}-{case}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -147,8 +146,9 @@ enum Entry {
 
 fn folder_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[0-9a-z_ .é日-]{1,12}",
-        select(&["1_a", "2_b", "3_c", ".git", "migration_lock.toml"][..]).prop_map(String::from)
+        // `.` and `..` name the case's folder and the one above it, not an entry in it.
+        "[0-9a-z_ .é日-]{1,12}".prop_filter("an entry", |name| name != "." && name != ".."),
+        select(&["1_a", "2_b", "3_c", ".git", "migration_lock.toml"][..]).prop_map(String::from),
     ]
 }
 
