@@ -262,54 +262,33 @@ fn revert(
             true => FailureState::RolledBack,
             false => FailureState::MarkedFailed { statements_done: committed },
         };
-        if nothing_committed && plan.mode != ExecutionMode::Transaction && !failure.error.connection_lost {
-            // The revert started (recorded above) but nothing of it committed: applied again.
-            let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
-            let detail = serde_json::json!({
-                "phase": DOWN_PHASE,
-                "statements_done": 0,
-                "rolled_back": true,
-                "sqlstate": failure.error.sqlstate,
-                "message": failure.error.message,
-            })
-            .to_string();
-            let writes = [
-                HistoryWrite::Migration(history_row(
-                    settings,
-                    migration,
-                    MigrationStatus::Applied,
-                    false,
-                    up_statements,
-                    up_statements,
-                )),
-                HistoryWrite::Event(event(settings, migration, "revert_failed", Some(detail))),
-            ];
-            let _ = connection.record(&settings.history, &writes, false);
-        }
-        if !nothing_committed && !failure.error.connection_lost {
-            // Part of down.sql ran: the migration is neither applied nor reverted, and says so
-            // until a person resolves it.
+        // A revert that started statement by statement (recorded above) and committed nothing
+        // leaves the migration applied again; one that committed part of down.sql leaves it
+        // neither applied nor reverted until a person resolves it.
+        let status = match nothing_committed {
+            true if plan.mode != ExecutionMode::Transaction => Some(MigrationStatus::Applied),
+            true => None,
+            false => Some(MigrationStatus::Failed),
+        };
+        if let (Some(status), false) = (status, failure.error.connection_lost) {
             let detail = serde_json::json!({
                 "phase": DOWN_PHASE,
                 "statements_done": committed,
+                "rolled_back": nothing_committed,
                 "sqlstate": failure.error.sqlstate,
                 "message": failure.error.message,
             })
             .to_string();
             let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
-            let mut row = history_row(
-                settings,
-                migration,
-                MigrationStatus::Failed,
-                false,
-                up_statements,
-                up_statements,
-            );
-            row.last_error = Some(detail.clone());
+            let mut row = history_row(settings, migration, status, false, up_statements, up_statements);
+            if status == MigrationStatus::Failed {
+                row.last_error = Some(detail.clone());
+            }
             let writes = [
                 HistoryWrite::Migration(row),
                 HistoryWrite::Event(event(settings, migration, "revert_failed", Some(detail))),
             ];
+            // Best effort: the failure being reported matters more than its record.
             let _ = connection.record(&settings.history, &writes, false);
         }
         Error::MigrationFailed(Box::new(MigrationFailure {
