@@ -185,9 +185,13 @@ pub enum Migrate {
         /// in haste.toml, then ./schema.sql, ./schema/, ./prisma/schema.prisma, ./schema.prisma).
         #[arg(long)]
         schema: Option<PathBuf>,
-        /// With a Prisma schema: write haste's online-safe statements instead of Prisma's
-        /// (concurrent indexes, NOT VALID then VALIDATE, ...). SQL schemas always get them.
+        /// With a Prisma schema: write Prisma Migrate's exact statements, byte for byte, instead
+        /// of haste's online forms for tables that already exist (default: `exact_prisma` in
+        /// haste.toml, else off). Migrations that only create tables are Prisma's either way.
         #[arg(long)]
+        exact_prisma: bool,
+        /// The default, kept for scripts written before it was: haste's online forms.
+        #[arg(long, hide = true, conflicts_with = "exact_prisma")]
         online: bool,
         /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
         #[arg(long)]

@@ -27,6 +27,8 @@ struct ConfigFile {
     schema: Option<PathBuf>,
     shadow_url: Option<String>,
     #[serde(default)]
+    exact_prisma: bool,
+    #[serde(default)]
     lock: LockSection,
     #[serde(default)]
     defaults: DefaultsSection,
@@ -89,6 +91,8 @@ pub struct Resolved {
     pub schema: Option<PathBuf>,
     /// The server for shadow databases, from haste.toml.
     pub shadow_url: Option<String>,
+    /// `migrate dev` with a Prisma schema writes Prisma's exact statements.
+    pub exact_prisma: bool,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -301,6 +305,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         seed_command: file.seed_command,
         schema: file.schema,
         shadow_url,
+        exact_prisma: file.exact_prisma,
     })
 }
 
@@ -396,6 +401,7 @@ mod tests {
         "seed_command",
         "schema",
         "shadow_url",
+        "exact_prisma",
         "[lock]",
         "[defaults]",
         "[lint]",

@@ -21,7 +21,7 @@ pub struct DevArgs<'a> {
     pub run: &'a RunOptions,
     pub name: &'a str,
     pub schema: Option<&'a Path>,
-    pub online: bool,
+    pub exact_prisma: bool,
     pub shadow_url: Option<&'a str>,
     pub renames: &'a [String],
     pub expand_contract: bool,
@@ -93,7 +93,7 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
     if let Err(error) = haste_migrations::MigrationsDir::load(&resolved.dir.path) {
         return printer.runner_error(&haste_runner::Error::Folder(error));
     }
-    let desired = Desired::from_path(schema, args.online);
+    let desired = Desired::from_path(schema, !(args.exact_prisma || resolved.exact_prisma));
     match haste_postgres::create_database_if_missing(&resolved.url) {
         Ok(true) if printer.format() == Format::Text => printer.line("Created the development database."),
         Ok(_) => {}

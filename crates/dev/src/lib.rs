@@ -17,6 +17,7 @@ mod drift;
 mod expand;
 mod generate;
 mod render;
+mod retype;
 mod source;
 mod target;
 

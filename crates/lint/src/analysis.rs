@@ -124,6 +124,8 @@ impl Schema {
                         }
                         (AlterTableType::AtDropColumn, _) => {
                             table.columns.remove(&command.name);
+                            // PostgreSQL drops the column's own checks with it.
+                            table.not_null_checks.retain(|_, (column, _)| *column != command.name);
                         }
                         (AlterTableType::AtAddConstraint, Some(NodeEnum::Constraint(constraint))) => {
                             if constraint.skip_validation
@@ -170,6 +172,12 @@ impl Schema {
                     && let Some(column_type) = table.columns.remove(&rename.subname)
                 {
                     table.columns.insert(rename.newname.clone(), column_type);
+                    // A check follows its column through a rename.
+                    for (column, _) in table.not_null_checks.values_mut() {
+                        if *column == rename.subname {
+                            column.clone_from(&rename.newname);
+                        }
+                    }
                 }
             }
             NodeEnum::AlterEnumStmt(alter) if alter.old_val.is_empty() && !alter.new_val.is_empty() => {

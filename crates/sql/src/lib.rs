@@ -26,10 +26,12 @@ mod line_index;
 mod lock;
 mod postgres;
 mod quote;
+mod retarget;
 pub mod sandbox;
 mod sqlite;
 mod transactions;
 mod trivia;
+mod types;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{Lock, Work, lock_of, statement_lock, statement_work, tables_of, work_of};
@@ -37,7 +39,9 @@ pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
 };
 pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
+pub use retarget::{Repointed, constraint_on, index_on, key_columns, mentions, references_column};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
+pub use types::type_change_rewrites;
 
 /// The SQL grammar a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

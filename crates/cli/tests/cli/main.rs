@@ -13,6 +13,7 @@ mod lint;
 mod matrix;
 mod prisma;
 mod recovery;
+mod retype;
 mod sandbox;
 mod schema;
 mod sqlite;

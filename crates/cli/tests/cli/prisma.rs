@@ -104,7 +104,7 @@ const POSTS: &str = r#"model Post {
 "#;
 
 #[test]
-fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
+fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_switch() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("prisma-folder");
     dir.write("prisma/schema/author.prisma", BLOG);
@@ -120,7 +120,9 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
         "a relation across files: {sql}"
     );
     db.execute("INSERT INTO \"Author\" (email) VALUES ('a@x.test')");
-    // Prisma's statements by default; haste's online forms with --online.
+    // haste's online forms for a table that exists, by default; Prisma's exact statements with
+    // --exact-prisma or `exact_prisma = true` in haste.toml. A new table is Prisma's either way
+    // (above).
     dir.write("prisma/schema/post.prisma", &POSTS.replace("  author ", "  @@index([title])\n  author "));
     let dev = |extra: &[&str]| {
         haste(
@@ -128,12 +130,18 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
             &[&["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema"], extra].concat(),
         )
     };
-    let review = dev(&["--name", "title", "--create-only"]);
-    assert_eq!(review.code, 0, "{review:?}");
-    let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
-    assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
-    fs::remove_dir_all(&folders(&dir)[1]).unwrap();
-    let online = dev(&["--name", "title", "--online"]);
+    for exact in [&["--exact-prisma"][..], &[]] {
+        if exact.is_empty() {
+            dir.write("haste.toml", "exact_prisma = true\n");
+        }
+        let review = dev(&[&["--name", "title", "--create-only"], exact].concat());
+        assert_eq!(review.code, 0, "{review:?}");
+        let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+        assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
+        fs::remove_dir_all(&folders(&dir)[1]).unwrap();
+    }
+    fs::remove_file(dir.path().join("haste.toml")).unwrap();
+    let online = dev(&["--name", "title"]);
     assert_eq!(online.code, 0, "{online:?}");
     let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
     assert!(sql.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\""), "{sql}");
@@ -142,7 +150,7 @@ fn a_folder_of_prisma_files_is_one_schema_and_online_forms_are_a_switch() {
         "prisma/schema/author.prisma",
         &BLOG.replace("  email String @unique", "  mail  String @unique"),
     );
-    let renamed = dev(&["--name", "mail", "--rename", "public.Author.email=mail"]);
+    let renamed = dev(&["--name", "mail", "--rename", "public.Author.email=mail", "--exact-prisma"]);
     assert_eq!(renamed.code, 0, "{renamed:?}");
     let sql = fs::read_to_string(folders(&dir)[2].join("migration.sql")).unwrap();
     assert_eq!(

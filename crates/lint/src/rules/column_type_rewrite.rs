@@ -42,7 +42,7 @@ impl Rule for ColumnTypeRewrite {
                     _ => continue,
                 };
                 let old = context.schema.column_type(relation, &command.name);
-                if old.is_some_and(|old| binary_coercible(old, &new)) {
+                if old.is_some_and(|old| !haste_sql::type_change_rewrites(old, &new)) {
                     continue;
                 }
                 let from = old.map_or_else(|| "its current type".to_owned(), str::to_owned);
@@ -54,23 +54,5 @@ impl Rule for ColumnTypeRewrite {
                 ));
             }
         }
-    }
-}
-
-/// Whether PostgreSQL changes `old` to `new` without rewriting the table.
-fn binary_coercible(old: &str, new: &str) -> bool {
-    let limit = |text: &str| -> Option<Vec<u32>> {
-        let inner = text.split_once('(')?.1.strip_suffix(')')?;
-        inner.split(',').map(|n| n.trim().parse().ok()).collect()
-    };
-    match (ast::base_type(old), ast::base_type(new)) {
-        (_, _) if old == new => true,
-        ("varchar", "text") | ("varchar", "varchar") if !new.contains('(') => true,
-        ("varchar", "varchar") => matches!((limit(old), limit(new)), (Some(a), Some(b)) if b[0] >= a[0]),
-        ("numeric", "numeric") if !new.contains('(') => true,
-        ("numeric", "numeric") => {
-            matches!((limit(old), limit(new)), (Some(a), Some(b)) if a.len() == 2 && b.len() == 2 && b[0] >= a[0] && b[1] == a[1])
-        }
-        _ => false,
     }
 }

@@ -1,0 +1,141 @@
+//! Type changes that would rewrite a table (`int` to `bigint`): `migrate dev` plans them as
+//! expand, prepare and swap migrations that one deploy applies, without rewriting the table
+//! under an ACCESS EXCLUSIVE lock, keeping every row, key, index, default and view.
+
+use std::fs;
+
+use haste_testkit::{TempDir, TestDb, database};
+
+use crate::{Run, haste, migration_folders as folders};
+
+fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
+    dir.write("schema.sql", desired);
+    haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
+}
+
+fn same_schema(dir: &TempDir, db: &TestDb, sql: &str) -> Run {
+    let file = dir.write("expected.sql", sql);
+    haste(
+        dir.path(),
+        &["schema", "diff", "--from", &db.url, "--to", file.to_str().unwrap(), "--url", &db.url],
+    )
+}
+
+const V1: &str = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
+CREATE TABLE contacts (
+  id serial PRIMARY KEY,
+  workspace_id integer NOT NULL REFERENCES workspaces (id),
+  score integer NOT NULL DEFAULT 0,
+  name text,
+  UNIQUE (workspace_id, name)
+);
+CREATE INDEX contacts_score_idx ON contacts (score);
+CREATE VIEW ranked AS SELECT id, score FROM contacts WHERE score > 10;";
+
+fn v2() -> String {
+    V1.replace("id serial PRIMARY KEY", "id bigserial PRIMARY KEY")
+        .replace("workspace_id integer", "workspace_id bigint")
+        .replace("score integer NOT NULL DEFAULT 0", "score bigint NOT NULL DEFAULT 1")
+}
+
+#[test]
+fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_views() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype");
+    assert_eq!(dev(&dir, &dev_db, V1, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute(
+        "INSERT INTO workspaces VALUES (1, 'acme'), (2, 'globex');
+         INSERT INTO contacts (workspace_id, score, name) SELECT 1 + g % 2, g, 'c' || g FROM generate_series(1, 3000) g;",
+    );
+
+    let v2 = v2();
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let names: Vec<String> =
+        created.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert_eq!(created.len(), 4, "{names:?}");
+    assert!(
+        names[1].ends_with("_bigint")
+            && names[2].ends_with("_bigint_prepare")
+            && names[3].ends_with("_bigint_swap")
+    );
+    let text: String = created[1..]
+        .iter()
+        .flat_map(|folder| {
+            ["migration.sql", "data.sql"]
+                .map(|file| fs::read_to_string(folder.join(file)).unwrap_or_default())
+        })
+        .collect();
+    assert!(!text.contains(" TYPE "), "no statement changes a type in place:\n{text}");
+    assert!(text.contains("CONCURRENTLY"), "indexes and keys are built concurrently:\n{text}");
+    let swap = fs::read_to_string(created[3].join("migration.sql")).unwrap();
+    assert!(!swap.contains("haste:transaction off"), "the swap is one transaction:\n{swap}");
+    let lint = haste(dir.path(), &["lint", "--format", "json"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema, in one deploy");
+    assert_eq!(
+        prod.value("SELECT count(*) || ':' || sum(score) || ':' || sum(workspace_id) FROM contacts")
+            .as_deref(),
+        Some("3000:4501500:4500"),
+        "every row kept its values"
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM ranked").as_deref(),
+        Some("2990"),
+        "the view reads the new column"
+    );
+    // Keys, defaults and the sequence work on the swapped columns.
+    prod.execute("INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')");
+    assert_eq!(
+        prod.value("SELECT id || ':' || score FROM contacts WHERE name = 'after'").as_deref(),
+        Some("3001:1")
+    );
+    for refused in [
+        "INSERT INTO contacts (workspace_id, name) VALUES (3, 'no such workspace')",
+        "INSERT INTO contacts (id, workspace_id, name) VALUES (1, 1, 'duplicate key')",
+        "INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')",
+        "INSERT INTO contacts (workspace_id, score, name) VALUES (1, NULL, 'null score')",
+    ] {
+        assert!(prod.try_execute(refused).is_err(), "still refused after the swap: {refused}");
+    }
+    assert_eq!(prod.value("SELECT count(*) FROM pg_index WHERE NOT indisvalid").as_deref(), Some("0"));
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'haste_retype%'").as_deref(),
+        Some("0"),
+        "nothing of the expand is left"
+    );
+
+    // The history replays to the desired schema; going back restores the old types and rows.
+    let again = dev(&dir, &dev_db, &v2, "again");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, V1).code, 0);
+    assert_eq!(prod.value("SELECT sum(score) FROM contacts").as_deref(), Some("4501501"));
+}
+
+/// A change the swap cannot carry (a key other tables reference) is made in place, and the
+/// migration says why.
+#[test]
+fn a_referenced_key_is_changed_in_place_with_the_reason_written() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-in-place");
+    let v1 = "CREATE TABLE a (id integer PRIMARY KEY);
+CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id));";
+    assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+    let run = dev(&dir, &db, &v1.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 2, "{run:?}");
+    let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(
+        text.contains("foreign keys of other tables reference the column") && text.contains(" TYPE bigint"),
+        "{text}"
+    );
+}

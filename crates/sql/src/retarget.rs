@@ -1,0 +1,341 @@
+//! Indexes and constraints re-pointed from one column to another. A column whose type change
+//! would rewrite its table is replaced by a new column filled in the background; its indexes
+//! and keys are built again on the replacement before the two swap names.
+//!
+//! Definitions come in as PostgreSQL prints them (`pg_get_indexdef`, `pg_get_constraintdef`)
+//! and are read with PostgreSQL's own grammar, never by matching text.
+
+use pg_query::NodeEnum;
+use pg_query::protobuf::{ConstrType, Node};
+
+/// What re-pointing a definition at another column gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Repointed {
+    /// The definition does not involve the column.
+    Untouched,
+    /// The statement that builds the same object on the other column.
+    Statement(String),
+    /// The object uses the column in a way that cannot be re-pointed (an expression, a
+    /// `WHERE`, a key other objects reference, ...): the reason, for people.
+    Unsupported(&'static str),
+}
+
+/// The last field of every column reference in `node` (`None` for `*`). pg_query's own walker
+/// skips expressions inside constraints and index elements, so the references are read from the
+/// tree's complete debug form, where each one is printed as
+/// `ColumnRef(ColumnRef { fields: [Node { node: Some(String(String { sval: "a" })) }, ...] ...`.
+fn column_references(node: &NodeEnum) -> Vec<Option<String>> {
+    const OPEN: &str = "ColumnRef(ColumnRef { fields: [";
+    let dump = format!("{node:?}");
+    let mut references = Vec::new();
+    let mut rest = dump.as_str();
+    while let Some(at) = rest.find(OPEN) {
+        rest = &rest[at + OPEN.len()..];
+        // Fields are names or `*`, never nested lists: the first `]` outside a string ends them.
+        let mut end = rest.len();
+        let mut in_string = false;
+        let mut escaped = false;
+        for (index, character) in rest.char_indices() {
+            match (in_string, escaped, character) {
+                (true, true, _) => escaped = false,
+                (true, false, '\\') => escaped = true,
+                (_, false, '"') => in_string = !in_string,
+                (false, _, ']') => {
+                    end = index;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let fields = &rest[..end];
+        let last = fields.rsplit("Node { node: Some(").next().unwrap_or_default();
+        references.push(last.strip_prefix("String(String { sval: ").and_then(|quoted| {
+            let quoted = &quoted[..quoted.rfind('"')? + 1];
+            Some(quoted[1..quoted.len() - 1].replace("\\\"", "\"").replace("\\\\", "\\"))
+        }));
+        rest = &rest[end..];
+    }
+    references
+}
+
+/// Whether any column reference in `node` names `column` (qualified or not).
+fn reads_column(node: &NodeEnum, column: &str) -> bool {
+    column_references(node).iter().any(|reference| reference.as_deref() == Some(column))
+}
+
+/// Renames `from` to `to` in a list of plain column names; whether any was renamed.
+fn rename_in(names: &mut [Node], from: &str, to: &str) -> bool {
+    let mut renamed = false;
+    for name in names {
+        if let Some(NodeEnum::String(string)) = &mut name.node
+            && string.sval == from
+        {
+            string.sval = to.to_owned();
+            renamed = true;
+        }
+    }
+    renamed
+}
+
+fn names(nodes: &[Node]) -> Vec<&str> {
+    nodes
+        .iter()
+        .filter_map(|node| match &node.node {
+            Some(NodeEnum::String(string)) => Some(string.sval.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A parsed statement written back as SQL by PostgreSQL's deparser.
+fn deparse(statement: NodeEnum) -> Option<String> {
+    let version = pg_query::parse("SELECT", 0).ok()?.protobuf.version;
+    let result = pg_query::protobuf::ParseResult {
+        version,
+        stmts: vec![pg_query::protobuf::RawStmt {
+            stmt: Some(Box::new(Node { node: Some(statement) })),
+            stmt_location: 0,
+            stmt_len: 0,
+        }],
+    };
+    pg_query::deparse(&result, Default::default()).ok()
+}
+
+fn only_statement(sql: &str) -> Option<NodeEnum> {
+    let parsed = pg_query::parse(sql, 0).ok()?;
+    let [raw] = parsed.protobuf.stmts.as_slice() else { return None };
+    raw.stmt.as_ref()?.node.clone()
+}
+
+/// `definition` (a `CREATE [UNIQUE] INDEX`) as a concurrent build named `name` on column `to`
+/// wherever it keys or includes column `from`.
+pub fn index_on(definition: &str, from: &str, to: &str, name: &str) -> Repointed {
+    let Some(NodeEnum::IndexStmt(mut index)) = only_statement(definition) else {
+        return Repointed::Unsupported("the index definition could not be read");
+    };
+    if reads_column(&NodeEnum::IndexStmt(index.clone()), from) {
+        return Repointed::Unsupported("an expression or WHERE clause of an index reads the column");
+    }
+    let mut renamed = false;
+    for param in index.index_params.iter_mut().chain(index.index_including_params.iter_mut()) {
+        if let Some(NodeEnum::IndexElem(element)) = &mut param.node
+            && element.name == from
+        {
+            element.name = to.to_owned();
+            renamed = true;
+        }
+    }
+    if !renamed {
+        return Repointed::Untouched;
+    }
+    index.idxname = name.to_owned();
+    index.concurrent = true;
+    index.if_not_exists = true;
+    match deparse(NodeEnum::IndexStmt(index)) {
+        Some(sql) => Repointed::Statement(sql),
+        None => Repointed::Unsupported("the index definition could not be written again"),
+    }
+}
+
+/// A constraint of `table` (quoted, qualified) re-pointed from column `from` to `to`:
+/// - a plain primary key or unique constraint: the unique index, built concurrently and named
+///   `name`, that the constraint is attached to after the swap (`USING INDEX`);
+/// - a foreign key: the same key named `name` on `to`, added `NOT VALID`;
+/// - anything else that reads the column: unsupported.
+pub fn constraint_on(table: &str, definition: &str, from: &str, to: &str, name: &str) -> Repointed {
+    let sql = format!("ALTER TABLE {table} ADD CONSTRAINT {} {definition}", crate::quote_ident(name));
+    let Some(NodeEnum::AlterTableStmt(mut alter)) = only_statement(&sql) else {
+        return Repointed::Unsupported("the constraint definition could not be read");
+    };
+    let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first_mut().and_then(|c| c.node.as_mut()) else {
+        return Repointed::Unsupported("the constraint definition could not be read");
+    };
+    let Some(NodeEnum::Constraint(constraint)) = command.def.as_mut().and_then(|d| d.node.as_mut()) else {
+        return Repointed::Unsupported("the constraint definition could not be read");
+    };
+    let reads = reads_column(&NodeEnum::Constraint(constraint.clone()), from);
+    match ConstrType::try_from(constraint.contype) {
+        Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique) => {
+            if !names(&constraint.keys).contains(&from) && !names(&constraint.including).contains(&from) {
+                return if reads {
+                    Repointed::Unsupported("a key reads the column")
+                } else {
+                    Repointed::Untouched
+                };
+            }
+            let plain = constraint.including.is_empty()
+                && !constraint.nulls_not_distinct
+                && !constraint.deferrable
+                && !constraint.without_overlaps
+                && constraint.options.is_empty()
+                && constraint.indexspace.is_empty()
+                && constraint.where_clause.is_none();
+            if !plain {
+                return Repointed::Unsupported(
+                    "a key with INCLUDE, NULLS NOT DISTINCT, DEFERRABLE or storage options uses the column",
+                );
+            }
+            let columns: Vec<String> = names(&constraint.keys)
+                .into_iter()
+                .map(|column| crate::quote_ident(if column == from { to } else { column }))
+                .collect();
+            Repointed::Statement(format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {} ON {table} ({})",
+                crate::quote_ident(name),
+                columns.join(", ")
+            ))
+        }
+        Ok(ConstrType::ConstrForeign) => {
+            let referenced_here = constraint.pktable.as_ref().is_some_and(|pk| {
+                alter
+                    .relation
+                    .as_ref()
+                    .is_some_and(|own| own.relname == pk.relname && own.schemaname == pk.schemaname)
+            }) && names(&constraint.pk_attrs).contains(&from);
+            if referenced_here {
+                return Repointed::Unsupported("a foreign key of the table references the column");
+            }
+            if !rename_in(&mut constraint.fk_attrs, from, to) {
+                return Repointed::Untouched;
+            }
+            constraint.skip_validation = true;
+            constraint.initially_valid = false;
+            match deparse(NodeEnum::AlterTableStmt(alter)) {
+                Some(sql) => Repointed::Statement(sql),
+                None => Repointed::Unsupported("the foreign key could not be written again"),
+            }
+        }
+        _ if reads => Repointed::Unsupported("a CHECK or EXCLUDE constraint reads the column"),
+        _ => Repointed::Untouched,
+    }
+}
+
+/// The key columns of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any
+/// other constraint.
+pub fn key_columns(definition: &str) -> Option<Vec<String>> {
+    let sql = format!("ALTER TABLE t ADD {definition}");
+    let Some(NodeEnum::AlterTableStmt(alter)) = only_statement(&sql) else { return None };
+    let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first()?.node.as_ref() else { return None };
+    let Some(NodeEnum::Constraint(constraint)) = command.def.as_ref()?.node.as_ref() else { return None };
+    matches!(
+        ConstrType::try_from(constraint.contype),
+        Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique)
+    )
+    .then(|| names(&constraint.keys).into_iter().map(str::to_owned).collect())
+}
+
+/// Whether a foreign key `definition` references column `column` of table `table` (unqualified
+/// name; any schema counts, to stay on the safe side).
+pub fn references_column(definition: &str, table: &str, column: &str) -> bool {
+    let sql = format!("ALTER TABLE t ADD {definition}");
+    let Some(NodeEnum::AlterTableStmt(alter)) = only_statement(&sql) else { return true };
+    let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first().and_then(|c| c.node.as_ref()) else {
+        return true;
+    };
+    let Some(NodeEnum::Constraint(constraint)) = command.def.as_ref().and_then(|d| d.node.as_ref()) else {
+        return true;
+    };
+    constraint.pktable.as_ref().is_some_and(|pk| pk.relname == table)
+        && (constraint.pk_attrs.is_empty() || names(&constraint.pk_attrs).contains(&column))
+}
+
+/// Whether the definition of a view, trigger or policy (any statement) reads `column` of a
+/// table named `table`: conservatively, whether it names both.
+pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
+    let Some(node) = only_statement(statement) else { return true };
+    let names_table = node.nodes().iter().any(|(node, ..)| match node {
+        pg_query::NodeRef::RangeVar(range) => range.relname == table,
+        _ => false,
+    });
+    names_table
+        && column_references(&node)
+            .iter()
+            .any(|reference| reference.as_deref().is_none_or(|name| name == column))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_keys_move_to_the_new_column() {
+        let moved = index_on(
+            "CREATE UNIQUE INDEX contacts_a_score_idx ON public.contacts USING btree (a, score) INCLUDE (score)",
+            "score",
+            "score_new",
+            "contacts_a_score_idx_new",
+        );
+        assert_eq!(
+            moved,
+            Repointed::Statement(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS contacts_a_score_idx_new ON public.contacts USING btree (a, score_new) INCLUDE (score_new)".into()
+            )
+        );
+        assert_eq!(
+            index_on("CREATE INDEX i ON public.contacts USING btree (a)", "score", "s2", "n"),
+            Repointed::Untouched
+        );
+        for expression in [
+            "CREATE INDEX i ON public.contacts USING btree (lower(score))",
+            "CREATE INDEX i ON public.contacts USING btree (a) WHERE (score > 0)",
+        ] {
+            assert!(
+                matches!(index_on(expression, "score", "s2", "n"), Repointed::Unsupported(_)),
+                "{expression}"
+            );
+        }
+    }
+
+    #[test]
+    fn keys_become_unique_indexes_and_foreign_keys_start_not_valid() {
+        let table = "\"public\".\"deals\"";
+        assert_eq!(
+            constraint_on(table, "PRIMARY KEY (id)", "id", "id_new", "deals_pkey_new"),
+            Repointed::Statement(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"deals_pkey_new\" ON \"public\".\"deals\" (\"id_new\")".into()
+            )
+        );
+        let Repointed::Statement(foreign) = constraint_on(
+            table,
+            "FOREIGN KEY (contact_id) REFERENCES contacts(id) ON DELETE CASCADE",
+            "contact_id",
+            "contact_id_new",
+            "deals_contact_fkey_new",
+        ) else {
+            panic!("a foreign key moves")
+        };
+        assert!(foreign.contains("FOREIGN KEY (contact_id_new) REFERENCES contacts (id)"), "{foreign}");
+        assert!(foreign.contains("ON DELETE CASCADE") && foreign.ends_with("NOT VALID"), "{foreign}");
+        assert_eq!(constraint_on(table, "CHECK ((amount > 0))", "id", "x", "n"), Repointed::Untouched);
+        assert!(matches!(
+            constraint_on(table, "CHECK ((id > 0))", "id", "x", "n"),
+            Repointed::Unsupported(_)
+        ));
+        assert!(matches!(
+            constraint_on(table, "UNIQUE NULLS NOT DISTINCT (id)", "id", "x", "n"),
+            Repointed::Unsupported(_)
+        ));
+        assert!(matches!(
+            constraint_on(table, "FOREIGN KEY (parent) REFERENCES public.deals(id)", "id", "x", "n"),
+            Repointed::Unsupported(_)
+        ));
+    }
+
+    #[test]
+    fn keys_and_references() {
+        assert_eq!(key_columns("PRIMARY KEY (id, \"Org\")"), Some(vec!["id".to_owned(), "Org".to_owned()]));
+        assert_eq!(key_columns("CHECK ((a > 0))"), None);
+        assert!(references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "id"));
+        assert!(!references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "score"));
+        assert!(!references_column("FOREIGN KEY (c) REFERENCES public.deals(id)", "contacts", "id"));
+    }
+
+    #[test]
+    fn views_that_read_the_column_or_every_column_are_found() {
+        assert!(mentions("CREATE VIEW v AS SELECT score FROM contacts", "contacts", "score"));
+        assert!(mentions("CREATE VIEW v AS SELECT * FROM contacts", "contacts", "score"));
+        assert!(!mentions("CREATE VIEW v AS SELECT name FROM contacts", "contacts", "score"));
+        assert!(!mentions("CREATE VIEW v AS SELECT score FROM deals", "contacts", "score"));
+        assert!(mentions("CREATE VIEW v AS SELECT \"we\"\"ird\\\" FROM contacts", "contacts", "we\"ird\\"));
+    }
+}
