@@ -208,6 +208,10 @@ pub enum Migrate {
         /// Write the migration without applying it, to review and edit it first.
         #[arg(long)]
         create_only: bool,
+        /// Write and apply a migration that drops a table, a column or a type (refused without
+        /// it, exit 16); the file records the acceptance, so its lint passes.
+        #[arg(long)]
+        accept_data_loss: bool,
         /// Run outside development: in a named environment other than production, or, with no
         /// environment named, against a server that is not on this machine. Never in production.
         #[arg(long)]

@@ -26,6 +26,7 @@ pub struct DevArgs<'a> {
     pub renames: &'a [String],
     pub expand_contract: bool,
     pub create_only: bool,
+    pub accept_data_loss: bool,
     pub force: bool,
 }
 
@@ -109,6 +110,11 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
         expand_contract: args.expand_contract,
         settings: &resolved.settings,
         now: time::OffsetDateTime::now_utc(),
+        data_loss: match (args.accept_data_loss, args.create_only) {
+            (true, _) => haste_dev::DataLoss::Accepted,
+            (false, true) => haste_dev::DataLoss::Review,
+            (false, false) => haste_dev::DataLoss::Refuse,
+        },
     };
     match haste_dev::dev(&request) {
         Ok(Outcome::InSync) => match printer.format() {
@@ -267,6 +273,14 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
                 ),
             )
         }
+        DevError::DataLoss { statements } => printer.fail(
+            "DATA_LOSS",
+            exit::UNSAFE_CHANGE,
+            &format!(
+                "{error}:\n  {}\nPass --accept-data-loss to write and apply it (the file records that you did), or --create-only to write it for review. Nothing was written.",
+                statements.join(";\n  ")
+            ),
+        ),
         DevError::Rename(_) | DevError::NothingToExpand | DevError::ExpandNeedsSql => {
             printer.usage_error(&error.to_string())
         }

@@ -34,7 +34,8 @@ pub const SCHEMAS_DIFFER: u8 = 14;
 /// `migrate dev`, `status --drift`: the database drifted from its migration history.
 pub const DRIFT: u8 = 15;
 /// `migrate dev`: the change cannot be made safely as asked (a NOT NULL column without a
-/// default on a table that exists); nothing was written.
+/// default on a table that exists, or data dropped without `--accept-data-loss`); nothing was
+/// written.
 pub const UNSAFE_CHANGE: u8 = 16;
 /// `migrate plan`: a pending statement is not safe to run now (it would wait for a session
 /// that holds its table, or block the application for longer than a moment).

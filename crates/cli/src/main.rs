@@ -127,6 +127,7 @@ fn migrate(command: Migrate) -> u8 {
             rename,
             expand_contract,
             create_only,
+            accept_data_loss,
             force,
         } => dev::migrate_dev(&dev::DevArgs {
             common: &common,
@@ -138,6 +139,7 @@ fn migrate(command: Migrate) -> u8 {
             renames: &rename,
             expand_contract,
             create_only,
+            accept_data_loss,
             force,
         }),
         Migrate::Down { common, run, steps, to, confirm_production } => {

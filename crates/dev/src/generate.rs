@@ -34,7 +34,23 @@ pub struct Request<'a> {
     pub settings: &'a Settings,
     /// The new folder's timestamp.
     pub now: OffsetDateTime,
+    /// What to do with a migration that drops data.
+    pub data_loss: DataLoss,
 }
+
+/// What `migrate dev` does with a migration that drops data (a table, a column, a type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataLoss {
+    /// Write nothing and say which statements lose data.
+    Refuse,
+    /// Write it for review (`--create-only`); the linter's findings say what it loses.
+    Review,
+    /// Write and apply it; the file records that a person accepted the loss.
+    Accepted,
+}
+
+/// The lint rules a data-losing statement that a person accepted would otherwise fail.
+const DATA_LOSS_RULES: &[&str] = &["drop-column", "drop-table"];
 
 /// The migration written.
 #[derive(Debug)]
@@ -88,6 +104,24 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
+    /// Records in the file that a person accepted the data it drops, so its lint passes; not in
+    /// a file that must stay exactly as Prisma writes it.
+    fn accept_data_loss(&mut self, exact_prisma: bool) {
+        let lines: Vec<String> = DATA_LOSS_RULES
+            .iter()
+            .map(|rule| {
+                format!("haste:allow-file {rule} reason=\"accepted with migrate dev --accept-data-loss\"")
+            })
+            .collect();
+        match &mut self.prisma_text {
+            Some(_) if exact_prisma => {}
+            Some((text, _)) => {
+                *text = format!("{}{text}", lines.iter().map(|l| format!("-- {l}\n")).collect::<String>())
+            }
+            None => self.notes.extend(lines),
+        }
+    }
+
     /// A migration with nothing in it yet.
     pub(crate) fn empty(suffix: String, title: String) -> Draft {
         Draft {
@@ -159,6 +193,29 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let suggestions: Vec<RenameSuggestion> = drafts.iter().flat_map(|d| d.suggestions.clone()).collect();
     if !required.is_empty() {
         return Err(Error::RequiredColumns { statements: required, suggestions });
+    }
+    let mut drafts = drafts;
+    let losing: Vec<String> = drafts
+        .iter()
+        .flat_map(|draft| {
+            draft.up.iter().filter(|step| {
+                step.hazards.contains(&Hazard::DataLoss) && !expand::restored(&draft.restores, &step.sql)
+            })
+        })
+        .map(|step| step.sql.clone())
+        .collect();
+    if !losing.is_empty() {
+        match request.data_loss {
+            DataLoss::Refuse => return Err(Error::DataLoss { statements: losing }),
+            DataLoss::Review => {}
+            DataLoss::Accepted => {
+                for draft in
+                    drafts.iter_mut().filter(|d| d.up.iter().any(|s| s.hazards.contains(&Hazard::DataLoss)))
+                {
+                    draft.accept_data_loss(matches!(target, Target::Prisma { online: false, .. }));
+                }
+            }
+        }
     }
 
     let folders = write(request, &drafts, &mut history, &target)?;

@@ -8,8 +8,8 @@
 //! two sources agree exactly when the server prints their objects the same way.
 //!
 //! [`dev`] is `migrate dev`: check drift ([`drift`]), replay the history on a shadow, plan
-//! towards the desired schema ([`Desired`]: SQL files get haste's online forms, a Prisma schema
-//! gets Prisma's statements), validate the plan on the shadow (applied, it must reach the
+//! towards the desired schema ([`Desired`]: haste's online forms for tables that exist, Prisma's
+//! statements for a Prisma schema where they are the same or asked for), validate the plan on the shadow (applied, it must reach the
 //! desired schema, and its `down.sql` must give the history back), and write the folder;
 //! [`apply`] then deploys it to the development database.
 
@@ -22,7 +22,7 @@ mod source;
 mod target;
 
 pub use drift::{Drift, EditedMigration, drift};
-pub use generate::{Generated, Outcome, Request, apply, dev};
+pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev};
 pub use source::{Loaded, load};
 pub use target::{Desired, PrismaSchema, lower_prisma};
 
@@ -60,6 +60,12 @@ pub enum Error {
         statements: Vec<String>,
         /// Likely renames, which would need no new column.
         suggestions: Vec<haste_diff::RenameSuggestion>,
+    },
+    /// The migration drops data and nobody accepted that.
+    #[error("the migration drops data")]
+    DataLoss {
+        /// The statements that lose data.
+        statements: Vec<String>,
     },
     /// A generated plan did not reach its target on the shadow database (a bug in haste).
     #[error("the generated {which} does not reach its target schema; nothing was written")]

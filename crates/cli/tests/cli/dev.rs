@@ -356,3 +356,39 @@ fn a_new_enum_label_used_in_the_same_migration_runs_after_it_commits() {
     );
     assert_eq!(matches(&dir, &db, v2).code, 0);
 }
+
+/// A migration that drops data is refused until a person accepts it; accepted, the file says so
+/// and passes haste's own lint; `--create-only` writes it for review.
+#[test]
+fn dropping_data_needs_accept_data_loss_and_the_accepted_file_passes_lint() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-data-loss");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    let without_phone = V1
+        .replace(", phone text", "")
+        .replace("CREATE TABLE notes (id bigint, contact_id bigint, body text);", "");
+    let refused = dev(&dir, &db, &without_phone, &["--name", "drop"]);
+    assert_eq!(refused.code, 16, "{refused:?}");
+    assert!(
+        refused.stderr.contains("DROP COLUMN \"phone\"") && refused.stderr.contains("--accept-data-loss"),
+        "{refused:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1, "nothing written");
+    assert!(db.try_execute("SELECT phone FROM contacts").is_ok(), "nothing applied");
+
+    let review = dev(&dir, &db, &without_phone, &["--name", "drop", "--create-only"]);
+    assert_eq!(review.code, 0, "{review:?}");
+    assert!(review.stdout.contains("drop-column"), "the review shows what the lint says: {review:?}");
+    fs::remove_dir_all(&folders(&dir)[1]).unwrap();
+
+    let accepted = dev(&dir, &db, &without_phone, &["--name", "drop", "--accept-data-loss"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    assert!(db.try_execute("SELECT phone FROM contacts").is_err(), "applied");
+    let text = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        text.contains("haste:allow-file drop-column reason=\"accepted with migrate dev --accept-data-loss\""),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}
