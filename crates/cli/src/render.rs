@@ -611,6 +611,12 @@ fn error_text(error: &Error) -> String {
             position.line,
             position.column
         ),
+        Error::TwoPhaseCommit { name, position, construct } => format!(
+            "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
+            position.file.display(),
+            position.line,
+            position.column
+        ),
         Error::LockTimeout { waited, holder } => {
             let mut text = format!(
                 "error: timed out after {:.1} s waiting for the migration lock",
@@ -806,7 +812,8 @@ fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
                 })
                 .collect();
         }
-        Error::ForcedTransactionConflict { name, position, .. } => {
+        Error::ForcedTransactionConflict { name, position, .. }
+        | Error::TwoPhaseCommit { name, position, .. } => {
             value["migration"] = name.clone().into();
             value["file"] = position.file.display().to_string().into();
             value["line"] = position.line.into();

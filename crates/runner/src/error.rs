@@ -132,6 +132,17 @@ pub enum Error {
         /// What it is.
         construct: &'static str,
     },
+    /// A file uses two-phase commit, which leaves a prepared transaction holding its locks
+    /// after the session ends, until someone commits it by hand.
+    #[error("migration {name} uses two-phase commit ({construct})")]
+    TwoPhaseCommit {
+        /// The migration.
+        name: String,
+        /// Where the statement is.
+        position: SourcePosition,
+        /// The statement's first words.
+        construct: String,
+    },
     /// Another run holds the migration lock for longer than the configured wait.
     #[error("timed out after {waited:?} waiting for the migration lock")]
     LockTimeout {

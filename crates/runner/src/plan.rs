@@ -2,7 +2,7 @@
 
 use haste_driver::{DbError, StepError};
 use haste_migrations::{Migration, SqlFile, TransactionMode};
-use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, Step};
+use haste_sql::{Dialect, LineIndex, Script, Statement, StatementKind, Step, TransactionControl};
 
 use crate::error::{Error, FailureState, MigrationFailure, SourcePosition};
 
@@ -54,6 +54,18 @@ impl<'m> Plan<'m> {
             return Err(Error::MigrationFailed(error));
         }
         let script = Script::parse(dialect, &file.sql);
+        if let Some(statement) = script
+            .statements
+            .iter()
+            .find(|s| s.kind == StatementKind::TransactionControl(TransactionControl::Other))
+        {
+            let text = &statement.text[statement.start - statement.offset..];
+            return Err(Error::TwoPhaseCommit {
+                name: migration.name.clone(),
+                position: source_position(file, statement.start),
+                construct: text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase(),
+            });
+        }
         let first_no_tx = script.no_transaction_statements().next();
         let mode = match forced {
             Some(TransactionMode::Off) => ExecutionMode::Stepwise { reason: "-- haste:transaction off" },
@@ -264,6 +276,25 @@ mod tests {
                 assert_eq!(construct, "CREATE INDEX CONCURRENTLY");
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn two_phase_commit_is_refused_naming_the_line() {
+        for sql in [
+            "BEGIN;\nCREATE TABLE t (id int);\nPREPARE TRANSACTION 'x';",
+            "SELECT 1;\n\ncommit prepared 'x';",
+        ] {
+            match mode(sql).unwrap_err() {
+                Error::TwoPhaseCommit { position, construct, .. } => {
+                    assert_eq!(position.line, 3, "{sql}");
+                    assert!(
+                        construct == "PREPARE TRANSACTION" || construct == "COMMIT PREPARED",
+                        "{construct}"
+                    );
+                }
+                other => panic!("unexpected {other:?}"),
+            }
         }
     }
 
