@@ -37,7 +37,7 @@ datasource db {
 
 generator client {
   provider        = "prisma-client-js"
-  previewFeatures = ["partialIndexes"]
+  previewFeatures = ["partialIndexes", "views"]
 }
 
 /// Roles people have.
@@ -395,6 +395,85 @@ fn comments_and_line_breaks_prisma_refuses_are_errors() {
         assert!(found.contains(message), "expected `{message}`, got `{found}` for:\n{text}");
         assert_eq!((found_line, found_column), (*line, *column), "{found}\n{text}");
     }
+}
+
+/// `name:` as Prisma 6.19.3 reads it (each checked with `prisma-oracle.sh diff`): the database
+/// name on `@@index` (an alias of `map:`, both refused), the client API's name on `@@unique`
+/// and `@@id`, which keep their default database names.
+#[test]
+fn name_argument_is_the_index_name_only_on_index() {
+    let database = lower(
+        "model T {\n  id Int @id\n  a Int\n  b Int\n  c Int\n  d Int\n  e Int\n  @@index([a, b], name: \"T_ab_idx\")\n  @@unique([c, d], name: \"cd\")\n  @@unique([a, e], name: \"ae\", map: \"T_ae_map\")\n}\nmodel U {\n  x Int\n  y Int\n  @@id([x, y], name: \"xy\")\n}\nmodel W {\n  x Int\n  y Int\n  @@id([x, y], name: \"xy\", map: \"W_key\")\n}\n",
+    );
+    let names: Vec<&str> = database.indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, vec!["T_ab_idx", "T_c_d_key", "T_ae_map"]);
+    let keys: Vec<&str> =
+        database.tables.iter().map(|t| t.primary_key.as_ref().unwrap().name.as_str()).collect();
+    assert_eq!(keys, vec!["T_pkey", "U_pkey", "W_key"]);
+    // An index named as the database already has it is not renamed to the default name.
+    let history =
+        lower("model T {\n  id Int @id\n  a Int\n  b Int\n  @@index([a, b], map: \"T_ab_idx\")\n}\n");
+    let schema =
+        lower("model T {\n  id Int @id\n  a Int\n  b Int\n  @@index([a, b], name: \"T_ab_idx\")\n}\n");
+    assert!(haste_prisma::migration(&history, &schema, &schema).is_empty());
+}
+
+/// Prisma's validation of names and views, as 6.19.3 words it.
+#[test]
+fn constraint_names_and_views_are_validated_as_prisma_does() {
+    let views = "generator client {\n  provider = \"prisma-client-js\"\n  previewFeatures = [\"views\"]\n}\n";
+    let long = "VeryLongTableNameForTestingTruncation";
+    let colliding = format!(
+        "model {long} {{\n  id Int @id\n  aVeryLongColumnNameNumberOne Int\n  aVeryLongColumnNameNumberTwo Int\n  aVeryLongColumnNameNumberThree Int\n  @@index([aVeryLongColumnNameNumberOne, aVeryLongColumnNameNumberTwo])\n  @@index([aVeryLongColumnNameNumberOne, aVeryLongColumnNameNumberThree])\n}}\n"
+    );
+    let cases: Vec<(String, &str, usize, usize)> = vec![
+        (
+            "model T {\n  id Int @id\n  e Int\n  @@index([e], name: \"n\", map: \"m\")\n}\n".into(),
+            "The `@@index` attribute accepts the `name` argument as an alias for the `map` argument for legacy reasons. It does not accept both though.",
+            4,
+            22,
+        ),
+        (
+            colliding,
+            "The given constraint name `VeryLongTableNameForTestingTruncation_aVeryLongColumnNameNu_idx` has to be unique in the following namespace: global for primary key, indexes and unique constraints.",
+            6,
+            3,
+        ),
+        (
+            "model T {\n  id Int @id\n  a Int\n}\nmodel U {\n  id Int @id\n  b Int @unique(map: \"T_pkey\")\n}\n".into(),
+            "Error parsing attribute \"@id\": The given constraint name `T_pkey` has to be unique",
+            2,
+            10,
+        ),
+        ("view V {\n  id Int @unique\n}\n".into(), "View definitions are only available with the `views` preview feature", 1, 6),
+        (format!("{views}view V {{\n  id Int @id\n}}\n"), "Views cannot have primary keys (a rule of Prisma 6.19", 6, 10),
+        (format!("{views}view V {{\n  a Int\n  b Int\n  @@id([a, b])\n}}\n"), "Views cannot have primary keys", 8, 3),
+        (format!("{views}view V {{\n  a Int @unique\n  @@index([a])\n}}\n"), "Views cannot have indexes.", 7, 3),
+        (
+            format!("{views}view V {{\n  a Int @unique(map: \"x\")\n}}\n"),
+            "@@unique annotations on views are not backed by unique indexes in the database and cannot specify a mapped database name.",
+            6,
+            9,
+        ),
+        (
+            format!("{views}model V {{\n  id Int @id\n}}\nview V {{\n  id Int @unique\n}}\n"),
+            "The view \"V\" cannot be defined because a model with that name already exists.",
+            8,
+            6,
+        ),
+    ];
+    for (text, message, line, column) in &cases {
+        let (found, found_line, found_column) = error(text);
+        assert!(found.contains(message), "expected `{message}`, got `{found}` for:\n{text}");
+        assert_eq!((found_line, found_column), (*line, *column), "{found}\n{text}");
+    }
+    // A view may be related to a model: the relation pairs, no foreign key is written (the view
+    // is not a table), and a view needs no unique criteria.
+    let database = lower(&format!(
+        "{views}model User {{\n  id Int @id\n  stats Stats?\n}}\nview Stats {{\n  userId Int @unique\n  user User @relation(fields: [userId], references: [id])\n}}\nview Plain {{\n  a Int\n}}\n"
+    ));
+    assert_eq!(database.tables.iter().map(|t| t.name.name.as_str()).collect::<Vec<_>>(), vec!["User"]);
+    assert!(database.foreign_keys.is_empty() && database.indexes.is_empty());
 }
 
 /// Random schema text, well formed, over the whole grammar.
