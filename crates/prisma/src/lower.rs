@@ -350,8 +350,8 @@ fn validate_view<'a>(
             view.name.span,
         );
     }
-    // Prisma 6.6 still accepted a primary key on a view (`@id`, `@@id`); 6.19 refuses it.
-    let no_primary_key = "Views cannot have primary keys (a rule of Prisma 6.19: earlier versions, 6.6 among them, accepted `@id` and `@@id` on a view). Use `@unique` or `@@unique` instead.";
+    // Prisma 6.12 still accepted a primary key on a view (`@id`, `@@id`); 6.13 refuses it.
+    let no_primary_key = "Views cannot have primary keys (a rule since Prisma 6.13: 6.12 and earlier accepted `@id` and `@@id` on a view). Use `@unique` or `@@unique` instead.";
     let no_mapped_unique = "@@unique annotations on views are not backed by unique indexes in the database and cannot specify a mapped database name.";
     for field in &view.fields {
         let Some(kind) = lowering.kind(field) else {

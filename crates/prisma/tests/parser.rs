@@ -446,7 +446,7 @@ fn constraint_names_and_views_are_validated_as_prisma_does() {
             10,
         ),
         ("view V {\n  id Int @unique\n}\n".into(), "View definitions are only available with the `views` preview feature", 1, 6),
-        (format!("{views}view V {{\n  id Int @id\n}}\n"), "Views cannot have primary keys (a rule of Prisma 6.19", 6, 10),
+        (format!("{views}view V {{\n  id Int @id\n}}\n"), "Views cannot have primary keys (a rule since Prisma 6.13", 6, 10),
         (format!("{views}view V {{\n  a Int\n  b Int\n  @@id([a, b])\n}}\n"), "Views cannot have primary keys", 8, 3),
         (format!("{views}view V {{\n  a Int @unique\n  @@index([a])\n}}\n"), "Views cannot have indexes.", 7, 3),
         (

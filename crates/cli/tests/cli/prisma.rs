@@ -285,7 +285,7 @@ fn real_world_schemas_read_as_prisma_reads_them() {
         haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "view.prisma", "--url", &db.url]);
     assert_eq!(view.code, 2, "{view:?}");
     assert!(
-        view.stderr.contains("Views cannot have primary keys (a rule of Prisma 6.19")
+        view.stderr.contains("Views cannot have primary keys (a rule since Prisma 6.13")
             && view.stderr.contains("view.prisma:7:10"),
         "{view:?}"
     );
