@@ -38,6 +38,8 @@ enum Kind<'a> {
 
 struct Lowering<'a> {
     models: Vec<&'a Model>,
+    /// `view` blocks: relation targets, never tables (Migrate does not manage views).
+    views: Vec<&'a Model>,
     enums: HashMap<&'a str, &'a Enum>,
     multi_schema: bool,
     foreign_keys: bool,
@@ -72,7 +74,29 @@ impl<'a> Lowering<'a> {
     }
 
     fn model(&self, name: &str) -> Option<&'a Model> {
-        self.models.iter().copied().find(|m| m.name.name == name)
+        self.models.iter().chain(&self.views).copied().find(|m| m.name.name == name)
+    }
+
+    fn is_view(&self, model: &Model) -> bool {
+        self.views.iter().any(|v| std::ptr::eq(*v, model))
+    }
+
+    /// The database name a block attribute gives: `map:`, or for `@@index` also `name:`,
+    /// which Prisma reads as `map:` there for legacy reasons (on `@@id` and `@@unique`,
+    /// `name:` is the client API's name and leaves the database name alone).
+    fn database_name<'b>(&mut self, block: &'b Attribute) -> Option<&'b str> {
+        let map = block.named("map").and_then(Value::as_str);
+        if block.name.name != "index" {
+            return map;
+        }
+        match (map, block.named("name")) {
+            (Some(_), Some(name)) => {
+                self.error("Error parsing attribute \"@index\": The `@@index` attribute accepts the `name` argument as an alias for the `map` argument for legacy reasons. It does not accept both though. Please use the `map` argument to specify the database name of the index.", name.span);
+                map
+            }
+            (None, Some(name)) => name.as_str(),
+            (map, None) => map,
+        }
     }
 
     fn kind(&self, field: &'a Field) -> Option<Kind<'a>> {
@@ -281,6 +305,85 @@ impl<'a> Lowering<'a> {
     }
 }
 
+/// A primary key, index or unique constraint name and the attribute that gives it.
+struct ConstraintName {
+    schema: Option<String>,
+    name: String,
+    attribute: String,
+    span: Span,
+}
+
+impl ConstraintName {
+    fn new(table: &Name, name: &str, attribute: &str, span: Span) -> ConstraintName {
+        ConstraintName {
+            schema: table.schema.clone(),
+            name: name.to_owned(),
+            attribute: attribute.to_owned(),
+            span,
+        }
+    }
+}
+
+/// Whether a generator lists `feature` in its `previewFeatures`.
+fn preview_feature(ast: &SchemaAst, feature: &str) -> bool {
+    ast.tops.iter().any(|top| match top {
+        Top::Generator(config) => config.properties.iter().any(|(key, value)| {
+            key.name == "previewFeatures"
+                && matches!(&value.kind, ValueKind::Array(items) if items.iter().any(|i| i.as_str() == Some(feature)))
+        }),
+        _ => false,
+    })
+}
+
+/// A `view` as Prisma 6.19.3 validates it: the `views` preview feature, no primary key, no
+/// index, `@unique` / `@@unique` without a database name (no index backs them). Its relation
+/// fields pair with their models' (no foreign key is written: the view is not a table).
+fn validate_view<'a>(
+    lowering: &mut Lowering<'a>,
+    view: &'a Model,
+    enabled: bool,
+    relations: &mut Vec<RelationEnd<'a>>,
+) {
+    if !enabled {
+        lowering.error(
+            "View definitions are only available with the `views` preview feature: add `previewFeatures = [\"views\"]` to the generator.",
+            view.name.span,
+        );
+    }
+    // Prisma 6.12 still accepted a primary key on a view (`@id`, `@@id`); 6.13 refuses it.
+    let no_primary_key = "Views cannot have primary keys (a rule since Prisma 6.13: 6.12 and earlier accepted `@id` and `@@id` on a view). Use `@unique` or `@@unique` instead.";
+    let no_mapped_unique = "@@unique annotations on views are not backed by unique indexes in the database and cannot specify a mapped database name.";
+    for field in &view.fields {
+        let Some(kind) = lowering.kind(field) else {
+            lowering.error(
+                format!("Type \"{}\" is neither a built-in type, nor refers to another model, composite type, or enum.", field.ty.name.name),
+                field.ty.name.span,
+            );
+            continue;
+        };
+        if let Kind::Relation(target) = kind {
+            let relation = attribute(&field.attributes, "relation");
+            let name =
+                relation.and_then(|r| r.positional().or_else(|| r.named("name"))).and_then(Value::as_str);
+            relations.push(RelationEnd { model: view, field, target, name });
+        }
+        if let Some(id) = attribute(&field.attributes, "id") {
+            lowering.error(no_primary_key, id.span);
+        }
+        if let Some(unique) = attribute(&field.attributes, "unique").filter(|u| u.named("map").is_some()) {
+            lowering.error(no_mapped_unique, unique.span);
+        }
+    }
+    for block in &view.attributes {
+        match block.name.name.as_str() {
+            "id" => lowering.error(no_primary_key, block.span),
+            "index" => lowering.error("Views cannot have indexes.", block.span),
+            "unique" if block.named("map").is_some() => lowering.error(no_mapped_unique, block.span),
+            _ => {}
+        }
+    }
+}
+
 fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -296,6 +399,7 @@ fn snake_case(name: &str) -> String {
 pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     let mut lowering = Lowering {
         models: Vec::new(),
+        views: Vec::new(),
         enums: HashMap::new(),
         multi_schema: false,
         foreign_keys: true,
@@ -329,21 +433,39 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                     }
                 }
             }
-            Top::View(_) | Top::Generator(_) => {}
+            Top::View(view) => lowering.views.push(view),
+            Top::Generator(_) => {}
         }
     }
     let mut seen = HashMap::new();
-    let declared: Vec<(String, Span)> = lowering
+    let declared: Vec<(String, Span, &str)> = lowering
         .models
         .iter()
-        .map(|m| (m.name.name.clone(), m.name.span))
-        .chain(enums.iter().map(|e| (e.name.name.clone(), e.name.span)))
+        .map(|m| (m.name.name.clone(), m.name.span, "model"))
+        .chain(enums.iter().map(|e| (e.name.name.clone(), e.name.span, "enum")))
+        .chain(lowering.views.iter().map(|v| (v.name.name.clone(), v.name.span, "view")))
         .collect();
-    for (name, span) in declared {
-        if seen.insert(name.clone(), span).is_some() {
-            lowering.error(format!("The model or enum \"{name}\" cannot be defined because a model or enum with that name already exists."), span);
+    for (name, span, what) in declared {
+        if let Some(first) = seen.insert(name.clone(), what) {
+            let message = if what == "view" {
+                format!(
+                    "The view \"{name}\" cannot be defined because a {first} with that name already exists."
+                )
+            } else {
+                format!(
+                    "The model or enum \"{name}\" cannot be defined because a model or enum with that name already exists."
+                )
+            };
+            lowering.error(message, span);
         }
     }
+    let views_enabled = preview_feature(ast, "views");
+    let mut relations = Vec::new();
+    for view in lowering.views.clone() {
+        validate_view(&mut lowering, view, views_enabled, &mut relations);
+    }
+    // Primary keys, indexes and unique constraints share one namespace in Prisma's validation.
+    let mut constraint_names: Vec<ConstraintName> = Vec::new();
 
     let mut database = Database { schemas, ..Database::default() };
     for item in &enums {
@@ -353,7 +475,6 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     }
 
     let models = lowering.models.clone();
-    let mut relations = Vec::new();
     for model in &models {
         let table = lowering.table_name(model);
         let mut columns = Vec::new();
@@ -393,6 +514,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                     .named("map")
                     .and_then(Value::as_str)
                     .map_or_else(|| truncate_ident(&table.name, "_pkey"), str::to_owned);
+                constraint_names.push(ConstraintName::new(&table, &name, "@id", id.span));
                 primary_key = Some(ir::PrimaryKey { name, columns: vec![column.clone()] });
             }
             if let Some(unique) = attribute(&field.attributes, "unique") {
@@ -401,6 +523,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                     str::to_owned,
                 );
                 let sort = unique.named("sort").and_then(Value::as_name).map(str::to_uppercase);
+                constraint_names.push(ConstraintName::new(&table, &name, "@unique", unique.span));
                 indexes.push(ir::Index {
                     table: table.clone(),
                     name,
@@ -439,9 +562,11 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 table.name,
                 key.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("_")
             );
-            let explicit = block.named("map").and_then(Value::as_str).map(str::to_owned);
+            let explicit = lowering.database_name(block).map(str::to_owned);
+            let attribute_name = format!("@@{kind}");
             if kind == "id" {
                 let name = explicit.unwrap_or_else(|| truncate_ident(&table.name, "_pkey"));
+                constraint_names.push(ConstraintName::new(&table, &name, &attribute_name, block.span));
                 primary_key =
                     Some(ir::PrimaryKey { name, columns: key.into_iter().map(|c| c.name).collect() });
                 continue;
@@ -449,6 +574,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
             let unique = kind == "unique";
             let name =
                 explicit.unwrap_or_else(|| truncate_ident(&stem, if unique { "_key" } else { "_idx" }));
+            constraint_names.push(ConstraintName::new(&table, &name, &attribute_name, block.span));
             let method =
                 block.named("type").and_then(Value::as_name).filter(|m| *m != "BTree").map(str::to_uppercase);
             let predicate = block.named("where").and_then(|w| match &w.kind {
@@ -471,6 +597,20 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
         database.indexes.extend(indexes);
     }
 
+    for (i, constraint) in constraint_names.iter().enumerate() {
+        let same =
+            |other: &ConstraintName| other.schema == constraint.schema && other.name == constraint.name;
+        let clashes = constraint_names.iter().enumerate().any(|(j, other)| i != j && same(other));
+        if clashes {
+            lowering.error(
+                format!(
+                    "Error parsing attribute \"{}\": The given constraint name `{}` has to be unique in the following namespace: global for primary key, indexes and unique constraints. Please provide a different name using the `map` argument.",
+                    constraint.attribute, constraint.name
+                ),
+                constraint.span,
+            );
+        }
+    }
     relate(&mut lowering, &mut database, &relations);
     if lowering.diagnostics.is_empty() { Ok(database) } else { Err(lowering.diagnostics) }
 }
@@ -523,8 +663,12 @@ fn relate<'a>(lowering: &mut Lowering<'a>, database: &mut Database, ends: &[Rela
         paired[j] = true;
         let (a_list, b_list) = (end.field.ty.arity == Arity::List, other.field.ty.arity == Arity::List);
         let (a_fields, b_fields) = (!end.list("fields").is_empty(), !other.list("fields").is_empty());
+        // A view is no table: a relation to or from one has no foreign key, nor join table.
+        let table_to_table = !lowering.is_view(end.model) && !lowering.is_view(other.model);
         if a_list && b_list && !a_fields && !b_fields {
-            joins.push((*end, *other));
+            if table_to_table {
+                joins.push((*end, *other));
+            }
             continue;
         }
         let owner = match (a_fields, b_fields) {
@@ -542,7 +686,9 @@ fn relate<'a>(lowering: &mut Lowering<'a>, database: &mut Database, ends: &[Rela
                 continue;
             }
         };
-        foreign_keys.push(owner);
+        if table_to_table {
+            foreign_keys.push(owner);
+        }
     }
     if !lowering.foreign_keys {
         return;

@@ -10,6 +10,8 @@ enum Token {
     Str(String),
     Number(String),
     Doc(String),
+    /// `// ...` or `/* ... */` (`/** ... */` too): Prisma keeps neither.
+    Comment,
     Punct(char),
     AtAt,
     Newline,
@@ -45,6 +47,17 @@ fn lex(text: &str, file: usize) -> Result<Vec<Lexed>, Diagnostic> {
             }
             '/' if text[at..].starts_with("//") => {
                 at = text[at..].find('\n').map_or(text.len(), |n| at + n);
+                tokens.push(Lexed { token: Token::Comment, span: span(start, at) });
+            }
+            '/' if text[at..].starts_with("/*") => {
+                let Some(length) = text[at + 2..].find("*/") else {
+                    return Err(Diagnostic::new(
+                        "This comment is not closed: `*/` is missing.",
+                        span(at, at + 2),
+                    ));
+                };
+                at += 2 + length + 2;
+                tokens.push(Lexed { token: Token::Comment, span: span(start, at) });
             }
             '"' => {
                 let mut value = String::new();
@@ -143,18 +156,13 @@ impl Parser {
             Token::Str(text) => format!("\"{text}\""),
             Token::Number(number) => number.clone(),
             Token::Doc(_) => "a doc comment".into(),
+            Token::Comment => "a comment".into(),
             Token::Punct(c) => format!("`{c}`"),
             Token::AtAt => "`@@`".into(),
             Token::Newline => "the end of the line".into(),
             Token::Eof => "the end of the file".into(),
         };
         Err(Diagnostic::new(format!("Expected {expected}, found {found}."), self.span()))
-    }
-
-    fn skip_newlines(&mut self) {
-        while matches!(self.peek(), Token::Newline) {
-            self.bump();
-        }
     }
 
     fn punct(&mut self, c: char) -> Parsed<Span> {
@@ -192,17 +200,33 @@ impl Parser {
         Ok(ident)
     }
 
-    fn end_of_line(&mut self) -> Parsed<()> {
+    /// The end of a field, enum value, block attribute or property: one trailing comment at
+    /// most (as Prisma: `a Int /* x */ // y` is refused), then a newline. A trailing `///` is
+    /// documentation, as Prisma appends it to the field's.
+    fn end_of_line(&mut self) -> Parsed<Option<String>> {
+        let trailing_doc = match self.peek().clone() {
+            Token::Doc(text) => {
+                self.bump();
+                Some(text)
+            }
+            Token::Comment => {
+                self.bump();
+                None
+            }
+            _ => None,
+        };
         match self.peek() {
             Token::Newline => {
                 self.bump();
-                Ok(())
+                Ok(trailing_doc)
             }
-            Token::Punct('}') | Token::Eof => Ok(()),
+            Token::Punct('}') | Token::Eof => Ok(trailing_doc),
             _ => self.unexpected("the end of the line"),
         }
     }
 
+    /// Blank lines and comments before an item, and its `///` documentation. A comment may
+    /// stand before the item on its own line (`/* x */ id Int @id`), as Prisma reads it.
     fn docs(&mut self) -> Option<String> {
         let mut lines = Vec::new();
         loop {
@@ -211,7 +235,7 @@ impl Parser {
                     lines.push(text);
                     self.bump();
                 }
-                Token::Newline => {
+                Token::Newline | Token::Comment => {
                     self.bump();
                 }
                 _ => break,
@@ -292,7 +316,7 @@ impl Parser {
                     }
                     let end = self.tokens[self.at.saturating_sub(1)].span.end;
                     let span = Span { end, ..name.span };
-                    self.end_of_line()?;
+                    let doc = with_trailing(doc, self.end_of_line()?);
                     fields.push(Field { name, ty, attributes: field_attributes, doc, span });
                 }
             }
@@ -346,12 +370,12 @@ impl Parser {
         Ok(Attribute { name, args, span: Span { end, ..start } })
     }
 
-    /// `(a, name: b, ...)`, newlines allowed inside.
+    /// `(a, name: b, ...)`, on one line as Prisma reads it.
     fn arguments(&mut self) -> Parsed<Vec<Argument>> {
         self.punct('(')?;
         let mut args = Vec::new();
         loop {
-            self.skip_newlines();
+            self.same_line()?;
             if self.eat(')') {
                 return Ok(args);
             }
@@ -364,14 +388,24 @@ impl Parser {
             } else {
                 None
             };
-            self.skip_newlines();
             args.push(Argument { name, value: self.value()? });
-            self.skip_newlines();
+            self.same_line()?;
             if !self.eat(',') {
-                self.skip_newlines();
                 self.punct(')')?;
                 return Ok(args);
             }
+        }
+    }
+
+    /// Prisma's grammar has no line breaks (nor comments) inside brackets: it refuses an
+    /// attribute written over several lines, so haste does too.
+    fn same_line(&self) -> Parsed<()> {
+        match self.peek() {
+            Token::Newline | Token::Comment | Token::Doc(_) => Err(Diagnostic::new(
+                "Prisma reads an attribute and its arguments on one line: join the lines (and move the comment after the attribute).",
+                self.span(),
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -398,14 +432,13 @@ impl Parser {
                 self.bump();
                 let mut items = Vec::new();
                 loop {
-                    self.skip_newlines();
+                    self.same_line()?;
                     if self.eat(']') {
                         break;
                     }
                     items.push(self.value()?);
-                    self.skip_newlines();
+                    self.same_line()?;
                     if !self.eat(',') {
-                        self.skip_newlines();
                         self.punct(']')?;
                         break;
                     }
@@ -435,7 +468,7 @@ impl Parser {
                     while self.eat('@') {
                         value_attributes.push(self.attribute()?);
                     }
-                    self.end_of_line()?;
+                    let doc = with_trailing(doc, self.end_of_line()?);
                     values.push(EnumValue { name, attributes: value_attributes, doc });
                 }
             }
@@ -455,6 +488,14 @@ impl Parser {
             self.end_of_line()?;
             properties.push((key, value));
         }
+    }
+}
+
+/// Documentation written before an item and after it on the same line, as Prisma joins them.
+fn with_trailing(doc: Option<String>, trailing: Option<String>) -> Option<String> {
+    match (doc, trailing) {
+        (Some(doc), Some(trailing)) => Some(format!("{doc}\n{trailing}")),
+        (doc, trailing) => doc.or(trailing),
     }
 }
 

@@ -139,11 +139,11 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
     fn read_index<'a>(reads_as: &'a Database, index: &'a Index) -> &'a Index {
         reads_as.indexes.iter().find(|i| i.table == index.table && i.name == index.name).unwrap_or(index)
     }
-    fn read_key<'a>(reads_as: &'a Database, key: &'a ForeignKey) -> &'a ForeignKey {
+    fn key_as_read<'a>(reads_as: &'a Database, key: &'a ForeignKey) -> &'a ForeignKey {
         reads_as.foreign_keys.iter().find(|k| k.table == key.table && k.name == key.name).unwrap_or(key)
     }
     let read_index = |index| read_index(reads_as, index);
-    let read_key = |key| read_key(reads_as, key);
+    let read_key = |key| key_as_read(reads_as, key);
     let read_table = |table| read_table(reads_as, table);
     let find_table = |db: &Database, wanted: &Name| db.tables.iter().position(|t| &t.name == wanted);
 
@@ -250,13 +250,16 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         }
         out.step("CreateIndex", create_index(index));
     }
-    for key in &to.foreign_keys {
+    // Prisma writes every foreign key rename before the keys it adds.
+    let kept_key = |key: &ForeignKey| -> Option<&ForeignKey> {
         if touches_recreated(&key.table, &key.columns) {
-            out.step("AddForeignKey", add_foreign_key(key));
-            continue;
+            return None;
         }
-        match from.foreign_keys.iter().find(|k| k.same_shape(read_key(key))) {
-            Some(old) if old.name != key.name => out.step(
+        from.foreign_keys.iter().find(|k| k.same_shape(key_as_read(reads_as, key)))
+    };
+    for key in &to.foreign_keys {
+        if let Some(old) = kept_key(key).filter(|old| old.name != key.name) {
+            out.step(
                 "RenameForeignKey",
                 format!(
                     "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
@@ -264,15 +267,18 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
                     quote_ident(&old.name),
                     quote_ident(&key.name)
                 ),
-            ),
-            Some(_) => {}
-            None => out.step("AddForeignKey", add_foreign_key(key)),
+            );
+        }
+    }
+    for key in &to.foreign_keys {
+        if kept_key(key).is_none() {
+            out.step("AddForeignKey", add_foreign_key(key));
         }
     }
     for index in &to.indexes {
-        if let Some(old) =
-            from.indexes.iter().find(|i| i.same_shape(read_index(index)) && i.name != index.name)
-        {
+        if let Some(old) = from.indexes.iter().find(|i| {
+            i.same_shape(read_index(index)) && i.name != index.name && alone_of_its_kind(i, &from.indexes)
+        }) {
             out.step(
                 "RenameIndex",
                 format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name)),
@@ -280,6 +286,20 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         }
     }
     out
+}
+
+/// Whether no other index of `index`'s table has its columns and uniqueness. Prisma renames only
+/// such an index: of two identical ones (say `User_email_key` and `users_email_key`), which one
+/// the schema's index is cannot be told, so both stay as they are.
+fn alone_of_its_kind(index: &Index, among: &[Index]) -> bool {
+    let columns = |i: &Index| i.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    among
+        .iter()
+        .filter(|other| {
+            other.table == index.table && other.unique == index.unique && columns(other) == columns(index)
+        })
+        .count()
+        == 1
 }
 
 fn quoted_index(index: &Index) -> String {
@@ -293,7 +313,20 @@ fn quoted_index(index: &Index) -> String {
 /// then changes in column order. `read` is `new` as the database spells it, for comparing.
 fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let mut clauses = Vec::new();
-    let key_changed = old.primary_key != read.primary_key;
+    // A key on the same columns under another name is renamed, as Prisma does, first.
+    let renamed_key = old
+        .primary_key
+        .as_ref()
+        .zip(read.primary_key.as_ref())
+        .filter(|(before, after)| before.columns == after.columns && before.name != after.name);
+    let key_changed = old.primary_key != read.primary_key && renamed_key.is_none();
+    if let Some((before, after)) = renamed_key {
+        clauses.push(format!(
+            "RENAME CONSTRAINT {} TO {}",
+            quote_ident(&before.name),
+            quote_ident(&after.name)
+        ));
+    }
     if key_changed && let Some(key) = &old.primary_key {
         clauses.push(format!("DROP CONSTRAINT {}", quote_ident(&key.name)));
     }
@@ -363,11 +396,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
             clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.data_type));
         }
     }
+    // `CREATE TABLE` lists the key's columns as `("a","b")`, this clause as `("a", "b")`.
     if key_changed && let Some(key) = &new.primary_key {
         clauses.push(format!(
             "ADD CONSTRAINT {} PRIMARY KEY ({})",
             quote_ident(&key.name),
-            quoted_list(&key.columns, ",")
+            quoted_list(&key.columns, ", ")
         ));
     }
     if !clauses.is_empty() {

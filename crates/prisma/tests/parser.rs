@@ -37,7 +37,7 @@ datasource db {
 
 generator client {
   provider        = "prisma-client-js"
-  previewFeatures = ["partialIndexes"]
+  previewFeatures = ["partialIndexes", "views"]
 }
 
 /// Roles people have.
@@ -283,6 +283,199 @@ fn every_error_class_names_its_place() {
     );
 }
 
+/// Every place Prisma 6.19.3 accepts a comment (each checked with `prisma validate`): the
+/// schema reads as it does without them, and a trailing `///` documents its field as Prisma's does.
+#[test]
+fn comments_are_read_where_prisma_reads_them() {
+    let commented = r#"
+/* A block comment
+   model Broken { !!! } */
+/** A doc block. */ /* two on a line */
+datasource db { // after the brace
+  provider = "postgresql" /* after a property */
+  /* before a property */ url = env("DATABASE_URL") // and a line comment
+}
+
+enum Role { /* after the brace */
+  USER /// trailing doc
+  ADMIN /* block */
+  // own line
+  @@map("roles") // after a block attribute
+}
+
+model User {
+  id           Int     @id /// the key
+  credentialId Bytes /// @zod.custom.use(z.instanceof(Buffer))
+  email        String  @unique // a plain comment
+  /* before a field */ name String? /* after it,
+  over two lines */
+  role         Role    @default(USER) //no space
+  @@index([email, name]) /* after a block attribute */
+  /** before a block attribute */ @@map("users") /// doc after it
+} // after the block
+"#;
+    let plain = r#"
+datasource db {
+  provider = "postgresql"
+  url = env("DATABASE_URL")
+}
+enum Role {
+  USER
+  ADMIN
+  @@map("roles")
+}
+model User {
+  id           Int     @id
+  credentialId Bytes
+  email        String  @unique
+  name         String?
+  role         Role    @default(USER)
+  @@index([email, name])
+  @@map("users")
+}
+"#;
+    assert_eq!(lower(commented), lower(plain));
+    let ast = parse(commented);
+    let Top::Model(user) = &ast.tops[2] else { panic!("the third block is a model") };
+    let doc = |name: &str| user.fields.iter().find(|f| f.name.name == name).unwrap().doc.clone();
+    assert_eq!(doc("id").as_deref(), Some("the key"));
+    assert_eq!(doc("credentialId").as_deref(), Some("@zod.custom.use(z.instanceof(Buffer))"));
+    assert_eq!(doc("email"), None, "`//` is not documentation");
+    let Top::Enum(role) = &ast.tops[1] else { panic!("the second block is an enum") };
+    assert_eq!(role.values[0].doc.as_deref(), Some("trailing doc"));
+}
+
+/// Where Prisma 6.19.3 refuses a comment or a line break, haste does too, and says where.
+#[test]
+fn comments_and_line_breaks_prisma_refuses_are_errors() {
+    let cases: &[(&str, &str, usize, usize)] = &[
+        ("model A {\n  id /* x */ Int @id\n}\n", "Expected the field's type, found a comment.", 2, 6),
+        ("model A {\n  id Int /* x */ @id\n}\n", "Expected the end of the line, found `@`.", 2, 18),
+        (
+            "model A {\n  id Int @id /* a */ /* b */\n}\n",
+            "Expected the end of the line, found a comment.",
+            2,
+            22,
+        ),
+        (
+            "model A {\n  id Int @id /* a */ // b\n}\n",
+            "Expected the end of the line, found a comment.",
+            2,
+            22,
+        ),
+        ("model A /* x */ {\n  id Int @id\n}\n", "Expected `{`, found a comment.", 1, 9),
+        (
+            "model A {\n  id Int @id @default(/* x */ 1)\n}\n",
+            "Prisma reads an attribute and its arguments on one line",
+            2,
+            23,
+        ),
+        ("model A {\n  id Int @id\n}\n/* not closed\n", "This comment is not closed: `*/` is missing.", 4, 1),
+        (
+            "model A {\n  id Int @id\n  a Int\n  @@index([\n    a\n  ])\n}\n",
+            "Prisma reads an attribute and its arguments on one line",
+            4,
+            12,
+        ),
+        (
+            "model A {\n  id Int @id\n  a Int\n  @@index([a], // x\n    map: \"i\")\n}\n",
+            "Prisma reads an attribute and its arguments on one line",
+            4,
+            16,
+        ),
+        (
+            "generator g {\n  previewFeatures = [\n    \"views\"\n  ]\n}\n",
+            "Prisma reads an attribute and its arguments on one line",
+            2,
+            22,
+        ),
+    ];
+    for (text, message, line, column) in cases {
+        let (found, found_line, found_column) = error(text);
+        assert!(found.contains(message), "expected `{message}`, got `{found}` for:\n{text}");
+        assert_eq!((found_line, found_column), (*line, *column), "{found}\n{text}");
+    }
+}
+
+/// `name:` as Prisma 6.19.3 reads it (each checked with `prisma-oracle.sh diff`): the database
+/// name on `@@index` (an alias of `map:`, both refused), the client API's name on `@@unique`
+/// and `@@id`, which keep their default database names.
+#[test]
+fn name_argument_is_the_index_name_only_on_index() {
+    let database = lower(
+        "model T {\n  id Int @id\n  a Int\n  b Int\n  c Int\n  d Int\n  e Int\n  @@index([a, b], name: \"T_ab_idx\")\n  @@unique([c, d], name: \"cd\")\n  @@unique([a, e], name: \"ae\", map: \"T_ae_map\")\n}\nmodel U {\n  x Int\n  y Int\n  @@id([x, y], name: \"xy\")\n}\nmodel W {\n  x Int\n  y Int\n  @@id([x, y], name: \"xy\", map: \"W_key\")\n}\n",
+    );
+    let names: Vec<&str> = database.indexes.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, vec!["T_ab_idx", "T_c_d_key", "T_ae_map"]);
+    let keys: Vec<&str> =
+        database.tables.iter().map(|t| t.primary_key.as_ref().unwrap().name.as_str()).collect();
+    assert_eq!(keys, vec!["T_pkey", "U_pkey", "W_key"]);
+    // An index named as the database already has it is not renamed to the default name.
+    let history =
+        lower("model T {\n  id Int @id\n  a Int\n  b Int\n  @@index([a, b], map: \"T_ab_idx\")\n}\n");
+    let schema =
+        lower("model T {\n  id Int @id\n  a Int\n  b Int\n  @@index([a, b], name: \"T_ab_idx\")\n}\n");
+    assert!(haste_prisma::migration(&history, &schema, &schema).is_empty());
+}
+
+/// Prisma's validation of names and views, as 6.19.3 words it.
+#[test]
+fn constraint_names_and_views_are_validated_as_prisma_does() {
+    let views = "generator client {\n  provider = \"prisma-client-js\"\n  previewFeatures = [\"views\"]\n}\n";
+    let long = "VeryLongTableNameForTestingTruncation";
+    let colliding = format!(
+        "model {long} {{\n  id Int @id\n  aVeryLongColumnNameNumberOne Int\n  aVeryLongColumnNameNumberTwo Int\n  aVeryLongColumnNameNumberThree Int\n  @@index([aVeryLongColumnNameNumberOne, aVeryLongColumnNameNumberTwo])\n  @@index([aVeryLongColumnNameNumberOne, aVeryLongColumnNameNumberThree])\n}}\n"
+    );
+    let cases: Vec<(String, &str, usize, usize)> = vec![
+        (
+            "model T {\n  id Int @id\n  e Int\n  @@index([e], name: \"n\", map: \"m\")\n}\n".into(),
+            "The `@@index` attribute accepts the `name` argument as an alias for the `map` argument for legacy reasons. It does not accept both though.",
+            4,
+            22,
+        ),
+        (
+            colliding,
+            "The given constraint name `VeryLongTableNameForTestingTruncation_aVeryLongColumnNameNu_idx` has to be unique in the following namespace: global for primary key, indexes and unique constraints.",
+            6,
+            3,
+        ),
+        (
+            "model T {\n  id Int @id\n  a Int\n}\nmodel U {\n  id Int @id\n  b Int @unique(map: \"T_pkey\")\n}\n".into(),
+            "Error parsing attribute \"@id\": The given constraint name `T_pkey` has to be unique",
+            2,
+            10,
+        ),
+        ("view V {\n  id Int @unique\n}\n".into(), "View definitions are only available with the `views` preview feature", 1, 6),
+        (format!("{views}view V {{\n  id Int @id\n}}\n"), "Views cannot have primary keys (a rule since Prisma 6.13", 6, 10),
+        (format!("{views}view V {{\n  a Int\n  b Int\n  @@id([a, b])\n}}\n"), "Views cannot have primary keys", 8, 3),
+        (format!("{views}view V {{\n  a Int @unique\n  @@index([a])\n}}\n"), "Views cannot have indexes.", 7, 3),
+        (
+            format!("{views}view V {{\n  a Int @unique(map: \"x\")\n}}\n"),
+            "@@unique annotations on views are not backed by unique indexes in the database and cannot specify a mapped database name.",
+            6,
+            9,
+        ),
+        (
+            format!("{views}model V {{\n  id Int @id\n}}\nview V {{\n  id Int @unique\n}}\n"),
+            "The view \"V\" cannot be defined because a model with that name already exists.",
+            8,
+            6,
+        ),
+    ];
+    for (text, message, line, column) in &cases {
+        let (found, found_line, found_column) = error(text);
+        assert!(found.contains(message), "expected `{message}`, got `{found}` for:\n{text}");
+        assert_eq!((found_line, found_column), (*line, *column), "{found}\n{text}");
+    }
+    // A view may be related to a model: the relation pairs, no foreign key is written (the view
+    // is not a table), and a view needs no unique criteria.
+    let database = lower(&format!(
+        "{views}model User {{\n  id Int @id\n  stats Stats?\n}}\nview Stats {{\n  userId Int @unique\n  user User @relation(fields: [userId], references: [id])\n}}\nview Plain {{\n  a Int\n}}\n"
+    ));
+    assert_eq!(database.tables.iter().map(|t| t.name.name.as_str()).collect::<Vec<_>>(), vec!["User"]);
+    assert!(database.foreign_keys.is_empty() && database.indexes.is_empty());
+}
+
 /// Random schema text, well formed, over the whole grammar.
 struct Generator(Random);
 
@@ -328,6 +521,25 @@ impl Generator {
         }
     }
 
+    /// A comment where Prisma allows one after an item on its line, or nothing.
+    fn trailing_comment(&mut self) -> String {
+        match self.next(5) {
+            0 => format!(" // {}", self.name("c")),
+            1 => format!(" /* {} */", self.name("c")),
+            2 => format!(" /// {}", self.name("doc")),
+            _ => String::new(),
+        }
+    }
+
+    /// A comment where Prisma allows one before an item on its line, or nothing.
+    fn leading_comment(&mut self) -> String {
+        match self.next(4) {
+            0 => format!("/* {}\n {} */ ", self.name("c"), self.name("c")),
+            1 => "/**/ ".to_owned(),
+            _ => String::new(),
+        }
+    }
+
     fn schema(&mut self) -> String {
         let mut text = String::new();
         for _ in 0..1 + self.next(4) {
@@ -345,14 +557,16 @@ impl Generator {
                         let arity = ["", "?", "[]"][self.next(3)];
                         let attributes: Vec<String> =
                             (0..self.next(3)).map(|_| self.attribute("@")).collect();
+                        let (before, after) = (self.leading_comment(), self.trailing_comment());
                         text.push_str(&format!(
-                            "  {} {ty}{arity} {}\n",
+                            "  {before}{} {ty}{arity} {}{after}\n",
                             self.name("f"),
                             attributes.join(" ")
                         ));
                     }
                     for _ in 0..self.next(3) {
-                        text.push_str(&format!("  {}\n", self.attribute("@@")));
+                        let after = self.trailing_comment();
+                        text.push_str(&format!("  {}{after}\n", self.attribute("@@")));
                     }
                     text.push_str("}\n");
                 }
@@ -361,7 +575,8 @@ impl Generator {
                     for _ in 0..1 + self.next(4) {
                         let attributes: Vec<String> =
                             (0..self.next(2)).map(|_| self.attribute("@")).collect();
-                        text.push_str(&format!("  {} {}\n", self.name("V"), attributes.join(" ")));
+                        let after = self.trailing_comment();
+                        text.push_str(&format!("  {} {}{after}\n", self.name("V"), attributes.join(" ")));
                     }
                     text.push_str("}\n");
                 }
@@ -369,7 +584,8 @@ impl Generator {
                     let keyword = ["datasource", "generator"][self.next(2)];
                     text.push_str(&format!("{keyword} {} {{\n", self.name("c")));
                     for _ in 0..self.next(4) {
-                        text.push_str(&format!("  {} = {}\n", self.name("k"), self.value(0)));
+                        let after = self.trailing_comment();
+                        text.push_str(&format!("  {} = {}{after}\n", self.name("k"), self.value(0)));
                     }
                     text.push_str("}\n");
                 }

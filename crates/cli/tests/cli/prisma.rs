@@ -261,3 +261,40 @@ fn a_prisma_schema_parameter_puts_the_tables_in_that_schema() {
     let again = haste(dir.path(), &["migrate", "dev", "--url", &url, "--schema", "schema.prisma"]);
     assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
 }
+
+/// A database built by hand-written or older migrations, against the schema that describes it
+/// (issue 14, each case checked with Prisma 6.19.3's `migrate diff --from-migrations`): two
+/// identical unique indexes where `@unique` wants one, and an index named by `@@index(name:)`,
+/// are left alone; a view with a primary key is refused as Prisma 6.19 refuses it.
+#[test]
+fn real_world_schemas_read_as_prisma_reads_them() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-real-world");
+    db.execute(
+        "CREATE TABLE \"User\" (\"id\" SERIAL PRIMARY KEY, \"email\" TEXT NOT NULL, \"a\" INTEGER NOT NULL, \"b\" INTEGER NOT NULL);
+         CREATE UNIQUE INDEX \"User_email_key\" ON \"User\" (\"email\");
+         CREATE UNIQUE INDEX \"users_email_key\" ON \"User\" (\"email\");
+         CREATE INDEX \"User_ab_idx\" ON \"User\" (\"a\", \"b\");",
+    );
+    dir.write(
+        "schema.prisma",
+        "datasource db {\n  provider = \"postgresql\" // the only provider haste reads\n}\n\n/** Every user. */\nmodel User {\n  id    Int    @id @default(autoincrement()) /// @zod.custom.use(z.number())\n  email String @unique /* one of two identical indexes */\n  a     Int\n  b     Int\n  @@index([a, b], name: \"User_ab_idx\")\n}\n",
+    );
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "schema.prisma", "--url", &db.url]);
+    assert_eq!((diff.code, diff.stdout.as_str()), (0, ""), "{diff:?}");
+    assert!(diff.stderr.contains("The schemas are equal."), "{diff:?}");
+
+    dir.write(
+        "view.prisma",
+        "generator client {\n  provider        = \"prisma-client-js\"\n  previewFeatures = [\"views\"]\n}\n\nview Active {\n  id Int @id\n}\n",
+    );
+    let view =
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "view.prisma", "--url", &db.url]);
+    assert_eq!(view.code, 2, "{view:?}");
+    assert!(
+        view.stderr.contains("Views cannot have primary keys (a rule since Prisma 6.13")
+            && view.stderr.contains("view.prisma:7:10"),
+        "{view:?}"
+    );
+}

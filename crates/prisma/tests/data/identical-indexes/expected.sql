@@ -1,0 +1,2 @@
+-- RenameIndex
+ALTER INDEX "m_old" RENAME TO "User_m_idx";
