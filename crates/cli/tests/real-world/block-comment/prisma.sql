@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "A" ADD COLUMN     "name" TEXT;
+

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Credential" ADD COLUMN     "credentialId" BYTEA NOT NULL;
+

@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "documentId_index" ON "Favorite"("documentId");
+
