@@ -519,9 +519,15 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
         }
         Ok(migration) => {
             match printer.format() {
-                Format::Text => printer.emit(migration.to_sql().trim_end(), false),
+                // As `prisma migrate diff --script`: the statements on stdout, the warnings apart.
+                Format::Text => {
+                    for warning in &migration.warnings {
+                        printer.emit(&format!("warning: {warning}"), true);
+                    }
+                    printer.emit(migration.script().trim_end(), false)
+                }
                 Format::Json => printer.json(json!({
-                    "ok": true, "equal": false, "sql": migration.to_sql(), "warnings": migration.warnings,
+                    "ok": true, "equal": false, "sql": migration.script(), "warnings": migration.warnings,
                 })),
             }
             exit::SCHEMAS_DIFFER

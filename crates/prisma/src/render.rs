@@ -115,10 +115,15 @@ impl Migration {
             }
             text.push_str("\n*/\n");
         }
+        text.push_str(&self.script());
+        text
+    }
+
+    /// The statements alone, as `prisma migrate diff --script` prints them (no warnings header).
+    pub fn script(&self) -> String {
         let blocks: Vec<String> =
             self.steps.iter().map(|(kind, sql)| format!("-- {kind}\n{sql};\n")).collect();
-        text.push_str(&blocks.join("\n"));
-        text
+        blocks.join("\n")
     }
 }
 
