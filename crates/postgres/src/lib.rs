@@ -31,7 +31,7 @@ mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
 pub use options::is_local_target;
-pub use shadow::{ShadowDatabase, create_database_if_missing};
+pub use shadow::{Sandbox, ShadowDatabase, create_database_if_missing};
 mod tls;
 
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the
@@ -69,8 +69,32 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
+        PgConnection::open(url, None, application_name, lock_scope)
+    }
+
+    /// Connects to `url`'s server and database as another role (`user`, `password`), with the
+    /// rest of `url`'s settings (TLS, options): how a shadow database's own role logs in.
+    pub fn connect_as(
+        url: &DatabaseUrl,
+        user: &str,
+        password: &str,
+        application_name: &str,
+        lock_scope: &str,
+    ) -> Result<PgConnection, ConnectError> {
+        PgConnection::open(url, Some((user, password)), application_name, lock_scope)
+    }
+
+    fn open(
+        url: &DatabaseUrl,
+        credentials: Option<(&str, &str)>,
+        application_name: &str,
+        lock_scope: &str,
+    ) -> Result<PgConnection, ConnectError> {
         let options::ConnectionOptions { mut config, tls, root_cert, libpq_url } = options::parse(url)
             .map_err(|reason| ConnectError { target: url.redacted(), reason: url.scrub(&reason) })?;
+        if let Some((user, password)) = credentials {
+            config.user(user).password(password);
+        }
         config.application_name(application_name);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));

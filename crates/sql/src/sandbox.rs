@@ -132,6 +132,16 @@ pub struct Needs {
     pub other_roles: Vec<Escape>,
 }
 
+/// What a shadow database must offer every source replayed on it, gathered from all files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShadowNeeds {
+    /// The extensions the sources create, or (a Prisma schema's `extensions`) declare.
+    pub extensions: Vec<ExtensionRequest>,
+    /// The first statement a role of the shadow's own cannot run, with its place
+    /// (`file:line: what`): then the sources run as the connecting role.
+    pub other_role: Option<String>,
+}
+
 /// What the statements of a PostgreSQL script ask of the role they run as. Only what the
 /// grammar reads is seen: bodies kept as text are not, since a role of the shadow's own is what
 /// keeps them inside it.
