@@ -521,14 +521,20 @@ impl Connection for PgConnection {
             "SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper, \
              CASE WHEN to_regclass({history}) IS NOT NULL THEN has_table_privilege(to_regclass({history}), 'INSERT, UPDATE, DELETE') \
                   WHEN to_regnamespace({schema}) IS NOT NULL THEN has_schema_privilege(to_regnamespace({schema}), 'CREATE') \
-                  ELSE has_database_privilege(current_database(), 'CREATE') END \
+                  ELSE has_database_privilege(current_database(), 'CREATE') END, \
+             r.rolcreaterole OR r.rolsuper \
              FROM pg_roles r WHERE r.rolname = current_user",
             history = quote_literal(&tables.qualified(MIGRATIONS_TABLE)),
             schema = quote_literal(&quote_ident(schema)),
         );
         let row = self.rows(&sql)?.into_iter().next().unwrap_or_default();
         let flag = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("t");
-        Ok(Capabilities { can_create_database: flag(0), superuser: flag(1), can_write_history: flag(2) })
+        Ok(Capabilities {
+            can_create_database: flag(0),
+            superuser: flag(1),
+            can_write_history: flag(2),
+            can_create_role: flag(3),
+        })
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
