@@ -366,7 +366,8 @@ fn unmigrated(resolved: &Resolved, server: &DatabaseUrl, path: &Path) -> Result<
     )?;
     Ok(match Desired::from_path(path.to_owned(), false) {
         Desired::Prisma { path, .. } => {
-            let prisma = haste_dev::PrismaSchema::load(&path, server, &resolved.settings)?;
+            let installed = haste_dev::installed_extensions(&database.schema);
+            let prisma = haste_dev::PrismaSchema::load(&path, &installed, server, &resolved.settings)?;
             prisma
                 .migration_from(&database.schema)
                 .steps
@@ -497,7 +498,8 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-        haste_dev::PrismaSchema::load(Path::new(to), &server, &resolved.settings)
+        let installed = haste_dev::installed_extensions(&database.schema);
+        haste_dev::PrismaSchema::load(Path::new(to), &installed, &server, &resolved.settings)
             .map(|p| p.migration_from(&database.schema))
     } else {
         let database = match load_schema(common, Some(to), shadow_url) {

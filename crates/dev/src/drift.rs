@@ -89,7 +89,8 @@ pub(crate) fn check(
     };
     // The replay and the database's own schema are read at the same time.
     let (history, actual) = std::thread::scope(|scope| {
-        let history = scope.spawn(|| replay(&claimed, server, settings));
+        // The shadow must also offer what the pending migrations need: `migrate dev` runs them there next.
+        let history = scope.spawn(|| replay(&claimed, &crate::source::history_needs(dir), server, settings));
         let actual = database.introspect().map_err(Error::reading);
         (history.join().expect("a replay does not panic"), actual)
     });

@@ -152,7 +152,9 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let settings = request.settings;
     let dir = MigrationsDir::load(request.dir).map_err(haste_runner::Error::Folder)?;
     let (checked, target) = std::thread::scope(|scope| {
-        let target = scope.spawn(|| Target::load(request.desired, request.shadow_server, settings));
+        let history = crate::source::history_needs(&dir);
+        let target =
+            scope.spawn(move || Target::load(request.desired, &history, request.shadow_server, settings));
         let checked = check(request.url, &dir, request.shadow_server, settings);
         (checked, target.join().expect("loading a schema does not panic"))
     });

@@ -23,7 +23,7 @@ mod target;
 
 pub use drift::{Drift, EditedMigration, drift};
 pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev};
-pub use source::{Loaded, load};
+pub use source::{Loaded, installed_extensions, load};
 pub use target::{Desired, PrismaSchema, lower_prisma};
 
 use haste_diff::Change;

@@ -3,9 +3,10 @@
 
 use haste_driver::{Connection, DatabaseUrl, Limits};
 use haste_migrations::MigrationsDir;
-use haste_postgres::{PgConnection, ShadowDatabase};
+use haste_postgres::{PgConnection, Sandbox, ShadowDatabase};
 use haste_runner::{SchemaSource, Settings};
 use haste_schema::Schema;
+use haste_sql::sandbox::{ExtensionRequest, ShadowNeeds};
 
 use crate::Error;
 
@@ -18,9 +19,28 @@ pub struct Loaded {
     shadow: Option<ShadowDatabase>,
 }
 
-fn connect(url: &DatabaseUrl, settings: &Settings) -> Result<PgConnection, Error> {
-    let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
-    Ok(PgConnection::connect(url, "haste/dev", &scope)?)
+fn lock_scope(settings: &Settings) -> String {
+    settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE)
+}
+
+/// What a shadow must offer the migrations of `dir`.
+pub(crate) fn history_needs(dir: &MigrationsDir) -> ShadowNeeds {
+    haste_runner::shadow_needs(&haste_runner::migration_files(dir))
+}
+
+/// The extensions installed in `schema`, as a shadow must offer them to a copy of it (or to a
+/// schema that uses them).
+pub fn installed_extensions(schema: &Schema) -> Vec<ExtensionRequest> {
+    schema
+        .extensions
+        .iter()
+        .map(|e| ExtensionRequest {
+            name: e.name.clone(),
+            schema: Some(e.schema.clone()),
+            version: None,
+            if_not_exists: true,
+        })
+        .collect()
 }
 
 /// Reads `source`: a database directly, anything else through a new shadow database on `server`.
@@ -30,11 +50,20 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
             target: error.shown,
             reason: error.reason.into(),
         })?;
-        let mut connection = connect(&url, settings)?;
+        let mut connection = PgConnection::connect(&url, "haste/dev", &lock_scope(settings))?;
         let schema = connection.introspect().map_err(Error::reading)?;
         return Ok(Loaded { schema, connection, shadow: None });
     }
-    let mut loaded = Loaded::empty(server, settings)?;
+    let needs = match source {
+        SchemaSource::Migrations(dir) => {
+            history_needs(&MigrationsDir::load(dir).map_err(haste_runner::Error::Folder)?)
+        }
+        _ => {
+            let files = haste_runner::source_files(source)?;
+            haste_runner::shadow_needs(&files.iter().collect::<Vec<_>>())
+        }
+    };
+    let mut loaded = Loaded::empty(server, settings, &needs)?;
     haste_runner::load_source(
         &mut loaded.connection,
         source,
@@ -45,13 +74,15 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
     Ok(loaded)
 }
 
-/// A migrations folder (or part of one) replayed on a new shadow database.
+/// A migrations folder (or part of one) replayed on a new shadow database that offers what
+/// `needs` asks (those of every migration that will run there).
 pub(crate) fn replay(
     dir: &MigrationsDir,
+    needs: &ShadowNeeds,
     server: &DatabaseUrl,
     settings: &Settings,
 ) -> Result<Loaded, Error> {
-    let mut loaded = Loaded::empty(server, settings)?;
+    let mut loaded = Loaded::empty(server, settings, needs)?;
     // With nothing to replay the runner must not even create its history (and its schema):
     // a database no migration touched has neither.
     if dir.migrations.is_empty() {
@@ -63,10 +94,20 @@ pub(crate) fn replay(
 }
 
 impl Loaded {
-    pub(crate) fn empty(server: &DatabaseUrl, settings: &Settings) -> Result<Loaded, Error> {
-        let shadow = ShadowDatabase::create(server)?;
-        let connection = connect(&shadow.url, settings)?;
+    /// An empty shadow database offering what `needs` asks, and a session on it as its own role.
+    pub(crate) fn empty(
+        server: &DatabaseUrl,
+        settings: &Settings,
+        needs: &ShadowNeeds,
+    ) -> Result<Loaded, Error> {
+        let shadow = ShadowDatabase::create(server, needs)?;
+        let connection = shadow.connect("haste/dev", &lock_scope(settings))?;
         Ok(Loaded { schema: Schema::default(), connection, shadow: Some(shadow) })
+    }
+
+    /// Who the SQL run on its shadow database runs as (none for a live database).
+    pub fn sandbox(&self) -> Option<&Sandbox> {
+        self.shadow.as_ref().map(ShadowDatabase::sandbox)
     }
 
     /// Whether the schema lives in a shadow database haste may change.
@@ -95,7 +136,8 @@ impl Loaded {
         if self.is_shadow() {
             return Ok(self);
         }
-        let mut copy = Loaded::empty(server, settings)?;
+        let needs = ShadowNeeds { extensions: installed_extensions(&self.schema), other_role: None };
+        let mut copy = Loaded::empty(server, settings, &needs)?;
         copy.run(&self.schema.to_ddl())?;
         Ok(copy)
     }

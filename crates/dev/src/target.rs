@@ -11,6 +11,7 @@ use haste_driver::DatabaseUrl;
 use haste_prisma::ir::Database;
 use haste_runner::{SchemaSource, Settings};
 use haste_schema::Schema;
+use haste_sql::sandbox::{ExtensionRequest, ShadowNeeds};
 
 use crate::Error;
 use crate::source::{Loaded, load};
@@ -61,19 +62,40 @@ pub struct PrismaSchema {
 }
 
 impl PrismaSchema {
-    /// Reads, validates and lowers `path`, and applies its SQL to a shadow database on `server`.
+    /// Reads, validates and lowers `path`, and applies its SQL to a shadow database on `server`
+    /// that also offers `also` (the extensions the history installs: an operator class or type
+    /// the schema names may come from one the datasource does not declare).
     pub fn load(
         path: &std::path::Path,
+        also: &[ExtensionRequest],
         server: &DatabaseUrl,
         settings: &Settings,
     ) -> Result<PrismaSchema, Error> {
         let (lowered, schemas) = lower_prisma(path)?;
         let default_schema = settings.history.schema.clone().unwrap_or_else(|| "public".into());
+        let declared = lowered.extensions.iter().map(|e| ExtensionRequest {
+            name: e.name.clone(),
+            schema: e.schema.clone(),
+            version: e.version.clone(),
+            if_not_exists: true,
+        });
+        let undeclared: Vec<ExtensionRequest> = also
+            .iter()
+            .filter(|e| !lowered.extensions.iter().any(|d| d.name == e.name))
+            .map(|e| ExtensionRequest { if_not_exists: true, ..e.clone() })
+            .collect();
+        let needs =
+            ShadowNeeds { extensions: declared.chain(undeclared.clone()).collect(), other_role: None };
         // Prisma's `?schema=` names the schema unqualified names live in; Migrate creates it.
         let statements: Vec<String> = std::iter::once(format!(
             "CREATE SCHEMA IF NOT EXISTS {}",
             haste_sql::quote_ident(&default_schema)
         ))
+        .chain(
+            undeclared
+                .iter()
+                .map(|e| format!("CREATE EXTENSION IF NOT EXISTS {}", haste_sql::quote_ident(&e.name))),
+        )
         .chain(
             haste_prisma::migration(&Database::default(), &lowered, &lowered)
                 .steps
@@ -81,7 +103,7 @@ impl PrismaSchema {
                 .map(|(_, sql)| sql),
         )
         .collect();
-        let mut shadow = Loaded::empty(server, settings)?;
+        let mut shadow = Loaded::empty(server, settings, &needs)?;
         shadow.run(&statements)?;
         let projected = haste_prisma::project(&shadow.schema, &default_schema, &schemas);
         let reads_as = haste_prisma::from_schema(&shadow.schema, &default_schema, &schemas);
@@ -118,8 +140,10 @@ pub fn lower_prisma(path: &std::path::Path) -> Result<(Database, Vec<String>), E
 }
 
 impl Target {
+    /// The desired schema, on a shadow that also offers the extensions of `history`.
     pub(crate) fn load(
         desired: &Desired,
+        history: &ShadowNeeds,
         server: &DatabaseUrl,
         settings: &Settings,
     ) -> Result<Target, Error> {
@@ -127,7 +151,8 @@ impl Target {
             Desired::Sql(source) => return Ok(Target::Sql(Box::new(load(source, server, settings)?))),
             Desired::Prisma { path, online } => (path, *online),
         };
-        Ok(Target::Prisma { schema: Box::new(PrismaSchema::load(path, server, settings)?), online })
+        let schema = PrismaSchema::load(path, &history.extensions, server, settings)?;
+        Ok(Target::Prisma { schema: Box::new(schema), online })
     }
 
     /// The desired schema (for a Prisma schema, what Prisma models of it).

@@ -64,6 +64,8 @@ pub struct Capabilities {
     pub can_create_database: bool,
     /// Is a superuser.
     pub superuser: bool,
+    /// May create roles (a shadow database's own role, which confines what runs there).
+    pub can_create_role: bool,
 }
 
 /// Statements run inside a transaction the driver has open, for migrations written in code.

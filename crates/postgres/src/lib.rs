@@ -31,7 +31,7 @@ mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
 pub use options::is_local_target;
-pub use shadow::{ShadowDatabase, create_database_if_missing};
+pub use shadow::{Sandbox, ShadowDatabase, create_database_if_missing};
 mod tls;
 
 /// First key of haste's advisory locks (`hast` in ASCII); the second is derived from the
@@ -69,8 +69,32 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
+        PgConnection::open(url, None, application_name, lock_scope)
+    }
+
+    /// Connects to `url`'s server and database as another role (`user`, `password`), with the
+    /// rest of `url`'s settings (TLS, options): how a shadow database's own role logs in.
+    pub fn connect_as(
+        url: &DatabaseUrl,
+        user: &str,
+        password: &str,
+        application_name: &str,
+        lock_scope: &str,
+    ) -> Result<PgConnection, ConnectError> {
+        PgConnection::open(url, Some((user, password)), application_name, lock_scope)
+    }
+
+    fn open(
+        url: &DatabaseUrl,
+        credentials: Option<(&str, &str)>,
+        application_name: &str,
+        lock_scope: &str,
+    ) -> Result<PgConnection, ConnectError> {
         let options::ConnectionOptions { mut config, tls, root_cert, libpq_url } = options::parse(url)
             .map_err(|reason| ConnectError { target: url.redacted(), reason: url.scrub(&reason) })?;
+        if let Some((user, password)) = credentials {
+            config.user(user).password(password);
+        }
         config.application_name(application_name);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -497,14 +521,20 @@ impl Connection for PgConnection {
             "SELECT r.rolcreatedb OR r.rolsuper, r.rolsuper, \
              CASE WHEN to_regclass({history}) IS NOT NULL THEN has_table_privilege(to_regclass({history}), 'INSERT, UPDATE, DELETE') \
                   WHEN to_regnamespace({schema}) IS NOT NULL THEN has_schema_privilege(to_regnamespace({schema}), 'CREATE') \
-                  ELSE has_database_privilege(current_database(), 'CREATE') END \
+                  ELSE has_database_privilege(current_database(), 'CREATE') END, \
+             r.rolcreaterole OR r.rolsuper \
              FROM pg_roles r WHERE r.rolname = current_user",
             history = quote_literal(&tables.qualified(MIGRATIONS_TABLE)),
             schema = quote_literal(&quote_ident(schema)),
         );
         let row = self.rows(&sql)?.into_iter().next().unwrap_or_default();
         let flag = |i: usize| row.get(i).cloned().flatten().as_deref() == Some("t");
-        Ok(Capabilities { can_create_database: flag(0), superuser: flag(1), can_write_history: flag(2) })
+        Ok(Capabilities {
+            can_create_database: flag(0),
+            superuser: flag(1),
+            can_write_history: flag(2),
+            can_create_role: flag(3),
+        })
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {

@@ -19,7 +19,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
     // Schemas that exist: a multi-schema datasource's others are created by the migration.
     let existing =
         schema.schemas.iter().filter(|n| multi && wanted(&n.name)).map(|n| n.name.clone()).collect();
-    let mut database = Database { schemas: existing, ..Database::default() };
+    let extensions = schema
+        .extensions
+        .iter()
+        .map(|e| ir::Extension { name: e.name.clone(), schema: None, version: None })
+        .collect();
+    let mut database = Database { schemas: existing, extensions, ..Database::default() };
     for item in schema.enums.iter().filter(|e| wanted(&e.schema)) {
         database
             .enums

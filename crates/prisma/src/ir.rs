@@ -17,6 +17,8 @@ pub struct Name {
 pub struct Database {
     /// Schemas the datasource lists (multi-schema), besides the connection's.
     pub schemas: Vec<String>,
+    /// Extensions: the datasource's `extensions` (`postgresqlExtensions`), or those installed.
+    pub extensions: Vec<Extension>,
     /// Enum types, in declaration order.
     pub enums: Vec<EnumType>,
     /// Tables, models in declaration order, then implicit many-to-many tables.
@@ -25,6 +27,17 @@ pub struct Database {
     pub indexes: Vec<Index>,
     /// Foreign keys, in relation order.
     pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// A PostgreSQL extension (`extensions = [citext, pg_trgm(schema: "ext", version: "1.6")]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extension {
+    /// Its database name (`map:`, else as written).
+    pub name: String,
+    /// `schema:`, when given.
+    pub schema: Option<String>,
+    /// `version:`, when given.
+    pub version: Option<String>,
 }
 
 /// `CREATE TYPE ... AS ENUM`.

@@ -407,6 +407,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     };
     let mut enums = Vec::new();
     let mut schemas = Vec::new();
+    let mut extensions = Vec::new();
     for top in &ast.tops {
         match top {
             Top::Model(model) => lowering.models.push(model),
@@ -429,6 +430,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                             schemas = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
                         }
                         ("relationMode", ValueKind::String(mode)) => lowering.foreign_keys = mode != "prisma",
+                        ("extensions", ValueKind::Array(items)) => extensions = items.iter().filter_map(extension).collect(),
                         _ => {}
                     }
                 }
@@ -467,7 +469,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     // Primary keys, indexes and unique constraints share one namespace in Prisma's validation.
     let mut constraint_names: Vec<ConstraintName> = Vec::new();
 
-    let mut database = Database { schemas, ..Database::default() };
+    let mut database = Database { schemas, extensions, ..Database::default() };
     for item in &enums {
         let name = lowering.enum_name(item);
         let values = item.values.iter().map(|v| mapped(&v.attributes, "map", &v.name.name)).collect();
@@ -846,4 +848,24 @@ fn add_join_table<'a>(
             on_update: "CASCADE".into(),
         });
     }
+}
+
+/// An entry of the datasource's `extensions`: `citext`, or `uuid_ossp(map: "uuid-ossp",
+/// schema: "ext", version: "1.1")`.
+fn extension(value: &crate::ast::Value) -> Option<ir::Extension> {
+    let (written, args): (&str, &[crate::ast::Argument]) = match &value.kind {
+        ValueKind::Name(name) => (name, &[]),
+        ValueKind::Call(name, args) => (name, args),
+        _ => return None,
+    };
+    let named = |wanted: &str| {
+        args.iter()
+            .find(|arg| arg.name.as_ref().is_some_and(|n| n.name == wanted))
+            .and_then(|arg| arg.value.as_str().map(str::to_owned))
+    };
+    Some(ir::Extension {
+        name: named("map").unwrap_or_else(|| written.to_owned()),
+        schema: named("schema"),
+        version: named("version"),
+    })
 }

@@ -4,7 +4,7 @@
 
 use haste_sql::{quote_ident, quote_literal};
 
-use crate::ir::{Column, Database, EnumType, ForeignKey, Index, Name, Table};
+use crate::ir::{Column, Database, EnumType, Extension, ForeignKey, Index, Name, Table};
 
 fn name(name: &Name) -> String {
     match &name.schema {
@@ -156,6 +156,13 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
     schemas.sort();
     for schema in schemas {
         out.step("CreateSchema", format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
+    }
+    // Prisma creates the extensions the datasource declares and never drops one.
+    let mut extensions: Vec<&Extension> =
+        to.extensions.iter().filter(|e| !from.extensions.iter().any(|f| f.name == e.name)).collect();
+    extensions.sort_by(|a, b| a.name.cmp(&b.name));
+    for extension in extensions {
+        out.step("CreateExtension", create_extension(extension));
     }
     for item in &to.enums {
         if !from.enums.iter().any(|e| e.name == item.name) {
@@ -483,4 +490,20 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     lines.extend(defaults);
     lines.push("COMMIT".into());
     lines.join(";\n")
+}
+
+/// `CREATE EXTENSION IF NOT EXISTS "name" WITH SCHEMA "s" VERSION "v"`, as Prisma writes it.
+fn create_extension(extension: &Extension) -> String {
+    let mut statement = format!("CREATE EXTENSION IF NOT EXISTS {}", quote_ident(&extension.name));
+    let mut with = Vec::new();
+    if let Some(schema) = &extension.schema {
+        with.push(format!("SCHEMA {}", quote_ident(schema)));
+    }
+    if let Some(version) = &extension.version {
+        with.push(format!("VERSION {}", quote_ident(version)));
+    }
+    if !with.is_empty() {
+        statement.push_str(&format!(" WITH {}", with.join(" ")));
+    }
+    statement
 }

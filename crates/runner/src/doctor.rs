@@ -56,7 +56,8 @@ pub fn doctor(
             false => (false, "may not create or write haste's history tables: deploy will fail".into()),
         }),
     );
-    let can_create_database = capabilities.map(|c| c.can_create_database);
+    let can_create_database = capabilities.clone().map(|c| c.can_create_database);
+    let can_create_role = capabilities.map(|c| c.can_create_role);
     check(
         "migrations",
         status(connection, dir, settings).map_err(|e| e.to_string()).map(|report| {
@@ -106,7 +107,9 @@ pub fn doctor(
         }),
     );
     if connection.dialect() == Dialect::Postgres {
+        let on_this_server = can_create_database.as_ref().is_ok_and(|allowed| *allowed);
         checks.push(shadow_check(can_create_database, local_cluster));
+        checks.push(sandbox_check(on_this_server, can_create_role));
     }
     checks
 }
@@ -138,6 +141,29 @@ fn shadow_check(
                 ),
             ),
         },
+    };
+    Check { name, ok, warning, detail }
+}
+
+/// Whether the SQL replayed on shadow databases runs as a role of the shadow's own, as
+/// `ShadowDatabase::create` decides: on a local cluster always; on this server when this role
+/// may create roles (and `pg_hba.conf` lets such a role log in as this connection does).
+fn sandbox_check(on_this_server: bool, can_create_role: Result<bool, String>) -> Check {
+    let name = "shadow sandbox";
+    let confined = "replayed SQL runs as a login role of each shadow's own, with no privilege outside it: the server refuses what acts on other databases, roles, files or sessions, also SQL built at run time";
+    let (ok, warning, detail) = match (on_this_server, can_create_role) {
+        (false, _) => (true, false, format!("{confined} (on the local cluster)")),
+        (true, Err(error)) => (false, false, error),
+        (true, Ok(true)) => (
+            true,
+            false,
+            format!("{confined} (if pg_hba.conf lets a new role log in the way this connection does)"),
+        ),
+        (true, Ok(false)) => (
+            true,
+            true,
+            "this role may not create roles: replayed SQL runs as this role, guarded only by the check of what it says, not of SQL built at run time (grant CREATEROLE, or pass --shadow-url to a server where haste may)".to_owned(),
+        ),
     };
     Check { name, ok, warning, detail }
 }

@@ -38,8 +38,8 @@ pub use recovery::{
     DownTarget, Environment, Resolution, UnlockReport, baseline, check_dev_allowed, check_down_allowed,
     check_reset_allowed, down, reset, resolve, unlock,
 };
-pub use sandbox::replay;
-pub use source::{SchemaSource, load_source};
+pub use sandbox::{migration_files, replay, shadow_needs};
+pub use source::{SchemaSource, load_source, source_files};
 pub use status::{MigrationState, State, StatusReport, status};
 
 use std::collections::HashMap;

@@ -2,11 +2,14 @@
 //! replayed on a shadow is the user's SQL running on the user's server under haste's control,
 //! where nobody reviews it statement by statement: `DROP DATABASE victim` there would drop a
 //! real database. Every file is checked ([`haste_sql::sandbox::escapes`]) before the first
-//! statement of any of them runs.
+//! statement of any of them runs. That check reads what is written; what a function builds at
+//! run time is stopped by the server, since the shadow's session runs as a role of its own
+//! ([`shadow_needs`] tells its maker what that role must be given, or why it cannot be used).
 
 use haste_driver::Connection;
 use haste_migrations::{MigrationsDir, SqlFile};
 use haste_sql::Dialect;
+use haste_sql::sandbox::ShadowNeeds;
 
 use crate::error::{Error, OutsideStatement};
 use crate::{DeployReport, Observer, Settings, deploy};
@@ -29,6 +32,35 @@ pub(crate) fn check(dialect: Dialect, files: &[&SqlFile]) -> Result<(), Error> {
     if statements.is_empty() { Ok(()) } else { Err(Error::OutsideShadow { statements }) }
 }
 
+/// What a shadow database must offer `files` (every file of a source or history that will run
+/// there): the extensions they create, and the first statement a role of the shadow's own
+/// cannot run, with its place.
+pub fn shadow_needs(files: &[&SqlFile]) -> ShadowNeeds {
+    let mut needs = ShadowNeeds::default();
+    for file in files {
+        let found = haste_sql::sandbox::needs(&file.sql);
+        needs.extensions.extend(found.extensions);
+        if needs.other_role.is_none()
+            && let Some(statement) = found.other_roles.first()
+        {
+            let position = crate::plan::source_position(file, statement.offset);
+            needs.other_role =
+                Some(format!("{}:{}: {}", position.file.display(), position.line, statement.what));
+        }
+    }
+    needs
+}
+
+/// The files of `dir` a replay runs: each migration and its data step.
+pub fn migration_files(dir: &MigrationsDir) -> Vec<&SqlFile> {
+    dir.migrations
+        .iter()
+        .flat_map(|migration| {
+            std::iter::once(&migration.up).chain(migration.data.as_ref().map(|data| &data.file))
+        })
+        .collect()
+}
+
 /// Applies the migrations of `dir` to a shadow database, which stands for every release at once
 /// ([`Settings::for_replay`]). Nothing runs when a migration (or its data step) holds a
 /// statement that acts outside the shadow.
@@ -38,13 +70,6 @@ pub fn replay(
     settings: &Settings,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
-    let files: Vec<&SqlFile> = dir
-        .migrations
-        .iter()
-        .flat_map(|migration| {
-            std::iter::once(&migration.up).chain(migration.data.as_ref().map(|data| &data.file))
-        })
-        .collect();
-    check(connection.dialect(), &files)?;
+    check(connection.dialect(), &migration_files(dir))?;
     deploy(connection, dir, &settings.for_replay(), observer)
 }

@@ -47,19 +47,11 @@ impl SchemaSource {
     }
 }
 
-/// Applies a file or folder source to `connection`, an empty (shadow) database. Every file is
-/// read and checked first: nothing runs when one holds a statement that acts outside the shadow.
-pub fn load_source(
-    connection: &mut dyn Connection,
-    source: &SchemaSource,
-    settings: &Settings,
-    observer: &mut dyn Observer,
-) -> Result<(), Error> {
-    let files = match source {
-        SchemaSource::Database(_) => return Ok(()),
-        SchemaSource::Migrations(dir) => {
-            return crate::replay(connection, &MigrationsDir::load(dir)?, settings, observer).map(drop);
-        }
+/// The SQL files of a file or folder source, read and in the order they run (none for a
+/// database or a migrations folder).
+pub fn source_files(source: &SchemaSource) -> Result<Vec<SqlFile>, Error> {
+    let paths = match source {
+        SchemaSource::Database(_) | SchemaSource::Migrations(_) => return Ok(Vec::new()),
         SchemaSource::SqlFile(path) => vec![path.clone()],
         SchemaSource::SqlFolder(dir) => {
             let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -72,7 +64,7 @@ pub fn load_source(
             files
         }
     };
-    let files = files
+    Ok(paths
         .into_iter()
         .map(|path| {
             SqlFile::read(&path)?.ok_or_else(|| haste_migrations::Error::Io {
@@ -80,7 +72,25 @@ pub fn load_source(
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
             })
         })
-        .collect::<Result<Vec<SqlFile>, _>>()?;
+        .collect::<Result<Vec<SqlFile>, _>>()?)
+}
+
+/// Applies a file or folder source to `connection`, an empty (shadow) database. Every file is
+/// read and checked first: nothing runs when one holds a statement that acts outside the shadow.
+pub fn load_source(
+    connection: &mut dyn Connection,
+    source: &SchemaSource,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+) -> Result<(), Error> {
+    match source {
+        SchemaSource::Database(_) => return Ok(()),
+        SchemaSource::Migrations(dir) => {
+            return crate::replay(connection, &MigrationsDir::load(dir)?, settings, observer).map(drop);
+        }
+        SchemaSource::SqlFile(_) | SchemaSource::SqlFolder(_) => {}
+    }
+    let files = source_files(source)?;
     crate::sandbox::check(connection.dialect(), &files.iter().collect::<Vec<_>>())?;
     for file in &files {
         let path = &file.path;

@@ -9,7 +9,10 @@
 //! walking every node of the statement. Bodies PostgreSQL keeps as text (`DO` blocks, functions
 //! written as strings) and statements the grammar refuses are scanned as text for the same
 //! function names, conservatively: a mention followed by `(` counts, even inside a string.
-//! SQL built at run time from pieces (`EXECUTE 'pg_read' || '_file(...)'`) is beyond any scan.
+//! SQL built at run time from pieces (`EXECUTE 'pg_read' || '_file(...)'`) is beyond any scan:
+//! the server stops it, since a replay runs as a role of the shadow's own that may do nothing
+//! else (`haste_postgres::ShadowDatabase`). [`needs`] tells what that role must be given before
+//! a script runs (extensions it may not create itself), or that it cannot run the script.
 
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
@@ -101,6 +104,113 @@ pub fn escapes(sql: &str) -> Vec<Escape> {
         found.extend(in_statement.into_iter().filter(|escape| seen.insert(escape.what.clone())));
     }
     found
+}
+
+/// A `CREATE EXTENSION` of a script: what a shadow database must be able to offer before the
+/// script runs there, since the role a replay runs as may create only trusted extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionRequest {
+    /// The extension's name.
+    pub name: String,
+    /// `SCHEMA`, when given.
+    pub schema: Option<String>,
+    /// `VERSION`, when given.
+    pub version: Option<String>,
+    /// Written `IF NOT EXISTS`: the statement accepts the extension already being there.
+    pub if_not_exists: bool,
+}
+
+/// What a script asks of the role it runs as, beyond owning the database it runs in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Its `CREATE EXTENSION` statements, in file order.
+    pub extensions: Vec<ExtensionRequest>,
+    /// Statements that act as, or give objects to, a role named in the script (`ALTER TABLE
+    /// ... OWNER TO postgres`, as `pg_dump` writes, `SET ROLE`, `CREATE SCHEMA ... AUTHORIZATION`,
+    /// `ALTER DEFAULT PRIVILEGES FOR ROLE`), and event triggers (a superuser's): a role of the
+    /// shadow's own cannot run them.
+    pub other_roles: Vec<Escape>,
+}
+
+/// What a shadow database must offer every source replayed on it, gathered from all files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShadowNeeds {
+    /// The extensions the sources create, or (a Prisma schema's `extensions`) declare.
+    pub extensions: Vec<ExtensionRequest>,
+    /// The first statement a role of the shadow's own cannot run, with its place
+    /// (`file:line: what`): then the sources run as the connecting role.
+    pub other_role: Option<String>,
+}
+
+/// What the statements of a PostgreSQL script ask of the role they run as. Only what the
+/// grammar reads is seen: bodies kept as text are not, since a role of the shadow's own is what
+/// keeps them inside it.
+pub fn needs(sql: &str) -> Needs {
+    let parsed = parse_with_trees(sql);
+    let mut needs = Needs::default();
+    for (statement, tree) in parsed.script.statements.iter().zip(&parsed.trees) {
+        let Ok(node) = tree else { continue };
+        if let NodeEnum::CreateExtensionStmt(extension) = node {
+            let option = |name: &str| {
+                extension.options.iter().find_map(|option| match &option.node {
+                    Some(NodeEnum::DefElem(def)) if def.defname == name => match def.arg.as_deref() {
+                        Some(pg_query::Node { node: Some(NodeEnum::String(value)) }) => {
+                            Some(value.sval.clone())
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                })
+            };
+            needs.extensions.push(ExtensionRequest {
+                name: extension.extname.clone(),
+                schema: option("schema"),
+                version: option("new_version"),
+                if_not_exists: extension.if_not_exists,
+            });
+        }
+        if let Some(what) = other_role(node) {
+            needs.other_roles.push(Escape { offset: statement.start, what });
+        }
+    }
+    needs
+}
+
+/// What a statement does as another role (named in it), or as a superuser.
+fn other_role(node: &NodeEnum) -> Option<String> {
+    let named = |role: &Option<pg_query::protobuf::RoleSpec>| {
+        role.as_ref()
+            .filter(|role| role.roletype == pg_query::protobuf::RoleSpecType::RolespecCstring as i32)
+            .map(|role| role.rolename.clone())
+    };
+    let change_owner = pg_query::protobuf::AlterTableType::AtChangeOwner as i32;
+    match node {
+        NodeEnum::AlterOwnerStmt(owner) => named(&owner.newowner).map(|role| format!("OWNER TO {role}")),
+        NodeEnum::AlterTableStmt(table) => table.cmds.iter().find_map(|command| match &command.node {
+            Some(NodeEnum::AlterTableCmd(command)) if command.subtype == change_owner => {
+                named(&command.newowner).map(|role| format!("OWNER TO {role}"))
+            }
+            _ => None,
+        }),
+        NodeEnum::CreateSchemaStmt(schema) => {
+            named(&schema.authrole).map(|role| format!("CREATE SCHEMA ... AUTHORIZATION {role}"))
+        }
+        NodeEnum::AlterDefaultPrivilegesStmt(privileges) => privileges
+            .options
+            .iter()
+            .any(|option| matches!(&option.node, Some(NodeEnum::DefElem(def)) if def.defname == "roles"))
+            .then(|| "ALTER DEFAULT PRIVILEGES FOR ROLE".to_owned()),
+        NodeEnum::VariableSetStmt(set)
+            if set.kind == pg_query::protobuf::VariableSetKind::VarSetValue as i32
+                && matches!(set.name.as_str(), "role" | "session_authorization") =>
+        {
+            Some(format!("SET {}", set.name.replace('_', " ").to_uppercase()))
+        }
+        NodeEnum::CreateEventTrigStmt(_) | NodeEnum::AlterEventTrigStmt(_) => {
+            Some("an event trigger".to_owned())
+        }
+        _ => None,
+    }
 }
 
 /// What a statement is, when its kind alone acts outside the database.
@@ -314,7 +424,51 @@ fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
 
 #[cfg(test)]
 mod tests {
-    use super::escapes;
+    use super::{ExtensionRequest, escapes, needs};
+
+    #[test]
+    fn needs_name_the_extensions_and_the_statements_of_other_roles() {
+        let sql = "CREATE EXTENSION IF NOT EXISTS \"pg_trgm\" WITH SCHEMA ext VERSION '1.6';
+CREATE EXTENSION citext;
+ALTER TABLE public.t OWNER TO postgres;
+ALTER TABLE t OWNER TO CURRENT_USER;
+ALTER FUNCTION f() OWNER TO app;
+CREATE SCHEMA s AUTHORIZATION app;
+SET ROLE app;
+SET SESSION AUTHORIZATION app;
+ALTER DEFAULT PRIVILEGES FOR ROLE app GRANT SELECT ON TABLES TO PUBLIC;
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;
+CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION f();
+GRANT SELECT ON t TO app;
+CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE app'; END $$;";
+        let found = needs(sql);
+        assert_eq!(
+            found.extensions,
+            [
+                ExtensionRequest {
+                    name: "pg_trgm".into(),
+                    schema: Some("ext".into()),
+                    version: Some("1.6".into()),
+                    if_not_exists: true
+                },
+                ExtensionRequest { name: "citext".into(), schema: None, version: None, if_not_exists: false },
+            ]
+        );
+        let whats: Vec<&str> = found.other_roles.iter().map(|e| e.what.as_str()).collect();
+        assert_eq!(
+            whats,
+            [
+                "OWNER TO postgres",
+                "OWNER TO app",
+                "CREATE SCHEMA ... AUTHORIZATION app",
+                "SET ROLE",
+                "SET SESSION AUTHORIZATION",
+                "ALTER DEFAULT PRIVILEGES FOR ROLE",
+                "an event trigger"
+            ]
+        );
+        assert!(sql[found.other_roles[0].offset..].starts_with("ALTER TABLE public.t"));
+    }
 
     #[test]
     fn statements_and_quoted_calls_inside_bodies_are_refused() {

@@ -389,7 +389,12 @@ impl Connection for SqliteConnection {
     fn capabilities(&mut self, _tables: &HistoryTables) -> Result<Capabilities, DbError> {
         let read_only =
             self.connection.is_readonly(rusqlite::MAIN_DB).map_err(|error| db_error("", error))?;
-        Ok(Capabilities { can_write_history: !read_only, can_create_database: !read_only, superuser: true })
+        Ok(Capabilities {
+            can_write_history: !read_only,
+            can_create_database: !read_only,
+            superuser: true,
+            can_create_role: false,
+        })
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {

@@ -298,3 +298,51 @@ fn real_world_schemas_read_as_prisma_reads_them() {
         "{view:?}"
     );
 }
+
+/// Extensions the datasource declares are created as Prisma writes them, and those the history
+/// creates by hand are on the shadow too (an operator class from `pg_trgm`).
+#[test]
+fn extensions_from_the_datasource_or_the_history_are_on_the_shadow() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-extensions");
+    let schema = |extra: &str| {
+        format!(
+            r#"generator client {{
+  provider        = "prisma-client-js"
+  previewFeatures = ["postgresqlExtensions"]
+}}
+
+datasource db {{
+  provider   = "postgresql"
+  url        = env("DATABASE_URL")
+  extensions = [citext]
+}}
+
+model User {{
+  id    Int    @id
+  email String @db.Citext
+  name  String
+{extra}}}
+"#
+        )
+    };
+    // pg_trgm created by hand in a migration, its operator class named by the schema.
+    let by_hand = dir.path().join("migrations/20000101000000_trgm");
+    fs::create_dir_all(&by_hand).unwrap();
+    fs::write(by_hand.join("migration.sql"), "CREATE EXTENSION pg_trgm;\n").unwrap();
+    dir.write("schema.prisma", &schema("\n  @@index([name(ops: raw(\"gin_trgm_ops\"))], type: Gin)\n"));
+    let init = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma", "--name", "init"],
+    );
+    assert_eq!(init.code, 0, "{init:?}");
+    let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(sql.starts_with("-- CreateExtension\nCREATE EXTENSION IF NOT EXISTS \"citext\";\n"), "{sql}");
+    assert!(sql.contains("\"email\" CITEXT NOT NULL"), "{sql}");
+    assert!(
+        sql.contains("CREATE INDEX \"User_name_idx\" ON \"User\" USING GIN (\"name\" gin_trgm_ops);"),
+        "{sql}"
+    );
+    let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma"]);
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+}

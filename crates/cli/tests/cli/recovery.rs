@@ -357,3 +357,36 @@ fn doctor_says_where_shadow_databases_go_for_a_role_without_createdb() {
     );
     db.execute(&format!("DROP ROLE \"{role}\""));
 }
+
+#[test]
+fn doctor_says_whether_shadow_databases_are_confined() {
+    let Some(db) = database() else { return };
+    let role = format!("{}_createdb", db.name);
+    db.execute(&format!("CREATE ROLE \"{role}\" LOGIN CREATEDB NOCREATEROLE"));
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let dir = migrations(&[]);
+
+    let superuser = haste(dir.path(), &["doctor", "--url", &db.url]);
+    assert!(
+        superuser
+            .stdout
+            .contains("pass shadow sandbox: replayed SQL runs as a login role of each shadow's own"),
+        "{superuser:?}"
+    );
+
+    // A role that may create databases but no role: its shadows are on this server, unconfined.
+    let doctor = haste(dir.path(), &["doctor", "--url", &url, "--format", "json"]);
+    let document: serde_json::Value = serde_json::from_str(doctor.stdout.trim()).unwrap();
+    let sandbox =
+        document["checks"].as_array().unwrap().iter().find(|c| c["name"] == "shadow sandbox").unwrap();
+    assert_eq!((&sandbox["ok"], &sandbox["warning"]), (&true.into(), &true.into()), "{doctor:?}");
+    assert!(sandbox["detail"].as_str().unwrap().contains("may not create roles"), "{doctor:?}");
+    // ... and replays still work for it, as that role.
+    let from = dir.write("from.sql", "CREATE TABLE t (id int);");
+    let diff = haste(
+        dir.path(),
+        &["schema", "diff", "--from", from.to_str().unwrap(), "--to", from.to_str().unwrap(), "--url", &url],
+    );
+    assert_eq!(diff.code, 0, "{diff:?}");
+    db.execute(&format!("DROP ROLE \"{role}\""));
+}

@@ -163,3 +163,117 @@ fn a_history_that_acts_outside_its_shadow_is_refused_by_dev_and_drift() {
     assert_eq!(deploy.code, 0, "{deploy:?}");
     assert!(!victim.exists(), "{deploy:?}");
 }
+
+/// SQL a function assembles at run time, which no scan of the text can judge: the server
+/// refuses it, because a shadow's session logs in as a role of the shadow's own.
+#[test]
+fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
+    let Some(db) = database() else { return };
+    let victim = Victim::create(&db);
+    let dir = TempDir::new("sandbox-dynamic");
+    let written = dir.path().join("written.txt");
+    let call = |body: &str| {
+        format!(
+            "CREATE TABLE t (id int);\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN {body}; END $$;\nSELECT f();\n"
+        )
+    };
+    // Each split so that no word of it is whole in the text.
+    let attacks = [
+        call(&format!("EXECUTE 'DR' || 'OP DATABASE \"{}\"'", victim.name)),
+        call(&format!("EXECUTE 'CRE' || 'ATE ROLE \"{}_role\" SUPERUSER'", victim.name)),
+        call(&format!("EXECUTE 'RE' || 'SET ROLE'; EXECUTE 'CRE' || 'ATE ROLE \"{}_role\"'", victim.name)),
+        call(&format!(
+            "PERFORM set_config('ro' || 'le', 'postgres', false); EXECUTE 'CRE' || 'ATE ROLE \"{}_role\"'",
+            victim.name
+        )),
+        call("EXECUTE 'SELECT pg_read_' || 'file(''/etc/hostname'')'"),
+        call(&format!("EXECUTE 'CO' || 'PY (SELECT 1) TO ' || quote_literal('{}')", written.display())),
+        call("EXECUTE 'CREATE EXT' || 'ENSION dblink'"),
+        call("EXECUTE 'AL' || 'TER ROLE postgres NOSUPERUSER'"),
+        call(&format!(
+            "EXECUTE 'SELECT pg_terminate_' || 'backend(pid) FROM pg_stat_activity WHERE datname = ''{}'''",
+            victim.name
+        )),
+    ];
+    // A session on the victim, which pg_terminate_backend would end.
+    let victim_url = db.url.replace(&format!("/{}", db.name), &format!("/{}", victim.name));
+    let watcher = haste_testkit::Session::connect(&victim_url);
+    for attack in &attacks {
+        dir.write("schema.sql", attack);
+        let run = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
+        assert_ne!(run.code, 0, "{attack}\n{run:?}");
+        assert!(run.stderr.contains("schema.sql:3"), "the call is named: {attack}\n{run:?}");
+        assert!(victim.exists(), "{attack}\n{run:?}");
+        assert!(!written.exists(), "{attack}\n{run:?}");
+        assert_eq!(
+            db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{}_role'", victim.name))
+                .as_deref(),
+            Some("0"),
+            "{attack}\n{run:?}"
+        );
+        assert_eq!(
+            db.value("SELECT rolsuper::text FROM pg_roles WHERE rolname = 'postgres'").as_deref(),
+            Some("true")
+        );
+    }
+    assert_eq!(watcher.query("SELECT 1").len(), 1, "the victim's session lives");
+    // Nothing of the shadows' roles is left on the server.
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'haste_shadow_%'").as_deref(),
+        Some("0")
+    );
+
+    // The same through a history, the function called by a column default during an INSERT.
+    let history = migrations(&[
+        (
+            "01_init",
+            &format!(
+                "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CRE' || 'ATE ROLE \"{}_role\"'; RETURN 1; END $$;\nCREATE TABLE t (id int DEFAULT f());",
+                victim.name
+            ),
+        ),
+        ("02_rows", "-- a seed row\nINSERT INTO t DEFAULT VALUES;"),
+    ]);
+    history.write("schema.sql", "CREATE TABLE t (id int);\nCREATE TABLE u (id int);");
+    let dev = haste(history.path(), &["migrate", "dev", "--url", &db.url, "--create-only", "--name", "more"]);
+    assert_ne!(dev.code, 0, "{dev:?}");
+    assert!(dev.stderr.contains("02_rows/migration.sql:2"), "{dev:?}");
+    assert!(dev.stderr.contains("permission denied"), "{dev:?}");
+    assert_eq!(crate::migration_folders(&history).len(), 2, "nothing generated: {dev:?}");
+    assert_eq!(
+        db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{}_role'", victim.name)).as_deref(),
+        Some("0"),
+        "{dev:?}"
+    );
+}
+
+/// Ordinary sources still replay as the shadow's own role: grants to roles that exist,
+/// trusted extensions created by the history; and an owner given to another role (as `pg_dump`
+/// writes) replays as the connecting role, as before.
+#[test]
+fn ordinary_histories_replay_on_a_confined_shadow() {
+    let Some(db) = database() else { return };
+    let app = format!("{}_app", db.name);
+    db.execute(&format!("CREATE ROLE \"{app}\" NOLOGIN"));
+    let init = format!(
+        "CREATE EXTENSION pg_trgm;\nCREATE TABLE t (id int, name text);\nCREATE INDEX t_name ON t USING gin (name gin_trgm_ops);\nGRANT SELECT ON t TO \"{app}\";\nREVOKE ALL ON SCHEMA public FROM PUBLIC;\nCOMMENT ON SCHEMA public IS 'app';"
+    );
+    let schema = "CREATE EXTENSION pg_trgm;\nCREATE TABLE t (id int, name text);\nCREATE INDEX t_name ON t USING gin (name gin_trgm_ops);\nCREATE TABLE u (id int);\nCOMMENT ON SCHEMA public IS 'app';";
+    // Confined: the history's role creates the trusted extension and grants to a role that exists.
+    // With an owner given to another role: replayed as the connecting role.
+    for history in [
+        vec![("01_init", init.as_str())],
+        vec![("01_init", init.as_str()), ("02_owner", "ALTER TABLE public.t OWNER TO postgres;")],
+    ] {
+        let Some(target) = database() else { return };
+        let dir = migrations(&history);
+        dir.write("schema.sql", schema);
+        let dev = haste(dir.path(), &["migrate", "dev", "--url", &target.url, "--name", "more"]);
+        assert_eq!(dev.code, 0, "{dev:?}");
+        assert_eq!(crate::migration_folders(&dir).len(), history.len() + 1, "{dev:?}");
+        let status = haste(dir.path(), &["migrate", "status", "--drift", "--url", &target.url]);
+        assert_eq!(status.code, 0, "{status:?}");
+    }
+    let _ = db.try_execute(&format!("DROP OWNED BY \"{app}\""));
+    let _ = db.try_execute(&format!("DROP ROLE \"{app}\""));
+}
