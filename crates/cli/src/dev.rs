@@ -498,8 +498,11 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
     match migration {
         Ok(migration) if migration.is_empty() => {
             match printer.format() {
-                Format::Text => printer.emit("-- The schemas are equal.", true),
-                Format::Json => printer.json(json!({ "ok": true, "equal": true })),
+                Format::Text => printer.emit(
+                    format!("-- The schemas are equal.\n{}", migration.kept_comments()).trim_end(),
+                    true,
+                ),
+                Format::Json => printer.json(json!({ "ok": true, "equal": true, "kept": migration.kept })),
             }
             exit::OK
         }
@@ -508,6 +511,7 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
                 Format::Text => printer.emit(migration.to_sql().trim_end(), false),
                 Format::Json => printer.json(json!({
                     "ok": true, "equal": false, "sql": migration.to_sql(), "warnings": migration.warnings,
+                    "kept": migration.kept,
                 })),
             }
             exit::SCHEMAS_DIFFER

@@ -88,14 +88,29 @@ impl PrismaSchema {
         Ok(PrismaSchema { lowered, projected, reads_as, default_schema, schemas })
     }
 
-    /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
-    pub fn read(&self, schema: &Schema) -> Database {
-        haste_prisma::from_schema(schema, &self.default_schema, &self.schemas)
+    /// `schema` reduced to what this Prisma schema manages and compared as Prisma compares it
+    /// (defaults by meaning, indexes Prisma does not read left out).
+    pub fn view(&self, schema: &Schema) -> Schema {
+        let projected = haste_prisma::project(schema, &self.default_schema, &self.schemas);
+        haste_prisma::align(&projected, &self.projected, &self.lowered, &self.default_schema)
     }
 
-    /// Prisma's migration from `from` to this schema.
+    /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
+    pub fn read(&self, schema: &Schema) -> Database {
+        haste_prisma::from_schema(&self.view(schema), &self.default_schema, &self.schemas)
+    }
+
+    /// Prisma's migration from `from` to this schema, with the objects of `from` it leaves
+    /// alone listed as kept.
     pub fn migration_from(&self, from: &Schema) -> haste_prisma::Migration {
-        haste_prisma::migration(&self.read(from), &self.lowered, &self.reads_as)
+        let mut migration = haste_prisma::migration(&self.read(from), &self.lowered, &self.reads_as);
+        migration.kept = self.kept(from).iter().map(ToString::to_string).collect();
+        migration
+    }
+
+    /// The objects of `schema` this Prisma schema cannot express, which no comparison touches.
+    pub fn kept(&self, schema: &Schema) -> Vec<haste_prisma::Kept> {
+        haste_prisma::kept(schema, &self.projected, &self.default_schema, &self.schemas)
     }
 }
 
@@ -142,9 +157,7 @@ impl Target {
     pub(crate) fn view(&self, schema: &Schema) -> Schema {
         match self {
             Target::Sql(_) => schema.clone(),
-            Target::Prisma { schema: prisma, .. } => {
-                haste_prisma::project(schema, &prisma.default_schema, &prisma.schemas)
-            }
+            Target::Prisma { schema: prisma, .. } => prisma.view(schema),
         }
     }
 

@@ -281,6 +281,13 @@ impl<'a> Lowering<'a> {
     }
 }
 
+/// `@default(dbgenerated())` without an expression: Prisma leaves the database's default alone.
+fn keeps_database_default(field: &Field) -> bool {
+    attribute(&field.attributes, "default")
+        .and_then(|a| a.positional())
+        .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
+}
+
 fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -415,6 +422,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 data_type,
                 not_null: field.ty.arity == Arity::Required,
                 default,
+                keeps_default: keeps_database_default(field),
             });
         }
         // Prisma's order: field-level uniques (above), then `@@id`, `@@index`, `@@unique`, each
@@ -668,7 +676,13 @@ fn add_join_table<'a>(
             "SMALLSERIAL" => "SMALLINT".into(),
             _ => data_type,
         };
-        columns.push(ir::Column { name: side.into(), data_type, not_null: true, default: None });
+        columns.push(ir::Column {
+            name: side.into(),
+            data_type,
+            not_null: true,
+            default: None,
+            keeps_default: false,
+        });
     }
     let primary_key = ir::PrimaryKey {
         name: truncate_ident(&format!("_{relation}_AB"), "_pkey"),
