@@ -97,7 +97,9 @@ impl PrismaSchema {
 
     /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
     pub fn read(&self, schema: &Schema) -> Database {
-        haste_prisma::from_schema(&self.view(schema), &self.default_schema, &self.schemas)
+        // The schemas that exist decide which a multi-schema migration creates.
+        let viewed = Schema { schemas: schema.schemas.clone(), ..self.view(schema) };
+        haste_prisma::from_schema(&viewed, &self.default_schema, &self.schemas)
     }
 
     /// Prisma's migration from `from` to this schema, with the objects of `from` it leaves
