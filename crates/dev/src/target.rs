@@ -179,6 +179,16 @@ impl Target {
         }
     }
 
+    /// What a Prisma schema leaves alone in `schema`, as `kept:` notes for a file's header.
+    pub(crate) fn kept_notes(&self, schema: &Schema) -> Vec<String> {
+        match self {
+            Target::Prisma { schema: prisma, .. } => {
+                prisma.kept(schema).iter().map(|kept| format!("kept: {kept}")).collect()
+            }
+            Target::Sql(_) => Vec::new(),
+        }
+    }
+
     fn prisma(&self) -> &PrismaSchema {
         match self {
             Target::Prisma { schema, .. } => schema,

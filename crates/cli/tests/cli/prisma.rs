@@ -386,4 +386,26 @@ fn a_hand_written_history_compares_with_a_prisma_schema_as_prisma_compares_it() 
         );
         assert!(dev.code == 0 && dev.stdout.contains("no migration generated"), "{extra:?}: {dev:?}");
     }
+    // A written migration names what it leaves alone, after Prisma's steps or in the header
+    // of haste's online forms.
+    for (index, extra) in [("a", &[][..]), ("b, a", &["--online"])] {
+        dir.write(
+            "schema.prisma",
+            &HAND_WRITTEN_SCHEMA.replace("  @@index([b])", &format!("  @@index([b])\n  @@index([{index}])")),
+        );
+        let dev = haste(
+            dir.path(),
+            &[&["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma", "--name", "index"], extra]
+                .concat(),
+        );
+        assert_eq!(dev.code, 0, "{dev:?}");
+        let sql = fs::read_to_string(folders(&dir).pop().unwrap().join("migration.sql")).unwrap();
+        assert!(
+            sql.contains(
+                "-- kept: partial index \"T_pending\" on \"T\" (not expressible in schema.prisma)\n"
+            ),
+            "{sql}"
+        );
+        assert!(!sql.contains("DROP INDEX \"T_pending\"") && !sql.contains("SET DEFAULT"), "{sql}");
+    }
 }
