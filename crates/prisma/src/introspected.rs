@@ -355,6 +355,9 @@ pub struct Kept {
     pub name: String,
     /// The table it belongs to, if any, quoted.
     pub table: Option<String>,
+    /// The Prisma schema declares an index of the same name, which PostgreSQL cannot create
+    /// beside this one (Prisma writes the `CREATE INDEX` all the same).
+    pub name_taken: bool,
 }
 
 impl std::fmt::Display for Kept {
@@ -363,7 +366,11 @@ impl std::fmt::Display for Kept {
         if let Some(table) = &self.table {
             write!(f, " on {table}")?;
         }
-        write!(f, " (not expressible in schema.prisma)")
+        write!(f, " (not expressible in schema.prisma")?;
+        if self.name_taken {
+            write!(f, "; the schema's index of the same name cannot be created beside it: rename one")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -377,8 +384,9 @@ pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[S
         kind,
         name: quote_ident(name),
         table: Some(quote_ident(table)),
+        name_taken: false,
     };
-    let alone = |kind, name: &str| Kept { kind, name: quote_ident(name), table: None };
+    let alone = |kind, name: &str| Kept { kind, name: quote_ident(name), table: None, name_taken: false };
     let partial_modeled = target.indexes.iter().any(|i| i.partial);
     let mut kept = Vec::new();
     for table in schema.tables.iter().filter(|t| wanted(&t.schema)) {
@@ -392,7 +400,14 @@ pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[S
     }
     for index in schema.indexes.iter().filter(|i| wanted(&i.schema) && unread_index(i, partial_modeled)) {
         let kind = if index.expressions { "expression index" } else { "partial index" };
-        kept.push(on(kind, &index.name, &index.table));
+        let name_taken = target.indexes.iter().any(|i| i.schema == index.schema && i.name == index.name)
+            || target
+                .tables
+                .iter()
+                .filter(|t| t.schema == index.schema)
+                .flat_map(|t| &t.constraints)
+                .any(|c| c.name == index.name);
+        kept.push(Kept { name_taken, ..on(kind, &index.name, &index.table) });
     }
     kept.extend(
         schema.triggers.iter().filter(|t| wanted(&t.schema)).map(|t| on("trigger", &t.name, &t.table)),
@@ -401,16 +416,27 @@ pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[S
         schema.policies.iter().filter(|p| wanted(&p.schema)).map(|p| on("policy", &p.name, &p.table)),
     );
     kept.extend(schema.views.iter().filter(|v| wanted(&v.schema)).map(|v| alone("view", &v.name)));
-    kept.extend(schema.functions.iter().filter(|f| wanted(&f.schema)).map(|f| Kept {
-        kind: "function",
-        name: f.signature.clone(),
-        table: None,
-    }));
+    kept.extend(
+        schema
+            .functions
+            .iter()
+            .filter(|f| wanted(&f.schema))
+            .map(|f| Kept { name: f.signature.clone(), ..alone("function", "") }),
+    );
+    // A sequence a column default draws from is that column's `autoincrement()`.
+    let drawn_from = |name: &str| {
+        schema
+            .tables
+            .iter()
+            .flat_map(|t| &t.columns)
+            .filter_map(|c| c.default.as_deref())
+            .any(|default| default.starts_with("nextval(") && default.contains(name))
+    };
     kept.extend(
         schema
             .sequences
             .iter()
-            .filter(|s| wanted(&s.schema) && s.owned_by.is_none() && !s.identity)
+            .filter(|s| wanted(&s.schema) && s.owned_by.is_none() && !s.identity && !drawn_from(&s.name))
             .map(|s| alone("sequence", &s.name)),
     );
     kept
