@@ -486,14 +486,16 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
         haste_dev::PrismaSchema::load(Path::new(to), &server, &resolved.settings)
             .map(|p| p.migration_from(&database.schema))
     } else {
+        let (resolved, server, _) = match postgres(common, None, shadow_url) {
+            Ok(context) => context,
+            Err(code) => return code,
+        };
         let database = match load_schema(common, Some(to), shadow_url) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-        lowered(from).map(|(from, schemas)| {
-            let to = haste_prisma::from_schema(&database.schema, "public", &schemas);
-            haste_prisma::migration(&from, &to, &to)
-        })
+        haste_dev::PrismaSchema::load(Path::new(from), &server, &resolved.settings)
+            .map(|p| p.migration_to(&database.schema))
     };
     match migration {
         Ok(migration) if migration.is_empty() => {

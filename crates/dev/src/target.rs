@@ -110,6 +110,13 @@ impl PrismaSchema {
         migration
     }
 
+    /// Prisma's migration from this schema to the database state `to` (what it does not
+    /// model left out, defaults compared by meaning).
+    pub fn migration_to(&self, to: &Schema) -> haste_prisma::Migration {
+        let to = self.read(to);
+        haste_prisma::migration(&self.reads_as, &to, &to)
+    }
+
     /// The objects of `schema` this Prisma schema cannot express, which no comparison touches.
     pub fn kept(&self, schema: &Schema) -> Vec<haste_prisma::Kept> {
         haste_prisma::kept(schema, &self.projected, &self.default_schema, &self.schemas)
