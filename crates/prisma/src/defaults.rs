@@ -585,6 +585,9 @@ mod tests {
         ),
         ("boolean[]", Some("'{t,f}'::boolean[]"), Some("ARRAY[true, false]"), true),
         ("double precision[]", Some("'{1.50,2}'::double precision[]"), Some("ARRAY[1.5, 2.0]"), true),
+        ("numeric(65,30)[]", Some("'{1.50}'::numeric[]"), Some("ARRAY[1.5::numeric(65,30)]"), true),
+        ("boolean[]", Some("'{t}'::boolean[]"), Some("ARRAY[true]"), true),
+        ("jsonb[]", Some("'{}'::jsonb[]"), Some("ARRAY[]::jsonb[]"), true),
         // Date and time.
         ("timestamp(3) without time zone", Some("now()"), Some("CURRENT_TIMESTAMP"), true),
         ("timestamp(6) with time zone", Some("now()"), Some("CURRENT_TIMESTAMP"), true),
@@ -598,6 +601,10 @@ mod tests {
             false,
         ),
         ("timestamp(3) without time zone", Some("statement_timestamp()"), Some("CURRENT_TIMESTAMP"), false),
+        ("timestamp(3) without time zone", Some("transaction_timestamp()"), Some("CURRENT_TIMESTAMP"), false),
+        ("timestamp(3) without time zone", Some("CURRENT_TIMESTAMP(3)"), Some("CURRENT_TIMESTAMP"), false),
+        ("timestamp(3) without time zone", Some("LOCALTIMESTAMP"), Some("CURRENT_TIMESTAMP"), false),
+        ("timestamp(3) without time zone", Some("(now())::timestamp(3) without time zone"), Some("CURRENT_TIMESTAMP"), false),
         // A date-time literal in the schema: Prisma takes any database default as equal.
         (
             "timestamp(3) without time zone",
@@ -623,6 +630,8 @@ mod tests {
         ("numeric(65,30)", Some("2.000"), Some("2"), true),
         ("numeric(65,30)", Some("1.5"), Some("1.51"), false),
         ("numeric(65,30)", Some("'-0.50'::numeric"), Some("'-0.5'::numeric"), true),
+        ("numeric(65,30)", Some("1.5"), Some("1.5"), true),
+        ("integer", Some("1"), Some("'1'::integer"), true),
         ("integer", Some("(1 + 2)"), Some("3"), false),
         // Booleans.
         ("boolean", Some("true"), Some("true"), true),
@@ -631,7 +640,8 @@ mod tests {
         ("text", Some("'it''s'::text"), Some("'it''s'::text"), true),
         ("text", Some("'it''s'::text"), Some("'its'::text"), false),
         ("text", Some("'a\\b'::text"), Some("E'a\\\\b'"), true),
-        ("text", Some("E'line\\nnext'::text"), Some("E'line\\nnext'"), true),
+        ("text", Some("E'line\\nnext'::text"), Some("'line\nnext'::text"), true),
+        ("text", Some("'a'::character varying"), Some("'a'::text"), true),
         ("text", Some("''::text"), Some("'x'::text"), false),
         ("character varying(10)", Some("'x'::character varying"), Some("'x'::character varying"), true),
         ("text", Some("upper('x'::text)"), Some("'x'::text"), false),
