@@ -183,6 +183,9 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             for note in &generated.irreversible {
                 printer.line(&format!("note: {note}"));
             }
+            for kept in &generated.kept {
+                printer.line(&format!("kept: {kept}"));
+            }
             for suggestion in &generated.plan.suggestions {
                 printer.line(&format!("hint: {suggestion}"));
             }
@@ -197,6 +200,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             "ok": true, "generated": true, "files": files, "changes": generated.changes,
             "steps": generated.plan.steps, "irreversible": generated.irreversible, "warnings": generated.warnings,
             "suggestions": generated.plan.suggestions, "applied": !create_only, "lint": findings,
+            "kept": generated.kept,
         })),
     }
 }

@@ -49,6 +49,8 @@ pub struct Generated {
     pub irreversible: Vec<String>,
     /// Prisma's warnings, when the migration is written as Prisma writes it.
     pub warnings: Vec<String>,
+    /// Objects of the database a Prisma schema cannot express, left alone.
+    pub kept: Vec<String>,
 }
 
 /// How `migrate dev` ended. Either way, [`apply`] then brings the development database up to
@@ -142,6 +144,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         warnings: first.prisma_text.map(|(_, warnings)| warnings).unwrap_or_default(),
         plan: Plan { steps: first.up, suggestions },
         changes: haste_diff::changes(&before, target.schema()),
+        kept: target.kept(&history.schema),
     };
     Ok(Outcome::Generated(generated))
 }
@@ -162,7 +165,7 @@ fn around_renames<T>(
 
 /// The plan for an in-place change: renames from hints, then the online diff.
 fn in_place(history: &mut Loaded, target: &Target, renames: &[Rename], name: &str) -> Result<Draft, Error> {
-    let notes = target.kept_notes(&history.schema);
+    let notes = target.kept(&history.schema).iter().map(|kept| format!("kept: {kept}")).collect();
     let (mut up, plan) = around_renames(history, renames, |renamed| {
         haste_diff::diff(&target.view(renamed), target.schema(), &Options { online: true })
     })?;

@@ -186,11 +186,11 @@ impl Target {
         }
     }
 
-    /// What a Prisma schema leaves alone in `schema`, as `kept:` notes for a file's header.
-    pub(crate) fn kept_notes(&self, schema: &Schema) -> Vec<String> {
+    /// What a Prisma schema leaves alone in `schema` (`partial index "x" on "T" (...)`).
+    pub(crate) fn kept(&self, schema: &Schema) -> Vec<String> {
         match self {
             Target::Prisma { schema: prisma, .. } => {
-                prisma.kept(schema).iter().map(|kept| format!("kept: {kept}")).collect()
+                prisma.kept(schema).iter().map(ToString::to_string).collect()
             }
             Target::Sql(_) => Vec::new(),
         }

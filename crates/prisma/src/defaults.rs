@@ -604,7 +604,12 @@ mod tests {
         ("timestamp(3) without time zone", Some("transaction_timestamp()"), Some("CURRENT_TIMESTAMP"), false),
         ("timestamp(3) without time zone", Some("CURRENT_TIMESTAMP(3)"), Some("CURRENT_TIMESTAMP"), false),
         ("timestamp(3) without time zone", Some("LOCALTIMESTAMP"), Some("CURRENT_TIMESTAMP"), false),
-        ("timestamp(3) without time zone", Some("(now())::timestamp(3) without time zone"), Some("CURRENT_TIMESTAMP"), false),
+        (
+            "timestamp(3) without time zone",
+            Some("(now())::timestamp(3) without time zone"),
+            Some("CURRENT_TIMESTAMP"),
+            false,
+        ),
         // A date-time literal in the schema: Prisma takes any database default as equal.
         (
             "timestamp(3) without time zone",

@@ -403,6 +403,7 @@ fn a_hand_written_history_compares_with_a_prisma_schema_as_prisma_compares_it() 
                 .concat(),
         );
         assert_eq!(dev.code, 0, "{dev:?}");
+        assert!(dev.stdout.contains("kept: partial index \"T_pending\" on \"T\""), "{dev:?}");
         let sql = fs::read_to_string(folders(&dir).pop().unwrap().join("migration.sql")).unwrap();
         assert!(
             sql.contains(
