@@ -189,6 +189,9 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             for note in &generated.irreversible {
                 printer.line(&format!("note: {note}"));
             }
+            for kept in &generated.kept {
+                printer.line(&format!("kept: {kept}"));
+            }
             for suggestion in &generated.plan.suggestions {
                 printer.line(&format!("hint: {suggestion}"));
             }
@@ -203,6 +206,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
             "ok": true, "generated": true, "files": files, "changes": generated.changes,
             "steps": generated.plan.steps, "irreversible": generated.irreversible, "warnings": generated.warnings,
             "suggestions": generated.plan.suggestions, "applied": !create_only, "lint": findings,
+            "kept": generated.kept,
         })),
     }
 }
@@ -502,20 +506,26 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
         haste_dev::PrismaSchema::load(Path::new(to), &installed, &server, &resolved.settings)
             .map(|p| p.migration_from(&database.schema))
     } else {
+        let (resolved, server, _) = match postgres(common, None, shadow_url) {
+            Ok(context) => context,
+            Err(code) => return code,
+        };
         let database = match load_schema(common, Some(to), shadow_url) {
             Ok(loaded) => loaded,
             Err(code) => return code,
         };
-        lowered(from).map(|(from, schemas)| {
-            let to = haste_prisma::from_schema(&database.schema, "public", &schemas);
-            haste_prisma::migration(&from, &to, &to)
-        })
+        let installed = haste_dev::installed_extensions(&database.schema);
+        haste_dev::PrismaSchema::load(Path::new(from), &installed, &server, &resolved.settings)
+            .map(|p| p.migration_to(&database.schema))
     };
     match migration {
         Ok(migration) if migration.is_empty() => {
             match printer.format() {
-                Format::Text => printer.emit("-- The schemas are equal.", true),
-                Format::Json => printer.json(json!({ "ok": true, "equal": true })),
+                Format::Text => printer.emit(
+                    format!("-- The schemas are equal.\n{}", migration.kept_comments()).trim_end(),
+                    true,
+                ),
+                Format::Json => printer.json(json!({ "ok": true, "equal": true, "kept": migration.kept })),
             }
             exit::OK
         }
@@ -526,10 +536,14 @@ fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<
                     for warning in &migration.warnings {
                         printer.emit(&format!("warning: {warning}"), true);
                     }
-                    printer.emit(migration.script().trim_end(), false)
+                    printer.emit(
+                        format!("{}{}", migration.script(), migration.kept_comments()).trim_end(),
+                        false,
+                    )
                 }
                 Format::Json => printer.json(json!({
                     "ok": true, "equal": false, "sql": migration.script(), "warnings": migration.warnings,
+                    "kept": migration.kept,
                 })),
             }
             exit::SCHEMAS_DIFFER

@@ -110,14 +110,42 @@ impl PrismaSchema {
         Ok(PrismaSchema { lowered, projected, reads_as, default_schema, schemas })
     }
 
-    /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
-    pub fn read(&self, schema: &Schema) -> Database {
-        haste_prisma::from_schema(schema, &self.default_schema, &self.schemas)
+    /// `schema` reduced to what this Prisma schema manages and compared as Prisma compares it
+    /// (defaults by meaning, indexes Prisma does not read left out).
+    pub fn view(&self, schema: &Schema) -> Schema {
+        let projected = haste_prisma::project(schema, &self.default_schema, &self.schemas);
+        haste_prisma::align(&projected, &self.projected, &self.lowered, &self.default_schema)
     }
 
-    /// Prisma's migration from `from` to this schema.
+    /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
+    pub fn read(&self, schema: &Schema) -> Database {
+        // The schemas and extensions that exist decide which a migration creates.
+        let viewed = Schema {
+            schemas: schema.schemas.clone(),
+            extensions: schema.extensions.clone(),
+            ..self.view(schema)
+        };
+        haste_prisma::from_schema(&viewed, &self.default_schema, &self.schemas)
+    }
+
+    /// Prisma's migration from `from` to this schema, with the objects of `from` it leaves
+    /// alone listed as kept.
     pub fn migration_from(&self, from: &Schema) -> haste_prisma::Migration {
-        haste_prisma::migration(&self.read(from), &self.lowered, &self.reads_as)
+        let mut migration = haste_prisma::migration(&self.read(from), &self.lowered, &self.reads_as);
+        migration.kept = self.kept(from).iter().map(ToString::to_string).collect();
+        migration
+    }
+
+    /// Prisma's migration from this schema to the database state `to` (what it does not
+    /// model left out, defaults compared by meaning).
+    pub fn migration_to(&self, to: &Schema) -> haste_prisma::Migration {
+        let to = self.read(to);
+        haste_prisma::migration(&self.reads_as, &to, &to)
+    }
+
+    /// The objects of `schema` this Prisma schema cannot express, which no comparison touches.
+    pub fn kept(&self, schema: &Schema) -> Vec<haste_prisma::Kept> {
+        haste_prisma::kept(schema, &self.projected, &self.default_schema, &self.schemas)
     }
 }
 
@@ -167,9 +195,7 @@ impl Target {
     pub(crate) fn view(&self, schema: &Schema) -> Schema {
         match self {
             Target::Sql(_) => schema.clone(),
-            Target::Prisma { schema: prisma, .. } => {
-                haste_prisma::project(schema, &prisma.default_schema, &prisma.schemas)
-            }
+            Target::Prisma { schema: prisma, .. } => prisma.view(schema),
         }
     }
 
@@ -186,6 +212,16 @@ impl Target {
         match self {
             Target::Prisma { online: false, .. } => steps_left(&self.prisma_migration_between(from, to)),
             _ => haste_diff::changes(&self.view(from), &self.view(to)),
+        }
+    }
+
+    /// What a Prisma schema leaves alone in `schema` (`partial index "x" on "T" (...)`).
+    pub(crate) fn kept(&self, schema: &Schema) -> Vec<String> {
+        match self {
+            Target::Prisma { schema: prisma, .. } => {
+                prisma.kept(schema).iter().map(ToString::to_string).collect()
+            }
+            Target::Sql(_) => Vec::new(),
         }
     }
 

@@ -223,14 +223,22 @@ impl PgConnection {
 
         schema.indexes = self
             .rows(&format!(
-                "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x \
+                "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid), \
+                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE NOT i.relispartition AND {class_filter} \
                  AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
                  ORDER BY 1, 3"
             ))?
             .iter()
-            .map(|row| Index { schema: text(row, 0), table: text(row, 1), name: text(row, 2), definition: text(row, 3) })
+            .map(|row| Index {
+                schema: text(row, 0),
+                table: text(row, 1),
+                name: text(row, 2),
+                definition: text(row, 3),
+                partial: flag(row, 4),
+                expressions: flag(row, 5),
+            })
             .collect();
         schema.views = self
             .rows(&format!(

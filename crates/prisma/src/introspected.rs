@@ -6,6 +6,7 @@
 use haste_schema::{Constraint, Schema};
 use haste_sql::quote_ident;
 
+use crate::defaults::{ColumnKind, same_default};
 use crate::ir::{self, Database, Name};
 
 /// Reads `schema`'s objects in `default_schema` (unqualified, as Prisma prints them), or in
@@ -44,7 +45,13 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     (true, "SMALLINT") => ("SMALLSERIAL".to_owned(), None),
                     _ => (data_type, column.default.as_deref().map(prisma_default)),
                 };
-                ir::Column { name: column.name.clone(), data_type, not_null: column.not_null, default }
+                ir::Column {
+                    name: column.name.clone(),
+                    data_type,
+                    not_null: column.not_null,
+                    default,
+                    keeps_default: false,
+                }
             })
             .collect();
         let primary_key = table
@@ -71,7 +78,8 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
             }
         }
     }
-    for index in schema.indexes.iter().filter(|i| wanted(&i.schema)) {
+    // Prisma does not read indexes on expressions (nor can a schema declare one).
+    for index in schema.indexes.iter().filter(|i| wanted(&i.schema) && !i.expressions) {
         if let Some(parsed) = parse_index(&index.definition) {
             database.indexes.push(ir::Index {
                 table: name(&index.schema, &index.table),
@@ -151,7 +159,7 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
             _ => {}
         }
     }
-    let columns = rest[..end]
+    let columns: Vec<ir::IndexColumn> = rest[..end]
         .split(", ")
         .map(|part| {
             let mut words = part.split_whitespace();
@@ -167,7 +175,19 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
             column
         })
         .collect();
-    let predicate = rest[end + 1..].trim().strip_prefix("WHERE ").map(|p| {
+    let mut columns: Vec<ir::IndexColumn> = columns;
+    let mut rest = rest[end + 1..].trim();
+    // Prisma reads `INCLUDE` columns as key columns.
+    if let Some(included) = rest.strip_prefix("INCLUDE (") {
+        let (names, after) = included.split_once(')').unwrap_or((included, ""));
+        columns.extend(names.split(", ").map(|name| ir::IndexColumn {
+            name: unquote(name),
+            sort: None,
+            opclass: None,
+        }));
+        rest = after.trim();
+    }
+    let predicate = rest.strip_prefix("WHERE ").map(|p| {
         let p = p.trim();
         p.strip_prefix('(').and_then(|p| p.strip_suffix(')')).unwrap_or(p).to_owned()
     });
@@ -276,4 +296,153 @@ pub fn project(schema: &Schema, default_schema: &str, schemas: &[String]) -> Sch
         }
     }
     projected
+}
+
+/// `schema` (a projection) as it compares with `target` (the Prisma schema's projection):
+/// indexes Prisma does not read are left out, and where a column's default or a list's
+/// nullability already means what the Prisma schema asks for (`'{}'` for `@default([])`,
+/// `now()` for `@default(now())`, a list column `NOT NULL` or not), the target's spelling is
+/// taken, so that no comparison sees a difference Prisma would not. `lowered` says which
+/// columns keep whatever default the database has (`@default(dbgenerated())`).
+pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schema: &str) -> Schema {
+    let mut aligned = schema.clone();
+    let partial_modeled = target.indexes.iter().any(|i| i.partial);
+    aligned.indexes.retain(|index| !unread_index(index, partial_modeled));
+    let is_enum = |name: &str| {
+        let bare = name.replace('"', "");
+        [schema, target]
+            .iter()
+            .flat_map(|s| &s.enums)
+            .any(|e| bare == e.name || bare == format!("{}.{}", e.schema, e.name))
+    };
+    let keeps_default = |table: &haste_schema::Table, column: &str| {
+        lowered.tables.iter().any(|t| {
+            t.name.name == table.name
+                && t.name.schema.as_deref().unwrap_or(default_schema) == table.schema
+                && t.columns.iter().any(|c| c.name == column && c.keeps_default)
+        })
+    };
+    for table in &mut aligned.tables {
+        let Some(wanted) = target.tables.iter().find(|t| t.schema == table.schema && t.name == table.name)
+        else {
+            continue;
+        };
+        for column in &mut table.columns {
+            let Some(desired) = wanted.columns.iter().find(|c| c.name == column.name) else { continue };
+            let (kind, desired_kind) =
+                (ColumnKind::of(&column.data_type, is_enum), ColumnKind::of(&desired.data_type, is_enum));
+            // Prisma gives every list the arity "list": `NOT NULL` on one is not compared.
+            if kind.list && desired_kind.list {
+                column.not_null = desired.not_null;
+            }
+            if keeps_default(wanted, &column.name)
+                || same_default(column.default.as_deref(), kind, desired.default.as_deref(), desired_kind)
+            {
+                column.default = desired.default.clone();
+            }
+        }
+    }
+    aligned
+}
+
+/// An index Prisma 6 does not read: on expressions, or partial (unless the Prisma schema
+/// declares partial indexes, haste's `where:` extension).
+fn unread_index(index: &haste_schema::Index, partial_modeled: bool) -> bool {
+    index.expressions || (index.partial && !partial_modeled)
+}
+
+/// One object of a database that a Prisma schema cannot express, left as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// `partial index`, `check constraint`, `trigger`, ...
+    pub kind: &'static str,
+    /// Its name as SQL writes it (quoted; a function with its argument types).
+    pub name: String,
+    /// The table it belongs to, if any, quoted.
+    pub table: Option<String>,
+    /// The Prisma schema declares an index of the same name, which PostgreSQL cannot create
+    /// beside this one (Prisma writes the `CREATE INDEX` all the same).
+    pub name_taken: bool,
+}
+
+impl std::fmt::Display for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.kind, self.name)?;
+        if let Some(table) = &self.table {
+            write!(f, " on {table}")?;
+        }
+        write!(f, " (not expressible in schema.prisma")?;
+        if self.name_taken {
+            write!(f, "; the schema's index of the same name cannot be created beside it: rename one")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// What of `schema` a comparison with the Prisma schema `target` leaves alone, as Prisma does:
+/// indexes it does not read, checks and exclusion constraints, triggers, policies, views,
+/// functions and sequences that no column owns, in the schemas the datasource manages.
+pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[String]) -> Vec<Kept> {
+    let wanted =
+        |s: &str| if schemas.is_empty() { s == default_schema } else { schemas.iter().any(|x| x == s) };
+    let on = |kind, name: &str, table: &str| Kept {
+        kind,
+        name: quote_ident(name),
+        table: Some(quote_ident(table)),
+        name_taken: false,
+    };
+    let alone = |kind, name: &str| Kept { kind, name: quote_ident(name), table: None, name_taken: false };
+    let partial_modeled = target.indexes.iter().any(|i| i.partial);
+    let mut kept = Vec::new();
+    for table in schema.tables.iter().filter(|t| wanted(&t.schema)) {
+        for constraint in &table.constraints {
+            match constraint.kind.as_str() {
+                "c" => kept.push(on("check constraint", &constraint.name, &table.name)),
+                "x" => kept.push(on("exclusion constraint", &constraint.name, &table.name)),
+                _ => {}
+            }
+        }
+    }
+    for index in schema.indexes.iter().filter(|i| wanted(&i.schema) && unread_index(i, partial_modeled)) {
+        let kind = if index.expressions { "expression index" } else { "partial index" };
+        let name_taken = target.indexes.iter().any(|i| i.schema == index.schema && i.name == index.name)
+            || target
+                .tables
+                .iter()
+                .filter(|t| t.schema == index.schema)
+                .flat_map(|t| &t.constraints)
+                .any(|c| c.name == index.name);
+        kept.push(Kept { name_taken, ..on(kind, &index.name, &index.table) });
+    }
+    kept.extend(
+        schema.triggers.iter().filter(|t| wanted(&t.schema)).map(|t| on("trigger", &t.name, &t.table)),
+    );
+    kept.extend(
+        schema.policies.iter().filter(|p| wanted(&p.schema)).map(|p| on("policy", &p.name, &p.table)),
+    );
+    kept.extend(schema.views.iter().filter(|v| wanted(&v.schema)).map(|v| alone("view", &v.name)));
+    kept.extend(
+        schema
+            .functions
+            .iter()
+            .filter(|f| wanted(&f.schema))
+            .map(|f| Kept { name: f.signature.clone(), ..alone("function", "") }),
+    );
+    // A sequence a column default draws from is that column's `autoincrement()`.
+    let drawn_from = |name: &str| {
+        schema
+            .tables
+            .iter()
+            .flat_map(|t| &t.columns)
+            .filter_map(|c| c.default.as_deref())
+            .any(|default| default.starts_with("nextval(") && default.contains(name))
+    };
+    kept.extend(
+        schema
+            .sequences
+            .iter()
+            .filter(|s| wanted(&s.schema) && s.owned_by.is_none() && !s.identity && !drawn_from(&s.name))
+            .map(|s| alone("sequence", &s.name)),
+    );
+    kept
 }

@@ -71,6 +71,8 @@ pub struct Column {
     pub not_null: bool,
     /// The `DEFAULT` expression as Prisma renders it.
     pub default: Option<String>,
+    /// `@default(dbgenerated())`: whatever default the database has is kept.
+    pub keeps_default: bool,
 }
 
 /// A primary key.

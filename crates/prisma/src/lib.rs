@@ -11,6 +11,7 @@
 //! oriented, and errors must point at the exact span, as Prisma's own validation does.
 
 pub mod ast;
+mod defaults;
 mod diagnostic;
 mod format;
 mod introspected;
@@ -23,7 +24,7 @@ use std::path::Path;
 
 pub use diagnostic::{Diagnostic, SourceFile};
 pub use format::format;
-pub use introspected::{from_schema, project};
+pub use introspected::{Kept, align, from_schema, kept, project};
 pub use lower::lower;
 pub use render::{Migration, migration};
 

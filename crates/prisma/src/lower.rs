@@ -384,6 +384,13 @@ fn validate_view<'a>(
     }
 }
 
+/// `@default(dbgenerated())` without an expression: Prisma leaves the database's default alone.
+fn keeps_database_default(field: &Field) -> bool {
+    attribute(&field.attributes, "default")
+        .and_then(|a| a.positional())
+        .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
+}
+
 fn snake_case(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
@@ -540,6 +547,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 data_type,
                 not_null: field.ty.arity == Arity::Required,
                 default,
+                keeps_default: keeps_database_default(field),
             });
         }
         // Prisma's order: field-level uniques (above), then `@@id`, `@@index`, `@@unique`, each
@@ -816,7 +824,13 @@ fn add_join_table<'a>(
             "SMALLSERIAL" => "SMALLINT".into(),
             _ => data_type,
         };
-        columns.push(ir::Column { name: side.into(), data_type, not_null: true, default: None });
+        columns.push(ir::Column {
+            name: side.into(),
+            data_type,
+            not_null: true,
+            default: None,
+            keeps_default: false,
+        });
     }
     let primary_key = ir::PrimaryKey {
         name: truncate_ident(&format!("_{relation}_AB"), "_pkey"),

@@ -93,6 +93,9 @@ pub struct Migration {
     pub steps: Vec<(&'static str, String)>,
     /// Warnings for destructive or risky steps.
     pub warnings: Vec<String>,
+    /// Objects of the database the schema cannot express, left alone (`partial index "x" on
+    /// "T" (not expressible in schema.prisma)`); written as `-- kept:` lines after the steps.
+    pub kept: Vec<String>,
 }
 
 impl Migration {
@@ -116,6 +119,7 @@ impl Migration {
             text.push_str("\n*/\n");
         }
         text.push_str(&self.script());
+        text.push_str(&self.kept_comments());
         text
     }
 
@@ -124,6 +128,13 @@ impl Migration {
         let blocks: Vec<String> =
             self.steps.iter().map(|(kind, sql)| format!("-- {kind}\n{sql};\n")).collect();
         blocks.join("\n")
+    }
+
+    /// The `-- kept:` lines, each ending in a newline, after an empty line when there are
+    /// steps before them.
+    pub fn kept_comments(&self) -> String {
+        let lines: String = self.kept.iter().map(|kept| format!("-- kept: {kept}\n")).collect();
+        if lines.is_empty() || self.steps.is_empty() { lines } else { format!("\n{lines}") }
     }
 }
 

@@ -215,6 +215,10 @@ pub struct Index {
     pub name: String,
     /// As `pg_get_indexdef` prints it.
     pub definition: String,
+    /// Has a `WHERE` predicate (a partial index).
+    pub partial: bool,
+    /// Has a key that is an expression rather than a column (`lower("email")`).
+    pub expressions: bool,
 }
 
 /// A view or materialized view.

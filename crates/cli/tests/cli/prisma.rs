@@ -346,3 +346,164 @@ model User {{
     let again = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma"]);
     assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
 }
+
+/// A history written by hand: defaults in other spellings than Prisma's, and objects a Prisma
+/// schema cannot express.
+const HAND_WRITTEN: &str = r#"CREATE TYPE "Role" AS ENUM ('USER', 'admin');
+CREATE TABLE "T" (
+  "id" INTEGER NOT NULL,
+  "a" TEXT NOT NULL CHECK ("a" <> ''),
+  "b" TEXT,
+  "tags" TEXT[] NOT NULL DEFAULT '{}',
+  "cast" TEXT[] NOT NULL DEFAULT '{}'::TEXT[],
+  "array" TEXT[] NOT NULL DEFAULT ARRAY[]::TEXT[],
+  "pair" TEXT[] DEFAULT '{a,"b c"}',
+  "ints" INTEGER[] DEFAULT '{1,2}',
+  "roles" "Role"[] DEFAULT '{USER,admin}',
+  "at" TIMESTAMP(3) NOT NULL DEFAULT now(),
+  "atz" TIMESTAMPTZ(6) NOT NULL DEFAULT now(),
+  "since" TIMESTAMP(3) NOT NULL DEFAULT '2021-06-01 00:00:00',
+  "n" INTEGER NOT NULL DEFAULT '-1',
+  "big" BIGINT NOT NULL DEFAULT 5000000000,
+  "ratio" DOUBLE PRECISION NOT NULL DEFAULT 1.50,
+  "price" DECIMAL(65,30) NOT NULL DEFAULT 2.000,
+  "on" BOOLEAN NOT NULL DEFAULT 't',
+  "quote" TEXT NOT NULL DEFAULT 'it''s',
+  "lines" TEXT NOT NULL DEFAULT E'one\ntwo',
+  "role" "Role" NOT NULL DEFAULT 'admin',
+  "data" JSONB NOT NULL DEFAULT '{"b":[1, 2],"a":1}',
+  "token" UUID NOT NULL DEFAULT GEN_RANDOM_UUID(),
+  "legacy" INTEGER NOT NULL DEFAULT 7,
+  CONSTRAINT "T_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "T_b_idx" ON "T"("b");
+CREATE INDEX "T_pending" ON "T"("a") WHERE "b" IS NULL;
+CREATE UNIQUE INDEX "T_lower_a" ON "T"(lower("a"));
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER "T_touch" BEFORE UPDATE ON "T" FOR EACH ROW EXECUTE FUNCTION touch();
+"#;
+
+/// The same table in Prisma's words.
+const HAND_WRITTEN_SCHEMA: &str = r#"datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+enum Role {
+  USER
+  ADMIN @map("admin")
+}
+
+model T {
+  id     Int      @id
+  a      String
+  b      String?
+  tags   String[] @default([])
+  cast   String[] @default([])
+  array  String[] @default([])
+  pair   String[] @default(["a", "b c"])
+  ints   Int[]    @default([1, 2])
+  roles  Role[]   @default([USER, ADMIN])
+  at     DateTime @default(now())
+  atz    DateTime @default(now()) @db.Timestamptz(6)
+  since  DateTime @default("2020-01-01T00:00:00Z")
+  n      Int      @default(-1)
+  big    BigInt   @default(5000000000)
+  ratio  Float    @default(1.5)
+  price  Decimal  @default(2)
+  on     Boolean  @default(true)
+  quote  String   @default("it's")
+  lines  String   @default("one\ntwo")
+  role   Role     @default(ADMIN)
+  data   Json     @default("{\"a\": 1, \"b\": [1, 2]}")
+  token  String   @default(dbgenerated("gen_random_uuid()")) @db.Uuid
+  legacy Int      @default(dbgenerated())
+  @@index([b])
+}
+"#;
+
+/// Checked against Prisma 6.19.3 (`migrate diff --from-migrations --to-schema-datamodel
+/// --script`): it reports no change for every default above, leaves the partial and the
+/// expression index alone, drops a plain index the schema lacks, and creates a schema index
+/// whose name a hand-written partial index holds.
+#[test]
+fn a_hand_written_history_compares_with_a_prisma_schema_as_prisma_compares_it() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-hand-written");
+    dir.write("migrations/migration_lock.toml", "provider = \"postgresql\"\n");
+    dir.write("migrations/0_init/migration.sql", HAND_WRITTEN);
+    dir.write("schema.prisma", HAND_WRITTEN_SCHEMA);
+    let diff = |schema: &str, format: &[&str]| {
+        haste(
+            dir.path(),
+            &[&["schema", "diff", "--from", "migrations", "--to", schema, "--url", &db.url], format].concat(),
+        )
+    };
+    let kept = "-- kept: check constraint \"T_a_check\" on \"T\" (not expressible in schema.prisma)\n\
+                -- kept: expression index \"T_lower_a\" on \"T\" (not expressible in schema.prisma)\n\
+                -- kept: partial index \"T_pending\" on \"T\" (not expressible in schema.prisma)\n\
+                -- kept: trigger \"T_touch\" on \"T\" (not expressible in schema.prisma)\n\
+                -- kept: function touch() (not expressible in schema.prisma)";
+    let same = diff("schema.prisma", &[]);
+    assert_eq!(same.code, 0, "{same:?}");
+    assert_eq!(same.stderr.trim_end(), format!("-- The schemas are equal.\n{kept}"), "{same:?}");
+    let json = diff("schema.prisma", &["--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("one JSON document");
+    assert_eq!(report["equal"], true, "{json:?}");
+    assert_eq!(report["kept"].as_array().map(Vec::len), Some(5), "{json:?}");
+
+    // A plain index the schema lacks is dropped; the hand-written ones stay. A schema index
+    // named as a partial one is created, as Prisma writes it (the name is taken: PostgreSQL
+    // refuses it, and `migrate dev` stops on the shadow before writing anything).
+    dir.write(
+        "changed.prisma",
+        &HAND_WRITTEN_SCHEMA.replace("  @@index([b])", "  @@index([a], map: \"T_pending\")"),
+    );
+    let changed = diff("changed.prisma", &[]);
+    assert_eq!(changed.code, 14, "{changed:?}");
+    assert_eq!(
+        changed.stdout.trim_end(),
+        format!(
+            "-- DropIndex\nDROP INDEX \"T_b_idx\";\n\n-- CreateIndex\nCREATE INDEX \"T_pending\" ON \"T\"(\"a\");\n\n{}",
+            kept.replace(
+                "\"T_pending\" on \"T\" (not expressible in schema.prisma)",
+                "\"T_pending\" on \"T\" (not expressible in schema.prisma; the schema's index of the same name cannot be created beside it: rename one)"
+            )
+        ),
+        "{changed:?}"
+    );
+
+    // `migrate dev` on a database at that history writes nothing, in both styles.
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    for extra in [&[][..], &["--online"]] {
+        let dev = haste(
+            dir.path(),
+            &[&["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma"], extra].concat(),
+        );
+        assert!(dev.code == 0 && dev.stdout.contains("no migration generated"), "{extra:?}: {dev:?}");
+    }
+    // A written migration names what it leaves alone, after Prisma's steps or in the header
+    // of haste's online forms.
+    for (index, extra) in [("a", &[][..]), ("b, a", &["--online"])] {
+        dir.write(
+            "schema.prisma",
+            &HAND_WRITTEN_SCHEMA.replace("  @@index([b])", &format!("  @@index([b])\n  @@index([{index}])")),
+        );
+        let dev = haste(
+            dir.path(),
+            &[&["migrate", "dev", "--url", &db.url, "--schema", "schema.prisma", "--name", "index"], extra]
+                .concat(),
+        );
+        assert_eq!(dev.code, 0, "{dev:?}");
+        assert!(dev.stdout.contains("kept: partial index \"T_pending\" on \"T\""), "{dev:?}");
+        let sql = fs::read_to_string(folders(&dir).pop().unwrap().join("migration.sql")).unwrap();
+        assert!(
+            sql.contains(
+                "-- kept: partial index \"T_pending\" on \"T\" (not expressible in schema.prisma)\n"
+            ),
+            "{sql}"
+        );
+        assert!(!sql.contains("DROP INDEX \"T_pending\"") && !sql.contains("SET DEFAULT"), "{sql}");
+    }
+}
