@@ -54,9 +54,46 @@ fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<
     Ok((moved, in_place))
 }
 
-/// The schema between the releases.
-fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> Schema {
-    let mut middle = desired.clone();
+/// An index the desired schema redefines on a moved column under the name the old release's
+/// index has: between the releases both exist, the new one under a temporary name.
+struct Parked {
+    schema: String,
+    temporary: String,
+    name: String,
+}
+
+/// `schema` with each parked index under its temporary name.
+fn with_parked_names(schema: &Schema, parked: &[Parked]) -> Schema {
+    let mut renamed = schema.clone();
+    for index in &mut renamed.indexes {
+        if let Some(park) = parked.iter().find(|p| p.schema == index.schema && p.name == index.name)
+            && let Some(definition) = haste_sql::index_named(&index.definition, &park.temporary)
+        {
+            index.name = park.temporary.clone();
+            index.definition = definition;
+        }
+    }
+    renamed
+}
+
+/// The schema between the releases, and the indexes parked in it.
+fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> (Schema, Vec<Parked>) {
+    let mut parked = Vec::new();
+    for column in moved {
+        for old in history.indexes.iter().filter(|i| i.schema == column.schema && i.table == column.table) {
+            let redefined = desired.indexes.iter().any(|new| {
+                new.schema == old.schema && new.name == old.name && new.definition != old.definition
+            });
+            if redefined && !parked.iter().any(|p: &Parked| p.schema == old.schema && p.name == old.name) {
+                parked.push(Parked {
+                    schema: old.schema.clone(),
+                    temporary: truncate_ident(&old.name, "_haste_new"),
+                    name: old.name.clone(),
+                });
+            }
+        }
+    }
+    let mut middle = with_parked_names(desired, &parked);
     for column in moved {
         let find = |tables: &[Table]| {
             tables.iter().position(|t| t.schema == column.schema && t.name == column.table)
@@ -76,13 +113,14 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> Schema {
             }
         }
         table.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+        // The old release keeps its indexes until the contract.
         for index in history.indexes.iter().filter(|i| i.schema == column.schema && i.table == column.table) {
             if !middle.indexes.iter().any(|i| i.schema == index.schema && i.name == index.name) {
                 middle.indexes.push(index.clone());
             }
         }
     }
-    middle
+    (middle, parked)
 }
 
 fn sync_function(column: &Moved) -> String {
@@ -139,7 +177,7 @@ pub(crate) fn drafts(
     let (moved, in_place) = split(&history.schema, desired, renames)?;
     let mut expand = haste_diff::rename_statements(&history.schema, &in_place)?;
     history.run(&expand.iter().map(|s| s.sql.clone()).collect::<Vec<_>>())?;
-    let middle = between(&history.schema, desired, &moved);
+    let (middle, parked) = between(&history.schema, desired, &moved);
     expand.extend(haste_diff::diff(&history.schema, &middle, &Options { online: true }).steps);
     let mut contract = Vec::new();
     let mut data = None;
@@ -176,7 +214,20 @@ pub(crate) fn drafts(
         ));
         contract.push(step(format!("DROP FUNCTION IF EXISTS {}()", sync_function(column)), Lock::None));
     }
-    contract.extend(haste_diff::diff(&middle, desired, &Options { online: true }).steps);
+    contract.extend(
+        haste_diff::diff(&middle, &with_parked_names(desired, &parked), &Options { online: true }).steps,
+    );
+    // The old index is gone (above); the new one takes its name.
+    for park in &parked {
+        contract.push(step(
+            format!(
+                "ALTER INDEX {} RENAME TO {}",
+                qualified(&park.schema, &park.temporary),
+                quote_ident(&park.name)
+            ),
+            Lock::ShareUpdateExclusive,
+        ));
+    }
     let renamed: Vec<String> =
         moved.iter().map(|m| format!("{}.{}: {} -> {}", m.schema, m.table, m.old, m.new)).collect();
     Ok(vec![

@@ -39,7 +39,9 @@ pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
 };
 pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
-pub use retarget::{Repointed, constraint_on, index_on, key_columns, mentions, references_column};
+pub use retarget::{
+    Repointed, constraint_on, index_named, index_on, key_columns, mentions, references_column,
+};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::type_change_rewrites;
 

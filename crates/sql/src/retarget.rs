@@ -137,6 +137,13 @@ pub fn index_on(definition: &str, from: &str, to: &str, name: &str) -> Repointed
     }
 }
 
+/// `definition` (a `CREATE [UNIQUE] INDEX`) under another name; `None` when it cannot be read.
+pub fn index_named(definition: &str, name: &str) -> Option<String> {
+    let Some(NodeEnum::IndexStmt(mut index)) = only_statement(definition) else { return None };
+    index.idxname = name.to_owned();
+    deparse(NodeEnum::IndexStmt(index))
+}
+
 /// A constraint of `table` (quoted, qualified) re-pointed from column `from` to `to`:
 /// - a plain primary key or unique constraint: the unique index, built concurrently and named
 ///   `name`, that the constraint is attached to after the swap (`USING INDEX`);
@@ -319,6 +326,14 @@ mod tests {
             constraint_on(table, "FOREIGN KEY (parent) REFERENCES public.deals(id)", "id", "x", "n"),
             Repointed::Unsupported(_)
         ));
+    }
+
+    #[test]
+    fn an_index_takes_another_name() {
+        assert_eq!(
+            index_named("CREATE INDEX a ON public.t USING btree (x) WHERE (x > 0)", "b").as_deref(),
+            Some("CREATE INDEX b ON public.t USING btree (x) WHERE x > 0")
+        );
     }
 
     #[test]

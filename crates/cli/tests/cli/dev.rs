@@ -245,8 +245,10 @@ fn a_rename_hint_keeps_the_data_and_a_likely_rename_is_only_suggested() {
 fn expand_contract_renames_a_column_across_two_deploys() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("dev-expand");
-    // The old column is NOT NULL: going back must fill it before the constraint returns.
-    let v1 = V1.replace("name text, email", "name text NOT NULL, email");
+    // The old column is NOT NULL: going back must fill it before the constraint returns. Its
+    // index keeps its name on the new column: the old release keeps using it until the contract.
+    let index = "\nCREATE INDEX contacts_name_idx ON contacts (name);";
+    let v1 = format!("{}{index}", V1.replace("name text, email", "name text NOT NULL, email"));
     assert_eq!(dev(&dir, &dev_db, &v1, &["--name", "init"]).code, 0);
     let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy(&prod).code, 0);
@@ -254,7 +256,11 @@ fn expand_contract_renames_a_column_across_two_deploys() {
         "INSERT INTO workspaces VALUES (1, 'acme');
          INSERT INTO contacts SELECT g, 1, 'name ' || g, NULL, NULL FROM generate_series(1, 3000) g;",
     );
-    let v2 = V1.replace("name text, email", "full_name text NOT NULL, email");
+    let v2 = format!(
+        "{}{}",
+        V1.replace("name text, email", "full_name text NOT NULL, email"),
+        index.replace("(name)", "(full_name)")
+    );
     let run = dev(
         &dir,
         &dev_db,
@@ -276,6 +282,13 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("Held") && first.stdout.contains("_full_name_contract"), "{first:?}");
     assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE full_name = name").as_deref(), Some("3000"));
+    let indexdef =
+        |name: &str| prod.value(&format!("SELECT indexdef FROM pg_indexes WHERE indexname = '{name}'"));
+    assert!(indexdef("contacts_name_idx").unwrap().ends_with("(name)"), "the old release keeps its index");
+    assert!(
+        indexdef("contacts_name_idx_haste_new").unwrap().ends_with("(full_name)"),
+        "the new release has one"
+    );
     prod.execute("INSERT INTO contacts (id, workspace_id, name) VALUES (5000, 1, 'old code')");
     prod.execute("UPDATE contacts SET full_name = 'new code' WHERE id = 1");
     assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = 5000").as_deref(), Some("old code"));
@@ -284,6 +297,7 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     // Release 2: contract.
     let second = deploy(&prod);
     assert_eq!(second.code, 0, "{second:?}");
+    assert!(indexdef("contacts_name_idx").unwrap().ends_with("(full_name)"), "the new index takes the name");
     assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, data kept");
     assert_eq!(
         prod.value("SELECT count(*) FROM contacts WHERE full_name IS NOT NULL").as_deref(),
