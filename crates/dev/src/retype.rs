@@ -10,10 +10,13 @@
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
 //!    default, `NOT NULL`, keys, index names, sequence and views.
 //!
-//! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
-//! cannot be re-pointed this way (identity or generated columns, expressions that read the
-//! column, keys other tables reference, no single-column primary key to walk) is made in place,
-//! with the reason written in the migration.
+//! The swapped column moves to the end of the table (`SELECT *` order changes). Only conversions
+//! that cannot fail are carried this way (`int` to `bigint`, to `text`, a time gaining a zone):
+//! the trigger converts every write, and a value that does not convert must stop the
+//! migration, never the application. A change that cannot be carried (such conversions,
+//! identity or generated columns, expressions that read the column, keys other tables
+//! reference, no single-column primary key to walk) is made in place, with the reason written
+//! in the migration.
 
 use haste_diff::{Hazard, Lock, Step};
 use haste_schema::{Column, Schema, Table, TableKind, qualified};
@@ -95,6 +98,11 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                 _ if table.partition_of.is_some() => Some("the table is a partition"),
                 (_, None) => Some("the table has no single-column primary key to fill the new column by"),
                 _ if old.generated.is_some() => Some("the column is generated"),
+                // The trigger would convert every write: one that fails would fail the
+                // application's write, where in place it fails the migration.
+                _ if !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type) => Some(
+                    "some values may not convert, and that must stop the migration, not the application's writes",
+                ),
                 _ => blocker(desired, table, &old.name),
             };
             match reason {

@@ -9,20 +9,71 @@ fn canonical(type_text: &str) -> (String, Option<Vec<u32>>, &str) {
         Some(at) => (&text[..at], &text[at..]),
         None => (text, ""),
     };
-    let (base, modifiers) = match head.split_once('(') {
-        Some((base, rest)) => {
-            let inner = rest.trim_end().strip_suffix(')').unwrap_or(rest);
-            (base, inner.split(',').map(|n| n.trim().parse().ok()).collect::<Option<Vec<u32>>>())
-        }
-        None => (head, None),
+    // Modifiers may sit inside the name: `timestamp(3) without time zone`.
+    let (base, modifiers) = match (head.find('('), head.find(')')) {
+        (Some(open), Some(close)) if open < close => (
+            format!("{} {}", head[..open].trim(), head[close + 1..].trim()),
+            head[open + 1..close].split(',').map(|n| n.trim().parse().ok()).collect::<Option<Vec<u32>>>(),
+        ),
+        _ => (head.to_owned(), None),
     };
     let base = base.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase();
     let base = match base.as_str() {
         "character varying" => "varchar".to_owned(),
         "decimal" => "numeric".to_owned(),
+        "int" | "int4" => "integer".to_owned(),
+        "int8" => "bigint".to_owned(),
+        "int2" => "smallint".to_owned(),
+        "float8" => "double precision".to_owned(),
+        "float4" => "real".to_owned(),
+        "timestamp" => "timestamp without time zone".to_owned(),
+        "timestamptz" => "timestamp with time zone".to_owned(),
+        "bpchar" | "char" => "character".to_owned(),
         _ => base,
     };
     (base, modifiers, arrays)
+}
+
+/// Whether every value of type `old` converts to `new` without an error (a widening: a larger
+/// integer or number, a longer string, text, a time with a zone). A conversion that can fail
+/// must fail the migration, never the application's writes while a new column is kept filled.
+pub fn conversion_cannot_fail(old: &str, new: &str) -> bool {
+    let (old_base, old_limit, old_arrays) = canonical(old);
+    let (new_base, new_limit, new_arrays) = canonical(new);
+    if old_arrays != new_arrays {
+        return false;
+    }
+    if (&old_base, &old_limit) == (&new_base, &new_limit) {
+        return true;
+    }
+    // Digits before the point a `numeric(p,s)` holds; unconstrained holds any.
+    let integer_digits = |limit: &Option<Vec<u32>>| match limit.as_deref() {
+        None => u32::MAX,
+        Some([precision]) => *precision,
+        Some([precision, scale]) => precision.saturating_sub(*scale),
+        Some(_) => 0,
+    };
+    let holds = |digits: u32| new_base == "numeric" && integer_digits(&new_limit) >= digits;
+    match (old_base.as_str(), new_base.as_str()) {
+        (_, "text") => true,
+        ("varchar" | "character", "varchar") => match (&old_limit, &new_limit) {
+            (_, None) => true,
+            (Some(old), Some(new)) => new[0] >= old[0],
+            (None, Some(_)) => false,
+        },
+        ("smallint", "integer" | "bigint" | "real" | "double precision") => true,
+        ("integer", "bigint" | "double precision") => true,
+        ("smallint", _) => holds(5),
+        ("integer", _) => holds(10),
+        ("bigint", _) => holds(19),
+        ("real", "double precision") => true,
+        ("date", "timestamp without time zone" | "timestamp with time zone") => true,
+        (
+            "timestamp without time zone" | "timestamp with time zone",
+            "timestamp without time zone" | "timestamp with time zone",
+        ) => true,
+        _ => false,
+    }
 }
 
 /// Whether changing a column from `old` to `new` rewrites its table: everything except the
@@ -89,8 +140,37 @@ mod tests {
             ("text", "integer"),
             ("character varying(10)[]", "text[]"),
             ("timestamp without time zone", "timestamp with time zone"),
+            ("timestamp(3) without time zone", "timestamp(3) with time zone"),
         ] {
             assert!(type_change_rewrites(old, new), "{old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn conversions_that_cannot_fail() {
+        use super::conversion_cannot_fail as safe;
+        for (old, new) in [
+            ("integer", "bigint"),
+            ("smallint", "numeric(6,0)"),
+            ("bigint", "numeric"),
+            ("character varying(10)", "text"),
+            ("uuid", "text"),
+            ("timestamp(3) without time zone", "timestamp(3) with time zone"),
+            ("date", "timestamp with time zone"),
+            ("integer[]", "integer[]"),
+        ] {
+            assert!(safe(old, new), "{old} -> {new}");
+        }
+        for (old, new) in [
+            ("bigint", "integer"),
+            ("text", "integer"),
+            ("character varying(20)", "character varying(10)"),
+            ("integer", "numeric(5,2)"),
+            ("numeric", "integer"),
+            ("json", "jsonb"),
+            ("integer[]", "bigint"),
+        ] {
+            assert!(!safe(old, new), "{old} -> {new}");
         }
     }
 }
