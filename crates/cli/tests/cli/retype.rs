@@ -120,16 +120,18 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
     assert_eq!(prod.value("SELECT sum(score) FROM contacts").as_deref(), Some("4501501"));
 }
 
-/// A change the swap cannot carry (a key other tables reference) is made in place, and the
-/// migration says why.
+/// A change the swap cannot carry (a key other tables reference, a conversion that can fail)
+/// is made in place, and the migration says why.
 #[test]
 fn a_referenced_key_is_changed_in_place_with_the_reason_written() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("retype-in-place");
     let v1 = "CREATE TABLE a (id integer PRIMARY KEY);
-CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id));";
+CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id), code text);";
     assert_eq!(dev(&dir, &db, v1, "init").code, 0);
-    let run = dev(&dir, &db, &v1.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY"), "bigint");
+    let v2 =
+        v1.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY").replace("code text", "code integer");
+    let run = dev(&dir, &db, &v2, "bigint");
     assert_eq!(run.code, 0, "{run:?}");
     let created = folders(&dir);
     assert_eq!(created.len(), 2, "{run:?}");
