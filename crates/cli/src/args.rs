@@ -53,6 +53,15 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Show the settings a command would use here (environment, URLs with passwords hidden,
+    /// folder, lock budget), after haste.toml, its `[environments.<name>]` section, .env and
+    /// flags; connects to nothing.
+    Config {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        run: RunOptions,
+    },
 }
 
 /// `haste migrate ...`
@@ -252,9 +261,10 @@ pub struct Common {
     /// Do not read a .env file.
     #[arg(long)]
     pub no_dotenv: bool,
-    /// The environment: development, production, or another name (default: HASTE_ENV, then
+    /// The environment: development, production, or another name, whose
+    /// `[environments.<name>]` section of haste.toml applies (default: HASTE_ENV, then
     /// `environment` in haste.toml, then development for SQLite and local servers).
-    #[arg(long)]
+    #[arg(long, visible_alias = "env")]
     pub environment: Option<String>,
 }
 

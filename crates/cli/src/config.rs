@@ -34,6 +34,63 @@ struct ConfigFile {
     defaults: DefaultsSection,
     #[serde(default)]
     lint: LintSection,
+    /// `[environments.<name>]`: what differs in each environment.
+    #[serde(default)]
+    environments: std::collections::BTreeMap<String, EnvironmentSection>,
+}
+
+/// One `[environments.<name>]` section: its values replace the file's own.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvironmentSection {
+    url: Option<String>,
+    shadow_url: Option<String>,
+    migrations_dir: Option<PathBuf>,
+    history_schema: Option<String>,
+    /// Whether the production guards apply (default: when the name is `production` or `prod`).
+    production: Option<bool>,
+    #[serde(default)]
+    lock: LockSection,
+    #[serde(default)]
+    defaults: DefaultsSection,
+}
+
+impl ConfigFile {
+    /// The file as environment `name` sees it: its section's values over the file's own. A
+    /// name the file has no section for is refused when the file has sections at all (a typo
+    /// must not deploy with the defaults); `production` says whether its section marks it so.
+    fn for_environment(mut self, name: Option<&str>) -> Result<(ConfigFile, Option<bool>), ConfigError> {
+        let Some(name) = name else { return Ok((self, None)) };
+        let Some(section) = self.environments.remove(name) else {
+            if self.environments.is_empty() {
+                return Ok((self, None));
+            }
+            let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
+            return Err(ConfigError(format!(
+                "unknown environment `{name}`: haste.toml has [environments.{}]",
+                known.join("], [environments.")
+            )));
+        };
+        self.url = section.url.or(self.url);
+        self.shadow_url = section.shadow_url.or(self.shadow_url);
+        self.migrations_dir = section.migrations_dir.or(self.migrations_dir);
+        self.history_schema = section.history_schema.or(self.history_schema);
+        self.lock.wait = section.lock.wait.or(self.lock.wait);
+        let (own, theirs) = (&mut self.defaults, section.defaults);
+        own.lock_timeout = theirs.lock_timeout.or(own.lock_timeout);
+        own.lock_deadline = theirs.lock_deadline.or(own.lock_deadline);
+        own.statement_timeout = theirs.statement_timeout.or(own.statement_timeout);
+        own.retries = theirs.retries.or(own.retries);
+        Ok((self, section.production))
+    }
+}
+
+/// The environment named by the flag, else `HASTE_ENV`, else `environment` in haste.toml, and
+/// where the name came from.
+fn environment_name(flag: Option<&str>, file: &ConfigFile) -> Option<(String, &'static str)> {
+    flag.map(|name| (name.to_owned(), "--env"))
+        .or_else(|| std::env::var("HASTE_ENV").ok().map(|name| (name, "HASTE_ENV")))
+        .or_else(|| file.environment.clone().map(|name| (name, "haste.toml")))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +150,9 @@ pub struct Resolved {
     pub shadow_url: Option<String>,
     /// `migrate dev` with a Prisma schema writes Prisma's exact statements.
     pub exact_prisma: bool,
+    /// The environment's name as given and where it came from (`--env`, `HASTE_ENV`,
+    /// `haste.toml`); `None` when it was judged from the URL.
+    pub environment_named: Option<(String, &'static str)>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -181,6 +241,8 @@ pub fn lint_settings(
     rule_flags: &[String],
 ) -> Result<LintSettings, ConfigError> {
     let file = load_file(config)?;
+    let named = environment_name(None, &file);
+    let (file, _) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
     let mut lint = haste_lint::Config::default();
     for group in &file.lint.groups {
         let group = match group.as_str() {
@@ -223,7 +285,10 @@ pub fn lint_settings(
 
 /// The migrations folder for commands that need no database.
 pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathBuf, ConfigError> {
-    Ok(folder(dir, load_file(config)?.migrations_dir).path)
+    let file = load_file(config)?;
+    let named = environment_name(None, &file);
+    let (file, _) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
+    Ok(folder(dir, file.migrations_dir).path)
 }
 
 pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
@@ -236,6 +301,8 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         }
     }
     let file = load_file(common.config.as_deref())?;
+    let named = environment_name(common.environment.as_deref(), &file);
+    let (file, production) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
     let raw_url = common
         .url
         .clone()
@@ -272,16 +339,16 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         .unwrap_or(DEFAULT_LOCK_DEADLINE);
     let retries = run.and_then(|r| r.retries).or(file.defaults.retries);
     let history_schema = common.history_schema.clone().or(file.history_schema);
-    let environment =
-        match common.environment.clone().or_else(|| std::env::var("HASTE_ENV").ok()).or(file.environment) {
-            Some(name) => match name.to_ascii_lowercase().as_str() {
-                "development" | "dev" => Environment::Development,
-                "production" | "prod" => Environment::Production,
-                _ => Environment::Other(name),
-            },
-            None if is_local(&url) => Environment::Development,
-            None => Environment::Other("unnamed (remote server)".into()),
-        };
+    let environment = match (named.as_ref(), production) {
+        (_, Some(true)) => Environment::Production,
+        (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
+            "production" | "prod" if marked.is_none() => Environment::Production,
+            "development" | "dev" => Environment::Development,
+            _ => Environment::Other(name.clone()),
+        },
+        (None, _) if is_local(&url) => Environment::Development,
+        (None, _) => Environment::Other("unnamed (remote server)".into()),
+    };
     let seed = file.seed.or_else(|| {
         let beside = dir.path.parent().unwrap_or(Path::new(".")).join("seed.sql");
         beside.exists().then_some(beside)
@@ -306,6 +373,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         schema: file.schema,
         shadow_url,
         exact_prisma: file.exact_prisma,
+        environment_named: named,
     })
 }
 
@@ -402,6 +470,9 @@ mod tests {
         "schema",
         "shadow_url",
         "exact_prisma",
+        "[environments.staging]",
+        "[environments.production]",
+        "production",
         "[lock]",
         "[defaults]",
         "[lint]",

@@ -36,6 +36,10 @@ fn main() -> ExitCode {
                 &printer,
             )
         }
+        Command::Config { common, run } => match resolve(&common, Some(&run)) {
+            Ok((resolved, printer)) => printer.config(&resolved),
+            Err(code) => code,
+        },
         Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
             printer.doctor(&haste_runner::doctor(
                 connection,

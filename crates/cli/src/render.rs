@@ -276,6 +276,64 @@ impl Printer {
         }
     }
 
+    /// `haste config`: the resolved settings, passwords hidden.
+    pub fn config(&self, resolved: &crate::config::Resolved) -> u8 {
+        let settings = &resolved.settings;
+        let duration = |value: Option<std::time::Duration>| match value {
+            Some(value) if !value.is_zero() => format!("{value:?}"),
+            _ => "none".to_owned(),
+        };
+        // A shadow URL that does not parse is not shown at all: it may hold a password.
+        let shadow = resolved.shadow_url.as_deref().map(|text| {
+            DatabaseUrl::parse(text).map_or_else(
+                |_| "(set, but not a URL haste reads; not shown)".to_owned(),
+                |url| url.to_string(),
+            )
+        });
+        let guards = match &resolved.environment {
+            haste_runner::Environment::Development => "development",
+            haste_runner::Environment::Production => "production guards",
+            haste_runner::Environment::Other(_) => "reset needs --force",
+        };
+        let environment = match &resolved.environment_named {
+            Some((name, source)) => format!("{name} ({source}; {guards})"),
+            None => match &resolved.environment {
+                haste_runner::Environment::Other(name) => format!("{name} ({guards})"),
+                _ => format!("{guards} (judged from the URL)"),
+            },
+        };
+        let retries = settings.retries.map_or_else(|| "until the deadline".to_owned(), |n| n.to_string());
+        let rows = [
+            ("environment", environment),
+            ("url", resolved.url.to_string()),
+            ("shadow_url", shadow.clone().unwrap_or_else(|| "none (the url's server)".into())),
+            ("migrations_dir", resolved.dir.path.display().to_string()),
+            ("history_schema", settings.history.schema.clone().unwrap_or_else(|| "none (SQLite)".into())),
+            ("lock_timeout", duration(settings.limits.lock_timeout)),
+            ("lock_deadline", duration(Some(settings.lock_deadline))),
+            ("retries", retries),
+            ("statement_timeout", duration(settings.limits.statement_timeout)),
+            ("lock_wait", duration(Some(settings.lock_wait))),
+            ("exact_prisma", resolved.exact_prisma.to_string()),
+        ];
+        match self.format {
+            Format::Text => {
+                for (key, value) in &rows {
+                    self.line(&format!("{key:<18} {value}"));
+                }
+            }
+            Format::Json => {
+                let mut document = serde_json::Map::new();
+                document.insert("ok".into(), true.into());
+                for (key, value) in rows {
+                    document.insert(key.into(), value.into());
+                }
+                self.json(Value::Object(document));
+            }
+        }
+        exit::OK
+    }
+
     pub fn doctor(&self, checks: &[Check]) -> u8 {
         let ok = checks.iter().all(|check| check.ok);
         match self.format {

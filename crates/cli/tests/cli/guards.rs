@@ -252,3 +252,60 @@ fn backups_are_readable_by_their_owner_only() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(mode(&fresh), 0o600);
 }
+
+/// `[environments.<name>]` sections: `--env` (or `HASTE_ENV`) picks one, its URL, folder and
+/// lock budget replace the file's own, `production = true` brings the production guards under
+/// any name, a name with no section is refused, and `haste config` shows what applies with the
+/// passwords hidden.
+#[test]
+fn environments_in_haste_toml_are_picked_by_name_and_shown_without_secrets() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("environments");
+    dir.write("db/staging/1_a/migration.sql", "CREATE TABLE from_staging_folder (id int);");
+    dir.write(
+        "haste.toml",
+        &format!(
+            "url = \"postgres://dev:{SECRET}@{UNROUTED}/crm?connect_timeout=2\"\nenvironment = \"staging\"\n\n\
+             [environments.staging]\nurl = \"{}\"\nmigrations_dir = \"db/staging\"\n\
+             [environments.staging.defaults]\nlock_timeout = \"50ms\"\n\n\
+             [environments.live]\nurl = \"postgres://app:{SECRET}@{UNROUTED}/crm?connect_timeout=2\"\nproduction = true\n",
+            db.url
+        ),
+    );
+    // The file names staging: its section's URL and folder are used.
+    let deploy = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert_eq!(db.value("SELECT to_regclass('from_staging_folder') IS NOT NULL").as_deref(), Some("t"));
+
+    let shown = haste(dir.path(), &["config", "--env", "staging", "--format", "json"]);
+    assert_eq!(shown.code, 0, "{shown:?}");
+    let document = &shown.json_lines()[0];
+    assert_eq!(document["migrations_dir"], "db/staging", "{shown:?}");
+    assert_eq!(document["lock_timeout"], "50ms", "{shown:?}");
+    assert!(document["environment"].as_str().unwrap().starts_with("staging (--env"), "{shown:?}");
+
+    let live = haste(dir.path(), &["config", "--env", "live"]);
+    assert_eq!(live.code, 0, "{live:?}");
+    assert!(
+        live.stdout.contains("live (--env; production guards)") && live.stdout.contains("app:***@"),
+        "{live:?}"
+    );
+    assert_no_secret(&live);
+    // Production guards under another name, refused before anything connects.
+    let reset = haste(dir.path(), &["migrate", "reset", "--env", "live"]);
+    assert_eq!(reset.code, 12, "{reset:?}");
+    assert_no_secret(&reset);
+
+    let typo = haste(dir.path(), &["config", "--env", "stagng"]);
+    assert_eq!(typo.code, 2, "{typo:?}");
+    assert!(
+        typo.stderr.contains("unknown environment `stagng`")
+            && typo.stderr.contains("[environments.staging]"),
+        "{typo:?}"
+    );
+    let from_variable =
+        command(dir.path(), &["config", "--format", "json"]).env("HASTE_ENV", "live").output().unwrap();
+    let from_variable = String::from_utf8_lossy(&from_variable.stdout).into_owned();
+    assert!(from_variable.contains("live (HASTE_ENV; production guards)"), "{from_variable}");
+    assert!(!SECRET_PARTS.iter().any(|part| from_variable.contains(part)), "{from_variable}");
+}
