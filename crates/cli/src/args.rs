@@ -84,6 +84,10 @@ pub enum Migrate {
         /// Apply nothing: show what each pending statement would do now (as `migrate plan`).
         #[arg(long)]
         dry_run: bool,
+        /// With `promote_from` in the environment's section: deploy migrations the source
+        /// environment has not applied, for this reason (recorded in the history).
+        #[arg(long, value_name = "REASON")]
+        promotion_override: Option<String>,
     },
     /// Show what deploying the pending migrations would do now, statement by statement: the
     /// lock each takes, the live size of its tables, an estimate of its duration, who would

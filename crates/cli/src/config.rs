@@ -49,6 +49,8 @@ struct EnvironmentSection {
     history_schema: Option<String>,
     /// Whether the production guards apply (default: when the name is `production` or `prod`).
     production: Option<bool>,
+    /// Deploy only migrations this other environment has applied with the same file.
+    promote_from: Option<String>,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -59,11 +61,11 @@ impl ConfigFile {
     /// The file as environment `name` sees it: its section's values over the file's own. A
     /// name the file has no section for is refused when the file has sections at all (a typo
     /// must not deploy with the defaults); `production` says whether its section marks it so.
-    fn for_environment(mut self, name: Option<&str>) -> Result<(ConfigFile, Option<bool>), ConfigError> {
-        let Some(name) = name else { return Ok((self, None)) };
+    fn for_environment(mut self, name: Option<&str>) -> Result<(ConfigFile, EnvironmentRules), ConfigError> {
+        let Some(name) = name else { return Ok((self, EnvironmentRules::default())) };
         let Some(section) = self.environments.remove(name) else {
             if self.environments.is_empty() {
-                return Ok((self, None));
+                return Ok((self, EnvironmentRules::default()));
             }
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
             return Err(ConfigError(format!(
@@ -81,8 +83,43 @@ impl ConfigFile {
         own.lock_deadline = theirs.lock_deadline.or(own.lock_deadline);
         own.statement_timeout = theirs.statement_timeout.or(own.statement_timeout);
         own.retries = theirs.retries.or(own.retries);
-        Ok((self, section.production))
+        let promote_from = match section.promote_from {
+            Some(from) => Some(self.source_environment(name, from)?),
+            None => None,
+        };
+        Ok((self, EnvironmentRules { production: section.production, promote_from }))
     }
+
+    /// The environment `from` that environment `name` is promoted from, with its URL.
+    fn source_environment(&self, name: &str, from: String) -> Result<SourceEnvironment, ConfigError> {
+        let section = self.environments.get(&from).ok_or_else(|| {
+            ConfigError(format!("[environments.{name}] promote_from: no [environments.{from}] in haste.toml"))
+        })?;
+        let raw = section.url.as_deref().ok_or_else(|| {
+            ConfigError(format!(
+                "[environments.{from}] has no url, which promote_from in [environments.{name}] needs"
+            ))
+        })?;
+        let url = DatabaseUrl::parse(&interpolate(raw)?)
+            .map_err(|error| ConfigError(format!("[environments.{from}] url: {error}")))?;
+        let history_schema = section.history_schema.clone().or_else(|| self.history_schema.clone());
+        Ok(SourceEnvironment { name: from, url, history_schema })
+    }
+}
+
+/// What an environment's section says beyond its values.
+#[derive(Default)]
+struct EnvironmentRules {
+    /// `production = ...`, when given.
+    production: Option<bool>,
+    promote_from: Option<SourceEnvironment>,
+}
+
+/// The environment migrations are promoted from (`promote_from`).
+pub struct SourceEnvironment {
+    pub name: String,
+    pub url: DatabaseUrl,
+    pub history_schema: Option<String>,
 }
 
 /// The environment named by the flag, else `HASTE_ENV`, else `environment` in haste.toml, and
@@ -153,6 +190,8 @@ pub struct Resolved {
     /// The environment's name as given and where it came from (`--env`, `HASTE_ENV`,
     /// `haste.toml`); `None` when it was judged from the URL.
     pub environment_named: Option<(String, &'static str)>,
+    /// `promote_from`: the environment whose history decides what may be deployed here.
+    pub promote_from: Option<SourceEnvironment>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -302,7 +341,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
     }
     let file = load_file(common.config.as_deref())?;
     let named = environment_name(common.environment.as_deref(), &file);
-    let (file, production) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
+    let (file, rules) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
     let raw_url = common
         .url
         .clone()
@@ -339,7 +378,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         .unwrap_or(DEFAULT_LOCK_DEADLINE);
     let retries = run.and_then(|r| r.retries).or(file.defaults.retries);
     let history_schema = common.history_schema.clone().or(file.history_schema);
-    let environment = match (named.as_ref(), production) {
+    let environment = match (named.as_ref(), rules.production) {
         (_, Some(true)) => Environment::Production,
         (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
             "production" | "prod" if marked.is_none() => Environment::Production,
@@ -374,6 +413,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         shadow_url,
         exact_prisma: file.exact_prisma,
         environment_named: named,
+        promote_from: rules.promote_from,
     })
 }
 

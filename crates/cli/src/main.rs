@@ -69,8 +69,12 @@ fn migrate(command: Migrate) -> u8 {
         }
         Migrate::Plan { common } => plan(&common),
         Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
-        Migrate::Deploy { common, run, backup, lint, dry_run: false } => {
+        Migrate::Deploy { common, run, backup, lint, dry_run: false, promotion_override } => {
             with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                let settings = match promotion(dir, resolved, promotion_override.clone(), printer) {
+                    Ok(promotion) => haste_runner::Settings { promotion, ..resolved.settings.clone() },
+                    Err(code) => return code,
+                };
                 if lint {
                     let code = lint_pending(connection, dir, &common, resolved, printer);
                     if code != exit::OK {
@@ -83,9 +87,9 @@ fn migrate(command: Migrate) -> u8 {
                     }
                     printer.progress(&format!("Backed up the database to {}", path.display()));
                 }
-                let mut observer = printer.observer(&resolved.settings.run_id);
-                let result = haste_runner::deploy(connection, dir, &resolved.settings, &mut observer);
-                printer.deploy_result(&resolved.settings.run_id, &result)
+                let mut observer = printer.observer(&settings.run_id);
+                let result = haste_runner::deploy(connection, dir, &settings, &mut observer);
+                printer.deploy_result(&settings.run_id, &result)
             })
         }
         Migrate::Status { common, drift, shadow_url, schema } => {
@@ -376,6 +380,35 @@ fn with_guarded_database(
 
 /// The settings, and a printer that knows the URL's password to scrub; or the exit code of a
 /// configuration error, already reported.
+/// The promotion rule of the environment: what its source environment has applied, read from
+/// that environment's own history (the same folder, so `applied` means the same file); on
+/// failure, the exit code after the error is printed.
+fn promotion(
+    dir: &MigrationsDir,
+    resolved: &config::Resolved,
+    override_reason: Option<String>,
+    printer: &Printer,
+) -> Result<Option<haste_runner::Promotion>, u8> {
+    let Some(source) = &resolved.promote_from else {
+        return match override_reason {
+            Some(_) => Err(printer.usage_error("--promotion-override: this environment has no promote_from")),
+            None => Ok(None),
+        };
+    };
+    let settings = config::settings_for(&source.url, source.history_schema.clone());
+    let mut connection = connect(&source.url, &format!("haste/{}", settings.run_id), &settings)
+        .map_err(|error| printer.connect_error(&error))?;
+    let report = haste_runner::status(connection.as_mut(), dir, &settings)
+        .map_err(|error| printer.runner_error(&error))?;
+    let applied_there = report
+        .migrations
+        .into_iter()
+        .filter(|m| m.state == haste_runner::State::Applied)
+        .map(|m| m.name)
+        .collect();
+    Ok(Some(haste_runner::Promotion { from: source.name.clone(), applied_there, override_reason }))
+}
+
 fn resolve(common: &args::Common, run: Option<&args::RunOptions>) -> Result<(config::Resolved, Printer), u8> {
     match config::resolve(common, run) {
         Ok(resolved) => {

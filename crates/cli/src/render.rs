@@ -669,6 +669,10 @@ fn error_text(error: &Error) -> String {
             position.line,
             position.column
         ),
+        Error::NotPromoted { from, names } => format!(
+            "error: this environment takes only migrations applied in {from} first (promote_from); not applied there with the same file:\n{}\n   = deploy them to {from} first, or pass --promotion-override \"<reason>\" (recorded in the history); nothing was applied",
+            names.iter().map(|n| format!("  {n}")).collect::<Vec<_>>().join("\n")
+        ),
         Error::TwoPhaseCommit { name, position, construct } => format!(
             "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
             position.file.display(),

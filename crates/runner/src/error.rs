@@ -132,6 +132,14 @@ pub enum Error {
         /// What it is.
         construct: &'static str,
     },
+    /// The environment takes only migrations its source environment applied (`promote_from`).
+    #[error("not applied in {from} yet: {}", names.join(", "))]
+    NotPromoted {
+        /// The source environment.
+        from: String,
+        /// The pending migrations it has not applied with the same file.
+        names: Vec<String>,
+    },
     /// A file uses two-phase commit, which leaves a prepared transaction holding its locks
     /// after the session ends, until someone commits it by hand.
     #[error("migration {name} uses two-phase commit ({construct})")]

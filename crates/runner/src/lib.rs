@@ -81,6 +81,21 @@ pub struct Settings {
     /// Honour `-- haste:after`: stop before a migration whose predecessor this run applied.
     /// Replays on a shadow database turn it off, since they stand for every release at once.
     pub hold_contracts: bool,
+    /// Only migrations another environment has applied may be deployed here.
+    pub promotion: Option<Promotion>,
+}
+
+/// The promotion rule of an environment (`promote_from` in haste.toml): a migration is
+/// deployed only after it was applied, with the same file, in the environment it comes from.
+#[derive(Debug, Clone)]
+pub struct Promotion {
+    /// The environment migrations come from.
+    pub from: String,
+    /// The migrations applied there whose files are unchanged since (status `applied`).
+    pub applied_there: Vec<String>,
+    /// Deploy the others anyway, for this reason (recorded as a `promotion_override` event for
+    /// each of them).
+    pub override_reason: Option<String>,
 }
 
 /// How long a run waits for another run's migration lock, by default.
@@ -108,13 +123,14 @@ impl Settings {
             run_id,
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             hold_contracts: true,
+            promotion: None,
         }
     }
 
     /// The same settings for replaying a history on an empty shadow database, which stands for
     /// every release at once: `-- haste:after` holds nothing, and no order is refused.
     pub fn for_replay(&self) -> Settings {
-        Settings { allow_out_of_order: true, hold_contracts: false, ..self.clone() }
+        Settings { allow_out_of_order: true, hold_contracts: false, promotion: None, ..self.clone() }
     }
 }
 
@@ -364,6 +380,9 @@ fn deploy_locked(
     // the lock is ours.
     let records = recorded::read(connection, &settings.history)?;
     let pending = verify(dir, &records, settings.allow_out_of_order)?;
+    if let Some(promotion) = &settings.promotion {
+        check_promotion(connection, settings, promotion, &pending)?;
+    }
     let adopted = adopt_prisma_history(connection, dir, &records, settings, observer)?;
     let already_applied = dir.migrations.len() - pending.len();
     let mut applier = apply::Applier { connection, settings, observer, code };
@@ -388,6 +407,35 @@ fn deploy_locked(
         applied.push(applier.apply(migration, from, progress)?);
     }
     Ok(DeployReport { applied, already_applied, adopted, held })
+}
+
+/// Refuses pending migrations the source environment has not applied with the same file, or,
+/// with an override, records the override for each of them before anything is applied.
+fn check_promotion(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    promotion: &Promotion,
+    pending: &[Pending<'_>],
+) -> Result<(), Error> {
+    let unpromoted: Vec<&Migration> =
+        pending.iter().map(|p| p.migration).filter(|m| !promotion.applied_there.contains(&m.name)).collect();
+    if unpromoted.is_empty() {
+        return Ok(());
+    }
+    let Some(reason) = &promotion.override_reason else {
+        return Err(Error::NotPromoted {
+            from: promotion.from.clone(),
+            names: unpromoted.iter().map(|m| m.name.clone()).collect(),
+        });
+    };
+    let detail = serde_json::json!({ "from": promotion.from, "reason": reason }).to_string();
+    let writes: Vec<HistoryWrite> = unpromoted
+        .iter()
+        .map(|m| HistoryWrite::Event(apply::event(settings, m, "promotion_override", Some(detail.clone()))))
+        .collect();
+    connection
+        .record(&settings.history, &writes, false)
+        .map_err(Error::database("recording the promotion override"))
 }
 
 /// Records in haste's history, in one transaction, the migrations Prisma Migrate applied (their

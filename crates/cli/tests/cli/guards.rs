@@ -309,3 +309,50 @@ fn environments_in_haste_toml_are_picked_by_name_and_shown_without_secrets() {
     assert!(from_variable.contains("live (HASTE_ENV; production guards)"), "{from_variable}");
     assert!(!SECRET_PARTS.iter().any(|part| from_variable.contains(part)), "{from_variable}");
 }
+
+/// `promote_from`: production takes only migrations staging applied with the same file; the
+/// refusal comes before anything is applied, names each migration, and an override with a
+/// reason is recorded in production's history.
+#[test]
+fn promote_from_deploys_only_what_the_source_environment_applied() {
+    let (Some(staging), Some(production)) = (database(), database()) else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);"), ("2_b", "CREATE TABLE b (id int);")]);
+    dir.write(
+        "haste.toml",
+        &format!(
+            "[environments.staging]\nurl = \"{}\"\n\n[environments.production]\nurl = \"{}\"\npromote_from = \"staging\"\n",
+            staging.url, production.url
+        ),
+    );
+    let deploy = |env: &str, extra: &[&str]| {
+        haste(dir.path(), &[&["migrate", "deploy", "--env", env], extra].concat())
+    };
+    // Staging has applied 1_a only (2_b is not written yet there).
+    std::fs::rename(dir.path().join("migrations/2_b"), dir.path().join("2_b.later")).unwrap();
+    assert_eq!(deploy("staging", &[]).code, 0);
+    std::fs::rename(dir.path().join("2_b.later"), dir.path().join("migrations/2_b")).unwrap();
+
+    let refused = deploy("production", &[]);
+    assert_eq!(refused.code, 12, "{refused:?}");
+    assert!(refused.stderr.contains("not applied there with the same file:\n  2_b"), "{refused:?}");
+    assert_eq!(production.value("SELECT to_regclass('a') IS NULL").as_deref(), Some("t"), "nothing applied");
+
+    // Staging applies 2_b with another text: still not the same file.
+    let edited = std::fs::read_to_string(dir.path().join("migrations/2_b/migration.sql")).unwrap();
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id bigint);");
+    assert_eq!(deploy("staging", &[]).code, 0);
+    dir.write("migrations/2_b/migration.sql", &edited);
+    assert_eq!(deploy("production", &[]).code, 12, "a file changed since staging applied it");
+
+    let overridden = deploy("production", &["--promotion-override", "hotfix approved by on-call"]);
+    assert_eq!(overridden.code, 0, "{overridden:?}");
+    assert_eq!(production.value("SELECT to_regclass('b') IS NOT NULL").as_deref(), Some("t"));
+    assert_eq!(
+        production
+            .value("SELECT name || ': ' || (detail::jsonb ->> 'reason') FROM _haste_events WHERE event = 'promotion_override'")
+            .as_deref(),
+        Some("2_b: hotfix approved by on-call")
+    );
+    let no_rule = deploy("staging", &["--promotion-override", "x"]);
+    assert_eq!(no_rule.code, 2, "{no_rule:?}");
+}
