@@ -84,6 +84,11 @@ pub enum Migrate {
         /// Apply nothing: show what each pending statement would do now (as `migrate plan`).
         #[arg(long)]
         dry_run: bool,
+        /// After applying, compare the database with the schema its migrations give on a shadow
+        /// database and report every difference (exit 18); default: `verify` in the
+        /// environment's section of haste.toml.
+        #[arg(long)]
+        verify: bool,
         /// With `promote_from` in the environment's section: deploy migrations the source
         /// environment has not applied, for this reason (recorded in the history).
         #[arg(long, value_name = "REASON")]

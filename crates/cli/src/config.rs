@@ -51,6 +51,9 @@ struct EnvironmentSection {
     production: Option<bool>,
     /// Deploy only migrations this other environment has applied with the same file.
     promote_from: Option<String>,
+    /// `migrate deploy` verifies the schema afterwards.
+    #[serde(default)]
+    verify: bool,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -87,7 +90,7 @@ impl ConfigFile {
             Some(from) => Some(self.source_environment(name, from)?),
             None => None,
         };
-        Ok((self, EnvironmentRules { production: section.production, promote_from }))
+        Ok((self, EnvironmentRules { production: section.production, promote_from, verify: section.verify }))
     }
 
     /// The environment `from` that environment `name` is promoted from, with its URL.
@@ -113,6 +116,7 @@ struct EnvironmentRules {
     /// `production = ...`, when given.
     production: Option<bool>,
     promote_from: Option<SourceEnvironment>,
+    verify: bool,
 }
 
 /// The environment migrations are promoted from (`promote_from`).
@@ -192,6 +196,8 @@ pub struct Resolved {
     pub environment_named: Option<(String, &'static str)>,
     /// `promote_from`: the environment whose history decides what may be deployed here.
     pub promote_from: Option<SourceEnvironment>,
+    /// `verify = true`: `migrate deploy` checks the schema afterwards.
+    pub verify: bool,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -414,6 +420,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         exact_prisma: file.exact_prisma,
         environment_named: named,
         promote_from: rules.promote_from,
+        verify: rules.verify,
     })
 }
 

@@ -236,6 +236,14 @@ fn lint_generated(
 
 fn drift_text(drift: &Drift) -> String {
     let mut text = String::from("the development database has drifted from the migration history:\n");
+    text.push_str(&drift_lines(drift));
+    text.push_str("Nothing was generated. Put the change in the desired schema and run `haste migrate reset` (this drops the development data), or undo it by hand.");
+    text
+}
+
+/// One line per difference between a database and its migration history.
+fn drift_lines(drift: &Drift) -> String {
+    let mut text = String::new();
     for migration in &drift.migrations {
         let what = match migration.state {
             haste_runner::State::Missing => "was applied, but its folder is gone",
@@ -251,8 +259,44 @@ fn drift_text(drift: &Drift) -> String {
         };
         text.push_str(&format!("  {} {} {side}\n", change.object, change.name));
     }
-    text.push_str("Nothing was generated. Put the change in the desired schema and run `haste migrate reset` (this drops the development data), or undo it by hand.");
     text
+}
+
+/// `deploy --verify`: the database after the deploy against the schema its migration history
+/// gives on a shadow database (the guide's "verify").
+pub fn verify(common: &Common) -> u8 {
+    let (resolved, server, printer) = match postgres(common, None, None) {
+        Ok(context) => context,
+        Err(code) => return code,
+    };
+    let dir = match haste_migrations::MigrationsDir::load(&resolved.dir.path) {
+        Ok(dir) => dir,
+        Err(error) => return printer.runner_error(&haste_runner::Error::Folder(error)),
+    };
+    match haste_dev::drift(&resolved.url, &dir, &server, &resolved.settings) {
+        Ok(drift) if drift.is_empty() => {
+            match printer.format() {
+                Format::Text => printer.line("Verified: the database is the schema its migrations give."),
+                Format::Json => printer.json(json!({ "event": "verified", "drift": { "migrations": [], "changes": [] } })),
+            }
+            exit::OK
+        }
+        Ok(drift) => match printer.format() {
+            Format::Text => printer.fail(
+                "VERIFY_FAILED",
+                exit::VERIFY_FAILED,
+                &format!(
+                    "verify: the database differs from the schema its migrations give:\n{}The migrations were applied; find who changed the database by hand.",
+                    drift_lines(&drift)
+                ),
+            ),
+            Format::Json => {
+                printer.json(json!({ "ok": false, "error": { "code": "VERIFY_FAILED", "exit_code": exit::VERIFY_FAILED, "message": "the database differs from the schema its migrations give", "drift": drift } }));
+                exit::VERIFY_FAILED
+            }
+        },
+        Err(error) => dev_error(&printer, &error),
+    }
 }
 
 fn dev_error(printer: &Printer, error: &DevError) -> u8 {

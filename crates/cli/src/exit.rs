@@ -40,6 +40,9 @@ pub const UNSAFE_CHANGE: u8 = 16;
 /// `migrate plan`: a pending statement is not safe to run now (it would wait for a session
 /// that holds its table, or block the application for longer than a moment).
 pub const NOT_SAFE_NOW: u8 = 17;
+/// `migrate deploy --verify`: the migrations were applied, but the database differs from the
+/// schema they give (someone changed it by hand).
+pub const VERIFY_FAILED: u8 = 18;
 
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {

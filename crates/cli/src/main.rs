@@ -69,8 +69,10 @@ fn migrate(command: Migrate) -> u8 {
         }
         Migrate::Plan { common } => plan(&common),
         Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
-        Migrate::Deploy { common, run, backup, lint, dry_run: false, promotion_override } => {
-            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+        Migrate::Deploy { common, run, backup, lint, dry_run: false, promotion_override, verify } => {
+            let mut verifies = verify;
+            let code = with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+                verifies |= resolved.verify;
                 let settings = match promotion(dir, resolved, promotion_override.clone(), printer) {
                     Ok(promotion) => haste_runner::Settings { promotion, ..resolved.settings.clone() },
                     Err(code) => return code,
@@ -90,7 +92,8 @@ fn migrate(command: Migrate) -> u8 {
                 let mut observer = printer.observer(&settings.run_id);
                 let result = haste_runner::deploy(connection, dir, &settings, &mut observer);
                 printer.deploy_result(&settings.run_id, &result)
-            })
+            });
+            if code == exit::OK && verifies { dev::verify(&common) } else { code }
         }
         Migrate::Status { common, drift, shadow_url, schema } => {
             // With --drift, a drift check follows a status that lets it run; in JSON both make

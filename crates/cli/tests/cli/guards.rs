@@ -356,3 +356,33 @@ fn promote_from_deploys_only_what_the_source_environment_applied() {
     let no_rule = deploy("staging", &["--promotion-override", "x"]);
     assert_eq!(no_rule.code, 2, "{no_rule:?}");
 }
+
+/// `deploy --verify` (or `verify = true` in the environment's section) compares the database
+/// with the schema its migrations give after applying them, and a hand-made change fails it
+/// with its own exit code, the migrations still applied.
+#[test]
+fn deploy_verify_reports_what_differs_from_the_migrations() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let clean = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--verify"]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+    assert!(clean.stdout.contains("Verified: the database is the schema its migrations give."), "{clean:?}");
+
+    db.execute("ALTER TABLE a ADD COLUMN by_hand text");
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id int);");
+    dir.write(
+        "haste.toml",
+        &format!("environment = \"ci\"\n\n[environments.ci]\nurl = \"{}\"\nverify = true\n", db.url),
+    );
+    let drifted = haste(dir.path(), &["migrate", "deploy", "--format", "json"]);
+    assert_eq!(drifted.code, 18, "{drifted:?}");
+    let lines = drifted.json_lines();
+    let error = &lines.last().unwrap()["error"];
+    assert_eq!(error["code"], "VERIFY_FAILED", "{drifted:?}");
+    assert!(error["drift"].to_string().contains("by_hand"), "{drifted:?}");
+    assert_eq!(
+        db.value("SELECT to_regclass('b') IS NOT NULL").as_deref(),
+        Some("t"),
+        "the migration was applied"
+    );
+}
