@@ -89,6 +89,9 @@ pub enum Migrate {
         /// environment's section of haste.toml.
         #[arg(long)]
         verify: bool,
+        /// Deploy outside the environment's `window`, for this reason (recorded in the history).
+        #[arg(long, value_name = "REASON")]
+        outside_window: Option<String>,
         /// With `promote_from` in the environment's section: deploy migrations the source
         /// environment has not applied, for this reason (recorded in the history).
         #[arg(long, value_name = "REASON")]

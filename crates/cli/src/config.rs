@@ -54,6 +54,8 @@ struct EnvironmentSection {
     /// `migrate deploy` verifies the schema afterwards.
     #[serde(default)]
     verify: bool,
+    /// When deploys may start: `Sat 02:00-05:00 Europe/Berlin`.
+    window: Option<String>,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -90,7 +92,17 @@ impl ConfigFile {
             Some(from) => Some(self.source_environment(name, from)?),
             None => None,
         };
-        Ok((self, EnvironmentRules { production: section.production, promote_from, verify: section.verify }))
+        let window = section
+            .window
+            .map(|text| {
+                haste_runner::DeployWindow::parse(&text)
+                    .map_err(|error| ConfigError(format!("[environments.{name}] window: {error}")))
+            })
+            .transpose()?;
+        Ok((
+            self,
+            EnvironmentRules { production: section.production, promote_from, verify: section.verify, window },
+        ))
     }
 
     /// The environment `from` that environment `name` is promoted from, with its URL.
@@ -117,6 +129,7 @@ struct EnvironmentRules {
     production: Option<bool>,
     promote_from: Option<SourceEnvironment>,
     verify: bool,
+    window: Option<haste_runner::DeployWindow>,
 }
 
 /// The environment migrations are promoted from (`promote_from`).
@@ -198,6 +211,8 @@ pub struct Resolved {
     pub promote_from: Option<SourceEnvironment>,
     /// `verify = true`: `migrate deploy` checks the schema afterwards.
     pub verify: bool,
+    /// When deploys may start.
+    pub window: Option<haste_runner::DeployWindow>,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -421,6 +436,7 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         environment_named: named,
         promote_from: rules.promote_from,
         verify: rules.verify,
+        window: rules.window,
     })
 }
 

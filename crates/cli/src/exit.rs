@@ -57,6 +57,7 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::ForcedTransactionConflict { .. } => (VALIDATION, "NO_TRANSACTION_STATEMENT"),
         Error::TwoPhaseCommit { .. } => (VALIDATION, "TWO_PHASE_COMMIT"),
         Error::NotPromoted { .. } => (REFUSED, "NOT_PROMOTED"),
+        Error::OutsideWindow { .. } => (REFUSED, "OUTSIDE_WINDOW"),
         Error::OutsideShadow { .. } => (VALIDATION, "OUTSIDE_SHADOW"),
         Error::LockTimeout { .. } => (LOCK, "LOCK_TIMEOUT"),
         Error::PoolerDetected => (LOCK, "POOLER_DETECTED"),

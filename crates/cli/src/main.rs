@@ -69,12 +69,37 @@ fn migrate(command: Migrate) -> u8 {
         }
         Migrate::Plan { common } => plan(&common),
         Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
-        Migrate::Deploy { common, run, backup, lint, dry_run: false, promotion_override, verify } => {
+        Migrate::Deploy {
+            common,
+            run,
+            backup,
+            lint,
+            dry_run: false,
+            promotion_override,
+            verify,
+            outside_window,
+        } => {
+            // The window is judged before anything connects.
+            let outside = match resolve(&common, Some(&run)) {
+                Ok((resolved, printer)) => match haste_runner::check_window(
+                    resolved.window.as_ref(),
+                    jiff::Timestamp::now(),
+                    outside_window.as_deref(),
+                ) {
+                    Ok(outside) => outside,
+                    Err(error) => return printer.runner_error(&error),
+                },
+                Err(code) => return code,
+            };
             let mut verifies = verify;
             let code = with_database(&common, Some(&run), |connection, dir, resolved, printer| {
                 verifies |= resolved.verify;
                 let settings = match promotion(dir, resolved, promotion_override.clone(), printer) {
-                    Ok(promotion) => haste_runner::Settings { promotion, ..resolved.settings.clone() },
+                    Ok(promotion) => haste_runner::Settings {
+                        promotion,
+                        outside_window: outside.clone(),
+                        ..resolved.settings.clone()
+                    },
                     Err(code) => return code,
                 };
                 if lint {

@@ -669,6 +669,9 @@ fn error_text(error: &Error) -> String {
             position.line,
             position.column
         ),
+        Error::OutsideWindow { window } => format!(
+            "error: this environment takes deploys only within its window ({window}); nothing was applied\n   = deploy within it, or pass --outside-window \"<reason>\" (recorded in the history)"
+        ),
         Error::NotPromoted { from, names } => format!(
             "error: this environment takes only migrations applied in {from} first (promote_from); not applied there with the same file:\n{}\n   = deploy them to {from} first, or pass --promotion-override \"<reason>\" (recorded in the history); nothing was applied",
             names.iter().map(|n| format!("  {n}")).collect::<Vec<_>>().join("\n")

@@ -132,6 +132,12 @@ pub enum Error {
         /// What it is.
         construct: &'static str,
     },
+    /// The environment takes deploys only within its window (`window` in haste.toml).
+    #[error("outside the deploy window ({window})")]
+    OutsideWindow {
+        /// The window, as written.
+        window: String,
+    },
     /// The environment takes only migrations its source environment applied (`promote_from`).
     #[error("not applied in {from} yet: {}", names.join(", "))]
     NotPromoted {

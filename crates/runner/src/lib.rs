@@ -26,6 +26,7 @@ mod recovery;
 mod sandbox;
 mod source;
 mod status;
+mod window;
 
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
@@ -41,6 +42,7 @@ pub use recovery::{
 pub use sandbox::{migration_files, replay, shadow_needs};
 pub use source::{SchemaSource, load_source, source_files};
 pub use status::{MigrationState, State, StatusReport, status};
+pub use window::DeployWindow;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -83,6 +85,34 @@ pub struct Settings {
     pub hold_contracts: bool,
     /// Only migrations another environment has applied may be deployed here.
     pub promotion: Option<Promotion>,
+    /// This deploy starts outside the environment's deploy window, for this reason: recorded
+    /// as an `outside_window` event before anything is applied.
+    pub outside_window: Option<OutsideWindow>,
+}
+
+/// A deploy started outside its environment's window, and why.
+#[derive(Debug, Clone)]
+pub struct OutsideWindow {
+    /// The window, as written.
+    pub window: String,
+    /// Why it could not wait.
+    pub reason: String,
+}
+
+/// Refuses a deploy outside the environment's window unless a reason is given, which the
+/// deploy then records ([`Settings::outside_window`]).
+pub fn check_window(
+    window: Option<&DeployWindow>,
+    now: jiff::Timestamp,
+    reason: Option<&str>,
+) -> Result<Option<OutsideWindow>, Error> {
+    let Some(window) = window.filter(|window| !window.contains(now)) else { return Ok(None) };
+    match reason {
+        Some(reason) => {
+            Ok(Some(OutsideWindow { window: window.text().to_owned(), reason: reason.to_owned() }))
+        }
+        None => Err(Error::OutsideWindow { window: window.text().to_owned() }),
+    }
 }
 
 /// The promotion rule of an environment (`promote_from` in haste.toml): a migration is
@@ -124,13 +154,20 @@ impl Settings {
             tool_version: env!("CARGO_PKG_VERSION").to_owned(),
             hold_contracts: true,
             promotion: None,
+            outside_window: None,
         }
     }
 
     /// The same settings for replaying a history on an empty shadow database, which stands for
     /// every release at once: `-- haste:after` holds nothing, and no order is refused.
     pub fn for_replay(&self) -> Settings {
-        Settings { allow_out_of_order: true, hold_contracts: false, promotion: None, ..self.clone() }
+        Settings {
+            allow_out_of_order: true,
+            hold_contracts: false,
+            promotion: None,
+            outside_window: None,
+            ..self.clone()
+        }
     }
 }
 
@@ -380,6 +417,19 @@ fn deploy_locked(
     // the lock is ours.
     let records = recorded::read(connection, &settings.history)?;
     let pending = verify(dir, &records, settings.allow_out_of_order)?;
+    if let Some(outside) = &settings.outside_window {
+        let detail = serde_json::json!({ "window": outside.window, "reason": outside.reason }).to_string();
+        let event = haste_driver::history::Event {
+            run_id: &settings.run_id,
+            event: "outside_window",
+            name: None,
+            checksum: None,
+            detail: Some(detail),
+        };
+        connection
+            .record(&settings.history, &[HistoryWrite::Event(event)], false)
+            .map_err(Error::database("recording the deploy outside its window"))?;
+    }
     if let Some(promotion) = &settings.promotion {
         check_promotion(connection, settings, promotion, &pending)?;
     }

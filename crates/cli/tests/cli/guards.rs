@@ -386,3 +386,46 @@ fn deploy_verify_reports_what_differs_from_the_migrations() {
         "the migration was applied"
     );
 }
+
+/// `window` in an environment's section: a deploy outside it is refused before anything
+/// connects; `--outside-window "<reason>"` deploys and records the reason; inside, nothing is
+/// asked.
+#[test]
+fn a_deploy_window_refuses_outside_it_unless_a_reason_is_recorded() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    // Tomorrow's day in UTC: now is outside a window on that day only.
+    let tomorrow = (jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC) + jiff::Span::new().days(1))
+        .weekday()
+        .to_monday_zero_offset();
+    let tomorrow = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][tomorrow as usize];
+    let config = |url: &str, window: &str| {
+        format!("environment = \"live\"\n\n[environments.live]\nurl = \"{url}\"\nwindow = \"{window}\"\n")
+    };
+    let unrouted = format!("postgres://app:{SECRET}@{UNROUTED}/crm?connect_timeout=2");
+    dir.write("haste.toml", &config(&unrouted, &format!("{tomorrow} 00:00-24:00 UTC")));
+    let started = Instant::now();
+    let refused = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(refused.code, 12, "{refused:?}");
+    assert!(
+        refused.stderr.contains(&format!("only within its window ({tomorrow} 00:00-24:00 UTC)")),
+        "{refused:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2), "refused before connecting");
+    assert_no_secret(&refused);
+
+    dir.write("haste.toml", &config(&db.url, &format!("{tomorrow} 00:00-24:00 UTC")));
+    let forced = haste(dir.path(), &["migrate", "deploy", "--outside-window", "incident 4711"]);
+    assert_eq!(forced.code, 0, "{forced:?}");
+    assert_eq!(
+        db.value("SELECT detail::jsonb ->> 'reason' FROM _haste_events WHERE event = 'outside_window'")
+            .as_deref(),
+        Some("incident 4711")
+    );
+    dir.write("haste.toml", &config(&db.url, "daily 00:00-24:00 UTC"));
+    assert_eq!(haste(dir.path(), &["migrate", "deploy"]).code, 0, "inside the window");
+    dir.write("haste.toml", &config(&db.url, "Sat 02:00-05:00 Mars/Olympus"));
+    let bad = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(bad.stderr.contains("[environments.live] window: `Mars/Olympus` is not a time zone"), "{bad:?}");
+}
