@@ -56,6 +56,11 @@ struct EnvironmentSection {
     verify: bool,
     /// When deploys may start: `Sat 02:00-05:00 Europe/Berlin`.
     window: Option<String>,
+    /// Every deploy backs the database up first, to this file (`{timestamp}` is replaced).
+    backup: Option<PathBuf>,
+    /// Every deploy lints the pending migrations first and applies nothing on an error.
+    #[serde(default)]
+    lint: bool,
     #[serde(default)]
     lock: LockSection,
     #[serde(default)]
@@ -101,7 +106,14 @@ impl ConfigFile {
             .transpose()?;
         Ok((
             self,
-            EnvironmentRules { production: section.production, promote_from, verify: section.verify, window },
+            EnvironmentRules {
+                production: section.production,
+                promote_from,
+                verify: section.verify,
+                window,
+                backup: section.backup,
+                lint: section.lint,
+            },
         ))
     }
 
@@ -130,6 +142,8 @@ struct EnvironmentRules {
     promote_from: Option<SourceEnvironment>,
     verify: bool,
     window: Option<haste_runner::DeployWindow>,
+    backup: Option<PathBuf>,
+    lint: bool,
 }
 
 /// The environment migrations are promoted from (`promote_from`).
@@ -213,6 +227,10 @@ pub struct Resolved {
     pub verify: bool,
     /// When deploys may start.
     pub window: Option<haste_runner::DeployWindow>,
+    /// `backup = "..."`: the file every deploy backs up to first (`{timestamp}` replaced).
+    pub backup: Option<PathBuf>,
+    /// `lint = true`: every deploy lints the pending migrations first.
+    pub lint: bool,
 }
 
 fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
@@ -437,6 +455,8 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         promote_from: rules.promote_from,
         verify: rules.verify,
         window: rules.window,
+        backup: rules.backup,
+        lint: rules.lint,
     })
 }
 

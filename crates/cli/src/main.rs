@@ -102,12 +102,13 @@ fn migrate(command: Migrate) -> u8 {
                     },
                     Err(code) => return code,
                 };
-                if lint {
+                if lint || resolved.lint {
                     let code = lint_pending(connection, dir, &common, resolved, printer);
                     if code != exit::OK {
                         return code;
                     }
                 }
+                let backup = backup.clone().or_else(|| resolved.backup.as_deref().map(timestamped));
                 if let Some(path) = &backup {
                     if let Err(error) = connection.backup(path) {
                         return printer.backup_error(path, &error);
@@ -408,6 +409,18 @@ fn with_guarded_database(
 
 /// The settings, and a printer that knows the URL's password to scrub; or the exit code of a
 /// configuration error, already reported.
+/// A backup file name from haste.toml with `{timestamp}` replaced by the time now (UTC), so
+/// each deploy keeps its own.
+fn timestamped(template: &std::path::Path) -> std::path::PathBuf {
+    let now = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ").to_string();
+    let path = std::path::PathBuf::from(template.to_string_lossy().replace("{timestamp}", &now));
+    // The folder of a configured backup is made on first use; a failure shows at the backup.
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    path
+}
+
 /// The promotion rule of the environment: what its source environment has applied, read from
 /// that environment's own history (the same folder, so `applied` means the same file); on
 /// failure, the exit code after the error is printed.

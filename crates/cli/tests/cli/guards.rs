@@ -429,3 +429,32 @@ fn a_deploy_window_refuses_outside_it_unless_a_reason_is_recorded() {
     assert_eq!(bad.code, 2, "{bad:?}");
     assert!(bad.stderr.contains("[environments.live] window: `Mars/Olympus` is not a time zone"), "{bad:?}");
 }
+
+/// `backup` and `lint = true` in an environment's section: every deploy there backs up first
+/// (one file per deploy, owner-only) and lints first, applying nothing on an error.
+#[test]
+fn an_environment_can_require_a_backup_and_a_clean_lint_before_each_deploy() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int, legacy text);")]);
+    dir.write(
+        "haste.toml",
+        &format!(
+            "environment = \"live\"\n\n[environments.live]\nurl = \"{}\"\nbackup = \"backups/live-{{timestamp}}.sql\"\nlint = true\n",
+            db.url
+        ),
+    );
+    let first = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let backups: Vec<_> = std::fs::read_dir(dir.path().join("backups")).unwrap().flatten().collect();
+    assert_eq!(backups.len(), 1, "{first:?}");
+    assert_eq!(backups[0].metadata().unwrap().permissions().mode() & 0o777, 0o600);
+
+    dir.write("migrations/2_b/migration.sql", "ALTER TABLE a DROP COLUMN legacy;");
+    let refused = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(refused.code, 13, "{refused:?}");
+    assert!(refused.all().contains("drop-column"), "{refused:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM information_schema.columns WHERE column_name = 'legacy'").as_deref(),
+        Some("1")
+    );
+}
