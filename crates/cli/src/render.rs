@@ -148,8 +148,23 @@ impl Printer {
             Format::Json => self.json(json!({
                 "event": "run_finished", "run_id": run_id, "ok": true,
                 "applied": report.applied, "already_applied": report.already_applied, "adopted": report.adopted,
-                "held": report.held,
+                "held": report.held, "lock_waits": report.lock_waits,
             })),
+        }
+        let waits = &report.lock_waits;
+        if self.format == Format::Text && waits.retries > 0 {
+            let holders: Vec<String> =
+                waits.blockers.iter().map(|h| format!("pid {} ({})", h.pid, h.application_name)).collect();
+            let held_by = match holders.as_slice() {
+                [] => String::new(),
+                holders => format!("; the tables were held by {}", holders.join(", ")),
+            };
+            self.line(&format!(
+                "Waited for table locks: {} attempt{} cancelled and retried, {} ms in all{held_by}.",
+                waits.retries,
+                if waits.retries == 1 { "" } else { "s" },
+                waits.waited_ms
+            ));
         }
         if let (Format::Text, Some(held)) = (self.format, &report.held) {
             self.line(&format!(

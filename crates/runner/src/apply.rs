@@ -17,6 +17,8 @@ pub(crate) struct Applier<'a> {
     pub observer: &'a mut dyn Observer,
     /// Migrations written in code, by name.
     pub code: &'a [CodeMigration],
+    /// How this run waited for locks so far.
+    pub waits: LockWaits,
 }
 
 impl Applier<'_> {
@@ -204,6 +206,29 @@ pub(crate) fn event<'p>(
     }
 }
 
+/// How a run waited for table locks: the guide's "monitor", summed up at the end of a deploy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LockWaits {
+    /// Attempts cancelled by a lock timeout or deadlock, then retried.
+    pub retries: u32,
+    /// Milliseconds spent in those attempts and the pauses after them.
+    pub waited_ms: u128,
+    /// The sessions seen holding the tables, once each (the first sighting).
+    pub blockers: Vec<LockHolder>,
+}
+
+impl LockWaits {
+    fn count(&mut self, spent: std::time::Duration, blockers: &[LockHolder]) {
+        self.retries += 1;
+        self.waited_ms += spent.as_millis();
+        for holder in blockers {
+            if !self.blockers.iter().any(|seen| seen.pid == holder.pid) {
+                self.blockers.push(holder.clone());
+            }
+        }
+    }
+}
+
 impl Applier<'_> {
     /// Runs `attempt` until it succeeds, fails for good, or the lock budget runs out: after a
     /// lock timeout or deadlock it tries again after a growing, jittered pause, until the
@@ -219,6 +244,7 @@ impl Applier<'_> {
         let mut tries = 0;
         loop {
             tries += 1;
+            let tried = Instant::now();
             match attempt(&mut *self.connection) {
                 Err(failure)
                     if failure.error.is_retryable() && retries.is_none_or(|retries| tries <= retries) =>
@@ -238,6 +264,7 @@ impl Applier<'_> {
                         blockers: &blockers,
                     });
                     std::thread::sleep(delay);
+                    self.waits.count(tried.elapsed(), &blockers);
                 }
                 outcome => return (outcome, tries),
             }

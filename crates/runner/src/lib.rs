@@ -28,6 +28,7 @@ mod source;
 mod status;
 mod window;
 
+pub use apply::LockWaits;
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
 /// What a migration written in code receives and returns.
@@ -309,6 +310,8 @@ pub struct DeployReport {
     pub adopted: Vec<String>,
     /// The migration this run stopped before, because it waits for a later run.
     pub held: Option<HeldMigration>,
+    /// How the run waited for table locks.
+    pub lock_waits: LockWaits,
 }
 
 /// A pending migration held back for a later run (`-- haste:after`).
@@ -435,7 +438,8 @@ fn deploy_locked(
     }
     let adopted = adopt_prisma_history(connection, dir, &records, settings, observer)?;
     let already_applied = dir.migrations.len() - pending.len();
-    let mut applier = apply::Applier { connection, settings, observer, code };
+    let mut applier =
+        apply::Applier { connection, settings, observer, code, waits: apply::LockWaits::default() };
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
     let mut held = None;
@@ -456,7 +460,7 @@ fn deploy_locked(
         }
         applied.push(applier.apply(migration, from, progress)?);
     }
-    Ok(DeployReport { applied, already_applied, adopted, held })
+    Ok(DeployReport { applied, already_applied, adopted, held, lock_waits: applier.waits })
 }
 
 /// Refuses pending migrations the source environment has not applied with the same file, or,

@@ -431,7 +431,13 @@ pub fn resolve(
                     }
                     from += usize::from(finished);
                 }
-                let mut applier = Applier { connection, settings, observer, code: &[] };
+                let mut applier = Applier {
+                    connection,
+                    settings,
+                    observer,
+                    code: &[],
+                    waits: crate::apply::LockWaits::default(),
+                };
                 let progress = record
                     .row
                     .data_last_key

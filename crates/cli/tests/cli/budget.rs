@@ -44,6 +44,13 @@ fn by_default_a_blocked_statement_retries_in_short_attempts_and_names_the_blocke
     assert_eq!(blocker["application_name"], "report", "{run:?}");
     assert_eq!(blocker["state"], "idle in transaction", "{run:?}");
     assert!(blocker["pid"].as_i64().is_some_and(|pid| pid > 0), "{run:?}");
+    // The run's summary: every retry counted, the time spent waiting, the blocker once.
+    let finished = run.json_lines().into_iter().find(|event| event["event"] == "run_finished").unwrap();
+    let waits = &finished["lock_waits"];
+    assert_eq!(waits["retries"].as_u64(), Some(retries.len() as u64), "{run:?}");
+    assert!(waits["waited_ms"].as_u64().is_some_and(|ms| ms >= 100 * retries.len() as u64), "{run:?}");
+    assert_eq!(waits["blockers"].as_array().map(Vec::len), Some(1), "{run:?}");
+    assert_eq!(waits["blockers"][0]["pid"], *blocker.get("pid").unwrap(), "{run:?}");
     assert_eq!(
         db.value(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'v'"
