@@ -9,7 +9,8 @@
 //! queues, and the application queues behind the request); the migration at t=4 s; the workload
 //! runs until t=15 s and at least 3 s past the migration's end. The worst application latency is
 //! the slowest transaction any client saw; an application error is a failed transaction or an
-//! aborted client.
+//! aborted client. A first run with no change (`SELECT 1`) gives the floor: what the machine's
+//! own noise costs the workload.
 //!
 //! haste's side of each class is planned by `haste migrate dev --create-only` from the baseline
 //! `schema.sql` with the naive statement added (the same change, declared; a rename with its
@@ -176,6 +177,14 @@ fn main() {
     let projects: Vec<PathBuf> = operations.iter().map(|op| plan(&bench, op)).collect();
     bench.build_template();
 
+    // The floor: the workload and the reader with a migration that changes nothing.
+    bench.fresh_database();
+    let floor = bench.measure(
+        "floor",
+        Command::new(&bench.psql).args(["-X", "-q", "-d", &bench.url("online"), "-c", "SELECT 1"]),
+    );
+    report("no change (floor)", "psql", &floor);
+
     let mut results = Vec::new();
     for (op, project) in operations.iter().zip(&projects) {
         let naive_file = bench.work.join(format!("{}.sql", slug(op.name)));
@@ -204,7 +213,11 @@ fn main() {
         READER_AT.as_secs(),
         MIGRATE_AT.as_secs()
     );
-    println!("load average before: {load_before}; after: {}\n", load_average());
+    println!("load average before: {load_before}; after: {}", load_average());
+    println!(
+        "floor (the workload and the reader, no change): worst {:.1} ms, {} app errors\n",
+        floor.worst_ms, floor.errors
+    );
     println!(
         "| operation | naive worst app latency | haste worst app latency | naive / haste | app errors naive / haste | migration ok naive / haste | migration time naive / haste |"
     );
