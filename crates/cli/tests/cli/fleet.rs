@@ -262,7 +262,7 @@ fn one_fleet_spans_two_clusters() {
 fn the_fleet_section_lists_environments_or_queries_tenant_schemas() {
     let Some(main) = database() else { return };
     let staging = database().unwrap();
-    main.execute("CREATE TABLE tenants (schema_name text); INSERT INTO tenants VALUES ('acme'), ('globex'), ('initech')");
+    main.execute("CREATE TABLE tenants (schema_name text); INSERT INTO tenants VALUES ('acme'), ('Globex Corp'), ('initech')");
     let dir = three_tables();
     dir.write(
         "haste.toml",
@@ -274,8 +274,13 @@ fn the_fleet_section_lists_environments_or_queries_tenant_schemas() {
     let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert_no_password(&run);
-    for tenant in ["acme", "globex", "initech"] {
+    // A schema name is taken as written (quoted), like the history schema: case and spaces kept.
+    for tenant in ["acme", "Globex Corp", "initech"] {
         assert_applied_once(&main.url, tenant, &["1_a", "2_b", "3_c"]);
+        let tables = main.value(&format!(
+            "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = '{tenant}' AND tablename NOT LIKE '\\_haste%'"
+        ));
+        assert_eq!(tables.as_deref(), Some("a,b,c"), "{tenant}");
     }
     let status = haste(dir.path(), &["migrate", "status", "--fleet"]);
     assert_eq!((status.code, status.stdout.matches("up to date").count()), (0, 3), "{status:?}");
