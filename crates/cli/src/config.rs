@@ -580,6 +580,9 @@ pub fn resolve_fleet(
     run: Option<&RunOptions>,
     fleet: &crate::args::FleetTargets,
 ) -> Result<FleetConfig, ConfigError> {
+    if fleet.targets.is_some() && common.url.is_some() {
+        return Err(ConfigError("--url is not used with --targets: the file names every target".into()));
+    }
     let raw = load(common)?;
     let named = environment_name(common.environment.as_deref(), &raw);
     let entries: Vec<(String, String)> = match &fleet.targets {
