@@ -534,6 +534,8 @@ const DEFAULT_JOBS: usize = 4;
 pub struct FleetConfig {
     pub dir: Folder,
     pub targets: FleetTargets,
+    /// How the targets a query returns are made.
+    pub template: TargetTemplate,
     pub jobs: usize,
     /// The selected environment's deploy window.
     pub window: Option<haste_runner::DeployWindow>,
@@ -543,9 +545,8 @@ pub struct FleetConfig {
 pub enum FleetTargets {
     /// Listed (a targets file, `[fleet] targets`).
     Listed(Vec<haste_runner::Target>),
-    /// To be read by running `query` on `url`; each row becomes a target with `settings` for
-    /// its history schema.
-    Query { url: DatabaseUrl, query: String, template: TargetTemplate },
+    /// To be read by running `query` on `url`; each row becomes a target (`FleetConfig::template`).
+    Query { url: DatabaseUrl, query: String },
 }
 
 /// How a target's settings are made from its URL: the fleet's run options and run id, the
@@ -628,7 +629,7 @@ pub fn resolve_fleet(
                     "[fleet] targets_query needs a database URL to run on (--url, url, DATABASE_URL)".into(),
                 )
             })?;
-            FleetTargets::Query { url, query, template }
+            FleetTargets::Query { url, query }
         }
         None => {
             let targets: Vec<haste_runner::Target> = listed
@@ -642,6 +643,7 @@ pub fn resolve_fleet(
     Ok(FleetConfig {
         dir: folder(common.dir.as_deref(), file.migrations_dir),
         targets,
+        template,
         jobs,
         window: rules.window,
     })

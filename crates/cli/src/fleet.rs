@@ -155,7 +155,7 @@ fn prepare(
         .map_err(|error| Printer::new(common.format, None).usage_error(&error.0))?;
     let targets = match &config.targets {
         config::FleetTargets::Listed(targets) => targets.clone(),
-        config::FleetTargets::Query { url, query, template } => {
+        config::FleetTargets::Query { url, query } => {
             let printer = Printer::new(common.format, Some(url.clone()));
             let settings = config::settings_for(url, None);
             let mut connection = crate::connect(url, &format!("haste/{}", settings.run_id), &settings)
@@ -170,7 +170,7 @@ fn prepare(
             let targets: Vec<Target> = rows
                 .into_iter()
                 .filter_map(|row| row.into_iter().next().flatten())
-                .map(|value| query_target(template, url, &value))
+                .map(|value| query_target(&config.template, url, &value))
                 .collect();
             config::check_distinct(&targets).map_err(|error| printer.usage_error(&error.0))?;
             if targets.is_empty() {
