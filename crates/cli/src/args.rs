@@ -125,6 +125,14 @@ pub enum Migrate {
         /// environment has not applied, for this reason (recorded in the history).
         #[arg(long, value_name = "REASON")]
         promotion_override: Option<String>,
+        #[command(flatten)]
+        fleet: FleetTargets,
+        /// With a fleet: after the first target fails, start no other (those running finish).
+        #[arg(long, requires = "fleet_source")]
+        fail_fast: bool,
+        /// With a fleet: deploy the first K targets before any other, and stop if one fails.
+        #[arg(long, value_name = "K", requires = "fleet_source")]
+        canary: Option<usize>,
     },
     /// Show what deploying the pending migrations would do now, statement by statement: the
     /// lock each takes, the live size of its tables, an estimate of its duration, who would
@@ -224,6 +232,8 @@ pub enum Migrate {
         /// and list what no migration holds yet.
         #[arg(long, requires = "drift")]
         schema: Option<PathBuf>,
+        #[command(flatten)]
+        fleet: FleetTargets,
     },
     /// Generate a migration from the desired schema and apply it to the development database:
     /// stops on drift, writes `<timestamp>_<name>/migration.sql` and `down.sql` in online-safe
@@ -315,6 +325,29 @@ pub struct Common {
     /// `environment` in haste.toml, then development for SQLite and local servers).
     #[arg(long, visible_alias = "env")]
     pub environment: Option<String>,
+}
+
+/// Many databases at once (docs/fleets.md): where the targets come from, how many at a time.
+#[derive(Debug, Clone, Args)]
+#[command(group = clap::ArgGroup::new("fleet_source").multiple(false))]
+pub struct FleetTargets {
+    /// Every target listed in this file (`-`: standard input): a database URL or `env:NAME`
+    /// per line; blank lines and `#` comments are allowed.
+    #[arg(long, value_name = "FILE", group = "fleet_source")]
+    pub targets: Option<PathBuf>,
+    /// The targets of `[fleet]` in haste.toml (`targets`, or `targets_query` run on the url).
+    #[arg(long, group = "fleet_source")]
+    pub fleet: bool,
+    /// Targets handled at the same time (default: `jobs` in `[fleet]`, else 4).
+    #[arg(long, value_name = "N", requires = "fleet_source")]
+    pub jobs: Option<usize>,
+}
+
+impl FleetTargets {
+    /// Whether a fleet was asked for.
+    pub fn asked(&self) -> bool {
+        self.targets.is_some() || self.fleet
+    }
 }
 
 /// Options of commands that apply migrations.

@@ -37,6 +37,22 @@ struct ConfigFile {
     /// `[environments.<name>]`: what differs in each environment.
     #[serde(default)]
     environments: std::collections::BTreeMap<String, EnvironmentSection>,
+    /// `[fleet]`: the targets of `--fleet`.
+    fleet: Option<FleetSection>,
+}
+
+/// `[fleet]`: the databases (or schemas) `--fleet` deploys to, listed or queried.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetSection {
+    /// Database URLs and `env:NAME`, as in a targets file.
+    #[serde(default)]
+    targets: Vec<String>,
+    /// A query run on the url that returns a target per row (first column): a database URL,
+    /// or a schema name of the url's database.
+    targets_query: Option<String>,
+    /// Targets handled at the same time.
+    jobs: Option<usize>,
 }
 
 /// One `[environments.<name>]` section: its values replace the file's own.
@@ -132,6 +148,38 @@ impl ConfigFile {
         let history_schema = section.history_schema.clone().or_else(|| self.history_schema.clone());
         Ok(SourceEnvironment { name: from, url, history_schema })
     }
+}
+
+impl EnvironmentSection {
+    /// The first guard this section sets that runs per database around a single deploy
+    /// (`promote_from`, `backup`, `lint`, `verify`, `window`), which fleets do not apply yet.
+    fn per_database_guard(&self) -> Option<&'static str> {
+        first_set(&[
+            ("promote_from", self.promote_from.is_some()),
+            ("backup", self.backup.is_some()),
+            ("lint", self.lint),
+            ("verify", self.verify),
+            ("window", self.window.is_some()),
+        ])
+    }
+}
+
+impl EnvironmentRules {
+    /// [`EnvironmentSection::per_database_guard`] of the selected environment; its window is
+    /// checked before a fleet deploy as before a single one.
+    fn per_database_guard(&self) -> Option<&'static str> {
+        first_set(&[
+            ("promote_from", self.promote_from.is_some()),
+            ("backup", self.backup.is_some()),
+            ("lint", self.lint),
+            ("verify", self.verify),
+        ])
+    }
+}
+
+/// The first key of `keys` that is set.
+fn first_set(keys: &[(&'static str, bool)]) -> Option<&'static str> {
+    keys.iter().find_map(|(key, set)| set.then_some(*key))
 }
 
 /// What an environment's section says beyond its values.
@@ -369,7 +417,8 @@ pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathB
     Ok(folder(dir, file.migrations_dir).path)
 }
 
-pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
+/// `.env` read (unless `--no-dotenv`), then haste.toml.
+fn load(common: &Common) -> Result<ConfigFile, ConfigError> {
     if !common.no_dotenv {
         // A missing .env is normal; a malformed one is worth saying.
         if let Err(error) = dotenvy::dotenv()
@@ -378,25 +427,76 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
             return Err(ConfigError(dotenv_error(&error)));
         }
     }
-    let file = load_file(common.config.as_deref())?;
-    let named = environment_name(common.environment.as_deref(), &file);
-    let (file, rules) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
-    let raw_url = common
+    load_file(common.config.as_deref())
+}
+
+/// The database URL: the flag, else `url` in haste.toml (its environment's section), else
+/// DATABASE_URL; `None` when none is set.
+fn main_url(common: &Common, file: &ConfigFile) -> Result<Option<DatabaseUrl>, ConfigError> {
+    common
         .url
         .clone()
         .map(Ok)
         .or_else(|| file.url.as_deref().map(interpolate))
         .or_else(|| std::env::var("DATABASE_URL").ok().map(Ok))
         .transpose()?
-        .ok_or_else(|| {
-            ConfigError(
-                "no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml"
-                    .into(),
-            )
-        })?;
-    let url = DatabaseUrl::parse(&raw_url).map_err(|error| ConfigError(error.to_string()))?;
-    let dir = folder(common.dir.as_deref(), file.migrations_dir);
+        .map(|raw| DatabaseUrl::parse(&raw).map_err(|error| ConfigError(error.to_string())))
+        .transpose()
+}
 
+pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
+    let file = load(common)?;
+    let named = environment_name(common.environment.as_deref(), &file);
+    let (file, rules) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
+    let url = main_url(common, &file)?.ok_or_else(|| {
+        ConfigError(
+            "no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml"
+                .into(),
+        )
+    })?;
+    let dir = folder(common.dir.as_deref(), file.migrations_dir.clone());
+    let history_schema = common.history_schema.clone().or_else(|| file.history_schema.clone());
+    let settings = run_settings(run, &file, settings_for(&url, history_schema))?;
+    let environment = match (named.as_ref(), rules.production) {
+        (_, Some(true)) => Environment::Production,
+        (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
+            "production" | "prod" if marked.is_none() => Environment::Production,
+            "development" | "dev" => Environment::Development,
+            _ => Environment::Other(name.clone()),
+        },
+        (None, _) if is_local(&url) => Environment::Development,
+        (None, _) => Environment::Other("unnamed (remote server)".into()),
+    };
+    let seed = file.seed.or_else(|| {
+        let beside = dir.path.parent().unwrap_or(Path::new(".")).join("seed.sql");
+        beside.exists().then_some(beside)
+    });
+    let shadow_url = file.shadow_url.as_deref().map(interpolate).transpose()?;
+    Ok(Resolved {
+        url,
+        dir,
+        settings,
+        environment,
+        seed,
+        seed_command: file.seed_command,
+        schema: file.schema,
+        shadow_url,
+        exact_prisma: file.exact_prisma,
+        environment_named: named,
+        promote_from: rules.promote_from,
+        verify: rules.verify,
+        window: rules.window,
+        backup: rules.backup,
+        lint: rules.lint,
+    })
+}
+
+/// `base` with the run options: flags over haste.toml over built-ins.
+fn run_settings(
+    run: Option<&RunOptions>,
+    file: &ConfigFile,
+    base: Settings,
+) -> Result<Settings, ConfigError> {
     // A flag's value is parsed here rather than by clap, so a bad one is reported in the
     // output format asked for (JSON too), naming the flag.
     let flag = |get: fn(&RunOptions) -> Option<&String>, name: &str| {
@@ -416,48 +516,213 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         .or(file.defaults.lock_deadline.map(|d| d.0))
         .unwrap_or(DEFAULT_LOCK_DEADLINE);
     let retries = run.and_then(|r| r.retries).or(file.defaults.retries);
-    let history_schema = common.history_schema.clone().or(file.history_schema);
-    let environment = match (named.as_ref(), rules.production) {
-        (_, Some(true)) => Environment::Production,
-        (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
-            "production" | "prod" if marked.is_none() => Environment::Production,
-            "development" | "dev" => Environment::Development,
-            _ => Environment::Other(name.clone()),
-        },
-        (None, _) if is_local(&url) => Environment::Development,
-        (None, _) => Environment::Other("unnamed (remote server)".into()),
-    };
-    let seed = file.seed.or_else(|| {
-        let beside = dir.path.parent().unwrap_or(Path::new(".")).join("seed.sql");
-        beside.exists().then_some(beside)
-    });
-    let settings = Settings {
+    Ok(Settings {
         lock_wait,
         limits: Limits { lock_timeout, statement_timeout },
         lock_deadline,
         retries,
         allow_out_of_order: run.is_some_and(|r| r.allow_out_of_order),
         max_rate: run.and_then(|r| r.max_rate),
-        ..settings_for(&url, history_schema)
-    };
-    let shadow_url = file.shadow_url.as_deref().map(interpolate).transpose()?;
-    Ok(Resolved {
-        url,
-        dir,
-        settings,
-        environment,
-        seed,
-        seed_command: file.seed_command,
-        schema: file.schema,
-        shadow_url,
-        exact_prisma: file.exact_prisma,
-        environment_named: named,
-        promote_from: rules.promote_from,
-        verify: rules.verify,
-        window: rules.window,
-        backup: rules.backup,
-        lint: rules.lint,
+        ..base
     })
+}
+
+/// Targets handled at the same time when neither `--jobs` nor `[fleet] jobs` says.
+const DEFAULT_JOBS: usize = 4;
+
+/// What a fleet command needs: the folder, the targets with their settings, how many at once.
+pub struct FleetConfig {
+    pub dir: Folder,
+    pub targets: FleetTargets,
+    /// How the targets a query returns are made.
+    pub template: TargetTemplate,
+    pub jobs: usize,
+    /// The selected environment's deploy window.
+    pub window: Option<haste_runner::DeployWindow>,
+}
+
+/// Where a fleet's targets come from.
+pub enum FleetTargets {
+    /// Listed (a targets file, `[fleet] targets`).
+    Listed(Vec<haste_runner::Target>),
+    /// To be read by running `query` on `url`; each row becomes a target (`FleetConfig::template`).
+    Query { url: DatabaseUrl, query: String },
+}
+
+/// How a target's settings are made from its URL: the fleet's run options and run id, the
+/// history in the URL's schema.
+pub struct TargetTemplate {
+    base: Settings,
+    history_schema: Option<String>,
+}
+
+impl TargetTemplate {
+    /// The target at `url`, named `name` (its URL with the password hidden when `None`).
+    pub fn target(
+        &self,
+        name: Option<String>,
+        url: DatabaseUrl,
+        history_schema: Option<String>,
+    ) -> haste_runner::Target {
+        let history = settings_for(&url, history_schema.or_else(|| self.history_schema.clone())).history;
+        haste_runner::Target {
+            name: name.unwrap_or_else(|| url.to_string()),
+            url,
+            settings: Settings { history, ..self.base.clone() },
+        }
+    }
+}
+
+/// A fleet's configuration: `--targets FILE` (or `-`), or `--fleet` and `[fleet]` in haste.toml.
+/// Every target is checked here (URL syntax, `env:NAME` sections, duplicates), before anything
+/// connects; nothing of a target line is ever quoted in an error, as it may hold a password.
+pub fn resolve_fleet(
+    common: &Common,
+    run: Option<&RunOptions>,
+    fleet: &crate::args::FleetTargets,
+) -> Result<FleetConfig, ConfigError> {
+    if fleet.targets.is_some() && common.url.is_some() {
+        return Err(ConfigError("--url is not used with --targets: the file names every target".into()));
+    }
+    let raw = load(common)?;
+    let named = environment_name(common.environment.as_deref(), &raw);
+    let entries: Vec<(String, String)> = match &fleet.targets {
+        Some(path) => targets_file(path)?,
+        None => match &raw.fleet {
+            Some(section) if !section.targets.is_empty() && section.targets_query.is_some() => {
+                return Err(ConfigError("[fleet]: set targets or targets_query, not both".into()));
+            }
+            Some(section) => section
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(i, line)| (format!("[fleet] targets, item {}", i + 1), line.clone()))
+                .collect(),
+            None => return Err(ConfigError("--fleet: haste.toml has no [fleet] section".into())),
+        },
+    };
+    let query = raw.fleet.as_ref().and_then(|f| f.targets_query.clone()).filter(|_| fleet.targets.is_none());
+    let jobs = fleet.jobs.or(raw.fleet.as_ref().and_then(|f| f.jobs)).unwrap_or(DEFAULT_JOBS);
+    if jobs == 0 {
+        return Err(ConfigError("--jobs must be at least 1".into()));
+    }
+    let mut listed = Vec::with_capacity(entries.len());
+    for (place, line) in &entries {
+        listed.push(target_entry(&raw, place, line)?);
+    }
+    let (file, rules) = raw.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
+    if let Some(guard) = rules.per_database_guard() {
+        return Err(ConfigError(format!(
+            "the environment's `{guard}` is not applied to fleets yet: deploy its databases one by one"
+        )));
+    }
+    // One run id for the whole fleet; each target's history comes from its own URL.
+    let base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
+    let template = TargetTemplate {
+        base,
+        history_schema: common.history_schema.clone().or_else(|| file.history_schema.clone()),
+    };
+    let targets = match query {
+        Some(query) => {
+            let url = main_url(common, &file)?.ok_or_else(|| {
+                ConfigError(
+                    "[fleet] targets_query needs a database URL to run on (--url, url, DATABASE_URL)".into(),
+                )
+            })?;
+            FleetTargets::Query { url, query }
+        }
+        None => {
+            let targets: Vec<haste_runner::Target> = listed
+                .into_iter()
+                .map(|entry| template.target(entry.name, entry.url, entry.history_schema))
+                .collect();
+            check_distinct(&targets)?;
+            FleetTargets::Listed(targets)
+        }
+    };
+    Ok(FleetConfig {
+        dir: folder(common.dir.as_deref(), file.migrations_dir),
+        targets,
+        template,
+        jobs,
+        window: rules.window,
+    })
+}
+
+/// Refuses two targets with the same database and history: they would share one lock and one
+/// history, so the second would only wait for the first.
+pub fn check_distinct(targets: &[haste_runner::Target]) -> Result<(), ConfigError> {
+    let mut seen = std::collections::HashMap::new();
+    for (index, target) in targets.iter().enumerate() {
+        let key = (target.url.redacted(), target.settings.history.schema.clone());
+        if let Some(first) = seen.insert(key, index) {
+            return Err(ConfigError(format!(
+                "targets {} and {} are the same database and history schema ({})",
+                first + 1,
+                index + 1,
+                target.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The lines of a targets file (`-`: standard input) that name a target, with their place.
+fn targets_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let (text, shown) = if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|error| ConfigError(format!("cannot read the targets from standard input: {error}")))?;
+        (text, "standard input".to_owned())
+    } else {
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
+        (text, path.display().to_string())
+    };
+    let entries: Vec<(String, String)> = text
+        .lines()
+        .enumerate()
+        .map(|(number, line)| (format!("{shown}:{}", number + 1), line.trim().to_owned()))
+        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+        .collect();
+    if entries.is_empty() {
+        return Err(ConfigError(format!("{shown} lists no target")));
+    }
+    Ok(entries)
+}
+
+/// One target as written: `env:NAME` or a database URL.
+struct TargetEntry {
+    name: Option<String>,
+    url: DatabaseUrl,
+    history_schema: Option<String>,
+}
+
+fn target_entry(file: &ConfigFile, place: &str, line: &str) -> Result<TargetEntry, ConfigError> {
+    if let Some(name) = line.strip_prefix("env:") {
+        let section = file
+            .environments
+            .get(name)
+            .ok_or_else(|| ConfigError(format!("{place}: no [environments.{name}] in haste.toml")))?;
+        let raw = section
+            .url
+            .as_deref()
+            .ok_or_else(|| ConfigError(format!("{place}: [environments.{name}] has no url")))?;
+        let url = DatabaseUrl::parse(&interpolate(raw)?)
+            .map_err(|error| ConfigError(format!("{place}: [environments.{name}] url: {error}")))?;
+        if let Some(guard) = section.per_database_guard() {
+            return Err(ConfigError(format!(
+                "{place}: [environments.{name}] sets `{guard}`, which is not applied to fleets yet"
+            )));
+        }
+        return Ok(TargetEntry {
+            name: Some(line.to_owned()),
+            url,
+            history_schema: section.history_schema.clone(),
+        });
+    }
+    let url = DatabaseUrl::parse(line).map_err(|error| ConfigError(format!("{place}: {error}")))?;
+    Ok(TargetEntry { name: None, url, history_schema: None })
 }
 
 /// Built-in settings for a database, with the history in `history_schema` (default: the

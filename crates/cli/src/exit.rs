@@ -44,6 +44,11 @@ pub const NOT_SAFE_NOW: u8 = 17;
 /// schema they give (someone changed it by hand).
 pub const VERIFY_FAILED: u8 = 18;
 
+/// `migrate deploy --targets`/`--fleet`: at least one target failed or was not started (a
+/// canary failed, or `--fail-fast`); `migrate status --targets`: a target could not be read or
+/// needs attention. The others' outcomes are in the summary; a rerun carries on.
+pub const FLEET_FAILED: u8 = 19;
+
 /// The exit code and stable error code of a runner error.
 pub fn classify(error: &Error) -> (u8, &'static str) {
     match error {

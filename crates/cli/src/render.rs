@@ -19,24 +19,32 @@ const JSON_SCHEMA: &str = "haste/1";
 pub struct Printer {
     format: Format,
     url: Option<DatabaseUrl>,
+    /// A fleet's other URLs, whose passwords are scrubbed too.
+    fleet: Vec<DatabaseUrl>,
     /// A JSON document the next one extends: `status --drift` prints the status and the drift
     /// check as one document, though the drift check's outcome is only known later.
-    extended: std::cell::RefCell<Option<Value>>,
+    extended: std::sync::Mutex<Option<Value>>,
 }
 
 impl Printer {
     pub fn new(format: Format, url: Option<DatabaseUrl>) -> Printer {
-        Printer { format, url, extended: std::cell::RefCell::new(None) }
+        Printer { format, url, fleet: Vec::new(), extended: std::sync::Mutex::new(None) }
+    }
+
+    /// A printer for a fleet: every target's password is scrubbed, and JSON documents carry
+    /// no `url` (events name their `target`).
+    pub fn for_fleet(format: Format, urls: Vec<DatabaseUrl>) -> Printer {
+        Printer { fleet: urls, ..Printer::new(format, None) }
     }
 
     /// Makes the next JSON document carry the fields of `document` too (its own fields win; an
     /// `error` sets `exit_code`).
     pub fn extend_next(&self, document: Value) {
-        *self.extended.borrow_mut() = Some(document);
+        *self.extended.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(document);
     }
 
-    fn scrub(&self, text: &str) -> String {
-        self.url.as_ref().map_or_else(|| text.to_owned(), |url| url.scrub(text))
+    pub fn scrub(&self, text: &str) -> String {
+        self.url.iter().chain(&self.fleet).fold(text.to_owned(), |text, url| url.scrub(&text))
     }
 
     pub fn emit(&self, text: &str, to_stderr: bool) {
@@ -59,7 +67,8 @@ impl Printer {
     }
 
     pub fn json(&self, mut value: Value) {
-        if let Some(Value::Object(mut base)) = self.extended.borrow_mut().take()
+        if let Some(Value::Object(mut base)) =
+            self.extended.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
             && let Value::Object(fields) = value
         {
             if let Some(exit_code) = fields.get("error").and_then(|error| error.get("exit_code")) {
@@ -588,7 +597,7 @@ fn state_label(state: State) -> &'static str {
     }
 }
 
-fn mode_text(mode: ExecutionMode) -> String {
+pub(crate) fn mode_text(mode: ExecutionMode) -> String {
     match mode {
         ExecutionMode::Transaction => "in one transaction".into(),
         ExecutionMode::Stepwise { reason } => {
@@ -707,7 +716,7 @@ impl Observer for ProgressPrinter<'_> {
     }
 }
 
-fn error_text(error: &Error) -> String {
+pub(crate) fn error_text(error: &Error) -> String {
     match error {
         Error::MigrationFailed(failure) => failure_text(failure, Unit::Migration),
         Error::ChecksumMismatch { name, file, applied, current } => format!(
@@ -891,7 +900,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     text
 }
 
-fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
+pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
     let mut value = json!({ "code": code, "exit_code": exit_code, "message": error.to_string() });
     match error {
         Error::MigrationFailed(failure) | Error::SeedFailed(failure) | Error::SourceFailed(failure) => {

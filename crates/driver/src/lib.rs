@@ -144,9 +144,12 @@ pub trait Connection {
     /// their own transactions); `limits` are applied at session level.
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
 
-    /// The first row of a query, its values as text (`None` for NULL); `None` when it returns
-    /// no row. Runs in autocommit.
-    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError>;
+    /// Every row of a query, its values as text (`None` for NULL). Runs in autocommit.
+    fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError>;
+    /// The first row of a query, as [`Connection::query_rows`]; `None` when it returns no row.
+    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
+        Ok(self.query_rows(sql)?.into_iter().next())
+    }
     /// Prisma Migrate's history, when the database has a `_prisma_migrations` table.
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError>;
     /// Whether the index `name` (as SQL text, quoted and possibly schema-qualified) exists, and

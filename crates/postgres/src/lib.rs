@@ -404,8 +404,8 @@ impl Connection for PgConnection {
         self.run_alone(limits, statement)
     }
 
-    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
-        Ok(self.rows(sql)?.into_iter().next())
+    fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        self.rows(sql)
     }
 
     fn run_code(

@@ -103,8 +103,11 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
         config.password(password);
     }
     if let Some(schema) = &schema {
-        // Prisma's `schema` is where unqualified names go: the search path.
-        let setting = format!("-c search_path={}", schema.replace('\\', "\\\\").replace(' ', "\\ "));
+        // Prisma's `schema` is where unqualified names go: the search path. Quoted, as the
+        // history schema and Prisma's statements name it, so `Tenant` is not folded to `tenant`;
+        // then escaped for the startup options (a backslash before `\` and spaces).
+        let quoted = haste_sql::quote_ident(schema);
+        let setting = format!("-c search_path={}", quoted.replace('\\', "\\\\").replace(' ', "\\ "));
         let options = match config.get_options() {
             Some(existing) if !existing.is_empty() => format!("{existing} {setting}"),
             _ => setting,
@@ -161,7 +164,7 @@ mod tests {
             "postgresql://app:pw@db:5432/crm?schema=sales&connection_limit=5&pgbouncer=true&sslmode=require",
         );
         assert_eq!(parsed.tls, TlsMode::Require);
-        assert_eq!(parsed.config.get_options(), Some("-c search_path=sales"));
+        assert_eq!(parsed.config.get_options(), Some("-c search_path=\"sales\""));
         assert_eq!(parsed.libpq_url, "postgresql://app@db:5432/crm?sslmode=require");
         assert_eq!(
             options("postgres://db/crm?sslmode=verify-full&sslrootcert=/ca.pem").tls,

@@ -6,6 +6,8 @@
 //! - [`status`]: compare history with the folder without taking the lock or writing anything.
 //! - [`impact`]: what deploying the pending migrations would do now, statement by statement
 //!   (lock, work, table size, estimate, blockers), for `migrate plan`.
+//! - [`deploy_fleet`], [`status_fleet`]: the same for many databases (or schemas) at once, a
+//!   few at a time, each target with its own lock and history.
 //! - [`Observer`] receives [`RunEvent`]s as they happen (lock waits, each migration's start,
 //!   retries, completion), so a command line can show progress without the runner printing.
 //! - [`ExecutionMode`] says how a migration runs: in one transaction with its history row,
@@ -18,6 +20,7 @@ mod apply;
 mod data;
 mod doctor;
 mod error;
+mod fleet;
 mod impact;
 mod lock;
 mod plan;
@@ -31,6 +34,10 @@ mod window;
 pub use apply::LockWaits;
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
+pub use fleet::{
+    Connect, FleetObserver, FleetOptions, FleetReport, Outcome, SkipReason, Target, TargetError,
+    deploy_fleet, status_fleet,
+};
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};
 pub use impact::{ImpactReport, MigrationImpact, StatementImpact, TableSize, impact};

@@ -32,6 +32,31 @@ pub struct SqliteConnection {
 }
 
 impl SqliteConnection {
+    /// Up to `limit` rows of a query, their values as text (`None` for NULL).
+    fn rows(&mut self, sql: &str, limit: usize) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        let mut statement = self.connection.prepare(sql).map_err(|error| db_error(sql, error))?;
+        let width = statement.column_count();
+        let mut rows = statement.query([]).map_err(|error| db_error(sql, error))?;
+        let mut found = Vec::new();
+        while found.len() < limit
+            && let Some(row) = rows.next().map_err(|error| db_error(sql, error))?
+        {
+            found.push(
+                (0..width)
+                    .map(|i| match row.get_ref(i) {
+                        Ok(rusqlite::types::ValueRef::Null) | Err(_) => None,
+                        Ok(rusqlite::types::ValueRef::Integer(n)) => Some(n.to_string()),
+                        Ok(rusqlite::types::ValueRef::Real(x)) => Some(x.to_string()),
+                        Ok(rusqlite::types::ValueRef::Text(t)) | Ok(rusqlite::types::ValueRef::Blob(t)) => {
+                            Some(String::from_utf8_lossy(t).into_owned())
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        Ok(found)
+    }
+
     /// Opens (creating if needed) the database file `url` names: `sqlite:path`,
     /// `sqlite://path` or `file:path`; a query string is ignored.
     pub fn open(url: &DatabaseUrl, application_name: &str) -> Result<SqliteConnection, ConnectError> {
@@ -306,8 +331,8 @@ impl Connection for SqliteConnection {
         result
     }
 
-    fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
-        Executor::query_row(self, sql)
+    fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError> {
+        self.rows(sql, usize::MAX)
     }
 
     fn prisma_history(&mut self) -> Result<Option<Vec<PrismaRow>>, DbError> {
@@ -410,21 +435,7 @@ impl Executor for SqliteConnection {
     }
 
     fn query_row(&mut self, sql: &str) -> Result<Option<Vec<Option<String>>>, DbError> {
-        let mut statement = self.connection.prepare(sql).map_err(|error| db_error(sql, error))?;
-        let width = statement.column_count();
-        let mut rows = statement.query([]).map_err(|error| db_error(sql, error))?;
-        let Some(row) = rows.next().map_err(|error| db_error(sql, error))? else { return Ok(None) };
-        let values = (0..width)
-            .map(|i| match row.get_ref(i) {
-                Ok(rusqlite::types::ValueRef::Null) | Err(_) => None,
-                Ok(rusqlite::types::ValueRef::Integer(n)) => Some(n.to_string()),
-                Ok(rusqlite::types::ValueRef::Real(x)) => Some(x.to_string()),
-                Ok(rusqlite::types::ValueRef::Text(t)) | Ok(rusqlite::types::ValueRef::Blob(t)) => {
-                    Some(String::from_utf8_lossy(t).into_owned())
-                }
-            })
-            .collect();
-        Ok(Some(values))
+        Ok(self.rows(sql, 1)?.into_iter().next())
     }
 }
 

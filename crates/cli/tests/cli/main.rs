@@ -6,6 +6,7 @@ mod deploy_postgres;
 mod dev;
 mod failures;
 mod faults;
+mod fleet;
 mod guards;
 mod inputs;
 mod json;

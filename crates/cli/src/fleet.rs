@@ -1,0 +1,489 @@
+//! `migrate deploy --targets|--fleet` and `migrate status --targets|--fleet`: resolve the
+//! targets, call the runner's fleet functions, render a live view, a summary table or NDJSON.
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use haste_driver::DatabaseUrl;
+use haste_migrations::MigrationsDir;
+use haste_runner::{FleetObserver, FleetOptions, Outcome, RunEvent, SkipReason, State, Target, TargetError};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::args::{Common, FleetTargets, Format, RunOptions};
+use crate::config::{self, FleetConfig};
+use crate::exit;
+use crate::render::{self, Printer};
+
+/// What `migrate deploy` asks of a fleet beyond its targets.
+pub struct DeployArgs<'a> {
+    pub common: &'a Common,
+    pub run: &'a RunOptions,
+    pub fleet: &'a FleetTargets,
+    pub fail_fast: bool,
+    pub canary: Option<usize>,
+    pub outside_window: Option<&'a str>,
+}
+
+/// `migrate deploy` to every target.
+pub fn deploy(args: &DeployArgs<'_>) -> u8 {
+    let (config, targets, dir, printer) = match prepare(args.common, Some(args.run), args.fleet) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let outside =
+        match haste_runner::check_window(config.window.as_ref(), jiff::Timestamp::now(), args.outside_window)
+        {
+            Ok(outside) => outside,
+            Err(error) => return printer.runner_error(&error),
+        };
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .map(|target| Target {
+            settings: haste_runner::Settings { outside_window: outside.clone(), ..target.settings },
+            ..target
+        })
+        .collect();
+    let options =
+        FleetOptions { jobs: config.jobs, fail_fast: args.fail_fast, canary: args.canary.unwrap_or(0) };
+    let view = LiveView::new(&printer, &targets);
+    let started = Instant::now();
+    let report = haste_runner::deploy_fleet(&targets, &dir, &options, &connect, &view);
+    view.summary(&report.outcomes, started.elapsed());
+    if report.succeeded() { exit::OK } else { exit::FLEET_FAILED }
+}
+
+/// `migrate status` of every target: a table (or a JSON document per target, then one for the
+/// fleet). Exit 0 when every target is up to date, 3 when some only have pending migrations,
+/// 19 when one cannot be read or has a migration that needs attention.
+pub fn status(common: &Common, fleet: &FleetTargets) -> u8 {
+    let (config, targets, dir, printer) = match prepare(common, None, fleet) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &connect);
+    let mut rows = Vec::with_capacity(targets.len());
+    let mut worst = exit::OK;
+    for (target, report) in targets.iter().zip(&reports) {
+        let (code, counts) = match report {
+            Ok(report) => {
+                let count =
+                    |states: &[State]| report.migrations.iter().filter(|m| states.contains(&m.state)).count();
+                let counts = StatusCounts {
+                    applied: count(&[State::Applied]),
+                    pending: count(&[State::Pending]),
+                    failed: count(&[State::Failed, State::Interrupted, State::Running]),
+                    changed: count(&[State::Modified, State::Missing]),
+                };
+                (Printer::status_code(report), Some(counts))
+            }
+            Err(_) => (exit::FLEET_FAILED, None),
+        };
+        worst = match (worst, code) {
+            (exit::OK, code) => code,
+            (exit::PENDING, exit::OK | exit::PENDING) => exit::PENDING,
+            _ => exit::FLEET_FAILED,
+        };
+        match printer.format() {
+            Format::Json => {
+                let mut document =
+                    json!({ "event": "target_status", "target": target.name, "ok": code == exit::OK });
+                match (report, &counts) {
+                    (Ok(report), Some(counts)) => {
+                        document["counts"] = json!(counts);
+                        document["migrations"] = json!(report.migrations);
+                    }
+                    (Err(error), _) => document["error"] = target_error_json(error),
+                    _ => {}
+                }
+                printer.json(document);
+            }
+            Format::Text => rows.push(vec![
+                target.name.clone(),
+                counts.as_ref().map_or("-".into(), |c| c.applied.to_string()),
+                counts.as_ref().map_or("-".into(), |c| c.pending.to_string()),
+                counts.as_ref().map_or("-".into(), |c| c.failed.to_string()),
+                counts.as_ref().map_or("-".into(), |c| c.changed.to_string()),
+                match report {
+                    Ok(_) if code == exit::OK => "up to date".into(),
+                    Ok(_) if code == exit::PENDING => "behind".into(),
+                    Ok(_) => "needs attention".into(),
+                    Err(error) => target_error_text(error),
+                },
+            ]),
+        }
+    }
+    let behind = reports.iter().filter(|r| r.as_ref().is_ok_and(|r| r.any(State::Pending))).count();
+    let unreadable = reports.iter().filter(|r| r.is_err()).count();
+    match printer.format() {
+        Format::Json => printer.json(json!({
+            "event": "fleet_status", "ok": worst == exit::OK, "exit_code": worst,
+            "targets": targets.len(), "behind": behind, "unreadable": unreadable,
+        })),
+        Format::Text => {
+            table(&printer, &["TARGET", "APPLIED", "PENDING", "FAILED", "CHANGED", "STATE"], &rows);
+            printer.line(&format!(
+                "{} targets: {behind} behind, {unreadable} unreadable, {} needing attention.",
+                targets.len(),
+                rows.iter().filter(|row| row[5] == "needs attention").count()
+            ));
+        }
+    }
+    worst
+}
+
+#[derive(serde::Serialize)]
+struct StatusCounts {
+    applied: usize,
+    pending: usize,
+    /// Failed, interrupted or running.
+    failed: usize,
+    /// Modified since applied, or missing from the folder.
+    changed: usize,
+}
+
+/// The fleet's configuration, its targets (a query run), the folder, and a printer that scrubs
+/// every target's password; or the exit code of an error, already reported.
+fn prepare(
+    common: &Common,
+    run: Option<&RunOptions>,
+    fleet: &FleetTargets,
+) -> Result<(FleetConfig, Vec<Target>, MigrationsDir, Printer), u8> {
+    let config = config::resolve_fleet(common, run, fleet)
+        .map_err(|error| Printer::new(common.format, None).usage_error(&error.0))?;
+    let targets = match &config.targets {
+        config::FleetTargets::Listed(targets) => targets.clone(),
+        config::FleetTargets::Query { url, query } => {
+            let printer = Printer::new(common.format, Some(url.clone()));
+            let settings = config::settings_for(url, None);
+            let mut connection = crate::connect(url, &format!("haste/{}", settings.run_id), &settings)
+                .map_err(|error| printer.connect_error(&error))?;
+            let rows = connection.query_rows(query).map_err(|error| {
+                printer.fail(
+                    "TARGETS_QUERY",
+                    exit::USAGE,
+                    &format!("[fleet] targets_query failed: {}", error.message),
+                )
+            })?;
+            let targets: Vec<Target> = rows
+                .into_iter()
+                .filter_map(|row| row.into_iter().next().flatten())
+                .map(|value| query_target(&config.template, url, &value))
+                .collect();
+            config::check_distinct(&targets).map_err(|error| printer.usage_error(&error.0))?;
+            if targets.is_empty() {
+                return Err(printer.usage_error("[fleet] targets_query returned no target"));
+            }
+            targets
+        }
+    };
+    let urls: Vec<DatabaseUrl> = targets.iter().map(|target| target.url.clone()).collect();
+    let printer = Printer::for_fleet(common.format, urls);
+    let dir = MigrationsDir::load(&config.dir.path)
+        .map_err(|error| printer.runner_error(&haste_runner::Error::Folder(error)))?;
+    Ok((config, targets, dir, printer))
+}
+
+/// A row of `targets_query`: a connection string haste reads is a database; anything else is
+/// the name of a schema of the queried database (`?schema=NAME`: history and search path).
+fn query_target(template: &config::TargetTemplate, queried: &DatabaseUrl, value: &str) -> Target {
+    match DatabaseUrl::parse(value) {
+        Ok(url) => template.target(None, url, None),
+        Err(_) => {
+            let url = queried.with_params(|key| key != "schema", &[("schema", value)]);
+            template.target(None, url, None)
+        }
+    }
+}
+
+fn connect(target: &Target) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
+    crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
+}
+
+fn target_error_text(error: &TargetError) -> String {
+    match error {
+        TargetError::Connect(error) => error.to_string(),
+        TargetError::Run(error) => render::error_text(error),
+    }
+}
+
+fn target_error_json(error: &TargetError) -> Value {
+    match error {
+        TargetError::Connect(error) => {
+            json!({ "code": "CONNECT", "exit_code": exit::CONNECT, "message": error.to_string() })
+        }
+        TargetError::Run(error) => {
+            let (exit_code, code) = exit::classify(error);
+            render::error_json(error, code, exit_code)
+        }
+    }
+}
+
+/// Prints `rows` under `headers`, columns padded to their widest cell.
+fn table(printer: &Printer, headers: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> =
+            cells.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        printer.line(padded.join("  ").trim_end());
+    };
+    line(headers.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// What a fleet deploy shows while it runs: on a terminal (text), a line per running target
+/// under an overall bar (on stderr, redrawn in place); otherwise a line per finished target;
+/// in JSON, every event with its `target`, then a document per target.
+struct LiveView<'a> {
+    printer: &'a Printer,
+    names: Vec<&'a str>,
+    run_id: &'a str,
+    /// The terminal's bars, when stderr is one and the output is text.
+    bars: Option<Bars>,
+    state: Mutex<ViewState>,
+}
+
+struct Bars {
+    multi: MultiProgress,
+    overall: ProgressBar,
+}
+
+#[derive(Default)]
+struct ViewState {
+    running: HashMap<usize, (Instant, Option<ProgressBar>)>,
+    durations: HashMap<usize, Duration>,
+    finished: usize,
+}
+
+impl<'a> LiveView<'a> {
+    fn new(printer: &'a Printer, targets: &'a [Target]) -> LiveView<'a> {
+        let terminal = printer.format() == Format::Text && std::io::stderr().is_terminal();
+        let bars = terminal.then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            let overall = multi.add(ProgressBar::new(targets.len() as u64));
+            overall.set_style(
+                ProgressStyle::with_template("{bar:30} {pos}/{len} targets  {elapsed_precise}  {msg}")
+                    .expect("a valid template"),
+            );
+            Bars { multi, overall }
+        });
+        LiveView {
+            printer,
+            names: targets.iter().map(|target| target.name.as_str()).collect(),
+            run_id: targets.first().map_or("", |target| target.settings.run_id.as_str()),
+            bars,
+            state: Mutex::new(ViewState::default()),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ViewState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A line above the bars (or on stdout without them), scrubbed like every other.
+    fn line(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => bars.multi.suspend(|| self.printer.emit(text, true)),
+            None => self.printer.line(text),
+        }
+    }
+
+    /// The table of every target's outcome (text) or a document per target and one for the
+    /// fleet (JSON).
+    fn summary(&self, outcomes: &[Outcome], elapsed: Duration) {
+        if let Some(bars) = &self.bars {
+            bars.overall.finish_and_clear();
+            let _ = bars.multi.clear();
+        }
+        let state = self.state();
+        let count = |keep: fn(&Outcome) -> bool| outcomes.iter().filter(|o| keep(o)).count();
+        let deployed = count(|o| matches!(o, Outcome::Deployed(_)));
+        let failed = count(|o| matches!(o, Outcome::Failed(_)));
+        let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
+        let applied: usize =
+            outcomes.iter().map(|o| if let Outcome::Deployed(r) = o { r.applied.len() } else { 0 }).sum();
+        match self.printer.format() {
+            Format::Json => {
+                for (index, outcome) in outcomes.iter().enumerate() {
+                    if let Outcome::Skipped(reason) = outcome {
+                        self.printer.json(json!({
+                            "event": "target_finished", "target": self.names[index], "run_id": self.run_id,
+                            "ok": false, "skipped": reason,
+                        }));
+                    }
+                }
+                self.printer.json(json!({
+                    "event": "fleet_finished", "run_id": self.run_id, "ok": failed + skipped == 0,
+                    "exit_code": if failed + skipped == 0 { exit::OK } else { exit::FLEET_FAILED },
+                    "targets": outcomes.len(), "deployed": deployed, "failed": failed, "skipped": skipped,
+                    "migrations_applied": applied, "duration_ms": elapsed.as_millis(),
+                }));
+            }
+            Format::Text => {
+                let rows: Vec<Vec<String>> = outcomes
+                    .iter()
+                    .enumerate()
+                    .map(|(index, outcome)| {
+                        let time = state
+                            .durations
+                            .get(&index)
+                            .map_or_else(|| "-".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
+                        let (result, applied, already) = match outcome {
+                            Outcome::Deployed(report) => (
+                                "deployed".to_owned(),
+                                report.applied.len().to_string(),
+                                report.already_applied.to_string(),
+                            ),
+                            Outcome::Failed(error) => (
+                                format!("FAILED: {}", first_line(&target_error_text(error))),
+                                "-".into(),
+                                "-".into(),
+                            ),
+                            Outcome::Skipped(reason) => {
+                                (skip_text(*reason).to_owned(), "-".into(), "-".into())
+                            }
+                        };
+                        vec![self.names[index].to_owned(), applied, already, time, result]
+                    })
+                    .collect();
+                table(self.printer, &["TARGET", "APPLIED", "ALREADY", "TIME", "RESULT"], &rows);
+                self.printer.line(&format!(
+                    "Fleet: {deployed} of {} targets deployed ({applied} migrations applied), {failed} failed, {skipped} skipped, in {:.1} s.",
+                    outcomes.len(),
+                    elapsed.as_secs_f64()
+                ));
+                if failed + skipped > 0 {
+                    self.printer.line(
+                        "Run the same command again to carry on: each target's history says where it stopped.",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
+}
+
+fn skip_text(reason: SkipReason) -> &'static str {
+    match reason {
+        SkipReason::CanaryFailed => "skipped: a canary failed",
+        SkipReason::FailFast => "skipped: --fail-fast after a failure",
+    }
+}
+
+impl FleetObserver for LiveView<'_> {
+    fn started(&self, target: usize) {
+        let bar = self.bars.as_ref().map(|bars| {
+            let bar = bars.multi.insert_before(&bars.overall, ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("  {spinner} {prefix}: {msg}").expect("a valid template"),
+            );
+            bar.set_prefix(self.printer.scrub(self.names[target]));
+            bar.set_message("connecting");
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        self.state().running.insert(target, (Instant::now(), bar));
+    }
+
+    fn event(&self, target: usize, event: &RunEvent<'_>) {
+        match self.printer.format() {
+            Format::Json => {
+                let mut value = serde_json::to_value(event).unwrap_or_default();
+                value["target"] = self.names[target].into();
+                value["run_id"] = self.run_id.into();
+                self.printer.json(value);
+            }
+            Format::Text => {
+                let state = self.state();
+                let Some((_, Some(bar))) = state.running.get(&target) else { return };
+                let message = match event {
+                    RunEvent::LockWaiting { waited_ms, .. } => {
+                        format!("waiting for the migration lock ({:.1} s)", *waited_ms as f64 / 1000.0)
+                    }
+                    RunEvent::MigrationStarted { name, .. } => format!("applying {name}"),
+                    RunEvent::StepDone { name, statements_done, statements_total } => {
+                        format!("applying {name} ({statements_done}/{statements_total} statements)")
+                    }
+                    RunEvent::Retrying { name, attempt, .. } => {
+                        format!("{name}: lock timeout, attempt {attempt}")
+                    }
+                    RunEvent::DataProgress { name, rows_done, rows_total, .. } => {
+                        format!("{name}: {rows_done}/{rows_total} rows")
+                    }
+                    _ => return,
+                };
+                bar.set_message(self.printer.scrub(&message));
+            }
+        }
+    }
+
+    fn finished(&self, target: usize, outcome: &Outcome) {
+        let elapsed = {
+            let mut state = self.state();
+            let (started, bar) = state.running.remove(&target).unwrap_or((Instant::now(), None));
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+                if let Some(bars) = &self.bars {
+                    bars.multi.remove(&bar);
+                }
+            }
+            state.finished += 1;
+            state.durations.insert(target, started.elapsed());
+            started.elapsed()
+        };
+        let name = self.names[target];
+        match self.printer.format() {
+            Format::Json => {
+                let mut document = json!({
+                    "event": "target_finished", "target": name, "run_id": self.run_id,
+                    "ok": outcome.succeeded(), "duration_ms": elapsed.as_millis(),
+                });
+                match outcome {
+                    Outcome::Deployed(report) => {
+                        document["applied"] = json!(report.applied);
+                        document["already_applied"] = json!(report.already_applied);
+                        document["held"] = json!(report.held);
+                    }
+                    Outcome::Failed(error) => document["error"] = target_error_json(error),
+                    Outcome::Skipped(reason) => document["skipped"] = json!(reason),
+                }
+                self.printer.json(document);
+            }
+            Format::Text => {
+                let finished = self.state().finished;
+                let text = match outcome {
+                    Outcome::Deployed(report) => format!(
+                        "{name}: applied {} migration{} in {:.1} s ({} already applied)",
+                        report.applied.len(),
+                        if report.applied.len() == 1 { "" } else { "s" },
+                        elapsed.as_secs_f64(),
+                        report.already_applied
+                    ),
+                    Outcome::Failed(error) => format!("{name}: FAILED: {}", target_error_text(error)),
+                    Outcome::Skipped(reason) => format!("{name}: {}", skip_text(*reason)),
+                };
+                match &self.bars {
+                    Some(bars) => {
+                        bars.overall.set_position(finished as u64);
+                        if !outcome.succeeded() {
+                            self.line(&text);
+                        }
+                    }
+                    None => self.line(&format!("[{finished}/{}] {text}", self.names.len())),
+                }
+            }
+        }
+    }
+}
