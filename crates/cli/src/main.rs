@@ -5,6 +5,7 @@ mod config;
 mod dev;
 mod exit;
 mod lint;
+mod pictures;
 mod render;
 
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
                 &printer,
             )
         }
+        Command::Report { common, out, plan, tables } => pictures::report(&common, &out, plan, &tables),
         Command::Config { common, run } => match resolve(&common, Some(&run)) {
             Ok((resolved, printer)) => printer.config(&resolved),
             Err(code) => code,
@@ -297,6 +299,17 @@ fn schema(command: args::SchemaCommand) -> u8 {
         }
         args::SchemaCommand::Diff { common, from, to, shadow_url, online, rename } => {
             dev::schema_diff(common, from, to, shadow_url.as_deref(), *online, rename)
+        }
+        args::SchemaCommand::Erd { url, from, shadow_url, config, format, out, tables } => {
+            pictures::erd(&pictures::ErdArgs {
+                url: url.as_deref(),
+                from: from.as_deref(),
+                shadow_url: shadow_url.as_deref(),
+                config: config.as_deref(),
+                format: *format,
+                out: out.as_deref(),
+                tables,
+            })
         }
     }
 }

@@ -25,6 +25,8 @@ pub const PAD: f64 = 8.0;
 const LANE: f64 = 6.0;
 /// Narrowest gutter.
 const GUTTER: f64 = 28.0;
+/// How far a route's end sits above (right side) or below (left side) its line's middle.
+const SIDE_SHIFT: f64 = 2.5;
 /// Room above a schema's first row for its title.
 const TITLE: f64 = 30.0;
 
@@ -207,8 +209,12 @@ pub fn layout(erd: &Erd) -> Layout {
         .zip(&plans)
         .map(|(link, &(exits_right, enters_right, down, across, last))| {
             let (a, b) = (boxes[link.from], boxes[link.to]);
-            let start_y = a.y + attribute_offset(link.from_attribute);
-            let end_y = b.y + attribute_offset(link.to_attribute);
+            // Routes leave and reach a line a little above it on a box's right side and below
+            // it on the left, so that two boxes facing each other across a gutter never send
+            // routes along the same line.
+            let side = |right: bool| if right { -SIDE_SHIFT } else { SIDE_SHIFT };
+            let start_y = a.y + attribute_offset(link.from_attribute) + side(exits_right);
+            let end_y = b.y + attribute_offset(link.to_attribute) + side(enters_right);
             let start = (if exits_right { a.x + a.w } else { a.x }, start_y);
             let end = (if enters_right { b.x + b.w } else { b.x }, end_y);
             let first_x = lane_x(&vertical[down]);

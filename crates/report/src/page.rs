@@ -97,7 +97,7 @@ const SCRIPT: &str = r#"
   document.getElementById('zoom-in').onclick = function () { zoom(scale * 1.25); };
   document.getElementById('zoom-out').onclick = function () { zoom(scale / 1.25); };
   document.getElementById('zoom-fit').onclick = function () { zoom(svg.parentNode.clientWidth / width); };
-  if (width > svg.parentNode.clientWidth) zoom(Math.max(svg.parentNode.clientWidth / width, 0.35));
+  if (width > svg.parentNode.clientWidth) zoom(Math.max(svg.parentNode.clientWidth / width, 0.5));
 })();
 "#;
 
