@@ -40,9 +40,6 @@ impl History {
 /// one JSON array, so that the driver's one-row primitive reads the whole log at once.
 pub fn read(connection: &mut dyn Connection, tables: &HistoryTables) -> Result<History, DbError> {
     let migrations = connection.history(tables)?;
-    if migrations.is_empty() {
-        return Ok(History::default());
-    }
     let events = tables.qualified(EVENTS_TABLE);
     let sql = match connection.dialect() {
         Dialect::Postgres => format!(

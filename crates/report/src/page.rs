@@ -311,7 +311,7 @@ pub fn duration(ms: i64) -> String {
 
 fn timeline(html: &mut String, history: &History) {
     html.push_str("<section id=\"history\"><h2>Migration history</h2>");
-    if history.migrations.is_empty() {
+    if history.migrations.is_empty() && history.events.is_empty() {
         html.push_str("<p class=\"muted\">No migration recorded: haste has not deployed to this database.</p></section>\n");
         return;
     }
@@ -367,24 +367,46 @@ fn timeline(html: &mut String, history: &History) {
             migration.duration_ms.map(duration).unwrap_or_default(),
             migration.duration_ms.map(duration).unwrap_or_else(|| "no duration recorded".to_owned()),
         );
-        let events: Vec<String> = history
-            .events_of(&migration.name)
-            .map(|event| {
-                format!(
-                    "<li>{} <b>{}</b> <span class=\"muted\">run {}</span>{}</li>",
-                    escape(&event.at),
-                    escape(&event.event),
-                    escape(&event.run_id),
-                    event.detail.as_ref().map(event_detail).unwrap_or_default()
-                )
-            })
-            .collect();
-        if !events.is_empty() {
-            let _ = write!(html, "<ul class=\"events\">{}</ul>", events.join(""));
-        }
+        html.push_str(&events_list(history, &migration.name));
         html.push_str("</div></div>\n");
     }
+    // Migrations with events but no current state: rolled back after a failure, or forgotten
+    // by `resolve --rolled-back` or `down`.
+    let mut stateless: Vec<&str> = Vec::new();
+    for name in history.events.iter().filter_map(|event| event.name.as_deref()) {
+        if !history.migrations.iter().any(|m| m.name == name) && !stateless.contains(&name) {
+            stateless.push(name);
+        }
+    }
+    for name in stateless {
+        let last = history.events_of(name).last().map_or("", |event| event.event.as_str());
+        let class = if last == "failed" { "state-failed" } else { "state-other" };
+        let _ = write!(
+            html,
+            "<div class=\"entry\"><div><code>{}</code><br><span class=\"badge {class}\">not applied</span> <span class=\"muted\">last event: {}</span></div><div>{}</div></div>\n",
+            escape(name),
+            escape(last),
+            events_list(history, name)
+        );
+    }
     html.push_str("</div></section>\n");
+}
+
+/// The events about migration `name`, as a list (empty when there are none).
+fn events_list(history: &History, name: &str) -> String {
+    let events: Vec<String> = history
+        .events_of(name)
+        .map(|event| {
+            format!(
+                "<li>{} <b>{}</b> <span class=\"muted\">run {}</span>{}</li>",
+                escape(&event.at),
+                escape(&event.event),
+                escape(&event.run_id),
+                event.detail.as_ref().map(event_detail).unwrap_or_default()
+            )
+        })
+        .collect();
+    if events.is_empty() { String::new() } else { format!("<ul class=\"events\">{}</ul>", events.join("")) }
 }
 
 /// What an event's detail says that a reader wants: the error and the attempts it took (lock
