@@ -140,11 +140,11 @@ pub fn render(report: &Report<'_>) -> String {
         html.push_str("</ul>");
     }
     html.push_str("</nav><main>\n");
-    let _ = write!(
+    let _ = writeln!(
         html,
         "<section id=\"diagram\"><h2>Diagram</h2><p class=\"toolbar\"><button id=\"zoom-out\">−</button>\
          <button id=\"zoom-in\">+</button><button id=\"zoom-fit\">Fit</button> <span class=\"muted\">Click a table for its \
-         documentation; hover a link for its foreign key. Dashed: the key may be null.</span></p><div class=\"diagram\">{}</div></section>\n",
+         documentation; hover a link for its foreign key. Dashed: the key may be null.</span></p><div class=\"diagram\">{}</div></section>",
         svg::render(&erd, Anchors::Report)
     );
     html.push_str("<section id=\"tables\"><h2>Tables</h2>\n");
@@ -163,7 +163,7 @@ pub fn render(report: &Report<'_>) -> String {
     if let Some(plan) = report.plan {
         pending(&mut html, plan);
     }
-    let _ = write!(html, "</main></div><script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(html, "</main></div><script>{SCRIPT}</script></body></html>");
     html
 }
 
@@ -381,9 +381,9 @@ fn timeline(html: &mut String, history: &History) {
     for name in stateless {
         let last = history.events_of(name).last().map_or("", |event| event.event.as_str());
         let class = if last == "failed" { "state-failed" } else { "state-other" };
-        let _ = write!(
+        let _ = writeln!(
             html,
-            "<div class=\"entry\"><div><code>{}</code><br><span class=\"badge {class}\">not applied</span> <span class=\"muted\">last event: {}</span></div><div>{}</div></div>\n",
+            "<div class=\"entry\"><div><code>{}</code><br><span class=\"badge {class}\">not applied</span> <span class=\"muted\">last event: {}</span></div><div>{}</div></div>",
             escape(name),
             escape(last),
             events_list(history, name)
