@@ -114,6 +114,16 @@ pub struct Link {
     pub one_to_one: bool,
 }
 
+impl Attribute {
+    /// Its key marks: `PK`, `FK`, `UK`, in that order.
+    pub fn marks(&self) -> Vec<&'static str> {
+        [(self.primary, "PK"), (self.foreign, "FK"), (self.unique, "UK")]
+            .into_iter()
+            .filter_map(|(on, mark)| on.then_some(mark))
+            .collect()
+    }
+}
+
 impl Entity {
     /// `schema.name`.
     pub fn qualified(&self) -> String {

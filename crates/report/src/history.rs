@@ -51,8 +51,12 @@ pub fn read(connection: &mut dyn Connection, tables: &HistoryTables) -> Result<H
              'name', name, 'detail', detail)), '[]') FROM (SELECT * FROM {events} ORDER BY id)"
         ),
     };
-    let text =
-        connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default();
+    let text = match connection.query_row(&sql) {
+        Ok(row) => row.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default(),
+        // No current state and no event log: haste never ran here.
+        Err(_) if migrations.is_empty() => return Ok(History::default()),
+        Err(error) => return Err(error),
+    };
     let rows: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
     let field = |row: &serde_json::Value, key: &str| row.get(key).and_then(|v| v.as_str()).map(str::to_owned);
     let events = rows

@@ -114,7 +114,10 @@ pub fn render(report: &Report<'_>) -> String {
         escape(report.generated_at),
         erd.entities.len(),
         erd.links.len(),
-        report.history.map(|h| format!(", {} migrations recorded", h.migrations.len())).unwrap_or_default()
+        report
+            .history
+            .map(|h| format!(", {} recorded", count(h.migrations.len(), "migration")))
+            .unwrap_or_default()
     );
     html.push_str(
         "<div class=\"layout\"><nav><input id=\"filter\" type=\"search\" placeholder=\"Filter tables\">",
@@ -185,11 +188,7 @@ fn table_doc(html: &mut String, e: usize, table: &Table, schema: &Schema, erd: &
     html.push_str("<table class=\"grid\"><tr><th>Column</th><th>Type</th><th>Null</th><th>Default</th><th>Keys</th><th>Comment</th></tr>");
     let entity = &erd.entities[e];
     for (column, attribute) in table.columns.iter().zip(&entity.attributes) {
-        let keys: Vec<&str> =
-            [(attribute.primary, "PK"), (attribute.foreign, "FK"), (attribute.unique, "UK")]
-                .into_iter()
-                .filter_map(|(on, mark)| on.then_some(mark))
-                .collect();
+        let keys = attribute.marks();
         let default = column
             .default
             .as_deref()
@@ -300,6 +299,11 @@ fn other_objects(html: &mut String, schema: &Schema) {
     html.push_str("</table></section>\n");
 }
 
+/// `1 migration`, `3 migrations`.
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// `850 ms`, `12.4 s`, `3 min 05 s`.
 pub fn duration(ms: i64) -> String {
     match ms {
@@ -315,12 +319,12 @@ fn timeline(html: &mut String, history: &History) {
         html.push_str("<p class=\"muted\">No migration recorded: haste has not deployed to this database.</p></section>\n");
         return;
     }
-    let longest = history.migrations.iter().filter_map(|m| m.duration_ms).max().unwrap_or(1).max(1);
+    let longest = history.migrations.iter().filter_map(|m| m.duration_ms).max().unwrap_or(0);
     let total: i64 = history.migrations.iter().filter_map(|m| m.duration_ms).sum();
     let _ = write!(
         html,
-        "<p>{} migrations, {} in all; bars are to scale (the longest: {}).</p><div class=\"timeline\">",
-        history.migrations.len(),
+        "<p>{}, {} in all; bars are to scale (the longest: {}).</p><div class=\"timeline\">",
+        count(history.migrations.len(), "migration"),
         duration(total),
         duration(longest)
     );
@@ -340,7 +344,7 @@ fn timeline(html: &mut String, history: &History) {
             _ => "state-other",
         };
         let mode = if migration.transactional { "one transaction" } else { "statement by statement" };
-        let width = migration.duration_ms.map_or(0.0, |ms| ms as f64 * 100.0 / longest as f64);
+        let width = migration.duration_ms.map_or(0.0, |ms| ms as f64 * 100.0 / longest.max(1) as f64);
         let data = match (migration.data_rows_done, migration.duration_ms) {
             (Some(rows), Some(ms)) if ms > 0 => {
                 format!("; data: {rows} rows, {} rows/s", (rows as f64 * 1000.0 / ms as f64).round() as i64)

@@ -110,22 +110,24 @@ pub fn render_laid_out(erd: &Erd, layout: &Layout, anchors: Anchors) -> String {
             + PAD;
         for (k, attribute) in entity.attributes.iter().enumerate() {
             let y = b.y + layout::attribute_offset(k) + 4.0;
-            let marks: Vec<&str> =
-                [(attribute.primary, "PK"), (attribute.foreign, "FK"), (attribute.unique, "UK")]
-                    .into_iter()
-                    .filter_map(|(on, mark)| on.then_some(mark))
-                    .collect();
+            let marks = attribute.marks();
             let _ = write!(
                 svg,
-                r#"<text x="{:.1}" y="{y:.1}"{}>{}</text><text class="type" x="{type_x:.1}" y="{y:.1}">{}{}</text><text class="mark" x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
+                r#"<text x="{:.1}" y="{y:.1}"{}>{}</text><text class="type" x="{type_x:.1}" y="{y:.1}">{}{}</text>"#,
                 b.x + PAD,
                 if attribute.primary { r#" font-weight="bold""# } else { "" },
                 escape(&attribute.name),
                 escape(&attribute.data_type),
                 if attribute.not_null { "" } else { "?" },
-                b.x + b.w - PAD,
-                marks.join(" ")
             );
+            if !marks.is_empty() {
+                let _ = write!(
+                    svg,
+                    r#"<text class="mark" x="{:.1}" y="{y:.1}" text-anchor="end">{}</text>"#,
+                    b.x + b.w - PAD,
+                    marks.join(" ")
+                );
+            }
             if k + 1 < entity.attributes.len() {
                 let line_y = b.y + layout::HEADER + (k + 1) as f64 * ROW + 3.0;
                 let _ = write!(

@@ -14,11 +14,7 @@ pub fn mermaid(erd: &Erd) -> String {
     for (e, entity) in erd.entities.iter().enumerate() {
         let _ = writeln!(out, "    t{e}[\"{}\"] {{", label(&entity.qualified()));
         for attribute in &entity.attributes {
-            let marks: Vec<&str> =
-                [(attribute.primary, "PK"), (attribute.foreign, "FK"), (attribute.unique, "UK")]
-                    .into_iter()
-                    .filter_map(|(on, mark)| on.then_some(mark))
-                    .collect();
+            let marks = attribute.marks();
             let _ = write!(out, "        {} {}", word(&attribute.data_type), word(&attribute.name));
             if !marks.is_empty() {
                 let _ = write!(out, " {}", marks.join(", "));
@@ -85,11 +81,7 @@ pub fn dot(erd: &Erd) -> String {
                 escape(&entity.name)
             );
             for (k, attribute) in entity.attributes.iter().enumerate() {
-                let marks: Vec<&str> =
-                    [(attribute.primary, "PK"), (attribute.foreign, "FK"), (attribute.unique, "UK")]
-                        .into_iter()
-                        .filter_map(|(on, mark)| on.then_some(mark))
-                        .collect();
+                let marks = attribute.marks();
                 let _ = write!(
                     out,
                     "<TR><TD ALIGN=\"LEFT\" PORT=\"c{k}\">{}</TD><TD ALIGN=\"LEFT\">{}</TD><TD>{}</TD></TR>",

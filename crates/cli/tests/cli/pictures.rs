@@ -131,3 +131,48 @@ fn the_report_shows_schema_history_and_plan_in_a_browser() {
     assert!(!dom.contains("<img"), "no comment became an element");
     assert!(dom.contains("id=\"plan\"") && dom.contains("ACCESS EXCLUSIVE"));
 }
+
+#[test]
+fn two_hundred_tables_are_drawn_and_reported_on_a_database_haste_never_ran_on() {
+    let Some(db) = database() else { return };
+    let schemas = ["billing", "crm", "inventory", "public"];
+    let mut random = haste_testkit::Random::new(200);
+    let mut sql = String::from("CREATE SCHEMA billing; CREATE SCHEMA crm; CREATE SCHEMA inventory;\n");
+    let mut links = 0;
+    for i in 0..200 {
+        let mut columns = vec!["id bigint PRIMARY KEY".to_owned()];
+        columns.extend((0..2 + random.next(8)).map(|c| format!("c{c} text")));
+        for p in 0..if i == 0 { 0 } else { 1 + random.next(3) } {
+            let parent = random.next(i);
+            columns.push(format!(
+                "t{parent:03}_{p}_id bigint REFERENCES {}.t{parent:03} (id)",
+                schemas[parent % 4]
+            ));
+            links += 1;
+        }
+        sql.push_str(&format!("CREATE TABLE {}.t{i:03} ({});\n", schemas[i % 4], columns.join(", ")));
+    }
+    db.execute(&sql);
+    let work = TempDir::new("erd-200");
+    let started = std::time::Instant::now();
+    let run = haste(work.path(), &["schema", "erd", "--url", &db.url]);
+    let erd_time = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.matches("<g class=\"table\"").count(), 200);
+    assert_eq!(run.stdout.matches("<polyline").count(), links);
+    assert_eq!(run.stdout.matches("class=\"frame-title\"").count(), 4, "a frame per schema");
+    let out = work.path().join("report");
+    let started = std::time::Instant::now();
+    let run = haste(work.path(), &["report", "--url", &db.url, "--out", out.to_str().unwrap()]);
+    let report_time = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("No migration recorded"), "a database haste never deployed to");
+    assert_eq!(html.matches("class=\"doc\"").count(), 200);
+    eprintln!(
+        "200 tables, {links} foreign keys: schema erd {} ms, report {} ms ({} KiB)",
+        erd_time.as_millis(),
+        report_time.as_millis(),
+        html.len() / 1024
+    );
+}
