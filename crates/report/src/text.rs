@@ -7,8 +7,7 @@ use crate::escape;
 
 /// A Mermaid `erDiagram`. Mermaid's grammar accepts only plain words for entity, attribute and
 /// type names, so entities are `t<n>` with the real `schema.table` as their label, and other
-/// names keep their letters and digits (anything else becomes `_`); labels and comments lose
-/// their double quotes, which Mermaid cannot escape.
+/// names keep their letters and digits (anything else becomes `_`).
 pub fn mermaid(erd: &Erd) -> String {
     let mut out = String::from("erDiagram\n");
     for (e, entity) in erd.entities.iter().enumerate() {
@@ -47,17 +46,17 @@ fn word(text: &str) -> String {
     word
 }
 
-/// Text inside Mermaid's double quotes, on one line.
+/// Text inside Mermaid's double quotes, on one line. Mermaid reads markup in the labels of an
+/// `erDiagram` and decodes no escape there (its `#lt;` codes show as they are), so `<`, `>` and
+/// `"` become the look-alikes `‹`, `›` and `'`.
 fn label(text: &str) -> String {
     text.chars()
-        .map(|c| {
-            if c == '"' {
-                '\''
-            } else if c.is_control() {
-                ' '
-            } else {
-                c
-            }
+        .map(|c| match c {
+            '<' => '‹',
+            '>' => '›',
+            '"' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
         })
         .collect()
 }

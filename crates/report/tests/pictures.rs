@@ -295,6 +295,10 @@ fn hostile_names_reach_the_page_and_the_diagram_as_text() {
     assert!(!drawing.contains("<script") && !drawing.contains("<i>"));
     let mermaid = haste_report::text::mermaid(&erd);
     assert!(mermaid.lines().all(|line| line.matches('"').count() % 2 == 0), "quotes stay paired:\n{mermaid}");
+    assert!(
+        !mermaid.contains('<') && mermaid.contains("‹script›alert(1)‹/script›"),
+        "no markup for Mermaid:\n{mermaid}"
+    );
     assert!(!haste_report::text::dot(&erd).contains("<script>"));
 }
 
