@@ -128,7 +128,10 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
     let path = out.join("index.html");
     match std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, page)) {
         Ok(()) => {
-            printer.line(&format!("Wrote {}", path.display()));
+            match printer.format() {
+                Format::Text => printer.line(&format!("Wrote {}", path.display())),
+                Format::Json => printer.json(serde_json::json!({ "ok": true, "report": path })),
+            }
             exit::OK
         }
         Err(error) => printer.usage_error(&format!("cannot write {}: {error}", path.display())),
