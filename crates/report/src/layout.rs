@@ -1,8 +1,8 @@
 //! Places the diagram's tables on a grid and routes its links through the gaps between them.
 //!
-//! Tables are boxes in grid cells, each schema starting on a new grid row, the tables of a
-//! schema ordered breadth-first along their links (the most linked first) and laid out
-//! back and forth, so linked tables land near each other. Links never cross a box: each runs
+//! Tables are boxes in grid cells, each schema starting on a new grid row; the most linked
+//! tables are placed first, in the middle, and each other table in the free cell nearest the
+//! tables it links to, so linked tables land near each other. Links never cross a box: each runs
 //! in the gutters between columns and rows, as at most three straight segments (down the
 //! gutter beside its table, along the gutter beside the row of the table it references, down
 //! to the referenced column). Every gutter gives each segment in it a lane of its own (interval
@@ -106,15 +106,10 @@ pub fn layout(erd: &Erd) -> Layout {
     let mut group_rows = Vec::new();
     let mut rows = 0;
     for (schema, range) in erd.groups() {
-        let order = breadth_first(erd, range.clone());
-        for (k, &entity) in order.iter().enumerate() {
-            let (row, mut column) = (k / columns, k % columns);
-            if row % 2 == 1 {
-                column = columns - 1 - column;
-            }
+        let used = range.len().div_ceil(columns);
+        for (entity, (row, column)) in place(erd, range, used, columns) {
             cell[entity] = (rows + row, column);
         }
-        let used = order.len().div_ceil(columns);
         group_rows.push((schema.to_owned(), rows, rows + used));
         rows += used;
     }
@@ -244,6 +239,17 @@ pub fn layout(erd: &Erd) -> Layout {
     Layout { width, height, boxes, frames, routes }
 }
 
+/// The cells of a `rows`×`columns` grid, nearest to its centre first (ties in reading order).
+fn centre_out(rows: usize, columns: usize) -> Vec<(usize, usize)> {
+    let mut cells: Vec<(usize, usize)> = (0..rows).flat_map(|r| (0..columns).map(move |c| (r, c))).collect();
+    let distance = |&(r, c): &(usize, usize)| {
+        let (dr, dc) = (2 * r as i64 - (rows as i64 - 1), 2 * c as i64 - (columns as i64 - 1));
+        dr * dr + dc * dc
+    };
+    cells.sort_by_key(|cell| (distance(cell), *cell));
+    cells
+}
+
 /// Gives each segment the lowest lane of its gutter that no overlapping segment holds;
 /// returns how many lanes each gutter needs.
 fn assign_lanes(segments: &mut [Segment], gutters: usize) -> Vec<usize> {
@@ -265,9 +271,15 @@ fn assign_lanes(segments: &mut [Segment], gutters: usize) -> Vec<usize> {
     lane_ends.iter().map(|ends| ends.len().max(1)).collect()
 }
 
-/// The entities of `range` breadth-first along their links, starting each connected part at
-/// its most linked table.
-fn breadth_first(erd: &Erd, range: std::ops::Range<usize>) -> Vec<usize> {
+/// Cells of a `rows`×`columns` grid for the entities of `range`: the most linked first, each in
+/// the free cell closest to the neighbours already placed (the centre's for one without), so
+/// that hubs sit in the middle with their tables around them.
+fn place(
+    erd: &Erd,
+    range: std::ops::Range<usize>,
+    rows: usize,
+    columns: usize,
+) -> Vec<(usize, (usize, usize))> {
     let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); erd.entities.len()];
     for link in &erd.links {
         if range.contains(&link.from) && range.contains(&link.to) && link.from != link.to {
@@ -275,29 +287,24 @@ fn breadth_first(erd: &Erd, range: std::ops::Range<usize>) -> Vec<usize> {
             neighbours[link.to].push(link.from);
         }
     }
-    let degree = |e: usize| neighbours[e].len();
-    let mut by_degree: Vec<usize> = range.collect();
-    by_degree.sort_by_key(|&e| (std::cmp::Reverse(degree(e)), e));
-    let mut seen = vec![false; erd.entities.len()];
-    let mut order = Vec::new();
-    for &root in &by_degree {
-        if seen[root] {
-            continue;
-        }
-        seen[root] = true;
-        let mut queue = std::collections::VecDeque::from([root]);
-        while let Some(e) = queue.pop_front() {
-            order.push(e);
-            let mut next: Vec<usize> = neighbours[e].iter().copied().filter(|&n| !seen[n]).collect();
-            next.sort_by_key(|&n| (std::cmp::Reverse(degree(n)), n));
-            next.dedup();
-            for n in next {
-                if !seen[n] {
-                    seen[n] = true;
-                    queue.push_back(n);
-                }
-            }
-        }
+    let mut order: Vec<usize> = range.collect();
+    order.sort_by_key(|&e| (std::cmp::Reverse(neighbours[e].len()), e));
+    let mut free = centre_out(rows, columns);
+    let mut placed: Vec<Option<(usize, usize)>> = vec![None; erd.entities.len()];
+    let mut cells = Vec::new();
+    for entity in order {
+        let cost = |&(r, c): &(usize, usize)| -> usize {
+            neighbours[entity]
+                .iter()
+                .filter_map(|&n| placed[n])
+                .map(|(nr, nc)| nr.abs_diff(r) + nc.abs_diff(c))
+                .sum()
+        };
+        // `free` is in centre-out order, so the first of the cheapest is the most central.
+        let best = (0..free.len()).min_by_key(|&i| (cost(&free[i]), i)).expect("a free cell per entity");
+        let chosen = free.remove(best);
+        placed[entity] = Some(chosen);
+        cells.push((entity, chosen));
     }
-    order
+    cells
 }

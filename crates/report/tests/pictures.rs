@@ -248,6 +248,13 @@ fn two_hundred_tables_are_laid_out_with_routes_apart_and_off_tables() {
     );
     assert_eq!(laid_out.frames.len(), 4, "one frame per schema");
     assert_readable(&erd, &laid_out);
+    let length: f64 = laid_out
+        .routes
+        .iter()
+        .flat_map(|route| route.windows(2))
+        .map(|w| (w[1].0 - w[0].0).abs() + (w[1].1 - w[0].1).abs())
+        .sum();
+    eprintln!("total route length {:.0} px", length);
     eprintln!(
         "200 tables, {} links: model, layout and SVG in {} ms, {:.0}x{:.0} px, {} KiB",
         erd.links.len(),
