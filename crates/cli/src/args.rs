@@ -4,9 +4,26 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// haste: safe schema migrations for PostgreSQL and SQLite.
+/// The version line: the package version and the commit it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("HASTE_COMMIT"), ")");
+
+/// haste: schema migrations that are safe under load by default.
 #[derive(Debug, Parser)]
-#[command(name = "haste", version, about, long_about = None)]
+#[command(
+    name = "haste",
+    version = VERSION,
+    about = "Schema migrations for PostgreSQL and SQLite, safe under load by default",
+    long_about = "Schema migrations for PostgreSQL and SQLite, safe under load by default.\n\n\
+haste applies schema migrations the way a careful team would by hand: Prisma \
+Migrate's workflow and folder layout, plans that keep the application running (concurrent index \
+builds, constraints validated apart, type changes without table rewrites, a lock budget of about \
+100 ms per attempt), a linter that knows the migration history, batched data migrations, and a \
+state it understands after every failure.\n\n\
+Start with `haste migrate dev` (write and apply a migration from schema.sql or schema.prisma), \
+`haste migrate deploy` (apply pending migrations) and `haste migrate status`. Without a server, \
+`--url sqlite:app.db` uses an embedded SQLite file.",
+    after_help = "Exit codes: docs/exit-codes.md. JSON output (--format json): docs/json.md."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -19,8 +36,9 @@ pub enum Command {
     /// Apply, inspect, create, undo and repair migrations.
     #[command(subcommand)]
     Migrate(Migrate),
-    /// Read a database's schema: `inspect` (summary, or the model with --format json) or `dump`
-    /// (DDL that recreates it).
+    /// Read, compare and draw schemas: `inspect` (summary, or the model with --format json),
+    /// `dump` (DDL that recreates it), `diff` (the statements from one schema to another), `erd`
+    /// (an entity-relationship diagram).
     #[command(subcommand)]
     Schema(SchemaCommand),
     /// Check migrations for statements that lock, rewrite, lose data or break running code.
@@ -68,6 +86,13 @@ pub enum Command {
         #[command(flatten)]
         tables: TableFilter,
     },
+    /// Print a shell completion script: `haste completions bash > /etc/bash_completion.d/haste`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `haste man > haste.1 && man ./haste.1`.
+    Man,
     /// Show the settings a command would use here (environment, URLs with passwords hidden,
     /// folder, lock budget), after haste.toml, its `[environments.<name>]` section, .env and
     /// flags; connects to nothing.
@@ -88,6 +113,11 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        rate: RateOption,
+        /// Apply pending migrations that sort before applied ones instead of refusing.
+        #[arg(long)]
+        allow_out_of_order: bool,
         /// Back the database up to this file first (pg_dump; SQLite: VACUUM INTO); refuse to
         /// continue if the backup fails.
         #[arg(long)]
@@ -125,6 +155,8 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        rate: RateOption,
         /// How many migrations to undo.
         #[arg(long, conflicts_with = "to")]
         steps: Option<usize>,
@@ -142,6 +174,8 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        rate: RateOption,
         /// The migration was completed by hand: record it as applied.
         #[arg(long, value_name = "MIGRATION", group = "resolution")]
         applied: Option<String>,
@@ -165,6 +199,8 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        rate: RateOption,
         /// Allow this outside the development environment.
         #[arg(long)]
         force: bool,
@@ -213,6 +249,8 @@ pub enum Migrate {
         common: Common,
         #[command(flatten)]
         run: RunOptions,
+        #[command(flatten)]
+        rate: RateOption,
         /// Name of the migration (the folder name after the timestamp).
         #[arg(long, default_value = "migration")]
         name: String,
@@ -315,9 +353,17 @@ pub struct RunOptions {
     /// At most this many attempts after a lock timeout or deadlock (default: until the deadline).
     #[arg(long)]
     pub retries: Option<u32>,
-    /// Apply pending migrations that sort before applied ones instead of refusing.
-    #[arg(long)]
+    /// From `--allow-out-of-order`, on the commands that have it.
+    #[arg(skip)]
     pub allow_out_of_order: bool,
+    /// From `--max-rate`, on the commands that run data steps.
+    #[arg(skip)]
+    pub max_rate: Option<u64>,
+}
+
+/// `--max-rate`, for the commands that run data steps.
+#[derive(Debug, Args)]
+pub struct RateOption {
     /// At most this many rows per second in data migrations (unless data.sql sets max-rate).
     #[arg(long, value_name = "ROWS_PER_SECOND")]
     pub max_rate: Option<u64>,

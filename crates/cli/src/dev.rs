@@ -466,8 +466,23 @@ pub fn load_schema(
     shadow_url: Option<&str>,
 ) -> Result<haste_dev::Loaded, u8> {
     let context = source_context(common, source, shadow_url)?;
-    haste_dev::load(&context.source, &context.server, &context.resolved.settings)
-        .map_err(|error| dev_error(&context.printer, &error))
+    let loaded = haste_dev::load(&context.source, &context.server, &context.resolved.settings)
+        .map_err(|error| dev_error(&context.printer, &error))?;
+    warn_if_unconfined(&context.printer, &loaded);
+    Ok(loaded)
+}
+
+/// Says so when a shadow database ran its sources without a role of its own: then only
+/// haste's static checks kept their SQL inside the shadow (`haste doctor` tells more).
+fn warn_if_unconfined(printer: &Printer, loaded: &haste_dev::Loaded) {
+    if let Some(haste_postgres::Sandbox::Unconfined { reason }) = loaded.sandbox() {
+        printer.emit(
+            &format!(
+                "warning: the shadow database ran its SQL as the connecting role ({reason}); only haste's static checks kept it inside the shadow"
+            ),
+            true,
+        );
+    }
 }
 
 /// The schema of `source` as [`load_schema`] reads it, or of a Prisma schema (applied to a
@@ -524,6 +539,8 @@ pub fn schema_diff(
         (Err(error), _) => return dev_error(&from.printer, &error),
         (_, Err(error)) => return dev_error(&to.printer, &error),
     };
+    warn_if_unconfined(&printer, &from);
+    warn_if_unconfined(&printer, &to);
     let (from, mut steps) = if renames.is_empty() {
         (from, Vec::new())
     } else {

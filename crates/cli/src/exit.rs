@@ -71,6 +71,8 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::Refused { .. } => (REFUSED, "REFUSED"),
         Error::SeedFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::SeedFailed(_) => (MIGRATION_FAILED, "SEED_FAILED"),
+        Error::SourceFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
+        Error::SourceFailed(_) => (MIGRATION_FAILED, "SCHEMA_FILE_FAILED"),
         Error::MigrationFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::MigrationFailed(_) => (MIGRATION_FAILED, "MIGRATION_FAILED"),
         _ => (INTERNAL, "INTERNAL"),

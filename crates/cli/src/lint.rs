@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use annotate_snippets::{Level, Snippet};
 use haste_lint::{Finding, Severity, SourceFile};
 use haste_migrations::MigrationsDir;
 use haste_sql::{Dialect, LineIndex};
@@ -150,42 +151,29 @@ pub fn render(
     }
 }
 
-fn label(severity: Severity) -> &'static str {
-    match severity {
-        Severity::Error => "error",
-        Severity::Warn => "warning",
-        Severity::Off => "off",
-    }
-}
-
-/// rustc-style: the rule, the place, the SQL underlined, the fix.
+/// rustc-style, by annotate-snippets: the rule, the place, the SQL underlined, the fix. Styled
+/// always; the printer's stream drops the colours where they do not belong (a pipe, NO_COLOR).
 fn text(findings: &[Finding], inputs: &[SourceFile]) -> String {
+    let renderer = annotate_snippets::Renderer::styled();
     let mut out = String::new();
     for finding in findings {
-        out.push_str(&format!("{}[{}]: {}\n", label(finding.severity), finding.rule, finding.message));
-        out.push_str(&format!("  --> {}:{}:{}\n", finding.file, finding.line, finding.column));
-        if let Some(input) = inputs.iter().find(|input| input.path == finding.file) {
-            let index = LineIndex::new(&input.sql);
-            let width = finding.end_line.to_string().len();
-            out.push_str(&format!("{:width$} |\n", ""));
-            let last = finding.end_line.min(finding.line + 4);
-            for number in finding.line..=last {
-                let line = index.line(number);
-                out.push_str(&format!("{number:>width$} | {line}\n"));
-                let from = if number == finding.line { finding.column } else { 1 };
-                let to =
-                    if number == finding.end_line { finding.end_column } else { line.chars().count() + 1 };
-                if to > from {
-                    out.push_str(&format!(
-                        "{:width$} | {}{}\n",
-                        "",
-                        " ".repeat(from - 1),
-                        "^".repeat(to - from)
-                    ));
-                }
-            }
-            out.push_str(&format!("{:width$} = help: {}\n\n", "", finding.help));
-        }
+        let level = match finding.severity {
+            Severity::Error => Level::Error,
+            _ => Level::Warning,
+        };
+        let place = format!("{}:{}:{}", finding.file, finding.line, finding.column);
+        let source = inputs.iter().find(|input| input.path == finding.file);
+        let span = source.map(|input| byte_span(&input.sql, finding));
+        let mut message =
+            level.title(&finding.message).id(finding.rule).footer(Level::Help.title(&finding.help));
+        message = match (source, span) {
+            (Some(input), Some(span)) => message.snippet(
+                Snippet::source(&input.sql).origin(&finding.file).fold(true).annotation(level.span(span)),
+            ),
+            _ => message.footer(Level::Note.title(&place)),
+        };
+        out.push_str(&renderer.render(message).to_string());
+        out.push_str("\n\n");
     }
     let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     let checked = inputs.iter().filter(|input| input.check).count();
@@ -194,6 +182,19 @@ fn text(findings: &[Finding], inputs: &[SourceFile]) -> String {
         findings.len() - errors
     ));
     out
+}
+
+/// The bytes of `sql` a finding covers (its line and column pairs count characters).
+fn byte_span(sql: &str, finding: &Finding) -> std::ops::Range<usize> {
+    let index = LineIndex::new(sql);
+    let offset = |line: usize, column: usize| {
+        let text = index.line(line);
+        let start = text.as_ptr() as usize - sql.as_ptr() as usize;
+        start + haste_sql::char_position_to_offset(text, column)
+    };
+    let start = offset(finding.line, finding.column);
+    let end = offset(finding.end_line, finding.end_column).max(start);
+    start..end
 }
 
 /// A GitHub Actions workflow command.

@@ -38,6 +38,21 @@ fn main() -> ExitCode {
             )
         }
         Command::Report { common, out, plan, tables } => pictures::report(&common, &out, plan, &tables),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut command, "haste", &mut text);
+            print_bytes(&text)
+        }
+        Command::Man => {
+            let mut text = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text) {
+                Ok(()) => print_bytes(&text),
+                Err(error) => {
+                    Printer::new(Format::Text, None).fail("INTERNAL", exit::INTERNAL, &error.to_string())
+                }
+            }
+        }
         Command::Config { common, run } => match resolve(&common, Some(&run)) {
             Ok((resolved, printer)) => printer.config(&resolved),
             Err(code) => code,
@@ -73,7 +88,9 @@ fn migrate(command: Migrate) -> u8 {
         Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
         Migrate::Deploy {
             common,
-            run,
+            mut run,
+            rate,
+            allow_out_of_order,
             backup,
             lint,
             dry_run: false,
@@ -81,6 +98,8 @@ fn migrate(command: Migrate) -> u8 {
             verify,
             outside_window,
         } => {
+            run.max_rate = rate.max_rate;
+            run.allow_out_of_order = allow_out_of_order;
             // The window is judged before anything connects.
             let outside = match resolve(&common, Some(&run)) {
                 Ok((resolved, printer)) => match haste_runner::check_window(
@@ -157,7 +176,8 @@ fn migrate(command: Migrate) -> u8 {
         }
         Migrate::Dev {
             common,
-            run,
+            mut run,
+            rate,
             name,
             schema,
             exact_prisma,
@@ -169,8 +189,11 @@ fn migrate(command: Migrate) -> u8 {
             accept_data_loss,
             force,
         } => dev::migrate_dev(&dev::DevArgs {
+            run: &{
+                run.max_rate = rate.max_rate;
+                run
+            },
             common: &common,
-            run: &run,
             name: &name,
             schema: schema.as_deref(),
             exact_prisma,
@@ -181,7 +204,8 @@ fn migrate(command: Migrate) -> u8 {
             accept_data_loss,
             force,
         }),
-        Migrate::Down { common, run, steps, to, confirm_production } => {
+        Migrate::Down { common, mut run, rate, steps, to, confirm_production } => {
+            run.max_rate = rate.max_rate;
             let target = match to {
                 Some(name) => haste_runner::DownTarget::To(name),
                 None => haste_runner::DownTarget::Steps(steps.unwrap_or(1)),
@@ -201,7 +225,17 @@ fn migrate(command: Migrate) -> u8 {
                 printer.names_result("Reverted", "reverted", &result)
             })
         }
-        Migrate::Resolve { common, run, applied, rolled_back, resume, drop_invalid_index, accept_edit } => {
+        Migrate::Resolve {
+            common,
+            mut run,
+            rate,
+            applied,
+            rolled_back,
+            resume,
+            drop_invalid_index,
+            accept_edit,
+        } => {
+            run.max_rate = rate.max_rate;
             let (name, resolution) = match (applied, rolled_back, resume) {
                 (Some(name), _, _) => (name, haste_runner::Resolution::Applied),
                 (_, Some(name), _) => (name, haste_runner::Resolution::RolledBack),
@@ -223,7 +257,8 @@ fn migrate(command: Migrate) -> u8 {
                 printer.resolve_result(&name, &resolution, &result)
             })
         }
-        Migrate::Reset { common, run, force, skip_seed } => {
+        Migrate::Reset { common, mut run, rate, force, skip_seed } => {
+            run.max_rate = rate.max_rate;
             let guard = |environment: &_| haste_runner::check_reset_allowed(environment, force);
             with_guarded_database(&common, Some(&run), guard, |connection, dir, resolved, printer| {
                 let seed = match resolved
@@ -253,6 +288,9 @@ fn migrate(command: Migrate) -> u8 {
                     &mut observer,
                 );
                 let code = printer.deploy_result(&resolved.settings.run_id, &result);
+                if let (Some(file), exit::OK) = (&seed, code) {
+                    printer.progress(&format!("Ran the seed {}.", file.path.display()));
+                }
                 match (&resolved.seed_command, code, skip_seed) {
                     (Some(command), exit::OK, false) => printer.seed_command(command, &resolved.url),
                     _ => code,
@@ -422,6 +460,16 @@ fn with_guarded_database(
 
 /// The settings, and a printer that knows the URL's password to scrub; or the exit code of a
 /// configuration error, already reported.
+/// Writes generated text to stdout; a reader that stopped early (`| head`) is no error.
+fn print_bytes(text: &[u8]) -> u8 {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(text) {
+        Ok(()) => exit::OK,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(error) => Printer::new(Format::Text, None).fail("INTERNAL", exit::INTERNAL, &error.to_string()),
+    }
+}
+
 /// A backup file name from haste.toml with `{timestamp}` replaced by the time now (UTC), so
 /// each deploy keeps its own.
 fn timestamped(template: &std::path::Path) -> std::path::PathBuf {

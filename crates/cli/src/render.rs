@@ -42,10 +42,11 @@ impl Printer {
     pub fn emit(&self, text: &str, to_stderr: bool) {
         let text = self.scrub(text);
         // A closed pipe (`haste ... | head`) is not worth a panic.
+        // anstream passes colours to a terminal and drops them for a pipe, a file, NO_COLOR.
         let _ = if to_stderr {
-            writeln!(std::io::stderr(), "{text}")
+            writeln!(anstream::stderr(), "{text}")
         } else {
-            writeln!(std::io::stdout(), "{text}")
+            writeln!(anstream::stdout(), "{text}")
         };
     }
 
@@ -439,7 +440,7 @@ impl Printer {
                     self.line(&format!("{}  ({})", migration.name, mode_text(migration.mode)));
                     for statement in &migration.statements {
                         self.line(&format!("  line {:>4}  {}", statement.line, statement.summary));
-                        let mut facts = vec![statement.lock.describe().to_owned()];
+                        let mut facts = vec![paint(statement.lock.describe(), lock_style(statement.lock))];
                         for table in &statement.tables {
                             facts.push(format!(
                                 "{}: {} rows, {}",
@@ -456,7 +457,10 @@ impl Printer {
                         }
                         self.line(&format!("             {}", facts.join("; ")));
                         match &statement.why_not {
-                            Some(reason) => self.line(&format!("             NOT SAFE NOW: {reason}")),
+                            Some(reason) => self.line(&format!(
+                                "             {}: {reason}",
+                                paint("NOT SAFE NOW", RED.bold())
+                            )),
                             None => {}
                         }
                     }
@@ -504,7 +508,9 @@ impl Printer {
             Format::Json => self.json(Printer::status_document(report)),
             Format::Text => {
                 for migration in &report.migrations {
-                    let mut line = format!("{:<11} {}", state_label(migration.state), migration.name);
+                    let label = format!("{:<11}", state_label(migration.state));
+                    let mut line =
+                        format!("{} {}", paint(&label, state_style(migration.state)), migration.name);
                     if let (Some(done), Some(total), State::Failed | State::Interrupted | State::Running) =
                         (migration.statements_done, migration.statements_total, migration.state)
                     {
@@ -537,6 +543,36 @@ impl Printer {
             }
         }
         exit_code
+    }
+}
+
+/// `text` in `style`; the printer's stream drops the style where colours do not belong.
+fn paint(text: &str, style: anstyle::Style) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+const RED: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Red)));
+const YELLOW: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Yellow)));
+const GREEN: anstyle::Style =
+    anstyle::Style::new().fg_color(Some(anstyle::Color::Ansi(anstyle::AnsiColor::Green)));
+
+/// Green for done, yellow for waiting, red for what needs a person.
+fn state_style(state: State) -> anstyle::Style {
+    match state {
+        State::Applied => GREEN,
+        State::Pending | State::Running => YELLOW,
+        State::Modified | State::Missing | State::Failed | State::Interrupted => RED.bold(),
+    }
+}
+
+/// Green when reads and writes go on, yellow when writes wait, red when both wait.
+fn lock_style(lock: haste_diff::Lock) -> anstyle::Style {
+    match lock {
+        _ if lock.lets_application_through() || lock == haste_diff::Lock::RowExclusive => GREEN,
+        haste_diff::Lock::AccessExclusive => RED.bold(),
+        _ => YELLOW,
     }
 }
 
@@ -614,7 +650,7 @@ impl Observer for ProgressPrinter<'_> {
                     .printer
                     .line(&format!("Waiting for the migration lock ({:.1} s)", *waited_ms as f64 / 1000.0)),
                 RunEvent::MigrationStarted { name, mode, statements } => self.printer.line(&format!(
-                    "Applying {name}: {statements} statement{} {}",
+                    "Applying {name} ({statements} statement{}): {}",
                     if *statements == 1 { "" } else { "s" },
                     mode_text(*mode)
                 )),
@@ -742,6 +778,7 @@ fn error_text(error: &Error) -> String {
             "error: migration {name} stopped while building {index}, which is left INVALID\n   = drop it: {drop_statement};\n   = or let haste drop it: haste migrate resolve --resume {name} --drop-invalid-index"
         ),
         Error::SeedFailed(failure) => failure_text(failure, Unit::Seed),
+        Error::SourceFailed(failure) => failure_text(failure, Unit::SchemaFile),
         Error::OutsideShadow { statements } => {
             let mut text = String::from(
                 "error: refusing to run SQL on a shadow database that acts outside it; nothing was run",
@@ -770,6 +807,8 @@ fn error_text(error: &Error) -> String {
 enum Unit {
     Migration,
     Seed,
+    /// `schema.sql` (or a folder of SQL files) loaded into a shadow database.
+    SchemaFile,
 }
 
 fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
@@ -777,6 +816,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     let subject = match unit {
         Unit::Migration => "migration",
         Unit::Seed => "seed",
+        Unit::SchemaFile => "schema file",
     };
     let mut text = format!("error: {subject} {} failed: {}", failure.name, failure.error.message);
     text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
@@ -804,6 +844,12 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     let file = position.file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
     let undoing = matches!(file, "down.sql" | "data.down.sql");
     let outcome = match (&failure.state, failure.error.connection_lost) {
+        (_, true) if unit == Unit::SchemaFile => {
+            "the connection to the shadow database was lost; nothing but the shadow database was touched".to_owned()
+        }
+        (_, false) if unit == Unit::SchemaFile => {
+            "the file was being loaded into a shadow database, which is dropped: nothing else was touched; fix the file and run the command again".to_owned()
+        }
         (_, true) if unit == Unit::Seed => {
             "the connection was lost: the migrations before the seed are applied; what the seed did is unknown".to_owned()
         }
@@ -848,7 +894,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
 fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
     let mut value = json!({ "code": code, "exit_code": exit_code, "message": error.to_string() });
     match error {
-        Error::MigrationFailed(failure) => {
+        Error::MigrationFailed(failure) | Error::SeedFailed(failure) | Error::SourceFailed(failure) => {
             value["migration"] = failure.name.clone().into();
             value["sqlstate"] = json!(failure.error.sqlstate);
             value["message"] = failure.error.message.clone().into();

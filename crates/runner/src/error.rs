@@ -250,6 +250,10 @@ pub enum Error {
     /// The seed after `reset` failed.
     #[error("seed {} failed", .0.name)]
     SeedFailed(Box<MigrationFailure>),
+    /// A schema written as SQL (`schema.sql` or a folder of files) failed on the shadow
+    /// database it was loaded into; the shadow is dropped, nothing else was touched.
+    #[error("schema file {} failed on the shadow database", .0.name)]
+    SourceFailed(Box<MigrationFailure>),
     /// A schema source or a history to replay on a shadow database holds statements that act
     /// outside it (other databases, roles, the server's files or settings); nothing ran.
     #[error(

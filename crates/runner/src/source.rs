@@ -97,7 +97,7 @@ pub fn load_source(
         let script = Script::parse(connection.dialect(), &file.sql);
         for (index, statement) in script.statements.iter().enumerate() {
             connection.run_as_written(settings.limits, &statement.text).map_err(|error| {
-                Error::MigrationFailed(Box::new(MigrationFailure {
+                Error::SourceFailed(Box::new(MigrationFailure {
                     name: path.display().to_string(),
                     statement_index: index,
                     position: crate::plan::statement_position(file, Some(statement), error.position),

@@ -21,7 +21,8 @@ fn lint_reports_rustc_style_findings_and_fails_on_errors() {
     assert_eq!(run.code, 13, "{run:?}");
     assert!(run.stdout.contains("error[add-required-column]"), "{run:?}");
     assert!(run.stdout.contains("--> migrations/2_change/migration.sql:3:1"), "{run:?}");
-    assert!(run.stdout.contains("3 | CREATE INDEX contacts_email_idx"), "{run:?}");
+    assert!(run.stdout.contains("3 | / CREATE INDEX contacts_email_idx"), "{run:?}");
+    assert!(!run.stdout.contains("\x1b["), "no colours in a pipe: {run:?}");
     assert!(run.stdout.contains("help: use CREATE INDEX CONCURRENTLY"), "{run:?}");
     assert!(!run.stdout.contains("rename-column"), "allowed with a reason: {run:?}");
 

@@ -19,6 +19,7 @@ mod retype;
 mod sandbox;
 mod schema;
 mod sqlite;
+mod terminal;
 mod tls;
 mod trust;
 

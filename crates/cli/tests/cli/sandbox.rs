@@ -277,3 +277,25 @@ fn ordinary_histories_replay_on_a_confined_shadow() {
     let _ = db.try_execute(&format!("DROP OWNED BY \"{app}\""));
     let _ = db.try_execute(&format!("DROP ROLE \"{app}\""));
 }
+
+/// A source that acts as another role makes the shadow run without a role of its own: the user
+/// is told, on stderr, while the comparison itself goes on.
+#[test]
+fn an_unconfined_shadow_is_said_out_loud() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("sandbox-unconfined");
+    dir.write("confined.sql", "CREATE TABLE t (id int);");
+    dir.write("owned.sql", "CREATE TABLE t (id int);\nALTER TABLE t OWNER TO postgres;");
+    let diff = |file: &str| {
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", file, "--url", &db.url])
+    };
+    let confined = diff("confined.sql");
+    assert_eq!(confined.code, 14, "{confined:?}");
+    assert!(!confined.stderr.contains("only haste's static checks"), "{confined:?}");
+    let owned = diff("owned.sql");
+    assert_eq!(owned.code, 14, "{owned:?}");
+    assert!(
+        owned.stderr.contains("warning: the shadow database ran its SQL as the connecting role"),
+        "{owned:?}"
+    );
+}
