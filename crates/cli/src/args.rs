@@ -36,8 +36,9 @@ pub enum Command {
     /// Apply, inspect, create, undo and repair migrations.
     #[command(subcommand)]
     Migrate(Migrate),
-    /// Read and compare schemas: `inspect` (summary, or the model with --format json), `dump`
-    /// (DDL that recreates it), `diff` (the statements from one schema to another).
+    /// Read, compare and draw schemas: `inspect` (summary, or the model with --format json),
+    /// `dump` (DDL that recreates it), `diff` (the statements from one schema to another), `erd`
+    /// (an entity-relationship diagram).
     #[command(subcommand)]
     Schema(SchemaCommand),
     /// Check migrations for statements that lock, rewrite, lose data or break running code.
@@ -69,6 +70,21 @@ pub enum Command {
     Doctor {
         #[command(flatten)]
         common: Common,
+    },
+    /// Write one self-contained HTML page (no network needed to view it): the schema's
+    /// documentation and diagram, the migration history as a timeline, and with --plan the
+    /// pending statements with their locks, hazards and estimates.
+    Report {
+        #[command(flatten)]
+        common: Common,
+        /// Folder to write `index.html` into (made when missing).
+        #[arg(long, default_value = "haste-report")]
+        out: PathBuf,
+        /// Also show what deploying the pending migrations would do now (as `migrate plan`).
+        #[arg(long)]
+        plan: bool,
+        #[command(flatten)]
+        tables: TableFilter,
     },
     /// Print a shell completion script: `haste completions bash > /etc/bash_completion.d/haste`.
     Completions {
@@ -447,6 +463,54 @@ pub enum SchemaCommand {
         #[arg(long, value_name = "PATH=NEW_NAME")]
         rename: Vec<String>,
     },
+    /// Draw an entity-relationship diagram: tables with their columns, types and keys, foreign
+    /// keys as links, grouped by schema.
+    Erd {
+        /// Database URL (default: `url` in haste.toml, then DATABASE_URL); with --from, the
+        /// server for the shadow database the files are applied to.
+        #[arg(long)]
+        url: Option<String>,
+        /// Draw this instead of the --url database: a .sql file or folder, a migrations folder,
+        /// a schema.prisma, or a database URL.
+        #[arg(long)]
+        from: Option<String>,
+        /// The server for shadow databases (default: the --url server).
+        #[arg(long)]
+        shadow_url: Option<String>,
+        /// Configuration file (default: ./haste.toml when it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// What to write.
+        #[arg(long, value_enum, default_value_t = ErdFormat::Svg)]
+        format: ErdFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        tables: TableFilter,
+    },
+}
+
+/// Which tables a picture shows.
+#[derive(Debug, Args)]
+pub struct TableFilter {
+    /// Only tables of this schema; repeatable (default: every schema).
+    #[arg(long = "schema", value_name = "NAME")]
+    pub schemas: Vec<String>,
+    /// Only tables whose name or schema.name matches this pattern (`*` and `?` wildcards).
+    #[arg(long, value_name = "PATTERN")]
+    pub tables: Option<String>,
+}
+
+/// How `schema erd` draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ErdFormat {
+    /// A picture laid out by haste (no other tool needed).
+    Svg,
+    /// A Mermaid erDiagram, for markdown.
+    Mermaid,
+    /// A Graphviz graph, for `dot -Tsvg`.
+    Dot,
 }
 
 /// Where a schema comes from.

@@ -485,6 +485,24 @@ fn warn_if_unconfined(printer: &Printer, loaded: &haste_dev::Loaded) {
     }
 }
 
+/// The schema of `source` as [`load_schema`] reads it, or of a Prisma schema (applied to a
+/// shadow database, kept to what Prisma models), or the exit code of what went wrong.
+pub fn load_any_schema(
+    common: &Common,
+    source: Option<&str>,
+    shadow_url: Option<&str>,
+) -> Result<haste_schema::Schema, u8> {
+    match source.filter(|source| is_prisma(source)) {
+        Some(path) => {
+            let (resolved, server, printer) = postgres(common, None, shadow_url)?;
+            haste_dev::PrismaSchema::load(Path::new(path), &[], &server, &resolved.settings)
+                .map(|prisma| prisma.projected)
+                .map_err(|error| dev_error(&printer, &error))
+        }
+        None => load_schema(common, source, shadow_url).map(|loaded| loaded.schema),
+    }
+}
+
 /// `schema diff`.
 pub fn schema_diff(
     common: &Common,

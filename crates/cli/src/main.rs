@@ -6,6 +6,7 @@ mod dev;
 mod exit;
 mod fleet;
 mod lint;
+mod pictures;
 mod render;
 
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
                 &printer,
             )
         }
+        Command::Report { common, out, plan, tables } => pictures::report(&common, &out, plan, &tables),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut text = Vec::new();
@@ -381,6 +383,17 @@ fn schema(command: args::SchemaCommand) -> u8 {
         }
         args::SchemaCommand::Diff { common, from, to, shadow_url, online, rename } => {
             dev::schema_diff(common, from, to, shadow_url.as_deref(), *online, rename)
+        }
+        args::SchemaCommand::Erd { url, from, shadow_url, config, format, out, tables } => {
+            pictures::erd(&pictures::ErdArgs {
+                url: url.as_deref(),
+                from: from.as_deref(),
+                shadow_url: shadow_url.as_deref(),
+                config: config.as_deref(),
+                format: *format,
+                out: out.as_deref(),
+                tables,
+            })
         }
     }
 }

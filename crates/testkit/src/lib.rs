@@ -12,6 +12,8 @@
 //!   then `pg_config --bindir`, then `PATH`).
 //! - `HASTE_REQUIRE_PG=1`: a missing server is a failure instead of a visible skip (CI sets it).
 
+pub mod browser;
+
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::Command;

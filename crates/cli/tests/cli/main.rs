@@ -12,6 +12,7 @@ mod inputs;
 mod json;
 mod lint;
 mod matrix;
+mod pictures;
 mod prisma;
 mod real_world;
 mod recovery;

@@ -17,12 +17,12 @@ fn help_says_what_haste_is_and_lists_every_command() {
         !help.stdout.contains("arguments, configuration, rendering"),
         "not the crate's description: {help:?}"
     );
-    for name in ["migrate", "schema", "lint", "doctor", "config", "completions", "man"] {
+    for name in ["migrate", "schema", "lint", "doctor", "report", "config", "completions", "man"] {
         assert!(help.stdout.contains(&format!("\n  {name} ")), "{name}: {help:?}");
     }
     let schema = haste(dir.path(), &["schema", "--help"]);
     assert!(
-        ["inspect", "dump", "diff"].iter().all(|c| schema.stdout.contains(&format!("\n  {c} "))),
+        ["inspect", "dump", "diff", "erd"].iter().all(|c| schema.stdout.contains(&format!("\n  {c} "))),
         "{schema:?}"
     );
     // Flags that would do nothing are not offered.

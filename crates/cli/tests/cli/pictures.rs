@@ -1,0 +1,178 @@
+//! `schema erd` and `report` on the hasteCRM corpus, as a user runs them; the report opened in
+//! headless Chromium.
+
+use std::fs;
+
+use haste_testkit::browser::{Browser, ink};
+use haste_testkit::{TempDir, database};
+
+use crate::{corpus, haste};
+
+/// The corpus's tables and foreign keys (its README).
+const TABLES: usize = 45;
+const FOREIGN_KEYS: usize = 91;
+
+#[test]
+fn the_corpus_is_drawn_in_every_format_from_every_source() {
+    let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
+    let work = TempDir::new("erd");
+    let migrations = corpus.join("migrations");
+    let svg_file = work.path().join("crm.svg");
+    let run = haste(
+        work.path(),
+        &[
+            "schema",
+            "erd",
+            "--url",
+            &db.url,
+            "--from",
+            migrations.to_str().unwrap(),
+            "--out",
+            svg_file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains(&format!("({TABLES} tables, {FOREIGN_KEYS} links)")), "{run:?}");
+    let svg = fs::read_to_string(&svg_file).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert_eq!(svg.matches("<g class=\"table\"").count(), TABLES);
+    assert_eq!(svg.matches("<polyline").count(), FOREIGN_KEYS);
+    assert!(svg.contains(">Workspace</text>"));
+
+    let prisma = corpus.join("schemas/v3.schema.prisma");
+    let run = haste(
+        work.path(),
+        &["schema", "erd", "--url", &db.url, "--from", prisma.to_str().unwrap(), "--format", "mermaid"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.starts_with("erDiagram\n"));
+    assert_eq!(run.stdout.lines().filter(|l| l.starts_with("    t") && l.ends_with('{')).count(), TABLES);
+    assert_eq!(run.stdout.matches("--").count(), FOREIGN_KEYS, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("t44[\"public.Workspace\"]") || run.stdout.contains("[\"public.Workspace\"]")
+    );
+
+    // The database itself, narrowed to a few tables: links only between those drawn.
+    assert_eq!(
+        haste(work.path(), &["migrate", "deploy", "--url", &db.url, "--dir", migrations.to_str().unwrap()])
+            .code,
+        0
+    );
+    let run = haste(
+        work.path(),
+        &["schema", "erd", "--url", &db.url, "--format", "dot", "--schema", "public", "--tables", "Deal*"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let nodes =
+        run.stdout.lines().filter(|l| l.trim_start().starts_with('t') && l.contains("[label=<")).count();
+    assert_eq!(nodes, 5, "Deal, DealContact, DealCustomField, DealStageTransition, DealTag:\n{}", run.stdout);
+    assert!(run.stdout.contains("subgraph cluster_0") && run.stdout.contains(" -> "));
+}
+
+#[test]
+fn the_report_shows_schema_history_and_plan_in_a_browser() {
+    let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
+    let work = TempDir::new("report");
+    for entry in fs::read_dir(corpus.join("migrations")).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        if entry.path().is_dir() {
+            let sql = fs::read_to_string(entry.path().join("migration.sql")).unwrap();
+            work.write(&format!("migrations/{name}/migration.sql"), &sql);
+        }
+    }
+    work.write(
+        "migrations/30000000000000_counters/migration.sql",
+        "CREATE TABLE counters (id bigint PRIMARY KEY, n integer);\n\
+         INSERT INTO counters SELECT g, 0 FROM generate_series(1, 5000) g;\n\
+         CREATE TABLE \"<script>alert(1)</script>\" (id int PRIMARY KEY, \"quo\"\"te\" text, \"日本語\" text,\n\
+           counter bigint REFERENCES counters (id));\n\
+         COMMENT ON TABLE \"<script>alert(1)</script>\" IS '</script><img src=x onerror=alert(2)> & \"quotes\"';",
+    );
+    work.write(
+        "migrations/30000000000000_counters/data.sql",
+        "-- haste:data table=counters key=id batch=1000\nUPDATE counters SET n = id * 2 WHERE :range;\n",
+    );
+    work.write("migrations/30000000000001_broken/migration.sql", "CREATE TABLE never (id int);\nSELECT 1/0;");
+    let failed = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_ne!(failed.code, 0, "{failed:?}");
+    // The failed migration, rewritten, is what the plan shows: a lock of each colour.
+    work.write(
+        "migrations/30000000000001_broken/migration.sql",
+        "CREATE INDEX CONCURRENTLY \"idx<script>\" ON counters (n);\n\
+         CREATE INDEX plain_index ON counters (id, n);\n\
+         ALTER TABLE counters ALTER COLUMN n TYPE bigint;",
+    );
+    let out = work.path().join("out");
+    let run = haste(work.path(), &["report", "--url", &db.url, "--plan", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let page = out.join("index.html");
+    let html = fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<script>").count(), 1, "only the page's own script");
+    assert!(html.contains("5000 rows,") && html.contains("rows/s"), "the data step's rate");
+    for class in ["lock-go", "lock-writes", "lock-all"] {
+        assert!(html.contains(&format!("<tr class=\"{class}\">")), "a {class} statement");
+    }
+    assert!(html.contains("division by zero"), "the failure is in the timeline");
+
+    let Some(browser) = Browser::start("the_report_shows_schema_history_and_plan_in_a_browser") else {
+        return;
+    };
+    let screenshot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-corpus.png");
+    browser.screenshot(&page, &screenshot, 1400, 1000).expect("a screenshot");
+    let covered = ink(&screenshot);
+    eprintln!("screenshot: {} ({:.1}% ink)", screenshot.display(), covered * 100.0);
+    assert!(covered > 0.05, "the report looks blank: {covered}");
+    let dom = browser.dump_dom(&page).expect("the DOM");
+    let tables = TABLES + 2;
+    assert_eq!(dom.matches("class=\"doc\"").count(), tables, "a section per table");
+    assert_eq!(dom.matches("<g class=\"table\"").count(), tables, "a box per table");
+    assert_eq!(dom.matches("class=\"entry\"").count(), 5, "four migrations applied, one failed:\n{dom}");
+    assert_eq!(dom.matches("<script").count(), 1, "no name became a script");
+    assert!(!dom.contains("<img"), "no comment became an element");
+    assert!(dom.contains("id=\"plan\"") && dom.contains("ACCESS EXCLUSIVE"));
+}
+
+#[test]
+fn two_hundred_tables_are_drawn_and_reported_on_a_database_haste_never_ran_on() {
+    let Some(db) = database() else { return };
+    let schemas = ["billing", "crm", "inventory", "public"];
+    let mut random = haste_testkit::Random::new(200);
+    let mut sql = String::from("CREATE SCHEMA billing; CREATE SCHEMA crm; CREATE SCHEMA inventory;\n");
+    let mut links = 0;
+    for i in 0..200 {
+        let mut columns = vec!["id bigint PRIMARY KEY".to_owned()];
+        columns.extend((0..2 + random.next(8)).map(|c| format!("c{c} text")));
+        for p in 0..if i == 0 { 0 } else { 1 + random.next(3) } {
+            let parent = random.next(i);
+            columns.push(format!(
+                "t{parent:03}_{p}_id bigint REFERENCES {}.t{parent:03} (id)",
+                schemas[parent % 4]
+            ));
+            links += 1;
+        }
+        sql.push_str(&format!("CREATE TABLE {}.t{i:03} ({});\n", schemas[i % 4], columns.join(", ")));
+    }
+    db.execute(&sql);
+    let work = TempDir::new("erd-200");
+    let started = std::time::Instant::now();
+    let run = haste(work.path(), &["schema", "erd", "--url", &db.url]);
+    let erd_time = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout.matches("<g class=\"table\"").count(), 200);
+    assert_eq!(run.stdout.matches("<polyline").count(), links);
+    assert_eq!(run.stdout.matches("class=\"frame-title\"").count(), 4, "a frame per schema");
+    let out = work.path().join("report");
+    let started = std::time::Instant::now();
+    let run = haste(work.path(), &["report", "--url", &db.url, "--out", out.to_str().unwrap()]);
+    let report_time = started.elapsed();
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("No migration recorded"), "a database haste never deployed to");
+    assert_eq!(html.matches("class=\"doc\"").count(), 200);
+    eprintln!(
+        "200 tables, {links} foreign keys: schema erd {} ms, report {} ms ({} KiB)",
+        erd_time.as_millis(),
+        report_time.as_millis(),
+        html.len() / 1024
+    );
+}
