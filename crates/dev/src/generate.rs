@@ -109,8 +109,9 @@ impl Draft {
     /// Records in the file that a person accepted the data it drops, so its lint passes; not in
     /// a file that must stay exactly as Prisma writes it.
     fn accept_data_loss(&mut self, exact_prisma: bool) {
-        let lines: Vec<String> = DATA_LOSS_RULES
-            .iter()
+        let lines: Vec<String> = self
+            .data_loss_rules()
+            .into_iter()
             .map(|rule| {
                 format!("haste:allow-file {rule} reason=\"accepted with migrate dev --accept-data-loss\"")
             })
@@ -122,6 +123,27 @@ impl Draft {
             }
             None => self.notes.extend(lines),
         }
+    }
+
+    /// The data-loss rules the draft's losing statements break, as haste's lint judges them:
+    /// only those are allowed, since allowing a rule that reports nothing is itself a finding
+    /// (`unused-suppression`).
+    fn data_loss_rules(&self) -> Vec<&'static str> {
+        let sql: String = self
+            .up
+            .iter()
+            .filter(|step| step.hazards.contains(&Hazard::DataLoss))
+            .map(|step| format!("{};\n", step.sql))
+            .collect();
+        let file = haste_lint::SourceFile {
+            path: String::new(),
+            sql,
+            transaction: None,
+            check: true,
+            unreleased: false,
+        };
+        let findings = haste_lint::lint(&[file], &haste_lint::Config::default());
+        DATA_LOSS_RULES.iter().copied().filter(|rule| findings.iter().any(|f| f.rule == *rule)).collect()
     }
 
     /// A migration with nothing in it yet.

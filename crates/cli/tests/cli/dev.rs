@@ -392,3 +392,19 @@ fn dropping_data_needs_accept_data_loss_and_the_accepted_file_passes_lint() {
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
 }
+
+/// An accepted migration allows only the data-loss rules its statements break: an allowance
+/// that allows nothing would itself fail the lint (`unused-suppression`).
+#[test]
+fn an_accepted_column_drop_allows_only_the_drop_column_rule() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-data-loss-column");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    let without_phone = V1.replace(", phone text", "");
+    let accepted = dev(&dir, &db, &without_phone, &["--name", "drop", "--accept-data-loss"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    let text = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(text.contains("haste:allow-file drop-column") && !text.contains("drop-table"), "{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}

@@ -12,6 +12,7 @@ mod json;
 mod lint;
 mod matrix;
 mod prisma;
+mod random_dev;
 mod real_world;
 mod recovery;
 mod retype;
