@@ -290,7 +290,7 @@ fn in_place(
     draft.up = up;
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
-    draft.notes.extend(retypes.in_place.iter().cloned());
+    draft.notes.extend(retypes.in_place_notes());
     Ok(match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name),
