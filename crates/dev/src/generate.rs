@@ -106,15 +106,41 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    /// Records in the file that a person accepted the data it drops, so its lint passes; not in
-    /// a file that must stay exactly as Prisma writes it.
-    fn accept_data_loss(&mut self, exact_prisma: bool) {
-        let lines: Vec<String> = self
-            .data_loss_rules()
-            .into_iter()
-            .map(|rule| {
-                format!("haste:allow-file {rule} reason=\"accepted with migrate dev --accept-data-loss\"")
-            })
+    /// Allows, in the file, the rules among `rules` that its steps with `hazard` break, as
+    /// haste's lint judges them after `before` (the schema the draft starts from): only those,
+    /// since allowing a rule that reports nothing is itself a finding (`unused-suppression`).
+    /// Not in a file that must stay exactly as Prisma writes it.
+    fn allow_broken(
+        &mut self,
+        before: &Schema,
+        hazard: Hazard,
+        rules: &[&str],
+        reason: &str,
+        exact_prisma: bool,
+    ) {
+        let steps: String = self
+            .up
+            .iter()
+            .filter(|step| step.hazards.contains(&hazard))
+            .map(|step| format!("{};\n", step.sql))
+            .collect();
+        if steps.is_empty() {
+            return;
+        }
+        let file = |sql: String, check: bool| haste_lint::SourceFile {
+            path: String::new(),
+            sql,
+            transaction: None,
+            check,
+            unreleased: false,
+        };
+        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
+        let findings =
+            haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
+        let lines: Vec<String> = rules
+            .iter()
+            .filter(|rule| findings.iter().any(|f| f.rule == **rule))
+            .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
             .collect();
         match &mut self.prisma_text {
             Some(_) if exact_prisma => {}
@@ -123,27 +149,6 @@ impl Draft {
             }
             None => self.notes.extend(lines),
         }
-    }
-
-    /// The data-loss rules the draft's losing statements break, as haste's lint judges them:
-    /// only those are allowed, since allowing a rule that reports nothing is itself a finding
-    /// (`unused-suppression`).
-    fn data_loss_rules(&self) -> Vec<&'static str> {
-        let sql: String = self
-            .up
-            .iter()
-            .filter(|step| step.hazards.contains(&Hazard::DataLoss))
-            .map(|step| format!("{};\n", step.sql))
-            .collect();
-        let file = haste_lint::SourceFile {
-            path: String::new(),
-            sql,
-            transaction: None,
-            check: true,
-            unreleased: false,
-        };
-        let findings = haste_lint::lint(&[file], &haste_lint::Config::default());
-        DATA_LOSS_RULES.iter().copied().filter(|rule| findings.iter().any(|f| f.rule == *rule)).collect()
     }
 
     /// A migration with nothing in it yet.
@@ -221,6 +226,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         return Err(Error::RequiredColumns { statements: required, suggestions });
     }
     let mut drafts = drafts;
+    let exact_prisma = matches!(target, Target::Prisma { online: false, .. });
     let losing: Vec<String> = drafts
         .iter()
         .flat_map(|draft| {
@@ -235,13 +241,28 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             DataLoss::Refuse => return Err(Error::DataLoss { statements: losing }),
             DataLoss::Review => {}
             DataLoss::Accepted => {
-                for draft in
-                    drafts.iter_mut().filter(|d| d.up.iter().any(|s| s.hazards.contains(&Hazard::DataLoss)))
-                {
-                    draft.accept_data_loss(matches!(target, Target::Prisma { online: false, .. }));
+                for draft in &mut drafts {
+                    draft.allow_broken(
+                        &history.schema,
+                        Hazard::DataLoss,
+                        DATA_LOSS_RULES,
+                        "accepted with migrate dev --accept-data-loss",
+                        exact_prisma,
+                    );
                 }
             }
         }
+    }
+    // What is left rewriting a table has no online form here (an enum rebuilt, a type change
+    // the swap cannot carry): the file says so rather than fail haste's own lint.
+    for draft in &mut drafts {
+        draft.allow_broken(
+            &history.schema,
+            Hazard::TableRewrite,
+            &["column-type-rewrite"],
+            "no online form for this change: it rewrites the table under its lock",
+            exact_prisma,
+        );
     }
 
     let folders = write(request, &drafts, &mut history, &target)?;
@@ -290,7 +311,7 @@ fn in_place(
     draft.up = up;
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
-    draft.notes.extend(retypes.in_place_notes());
+    draft.notes.extend(retypes.in_place.iter().cloned());
     Ok(match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name),

@@ -51,21 +51,6 @@ pub(crate) struct Retypes {
     pub(crate) in_place: Vec<String>,
 }
 
-impl Retypes {
-    /// The header lines of a migration that makes type changes in place: why each one is, and
-    /// the allowance of the lint rule they break, which says the rewrite is known and has no
-    /// online form here (a file without it would fail haste's own lint).
-    pub(crate) fn in_place_notes(&self) -> Vec<String> {
-        let mut notes = self.in_place.clone();
-        if !notes.is_empty() {
-            notes.push(
-                "haste:allow-file column-type-rewrite reason=\"no online form for these type changes (above): they rewrite the table under its lock\"".into(),
-            );
-        }
-        notes
-    }
-}
-
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
     Step { sql, lock, hazards: hazards.to_vec(), alone }
 }

@@ -357,6 +357,29 @@ fn a_new_enum_label_used_in_the_same_migration_runs_after_it_commits() {
     assert_eq!(matches(&dir, &db, v2).code, 0);
 }
 
+/// Reordering an enum's labels rebuilds the type, converting its columns in place: the file
+/// allows the rewrite it makes, so haste's own lint passes it, and the rows keep their labels.
+#[test]
+fn a_rebuilt_enum_allows_its_rewrite_and_keeps_the_rows() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-enum-rebuild");
+    let v1 = "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (id int, stage stage);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO deals VALUES (1, 'won'), (2, 'lead')");
+    let v2 = "CREATE TYPE stage AS ENUM ('won', 'lead'); CREATE TABLE deals (id int, stage stage);";
+    let run = dev(&dir, &db, v2, &["--name", "reorder"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(sql.contains("haste:allow-file column-type-rewrite reason="), "{sql}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    assert_eq!(matches(&dir, &db, v2).code, 0);
+    assert_eq!(
+        db.value("SELECT string_agg(stage::text, ',' ORDER BY stage) FROM deals").as_deref(),
+        Some("won,lead")
+    );
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]
