@@ -49,7 +49,7 @@ impl Family {
     fn row_value(self, n: usize) -> String {
         match self {
             Family::Number | Family::Text => format!("'{n}'"),
-            Family::Boolean => (n % 2 == 0).to_string(),
+            Family::Boolean => n.is_multiple_of(2).to_string(),
             Family::Time => format!("'2024-01-0{n}'"),
             Family::Json => format!("'{{\"n\": {n}}}'"),
             Family::Uuid => format!("'00000000-0000-0000-0000-00000000000{n}'"),
