@@ -136,14 +136,17 @@ impl RandomSchema {
                 let (kind, default) = family.kinds()[random.next(family.kinds().len())];
                 let name = format!("c{c}");
                 let mut column = format!("{name} {kind}");
-                if random.chance(30) {
+                let with_default = random.chance(30);
+                if with_default {
                     column.push_str(&format!(" DEFAULT {default}"));
                 }
                 if random.chance(30) {
                     column.push_str(" NOT NULL");
                 }
                 columns.push(column);
-                if family.distinct() && unique_candidate.is_none() {
+                // Not with a default: added to a table with rows, the column would hold the
+                // same value in each.
+                if family.distinct() && !with_default && unique_candidate.is_none() {
                     unique_candidate = Some(name.clone());
                 }
                 values.push((name, (1..=ROWS).map(|n| family.row_value(n)).collect()));
