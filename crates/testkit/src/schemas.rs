@@ -1,6 +1,6 @@
 //! Random pairs of PostgreSQL schemas for the property tests of the planner (`haste-diff`) and
 //! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
-//! indexes, checks, views, comments, an enum, and columns whose types change within a family
+//! indexes (on one column or two), table and column checks, views, comments, an enum, and columns whose types change within a family
 //! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
 //! or between numbers and text. Each side also comes with a few rows for every table, chosen
 //! so that they fit the other side too: a migration between the two that fails on them is
@@ -143,6 +143,9 @@ impl RandomSchema {
                 if random.chance(30) {
                     column.push_str(" NOT NULL");
                 }
+                if family == Family::Number && random.chance(15) {
+                    column.push_str(&format!(" CHECK ({name} >= 0)"));
+                }
                 columns.push(column);
                 // Not with a default: added to a table with rows, the column would hold the
                 // same value in each.
@@ -175,6 +178,13 @@ impl RandomSchema {
                 } else {
                     sql.push_str(&format!("CREATE UNIQUE INDEX {table}_{name}_key ON {table} ({name});\n"));
                 }
+            }
+            let plain: Vec<&str> =
+                values.iter().map(|(name, _)| name.as_str()).filter(|name| name.starts_with('c')).collect();
+            if let [first, second, ..] = plain[..]
+                && random.chance(20)
+            {
+                sql.push_str(&format!("CREATE INDEX {table}_pair_idx ON {table} ({first}, {second});\n"));
             }
             if let Some((name, _)) = values.get(1).filter(|(name, _)| name.starts_with('c')) {
                 if random.chance(40) {
