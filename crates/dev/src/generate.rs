@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::drift::check;
 use crate::source::Loaded;
 use crate::target::{Desired, Target};
-use crate::{Error, expand, render, retype};
+use crate::{Error, expand, fill, render, retype};
 
 /// What `migrate dev` is asked to do.
 pub struct Request<'a> {
@@ -106,14 +106,41 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    /// Records in the file that a person accepted the data it drops, so its lint passes; not in
-    /// a file that must stay exactly as Prisma writes it.
-    fn accept_data_loss(&mut self, exact_prisma: bool) {
-        let lines: Vec<String> = DATA_LOSS_RULES
+    /// Allows, in the file, the rules among `rules` that its steps with `hazard` break, as
+    /// haste's lint judges them after `before` (the schema the draft starts from): only those,
+    /// since allowing a rule that reports nothing is itself a finding (`unused-suppression`).
+    /// Not in a file that must stay exactly as Prisma writes it.
+    fn allow_broken(
+        &mut self,
+        before: &Schema,
+        hazard: Hazard,
+        rules: &[&str],
+        reason: &str,
+        exact_prisma: bool,
+    ) {
+        let steps: String = self
+            .up
             .iter()
-            .map(|rule| {
-                format!("haste:allow-file {rule} reason=\"accepted with migrate dev --accept-data-loss\"")
-            })
+            .filter(|step| step.hazards.contains(&hazard))
+            .map(|step| format!("{};\n", step.sql))
+            .collect();
+        if steps.is_empty() {
+            return;
+        }
+        let file = |sql: String, check: bool| haste_lint::SourceFile {
+            path: String::new(),
+            sql,
+            transaction: None,
+            check,
+            unreleased: false,
+        };
+        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
+        let findings =
+            haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
+        let lines: Vec<String> = rules
+            .iter()
+            .filter(|rule| findings.iter().any(|f| f.rule == **rule))
+            .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
             .collect();
         match &mut self.prisma_text {
             Some(_) if exact_prisma => {}
@@ -199,6 +226,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         return Err(Error::RequiredColumns { statements: required, suggestions });
     }
     let mut drafts = drafts;
+    let exact_prisma = matches!(target, Target::Prisma { online: false, .. });
     let losing: Vec<String> = drafts
         .iter()
         .flat_map(|draft| {
@@ -213,13 +241,28 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             DataLoss::Refuse => return Err(Error::DataLoss { statements: losing }),
             DataLoss::Review => {}
             DataLoss::Accepted => {
-                for draft in
-                    drafts.iter_mut().filter(|d| d.up.iter().any(|s| s.hazards.contains(&Hazard::DataLoss)))
-                {
-                    draft.accept_data_loss(matches!(target, Target::Prisma { online: false, .. }));
+                for draft in &mut drafts {
+                    draft.allow_broken(
+                        &history.schema,
+                        Hazard::DataLoss,
+                        DATA_LOSS_RULES,
+                        "accepted with migrate dev --accept-data-loss",
+                        exact_prisma,
+                    );
                 }
             }
         }
+    }
+    // What is left rewriting a table has no online form here (an enum rebuilt, a type change
+    // the swap cannot carry): the file says so rather than fail haste's own lint.
+    for draft in &mut drafts {
+        draft.allow_broken(
+            &history.schema,
+            Hazard::TableRewrite,
+            &["column-type-rewrite"],
+            "no online form for this change: it rewrites the table under its lock",
+            exact_prisma,
+        );
     }
 
     let folders = write(request, &drafts, &mut history, &target)?;
@@ -258,10 +301,11 @@ fn in_place(
     name: &str,
 ) -> Result<Vec<Draft>, Error> {
     let kept: Vec<String> = target.kept(&history.schema).iter().map(|kept| format!("kept: {kept}")).collect();
-    let (mut up, (plan, retypes)) = around_renames(history, renames, |renamed| {
+    let (mut up, (plan, retypes, fills)) = around_renames(history, renames, |renamed| {
         let current = target.view(renamed);
         let retypes = retype::plan(&current, target.schema());
-        (haste_diff::diff(&current, &retypes.held, &Options { online: true }), retypes)
+        let fills = fill::plan(&current, &retypes.held);
+        (haste_diff::diff(&current, &fills.held, &Options { online: true }), retypes, fills)
     })?;
     up.extend(plan.steps);
     let mut draft = Draft::empty(String::new(), format!("{name}: generated by haste migrate dev"));
@@ -269,16 +313,12 @@ fn in_place(
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
     draft.notes.extend(retypes.in_place.iter().cloned());
-    if !retypes.in_place.is_empty() {
-        // The rewrite is the plan, for the reasons above; the linter is told so, not silenced.
-        draft.notes.push(
-            "haste:allow-file column-type-rewrite reason=\"no online form carries this change (see above): it rewrites the table in place\"".into(),
-        );
-    }
-    Ok(match retypes.is_empty() {
+    let mut drafts = match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name),
-    })
+    };
+    drafts.extend(fills.drafts(name));
+    Ok(drafts)
 }
 
 /// Whether haste's online plan (`draft`) does anything other than the plain plan, which Prisma's

@@ -15,6 +15,7 @@
 
 mod drift;
 mod expand;
+mod fill;
 mod generate;
 mod render;
 mod retype;

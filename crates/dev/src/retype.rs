@@ -71,6 +71,11 @@ pub(crate) fn walk_key(table: &Table) -> Option<String> {
     }
 }
 
+/// The header of a `data.sql` that walks `schema.table` by `key`.
+pub(crate) fn data_header(schema: &str, table: &str, key: &str) -> String {
+    format!("-- haste:data table={schema}.{table} key={key}")
+}
+
 /// Finds the rewriting type changes from `history` to `desired` and plans each one it can.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     let mut held = desired.clone();
@@ -444,8 +449,7 @@ impl TableRetype {
     /// their values back, so it finds nothing left to copy unless a write slipped through).
     fn data(&self) -> (String, String) {
         let name = self.name();
-        let header =
-            format!("-- haste:data table={}.{} key={}", self.table.schema, self.table.name, self.key);
+        let header = data_header(&self.table.schema, &self.table.name, &self.key);
         let copy = |target: &dyn Fn(&Retyped) -> (String, String)| {
             let (mut set, mut differ) = (Vec::new(), Vec::new());
             for column in &self.columns {

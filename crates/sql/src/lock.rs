@@ -225,6 +225,29 @@ fn volatile_default(constraint: &pg_query::Node) -> bool {
     else {
         return false;
     };
+    computed_per_row(expression)
+}
+
+/// Whether PostgreSQL computes a column default (as PostgreSQL prints it) row by row when the
+/// column is added, rewriting the table: the judgement [`statement_work`] makes of `ADD
+/// COLUMN`, for a planner that has the default but no statement. An expression that does not
+/// parse counts as computed per row.
+pub fn default_computed_per_row(default: &str) -> bool {
+    let Ok(parsed) = pg_query::parse(&format!("SELECT {default}"), 0) else { return true };
+    let select =
+        parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_deref()).and_then(|stmt| stmt.node.as_ref());
+    let Some(NodeEnum::SelectStmt(select)) = select else { return true };
+    select.target_list.iter().any(|target| match &target.node {
+        Some(NodeEnum::ResTarget(target)) => {
+            target.val.as_deref().and_then(|value| value.node.as_ref()).is_none_or(computed_per_row)
+        }
+        _ => true,
+    })
+}
+
+/// Whether an expression calls a function other than the clock functions, which are stable
+/// within the statement.
+fn computed_per_row(expression: &NodeEnum) -> bool {
     expression.nodes().into_iter().any(|(node, _, _, _)| match node {
         pg_query::NodeRef::FuncCall(call) => {
             let name = call.funcname.last().and_then(|part| match &part.node {
@@ -319,6 +342,21 @@ fn has_option(params: &[pg_query::Node], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn defaults_computed_per_row_are_the_function_calls_other_than_the_clock() {
+        for default in [
+            "gen_random_uuid()",
+            "random()",
+            "nextval('s'::regclass)",
+            "(clock_timestamp() + '1 day'::interval)",
+        ] {
+            assert!(super::default_computed_per_row(default), "{default}");
+        }
+        for default in ["0", "'x'::text", "now()", "CURRENT_DATE", "'{}'::jsonb", "(1 + 2)"] {
+            assert!(!super::default_computed_per_row(default), "{default}");
+        }
+    }
 
     fn lock(sql: &str) -> Lock {
         lock_of(sql)

@@ -21,8 +21,11 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod schemas;
+
 pub use haste_postgres::{Durability, LocalCluster};
 use haste_postgres::{current_uid, server_binaries};
+pub use schemas::RandomSchema;
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 /// A fresh, empty database that is dropped when the value is.

@@ -371,6 +371,65 @@ fn a_new_enum_label_used_in_the_same_migration_runs_after_it_commits() {
     assert_eq!(matches(&dir, &db, v2).code, 0);
 }
 
+/// A new column whose default is computed row by row is added bare, takes its default, and is
+/// filled in batches by a data step, then made NOT NULL through a validated check, all in one
+/// deploy: never `ADD COLUMN ... DEFAULT gen_random_uuid()`, which rewrites the table.
+#[test]
+fn a_volatile_default_on_an_existing_table_is_filled_in_batches() {
+    let (Some(db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-fill");
+    let v1 = "CREATE TABLE deals (id bigint PRIMARY KEY, name text);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO deals SELECT g, 'd' || g FROM generate_series(1, 500) g");
+    let v2 = "CREATE TABLE deals (id bigint PRIMARY KEY, name text, token uuid NOT NULL DEFAULT gen_random_uuid());";
+    let run = dev(&dir, &db, v2, &["--name", "token"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let names: Vec<String> =
+        created.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    assert!(
+        names.len() == 4 && names[2].ends_with("_token_fill") && names[3].ends_with("_token_not_null"),
+        "{names:?}"
+    );
+    let add = read(&created[1].join("migration.sql"));
+    assert!(add.contains("ADD COLUMN \"token\" uuid;"), "added bare:\n{add}");
+    assert!(read(&created[2].join("data.sql")).contains("gen_random_uuid()"));
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let deployed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+    assert_eq!(matches(&dir, &prod, v2).code, 0);
+    assert_eq!(
+        prod.value("SELECT count(DISTINCT token) FROM deals").as_deref(),
+        Some("500"),
+        "every row has its own value"
+    );
+}
+
+/// Reordering an enum's labels rebuilds the type, converting its columns in place: the file
+/// allows the rewrite it makes, so haste's own lint passes it, and the rows keep their labels.
+#[test]
+fn a_rebuilt_enum_allows_its_rewrite_and_keeps_the_rows() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-enum-rebuild");
+    let v1 = "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (id int, stage stage);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO deals VALUES (1, 'won'), (2, 'lead')");
+    let v2 = "CREATE TYPE stage AS ENUM ('won', 'lead'); CREATE TABLE deals (id int, stage stage);";
+    let run = dev(&dir, &db, v2, &["--name", "reorder"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(sql.contains("haste:allow-file column-type-rewrite reason="), "{sql}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    assert_eq!(matches(&dir, &db, v2).code, 0);
+    assert_eq!(
+        db.value("SELECT string_agg(stage::text, ',' ORDER BY stage) FROM deals").as_deref(),
+        Some("won,lead")
+    );
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]
@@ -403,6 +462,22 @@ fn dropping_data_needs_accept_data_loss_and_the_accepted_file_passes_lint() {
         text.contains("haste:allow-file drop-column reason=\"accepted with migrate dev --accept-data-loss\""),
         "{text}"
     );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}
+
+/// An accepted migration allows only the data-loss rules its statements break: an allowance
+/// that allows nothing would itself fail the lint (`unused-suppression`).
+#[test]
+fn an_accepted_column_drop_allows_only_the_drop_column_rule() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-data-loss-column");
+    assert_eq!(dev(&dir, &db, V1, &["--name", "init"]).code, 0);
+    let without_phone = V1.replace(", phone text", "");
+    let accepted = dev(&dir, &db, &without_phone, &["--name", "drop", "--accept-data-loss"]);
+    assert_eq!(accepted.code, 0, "{accepted:?}");
+    let text = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(text.contains("haste:allow-file drop-column") && !text.contains("drop-table"), "{text}");
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
 }

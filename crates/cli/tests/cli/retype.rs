@@ -121,7 +121,7 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
 }
 
 /// A change the swap cannot carry (a key other tables reference, a conversion that can fail)
-/// is made in place, and the migration says why.
+/// is made in place, and the migration says why (and allows the lint rule it breaks).
 #[test]
 fn a_referenced_key_is_changed_in_place_with_the_reason_written() {
     let Some(db) = database() else { return };
@@ -140,4 +140,7 @@ CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id), code text
         text.contains("foreign keys of other tables reference the column") && text.contains(" TYPE bigint"),
         "{text}"
     );
+    // The rewrite is known and said: haste's own lint passes the file.
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
 }

@@ -1,0 +1,230 @@
+//! Random pairs of PostgreSQL schemas for the property tests of the planner (`haste-diff`) and
+//! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
+//! indexes (on one column or two), table and column checks, views, comments, an enum, and columns whose types change within a family
+//! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
+//! or between numbers and text. Each side also comes with a few rows for every table, chosen
+//! so that they fit the other side too: a migration between the two that fails on them is
+//! the migration's fault, not the rows'.
+
+use crate::Random;
+
+/// Kinds of columns: a change of type within a family has a cast, and every type of a family
+/// reads the family's row values.
+#[derive(Clone, Copy, PartialEq)]
+enum Family {
+    Number,
+    Text,
+    Boolean,
+    Time,
+    Json,
+    Uuid,
+}
+
+const FAMILIES: [Family; 6] =
+    [Family::Number, Family::Text, Family::Boolean, Family::Time, Family::Json, Family::Uuid];
+
+impl Family {
+    /// The family's types, each with a default of that type.
+    fn kinds(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Family::Number => {
+                &[("integer", "0"), ("bigint", "1"), ("numeric(10,2)", "2.5"), ("smallint", "3")]
+            }
+            Family::Text => &[
+                ("text", "'x'"),
+                ("character varying(20)", "'y'"),
+                ("character varying(10)", "'w'"),
+                ("text COLLATE \"C\"", "'z'"),
+            ],
+            Family::Boolean => &[("boolean", "true")],
+            Family::Time => &[("timestamp with time zone", "now()"), ("date", "CURRENT_DATE")],
+            Family::Json => &[("jsonb", "'{}'::jsonb")],
+            // A volatile default: adding such a column fills every row with its own value.
+            Family::Uuid => &[("uuid", "gen_random_uuid()")],
+        }
+    }
+
+    /// The value of row `n` (1 to 3), as a literal every type of the family reads; numbers
+    /// and text share theirs (digits), so a column may also change between those two.
+    fn row_value(self, n: usize) -> String {
+        match self {
+            Family::Number | Family::Text => format!("'{n}'"),
+            Family::Boolean => n.is_multiple_of(2).to_string(),
+            Family::Time => format!("'2024-01-0{n}'"),
+            Family::Json => format!("'{{\"n\": {n}}}'"),
+            Family::Uuid => format!("'00000000-0000-0000-0000-00000000000{n}'"),
+        }
+    }
+
+    /// Whether the rows' values differ from one another, so a unique key on the column holds.
+    fn distinct(self) -> bool {
+        matches!(self, Family::Number | Family::Text)
+    }
+}
+
+const LABELS: &[&str] = &["lead", "qualified", "proposal", "won", "lost"];
+/// How many rows `RandomSchema::rows` puts in each table.
+const ROWS: usize = 3;
+
+/// One side of a random pair.
+pub struct RandomSchema {
+    /// The schema, as SQL statements.
+    pub sql: String,
+    /// `INSERT` statements that put a few rows in every table of the schema (parents first).
+    pub rows: String,
+}
+
+impl RandomSchema {
+    /// Two random schemas that share their shape (which tables there can be, the family of
+    /// each column) and differ in the rest, drawn from `random`.
+    pub fn pair(random: &mut Random) -> (RandomSchema, RandomSchema) {
+        let shape = random.next(usize::MAX) as u64;
+        let from = RandomSchema::generate(shape, random.next(usize::MAX) as u64, false);
+        let to = RandomSchema::generate(shape, random.next(usize::MAX) as u64, true);
+        (from, to)
+    }
+
+    /// One random schema. `shape` seeds what stays comparable between the two sides (which
+    /// tables exist, column families, which table a foreign key may point to), `variant` what
+    /// changes.
+    fn generate(shape: u64, variant: u64, target: bool) -> RandomSchema {
+        let mut stable = Random::new(shape);
+        let mut random = Random::new(variant);
+        let mut sql = String::new();
+        let mut rows = String::new();
+        // An enum whose labels usually grow from `from` to `to` (a longer prefix of a fixed
+        // list), and sometimes lose one or change order, which needs a rebuild. The first label
+        // (the rows' value) is never removed.
+        let base = 2 + stable.next(3);
+        let labels = if target { base + random.next(LABELS.len() - base + 1) } else { base };
+        let mut chosen: Vec<&str> = LABELS[..labels].to_vec();
+        if target && random.chance(25) {
+            chosen.remove(1 + random.next(chosen.len() - 1));
+        }
+        if target && random.chance(25) {
+            chosen.reverse();
+        }
+        let quoted: Vec<String> = chosen.iter().map(|l| format!("'{l}'")).collect();
+        sql.push_str(&format!("CREATE TYPE stage AS ENUM ({});\n", quoted.join(", ")));
+        let tables = 1 + stable.next(4);
+        let mut present = Vec::new();
+        for t in 0..tables {
+            // Drawn before any random skip, so both sides agree on each column's family and on
+            // the table a foreign key may point to.
+            let families: Vec<Family> =
+                (0..1 + stable.next(5)).map(|_| FAMILIES[stable.next(FAMILIES.len())]).collect();
+            let parent = stable.next(t.max(1));
+            if random.chance(15) {
+                continue;
+            }
+            let table = format!("t{t}");
+            let id_type = if random.chance(10) { "bigint" } else { "integer" };
+            let mut columns = vec![format!("id {id_type} PRIMARY KEY")];
+            // Each column's name and the value of each row in it.
+            let mut values: Vec<(String, Vec<String>)> =
+                vec![("id".into(), (1..=ROWS).map(|n| (10 + n).to_string()).collect())];
+            let mut unique_candidate = None;
+            for (c, family) in families.into_iter().enumerate() {
+                if random.chance(20) {
+                    continue;
+                }
+                let family = match family {
+                    Family::Number if random.chance(10) => Family::Text,
+                    Family::Text if random.chance(10) => Family::Number,
+                    family => family,
+                };
+                let (kind, default) = family.kinds()[random.next(family.kinds().len())];
+                let name = format!("c{c}");
+                let mut column = format!("{name} {kind}");
+                let with_default = random.chance(30);
+                if with_default {
+                    column.push_str(&format!(" DEFAULT {default}"));
+                }
+                if random.chance(30) {
+                    column.push_str(" NOT NULL");
+                }
+                if family == Family::Number && random.chance(15) {
+                    column.push_str(&format!(" CHECK ({name} >= 0)"));
+                }
+                columns.push(column);
+                // Not with a default: added to a table with rows, the column would hold the
+                // same value in each.
+                if family.distinct() && !with_default && unique_candidate.is_none() {
+                    unique_candidate = Some(name.clone());
+                }
+                values.push((name, (1..=ROWS).map(|n| family.row_value(n)).collect()));
+            }
+            if random.chance(30) {
+                let default = if random.chance(30) { " DEFAULT 'lead'" } else { "" };
+                columns.push(format!("stage stage{default}"));
+                values.push(("stage".into(), vec!["'lead'".into(); ROWS]));
+            }
+            if t > 0 && present.contains(&parent) && random.chance(40) {
+                columns.push(format!(
+                    "parent_id integer REFERENCES t{parent} (id){}",
+                    if random.chance(50) { " ON DELETE CASCADE" } else { "" }
+                ));
+                values.push(("parent_id".into(), (1..=ROWS).map(|n| (10 + n).to_string()).collect()));
+            }
+            sql.push_str(&format!("CREATE TABLE {table} ({});\n", columns.join(", ")));
+            present.push(t);
+            if let Some(name) = &unique_candidate
+                && random.chance(25)
+            {
+                if random.chance(50) {
+                    sql.push_str(&format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT {table}_{name}_key UNIQUE ({name});\n"
+                    ));
+                } else {
+                    sql.push_str(&format!("CREATE UNIQUE INDEX {table}_{name}_key ON {table} ({name});\n"));
+                }
+            }
+            let plain: Vec<&str> =
+                values.iter().map(|(name, _)| name.as_str()).filter(|name| name.starts_with('c')).collect();
+            if let [first, second, ..] = plain[..]
+                && random.chance(20)
+            {
+                sql.push_str(&format!("CREATE INDEX {table}_pair_idx ON {table} ({first}, {second});\n"));
+            }
+            if let Some((name, _)) = values.get(1).filter(|(name, _)| name.starts_with('c')) {
+                if random.chance(40) {
+                    sql.push_str(&format!(
+                        "CREATE INDEX {table}_{name}_idx ON {table} ({name}){};\n",
+                        if random.chance(50) { " WHERE id > 0" } else { "" }
+                    ));
+                }
+                if random.chance(25) {
+                    sql.push_str(&format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT {table}_id_check CHECK (id > {});\n",
+                        random.next(3)
+                    ));
+                }
+                if random.chance(30) {
+                    sql.push_str(&format!("CREATE VIEW v{t} AS SELECT id, {name} FROM {table};\n"));
+                }
+                if random.chance(15) {
+                    sql.push_str(&format!(
+                        "COMMENT ON COLUMN {table}.{name} IS 'note {}';\n",
+                        random.next(2)
+                    ));
+                }
+            }
+            if random.chance(20) {
+                sql.push_str(&format!("COMMENT ON TABLE {table} IS 'about {}';\n", random.next(2)));
+            }
+            let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
+            let tuples: Vec<String> = (0..ROWS)
+                .map(|row| {
+                    let row: Vec<&str> = values.iter().map(|(_, rows)| rows[row].as_str()).collect();
+                    format!("({})", row.join(", "))
+                })
+                .collect();
+            rows.push_str(&format!(
+                "INSERT INTO {table} ({}) VALUES {};\n",
+                names.join(", "),
+                tuples.join(", ")
+            ));
+        }
+        RandomSchema { sql, rows }
+    }
+}
