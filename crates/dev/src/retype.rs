@@ -212,9 +212,10 @@ impl TableRetype {
         quote_ident(&truncate_ident(&format!("haste_retype_{}", self.table.name), ""))
     }
 
-    /// `old::new_type` for each column, as the trigger and the backfill compute it.
+    /// The old value of each column as the new type stores it (never cut to a shorter length),
+    /// as the trigger and the backfill compute it.
     fn converted(&self, column: &Retyped, row: &str) -> String {
-        format!("{row}{}::{}", quote_ident(&column.old.name), column.new.data_type)
+        haste_sql::conversion(&format!("{row}{}", quote_ident(&column.old.name)), &column.new.data_type)
     }
 
     fn plan(&mut self, desired: &Schema) {
@@ -454,7 +455,7 @@ impl TableRetype {
         (
             copy(&|column| (quote_ident(&column.temporary), self.converted(column, ""))),
             copy(&|column| {
-                let value = format!("{}::{}", quote_ident(&column.temporary), column.old.data_type);
+                let value = haste_sql::conversion(&quote_ident(&column.temporary), &column.old.data_type);
                 (quote_ident(&column.old.name), value)
             }),
         )

@@ -41,7 +41,7 @@ pub use postgres::{
 pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
 pub use retarget::{Repointed, constraint_on, index_on, key_columns, mentions, references_column};
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
-pub use types::type_change_rewrites;
+pub use types::{conversion, type_change_rewrites};
 
 /// The SQL grammar a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

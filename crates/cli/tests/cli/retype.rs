@@ -139,3 +139,34 @@ CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id));";
         "{text}"
     );
 }
+
+/// A shorter `varchar` never cuts a value: a row that does not fit stops the deploy, as it
+/// stops an `ALTER COLUMN ... TYPE` without `USING`, whether the change goes through the expand
+/// and swap (a table with a primary key to walk) or is made in place (no such key).
+#[test]
+fn a_shorter_varchar_refuses_a_value_that_does_not_fit_instead_of_cutting_it() {
+    for (table, v1) in [
+        ("items", "CREATE TABLE items (id integer PRIMARY KEY, code varchar(20) NOT NULL);"),
+        ("logs", "CREATE TABLE logs (code varchar(20));"),
+    ] {
+        let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+        let dir = TempDir::new("retype-shorter");
+        assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+        let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+        assert_eq!(deploy().code, 0);
+        let columns = if table == "items" { "(id, code)" } else { "(code)" };
+        let values = if table == "items" { "g, 'code-' || g || '-long'" } else { "'code-' || g || '-long'" };
+        prod.execute(&format!(
+            "INSERT INTO {table} {columns} SELECT {values} FROM generate_series(1, 500) g"
+        ));
+        let lengths = format!("SELECT sum(length(code)) FROM {table}");
+        let before = prod.value(&lengths);
+
+        let run = dev(&dir, &dev_db, &v1.replace("varchar(20)", "varchar(8)"), "shorter");
+        assert_eq!(run.code, 0, "{run:?}");
+        let failed = deploy();
+        assert_eq!(failed.code, 6, "{table}: {failed:?}");
+        assert!(failed.stderr.contains("value too long for type character varying(8)"), "{failed:?}");
+        assert_eq!(prod.value(&lengths), before, "{table}: no value was cut");
+    }
+}
