@@ -437,8 +437,7 @@ impl TableRetype {
     /// their values back, so it finds nothing left to copy unless a write slipped through).
     fn data(&self) -> (String, String) {
         let name = self.name();
-        let header =
-            format!("-- haste:data table={}.{} key={}", self.table.schema, self.table.name, self.key);
+        let header = haste_migrations::data_header(&self.table.schema, &self.table.name, &self.key);
         let copy = |target: &dyn Fn(&Retyped) -> (String, String)| {
             let (mut set, mut differ) = (Vec::new(), Vec::new());
             for column in &self.columns {

@@ -170,3 +170,27 @@ fn a_shorter_varchar_refuses_a_value_that_does_not_fit_instead_of_cutting_it() {
         assert_eq!(prod.value(&lengths), before, "{table}: no value was cut");
     }
 }
+
+/// Names with spaces, dots, quotes and accents reach the data step's header and back: the
+/// type change is planned, applied and keeps every value.
+#[test]
+fn a_table_and_key_with_spaces_dots_and_quotes_are_retyped() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-names");
+    let v1 = r#"CREATE SCHEMA "my.schema";
+CREATE TABLE "my.schema"."Wéird ""T"" name" ("the key" integer PRIMARY KEY, "n 2" integer);"#;
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    let table = r#""my.schema"."Wéird ""T"" name""#;
+    prod.execute(&format!("INSERT INTO {table} SELECT g, g * 2 FROM generate_series(1, 2000) g"));
+
+    let run = dev(&dir, &dev_db, &v1.replace("\"n 2\" integer", "\"n 2\" bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(deploy().code, 0);
+    assert_eq!(
+        prod.value(&format!("SELECT sum(\"n 2\") || ':' || pg_typeof(sum(\"n 2\")) FROM {table}")).as_deref(),
+        Some("4002000:numeric"),
+        "every value kept, summed as bigints are (numeric)"
+    );
+}
