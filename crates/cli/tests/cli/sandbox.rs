@@ -247,6 +247,43 @@ fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
     );
 }
 
+/// A source that gives an object to another role (`OWNER TO postgres`) runs as the connecting
+/// role, where the server stops nothing: SQL a function builds at run time is refused before
+/// anything runs, through a schema source and through a history.
+#[test]
+fn sql_built_at_run_time_is_refused_where_the_shadow_runs_as_the_connecting_role() {
+    let Some(db) = database() else { return };
+    let victim = Victim::create(&db);
+    let role = format!("{}_role", victim.name);
+    let function = format!(
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CRE' || 'ATE ROLE \"{role}\" SUPERUSER'; RETURN 1; END $$;"
+    );
+    let dir = TempDir::new("sandbox-unconfined");
+    dir.write(
+        "schema.sql",
+        &format!("{function}\nCREATE TABLE t (id int DEFAULT f());\nALTER TABLE t OWNER TO postgres;\nINSERT INTO t DEFAULT VALUES;\n"),
+    );
+    let run = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
+    let history = migrations(&[
+        (
+            "01_init",
+            &format!("{function}\nCREATE TABLE t (id int DEFAULT f());\nALTER TABLE t OWNER TO postgres;"),
+        ),
+        ("02_rows", "INSERT INTO t DEFAULT VALUES;"),
+    ]);
+    // Replayed as a schema source: no role of a shadow's own is made (another test counts them).
+    let replay = haste(history.path(), &["schema", "inspect", "--source", "migrations", "--url", &db.url]);
+    for (run, file) in [(&run, "schema.sql:1:"), (&replay, "01_init/migration.sql:1:")] {
+        assert_eq!(run.code, 4, "{run:?}");
+        assert!(run.stderr.contains(file) && run.stderr.contains("dynamic SQL (EXECUTE)"), "{run:?}");
+        assert_eq!(
+            db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")).as_deref(),
+            Some("0"),
+            "{run:?}"
+        );
+    }
+}
+
 /// Ordinary sources still replay as the shadow's own role: grants to roles that exist,
 /// trusted extensions created by the history; and an owner given to another role (as `pg_dump`
 /// writes) replays as the connecting role, as before.
