@@ -444,7 +444,7 @@ fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ExtensionRequest, escapes, needs};
+    use super::{ExtensionRequest, RunsAs, escapes, needs};
 
     #[test]
     fn needs_name_the_extensions_and_the_statements_of_other_roles() {
