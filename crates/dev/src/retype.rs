@@ -173,7 +173,39 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         .views
         .iter()
         .any(|view| view.materialized && haste_sql::mentions(&view.definition, &table.name, column));
-    materialized.then_some("a materialized view reads the column")
+    if materialized {
+        return Some("a materialized view reads the column");
+    }
+    // What the swap's DROP COLUMN would refuse to drop without CASCADE, and cannot re-point.
+    let on_table = |schema: &str, name: &str| schema == table.schema && name == table.name;
+    // An expression of the table, read as a query of it (a policy's statement hides its table
+    // from the parse-tree walk).
+    let reads = |expression: &str| {
+        haste_sql::mentions(
+            &format!("SELECT 1 FROM {} WHERE {expression}", quote_ident(&table.name)),
+            &table.name,
+            column,
+        )
+    };
+    if table.columns.iter().filter_map(|c| c.generated.as_deref()).any(reads) {
+        return Some("a generated column reads the column");
+    }
+    let policy = desired
+        .policies
+        .iter()
+        .filter(|p| on_table(&p.schema, &p.table))
+        .flat_map(|policy| [policy.using.as_deref(), policy.with_check.as_deref()])
+        .flatten()
+        .any(reads);
+    if policy {
+        return Some("a row-level security policy reads the column");
+    }
+    let trigger = desired
+        .triggers
+        .iter()
+        .filter(|t| on_table(&t.schema, &t.table))
+        .any(|trigger| haste_sql::mentions(&trigger.definition, &table.name, column));
+    trigger.then_some("a trigger's WHEN condition or column list reads the column")
 }
 
 /// A key or index of `table` that two of the columns take part in (it cannot be built on two

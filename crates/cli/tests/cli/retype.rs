@@ -194,3 +194,36 @@ CREATE TABLE "my.schema"."Wéird ""T"" name" ("the key" integer PRIMARY KEY, "n 
         "every value kept, summed as bigints are (numeric)"
     );
 }
+
+/// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
+/// the change is made in place with the reason, where `migrate dev` used to fail.
+#[test]
+fn a_column_read_by_a_policy_or_a_trigger_condition_is_changed_in_place() {
+    for (reader, v1, reason) in [
+        (
+            "policy",
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON t USING (n > 0);",
+            "a row-level security policy reads the column",
+        ),
+        (
+            "trigger",
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);
+CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.n > 0) EXECUTE FUNCTION tf();",
+            "a trigger's WHEN condition or column list reads the column",
+        ),
+    ] {
+        let Some(db) = database() else { return };
+        let dir = TempDir::new("retype-readers");
+        assert_eq!(dev(&dir, &db, v1, "init").code, 0, "{reader}");
+        let run = dev(&dir, &db, &v1.replace("n integer NOT NULL", "n bigint NOT NULL"), "bigint");
+        assert_eq!(run.code, 0, "{reader}: {run:?}");
+        let created = folders(&dir);
+        assert_eq!(created.len(), 2, "{reader}: {run:?}");
+        let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+        assert!(text.contains(reason) && text.contains(" TYPE bigint"), "{reader}: {text}");
+        assert_eq!(db.value("SELECT format_type(atttypid, -1) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'").as_deref(), Some("bigint"));
+    }
+}
