@@ -528,9 +528,13 @@ impl Printer {
                     if let (Some(progress), false) =
                         (&migration.data_progress, migration.state == State::Applied)
                     {
+                        let last_key = match &progress["last_key"] {
+                            Value::Null => "none".to_owned(),
+                            key => key.to_string(),
+                        };
                         line.push_str(&format!(
-                            "  (data: {} rows done, last key {}; deploy resumes it)",
-                            progress["rows_done"], progress["last_key"]
+                            "  (schema part applied; data: {} rows done, last key {last_key}; deploy resumes it)",
+                            progress["rows_done"]
                         ));
                     }
                     if let Some(error) = &migration.last_error {

@@ -194,7 +194,7 @@ pub(crate) fn drafts(
             .and_then(crate::retype::walk_key);
         match walkable.filter(|_| data.is_none()) {
             Some(key) => {
-                let header = format!("-- haste:data table={}.{} key={key}", column.schema, column.table);
+                let header = haste_migrations::data_header(&column.schema, &column.table, &key);
                 let back = format!("UPDATE {table} SET {old} = {new} WHERE {old} IS DISTINCT FROM {new}");
                 data = Some((
                     format!("{header}\n{copy} AND :range;\n"),

@@ -15,7 +15,8 @@ use haste_schema::{Column, Schema};
 use haste_sql::quote_ident;
 
 use crate::generate::Draft;
-use crate::retype::{data_header, walk_key};
+use crate::retype::walk_key;
+use haste_migrations::data_header;
 
 /// The columns of one table that a data step fills.
 struct TableFill {

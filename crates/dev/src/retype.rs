@@ -71,11 +71,6 @@ pub(crate) fn walk_key(table: &Table) -> Option<String> {
     }
 }
 
-/// The header of a `data.sql` that walks `schema.table` by `key`.
-pub(crate) fn data_header(schema: &str, table: &str, key: &str) -> String {
-    format!("-- haste:data table={schema}.{table} key={key}")
-}
-
 /// Finds the rewriting type changes from `history` to `desired` and plans each one it can.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     let mut held = desired.clone();
@@ -186,7 +181,39 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         .views
         .iter()
         .any(|view| view.materialized && haste_sql::mentions(&view.definition, &table.name, column));
-    materialized.then_some("a materialized view reads the column")
+    if materialized {
+        return Some("a materialized view reads the column");
+    }
+    // What the swap's DROP COLUMN would refuse to drop without CASCADE, and cannot re-point.
+    let on_table = |schema: &str, name: &str| schema == table.schema && name == table.name;
+    // An expression of the table, read as a query of it (a policy's statement hides its table
+    // from the parse-tree walk).
+    let reads = |expression: &str| {
+        haste_sql::mentions(
+            &format!("SELECT 1 FROM {} WHERE {expression}", quote_ident(&table.name)),
+            &table.name,
+            column,
+        )
+    };
+    if table.columns.iter().filter_map(|c| c.generated.as_deref()).any(reads) {
+        return Some("a generated column reads the column");
+    }
+    let policy = desired
+        .policies
+        .iter()
+        .filter(|p| on_table(&p.schema, &p.table))
+        .flat_map(|policy| [policy.using.as_deref(), policy.with_check.as_deref()])
+        .flatten()
+        .any(reads);
+    if policy {
+        return Some("a row-level security policy reads the column");
+    }
+    let trigger = desired
+        .triggers
+        .iter()
+        .filter(|t| on_table(&t.schema, &t.table))
+        .any(|trigger| haste_sql::mentions(&trigger.definition, &table.name, column));
+    trigger.then_some("a trigger's WHEN condition or column list reads the column")
 }
 
 /// A key or index of `table` that two of the columns take part in (it cannot be built on two
@@ -225,9 +252,10 @@ impl TableRetype {
         quote_ident(&truncate_ident(&format!("haste_retype_{}", self.table.name), ""))
     }
 
-    /// `old::new_type` for each column, as the trigger and the backfill compute it.
+    /// The old value of each column as the new type stores it (never cut to a shorter length),
+    /// as the trigger and the backfill compute it.
     fn converted(&self, column: &Retyped, row: &str) -> String {
-        format!("{row}{}::{}", quote_ident(&column.old.name), column.new.data_type)
+        haste_sql::conversion(&format!("{row}{}", quote_ident(&column.old.name)), &column.new.data_type)
     }
 
     fn plan(&mut self, desired: &Schema) {
@@ -270,17 +298,16 @@ impl TableRetype {
             false,
         ));
         self.swap.push(step(format!("DROP FUNCTION {function}()"), Lock::None, &[], false));
-        let views: Vec<_> = desired
-            .views
-            .iter()
-            .filter(|view| {
-                self.columns
-                    .iter()
-                    .any(|c| haste_sql::mentions(&view.definition, &self.table.name, &c.old.name))
-            })
-            .collect();
-        // Views that read the column go first and come back last, in creation order (a view
-        // reading one of them would block the drop: the shadow run says so).
+        let reads_column = desired.views.iter().any(|view| {
+            self.columns.iter().any(|c| haste_sql::mentions(&view.definition, &self.table.name, &c.old.name))
+        });
+        // When a view reads the column, every view goes first and comes back last, in creation
+        // order, as the planner recreates views: a view reading that view would block its drop.
+        // (Materialized views reading the column keep the change in place: see `blocker`.)
+        let views: Vec<_> = match reads_column {
+            true => desired.views.iter().filter(|view| !view.materialized).collect(),
+            false => Vec::new(),
+        };
         let mut after_swap = Vec::new();
         for view in views.iter().rev() {
             self.swap.push(step(
@@ -449,7 +476,7 @@ impl TableRetype {
     /// their values back, so it finds nothing left to copy unless a write slipped through).
     fn data(&self) -> (String, String) {
         let name = self.name();
-        let header = data_header(&self.table.schema, &self.table.name, &self.key);
+        let header = haste_migrations::data_header(&self.table.schema, &self.table.name, &self.key);
         let copy = |target: &dyn Fn(&Retyped) -> (String, String)| {
             let (mut set, mut differ) = (Vec::new(), Vec::new());
             for column in &self.columns {
@@ -466,7 +493,7 @@ impl TableRetype {
         (
             copy(&|column| (quote_ident(&column.temporary), self.converted(column, ""))),
             copy(&|column| {
-                let value = format!("{}::{}", quote_ident(&column.temporary), column.old.data_type);
+                let value = haste_sql::conversion(&quote_ident(&column.temporary), &column.old.data_type);
                 (quote_ident(&column.old.name), value)
             }),
         )

@@ -6,7 +6,7 @@ use haste_migrations::MigrationsDir;
 use haste_postgres::{PgConnection, Sandbox, ShadowDatabase};
 use haste_runner::{SchemaSource, Settings};
 use haste_schema::Schema;
-use haste_sql::sandbox::{ExtensionRequest, ShadowNeeds};
+use haste_sql::sandbox::{ExtensionRequest, RunsAs, ShadowNeeds};
 
 use crate::Error;
 
@@ -64,10 +64,12 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
         }
     };
     let mut loaded = Loaded::empty(server, settings, &needs)?;
+    let runs_as = loaded.runs_as();
     haste_runner::load_source(
         &mut loaded.connection,
         source,
         &settings.for_replay(),
+        runs_as,
         &mut haste_runner::Quiet,
     )?;
     loaded.refresh()?;
@@ -108,6 +110,15 @@ impl Loaded {
     /// Who the SQL run on its shadow database runs as (none for a live database).
     pub fn sandbox(&self) -> Option<&Sandbox> {
         self.shadow.as_ref().map(ShadowDatabase::sandbox)
+    }
+
+    /// Who what runs on its shadow database runs as: a source the server does not confine is
+    /// read more strictly before it runs.
+    fn runs_as(&self) -> RunsAs {
+        match self.sandbox() {
+            Some(Sandbox::Confined { .. }) => RunsAs::OwnRole,
+            _ => RunsAs::ConnectingRole,
+        }
     }
 
     /// Whether the schema lives in a shadow database haste may change.
@@ -156,7 +167,8 @@ impl Loaded {
     /// Applies the pending migrations of `dir` to the shadow database and reads the schema again.
     pub(crate) fn deploy(&mut self, dir: &MigrationsDir, settings: &Settings) -> Result<(), Error> {
         assert!(self.is_shadow(), "replays only ever run on a shadow database");
-        haste_runner::replay(&mut self.connection, dir, settings, &mut haste_runner::Quiet)?;
+        let runs_as = self.runs_as();
+        haste_runner::replay(&mut self.connection, dir, settings, runs_as, &mut haste_runner::Quiet)?;
         self.refresh()
     }
 

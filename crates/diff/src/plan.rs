@@ -384,8 +384,9 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             }
             plan.push(
                 format!(
-                    "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {target}::{}",
-                    column.data_type, column.data_type
+                    "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {}",
+                    column.data_type,
+                    haste_sql::conversion(&target, &column.data_type)
                 ),
                 Lock::AccessExclusive,
                 &[Hazard::TableRewrite],

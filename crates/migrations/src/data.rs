@@ -42,6 +42,83 @@ const DEFAULT_TARGET: Duration = Duration::from_millis(50);
 /// A batch is a `LIMIT`, which PostgreSQL reads as a `bigint`.
 const MAX_BATCH: u64 = i64::MAX as u64;
 
+/// The header line of a data file over `schema.table` keyed by `key`, each name written bare
+/// when it can be read back as it is and in double quotes otherwise.
+pub fn data_header(schema: &str, table: &str, key: &str) -> String {
+    let name = |name: &str| {
+        if !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '"' || c == '.') {
+            name.to_owned()
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    };
+    format!("-- haste:data table={}.{} key={}", name(schema), name(table), name(key))
+}
+
+/// The header's `name=value` settings, cut at white space outside double quotes.
+fn settings(text: &str) -> Vec<String> {
+    let (mut settings, mut current, mut quoted) = (Vec::new(), String::new(), false);
+    for c in text.chars() {
+        if c.is_whitespace() && !quoted {
+            if !current.is_empty() {
+                settings.push(std::mem::take(&mut current));
+            }
+            continue;
+        }
+        if c == '"' {
+            quoted = !quoted;
+        }
+        current.push(c);
+    }
+    if !current.is_empty() {
+        settings.push(current);
+    }
+    settings
+}
+
+/// The dotted names of a setting's value: each bare (taken as written) or in double quotes
+/// (`""` for a quote); `None` when a name is empty or a quote is not closed.
+fn names(value: &str) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    let mut chars = value.chars().peekable();
+    loop {
+        let mut name = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' if chars.peek() == Some(&'"') => {
+                        chars.next();
+                        name.push('"');
+                    }
+                    '"' => break,
+                    c => name.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                if c == '"' {
+                    return None;
+                }
+                name.push(c);
+                chars.next();
+            }
+        }
+        if name.is_empty() {
+            return None;
+        }
+        names.push(name);
+        match chars.next() {
+            None => return Some(names),
+            Some('.') => continue,
+            Some(_) => return None,
+        }
+    }
+}
+
 impl DataStep {
     /// Reads the header and the statement of a data file.
     pub fn parse(file: SqlFile) -> Result<DataStep, Error> {
@@ -62,7 +139,7 @@ impl DataStep {
             })?;
         let mut table = None;
         let (mut key, mut batch_size, mut target, mut max_rate) = (None, DEFAULT_BATCH, DEFAULT_TARGET, None);
-        for setting in header["-- haste:data".len()..].split_whitespace() {
+        for setting in settings(&header["-- haste:data".len()..]) {
             let (name, value) =
                 setting.split_once('=').ok_or_else(|| bad(number, &header, "settings are name=value"))?;
             match name {
@@ -102,9 +179,15 @@ impl DataStep {
         }
         let table = table.ok_or_else(|| bad(number, &header, "table=<table> is required"))?;
         let key = key.ok_or_else(|| bad(number, &header, "key=<column> is required"))?;
-        let (schema, table) = match table.split_once('.') {
-            Some((schema, table)) => (Some(schema.to_owned()), table.to_owned()),
-            None => (None, table),
+        let quoting = "a name with spaces, dots or quotes is written in double quotes (\"my table\")";
+        let (schema, table) = match names(&table).as_deref() {
+            Some([schema, table]) => (Some(schema.clone()), table.clone()),
+            Some([table]) => (None, table.clone()),
+            _ => return Err(bad(number, &header, &format!("table=[<schema>.]<table>: {quoting}"))),
+        };
+        let key = match names(&key).as_deref() {
+            Some([key]) => key.clone(),
+            _ => return Err(bad(number, &header, &format!("key=<column>: {quoting}"))),
         };
         let statement: String = file
             .sql
@@ -174,6 +257,26 @@ mod tests {
             (5000, Duration::from_millis(100), Some(20000))
         );
         assert_eq!(step.statement, "UPDATE crm.contacts SET n = n + 1 WHERE :range");
+    }
+
+    #[test]
+    fn names_in_double_quotes_come_back_as_written() {
+        for (schema, table, key) in [("my.schema", "Wéird \"T\" name", "the key"), ("crm", "contacts", "id")]
+        {
+            let header = data_header(schema, table, key);
+            let step = DataStep::parse(file(&format!("{header}\nUPDATE t SET n = 1 WHERE :range;"))).unwrap();
+            assert_eq!(
+                (step.schema.as_deref(), step.table.as_str(), step.key.as_str()),
+                (Some(schema), table, key)
+            );
+        }
+        assert_eq!(data_header("crm", "contacts", "id"), "-- haste:data table=crm.contacts key=id");
+        for unreadable in
+            ["table=\"open key=id", "table=a..b key=id", "table=a.b.c key=id", "table=t key=a\"b"]
+        {
+            let text = format!("-- haste:data {unreadable}\nUPDATE t SET n = 1 WHERE :range;");
+            assert!(DataStep::parse(file(&text)).is_err(), "{unreadable}");
+        }
     }
 
     #[test]

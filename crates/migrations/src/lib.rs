@@ -25,7 +25,7 @@ mod duration;
 mod folder;
 
 pub use checksum::Checksum;
-pub use data::DataStep;
+pub use data::{DataStep, data_header};
 pub use directives::{Directives, TransactionMode};
 pub use duration::{MAX_DURATION, parse_duration};
 pub use folder::{LOCK_FILE, Migration, MigrationsDir, SqlFile, create_migration};

@@ -9,21 +9,22 @@
 use haste_driver::Connection;
 use haste_migrations::{MigrationsDir, SqlFile};
 use haste_sql::Dialect;
-use haste_sql::sandbox::ShadowNeeds;
+use haste_sql::sandbox::{RunsAs, ShadowNeeds};
 
 use crate::error::{Error, OutsideStatement};
 use crate::{DeployReport, Observer, Settings, deploy};
 
-/// Refuses `files` when a statement of any of them acts outside its database, naming each
-/// such statement. Only PostgreSQL has shadow databases.
-pub(crate) fn check(dialect: Dialect, files: &[&SqlFile]) -> Result<(), Error> {
+/// Refuses `files` when a statement of any of them acts outside its database, as far as a
+/// reading can tell for a session that runs as `runs_as`, naming each such statement. Only
+/// PostgreSQL has shadow databases.
+pub(crate) fn check(dialect: Dialect, files: &[&SqlFile], runs_as: RunsAs) -> Result<(), Error> {
     if dialect != Dialect::Postgres {
         return Ok(());
     }
     let statements: Vec<OutsideStatement> = files
         .iter()
         .flat_map(|file| {
-            haste_sql::sandbox::escapes(&file.sql).into_iter().map(|escape| OutsideStatement {
+            haste_sql::sandbox::escapes(&file.sql, runs_as).into_iter().map(|escape| OutsideStatement {
                 position: crate::plan::source_position(file, escape.offset),
                 what: escape.what,
             })
@@ -62,14 +63,15 @@ pub fn migration_files(dir: &MigrationsDir) -> Vec<&SqlFile> {
 }
 
 /// Applies the migrations of `dir` to a shadow database, which stands for every release at once
-/// ([`Settings::for_replay`]). Nothing runs when a migration (or its data step) holds a
-/// statement that acts outside the shadow.
+/// ([`Settings::for_replay`]), its session running as `runs_as`. Nothing runs when a migration
+/// (or its data step) holds a statement that acts outside the shadow.
 pub fn replay(
     connection: &mut dyn Connection,
     dir: &MigrationsDir,
     settings: &Settings,
+    runs_as: RunsAs,
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
-    check(connection.dialect(), &migration_files(dir))?;
+    check(connection.dialect(), &migration_files(dir), runs_as)?;
     deploy(connection, dir, &settings.for_replay(), observer)
 }

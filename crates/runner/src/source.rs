@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use haste_driver::Connection;
 use haste_migrations::{MigrationsDir, SqlFile};
 use haste_sql::Script;
+use haste_sql::sandbox::RunsAs;
 
 use crate::error::{FailureState, MigrationFailure};
 use crate::{Error, Observer, Settings};
@@ -75,23 +76,26 @@ pub fn source_files(source: &SchemaSource) -> Result<Vec<SqlFile>, Error> {
         .collect::<Result<Vec<SqlFile>, _>>()?)
 }
 
-/// Applies a file or folder source to `connection`, an empty (shadow) database. Every file is
-/// read and checked first: nothing runs when one holds a statement that acts outside the shadow.
+/// Applies a file or folder source to `connection`, an empty (shadow) database whose session
+/// runs as `runs_as`. Every file is read and checked first: nothing runs when one holds a
+/// statement that acts outside the shadow.
 pub fn load_source(
     connection: &mut dyn Connection,
     source: &SchemaSource,
     settings: &Settings,
+    runs_as: RunsAs,
     observer: &mut dyn Observer,
 ) -> Result<(), Error> {
     match source {
         SchemaSource::Database(_) => return Ok(()),
         SchemaSource::Migrations(dir) => {
-            return crate::replay(connection, &MigrationsDir::load(dir)?, settings, observer).map(drop);
+            return crate::replay(connection, &MigrationsDir::load(dir)?, settings, runs_as, observer)
+                .map(drop);
         }
         SchemaSource::SqlFile(_) | SchemaSource::SqlFolder(_) => {}
     }
     let files = source_files(source)?;
-    crate::sandbox::check(connection.dialect(), &files.iter().collect::<Vec<_>>())?;
+    crate::sandbox::check(connection.dialect(), &files.iter().collect::<Vec<_>>(), runs_as)?;
     for file in &files {
         let path = &file.path;
         let script = Script::parse(connection.dialect(), &file.sql);

@@ -110,13 +110,25 @@ pub fn status(
                 data_progress: None,
             },
             Some(record) => {
+                let mut data_stopped = false;
                 let state = match state_of(record.row.status) {
                     State::Applied if !record.matches(&migration.up) => State::Modified,
                     // A stopped data migration resumes on the next deploy by itself.
-                    State::Interrupted if crate::resumable_data(record, Some(migration)) => State::Pending,
+                    State::Interrupted if crate::resumable_data(record, Some(migration)) => {
+                        data_stopped = true;
+                        State::Pending
+                    }
                     state => state,
                 };
-                entry(record, state)
+                let mut state = entry(record, state);
+                // Its schema part is applied even when no batch committed: say so.
+                if data_stopped && state.data_progress.is_none() {
+                    state.data_progress = Some(serde_json::json!({
+                        "last_key": null,
+                        "rows_done": record.row.data_rows_done.unwrap_or_default()
+                    }));
+                }
+                state
             }
         });
     }

@@ -45,7 +45,7 @@ pub use retarget::{
     Repointed, constraint_on, index_named, index_on, key_columns, mentions, references_column,
 };
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
-pub use types::{conversion_cannot_fail, type_change_rewrites};
+pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};
 
 /// The SQL grammar a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

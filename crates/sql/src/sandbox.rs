@@ -67,8 +67,21 @@ const OUTSIDE_EXTENSIONS: &[&str] = &["adminpack", "dblink", "file_fdw", "postgr
 const OUTSIDE_LANGUAGES: &[&str] =
     &["c", "plperlu", "plpythonu", "plpython2u", "plpython3u", "pltclu", "plsh", "plv8u", "pljavau"];
 
+/// Who a script on a shadow database runs as, which decides what a reading of its text must
+/// refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunsAs {
+    /// A role of the shadow's own: the server refuses what SQL built at run time would do
+    /// outside the shadow.
+    OwnRole,
+    /// The connecting role (no role of the shadow's own could be had): nothing but this
+    /// reading stands between the script and the server, so SQL a function builds at run time
+    /// (`EXECUTE`), which no reading can judge, is refused as in a `DO` block.
+    ConnectingRole,
+}
+
 /// Every statement of a PostgreSQL script that would act outside its database, in file order.
-pub fn escapes(sql: &str) -> Vec<Escape> {
+pub fn escapes(sql: &str, runs_as: RunsAs) -> Vec<Escape> {
     let parsed = parse_with_trees(sql);
     let mut found = Vec::new();
     for (statement, tree) in parsed.script.statements.iter().zip(&parsed.trees) {
@@ -82,16 +95,23 @@ pub fn escapes(sql: &str) -> Vec<Escape> {
                 if matches!(node, NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_)) {
                     in_statement.extend(mentioned_outside(&statement.text, statement.offset));
                 }
-                if matches!(node, NodeEnum::DoStmt(_)) {
-                    // A DO block runs as it is read: SQL it builds at run time cannot be judged.
-                    if let Some((_, at)) =
-                        word_sequences(&statement.text).find(|(words, _)| words[0] == "execute")
-                    {
-                        in_statement.push(Escape {
-                            offset: statement.offset + at,
-                            what: "dynamic SQL (EXECUTE) in a DO block, which cannot be checked".into(),
-                        });
+                // A DO block runs as it is read, and a function of a session nothing confines
+                // runs as what created it: SQL either builds at run time cannot be judged.
+                let unjudged = match node {
+                    NodeEnum::DoStmt(_) => Some("a DO block"),
+                    NodeEnum::CreateFunctionStmt(_) if runs_as == RunsAs::ConnectingRole => {
+                        Some("a function, run as the connecting role")
                     }
+                    _ => None,
+                };
+                if let Some(place) = unjudged
+                    && let Some((_, at)) =
+                        word_sequences(&statement.text).find(|(words, _)| words[0] == "execute")
+                {
+                    in_statement.push(Escape {
+                        offset: statement.offset + at,
+                        what: format!("dynamic SQL (EXECUTE) in {place}, which cannot be checked"),
+                    });
                 }
             }
             // The server may still run what pg_query's grammar refuses (a newer server, a
@@ -424,7 +444,7 @@ fn mentioned_outside(text: &str, offset: usize) -> Vec<Escape> {
 
 #[cfg(test)]
 mod tests {
-    use super::{ExtensionRequest, escapes, needs};
+    use super::{ExtensionRequest, RunsAs, escapes, needs};
 
     #[test]
     fn needs_name_the_extensions_and_the_statements_of_other_roles() {
@@ -490,8 +510,20 @@ CREATE FUNCTION h() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'COPY (
         assert!(whats("CREATE FUNCTION p() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT count(*) FROM program); END $$;").is_empty());
     }
 
+    #[test]
+    fn dynamic_sql_in_a_function_is_refused_only_when_nothing_else_confines_it() {
+        let sql = "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE reverse('x'); RETURN 1; END $$;";
+        assert!(whats(sql).is_empty(), "the shadow's own role stops it at the server");
+        let found: Vec<String> =
+            escapes(sql, RunsAs::ConnectingRole).into_iter().map(|escape| escape.what).collect();
+        assert_eq!(
+            found,
+            ["dynamic SQL (EXECUTE) in a function, run as the connecting role, which cannot be checked"]
+        );
+    }
+
     fn whats(sql: &str) -> Vec<String> {
-        escapes(sql).into_iter().map(|escape| escape.what).collect()
+        escapes(sql, RunsAs::OwnRole).into_iter().map(|escape| escape.what).collect()
     }
 
     #[test]
@@ -530,7 +562,7 @@ CREATE FUNCTION h() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'COPY (
             CREATE SUBSCRIPTION s CONNECTION 'host=elsewhere' PUBLICATION p;
             CREATE SERVER s FOREIGN DATA WRAPPER postgres_fdw;
             GRANT SET ON PARAMETER work_mem TO r;";
-        let found = escapes(sql);
+        let found = escapes(sql, RunsAs::OwnRole);
         assert_eq!(found.len(), 34, "{found:#?}");
         assert_eq!(found[1].what, "DROP DATABASE");
         assert_eq!(&sql[found[1].offset..found[1].offset + 13], "DROP DATABASE");
@@ -545,7 +577,7 @@ INSERT INTO t VALUES (1, (SELECT lo_import('/etc/hosts')::text));
 SELECT dblink_exec('host=elsewhere', 'DROP TABLE x');
 CREATE FUNCTION h() RETURNS bool LANGUAGE sql BEGIN ATOMIC SELECT pg_catalog.pg_reload_conf(); END;
 ALTER TABLE t ADD CONSTRAINT c CHECK (pg_cancel_backend(1));";
-        let found = escapes(sql);
+        let found = escapes(sql, RunsAs::OwnRole);
         let names: Vec<&str> = found.iter().map(|e| e.what.as_str()).collect();
         assert_eq!(
             names,
@@ -567,7 +599,7 @@ ALTER TABLE t ADD CONSTRAINT c CHECK (pg_cancel_backend(1));";
         let sql = "DO $$ BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity; END $$;
 CREATE FUNCTION k() RETURNS void LANGUAGE plpgsql AS $f$ BEGIN EXECUTE 'SELECT pg_read_file (''x'')'; END $f$;
 SELEC pg_rotate_logfile();";
-        let found = escapes(sql);
+        let found = escapes(sql, RunsAs::OwnRole);
         assert_eq!(
             found.iter().map(|e| e.what.as_str()).collect::<Vec<_>>(),
             ["a call of pg_terminate_backend", "a call of pg_read_file", "a call of pg_rotate_logfile"]

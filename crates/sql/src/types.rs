@@ -108,9 +108,34 @@ pub fn type_change_rewrites(old: &str, new: &str) -> bool {
     !free
 }
 
+/// `value` converted to `new_type` as a column of that type stores it: a value that does not fit
+/// its length is refused, never cut. An explicit cast to a length-limited string or bit type
+/// (`'abcdef'::varchar(3)`) truncates silently, while storing into the column (an in-place
+/// `ALTER COLUMN ... TYPE` without `USING`, an `INSERT`) fails; so the cast goes to the
+/// unlimited type and the column's own assignment checks the length.
+pub fn conversion(value: &str, new_type: &str) -> String {
+    let text = new_type.trim();
+    let (head, arrays) = match text.find('[') {
+        Some(at) => (text[..at].trim_end(), &text[at..]),
+        None => (text, ""),
+    };
+    let unlimited = head.split_once('(').and_then(|(base, _)| {
+        match base.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase().as_str() {
+            "character varying" | "varchar" => Some("character varying"),
+            "character" | "char" | "bpchar" => Some("bpchar"),
+            "bit varying" | "varbit" | "bit" => Some("bit varying"),
+            _ => None,
+        }
+    });
+    match unlimited {
+        Some(base) => format!("{value}::{base}{arrays}"),
+        None => format!("{value}::{new_type}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::type_change_rewrites;
+    use super::{conversion, type_change_rewrites};
 
     #[test]
     fn free_changes_in_either_spelling() {
@@ -171,6 +196,21 @@ mod tests {
             ("integer[]", "bigint"),
         ] {
             assert!(!safe(old, new), "{old} -> {new}");
+        }
+    }
+
+    #[test]
+    fn conversions_never_cut_to_a_length() {
+        for (new, expected) in [
+            ("character varying(8)", "v::character varying"),
+            ("varchar(8)[]", "v::character varying[]"),
+            ("character(3)", "v::bpchar"),
+            ("bit(4)", "v::bit varying"),
+            ("bigint", "v::bigint"),
+            ("numeric(10,2)", "v::numeric(10,2)"),
+            ("timestamp(3) without time zone", "v::timestamp(3) without time zone"),
+        ] {
+            assert_eq!(conversion("v", new), expected, "{new}");
         }
     }
 }

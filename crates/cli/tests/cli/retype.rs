@@ -144,3 +144,110 @@ CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id), code text
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
 }
+
+/// A shorter `varchar` never cuts a value: a row that does not fit stops the deploy, as it
+/// stops an `ALTER COLUMN ... TYPE` without `USING`, whether the change goes through the expand
+/// and swap (a table with a primary key to walk) or is made in place (no such key).
+#[test]
+fn a_shorter_varchar_refuses_a_value_that_does_not_fit_instead_of_cutting_it() {
+    for (table, v1) in [
+        ("items", "CREATE TABLE items (id integer PRIMARY KEY, code varchar(20) NOT NULL);"),
+        ("logs", "CREATE TABLE logs (code varchar(20));"),
+    ] {
+        let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+        let dir = TempDir::new("retype-shorter");
+        assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+        let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+        assert_eq!(deploy().code, 0);
+        let columns = if table == "items" { "(id, code)" } else { "(code)" };
+        let values = if table == "items" { "g, 'code-' || g || '-long'" } else { "'code-' || g || '-long'" };
+        prod.execute(&format!(
+            "INSERT INTO {table} {columns} SELECT {values} FROM generate_series(1, 500) g"
+        ));
+        let lengths = format!("SELECT sum(length(code)) FROM {table}");
+        let before = prod.value(&lengths);
+
+        let run = dev(&dir, &dev_db, &v1.replace("varchar(20)", "varchar(8)"), "shorter");
+        assert_eq!(run.code, 0, "{run:?}");
+        let failed = deploy();
+        assert_eq!(failed.code, 6, "{table}: {failed:?}");
+        assert!(failed.stderr.contains("value too long for type character varying(8)"), "{failed:?}");
+        assert_eq!(prod.value(&lengths), before, "{table}: no value was cut");
+    }
+}
+
+/// Names with spaces, dots, quotes and accents reach the data step's header and back: the
+/// type change is planned, applied and keeps every value.
+#[test]
+fn a_table_and_key_with_spaces_dots_and_quotes_are_retyped() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-names");
+    let v1 = r#"CREATE SCHEMA "my.schema";
+CREATE TABLE "my.schema"."Wéird ""T"" name" ("the key" integer PRIMARY KEY, "n 2" integer);"#;
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    let table = r#""my.schema"."Wéird ""T"" name""#;
+    prod.execute(&format!("INSERT INTO {table} SELECT g, g * 2 FROM generate_series(1, 2000) g"));
+
+    let run = dev(&dir, &dev_db, &v1.replace("\"n 2\" integer", "\"n 2\" bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(deploy().code, 0);
+    assert_eq!(
+        prod.value(&format!("SELECT sum(\"n 2\") || ':' || pg_typeof(sum(\"n 2\")) FROM {table}")).as_deref(),
+        Some("4002000:numeric"),
+        "every value kept, summed as bigints are (numeric)"
+    );
+}
+
+/// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
+/// the change is made in place with the reason, where `migrate dev` used to fail.
+#[test]
+fn a_column_read_by_a_policy_or_a_trigger_condition_is_changed_in_place() {
+    for (reader, v1, reason) in [
+        (
+            "policy",
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY p ON t USING (n > 0);",
+            "a row-level security policy reads the column",
+        ),
+        (
+            "trigger",
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);
+CREATE FUNCTION tf() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.n > 0) EXECUTE FUNCTION tf();",
+            "a trigger's WHEN condition or column list reads the column",
+        ),
+    ] {
+        let Some(db) = database() else { return };
+        let dir = TempDir::new("retype-readers");
+        assert_eq!(dev(&dir, &db, v1, "init").code, 0, "{reader}");
+        let run = dev(&dir, &db, &v1.replace("n integer NOT NULL", "n bigint NOT NULL"), "bigint");
+        assert_eq!(run.code, 0, "{reader}: {run:?}");
+        let created = folders(&dir);
+        assert_eq!(created.len(), 2, "{reader}: {run:?}");
+        let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+        assert!(text.contains(reason) && text.contains(" TYPE bigint"), "{reader}: {text}");
+        assert_eq!(db.value("SELECT format_type(atttypid, -1) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'").as_deref(), Some("bigint"));
+    }
+}
+
+/// A view over a view that reads the column: both go before the swap and come back after it.
+#[test]
+fn views_over_views_come_back_after_the_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-views");
+    let v1 = "CREATE TABLE t (id bigint PRIMARY KEY, n integer NOT NULL);
+CREATE VIEW v1 AS SELECT id, n FROM t;
+CREATE VIEW v2 AS SELECT n FROM v1 WHERE n > 1;";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+    let v2 = v1.replace("n integer", "n bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value("SELECT count(*) || ':' || sum(n) FROM v2").as_deref(), Some("99:5049"));
+}
