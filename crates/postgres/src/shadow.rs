@@ -79,8 +79,9 @@ impl ShadowDatabase {
     /// role of its own for the sources to run as when the server and `needs` allow one.
     pub fn create(server: &DatabaseUrl, needs: &ShadowNeeds) -> Result<ShadowDatabase, ConnectError> {
         let mut admin = PgConnection::connect(server, "haste/shadow", "haste shadow")?;
+        sweep_abandoned(&mut admin);
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-        let name = format!("haste_shadow_{}_{:x}", std::process::id(), nanos);
+        let name = format!("{SHADOW_PREFIX}{}_{:x}", std::process::id(), nanos);
         let mut shadow = match admin.execute(&format!("CREATE DATABASE {}", quote_ident(&name))) {
             Ok(()) => ShadowDatabase::new(admin, name, server, None),
             Err(error) if error.sqlstate.as_deref() == Some(INSUFFICIENT_PRIVILEGE) => {
@@ -236,6 +237,50 @@ fn create_untrusted(
     inside.execute(&statement).map_err(|error| {
         format!("extension {} could not be created for the shadow ({error})", extension.name)
     })
+}
+
+/// Every shadow database, and its role, is named `haste_shadow_<pid>_<creation time in ns, hex>`.
+const SHADOW_PREFIX: &str = "haste_shadow_";
+
+/// How old a shadow with nobody connected must be before a later run drops it: a run holds a
+/// session on its shadow for as long as the shadow lives, and this leaves a wide margin for
+/// another machine's clock.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// When a shadow was created, from its name.
+fn created_at(name: &str) -> Option<std::time::Duration> {
+    let (_, hex) = name.strip_prefix(SHADOW_PREFIX)?.rsplit_once('_')?;
+    u128::from_str_radix(hex, 16)
+        .ok()
+        .map(|nanos| std::time::Duration::from_nanos(nanos.min(u64::MAX as u128) as u64))
+}
+
+/// Drops the shadow databases and roles a killed run left behind (its `Drop` never ran): those
+/// older than [`ABANDONED_AFTER`] with no session connected. Best effort: a shadow someone
+/// connects to meanwhile refuses the drop and stays.
+fn sweep_abandoned(admin: &mut PgConnection) {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let abandoned =
+        |name: &str| created_at(name).is_some_and(|created| now.saturating_sub(created) > ABANDONED_AFTER);
+    let pattern = quote_literal(&format!("{}%", SHADOW_PREFIX.replace('_', "\\_")));
+    let databases = admin
+        .rows(&format!(
+            "SELECT datname FROM pg_database d WHERE datname LIKE {pattern} \
+             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
+        ))
+        .unwrap_or_default();
+    for name in databases.into_iter().flatten().flatten().filter(|name| abandoned(name)) {
+        let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)));
+    }
+    let roles = admin
+        .rows(&format!(
+            "SELECT rolname FROM pg_roles r WHERE rolname LIKE {pattern} \
+             AND NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = r.rolname)"
+        ))
+        .unwrap_or_default();
+    for name in roles.into_iter().flatten().flatten().filter(|name| abandoned(name)) {
+        let _ = admin.execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(&name)));
+    }
 }
 
 impl Drop for ShadowDatabase {

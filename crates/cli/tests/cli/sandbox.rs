@@ -343,3 +343,37 @@ fn an_unconfined_shadow_is_said_out_loud() {
         "{owned:?}"
     );
 }
+
+/// A run killed while its shadow lived leaves the shadow's database and role behind; a later
+/// run drops those older than an hour that nobody is connected to, and leaves recent ones.
+#[test]
+fn shadows_a_killed_run_left_behind_are_dropped_by_a_later_run() {
+    let Some(db) = database() else { return };
+    let nanos = |ago: u64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        format!("{:x}", (now - std::time::Duration::from_secs(ago)).as_nanos())
+    };
+    let (old, recent) = (format!("haste_shadow_1_{}", nanos(7200)), format!("haste_shadow_1_{}", nanos(60)));
+    for name in [&old, &recent] {
+        db.execute(&format!("CREATE DATABASE \"{name}\""));
+    }
+    db.execute(&format!("CREATE ROLE \"{old}\" LOGIN"));
+    let dir = TempDir::new("sandbox-sweep");
+    dir.write("schema.sql", "CREATE TABLE t (id int);");
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", "schema.sql", "--url", &db.url]);
+    assert_eq!(diff.code, 14, "{diff:?}");
+    let count = |sql: &str| db.value(sql).unwrap_or_default();
+    assert_eq!(
+        count(&format!("SELECT count(*) FROM pg_database WHERE datname = '{old}'")),
+        "0",
+        "abandoned: dropped"
+    );
+    assert_eq!(count(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{old}'")), "0", "its role too");
+    assert_eq!(
+        count(&format!("SELECT count(*) FROM pg_database WHERE datname = '{recent}'")),
+        "1",
+        "recent: kept"
+    );
+    db.execute(&format!("DROP DATABASE \"{recent}\""));
+}
