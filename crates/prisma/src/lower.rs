@@ -810,19 +810,13 @@ fn add_join_table<'a>(
                 let key = t.primary_key.as_ref()?;
                 (key.columns.len() == 1).then(|| t.columns.iter().find(|c| c.name == key.columns[0]))?
             })
-            .map(|c| c.data_type.clone());
+            .map(|c| c.stored_type().to_owned());
         let Some(data_type) = id else {
             lowering.error(
                 format!("The implicit many-to-many relation `{relation}` needs a single-field `@id` on model `{}`.", end.model.name.name),
                 end.field.span,
             );
             return;
-        };
-        let data_type = match data_type.as_str() {
-            "SERIAL" => "INTEGER".into(),
-            "BIGSERIAL" => "BIGINT".into(),
-            "SMALLSERIAL" => "SMALLINT".into(),
-            _ => data_type,
         };
         columns.push(ir::Column {
             name: side.into(),

@@ -219,16 +219,26 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
             );
         }
     }
+    let mut dropped_after_key = Vec::new();
     for index in &from.indexes {
         if !to.indexes.iter().any(|i| read_index(i).same_shape(index))
             && find_table(to, &index.table).is_some()
         {
-            out.step("DropIndex", format!("DROP INDEX {}", quoted_index(index)));
+            if replaced_by_new_key(from, reads_as, index) {
+                dropped_after_key.push(index);
+            } else {
+                out.step("DropIndex", drop_index(index));
+            }
         }
     }
     for table in &to.tables {
         if let Some(old) = find_table(from, &table.name).map(|i| &from.tables[i]) {
             alter_table(&mut out, old, table, read_table(table));
+            // Each right after the `ALTER TABLE` that adds the key (so the last comes first).
+            let after_key = out.steps.len();
+            for index in dropped_after_key.iter().filter(|i| i.table == table.name) {
+                out.steps.insert(after_key, ("DropIndex", drop_index(index)));
+            }
         }
     }
     for table in &from.tables {
@@ -325,6 +335,27 @@ fn alone_of_its_kind(index: &Index, among: &[Index]) -> bool {
         == 1
 }
 
+fn drop_index(index: &Index) -> String {
+    format!("DROP INDEX {}", quoted_index(index))
+}
+
+/// Whether `index`, dropped, is a unique index of a table without a primary key that gains one on
+/// the same columns, none of them dropped or recreated: Prisma drops such an index after the key
+/// is added (its upgrade of an implicit many-to-many table from `_AB_unique` to `_AB_pkey`).
+fn replaced_by_new_key(from: &Database, reads_as: &Database, index: &Index) -> bool {
+    let old = from.tables.iter().find(|t| t.name == index.table);
+    let new = reads_as.tables.iter().find(|t| t.name == index.table);
+    let Some((old, new)) = old.zip(new) else { return false };
+    let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
+    index.unique
+        && old.primary_key.is_none()
+        && new
+            .primary_key
+            .as_ref()
+            .is_some_and(|key| key.columns.iter().map(String::as_str).eq(columns.iter().copied()))
+        && columns.iter().all(|c| new.columns.iter().any(|n| n.name == *c) && !recreated_column(old, new, c))
+}
+
 fn quoted_index(index: &Index) -> String {
     match &index.table.schema {
         Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&index.name)),
@@ -336,13 +367,18 @@ fn quoted_index(index: &Index) -> String {
 /// then changes in column order. `read` is `new` as the database spells it, for comparing.
 fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let mut clauses = Vec::new();
-    // A key on the same columns under another name is renamed, as Prisma does, first.
-    let renamed_key = old
+    // A key column whose type changes takes the key with it: Prisma drops the key, changes the
+    // type and adds the key again (whatever PostgreSQL could do in place).
+    let retyped_key = old
         .primary_key
         .as_ref()
         .zip(read.primary_key.as_ref())
-        .filter(|(before, after)| before.columns == after.columns && before.name != after.name);
-    let key_changed = old.primary_key != read.primary_key && renamed_key.is_none();
+        .is_some_and(|(before, _)| before.columns.iter().any(|c| retyped_column(old, read, c)));
+    // A key on the same columns under another name is renamed, as Prisma does, first.
+    let renamed_key = old.primary_key.as_ref().zip(read.primary_key.as_ref()).filter(|(before, after)| {
+        before.columns == after.columns && before.name != after.name && !retyped_key
+    });
+    let key_changed = (old.primary_key != read.primary_key && renamed_key.is_none()) || retyped_key;
     if let Some((before, after)) = renamed_key {
         clauses.push(format!(
             "RENAME CONSTRAINT {} TO {}",
@@ -432,18 +468,26 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     }
 }
 
+/// Whether column `name` of both tables stores another type in `read` (cast, or dropped and
+/// added); autoincrement coming or going is a change of default.
+fn retyped_column(old: &Table, read: &Table, name: &str) -> bool {
+    let before = old.columns.iter().find(|c| c.name == name);
+    let after = read.columns.iter().find(|c| c.name == name);
+    before.zip(after).is_some_and(|(b, a)| b.stored_type() != a.stored_type())
+}
+
 /// A type PostgreSQL cannot cast to (to or from an enum, a list to a scalar or back) is a drop
 /// and an add, as Prisma does it; the column's indexes and foreign keys go with it and are
 /// created again.
 fn recreated_column(old: &Table, read: &Table, name: &str) -> bool {
     let before = old.columns.iter().find(|c| c.name == name);
     let after = read.columns.iter().find(|c| c.name == name);
-    before.zip(after).is_some_and(|(b, a)| {
-        b.data_type != a.data_type
-            && (is_enum(&b.data_type)
+    retyped_column(old, read, name)
+        && before.zip(after).is_some_and(|(b, a)| {
+            is_enum(&b.data_type)
                 || is_enum(&a.data_type)
-                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]"))
-    })
+                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]")
+        })
 }
 
 /// Whether a rendered type is an enum (`"Role"`, `"crm"."Stage"`, `"Role"[]`): the only types
