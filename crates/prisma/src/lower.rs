@@ -223,6 +223,9 @@ impl<'a> Lowering<'a> {
     /// A literal default as SQL.
     fn literal(&mut self, value: &Value, kind: Kind<'a>) -> Option<String> {
         match (&value.kind, kind) {
+            // A decimal may be written as a string (`@default("2.00")`): Prisma reads it as a
+            // number and writes it unquoted.
+            (ValueKind::String(text), Kind::Scalar("Decimal")) if decimal(text).is_some() => decimal(text),
             (ValueKind::String(text), _) => Some(quote_literal(text)),
             (ValueKind::Number(number), _) => Some(number.clone()),
             (ValueKind::Name(name), Kind::Scalar("Boolean")) if name == "true" || name == "false" => {
@@ -322,6 +325,29 @@ impl ConstraintName {
             span,
         }
     }
+}
+
+/// A decimal as Prisma prints it (`2.00`, `-0.5` for `-.5`, `7` for `+007`): digits with at most
+/// one point, a sign in front; `None` for anything else.
+fn decimal(text: &str) -> Option<String> {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
+    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_none_or(str::is_empty))
+        || !all_digits(whole)
+        || !fraction.is_none_or(all_digits)
+    {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Some(match fraction {
+        Some(fraction) if !fraction.is_empty() => format!("{sign}{whole}.{fraction}"),
+        _ => format!("{sign}{whole}"),
+    })
 }
 
 /// Whether a generator lists `feature` in its `previewFeatures`.
@@ -436,7 +462,10 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                             lowering.multi_schema = true;
                             schemas = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
                         }
-                        ("relationMode", ValueKind::String(mode)) => lowering.foreign_keys = mode != "prisma",
+                        // `referentialIntegrity`: its name before Prisma 4.5, still read.
+                        ("relationMode" | "referentialIntegrity", ValueKind::String(mode)) => {
+                            lowering.foreign_keys = mode != "prisma"
+                        }
                         ("extensions", ValueKind::Array(items)) => extensions = items.iter().filter_map(extension).collect(),
                         _ => {}
                     }

@@ -231,8 +231,10 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
             }
         }
     }
-    for table in &to.tables {
-        if let Some(old) = find_table(from, &table.name).map(|i| &from.tables[i]) {
+    // In the order of the tables before (Prisma sorts these steps by the old table's id: for a
+    // database, its tables by name).
+    for old in &from.tables {
+        if let Some(table) = find_table(to, &old.name).map(|i| &to.tables[i]) {
             alter_table(&mut out, old, table, read_table(table));
             // Each right after the `ALTER TABLE` that adds the key (so the last comes first).
             let after_key = out.steps.len();
@@ -266,13 +268,19 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         let read = reads_as.tables.iter().find(|t| &t.name == table);
         old.zip(read).is_some_and(|(old, read)| columns.iter().any(|c| recreated_column(old, read, c)))
     };
-    for index in &to.indexes {
-        let columns: Vec<String> = index.columns.iter().map(|c| c.name.clone()).collect();
-        if from.indexes.iter().any(|i| i.same_shape(read_index(index)))
-            && !touches_recreated(&index.table, &columns)
-        {
-            continue;
-        }
+    // Prisma's order: the indexes of new tables first, then those of tables that exist, in the
+    // order of the tables before; each table's in the schema's order.
+    let mut created: Vec<&Index> = to
+        .indexes
+        .iter()
+        .filter(|index| {
+            let columns: Vec<String> = index.columns.iter().map(|c| c.name.clone()).collect();
+            !from.indexes.iter().any(|i| i.same_shape(read_index(index)))
+                || touches_recreated(&index.table, &columns)
+        })
+        .collect();
+    created.sort_by_key(|index| (find_table(from, &index.table), find_table(to, &index.table)));
+    for index in created {
         if index.unique && find_table(from, &index.table).is_some() {
             let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
             out.warnings.push(format!(
@@ -283,40 +291,53 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         }
         out.step("CreateIndex", create_index(index));
     }
-    // Prisma writes every foreign key rename before the keys it adds.
-    let kept_key = |key: &ForeignKey| -> Option<&ForeignKey> {
+    // Prisma writes every foreign key rename before the keys it adds; renames in the order of
+    // the old keys and indexes.
+    let kept_key = |key: &ForeignKey| -> Option<usize> {
         if touches_recreated(&key.table, &key.columns) {
             return None;
         }
-        from.foreign_keys.iter().find(|k| k.same_shape(key_as_read(reads_as, key)))
+        from.foreign_keys.iter().position(|k| k.same_shape(key_as_read(reads_as, key)))
     };
-    for key in &to.foreign_keys {
-        if let Some(old) = kept_key(key).filter(|old| old.name != key.name) {
-            out.step(
-                "RenameForeignKey",
+    let mut renamed_keys: Vec<(usize, String)> = to
+        .foreign_keys
+        .iter()
+        .filter_map(|key| {
+            let at = kept_key(key).filter(|&at| from.foreign_keys[at].name != key.name)?;
+            Some((
+                at,
                 format!(
                     "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
                     name(&key.table),
-                    quote_ident(&old.name),
+                    quote_ident(&from.foreign_keys[at].name),
                     quote_ident(&key.name)
                 ),
-            );
-        }
+            ))
+        })
+        .collect();
+    renamed_keys.sort_by_key(|(at, _)| *at);
+    for (_, statement) in renamed_keys {
+        out.step("RenameForeignKey", statement);
     }
     for key in &to.foreign_keys {
         if kept_key(key).is_none() {
             out.step("AddForeignKey", add_foreign_key(key));
         }
     }
-    for index in &to.indexes {
-        if let Some(old) = from.indexes.iter().find(|i| {
-            i.same_shape(read_index(index)) && i.name != index.name && alone_of_its_kind(i, &from.indexes)
-        }) {
-            out.step(
-                "RenameIndex",
-                format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name)),
-            );
-        }
+    let mut renamed_indexes: Vec<(usize, String)> = to
+        .indexes
+        .iter()
+        .filter_map(|index| {
+            let at = from.indexes.iter().position(|i| {
+                i.same_shape(read_index(index)) && i.name != index.name && alone_of_its_kind(i, &from.indexes)
+            })?;
+            let old = &from.indexes[at];
+            Some((at, format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name))))
+        })
+        .collect();
+    renamed_indexes.sort_by_key(|(at, _)| *at);
+    for (_, statement) in renamed_indexes {
+        out.step("RenameIndex", statement);
     }
     out
 }
@@ -429,11 +450,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         }
         clauses.push(format!("ADD COLUMN     {}", column(came)));
     }
-    let changed: Vec<(&Column, &Column)> = new
+    // In the order of the columns before (Prisma sorts these changes by the old column's id).
+    let changed: Vec<(&Column, &Column)> = old
         .columns
         .iter()
-        .filter(|n| !recreated(&n.name))
-        .filter_map(|n| old.columns.iter().find(|o| o.name == n.name).map(|o| (o, n)))
+        .filter(|o| !recreated(&o.name))
+        .filter_map(|o| new.columns.iter().find(|n| n.name == o.name).map(|n| (o, n)))
         .collect();
     for (before, after) in changed {
         let target = quote_ident(&after.name);
