@@ -729,21 +729,34 @@ fn relate<'a>(lowering: &mut Lowering<'a>, database: &mut Database, ends: &[Rela
             foreign_keys.push(owner);
         }
     }
-    if !lowering.foreign_keys {
-        return;
-    }
-    // Foreign keys follow the referencing models' order, then their fields' order.
+    // Foreign keys follow the referencing models' order, then their fields' order; join tables
+    // their side A's (relationMode = "prisma": join tables still, without foreign keys).
     let position = |end: &RelationEnd<'a>| {
         let model = lowering.models.iter().position(|m| std::ptr::eq(*m, end.model)).unwrap_or(0);
         let field = end.model.fields.iter().position(|f| std::ptr::eq(f, end.field)).unwrap_or(0);
         (model, field)
     };
     foreign_keys.sort_by_key(position);
-    for owner in foreign_keys {
-        add_foreign_key(lowering, database, &owner);
+    joins.sort_by_key(|(one, other)| position(&join_sides(*one, *other).0));
+    if lowering.foreign_keys {
+        for owner in foreign_keys {
+            add_foreign_key(lowering, database, &owner);
+        }
     }
-    for (a, b) in joins {
-        add_join_table(lowering, database, a, b);
+    for (one, other) in joins {
+        add_join_table(lowering, database, one, other);
+    }
+}
+
+/// The ends of an implicit many-to-many relation as columns `A` and `B`: by model name, then
+/// field name.
+fn join_sides<'a>(one: RelationEnd<'a>, other: RelationEnd<'a>) -> (RelationEnd<'a>, RelationEnd<'a>) {
+    if (one.model.name.name.as_str(), one.field.name.name.as_str())
+        <= (other.model.name.name.as_str(), other.field.name.name.as_str())
+    {
+        (one, other)
+    } else {
+        (other, one)
     }
 }
 
@@ -816,13 +829,7 @@ fn add_join_table<'a>(
     one: RelationEnd<'a>,
     other: RelationEnd<'a>,
 ) {
-    let (a, b) = if (one.model.name.name.as_str(), one.field.name.name.as_str())
-        <= (other.model.name.name.as_str(), other.field.name.name.as_str())
-    {
-        (one, other)
-    } else {
-        (other, one)
-    };
+    let (a, b) = join_sides(one, other);
     let relation =
         one.name.map_or_else(|| format!("{}To{}", a.model.name.name, b.model.name.name), str::to_owned);
     let table_name = Name {
