@@ -88,6 +88,10 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
             });
         }
     }
+    // As Prisma's describer lists them (by table, then name): the order of its drops and renames.
+    database.indexes.sort_by(|a, b| {
+        (&a.table.schema, &a.table.name, &a.name).cmp(&(&b.table.schema, &b.table.name, &b.name))
+    });
     database
 }
 

@@ -75,6 +75,19 @@ pub struct Column {
     pub keeps_default: bool,
 }
 
+impl Column {
+    /// The type the column stores: an autoincrement column's `SERIAL` is an `INTEGER` with a
+    /// sequence default (Prisma changes that default, not the type).
+    pub fn stored_type(&self) -> &str {
+        match self.data_type.as_str() {
+            "SERIAL" => "INTEGER",
+            "BIGSERIAL" => "BIGINT",
+            "SMALLSERIAL" => "SMALLINT",
+            other => other,
+        }
+    }
+}
+
 /// A primary key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrimaryKey {

@@ -223,6 +223,9 @@ impl<'a> Lowering<'a> {
     /// A literal default as SQL.
     fn literal(&mut self, value: &Value, kind: Kind<'a>) -> Option<String> {
         match (&value.kind, kind) {
+            // A decimal may be written as a string (`@default("2.00")`): Prisma reads it as a
+            // number and writes it unquoted.
+            (ValueKind::String(text), Kind::Scalar("Decimal")) if decimal(text).is_some() => decimal(text),
             (ValueKind::String(text), _) => Some(quote_literal(text)),
             (ValueKind::Number(number), _) => Some(number.clone()),
             (ValueKind::Name(name), Kind::Scalar("Boolean")) if name == "true" || name == "false" => {
@@ -322,6 +325,29 @@ impl ConstraintName {
             span,
         }
     }
+}
+
+/// A decimal as Prisma prints it (`2.00`, `-0.5` for `-.5`, `7` for `+007`): digits with at most
+/// one point, a sign in front; `None` for anything else.
+fn decimal(text: &str) -> Option<String> {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
+    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_none_or(str::is_empty))
+        || !all_digits(whole)
+        || !fraction.is_none_or(all_digits)
+    {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Some(match fraction {
+        Some(fraction) if !fraction.is_empty() => format!("{sign}{whole}.{fraction}"),
+        _ => format!("{sign}{whole}"),
+    })
 }
 
 /// Whether a generator lists `feature` in its `previewFeatures`.
@@ -436,7 +462,10 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                             lowering.multi_schema = true;
                             schemas = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
                         }
-                        ("relationMode", ValueKind::String(mode)) => lowering.foreign_keys = mode != "prisma",
+                        // `referentialIntegrity`: its name before Prisma 4.5, still read.
+                        ("relationMode" | "referentialIntegrity", ValueKind::String(mode)) => {
+                            lowering.foreign_keys = mode != "prisma"
+                        }
                         ("extensions", ValueKind::Array(items)) => extensions = items.iter().filter_map(extension).collect(),
                         _ => {}
                     }
@@ -700,21 +729,34 @@ fn relate<'a>(lowering: &mut Lowering<'a>, database: &mut Database, ends: &[Rela
             foreign_keys.push(owner);
         }
     }
-    if !lowering.foreign_keys {
-        return;
-    }
-    // Foreign keys follow the referencing models' order, then their fields' order.
+    // Foreign keys follow the referencing models' order, then their fields' order; join tables
+    // their side A's (relationMode = "prisma": join tables still, without foreign keys).
     let position = |end: &RelationEnd<'a>| {
         let model = lowering.models.iter().position(|m| std::ptr::eq(*m, end.model)).unwrap_or(0);
         let field = end.model.fields.iter().position(|f| std::ptr::eq(f, end.field)).unwrap_or(0);
         (model, field)
     };
     foreign_keys.sort_by_key(position);
-    for owner in foreign_keys {
-        add_foreign_key(lowering, database, &owner);
+    joins.sort_by_key(|(one, other)| position(&join_sides(*one, *other).0));
+    if lowering.foreign_keys {
+        for owner in foreign_keys {
+            add_foreign_key(lowering, database, &owner);
+        }
     }
-    for (a, b) in joins {
-        add_join_table(lowering, database, a, b);
+    for (one, other) in joins {
+        add_join_table(lowering, database, one, other);
+    }
+}
+
+/// The ends of an implicit many-to-many relation as columns `A` and `B`: by model name, then
+/// field name.
+fn join_sides<'a>(one: RelationEnd<'a>, other: RelationEnd<'a>) -> (RelationEnd<'a>, RelationEnd<'a>) {
+    if (one.model.name.name.as_str(), one.field.name.name.as_str())
+        <= (other.model.name.name.as_str(), other.field.name.name.as_str())
+    {
+        (one, other)
+    } else {
+        (other, one)
     }
 }
 
@@ -787,13 +829,7 @@ fn add_join_table<'a>(
     one: RelationEnd<'a>,
     other: RelationEnd<'a>,
 ) {
-    let (a, b) = if (one.model.name.name.as_str(), one.field.name.name.as_str())
-        <= (other.model.name.name.as_str(), other.field.name.name.as_str())
-    {
-        (one, other)
-    } else {
-        (other, one)
-    };
+    let (a, b) = join_sides(one, other);
     let relation =
         one.name.map_or_else(|| format!("{}To{}", a.model.name.name, b.model.name.name), str::to_owned);
     let table_name = Name {
@@ -810,19 +846,13 @@ fn add_join_table<'a>(
                 let key = t.primary_key.as_ref()?;
                 (key.columns.len() == 1).then(|| t.columns.iter().find(|c| c.name == key.columns[0]))?
             })
-            .map(|c| c.data_type.clone());
+            .map(|c| c.stored_type().to_owned());
         let Some(data_type) = id else {
             lowering.error(
                 format!("The implicit many-to-many relation `{relation}` needs a single-field `@id` on model `{}`.", end.model.name.name),
                 end.field.span,
             );
             return;
-        };
-        let data_type = match data_type.as_str() {
-            "SERIAL" => "INTEGER".into(),
-            "BIGSERIAL" => "BIGINT".into(),
-            "SMALLSERIAL" => "SMALLINT".into(),
-            _ => data_type,
         };
         columns.push(ir::Column {
             name: side.into(),

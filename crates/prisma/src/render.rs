@@ -219,16 +219,28 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
             );
         }
     }
+    let mut dropped_after_key = Vec::new();
     for index in &from.indexes {
         if !to.indexes.iter().any(|i| read_index(i).same_shape(index))
             && find_table(to, &index.table).is_some()
         {
-            out.step("DropIndex", format!("DROP INDEX {}", quoted_index(index)));
+            if replaced_by_new_key(from, reads_as, index) {
+                dropped_after_key.push(index);
+            } else {
+                out.step("DropIndex", drop_index(index));
+            }
         }
     }
-    for table in &to.tables {
-        if let Some(old) = find_table(from, &table.name).map(|i| &from.tables[i]) {
+    // In the order of the tables before (Prisma sorts these steps by the old table's id: for a
+    // database, its tables by name).
+    for old in &from.tables {
+        if let Some(table) = find_table(to, &old.name).map(|i| &to.tables[i]) {
             alter_table(&mut out, old, table, read_table(table));
+            // Each right after the `ALTER TABLE` that adds the key (so the last comes first).
+            let after_key = out.steps.len();
+            for index in dropped_after_key.iter().filter(|i| i.table == table.name) {
+                out.steps.insert(after_key, ("DropIndex", drop_index(index)));
+            }
         }
     }
     for table in &from.tables {
@@ -256,13 +268,19 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         let read = reads_as.tables.iter().find(|t| &t.name == table);
         old.zip(read).is_some_and(|(old, read)| columns.iter().any(|c| recreated_column(old, read, c)))
     };
-    for index in &to.indexes {
-        let columns: Vec<String> = index.columns.iter().map(|c| c.name.clone()).collect();
-        if from.indexes.iter().any(|i| i.same_shape(read_index(index)))
-            && !touches_recreated(&index.table, &columns)
-        {
-            continue;
-        }
+    // Prisma's order: the indexes of new tables first, then those of tables that exist, in the
+    // order of the tables before; each table's in the schema's order.
+    let mut created: Vec<&Index> = to
+        .indexes
+        .iter()
+        .filter(|index| {
+            let columns: Vec<String> = index.columns.iter().map(|c| c.name.clone()).collect();
+            !from.indexes.iter().any(|i| i.same_shape(read_index(index)))
+                || touches_recreated(&index.table, &columns)
+        })
+        .collect();
+    created.sort_by_key(|index| (find_table(from, &index.table), find_table(to, &index.table)));
+    for index in created {
         if index.unique && find_table(from, &index.table).is_some() {
             let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
             out.warnings.push(format!(
@@ -273,40 +291,53 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
         }
         out.step("CreateIndex", create_index(index));
     }
-    // Prisma writes every foreign key rename before the keys it adds.
-    let kept_key = |key: &ForeignKey| -> Option<&ForeignKey> {
+    // Prisma writes every foreign key rename before the keys it adds; renames in the order of
+    // the old keys and indexes.
+    let kept_key = |key: &ForeignKey| -> Option<usize> {
         if touches_recreated(&key.table, &key.columns) {
             return None;
         }
-        from.foreign_keys.iter().find(|k| k.same_shape(key_as_read(reads_as, key)))
+        from.foreign_keys.iter().position(|k| k.same_shape(key_as_read(reads_as, key)))
     };
-    for key in &to.foreign_keys {
-        if let Some(old) = kept_key(key).filter(|old| old.name != key.name) {
-            out.step(
-                "RenameForeignKey",
+    let mut renamed_keys: Vec<(usize, String)> = to
+        .foreign_keys
+        .iter()
+        .filter_map(|key| {
+            let at = kept_key(key).filter(|&at| from.foreign_keys[at].name != key.name)?;
+            Some((
+                at,
                 format!(
                     "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
                     name(&key.table),
-                    quote_ident(&old.name),
+                    quote_ident(&from.foreign_keys[at].name),
                     quote_ident(&key.name)
                 ),
-            );
-        }
+            ))
+        })
+        .collect();
+    renamed_keys.sort_by_key(|(at, _)| *at);
+    for (_, statement) in renamed_keys {
+        out.step("RenameForeignKey", statement);
     }
     for key in &to.foreign_keys {
         if kept_key(key).is_none() {
             out.step("AddForeignKey", add_foreign_key(key));
         }
     }
-    for index in &to.indexes {
-        if let Some(old) = from.indexes.iter().find(|i| {
-            i.same_shape(read_index(index)) && i.name != index.name && alone_of_its_kind(i, &from.indexes)
-        }) {
-            out.step(
-                "RenameIndex",
-                format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name)),
-            );
-        }
+    let mut renamed_indexes: Vec<(usize, String)> = to
+        .indexes
+        .iter()
+        .filter_map(|index| {
+            let at = from.indexes.iter().position(|i| {
+                i.same_shape(read_index(index)) && i.name != index.name && alone_of_its_kind(i, &from.indexes)
+            })?;
+            let old = &from.indexes[at];
+            Some((at, format!("ALTER INDEX {} RENAME TO {}", quoted_index(old), quote_ident(&index.name))))
+        })
+        .collect();
+    renamed_indexes.sort_by_key(|(at, _)| *at);
+    for (_, statement) in renamed_indexes {
+        out.step("RenameIndex", statement);
     }
     out
 }
@@ -325,6 +356,27 @@ fn alone_of_its_kind(index: &Index, among: &[Index]) -> bool {
         == 1
 }
 
+fn drop_index(index: &Index) -> String {
+    format!("DROP INDEX {}", quoted_index(index))
+}
+
+/// Whether `index`, dropped, is a unique index of a table without a primary key that gains one on
+/// the same columns, none of them dropped or recreated: Prisma drops such an index after the key
+/// is added (its upgrade of an implicit many-to-many table from `_AB_unique` to `_AB_pkey`).
+fn replaced_by_new_key(from: &Database, reads_as: &Database, index: &Index) -> bool {
+    let old = from.tables.iter().find(|t| t.name == index.table);
+    let new = reads_as.tables.iter().find(|t| t.name == index.table);
+    let Some((old, new)) = old.zip(new) else { return false };
+    let columns: Vec<&str> = index.columns.iter().map(|c| c.name.as_str()).collect();
+    index.unique
+        && old.primary_key.is_none()
+        && new
+            .primary_key
+            .as_ref()
+            .is_some_and(|key| key.columns.iter().map(String::as_str).eq(columns.iter().copied()))
+        && columns.iter().all(|c| new.columns.iter().any(|n| n.name == *c) && !recreated_column(old, new, c))
+}
+
 fn quoted_index(index: &Index) -> String {
     match &index.table.schema {
         Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&index.name)),
@@ -336,13 +388,18 @@ fn quoted_index(index: &Index) -> String {
 /// then changes in column order. `read` is `new` as the database spells it, for comparing.
 fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let mut clauses = Vec::new();
-    // A key on the same columns under another name is renamed, as Prisma does, first.
-    let renamed_key = old
+    // A key column whose type changes takes the key with it: Prisma drops the key, changes the
+    // type and adds the key again (whatever PostgreSQL could do in place).
+    let retyped_key = old
         .primary_key
         .as_ref()
         .zip(read.primary_key.as_ref())
-        .filter(|(before, after)| before.columns == after.columns && before.name != after.name);
-    let key_changed = old.primary_key != read.primary_key && renamed_key.is_none();
+        .is_some_and(|(before, _)| before.columns.iter().any(|c| retyped_column(old, read, c)));
+    // A key on the same columns under another name is renamed, as Prisma does, first.
+    let renamed_key = old.primary_key.as_ref().zip(read.primary_key.as_ref()).filter(|(before, after)| {
+        before.columns == after.columns && before.name != after.name && !retyped_key
+    });
+    let key_changed = (old.primary_key != read.primary_key && renamed_key.is_none()) || retyped_key;
     if let Some((before, after)) = renamed_key {
         clauses.push(format!(
             "RENAME CONSTRAINT {} TO {}",
@@ -393,11 +450,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         }
         clauses.push(format!("ADD COLUMN     {}", column(came)));
     }
-    let changed: Vec<(&Column, &Column)> = new
+    // In the order of the columns before (Prisma sorts these changes by the old column's id).
+    let changed: Vec<(&Column, &Column)> = old
         .columns
         .iter()
-        .filter(|n| !recreated(&n.name))
-        .filter_map(|n| old.columns.iter().find(|o| o.name == n.name).map(|o| (o, n)))
+        .filter(|o| !recreated(&o.name))
+        .filter_map(|o| new.columns.iter().find(|n| n.name == o.name).map(|n| (o, n)))
         .collect();
     for (before, after) in changed {
         let target = quote_ident(&after.name);
@@ -432,18 +490,26 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     }
 }
 
+/// Whether column `name` of both tables stores another type in `read` (cast, or dropped and
+/// added); autoincrement coming or going is a change of default.
+fn retyped_column(old: &Table, read: &Table, name: &str) -> bool {
+    let before = old.columns.iter().find(|c| c.name == name);
+    let after = read.columns.iter().find(|c| c.name == name);
+    before.zip(after).is_some_and(|(b, a)| b.stored_type() != a.stored_type())
+}
+
 /// A type PostgreSQL cannot cast to (to or from an enum, a list to a scalar or back) is a drop
 /// and an add, as Prisma does it; the column's indexes and foreign keys go with it and are
 /// created again.
 fn recreated_column(old: &Table, read: &Table, name: &str) -> bool {
     let before = old.columns.iter().find(|c| c.name == name);
     let after = read.columns.iter().find(|c| c.name == name);
-    before.zip(after).is_some_and(|(b, a)| {
-        b.data_type != a.data_type
-            && (is_enum(&b.data_type)
+    retyped_column(old, read, name)
+        && before.zip(after).is_some_and(|(b, a)| {
+            is_enum(&b.data_type)
                 || is_enum(&a.data_type)
-                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]"))
-    })
+                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]")
+        })
 }
 
 /// Whether a rendered type is an enum (`"Role"`, `"crm"."Stage"`, `"Role"[]`): the only types

@@ -1,0 +1,4 @@
+
+-- AlterTable
+ALTER TABLE "Comment" DROP COLUMN "guestId";
+
