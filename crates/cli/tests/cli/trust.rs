@@ -213,7 +213,8 @@ fn an_unnamed_concurrent_build_resumed_after_a_kill_builds_no_second_index() {
     let ended = wait_until(Duration::from_secs(10), || {
         db.value(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-             WHERE application_name LIKE 'haste/%' AND wait_event_type = 'Lock'",
+             WHERE application_name LIKE 'haste/%' AND wait_event_type = 'Lock' \
+             AND datname = current_database()",
         )
         .as_deref()
             == Some("1")
