@@ -263,23 +263,22 @@ fn sweep_abandoned(admin: &mut PgConnection) {
     let abandoned =
         |name: &str| created_at(name).is_some_and(|created| now.saturating_sub(created) > ABANDONED_AFTER);
     let pattern = quote_literal(&format!("{}%", SHADOW_PREFIX.replace('_', "\\_")));
-    let databases = admin
-        .rows(&format!(
-            "SELECT datname FROM pg_database d WHERE datname LIKE {pattern} \
-             AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)"
-        ))
-        .unwrap_or_default();
-    for name in databases.into_iter().flatten().flatten().filter(|name| abandoned(name)) {
-        let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {}", quote_ident(&name)));
-    }
-    let roles = admin
-        .rows(&format!(
-            "SELECT rolname FROM pg_roles r WHERE rolname LIKE {pattern} \
-             AND NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = r.rolname)"
-        ))
-        .unwrap_or_default();
-    for name in roles.into_iter().flatten().flatten().filter(|name| abandoned(name)) {
-        let _ = admin.execute(&format!("DROP ROLE IF EXISTS {}", quote_ident(&name)));
+    // Databases first (a role cannot go while it owns one), then roles left without theirs.
+    let kinds = [
+        (
+            "DATABASE",
+            "SELECT datname FROM pg_database d WHERE datname LIKE {pattern} AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+        ),
+        (
+            "ROLE",
+            "SELECT rolname FROM pg_roles r WHERE rolname LIKE {pattern} AND NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = r.rolname)",
+        ),
+    ];
+    for (kind, query) in kinds {
+        let names = admin.rows(&query.replace("{pattern}", &pattern)).unwrap_or_default();
+        for name in names.into_iter().flatten().flatten().filter(|name| abandoned(name)) {
+            let _ = admin.execute(&format!("DROP {kind} IF EXISTS {}", quote_ident(&name)));
+        }
     }
 }
 

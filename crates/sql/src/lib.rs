@@ -42,7 +42,8 @@ pub use postgres::{
 };
 pub use quote::{MAX_IDENT_BYTES, quote_ident, quote_literal, truncate_ident};
 pub use retarget::{
-    Repointed, constraint_on, index_named, index_on, key_columns, mentions, references_column,
+    Repointed, constraint_on, index_named, index_on, key_columns, mentions, names as string_nodes,
+    references_column,
 };
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};

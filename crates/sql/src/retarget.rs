@@ -77,7 +77,8 @@ fn rename_in(names: &mut [Node], from: &str, to: &str) -> bool {
     renamed
 }
 
-fn names(nodes: &[Node]) -> Vec<&str> {
+/// The strings of a list of `String` nodes (column names in keys, qualified names).
+pub fn names(nodes: &[Node]) -> Vec<&str> {
     nodes
         .iter()
         .filter_map(|node| match &node.node {

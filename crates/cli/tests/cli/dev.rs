@@ -23,7 +23,7 @@ fn read(path: &Path) -> String {
 }
 
 /// Whether the database's schema is the one `sql` describes (by the schema engine).
-fn matches(dir: &TempDir, db: &TestDb, sql: &str) -> Run {
+pub(crate) fn matches(dir: &TempDir, db: &TestDb, sql: &str) -> Run {
     let file = dir.write("expected.sql", sql);
     haste(
         dir.path(),

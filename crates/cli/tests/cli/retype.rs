@@ -13,13 +13,7 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
     haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
 }
 
-fn same_schema(dir: &TempDir, db: &TestDb, sql: &str) -> Run {
-    let file = dir.write("expected.sql", sql);
-    haste(
-        dir.path(),
-        &["schema", "diff", "--from", &db.url, "--to", file.to_str().unwrap(), "--url", &db.url],
-    )
-}
+use crate::dev::matches as same_schema;
 
 const V1: &str = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
 CREATE TABLE contacts (

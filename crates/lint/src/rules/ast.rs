@@ -24,13 +24,7 @@ pub fn constraints(nodes: &[pg_query::Node]) -> impl Iterator<Item = &Constraint
 
 /// The strings of a list of `String` nodes.
 pub fn strings(nodes: &[pg_query::Node]) -> Vec<&str> {
-    nodes
-        .iter()
-        .filter_map(|node| match &node.node {
-            Some(NodeEnum::String(string)) => Some(string.sval.as_str()),
-            _ => None,
-        })
-        .collect()
+    haste_sql::string_nodes(nodes)
 }
 
 /// A type as written, in PostgreSQL's internal names, lower case: `int4`, `varchar(255)`,
