@@ -135,11 +135,11 @@ pub enum Migrate {
         #[arg(long)]
         verify: bool,
         /// Deploy outside the environment's `window`, for this reason (recorded in the history).
-        #[arg(long, value_name = "REASON")]
+        #[arg(long, value_name = "REASON", value_parser = reason)]
         outside_window: Option<String>,
         /// With `promote_from` in the environment's section: deploy migrations the source
         /// environment has not applied, for this reason (recorded in the history).
-        #[arg(long, value_name = "REASON")]
+        #[arg(long, value_name = "REASON", value_parser = reason)]
         promotion_override: Option<String>,
         #[command(flatten)]
         fleet: FleetTargets,
@@ -523,4 +523,13 @@ pub struct SourceOptions {
     /// The server for shadow databases (default: the --url server).
     #[arg(long)]
     pub shadow_url: Option<String>,
+}
+
+/// A reason recorded in the history for an exception to a rule: an empty one would record
+/// nothing a reader could check, so it is refused.
+fn reason(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the reason is empty: say why (it is recorded in the history)".to_owned());
+    }
+    Ok(text.to_owned())
 }

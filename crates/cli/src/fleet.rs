@@ -160,18 +160,21 @@ fn prepare(
             let settings = config::settings_for(url, None);
             let mut connection = crate::connect(url, &format!("haste/{}", settings.run_id), &settings)
                 .map_err(|error| printer.connect_error(&error))?;
-            let rows = connection.query_rows(query).map_err(|error| {
+            let rows = read_only_rows(connection.as_mut(), query).map_err(|error| {
                 printer.fail(
                     "TARGETS_QUERY",
                     exit::USAGE,
                     &format!("[fleet] targets_query failed: {}", error.message),
                 )
             })?;
-            let targets: Vec<Target> = rows
-                .into_iter()
-                .filter_map(|row| row.into_iter().next().flatten())
-                .map(|value| query_target(&config.template, url, &value))
-                .collect();
+            let values: Vec<String> =
+                rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
+            if let Some(row) = values.iter().position(|value| value.trim().is_empty()) {
+                // An empty schema name would reach the server as `""`, per target, after others ran.
+                return Err(printer.usage_error(&format!("[fleet] targets_query: row {} is empty", row + 1)));
+            }
+            let targets: Vec<Target> =
+                values.iter().map(|value| query_target(&config.template, url, value)).collect();
             config::check_distinct(&targets).map_err(|error| printer.usage_error(&error.0))?;
             if targets.is_empty() {
                 return Err(printer.usage_error("[fleet] targets_query returned no target"));
@@ -184,6 +187,22 @@ fn prepare(
     let dir = MigrationsDir::load(&config.dir.path)
         .map_err(|error| printer.runner_error(&haste_runner::Error::Folder(error)))?;
     Ok((config, targets, dir, printer))
+}
+
+/// The rows of `targets_query` in a read-only transaction (PostgreSQL) or with `query_only`
+/// (SQLite): listing the fleet changes nothing, even when the query by mistake writes.
+fn read_only_rows(
+    connection: &mut dyn haste_driver::Connection,
+    query: &str,
+) -> Result<Vec<Vec<Option<String>>>, haste_driver::DbError> {
+    let (start, end) = match connection.dialect() {
+        haste_sql::Dialect::Postgres => ("BEGIN READ ONLY", "ROLLBACK"),
+        haste_sql::Dialect::Sqlite => ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+    };
+    connection.query_rows(start)?;
+    let rows = connection.query_rows(query);
+    connection.query_rows(end)?;
+    rows
 }
 
 /// A row of `targets_query`: a connection string haste reads is a database; anything else is

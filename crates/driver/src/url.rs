@@ -80,7 +80,26 @@ impl DatabaseUrl {
                 reason: "expected postgres://, postgresql://, key=value pairs or sqlite:",
             });
         };
-        Ok(DatabaseUrl { raw: raw.to_owned(), scheme, form })
+        let url = DatabaseUrl { raw: raw.to_owned(), scheme, form };
+        let refused = |shown: &str, reason| Err(UrlError { shown: shown.to_owned(), reason });
+        if scheme == Scheme::Sqlite
+            && ["sqlite://", "sqlite:", "file://", "file:"]
+                .iter()
+                .find_map(|prefix| lower.strip_prefix(prefix))
+                .is_some_and(|rest| rest.split('?').next() == Some(""))
+        {
+            // SQLite would open a temporary database and drop it, with everything applied.
+            return refused("`sqlite:`", "no file named after `sqlite:`");
+        }
+        let schemas: Vec<String> =
+            url.params().into_iter().filter(|(key, _)| key == "schema").map(|(_, value)| value).collect();
+        match schemas.as_slice() {
+            [] => {}
+            [name] if name.is_empty() => return refused("(schema=)", "the schema parameter is empty"),
+            [_] => {}
+            _ => return refused("(schema=...)", "the schema parameter is given more than once"),
+        }
+        Ok(url)
     }
 
     /// Which database the URL points at.

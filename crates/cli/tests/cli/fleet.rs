@@ -348,3 +348,24 @@ fn bad_targets_are_refused_before_anything_connects_and_never_quoted() {
     assert_eq!(output.status.code(), Some(0));
     assert_applied_once(&db.url, "public", &["1_a", "2_b", "3_c"]);
 }
+
+/// `targets_query` only reads: a query that writes fails in its read-only transaction and
+/// changes nothing, and an empty row is refused before any target starts (exit 2 both).
+#[test]
+fn targets_query_changes_nothing_and_an_empty_row_starts_no_target() {
+    let Some(main) = database() else { return };
+    main.execute("CREATE TABLE tenants (schema_name text); INSERT INTO tenants VALUES ('acme'), ('')");
+    let dir = three_tables();
+    let config = |query: &str| format!("url = \"{}\"\n[fleet]\ntargets_query = \"{query}\"\n", main.url);
+    dir.write("haste.toml", &config("DROP TABLE tenants"));
+    let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("read-only transaction"), "{run:?}");
+    assert_eq!(main.value("SELECT to_regclass('tenants')::text").as_deref(), Some("tenants"));
+
+    dir.write("haste.toml", &config("SELECT schema_name FROM tenants ORDER BY 1 DESC"));
+    let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("[fleet] targets_query: row 2 is empty"), "{run:?}");
+    assert_eq!(main.value("SELECT to_regnamespace('acme')::text"), None, "no target started");
+}

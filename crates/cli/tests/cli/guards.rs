@@ -415,6 +415,12 @@ fn a_deploy_window_refuses_outside_it_unless_a_reason_is_recorded() {
     assert_no_secret(&refused);
 
     dir.write("haste.toml", &config(&db.url, &format!("{tomorrow} 00:00-24:00 UTC")));
+    for flag in ["--outside-window", "--promotion-override"] {
+        let blank = haste(dir.path(), &["migrate", "deploy", flag, " \n "]);
+        assert_eq!(blank.code, 2, "an empty reason records nothing: {blank:?}");
+        assert!(blank.stderr.contains("the reason is empty"), "{blank:?}");
+    }
+    assert_eq!(db.value("SELECT to_regclass('a')::text"), None, "nothing applied");
     let forced = haste(dir.path(), &["migrate", "deploy", "--outside-window", "incident 4711"]);
     assert_eq!(forced.code, 0, "{forced:?}");
     assert_eq!(

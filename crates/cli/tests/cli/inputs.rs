@@ -311,3 +311,28 @@ fn expand_contract_on_a_long_multibyte_column_name() {
         "{names:?}"
     );
 }
+
+/// A connection string that says nothing usable is refused before anything runs: `sqlite:`
+/// with no file (SQLite would apply everything to a temporary database and drop it), and an
+/// empty or repeated `schema` parameter (history and search path would disagree).
+#[test]
+fn a_url_without_a_file_or_with_an_unclear_schema_is_refused() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    for url in [
+        "sqlite:",
+        "sqlite://?mode=rwc",
+        "postgres://app:Pw0rd@127.0.0.1:1/crm?schema=",
+        "postgres://app:Pw0rd@127.0.0.1:1/crm?schema=a&schema=b",
+        "host=127.0.0.1 port=1 password=Pw0rd schema=''",
+    ] {
+        let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+        assert_eq!(run.code, 2, "{url}: {run:?}");
+        assert!(run.stderr.contains("unsupported database URL"), "{url}: {run:?}");
+        assert!(!run.all().contains("Pw0rd"), "{run:?}");
+        dir.write("targets.txt", url);
+        let fleet = haste(dir.path(), &["migrate", "deploy", "--targets", "targets.txt"]);
+        assert_eq!(fleet.code, 2, "{url}: {fleet:?}");
+        assert!(fleet.stderr.contains("targets.txt:1: unsupported database URL"), "{fleet:?}");
+    }
+    assert!(!dir.path().join(".haste-lock").exists(), "nothing was opened");
+}
