@@ -168,7 +168,18 @@ fn migrate(command: Migrate) -> u8 {
                         return code;
                     }
                 }
-                let backup = backup.clone().or_else(|| resolved.backup.as_deref().map(timestamped));
+                let configured = resolved.backup.as_deref().map(timestamped);
+                // A path from haste.toml (a committed file) never replaces an existing file; one
+                // given on the command line is the person's own choice.
+                if let (None, Some(path)) = (&backup, &configured)
+                    && path.exists()
+                {
+                    return printer.usage_error(&format!(
+                        "backup {} exists: a backup path from haste.toml never replaces a file (use {{timestamp}} in it)",
+                        path.display()
+                    ));
+                }
+                let backup = backup.clone().or(configured);
                 if let Some(path) = &backup {
                     if let Err(error) = connection.backup(path) {
                         return printer.backup_error(path, &error);

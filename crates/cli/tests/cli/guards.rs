@@ -455,6 +455,28 @@ fn an_environment_can_require_a_backup_and_a_clean_lint_before_each_deploy() {
     assert_eq!(backups.len(), 1, "{first:?}");
     assert_eq!(backups[0].metadata().unwrap().permissions().mode() & 0o777, 0o600);
 
+    // A path from haste.toml never replaces a file that exists.
+    dir.write("precious.txt", "keep me");
+    let precious = dir.path().join("precious.txt");
+    dir.write(
+        "haste.toml",
+        &format!(
+            "environment = \"live\"\n\n[environments.live]\nurl = \"{}\"\nbackup = \"{}\"\n",
+            db.url,
+            precious.display()
+        ),
+    );
+    let kept = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(kept.code, 2, "{kept:?}");
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    dir.write(
+        "haste.toml",
+        &format!(
+            "environment = \"live\"\n\n[environments.live]\nurl = \"{}\"\nbackup = \"backups/live-{{timestamp}}.sql\"\nlint = true\n",
+            db.url
+        ),
+    );
+
     dir.write("migrations/2_b/migration.sql", "ALTER TABLE a DROP COLUMN legacy;");
     let refused = haste(dir.path(), &["migrate", "deploy"]);
     assert_eq!(refused.code, 13, "{refused:?}");
