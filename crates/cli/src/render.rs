@@ -465,12 +465,8 @@ impl Printer {
                             );
                         }
                         self.line(&format!("             {}", facts.join("; ")));
-                        match &statement.why_not {
-                            Some(reason) => self.line(&format!(
-                                "             {}: {reason}",
-                                paint("NOT SAFE NOW", RED.bold())
-                            )),
-                            None => {}
+                        if let Some(reason) = &statement.why_not {
+                            self.line(&format!("             {}: {reason}", paint("NOT SAFE NOW", RED.bold())));
                         }
                     }
                 }
