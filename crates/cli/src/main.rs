@@ -101,44 +101,30 @@ fn migrate(command: Migrate) -> u8 {
             fleet,
             fail_fast,
             canary,
-        } if fleet.asked() => {
-            run.max_rate = rate.max_rate;
-            run.allow_out_of_order = allow_out_of_order;
-            // Per-database steps around a deploy are not run for fleets yet: refused, not ignored.
-            let refused = [
-                ("--backup", backup.is_some()),
-                ("--lint", lint),
-                ("--verify", verify),
-                ("--promotion-override", promotion_override.is_some()),
-            ];
-            if let Some((flag, _)) = refused.iter().find(|(_, set)| *set) {
-                return Printer::new(common.format, None)
-                    .usage_error(&format!("{flag} is not available with --targets or --fleet yet"));
-            }
-            fleet::deploy(&fleet::DeployArgs {
-                common: &common,
-                run: &run,
-                fleet: &fleet,
-                fail_fast,
-                canary,
-                outside_window: outside_window.as_deref(),
-            })
-        }
-        Migrate::Deploy {
-            common,
-            mut run,
-            rate,
-            allow_out_of_order,
-            backup,
-            lint,
-            dry_run: false,
-            promotion_override,
-            verify,
-            outside_window,
-            ..
         } => {
             run.max_rate = rate.max_rate;
             run.allow_out_of_order = allow_out_of_order;
+            if fleet.asked() {
+                // Per-database steps around a deploy are not run for fleets yet: refused, not ignored.
+                let refused = [
+                    ("--backup", backup.is_some()),
+                    ("--lint", lint),
+                    ("--verify", verify),
+                    ("--promotion-override", promotion_override.is_some()),
+                ];
+                if let Some((flag, _)) = refused.iter().find(|(_, set)| *set) {
+                    return Printer::new(common.format, None)
+                        .usage_error(&format!("{flag} is not available with --targets or --fleet yet"));
+                }
+                return fleet::deploy(&fleet::DeployArgs {
+                    common: &common,
+                    run: &run,
+                    fleet: &fleet,
+                    fail_fast,
+                    canary,
+                    outside_window: outside_window.as_deref(),
+                });
+            }
             // The window is judged before anything connects.
             let outside = match resolve(&common, Some(&run)) {
                 Ok((resolved, printer)) => match haste_runner::check_window(
