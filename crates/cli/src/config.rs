@@ -99,6 +99,8 @@ impl ConfigFile {
                 known.join("], [environments.")
             )));
         };
+        // The selected environment's window is checked before a fleet deploy as before a single one.
+        let fleet_guard = section.per_database_guard().filter(|guard| *guard != "window");
         self.url = section.url.or(self.url);
         self.shadow_url = section.shadow_url.or(self.shadow_url);
         self.migrations_dir = section.migrations_dir.or(self.migrations_dir);
@@ -129,6 +131,7 @@ impl ConfigFile {
                 window,
                 backup: section.backup,
                 lint: section.lint,
+                fleet_guard,
             },
         ))
     }
@@ -164,19 +167,6 @@ impl EnvironmentSection {
     }
 }
 
-impl EnvironmentRules {
-    /// [`EnvironmentSection::per_database_guard`] of the selected environment; its window is
-    /// checked before a fleet deploy as before a single one.
-    fn per_database_guard(&self) -> Option<&'static str> {
-        first_set(&[
-            ("promote_from", self.promote_from.is_some()),
-            ("backup", self.backup.is_some()),
-            ("lint", self.lint),
-            ("verify", self.verify),
-        ])
-    }
-}
-
 /// The first key of `keys` that is set.
 fn first_set(keys: &[(&'static str, bool)]) -> Option<&'static str> {
     keys.iter().find_map(|(key, set)| set.then_some(*key))
@@ -192,6 +182,8 @@ struct EnvironmentRules {
     window: Option<haste_runner::DeployWindow>,
     backup: Option<PathBuf>,
     lint: bool,
+    /// [`EnvironmentSection::per_database_guard`] but the window: what a fleet cannot apply.
+    fleet_guard: Option<&'static str>,
 }
 
 /// The environment migrations are promoted from (`promote_from`).
@@ -611,7 +603,7 @@ pub fn resolve_fleet(
         listed.push(target_entry(&raw, place, line)?);
     }
     let (file, rules) = raw.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
-    if let Some(guard) = rules.per_database_guard() {
+    if let Some(guard) = rules.fleet_guard {
         return Err(ConfigError(format!(
             "the environment's `{guard}` is not applied to fleets yet: deploy its databases one by one"
         )));
