@@ -99,6 +99,30 @@ impl<'a> Lowering<'a> {
         }
     }
 
+    /// What `field` of `model` (or view) is, an unknown type reported; a relation field is
+    /// noted in `relations` to be paired later.
+    fn field_kind(
+        &mut self,
+        model: &'a Model,
+        field: &'a Field,
+        relations: &mut Vec<RelationEnd<'a>>,
+    ) -> Option<Kind<'a>> {
+        let Some(kind) = self.kind(field) else {
+            self.error(
+                format!("Type \"{}\" is neither a built-in type, nor refers to another model, composite type, or enum.", field.ty.name.name),
+                field.ty.name.span,
+            );
+            return None;
+        };
+        if let Kind::Relation(target) = kind {
+            let relation = attribute(&field.attributes, "relation");
+            let name =
+                relation.and_then(|r| r.positional().or_else(|| r.named("name"))).and_then(Value::as_str);
+            relations.push(RelationEnd { model, field, target, name });
+        }
+        Some(kind)
+    }
+
     fn kind(&self, field: &'a Field) -> Option<Kind<'a>> {
         let name = field.ty.name.name.as_str();
         if let Some(text) = &field.ty.unsupported {
@@ -380,18 +404,8 @@ fn validate_view<'a>(
     let no_primary_key = "Views cannot have primary keys (a rule since Prisma 6.13: 6.12 and earlier accepted `@id` and `@@id` on a view). Use `@unique` or `@@unique` instead.";
     let no_mapped_unique = "@@unique annotations on views are not backed by unique indexes in the database and cannot specify a mapped database name.";
     for field in &view.fields {
-        let Some(kind) = lowering.kind(field) else {
-            lowering.error(
-                format!("Type \"{}\" is neither a built-in type, nor refers to another model, composite type, or enum.", field.ty.name.name),
-                field.ty.name.span,
-            );
+        if lowering.field_kind(view, field, relations).is_none() {
             continue;
-        };
-        if let Kind::Relation(target) = kind {
-            let relation = attribute(&field.attributes, "relation");
-            let name =
-                relation.and_then(|r| r.positional().or_else(|| r.named("name"))).and_then(Value::as_str);
-            relations.push(RelationEnd { model: view, field, target, name });
         }
         if let Some(id) = attribute(&field.attributes, "id") {
             lowering.error(no_primary_key, id.span);
@@ -519,18 +533,8 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
         let mut indexes = Vec::new();
         let mut primary_key = None;
         for field in &model.fields {
-            let Some(kind) = lowering.kind(field) else {
-                lowering.error(
-                    format!("Type \"{}\" is neither a built-in type, nor refers to another model, composite type, or enum.", field.ty.name.name),
-                    field.ty.name.span,
-                );
-                continue;
-            };
-            if let Kind::Relation(target) = kind {
-                let relation = attribute(&field.attributes, "relation");
-                let name =
-                    relation.and_then(|r| r.positional().or_else(|| r.named("name"))).and_then(Value::as_str);
-                relations.push(RelationEnd { model, field, target, name });
+            let Some(kind) = lowering.field_kind(model, field, &mut relations) else { continue };
+            if let Kind::Relation(_) = kind {
                 continue;
             }
             let base = lowering.column_type(field, kind);
