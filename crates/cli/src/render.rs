@@ -466,7 +466,10 @@ impl Printer {
                         }
                         self.line(&format!("             {}", facts.join("; ")));
                         if let Some(reason) = &statement.why_not {
-                            self.line(&format!("             {}: {reason}", paint("NOT SAFE NOW", RED.bold())));
+                            self.line(&format!(
+                                "             {}: {reason}",
+                                paint("NOT SAFE NOW", RED.bold())
+                            ));
                         }
                     }
                 }
