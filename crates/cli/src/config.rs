@@ -95,12 +95,11 @@ impl ConfigFile {
             }
             let known: Vec<&str> = self.environments.keys().map(String::as_str).collect();
             return Err(ConfigError(format!(
-                "unknown environment `{name}`: haste.toml has [environments.{}]",
+                "unknown environment `{}`: haste.toml has [environments.{}]",
+                shown(name),
                 known.join("], [environments.")
             )));
         };
-        // The selected environment's window is checked before a fleet deploy as before a single one.
-        let fleet_guard = section.per_database_guard().filter(|guard| *guard != "window");
         self.url = section.url.or(self.url);
         self.shadow_url = section.shadow_url.or(self.shadow_url);
         self.migrations_dir = section.migrations_dir.or(self.migrations_dir);
@@ -118,8 +117,9 @@ impl ConfigFile {
         let window = section
             .window
             .map(|text| {
-                haste_runner::DeployWindow::parse(&text)
-                    .map_err(|error| ConfigError(format!("[environments.{name}] window: {error}")))
+                haste_runner::DeployWindow::parse(&text).map_err(|error| {
+                    ConfigError(shown_in(&format!("[environments.{name}] window: {error}"), &text))
+                })
             })
             .transpose()?;
         Ok((
@@ -131,15 +131,22 @@ impl ConfigFile {
                 window,
                 backup: section.backup,
                 lint: section.lint,
-                fleet_guard,
             },
         ))
     }
 
     /// The environment `from` that environment `name` is promoted from, with its URL.
     fn source_environment(&self, name: &str, from: String) -> Result<SourceEnvironment, ConfigError> {
+        if from == name {
+            return Err(ConfigError(format!(
+                "[environments.{name}] promote_from names its own section: an environment is promoted from another one (staging, say)"
+            )));
+        }
         let section = self.environments.get(&from).ok_or_else(|| {
-            ConfigError(format!("[environments.{name}] promote_from: no [environments.{from}] in haste.toml"))
+            ConfigError(format!(
+                "[environments.{name}] promote_from: no [environments.{}] in haste.toml",
+                shown(&from)
+            ))
         })?;
         let raw = section.url.as_deref().ok_or_else(|| {
             ConfigError(format!(
@@ -154,8 +161,9 @@ impl ConfigFile {
 }
 
 impl EnvironmentSection {
-    /// The first guard this section sets that runs per database around a single deploy
-    /// (`promote_from`, `backup`, `lint`, `verify`, `window`), which fleets do not apply yet.
+    /// The first guard this section sets that runs around a deploy (`promote_from`, `backup`,
+    /// `lint`, `verify`, `window`): a fleet applies those of the selected environment to every
+    /// target, so an `env:NAME` target's own would be a second, conflicting set.
     fn per_database_guard(&self) -> Option<&'static str> {
         first_set(&[
             ("promote_from", self.promote_from.is_some()),
@@ -182,8 +190,6 @@ struct EnvironmentRules {
     window: Option<haste_runner::DeployWindow>,
     backup: Option<PathBuf>,
     lint: bool,
-    /// [`EnvironmentSection::per_database_guard`] but the window: what a fleet cannot apply.
-    fleet_guard: Option<&'static str>,
 }
 
 /// The environment migrations are promoted from (`promote_from`).
@@ -234,7 +240,9 @@ struct ConfigDuration(Duration);
 impl<'de> Deserialize<'de> for ConfigDuration {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        parse_duration(&text).map(ConfigDuration).map_err(serde::de::Error::custom)
+        parse_duration(&text)
+            .map(ConfigDuration)
+            .map_err(|error| serde::de::Error::custom(shown_in(&error.to_string(), &text)))
     }
 }
 
@@ -302,6 +310,23 @@ fn without_quoted_value(message: &str) -> String {
     }
 }
 
+/// `value` as a message may quote it: every connection string in it with its password masked
+/// (as [`DatabaseUrl::redacted`] shows it), since any value of haste.toml may be a pasted URL.
+fn shown(value: &str) -> String {
+    shown_in(value, value)
+}
+
+/// `message`, which may quote `value` or part of it, with the password of every connection
+/// string in `value` (the whole, or a word of it) masked.
+fn shown_in(message: &str, value: &str) -> String {
+    std::iter::once(value)
+        .chain(value.split_whitespace())
+        .filter_map(|text| DatabaseUrl::parse(text).ok().map(|url| (text, url)))
+        .fold(message.to_owned(), |message, (text, url)| {
+            url.scrub(&message.replace(text.trim(), &url.redacted()))
+        })
+}
+
 /// What is wrong with `.env`, without the line dotenvy quotes (it may hold a password).
 fn dotenv_error(error: &dotenvy::Error) -> String {
     match error {
@@ -367,7 +392,10 @@ pub fn lint_settings(
             "safety" => haste_lint::Group::Safety,
             "style" => haste_lint::Group::Style,
             other => {
-                return Err(ConfigError(format!("[lint] groups: unknown group `{other}` (safety, style)")));
+                return Err(ConfigError(format!(
+                    "[lint] groups: unknown group `{}` (safety, style)",
+                    shown(other)
+                )));
             }
         };
         for rule in haste_lint::rules::RULES
@@ -389,10 +417,10 @@ pub fn lint_settings(
     );
     for (id, severity) in pairs {
         if !known(&id) {
-            return Err(ConfigError(format!("unknown lint rule `{id}`")));
+            return Err(ConfigError(format!("unknown lint rule `{}`", shown(&id))));
         }
         let severity = haste_lint::Severity::parse(&severity).ok_or_else(|| {
-            ConfigError(format!("rule {id}: severity must be error, warn or off, not `{severity}`"))
+            ConfigError(format!("rule {id}: severity must be error, warn or off, not `{}`", shown(&severity)))
         })?;
         lint.severities.insert(id, severity);
     }
@@ -493,7 +521,10 @@ fn run_settings(
     // output format asked for (JSON too), naming the flag.
     let flag = |get: fn(&RunOptions) -> Option<&String>, name: &str| {
         run.and_then(get)
-            .map(|text| parse_duration(text).map_err(|error| ConfigError(format!("--{name}: {error}"))))
+            .map(|text| {
+                parse_duration(text)
+                    .map_err(|error| ConfigError(shown_in(&format!("--{name}: {error}"), text)))
+            })
             .transpose()
     };
     let lock_wait = flag(|r| r.lock_wait.as_ref(), "lock-wait")?
@@ -529,8 +560,25 @@ pub struct FleetConfig {
     /// How the targets a query returns are made.
     pub template: TargetTemplate,
     pub jobs: usize,
-    /// The selected environment's deploy window.
+    /// The server for shadow databases (`verify`, `status --drift`), from haste.toml.
+    pub shadow_url: Option<String>,
+    /// The selected environment's guards, applied to the fleet as to a single deploy.
+    pub guards: FleetGuards,
+}
+
+/// The guards of the environment a fleet runs in (`--env`): what they mean for one database,
+/// applied to every target.
+pub struct FleetGuards {
+    /// When deploys may start.
     pub window: Option<haste_runner::DeployWindow>,
+    /// Deploy only what this environment applied (checked once for the fleet).
+    pub promote_from: Option<SourceEnvironment>,
+    /// Every target backs up first, to a file of its own made from this one.
+    pub backup: Option<PathBuf>,
+    /// Lint what any target lacks, once, before any target runs.
+    pub lint: bool,
+    /// Every target is verified after it deployed.
+    pub verify: bool,
 }
 
 /// Where a fleet's targets come from.
@@ -603,11 +651,6 @@ pub fn resolve_fleet(
         listed.push(target_entry(&raw, place, line)?);
     }
     let (file, rules) = raw.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
-    if let Some(guard) = rules.fleet_guard {
-        return Err(ConfigError(format!(
-            "the environment's `{guard}` is not applied to fleets yet: deploy its databases one by one"
-        )));
-    }
     // One run id for the whole fleet; each target's history comes from its own URL.
     let base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
     let template = TargetTemplate {
@@ -637,7 +680,14 @@ pub fn resolve_fleet(
         targets,
         template,
         jobs,
-        window: rules.window,
+        shadow_url: file.shadow_url.as_deref().map(interpolate).transpose()?,
+        guards: FleetGuards {
+            window: rules.window,
+            promote_from: rules.promote_from,
+            backup: rules.backup,
+            lint: rules.lint,
+            verify: rules.verify,
+        },
     })
 }
 
@@ -692,10 +742,9 @@ struct TargetEntry {
 
 fn target_entry(file: &ConfigFile, place: &str, line: &str) -> Result<TargetEntry, ConfigError> {
     if let Some(name) = line.strip_prefix("env:") {
-        let section = file
-            .environments
-            .get(name)
-            .ok_or_else(|| ConfigError(format!("{place}: no [environments.{name}] in haste.toml")))?;
+        let section = file.environments.get(name).ok_or_else(|| {
+            ConfigError(format!("{place}: no [environments.{}] in haste.toml", shown(name)))
+        })?;
         let raw = section
             .url
             .as_deref()
@@ -704,7 +753,7 @@ fn target_entry(file: &ConfigFile, place: &str, line: &str) -> Result<TargetEntr
             .map_err(|error| ConfigError(format!("{place}: [environments.{name}] url: {error}")))?;
         if let Some(guard) = section.per_database_guard() {
             return Err(ConfigError(format!(
-                "{place}: [environments.{name}] sets `{guard}`, which is not applied to fleets yet"
+                "{place}: [environments.{name}] sets `{guard}`; a fleet applies the guards of the environment it runs in (--env) to every target, so set it there"
             )));
         }
         return Ok(TargetEntry {

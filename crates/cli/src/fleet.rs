@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use crate::args::{Common, FleetTargets, Format, RunOptions};
 use crate::config::{self, FleetConfig};
 use crate::exit;
+use crate::fleet_guards::{self, GuardFailure};
 use crate::render::{self, Printer};
 
 /// What `migrate deploy` asks of a fleet beyond its targets.
@@ -25,6 +26,14 @@ pub struct DeployArgs<'a> {
     pub fail_fast: bool,
     pub canary: Option<usize>,
     pub outside_window: Option<&'a str>,
+    /// `--backup PATH`: every target backs up first, to a file of its own made from PATH.
+    pub backup: Option<&'a std::path::Path>,
+    /// `--lint`: lint what any target lacks before any target runs.
+    pub lint: bool,
+    /// `--verify`: verify every target after it deployed.
+    pub verify: bool,
+    /// `--promotion-override REASON`.
+    pub promotion_override: Option<&'a str>,
 }
 
 /// `migrate deploy` to every target.
@@ -33,26 +42,93 @@ pub fn deploy(args: &DeployArgs<'_>) -> u8 {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    let guards = &config.guards;
     let outside =
-        match haste_runner::check_window(config.window.as_ref(), jiff::Timestamp::now(), args.outside_window)
+        match haste_runner::check_window(guards.window.as_ref(), jiff::Timestamp::now(), args.outside_window)
         {
             Ok(outside) => outside,
             Err(error) => return printer.runner_error(&error),
         };
+    let verifies = args.verify || guards.verify;
+    // A verify needs a shadow database, made once for the fleet on the configured server (else
+    // the first target's), and compares whole PostgreSQL databases.
+    let shadow_server = match verifies.then(|| verify_server(&config, &targets)).transpose() {
+        Ok(server) => server,
+        Err(message) => return printer.usage_error(&message),
+    };
+    let override_reason = args.promotion_override.map(str::to_owned);
+    let promotion = match crate::promotion(&dir, guards.promote_from.as_ref(), override_reason, &printer) {
+        Ok(promotion) => promotion,
+        Err(code) => return code,
+    };
+    let lints = args.lint || guards.lint;
+    let mut linted = None;
+    if lints || promotion.is_some() {
+        let fleet = fleet_guards::fleet_pending(&targets, &dir, config.jobs);
+        if let Some(promotion) = &promotion
+            && let Err(code) = fleet_guards::check_promotion(promotion, &fleet, &dir, &printer)
+        {
+            return code;
+        }
+        if lints {
+            let code = crate::lint_unreleased(
+                &dir,
+                args.common,
+                &fleet.released,
+                (fleet.dialect, fleet.server),
+                &printer,
+            );
+            if code != exit::OK {
+                return code;
+            }
+            linted = Some(fleet.pending);
+        }
+    }
     let targets: Vec<Target> = targets
         .into_iter()
         .map(|target| Target {
-            settings: haste_runner::Settings { outside_window: outside.clone(), ..target.settings },
+            settings: haste_runner::Settings {
+                outside_window: outside.clone(),
+                promotion: promotion.clone(),
+                ..target.settings
+            },
             ..target
         })
         .collect();
+    let per_target = fleet_guards::PerTarget {
+        targets: &targets,
+        dir: &dir,
+        backup: args.backup.map(std::path::Path::to_owned).or_else(|| guards.backup.clone()),
+        linted,
+        verify: shadow_server.as_ref().map(|server| haste_dev::SharedHistories::new(&dir, server)),
+    };
     let options =
         FleetOptions { jobs: config.jobs, fail_fast: args.fail_fast, canary: args.canary.unwrap_or(0) };
     let view = LiveView::new(&printer, &targets);
     let started = Instant::now();
-    let report = haste_runner::deploy_fleet(&targets, &dir, &options, &connect, &view);
+    let report = haste_runner::deploy_fleet(&targets, &dir, &options, &connect, &per_target, &view);
     view.summary(&report.outcomes, started.elapsed());
     if report.succeeded() { exit::OK } else { exit::FLEET_FAILED }
+}
+
+/// The server a fleet's verify (or drift check) makes its shadow databases on: `shadow_url`,
+/// else the first target's. Every target must be a PostgreSQL database as a whole: a schema of
+/// one (`?schema=tenant_42`) shares the database with others the comparison would count.
+fn verify_server(config: &FleetConfig, targets: &[Target]) -> Result<DatabaseUrl, String> {
+    for (number, target) in targets.iter().enumerate().map(|(index, target)| (index + 1, target)) {
+        if target.url.scheme() != haste_driver::Scheme::Postgres {
+            return Err(format!("verify reads PostgreSQL databases; target {number} is SQLite"));
+        }
+        if target.url.param("schema").is_some_and(|schema| schema != "public") {
+            return Err(format!(
+                "verify compares whole databases; target {number} is one schema of a database (?schema=)"
+            ));
+        }
+    }
+    match &config.shadow_url {
+        Some(url) => DatabaseUrl::parse(url).map_err(|error| format!("shadow_url: {error}")),
+        None => Ok(targets[0].url.clone()),
+    }
 }
 
 /// `migrate status` of every target: a table (or a JSON document per target, then one for the
@@ -217,19 +293,21 @@ fn query_target(template: &config::TargetTemplate, queried: &DatabaseUrl, value:
     }
 }
 
-fn connect(target: &Target) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
+pub fn connect(target: &Target) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
     crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
 }
 
-fn target_error_text(error: &TargetError) -> String {
+fn target_error_text<G: Guard>(error: &TargetError<G>) -> String {
     match error {
         TargetError::Connect(error) => error.to_string(),
         TargetError::Run(error) => render::error_text(error),
+        TargetError::GuardBefore(failure) => failure.text(),
     }
 }
 
-fn target_error_json(error: &TargetError) -> Value {
+fn target_error_json<G: Guard>(error: &TargetError<G>) -> Value {
     match error {
+        TargetError::GuardBefore(failure) => failure.json(),
         TargetError::Connect(error) => {
             json!({ "code": "CONNECT", "exit_code": exit::CONNECT, "message": error.to_string() })
         }
@@ -237,6 +315,49 @@ fn target_error_json(error: &TargetError) -> Value {
             let (exit_code, code) = exit::classify(error);
             render::error_json(error, code, exit_code)
         }
+    }
+}
+
+/// A guard's failure as a target's result shows it (a status read has none).
+trait Guard {
+    fn text(&self) -> String;
+    fn json(&self) -> Value;
+}
+
+impl Guard for GuardFailure {
+    fn text(&self) -> String {
+        GuardFailure::text(self)
+    }
+
+    fn json(&self) -> Value {
+        GuardFailure::json(self)
+    }
+}
+
+impl Guard for std::convert::Infallible {
+    fn text(&self) -> String {
+        match *self {}
+    }
+
+    fn json(&self) -> Value {
+        match *self {}
+    }
+}
+
+/// The deploy a target finished (whether or not its guard after it passed).
+fn deployed(outcome: &Outcome<GuardFailure>) -> Option<&haste_runner::DeployReport> {
+    match outcome {
+        Outcome::Deployed(report) | Outcome::GuardAfterFailed(report, _) => Some(report),
+        Outcome::Failed(_) | Outcome::Skipped(_) => None,
+    }
+}
+
+/// Why a target failed, in a line of text.
+fn failure_text(outcome: &Outcome<GuardFailure>) -> Option<String> {
+    match outcome {
+        Outcome::Failed(error) => Some(target_error_text(error)),
+        Outcome::GuardAfterFailed(_, failure) => Some(failure.text()),
+        Outcome::Deployed(_) | Outcome::Skipped(_) => None,
     }
 }
 
@@ -318,18 +439,17 @@ impl<'a> LiveView<'a> {
 
     /// The table of every target's outcome (text) or a document per target and one for the
     /// fleet (JSON).
-    fn summary(&self, outcomes: &[Outcome], elapsed: Duration) {
+    fn summary(&self, outcomes: &[Outcome<GuardFailure>], elapsed: Duration) {
         if let Some(bars) = &self.bars {
             bars.overall.finish_and_clear();
             let _ = bars.multi.clear();
         }
         let state = self.state();
-        let count = |keep: fn(&Outcome) -> bool| outcomes.iter().filter(|o| keep(o)).count();
-        let deployed = count(|o| matches!(o, Outcome::Deployed(_)));
-        let failed = count(|o| matches!(o, Outcome::Failed(_)));
+        let count = |keep: fn(&Outcome<GuardFailure>) -> bool| outcomes.iter().filter(|o| keep(o)).count();
+        let succeeded = count(Outcome::succeeded);
+        let failed = count(|o| failure_text(o).is_some());
         let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
-        let applied: usize =
-            outcomes.iter().map(|o| if let Outcome::Deployed(r) = o { r.applied.len() } else { 0 }).sum();
+        let applied: usize = outcomes.iter().filter_map(deployed).map(|r| r.applied.len()).sum();
         match self.printer.format() {
             Format::Json => {
                 for (index, outcome) in outcomes.iter().enumerate() {
@@ -343,7 +463,7 @@ impl<'a> LiveView<'a> {
                 self.printer.json(json!({
                     "event": "fleet_finished", "run_id": self.run_id, "ok": failed + skipped == 0,
                     "exit_code": if failed + skipped == 0 { exit::OK } else { exit::FLEET_FAILED },
-                    "targets": outcomes.len(), "deployed": deployed, "failed": failed, "skipped": skipped,
+                    "targets": outcomes.len(), "deployed": succeeded, "failed": failed, "skipped": skipped,
                     "migrations_applied": applied, "duration_ms": elapsed.as_millis(),
                 }));
             }
@@ -356,27 +476,21 @@ impl<'a> LiveView<'a> {
                             .durations
                             .get(&index)
                             .map_or_else(|| "-".to_owned(), |d| format!("{:.1} s", d.as_secs_f64()));
-                        let (result, applied, already) = match outcome {
-                            Outcome::Deployed(report) => (
-                                "deployed".to_owned(),
-                                report.applied.len().to_string(),
-                                report.already_applied.to_string(),
-                            ),
-                            Outcome::Failed(error) => (
-                                format!("FAILED: {}", first_line(&target_error_text(error))),
-                                "-".into(),
-                                "-".into(),
-                            ),
-                            Outcome::Skipped(reason) => {
-                                (skip_text(*reason).to_owned(), "-".into(), "-".into())
-                            }
+                        let result = match (outcome, failure_text(outcome)) {
+                            (_, Some(failure)) => format!("FAILED: {}", first_line(&failure)),
+                            (Outcome::Skipped(reason), None) => skip_text(*reason).to_owned(),
+                            _ => "deployed".to_owned(),
                         };
+                        let (applied, already) = deployed(outcome)
+                            .map_or(("-".into(), "-".into()), |report| {
+                                (report.applied.len().to_string(), report.already_applied.to_string())
+                            });
                         vec![self.names[index].to_owned(), applied, already, time, result]
                     })
                     .collect();
                 table(self.printer, &["TARGET", "APPLIED", "ALREADY", "TIME", "RESULT"], &rows);
                 self.printer.line(&format!(
-                    "Fleet: {deployed} of {} targets deployed ({applied} migrations applied), {failed} failed, {skipped} skipped, in {:.1} s.",
+                    "Fleet: {succeeded} of {} targets deployed ({applied} migrations applied), {failed} failed, {skipped} skipped, in {:.1} s.",
                     outcomes.len(),
                     elapsed.as_secs_f64()
                 ));
@@ -401,7 +515,7 @@ fn skip_text(reason: SkipReason) -> &'static str {
     }
 }
 
-impl FleetObserver for LiveView<'_> {
+impl FleetObserver<GuardFailure> for LiveView<'_> {
     fn started(&self, target: usize) {
         let bar = self.bars.as_ref().map(|bars| {
             let bar = bars.multi.insert_before(&bars.overall, ProgressBar::new_spinner());
@@ -448,7 +562,7 @@ impl FleetObserver for LiveView<'_> {
         }
     }
 
-    fn finished(&self, target: usize, outcome: &Outcome) {
+    fn finished(&self, target: usize, outcome: &Outcome<GuardFailure>) {
         let elapsed = {
             let mut state = self.state();
             let (started, bar) = state.running.remove(&target).unwrap_or((Instant::now(), None));
@@ -469,14 +583,16 @@ impl FleetObserver for LiveView<'_> {
                     "event": "target_finished", "target": name, "run_id": self.run_id,
                     "ok": outcome.succeeded(), "duration_ms": elapsed.as_millis(),
                 });
+                if let Some(report) = deployed(outcome) {
+                    document["applied"] = json!(report.applied);
+                    document["already_applied"] = json!(report.already_applied);
+                    document["held"] = json!(report.held);
+                }
                 match outcome {
-                    Outcome::Deployed(report) => {
-                        document["applied"] = json!(report.applied);
-                        document["already_applied"] = json!(report.already_applied);
-                        document["held"] = json!(report.held);
-                    }
                     Outcome::Failed(error) => document["error"] = target_error_json(error),
+                    Outcome::GuardAfterFailed(_, failure) => document["error"] = failure.json(),
                     Outcome::Skipped(reason) => document["skipped"] = json!(reason),
+                    Outcome::Deployed(_) => {}
                 }
                 self.printer.json(document);
             }
@@ -491,6 +607,7 @@ impl FleetObserver for LiveView<'_> {
                         report.already_applied
                     ),
                     Outcome::Failed(error) => format!("{name}: FAILED: {}", target_error_text(error)),
+                    Outcome::GuardAfterFailed(_, failure) => format!("{name}: FAILED: {}", failure.text()),
                     Outcome::Skipped(reason) => format!("{name}: {}", skip_text(*reason)),
                 };
                 match &self.bars {

@@ -5,6 +5,7 @@ mod config;
 mod dev;
 mod exit;
 mod fleet;
+mod fleet_guards;
 mod lint;
 mod pictures;
 mod render;
@@ -105,17 +106,6 @@ fn migrate(command: Migrate) -> u8 {
             run.max_rate = rate.max_rate;
             run.allow_out_of_order = allow_out_of_order;
             if fleet.asked() {
-                // Per-database steps around a deploy are not run for fleets yet: refused, not ignored.
-                let refused = [
-                    ("--backup", backup.is_some()),
-                    ("--lint", lint),
-                    ("--verify", verify),
-                    ("--promotion-override", promotion_override.is_some()),
-                ];
-                if let Some((flag, _)) = refused.iter().find(|(_, set)| *set) {
-                    return Printer::new(common.format, None)
-                        .usage_error(&format!("{flag} is not available with --targets or --fleet yet"));
-                }
                 return fleet::deploy(&fleet::DeployArgs {
                     common: &common,
                     run: &run,
@@ -123,6 +113,10 @@ fn migrate(command: Migrate) -> u8 {
                     fail_fast,
                     canary,
                     outside_window: outside_window.as_deref(),
+                    backup: backup.as_deref(),
+                    lint,
+                    verify,
+                    promotion_override: promotion_override.as_deref(),
                 });
             }
             // The window is judged before anything connects.
@@ -140,7 +134,8 @@ fn migrate(command: Migrate) -> u8 {
             let mut verifies = verify;
             let code = with_database(&common, Some(&run), |connection, dir, resolved, printer| {
                 verifies |= resolved.verify;
-                let settings = match promotion(dir, resolved, promotion_override.clone(), printer) {
+                let rule = resolved.promote_from.as_ref();
+                let settings = match promotion(dir, rule, promotion_override.clone(), printer) {
                     Ok(promotion) => haste_runner::Settings {
                         promotion,
                         outside_window: outside.clone(),
@@ -414,10 +409,6 @@ fn lint_pending(
     resolved: &config::Resolved,
     printer: &Printer,
 ) -> u8 {
-    let mut settings = match config::lint_settings(common.dir.as_deref(), common.config.as_deref(), &[]) {
-        Ok(settings) => settings,
-        Err(error) => return printer.usage_error(&error.0),
-    };
     let report = match haste_runner::status(connection, dir, &resolved.settings) {
         Ok(report) => report,
         Err(error) => return printer.runner_error(&error),
@@ -429,9 +420,26 @@ fn lint_pending(
         .map(|m| m.name.clone())
         .collect();
     let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
+    lint_unreleased(dir, common, &applied, (connection.dialect(), server), printer)
+}
+
+/// Lints the migrations of `dir` not in `released` (what some database lacks) with those in it
+/// as context, for `dialect` and the server's major version (else `[lint] pg_version`, else
+/// 15); error findings are refused (the exit code, after the findings are printed).
+fn lint_unreleased(
+    dir: &MigrationsDir,
+    common: &args::Common,
+    released: &std::collections::HashSet<String>,
+    (dialect, server): (haste_sql::Dialect, Option<u32>),
+    printer: &Printer,
+) -> u8 {
+    let mut settings = match config::lint_settings(common.dir.as_deref(), common.config.as_deref(), &[]) {
+        Ok(settings) => settings,
+        Err(error) => return printer.usage_error(&error.0),
+    };
     settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
-    settings.config.dialect = connection.dialect();
-    let inputs = lint::sources(dir, |m| !applied.contains(&m.name), Some(&applied));
+    settings.config.dialect = dialect;
+    let inputs = lint::sources(dir, |m| !released.contains(&m.name), Some(released));
     let findings = haste_lint::lint(&inputs, &settings.config);
     if lint::outcome(&findings) == exit::OK { exit::OK } else { printer.lint_refused(&findings, &inputs) }
 }
@@ -530,11 +538,11 @@ fn timestamped(template: &std::path::Path) -> std::path::PathBuf {
 /// failure, the exit code after the error is printed.
 fn promotion(
     dir: &MigrationsDir,
-    resolved: &config::Resolved,
+    rule: Option<&config::SourceEnvironment>,
     override_reason: Option<String>,
     printer: &Printer,
 ) -> Result<Option<haste_runner::Promotion>, u8> {
-    let Some(source) = &resolved.promote_from else {
+    let Some(source) = rule else {
         return match override_reason {
             Some(_) => Err(printer.usage_error("--promotion-override: this environment has no promote_from")),
             None => Ok(None),

@@ -2,13 +2,15 @@
 //! ran DDL by hand or edited a migration after it was applied. Either way a migration generated
 //! from the history would not fit the database, so `migrate dev` stops and says what differs.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use haste_diff::Change;
 use haste_driver::DatabaseUrl;
 use haste_migrations::MigrationsDir;
 use haste_postgres::PgConnection;
 use haste_runner::{Settings, State};
+use haste_schema::Schema;
 use serde::Serialize;
 
 use crate::Error;
@@ -63,6 +65,63 @@ pub(crate) fn check(
     server: &DatabaseUrl,
     settings: &Settings,
 ) -> Result<Checked, Error> {
+    // The shadow must also offer what the pending migrations need: `migrate dev` runs them there next.
+    let needs = crate::source::history_needs(dir);
+    let (drift, history) = compare(url, dir, settings, |claimed| replay(claimed, &needs, server, settings))?;
+    Ok(Checked { drift, history })
+}
+
+/// The replays of a migration history that many databases are compared with (a fleet's
+/// `status --drift`, `deploy --verify`): each point of the history the databases stand at is
+/// replayed on one shadow database, once, and its schema kept for every database at that point.
+pub struct SharedHistories<'a> {
+    dir: &'a MigrationsDir,
+    server: &'a DatabaseUrl,
+    /// By history schema and applied migrations: the replayed schema, once one thread built it.
+    replays: Mutex<HashMap<ReplayKey, Arc<Mutex<Option<Arc<Schema>>>>>>,
+}
+
+type ReplayKey = (Option<String>, Vec<String>);
+
+impl<'a> SharedHistories<'a> {
+    /// Replays of `dir` on shadow databases made on `server`.
+    pub fn new(dir: &'a MigrationsDir, server: &'a DatabaseUrl) -> SharedHistories<'a> {
+        SharedHistories { dir, server, replays: Mutex::new(HashMap::new()) }
+    }
+
+    /// [`drift`] of the database at `url`, compared with the shared replay of what it applied.
+    pub fn drift(&self, url: &DatabaseUrl, settings: &Settings) -> Result<Drift, Error> {
+        let needs = crate::source::history_needs(self.dir);
+        let (drift, _) = compare(url, self.dir, settings, |claimed| {
+            let names = claimed.migrations.iter().map(|m| m.name.clone()).collect();
+            let slot = Arc::clone(
+                self.replays
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .entry((settings.history.schema.clone(), names))
+                    .or_default(),
+            );
+            // Held while the replay runs: another database at the same point waits for it.
+            let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(schema) = slot.as_ref() {
+                return Ok(Arc::clone(schema));
+            }
+            let schema = Arc::new(replay(claimed, &needs, self.server, settings)?.schema);
+            *slot = Some(Arc::clone(&schema));
+            Ok(schema)
+        })?;
+        Ok(drift)
+    }
+}
+
+/// Compares the database at `url` with `history`'s schema of the migrations applied to it
+/// (those `history` is given), read at the same time as the database's own.
+fn compare<H: AsRef<Schema> + Send>(
+    url: &DatabaseUrl,
+    dir: &MigrationsDir,
+    settings: &Settings,
+    history: impl FnOnce(&MigrationsDir) -> Result<H, Error> + Send,
+) -> Result<(Drift, H), Error> {
     let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
     let mut database = PgConnection::connect(url, "haste/dev", &scope)?;
     let report = haste_runner::status(&mut database, dir, settings)?;
@@ -89,8 +148,7 @@ pub(crate) fn check(
     };
     // The replay and the database's own schema are read at the same time.
     let (history, actual) = std::thread::scope(|scope| {
-        // The shadow must also offer what the pending migrations need: `migrate dev` runs them there next.
-        let history = scope.spawn(|| replay(&claimed, &crate::source::history_needs(dir), server, settings));
+        let history = scope.spawn(|| history(&claimed));
         let actual = database.introspect().map_err(Error::reading);
         (history.join().expect("a replay does not panic"), actual)
     });
@@ -101,6 +159,6 @@ pub(crate) fn check(
         .filter(|m| matches!(m.state, State::Modified | State::Missing))
         .map(|m| EditedMigration { name: m.name.clone(), state: m.state })
         .collect();
-    let drift = Drift { migrations, changes: haste_diff::changes(&history.schema, &actual) };
-    Ok(Checked { drift, history })
+    let drift = Drift { migrations, changes: haste_diff::changes(history.as_ref(), &actual) };
+    Ok((drift, history))
 }

@@ -22,7 +22,7 @@ mod retype;
 mod source;
 mod target;
 
-pub use drift::{Drift, EditedMigration, drift};
+pub use drift::{Drift, EditedMigration, SharedHistories, drift};
 pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev};
 pub use source::{Loaded, installed_extensions, load};
 pub use target::{Desired, PrismaSchema, lower_prisma};

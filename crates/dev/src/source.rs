@@ -19,6 +19,12 @@ pub struct Loaded {
     shadow: Option<ShadowDatabase>,
 }
 
+impl AsRef<Schema> for Loaded {
+    fn as_ref(&self) -> &Schema {
+        &self.schema
+    }
+}
+
 fn lock_scope(settings: &Settings) -> String {
     settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE)
 }

@@ -6,6 +6,10 @@
 //! kill is the same command again: each target's history says where it stopped, so finished
 //! targets have nothing to apply and the others carry on.
 //!
+//! The guards a caller runs around each target's deploy (a backup before it, a verify after it)
+//! are the caller's ([`TargetGuards`]): the runner only says when they run and keeps their
+//! failures apart from its own.
+//!
 //! Targets run on worker threads (the runner and drivers are synchronous), each opening its
 //! connection on the thread that uses it. Which driver serves a URL is the caller's business
 //! ([`Connect`]), as for a single deploy.
@@ -44,14 +48,28 @@ pub struct FleetOptions {
     pub canary: usize,
 }
 
-/// Why a target failed.
+/// Why a target failed; `G` is the caller's guard failure ([`TargetGuards::Failure`]).
 #[derive(Debug)]
-pub enum TargetError {
+pub enum TargetError<G> {
     /// It could not be reached.
     Connect(ConnectError),
     /// The runner stopped (a failed migration, a lock held elsewhere, a history that does not
     /// fit the folder, ...).
     Run(Error),
+    /// A guard before the deploy failed (a backup): nothing was applied.
+    GuardBefore(G),
+}
+
+/// Steps run around each target's deploy, on its worker thread: the per-database guards of a
+/// single deploy (a backup before anything is applied, a verify after), applied to every target.
+pub trait TargetGuards: Sync {
+    /// Why a guard failed.
+    type Failure: Send;
+    /// Runs on the target's connection before its deploy; a failure fails the target, nothing
+    /// applied.
+    fn before(&self, target: usize, connection: &mut dyn Connection) -> Result<(), Self::Failure>;
+    /// Runs after the target deployed; a failure fails the target, its migrations applied.
+    fn after(&self, target: usize, report: &DeployReport) -> Result<(), Self::Failure>;
 }
 
 /// Why a target was not started.
@@ -64,18 +82,20 @@ pub enum SkipReason {
     FailFast,
 }
 
-/// What became of one target.
+/// What became of one target; `G` is the caller's guard failure.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum Outcome<G> {
     /// Deployed: every pending migration applied (or nothing was pending).
     Deployed(DeployReport),
     /// Stopped with an error; its history says where, and a rerun carries on from there.
-    Failed(TargetError),
+    Failed(TargetError<G>),
+    /// Deployed, then the guard after the deploy failed (a verify found differences).
+    GuardAfterFailed(DeployReport, G),
     /// Never started.
     Skipped(SkipReason),
 }
 
-impl Outcome {
+impl<G> Outcome<G> {
     /// Whether the target is at the newest migration (as far as this run could tell).
     pub fn succeeded(&self) -> bool {
         matches!(self, Outcome::Deployed(_))
@@ -83,23 +103,23 @@ impl Outcome {
 }
 
 /// Receives a fleet's progress as it happens, from every worker thread.
-pub trait FleetObserver: Sync {
+pub trait FleetObserver<G>: Sync {
     /// Target `target` (an index into the targets) starts.
     fn started(&self, target: usize);
     /// Something happened in target `target`'s deploy.
     fn event(&self, target: usize, event: &RunEvent<'_>);
     /// Target `target` is done (called once for each target that started).
-    fn finished(&self, target: usize, outcome: &Outcome);
+    fn finished(&self, target: usize, outcome: &Outcome<G>);
 }
 
 /// What a fleet deploy did: one outcome per target, in the targets' order.
 #[derive(Debug)]
-pub struct FleetReport {
+pub struct FleetReport<G> {
     /// Index-aligned with the targets.
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: Vec<Outcome<G>>,
 }
 
-impl FleetReport {
+impl<G> FleetReport<G> {
     /// Whether every target succeeded.
     pub fn succeeded(&self) -> bool {
         self.outcomes.iter().all(Outcome::succeeded)
@@ -107,18 +127,21 @@ impl FleetReport {
 }
 
 /// Deploys `dir` to every target, `options.jobs` at a time: the canaries first, then the
-/// others. A failing target stops only itself (unless it is a canary, or `fail_fast`).
-pub fn deploy_fleet(
+/// others. A failing target stops only itself (unless it is a canary, or `fail_fast`). Each
+/// target's deploy runs between `guards`' steps.
+pub fn deploy_fleet<G: TargetGuards>(
     targets: &[Target],
     dir: &MigrationsDir,
     options: &FleetOptions,
     connect: &Connect<'_>,
-    observer: &dyn FleetObserver,
-) -> FleetReport {
-    let outcomes: Mutex<Vec<Option<Outcome>>> = Mutex::new(targets.iter().map(|_| None).collect());
+    guards: &G,
+    observer: &dyn FleetObserver<G::Failure>,
+) -> FleetReport<G::Failure> {
+    let outcomes: Mutex<Vec<Option<Outcome<G::Failure>>>> =
+        Mutex::new(targets.iter().map(|_| None).collect());
     let deploy_one = |index: usize| {
         observer.started(index);
-        let outcome = deploy_target(&targets[index], dir, connect, index, observer);
+        let outcome = deploy_target(&targets[index], dir, connect, guards, index, observer);
         observer.finished(index, &outcome);
         let failed = !outcome.succeeded();
         outcomes.lock().expect("no worker panics holding the outcomes")[index] = Some(outcome);
@@ -142,8 +165,8 @@ pub fn status_fleet(
     dir: &MigrationsDir,
     jobs: usize,
     connect: &Connect<'_>,
-) -> Vec<Result<StatusReport, TargetError>> {
-    let reports: Mutex<Vec<Option<Result<StatusReport, TargetError>>>> =
+) -> Vec<Result<StatusReport, TargetError<std::convert::Infallible>>> {
+    let reports: Mutex<Vec<Option<Result<StatusReport, TargetError<_>>>>> =
         Mutex::new(targets.iter().map(|_| None).collect());
     run_parallel(0..targets.len(), jobs, false, &|index| {
         let target = &targets[index];
@@ -157,31 +180,41 @@ pub fn status_fleet(
     reports.into_iter().map(|report| report.expect("every target was read")).collect()
 }
 
-fn deploy_target(
+fn deploy_target<G: TargetGuards>(
     target: &Target,
     dir: &MigrationsDir,
     connect: &Connect<'_>,
+    guards: &G,
     index: usize,
-    observer: &dyn FleetObserver,
-) -> Outcome {
+    observer: &dyn FleetObserver<G::Failure>,
+) -> Outcome<G::Failure> {
     let mut connection = match connect(target) {
         Ok(connection) => connection,
         Err(error) => return Outcome::Failed(TargetError::Connect(error)),
     };
+    if let Err(failure) = guards.before(index, connection.as_mut()) {
+        return Outcome::Failed(TargetError::GuardBefore(failure));
+    }
     let mut forward = Forward { observer, index };
-    match deploy(connection.as_mut(), dir, &target.settings, &mut forward) {
-        Ok(report) => Outcome::Deployed(report),
-        Err(error) => Outcome::Failed(TargetError::Run(error)),
+    let report = match deploy(connection.as_mut(), dir, &target.settings, &mut forward) {
+        Ok(report) => report,
+        Err(error) => return Outcome::Failed(TargetError::Run(error)),
+    };
+    // The deploy's session (and its lock) is closed before the guard after it looks.
+    drop(connection);
+    match guards.after(index, &report) {
+        Ok(()) => Outcome::Deployed(report),
+        Err(failure) => Outcome::GuardAfterFailed(report, failure),
     }
 }
 
 /// A target's events, passed on to the fleet's observer with the target's index.
-struct Forward<'a> {
-    observer: &'a dyn FleetObserver,
+struct Forward<'a, G> {
+    observer: &'a dyn FleetObserver<G>,
     index: usize,
 }
 
-impl Observer for Forward<'_> {
+impl<G> Observer for Forward<'_, G> {
     fn event(&mut self, event: &RunEvent<'_>) {
         self.observer.event(self.index, event);
     }

@@ -4,6 +4,7 @@
 //! `HASTE_FLEET_DATABASES` and `HASTE_FLEET_SCHEMAS` set the size of the big fleet (default 24
 //! databases and 12 schemas, to keep CI short; BENCHMARKS.md reports a run with 200 and 100).
 
+use std::os::unix::fs::PermissionsExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -368,4 +369,117 @@ fn targets_query_changes_nothing_and_an_empty_row_starts_no_target() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("[fleet] targets_query: row 2 is empty"), "{run:?}");
     assert_eq!(main.value("SELECT to_regnamespace('acme')::text"), None, "no target started");
+}
+
+/// `promote_from` and `lint = true` in the environment a fleet deploys in: judged once for the
+/// fleet on what any target lacks, before any target runs; an override is recorded per target.
+#[test]
+fn a_fleet_takes_only_promoted_migrations_and_is_linted_once_before_any_target_runs() {
+    let Some(staging) = database() else { return };
+    let dbs: Vec<TestDb> = (0..3).map(|_| database().unwrap()).collect();
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int, legacy text);")]);
+    dir.write(
+        "haste.toml",
+        &format!(
+            "[environments.staging]\nurl = \"{}\"\n\n[environments.production]\npromote_from = \"staging\"\nlint = true\n",
+            staging.url
+        ),
+    );
+    let file = targets_file(&dir, &dbs.iter().map(|db| db.url_with_password(PASSWORD)).collect::<Vec<_>>());
+    let fleet = |extra: &[&str]| {
+        haste(dir.path(), &[&["migrate", "deploy", "--env", "production", "--targets", &file], extra].concat())
+    };
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--env", "staging"]).code, 0);
+    // The second target is ahead of the others: it has 1_a, they lack everything.
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &dbs[1].url]).code, 0);
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id int);");
+
+    let refused = fleet(&[]);
+    assert_eq!(refused.code, 12, "{refused:?}");
+    assert!(refused.stderr.contains("not applied there with the same file:\n  2_b"), "{refused:?}");
+    assert_no_password(&refused);
+    assert!(!has_history(&dbs[0]) && !has_history(&dbs[2]), "no target started");
+
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--env", "staging"]).code, 0);
+    let promoted = fleet(&[]);
+    assert_eq!(promoted.code, 0, "{promoted:?}");
+    dbs.iter().for_each(|db| assert_applied_once(&db.url, "public", &["1_a", "2_b"]));
+
+    // Promoted, but an error-level lint finding: the whole fleet stops before anything runs.
+    dir.write("migrations/3_c/migration.sql", "ALTER TABLE a DROP COLUMN legacy;");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--env", "staging"]).code, 0);
+    let linted = fleet(&["--format", "json"]);
+    assert_eq!(linted.code, 13, "{linted:?}");
+    assert_eq!(linted.json_lines().last().unwrap()["error"]["code"], "LINT_FAILED", "{linted:?}");
+    dbs.iter().for_each(|db| assert_applied_once(&db.url, "public", &["1_a", "2_b"]));
+
+    // An override with a reason deploys what staging has not applied and says so in each history.
+    std::fs::remove_dir_all(dir.path().join("migrations/3_c")).unwrap();
+    dir.write("migrations/4_d/migration.sql", "CREATE TABLE d (id int);");
+    let overridden = fleet(&["--promotion-override", "hotfix 4711"]);
+    assert_eq!(overridden.code, 0, "{overridden:?}");
+    for db in &dbs {
+        assert_applied_once(&db.url, "public", &["1_a", "2_b", "4_d"]);
+        assert_eq!(
+            db.value("SELECT name || ': ' || (detail::jsonb ->> 'reason') FROM _haste_events WHERE event = 'promotion_override'")
+                .as_deref(),
+            Some("4_d: hotfix 4711")
+        );
+    }
+}
+
+/// `backup` and `verify = true` run per target: a backup file of its own before each target
+/// applies anything (never replacing a file), a verify after; a failure of either fails only
+/// its target, named in the summary with the guard that failed.
+#[test]
+fn backups_and_verify_run_per_target_and_a_failure_fails_only_its_target() {
+    let Some(first) = database() else { return };
+    let dbs: Vec<TestDb> = std::iter::once(first).chain((0..2).map(|_| database().unwrap())).collect();
+    dbs[1].execute("CREATE TABLE by_hand (x int)");
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "haste.toml",
+        "environment = \"live\"\n\n[environments.live]\nbackup = \"backups/live-{timestamp}.sql\"\nverify = true\n",
+    );
+    let file = targets_file(&dir, &dbs.iter().map(|db| db.url_with_password(PASSWORD)).collect::<Vec<_>>());
+    let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file, "--format", "json"]);
+    assert_eq!(run.code, 19, "{run:?}");
+    assert_no_password(&run);
+    let finished: Vec<serde_json::Value> =
+        run.json_lines().into_iter().filter(|d| d["event"] == "target_finished").collect();
+    let failed: Vec<&serde_json::Value> = finished.iter().filter(|d| d["ok"] == false).collect();
+    assert_eq!((finished.len(), failed.len()), (3, 1), "{run:?}");
+    assert!(failed[0]["target"].as_str().unwrap().contains(&dbs[1].name));
+    let error = &failed[0]["error"];
+    assert_eq!((error["guard"].as_str(), error["code"].as_str()), (Some("verify"), Some("VERIFY_FAILED")));
+    assert!(error["drift"].to_string().contains("by_hand"), "{run:?}");
+    assert_eq!(failed[0]["applied"][0]["name"], "1_a", "the verify came after the deploy: {run:?}");
+    dbs.iter().for_each(|db| assert_applied_once(&db.url, "public", &["1_a"]));
+    let mut backups: Vec<String> = std::fs::read_dir(dir.path().join("backups"))
+        .unwrap()
+        .flatten()
+        .map(|entry| {
+            assert_eq!(entry.metadata().unwrap().permissions().mode() & 0o777, 0o600);
+            entry.file_name().to_string_lossy().into_owned()
+        })
+        .collect();
+    backups.sort();
+    assert_eq!(backups.len(), 3, "one backup per target: {backups:?}");
+    for (index, db) in dbs.iter().enumerate() {
+        assert!(backups[index].ends_with(&format!("-{}-{}.sql", index + 1, db.name)), "{backups:?}");
+    }
+
+    // A backup file that exists is never replaced: that target fails, the others go on.
+    dbs[1].execute("DROP TABLE by_hand");
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id int);");
+    let taken = format!("backups/fixed-2-{}.sql", dbs[1].name);
+    dir.write(&taken, "keep me");
+    let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file, "--backup", "backups/fixed.sql"]);
+    assert_eq!(run.code, 19, "{run:?}");
+    assert!(run.stdout.contains("FAILED: backup: backup to") && run.stdout.contains("File exists"), "{run:?}");
+    assert_eq!(std::fs::read_to_string(dir.path().join(&taken)).unwrap(), "keep me");
+    assert_applied_once(&dbs[1].url, "public", &["1_a"]);
+    for db in [&dbs[0], &dbs[2]] {
+        assert_applied_once(&db.url, "public", &["1_a", "2_b"]);
+    }
 }
