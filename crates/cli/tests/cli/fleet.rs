@@ -387,7 +387,10 @@ fn a_fleet_takes_only_promoted_migrations_and_is_linted_once_before_any_target_r
     );
     let file = targets_file(&dir, &dbs.iter().map(|db| db.url_with_password(PASSWORD)).collect::<Vec<_>>());
     let fleet = |extra: &[&str]| {
-        haste(dir.path(), &[&["migrate", "deploy", "--env", "production", "--targets", &file], extra].concat())
+        haste(
+            dir.path(),
+            &[&["migrate", "deploy", "--env", "production", "--targets", &file], extra].concat(),
+        )
     };
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--env", "staging"]).code, 0);
     // The second target is ahead of the others: it has 1_a, they lack everything.
@@ -476,7 +479,10 @@ fn backups_and_verify_run_per_target_and_a_failure_fails_only_its_target() {
     dir.write(&taken, "keep me");
     let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file, "--backup", "backups/fixed.sql"]);
     assert_eq!(run.code, 19, "{run:?}");
-    assert!(run.stdout.contains("FAILED: backup: backup to") && run.stdout.contains("File exists"), "{run:?}");
+    assert!(
+        run.stdout.contains("FAILED: backup: backup to") && run.stdout.contains("File exists"),
+        "{run:?}"
+    );
     assert_eq!(std::fs::read_to_string(dir.path().join(&taken)).unwrap(), "keep me");
     assert_applied_once(&dbs[1].url, "public", &["1_a"]);
     for db in [&dbs[0], &dbs[2]] {

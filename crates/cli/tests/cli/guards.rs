@@ -135,6 +135,12 @@ fn configuration_errors_never_quote_the_password() {
         format!("url = \"${{DATABASE_URL:{url}}}\"\n"),
         format!("url = \"{}\"\n", url.replace("postgres://", "mysql://")),
         format!("url = \"{}\"\n", url.replace("postgres://", "")),
+        // Values quoted back by haste's own checks: a window, a duration, names.
+        format!("environment = \"live\"\n[environments.live]\nwindow = \"{url}\"\n"),
+        format!("environment = \"live\"\n[environments.live]\nwindow = \"Sat {url}\"\n"),
+        format!("[lock]\nwait = \"{url}\"\n"),
+        format!("environment = \"{url}\"\n[environments.live]\n"),
+        format!("environment = \"live\"\n[environments.live]\npromote_from = \"{url}\"\n"),
     ];
     for config in &configs {
         dir.write("haste.toml", config);
@@ -147,6 +153,33 @@ fn configuration_errors_never_quote_the_password() {
             }
         }
     }
+    // `haste lint` reads [lint]: an unknown group, rule or severity is quoted back, masked.
+    for config in [
+        format!("[lint]\ngroups = [\"{url}\"]\n"),
+        format!("[lint.rules]\n\"{url}\" = \"warn\"\n"),
+        format!("[lint.rules]\ndrop-column = \"{url}\"\n"),
+    ] {
+        dir.write("haste.toml", &config);
+        let run = haste(dir.path(), &["lint"]);
+        assert_eq!(run.code, 2, "{config}: {run:?}");
+        assert_no_secret(&run);
+        assert!(run.stderr.contains("postgres:***@"), "the value is shown, masked: {run:?}");
+    }
+    // A password too short to be scrubbed as a word is masked as part of its URL.
+    dir.write(
+        "haste.toml",
+        "environment = \"live\"\n[environments.live]\nwindow = \"postgres://u:pw@h/db\"\n",
+    );
+    let short = haste(dir.path(), &["migrate", "status"]);
+    assert_eq!(short.code, 2, "{short:?}");
+    assert!(!short.all().contains("u:pw@") && short.stderr.contains("u:***@h/db"), "{short:?}");
+
+    // promote_from naming its own section says so.
+    dir.write("haste.toml", "[environments.live]\nurl = \"sqlite:x.db\"\npromote_from = \"live\"\n");
+    let itself = haste(dir.path(), &["migrate", "deploy", "--env", "live"]);
+    assert_eq!(itself.code, 2, "{itself:?}");
+    assert!(itself.stderr.contains("[environments.live] promote_from names its own section"), "{itself:?}");
+
     dir.write("haste.toml", &configs[0]);
     let toml = haste(dir.path(), &["migrate", "status"]);
     assert!(toml.stderr.contains("haste.toml:1:"), "says where: {toml:?}");
