@@ -141,7 +141,7 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
     }
 }
 
-fn change_line(change: &Change) -> String {
+pub fn change_line(change: &Change) -> String {
     let sign = match change.kind {
         ChangeKind::Added => "+",
         ChangeKind::Removed => "-",

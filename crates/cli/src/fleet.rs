@@ -52,7 +52,7 @@ pub fn deploy(args: &DeployArgs<'_>) -> u8 {
     let verifies = args.verify || guards.verify;
     // A verify needs a shadow database, made once for the fleet on the configured server (else
     // the first target's), and compares whole PostgreSQL databases.
-    let shadow_server = match verifies.then(|| verify_server(&config, &targets)).transpose() {
+    let shadow_server = match verifies.then(|| shadow_server("verify", &config, &targets)).transpose() {
         Ok(server) => server,
         Err(message) => return printer.usage_error(&message),
     };
@@ -111,17 +111,18 @@ pub fn deploy(args: &DeployArgs<'_>) -> u8 {
     if report.succeeded() { exit::OK } else { exit::FLEET_FAILED }
 }
 
-/// The server a fleet's verify (or drift check) makes its shadow databases on: `shadow_url`,
-/// else the first target's. Every target must be a PostgreSQL database as a whole: a schema of
-/// one (`?schema=tenant_42`) shares the database with others the comparison would count.
-fn verify_server(config: &FleetConfig, targets: &[Target]) -> Result<DatabaseUrl, String> {
+/// The server a fleet's verify (or drift check, `what`) makes its shadow databases on:
+/// `shadow_url`, else the first target's. Every target must be a PostgreSQL database as a whole:
+/// a schema of one (`?schema=tenant_42`) shares the database with others the comparison would
+/// count.
+fn shadow_server(what: &str, config: &FleetConfig, targets: &[Target]) -> Result<DatabaseUrl, String> {
     for (number, target) in targets.iter().enumerate().map(|(index, target)| (index + 1, target)) {
         if target.url.scheme() != haste_driver::Scheme::Postgres {
-            return Err(format!("verify reads PostgreSQL databases; target {number} is SQLite"));
+            return Err(format!("{what} reads PostgreSQL databases; target {number} is SQLite"));
         }
         if target.url.param("schema").is_some_and(|schema| schema != "public") {
             return Err(format!(
-                "verify compares whole databases; target {number} is one schema of a database (?schema=)"
+                "{what} compares whole databases; target {number} is one schema of a database (?schema=)"
             ));
         }
     }
@@ -133,16 +134,24 @@ fn verify_server(config: &FleetConfig, targets: &[Target]) -> Result<DatabaseUrl
 
 /// `migrate status` of every target: a table (or a JSON document per target, then one for the
 /// fleet). Exit 0 when every target is up to date, 3 when some only have pending migrations,
-/// 19 when one cannot be read or has a migration that needs attention.
-pub fn status(common: &Common, fleet: &FleetTargets) -> u8 {
+/// 19 when one cannot be read or has a migration that needs attention. With `drift`, every
+/// target whose history can be compared is compared with the schema its applied migrations give
+/// (a shadow per point of the history, shared); a difference needs attention.
+pub fn status(common: &Common, fleet: &FleetTargets, drift: bool) -> u8 {
     let (config, targets, dir, printer) = match prepare(common, None, fleet) {
         Ok(prepared) => prepared,
         Err(code) => return code,
     };
+    let shadow_server = match drift.then(|| shadow_server("--drift", &config, &targets)).transpose() {
+        Ok(server) => server,
+        Err(message) => return printer.usage_error(&message),
+    };
     let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &connect);
+    let drifts = shadow_server.as_ref().map(|server| drifts(&targets, &dir, &reports, server, config.jobs));
     let mut rows = Vec::with_capacity(targets.len());
     let mut worst = exit::OK;
-    for (target, report) in targets.iter().zip(&reports) {
+    for (index, (target, report)) in targets.iter().zip(&reports).enumerate() {
+        let drift = drifts.as_ref().and_then(|drifts| drifts[index].as_ref());
         let (code, counts) = match report {
             Ok(report) => {
                 let count =
@@ -153,7 +162,12 @@ pub fn status(common: &Common, fleet: &FleetTargets) -> u8 {
                     failed: count(&[State::Failed, State::Interrupted, State::Running]),
                     changed: count(&[State::Modified, State::Missing]),
                 };
-                (Printer::status_code(report), Some(counts))
+                let code = match drift {
+                    Some(Ok(drift)) if drift.is_empty() => Printer::status_code(report),
+                    Some(_) => exit::FLEET_FAILED,
+                    None => Printer::status_code(report),
+                };
+                (code, Some(counts))
             }
             Err(_) => (exit::FLEET_FAILED, None),
         };
@@ -174,40 +188,105 @@ pub fn status(common: &Common, fleet: &FleetTargets) -> u8 {
                     (Err(error), _) => document["error"] = target_error_json(error),
                     _ => {}
                 }
+                match drift {
+                    Some(Ok(drift)) => document["drift"] = json!(drift),
+                    Some(Err(error)) => document["drift_error"] = json!(error.to_string()),
+                    None => {}
+                }
                 printer.json(document);
             }
-            Format::Text => rows.push(vec![
-                target.name.clone(),
-                counts.as_ref().map_or("-".into(), |c| c.applied.to_string()),
-                counts.as_ref().map_or("-".into(), |c| c.pending.to_string()),
-                counts.as_ref().map_or("-".into(), |c| c.failed.to_string()),
-                counts.as_ref().map_or("-".into(), |c| c.changed.to_string()),
-                match report {
+            Format::Text => {
+                let mut row = vec![
+                    target.name.clone(),
+                    counts.as_ref().map_or("-".into(), |c| c.applied.to_string()),
+                    counts.as_ref().map_or("-".into(), |c| c.pending.to_string()),
+                    counts.as_ref().map_or("-".into(), |c| c.failed.to_string()),
+                    counts.as_ref().map_or("-".into(), |c| c.changed.to_string()),
+                ];
+                if drifts.is_some() {
+                    row.push(match drift {
+                        Some(Ok(drift)) if drift.is_empty() => "none".into(),
+                        Some(Ok(drift)) => drift_cell(drift),
+                        Some(Err(error)) => format!("not checked: {}", first_line(&error.to_string())),
+                        None => "-".into(),
+                    });
+                }
+                row.push(match report {
                     Ok(_) if code == exit::OK => "up to date".into(),
                     Ok(_) if code == exit::PENDING => "behind".into(),
                     Ok(_) => "needs attention".into(),
                     Err(error) => target_error_text(error),
-                },
-            ]),
+                });
+                rows.push(row);
+            }
         }
     }
+    let drifted = drifts
+        .iter()
+        .flatten()
+        .flatten()
+        .filter(|drift| matches!(drift, Ok(drift) if !drift.is_empty()))
+        .count();
     let behind = reports.iter().filter(|r| r.as_ref().is_ok_and(|r| r.any(State::Pending))).count();
     let unreadable = reports.iter().filter(|r| r.is_err()).count();
     match printer.format() {
         Format::Json => printer.json(json!({
             "event": "fleet_status", "ok": worst == exit::OK, "exit_code": worst,
-            "targets": targets.len(), "behind": behind, "unreadable": unreadable,
+            "targets": targets.len(), "behind": behind, "unreadable": unreadable, "drifted": drifted,
         })),
         Format::Text => {
-            table(&printer, &["TARGET", "APPLIED", "PENDING", "FAILED", "CHANGED", "STATE"], &rows);
+            let headers: &[&str] = if drifts.is_some() {
+                &["TARGET", "APPLIED", "PENDING", "FAILED", "CHANGED", "DRIFT", "STATE"]
+            } else {
+                &["TARGET", "APPLIED", "PENDING", "FAILED", "CHANGED", "STATE"]
+            };
+            table(&printer, headers, &rows);
             printer.line(&format!(
-                "{} targets: {behind} behind, {unreadable} unreadable, {} needing attention.",
+                "{} targets: {behind} behind, {unreadable} unreadable, {drifted} drifted, {} needing attention.",
                 targets.len(),
-                rows.iter().filter(|row| row[5] == "needs attention").count()
+                rows.iter().filter(|row| row.last().is_some_and(|state| state == "needs attention")).count()
             ));
         }
     }
     worst
+}
+
+/// Every target's drift, `jobs` at a time, for those whose status could be read and has no
+/// failed migration (a drift check of those would only report the failure again); `None` for
+/// the others.
+fn drifts(
+    targets: &[Target],
+    dir: &MigrationsDir,
+    reports: &[Result<haste_runner::StatusReport, TargetError<std::convert::Infallible>>],
+    server: &DatabaseUrl,
+    jobs: usize,
+) -> Vec<Option<Result<haste_dev::Drift, haste_dev::Error>>> {
+    let histories = haste_dev::SharedHistories::new(dir, server);
+    let drifts: Mutex<Vec<Option<Result<haste_dev::Drift, haste_dev::Error>>>> =
+        Mutex::new(targets.iter().map(|_| None).collect());
+    haste_runner::run_parallel(0..targets.len(), jobs, false, &|index| {
+        let comparable = reports[index]
+            .as_ref()
+            .is_ok_and(|report| matches!(Printer::status_code(report), exit::OK | exit::PENDING));
+        if comparable {
+            let target = &targets[index];
+            let drift = histories.drift(&target.url, &target.settings);
+            drifts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)[index] = Some(drift);
+        }
+        false
+    });
+    drifts.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A drift in a cell: how many objects differ and the first of them.
+fn drift_cell(drift: &haste_dev::Drift) -> String {
+    let count = drift.changes.len() + drift.migrations.len();
+    let first = drift
+        .migrations
+        .first()
+        .map(|m| format!("{} {}", m.name, json!(m.state).as_str().unwrap_or_default()))
+        .or_else(|| drift.changes.first().map(|change| crate::dev::change_line(change).trim().to_owned()));
+    format!("{count} difference{}: {}", if count == 1 { "" } else { "s" }, first.unwrap_or_default())
 }
 
 #[derive(serde::Serialize)]

@@ -174,11 +174,7 @@ fn migrate(command: Migrate) -> u8 {
             if code == exit::OK && verifies { dev::verify(&common) } else { code }
         }
         Migrate::Status { common, drift, fleet: targets, .. } if targets.asked() => {
-            if drift {
-                return Printer::new(common.format, None)
-                    .usage_error("--drift is not available with --targets or --fleet yet");
-            }
-            fleet::status(&common, &targets)
+            fleet::status(&common, &targets, drift)
         }
         Migrate::Status { common, drift, shadow_url, schema, .. } => {
             // With --drift, a drift check follows a status that lets it run; in JSON both make

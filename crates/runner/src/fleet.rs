@@ -223,7 +223,7 @@ impl<G> Observer for Forward<'_, G> {
 /// Runs `work` for every index of `range` on up to `jobs` threads, in order of index. With
 /// `stop_on_failure`, no index starts after `work` returned `true` (a failure) for one; the
 /// others in flight finish. Returns whether any failed.
-fn run_parallel(
+pub fn run_parallel(
     range: std::ops::Range<usize>,
     jobs: usize,
     stop_on_failure: bool,

@@ -36,7 +36,7 @@ pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
 pub use fleet::{
     Connect, FleetObserver, FleetOptions, FleetReport, Outcome, SkipReason, Target, TargetError,
-    TargetGuards, deploy_fleet, status_fleet,
+    TargetGuards, deploy_fleet, run_parallel, status_fleet,
 };
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};

@@ -489,3 +489,35 @@ fn backups_and_verify_run_per_target_and_a_failure_fails_only_its_target() {
         assert_applied_once(&db.url, "public", &["1_a", "2_b"]);
     }
 }
+
+/// `status --targets --drift`: each target compared with the schema its applied migrations
+/// give (behind ones too, at their own point), in a DRIFT column; a drifted target needs
+/// attention (exit 19).
+#[test]
+fn fleet_status_with_drift_shows_each_targets_drift() {
+    let Some(first) = database() else { return };
+    let dbs: Vec<TestDb> = std::iter::once(first).chain((0..2).map(|_| database().unwrap())).collect();
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    let file = targets_file(&dir, &dbs.iter().map(|db| db.url_with_password(PASSWORD)).collect::<Vec<_>>());
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--targets", &file]).code, 0);
+    // The third target stays behind: it lacks 2_b.
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id int);");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &dbs[0].url]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &dbs[1].url]).code, 0);
+    let clean = haste(dir.path(), &["migrate", "status", "--targets", &file, "--drift"]);
+    assert_eq!(clean.code, 3, "one target behind, none drifted: {clean:?}");
+    assert!(clean.stdout.contains("DRIFT") && clean.stdout.matches("  none  ").count() == 3, "{clean:?}");
+
+    dbs[1].execute("ALTER TABLE b ADD COLUMN by_hand text");
+    let drifted = haste(dir.path(), &["migrate", "status", "--targets", &file, "--drift"]);
+    assert_eq!(drifted.code, 19, "{drifted:?}");
+    assert_no_password(&drifted);
+    let row = drifted.stdout.lines().find(|line| line.contains(&dbs[1].name)).unwrap();
+    assert!(row.contains("1 difference") && row.contains("needs attention"), "{drifted:?}");
+    assert!(drifted.stdout.contains("1 behind, 0 unreadable, 1 drifted"), "{drifted:?}");
+    let json = haste(dir.path(), &["migrate", "status", "--targets", &file, "--drift", "--format", "json"]);
+    let documents = json.json_lines();
+    assert!(documents[1]["drift"].to_string().contains("by_hand"), "{json:?}");
+    assert_eq!(documents[0]["drift"]["changes"], serde_json::json!([]), "{json:?}");
+    assert_eq!(documents[3]["drifted"], 1, "{json:?}");
+}
