@@ -51,6 +51,9 @@ struct FleetSection {
     /// A query run on the url that returns a target per row (first column): a database URL,
     /// or a schema name of the url's database.
     targets_query: Option<String>,
+    /// A shell command whose standard output lists the targets, one per line, as a targets
+    /// file does.
+    targets_command: Option<String>,
     /// Targets handled at the same time.
     jobs: Option<usize>,
 }
@@ -629,9 +632,22 @@ pub fn resolve_fleet(
     let entries: Vec<(String, String)> = match &fleet.targets {
         Some(path) => targets_file(path)?,
         None => match &raw.fleet {
-            Some(section) if !section.targets.is_empty() && section.targets_query.is_some() => {
-                return Err(ConfigError("[fleet]: set targets or targets_query, not both".into()));
+            Some(section)
+                if [
+                    !section.targets.is_empty(),
+                    section.targets_query.is_some(),
+                    section.targets_command.is_some(),
+                ]
+                .into_iter()
+                .filter(|set| *set)
+                .count()
+                    > 1 =>
+            {
+                return Err(ConfigError(
+                    "[fleet]: set one of targets, targets_query and targets_command".into(),
+                ));
             }
+            Some(FleetSection { targets_command: Some(command), .. }) => run_targets_command(command)?,
             Some(section) => section
                 .targets
                 .iter()
@@ -721,6 +737,12 @@ fn targets_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
             .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
         (text, path.display().to_string())
     };
+    target_lines(&text, &shown)
+}
+
+/// The lines of `text` that name a target (blank ones and `#` comments skipped), each with its
+/// place (`shown:line`); none is an error.
+fn target_lines(text: &str, shown: &str) -> Result<Vec<(String, String)>, ConfigError> {
     let entries: Vec<(String, String)> = text
         .lines()
         .enumerate()
@@ -731,6 +753,64 @@ fn targets_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
         return Err(ConfigError(format!("{shown} lists no target")));
     }
     Ok(entries)
+}
+
+/// How long `targets_command` may run before it is killed.
+const TARGETS_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Runs `[fleet] targets_command` and reads its standard output as a targets file. It runs as
+/// written, by `sh -c`, with nothing of haste's added to it; neither the command nor what it
+/// writes to standard error is ever shown (either may hold a password), only how it ended.
+fn run_targets_command(command: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    use std::io::Read;
+    const SHOWN: &str = "[fleet] targets_command";
+    let failed = |what: String| {
+        ConfigError(format!(
+            "{SHOWN} {what}; its standard error is not shown, as it may hold a secret: run it by hand to see it"
+        ))
+    };
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|error| ConfigError(format!("{SHOWN} cannot be started: {error}")))?;
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    // Read while it runs: a command that prints much would otherwise block on a full pipe.
+    let reader = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        stdout.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < TARGETS_COMMAND_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(failed(format!(
+                    "did not finish within {} s and was stopped",
+                    TARGETS_COMMAND_TIMEOUT.as_secs()
+                )));
+            }
+            Err(error) => return Err(ConfigError(format!("{SHOWN}: {error}"))),
+        }
+    };
+    if !status.success() {
+        return Err(failed(format!("failed ({status})")));
+    }
+    let bytes = reader
+        .join()
+        .expect("reading a pipe does not panic")
+        .map_err(|error| ConfigError(format!("{SHOWN}: cannot read its output: {error}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| ConfigError(format!("{SHOWN}: its output is not UTF-8")))?;
+    target_lines(&text, SHOWN)
 }
 
 /// One target as written: `env:NAME` or a database URL.

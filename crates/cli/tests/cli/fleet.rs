@@ -521,3 +521,42 @@ fn fleet_status_with_drift_shows_each_targets_drift() {
     assert_eq!(documents[0]["drift"]["changes"], serde_json::json!([]), "{json:?}");
     assert_eq!(documents[3]["drifted"], 1, "{json:?}");
 }
+
+/// `targets_command`: its standard output lists the targets as a file does; a failure, or no
+/// target, is exit 2 before anything connects, and neither the command nor its standard error
+/// is shown.
+#[test]
+fn targets_command_lists_the_fleet_and_its_failures_show_no_secret() {
+    let Some(first) = database() else { return };
+    let second = database().unwrap();
+    let dir = three_tables();
+    let config = |command: &str| {
+        dir.write("haste.toml", &format!("[fleet]\ntargets_command = '''{command}'''\n"));
+    };
+    config(&format!(
+        "echo '# from the catalog'; echo '{}'; echo; echo '{}'",
+        first.url_with_password(PASSWORD),
+        second.url_with_password(PASSWORD)
+    ));
+    let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_no_password(&run);
+    assert!(run.stdout.contains("Fleet: 2 of 2 targets deployed"), "{run:?}");
+    [&first, &second].iter().for_each(|db| assert_applied_once(&db.url, "public", &["1_a", "2_b", "3_c"]));
+
+    config(&format!("echo '{PASSWORD}' >&2; exit 3"));
+    let failed = haste(dir.path(), &["migrate", "status", "--fleet"]);
+    assert_eq!(failed.code, 2, "{failed:?}");
+    assert!(failed.stderr.contains("[fleet] targets_command failed (exit status: 3)"), "{failed:?}");
+    assert_no_password(&failed);
+    config("echo '# nothing'");
+    let empty = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert!(empty.code == 2 && empty.stderr.contains("[fleet] targets_command lists no target"), "{empty:?}");
+    config(&format!("echo 'mysql://u:{PASSWORD}@h/d'"));
+    let bad = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert!(bad.code == 2 && bad.stderr.contains("[fleet] targets_command:1"), "{bad:?}");
+    assert_no_password(&bad);
+    dir.write("haste.toml", "[fleet]\ntargets = [\"env:a\"]\ntargets_command = \"true\"\n");
+    let both = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+    assert!(both.code == 2 && both.stderr.contains("set one of targets"), "{both:?}");
+}
