@@ -195,3 +195,37 @@ fn two_hundred_tables_are_drawn_and_reported_on_a_database_haste_never_ran_on() 
         html.len() / 1024
     );
 }
+
+#[test]
+fn a_filter_that_can_draw_nothing_is_bad_input() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE SCHEMA crm; CREATE TABLE crm.deal (id int); CREATE TABLE crm.contact (id int); CREATE TABLE note (id int);");
+    let work = TempDir::new("erd-filter");
+    let svg = work.path().join("out.svg");
+    let erd = |extra: &[&str]| {
+        haste(
+            work.path(),
+            &[&["schema", "erd", "--url", &db.url, "--out", svg.to_str().unwrap()], extra].concat(),
+        )
+    };
+    let run = erd(&["--tables", "Dael*"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error: --tables Dael* matches none of the 3 tables ("), "{run:?}");
+    let run = erd(&["--schema", "crm", "--tables", "note"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--tables note matches none of the 2 tables in schema crm"), "{run:?}");
+    let run = erd(&["--schema", "sales"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error: --schema sales: no such schema (there are: crm, public)"), "{run:?}");
+    assert!(!svg.exists(), "nothing drawn");
+    let out = work.path().join("report");
+    let run =
+        haste(work.path(), &["report", "--url", &db.url, "--out", out.to_str().unwrap(), "--tables", "x?"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--tables x? matches none of the 3 tables"), "{run:?}");
+    assert!(!out.exists(), "nothing written");
+    // What does match is drawn: a pattern on schema.name, and a schema with its tables.
+    let run = erd(&["--tables", "crm.*", "--schema", "crm"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("(2 tables, 0 links)"), "{run:?}");
+}
