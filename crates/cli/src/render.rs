@@ -665,7 +665,7 @@ impl ProgressPrinter<'_> {
     /// is a line in both, which stays on the screen.
     fn data_progress(&mut self, name: &str, done: u64, total: u64, rate: u64) {
         let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-        let eta = if rate == 0 { 0 } else { total.saturating_sub(done) / rate };
+        let eta = total.saturating_sub(done).checked_div(rate).unwrap_or(0);
         let text = format!("{done}/{total} rows ({:.0}%), {rate} rows/s, ETA {eta} s", fraction * 100.0);
         let finished = done >= total;
         if self.terminal && !finished {
