@@ -5,14 +5,39 @@ use std::path::Path;
 
 use haste_driver::Scheme;
 use haste_migrations::MigrationsDir;
-use haste_report::{Erd, Filter};
+use haste_report::{Erd, Filter, FilterError};
 
 use crate::args::{Common, ErdFormat, Format, TableFilter};
 use crate::exit;
 use crate::render::Printer;
 
-fn filter(tables: &TableFilter) -> Filter {
-    Filter { schemas: tables.schemas.clone(), tables: tables.tables.clone() }
+/// The filter `--schema` and `--tables` ask for, checked against `schema`: naming a schema
+/// that does not exist, or a pattern that matches no table, is bad input (exit 2).
+fn filter(tables: &TableFilter, schema: &haste_schema::Schema, printer: &Printer) -> Result<Filter, u8> {
+    let filter = Filter { schemas: tables.schemas.clone(), tables: tables.tables.clone() };
+    match filter.check(schema) {
+        Ok(()) => Ok(filter),
+        Err(FilterError::UnknownSchemas { unknown, known }) => Err(printer.usage_error(&format!(
+            "--schema {}: no such schema (there {}: {})",
+            unknown.join(", "),
+            if known.len() == 1 { "is" } else { "are" },
+            known.join(", ")
+        ))),
+        Err(FilterError::NoTableMatches { pattern, tables }) => {
+            let place = match filter.schemas.as_slice() {
+                [] => String::new(),
+                schemas => format!(" in schema {}", schemas.join(", ")),
+            };
+            let matched = match tables {
+                0 => format!("matches no table: there is none{place}"),
+                1 => format!("matches no table: not the one table{place}"),
+                _ => format!("matches none of the {tables} tables{place}"),
+            };
+            Err(printer.usage_error(&format!(
+                "--tables {pattern} {matched} (`*` matches any run of characters and `?` one, in the name or schema.name)"
+            )))
+        }
+    }
 }
 
 /// What `schema erd` was asked.
@@ -42,9 +67,13 @@ pub fn erd(args: &ErdArgs<'_>) -> u8 {
         Ok(schema) => schema,
         Err(code) => return code,
     };
-    let erd = Erd::new(&schema, &filter(args.tables));
+    let filter = match filter(args.tables, &schema, &printer) {
+        Ok(filter) => filter,
+        Err(code) => return code,
+    };
+    let erd = Erd::new(&schema, &filter);
     if erd.entities.is_empty() {
-        printer.emit("warning: no table to draw (check --schema and --tables)", true);
+        printer.emit("warning: no table to draw: the schemas asked for have none", true);
     }
     let text = match args.format {
         ErdFormat::Svg => haste_report::svg::render(&erd, haste_report::svg::Anchors::None),
@@ -116,7 +145,10 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
     };
     let generated_at = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
     let title = resolved.url.to_string();
-    let filter = filter(tables);
+    let filter = match filter(tables, &schema, &printer) {
+        Ok(filter) => filter,
+        Err(code) => return code,
+    };
     let page = haste_report::page::render(&haste_report::page::Report {
         title: &title,
         generated_at: &generated_at,

@@ -1,7 +1,8 @@
 //! Everything haste prints: text for people, JSON for programs (shape in docs/json.md).
 //! Every line goes through [`Printer::emit`], which scrubs the database password.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use haste_driver::{ConnectError, DatabaseUrl};
 use haste_runner::{
@@ -23,12 +24,19 @@ pub struct Printer {
     fleet: Vec<DatabaseUrl>,
     /// A JSON document the next one extends: `status --drift` prints the status and the drift
     /// check as one document, though the drift check's outcome is only known later.
-    extended: std::sync::Mutex<Option<Value>>,
+    extended: Mutex<Option<Value>>,
+    /// A data step's progress bar while one is drawn; [`Printer::emit`] clears it before any
+    /// line, so no message ever continues the bar's line.
+    bar: Mutex<Option<indicatif::ProgressBar>>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Printer {
     pub fn new(format: Format, url: Option<DatabaseUrl>) -> Printer {
-        Printer { format, url, fleet: Vec::new(), extended: std::sync::Mutex::new(None) }
+        Printer { format, url, fleet: Vec::new(), extended: Mutex::new(None), bar: Mutex::new(None) }
     }
 
     /// A printer for a fleet: every target's password is scrubbed, and JSON documents carry
@@ -40,7 +48,7 @@ impl Printer {
     /// Makes the next JSON document carry the fields of `document` too (its own fields win; an
     /// `error` sets `exit_code`).
     pub fn extend_next(&self, document: Value) {
-        *self.extended.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(document);
+        *locked(&self.extended) = Some(document);
     }
 
     pub fn scrub(&self, text: &str) -> String {
@@ -49,6 +57,9 @@ impl Printer {
 
     pub fn emit(&self, text: &str, to_stderr: bool) {
         let text = self.scrub(text);
+        if let Some(bar) = locked(&self.bar).take() {
+            bar.finish_and_clear();
+        }
         // A closed pipe (`haste ... | head`) is not worth a panic.
         // anstream passes colours to a terminal and drops them for a pipe, a file, NO_COLOR.
         let _ = if to_stderr {
@@ -67,8 +78,7 @@ impl Printer {
     }
 
     pub fn json(&self, mut value: Value) {
-        if let Some(Value::Object(mut base)) =
-            self.extended.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take()
+        if let Some(Value::Object(mut base)) = locked(&self.extended).take()
             && let Value::Object(fields) = value
         {
             if let Some(exit_code) = fields.get("error").and_then(|error| error.get("exit_code")) {
@@ -118,13 +128,40 @@ impl Printer {
     }
 
     pub fn observer(&self, run_id: &str) -> impl Observer + '_ {
-        use std::io::IsTerminal;
         ProgressPrinter {
             printer: self,
             run_id: run_id.to_owned(),
             terminal: self.format == Format::Text && std::io::stdout().is_terminal(),
             last_line: None,
         }
+    }
+
+    /// Draws a data step's progress bar on stdout, which the caller knows is a terminal showing
+    /// text; the next line printed clears it.
+    fn progress_bar(&self, name: &str, done: u64, total: u64, text: &str) {
+        let mut slot = locked(&self.bar);
+        let bar = slot.get_or_insert_with(|| {
+            // One decision about colours: anstream's for stdout (a terminal, NO_COLOR,
+            // CLICOLOR_FORCE), which indicatif's styles (through `console`) follow too.
+            let colours = anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never;
+            console::set_colors_enabled(colours);
+            let bar = indicatif::ProgressBar::with_draw_target(
+                Some(total),
+                indicatif::ProgressDrawTarget::stdout(),
+            );
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("  {prefix} [{bar:30.green/dim}] {msg}")
+                    .expect("a valid template")
+                    .progress_chars("##-"),
+            );
+            bar.set_prefix(self.scrub(name));
+            bar
+        });
+        if bar.length() != Some(total) {
+            bar.set_length(total);
+        }
+        bar.set_message(self.scrub(text));
+        bar.set_position(done);
     }
 
     pub fn deploy_result(&self, run_id: &str, result: &Result<DeployReport, Error>) -> u8 {
@@ -624,17 +661,17 @@ struct ProgressPrinter<'p> {
 }
 
 impl ProgressPrinter<'_> {
+    /// A bar redrawn in place on a terminal, a line a second elsewhere; the last position
+    /// is a line in both, which stays on the screen.
     fn data_progress(&mut self, name: &str, done: u64, total: u64, rate: u64) {
         let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
-        let eta = if rate == 0 { 0 } else { total.saturating_sub(done) / rate };
+        let eta = total.saturating_sub(done).checked_div(rate).unwrap_or(0);
         let text = format!("{done}/{total} rows ({:.0}%), {rate} rows/s, ETA {eta} s", fraction * 100.0);
-        if self.terminal {
-            let filled = (fraction * 30.0).round() as usize;
-            let bar = format!("{}{}", "#".repeat(filled), "-".repeat(30 - filled.min(30)));
-            let _ = write!(std::io::stdout(), "\r  {name} [{bar}] {text}   ");
-            let _ = std::io::stdout().flush();
-        } else if self.last_line.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1))
-            || done >= total
+        let finished = done >= total;
+        if self.terminal && !finished {
+            self.printer.progress_bar(name, done, total, &text);
+        } else if finished
+            || self.last_line.is_none_or(|at| at.elapsed() >= std::time::Duration::from_secs(1))
         {
             self.printer.line(&format!("  {name}: {text}"));
             self.last_line = Some(std::time::Instant::now());
@@ -687,10 +724,6 @@ impl Observer for ProgressPrinter<'_> {
                     ))
                 }
                 RunEvent::MigrationApplied { name, duration_ms, .. } => {
-                    if self.terminal && self.printer.format == Format::Text {
-                        // End a progress bar's line, if one was drawn.
-                        let _ = write!(std::io::stdout(), "\r");
-                    }
                     self.printer.line(&format!("  applied {name} in {duration_ms} ms"))
                 }
                 RunEvent::MigrationAdopted { name } => {

@@ -17,13 +17,62 @@ pub struct Filter {
     pub tables: Option<String>,
 }
 
+/// A filter that can only draw nothing, because of a mistake in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    /// Schemas asked for that the schema model does not have.
+    UnknownSchemas {
+        /// Those asked for and missing.
+        unknown: Vec<String>,
+        /// The schemas there are, sorted.
+        known: Vec<String>,
+    },
+    /// The table pattern matches no table of the schemas asked for.
+    NoTableMatches {
+        /// The pattern.
+        pattern: String,
+        /// How many tables it was tried on.
+        tables: usize,
+    },
+}
+
 impl Filter {
     fn keeps(&self, schema: &str, table: &str) -> bool {
-        (self.schemas.is_empty() || self.schemas.iter().any(|s| s == schema))
+        self.keeps_schema(schema)
             && self
                 .tables
                 .as_deref()
                 .is_none_or(|pattern| glob(pattern, table) || glob(pattern, &format!("{schema}.{table}")))
+    }
+
+    fn keeps_schema(&self, schema: &str) -> bool {
+        self.schemas.is_empty() || self.schemas.iter().any(|s| s == schema)
+    }
+
+    /// Whether every schema asked for exists in `model` and the pattern matches a table of
+    /// them. Without a pattern, a schema with no table (or an empty database) is no mistake.
+    pub fn check(&self, model: &Schema) -> Result<(), FilterError> {
+        // `public` is not listed unless it has a comment, but is there unless dropped.
+        let mut known: Vec<String> = model
+            .schemas
+            .iter()
+            .map(|namespace| namespace.name.clone())
+            .chain(model.tables.iter().map(|table| table.schema.clone()))
+            .chain(std::iter::once("public".to_owned()))
+            .collect();
+        known.sort();
+        known.dedup();
+        let unknown: Vec<String> = self.schemas.iter().filter(|s| !known.contains(s)).cloned().collect();
+        if !unknown.is_empty() {
+            return Err(FilterError::UnknownSchemas { unknown, known });
+        }
+        match &self.tables {
+            Some(pattern) if !model.tables.iter().any(|table| self.keeps(&table.schema, &table.name)) => {
+                let tables = model.tables.iter().filter(|table| self.keeps_schema(&table.schema)).count();
+                Err(FilterError::NoTableMatches { pattern: pattern.clone(), tables })
+            }
+            _ => Ok(()),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 use haste_driver::history::{EVENTS_TABLE, HistoryRow, HistoryTables};
 use haste_driver::{Connection, DbError};
+use haste_runner::{RECORDED_LOCK_WAITS, RecordedLockWaits};
 use haste_sql::Dialect;
 
 /// What the history tables hold.
@@ -33,6 +34,14 @@ impl History {
     /// The events about migration `name`, oldest first.
     pub fn events_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
         self.events.iter().filter(move |event| event.name.as_deref() == Some(name))
+    }
+
+    /// How migration `name` waited for table locks when it was last applied; `None` when it
+    /// did not wait, or its history was written before haste kept its waits.
+    pub fn lock_waits_of(&self, name: &str) -> Option<RecordedLockWaits> {
+        let applied = self.events_of(name).filter(|event| event.event == "applied").last()?;
+        let waits = applied.detail.as_ref()?.get(RECORDED_LOCK_WAITS)?;
+        serde_json::from_value(waits.clone()).ok()
     }
 }
 

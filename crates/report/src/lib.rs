@@ -12,7 +12,7 @@ pub mod text;
 
 mod keys;
 
-pub use erd::{Erd, Filter};
+pub use erd::{Erd, Filter, FilterError};
 
 /// Escapes text for HTML and XML (SVG, Graphviz's HTML-like labels): the one way any name,
 /// comment or statement reaches markup.

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use haste_runner::{ExecutionMode, ImpactReport};
+use haste_runner::{ExecutionMode, ImpactReport, RecordedLockWaits};
 use haste_schema::{Schema, Table};
 use haste_sql::Lock;
 
@@ -75,6 +75,7 @@ pre { white-space: pre-wrap; background: #f6f8fa; padding: 6px; margin: 4px 0; }
 .timeline .bar { height: 14px; background: #54aeff; border-radius: 3px; min-width: 3px; }
 .timeline .bar.failed { background: #ff8182; }
 .timeline .events { margin: 4px 0 0; padding-left: 18px; font-size: 12px; }
+.timeline .waits { display: block; font-size: 12px; color: #9a6700; }
 .lock-go { background: #dafbe1; }
 .lock-writes { background: #fff8c5; }
 .lock-all { background: #ffebe9; }
@@ -371,6 +372,9 @@ fn timeline(html: &mut String, history: &History) {
             migration.duration_ms.map(duration).unwrap_or_default(),
             migration.duration_ms.map(duration).unwrap_or_else(|| "no duration recorded".to_owned()),
         );
+        if let Some(waits) = history.lock_waits_of(&migration.name) {
+            html.push_str(&lock_waits(&waits));
+        }
         html.push_str(&events_list(history, &migration.name));
         html.push_str("</div></div>\n");
     }
@@ -394,6 +398,28 @@ fn timeline(html: &mut String, history: &History) {
         );
     }
     html.push_str("</div></section>\n");
+}
+
+/// How a migration waited for table locks: the attempts retried, the time, and whom it waited
+/// for longest.
+fn lock_waits(waits: &RecordedLockWaits) -> String {
+    let blocker = waits
+        .longest_blocker
+        .as_ref()
+        .map(|blocker| {
+            format!(
+                "; waited longest for pid {} ({}), {}",
+                blocker.pid,
+                escape(&blocker.application_name),
+                duration(blocker.waited_ms as i64)
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "<span class=\"waits\">lock waits: {} retried, {} waited{blocker}</span>",
+        count(waits.retries as usize, "attempt"),
+        duration(waits.waited_ms as i64)
+    )
 }
 
 /// The events about migration `name`, as a list (empty when there are none).

@@ -17,11 +17,29 @@ pub(crate) struct Applier<'a> {
     pub observer: &'a mut dyn Observer,
     /// Migrations written in code, by name.
     pub code: &'a [CodeMigration],
-    /// How this run waited for locks so far.
+    /// How this run's applied migrations waited for table locks.
     pub waits: LockWaits,
+    /// How the migration being applied waited so far.
+    pub current: MigrationWaits,
 }
 
-impl Applier<'_> {
+impl<'a> Applier<'a> {
+    pub fn new(
+        connection: &'a mut dyn Connection,
+        settings: &'a Settings,
+        observer: &'a mut dyn Observer,
+        code: &'a [CodeMigration],
+    ) -> Applier<'a> {
+        Applier {
+            connection,
+            settings,
+            observer,
+            code,
+            waits: LockWaits::default(),
+            current: MigrationWaits::default(),
+        }
+    }
+
     /// Applies `migration` from statement `from` on (0 for a fresh start; the recorded
     /// progress of an interrupted stepwise or as-written migration when resuming).
     ///
@@ -33,6 +51,7 @@ impl Applier<'_> {
         from: usize,
         progress: Option<(String, u64)>,
     ) -> Result<AppliedMigration, Error> {
+        self.current = MigrationWaits::default();
         if let Some(code) = self.code.iter().find(|code| code.name == migration.name) {
             return self.apply_code(migration, code);
         }
@@ -66,6 +85,7 @@ impl Applier<'_> {
             None => {}
         }
         let duration_ms = started.elapsed().as_millis();
+        self.waits.add(&self.current);
         self.observer.event(&RunEvent::MigrationApplied {
             name: &migration.name,
             mode: plan.mode,
@@ -152,14 +172,19 @@ fn row<'p>(
     )
 }
 
-/// What history says when the statements of `migration.sql` are all done: applied, or,
-/// when a data step follows, still running with its schema part complete.
-fn finished_writes<'p>(settings: &'p Settings, plan: &'p Plan<'_>) -> Vec<HistoryWrite<'p>> {
+/// What history says when the statements of `migration.sql` are all done: applied (with the
+/// lock waits it took), or, when a data step follows, still running with its schema part
+/// complete.
+fn finished_writes<'p>(
+    settings: &'p Settings,
+    plan: &'p Plan<'_>,
+    waits: &MigrationWaits,
+) -> Vec<HistoryWrite<'p>> {
     let total = plan.statements.len();
     match plan.migration.data {
         None => vec![
             HistoryWrite::Migration(row(settings, plan, MigrationStatus::Applied, total)),
-            HistoryWrite::Event(event(settings, plan.migration, "applied", None)),
+            HistoryWrite::Event(event(settings, plan.migration, "applied", waits.detail())),
         ],
         Some(_) => vec![
             HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, total)),
@@ -218,10 +243,10 @@ pub struct LockWaits {
 }
 
 impl LockWaits {
-    fn count(&mut self, spent: std::time::Duration, blockers: &[LockHolder]) {
-        self.retries += 1;
-        self.waited_ms += spent.as_millis();
-        for holder in blockers {
+    fn add(&mut self, migration: &MigrationWaits) {
+        self.retries += migration.retries;
+        self.waited_ms += migration.waited_ms;
+        for (holder, _) in &migration.blockers {
             if !self.blockers.iter().any(|seen| seen.pid == holder.pid) {
                 self.blockers.push(holder.clone());
             }
@@ -229,15 +254,107 @@ impl LockWaits {
     }
 }
 
+/// How one migration waited for table locks, which its `applied` event records.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MigrationWaits {
+    retries: u32,
+    waited_ms: u128,
+    /// Each session seen holding the tables (its first sighting), with the milliseconds of the
+    /// attempts it was seen blocking.
+    blockers: Vec<(LockHolder, u128)>,
+}
+
+impl MigrationWaits {
+    /// One attempt cancelled after `spent` (the pause after it included), `blockers` holding
+    /// its tables.
+    pub(crate) fn count(&mut self, spent: Duration, blockers: &[LockHolder]) {
+        self.retries += 1;
+        self.waited_ms += spent.as_millis();
+        for holder in blockers {
+            self.blocked_by(holder, spent.as_millis());
+        }
+    }
+
+    fn blocked_by(&mut self, holder: &LockHolder, ms: u128) {
+        match self.blockers.iter_mut().find(|(seen, _)| seen.pid == holder.pid) {
+            Some((_, blocked)) => *blocked += ms,
+            None => self.blockers.push((holder.clone(), ms)),
+        }
+    }
+
+    /// Adds the waits of a later part of the same migration (its data step).
+    pub(crate) fn absorb(&mut self, later: &MigrationWaits) {
+        self.retries += later.retries;
+        self.waited_ms += later.waited_ms;
+        for (holder, ms) in &later.blockers {
+            self.blocked_by(holder, *ms);
+        }
+    }
+
+    /// The `applied` event's detail (`{"lock_waits": ...}`); `None` when the migration never
+    /// waited.
+    pub(crate) fn detail(&self) -> Option<String> {
+        if self.retries == 0 {
+            return None;
+        }
+        let longest = self.blockers.iter().max_by_key(|(_, ms)| *ms).map(|(holder, ms)| LongestBlocker {
+            pid: holder.pid,
+            application_name: holder.application_name.clone(),
+            waited_ms: millis(*ms),
+        });
+        let waits = RecordedLockWaits {
+            retries: self.retries,
+            waited_ms: millis(self.waited_ms),
+            longest_blocker: longest,
+        };
+        Some(serde_json::json!({ RECORDED_LOCK_WAITS: waits }).to_string())
+    }
+}
+
+fn millis(ms: u128) -> u64 {
+    u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// The key of an `applied` event's detail under which [`RecordedLockWaits`] are kept.
+pub const RECORDED_LOCK_WAITS: &str = "lock_waits";
+
+/// How one migration waited for table locks, as its `applied` event in `_haste_events` keeps
+/// it (under [`RECORDED_LOCK_WAITS`]; absent when it never waited, and in histories written
+/// before haste kept it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordedLockWaits {
+    /// Attempts cancelled by a lock timeout or deadlock, then retried.
+    pub retries: u32,
+    /// Milliseconds spent in those attempts and the pauses after them.
+    pub waited_ms: u64,
+    /// The session seen blocking for the longest, when one was seen.
+    pub longest_blocker: Option<LongestBlocker>,
+}
+
+/// The session a migration waited for longest, named by process id and application name
+/// only: its query text may hold literals (a password, a customer's data), and history keeps
+/// what it is given for good.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LongestBlocker {
+    /// Backend process id (PostgreSQL) or operating-system process id (SQLite).
+    pub pid: i64,
+    /// Its `application_name`.
+    pub application_name: String,
+    /// Milliseconds of the attempts it was seen blocking.
+    pub waited_ms: u64,
+}
+
 impl Applier<'_> {
     /// Runs `attempt` until it succeeds, fails for good, or the lock budget runs out: after a
     /// lock timeout or deadlock it tries again after a growing, jittered pause, until the
     /// deadline passes (or the migration's `retries` are used up). Each retry names the
     /// sessions the statement waited for. Returns the outcome and how many attempts were made.
+    ///
+    /// `attempt` is handed the migration's waits so far, for the history it writes.
     fn with_retries<T>(
         &mut self,
         plan: &Plan<'_>,
-        mut attempt: impl FnMut(&mut dyn Connection) -> Result<T, StepError>,
+        mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits) -> Result<T, StepError>,
     ) -> (Result<T, StepError>, u32) {
         let retries = plan.migration.directives.retries.or(self.settings.retries);
         let started = Instant::now();
@@ -245,7 +362,7 @@ impl Applier<'_> {
         loop {
             tries += 1;
             let tried = Instant::now();
-            match attempt(&mut *self.connection) {
+            match attempt(&mut *self.connection, &self.current) {
                 Err(failure)
                     if failure.error.is_retryable() && retries.is_none_or(|retries| tries <= retries) =>
                 {
@@ -264,7 +381,7 @@ impl Applier<'_> {
                         blockers: &blockers,
                     });
                     std::thread::sleep(delay);
-                    self.waits.count(tried.elapsed(), &blockers);
+                    self.current.count(tried.elapsed(), &blockers);
                 }
                 outcome => return (outcome, tries),
             }
@@ -328,9 +445,13 @@ impl Applier<'_> {
         let settings = self.settings;
         let limits = self.step_limits(plan, 0..plan.statements.len());
         let texts = plan.texts(0..plan.statements.len());
-        let writes = finished_writes(settings, plan);
-        let (outcome, attempts) = self.with_retries(plan, |connection| {
-            connection.run_in_transaction(limits, &texts, &settings.history, &writes)
+        let (outcome, attempts) = self.with_retries(plan, |connection, waits| {
+            connection.run_in_transaction(
+                limits,
+                &texts,
+                &settings.history,
+                &finished_writes(settings, plan, waits),
+            )
         });
         match outcome {
             Ok(()) => Ok(()),
@@ -341,7 +462,7 @@ impl Applier<'_> {
     /// Records a migration without a data step as applied (its statements ran earlier).
     fn record_finish(&mut self, plan: &Plan<'_>) -> Result<(), Error> {
         let settings = self.settings;
-        let applied = finished_writes(settings, plan);
+        let applied = finished_writes(settings, plan, &self.current);
         self.connection
             .record(&settings.history, &applied, false)
             .map_err(Error::database("recording a migration"))
@@ -376,16 +497,18 @@ impl Applier<'_> {
         self.record_start(plan, from)?;
         // Progress is recorded only at step boundaries, so `from` is always one.
         for step in plan.steps().into_iter().filter(|step| step.start >= from) {
-            let writes = if step.end == total {
-                finished_writes(settings, plan)
-            } else {
-                vec![HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, step.end))]
+            let writes = |waits: &MigrationWaits| {
+                if step.end == total {
+                    finished_writes(settings, plan, waits)
+                } else {
+                    vec![HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, step.end))]
+                }
             };
             let limits = self.step_limits(plan, step.start..step.end);
             if step.alone {
                 let statement = &plan.statements[step.start];
                 self.note_unnamed_index_build(plan, step.start)?;
-                let (outcome, attempts) = self.with_retries(plan, |connection| {
+                let (outcome, attempts) = self.with_retries(plan, |connection, _| {
                     run_alone(connection, limits, statement)
                         .map_err(|error| StepError { index: step.start, error })
                 });
@@ -394,15 +517,15 @@ impl Applier<'_> {
                     return Err(self.failed(plan, failure, attempts, state));
                 }
                 // The statement is done: only its record is retried, never the statement.
-                let (recorded, attempts) = self.record_done(plan, &writes, step.start);
+                let (recorded, attempts) = self.record_done(plan, &writes(&self.current), step.start);
                 if let Err(failure) = recorded {
                     let state = FailureState::MarkedFailed { statements_done: step.end };
                     return Err(self.failed(plan, failure, attempts, state));
                 }
             } else {
                 let texts = plan.texts(step.start..step.end);
-                let (outcome, attempts) = self.with_retries(plan, |connection| {
-                    connection.run_in_transaction(limits, &texts, &settings.history, &writes).map_err(
+                let (outcome, attempts) = self.with_retries(plan, |connection, waits| {
+                    connection.run_in_transaction(limits, &texts, &settings.history, &writes(waits)).map_err(
                         |failure| StepError {
                             index: step.start + failure.index.min(texts.len() - 1),
                             ..failure
@@ -457,7 +580,7 @@ impl Applier<'_> {
         if !history_in_file_transaction {
             self.record_start(plan, from)?;
         }
-        let applied = finished_writes(settings, plan);
+        let applied = finished_writes(settings, plan, &self.current);
         let last = plan.statements.len() - 1;
         let mut in_transaction = false;
         let mut recorded_done = from;

@@ -9,7 +9,7 @@ use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::{DataStep, Migration};
 use haste_sql::{Dialect, quote_ident, quote_literal};
 
-use crate::apply::{Applier, event, history_row, jittered};
+use crate::apply::{Applier, MigrationWaits, event, history_row, jittered};
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::Plan;
 use crate::{Error, MAX_BACKOFF, Observer, RunEvent, Settings};
@@ -33,7 +33,9 @@ impl Applier<'_> {
     ) -> Result<(), Error> {
         let settings = self.settings;
         let migration = plan.migration;
-        walk(&mut *self.connection, settings, &mut *self.observer, migration, step, progress, true)?;
+        let walked =
+            walk(&mut *self.connection, settings, &mut *self.observer, migration, step, progress, true)?;
+        self.current.absorb(&walked);
         let total = plan.statements.len();
         let applied = [
             HistoryWrite::Migration(history_row(
@@ -44,7 +46,7 @@ impl Applier<'_> {
                 total,
                 total,
             )),
-            HistoryWrite::Event(event(settings, migration, "applied", None)),
+            HistoryWrite::Event(event(settings, migration, "applied", self.current.detail())),
         ];
         self.connection
             .record(&settings.history, &applied, false)
@@ -54,6 +56,7 @@ impl Applier<'_> {
 
 /// Walks the key range of `step`'s table in batches. With `record`, each batch commits the
 /// last key done with it (resumable); without, the walk starts over when run again (undoing).
+/// Returns how its batches waited for locks.
 pub(crate) fn walk(
     connection: &mut dyn Connection,
     settings: &Settings,
@@ -62,7 +65,7 @@ pub(crate) fn walk(
     step: &DataStep,
     progress: Option<(String, u64)>,
     record: bool,
-) -> Result<u64, Error> {
+) -> Result<MigrationWaits, Error> {
     let table = match &step.schema {
         Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&step.table)),
         None => quote_ident(&step.table),
@@ -74,7 +77,7 @@ pub(crate) fn walk(
     let upper =
         connection.query_row(&upper_sql).map_err(Error::database("finding the end of the key range"))?;
     let (Some(upper), total) = upper.map(|row| (row[0].clone(), row[1].clone())).unwrap_or_default() else {
-        return Ok(0);
+        return Ok(MigrationWaits::default());
     };
     let total: u64 = total.and_then(|t| t.parse().ok()).unwrap_or(0);
     let (mut last, mut rows_done) = match progress {
@@ -88,6 +91,7 @@ pub(crate) fn walk(
     let mut batch = step.batch_size;
     let started = Instant::now();
     let rows_at_start = rows_done;
+    let mut waits = MigrationWaits::default();
     loop {
         wait_for_replicas(connection, observer, &migration.name)?;
         let lower =
@@ -113,6 +117,7 @@ pub(crate) fn walk(
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let tried = Instant::now();
             match connection.run_in_transaction(limits, &[statement.as_str()], &settings.history, &writes) {
                 Ok(()) => break,
                 Err(StepError { error, .. }) if error.is_retryable() && attempt <= BATCH_RETRIES => {
@@ -121,14 +126,16 @@ pub(crate) fn walk(
                     let delay = jittered(
                         (settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF),
                     );
+                    let blockers = crate::apply::blockers(connection, &statement);
                     observer.event(&RunEvent::Retrying {
                         name: &migration.name,
                         attempt,
                         delay_ms: delay.as_millis(),
                         error: &error,
-                        blockers: &crate::apply::blockers(connection, &statement),
+                        blockers: &blockers,
                     });
                     std::thread::sleep(delay);
+                    waits.count(tried.elapsed(), &blockers);
                 }
                 Err(StepError { error, .. }) => {
                     return Err(stopped(
@@ -159,7 +166,7 @@ pub(crate) fn walk(
             rows_per_second: (walked as f64 / started.elapsed().as_secs_f64().max(0.001)) as u64,
         });
     }
-    Ok(rows_done)
+    Ok(waits)
 }
 
 /// Pauses while a streaming replica's replay is more than [`MAX_REPLICA_LAG_BYTES`] behind.

@@ -31,7 +31,7 @@ mod source;
 mod status;
 mod window;
 
-pub use apply::LockWaits;
+pub use apply::{LockWaits, LongestBlocker, RECORDED_LOCK_WAITS, RecordedLockWaits};
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
 pub use fleet::{
@@ -445,8 +445,7 @@ fn deploy_locked(
     }
     let adopted = adopt_prisma_history(connection, dir, &records, settings, observer)?;
     let already_applied = dir.migrations.len() - pending.len();
-    let mut applier =
-        apply::Applier { connection, settings, observer, code, waits: apply::LockWaits::default() };
+    let mut applier = apply::Applier::new(connection, settings, observer, code);
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
     let mut held = None;

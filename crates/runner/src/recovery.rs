@@ -431,13 +431,7 @@ pub fn resolve(
                     }
                     from += usize::from(finished);
                 }
-                let mut applier = Applier {
-                    connection,
-                    settings,
-                    observer,
-                    code: &[],
-                    waits: crate::apply::LockWaits::default(),
-                };
+                let mut applier = Applier::new(connection, settings, observer, &[]);
                 let progress = record
                     .row
                     .data_last_key

@@ -10,7 +10,7 @@ use haste_testkit::{Session, database, wait_until};
 use crate::{haste, migrations};
 
 /// Holds `lock` on table `t` from another session (application name `report`) for `hold`.
-fn hold_lock(url: &str, lock: &str, hold: Duration) -> std::thread::JoinHandle<()> {
+pub(crate) fn hold_lock(url: &str, lock: &str, hold: Duration) -> std::thread::JoinHandle<()> {
     let url = format!("{url}?application_name=report");
     let sql = format!("BEGIN; LOCK TABLE t IN {lock} MODE");
     let (held, holding) = std::sync::mpsc::channel();
@@ -51,6 +51,22 @@ fn by_default_a_blocked_statement_retries_in_short_attempts_and_names_the_blocke
     assert!(waits["waited_ms"].as_u64().is_some_and(|ms| ms >= 100 * retries.len() as u64), "{run:?}");
     assert_eq!(waits["blockers"].as_array().map(Vec::len), Some(1), "{run:?}");
     assert_eq!(waits["blockers"][0]["pid"], *blocker.get("pid").unwrap(), "{run:?}");
+    // The migration's own record in history: the same waits, whom it waited for longest, and
+    // nothing of that session's query.
+    let recorded: serde_json::Value = serde_json::from_str(
+        &db.value("SELECT detail::text FROM _haste_events WHERE name = '1_add' AND event = 'applied'")
+            .unwrap(),
+    )
+    .unwrap();
+    let recorded = &recorded["lock_waits"];
+    assert_eq!(recorded["retries"], waits["retries"], "{recorded}");
+    assert_eq!(recorded["waited_ms"], waits["waited_ms"], "{recorded}");
+    let longest = &recorded["longest_blocker"];
+    assert_eq!(
+        (&longest["pid"], &longest["application_name"]),
+        (&blocker["pid"], &blocker["application_name"])
+    );
+    assert_eq!(longest.as_object().map(|o| o.len()), Some(3), "pid, application name, time: {longest}");
     assert_eq!(
         db.value(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'v'"

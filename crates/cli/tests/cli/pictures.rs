@@ -93,8 +93,14 @@ fn the_report_shows_schema_history_and_plan_in_a_browser() {
         "-- haste:data table=counters key=id batch=1000\nUPDATE counters SET n = id * 2 WHERE :range;\n",
     );
     work.write("migrations/30000000000001_broken/migration.sql", "CREATE TABLE never (id int);\nSELECT 1/0;");
+    // The first migration waits for a table another session holds, and retries until it is free.
+    db.execute("CREATE TABLE t (id int)");
+    work.write("migrations/00000000000000_waits/migration.sql", "ALTER TABLE t ADD COLUMN v int;");
+    let holder = crate::budget::hold_lock(&db.url, "ACCESS SHARE", std::time::Duration::from_millis(800));
     let failed = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
+    holder.join().unwrap();
     assert_ne!(failed.code, 0, "{failed:?}");
+    assert!(failed.stdout.contains("00000000000000_waits: attempt 1 hit "), "{failed:?}");
     // The failed migration, rewritten, is what the plan shows: a lock of each colour.
     work.write(
         "migrations/30000000000001_broken/migration.sql",
@@ -113,6 +119,9 @@ fn the_report_shows_schema_history_and_plan_in_a_browser() {
         assert!(html.contains(&format!("<tr class=\"{class}\">")), "a {class} statement");
     }
     assert!(html.contains("division by zero"), "the failure is in the timeline");
+    let holder_pid =
+        db.value("SELECT detail->'lock_waits'->'longest_blocker'->>'pid' FROM _haste_events WHERE name = '00000000000000_waits' AND event = 'applied'");
+    let holder_pid = holder_pid.expect("the applied event keeps the migration's lock waits");
 
     let Some(browser) = Browser::start("the_report_shows_schema_history_and_plan_in_a_browser") else {
         return;
@@ -123,10 +132,20 @@ fn the_report_shows_schema_history_and_plan_in_a_browser() {
     eprintln!("screenshot: {} ({:.1}% ink)", screenshot.display(), covered * 100.0);
     assert!(covered > 0.05, "the report looks blank: {covered}");
     let dom = browser.dump_dom(&page).expect("the DOM");
-    let tables = TABLES + 2;
+    let tables = TABLES + 3;
     assert_eq!(dom.matches("class=\"doc\"").count(), tables, "a section per table");
     assert_eq!(dom.matches("<g class=\"table\"").count(), tables, "a box per table");
-    assert_eq!(dom.matches("class=\"entry\"").count(), 5, "four migrations applied, one failed:\n{dom}");
+    assert_eq!(dom.matches("class=\"entry\"").count(), 6, "five migrations applied, one failed:\n{dom}");
+    // The migration that waited says so on its entry, naming whom it waited for; the others
+    // (their `applied` events carry no waits, as in histories older than the record) do not.
+    let waits: Vec<&str> = dom.split("<span class=\"waits\">").skip(1).collect();
+    assert_eq!(waits.len(), 1, "one migration waited:\n{dom}");
+    let entry = dom.split("class=\"entry\"").find(|entry| entry.contains("00000000000000_waits")).unwrap();
+    assert!(
+        entry.contains("<span class=\"waits\">lock waits: ")
+            && entry.contains(&format!("waited longest for pid {holder_pid} (report)")),
+        "{entry}"
+    );
     assert_eq!(dom.matches("<script").count(), 1, "no name became a script");
     assert!(!dom.contains("<img"), "no comment became an element");
     assert!(dom.contains("id=\"plan\"") && dom.contains("ACCESS EXCLUSIVE"));
@@ -175,4 +194,38 @@ fn two_hundred_tables_are_drawn_and_reported_on_a_database_haste_never_ran_on() 
         report_time.as_millis(),
         html.len() / 1024
     );
+}
+
+#[test]
+fn a_filter_that_can_draw_nothing_is_bad_input() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE SCHEMA crm; CREATE TABLE crm.deal (id int); CREATE TABLE crm.contact (id int); CREATE TABLE note (id int);");
+    let work = TempDir::new("erd-filter");
+    let svg = work.path().join("out.svg");
+    let erd = |extra: &[&str]| {
+        haste(
+            work.path(),
+            &[&["schema", "erd", "--url", &db.url, "--out", svg.to_str().unwrap()], extra].concat(),
+        )
+    };
+    let run = erd(&["--tables", "Dael*"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error: --tables Dael* matches none of the 3 tables ("), "{run:?}");
+    let run = erd(&["--schema", "crm", "--tables", "note"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--tables note matches none of the 2 tables in schema crm"), "{run:?}");
+    let run = erd(&["--schema", "sales"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("error: --schema sales: no such schema (there are: crm, public)"), "{run:?}");
+    assert!(!svg.exists(), "nothing drawn");
+    let out = work.path().join("report");
+    let run =
+        haste(work.path(), &["report", "--url", &db.url, "--out", out.to_str().unwrap(), "--tables", "x?"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("--tables x? matches none of the 3 tables"), "{run:?}");
+    assert!(!out.exists(), "nothing written");
+    // What does match is drawn: a pattern on schema.name, and a schema with its tables.
+    let run = erd(&["--tables", "crm.*", "--schema", "crm"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("(2 tables, 0 links)"), "{run:?}");
 }

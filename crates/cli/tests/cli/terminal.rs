@@ -2,6 +2,8 @@
 //! and a manual page, and colours only where they belong (a terminal or CLICOLOR_FORCE, never
 //! with NO_COLOR, never in JSON).
 
+use std::num::NonZeroU16;
+
 use crate::{command, haste, migrations};
 
 #[test]
@@ -113,4 +115,100 @@ fn messages_say_what_happened() {
     assert_eq!(failed.code, 6, "{failed:?}");
     assert!(failed.stderr.contains("error: schema file schema.sql failed: division by zero"), "{failed:?}");
     assert!(failed.stderr.contains("schema.sql:2:1") && !failed.stderr.contains("next deploy"), "{failed:?}");
+}
+
+/// A folder whose data step walks 3,000 rows in batches of 100 (at `--max-rate 3000`, about a
+/// second: a bar is drawn several times); with `fails`, a row past the middle breaks a check.
+fn backfill(fails: bool) -> haste_testkit::TempDir {
+    let dir = migrations(&[(
+        "1_t",
+        "CREATE TABLE t (id integer PRIMARY KEY, v integer CHECK (v < 2));\n\
+         WITH RECURSIVE g(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM g WHERE i < 3000) INSERT INTO t SELECT i, 0 FROM g;",
+    )]);
+    let value = if fails { "CASE WHEN id > 1500 THEN 2 ELSE 1 END" } else { "1" };
+    dir.write(
+        "migrations/2_fill/data.sql",
+        &format!(
+            "-- haste:data table=t key=id batch=100 target=50ms\nUPDATE t SET v = {value} WHERE :range;\n"
+        ),
+    );
+    dir
+}
+
+/// `migrate deploy` of `dir` on a terminal: a pseudo-terminal of 100 columns from util-linux's
+/// `script`, stdout and stderr both on it. The bytes written, and the screen a person sees
+/// after them; `None` (after printing SKIP) where `script` cannot run.
+fn deploy_on_a_terminal(dir: &std::path::Path, env: &[(&str, &str)]) -> Option<(String, Vec<String>)> {
+    let haste = env!("CARGO_BIN_EXE_haste");
+    let shell =
+        format!("stty cols 100 rows 60; exec '{haste}' migrate deploy --url sqlite:app.db --max-rate 3000");
+    let mut script = std::process::Command::new("script");
+    script.args(["-qec", &shell, "/dev/null"]).current_dir(dir).stdin(std::process::Stdio::null());
+    script.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR").env("TERM", "xterm");
+    for (key, value) in env {
+        script.env(key, value);
+    }
+    let output = match script.output() {
+        Ok(output) if !output.stdout.is_empty() => output,
+        outcome => {
+            eprintln!("SKIP: util-linux `script` cannot give haste a terminal here: {outcome:?}");
+            return None;
+        }
+    };
+    let mut terminal = vt100::Parser::new(NonZeroU16::new(60).unwrap(), NonZeroU16::new(100).unwrap(), 0);
+    terminal.process(&output.stdout);
+    let screen = terminal.screen().rows(0, 100).map(|row| row.trim_end().to_owned()).collect();
+    Some((String::from_utf8_lossy(&output.stdout).into_owned(), screen))
+}
+
+/// Whether `text` holds an SGR sequence (a colour or weight); cursor moves do not count.
+fn has_colours(text: &str) -> bool {
+    text.split("\x1b[").skip(1).any(|rest| {
+        rest.find(|c: char| !(c.is_ascii_digit() || c == ';')).is_some_and(|end| rest[end..].starts_with('m'))
+    })
+}
+
+#[test]
+fn the_progress_bar_is_drawn_only_on_a_terminal_and_ends_its_line_before_the_next_message() {
+    // Piped, even with colours forced: a line now and then, never a bar redrawn in place.
+    let piped = backfill(false);
+    let mut deploy =
+        command(piped.path(), &["migrate", "deploy", "--url", "sqlite:app.db", "--max-rate", "3000"]);
+    let output = deploy.env("CLICOLOR_FORCE", "1").env_remove("NO_COLOR").output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert!(!stdout.contains('\r') && !stdout.contains("##"), "no bar on a pipe: {stdout:?}");
+    assert!(stdout.contains("  2_fill: 3000/3000 rows (100%)"), "{stdout:?}");
+    let json = backfill(false);
+    let run = haste(json.path(), &["migrate", "deploy", "--url", "sqlite:app.db", "--format", "json"]);
+    assert!(!run.stdout.contains('\r') && !run.stdout.contains('\x1b'), "{run:?}");
+    assert!(run.json_lines().iter().any(|event| event["event"] == "data_progress"), "{run:?}");
+
+    // On a terminal: the bar, coloured, then the last position and the next message each on
+    // a line of their own, and nothing of the bar left on the screen.
+    let done = backfill(false);
+    let Some((bytes, screen)) = deploy_on_a_terminal(done.path(), &[]) else { return };
+    assert!(
+        bytes.contains("] 1") && bytes.contains("rows/s") && bytes.contains('#'),
+        "a bar was drawn: {bytes:?}"
+    );
+    assert!(has_colours(&bytes), "{bytes:?}");
+    let at = screen
+        .iter()
+        .position(|row| row.starts_with("  2_fill: 3000/3000 rows (100%)"))
+        .expect("the last position");
+    assert!(
+        screen[at + 1].starts_with("  applied 2_fill in ") && screen[at + 1].ends_with(" ms"),
+        "{screen:#?}"
+    );
+    assert!(screen[at + 2].starts_with("Applied 2 migrations in "), "{screen:#?}");
+    assert!(screen.iter().all(|row| !row.contains('#') && !row.contains(" [")), "no bar left: {screen:#?}");
+
+    // A failure while the bar is drawn: the error starts a line of its own.
+    let failing = backfill(true);
+    let (bytes, screen) = deploy_on_a_terminal(failing.path(), &[("NO_COLOR", "1")]).unwrap();
+    assert!(bytes.contains("#-") && !has_colours(&bytes), "a bar without colours (NO_COLOR): {bytes:?}");
+    let error = screen.iter().position(|row| row.contains("2_fill failed")).expect("the error");
+    assert!(screen[error].starts_with("error: migration 2_fill failed: "), "{screen:#?}");
+    assert!(screen.iter().all(|row| !row.contains("rows/s")), "no bar left: {screen:#?}");
 }
