@@ -19,6 +19,7 @@
 
 mod changes;
 mod enums;
+mod indexes;
 mod online;
 mod plan;
 mod rename;

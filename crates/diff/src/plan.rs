@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
-use crate::{Hazard, Lock, Options, Plan, Step, enums, online, rename};
+use crate::{Hazard, Lock, Options, Plan, Step, enums, indexes, online, rename};
 
 pub(crate) struct Builder {
     pub(crate) steps: Vec<Step>,
@@ -163,11 +163,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             &[],
         );
     }
-    for old in from.indexes.iter().filter(|i| !to.indexes.contains(i)) {
-        if let Some(table) = new_tables.get(&qualified(&old.schema, &old.table)) {
-            online::drop_index(&mut plan, table, old);
-        }
-    }
+    let tables = indexes::Tables { old: &old_tables, new: &new_tables };
+    indexes::drop_changed(&mut plan, from, to, &tables);
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
     //    whose bodies are not checked at creation (a new default may call one), changes to the
@@ -205,7 +202,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     // 5. New tables, SQL functions, then constraints, indexes and foreign keys.
     let mut created: Vec<&&Table> =
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
-    created.sort_by_key(|table| table.partition_of.is_some());
+    created.sort_by_key(|table| table.partition_depth);
     for table in &created {
         plan.push(table.create_statement(), Lock::None, &[]);
     }
@@ -247,11 +244,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for (table, constraint) in added_constraints(false) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
-    for new in to.indexes.iter().filter(|i| !from.indexes.contains(i)) {
-        let table = new_tables.get(&qualified(&new.schema, &new.table)).copied();
-        let existing = old_tables.contains_key(&qualified(&new.schema, &new.table));
-        online::create_index(&mut plan, table.filter(|_| existing), new);
-    }
+    indexes::create_changed(&mut plan, from, to, &tables);
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }

@@ -152,7 +152,8 @@ impl PgConnection {
                FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
                WHERE i.inhrelid = c.oid) END, \
              CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
-             ds.description, c.relrowsecurity, c.relforcerowsecurity \
+             ds.description, c.relrowsecurity, c.relforcerowsecurity, \
+             CASE WHEN c.relispartition THEN (SELECT count(*) - 1 FROM pg_partition_ancestors(c.oid)) ELSE 0 END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
              WHERE c.relkind IN ('r', 'p') AND {class_filter} \
@@ -171,6 +172,7 @@ impl PgConnection {
                     name: text(row, 2),
                     kind,
                     partition_of: optional(row, 6).zip(optional(row, 7)),
+                    partition_depth: number(row, 11) as usize,
                     columns: Vec::new(),
                     constraints: Vec::new(),
                     comment: optional(row, 8),
@@ -224,9 +226,11 @@ impl PgConnection {
         schema.indexes = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid), \
-                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL FROM pg_index x \
+                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE NOT i.relispartition AND {class_filter} \
+                 LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
+                 LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+                 WHERE {class_filter} \
                  AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
                  ORDER BY 1, 3"
             ))?
@@ -238,6 +242,8 @@ impl PgConnection {
                 definition: text(row, 3),
                 partial: flag(row, 4),
                 expressions: flag(row, 5),
+                valid: flag(row, 6),
+                attached_to: optional(row, 7).zip(optional(row, 8)),
             })
             .collect();
         schema.views = self

@@ -36,6 +36,7 @@ fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constr
         name: name.to_owned(),
         kind: TableKind::Regular,
         partition_of: None,
+        partition_depth: 0,
         columns,
         constraints,
         comment: None,
@@ -126,6 +127,8 @@ fn hostile() -> Schema {
             ),
             partial: false,
             expressions: false,
+            valid: true,
+            attached_to: None,
         }],
         triggers: vec![Trigger {
             schema: "public".to_owned(),

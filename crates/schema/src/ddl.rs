@@ -1,13 +1,15 @@
 //! DDL for the model: each object's own statements, and [`Schema::to_ddl`], which recreates a
 //! whole schema on an empty database in dependency order: types and sequences before the
 //! tables that use them, functions before the defaults and checks that call them, keys before
-//! the foreign keys that reference them, tables before views, views in creation order,
-//! triggers and policies last.
+//! the foreign keys that reference them, indexes before the attachments of partitions' indexes
+//! to their parents' (pg_dump's form, which keeps every name), tables before views, views in
+//! creation order, triggers and policies last.
 
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
-    Column, Composite, Constraint, Domain, Enum, Extension, Policy, Schema, Sequence, Table, TableKind, View,
+    Column, Composite, Constraint, Domain, Enum, Extension, Index, Policy, Schema, Sequence, Table,
+    TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -113,15 +115,15 @@ impl Table {
     /// `CREATE TABLE` with its columns (constraints are added separately).
     pub fn create_statement(&self) -> String {
         let name = self.qualified_name();
-        if let Some((parent, bound)) = &self.partition_of {
-            return format!("CREATE TABLE {name} PARTITION OF {parent} {bound}");
-        }
-        let columns: Vec<String> = self.columns.iter().map(Column::definition).collect();
         let (unlogged, partition) = match &self.kind {
             TableKind::Regular => ("", String::new()),
             TableKind::Unlogged => ("UNLOGGED ", String::new()),
             TableKind::Partitioned { key } => ("", format!(" PARTITION BY {key}")),
         };
+        if let Some((parent, bound)) = &self.partition_of {
+            return format!("CREATE {unlogged}TABLE {name} PARTITION OF {parent} {bound}{partition}");
+        }
+        let columns: Vec<String> = self.columns.iter().map(Column::definition).collect();
         format!("CREATE {unlogged}TABLE {name} (\n    {}\n){partition}", columns.join(",\n    "))
     }
 
@@ -133,6 +135,22 @@ impl Table {
             quote_ident(&constraint.name),
             constraint.definition
         )
+    }
+}
+
+impl Index {
+    /// `"schema"."name"`.
+    pub fn qualified_name(&self) -> String {
+        qualified(&self.schema, &self.name)
+    }
+
+    /// `ALTER INDEX parent ATTACH PARTITION index`, for a partition's index attached to its
+    /// parent table's index. The parent's definition says `ON ONLY`, so it is created without
+    /// its partitions' indexes and is valid once every partition has one attached.
+    pub fn attach_statement(&self) -> Option<String> {
+        self.attached_to.as_ref().map(|(schema, name)| {
+            format!("ALTER INDEX {} ATTACH PARTITION {}", qualified(schema, name), self.qualified_name())
+        })
     }
 }
 
@@ -203,7 +221,7 @@ impl Schema {
         );
         // Parents before their partitions.
         let mut tables: Vec<&Table> = self.tables.iter().collect();
-        tables.sort_by_key(|table| table.partition_of.is_some());
+        tables.sort_by_key(|table| table.partition_depth);
         out.extend(tables.iter().map(|table| table.create_statement()));
         for sequence in self.sequences.iter().filter(|s| !s.identity) {
             if let Some((table, column)) = &sequence.owned_by {
@@ -226,6 +244,7 @@ impl Schema {
         };
         out.extend(constraints(false));
         out.extend(self.indexes.iter().map(|index| index.definition.clone()));
+        out.extend(self.indexes.iter().filter_map(Index::attach_statement));
         out.extend(constraints(true));
         out.extend(self.views.iter().map(View::create_statement));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));

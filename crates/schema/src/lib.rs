@@ -160,6 +160,9 @@ pub struct Table {
     pub kind: TableKind,
     /// For a partition: its parent (`schema.table`, quoted) and bound.
     pub partition_of: Option<(String, String)>,
+    /// How deep a partition sits: 1 under a table that is no partition, 2 under a partition of
+    /// one, ...; 0 for a table that is no partition. Parents are created first.
+    pub partition_depth: usize,
     /// Columns in position order.
     pub columns: Vec<Column>,
     /// Constraints (PK, unique, check, exclusion, foreign key), sorted by name.
@@ -204,7 +207,8 @@ pub struct Constraint {
     pub definition: String,
 }
 
-/// An index that does not back a constraint.
+/// An index that does not back a constraint: on a partitioned table, the partitions' indexes
+/// attached to it are indexes of their own, each naming it in `attached_to`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Index {
     /// Schema.
@@ -219,6 +223,12 @@ pub struct Index {
     pub partial: bool,
     /// Has a key that is an expression rather than a column (`lower("email")`).
     pub expressions: bool,
+    /// Usable by queries (`pg_index.indisvalid`). An interrupted concurrent build is not, nor
+    /// an index on a partitioned table while some partition has no index attached to it.
+    pub valid: bool,
+    /// For a partition's index attached to its parent table's index: that index's schema and
+    /// name. It goes when that index goes, and cannot be dropped alone.
+    pub attached_to: Option<(String, String)>,
 }
 
 /// A view or materialized view.
@@ -294,6 +304,7 @@ impl PartialEq for Table {
             && self.name == other.name
             && self.kind == other.kind
             && self.partition_of == other.partition_of
+            && self.partition_depth == other.partition_depth
             && self.columns_by_name() == other.columns_by_name()
             && self.constraints == other.constraints
             && self.comment == other.comment

@@ -66,6 +66,17 @@ const LABELS: &[&str] = &["lead", "qualified", "proposal", "won", "lost"];
 /// How many rows `RandomSchema::rows` puts in each table.
 const ROWS: usize = 3;
 
+/// Whether random schemas may hold a partitioned table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partitions {
+    /// In half of the shapes.
+    Sometimes,
+    /// Never: `migrate dev`'s property test, whose migrations must pass `haste lint`, which
+    /// does not know partitioned tables yet (it asks `CONCURRENTLY` of the parent's index,
+    /// which PostgreSQL refuses there).
+    Never,
+}
+
 /// One side of a random pair.
 pub struct RandomSchema {
     /// The schema, as SQL statements.
@@ -76,18 +87,19 @@ pub struct RandomSchema {
 
 impl RandomSchema {
     /// Two random schemas that share their shape (which tables there can be, the family of
-    /// each column) and differ in the rest, drawn from `random`.
-    pub fn pair(random: &mut Random) -> (RandomSchema, RandomSchema) {
+    /// each column) and differ in the rest, drawn from `random`; in half of the shapes, when
+    /// `partitions` asks, with a partitioned table and its indexes.
+    pub fn pair(random: &mut Random, partitions: Partitions) -> (RandomSchema, RandomSchema) {
         let shape = random.next(usize::MAX) as u64;
-        let from = RandomSchema::generate(shape, random.next(usize::MAX) as u64, false);
-        let to = RandomSchema::generate(shape, random.next(usize::MAX) as u64, true);
+        let from = RandomSchema::generate(shape, random.next(usize::MAX) as u64, false, partitions);
+        let to = RandomSchema::generate(shape, random.next(usize::MAX) as u64, true, partitions);
         (from, to)
     }
 
     /// One random schema. `shape` seeds what stays comparable between the two sides (which
     /// tables exist, column families, which table a foreign key may point to), `variant` what
     /// changes.
-    fn generate(shape: u64, variant: u64, target: bool) -> RandomSchema {
+    fn generate(shape: u64, variant: u64, target: bool, partitions: Partitions) -> RandomSchema {
         let mut stable = Random::new(shape);
         let mut random = Random::new(variant);
         let mut sql = String::new();
@@ -225,6 +237,44 @@ impl RandomSchema {
                 tuples.join(", ")
             ));
         }
+        if partitions == Partitions::Sometimes && stable.chance(50) {
+            partitioned_table(&mut random, target, &mut sql, &mut rows);
+        }
         RandomSchema { sql, rows }
     }
+}
+
+/// A range-partitioned `events` table, one partition of it partitioned again, and indexes on
+/// it: created on the parent (PostgreSQL names the partitions' indexes), created as pg_dump
+/// writes them (`ON ONLY`, each partition's under a name of its own, attached), or (on the
+/// `from` side) left INVALID by a partition without its index. The `to` side may gain a
+/// partition, whose indexes come with it.
+fn partitioned_table(random: &mut Random, target: bool, sql: &mut String, rows: &mut String) {
+    sql.push_str(
+        "CREATE TABLE events (at integer NOT NULL, kind text NOT NULL, note text) PARTITION BY RANGE (at);
+CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (10);
+CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (10) TO (20) PARTITION BY LIST (kind);
+CREATE TABLE events_b_web PARTITION OF events_b FOR VALUES IN ('web');
+CREATE TABLE events_b_other PARTITION OF events_b DEFAULT;
+",
+    );
+    if target && random.chance(30) {
+        sql.push_str("CREATE TABLE events_c PARTITION OF events FOR VALUES FROM (20) TO (30);\n");
+    }
+    for (column, name) in [("kind", "events_kind_idx"), ("note", "index_events_on_note")] {
+        match random.next(4) {
+            0 => {}
+            1 => sql.push_str(&format!("CREATE INDEX {name} ON events ({column});\n")),
+            2 if !target => sql.push_str(&format!("CREATE INDEX {name} ON ONLY events ({column});\n")),
+            _ => sql.push_str(&format!(
+                "CREATE INDEX {name} ON ONLY events ({column});
+CREATE INDEX {name}_a ON events_a ({column});
+CREATE INDEX {name}_b ON events_b ({column});
+ALTER INDEX {name} ATTACH PARTITION {name}_a;
+ALTER INDEX {name} ATTACH PARTITION {name}_b;
+"
+            )),
+        }
+    }
+    rows.push_str("INSERT INTO events VALUES (1, 'web', 'a'), (11, 'web', 'b'), (12, 'app', NULL);\n");
 }

@@ -50,14 +50,14 @@ ALTER TABLE crm.deals ENABLE ROW LEVEL SECURITY;
 CREATE POLICY deals_visible ON crm.deals FOR SELECT TO PUBLIC USING (amount IS NOT NULL);
 "#;
 
-fn model(dir: &TempDir, db: &TestDb) -> serde_json::Value {
+pub(crate) fn model(dir: &TempDir, db: &TestDb) -> serde_json::Value {
     let run = haste(dir.path(), &["schema", "inspect", "--url", &db.url, "--format", "json"]);
     assert_eq!(run.code, 0, "{run:?}");
     run.json_lines()[0]["schema_model"].clone()
 }
 
 /// Dumps `source`, applies the dump to an empty database, and checks both introspect equal.
-fn check_dump_round_trip(dir: &TempDir, source: &TestDb) {
+pub(crate) fn check_dump_round_trip(dir: &TempDir, source: &TestDb) {
     let dump = haste(dir.path(), &["schema", "dump", "--url", &source.url]);
     assert_eq!(dump.code, 0, "{dump:?}");
     let target = database().unwrap();
@@ -148,7 +148,7 @@ fn file_and_folder_sources_are_normalized_by_a_shadow_database() {
 
 /// Plan validation: diff(A → B) applied to a database at A introspects as B, and diffing again
 /// finds nothing. Returns the plan's text.
-fn check_plan(a: &str, b: &str) -> String {
+pub(crate) fn check_plan(a: &str, b: &str) -> String {
     let (Some(at_a), Some(at_b)) = (database(), database()) else { return String::new() };
     let dir = migrations(&[]);
     for (db, sql) in [(&at_a, a), (&at_b, b)] {

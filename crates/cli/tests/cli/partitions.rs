@@ -1,0 +1,225 @@
+//! Indexes on partitioned tables: dumped so that a replay builds valid parent indexes with
+//! their partitions' indexes under the same names, validity part of the model, and plans that
+//! add and drop them (online too, where PostgreSQL builds no partitioned index concurrently).
+//! Then the round trip of real production dumps from `../shared/corpus/structure-dumps`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use haste_testkit::{TempDir, TestDb, database};
+
+use crate::schema::{check_dump_round_trip, check_plan, model};
+use crate::{haste, migrations};
+
+/// A range-partitioned table with a sub-partitioned partition, as pg_dump writes it: the
+/// parent's index `ON ONLY`, each partition's under a name of its own, then attached.
+const EVENTS: &str = r#"
+CREATE TABLE events (id bigint NOT NULL, at date NOT NULL, kind text NOT NULL, body jsonb) PARTITION BY RANGE (at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01') PARTITION BY LIST (kind);
+CREATE TABLE events_2026_web PARTITION OF events_2026 FOR VALUES IN ('web');
+CREATE TABLE events_2026_other PARTITION OF events_2026 DEFAULT;
+ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY (id, at, kind);
+CREATE INDEX index_events_on_kind ON ONLY events USING btree (kind);
+CREATE INDEX legacy_2025_kind ON events_2025 USING btree (kind);
+CREATE INDEX events_2026_kind_idx ON ONLY events_2026 USING btree (kind);
+CREATE INDEX events_2026_web_kind_idx ON events_2026_web USING btree (kind);
+CREATE INDEX events_2026_other_kind_idx ON events_2026_other USING btree (kind);
+ALTER INDEX index_events_on_kind ATTACH PARTITION legacy_2025_kind;
+ALTER INDEX index_events_on_kind ATTACH PARTITION events_2026_kind_idx;
+ALTER INDEX events_2026_kind_idx ATTACH PARTITION events_2026_web_kind_idx;
+ALTER INDEX events_2026_kind_idx ATTACH PARTITION events_2026_other_kind_idx;
+CREATE INDEX events_body ON events USING gin (body);
+CREATE TABLE bookings (room int, during tstzrange, EXCLUDE USING gist (during WITH &&));
+"#;
+
+/// `(index, valid)` for every index of the database but haste's history tables', sorted.
+fn validity(db: &TestDb) -> Vec<(String, String)> {
+    db.query(
+        "SELECT c.relname::text, x.indisvalid::text FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid \
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relname NOT LIKE '\\_haste\\_%' \
+         ORDER BY 1",
+    )
+    .into_iter()
+    .map(|row| (row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default()))
+    .collect()
+}
+
+#[test]
+fn a_dump_rebuilds_partitioned_indexes_valid_with_every_partition_index_and_name() {
+    let Some(source) = database() else { return };
+    let dir = migrations(&[("1_events", EVENTS)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &source.url]).code, 0);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &source.url]);
+    assert!(
+        dump.stdout.contains(
+            "ALTER INDEX \"public\".\"index_events_on_kind\" ATTACH PARTITION \"public\".\"legacy_2025_kind\""
+        ),
+        "{}",
+        dump.stdout
+    );
+    check_dump_round_trip(&dir, &source);
+    let target = database().unwrap();
+    target.execute(&dump.stdout);
+    assert_eq!(validity(&target), validity(&source));
+    assert!(validity(&target).iter().all(|(_, valid)| valid == "true"), "{:?}", validity(&target));
+}
+
+#[test]
+fn an_invalid_index_is_a_difference_and_the_plan_makes_it_valid() {
+    let Some(db) = database() else { return };
+    let with_partitions = "CREATE TABLE m (a int, b int) PARTITION BY RANGE (a);
+         CREATE TABLE m1 PARTITION OF m FOR VALUES FROM (0) TO (10);";
+    // The parent's index without its partition's: INVALID, never equal to the valid one.
+    db.execute(&format!("{with_partitions} CREATE INDEX m_b ON ONLY m (b);"));
+    let dir = migrations(&[]);
+    let wanted = dir.write("wanted.sql", &format!("{with_partitions} CREATE INDEX m_b ON m (b);"));
+    let args = ["schema", "diff", "--from", &db.url, "--to", wanted.to_str().unwrap(), "--url", &db.url];
+    let diff = haste(dir.path(), &args);
+    assert_eq!(diff.code, 14, "an invalid index differs from a valid one: {diff:?}");
+    check_plan(
+        &format!("{with_partitions} CREATE INDEX m_b ON ONLY m (b);"),
+        &format!("{with_partitions} CREATE INDEX m_b ON m (b);"),
+    );
+}
+
+#[test]
+fn plans_add_and_drop_indexes_on_partitioned_tables() {
+    if database().is_none() {
+        return;
+    }
+    let tables = EVENTS.split("ALTER TABLE events ADD CONSTRAINT").next().unwrap();
+    // Added on every level at once, then dropped.
+    let plan = check_plan(tables, EVENTS);
+    assert!(plan.contains("ATTACH PARTITION \"public\".\"events_2026_web_kind_idx\""), "{plan}");
+    check_plan(EVENTS, tables);
+    // A new partition of a table whose index stays gets its index from PostgreSQL, and nothing
+    // else of the index is touched.
+    let plan = check_plan(
+        EVENTS,
+        &format!(
+            "{EVENTS}\nCREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+        ),
+    );
+    assert!(!plan.contains("INDEX"), "{plan}");
+    // A partition's index renamed: the family is built again under the new names.
+    check_plan(EVENTS, &EVENTS.replace("legacy_2025_kind", "events_2025_kind_idx"));
+}
+
+#[test]
+fn the_online_plan_builds_each_partition_index_concurrently_then_attaches() {
+    let (Some(db), Some(wanted_db)) = (database(), database()) else { return };
+    let tables = EVENTS.split("ALTER TABLE events ADD CONSTRAINT").next().unwrap();
+    db.execute(tables);
+    db.execute("INSERT INTO events VALUES (1, '2025-03-01', 'web'), (2, '2026-03-01', 'web'), (3, '2026-04-01', 'app')");
+    wanted_db.execute(EVENTS);
+    let dir = migrations(&[]);
+    let plan = haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", &wanted_db.url, "--online"]);
+    assert_eq!(plan.code, 14, "{plan:?}");
+    assert!(
+        plan.stdout.contains("CREATE INDEX index_events_on_kind ON ONLY public.events")
+            && plan
+                .stdout
+                .contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS legacy_2025_kind ON public.events_2025")
+            && !plan.stdout.contains("CONCURRENTLY IF NOT EXISTS index_events_on_kind"),
+        "{}",
+        plan.stdout
+    );
+    dir.write("migrations/2_online/migration.sql", &plan.stdout);
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(applied.code, 0, "{applied:?}\n{}", plan.stdout);
+    assert_eq!(model(&dir, &db), model(&dir, &wanted_db));
+    assert!(validity(&db).iter().all(|(_, valid)| valid == "true"), "{:?}", validity(&db));
+}
+
+/// `../shared/corpus/structure-dumps` beside the project (or `HASTE_STRUCTURE_DUMPS`, for a
+/// checkout elsewhere), or `None` (after saying so).
+fn structure_dumps() -> Option<PathBuf> {
+    let path = std::env::var_os("HASTE_STRUCTURE_DUMPS").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/structure-dumps")
+    });
+    if path.is_dir() {
+        Some(path)
+    } else {
+        eprintln!("SKIP: ../shared/corpus/structure-dumps is absent; structure dump corpus skipped");
+        None
+    }
+}
+
+/// What a catalog holds of the user's schemas, kind by kind.
+const CATALOG_COUNTS: &str = "
+WITH rel AS (SELECT c.* FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%')
+SELECT 'tables', count(*) FROM rel WHERE relkind IN ('r', 'p')
+UNION ALL SELECT 'partitions', count(*) FROM rel WHERE relispartition AND relkind IN ('r', 'p')
+UNION ALL SELECT 'indexes', count(*) FROM rel WHERE relkind IN ('i', 'I')
+UNION ALL SELECT 'valid indexes', count(*) FROM rel JOIN pg_index x ON x.indexrelid = rel.oid WHERE x.indisvalid
+UNION ALL SELECT 'attached indexes', count(*) FROM rel JOIN pg_inherits h ON h.inhrelid = rel.oid WHERE rel.relkind IN ('i', 'I')
+UNION ALL SELECT 'constraints', count(*) FROM pg_constraint k JOIN rel ON rel.oid = k.conrelid
+UNION ALL SELECT 'views', count(*) FROM rel WHERE relkind IN ('v', 'm')
+UNION ALL SELECT 'functions', count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+UNION ALL SELECT 'triggers', count(*) FROM pg_trigger t JOIN rel ON rel.oid = t.tgrelid WHERE NOT t.tgisinternal";
+
+fn catalog_counts(db: &TestDb) -> Vec<(String, String)> {
+    db.query(CATALOG_COUNTS)
+        .into_iter()
+        .map(|row| (row[0].clone().unwrap_or_default(), row[1].clone().unwrap_or_default()))
+        .collect()
+}
+
+/// The extensions a dump creates that this server cannot install.
+fn missing_extensions(db: &TestDb, dump: &str) -> Vec<String> {
+    dump.lines()
+        .filter_map(|line| line.strip_prefix("CREATE EXTENSION IF NOT EXISTS "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .map(|name| name.trim_matches('"').to_owned())
+        .filter(|name| {
+            db.value(&format!("SELECT count(*) FROM pg_available_extensions WHERE name = '{name}'"))
+                .as_deref()
+                == Some("0")
+        })
+        .collect()
+}
+
+/// Each production dump: replayed, dumped by haste, the dump applied to a fresh database; the
+/// two diff as equal and their catalogs hold as many objects of each kind, valid indexes too.
+#[test]
+fn production_structure_dumps_round_trip_with_equal_catalogs() {
+    let (Some(corpus), Some(probe)) = (structure_dumps(), database()) else { return };
+    let mut files: Vec<PathBuf> = fs::read_dir(&corpus)
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "the corpus holds at least five dumps: {files:?}");
+    let work = TempDir::new("structure-dumps");
+    let mut checked = 0;
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let original = fs::read_to_string(file).unwrap();
+        let missing = missing_extensions(&probe, &original);
+        if !missing.is_empty() {
+            eprintln!("SKIP: {name} needs extensions this server lacks: {}", missing.join(", "));
+            continue;
+        }
+        let source = database().unwrap();
+        if let Err(error) = source.try_execute(&original) {
+            panic!("{name} does not replay: {error}");
+        }
+        let dump = haste(work.path(), &["schema", "dump", "--url", &source.url]);
+        assert_eq!(dump.code, 0, "{name}: {dump:?}");
+        let target = database().unwrap();
+        if let Err(error) = target.try_execute(&dump.stdout) {
+            panic!("{name}: haste's dump does not apply: {error}");
+        }
+        let diff = haste(work.path(), &["schema", "diff", "--from", &source.url, "--to", &target.url]);
+        assert_eq!(diff.code, 0, "{name}: the re-created database differs:\n{}", diff.stdout);
+        assert_eq!(catalog_counts(&target), catalog_counts(&source), "{name}");
+        eprintln!("{name}: {:?}", catalog_counts(&source));
+        checked += 1;
+    }
+    eprintln!("{checked} of {} structure dumps checked", files.len());
+}

@@ -1,0 +1,118 @@
+//! Indexes as families: an index on a partitioned table with the partitions' indexes attached to
+//! it (at any depth), or a lone index. A partition's index cannot be dropped or replaced alone,
+//! so a family is the unit that is kept, dropped or created.
+//!
+//! A family is kept when it is the same on both sides over the tables on both sides: the
+//! indexes of a partition created by the plan come with `CREATE TABLE ... PARTITION OF` (named
+//! by PostgreSQL, as they were where the desired schema was made), and those of a dropped
+//! partition go with it. Anything else that differs (a definition, a name, validity, an
+//! attachment) drops the family's root, which takes its members along, and creates it again.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use haste_schema::{Index, Schema, Table, TableKind, qualified};
+
+use crate::plan::Builder;
+use crate::{Lock, online};
+
+/// Each family by its root's qualified name: the root first, then its members, shallower first.
+fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
+    let by_name: BTreeMap<(&str, &str), &Index> =
+        schema.indexes.iter().map(|index| ((index.schema.as_str(), index.name.as_str()), index)).collect();
+    let mut out: BTreeMap<String, Vec<(usize, &Index)>> = BTreeMap::new();
+    for index in &schema.indexes {
+        let (mut root, mut depth) = (index, 0);
+        // An attachment names an index of the same model; the bound only guards a broken one.
+        while let Some(parent) = root
+            .attached_to
+            .as_ref()
+            .and_then(|(schema, name)| by_name.get(&(schema.as_str(), name.as_str())))
+            .filter(|_| depth < schema.indexes.len())
+        {
+            root = parent;
+            depth += 1;
+        }
+        out.entry(root.qualified_name()).or_default().push((depth, index));
+    }
+    out.into_values()
+        .map(|mut members| {
+            members.sort_by_key(|(depth, index)| (*depth, index.qualified_name()));
+            let members: Vec<&Index> = members.into_iter().map(|(_, index)| index).collect();
+            (members[0].qualified_name(), members)
+        })
+        .collect()
+}
+
+/// The tables on both sides, by qualified name.
+pub(crate) struct Tables<'a> {
+    pub(crate) old: &'a BTreeMap<String, &'a Table>,
+    pub(crate) new: &'a BTreeMap<String, &'a Table>,
+}
+
+impl Tables<'_> {
+    fn on_both_sides(&self, index: &Index) -> bool {
+        let key = qualified(&index.schema, &index.table);
+        self.old.contains_key(&key) && self.new.contains_key(&key)
+    }
+}
+
+/// The root names of the families that must be dropped (on the `from` side) and created (on the
+/// `to` side).
+fn changed(from: &Schema, to: &Schema, tables: &Tables) -> (Vec<String>, Vec<String>) {
+    let (old, new) = (families(from), families(to));
+    let kept: BTreeSet<&String> = old
+        .iter()
+        .filter(|(root, members)| {
+            new.get(*root).is_some_and(|other| {
+                let shared = |family: &[&Index]| -> Vec<Index> {
+                    family
+                        .iter()
+                        .filter(|index| tables.on_both_sides(index))
+                        .map(|index| (*index).clone())
+                        .collect()
+                };
+                tables.on_both_sides(members[0]) && shared(members) == shared(other)
+            })
+        })
+        .map(|(root, _)| root)
+        .collect();
+    (
+        old.keys().filter(|root| !kept.contains(root)).cloned().collect(),
+        new.keys().filter(|root| !kept.contains(root)).cloned().collect(),
+    )
+}
+
+/// Drops the families that change or disappear from tables that stay.
+pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
+    let old = families(from);
+    for root in changed(from, to, tables).0 {
+        let index = old[&root][0];
+        if let Some(table) = tables.new.get(&qualified(&index.schema, &index.table)) {
+            online::drop_index(plan, table, index);
+        }
+    }
+}
+
+/// Creates the families that change or appear. On a table that existed, a partitioned index is
+/// made the online way whatever the options (PostgreSQL builds no partitioned index
+/// concurrently): the parent's index `ON ONLY` (catalog only), each partition's built on its
+/// own (concurrently when online), then attached, which makes the parent's valid.
+pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
+    let new = families(to);
+    for root in changed(from, to, tables).1 {
+        for index in &new[&root] {
+            let key = qualified(&index.schema, &index.table);
+            let table = tables.new.get(&key).copied();
+            let existing = table.filter(|_| tables.old.contains_key(&key));
+            match existing {
+                Some(table) if matches!(table.kind, TableKind::Partitioned { .. }) => {
+                    plan.push(index.definition.clone(), Lock::Share, &[])
+                }
+                _ => online::create_index(plan, existing, index),
+            }
+        }
+        for statement in new[&root].iter().filter_map(|index| index.attach_statement()) {
+            plan.push(statement, Lock::AccessShare, &[]);
+        }
+    }
+}
