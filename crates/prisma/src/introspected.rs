@@ -45,12 +45,22 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     (true, "SMALLINT") => ("SMALLSERIAL".to_owned(), None),
                     _ => (data_type, column.default.as_deref().map(prisma_default)),
                 };
+                // Only a sequence the column owns goes with its `autoincrement()`.
+                let sequence = schema
+                    .sequences
+                    .iter()
+                    .find(|s| {
+                        s.schema == table.schema
+                            && s.owned_by.as_ref().is_some_and(|(t, c)| *t == table.name && *c == column.name)
+                    })
+                    .map(|s| s.name.clone());
                 ir::Column {
                     name: column.name.clone(),
                     data_type,
                     not_null: column.not_null,
                     default,
                     keeps_default: false,
+                    sequence,
                 }
             })
             .collect();
