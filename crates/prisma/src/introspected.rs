@@ -320,6 +320,16 @@ pub fn project(schema: &Schema, default_schema: &str, schemas: &[String]) -> Sch
 /// columns keep whatever default the database has (`@default(dbgenerated())`).
 pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schema: &str) -> Schema {
     let mut aligned = schema.clone();
+    // `autoincrement()` is a yes or no: the sequence of a column that has one on both sides is
+    // the target's, whatever name, width or start the database gave its own.
+    for sequence in &mut aligned.sequences {
+        let owner = (&sequence.schema, &sequence.owned_by);
+        if let Some(wanted) =
+            target.sequences.iter().find(|s| owner.1.is_some() && (&s.schema, &s.owned_by) == owner)
+        {
+            *sequence = wanted.clone();
+        }
+    }
     let partial_modeled = target.indexes.iter().any(|i| i.partial);
     aligned.indexes.retain(|index| !unread_index(index, partial_modeled));
     let is_enum = |name: &str| {
