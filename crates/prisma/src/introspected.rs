@@ -332,6 +332,16 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
     }
     let partial_modeled = target.indexes.iter().any(|i| i.partial);
     aligned.indexes.retain(|index| !unread_index(index, partial_modeled));
+    for index in &mut aligned.indexes {
+        let wanted = target
+            .indexes
+            .iter()
+            .find(|i| (&i.schema, &i.table, &i.name) == (&index.schema, &index.table, &index.name));
+        if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(&index.definition, &wanted.definition))
+        {
+            index.definition = wanted.definition.clone();
+        }
+    }
     let is_enum = |name: &str| {
         let bare = name.replace('"', "");
         [schema, target]
@@ -367,6 +377,25 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
         }
     }
     aligned
+}
+
+/// Whether two B-tree index definitions differ only in operator classes the database side has
+/// where the schema's names none: Prisma's describer reads no operator class on a B-tree index,
+/// so a hand-written `("name" text_pattern_ops)` is its `@@index([name])`. One the schema names
+/// (`ops: raw("text_pattern_ops")`) is compared.
+fn opclasses_unread(database: &str, schema: &str) -> bool {
+    let (Some(mut database), Some(schema)) = (parse_index(database), parse_index(schema)) else {
+        return false;
+    };
+    if database.method.is_some() || database.columns.len() != schema.columns.len() {
+        return false;
+    }
+    for (column, wanted) in database.columns.iter_mut().zip(&schema.columns) {
+        if wanted.opclass.is_none() {
+            column.opclass = None;
+        }
+    }
+    database == schema
 }
 
 /// An index Prisma 6 does not read: on expressions, or partial (unless the Prisma schema
