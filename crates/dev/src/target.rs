@@ -119,11 +119,14 @@ impl PrismaSchema {
 
     /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
     pub fn read(&self, schema: &Schema) -> Database {
-        // The schemas and extensions that exist decide which a migration creates.
+        let projected = haste_prisma::project(schema, &self.default_schema, &self.schemas);
+        // The schemas and extensions that exist decide which a migration creates; the
+        // sequences keep the names the database gave them, which a `DROP SEQUENCE` needs.
         let viewed = Schema {
             schemas: schema.schemas.clone(),
             extensions: schema.extensions.clone(),
-            ..self.view(schema)
+            sequences: projected.sequences.clone(),
+            ..haste_prisma::align(&projected, &self.projected, &self.lowered, &self.default_schema)
         };
         haste_prisma::from_schema(&viewed, &self.default_schema, &self.schemas)
     }
