@@ -21,6 +21,7 @@ mod changes;
 mod enums;
 mod online;
 mod plan;
+mod privileges;
 mod rename;
 
 pub use changes::{Change, ChangeKind, changes};

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
-use crate::{Hazard, Lock, Options, Plan, Step, enums, online, rename};
+use crate::{Hazard, Lock, Options, Plan, Step, enums, online, privileges, rename};
 
 pub(crate) struct Builder {
     pub(crate) steps: Vec<Step>,
@@ -256,8 +256,9 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
 
-    // 6. Dependents last: views in creation order, triggers, row security, policies, comments.
-    for view in views_to_create {
+    // 6. Dependents last: views in creation order, triggers, row security, policies, comments,
+    //    privileges (objects created again get theirs back here).
+    for view in &views_to_create {
         plan.push(view.create_statement(), Lock::None, &[]);
     }
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
@@ -311,6 +312,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
+    privileges::plan(&mut plan, from, to, &views_to_create, &rebuilt_enums);
+
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
         plan.push(format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
@@ -353,8 +356,6 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
-    let replaced =
-        |old: &Column, new: &Column| old.identity != new.identity || old.generated != new.generated;
     for column in &old.columns {
         if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
             plan.push(
@@ -424,6 +425,11 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             plan.push(format!("COMMENT ON COLUMN {name}.{target} IS NULL"), Lock::ShareUpdateExclusive, &[]);
         }
     }
+}
+
+/// Whether a column changes in a way only dropping and adding it again can make.
+pub(crate) fn replaced(old: &Column, new: &Column) -> bool {
+    old.identity != new.identity || old.generated != new.generated
 }
 
 /// A column added to a table that exists: instant with no default or a constant one, a

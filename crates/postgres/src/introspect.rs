@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (thirteen in all, however many tables there are). Objects owned by extensions and the
+//! object (fifteen in all, however many tables there are). Objects owned by extensions and the
 //! migration history tables (haste's and Prisma's) are left out.
 
 use std::collections::HashMap;
@@ -18,12 +18,12 @@ const ITEM: char = '\u{1f}';
 const FIELD: char = '\u{1e}';
 
 /// User schemas: not the system's, not temporary or toast ones.
-const USER_SCHEMA: &str =
+pub(crate) const USER_SCHEMA: &str =
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 /// Tables haste leaves out of every schema: migration history.
 const HISTORY_TABLE: &str = "(c.relname LIKE '\\_haste\\_%' OR c.relname = '_prisma_migrations')";
 
-fn not_extension_owned(catalog: &str, oid: &str) -> String {
+pub(crate) fn not_extension_owned(catalog: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
     )
@@ -31,15 +31,15 @@ fn not_extension_owned(catalog: &str, oid: &str) -> String {
 
 type Row = Vec<Option<String>>;
 
-fn text(row: &Row, i: usize) -> String {
+pub(crate) fn text(row: &Row, i: usize) -> String {
     row.get(i).cloned().flatten().unwrap_or_default()
 }
 
-fn optional(row: &Row, i: usize) -> Option<String> {
+pub(crate) fn optional(row: &Row, i: usize) -> Option<String> {
     row.get(i).cloned().flatten()
 }
 
-fn flag(row: &Row, i: usize) -> bool {
+pub(crate) fn flag(row: &Row, i: usize) -> bool {
     text(row, i) == "t"
 }
 
@@ -288,6 +288,8 @@ impl PgConnection {
                 with_check: optional(row, 7),
             })
             .collect();
+        schema.privileges = self.privileges(&class_filter, &type_filter)?;
+        schema.default_privileges = self.default_privileges()?;
         Ok(schema)
     }
 }

@@ -47,6 +47,12 @@ pub struct Schema {
     pub triggers: Vec<Trigger>,
     /// Row-level security policies.
     pub policies: Vec<Policy>,
+    /// Privileges granted to roles other than each object's owner, and defaults revoked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub privileges: Vec<Privilege>,
+    /// `ALTER DEFAULT PRIVILEGES`: what objects created later are given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_privileges: Vec<DefaultPrivilege>,
 }
 
 /// A schema (namespace).
@@ -279,6 +285,80 @@ pub struct Policy {
     pub with_check: Option<String>,
 }
 
+/// The kind of object a privilege is on, as `GRANT ... ON <kind>` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivilegeObject {
+    /// A schema.
+    Schema,
+    /// A table, partitioned table, view or materialized view (or one of its columns).
+    Table,
+    /// A sequence.
+    Sequence,
+    /// A function or procedure.
+    Function,
+    /// An enum, domain or composite type.
+    Type,
+}
+
+/// One privilege of one grantee on one object (the owner's own privileges are not modelled:
+/// see ARCHITECTURE.md).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Privilege {
+    /// What kind of object.
+    pub object: PrivilegeObject,
+    /// Its schema (for a schema, its own name).
+    pub schema: String,
+    /// Its name: a function's signature as `regprocedure` prints it; empty for a schema.
+    pub name: String,
+    /// The column, for a column privilege.
+    pub column: Option<String>,
+    /// The role given it (its name, unquoted), or `PUBLIC`.
+    pub grantee: String,
+    /// `SELECT`, `INSERT`, `USAGE`, `EXECUTE`, ... as `aclexplode` names it.
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    pub grantable: bool,
+    /// A privilege PostgreSQL gives by default (`EXECUTE` on functions and `USAGE` on types to
+    /// `PUBLIC`) that was revoked: its statement is a `REVOKE`.
+    pub revoked: bool,
+}
+
+/// The kind of object an `ALTER DEFAULT PRIVILEGES` applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultObjects {
+    /// `ON TABLES` (views too).
+    Tables,
+    /// `ON SEQUENCES`.
+    Sequences,
+    /// `ON FUNCTIONS` (procedures too).
+    Functions,
+    /// `ON TYPES`.
+    Types,
+    /// `ON SCHEMAS`.
+    Schemas,
+}
+
+/// One privilege objects created later are given (`ALTER DEFAULT PRIVILEGES`). Whose objects
+/// is not modelled, as owners are not: the statements apply to the role that runs them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DefaultPrivilege {
+    /// `IN SCHEMA`, or every schema.
+    pub schema: Option<String>,
+    /// Which objects.
+    pub objects: DefaultObjects,
+    /// The role given it (unquoted), or `PUBLIC`.
+    pub grantee: String,
+    /// As `aclexplode` names it.
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    pub grantable: bool,
+    /// A privilege such objects get by default that was revoked (`REVOKE EXECUTE ON FUNCTIONS
+    /// FROM PUBLIC`).
+    pub revoked: bool,
+}
+
 impl Table {
     /// The columns in name order.
     pub fn columns_by_name(&self) -> Vec<&Column> {
@@ -320,6 +400,7 @@ impl Schema {
             ("functions", self.functions.len()),
             ("triggers", self.triggers.len()),
             ("policies", self.policies.len()),
+            ("privileges", self.privileges.len() + self.default_privileges.len()),
         ]
     }
 }
