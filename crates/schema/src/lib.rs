@@ -383,6 +383,23 @@ impl PartialEq for Table {
 }
 
 impl Schema {
+    /// The roles its privileges and policies name (`PUBLIC` aside), sorted, each once: a
+    /// database holding a copy of it needs them.
+    pub fn granted_roles(&self) -> Vec<String> {
+        let grantees = self.privileges.iter().map(|p| &p.grantee);
+        let defaults = self.default_privileges.iter().map(|p| &p.grantee);
+        let policies = self.policies.iter().flat_map(|p| &p.roles);
+        let mut roles: Vec<String> = grantees
+            .chain(defaults)
+            .chain(policies)
+            .filter(|role| !role.eq_ignore_ascii_case("public"))
+            .cloned()
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// How many objects of each kind, for a summary.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         vec![
