@@ -19,7 +19,7 @@
 //! in the migration.
 
 use haste_diff::{Hazard, Lock, Step};
-use haste_schema::{Column, Schema, Table, TableKind, qualified};
+use haste_schema::{Column, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
 use crate::generate::Draft;
@@ -150,6 +150,22 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
         tables.push(retype);
     }
     Retypes { held, tables, in_place }
+}
+
+/// The privileges `desired` gives the relation `schema.name`: on `column` only, or (no column)
+/// on the relation and every column of it.
+fn privileges_on<'a>(
+    desired: &'a Schema,
+    schema: &'a str,
+    name: &'a str,
+    column: Option<&'a str>,
+) -> impl Iterator<Item = &'a Privilege> {
+    desired.privileges.iter().filter(move |p| {
+        p.object == PrivilegeObject::Table
+            && p.schema == schema
+            && p.name == name
+            && column.is_none_or(|column| p.column.as_deref() == Some(column))
+    })
 }
 
 /// Why the column cannot be re-pointed, if it cannot.
@@ -325,6 +341,10 @@ impl TableRetype {
         self.swap.extend(after_swap);
         for view in views {
             self.swap.push(step(view.create_statement(), Lock::None, &[], false));
+            // In the swap's transaction: a role reading the view never finds it without its grant.
+            for privilege in privileges_on(desired, &view.schema, &view.name, None) {
+                self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
+            }
         }
     }
 
@@ -368,6 +388,11 @@ impl TableRetype {
                 &[],
                 false,
             ));
+        }
+        // The old column's privileges went with it.
+        for privilege in privileges_on(desired, &self.table.schema, &self.table.name, Some(&column.old.name))
+        {
+            after_swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
         }
         if let Some(comment) = &column.new.comment {
             after_swap.push(step(

@@ -14,6 +14,7 @@ mod lint;
 mod matrix;
 mod pictures;
 mod prisma;
+mod privileges;
 mod random_dev;
 mod real_world;
 mod recovery;

@@ -57,7 +57,7 @@ fn model(dir: &TempDir, db: &TestDb) -> serde_json::Value {
 }
 
 /// Dumps `source`, applies the dump to an empty database, and checks both introspect equal.
-fn check_dump_round_trip(dir: &TempDir, source: &TestDb) {
+pub(crate) fn check_dump_round_trip(dir: &TempDir, source: &TestDb) {
     let dump = haste(dir.path(), &["schema", "dump", "--url", &source.url]);
     assert_eq!(dump.code, 0, "{dump:?}");
     let target = database().unwrap();
