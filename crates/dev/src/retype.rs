@@ -8,7 +8,8 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, index names, sequence and views.
+//!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
+//!    privileges of the column and of the views it recreates.
 //!
 //! The swapped column moves to the end of the table (`SELECT *` order changes). Only conversions
 //! that cannot fail are carried this way (`int` to `bigint`, to `text`, a time gaining a zone):
@@ -338,6 +339,19 @@ impl TableRetype {
             self.plan_column(desired, column, &mut after_swap);
         }
         self.columns = columns;
+        // Dropping the old column took the statistics objects over it along.
+        for statistics in desired
+            .statistics
+            .iter()
+            .filter(|s| s.table_schema == self.table.schema && s.table == self.table.name)
+        {
+            after_swap.push(step(
+                statistics.create_if_missing_statement(),
+                Lock::ShareUpdateExclusive,
+                &[],
+                false,
+            ));
+        }
         self.swap.extend(after_swap);
         for view in views {
             self.swap.push(step(view.create_statement(), Lock::None, &[], false));

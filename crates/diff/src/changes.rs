@@ -98,6 +98,7 @@ pub fn changes(from: &Schema, to: &Schema) -> Vec<Change> {
     compare(&mut out, "policy", &from.policies, &to.policies, |p| {
         plain(&plain(&p.schema, &p.table), &p.name)
     });
+    compare(&mut out, "statistics", &from.statistics, &to.statistics, |s| plain(&s.schema, &s.name));
     compare(&mut out, "privilege", &from.privileges, &to.privileges, |p| {
         let object = match (p.object, &p.column) {
             (haste_schema::PrivilegeObject::Schema, _) => p.schema.clone(),

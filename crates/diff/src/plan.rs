@@ -117,7 +117,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
-    //    constraints and indexes that change or disappear.
+    //    constraints, indexes and statistics that change or disappear.
     for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, to.triggers.contains(t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
@@ -168,6 +168,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             online::drop_index(&mut plan, table, old);
         }
     }
+    for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
+        if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
+            plan.push(old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
+        }
+    }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
     //    whose bodies are not checked at creation (a new default may call one), changes to the
@@ -202,7 +207,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, from, to, &rebuilt_enums);
 
-    // 5. New tables, SQL functions, then constraints, indexes and foreign keys.
+    // 5. New tables, SQL functions, then constraints, indexes, foreign keys and statistics.
     let mut created: Vec<&&Table> =
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
     created.sort_by_key(|table| table.partition_of.is_some());
@@ -254,6 +259,9 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
+    }
+    for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
+        plan.push(new.create_statement(), Lock::ShareUpdateExclusive, &[]);
     }
 
     // 6. Dependents last: views in creation order, triggers, row security, policies, comments,

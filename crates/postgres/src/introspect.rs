@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (fifteen in all, however many tables there are). Objects owned by extensions and the
+//! object (sixteen in all, however many tables there are). Objects owned by extensions and the
 //! migration history tables (haste's and Prisma's) are left out.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, Domain, Enum, Extension, Function, Index, Namespace, Policy, Schema,
-    Sequence, Table, TableKind, Trigger, View,
+    Sequence, Statistics, Table, TableKind, Trigger, View,
 };
 
 use crate::PgConnection;
@@ -286,6 +286,29 @@ impl PgConnection {
                 roles: items(row, 5),
                 using: optional(row, 6),
                 with_check: optional(row, 7),
+            })
+            .collect();
+        schema.statistics = self
+            .rows(&format!(
+                "SELECT sn.nspname, s.stxname, n.nspname, c.relname, \
+                 nullif(array_to_string(ARRAY(SELECT CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END \
+                   FROM unnest(s.stxkind) k WHERE k <> 'e' ORDER BY 1), E'\\x1f'), ''), \
+                 nullif(array_to_string(ARRAY(SELECT quote_ident(a.attname) FROM unnest(s.stxkeys) k \
+                   JOIN pg_attribute a ON a.attrelid = s.stxrelid AND a.attnum = k ORDER BY 1), E'\\x1f'), ''), \
+                 array_to_string(pg_get_statisticsobjdef_expressions(s.oid), E'\\x1f') \
+                 FROM pg_statistic_ext s JOIN pg_namespace sn ON sn.oid = s.stxnamespace \
+                 JOIN pg_class c ON c.oid = s.stxrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {class_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Statistics {
+                schema: text(row, 0),
+                name: text(row, 1),
+                table_schema: text(row, 2),
+                table: text(row, 3),
+                kinds: items(row, 4),
+                columns: items(row, 5),
+                expressions: items(row, 6),
             })
             .collect();
         schema.privileges = self.privileges(&class_filter, &type_filter)?;

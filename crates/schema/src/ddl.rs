@@ -8,7 +8,7 @@ use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
     Column, Composite, Constraint, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension, Policy,
-    Privilege, PrivilegeObject, Schema, Sequence, Table, TableKind, View,
+    Privilege, PrivilegeObject, Schema, Sequence, Statistics, Table, TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -175,6 +175,38 @@ impl Policy {
     }
 }
 
+impl Statistics {
+    fn create(&self, if_missing: bool) -> String {
+        let kinds =
+            if self.kinds.is_empty() { String::new() } else { format!(" ({})", self.kinds.join(", ")) };
+        let expressions = self.expressions.iter().map(|expression| format!("({expression})"));
+        let on: Vec<String> = self.columns.iter().cloned().chain(expressions).collect();
+        format!(
+            "CREATE STATISTICS {}{}{kinds} ON {} FROM {}",
+            if if_missing { "IF NOT EXISTS " } else { "" },
+            qualified(&self.schema, &self.name),
+            on.join(", "),
+            qualified(&self.table_schema, &self.table)
+        )
+    }
+
+    /// `CREATE STATISTICS`.
+    pub fn create_statement(&self) -> String {
+        self.create(false)
+    }
+
+    /// `CREATE STATISTICS IF NOT EXISTS`: for when dropping a column may or may not have taken
+    /// it along.
+    pub fn create_if_missing_statement(&self) -> String {
+        self.create(true)
+    }
+
+    /// `DROP STATISTICS`.
+    pub fn drop_statement(&self) -> String {
+        format!("DROP STATISTICS {}", qualified(&self.schema, &self.name))
+    }
+}
+
 /// A grantee as `GRANT ... TO` takes it.
 fn grantee(role: &str) -> String {
     if role == "PUBLIC" { role.to_owned() } else { quote_ident(role) }
@@ -299,6 +331,7 @@ impl Schema {
         };
         out.extend(constraints(false));
         out.extend(self.indexes.iter().map(|index| index.definition.clone()));
+        out.extend(self.statistics.iter().map(Statistics::create_statement));
         out.extend(constraints(true));
         out.extend(self.views.iter().map(View::create_statement));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));

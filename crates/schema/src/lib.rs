@@ -47,6 +47,9 @@ pub struct Schema {
     pub triggers: Vec<Trigger>,
     /// Row-level security policies.
     pub policies: Vec<Policy>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<Statistics>,
     /// Privileges granted to roles other than each object's owner, and defaults revoked.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub privileges: Vec<Privilege>,
@@ -285,6 +288,26 @@ pub struct Policy {
     pub with_check: Option<String>,
 }
 
+/// An extended statistics object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statistics {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// The schema of its table.
+    pub table_schema: String,
+    /// Its table.
+    pub table: String,
+    /// `ndistinct`, `dependencies`, `mcv`; empty for one expression (which takes no kinds).
+    pub kinds: Vec<String>,
+    /// Its columns, quoted, in name order (their order means nothing, and a type-change swap
+    /// moves a column to the end).
+    pub columns: Vec<String>,
+    /// Its expressions, as `pg_get_statisticsobjdef_expressions` prints them.
+    pub expressions: Vec<String>,
+}
+
 /// The kind of object a privilege is on, as `GRANT ... ON <kind>` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -417,6 +440,7 @@ impl Schema {
             ("functions", self.functions.len()),
             ("triggers", self.triggers.len()),
             ("policies", self.policies.len()),
+            ("statistics", self.statistics.len()),
             ("privileges", self.privileges.len() + self.default_privileges.len()),
         ]
     }

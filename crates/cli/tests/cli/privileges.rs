@@ -125,7 +125,8 @@ GRANT SELECT ON ranked TO \"{reader}\";
 GRANT SELECT (id, score) ON contacts TO \"{reader}\";
 CREATE STATISTICS contacts_score_name (dependencies) ON score, name FROM contacts;"
     );
-    assert_eq!(dev(&dir, &db, &v1, "init").code, 0);
+    let init = dev(&dir, &db, &v1, "init");
+    assert_eq!(init.code, 0, "{init:?}");
     db.execute("INSERT INTO contacts SELECT g, g, 'c' || g FROM generate_series(1, 100) g");
     let v2 = v1.replace("score integer", "score bigint");
     let run = dev(&dir, &db, &v2, "bigint");

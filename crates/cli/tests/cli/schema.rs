@@ -38,6 +38,8 @@ CREATE TABLE crm.deals (
 ALTER TABLE crm.deals ADD CONSTRAINT deals_amount_positive CHECK (amount > 0) NOT VALID;
 CREATE INDEX deals_open_idx ON crm.deals (lower(coalesce(amount::text, 'none')) DESC NULLS LAST) INCLUDE (contact_id) WHERE closed_at IS NULL;
 CREATE INDEX contacts_name_trgm ON crm.contacts USING gin (name gin_trgm_ops);
+CREATE STATISTICS crm.deals_spread (ndistinct, dependencies) ON invoice, contact_id FROM crm.deals;
+CREATE STATISTICS crm.deals_doubled ON (amount * 2) FROM crm.deals;
 CREATE UNLOGGED TABLE crm.scratch (id int);
 CREATE TABLE crm.events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE crm.events_2026 PARTITION OF crm.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
