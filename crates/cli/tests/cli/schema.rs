@@ -191,6 +191,24 @@ fn plans_turn_one_schema_into_another() {
          CREATE TABLE a (id int PRIMARY KEY, b_id int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
          ALTER TABLE a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES b;",
     );
+    // Privileges and statistics: granted, revoked, kept by a view recreated over a changed
+    // table, a default revoked, default privileges, statistics replaced.
+    let plan = check_plan(
+        "CREATE TABLE deals (id int, amount int, note text);
+         CREATE VIEW totals AS SELECT id, amount FROM deals;
+         GRANT SELECT ON totals TO PUBLIC; GRANT UPDATE (note) ON deals TO PUBLIC;
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
+         CREATE STATISTICS deals_stats ON id, amount FROM deals;",
+        "CREATE TABLE deals (id int, amount bigint, note text);
+         CREATE VIEW totals AS SELECT id, amount FROM deals;
+         GRANT SELECT ON totals TO PUBLIC; GRANT SELECT (id), INSERT ON deals TO PUBLIC;
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
+         REVOKE EXECUTE ON FUNCTION total() FROM PUBLIC;
+         ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;
+         CREATE STATISTICS deals_stats (mcv) ON amount, note FROM deals;",
+    );
+    assert!(plan.contains("GRANT SELECT ON TABLE \"public\".\"totals\" TO PUBLIC"), "{plan}");
+    assert!(plan.contains("REVOKE UPDATE (\"note\") ON TABLE"), "{plan}");
     // Enum values added in the middle and at the end.
     let plan = check_plan(
         "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (stage stage);",
