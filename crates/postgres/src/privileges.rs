@@ -13,16 +13,18 @@ use crate::introspect::{USER_SCHEMA, flag, not_extension_owned, optional, text};
 /// `PUBLIC` for the grantee `0`, else the role's name.
 const GRANTEE: &str = "CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END";
 
-/// The entries of `actual` (granted) that `base` lacks, and of `base` (revoked) that `actual`
-/// lacks, the owner's left out; `key` names the columns that say which object.
-fn deviations(key: &str) -> String {
-    let same = key
-        .split(", ")
-        .map(|column| format!("b.{column} IS NOT DISTINCT FROM x.{column}"))
-        .collect::<Vec<_>>();
+/// The query of the privileges of `objects` (a query of columns `owner`, `acl`, `base` and
+/// those `key` names, which say which object): the entries of its ACL (`base` when it has none)
+/// that `base` lacks (granted), and of `base` that the ACL lacks (revoked), the owner's left out.
+fn deviations(objects: &str, key: &str) -> String {
+    let same: Vec<String> =
+        key.split(", ").map(|column| format!("b.{column} IS NOT DISTINCT FROM x.{column}")).collect();
     let same = same.join(" AND ");
     format!(
-        "SELECT {key}, {GRANTEE}, x.privilege_type, x.is_grantable, false FROM actual x \
+        "WITH objects AS ({objects}), \
+         actual AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(coalesce(o.acl, o.base)) e), \
+         base AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(o.base) e) \
+         SELECT {key}, {GRANTEE}, x.privilege_type, x.is_grantable, false FROM actual x \
          WHERE x.grantee <> x.owner AND NOT EXISTS (SELECT 1 FROM base b WHERE {same} AND b.grantee = x.grantee \
            AND b.privilege_type = x.privilege_type AND b.is_grantable = x.is_grantable) \
          UNION \
@@ -45,11 +47,11 @@ impl PgConnection {
         // `public` is created with `USAGE` (before PostgreSQL 15 also `CREATE`) for `PUBLIC`.
         let public_default = "makeaclitem(0, n.nspowner, CASE WHEN current_setting('server_version_num')::int >= 150000 \
              THEN 'USAGE' ELSE 'USAGE, CREATE' END, false)";
-        let query = format!(
-            "WITH objects(object, schema, name, col, owner, acl, base) AS ( \
-               SELECT 'schema', n.nspname::text, ''::text, NULL::text, n.nspowner, n.nspacl, \
+        let objects = format!(
+            "SELECT 'schema' AS object, n.nspname::text AS schema, ''::text AS name, NULL::text AS col, \
+                 n.nspowner AS owner, n.nspacl AS acl, \
                  CASE WHEN n.nspname = 'public' THEN array_append(acldefault('n', n.nspowner), {public_default}) \
-                 ELSE acldefault('n', n.nspowner) END \
+                 ELSE acldefault('n', n.nspowner) END AS base \
                FROM pg_namespace n WHERE {USER_SCHEMA} AND {namespace_owned} \
              UNION ALL \
                SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname, NULL, c.relowner, c.relacl, \
@@ -67,15 +69,10 @@ impl PgConnection {
              UNION ALL \
                SELECT 'type', n.nspname, t.typname, NULL, t.typowner, t.typacl, acldefault('T', t.typowner) \
                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
-               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter} \
-             ), \
-             actual AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(coalesce(o.acl, o.base)) e), \
-             base AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(o.base) e) \
-             {}",
-            deviations("object, schema, name, col")
+               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
         );
         let mut privileges: Vec<Privilege> = self
-            .rows(&query)?
+            .rows(&deviations(&objects, "object, schema, name, col"))?
             .iter()
             .map(|row| Privilege {
                 object: match text(row, 0).as_str() {
@@ -100,21 +97,15 @@ impl PgConnection {
 
     /// `ALTER DEFAULT PRIVILEGES`, of every role (whose is not modelled).
     pub(crate) fn default_privileges(&mut self) -> Result<Vec<DefaultPrivilege>, DbError> {
-        // Per schema only grants are stored; for all schemas the whole ACL, defaults included.
-        let query = format!(
-            "WITH objects AS ( \
-               SELECT CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE n.nspname::text END AS schema, \
-                 d.defaclobjtype::text AS objects, d.defaclrole AS owner, d.defaclacl AS acl, \
-                 CASE WHEN d.defaclnamespace = 0 THEN acldefault(CASE WHEN d.defaclobjtype = 'S' THEN 's' \
-                   ELSE d.defaclobjtype END, d.defaclrole) END AS base \
-               FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace), \
-             actual AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(o.acl) e), \
-             base AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(o.base) e) \
-             {}",
-            deviations("schema, objects")
-        );
+        // Per schema only grants are stored (against no base); for all schemas the whole ACL,
+        // defaults included.
+        let objects = "SELECT CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE n.nspname::text END AS schema, \
+             d.defaclobjtype::text AS objects, d.defaclrole AS owner, d.defaclacl AS acl, \
+             CASE WHEN d.defaclnamespace = 0 THEN acldefault(CASE WHEN d.defaclobjtype = 'S' THEN 's' \
+               ELSE d.defaclobjtype END, d.defaclrole) END AS base \
+             FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace";
         let mut privileges: Vec<DefaultPrivilege> = self
-            .rows(&query)?
+            .rows(&deviations(objects, "schema, objects"))?
             .iter()
             .map(|row| DefaultPrivilege {
                 schema: optional(row, 0),
