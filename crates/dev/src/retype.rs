@@ -8,7 +8,8 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, index names, sequence and views.
+//!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
+//!    privileges of the column and of the views it recreates.
 //!
 //! The swapped column moves to the end of the table (`SELECT *` order changes). Only conversions
 //! that cannot fail are carried this way (`int` to `bigint`, to `text`, a time gaining a zone):
@@ -19,7 +20,7 @@
 //! in the migration.
 
 use haste_diff::{Hazard, Lock, Step};
-use haste_schema::{Column, Schema, Table, TableKind, qualified};
+use haste_schema::{Column, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
 use crate::generate::Draft;
@@ -150,6 +151,22 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
         tables.push(retype);
     }
     Retypes { held, tables, in_place }
+}
+
+/// The privileges `desired` gives the relation `schema.name`: on `column` only, or (no column)
+/// on the relation and every column of it.
+fn privileges_on<'a>(
+    desired: &'a Schema,
+    schema: &'a str,
+    name: &'a str,
+    column: Option<&'a str>,
+) -> impl Iterator<Item = &'a Privilege> {
+    desired.privileges.iter().filter(move |p| {
+        p.object == PrivilegeObject::Table
+            && p.schema == schema
+            && p.name == name
+            && column.is_none_or(|column| p.column.as_deref() == Some(column))
+    })
 }
 
 /// Why the column cannot be re-pointed, if it cannot.
@@ -322,9 +339,26 @@ impl TableRetype {
             self.plan_column(desired, column, &mut after_swap);
         }
         self.columns = columns;
+        // Dropping the old column took the statistics objects over it along.
+        for statistics in desired
+            .statistics
+            .iter()
+            .filter(|s| s.table_schema == self.table.schema && s.table == self.table.name)
+        {
+            after_swap.push(step(
+                statistics.create_if_missing_statement(),
+                Lock::ShareUpdateExclusive,
+                &[],
+                false,
+            ));
+        }
         self.swap.extend(after_swap);
         for view in views {
             self.swap.push(step(view.create_statement(), Lock::None, &[], false));
+            // In the swap's transaction: a role reading the view never finds it without its grant.
+            for privilege in privileges_on(desired, &view.schema, &view.name, None) {
+                self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
+            }
         }
     }
 
@@ -368,6 +402,11 @@ impl TableRetype {
                 &[],
                 false,
             ));
+        }
+        // The old column's privileges went with it.
+        for privilege in privileges_on(desired, &self.table.schema, &self.table.name, Some(&column.old.name))
+        {
+            after_swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
         }
         if let Some(comment) = &column.new.comment {
             after_swap.push(step(

@@ -84,8 +84,11 @@ impl PrismaSchema {
             .filter(|e| !lowered.extensions.iter().any(|d| d.name == e.name))
             .map(|e| ExtensionRequest { if_not_exists: true, ..e.clone() })
             .collect();
-        let needs =
-            ShadowNeeds { extensions: declared.chain(undeclared.clone()).collect(), other_role: None };
+        // A Prisma schema grants nothing.
+        let needs = ShadowNeeds {
+            extensions: declared.chain(undeclared.clone()).collect(),
+            ..ShadowNeeds::default()
+        };
         // Prisma's `?schema=` names the schema unqualified names live in; Migrate creates it.
         let statements: Vec<String> = std::iter::once(format!(
             "CREATE SCHEMA IF NOT EXISTS {}",
