@@ -63,7 +63,8 @@ pub struct Generated {
     pub changes: Vec<Change>,
     /// What `down.sql` cannot give back.
     pub irreversible: Vec<String>,
-    /// Prisma's warnings, when the migration is written as Prisma writes it.
+    /// Prisma's warnings, when the migration is written as Prisma writes it, and haste's own
+    /// (writes a type change refuses from its expand on).
     pub warnings: Vec<String>,
     /// Objects of the database a Prisma schema cannot express, left alone.
     pub kept: Vec<String>,
@@ -103,6 +104,8 @@ pub(crate) struct Draft {
     pub(crate) restores: Vec<expand::Moved>,
     /// For a swap: the new columns its `down.sql` must fill again.
     pub(crate) refills: Vec<retype::Refill>,
+    /// What the person must know before deploying it (shown in the summary).
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Draft {
@@ -164,6 +167,7 @@ impl Draft {
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -270,7 +274,13 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let generated = Generated {
         folders,
         irreversible: render::irreversible_notes(&first.up),
-        warnings: first.prisma_text.map(|(_, warnings)| warnings).unwrap_or_default(),
+        warnings: first
+            .prisma_text
+            .map(|(_, warnings)| warnings)
+            .into_iter()
+            .flatten()
+            .chain(first.warnings)
+            .collect(),
         plan: Plan { steps: first.up, suggestions },
         changes: haste_diff::changes(&before, target.schema()),
         kept: target.kept(&history.schema),
