@@ -13,7 +13,15 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, index names, sequence and views.
+//!    default, `NOT NULL`, keys, index names, sequence and views; other tables' foreign keys
+//!    that reference the column (the ids running out: an `integer` primary key made `bigint`)
+//!    are dropped before its key and added again `NOT VALID` on the new one;
+//! 4. validate (each statement on its own, only when the swap re-added such keys): they are
+//!    validated, a scan of the referencing table under `SHARE UPDATE EXCLUSIVE`.
+//!
+//! A referencing column whose type the migration also changes goes through its own expand
+//! and swap, after the key's; one left as it is keeps its type (`integer` referencing
+//! `bigint` is valid).
 //!
 //! When a conversion can fail, the trigger converts every write all the same, so from the
 //! expand on an application write whose value does not convert is refused with the
@@ -29,9 +37,10 @@
 //! gets a value other than its conversion.
 //!
 //! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
-//! cannot be carried (identity or generated columns, expressions that read the column, keys
-//! other tables reference, no single-column primary key to walk) is made in place, with the
-//! reason written in the migration.
+//! cannot be carried (identity or generated columns, expressions that read the column, a key a
+//! partitioned table's foreign key references, which PostgreSQL cannot add `NOT VALID`, no
+//! single-column primary key to walk) is made in place, with the reason written in the
+//! migration.
 
 use haste_diff::{Hazard, Lock, Step};
 use haste_schema::{Column, Constraint, Schema, Table, TableKind, qualified};
@@ -78,6 +87,17 @@ pub(crate) struct Retypes {
 
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
     Step { sql, lock, hazards: hazards.to_vec(), alone }
+}
+
+/// Validating a constraint added `NOT VALID`: a scan that lets reads and writes through, on
+/// its own.
+fn validate(table: &str, constraint: &str) -> Step {
+    step(
+        format!("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}"),
+        Lock::ShareUpdateExclusive,
+        &[Hazard::TableScan],
+        true,
+    )
 }
 
 fn same_table(a: &Table, b: &Table) -> bool {
@@ -442,12 +462,7 @@ $haste$",
                 &[],
                 false,
             ));
-            self.prepare.push(step(
-                format!("ALTER TABLE {name} VALIDATE CONSTRAINT {check}"),
-                Lock::ShareUpdateExclusive,
-                &[Hazard::TableScan],
-                true,
-            ));
+            self.prepare.push(validate(&name, &check));
             after_swap.push(step(
                 format!("ALTER TABLE {name} ALTER COLUMN {old} SET NOT NULL"),
                 Lock::AccessExclusive,
@@ -511,12 +526,7 @@ $haste$",
                 &[],
                 false,
             ));
-            self.validate.push(step(
-                format!("ALTER TABLE {other_name} VALIDATE CONSTRAINT {quoted}"),
-                Lock::ShareUpdateExclusive,
-                &[Hazard::TableScan],
-                true,
-            ));
+            self.validate.push(validate(&other_name, &quoted));
         }
         // Foreign keys first: a key they would hang on is dropped after them.
         let mut constraints: Vec<_> = self.table.constraints.iter().collect();
@@ -541,12 +551,7 @@ $haste$",
             ));
             if constraint.kind == "f" {
                 self.expand.push(step(sql, Lock::ShareRowExclusive, &[], false));
-                self.prepare.push(step(
-                    format!("ALTER TABLE {name} VALIDATE CONSTRAINT {replacement}"),
-                    Lock::ShareUpdateExclusive,
-                    &[Hazard::TableScan],
-                    true,
-                ));
+                self.prepare.push(validate(&name, &replacement));
                 after_swap.push(step(
                     format!("ALTER TABLE {name} RENAME CONSTRAINT {replacement} TO {quoted}"),
                     Lock::AccessExclusive,

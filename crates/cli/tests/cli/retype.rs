@@ -18,6 +18,13 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
 
 use crate::dev::matches as same_schema;
 
+/// The keys, checks and `NOT NULL` of the swapped columns still refuse each of `statements`.
+fn still_refused(db: &TestDb, statements: &[&str]) {
+    for refused in statements {
+        assert!(db.try_execute(refused).is_err(), "still refused after the swap: {refused}");
+    }
+}
+
 const V1: &str = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
 CREATE TABLE contacts (
   id serial PRIMARY KEY,
@@ -93,14 +100,15 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
         prod.value("SELECT id || ':' || score FROM contacts WHERE name = 'after'").as_deref(),
         Some("3001:1")
     );
-    for refused in [
-        "INSERT INTO contacts (workspace_id, name) VALUES (3, 'no such workspace')",
-        "INSERT INTO contacts (id, workspace_id, name) VALUES (1, 1, 'duplicate key')",
-        "INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')",
-        "INSERT INTO contacts (workspace_id, score, name) VALUES (1, NULL, 'null score')",
-    ] {
-        assert!(prod.try_execute(refused).is_err(), "still refused after the swap: {refused}");
-    }
+    still_refused(
+        &prod,
+        &[
+            "INSERT INTO contacts (workspace_id, name) VALUES (3, 'no such workspace')",
+            "INSERT INTO contacts (id, workspace_id, name) VALUES (1, 1, 'duplicate key')",
+            "INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')",
+            "INSERT INTO contacts (workspace_id, score, name) VALUES (1, NULL, 'null score')",
+        ],
+    );
     assert_eq!(prod.value("SELECT count(*) FROM pg_index WHERE NOT indisvalid").as_deref(), Some("0"));
     assert_eq!(
         prod.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'haste_retype%'").as_deref(),
@@ -201,13 +209,14 @@ fn a_referenced_primary_key_is_widened_with_its_foreign_keys_repointed() {
         prod.value("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated").as_deref(),
         Some("2")
     );
-    for refused in [
-        "INSERT INTO contacts VALUES (0, 5000000000)",
-        "INSERT INTO notes VALUES (0, 1001)",
-        "DELETE FROM accounts WHERE id = 1",
-    ] {
-        assert!(prod.try_execute(refused).is_err(), "the foreign keys still hold: {refused}");
-    }
+    still_refused(
+        &prod,
+        &[
+            "INSERT INTO contacts VALUES (0, 5000000000)",
+            "INSERT INTO notes VALUES (0, 1001)",
+            "DELETE FROM accounts WHERE id = 1",
+        ],
+    );
     prod.execute("DELETE FROM accounts WHERE id = 999");
     assert_eq!(
         prod.value("SELECT count(*) FROM contacts WHERE account_id = 999").as_deref(),
@@ -494,6 +503,15 @@ fn deploy_while_writing(dir: &TempDir, prod: &TestDb, rows: u32, gap: bool) -> R
     }
 }
 
+/// `items` with `rows` rows on a fresh production database, and `narrowed()` planned for it.
+fn narrowing_planned(label: &str, rows: u32) -> Option<(TempDir, TestDb)> {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return None };
+    let dir = TempDir::new(label);
+    items(&dir, &dev_db, &prod, rows);
+    assert_eq!(dev(&dir, &dev_db, &narrowed(), "narrow").code, 0);
+    Some((dir, prod))
+}
+
 /// Every row as `items` wrote it, whatever column type it is read through now.
 fn rows_unchanged(prod: &TestDb, rows: u32) {
     let changed = format!(
@@ -507,11 +525,8 @@ fn rows_unchanged(prod: &TestDb, rows: u32) {
 /// through, and every row holds the value written.
 #[test]
 fn writes_during_the_backfill_that_do_not_convert_are_refused_and_the_deploy_succeeds() {
-    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
-    let dir = TempDir::new("retype-concurrent");
     let rows = 50_000;
-    items(&dir, &dev_db, &prod, rows);
-    assert_eq!(dev(&dir, &dev_db, &narrowed(), "narrow").code, 0);
+    let Some((dir, prod)) = narrowing_planned("retype-concurrent", rows) else { return };
     let run = deploy_while_writing(&dir, &prod, rows, false);
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
@@ -529,13 +544,10 @@ fn writes_during_the_backfill_that_do_not_convert_are_refused_and_the_deploy_suc
 /// the row is fixed the next deploy resumes and finishes.
 #[test]
 fn a_row_written_before_the_trigger_that_does_not_convert_stops_the_backfill() {
-    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
-    let dir = TempDir::new("retype-gap");
     let rows = 50_000;
-    items(&dir, &dev_db, &prod, rows);
+    let Some((dir, prod)) = narrowing_planned("retype-gap", rows) else { return };
     let gap = rows - 1;
     prod.execute(&format!("DELETE FROM items WHERE id = {gap}"));
-    assert_eq!(dev(&dir, &dev_db, &narrowed(), "narrow").code, 0);
     let stopped = deploy_while_writing(&dir, &prod, rows, true);
     assert_ne!(stopped.code, 0, "{stopped:?}");
     assert!(
