@@ -2,7 +2,8 @@
 //! deploy (the guide's recipe for `int` to `bigint`), so the application never waits behind a
 //! rewrite:
 //!
-//! 0. check (first statement of the migration, for a conversion that can fail: `bigint` to
+//! 0. check (first statement of the migration, after only its `--rename` hints, whose new
+//!    names it reads; for a conversion that can fail: `bigint` to
 //!    `integer`, `text` to `integer`, a shorter `varchar`, a smaller `numeric`): every row's
 //!    value converted as the trigger converts it, under `ACCESS SHARE`; a row that does not
 //!    convert fails the migration with the column, the count, the first key and a hint, before
@@ -730,12 +731,15 @@ impl Retypes {
     /// The migrations after `first` (the migration's other changes, which the first table's
     /// expand joins): per table, its expand (with `data.sql`), its prepare and its swap, all
     /// applied by one deploy.
-    pub(crate) fn drafts(self, mut first: Draft, name: &str) -> Vec<Draft> {
+    /// `renames`: how many of `first`'s steps are renames from hints, which come first.
+    pub(crate) fn drafts(self, mut first: Draft, name: &str, renames: usize) -> Vec<Draft> {
         let mut drafts = Vec::new();
         // Every check before anything else of the migration, so that a row that does not
-        // convert leaves nothing applied, also in a file whose statements run one by one.
+        // convert leaves nothing applied, also in a file whose statements run one by one. Only
+        // renames from hints go before them: the checks read the columns by their new names
+        // (and then scan under the renames' lock).
         let checks: Vec<Step> = self.tables.iter().flat_map(|table| table.checks.iter().cloned()).collect();
-        first.up.splice(0..0, checks);
+        first.up.splice(renames..renames, checks);
         first.warnings.extend(self.tables.iter().flat_map(TableRetype::refused_writes));
         for (index, table) in self.tables.into_iter().enumerate() {
             let changes = table.describe();

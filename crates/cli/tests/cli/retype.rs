@@ -566,3 +566,25 @@ fn a_row_written_before_the_trigger_that_does_not_convert_stops_the_backfill() {
     assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
     rows_unchanged(&prod, rows);
 }
+
+/// A column renamed (by a hint) and narrowed in the same migration: the check reads it by its
+/// new name, after the rename, and refuses a row that does not fit.
+#[test]
+fn a_column_renamed_and_narrowed_in_one_migration_is_checked_by_its_new_name() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-rename");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, code text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, 'c' || g FROM generate_series(1, 100) g; INSERT INTO t VALUES (101, 'much too long')");
+    dir.write("schema.sql", "CREATE TABLE t (id integer PRIMARY KEY, label varchar(8));");
+    let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", "label"];
+    let run = haste(dir.path(), &[&args[..], &["--rename", "public.t.code=label"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("1 row(s) of \"public\".\"t\".\"label\" do not convert"), "{failed:?}");
+    prod.execute("DELETE FROM t WHERE id = 101");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    assert_eq!(prod.value("SELECT count(*) || ':' || max(label) FROM t").as_deref(), Some("100:c99"));
+}
