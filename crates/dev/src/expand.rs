@@ -242,6 +242,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         },
         Draft {
             suffix: "_contract".into(),
@@ -257,6 +258,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: moved.clone(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         },
     ])
 }
