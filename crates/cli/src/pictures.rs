@@ -157,6 +157,9 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
         history: Some(&history),
         plan: impact.as_ref(),
     });
+    // The history and the plan may quote the password (a failed statement's error, the
+    // statement itself); the page is masked as the terminal is.
+    let page = resolved.url.scrub_encoded(&page, haste_report::escape);
     let path = out.join("index.html");
     match std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, page)) {
         Ok(()) => {

@@ -229,3 +229,29 @@ fn a_filter_that_can_draw_nothing_is_bad_input() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("(2 tables, 0 links)"), "{run:?}");
 }
+
+/// The report is a file people pass around: the connection's password stays out of it, as it
+/// stays out of the terminal, even where the history or a pending statement quotes it (here a
+/// failed migration's error, kept in `_haste_events`, and the same statement in the plan).
+#[test]
+fn the_report_never_holds_the_password() {
+    let Some(db) = database() else { return };
+    let password = "R3port&<Secret>";
+    let url = db.url_with_password(&password.replace('&', "%26").replace('<', "%3C").replace('>', "%3E"));
+    let work = crate::migrations(&[
+        ("1_ok", "CREATE TABLE ok (id int);"),
+        ("2_quotes", &format!("SELECT '{password}'::int;")),
+    ]);
+    let deploy = haste(work.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(!deploy.all().contains(password), "{deploy:?}");
+    let out = work.path().join("report");
+    let run = haste(work.path(), &["report", "--url", &url, "--plan", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("invalid input syntax for type integer"), "the failure is in the timeline");
+    for written in [password.to_owned(), haste_report::escape(password)] {
+        assert!(!html.contains(&written), "the password, as {written:?}, is in the report");
+    }
+    assert!(html.contains("&quot;***&quot;"), "masked where the error quoted it");
+}
