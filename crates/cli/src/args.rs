@@ -91,8 +91,14 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `haste man > haste.1 && man ./haste.1`.
-    Man,
+    /// Print the manual page (roff): `haste man > haste.1 && man ./haste.1`; `--dir` writes it
+    /// and the page of every command (`haste-migrate-deploy.1`, ...) into a folder.
+    Man {
+        /// Folder to write every page into (made when missing), for `MANPATH` or
+        /// `/usr/local/share/man/man1`.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Show the settings a command would use here (environment, URLs with passwords hidden,
     /// folder, lock budget), after haste.toml, its `[environments.<name>]` section, .env and
     /// flags; connects to nothing.

@@ -46,15 +46,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "haste", &mut text);
             print_bytes(&text)
         }
-        Command::Man => {
-            let mut text = Vec::new();
-            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut text) {
-                Ok(()) => print_bytes(&text),
-                Err(error) => {
-                    Printer::new(Format::Text, None).fail("INTERNAL", exit::INTERNAL, &error.to_string())
-                }
-            }
-        }
+        Command::Man { dir } => manual(dir.as_deref()),
         Command::Config { common, run } => match resolve(&common, Some(&run)) {
             Ok((resolved, printer)) => printer.config(&resolved),
             Err(code) => code,
@@ -508,6 +500,35 @@ fn with_guarded_database(
 /// The settings, and a printer that knows the URL's password to scrub; or the exit code of a
 /// configuration error, already reported.
 /// Writes generated text to stdout; a reader that stopped early (`| head`) is no error.
+/// `haste man`: the page on stdout, or (`--dir`) every command's page in a folder; the help
+/// subcommand is left out, as it has nothing to document and no page.
+fn manual(dir: Option<&std::path::Path>) -> u8 {
+    let command = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let printer = Printer::new(Format::Text, None);
+    let Some(dir) = dir else {
+        let mut text = Vec::new();
+        return match clap_mangen::Man::new(command).render(&mut text) {
+            Ok(()) => print_bytes(&text),
+            Err(error) => printer.fail("INTERNAL", exit::INTERNAL, &error.to_string()),
+        };
+    };
+    // One page per command, as clap_mangen writes them.
+    fn pages(command: &clap::Command) -> usize {
+        1 + command.get_subcommands().filter(|sub| !sub.is_hide_set()).map(pages).sum::<usize>()
+    }
+    let count = pages(&command);
+    let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(command, dir));
+    match written.map(|()| count) {
+        Ok(count) => {
+            printer.emit(&format!("Wrote {count} manual pages to {}", dir.display()), true);
+            exit::OK
+        }
+        Err(error) => {
+            printer.usage_error(&format!("cannot write the manual pages to {}: {error}", dir.display()))
+        }
+    }
+}
+
 fn print_bytes(text: &[u8]) -> u8 {
     use std::io::Write;
     match std::io::stdout().lock().write_all(text) {

@@ -40,6 +40,25 @@ fn filter(tables: &TableFilter, schema: &haste_schema::Schema, printer: &Printer
     }
 }
 
+/// Writes `text` to `path` whole or not at all: into a file beside it, renamed over it once
+/// written, so that a write that fails part-way (a full disk) leaves the previous file as it
+/// was and nothing half-written. A device or pipe (`--out /dev/stdout`) is written as it is,
+/// and a symbolic link through to its file, which stays linked.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let path = match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => return std::fs::write(path, text),
+        Ok(_) => std::fs::canonicalize(path)?,
+        Err(_) => path.to_owned(),
+    };
+    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    let partial = path.with_file_name(format!(".{name}.{}.partial", std::process::id()));
+    let written = std::fs::write(&partial, text).and_then(|()| std::fs::rename(&partial, &path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
+}
+
 /// What `schema erd` was asked.
 pub struct ErdArgs<'a> {
     pub url: Option<&'a str>,
@@ -81,7 +100,7 @@ pub fn erd(args: &ErdArgs<'_>) -> u8 {
         ErdFormat::Dot => haste_report::text::dot(&erd),
     };
     match args.out {
-        Some(path) => match std::fs::write(path, text) {
+        Some(path) => match write_whole(path, &text) {
             Ok(()) => {
                 printer.emit(
                     &format!(
@@ -157,8 +176,11 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
         history: Some(&history),
         plan: impact.as_ref(),
     });
+    // The history and the plan may quote the password (a failed statement's error, the
+    // statement itself); the page is masked as the terminal is.
+    let page = resolved.url.scrub_encoded(&page, haste_report::escape);
     let path = out.join("index.html");
-    match std::fs::create_dir_all(out).and_then(|()| std::fs::write(&path, page)) {
+    match std::fs::create_dir_all(out).and_then(|()| write_whole(&path, &page)) {
         Ok(()) => {
             match printer.format() {
                 Format::Text => printer.line(&format!("Wrote {}", path.display())),

@@ -125,13 +125,19 @@ impl DatabaseUrl {
     /// `text` with every occurrence of this URL's password (as written, and decoded) replaced
     /// by `***`: for messages that come from elsewhere (a server, a library) and might quote it.
     pub fn scrub(&self, text: &str) -> String {
+        self.scrub_encoded(text, str::to_owned)
+    }
+
+    /// [`scrub`](Self::scrub) for text that quotes through an encoding (`encode`; HTML escaping
+    /// for a page, where a password's `&` is written `&amp;`).
+    pub fn scrub_encoded(&self, text: &str, encode: impl Fn(&str) -> String) -> String {
         let mut text = text.to_owned();
         for range in self.hidden_ranges() {
             let written = &self.raw[range];
             for password in [self.decode_value(written), written.to_owned()] {
                 // Shorter ones would mask ordinary words.
                 if password.len() >= 3 {
-                    text = text.replace(&password, MASK);
+                    text = text.replace(&encode(&password), MASK);
                 }
             }
         }

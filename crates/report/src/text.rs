@@ -47,18 +47,27 @@ fn word(text: &str) -> String {
 }
 
 /// Text inside Mermaid's double quotes, on one line. Mermaid reads markup in the labels of an
-/// `erDiagram` and decodes no escape there (its `#lt;` codes show as they are), so `<`, `>` and
-/// `"` become the look-alikes `‹`, `›` and `'`.
+/// `erDiagram` and decodes no escape there, so `<`, `>` and `"` become the look-alikes `‹`, `›`
+/// and `'`. It also takes any `#word;` for one of its entity codes (`#lt;`, `#35;`), which it
+/// then shows mangled (`ﬂ°lt¶ß`), so the `#` of such a run becomes the look-alike `＃`.
 fn label(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
+    text.char_indices()
+        .map(|(at, c)| match c {
             '<' => '‹',
             '>' => '›',
             '"' => '\'',
+            '#' if starts_entity_code(&text[at + 1..]) => '＃',
             c if c.is_control() => ' ',
             c => c,
         })
         .collect()
+}
+
+/// Whether `rest`, after a `#`, makes it one of Mermaid's entity codes: `\w+;` (JavaScript's
+/// `\w`, ASCII letters, digits and `_`).
+fn starts_entity_code(rest: &str) -> bool {
+    let word = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    word > 0 && rest[word..].starts_with(';')
 }
 
 /// A Graphviz DOT graph: each schema a cluster, each table an HTML-like table with a port per

@@ -365,3 +365,29 @@ fn chromium_shows_the_report_and_the_diagram() {
     let drawn = dom.split("<svg").nth(1).and_then(width).unwrap();
     assert!(drawn < layout(&erd).width.ceil(), "the page's script fitted the diagram ({drawn})");
 }
+
+/// Mermaid reads `#name;` and `#123;` in any text as its entity codes and shows what it makes of
+/// them (`ﬂ°lt¶ß`); a comment or name holding one ("ticket #123; see #lt;") keeps its look.
+#[test]
+fn mermaid_labels_hold_no_entity_code() {
+    let mut schema = hostile();
+    schema.tables[0].name = "orders#v2;".to_owned();
+    schema.tables[1].columns[0].comment = Some("ticket #123; see #lt; and #_x; (# alone stays)".to_owned());
+    let mermaid = haste_report::text::mermaid(&Erd::new(&schema, &Filter::default()));
+    let codes: Vec<&str> = mermaid
+        .match_indices('#')
+        .map(|(at, _)| &mermaid[at..])
+        .filter(|rest| {
+            let word =
+                rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |end| end + 1);
+            word > 1 && rest[word..].starts_with(';')
+        })
+        .map(|rest| rest.split(';').next().unwrap_or_default())
+        .collect();
+    assert!(codes.is_empty(), "entity codes for Mermaid: {codes:?}\n{mermaid}");
+    assert!(
+        mermaid.contains("ticket ＃123; see ＃lt; and ＃_x; (# alone stays)")
+            && mermaid.contains("orders＃v2;"),
+        "{mermaid}"
+    );
+}

@@ -229,3 +229,73 @@ fn a_filter_that_can_draw_nothing_is_bad_input() {
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stderr.contains("(2 tables, 0 links)"), "{run:?}");
 }
+
+/// The report is a file people pass around: the connection's password stays out of it, as it
+/// stays out of the terminal, even where the history or a pending statement quotes it (here a
+/// failed migration's error, kept in `_haste_events`, and the same statement in the plan).
+#[test]
+fn the_report_never_holds_the_password() {
+    let Some(db) = database() else { return };
+    let password = "R3port&<Secret>";
+    let url = db.url_with_password(&password.replace('&', "%26").replace('<', "%3C").replace('>', "%3E"));
+    let work = crate::migrations(&[
+        ("1_ok", "CREATE TABLE ok (id int);"),
+        ("2_quotes", &format!("SELECT '{password}'::int;")),
+    ]);
+    let deploy = haste(work.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(!deploy.all().contains(password), "{deploy:?}");
+    let out = work.path().join("report");
+    let run = haste(work.path(), &["report", "--url", &url, "--plan", "--out", out.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let html = fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("invalid input syntax for type integer"), "the failure is in the timeline");
+    for written in [password.to_owned(), haste_report::escape(password)] {
+        assert!(!html.contains(&written), "the password, as {written:?}, is in the report");
+    }
+    assert!(html.contains("&quot;***&quot;"), "masked where the error quoted it");
+}
+
+/// A write that fails part-way (here the file-size limit, as a full disk would) leaves the
+/// previous report and diagram whole, and no piece of the new one beside them.
+#[test]
+fn a_write_that_fails_part_way_leaves_the_previous_output_whole() {
+    let Some(db) = database() else { return };
+    let table = |i: usize| format!("CREATE TABLE t{i} (id int PRIMARY KEY, name text, note text);");
+    db.execute(&(0..10).map(table).collect::<String>());
+    let work = TempDir::new("half-written");
+    let out = work.path().join("report");
+    let svg = work.path().join("erd.svg");
+    let (report, erd) = (out.to_str().unwrap(), svg.to_str().unwrap());
+    assert_eq!(haste(work.path(), &["report", "--url", &db.url, "--out", report]).code, 0);
+    assert_eq!(haste(work.path(), &["schema", "erd", "--url", &db.url, "--out", erd]).code, 0);
+    let (page, picture) =
+        (fs::read_to_string(out.join("index.html")).unwrap(), fs::read_to_string(&svg).unwrap());
+    db.execute(&(10..60).map(table).collect::<String>());
+    for args in [
+        vec!["report", "--url", &db.url, "--out", report],
+        vec!["schema", "erd", "--url", &db.url, "--out", erd],
+    ] {
+        // Files may grow to 16 blocks; the signal ignored, so that the write fails (EFBIG).
+        let limited = "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\"";
+        let output = std::process::Command::new("sh")
+            .args(["-c", limited, env!("CARGO_BIN_EXE_haste")])
+            .args(&args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("error: cannot write "), "{stderr}");
+    }
+    let now = (fs::read_to_string(out.join("index.html")).unwrap(), fs::read_to_string(&svg).unwrap());
+    assert!(now.0 == page, "the previous report, whole: {} bytes of {}", now.0.len(), page.len());
+    assert!(now.1 == picture, "the previous diagram, whole: {} bytes of {}", now.1.len(), picture.len());
+    let mut left: Vec<String> = fs::read_dir(work.path())
+        .unwrap()
+        .chain(fs::read_dir(&out).unwrap())
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["erd.svg", "index.html", "report"], "nothing half-written beside them");
+}

@@ -68,6 +68,26 @@ fn completions_for_every_shell_and_a_manual_page() {
     let man = haste(dir.path(), &["man"]);
     assert_eq!(man.code, 0, "{man:?}");
     assert!(man.stdout.contains(".TH haste 1") && man.stdout.contains("safe under load"), "{man:?}");
+
+    // The page names a page per command (`haste-migrate(1)`): `--dir` writes every one of them,
+    // each with its command's flags, and no page names one that is not there.
+    let pages = dir.path().join("man1");
+    let written = haste(dir.path(), &["man", "--dir", pages.to_str().unwrap()]);
+    assert_eq!(written.code, 0, "{written:?}");
+    let read = |name: &str| std::fs::read_to_string(pages.join(name)).unwrap_or_default();
+    assert_eq!(read("haste.1"), man.stdout, "the page `haste man` prints");
+    assert!(read("haste-migrate-deploy.1").contains("max\\-rate"), "{}", read("haste-migrate-deploy.1"));
+    let files: Vec<String> =
+        std::fs::read_dir(&pages).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(written.stderr.contains(&format!("Wrote {} manual pages to ", files.len())), "{written:?}");
+    for file in &files {
+        // A reference is a line of its own, in roff: `haste\-migrate(1)`.
+        for named in read(file).lines().filter_map(|line| line.strip_suffix("(1)")) {
+            let page = format!("{}.1", named.replace("\\-", "-"));
+            assert!(files.contains(&page), "{file} names {page}, which is not written: {files:?}");
+        }
+    }
+    assert!(!files.contains(&"haste-help.1".to_owned()), "help is not a command to document");
 }
 
 #[test]
