@@ -718,11 +718,19 @@ impl Observer for ProgressPrinter<'_> {
                 RunEvent::LockWaiting { holder: None, waited_ms } => self
                     .printer
                     .line(&format!("Waiting for the migration lock ({:.1} s)", *waited_ms as f64 / 1000.0)),
-                RunEvent::MigrationStarted { name, mode, statements } => self.printer.line(&format!(
-                    "Applying {name} ({statements} statement{}): {}",
-                    if *statements == 1 { "" } else { "s" },
-                    mode_text(*mode)
-                )),
+                RunEvent::MigrationStarted { name, mode, statements, data_step, in_code } => {
+                    let statements_text = format!(
+                        "({statements} statement{}): {}",
+                        if *statements == 1 { "" } else { "s" },
+                        mode_text(*mode)
+                    );
+                    self.printer.line(&match (*in_code, *statements, *data_step) {
+                        (true, _, _) => format!("Applying {name} (written in code): {}", mode_text(*mode)),
+                        (false, 0, true) => format!("Applying {name}: a data step, in batches"),
+                        (false, _, true) => format!("Applying {name} {statements_text}, then a data step in batches"),
+                        (false, _, false) => format!("Applying {name} {statements_text}"),
+                    })
+                }
                 RunEvent::Retrying { name, attempt, delay_ms, error, blockers } => {
                     let waited_for: Vec<String> = blockers
                         .iter()

@@ -64,6 +64,8 @@ impl<'a> Applier<'a> {
             name: &migration.name,
             mode: plan.mode,
             statements: plan.statements.len(),
+            data_step: migration.data.is_some(),
+            in_code: false,
         });
         if plan.statements.is_empty() && migration.data.is_none() {
             self.observer
@@ -103,7 +105,13 @@ impl<'a> Applier<'a> {
     fn apply_code(&mut self, migration: &Migration, code: &CodeMigration) -> Result<AppliedMigration, Error> {
         let settings = self.settings;
         let mode = ExecutionMode::Transaction;
-        self.observer.event(&RunEvent::MigrationStarted { name: &migration.name, mode, statements: 0 });
+        self.observer.event(&RunEvent::MigrationStarted {
+            name: &migration.name,
+            mode,
+            statements: 0,
+            data_step: false,
+            in_code: true,
+        });
         let started = Instant::now();
         let writes = [
             HistoryWrite::Migration(history_row(settings, migration, MigrationStatus::Applied, true, 0, 0)),

@@ -213,6 +213,10 @@ pub enum RunEvent<'a> {
         mode: ExecutionMode,
         /// Statements in the file.
         statements: usize,
+        /// Whether a data step (`data.sql`, in batches) follows the statements.
+        data_step: bool,
+        /// Whether it is written in code (a `CodeMigration`) rather than SQL.
+        in_code: bool,
     },
     /// A warning: the migration's file holds no statement (empty, or only comments). It is
     /// still recorded as applied, as Prisma Migrate does, so the history matches the folder;

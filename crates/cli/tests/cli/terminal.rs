@@ -128,6 +128,14 @@ fn messages_say_what_happened() {
     assert!(reset.stdout.contains("Applying 2_b (1 statement): statement by statement"), "{reset:?}");
     assert!(!reset.stdout.contains("statement statement"), "{reset:?}");
 
+    // A migration that is only a data step says so, not "0 statements: in one transaction".
+    let filled = backfill(false);
+    let url = format!("sqlite:{}", filled.path().join("app.db").display());
+    let deploy = haste(filled.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert!(deploy.stdout.contains("Applying 2_fill: a data step, in batches"), "{deploy:?}");
+    assert!(!deploy.stdout.contains("0 statements"), "{deploy:?}");
+
     let Some(db) = haste_testkit::database() else { return };
     dir.write("schema.sql", "CREATE TABLE x (id int);\nSELECT 1/0;");
     let failed =
