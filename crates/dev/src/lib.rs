@@ -13,6 +13,7 @@
 //! desired schema, and its `down.sql` must give the history back), and write the folder;
 //! [`apply`] then deploys it to the development database.
 
+mod draft;
 mod drift;
 mod expand;
 mod fill;
