@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_diff::{Change, Hazard, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
+use haste_diff::{Change, Hazard, Lock, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
 use haste_driver::DatabaseUrl;
 use haste_migrations::{LOCK_FILE, MigrationsDir};
 use haste_runner::{DeployReport, Observer, Settings};
@@ -71,6 +71,16 @@ pub struct Generated {
     pub kept: Vec<String>,
 }
 
+impl Generated {
+    /// The steps worth a warning: work under a lock that blocks writes, or lost data (online
+    /// steps are not).
+    pub fn warned_steps(&self) -> impl Iterator<Item = &Step> {
+        self.plan.steps.iter().filter(|step| {
+            step.hazards.contains(&Hazard::DataLoss) || (step.lock >= Lock::Share && !step.hazards.is_empty())
+        })
+    }
+}
+
 /// How `migrate dev` ended. Either way, [`apply`] then brings the development database up to
 /// the folder (unless the user only wants to review).
 #[derive(Debug)]
@@ -79,6 +89,14 @@ pub enum Outcome {
     InSync,
     /// A migration was written.
     Generated(Generated),
+}
+
+/// What `migrate dev` checks and makes before it plans: the migrations folder must read (before
+/// anything connects), and the development database is created when the server says it does
+/// not exist, as Prisma Migrate does. Whether it was created.
+pub fn prepare(request: &Request<'_>) -> Result<bool, Error> {
+    MigrationsDir::load(request.dir).map_err(haste_runner::Error::Folder)?;
+    Ok(haste_postgres::create_database_if_missing(request.url)?)
 }
 
 /// Runs `migrate dev` up to the written, validated migration.
