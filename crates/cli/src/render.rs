@@ -419,7 +419,7 @@ impl Printer {
     }
 
     /// `schema inspect`: counts per kind of object, or the whole model as JSON.
-    pub fn schema_summary(&self, model: &haste_schema::Schema) {
+    pub fn schema_summary(&self, model: &haste_dev::Schema) {
         match self.format {
             Format::Json => self.json(json!({ "ok": true, "schema_model": model })),
             Format::Text => {
@@ -431,7 +431,7 @@ impl Printer {
     }
 
     /// `schema diff`: the plan, each statement with its hazards; 0 when equal, 14 otherwise.
-    pub fn schema_plan(&self, plan: &haste_diff::Plan) -> u8 {
+    pub fn schema_plan(&self, plan: &haste_dev::Plan) -> u8 {
         let code = if plan.is_empty() { exit::OK } else { exit::SCHEMAS_DIFFER };
         match self.format {
             Format::Json => self.json(json!({
@@ -443,7 +443,7 @@ impl Printer {
                     self.line(&format!("-- hint: {suggestion}"));
                 }
                 for step in &plan.steps {
-                    if step.lock != haste_diff::Lock::None {
+                    if step.lock != haste_dev::Lock::None {
                         self.line(&format!("-- lock: {}", step.lock.describe()));
                     }
                     for hazard in &step.hazards {
@@ -457,7 +457,7 @@ impl Printer {
     }
 
     /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
-    pub fn schema_dump(&self, model: &haste_schema::Schema) {
+    pub fn schema_dump(&self, model: &haste_dev::Schema) {
         match self.format {
             Format::Json => self.json(json!({ "ok": true, "statements": model.to_ddl() })),
             Format::Text => {
@@ -617,10 +617,10 @@ fn state_style(state: State) -> anstyle::Style {
 }
 
 /// Green when reads and writes go on, yellow when writes wait, red when both wait.
-fn lock_style(lock: haste_diff::Lock) -> anstyle::Style {
+fn lock_style(lock: haste_dev::Lock) -> anstyle::Style {
     match lock {
-        _ if lock.lets_application_through() || lock == haste_diff::Lock::RowExclusive => GREEN,
-        haste_diff::Lock::AccessExclusive => RED.bold(),
+        _ if lock.lets_application_through() || lock == haste_dev::Lock::RowExclusive => GREEN,
+        haste_dev::Lock::AccessExclusive => RED.bold(),
         _ => YELLOW,
     }
 }
