@@ -190,7 +190,7 @@ pub struct FleetPending {
 pub fn fleet_pending(targets: &[Target], dir: &MigrationsDir, jobs: usize) -> FleetPending {
     let seen: Mutex<Vec<(haste_sql::Dialect, Option<u32>)>> = Mutex::new(Vec::new());
     let connect = |target: &Target| {
-        let mut connection = crate::fleet::connect(target)?;
+        let mut connection = crate::connect_target(target)?;
         let version = connection.server_version().ok().and_then(|v| crate::lint::major_version(&v));
         seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((connection.dialect(), version));
         Ok(connection)

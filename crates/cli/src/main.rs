@@ -437,7 +437,7 @@ fn lint_unreleased(
     settings.config.dialect = dialect;
     let inputs = lint::sources(dir, |m| !released.contains(&m.name), Some(released));
     let findings = haste_lint::lint(&inputs, &settings.config);
-    if lint::outcome(&findings) == exit::OK { exit::OK } else { printer.lint_refused(&findings, &inputs) }
+    if lint::outcome(&findings) == exit::OK { exit::OK } else { lint::refused(&findings, &inputs, printer) }
 }
 
 /// The server version and the migrations recorded as applied (or otherwise started) on `url`.
@@ -580,4 +580,11 @@ fn connect(
         }
         Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name)?),
     })
+}
+
+/// A connection to one target of a fleet, named with its run.
+fn connect_target(
+    target: &haste_runner::Target,
+) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
+    crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
 }

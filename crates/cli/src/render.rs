@@ -96,7 +96,7 @@ impl Printer {
         self.emit(&value.to_string(), false);
     }
 
-    fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {
+    pub fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {
         json!({ "code": code, "exit_code": exit_code, "message": message })
     }
 
@@ -226,23 +226,6 @@ impl Printer {
     pub fn progress(&self, text: &str) {
         if self.format == Format::Text {
             self.line(text);
-        }
-    }
-
-    /// `deploy --lint`: pending migrations have error-level findings, so nothing was applied.
-    pub fn lint_refused(&self, findings: &[haste_lint::Finding], inputs: &[haste_lint::SourceFile]) -> u8 {
-        let message = "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")";
-        match self.format {
-            Format::Text => {
-                crate::lint::render(findings, inputs, crate::args::LintFormat::Text, self);
-                self.fail("LINT_FAILED", exit::LINT_FAILED, message)
-            }
-            Format::Json => {
-                let mut error = self.error_object("LINT_FAILED", exit::LINT_FAILED, message);
-                error["findings"] = json!(findings);
-                self.json(json!({ "ok": false, "error": error }));
-                exit::LINT_FAILED
-            }
         }
     }
 
