@@ -547,15 +547,9 @@ fn promotion(
     let settings = config::settings_for(&source.url, source.history_schema.clone());
     let mut connection = connect(&source.url, &format!("haste/{}", settings.run_id), &settings)
         .map_err(|error| printer.connect_error(&error))?;
-    let report = haste_runner::status(connection.as_mut(), dir, &settings)
-        .map_err(|error| printer.runner_error(&error))?;
-    let applied_there = report
-        .migrations
-        .into_iter()
-        .filter(|m| m.state == haste_runner::State::Applied)
-        .map(|m| m.name)
-        .collect();
-    Ok(Some(haste_runner::Promotion { from: source.name.clone(), applied_there, override_reason }))
+    haste_runner::Promotion::read(connection.as_mut(), dir, &settings, source.name.clone(), override_reason)
+        .map(Some)
+        .map_err(|error| printer.runner_error(&error))
 }
 
 fn resolve(common: &args::Common, run: Option<&args::RunOptions>) -> Result<(config::Resolved, Printer), u8> {
