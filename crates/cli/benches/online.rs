@@ -117,6 +117,16 @@ const OPERATIONS: &[Operation] = &[
         haste: Change::Declared { rename: None },
     },
     Operation {
+        name: "bigint -> int (can fail)",
+        naive: "ALTER TABLE contacts ALTER COLUMN workspace_id TYPE integer;",
+        haste: Change::Declared { rename: None },
+    },
+    Operation {
+        name: "text -> varchar(64) (can fail)",
+        naive: "ALTER TABLE contacts ALTER COLUMN email TYPE varchar(64);",
+        haste: Change::Declared { rename: None },
+    },
+    Operation {
         name: "backfill",
         naive: "UPDATE contacts SET email = lower(email);",
         haste: Change::Data(

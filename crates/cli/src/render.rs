@@ -195,7 +195,7 @@ impl Printer {
             Format::Json => self.json(json!({
                 "event": "run_finished", "run_id": run_id, "ok": true,
                 "applied": report.applied, "already_applied": report.already_applied, "adopted": report.adopted,
-                "held": report.held, "lock_waits": report.lock_waits,
+                "held": report.held, "lock_waits": report.lock_waits, "replication": report.replication,
             })),
         }
         let waits = &report.lock_waits;
@@ -212,6 +212,26 @@ impl Printer {
                 if waits.retries == 1 { "" } else { "s" },
                 waits.waited_ms
             ));
+        }
+        if let (Format::Text, Some(replication)) = (self.format, &report.replication) {
+            let replicas: Vec<String> = replication
+                .replicas
+                .iter()
+                .map(|replica| match replica.visible {
+                    true => format!(
+                        "{} at most {} behind ({} ms of replay), {} at the end",
+                        replica.name,
+                        human_bytes(replica.max_behind_bytes),
+                        replica.max_replay_lag_ms,
+                        human_bytes(replica.behind_bytes_at_end)
+                    ),
+                    false => format!(
+                        "{} (its position is not visible to this role: grant it pg_monitor)",
+                        replica.name
+                    ),
+                })
+                .collect();
+            self.line(&format!("Replicas: {}.", replicas.join("; ")));
         }
         if let (Format::Text, Some(held)) = (self.format, &report.held) {
             self.line(&format!(
@@ -722,6 +742,17 @@ impl Observer for ProgressPrinter<'_> {
                     "  {name}: paused {:.1} s: a replica is {replica_lag_bytes} bytes behind",
                     *paused_ms as f64 / 1000.0
                 )),
+                RunEvent::ReplicasNotVisible { name, replicas } => self.printer.emit(
+                    &format!(
+                        "warning: {name}: this role cannot see how far {} behind, so the data step does not pause for {}; grant it pg_monitor",
+                        match replicas {
+                            [one] => format!("replica {one} is"),
+                            many => format!("replicas {} are", many.join(", ")),
+                        },
+                        if replicas.len() == 1 { "it" } else { "them" }
+                    ),
+                    true,
+                ),
                 RunEvent::EmptyMigration { name, file } => self.printer.emit(
                     &format!(
                         "warning: migration {name} has no statements ({} is empty or only comments); it is recorded as applied",

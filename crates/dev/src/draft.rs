@@ -24,6 +24,8 @@ pub(crate) struct Draft {
     pub(crate) restores: Vec<Moved>,
     /// For a swap: the new columns its `down.sql` must fill again.
     pub(crate) refills: Vec<Refill>,
+    /// What the person must know before deploying it (shown in the summary).
+    pub(crate) warnings: Vec<String>,
 }
 
 impl Draft {
@@ -85,6 +87,7 @@ impl Draft {
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

@@ -233,6 +233,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         },
         Draft {
             suffix: "_contract".into(),
@@ -248,6 +249,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: moved.clone(),
             refills: Vec::new(),
+            warnings: Vec::new(),
         },
     ])
 }

@@ -2,24 +2,50 @@
 //! deploy (the guide's recipe for `int` to `bigint`), so the application never waits behind a
 //! rewrite:
 //!
+//! 0. check (first statement of the migration, after only its `--rename` hints, whose new
+//!    names it reads; for a conversion that can fail: `bigint` to
+//!    `integer`, `text` to `integer`, a shorter `varchar`, a smaller `numeric`): every row's
+//!    value converted as the trigger converts it, under `ACCESS SHARE`; a row that does not
+//!    convert fails the migration with the column, the count, the first key and a hint, before
+//!    anything of it is applied;
 //! 1. expand (with the migration's other changes): a new column of the new type, a trigger
 //!    that fills it on every write, a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
 //!    of the column's foreign keys; `data.sql` fills the rows already there, in batches;
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, index names, sequence and views.
+//!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
+//!    privileges of the column and of the views it recreates; other tables' foreign keys
+//!    that reference the column (the ids running out: an `integer` primary key made `bigint`)
+//!    are dropped before its key and added again `NOT VALID` on the new one;
+//! 4. validate (each statement on its own, only when the swap re-added such keys): they are
+//!    validated, a scan of the referencing table under `SHARE UPDATE EXCLUSIVE`.
 //!
-//! The swapped column moves to the end of the table (`SELECT *` order changes). Only conversions
-//! that cannot fail are carried this way (`int` to `bigint`, to `text`, a time gaining a zone):
-//! the trigger converts every write, and a value that does not convert must stop the
-//! migration, never the application. A change that cannot be carried (such conversions,
-//! identity or generated columns, expressions that read the column, keys other tables
-//! reference, no single-column primary key to walk) is made in place, with the reason written
-//! in the migration.
+//! A referencing column whose type the migration also changes goes through its own expand
+//! and swap, after the key's; one left as it is keeps its type (`integer` referencing
+//! `bigint` is valid).
+//!
+//! When a conversion can fail, the trigger converts every write all the same, so from the
+//! expand on an application write whose value does not convert is refused with the
+//! conversion's error, as the new type refuses it after the swap (and as it would after an
+//! in-place change). The alternative, storing `NULL` and letting a later validation find it,
+//! was rejected: the swap cannot re-check the rows without a scan under its `ACCESS EXCLUSIVE`
+//! lock, so a value would be lost or the deploy would fail after the application had already
+//! written rows the new type cannot hold. Under concurrent writes every row is covered once:
+//! rows there when the check's snapshot was taken were checked; rows written after the expand
+//! committed went through the trigger (converted, or refused); rows written in between (while
+//! the expand waited for its lock) are converted by `data.sql`, which stops on one that does
+//! not convert, nothing stored for it, until it is fixed and the deploy run again. No row ever
+//! gets a value other than its conversion.
+//!
+//! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
+//! cannot be carried (identity or generated columns, expressions that read the column, a key a
+//! partitioned table's foreign key references, which PostgreSQL cannot add `NOT VALID`, no
+//! single-column primary key to walk) is made in place, with the reason written in the
+//! migration.
 
 use haste_diff::{Hazard, Lock, Step};
-use haste_schema::{Column, Schema, Table, TableKind, qualified};
+use haste_schema::{Column, Constraint, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
 use crate::draft::{Draft, Refill};
@@ -30,6 +56,9 @@ struct Retyped {
     new: Column,
     /// The column that takes the new type until the swap.
     temporary: String,
+    /// Whether some values of the old type may not convert (`bigint` to `integer`, `text` to
+    /// `integer`, a shorter `varchar`, a smaller `numeric`): the expand checks every row first.
+    can_fail: bool,
 }
 
 /// The type changes of one table.
@@ -39,9 +68,13 @@ struct TableRetype {
     columns: Vec<Retyped>,
     /// The key the backfill walks.
     key: String,
+    /// The checks that every row converts, before anything else of the migration.
+    checks: Vec<Step>,
     expand: Vec<Step>,
     prepare: Vec<Step>,
     swap: Vec<Step>,
+    /// Other tables' foreign keys on the swapped columns, re-added `NOT VALID` by the swap.
+    validate: Vec<Step>,
 }
 
 /// The rewriting type changes of a migration.
@@ -56,6 +89,17 @@ pub(crate) struct Retypes {
 
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
     Step { sql, lock, hazards: hazards.to_vec(), alone }
+}
+
+/// Validating a constraint added `NOT VALID`: a scan that lets reads and writes through, on
+/// its own.
+fn validate(table: &str, constraint: &str) -> Step {
+    step(
+        format!("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}"),
+        Lock::ShareUpdateExclusive,
+        &[Hazard::TableScan],
+        true,
+    )
 }
 
 fn same_table(a: &Table, b: &Table) -> bool {
@@ -98,11 +142,6 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                 _ if table.partition_of.is_some() => Some("the table is a partition"),
                 (_, None) => Some("the table has no single-column primary key to fill the new column by"),
                 _ if old.generated.is_some() => Some("the column is generated"),
-                // The trigger would convert every write: one that fails would fail the
-                // application's write, where in place it fails the migration.
-                _ if !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type) => Some(
-                    "some values may not convert, and that must stop the migration, not the application's writes",
-                ),
                 _ => blocker(desired, table, &old.name),
             };
             match reason {
@@ -117,6 +156,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                     old: old.clone(),
                     new: new.clone(),
                     temporary: truncate_ident(&old.name, "_haste_new"),
+                    can_fail: !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type),
                 }),
             }
         }
@@ -142,14 +182,32 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             table: table.clone(),
             columns,
             key: key.expect("checked above"),
+            checks: Vec::new(),
             expand: Vec::new(),
             prepare: Vec::new(),
             swap: Vec::new(),
+            validate: Vec::new(),
         };
         retype.plan(desired);
         tables.push(retype);
     }
     Retypes { held, tables, in_place }
+}
+
+/// The privileges `desired` gives the relation `schema.name`: on `column` only, or (no column)
+/// on the relation and every column of it.
+fn privileges_on<'a>(
+    desired: &'a Schema,
+    schema: &'a str,
+    name: &'a str,
+    column: Option<&'a str>,
+) -> impl Iterator<Item = &'a Privilege> {
+    desired.privileges.iter().filter(move |p| {
+        p.object == PrivilegeObject::Table
+            && p.schema == schema
+            && p.name == name
+            && column.is_none_or(|column| p.column.as_deref() == Some(column))
+    })
 }
 
 /// Why the column cannot be re-pointed, if it cannot.
@@ -167,15 +225,11 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
             return Some(reason);
         }
     }
-    let referenced = desired.tables.iter().any(|other| {
-        !same_table(other, table)
-            && other
-                .constraints
-                .iter()
-                .any(|c| c.kind == "f" && haste_sql::references_column(&c.definition, &table.name, column))
-    });
-    if referenced {
-        return Some("foreign keys of other tables reference the column");
+    // PostgreSQL cannot add the swap's NOT VALID foreign key to a partitioned table.
+    if referencing(desired, table, column)
+        .any(|(other, _)| matches!(other.kind, TableKind::Partitioned { .. }))
+    {
+        return Some("a foreign key of a partitioned table references the column");
     }
     let materialized = desired
         .views
@@ -214,6 +268,24 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         .filter(|t| on_table(&t.schema, &t.table))
         .any(|trigger| haste_sql::mentions(&trigger.definition, &table.name, column));
     trigger.then_some("a trigger's WHEN condition or column list reads the column")
+}
+
+/// The foreign keys of other tables that reference `column` of `table`: the swap drops them
+/// before the key they hang on and adds them again, `NOT VALID`, on the new column.
+fn referencing<'a>(
+    desired: &'a Schema,
+    table: &'a Table,
+    column: &'a str,
+) -> impl Iterator<Item = (&'a Table, &'a Constraint)> {
+    desired.tables.iter().filter(move |other| !same_table(other, table)).flat_map(move |other| {
+        other
+            .constraints
+            .iter()
+            .filter(move |c| {
+                c.kind == "f" && haste_sql::references_column(&c.definition, &table.name, column)
+            })
+            .map(move |c| (other, c))
+    })
 }
 
 /// A key or index of `table` that two of the columns take part in (it cannot be built on two
@@ -258,9 +330,75 @@ impl TableRetype {
         haste_sql::conversion(&format!("{row}{}", quote_ident(&column.old.name)), &column.new.data_type)
     }
 
+    /// The expand's first statement for a conversion that can fail: every row's value converted
+    /// as the trigger converts it (a PL/pgSQL assignment to the new type, which refuses a value
+    /// that does not fit its length as the column does). When one does not convert, the rows are
+    /// counted and the first key named, and the migration fails before anything is applied.
+    /// Only the failure walks the rows one by one (a subtransaction each).
+    fn precheck(&self, column: &Retyped) -> Step {
+        let (table, key, old) = (self.name(), quote_ident(&self.key), quote_ident(&column.old.name));
+        let converted = self.converted(column, "checked.");
+        let sql = format!(
+            "DO $haste$
+#variable_conflict use_column
+DECLARE
+  converted {new_type};
+  checked record;
+  failing bigint := 0;
+  first_key text;
+  first_error text;
+  first_state text;
+BEGIN
+  BEGIN
+    FOR checked IN SELECT {old} FROM {table} LOOP
+      converted := {converted};
+    END LOOP;
+    RETURN;
+  EXCEPTION WHEN data_exception THEN
+    NULL;
+  END;
+  FOR checked IN SELECT {key}::text AS haste_key, {old} FROM {table} ORDER BY {key} LOOP
+    BEGIN
+      converted := {converted};
+    EXCEPTION WHEN data_exception THEN
+      failing := failing + 1;
+      IF first_key IS NULL THEN
+        first_key := checked.haste_key;
+        first_error := SQLERRM;
+        first_state := SQLSTATE;
+      END IF;
+    END;
+  END LOOP;
+  IF failing > 0 THEN
+    RAISE EXCEPTION USING ERRCODE = first_state,
+      MESSAGE = format('%s row(s) of %s do not convert to %s; nothing of this migration was applied',
+        failing, {column}, {type_name}),
+      DETAIL = format('The first by %s: %s = %s: %s', {key_name}, {key_name}, first_key, first_error),
+      HINT = {hint};
+  END IF;
+END
+$haste$",
+            new_type = column.new.data_type,
+            column = quote_literal(&format!("{table}.{old}")),
+            type_name = quote_literal(&column.new.data_type),
+            key_name = quote_literal(&self.key),
+            hint = quote_literal(
+                "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
+            ),
+        );
+        step(sql, Lock::AccessShare, &[Hazard::TableScan], false)
+    }
+
     fn plan(&mut self, desired: &Schema) {
         let name = self.name();
         let mut assignments = String::new();
+        let checks: Vec<Step> = self
+            .columns
+            .iter()
+            .filter(|column| column.can_fail)
+            .map(|column| self.precheck(column))
+            .collect();
+        self.checks = checks;
         for column in &self.columns {
             let temporary = quote_ident(&column.temporary);
             let collate = column.new.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
@@ -322,9 +460,26 @@ impl TableRetype {
             self.plan_column(desired, column, &mut after_swap);
         }
         self.columns = columns;
+        // Dropping the old column took the statistics objects over it along.
+        for statistics in desired
+            .statistics
+            .iter()
+            .filter(|s| s.table_schema == self.table.schema && s.table == self.table.name)
+        {
+            after_swap.push(step(
+                statistics.create_if_missing_statement(),
+                Lock::ShareUpdateExclusive,
+                &[],
+                false,
+            ));
+        }
         self.swap.extend(after_swap);
         for view in views {
             self.swap.push(step(view.create_statement(), Lock::None, &[], false));
+            // In the swap's transaction: a role reading the view never finds it without its grant.
+            for privilege in privileges_on(desired, &view.schema, &view.name, None) {
+                self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
+            }
         }
     }
 
@@ -342,12 +497,7 @@ impl TableRetype {
                 &[],
                 false,
             ));
-            self.prepare.push(step(
-                format!("ALTER TABLE {name} VALIDATE CONSTRAINT {check}"),
-                Lock::ShareUpdateExclusive,
-                &[Hazard::TableScan],
-                true,
-            ));
+            self.prepare.push(validate(&name, &check));
             after_swap.push(step(
                 format!("ALTER TABLE {name} ALTER COLUMN {old} SET NOT NULL"),
                 Lock::AccessExclusive,
@@ -368,6 +518,11 @@ impl TableRetype {
                 &[],
                 false,
             ));
+        }
+        // The old column's privileges went with it.
+        for privilege in privileges_on(desired, &self.table.schema, &self.table.name, Some(&column.old.name))
+        {
+            after_swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
         }
         if let Some(comment) = &column.new.comment {
             after_swap.push(step(
@@ -390,6 +545,28 @@ impl TableRetype {
                 &[],
                 false,
             ));
+        }
+        // Other tables' foreign keys hang on the old column's key: they go before it and come
+        // back, NOT VALID (every row already passed them), once the key is on the new column.
+        let mut readded = Vec::new();
+        for (other, foreign_key) in referencing(desired, &self.table, &column.old.name) {
+            let (other_name, quoted) = (other.qualified_name(), quote_ident(&foreign_key.name));
+            self.swap.push(step(
+                format!("ALTER TABLE {other_name} DROP CONSTRAINT {quoted}"),
+                Lock::AccessExclusive,
+                &[],
+                false,
+            ));
+            readded.push(step(
+                format!(
+                    "ALTER TABLE {other_name} ADD CONSTRAINT {quoted} {} NOT VALID",
+                    foreign_key.definition
+                ),
+                Lock::ShareRowExclusive,
+                &[],
+                false,
+            ));
+            self.validate.push(validate(&other_name, &quoted));
         }
         // Foreign keys first: a key they would hang on is dropped after them.
         let mut constraints: Vec<_> = self.table.constraints.iter().collect();
@@ -414,12 +591,7 @@ impl TableRetype {
             ));
             if constraint.kind == "f" {
                 self.expand.push(step(sql, Lock::ShareRowExclusive, &[], false));
-                self.prepare.push(step(
-                    format!("ALTER TABLE {name} VALIDATE CONSTRAINT {replacement}"),
-                    Lock::ShareUpdateExclusive,
-                    &[Hazard::TableScan],
-                    true,
-                ));
+                self.prepare.push(validate(&name, &replacement));
                 after_swap.push(step(
                     format!("ALTER TABLE {name} RENAME CONSTRAINT {replacement} TO {quoted}"),
                     Lock::AccessExclusive,
@@ -457,6 +629,7 @@ impl TableRetype {
                 ));
             }
         }
+        after_swap.extend(readded);
         self.swap.push(step(
             format!("ALTER TABLE {name} DROP COLUMN {old}"),
             Lock::AccessExclusive,
@@ -497,6 +670,22 @@ impl TableRetype {
                 (quote_ident(&column.old.name), value)
             }),
         )
+    }
+
+    /// For the summary: the application writes the trigger refuses until the swap.
+    fn refused_writes(&self) -> Vec<String> {
+        self.columns
+            .iter()
+            .filter(|column| column.can_fail)
+            .map(|column| {
+                format!(
+                    "{}.{}: from the expand on, a write whose value does not convert to {} is refused (as after the swap)",
+                    self.name(),
+                    quote_ident(&column.old.name),
+                    column.new.data_type
+                )
+            })
+            .collect()
     }
 
     fn describe(&self) -> String {
@@ -570,8 +759,16 @@ impl Retypes {
     /// The migrations after `first` (the migration's other changes, which the first table's
     /// expand joins): per table, its expand (with `data.sql`), its prepare and its swap, all
     /// applied by one deploy.
-    pub(crate) fn drafts(self, mut first: Draft, name: &str) -> Vec<Draft> {
+    /// `renames`: how many of `first`'s steps are renames from hints, which come first.
+    pub(crate) fn drafts(self, mut first: Draft, name: &str, renames: usize) -> Vec<Draft> {
         let mut drafts = Vec::new();
+        // Every check before anything else of the migration, so that a row that does not
+        // convert leaves nothing applied, also in a file whose statements run one by one. Only
+        // renames from hints go before them: the checks read the columns by their new names
+        // (and then scan under the renames' lock).
+        let checks: Vec<Step> = self.tables.iter().flat_map(|table| table.checks.iter().cloned()).collect();
+        first.up.splice(renames..renames, checks);
+        first.warnings.extend(self.tables.iter().flat_map(TableRetype::refused_writes));
         for (index, table) in self.tables.into_iter().enumerate() {
             let changes = table.describe();
             let data = table.data();
@@ -580,10 +777,18 @@ impl Retypes {
                 0 => format!("_{part}"),
                 _ => format!("_{part}_{}", table.table.name),
             };
-            let expand_notes = vec![
+            let mut expand_notes = vec![
                 format!("Type change without a table rewrite ({changes}): a new column, kept filled by a trigger;"),
                 "data.sql fills the rows already there in batches; the migrations that follow swap the columns.".into(),
             ];
+            if table.columns.iter().any(|column| column.can_fail) {
+                expand_notes.extend([
+                    "Some values may not convert: the first statement converts every row and, if one does not, fails the".into(),
+                    "migration before anything is applied. From this migration on, the trigger converts every write: a".into(),
+                    "write whose value does not convert is refused, as the new type refuses it after the swap (a row written".into(),
+                    "while this migration waited for its lock stops data.sql the same way: fix it and deploy again).".into(),
+                ]);
+            }
             if index == 0 {
                 first.notes.extend(expand_notes);
                 first.up.extend(table.expand);
@@ -615,6 +820,14 @@ impl Retypes {
             swap.up = table.swap;
             swap.refills = refills;
             drafts.push(swap);
+            if !table.validate.is_empty() {
+                let mut validate = Draft::empty(suffix("validate"), format!("{name} (validate {changes})"));
+                validate.notes = vec![
+                    "Validates the foreign keys of other tables that the swap added again NOT VALID; each on its own.".into(),
+                ];
+                validate.up = table.validate;
+                drafts.push(validate);
+            }
         }
         drafts
     }

@@ -153,7 +153,11 @@ impl Loaded {
         if self.is_shadow() {
             return Ok(self);
         }
-        let needs = ShadowNeeds { extensions: installed_extensions(&self.schema), other_role: None };
+        let needs = ShadowNeeds {
+            extensions: installed_extensions(&self.schema),
+            other_role: None,
+            roles: self.schema.granted_roles(),
+        };
         let mut copy = Loaded::empty(server, settings, &needs)?;
         copy.run(&self.schema.to_ddl())?;
         Ok(copy)

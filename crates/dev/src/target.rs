@@ -84,8 +84,11 @@ impl PrismaSchema {
             .filter(|e| !lowered.extensions.iter().any(|d| d.name == e.name))
             .map(|e| ExtensionRequest { if_not_exists: true, ..e.clone() })
             .collect();
-        let needs =
-            ShadowNeeds { extensions: declared.chain(undeclared.clone()).collect(), other_role: None };
+        // A Prisma schema grants nothing.
+        let needs = ShadowNeeds {
+            extensions: declared.chain(undeclared.clone()).collect(),
+            ..ShadowNeeds::default()
+        };
         // Prisma's `?schema=` names the schema unqualified names live in; Migrate creates it.
         let statements: Vec<String> = std::iter::once(format!(
             "CREATE SCHEMA IF NOT EXISTS {}",
@@ -119,11 +122,14 @@ impl PrismaSchema {
 
     /// `schema` reduced to what this Prisma schema manages, in Prisma's terms.
     pub fn read(&self, schema: &Schema) -> Database {
-        // The schemas and extensions that exist decide which a migration creates.
+        let projected = haste_prisma::project(schema, &self.default_schema, &self.schemas);
+        // The schemas and extensions that exist decide which a migration creates; the
+        // sequences keep the names the database gave them, which a `DROP SEQUENCE` needs.
         let viewed = Schema {
             schemas: schema.schemas.clone(),
             extensions: schema.extensions.clone(),
-            ..self.view(schema)
+            sequences: projected.sequences.clone(),
+            ..haste_prisma::align(&projected, &self.projected, &self.lowered, &self.default_schema)
         };
         haste_prisma::from_schema(&viewed, &self.default_schema, &self.schemas)
     }

@@ -98,5 +98,20 @@ pub fn changes(from: &Schema, to: &Schema) -> Vec<Change> {
     compare(&mut out, "policy", &from.policies, &to.policies, |p| {
         plain(&plain(&p.schema, &p.table), &p.name)
     });
+    compare(&mut out, "statistics", &from.statistics, &to.statistics, |s| plain(&s.schema, &s.name));
+    compare(&mut out, "privilege", &from.privileges, &to.privileges, |p| {
+        let object = match (p.object, &p.column) {
+            (haste_schema::PrivilegeObject::Schema, _) => p.schema.clone(),
+            (haste_schema::PrivilegeObject::Function, _) => p.name.clone(),
+            (_, Some(column)) => plain(&plain(&p.schema, &p.name), column),
+            (_, None) => plain(&p.schema, &p.name),
+        };
+        format!("{} on {object} for {}", p.privilege, p.grantee)
+    });
+    compare(&mut out, "default privilege", &from.default_privileges, &to.default_privileges, |p| {
+        let schema = p.schema.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
+        let objects = format!("{:?}", p.objects).to_lowercase();
+        format!("{} on new {objects}{schema} for {}", p.privilege, p.grantee)
+    });
     out
 }

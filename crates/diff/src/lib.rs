@@ -22,6 +22,7 @@ mod enums;
 mod indexes;
 mod online;
 mod plan;
+mod privileges;
 mod rename;
 
 pub use changes::{Change, ChangeKind, changes};

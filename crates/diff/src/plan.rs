@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
-use crate::{Hazard, Lock, Options, Plan, Step, enums, indexes, online, rename};
+use crate::{Hazard, Lock, Options, Plan, Step, enums, indexes, online, privileges, rename};
 
 pub(crate) struct Builder {
     pub(crate) steps: Vec<Step>,
@@ -117,7 +117,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
-    //    constraints and indexes that change or disappear.
+    //    constraints, indexes and statistics that change or disappear.
     for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, to.triggers.contains(t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
@@ -165,6 +165,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     let tables = indexes::Tables { old: &old_tables, new: &new_tables };
     indexes::drop_changed(&mut plan, from, to, &tables);
+    for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
+        if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
+            plan.push(old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
+        }
+    }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
     //    whose bodies are not checked at creation (a new default may call one), changes to the
@@ -199,7 +204,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, from, to, &rebuilt_enums);
 
-    // 5. New tables, SQL functions, then constraints, indexes and foreign keys.
+    // 5. New tables, SQL functions, then constraints, indexes, foreign keys and statistics.
     let mut created: Vec<&&Table> =
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
     created.sort_by_key(|table| table.partition_depth);
@@ -248,9 +253,13 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
+    for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
+        plan.push(new.create_statement(), Lock::ShareUpdateExclusive, &[]);
+    }
 
-    // 6. Dependents last: views in creation order, triggers, row security, policies, comments.
-    for view in views_to_create {
+    // 6. Dependents last: views in creation order, triggers, row security, policies, comments,
+    //    privileges (objects created again get theirs back here).
+    for view in &views_to_create {
         plan.push(view.create_statement(), Lock::None, &[]);
     }
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
@@ -304,6 +313,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
+    privileges::plan(&mut plan, from, to, &views_to_create, &rebuilt_enums);
+
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
         plan.push(format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
@@ -346,8 +357,6 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
-    let replaced =
-        |old: &Column, new: &Column| old.identity != new.identity || old.generated != new.generated;
     for column in &old.columns {
         if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
             plan.push(
@@ -417,6 +426,11 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             plan.push(format!("COMMENT ON COLUMN {name}.{target} IS NULL"), Lock::ShareUpdateExclusive, &[]);
         }
     }
+}
+
+/// Whether a column changes in a way only dropping and adding it again can make.
+pub(crate) fn replaced(old: &Column, new: &Column) -> bool {
+    old.identity != new.identity || old.generated != new.generated
 }
 
 /// A column added to a table that exists: instant with no default or a constant one, a

@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (thirteen in all, however many tables there are). Objects owned by extensions and the
+//! object (sixteen in all, however many tables there are). Objects owned by extensions and the
 //! migration history tables (haste's and Prisma's) are left out.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, Domain, Enum, Extension, Function, Index, Namespace, Policy, Schema,
-    Sequence, Table, TableKind, Trigger, View,
+    Sequence, Statistics, Table, TableKind, Trigger, View,
 };
 
 use crate::PgConnection;
@@ -18,12 +18,12 @@ const ITEM: char = '\u{1f}';
 const FIELD: char = '\u{1e}';
 
 /// User schemas: not the system's, not temporary or toast ones.
-const USER_SCHEMA: &str =
+pub(crate) const USER_SCHEMA: &str =
     "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 /// Tables haste leaves out of every schema: migration history.
 const HISTORY_TABLE: &str = "(c.relname LIKE '\\_haste\\_%' OR c.relname = '_prisma_migrations')";
 
-fn not_extension_owned(catalog: &str, oid: &str) -> String {
+pub(crate) fn not_extension_owned(catalog: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
     )
@@ -31,15 +31,15 @@ fn not_extension_owned(catalog: &str, oid: &str) -> String {
 
 type Row = Vec<Option<String>>;
 
-fn text(row: &Row, i: usize) -> String {
+pub(crate) fn text(row: &Row, i: usize) -> String {
     row.get(i).cloned().flatten().unwrap_or_default()
 }
 
-fn optional(row: &Row, i: usize) -> Option<String> {
+pub(crate) fn optional(row: &Row, i: usize) -> Option<String> {
     row.get(i).cloned().flatten()
 }
 
-fn flag(row: &Row, i: usize) -> bool {
+pub(crate) fn flag(row: &Row, i: usize) -> bool {
     text(row, i) == "t"
 }
 
@@ -294,6 +294,31 @@ impl PgConnection {
                 with_check: optional(row, 7),
             })
             .collect();
+        schema.statistics = self
+            .rows(&format!(
+                "SELECT sn.nspname, s.stxname, n.nspname, c.relname, \
+                 nullif(array_to_string(ARRAY(SELECT CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END \
+                   FROM unnest(s.stxkind) k WHERE k <> 'e' ORDER BY 1), E'\\x1f'), ''), \
+                 nullif(array_to_string(ARRAY(SELECT quote_ident(a.attname) FROM unnest(s.stxkeys) k \
+                   JOIN pg_attribute a ON a.attrelid = s.stxrelid AND a.attnum = k ORDER BY 1), E'\\x1f'), ''), \
+                 array_to_string(pg_get_statisticsobjdef_expressions(s.oid), E'\\x1f') \
+                 FROM pg_statistic_ext s JOIN pg_namespace sn ON sn.oid = s.stxnamespace \
+                 JOIN pg_class c ON c.oid = s.stxrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE {class_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Statistics {
+                schema: text(row, 0),
+                name: text(row, 1),
+                table_schema: text(row, 2),
+                table: text(row, 3),
+                kinds: items(row, 4),
+                columns: items(row, 5),
+                expressions: items(row, 6),
+            })
+            .collect();
+        schema.privileges = self.privileges(&class_filter, &type_filter)?;
+        schema.default_privileges = self.default_privileges()?;
         Ok(schema)
     }
 }

@@ -27,6 +27,7 @@ use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 mod cluster;
 mod introspect;
 mod options;
+mod privileges;
 mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};

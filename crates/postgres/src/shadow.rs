@@ -99,6 +99,7 @@ impl ShadowDatabase {
                 });
             }
         };
+        create_missing_roles(&mut shadow.admin, &needs.roles);
         shadow.sandbox = match &needs.other_role {
             Some(statement) => Sandbox::Unconfined {
                 reason: format!("{statement}, which a role of the shadow's own may not do"),
@@ -237,6 +238,22 @@ fn create_untrusted(
     inside.execute(&statement).map_err(|error| {
         format!("extension {} could not be created for the shadow ({error})", extension.name)
     })
+}
+
+/// Creates the roles the sources grant to that the shadow's server lacks, as `NOLOGIN` roles
+/// with no attribute: a history that grants to `app_ro` must replay where `app_ro` was never
+/// made (a local cluster, a fresh CI server). Roles belong to the whole server, so they stay
+/// when the shadow goes (dropping one would race with another shadow granting to it), and
+/// privileges are all they ever get, inside shadows. Best effort: where the connecting role
+/// may not create roles, the statement granting to a missing one fails, naming it.
+fn create_missing_roles(admin: &mut PgConnection, roles: &[String]) {
+    for role in roles {
+        let exists = admin.value(&format!("SELECT 1 FROM pg_roles WHERE rolname = {}", quote_literal(role)));
+        if matches!(exists, Ok(None)) {
+            // Another run may create it meanwhile: its error changes nothing.
+            let _ = admin.execute(&format!("CREATE ROLE {} NOLOGIN", quote_ident(role)));
+        }
+    }
 }
 
 /// Every shadow database, and its role, is named `haste_shadow_<pid>_<creation time in ns, hex>`.

@@ -104,7 +104,10 @@ pub(crate) fn same_default(
     let json = to_kind.family == Family::Json;
     match (from, to) {
         (None, None) => true,
-        (Some(Parsed::Sequence), None) | (_, Some(Parsed::Sequence)) => true,
+        // `autoincrement()` on both sides, whatever the sequence's name; on one side only, the
+        // column gains or loses it.
+        (Some(Parsed::Sequence), Some(Parsed::Sequence)) => true,
+        (Some(Parsed::Sequence), _) | (_, Some(Parsed::Sequence)) => false,
         (Some(_), Some(Parsed::DateTimeLiteral)) => true,
         (Some(Parsed::List(a)), Some(Parsed::List(b))) => {
             a.len() == b.len() && a.iter().zip(&b).all(|(a, b)| same_literal(a, b, json))
@@ -670,8 +673,10 @@ mod tests {
         // Bytes.
         ("bytea", Some("'\\x0a0b'::bytea"), Some("'\\x0a0b'::bytea"), true),
         ("bytea", Some("'\\x0a0b'::bytea"), Some("'\\x0a0c'::bytea"), false),
-        // Sequences are compared as the column's type (`SERIAL`).
-        ("integer", Some("nextval('\"T_id_seq\"'::regclass)"), None, true),
+        // Sequences are compared as the column's type (`SERIAL`): the name does not count.
+        ("integer", Some("nextval('\"T_id_seq\"'::regclass)"), Some("nextval('t_id_seq'::regclass)"), true),
+        ("integer", Some("nextval('\"T_id_seq\"'::regclass)"), None, false),
+        ("integer", None, Some("nextval('\"T_id_seq\"'::regclass)"), false),
     ];
 
     #[test]

@@ -45,12 +45,22 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     (true, "SMALLINT") => ("SMALLSERIAL".to_owned(), None),
                     _ => (data_type, column.default.as_deref().map(prisma_default)),
                 };
+                // Only a sequence the column owns goes with its `autoincrement()`.
+                let sequence = schema
+                    .sequences
+                    .iter()
+                    .find(|s| {
+                        s.schema == table.schema
+                            && s.owned_by.as_ref().is_some_and(|(t, c)| *t == table.name && *c == column.name)
+                    })
+                    .map(|s| s.name.clone());
                 ir::Column {
                     name: column.name.clone(),
                     data_type,
                     not_null: column.not_null,
                     default,
                     keeps_default: false,
+                    sequence,
                 }
             })
             .collect();
@@ -310,8 +320,28 @@ pub fn project(schema: &Schema, default_schema: &str, schemas: &[String]) -> Sch
 /// columns keep whatever default the database has (`@default(dbgenerated())`).
 pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schema: &str) -> Schema {
     let mut aligned = schema.clone();
+    // `autoincrement()` is a yes or no: the sequence of a column that has one on both sides is
+    // the target's, whatever name, width or start the database gave its own.
+    for sequence in &mut aligned.sequences {
+        let owner = (&sequence.schema, &sequence.owned_by);
+        if let Some(wanted) =
+            target.sequences.iter().find(|s| owner.1.is_some() && (&s.schema, &s.owned_by) == owner)
+        {
+            *sequence = wanted.clone();
+        }
+    }
     let partial_modeled = target.indexes.iter().any(|i| i.partial);
     aligned.indexes.retain(|index| !unread_index(index, partial_modeled));
+    for index in &mut aligned.indexes {
+        let wanted = target
+            .indexes
+            .iter()
+            .find(|i| (&i.schema, &i.table, &i.name) == (&index.schema, &index.table, &index.name));
+        if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(&index.definition, &wanted.definition))
+        {
+            index.definition = wanted.definition.clone();
+        }
+    }
     let is_enum = |name: &str| {
         let bare = name.replace('"', "");
         [schema, target]
@@ -347,6 +377,25 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
         }
     }
     aligned
+}
+
+/// Whether two B-tree index definitions differ only in operator classes the database side has
+/// where the schema's names none: Prisma's describer reads no operator class on a B-tree index,
+/// so a hand-written `("name" text_pattern_ops)` is its `@@index([name])`. One the schema names
+/// (`ops: raw("text_pattern_ops")`) is compared.
+fn opclasses_unread(database: &str, schema: &str) -> bool {
+    let (Some(mut database), Some(schema)) = (parse_index(database), parse_index(schema)) else {
+        return false;
+    };
+    if database.method.is_some() || database.columns.len() != schema.columns.len() {
+        return false;
+    }
+    for (column, wanted) in database.columns.iter_mut().zip(&schema.columns) {
+        if wanted.opclass.is_none() {
+            column.opclass = None;
+        }
+    }
+    database == schema
 }
 
 /// An index Prisma 6 does not read: on expressions, or partial (unless the Prisma schema

@@ -73,6 +73,9 @@ pub struct Column {
     pub default: Option<String>,
     /// `@default(dbgenerated())`: whatever default the database has is kept.
     pub keeps_default: bool,
+    /// The sequence an autoincrement column owns, in the table's schema: as a database holds
+    /// it, else the name PostgreSQL gives a `SERIAL` column's (`<table>_<column>_seq`).
+    pub sequence: Option<String>,
 }
 
 impl Column {
@@ -85,6 +88,11 @@ impl Column {
             "SMALLSERIAL" => "SMALLINT",
             other => other,
         }
+    }
+
+    /// Whether it is `@default(autoincrement())`: a `SERIAL` of some width.
+    pub fn is_serial(&self) -> bool {
+        self.data_type.ends_with("SERIAL")
     }
 }
 

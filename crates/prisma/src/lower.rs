@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use haste_sql::{quote_literal, truncate_ident};
+use haste_sql::{object_name, quote_literal, truncate_ident};
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
@@ -576,6 +576,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 });
             }
             columns.push(ir::Column {
+                sequence: serial.then(|| object_name(&table.name, &column, "seq")),
                 name: column,
                 data_type,
                 not_null: field.ty.arity == Arity::Required,
@@ -864,6 +865,7 @@ fn add_join_table<'a>(
             not_null: true,
             default: None,
             keeps_default: false,
+            sequence: None,
         });
     }
     let primary_key = ir::PrimaryKey {

@@ -2,7 +2,7 @@
 //! layout (`-- CreateTable`, four-space columns, `ON "t"("a", "b")`, both referential actions
 //! printed), with its warnings header for destructive steps.
 
-use haste_sql::{quote_ident, quote_literal};
+use haste_sql::{quote_ident, quote_literal, truncate_ident};
 
 use crate::ir::{Column, Database, EnumType, Extension, ForeignKey, Index, Name, Table};
 
@@ -457,6 +457,9 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         .filter(|o| !recreated(&o.name))
         .filter_map(|o| new.columns.iter().find(|n| n.name == o.name).map(|n| (o, n)))
         .collect();
+    // Statements around the `ALTER TABLE`: a sequence is created before and owned, set and
+    // dropped after it.
+    let (mut before_table, mut after_table) = (Vec::new(), Vec::new());
     for (before, after) in changed {
         let target = quote_ident(&after.name);
         let compared = read.columns.iter().find(|c| c.name == after.name).unwrap_or(after);
@@ -467,14 +470,49 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
                 if after.not_null { "SET" } else { "DROP" }
             ));
         }
-        if before.default != compared.default {
-            clauses.push(match &after.default {
-                Some(default) => format!("ALTER COLUMN {target} SET DEFAULT {default}"),
-                None => format!("ALTER COLUMN {target} DROP DEFAULT"),
-            });
+        let set_default = match &after.default {
+            Some(default) => format!("ALTER COLUMN {target} SET DEFAULT {default}"),
+            None => format!("ALTER COLUMN {target} DROP DEFAULT"),
+        };
+        let sequence = |name: &str| match &new.name.schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(name)),
+            None => quote_ident(name),
+        };
+        match (before.is_serial(), compared.is_serial()) {
+            (false, true) => {
+                // As Prisma names it; PostgreSQL's `SERIAL` would make the same sequence.
+                let created = sequence(&truncate_ident(
+                    &format!("{}_{}_seq", new.name.name, after.name).to_lowercase(),
+                    "",
+                ));
+                before_table.push(format!("CREATE SEQUENCE {created}"));
+                clauses
+                    .push(format!("ALTER COLUMN {target} SET DEFAULT nextval({})", quote_literal(&created)));
+                after_table.push(format!("ALTER SEQUENCE {created} OWNED BY {}.{target}", name(&new.name)));
+                // Beyond Prisma: rows already there keep their values, the sequence starts above.
+                after_table.push(format!(
+                    "SELECT setval({}, GREATEST(MAX({target}), 0) + 1, false) FROM {}",
+                    quote_literal(&created),
+                    name(&new.name)
+                ));
+            }
+            (true, false) => {
+                clauses.push(set_default);
+                if let Some(owned) = &before.sequence {
+                    after_table.push(format!("DROP SEQUENCE {}", sequence(owned)));
+                }
+            }
+            _ if before.default != compared.default => clauses.push(set_default),
+            _ => {}
         }
-        if before.data_type != compared.data_type {
-            clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.data_type));
+        if before.stored_type() != compared.stored_type() {
+            clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.stored_type()));
+            // A sequence kept across a change of width counts in the new width.
+            if let Some(owned) =
+                before.sequence.as_ref().filter(|_| before.is_serial() && compared.is_serial())
+            {
+                after_table.push(format!("ALTER SEQUENCE {} AS {}", sequence(owned), after.stored_type()));
+            }
         }
     }
     // `CREATE TABLE` lists the key's columns as `("a","b")`, this clause as `("a", "b")`.
@@ -486,7 +524,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         ));
     }
     if !clauses.is_empty() {
-        out.step("AlterTable", format!("ALTER TABLE {} {}", name(&new.name), clauses.join(",\n")));
+        let statements: Vec<String> = before_table
+            .into_iter()
+            .chain([format!("ALTER TABLE {} {}", name(&new.name), clauses.join(",\n"))])
+            .chain(after_table)
+            .collect();
+        out.step("AlterTable", statements.join(";\n"));
     }
 }
 

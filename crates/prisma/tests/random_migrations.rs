@@ -164,3 +164,55 @@ fn random_prisma_migrations_turn_one_schema_into_the_other() {
         );
     }
 }
+
+/// A datasource and one model `T` with the given fields.
+fn model(fields: &str) -> String {
+    format!("datasource db {{\n  provider = \"postgresql\"\n}}\n\nmodel T {{\n  {fields}\n}}\n")
+}
+
+/// Migrates `db`, built from `from`, to `to` (as `migrate dev` does: the database read back on
+/// one side, the target as a shadow database reads it on the other), checks that nothing is left
+/// to do, and returns the migration.
+fn migrate(db: &haste_testkit::TestDb, shadow: &haste_testkit::TestDb, to: &str) -> String {
+    shadow.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
+    let target = lowered(to);
+    shadow.execute(&haste_prisma::migration(&Database::default(), &target, &target).to_sql());
+    let read = |url: &str| haste_prisma::from_schema(&introspect(url), "public", &[]);
+    let migration = haste_prisma::migration(&read(&db.url), &target, &read(&shadow.url)).to_sql();
+    db.try_execute(&migration).unwrap_or_else(|error| panic!("{error}\n{migration}"));
+    let again = haste_prisma::migration(&read(&db.url), &target, &read(&shadow.url));
+    assert!(again.is_empty(), "{migration}\nleaves\n{}", again.to_sql());
+    migration
+}
+
+#[test]
+fn autoincrement_comes_and_goes_on_a_table_with_rows() {
+    let (Some(db), Some(shadow)) = (database(), database()) else { return };
+    let plain = model("id Int @id\n  n Int");
+    db.execute(&haste_prisma::migration(&Database::default(), &lowered(&plain), &lowered(&plain)).to_sql());
+    db.execute("INSERT INTO \"T\" VALUES (1, 10), (7, 20)");
+
+    // Gained: a sequence owned by the column, starting above the rows already there.
+    let gained = migrate(&db, &shadow, &model("id Int @id @default(autoincrement())\n  n Int"));
+    assert!(gained.contains("CREATE SEQUENCE \"t_id_seq\""), "{gained}");
+    db.execute("INSERT INTO \"T\" (n) VALUES (30)");
+    assert_eq!(db.value("SELECT max(id)::text FROM \"T\""), Some("8".into()));
+    assert_eq!(db.value("SELECT pg_get_serial_sequence('\"T\"', 'id')"), Some("public.t_id_seq".into()));
+
+    // Widened: the column and its sequence count past 2^31.
+    migrate(&db, &shadow, &model("id BigInt @id @default(autoincrement())\n  n Int"));
+    db.execute("SELECT setval('t_id_seq', 3000000000)");
+    db.execute("INSERT INTO \"T\" (n) VALUES (40)");
+    assert_eq!(db.value("SELECT max(id)::text FROM \"T\""), Some("3000000001".into()));
+
+    // Lost: the default and the sequence go; an insert needs its key again.
+    let lost = migrate(&db, &shadow, &model("id BigInt @id\n  n Int"));
+    assert!(lost.contains("DROP SEQUENCE \"t_id_seq\""), "{lost}");
+    assert_eq!(db.value("SELECT count(*)::text FROM pg_class WHERE relkind = 'S'"), Some("0".into()));
+    assert!(db.try_execute("INSERT INTO \"T\" (n) VALUES (50)").is_err());
+
+    // A column created `SERIAL` drops the sequence PostgreSQL named for it.
+    migrate(&db, &shadow, &model("id BigInt @id\n  n Int\n  k Int @default(autoincrement())"));
+    let dropped = migrate(&db, &shadow, &model("id BigInt @id\n  n Int\n  k Int @default(5)"));
+    assert!(dropped.contains("SET DEFAULT 5") && dropped.contains("DROP SEQUENCE \"T_k_seq\""), "{dropped}");
+}

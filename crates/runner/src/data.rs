@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use haste_driver::history::{HistoryWrite, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::{DataStep, Migration};
-use haste_sql::{Dialect, quote_ident, quote_literal};
+use haste_sql::{quote_ident, quote_literal};
 
 use crate::apply::{Applier, MigrationWaits, event, history_row, jittered};
 use crate::error::{FailureState, MigrationFailure};
@@ -92,8 +92,9 @@ pub(crate) fn walk(
     let started = Instant::now();
     let rows_at_start = rows_done;
     let mut waits = MigrationWaits::default();
+    let mut invisible_said = false;
     loop {
-        wait_for_replicas(connection, observer, &migration.name)?;
+        wait_for_replicas(connection, observer, &migration.name, &mut invisible_said)?;
         let lower =
             last.as_ref().map(|last| format!("{key} > {} AND ", quote_literal(last))).unwrap_or_default();
         let bound_sql = format!(
@@ -170,23 +171,24 @@ pub(crate) fn walk(
 }
 
 /// Pauses while a streaming replica's replay is more than [`MAX_REPLICA_LAG_BYTES`] behind.
+/// Replicas whose position this role cannot see are said once per step, never taken as caught up
+/// silently.
 fn wait_for_replicas(
     connection: &mut dyn Connection,
     observer: &mut dyn Observer,
     name: &str,
+    invisible_said: &mut bool,
 ) -> Result<(), Error> {
-    if connection.dialect() != Dialect::Postgres {
-        return Ok(());
-    }
-    let sql = "SELECT CAST(coalesce(max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)), 0) AS bigint) FROM pg_stat_replication";
     let started = Instant::now();
     loop {
-        let lag: u64 = connection
-            .query_row(sql)
-            .map_err(Error::database("reading replica lag"))?
-            .and_then(|row| row.into_iter().next().flatten())
-            .and_then(|lag| lag.parse().ok())
-            .unwrap_or(0);
+        let replicas = crate::replicas::read(connection).map_err(Error::database("reading replica lag"))?;
+        let invisible: Vec<&str> =
+            replicas.iter().filter(|r| r.behind_bytes.is_none()).map(|r| r.name.as_str()).collect();
+        if !invisible.is_empty() && !*invisible_said {
+            *invisible_said = true;
+            observer.event(&RunEvent::ReplicasNotVisible { name, replicas: &invisible });
+        }
+        let lag = replicas.iter().filter_map(|r| r.behind_bytes).max().unwrap_or(0);
         if lag <= MAX_REPLICA_LAG_BYTES {
             return Ok(());
         }

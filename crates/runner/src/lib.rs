@@ -26,6 +26,7 @@ mod lock;
 mod plan;
 mod recorded;
 mod recovery;
+mod replicas;
 mod sandbox;
 mod source;
 mod status;
@@ -47,6 +48,7 @@ pub use recovery::{
     DownTarget, Environment, Resolution, UnlockReport, baseline, check_dev_allowed, check_down_allowed,
     check_reset_allowed, down, reset, resolve, unlock,
 };
+pub use replicas::{ReplicaSeen, Replication};
 pub use sandbox::{migration_files, replay, shadow_needs};
 pub use source::{SchemaSource, load_source, source_files};
 pub use status::{MigrationState, State, StatusReport, status};
@@ -320,6 +322,14 @@ pub enum RunEvent<'a> {
         /// Milliseconds paused so far.
         paused_ms: u128,
     },
+    /// A data migration cannot see how far these replicas are behind (the role lacks
+    /// `pg_monitor`), so it does not pause for them.
+    ReplicasNotVisible {
+        /// The migration.
+        name: &'a str,
+        /// The replicas' `application_name`s.
+        replicas: &'a [&'a str],
+    },
     /// A migration is applied and recorded.
     MigrationApplied {
         /// Its name.
@@ -358,6 +368,9 @@ pub struct DeployReport {
     pub held: Option<HeldMigration>,
     /// How the run waited for table locks.
     pub lock_waits: LockWaits,
+    /// How far streaming replicas fell behind while it ran; `None` when it applied nothing or
+    /// saw no replica.
+    pub replication: Option<Replication>,
 }
 
 /// A pending migration held back for a later run (`-- haste:after`).
@@ -488,6 +501,7 @@ fn deploy_locked(
     let mut applied = Vec::with_capacity(pending.len());
     let mut lock_checked = Instant::now();
     let mut held = None;
+    let mut replicas = replicas::ReplicaWatch::new();
     for Pending { migration, from, progress } in pending {
         if let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts)
             && applied.iter().any(|done: &AppliedMigration| &done.name == after)
@@ -504,8 +518,19 @@ fn deploy_locked(
             lock_checked = Instant::now();
         }
         applied.push(applier.apply(migration, from, progress)?);
+        replicas.now_and_then(&mut *applier.connection);
     }
-    Ok(DeployReport { applied, already_applied, adopted, held, lock_waits: applier.waits })
+    if !applied.is_empty() {
+        replicas.look(&mut *applier.connection);
+    }
+    Ok(DeployReport {
+        applied,
+        already_applied,
+        adopted,
+        held,
+        lock_waits: applier.waits,
+        replication: replicas.summary(),
+    })
 }
 
 /// Refuses pending migrations the source environment has not applied with the same file, or,

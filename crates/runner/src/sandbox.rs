@@ -34,13 +34,14 @@ pub(crate) fn check(dialect: Dialect, files: &[&SqlFile], runs_as: RunsAs) -> Re
 }
 
 /// What a shadow database must offer `files` (every file of a source or history that will run
-/// there): the extensions they create, and the first statement a role of the shadow's own
-/// cannot run, with its place.
+/// there): the extensions they create, the first statement a role of the shadow's own
+/// cannot run, with its place, and the roles they grant to.
 pub fn shadow_needs(files: &[&SqlFile]) -> ShadowNeeds {
     let mut needs = ShadowNeeds::default();
     for file in files {
         let found = haste_sql::sandbox::needs(&file.sql);
         needs.extensions.extend(found.extensions);
+        needs.roles.extend(found.roles);
         if needs.other_role.is_none()
             && let Some(statement) = found.other_roles.first()
         {
@@ -49,6 +50,8 @@ pub fn shadow_needs(files: &[&SqlFile]) -> ShadowNeeds {
                 Some(format!("{}:{}: {}", position.file.display(), position.line, statement.what));
         }
     }
+    needs.roles.sort();
+    needs.roles.dedup();
     needs
 }
 

@@ -8,8 +8,8 @@
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
-    Column, Composite, Constraint, Domain, Enum, Extension, Index, Policy, Schema, Sequence, Table,
-    TableKind, View,
+    Column, Composite, Constraint, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension, Index, Policy,
+    Privilege, PrivilegeObject, Schema, Sequence, Statistics, Table, TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -192,6 +192,110 @@ impl Policy {
     }
 }
 
+impl Statistics {
+    fn create(&self, if_missing: bool) -> String {
+        let kinds =
+            if self.kinds.is_empty() { String::new() } else { format!(" ({})", self.kinds.join(", ")) };
+        let expressions = self.expressions.iter().map(|expression| format!("({expression})"));
+        let on: Vec<String> = self.columns.iter().cloned().chain(expressions).collect();
+        format!(
+            "CREATE STATISTICS {}{}{kinds} ON {} FROM {}",
+            if if_missing { "IF NOT EXISTS " } else { "" },
+            qualified(&self.schema, &self.name),
+            on.join(", "),
+            qualified(&self.table_schema, &self.table)
+        )
+    }
+
+    /// `CREATE STATISTICS`.
+    pub fn create_statement(&self) -> String {
+        self.create(false)
+    }
+
+    /// `CREATE STATISTICS IF NOT EXISTS`: for when dropping a column may or may not have taken
+    /// it along.
+    pub fn create_if_missing_statement(&self) -> String {
+        self.create(true)
+    }
+
+    /// `DROP STATISTICS`.
+    pub fn drop_statement(&self) -> String {
+        format!("DROP STATISTICS {}", qualified(&self.schema, &self.name))
+    }
+}
+
+/// A grantee as `GRANT ... TO` takes it.
+fn grantee(role: &str) -> String {
+    if role == "PUBLIC" { role.to_owned() } else { quote_ident(role) }
+}
+
+/// `GRANT` (or `REVOKE`, `take` true) of one privilege: `what` is `<privilege>[ (column)] ON
+/// <object>`.
+fn grant_or_revoke(what: &str, role: &str, grantable: bool, take: bool) -> String {
+    match take {
+        true => format!("REVOKE {what} FROM {}", grantee(role)),
+        false => {
+            let option = if grantable { " WITH GRANT OPTION" } else { "" };
+            format!("GRANT {what} TO {}{option}", grantee(role))
+        }
+    }
+}
+
+impl Privilege {
+    /// `<privilege>[ (column)] ON <kind> <object>`.
+    fn what(&self) -> String {
+        let column = self.column.as_ref().map(|c| format!(" ({})", quote_ident(c))).unwrap_or_default();
+        let object = match self.object {
+            PrivilegeObject::Schema => format!("SCHEMA {}", quote_ident(&self.schema)),
+            PrivilegeObject::Table => format!("TABLE {}", qualified(&self.schema, &self.name)),
+            PrivilegeObject::Sequence => format!("SEQUENCE {}", qualified(&self.schema, &self.name)),
+            // `regprocedure` text, qualified and quoted by PostgreSQL; ROUTINE covers procedures.
+            PrivilegeObject::Function => format!("ROUTINE {}", self.name),
+            PrivilegeObject::Type => format!("TYPE {}", qualified(&self.schema, &self.name)),
+        };
+        format!("{}{column} ON {object}", self.privilege)
+    }
+
+    /// The statement that gives an object this privilege (a `REVOKE` for a revoked default).
+    pub fn apply_statement(&self) -> String {
+        grant_or_revoke(&self.what(), &self.grantee, self.grantable, self.revoked)
+    }
+
+    /// The statement that takes it back (a `GRANT` for a revoked default).
+    pub fn undo_statement(&self) -> String {
+        grant_or_revoke(&self.what(), &self.grantee, self.grantable, !self.revoked)
+    }
+}
+
+impl DefaultPrivilege {
+    fn statement(&self, take: bool) -> String {
+        let schema =
+            self.schema.as_ref().map(|s| format!("IN SCHEMA {} ", quote_ident(s))).unwrap_or_default();
+        let objects = match self.objects {
+            DefaultObjects::Tables => "TABLES",
+            DefaultObjects::Sequences => "SEQUENCES",
+            DefaultObjects::Functions => "FUNCTIONS",
+            DefaultObjects::Types => "TYPES",
+            DefaultObjects::Schemas => "SCHEMAS",
+        };
+        let what = format!("{} ON {objects}", self.privilege);
+        format!(
+            "ALTER DEFAULT PRIVILEGES {schema}{}",
+            grant_or_revoke(&what, &self.grantee, self.grantable, take)
+        )
+    }
+
+    /// `ALTER DEFAULT PRIVILEGES ... GRANT` (`REVOKE` for a revoked default).
+    pub fn apply_statement(&self) -> String {
+        self.statement(self.revoked)
+    }
+
+    /// The statement that takes it back.
+    pub fn undo_statement(&self) -> String {
+        self.statement(!self.revoked)
+    }
+}
+
 impl Schema {
     /// The statements, each without its terminating `;`.
     pub fn to_ddl(&self) -> Vec<String> {
@@ -245,12 +349,16 @@ impl Schema {
         out.extend(constraints(false));
         out.extend(self.indexes.iter().map(|index| index.definition.clone()));
         out.extend(self.indexes.iter().filter_map(Index::attach_statement));
+        out.extend(self.statistics.iter().map(Statistics::create_statement));
         out.extend(constraints(true));
         out.extend(self.views.iter().map(View::create_statement));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));
+        out.extend(self.privileges.iter().map(Privilege::apply_statement));
+        // Last: objects created above must not get them on top of their own privileges.
+        out.extend(self.default_privileges.iter().map(DefaultPrivilege::apply_statement));
         out
     }
 }

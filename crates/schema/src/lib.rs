@@ -47,6 +47,15 @@ pub struct Schema {
     pub triggers: Vec<Trigger>,
     /// Row-level security policies.
     pub policies: Vec<Policy>,
+    /// Extended statistics objects (`CREATE STATISTICS`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statistics: Vec<Statistics>,
+    /// Privileges granted to roles other than each object's owner, and defaults revoked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub privileges: Vec<Privilege>,
+    /// `ALTER DEFAULT PRIVILEGES`: what objects created later are given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_privileges: Vec<DefaultPrivilege>,
 }
 
 /// A schema (namespace).
@@ -289,6 +298,100 @@ pub struct Policy {
     pub with_check: Option<String>,
 }
 
+/// An extended statistics object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Statistics {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// The schema of its table.
+    pub table_schema: String,
+    /// Its table.
+    pub table: String,
+    /// `ndistinct`, `dependencies`, `mcv`; empty for one expression (which takes no kinds).
+    pub kinds: Vec<String>,
+    /// Its columns, quoted, in name order (their order means nothing, and a type-change swap
+    /// moves a column to the end).
+    pub columns: Vec<String>,
+    /// Its expressions, as `pg_get_statisticsobjdef_expressions` prints them.
+    pub expressions: Vec<String>,
+}
+
+/// The kind of object a privilege is on, as `GRANT ... ON <kind>` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivilegeObject {
+    /// A schema.
+    Schema,
+    /// A table, partitioned table, view or materialized view (or one of its columns).
+    Table,
+    /// A sequence.
+    Sequence,
+    /// A function or procedure.
+    Function,
+    /// An enum, domain or composite type.
+    Type,
+}
+
+/// One privilege of one grantee on one object (the owner's own privileges are not modelled:
+/// see ARCHITECTURE.md).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Privilege {
+    /// What kind of object.
+    pub object: PrivilegeObject,
+    /// Its schema (for a schema, its own name).
+    pub schema: String,
+    /// Its name: a function's signature as `regprocedure` prints it; empty for a schema.
+    pub name: String,
+    /// The column, for a column privilege.
+    pub column: Option<String>,
+    /// The role given it (its name, unquoted), or `PUBLIC`.
+    pub grantee: String,
+    /// `SELECT`, `INSERT`, `USAGE`, `EXECUTE`, ... as `aclexplode` names it.
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    pub grantable: bool,
+    /// A privilege PostgreSQL gives by default (`EXECUTE` on functions and `USAGE` on types to
+    /// `PUBLIC`) that was revoked: its statement is a `REVOKE`.
+    pub revoked: bool,
+}
+
+/// The kind of object an `ALTER DEFAULT PRIVILEGES` applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DefaultObjects {
+    /// `ON TABLES` (views too).
+    Tables,
+    /// `ON SEQUENCES`.
+    Sequences,
+    /// `ON FUNCTIONS` (procedures too).
+    Functions,
+    /// `ON TYPES`.
+    Types,
+    /// `ON SCHEMAS`.
+    Schemas,
+}
+
+/// One privilege objects created later are given (`ALTER DEFAULT PRIVILEGES`). Whose objects
+/// is not modelled, as owners are not: the statements apply to the role that runs them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DefaultPrivilege {
+    /// `IN SCHEMA`, or every schema.
+    pub schema: Option<String>,
+    /// Which objects.
+    pub objects: DefaultObjects,
+    /// The role given it (unquoted), or `PUBLIC`.
+    pub grantee: String,
+    /// As `aclexplode` names it.
+    pub privilege: String,
+    /// `WITH GRANT OPTION`.
+    pub grantable: bool,
+    /// A privilege such objects get by default that was revoked (`REVOKE EXECUTE ON FUNCTIONS
+    /// FROM PUBLIC`).
+    pub revoked: bool,
+}
+
 impl Table {
     /// The columns in name order.
     pub fn columns_by_name(&self) -> Vec<&Column> {
@@ -314,6 +417,23 @@ impl PartialEq for Table {
 }
 
 impl Schema {
+    /// The roles its privileges and policies name (`PUBLIC` aside), sorted, each once: a
+    /// database holding a copy of it needs them.
+    pub fn granted_roles(&self) -> Vec<String> {
+        let grantees = self.privileges.iter().map(|p| &p.grantee);
+        let defaults = self.default_privileges.iter().map(|p| &p.grantee);
+        let policies = self.policies.iter().flat_map(|p| &p.roles);
+        let mut roles: Vec<String> = grantees
+            .chain(defaults)
+            .chain(policies)
+            .filter(|role| !role.eq_ignore_ascii_case("public"))
+            .cloned()
+            .collect();
+        roles.sort();
+        roles.dedup();
+        roles
+    }
+
     /// How many objects of each kind, for a summary.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         vec![
@@ -331,6 +451,8 @@ impl Schema {
             ("functions", self.functions.len()),
             ("triggers", self.triggers.len()),
             ("policies", self.policies.len()),
+            ("statistics", self.statistics.len()),
+            ("privileges", self.privileges.len() + self.default_privileges.len()),
         ]
     }
 }

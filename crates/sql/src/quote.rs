@@ -27,6 +27,21 @@ pub fn truncate_ident(stem: &str, suffix: &str) -> String {
     name[..name.floor_char_boundary(MAX_IDENT_BYTES)].to_owned()
 }
 
+/// The name PostgreSQL gives an object it names itself from two names and a label
+/// (`<table>_<column>_seq` for a `serial` column's sequence): `name1_name2_label`, and when that
+/// is longer than [`MAX_IDENT_BYTES`], the longer of the two names is shortened a byte at a
+/// time until it fits, each then cut at a character boundary (PostgreSQL's `makeObjectName`).
+pub fn object_name(name1: &str, name2: &str, label: &str) -> String {
+    let room = MAX_IDENT_BYTES.saturating_sub(label.len() + 2);
+    let (mut keep1, mut keep2) = (name1.len(), name2.len());
+    while keep1 + keep2 > room {
+        if keep1 > keep2 { keep1 -= 1 } else { keep2 -= 1 }
+    }
+    let first = &name1[..name1.floor_char_boundary(keep1)];
+    let second = &name2[..name2.floor_char_boundary(keep2)];
+    format!("{first}_{second}_{label}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +62,20 @@ mod tests {
             assert!(name.len() <= MAX_IDENT_BYTES && name.ends_with("_fkey"), "{name}");
         }
         assert_eq!(truncate_ident("", &"s".repeat(70)), "s".repeat(63));
+    }
+
+    #[test]
+    fn object_names_shorten_the_longer_name_first() {
+        assert_eq!(object_name("User", "id", "seq"), "User_id_seq");
+        // 63 - len("_seq") - 1 = 58 bytes for both names: the 70-byte one gives way to 56.
+        assert_eq!(object_name(&"t".repeat(70), "id", "seq"), format!("{}_id_seq", "t".repeat(56)));
+        assert_eq!(
+            object_name(&"t".repeat(40), &"c".repeat(40), "seq"),
+            format!("{}_{}_seq", "t".repeat(29), "c".repeat(29))
+        );
+        // A cut inside a two-byte character keeps the character out.
+        let name = object_name(&"é".repeat(40), "id", "seq");
+        assert!(name.len() <= MAX_IDENT_BYTES && name.ends_with("_id_seq"), "{name}");
     }
 
     #[test]

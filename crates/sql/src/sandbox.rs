@@ -150,6 +150,9 @@ pub struct Needs {
     /// `ALTER DEFAULT PRIVILEGES FOR ROLE`), and event triggers (a superuser's): a role of the
     /// shadow's own cannot run them.
     pub other_roles: Vec<Escape>,
+    /// The roles it grants privileges to or names in policies (cluster objects: a shadow on
+    /// another server may lack them).
+    pub roles: Vec<String>,
 }
 
 /// What a shadow database must offer every source replayed on it, gathered from all files.
@@ -160,6 +163,8 @@ pub struct ShadowNeeds {
     /// The first statement a role of the shadow's own cannot run, with its place
     /// (`file:line: what`): then the sources run as the connecting role.
     pub other_role: Option<String>,
+    /// The roles the sources grant to or name in policies, sorted, each once.
+    pub roles: Vec<String>,
 }
 
 /// What the statements of a PostgreSQL script ask of the role they run as. Only what the
@@ -192,8 +197,31 @@ pub fn needs(sql: &str) -> Needs {
         if let Some(what) = other_role(node) {
             needs.other_roles.push(Escape { offset: statement.start, what });
         }
+        needs.roles.extend(named_roles(node));
     }
     needs
+}
+
+/// The roles a statement gives privileges to, or a policy applies to, by name.
+fn named_roles(node: &NodeEnum) -> Vec<String> {
+    let roles = match node {
+        NodeEnum::GrantStmt(grant) => &grant.grantees,
+        NodeEnum::AlterDefaultPrivilegesStmt(defaults) => match &defaults.action {
+            Some(grant) => &grant.grantees,
+            None => return Vec::new(),
+        },
+        NodeEnum::CreatePolicyStmt(policy) => &policy.roles,
+        NodeEnum::AlterPolicyStmt(policy) => &policy.roles,
+        _ => return Vec::new(),
+    };
+    let cstring = pg_query::protobuf::RoleSpecType::RolespecCstring as i32;
+    roles
+        .iter()
+        .filter_map(|role| match &role.node {
+            Some(NodeEnum::RoleSpec(role)) if role.roletype == cstring => Some(role.rolename.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What a statement does as another role (named in it), or as a superuser.
@@ -460,8 +488,11 @@ ALTER DEFAULT PRIVILEGES FOR ROLE app GRANT SELECT ON TABLES TO PUBLIC;
 ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO app;
 CREATE EVENT TRIGGER e ON ddl_command_end EXECUTE FUNCTION f();
 GRANT SELECT ON t TO app;
-CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE app'; END $$;";
+CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE app'; END $$;
+CREATE POLICY p ON t TO app_rls, CURRENT_USER USING (true);
+REVOKE SELECT ON t FROM \"App Ro\", PUBLIC;";
         let found = needs(sql);
+        assert_eq!(found.roles, ["app", "app", "app_rls", "App Ro"]);
         assert_eq!(
             found.extensions,
             [

@@ -35,8 +35,8 @@ fn canonical(type_text: &str) -> (String, Option<Vec<u32>>, &str) {
 }
 
 /// Whether every value of type `old` converts to `new` without an error (a widening: a larger
-/// integer or number, a longer string, text, a time with a zone). A conversion that can fail
-/// must fail the migration, never the application's writes while a new column is kept filled.
+/// integer or number, a longer string, text, a time with a zone). When it can fail, a type
+/// change planned as expand and swap checks every row before anything is applied.
 pub fn conversion_cannot_fail(old: &str, new: &str) -> bool {
     let (old_base, old_limit, old_arrays) = canonical(old);
     let (new_base, new_limit, new_arrays) = canonical(new);

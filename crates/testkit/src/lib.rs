@@ -162,7 +162,8 @@ pub fn execute(url: &str, sql: &str) {
     query(url, sql);
 }
 
-fn try_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+/// Rows of a simple query against `url`, or `SQLSTATE: message` when it fails.
+pub fn try_query(url: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {

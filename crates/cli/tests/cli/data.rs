@@ -159,12 +159,8 @@ fn a_concurrent_workload_never_waits_longer_than_a_batch() {
     assert_eq!(db.value("SELECT count(*) FROM accounts WHERE backfilled IS NULL").as_deref(), Some("0"));
 }
 
-#[test]
-fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
-    if database().is_none() {
-        return;
-    }
-    let folder = TempDir::new("replication");
+/// A primary of its own with one streaming standby, and a database `crm` on the primary.
+fn primary_with_standby(folder: &TempDir) -> (haste_testkit::LocalCluster, haste_testkit::LocalCluster) {
     std::fs::set_permissions(folder.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let primary_dir = folder.path().join("primary");
     std::fs::create_dir_all(&primary_dir).unwrap();
@@ -174,6 +170,100 @@ fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
         Err(reason) => panic!("could not start a standby: {reason}"),
     };
     haste_testkit::execute(&format!("{}/postgres", primary.url), "CREATE DATABASE crm");
+    (primary, standby)
+}
+
+/// The `run_finished` event of a `--format json` run.
+fn run_finished(stdout: &str) -> serde_json::Value {
+    stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|event| event["event"] == "run_finished")
+        .unwrap_or_else(|| panic!("no run_finished in {stdout}"))
+}
+
+#[test]
+fn a_deploy_sums_up_how_far_each_replica_fell_behind() {
+    if database().is_none() {
+        return;
+    }
+    let folder = TempDir::new("replication-summary");
+    let (primary, standby) = primary_with_standby(&folder);
+    let url = format!("{}/crm", primary.url);
+    let primary_admin = format!("{}/postgres", primary.url);
+    let dir = TempDir::new("replication-summary-migrations");
+    dir.write(
+        "migrations/1_notes/migration.sql",
+        "CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL);",
+    );
+    let first = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    let walsender =
+        haste_testkit::query(&primary_admin, "SELECT pid, application_name FROM pg_stat_replication");
+    assert_eq!(walsender.len(), 1, "one standby streams: {walsender:?}");
+    let replicas = &run_finished(&first.stdout)["replication"]["replicas"];
+    assert_eq!(replicas.as_array().map(Vec::len), Some(1), "{}", first.stdout);
+    assert_eq!(replicas[0]["pid"].to_string(), walsender[0][0].clone().unwrap());
+    assert_eq!(replicas[0]["name"].as_str(), walsender[0][1].as_deref());
+    assert_eq!(replicas[0]["visible"], true);
+
+    // With the standby's replay paused, a migration that writes 20 MB leaves it behind.
+    let standby_admin = format!("{}/postgres", standby.url);
+    haste_testkit::execute(&standby_admin, "SELECT pg_wal_replay_pause()");
+    dir.write(
+        "migrations/2_fill/migration.sql",
+        "INSERT INTO notes SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g;",
+    );
+    let behind = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]);
+    assert_eq!(behind.code, 0, "{behind:?}");
+    let replica = &run_finished(&behind.stdout)["replication"]["replicas"][0];
+    let at_end = replica["behind_bytes_at_end"].as_u64().unwrap();
+    assert!(at_end > 10_000_000, "the paused standby is over 10 MB behind: {replica}");
+    assert!(replica["max_behind_bytes"].as_u64().unwrap() >= at_end, "{replica}");
+
+    // The text summary names it; a role without pg_monitor is told it cannot see the position.
+    dir.write(
+        "migrations/3_touch/data.sql",
+        "-- haste:data table=notes key=id batch=50000\nUPDATE notes SET body = upper(body) WHERE :range;\n",
+    );
+    haste_testkit::execute(
+        &url,
+        "CREATE ROLE deployer LOGIN; GRANT ALL ON SCHEMA public TO deployer;          GRANT ALL ON ALL TABLES IN SCHEMA public TO deployer; ALTER TABLE notes OWNER TO deployer;          ALTER TABLE _haste_migrations OWNER TO deployer; ALTER TABLE _haste_events OWNER TO deployer",
+    );
+    let deployer = format!("postgres://deployer@127.0.0.1:{}/crm", primary.port);
+    let unprivileged = haste(dir.path(), &["migrate", "deploy", "--url", &deployer]);
+    assert_eq!(unprivileged.code, 0, "{unprivileged:?}");
+    assert!(
+        unprivileged.stdout.contains("Replicas: ")
+            && unprivileged.stdout.contains("not visible to this role"),
+        "{}",
+        unprivileged.stdout
+    );
+    let warned = format!("{}{}", unprivileged.stdout, unprivileged.stderr);
+    assert!(warned.contains("3_touch: this role cannot see how far replica"), "{warned}");
+    haste_testkit::execute(&url, "GRANT pg_monitor TO deployer");
+    dir.write("migrations/4_last/migration.sql", "INSERT INTO notes VALUES (-1, 'minus one');");
+    let monitored = haste(dir.path(), &["migrate", "deploy", "--url", &deployer]);
+    assert_eq!(monitored.code, 0, "{monitored:?}");
+    assert!(
+        monitored.stdout.contains("Replicas: ")
+            && monitored.stdout.contains(" behind (")
+            && !monitored.stdout.contains("not visible"),
+        "{}",
+        monitored.stdout
+    );
+    haste_testkit::execute(&standby_admin, "SELECT pg_wal_replay_resume()");
+    standby.stop().unwrap();
+    primary.stop().unwrap();
+}
+
+#[test]
+fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
+    if database().is_none() {
+        return;
+    }
+    let folder = TempDir::new("replication");
+    let (primary, standby) = primary_with_standby(&folder);
     let url = format!("{}/crm", primary.url);
     let dir = backfill_folder(400_000, 5000);
     std::fs::rename(dir.path().join("migrations/2_score"), dir.path().join("2_score")).unwrap();

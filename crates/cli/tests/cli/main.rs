@@ -15,6 +15,7 @@ mod matrix;
 mod partitions;
 mod pictures;
 mod prisma;
+mod privileges;
 mod random_dev;
 mod real_world;
 mod recovery;

@@ -507,3 +507,58 @@ fn a_hand_written_history_compares_with_a_prisma_schema_as_prisma_compares_it() 
         assert!(!sql.contains("DROP INDEX \"T_pending\"") && !sql.contains("SET DEFAULT"), "{sql}");
     }
 }
+
+#[test]
+fn migrate_dev_adds_and_removes_autoincrement_on_a_table_with_rows() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-autoincrement");
+    let schema = |id: &str| {
+        let text =
+            format!("datasource db {{\n  provider = \"postgresql\"\n}}\n\nmodel T {{\n  {id}\n  n Int\n}}\n");
+        dir.write("schema.prisma", &text).to_str().unwrap().to_owned()
+    };
+    let dev = |schema: String| haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", &schema]);
+    let written = || fs::read_to_string(folders(&dir).pop().unwrap().join("migration.sql")).unwrap();
+    assert_eq!(dev(schema("id Int @id")).code, 0);
+    db.execute("INSERT INTO \"T\" VALUES (1, 10), (7, 20)");
+
+    let gained = dev(schema("id Int @id @default(autoincrement())"));
+    assert_eq!(gained.code, 0, "{gained:?}");
+    assert!(written().contains("CREATE SEQUENCE \"t_id_seq\""), "{}", written());
+    assert_eq!(db.value("INSERT INTO \"T\" (n) VALUES (30) RETURNING id::text"), Some("8".into()));
+    let again = dev(schema("id Int @id @default(autoincrement())"));
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+
+    let lost = dev(schema("id Int @id"));
+    assert_eq!(lost.code, 0, "{lost:?}");
+    assert!(written().contains("DROP SEQUENCE \"t_id_seq\""), "{}", written());
+    assert!(db.try_execute("INSERT INTO \"T\" (n) VALUES (40)").is_err(), "the default is gone");
+    let again = dev(schema("id Int @id"));
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+}
+
+/// Prisma's describer reads no operator class on a B-tree index, so Prisma drops and creates an
+/// `ops: raw("text_pattern_ops")` index again on every run; haste compares the one the schema
+/// names (docs/prisma-differences.md).
+#[test]
+fn migrate_dev_keeps_a_btree_operator_class_the_schema_names() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-btree-opclass");
+    let schema = |ops: &str| {
+        let text = format!(
+            "datasource db {{\n  provider = \"postgresql\"\n}}\n\nmodel T {{\n  id Int @id\n  name String\n\n  @@index([name{ops}])\n}}\n"
+        );
+        dir.write("schema.prisma", &text).to_str().unwrap().to_owned()
+    };
+    let dev = |schema: String| haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", &schema]);
+    assert_eq!(dev(schema("")).code, 0);
+    let named = dev(schema("(ops: raw(\"text_pattern_ops\"))"));
+    assert_eq!(named.code, 0, "{named:?}");
+    let definition = "SELECT indexdef FROM pg_indexes WHERE indexname = 'T_name_idx'";
+    assert!(db.value(definition).unwrap().contains("text_pattern_ops"), "the operator class is asked for");
+    let again = dev(schema("(ops: raw(\"text_pattern_ops\"))"));
+    assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
+    // Without `ops:`, the schema accepts the operator class the database has, as Prisma does.
+    let plain = dev(schema(""));
+    assert!(plain.code == 0 && plain.stdout.contains("no migration generated"), "{plain:?}");
+}

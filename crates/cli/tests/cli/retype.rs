@@ -4,9 +4,12 @@
 
 use std::fs;
 
-use haste_testkit::{TempDir, TestDb, database};
+use std::process::Stdio;
+use std::time::Duration;
 
-use crate::{Run, haste, migration_folders as folders};
+use haste_testkit::{Session, TempDir, TestDb, database, wait_until};
+
+use crate::{Run, command, haste, migration_folders as folders};
 
 fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
     dir.write("schema.sql", desired);
@@ -14,6 +17,13 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
 }
 
 use crate::dev::matches as same_schema;
+
+/// The keys, checks and `NOT NULL` of the swapped columns still refuse each of `statements`.
+fn still_refused(db: &TestDb, statements: &[&str]) {
+    for refused in statements {
+        assert!(db.try_execute(refused).is_err(), "still refused after the swap: {refused}");
+    }
+}
 
 const V1: &str = "CREATE TABLE workspaces (id bigint PRIMARY KEY, name text NOT NULL);
 CREATE TABLE contacts (
@@ -90,14 +100,15 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
         prod.value("SELECT id || ':' || score FROM contacts WHERE name = 'after'").as_deref(),
         Some("3001:1")
     );
-    for refused in [
-        "INSERT INTO contacts (workspace_id, name) VALUES (3, 'no such workspace')",
-        "INSERT INTO contacts (id, workspace_id, name) VALUES (1, 1, 'duplicate key')",
-        "INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')",
-        "INSERT INTO contacts (workspace_id, score, name) VALUES (1, NULL, 'null score')",
-    ] {
-        assert!(prod.try_execute(refused).is_err(), "still refused after the swap: {refused}");
-    }
+    still_refused(
+        &prod,
+        &[
+            "INSERT INTO contacts (workspace_id, name) VALUES (3, 'no such workspace')",
+            "INSERT INTO contacts (id, workspace_id, name) VALUES (1, 1, 'duplicate key')",
+            "INSERT INTO contacts (workspace_id, name) VALUES (2, 'after')",
+            "INSERT INTO contacts (workspace_id, score, name) VALUES (1, NULL, 'null score')",
+        ],
+    );
     assert_eq!(prod.value("SELECT count(*) FROM pg_index WHERE NOT indisvalid").as_deref(), Some("0"));
     assert_eq!(
         prod.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'haste_retype%'").as_deref(),
@@ -114,29 +125,110 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
     assert_eq!(prod.value("SELECT sum(score) FROM contacts").as_deref(), Some("4501501"));
 }
 
-/// A change the swap cannot carry (a key other tables reference, a conversion that can fail)
-/// is made in place, and the migration says why (and allows the lint rule it breaks).
+/// A change the swap cannot carry (a key a partitioned table's foreign key references:
+/// PostgreSQL cannot add it back `NOT VALID`) is made in place, and the migration says why
+/// (and allows the lint rule it breaks); the migration's other type change still goes through
+/// the expand and swap.
 #[test]
-fn a_referenced_key_is_changed_in_place_with_the_reason_written() {
+fn a_key_a_partitioned_table_references_is_changed_in_place_with_the_reason_written() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("retype-in-place");
     let v1 = "CREATE TABLE a (id integer PRIMARY KEY);
-CREATE TABLE b (id bigint PRIMARY KEY, a_id integer REFERENCES a (id), code text);";
+CREATE TABLE b (id bigint PRIMARY KEY, code text);
+CREATE TABLE p (a_id integer REFERENCES a (id), at date) PARTITION BY RANGE (at);";
     assert_eq!(dev(&dir, &db, v1, "init").code, 0);
     let v2 =
         v1.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY").replace("code text", "code integer");
     let run = dev(&dir, &db, &v2, "bigint");
     assert_eq!(run.code, 0, "{run:?}");
     let created = folders(&dir);
-    assert_eq!(created.len(), 2, "{run:?}");
+    assert_eq!(created.len(), 3, "{run:?}");
     let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
     assert!(
-        text.contains("foreign keys of other tables reference the column") && text.contains(" TYPE bigint"),
+        text.contains("a foreign key of a partitioned table references the column")
+            && text.contains(" TYPE bigint")
+            && !text.contains(" TYPE integer"),
         "{text}"
     );
     // The rewrite is known and said: haste's own lint passes the file.
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
+}
+
+const ACCOUNTS: &str = "CREATE TABLE accounts (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE contacts (
+  id bigint PRIMARY KEY,
+  account_id integer NOT NULL REFERENCES accounts (id) ON DELETE CASCADE
+);
+CREATE INDEX contacts_account_idx ON contacts (account_id);
+CREATE TABLE notes (id bigint PRIMARY KEY, account_id integer REFERENCES accounts (id));";
+
+/// The ids running out: an `integer` primary key that other tables' foreign keys reference
+/// becomes `bigint` without a rewrite. One referencing column is widened too (its own expand
+/// and swap), the other is left `integer`; the swap re-adds both foreign keys on the new key
+/// `NOT VALID`, and a last migration validates them.
+#[test]
+fn a_referenced_primary_key_is_widened_with_its_foreign_keys_repointed() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-referenced");
+    assert_eq!(dev(&dir, &dev_db, ACCOUNTS, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute(
+        "INSERT INTO accounts (name) SELECT 'a' || g FROM generate_series(1, 1000) g;
+         INSERT INTO contacts SELECT g, 1 + g % 1000 FROM generate_series(1, 5000) g;
+         INSERT INTO notes SELECT g, 1 + g % 500 FROM generate_series(1, 2000) g;",
+    );
+    let values = "SELECT (SELECT count(*) || ':' || sum(id) FROM accounts) || '/' || \
+                  (SELECT count(*) || ':' || sum(account_id) FROM contacts) || '/' || \
+                  (SELECT count(*) || ':' || sum(account_id) FROM notes)";
+    let before = prod.value(values);
+
+    let v2 = ACCOUNTS
+        .replace("id serial PRIMARY KEY", "id bigserial PRIMARY KEY")
+        .replace("account_id integer NOT NULL", "account_id bigint NOT NULL");
+    let run = dev(&dir, &dev_db, &v2, "ids");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(!text.contains(" TYPE "), "nothing is changed in place:\n{text}");
+    assert!(
+        text.contains(r#"ALTER TABLE "public"."notes" ADD CONSTRAINT "notes_account_id_fkey" FOREIGN KEY (account_id) REFERENCES accounts(id) NOT VALID"#)
+            && text.contains(r#"ALTER TABLE "public"."notes" VALIDATE CONSTRAINT "notes_account_id_fkey""#),
+        "the foreign key is re-added NOT VALID, then validated:\n{text}"
+    );
+    let lint = haste(dir.path(), &["lint", "--format", "json"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema, in one deploy");
+    assert_eq!(prod.value(values), before, "every row kept its values");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated").as_deref(),
+        Some("2")
+    );
+    still_refused(
+        &prod,
+        &[
+            "INSERT INTO contacts VALUES (0, 5000000000)",
+            "INSERT INTO notes VALUES (0, 1001)",
+            "DELETE FROM accounts WHERE id = 1",
+        ],
+    );
+    prod.execute("DELETE FROM accounts WHERE id = 999");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE account_id = 999").as_deref(),
+        Some("0"),
+        "cascade"
+    );
+    prod.execute("INSERT INTO accounts (name) VALUES ('next'); INSERT INTO contacts VALUES (0, 1001)");
+
+    let steps = (created.len() - 1).to_string();
+    let down = haste(dir.path(), &["migrate", "down", "--steps", &steps, "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, ACCOUNTS).code, 0, "going back restores the old types");
 }
 
 /// A shorter `varchar` never cuts a value: a row that does not fit stops the deploy, as it
@@ -244,4 +336,255 @@ CREATE VIEW v2 AS SELECT n FROM v1 WHERE n > 1;";
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
     assert_eq!(prod.value("SELECT count(*) || ':' || sum(n) FROM v2").as_deref(), Some("99:5049"));
+}
+
+const ITEMS: &str = "CREATE TABLE items (
+  id integer PRIMARY KEY,
+  qty bigint NOT NULL,
+  code varchar(20) NOT NULL,
+  ref text,
+  price numeric(12,2)
+);
+CREATE INDEX items_code_idx ON items (code);";
+
+/// Every conversion that can fail, on one table: `bigint` to `integer`, a shorter `varchar`,
+/// `text` to `integer` and a smaller `numeric`.
+fn narrowed() -> String {
+    ITEMS
+        .replace("qty bigint", "qty integer")
+        .replace("varchar(20)", "varchar(8)")
+        .replace("ref text", "ref integer")
+        .replace("numeric(12,2)", "numeric(6,2)")
+}
+
+/// `items` on a fresh database at `ITEMS`, with `rows` rows whose values all convert.
+fn items(dir: &TempDir, dev_db: &TestDb, prod: &TestDb, rows: u32) {
+    assert_eq!(dev(dir, dev_db, ITEMS, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(&format!(
+        "INSERT INTO items SELECT g, g * 1000, 'c-' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE g::text END, g % 9000 + 0.25
+         FROM generate_series(1, {rows}) g"
+    ));
+}
+
+const ITEM_VALUES: &str = "SELECT count(*) || ':' || sum(qty) || ':' || sum(length(code)) || ':' || sum(ref::bigint) || ':' || sum(price) FROM items";
+
+#[test]
+fn conversions_that_can_fail_are_checked_then_expanded_and_swapped() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-narrow");
+    items(&dir, &dev_db, &prod, 3000);
+    let before = prod.value(ITEM_VALUES);
+
+    let run = dev(&dir, &dev_db, &narrowed(), "narrow");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout.contains("a write whose value does not convert to character varying(8) is refused"),
+        "the summary says which writes the trigger refuses: {run:?}"
+    );
+    let created = folders(&dir);
+    assert_eq!(created.len(), 4, "{run:?}");
+    let expand = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(!expand.contains(" TYPE "), "nothing is changed in place:\n{expand}");
+    assert!(expand.contains("the trigger converts every write"), "the header says so:\n{expand}");
+    let (first_check, first_add) = (expand.find("DO $haste$").unwrap(), expand.find("ADD COLUMN").unwrap());
+    assert!(first_check < first_add, "the checks come first:\n{expand}");
+    assert_eq!(expand.matches("DO $haste$").count(), 4, "one check per column:\n{expand}");
+    let lint = haste(dir.path(), &["lint", "--format", "json"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
+    assert_eq!(prod.value(ITEM_VALUES), before, "every value kept");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'haste_retype%'").as_deref(),
+        Some("0")
+    );
+    assert!(prod.try_execute("INSERT INTO items VALUES (0, 1, 'too-long-code')").is_err());
+}
+
+/// Rows that do not convert stop the deploy at the expand's first statement: the message
+/// names the column, how many rows and the first key, nothing of the migration is applied
+/// (neither its other changes nor the new column and trigger), and once the rows are fixed the
+/// same deploy goes through.
+#[test]
+fn rows_that_do_not_convert_stop_the_deploy_before_anything_is_applied() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-precheck");
+    items(&dir, &dev_db, &prod, 3000);
+    prod.execute("UPDATE items SET ref = 'r' || id WHERE id IN (31, 7, 2000)");
+    let desired = narrowed().replace("price numeric(6,2)", "price numeric(6,2),\n  note text");
+    assert_eq!(dev(&dir, &dev_db, &desired, "narrow").code, 0);
+
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    for said in [
+        r#"3 row(s) of "public"."items"."ref" do not convert to integer"#,
+        r#"The first by id: id = 7: invalid input syntax for type integer: "r7""#,
+        "change or delete those rows so that every value converts",
+    ] {
+        assert!(failed.stderr.contains(said), "{said}: {failed:?}");
+    }
+    let columns = "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute
+                   WHERE attrelid = 'items'::regclass AND attnum > 0 AND NOT attisdropped";
+    assert_eq!(prod.value(columns).as_deref(), Some("id,qty,code,ref,price"), "nothing applied");
+    assert_eq!(prod.value("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal").as_deref(), Some("0"));
+    assert_eq!(prod.value("SELECT count(*) FROM pg_proc WHERE proname LIKE 'haste%'").as_deref(), Some("0"));
+
+    prod.execute("UPDATE items SET ref = NULL WHERE ref LIKE 'r%'");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &desired).code, 0);
+}
+
+/// Deploys `narrowed()` over `rows` rows, holding the backfill on the last row's lock while the
+/// application writes; with `gap`, a row is also written as if while the expand waited for its
+/// lock (the check did not see it, the trigger did not convert it). Returns the deploy's run.
+fn deploy_while_writing(dir: &TempDir, prod: &TestDb, rows: u32, gap: bool) -> Run {
+    let mut deploy = command(dir.path(), &["migrate", "deploy", "--url", &prod.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let expanded = || {
+        prod.value("SELECT count(*) FROM pg_trigger WHERE tgname = 'haste_retype_items'").as_deref()
+            == Some("1")
+    };
+    wait_until(Duration::from_secs(60), || expanded() || deploy.try_wait().unwrap().is_some());
+    if !expanded() {
+        let output = deploy.wait_with_output().unwrap();
+        panic!("the expand is not applied: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let holder = Session::connect(&prod.url);
+    holder.execute(&format!("BEGIN; SELECT 1 FROM items WHERE id = {rows} FOR UPDATE"));
+    let unfilled = holder.query(&format!("SELECT code_haste_new IS NULL FROM items WHERE id = {rows}"));
+    assert_eq!(unfilled[0][0].as_deref(), Some("t"), "the backfill has not reached the last row");
+
+    // The application's writes while the backfill runs: a value that does not convert is
+    // refused (as after the swap), one that converts lands in both columns.
+    for (refused, error) in [
+        (
+            "INSERT INTO items VALUES (-1, 1, 'much-too-long-code', '1', 1)",
+            "value too long for type character varying(8)",
+        ),
+        ("UPDATE items SET qty = 5000000000 WHERE id = 1", "integer out of range"),
+        ("UPDATE items SET ref = 'seven' WHERE id = 2", "invalid input syntax for type integer"),
+        ("INSERT INTO items VALUES (-2, 1, 'c', '1', 123456.78)", "numeric field overflow"),
+    ] {
+        let result = prod.try_execute(refused);
+        assert!(result.as_ref().is_err_and(|e| e.contains(error)), "{refused}: {result:?}");
+    }
+    prod.execute("INSERT INTO items VALUES (-3, 7, 'ok', '5', 1.5)");
+    assert_eq!(
+        prod.value("SELECT qty_haste_new || code_haste_new || ref_haste_new || price_haste_new FROM items WHERE id = -3")
+            .as_deref(),
+        Some("7ok51.50")
+    );
+    if gap {
+        // (The new columns with a NOT VALID NOT NULL check are given a value: the check, added
+        // after such a row, would not have looked at it.)
+        // Its key is in the batch the backfill waits on: such a row was there before the backfill
+        // began.
+        let gap = rows - 1;
+        prod.execute(&format!(
+            "ALTER TABLE items DISABLE TRIGGER haste_retype_items;
+             INSERT INTO items (id, qty, code, ref, price, qty_haste_new, code_haste_new)
+               VALUES ({gap}, {gap} * 1000, 'c-{gap}', 'not-a-number', {gap} % 9000 + 0.25, {gap} * 1000, 'c-{gap}');
+             ALTER TABLE items ENABLE TRIGGER haste_retype_items;"
+        ));
+    }
+    holder.execute("COMMIT");
+    let output = deploy.wait_with_output().unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// `items` with `rows` rows on a fresh production database, and `narrowed()` planned for it.
+fn narrowing_planned(label: &str, rows: u32) -> Option<(TempDir, TestDb)> {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return None };
+    let dir = TempDir::new(label);
+    items(&dir, &dev_db, &prod, rows);
+    assert_eq!(dev(&dir, &dev_db, &narrowed(), "narrow").code, 0);
+    Some((dir, prod))
+}
+
+/// Every row as `items` wrote it, whatever column type it is read through now.
+fn rows_unchanged(prod: &TestDb, rows: u32) {
+    let changed = format!(
+        "SELECT count(*) FROM items WHERE id BETWEEN 1 AND {rows} AND (qty, code, coalesce(ref::text, '-'), price)
+           IS DISTINCT FROM (id * 1000, 'c-' || id, CASE WHEN id % 3 = 0 THEN '-' ELSE id::text END, id % 9000 + 0.25)"
+    );
+    assert_eq!(prod.value(&changed).as_deref(), Some("0"), "no value changed");
+}
+
+/// Writes that do not convert, made while the backfill runs, are refused; the deploy goes
+/// through, and every row holds the value written.
+#[test]
+fn writes_during_the_backfill_that_do_not_convert_are_refused_and_the_deploy_succeeds() {
+    let rows = 50_000;
+    let Some((dir, prod)) = narrowing_planned("retype-concurrent", rows) else { return };
+    let run = deploy_while_writing(&dir, &prod, rows, false);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
+    rows_unchanged(&prod, rows);
+    assert_eq!(
+        prod.value("SELECT string_agg(id || ':' || qty || code || ref || price, ',' ORDER BY id) FROM items WHERE id < 1")
+            .as_deref(),
+        Some("-3:7ok51.50"),
+        "only the write that converted is there"
+    );
+}
+
+/// A row the check never saw and the trigger never converted (written while the expand waited
+/// for its lock) stops `data.sql` with the conversion's error; nothing wrong is stored, and once
+/// the row is fixed the next deploy resumes and finishes.
+#[test]
+fn a_row_written_before_the_trigger_that_does_not_convert_stops_the_backfill() {
+    let rows = 50_000;
+    let Some((dir, prod)) = narrowing_planned("retype-gap", rows) else { return };
+    let gap = rows - 1;
+    prod.execute(&format!("DELETE FROM items WHERE id = {gap}"));
+    let stopped = deploy_while_writing(&dir, &prod, rows, true);
+    assert_ne!(stopped.code, 0, "{stopped:?}");
+    assert!(
+        stopped.stderr.contains(r#"invalid input syntax for type integer: "not-a-number""#),
+        "{stopped:?}"
+    );
+    let row = format!("SELECT ref_haste_new IS NULL FROM items WHERE id = {gap}");
+    assert_eq!(prod.value(&row).as_deref(), Some("t"), "nothing stored for the row");
+
+    // Fixed by the application (the trigger converts the write), the next deploy resumes.
+    prod.execute(&format!(
+        "UPDATE items SET ref = CASE WHEN id % 3 = 0 THEN NULL ELSE id::text END WHERE id = {gap}"
+    ));
+    let resumed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
+    rows_unchanged(&prod, rows);
+}
+
+/// A column renamed (by a hint) and narrowed in the same migration: the check reads it by its
+/// new name, after the rename, and refuses a row that does not fit.
+#[test]
+fn a_column_renamed_and_narrowed_in_one_migration_is_checked_by_its_new_name() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-rename");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, code text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, 'c' || g FROM generate_series(1, 100) g; INSERT INTO t VALUES (101, 'much too long')");
+    dir.write("schema.sql", "CREATE TABLE t (id integer PRIMARY KEY, label varchar(8));");
+    let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", "label"];
+    let run = haste(dir.path(), &[&args[..], &["--rename", "public.t.code=label"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("1 row(s) of \"public\".\"t\".\"label\" do not convert"), "{failed:?}");
+    prod.execute("DELETE FROM t WHERE id = 101");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    assert_eq!(prod.value("SELECT count(*) || ':' || max(label) FROM t").as_deref(), Some("100:c99"));
 }

@@ -38,6 +38,8 @@ CREATE TABLE crm.deals (
 ALTER TABLE crm.deals ADD CONSTRAINT deals_amount_positive CHECK (amount > 0) NOT VALID;
 CREATE INDEX deals_open_idx ON crm.deals (lower(coalesce(amount::text, 'none')) DESC NULLS LAST) INCLUDE (contact_id) WHERE closed_at IS NULL;
 CREATE INDEX contacts_name_trgm ON crm.contacts USING gin (name gin_trgm_ops);
+CREATE STATISTICS crm.deals_spread (ndistinct, dependencies) ON invoice, contact_id FROM crm.deals;
+CREATE STATISTICS crm.deals_doubled ON (amount * 2) FROM crm.deals;
 CREATE UNLOGGED TABLE crm.scratch (id int);
 CREATE TABLE crm.events (id bigint, at date NOT NULL) PARTITION BY RANGE (at);
 CREATE TABLE crm.events_2026 PARTITION OF crm.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
@@ -189,6 +191,24 @@ fn plans_turn_one_schema_into_another() {
          CREATE TABLE a (id int PRIMARY KEY, b_id int); CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a);
          ALTER TABLE a ADD CONSTRAINT a_b_fkey FOREIGN KEY (b_id) REFERENCES b;",
     );
+    // Privileges and statistics: granted, revoked, kept by a view recreated over a changed
+    // table, a default revoked, default privileges, statistics replaced.
+    let plan = check_plan(
+        "CREATE TABLE deals (id int, amount int, note text);
+         CREATE VIEW totals AS SELECT id, amount FROM deals;
+         GRANT SELECT ON totals TO PUBLIC; GRANT UPDATE (note) ON deals TO PUBLIC;
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
+         CREATE STATISTICS deals_stats ON id, amount FROM deals;",
+        "CREATE TABLE deals (id int, amount bigint, note text);
+         CREATE VIEW totals AS SELECT id, amount FROM deals;
+         GRANT SELECT ON totals TO PUBLIC; GRANT SELECT (id), INSERT ON deals TO PUBLIC;
+         CREATE FUNCTION total() RETURNS bigint LANGUAGE sql AS 'SELECT 1';
+         REVOKE EXECUTE ON FUNCTION total() FROM PUBLIC;
+         ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;
+         CREATE STATISTICS deals_stats (mcv) ON amount, note FROM deals;",
+    );
+    assert!(plan.contains("GRANT SELECT ON TABLE \"public\".\"totals\" TO PUBLIC"), "{plan}");
+    assert!(plan.contains("REVOKE UPDATE (\"note\") ON TABLE"), "{plan}");
     // Enum values added in the middle and at the end.
     let plan = check_plan(
         "CREATE TYPE stage AS ENUM ('lead', 'won'); CREATE TABLE deals (stage stage);",

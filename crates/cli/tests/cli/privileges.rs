@@ -1,0 +1,164 @@
+//! Privileges: dumped and restored, reported as drift, kept by views and columns that a
+//! migration creates again, and replayed on shadows where the roles granted to do not exist.
+
+use std::fs;
+
+use haste_testkit::{TempDir, TestDb, database};
+
+use crate::schema::check_dump_round_trip;
+use crate::{haste, migration_folders as folders, migrations};
+
+/// A login role of this test's own (roles belong to the whole test cluster), created now.
+fn login_role(db: &TestDb, label: &str) -> String {
+    let role = format!("{label}_{}", db.name);
+    db.execute(&format!("CREATE ROLE \"{role}\" LOGIN"));
+    role
+}
+
+/// `sql` run as `role` (the test server trusts every login).
+fn as_role(db: &TestDb, role: &str, sql: &str) -> Result<(), String> {
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    haste_testkit::try_query(&url, sql).map(drop)
+}
+
+fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> crate::Run {
+    dir.write("schema.sql", desired);
+    haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
+}
+
+#[test]
+fn a_dump_restores_grants_revoked_defaults_and_default_privileges() {
+    let Some(db) = database() else { return };
+    let reader = login_role(&db, "reader");
+    let dir = migrations(&[(
+        "1_grants",
+        &format!(
+            r#"CREATE SCHEMA crm;
+GRANT USAGE ON SCHEMA crm TO "{reader}";
+CREATE TABLE crm.deals (id serial PRIMARY KEY, amount numeric, secret text);
+CREATE VIEW crm.open_deals AS SELECT id, amount FROM crm.deals;
+GRANT SELECT ON crm.open_deals TO "{reader}" WITH GRANT OPTION;
+GRANT SELECT (id, amount), UPDATE (amount) ON crm.deals TO "{reader}";
+GRANT USAGE ON SEQUENCE crm.deals_id_seq TO "{reader}";
+CREATE FUNCTION crm.total() RETURNS numeric LANGUAGE sql AS 'SELECT sum(amount) FROM crm.deals';
+REVOKE EXECUTE ON FUNCTION crm.total() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crm.total() TO "{reader}";
+CREATE TYPE crm.stage AS ENUM ('lead', 'won');
+REVOKE USAGE ON TYPE crm.stage FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA crm GRANT SELECT ON TABLES TO "{reader}";
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+"#
+        ),
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    for statement in [
+        format!(r#"GRANT SELECT ("amount") ON TABLE "crm"."deals" TO "{reader}";"#),
+        format!(r#"GRANT SELECT ON TABLE "crm"."open_deals" TO "{reader}" WITH GRANT OPTION;"#),
+        "REVOKE EXECUTE ON ROUTINE crm.total() FROM PUBLIC;".to_owned(),
+        r#"REVOKE USAGE ON TYPE "crm"."stage" FROM PUBLIC;"#.to_owned(),
+        format!(r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "crm" GRANT SELECT ON TABLES TO "{reader}";"#),
+    ] {
+        assert!(dump.stdout.contains(&statement), "{statement}\n{}", dump.stdout);
+    }
+    assert!(!dump.stdout.contains("OWNER"), "owners are not modelled:\n{}", dump.stdout);
+    check_dump_round_trip(&dir, &db);
+    assert!(as_role(&db, &reader, "SELECT crm.total(), (SELECT count(*) FROM crm.open_deals)").is_ok());
+    let refused = as_role(&db, &reader, "SELECT secret FROM crm.deals");
+    assert!(refused.is_err_and(|error| error.starts_with("42501")), "no grant on that column");
+}
+
+#[test]
+fn a_revoked_grant_is_drift_named_by_privilege() {
+    let Some(db) = database() else { return };
+    let reader = login_role(&db, "drift");
+    let dir = TempDir::new("privilege-drift");
+    let v1 = format!("CREATE TABLE deals (id int PRIMARY KEY);\nGRANT SELECT ON deals TO \"{reader}\";");
+    assert_eq!(dev(&dir, &db, &v1, "init").code, 0);
+    let clean = haste(dir.path(), &["migrate", "status", "--drift", "--url", &db.url]);
+    assert_eq!(clean.code, 0, "{clean:?}");
+
+    db.execute(&format!("REVOKE SELECT ON deals FROM \"{reader}\""));
+    let status = haste(dir.path(), &["migrate", "status", "--drift", "--url", &db.url]);
+    assert_eq!(status.code, 15, "{status:?}");
+    assert!(status.stderr.contains(&format!("privilege SELECT on public.deals for {reader}")), "{status:?}");
+}
+
+#[test]
+fn a_view_recreated_by_a_migration_keeps_its_grants_for_the_role_reading_it() {
+    let Some(db) = database() else { return };
+    let reader = login_role(&db, "viewer");
+    let dir = TempDir::new("privilege-view");
+    let v1 = format!(
+        "CREATE TABLE deals (id int PRIMARY KEY, amount int);
+CREATE VIEW open_deals AS SELECT id, amount FROM deals;
+GRANT SELECT ON open_deals TO \"{reader}\";"
+    );
+    assert_eq!(dev(&dir, &db, &v1, "init").code, 0);
+    db.execute("INSERT INTO deals VALUES (1, 10)");
+    assert!(as_role(&db, &reader, "SELECT * FROM open_deals").is_ok());
+
+    // A new column reshapes the table: the planner drops and recreates the view.
+    let v2 = v1.replace("amount int)", "amount int, note text)");
+    let run = dev(&dir, &db, &v2, "note");
+    assert_eq!(run.code, 0, "{run:?}");
+    let migration = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    let position = |text: &str| migration.find(text).unwrap_or_else(|| panic!("{text}:\n{migration}"));
+    assert!(position("DROP VIEW") < position("CREATE VIEW"));
+    assert!(
+        position("CREATE VIEW")
+            < position(&format!("GRANT SELECT ON TABLE \"public\".\"open_deals\" TO \"{reader}\""))
+    );
+    assert!(!migration.contains("haste:transaction off"), "one transaction:\n{migration}");
+    assert_eq!(as_role(&db, &reader, "SELECT id, amount FROM open_deals"), Ok(()), "{migration}");
+}
+
+#[test]
+fn a_type_change_swap_keeps_the_grants_of_the_views_and_columns_it_recreates() {
+    let Some(db) = database() else { return };
+    let reader = login_role(&db, "swapper");
+    let dir = TempDir::new("privilege-retype");
+    let v1 = format!(
+        "CREATE TABLE contacts (id bigint PRIMARY KEY, score integer NOT NULL DEFAULT 0, name text);
+CREATE VIEW ranked AS SELECT id, score FROM contacts WHERE score > 10;
+GRANT SELECT ON ranked TO \"{reader}\";
+GRANT SELECT (id, score) ON contacts TO \"{reader}\";
+CREATE STATISTICS contacts_score_name (dependencies) ON score, name FROM contacts;"
+    );
+    let init = dev(&dir, &db, &v1, "init");
+    assert_eq!(init.code, 0, "{init:?}");
+    db.execute("INSERT INTO contacts SELECT g, g, 'c' || g FROM generate_series(1, 100) g");
+    let v2 = v1.replace("score integer", "score bigint");
+    let run = dev(&dir, &db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let swap = fs::read_to_string(folders(&dir).last().unwrap().join("migration.sql")).unwrap();
+    assert!(swap.contains("DROP VIEW") && swap.contains("GRANT SELECT (\"score\")"), "{swap}");
+    assert_eq!(as_role(&db, &reader, "SELECT id, score FROM contacts"), Ok(()), "{swap}");
+    assert_eq!(as_role(&db, &reader, "SELECT count(*) FROM ranked"), Ok(()), "{swap}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_statistic_ext WHERE stxname = 'contacts_score_name'").as_deref(),
+        Some("1"),
+        "the statistics object over the column is created again:\n{swap}"
+    );
+}
+
+#[test]
+fn a_history_granting_to_a_role_the_server_lacks_replays_on_a_shadow() {
+    let Some(db) = database() else { return };
+    let ghost = format!("ghost_{}", db.name);
+    let dir = migrations(&[(
+        "1_grant",
+        &format!("CREATE TABLE deals (id int);\nGRANT SELECT ON deals TO \"{ghost}\";"),
+    )]);
+    let inspect = haste(
+        dir.path(),
+        &["schema", "dump", "--source", dir.path().join("migrations").to_str().unwrap(), "--url", &db.url],
+    );
+    assert_eq!(inspect.code, 0, "{inspect:?}");
+    assert!(inspect.stdout.contains(&format!("GRANT SELECT ON TABLE \"public\".\"deals\" TO \"{ghost}\"")));
+    assert_eq!(
+        db.value(&format!("SELECT rolcanlogin FROM pg_roles WHERE rolname = '{ghost}'")).as_deref(),
+        Some("f"),
+        "made as a role nobody logs in as"
+    );
+}

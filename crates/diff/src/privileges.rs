@@ -1,0 +1,268 @@
+//! Privileges and default privileges, granted and revoked as the target has them. An object the
+//! plan creates again (a view dropped and recreated, a type rebuilt, a column replaced) comes
+//! back with only what PostgreSQL gives a new object, so every privilege the target gives it is
+//! granted again, in the same transaction as its recreation: a role reading a view never finds
+//! it without its grant. An object that disappears takes its privileges with it.
+
+use std::collections::BTreeSet;
+
+use haste_schema::{Privilege, PrivilegeObject, Schema, View, qualified};
+
+use crate::Lock;
+use crate::plan::{Builder, replaced};
+
+/// Which object a privilege is on: the whole object (no column) or one column of it.
+type ObjectKey = (PrivilegeObject, String, String, Option<String>);
+
+fn whole(object: PrivilegeObject, schema: &str, name: &str) -> ObjectKey {
+    (object, schema.to_owned(), name.to_owned(), None)
+}
+
+/// The objects of `to` this plan creates anew although `from` had them.
+fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[String]) -> BTreeSet<ObjectKey> {
+    let mut keys: BTreeSet<ObjectKey> =
+        views.iter().map(|view| whole(PrivilegeObject::Table, &view.schema, &view.name)).collect();
+    let types = to
+        .enums
+        .iter()
+        .filter(|e| rebuilt_enums.contains(&qualified(&e.schema, &e.name)))
+        .map(|e| (&e.schema, &e.name))
+        .chain(to.composites.iter().filter(|c| !from.composites.contains(c)).map(|c| (&c.schema, &c.name)))
+        .chain(to.domains.iter().filter(|d| !from.domains.contains(d)).map(|d| (&d.schema, &d.name)));
+    keys.extend(types.map(|(schema, name)| whole(PrivilegeObject::Type, schema, name)));
+    for old in &from.tables {
+        let Some(new) = to.tables.iter().find(|t| t.schema == old.schema && t.name == old.name) else {
+            continue;
+        };
+        for column in &new.columns {
+            if old.columns.iter().any(|c| c.name == column.name && replaced(c, column)) {
+                let key = whole(PrivilegeObject::Table, &new.schema, &new.name);
+                keys.insert((key.0, key.1, key.2, Some(column.name.clone())));
+            }
+        }
+    }
+    keys
+}
+
+/// Whether `schema` has the object (and column) `privilege` is on.
+fn exists(schema: &Schema, privilege: &Privilege) -> bool {
+    let same = |s: &str, n: &str| s == privilege.schema && n == privilege.name;
+    match privilege.object {
+        PrivilegeObject::Schema => schema.schemas.iter().any(|n| n.name == privilege.schema),
+        PrivilegeObject::Table => {
+            schema.views.iter().any(|v| same(&v.schema, &v.name))
+                || schema.tables.iter().any(|t| {
+                    same(&t.schema, &t.name)
+                        && privilege.column.as_ref().is_none_or(|c| t.columns.iter().any(|x| &x.name == c))
+                })
+        }
+        PrivilegeObject::Sequence => schema.sequences.iter().any(|s| same(&s.schema, &s.name)),
+        PrivilegeObject::Function => schema.functions.iter().any(|f| f.signature == privilege.name),
+        PrivilegeObject::Type => {
+            schema.enums.iter().any(|e| same(&e.schema, &e.name))
+                || schema.domains.iter().any(|d| same(&d.schema, &d.name))
+                || schema.composites.iter().any(|c| same(&c.schema, &c.name))
+        }
+    }
+}
+
+/// Revokes what `to` no longer gives and grants what it gives anew (or gives an object
+/// created again), then the same for default privileges.
+pub(crate) fn plan(
+    plan: &mut Builder,
+    from: &Schema,
+    to: &Schema,
+    views: &[&View],
+    rebuilt_enums: &[String],
+) {
+    let recreated = recreated(from, to, views, rebuilt_enums);
+    let fresh = |p: &Privilege| {
+        let key = (p.object, p.schema.clone(), p.name.clone(), p.column.clone());
+        recreated.contains(&whole(p.object, &p.schema, &p.name)) || recreated.contains(&key)
+    };
+    let old: BTreeSet<&Privilege> = from.privileges.iter().filter(|p| !fresh(p)).collect();
+    let new: BTreeSet<&Privilege> = to.privileges.iter().collect();
+    // Revokes first: a privilege whose grant option changes is revoked, then granted again.
+    for privilege in old.difference(&new).filter(|p| exists(to, p)) {
+        plan.push(privilege.undo_statement(), Lock::None, &[]);
+    }
+    for privilege in new.difference(&old) {
+        plan.push(privilege.apply_statement(), Lock::None, &[]);
+    }
+    for privilege in from.default_privileges.iter().filter(|p| !to.default_privileges.contains(p)) {
+        plan.push(privilege.undo_statement(), Lock::None, &[]);
+    }
+    for privilege in to.default_privileges.iter().filter(|p| !from.default_privileges.contains(p)) {
+        plan.push(privilege.apply_statement(), Lock::None, &[]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{
+        Column, DefaultObjects, DefaultPrivilege, Function, Privilege, PrivilegeObject, Schema, Table,
+        TableKind, View,
+    };
+
+    use crate::{Options, diff};
+
+    fn column(name: &str, data_type: &str) -> Column {
+        Column {
+            name: name.into(),
+            data_type: data_type.into(),
+            not_null: false,
+            default: None,
+            identity: None,
+            generated: None,
+            collation: None,
+            comment: None,
+        }
+    }
+
+    fn table(columns: Vec<Column>) -> Table {
+        Table {
+            schema: "crm".into(),
+            name: "deals".into(),
+            kind: TableKind::Regular,
+            partition_of: None,
+            columns,
+            constraints: Vec::new(),
+            comment: None,
+            row_security: false,
+            force_row_security: false,
+        }
+    }
+
+    fn grant(object: PrivilegeObject, name: &str, column: Option<&str>, privilege: &str) -> Privilege {
+        Privilege {
+            object,
+            schema: "crm".into(),
+            name: name.into(),
+            column: column.map(Into::into),
+            grantee: "app_ro".into(),
+            privilege: privilege.into(),
+            grantable: false,
+            revoked: false,
+        }
+    }
+
+    /// A table `crm.deals (id, amount)` and a view `crm.open_deals` over it, with `privileges`.
+    fn schema(amount_type: &str, privileges: Vec<Privilege>) -> Schema {
+        Schema {
+            tables: vec![table(vec![column("id", "integer"), column("amount", amount_type)])],
+            views: vec![View {
+                schema: "crm".into(),
+                name: "open_deals".into(),
+                materialized: false,
+                definition: " SELECT id, amount FROM crm.deals;".into(),
+            }],
+            privileges,
+            ..Schema::default()
+        }
+    }
+
+    fn statements(from: &Schema, to: &Schema) -> Vec<String> {
+        diff(from, to, &Options::default()).steps.into_iter().map(|step| step.sql).collect()
+    }
+
+    #[test]
+    fn grants_and_revokes_follow_the_target() {
+        let select = grant(PrivilegeObject::Table, "deals", None, "SELECT");
+        let update = grant(PrivilegeObject::Table, "deals", Some("amount"), "UPDATE");
+        let (before, after) = (schema("numeric", vec![select.clone()]), schema("numeric", vec![update]));
+        assert_eq!(
+            statements(&before, &after),
+            [
+                r#"REVOKE SELECT ON TABLE "crm"."deals" FROM "app_ro""#,
+                r#"GRANT UPDATE ("amount") ON TABLE "crm"."deals" TO "app_ro""#,
+            ]
+        );
+        let with_option = Privilege { grantable: true, ..select.clone() };
+        assert_eq!(
+            statements(&schema("numeric", vec![select.clone()]), &schema("numeric", vec![with_option])),
+            [
+                r#"REVOKE SELECT ON TABLE "crm"."deals" FROM "app_ro""#,
+                r#"GRANT SELECT ON TABLE "crm"."deals" TO "app_ro" WITH GRANT OPTION"#,
+            ]
+        );
+        assert!(statements(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn a_recreated_view_gets_its_grants_back_after_it_is_created() {
+        let on_view = grant(PrivilegeObject::Table, "open_deals", None, "SELECT");
+        let on_view_column = grant(PrivilegeObject::Table, "open_deals", Some("id"), "UPDATE");
+        let privileges = vec![on_view.clone(), on_view_column];
+        let planned = statements(&schema("integer", privileges.clone()), &schema("bigint", privileges));
+        let position =
+            |prefix: &str| planned.iter().position(|s| s.starts_with(prefix)).unwrap_or(usize::MAX);
+        assert!(position("DROP VIEW") < position("CREATE VIEW"), "{planned:#?}");
+        assert!(
+            position("CREATE VIEW") < position("GRANT SELECT ON TABLE \"crm\".\"open_deals\""),
+            "{planned:#?}"
+        );
+        assert!(
+            planned.contains(&r#"GRANT UPDATE ("id") ON TABLE "crm"."open_deals" TO "app_ro""#.to_owned())
+        );
+        assert!(!planned.iter().any(|s| s.starts_with("REVOKE")), "{planned:#?}");
+    }
+
+    #[test]
+    fn a_replaced_column_gets_its_grants_back_and_a_dropped_table_takes_its_own() {
+        let on_column = grant(PrivilegeObject::Table, "deals", Some("amount"), "SELECT");
+        let mut identity = schema("numeric", vec![on_column.clone()]);
+        identity.tables[0].columns[1].identity = Some("d".into());
+        let planned = statements(&schema("numeric", vec![on_column.clone()]), &identity);
+        assert_eq!(
+            planned.last().map(String::as_str),
+            Some(r#"GRANT SELECT ("amount") ON TABLE "crm"."deals" TO "app_ro""#)
+        );
+
+        let empty = Schema::default();
+        let planned = statements(&schema("numeric", vec![on_column]), &empty);
+        assert!(!planned.iter().any(|s| s.contains("REVOKE")), "{planned:#?}");
+    }
+
+    #[test]
+    fn revoked_defaults_and_default_privileges() {
+        let function = Function {
+            schema: "crm".into(),
+            signature: "crm.total(integer)".into(),
+            definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
+        };
+        let revoked = Privilege {
+            grantee: "PUBLIC".into(),
+            revoked: true,
+            ..grant(PrivilegeObject::Function, "crm.total(integer)", None, "EXECUTE")
+        };
+        let defaults = DefaultPrivilege {
+            schema: Some("crm".into()),
+            objects: DefaultObjects::Tables,
+            grantee: "app_ro".into(),
+            privilege: "SELECT".into(),
+            grantable: false,
+            revoked: false,
+        };
+        let before = Schema { functions: vec![function.clone()], ..Schema::default() };
+        let after = Schema {
+            functions: vec![function],
+            privileges: vec![revoked],
+            default_privileges: vec![defaults],
+            ..Schema::default()
+        };
+        assert_eq!(
+            statements(&before, &after),
+            [
+                "REVOKE EXECUTE ON ROUTINE crm.total(integer) FROM PUBLIC",
+                r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "crm" GRANT SELECT ON TABLES TO "app_ro""#,
+            ]
+        );
+        assert_eq!(
+            statements(&after, &before),
+            [
+                "GRANT EXECUTE ON ROUTINE crm.total(integer) TO PUBLIC",
+                r#"ALTER DEFAULT PRIVILEGES IN SCHEMA "crm" REVOKE SELECT ON TABLES FROM "app_ro""#,
+            ]
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Privileges from the catalog's ACLs (`aclexplode`): each object's ACL compared with the one
+//! PostgreSQL gives it by default (`acldefault`), so what a plain `CREATE` gives (the owner's
+//! privileges, `EXECUTE` and `USAGE` for `PUBLIC` on functions and types) is not a grant, and
+//! what was revoked from those defaults is. The owner's own privileges are left out: owners
+//! are not modelled (ARCHITECTURE.md says why).
+
+use haste_driver::DbError;
+use haste_schema::{DefaultObjects, DefaultPrivilege, Privilege, PrivilegeObject};
+
+use crate::PgConnection;
+use crate::introspect::{USER_SCHEMA, flag, not_extension_owned, optional, text};
+
+/// `PUBLIC` for the grantee `0`, else the role's name.
+const GRANTEE: &str = "CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END";
+
+/// The query of the privileges of `objects` (a query of columns `owner`, `acl`, `base` and
+/// those `key` names, which say which object): the entries of its ACL (`base` when it has none)
+/// that `base` lacks (granted), and of `base` that the ACL lacks (revoked), the owner's left out.
+fn deviations(objects: &str, key: &str) -> String {
+    let same: Vec<String> =
+        key.split(", ").map(|column| format!("b.{column} IS NOT DISTINCT FROM x.{column}")).collect();
+    let same = same.join(" AND ");
+    format!(
+        "WITH objects AS ({objects}), \
+         actual AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(coalesce(o.acl, o.base)) e), \
+         base AS (SELECT o.*, e.* FROM objects o CROSS JOIN LATERAL aclexplode(o.base) e) \
+         SELECT {key}, {GRANTEE}, x.privilege_type, x.is_grantable, false FROM actual x \
+         WHERE x.grantee <> x.owner AND NOT EXISTS (SELECT 1 FROM base b WHERE {same} AND b.grantee = x.grantee \
+           AND b.privilege_type = x.privilege_type AND b.is_grantable = x.is_grantable) \
+         UNION \
+         SELECT {key}, {GRANTEE}, x.privilege_type, x.is_grantable, true FROM base x \
+         WHERE x.grantee <> x.owner AND NOT EXISTS (SELECT 1 FROM actual b WHERE {same} AND b.grantee = x.grantee \
+           AND b.privilege_type = x.privilege_type)"
+    )
+}
+
+impl PgConnection {
+    /// The privileges on the objects `class_filter` and `type_filter` let through (and on their
+    /// schemas, functions and columns).
+    pub(crate) fn privileges(
+        &mut self,
+        class_filter: &str,
+        type_filter: &str,
+    ) -> Result<Vec<Privilege>, DbError> {
+        let (namespace_owned, function_owned) =
+            (not_extension_owned("pg_namespace", "n.oid"), not_extension_owned("pg_proc", "p.oid"));
+        // `public` is created with `USAGE` (before PostgreSQL 15 also `CREATE`) for `PUBLIC`.
+        let public_default = "makeaclitem(0, n.nspowner, CASE WHEN current_setting('server_version_num')::int >= 150000 \
+             THEN 'USAGE' ELSE 'USAGE, CREATE' END, false)";
+        let objects = format!(
+            "SELECT 'schema' AS object, n.nspname::text AS schema, ''::text AS name, NULL::text AS col, \
+                 n.nspowner AS owner, n.nspacl AS acl, \
+                 CASE WHEN n.nspname = 'public' THEN array_append(acldefault('n', n.nspowner), {public_default}) \
+                 ELSE acldefault('n', n.nspowner) END AS base \
+               FROM pg_namespace n WHERE {USER_SCHEMA} AND {namespace_owned} \
+             UNION ALL \
+               SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, n.nspname, c.relname, NULL, c.relowner, c.relacl, \
+                 acldefault(CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner) \
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {class_filter} \
+             UNION ALL \
+               SELECT 'table', n.nspname, c.relname, a.attname, c.relowner, a.attacl, NULL \
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') AND {class_filter} \
+             UNION ALL \
+               SELECT 'function', n.nspname, p.oid::regprocedure::text, NULL, p.proowner, p.proacl, acldefault('f', p.proowner) \
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_owned} \
+             UNION ALL \
+               SELECT 'type', n.nspname, t.typname, NULL, t.typowner, t.typacl, acldefault('T', t.typowner) \
+               FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
+               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
+        );
+        let mut privileges: Vec<Privilege> = self
+            .rows(&deviations(&objects, "object, schema, name, col"))?
+            .iter()
+            .map(|row| Privilege {
+                object: match text(row, 0).as_str() {
+                    "schema" => PrivilegeObject::Schema,
+                    "sequence" => PrivilegeObject::Sequence,
+                    "function" => PrivilegeObject::Function,
+                    "type" => PrivilegeObject::Type,
+                    _ => PrivilegeObject::Table,
+                },
+                schema: text(row, 1),
+                name: text(row, 2),
+                column: optional(row, 3),
+                grantee: text(row, 4),
+                privilege: text(row, 5),
+                grantable: flag(row, 6),
+                revoked: flag(row, 7),
+            })
+            .collect();
+        privileges.sort();
+        Ok(privileges)
+    }
+
+    /// `ALTER DEFAULT PRIVILEGES`, of every role (whose is not modelled).
+    pub(crate) fn default_privileges(&mut self) -> Result<Vec<DefaultPrivilege>, DbError> {
+        // Per schema only grants are stored (against no base); for all schemas the whole ACL,
+        // defaults included.
+        let objects = "SELECT CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE n.nspname::text END AS schema, \
+             d.defaclobjtype::text AS objects, d.defaclrole AS owner, d.defaclacl AS acl, \
+             CASE WHEN d.defaclnamespace = 0 THEN acldefault(CASE WHEN d.defaclobjtype = 'S' THEN 's' \
+               ELSE d.defaclobjtype END, d.defaclrole) END AS base \
+             FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace";
+        let mut privileges: Vec<DefaultPrivilege> = self
+            .rows(&deviations(objects, "schema, objects"))?
+            .iter()
+            .map(|row| DefaultPrivilege {
+                schema: optional(row, 0),
+                objects: match text(row, 1).as_str() {
+                    "S" => DefaultObjects::Sequences,
+                    "f" => DefaultObjects::Functions,
+                    "T" => DefaultObjects::Types,
+                    "n" => DefaultObjects::Schemas,
+                    _ => DefaultObjects::Tables,
+                },
+                grantee: text(row, 2),
+                privilege: text(row, 3),
+                grantable: flag(row, 4),
+                revoked: flag(row, 5),
+            })
+            .collect();
+        // Several roles' defaults may say the same.
+        privileges.sort();
+        privileges.dedup();
+        Ok(privileges)
+    }
+}
