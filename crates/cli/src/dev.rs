@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_dev::{Desired, Drift, Error as DevError, Generated, Outcome};
-use haste_diff::{Change, ChangeKind, Rename};
+use haste_dev::{
+    Change, ChangeKind, Desired, Drift, Error as DevError, Generated, Outcome, PrismaDiff, Rename,
+    ShadowServer, Side, Unmigrated, is_prisma,
+};
 use haste_driver::{DatabaseUrl, Scheme};
 use haste_runner::SchemaSource;
 use serde_json::json;
@@ -90,16 +92,7 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
     {
         return printer.usage_error(&format!("cannot create {}: {error}", resolved.dir.path.display()));
     }
-    // The folder is checked before anything connects or is created.
-    if let Err(error) = haste_migrations::MigrationsDir::load(&resolved.dir.path) {
-        return printer.runner_error(&haste_runner::Error::Folder(error));
-    }
     let desired = Desired::from_path(schema, !(args.exact_prisma || resolved.exact_prisma));
-    match haste_postgres::create_database_if_missing(&resolved.url) {
-        Ok(true) if printer.format() == Format::Text => printer.line("Created the development database."),
-        Ok(_) => {}
-        Err(error) => return printer.connect_error(&error),
-    }
     let request = haste_dev::Request {
         dir: &resolved.dir.path,
         name: args.name,
@@ -116,6 +109,11 @@ pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
             (false, false) => haste_dev::DataLoss::Refuse,
         },
     };
+    match haste_dev::prepare(&request) {
+        Ok(true) if printer.format() == Format::Text => printer.line("Created the development database."),
+        Ok(_) => {}
+        Err(error) => return dev_error(&printer, &error),
+    }
     match haste_dev::dev(&request) {
         Ok(Outcome::InSync) => match printer.format() {
             Format::Text => {
@@ -155,14 +153,7 @@ fn report_generated(printer: &Printer, resolved: &Resolved, generated: &Generate
     let files: Vec<String> =
         generated.folders.iter().map(|f| f.join("migration.sql").display().to_string()).collect();
     let warnings: Vec<String> = generated
-        .plan
-        .steps
-        .iter()
-        .filter(|step| {
-            // Work under a lock that blocks writes, or lost data; online steps are not worth a warning.
-            step.hazards.contains(&haste_diff::Hazard::DataLoss)
-                || (step.lock >= haste_diff::Lock::Share && !step.hazards.is_empty())
-        })
+        .warned_steps()
         .map(|step| {
             let hazards: Vec<&str> = step.hazards.iter().map(|h| h.describe()).collect();
             format!(
@@ -387,7 +378,7 @@ pub fn status_drift(
         }
         return status_code;
     };
-    match unmigrated(&resolved, &server, schema) {
+    match haste_dev::unmigrated(&resolved.url, schema, &server, &resolved.settings) {
         Ok(pending) if pending.is_empty() => {
             match printer.format() {
                 Format::Text => {
@@ -403,36 +394,19 @@ pub fn status_drift(
             &format!(
                 "{} has changes no migration holds yet (run `haste migrate dev`):\n{}",
                 schema.display(),
-                pending.join("\n")
+                unmigrated_lines(&pending).join("\n")
             ),
         ),
         Err(error) => dev_error(&printer, &error),
     }
 }
 
-/// What the desired schema at `path` has that the database lacks, as statements.
-fn unmigrated(resolved: &Resolved, server: &DatabaseUrl, path: &Path) -> Result<Vec<String>, DevError> {
-    let database = haste_dev::load(
-        &SchemaSource::Database(resolved.url.expose().to_owned()),
-        server,
-        &resolved.settings,
-    )?;
-    Ok(match Desired::from_path(path.to_owned(), false) {
-        Desired::Prisma { path, .. } => {
-            let installed = haste_dev::installed_extensions(&database.schema);
-            let prisma = haste_dev::PrismaSchema::load(&path, &installed, server, &resolved.settings)?;
-            prisma
-                .migration_from(&database.schema)
-                .steps
-                .into_iter()
-                .map(|(_, sql)| format!("  {sql};"))
-                .collect()
-        }
-        Desired::Sql(source) => {
-            let desired = haste_dev::load(&source, server, &resolved.settings)?;
-            haste_diff::changes(&database.schema, &desired.schema).iter().map(change_line).collect()
-        }
-    })
+/// One line per statement or object a desired schema holds and no migration does.
+fn unmigrated_lines(pending: &Unmigrated) -> Vec<String> {
+    match pending {
+        Unmigrated::Statements(statements) => statements.iter().map(|sql| format!("  {sql};")).collect(),
+        Unmigrated::Changes(changes) => changes.iter().map(change_line).collect(),
+    }
 }
 
 /// A schema source resolved: what to read, the server for its shadow database, the settings,
@@ -442,6 +416,12 @@ struct SourceContext {
     server: DatabaseUrl,
     resolved: Resolved,
     printer: Printer,
+}
+
+impl SourceContext {
+    fn side(&self) -> Side<'_> {
+        Side { source: &self.source, server: &self.server, settings: &self.resolved.settings }
+    }
 }
 
 /// Resolves `source` (a database URL, or files applied to a shadow database on the
@@ -480,7 +460,7 @@ pub fn load_schema(
 /// Says so when a shadow database ran its sources without a role of its own: then only
 /// haste's static checks kept their SQL inside the shadow (`haste doctor` tells more).
 fn warn_if_unconfined(printer: &Printer, loaded: &haste_dev::Loaded) {
-    if let Some(haste_postgres::Sandbox::Unconfined { reason }) = loaded.sandbox() {
+    if let Some(haste_dev::Sandbox::Unconfined { reason }) = loaded.sandbox() {
         printer.emit(
             &format!(
                 "warning: the shadow database ran its SQL as the connecting role ({reason}); only haste's static checks kept it inside the shadow"
@@ -496,7 +476,7 @@ pub fn load_any_schema(
     common: &Common,
     source: Option<&str>,
     shadow_url: Option<&str>,
-) -> Result<haste_schema::Schema, u8> {
+) -> Result<haste_dev::Schema, u8> {
     match source.filter(|source| is_prisma(source)) {
         Some(path) => {
             let (resolved, server, printer) = postgres(common, None, shadow_url)?;
@@ -531,41 +511,29 @@ pub fn schema_diff(
         Ok(contexts) => contexts,
         Err(code) => return code,
     };
-    // Both sides load at once (each is a connection and a dozen catalog queries); only the
-    // first failure is reported, so that JSON output stays one document.
-    // (The closure borrows only the fields it reads: a printer stays on its thread.)
-    let (loaded_from, loaded_to) = std::thread::scope(|scope| {
-        let loading = scope.spawn(|| haste_dev::load(&to.source, &to.server, &to.resolved.settings));
-        let loaded = haste_dev::load(&from.source, &from.server, &from.resolved.settings);
-        (loaded, loading.join().expect("loading a schema does not panic"))
-    });
-    let (from, to) = match (loaded_from, loaded_to) {
+    // Both sides load at once; only the first failure is reported, so that JSON output stays
+    // one document.
+    let (loaded_from, loaded_to) = haste_dev::load_pair(from.side(), to.side());
+    let (loaded_from, loaded_to) = match (loaded_from, loaded_to) {
         (Ok(from), Ok(to)) => (from, to),
         (Err(error), _) => return dev_error(&from.printer, &error),
         (_, Err(error)) => return dev_error(&to.printer, &error),
     };
-    warn_if_unconfined(&printer, &from);
-    warn_if_unconfined(&printer, &to);
-    let (from, mut steps) = if renames.is_empty() {
-        (from, Vec::new())
-    } else {
-        let (resolved, server, _) = match postgres(common, None, shadow_url) {
+    warn_if_unconfined(&printer, &loaded_from);
+    warn_if_unconfined(&printer, &loaded_to);
+    // Renames run on a shadow database on the `--url` server (or `--shadow-url`).
+    let renames_on = match renames.is_empty() {
+        true => from,
+        false => match source_context(common, None, shadow_url) {
             Ok(context) => context,
             Err(code) => return code,
-        };
-        match from.renamed(&renames, &server, &resolved.settings) {
-            Ok(renamed) => renamed,
-            Err(error) => return dev_error(&printer, &error),
-        }
+        },
     };
-    let mut plan = haste_diff::diff(&from.schema, &to.schema, &haste_diff::Options { online });
-    steps.extend(plan.steps);
-    plan.steps = steps;
-    printer.schema_plan(&plan)
-}
-
-fn is_prisma(source: &str) -> bool {
-    matches!(Desired::from_path(PathBuf::from(source), false), Desired::Prisma { .. })
+    let shadow = ShadowServer { server: &renames_on.server, settings: &renames_on.resolved.settings };
+    match haste_dev::plan_between(loaded_from, &loaded_to.schema, &renames, online, shadow) {
+        Ok(plan) => printer.schema_plan(&plan),
+        Err(error) => dev_error(&printer, &error),
+    }
 }
 
 /// `schema diff` where a side is a Prisma schema: the migration as Prisma Migrate writes it.
@@ -573,34 +541,22 @@ fn is_prisma(source: &str) -> bool {
 /// database and the other side read in Prisma's terms.
 fn prisma_schema_diff(common: &Common, from: &str, to: &str, shadow_url: Option<&str>) -> u8 {
     let printer = Printer::new(common.format, None);
-    let lowered = |path: &str| haste_dev::lower_prisma(Path::new(path));
     let migration = if is_prisma(from) && is_prisma(to) {
-        lowered(from)
-            .and_then(|(from, _)| lowered(to).map(|(to, _)| haste_prisma::migration(&from, &to, &to)))
-    } else if is_prisma(to) {
-        let (resolved, server, _) = match postgres(common, None, shadow_url) {
-            Ok(context) => context,
-            Err(code) => return code,
-        };
-        let database = match load_schema(common, Some(from), shadow_url) {
-            Ok(loaded) => loaded,
-            Err(code) => return code,
-        };
-        let installed = haste_dev::installed_extensions(&database.schema);
-        haste_dev::PrismaSchema::load(Path::new(to), &installed, &server, &resolved.settings)
-            .map(|p| p.migration_from(&database.schema))
+        haste_dev::prisma_diff(PrismaDiff::Schemas { from: Path::new(from), to: Path::new(to) })
     } else {
         let (resolved, server, _) = match postgres(common, None, shadow_url) {
             Ok(context) => context,
             Err(code) => return code,
         };
-        let database = match load_schema(common, Some(to), shadow_url) {
-            Ok(loaded) => loaded,
+        let database = match load_schema(common, Some(if is_prisma(to) { from } else { to }), shadow_url) {
+            Ok(loaded) => loaded.schema,
             Err(code) => return code,
         };
-        let installed = haste_dev::installed_extensions(&database.schema);
-        haste_dev::PrismaSchema::load(Path::new(from), &installed, &server, &resolved.settings)
-            .map(|p| p.migration_to(&database.schema))
+        let shadow = ShadowServer { server: &server, settings: &resolved.settings };
+        haste_dev::prisma_diff(match is_prisma(to) {
+            true => PrismaDiff::ToPrisma { from: &database, to: Path::new(to), shadow },
+            false => PrismaDiff::FromPrisma { from: Path::new(from), to: &database, shadow },
+        })
     };
     match migration {
         Ok(migration) if migration.is_empty() => {

@@ -106,7 +106,8 @@ pub fn deploy(args: &DeployArgs<'_>) -> u8 {
         FleetOptions { jobs: config.jobs, fail_fast: args.fail_fast, canary: args.canary.unwrap_or(0) };
     let view = LiveView::new(&printer, &targets);
     let started = Instant::now();
-    let report = haste_runner::deploy_fleet(&targets, &dir, &options, &connect, &per_target, &view);
+    let report =
+        haste_runner::deploy_fleet(&targets, &dir, &options, &crate::connect_target, &per_target, &view);
     view.summary(&report.outcomes, started.elapsed());
     if report.succeeded() { exit::OK } else { exit::FLEET_FAILED }
 }
@@ -146,7 +147,7 @@ pub fn status(common: &Common, fleet: &FleetTargets, drift: bool) -> u8 {
         Ok(server) => server,
         Err(message) => return printer.usage_error(&message),
     };
-    let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &connect);
+    let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &crate::connect_target);
     let drifts = shadow_server.as_ref().map(|server| drifts(&targets, &dir, &reports, server, config.jobs));
     let mut rows = Vec::with_capacity(targets.len());
     let mut worst = exit::OK;
@@ -370,10 +371,6 @@ fn query_target(template: &config::TargetTemplate, queried: &DatabaseUrl, value:
             template.target(None, url, None)
         }
     }
-}
-
-pub fn connect(target: &Target) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
-    crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
 }
 
 fn target_error_text<G: Guard>(error: &TargetError<G>) -> String {

@@ -190,7 +190,7 @@ pub struct FleetPending {
 pub fn fleet_pending(targets: &[Target], dir: &MigrationsDir, jobs: usize) -> FleetPending {
     let seen: Mutex<Vec<(haste_sql::Dialect, Option<u32>)>> = Mutex::new(Vec::new());
     let connect = |target: &Target| {
-        let mut connection = crate::fleet::connect(target)?;
+        let mut connection = crate::connect_target(target)?;
         let version = connection.server_version().ok().and_then(|v| crate::lint::major_version(&v));
         seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((connection.dialect(), version));
         Ok(connection)
@@ -222,18 +222,5 @@ pub fn check_promotion(
     dir: &MigrationsDir,
     printer: &Printer,
 ) -> Result<(), u8> {
-    if promotion.override_reason.is_some() {
-        return Ok(());
-    }
-    // In the folder's order, as a single deploy names them.
-    let names: Vec<String> = dir
-        .migrations
-        .iter()
-        .map(|m| m.name.clone())
-        .filter(|name| fleet.pending.contains(name) && !promotion.applied_there.contains(name))
-        .collect();
-    if names.is_empty() {
-        return Ok(());
-    }
-    Err(printer.runner_error(&haste_runner::Error::NotPromoted { from: promotion.from.clone(), names }))
+    promotion.check_pending(dir, &fleet.pending).map_err(|error| printer.runner_error(&error))
 }

@@ -10,8 +10,9 @@ use haste_migrations::MigrationsDir;
 use haste_sql::{Dialect, LineIndex};
 use serde_json::json;
 
-use crate::args::LintFormat;
+use crate::args::{Format, LintFormat};
 use crate::exit;
+use crate::render::Printer;
 
 /// The target version when neither a flag, a server nor haste.toml says.
 const DEFAULT_PG_VERSION: u32 = 15;
@@ -58,7 +59,7 @@ pub fn command(
     pg_version: Option<u32>,
     format: LintFormat,
     rules: &[String],
-    printer: &crate::render::Printer,
+    printer: &Printer,
 ) -> u8 {
     let mut settings = match crate::config::lint_settings(dir, config, rules) {
         Ok(settings) => settings,
@@ -134,12 +135,7 @@ pub fn outcome(findings: &[Finding]) -> u8 {
     if findings.iter().any(|f| f.severity == Severity::Error) { exit::LINT_FAILED } else { exit::OK }
 }
 
-pub fn render(
-    findings: &[Finding],
-    inputs: &[SourceFile],
-    format: LintFormat,
-    printer: &crate::render::Printer,
-) {
+pub fn render(findings: &[Finding], inputs: &[SourceFile], format: LintFormat, printer: &Printer) {
     let text = match format {
         LintFormat::Text => text(findings, inputs),
         LintFormat::Json => serde_json::to_string(findings).unwrap_or_default(),
@@ -262,5 +258,22 @@ fn sarif_level(severity: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warn => "warning",
         Severity::Off => "none",
+    }
+}
+
+/// `deploy --lint`: pending migrations have error-level findings, so nothing was applied.
+pub fn refused(findings: &[Finding], inputs: &[SourceFile], printer: &Printer) -> u8 {
+    let message = "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")";
+    match printer.format() {
+        Format::Text => {
+            render(findings, inputs, LintFormat::Text, printer);
+            printer.fail("LINT_FAILED", exit::LINT_FAILED, message)
+        }
+        Format::Json => {
+            let mut error = printer.error_object("LINT_FAILED", exit::LINT_FAILED, message);
+            error["findings"] = json!(findings);
+            printer.json(json!({ "ok": false, "error": error }));
+            exit::LINT_FAILED
+        }
     }
 }

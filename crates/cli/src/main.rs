@@ -429,7 +429,7 @@ fn lint_unreleased(
     settings.config.dialect = dialect;
     let inputs = lint::sources(dir, |m| !released.contains(&m.name), Some(released));
     let findings = haste_lint::lint(&inputs, &settings.config);
-    if lint::outcome(&findings) == exit::OK { exit::OK } else { printer.lint_refused(&findings, &inputs) }
+    if lint::outcome(&findings) == exit::OK { exit::OK } else { lint::refused(&findings, &inputs, printer) }
 }
 
 /// The server version and the migrations recorded as applied (or otherwise started) on `url`.
@@ -568,15 +568,9 @@ fn promotion(
     let settings = config::settings_for(&source.url, source.history_schema.clone());
     let mut connection = connect(&source.url, &format!("haste/{}", settings.run_id), &settings)
         .map_err(|error| printer.connect_error(&error))?;
-    let report = haste_runner::status(connection.as_mut(), dir, &settings)
-        .map_err(|error| printer.runner_error(&error))?;
-    let applied_there = report
-        .migrations
-        .into_iter()
-        .filter(|m| m.state == haste_runner::State::Applied)
-        .map(|m| m.name)
-        .collect();
-    Ok(Some(haste_runner::Promotion { from: source.name.clone(), applied_there, override_reason }))
+    haste_runner::Promotion::read(connection.as_mut(), dir, &settings, source.name.clone(), override_reason)
+        .map(Some)
+        .map_err(|error| printer.runner_error(&error))
 }
 
 fn resolve(common: &args::Common, run: Option<&args::RunOptions>) -> Result<(config::Resolved, Printer), u8> {
@@ -601,4 +595,11 @@ fn connect(
         }
         Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name)?),
     })
+}
+
+/// A connection to one target of a fleet, named with its run.
+fn connect_target(
+    target: &haste_runner::Target,
+) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
+    crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
 }

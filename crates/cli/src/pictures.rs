@@ -13,7 +13,7 @@ use crate::render::Printer;
 
 /// The filter `--schema` and `--tables` ask for, checked against `schema`: naming a schema
 /// that does not exist, or a pattern that matches no table, is bad input (exit 2).
-fn filter(tables: &TableFilter, schema: &haste_schema::Schema, printer: &Printer) -> Result<Filter, u8> {
+fn filter(tables: &TableFilter, schema: &haste_dev::Schema, printer: &Printer) -> Result<Filter, u8> {
     let filter = Filter { schemas: tables.schemas.clone(), tables: tables.tables.clone() };
     match filter.check(schema) {
         Ok(()) => Ok(filter),
@@ -160,7 +160,7 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
             Ok(loaded) => loaded.schema,
             Err(code) => return code,
         },
-        Scheme::Sqlite => haste_schema::Schema::default(),
+        Scheme::Sqlite => haste_dev::Schema::default(),
     };
     let generated_at = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
     let title = resolved.url.to_string();

@@ -96,7 +96,7 @@ impl Printer {
         self.emit(&value.to_string(), false);
     }
 
-    fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {
+    pub fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {
         json!({ "code": code, "exit_code": exit_code, "message": message })
     }
 
@@ -246,23 +246,6 @@ impl Printer {
     pub fn progress(&self, text: &str) {
         if self.format == Format::Text {
             self.line(text);
-        }
-    }
-
-    /// `deploy --lint`: pending migrations have error-level findings, so nothing was applied.
-    pub fn lint_refused(&self, findings: &[haste_lint::Finding], inputs: &[haste_lint::SourceFile]) -> u8 {
-        let message = "pending migrations have error-level lint findings; nothing was applied (allow them with -- haste:allow <rule> reason=\"...\")";
-        match self.format {
-            Format::Text => {
-                crate::lint::render(findings, inputs, crate::args::LintFormat::Text, self);
-                self.fail("LINT_FAILED", exit::LINT_FAILED, message)
-            }
-            Format::Json => {
-                let mut error = self.error_object("LINT_FAILED", exit::LINT_FAILED, message);
-                error["findings"] = json!(findings);
-                self.json(json!({ "ok": false, "error": error }));
-                exit::LINT_FAILED
-            }
         }
     }
 
@@ -439,7 +422,7 @@ impl Printer {
     }
 
     /// `schema inspect`: counts per kind of object, or the whole model as JSON.
-    pub fn schema_summary(&self, model: &haste_schema::Schema) {
+    pub fn schema_summary(&self, model: &haste_dev::Schema) {
         match self.format {
             Format::Json => self.json(json!({ "ok": true, "schema_model": model })),
             Format::Text => {
@@ -451,7 +434,7 @@ impl Printer {
     }
 
     /// `schema diff`: the plan, each statement with its hazards; 0 when equal, 14 otherwise.
-    pub fn schema_plan(&self, plan: &haste_diff::Plan) -> u8 {
+    pub fn schema_plan(&self, plan: &haste_dev::Plan) -> u8 {
         let code = if plan.is_empty() { exit::OK } else { exit::SCHEMAS_DIFFER };
         match self.format {
             Format::Json => self.json(json!({
@@ -463,7 +446,7 @@ impl Printer {
                     self.line(&format!("-- hint: {suggestion}"));
                 }
                 for step in &plan.steps {
-                    if step.lock != haste_diff::Lock::None {
+                    if step.lock != haste_dev::Lock::None {
                         self.line(&format!("-- lock: {}", step.lock.describe()));
                     }
                     for hazard in &step.hazards {
@@ -477,7 +460,7 @@ impl Printer {
     }
 
     /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
-    pub fn schema_dump(&self, model: &haste_schema::Schema) {
+    pub fn schema_dump(&self, model: &haste_dev::Schema) {
         match self.format {
             Format::Json => self.json(json!({ "ok": true, "statements": model.to_ddl() })),
             Format::Text => {
@@ -637,10 +620,10 @@ fn state_style(state: State) -> anstyle::Style {
 }
 
 /// Green when reads and writes go on, yellow when writes wait, red when both wait.
-fn lock_style(lock: haste_diff::Lock) -> anstyle::Style {
+fn lock_style(lock: haste_dev::Lock) -> anstyle::Style {
     match lock {
-        _ if lock.lets_application_through() || lock == haste_diff::Lock::RowExclusive => GREEN,
-        haste_diff::Lock::AccessExclusive => RED.bold(),
+        _ if lock.lets_application_through() || lock == haste_dev::Lock::RowExclusive => GREEN,
+        haste_dev::Lock::AccessExclusive => RED.bold(),
         _ => YELLOW,
     }
 }

@@ -13,17 +13,8 @@ use haste_schema::{Schema, Table, qualified};
 use haste_sql::{quote_ident, truncate_ident};
 
 use crate::Error;
-use crate::generate::Draft;
+use crate::draft::{Draft, Moved};
 use crate::source::Loaded;
-
-/// One column that moves.
-#[derive(Clone)]
-pub(crate) struct Moved {
-    schema: String,
-    table: String,
-    old: String,
-    new: String,
-}
 
 fn step(sql: String, lock: Lock) -> Step {
     Step { sql, lock, hazards: Vec::new(), alone: false }

@@ -14,7 +14,7 @@ use haste_diff::{Lock, Options, Step};
 use haste_schema::{Column, Schema};
 use haste_sql::quote_ident;
 
-use crate::generate::Draft;
+use crate::draft::Draft;
 use crate::retype::walk_key;
 use haste_migrations::data_header;
 

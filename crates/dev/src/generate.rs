@@ -2,14 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_diff::{Change, Hazard, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
+use haste_diff::{Change, Hazard, Lock, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
 use haste_driver::DatabaseUrl;
 use haste_migrations::{LOCK_FILE, MigrationsDir};
 use haste_runner::{DeployReport, Observer, Settings};
 use haste_schema::Schema;
 use time::OffsetDateTime;
 
+use crate::draft::Draft;
 use crate::drift::check;
+use crate::render::sql;
 use crate::source::Loaded;
 use crate::target::{Desired, Target};
 use crate::{Error, expand, fill, render, retype};
@@ -70,6 +72,16 @@ pub struct Generated {
     pub kept: Vec<String>,
 }
 
+impl Generated {
+    /// The steps worth a warning: work under a lock that blocks writes, or lost data (online
+    /// steps are not).
+    pub fn warned_steps(&self) -> impl Iterator<Item = &Step> {
+        self.plan.steps.iter().filter(|step| {
+            step.hazards.contains(&Hazard::DataLoss) || (step.lock >= Lock::Share && !step.hazards.is_empty())
+        })
+    }
+}
+
 /// How `migrate dev` ended. Either way, [`apply`] then brings the development database up to
 /// the folder (unless the user only wants to review).
 #[derive(Debug)]
@@ -80,104 +92,12 @@ pub enum Outcome {
     Generated(Generated),
 }
 
-pub(crate) fn sql(steps: &[Step]) -> Vec<String> {
-    steps.iter().map(|step| step.sql.clone()).collect()
-}
-
-/// One migration to write: its folder name suffix, its steps, its notes and data step.
-pub(crate) struct Draft {
-    pub(crate) suffix: String,
-    pub(crate) title: String,
-    pub(crate) notes: Vec<String>,
-    /// The statements, with their locks and hazards.
-    pub(crate) up: Vec<Step>,
-    /// The file as Prisma would write it, when the desired schema is a Prisma schema (then
-    /// `up` describes the same change for the summary).
-    pub(crate) prisma_text: Option<(String, Vec<String>)>,
-    /// `data.sql` and `data.down.sql` (not written when empty).
-    pub(crate) data: Option<(String, String)>,
-    /// Held by deploy until a run after the one that applies the draft before it.
-    pub(crate) after_previous: bool,
-    /// Likely renames the planner saw.
-    pub(crate) suggestions: Vec<RenameSuggestion>,
-    /// For a contract migration: the columns its `down.sql` must fill again.
-    pub(crate) restores: Vec<expand::Moved>,
-    /// For a swap: the new columns its `down.sql` must fill again.
-    pub(crate) refills: Vec<retype::Refill>,
-    /// What the person must know before deploying it (shown in the summary).
-    pub(crate) warnings: Vec<String>,
-}
-
-impl Draft {
-    /// Allows, in the file, the rules among `rules` that its steps with `hazard` break, as
-    /// haste's lint judges them after `before` (the schema the draft starts from): only those,
-    /// since allowing a rule that reports nothing is itself a finding (`unused-suppression`).
-    /// Not in a file that must stay exactly as Prisma writes it.
-    fn allow_broken(
-        &mut self,
-        before: &Schema,
-        hazard: Hazard,
-        rules: &[&str],
-        reason: &str,
-        exact_prisma: bool,
-    ) {
-        let steps: String = self
-            .up
-            .iter()
-            .filter(|step| step.hazards.contains(&hazard))
-            .map(|step| format!("{};\n", step.sql))
-            .collect();
-        if steps.is_empty() {
-            return;
-        }
-        let file = |sql: String, check: bool| haste_lint::SourceFile {
-            path: String::new(),
-            sql,
-            transaction: None,
-            check,
-            unreleased: false,
-        };
-        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
-        let findings =
-            haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
-        let lines: Vec<String> = rules
-            .iter()
-            .filter(|rule| findings.iter().any(|f| f.rule == **rule))
-            .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
-            .collect();
-        match &mut self.prisma_text {
-            Some(_) if exact_prisma => {}
-            Some((text, _)) => {
-                *text = format!("{}{text}", lines.iter().map(|l| format!("-- {l}\n")).collect::<String>())
-            }
-            None => self.notes.extend(lines),
-        }
-    }
-
-    /// A migration with nothing in it yet.
-    pub(crate) fn empty(suffix: String, title: String) -> Draft {
-        Draft {
-            suffix,
-            title,
-            notes: Vec::new(),
-            up: Vec::new(),
-            prisma_text: None,
-            data: None,
-            after_previous: false,
-            suggestions: Vec::new(),
-            restores: Vec::new(),
-            refills: Vec::new(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// Nothing to write: for a Prisma schema, Prisma's own comparison says so.
-    fn is_empty(&self) -> bool {
-        match &self.prisma_text {
-            Some((text, _)) => text.is_empty(),
-            None => self.up.is_empty(),
-        }
-    }
+/// What `migrate dev` checks and makes before it plans: the migrations folder must read (before
+/// anything connects), and the development database is created when the server says it does
+/// not exist, as Prisma Migrate does. Whether it was created.
+pub fn prepare(request: &Request<'_>) -> Result<bool, Error> {
+    MigrationsDir::load(request.dir).map_err(haste_runner::Error::Folder)?;
+    Ok(haste_postgres::create_database_if_missing(request.url)?)
 }
 
 /// Runs `migrate dev` up to the written, validated migration.

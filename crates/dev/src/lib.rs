@@ -13,6 +13,8 @@
 //! desired schema, and its `down.sql` must give the history back), and write the folder;
 //! [`apply`] then deploys it to the development database.
 
+mod compare;
+mod draft;
 mod drift;
 mod expand;
 mod fill;
@@ -22,12 +24,19 @@ mod retype;
 mod source;
 mod target;
 
+pub use compare::{
+    PrismaDiff, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between, prisma_diff, unmigrated,
+};
 pub use drift::{Drift, EditedMigration, SharedHistories, drift};
-pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev};
+pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev, prepare};
+// The types this crate's results hold, so that a caller renders them without reaching into the
+// crates below.
+pub use haste_diff::{Change, ChangeKind, Hazard, Lock, Plan, Rename, Step};
+pub use haste_postgres::Sandbox;
+pub use haste_schema::Schema;
 pub use source::{Loaded, installed_extensions, load};
 pub use target::{Desired, PrismaSchema, lower_prisma};
 
-use haste_diff::Change;
 use haste_driver::{ConnectError, DbError};
 
 /// Why the development loop stopped.

@@ -54,3 +54,8 @@ pub(crate) fn irreversible_notes(up: &[Step]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The statements' text, as they run on a shadow database.
+pub(crate) fn sql(steps: &[Step]) -> Vec<String> {
+    steps.iter().map(|step| step.sql.clone()).collect()
+}

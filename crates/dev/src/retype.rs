@@ -48,7 +48,7 @@ use haste_diff::{Hazard, Lock, Step};
 use haste_schema::{Column, Constraint, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
-use crate::generate::Draft;
+use crate::draft::{Draft, Refill};
 
 /// One column whose type changes.
 struct Retyped {
@@ -697,17 +697,6 @@ $haste$",
             .collect::<Vec<_>>()
             .join(", ")
     }
-}
-
-/// A new column a swap's `down.sql` brings back: it must be filled before its checks and keys
-/// can be validated again.
-#[derive(Clone)]
-pub(crate) struct Refill {
-    schema: String,
-    table: String,
-    column: String,
-    /// The value, computed from the old column.
-    value: String,
 }
 
 impl TableRetype {

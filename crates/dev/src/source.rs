@@ -145,7 +145,7 @@ impl Loaded {
         }
         let statements = haste_diff::rename_statements(&self.schema, renames)?;
         let mut copy = self.into_shadow(server, settings)?;
-        copy.run(&crate::generate::sql(&statements))?;
+        copy.run(&crate::render::sql(&statements))?;
         Ok((copy, statements))
     }
 

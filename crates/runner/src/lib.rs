@@ -54,7 +54,7 @@ pub use source::{SchemaSource, load_source, source_files};
 pub use status::{MigrationState, State, StatusReport, status};
 pub use window::DeployWindow;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use haste_driver::history::{HistoryTables, HistoryWrite, MigrationStatus};
@@ -136,6 +136,45 @@ pub struct Promotion {
     /// Deploy the others anyway, for this reason (recorded as a `promotion_override` event for
     /// each of them).
     pub override_reason: Option<String>,
+}
+
+impl Promotion {
+    /// The rule for deploying what environment `from` has applied: its status read on
+    /// `connection` with its own `settings` (the same folder, so `applied` means the same file).
+    pub fn read(
+        connection: &mut dyn Connection,
+        dir: &MigrationsDir,
+        settings: &Settings,
+        from: String,
+        override_reason: Option<String>,
+    ) -> Result<Promotion, Error> {
+        let applied_there = status(connection, dir, settings)?
+            .migrations
+            .into_iter()
+            .filter(|m| m.state == State::Applied)
+            .map(|m| m.name)
+            .collect();
+        Ok(Promotion { from, applied_there, override_reason })
+    }
+
+    /// Refuses `pending` (names of `dir`'s migrations some database lacks) when one of them was
+    /// not applied in the source environment, unless overridden; the names in the folder's
+    /// order, as a single deploy names them.
+    pub fn check_pending(&self, dir: &MigrationsDir, pending: &HashSet<String>) -> Result<(), Error> {
+        if self.override_reason.is_some() {
+            return Ok(());
+        }
+        let names: Vec<String> = dir
+            .migrations
+            .iter()
+            .map(|m| m.name.clone())
+            .filter(|name| pending.contains(name) && !self.applied_there.contains(name))
+            .collect();
+        match names.is_empty() {
+            true => Ok(()),
+            false => Err(Error::NotPromoted { from: self.from.clone(), names }),
+        }
+    }
 }
 
 /// How long a run waits for another run's migration lock, by default.

@@ -1,0 +1,121 @@
+//! One migration to write, as the planners hand it to `generate`: its statements, notes and
+//! data step, and what its `down.sql` must fill again.
+
+use haste_diff::{Hazard, RenameSuggestion, Step};
+use haste_schema::Schema;
+
+/// One migration to write: its folder name suffix, its steps, its notes and data step.
+pub(crate) struct Draft {
+    pub(crate) suffix: String,
+    pub(crate) title: String,
+    pub(crate) notes: Vec<String>,
+    /// The statements, with their locks and hazards.
+    pub(crate) up: Vec<Step>,
+    /// The file as Prisma would write it, when the desired schema is a Prisma schema (then
+    /// `up` describes the same change for the summary).
+    pub(crate) prisma_text: Option<(String, Vec<String>)>,
+    /// `data.sql` and `data.down.sql` (not written when empty).
+    pub(crate) data: Option<(String, String)>,
+    /// Held by deploy until a run after the one that applies the draft before it.
+    pub(crate) after_previous: bool,
+    /// Likely renames the planner saw.
+    pub(crate) suggestions: Vec<RenameSuggestion>,
+    /// For a contract migration: the columns its `down.sql` must fill again.
+    pub(crate) restores: Vec<Moved>,
+    /// For a swap: the new columns its `down.sql` must fill again.
+    pub(crate) refills: Vec<Refill>,
+    /// What the person must know before deploying it (shown in the summary).
+    pub(crate) warnings: Vec<String>,
+}
+
+impl Draft {
+    /// Allows, in the file, the rules among `rules` that its steps with `hazard` break, as
+    /// haste's lint judges them after `before` (the schema the draft starts from): only those,
+    /// since allowing a rule that reports nothing is itself a finding (`unused-suppression`).
+    /// Not in a file that must stay exactly as Prisma writes it.
+    pub(crate) fn allow_broken(
+        &mut self,
+        before: &Schema,
+        hazard: Hazard,
+        rules: &[&str],
+        reason: &str,
+        exact_prisma: bool,
+    ) {
+        let steps: String = self
+            .up
+            .iter()
+            .filter(|step| step.hazards.contains(&hazard))
+            .map(|step| format!("{};\n", step.sql))
+            .collect();
+        if steps.is_empty() {
+            return;
+        }
+        let file = |sql: String, check: bool| haste_lint::SourceFile {
+            path: String::new(),
+            sql,
+            transaction: None,
+            check,
+            unreleased: false,
+        };
+        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
+        let findings =
+            haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
+        let lines: Vec<String> = rules
+            .iter()
+            .filter(|rule| findings.iter().any(|f| f.rule == **rule))
+            .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
+            .collect();
+        match &mut self.prisma_text {
+            Some(_) if exact_prisma => {}
+            Some((text, _)) => {
+                *text = format!("{}{text}", lines.iter().map(|l| format!("-- {l}\n")).collect::<String>())
+            }
+            None => self.notes.extend(lines),
+        }
+    }
+
+    /// A migration with nothing in it yet.
+    pub(crate) fn empty(suffix: String, title: String) -> Draft {
+        Draft {
+            suffix,
+            title,
+            notes: Vec::new(),
+            up: Vec::new(),
+            prisma_text: None,
+            data: None,
+            after_previous: false,
+            suggestions: Vec::new(),
+            restores: Vec::new(),
+            refills: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Nothing to write: for a Prisma schema, Prisma's own comparison says so.
+    pub(crate) fn is_empty(&self) -> bool {
+        match &self.prisma_text {
+            Some((text, _)) => text.is_empty(),
+            None => self.up.is_empty(),
+        }
+    }
+}
+
+/// One column that moves.
+#[derive(Clone)]
+pub(crate) struct Moved {
+    pub(crate) schema: String,
+    pub(crate) table: String,
+    pub(crate) old: String,
+    pub(crate) new: String,
+}
+
+/// A new column a swap's `down.sql` brings back: it must be filled before its checks and keys
+/// can be validated again.
+#[derive(Clone)]
+pub(crate) struct Refill {
+    pub(crate) schema: String,
+    pub(crate) table: String,
+    pub(crate) column: String,
+    /// The value, computed from the old column.
+    pub(crate) value: String,
+}
