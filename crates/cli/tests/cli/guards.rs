@@ -519,3 +519,34 @@ fn an_environment_can_require_a_backup_and_a_clean_lint_before_each_deploy() {
         Some("1")
     );
 }
+
+/// A window's days and hours are read as written or refused (exit 2), never panicking and never
+/// taken for something else: a word that only begins like a day is not that day.
+#[test]
+fn a_window_that_is_not_days_hours_and_a_zone_is_refused() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    for (window, says) in [
+        ("ééx 02:00-05:00 UTC", "`ééx` is not a day"),
+        ("Sé 02:00-05:00 UTC", "`Sé` is not a day"),
+        ("Saturnalia 02:00-05:00 UTC", "`Saturnalia` is not a day"),
+        ("Mon-Sunshine 02:00-05:00 UTC", "`Sunshine` is not a day"),
+        ("Sat +2:00-05:00 UTC", "`+2:00` is not a time"),
+        ("Sat 02:+5-05:00 UTC", "`02:+5` is not a time"),
+    ] {
+        dir.write(
+            "haste.toml",
+            &format!("[environments.live]\nurl = \"sqlite:x.db\"\nwindow = \"{window}\"\n"),
+        );
+        let run = haste(dir.path(), &["config", "--env", "live"]);
+        assert_eq!(run.code, 2, "{window}: {run:?}");
+        assert!(run.stderr.contains(says), "{window}: {run:?}");
+    }
+    for window in ["Saturday 02:00-05:00 UTC", "mon-FRIDAY,sun 23:00-01:00 Europe/Berlin"] {
+        dir.write(
+            "haste.toml",
+            &format!("[environments.live]\nurl = \"sqlite:x.db\"\nwindow = \"{window}\"\n"),
+        );
+        let run = haste(dir.path(), &["config", "--env", "live"]);
+        assert_eq!(run.code, 0, "{window}: {run:?}");
+    }
+}
