@@ -330,7 +330,9 @@ fn prepare(
             }
             let targets: Vec<Target> =
                 values.iter().map(|value| query_target(&config.template, url, value)).collect();
-            config::check_distinct(&targets).map_err(|error| printer.usage_error(&error.0))?;
+            let places: Vec<String> =
+                (1..=targets.len()).map(|row| format!("[fleet] targets_query, row {row}")).collect();
+            config::check_distinct(&targets, &places).map_err(|error| printer.usage_error(&error.0))?;
             if targets.is_empty() {
                 return Err(printer.usage_error("[fleet] targets_query returned no target"));
             }

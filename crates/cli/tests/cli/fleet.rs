@@ -350,6 +350,37 @@ fn bad_targets_are_refused_before_anything_connects_and_never_quoted() {
     assert_applied_once(&db.url, "public", &["1_a", "2_b", "3_c"]);
 }
 
+/// Two spellings of one database are one target (refused as a duplicate: the same database
+/// twice would back up and verify it twice and count its deploy twice), and a target the driver
+/// cannot read (a port past 65535) is refused before any other target runs, not after.
+#[test]
+fn one_database_in_two_spellings_and_an_unreadable_target_are_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let other = database().unwrap();
+    let dir = three_tables();
+    let (server, name) = db.url.rsplit_once('/').unwrap();
+    let port = server.rsplit_once(':').unwrap().1;
+    let with_password = db.url_with_password(PASSWORD);
+    for spelling in [
+        with_password.replacen("postgres://", "postgresql://", 1),
+        format!("{with_password}?application_name=again&sslmode=disable"),
+        format!("host=127.0.0.1 port={port} user=postgres password={PASSWORD} dbname={name}"),
+    ] {
+        let file = targets_file(&dir, &[db.url.clone(), other.url.clone(), spelling.clone()]);
+        let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file]);
+        assert_eq!(run.code, 2, "{spelling}: {run:?}");
+        assert!(run.stderr.contains("targets 1 and 3 are the same database"), "{spelling}: {run:?}");
+        assert_no_password(&run);
+    }
+    let file =
+        targets_file(&dir, &[other.url.clone(), format!("postgres://postgres:{PASSWORD}@127.0.0.1:99999/x")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("targets.txt:4"), "{run:?}");
+    assert_no_password(&run);
+    assert!(!has_history(&db) && !has_history(&other), "nothing was applied");
+}
+
 /// `targets_query` only reads: a query that writes fails in its read-only transaction and
 /// changes nothing, and an empty row is refused before any target starts (exit 2 both).
 #[test]
