@@ -402,6 +402,32 @@ fn targets_query_changes_nothing_and_an_empty_row_starts_no_target() {
     assert_eq!(main.value("SELECT to_regnamespace('acme')::text"), None, "no target started");
 }
 
+/// A `targets_query` row that is a URL of another database (`mysql://...`) is refused, not
+/// taken for the name of a schema to create (with its password in the name); a NULL row is
+/// refused as an empty one is. Nothing starts either way.
+#[test]
+fn a_targets_query_row_that_is_no_target_is_refused_without_its_password() {
+    let Some(main) = database() else { return };
+    let dir = three_tables();
+    let config = |query: &str| format!("url = \"{}\"\n[fleet]\ntargets_query = \"{query}\"\n", main.url);
+    for (query, says) in [
+        (format!("SELECT 'mysql://app:{PASSWORD}@h/db'"), "row 1: unsupported database URL `mysql://...`"),
+        ("SELECT NULL::text UNION ALL SELECT 'acme'".to_owned(), "row 1 is empty"),
+    ] {
+        dir.write("haste.toml", &config(&query));
+        let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+        assert_eq!(run.code, 2, "{query}: {run:?}");
+        assert!(run.stderr.contains(says), "{query}: {run:?}");
+        assert_no_password(&run);
+    }
+    assert_eq!(
+        main.value("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'mysql%' OR nspname = 'acme'")
+            .as_deref(),
+        Some("0"),
+        "no target started"
+    );
+}
+
 /// `promote_from` and `lint = true` in the environment a fleet deploys in: judged once for the
 /// fleet on what any target lacks, before any target runs; an override is recorded per target.
 #[test]
