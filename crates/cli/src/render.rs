@@ -397,6 +397,20 @@ impl Printer {
             ("statement_timeout", duration(settings.limits.statement_timeout)),
             ("lock_wait", duration(Some(settings.lock_wait))),
             ("exact_prisma", resolved.exact_prisma.to_string()),
+            (
+                "promote_from",
+                resolved
+                    .promote_from
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |source| format!("{} ({})", source.name, source.url)),
+            ),
+            ("window", resolved.window.as_ref().map_or_else(|| "none".to_owned(), |w| w.text().to_owned())),
+            (
+                "backup",
+                resolved.backup.as_ref().map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+            ),
+            ("verify", resolved.verify.to_string()),
+            ("lint", resolved.lint.to_string()),
         ];
         match self.format {
             Format::Text => {

@@ -550,3 +550,39 @@ fn a_window_that_is_not_days_hours_and_a_zone_is_refused() {
         assert_eq!(run.code, 0, "{window}: {run:?}");
     }
 }
+
+/// `haste config` shows the guards the environment sets (what a deploy there will insist on),
+/// the source environment's URL with its password hidden, and "none" where nothing is set.
+#[test]
+fn haste_config_shows_the_guards_of_the_environment() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "haste.toml",
+        &format!(
+            "[environments.staging]\nurl = \"postgres://app:{SECRET}@{UNROUTED}/staging\"\n\
+             [environments.live]\nurl = \"sqlite:live.db\"\npromote_from = \"staging\"\n\
+             window = \"Sat 02:00-05:00 Europe/Berlin\"\nbackup = \"backups/live-{{timestamp}}.sql\"\n\
+             verify = true\nlint = true\n"
+        ),
+    );
+    let live = haste(dir.path(), &["config", "--env", "live", "--format", "json"]);
+    assert_eq!(live.code, 0, "{live:?}");
+    assert_no_secret(&live);
+    let document = &live.json_lines()[0];
+    assert_eq!(
+        document["promote_from"],
+        format!("staging (postgres://app:***@{UNROUTED}/staging)"),
+        "{live:?}"
+    );
+    assert_eq!(document["window"], "Sat 02:00-05:00 Europe/Berlin", "{live:?}");
+    assert_eq!(document["backup"], "backups/live-{timestamp}.sql", "{live:?}");
+    assert_eq!((&document["verify"], &document["lint"]), (&"true".into(), &"true".into()), "{live:?}");
+    let staging = haste(dir.path(), &["config", "--env", "staging"]);
+    assert_eq!(staging.code, 0, "{staging:?}");
+    for key in ["promote_from", "window", "backup"] {
+        assert!(
+            staging.stdout.lines().any(|line| line.starts_with(key) && line.ends_with(" none")),
+            "{staging:?}"
+        );
+    }
+}
