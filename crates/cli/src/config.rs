@@ -151,6 +151,20 @@ impl ConfigFile {
                 shown(&from)
             ))
         })?;
+        // Followed from `from`: a chain that comes back would make every new migration wait for
+        // an environment that waits for this one.
+        let mut chain = vec![name.to_owned(), from.clone()];
+        let mut next = section.promote_from.as_deref();
+        while let Some(step) = next {
+            chain.push(step.to_owned());
+            if chain[..chain.len() - 1].iter().any(|seen| seen == step) {
+                return Err(ConfigError(format!(
+                    "promote_from goes in a circle ({}): one environment must take migrations first",
+                    chain.iter().map(|env| shown(env)).collect::<Vec<_>>().join(" <- ")
+                )));
+            }
+            next = self.environments.get(step).and_then(|section| section.promote_from.as_deref());
+        }
         let raw = section.url.as_deref().ok_or_else(|| {
             ConfigError(format!(
                 "[environments.{from}] has no url, which promote_from in [environments.{name}] needs"

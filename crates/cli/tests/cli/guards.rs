@@ -586,3 +586,22 @@ fn haste_config_shows_the_guards_of_the_environment() {
         );
     }
 }
+
+/// Environments promoted from each other in a circle (live from staging, staging from live)
+/// could never deploy a new migration without an override: refused as configuration (exit 2).
+#[test]
+fn promote_from_in_a_circle_is_refused() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "haste.toml",
+        "[environments.live]\nurl = \"sqlite:live.db\"\npromote_from = \"staging\"\n\
+         [environments.staging]\nurl = \"sqlite:staging.db\"\npromote_from = \"qa\"\n\
+         [environments.qa]\nurl = \"sqlite:qa.db\"\npromote_from = \"live\"\n",
+    );
+    for env in ["live", "qa"] {
+        let run = haste(dir.path(), &["migrate", "deploy", "--env", env]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("promote_from goes in a circle"), "{run:?}");
+        assert!(!dir.path().join(format!("{env}.db")).exists(), "nothing was opened");
+    }
+}
