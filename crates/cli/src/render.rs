@@ -218,6 +218,11 @@ impl Printer {
                 .replicas
                 .iter()
                 .map(|replica| match replica.visible {
+                    _ if !replica.streaming_at_end => format!(
+                        "{} stopped streaming during the deploy (at most {} behind while seen)",
+                        replica.name,
+                        human_bytes(replica.max_behind_bytes)
+                    ),
                     true => format!(
                         "{} at most {} behind ({} ms of replay), {} at the end",
                         replica.name,
