@@ -151,6 +151,20 @@ impl ConfigFile {
                 shown(&from)
             ))
         })?;
+        // Followed from `from`: a chain that comes back would make every new migration wait for
+        // an environment that waits for this one.
+        let mut chain = vec![name.to_owned(), from.clone()];
+        let mut next = section.promote_from.as_deref();
+        while let Some(step) = next {
+            chain.push(step.to_owned());
+            if chain[..chain.len() - 1].iter().any(|seen| seen == step) {
+                return Err(ConfigError(format!(
+                    "promote_from goes in a circle ({}): one environment must take migrations first",
+                    chain.iter().map(|env| shown(env)).collect::<Vec<_>>().join(" <- ")
+                )));
+            }
+            next = self.environments.get(step).and_then(|section| section.promote_from.as_deref());
+        }
         let raw = section.url.as_deref().ok_or_else(|| {
             ConfigError(format!(
                 "[environments.{from}] has no url, which promote_from in [environments.{name}] needs"
@@ -687,7 +701,8 @@ pub fn resolve_fleet(
                 .into_iter()
                 .map(|entry| template.target(entry.name, entry.url, entry.history_schema))
                 .collect();
-            check_distinct(&targets)?;
+            let places: Vec<String> = entries.into_iter().map(|(place, _)| place).collect();
+            check_distinct(&targets, &places)?;
             FleetTargets::Listed(targets)
         }
     };
@@ -707,13 +722,27 @@ pub fn resolve_fleet(
     })
 }
 
-/// Refuses two targets with the same database and history: they would share one lock and one
-/// history, so the second would only wait for the first.
-pub fn check_distinct(targets: &[haste_runner::Target]) -> Result<(), ConfigError> {
+/// Refuses a target the driver cannot read (before any other runs) and two targets with the
+/// same database and history, however their URLs are spelled: they would share one lock and
+/// one history, so the second would only wait for the first. `places` says where each target
+/// was listed.
+pub fn check_distinct(targets: &[haste_runner::Target], places: &[String]) -> Result<(), ConfigError> {
+    /// Where a target's history is: its database (as the driver reads it) and history schema.
+    #[derive(PartialEq, Eq, Hash)]
+    enum Place {
+        Postgres(haste_postgres::DatabaseIdentity),
+        Sqlite(String),
+    }
     let mut seen = std::collections::HashMap::new();
-    for (index, target) in targets.iter().enumerate() {
-        let key = (target.url.redacted(), target.settings.history.schema.clone());
-        if let Some(first) = seen.insert(key, index) {
+    for (index, (target, place)) in targets.iter().zip(places).enumerate() {
+        let database = match target.url.scheme() {
+            haste_driver::Scheme::Postgres => Place::Postgres(
+                haste_postgres::database_identity(&target.url)
+                    .map_err(|error| ConfigError(format!("{place}: {}", target.url.scrub(&error))))?,
+            ),
+            haste_driver::Scheme::Sqlite => Place::Sqlite(target.url.redacted()),
+        };
+        if let Some(first) = seen.insert((database, target.settings.history.schema.clone()), index) {
             return Err(ConfigError(format!(
                 "targets {} and {} are the same database and history schema ({})",
                 first + 1,

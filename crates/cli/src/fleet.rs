@@ -323,15 +323,30 @@ fn prepare(
                     &format!("[fleet] targets_query failed: {}", error.message),
                 )
             })?;
-            let values: Vec<String> =
-                rows.into_iter().filter_map(|row| row.into_iter().next().flatten()).collect();
-            if let Some(row) = values.iter().position(|value| value.trim().is_empty()) {
-                // An empty schema name would reach the server as `""`, per target, after others ran.
-                return Err(printer.usage_error(&format!("[fleet] targets_query: row {} is empty", row + 1)));
-            }
-            let targets: Vec<Target> =
-                values.iter().map(|value| query_target(&config.template, url, value)).collect();
-            config::check_distinct(&targets).map_err(|error| printer.usage_error(&error.0))?;
+            // A NULL is empty too: an empty schema name would reach the server as `""`, per
+            // target, after others ran.
+            let values: Vec<String> = rows
+                .into_iter()
+                .enumerate()
+                .map(|(row, columns)| match columns.into_iter().next().flatten() {
+                    Some(value) if !value.trim().is_empty() => Ok(value),
+                    _ => {
+                        Err(printer.usage_error(&format!("[fleet] targets_query: row {} is empty", row + 1)))
+                    }
+                })
+                .collect::<Result<_, u8>>()?;
+            let targets: Vec<Target> = values
+                .iter()
+                .enumerate()
+                .map(|(row, value)| {
+                    query_target(&config.template, url, value).map_err(|error| {
+                        printer.usage_error(&format!("[fleet] targets_query, row {}: {error}", row + 1))
+                    })
+                })
+                .collect::<Result<_, u8>>()?;
+            let places: Vec<String> =
+                (1..=targets.len()).map(|row| format!("[fleet] targets_query, row {row}")).collect();
+            config::check_distinct(&targets, &places).map_err(|error| printer.usage_error(&error.0))?;
             if targets.is_empty() {
                 return Err(printer.usage_error("[fleet] targets_query returned no target"));
             }
@@ -361,14 +376,20 @@ fn read_only_rows(
     rows
 }
 
-/// A row of `targets_query`: a connection string haste reads is a database; anything else is
-/// the name of a schema of the queried database (`?schema=NAME`: history and search path).
-fn query_target(template: &config::TargetTemplate, queried: &DatabaseUrl, value: &str) -> Target {
+/// A row of `targets_query`: a connection string haste reads is a database; a URL of another
+/// kind (`mysql://...`) is refused (its error shows only the scheme); anything else is the name
+/// of a schema of the queried database (`?schema=NAME`: history and search path).
+fn query_target(
+    template: &config::TargetTemplate,
+    queried: &DatabaseUrl,
+    value: &str,
+) -> Result<Target, haste_driver::UrlError> {
     match DatabaseUrl::parse(value) {
-        Ok(url) => template.target(None, url, None),
+        Ok(url) => Ok(template.target(None, url, None)),
+        Err(error) if value.contains("://") => Err(error),
         Err(_) => {
             let url = queried.with_params(|key| key != "schema", &[("schema", value)]);
-            template.target(None, url, None)
+            Ok(template.target(None, url, None))
         }
     }
 }

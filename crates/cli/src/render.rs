@@ -218,6 +218,11 @@ impl Printer {
                 .replicas
                 .iter()
                 .map(|replica| match replica.visible {
+                    _ if !replica.streaming_at_end => format!(
+                        "{} stopped streaming during the deploy (at most {} behind while seen)",
+                        replica.name,
+                        human_bytes(replica.max_behind_bytes)
+                    ),
                     true => format!(
                         "{} at most {} behind ({} ms of replay), {} at the end",
                         replica.name,
@@ -380,6 +385,20 @@ impl Printer {
             ("statement_timeout", duration(settings.limits.statement_timeout)),
             ("lock_wait", duration(Some(settings.lock_wait))),
             ("exact_prisma", resolved.exact_prisma.to_string()),
+            (
+                "promote_from",
+                resolved
+                    .promote_from
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |source| format!("{} ({})", source.name, source.url)),
+            ),
+            ("window", resolved.window.as_ref().map_or_else(|| "none".to_owned(), |w| w.text().to_owned())),
+            (
+                "backup",
+                resolved.backup.as_ref().map_or_else(|| "none".to_owned(), |p| p.display().to_string()),
+            ),
+            ("verify", resolved.verify.to_string()),
+            ("lint", resolved.lint.to_string()),
         ];
         match self.format {
             Format::Text => {

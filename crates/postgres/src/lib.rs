@@ -31,7 +31,7 @@ mod privileges;
 mod shadow;
 
 pub use cluster::{Durability, LocalCluster, current_uid, server_binaries};
-pub use options::is_local_target;
+pub use options::{DatabaseIdentity, database_identity, is_local_target};
 pub use shadow::{Sandbox, ShadowDatabase, create_database_if_missing};
 mod tls;
 

@@ -128,6 +128,44 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
     Ok(ConnectionOptions { config, tls, root_cert, libpq_url })
 }
 
+/// Where a connection string leads, as the driver reads it: its hosts (and `hostaddr`s), ports
+/// and database (libpq's default: the user's name), whoever logs in. Two strings with one
+/// identity name one database, however they are spelled (`postgresql://`, key/value, other
+/// parameters). Names are not resolved: `localhost` and `127.0.0.1` differ.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DatabaseIdentity {
+    hosts: Vec<String>,
+    hostaddrs: Vec<IpAddr>,
+    ports: Vec<u16>,
+    database: String,
+}
+
+/// `url`'s [`DatabaseIdentity`], or why the driver cannot read it (a message that never holds
+/// the password: the driver reads the string without it).
+pub fn database_identity(url: &DatabaseUrl) -> Result<DatabaseIdentity, String> {
+    let config = parse(url)?.config;
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|host| match host {
+            Host::Tcp(name) => name.to_ascii_lowercase(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    // As the driver pairs them when it connects: one port for every host, or one per host.
+    let ports = match config.get_ports() {
+        [] => vec![DEFAULT_PORT; hosts.len().max(1)],
+        [port] => vec![*port; hosts.len().max(1)],
+        ports if ports.len() == hosts.len() => ports.to_vec(),
+        _ => return Err("invalid configuration: a port for each host, or one for all".into()),
+    };
+    let database = config.get_dbname().or(config.get_user()).unwrap_or_default().to_owned();
+    Ok(DatabaseIdentity { hosts, hostaddrs: config.get_hostaddrs().to_vec(), ports, database })
+}
+
+/// The port libpq and `tokio-postgres` use when none is given.
+const DEFAULT_PORT: u16 = 5432;
+
 /// Whether every server `url` names is on this machine: each host (and `hostaddr`, which is
 /// where libpq and `tokio-postgres` really connect when it is given) a loopback address,
 /// `localhost` or a Unix socket. No host at all is libpq's default, the Unix socket. Names are

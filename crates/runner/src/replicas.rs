@@ -79,6 +79,10 @@ pub struct ReplicaSeen {
     pub max_replay_lag_ms: u64,
     /// WAL bytes behind at the last look, after the last migration.
     pub behind_bytes_at_end: u64,
+    /// Whether it was still streaming at the last look: a standby that stopped (or lost its
+    /// connection) while the deploy ran is gone from `pg_stat_replication`, and its figures are
+    /// those of the look before.
+    pub streaming_at_end: bool,
 }
 
 /// Looks at the replicas now and then while a deploy applies migrations.
@@ -110,6 +114,9 @@ impl ReplicaWatch {
         // A look that fails (a role without access to the view) leaves the summary without
         // replicas; the migrations themselves are done and recorded.
         let Ok(replicas) = read(connection) else { return };
+        for seen in &mut self.seen.replicas {
+            seen.streaming_at_end = replicas.iter().any(|replica| replica.pid == seen.pid);
+        }
         for replica in replicas {
             let position = match self.seen.replicas.iter().position(|seen| seen.pid == replica.pid) {
                 Some(position) => position,
@@ -121,6 +128,7 @@ impl ReplicaWatch {
                         max_behind_bytes: 0,
                         max_replay_lag_ms: 0,
                         behind_bytes_at_end: 0,
+                        streaming_at_end: true,
                     });
                     self.seen.replicas.len() - 1
                 }

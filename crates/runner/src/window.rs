@@ -18,23 +18,21 @@ pub struct DeployWindow {
 }
 
 const DAYS: [(&str, Weekday); 7] = [
-    ("mon", Weekday::Monday),
-    ("tue", Weekday::Tuesday),
-    ("wed", Weekday::Wednesday),
-    ("thu", Weekday::Thursday),
-    ("fri", Weekday::Friday),
-    ("sat", Weekday::Saturday),
-    ("sun", Weekday::Sunday),
+    ("monday", Weekday::Monday),
+    ("tuesday", Weekday::Tuesday),
+    ("wednesday", Weekday::Wednesday),
+    ("thursday", Weekday::Thursday),
+    ("friday", Weekday::Friday),
+    ("saturday", Weekday::Saturday),
+    ("sunday", Weekday::Sunday),
 ];
 
+/// A day's English name or its first three letters, in any case: `Sat`, `saturday`. A word that
+/// only begins like a day (`Saturnalia`) is not one.
 fn day(text: &str) -> Result<Weekday, String> {
     let lower = text.to_ascii_lowercase();
     DAYS.iter()
-        .find(|(name, _)| {
-            lower.len() >= 3
-                && name.starts_with(&lower[..3])
-                && lower.chars().all(|c| c.is_ascii_alphabetic())
-        })
+        .find(|(name, _)| lower == *name || (lower.len() == 3 && name.starts_with(lower.as_str())))
         .map(|(_, day)| *day)
         .ok_or_else(|| format!("`{text}` is not a day (Mon, Tue, ..., Sun)"))
 }
@@ -63,7 +61,13 @@ fn days(text: &str) -> Result<Vec<Weekday>, String> {
 
 fn time(text: &str) -> Result<Time, String> {
     let (hour, minute) = text.split_once(':').ok_or_else(|| format!("`{text}` is not a time (HH:MM)"))?;
-    let number = |n: &str, max: i8| n.parse::<i8>().ok().filter(|v| (0..=max).contains(v) && n.len() == 2);
+    // Two digits each: `parse` alone would take `+2` for 02.
+    let number = |n: &str, max: i8| {
+        (n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| n.parse::<i8>().ok())
+            .flatten()
+            .filter(|v| (0..=max).contains(v))
+    };
     match (number(hour, 23), number(minute, 59)) {
         (Some(hour), Some(minute)) => Time::new(hour, minute, 0, 0).map_err(|e| e.to_string()),
         // 24:00 closes a window at midnight.

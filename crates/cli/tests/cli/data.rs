@@ -327,3 +327,30 @@ fn a_backfill_pauses_while_a_replica_lags_and_continues_after() {
     standby.stop().unwrap();
     primary.stop().unwrap();
 }
+
+/// A standby that stops streaming while a deploy runs is said to be gone at the end, not shown
+/// with the lag it had when last seen as if it still streamed.
+#[test]
+fn a_replica_that_disconnects_during_a_deploy_is_reported_gone() {
+    if database().is_none() {
+        return;
+    }
+    let folder = TempDir::new("replication-gone");
+    let (primary, standby) = primary_with_standby(&folder);
+    let url = format!("{}/crm", primary.url);
+    let dir = TempDir::new("replication-gone-migrations");
+    // The first takes over a second, so the deploy looks at the replica after it.
+    dir.write("migrations/1_a/migration.sql", "CREATE TABLE a (id int);\nSELECT pg_sleep(1.5);");
+    dir.write("migrations/2_b/migration.sql", "SELECT pg_sleep(3);\nCREATE TABLE b (id int);");
+    let deploy = std::thread::scope(|scope| {
+        let deploy =
+            scope.spawn(|| haste(dir.path(), &["migrate", "deploy", "--url", &url, "--format", "json"]));
+        std::thread::sleep(Duration::from_millis(2500));
+        drop(standby);
+        deploy.join().unwrap()
+    });
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let replicas = &run_finished(&deploy.stdout)["replication"]["replicas"];
+    assert_eq!(replicas.as_array().map(Vec::len), Some(1), "{}", deploy.stdout);
+    assert_eq!(replicas[0]["streaming_at_end"], false, "{}", deploy.stdout);
+}

@@ -350,6 +350,37 @@ fn bad_targets_are_refused_before_anything_connects_and_never_quoted() {
     assert_applied_once(&db.url, "public", &["1_a", "2_b", "3_c"]);
 }
 
+/// Two spellings of one database are one target (refused as a duplicate: the same database
+/// twice would back up and verify it twice and count its deploy twice), and a target the driver
+/// cannot read (a port past 65535) is refused before any other target runs, not after.
+#[test]
+fn one_database_in_two_spellings_and_an_unreadable_target_are_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let other = database().unwrap();
+    let dir = three_tables();
+    let (server, name) = db.url.rsplit_once('/').unwrap();
+    let port = server.rsplit_once(':').unwrap().1;
+    let with_password = db.url_with_password(PASSWORD);
+    for spelling in [
+        with_password.replacen("postgres://", "postgresql://", 1),
+        format!("{with_password}?application_name=again&sslmode=disable"),
+        format!("host=127.0.0.1 port={port} user=postgres password={PASSWORD} dbname={name}"),
+    ] {
+        let file = targets_file(&dir, &[db.url.clone(), other.url.clone(), spelling.clone()]);
+        let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file]);
+        assert_eq!(run.code, 2, "{spelling}: {run:?}");
+        assert!(run.stderr.contains("targets 1 and 3 are the same database"), "{spelling}: {run:?}");
+        assert_no_password(&run);
+    }
+    let file =
+        targets_file(&dir, &[other.url.clone(), format!("postgres://postgres:{PASSWORD}@127.0.0.1:99999/x")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("targets.txt:4"), "{run:?}");
+    assert_no_password(&run);
+    assert!(!has_history(&db) && !has_history(&other), "nothing was applied");
+}
+
 /// `targets_query` only reads: a query that writes fails in its read-only transaction and
 /// changes nothing, and an empty row is refused before any target starts (exit 2 both).
 #[test]
@@ -369,6 +400,32 @@ fn targets_query_changes_nothing_and_an_empty_row_starts_no_target() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("[fleet] targets_query: row 2 is empty"), "{run:?}");
     assert_eq!(main.value("SELECT to_regnamespace('acme')::text"), None, "no target started");
+}
+
+/// A `targets_query` row that is a URL of another database (`mysql://...`) is refused, not
+/// taken for the name of a schema to create (with its password in the name); a NULL row is
+/// refused as an empty one is. Nothing starts either way.
+#[test]
+fn a_targets_query_row_that_is_no_target_is_refused_without_its_password() {
+    let Some(main) = database() else { return };
+    let dir = three_tables();
+    let config = |query: &str| format!("url = \"{}\"\n[fleet]\ntargets_query = \"{query}\"\n", main.url);
+    for (query, says) in [
+        (format!("SELECT 'mysql://app:{PASSWORD}@h/db'"), "row 1: unsupported database URL `mysql://...`"),
+        ("SELECT NULL::text UNION ALL SELECT 'acme'".to_owned(), "row 1 is empty"),
+    ] {
+        dir.write("haste.toml", &config(&query));
+        let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
+        assert_eq!(run.code, 2, "{query}: {run:?}");
+        assert!(run.stderr.contains(says), "{query}: {run:?}");
+        assert_no_password(&run);
+    }
+    assert_eq!(
+        main.value("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'mysql%' OR nspname = 'acme'")
+            .as_deref(),
+        Some("0"),
+        "no target started"
+    );
 }
 
 /// `promote_from` and `lint = true` in the environment a fleet deploys in: judged once for the

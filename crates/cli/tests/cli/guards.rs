@@ -519,3 +519,89 @@ fn an_environment_can_require_a_backup_and_a_clean_lint_before_each_deploy() {
         Some("1")
     );
 }
+
+/// A window's days and hours are read as written or refused (exit 2), never panicking and never
+/// taken for something else: a word that only begins like a day is not that day.
+#[test]
+fn a_window_that_is_not_days_hours_and_a_zone_is_refused() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    for (window, says) in [
+        ("ééx 02:00-05:00 UTC", "`ééx` is not a day"),
+        ("Sé 02:00-05:00 UTC", "`Sé` is not a day"),
+        ("Saturnalia 02:00-05:00 UTC", "`Saturnalia` is not a day"),
+        ("Mon-Sunshine 02:00-05:00 UTC", "`Sunshine` is not a day"),
+        ("Sat +2:00-05:00 UTC", "`+2:00` is not a time"),
+        ("Sat 02:+5-05:00 UTC", "`02:+5` is not a time"),
+    ] {
+        dir.write(
+            "haste.toml",
+            &format!("[environments.live]\nurl = \"sqlite:x.db\"\nwindow = \"{window}\"\n"),
+        );
+        let run = haste(dir.path(), &["config", "--env", "live"]);
+        assert_eq!(run.code, 2, "{window}: {run:?}");
+        assert!(run.stderr.contains(says), "{window}: {run:?}");
+    }
+    for window in ["Saturday 02:00-05:00 UTC", "mon-FRIDAY,sun 23:00-01:00 Europe/Berlin"] {
+        dir.write(
+            "haste.toml",
+            &format!("[environments.live]\nurl = \"sqlite:x.db\"\nwindow = \"{window}\"\n"),
+        );
+        let run = haste(dir.path(), &["config", "--env", "live"]);
+        assert_eq!(run.code, 0, "{window}: {run:?}");
+    }
+}
+
+/// `haste config` shows the guards the environment sets (what a deploy there will insist on),
+/// the source environment's URL with its password hidden, and "none" where nothing is set.
+#[test]
+fn haste_config_shows_the_guards_of_the_environment() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "haste.toml",
+        &format!(
+            "[environments.staging]\nurl = \"postgres://app:{SECRET}@{UNROUTED}/staging\"\n\
+             [environments.live]\nurl = \"sqlite:live.db\"\npromote_from = \"staging\"\n\
+             window = \"Sat 02:00-05:00 Europe/Berlin\"\nbackup = \"backups/live-{{timestamp}}.sql\"\n\
+             verify = true\nlint = true\n"
+        ),
+    );
+    let live = haste(dir.path(), &["config", "--env", "live", "--format", "json"]);
+    assert_eq!(live.code, 0, "{live:?}");
+    assert_no_secret(&live);
+    let document = &live.json_lines()[0];
+    assert_eq!(
+        document["promote_from"],
+        format!("staging (postgres://app:***@{UNROUTED}/staging)"),
+        "{live:?}"
+    );
+    assert_eq!(document["window"], "Sat 02:00-05:00 Europe/Berlin", "{live:?}");
+    assert_eq!(document["backup"], "backups/live-{timestamp}.sql", "{live:?}");
+    assert_eq!((&document["verify"], &document["lint"]), (&"true".into(), &"true".into()), "{live:?}");
+    let staging = haste(dir.path(), &["config", "--env", "staging"]);
+    assert_eq!(staging.code, 0, "{staging:?}");
+    for key in ["promote_from", "window", "backup"] {
+        assert!(
+            staging.stdout.lines().any(|line| line.starts_with(key) && line.ends_with(" none")),
+            "{staging:?}"
+        );
+    }
+}
+
+/// Environments promoted from each other in a circle (live from staging, staging from live)
+/// could never deploy a new migration without an override: refused as configuration (exit 2).
+#[test]
+fn promote_from_in_a_circle_is_refused() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
+    dir.write(
+        "haste.toml",
+        "[environments.live]\nurl = \"sqlite:live.db\"\npromote_from = \"staging\"\n\
+         [environments.staging]\nurl = \"sqlite:staging.db\"\npromote_from = \"qa\"\n\
+         [environments.qa]\nurl = \"sqlite:qa.db\"\npromote_from = \"live\"\n",
+    );
+    for env in ["live", "qa"] {
+        let run = haste(dir.path(), &["migrate", "deploy", "--env", env]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains("promote_from goes in a circle"), "{run:?}");
+        assert!(!dir.path().join(format!("{env}.db")).exists(), "nothing was opened");
+    }
+}
