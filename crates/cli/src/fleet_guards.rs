@@ -118,7 +118,13 @@ impl TargetGuards for PerTarget<'_> {
         if let Some(template) = &self.backup {
             let path = backup_path(template, target, &self.targets[target]);
             new_private_file(&path)
-                .and_then(|()| connection.backup(&path))
+                .and_then(|()| {
+                    // The file is this target's own (made just now): a failed backup leaves
+                    // none behind, so nobody restores from half of one.
+                    connection.backup(&path).inspect_err(|_| {
+                        let _ = std::fs::remove_file(&path);
+                    })
+                })
                 .map_err(|error| GuardFailure::Backup { path: path.clone(), error })?;
         }
         Ok(())

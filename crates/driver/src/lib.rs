@@ -165,15 +165,28 @@ pub trait Connection {
     /// What the connected role may do.
     fn capabilities(&mut self, tables: &HistoryTables) -> Result<Capabilities, DbError>;
     /// Writes a full backup of the database to `path` (`pg_dump`, or SQLite's `VACUUM INTO`),
-    /// readable by its owner only ([`private_backup_file`]).
+    /// readable by its owner only (through [`write_backup`]).
     fn backup(&mut self, path: &Path) -> Result<(), DbError>;
+}
+
+/// Writes a backup to `path` with `dump` (a backup tool writing into the file), the file made
+/// owner-only first. A dump that fails removes the file when this call created it, so no half
+/// a backup is left to be restored from (one that existed is the caller's, left as the tool left it).
+pub fn write_backup(path: &Path, dump: impl FnOnce() -> Result<(), DbError>) -> Result<(), DbError> {
+    let created = !path.exists();
+    private_backup_file(path)?;
+    dump().inspect_err(|_| {
+        if created {
+            let _ = std::fs::remove_file(path);
+        }
+    })
 }
 
 /// Makes `path` a file only its owner may read or write (mode 0600) before a backup tool writes
 /// into it: created empty when missing, its mode narrowed when it exists (its contents are left
 /// to the tool: `pg_dump` replaces them, `VACUUM INTO` refuses a file that is not empty). A
 /// backup holds every row, so it must never be readable by others, not even while written.
-pub fn private_backup_file(path: &Path) -> Result<(), DbError> {
+fn private_backup_file(path: &Path) -> Result<(), DbError> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     let failed = |error: std::io::Error| DbError::message(format!("{}: {error}", path.display()));
     std::fs::OpenOptions::new()

@@ -539,7 +539,13 @@ impl Connection for PgConnection {
     }
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
-        haste_driver::private_backup_file(path)?;
+        haste_driver::write_backup(path, || self.dump_into(path))
+    }
+}
+
+impl PgConnection {
+    /// Runs `pg_dump` of this database into `path`.
+    fn dump_into(&self, path: &Path) -> Result<(), DbError> {
         let (_, password) = self.url.split_password();
         let mut command = Command::new(pg_dump()?);
         command.arg("--no-password").arg("--file").arg(path).arg("--dbname").arg(&self.libpq_url);

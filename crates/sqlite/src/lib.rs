@@ -424,8 +424,7 @@ impl Connection for SqliteConnection {
 
     fn backup(&mut self, path: &Path) -> Result<(), DbError> {
         let target = path.to_str().ok_or_else(|| DbError::message("the backup path is not UTF-8"))?;
-        haste_driver::private_backup_file(path)?;
-        self.execute(&format!("VACUUM INTO {}", quote_literal(target)))
+        haste_driver::write_backup(path, || self.execute(&format!("VACUUM INTO {}", quote_literal(target))))
     }
 }
 

@@ -272,6 +272,19 @@ fn deploy_backs_up_first_and_refuses_when_the_backup_fails() {
         haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", "/nonexistent/dir/dump.sql"]);
     assert_eq!(bad.code, 10, "{bad:?}");
     assert_eq!(db.value("SELECT to_regclass('backed_up') IS NULL").as_deref(), Some("t"), "nothing applied");
+    // pg_dump stops part-way on a table the role may not read: no half a backup is left behind.
+    let role = format!("dumper_{}", db.name);
+    db.execute(&format!(
+        "CREATE ROLE {role} LOGIN; GRANT CREATE ON SCHEMA public TO {role}; CREATE TABLE secret_rows (id int)"
+    ));
+    let partial = dir.path().join("partial.sql");
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let denied =
+        haste(dir.path(), &["migrate", "deploy", "--url", &url, "--backup", partial.to_str().unwrap()]);
+    assert_eq!(denied.code, 10, "{denied:?}");
+    assert!(denied.stderr.contains("pg_dump failed"), "{denied:?}");
+    assert!(!partial.exists(), "a failed backup leaves no file: {denied:?}");
+    assert_eq!(db.value("SELECT to_regclass('backed_up') IS NULL").as_deref(), Some("t"), "nothing applied");
     let file = dir.path().join("before.sql");
     let good =
         haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--backup", file.to_str().unwrap()]);
