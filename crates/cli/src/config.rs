@@ -312,7 +312,8 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
             let (line, column) = haste_sql::LineIndex::new(&text).line_col(span.start);
             format!(":{line}:{column}")
         });
-        ConfigError(format!("{}{place}: {}", path.display(), without_quoted_value(error.message())))
+        // A key is quoted back too (`unknown field ...`): connection strings in the message masked.
+        ConfigError(format!("{}{place}: {}", path.display(), shown(&without_quoted_value(error.message()))))
     })
 }
 
@@ -337,7 +338,7 @@ fn shown(value: &str) -> String {
 /// string in `value` (the whole, or a word of it) masked.
 fn shown_in(message: &str, value: &str) -> String {
     std::iter::once(value)
-        .chain(value.split_whitespace())
+        .chain(value.split_whitespace().map(|word| word.trim_matches(|c: char| "`\"',;()[]{}".contains(c))))
         .filter_map(|text| DatabaseUrl::parse(text).ok().map(|url| (text, url)))
         .fold(message.to_owned(), |message, (text, url)| {
             url.scrub(&message.replace(text.trim(), &url.redacted()))

@@ -141,6 +141,9 @@ fn configuration_errors_never_quote_the_password() {
         format!("[lock]\nwait = \"{url}\"\n"),
         format!("environment = \"{url}\"\n[environments.live]\n"),
         format!("environment = \"live\"\n[environments.live]\npromote_from = \"{url}\"\n"),
+        // A URL pasted where a key goes: toml's message quotes the unknown key back.
+        format!("\"{url}\" = 1\n"),
+        format!("[environments.live]\n\"{url}\" = \"x\"\n"),
     ];
     for config in &configs {
         dir.write("haste.toml", config);
