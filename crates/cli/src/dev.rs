@@ -332,7 +332,12 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         DevError::Rename(_) | DevError::NothingToExpand | DevError::ExpandNeedsSql => {
             printer.usage_error(&error.to_string())
         }
-        DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, rendered),
+        // Each diagnostic is rendered as Prisma's are, starting `error: ` as the printer does.
+        DevError::Prisma(rendered) => printer.fail(
+            "SCHEMA_INVALID",
+            exit::USAGE,
+            rendered.strip_prefix("error: ").unwrap_or(rendered),
+        ),
         DevError::Read { .. } => printer.usage_error(&error.to_string()),
         DevError::PlanInvalid { left, .. } => {
             let lines: Vec<String> = left.iter().map(change_line).collect();
