@@ -1,6 +1,9 @@
 -- CreateEnum
 CREATE TYPE "Mood" AS ENUM ('HAPPY', 'sad');
 
+-- CreateEnum
+CREATE TYPE "levels" AS ENUM ('LOW', 'HIGH');
+
 -- CreateTable
 CREATE TABLE "Native" (
     "id" SERIAL NOT NULL,
@@ -84,6 +87,54 @@ CREATE TABLE "Idx" (
     CONSTRAINT "Idx_pkey" PRIMARY KEY ("id")
 );
 
+-- CreateTable
+CREATE TABLE "Parent" (
+    "id" SERIAL NOT NULL,
+    "key" TEXT NOT NULL,
+
+    CONSTRAINT "Parent_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "children" (
+    "id" SERIAL NOT NULL,
+    "a" INTEGER NOT NULL,
+    "b" INTEGER NOT NULL,
+    "c" INTEGER NOT NULL,
+    "d" INTEGER,
+    "e" INTEGER NOT NULL DEFAULT 1,
+    "f" INTEGER NOT NULL,
+    "g" INTEGER,
+    "parent_key" TEXT NOT NULL,
+    "level" "levels" NOT NULL DEFAULT 'HIGH',
+    "shape" circle,
+    "secret" TEXT,
+
+    CONSTRAINT "children_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Tag" (
+    "id" TEXT NOT NULL,
+
+    CONSTRAINT "Tag_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "Ignored" (
+    "id" INTEGER NOT NULL,
+
+    CONSTRAINT "Ignored_pkey" PRIMARY KEY ("id")
+);
+
+-- CreateTable
+CREATE TABLE "_ParentToTag" (
+    "A" INTEGER NOT NULL,
+    "B" TEXT NOT NULL,
+
+    CONSTRAINT "_ParentToTag_AB_pkey" PRIMARY KEY ("A","B")
+);
+
 -- CreateIndex
 CREATE INDEX "a_hash" ON "Idx" USING HASH ("a");
 
@@ -122,3 +173,39 @@ CREATE INDEX "b_btree" ON "Idx"("b");
 
 -- CreateIndex
 CREATE UNIQUE INDEX "ab_key" ON "Idx"("a", "b" DESC);
+
+-- CreateIndex
+CREATE UNIQUE INDEX "Parent_key_key" ON "Parent"("key");
+
+-- CreateIndex
+CREATE INDEX "_ParentToTag_B_index" ON "_ParentToTag"("B");
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_a_fkey" FOREIGN KEY ("a") REFERENCES "Parent"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_b_fkey" FOREIGN KEY ("b") REFERENCES "Parent"("id") ON DELETE RESTRICT ON UPDATE RESTRICT;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_c_fkey" FOREIGN KEY ("c") REFERENCES "Parent"("id") ON DELETE NO ACTION ON UPDATE NO ACTION;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_d_fkey" FOREIGN KEY ("d") REFERENCES "Parent"("id") ON DELETE SET NULL ON UPDATE SET NULL;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_e_fkey" FOREIGN KEY ("e") REFERENCES "Parent"("id") ON DELETE SET DEFAULT ON UPDATE SET DEFAULT;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_f_fkey" FOREIGN KEY ("f") REFERENCES "Parent"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "child_optional_fk" FOREIGN KEY ("g") REFERENCES "Parent"("id") ON DELETE SET NULL ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "children" ADD CONSTRAINT "children_parent_key_fkey" FOREIGN KEY ("parent_key") REFERENCES "Parent"("key") ON DELETE RESTRICT ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "_ParentToTag" ADD CONSTRAINT "_ParentToTag_A_fkey" FOREIGN KEY ("A") REFERENCES "Parent"("id") ON DELETE CASCADE ON UPDATE CASCADE;
+
+-- AddForeignKey
+ALTER TABLE "_ParentToTag" ADD CONSTRAINT "_ParentToTag_B_fkey" FOREIGN KEY ("B") REFERENCES "Tag"("id") ON DELETE CASCADE ON UPDATE CASCADE;
