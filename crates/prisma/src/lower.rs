@@ -12,6 +12,36 @@ use crate::ir::{self, Database, Name};
 
 const SCALARS: &[&str] =
     &["String", "Boolean", "Int", "BigInt", "Float", "Decimal", "DateTime", "Json", "Bytes"];
+/// PostgreSQL's native types in Prisma (`@db.VarChar(9)`): the name, the SQL type, the scalar
+/// type a field must have, and how many arguments it takes at most.
+const NATIVE_TYPES: &[(&str, &str, &str, usize)] = &[
+    ("Text", "TEXT", "String", 0),
+    ("VarChar", "VARCHAR", "String", 1),
+    ("Char", "CHAR", "String", 1),
+    ("Bit", "BIT", "String", 1),
+    ("VarBit", "VARBIT", "String", 1),
+    ("Uuid", "UUID", "String", 0),
+    ("Xml", "XML", "String", 0),
+    ("Inet", "INET", "String", 0),
+    ("Citext", "CITEXT", "String", 0),
+    ("Boolean", "BOOLEAN", "Boolean", 0),
+    ("SmallInt", "SMALLINT", "Int", 0),
+    ("Integer", "INTEGER", "Int", 0),
+    ("Oid", "OID", "Int", 0),
+    ("BigInt", "BIGINT", "BigInt", 0),
+    ("Real", "REAL", "Float", 0),
+    ("DoublePrecision", "DOUBLE PRECISION", "Float", 0),
+    ("Decimal", "DECIMAL", "Decimal", 2),
+    ("Money", "MONEY", "Decimal", 0),
+    ("Timestamp", "TIMESTAMP", "DateTime", 1),
+    ("Timestamptz", "TIMESTAMPTZ", "DateTime", 1),
+    ("Date", "DATE", "DateTime", 0),
+    ("Time", "TIME", "DateTime", 1),
+    ("Timetz", "TIMETZ", "DateTime", 1),
+    ("Json", "JSON", "Json", 0),
+    ("JsonB", "JSONB", "Json", 0),
+    ("ByteA", "BYTEA", "Bytes", 0),
+];
 /// Defaults a client computes: no database default.
 const CLIENT_DEFAULTS: &[&str] = &["uuid", "cuid", "nanoid", "ulid"];
 
@@ -99,6 +129,40 @@ impl<'a> Lowering<'a> {
         }
     }
 
+    /// Refuses the arguments of a key or index attribute (`@id`, `@@unique`, ...) that other
+    /// databases have and PostgreSQL does not, with Prisma's messages: `clustered` (SQL Server),
+    /// `length` (MySQL), and `sort` on a primary key (SQL Server).
+    fn other_connectors_arguments(&mut self, attribute: &Attribute, written: &str) {
+        let primary_key = attribute.name.name == "id";
+        let columns: Vec<&Argument> = match attribute.positional().or_else(|| attribute.named("fields")) {
+            Some(Value { kind: ValueKind::Array(items), .. }) => items
+                .iter()
+                .flat_map(|item| match &item.kind {
+                    ValueKind::Call(_, args) => args.iter().collect(),
+                    _ => Vec::new(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let place = if primary_key { "the primary key" } else { "an index definition" };
+        for argument in attribute.args.iter().chain(columns) {
+            let message = match argument.name.as_ref().map(|name| name.name.as_str()) {
+                Some("clustered") => {
+                    "Defining clustering is not supported in the current connector.".to_owned()
+                }
+                Some("length") => {
+                    format!("The length argument is not supported in {place} with the current connector")
+                }
+                Some("sort") if primary_key => {
+                    "The sort argument is not supported in the primary key with the current connector"
+                        .to_owned()
+                }
+                _ => continue,
+            };
+            self.error(format!("Error parsing attribute \"{written}\": {message}"), argument.value.span);
+        }
+    }
+
     /// What `field` of `model` (or view) is, an unknown type reported; a relation field is
     /// noted in `relations` to be paired later.
     fn field_kind(
@@ -180,7 +244,31 @@ impl<'a> Lowering<'a> {
                 let name = self.enum_name(item);
                 Lowering::quoted_name(&name)
             }
-            (Kind::Scalar(_), Some(native)) => {
+            (Kind::Scalar(scalar), Some(native)) => {
+                let written = &native.name.name["db.".len()..];
+                let Some(&(_, sql, expected, most)) = NATIVE_TYPES.iter().find(|(name, ..)| *name == written)
+                else {
+                    self.error(
+                        format!("Native type {written} is not supported for postgresql connector."),
+                        native.span,
+                    );
+                    return "TEXT".into();
+                };
+                if expected != scalar {
+                    self.error(
+                        format!("Native type {written} is not compatible with declared field type {scalar}, expected field type {expected}."),
+                        native.span,
+                    );
+                }
+                if native.args.len() > most {
+                    self.error(
+                        format!(
+                            "Native type {written} takes {most} optional arguments, but received {}.",
+                            native.args.len()
+                        ),
+                        native.span,
+                    );
+                }
                 let args: Vec<String> = native
                     .args
                     .iter()
@@ -189,44 +277,7 @@ impl<'a> Lowering<'a> {
                         _ => String::new(),
                     })
                     .collect();
-                let with_args = |base: &str| {
-                    if args.is_empty() { base.to_owned() } else { format!("{base}({})", args.join(",")) }
-                };
-                match &native.name.name["db.".len()..] {
-                    "Text" => "TEXT".into(),
-                    "VarChar" => with_args("VARCHAR"),
-                    "Char" => with_args("CHAR"),
-                    "Uuid" => "UUID".into(),
-                    "Xml" => "XML".into(),
-                    "Inet" => "INET".into(),
-                    "Citext" => "CITEXT".into(),
-                    "Bit" => with_args("BIT"),
-                    "VarBit" => with_args("VARBIT"),
-                    "SmallInt" => "SMALLINT".into(),
-                    "Integer" => "INTEGER".into(),
-                    "Oid" => "OID".into(),
-                    "BigInt" => "BIGINT".into(),
-                    "Real" => "REAL".into(),
-                    "DoublePrecision" => "DOUBLE PRECISION".into(),
-                    "Decimal" => with_args("DECIMAL"),
-                    "Money" => "MONEY".into(),
-                    "Boolean" => "BOOLEAN".into(),
-                    "Timestamp" => with_args("TIMESTAMP"),
-                    "Timestamptz" => with_args("TIMESTAMPTZ"),
-                    "Date" => "DATE".into(),
-                    "Time" => with_args("TIME"),
-                    "Timetz" => with_args("TIMETZ"),
-                    "Json" => "JSON".into(),
-                    "JsonB" => "JSONB".into(),
-                    "ByteA" => "BYTEA".into(),
-                    other => {
-                        self.error(
-                            format!("Native type {other} is not supported for postgresql connector."),
-                            native.span,
-                        );
-                        "TEXT".into()
-                    }
-                }
+                if args.is_empty() { sql.to_owned() } else { format!("{sql}({})", args.join(",")) }
             }
             (Kind::Scalar(scalar), None) => match scalar {
                 "String" => "TEXT",
@@ -250,6 +301,21 @@ impl<'a> Lowering<'a> {
             // A decimal may be written as a string (`@default("2.00")`): Prisma reads it as a
             // number and writes it unquoted.
             (ValueKind::String(text), Kind::Scalar("Decimal")) if decimal(text).is_some() => decimal(text),
+            // Bytes are written in base64 and stored as PostgreSQL's hex form.
+            (ValueKind::String(text), Kind::Scalar("Bytes")) => match base64_to_hex(text) {
+                Some(hex) => Some(quote_literal(&format!("\\x{hex}"))),
+                None => {
+                    self.error(format!("Error parsing attribute \"@default\": Parse error: \"{text}\" is not a valid base64 string. (Could not convert from `base64 encoded bytes` to `PrismaValue::Bytes`)"), value.span);
+                    None
+                }
+            },
+            (ValueKind::String(text), Kind::Scalar("DateTime")) => match rfc3339(text) {
+                Some(timestamp) => Some(quote_literal(&timestamp)),
+                None => {
+                    self.error(format!("Error parsing attribute \"@default\": Parse error: \"{text}\" is not a valid rfc3339 datetime string. (input contains invalid characters)"), value.span);
+                    None
+                }
+            },
             (ValueKind::String(text), _) => Some(quote_literal(text)),
             (ValueKind::Number(number), _) => Some(number.clone()),
             (ValueKind::Name(name), Kind::Scalar("Boolean")) if name == "true" || name == "false" => {
@@ -279,11 +345,29 @@ impl<'a> Lowering<'a> {
         match &value.kind {
             ValueKind::Call(name, args) => match name.as_str() {
                 "autoincrement" => (None, true),
-                "now" => (Some("CURRENT_TIMESTAMP".into()), false),
+                "now" => {
+                    if let Kind::Scalar(scalar) = kind
+                        && scalar != "DateTime"
+                    {
+                        self.error(format!("Error parsing attribute \"@default\": The function `now()` cannot be used on fields of type `{scalar}`."), value.span);
+                    }
+                    (Some("CURRENT_TIMESTAMP".into()), false)
+                }
                 "dbgenerated" => (args.first().and_then(|a| a.value.as_str()).map(str::to_owned), false),
+                "uuid"
+                    if !args.is_empty()
+                        && !matches!(args[0].value.kind, ValueKind::Number(ref n) if n == "4" || n == "7") =>
+                {
+                    self.error("Error parsing attribute \"@default\": `uuid()` takes either no argument, or a single integer argument which is either 4 or 7.", value.span);
+                    (None, false)
+                }
                 client if CLIENT_DEFAULTS.contains(&client) => (None, false),
+                "auto" => {
+                    self.error("Error parsing attribute \"@default\": The current connector does not support the `auto()` function.", value.span);
+                    (None, false)
+                }
                 other => {
-                    self.error(format!("The function `{other}` is not a known function."), value.span);
+                    self.error(format!("Unknown function in @default(): `{other}` is not known. You can read about the available functions here: https://pris.ly/d/attribute-functions"), value.span);
                     (None, false)
                 }
             },
@@ -323,7 +407,7 @@ impl<'a> Lowering<'a> {
                 ValueKind::Call(raw, raw_args) if raw == "raw" => {
                     raw_args.first().and_then(|a| a.value.as_str()).unwrap_or_default().to_owned()
                 }
-                ValueKind::Name(name) => snake_case(name),
+                ValueKind::Name(name) => operator_class(name),
                 _ => String::new(),
             });
             columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass });
@@ -431,7 +515,10 @@ fn keeps_database_default(field: &Field) -> bool {
         .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
 }
 
-fn snake_case(name: &str) -> String {
+/// Prisma's name of an operator class (`Int4MinMaxOps`) as PostgreSQL's (`int4_minmax_ops`):
+/// snake case, but with the words PostgreSQL writes as one (`minmax`, `varbit`, `timestamptz`,
+/// `timetz`) kept whole.
+fn operator_class(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_uppercase() && i > 0 {
@@ -439,7 +526,70 @@ fn snake_case(name: &str) -> String {
         }
         out.extend(c.to_lowercase());
     }
-    out
+    out.replace("min_max", "minmax").replace("var_bit", "varbit").replace("_tz_", "tz_")
+}
+
+/// Base64 (as Prisma reads a `Bytes` default) as hex digits; `None` when it is not base64.
+fn base64_to_hex(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    Some(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// An RFC 3339 date-time (`2020-01-02T03:04:05.5Z`) as Prisma writes it into a default
+/// (`2020-01-02 03:04:05.500 +00:00`: the fraction in 3, 6 or 9 digits, none when zero);
+/// `None` when the text is not one.
+fn rfc3339(text: &str) -> Option<String> {
+    let digits = |part: &str, length: usize| {
+        (part.len() == length && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())?
+    };
+    let (date, time) = text.split_at_checked(10)?;
+    let (separator, time) = time.split_at_checked(1)?;
+    if !matches!(separator, "T" | "t" | " ") {
+        return None;
+    }
+    digits(date.get(0..4)?, 4)?;
+    let (month, day) = (digits(date.get(5..7)?, 2)?, digits(date.get(8..10)?, 2)?);
+    let (hour, minute, second) =
+        (digits(time.get(0..2)?, 2)?, digits(time.get(3..5)?, 2)?, digits(time.get(6..8)?, 2)?);
+    let punctuated = &date[4..5] == "-" && &date[7..8] == "-" && &time[2..3] == ":" && &time[5..6] == ":";
+    if !punctuated
+        || !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let rest = &time[8..];
+    let (fraction, offset) = match rest.strip_prefix('.') {
+        Some(rest) => rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())),
+        None => ("", rest),
+    };
+    if rest.starts_with('.') && fraction.is_empty() || fraction.len() > 9 {
+        return None;
+    }
+    let offset = match offset {
+        "Z" | "z" => "+00:00".to_owned(),
+        _ => {
+            let (sign, hours_minutes) = offset.split_at_checked(1)?;
+            let (hours, minutes) = hours_minutes.split_once(':')?;
+            if !matches!(sign, "+" | "-") || digits(hours, 2)? > 23 || digits(minutes, 2)? > 59 {
+                return None;
+            }
+            offset.to_owned()
+        }
+    };
+    let nanos = format!("{fraction:0<9}");
+    let fraction = match nanos.trim_end_matches('0').len() {
+        0 => String::new(),
+        1..=3 => format!(".{}", &nanos[..3]),
+        4..=6 => format!(".{}", &nanos[..6]),
+        _ => format!(".{nanos}"),
+    };
+    Some(format!("{} {}{fraction} {offset}", date, &time[..8]))
 }
 
 /// Lowers a schema. Every problem found is reported, not only the first.
@@ -478,9 +628,17 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                         }
                         // `referentialIntegrity`: its name before Prisma 4.5, still read.
                         ("relationMode" | "referentialIntegrity", ValueKind::String(mode)) => {
+                            if mode != "prisma" && mode != "foreignKeys" {
+                                lowering.error(format!("Error validating datasource `{}`: Invalid relation mode setting: \"{mode}\". Supported values: \"prisma\", \"foreignKeys\"", key.name), value.span);
+                            }
                             lowering.foreign_keys = mode != "prisma"
                         }
-                        ("extensions", ValueKind::Array(items)) => extensions = items.iter().filter_map(extension).collect(),
+                        ("extensions", ValueKind::Array(items)) => {
+                            if !preview_feature(ast, "postgresqlExtensions") {
+                                lowering.error("The `extensions` property is only available with the `postgresqlExtensions` preview feature.", key.span);
+                            }
+                            extensions = items.iter().filter_map(extension).collect()
+                        }
                         _ => {}
                     }
                 }
@@ -551,6 +709,22 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 full_type
             };
             let column = Lowering::column_name(field);
+            for key in ["id", "unique"].iter().filter_map(|name| attribute(&field.attributes, name)) {
+                lowering.other_connectors_arguments(key, &format!("@{}", key.name.name));
+            }
+            if let Some(id) = attribute(&field.attributes, "id")
+                && field.ty.arity != Arity::Required
+            {
+                lowering.error(
+                    "Error parsing attribute \"@id\": Fields that are marked as id must be required.",
+                    id.span,
+                );
+            }
+            if let Some(updated) = attribute(&field.attributes, "updatedAt")
+                && !matches!(kind, Kind::Scalar("DateTime"))
+            {
+                lowering.error("Error parsing attribute \"@updatedAt\": Fields that are marked with @updatedAt must be of type DateTime.", updated.span);
+            }
             if let Some(id) = attribute(&field.attributes, "id") {
                 let name = id
                     .named("map")
@@ -593,13 +767,17 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
             _ => 2,
         });
         for block in blocks {
+            let kind = block.name.name.as_str();
+            if kind == "fulltext" {
+                lowering.error("Error parsing attribute \"@@fulltext\": Defining fulltext indexes is not supported with the current connector.", block.span);
+            }
             let Some(fields) = block.positional().or_else(|| block.named("fields")) else {
                 continue;
             };
-            let kind = block.name.name.as_str();
             if !matches!(kind, "id" | "unique" | "index") {
                 continue;
             }
+            lowering.other_connectors_arguments(block, &format!("@@{kind}"));
             let key = lowering.index_columns(model, fields);
             let stem = format!(
                 "{}_{}",

@@ -608,3 +608,75 @@ fn printed_schemas_parse_back_to_the_same_tree() {
         assert_eq!(first, again, "case {case} (HASTE_PSL_SEED={seed}):\n{text}\n---\n{printed}");
     }
 }
+
+/// What Prisma 6.19.3 refuses on PostgreSQL (each checked with `prisma validate`): arguments
+/// and attributes of other connectors, functions that do not fit, native types on the wrong
+/// field type. haste refuses each with Prisma's message.
+#[test]
+fn what_prisma_refuses_on_postgresql_is_refused_with_its_message() {
+    let model = |body: &str| format!("model A {{\n  id Int @id\n{body}\n}}\n");
+    let cases = [
+        (
+            model("  t String\n  @@fulltext([t])"),
+            "\"@@fulltext\": Defining fulltext indexes is not supported",
+        ),
+        (
+            "model A {\n  id Int @id(clustered: true)\n}\n".into(),
+            "\"@id\": Defining clustering is not supported",
+        ),
+        (model("  t String @unique(clustered: false)"), "\"@unique\": Defining clustering is not supported"),
+        (
+            model("  t String\n  @@index([t(length: 10)])"),
+            "\"@@index\": The length argument is not supported in an index definition",
+        ),
+        (
+            "model A {\n  a Int\n  b Int\n  @@id([a, b(sort: Desc)])\n}\n".into(),
+            "\"@@id\": The sort argument is not supported in the primary key",
+        ),
+        ("model A {\n  id Int @id(sort: Desc)\n}\n".into(), "\"@id\": The sort argument is not supported"),
+        (
+            "model A {\n  id Int @id @default(sequence())\n}\n".into(),
+            "Unknown function in @default(): `sequence`",
+        ),
+        ("model A {\n  id String @id @default(auto())\n}\n".into(), "does not support the `auto()` function"),
+        ("model A {\n  id String @id @default(uuid(5))\n}\n".into(), "`uuid()` takes either no argument"),
+        (
+            model("  t String @default(now())"),
+            "The function `now()` cannot be used on fields of type `String`",
+        ),
+        (model("  t String @updatedAt"), "marked with @updatedAt must be of type DateTime"),
+        ("model A {\n  id Int? @id\n}\n".into(), "Fields that are marked as id must be required"),
+        (
+            "model A {\n  id Int @id @db.Text\n}\n".into(),
+            "Native type Text is not compatible with declared field type Int",
+        ),
+        (
+            model("  t String @db.VarChar(1, 2)"),
+            "Native type VarChar takes 1 optional arguments, but received 2",
+        ),
+        (model("  t Bytes @default(\"!!\")"), "\"!!\" is not a valid base64 string"),
+        (
+            model("  t DateTime @default(\"yesterday\")"),
+            "\"yesterday\" is not a valid rfc3339 datetime string",
+        ),
+        (
+            "datasource db {\n  provider = \"postgresql\"\n  relationMode = \"nope\"\n}\n".into(),
+            "Invalid relation mode setting: \"nope\"",
+        ),
+        (
+            "datasource db {\n  provider = \"postgresql\"\n  extensions = [citext]\n}\n".into(),
+            "only available with the `postgresqlExtensions` preview feature",
+        ),
+    ];
+    for (text, message) in &cases {
+        let (found, ..) = error(text);
+        assert!(found.contains(message), "expected `{message}`, got `{found}` for:\n{text}");
+    }
+    // What it accepts: `uuid(4)`, `uuid(7)`, `cuid(2)`, `nanoid(8)`, a date-time default with an
+    // offset and a fraction (written as Prisma writes it), `sort` on a unique index.
+    let database = lower(&model(
+        "  a String @default(uuid(7))\n  b String @default(cuid(2))\n  c String @default(nanoid(8))\n  d DateTime @default(\"2020-01-02T03:04:05.5+02:00\")\n  e String @unique(sort: Desc)",
+    ));
+    let d = database.tables[0].columns.iter().find(|c| c.name == "d").unwrap();
+    assert_eq!(d.default.as_deref(), Some("'2020-01-02 03:04:05.500 +02:00'"));
+}

@@ -164,8 +164,8 @@ fn a_history_that_acts_outside_its_shadow_is_refused_by_dev_and_drift() {
     assert!(!victim.exists(), "{deploy:?}");
 }
 
-/// SQL a function assembles at run time, which no scan of the text can judge: the server
-/// refuses it, because a shadow's session logs in as a role of the shadow's own.
+/// SQL a function or a `DO` block assembles at run time, which no scan of the text can judge:
+/// the server refuses it, because a shadow's session logs in as a role of the shadow's own.
 #[test]
 fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
     let Some(db) = database() else { return };
@@ -177,6 +177,7 @@ fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
             "CREATE TABLE t (id int);\nCREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$ BEGIN {body}; END $$;\nSELECT f();\n"
         )
     };
+    let do_block = |body: &str| format!("CREATE TABLE t (id int);\nSELECT 1;\nDO $$ BEGIN {body}; END $$;\n");
     // Each split so that no word of it is whole in the text.
     let attacks = [
         call(&format!("EXECUTE 'DR' || 'OP DATABASE \"{}\"'", victim.name)),
@@ -194,6 +195,10 @@ fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
             "EXECUTE 'SELECT pg_terminate_' || 'backend(pid) FROM pg_stat_activity WHERE datname = ''{}'''",
             victim.name
         )),
+        // A DO block runs as the same role: what it builds is refused the same way.
+        do_block("EXECUTE 'SET ROLE postgres'; EXECUTE 'AL' || 'TER ROLE postgres NOSUPERUSER'"),
+        do_block(&format!("EXECUTE 'CRE' || 'ATE ROLE \"{}_role\" SUPERUSER'", victim.name)),
+        do_block(&format!("EXECUTE 'DR' || 'OP DATABASE \"{}\"'", victim.name)),
     ];
     // A session on the victim, which pg_terminate_backend would end.
     let victim_url = db.url.replace(&format!("/{}", db.name), &format!("/{}", victim.name));
@@ -201,7 +206,7 @@ fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
     for attack in &attacks {
         dir.write("schema.sql", attack);
         let run = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
-        assert_ne!(run.code, 0, "{attack}\n{run:?}");
+        assert_eq!(run.code, 6, "the server refused it as it ran: {attack}\n{run:?}");
         assert!(run.stderr.contains("schema.sql:3"), "the call is named: {attack}\n{run:?}");
         assert!(victim.exists(), "{attack}\n{run:?}");
         assert!(!written.exists(), "{attack}\n{run:?}");
@@ -255,40 +260,64 @@ fn sql_built_at_run_time_cannot_act_outside_its_shadow() {
 }
 
 /// A source that gives an object to another role (`OWNER TO postgres`) runs as the connecting
-/// role, where the server stops nothing: SQL a function builds at run time is refused before
-/// anything runs, through a schema source and through a history.
+/// role, where the server stops nothing: SQL a function or a `DO` block builds at run time is
+/// refused before anything runs, through a schema source and through a history.
 #[test]
 fn sql_built_at_run_time_is_refused_where_the_shadow_runs_as_the_connecting_role() {
     let Some(db) = database() else { return };
     let victim = Victim::create(&db);
     let role = format!("{}_role", victim.name);
+    let create_role = format!("EXECUTE 'CRE' || 'ATE ROLE \"{role}\" SUPERUSER'");
     let function = format!(
-        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'CRE' || 'ATE ROLE \"{role}\" SUPERUSER'; RETURN 1; END $$;"
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$ BEGIN {create_role}; RETURN 1; END $$;\nCREATE TABLE t (id int DEFAULT f());"
     );
-    let dir = TempDir::new("sandbox-unconfined");
+    let do_block = format!("DO $$ BEGIN {create_role}; END $$;\nCREATE TABLE t (id int);");
+    for escape in [function, do_block] {
+        let dir = TempDir::new("sandbox-unconfined");
+        dir.write(
+            "schema.sql",
+            &format!("{escape}\nALTER TABLE t OWNER TO postgres;\nINSERT INTO t DEFAULT VALUES;\n"),
+        );
+        let run = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
+        let history = migrations(&[
+            ("01_init", &format!("{escape}\nALTER TABLE t OWNER TO postgres;")),
+            ("02_rows", "INSERT INTO t DEFAULT VALUES;"),
+        ]);
+        // Replayed as a schema source: no role of a shadow's own is made (another test counts them).
+        let replay =
+            haste(history.path(), &["schema", "inspect", "--source", "migrations", "--url", &db.url]);
+        for (run, file) in [(&run, "schema.sql:1:"), (&replay, "01_init/migration.sql:1:")] {
+            assert_eq!(run.code, 4, "{run:?}");
+            assert!(run.stderr.contains(file) && run.stderr.contains("dynamic SQL (EXECUTE)"), "{run:?}");
+            assert_eq!(
+                db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")).as_deref(),
+                Some("0"),
+                "{run:?}"
+            );
+        }
+    }
+}
+
+/// A history that creates a type only where it is missing, with dynamic SQL in a `DO` block (as
+/// linkwarden's does): it replays on a confined shadow, as Prisma replays it.
+#[test]
+fn a_do_block_with_dynamic_sql_replays_on_a_confined_shadow() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "01_theme",
+        "DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_type WHERE typname = 'Theme') THEN\n    EXECUTE 'CREATE TYPE \"Theme\" AS ENUM (''dark'', ''light'')';\n  END IF;\nEND $$;\nCREATE TABLE u (theme \"Theme\");",
+    )]);
     dir.write(
         "schema.sql",
-        &format!("{function}\nCREATE TABLE t (id int DEFAULT f());\nALTER TABLE t OWNER TO postgres;\nINSERT INTO t DEFAULT VALUES;\n"),
+        "CREATE TYPE \"Theme\" AS ENUM ('dark', 'light');\nCREATE TABLE u (theme \"Theme\");\nCREATE TABLE v (id int);",
     );
-    let run = haste(dir.path(), &["schema", "inspect", "--source", "schema.sql", "--url", &db.url]);
-    let history = migrations(&[
-        (
-            "01_init",
-            &format!("{function}\nCREATE TABLE t (id int DEFAULT f());\nALTER TABLE t OWNER TO postgres;"),
-        ),
-        ("02_rows", "INSERT INTO t DEFAULT VALUES;"),
-    ]);
-    // Replayed as a schema source: no role of a shadow's own is made (another test counts them).
-    let replay = haste(history.path(), &["schema", "inspect", "--source", "migrations", "--url", &db.url]);
-    for (run, file) in [(&run, "schema.sql:1:"), (&replay, "01_init/migration.sql:1:")] {
-        assert_eq!(run.code, 4, "{run:?}");
-        assert!(run.stderr.contains(file) && run.stderr.contains("dynamic SQL (EXECUTE)"), "{run:?}");
-        assert_eq!(
-            db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")).as_deref(),
-            Some("0"),
-            "{run:?}"
-        );
-    }
+    let dev = haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--name", "more"]);
+    assert_eq!(dev.code, 0, "{dev:?}");
+    let folders = crate::migration_folders(&dir);
+    assert_eq!(folders.len(), 2, "{dev:?}");
+    let generated = std::fs::read_to_string(folders[1].join("migration.sql")).unwrap();
+    assert!(generated.contains("CREATE TABLE") && !generated.contains("Theme"), "{generated}");
+    assert_eq!(db.value("SELECT count(*) FROM pg_type WHERE typname = 'Theme'").as_deref(), Some("1"));
 }
 
 /// Ordinary sources still replay as the shadow's own role: grants to roles that exist,
