@@ -2,7 +2,7 @@
 //! [`Options::online`](crate::Options) asks for them, the plain ones otherwise. A new table is
 //! empty, so it always gets plain DDL.
 
-use haste_schema::{Column, Constraint, Index, Table, TableKind};
+use haste_schema::{Column, Constraint, ConstraintKind, Index, Table, TableKind};
 use haste_sql::{quote_ident, truncate_ident};
 
 use crate::plan::Builder;
@@ -46,9 +46,10 @@ pub(crate) fn drop_index(plan: &mut Builder, table: &Table, index: &Index) {
 /// concurrently can back; `None` for anything with more to it (INCLUDE, NULLS NOT DISTINCT,
 /// DEFERRABLE, ...).
 fn plain_key_columns(constraint: &Constraint) -> Option<&str> {
-    let rest = match constraint.kind.as_str() {
-        "u" => constraint.definition.strip_prefix("UNIQUE (")?,
-        "p" => constraint.definition.strip_prefix("PRIMARY KEY (")?,
+    let rest = match constraint.kind {
+        ConstraintKind::Unique | ConstraintKind::PrimaryKey => {
+            constraint.definition.strip_prefix(constraint.kind.keyword())?.strip_prefix(" (")?
+        }
         _ => return None,
     };
     let columns = rest.strip_suffix(')')?;
@@ -58,7 +59,7 @@ fn plain_key_columns(constraint: &Constraint) -> Option<&str> {
 /// A constraint that appears on `table`; `existing` says whether the table was there before.
 pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Constraint, existing: bool) {
     let statement = table.add_constraint_statement(constraint);
-    let foreign = constraint.kind == "f";
+    let foreign = constraint.kind == ConstraintKind::ForeignKey;
     // A foreign key locks the referenced table too, even when its own table is new.
     let plain_lock = if foreign { Lock::ShareRowExclusive } else { Lock::AccessExclusive };
     if !existing {
@@ -67,7 +68,7 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
     }
     let name = quote_ident(&constraint.name);
     let table_name = table.qualified_name();
-    let validated_later = matches!(constraint.kind.as_str(), "f" | "c")
+    let validated_later = matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check)
         && !constraint.definition.ends_with("NOT VALID")
         && plan.options.online;
     if validated_later {
@@ -85,17 +86,20 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
             Lock::ShareUpdateExclusive,
             &[Hazard::IndexBuild],
         );
-        let kind = if constraint.kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
         plan.push(
-            format!("ALTER TABLE {table_name} ADD CONSTRAINT {name} {kind} USING INDEX {name}"),
+            format!(
+                "ALTER TABLE {table_name} ADD CONSTRAINT {name} {} USING INDEX {name}",
+                constraint.kind.keyword()
+            ),
             Lock::AccessExclusive,
             &[],
         );
         return;
     }
-    let hazards: &[Hazard] = match constraint.kind.as_str() {
-        "u" | "p" | "x" => &[Hazard::TableScan, Hazard::IndexBuild],
-        _ => &[Hazard::TableScan],
+    let hazards: &[Hazard] = if constraint.kind.builds_index() {
+        &[Hazard::TableScan, Hazard::IndexBuild]
+    } else {
+        &[Hazard::TableScan]
     };
     plan.push(statement, plain_lock, hazards);
 }

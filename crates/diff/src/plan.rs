@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
+use haste_schema::{Column, Constraint, ConstraintKind, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
 use crate::{Hazard, Lock, Options, Plan, Step, enums, indexes, online, privileges, rename};
@@ -147,7 +147,9 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             .flat_map(|(old, new)| {
                 old.constraints
                     .iter()
-                    .filter(move |c| (c.kind == "f") == foreign && !new.constraints.contains(c))
+                    .filter(move |c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign && !new.constraints.contains(c)
+                    })
                     .map(move |c| (old, c))
             })
             .collect()
@@ -176,7 +178,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     //    tables on both sides, then enums rebuilt for their new values.
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) {
-            for constraint in old.constraints.iter().filter(|c| c.kind == "f") {
+            for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
                 plan.push(
                     format!("ALTER TABLE {key} DROP CONSTRAINT {}", quote_ident(&constraint.name)),
                     Lock::AccessExclusive,
@@ -240,7 +242,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
                 new.constraints
                     .iter()
                     .filter(move |c| {
-                        (c.kind == "f") == foreign && !old.is_some_and(|old| old.constraints.contains(c))
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && !old.is_some_and(|old| old.constraints.contains(c))
                     })
                     .map(move |c| (new, c))
             })

@@ -125,6 +125,7 @@ mod tests {
             name: "deals".into(),
             kind: TableKind::Regular,
             partition_of: None,
+            partition_depth: 0,
             columns,
             constraints: Vec::new(),
             comment: None,
@@ -211,7 +212,7 @@ mod tests {
     fn a_replaced_column_gets_its_grants_back_and_a_dropped_table_takes_its_own() {
         let on_column = grant(PrivilegeObject::Table, "deals", Some("amount"), "SELECT");
         let mut identity = schema("numeric", vec![on_column.clone()]);
-        identity.tables[0].columns[1].identity = Some("d".into());
+        identity.tables[0].columns[1].identity = Some(haste_schema::Identity::ByDefault);
         let planned = statements(&schema("numeric", vec![on_column.clone()]), &identity);
         assert_eq!(
             planned.last().map(String::as_str),

@@ -340,6 +340,7 @@ mod tests {
     #[test]
     fn keys_and_references() {
         assert_eq!(key_columns("PRIMARY KEY (id, \"Org\")"), Some(vec!["id".to_owned(), "Org".to_owned()]));
+        assert_eq!(key_columns("UNIQUE NULLS NOT DISTINCT (email)"), Some(vec!["email".to_owned()]));
         assert_eq!(key_columns("CHECK ((a > 0))"), None);
         assert!(references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "id"));
         assert!(!references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "score"));
