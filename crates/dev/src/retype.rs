@@ -44,8 +44,10 @@
 //! single-column primary key to walk) is made in place, with the reason written in the
 //! migration.
 
-use haste_diff::{Hazard, Lock, Step};
-use haste_schema::{Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
+use haste_diff::{Hazard, Lock, SchemaChange, Step};
+use haste_schema::{
+    Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified,
+};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
 use crate::generate::Draft;
@@ -88,7 +90,7 @@ pub(crate) struct Retypes {
 }
 
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
-    Step { sql, lock, hazards: hazards.to_vec(), alone }
+    Step { sql, lock, hazards: hazards.to_vec(), alone, source: SchemaChange::Custom }
 }
 
 /// Validating a constraint added `NOT VALID`: a scan that lets reads and writes through, on
@@ -282,7 +284,8 @@ fn referencing<'a>(
             .constraints
             .iter()
             .filter(move |c| {
-                c.kind == ConstraintKind::ForeignKey && haste_sql::references_column(&c.definition, &table.name, column)
+                c.kind == ConstraintKind::ForeignKey
+                    && haste_sql::references_column(&c.definition, &table.name, column)
             })
             .map(move |c| (other, c))
     })
