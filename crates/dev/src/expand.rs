@@ -8,7 +8,7 @@
 //! old column (and the old table's constraints and indexes the desired schema drops), with the
 //! new column nullable until the copy is done. The shadow validates both, as for any plan.
 
-use haste_diff::{Lock, Options, Rename, Step};
+use haste_diff::{Lock, Options, Rename, SchemaChange, Step};
 use haste_schema::{Schema, Table, qualified};
 use haste_sql::{quote_ident, truncate_ident};
 
@@ -17,7 +17,7 @@ use crate::draft::{Draft, Moved};
 use crate::source::Loaded;
 
 fn step(sql: String, lock: Lock) -> Step {
-    Step { sql, lock, hazards: Vec::new(), alone: false }
+    Step { sql, lock, hazards: Vec::new(), alone: false, source: SchemaChange::Custom }
 }
 
 /// Splits hints into column renames (expanded) and the rest (applied in place), checking each
@@ -197,6 +197,7 @@ pub(crate) fn drafts(
                 lock: Lock::None,
                 hazards: vec![haste_diff::Hazard::TableScan],
                 alone: false,
+                source: SchemaChange::Custom,
             }),
         }
         contract.push(step(
@@ -277,19 +278,18 @@ pub(crate) fn restore_steps(current: &Schema, previous: &Schema, moved: &[Moved]
             lock: Lock::None,
             hazards: vec![haste_diff::Hazard::TableScan],
             alone: false,
+            source: SchemaChange::Custom,
         });
     }
     steps.extend(haste_diff::diff(&relaxed, previous, &online).steps);
     steps
 }
 
-/// Whether `sql` drops a column that `down.sql` fills again, so no data is lost for good.
-pub(crate) fn restored(moved: &[Moved], sql: &str) -> bool {
+/// Whether a step carrying `source` drops a column that `down.sql` fills again, so no data is
+/// lost for good.
+pub(crate) fn restored(moved: &[Moved], source: &SchemaChange) -> bool {
+    let SchemaChange::DropColumn(dropped) = source else { return false };
     moved.iter().any(|column| {
-        sql == format!(
-            "ALTER TABLE {} DROP COLUMN {}",
-            qualified(&column.schema, &column.table),
-            quote_ident(&column.old)
-        )
+        (&dropped.schema, &dropped.table, &dropped.name) == (&column.schema, &column.table, &column.old)
     })
 }

@@ -10,7 +10,7 @@
 //!
 //! A table without a single-column primary key to walk gets the column in place.
 
-use haste_diff::{Lock, Options, Step};
+use haste_diff::{Lock, Options, SchemaChange, Step};
 use haste_schema::{Column, Schema};
 use haste_sql::quote_ident;
 
@@ -108,6 +108,7 @@ impl Fills {
                     lock: Lock::AccessExclusive,
                     hazards: Vec::new(),
                     alone: false,
+                    source: SchemaChange::Custom,
                 });
                 // Only the rows still empty: one the application wrote since keeps its value.
                 set.push(format!("{target} = COALESCE({target}, {default})"));

@@ -155,7 +155,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         .iter()
         .flat_map(|draft| {
             draft.up.iter().filter(|step| {
-                step.hazards.contains(&Hazard::DataLoss) && !expand::restored(&draft.restores, &step.sql)
+                step.hazards.contains(&Hazard::DataLoss) && !expand::restored(&draft.restores, &step.source)
             })
         })
         .map(|step| step.sql.clone())
@@ -397,8 +397,12 @@ fn write_validated(
         let renames = if draft.suffix.is_empty() && !request.expand_contract { request.renames } else { &[] };
         let mut down = undo_renames(history, renames)?;
         let title = format!("Reverts {}{}", request.name, draft.suffix);
-        let lasting: Vec<Step> =
-            draft.up.iter().filter(|step| !expand::restored(&draft.restores, &step.sql)).cloned().collect();
+        let lasting: Vec<Step> = draft
+            .up
+            .iter()
+            .filter(|step| !expand::restored(&draft.restores, &step.source))
+            .cloned()
+            .collect();
         let irreversible = render::irreversible_notes(&lasting);
         let text = if draft.prisma_text.is_some() {
             let migration = target.prisma_migration_between(&history.schema, previous);

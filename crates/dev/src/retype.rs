@@ -44,8 +44,10 @@
 //! single-column primary key to walk) is made in place, with the reason written in the
 //! migration.
 
-use haste_diff::{Hazard, Lock, Step};
-use haste_schema::{Column, Constraint, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
+use haste_diff::{Hazard, Lock, SchemaChange, Step};
+use haste_schema::{
+    Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified,
+};
 use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
 
 use crate::draft::{Draft, Refill};
@@ -88,7 +90,7 @@ pub(crate) struct Retypes {
 }
 
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
-    Step { sql, lock, hazards: hazards.to_vec(), alone }
+    Step { sql, lock, hazards: hazards.to_vec(), alone, source: SchemaChange::Custom }
 }
 
 /// Validating a constraint added `NOT VALID`: a scan that lets reads and writes through, on
@@ -108,7 +110,7 @@ fn same_table(a: &Table, b: &Table) -> bool {
 
 /// The single-column primary key a data step can walk.
 pub(crate) fn walk_key(table: &Table) -> Option<String> {
-    let key = table.constraints.iter().find(|c| c.kind == "p")?;
+    let key = table.constraints.iter().find(|c| c.kind == ConstraintKind::PrimaryKey)?;
     match haste_sql::key_columns(&key.definition)?.as_slice() {
         [column] => Some(column.clone()),
         _ => None,
@@ -282,7 +284,8 @@ fn referencing<'a>(
             .constraints
             .iter()
             .filter(move |c| {
-                c.kind == "f" && haste_sql::references_column(&c.definition, &table.name, column)
+                c.kind == ConstraintKind::ForeignKey
+                    && haste_sql::references_column(&c.definition, &table.name, column)
             })
             .map(move |c| (other, c))
     })
@@ -570,7 +573,7 @@ $haste$",
         }
         // Foreign keys first: a key they would hang on is dropped after them.
         let mut constraints: Vec<_> = self.table.constraints.iter().collect();
-        constraints.sort_by_key(|c| c.kind != "f");
+        constraints.sort_by_key(|c| c.kind != ConstraintKind::ForeignKey);
         for constraint in constraints {
             let replacement = truncate_ident(&constraint.name, "_haste_new");
             let Repointed::Statement(sql) = haste_sql::constraint_on(
@@ -589,7 +592,7 @@ $haste$",
                 &[],
                 false,
             ));
-            if constraint.kind == "f" {
+            if constraint.kind == ConstraintKind::ForeignKey {
                 self.expand.push(step(sql, Lock::ShareRowExclusive, &[], false));
                 self.prepare.push(validate(&name, &replacement));
                 after_swap.push(step(
@@ -600,9 +603,11 @@ $haste$",
                 ));
             } else {
                 self.prepare.push(step(sql, Lock::ShareUpdateExclusive, &[Hazard::IndexBuild], true));
-                let kind = if constraint.kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
                 after_swap.push(step(
-                    format!("ALTER TABLE {name} ADD CONSTRAINT {quoted} {kind} USING INDEX {replacement}"),
+                    format!(
+                        "ALTER TABLE {name} ADD CONSTRAINT {quoted} {} USING INDEX {replacement}",
+                        constraint.kind.keyword()
+                    ),
                     Lock::AccessExclusive,
                     &[],
                     false,

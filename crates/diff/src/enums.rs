@@ -7,7 +7,11 @@ use haste_schema::{Enum, Schema, qualified};
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::plan::{Builder, by, table_key};
-use crate::{Hazard, Lock};
+use crate::{Hazard, Lock, Named, SchemaChange, Step};
+
+fn named(item: &Enum) -> Named {
+    Named::new(&item.schema, &item.name)
+}
 
 fn enum_key(item: &Enum) -> String {
     qualified(&item.schema, &item.name)
@@ -34,7 +38,7 @@ pub(crate) fn create_and_extend(plan: &mut Builder, from: &Schema, to: &Schema, 
     let old_enums = by(&from.enums, enum_key);
     for new in &to.enums {
         let Some(old) = old_enums.get(&enum_key(new)) else {
-            plan.push(new.create_statement(), Lock::None, &[]);
+            plan.push(&SchemaChange::CreateEnum(named(new)), new.create_statement(), Lock::None, &[]);
             continue;
         };
         if rebuilt.contains(&enum_key(new)) {
@@ -49,6 +53,7 @@ pub(crate) fn create_and_extend(plan: &mut Builder, from: &Schema, to: &Schema, 
                 None => String::new(),
             };
             plan.push(
+                &SchemaChange::AddEnumLabel { enum_type: named(new), label: value.clone() },
                 format!("ALTER TYPE {} ADD VALUE {}{place}", enum_key(new), quote_literal(value)),
                 Lock::None,
                 &[],
@@ -58,16 +63,17 @@ pub(crate) fn create_and_extend(plan: &mut Builder, from: &Schema, to: &Schema, 
 }
 
 /// PostgreSQL refuses a label added by `ADD VALUE` until that transaction commits (55P04), so a
-/// later statement that uses it (a default, a check, an index predicate) must run apart.
-pub(crate) fn separate_new_label_uses(steps: &mut [crate::Step]) {
-    let mut added = Vec::new();
+/// later statement that uses it (a default, a check, an index predicate) must run apart. A use
+/// is the label's literal anywhere in the statement: a statement that merely looks like one runs
+/// apart too, which costs a transaction, never correctness.
+pub(crate) fn separate_new_label_uses(steps: &mut [Step]) {
+    let mut added: Vec<String> = Vec::new();
     for step in steps {
-        if added.iter().any(|label: &String| step.sql.contains(label.as_str())) {
+        if added.iter().any(|literal| step.sql.contains(literal.as_str())) {
             step.alone = true;
         }
-        if let Some(rest) = step.sql.split_once(" ADD VALUE ").map(|(_, rest)| rest) {
-            let label = rest.split(" BEFORE ").next().unwrap_or(rest);
-            added.push(label.to_owned());
+        if let SchemaChange::AddEnumLabel { label, .. } = &step.source {
+            added.push(quote_literal(label));
         }
     }
 }
@@ -88,11 +94,12 @@ fn column_uses(data_type: &str, item: &Enum) -> Option<bool> {
 pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &[String]) {
     let old_tables = by(&from.tables, table_key);
     for item in to.enums.iter().filter(|e| rebuilt.contains(&enum_key(e))) {
+        let source = SchemaChange::RebuildEnum(named(item));
         let name = enum_key(item);
         let staged = qualified(&item.schema, &format!("{}_new", item.name));
         let retired = format!("{}_old", item.name);
         let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
-        plan.push(format!("CREATE TYPE {staged} AS ENUM ({})", values.join(", ")), Lock::None, &[]);
+        plan.push(&source, format!("CREATE TYPE {staged} AS ENUM ({})", values.join(", ")), Lock::None, &[]);
         let mut defaults = Vec::new();
         for table in to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
             for column in &table.columns {
@@ -100,6 +107,7 @@ pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &
                 let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
                 if let Some(default) = &column.default {
                     plan.push(
+                        &source,
                         format!("ALTER TABLE {table_name} ALTER COLUMN {target} DROP DEFAULT"),
                         Lock::AccessExclusive,
                         &[],
@@ -110,6 +118,7 @@ pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &
                 }
                 let suffix = if array { "[]" } else { "" };
                 plan.push(
+                    &source,
                     format!(
                         "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text{suffix}::{staged}{suffix})"
                     ),
@@ -118,11 +127,16 @@ pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &
                 );
             }
         }
-        plan.push(format!("ALTER TYPE {name} RENAME TO {}", quote_ident(&retired)), Lock::None, &[]);
-        plan.push(format!("ALTER TYPE {staged} RENAME TO {}", quote_ident(&item.name)), Lock::None, &[]);
-        plan.push(format!("DROP TYPE {}", qualified(&item.schema, &retired)), Lock::None, &[]);
+        plan.push(&source, format!("ALTER TYPE {name} RENAME TO {}", quote_ident(&retired)), Lock::None, &[]);
+        plan.push(
+            &source,
+            format!("ALTER TYPE {staged} RENAME TO {}", quote_ident(&item.name)),
+            Lock::None,
+            &[],
+        );
+        plan.push(&source, format!("DROP TYPE {}", qualified(&item.schema, &retired)), Lock::None, &[]);
         for statement in defaults {
-            plan.push(statement, Lock::AccessExclusive, &[]);
+            plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }
     }
 }
@@ -130,6 +144,11 @@ pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &
 /// Enums that nothing declares any more.
 pub(crate) fn drop_unused(plan: &mut Builder, from: &Schema, to: &Schema) {
     for old in from.enums.iter().filter(|e| !to.enums.iter().any(|n| enum_key(n) == enum_key(e))) {
-        plan.push(format!("DROP TYPE {}", enum_key(old)), Lock::None, &[]);
+        plan.push(
+            &SchemaChange::DropEnum(named(old)),
+            format!("DROP TYPE {}", enum_key(old)),
+            Lock::None,
+            &[],
+        );
     }
 }

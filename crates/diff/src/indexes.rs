@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use haste_schema::{Index, Schema, Table, TableKind, qualified};
 
 use crate::plan::Builder;
-use crate::{Lock, online};
+use crate::{Lock, Named, SchemaChange, online};
 
 /// Each family by its root's qualified name: the root first, then its members, shallower first.
 fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
@@ -105,14 +105,20 @@ pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tab
             let table = tables.new.get(&key).copied();
             let existing = table.filter(|_| tables.old.contains_key(&key));
             match existing {
-                Some(table) if matches!(table.kind, TableKind::Partitioned { .. }) => {
-                    plan.push(index.definition.clone(), Lock::Share, &[])
-                }
+                Some(table) if matches!(table.kind, TableKind::Partitioned { .. }) => plan.push(
+                    &SchemaChange::CreateIndex(Named::new(&index.schema, &index.name)),
+                    index.definition.clone(),
+                    Lock::Share,
+                    &[],
+                ),
                 _ => online::create_index(plan, existing, index),
             }
         }
-        for statement in new[&root].iter().filter_map(|index| index.attach_statement()) {
-            plan.push(statement, Lock::AccessShare, &[]);
+        for index in &new[&root] {
+            if let Some(statement) = index.attach_statement() {
+                let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
+                plan.push(&source, statement, Lock::AccessShare, &[]);
+            }
         }
     }
 }

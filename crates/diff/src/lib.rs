@@ -13,21 +13,28 @@
 //! plans are deterministic. Views are recreated in their creation order whenever a table they
 //! may read changes.
 //!
+//! Each step carries its source, the [`SchemaChange`] it carries out: code that reads a plan
+//! matches on that, never on the statement's text.
+//!
 //! With [`Options::online`], changes to tables that already exist take their online forms:
 //! concurrent index builds, constraints added `NOT VALID` and validated apart, `SET NOT NULL`
 //! through a validated check, unique and primary keys attached to an index built concurrently.
 
 mod changes;
 mod enums;
+#[cfg(test)]
+mod fixtures;
 mod indexes;
 mod online;
 mod plan;
 mod privileges;
 mod rename;
+mod schema_change;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
+pub use schema_change::{Named, OfTable, SchemaChange};
 
 use serde::Serialize;
 
@@ -83,6 +90,9 @@ pub struct Step {
     /// It must not share a transaction with the statements before it (a concurrent index
     /// build, or a validation whose point is that the `NOT VALID` constraint committed first).
     pub alone: bool,
+    /// The change it carries out (left out of JSON, which shows the statements).
+    #[serde(skip)]
+    pub source: SchemaChange,
 }
 
 /// The statements that turn one schema into another.

@@ -2,11 +2,11 @@
 //! [`Options::online`](crate::Options) asks for them, the plain ones otherwise. A new table is
 //! empty, so it always gets plain DDL.
 
-use haste_schema::{Column, Constraint, Index, Table, TableKind};
+use haste_schema::{Column, Constraint, ConstraintKind, Index, Table, TableKind};
 use haste_sql::{quote_ident, truncate_ident};
 
 use crate::plan::Builder;
-use crate::{Hazard, Lock};
+use crate::{Hazard, Lock, Named, OfTable, SchemaChange};
 
 /// Concurrent builds and drops do not exist for a partitioned table's own indexes.
 fn concurrent_possible(plan: &Builder, table: &Table) -> bool {
@@ -21,83 +21,94 @@ fn concurrently(definition: &str) -> String {
 
 /// An index that appears; `existing` is its table when that table is not new.
 pub(crate) fn create_index(plan: &mut Builder, existing: Option<&Table>, index: &Index) {
+    let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
     match existing {
-        None => plan.push(index.definition.clone(), Lock::None, &[]),
+        None => plan.push(&source, index.definition.clone(), Lock::None, &[]),
         Some(table) if concurrent_possible(plan, table) => plan.push_alone(
+            &source,
             concurrently(&index.definition),
             Lock::ShareUpdateExclusive,
             &[Hazard::IndexBuild],
         ),
-        Some(_) => plan.push(index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]),
+        Some(_) => plan.push(&source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]),
     }
 }
 
 /// An index that disappears from a table that stays.
 pub(crate) fn drop_index(plan: &mut Builder, table: &Table, index: &Index) {
     let name = haste_schema::qualified(&index.schema, &index.name);
+    let source = SchemaChange::DropIndex(Named::new(&index.schema, &index.name));
     if concurrent_possible(plan, table) {
-        plan.push_alone(format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"), Lock::ShareUpdateExclusive, &[]);
+        plan.push_alone(
+            &source,
+            format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"),
+            Lock::ShareUpdateExclusive,
+            &[],
+        );
     } else {
-        plan.push(format!("DROP INDEX {name}"), Lock::AccessExclusive, &[]);
+        plan.push(&source, format!("DROP INDEX {name}"), Lock::AccessExclusive, &[]);
     }
-}
-
-/// The columns of a plain `UNIQUE (a, b)` or `PRIMARY KEY (a)`, which an index built
-/// concurrently can back; `None` for anything with more to it (INCLUDE, NULLS NOT DISTINCT,
-/// DEFERRABLE, ...).
-fn plain_key_columns(constraint: &Constraint) -> Option<&str> {
-    let rest = match constraint.kind.as_str() {
-        "u" => constraint.definition.strip_prefix("UNIQUE (")?,
-        "p" => constraint.definition.strip_prefix("PRIMARY KEY (")?,
-        _ => return None,
-    };
-    let columns = rest.strip_suffix(')')?;
-    (!columns.contains(')')).then_some(columns)
 }
 
 /// A constraint that appears on `table`; `existing` says whether the table was there before.
 pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Constraint, existing: bool) {
     let statement = table.add_constraint_statement(constraint);
-    let foreign = constraint.kind == "f";
+    let source = SchemaChange::AddConstraint {
+        constraint: OfTable::new(&table.schema, &table.name, &constraint.name),
+        kind: constraint.kind,
+    };
+    let foreign = constraint.kind == ConstraintKind::ForeignKey;
     // A foreign key locks the referenced table too, even when its own table is new.
     let plain_lock = if foreign { Lock::ShareRowExclusive } else { Lock::AccessExclusive };
     if !existing {
-        plan.push(statement, if foreign { Lock::ShareRowExclusive } else { Lock::None }, &[]);
+        plan.push(&source, statement, if foreign { Lock::ShareRowExclusive } else { Lock::None }, &[]);
         return;
     }
     let name = quote_ident(&constraint.name);
     let table_name = table.qualified_name();
-    let validated_later = matches!(constraint.kind.as_str(), "f" | "c")
+    let validated_later = matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check)
         && !constraint.definition.ends_with("NOT VALID")
         && plan.options.online;
     if validated_later {
-        plan.push(format!("{statement} NOT VALID"), plain_lock, &[]);
+        plan.push(&source, format!("{statement} NOT VALID"), plain_lock, &[]);
         plan.push_alone(
+            &source,
             format!("ALTER TABLE {table_name} VALIDATE CONSTRAINT {name}"),
             Lock::ShareUpdateExclusive,
             &[Hazard::TableScan],
         );
         return;
     }
-    if let Some(columns) = plain_key_columns(constraint).filter(|_| concurrent_possible(plan, table)) {
+    // A plain key goes onto a unique index built concurrently first.
+    let plain_key = haste_sql::plain_key_columns(&constraint.definition);
+    if let Some(columns) = plain_key.filter(|_| concurrent_possible(plan, table)) {
+        let columns: Vec<String> = columns.iter().map(|column| quote_ident(column)).collect();
         plan.push_alone(
-            format!("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table_name} USING btree ({columns})"),
+            &source,
+            format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table_name} USING btree ({})",
+                columns.join(", ")
+            ),
             Lock::ShareUpdateExclusive,
             &[Hazard::IndexBuild],
         );
-        let kind = if constraint.kind == "p" { "PRIMARY KEY" } else { "UNIQUE" };
         plan.push(
-            format!("ALTER TABLE {table_name} ADD CONSTRAINT {name} {kind} USING INDEX {name}"),
+            &source,
+            format!(
+                "ALTER TABLE {table_name} ADD CONSTRAINT {name} {} USING INDEX {name}",
+                constraint.kind.keyword()
+            ),
             Lock::AccessExclusive,
             &[],
         );
         return;
     }
-    let hazards: &[Hazard] = match constraint.kind.as_str() {
-        "u" | "p" | "x" => &[Hazard::TableScan, Hazard::IndexBuild],
-        _ => &[Hazard::TableScan],
+    let hazards: &[Hazard] = if constraint.kind.builds_index() {
+        &[Hazard::TableScan, Hazard::IndexBuild]
+    } else {
+        &[Hazard::TableScan]
     };
-    plan.push(statement, plain_lock, hazards);
+    plan.push(&source, statement, plain_lock, hazards);
 }
 
 /// `SET NOT NULL` on a column of a table that stays. Online: a `CHECK (col IS NOT NULL)` added
@@ -105,8 +116,10 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
 pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
     let table_name = table.qualified_name();
     let target = quote_ident(&column.name);
+    let source = SchemaChange::SetNotNull(OfTable::new(&table.schema, &table.name, &column.name));
     if !plan.options.online {
         plan.push(
+            &source,
             format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET NOT NULL"),
             Lock::AccessExclusive,
             &[Hazard::TableScan],
@@ -115,19 +128,27 @@ pub(crate) fn set_not_null(plan: &mut Builder, table: &Table, column: &Column) {
     }
     let check = quote_ident(&truncate_ident(&format!("haste_{}_not_null", column.name), ""));
     plan.push(
+        &source,
         format!("ALTER TABLE {table_name} ADD CONSTRAINT {check} CHECK ({target} IS NOT NULL) NOT VALID"),
         Lock::AccessExclusive,
         &[],
     );
     plan.push_alone(
+        &source,
         format!("ALTER TABLE {table_name} VALIDATE CONSTRAINT {check}"),
         Lock::ShareUpdateExclusive,
         &[Hazard::TableScan],
     );
     plan.push(
+        &source,
         format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET NOT NULL"),
         Lock::AccessExclusive,
         &[],
     );
-    plan.push(format!("ALTER TABLE {table_name} DROP CONSTRAINT {check}"), Lock::AccessExclusive, &[]);
+    plan.push(
+        &source,
+        format!("ALTER TABLE {table_name} DROP CONSTRAINT {check}"),
+        Lock::AccessExclusive,
+        &[],
+    );
 }

@@ -2,10 +2,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Column, Constraint, Schema, Table, comment_statements, qualified};
+use haste_schema::{Column, Constraint, ConstraintKind, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
-use crate::{Hazard, Lock, Options, Plan, Step, enums, indexes, online, privileges, rename};
+use crate::{
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, Step, enums, indexes, online, privileges,
+    rename,
+};
 
 pub(crate) struct Builder {
     pub(crate) steps: Vec<Step>,
@@ -13,13 +16,29 @@ pub(crate) struct Builder {
 }
 
 impl Builder {
-    pub(crate) fn push(&mut self, sql: impl Into<String>, lock: Lock, hazards: &[Hazard]) {
-        self.steps.push(Step { sql: sql.into(), lock, hazards: hazards.to_vec(), alone: false });
+    pub(crate) fn push(
+        &mut self,
+        source: &SchemaChange,
+        sql: impl Into<String>,
+        lock: Lock,
+        hazards: &[Hazard],
+    ) {
+        self.add(source, sql.into(), lock, hazards, false);
     }
 
     /// A statement that must run in its own transaction, after the ones before it committed.
-    pub(crate) fn push_alone(&mut self, sql: impl Into<String>, lock: Lock, hazards: &[Hazard]) {
-        self.steps.push(Step { sql: sql.into(), lock, hazards: hazards.to_vec(), alone: true });
+    pub(crate) fn push_alone(
+        &mut self,
+        source: &SchemaChange,
+        sql: impl Into<String>,
+        lock: Lock,
+        hazards: &[Hazard],
+    ) {
+        self.add(source, sql.into(), lock, hazards, true);
+    }
+
+    fn add(&mut self, source: &SchemaChange, sql: String, lock: Lock, hazards: &[Hazard], alone: bool) {
+        self.steps.push(Step { sql, lock, hazards: hazards.to_vec(), alone, source: source.clone() });
     }
 }
 
@@ -77,6 +96,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for namespace in &to.schemas {
         if !from.schemas.iter().any(|n| n.name == namespace.name) {
             plan.push(
+                &SchemaChange::CreateSchema(namespace.name.clone()),
                 format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)),
                 Lock::None,
                 &[],
@@ -84,7 +104,12 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
     for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
-        plan.push(extension.create_statement(), Lock::None, &[]);
+        plan.push(
+            &SchemaChange::CreateExtension(extension.name.clone()),
+            extension.create_statement(),
+            Lock::None,
+            &[],
+        );
     }
 
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
@@ -93,27 +118,37 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
+        let named = Named::new(&new.schema, &new.name);
         if from.composites.iter().any(|old| composite_key(old) == composite_key(new)) {
             plan.push(
+                &SchemaChange::DropComposite(named.clone()),
                 format!("DROP TYPE {}", composite_key(new)),
                 Lock::AccessExclusive,
                 &[Hazard::DataLoss],
             );
         }
-        plan.push(new.create_statement(), Lock::None, &[]);
+        plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
     }
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
+        let named = Named::new(&new.schema, &new.name);
         if from.domains.iter().any(|old| domain_key(old) == domain_key(new)) {
-            plan.push(format!("DROP DOMAIN {}", domain_key(new)), Lock::AccessExclusive, &[Hazard::DataLoss]);
+            plan.push(
+                &SchemaChange::DropDomain(named.clone()),
+                format!("DROP DOMAIN {}", domain_key(new)),
+                Lock::AccessExclusive,
+                &[Hazard::DataLoss],
+            );
         }
+        let source = SchemaChange::CreateDomain(named);
         for statement in new.create_statements() {
-            plan.push(statement, Lock::None, &[]);
+            plan.push(&source, statement, Lock::None, &[]);
         }
     }
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
     for new in to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s))) {
-        plan.push(new.create_statement(), Lock::None, &[]);
+        let source = SchemaChange::CreateSequence(Named::new(&new.schema, &new.name));
+        plan.push(&source, new.create_statement(), Lock::None, &[]);
     }
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
@@ -121,6 +156,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, to.triggers.contains(t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
+                &SchemaChange::DropTrigger(OfTable::new(&old.schema, &old.table, &old.name)),
                 format!("DROP TRIGGER {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
                 Lock::AccessExclusive,
                 &[],
@@ -130,6 +166,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
+                &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
                 format!("DROP POLICY {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
                 Lock::AccessExclusive,
                 &[],
@@ -138,7 +175,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     for old in views_to_drop.iter().rev() {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
-        plan.push(format!("DROP {kind} {}", view_key(old)), Lock::AccessExclusive, &[]);
+        let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
+        plan.push(&source, format!("DROP {kind} {}", view_key(old)), Lock::AccessExclusive, &[]);
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
@@ -147,13 +185,16 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             .flat_map(|(old, new)| {
                 old.constraints
                     .iter()
-                    .filter(move |c| (c.kind == "f") == foreign && !new.constraints.contains(c))
+                    .filter(move |c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign && !new.constraints.contains(c)
+                    })
                     .map(move |c| (old, c))
             })
             .collect()
     };
     for (table, constraint) in changed_constraints(true).into_iter().chain(changed_constraints(false)) {
         plan.push(
+            &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &constraint.name)),
             format!(
                 "ALTER TABLE {} DROP CONSTRAINT {}",
                 table.qualified_name(),
@@ -167,7 +208,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     indexes::drop_changed(&mut plan, from, to, &tables);
     for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
         if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
-            plan.push(old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
+            let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
+            plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
         }
     }
 
@@ -176,8 +218,9 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     //    tables on both sides, then enums rebuilt for their new values.
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) {
-            for constraint in old.constraints.iter().filter(|c| c.kind == "f") {
+            for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
                 plan.push(
+                    &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
                     format!("ALTER TABLE {key} DROP CONSTRAINT {}", quote_ident(&constraint.name)),
                     Lock::AccessExclusive,
                     &[],
@@ -187,13 +230,14 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     for (key, old) in &old_tables {
         if !new_tables.contains_key(key) && old.partition_of.is_none() {
-            plan.push(format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
+            let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
+            plan.push(&source, format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
     }
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
     for new in new_functions.iter().filter(|f| !checked_body(f)) {
-        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
+        create_function(&mut plan, new);
     }
     let mut suggestions = Vec::new();
     for (key, old) in &old_tables {
@@ -209,18 +253,20 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
     created.sort_by_key(|table| table.partition_depth);
     for table in &created {
-        plan.push(table.create_statement(), Lock::None, &[]);
+        let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
+        plan.push(&source, table.create_statement(), Lock::None, &[]);
     }
     // SQL-language functions, whose bodies PostgreSQL checks against the tables they read,
     // once every table exists (the others went first, for the defaults that call them).
     for new in new_functions.iter().filter(|f| checked_body(f)) {
-        plan.push(new.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
+        create_function(&mut plan, new);
     }
     for sequence in
         to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
     {
         if let Some((table, column)) = &sequence.owned_by {
             plan.push(
+                &SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name)),
                 format!(
                     "ALTER SEQUENCE {} OWNED BY {}.{}",
                     sequence_key(sequence),
@@ -240,7 +286,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
                 new.constraints
                     .iter()
                     .filter(move |c| {
-                        (c.kind == "f") == foreign && !old.is_some_and(|old| old.constraints.contains(c))
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && !old.is_some_and(|old| old.constraints.contains(c))
                     })
                     .map(move |c| (new, c))
             })
@@ -254,57 +301,64 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
     for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
-        plan.push(new.create_statement(), Lock::ShareUpdateExclusive, &[]);
+        let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));
+        plan.push(&source, new.create_statement(), Lock::ShareUpdateExclusive, &[]);
     }
 
     // 6. Dependents last: views in creation order, triggers, row security, policies, comments,
     //    privileges (objects created again get theirs back here).
     for view in &views_to_create {
-        plan.push(view.create_statement(), Lock::None, &[]);
+        plan.push(
+            &SchemaChange::CreateView(Named::new(&view.schema, &view.name)),
+            view.create_statement(),
+            Lock::None,
+            &[],
+        );
     }
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
-        plan.push(new.definition.clone(), Lock::ShareRowExclusive, &[]);
+        let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
+        plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         let name = new.qualified_name();
-        match (old.map(|o| o.row_security), new.row_security) {
-            (Some(false) | None, true) => {
-                plan.push(format!("ALTER TABLE {name} ENABLE ROW LEVEL SECURITY"), Lock::AccessExclusive, &[])
-            }
-            (Some(true), false) => plan.push(
-                format!("ALTER TABLE {name} DISABLE ROW LEVEL SECURITY"),
+        let source = SchemaChange::SetRowSecurity(Named::new(&new.schema, &new.name));
+        let setting = match (old.map(|o| o.row_security), new.row_security) {
+            (Some(false) | None, true) => Some("ENABLE"),
+            (Some(true), false) => Some("DISABLE"),
+            _ => None,
+        };
+        let forcing = match (old.map(|o| o.force_row_security), new.force_row_security) {
+            (Some(false) | None, true) => Some("FORCE"),
+            (Some(true), false) => Some("NO FORCE"),
+            _ => None,
+        };
+        for change in setting.into_iter().chain(forcing) {
+            plan.push(
+                &source,
+                format!("ALTER TABLE {name} {change} ROW LEVEL SECURITY"),
                 Lock::AccessExclusive,
                 &[],
-            ),
-            _ => {}
-        }
-        match (old.map(|o| o.force_row_security), new.force_row_security) {
-            (Some(false) | None, true) => {
-                plan.push(format!("ALTER TABLE {name} FORCE ROW LEVEL SECURITY"), Lock::AccessExclusive, &[])
-            }
-            (Some(true), false) => plan.push(
-                format!("ALTER TABLE {name} NO FORCE ROW LEVEL SECURITY"),
-                Lock::AccessExclusive,
-                &[],
-            ),
-            _ => {}
+            );
         }
     }
     for new in to.policies.iter().filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p))) {
-        plan.push(new.create_statement(), Lock::AccessExclusive, &[]);
+        let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
+        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         if old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
+            let source = SchemaChange::SetComments(Named::new(&new.schema, &new.name));
             for statement in comment_statements(new) {
-                plan.push(statement, Lock::ShareUpdateExclusive, &[]);
+                plan.push(&source, statement, Lock::ShareUpdateExclusive, &[]);
             }
             if let Some(old) = old
                 && old.comment.is_some()
                 && new.comment.is_none()
             {
                 plan.push(
+                    &source,
                     format!("COMMENT ON TABLE {} IS NULL", new.qualified_name()),
                     Lock::ShareUpdateExclusive,
                     &[],
@@ -317,16 +371,19 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
-        plan.push(format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
     }
     enums::drop_unused(&mut plan, from, to);
     for old in
         from.composites.iter().filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
     {
-        plan.push(format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
+        let source = SchemaChange::DropComposite(Named::new(&old.schema, &old.name));
+        plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
     }
     for old in from.domains.iter().filter(|d| !to.domains.iter().any(|n| domain_key(n) == domain_key(d))) {
-        plan.push(format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
+        let source = SchemaChange::DropDomain(Named::new(&old.schema, &old.name));
+        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
     }
     for old in from
         .sequences
@@ -334,17 +391,35 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         .filter(|s| !s.identity && !to.sequences.iter().any(|n| sequence_key(n) == sequence_key(s)))
     {
         if old.owned_by.is_none() {
-            plan.push(format!("DROP SEQUENCE {}", sequence_key(old)), Lock::None, &[Hazard::DataLoss]);
+            let source = SchemaChange::DropSequence(Named::new(&old.schema, &old.name));
+            plan.push(
+                &source,
+                format!("DROP SEQUENCE {}", sequence_key(old)),
+                Lock::None,
+                &[Hazard::DataLoss],
+            );
         }
     }
     for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
-        plan.push(format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
+        let source = SchemaChange::DropExtension(old.name.clone());
+        plan.push(&source, format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
     }
     for old in from.schemas.iter().filter(|s| !to.schemas.iter().any(|n| n.name == s.name)) {
-        plan.push(format!("DROP SCHEMA {}", quote_ident(&old.name)), Lock::None, &[Hazard::DataLoss]);
+        let source = SchemaChange::DropSchema(old.name.clone());
+        plan.push(
+            &source,
+            format!("DROP SCHEMA {}", quote_ident(&old.name)),
+            Lock::None,
+            &[Hazard::DataLoss],
+        );
     }
     enums::separate_new_label_uses(&mut plan.steps);
     Plan { steps: plan.steps, suggestions }
+}
+
+fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
+    let source = SchemaChange::CreateFunction(Named::new(&function.schema, &function.signature));
+    plan.push(&source, function.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
 }
 
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
@@ -357,9 +432,11 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
+    let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
     for column in &old.columns {
         if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
             plan.push(
+                &SchemaChange::DropColumn(part(column)),
                 format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
                 Lock::AccessExclusive,
                 &[Hazard::DataLoss],
@@ -370,21 +447,24 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
         let previous = match old_columns.get(column.name.as_str()) {
             Some(previous) if !replaced(previous, column) => previous,
             _ => {
-                add_column(plan, &name, column);
+                add_column(plan, new, column);
                 continue;
             }
         };
         let target = quote_ident(&column.name);
         if previous.data_type != column.data_type || previous.collation != column.collation {
+            let source = SchemaChange::AlterColumnType(part(column));
             let collate = column.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             if previous.default.is_some() {
                 plan.push(
+                    &source,
                     format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"),
                     Lock::AccessExclusive,
                     &[],
                 );
             }
             plan.push(
+                &source,
                 format!(
                     "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {}",
                     column.data_type,
@@ -395,6 +475,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             );
             if let Some(default) = &column.default {
                 plan.push(
+                    &source,
                     format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"),
                     Lock::AccessExclusive,
                     &[],
@@ -406,6 +487,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
                 None => "DROP DEFAULT".to_owned(),
             };
             plan.push(
+                &SchemaChange::ChangeColumnDefault(part(column)),
                 format!("ALTER TABLE {name} ALTER COLUMN {target} {change}"),
                 Lock::AccessExclusive,
                 &[],
@@ -416,6 +498,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
                 online::set_not_null(plan, new, column);
             } else {
                 plan.push(
+                    &SchemaChange::DropNotNull(part(column)),
                     format!("ALTER TABLE {name} ALTER COLUMN {target} DROP NOT NULL"),
                     Lock::AccessExclusive,
                     &[],
@@ -423,7 +506,12 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             }
         }
         if previous.comment != column.comment && column.comment.is_none() {
-            plan.push(format!("COMMENT ON COLUMN {name}.{target} IS NULL"), Lock::ShareUpdateExclusive, &[]);
+            plan.push(
+                &SchemaChange::SetComments(Named::new(&new.schema, &new.name)),
+                format!("COMMENT ON COLUMN {name}.{target} IS NULL"),
+                Lock::ShareUpdateExclusive,
+                &[],
+            );
         }
     }
 }
@@ -436,7 +524,7 @@ pub(crate) fn replaced(old: &Column, new: &Column) -> bool {
 /// A column added to a table that exists: instant with no default or a constant one, a
 /// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
 /// with nothing to fill it.
-fn add_column(plan: &mut Builder, table: &str, column: &Column) {
+fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
     let hazards: &[Hazard] = if column.identity.is_some() || column.generated.is_some() {
         &[Hazard::TableRewrite]
     } else if column.not_null && column.default.is_none() {
@@ -445,7 +533,8 @@ fn add_column(plan: &mut Builder, table: &str, column: &Column) {
         &[]
     };
     plan.push(
-        format!("ALTER TABLE {table} ADD COLUMN {}", column.definition()),
+        &SchemaChange::AddColumn(OfTable::new(&table.schema, &table.name, &column.name)),
+        format!("ALTER TABLE {} ADD COLUMN {}", table.qualified_name(), column.definition()),
         Lock::AccessExclusive,
         hazards,
     );

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 
 use haste_schema::{Privilege, PrivilegeObject, Schema, View, qualified};
 
-use crate::Lock;
 use crate::plan::{Builder, replaced};
+use crate::{Lock, SchemaChange};
 
 /// Which object a privilege is on: the whole object (no column) or one column of it.
 type ObjectKey = (PrivilegeObject, String, String, Option<String>);
@@ -84,54 +84,31 @@ pub(crate) fn plan(
     let new: BTreeSet<&Privilege> = to.privileges.iter().collect();
     // Revokes first: a privilege whose grant option changes is revoked, then granted again.
     for privilege in old.difference(&new).filter(|p| exists(to, p)) {
-        plan.push(privilege.undo_statement(), Lock::None, &[]);
+        let source = SchemaChange::RemovePrivilege((*privilege).clone());
+        plan.push(&source, privilege.undo_statement(), Lock::None, &[]);
     }
     for privilege in new.difference(&old) {
-        plan.push(privilege.apply_statement(), Lock::None, &[]);
+        let source = SchemaChange::AddPrivilege((*privilege).clone());
+        plan.push(&source, privilege.apply_statement(), Lock::None, &[]);
     }
     for privilege in from.default_privileges.iter().filter(|p| !to.default_privileges.contains(p)) {
-        plan.push(privilege.undo_statement(), Lock::None, &[]);
+        let source = SchemaChange::RemoveDefaultPrivilege(privilege.clone());
+        plan.push(&source, privilege.undo_statement(), Lock::None, &[]);
     }
     for privilege in to.default_privileges.iter().filter(|p| !from.default_privileges.contains(p)) {
-        plan.push(privilege.apply_statement(), Lock::None, &[]);
+        let source = SchemaChange::AddDefaultPrivilege(privilege.clone());
+        plan.push(&source, privilege.apply_statement(), Lock::None, &[]);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use haste_schema::{
-        Column, DefaultObjects, DefaultPrivilege, Function, Privilege, PrivilegeObject, Schema, Table,
-        TableKind, View,
+        DefaultObjects, DefaultPrivilege, Function, Privilege, PrivilegeObject, Schema, View,
     };
 
+    use crate::fixtures::{column, table};
     use crate::{Options, diff};
-
-    fn column(name: &str, data_type: &str) -> Column {
-        Column {
-            name: name.into(),
-            data_type: data_type.into(),
-            not_null: false,
-            default: None,
-            identity: None,
-            generated: None,
-            collation: None,
-            comment: None,
-        }
-    }
-
-    fn table(columns: Vec<Column>) -> Table {
-        Table {
-            schema: "crm".into(),
-            name: "deals".into(),
-            kind: TableKind::Regular,
-            partition_of: None,
-            columns,
-            constraints: Vec::new(),
-            comment: None,
-            row_security: false,
-            force_row_security: false,
-        }
-    }
 
     fn grant(object: PrivilegeObject, name: &str, column: Option<&str>, privilege: &str) -> Privilege {
         Privilege {
@@ -211,7 +188,7 @@ mod tests {
     fn a_replaced_column_gets_its_grants_back_and_a_dropped_table_takes_its_own() {
         let on_column = grant(PrivilegeObject::Table, "deals", Some("amount"), "SELECT");
         let mut identity = schema("numeric", vec![on_column.clone()]);
-        identity.tables[0].columns[1].identity = Some("d".into());
+        identity.tables[0].columns[1].identity = Some(haste_schema::Identity::ByDefault);
         let planned = statements(&schema("numeric", vec![on_column.clone()]), &identity);
         assert_eq!(
             planned.last().map(String::as_str),

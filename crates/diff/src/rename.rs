@@ -9,7 +9,7 @@ use haste_schema::{Schema, Table, qualified};
 use haste_sql::{quote_ident, quote_literal};
 use serde::Serialize;
 
-use crate::{Error, Lock, Step};
+use crate::{Error, Lock, SchemaChange, Step};
 
 /// A rename hint, as written on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,10 +41,6 @@ impl Rename {
         path.push(self.to.clone());
         Rename { hint: format!("{}={old}", path.join(".")), path, to: old }
     }
-}
-
-fn step(sql: String) -> Step {
-    Step { sql, lock: Lock::AccessExclusive, hazards: Vec::new(), alone: false }
 }
 
 /// What a hint names, resolved against a schema.
@@ -143,7 +139,19 @@ impl Rename {
 /// The statements that carry out `renames` on `schema`, in order; each hint must name
 /// something that exists.
 pub fn rename_statements(schema: &Schema, renames: &[Rename]) -> Result<Vec<Step>, Error> {
-    renames.iter().map(|rename| Ok(step(rename.statement(&rename.resolve(schema)?)))).collect()
+    renames
+        .iter()
+        .map(|rename| {
+            let target = rename.resolve(schema)?;
+            Ok(Step {
+                sql: rename.statement(&target),
+                lock: Lock::AccessExclusive,
+                hazards: Vec::new(),
+                alone: false,
+                source: SchemaChange::Rename { target, to: rename.to.clone() },
+            })
+        })
+        .collect()
 }
 
 /// One column dropped and one added with the same type: maybe a rename.

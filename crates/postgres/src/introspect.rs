@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use haste_driver::DbError;
 use haste_schema::{
-    Column, Composite, Constraint, Domain, Enum, Extension, Function, Index, Namespace, Policy, Schema,
-    Sequence, Statistics, Table, TableKind, Trigger, View,
+    Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
+    Namespace, Policy, Schema, Sequence, Statistics, Table, TableKind, Trigger, View,
 };
 
 use crate::PgConnection;
@@ -201,7 +201,7 @@ impl PgConnection {
                     data_type: text(&row, 2),
                     not_null: flag(&row, 3),
                     default: optional(&row, 4),
-                    identity: optional(&row, 5),
+                    identity: optional(&row, 5).as_deref().and_then(Identity::from_code),
                     generated: optional(&row, 6),
                     collation: optional(&row, 7),
                     comment: optional(&row, 8),
@@ -213,12 +213,9 @@ impl PgConnection {
              JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal AND {class_filter} ORDER BY k.conrelid, k.conname"
         ))? {
-            if let Some(&i) = position.get(&text(&row, 0)) {
-                tables[i].1.constraints.push(Constraint {
-                    name: text(&row, 1),
-                    kind: text(&row, 2),
-                    definition: text(&row, 3),
-                });
+            // The query asks for the kinds the model holds only.
+            if let (Some(&i), Some(kind)) = (position.get(&text(&row, 0)), ConstraintKind::from_code(&text(&row, 2))) {
+                tables[i].1.constraints.push(Constraint { name: text(&row, 1), kind, definition: text(&row, 3) });
             }
         }
         schema.tables = tables.into_iter().map(|(_, table)| table).collect();

@@ -3,7 +3,7 @@
 //! unique constraints, foreign keys); checks, views, functions and triggers written by hand
 //! in migrations stay invisible, as they are to Prisma.
 
-use haste_schema::{Constraint, Schema};
+use haste_schema::{Constraint, ConstraintKind, Schema};
 use haste_sql::quote_ident;
 
 use crate::defaults::{ColumnKind, same_default};
@@ -67,12 +67,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
         let primary_key = table
             .constraints
             .iter()
-            .find(|c| c.kind == "p")
+            .find(|c| c.kind == ConstraintKind::PrimaryKey)
             .map(|c| ir::PrimaryKey { name: c.name.clone(), columns: key_columns(&c.definition) });
         database.tables.push(ir::Table { name: table_name.clone(), columns, primary_key });
         for constraint in &table.constraints {
-            match constraint.kind.as_str() {
-                "u" => database.indexes.push(ir::Index {
+            match constraint.kind {
+                ConstraintKind::Unique => database.indexes.push(ir::Index {
                     table: table_name.clone(),
                     name: constraint.name.clone(),
                     unique: true,
@@ -83,7 +83,9 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     method: None,
                     predicate: None,
                 }),
-                "f" => database.foreign_keys.push(foreign_key(&table_name, constraint, multi, &table.schema)),
+                ConstraintKind::ForeignKey => {
+                    database.foreign_keys.push(foreign_key(&table_name, constraint, multi, &table.schema))
+                }
                 _ => {}
             }
         }
@@ -301,7 +303,9 @@ pub fn project(schema: &Schema, default_schema: &str, schemas: &[String]) -> Sch
         ..Schema::default()
     };
     for table in &mut projected.tables {
-        table.constraints.retain(|c| matches!(c.kind.as_str(), "p" | "u" | "f"));
+        table.constraints.retain(|c| {
+            matches!(c.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique | ConstraintKind::ForeignKey)
+        });
         table.comment = None;
         table.row_security = false;
         table.force_row_security = false;
@@ -449,9 +453,11 @@ pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[S
     let mut kept = Vec::new();
     for table in schema.tables.iter().filter(|t| wanted(&t.schema)) {
         for constraint in &table.constraints {
-            match constraint.kind.as_str() {
-                "c" => kept.push(on("check constraint", &constraint.name, &table.name)),
-                "x" => kept.push(on("exclusion constraint", &constraint.name, &table.name)),
+            match constraint.kind {
+                ConstraintKind::Check => kept.push(on("check constraint", &constraint.name, &table.name)),
+                ConstraintKind::Exclusion => {
+                    kept.push(on("exclusion constraint", &constraint.name, &table.name))
+                }
                 _ => {}
             }
         }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use haste_schema::Schema;
+use haste_schema::{ConstraintKind, Schema};
 
 use crate::keys;
 
@@ -191,7 +191,7 @@ impl Erd {
         let mut entities: Vec<Entity> = tables.iter().map(|table| entity(schema, table)).collect();
         let mut links = Vec::new();
         for (from, table) in tables.iter().enumerate() {
-            for constraint in table.constraints.iter().filter(|c| c.kind == "f") {
+            for constraint in table.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
                 let Some(key) = keys::foreign_key(&constraint.definition) else { continue };
                 let Some(to) = referenced_table(&key, &table.schema, &index, schema) else { continue };
                 let position =
@@ -268,9 +268,9 @@ fn entity(schema: &Schema, table: &haste_schema::Table) -> Entity {
     let mut primary = Vec::new();
     let mut unique = Vec::new();
     for constraint in &table.constraints {
-        match (constraint.kind.as_str(), keys::key_columns(&constraint.definition)) {
-            ("p", Some(columns)) => primary = columns,
-            ("u", Some(columns)) if columns.len() == 1 => unique.extend(columns),
+        match (constraint.kind, haste_sql::key_columns(&constraint.definition)) {
+            (ConstraintKind::PrimaryKey, Some(columns)) => primary = columns,
+            (ConstraintKind::Unique, Some(columns)) if columns.len() == 1 => unique.extend(columns),
             _ => {}
         }
     }

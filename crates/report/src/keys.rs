@@ -24,12 +24,6 @@ pub fn foreign_key(definition: &str) -> Option<ForeignKey> {
     Some(ForeignKey { columns, schema, table, referenced })
 }
 
-/// The columns of `PRIMARY KEY (...)` or `UNIQUE [NULLS NOT DISTINCT] (...)`.
-pub fn key_columns(definition: &str) -> Option<Vec<String>> {
-    let open = definition.find('(')?;
-    Scanner::new(&definition[open..]).name_list()
-}
-
 /// The columns of a unique index on plain columns (`CREATE UNIQUE INDEX n ON t USING m (a, b
 /// DESC)`); `None` for other indexes.
 pub fn unique_index_columns(definition: &str) -> Option<Vec<String>> {
@@ -182,9 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn keys_and_unique_indexes() {
-        assert_eq!(key_columns("PRIMARY KEY (id, \"Ü\")").unwrap(), ["id", "Ü"]);
-        assert_eq!(key_columns("UNIQUE NULLS NOT DISTINCT (email)").unwrap(), ["email"]);
+    fn unique_indexes() {
         assert_eq!(
             unique_index_columns(
                 "CREATE UNIQUE INDEX \"u\" ON public.users USING btree (email, \"Org\" DESC)"

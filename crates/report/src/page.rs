@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use haste_runner::{ExecutionMode, ImpactReport, RecordedLockWaits};
-use haste_schema::{Schema, Table};
+use haste_schema::{ConstraintKind, Schema, Table};
 use haste_sql::Lock;
 
 use crate::erd::{Erd, Filter};
@@ -190,11 +190,8 @@ fn table_doc(html: &mut String, e: usize, table: &Table, schema: &Schema, erd: &
     let entity = &erd.entities[e];
     for (column, attribute) in table.columns.iter().zip(&entity.attributes) {
         let keys = attribute.marks();
-        let default = column
-            .default
-            .as_deref()
-            .or(column.generated.as_deref())
-            .or(column.identity.as_deref().map(|_| "identity"));
+        let default =
+            column.default.as_deref().or(column.generated.as_deref()).or(column.identity.map(|_| "identity"));
         let _ = write!(
             html,
             "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
@@ -222,13 +219,12 @@ fn table_doc(html: &mut String, e: usize, table: &Table, schema: &Schema, erd: &
         .constraints
         .iter()
         .map(|c| {
-            let kind = match c.kind.as_str() {
-                "p" => "primary key",
-                "u" => "unique",
-                "f" => "foreign key",
-                "c" => "check",
-                "x" => "exclusion",
-                _ => "constraint",
+            let kind = match c.kind {
+                ConstraintKind::PrimaryKey => "primary key",
+                ConstraintKind::Unique => "unique",
+                ConstraintKind::ForeignKey => "foreign key",
+                ConstraintKind::Check => "check",
+                ConstraintKind::Exclusion => "exclusion",
             };
             (kind.to_owned(), c.name.clone(), c.definition.clone())
         })

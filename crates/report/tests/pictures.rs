@@ -9,7 +9,7 @@ use haste_report::layout::{Layout, Rect, layout};
 use haste_report::page::{Report, render};
 use haste_report::svg::{self, Anchors};
 use haste_report::{Filter, history::History};
-use haste_schema::{Column, Constraint, Index, Policy, Schema, Table, TableKind, Trigger};
+use haste_schema::{Column, Constraint, ConstraintKind, Index, Policy, Schema, Table, TableKind, Trigger};
 use haste_testkit::browser::{Browser, ink};
 use haste_testkit::{Random, TempDir};
 
@@ -26,8 +26,8 @@ fn column(name: &str, data_type: &str, not_null: bool) -> Column {
     }
 }
 
-fn constraint(name: &str, kind: &str, definition: String) -> Constraint {
-    Constraint { name: name.to_owned(), kind: kind.to_owned(), definition }
+fn constraint(name: &str, kind: ConstraintKind, definition: String) -> Constraint {
+    Constraint { name: name.to_owned(), kind, definition }
 }
 
 fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constraint>) -> Table {
@@ -68,7 +68,11 @@ fn generated(tables: usize) -> Schema {
                 c % 2 == 0,
             ));
         }
-        let mut constraints = vec![constraint(&format!("{name}_pkey"), "p", "PRIMARY KEY (id)".to_owned())];
+        let mut constraints = vec![constraint(
+            &format!("{name}_pkey"),
+            ConstraintKind::PrimaryKey,
+            "PRIMARY KEY (id)".to_owned(),
+        )];
         let parents = if names.is_empty() { 0 } else { 1 + random.next(3) };
         for p in 0..parents {
             let (parent_schema, parent) = &names[random.next(names.len())];
@@ -76,7 +80,7 @@ fn generated(tables: usize) -> Schema {
             columns.push(column(&key, "bigint", p == 0));
             constraints.push(constraint(
                 &format!("{name}_{key}_fkey"),
-                "f",
+                ConstraintKind::ForeignKey,
                 format!("FOREIGN KEY ({key}) REFERENCES {parent_schema}.{parent}(id) ON DELETE CASCADE"),
             ));
         }
@@ -97,7 +101,7 @@ fn hostile() -> Schema {
             column("quo\"te'", "text", false),
             column("日本語", "text", false),
         ],
-        vec![constraint("p<k>", "p", "PRIMARY KEY (id)".to_owned())],
+        vec![constraint("p<k>", ConstraintKind::PrimaryKey, "PRIMARY KEY (id)".to_owned())],
     );
     target.comment = Some("</script><img src=x onerror=alert(2)> & \"quotes\"".to_owned());
     target.columns[1].comment = Some("<b>bold?</b>".to_owned());
@@ -107,10 +111,10 @@ fn hostile() -> Schema {
         "child & <i>",
         vec![column("id", "integer", true), column("parent", "integer", false)],
         vec![
-            constraint("child_pkey", "p", "PRIMARY KEY (id)".to_owned()),
+            constraint("child_pkey", ConstraintKind::PrimaryKey, "PRIMARY KEY (id)".to_owned()),
             constraint(
                 "fk<script>",
-                "f",
+                ConstraintKind::ForeignKey,
                 format!("FOREIGN KEY (parent) REFERENCES public.{}(id)", quoted(evil)),
             ),
         ],
@@ -247,7 +251,12 @@ fn two_hundred_tables_are_laid_out_with_routes_apart_and_off_tables() {
     assert_eq!(erd.entities.len(), 200);
     assert_eq!(
         erd.links.len(),
-        schema.tables.iter().flat_map(|t| &t.constraints).filter(|c| c.kind == "f").count()
+        schema
+            .tables
+            .iter()
+            .flat_map(|t| &t.constraints)
+            .filter(|c| c.kind == ConstraintKind::ForeignKey)
+            .count()
     );
     assert_eq!(laid_out.frames.len(), 4, "one frame per schema");
     assert_readable(&erd, &laid_out);

@@ -43,7 +43,7 @@ pub use postgres::{
 pub use quote::{MAX_IDENT_BYTES, object_name, quote_ident, quote_literal, truncate_ident};
 pub use retarget::{
     Repointed, constraint_on, index_named, index_on, key_columns, mentions, names as string_nodes,
-    references_column,
+    plain_key_columns, references_column,
 };
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};

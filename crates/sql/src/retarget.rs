@@ -6,7 +6,7 @@
 //! and are read with PostgreSQL's own grammar, never by matching text.
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{ConstrType, Node};
+use pg_query::protobuf::{ConstrType, Constraint, Node};
 
 /// What re-pointing a definition at another column gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,18 +218,42 @@ pub fn constraint_on(table: &str, definition: &str, from: &str, to: &str, name: 
     }
 }
 
-/// The key columns of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any
-/// other constraint.
-pub fn key_columns(definition: &str) -> Option<Vec<String>> {
+/// The syntax tree of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any other
+/// constraint.
+fn key_constraint(definition: &str) -> Option<Box<Constraint>> {
     let sql = format!("ALTER TABLE t ADD {definition}");
     let Some(NodeEnum::AlterTableStmt(alter)) = only_statement(&sql) else { return None };
     let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first()?.node.as_ref() else { return None };
-    let Some(NodeEnum::Constraint(constraint)) = command.def.as_ref()?.node.as_ref() else { return None };
+    let Some(NodeEnum::Constraint(constraint)) = command.def.clone()?.node else { return None };
     matches!(
         ConstrType::try_from(constraint.contype),
         Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique)
     )
-    .then(|| names(&constraint.keys).into_iter().map(str::to_owned).collect())
+    .then_some(constraint)
+}
+
+/// The key columns of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any
+/// other constraint.
+pub fn key_columns(definition: &str) -> Option<Vec<String>> {
+    key_constraint(definition)
+        .map(|constraint| names(&constraint.keys).into_iter().map(str::to_owned).collect())
+}
+
+/// The key columns of a `PRIMARY KEY (a, b)` or `UNIQUE (a, b)` with nothing more to it, which a
+/// unique index built on its own can back; `None` for any other constraint and for one with
+/// `INCLUDE`, `NULLS NOT DISTINCT`, `WITHOUT OVERLAPS`, `DEFERRABLE`, storage parameters or a
+/// tablespace.
+pub fn plain_key_columns(definition: &str) -> Option<Vec<String>> {
+    let constraint = key_constraint(definition)?;
+    let plain = !constraint.deferrable
+        && !constraint.initdeferred
+        && !constraint.nulls_not_distinct
+        && !constraint.without_overlaps
+        && constraint.including.is_empty()
+        && constraint.options.is_empty()
+        && constraint.indexspace.is_empty()
+        && !constraint.keys.is_empty();
+    plain.then(|| names(&constraint.keys).into_iter().map(str::to_owned).collect())
 }
 
 /// Whether a foreign key `definition` references column `column` of table `table` (unqualified
@@ -340,7 +364,21 @@ mod tests {
     #[test]
     fn keys_and_references() {
         assert_eq!(key_columns("PRIMARY KEY (id, \"Org\")"), Some(vec!["id".to_owned(), "Org".to_owned()]));
+        assert_eq!(key_columns("UNIQUE NULLS NOT DISTINCT (email)"), Some(vec!["email".to_owned()]));
         assert_eq!(key_columns("CHECK ((a > 0))"), None);
+        assert_eq!(plain_key_columns("UNIQUE (a, \"B\")"), Some(vec!["a".to_owned(), "B".to_owned()]));
+        for more in [
+            "UNIQUE (a) INCLUDE (b)",
+            "UNIQUE NULLS NOT DISTINCT (a)",
+            "UNIQUE (a) DEFERRABLE",
+            "UNIQUE (a) DEFERRABLE INITIALLY DEFERRED",
+            "PRIMARY KEY (a) WITH (fillfactor='70')",
+            "PRIMARY KEY (a) USING INDEX TABLESPACE pg_default",
+            "UNIQUE (a, b WITHOUT OVERLAPS)",
+            "CHECK ((a > 0))",
+        ] {
+            assert_eq!(plain_key_columns(more), None, "{more}");
+        }
         assert!(references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "id"));
         assert!(!references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "score"));
         assert!(!references_column("FOREIGN KEY (c) REFERENCES public.deals(id)", "contacts", "id"));

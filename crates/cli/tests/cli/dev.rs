@@ -131,9 +131,9 @@ CREATE TABLE notes (id bigint PRIMARY KEY, contact_id bigint REFERENCES contacts
         "ALTER COLUMN \"name\" SET NOT NULL;",
         "DROP CONSTRAINT \"haste_name_not_null\";",
         // Unique and primary keys on an index built concurrently.
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"contacts_email_key\" ON \"public\".\"contacts\" USING btree (email);",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"contacts_email_key\" ON \"public\".\"contacts\" USING btree (\"email\");",
         "ADD CONSTRAINT \"contacts_email_key\" UNIQUE USING INDEX \"contacts_email_key\";",
-        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"notes_pkey\" ON \"public\".\"notes\" USING btree (id);",
+        "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"notes_pkey\" ON \"public\".\"notes\" USING btree (\"id\");",
         "ADD CONSTRAINT \"notes_pkey\" PRIMARY KEY USING INDEX \"notes_pkey\";",
         // A new NOT NULL column with a default is instant.
         "ADD COLUMN \"score\" integer DEFAULT 0 NOT NULL;",

@@ -1,0 +1,33 @@
+//! Models for the unit tests: a table `crm.deals` with the columns a test gives it.
+
+use haste_schema::{Column, Table, TableKind};
+
+/// A nullable column without default.
+pub(crate) fn column(name: &str, data_type: &str) -> Column {
+    Column {
+        name: name.into(),
+        data_type: data_type.into(),
+        not_null: false,
+        default: None,
+        identity: None,
+        generated: None,
+        collation: None,
+        comment: None,
+    }
+}
+
+/// `crm.deals` with `columns`.
+pub(crate) fn table(columns: Vec<Column>) -> Table {
+    Table {
+        schema: "crm".into(),
+        name: "deals".into(),
+        kind: TableKind::Regular,
+        partition_of: None,
+        partition_depth: 0,
+        columns,
+        constraints: Vec::new(),
+        comment: None,
+        row_security: false,
+        force_row_security: false,
+    }
+}

@@ -1,0 +1,260 @@
+//! What each step of a plan carries out, as a value: code that reads a plan (down.sql notes,
+//! the expand/contract recipe, the planner's own later passes) matches on it, never on the
+//! statement's text. One change may take several statements (an online `SET NOT NULL` takes four),
+//! each carrying it.
+
+use haste_schema::{ConstraintKind, DefaultPrivilege, Privilege};
+
+use crate::Renamed;
+
+/// An object by schema and name (a function by its signature, as `regprocedure` prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl Named {
+    pub(crate) fn new(schema: &str, name: &str) -> Named {
+        Named { schema: schema.to_owned(), name: name.to_owned() }
+    }
+}
+
+/// A part of a table: a column, constraint, trigger or policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfTable {
+    /// The table's schema.
+    pub schema: String,
+    /// The table.
+    pub table: String,
+    /// The part's name.
+    pub name: String,
+}
+
+impl OfTable {
+    pub(crate) fn new(schema: &str, table: &str, name: &str) -> OfTable {
+        OfTable { schema: schema.to_owned(), table: table.to_owned(), name: name.to_owned() }
+    }
+}
+
+/// One change from one schema to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SchemaChange {
+    /// `CREATE SCHEMA`.
+    CreateSchema(String),
+    /// `DROP SCHEMA`.
+    DropSchema(String),
+    /// `CREATE EXTENSION`.
+    CreateExtension(String),
+    /// `DROP EXTENSION`.
+    DropExtension(String),
+    /// A new enum type.
+    CreateEnum(Named),
+    /// A label added to an enum that keeps its others in order (`ADD VALUE`).
+    AddEnumLabel {
+        /// The enum.
+        enum_type: Named,
+        /// The label, unquoted.
+        label: String,
+    },
+    /// An enum rebuilt because labels disappeared or moved: new type, columns converted, old
+    /// type dropped.
+    RebuildEnum(Named),
+    /// An enum nothing declares any more.
+    DropEnum(Named),
+    /// A new composite type (or one created again after its old form was dropped).
+    CreateComposite(Named),
+    /// A composite type dropped.
+    DropComposite(Named),
+    /// A new domain (or one created again after its old form was dropped).
+    CreateDomain(Named),
+    /// A domain dropped.
+    DropDomain(Named),
+    /// A new sequence, and the column that owns it.
+    CreateSequence(Named),
+    /// A sequence dropped.
+    DropSequence(Named),
+    /// A new table (or partition).
+    CreateTable(Named),
+    /// A table dropped (and its foreign keys first).
+    DropTable(Named),
+    /// A column added to a table that exists.
+    AddColumn(OfTable),
+    /// A column dropped (or dropped to be added again, for an identity or generated change).
+    DropColumn(OfTable),
+    /// A column's type or collation changed (its default dropped and set around it).
+    AlterColumnType(OfTable),
+    /// A column's default set or dropped.
+    ChangeColumnDefault(OfTable),
+    /// `SET NOT NULL` (online: through a validated check).
+    SetNotNull(OfTable),
+    /// `DROP NOT NULL`.
+    DropNotNull(OfTable),
+    /// A constraint added (online: `NOT VALID` then validated, or a key on an index built
+    /// concurrently).
+    AddConstraint {
+        /// The constraint.
+        constraint: OfTable,
+        /// What it is.
+        kind: ConstraintKind,
+    },
+    /// A constraint dropped, to go or to be added again.
+    DropConstraint(OfTable),
+    /// An index built (and attached to its parent table's index, for a partition's).
+    CreateIndex(Named),
+    /// An index dropped, with the partitions' indexes attached to it.
+    DropIndex(Named),
+    /// A statistics object created.
+    CreateStatistics(Named),
+    /// A statistics object dropped.
+    DropStatistics(Named),
+    /// A view created (new, changed, or over a table that changed).
+    CreateView(Named),
+    /// A view dropped.
+    DropView(Named),
+    /// A function created or replaced.
+    CreateFunction(Named),
+    /// A function dropped.
+    DropFunction(Named),
+    /// A trigger created.
+    CreateTrigger(OfTable),
+    /// A trigger dropped.
+    DropTrigger(OfTable),
+    /// A policy created.
+    CreatePolicy(OfTable),
+    /// A policy dropped.
+    DropPolicy(OfTable),
+    /// Row-level security enabled, disabled, forced or no longer forced on a table.
+    SetRowSecurity(Named),
+    /// The comments of a table and its columns set or cleared.
+    SetComments(Named),
+    /// A privilege given (or a default one revoked, for a privilege marked `revoked`).
+    AddPrivilege(Privilege),
+    /// A privilege taken back (or a default one given back).
+    RemovePrivilege(Privilege),
+    /// A default privilege given (or a default revoked).
+    AddDefaultPrivilege(DefaultPrivilege),
+    /// A default privilege taken back.
+    RemoveDefaultPrivilege(DefaultPrivilege),
+    /// An object renamed by an explicit hint.
+    Rename {
+        /// What was renamed.
+        target: Renamed,
+        /// Its new name.
+        to: String,
+    },
+    /// A statement written outside the planner, around a plan: the expand/contract recipe's
+    /// trigger and copy, a type change's swap, a fill of new columns.
+    Custom,
+}
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{Constraint, ConstraintKind, Enum, Schema};
+
+    use super::{Named, OfTable, SchemaChange};
+    use crate::fixtures::{column, table};
+    use crate::{Options, diff};
+
+    fn deals(columns: &[(&str, &str)]) -> Schema {
+        let columns = columns.iter().map(|(name, data_type)| column(name, data_type)).collect();
+        Schema { tables: vec![table(columns)], ..Schema::default() }
+    }
+
+    fn part(name: &str) -> OfTable {
+        OfTable::new("crm", "deals", name)
+    }
+
+    /// A schema pair, and the change each planned statement carries, in order.
+    #[test]
+    fn each_statement_carries_the_change_it_makes() {
+        let id_amount = deals(&[("id", "integer"), ("amount", "integer")]);
+        let mut required = id_amount.clone();
+        required.tables[0].columns[1].not_null = true;
+        let mut keyed = id_amount.clone();
+        keyed.tables[0].constraints.push(Constraint {
+            name: "deals_amount_key".into(),
+            kind: ConstraintKind::Unique,
+            definition: "UNIQUE (amount)".into(),
+        });
+        let online = Options { online: true };
+        let cases: Vec<(&str, Schema, Schema, Options, Vec<SchemaChange>)> = vec![
+            (
+                "drop a column",
+                id_amount.clone(),
+                deals(&[("id", "integer")]),
+                Options::default(),
+                vec![SchemaChange::DropColumn(part("amount"))],
+            ),
+            (
+                "add a column",
+                deals(&[("id", "integer")]),
+                id_amount.clone(),
+                Options::default(),
+                vec![SchemaChange::AddColumn(part("amount"))],
+            ),
+            (
+                "retype",
+                id_amount.clone(),
+                deals(&[("id", "integer"), ("amount", "bigint")]),
+                online,
+                vec![SchemaChange::AlterColumnType(part("amount"))],
+            ),
+            (
+                "set not null online: check, validate, set, drop check",
+                id_amount.clone(),
+                required,
+                online,
+                vec![SchemaChange::SetNotNull(part("amount")); 4],
+            ),
+            (
+                "a unique key online: index built concurrently, then attached",
+                id_amount.clone(),
+                keyed,
+                online,
+                vec![
+                    SchemaChange::AddConstraint {
+                        constraint: part("deals_amount_key"),
+                        kind: ConstraintKind::Unique
+                    };
+                    2
+                ],
+            ),
+            (
+                "a new table",
+                Schema::default(),
+                id_amount,
+                Options::default(),
+                vec![SchemaChange::CreateTable(Named::new("crm", "deals"))],
+            ),
+        ];
+        for (case, from, to, options, expected) in cases {
+            let sources: Vec<SchemaChange> =
+                diff(&from, &to, &options).steps.into_iter().map(|s| s.source).collect();
+            assert_eq!(sources, expected, "{case}");
+        }
+    }
+
+    /// A statement that uses a label added in the same plan runs after that label committed.
+    #[test]
+    fn a_use_of_a_new_label_runs_apart() {
+        let stage = |values: &[&str]| Enum {
+            schema: "crm".into(),
+            name: "stage".into(),
+            values: values.iter().map(|v| (*v).into()).collect(),
+        };
+        let mut from = deals(&[("id", "integer"), ("stage", "crm.stage")]);
+        from.enums = vec![stage(&["open", "won"])];
+        let mut to = from.clone();
+        to.enums = vec![stage(&["open", "lost", "won"])];
+        to.tables[0].columns[1].default = Some("'lost'::crm.stage".into());
+        let steps = diff(&from, &to, &Options::default()).steps;
+        let label =
+            SchemaChange::AddEnumLabel { enum_type: Named::new("crm", "stage"), label: "lost".into() };
+        assert_eq!(steps[0].source, label);
+        assert_eq!(steps[1].source, SchemaChange::ChangeColumnDefault(part("stage")));
+        assert!(!steps[0].alone && steps[1].alone, "{steps:#?}");
+    }
+}
