@@ -10,7 +10,7 @@
 
 use haste_diff::{Lock, Options, Rename, Step};
 use haste_schema::{Schema, Table, qualified};
-use haste_sql::{quote_ident, truncate_ident};
+use haste_sql::{dollar_quote, quote_ident, truncate_ident};
 
 use crate::Error;
 use crate::generate::Draft;
@@ -140,19 +140,21 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
     vec![
         step(
             format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $haste$\n\
-                 BEGIN\n\
-                 \x20 IF TG_OP = 'INSERT' THEN\n\
-                 \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
-                 \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
-                 \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
-                 \x20   NEW.{old} := NEW.{new};\n\
-                 \x20 ELSE\n\
-                 \x20   NEW.{new} := NEW.{old};\n\
-                 \x20 END IF;\n\
-                 \x20 RETURN NEW;\n\
-                 END\n\
-                 $haste$"
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS {}",
+                dollar_quote(&format!(
+                    "\n\
+                     BEGIN\n\
+                     \x20 IF TG_OP = 'INSERT' THEN\n\
+                     \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
+                     \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
+                     \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
+                     \x20   NEW.{old} := NEW.{new};\n\
+                     \x20 ELSE\n\
+                     \x20   NEW.{new} := NEW.{old};\n\
+                     \x20 END IF;\n\
+                     \x20 RETURN NEW;\n\
+                     END\n"
+                ))
             ),
             Lock::None,
         ),

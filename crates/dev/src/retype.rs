@@ -46,7 +46,7 @@
 
 use haste_diff::{Hazard, Lock, Step};
 use haste_schema::{Column, Constraint, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
-use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
+use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident};
 
 use crate::generate::Draft;
 
@@ -338,8 +338,8 @@ impl TableRetype {
     fn precheck(&self, column: &Retyped) -> Step {
         let (table, key, old) = (self.name(), quote_ident(&self.key), quote_ident(&column.old.name));
         let converted = self.converted(column, "checked.");
-        let sql = format!(
-            "DO $haste$
+        let body = format!(
+            "
 #variable_conflict use_column
 DECLARE
   converted {new_type};
@@ -377,7 +377,7 @@ BEGIN
       HINT = {hint};
   END IF;
 END
-$haste$",
+",
             new_type = column.new.data_type,
             column = quote_literal(&format!("{table}.{old}")),
             type_name = quote_literal(&column.new.data_type),
@@ -386,7 +386,7 @@ $haste$",
                 "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
             ),
         );
-        step(sql, Lock::AccessShare, &[Hazard::TableScan], false)
+        step(format!("DO {}", dollar_quote(&body)), Lock::AccessShare, &[Hazard::TableScan], false)
     }
 
     fn plan(&mut self, desired: &Schema) {
@@ -413,7 +413,8 @@ $haste$",
         let function = self.sync_function();
         self.expand.push(step(
             format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $haste$\nBEGIN\n{assignments}  RETURN NEW;\nEND\n$haste$"
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS {}",
+                dollar_quote(&format!("\nBEGIN\n{assignments}  RETURN NEW;\nEND\n"))
             ),
             Lock::None,
             &[],

@@ -12,6 +12,24 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// Quotes a function or `DO` body as a dollar-quoted string: `$haste$…$haste$`, or, when the
+/// body holds that tag (a quoted name such as `"a$haste$b"` does), `$haste1$`, `$haste2$`… until
+/// the closing tag is the first place the tag occurs, so no name can end the body early. Every
+/// body haste generates goes through here.
+pub fn dollar_quote(body: &str) -> String {
+    (0..)
+        .map(|n: u32| match n {
+            0 => "$haste$".to_owned(),
+            n => format!("$haste{n}$"),
+        })
+        .find_map(|tag| {
+            let quoted = format!("{tag}{body}{tag}");
+            // The body's end and the closing tag together must not spell the tag sooner either.
+            (quoted[tag.len()..].find(&tag) == Some(body.len())).then_some(quoted)
+        })
+        .expect("a tag the body does not hold")
+}
+
 /// The longest name PostgreSQL keeps: `NAMEDATALEN - 1` bytes. It cuts longer ones (with a
 /// notice), so a name haste makes up must be cut the same way to be found again.
 pub const MAX_IDENT_BYTES: usize = 63;
@@ -83,5 +101,14 @@ mod tests {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(quote_ident("User"), "\"User\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn dollar_quotes_pick_a_tag_the_body_does_not_hold() {
+        assert_eq!(dollar_quote("BEGIN END"), "$haste$BEGIN END$haste$");
+        assert_eq!(dollar_quote(r#"NEW."a$haste$b" := 1"#), r#"$haste1$NEW."a$haste$b" := 1$haste1$"#);
+        assert_eq!(dollar_quote("$haste$ $haste1$"), "$haste2$$haste$ $haste1$$haste2$");
+        // A body ending in a prefix of the tag would close early against the closing tag.
+        assert_eq!(dollar_quote("x$haste"), "$haste1$x$haste$haste1$");
     }
 }

@@ -286,6 +286,62 @@ CREATE TABLE "my.schema"."Wéird ""T"" name" ("the key" integer PRIMARY KEY, "n 
     );
 }
 
+/// Names holding the dollar-quote tag of the generated function bodies (`$haste$`) or a prefix
+/// of it: the pre-check, the sync trigger and an `--expand-contract` rename's trigger still
+/// parse, and the type change is applied, keeps every value and goes back.
+#[test]
+fn names_holding_the_dollar_quote_tag_are_retyped_and_renamed() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-dollar");
+    let v1 = r#"CREATE TABLE "t$haste$" (id integer PRIMARY KEY, "a$haste$" integer NOT NULL, "b$haste" bigint, "c$haste1$" text);"#;
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute(r#"INSERT INTO "t$haste$" SELECT g, g, g * 2, 'x' FROM generate_series(1, 300) g"#);
+    let sums = r#"SELECT sum("a$haste$") || ':' || sum("b$haste") FROM "t$haste$""#;
+
+    let v2 = v1
+        .replace(r#""a$haste$" integer"#, r#""a$haste$" bigint"#)
+        .replace(r#""b$haste" bigint"#, r#""b$haste" integer"#);
+    let run = dev(&dir, &dev_db, &v2, "retype");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value(sums).as_deref(), Some("45150:90300"));
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+    assert_eq!(prod.value(sums).as_deref(), Some("45150:90300"));
+    assert_eq!(deploy().code, 0);
+
+    let v3 = v2.replace(r#""c$haste1$" text"#, r#""d$haste$" text"#);
+    dir.write("schema.sql", &v3);
+    let rename = haste(
+        dir.path(),
+        &[
+            "migrate",
+            "dev",
+            "--url",
+            &dev_db.url,
+            "--schema",
+            "schema.sql",
+            "--name",
+            "rename",
+            "--rename",
+            "public.t$haste$.c$haste1$=d$haste$",
+            "--expand-contract",
+        ],
+    );
+    assert_eq!(rename.code, 0, "{rename:?}");
+    dev_db.execute(r#"INSERT INTO "t$haste$" (id, "a$haste$", "d$haste$") VALUES (1, 1, 'new')"#);
+    assert_eq!(
+        dev_db.value(r#"SELECT "c$haste1$" FROM "t$haste$" WHERE id = 1"#).as_deref(),
+        Some("new"),
+        "the sync trigger keeps the old column filled"
+    );
+}
+
 /// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
 /// the change is made in place with the reason, where `migrate dev` used to fail.
 #[test]
