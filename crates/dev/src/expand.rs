@@ -166,6 +166,7 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
             ),
             Lock::ShareRowExclusive,
         ),
+        crate::retype::always_fires(&qualified(&column.schema, &column.table), &sync_trigger(column)),
     ]
 }
 

@@ -9,7 +9,7 @@
 //!    convert fails the migration with the column, the count, the first key and a hint, before
 //!    anything of it is applied;
 //! 1. expand (with the migration's other changes): a new column of the new type, a trigger
-//!    that fills it on every write, a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
+//!    that fills it on every write (also in replica mode: see [`always_fires`]), a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
 //!    of the column's foreign keys; `data.sql` fills the rows already there, in batches;
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
@@ -100,6 +100,14 @@ fn validate(table: &str, constraint: &str) -> Step {
         &[Hazard::TableScan],
         true,
     )
+}
+
+/// A sync trigger fires also for writes made with `session_replication_role = replica` (a
+/// logical replication subscriber's apply, a restore with triggers off): an ordinary trigger
+/// skips them, and the swap would then give such a row the value its new column had before
+/// the write, silently.
+pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
+    step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
 fn same_table(a: &Table, b: &Table) -> bool {
@@ -429,6 +437,7 @@ END
             &[],
             false,
         ));
+        self.expand.push(always_fires(&name, &self.sync_trigger()));
 
         self.swap.push(step(
             format!("DROP TRIGGER {} ON {name}", self.sync_trigger()),

@@ -342,6 +342,65 @@ fn names_holding_the_dollar_quote_tag_are_retyped_and_renamed() {
     );
 }
 
+/// A write made with `session_replication_role = replica` (a logical replication subscriber's
+/// apply, a restore with triggers off) after the backfill: the sync trigger still converts it,
+/// so the swap keeps the value written, never the one the new column had before.
+#[test]
+fn a_write_in_replica_mode_after_the_backfill_is_kept_by_the_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-replica");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, label text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, 'l' || g FROM generate_series(1, 500) g");
+    assert_eq!(dev(&dir, &dev_db, &v1.replace("n integer", "n bigint"), "bigint").code, 0);
+    // The deploy up to the expand and its backfill: the prepare and swap held back.
+    let held = TempDir::new("retype-replica-held");
+    let later: Vec<_> = folders(&dir).into_iter().skip(2).collect();
+    assert_eq!(later.len(), 2, "{later:?}");
+    for folder in &later {
+        fs::rename(folder, held.path().join(folder.file_name().unwrap())).unwrap();
+    }
+    assert_eq!(deploy().code, 0);
+    assert_eq!(prod.value("SELECT count(*) FROM t WHERE n_haste_new IS NULL").as_deref(), Some("0"));
+    prod.execute("SET session_replication_role = replica; UPDATE t SET n = -n WHERE id <= 10; RESET session_replication_role");
+    for folder in &later {
+        fs::rename(held.path().join(folder.file_name().unwrap()), folder).unwrap();
+    }
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        prod.value("SELECT sum(n) || ':' || pg_typeof(n) FROM t WHERE id <= 10 GROUP BY pg_typeof(n)")
+            .as_deref(),
+        Some("-55:bigint"),
+        "the values written in replica mode survive the swap"
+    );
+
+    // An --expand-contract rename's sync trigger fires in replica mode too.
+    dir.write("schema.sql", &v1.replace("n integer", "n bigint").replace("label", "title"));
+    let rename = haste(
+        dir.path(),
+        &[
+            "migrate",
+            "dev",
+            "--url",
+            &dev_db.url,
+            "--schema",
+            "schema.sql",
+            "--name",
+            "title",
+            "--rename",
+            "public.t.label=title",
+            "--expand-contract",
+        ],
+    );
+    assert_eq!(rename.code, 0, "{rename:?}");
+    dev_db.execute("INSERT INTO t (id, n, label) VALUES (1, 1, 'one')");
+    dev_db.execute("SET session_replication_role = replica; UPDATE t SET label = 'uno' WHERE id = 1; RESET session_replication_role");
+    assert_eq!(dev_db.value("SELECT title FROM t WHERE id = 1").as_deref(), Some("uno"));
+}
+
 /// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
 /// the change is made in place with the reason, where `migrate dev` used to fail.
 #[test]
