@@ -10,7 +10,7 @@
 
 use haste_diff::{Lock, Options, Rename, Step};
 use haste_schema::{Schema, Table, qualified};
-use haste_sql::{dollar_quote, quote_ident, truncate_ident};
+use haste_sql::{dollar_quote, quote_ident, truncate_ident, unused_ident};
 
 use crate::Error;
 use crate::generate::Draft;
@@ -87,7 +87,15 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> (Schema, Vec<
             if redefined && !parked.iter().any(|p: &Parked| p.schema == old.schema && p.name == old.name) {
                 parked.push(Parked {
                     schema: old.schema.clone(),
-                    temporary: truncate_ident(&old.name, "_haste_new"),
+                    temporary: unused_ident(&old.name, "_haste_new", |name| {
+                        [history, desired].iter().any(|schema| {
+                            schema.indexes.iter().any(|i| i.schema == old.schema && i.name == name)
+                                || schema.tables.iter().any(|t| {
+                                    t.schema == old.schema
+                                        && (t.name == name || t.constraints.iter().any(|c| c.name == name))
+                                })
+                        }) || parked.iter().any(|p| p.schema == old.schema && p.temporary == name)
+                    }),
                     name: old.name.clone(),
                 });
             }

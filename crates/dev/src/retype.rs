@@ -46,7 +46,7 @@
 
 use haste_diff::{Hazard, Lock, Step};
 use haste_schema::{Column, Constraint, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified};
-use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident};
+use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
 use crate::generate::Draft;
 
@@ -75,6 +75,8 @@ struct TableRetype {
     swap: Vec<Step>,
     /// Other tables' foreign keys on the swapped columns, re-added `NOT VALID` by the swap.
     validate: Vec<Step>,
+    /// The names of the constraints and indexes made up so far for the new columns.
+    made_up: Vec<String>,
 }
 
 /// The rewriting type changes of a migration.
@@ -163,7 +165,10 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                 None => columns.push(Retyped {
                     old: old.clone(),
                     new: new.clone(),
-                    temporary: truncate_ident(&old.name, "_haste_new"),
+                    temporary: unused_ident(&old.name, "_haste_new", |name| {
+                        [before, table].iter().any(|t| t.columns.iter().any(|c| c.name == name))
+                            || columns.iter().any(|c: &Retyped| c.temporary == name)
+                    }),
                     can_fail: !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type),
                 }),
             }
@@ -195,6 +200,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             prepare: Vec::new(),
             swap: Vec::new(),
             validate: Vec::new(),
+            made_up: Vec::new(),
         };
         retype.plan(desired);
         tables.push(retype);
@@ -322,6 +328,25 @@ fn shared_by_two(desired: &Schema, table: &Table, columns: &[Retyped]) -> Option
 impl TableRetype {
     fn name(&self) -> String {
         self.table.qualified_name()
+    }
+
+    /// A free name for a constraint or index of the new columns: none of the table's
+    /// constraints, none of the schema's relations (a key's index is one), none made up before.
+    fn made_up_name(&mut self, desired: &Schema, stem: &str, suffix: &str) -> String {
+        let schema = &self.table.schema;
+        let name = unused_ident(stem, suffix, |name| {
+            let constraint = desired
+                .tables
+                .iter()
+                .filter(|t| &t.schema == schema)
+                .any(|t| t.name == name || t.constraints.iter().any(|c| c.name == name));
+            let relation = desired.indexes.iter().any(|i| &i.schema == schema && i.name == name)
+                || desired.views.iter().any(|v| &v.schema == schema && v.name == name)
+                || desired.sequences.iter().any(|q| &q.schema == schema && q.name == name);
+            constraint || relation || self.made_up.iter().any(|made| made == name)
+        });
+        self.made_up.push(name.clone());
+        name
     }
 
     fn sync_function(&self) -> String {
@@ -498,7 +523,7 @@ END
         let name = self.name();
         let (old, temporary) = (quote_ident(&column.old.name), quote_ident(&column.temporary));
         if column.new.not_null {
-            let check = quote_ident(&truncate_ident(&column.temporary, "_not_null"));
+            let check = quote_ident(&self.made_up_name(desired, &column.temporary, "_not_null"));
             self.expand.push(step(
                 format!(
                     "ALTER TABLE {name} ADD CONSTRAINT {check} CHECK ({temporary} IS NOT NULL) NOT VALID"
@@ -579,10 +604,10 @@ END
             self.validate.push(validate(&other_name, &quoted));
         }
         // Foreign keys first: a key they would hang on is dropped after them.
-        let mut constraints: Vec<_> = self.table.constraints.iter().collect();
+        let mut constraints = self.table.constraints.clone();
         constraints.sort_by_key(|c| c.kind != "f");
-        for constraint in constraints {
-            let replacement = truncate_ident(&constraint.name, "_haste_new");
+        for constraint in &constraints {
+            let replacement = self.made_up_name(desired, &constraint.name, "_haste_new");
             let Repointed::Statement(sql) = haste_sql::constraint_on(
                 &name,
                 &constraint.definition,
@@ -619,10 +644,9 @@ END
                 ));
             }
         }
-        for index in
-            desired.indexes.iter().filter(|i| i.schema == self.table.schema && i.table == self.table.name)
-        {
-            let replacement = truncate_ident(&index.name, "_haste_new");
+        let (schema, table) = (self.table.schema.clone(), self.table.name.clone());
+        for index in desired.indexes.iter().filter(|i| i.schema == schema && i.table == table) {
+            let replacement = self.made_up_name(desired, &index.name, "_haste_new");
             if let Repointed::Statement(sql) =
                 haste_sql::index_on(&index.definition, &column.old.name, &column.temporary, &replacement)
             {

@@ -45,6 +45,20 @@ pub fn truncate_ident(stem: &str, suffix: &str) -> String {
     name[..name.floor_char_boundary(MAX_IDENT_BYTES)].to_owned()
 }
 
+/// A name haste makes up from `stem` and `suffix` ([`truncate_ident`]) that `taken` says is
+/// free: `stem` + `suffix`, else `suffix` followed by 2, 3… (the stem cut to make room), so a
+/// user's own `<column>_haste_new`, or two long names that cut to the same bytes, never meet
+/// the name of what haste adds.
+pub fn unused_ident(stem: &str, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
+    (1..)
+        .map(|n: u32| match n {
+            1 => truncate_ident(stem, suffix),
+            n => truncate_ident(stem, &format!("{suffix}{n}")),
+        })
+        .find(|name| !taken(name))
+        .expect("a free name")
+}
+
 /// The name PostgreSQL gives an object it names itself from two names and a label
 /// (`<table>_<column>_seq` for a `serial` column's sequence): `name1_name2_label`, and when that
 /// is longer than [`MAX_IDENT_BYTES`], the longer of the two names is shortened a byte at a
@@ -80,6 +94,16 @@ mod tests {
             assert!(name.len() <= MAX_IDENT_BYTES && name.ends_with("_fkey"), "{name}");
         }
         assert_eq!(truncate_ident("", &"s".repeat(70)), "s".repeat(63));
+    }
+
+    #[test]
+    fn unused_names_count_up_past_the_taken_ones() {
+        assert_eq!(unused_ident("n", "_haste_new", |_| false), "n_haste_new");
+        assert_eq!(unused_ident("n", "_haste_new", |name| name == "n_haste_new"), "n_haste_new2");
+        let long = "a".repeat(63);
+        let taken = [truncate_ident(&long, "_haste_new"), truncate_ident(&long, "_haste_new2")];
+        let name = unused_ident(&long, "_haste_new", |name| taken.iter().any(|t| t == name));
+        assert_eq!(name, format!("{}_haste_new3", "a".repeat(52)));
     }
 
     #[test]

@@ -401,6 +401,42 @@ fn a_write_in_replica_mode_after_the_backfill_is_kept_by_the_swap() {
     assert_eq!(dev_db.value("SELECT title FROM t WHERE id = 1").as_deref(), Some("uno"));
 }
 
+/// The names haste makes up for the new columns, checks and indexes never meet the table's
+/// own: a user column named like the temporary one (`n_haste_new`), and two 60-byte columns and
+/// indexes whose names cut to the same 63 bytes once `_haste_new` is added. `migrate dev` used
+/// to fail on "column already exists".
+#[test]
+fn made_up_names_avoid_the_tables_own_and_each_other() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-made-up");
+    let long = "a".repeat(58);
+    let v1 = format!(
+        r#"CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, n_haste_new text, "{long}x1" integer NOT NULL, "{long}x2" integer);
+CREATE UNIQUE INDEX "{long}i1" ON t ("{long}x1");
+CREATE INDEX "{long}i2" ON t ("{long}x2");"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute(&format!(r#"INSERT INTO t SELECT g, g, 'mine', g, g FROM generate_series(1, 200) g"#));
+    let values = format!(
+        r#"SELECT sum(n) + sum("{long}x1") + sum("{long}x2") || ':' || string_agg(DISTINCT n_haste_new, ',') FROM t"#
+    );
+
+    let v2 = v1.replace(" integer", " bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value(&values).as_deref(), Some("60300:mine"), "the user's own n_haste_new is kept");
+    still_refused(&prod, &[&format!(r#"INSERT INTO t (id, n, "{long}x1") VALUES (0, 0, 1)"#)]);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, &v1).code, 0);
+    assert_eq!(prod.value(&values).as_deref(), Some("60300:mine"));
+}
+
 /// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
 /// the change is made in place with the reason, where `migrate dev` used to fail.
 #[test]
