@@ -15,9 +15,9 @@
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
 //!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
-//!    privileges of the column and of the views it recreates; other tables' foreign keys
-//!    that reference the column (the ids running out: an `integer` primary key made `bigint`)
-//!    are dropped before its key and added again `NOT VALID` on the new one;
+//!    privileges of the column and of the views it recreates; other tables' foreign keys, and
+//!    the table's own, that reference the column (the ids running out: an `integer` primary key
+//!    made `bigint`) are dropped before its key and added again `NOT VALID` on the new one;
 //! 4. validate (each statement on its own, only when the swap re-added such keys): they are
 //!    validated, a scan of the referencing table under `SHARE UPDATE EXCLUSIVE`.
 //!
@@ -331,10 +331,11 @@ impl TableRetype {
     }
 
     /// A free name for a constraint or index of the new columns: none of the table's
-    /// constraints, none of the schema's relations (a key's index is one), none made up before.
-    fn made_up_name(&mut self, desired: &Schema, stem: &str, suffix: &str) -> String {
+    /// constraints, none of the schema's relations (a key's index is one), none made up before
+    /// (the caller keeps it in `made_up` once it uses it).
+    fn free_name(&self, desired: &Schema, stem: &str, suffix: &str) -> String {
         let schema = &self.table.schema;
-        let name = unused_ident(stem, suffix, |name| {
+        unused_ident(stem, suffix, |name| {
             let constraint = desired
                 .tables
                 .iter()
@@ -344,9 +345,7 @@ impl TableRetype {
                 || desired.views.iter().any(|v| &v.schema == schema && v.name == name)
                 || desired.sequences.iter().any(|q| &q.schema == schema && q.name == name);
             constraint || relation || self.made_up.iter().any(|made| made == name)
-        });
-        self.made_up.push(name.clone());
-        name
+        })
     }
 
     fn sync_function(&self) -> String {
@@ -490,11 +489,18 @@ END
                 false,
             ));
         }
+        // The table's own foreign keys on a swapped key (`parent_id` referencing `id`) go first,
+        // before any column they hang on or read, and come back as other tables' keys do.
+        let own: Vec<Constraint> =
+            self.table.constraints.iter().filter(|c| self.self_referencing(c)).cloned().collect();
+        let table = self.table.clone();
+        let readded: Vec<Step> = own.iter().map(|key| self.repoint_foreign_key(&table, key)).collect();
         let columns = std::mem::take(&mut self.columns);
         for column in &columns {
-            self.plan_column(desired, column, &mut after_swap);
+            self.plan_column(desired, column, &own, &mut after_swap);
         }
         self.columns = columns;
+        after_swap.extend(readded);
         // Dropping the old column took the statistics objects over it along.
         for statistics in desired
             .statistics
@@ -518,12 +524,49 @@ END
         }
     }
 
+    /// Whether `constraint` is a foreign key of the table on one of its own swapped columns.
+    fn self_referencing(&self, constraint: &Constraint) -> bool {
+        constraint.kind == "f"
+            && self.columns.iter().any(|column| {
+                haste_sql::references_column(&constraint.definition, &self.table.name, &column.old.name)
+            })
+    }
+
+    /// A foreign key of `other` that hangs on a swapped key: the swap drops it before the key
+    /// and adds it again (the returned step), `NOT VALID` since every row already passed it,
+    /// once the key is on the new column; the validate migration validates it.
+    fn repoint_foreign_key(&mut self, other: &Table, foreign_key: &Constraint) -> Step {
+        let (other_name, quoted) = (other.qualified_name(), quote_ident(&foreign_key.name));
+        self.swap.push(step(
+            format!("ALTER TABLE {other_name} DROP CONSTRAINT {quoted}"),
+            Lock::AccessExclusive,
+            &[],
+            false,
+        ));
+        self.validate.push(validate(&other_name, &quoted));
+        step(
+            format!("ALTER TABLE {other_name} ADD CONSTRAINT {quoted} {} NOT VALID", foreign_key.definition),
+            Lock::ShareRowExclusive,
+            &[],
+            false,
+        )
+    }
+
     /// The steps of one column; `after_swap` collects what needs the new column under its name.
-    fn plan_column(&mut self, desired: &Schema, column: &Retyped, after_swap: &mut Vec<Step>) {
+    /// `own`: the table's foreign keys on its swapped columns, carried apart.
+    fn plan_column(
+        &mut self,
+        desired: &Schema,
+        column: &Retyped,
+        own: &[Constraint],
+        after_swap: &mut Vec<Step>,
+    ) {
         let name = self.name();
         let (old, temporary) = (quote_ident(&column.old.name), quote_ident(&column.temporary));
         if column.new.not_null {
-            let check = quote_ident(&self.made_up_name(desired, &column.temporary, "_not_null"));
+            let check = self.free_name(desired, &column.temporary, "_not_null");
+            self.made_up.push(check.clone());
+            let check = quote_ident(&check);
             self.expand.push(step(
                 format!(
                     "ALTER TABLE {name} ADD CONSTRAINT {check} CHECK ({temporary} IS NOT NULL) NOT VALID"
@@ -583,31 +626,18 @@ END
         }
         // Other tables' foreign keys hang on the old column's key: they go before it and come
         // back, NOT VALID (every row already passed them), once the key is on the new column.
-        let mut readded = Vec::new();
-        for (other, foreign_key) in referencing(desired, &self.table, &column.old.name) {
-            let (other_name, quoted) = (other.qualified_name(), quote_ident(&foreign_key.name));
-            self.swap.push(step(
-                format!("ALTER TABLE {other_name} DROP CONSTRAINT {quoted}"),
-                Lock::AccessExclusive,
-                &[],
-                false,
-            ));
-            readded.push(step(
-                format!(
-                    "ALTER TABLE {other_name} ADD CONSTRAINT {quoted} {} NOT VALID",
-                    foreign_key.definition
-                ),
-                Lock::ShareRowExclusive,
-                &[],
-                false,
-            ));
-            self.validate.push(validate(&other_name, &quoted));
-        }
+        let referencing: Vec<(Table, Constraint)> = referencing(desired, &self.table, &column.old.name)
+            .map(|(other, foreign_key)| (other.clone(), foreign_key.clone()))
+            .collect();
+        let readded: Vec<Step> = referencing
+            .iter()
+            .map(|(other, foreign_key)| self.repoint_foreign_key(other, foreign_key))
+            .collect();
         // Foreign keys first: a key they would hang on is dropped after them.
         let mut constraints = self.table.constraints.clone();
         constraints.sort_by_key(|c| c.kind != "f");
-        for constraint in &constraints {
-            let replacement = self.made_up_name(desired, &constraint.name, "_haste_new");
+        for constraint in constraints.iter().filter(|c| !own.contains(c)) {
+            let replacement = self.free_name(desired, &constraint.name, "_haste_new");
             let Repointed::Statement(sql) = haste_sql::constraint_on(
                 &name,
                 &constraint.definition,
@@ -617,6 +647,7 @@ END
             ) else {
                 continue;
             };
+            self.made_up.push(replacement.clone());
             let (quoted, replacement) = (quote_ident(&constraint.name), quote_ident(&replacement));
             self.swap.push(step(
                 format!("ALTER TABLE {name} DROP CONSTRAINT {quoted}"),
@@ -646,10 +677,11 @@ END
         }
         let (schema, table) = (self.table.schema.clone(), self.table.name.clone());
         for index in desired.indexes.iter().filter(|i| i.schema == schema && i.table == table) {
-            let replacement = self.made_up_name(desired, &index.name, "_haste_new");
+            let replacement = self.free_name(desired, &index.name, "_haste_new");
             if let Repointed::Statement(sql) =
                 haste_sql::index_on(&index.definition, &column.old.name, &column.temporary, &replacement)
             {
+                self.made_up.push(replacement.clone());
                 self.prepare.push(step(sql, Lock::ShareUpdateExclusive, &[Hazard::IndexBuild], true));
                 after_swap.push(step(
                     format!(

@@ -555,6 +555,51 @@ fn conversions_that_can_fail_are_checked_then_expanded_and_swapped() {
     assert!(prod.try_execute("INSERT INTO items VALUES (0, 1, 'too-long-code')").is_err());
 }
 
+/// A self-referencing foreign key (`parent_id` referencing `id`) on a key made `bigint`, with
+/// the referencing column widened too or left `integer`: the swap used to fail on "cannot drop
+/// constraint t_pkey ... other objects depend on it". The key is carried as other tables' keys
+/// are: dropped first, added again `NOT VALID` on the new key, validated last.
+#[test]
+fn a_self_referencing_key_is_widened() {
+    for widened in ["parent_id bigint", "parent_id integer"] {
+        let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+        let dir = TempDir::new("retype-self");
+        let v1 = "CREATE TABLE t (id integer PRIMARY KEY, parent_id integer REFERENCES t (id) ON DELETE CASCADE, n integer);
+CREATE INDEX t_parent_idx ON t (parent_id);";
+        assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+        let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+        assert_eq!(deploy().code, 0);
+        prod.execute("INSERT INTO t SELECT g, NULLIF(g / 2, 0), g FROM generate_series(1, 1000) g");
+        let v2 = v1
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("parent_id integer", widened);
+        let run = dev(&dir, &dev_db, &v2, "bigint");
+        assert_eq!(run.code, 0, "{widened}: {run:?}");
+        let applied = deploy();
+        assert_eq!(applied.code, 0, "{widened}: {applied:?}");
+        assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "{widened}");
+        assert_eq!(
+            prod.value("SELECT count(*) || ':' || sum(parent_id) FROM t").as_deref(),
+            Some("1000:250000")
+        );
+        assert_eq!(
+            prod.value("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated").as_deref(),
+            Some("1")
+        );
+        still_refused(&prod, &["INSERT INTO t VALUES (5000, 4000, 0)"]);
+        prod.execute("DELETE FROM t WHERE id = 1");
+        assert_eq!(
+            prod.value("SELECT count(*) FROM t").as_deref(),
+            Some("0"),
+            "{widened}: the cascade follows the key"
+        );
+        let steps = (folders(&dir).len() - 1).to_string();
+        let down = haste(dir.path(), &["migrate", "down", "--steps", &steps, "--url", &prod.url]);
+        assert_eq!(down.code, 0, "{widened}: {down:?}");
+        assert_eq!(same_schema(&dir, &prod, v1).code, 0, "{widened}");
+    }
+}
+
 /// Rows that do not convert stop the deploy at the expand's first statement: the message
 /// names the column, how many rows and the first key, nothing of the migration is applied
 /// (neither its other changes nor the new column and trigger), and once the rows are fixed the
