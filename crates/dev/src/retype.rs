@@ -89,6 +89,10 @@ pub(crate) struct Retypes {
     pub(crate) in_place: Vec<String>,
 }
 
+/// The settings a type conversion may read.
+const CONVERSION_SETTINGS: [&str; 5] =
+    ["TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits", "bytea_output"];
+
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
     Step { sql, lock, hazards: hazards.to_vec(), alone }
 }
@@ -443,9 +447,15 @@ END
             assignments.push_str(&format!("  NEW.{temporary} := {};\n", self.converted(column, "NEW.")));
         }
         let function = self.sync_function();
+        // A conversion can read the session's settings (`timestamp` to `timestamptz` its time
+        // zone, text to a date its `DateStyle`, a float to text its digits): the trigger
+        // converts with the deploy's settings, as data.sql does and as a change in place would
+        // for every row, not with those of each application session that writes.
+        let settings: String =
+            CONVERSION_SETTINGS.iter().map(|name| format!(" SET {name} FROM CURRENT")).collect();
         self.expand.push(step(
             format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS {}",
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql{settings} AS {}",
                 dollar_quote(&format!("\nBEGIN\n{assignments}  RETURN NEW;\nEND\n"))
             ),
             Lock::None,

@@ -342,6 +342,62 @@ fn names_holding_the_dollar_quote_tag_are_retyped_and_renamed() {
     );
 }
 
+/// Deploys the pending migrations up to the expand and its backfill, runs `meanwhile` (the
+/// application's writes before the swap, at a known point), then deploys the prepare and swap.
+fn deploy_after_the_backfill(dir: &TempDir, prod: &TestDb, meanwhile: impl FnOnce()) -> Run {
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    let held = TempDir::new("retype-held");
+    let later: Vec<_> = folders(dir)
+        .into_iter()
+        .filter(|folder| ["_prepare", "_swap"].iter().any(|end| folder.to_string_lossy().ends_with(end)))
+        .collect();
+    assert_eq!(later.len(), 2, "{later:?}");
+    for folder in &later {
+        fs::rename(folder, held.path().join(folder.file_name().unwrap())).unwrap();
+    }
+    let expanded = deploy();
+    assert_eq!(expanded.code, 0, "{expanded:?}");
+    meanwhile();
+    for folder in &later {
+        fs::rename(held.path().join(folder.file_name().unwrap()), folder).unwrap();
+    }
+    deploy()
+}
+
+/// A type change whose conversion reads the session's settings (`timestamp` to `timestamptz`
+/// reads its time zone): a row the application writes from a session in another zone during
+/// the backfill is converted as data.sql converts the others, with the deploy's zone (as a
+/// change in place converts every row), not with the writer's. Identical values stayed 5 hours
+/// apart before.
+#[test]
+fn a_conversion_uses_the_deploys_settings_for_every_row() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-zone");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, at timestamp NOT NULL);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t VALUES (1, '2026-03-08 02:30'), (2, 'infinity'), (3, '-infinity')");
+    let v2 = v1.replace("timestamp", "timestamptz");
+    assert_eq!(dev(&dir, &dev_db, &v2, "zoned").code, 0);
+    let applied = deploy_after_the_backfill(&dir, &prod, || {
+        prod.execute("SET TimeZone = 'America/New_York'; INSERT INTO t VALUES (4, '2026-03-08 02:30')");
+    });
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value(
+            "SELECT ((SELECT at FROM t WHERE id = 1) = (SELECT at FROM t WHERE id = 4)) || ':' || \
+             (SELECT string_agg(at::text, ',' ORDER BY id) FROM t WHERE id IN (2, 3))"
+        )
+        .as_deref(),
+        Some("true:infinity,-infinity"),
+        "the same value, converted the same way whoever wrote it"
+    );
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+}
+
 /// A write made with `session_replication_role = replica` (a logical replication subscriber's
 /// apply, a restore with triggers off) after the backfill: the sync trigger still converts it,
 /// so the swap keeps the value written, never the one the new column had before.
@@ -355,20 +411,12 @@ fn a_write_in_replica_mode_after_the_backfill_is_kept_by_the_swap() {
     assert_eq!(deploy().code, 0);
     prod.execute("INSERT INTO t SELECT g, g, 'l' || g FROM generate_series(1, 500) g");
     assert_eq!(dev(&dir, &dev_db, &v1.replace("n integer", "n bigint"), "bigint").code, 0);
-    // The deploy up to the expand and its backfill: the prepare and swap held back.
-    let held = TempDir::new("retype-replica-held");
-    let later: Vec<_> = folders(&dir).into_iter().skip(2).collect();
-    assert_eq!(later.len(), 2, "{later:?}");
-    for folder in &later {
-        fs::rename(folder, held.path().join(folder.file_name().unwrap())).unwrap();
-    }
-    assert_eq!(deploy().code, 0);
-    assert_eq!(prod.value("SELECT count(*) FROM t WHERE n_haste_new IS NULL").as_deref(), Some("0"));
-    prod.execute("SET session_replication_role = replica; UPDATE t SET n = -n WHERE id <= 10; RESET session_replication_role");
-    for folder in &later {
-        fs::rename(held.path().join(folder.file_name().unwrap()), folder).unwrap();
-    }
-    let applied = deploy();
+    let applied = deploy_after_the_backfill(&dir, &prod, || {
+        assert_eq!(prod.value("SELECT count(*) FROM t WHERE n_haste_new IS NULL").as_deref(), Some("0"));
+        prod.execute(
+            "SET session_replication_role = replica; UPDATE t SET n = -n WHERE id <= 10; RESET session_replication_role",
+        );
+    });
     assert_eq!(applied.code, 0, "{applied:?}");
     assert_eq!(
         prod.value("SELECT sum(n) || ':' || pg_typeof(n) FROM t WHERE id <= 10 GROUP BY pg_typeof(n)")
