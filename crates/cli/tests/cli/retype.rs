@@ -18,6 +18,13 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
 
 use crate::dev::matches as same_schema;
 
+/// `migrate dev` with one column rename (`schema.table.old=new`) across two releases.
+fn dev_renaming(dir: &TempDir, db: &TestDb, desired: &str, name: &str, rename: &str) -> Run {
+    dir.write("schema.sql", desired);
+    let args = ["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name];
+    haste(dir.path(), &[&args[..], &["--rename", rename, "--expand-contract"]].concat())
+}
+
 /// The keys, checks and `NOT NULL` of the swapped columns still refuse each of `statements`.
 fn still_refused(db: &TestDb, statements: &[&str]) {
     for refused in statements {
@@ -316,23 +323,7 @@ fn names_holding_the_dollar_quote_tag_are_retyped_and_renamed() {
     assert_eq!(deploy().code, 0);
 
     let v3 = v2.replace(r#""c$haste1$" text"#, r#""d$haste$" text"#);
-    dir.write("schema.sql", &v3);
-    let rename = haste(
-        dir.path(),
-        &[
-            "migrate",
-            "dev",
-            "--url",
-            &dev_db.url,
-            "--schema",
-            "schema.sql",
-            "--name",
-            "rename",
-            "--rename",
-            "public.t$haste$.c$haste1$=d$haste$",
-            "--expand-contract",
-        ],
-    );
+    let rename = dev_renaming(&dir, &dev_db, &v3, "rename", "public.t$haste$.c$haste1$=d$haste$");
     assert_eq!(rename.code, 0, "{rename:?}");
     dev_db.execute(r#"INSERT INTO "t$haste$" (id, "a$haste$", "d$haste$") VALUES (1, 1, 'new')"#);
     assert_eq!(
@@ -426,22 +417,12 @@ fn a_write_in_replica_mode_after_the_backfill_is_kept_by_the_swap() {
     );
 
     // An --expand-contract rename's sync trigger fires in replica mode too.
-    dir.write("schema.sql", &v1.replace("n integer", "n bigint").replace("label", "title"));
-    let rename = haste(
-        dir.path(),
-        &[
-            "migrate",
-            "dev",
-            "--url",
-            &dev_db.url,
-            "--schema",
-            "schema.sql",
-            "--name",
-            "title",
-            "--rename",
-            "public.t.label=title",
-            "--expand-contract",
-        ],
+    let rename = dev_renaming(
+        &dir,
+        &dev_db,
+        &v1.replace("n integer", "n bigint").replace("label", "title"),
+        "title",
+        "public.t.label=title",
     );
     assert_eq!(rename.code, 0, "{rename:?}");
     dev_db.execute("INSERT INTO t (id, n, label) VALUES (1, 1, 'one')");
@@ -466,7 +447,7 @@ CREATE INDEX "{long}i2" ON t ("{long}x2");"#
     assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
     let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
     assert_eq!(deploy().code, 0);
-    prod.execute(&format!(r#"INSERT INTO t SELECT g, g, 'mine', g, g FROM generate_series(1, 200) g"#));
+    prod.execute("INSERT INTO t SELECT g, g, 'mine', g, g FROM generate_series(1, 200) g");
     let values = format!(
         r#"SELECT sum(n) + sum("{long}x1") + sum("{long}x2") || ':' || string_agg(DISTINCT n_haste_new, ',') FROM t"#
     );
