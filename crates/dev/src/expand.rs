@@ -10,7 +10,7 @@
 
 use haste_diff::{Lock, Options, Rename, SchemaChange, Step};
 use haste_schema::{Schema, Table, qualified};
-use haste_sql::{quote_ident, truncate_ident};
+use haste_sql::{dollar_quote, quote_ident, truncate_ident, unused_ident};
 
 use crate::Error;
 use crate::draft::{Draft, Moved};
@@ -78,7 +78,15 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> (Schema, Vec<
             if redefined && !parked.iter().any(|p: &Parked| p.schema == old.schema && p.name == old.name) {
                 parked.push(Parked {
                     schema: old.schema.clone(),
-                    temporary: truncate_ident(&old.name, "_haste_new"),
+                    temporary: unused_ident(&old.name, "_haste_new", |name| {
+                        [history, desired].iter().any(|schema| {
+                            schema.indexes.iter().any(|i| i.schema == old.schema && i.name == name)
+                                || schema.tables.iter().any(|t| {
+                                    t.schema == old.schema
+                                        && (t.name == name || t.constraints.iter().any(|c| c.name == name))
+                                })
+                        }) || parked.iter().any(|p| p.schema == old.schema && p.temporary == name)
+                    }),
                     name: old.name.clone(),
                 });
             }
@@ -131,19 +139,21 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
     vec![
         step(
             format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $haste$\n\
-                 BEGIN\n\
-                 \x20 IF TG_OP = 'INSERT' THEN\n\
-                 \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
-                 \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
-                 \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
-                 \x20   NEW.{old} := NEW.{new};\n\
-                 \x20 ELSE\n\
-                 \x20   NEW.{new} := NEW.{old};\n\
-                 \x20 END IF;\n\
-                 \x20 RETURN NEW;\n\
-                 END\n\
-                 $haste$"
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS {}",
+                dollar_quote(&format!(
+                    "\n\
+                     BEGIN\n\
+                     \x20 IF TG_OP = 'INSERT' THEN\n\
+                     \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
+                     \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
+                     \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
+                     \x20   NEW.{old} := NEW.{new};\n\
+                     \x20 ELSE\n\
+                     \x20   NEW.{new} := NEW.{old};\n\
+                     \x20 END IF;\n\
+                     \x20 RETURN NEW;\n\
+                     END\n"
+                ))
             ),
             Lock::None,
         ),
@@ -155,6 +165,7 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
             ),
             Lock::ShareRowExclusive,
         ),
+        crate::retype::always_fires(&qualified(&column.schema, &column.table), &sync_trigger(column)),
     ]
 }
 

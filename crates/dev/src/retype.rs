@@ -9,15 +9,15 @@
 //!    convert fails the migration with the column, the count, the first key and a hint, before
 //!    anything of it is applied;
 //! 1. expand (with the migration's other changes): a new column of the new type, a trigger
-//!    that fills it on every write, a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
+//!    that fills it on every write (also in replica mode: see [`always_fires`]), a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
 //!    of the column's foreign keys; `data.sql` fills the rows already there, in batches;
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
 //!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
-//!    privileges of the column and of the views it recreates; other tables' foreign keys
-//!    that reference the column (the ids running out: an `integer` primary key made `bigint`)
-//!    are dropped before its key and added again `NOT VALID` on the new one;
+//!    privileges of the column and of the views it recreates; other tables' foreign keys, and
+//!    the table's own, that reference the column (the ids running out: an `integer` primary key
+//!    made `bigint`) are dropped before its key and added again `NOT VALID` on the new one;
 //! 4. validate (each statement on its own, only when the swap re-added such keys): they are
 //!    validated, a scan of the referencing table under `SHARE UPDATE EXCLUSIVE`.
 //!
@@ -48,7 +48,7 @@ use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
     Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified,
 };
-use haste_sql::{Repointed, quote_ident, quote_literal, truncate_ident};
+use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
 use crate::draft::{Draft, Refill};
 
@@ -77,6 +77,8 @@ struct TableRetype {
     swap: Vec<Step>,
     /// Other tables' foreign keys on the swapped columns, re-added `NOT VALID` by the swap.
     validate: Vec<Step>,
+    /// The names of the constraints and indexes made up so far for the new columns.
+    made_up: Vec<String>,
 }
 
 /// The rewriting type changes of a migration.
@@ -88,6 +90,10 @@ pub(crate) struct Retypes {
     /// Type changes made in place, each with the reason.
     pub(crate) in_place: Vec<String>,
 }
+
+/// The settings a type conversion may read.
+const CONVERSION_SETTINGS: [&str; 5] =
+    ["TimeZone", "DateStyle", "IntervalStyle", "extra_float_digits", "bytea_output"];
 
 fn step(sql: String, lock: Lock, hazards: &[Hazard], alone: bool) -> Step {
     Step { sql, lock, hazards: hazards.to_vec(), alone, source: SchemaChange::Custom }
@@ -102,6 +108,14 @@ fn validate(table: &str, constraint: &str) -> Step {
         &[Hazard::TableScan],
         true,
     )
+}
+
+/// A sync trigger fires also for writes made with `session_replication_role = replica` (a
+/// logical replication subscriber's apply, a restore with triggers off): an ordinary trigger
+/// skips them, and the swap would then give such a row the value its new column had before
+/// the write, silently.
+pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
+    step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
 fn same_table(a: &Table, b: &Table) -> bool {
@@ -157,7 +171,10 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                 None => columns.push(Retyped {
                     old: old.clone(),
                     new: new.clone(),
-                    temporary: truncate_ident(&old.name, "_haste_new"),
+                    temporary: unused_ident(&old.name, "_haste_new", |name| {
+                        [before, table].iter().any(|t| t.columns.iter().any(|c| c.name == name))
+                            || columns.iter().any(|c: &Retyped| c.temporary == name)
+                    }),
                     can_fail: !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type),
                 }),
             }
@@ -189,6 +206,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             prepare: Vec::new(),
             swap: Vec::new(),
             validate: Vec::new(),
+            made_up: Vec::new(),
         };
         retype.plan(desired);
         tables.push(retype);
@@ -319,6 +337,24 @@ impl TableRetype {
         self.table.qualified_name()
     }
 
+    /// A free name for a constraint or index of the new columns: none of the table's
+    /// constraints, none of the schema's relations (a key's index is one), none made up before
+    /// (the caller keeps it in `made_up` once it uses it).
+    fn free_name(&self, desired: &Schema, stem: &str, suffix: &str) -> String {
+        let schema = &self.table.schema;
+        unused_ident(stem, suffix, |name| {
+            let constraint = desired
+                .tables
+                .iter()
+                .filter(|t| &t.schema == schema)
+                .any(|t| t.name == name || t.constraints.iter().any(|c| c.name == name));
+            let relation = desired.indexes.iter().any(|i| &i.schema == schema && i.name == name)
+                || desired.views.iter().any(|v| &v.schema == schema && v.name == name)
+                || desired.sequences.iter().any(|q| &q.schema == schema && q.name == name);
+            constraint || relation || self.made_up.iter().any(|made| made == name)
+        })
+    }
+
     fn sync_function(&self) -> String {
         qualified(&self.table.schema, &truncate_ident(&format!("haste_retype_{}", self.table.name), ""))
     }
@@ -341,8 +377,8 @@ impl TableRetype {
     fn precheck(&self, column: &Retyped) -> Step {
         let (table, key, old) = (self.name(), quote_ident(&self.key), quote_ident(&column.old.name));
         let converted = self.converted(column, "checked.");
-        let sql = format!(
-            "DO $haste$
+        let body = format!(
+            "
 #variable_conflict use_column
 DECLARE
   converted {new_type};
@@ -380,7 +416,7 @@ BEGIN
       HINT = {hint};
   END IF;
 END
-$haste$",
+",
             new_type = column.new.data_type,
             column = quote_literal(&format!("{table}.{old}")),
             type_name = quote_literal(&column.new.data_type),
@@ -389,7 +425,7 @@ $haste$",
                 "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
             ),
         );
-        step(sql, Lock::AccessShare, &[Hazard::TableScan], false)
+        step(format!("DO {}", dollar_quote(&body)), Lock::AccessShare, &[Hazard::TableScan], false)
     }
 
     fn plan(&mut self, desired: &Schema) {
@@ -414,9 +450,16 @@ $haste$",
             assignments.push_str(&format!("  NEW.{temporary} := {};\n", self.converted(column, "NEW.")));
         }
         let function = self.sync_function();
+        // A conversion can read the session's settings (`timestamp` to `timestamptz` its time
+        // zone, text to a date its `DateStyle`, a float to text its digits): the trigger
+        // converts with the deploy's settings, as data.sql does and as a change in place would
+        // for every row, not with those of each application session that writes.
+        let settings: String =
+            CONVERSION_SETTINGS.iter().map(|name| format!(" SET {name} FROM CURRENT")).collect();
         self.expand.push(step(
             format!(
-                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $haste$\nBEGIN\n{assignments}  RETURN NEW;\nEND\n$haste$"
+                "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql{settings} AS {}",
+                dollar_quote(&format!("\nBEGIN\n{assignments}  RETURN NEW;\nEND\n"))
             ),
             Lock::None,
             &[],
@@ -431,6 +474,7 @@ $haste$",
             &[],
             false,
         ));
+        self.expand.push(always_fires(&name, &self.sync_trigger()));
 
         self.swap.push(step(
             format!("DROP TRIGGER {} ON {name}", self.sync_trigger()),
@@ -458,11 +502,18 @@ $haste$",
                 false,
             ));
         }
+        // The table's own foreign keys on a swapped key (`parent_id` referencing `id`) go first,
+        // before any column they hang on or read, and come back as other tables' keys do.
+        let own: Vec<Constraint> =
+            self.table.constraints.iter().filter(|c| self.self_referencing(c)).cloned().collect();
+        let table = self.table.clone();
+        let readded: Vec<Step> = own.iter().map(|key| self.repoint_foreign_key(&table, key)).collect();
         let columns = std::mem::take(&mut self.columns);
         for column in &columns {
-            self.plan_column(desired, column, &mut after_swap);
+            self.plan_column(desired, column, &own, &mut after_swap);
         }
         self.columns = columns;
+        after_swap.extend(readded);
         // Dropping the old column took the statistics objects over it along.
         for statistics in desired
             .statistics
@@ -486,12 +537,49 @@ $haste$",
         }
     }
 
+    /// Whether `constraint` is a foreign key of the table on one of its own swapped columns.
+    fn self_referencing(&self, constraint: &Constraint) -> bool {
+        constraint.kind == ConstraintKind::ForeignKey
+            && self.columns.iter().any(|column| {
+                haste_sql::references_column(&constraint.definition, &self.table.name, &column.old.name)
+            })
+    }
+
+    /// A foreign key of `other` that hangs on a swapped key: the swap drops it before the key
+    /// and adds it again (the returned step), `NOT VALID` since every row already passed it,
+    /// once the key is on the new column; the validate migration validates it.
+    fn repoint_foreign_key(&mut self, other: &Table, foreign_key: &Constraint) -> Step {
+        let (other_name, quoted) = (other.qualified_name(), quote_ident(&foreign_key.name));
+        self.swap.push(step(
+            format!("ALTER TABLE {other_name} DROP CONSTRAINT {quoted}"),
+            Lock::AccessExclusive,
+            &[],
+            false,
+        ));
+        self.validate.push(validate(&other_name, &quoted));
+        step(
+            format!("ALTER TABLE {other_name} ADD CONSTRAINT {quoted} {} NOT VALID", foreign_key.definition),
+            Lock::ShareRowExclusive,
+            &[],
+            false,
+        )
+    }
+
     /// The steps of one column; `after_swap` collects what needs the new column under its name.
-    fn plan_column(&mut self, desired: &Schema, column: &Retyped, after_swap: &mut Vec<Step>) {
+    /// `own`: the table's foreign keys on its swapped columns, carried apart.
+    fn plan_column(
+        &mut self,
+        desired: &Schema,
+        column: &Retyped,
+        own: &[Constraint],
+        after_swap: &mut Vec<Step>,
+    ) {
         let name = self.name();
         let (old, temporary) = (quote_ident(&column.old.name), quote_ident(&column.temporary));
         if column.new.not_null {
-            let check = quote_ident(&truncate_ident(&column.temporary, "_not_null"));
+            let check = self.free_name(desired, &column.temporary, "_not_null");
+            self.made_up.push(check.clone());
+            let check = quote_ident(&check);
             self.expand.push(step(
                 format!(
                     "ALTER TABLE {name} ADD CONSTRAINT {check} CHECK ({temporary} IS NOT NULL) NOT VALID"
@@ -551,31 +639,18 @@ $haste$",
         }
         // Other tables' foreign keys hang on the old column's key: they go before it and come
         // back, NOT VALID (every row already passed them), once the key is on the new column.
-        let mut readded = Vec::new();
-        for (other, foreign_key) in referencing(desired, &self.table, &column.old.name) {
-            let (other_name, quoted) = (other.qualified_name(), quote_ident(&foreign_key.name));
-            self.swap.push(step(
-                format!("ALTER TABLE {other_name} DROP CONSTRAINT {quoted}"),
-                Lock::AccessExclusive,
-                &[],
-                false,
-            ));
-            readded.push(step(
-                format!(
-                    "ALTER TABLE {other_name} ADD CONSTRAINT {quoted} {} NOT VALID",
-                    foreign_key.definition
-                ),
-                Lock::ShareRowExclusive,
-                &[],
-                false,
-            ));
-            self.validate.push(validate(&other_name, &quoted));
-        }
+        let referencing: Vec<(Table, Constraint)> = referencing(desired, &self.table, &column.old.name)
+            .map(|(other, foreign_key)| (other.clone(), foreign_key.clone()))
+            .collect();
+        let readded: Vec<Step> = referencing
+            .iter()
+            .map(|(other, foreign_key)| self.repoint_foreign_key(other, foreign_key))
+            .collect();
         // Foreign keys first: a key they would hang on is dropped after them.
-        let mut constraints: Vec<_> = self.table.constraints.iter().collect();
+        let mut constraints = self.table.constraints.clone();
         constraints.sort_by_key(|c| c.kind != ConstraintKind::ForeignKey);
-        for constraint in constraints {
-            let replacement = truncate_ident(&constraint.name, "_haste_new");
+        for constraint in constraints.iter().filter(|c| !own.contains(c)) {
+            let replacement = self.free_name(desired, &constraint.name, "_haste_new");
             let Repointed::Statement(sql) = haste_sql::constraint_on(
                 &name,
                 &constraint.definition,
@@ -585,6 +660,7 @@ $haste$",
             ) else {
                 continue;
             };
+            self.made_up.push(replacement.clone());
             let (quoted, replacement) = (quote_ident(&constraint.name), quote_ident(&replacement));
             self.swap.push(step(
                 format!("ALTER TABLE {name} DROP CONSTRAINT {quoted}"),
@@ -614,13 +690,13 @@ $haste$",
                 ));
             }
         }
-        for index in
-            desired.indexes.iter().filter(|i| i.schema == self.table.schema && i.table == self.table.name)
-        {
-            let replacement = truncate_ident(&index.name, "_haste_new");
+        let (schema, table) = (self.table.schema.clone(), self.table.name.clone());
+        for index in desired.indexes.iter().filter(|i| i.schema == schema && i.table == table) {
+            let replacement = self.free_name(desired, &index.name, "_haste_new");
             if let Repointed::Statement(sql) =
                 haste_sql::index_on(&index.definition, &column.old.name, &column.temporary, &replacement)
             {
+                self.made_up.push(replacement.clone());
                 self.prepare.push(step(sql, Lock::ShareUpdateExclusive, &[Hazard::IndexBuild], true));
                 after_swap.push(step(
                     format!(

@@ -40,7 +40,9 @@ pub use lock::{
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
 };
-pub use quote::{MAX_IDENT_BYTES, object_name, quote_ident, quote_literal, truncate_ident};
+pub use quote::{
+    MAX_IDENT_BYTES, dollar_quote, object_name, quote_ident, quote_literal, truncate_ident, unused_ident,
+};
 pub use retarget::{
     Repointed, constraint_on, index_named, index_on, key_columns, mentions, names as string_nodes,
     plain_key_columns, references_column,

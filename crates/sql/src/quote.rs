@@ -12,6 +12,24 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// Quotes a function or `DO` body as a dollar-quoted string: `$haste$…$haste$`, or, when the
+/// body holds that tag (a quoted name such as `"a$haste$b"` does), `$haste1$`, `$haste2$`… until
+/// the closing tag is the first place the tag occurs, so no name can end the body early. Every
+/// body haste generates goes through here.
+pub fn dollar_quote(body: &str) -> String {
+    (0..)
+        .map(|n: u32| match n {
+            0 => "$haste$".to_owned(),
+            n => format!("$haste{n}$"),
+        })
+        .find_map(|tag| {
+            let quoted = format!("{tag}{body}{tag}");
+            // The body's end and the closing tag together must not spell the tag sooner either.
+            (quoted[tag.len()..].find(&tag) == Some(body.len())).then_some(quoted)
+        })
+        .expect("a tag the body does not hold")
+}
+
 /// The longest name PostgreSQL keeps: `NAMEDATALEN - 1` bytes. It cuts longer ones (with a
 /// notice), so a name haste makes up must be cut the same way to be found again.
 pub const MAX_IDENT_BYTES: usize = 63;
@@ -25,6 +43,20 @@ pub fn truncate_ident(stem: &str, suffix: &str) -> String {
     let room = MAX_IDENT_BYTES.saturating_sub(suffix.len());
     let name = format!("{}{suffix}", &stem[..stem.floor_char_boundary(room)]);
     name[..name.floor_char_boundary(MAX_IDENT_BYTES)].to_owned()
+}
+
+/// A name haste makes up from `stem` and `suffix` ([`truncate_ident`]) that `taken` says is
+/// free: `stem` + `suffix`, else `suffix` followed by 2, 3… (the stem cut to make room), so a
+/// user's own `<column>_haste_new`, or two long names that cut to the same bytes, never meet
+/// the name of what haste adds.
+pub fn unused_ident(stem: &str, suffix: &str, taken: impl Fn(&str) -> bool) -> String {
+    (1..)
+        .map(|n: u32| match n {
+            1 => truncate_ident(stem, suffix),
+            n => truncate_ident(stem, &format!("{suffix}{n}")),
+        })
+        .find(|name| !taken(name))
+        .expect("a free name")
 }
 
 /// The name PostgreSQL gives an object it names itself from two names and a label
@@ -65,6 +97,16 @@ mod tests {
     }
 
     #[test]
+    fn unused_names_count_up_past_the_taken_ones() {
+        assert_eq!(unused_ident("n", "_haste_new", |_| false), "n_haste_new");
+        assert_eq!(unused_ident("n", "_haste_new", |name| name == "n_haste_new"), "n_haste_new2");
+        let long = "a".repeat(63);
+        let taken = [truncate_ident(&long, "_haste_new"), truncate_ident(&long, "_haste_new2")];
+        let name = unused_ident(&long, "_haste_new", |name| taken.iter().any(|t| t == name));
+        assert_eq!(name, format!("{}_haste_new3", "a".repeat(52)));
+    }
+
+    #[test]
     fn object_names_shorten_the_longer_name_first() {
         assert_eq!(object_name("User", "id", "seq"), "User_id_seq");
         // 63 - len("_seq") - 1 = 58 bytes for both names: the 70-byte one gives way to 56.
@@ -83,5 +125,14 @@ mod tests {
         assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
         assert_eq!(quote_ident("User"), "\"User\"");
         assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+
+    #[test]
+    fn dollar_quotes_pick_a_tag_the_body_does_not_hold() {
+        assert_eq!(dollar_quote("BEGIN END"), "$haste$BEGIN END$haste$");
+        assert_eq!(dollar_quote(r#"NEW."a$haste$b" := 1"#), r#"$haste1$NEW."a$haste$b" := 1$haste1$"#);
+        assert_eq!(dollar_quote("$haste$ $haste1$"), "$haste2$$haste$ $haste1$$haste2$");
+        // A body ending in a prefix of the tag would close early against the closing tag.
+        assert_eq!(dollar_quote("x$haste"), "$haste1$x$haste$haste1$");
     }
 }

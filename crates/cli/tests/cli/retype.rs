@@ -18,6 +18,13 @@ fn dev(dir: &TempDir, db: &TestDb, desired: &str, name: &str) -> Run {
 
 use crate::dev::matches as same_schema;
 
+/// `migrate dev` with one column rename (`schema.table.old=new`) across two releases.
+fn dev_renaming(dir: &TempDir, db: &TestDb, desired: &str, name: &str, rename: &str) -> Run {
+    dir.write("schema.sql", desired);
+    let args = ["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name];
+    haste(dir.path(), &[&args[..], &["--rename", rename, "--expand-contract"]].concat())
+}
+
 /// The keys, checks and `NOT NULL` of the swapped columns still refuse each of `statements`.
 fn still_refused(db: &TestDb, statements: &[&str]) {
     for refused in statements {
@@ -286,6 +293,179 @@ CREATE TABLE "my.schema"."Wéird ""T"" name" ("the key" integer PRIMARY KEY, "n 
     );
 }
 
+/// Names holding the dollar-quote tag of the generated function bodies (`$haste$`) or a prefix
+/// of it: the pre-check, the sync trigger and an `--expand-contract` rename's trigger still
+/// parse, and the type change is applied, keeps every value and goes back.
+#[test]
+fn names_holding_the_dollar_quote_tag_are_retyped_and_renamed() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-dollar");
+    let v1 = r#"CREATE TABLE "t$haste$" (id integer PRIMARY KEY, "a$haste$" integer NOT NULL, "b$haste" bigint, "c$haste1$" text);"#;
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute(r#"INSERT INTO "t$haste$" SELECT g, g, g * 2, 'x' FROM generate_series(1, 300) g"#);
+    let sums = r#"SELECT sum("a$haste$") || ':' || sum("b$haste") FROM "t$haste$""#;
+
+    let v2 = v1
+        .replace(r#""a$haste$" integer"#, r#""a$haste$" bigint"#)
+        .replace(r#""b$haste" bigint"#, r#""b$haste" integer"#);
+    let run = dev(&dir, &dev_db, &v2, "retype");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value(sums).as_deref(), Some("45150:90300"));
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+    assert_eq!(prod.value(sums).as_deref(), Some("45150:90300"));
+    assert_eq!(deploy().code, 0);
+
+    let v3 = v2.replace(r#""c$haste1$" text"#, r#""d$haste$" text"#);
+    let rename = dev_renaming(&dir, &dev_db, &v3, "rename", "public.t$haste$.c$haste1$=d$haste$");
+    assert_eq!(rename.code, 0, "{rename:?}");
+    dev_db.execute(r#"INSERT INTO "t$haste$" (id, "a$haste$", "d$haste$") VALUES (1, 1, 'new')"#);
+    assert_eq!(
+        dev_db.value(r#"SELECT "c$haste1$" FROM "t$haste$" WHERE id = 1"#).as_deref(),
+        Some("new"),
+        "the sync trigger keeps the old column filled"
+    );
+}
+
+/// Deploys the pending migrations up to the expand and its backfill, runs `meanwhile` (the
+/// application's writes before the swap, at a known point), then deploys the prepare and swap.
+fn deploy_after_the_backfill(dir: &TempDir, prod: &TestDb, meanwhile: impl FnOnce()) -> Run {
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    let held = TempDir::new("retype-held");
+    let later: Vec<_> = folders(dir)
+        .into_iter()
+        .filter(|folder| ["_prepare", "_swap"].iter().any(|end| folder.to_string_lossy().ends_with(end)))
+        .collect();
+    assert_eq!(later.len(), 2, "{later:?}");
+    for folder in &later {
+        fs::rename(folder, held.path().join(folder.file_name().unwrap())).unwrap();
+    }
+    let expanded = deploy();
+    assert_eq!(expanded.code, 0, "{expanded:?}");
+    meanwhile();
+    for folder in &later {
+        fs::rename(held.path().join(folder.file_name().unwrap()), folder).unwrap();
+    }
+    deploy()
+}
+
+/// A type change whose conversion reads the session's settings (`timestamp` to `timestamptz`
+/// reads its time zone): a row the application writes from a session in another zone during
+/// the backfill is converted as data.sql converts the others, with the deploy's zone (as a
+/// change in place converts every row), not with the writer's. Identical values stayed 5 hours
+/// apart before.
+#[test]
+fn a_conversion_uses_the_deploys_settings_for_every_row() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-zone");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, at timestamp NOT NULL);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t VALUES (1, '2026-03-08 02:30'), (2, 'infinity'), (3, '-infinity')");
+    let v2 = v1.replace("timestamp", "timestamptz");
+    assert_eq!(dev(&dir, &dev_db, &v2, "zoned").code, 0);
+    let applied = deploy_after_the_backfill(&dir, &prod, || {
+        prod.execute("SET TimeZone = 'America/New_York'; INSERT INTO t VALUES (4, '2026-03-08 02:30')");
+    });
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value(
+            "SELECT ((SELECT at FROM t WHERE id = 1) = (SELECT at FROM t WHERE id = 4)) || ':' || \
+             (SELECT string_agg(at::text, ',' ORDER BY id) FROM t WHERE id IN (2, 3))"
+        )
+        .as_deref(),
+        Some("true:infinity,-infinity"),
+        "the same value, converted the same way whoever wrote it"
+    );
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+}
+
+/// A write made with `session_replication_role = replica` (a logical replication subscriber's
+/// apply, a restore with triggers off) after the backfill: the sync trigger still converts it,
+/// so the swap keeps the value written, never the one the new column had before.
+#[test]
+fn a_write_in_replica_mode_after_the_backfill_is_kept_by_the_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-replica");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, label text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, 'l' || g FROM generate_series(1, 500) g");
+    assert_eq!(dev(&dir, &dev_db, &v1.replace("n integer", "n bigint"), "bigint").code, 0);
+    let applied = deploy_after_the_backfill(&dir, &prod, || {
+        assert_eq!(prod.value("SELECT count(*) FROM t WHERE n_haste_new IS NULL").as_deref(), Some("0"));
+        prod.execute(
+            "SET session_replication_role = replica; UPDATE t SET n = -n WHERE id <= 10; RESET session_replication_role",
+        );
+    });
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        prod.value("SELECT sum(n) || ':' || pg_typeof(n) FROM t WHERE id <= 10 GROUP BY pg_typeof(n)")
+            .as_deref(),
+        Some("-55:bigint"),
+        "the values written in replica mode survive the swap"
+    );
+
+    // An --expand-contract rename's sync trigger fires in replica mode too.
+    let rename = dev_renaming(
+        &dir,
+        &dev_db,
+        &v1.replace("n integer", "n bigint").replace("label", "title"),
+        "title",
+        "public.t.label=title",
+    );
+    assert_eq!(rename.code, 0, "{rename:?}");
+    dev_db.execute("INSERT INTO t (id, n, label) VALUES (1, 1, 'one')");
+    dev_db.execute("SET session_replication_role = replica; UPDATE t SET label = 'uno' WHERE id = 1; RESET session_replication_role");
+    assert_eq!(dev_db.value("SELECT title FROM t WHERE id = 1").as_deref(), Some("uno"));
+}
+
+/// The names haste makes up for the new columns, checks and indexes never meet the table's
+/// own: a user column named like the temporary one (`n_haste_new`), and two 60-byte columns and
+/// indexes whose names cut to the same 63 bytes once `_haste_new` is added. `migrate dev` used
+/// to fail on "column already exists".
+#[test]
+fn made_up_names_avoid_the_tables_own_and_each_other() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-made-up");
+    let long = "a".repeat(58);
+    let v1 = format!(
+        r#"CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL, n_haste_new text, "{long}x1" integer NOT NULL, "{long}x2" integer);
+CREATE UNIQUE INDEX "{long}i1" ON t ("{long}x1");
+CREATE INDEX "{long}i2" ON t ("{long}x2");"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, 'mine', g, g FROM generate_series(1, 200) g");
+    let values = format!(
+        r#"SELECT sum(n) + sum("{long}x1") + sum("{long}x2") || ':' || string_agg(DISTINCT n_haste_new, ',') FROM t"#
+    );
+
+    let v2 = v1.replace(" integer", " bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value(&values).as_deref(), Some("60300:mine"), "the user's own n_haste_new is kept");
+    still_refused(&prod, &[&format!(r#"INSERT INTO t (id, n, "{long}x1") VALUES (0, 0, 1)"#)]);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, &v1).code, 0);
+    assert_eq!(prod.value(&values).as_deref(), Some("60300:mine"));
+}
+
 /// A policy or a trigger's `WHEN` that reads the column would stop the swap's `DROP COLUMN`:
 /// the change is made in place with the reason, where `migrate dev` used to fail.
 #[test]
@@ -402,6 +582,51 @@ fn conversions_that_can_fail_are_checked_then_expanded_and_swapped() {
         Some("0")
     );
     assert!(prod.try_execute("INSERT INTO items VALUES (0, 1, 'too-long-code')").is_err());
+}
+
+/// A self-referencing foreign key (`parent_id` referencing `id`) on a key made `bigint`, with
+/// the referencing column widened too or left `integer`: the swap used to fail on "cannot drop
+/// constraint t_pkey ... other objects depend on it". The key is carried as other tables' keys
+/// are: dropped first, added again `NOT VALID` on the new key, validated last.
+#[test]
+fn a_self_referencing_key_is_widened() {
+    for widened in ["parent_id bigint", "parent_id integer"] {
+        let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+        let dir = TempDir::new("retype-self");
+        let v1 = "CREATE TABLE t (id integer PRIMARY KEY, parent_id integer REFERENCES t (id) ON DELETE CASCADE, n integer);
+CREATE INDEX t_parent_idx ON t (parent_id);";
+        assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+        let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+        assert_eq!(deploy().code, 0);
+        prod.execute("INSERT INTO t SELECT g, NULLIF(g / 2, 0), g FROM generate_series(1, 1000) g");
+        let v2 = v1
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("parent_id integer", widened);
+        let run = dev(&dir, &dev_db, &v2, "bigint");
+        assert_eq!(run.code, 0, "{widened}: {run:?}");
+        let applied = deploy();
+        assert_eq!(applied.code, 0, "{widened}: {applied:?}");
+        assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "{widened}");
+        assert_eq!(
+            prod.value("SELECT count(*) || ':' || sum(parent_id) FROM t").as_deref(),
+            Some("1000:250000")
+        );
+        assert_eq!(
+            prod.value("SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated").as_deref(),
+            Some("1")
+        );
+        still_refused(&prod, &["INSERT INTO t VALUES (5000, 4000, 0)"]);
+        prod.execute("DELETE FROM t WHERE id = 1");
+        assert_eq!(
+            prod.value("SELECT count(*) FROM t").as_deref(),
+            Some("0"),
+            "{widened}: the cascade follows the key"
+        );
+        let steps = (folders(&dir).len() - 1).to_string();
+        let down = haste(dir.path(), &["migrate", "down", "--steps", &steps, "--url", &prod.url]);
+        assert_eq!(down.code, 0, "{widened}: {down:?}");
+        assert_eq!(same_schema(&dir, &prod, v1).code, 0, "{widened}");
+    }
 }
 
 /// Rows that do not convert stop the deploy at the expand's first statement: the message
