@@ -83,11 +83,24 @@ pub(crate) fn plan(
     let old: BTreeSet<&Privilege> = from.privileges.iter().filter(|p| !fresh(p)).collect();
     let new: BTreeSet<&Privilege> = to.privileges.iter().collect();
     // Revokes first: a privilege whose grant option changes is revoked, then granted again.
-    for privilege in old.difference(&new).filter(|p| exists(to, p)) {
+    let revoked: Vec<&Privilege> = old.difference(&new).filter(|p| exists(to, p)).copied().collect();
+    for privilege in &revoked {
         let source = SchemaChange::RemovePrivilege((*privilege).clone());
         plan.push(&source, privilege.undo_statement(), Lock::None, &[]);
     }
-    for privilege in new.difference(&old) {
+    // PostgreSQL's `REVOKE p ON TABLE` also takes `p` on every column of the table: the
+    // column privileges the target keeps are granted again.
+    let taken_from_columns = |p: &&Privilege| {
+        p.column.is_some()
+            && revoked.iter().any(|r| {
+                r.column.is_none()
+                    && (r.object, &r.schema, &r.name, &r.grantee, &r.privilege)
+                        == (p.object, &p.schema, &p.name, &p.grantee, &p.privilege)
+            })
+    };
+    let granted: BTreeSet<&Privilege> =
+        new.difference(&old).copied().chain(new.iter().copied().filter(taken_from_columns)).collect();
+    for privilege in granted {
         let source = SchemaChange::AddPrivilege((*privilege).clone());
         plan.push(&source, privilege.apply_statement(), Lock::None, &[]);
     }
@@ -163,6 +176,21 @@ mod tests {
             ]
         );
         assert!(statements(&before, &before).is_empty());
+    }
+
+    #[test]
+    fn a_table_revoke_takes_the_columns_too_so_kept_column_grants_come_back() {
+        let on_table = grant(PrivilegeObject::Table, "deals", None, "SELECT");
+        let on_id = grant(PrivilegeObject::Table, "deals", Some("id"), "SELECT");
+        let before = schema("numeric", vec![on_table, on_id.clone()]);
+        let after = schema("numeric", vec![on_id]);
+        assert_eq!(
+            statements(&before, &after),
+            [
+                r#"REVOKE SELECT ON TABLE "crm"."deals" FROM "app_ro""#,
+                r#"GRANT SELECT ("id") ON TABLE "crm"."deals" TO "app_ro""#,
+            ]
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ fn random_plans_turn_one_schema_into_the_other() {
     }
     let (cases, seed) = property_run("random plans", "HASTE_DIFF_CASES", 300, "HASTE_DIFF_SEED");
     let (at_from, at_to) = (database().unwrap(), database().unwrap());
+    haste_testkit::ensure_roles(&at_from.url, &haste_testkit::GRANTEES);
     let mut random = Random::new(seed);
     for case in 0..cases {
         let (from, to) = RandomSchema::pair(&mut random, Partitions::Sometimes);

@@ -25,7 +25,7 @@ mod schemas;
 
 pub use haste_postgres::{Durability, LocalCluster};
 use haste_postgres::{current_uid, server_binaries};
-pub use schemas::{Partitions, RandomSchema};
+pub use schemas::{GRANTEES, Partitions, RandomSchema};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 /// A fresh, empty database that is dropped when the value is.
@@ -155,6 +155,20 @@ impl Session {
 /// Rows of a simple query against `url`, as text. Panics on error: tests want to know.
 pub fn query(url: &str, sql: &str) -> Vec<Vec<Option<String>>> {
     try_query(url, sql).unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// Creates `roles` (`NOLOGIN`) on the server of `url` where they are missing. Roles belong to
+/// the server, which tests share: one created at the same moment by another test is fine.
+pub fn ensure_roles(url: &str, roles: &[&str]) {
+    for role in roles {
+        execute(
+            url,
+            &format!(
+                "DO $$ BEGIN CREATE ROLE {} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+                haste_sql::quote_ident(role)
+            ),
+        );
+    }
 }
 
 /// Runs statements against `url`.

@@ -1,6 +1,7 @@
 //! Random pairs of PostgreSQL schemas for the property tests of the planner (`haste-diff`) and
 //! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
-//! indexes (on one column or two), table and column checks, views, comments, an enum, and columns whose types change within a family
+//! indexes (on one column or two), table and column checks, views and views over them, grants
+//! on tables, columns and views (to [`GRANTEES`]), comments, an enum, and columns whose types change within a family
 //! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
 //! or between numbers and text. Each side also comes with a few rows for every table, chosen
 //! so that they fit the other side too: a migration between the two that fails on them is
@@ -63,6 +64,9 @@ impl Family {
 }
 
 const LABELS: &[&str] = &["lead", "qualified", "proposal", "won", "lost"];
+/// The roles random schemas grant to; roles belong to the server, so a test creates them first
+/// ([`crate::ensure_roles`]).
+pub const GRANTEES: [&str; 2] = ["haste_reader", "haste_writer"];
 /// How many rows `RandomSchema::rows` puts in each table.
 const ROWS: usize = 3;
 
@@ -213,6 +217,21 @@ impl RandomSchema {
                 }
                 if random.chance(30) {
                     sql.push_str(&format!("CREATE VIEW v{t} AS SELECT id, {name} FROM {table};\n"));
+                    if random.chance(40) {
+                        sql.push_str(&format!("GRANT SELECT ON v{t} TO haste_reader;\n"));
+                    }
+                    // A view over the view: recreating the one means recreating the other.
+                    if random.chance(30) {
+                        sql.push_str(&format!("CREATE VIEW w{t} AS SELECT id FROM v{t} WHERE id > 0;\n"));
+                        if random.chance(50) {
+                            sql.push_str(&format!("GRANT SELECT ON w{t} TO haste_reader;\n"));
+                        }
+                    }
+                }
+                if random.chance(15) {
+                    sql.push_str(&format!(
+                        "GRANT SELECT (id, {name}), UPDATE ({name}) ON {table} TO haste_writer;\n"
+                    ));
                 }
                 if random.chance(15) {
                     sql.push_str(&format!(
@@ -223,6 +242,12 @@ impl RandomSchema {
             }
             if random.chance(20) {
                 sql.push_str(&format!("COMMENT ON TABLE {table} IS 'about {}';\n", random.next(2)));
+            }
+            match random.next(8) {
+                0 => sql.push_str(&format!("GRANT SELECT ON {table} TO haste_reader;\n")),
+                1 => sql.push_str(&format!("GRANT SELECT, INSERT, UPDATE ON {table} TO haste_writer;\n")),
+                2 => sql.push_str(&format!("GRANT SELECT ON {table} TO haste_reader WITH GRANT OPTION;\n")),
+                _ => {}
             }
             let names: Vec<&str> = values.iter().map(|(name, _)| name.as_str()).collect();
             let tuples: Vec<String> = (0..ROWS)

@@ -67,6 +67,7 @@ fn generated_migrations_pass_lint_and_deploy_over_rows_to_the_desired_schema() {
         return;
     }
     let (cases, seed) = property_run("random migrate dev", "HASTE_DEV_CASES", 12, "HASTE_DEV_SEED");
+    haste_testkit::ensure_roles(&database().unwrap().url, &haste_testkit::GRANTEES);
     let mut random = Random::new(seed);
     let mut tally = Tally::default();
     for case in 0..cases {
