@@ -125,12 +125,15 @@ mod tests {
         diff(from, to, &Options::default()).steps.into_iter().map(|s| (s.sql, s.lock)).collect()
     }
 
+    /// A name, a schema pair, and the statements between them with their locks.
+    type Case = (&'static str, Schema, Schema, Vec<(&'static str, Lock)>);
+
     /// Schema pairs and the statements between them, with their locks.
     #[test]
     fn storage_parameters_are_set_and_reset_at_their_own_lock() {
         use ReplicaIdentity::Default as Plain;
         let sue = Lock::ShareUpdateExclusive;
-        let cases: Vec<(&str, Schema, Schema, Vec<(&str, Lock)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "set",
                 deals(&[], Plain),
