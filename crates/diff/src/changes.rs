@@ -79,6 +79,16 @@ pub fn changes(from: &Schema, to: &Schema) -> Vec<Change> {
         let member = |t: &haste_schema::Table, c: &str| plain(&plain(&t.schema, &t.name), c);
         compare(&mut out, "column", &table.columns, &other.columns, |c| member(table, &c.name));
         compare(&mut out, "constraint", &table.constraints, &other.constraints, |c| member(table, &c.name));
+        compare(&mut out, "storage parameter", &table.storage_parameters, &other.storage_parameters, |p| {
+            member(table, &p.name)
+        });
+        if table.replica_identity != other.replica_identity {
+            out.push(Change {
+                kind: ChangeKind::Changed,
+                object: "replica identity of table",
+                name: name.clone(),
+            });
+        }
         let settings = |t: &haste_schema::Table| {
             (t.kind.clone(), t.partition_of.clone(), t.comment.clone(), t.row_security, t.force_row_security)
         };

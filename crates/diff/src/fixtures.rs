@@ -29,5 +29,7 @@ pub(crate) fn table(columns: Vec<Column>) -> Table {
         comment: None,
         row_security: false,
         force_row_security: false,
+        storage_parameters: Vec::new(),
+        replica_identity: Default::default(),
     }
 }

@@ -30,6 +30,7 @@ mod plan;
 mod privileges;
 mod rename;
 mod schema_change;
+mod settings;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;

@@ -7,7 +7,7 @@ use haste_sql::quote_ident;
 
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, Step, enums, indexes, online, privileges,
-    rename,
+    rename, settings,
 };
 
 pub(crate) struct Builder {
@@ -243,6 +243,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     for (key, old) in &old_tables {
         if let Some(new) = new_tables.get(key) {
             alter_table(&mut plan, old, new);
+            settings::storage_parameters(&mut plan, old, new);
             suggestions.extend(rename::suggest(old, new));
         }
     }
@@ -305,8 +306,10 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         plan.push(&source, new.create_statement(), Lock::ShareUpdateExclusive, &[]);
     }
 
-    // 6. Dependents last: views in creation order, triggers, row security, policies, comments,
-    //    privileges (objects created again get theirs back here).
+    // 6. Dependents last: replica identities (over the indexes built above), views in creation
+    //    order, triggers, row security, policies, comments, privileges (objects created again
+    //    get theirs back here).
+    settings::replica_identities(&mut plan, from, to);
     for view in &views_to_create {
         plan.push(
             &SchemaChange::CreateView(Named::new(&view.schema, &view.name)),

@@ -128,6 +128,10 @@ pub enum SchemaChange {
     DropPolicy(OfTable),
     /// Row-level security enabled, disabled, forced or no longer forced on a table.
     SetRowSecurity(Named),
+    /// Storage parameters of a table set or reset.
+    SetStorageParameters(Named),
+    /// A table's replica identity set (again, when the index it names was built again).
+    SetReplicaIdentity(Named),
     /// The comments of a table and its columns set or cleared.
     SetComments(Named),
     /// A privilege given (or a default one revoked, for a privilege marked `revoked`).

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
-    Namespace, Policy, Schema, Sequence, Statistics, Table, TableKind, Trigger, View,
+    Namespace, Policy, ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind,
+    Trigger, View,
 };
 
 use crate::PgConnection;
@@ -56,6 +57,19 @@ fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
         .into_iter()
         .filter_map(|item| item.split_once(FIELD).map(|(a, b)| (a.to_owned(), b.to_owned())))
         .collect()
+}
+
+/// A table's storage parameters (column 12) and its TOAST table's (column 13, named `toast.`
+/// here as in `WITH (...)`), checked and sorted by name.
+fn storage_parameters(row: &Row) -> Result<Vec<StorageParameter>, DbError> {
+    let toast = items(row, 13).into_iter().map(|option| format!("toast.{option}"));
+    let mut parameters = items(row, 12)
+        .into_iter()
+        .chain(toast)
+        .map(|option| StorageParameter::parse(&option).map_err(DbError::message))
+        .collect::<Result<Vec<_>, _>>()?;
+    parameters.sort();
+    Ok(parameters)
 }
 
 impl PgConnection {
@@ -153,15 +167,19 @@ impl PgConnection {
                WHERE i.inhrelid = c.oid) END, \
              CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
              ds.description, c.relrowsecurity, c.relforcerowsecurity, \
-             CASE WHEN c.relispartition THEN (SELECT count(*) - 1 FROM pg_partition_ancestors(c.oid)) ELSE 0 END \
+             CASE WHEN c.relispartition THEN (SELECT count(*) - 1 FROM pg_partition_ancestors(c.oid)) ELSE 0 END, \
+             array_to_string(c.reloptions, E'\\x1f'), array_to_string(tc.reloptions, E'\\x1f'), c.relreplident, \
+             CASE WHEN c.relreplident = 'i' THEN (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \
+               WHERE x.indrelid = c.oid AND x.indisreplident) END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid \
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
              WHERE c.relkind IN ('r', 'p') AND {class_filter} \
              ORDER BY 2, 3"
         ))?;
         let mut tables: Vec<(String, Table)> = table_rows
             .iter()
-            .map(|row| {
+            .map(|row| -> Result<(String, Table), DbError> {
                 let kind = match (text(row, 3).as_str(), text(row, 4).as_str()) {
                     ("p", _) => TableKind::Partitioned { key: text(row, 5) },
                     (_, "u") => TableKind::Unlogged,
@@ -178,10 +196,15 @@ impl PgConnection {
                     comment: optional(row, 8),
                     row_security: flag(row, 9),
                     force_row_security: flag(row, 10),
+                    storage_parameters: storage_parameters(row)?,
+                    replica_identity: ReplicaIdentity::from_code(&text(row, 14), optional(row, 15))
+                        .ok_or_else(|| {
+                            DbError::message(format!("unexpected replica identity `{}`", text(row, 14)))
+                        })?,
                 };
-                (text(row, 0), table)
+                Ok((text(row, 0), table))
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         let position: HashMap<String, usize> =
             tables.iter().enumerate().map(|(i, (oid, _))| (oid.clone(), i)).collect();
         for row in self.rows(&format!(

@@ -42,6 +42,8 @@ fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constr
         comment: None,
         row_security: false,
         force_row_security: false,
+        storage_parameters: Vec::new(),
+        replica_identity: Default::default(),
     }
 }
 

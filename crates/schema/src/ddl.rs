@@ -9,8 +9,8 @@ use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
     Column, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension,
-    Identity, Index, Policy, Privilege, PrivilegeObject, Schema, Sequence, Statistics, Table, TableKind,
-    View,
+    Identity, Index, Policy, Privilege, PrivilegeObject, ReplicaIdentity, Schema, Sequence, Statistics,
+    StorageParameter, Table, TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -121,11 +121,26 @@ impl Table {
             TableKind::Unlogged => ("UNLOGGED ", String::new()),
             TableKind::Partitioned { key } => ("", format!(" PARTITION BY {key}")),
         };
+        let with = match self.storage_parameters.as_slice() {
+            [] => String::new(),
+            parameters => format!(" WITH ({})", StorageParameter::assignments(parameters)),
+        };
         if let Some((parent, bound)) = &self.partition_of {
-            return format!("CREATE {unlogged}TABLE {name} PARTITION OF {parent} {bound}{partition}");
+            return format!("CREATE {unlogged}TABLE {name} PARTITION OF {parent} {bound}{partition}{with}");
         }
         let columns: Vec<String> = self.columns.iter().map(Column::definition).collect();
-        format!("CREATE {unlogged}TABLE {name} (\n    {}\n){partition}", columns.join(",\n    "))
+        format!("CREATE {unlogged}TABLE {name} (\n    {}\n){partition}{with}", columns.join(",\n    "))
+    }
+
+    /// `ALTER TABLE ... REPLICA IDENTITY ...` as the table has it.
+    pub fn replica_identity_statement(&self) -> String {
+        let identity = match &self.replica_identity {
+            ReplicaIdentity::Default => "DEFAULT".to_owned(),
+            ReplicaIdentity::Full => "FULL".to_owned(),
+            ReplicaIdentity::Nothing => "NOTHING".to_owned(),
+            ReplicaIdentity::Index(index) => format!("USING INDEX {}", quote_ident(index)),
+        };
+        format!("ALTER TABLE {} REPLICA IDENTITY {identity}", self.qualified_name())
     }
 
     /// `ALTER TABLE ... ADD CONSTRAINT`.
@@ -136,6 +151,22 @@ impl Table {
             quote_ident(&constraint.name),
             constraint.definition
         )
+    }
+}
+
+impl StorageParameter {
+    /// The name, each part quoted (`"toast"."autovacuum_enabled"`).
+    pub fn quoted_name(&self) -> String {
+        self.name.split('.').map(quote_ident).collect::<Vec<_>>().join(".")
+    }
+
+    /// `"fillfactor" = '70', ...`, as `WITH (...)` and `SET (...)` take them.
+    pub fn assignments(parameters: &[StorageParameter]) -> String {
+        let assignments: Vec<String> = parameters
+            .iter()
+            .map(|parameter| format!("{} = {}", parameter.quoted_name(), quote_literal(&parameter.value)))
+            .collect();
+        assignments.join(", ")
     }
 }
 
@@ -352,6 +383,13 @@ impl Schema {
         out.extend(self.indexes.iter().filter_map(Index::attach_statement));
         out.extend(self.statistics.iter().map(Statistics::create_statement));
         out.extend(constraints(true));
+        // After the keys and indexes a `USING INDEX` names.
+        out.extend(
+            self.tables
+                .iter()
+                .filter(|t| !t.replica_identity.is_default())
+                .map(Table::replica_identity_statement),
+        );
         out.extend(self.views.iter().map(View::create_statement));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));
         out.extend(self.tables.iter().flat_map(row_security_statements));

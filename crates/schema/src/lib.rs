@@ -182,6 +182,82 @@ pub struct Table {
     pub row_security: bool,
     /// `FORCE ROW LEVEL SECURITY`.
     pub force_row_security: bool,
+    /// Storage parameters (`WITH (fillfactor=70)`), the TOAST table's prefixed `toast.`, sorted
+    /// by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storage_parameters: Vec<StorageParameter>,
+    /// What logical replication writes of an updated or deleted row.
+    #[serde(skip_serializing_if = "ReplicaIdentity::is_default")]
+    pub replica_identity: ReplicaIdentity,
+}
+
+/// One storage parameter of a table. Both parts are checked when read ([`StorageParameter::parse`]),
+/// so a statement never carries catalog text it did not check.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct StorageParameter {
+    /// Its name, `toast.` first for the TOAST table's (`toast.autovacuum_enabled`).
+    pub name: String,
+    /// Its value as the catalog keeps it (`70`, `0.05`, `off`).
+    pub value: String,
+}
+
+impl StorageParameter {
+    /// One `pg_class.reloptions` entry (`fillfactor=70`), the TOAST table's with `toast.` in
+    /// front: the name must be an identifier (lower case, digits, `_`; one `toast.` prefix at
+    /// most) and the value a simple literal (letters, digits, `_`, `.`, `+`, `-`).
+    pub fn parse(option: &str) -> Result<StorageParameter, String> {
+        let invalid = || format!("unexpected storage parameter `{option}`");
+        let (name, value) = option.split_once('=').ok_or_else(invalid)?;
+        let word = |part: &str| {
+            part.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        let name_is_identifier = match name.split_once('.') {
+            Some((namespace, rest)) => namespace == "toast" && word(rest),
+            None => word(name),
+        };
+        let value_is_literal = !value.is_empty()
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '+' | '-'));
+        if !name_is_identifier || !value_is_literal {
+            return Err(invalid());
+        }
+        Ok(StorageParameter { name: name.to_owned(), value: value.to_owned() })
+    }
+}
+
+/// What logical replication records of the old row of an update or delete
+/// (`pg_class.relreplident`, and for `USING INDEX` the index marked `indisreplident`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplicaIdentity {
+    /// The primary key's columns.
+    #[default]
+    Default,
+    /// Every column.
+    Full,
+    /// Nothing (also what a table whose identity index was dropped behaves as).
+    Nothing,
+    /// The columns of this unique index (of the same table and schema).
+    Index(String),
+}
+
+impl ReplicaIdentity {
+    /// The catalog's code (`d`, `f`, `n`, `i`) and, for `i`, the index: `None` for any other
+    /// code. `i` with no index left behaves as `n`, and is read as that.
+    pub fn from_code(code: &str, index: Option<String>) -> Option<ReplicaIdentity> {
+        match (code, index) {
+            ("d", _) => Some(ReplicaIdentity::Default),
+            ("f", _) => Some(ReplicaIdentity::Full),
+            ("n", _) | ("i", None) => Some(ReplicaIdentity::Nothing),
+            ("i", Some(index)) => Some(ReplicaIdentity::Index(index)),
+            _ => None,
+        }
+    }
+
+    /// Whether it is PostgreSQL's default (left out of JSON).
+    pub fn is_default(&self) -> bool {
+        *self == ReplicaIdentity::Default
+    }
 }
 
 /// A column.
@@ -488,6 +564,8 @@ impl PartialEq for Table {
             && self.comment == other.comment
             && self.row_security == other.row_security
             && self.force_row_security == other.force_row_security
+            && self.storage_parameters == other.storage_parameters
+            && self.replica_identity == other.replica_identity
     }
 }
 
@@ -556,5 +634,42 @@ mod tests {
             assert_eq!(Identity::from_code(code), Some(identity));
         }
         assert_eq!(ConstraintKind::from_code("n"), None);
+    }
+
+    #[test]
+    fn storage_parameters_are_identifiers_and_simple_literals() {
+        for (option, name, value) in [
+            ("fillfactor=70", "fillfactor", "70"),
+            ("autovacuum_vacuum_scale_factor=0.05", "autovacuum_vacuum_scale_factor", "0.05"),
+            ("toast.autovacuum_enabled=false", "toast.autovacuum_enabled", "false"),
+            ("log_autovacuum_min_duration=-1", "log_autovacuum_min_duration", "-1"),
+        ] {
+            let parsed = StorageParameter::parse(option).unwrap();
+            assert_eq!((parsed.name.as_str(), parsed.value.as_str()), (name, value));
+        }
+        for option in [
+            "fillfactor",
+            "=70",
+            "Fill=1",
+            "a b=1",
+            "x.fillfactor=1",
+            "fillfactor=7'0",
+            "fillfactor=",
+            "a=1)",
+        ] {
+            assert!(StorageParameter::parse(option).is_err(), "{option}");
+        }
+    }
+
+    #[test]
+    fn replica_identity_reads_the_catalog_codes_and_stays_out_of_json_by_default() {
+        assert_eq!(
+            ReplicaIdentity::from_code("i", Some("k".into())),
+            Some(ReplicaIdentity::Index("k".into()))
+        );
+        assert_eq!(ReplicaIdentity::from_code("i", None), Some(ReplicaIdentity::Nothing));
+        assert_eq!(ReplicaIdentity::from_code("x", None), None);
+        assert_eq!(serde_json::to_value(ReplicaIdentity::Full).unwrap(), "full");
+        assert_eq!(serde_json::to_value(ReplicaIdentity::Index("k".into())).unwrap()["index"], "k");
     }
 }

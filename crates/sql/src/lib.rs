@@ -35,7 +35,8 @@ mod types;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{
-    Lock, Work, default_computed_per_row, lock_of, statement_lock, statement_work, tables_of, work_of,
+    Lock, Work, default_computed_per_row, lock_of, statement_lock, statement_work, storage_parameter_lock,
+    tables_of, work_of,
 };
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,

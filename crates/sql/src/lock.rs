@@ -283,6 +283,27 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         .collect()
 }
 
+/// The lock `SET (name = ...)` or `RESET (name)` of one table storage parameter takes (`toast.`
+/// in front or not): `SHARE UPDATE EXCLUSIVE` for those PostgreSQL's `reloptions.c` lists at
+/// that level (fillfactor, autovacuum and vacuum settings, `parallel_workers`,
+/// `toast_tuple_target`), `ACCESS EXCLUSIVE` for any other (`user_catalog_table`, names it
+/// does not know).
+pub fn storage_parameter_lock(name: &str) -> Lock {
+    let name = name.strip_prefix("toast.").unwrap_or(name);
+    let light = name.starts_with("autovacuum_")
+        || matches!(
+            name,
+            "fillfactor"
+                | "toast_tuple_target"
+                | "parallel_workers"
+                | "vacuum_truncate"
+                | "vacuum_index_cleanup"
+                | "vacuum_max_eager_freeze_failure_rate"
+                | "log_autovacuum_min_duration"
+        );
+    if light { Lock::ShareUpdateExclusive } else { Lock::AccessExclusive }
+}
+
 /// The lock of one `ALTER TABLE` subcommand.
 fn alter_table_lock(cmd: &pg_query::protobuf::AlterTableCmd) -> Lock {
     use AlterTableType as At;
@@ -295,6 +316,26 @@ fn alter_table_lock(cmd: &pg_query::protobuf::AlterTableCmd) -> Lock {
         | At::AtClusterOn
         | At::AtDropCluster
         | At::AtAttachPartition => Lock::ShareUpdateExclusive,
+        // The strongest of the parameters' own levels, as `AlterTableGetRelOptionsLockLevel`.
+        At::AtSetRelOptions | At::AtResetRelOptions => {
+            match cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
+                Some(NodeEnum::List(list)) => list
+                    .items
+                    .iter()
+                    .map(|item| match &item.node {
+                        Some(NodeEnum::DefElem(def)) if def.defnamespace.is_empty() => {
+                            storage_parameter_lock(&def.defname)
+                        }
+                        Some(NodeEnum::DefElem(def)) => {
+                            storage_parameter_lock(&format!("{}.{}", def.defnamespace, def.defname))
+                        }
+                        _ => Lock::AccessExclusive,
+                    })
+                    .max()
+                    .unwrap_or(Lock::AccessExclusive),
+                _ => Lock::AccessExclusive,
+            }
+        }
         At::AtDetachPartition => match &cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
             Some(NodeEnum::PartitionCmd(partition)) if partition.concurrent => Lock::ShareUpdateExclusive,
             _ => Lock::AccessExclusive,
@@ -342,6 +383,23 @@ fn has_option(params: &[pg_query::Node], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_parameters_take_the_lock_their_own_level_says() {
+        let cases = [
+            (
+                r#"ALTER TABLE t SET ("fillfactor" = '70', autovacuum_vacuum_scale_factor = 0.05)"#,
+                Lock::ShareUpdateExclusive,
+            ),
+            ("ALTER TABLE t RESET (toast.autovacuum_enabled, parallel_workers)", Lock::ShareUpdateExclusive),
+            ("ALTER TABLE t SET (fillfactor = 70, user_catalog_table = true)", Lock::AccessExclusive),
+            ("ALTER TABLE t SET (no_such_parameter = 1)", Lock::AccessExclusive),
+            ("ALTER TABLE t REPLICA IDENTITY FULL", Lock::AccessExclusive),
+        ];
+        for (statement, lock) in cases {
+            assert_eq!(lock_of(statement), lock, "{statement}");
+        }
+    }
 
     #[test]
     fn defaults_computed_per_row_are_the_function_calls_other_than_the_clock() {

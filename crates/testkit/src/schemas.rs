@@ -243,6 +243,20 @@ impl RandomSchema {
             if random.chance(20) {
                 sql.push_str(&format!("COMMENT ON TABLE {table} IS 'about {}';\n", random.next(2)));
             }
+            if random.chance(15) {
+                let vacuum = if random.chance(50) { ", autovacuum_vacuum_scale_factor = 0.05" } else { "" };
+                sql.push_str(&format!(
+                    "ALTER TABLE {table} SET (fillfactor = {}{vacuum});\n",
+                    70 + 10 * random.next(3)
+                ));
+            }
+            match random.next(12) {
+                0 => sql.push_str(&format!("ALTER TABLE {table} REPLICA IDENTITY FULL;\n")),
+                1 => {
+                    sql.push_str(&format!("ALTER TABLE {table} REPLICA IDENTITY USING INDEX {table}_pkey;\n"))
+                }
+                _ => {}
+            }
             match random.next(8) {
                 0 => sql.push_str(&format!("GRANT SELECT ON {table} TO haste_reader;\n")),
                 1 => sql.push_str(&format!("GRANT SELECT, INSERT, UPDATE ON {table} TO haste_writer;\n")),

@@ -23,6 +23,7 @@ mod retype;
 mod sandbox;
 mod schema;
 mod sqlite;
+mod storage;
 mod terminal;
 mod tls;
 mod trust;
