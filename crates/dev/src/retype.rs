@@ -668,8 +668,13 @@ END
                 &[],
                 false,
             ));
-            if constraint.kind == ConstraintKind::ForeignKey {
-                self.expand.push(step(sql, Lock::ShareRowExclusive, &[], false));
+            if matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) {
+                // A check goes on in the expand, after the trigger (see the module's notes).
+                let lock = match constraint.kind {
+                    ConstraintKind::Check => Lock::AccessExclusive,
+                    _ => Lock::ShareRowExclusive,
+                };
+                self.expand.push(step(sql, lock, &[], false));
                 self.prepare.push(validate(&name, &replacement));
                 after_swap.push(step(
                     format!("ALTER TABLE {name} RENAME CONSTRAINT {replacement} TO {quoted}"),
