@@ -921,3 +921,29 @@ fn an_exclusion_or_a_check_over_two_retyped_columns_is_changed_in_place() {
         assert_eq!(lint.code, 0, "{lint:?}");
     }
 }
+
+/// A check written for the new type (`c >= 0` on an `integer`, which a `varchar` cannot hold)
+/// goes on the new column only; the old column keeps its own check until the swap drops it.
+#[test]
+fn a_check_for_the_new_type_goes_on_the_new_column_only() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-new-check");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, c varchar(10) CHECK (c <> ''));";
+    let v2 = "CREATE TABLE t (id integer PRIMARY KEY, c integer CONSTRAINT t_c_check CHECK (c >= 0));";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO t SELECT g, g::text FROM generate_series(1, 500) g");
+    let run = dev(&dir, &dev_db, v2, "integer");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(folders(&dir).len(), 4, "expand, prepare and swap: {run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, v2).code, 0);
+    assert_eq!(prod.value("SELECT sum(c) FROM t").as_deref(), Some("125250"));
+    still_refused(&prod, &["INSERT INTO t VALUES (0, -1)"]);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+    still_refused(&prod, &["INSERT INTO t VALUES (0, '')"]);
+}
