@@ -10,11 +10,13 @@
 //!    anything of it is applied;
 //! 1. expand (with the migration's other changes): a new column of the new type, a trigger
 //!    that fills it on every write (also in replica mode: see [`always_fires`]), a `NOT VALID` check for `NOT NULL` and `NOT VALID` copies
-//!    of the column's foreign keys; `data.sql` fills the rows already there, in batches;
+//!    of the column's foreign keys and `CHECK` constraints (the desired schema's check, so the
+//!    new type's semantics, reading the new column: see below); `data.sql` fills the rows
+//!    already there, in batches;
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, index names, sequence, statistics objects and views, and the
+//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects and views, and the
 //!    privileges of the column and of the views it recreates; other tables' foreign keys, and
 //!    the table's own, that reference the column (the ids running out: an `integer` primary key
 //!    made `bigint`) are dropped before its key and added again `NOT VALID` on the new one;
@@ -38,11 +40,27 @@
 //! not convert, nothing stored for it, until it is fixed and the deploy run again. No row ever
 //! gets a value other than its conversion.
 //!
+//! A `CHECK` on the column goes on the new column `NOT VALID` in the expand, after the trigger,
+//! rather than in the prepare after the backfill. A `NOT VALID` check is enforced on every write,
+//! and the trigger fills the new column on every write, so from the expand on an application
+//! write whose converted value the new check refuses is refused: the policy of a conversion
+//! that fails, and what the new column does after the swap (and an in-place change for every
+//! row). For the same check on a type that keeps the values (`int` to `bigint`, a wider
+//! `numeric`, a shorter `varchar` whose long values the conversion refuses anyway) no write the
+//! old column accepts is refused. Only a conversion that changes a value (a smaller scale
+//! rounds) can turn an accepted value into a refused one; added after the backfill instead,
+//! the check would let such writes in during the whole backfill and the prepare's validation
+//! would then fail with the expand applied and writes still coming. In the expand, data.sql's
+//! `UPDATE` is checked too and stops on an old row the check refuses (fix it and deploy
+//! again), so every row has passed the check when the prepare validates it. A check `NOT
+//! VALID` or `NOT ENFORCED` in the desired schema, or one that reads two columns whose types
+//! both change, is not carried.
+//!
 //! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
-//! cannot be carried (identity or generated columns, expressions that read the column, a key a
-//! partitioned table's foreign key references, which PostgreSQL cannot add `NOT VALID`, no
-//! single-column primary key to walk) is made in place, with the reason written in the
-//! migration.
+//! cannot be carried (identity or generated columns, expressions of indexes and `EXCLUDE`
+//! constraints that use the column, a key a partitioned table's foreign key references, which
+//! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk) is made in place,
+//! with the reason written in the migration.
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
@@ -195,6 +213,28 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
         for column in &columns {
             if let Some(slot) = held_table.columns.iter_mut().find(|c| c.name == column.old.name) {
                 *slot = column.old.clone();
+            }
+        }
+        // The old columns keep their own checks until the swap drops them with the columns: the
+        // desired ones are written for the new types (`c >= 0::numeric` cannot go on a `text`
+        // column) and go on the new columns.
+        let qualified_table = table.qualified_name();
+        let reads_old = |constraint: &Constraint| {
+            constraint.kind == ConstraintKind::Check
+                && columns.iter().any(|column| {
+                    haste_sql::constraint_on(
+                        &qualified_table,
+                        &constraint.definition,
+                        &column.old.name,
+                        "x",
+                        "x",
+                    ) != Repointed::Untouched
+                })
+        };
+        held_table.constraints.retain(|constraint| !reads_old(constraint));
+        for old_check in before.constraints.iter().filter(|constraint| reads_old(constraint)) {
+            if !held_table.constraints.iter().any(|constraint| constraint.name == old_check.name) {
+                held_table.constraints.push(old_check.clone());
             }
         }
         let mut retype = TableRetype {
@@ -662,14 +702,22 @@ END
             };
             self.made_up.push(replacement.clone());
             let (quoted, replacement) = (quote_ident(&constraint.name), quote_ident(&replacement));
-            self.swap.push(step(
-                format!("ALTER TABLE {name} DROP CONSTRAINT {quoted}"),
-                Lock::AccessExclusive,
-                &[],
-                false,
-            ));
-            if constraint.kind == ConstraintKind::ForeignKey {
-                self.expand.push(step(sql, Lock::ShareRowExclusive, &[], false));
+            // The old column's checks (its own, not these: see `plan`) go with it.
+            if constraint.kind != ConstraintKind::Check {
+                self.swap.push(step(
+                    format!("ALTER TABLE {name} DROP CONSTRAINT {quoted}"),
+                    Lock::AccessExclusive,
+                    &[],
+                    false,
+                ));
+            }
+            if matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check) {
+                // A check goes on in the expand, after the trigger (see the module's notes).
+                let lock = match constraint.kind {
+                    ConstraintKind::Check => Lock::AccessExclusive,
+                    _ => Lock::ShareRowExclusive,
+                };
+                self.expand.push(step(sql, lock, &[], false));
                 self.prepare.push(validate(&name, &replacement));
                 after_swap.push(step(
                     format!("ALTER TABLE {name} RENAME CONSTRAINT {replacement} TO {quoted}"),

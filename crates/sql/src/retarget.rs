@@ -63,6 +63,60 @@ fn reads_column(node: &NodeEnum, column: &str) -> bool {
     column_references(node).iter().any(|reference| reference.as_deref() == Some(column))
 }
 
+/// Renames every column reference to `from` (its last field: `from` or `t.from`) in the
+/// expression `node` to `to`, through the expression forms a `CHECK` can hold. A form not
+/// walked here keeps its references: the caller reads the result again with
+/// [`reads_column`], which sees every one, and refuses to re-point when any is left.
+fn rename_column_references(node: &mut Node, from: &str, to: &str) {
+    let rename = |nodes: &mut [Node]| nodes.iter_mut().for_each(|n| rename_column_references(n, from, to));
+    let rename_one = |node: &mut Option<Box<Node>>| {
+        if let Some(node) = node {
+            rename_column_references(node, from, to);
+        }
+    };
+    match node.node.as_mut() {
+        Some(NodeEnum::ColumnRef(reference)) => {
+            if let Some(last) = reference.fields.last_mut() {
+                rename_in(std::slice::from_mut(last), from, to);
+            }
+        }
+        Some(NodeEnum::AExpr(expression)) => {
+            rename_one(&mut expression.lexpr);
+            rename_one(&mut expression.rexpr);
+        }
+        Some(NodeEnum::BoolExpr(expression)) => rename(&mut expression.args),
+        Some(NodeEnum::NullTest(test)) => rename_one(&mut test.arg),
+        Some(NodeEnum::BooleanTest(test)) => rename_one(&mut test.arg),
+        Some(NodeEnum::TypeCast(cast)) => rename_one(&mut cast.arg),
+        Some(NodeEnum::CollateClause(collate)) => rename_one(&mut collate.arg),
+        Some(NodeEnum::NamedArgExpr(argument)) => rename_one(&mut argument.arg),
+        Some(NodeEnum::FuncCall(call)) => rename(&mut call.args),
+        Some(NodeEnum::CaseExpr(case)) => {
+            rename_one(&mut case.arg);
+            rename(&mut case.args);
+            rename_one(&mut case.defresult);
+        }
+        Some(NodeEnum::CaseWhen(when)) => {
+            rename_one(&mut when.expr);
+            rename_one(&mut when.result);
+        }
+        Some(NodeEnum::CoalesceExpr(coalesce)) => rename(&mut coalesce.args),
+        Some(NodeEnum::MinMaxExpr(extreme)) => rename(&mut extreme.args),
+        Some(NodeEnum::RowExpr(row)) => rename(&mut row.args),
+        Some(NodeEnum::AArrayExpr(array)) => rename(&mut array.elements),
+        Some(NodeEnum::List(list)) => rename(&mut list.items),
+        Some(NodeEnum::AIndirection(indirection)) => {
+            rename_one(&mut indirection.arg);
+            rename(&mut indirection.indirection);
+        }
+        Some(NodeEnum::AIndices(indices)) => {
+            rename_one(&mut indices.lidx);
+            rename_one(&mut indices.uidx);
+        }
+        _ => {}
+    }
+}
+
 /// Renames `from` to `to` in a list of plain column names; whether any was renamed.
 fn rename_in(names: &mut [Node], from: &str, to: &str) -> bool {
     let mut renamed = false;
@@ -149,7 +203,9 @@ pub fn index_named(definition: &str, name: &str) -> Option<String> {
 /// - a plain primary key or unique constraint: the unique index, built concurrently and named
 ///   `name`, that the constraint is attached to after the swap (`USING INDEX`);
 /// - a foreign key: the same key named `name` on `to`, added `NOT VALID`;
-/// - anything else that reads the column: unsupported.
+/// - a `CHECK`: the same check named `name` with every reference to `from` reading `to`, added
+///   `NOT VALID` (unsupported when it is `NOT VALID` or `NOT ENFORCED` itself);
+/// - anything else that reads the column (an `EXCLUDE`): unsupported.
 pub fn constraint_on(table: &str, definition: &str, from: &str, to: &str, name: &str) -> Repointed {
     let sql = format!("ALTER TABLE {table} ADD CONSTRAINT {} {definition}", crate::quote_ident(name));
     let Some(NodeEnum::AlterTableStmt(mut alter)) = only_statement(&sql) else {
@@ -213,9 +269,46 @@ pub fn constraint_on(table: &str, definition: &str, from: &str, to: &str, name: 
                 None => Repointed::Unsupported("the foreign key could not be written again"),
             }
         }
-        _ if reads => Repointed::Unsupported("a CHECK or EXCLUDE constraint reads the column"),
+        Ok(ConstrType::ConstrCheck) if reads => {
+            // One the desired schema holds unvalidated or unenforced would come out validated.
+            if constraint.skip_validation || !constraint.is_enforced {
+                return Repointed::Unsupported(
+                    "a CHECK constraint NOT VALID or NOT ENFORCED reads the column",
+                );
+            }
+            if let Some(expression) = constraint.raw_expr.as_deref_mut() {
+                rename_column_references(expression, from, to);
+            }
+            if reads_column(&NodeEnum::Constraint(constraint.clone()), from) {
+                return Repointed::Unsupported(
+                    "a CHECK constraint reads the column in a form haste cannot re-point",
+                );
+            }
+            constraint.skip_validation = true;
+            constraint.initially_valid = false;
+            match deparse(NodeEnum::AlterTableStmt(alter)) {
+                Some(sql) => Repointed::Statement(sql),
+                None => Repointed::Unsupported("the CHECK constraint could not be written again"),
+            }
+        }
+        Ok(ConstrType::ConstrExclusion) if reads || excludes_on(constraint, from) => {
+            Repointed::Unsupported("an EXCLUDE constraint uses the column")
+        }
+        _ if reads => Repointed::Unsupported("a constraint reads the column"),
         _ => Repointed::Untouched,
     }
+}
+
+/// Whether an `EXCLUDE` constraint has `column` itself (not an expression of it, which
+/// [`reads_column`] finds) as one of its elements: each is a list of the element and its operator.
+fn excludes_on(constraint: &Constraint, column: &str) -> bool {
+    constraint.exclusions.iter().any(|exclusion| match &exclusion.node {
+        Some(NodeEnum::List(pair)) => pair
+            .items
+            .iter()
+            .any(|item| matches!(&item.node, Some(NodeEnum::IndexElem(element)) if element.name == column)),
+        _ => false,
+    })
 }
 
 /// The syntax tree of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any other
@@ -340,10 +433,6 @@ mod tests {
         assert!(foreign.contains("ON DELETE CASCADE") && foreign.ends_with("NOT VALID"), "{foreign}");
         assert_eq!(constraint_on(table, "CHECK ((amount > 0))", "id", "x", "n"), Repointed::Untouched);
         assert!(matches!(
-            constraint_on(table, "CHECK ((id > 0))", "id", "x", "n"),
-            Repointed::Unsupported(_)
-        ));
-        assert!(matches!(
             constraint_on(table, "UNIQUE NULLS NOT DISTINCT (id)", "id", "x", "n"),
             Repointed::Unsupported(_)
         ));
@@ -351,6 +440,53 @@ mod tests {
             constraint_on(table, "FOREIGN KEY (parent) REFERENCES public.deals(id)", "id", "x", "n"),
             Repointed::Unsupported(_)
         ));
+    }
+
+    #[test]
+    fn checks_read_the_new_column_and_start_not_valid() {
+        let table = "\"public\".\"deals\"";
+        let on_new = |definition: &str, column: &str| match constraint_on(
+            table,
+            definition,
+            column,
+            &format!("{column}_new"),
+            "c_new",
+        ) {
+            Repointed::Statement(sql) => sql,
+            other => panic!("{definition}: {other:?}"),
+        };
+        assert_eq!(
+            on_new("CHECK ((amount >= (0)::numeric))", "amount"),
+            "ALTER TABLE public.deals ADD CONSTRAINT c_new CHECK (amount_new >= 0::numeric) NOT VALID"
+        );
+        assert_eq!(
+            on_new("CHECK (((code)::text <> ''::text))", "code"),
+            "ALTER TABLE public.deals ADD CONSTRAINT c_new CHECK (code_new::text <> ''::text) NOT VALID"
+        );
+        assert_eq!(
+            on_new("CHECK (((n >= 0) AND (n <= 100)))", "n"),
+            "ALTER TABLE public.deals ADD CONSTRAINT c_new CHECK (n_new >= 0 AND n_new <= 100) NOT VALID"
+        );
+        // Every reference moves, through the forms a check holds; other columns stay.
+        let moved = on_new(
+            "CHECK (((COALESCE(n, 0) > other) AND ((n IS NOT NULL) IS TRUE) AND (n = ANY (ARRAY[1, n])) \
+             AND (CASE WHEN (n > 1) THEN deals.n ELSE other END < 5) AND (n BETWEEN 0 AND other) \
+             AND (lower((n)::text COLLATE \"C\") <> ''::text) AND (ROW(n, other) IS NOT NULL)))",
+            "n",
+        );
+        assert!(!reads_column(&only_statement(&moved).expect("it reads back"), "n"), "{moved}");
+        assert_eq!(moved.matches("n_new").count(), 9, "{moved}");
+        assert_eq!(moved.matches("other").count(), 4, "{moved}");
+        for (definition, why) in [
+            ("CHECK ((xmlelement(name a, n) IS NOT NULL))", "a form not walked"),
+            ("CHECK ((n > 0)) NOT VALID", "an unvalidated check"),
+            ("EXCLUDE USING gist (n WITH =)", "an exclusion"),
+        ] {
+            assert!(
+                matches!(constraint_on(table, definition, "n", "n_new", "c_new"), Repointed::Unsupported(_)),
+                "{why}"
+            );
+        }
     }
 
     #[test]

@@ -813,3 +813,137 @@ fn a_column_renamed_and_narrowed_in_one_migration_is_checked_by_its_new_name() {
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     assert_eq!(prod.value("SELECT count(*) || ':' || max(label) FROM t").as_deref(), Some("100:c99"));
 }
+
+/// A `CHECK` that reads the column is carried, not a reason to rewrite in place: the desired
+/// check, re-pointed at the new column, goes on `NOT VALID` in the expand (after the trigger,
+/// so every write and the backfill are checked), is validated in the prepare and takes the old
+/// check's name in the swap. Each case: haste's lint passes the files, one deploy over rows
+/// reaches the desired schema, the check still refuses a violating write, and going back
+/// restores the old type, check and rows. (`numeric(10,2)` to `numeric(12,2)` would not
+/// rewrite the table at all: a scale change does.)
+#[test]
+fn a_check_on_the_column_is_carried_to_the_new_column() {
+    let cases = [
+        (
+            "amount numeric(10,2) CHECK (amount >= 0)",
+            "amount numeric(12,3)",
+            "g * 1.25",
+            "-1",
+            "123456789.5",
+            "sum(amount)::float8",
+        ),
+        (
+            "code varchar(20) CHECK (code <> '')",
+            "code varchar(10)",
+            "'c' || g",
+            "''",
+            "'fits'",
+            "sum(length(code))",
+        ),
+        ("n integer CHECK (n BETWEEN 0 AND 100)", "n bigint", "g % 101", "101", "100", "sum(n)"),
+    ];
+    for (column, retyped, value, violating, accepted, total) in cases {
+        let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+        let dir = TempDir::new("retype-check");
+        let v1 = format!("CREATE TABLE t (id integer PRIMARY KEY, {column});");
+        let name = column.split(' ').next().unwrap();
+        let old_type = column.split(' ').nth(1).unwrap();
+        let v2 = v1.replace(&format!("{name} {old_type}"), retyped);
+        assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+        let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+        assert_eq!(deploy().code, 0);
+        prod.execute(&format!("INSERT INTO t SELECT g, {value} FROM generate_series(1, 2000) g"));
+        let rows = format!("SELECT count(*) || ':' || {total} FROM t");
+        let before = prod.value(&rows);
+
+        let run = dev(&dir, &dev_db, &v2, "retype");
+        assert_eq!(run.code, 0, "{run:?}");
+        let created = folders(&dir);
+        assert_eq!(created.len(), 4, "expand, prepare and swap: {run:?}");
+        let read = |index: usize| fs::read_to_string(created[index].join("migration.sql")).unwrap();
+        let (expand, prepare, swap) = (read(1), read(2), read(3));
+        assert!(!expand.contains(" TYPE "), "nothing is changed in place:\n{expand}");
+        let (trigger, check) = (expand.find("CREATE TRIGGER").unwrap(), expand.find("CHECK (").unwrap());
+        assert!(trigger < check && expand.contains("NOT VALID"), "checked from the trigger on:\n{expand}");
+        assert!(prepare.contains("VALIDATE CONSTRAINT"), "{prepare}");
+        assert!(swap.contains("RENAME CONSTRAINT"), "{swap}");
+        let lint = haste(dir.path(), &["lint", "--format", "json"]);
+        assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+
+        let applied = deploy();
+        assert_eq!(applied.code, 0, "{applied:?}");
+        assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "{column}: the desired schema");
+        assert_eq!(prod.value(&rows), before, "{column}: every row kept its value");
+        assert_eq!(
+            prod.value("SELECT string_agg(conname || ':' || convalidated, ',') FROM pg_constraint WHERE conrelid = 't'::regclass AND contype = 'c'")
+                .as_deref(),
+            Some(format!("t_{name}_check:true").as_str()),
+            "the check keeps its name, validated"
+        );
+        still_refused(&prod, &[&format!("INSERT INTO t VALUES (0, {violating})")]);
+        prod.execute(&format!("INSERT INTO t VALUES (0, {accepted})"));
+        prod.execute("DELETE FROM t WHERE id = 0");
+
+        let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+        assert_eq!(down.code, 0, "{down:?}");
+        assert_eq!(same_schema(&dir, &prod, &v1).code, 0, "{column}: back to the old type and check");
+        assert_eq!(prod.value(&rows), before, "{column}: every row back");
+        still_refused(&prod, &[&format!("INSERT INTO t VALUES (0, {violating})")]);
+    }
+}
+
+/// What a swap cannot carry stays in place, with the reason: an `EXCLUDE` on the column, and a
+/// check that reads two columns whose types both change.
+#[test]
+fn an_exclusion_or_a_check_over_two_retyped_columns_is_changed_in_place() {
+    let cases = [
+        (
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer, EXCLUDE USING btree (n WITH =));",
+            "an EXCLUDE constraint uses the column",
+        ),
+        (
+            "CREATE TABLE t (id integer PRIMARY KEY, n integer, m integer, CHECK (n < m));",
+            "uses two columns whose types change",
+        ),
+    ];
+    for (v1, reason) in cases {
+        let Some(db) = database() else { return };
+        let dir = TempDir::new("retype-check-in-place");
+        assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+        let v2 = v1.replace("n integer", "n bigint").replace("m integer", "m bigint");
+        let run = dev(&dir, &db, &v2, "bigint");
+        assert_eq!(run.code, 0, "{run:?}");
+        let created = folders(&dir);
+        assert_eq!(created.len(), 2, "{run:?}");
+        let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+        assert!(text.contains(reason) && text.contains(" TYPE bigint"), "{text}");
+        let lint = haste(dir.path(), &["lint"]);
+        assert_eq!(lint.code, 0, "{lint:?}");
+    }
+}
+
+/// A check written for the new type (`c >= 0` on an `integer`, which a `varchar` cannot hold)
+/// goes on the new column only; the old column keeps its own check until the swap drops it.
+#[test]
+fn a_check_for_the_new_type_goes_on_the_new_column_only() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-new-check");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, c varchar(10) CHECK (c <> ''));";
+    let v2 = "CREATE TABLE t (id integer PRIMARY KEY, c integer CONSTRAINT t_c_check CHECK (c >= 0));";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO t SELECT g, g::text FROM generate_series(1, 500) g");
+    let run = dev(&dir, &dev_db, v2, "integer");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(folders(&dir).len(), 4, "expand, prepare and swap: {run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, v2).code, 0);
+    assert_eq!(prod.value("SELECT sum(c) FROM t").as_deref(), Some("125250"));
+    still_refused(&prod, &["INSERT INTO t VALUES (0, -1)"]);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+    still_refused(&prod, &["INSERT INTO t VALUES (0, '')"]);
+}
