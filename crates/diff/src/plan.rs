@@ -476,9 +476,9 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
     let is_regenerated = |column: &Column| regenerated.iter().any(|c| c.name == column.name);
     for column in &old.columns {
         if is_regenerated(column) {
-            // Recomputed when it is added again: nothing is lost.
+            // Computed again when it is added again: nothing is lost.
             plan.push(
-                &SchemaChange::DropColumn(part(column)),
+                &SchemaChange::RegenerateColumn(part(column)),
                 format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
                 Lock::AccessExclusive,
                 &[],
@@ -564,8 +564,14 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
         }
     }
     for column in &regenerated {
-        add_column(plan, new, column);
-        recreate_dependents(plan, old, new, column, kept_indexes);
+        let source = SchemaChange::RegenerateColumn(part(column));
+        plan.push(
+            &source,
+            format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
+            Lock::AccessExclusive,
+            &[Hazard::TableRewrite],
+        );
+        recreate_dependents(plan, &source, old, new, kept_indexes);
     }
 }
 
@@ -574,11 +580,12 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
 /// rewrite that added the column back).
 fn recreate_dependents(
     plan: &mut Builder,
+    source: &SchemaChange,
     old: &Table,
     table: &Table,
-    column: &Column,
     kept_indexes: &[&Index],
 ) {
+    let SchemaChange::RegenerateColumn(column) = source else { return };
     let name = table.qualified_name();
     let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
     for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c)) {
@@ -588,25 +595,12 @@ fn recreate_dependents(
             } else {
                 &[Hazard::TableScan]
             };
-            plan.push(
-                &SchemaChange::AddConstraint {
-                    constraint: OfTable::new(&table.schema, &table.name, &constraint.name),
-                    kind: constraint.kind,
-                },
-                table.add_constraint_statement(constraint),
-                Lock::AccessExclusive,
-                hazards,
-            );
+            plan.push(source, table.add_constraint_statement(constraint), Lock::AccessExclusive, hazards);
         }
     }
     for index in kept_indexes {
         if involves(haste_sql::index_on(&index.definition, &column.name, "x", "x")) {
-            plan.push(
-                &SchemaChange::CreateIndex(Named::new(&index.schema, &index.name)),
-                index.definition.clone(),
-                Lock::Share,
-                &[Hazard::IndexBuild],
-            );
+            plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
         }
     }
 }
@@ -692,8 +686,8 @@ mod tests {
         // One transaction, nothing lost, and the rewrite said.
         assert!(plan.steps.iter().all(|step| !step.alone && !step.hazards.contains(&Hazard::DataLoss)));
         assert!(plan.steps[2].hazards.contains(&Hazard::TableRewrite));
-        assert!(matches!(&plan.steps[0].source, SchemaChange::DropColumn(c) if c.name == "total"));
-        assert!(matches!(&plan.steps[2].source, SchemaChange::AddColumn(c) if c.name == "total"));
+        let regenerates = |step: &crate::Step| matches!(&step.source, SchemaChange::RegenerateColumn(c) if c.name == "total");
+        assert!([0, 2, 3, 4].iter().all(|at| regenerates(&plan.steps[*at])), "{:#?}", plan.steps);
         // Its column privileges come back with it.
         let grant = haste_schema::Privilege {
             object: haste_schema::PrivilegeObject::Table,
