@@ -266,12 +266,32 @@ fn in_place(
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
     draft.notes.extend(retypes.in_place.iter().cloned());
+    draft.notes.extend(regenerated_notes(&draft.up));
     let mut drafts = match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name, renamed),
     };
     drafts.extend(fills.drafts(name));
     Ok(drafts)
+}
+
+/// What a reader must know of each generated column added again around the type change of a
+/// column it reads.
+fn regenerated_notes(steps: &[Step]) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for step in steps {
+        if let SchemaChange::RegenerateColumn(column) = &step.source {
+            let note = format!(
+                "the generated column {}.{} is dropped and added again around the type change of a column it reads (PostgreSQL refuses the change under it): it is computed again, rewriting the table, and moves to the end of the table",
+                haste_schema::qualified(&column.schema, &column.table),
+                haste_sql::quote_ident(&column.name)
+            );
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// Whether haste's online plan (`draft`) does anything other than the plain plan, which Prisma's

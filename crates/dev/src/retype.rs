@@ -264,9 +264,7 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
     // from the parse-tree walk).
     let reads = |expression: &str| haste_sql::expression_reads(&table.name, expression, column);
     if table.columns.iter().filter_map(|c| c.generated.as_deref()).any(reads) {
-        return Some(
-            "a generated column reads the column (it is dropped and added again, at the end of the table)",
-        );
+        return Some("a generated column reads the column");
     }
     let policy = desired
         .policies
