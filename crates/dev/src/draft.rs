@@ -1,7 +1,7 @@
 //! One migration to write, as the planners hand it to `generate`: its statements, notes and
 //! data step, and what its `down.sql` must fill again.
 
-use haste_diff::{Hazard, RenameSuggestion, Step};
+use haste_diff::{RenameSuggestion, Step};
 use haste_schema::Schema;
 
 /// One migration to write: its folder name suffix, its steps, its notes and data step.
@@ -29,24 +29,20 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    /// Allows, in the file, the rules among `rules` that its steps with `hazard` break, as
+    /// Allows, in the file, the rules among `rules` that its steps `chosen` picks break, as
     /// haste's lint judges them after `before` (the schema the draft starts from): only those,
     /// since allowing a rule that reports nothing is itself a finding (`unused-suppression`).
     /// Not in a file that must stay exactly as Prisma writes it.
     pub(crate) fn allow_broken(
         &mut self,
         before: &Schema,
-        hazard: Hazard,
+        chosen: impl Fn(&Step) -> bool,
         rules: &[&str],
         reason: &str,
         exact_prisma: bool,
     ) {
-        let steps: String = self
-            .up
-            .iter()
-            .filter(|step| step.hazards.contains(&hazard))
-            .map(|step| format!("{};\n", step.sql))
-            .collect();
+        let steps: String =
+            self.up.iter().filter(|step| chosen(step)).map(|step| format!("{};\n", step.sql)).collect();
         if steps.is_empty() {
             return;
         }

@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use haste_diff::{Change, Hazard, Lock, Options, Plan, Rename, RenameSuggestion, Renamed, Step};
+use haste_diff::{
+    Change, Hazard, Lock, Options, Plan, Rename, RenameSuggestion, Renamed, SchemaChange, Step,
+};
 use haste_driver::DatabaseUrl;
 use haste_migrations::{LOCK_FILE, MigrationsDir};
 use haste_runner::{DeployReport, Observer, Settings};
@@ -53,6 +55,17 @@ pub enum DataLoss {
 
 /// The lint rules a data-losing statement that a person accepted would otherwise fail.
 const DATA_LOSS_RULES: &[&str] = &["drop-column", "drop-table"];
+
+/// The rules a generated column added again (with its constraints and indexes, while the
+/// table is locked for the rewrite anyway) breaks.
+const REGENERATION_RULES: &[&str] = &[
+    "drop-column",
+    "check-constraint-not-valid",
+    "fk-not-valid",
+    "unique-constraint-blocking",
+    "primary-key-blocking",
+    "index-create-not-concurrent",
+];
 
 /// The migration written.
 #[derive(Debug)]
@@ -168,7 +181,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
                 for draft in &mut drafts {
                     draft.allow_broken(
                         &history.schema,
-                        Hazard::DataLoss,
+                        |step| step.hazards.contains(&Hazard::DataLoss),
                         DATA_LOSS_RULES,
                         "accepted with migrate dev --accept-data-loss",
                         exact_prisma,
@@ -178,13 +191,22 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         }
     }
     // What is left rewriting a table has no online form here (an enum rebuilt, a type change
-    // the swap cannot carry): the file says so rather than fail haste's own lint.
+    // the swap cannot carry, a stored generated column added): the file says so rather than
+    // fail haste's own lint. A generated column added again around the type change of a column
+    // it reads comes back in the same transaction with what its drop took along.
     for draft in &mut drafts {
         draft.allow_broken(
             &history.schema,
-            Hazard::TableRewrite,
-            &["column-type-rewrite"],
+            |step| step.hazards.contains(&Hazard::TableRewrite),
+            &["column-type-rewrite", "add-stored-generated-column"],
             "no online form for this change: it rewrites the table under its lock",
+            exact_prisma,
+        );
+        draft.allow_broken(
+            &history.schema,
+            |step| matches!(step.source, SchemaChange::RegenerateColumn(_)),
+            REGENERATION_RULES,
+            "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
             exact_prisma,
         );
     }
@@ -244,12 +266,32 @@ fn in_place(
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
     draft.notes.extend(retypes.in_place.iter().cloned());
+    draft.notes.extend(regenerated_notes(&draft.up));
     let mut drafts = match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name, renamed),
     };
     drafts.extend(fills.drafts(name));
     Ok(drafts)
+}
+
+/// What a reader must know of each generated column added again around the type change of a
+/// column it reads.
+fn regenerated_notes(steps: &[Step]) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    for step in steps {
+        if let SchemaChange::RegenerateColumn(column) = &step.source {
+            let note = format!(
+                "the generated column {}.{} is dropped and added again around the type change of a column it reads (PostgreSQL refuses the change under it): it is computed again, rewriting the table, and moves to the end of the table",
+                haste_schema::qualified(&column.schema, &column.table),
+                haste_sql::quote_ident(&column.name)
+            );
+            if !notes.contains(&note) {
+                notes.push(note);
+            }
+        }
+    }
+    notes
 }
 
 /// Whether haste's online plan (`draft`) does anything other than the plain plan, which Prisma's

@@ -302,13 +302,7 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
     let on_table = |schema: &str, name: &str| schema == table.schema && name == table.name;
     // An expression of the table, read as a query of it (a policy's statement hides its table
     // from the parse-tree walk).
-    let reads = |expression: &str| {
-        haste_sql::mentions(
-            &format!("SELECT 1 FROM {} WHERE {expression}", quote_ident(&table.name)),
-            &table.name,
-            column,
-        )
-    };
+    let reads = |expression: &str| haste_sql::expression_reads(&table.name, expression, column);
     if table.columns.iter().filter_map(|c| c.generated.as_deref()).any(reads) {
         return Some("a generated column reads the column");
     }

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Column, Constraint, ConstraintKind, Schema, Table, comment_statements, qualified};
+use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
 use crate::{
@@ -242,7 +242,12 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     let mut suggestions = Vec::new();
     for (key, old) in &old_tables {
         if let Some(new) = new_tables.get(key) {
-            alter_table(&mut plan, old, new);
+            let kept_indexes: Vec<&Index> = to
+                .indexes
+                .iter()
+                .filter(|i| i.schema == new.schema && i.table == new.name && from.indexes.contains(i))
+                .collect();
+            alter_table(&mut plan, old, new, &kept_indexes);
             settings::storage_parameters(&mut plan, old, new);
             suggestions.extend(rename::suggest(old, new));
         }
@@ -351,7 +356,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
-        if old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
+        let recommented = old.is_some_and(|old| regenerated(old, new).iter().any(|c| c.comment.is_some()));
+        if recommented || old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
             let source = SchemaChange::SetComments(Named::new(&new.schema, &new.name));
             for statement in comment_statements(new) {
                 plan.push(&source, statement, Lock::ShareUpdateExclusive, &[]);
@@ -430,14 +436,54 @@ fn checked_body(function: &haste_schema::Function) -> bool {
     function.definition.lines().any(|line| line.trim() == "LANGUAGE sql")
 }
 
-/// Column changes of a table that exists on both sides.
-fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
+/// The generated columns, alike on both sides, that read a column whose type changes:
+/// PostgreSQL refuses to retype a column a generated column reads, so each is dropped before
+/// the type change and added again after it (at the end of the table, recomputed by the
+/// rewrite), with the indexes, constraints, comment and privileges it had.
+pub(crate) fn regenerated<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
+    let retyped: Vec<&str> = new
+        .columns
+        .iter()
+        .filter(|column| {
+            old.columns.iter().any(|previous| {
+                previous.name == column.name
+                    && (previous.data_type != column.data_type || previous.collation != column.collation)
+            })
+        })
+        .map(|column| column.name.as_str())
+        .collect();
+    new.columns
+        .iter()
+        .filter(|column| {
+            old.columns.iter().any(|previous| previous.name == column.name && !replaced(previous, column))
+        })
+        .filter(|column| {
+            column.generated.as_deref().is_some_and(|expression| {
+                retyped.iter().any(|read| haste_sql::expression_reads(&new.name, expression, read))
+            })
+        })
+        .collect()
+}
+
+/// Column changes of a table that exists on both sides; `kept_indexes` are its indexes that
+/// are the same on both sides.
+fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&Index]) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
+    let regenerated = regenerated(old, new);
+    let is_regenerated = |column: &Column| regenerated.iter().any(|c| c.name == column.name);
     for column in &old.columns {
-        if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
+        if is_regenerated(column) {
+            // Computed again when it is added again: nothing is lost.
+            plan.push(
+                &SchemaChange::RegenerateColumn(part(column)),
+                format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
+        } else if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
             plan.push(
                 &SchemaChange::DropColumn(part(column)),
                 format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
@@ -446,7 +492,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             );
         }
     }
-    for column in &new.columns {
+    for column in new.columns.iter().filter(|column| !is_regenerated(column)) {
         let previous = match old_columns.get(column.name.as_str()) {
             Some(previous) if !replaced(previous, column) => previous,
             _ => {
@@ -517,6 +563,46 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             );
         }
     }
+    for column in &regenerated {
+        let source = SchemaChange::RegenerateColumn(part(column));
+        plan.push(
+            &source,
+            format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
+            Lock::AccessExclusive,
+            &[Hazard::TableRewrite],
+        );
+        recreate_dependents(plan, &source, old, new, kept_indexes);
+    }
+}
+
+/// The constraints and indexes on `column` that `DROP COLUMN` took along although both sides
+/// have them, built again in the same transaction (the table is already locked for the
+/// rewrite that added the column back).
+fn recreate_dependents(
+    plan: &mut Builder,
+    source: &SchemaChange,
+    old: &Table,
+    table: &Table,
+    kept_indexes: &[&Index],
+) {
+    let SchemaChange::RegenerateColumn(column) = source else { return };
+    let name = table.qualified_name();
+    let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
+    for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c)) {
+        if involves(haste_sql::constraint_on(&name, &constraint.definition, &column.name, "x", "x")) {
+            let hazards: &[Hazard] = if constraint.kind.builds_index() {
+                &[Hazard::TableScan, Hazard::IndexBuild]
+            } else {
+                &[Hazard::TableScan]
+            };
+            plan.push(source, table.add_constraint_statement(constraint), Lock::AccessExclusive, hazards);
+        }
+    }
+    for index in kept_indexes {
+        if involves(haste_sql::index_on(&index.definition, &column.name, "x", "x")) {
+            plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
+        }
+    }
 }
 
 /// Whether a column changes in a way only dropping and adding it again can make.
@@ -541,4 +627,90 @@ fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
         Lock::AccessExclusive,
         hazards,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema};
+
+    use crate::fixtures::{column, table};
+    use crate::{Hazard, Options, SchemaChange, diff};
+
+    /// `crm.deals (id, price, total GENERATED ALWAYS AS (price * 2) STORED NOT NULL, note)`
+    /// with `price` of `price_type`, a check and an index on `total`, and its comment.
+    fn schema(price_type: &str) -> Schema {
+        let total = Column {
+            not_null: true,
+            generated: Some("(price * 2)".into()),
+            comment: Some("twice the price".into()),
+            ..column("total", price_type)
+        };
+        let mut deals =
+            table(vec![column("id", "integer"), column("price", price_type), total, column("note", "text")]);
+        deals.constraints.push(Constraint {
+            name: "deals_total_check".into(),
+            kind: ConstraintKind::Check,
+            definition: "CHECK ((total >= 0))".into(),
+        });
+        Schema {
+            tables: vec![deals],
+            indexes: vec![Index {
+                schema: "crm".into(),
+                name: "deals_total_idx".into(),
+                table: "deals".into(),
+                definition: "CREATE INDEX deals_total_idx ON crm.deals USING btree (total)".into(),
+                partial: false,
+                expressions: false,
+                valid: true,
+                attached_to: None,
+            }],
+            ..Schema::default()
+        }
+    }
+
+    #[test]
+    fn a_generated_column_is_added_again_around_the_type_change_of_a_column_it_reads() {
+        let plan = diff(&schema("integer"), &schema("bigint"), &Options { online: true });
+        let statements: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
+        assert_eq!(
+            statements,
+            [
+                r#"ALTER TABLE "crm"."deals" DROP COLUMN "total""#,
+                r#"ALTER TABLE "crm"."deals" ALTER COLUMN "price" TYPE bigint USING "price"::bigint"#,
+                r#"ALTER TABLE "crm"."deals" ADD COLUMN "total" bigint GENERATED ALWAYS AS ((price * 2)) STORED NOT NULL"#,
+                r#"ALTER TABLE "crm"."deals" ADD CONSTRAINT "deals_total_check" CHECK ((total >= 0))"#,
+                "CREATE INDEX deals_total_idx ON crm.deals USING btree (total)",
+                r#"COMMENT ON COLUMN "crm"."deals"."total" IS 'twice the price'"#,
+            ]
+        );
+        // One transaction, nothing lost, and the rewrite said.
+        assert!(plan.steps.iter().all(|step| !step.alone && !step.hazards.contains(&Hazard::DataLoss)));
+        assert!(plan.steps[2].hazards.contains(&Hazard::TableRewrite));
+        let regenerates = |step: &crate::Step| matches!(&step.source, SchemaChange::RegenerateColumn(c) if c.name == "total");
+        assert!([0, 2, 3, 4].iter().all(|at| regenerates(&plan.steps[*at])), "{:#?}", plan.steps);
+        // Its column privileges come back with it.
+        let grant = haste_schema::Privilege {
+            object: haste_schema::PrivilegeObject::Table,
+            schema: "crm".into(),
+            name: "deals".into(),
+            column: Some("total".into()),
+            grantee: "app_ro".into(),
+            privilege: "SELECT".into(),
+            grantable: false,
+            revoked: false,
+        };
+        let (mut before, mut after) = (schema("integer"), schema("bigint"));
+        before.privileges.push(grant.clone());
+        after.privileges.push(grant);
+        let planned = diff(&before, &after, &Options { online: true }).steps;
+        assert_eq!(
+            planned.last().map(|step| step.sql.as_str()),
+            Some(r#"GRANT SELECT ("total") ON TABLE "crm"."deals" TO "app_ro""#)
+        );
+        // A type change the generated column does not read leaves it alone.
+        let mut other = schema("integer");
+        other.tables[0].columns[3].data_type = "varchar(20)".into();
+        let statements = diff(&schema("integer"), &other, &Options { online: true }).steps;
+        assert!(!statements.iter().any(|step| step.sql.contains("DROP COLUMN")), "{statements:#?}");
+    }
 }

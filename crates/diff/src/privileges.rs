@@ -1,14 +1,15 @@
 //! Privileges and default privileges, granted and revoked as the target has them. An object the
-//! plan creates again (a view dropped and recreated, a type rebuilt, a column replaced) comes
-//! back with only what PostgreSQL gives a new object, so every privilege the target gives it is
-//! granted again, in the same transaction as its recreation: a role reading a view never finds
-//! it without its grant. An object that disappears takes its privileges with it.
+//! plan creates again (a view dropped and recreated, a type rebuilt, a column replaced or a
+//! generated column added again around a type change) comes back with only what PostgreSQL
+//! gives a new object, so every privilege the target gives it is granted again, in the same
+//! transaction as its recreation: a role reading a view never finds it without its grant. An
+//! object that disappears takes its privileges with it.
 
 use std::collections::BTreeSet;
 
 use haste_schema::{Privilege, PrivilegeObject, Schema, View, qualified};
 
-use crate::plan::{Builder, replaced};
+use crate::plan::{Builder, regenerated, replaced};
 use crate::{Lock, SchemaChange};
 
 /// Which object a privilege is on: the whole object (no column) or one column of it.
@@ -34,8 +35,11 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[Strin
         let Some(new) = to.tables.iter().find(|t| t.schema == old.schema && t.name == old.name) else {
             continue;
         };
+        let regenerated = regenerated(old, new);
         for column in &new.columns {
-            if old.columns.iter().any(|c| c.name == column.name && replaced(c, column)) {
+            let dropped = old.columns.iter().any(|c| c.name == column.name && replaced(c, column))
+                || regenerated.iter().any(|c| c.name == column.name);
+            if dropped {
                 let key = whole(PrivilegeObject::Table, &new.schema, &new.name);
                 keys.insert((key.0, key.1, key.2, Some(column.name.clone())));
             }

@@ -84,6 +84,10 @@ pub enum SchemaChange {
     AddColumn(OfTable),
     /// A column dropped (or dropped to be added again, for an identity or generated change).
     DropColumn(OfTable),
+    /// A stored generated column that reads a column whose type changes, dropped before the
+    /// change and added again after it (PostgreSQL refuses the change under it), with the
+    /// constraints and indexes its drop took along: nothing is lost, it is computed again.
+    RegenerateColumn(OfTable),
     /// A column's type or collation changed (its default dropped and set around it).
     AlterColumnType(OfTable),
     /// A column's default set or dropped.

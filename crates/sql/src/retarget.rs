@@ -378,6 +378,12 @@ pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
             .any(|reference| reference.as_deref().is_none_or(|name| name == column))
 }
 
+/// Whether an expression of table `table` (a generated column's, a policy's) reads `column`,
+/// read as a query of the table: conservatively, as [`mentions`] judges it.
+pub fn expression_reads(table: &str, expression: &str, column: &str) -> bool {
+    mentions(&format!("SELECT 1 FROM {} WHERE {expression}", crate::quote_ident(table)), table, column)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

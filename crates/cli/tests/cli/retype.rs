@@ -499,6 +499,67 @@ CREATE TRIGGER tr BEFORE UPDATE ON t FOR EACH ROW WHEN (NEW.n > 0) EXECUTE FUNCT
     }
 }
 
+const GENERATED: &str = "CREATE TABLE orders (
+  id integer PRIMARY KEY,
+  price integer NOT NULL,
+  total integer GENERATED ALWAYS AS (price * 2) STORED NOT NULL CHECK (total >= 0),
+  note text
+);
+CREATE INDEX orders_total_idx ON orders (total);
+COMMENT ON COLUMN orders.total IS 'twice the price';
+GRANT SELECT (total) ON orders TO PUBLIC;
+CREATE VIEW big_orders AS SELECT id, total FROM orders WHERE total > 100;";
+
+/// PostgreSQL refuses to retype a column a stored generated column reads: the generated
+/// column is dropped before the type change and added again after it, in one transaction, with
+/// its check, index, comment, privilege and the view over it, and its values computed again.
+#[test]
+fn a_column_a_generated_column_reads_is_retyped_around_it() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated");
+    assert_eq!(dev(&dir, &dev_db, GENERATED, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    let rows = "INSERT INTO orders (id, price) SELECT g, g FROM generate_series(1, 2000) g";
+    dev_db.execute(rows);
+    prod.execute(rows);
+
+    let v2 = GENERATED.replace("price integer", "price bigint").replace("total integer", "total bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 2, "{run:?}");
+    let text = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(
+        text.contains("a generated column reads the column")
+            && text.contains(r#"the generated column "public"."orders"."total" is dropped and added again"#)
+            && text.contains("moves to the end of the table")
+            && text.contains(" TYPE bigint")
+            && !text.contains("haste:transaction off"),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "haste's own migration passes its lint: {lint:?}");
+
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
+    let totals = "SELECT count(*) || ':' || sum(total) || ':' || count(*) FILTER (WHERE total = price * 2) FROM orders";
+    assert_eq!(prod.value(totals).as_deref(), Some("2000:4002000:2000"));
+    assert_eq!(prod.value("SELECT count(*) FROM big_orders").as_deref(), Some("1950"));
+    prod.execute("INSERT INTO orders (id, price) VALUES (2001, 5000000000)");
+    assert_eq!(prod.value("SELECT total FROM orders WHERE id = 2001").as_deref(), Some("10000000000"));
+    still_refused(&prod, &["INSERT INTO orders (id, price) VALUES (2002, -1)"]);
+    let again = dev(&dir, &dev_db, &v2, "again");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+
+    prod.execute("DELETE FROM orders WHERE id = 2001");
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, GENERATED).code, 0);
+    assert_eq!(prod.value(totals).as_deref(), Some("2000:4002000:2000"));
+}
+
 /// A view over a view that reads the column: both go before the swap and come back after it.
 #[test]
 fn views_over_views_come_back_after_the_swap() {
