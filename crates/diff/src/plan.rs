@@ -228,8 +228,15 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             }
         }
     }
+    // A partition goes with its parent when that goes too; under a parent that stays, it is
+    // dropped on its own.
+    let parent_stays = |partition: &Table| {
+        old_tables
+            .iter()
+            .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
+    };
     for (key, old) in &old_tables {
-        if !new_tables.contains_key(key) && old.partition_of.is_none() {
+        if !new_tables.contains_key(key) && (old.partition_of.is_none() || parent_stays(old)) {
             let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
             plan.push(&source, format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use haste_testkit::{Partitions, Random, RandomSchema, TempDir, TestDb, database, property_run};
+use haste_testkit::{Random, RandomSchema, TempDir, TestDb, database, property_run};
 use serde_json::Value;
 
 use crate::{Run, haste, migration_folders};
@@ -71,7 +71,7 @@ fn generated_migrations_pass_lint_and_deploy_over_rows_to_the_desired_schema() {
     let mut random = Random::new(seed);
     let mut tally = Tally::default();
     for case in 0..cases {
-        let (from, to) = RandomSchema::pair(&mut random, Partitions::Never);
+        let (from, to) = RandomSchema::pair(&mut random);
         let context = format!(
             "HASTE_DEV_SEED={seed}, case {case}\n-- from.sql:\n{}\n-- to.sql:\n{}\n-- rows:\n{}",
             from.sql, to.sql, from.rows
