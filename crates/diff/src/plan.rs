@@ -549,3 +549,45 @@ fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
         hazards,
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{Schema, Table, TableKind};
+
+    use crate::fixtures::{column, table};
+    use crate::{Options, diff};
+
+    /// `crm.events` partitioned, with the partitions named; the catalog writes a parent as
+    /// `quote_ident` does, so `crm.events` bare.
+    fn events(partitions: &[&str]) -> Schema {
+        let mut parent = table(vec![column("at", "integer")]);
+        parent.name = "events".into();
+        parent.kind = TableKind::Partitioned { key: "RANGE (at)".into() };
+        let children = partitions.iter().enumerate().map(|(i, name)| Table {
+            name: (*name).into(),
+            kind: TableKind::Regular,
+            partition_of: Some(("crm.events".into(), format!("FOR VALUES FROM ({i}) TO ({})", i + 1))),
+            partition_depth: 1,
+            ..parent.clone()
+        });
+        Schema { tables: std::iter::once(parent.clone()).chain(children).collect(), ..Schema::default() }
+    }
+
+    fn statements(from: &Schema, to: &Schema) -> Vec<String> {
+        diff(from, to, &Options::default()).steps.into_iter().map(|step| step.sql).collect()
+    }
+
+    #[test]
+    fn a_partition_that_disappears_is_dropped_unless_its_parent_goes_too() {
+        assert_eq!(
+            statements(&events(&["events_a", "events_b"]), &events(&["events_a"])),
+            [r#"DROP TABLE "crm"."events_b""#],
+            "under a parent that stays"
+        );
+        assert_eq!(
+            statements(&events(&["events_a", "events_b"]), &Schema::default()),
+            [r#"DROP TABLE "crm"."events""#],
+            "the parent's drop takes its partitions"
+        );
+    }
+}
