@@ -1,6 +1,7 @@
-//! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`), `migrate
-//! dev` writes migrations that pass `haste lint` with no error, and that deploy to a database
-//! holding rows in every table and leave it at the desired schema.
+//! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`, half of
+//! them with a partitioned table and its indexes), `migrate dev` writes migrations that pass
+//! `haste lint` with no error, and that deploy to a database holding rows in every table and
+//! leave it at the desired schema.
 //!
 //! Each case runs the binary as a user does: `migrate dev --schema from.sql` (applied), then
 //! `migrate dev --schema to.sql --create-only` (again with `--accept-data-loss` when the change
