@@ -16,8 +16,9 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects and views, and the
-//!    privileges of the column and of the views it recreates; other tables' foreign keys, and
+//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects, views, the
+//!    table's replica identity (its index may be a rebuilt key), and the privileges of the
+//!    column and of the views it recreates; other tables' foreign keys, and
 //!    the table's own, that reference the column (the ids running out: an `integer` primary key
 //!    made `bigint`) are dropped before its key and added again `NOT VALID` on the new one;
 //! 4. validate (each statement on its own, only when the swap re-added such keys): they are
@@ -64,7 +65,8 @@
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
-    Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, Schema, Table, TableKind, qualified,
+    Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity, Schema, Table,
+    TableKind, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -560,6 +562,14 @@ END
                 &[],
                 false,
             ));
+        }
+        // The swap recreates the keys and indexes over the retyped columns; the identity's
+        // index may be one of them, and the table's identity went with the old one: name it
+        // again (the swap holds the table's lock already).
+        if let Some(wanted) = desired.tables.iter().find(|t| same_table(t, &self.table))
+            && matches!(wanted.replica_identity, ReplicaIdentity::Index(_))
+        {
+            after_swap.push(step(wanted.replica_identity_statement(), Lock::AccessExclusive, &[], false));
         }
         self.swap.extend(after_swap);
         for view in views {

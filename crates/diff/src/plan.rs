@@ -228,8 +228,15 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             }
         }
     }
+    // A partition goes with its parent when that goes too; under a parent that stays, it is
+    // dropped on its own.
+    let parent_stays = |partition: &Table| {
+        old_tables
+            .iter()
+            .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
+    };
     for (key, old) in &old_tables {
-        if !new_tables.contains_key(key) && old.partition_of.is_none() {
+        if !new_tables.contains_key(key) && (old.partition_of.is_none() || parent_stays(old)) {
             let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
             plan.push(&source, format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
@@ -631,7 +638,7 @@ fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema};
+    use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table, TableKind};
 
     use crate::fixtures::{column, table};
     use crate::{Hazard, Options, SchemaChange, diff};
@@ -712,5 +719,39 @@ mod tests {
         other.tables[0].columns[3].data_type = "varchar(20)".into();
         let statements = diff(&schema("integer"), &other, &Options { online: true }).steps;
         assert!(!statements.iter().any(|step| step.sql.contains("DROP COLUMN")), "{statements:#?}");
+    }
+
+    /// `crm.events` partitioned, with the partitions named; the catalog writes a parent as
+    /// `quote_ident` does, so `crm.events` bare.
+    fn events(partitions: &[&str]) -> Schema {
+        let mut parent = table(vec![column("at", "integer")]);
+        parent.name = "events".into();
+        parent.kind = TableKind::Partitioned { key: "RANGE (at)".into() };
+        let children = partitions.iter().enumerate().map(|(i, name)| Table {
+            name: (*name).into(),
+            kind: TableKind::Regular,
+            partition_of: Some(("crm.events".into(), format!("FOR VALUES FROM ({i}) TO ({})", i + 1))),
+            partition_depth: 1,
+            ..parent.clone()
+        });
+        Schema { tables: std::iter::once(parent.clone()).chain(children).collect(), ..Schema::default() }
+    }
+
+    fn statements(from: &Schema, to: &Schema) -> Vec<String> {
+        diff(from, to, &Options::default()).steps.into_iter().map(|step| step.sql).collect()
+    }
+
+    #[test]
+    fn a_partition_that_disappears_is_dropped_unless_its_parent_goes_too() {
+        assert_eq!(
+            statements(&events(&["events_a", "events_b"]), &events(&["events_a"])),
+            [r#"DROP TABLE "crm"."events_b""#],
+            "under a parent that stays"
+        );
+        assert_eq!(
+            statements(&events(&["events_a", "events_b"]), &Schema::default()),
+            [r#"DROP TABLE "crm"."events""#],
+            "the parent's drop takes its partitions"
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use haste_driver::DatabaseUrl;
 use haste_postgres::PgConnection;
-use haste_testkit::{Partitions, Random, RandomSchema, database, property_run};
+use haste_testkit::{Random, RandomSchema, database, property_run};
 
 fn connect(url: &str) -> PgConnection {
     PgConnection::connect(&DatabaseUrl::parse(url).unwrap(), "haste/test", "test").unwrap()
@@ -22,7 +22,7 @@ fn random_plans_turn_one_schema_into_the_other() {
     haste_testkit::ensure_roles(&at_from.url, &haste_testkit::GRANTEES);
     let mut random = Random::new(seed);
     for case in 0..cases {
-        let (from, to) = RandomSchema::pair(&mut random, Partitions::Sometimes);
+        let (from, to) = RandomSchema::pair(&mut random);
         let (from_sql, to_sql) = (from.sql, to.sql);
         for db in [&at_from, &at_to] {
             db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");

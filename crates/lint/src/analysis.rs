@@ -1,5 +1,6 @@
 //! What the linter knows of the schema before each statement: tables the history created (and
-//! whether they are still new), their columns' types, validated `IS NOT NULL` checks,
+//! whether they are still new), which are partitioned and which are whose partitions, their
+//! columns' types, validated `IS NOT NULL` checks, the named indexes and their tables,
 //! constraints added `NOT VALID` and enum values added, with the transaction that did it.
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,8 @@ use crate::rules::ast;
 #[derive(Debug, Default)]
 pub struct Schema {
     tables: HashMap<String, Table>,
+    /// `schema.index` → `schema.table` of every index created with a name.
+    indexes: HashMap<String, String>,
     file_unreleased: bool,
     /// `(transaction, constraint name)` added `NOT VALID` in the current file.
     not_valid: HashSet<(usize, String)>,
@@ -24,6 +27,10 @@ pub struct Schema {
 struct Table {
     /// Created in the file being replayed, or in an unreleased one: still empty.
     new: bool,
+    /// Created `PARTITION BY`: it holds no rows of its own, its partitions do.
+    partitioned: bool,
+    /// The partitioned table it is a partition of (`schema.table`).
+    partition_of: Option<String>,
     columns: HashMap<String, String>,
     /// Check constraint name → (the column it proves NOT NULL, validated).
     not_null_checks: HashMap<String, (String, bool)>,
@@ -33,6 +40,18 @@ struct Table {
 pub(crate) fn table_key(relation: &RangeVar) -> String {
     let schema = if relation.schemaname.is_empty() { "public" } else { &relation.schemaname };
     format!("{schema}.{}", relation.relname)
+}
+
+/// `schema.name` of a name as a `DROP` lists it, `public` when unqualified.
+fn qualified_key(name: String) -> String {
+    if name.contains('.') { name } else { format!("public.{name}") }
+}
+
+/// `schema.name` of `name` in the schema of `schema_key` (a `schema.table`): an index lives in
+/// its table's schema.
+fn sibling_key(schema_key: &str, name: &str) -> String {
+    let schema = schema_key.split_once('.').map_or("public", |(schema, _)| schema);
+    format!("{schema}.{name}")
 }
 
 impl Schema {
@@ -52,6 +71,33 @@ impl Schema {
     /// still empty and nobody else uses it.
     pub fn is_new_table(&self, relation: &RangeVar) -> bool {
         self.tables.get(&table_key(relation)).is_some_and(|table| table.new)
+    }
+
+    /// Whether `relation` was created `PARTITION BY` (its indexes are partitioned indexes).
+    pub fn is_partitioned(&self, relation: &RangeVar) -> bool {
+        self.tables.get(&table_key(relation)).is_some_and(|table| table.partitioned)
+    }
+
+    /// The partitions of `relation` the history created or attached (`schema.table`), sorted.
+    pub fn partitions_of(&self, relation: &RangeVar) -> Vec<&str> {
+        let key = table_key(relation);
+        let mut partitions: Vec<&str> = self
+            .tables
+            .iter()
+            .filter(|(_, table)| table.partition_of.as_deref() == Some(key.as_str()))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        partitions.sort_unstable();
+        partitions
+    }
+
+    /// Whether the index `name` (`schema.index` or `index`, as `DROP INDEX` names it) is on a
+    /// partitioned table.
+    pub fn is_partitioned_index(&self, name: &str) -> bool {
+        self.indexes
+            .get(&qualified_key(name.to_owned()))
+            .and_then(|table| self.tables.get(table))
+            .is_some_and(|table| table.partitioned)
     }
 
     /// The type of a column as written where it was created or last changed.
@@ -81,7 +127,16 @@ impl Schema {
         match node {
             NodeEnum::CreateStmt(create) => {
                 let Some(relation) = &create.relation else { return };
-                let mut table = Table { new: true, ..Table::default() };
+                let partition_of = create.inh_relations.iter().find_map(|node| match &node.node {
+                    Some(NodeEnum::RangeVar(parent)) if create.partbound.is_some() => Some(table_key(parent)),
+                    _ => None,
+                });
+                let mut table = Table {
+                    new: true,
+                    partitioned: create.partspec.is_some(),
+                    partition_of,
+                    ..Table::default()
+                };
                 for element in &create.table_elts {
                     match &element.node {
                         Some(NodeEnum::ColumnDef(column)) => {
@@ -104,7 +159,7 @@ impl Schema {
                 }
                 self.tables.insert(table_key(relation), table);
             }
-            NodeEnum::AlterTableStmt(alter) => {
+            NodeEnum::AlterTableStmt(alter) if alter.objtype == ObjectType::ObjectTable as i32 => {
                 let Some(relation) = &alter.relation else { return };
                 let key = table_key(relation);
                 for command in ast::alter_commands(alter) {
@@ -148,22 +203,65 @@ impl Schema {
                         (AlterTableType::AtDropConstraint, _) => {
                             table.not_null_checks.remove(&command.name);
                         }
+                        (AlterTableType::AtAttachPartition, Some(NodeEnum::PartitionCmd(partition))) => {
+                            let Some(child) = &partition.name else { continue };
+                            let child = self.tables.entry(table_key(child)).or_default();
+                            child.partition_of = Some(key.clone());
+                            // An attached table brings its rows: the parent is not empty any more.
+                            if !child.new {
+                                self.tables.entry(key.clone()).or_default().new = false;
+                            }
+                        }
+                        (AlterTableType::AtDetachPartition, Some(NodeEnum::PartitionCmd(partition))) => {
+                            if let Some(child) = &partition.name
+                                && let Some(child) = self.tables.get_mut(&table_key(child))
+                            {
+                                child.partition_of = None;
+                            }
+                        }
                         _ => {}
                     }
                 }
             }
+            NodeEnum::IndexStmt(index) if !index.idxname.is_empty() => {
+                if let Some(relation) = &index.relation {
+                    let table = table_key(relation);
+                    self.indexes.insert(sibling_key(&table, &index.idxname), table);
+                }
+            }
+            NodeEnum::DropStmt(drop) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
+                for name in ast::dropped_names(drop) {
+                    self.indexes.remove(&qualified_key(name));
+                }
+            }
             NodeEnum::DropStmt(drop) if drop.remove_type == ObjectType::ObjectTable as i32 => {
                 for name in ast::dropped_names(drop) {
-                    let key = if name.contains('.') { name } else { format!("public.{name}") };
-                    self.tables.remove(&key);
+                    self.drop_table(&qualified_key(name));
                 }
             }
             NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectTable as i32 => {
                 if let Some(relation) = &rename.relation
                     && let Some(table) = self.tables.remove(&table_key(relation))
                 {
-                    let schema = if relation.schemaname.is_empty() { "public" } else { &relation.schemaname };
-                    self.tables.insert(format!("{schema}.{}", rename.newname), table);
+                    let old = table_key(relation);
+                    let new = sibling_key(&old, &rename.newname);
+                    // Partitions and indexes name their table by key: they follow the rename.
+                    for other in self.tables.values_mut() {
+                        if other.partition_of.as_deref() == Some(old.as_str()) {
+                            other.partition_of = Some(new.clone());
+                        }
+                    }
+                    for table in self.indexes.values_mut().filter(|table| **table == old) {
+                        table.clone_from(&new);
+                    }
+                    self.tables.insert(new, table);
+                }
+            }
+            NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectIndex as i32 => {
+                if let Some(relation) = &rename.relation
+                    && let Some(table) = self.indexes.remove(&table_key(relation))
+                {
+                    self.indexes.insert(sibling_key(&table_key(relation), &rename.newname), table);
                 }
             }
             NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectColumn as i32 => {
@@ -186,6 +284,23 @@ impl Schema {
                 }
             }
             _ => {}
+        }
+    }
+}
+
+impl Schema {
+    /// Forgets a dropped table, its indexes and its partitions, which PostgreSQL drops with it.
+    fn drop_table(&mut self, key: &str) {
+        self.tables.remove(key);
+        self.indexes.retain(|_, table| table != key);
+        let partitions: Vec<String> = self
+            .tables
+            .iter()
+            .filter(|(_, table)| table.partition_of.as_deref() == Some(key))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for partition in partitions {
+            self.drop_table(&partition);
         }
     }
 }

@@ -113,6 +113,18 @@ impl Table {
         qualified(&self.schema, &self.name)
     }
 
+    /// Whether this table is a partition of `parent`. The catalog names the parent as
+    /// PostgreSQL's `quote_ident` writes it (quoted only when it must be), so each part is
+    /// compared both bare and quoted: the bare form only fits a name that needs no quotes.
+    pub fn is_partition_of(&self, parent: &Table) -> bool {
+        let forms = |name: &str| [name.to_owned(), quote_ident(name)];
+        self.partition_of.as_ref().is_some_and(|(written, _)| {
+            forms(&parent.schema)
+                .iter()
+                .any(|schema| forms(&parent.name).iter().any(|name| *written == format!("{schema}.{name}")))
+        })
+    }
+
     /// `CREATE TABLE` with its columns (constraints are added separately).
     pub fn create_statement(&self) -> String {
         let name = self.qualified_name();

@@ -25,7 +25,7 @@ mod schemas;
 
 pub use haste_postgres::{Durability, LocalCluster};
 use haste_postgres::{current_uid, server_binaries};
-pub use schemas::{GRANTEES, Partitions, RandomSchema};
+pub use schemas::{GRANTEES, RandomSchema};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
 /// A fresh, empty database that is dropped when the value is.

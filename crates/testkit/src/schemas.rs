@@ -70,17 +70,6 @@ pub const GRANTEES: [&str; 2] = ["haste_reader", "haste_writer"];
 /// How many rows `RandomSchema::rows` puts in each table.
 const ROWS: usize = 3;
 
-/// Whether random schemas may hold a partitioned table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Partitions {
-    /// In half of the shapes.
-    Sometimes,
-    /// Never: `migrate dev`'s property test, whose migrations must pass `haste lint`, which
-    /// does not know partitioned tables yet (it asks `CONCURRENTLY` of the parent's index,
-    /// which PostgreSQL refuses there).
-    Never,
-}
-
 /// One side of a random pair.
 pub struct RandomSchema {
     /// The schema, as SQL statements.
@@ -91,19 +80,19 @@ pub struct RandomSchema {
 
 impl RandomSchema {
     /// Two random schemas that share their shape (which tables there can be, the family of
-    /// each column) and differ in the rest, drawn from `random`; in half of the shapes, when
-    /// `partitions` asks, with a partitioned table and its indexes.
-    pub fn pair(random: &mut Random, partitions: Partitions) -> (RandomSchema, RandomSchema) {
+    /// each column) and differ in the rest, drawn from `random`; in half of the shapes
+    /// with a partitioned table and its indexes.
+    pub fn pair(random: &mut Random) -> (RandomSchema, RandomSchema) {
         let shape = random.next(usize::MAX) as u64;
-        let from = RandomSchema::generate(shape, random.next(usize::MAX) as u64, false, partitions);
-        let to = RandomSchema::generate(shape, random.next(usize::MAX) as u64, true, partitions);
+        let from = RandomSchema::generate(shape, random.next(usize::MAX) as u64, false);
+        let to = RandomSchema::generate(shape, random.next(usize::MAX) as u64, true);
         (from, to)
     }
 
     /// One random schema. `shape` seeds what stays comparable between the two sides (which
     /// tables exist, column families, which table a foreign key may point to), `variant` what
     /// changes.
-    fn generate(shape: u64, variant: u64, target: bool, partitions: Partitions) -> RandomSchema {
+    fn generate(shape: u64, variant: u64, target: bool) -> RandomSchema {
         let mut stable = Random::new(shape);
         let mut random = Random::new(variant);
         let mut sql = String::new();
@@ -276,7 +265,7 @@ impl RandomSchema {
                 tuples.join(", ")
             ));
         }
-        if partitions == Partitions::Sometimes && stable.chance(50) {
+        if stable.chance(50) {
             partitioned_table(&mut random, target, &mut sql, &mut rows);
         }
         RandomSchema { sql, rows }

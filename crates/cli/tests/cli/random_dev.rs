@@ -1,6 +1,7 @@
-//! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`), `migrate
-//! dev` writes migrations that pass `haste lint` with no error, and that deploy to a database
-//! holding rows in every table and leave it at the desired schema.
+//! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`, half of
+//! them with a partitioned table and its indexes), `migrate dev` writes migrations that pass
+//! `haste lint` with no error, and that deploy to a database holding rows in every table and
+//! leave it at the desired schema.
 //!
 //! Each case runs the binary as a user does: `migrate dev --schema from.sql` (applied), then
 //! `migrate dev --schema to.sql --create-only` (again with `--accept-data-loss` when the change
@@ -12,7 +13,7 @@
 
 use std::path::Path;
 
-use haste_testkit::{Partitions, Random, RandomSchema, TempDir, TestDb, database, property_run};
+use haste_testkit::{Random, RandomSchema, TempDir, TestDb, database, property_run};
 use serde_json::Value;
 
 use crate::{Run, haste, migration_folders};
@@ -71,7 +72,7 @@ fn generated_migrations_pass_lint_and_deploy_over_rows_to_the_desired_schema() {
     let mut random = Random::new(seed);
     let mut tally = Tally::default();
     for case in 0..cases {
-        let (from, to) = RandomSchema::pair(&mut random, Partitions::Never);
+        let (from, to) = RandomSchema::pair(&mut random);
         let context = format!(
             "HASTE_DEV_SEED={seed}, case {case}\n-- from.sql:\n{}\n-- to.sql:\n{}\n-- rows:\n{}",
             from.sql, to.sql, from.rows

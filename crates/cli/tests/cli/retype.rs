@@ -1008,3 +1008,31 @@ fn a_check_for_the_new_type_goes_on_the_new_column_only() {
     assert_eq!(same_schema(&dir, &prod, v1).code, 0);
     still_refused(&prod, &["INSERT INTO t VALUES (0, '')"]);
 }
+
+/// A table whose replica identity is its primary key's index keeps it through the swap, which
+/// recreates that key over the new column, and through the swap's revert.
+#[test]
+fn a_replica_identity_on_the_retyped_key_survives_the_swap_and_its_revert() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-identity");
+    let v1 = "CREATE TABLE orders (id integer PRIMARY KEY, note text);
+ALTER TABLE orders REPLICA IDENTITY USING INDEX orders_pkey;";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO orders SELECT g, 'n' FROM generate_series(1, 100) g");
+    let identity = "SELECT c.relreplident::text || ':' || coalesce((SELECT i.indexrelid::regclass::text FROM pg_index i \
+                    WHERE i.indrelid = c.oid AND i.indisreplident), '-') FROM pg_class c WHERE c.oid = 'orders'::regclass";
+
+    let v2 = v1.replace("id integer", "id bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(prod.value(identity).as_deref(), Some("i:orders_pkey"));
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0);
+    assert_eq!(prod.value(identity).as_deref(), Some("i:orders_pkey"));
+}

@@ -1,6 +1,7 @@
 //! `index-drop-not-concurrent`: DROP INDEX without CONCURRENTLY.
 //!
-//! Detects `DROP INDEX` without `CONCURRENTLY`.
+//! Detects `DROP INDEX` without `CONCURRENTLY`, except of an index on a partitioned table,
+//! which has no concurrent form (`partitioned-index-drop` reports it).
 //!
 //! Lock: ACCESS EXCLUSIVE on the index's table: short, but it queues behind every running query
 //! and every later query queues behind it.
@@ -12,7 +13,7 @@
 use pg_query::NodeEnum;
 use pg_query::protobuf::ObjectType;
 
-use super::{Context, Raw, Rule};
+use super::{Context, Raw, Rule, ast};
 
 /// `index-drop-not-concurrent`.
 pub struct IndexDropNotConcurrent;
@@ -30,6 +31,7 @@ impl Rule for IndexDropNotConcurrent {
         if let NodeEnum::DropStmt(drop) = node
             && drop.remove_type == ObjectType::ObjectIndex as i32
             && !drop.concurrent
+            && ast::dropped_names(drop).iter().any(|name| !context.schema.is_partitioned_index(name))
         {
             findings.push(Raw::new(
                 context,

@@ -21,6 +21,7 @@ mod index_create_not_concurrent;
 mod index_drop_not_concurrent;
 mod json_not_jsonb;
 mod non_transactional_in_tx;
+mod partitioned_index_drop;
 mod prefer_bigint_over_int;
 mod prefer_identity;
 mod prefer_robust_stmts;
@@ -77,6 +78,7 @@ pub trait Rule: Sync {
 pub static RULES: &[&dyn Rule] = &[
     &index_create_not_concurrent::IndexCreateNotConcurrent,
     &index_drop_not_concurrent::IndexDropNotConcurrent,
+    &partitioned_index_drop::PartitionedIndexDrop,
     &non_transactional_in_tx::NonTransactionalInTx,
     &reindex_not_concurrent::ReindexNotConcurrent,
     &check_constraint_not_valid::CheckConstraintNotValid,

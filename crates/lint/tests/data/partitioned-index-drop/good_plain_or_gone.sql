@@ -1,0 +1,14 @@
+CREATE TABLE events (id bigint, at timestamptz NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE events_2026 (id bigint, at timestamptz NOT NULL);
+ALTER TABLE events ATTACH PARTITION events_2026 FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX events_id_idx ON events (id);
+CREATE TABLE contacts (id bigint PRIMARY KEY, email text);
+-- //- next migration
+CREATE INDEX CONCURRENTLY contacts_email_idx ON contacts (email);
+DROP INDEX CONCURRENTLY contacts_email_idx;
+-- A table dropped and made again, plain this time: its new index is an ordinary one.
+DROP TABLE events;
+CREATE TABLE events (id bigint, at timestamptz NOT NULL);
+CREATE INDEX events_id_idx ON events (id);
+DROP INDEX events_id_idx;
