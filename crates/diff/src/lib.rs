@@ -31,6 +31,7 @@ mod privileges;
 mod rename;
 mod schema_change;
 mod settings;
+mod views;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;

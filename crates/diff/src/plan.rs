@@ -7,7 +7,7 @@ use haste_sql::quote_ident;
 
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, Step, enums, indexes, online, privileges,
-    rename, settings,
+    rename, settings, views,
 };
 
 pub(crate) struct Builder {
@@ -57,14 +57,6 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
     let rebuilt_enums = enums::rebuilt(from, to);
 
-    // Tables whose columns change: views reading them are dropped first and recreated last.
-    let reshaped: BTreeSet<&String> = old_tables
-        .iter()
-        .filter(|(key, old)| {
-            new_tables.get(*key).is_some_and(|new| new.columns_by_name() != old.columns_by_name())
-        })
-        .map(|(key, _)| key)
-        .collect();
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
     // a retyped column, both are dropped first and created again last.
     let retyped: BTreeSet<String> = old_tables
@@ -83,14 +75,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     let stays = |schema: &str, table: &str, unchanged: bool| {
         unchanged && !retyped.contains(&qualified(schema, table))
     };
-    let view_key = |v: &haste_schema::View| qualified(&v.schema, &v.name);
-    let recreate_all_views = !reshaped.is_empty()
-        || !rebuilt_enums.is_empty()
-        || old_tables.keys().any(|key| !new_tables.contains_key(key));
-    let views_to_drop: Vec<&haste_schema::View> =
-        from.views.iter().filter(|view| recreate_all_views || !to.views.contains(view)).collect();
-    let views_to_create: Vec<&haste_schema::View> =
-        to.views.iter().filter(|view| recreate_all_views || !from.views.contains(view)).collect();
+    // Views that read what changes go first and come back last.
+    let views = views::recreation(from, to, &rebuilt_enums);
 
     // 1. Schemas and extensions that appear.
     for namespace in &to.schemas {
@@ -173,10 +159,15 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             );
         }
     }
-    for old in views_to_drop.iter().rev() {
+    for old in &views.dropped {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
         let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP {kind} {}", view_key(old)), Lock::AccessExclusive, &[]);
+        plan.push(
+            &source,
+            format!("DROP {kind} {}", qualified(&old.schema, &old.name)),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
@@ -310,7 +301,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     //    order, triggers, row security, policies, comments, privileges (objects created again
     //    get theirs back here).
     settings::replica_identities(&mut plan, from, to);
-    for view in &views_to_create {
+    for view in &views.created {
         plan.push(
             &SchemaChange::CreateView(Named::new(&view.schema, &view.name)),
             view.create_statement(),
@@ -370,7 +361,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
-    privileges::plan(&mut plan, from, to, &views_to_create, &rebuilt_enums);
+    privileges::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {

@@ -5,6 +5,8 @@
 //! Definitions come in as PostgreSQL prints them (`pg_get_indexdef`, `pg_get_constraintdef`)
 //! and are read with PostgreSQL's own grammar, never by matching text.
 
+use std::collections::BTreeSet;
+
 use pg_query::NodeEnum;
 use pg_query::protobuf::{ConstrType, Constraint, Node};
 
@@ -275,14 +277,26 @@ pub fn references_column(definition: &str, table: &str, column: &str) -> bool {
 /// table named `table`: conservatively, whether it names both.
 pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
     let Some(node) = only_statement(statement) else { return true };
-    let names_table = node.nodes().iter().any(|(node, ..)| match node {
-        pg_query::NodeRef::RangeVar(range) => range.relname == table,
-        _ => false,
-    });
-    names_table
+    range_names(&node).contains(table)
         && column_references(&node)
             .iter()
             .any(|reference| reference.as_deref().is_none_or(|name| name == column))
+}
+
+/// The relations (tables, views, and common table expressions, which read alike) a statement
+/// names, by name without their schema; `None` when the statement cannot be read.
+pub fn relations(statement: &str) -> Option<BTreeSet<String>> {
+    only_statement(statement).map(|node| range_names(&node).into_iter().map(str::to_owned).collect())
+}
+
+fn range_names(node: &NodeEnum) -> BTreeSet<&str> {
+    node.nodes()
+        .into_iter()
+        .filter_map(|(node, ..)| match node {
+            pg_query::NodeRef::RangeVar(range) => Some(range.relname.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -391,5 +405,14 @@ mod tests {
         assert!(!mentions("CREATE VIEW v AS SELECT name FROM contacts", "contacts", "score"));
         assert!(!mentions("CREATE VIEW v AS SELECT score FROM deals", "contacts", "score"));
         assert!(mentions("CREATE VIEW v AS SELECT \"we\"\"ird\\\" FROM contacts", "contacts", "we\"ird\\"));
+    }
+
+    #[test]
+    fn the_relations_a_view_reads_are_named() {
+        let read = relations(
+            " SELECT d.id FROM crm.deals d JOIN open_deals o USING (id) WHERE d.id IN (SELECT id FROM won);",
+        );
+        assert_eq!(read, Some(["deals", "open_deals", "won"].map(String::from).into()));
+        assert_eq!(relations("SELECT FROM ("), None);
     }
 }
