@@ -63,20 +63,17 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         .iter()
         .filter(|(key, old)| {
             new_tables.get(*key).is_some_and(|new| {
-                old.columns.iter().any(|c| {
-                    new.columns.iter().any(|n| {
-                        n.name == c.name && (n.data_type != c.data_type || n.collation != c.collation)
-                    })
-                })
+                old.columns.iter().any(|c| new.columns.iter().any(|n| n.name == c.name && retyped(c, n)))
             })
         })
         .map(|(key, _)| key.clone())
         .collect();
-    let stays = |schema: &str, table: &str, unchanged: bool| {
-        unchanged && !retyped.contains(&qualified(schema, table))
-    };
-    // Views that read what changes go first and come back last.
+    // Views that read what changes go first and come back last (with their triggers, which
+    // their drop takes).
     let views = views::recreation(from, to, &rebuilt_enums);
+    let stays = |schema: &str, table: &str, unchanged: bool| {
+        unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
+    };
 
     // 1. Schemas and extensions that appear.
     for namespace in &to.schemas {
@@ -446,7 +443,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             }
         };
         let target = quote_ident(&column.name);
-        if previous.data_type != column.data_type || previous.collation != column.collation {
+        if retyped(previous, column) {
             let source = SchemaChange::AlterColumnType(part(column));
             let collate = column.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             if previous.default.is_some() {
@@ -508,6 +505,11 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table) {
             );
         }
     }
+}
+
+/// Whether a column's type or collation changes (`ALTER COLUMN ... TYPE`).
+pub(crate) fn retyped(old: &Column, new: &Column) -> bool {
+    old.data_type != new.data_type || old.collation != new.collation
 }
 
 /// Whether a column changes in a way only dropping and adding it again can make.

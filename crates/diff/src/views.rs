@@ -9,22 +9,30 @@
 //! What a view reads is taken from its definition with PostgreSQL's grammar
 //! (`haste_sql::relations`, `haste_sql::mentions`), by name without schema, which can only
 //! recreate more than needed. A definition that cannot be read is recreated whenever a table
-//! changes in one of those ways, and every view is recreated when an enum is rebuilt (a view
-//! may name the enum type anywhere in its query).
+//! changes in one of those ways. An enum rebuilt converts its columns (as a retype does) and
+//! drops its old type, so a view that names the type (a cast) is recreated as well.
 //!
 //! Views are dropped in reverse dependency order and created in dependency order: a view comes
 //! after the views it reads, and otherwise keeps the model's order (creation order).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Schema, View, qualified};
+use haste_schema::{Enum, Schema, View, qualified};
 
-use crate::plan::{by, replaced, table_key};
+use crate::enums;
+use crate::plan::{by, replaced, retyped, table_key};
 
 /// The views a plan drops (in the order to drop them) and creates (in the order to create them).
 pub(crate) struct Recreation<'a> {
     pub(crate) dropped: Vec<&'a View>,
     pub(crate) created: Vec<&'a View>,
+}
+
+impl Recreation<'_> {
+    /// Whether the plan creates view `schema.name` (anew or again).
+    pub(crate) fn creates(&self, schema: &str, name: &str) -> bool {
+        self.created.iter().any(|view| view.schema == schema && view.name == name)
+    }
 }
 
 fn view_key(view: &View) -> String {
@@ -50,6 +58,8 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
         .map(|view| Reader { view, reads: haste_sql::relations(&view.definition) })
         .collect();
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
+    let rebuilt: Vec<&Enum> =
+        from.enums.iter().filter(|e| rebuilt_enums.contains(&qualified(&e.schema, &e.name))).collect();
     // Table name → columns PostgreSQL would refuse to change under a view reading them.
     let mut blocked: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut dropped_tables = BTreeSet::new();
@@ -60,19 +70,22 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
         };
         for column in &old.columns {
             let kept = new.columns.iter().find(|c| c.name == column.name);
-            if kept.is_none_or(|kept| {
-                replaced(column, kept)
-                    || kept.data_type != column.data_type
-                    || kept.collation != column.collation
-            }) {
+            let converted = rebuilt.iter().any(|item| enums::column_uses(&column.data_type, item).is_some());
+            if converted || kept.is_none_or(|kept| replaced(column, kept) || retyped(column, kept)) {
                 blocked.entry(old.name.as_str()).or_default().push(column.name.as_str());
             }
         }
     }
     let tables_change = !blocked.is_empty() || !dropped_tables.is_empty();
+    // A rebuilt enum's old type is dropped: a view naming it (a cast) goes first.
+    let names_rebuilt_enum = |view: &View| {
+        !rebuilt.is_empty()
+            && haste_sql::type_names(&view.definition)
+                .is_none_or(|types| rebuilt.iter().any(|item| types.contains(&item.name)))
+    };
     let must_go = |reader: &Reader| {
-        !rebuilt_enums.is_empty()
-            || !to.views.contains(reader.view)
+        !to.views.contains(reader.view)
+            || names_rebuilt_enum(reader.view)
             || match &reader.reads {
                 None => tables_change,
                 Some(reads) => {
@@ -139,7 +152,7 @@ fn in_dependency_order(mut views: Vec<Reader<'_>>) -> Vec<&View> {
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{Privilege, PrivilegeObject, Schema, Table, View};
+    use haste_schema::{Enum, Privilege, PrivilegeObject, Schema, Table, Trigger, View};
 
     use crate::fixtures::{column, table};
     use crate::{Options, diff};
@@ -230,6 +243,46 @@ mod tests {
         assert!(position(r#"DROP VIEW "crm"."w""#) < position(r#"DROP VIEW "crm"."v""#), "{planned:#?}");
         assert!(position(r#"CREATE VIEW "crm"."v""#) < position(r#"CREATE VIEW "crm"."w""#), "{planned:#?}");
         assert!(!planned.iter().any(|s| s.contains(r#""ids""#)), "{planned:#?}");
+    }
+
+    #[test]
+    fn a_trigger_on_a_recreated_view_comes_back_after_it() {
+        let on_v = |mut schema: Schema| {
+            schema.triggers.push(Trigger {
+                schema: "crm".into(),
+                table: "v".into(),
+                name: "v_insert".into(),
+                definition: "CREATE TRIGGER v_insert INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.insert_amount()".into(),
+            });
+            schema
+        };
+        let planned = statements(&on_v(schema("integer")), &on_v(schema("bigint")));
+        let position = |statement: &str| planned.iter().position(|s| s.starts_with(statement));
+        assert!(position(r#"CREATE VIEW "crm"."v""#) < position("CREATE TRIGGER v_insert"), "{planned:#?}");
+        assert!(position("CREATE TRIGGER v_insert").is_some(), "{planned:#?}");
+        assert!(!planned.iter().any(|s| s.starts_with("DROP TRIGGER")), "{planned:#?}");
+    }
+
+    #[test]
+    fn a_rebuilt_enum_recreates_the_views_that_read_its_columns_or_name_it() {
+        let with_stage = |values: &[&str]| {
+            let mut schema = schema("integer");
+            schema.enums.push(Enum {
+                schema: "crm".into(),
+                name: "stage".into(),
+                values: values.iter().map(|v| (*v).into()).collect(),
+            });
+            schema.tables[1].columns.push(column("stage", "crm.stage"));
+            schema.views.push(view("staged", " SELECT notes.stage FROM crm.notes;"));
+            schema
+                .views
+                .push(view("won", " SELECT deals.id FROM crm.deals WHERE 'won'::crm.stage IS NOT NULL;"));
+            schema
+        };
+        let planned =
+            statements(&with_stage(&["open", "won", "lost"]), &with_stage(&["open", "lost", "won"]));
+        let dropped: Vec<&String> = planned.iter().filter(|s| s.starts_with("DROP VIEW")).collect();
+        assert_eq!(dropped, [r#"DROP VIEW "crm"."won""#, r#"DROP VIEW "crm"."staged""#], "{planned:#?}");
     }
 
     #[test]

@@ -289,6 +289,19 @@ pub fn relations(statement: &str) -> Option<BTreeSet<String>> {
     only_statement(statement).map(|node| range_names(&node).into_iter().map(str::to_owned).collect())
 }
 
+/// The types a statement names (in casts, mostly), by name without their schema; `None` when
+/// the statement cannot be read.
+pub fn type_names(statement: &str) -> Option<BTreeSet<String>> {
+    let node = only_statement(statement)?;
+    // The walker yields casts but not the type names inside them.
+    let types = node.nodes().into_iter().filter_map(|(node, ..)| match node {
+        pg_query::NodeRef::TypeName(type_name) => Some(&type_name.names),
+        pg_query::NodeRef::TypeCast(cast) => cast.type_name.as_ref().map(|type_name| &type_name.names),
+        _ => None,
+    });
+    Some(types.filter_map(|type_names| names(type_names).last().map(|name| (*name).to_owned())).collect())
+}
+
 fn range_names(node: &NodeEnum) -> BTreeSet<&str> {
     node.nodes()
         .into_iter()
@@ -414,5 +427,7 @@ mod tests {
         );
         assert_eq!(read, Some(["deals", "open_deals", "won"].map(String::from).into()));
         assert_eq!(relations("SELECT FROM ("), None);
+        let cast = type_names(" SELECT d.id FROM crm.deals d WHERE d.stage = 'won'::crm.stage;");
+        assert_eq!(cast, Some(["stage".to_owned()].into()));
     }
 }
