@@ -246,6 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn a_join_using_a_retyped_column_recreates_the_view() {
+        let joined = |id_type: &str| {
+            let mut schema = schema("integer");
+            schema.tables[0].columns[0].data_type = id_type.into();
+            schema.views =
+                vec![view("joined", " SELECT count(*) AS count FROM (crm.deals JOIN crm.notes USING (id));")];
+            schema.privileges.clear();
+            schema
+        };
+        let planned = statements(&joined("integer"), &joined("bigint"));
+        assert_eq!(planned.first().map(String::as_str), Some(r#"DROP VIEW "crm"."joined""#), "{planned:#?}");
+    }
+
+    #[test]
     fn a_trigger_on_a_recreated_view_comes_back_after_it() {
         let on_v = |mut schema: Schema| {
             schema.triggers.push(Trigger {

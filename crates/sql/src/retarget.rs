@@ -274,13 +274,19 @@ pub fn references_column(definition: &str, table: &str, column: &str) -> bool {
 }
 
 /// Whether the definition of a view, trigger or policy (any statement) reads `column` of a
-/// table named `table`: conservatively, whether it names both.
+/// table named `table`: conservatively, whether it names both (a join `USING` the column, or
+/// a `NATURAL` join, which names none, counts).
 pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
     let Some(node) = only_statement(statement) else { return true };
+    let joins_on = node.nodes().into_iter().any(|(node, ..)| match node {
+        pg_query::NodeRef::JoinExpr(join) => join.is_natural || names(&join.using_clause).contains(&column),
+        _ => false,
+    });
     range_names(&node).contains(table)
-        && column_references(&node)
-            .iter()
-            .any(|reference| reference.as_deref().is_none_or(|name| name == column))
+        && (joins_on
+            || column_references(&node)
+                .iter()
+                .any(|reference| reference.as_deref().is_none_or(|name| name == column)))
 }
 
 /// The relations (tables, views, and common table expressions, which read alike) a statement
@@ -417,6 +423,21 @@ mod tests {
         assert!(mentions("CREATE VIEW v AS SELECT * FROM contacts", "contacts", "score"));
         assert!(!mentions("CREATE VIEW v AS SELECT name FROM contacts", "contacts", "score"));
         assert!(!mentions("CREATE VIEW v AS SELECT score FROM deals", "contacts", "score"));
+        assert!(mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d JOIN contacts USING (score)",
+            "contacts",
+            "score"
+        ));
+        assert!(mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d NATURAL JOIN contacts",
+            "contacts",
+            "score"
+        ));
+        assert!(!mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d JOIN contacts USING (id)",
+            "contacts",
+            "score"
+        ));
         assert!(mentions("CREATE VIEW v AS SELECT \"we\"\"ird\\\" FROM contacts", "contacts", "we\"ird\\"));
     }
 
