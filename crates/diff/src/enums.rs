@@ -80,7 +80,7 @@ pub(crate) fn separate_new_label_uses(steps: &mut [Step]) {
 
 /// Whether a column type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) names
 /// `item`; returns whether it is an array of it.
-fn column_uses(data_type: &str, item: &Enum) -> Option<bool> {
+pub(crate) fn column_uses(data_type: &str, item: &Enum) -> Option<bool> {
     let (base, array) = match data_type.strip_suffix("[]") {
         Some(base) => (base, true),
         None => (data_type, false),

@@ -10,8 +10,9 @@
 //!
 //! Order: the plan is built in phases (drop what depends on changed objects, then change,
 //! then create, dependents last). Within a phase, output follows the model's sorted order, so
-//! plans are deterministic. Views are recreated in their creation order whenever a table they
-//! may read changes.
+//! plans are deterministic. Only the views that read what changes (a retyped, dropped or replaced
+//! column, a dropped table, a recreated view) or whose definition changes are dropped and
+//! created again, in dependency order.
 //!
 //! Each step carries its source, the [`SchemaChange`] it carries out: code that reads a plan
 //! matches on that, never on the statement's text.
@@ -31,6 +32,7 @@ mod privileges;
 mod rename;
 mod schema_change;
 mod settings;
+mod views;
 
 pub use changes::{Change, ChangeKind, changes};
 pub use plan::diff;

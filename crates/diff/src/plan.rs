@@ -7,7 +7,7 @@ use haste_sql::quote_ident;
 
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, Step, enums, indexes, online, privileges,
-    rename, settings,
+    rename, settings, views,
 };
 
 pub(crate) struct Builder {
@@ -57,40 +57,23 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
     let rebuilt_enums = enums::rebuilt(from, to);
 
-    // Tables whose columns change: views reading them are dropped first and recreated last.
-    let reshaped: BTreeSet<&String> = old_tables
-        .iter()
-        .filter(|(key, old)| {
-            new_tables.get(*key).is_some_and(|new| new.columns_by_name() != old.columns_by_name())
-        })
-        .map(|(key, _)| key)
-        .collect();
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
     // a retyped column, both are dropped first and created again last.
     let retyped: BTreeSet<String> = old_tables
         .iter()
         .filter(|(key, old)| {
             new_tables.get(*key).is_some_and(|new| {
-                old.columns.iter().any(|c| {
-                    new.columns.iter().any(|n| {
-                        n.name == c.name && (n.data_type != c.data_type || n.collation != c.collation)
-                    })
-                })
+                old.columns.iter().any(|c| new.columns.iter().any(|n| n.name == c.name && retyped(c, n)))
             })
         })
         .map(|(key, _)| key.clone())
         .collect();
+    // Views that read what changes go first and come back last (with their triggers, which
+    // their drop takes).
+    let views = views::recreation(from, to, &rebuilt_enums);
     let stays = |schema: &str, table: &str, unchanged: bool| {
-        unchanged && !retyped.contains(&qualified(schema, table))
+        unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
     };
-    let view_key = |v: &haste_schema::View| qualified(&v.schema, &v.name);
-    let recreate_all_views = !reshaped.is_empty()
-        || !rebuilt_enums.is_empty()
-        || old_tables.keys().any(|key| !new_tables.contains_key(key));
-    let views_to_drop: Vec<&haste_schema::View> =
-        from.views.iter().filter(|view| recreate_all_views || !to.views.contains(view)).collect();
-    let views_to_create: Vec<&haste_schema::View> =
-        to.views.iter().filter(|view| recreate_all_views || !from.views.contains(view)).collect();
 
     // 1. Schemas and extensions that appear.
     for namespace in &to.schemas {
@@ -173,10 +156,15 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             );
         }
     }
-    for old in views_to_drop.iter().rev() {
+    for old in &views.dropped {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
         let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP {kind} {}", view_key(old)), Lock::AccessExclusive, &[]);
+        plan.push(
+            &source,
+            format!("DROP {kind} {}", qualified(&old.schema, &old.name)),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
@@ -322,7 +310,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     //    order, triggers, row security, policies, comments, privileges (objects created again
     //    get theirs back here).
     settings::replica_identities(&mut plan, from, to);
-    for view in &views_to_create {
+    for view in &views.created {
         plan.push(
             &SchemaChange::CreateView(Named::new(&view.schema, &view.name)),
             view.create_statement(),
@@ -383,7 +371,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         }
     }
 
-    privileges::plan(&mut plan, from, to, &views_to_create, &rebuilt_enums);
+    privileges::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
@@ -508,7 +496,7 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
             }
         };
         let target = quote_ident(&column.name);
-        if previous.data_type != column.data_type || previous.collation != column.collation {
+        if retyped(previous, column) {
             let source = SchemaChange::AlterColumnType(part(column));
             let collate = column.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
             if previous.default.is_some() {
@@ -610,6 +598,11 @@ fn recreate_dependents(
             plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
         }
     }
+}
+
+/// Whether a column's type or collation changes (`ALTER COLUMN ... TYPE`).
+pub(crate) fn retyped(old: &Column, new: &Column) -> bool {
+    old.data_type != new.data_type || old.collation != new.collation
 }
 
 /// Whether a column changes in a way only dropping and adding it again can make.

@@ -114,7 +114,8 @@ pub enum SchemaChange {
     CreateStatistics(Named),
     /// A statistics object dropped.
     DropStatistics(Named),
-    /// A view created (new, changed, or over a table that changed).
+    /// A view created (new, changed, or created again because it reads a column, table or view
+    /// that changes).
     CreateView(Named),
     /// A view dropped.
     DropView(Named),

@@ -46,7 +46,7 @@ pub use quote::{
 };
 pub use retarget::{
     Repointed, constraint_on, expression_reads, index_named, index_on, key_columns, mentions,
-    names as string_nodes, plain_key_columns, references_column,
+    names as string_nodes, plain_key_columns, references_column, relations, type_names,
 };
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};

@@ -5,6 +5,8 @@
 //! Definitions come in as PostgreSQL prints them (`pg_get_indexdef`, `pg_get_constraintdef`)
 //! and are read with PostgreSQL's own grammar, never by matching text.
 
+use std::collections::BTreeSet;
+
 use pg_query::NodeEnum;
 use pg_query::protobuf::{ConstrType, Constraint, Node};
 
@@ -365,17 +367,48 @@ pub fn references_column(definition: &str, table: &str, column: &str) -> bool {
 }
 
 /// Whether the definition of a view, trigger or policy (any statement) reads `column` of a
-/// table named `table`: conservatively, whether it names both.
+/// table named `table`: conservatively, whether it names both (a join `USING` the column, or
+/// a `NATURAL` join, which names none, counts).
 pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
     let Some(node) = only_statement(statement) else { return true };
-    let names_table = node.nodes().iter().any(|(node, ..)| match node {
-        pg_query::NodeRef::RangeVar(range) => range.relname == table,
+    let joins_on = node.nodes().into_iter().any(|(node, ..)| match node {
+        pg_query::NodeRef::JoinExpr(join) => join.is_natural || names(&join.using_clause).contains(&column),
         _ => false,
     });
-    names_table
-        && column_references(&node)
-            .iter()
-            .any(|reference| reference.as_deref().is_none_or(|name| name == column))
+    range_names(&node).contains(table)
+        && (joins_on
+            || column_references(&node)
+                .iter()
+                .any(|reference| reference.as_deref().is_none_or(|name| name == column)))
+}
+
+/// The relations (tables, views, and common table expressions, which read alike) a statement
+/// names, by name without their schema; `None` when the statement cannot be read.
+pub fn relations(statement: &str) -> Option<BTreeSet<String>> {
+    only_statement(statement).map(|node| range_names(&node).into_iter().map(str::to_owned).collect())
+}
+
+/// The types a statement names (in casts, mostly), by name without their schema; `None` when
+/// the statement cannot be read.
+pub fn type_names(statement: &str) -> Option<BTreeSet<String>> {
+    let node = only_statement(statement)?;
+    // The walker yields casts but not the type names inside them.
+    let types = node.nodes().into_iter().filter_map(|(node, ..)| match node {
+        pg_query::NodeRef::TypeName(type_name) => Some(&type_name.names),
+        pg_query::NodeRef::TypeCast(cast) => cast.type_name.as_ref().map(|type_name| &type_name.names),
+        _ => None,
+    });
+    Some(types.filter_map(|type_names| names(type_names).last().map(|name| (*name).to_owned())).collect())
+}
+
+fn range_names(node: &NodeEnum) -> BTreeSet<&str> {
+    node.nodes()
+        .into_iter()
+        .filter_map(|(node, ..)| match node {
+            pg_query::NodeRef::RangeVar(range) => Some(range.relname.as_str()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether an expression of table `table` (a generated column's, a policy's) reads `column`,
@@ -532,6 +565,32 @@ mod tests {
         assert!(mentions("CREATE VIEW v AS SELECT * FROM contacts", "contacts", "score"));
         assert!(!mentions("CREATE VIEW v AS SELECT name FROM contacts", "contacts", "score"));
         assert!(!mentions("CREATE VIEW v AS SELECT score FROM deals", "contacts", "score"));
+        assert!(mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d JOIN contacts USING (score)",
+            "contacts",
+            "score"
+        ));
+        assert!(mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d NATURAL JOIN contacts",
+            "contacts",
+            "score"
+        ));
+        assert!(!mentions(
+            "CREATE VIEW v AS SELECT d.id FROM deals d JOIN contacts USING (id)",
+            "contacts",
+            "score"
+        ));
         assert!(mentions("CREATE VIEW v AS SELECT \"we\"\"ird\\\" FROM contacts", "contacts", "we\"ird\\"));
+    }
+
+    #[test]
+    fn the_relations_a_view_reads_are_named() {
+        let read = relations(
+            " SELECT d.id FROM crm.deals d JOIN open_deals o USING (id) WHERE d.id IN (SELECT id FROM won);",
+        );
+        assert_eq!(read, Some(["deals", "open_deals", "won"].map(String::from).into()));
+        assert_eq!(relations("SELECT FROM ("), None);
+        let cast = type_names(" SELECT d.id FROM crm.deals d WHERE d.stage = 'won'::crm.stage;");
+        assert_eq!(cast, Some(["stage".to_owned()].into()));
     }
 }
