@@ -235,14 +235,21 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         create_function(&mut plan, new);
     }
     let mut suggestions = Vec::new();
+    // The indexes both sides hold unchanged, by table: looked up by name, not compared with
+    // every index of the other side (a schema of thousands of indexes).
+    let old_indexes: BTreeMap<(&str, &str), &Index> =
+        from.indexes.iter().map(|i| ((i.schema.as_str(), i.name.as_str()), i)).collect();
+    let mut kept_indexes: BTreeMap<(&str, &str), Vec<&Index>> = BTreeMap::new();
+    for index in &to.indexes {
+        if old_indexes.get(&(index.schema.as_str(), index.name.as_str())) == Some(&index) {
+            kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
+        }
+    }
     for (key, old) in &old_tables {
         if let Some(new) = new_tables.get(key) {
-            let kept_indexes: Vec<&Index> = to
-                .indexes
-                .iter()
-                .filter(|i| i.schema == new.schema && i.table == new.name && from.indexes.contains(i))
-                .collect();
-            alter_table(&mut plan, old, new, &kept_indexes);
+            let kept =
+                kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
+            alter_table(&mut plan, old, new, kept);
             settings::storage_parameters(&mut plan, old, new);
             suggestions.extend(rename::suggest(old, new));
         }
