@@ -175,7 +175,7 @@ pub enum Error {
     LockLost,
     /// An earlier run left a migration failed or interrupted.
     #[error(
-        "migration {name} is {state} after {statements_done} of {statements_total} statements; resolve it before deploying"
+        "migration {name} is {state} after {statements_done} of {statements_total} statements; resolve it first"
     )]
     Blocked {
         /// The migration.

@@ -627,6 +627,17 @@ pub(crate) fn resumable_data(record: &Record, migration: Option<&Migration>) -> 
         && !record.row.last_error.as_deref().is_some_and(recovery::failed_while_reverting)
 }
 
+/// The refusal a failed or interrupted migration's record makes.
+fn blocked(record: &Record) -> Error {
+    Error::Blocked {
+        name: record.row.name.clone(),
+        state: record.row.status.map_or("in an unknown state", MigrationStatus::as_str),
+        statements_done: record.row.statements_done,
+        statements_total: record.row.statements_total,
+        recorded_by: record.by,
+    }
+}
+
 /// The pending migrations, after checking that history and folder agree.
 fn verify<'d>(
     dir: &'d MigrationsDir,
@@ -638,13 +649,7 @@ fn verify<'d>(
         .iter()
         .find(|record| record.row.status != Some(MigrationStatus::Applied) && !resumable(record))
     {
-        return Err(Error::Blocked {
-            name: record.row.name.clone(),
-            state: record.row.status.map_or("in an unknown state", MigrationStatus::as_str),
-            statements_done: record.row.statements_done,
-            statements_total: record.row.statements_total,
-            recorded_by: record.by,
-        });
+        return Err(blocked(record));
     }
     // Code migrations live in the application that registered them, not in the folder.
     let missing: Vec<String> = records

@@ -125,12 +125,15 @@ pub fn down(
 ) -> Result<Vec<String>, Error> {
     check_down_allowed(environment, confirm_production)?;
     with_lock(connection, settings, observer, |connection, observer| {
-        let mut applied: Vec<Record> = recorded::read(connection, &settings.history)?
-            .into_iter()
-            .filter(|record| {
-                record.by == RecordedBy::Haste && record.row.status == Some(MigrationStatus::Applied)
-            })
-            .collect();
+        let records = recorded::read(connection, &settings.history)?;
+        // A migration stopped part-way (a data step that stopped, a failed statement) is the
+        // newest change: reverting the one applied before it would undo what it stands on and
+        // leave its record saying its part is applied.
+        if let Some(unfinished) = records.iter().find(|r| r.row.status != Some(MigrationStatus::Applied)) {
+            return Err(crate::blocked(unfinished));
+        }
+        let mut applied: Vec<Record> =
+            records.into_iter().filter(|record| record.by == RecordedBy::Haste).collect();
         // Newest applied first: the order they were applied in, not their names.
         applied.sort_by(|a, b| (&b.row.finished_at, &b.row.name).cmp(&(&a.row.finished_at, &a.row.name)));
         let chosen: Vec<&Record> = match target {

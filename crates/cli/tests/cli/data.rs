@@ -354,3 +354,34 @@ fn a_replica_that_disconnects_during_a_deploy_is_reported_gone() {
     assert_eq!(replicas.as_array().map(Vec::len), Some(1), "{}", deploy.stdout);
     assert_eq!(replicas[0]["streaming_at_end"], false, "{}", deploy.stdout);
 }
+
+/// A data step that stopped is the newest change: `migrate down` refuses until it is finished
+/// or resolved, instead of reverting the migration before it (whose down.sql would drop what
+/// the stopped one stands on, leaving its record saying its part is applied).
+#[test]
+fn down_refuses_while_a_data_step_is_stopped() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("data-stopped-down");
+    dir.write(
+        "migrations/1_t/migration.sql",
+        "CREATE TABLE t (id integer PRIMARY KEY, v integer CHECK (v < 2));\n\
+         INSERT INTO t SELECT g, 0 FROM generate_series(1, 3000) g;",
+    );
+    dir.write("migrations/1_t/down.sql", "DROP TABLE t;");
+    dir.write(
+        "migrations/2_fill/data.sql",
+        "-- haste:data table=t key=id batch=100\nUPDATE t SET v = CASE WHEN id > 1500 THEN 2 ELSE 1 END WHERE :range;\n",
+    );
+    dir.write(
+        "migrations/2_fill/data.down.sql",
+        "-- haste:data table=t key=id batch=100\nUPDATE t SET v = 0 WHERE :range;\n",
+    );
+    let stopped = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_ne!(stopped.code, 0, "{stopped:?}");
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &db.url]);
+    assert_eq!(down.code, 7, "{down:?}");
+    assert!(down.stderr.contains("migration 2_fill is"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM t").as_deref(), Some("3000"), "nothing reverted");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert!(status.stdout.contains("1_t"), "{status:?}");
+}
