@@ -11,6 +11,7 @@
 //! oriented, and errors must point at the exact span, as Prisma's own validation does.
 
 pub mod ast;
+mod attributes;
 mod defaults;
 mod diagnostic;
 mod format;
