@@ -279,8 +279,14 @@ pub struct Resolved {
     pub seed_command: Option<String>,
     /// The desired schema for `migrate dev`, from haste.toml.
     pub schema: Option<PathBuf>,
-    /// The server for shadow databases, from haste.toml.
+    /// Where `url` comes from: `--url`, `haste.toml`, the Prisma schema's `directUrl` or `url`
+    /// (`prisma/schema.prisma:4 directUrl, env DIRECT_URL`), `DATABASE_URL`.
+    pub url_source: String,
+    /// The server for shadow databases, from haste.toml or the Prisma schema's
+    /// `shadowDatabaseUrl`.
     pub shadow_url: Option<String>,
+    /// Where `shadow_url` comes from.
+    pub shadow_url_source: Option<String>,
     /// `migrate dev` with a Prisma schema writes Prisma's exact statements.
     pub exact_prisma: bool,
     /// The environment's name as given and where it came from (`--env`, `HASTE_ENV`,
@@ -468,27 +474,94 @@ fn load(common: &Common) -> Result<ConfigFile, ConfigError> {
     load_file(common.config.as_deref())
 }
 
-/// The database URL: the flag, else `url` in haste.toml (its environment's section), else
-/// DATABASE_URL; `None` when none is set.
-fn main_url(common: &Common, file: &ConfigFile) -> Result<Option<DatabaseUrl>, ConfigError> {
-    common
-        .url
-        .clone()
-        .map(Ok)
-        .or_else(|| file.url.as_deref().map(interpolate))
-        .or_else(|| std::env::var("DATABASE_URL").ok().map(Ok))
-        .transpose()?
-        .map(|raw| DatabaseUrl::parse(&raw).map_err(|error| ConfigError(error.to_string())))
-        .transpose()
+/// The Prisma schema whose datasource gives the URLs flags and haste.toml leave unset: the
+/// `--schema` flag, else `schema` in haste.toml, else `prisma/schema.prisma` or `schema.prisma`,
+/// when it is a Prisma schema. Read once, when first asked.
+struct PrismaDatasource {
+    path: Option<PathBuf>,
+    urls: Option<Vec<haste_dev::DatasourceUrl>>,
 }
 
-pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, ConfigError> {
+impl PrismaDatasource {
+    fn new(flag: Option<&Path>, file: Option<&Path>) -> PrismaDatasource {
+        let is_prisma = |path: &Path| path.exists() && haste_dev::is_prisma(&path.to_string_lossy());
+        let path = match flag.or(file) {
+            Some(named) => Some(named.to_owned()).filter(|path| is_prisma(path)),
+            None => ["prisma/schema.prisma", "schema.prisma"]
+                .into_iter()
+                .map(PathBuf::from)
+                .find(|p| is_prisma(p)),
+        };
+        PrismaDatasource { path, urls: None }
+    }
+
+    /// The connection string `property` gives, with where it comes from (`prisma/schema.prisma:4
+    /// directUrl`); an `env("NAME")` whose variable is not set is an error when `required`
+    /// (Prisma stops there too), else unset.
+    fn url(&mut self, property: &str, required: bool) -> Result<Option<(String, String)>, ConfigError> {
+        let Some(path) = &self.path else { return Ok(None) };
+        if self.urls.is_none() {
+            let urls = haste_dev::prisma_datasource(path).map_err(|error| ConfigError(error.to_string()))?;
+            self.urls = Some(urls);
+        }
+        let Some(found) = self.urls.iter().flatten().find(|url| url.property == property) else {
+            return Ok(None);
+        };
+        let source = format!("{} {property}", found.place);
+        match &found.value {
+            haste_dev::UrlValue::Literal(text) => Ok(Some((text.clone(), source))),
+            haste_dev::UrlValue::Env(name) => match std::env::var(name) {
+                Ok(value) if !value.is_empty() => Ok(Some((value, format!("{source}, env {name}")))),
+                _ if required => Err(ConfigError(format!(
+                    "{source} reads the environment variable {name}, which is not set (set it, or pass --url)"
+                ))),
+                _ => Ok(None),
+            },
+        }
+    }
+}
+
+/// The database URL and where it comes from: the flag, else `url` in haste.toml (its
+/// environment's section), else the Prisma schema's `directUrl` (Prisma Migrate connects through
+/// it), else its `url`, else DATABASE_URL; `None` when none is set.
+fn main_url(
+    common: &Common,
+    file: &ConfigFile,
+    prisma: &mut PrismaDatasource,
+) -> Result<Option<(DatabaseUrl, String)>, ConfigError> {
+    let raw = match (&common.url, &file.url) {
+        (Some(flag), _) => Some((flag.clone(), "--url".to_owned())),
+        (None, Some(text)) => Some((interpolate(text)?, "haste.toml".to_owned())),
+        (None, None) => match prisma.url("directUrl", true)? {
+            Some(found) => Some(found),
+            None => match prisma.url("url", false)? {
+                Some(found) => Some(found),
+                None => std::env::var("DATABASE_URL").ok().map(|url| (url, "DATABASE_URL".to_owned())),
+            },
+        },
+    };
+    raw.map(|(text, source)| {
+        DatabaseUrl::parse(&text)
+            .map(|url| (url, source.clone()))
+            .map_err(|error| ConfigError(format!("{source}: {error}")))
+    })
+    .transpose()
+}
+
+/// Everything a database command needs; the Prisma schema's datasource read from `schema`
+/// (`--schema`) when it is one.
+pub fn resolve(
+    common: &Common,
+    run: Option<&RunOptions>,
+    schema: Option<&Path>,
+) -> Result<Resolved, ConfigError> {
     let file = load(common)?;
     let named = environment_name(common.environment.as_deref(), &file);
     let (file, rules) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
-    let url = main_url(common, &file)?.ok_or_else(|| {
+    let mut prisma = PrismaDatasource::new(schema, file.schema.as_deref());
+    let (url, url_source) = main_url(common, &file, &mut prisma)?.ok_or_else(|| {
         ConfigError(
-            "no database URL: pass --url, set DATABASE_URL (or put it in .env), or set url in haste.toml"
+            "no database URL: pass --url, set DATABASE_URL (or put it in .env), set url in haste.toml, or directUrl or url in the Prisma schema's datasource"
                 .into(),
         )
     })?;
@@ -509,9 +582,17 @@ pub fn resolve(common: &Common, run: Option<&RunOptions>) -> Result<Resolved, Co
         let beside = dir.path.parent().unwrap_or(Path::new(".")).join("seed.sql");
         beside.exists().then_some(beside)
     });
-    let shadow_url = file.shadow_url.as_deref().map(interpolate).transpose()?;
+    // The shadow server: haste.toml, else the Prisma schema's shadowDatabaseUrl (`--shadow-url`
+    // is the commands' own and wins over both).
+    let shadow = match file.shadow_url.as_deref() {
+        Some(text) => Some((interpolate(text)?, "haste.toml".to_owned())),
+        None => prisma.url("shadowDatabaseUrl", false)?,
+    };
+    let (shadow_url, shadow_url_source) = shadow.unzip();
     Ok(Resolved {
         url,
+        url_source,
+        shadow_url_source,
         dir,
         settings,
         environment,
@@ -690,7 +771,8 @@ pub fn resolve_fleet(
     };
     let targets = match query {
         Some(query) => {
-            let url = main_url(common, &file)?.ok_or_else(|| {
+            let mut prisma = PrismaDatasource::new(None, file.schema.as_deref());
+            let (url, _) = main_url(common, &file, &mut prisma)?.ok_or_else(|| {
                 ConfigError(
                     "[fleet] targets_query needs a database URL to run on (--url, url, DATABASE_URL)".into(),
                 )

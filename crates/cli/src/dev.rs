@@ -38,7 +38,17 @@ fn postgres(
     run: Option<&RunOptions>,
     shadow_url: Option<&str>,
 ) -> Result<(Resolved, DatabaseUrl, Printer), u8> {
-    let (resolved, printer) = crate::resolve(common, run)?;
+    postgres_with_schema(common, run, shadow_url, None)
+}
+
+/// [`postgres`], the Prisma schema's datasource read from `schema` (`--schema`) when it is one.
+fn postgres_with_schema(
+    common: &Common,
+    run: Option<&RunOptions>,
+    shadow_url: Option<&str>,
+    schema: Option<&Path>,
+) -> Result<(Resolved, DatabaseUrl, Printer), u8> {
+    let (resolved, printer) = crate::resolve_with_schema(common, run, schema)?;
     if resolved.url.scheme() != Scheme::Postgres {
         return Err(printer.usage_error("the schema engine reads PostgreSQL databases; this URL is SQLite"));
     }
@@ -67,10 +77,11 @@ fn desired_schema(flag: Option<&Path>, resolved: &Resolved) -> Option<PathBuf> {
 }
 
 pub fn migrate_dev(args: &DevArgs<'_>) -> u8 {
-    let (resolved, server, printer) = match postgres(args.common, Some(args.run), args.shadow_url) {
-        Ok(context) => context,
-        Err(code) => return code,
-    };
+    let (resolved, server, printer) =
+        match postgres_with_schema(args.common, Some(args.run), args.shadow_url, args.schema) {
+            Ok(context) => context,
+            Err(code) => return code,
+        };
     if let Err(error) = haste_runner::check_dev_allowed(&resolved.environment, args.force) {
         return printer.runner_error(&error);
     }
@@ -351,7 +362,7 @@ pub fn status_drift(
     status_code: u8,
     status: Option<serde_json::Value>,
 ) -> u8 {
-    let (resolved, server, printer) = match postgres(common, None, shadow_url) {
+    let (resolved, server, printer) = match postgres_with_schema(common, None, shadow_url, schema) {
         Ok(context) => context,
         Err(code) => return code,
     };

@@ -574,7 +574,17 @@ fn promotion(
 }
 
 fn resolve(common: &args::Common, run: Option<&args::RunOptions>) -> Result<(config::Resolved, Printer), u8> {
-    match config::resolve(common, run) {
+    resolve_with_schema(common, run, None)
+}
+
+/// [`resolve`], with the Prisma schema `--schema` names (its datasource gives the URLs flags and
+/// haste.toml leave unset).
+fn resolve_with_schema(
+    common: &args::Common,
+    run: Option<&args::RunOptions>,
+    schema: Option<&std::path::Path>,
+) -> Result<(config::Resolved, Printer), u8> {
+    match config::resolve(common, run, schema) {
         Ok(resolved) => {
             let printer = Printer::new(common.format, Some(resolved.url.clone()));
             Ok((resolved, printer))

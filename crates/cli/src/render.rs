@@ -376,7 +376,9 @@ impl Printer {
         let rows = [
             ("environment", environment),
             ("url", resolved.url.to_string()),
+            ("url_from", resolved.url_source.clone()),
             ("shadow_url", shadow.clone().unwrap_or_else(|| "none (the url's server)".into())),
+            ("shadow_url_from", resolved.shadow_url_source.clone().unwrap_or_else(|| "none".into())),
             ("migrations_dir", resolved.dir.path.display().to_string()),
             ("history_schema", settings.history.schema.clone().unwrap_or_else(|| "none (SQLite)".into())),
             ("lock_timeout", duration(settings.limits.lock_timeout)),

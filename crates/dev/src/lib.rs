@@ -33,9 +33,10 @@ pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev, prepare};
 // crates below.
 pub use haste_diff::{Change, ChangeKind, Hazard, Lock, Plan, Rename, Step};
 pub use haste_postgres::Sandbox;
+pub use haste_prisma::{DatasourceUrl, UrlValue};
 pub use haste_schema::Schema;
 pub use source::{Loaded, installed_extensions, load};
-pub use target::{Desired, PrismaSchema, lower_prisma};
+pub use target::{Desired, PrismaSchema, lower_prisma, prisma_datasource};
 
 use haste_driver::{ConnectError, DbError};
 

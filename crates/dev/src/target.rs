@@ -165,12 +165,33 @@ pub(crate) enum Target {
 pub fn lower_prisma(path: &std::path::Path) -> Result<(Database, Vec<String>), Error> {
     let files =
         haste_prisma::read(path).map_err(|error| Error::Read { path: path.to_owned(), source: error })?;
-    let rendered = |errors: Vec<haste_prisma::Diagnostic>| {
-        Error::Prisma(errors.iter().map(|e| e.render(&files)).collect::<Vec<_>>().join("\n\n"))
-    };
+    let rendered = |errors: Vec<haste_prisma::Diagnostic>| rendered(&files, &errors);
     let ast = haste_prisma::parse(&files).map_err(rendered)?;
     let lowered = haste_prisma::lower(&ast).map_err(rendered)?;
     Ok((lowered, haste_prisma::datasource_schemas(&ast)))
+}
+
+/// The datasource's connection strings (`url`, `directUrl`, `shadowDatabaseUrl`) of the Prisma
+/// schema at `path`, or why it cannot be read.
+pub fn prisma_datasource(path: &std::path::Path) -> Result<Vec<haste_prisma::DatasourceUrl>, Error> {
+    let files =
+        haste_prisma::read(path).map_err(|error| Error::Read { path: path.to_owned(), source: error })?;
+    haste_prisma::datasource_urls(&files).map_err(|errors| rendered(&files, &errors))
+}
+
+/// Diagnostics as people read them. They quote the schema's lines, which may hold a connection
+/// string written in the datasource (a schema that does not parse too): every password in them
+/// is masked.
+fn rendered(files: &[haste_prisma::SourceFile], errors: &[haste_prisma::Diagnostic]) -> Error {
+    let text = errors.iter().map(|e| e.render(files)).collect::<Vec<_>>().join("\n\n");
+    let words: Vec<&str> =
+        text.split_whitespace().map(|word| word.trim_matches(|c: char| "`\"',;()[]{}".contains(c))).collect();
+    let masked = words
+        .iter()
+        .filter(|word| word.contains("://") || word.starts_with("password="))
+        .filter_map(|word| DatabaseUrl::parse(word).ok().map(|url| (*word, url)))
+        .fold(text.clone(), |masked, (word, url)| url.scrub(&masked.replace(word, &url.redacted())));
+    Error::Prisma(masked)
 }
 
 impl Target {

@@ -19,7 +19,7 @@ fn string(text: &str) -> String {
     out
 }
 
-fn value(item: &Value) -> String {
+pub(crate) fn value(item: &Value) -> String {
     match &item.kind {
         ValueKind::String(text) => string(text),
         ValueKind::Number(number) => number.clone(),

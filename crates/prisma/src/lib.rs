@@ -11,6 +11,7 @@
 //! oriented, and errors must point at the exact span, as Prisma's own validation does.
 
 pub mod ast;
+mod attributes;
 mod defaults;
 mod diagnostic;
 mod format;
@@ -86,4 +87,59 @@ pub fn datasource_schemas(ast: &ast::SchemaAst) -> Vec<String> {
             _ => Vec::new(),
         })
         .collect()
+}
+
+/// A connection string the datasource gives (`url`, `directUrl`, `shadowDatabaseUrl`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasourceUrl {
+    /// The property, as written.
+    pub property: String,
+    /// The string, or the environment variable that holds it.
+    pub value: UrlValue,
+    /// Where: `file:line`.
+    pub place: String,
+}
+
+/// How a datasource property gives its connection string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlValue {
+    /// `"postgres://..."`, written in the schema.
+    Literal(String),
+    /// `env("NAME")`.
+    Env(String),
+}
+
+/// The datasource's `url`, `directUrl` and `shadowDatabaseUrl` that are set, in that order of
+/// the properties' names; the schema is parsed, not validated.
+pub fn datasource_urls(files: &[SourceFile]) -> Result<Vec<DatasourceUrl>, Vec<Diagnostic>> {
+    let ast = parse(files)?;
+    let mut found = Vec::new();
+    for config in ast.tops.iter().filter_map(|top| match top {
+        ast::Top::Datasource(config) => Some(config),
+        _ => None,
+    }) {
+        for (key, value) in &config.properties {
+            let value = match &value.kind {
+                ast::ValueKind::String(text) => UrlValue::Literal(text.clone()),
+                ast::ValueKind::Call(env, args) if env == "env" => {
+                    match args.first().and_then(|a| a.value.as_str()) {
+                        Some(name) => UrlValue::Env(name.to_owned()),
+                        None => continue,
+                    }
+                }
+                _ => continue,
+            };
+            if !["url", "directUrl", "shadowDatabaseUrl"].contains(&key.name.as_str()) {
+                continue;
+            }
+            let file = &files[key.span.file];
+            let (line, _) = Diagnostic::new(String::new(), key.span).position(&file.text);
+            found.push(DatasourceUrl {
+                property: key.name.clone(),
+                value,
+                place: format!("{}:{line}", file.path),
+            });
+        }
+    }
+    Ok(found)
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use haste_sql::{object_name, quote_literal, truncate_ident};
 
 use crate::ast::*;
+use crate::attributes::preview_feature;
 use crate::diagnostic::Diagnostic;
 use crate::ir::{self, Database, Name};
 
@@ -72,6 +73,8 @@ struct Lowering<'a> {
     views: Vec<&'a Model>,
     enums: HashMap<&'a str, &'a Enum>,
     multi_schema: bool,
+    /// The datasource's `schemas`.
+    schemas: Vec<String>,
     foreign_keys: bool,
     diagnostics: Vec<Diagnostic>,
 }
@@ -202,10 +205,16 @@ impl<'a> Lowering<'a> {
     }
 
     fn schema_of(&mut self, attributes: &[Attribute], what: &str, span: Span) -> Option<String> {
+        let written = attribute(attributes, "schema");
+        let schema = written.and_then(|a| a.positional()).and_then(Value::as_str);
+        if let (Some(written), Some(name)) = (written, schema)
+            && !self.schemas.iter().any(|s| s == name)
+        {
+            self.error("This schema is not defined in the datasource. Read more on `@@schema` at https://pris.ly/d/multi-schema", written.span);
+        }
         if !self.multi_schema {
             return None;
         }
-        let schema = attribute(attributes, "schema").and_then(|a| a.positional()).and_then(Value::as_str);
         if schema.is_none() {
             self.error(format!("This {what} is missing an `@@schema` attribute."), span);
         }
@@ -458,17 +467,6 @@ fn decimal(text: &str) -> Option<String> {
     })
 }
 
-/// Whether a generator lists `feature` in its `previewFeatures`.
-fn preview_feature(ast: &SchemaAst, feature: &str) -> bool {
-    ast.tops.iter().any(|top| match top {
-        Top::Generator(config) => config.properties.iter().any(|(key, value)| {
-            key.name == "previewFeatures"
-                && matches!(&value.kind, ValueKind::Array(items) if items.iter().any(|i| i.as_str() == Some(feature)))
-        }),
-        _ => false,
-    })
-}
-
 /// A `view` as Prisma 6.19.3 validates it: the `views` preview feature, no primary key, no
 /// index, `@unique` / `@@unique` without a database name (no index backs them). Its relation
 /// fields pair with their models' (no foreign key is written: the view is not a table).
@@ -599,11 +597,11 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
         views: Vec::new(),
         enums: HashMap::new(),
         multi_schema: false,
+        schemas: Vec::new(),
         foreign_keys: true,
-        diagnostics: Vec::new(),
+        diagnostics: crate::attributes::check(ast),
     };
     let mut enums = Vec::new();
-    let mut schemas = Vec::new();
     let mut extensions = Vec::new();
     for top in &ast.tops {
         match top {
@@ -624,7 +622,8 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                         }
                         ("schemas", ValueKind::Array(items)) => {
                             lowering.multi_schema = true;
-                            schemas = items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                            lowering.schemas =
+                                items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
                         }
                         // `referentialIntegrity`: its name before Prisma 4.5, still read.
                         ("relationMode" | "referentialIntegrity", ValueKind::String(mode)) => {
@@ -677,7 +676,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     // Primary keys, indexes and unique constraints share one namespace in Prisma's validation.
     let mut constraint_names: Vec<ConstraintName> = Vec::new();
 
-    let mut database = Database { schemas, extensions, ..Database::default() };
+    let mut database = Database { schemas: lowering.schemas.clone(), extensions, ..Database::default() };
     for item in &enums {
         let name = lowering.enum_name(item);
         let values = item.values.iter().map(|v| mapped(&v.attributes, "map", &v.name.name)).collect();

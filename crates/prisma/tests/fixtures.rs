@@ -16,6 +16,8 @@ fn every_fixture_renders_as_prisma_does() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut cases: Vec<_> =
         std::fs::read_dir(&data).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    // `validation/` holds schemas to validate, not migrations (`tests/validation.rs`).
+    cases.retain(|case| !case.ends_with("validation"));
     cases.sort();
     assert!(cases.len() >= 5, "the fixtures are there");
     for case in cases {

@@ -568,3 +568,58 @@ fn migrate_dev_keeps_a_btree_operator_class_the_schema_names() {
     let plain = dev(schema(""));
     assert!(plain.code == 0 && plain.stdout.contains("no migration generated"), "{plain:?}");
 }
+
+/// A Prisma project whose `url` goes through a pooler: `migrate dev` connects through the
+/// datasource's `directUrl` and makes its shadows on `shadowDatabaseUrl`'s server, as Prisma
+/// Migrate does; `haste config` says where each came from without a password; a flag wins.
+#[test]
+fn the_datasource_gives_direct_and_shadow_urls_when_nothing_else_does() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("prisma-datasource");
+    dir.write(
+        "prisma/schema.prisma",
+        "datasource db {\n  provider          = \"postgresql\"\n  url               = env(\"DATABASE_URL\")\n  directUrl         = env(\"DIRECT_URL\")\n  shadowDatabaseUrl = env(\"SHADOW_URL\")\n}\n\nmodel Account {\n  id   Int    @id\n  name String\n}\n",
+    );
+    let direct = db.url_with_password("direct-secret");
+    // Nothing listens on port 1: connecting through `url` would fail.
+    let pooled = "postgres://app:pooled-secret@127.0.0.1:1/app";
+    let run = |args: &[&str]| {
+        let output = crate::command(dir.path(), args)
+            .env("DATABASE_URL", pooled)
+            .env("DIRECT_URL", &direct)
+            .env("SHADOW_URL", &direct)
+            .output()
+            .unwrap();
+        let text =
+            String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+        (output.status.code().unwrap_or(-1), text)
+    };
+    let (code, text) = run(&["config"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("prisma/schema.prisma:4 directUrl, env DIRECT_URL"), "{text}");
+    assert!(text.contains("prisma/schema.prisma:5 shadowDatabaseUrl, env SHADOW_URL"), "{text}");
+    assert!(!text.contains("secret"), "no password shown: {text}");
+
+    let (code, text) = run(&["migrate", "dev", "--name", "init"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM information_schema.tables WHERE table_name = 'Account'"),
+        Some("1".into())
+    );
+    assert!(!text.contains("secret"), "no password shown: {text}");
+
+    // Flags win over the schema: `--url` names the pooler, which cannot be reached.
+    let (code, text) = run(&["migrate", "deploy", "--url", pooled]);
+    assert_ne!(code, 0, "{text}");
+    assert!(!text.contains("pooled-secret"), "no password shown: {text}");
+
+    // A directUrl whose variable is unset stops the command (exit 2), naming the schema's line.
+    let output =
+        crate::command(dir.path(), &["migrate", "deploy"]).env("DATABASE_URL", pooled).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("prisma/schema.prisma:4 directUrl reads the environment variable DIRECT_URL"),
+        "{stderr}"
+    );
+}
