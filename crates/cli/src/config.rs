@@ -377,18 +377,41 @@ fn parse_file(text: &str) -> Result<ConfigFile, toml::de::Error> {
     toml::from_str(text)
 }
 
-/// The migrations folder: the flag, else `migrations_dir` in haste.toml, else ./migrations.
-/// `named` says whether someone chose it: a folder nobody named may not exist yet (`migrate
-/// dev` creates it, `lint` of given files needs no history), a named one must.
+/// The migrations folder: the flag, else `migrations_dir` in haste.toml, else where Prisma keeps
+/// it for the project's Prisma schema (`--schema`, haste.toml's, or Prisma's lookup):
+/// `migrations` beside a schema file, inside a schema folder; else ./migrations. `named` says whether someone chose it: a
+/// folder nobody named may not exist yet (`migrate dev` creates it, `lint` of given files needs
+/// no history), a named one must.
 pub struct Folder {
     pub path: PathBuf,
     pub named: bool,
 }
 
-fn folder(flag: Option<&Path>, file: Option<PathBuf>) -> Folder {
-    match flag.map(Path::to_owned).or(file) {
-        Some(path) => Folder { path, named: true },
-        None => Folder { path: PathBuf::from(DEFAULT_DIR), named: false },
+fn folder(flag: Option<&Path>, schema: Option<&Path>, file: &ConfigFile) -> Folder {
+    if let Some(path) = flag.map(Path::to_owned).or_else(|| file.migrations_dir.clone()) {
+        return Folder { path, named: true };
+    }
+    let beside_schema = prisma_schema(schema, file.schema.as_deref()).map(|schema| {
+        let home = if schema.is_dir() { schema.as_path() } else { schema.parent().unwrap_or(Path::new("")) };
+        home.join(DEFAULT_DIR)
+    });
+    // A project that kept ./migrations beside a Prisma schema before haste looked for Prisma's
+    // folder keeps it.
+    let path = beside_schema
+        .filter(|beside| beside.is_dir() || !Path::new(DEFAULT_DIR).is_dir())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR));
+    Folder { path, named: false }
+}
+
+/// The project's Prisma schema: the `--schema` flag, else `schema` in haste.toml, else
+/// `prisma/schema.prisma` or `schema.prisma` (Prisma's own lookup), when it is one.
+fn prisma_schema(flag: Option<&Path>, file: Option<&Path>) -> Option<PathBuf> {
+    let is_prisma = |path: &Path| path.exists() && haste_dev::is_prisma(&path.to_string_lossy());
+    match flag.or(file) {
+        Some(named) => Some(named.to_owned()).filter(|path| is_prisma(path)),
+        None => {
+            ["prisma/schema.prisma", "schema.prisma"].into_iter().map(PathBuf::from).find(|p| is_prisma(p))
+        }
     }
 }
 
@@ -450,7 +473,7 @@ pub fn lint_settings(
     }
     lint.runner_statement_timeout = file.defaults.statement_timeout.is_some_and(|t| t.0 > Duration::ZERO);
     lint.runner_lock_timeout = file.defaults.lock_timeout.is_none_or(|t| t.0 > Duration::ZERO);
-    Ok(LintSettings { dir: folder(dir, file.migrations_dir), config: lint, pg_version: file.lint.pg_version })
+    Ok(LintSettings { dir: folder(dir, None, &file), config: lint, pg_version: file.lint.pg_version })
 }
 
 /// The migrations folder for commands that need no database.
@@ -458,7 +481,7 @@ pub fn migrations_dir(dir: Option<&Path>, config: Option<&Path>) -> Result<PathB
     let file = load_file(config)?;
     let named = environment_name(None, &file);
     let (file, _) = file.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
-    Ok(folder(dir, file.migrations_dir).path)
+    Ok(folder(dir, None, &file).path)
 }
 
 /// `.env` read (unless `--no-dotenv`), then haste.toml.
@@ -484,15 +507,7 @@ struct PrismaDatasource {
 
 impl PrismaDatasource {
     fn new(flag: Option<&Path>, file: Option<&Path>) -> PrismaDatasource {
-        let is_prisma = |path: &Path| path.exists() && haste_dev::is_prisma(&path.to_string_lossy());
-        let path = match flag.or(file) {
-            Some(named) => Some(named.to_owned()).filter(|path| is_prisma(path)),
-            None => ["prisma/schema.prisma", "schema.prisma"]
-                .into_iter()
-                .map(PathBuf::from)
-                .find(|p| is_prisma(p)),
-        };
-        PrismaDatasource { path, urls: None }
+        PrismaDatasource { path: prisma_schema(flag, file), urls: None }
     }
 
     /// The connection string `property` gives, with where it comes from (`prisma/schema.prisma:4
@@ -508,10 +523,11 @@ impl PrismaDatasource {
             return Ok(None);
         };
         let source = format!("{} {property}", found.place);
+        let beside = |text: String| sqlite_beside(&text, Path::new(&found.file)).unwrap_or(text);
         match &found.value {
-            haste_dev::UrlValue::Literal(text) => Ok(Some((text.clone(), source))),
+            haste_dev::UrlValue::Literal(text) => Ok(Some((beside(text.clone()), source))),
             haste_dev::UrlValue::Env(name) => match std::env::var(name) {
-                Ok(value) if !value.is_empty() => Ok(Some((value, format!("{source}, env {name}")))),
+                Ok(value) if !value.is_empty() => Ok(Some((beside(value), format!("{source}, env {name}")))),
                 _ if required => Err(ConfigError(format!(
                     "{source} reads the environment variable {name}, which is not set (set it, or pass --url)"
                 ))),
@@ -519,6 +535,17 @@ impl PrismaDatasource {
             },
         }
     }
+}
+
+/// A SQLite `file:` URL with a relative path, read from the Prisma schema `schema_file`: Prisma
+/// takes the path from the schema file's folder (`file:./dev.db` in prisma/schema.prisma is
+/// prisma/dev.db), so haste does too. `None` for any other URL.
+fn sqlite_beside(url: &str, schema_file: &Path) -> Option<String> {
+    let scheme = url.get(..5).filter(|scheme| scheme.eq_ignore_ascii_case("file:"))?;
+    let path = &url[5..];
+    let relative = !path.is_empty() && !path.starts_with('/') && !path.starts_with(":memory:");
+    let folder = schema_file.parent().filter(|folder| !folder.as_os_str().is_empty())?;
+    relative.then(|| format!("{scheme}{}", folder.join(path).display()))
 }
 
 /// The database URL and where it comes from: the flag, else `url` in haste.toml (its
@@ -565,7 +592,7 @@ pub fn resolve(
                 .into(),
         )
     })?;
-    let dir = folder(common.dir.as_deref(), file.migrations_dir.clone());
+    let dir = folder(common.dir.as_deref(), schema, &file);
     let history_schema = common.history_schema.clone().or_else(|| file.history_schema.clone());
     let settings = run_settings(run, &file, settings_for(&url, history_schema))?;
     let environment = match (named.as_ref(), rules.production) {
@@ -790,7 +817,7 @@ pub fn resolve_fleet(
         }
     };
     Ok(FleetConfig {
-        dir: folder(common.dir.as_deref(), file.migrations_dir),
+        dir: folder(common.dir.as_deref(), None, &file),
         targets,
         template,
         jobs,

@@ -98,6 +98,8 @@ pub struct DatasourceUrl {
     pub value: UrlValue,
     /// Where: `file:line`.
     pub place: String,
+    /// The schema file that holds it, as the user named it.
+    pub file: String,
 }
 
 /// How a datasource property gives its connection string.
@@ -138,6 +140,7 @@ pub fn datasource_urls(files: &[SourceFile]) -> Result<Vec<DatasourceUrl>, Vec<D
                 property: key.name.clone(),
                 value,
                 place: format!("{}:{line}", file.path),
+                file: file.path.clone(),
             });
         }
     }

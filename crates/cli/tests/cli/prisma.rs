@@ -19,11 +19,25 @@ fn migrate_dev_from_the_corpus_schemas_writes_prismas_migrations() {
         ("v2", "add_gmail_webhook_support", "20250613172146_add_gmail_webhook_support"),
         ("v3", "add_pipeline_automation_models", "20250614030005_add_pipeline_automation_models"),
     ];
+    // The schemas live in the corpus: `--dir` keeps the migrations in the project rather than
+    // beside them, where Prisma (and haste, by default) would write them.
+    fs::create_dir(dir.path().join("migrations")).unwrap();
     for (version, name, prisma) in steps {
         let schema = corpus.join(format!("schemas/{version}.schema.prisma"));
         let run = haste(
             dir.path(),
-            &["migrate", "dev", "--url", &db.url, "--schema", schema.to_str().unwrap(), "--name", name],
+            &[
+                "migrate",
+                "dev",
+                "--url",
+                &db.url,
+                "--dir",
+                "migrations",
+                "--schema",
+                schema.to_str().unwrap(),
+                "--name",
+                name,
+            ],
         );
         assert_eq!(run.code, 0, "{version}: {run:?}");
         let written = folders(&dir).pop().unwrap();
@@ -35,8 +49,19 @@ fn migrate_dev_from_the_corpus_schemas_writes_prismas_migrations() {
             expected,
             "{version}: Prisma's text"
         );
-        let again =
-            haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", schema.to_str().unwrap()]);
+        let again = haste(
+            dir.path(),
+            &[
+                "migrate",
+                "dev",
+                "--url",
+                &db.url,
+                "--dir",
+                "migrations",
+                "--schema",
+                schema.to_str().unwrap(),
+            ],
+        );
         assert!(again.code == 0 && again.stdout.contains("no migration generated"), "{again:?}");
     }
     let lock = fs::read_to_string(dir.path().join("migrations/migration_lock.toml")).unwrap();
@@ -109,9 +134,21 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     let dir = TempDir::new("prisma-folder");
     dir.write("prisma/schema/author.prisma", BLOG);
     dir.write("prisma/schema/post.prisma", POSTS);
+    fs::create_dir(dir.path().join("migrations")).unwrap();
     let run = haste(
         dir.path(),
-        &["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema", "--name", "init"],
+        &[
+            "migrate",
+            "dev",
+            "--url",
+            &db.url,
+            "--dir",
+            "migrations",
+            "--schema",
+            "prisma/schema",
+            "--name",
+            "init",
+        ],
     );
     assert_eq!(run.code, 0, "{run:?}");
     let sql = fs::read_to_string(folders(&dir)[0].join("migration.sql")).unwrap();
@@ -127,7 +164,11 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     let dev = |extra: &[&str]| {
         haste(
             dir.path(),
-            &[&["migrate", "dev", "--url", &db.url, "--schema", "prisma/schema"], extra].concat(),
+            &[
+                &["migrate", "dev", "--url", &db.url, "--dir", "migrations", "--schema", "prisma/schema"],
+                extra,
+            ]
+            .concat(),
         )
     };
     for exact in [&["--exact-prisma"][..], &[]] {
@@ -622,4 +663,38 @@ fn the_datasource_gives_direct_and_shadow_urls_when_nothing_else_does() {
         stderr.contains("prisma/schema.prisma:4 directUrl reads the environment variable DIRECT_URL"),
         "{stderr}"
     );
+}
+
+/// A Prisma project laid out as Prisma lays it out, with no haste.toml: the migrations live in
+/// prisma/migrations beside the schema, and a SQLite `file:./dev.db` is the file beside the
+/// schema, as Prisma reads both. A project that kept ./migrations keeps it.
+#[test]
+fn a_prisma_project_keeps_its_migrations_and_sqlite_file_where_prisma_does() {
+    let dir = TempDir::new("prisma-layout");
+    dir.write(
+        "prisma/schema.prisma",
+        "datasource db {\n  provider = \"sqlite\"\n  url      = \"file:./dev.db\"\n}\n\nmodel Account {\n  id Int @id\n}\n",
+    );
+    dir.write(
+        "prisma/migrations/20260101000000_init/migration.sql",
+        "CREATE TABLE \"Account\" (\"id\" INTEGER PRIMARY KEY);\n",
+    );
+    let run = haste(dir.path(), &["migrate", "deploy"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(dir.path().join("prisma/dev.db").is_file(), "the database file beside the schema");
+    assert!(!dir.path().join("dev.db").exists(), "no database file in the working folder");
+    let status = haste(dir.path(), &["migrate", "status"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert!(status.stdout.contains("20260101000000_init"), "{status:?}");
+
+    // A ./migrations folder beside a Prisma schema whose own folder has none stays the folder.
+    let kept = TempDir::new("prisma-layout-kept");
+    kept.write(
+        "prisma/schema.prisma",
+        "datasource db {\n  provider = \"sqlite\"\n  url      = \"file:./dev.db\"\n}\n",
+    );
+    kept.write("migrations/20260101000000_init/migration.sql", "CREATE TABLE t (id INTEGER PRIMARY KEY);\n");
+    let run = haste(kept.path(), &["migrate", "deploy"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("20260101000000_init"), "{run:?}");
 }
