@@ -1036,3 +1036,55 @@ ALTER TABLE orders REPLICA IDENTITY USING INDEX orders_pkey;";
     assert_eq!(same_schema(&dir, &prod, v1).code, 0);
     assert_eq!(prod.value(identity).as_deref(), Some("i:orders_pkey"));
 }
+
+/// A generated column that another table's foreign key references (through its unique key) is
+/// dropped and added again around the type change of the column it reads: the foreign key must
+/// go before it and come back after it. Found by h-adv13b: the drop fails with 2BP01.
+#[test]
+fn a_generated_column_another_tables_key_references_is_regenerated_with_the_key() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-fk");
+    let v1 = "CREATE TABLE t (id serial PRIMARY KEY, qty integer NOT NULL,
+  label text GENERATED ALWAYS AS ('q' || qty::text) STORED UNIQUE);
+CREATE TABLE r (id serial PRIMARY KEY, label text REFERENCES t (label));";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(
+        "INSERT INTO t (qty) SELECT g FROM generate_series(1, 100) g;
+         INSERT INTO r (label) SELECT 'q' || g FROM generate_series(1, 10) g;",
+    );
+    let v2 = v1.replace("qty integer", "qty bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
+    assert_eq!(prod.value("SELECT count(*) FROM r JOIN t USING (label)").as_deref(), Some("10"));
+}
+
+/// The generated column's drop and add must share one transaction, as the migration's lint
+/// reasons say, even when something else in the migration (a concurrent index on another table,
+/// a check validated on its own) turns the file into `-- haste:transaction off`. Found by
+/// h-adv13b: the file runs statement by statement, so a failure between the drop and the add
+/// leaves the table without its generated column and the view dropped.
+#[test]
+fn a_generated_column_is_regenerated_in_one_transaction_beside_a_concurrent_index() {
+    let (Some(dev_db), Some(_prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-tx");
+    let v1 = "CREATE TABLE t (id serial PRIMARY KEY, qty integer NOT NULL,
+  doubled integer GENERATED ALWAYS AS (qty * 2) STORED);
+CREATE TABLE other (id int PRIMARY KEY, x int);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let v2 = v1.replace("qty integer", "qty bigint") + "\nCREATE INDEX other_x ON other (x);";
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let with_drop = created
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .find(|text| text.contains(r#"DROP COLUMN "doubled""#))
+        .expect("a migration drops the generated column");
+    assert!(
+        !with_drop.contains("haste:transaction off"),
+        "the drop and add of the generated column run statement by statement: {with_drop}"
+    );
+}
