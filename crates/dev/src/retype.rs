@@ -60,8 +60,9 @@
 //! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
 //! cannot be carried (identity or generated columns, expressions of indexes and `EXCLUDE`
 //! constraints that use the column, a key a partitioned table's foreign key references, which
-//! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk) is made in place,
-//! with the reason written in the migration.
+//! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk, a `CHECK` of the
+//! table left `NOT VALID`, against which the backfill's update of a row it was never validated
+//! against would fail) is made in place, with the reason written in the migration.
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
@@ -286,6 +287,18 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         if let Repointed::Unsupported(reason) = haste_sql::index_on(&index.definition, column, "x", "x") {
             return Some(reason);
         }
+    }
+    // The backfill's UPDATE of every row is checked against every CHECK of the table, an
+    // unvalidated one too: a row it was never validated against would stop the backfill, while
+    // a change in place checks no constraint that does not read the column.
+    let unvalidated = table
+        .constraints
+        .iter()
+        .any(|c| c.kind == ConstraintKind::Check && c.definition.ends_with("NOT VALID"));
+    if unvalidated {
+        return Some(
+            "a CHECK constraint NOT VALID on the table would refuse the backfill's update of a row it was never validated against",
+        );
     }
     // PostgreSQL cannot add the swap's NOT VALID foreign key to a partitioned table.
     if referencing(desired, table, column)

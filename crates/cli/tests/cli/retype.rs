@@ -1088,3 +1088,36 @@ CREATE TABLE other (id int PRIMARY KEY, x int);";
         "the drop and add of the generated column run statement by statement: {with_drop}"
     );
 }
+
+/// A `CHECK` added `NOT VALID` over rows it refuses, on a table whose column is retyped: the
+/// backfill's `UPDATE` of every row would be checked against it and stop on those rows, so the
+/// type change is made in place (which checks no unvalidated constraint), the reason written.
+#[test]
+fn a_not_valid_check_over_refused_rows_keeps_the_type_change_in_place() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-not-valid-check");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer NOT NULL, note text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, CASE WHEN g % 10 = 0 THEN 'bad' END FROM generate_series(1, 500) g");
+    let checked = format!("{v1}\nALTER TABLE t ADD CONSTRAINT t_note_check CHECK (note <> 'bad') NOT VALID;");
+    assert_eq!(dev(&dir, &dev_db, &checked, "check").code, 0);
+    assert_eq!(deploy(&prod).code, 0, "the check does not look at the rows already there");
+
+    let v2 = checked.replace("qty integer", "qty bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "one migration, no expand and swap: {run:?}");
+    let text = fs::read_to_string(created[2].join("migration.sql")).unwrap();
+    assert!(
+        text.contains("a CHECK constraint NOT VALID on the table") && text.contains(" TYPE bigint"),
+        "{text}"
+    );
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema, the check still NOT VALID");
+    assert_eq!(prod.value("SELECT count(*) || ':' || sum(qty) FROM t").as_deref(), Some("500:125250"));
+    assert_eq!(prod.value("SELECT count(*) FROM t WHERE note = 'bad'").as_deref(), Some("50"));
+}
