@@ -1059,6 +1059,18 @@ CREATE TABLE r (id serial PRIMARY KEY, label text REFERENCES t (label));";
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
     assert_eq!(prod.value("SELECT count(*) FROM r JOIN t USING (label)").as_deref(), Some("10"));
+    let validated = "SELECT convalidated FROM pg_constraint WHERE conname = 'r_label_fkey'";
+    assert_eq!(prod.value(validated).as_deref(), Some("t"), "added NOT VALID, then validated");
+    still_refused(&prod, &["INSERT INTO r (label) VALUES ('q1000')"]);
+    let text: String =
+        folders(&dir).iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(
+        text.contains(r#"ALTER TABLE "public"."r" ADD CONSTRAINT "r_label_fkey" FOREIGN KEY (label) REFERENCES t(label) NOT VALID"#)
+            && text.contains(r#"ALTER TABLE "public"."r" VALIDATE CONSTRAINT "r_label_fkey""#),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
 }
 
 /// The generated column's drop and add must share one transaction, as the migration's lint
