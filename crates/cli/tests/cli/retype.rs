@@ -1133,3 +1133,44 @@ fn a_not_valid_check_over_refused_rows_keeps_the_type_change_in_place() {
     assert_eq!(prod.value("SELECT count(*) || ':' || sum(qty) FROM t").as_deref(), Some("500:125250"));
     assert_eq!(prod.value("SELECT count(*) FROM t WHERE note = 'bad'").as_deref(), Some("50"));
 }
+
+/// The regeneration's migration fails at the generated column's addition (its unique key no
+/// longer holds once the values are computed again): being one transaction, it leaves the
+/// table with its generated column and values, history without it, and the next deploy, once
+/// the rows are fixed, applies it.
+#[test]
+fn a_regeneration_that_fails_at_the_add_leaves_the_generated_column_in_place() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-fault");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty numeric(10,2) NOT NULL,
+  label text GENERATED ALWAYS AS ('q' || qty::text) STORED UNIQUE);
+CREATE TABLE other (id int PRIMARY KEY, x int);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute("INSERT INTO t VALUES (1, 1.20), (2, 1.40), (3, 3)");
+    let v2 = v1.replace("numeric(10,2)", "numeric(10,0)") + "\nCREATE INDEX other_x ON other (x);";
+    let run = dev(&dir, &dev_db, &v2, "whole");
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let failed = deploy(&prod);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(
+        failed.stderr.contains("could not create unique index \"t_label_key\"")
+            && failed.stderr.contains("nothing of it was applied or recorded"),
+        "{failed:?}"
+    );
+    let labels = "SELECT string_agg(label, ',' ORDER BY id) || ' ' || (SELECT format_type(atttypid, atttypmod)
+                  FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'qty') FROM t";
+    assert_eq!(prod.value(labels).as_deref(), Some("q1.20,q1.40,q3.00 numeric(10,2)"), "as it was");
+    let recorded = "SELECT count(*) FROM _haste_migrations WHERE name LIKE '%whole%'";
+    assert_eq!(prod.value(recorded).as_deref(), Some("0"), "history holds none of it");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &prod.url]);
+    assert!(status.stdout.contains("_whole"), "pending: {status:?}");
+
+    prod.execute("DELETE FROM t WHERE id = 2");
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
+    assert_eq!(prod.value(labels).as_deref(), Some("q1,q3 numeric(10,0)"));
+}
