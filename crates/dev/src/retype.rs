@@ -139,6 +139,11 @@ pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
     step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
+/// The trigger that keeps the new columns of `table` filled, quoted.
+fn sync_trigger(table: &str) -> String {
+    quote_ident(&truncate_ident(&format!("haste_retype_{table}"), ""))
+}
+
 fn same_table(a: &Table, b: &Table) -> bool {
     a.schema == b.schema && a.name == b.name
 }
@@ -409,7 +414,7 @@ impl TableRetype {
     }
 
     fn sync_trigger(&self) -> String {
-        quote_ident(&truncate_ident(&format!("haste_retype_{}", self.table.name), ""))
+        sync_trigger(&self.table.name)
     }
 
     /// The old value of each column as the new type stores it (never cut to a shorter length),
@@ -878,6 +883,21 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
     }
     let online = haste_diff::Options { online: true };
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
+    // The model holds no trigger's firing mode: the sync trigger created again fires also in
+    // replica mode, as the expand made it (see `always_fires`).
+    let mut tables: Vec<(&str, &str)> =
+        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str())).collect();
+    tables.dedup();
+    for (schema, table) in tables {
+        let trigger = sync_trigger(table);
+        let restored = previous
+            .triggers
+            .iter()
+            .any(|t| t.schema == schema && t.table == table && quote_ident(&t.name) == trigger);
+        if restored {
+            steps.push(always_fires(&qualified(schema, table), &trigger));
+        }
+    }
     for refill in refills {
         let column = quote_ident(&refill.column);
         steps.push(step(

@@ -1174,3 +1174,25 @@ CREATE TABLE other (id int PRIMARY KEY, x int);";
     assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
     assert_eq!(prod.value(labels).as_deref(), Some("q1,q3 numeric(10,0)"));
 }
+
+/// Reverting the swap brings the sync trigger back as the expand made it, firing also for
+/// writes in replica mode: the model holds no trigger's firing mode, so the revert says it.
+#[test]
+fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-revert-always");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer NOT NULL);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+    let run = dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let mode = "SELECT string_agg(tgname || ':' || tgenabled::text, ',') FROM pg_trigger WHERE NOT tgisinternal";
+    assert_eq!(prod.value(mode).as_deref(), Some("haste_retype_t:A"));
+    prod.execute("SET session_replication_role = replica; UPDATE t SET qty = 1000 WHERE id = 1");
+    let copied = "SELECT qty_haste_new FROM t WHERE id = 1";
+    assert_eq!(prod.value(copied).as_deref(), Some("1000"), "a write in replica mode is converted");
+}
