@@ -1062,8 +1062,10 @@ CREATE TABLE r (id serial PRIMARY KEY, label text REFERENCES t (label));";
     let validated = "SELECT convalidated FROM pg_constraint WHERE conname = 'r_label_fkey'";
     assert_eq!(prod.value(validated).as_deref(), Some("t"), "added NOT VALID, then validated");
     still_refused(&prod, &["INSERT INTO r (label) VALUES ('q1000')"]);
-    let text: String =
-        folders(&dir).iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    let text: String = folders(&dir)
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .collect();
     assert!(
         text.contains(r#"ALTER TABLE "public"."r" ADD CONSTRAINT "r_label_fkey" FOREIGN KEY (label) REFERENCES t(label) NOT VALID"#)
             && text.contains(r#"ALTER TABLE "public"."r" VALIDATE CONSTRAINT "r_label_fkey""#),
@@ -1112,7 +1114,9 @@ fn a_not_valid_check_over_refused_rows_keeps_the_type_change_in_place() {
     assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
     let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy(&prod).code, 0);
-    prod.execute("INSERT INTO t SELECT g, g, CASE WHEN g % 10 = 0 THEN 'bad' END FROM generate_series(1, 500) g");
+    prod.execute(
+        "INSERT INTO t SELECT g, g, CASE WHEN g % 10 = 0 THEN 'bad' END FROM generate_series(1, 500) g",
+    );
     let checked = format!("{v1}\nALTER TABLE t ADD CONSTRAINT t_note_check CHECK (note <> 'bad') NOT VALID;");
     assert_eq!(dev(&dir, &dev_db, &checked, "check").code, 0);
     assert_eq!(deploy(&prod).code, 0, "the check does not look at the rows already there");
@@ -1160,7 +1164,8 @@ CREATE TABLE other (id int PRIMARY KEY, x int);";
             && failed.stderr.contains("nothing of it was applied or recorded"),
         "{failed:?}"
     );
-    let labels = "SELECT string_agg(label, ',' ORDER BY id) || ' ' || (SELECT format_type(atttypid, atttypmod)
+    let labels =
+        "SELECT string_agg(label, ',' ORDER BY id) || ' ' || (SELECT format_type(atttypid, atttypmod)
                   FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'qty') FROM t";
     assert_eq!(prod.value(labels).as_deref(), Some("q1.20,q1.40,q3.00 numeric(10,2)"), "as it was");
     let recorded = "SELECT count(*) FROM _haste_migrations WHERE name LIKE '%whole%'";
@@ -1190,7 +1195,8 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
     assert_eq!(down.code, 0, "{down:?}");
-    let mode = "SELECT string_agg(tgname || ':' || tgenabled::text, ',') FROM pg_trigger WHERE NOT tgisinternal";
+    let mode =
+        "SELECT string_agg(tgname || ':' || tgenabled::text, ',') FROM pg_trigger WHERE NOT tgisinternal";
     assert_eq!(prod.value(mode).as_deref(), Some("haste_retype_t:A"));
     prod.execute("SET session_replication_role = replica; UPDATE t SET qty = 1000 WHERE id = 1");
     let copied = "SELECT qty_haste_new FROM t WHERE id = 1";
