@@ -190,6 +190,14 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             }
         }
     }
+    // The summary describes the migration as planned, before its regenerations are set apart.
+    let summary = drafts[0].up.clone();
+    let mut drafts: Vec<Draft> =
+        drafts.into_iter().flat_map(|draft| regenerations_apart(draft, request.name)).collect();
+    for draft in &mut drafts {
+        let notes = regenerated_notes(&draft.up);
+        draft.notes.extend(notes);
+    }
     // What is left rewriting a table has no online form here (an enum rebuilt, a type change
     // the swap cannot carry, a stored generated column added): the file says so rather than
     // fail haste's own lint. A generated column added again around the type change of a column
@@ -215,7 +223,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let first = drafts.into_iter().next().expect("at least one draft");
     let generated = Generated {
         folders,
-        irreversible: render::irreversible_notes(&first.up),
+        irreversible: render::irreversible_notes(&summary),
         warnings: first
             .prisma_text
             .map(|(_, warnings)| warnings)
@@ -223,7 +231,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             .flatten()
             .chain(first.warnings)
             .collect(),
-        plan: Plan { steps: first.up, suggestions },
+        plan: Plan { steps: summary, suggestions },
         changes: haste_diff::changes(&before, target.schema()),
         kept: target.kept(&history.schema),
     };
@@ -266,13 +274,80 @@ fn in_place(
     draft.suggestions = plan.suggestions;
     draft.notes = kept;
     draft.notes.extend(retypes.in_place.iter().cloned());
-    draft.notes.extend(regenerated_notes(&draft.up));
     let mut drafts = match retypes.is_empty() {
         true => vec![draft],
         false => retypes.drafts(draft, name, renamed),
     };
     drafts.extend(fills.drafts(name));
     Ok(drafts)
+}
+
+/// A draft whose other statements must each run on their own (a concurrent index build, a
+/// validation: the file is `-- haste:transaction off`) as several migrations of one deploy, so
+/// that a generated column dropped around the type change of a column it reads comes back in
+/// the transaction that dropped it: each run of statements that share a transaction and hold a
+/// regeneration becomes a migration of its own, which the runner applies whole or not at all;
+/// the statements around it stay in migrations that run statement by statement. The first
+/// keeps the draft's name, notes and warnings, the last its data step (it follows the expand
+/// of an online type change, which the plan puts last). A draft with nothing to set apart
+/// comes back as it is.
+fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
+    let regenerates = |step: &Step| matches!(step.source, SchemaChange::RegenerateColumn(_));
+    let apart = draft.prisma_text.is_none()
+        && draft.restores.is_empty()
+        && draft.refills.is_empty()
+        && draft.up.iter().any(|step| step.alone)
+        && draft.up.iter().any(regenerates);
+    if !apart {
+        return vec![draft];
+    }
+    // Runs: each statement that must run alone, and each longest stretch of the others.
+    let mut runs: Vec<Vec<Step>> = Vec::new();
+    for step in std::mem::take(&mut draft.up) {
+        match runs.last_mut() {
+            Some(run) if !step.alone && run.iter().all(|s| !s.alone) => run.push(step),
+            _ => runs.push(vec![step]),
+        }
+    }
+    // Pieces: a run holding a regeneration alone, the runs between them together.
+    let mut pieces: Vec<(bool, Vec<Step>)> = Vec::new();
+    for run in runs {
+        let atomic = run.iter().all(|s| !s.alone) && run.iter().any(regenerates);
+        match pieces.last_mut() {
+            Some((false, steps)) if !atomic => steps.extend(run),
+            _ => pieces.push((atomic, run)),
+        }
+    }
+    let data = draft.data.take();
+    let mut first = Some(draft);
+    let mut drafts: Vec<Draft> = Vec::new();
+    for (atomic, steps) in pieces {
+        let (label, title) = match atomic {
+            true => ("regenerate", format!("{name} (generated columns added again, in one transaction)")),
+            false => ("after", format!("{name} (after the generated columns are added again)")),
+        };
+        let mut piece = first.take().unwrap_or_else(|| {
+            let before = drafts.iter().filter(|d| d.suffix.starts_with(&format!("_{label}"))).count();
+            let suffix = match before {
+                0 => format!("_{label}"),
+                _ => format!("_{label}_{}", before + 1),
+            };
+            Draft::empty(suffix, title)
+        });
+        if atomic {
+            piece.notes.extend([
+                "One transaction: generated columns dropped around the type change of a column they read, the change,".into(),
+                "and the columns added again with the keys and indexes on them; a failure leaves them as they were.".into(),
+                "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
+            ]);
+        }
+        piece.up = steps;
+        drafts.push(piece);
+    }
+    if let Some(last) = drafts.last_mut() {
+        last.data = data;
+    }
+    drafts
 }
 
 /// What a reader must know of each generated column added again around the type change of a
@@ -459,12 +534,16 @@ fn write_validated(
             } else if !draft.refills.is_empty() {
                 retype::refill_steps(&target.view(&history.schema), &target.view(previous), &draft.refills)
             } else {
-                haste_diff::diff(
-                    &target.view(&history.schema),
-                    &target.view(previous),
-                    &Options { online: true },
-                )
-                .steps
+                let (from, to) = (target.view(&history.schema), target.view(previous));
+                let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
+                // A down.sql is one file: a generated column added again must not be left out
+                // by a statement-by-statement run, so its plain form, in one transaction.
+                let regenerates =
+                    online.iter().any(|s| matches!(s.source, SchemaChange::RegenerateColumn(_)));
+                match regenerates && online.iter().any(|step| step.alone) {
+                    true => haste_diff::diff(&from, &to, &Options { online: false }).steps,
+                    false => online,
+                }
             };
             history.run(&sql(&steps))?;
             down.extend(steps);

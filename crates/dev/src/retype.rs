@@ -60,8 +60,9 @@
 //! The swapped column moves to the end of the table (`SELECT *` order changes). A change that
 //! cannot be carried (identity or generated columns, expressions of indexes and `EXCLUDE`
 //! constraints that use the column, a key a partitioned table's foreign key references, which
-//! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk) is made in place,
-//! with the reason written in the migration.
+//! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk, a `CHECK` of the
+//! table left `NOT VALID`, against which the backfill's update of a row it was never validated
+//! against would fail) is made in place, with the reason written in the migration.
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
@@ -136,6 +137,11 @@ fn validate(table: &str, constraint: &str) -> Step {
 /// the write, silently.
 pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
     step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
+}
+
+/// The trigger that keeps the new columns of `table` filled, quoted.
+fn sync_trigger(table: &str) -> String {
+    quote_ident(&truncate_ident(&format!("haste_retype_{table}"), ""))
 }
 
 fn same_table(a: &Table, b: &Table) -> bool {
@@ -287,6 +293,18 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
             return Some(reason);
         }
     }
+    // The backfill's UPDATE of every row is checked against every CHECK of the table, an
+    // unvalidated one too: a row it was never validated against would stop the backfill, while
+    // a change in place checks no constraint that does not read the column.
+    let unvalidated = table
+        .constraints
+        .iter()
+        .any(|c| c.kind == ConstraintKind::Check && c.definition.ends_with("NOT VALID"));
+    if unvalidated {
+        return Some(
+            "a CHECK constraint NOT VALID on the table would refuse the backfill's update of a row it was never validated against",
+        );
+    }
     // PostgreSQL cannot add the swap's NOT VALID foreign key to a partitioned table.
     if referencing(desired, table, column)
         .any(|(other, _)| matches!(other.kind, TableKind::Partitioned { .. }))
@@ -396,7 +414,7 @@ impl TableRetype {
     }
 
     fn sync_trigger(&self) -> String {
-        quote_ident(&truncate_ident(&format!("haste_retype_{}", self.table.name), ""))
+        sync_trigger(&self.table.name)
     }
 
     /// The old value of each column as the new type stores it (never cut to a shorter length),
@@ -865,6 +883,21 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
     }
     let online = haste_diff::Options { online: true };
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
+    // The model holds no trigger's firing mode: the sync trigger created again fires also in
+    // replica mode, as the expand made it (see `always_fires`).
+    let mut tables: Vec<(&str, &str)> =
+        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str())).collect();
+    tables.dedup();
+    for (schema, table) in tables {
+        let trigger = sync_trigger(table);
+        let restored = previous
+            .triggers
+            .iter()
+            .any(|t| t.schema == schema && t.table == table && quote_ident(&t.name) == trigger);
+        if restored {
+            steps.push(always_fires(&qualified(schema, table), &trigger));
+        }
+    }
     for refill in refills {
         let column = quote_ident(&refill.column);
         steps.push(step(

@@ -71,12 +71,7 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
         && plan.options.online;
     if validated_later {
         plan.push(&source, format!("{statement} NOT VALID"), plain_lock, &[]);
-        plan.push_alone(
-            &source,
-            format!("ALTER TABLE {table_name} VALIDATE CONSTRAINT {name}"),
-            Lock::ShareUpdateExclusive,
-            &[Hazard::TableScan],
-        );
+        validate(plan, &source, table, constraint);
         return;
     }
     // A plain key goes onto a unique index built concurrently first.
@@ -109,6 +104,49 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
         &[Hazard::TableScan]
     };
     plan.push(&source, statement, plain_lock, hazards);
+}
+
+/// A constraint added `NOT VALID`, validated on its own once the statements before it committed:
+/// a scan that lets reads and writes through.
+fn validate(plan: &mut Builder, source: &SchemaChange, table: &Table, constraint: &Constraint) {
+    plan.push_alone(
+        source,
+        format!(
+            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+            table.qualified_name(),
+            quote_ident(&constraint.name)
+        ),
+        Lock::ShareUpdateExclusive,
+        &[Hazard::TableScan],
+    );
+}
+
+/// Foreign keys of tables that stay, added again after the key they reference was built again
+/// in the same transaction (a generated column added again, `plan::regenerated`). Online, each
+/// goes on `NOT VALID` inside that transaction (every row passed it already) and all are
+/// validated after it, each on its own, so the transaction holding the rewritten table's lock
+/// scans no referencing table.
+pub(crate) fn add_foreign_keys_again(plan: &mut Builder, keys: &[(&Table, &Constraint)]) {
+    let source = |table: &Table, key: &Constraint| SchemaChange::AddConstraint {
+        constraint: OfTable::new(&table.schema, &table.name, &key.name),
+        kind: key.kind,
+    };
+    if !plan.options.online {
+        for (table, key) in keys {
+            add_constraint(plan, table, key, true);
+        }
+        return;
+    }
+    // One the target holds unvalidated stays so.
+    let validated = |key: &Constraint| !key.definition.ends_with("NOT VALID");
+    for (table, key) in keys {
+        let statement = table.add_constraint_statement(key);
+        let statement = if validated(key) { format!("{statement} NOT VALID") } else { statement };
+        plan.push(&source(table, key), statement, Lock::ShareRowExclusive, &[]);
+    }
+    for (table, key) in keys.iter().filter(|(_, key)| validated(key)) {
+        validate(plan, &source(table, key), table, key);
+    }
 }
 
 /// `SET NOT NULL` on a column of a table that stays. Online: a `CHECK (col IS NOT NULL)` added

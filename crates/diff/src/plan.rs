@@ -249,7 +249,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         if let Some(new) = new_tables.get(key) {
             let kept =
                 kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
-            alter_table(&mut plan, old, new, kept);
+            let hanging = hanging_on_regenerated(&old_tables, to, old, new);
+            alter_table(&mut plan, old, new, kept, &hanging);
             settings::storage_parameters(&mut plan, old, new);
             suggestions.extend(rename::suggest(old, new));
         }
@@ -467,15 +468,66 @@ pub(crate) fn regenerated<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
         .collect()
 }
 
+/// The foreign keys, the same on both sides and on tables on both sides (this one included),
+/// that reference a generated column of `new` added again: its drop would take the key they
+/// hang on, which PostgreSQL refuses while they stand.
+fn hanging_on_regenerated<'a>(
+    old_tables: &BTreeMap<String, &Table>,
+    to: &'a Schema,
+    old: &Table,
+    new: &Table,
+) -> Vec<(&'a Table, &'a Constraint)> {
+    let regenerated = regenerated(old, new);
+    if regenerated.is_empty() {
+        return Vec::new();
+    }
+    to.tables
+        .iter()
+        .filter_map(|table| Some((table, old_tables.get(&table_key(table))?)))
+        .flat_map(|(table, before)| {
+            table
+                .constraints
+                .iter()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey && before.constraints.contains(c))
+                .filter(|c| {
+                    regenerated
+                        .iter()
+                        .any(|column| haste_sql::references_column(&c.definition, &new.name, &column.name))
+                })
+                .map(move |c| (table, c))
+        })
+        .collect()
+}
+
 /// Column changes of a table that exists on both sides; `kept_indexes` are its indexes that
-/// are the same on both sides.
-fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&Index]) {
+/// are the same on both sides; `hanging` the foreign keys on its regenerated columns
+/// ([`hanging_on_regenerated`]).
+///
+/// A generated column added again comes back in the transaction that dropped it, so nothing
+/// that must run on its own (an online `SET NOT NULL`'s validation, a foreign key's) goes
+/// between its drop and its addition: those come after it.
+fn alter_table(
+    plan: &mut Builder,
+    old: &Table,
+    new: &Table,
+    kept_indexes: &[&Index],
+    hanging: &[(&Table, &Constraint)],
+) {
     let name = new.qualified_name();
     let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
     let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
     let regenerated = regenerated(old, new);
     let is_regenerated = |column: &Column| regenerated.iter().any(|c| c.name == column.name);
+    for (table, key) in hanging {
+        plan.push(
+            &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &key.name)),
+            format!("ALTER TABLE {} DROP CONSTRAINT {}", table.qualified_name(), quote_ident(&key.name)),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    let mut not_null_later = Vec::new();
     for column in &old.columns {
         if is_regenerated(column) {
             // Computed again when it is added again: nothing is lost.
@@ -545,8 +597,10 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
             );
         }
         if previous.not_null != column.not_null {
-            if column.not_null {
+            if column.not_null && regenerated.is_empty() {
                 online::set_not_null(plan, new, column);
+            } else if column.not_null {
+                not_null_later.push(column);
             } else {
                 plan.push(
                     &SchemaChange::DropNotNull(part(column)),
@@ -573,24 +627,33 @@ fn alter_table(plan: &mut Builder, old: &Table, new: &Table, kept_indexes: &[&In
             Lock::AccessExclusive,
             &[Hazard::TableRewrite],
         );
-        recreate_dependents(plan, &source, old, new, kept_indexes);
+        recreate_dependents(plan, &source, old, new, kept_indexes, hanging);
+    }
+    online::add_foreign_keys_again(plan, hanging);
+    for column in not_null_later {
+        online::set_not_null(plan, new, column);
     }
 }
 
 /// The constraints and indexes on `column` that `DROP COLUMN` took along although both sides
 /// have them, built again in the same transaction (the table is already locked for the
-/// rewrite that added the column back).
+/// rewrite that added the column back). The table's own foreign keys on the column's key are
+/// among `hanging`, added again after every regenerated column.
 fn recreate_dependents(
     plan: &mut Builder,
     source: &SchemaChange,
     old: &Table,
     table: &Table,
     kept_indexes: &[&Index],
+    hanging: &[(&Table, &Constraint)],
 ) {
     let SchemaChange::RegenerateColumn(column) = source else { return };
     let name = table.qualified_name();
     let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
-    for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c)) {
+    let own = |constraint: &Constraint| {
+        hanging.iter().any(|(other, key)| table_key(other) == table_key(table) && *key == constraint)
+    };
+    for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c) && !own(c)) {
         if involves(haste_sql::constraint_on(&name, &constraint.definition, &column.name, "x", "x")) {
             let hazards: &[Hazard] = if constraint.kind.builds_index() {
                 &[Hazard::TableScan, Hazard::IndexBuild]
@@ -719,6 +782,43 @@ mod tests {
         other.tables[0].columns[3].data_type = "varchar(20)".into();
         let statements = diff(&schema("integer"), &other, &Options { online: true }).steps;
         assert!(!statements.iter().any(|step| step.sql.contains("DROP COLUMN")), "{statements:#?}");
+    }
+
+    /// A foreign key of another table on the regenerated column goes before the column's drop
+    /// and comes back after its addition, `NOT VALID`, in the same run of statements; what must
+    /// run on its own (its validation, an online `SET NOT NULL` of the same table) comes after.
+    #[test]
+    fn keys_on_a_regenerated_column_go_before_it_and_come_back_after_it() {
+        let with_key = |price_type: &str, note_not_null: bool| {
+            let mut schema = schema(price_type);
+            schema.tables[0].columns[3].not_null = note_not_null;
+            let mut lines = table(vec![column("id", "integer"), column("total", "bigint")]);
+            lines.name = "lines".into();
+            lines.constraints.push(Constraint {
+                name: "lines_total_fkey".into(),
+                kind: ConstraintKind::ForeignKey,
+                definition: "FOREIGN KEY (total) REFERENCES crm.deals(total)".into(),
+            });
+            schema.tables.push(lines);
+            schema
+        };
+        let plan = diff(&with_key("integer", false), &with_key("bigint", true), &Options { online: true });
+        let statements: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
+        let at = |wanted: &str| statements.iter().position(|sql| *sql == wanted).expect(wanted);
+        let dropped = at(r#"ALTER TABLE "crm"."lines" DROP CONSTRAINT "lines_total_fkey""#);
+        let added = at(
+            r#"ALTER TABLE "crm"."lines" ADD CONSTRAINT "lines_total_fkey" FOREIGN KEY (total) REFERENCES crm.deals(total) NOT VALID"#,
+        );
+        let validated = at(r#"ALTER TABLE "crm"."lines" VALIDATE CONSTRAINT "lines_total_fkey""#);
+        assert!(dropped < at(r#"ALTER TABLE "crm"."deals" DROP COLUMN "total""#), "{statements:#?}");
+        assert!(at("CREATE INDEX deals_total_idx ON crm.deals USING btree (total)") < added);
+        assert!(plan.steps[dropped..=added].iter().all(|step| !step.alone), "{statements:#?}");
+        assert!(plan.steps[validated].alone && added < validated);
+        let not_null = at(r#"ALTER TABLE "crm"."deals" ALTER COLUMN "note" SET NOT NULL"#);
+        assert!(added < not_null, "{statements:#?}");
+        // Without the online forms: added again as it was, in the same transaction.
+        let plain = diff(&with_key("integer", false), &with_key("bigint", false), &Options { online: false });
+        assert!(plain.steps.iter().all(|step| !step.alone && !step.sql.contains("NOT VALID")), "{plain:#?}");
     }
 
     /// `crm.events` partitioned, with the partitions named; the catalog writes a parent as

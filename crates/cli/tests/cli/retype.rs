@@ -1036,3 +1036,169 @@ ALTER TABLE orders REPLICA IDENTITY USING INDEX orders_pkey;";
     assert_eq!(same_schema(&dir, &prod, v1).code, 0);
     assert_eq!(prod.value(identity).as_deref(), Some("i:orders_pkey"));
 }
+
+/// A generated column that another table's foreign key references (through its unique key) is
+/// dropped and added again around the type change of the column it reads: the foreign key must
+/// go before it and come back after it. Found by h-adv13b: the drop fails with 2BP01.
+#[test]
+fn a_generated_column_another_tables_key_references_is_regenerated_with_the_key() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-fk");
+    let v1 = "CREATE TABLE t (id serial PRIMARY KEY, qty integer NOT NULL,
+  label text GENERATED ALWAYS AS ('q' || qty::text) STORED UNIQUE);
+CREATE TABLE r (id serial PRIMARY KEY, label text REFERENCES t (label));";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(
+        "INSERT INTO t (qty) SELECT g FROM generate_series(1, 100) g;
+         INSERT INTO r (label) SELECT 'q' || g FROM generate_series(1, 10) g;",
+    );
+    let v2 = v1.replace("qty integer", "qty bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
+    assert_eq!(prod.value("SELECT count(*) FROM r JOIN t USING (label)").as_deref(), Some("10"));
+    let validated = "SELECT convalidated FROM pg_constraint WHERE conname = 'r_label_fkey'";
+    assert_eq!(prod.value(validated).as_deref(), Some("t"), "added NOT VALID, then validated");
+    still_refused(&prod, &["INSERT INTO r (label) VALUES ('q1000')"]);
+    let text: String = folders(&dir)
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .collect();
+    assert!(
+        text.contains(r#"ALTER TABLE "public"."r" ADD CONSTRAINT "r_label_fkey" FOREIGN KEY (label) REFERENCES t(label) NOT VALID"#)
+            && text.contains(r#"ALTER TABLE "public"."r" VALIDATE CONSTRAINT "r_label_fkey""#),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+}
+
+/// The generated column's drop and add must share one transaction, as the migration's lint
+/// reasons say, even when something else in the migration (a concurrent index on another table,
+/// a check validated on its own) turns the file into `-- haste:transaction off`. Found by
+/// h-adv13b: the file runs statement by statement, so a failure between the drop and the add
+/// leaves the table without its generated column and the view dropped.
+#[test]
+fn a_generated_column_is_regenerated_in_one_transaction_beside_a_concurrent_index() {
+    let (Some(dev_db), Some(_prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-tx");
+    let v1 = "CREATE TABLE t (id serial PRIMARY KEY, qty integer NOT NULL,
+  doubled integer GENERATED ALWAYS AS (qty * 2) STORED);
+CREATE TABLE other (id int PRIMARY KEY, x int);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let v2 = v1.replace("qty integer", "qty bigint") + "\nCREATE INDEX other_x ON other (x);";
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let with_drop = created
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .find(|text| text.contains(r#"DROP COLUMN "doubled""#))
+        .expect("a migration drops the generated column");
+    assert!(
+        !with_drop.contains("haste:transaction off"),
+        "the drop and add of the generated column run statement by statement: {with_drop}"
+    );
+}
+
+/// A `CHECK` added `NOT VALID` over rows it refuses, on a table whose column is retyped: the
+/// backfill's `UPDATE` of every row would be checked against it and stop on those rows, so the
+/// type change is made in place (which checks no unvalidated constraint), the reason written.
+#[test]
+fn a_not_valid_check_over_refused_rows_keeps_the_type_change_in_place() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-not-valid-check");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer NOT NULL, note text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute(
+        "INSERT INTO t SELECT g, g, CASE WHEN g % 10 = 0 THEN 'bad' END FROM generate_series(1, 500) g",
+    );
+    let checked = format!("{v1}\nALTER TABLE t ADD CONSTRAINT t_note_check CHECK (note <> 'bad') NOT VALID;");
+    assert_eq!(dev(&dir, &dev_db, &checked, "check").code, 0);
+    assert_eq!(deploy(&prod).code, 0, "the check does not look at the rows already there");
+
+    let v2 = checked.replace("qty integer", "qty bigint");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "one migration, no expand and swap: {run:?}");
+    let text = fs::read_to_string(created[2].join("migration.sql")).unwrap();
+    assert!(
+        text.contains("a CHECK constraint NOT VALID on the table") && text.contains(" TYPE bigint"),
+        "{text}"
+    );
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema, the check still NOT VALID");
+    assert_eq!(prod.value("SELECT count(*) || ':' || sum(qty) FROM t").as_deref(), Some("500:125250"));
+    assert_eq!(prod.value("SELECT count(*) FROM t WHERE note = 'bad'").as_deref(), Some("50"));
+}
+
+/// The regeneration's migration fails at the generated column's addition (its unique key no
+/// longer holds once the values are computed again): being one transaction, it leaves the
+/// table with its generated column and values, history without it, and the next deploy, once
+/// the rows are fixed, applies it.
+#[test]
+fn a_regeneration_that_fails_at_the_add_leaves_the_generated_column_in_place() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-generated-fault");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty numeric(10,2) NOT NULL,
+  label text GENERATED ALWAYS AS ('q' || qty::text) STORED UNIQUE);
+CREATE TABLE other (id int PRIMARY KEY, x int);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute("INSERT INTO t VALUES (1, 1.20), (2, 1.40), (3, 3)");
+    let v2 = v1.replace("numeric(10,2)", "numeric(10,0)") + "\nCREATE INDEX other_x ON other (x);";
+    let run = dev(&dir, &dev_db, &v2, "whole");
+    assert_eq!(run.code, 0, "{run:?}");
+
+    let failed = deploy(&prod);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(
+        failed.stderr.contains("could not create unique index \"t_label_key\"")
+            && failed.stderr.contains("nothing of it was applied or recorded"),
+        "{failed:?}"
+    );
+    let labels =
+        "SELECT string_agg(label, ',' ORDER BY id) || ' ' || (SELECT format_type(atttypid, atttypmod)
+                  FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'qty') FROM t";
+    assert_eq!(prod.value(labels).as_deref(), Some("q1.20,q1.40,q3.00 numeric(10,2)"), "as it was");
+    let recorded = "SELECT count(*) FROM _haste_migrations WHERE name LIKE '%whole%'";
+    assert_eq!(prod.value(recorded).as_deref(), Some("0"), "history holds none of it");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &prod.url]);
+    assert!(status.stdout.contains("_whole"), "pending: {status:?}");
+
+    prod.execute("DELETE FROM t WHERE id = 2");
+    let applied = deploy(&prod);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema");
+    assert_eq!(prod.value(labels).as_deref(), Some("q1,q3 numeric(10,0)"));
+}
+
+/// Reverting the swap brings the sync trigger back as the expand made it, firing also for
+/// writes in replica mode: the model holds no trigger's firing mode, so the revert says it.
+#[test]
+fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-revert-always");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer NOT NULL);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+    let run = dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let mode =
+        "SELECT string_agg(tgname || ':' || tgenabled::text, ',') FROM pg_trigger WHERE NOT tgisinternal";
+    assert_eq!(prod.value(mode).as_deref(), Some("haste_retype_t:A"));
+    prod.execute("SET session_replication_role = replica; UPDATE t SET qty = 1000 WHERE id = 1");
+    let copied = "SELECT qty_haste_new FROM t WHERE id = 1";
+    assert_eq!(prod.value(copied).as_deref(), Some("1000"), "a write in replica mode is converted");
+}
