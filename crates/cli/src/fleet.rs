@@ -147,7 +147,7 @@ pub fn status(common: &Common, fleet: &FleetTargets, drift: bool) -> u8 {
         Ok(server) => server,
         Err(message) => return printer.usage_error(&message),
     };
-    let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &crate::connect_target);
+    let reports = haste_runner::status_fleet(&targets, &dir, config.jobs, &crate::read_target);
     let drifts = shadow_server.as_ref().map(|server| drifts(&targets, &dir, &reports, server, config.jobs));
     let mut rows = Vec::with_capacity(targets.len());
     let mut worst = exit::OK;
@@ -314,8 +314,13 @@ fn prepare(
         config::FleetTargets::Query { url, query } => {
             let printer = Printer::new(common.format, Some(url.clone()));
             let settings = config::settings_for(url, None);
-            let mut connection = crate::connect(url, &format!("haste/{}", settings.run_id), &settings)
-                .map_err(|error| printer.connect_error(&error))?;
+            let mut connection = crate::connect(
+                url,
+                &format!("haste/{}", settings.run_id),
+                &settings,
+                haste_sqlite::Missing::Refuse,
+            )
+            .map_err(|error| printer.connect_error(&error))?;
             let rows = read_only_rows(connection.as_mut(), query).map_err(|error| {
                 printer.fail(
                     "TARGETS_QUERY",

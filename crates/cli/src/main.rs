@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use haste_driver::{ConnectError, Connection, DatabaseUrl, Scheme};
 use haste_migrations::MigrationsDir;
+use haste_sqlite::Missing;
 
 use args::{Cli, Command, Format, Migrate};
 use render::Printer;
@@ -51,14 +52,16 @@ fn main() -> ExitCode {
             Ok((resolved, printer)) => printer.config(&resolved),
             Err(code) => code,
         },
-        Command::Doctor { common } => with_database(&common, None, |connection, dir, resolved, printer| {
-            printer.doctor(&haste_runner::doctor(
-                connection,
-                dir,
-                &resolved.settings,
-                &haste_postgres::LocalCluster::can_start,
-            ))
-        }),
+        Command::Doctor { common } => {
+            with_database(&common, None, Missing::Refuse, |connection, dir, resolved, printer| {
+                printer.doctor(&haste_runner::doctor(
+                    connection,
+                    dir,
+                    &resolved.settings,
+                    &haste_postgres::LocalCluster::can_start,
+                ))
+            })
+        }
     })
 }
 
@@ -124,45 +127,50 @@ fn migrate(command: Migrate) -> u8 {
                 Err(code) => return code,
             };
             let mut verifies = verify;
-            let code = with_database(&common, Some(&run), |connection, dir, resolved, printer| {
-                verifies |= resolved.verify;
-                let rule = resolved.promote_from.as_ref();
-                let settings = match promotion(dir, rule, promotion_override.clone(), printer) {
-                    Ok(promotion) => haste_runner::Settings {
-                        promotion,
-                        outside_window: outside.clone(),
-                        ..resolved.settings.clone()
-                    },
-                    Err(code) => return code,
-                };
-                if lint || resolved.lint {
-                    let code = lint_pending(connection, dir, &common, resolved, printer);
-                    if code != exit::OK {
-                        return code;
+            let code = with_database(
+                &common,
+                Some(&run),
+                Missing::Create,
+                |connection, dir, resolved, printer| {
+                    verifies |= resolved.verify;
+                    let rule = resolved.promote_from.as_ref();
+                    let settings = match promotion(dir, rule, promotion_override.clone(), printer) {
+                        Ok(promotion) => haste_runner::Settings {
+                            promotion,
+                            outside_window: outside.clone(),
+                            ..resolved.settings.clone()
+                        },
+                        Err(code) => return code,
+                    };
+                    if lint || resolved.lint {
+                        let code = lint_pending(connection, dir, &common, resolved, printer);
+                        if code != exit::OK {
+                            return code;
+                        }
                     }
-                }
-                let configured = resolved.backup.as_deref().map(timestamped);
-                // A path from haste.toml (a committed file) never replaces an existing file; one
-                // given on the command line is the person's own choice.
-                if let (None, Some(path)) = (&backup, &configured)
-                    && path.exists()
-                {
-                    return printer.usage_error(&format!(
+                    let configured = resolved.backup.as_deref().map(timestamped);
+                    // A path from haste.toml (a committed file) never replaces an existing file; one
+                    // given on the command line is the person's own choice.
+                    if let (None, Some(path)) = (&backup, &configured)
+                        && path.exists()
+                    {
+                        return printer.usage_error(&format!(
                         "backup {} exists: a backup path from haste.toml never replaces a file (use {{timestamp}} in it)",
                         path.display()
                     ));
-                }
-                let backup = backup.clone().or(configured);
-                if let Some(path) = &backup {
-                    if let Err(error) = connection.backup(path) {
-                        return printer.backup_error(path, &error);
                     }
-                    printer.progress(&format!("Backed up the database to {}", path.display()));
-                }
-                let mut observer = printer.observer(&settings.run_id);
-                let result = haste_runner::deploy(connection, dir, &settings, &mut observer);
-                printer.deploy_result(&settings.run_id, &result)
-            });
+                    let backup = backup.clone().or(configured);
+                    if let Some(path) = &backup {
+                        if let Err(error) = connection.backup(path) {
+                            return printer.backup_error(path, &error);
+                        }
+                        printer.progress(&format!("Backed up the database to {}", path.display()));
+                    }
+                    let mut observer = printer.observer(&settings.run_id);
+                    let result = haste_runner::deploy(connection, dir, &settings, &mut observer);
+                    printer.deploy_result(&settings.run_id, &result)
+                },
+            );
             if code == exit::OK && verifies { dev::verify(&common) } else { code }
         }
         Migrate::Status { common, drift, fleet: targets, .. } if targets.asked() => {
@@ -172,28 +180,21 @@ fn migrate(command: Migrate) -> u8 {
             // With --drift, a drift check follows a status that lets it run; in JSON both make
             // one document, so the status waits for it.
             let mut waiting = None;
-            let code =
-                with_database(
-                    &common,
-                    None,
-                    |connection, dir, resolved, printer| match haste_runner::status(
-                        connection,
-                        dir,
-                        &resolved.settings,
-                    ) {
-                        Ok(report) => {
-                            let code = Printer::status_code(&report);
-                            let checks_drift = drift && matches!(code, exit::OK | exit::PENDING);
-                            if checks_drift && printer.format() == Format::Json {
-                                waiting = Some(Printer::status_document(&report));
-                                code
-                            } else {
-                                printer.status(&report)
-                            }
+            let code = with_database(&common, None, Missing::Refuse, |connection, dir, resolved, printer| {
+                match haste_runner::status(connection, dir, &resolved.settings) {
+                    Ok(report) => {
+                        let code = Printer::status_code(&report);
+                        let checks_drift = drift && matches!(code, exit::OK | exit::PENDING);
+                        if checks_drift && printer.format() == Format::Json {
+                            waiting = Some(Printer::status_document(&report));
+                            code
+                        } else {
+                            printer.status(&report)
                         }
-                        Err(error) => printer.runner_error(&error),
-                    },
-                );
+                    }
+                    Err(error) => printer.runner_error(&error),
+                }
+            });
             if drift && matches!(code, exit::OK | exit::PENDING) {
                 dev::status_drift(&common, shadow_url.as_deref(), schema.as_deref(), code, waiting)
             } else {
@@ -237,19 +238,25 @@ fn migrate(command: Migrate) -> u8 {
                 None => haste_runner::DownTarget::Steps(steps.unwrap_or(1)),
             };
             let guard = |environment: &_| haste_runner::check_down_allowed(environment, confirm_production);
-            with_guarded_database(&common, Some(&run), guard, |connection, dir, resolved, printer| {
-                let mut observer = printer.observer(&resolved.settings.run_id);
-                let result = haste_runner::down(
-                    connection,
-                    dir,
-                    &resolved.settings,
-                    &target,
-                    &resolved.environment,
-                    confirm_production,
-                    &mut observer,
-                );
-                printer.names_result("Reverted", "reverted", &result)
-            })
+            with_guarded_database(
+                &common,
+                Some(&run),
+                Missing::Refuse,
+                guard,
+                |connection, dir, resolved, printer| {
+                    let mut observer = printer.observer(&resolved.settings.run_id);
+                    let result = haste_runner::down(
+                        connection,
+                        dir,
+                        &resolved.settings,
+                        &target,
+                        &resolved.environment,
+                        confirm_production,
+                        &mut observer,
+                    );
+                    printer.names_result("Reverted", "reverted", &result)
+                },
+            )
         }
         Migrate::Resolve {
             common,
@@ -270,7 +277,7 @@ fn migrate(command: Migrate) -> u8 {
                 }
                 _ => unreachable!("clap requires one of --applied, --rolled-back, --resume"),
             };
-            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+            with_database(&common, Some(&run), Missing::Refuse, |connection, dir, resolved, printer| {
                 let mut observer = printer.observer(&resolved.settings.run_id);
                 let result = haste_runner::resolve(
                     connection,
@@ -286,45 +293,55 @@ fn migrate(command: Migrate) -> u8 {
         Migrate::Reset { common, mut run, rate, force, skip_seed } => {
             run.max_rate = rate.max_rate;
             let guard = |environment: &_| haste_runner::check_reset_allowed(environment, force);
-            with_guarded_database(&common, Some(&run), guard, |connection, dir, resolved, printer| {
-                let seed = match resolved
-                    .seed
-                    .as_deref()
-                    .filter(|_| !skip_seed)
-                    .map(haste_migrations::SqlFile::read)
-                {
-                    None => None,
-                    Some(Ok(Some(file))) => Some(file),
-                    Some(Ok(None)) => {
-                        return printer.usage_error(&format!(
-                            "seed file {} does not exist",
-                            resolved.seed.as_deref().unwrap_or_else(|| std::path::Path::new("")).display()
-                        ));
+            with_guarded_database(
+                &common,
+                Some(&run),
+                Missing::Create,
+                guard,
+                |connection, dir, resolved, printer| {
+                    let seed = match resolved
+                        .seed
+                        .as_deref()
+                        .filter(|_| !skip_seed)
+                        .map(haste_migrations::SqlFile::read)
+                    {
+                        None => None,
+                        Some(Ok(Some(file))) => Some(file),
+                        Some(Ok(None)) => {
+                            return printer.usage_error(&format!(
+                                "seed file {} does not exist",
+                                resolved
+                                    .seed
+                                    .as_deref()
+                                    .unwrap_or_else(|| std::path::Path::new(""))
+                                    .display()
+                            ));
+                        }
+                        Some(Err(error)) => return printer.usage_error(&error.to_string()),
+                    };
+                    let mut observer = printer.observer(&resolved.settings.run_id);
+                    let result = haste_runner::reset(
+                        connection,
+                        dir,
+                        &resolved.settings,
+                        seed.as_ref(),
+                        &resolved.environment,
+                        force,
+                        &mut observer,
+                    );
+                    let code = printer.deploy_result(&resolved.settings.run_id, &result);
+                    if let (Some(file), exit::OK) = (&seed, code) {
+                        printer.progress(&format!("Ran the seed {}.", file.path.display()));
                     }
-                    Some(Err(error)) => return printer.usage_error(&error.to_string()),
-                };
-                let mut observer = printer.observer(&resolved.settings.run_id);
-                let result = haste_runner::reset(
-                    connection,
-                    dir,
-                    &resolved.settings,
-                    seed.as_ref(),
-                    &resolved.environment,
-                    force,
-                    &mut observer,
-                );
-                let code = printer.deploy_result(&resolved.settings.run_id, &result);
-                if let (Some(file), exit::OK) = (&seed, code) {
-                    printer.progress(&format!("Ran the seed {}.", file.path.display()));
-                }
-                match (&resolved.seed_command, code, skip_seed) {
-                    (Some(command), exit::OK, false) => printer.seed_command(command, &resolved.url),
-                    _ => code,
-                }
-            })
+                    match (&resolved.seed_command, code, skip_seed) {
+                        (Some(command), exit::OK, false) => printer.seed_command(command, &resolved.url),
+                        _ => code,
+                    }
+                },
+            )
         }
         Migrate::Baseline { migration, common, run } => {
-            with_database(&common, Some(&run), |connection, dir, resolved, printer| {
+            with_database(&common, Some(&run), Missing::Refuse, |connection, dir, resolved, printer| {
                 let mut observer = printer.observer(&resolved.settings.run_id);
                 let result =
                     haste_runner::baseline(connection, dir, &resolved.settings, &migration, &mut observer);
@@ -338,7 +355,7 @@ fn migrate(command: Migrate) -> u8 {
                 Err(code) => return code,
             };
             let application_name = format!("haste/{}", resolved.settings.run_id);
-            match connect(&resolved.url, &application_name, &resolved.settings) {
+            match connect(&resolved.url, &application_name, &resolved.settings, Missing::Refuse) {
                 Ok(mut connection) => {
                     printer.unlock_result(&haste_runner::unlock(connection.as_mut(), terminate))
                 }
@@ -380,7 +397,7 @@ fn schema(command: args::SchemaCommand) -> u8 {
 
 /// `migrate plan`, `deploy --dry-run`: what the pending statements would do now.
 fn plan(common: &args::Common) -> u8 {
-    with_database(common, None, |connection, dir, resolved, printer| {
+    with_database(common, None, Missing::Refuse, |connection, dir, resolved, printer| {
         match haste_runner::impact(connection, dir, &resolved.settings) {
             Ok(report) => printer.impact(&report),
             Err(error) => printer.runner_error(&error),
@@ -440,8 +457,8 @@ fn applied_migrations(
 ) -> Result<(String, std::collections::HashSet<String>), u8> {
     let url = DatabaseUrl::parse(url).map_err(|error| printer.usage_error(&error.to_string()))?;
     let settings = config::settings_for(&url, None);
-    let mut connection =
-        connect(&url, "haste/lint", &settings).map_err(|error| printer.connect_error(&error))?;
+    let mut connection = connect(&url, "haste/lint", &settings, Missing::Refuse)
+        .map_err(|error| printer.connect_error(&error))?;
     let version = connection.server_version().unwrap_or_default();
     let report = haste_runner::status(connection.as_mut(), dir, &settings)
         .map_err(|error| printer.runner_error(&error))?;
@@ -455,13 +472,15 @@ fn applied_migrations(
 }
 
 /// Resolves configuration, reads the folder, connects, then runs `body`; any failure on the way
-/// is rendered with its exit code.
+/// is rendered with its exit code. `missing`: whether the command creates a SQLite file that does
+/// not exist (deploy and reset do) or refuses it.
 fn with_database(
     common: &args::Common,
     run: Option<&args::RunOptions>,
+    missing: Missing,
     body: impl FnOnce(&mut dyn Connection, &MigrationsDir, &config::Resolved, &Printer) -> u8,
 ) -> u8 {
-    with_guarded_database(common, run, |_| Ok(()), body)
+    with_guarded_database(common, run, missing, |_| Ok(()), body)
 }
 
 /// [`with_database`] for a command the environment may forbid: `guard` decides before anything
@@ -469,6 +488,7 @@ fn with_database(
 fn with_guarded_database(
     common: &args::Common,
     run: Option<&args::RunOptions>,
+    missing: Missing,
     guard: impl FnOnce(&haste_runner::Environment) -> Result<(), haste_runner::Error>,
     body: impl FnOnce(&mut dyn Connection, &MigrationsDir, &config::Resolved, &Printer) -> u8,
 ) -> u8 {
@@ -483,7 +503,7 @@ fn with_guarded_database(
     // Reading the folder and connecting both take milliseconds; they overlap.
     let (dir, connection) = std::thread::scope(|scope| {
         let loading = scope.spawn(|| MigrationsDir::load(&resolved.dir.path));
-        let connection = connect(&resolved.url, &application_name, &resolved.settings);
+        let connection = connect(&resolved.url, &application_name, &resolved.settings, missing);
         (loading.join().expect("reading the migrations folder does not panic"), connection)
     });
     let dir = match dir {
@@ -566,8 +586,9 @@ fn promotion(
         };
     };
     let settings = config::settings_for(&source.url, source.history_schema.clone());
-    let mut connection = connect(&source.url, &format!("haste/{}", settings.run_id), &settings)
-        .map_err(|error| printer.connect_error(&error))?;
+    let mut connection =
+        connect(&source.url, &format!("haste/{}", settings.run_id), &settings, Missing::Refuse)
+            .map_err(|error| printer.connect_error(&error))?;
     haste_runner::Promotion::read(connection.as_mut(), dir, &settings, source.name.clone(), override_reason)
         .map(Some)
         .map_err(|error| printer.runner_error(&error))
@@ -593,23 +614,43 @@ fn resolve_with_schema(
     }
 }
 
+/// A connection to `url`. `missing` says what a SQLite file that does not exist means: a
+/// command that applies migrations creates it, one that only reads refuses it.
 fn connect(
     url: &DatabaseUrl,
     application_name: &str,
     settings: &haste_runner::Settings,
+    missing: Missing,
 ) -> Result<Box<dyn Connection>, ConnectError> {
     Ok(match url.scheme() {
         Scheme::Postgres => {
             let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
             Box::new(haste_postgres::PgConnection::connect(url, application_name, &scope)?)
         }
-        Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name)?),
+        Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name, missing)?),
     })
 }
 
-/// A connection to one target of a fleet, named with its run.
+/// A connection to one target of a fleet a deploy applies migrations to, named with its run.
 fn connect_target(
     target: &haste_runner::Target,
 ) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
-    crate::connect(&target.url, &format!("haste/{}", target.settings.run_id), &target.settings)
+    crate::connect(
+        &target.url,
+        &format!("haste/{}", target.settings.run_id),
+        &target.settings,
+        Missing::Create,
+    )
+}
+
+/// A connection to one target of a fleet whose status is read.
+fn read_target(
+    target: &haste_runner::Target,
+) -> Result<Box<dyn haste_driver::Connection>, haste_driver::ConnectError> {
+    crate::connect(
+        &target.url,
+        &format!("haste/{}", target.settings.run_id),
+        &target.settings,
+        Missing::Refuse,
+    )
 }

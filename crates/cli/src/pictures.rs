@@ -129,7 +129,12 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
         Err(code) => return code,
     };
     let application_name = format!("haste/{}", resolved.settings.run_id);
-    let mut connection = match crate::connect(&resolved.url, &application_name, &resolved.settings) {
+    let mut connection = match crate::connect(
+        &resolved.url,
+        &application_name,
+        &resolved.settings,
+        haste_sqlite::Missing::Refuse,
+    ) {
         Ok(connection) => connection,
         Err(error) => return printer.connect_error(&error),
     };

@@ -23,6 +23,15 @@ use haste_sql::{Dialect, quote_ident, quote_literal};
 /// How long a statement waits for another connection's write lock when no limit is set.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// What opening does when the database file does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Create it, empty (commands that apply migrations, as Prisma Migrate creates it).
+    Create,
+    /// Refuse (commands that only read).
+    Refuse,
+}
+
 /// A SQLite database file opened for one run.
 pub struct SqliteConnection {
     connection: rusqlite::Connection,
@@ -57,12 +66,21 @@ impl SqliteConnection {
         Ok(found)
     }
 
-    /// Opens (creating if needed) the database file `url` names: `sqlite:path`,
-    /// `sqlite://path` or `file:path`; a query string is ignored.
-    pub fn open(url: &DatabaseUrl, application_name: &str) -> Result<SqliteConnection, ConnectError> {
+    /// Opens the database file `url` names: `sqlite:path`, `sqlite://path` or `file:path`; a
+    /// query string is ignored. A missing file is created or refused as `missing` says.
+    pub fn open(
+        url: &DatabaseUrl,
+        application_name: &str,
+        missing: Missing,
+    ) -> Result<SqliteConnection, ConnectError> {
         let path = database_path(url.expose());
         let failed =
             |reason: String| ConnectError { target: format!("SQLite database {}", path.display()), reason };
+        if missing == Missing::Refuse && path.as_os_str() != ":memory:" && !path.exists() {
+            // A read-only command on a misspelt name must not answer for an empty database it
+            // just made (and leave the file behind).
+            return Err(failed("the file does not exist (migrate deploy creates it)".into()));
+        }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !parent.is_dir() {
                 return Err(failed(format!("folder {} does not exist", parent.display())));

@@ -102,6 +102,7 @@ fn a_missing_migrations_folder_or_a_file_is_refused_by_every_command() {
     assert!(lines[0]["error"]["message"].as_str().unwrap().contains("./migratoins does not exist"));
 
     // unlock needs no folder; linting named files needs no history when no folder was named.
+    deploy(&elsewhere, &["--dir", "."]);
     let unlock = haste(elsewhere.path(), &["migrate", "unlock", "--url", &sqlite_url(&elsewhere)]);
     assert_eq!(unlock.code, 0, "{unlock:?}");
     let file = elsewhere.write("one.sql", "CREATE TABLE t (id int);");
@@ -335,4 +336,35 @@ fn a_url_without_a_file_or_with_an_unclear_schema_is_refused() {
         assert!(fleet.stderr.contains("targets.txt:1: unsupported database URL"), "{fleet:?}");
     }
     assert!(!dir.path().join(".haste-lock").exists(), "nothing was opened");
+}
+
+/// A SQLite file that does not exist is created only by the commands that apply migrations
+/// (deploy, reset), as Prisma Migrate creates it; every other command refuses it, naming the
+/// file, rather than answer for an empty database it made (a misspelt name reported as "nothing
+/// applied") and leave that file behind.
+#[test]
+fn a_missing_sqlite_file_is_created_only_by_commands_that_apply_migrations() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    let typo = format!("sqlite:{}", dir.path().join("ap.db").display());
+    let commands: [&[&str]; 8] = [
+        &["migrate", "status"],
+        &["migrate", "plan"],
+        &["migrate", "down"],
+        &["migrate", "resolve", "--applied", "1_a"],
+        &["migrate", "baseline", "1_a"],
+        &["migrate", "unlock"],
+        &["doctor"],
+        &["report", "--out", "report.html"],
+    ];
+    for command in commands {
+        let run = haste(dir.path(), &[command, &["--url", &typo]].concat());
+        assert_eq!(run.code, 9, "{command:?}: {run:?}");
+        assert!(run.stderr.contains("ap.db: the file does not exist"), "{command:?}: {run:?}");
+        assert!(!dir.path().join("ap.db").exists(), "{command:?} made the file");
+    }
+    let deployed = deploy(&dir, &[]);
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+    assert_eq!(recorded(&dir), ["1_a"]);
+    let status = haste(dir.path(), &["migrate", "status", "--url", &sqlite_url(&dir)]);
+    assert_eq!(status.code, 0, "{status:?}");
 }

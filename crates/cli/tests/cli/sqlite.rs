@@ -112,7 +112,13 @@ fn down_reset_and_baseline_work_on_sqlite_too() {
     assert!(reset.stdout.contains("Applied 3 migrations"), "{reset:?}");
     assert_eq!(run(&["status"]).code, 0);
 
-    let fresh = format!("sqlite:{}", work.path().join("legacy.db").display());
+    // A database made before haste, holding what the first migration creates.
+    let legacy = work.path().join("legacy.db");
+    rusqlite::Connection::open(&legacy)
+        .unwrap()
+        .execute_batch("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT NOT NULL)")
+        .unwrap();
+    let fresh = format!("sqlite:{}", legacy.display());
     let baseline = haste(
         work.path(),
         &["migrate", "baseline", "20260102090000_create_contacts", "--url", &fresh, "--dir", dir],

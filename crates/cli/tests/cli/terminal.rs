@@ -94,6 +94,8 @@ fn completions_for_every_shell_and_a_manual_page() {
 fn colours_only_on_a_terminal_or_when_forced_and_never_with_no_color_or_json() {
     let dir = migrations(&[("1_a", "CREATE TABLE a (id int);")]);
     let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    // An empty file is an empty database: nothing applied, one migration pending.
+    std::fs::File::create(dir.path().join("app.db")).unwrap();
     let status = |env: &[(&str, &str)], extra: &[&str]| {
         let mut command = command(dir.path(), &[&["migrate", "status", "--url", &url], extra].concat());
         command.env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE").env_remove("CLICOLOR");
