@@ -78,10 +78,14 @@ pub struct SharedHistories<'a> {
     dir: &'a MigrationsDir,
     server: &'a DatabaseUrl,
     /// By history schema and applied migrations: the replayed schema, once one thread built it.
-    replays: Mutex<HashMap<ReplayKey, Arc<Mutex<Option<Arc<Schema>>>>>>,
+    replays: Mutex<HashMap<ReplayKey, Arc<Replay>>>,
 }
 
 type ReplayKey = (Option<String>, Vec<String>);
+
+/// One history point's schema, filled by the first thread that replays it; the others wait on
+/// its lock and share the result.
+type Replay = Mutex<Option<Arc<Schema>>>;
 
 impl<'a> SharedHistories<'a> {
     /// Replays of `dir` on shadow databases made on `server`.

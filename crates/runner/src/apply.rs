@@ -631,11 +631,9 @@ impl Applier<'_> {
                 recorded_done = index + 1;
             }
         }
-        if !recorded_applied {
-            if let Err(error) = self.connection.record(history, &applied, false) {
-                let state = FailureState::MarkedFailed { statements_done: plan.statements.len() };
-                return Err(self.failed(plan, StepError { index: last, error }, 1, state));
-            }
+        if !recorded_applied && let Err(error) = self.connection.record(history, &applied, false) {
+            let state = FailureState::MarkedFailed { statements_done: plan.statements.len() };
+            return Err(self.failed(plan, StepError { index: last, error }, 1, state));
         }
         Ok(())
     }

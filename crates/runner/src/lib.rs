@@ -407,8 +407,11 @@ pub struct CodeMigration {
     /// Its name: sorts among the folder's names, like a folder name.
     pub name: String,
     /// What it does, inside its transaction.
-    pub up: Box<dyn Fn(&mut dyn Executor) -> Result<(), DbError>>,
+    pub up: Box<MigrationCode>,
 }
+
+/// The body of a [`CodeMigration`]: statements run through the migration's transaction.
+pub type MigrationCode = dyn Fn(&mut dyn Executor) -> Result<(), DbError>;
 
 impl CodeMigration {
     /// A migration named `name` that runs `up`.

@@ -81,10 +81,10 @@ impl SqliteConnection {
             // just made (and leave the file behind).
             return Err(failed("the file does not exist (migrate deploy creates it)".into()));
         }
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            if !parent.is_dir() {
-                return Err(failed(format!("folder {} does not exist", parent.display())));
-            }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            return Err(failed(format!("folder {} does not exist", parent.display())));
         }
         let connection = rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
         connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(|error| failed(error.to_string()))?;

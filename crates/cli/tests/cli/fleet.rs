@@ -332,7 +332,7 @@ fn bad_targets_are_refused_before_anything_connects_and_never_quoted() {
     let run = haste(dir.path(), &["migrate", "deploy", "--fleet"]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("no [fleet] section"), "{run:?}");
-    let file = targets_file(&dir, &[db.url.clone()]);
+    let file = targets_file(&dir, std::slice::from_ref(&db.url));
     let run = haste(dir.path(), &["migrate", "deploy", "--targets", &file, "--url", &db.url]);
     assert!(run.code == 2 && run.stderr.contains("--url is not used with --targets"), "{run:?}");
     let run = haste(dir.path(), &["migrate", "deploy", "--canary", "1", "--url", &db.url]);
