@@ -21,7 +21,9 @@
 //! concurrent index builds, constraints added `NOT VALID` and validated apart, `SET NOT NULL`
 //! through a validated check, unique and primary keys attached to an index built concurrently.
 
-mod changes;
+mod builder;
+mod columns;
+mod compare;
 mod enums;
 #[cfg(test)]
 mod fixtures;
@@ -32,12 +34,14 @@ mod privileges;
 mod rename;
 mod schema_change;
 mod settings;
+mod summary;
 mod views;
 
-pub use changes::{Change, ChangeKind, changes};
-pub use plan::diff;
+pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare};
+pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};
+pub use summary::{Change, ChangeKind, changes};
 
 use serde::Serialize;
 

@@ -5,7 +5,7 @@
 use haste_schema::{Column, Constraint, ConstraintKind, Index, Table, TableKind};
 use haste_sql::{quote_ident, truncate_ident};
 
-use crate::plan::Builder;
+use crate::builder::Builder;
 use crate::{Hazard, Lock, Named, OfTable, SchemaChange};
 
 /// Concurrent builds and drops do not exist for a partitioned table's own indexes.
