@@ -3,10 +3,11 @@
 //! column converted through text, the old type dropped and the new one renamed, defaults set
 //! again. A row holding a removed label makes the conversion fail, so nothing is lost silently.
 
-use haste_schema::{Enum, Schema, qualified};
+use haste_schema::{Enum, qualified};
 use haste_sql::{quote_ident, quote_literal};
 
-use crate::plan::{Builder, by, table_key};
+use crate::builder::Builder;
+use crate::compare::{Comparison, ObjectChange, Pair, by, table_key};
 use crate::{Hazard, Lock, Named, SchemaChange, Step};
 
 fn named(item: &Enum) -> Named {
@@ -17,47 +18,23 @@ fn enum_key(item: &Enum) -> String {
     qualified(&item.schema, &item.name)
 }
 
-/// Whether `old`'s labels all survive in `new`, in the same order (so they can be extended).
-fn only_grows(old: &Enum, new: &Enum) -> bool {
-    let kept: Vec<&String> = new.values.iter().filter(|v| old.values.contains(v)).collect();
-    kept.len() == old.values.len() && kept.iter().zip(&old.values).all(|(a, b)| *a == b)
-}
-
-/// The enums on both sides whose labels lost one or changed order.
-pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
-    let old = by(&from.enums, enum_key);
-    to.enums
-        .iter()
-        .filter(|new| old.get(&enum_key(new)).is_some_and(|old| !only_grows(old, new)))
-        .map(enum_key)
-        .collect()
-}
-
 /// New enums, and labels added to enums that only grow.
-pub(crate) fn create_and_extend(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &[String]) {
-    let old_enums = by(&from.enums, enum_key);
-    for new in &to.enums {
-        let Some(old) = old_enums.get(&enum_key(new)) else {
-            plan.push(&SchemaChange::CreateEnum(named(new)), new.create_statement(), Lock::None, &[]);
-            continue;
-        };
-        if rebuilt.contains(&enum_key(new)) {
-            continue;
-        }
-        for (position, value) in new.values.iter().enumerate() {
-            if old.values.contains(value) {
-                continue;
+pub(crate) fn create_and_extend(plan: &mut Builder, comparison: &Comparison) {
+    for change in &comparison.changes {
+        match change {
+            ObjectChange::AddEnum(new) => {
+                plan.push(&SchemaChange::CreateEnum(named(new)), new.create_statement(), Lock::None, &[])
             }
-            let place = match new.values[position + 1..].iter().find(|v| old.values.contains(v)) {
-                Some(next) => format!(" BEFORE {}", quote_literal(next)),
-                None => String::new(),
-            };
-            plan.push(
-                &SchemaChange::AddEnumLabel { enum_type: named(new), label: value.clone() },
-                format!("ALTER TYPE {} ADD VALUE {}{place}", enum_key(new), quote_literal(value)),
-                Lock::None,
-                &[],
-            );
+            ObjectChange::AddEnumLabel { enum_type, label, before } => {
+                let place = before.map(|next| format!(" BEFORE {}", quote_literal(next))).unwrap_or_default();
+                plan.push(
+                    &SchemaChange::AddEnumLabel { enum_type: named(enum_type), label: (*label).to_owned() },
+                    format!("ALTER TYPE {} ADD VALUE {}{place}", enum_key(enum_type), quote_literal(label)),
+                    Lock::None,
+                    &[],
+                );
+            }
+            _ => {}
         }
     }
 }
@@ -89,11 +66,13 @@ pub(crate) fn column_uses(data_type: &str, item: &Enum) -> Option<bool> {
     (bare == item.name || bare == format!("{}.{}", item.schema, item.name)).then_some(array)
 }
 
-/// Rebuilds each enum of `rebuilt` with its labels in `to`, converting the columns of tables
-/// that already exist (new tables are created afterwards with the new type).
-pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &[String]) {
+/// Rebuilds each enum that lost or reordered labels with its labels in `to`, converting the
+/// columns of tables that already exist (new tables are created afterwards with the new type).
+pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
+    let (from, to) = (comparison.from, comparison.to);
     let old_tables = by(&from.tables, table_key);
-    for item in to.enums.iter().filter(|e| rebuilt.contains(&enum_key(e))) {
+    for change in &comparison.changes {
+        let ObjectChange::RebuildEnum(Pair { to: item, .. }) = change else { continue };
         let source = SchemaChange::RebuildEnum(named(item));
         let name = enum_key(item);
         let staged = qualified(&item.schema, &format!("{}_new", item.name));
@@ -142,8 +121,9 @@ pub(crate) fn rebuild(plan: &mut Builder, from: &Schema, to: &Schema, rebuilt: &
 }
 
 /// Enums that nothing declares any more.
-pub(crate) fn drop_unused(plan: &mut Builder, from: &Schema, to: &Schema) {
-    for old in from.enums.iter().filter(|e| !to.enums.iter().any(|n| enum_key(n) == enum_key(e))) {
+pub(crate) fn drop_unused(plan: &mut Builder, comparison: &Comparison) {
+    for change in &comparison.changes {
+        let ObjectChange::DropEnum(old) = change else { continue };
         plan.push(
             &SchemaChange::DropEnum(named(old)),
             format!("DROP TYPE {}", enum_key(old)),

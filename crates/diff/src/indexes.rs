@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{Index, Schema, Table, TableKind, qualified};
 
-use crate::plan::Builder;
+use crate::builder::Builder;
 use crate::{Lock, Named, SchemaChange, online};
 
 /// Each family by its root's qualified name: the root first, then its members, shallower first.

@@ -1,9 +1,11 @@
 //! The difference between two schemas as statements that carry their hazards.
 //!
 //! # Brief overview
-//! [`diff`] compares two [`Schema`](haste_schema::Schema)s (normalized by the same PostgreSQL,
-//! so equal text means equal objects) and returns a [`Plan`]: statements in an order PostgreSQL
-//! accepts, each with the [`Lock`] it takes and its [`Hazard`]s. Renames are never guessed: a
+//! [`compare`] compares two [`Schema`](haste_schema::Schema)s (normalized by the same PostgreSQL,
+//! so equal text means equal objects) and returns their typed changes ([`ObjectChange`],
+//! [`TableChange`]); [`plan`] turns those into a [`Plan`]: statements in an order PostgreSQL
+//! accepts, each with the [`Lock`] it takes and its [`Hazard`]s. [`diff`] does both; [`changes`]
+//! sums the typed changes up for people. Renames are never guessed: a
 //! column that disappears and another that appears are a drop and an add, with the data loss
 //! said and the likely rename offered as a [`RenameSuggestion`]; [`rename_statements`] turns
 //! explicit hints into statements.
@@ -21,7 +23,9 @@
 //! concurrent index builds, constraints added `NOT VALID` and validated apart, `SET NOT NULL`
 //! through a validated check, unique and primary keys attached to an index built concurrently.
 
-mod changes;
+mod builder;
+mod columns;
+mod compare;
 mod enums;
 #[cfg(test)]
 mod fixtures;
@@ -32,12 +36,14 @@ mod privileges;
 mod rename;
 mod schema_change;
 mod settings;
+mod summary;
 mod views;
 
-pub use changes::{Change, ChangeKind, changes};
-pub use plan::diff;
+pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare};
+pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};
+pub use summary::{Change, ChangeKind, changes};
 
 use serde::Serialize;
 

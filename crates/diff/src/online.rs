@@ -5,7 +5,7 @@
 use haste_schema::{Column, Constraint, ConstraintKind, Index, Table, TableKind};
 use haste_sql::{quote_ident, truncate_ident};
 
-use crate::plan::Builder;
+use crate::builder::Builder;
 use crate::{Hazard, Lock, Named, OfTable, SchemaChange};
 
 /// Concurrent builds and drops do not exist for a partitioned table's own indexes.
@@ -122,7 +122,7 @@ fn validate(plan: &mut Builder, source: &SchemaChange, table: &Table, constraint
 }
 
 /// Foreign keys of tables that stay, added again after the key they reference was built again
-/// in the same transaction (a generated column added again, `plan::regenerated`). Online, each
+/// in the same transaction (a generated column added again, `columns::regenerated`). Online, each
 /// goes on `NOT VALID` inside that transaction (every row passed it already) and all are
 /// validated after it, each on its own, so the transaction holding the rewritten table's lock
 /// scans no referencing table.

@@ -1,72 +1,57 @@
-//! Building the plan, phase by phase.
+//! The planning stage: the typed changes of a [`Comparison`] as statements, phase by phase, in an
+//! order PostgreSQL accepts, each step keeping the change it carries out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table, comment_statements, qualified};
+use haste_schema::{Constraint, ConstraintKind, Index, Schema, Table, comment_statements, qualified};
 use haste_sql::quote_ident;
 
+use crate::builder::Builder;
+use crate::compare::{Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, Step, enums, indexes, online, privileges,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, privileges,
     rename, settings, views,
 };
 
-pub(crate) struct Builder {
-    pub(crate) steps: Vec<Step>,
-    pub(crate) options: Options,
-}
-
-impl Builder {
-    pub(crate) fn push(
-        &mut self,
-        source: &SchemaChange,
-        sql: impl Into<String>,
-        lock: Lock,
-        hazards: &[Hazard],
-    ) {
-        self.add(source, sql.into(), lock, hazards, false);
-    }
-
-    /// A statement that must run in its own transaction, after the ones before it committed.
-    pub(crate) fn push_alone(
-        &mut self,
-        source: &SchemaChange,
-        sql: impl Into<String>,
-        lock: Lock,
-        hazards: &[Hazard],
-    ) {
-        self.add(source, sql.into(), lock, hazards, true);
-    }
-
-    fn add(&mut self, source: &SchemaChange, sql: String, lock: Lock, hazards: &[Hazard], alone: bool) {
-        self.steps.push(Step { sql, lock, hazards: hazards.to_vec(), alone, source: source.clone() });
-    }
-}
-
-/// Objects keyed by name, for matching the two sides.
-pub(crate) fn by<T>(items: &[T], key: impl Fn(&T) -> String) -> BTreeMap<String, &T> {
-    items.iter().map(|item| (key(item), item)).collect()
-}
-
-pub(crate) fn table_key(table: &Table) -> String {
-    qualified(&table.schema, &table.name)
-}
-
-/// The statements that turn `from` into `to`.
+/// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
 pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
+    plan(&compare(from, to), options)
+}
+
+/// The statements that carry out `comparison`'s changes.
+pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
+    let (from, to) = (comparison.from, comparison.to);
     let mut plan = Builder { steps: Vec::new(), options: *options };
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
-    let rebuilt_enums = enums::rebuilt(from, to);
+    let (mut dropped_tables, mut created_tables, mut modified_tables, mut rebuilt_enums) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for change in &comparison.changes {
+        match change {
+            ObjectChange::DropTable(table) => dropped_tables.push(*table),
+            ObjectChange::AddTable(table) => created_tables.push(*table),
+            ObjectChange::ModifyTable { from, to, changes } => {
+                modified_tables.push((*from, *to, changes.as_slice()))
+            }
+            ObjectChange::RebuildEnum(Pair { to, .. }) => rebuilt_enums.push(qualified(&to.schema, &to.name)),
+            _ => {}
+        }
+    }
+    // Each phase takes the tables in name order (as quoted), so plans are deterministic.
+    let dropped_tables = in_key_order(dropped_tables);
+    modified_tables.sort_by_cached_key(|(table, _, _)| table_key(table));
 
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
     // a retyped column, both are dropped first and created again last.
-    let retyped: BTreeSet<String> = old_tables
+    let retyped: BTreeSet<String> = modified_tables
         .iter()
-        .filter(|(key, old)| {
-            new_tables.get(*key).is_some_and(|new| {
-                old.columns.iter().any(|c| new.columns.iter().any(|n| n.name == c.name && retyped(c, n)))
+        .filter(|(_, _, changes)| {
+            changes.iter().any(|change| match change {
+                TableChange::AlterColumnType { .. } => true,
+                TableChange::ReplaceColumn(Pair { from, to }) => retyped(from, to),
+                _ => false,
             })
         })
-        .map(|(key, _)| key.clone())
+        .map(|(table, _, _)| table_key(table))
         .collect();
     // Views that read what changes go first and come back last (with their triggers, which
     // their drop takes).
@@ -97,7 +82,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
 
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
     //    rebuilt after the tables change, below).
-    enums::create_and_extend(&mut plan, from, to, &rebuilt_enums);
+    enums::create_and_extend(&mut plan, comparison);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
@@ -204,16 +189,14 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
     //    whose bodies are not checked at creation (a new default may call one), changes to the
     //    tables on both sides, then enums rebuilt for their new values.
-    for (key, old) in &old_tables {
-        if !new_tables.contains_key(key) {
-            for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-                plan.push(
-                    &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
-                    format!("ALTER TABLE {key} DROP CONSTRAINT {}", quote_ident(&constraint.name)),
-                    Lock::AccessExclusive,
-                    &[],
-                );
-            }
+    for old in &dropped_tables {
+        for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+            plan.push(
+                &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
+                format!("ALTER TABLE {} DROP CONSTRAINT {}", table_key(old), quote_ident(&constraint.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
         }
     }
     // A partition goes with its parent when that goes too; under a parent that stays, it is
@@ -223,10 +206,15 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             .iter()
             .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
     };
-    for (key, old) in &old_tables {
-        if !new_tables.contains_key(key) && (old.partition_of.is_none() || parent_stays(old)) {
+    for old in &dropped_tables {
+        if old.partition_of.is_none() || parent_stays(old) {
             let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
-            plan.push(&source, format!("DROP TABLE {key}"), Lock::AccessExclusive, &[Hazard::DataLoss]);
+            plan.push(
+                &source,
+                format!("DROP TABLE {}", table_key(old)),
+                Lock::AccessExclusive,
+                &[Hazard::DataLoss],
+            );
         }
     }
     let new_functions: Vec<&haste_schema::Function> =
@@ -245,21 +233,17 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
             kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
         }
     }
-    for (key, old) in &old_tables {
-        if let Some(new) = new_tables.get(key) {
-            let kept =
-                kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
-            let hanging = hanging_on_regenerated(&old_tables, to, old, new);
-            alter_table(&mut plan, old, new, kept, &hanging);
-            settings::storage_parameters(&mut plan, old, new);
-            suggestions.extend(rename::suggest(old, new));
-        }
+    for (old, new, changes) in &modified_tables {
+        let kept = kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
+        let hanging = columns::hanging_on_regenerated(&old_tables, to, old, new);
+        columns::alter_table(&mut plan, old, new, changes, kept, &hanging);
+        settings::storage_parameters(&mut plan, new, changes);
+        suggestions.extend(rename::suggest(new, changes));
     }
-    enums::rebuild(&mut plan, from, to, &rebuilt_enums);
+    enums::rebuild(&mut plan, comparison);
 
     // 5. New tables, SQL functions, then constraints, indexes, foreign keys and statistics.
-    let mut created: Vec<&&Table> =
-        new_tables.iter().filter(|(key, _)| !old_tables.contains_key(*key)).map(|(_, t)| t).collect();
+    let mut created = in_key_order(created_tables);
     created.sort_by_key(|table| table.partition_depth);
     for table in &created {
         let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
@@ -359,7 +343,8 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
-        let recommented = old.is_some_and(|old| regenerated(old, new).iter().any(|c| c.comment.is_some()));
+        let recommented =
+            old.is_some_and(|old| columns::regenerated(old, new).iter().any(|c| c.comment.is_some()));
         if recommented || old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
             let source = SchemaChange::SetComments(Named::new(&new.schema, &new.name));
             for statement in comment_statements(new) {
@@ -386,7 +371,7 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
         let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
         plan.push(&source, format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
     }
-    enums::drop_unused(&mut plan, from, to);
+    enums::drop_unused(&mut plan, comparison);
     for old in
         from.composites.iter().filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
     {
@@ -429,6 +414,11 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
     Plan { steps: plan.steps, suggestions }
 }
 
+fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
+    tables.sort_by_cached_key(|table| table_key(table));
+    tables
+}
+
 fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
     let source = SchemaChange::CreateFunction(Named::new(&function.schema, &function.signature));
     plan.push(&source, function.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
@@ -437,266 +427,6 @@ fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
 fn checked_body(function: &haste_schema::Function) -> bool {
     function.definition.lines().any(|line| line.trim() == "LANGUAGE sql")
-}
-
-/// The generated columns, alike on both sides, that read a column whose type changes:
-/// PostgreSQL refuses to retype a column a generated column reads, so each is dropped before
-/// the type change and added again after it (at the end of the table, recomputed by the
-/// rewrite), with the indexes, constraints, comment and privileges it had.
-pub(crate) fn regenerated<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
-    let retyped: Vec<&str> = new
-        .columns
-        .iter()
-        .filter(|column| {
-            old.columns.iter().any(|previous| {
-                previous.name == column.name
-                    && (previous.data_type != column.data_type || previous.collation != column.collation)
-            })
-        })
-        .map(|column| column.name.as_str())
-        .collect();
-    new.columns
-        .iter()
-        .filter(|column| {
-            old.columns.iter().any(|previous| previous.name == column.name && !replaced(previous, column))
-        })
-        .filter(|column| {
-            column.generated.as_deref().is_some_and(|expression| {
-                retyped.iter().any(|read| haste_sql::expression_reads(&new.name, expression, read))
-            })
-        })
-        .collect()
-}
-
-/// The foreign keys, the same on both sides and on tables on both sides (this one included),
-/// that reference a generated column of `new` added again: its drop would take the key they
-/// hang on, which PostgreSQL refuses while they stand.
-fn hanging_on_regenerated<'a>(
-    old_tables: &BTreeMap<String, &Table>,
-    to: &'a Schema,
-    old: &Table,
-    new: &Table,
-) -> Vec<(&'a Table, &'a Constraint)> {
-    let regenerated = regenerated(old, new);
-    if regenerated.is_empty() {
-        return Vec::new();
-    }
-    to.tables
-        .iter()
-        .filter_map(|table| Some((table, old_tables.get(&table_key(table))?)))
-        .flat_map(|(table, before)| {
-            table
-                .constraints
-                .iter()
-                .filter(|c| c.kind == ConstraintKind::ForeignKey && before.constraints.contains(c))
-                .filter(|c| {
-                    regenerated
-                        .iter()
-                        .any(|column| haste_sql::references_column(&c.definition, &new.name, &column.name))
-                })
-                .map(move |c| (table, c))
-        })
-        .collect()
-}
-
-/// Column changes of a table that exists on both sides; `kept_indexes` are its indexes that
-/// are the same on both sides; `hanging` the foreign keys on its regenerated columns
-/// ([`hanging_on_regenerated`]).
-///
-/// A generated column added again comes back in the transaction that dropped it, so nothing
-/// that must run on its own (an online `SET NOT NULL`'s validation, a foreign key's) goes
-/// between its drop and its addition: those come after it.
-fn alter_table(
-    plan: &mut Builder,
-    old: &Table,
-    new: &Table,
-    kept_indexes: &[&Index],
-    hanging: &[(&Table, &Constraint)],
-) {
-    let name = new.qualified_name();
-    let old_columns: BTreeMap<&str, &Column> = old.columns.iter().map(|c| (c.name.as_str(), c)).collect();
-    let new_columns: BTreeMap<&str, &Column> = new.columns.iter().map(|c| (c.name.as_str(), c)).collect();
-    let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
-    let regenerated = regenerated(old, new);
-    let is_regenerated = |column: &Column| regenerated.iter().any(|c| c.name == column.name);
-    for (table, key) in hanging {
-        plan.push(
-            &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &key.name)),
-            format!("ALTER TABLE {} DROP CONSTRAINT {}", table.qualified_name(), quote_ident(&key.name)),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    let mut not_null_later = Vec::new();
-    for column in &old.columns {
-        if is_regenerated(column) {
-            // Computed again when it is added again: nothing is lost.
-            plan.push(
-                &SchemaChange::RegenerateColumn(part(column)),
-                format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        } else if new_columns.get(column.name.as_str()).is_none_or(|new| replaced(column, new)) {
-            plan.push(
-                &SchemaChange::DropColumn(part(column)),
-                format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
-                Lock::AccessExclusive,
-                &[Hazard::DataLoss],
-            );
-        }
-    }
-    for column in new.columns.iter().filter(|column| !is_regenerated(column)) {
-        let previous = match old_columns.get(column.name.as_str()) {
-            Some(previous) if !replaced(previous, column) => previous,
-            _ => {
-                add_column(plan, new, column);
-                continue;
-            }
-        };
-        let target = quote_ident(&column.name);
-        if retyped(previous, column) {
-            let source = SchemaChange::AlterColumnType(part(column));
-            let collate = column.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
-            if previous.default.is_some() {
-                plan.push(
-                    &source,
-                    format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"),
-                    Lock::AccessExclusive,
-                    &[],
-                );
-            }
-            plan.push(
-                &source,
-                format!(
-                    "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {}",
-                    column.data_type,
-                    haste_sql::conversion(&target, &column.data_type)
-                ),
-                Lock::AccessExclusive,
-                &[Hazard::TableRewrite],
-            );
-            if let Some(default) = &column.default {
-                plan.push(
-                    &source,
-                    format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"),
-                    Lock::AccessExclusive,
-                    &[],
-                );
-            }
-        } else if previous.default != column.default {
-            let change = match &column.default {
-                Some(default) => format!("SET DEFAULT {default}"),
-                None => "DROP DEFAULT".to_owned(),
-            };
-            plan.push(
-                &SchemaChange::ChangeColumnDefault(part(column)),
-                format!("ALTER TABLE {name} ALTER COLUMN {target} {change}"),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-        if previous.not_null != column.not_null {
-            if column.not_null && regenerated.is_empty() {
-                online::set_not_null(plan, new, column);
-            } else if column.not_null {
-                not_null_later.push(column);
-            } else {
-                plan.push(
-                    &SchemaChange::DropNotNull(part(column)),
-                    format!("ALTER TABLE {name} ALTER COLUMN {target} DROP NOT NULL"),
-                    Lock::AccessExclusive,
-                    &[],
-                );
-            }
-        }
-        if previous.comment != column.comment && column.comment.is_none() {
-            plan.push(
-                &SchemaChange::SetComments(Named::new(&new.schema, &new.name)),
-                format!("COMMENT ON COLUMN {name}.{target} IS NULL"),
-                Lock::ShareUpdateExclusive,
-                &[],
-            );
-        }
-    }
-    for column in &regenerated {
-        let source = SchemaChange::RegenerateColumn(part(column));
-        plan.push(
-            &source,
-            format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
-            Lock::AccessExclusive,
-            &[Hazard::TableRewrite],
-        );
-        recreate_dependents(plan, &source, old, new, kept_indexes, hanging);
-    }
-    online::add_foreign_keys_again(plan, hanging);
-    for column in not_null_later {
-        online::set_not_null(plan, new, column);
-    }
-}
-
-/// The constraints and indexes on `column` that `DROP COLUMN` took along although both sides
-/// have them, built again in the same transaction (the table is already locked for the
-/// rewrite that added the column back). The table's own foreign keys on the column's key are
-/// among `hanging`, added again after every regenerated column.
-fn recreate_dependents(
-    plan: &mut Builder,
-    source: &SchemaChange,
-    old: &Table,
-    table: &Table,
-    kept_indexes: &[&Index],
-    hanging: &[(&Table, &Constraint)],
-) {
-    let SchemaChange::RegenerateColumn(column) = source else { return };
-    let name = table.qualified_name();
-    let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
-    let own = |constraint: &Constraint| {
-        hanging.iter().any(|(other, key)| table_key(other) == table_key(table) && *key == constraint)
-    };
-    for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c) && !own(c)) {
-        if involves(haste_sql::constraint_on(&name, &constraint.definition, &column.name, "x", "x")) {
-            let hazards: &[Hazard] = if constraint.kind.builds_index() {
-                &[Hazard::TableScan, Hazard::IndexBuild]
-            } else {
-                &[Hazard::TableScan]
-            };
-            plan.push(source, table.add_constraint_statement(constraint), Lock::AccessExclusive, hazards);
-        }
-    }
-    for index in kept_indexes {
-        if involves(haste_sql::index_on(&index.definition, &column.name, "x", "x")) {
-            plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
-        }
-    }
-}
-
-/// Whether a column's type or collation changes (`ALTER COLUMN ... TYPE`).
-pub(crate) fn retyped(old: &Column, new: &Column) -> bool {
-    old.data_type != new.data_type || old.collation != new.collation
-}
-
-/// Whether a column changes in a way only dropping and adding it again can make.
-pub(crate) fn replaced(old: &Column, new: &Column) -> bool {
-    old.identity != new.identity || old.generated != new.generated
-}
-
-/// A column added to a table that exists: instant with no default or a constant one, a
-/// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
-/// with nothing to fill it.
-fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
-    let hazards: &[Hazard] = if column.identity.is_some() || column.generated.is_some() {
-        &[Hazard::TableRewrite]
-    } else if column.not_null && column.default.is_none() {
-        &[Hazard::FailsOnRows]
-    } else {
-        &[]
-    };
-    plan.push(
-        &SchemaChange::AddColumn(OfTable::new(&table.schema, &table.name, &column.name)),
-        format!("ALTER TABLE {} ADD COLUMN {}", table.qualified_name(), column.definition()),
-        Lock::AccessExclusive,
-        hazards,
-    );
 }
 
 #[cfg(test)]

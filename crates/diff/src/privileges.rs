@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 
 use haste_schema::{Privilege, PrivilegeObject, Schema, View, qualified};
 
-use crate::plan::{Builder, regenerated, replaced};
+use crate::builder::Builder;
+use crate::columns::regenerated;
+use crate::compare::replaced;
 use crate::{Lock, SchemaChange};
 
 /// Which object a privilege is on: the whole object (no column) or one column of it.

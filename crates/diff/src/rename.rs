@@ -5,10 +5,11 @@
 
 use std::fmt;
 
-use haste_schema::{Schema, Table, qualified};
+use haste_schema::{Column, Schema, Table, qualified};
 use haste_sql::{quote_ident, quote_literal};
 use serde::Serialize;
 
+use crate::compare::TableChange;
 use crate::{Error, Lock, SchemaChange, Step};
 
 /// A rename hint, as written on the command line.
@@ -178,11 +179,15 @@ impl fmt::Display for RenameSuggestion {
 }
 
 /// The likely rename between two versions of a table, if there is exactly one candidate.
-pub(crate) fn suggest(old: &Table, new: &Table) -> Option<RenameSuggestion> {
-    let dropped: Vec<_> =
-        old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)).collect();
-    let added: Vec<_> =
-        new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.name == c.name)).collect();
+pub(crate) fn suggest(new: &Table, changes: &[TableChange]) -> Option<RenameSuggestion> {
+    let (mut dropped, mut added): (Vec<&Column>, Vec<&Column>) = (Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            TableChange::DropColumn(column) => dropped.push(*column),
+            TableChange::AddColumn(column) => added.push(*column),
+            _ => {}
+        }
+    }
     match (&dropped[..], &added[..]) {
         ([gone], [came]) if gone.data_type == came.data_type => Some(RenameSuggestion {
             schema: new.schema.clone(),

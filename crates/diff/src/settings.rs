@@ -5,16 +5,14 @@ use std::collections::BTreeMap;
 
 use haste_schema::{ReplicaIdentity, Schema, StorageParameter, Table};
 
-use crate::plan::{Builder, by, table_key};
+use crate::builder::Builder;
+use crate::compare::{TableChange, by, table_key};
 use crate::{Lock, Named, SchemaChange};
 
-/// `SET (...)` for parameters that appear or change, `RESET (...)` for those that go, each at
-/// the strongest lock of its parameters.
-pub(crate) fn storage_parameters(plan: &mut Builder, old: &Table, new: &Table) {
-    if old.storage_parameters == new.storage_parameters {
-        return;
-    }
-    let source = SchemaChange::SetStorageParameters(Named::new(&new.schema, &new.name));
+/// `RESET (...)` for the parameters `table` no longer sets, `SET (...)` for those it sets anew or
+/// to another value, each at the strongest lock of its parameters.
+pub(crate) fn storage_parameters(plan: &mut Builder, table: &Table, changes: &[TableChange]) {
+    let source = SchemaChange::SetStorageParameters(Named::new(&table.schema, &table.name));
     let lock = |parameters: &[&StorageParameter]| {
         parameters
             .iter()
@@ -22,27 +20,35 @@ pub(crate) fn storage_parameters(plan: &mut Builder, old: &Table, new: &Table) {
             .max()
             .unwrap_or(Lock::None)
     };
-    let set: Vec<StorageParameter> =
-        new.storage_parameters.iter().filter(|p| !old.storage_parameters.contains(p)).cloned().collect();
-    let reset: Vec<&StorageParameter> = old
-        .storage_parameters
-        .iter()
-        .filter(|p| !new.storage_parameters.iter().any(|n| n.name == p.name))
-        .collect();
+    let (mut set, mut reset): (Vec<&StorageParameter>, Vec<&StorageParameter>) = (Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            TableChange::SetStorageParameter(parameter) | TableChange::ChangeStorageParameter(parameter) => {
+                set.push(parameter)
+            }
+            TableChange::ResetStorageParameter(parameter) => reset.push(parameter),
+            _ => {}
+        }
+    }
     if !reset.is_empty() {
         let names: Vec<String> = reset.iter().map(|p| p.quoted_name()).collect();
         plan.push(
             &source,
-            format!("ALTER TABLE {} RESET ({})", new.qualified_name(), names.join(", ")),
+            format!("ALTER TABLE {} RESET ({})", table.qualified_name(), names.join(", ")),
             lock(&reset),
             &[],
         );
     }
     if !set.is_empty() {
+        let assignments: Vec<StorageParameter> = set.iter().map(|p| (*p).clone()).collect();
         plan.push(
             &source,
-            format!("ALTER TABLE {} SET ({})", new.qualified_name(), StorageParameter::assignments(&set)),
-            lock(&set.iter().collect::<Vec<_>>()),
+            format!(
+                "ALTER TABLE {} SET ({})",
+                table.qualified_name(),
+                StorageParameter::assignments(&assignments)
+            ),
+            lock(&set),
             &[],
         );
     }

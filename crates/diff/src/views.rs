@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{Enum, Schema, View, qualified};
 
+use crate::compare::{by, replaced, retyped, table_key};
 use crate::enums;
-use crate::plan::{by, replaced, retyped, table_key};
 
 /// The views a plan drops (in the order to drop them) and creates (in the order to create them).
 pub(crate) struct Recreation<'a> {

@@ -1,0 +1,274 @@
+//! The columns of a table on both sides, from its typed changes: drops, additions, type,
+//! default and nullability changes, and the stored generated columns that must be dropped and
+//! added again around a type change of a column they read.
+
+use std::collections::BTreeMap;
+
+use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table};
+use haste_sql::quote_ident;
+
+use crate::builder::Builder;
+use crate::compare::{Pair, TableChange, replaced, retyped, table_key};
+use crate::{Hazard, Lock, Named, OfTable, SchemaChange, online};
+
+/// The generated columns, alike on both sides, that read a column whose type changes:
+/// PostgreSQL refuses to retype a column a generated column reads, so each is dropped before
+/// the type change and added again after it (at the end of the table, recomputed by the
+/// rewrite), with the indexes, constraints, comment and privileges it had.
+pub(crate) fn regenerated<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
+    let retyped_columns: Vec<&str> = new
+        .columns
+        .iter()
+        .filter(|column| {
+            old.columns.iter().any(|previous| previous.name == column.name && retyped(previous, column))
+        })
+        .map(|column| column.name.as_str())
+        .collect();
+    new.columns
+        .iter()
+        .filter(|column| {
+            old.columns.iter().any(|previous| previous.name == column.name && !replaced(previous, column))
+        })
+        .filter(|column| {
+            column.generated.as_deref().is_some_and(|expression| {
+                retyped_columns.iter().any(|read| haste_sql::expression_reads(&new.name, expression, read))
+            })
+        })
+        .collect()
+}
+
+/// The foreign keys, the same on both sides and on tables on both sides (this one included),
+/// that reference a generated column of `new` added again: its drop would take the key they
+/// hang on, which PostgreSQL refuses while they stand.
+pub(crate) fn hanging_on_regenerated<'a>(
+    old_tables: &BTreeMap<String, &Table>,
+    to: &'a Schema,
+    old: &Table,
+    new: &Table,
+) -> Vec<(&'a Table, &'a Constraint)> {
+    let regenerated = regenerated(old, new);
+    if regenerated.is_empty() {
+        return Vec::new();
+    }
+    to.tables
+        .iter()
+        .filter_map(|table| Some((table, old_tables.get(&table_key(table))?)))
+        .flat_map(|(table, before)| {
+            table
+                .constraints
+                .iter()
+                .filter(|c| c.kind == ConstraintKind::ForeignKey && before.constraints.contains(c))
+                .filter(|c| {
+                    regenerated
+                        .iter()
+                        .any(|column| haste_sql::references_column(&c.definition, &new.name, &column.name))
+                })
+                .map(move |c| (table, c))
+        })
+        .collect()
+}
+
+/// The column changes of a table on both sides; `kept_indexes` are its indexes that are the
+/// same on both sides; `hanging` the foreign keys on its regenerated columns
+/// ([`hanging_on_regenerated`]). Columns dropped (or dropped to be added again) go first, in
+/// `from`'s order, then each column's changes in `to`'s order, then the regenerated columns come
+/// back.
+///
+/// A generated column added again comes back in the transaction that dropped it, so nothing
+/// that must run on its own (an online `SET NOT NULL`'s validation, a foreign key's) goes
+/// between its drop and its addition: those come after it.
+pub(crate) fn alter_table(
+    plan: &mut Builder,
+    old: &Table,
+    new: &Table,
+    changes: &[TableChange],
+    kept_indexes: &[&Index],
+    hanging: &[(&Table, &Constraint)],
+) {
+    let name = new.qualified_name();
+    let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
+    let regenerated = regenerated(old, new);
+    let is_regenerated = |column: &Column| regenerated.iter().any(|c| c.name == column.name);
+    for (table, key) in hanging {
+        plan.push(
+            &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &key.name)),
+            format!("ALTER TABLE {} DROP CONSTRAINT {}", table.qualified_name(), quote_ident(&key.name)),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    let mut not_null_later = Vec::new();
+    let dropped = |column: &Column| {
+        changes.iter().any(|change| {
+            matches!(change, TableChange::DropColumn(c) | TableChange::ReplaceColumn(Pair { from: c, .. })
+                if c.name == column.name)
+        })
+    };
+    for column in &old.columns {
+        if is_regenerated(column) {
+            // Computed again when it is added again: nothing is lost.
+            plan.push(
+                &SchemaChange::RegenerateColumn(part(column)),
+                format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
+        } else if dropped(column) {
+            plan.push(
+                &SchemaChange::DropColumn(part(column)),
+                format!("ALTER TABLE {name} DROP COLUMN {}", quote_ident(&column.name)),
+                Lock::AccessExclusive,
+                &[Hazard::DataLoss],
+            );
+        }
+    }
+    for change in changes {
+        match change {
+            TableChange::AddColumn(column) | TableChange::ReplaceColumn(Pair { to: column, .. }) => {
+                add_column(plan, new, column)
+            }
+            // A regenerated column is added again whole, whatever else changes in it.
+            TableChange::AlterColumnType(Pair { to, .. })
+            | TableChange::ChangeColumnDefault(Pair { to, .. })
+            | TableChange::SetNotNull(to)
+            | TableChange::DropNotNull(to)
+            | TableChange::ChangeColumnComment(to)
+                if is_regenerated(to) => {}
+            TableChange::AlterColumnType(Pair { from, to }) => alter_column_type(plan, new, from, to),
+            // A type change sets the default again.
+            TableChange::ChangeColumnDefault(Pair { from, to }) if !retyped(from, to) => {
+                let change = match &to.default {
+                    Some(default) => format!("SET DEFAULT {default}"),
+                    None => "DROP DEFAULT".to_owned(),
+                };
+                plan.push(
+                    &SchemaChange::ChangeColumnDefault(part(to)),
+                    format!("ALTER TABLE {name} ALTER COLUMN {} {change}", quote_ident(&to.name)),
+                    Lock::AccessExclusive,
+                    &[],
+                );
+            }
+            TableChange::SetNotNull(column) if regenerated.is_empty() => {
+                online::set_not_null(plan, new, column)
+            }
+            TableChange::SetNotNull(column) => not_null_later.push(*column),
+            TableChange::DropNotNull(column) => plan.push(
+                &SchemaChange::DropNotNull(part(column)),
+                format!("ALTER TABLE {name} ALTER COLUMN {} DROP NOT NULL", quote_ident(&column.name)),
+                Lock::AccessExclusive,
+                &[],
+            ),
+            // A comment set is written with the table's comments, after the columns exist.
+            TableChange::ChangeColumnComment(column) if column.comment.is_none() => plan.push(
+                &SchemaChange::SetComments(Named::new(&new.schema, &new.name)),
+                format!("COMMENT ON COLUMN {name}.{} IS NULL", quote_ident(&column.name)),
+                Lock::ShareUpdateExclusive,
+                &[],
+            ),
+            _ => {}
+        }
+    }
+    for column in &regenerated {
+        let source = SchemaChange::RegenerateColumn(part(column));
+        plan.push(
+            &source,
+            format!("ALTER TABLE {name} ADD COLUMN {}", column.definition()),
+            Lock::AccessExclusive,
+            &[Hazard::TableRewrite],
+        );
+        recreate_dependents(plan, &source, old, new, kept_indexes, hanging);
+    }
+    online::add_foreign_keys_again(plan, hanging);
+    for column in not_null_later {
+        online::set_not_null(plan, new, column);
+    }
+}
+
+/// `ALTER COLUMN ... TYPE`, its default dropped before and set again after (PostgreSQL would
+/// otherwise try to cast the old default).
+fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Column) {
+    let name = table.qualified_name();
+    let target = quote_ident(&to.name);
+    let source = SchemaChange::AlterColumnType(OfTable::new(&table.schema, &table.name, &to.name));
+    let collate = to.collation.as_ref().map(|c| format!(" COLLATE {c}")).unwrap_or_default();
+    if from.default.is_some() {
+        plan.push(
+            &source,
+            format!("ALTER TABLE {name} ALTER COLUMN {target} DROP DEFAULT"),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    plan.push(
+        &source,
+        format!(
+            "ALTER TABLE {name} ALTER COLUMN {target} TYPE {}{collate} USING {}",
+            to.data_type,
+            haste_sql::conversion(&target, &to.data_type)
+        ),
+        Lock::AccessExclusive,
+        &[Hazard::TableRewrite],
+    );
+    if let Some(default) = &to.default {
+        plan.push(
+            &source,
+            format!("ALTER TABLE {name} ALTER COLUMN {target} SET DEFAULT {default}"),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+}
+
+/// The constraints and indexes on `column` that `DROP COLUMN` took along although both sides
+/// have them, built again in the same transaction (the table is already locked for the
+/// rewrite that added the column back). The table's own foreign keys on the column's key are
+/// among `hanging`, added again after every regenerated column.
+fn recreate_dependents(
+    plan: &mut Builder,
+    source: &SchemaChange,
+    old: &Table,
+    table: &Table,
+    kept_indexes: &[&Index],
+    hanging: &[(&Table, &Constraint)],
+) {
+    let SchemaChange::RegenerateColumn(column) = source else { return };
+    let name = table.qualified_name();
+    let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
+    let own = |constraint: &Constraint| {
+        hanging.iter().any(|(other, key)| table_key(other) == table_key(table) && *key == constraint)
+    };
+    for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c) && !own(c)) {
+        if involves(haste_sql::constraint_on(&name, &constraint.definition, &column.name, "x", "x")) {
+            let hazards: &[Hazard] = if constraint.kind.builds_index() {
+                &[Hazard::TableScan, Hazard::IndexBuild]
+            } else {
+                &[Hazard::TableScan]
+            };
+            plan.push(source, table.add_constraint_statement(constraint), Lock::AccessExclusive, hazards);
+        }
+    }
+    for index in kept_indexes {
+        if involves(haste_sql::index_on(&index.definition, &column.name, "x", "x")) {
+            plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
+        }
+    }
+}
+
+/// A column added to a table that exists: instant with no default or a constant one, a
+/// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
+/// with nothing to fill it.
+fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
+    let hazards: &[Hazard] = if column.identity.is_some() || column.generated.is_some() {
+        &[Hazard::TableRewrite]
+    } else if column.not_null && column.default.is_none() {
+        &[Hazard::FailsOnRows]
+    } else {
+        &[]
+    };
+    plan.push(
+        &SchemaChange::AddColumn(OfTable::new(&table.schema, &table.name, &column.name)),
+        format!("ALTER TABLE {} ADD COLUMN {}", table.qualified_name(), column.definition()),
+        Lock::AccessExclusive,
+        hazards,
+    );
+}
