@@ -182,8 +182,7 @@ fn wait_for_replicas(
     let started = Instant::now();
     loop {
         let replicas = crate::replicas::read(connection).map_err(Error::database("reading replica lag"))?;
-        let invisible: Vec<&str> =
-            replicas.iter().filter(|r| r.behind_bytes.is_none()).map(|r| r.name.as_str()).collect();
+        let invisible: Vec<&str> = replicas.iter().filter(|r| !r.visible).map(|r| r.name.as_str()).collect();
         if !invisible.is_empty() && !*invisible_said {
             *invisible_said = true;
             observer.event(&RunEvent::ReplicasNotVisible { name, replicas: &invisible });

@@ -19,7 +19,11 @@ pub(crate) struct ReplicaLag {
     /// Its `application_name` (the standby's `cluster_name`, or `walreceiver`), or
     /// `walsender <pid>` when this role cannot see the name.
     pub name: String,
-    /// WAL bytes its replay is behind the primary; `None` when this role cannot see it.
+    /// Whether this role sees the replica's state and position (the server hides every
+    /// column but the pid from roles without `pg_read_all_stats`).
+    pub visible: bool,
+    /// WAL bytes its replay is behind the primary; `None` when this role cannot see it, or
+    /// while a standby that just connected has not reported a replay position yet.
     pub behind_bytes: Option<u64>,
     /// The server's measure of the time its replay is behind; `None` when idle or invisible.
     pub replay_lag_ms: Option<u64>,
@@ -33,7 +37,8 @@ pub(crate) fn read(connection: &mut dyn Connection) -> Result<Vec<ReplicaLag>, D
     let rows = connection.query_rows(
         "SELECT pid, application_name, \
                 CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS bigint), \
-                CAST(extract(epoch FROM replay_lag) * 1000 AS bigint) \
+                CAST(extract(epoch FROM replay_lag) * 1000 AS bigint), \
+                state IS NOT NULL \
          FROM pg_stat_replication ORDER BY pid",
     )?;
     Ok(rows
@@ -49,6 +54,7 @@ pub(crate) fn read(connection: &mut dyn Connection) -> Result<Vec<ReplicaLag>, D
                     .flatten()
                     .filter(|name| !name.is_empty())
                     .unwrap_or_else(|| format!("walsender {pid}")),
+                visible: row.get(4).cloned().flatten().as_deref() == Some("t"),
                 behind_bytes: number(2).map(|bytes| bytes.max(0) as u64),
                 replay_lag_ms: number(3).map(|ms| ms.max(0) as u64),
             }
@@ -134,8 +140,8 @@ impl ReplicaWatch {
                 }
             };
             let seen = &mut self.seen.replicas[position];
+            seen.visible |= replica.visible;
             if let Some(bytes) = replica.behind_bytes {
-                seen.visible = true;
                 seen.max_behind_bytes = seen.max_behind_bytes.max(bytes);
                 seen.behind_bytes_at_end = bytes;
             }
