@@ -100,8 +100,9 @@ pub fn prisma_diff(sides: PrismaDiff<'_>) -> Result<haste_prisma::Migration, Err
     };
     match sides {
         PrismaDiff::Schemas { from, to } => {
-            let (from, _) = lower_prisma(from)?;
-            let (to, _) = lower_prisma(to)?;
+            // No connection: its schema is PostgreSQL's default, as for Prisma's own diff.
+            let (from, _) = lower_prisma(from, "public")?;
+            let (to, _) = lower_prisma(to, "public")?;
             Ok(haste_prisma::migration(&from, &to, &to))
         }
         PrismaDiff::ToPrisma { from, to, shadow } => Ok(prisma(to, from, shadow)?.migration_from(from)),

@@ -71,8 +71,8 @@ impl PrismaSchema {
         server: &DatabaseUrl,
         settings: &Settings,
     ) -> Result<PrismaSchema, Error> {
-        let (lowered, schemas) = lower_prisma(path)?;
         let default_schema = settings.history.schema.clone().unwrap_or_else(|| "public".into());
+        let (lowered, schemas) = lower_prisma(path, &default_schema)?;
         let declared = lowered.extensions.iter().map(|e| ExtensionRequest {
             name: e.name.clone(),
             schema: e.schema.clone(),
@@ -162,12 +162,12 @@ pub(crate) enum Target {
 }
 
 /// A Prisma schema's files, parsed and lowered, or its diagnostics rendered.
-pub fn lower_prisma(path: &std::path::Path) -> Result<(Database, Vec<String>), Error> {
+pub fn lower_prisma(path: &std::path::Path, default_schema: &str) -> Result<(Database, Vec<String>), Error> {
     let files =
         haste_prisma::read(path).map_err(|error| Error::Read { path: path.to_owned(), source: error })?;
     let rendered = |errors: Vec<haste_prisma::Diagnostic>| rendered(&files, &errors);
     let ast = haste_prisma::parse(&files).map_err(rendered)?;
-    let lowered = haste_prisma::lower(&ast).map_err(rendered)?;
+    let lowered = haste_prisma::lower(&ast, default_schema).map_err(rendered)?;
     Ok((lowered, haste_prisma::datasource_schemas(&ast)))
 }
 

@@ -14,7 +14,9 @@ use crate::ir::{self, Database, Name};
 pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) -> Database {
     let multi = !schemas.is_empty();
     let wanted = |s: &str| if multi { schemas.iter().any(|x| x == s) } else { s == default_schema };
-    let name = |s: &str, n: &str| Name { schema: multi.then(|| s.to_owned()), name: n.to_owned() };
+    // Prisma prints the names of the connection's schema unqualified, also in a multi-schema one.
+    let qualified = |s: &str| multi && s != default_schema;
+    let name = |s: &str, n: &str| Name { schema: qualified(s).then(|| s.to_owned()), name: n.to_owned() };
     let enum_names: Vec<(String, String)> =
         schema.enums.iter().map(|e| (e.schema.clone(), e.name.clone())).collect();
     // Schemas that exist: a multi-schema datasource's others are created by the migration.
@@ -37,7 +39,7 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
             .columns
             .iter()
             .map(|column| {
-                let data_type = prisma_type(&column.data_type, &enum_names, multi);
+                let data_type = prisma_type(&column.data_type, &enum_names, &qualified);
                 let serial = column.default.as_deref().is_some_and(|d| d.starts_with("nextval("));
                 let (data_type, default) = match (serial, data_type.as_str()) {
                     (true, "INTEGER") => ("SERIAL".to_owned(), None),
@@ -83,9 +85,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     method: None,
                     predicate: None,
                 }),
-                ConstraintKind::ForeignKey => {
-                    database.foreign_keys.push(foreign_key(&table_name, constraint, multi, &table.schema))
-                }
+                ConstraintKind::ForeignKey => database.foreign_keys.push(foreign_key(
+                    &table_name,
+                    constraint,
+                    &qualified,
+                    &table.schema,
+                )),
                 _ => {}
             }
         }
@@ -123,7 +128,12 @@ fn key_columns(definition: &str) -> Vec<String> {
     definition[open + 1..open + close].split(',').map(unquote).collect()
 }
 
-fn foreign_key(table: &Name, constraint: &Constraint, multi: bool, schema: &str) -> ir::ForeignKey {
+fn foreign_key(
+    table: &Name,
+    constraint: &Constraint,
+    qualified: &dyn Fn(&str) -> bool,
+    schema: &str,
+) -> ir::ForeignKey {
     let definition = &constraint.definition;
     let after = definition.split_once("REFERENCES ").map_or("", |(_, rest)| rest);
     let (target, rest) = after.split_once('(').unwrap_or((after, ""));
@@ -148,7 +158,10 @@ fn foreign_key(table: &Name, constraint: &Constraint, multi: bool, schema: &str)
         table: table.clone(),
         name: constraint.name.clone(),
         columns: key_columns(definition),
-        referenced_table: Name { schema: multi.then_some(target_schema), name: target_name },
+        referenced_table: Name {
+            schema: qualified(&target_schema).then_some(target_schema),
+            name: target_name,
+        },
         referenced_columns: referenced.split(',').map(unquote).collect(),
         on_delete: action("DELETE"),
         on_update: action("UPDATE"),
@@ -219,15 +232,18 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
 }
 
 /// `format_type`'s spelling as Prisma renders the type.
-fn prisma_type(data_type: &str, enums: &[(String, String)], multi: bool) -> String {
+fn prisma_type(data_type: &str, enums: &[(String, String)], qualified: &dyn Fn(&str) -> bool) -> String {
     let (base, array) = match data_type.strip_suffix("[]") {
         Some(base) => (base, "[]"),
         None => (data_type, ""),
     };
     let bare = base.replace('"', "");
     if let Some((schema, name)) = enums.iter().find(|(s, n)| bare == *n || bare == format!("{s}.{n}")) {
-        let quoted =
-            if multi { format!("{}.{}", quote_ident(schema), quote_ident(name)) } else { quote_ident(name) };
+        let quoted = if qualified(schema) {
+            format!("{}.{}", quote_ident(schema), quote_ident(name))
+        } else {
+            quote_ident(name)
+        };
         return format!("{quoted}{array}");
     }
     let with_args = |prefix: &str, name: &str| {

@@ -2,7 +2,7 @@
 //! paired and validated, Prisma's naming, type, default and referential-action rules applied
 //! (see `../shared/notes/prisma.md`, "PSL → PostgreSQL mapping rules").
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use haste_sql::{object_name, quote_literal, truncate_ident};
 
@@ -75,6 +75,11 @@ struct Lowering<'a> {
     multi_schema: bool,
     /// The datasource's `schemas`.
     schemas: Vec<String>,
+    /// The connection's schema: Prisma prints the names in it unqualified, also when a model
+    /// says `@@schema` of it.
+    default_schema: &'a str,
+    /// The schemas a model or enum is in: the only ones Prisma creates.
+    used_schemas: BTreeSet<String>,
     foreign_keys: bool,
     diagnostics: Vec<Diagnostic>,
 }
@@ -215,10 +220,12 @@ impl<'a> Lowering<'a> {
         if !self.multi_schema {
             return None;
         }
-        if schema.is_none() {
+        let Some(schema) = schema else {
             self.error(format!("This {what} is missing an `@@schema` attribute."), span);
-        }
-        schema.map(str::to_owned)
+            return None;
+        };
+        self.used_schemas.insert(schema.to_owned());
+        (schema != self.default_schema).then(|| schema.to_owned())
     }
 
     fn table_name(&mut self, model: &'a Model) -> Name {
@@ -590,14 +597,17 @@ fn rfc3339(text: &str) -> Option<String> {
     Some(format!("{} {}{fraction} {offset}", date, &time[..8]))
 }
 
-/// Lowers a schema. Every problem found is reported, not only the first.
-pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
+/// Lowers a schema whose unqualified names live in `default_schema` (the connection's schema:
+/// `?schema=` of its URL, else `public`). Every problem found is reported, not only the first.
+pub fn lower<'a>(ast: &'a SchemaAst, default_schema: &'a str) -> Result<Database, Vec<Diagnostic>> {
     let mut lowering = Lowering {
         models: Vec::new(),
         views: Vec::new(),
         enums: HashMap::new(),
         multi_schema: false,
         schemas: Vec::new(),
+        default_schema,
+        used_schemas: BTreeSet::new(),
         foreign_keys: true,
         diagnostics: crate::attributes::check(ast),
     };
@@ -676,7 +686,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
     // Primary keys, indexes and unique constraints share one namespace in Prisma's validation.
     let mut constraint_names: Vec<ConstraintName> = Vec::new();
 
-    let mut database = Database { schemas: lowering.schemas.clone(), extensions, ..Database::default() };
+    let mut database = Database { extensions, ..Database::default() };
     for item in &enums {
         let name = lowering.enum_name(item);
         let values = item.values.iter().map(|v| mapped(&v.attributes, "map", &v.name.name)).collect();
@@ -833,6 +843,8 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
         }
     }
     relate(&mut lowering, &mut database, &relations);
+    let used = &lowering.used_schemas;
+    database.schemas = lowering.schemas.iter().filter(|schema| used.contains(*schema)).cloned().collect();
     if lowering.diagnostics.is_empty() { Ok(database) } else { Err(lowering.diagnostics) }
 }
 

@@ -168,9 +168,23 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
     for schema in schemas {
         out.step("CreateSchema", format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
     }
-    // Prisma creates the extensions the datasource declares and never drops one.
-    let mut extensions: Vec<&Extension> =
-        to.extensions.iter().filter(|e| !from.extensions.iter().any(|f| f.name == e.name)).collect();
+    // Prisma creates the extensions the datasource declares and never drops one it no longer
+    // lists; one whose `schema:` or `version:` both sides give, differently, it drops and creates
+    // again (all the drops first).
+    let mut recreated: Vec<&Extension> = to
+        .extensions
+        .iter()
+        .filter(|e| from.extensions.iter().any(|f| f.name == e.name && moved_or_upgraded(f, e)))
+        .collect();
+    recreated.sort_by(|a, b| a.name.cmp(&b.name));
+    for extension in &recreated {
+        out.step("DropExtension", format!("DROP EXTENSION {}", quote_ident(&extension.name)));
+    }
+    let mut extensions: Vec<&Extension> = to
+        .extensions
+        .iter()
+        .filter(|e| !from.extensions.iter().any(|f| f.name == e.name) || recreated.contains(e))
+        .collect();
     extensions.sort_by(|a, b| a.name.cmp(&b.name));
     for extension in extensions {
         out.step("CreateExtension", create_extension(extension));
@@ -610,6 +624,13 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     lines.extend(defaults);
     lines.push("COMMIT".into());
     lines.join(";\n")
+}
+
+/// Whether both sides give an extension's schema, or its version, and they differ: what Prisma
+/// answers by dropping and creating it (a side that does not say is taken as agreeing).
+fn moved_or_upgraded(from: &Extension, to: &Extension) -> bool {
+    let differ = |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);
+    differ(&from.schema, &to.schema) || differ(&from.version, &to.version)
 }
 
 /// `CREATE EXTENSION IF NOT EXISTS "name" WITH SCHEMA "s" VERSION "v"`, as Prisma writes it.

@@ -11,7 +11,7 @@ use haste_prisma::{SourceFile, ir::Database};
 fn lowered(path: &Path) -> Database {
     let files = haste_prisma::read(path).unwrap();
     let ast = haste_prisma::parse(&files).unwrap_or_else(|errors| panic!("{}", render(&files, &errors)));
-    haste_prisma::lower(&ast).unwrap_or_else(|errors| panic!("{}", render(&files, &errors)))
+    haste_prisma::lower(&ast, "public").unwrap_or_else(|errors| panic!("{}", render(&files, &errors)))
 }
 
 fn render(files: &[SourceFile], errors: &[haste_prisma::Diagnostic]) -> String {

@@ -8,7 +8,7 @@ use haste_prisma::ir::Database;
 fn lowered(path: &Path) -> Database {
     let files = haste_prisma::read(path).unwrap();
     let ast = haste_prisma::parse(&files).unwrap_or_else(|e| panic!("{}", e[0].render(&files)));
-    haste_prisma::lower(&ast).unwrap_or_else(|e| panic!("{}", e[0].render(&files)))
+    haste_prisma::lower(&ast, "public").unwrap_or_else(|e| panic!("{}", e[0].render(&files)))
 }
 
 #[test]

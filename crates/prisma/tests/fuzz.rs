@@ -105,7 +105,7 @@ fn check(text: &str) {
         Ok(ast) => {
             haste_prisma::format(&ast);
             haste_prisma::datasource_schemas(&ast);
-            if let Err(errors) = haste_prisma::lower(&ast) {
+            if let Err(errors) = haste_prisma::lower(&ast, "public") {
                 errors.iter().for_each(|e| drop(e.render(&files)));
             }
         }

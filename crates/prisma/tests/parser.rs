@@ -15,14 +15,14 @@ fn parse(text: &str) -> SchemaAst {
 }
 
 fn lower(text: &str) -> Database {
-    haste_prisma::lower(&parse(text)).unwrap_or_else(|e| panic!("{}", e[0].render(&files(text))))
+    haste_prisma::lower(&parse(text), "public").unwrap_or_else(|e| panic!("{}", e[0].render(&files(text))))
 }
 
 /// The first error of `text`, with its line and column.
 fn error(text: &str) -> (String, usize, usize) {
     let errors: Vec<Diagnostic> = match haste_prisma::parse(&files(text)) {
         Err(errors) => errors,
-        Ok(ast) => haste_prisma::lower(&ast).expect_err("this schema must not validate"),
+        Ok(ast) => haste_prisma::lower(&ast, "public").expect_err("this schema must not validate"),
     };
     let (line, column) = errors[0].position(text);
     (errors[0].message.clone(), line, column)
@@ -272,7 +272,7 @@ fn every_error_class_names_its_place() {
     }
     // Rendered like Prisma's own errors: message, file:line:column, the line, a marker.
     let text = "model A {\n  id Int @id\n  b Nope\n}\n";
-    let errors = haste_prisma::lower(&parse(text)).unwrap_err();
+    let errors = haste_prisma::lower(&parse(text), "public").unwrap_err();
     let rendered = errors[0].render(&files(text));
     assert!(rendered.starts_with("error: Type \"Nope\""), "{rendered}");
     assert!(

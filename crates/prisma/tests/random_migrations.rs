@@ -113,7 +113,7 @@ fn schema(shape: u64, variant: u64, target: bool) -> String {
 fn lowered(text: &str) -> Database {
     let files = vec![SourceFile { path: "schema.prisma".into(), text: text.into() }];
     let ast = haste_prisma::parse(&files).unwrap_or_else(|e| panic!("{}\n{text}", e[0].render(&files)));
-    haste_prisma::lower(&ast).unwrap_or_else(|e| panic!("{}\n{text}", e[0].render(&files)))
+    haste_prisma::lower(&ast, "public").unwrap_or_else(|e| panic!("{}\n{text}", e[0].render(&files)))
 }
 
 fn introspect(url: &str) -> haste_schema::Schema {

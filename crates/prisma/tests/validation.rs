@@ -21,7 +21,7 @@ fn reported(path: &Path) -> BTreeSet<(usize, String)> {
     let files = haste_prisma::read(path).unwrap();
     let errors = match haste_prisma::parse(&files) {
         Err(errors) => errors,
-        Ok(ast) => haste_prisma::lower(&ast).err().unwrap_or_default(),
+        Ok(ast) => haste_prisma::lower(&ast, "public").err().unwrap_or_default(),
     };
     errors.iter().map(|error| (error.position(&files[0].text).0, error.message.clone())).collect()
 }
