@@ -331,7 +331,10 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
                 statements.join(";\n  ")
             ),
         ),
-        DevError::Rename(_) | DevError::NothingToExpand | DevError::ExpandNeedsSql => {
+        DevError::Rename(_)
+        | DevError::NothingToExpand
+        | DevError::ExpandNeedsSql
+        | DevError::Inheritance { .. } => {
             printer.usage_error(&error.to_string())
         }
         // Each diagnostic is rendered with its own `error: `; the first one's is the printer's.

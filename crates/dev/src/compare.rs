@@ -51,6 +51,9 @@ pub fn plan_between(
     shadow: ShadowServer<'_>,
 ) -> Result<Plan, Error> {
     let (from, mut steps) = from.renamed(renames, shadow.server, shadow.settings)?;
+    if let Some(table) = haste_diff::inheritance_refused(&from.schema, to) {
+        return Err(Error::Inheritance { table });
+    }
     let mut plan = haste_diff::diff(&from.schema, to, &Options { online });
     steps.extend(plan.steps);
     plan.steps = steps;

@@ -56,6 +56,9 @@ pub enum DataLoss {
 /// The lint rules a data-losing statement that a person accepted would otherwise fail.
 const DATA_LOSS_RULES: &[&str] = &["drop-column", "drop-table"];
 
+/// The lint rules a rename from a `--rename` hint breaks.
+const RENAME_RULES: &[&str] = &["rename-column", "rename-table"];
+
 /// The rules a generated column added again (with its constraints and indexes, while the
 /// table is locked for the rewrite anyway) breaks.
 const REGENERATION_RULES: &[&str] = &[
@@ -131,6 +134,9 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let mut history = checked.history;
     history.deploy(&dir, settings)?;
     let before = target.view(&history.schema);
+    if let Some(table) = haste_diff::inheritance_refused(&before, target.schema()) {
+        return Err(Error::Inheritance { table });
+    }
 
     let drafts = match (&target, request.expand_contract) {
         (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
@@ -189,6 +195,17 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
                 }
             }
         }
+    }
+    // A rename the person asked for (`--rename`) is what they want, old release or not: the
+    // file says so rather than fail haste's own lint.
+    for draft in &mut drafts {
+        draft.allow_broken(
+            &history.schema,
+            |step| matches!(step.source, SchemaChange::Rename { .. }),
+            RENAME_RULES,
+            "asked for with migrate dev --rename",
+            exact_prisma,
+        );
     }
     // The summary describes the migration as planned, before its regenerations are set apart.
     let summary = drafts[0].up.clone();

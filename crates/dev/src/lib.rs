@@ -94,6 +94,15 @@ pub enum Error {
         "--expand-contract works with a SQL desired schema (or `--online` is not enough): Prisma schemas have no rename syntax"
     )]
     ExpandNeedsSql,
+    /// The change touches a table of an inheritance tree in a way haste does not plan
+    /// ([`haste_diff::inheritance_refused`]).
+    #[error(
+        "table {table} takes part in table inheritance (INHERITS): haste plans new inheritance trees and children, not changes to their tables; write this migration by hand (haste migrate new)"
+    )]
+    Inheritance {
+        /// The table, qualified.
+        table: String,
+    },
     /// `--expand-contract` needs a column rename hint.
     #[error("--expand-contract needs a column rename hint (--rename schema.table.old=new)")]
     NothingToExpand,

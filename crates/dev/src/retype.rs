@@ -16,7 +16,8 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects, views, the
+//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects, views
+//!    (materialized ones reading the column created again populated, with their indexes), the
 //!    table's replica identity (its index may be a rebuilt key), and the privileges of the
 //!    column and of the views it recreates; other tables' foreign keys, and
 //!    the table's own, that reference the column (the ids running out: an `integer` primary key
@@ -67,7 +68,7 @@
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
     Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity, Schema, Table,
-    TableKind, qualified,
+    TableKind, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -100,6 +101,8 @@ struct TableRetype {
     validate: Vec<Step>,
     /// The names of the constraints and indexes made up so far for the new columns.
     made_up: Vec<String>,
+    /// The materialized views the swap creates and populates again, qualified.
+    repopulated: Vec<String>,
 }
 
 /// The rewriting type changes of a migration.
@@ -255,6 +258,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             swap: Vec::new(),
             validate: Vec::new(),
             made_up: Vec::new(),
+            repopulated: Vec::new(),
         };
         retype.plan(desired);
         tables.push(retype);
@@ -310,13 +314,6 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         .any(|(other, _)| matches!(other.kind, TableKind::Partitioned { .. }))
     {
         return Some("a foreign key of a partitioned table references the column");
-    }
-    let materialized = desired
-        .views
-        .iter()
-        .any(|view| view.materialized && haste_sql::mentions(&view.definition, &table.name, column));
-    if materialized {
-        return Some("a materialized view reads the column");
     }
     // What the swap's DROP COLUMN would refuse to drop without CASCADE, and cannot re-point.
     let on_table = |schema: &str, name: &str| schema == table.schema && name == table.name;
@@ -537,20 +534,12 @@ END
             false,
         ));
         self.swap.push(step(format!("DROP FUNCTION {function}()"), Lock::None, &[], false));
-        let reads_column = desired.views.iter().any(|view| {
-            self.columns.iter().any(|c| haste_sql::mentions(&view.definition, &self.table.name, &c.old.name))
-        });
-        // When a view reads the column, every view goes first and comes back last, in creation
-        // order, as the planner recreates views: a view reading that view would block its drop.
-        // (Materialized views reading the column keep the change in place: see `blocker`.)
-        let views: Vec<_> = match reads_column {
-            true => desired.views.iter().filter(|view| !view.materialized).collect(),
-            false => Vec::new(),
-        };
+        let views = self.recreated_views(desired);
         let mut after_swap = Vec::new();
         for view in views.iter().rev() {
+            let kind = if view.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
             self.swap.push(step(
-                format!("DROP VIEW {}", qualified(&view.schema, &view.name)),
+                format!("DROP {kind} {}", qualified(&view.schema, &view.name)),
                 Lock::AccessExclusive,
                 &[],
                 false,
@@ -591,12 +580,53 @@ END
         }
         self.swap.extend(after_swap);
         for view in views {
-            self.swap.push(step(view.create_statement(), Lock::None, &[], false));
+            // A materialized view is populated here (its query runs under the swap's lock), and
+            // its indexes come back with it: new in this transaction, nobody waits on them.
+            let hazards: &[Hazard] = if view.materialized { &[Hazard::TableScan] } else { &[] };
+            if view.materialized {
+                self.repopulated.push(qualified(&view.schema, &view.name));
+            }
+            self.swap.push(step(view.create_statement(), Lock::None, hazards, false));
+            for index in desired.indexes.iter().filter(|i| i.schema == view.schema && i.table == view.name) {
+                self.swap.push(step(index.definition.clone(), Lock::None, &[Hazard::IndexBuild], false));
+            }
             // In the swap's transaction: a role reading the view never finds it without its grant.
             for privilege in privileges_on(desired, &view.schema, &view.name, None) {
                 self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
             }
         }
+    }
+
+    /// The views the swap drops first and creates again last, in creation order. When a view
+    /// reads a swapped column, every plain view goes, as the planner recreates views (a view
+    /// reading that view would block its drop), and with them each materialized view that reads
+    /// a swapped column or a view that goes (or whose query cannot be read): those are populated
+    /// again in the swap, so the others are left alone.
+    fn recreated_views<'a>(&self, desired: &'a Schema) -> Vec<&'a View> {
+        let reads_column = |view: &View| {
+            self.columns.iter().any(|c| haste_sql::mentions(&view.definition, &self.table.name, &c.old.name))
+        };
+        if !desired.views.iter().any(reads_column) {
+            return Vec::new();
+        }
+        let mut going: Vec<&View> =
+            desired.views.iter().filter(|view| !view.materialized || reads_column(view)).collect();
+        loop {
+            let reads_going = |view: &View| {
+                haste_sql::relations(&view.definition)
+                    .is_none_or(|names| going.iter().any(|gone| names.contains(&gone.name)))
+            };
+            let more: Vec<&View> = desired
+                .views
+                .iter()
+                .filter(|view| view.materialized && !going.contains(view) && reads_going(view))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            going.extend(more);
+        }
+        desired.views.iter().filter(|view| going.contains(view)).collect()
     }
 
     /// Whether `constraint` is a foreign key of the table on one of its own swapped columns.
@@ -983,6 +1013,15 @@ impl Retypes {
                 "haste:allow-file drop-column reason=\"the old column of a type change; its values live on in the new column\"".into(),
                 "haste:allow-file rename-column reason=\"the new column takes the old name: the application sees no rename\"".into(),
             ];
+            if !table.repopulated.is_empty() {
+                swap.notes.extend([
+                    format!(
+                        "Materialized views reading the column are created again and populated in this transaction: {};",
+                        table.repopulated.join(", ")
+                    ),
+                    "the table stays locked while their queries run (PostgreSQL refuses the column's drop under them).".into(),
+                ]);
+            }
             swap.up = table.swap;
             swap.refills = refills;
             drafts.push(swap);

@@ -339,6 +339,35 @@ fn tables<'a>(out: &mut Vec<ObjectChange<'a>>, from: &'a Schema, to: &'a Schema)
     }
 }
 
+/// The first table (qualified, in `from`'s order) of an inheritance tree (`INHERITS`,
+/// not partitions) that changes in a way the planner cannot carry out: a child or a parent that
+/// both sides hold and that differs, or a parent that disappears while a child stays. Columns and `CHECK`s of a
+/// parent reach its children by themselves, which the table-by-table plan does not know (it
+/// would add a parent's new column to each child again, or retype a parent through a swap that
+/// drops its children's column); so such a change is refused rather than planned wrong. New
+/// trees and children, and dropped ones, are planned (parents are created first, dropped last).
+pub fn inheritance_refused(from: &Schema, to: &Schema) -> Option<String> {
+    let parent = |schema: &Schema, table: &Table| {
+        schema
+            .tables
+            .iter()
+            .any(|child| child.inherits.iter().any(|(s, n)| *s == table.schema && *n == table.name))
+    };
+    let involved = |schema: &Schema, table: &Table| !table.inherits.is_empty() || parent(schema, table);
+    let new_tables = by(&to.tables, table_key);
+    from.tables.iter().find_map(|old| {
+        let refused = match new_tables.get(&table_key(old)) {
+            Some(new) => *new != old && (involved(from, old) || involved(to, new)),
+            // Its children would stop its drop, unless they go too (they are dropped first).
+            None => from.tables.iter().any(|child| {
+                child.inherits.iter().any(|(s, n)| *s == old.schema && *n == old.name)
+                    && new_tables.contains_key(&table_key(child))
+            }),
+        };
+        refused.then(|| table_key(old))
+    })
+}
+
 /// What differs in a table both sides have.
 fn table<'a>(old: &'a Table, new: &'a Table) -> Vec<TableChange<'a>> {
     let mut out = Vec::new();

@@ -24,6 +24,7 @@ pub(crate) fn table(columns: Vec<Column>) -> Table {
         kind: TableKind::Regular,
         partition_of: None,
         partition_depth: 0,
+        inherits: Vec::new(),
         columns,
         constraints: Vec::new(),
         comment: None,

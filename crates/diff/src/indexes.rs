@@ -7,6 +7,10 @@
 //! by PostgreSQL, as they were where the desired schema was made), and those of a dropped
 //! partition go with it. Anything else that differs (a definition, a name, validity, an
 //! attachment) drops the family's root, which takes its members along, and creates it again.
+//!
+//! A materialized view's indexes are kept with it while the plan keeps the view; a view the plan
+//! drops or creates again takes its indexes along, and they are built after the views are
+//! created ([`create_on_views`]), concurrently on a view that stays when online.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -47,12 +51,20 @@ fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
 pub(crate) struct Tables<'a> {
     pub(crate) old: &'a BTreeMap<String, &'a Table>,
     pub(crate) new: &'a BTreeMap<String, &'a Table>,
+    /// The (materialized) views both sides hold that the plan does not create again: their
+    /// indexes stay unless they change.
+    pub(crate) kept_views: BTreeSet<String>,
 }
 
 impl Tables<'_> {
     fn on_both_sides(&self, index: &Index) -> bool {
         let key = qualified(&index.schema, &index.table);
-        self.old.contains_key(&key) && self.new.contains_key(&key)
+        (self.old.contains_key(&key) && self.new.contains_key(&key)) || self.kept_views.contains(&key)
+    }
+
+    /// Whether the index is on a view rather than a table of the `to` side.
+    fn on_view(&self, index: &Index) -> bool {
+        !self.new.contains_key(&qualified(&index.schema, &index.table))
     }
 }
 
@@ -87,8 +99,11 @@ pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, table
     let old = families(from);
     for root in changed(from, to, tables).0 {
         let index = old[&root][0];
-        if let Some(table) = tables.new.get(&qualified(&index.schema, &index.table)) {
-            online::drop_index(plan, table, index);
+        let key = qualified(&index.schema, &index.table);
+        if let Some(table) = tables.new.get(&key) {
+            online::drop_index(plan, Some(table), index);
+        } else if tables.kept_views.contains(&key) {
+            online::drop_index(plan, None, index);
         }
     }
 }
@@ -100,6 +115,9 @@ pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, table
 pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
     let new = families(to);
     for root in changed(from, to, tables).1 {
+        if tables.on_view(new[&root][0]) {
+            continue;
+        }
         for index in &new[&root] {
             let key = qualified(&index.schema, &index.table);
             let table = tables.new.get(&key).copied();
@@ -119,6 +137,20 @@ pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tab
                 let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
                 plan.push(&source, statement, Lock::AccessShare, &[]);
             }
+        }
+    }
+}
+
+/// Creates the indexes of materialized views that change or appear, once the views exist: on a
+/// view the plan keeps, the way an existing table's is built (concurrently when online); on one
+/// it creates (anew or again), plainly, as on a new table.
+pub(crate) fn create_on_views(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
+    let new = families(to);
+    for root in changed(from, to, tables).1 {
+        let index = new[&root][0];
+        if tables.on_view(index) {
+            let kept = tables.kept_views.contains(&qualified(&index.schema, &index.table));
+            online::create_index_on_view(plan, kept, index);
         }
     }
 }

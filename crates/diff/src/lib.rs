@@ -39,7 +39,7 @@ mod settings;
 mod summary;
 mod views;
 
-pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare};
+pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};

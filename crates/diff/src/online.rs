@@ -34,11 +34,32 @@ pub(crate) fn create_index(plan: &mut Builder, existing: Option<&Table>, index: 
     }
 }
 
-/// An index that disappears from a table that stays.
-pub(crate) fn drop_index(plan: &mut Builder, table: &Table, index: &Index) {
+/// An index of a materialized view; `existing` when the view was there before and stays (a
+/// view the plan creates is new, like a new table).
+pub(crate) fn create_index_on_view(plan: &mut Builder, existing: bool, index: &Index) {
+    let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
+    match existing {
+        false => plan.push(&source, index.definition.clone(), Lock::None, &[]),
+        true if plan.options.online => plan.push_alone(
+            &source,
+            concurrently(&index.definition),
+            Lock::ShareUpdateExclusive,
+            &[Hazard::IndexBuild],
+        ),
+        true => plan.push(&source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]),
+    }
+}
+
+/// An index that disappears from a table that stays, or (`None`) from a materialized view that
+/// stays.
+pub(crate) fn drop_index(plan: &mut Builder, table: Option<&Table>, index: &Index) {
     let name = haste_schema::qualified(&index.schema, &index.name);
     let source = SchemaChange::DropIndex(Named::new(&index.schema, &index.name));
-    if concurrent_possible(plan, table) {
+    let concurrent = match table {
+        Some(table) => concurrent_possible(plan, table),
+        None => plan.options.online,
+    };
+    if concurrent {
         plan.push_alone(
             &source,
             format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"),

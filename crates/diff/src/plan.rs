@@ -37,7 +37,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     // Each phase takes the tables in name order (as quoted), so plans are deterministic.
-    let dropped_tables = in_key_order(dropped_tables);
+    let dropped_tables = from.drop_order(in_key_order(dropped_tables));
     modified_tables.sort_by_cached_key(|(table, _, _)| table_key(table));
 
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
@@ -99,7 +99,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
         let named = Named::new(&new.schema, &new.name);
-        if from.domains.iter().any(|old| domain_key(old) == domain_key(new)) {
+        let old = from.domains.iter().find(|old| domain_key(old) == domain_key(new));
+        if let Some(old) = old.filter(|old| old.base_type == new.base_type) {
+            alter_domain(&mut plan, old, new);
+            continue;
+        }
+        if old.is_some() {
             plan.push(
                 &SchemaChange::DropDomain(named.clone()),
                 format!("DROP DOMAIN {}", domain_key(new)),
@@ -177,7 +182,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    let tables = indexes::Tables { old: &old_tables, new: &new_tables };
+    let view_key = |view: &haste_schema::View| qualified(&view.schema, &view.name);
+    let new_views: BTreeSet<String> = to.views.iter().map(view_key).collect();
+    let kept_views = from
+        .views
+        .iter()
+        .map(view_key)
+        .filter(|key| new_views.contains(key) && !views.created.iter().any(|view| view_key(view) == *key))
+        .collect();
+    let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views };
     indexes::drop_changed(&mut plan, from, to, &tables);
     for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
         if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
@@ -243,8 +256,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     enums::rebuild(&mut plan, comparison);
 
     // 5. New tables, SQL functions, then constraints, indexes, foreign keys and statistics.
-    let mut created = in_key_order(created_tables);
-    created.sort_by_key(|table| table.partition_depth);
+    let created = to.creation_order(in_key_order(created_tables));
     for table in &created {
         let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
         plan.push(&source, table.create_statement(), Lock::None, &[]);
@@ -310,6 +322,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
+    indexes::create_on_views(&mut plan, from, to, &tables);
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
@@ -417,6 +430,77 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
 fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables.sort_by_cached_key(|table| table_key(table));
     tables
+}
+
+/// A domain that keeps its base type, changed in place: columns of that type keep their rows.
+/// A `CHECK` that appears or changes is dropped and added `NOT VALID` (catalog only), then
+/// validated on its own once that committed: the scan of every column of the type runs under
+/// `SHARE` locks of their tables (`SHARE UPDATE EXCLUSIVE` from PostgreSQL 18 on) but not under
+/// the lock of the statement that added it. Without the online forms, added and checked at once.
+fn alter_domain(plan: &mut Builder, old: &haste_schema::Domain, new: &haste_schema::Domain) {
+    let name = qualified(&new.schema, &new.name);
+    let source = SchemaChange::AlterDomain(Named::new(&new.schema, &new.name));
+    if old.default != new.default {
+        let statement = match &new.default {
+            Some(default) => format!("ALTER DOMAIN {name} SET DEFAULT {default}"),
+            None => format!("ALTER DOMAIN {name} DROP DEFAULT"),
+        };
+        plan.push(&source, statement, Lock::None, &[]);
+    }
+    let definition = |domain: &haste_schema::Domain, constraint: &str| {
+        domain
+            .constraints
+            .iter()
+            .find(|(name, _)| name == constraint)
+            .map(|(_, definition)| definition.clone())
+    };
+    for (constraint, before) in &old.constraints {
+        let after = definition(new, constraint);
+        // Only validated since: the same check, validated where it is.
+        let validated_since = after.as_ref().is_some_and(|after| *before == format!("{after} NOT VALID"));
+        if after.as_ref() != Some(before) && !validated_since {
+            plan.push(
+                &source,
+                format!("ALTER DOMAIN {name} DROP CONSTRAINT {}", quote_ident(constraint)),
+                Lock::None,
+                &[],
+            );
+        }
+    }
+    if old.not_null && !new.not_null {
+        plan.push(&source, format!("ALTER DOMAIN {name} DROP NOT NULL"), Lock::None, &[]);
+    }
+    for (constraint, after) in &new.constraints {
+        let before = definition(old, constraint);
+        if before.as_ref() == Some(after) {
+            continue;
+        }
+        let validated_since = before.is_some_and(|before| before == format!("{after} NOT VALID"));
+        if !plan.options.online && !validated_since {
+            let hazards: &[Hazard] = if after.ends_with(" NOT VALID") { &[] } else { &[Hazard::TableScan] };
+            let lock = if hazards.is_empty() { Lock::None } else { Lock::Share };
+            plan.push(&source, new.add_constraint_statement(constraint, after), lock, hazards);
+            continue;
+        }
+        if !validated_since {
+            let unvalidated = match after.ends_with(" NOT VALID") {
+                true => after.clone(),
+                false => format!("{after} NOT VALID"),
+            };
+            plan.push(&source, new.add_constraint_statement(constraint, &unvalidated), Lock::None, &[]);
+        }
+        if !after.ends_with(" NOT VALID") {
+            plan.push_alone(
+                &source,
+                format!("ALTER DOMAIN {name} VALIDATE CONSTRAINT {}", quote_ident(constraint)),
+                Lock::Share,
+                &[Hazard::TableScan],
+            );
+        }
+    }
+    if !old.not_null && new.not_null {
+        plan.push(&source, format!("ALTER DOMAIN {name} SET NOT NULL"), Lock::Share, &[Hazard::TableScan]);
+    }
 }
 
 fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
@@ -565,6 +649,52 @@ mod tests {
             ..parent.clone()
         });
         Schema { tables: std::iter::once(parent.clone()).chain(children).collect(), ..Schema::default() }
+    }
+
+    fn domain(constraints: &[(&str, &str)]) -> Schema {
+        let domain = haste_schema::Domain {
+            schema: "crm".into(),
+            name: "score".into(),
+            base_type: "integer".into(),
+            not_null: false,
+            default: None,
+            constraints: constraints.iter().map(|(name, check)| ((*name).into(), (*check).into())).collect(),
+        };
+        Schema { domains: vec![domain], ..Schema::default() }
+    }
+
+    /// A new domain carries its checks (nothing to validate); a changed check on one that
+    /// exists is dropped, added `NOT VALID`, then validated on its own.
+    #[test]
+    fn a_domain_check_is_created_inside_a_new_domain_and_validated_apart_when_it_changes() {
+        let positive = domain(&[("score_check", "CHECK ((VALUE >= 0))")]);
+        assert_eq!(
+            statements(&Schema::default(), &positive),
+            [r#"CREATE DOMAIN "crm"."score" AS integer CONSTRAINT "score_check" CHECK ((VALUE >= 0))"#]
+        );
+        let wider = domain(&[("score_check", "CHECK ((VALUE >= '-10'::integer))")]);
+        let plan = diff(&positive, &wider, &Options { online: true });
+        let sql: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                r#"ALTER DOMAIN "crm"."score" DROP CONSTRAINT "score_check""#,
+                r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= '-10'::integer)) NOT VALID"#,
+                r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check""#,
+            ]
+        );
+        assert_eq!(plan.steps.iter().map(|step| step.alone).collect::<Vec<_>>(), [false, false, true]);
+        assert!(plan.steps.iter().all(|step| !step.hazards.contains(&Hazard::DataLoss)), "never dropped");
+        // A check left NOT VALID stays so, and one validated since is only validated.
+        let unvalidated = domain(&[("score_check", "CHECK ((VALUE >= 0)) NOT VALID")]);
+        assert_eq!(
+            statements(&unvalidated, &positive),
+            [r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check""#]
+        );
+        assert_eq!(
+            statements(&Schema::default(), &unvalidated)[1],
+            r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= 0)) NOT VALID"#
+        );
     }
 
     fn statements(from: &Schema, to: &Schema) -> Vec<String> {

@@ -72,6 +72,9 @@ pub enum SchemaChange {
     CreateDomain(Named),
     /// A domain dropped.
     DropDomain(Named),
+    /// A domain that keeps its base type changed in place: its default, `NOT NULL` or
+    /// constraints (a `CHECK` added `NOT VALID`, then validated on its own).
+    AlterDomain(Named),
     /// A new sequence, and the column that owns it.
     CreateSequence(Named),
     /// A sequence dropped.

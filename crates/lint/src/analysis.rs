@@ -159,6 +159,13 @@ impl Schema {
                 }
                 self.tables.insert(table_key(relation), table);
             }
+            // A materialized view (or a table made from a query) is new like a table: nobody
+            // else reads it before this transaction ends, so an index built on it waits for none.
+            NodeEnum::CreateTableAsStmt(create) => {
+                if let Some(relation) = create.into.as_ref().and_then(|into| into.rel.as_ref()) {
+                    self.tables.insert(table_key(relation), Table { new: true, ..Table::default() });
+                }
+            }
             NodeEnum::AlterTableStmt(alter) if alter.objtype == ObjectType::ObjectTable as i32 => {
                 let Some(relation) = &alter.relation else { return };
                 let key = table_key(relation);

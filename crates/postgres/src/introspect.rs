@@ -170,7 +170,10 @@ impl PgConnection {
              CASE WHEN c.relispartition THEN (SELECT count(*) - 1 FROM pg_partition_ancestors(c.oid)) ELSE 0 END, \
              array_to_string(c.reloptions, E'\\x1f'), array_to_string(tc.reloptions, E'\\x1f'), c.relreplident, \
              CASE WHEN c.relreplident = 'i' THEN (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \
-               WHERE x.indrelid = c.oid AND x.indisreplident) END \
+               WHERE x.indrelid = c.oid AND x.indisreplident) END, \
+             CASE WHEN NOT c.relispartition THEN (SELECT string_agg(pn.nspname || E'\\x1e' || p.relname, E'\\x1f' ORDER BY i.inhseqno) \
+               FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+               WHERE i.inhrelid = c.oid) END \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid \
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
@@ -191,6 +194,7 @@ impl PgConnection {
                     kind,
                     partition_of: optional(row, 6).zip(optional(row, 7)),
                     partition_depth: number(row, 11) as usize,
+                    inherits: pairs(row, 16),
                     columns: Vec::new(),
                     constraints: Vec::new(),
                     comment: optional(row, 8),

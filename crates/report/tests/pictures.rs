@@ -37,6 +37,7 @@ fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constr
         kind: TableKind::Regular,
         partition_of: None,
         partition_depth: 0,
+        inherits: Vec::new(),
         columns,
         constraints,
         comment: None,

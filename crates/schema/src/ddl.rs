@@ -47,7 +47,10 @@ impl Composite {
 }
 
 impl Domain {
-    /// `CREATE DOMAIN` and its constraints.
+    /// `CREATE DOMAIN` with its validated constraints inside it (a new domain types no column
+    /// yet, so there is nothing to check; an `ALTER DOMAIN ... ADD CONSTRAINT` after it is what
+    /// haste's lint `domain-add-constraint` refuses), then those left `NOT VALID`, which only
+    /// `ALTER DOMAIN` can add.
     pub fn create_statements(&self) -> Vec<String> {
         let name = qualified(&self.schema, &self.name);
         let mut statement = format!("CREATE DOMAIN {name} AS {}", self.base_type);
@@ -57,11 +60,25 @@ impl Domain {
         if self.not_null {
             statement.push_str(" NOT NULL");
         }
+        let (unvalidated, validated): (Vec<_>, Vec<_>) =
+            self.constraints.iter().partition(|(_, definition)| definition.ends_with(" NOT VALID"));
+        for (constraint, definition) in validated {
+            statement.push_str(&format!(" CONSTRAINT {} {definition}", quote_ident(constraint)));
+        }
         let mut out = vec![statement];
-        for (constraint, definition) in &self.constraints {
-            out.push(format!("ALTER DOMAIN {name} ADD CONSTRAINT {} {definition}", quote_ident(constraint)));
+        for (constraint, definition) in unvalidated {
+            out.push(self.add_constraint_statement(constraint, definition));
         }
         out
+    }
+
+    /// `ALTER DOMAIN ... ADD CONSTRAINT name definition`, the definition as the catalog prints it.
+    pub fn add_constraint_statement(&self, constraint: &str, definition: &str) -> String {
+        format!(
+            "ALTER DOMAIN {} ADD CONSTRAINT {} {definition}",
+            qualified(&self.schema, &self.name),
+            quote_ident(constraint)
+        )
     }
 }
 
@@ -141,7 +158,20 @@ impl Table {
             return format!("CREATE {unlogged}TABLE {name} PARTITION OF {parent} {bound}{partition}{with}");
         }
         let columns: Vec<String> = self.columns.iter().map(Column::definition).collect();
-        format!("CREATE {unlogged}TABLE {name} (\n    {}\n){partition}{with}", columns.join(",\n    "))
+        // Every column is written, the inherited ones too: PostgreSQL merges each with its
+        // parent's, which keeps the column (the model does not say whether it is the child's own).
+        let inherits = match self.inherits.as_slice() {
+            [] => String::new(),
+            parents => {
+                let parents: Vec<String> =
+                    parents.iter().map(|(schema, name)| qualified(schema, name)).collect();
+                format!(" INHERITS ({})", parents.join(", "))
+            }
+        };
+        format!(
+            "CREATE {unlogged}TABLE {name} (\n    {}\n){inherits}{partition}{with}",
+            columns.join(",\n    ")
+        )
     }
 
     /// `ALTER TABLE ... REPLICA IDENTITY ...` as the table has it.
@@ -367,9 +397,8 @@ impl Schema {
                 .iter()
                 .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned()),
         );
-        // Parents before their partitions.
-        let mut tables: Vec<&Table> = self.tables.iter().collect();
-        tables.sort_by_key(|table| table.partition_depth);
+        // Parents before their partitions and their inheritance children.
+        let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
         for sequence in self.sequences.iter().filter(|s| !s.identity) {
             if let Some((table, column)) = &sequence.owned_by {

@@ -172,6 +172,11 @@ pub struct Table {
     /// How deep a partition sits: 1 under a table that is no partition, 2 under a partition of
     /// one, ...; 0 for a table that is no partition. Parents are created first.
     pub partition_depth: usize,
+    /// For a child of table inheritance (`INHERITS`, not a partition): its parents (schema and
+    /// name) in inheritance order. `migrate dev` plans no change to such a table or to a parent
+    /// of one (see `haste_diff::inheritance_refused`); the dump writes it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inherits: Vec<(String, String)>,
     /// Columns in position order.
     pub columns: Vec<Column>,
     /// Constraints (PK, unique, check, exclusion, foreign key), sorted by name.
@@ -559,6 +564,7 @@ impl PartialEq for Table {
             && self.kind == other.kind
             && self.partition_of == other.partition_of
             && self.partition_depth == other.partition_depth
+            && self.inherits == other.inherits
             && self.columns_by_name() == other.columns_by_name()
             && self.constraints == other.constraints
             && self.comment == other.comment
@@ -585,6 +591,41 @@ impl Schema {
         roles.sort();
         roles.dedup();
         roles
+    }
+
+    /// `tables` (of this schema) in an order PostgreSQL can create them: partitions after their
+    /// parents, inheritance children after the parents they name; otherwise as given.
+    pub fn creation_order<'a>(&self, mut tables: Vec<&'a Table>) -> Vec<&'a Table> {
+        tables.sort_by_cached_key(|table| (table.partition_depth, self.inheritance_depth(table)));
+        tables
+    }
+
+    /// `tables` (of this schema) in an order PostgreSQL can drop them: inheritance children
+    /// before the parents they name; otherwise as given.
+    pub fn drop_order<'a>(&self, mut tables: Vec<&'a Table>) -> Vec<&'a Table> {
+        tables.sort_by_cached_key(|table| std::cmp::Reverse(self.inheritance_depth(table)));
+        tables
+    }
+
+    /// How many generations of inheritance parents (in this schema) a table has: 0 for one that
+    /// inherits nothing. Bounded by the number of tables, in case of a broken model.
+    fn inheritance_depth(&self, table: &Table) -> usize {
+        let (mut generation, mut depth) = (vec![table], 0);
+        while depth < self.tables.len() {
+            let parents: Vec<&Table> = generation
+                .iter()
+                .flat_map(|child| &child.inherits)
+                .filter_map(|(schema, name)| {
+                    self.tables.iter().find(|t| &t.schema == schema && &t.name == name)
+                })
+                .collect();
+            if parents.is_empty() {
+                break;
+            }
+            generation = parents;
+            depth += 1;
+        }
+        depth
     }
 
     /// How many objects of each kind, for a summary.

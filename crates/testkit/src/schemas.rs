@@ -1,6 +1,7 @@
 //! Random pairs of PostgreSQL schemas for the property tests of the planner (`haste-diff`) and
 //! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
-//! indexes (on one column or two), table and column checks, views and views over them, grants
+//! indexes (on one column or two), table and column checks, views and views over them,
+//! materialized views (some indexed), a domain whose checks change, grants
 //! on tables, columns and views (to [`GRANTEES`]), comments, an enum, and columns whose types change within a family
 //! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
 //! or between numbers and text. Each side also comes with a few rows for every table, chosen
@@ -217,6 +218,16 @@ impl RandomSchema {
                         }
                     }
                 }
+                // A materialized view, perhaps indexed: a retyped column takes it through the
+                // swap (created again, populated, with its index).
+                if random.chance(15) {
+                    sql.push_str(&format!(
+                        "CREATE MATERIALIZED VIEW m{t} AS SELECT id, {name} FROM {table};\n"
+                    ));
+                    if random.chance(50) {
+                        sql.push_str(&format!("CREATE UNIQUE INDEX m{t}_id_idx ON m{t} (id);\n"));
+                    }
+                }
                 if random.chance(15) {
                     sql.push_str(&format!(
                         "GRANT SELECT (id, {name}), UPDATE ({name}) ON {table} TO haste_writer;\n"
@@ -268,8 +279,28 @@ impl RandomSchema {
         if stable.chance(50) {
             partitioned_table(&mut random, target, &mut sql, &mut rows);
         }
+        if stable.chance(40) {
+            domain(&mut random, &mut sql, &mut rows);
+        }
         RandomSchema { sql, rows }
     }
+}
+
+/// A domain typing a column of its own table, whose checks, default and `NOT NULL` differ
+/// between the sides (a domain in use is altered in place: a check dropped, added `NOT VALID`
+/// and validated); the rows (1 to 3) fit every variant.
+fn domain(random: &mut Random, sql: &mut String, rows: &mut String) {
+    let default = if random.chance(30) { " DEFAULT 5" } else { "" };
+    let not_null = if random.chance(30) { " NOT NULL" } else { "" };
+    sql.push_str(&format!(
+        "CREATE DOMAIN score AS integer{default}{not_null} CONSTRAINT score_floor CHECK (VALUE >= -{});\n",
+        random.next(2)
+    ));
+    if random.chance(40) {
+        sql.push_str("ALTER DOMAIN score ADD CONSTRAINT score_cap CHECK (VALUE < 100);\n");
+    }
+    sql.push_str("CREATE TABLE scores (id integer PRIMARY KEY, s score);\n");
+    rows.push_str("INSERT INTO scores VALUES (1, 1), (2, 2), (3, 3);\n");
 }
 
 /// A range-partitioned `events` table, one partition of it partitioned again, and indexes on

@@ -234,6 +234,13 @@ fn a_rename_hint_keeps_the_data_and_a_likely_rename_is_only_suggested() {
     );
     assert!(!sql.contains("DROP COLUMN"), "{sql}");
     assert_eq!(db.value("SELECT full_name FROM contacts").as_deref(), Some("Ada"));
+    // Asked for explicitly: the file allows the rule, with the reason, and passes haste's lint.
+    assert!(
+        sql.contains("haste:allow-file rename-column reason=\"asked for with migrate dev --rename\""),
+        "{sql}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
     let down = read(&folders(&dir)[1].join("down.sql"));
     assert!(down.contains("RENAME COLUMN \"full_name\" TO \"name\""), "{down}");
     let bad = dev(&dir, &db, &v2, &["--name", "x", "--rename", "public.nope.a=b"]);
@@ -480,4 +487,77 @@ fn an_accepted_column_drop_allows_only_the_drop_column_rule() {
     assert!(text.contains("haste:allow-file drop-column") && !text.contains("drop-table"), "{text}");
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
+}
+
+/// A new domain gets its checks inside `CREATE DOMAIN` (it types no column yet); a changed check
+/// of a domain in use is dropped, added `NOT VALID` and validated on its own, keeping the rows.
+/// Both files pass haste's own lint.
+#[test]
+fn domain_checks_are_created_with_the_domain_and_changed_not_valid_then_validated() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-domain");
+    let v1 = "CREATE DOMAIN score AS integer CONSTRAINT score_range CHECK (VALUE >= 0);
+CREATE TABLE contacts (id bigint PRIMARY KEY, score score);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let init = read(&folders(&dir)[0].join("migration.sql"));
+    assert!(
+        init.contains("CREATE DOMAIN \"public\".\"score\" AS integer CONSTRAINT \"score_range\" CHECK")
+            && !init.contains("ALTER DOMAIN"),
+        "{init}"
+    );
+    db.execute("INSERT INTO contacts VALUES (1, 5), (2, 0)");
+    let v2 = v1.replace("VALUE >= 0", "VALUE >= 0 AND VALUE <= 100");
+    let run = dev(&dir, &db, &v2, &["--name", "cap"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    let at = |wanted: &str| sql.find(wanted).unwrap_or_else(|| panic!("{wanted} in:\n{sql}"));
+    let dropped = at("ALTER DOMAIN \"public\".\"score\" DROP CONSTRAINT \"score_range\"");
+    let added = at("ALTER DOMAIN \"public\".\"score\" ADD CONSTRAINT \"score_range\" CHECK");
+    let validated = at("ALTER DOMAIN \"public\".\"score\" VALIDATE CONSTRAINT \"score_range\"");
+    assert!(dropped < added && added < validated && sql[added..validated].contains("NOT VALID"), "{sql}");
+    assert!(!sql.contains("DROP DOMAIN"), "{sql}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(db.value("SELECT sum(score) FROM contacts").as_deref(), Some("5"));
+    assert!(db.try_execute("INSERT INTO contacts VALUES (3, 101)").is_err(), "the new check holds");
+}
+
+/// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first and
+/// dumped with its `INHERITS`; a change to a table of the tree, which the table-by-table plan
+/// would get wrong (a parent's new column added to its child again), is refused naming the
+/// table, and nothing is written.
+#[test]
+fn inheritance_trees_are_created_but_changes_to_their_tables_are_refused() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-inherits");
+    let v1 = "CREATE TABLE activities (id bigint NOT NULL, at timestamptz NOT NULL, CHECK (id > 0));
+CREATE TABLE activities_archive (archived_at timestamptz) INHERITS (activities);";
+    let init = dev(&dir, &db, v1, &["--name", "init"]);
+    assert_eq!(init.code, 0, "{init:?}");
+    assert_eq!(
+        db.value("SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'activities_archive'::regclass")
+            .as_deref(),
+        Some("activities")
+    );
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    assert_eq!(dump.code, 0, "{dump:?}");
+    assert!(dump.stdout.contains(") INHERITS (\"public\".\"activities\")"), "{}", dump.stdout);
+    let again = dev(&dir, &db, v1, &["--name", "again"]);
+    assert!(
+        again.stdout.contains("no migration generated"),
+        "the dump and the desired schema agree: {again:?}"
+    );
+
+    let v2 = v1.replace("at timestamptz NOT NULL,", "at timestamptz NOT NULL, kind text,");
+    let refused = dev(&dir, &db, &v2, &["--name", "kind"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("\"public\".\"activities\"") && refused.stderr.contains("INHERITS"),
+        "{refused:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1, "nothing written");
+    let diff = matches(&dir, &db, &v2);
+    assert_eq!(diff.code, 2, "schema diff refuses it too: {diff:?}");
+    assert!(diff.stderr.contains("\"public\".\"activities\""), "{diff:?}");
 }

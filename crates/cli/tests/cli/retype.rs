@@ -1202,3 +1202,59 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     let copied = "SELECT qty_haste_new FROM t WHERE id = 1";
     assert_eq!(prod.value(copied).as_deref(), Some("1000"), "a write in replica mode is converted");
 }
+
+/// A materialized view over the retyped column (PostgreSQL refuses the old column's drop under
+/// it) is dropped by the swap and created again, populated, with its indexes: the table is not
+/// rewritten, and a second database deployed from the folder has the view with its rows.
+#[test]
+fn a_materialized_view_over_the_column_is_created_again_populated_with_its_indexes() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-matview");
+    let v1 = "CREATE TABLE contacts (id integer PRIMARY KEY, score integer NOT NULL);
+CREATE MATERIALIZED VIEW top_scores AS SELECT id, score FROM contacts WHERE score > 10;
+CREATE UNIQUE INDEX top_scores_id_idx ON top_scores (id);
+CREATE INDEX top_scores_score_idx ON top_scores (score);";
+    let init = dev(&dir, &dev_db, v1, "init");
+    assert_eq!(init.code, 0, "{init:?}");
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, g FROM generate_series(1, 100) g; REFRESH MATERIALIZED VIEW top_scores;",
+    );
+
+    let v2 = v1.replace("score integer NOT NULL", "score bigint NOT NULL");
+    let run = dev(&dir, &dev_db, &v2, "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let swap = fs::read_to_string(created.last().unwrap().join("migration.sql")).unwrap();
+    assert!(created.last().unwrap().to_string_lossy().ends_with("_bigint_swap"), "{created:?}");
+    for wanted in [
+        "DROP MATERIALIZED VIEW \"public\".\"top_scores\"",
+        "CREATE MATERIALIZED VIEW \"public\".\"top_scores\" AS",
+        "CREATE UNIQUE INDEX top_scores_id_idx ON public.top_scores",
+        "created again and populated in this transaction",
+    ] {
+        assert!(swap.contains(wanted), "{wanted} in:\n{swap}");
+    }
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(!text.contains(" TYPE "), "no statement changes a type in place:\n{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
+
+    let applied = deploy();
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0, "the desired schema, in one deploy");
+    assert_eq!(
+        prod.value("SELECT count(*) || ':' || sum(score) || ':' || pg_typeof(min(score)) FROM top_scores")
+            .as_deref(),
+        Some("90:4995:bigint"),
+        "populated, over the new column"
+    );
+    assert_eq!(
+        prod.value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'top_scores'")
+            .as_deref(),
+        Some("top_scores_id_idx,top_scores_score_idx")
+    );
+    prod.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY top_scores");
+}
