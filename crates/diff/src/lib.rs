@@ -31,6 +31,7 @@ mod enums;
 mod fixtures;
 mod indexes;
 mod online;
+mod order;
 mod plan;
 mod privileges;
 mod rename;

@@ -188,6 +188,20 @@ impl Index {
         qualified(&self.schema, &self.name)
     }
 
+    /// `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS ...`, built from its parts: outside a
+    /// transaction, a statement that already ran must not fail a retry. Never for a partitioned
+    /// table's own index, which PostgreSQL cannot build concurrently.
+    pub fn create_concurrently_statement(&self) -> String {
+        format!(
+            "CREATE {}INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {} {}",
+            if self.unique { "UNIQUE " } else { "" },
+            quote_ident(&self.name),
+            qualified(&self.schema, &self.table),
+            quote_ident(&self.method),
+            self.elements
+        )
+    }
+
     /// `ALTER INDEX parent ATTACH PARTITION index`, for a partition's index attached to its
     /// parent table's index. The parent's definition says `ON ONLY`, so it is created without
     /// its partitions' indexes and is valid once every partition has one attached.
