@@ -233,16 +233,16 @@ impl PgConnection {
         }
         // A check reads its columns in no order: they come in name order. A key is plain when its
         // definition says nothing but its columns (its index's storage parameters and tablespace
-        // it does not print, so they are not part of the model); `NULLS NOT DISTINCT` (15) and
-        // `WITHOUT OVERLAPS` (18) are read through `to_jsonb` so that older servers, which lack
-        // the catalog columns, answer too.
+        // it does not print, so they are not part of the model); a key `WITHOUT OVERLAPS`
+        // (PostgreSQL 18) has an exclusion index; `NULLS NOT DISTINCT` (15) is read through
+        // `to_jsonb` so that older servers, which lack the catalog column, answer too.
         for row in self.rows(&format!(
             "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, \
              (SELECT string_agg(a.attname, E'\\x1f' ORDER BY CASE WHEN k.contype = 'c' THEN 0 ELSE u.o END, a.attname) \
                FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n), \
-             k.contype IN ('p', 'u') AND NOT k.condeferrable AND x.indnkeyatts = x.indnatts \
-               AND NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) \
-               AND NOT coalesce((to_jsonb(k) ->> 'conperiod')::boolean, false), \
+             CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable AND x.indnkeyatts = x.indnatts \
+               AND NOT x.indisexclusion THEN NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) \
+               ELSE false END, \
              fn.nspname, f.relname, \
              (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
                FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n), \

@@ -321,7 +321,9 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
             .find(|i| (&i.schema, &i.table, &i.name) == (&index.schema, &index.table, &index.name));
         if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(&index.definition, &wanted.definition))
         {
+            // The elements are where the operator classes are written.
             index.definition = wanted.definition.clone();
+            index.elements = wanted.elements.clone();
         }
     }
     let is_enum = |name: &str| {
