@@ -347,7 +347,8 @@ pub struct Reads {
 
 /// What the statements of `sql` read ([`Reads`]). A `CREATE FUNCTION` is read through its body,
 /// a quoted one (`AS '...'`, every statement of it) or a `BEGIN ATOMIC` one, which pg_query's
-/// walker does not enter; `None` when a statement or such a body cannot be read.
+/// walker does not enter, and its argument and result types count as relations (a table's row
+/// type is named as the table); `None` when a statement or such a body cannot be read.
 pub fn reads(sql: &str) -> Option<Reads> {
     let parsed = pg_query::parse(sql, 0).ok()?;
     let mut reads = Reads::default();
@@ -360,6 +361,16 @@ pub fn reads(sql: &str) -> Option<Reads> {
 fn read_into(node: &NodeEnum, into: &mut Reads) -> Option<()> {
     match node {
         NodeEnum::CreateFunctionStmt(function) => {
+            // A table's row type, as an argument or result (`RETURNS SETOF t`), needs the table.
+            let parameters = function.parameters.iter().filter_map(|parameter| match &parameter.node {
+                Some(NodeEnum::FunctionParameter(parameter)) => parameter.arg_type.as_ref(),
+                _ => None,
+            });
+            for type_name in function.return_type.iter().chain(parameters) {
+                if let Some(name) = names(&type_name.names).last() {
+                    into.relations.insert((*name).to_owned());
+                }
+            }
             if let Some(body) = function.sql_body.as_ref().and_then(|body| body.node.as_ref()) {
                 read_into(body, into)?;
             }
@@ -557,9 +568,13 @@ mod tests {
         };
         let quoted = "CREATE OR REPLACE FUNCTION public.f2()\n RETURNS bigint\n LANGUAGE sql\n\
                       AS $function$ SELECT total FROM v; SELECT f1() + count(*) FROM crm.t $function$\n";
-        assert_eq!(read(quoted), (vec!["t".into(), "v".into()], vec!["count".into(), "f1".into()]));
-        let atomic = "CREATE FUNCTION g() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT f1() FROM v; END";
-        assert_eq!(read(atomic), (vec!["v".into()], vec!["f1".into()]));
+        assert_eq!(
+            read(quoted),
+            (vec!["int8".into(), "t".into(), "v".into()], vec!["count".into(), "f1".into()])
+        );
+        let atomic =
+            "CREATE FUNCTION g(a crm.t) RETURNS SETOF u LANGUAGE sql BEGIN ATOMIC SELECT f1() FROM v; END";
+        assert_eq!(read(atomic), (vec!["t".into(), "u".into(), "v".into()], vec!["f1".into()]));
         assert_eq!(read("SELECT (x * public.double(y)) FROM t"), (vec!["t".into()], vec!["double".into()]));
         assert_eq!(reads("CREATE FUNCTION h() RETURNS int LANGUAGE sql AS 'SELECT FROM WHERE'"), None);
     }
