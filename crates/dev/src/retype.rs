@@ -154,7 +154,7 @@ fn same_table(a: &Table, b: &Table) -> bool {
 /// The single-column primary key a data step can walk.
 pub(crate) fn walk_key(table: &Table) -> Option<String> {
     let key = table.constraints.iter().find(|c| c.kind == ConstraintKind::PrimaryKey)?;
-    match haste_sql::key_columns(&key.definition)?.as_slice() {
+    match key.columns.as_slice() {
         [column] => Some(column.clone()),
         _ => None,
     }
@@ -300,10 +300,7 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
     // The backfill's UPDATE of every row is checked against every CHECK of the table, an
     // unvalidated one too: a row it was never validated against would stop the backfill, while
     // a change in place checks no constraint that does not read the column.
-    let unvalidated = table
-        .constraints
-        .iter()
-        .any(|c| c.kind == ConstraintKind::Check && c.definition.ends_with("NOT VALID"));
+    let unvalidated = table.constraints.iter().any(|c| c.kind == ConstraintKind::Check && !c.validated);
     if unvalidated {
         return Some(
             "a CHECK constraint NOT VALID on the table would refuse the backfill's update of a row it was never validated against",
@@ -354,7 +351,7 @@ fn referencing<'a>(
             .iter()
             .filter(move |c| {
                 c.kind == ConstraintKind::ForeignKey
-                    && haste_sql::references_column(&c.definition, &table.name, column)
+                    && c.references_column(&table.schema, &table.name, column)
             })
             .map(move |c| (other, c))
     })
@@ -633,7 +630,7 @@ END
     fn self_referencing(&self, constraint: &Constraint) -> bool {
         constraint.kind == ConstraintKind::ForeignKey
             && self.columns.iter().any(|column| {
-                haste_sql::references_column(&constraint.definition, &self.table.name, &column.old.name)
+                constraint.references_column(&self.table.schema, &self.table.name, &column.old.name)
             })
     }
 

@@ -59,9 +59,7 @@ pub(crate) fn hanging_on_regenerated<'a>(
                 .iter()
                 .filter(|c| c.kind == ConstraintKind::ForeignKey && before.constraints.contains(c))
                 .filter(|c| {
-                    regenerated
-                        .iter()
-                        .any(|column| haste_sql::references_column(&c.definition, &new.name, &column.name))
+                    regenerated.iter().any(|column| c.references_column(&new.schema, &new.name, &column.name))
                 })
                 .map(move |c| (table, c))
         })

@@ -486,11 +486,7 @@ mod tests {
         let identity = Column { identity: Some(Identity::Always), ..id.clone() };
         let note = column("note", "text");
         let commented = Column { comment: Some("in cents".into()), ..note.clone() };
-        let key = |definition: &str| Constraint {
-            name: "deals_amount_key".into(),
-            kind: ConstraintKind::Unique,
-            definition: definition.into(),
-        };
+        let key = |definition: &str| Constraint::new("deals_amount_key", ConstraintKind::Unique, definition);
         let fill = |value: &str| StorageParameter { name: "fillfactor".into(), value: value.into() };
         let (total, nullable) = (column("total", "integer"), Column { not_null: false, ..required.clone() });
         let (old_key, new_key) = (key("UNIQUE (amount)"), key("UNIQUE (amount, id)"));
@@ -578,11 +574,7 @@ mod tests {
             schema: "crm".into(),
             name: "deals_id_idx".into(),
             table: "deals".into(),
-            definition: definition.into(),
-            partial: false,
-            expressions: false,
-            valid: true,
-            attached_to: None,
+            ..crate::fixtures::index(definition)
         };
         let with = |enums: Vec<Enum>, indexes: Vec<Index>| Schema {
             enums,

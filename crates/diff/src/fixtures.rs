@@ -1,6 +1,7 @@
-//! Models for the unit tests: a table `crm.deals` with the columns a test gives it.
+//! Models for the unit tests: a table `crm.deals` with the columns a test gives it, and its
+//! indexes.
 
-use haste_schema::{Column, Table, TableKind};
+use haste_schema::{Column, Index, Table, TableKind};
 
 /// A nullable column without default.
 pub(crate) fn column(name: &str, data_type: &str) -> Column {
@@ -32,5 +33,24 @@ pub(crate) fn table(columns: Vec<Column>) -> Table {
         force_row_security: false,
         storage_parameters: Vec::new(),
         replica_identity: Default::default(),
+    }
+}
+
+/// An index of `crm.deals` with `definition`, its parts left for the test to give where it uses
+/// them.
+pub(crate) fn index(definition: &str) -> Index {
+    Index {
+        schema: "crm".into(),
+        table: "deals".into(),
+        name: "deals_id_idx".into(),
+        definition: definition.into(),
+        unique: false,
+        method: "btree".into(),
+        elements: String::new(),
+        columns: Vec::new(),
+        partial: false,
+        expressions: false,
+        valid: true,
+        attached_to: None,
     }
 }

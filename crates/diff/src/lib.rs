@@ -11,8 +11,10 @@
 //! explicit hints into statements.
 //!
 //! Order: the plan is built in phases (drop what depends on changed objects, then change,
-//! then create, dependents last). Within a phase, output follows the model's sorted order, so
-//! plans are deterministic. Only the views that read what changes (a retyped, dropped or replaced
+//! then create, dependents last). New tables, `LANGUAGE sql` functions and the views they need
+//! are created in the order of a dependency graph (what defaults, generated columns, bodies and
+//! views read and call), the phase order standing where nothing depends. Within a phase, output
+//! follows the model's sorted order, so plans are deterministic. Only the views that read what changes (a retyped, dropped or replaced
 //! column, a dropped table, a recreated view) or whose definition changes are dropped and
 //! created again, in dependency order.
 //!
@@ -31,6 +33,7 @@ mod enums;
 mod fixtures;
 mod indexes;
 mod online;
+mod order;
 mod plan;
 mod privileges;
 mod rename;

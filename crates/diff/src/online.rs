@@ -13,12 +13,6 @@ fn concurrent_possible(plan: &Builder, table: &Table) -> bool {
     plan.options.online && !matches!(table.kind, TableKind::Partitioned { .. })
 }
 
-/// `CREATE [UNIQUE] INDEX name ...` as `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS name
-/// ...`: outside a transaction, a statement that already ran must not fail a retry.
-fn concurrently(definition: &str) -> String {
-    definition.replacen("INDEX ", "INDEX CONCURRENTLY IF NOT EXISTS ", 1)
-}
-
 /// An index that appears; `existing` is its table when that table is not new.
 pub(crate) fn create_index(plan: &mut Builder, existing: Option<&Table>, index: &Index) {
     let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
@@ -26,7 +20,7 @@ pub(crate) fn create_index(plan: &mut Builder, existing: Option<&Table>, index: 
         None => plan.push(&source, index.definition.clone(), Lock::None, &[]),
         Some(table) if concurrent_possible(plan, table) => plan.push_alone(
             &source,
-            concurrently(&index.definition),
+            index.create_concurrently_statement(),
             Lock::ShareUpdateExclusive,
             &[Hazard::IndexBuild],
         ),
@@ -42,7 +36,7 @@ pub(crate) fn create_index_on_view(plan: &mut Builder, existing: bool, index: &I
         false => plan.push(&source, index.definition.clone(), Lock::None, &[]),
         true if plan.options.online => plan.push_alone(
             &source,
-            concurrently(&index.definition),
+            index.create_concurrently_statement(),
             Lock::ShareUpdateExclusive,
             &[Hazard::IndexBuild],
         ),
@@ -88,7 +82,7 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
     let name = quote_ident(&constraint.name);
     let table_name = table.qualified_name();
     let validated_later = matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check)
-        && !constraint.definition.ends_with("NOT VALID")
+        && constraint.validated
         && plan.options.online;
     if validated_later {
         plan.push(&source, format!("{statement} NOT VALID"), plain_lock, &[]);
@@ -96,9 +90,8 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
         return;
     }
     // A plain key goes onto a unique index built concurrently first.
-    let plain_key = haste_sql::plain_key_columns(&constraint.definition);
-    if let Some(columns) = plain_key.filter(|_| concurrent_possible(plan, table)) {
-        let columns: Vec<String> = columns.iter().map(|column| quote_ident(column)).collect();
+    if constraint.plain_key && concurrent_possible(plan, table) {
+        let columns: Vec<String> = constraint.columns.iter().map(|column| quote_ident(column)).collect();
         plan.push_alone(
             &source,
             format!(
@@ -159,13 +152,12 @@ pub(crate) fn add_foreign_keys_again(plan: &mut Builder, keys: &[(&Table, &Const
         return;
     }
     // One the target holds unvalidated stays so.
-    let validated = |key: &Constraint| !key.definition.ends_with("NOT VALID");
     for (table, key) in keys {
         let statement = table.add_constraint_statement(key);
-        let statement = if validated(key) { format!("{statement} NOT VALID") } else { statement };
+        let statement = if key.validated { format!("{statement} NOT VALID") } else { statement };
         plan.push(&source(table, key), statement, Lock::ShareRowExclusive, &[]);
     }
-    for (table, key) in keys.iter().filter(|(_, key)| validated(key)) {
+    for (table, key) in keys.iter().filter(|(_, key)| key.validated) {
         validate(plan, &source(table, key), table, key);
     }
 }

@@ -8,6 +8,7 @@ use haste_sql::quote_ident;
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
+use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, privileges,
     rename, settings, views,
@@ -255,16 +256,24 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, comparison);
 
-    // 5. New tables, SQL functions, then constraints, indexes, foreign keys and statistics.
+    // 5. New tables and SQL functions (with the views they need) in dependency order, then
+    //    constraints, indexes, foreign keys and statistics.
     let created = to.creation_order(in_key_order(created_tables));
-    for table in &created {
-        let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
-        plan.push(&source, table.create_statement(), Lock::None, &[]);
-    }
-    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read,
-    // once every table exists (the others went first, for the defaults that call them).
-    for new in new_functions.iter().filter(|f| checked_body(f)) {
-        create_function(&mut plan, new);
+    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, come
+    // after those tables (the others went first, for the defaults that call them), and before
+    // the tables whose defaults or generated columns call them (`order.rs`).
+    let sql_functions: Vec<&haste_schema::Function> =
+        new_functions.iter().filter(|f| checked_body(f)).copied().collect();
+    let creations = order::creations(&created, &sql_functions, &views.created);
+    for creation in &creations {
+        match creation {
+            Creation::Table(table) => {
+                let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
+                plan.push(&source, table.create_statement(), Lock::None, &[]);
+            }
+            Creation::Function(function) => create_function(&mut plan, function),
+            Creation::View(view) => create_view(&mut plan, view),
+        }
     }
     for sequence in
         to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
@@ -314,13 +323,17 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     //    order, triggers, row security, policies, comments, privileges (objects created again
     //    get theirs back here).
     settings::replica_identities(&mut plan, from, to);
-    for view in &views.created {
-        plan.push(
-            &SchemaChange::CreateView(Named::new(&view.schema, &view.name)),
-            view.create_statement(),
-            Lock::None,
-            &[],
-        );
+    let created_early: Vec<&haste_schema::View> = creations
+        .iter()
+        .filter_map(|creation| match creation {
+            Creation::View(view) => Some(*view),
+            _ => None,
+        })
+        .collect();
+    for view in
+        views.created.iter().filter(|view| !created_early.iter().any(|early| std::ptr::eq(*early, **view)))
+    {
+        create_view(&mut plan, view);
     }
     indexes::create_on_views(&mut plan, from, to, &tables);
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
@@ -508,16 +521,23 @@ fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
     plan.push(&source, function.definition.trim_end().trim_end_matches(';').to_owned(), Lock::None, &[]);
 }
 
+fn create_view(plan: &mut Builder, view: &haste_schema::View) {
+    let source = SchemaChange::CreateView(Named::new(&view.schema, &view.name));
+    plan.push(&source, view.create_statement(), Lock::None, &[]);
+}
+
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
 fn checked_body(function: &haste_schema::Function) -> bool {
-    function.definition.lines().any(|line| line.trim() == "LANGUAGE sql")
+    function.language == "sql"
 }
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table, TableKind};
+    use haste_schema::{
+        Column, Constraint, ConstraintKind, Index, References, ReferentialAction, Schema, Table, TableKind,
+    };
 
-    use crate::fixtures::{column, table};
+    use crate::fixtures::{column, index, table};
     use crate::{Hazard, Options, SchemaChange, diff};
 
     /// `crm.deals (id, price, total GENERATED ALWAYS AS (price * 2) STORED NOT NULL, note)`
@@ -532,21 +552,16 @@ mod tests {
         let mut deals =
             table(vec![column("id", "integer"), column("price", price_type), total, column("note", "text")]);
         deals.constraints.push(Constraint {
-            name: "deals_total_check".into(),
-            kind: ConstraintKind::Check,
-            definition: "CHECK ((total >= 0))".into(),
+            columns: vec!["total".into()],
+            ..Constraint::new("deals_total_check", ConstraintKind::Check, "CHECK ((total >= 0))")
         });
         Schema {
             tables: vec![deals],
             indexes: vec![Index {
-                schema: "crm".into(),
                 name: "deals_total_idx".into(),
-                table: "deals".into(),
-                definition: "CREATE INDEX deals_total_idx ON crm.deals USING btree (total)".into(),
-                partial: false,
-                expressions: false,
-                valid: true,
-                attached_to: None,
+                columns: vec!["total".into()],
+                elements: "(total)".into(),
+                ..index("CREATE INDEX deals_total_idx ON crm.deals USING btree (total)")
             }],
             ..Schema::default()
         }
@@ -609,9 +624,19 @@ mod tests {
             let mut lines = table(vec![column("id", "integer"), column("total", "bigint")]);
             lines.name = "lines".into();
             lines.constraints.push(Constraint {
-                name: "lines_total_fkey".into(),
-                kind: ConstraintKind::ForeignKey,
-                definition: "FOREIGN KEY (total) REFERENCES crm.deals(total)".into(),
+                columns: vec!["total".into()],
+                references: Some(References {
+                    schema: "crm".into(),
+                    table: "deals".into(),
+                    columns: vec!["total".into()],
+                    on_delete: ReferentialAction::NoAction,
+                    on_update: ReferentialAction::NoAction,
+                }),
+                ..Constraint::new(
+                    "lines_total_fkey",
+                    ConstraintKind::ForeignKey,
+                    "FOREIGN KEY (total) REFERENCES crm.deals(total)",
+                )
             });
             schema.tables.push(lines);
             schema

@@ -238,7 +238,9 @@ mod tests {
     fn revoked_defaults_and_default_privileges() {
         let function = Function {
             schema: "crm".into(),
+            name: "total".into(),
             signature: "crm.total(integer)".into(),
+            language: "sql".into(),
             definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
         };
         let revoked = Privilege {

@@ -187,9 +187,9 @@ mod tests {
         required.tables[0].columns[1].not_null = true;
         let mut keyed = id_amount.clone();
         keyed.tables[0].constraints.push(Constraint {
-            name: "deals_amount_key".into(),
-            kind: ConstraintKind::Unique,
-            definition: "UNIQUE (amount)".into(),
+            columns: vec!["amount".into()],
+            plain_key: true,
+            ..Constraint::new("deals_amount_key", ConstraintKind::Unique, "UNIQUE (amount)")
         });
         let online = Options { online: true };
         let cases: Vec<(&str, Schema, Schema, Options, Vec<SchemaChange>)> = vec![

@@ -115,16 +115,7 @@ mod tests {
     }
 
     fn code_index(definition: &str) -> Index {
-        Index {
-            schema: "crm".into(),
-            table: "deals".into(),
-            name: "deals_code_key".into(),
-            definition: definition.into(),
-            partial: false,
-            expressions: false,
-            valid: true,
-            attached_to: None,
-        }
+        Index { name: "deals_code_key".into(), ..crate::fixtures::index(definition) }
     }
 
     fn statements(from: &Schema, to: &Schema) -> Vec<(String, Lock)> {
@@ -225,11 +216,8 @@ mod tests {
         // A unique key's index: the same when the constraint is added again.
         let keyed = |definition: &str| {
             let mut schema = from.clone();
-            schema.tables[0].constraints = vec![Constraint {
-                name: "deals_code_key".into(),
-                kind: ConstraintKind::Unique,
-                definition: definition.into(),
-            }];
+            schema.tables[0].constraints =
+                vec![Constraint::new("deals_code_key", ConstraintKind::Unique, definition)];
             schema.tables[0].replica_identity = ReplicaIdentity::Index("deals_code_key".into());
             schema
         };

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
-    Namespace, Policy, ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind,
-    Trigger, View,
+    Namespace, Policy, References, ReferentialAction, ReplicaIdentity, Schema, Sequence, Statistics,
+    StorageParameter, Table, TableKind, Trigger, View,
 };
 
 use crate::PgConnection;
@@ -235,23 +235,77 @@ impl PgConnection {
                 });
             }
         }
+        // A check reads its columns in no order: they come in name order. A key is plain when its
+        // definition says nothing but its columns (its index's storage parameters and tablespace
+        // it does not print, so they are not part of the model); a key `WITHOUT OVERLAPS`
+        // (PostgreSQL 18) has an exclusion index; `NULLS NOT DISTINCT` (15) is read through
+        // `to_jsonb` so that older servers, which lack the catalog column, answer too.
         for row in self.rows(&format!(
-            "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid) FROM pg_constraint k \
-             JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+            "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, \
+             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY CASE WHEN k.contype = 'c' THEN 0 ELSE u.o END, a.attname) \
+               FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n), \
+             CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable AND x.indnkeyatts = x.indnatts \
+               AND NOT x.indisexclusion THEN NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) \
+               ELSE false END, \
+             fn.nspname, f.relname, \
+             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
+               FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n), \
+             k.confdeltype, k.confupdtype \
+             FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_index x ON k.contype IN ('p', 'u') AND x.indexrelid = k.conindid \
+             LEFT JOIN pg_class f ON k.contype = 'f' AND f.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
              WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal AND {class_filter} ORDER BY k.conrelid, k.conname"
         ))? {
             // The query asks for the kinds the model holds only.
             if let (Some(&i), Some(kind)) = (position.get(&text(&row, 0)), ConstraintKind::from_code(&text(&row, 2))) {
-                tables[i].1.constraints.push(Constraint { name: text(&row, 1), kind, definition: text(&row, 3) });
+                let action = |column: usize| {
+                    ReferentialAction::from_code(&text(&row, column)).ok_or_else(|| {
+                        DbError::message(format!("unexpected foreign key action `{}`", text(&row, column)))
+                    })
+                };
+                let references = match optional(&row, 8).zip(optional(&row, 9)) {
+                    Some((schema, table)) => Some(References {
+                        schema,
+                        table,
+                        columns: items(&row, 10),
+                        on_delete: action(11)?,
+                        on_update: action(12)?,
+                    }),
+                    None => None,
+                };
+                tables[i].1.constraints.push(Constraint {
+                    name: text(&row, 1),
+                    kind,
+                    definition: text(&row, 3),
+                    validated: flag(&row, 4),
+                    columns: items(&row, 6),
+                    deferrable: flag(&row, 5),
+                    plain_key: flag(&row, 7),
+                    references,
+                });
             }
         }
         schema.tables = tables.into_iter().map(|(_, table)| table).collect();
 
+        // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
+        // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
+        // for a partitioned table's index) and checked, so a head of another form is an error,
+        // never a statement cut at the wrong place.
         schema.indexes = self
             .rows(&format!(
-                "SELECT n.nspname, c.relname, i.relname, pg_get_indexdef(x.indexrelid), \
-                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname FROM pg_index x \
+                "SELECT n.nspname, c.relname, i.relname, d.def, \
+                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
+                 CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
+                 CASE WHEN x.indexprs IS NULL THEN (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
+                   FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(k, o) \
+                   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.k WHERE u.o <= x.indnkeyatts) END \
+                 FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 JOIN pg_am am ON am.oid = i.relam \
+                 CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def, \
+                   'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
+                   || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \
+                   || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head) d \
                  LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
                  LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
                  WHERE {class_filter} \
@@ -259,17 +313,25 @@ impl PgConnection {
                  ORDER BY 1, 3"
             ))?
             .iter()
-            .map(|row| Index {
-                schema: text(row, 0),
-                table: text(row, 1),
-                name: text(row, 2),
-                definition: text(row, 3),
-                partial: flag(row, 4),
-                expressions: flag(row, 5),
-                valid: flag(row, 6),
-                attached_to: optional(row, 7).zip(optional(row, 8)),
+            .map(|row| {
+                Ok(Index {
+                    schema: text(row, 0),
+                    table: text(row, 1),
+                    name: text(row, 2),
+                    definition: text(row, 3),
+                    unique: flag(row, 9),
+                    method: text(row, 10),
+                    elements: optional(row, 11).ok_or_else(|| {
+                        DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
+                    })?,
+                    columns: items(row, 12),
+                    partial: flag(row, 4),
+                    expressions: flag(row, 5),
+                    valid: flag(row, 6),
+                    attached_to: optional(row, 7).zip(optional(row, 8)),
+                })
             })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         schema.views = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid) FROM pg_class c \
@@ -280,12 +342,19 @@ impl PgConnection {
             .collect();
         schema.functions = self
             .rows(&format!(
-                "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p \
-                 JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
+                "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname FROM pg_proc p \
+                 JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
+                 WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
                 not_extension_owned("pg_proc", "p.oid")
             ))?
             .iter()
-            .map(|row| Function { schema: text(row, 0), signature: text(row, 1), definition: text(row, 2) })
+            .map(|row| Function {
+                schema: text(row, 0),
+                name: text(row, 4),
+                signature: text(row, 1),
+                language: text(row, 3),
+                definition: text(row, 2),
+            })
             .collect();
         schema.triggers = self
             .rows(&format!(

@@ -70,7 +70,7 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
             .constraints
             .iter()
             .find(|c| c.kind == ConstraintKind::PrimaryKey)
-            .map(|c| ir::PrimaryKey { name: c.name.clone(), columns: key_columns(&c.definition) });
+            .map(|c| ir::PrimaryKey { name: c.name.clone(), columns: c.columns.clone() });
         database.tables.push(ir::Table { name: table_name.clone(), columns, primary_key });
         for constraint in &table.constraints {
             match constraint.kind {
@@ -78,19 +78,19 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     table: table_name.clone(),
                     name: constraint.name.clone(),
                     unique: true,
-                    columns: key_columns(&constraint.definition)
-                        .into_iter()
-                        .map(|name| ir::IndexColumn { name, sort: None, opclass: None })
+                    columns: constraint
+                        .columns
+                        .iter()
+                        .map(|name| ir::IndexColumn { name: name.clone(), sort: None, opclass: None })
                         .collect(),
                     method: None,
                     predicate: None,
                 }),
-                ConstraintKind::ForeignKey => database.foreign_keys.push(foreign_key(
-                    &table_name,
-                    constraint,
-                    &qualified,
-                    &table.schema,
-                )),
+                ConstraintKind::ForeignKey => {
+                    if let Some(foreign_key) = foreign_key(&table_name, constraint, &qualified) {
+                        database.foreign_keys.push(foreign_key)
+                    }
+                }
                 _ => {}
             }
         }
@@ -121,51 +121,21 @@ fn unquote(text: &str) -> String {
     }
 }
 
-/// The names in the first parenthesized list of a definition.
-fn key_columns(definition: &str) -> Vec<String> {
-    let Some(open) = definition.find('(') else { return Vec::new() };
-    let Some(close) = definition[open..].find(')') else { return Vec::new() };
-    definition[open + 1..open + close].split(',').map(unquote).collect()
-}
-
-fn foreign_key(
-    table: &Name,
-    constraint: &Constraint,
-    qualified: &dyn Fn(&str) -> bool,
-    schema: &str,
-) -> ir::ForeignKey {
-    let definition = &constraint.definition;
-    let after = definition.split_once("REFERENCES ").map_or("", |(_, rest)| rest);
-    let (target, rest) = after.split_once('(').unwrap_or((after, ""));
-    let (referenced, actions) = rest.split_once(')').unwrap_or((rest, ""));
-    let target_parts: Vec<String> = target.split('.').map(unquote).collect();
-    let (target_schema, target_name) = match &target_parts[..] {
-        [s, n] => (s.clone(), n.clone()),
-        [n] => (schema.to_owned(), n.clone()),
-        _ => (schema.to_owned(), target.to_owned()),
-    };
-    let action = |event: &str| {
-        let marker = format!("ON {event} ");
-        actions.split_once(&marker).map_or("NO ACTION".to_owned(), |(_, rest)| {
-            ["SET DEFAULT", "SET NULL", "NO ACTION", "RESTRICT", "CASCADE"]
-                .into_iter()
-                .find(|a| rest.starts_with(a))
-                .unwrap_or("NO ACTION")
-                .to_owned()
-        })
-    };
-    ir::ForeignKey {
+/// A foreign key as Prisma reads it; `None` for a constraint that is none.
+fn foreign_key(table: &Name, constraint: &Constraint, qualified: &dyn Fn(&str) -> bool) -> Option<ir::ForeignKey> {
+    let target = constraint.references.as_ref()?;
+    Some(ir::ForeignKey {
         table: table.clone(),
         name: constraint.name.clone(),
-        columns: key_columns(definition),
+        columns: constraint.columns.clone(),
         referenced_table: Name {
-            schema: qualified(&target_schema).then_some(target_schema),
-            name: target_name,
+            schema: qualified(&target.schema).then(|| target.schema.clone()),
+            name: target.table.clone(),
         },
-        referenced_columns: referenced.split(',').map(unquote).collect(),
-        on_delete: action("DELETE"),
-        on_update: action("UPDATE"),
-    }
+        referenced_columns: target.columns.clone(),
+        on_delete: target.on_delete.keyword().to_owned(),
+        on_update: target.on_update.keyword().to_owned(),
+    })
 }
 
 /// `CREATE [UNIQUE] INDEX name ON table USING method (cols) [WHERE (predicate)]`.
@@ -359,7 +329,9 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
             .find(|i| (&i.schema, &i.table, &i.name) == (&index.schema, &index.table, &index.name));
         if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(&index.definition, &wanted.definition))
         {
+            // The elements are where the operator classes are written.
             index.definition = wanted.definition.clone();
+            index.elements = wanted.elements.clone();
         }
     }
     let is_enum = |name: &str| {

@@ -1,11 +1,9 @@
 //! The diagram's model: tables with their columns and keys, and foreign keys as links, read
 //! from a [`Schema`] and narrowed by a [`Filter`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use haste_schema::{ConstraintKind, Schema};
-
-use crate::keys;
 
 /// Which tables to draw.
 #[derive(Debug, Clone, Default)]
@@ -192,22 +190,23 @@ impl Erd {
         let mut links = Vec::new();
         for (from, table) in tables.iter().enumerate() {
             for constraint in table.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-                let Some(key) = keys::foreign_key(&constraint.definition) else { continue };
-                let Some(to) = referenced_table(&key, &table.schema, &index, schema) else { continue };
+                let Some(target) = &constraint.references else { continue };
+                let Some(&to) = index.get(&(target.schema.as_str(), target.table.as_str())) else { continue };
+                let key = &constraint.columns;
                 let position =
                     |entity: &Entity, name: &str| entity.attributes.iter().position(|a| a.name == name);
                 let (Some(from_attribute), Some(to_attribute)) = (
-                    key.columns.first().and_then(|c| position(&entities[from], c)),
-                    key.referenced.first().and_then(|c| position(&entities[to], c)),
+                    key.first().and_then(|c| position(&entities[from], c)),
+                    target.columns.first().and_then(|c| position(&entities[to], c)),
                 ) else {
                     continue;
                 };
                 let attribute = |name: &String| entities[from].attributes.iter().find(|a| &a.name == name);
-                let required = key.columns.iter().all(|c| attribute(c).is_some_and(|a| a.not_null));
-                let one_to_one = key.columns.len() == 1
-                    && attribute(&key.columns[0])
+                let required = key.iter().all(|c| attribute(c).is_some_and(|a| a.not_null));
+                let one_to_one = key.len() == 1
+                    && attribute(&key[0])
                         .is_some_and(|a| a.unique || a.primary && primary_key_len(&entities[from]) == 1);
-                for column in &key.columns {
+                for column in key {
                     if let Some(a) = entities[from].attributes.iter_mut().find(|a| &a.name == column) {
                         a.foreign = true;
                     }
@@ -243,43 +242,23 @@ fn primary_key_len(entity: &Entity) -> usize {
     entity.attributes.iter().filter(|a| a.primary).count()
 }
 
-/// The table a foreign key references: PostgreSQL prints the schema only when the name is not
-/// visible on the session's search path, so an unqualified name is looked for in the
-/// referencing table's schema, then `public`, then any schema holding a table of that name.
-fn referenced_table(
-    key: &keys::ForeignKey,
-    own_schema: &str,
-    index: &HashMap<(&str, &str), usize>,
-    schema: &Schema,
-) -> Option<usize> {
-    if let Some(named) = &key.schema {
-        return index.get(&(named.as_str(), key.table.as_str())).copied();
-    }
-    [own_schema, "public"].into_iter().find_map(|s| index.get(&(s, key.table.as_str())).copied()).or_else(
-        || {
-            let holders: BTreeSet<&str> =
-                schema.tables.iter().filter(|t| t.name == key.table).map(|t| t.schema.as_str()).collect();
-            holders.into_iter().find_map(|s| index.get(&(s, key.table.as_str())).copied())
-        },
-    )
-}
-
 fn entity(schema: &Schema, table: &haste_schema::Table) -> Entity {
     let mut primary = Vec::new();
     let mut unique = Vec::new();
     for constraint in &table.constraints {
-        match (constraint.kind, haste_sql::key_columns(&constraint.definition)) {
-            (ConstraintKind::PrimaryKey, Some(columns)) => primary = columns,
-            (ConstraintKind::Unique, Some(columns)) if columns.len() == 1 => unique.extend(columns),
+        match constraint.kind {
+            ConstraintKind::PrimaryKey => primary = constraint.columns.clone(),
+            ConstraintKind::Unique if constraint.columns.len() == 1 => {
+                unique.extend(constraint.columns.clone())
+            }
             _ => {}
         }
     }
-    for index in
-        schema.indexes.iter().filter(|i| i.schema == table.schema && i.table == table.name && !i.partial)
-    {
-        if let Some(columns) = keys::unique_index_columns(&index.definition).filter(|c| c.len() == 1) {
-            unique.extend(columns);
-        }
+    let unique_on_one = |i: &&haste_schema::Index| {
+        i.schema == table.schema && i.table == table.name && i.unique && !i.partial && i.columns.len() == 1
+    };
+    for index in schema.indexes.iter().filter(unique_on_one) {
+        unique.extend(index.columns.clone());
     }
     Entity {
         schema: table.schema.clone(),

@@ -10,8 +10,6 @@ pub mod page;
 pub mod svg;
 pub mod text;
 
-mod keys;
-
 pub use erd::{Erd, Filter, FilterError};
 
 /// Escapes text for HTML and XML (SVG, Graphviz's HTML-like labels): the one way any name,

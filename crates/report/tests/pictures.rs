@@ -9,7 +9,10 @@ use haste_report::layout::{Layout, Rect, layout};
 use haste_report::page::{Report, render};
 use haste_report::svg::{self, Anchors};
 use haste_report::{Filter, history::History};
-use haste_schema::{Column, Constraint, ConstraintKind, Index, Policy, Schema, Table, TableKind, Trigger};
+use haste_schema::{
+    Column, Constraint, ConstraintKind, Index, Policy, References, ReferentialAction, Schema, Table,
+    TableKind, Trigger,
+};
 use haste_testkit::browser::{Browser, ink};
 use haste_testkit::{Random, TempDir};
 
@@ -26,8 +29,28 @@ fn column(name: &str, data_type: &str, not_null: bool) -> Column {
     }
 }
 
-fn constraint(name: &str, kind: ConstraintKind, definition: String) -> Constraint {
-    Constraint { name: name.to_owned(), kind, definition }
+/// A primary key on `id`.
+fn primary_key(name: &str) -> Constraint {
+    Constraint {
+        columns: vec!["id".to_owned()],
+        ..Constraint::new(name, ConstraintKind::PrimaryKey, "PRIMARY KEY (id)")
+    }
+}
+
+/// A foreign key on `column` referencing `id` of `schema`.`table`, the definition as
+/// PostgreSQL prints it.
+fn foreign_key(name: &str, column: &str, schema: &str, table: &str, definition: String) -> Constraint {
+    Constraint {
+        columns: vec![column.to_owned()],
+        references: Some(References {
+            schema: schema.to_owned(),
+            table: table.to_owned(),
+            columns: vec!["id".to_owned()],
+            on_delete: ReferentialAction::Cascade,
+            on_update: ReferentialAction::NoAction,
+        }),
+        ..Constraint::new(name, ConstraintKind::ForeignKey, &definition)
+    }
 }
 
 fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constraint>) -> Table {
@@ -71,19 +94,17 @@ fn generated(tables: usize) -> Schema {
                 c % 2 == 0,
             ));
         }
-        let mut constraints = vec![constraint(
-            &format!("{name}_pkey"),
-            ConstraintKind::PrimaryKey,
-            "PRIMARY KEY (id)".to_owned(),
-        )];
+        let mut constraints = vec![primary_key(&format!("{name}_pkey"))];
         let parents = if names.is_empty() { 0 } else { 1 + random.next(3) };
         for p in 0..parents {
             let (parent_schema, parent) = &names[random.next(names.len())];
             let key = format!("{parent}_{p}_id");
             columns.push(column(&key, "bigint", p == 0));
-            constraints.push(constraint(
+            constraints.push(foreign_key(
                 &format!("{name}_{key}_fkey"),
-                ConstraintKind::ForeignKey,
+                &key,
+                parent_schema,
+                parent,
                 format!("FOREIGN KEY ({key}) REFERENCES {parent_schema}.{parent}(id) ON DELETE CASCADE"),
             ));
         }
@@ -104,7 +125,7 @@ fn hostile() -> Schema {
             column("quo\"te'", "text", false),
             column("日本語", "text", false),
         ],
-        vec![constraint("p<k>", ConstraintKind::PrimaryKey, "PRIMARY KEY (id)".to_owned())],
+        vec![primary_key("p<k>")],
     );
     target.comment = Some("</script><img src=x onerror=alert(2)> & \"quotes\"".to_owned());
     target.columns[1].comment = Some("<b>bold?</b>".to_owned());
@@ -114,11 +135,13 @@ fn hostile() -> Schema {
         "child & <i>",
         vec![column("id", "integer", true), column("parent", "integer", false)],
         vec![
-            constraint("child_pkey", ConstraintKind::PrimaryKey, "PRIMARY KEY (id)".to_owned()),
-            constraint(
+            primary_key("child_pkey"),
+            foreign_key(
                 "fk<script>",
-                ConstraintKind::ForeignKey,
-                format!("FOREIGN KEY (parent) REFERENCES public.{}(id)", quoted(evil)),
+                "parent",
+                "public",
+                evil,
+                format!("FOREIGN KEY (parent) REFERENCES public.{}(id) ON DELETE CASCADE", quoted(evil)),
             ),
         ],
     );
@@ -132,6 +155,10 @@ fn hostile() -> Schema {
                 "CREATE UNIQUE INDEX \"u<idx>\" ON public.{} USING btree (\"日本語\")",
                 quoted(evil)
             ),
+            unique: true,
+            method: "btree".to_owned(),
+            elements: "(\"日本語\")".to_owned(),
+            columns: vec!["日本語".to_owned()],
             partial: false,
             expressions: false,
             valid: true,

@@ -218,6 +218,24 @@ impl Index {
         qualified(&self.schema, &self.name)
     }
 
+    /// `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS ...`, built from its parts: outside a
+    /// transaction, a statement that already ran must not fail a retry. Never for a partitioned
+    /// table's own index, which PostgreSQL cannot build concurrently.
+    pub fn create_concurrently_statement(&self) -> String {
+        // PostgreSQL's own methods are written as the words people know; any other is quoted.
+        let method = ["btree", "hash", "gist", "spgist", "gin", "brin"]
+            .into_iter()
+            .find(|known| *known == self.method)
+            .map_or_else(|| quote_ident(&self.method), str::to_owned);
+        format!(
+            "CREATE {}INDEX CONCURRENTLY IF NOT EXISTS {} ON {} USING {method} {}",
+            if self.unique { "UNIQUE " } else { "" },
+            quote_ident(&self.name),
+            qualified(&self.schema, &self.table),
+            self.elements
+        )
+    }
+
     /// `ALTER INDEX parent ATTACH PARTITION index`, for a partition's index attached to its
     /// parent table's index. The parent's definition says `ON ONLY`, so it is created without
     /// its partitions' indexes and is valid once every partition has one attached.

@@ -361,7 +361,71 @@ impl ConstraintKind {
     }
 }
 
-/// A table constraint.
+/// What a foreign key does to the referencing rows when the referenced row is deleted or its
+/// key updated (`pg_constraint.confdeltype`, `confupdtype`); serialized as the catalog writes it
+/// (`a`, `r`, `c`, `n`, `d`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ReferentialAction {
+    /// `NO ACTION`, the default.
+    #[serde(rename = "a")]
+    NoAction,
+    /// `RESTRICT`.
+    #[serde(rename = "r")]
+    Restrict,
+    /// `CASCADE`.
+    #[serde(rename = "c")]
+    Cascade,
+    /// `SET NULL`.
+    #[serde(rename = "n")]
+    SetNull,
+    /// `SET DEFAULT`.
+    #[serde(rename = "d")]
+    SetDefault,
+}
+
+impl ReferentialAction {
+    /// The catalog's code, or `None` for any other.
+    pub fn from_code(code: &str) -> Option<ReferentialAction> {
+        match code {
+            "a" => Some(ReferentialAction::NoAction),
+            "r" => Some(ReferentialAction::Restrict),
+            "c" => Some(ReferentialAction::Cascade),
+            "n" => Some(ReferentialAction::SetNull),
+            "d" => Some(ReferentialAction::SetDefault),
+            _ => None,
+        }
+    }
+
+    /// The words of its clause (`ON DELETE <keyword>`).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ReferentialAction::NoAction => "NO ACTION",
+            ReferentialAction::Restrict => "RESTRICT",
+            ReferentialAction::Cascade => "CASCADE",
+            ReferentialAction::SetNull => "SET NULL",
+            ReferentialAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// What a foreign key references (`pg_constraint.confrelid`, `confkey`) and what it does when
+/// that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct References {
+    /// The referenced table's schema.
+    pub schema: String,
+    /// The referenced table.
+    pub table: String,
+    /// The referenced columns, in the order of the key's own columns.
+    pub columns: Vec<String>,
+    /// `ON DELETE`.
+    pub on_delete: ReferentialAction,
+    /// `ON UPDATE`.
+    pub on_update: ReferentialAction,
+}
+
+/// A table constraint. Its definition is what statements carry; the other fields are the same
+/// facts read from the catalog for code that needs them, so nothing parses the definition back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Constraint {
     /// Name.
@@ -370,6 +434,45 @@ pub struct Constraint {
     pub kind: ConstraintKind,
     /// As `pg_get_constraintdef` prints it (includes `NOT VALID`, `DEFERRABLE`, actions).
     pub definition: String,
+    /// Checked against every row (`pg_constraint.convalidated`): false for one added `NOT
+    /// VALID` and not validated since.
+    pub validated: bool,
+    /// Its columns (`conkey`): a key's in key order, a check's in name order (it reads them in no
+    /// order, and a type-change swap moves a column to the end).
+    pub columns: Vec<String>,
+    /// `DEFERRABLE` (`condeferrable`).
+    pub deferrable: bool,
+    /// A primary key or unique constraint whose definition says nothing but its columns (no
+    /// `INCLUDE`, `NULLS NOT DISTINCT`, `WITHOUT OVERLAPS` or `DEFERRABLE`): a unique index
+    /// built on its own on the columns can back it.
+    pub plain_key: bool,
+    /// For a foreign key, what it references.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub references: Option<References>,
+}
+
+impl Constraint {
+    /// A constraint with no columns, validated, not deferrable, referencing nothing: the facts
+    /// callers fill from here.
+    pub fn new(name: &str, kind: ConstraintKind, definition: &str) -> Constraint {
+        Constraint {
+            name: name.to_owned(),
+            kind,
+            definition: definition.to_owned(),
+            validated: true,
+            columns: Vec::new(),
+            deferrable: false,
+            plain_key: false,
+            references: None,
+        }
+    }
+
+    /// Whether it is a foreign key referencing column `column` of table `schema`.`table`.
+    pub fn references_column(&self, schema: &str, table: &str, column: &str) -> bool {
+        self.references.as_ref().is_some_and(|target| {
+            target.schema == schema && target.table == table && target.columns.iter().any(|c| c == column)
+        })
+    }
 }
 
 /// An index that does not back a constraint: on a partitioned table, the partitions' indexes
@@ -384,6 +487,17 @@ pub struct Index {
     pub name: String,
     /// As `pg_get_indexdef` prints it.
     pub definition: String,
+    /// `UNIQUE` (`pg_index.indisunique`).
+    pub unique: bool,
+    /// Its access method (`pg_am.amname`: `btree`, `gin`, ...).
+    pub method: String,
+    /// What follows `USING <method>` in the definition: the key elements in parentheses, then
+    /// `INCLUDE`, `NULLS NOT DISTINCT`, `WITH (...)` and `WHERE` as PostgreSQL prints them, so a
+    /// statement of another form ([`Index::create_concurrently_statement`]) is built from parts.
+    pub elements: String,
+    /// Its key columns in order (`indkey`, the `INCLUDE` ones left out); empty when a key is an
+    /// expression.
+    pub columns: Vec<String>,
     /// Has a `WHERE` predicate (a partial index).
     pub partial: bool,
     /// Has a key that is an expression rather than a column (`lower("email")`).
@@ -414,8 +528,13 @@ pub struct View {
 pub struct Function {
     /// Schema.
     pub schema: String,
+    /// Name (`pg_proc.proname`), as calls name it.
+    pub name: String,
     /// Name with its argument types, as `regprocedure` prints it.
     pub signature: String,
+    /// The language of its body (`pg_language.lanname`: `sql`, `plpgsql`, ...). PostgreSQL
+    /// checks a `sql` body against the catalog when the function is created.
+    pub language: String,
     /// The `CREATE OR REPLACE` statement, as `pg_get_functiondef` prints it.
     pub definition: String,
 }

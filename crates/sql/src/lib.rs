@@ -45,8 +45,8 @@ pub use quote::{
     MAX_IDENT_BYTES, dollar_quote, object_name, quote_ident, quote_literal, truncate_ident, unused_ident,
 };
 pub use retarget::{
-    Repointed, constraint_on, expression_reads, index_named, index_on, key_columns, mentions,
-    names as string_nodes, plain_key_columns, references_column, relations, type_names,
+    Reads, Repointed, constraint_on, expression_reads, index_named, index_on, mentions,
+    names as string_nodes, reads, relations, type_names,
 };
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};

@@ -313,59 +313,6 @@ fn excludes_on(constraint: &Constraint, column: &str) -> bool {
     })
 }
 
-/// The syntax tree of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any other
-/// constraint.
-fn key_constraint(definition: &str) -> Option<Box<Constraint>> {
-    let sql = format!("ALTER TABLE t ADD {definition}");
-    let Some(NodeEnum::AlterTableStmt(alter)) = only_statement(&sql) else { return None };
-    let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first()?.node.as_ref() else { return None };
-    let Some(NodeEnum::Constraint(constraint)) = command.def.clone()?.node else { return None };
-    matches!(
-        ConstrType::try_from(constraint.contype),
-        Ok(ConstrType::ConstrPrimary | ConstrType::ConstrUnique)
-    )
-    .then_some(constraint)
-}
-
-/// The key columns of a `PRIMARY KEY (...)` or `UNIQUE (...)` definition; `None` for any
-/// other constraint.
-pub fn key_columns(definition: &str) -> Option<Vec<String>> {
-    key_constraint(definition)
-        .map(|constraint| names(&constraint.keys).into_iter().map(str::to_owned).collect())
-}
-
-/// The key columns of a `PRIMARY KEY (a, b)` or `UNIQUE (a, b)` with nothing more to it, which a
-/// unique index built on its own can back; `None` for any other constraint and for one with
-/// `INCLUDE`, `NULLS NOT DISTINCT`, `WITHOUT OVERLAPS`, `DEFERRABLE`, storage parameters or a
-/// tablespace.
-pub fn plain_key_columns(definition: &str) -> Option<Vec<String>> {
-    let constraint = key_constraint(definition)?;
-    let plain = !constraint.deferrable
-        && !constraint.initdeferred
-        && !constraint.nulls_not_distinct
-        && !constraint.without_overlaps
-        && constraint.including.is_empty()
-        && constraint.options.is_empty()
-        && constraint.indexspace.is_empty()
-        && !constraint.keys.is_empty();
-    plain.then(|| names(&constraint.keys).into_iter().map(str::to_owned).collect())
-}
-
-/// Whether a foreign key `definition` references column `column` of table `table` (unqualified
-/// name; any schema counts, to stay on the safe side).
-pub fn references_column(definition: &str, table: &str, column: &str) -> bool {
-    let sql = format!("ALTER TABLE t ADD {definition}");
-    let Some(NodeEnum::AlterTableStmt(alter)) = only_statement(&sql) else { return true };
-    let Some(NodeEnum::AlterTableCmd(command)) = alter.cmds.first().and_then(|c| c.node.as_ref()) else {
-        return true;
-    };
-    let Some(NodeEnum::Constraint(constraint)) = command.def.as_ref().and_then(|d| d.node.as_ref()) else {
-        return true;
-    };
-    constraint.pktable.as_ref().is_some_and(|pk| pk.relname == table)
-        && (constraint.pk_attrs.is_empty() || names(&constraint.pk_attrs).contains(&column))
-}
-
 /// Whether the definition of a view, trigger or policy (any statement) reads `column` of a
 /// table named `table`: conservatively, whether it names both (a join `USING` the column, or
 /// a `NATURAL` join, which names none, counts).
@@ -386,6 +333,83 @@ pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
 /// names, by name without their schema; `None` when the statement cannot be read.
 pub fn relations(statement: &str) -> Option<BTreeSet<String>> {
     only_statement(statement).map(|node| range_names(&node).into_iter().map(str::to_owned).collect())
+}
+
+/// What a statement reads, by name without schema (so a caller matching them can only find more):
+/// the relations it names, as [`relations`] reads them, and the functions it calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reads {
+    /// Tables, views and common table expressions.
+    pub relations: BTreeSet<String>,
+    /// Functions called.
+    pub functions: BTreeSet<String>,
+}
+
+/// What the statements of `sql` read ([`Reads`]). A `CREATE FUNCTION` is read through its body,
+/// a quoted one (`AS '...'`, every statement of it) or a `BEGIN ATOMIC` one, which pg_query's
+/// walker does not enter, and its argument and result types count as relations (a table's row
+/// type is named as the table); `None` when a statement or such a body cannot be read.
+pub fn reads(sql: &str) -> Option<Reads> {
+    let parsed = pg_query::parse(sql, 0).ok()?;
+    let mut reads = Reads::default();
+    for raw in &parsed.protobuf.stmts {
+        read_into(raw.stmt.as_ref()?.node.as_ref()?, &mut reads)?;
+    }
+    Some(reads)
+}
+
+fn read_into(node: &NodeEnum, into: &mut Reads) -> Option<()> {
+    match node {
+        NodeEnum::CreateFunctionStmt(function) => {
+            // A table's row type, as an argument or result (`RETURNS SETOF t`), needs the table.
+            let parameters = function.parameters.iter().filter_map(|parameter| match &parameter.node {
+                Some(NodeEnum::FunctionParameter(parameter)) => parameter.arg_type.as_ref(),
+                _ => None,
+            });
+            for type_name in function.return_type.iter().chain(parameters) {
+                if let Some(name) = names(&type_name.names).last() {
+                    into.relations.insert((*name).to_owned());
+                }
+            }
+            if let Some(body) = function.sql_body.as_ref().and_then(|body| body.node.as_ref()) {
+                read_into(body, into)?;
+            }
+            let quoted_body = function.options.iter().find_map(|option| match &option.node {
+                Some(NodeEnum::DefElem(element)) if element.defname == "as" => element.arg.as_ref(),
+                _ => None,
+            });
+            // `AS 'body'`, or `AS 'file', 'symbol'` for C: the first string is the body.
+            if let Some(Some(NodeEnum::List(list))) = quoted_body.map(|arg| arg.node.as_ref())
+                && let Some(body) = names(&list.items).first()
+            {
+                let body = reads(body)?;
+                into.relations.extend(body.relations);
+                into.functions.extend(body.functions);
+            }
+        }
+        // A `BEGIN ATOMIC` body is a list of statements (in a list).
+        NodeEnum::List(list) => {
+            for item in list.items.iter().filter_map(|item| item.node.as_ref()) {
+                read_into(item, into)?;
+            }
+        }
+        node => {
+            for (node, ..) in node.nodes() {
+                match node {
+                    pg_query::NodeRef::RangeVar(range) => {
+                        into.relations.insert(range.relname.clone());
+                    }
+                    pg_query::NodeRef::FuncCall(call) => {
+                        if let Some(name) = names(&call.funcname).last() {
+                            into.functions.insert((*name).to_owned());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some(())
 }
 
 /// The types a statement names (in casts, mostly), by name without their schema; `None` when
@@ -537,26 +561,22 @@ mod tests {
     }
 
     #[test]
-    fn keys_and_references() {
-        assert_eq!(key_columns("PRIMARY KEY (id, \"Org\")"), Some(vec!["id".to_owned(), "Org".to_owned()]));
-        assert_eq!(key_columns("UNIQUE NULLS NOT DISTINCT (email)"), Some(vec!["email".to_owned()]));
-        assert_eq!(key_columns("CHECK ((a > 0))"), None);
-        assert_eq!(plain_key_columns("UNIQUE (a, \"B\")"), Some(vec!["a".to_owned(), "B".to_owned()]));
-        for more in [
-            "UNIQUE (a) INCLUDE (b)",
-            "UNIQUE NULLS NOT DISTINCT (a)",
-            "UNIQUE (a) DEFERRABLE",
-            "UNIQUE (a) DEFERRABLE INITIALLY DEFERRED",
-            "PRIMARY KEY (a) WITH (fillfactor='70')",
-            "PRIMARY KEY (a) USING INDEX TABLESPACE pg_default",
-            "UNIQUE (a, b WITHOUT OVERLAPS)",
-            "CHECK ((a > 0))",
-        ] {
-            assert_eq!(plain_key_columns(more), None, "{more}");
-        }
-        assert!(references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "id"));
-        assert!(!references_column("FOREIGN KEY (c) REFERENCES public.contacts(id)", "contacts", "score"));
-        assert!(!references_column("FOREIGN KEY (c) REFERENCES public.deals(id)", "contacts", "id"));
+    fn functions_are_read_through_their_bodies() {
+        let read = |sql: &str| {
+            let reads = reads(sql).unwrap();
+            (reads.relations.into_iter().collect::<Vec<_>>(), reads.functions.into_iter().collect::<Vec<_>>())
+        };
+        let quoted = "CREATE OR REPLACE FUNCTION public.f2()\n RETURNS bigint\n LANGUAGE sql\n\
+                      AS $function$ SELECT total FROM v; SELECT f1() + count(*) FROM crm.t $function$\n";
+        assert_eq!(
+            read(quoted),
+            (vec!["int8".into(), "t".into(), "v".into()], vec!["count".into(), "f1".into()])
+        );
+        let atomic =
+            "CREATE FUNCTION g(a crm.t) RETURNS SETOF u LANGUAGE sql BEGIN ATOMIC SELECT f1() FROM v; END";
+        assert_eq!(read(atomic), (vec!["t".into(), "u".into(), "v".into()], vec!["f1".into()]));
+        assert_eq!(read("SELECT (x * public.double(y)) FROM t"), (vec!["t".into()], vec!["double".into()]));
+        assert_eq!(reads("CREATE FUNCTION h() RETURNS int LANGUAGE sql AS 'SELECT FROM WHERE'"), None);
     }
 
     #[test]

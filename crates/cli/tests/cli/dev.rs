@@ -119,7 +119,7 @@ CREATE TABLE notes (id bigint PRIMARY KEY, contact_id bigint REFERENCES contacts
     for expected in [
         "-- haste:transaction off",
         // Indexes build concurrently.
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS contacts_phone_idx ON public.contacts",
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"contacts_phone_idx\" ON \"public\".\"contacts\" USING btree (phone)",
         // Foreign keys and checks: NOT VALID, then VALIDATE on its own.
         "ADD CONSTRAINT \"contacts_workspace_id_fkey\" FOREIGN KEY (workspace_id) REFERENCES workspaces(id) NOT VALID;",
         "VALIDATE CONSTRAINT \"contacts_workspace_id_fkey\";",

@@ -118,10 +118,10 @@ fn the_online_plan_builds_each_partition_index_concurrently_then_attaches() {
     assert_eq!(plan.code, 14, "{plan:?}");
     assert!(
         plan.stdout.contains("CREATE INDEX index_events_on_kind ON ONLY public.events")
-            && plan
-                .stdout
-                .contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS legacy_2025_kind ON public.events_2025")
-            && !plan.stdout.contains("CONCURRENTLY IF NOT EXISTS index_events_on_kind"),
+            && plan.stdout.contains(
+                "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"legacy_2025_kind\" ON \"public\".\"events_2025\""
+            )
+            && !plan.stdout.contains("CONCURRENTLY IF NOT EXISTS \"index_events_on_kind\""),
         "{}",
         plan.stdout
     );
