@@ -47,12 +47,20 @@ fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
 pub(crate) struct Tables<'a> {
     pub(crate) old: &'a BTreeMap<String, &'a Table>,
     pub(crate) new: &'a BTreeMap<String, &'a Table>,
+    /// The materialized views the plan leaves in place, by qualified name: their indexes stay
+    /// as a table's do.
+    pub(crate) kept_views: BTreeSet<String>,
 }
 
 impl Tables<'_> {
     fn on_both_sides(&self, index: &Index) -> bool {
         let key = qualified(&index.schema, &index.table);
-        self.old.contains_key(&key) && self.new.contains_key(&key)
+        (self.old.contains_key(&key) && self.new.contains_key(&key)) || self.kept_views.contains(&key)
+    }
+
+    /// Whether the index is on a table of the `to` side (not on a materialized view).
+    fn on_new_table(&self, index: &Index) -> bool {
+        self.new.contains_key(&qualified(&index.schema, &index.table))
     }
 }
 
@@ -96,10 +104,20 @@ pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, table
 /// Creates the families that change or appear. On a table that existed, a partitioned index is
 /// made the online way whatever the options (PostgreSQL builds no partitioned index
 /// concurrently): the parent's index `ON ONLY` (catalog only), each partition's built on its
-/// own (concurrently when online), then attached, which makes the parent's valid.
-pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
+/// own (concurrently when online), then attached, which makes the parent's valid. Those on the
+/// tables (`on_views` false) or those on materialized views, which the plan creates after the
+/// views (`on_views` true).
+pub(crate) fn create_changed(
+    plan: &mut Builder,
+    from: &Schema,
+    to: &Schema,
+    tables: &Tables,
+    on_views: bool,
+) {
     let new = families(to);
-    for root in changed(from, to, tables).1 {
+    for root in
+        changed(from, to, tables).1.into_iter().filter(|root| tables.on_new_table(new[root][0]) != on_views)
+    {
         for index in &new[&root] {
             let key = qualified(&index.schema, &index.table);
             let table = tables.new.get(&key).copied();

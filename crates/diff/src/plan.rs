@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Constraint, ConstraintKind, Index, Schema, Table, comment_statements, qualified};
+use haste_schema::{
+    Constraint, ConstraintKind, Index, RowTypeStage, Schema, Table, comment_statements, qualified,
+};
 use haste_sql::quote_ident;
 
 use crate::builder::Builder;
@@ -85,7 +87,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     enums::create_and_extend(&mut plan, comparison);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
-    for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
+    let new_composites: Vec<&haste_schema::Composite> =
+        to.composites.iter().filter(|c| !from.composites.contains(c)).collect();
+    for new in &new_composites {
         let named = Named::new(&new.schema, &new.name);
         if from.composites.iter().any(|old| composite_key(old) == composite_key(new)) {
             plan.push(
@@ -95,8 +99,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 &[Hazard::DataLoss],
             );
         }
-        plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
     }
+    // Composite types and functions over the row types of tables or views wait for them.
+    let create_composites = |plan: &mut Builder, stage: RowTypeStage| {
+        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage) {
+            let named = Named::new(&new.schema, &new.name);
+            plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
+        }
+    };
+    create_composites(&mut plan, RowTypeStage::BeforeTables);
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
         let named = Named::new(&new.schema, &new.name);
         if from.domains.iter().any(|old| domain_key(old) == domain_key(new)) {
@@ -177,7 +188,13 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    let tables = indexes::Tables { old: &old_tables, new: &new_tables };
+    let kept_views = from
+        .views
+        .iter()
+        .filter(|old| old.materialized && to.views.contains(old) && !views.creates(&old.schema, &old.name))
+        .map(|view| qualified(&view.schema, &view.name))
+        .collect();
+    let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views };
     indexes::drop_changed(&mut plan, from, to, &tables);
     for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
         if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
@@ -219,7 +236,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
-    for new in new_functions.iter().filter(|f| !checked_body(f)) {
+    let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
+    for new in new_functions.iter().filter(|f| !checked_body(f) && stage(f) == RowTypeStage::BeforeTables) {
         create_function(&mut plan, new);
     }
     let mut suggestions = Vec::new();
@@ -249,9 +267,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
         plan.push(&source, table.create_statement(), Lock::None, &[]);
     }
+    create_composites(&mut plan, RowTypeStage::AfterTables);
     // SQL-language functions, whose bodies PostgreSQL checks against the tables they read,
     // once every table exists (the others went first, for the defaults that call them).
-    for new in new_functions.iter().filter(|f| checked_body(f)) {
+    for new in new_functions.iter().filter(|f| {
+        stage(f) == RowTypeStage::AfterTables || (checked_body(f) && stage(f) == RowTypeStage::BeforeTables)
+    }) {
         create_function(&mut plan, new);
     }
     for sequence in
@@ -289,7 +310,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for (table, constraint) in added_constraints(false) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
-    indexes::create_changed(&mut plan, from, to, &tables);
+    indexes::create_changed(&mut plan, from, to, &tables, false);
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
@@ -309,6 +330,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Lock::None,
             &[],
         );
+    }
+    // Materialized views' indexes once they exist.
+    indexes::create_changed(&mut plan, from, to, &tables, true);
+    create_composites(&mut plan, RowTypeStage::AfterViews);
+    for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
+        create_function(&mut plan, new);
     }
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));

@@ -240,6 +240,7 @@ mod tests {
             schema: "crm".into(),
             signature: "crm.total(integer)".into(),
             definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
+            row_types: Vec::new(),
         };
         let revoked = Privilege {
             grantee: "PUBLIC".into(),

@@ -144,13 +144,16 @@ fn structure_dumps() -> Option<PathBuf> {
         if path.is_dir() {
             return Some(path);
         }
-        eprintln!("SKIP: HASTE_STRUCTURE_DUMPS={} is not a folder; structure dump corpus skipped", path.display());
+        eprintln!(
+            "SKIP: HASTE_STRUCTURE_DUMPS={} is not a folder; structure dump corpus skipped",
+            path.display()
+        );
         return None;
     }
     let project = fs::canonicalize(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")).unwrap();
-    let found = ["shared/corpus/structure-dumps", "shared-cache/structure-dumps"]
-        .iter()
-        .find_map(|corpus| project.ancestors().skip(1).map(|dir| dir.join(corpus)).find(|path| path.is_dir()));
+    let found = ["shared/corpus/structure-dumps", "shared-cache/structure-dumps"].iter().find_map(|corpus| {
+        project.ancestors().skip(1).map(|dir| dir.join(corpus)).find(|path| path.is_dir())
+    });
     if found.is_none() {
         eprintln!(
             "SKIP: no structure dump corpus (HASTE_STRUCTURE_DUMPS, ../shared/corpus/structure-dumps, \
@@ -160,7 +163,8 @@ fn structure_dumps() -> Option<PathBuf> {
     found
 }
 
-/// What a catalog holds of the user's schemas, kind by kind.
+/// What a catalog holds of the user's schemas, kind by kind; privileges as they apply (an object
+/// without an ACL has its default privileges, as one whose ACL spells them out).
 const CATALOG_COUNTS: &str = "
 WITH nsp AS (SELECT * FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\\_%'),
 rel AS (SELECT c.* FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace)
@@ -176,11 +180,14 @@ UNION ALL SELECT 'functions', count(*) FROM pg_proc p JOIN nsp n ON n.oid = p.pr
 UNION ALL SELECT 'triggers', count(*) FROM pg_trigger t JOIN rel ON rel.oid = t.tgrelid WHERE NOT t.tgisinternal
 UNION ALL SELECT 'row security tables', count(*) FROM rel WHERE relrowsecurity
 UNION ALL SELECT 'policies', count(*) FROM pg_policy p JOIN rel ON rel.oid = p.polrelid
-UNION ALL SELECT 'privileges', (SELECT count(*) FROM rel, aclexplode(rel.relacl))
+UNION ALL SELECT 'privileges', (SELECT count(*) FROM rel, aclexplode(coalesce(rel.relacl,
+        acldefault(CASE WHEN rel.relkind = 'S' THEN 's' ELSE 'r' END::\"char\", rel.relowner))))
     + (SELECT count(*) FROM pg_attribute a JOIN rel ON rel.oid = a.attrelid, aclexplode(a.attacl))
-    + (SELECT count(*) FROM pg_proc p JOIN nsp n ON n.oid = p.pronamespace, aclexplode(p.proacl))
-    + (SELECT count(*) FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace, aclexplode(t.typacl))
-    + (SELECT count(*) FROM nsp, aclexplode(nsp.nspacl))
+    + (SELECT count(*) FROM pg_proc p JOIN nsp n ON n.oid = p.pronamespace,
+        aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))))
+    + (SELECT count(*) FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace,
+        aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))))
+    + (SELECT count(*) FROM nsp, aclexplode(coalesce(nsp.nspacl, acldefault('n', nsp.nspowner))))
 UNION ALL SELECT 'default privileges', count(*) FROM pg_default_acl d, aclexplode(d.defaclacl)";
 
 fn catalog_counts(db: &TestDb) -> Vec<(String, String)> {
@@ -319,7 +326,8 @@ fn production_structure_dumps_round_trip_with_equal_catalogs() {
         let diff = haste(work.path(), &["schema", "diff", "--from", &source.url, "--to", &target.url]);
         let (counts, recreated) = (catalog_counts(&source), catalog_counts(&target));
         if diff.code != 0 {
-            failures.push(format!("{name}: the re-created database differs:\n{}{}", diff.stdout, diff.stderr));
+            failures
+                .push(format!("{name}: the re-created database differs:\n{}{}", diff.stdout, diff.stderr));
         } else if recreated != counts {
             let unequal: Vec<String> = counts
                 .iter()
