@@ -139,6 +139,7 @@ mod tests {
             definition: format!(
                 "CREATE OR REPLACE FUNCTION crm.{name}()\n RETURNS bigint\n LANGUAGE sql\nAS $function${body}$function$\n"
             ),
+            row_types: Vec::new(),
         }
     }
 

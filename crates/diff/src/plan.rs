@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Constraint, ConstraintKind, Index, Schema, Table, comment_statements, qualified};
+use haste_schema::{
+    Constraint, ConstraintKind, Index, RowTypeStage, Schema, Table, comment_statements, qualified,
+};
 use haste_sql::quote_ident;
 
 use crate::builder::Builder;
@@ -86,7 +88,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     enums::create_and_extend(&mut plan, comparison);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
-    for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
+    let new_composites: Vec<&haste_schema::Composite> =
+        to.composites.iter().filter(|c| !from.composites.contains(c)).collect();
+    for new in &new_composites {
         let named = Named::new(&new.schema, &new.name);
         if from.composites.iter().any(|old| composite_key(old) == composite_key(new)) {
             plan.push(
@@ -96,8 +100,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 &[Hazard::DataLoss],
             );
         }
-        plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
     }
+    // Composite types and functions over the row types of tables or views wait for them.
+    let create_composites = |plan: &mut Builder, stage: RowTypeStage| {
+        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage) {
+            let named = Named::new(&new.schema, &new.name);
+            plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
+        }
+    };
+    create_composites(&mut plan, RowTypeStage::BeforeTables);
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
         let named = Named::new(&new.schema, &new.name);
         let old = from.domains.iter().find(|old| domain_key(old) == domain_key(new));
@@ -233,7 +244,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
-    for new in new_functions.iter().filter(|f| !checked_body(f)) {
+    let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
+    for new in new_functions.iter().filter(|f| !checked_body(f) && stage(f) == RowTypeStage::BeforeTables) {
         create_function(&mut plan, new);
     }
     let mut suggestions = Vec::new();
@@ -262,8 +274,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, come
     // after those tables (the others went first, for the defaults that call them), and before
     // the tables whose defaults or generated columns call them (`order.rs`).
-    let sql_functions: Vec<&haste_schema::Function> =
-        new_functions.iter().filter(|f| checked_body(f)).copied().collect();
+    let sql_functions: Vec<&haste_schema::Function> = new_functions
+        .iter()
+        .filter(|f| checked_body(f) && stage(f) == RowTypeStage::BeforeTables)
+        .copied()
+        .collect();
     let creations = order::creations(&created, &sql_functions, &views.created);
     for creation in &creations {
         match creation {
@@ -274,6 +289,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::Function(function) => create_function(&mut plan, function),
             Creation::View(view) => create_view(&mut plan, view),
         }
+    }
+    // Composite types and functions over the row types of the new tables, once they exist.
+    create_composites(&mut plan, RowTypeStage::AfterTables);
+    for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
+        create_function(&mut plan, new);
     }
     for sequence in
         to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
@@ -336,6 +356,10 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         create_view(&mut plan, view);
     }
     indexes::create_on_views(&mut plan, from, to, &tables);
+    create_composites(&mut plan, RowTypeStage::AfterViews);
+    for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
+        create_function(&mut plan, new);
+    }
     for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);

@@ -242,6 +242,7 @@ mod tests {
             signature: "crm.total(integer)".into(),
             language: "sql".into(),
             definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
+            row_types: Vec::new(),
         };
         let revoked = Privilege {
             grantee: "PUBLIC".into(),

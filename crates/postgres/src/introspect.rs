@@ -52,6 +52,19 @@ fn items(row: &Row, i: usize) -> Vec<String> {
     optional(row, i).map(|list| list.split(ITEM).map(str::to_owned).collect()).unwrap_or_default()
 }
 
+/// Joined to a type's oid in `column`: the relation (`rc`, in schema `rn`) whose row type it is,
+/// or whose row type its elements are (an array of rows).
+fn row_type_join(column: &str) -> String {
+    format!(
+        "JOIN pg_type rt ON rt.oid = {column} JOIN pg_class rc ON rc.oid = CASE WHEN rt.typrelid <> 0 \
+         THEN rt.typrelid ELSE (SELECT e.typrelid FROM pg_type e WHERE e.oid = rt.typelem) END \
+         JOIN pg_namespace rn ON rn.oid = rc.relnamespace"
+    )
+}
+
+/// The relation of [`row_type_join`] as a pair for [`pairs`].
+const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
+
 fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
     items(row, i)
         .into_iter()
@@ -127,11 +140,19 @@ impl PgConnection {
             .rows(&format!(
                 "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod), \
                  E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+                 , (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_attribute a {ROW_TYPE_JOIN} \
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
                  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class r ON r.oid = t.typrelid \
-                 WHERE t.typtype = 'c' AND r.relkind = 'c' AND {type_filter} ORDER BY 1, 2"
+                 WHERE t.typtype = 'c' AND r.relkind = 'c' AND {type_filter} ORDER BY 1, 2",
+                ROW_TYPE_JOIN = row_type_join("a.atttypid"),
             ))?
             .iter()
-            .map(|row| Composite { schema: text(row, 0), name: text(row, 1), attributes: pairs(row, 2) })
+            .map(|row| Composite {
+                schema: text(row, 0),
+                name: text(row, 1),
+                attributes: pairs(row, 2),
+                row_types: pairs(row, 3),
+            })
             .collect();
         schema.sequences = self
             .rows(&format!(
@@ -342,10 +363,13 @@ impl PgConnection {
             .collect();
         schema.functions = self
             .rows(&format!(
-                "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname FROM pg_proc p \
-                 JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
+                "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
+                 (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_depend d {ROW_TYPE_JOIN} \
+                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass) \
+                 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
                  WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
-                not_extension_owned("pg_proc", "p.oid")
+                not_extension_owned("pg_proc", "p.oid"),
+                ROW_TYPE_JOIN = row_type_join("d.refobjid"),
             ))?
             .iter()
             .map(|row| Function {
@@ -354,6 +378,7 @@ impl PgConnection {
                 signature: text(row, 1),
                 language: text(row, 3),
                 definition: text(row, 2),
+                row_types: pairs(row, 5),
             })
             .collect();
         schema.triggers = self

@@ -38,14 +38,15 @@ fn deviations(objects: &str, key: &str) -> String {
 
 impl PgConnection {
     /// The privileges on the objects `class_filter` and `type_filter` let through (and on their
-    /// schemas, functions and columns).
+    /// schemas, functions and columns). Functions an extension created count too (a schema
+    /// revokes or grants `EXECUTE` on pgcrypto's `digest`): what differs from the privileges
+    /// the extension's script left (`pg_init_privs`), as pg_dump dumps them.
     pub(crate) fn privileges(
         &mut self,
         class_filter: &str,
         type_filter: &str,
     ) -> Result<Vec<Privilege>, DbError> {
-        let (namespace_owned, function_owned) =
-            (not_extension_owned("pg_namespace", "n.oid"), not_extension_owned("pg_proc", "p.oid"));
+        let namespace_owned = not_extension_owned("pg_namespace", "n.oid");
         // `public` is created with `USAGE` (before PostgreSQL 15 also `CREATE`) for `PUBLIC`.
         let public_default = "makeaclitem(0, n.nspowner, CASE WHEN current_setting('server_version_num')::int >= 150000 \
              THEN 'USAGE' ELSE 'USAGE, CREATE' END, false)";
@@ -65,9 +66,11 @@ impl PgConnection {
                FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm') AND {class_filter} \
              UNION ALL \
-               SELECT 'function', n.nspname, p.oid::regprocedure::text, NULL, p.proowner, p.proacl, acldefault('f', p.proowner) \
+               SELECT 'function', n.nspname, p.oid::regprocedure::text, NULL, p.proowner, p.proacl, \
+                 coalesce((SELECT i.initprivs FROM pg_init_privs i WHERE i.classoid = 'pg_proc'::regclass \
+                   AND i.objoid = p.oid AND i.objsubid = 0), acldefault('f', p.proowner)) \
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_owned} \
+               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} \
              UNION ALL \
                SELECT 'type', n.nspname, t.typname, NULL, t.typowner, t.typacl, acldefault('T', t.typowner) \
                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \

@@ -1,16 +1,17 @@
 //! DDL for the model: each object's own statements, and [`Schema::to_ddl`], which recreates a
 //! whole schema on an empty database in dependency order: types and sequences before the
 //! tables that use them, functions before the defaults and checks that call them, keys before
-//! the foreign keys that reference them, indexes before the attachments of partitions' indexes
-//! to their parents' (pg_dump's form, which keeps every name), tables before views, views in
-//! creation order, triggers and policies last.
+//! the foreign keys that reference them (but composite types and functions over the row types of
+//! tables or views after those), indexes before the attachments of partitions' indexes to their
+//! parents' (pg_dump's form, which keeps every name), tables before views, views in creation
+//! order, triggers and policies last.
 
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
     Column, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension,
-    Identity, Index, Policy, Privilege, PrivilegeObject, ReplicaIdentity, Schema, Sequence, Statistics,
-    StorageParameter, Table, TableKind, View,
+    Identity, Index, Policy, Privilege, PrivilegeObject, ReplicaIdentity, RowTypeStage, Schema, Sequence,
+    Statistics, StorageParameter, Table, TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -407,17 +408,24 @@ impl Schema {
         }
         out.extend(self.extensions.iter().map(Extension::create_statement));
         out.extend(self.enums.iter().map(Enum::create_statement));
-        out.extend(self.composites.iter().map(Composite::create_statement));
-        out.extend(self.domains.iter().flat_map(Domain::create_statements));
-        out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
-        out.extend(
+        // Types and functions over the row types of tables or views wait for them.
+        let composites =
+            |stage| self.composites.iter().filter(move |c| self.row_type_stage(&c.row_types) == stage);
+        let functions = |stage| {
             self.functions
                 .iter()
-                .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned()),
-        );
+                .filter(move |f| self.row_type_stage(&f.row_types) == stage)
+                .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned())
+        };
+        out.extend(composites(RowTypeStage::BeforeTables).map(Composite::create_statement));
+        out.extend(self.domains.iter().flat_map(Domain::create_statements));
+        out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
+        out.extend(functions(RowTypeStage::BeforeTables));
         // Parents before their partitions and their inheritance children.
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
+        out.extend(composites(RowTypeStage::AfterTables).map(Composite::create_statement));
+        out.extend(functions(RowTypeStage::AfterTables));
         for sequence in self.sequences.iter().filter(|s| !s.identity) {
             if let Some((table, column)) = &sequence.owned_by {
                 out.push(format!(
@@ -438,7 +446,10 @@ impl Schema {
             })
         };
         out.extend(constraints(false));
-        out.extend(self.indexes.iter().map(|index| index.definition.clone()));
+        // A materialized view's indexes once it exists, with the views.
+        let on_view =
+            |index: &Index| self.views.iter().any(|v| v.schema == index.schema && v.name == index.table);
+        out.extend(self.indexes.iter().filter(|index| !on_view(index)).map(|index| index.definition.clone()));
         out.extend(self.indexes.iter().filter_map(Index::attach_statement));
         out.extend(self.statistics.iter().map(Statistics::create_statement));
         out.extend(constraints(true));
@@ -450,6 +461,9 @@ impl Schema {
                 .map(Table::replica_identity_statement),
         );
         out.extend(self.views.iter().map(View::create_statement));
+        out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
+        out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
+        out.extend(functions(RowTypeStage::AfterViews));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));

@@ -113,6 +113,10 @@ pub struct Composite {
     pub name: String,
     /// Attributes: name and type.
     pub attributes: Vec<(String, String)>,
+    /// The relations (schema, name) whose row types its attributes are of (tables, views, other
+    /// composite types, arrays of them): such a type exists only once they do.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub row_types: Vec<(String, String)>,
 }
 
 /// A sequence.
@@ -537,6 +541,10 @@ pub struct Function {
     pub language: String,
     /// The `CREATE OR REPLACE` statement, as `pg_get_functiondef` prints it.
     pub definition: String,
+    /// The relations (schema, name) whose row types its arguments or result are of (tables,
+    /// views, composite types, arrays of them): PostgreSQL refuses the function before them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub row_types: Vec<(String, String)>,
 }
 
 /// A trigger.
@@ -694,7 +702,42 @@ impl PartialEq for Table {
     }
 }
 
+/// When an object using row types can be created (a function whose signature, or a composite
+/// type whose attributes, are of a table's or a view's row type): PostgreSQL refuses it before
+/// the relation exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RowTypeStage {
+    /// With the other types and functions, before the tables.
+    BeforeTables,
+    /// Once the tables exist.
+    AfterTables,
+    /// Once the views exist too.
+    AfterViews,
+}
+
 impl Schema {
+    /// When an object using the row types of `relations` (schema, name) can be created in a
+    /// database being given this schema; a composite type counts as late as what it uses.
+    pub fn row_type_stage(&self, relations: &[(String, String)]) -> RowTypeStage {
+        relations
+            .iter()
+            .map(|(schema, name)| {
+                if self.views.iter().any(|v| v.schema == *schema && v.name == *name) {
+                    RowTypeStage::AfterViews
+                } else if self.tables.iter().any(|t| t.schema == *schema && t.name == *name) {
+                    RowTypeStage::AfterTables
+                } else if let Some(composite) =
+                    self.composites.iter().find(|c| c.schema == *schema && c.name == *name)
+                {
+                    self.row_type_stage(&composite.row_types)
+                } else {
+                    RowTypeStage::BeforeTables
+                }
+            })
+            .max()
+            .unwrap_or(RowTypeStage::BeforeTables)
+    }
+
     /// The roles its privileges and policies name (`PUBLIC` aside), sorted, each once: a
     /// database holding a copy of it needs them.
     pub fn granted_roles(&self) -> Vec<String> {

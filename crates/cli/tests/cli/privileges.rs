@@ -169,3 +169,27 @@ fn a_history_granting_to_a_role_the_server_lacks_replays_on_a_shadow() {
         "made as a role nobody logs in as"
     );
 }
+
+#[test]
+fn grants_and_revokes_on_an_extension_function_are_dumped_and_diffed() {
+    let (Some(db), Some(plain)) = (database(), database()) else { return };
+    let reader = login_role(&db, "hasher");
+    let extension = "CREATE EXTENSION IF NOT EXISTS pgcrypto;";
+    let dir = migrations(&[(
+        "1_hardened",
+        &format!(
+            "{extension}
+REVOKE ALL ON FUNCTION digest(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION digest(text, text) TO \"{reader}\";"
+        ),
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    assert!(dump.stdout.contains(&format!("TO \"{reader}\"")), "{}", dump.stdout);
+    check_dump_round_trip(&dir, &db);
+    plain.execute(extension);
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &plain.url, "--to", &db.url]);
+    assert_eq!(diff.code, 14, "the grant and the revoke are differences: {diff:?}");
+    let revoke = diff.stdout.lines().find(|line| line.starts_with("REVOKE EXECUTE ON ROUTINE"));
+    assert!(revoke.is_some_and(|line| line.contains("digest(text,text) FROM PUBLIC")), "{}", diff.stdout);
+}

@@ -88,6 +88,47 @@ fn a_dump_recreates_every_kind_of_object() {
     check_dump_round_trip(&dir, &db);
 }
 
+/// PostGraphile's pattern: a composite type and functions over the row types of a table and of a
+/// view (a login result holding a user row, the current user's row, rows of a view).
+const ROW_TYPES: &str = r#"
+CREATE TYPE session AS (user_id bigint, expires timestamptz);
+CREATE TABLE users (id bigint PRIMARY KEY, name text);
+CREATE TYPE login_result AS (usr users, jwt session, friends users[]);
+CREATE VIEW active_users AS SELECT id, name FROM users;
+CREATE FUNCTION current_user_row() RETURNS users LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN NULL; END $$;
+CREATE FUNCTION log_in(name text) RETURNS login_result LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE FUNCTION active(u users) RETURNS SETOF active_users LANGUAGE sql STABLE AS $$ SELECT * FROM active_users WHERE id = u.id $$;
+"#;
+
+#[test]
+fn types_and_functions_over_row_types_are_created_after_their_tables_and_views() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_rows", ROW_TYPES)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan("", ROW_TYPES);
+    let position = |text: &str| plan.find(text).unwrap_or_else(|| panic!("{text}:\n{plan}"));
+    assert!(position("CREATE TABLE") < position("AS (\"usr\""), "{plan}");
+    assert!(position("CREATE VIEW") < position("FUNCTION public.active("), "{plan}");
+}
+
+#[test]
+fn an_indexed_materialized_view_is_equal_to_itself_and_created_before_its_index() {
+    let (Some(db), Some(copy)) = (database(), database()) else { return };
+    let balances = "CREATE TABLE account (id bigint PRIMARY KEY, amount numeric);
+CREATE MATERIALIZED VIEW balances AS SELECT id, sum(amount) AS balance FROM account GROUP BY id;
+CREATE UNIQUE INDEX balances_id ON balances (id);";
+    let dir = migrations(&[("1_balances", balances)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    copy.execute(balances);
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", &copy.url]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan("", balances);
+    let position = |text: &str| plan.find(text).unwrap_or_else(|| panic!("{text}:\n{plan}"));
+    assert!(position("CREATE MATERIALIZED VIEW") < position("CREATE UNIQUE INDEX balances_id"), "{plan}");
+}
+
 #[test]
 fn a_dump_of_the_prisma_corpus_recreates_it_exactly() {
     let (Some(corpus), Some(db)) = (corpus(), database()) else { return };
