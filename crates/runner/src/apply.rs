@@ -861,6 +861,15 @@ pub(crate) const STARTED: &str = "started";
 /// Event written when such a migration continues from its recorded progress.
 pub(crate) const RESUMED: &str = "resumed";
 
+/// The event of `resolve --applied`.
+pub(crate) const RESOLVED_APPLIED: &str = "resolved_applied";
+
+/// The event of `resolve --resume`, before the rest of the migration runs.
+pub(crate) const RESOLVED_RESUMED: &str = "resolved_resumed";
+
+/// The event of a deploy that held a migration back for a later one (`-- haste:after`).
+pub(crate) const HELD: &str = "held";
+
 /// A checksum of each statement of `plan`, in order.
 pub(crate) fn statement_checksums(plan: &Plan<'_>) -> Vec<String> {
     plan.statements.iter().map(|statement| Checksum::of(&statement.text).to_string()).collect()

@@ -730,3 +730,61 @@ fn no_message_of_dev_or_deploy_prints_the_password() {
         no_password(&status, "status");
     }
 }
+
+/// An expand run statement by statement (it also builds an index concurrently) whose session
+/// is killed part-way is finished by `resolve --resume`; the deploy that follows is the one the
+/// new release goes out with, so it still holds the contract back: the old release reads the
+/// old column until then.
+#[test]
+fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-expand-resolved");
+    let dev = |desired: &str, name: &str, extra: &[&str]| {
+        dir.write("schema.sql", desired);
+        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
+        haste(dir.path(), &[&args[..], extra].concat())
+    };
+    assert_eq!(dev(CONTACTS, "init", &[]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 2000) g");
+    let v2 = CONTACTS.replace("name text", "full_name text").replace("(name)", "(full_name)")
+        + "\nCREATE INDEX contacts_score_idx ON contacts (score);";
+    let run = dev(&v2, "full_name", &["--rename", "public.contacts.name=full_name", "--expand-contract"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let expand_name = folders(&dir)[1].file_name().unwrap().to_string_lossy().into_owned();
+    let expand = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(expand.contains("haste:transaction off") && expand.contains("CONCURRENTLY"), "{expand}");
+
+    // Killed as the concurrent build starts.
+    prod.execute(
+        "CREATE FUNCTION kill_build() RETURNS event_trigger LANGUAGE plpgsql AS $f$
+         BEGIN
+           IF current_setting('application_name') LIKE 'haste/%' AND current_query() LIKE '%CONCURRENTLY%' THEN
+             PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+           END IF;
+         END $f$;
+         CREATE EVENT TRIGGER kill_build ON ddl_command_start EXECUTE FUNCTION kill_build();",
+    );
+    let killed = deploy(&dir, &prod, false);
+    assert_eq!(killed.code, 9, "{killed:?}");
+    wait_for_orphans(&prod);
+    prod.execute("DROP EVENT TRIGGER kill_build; DROP FUNCTION kill_build();");
+    let blocked = deploy(&dir, &prod, false);
+    assert_eq!(blocked.code, 7, "{blocked:?}");
+    let url = prod.url_with_password(PASSWORD);
+    let resumed = haste(dir.path(), &["migrate", "resolve", "--url", &url, "--resume", &expand_name]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE full_name IS DISTINCT FROM name").as_deref(),
+        Some("0"),
+        "the copy is done"
+    );
+
+    let next = deploy(&dir, &prod, false);
+    assert_eq!(next.code, 0, "{next:?}");
+    let old_column = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'name' AND NOT attisdropped";
+    assert_eq!(prod.value(old_column).as_deref(), Some("1"), "the contract is held: {next:?}");
+    let contracted = deploy(&dir, &prod, false);
+    assert_eq!(contracted.code, 0, "{contracted:?}");
+    assert_eq!(prod.value(old_column).as_deref(), Some("0"), "{contracted:?}");
+}
