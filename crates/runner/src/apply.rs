@@ -385,7 +385,8 @@ impl Applier<'_> {
             match attempt(&mut *self.connection, &self.current) {
                 Err(failure)
                     if failure.error.is_retryable()
-                        && (retries.is_none_or(|retries| tries <= retries) || history == Some(failure.index)) =>
+                        && (retries.is_none_or(|retries| tries <= retries)
+                            || history == Some(failure.index)) =>
                 {
                     let delay =
                         jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));

@@ -54,7 +54,8 @@ INSERT INTO orders (id, price) SELECT g, g FROM generate_series(1, 500) g;
 INSERT INTO other SELECT g, g FROM generate_series(1, 500) g;";
 
 /// Every value of every table, whatever type the columns have now.
-const VALUES: &str = "SELECT (SELECT count(*) || ':' || sum(id) || ':' || sum(length(name)) FROM accounts) || '/' ||
+const VALUES: &str =
+    "SELECT (SELECT count(*) || ':' || sum(id) || ':' || sum(length(name)) FROM accounts) || '/' ||
   (SELECT count(*) || ':' || sum(account_id) FROM notes) || '/' ||
   (SELECT count(*) || ':' || sum(qty) || ':' || sum(length(code)) FROM items) || '/' ||
   (SELECT count(*) || ':' || sum(price) || ':' || sum(total) FROM orders) || '/' ||
@@ -227,9 +228,17 @@ fn status_is_truthful(dir: &TempDir, db: &TestDb, context: &str) {
         for (i, statement) in statements.iter().enumerate() {
             let Some(took_effect) = effect(db, &statement.text) else { continue };
             if i < before {
-                assert!(took_effect, "{name} [{i}] is done but did not take effect: {}: {context}", statement.text);
+                assert!(
+                    took_effect,
+                    "{name} [{i}] is done but did not take effect: {}: {context}",
+                    statement.text
+                );
             } else if i >= after {
-                assert!(!took_effect, "{name} [{i}] is not done but took effect: {}: {context}", statement.text);
+                assert!(
+                    !took_effect,
+                    "{name} [{i}] is not done but took effect: {}: {context}",
+                    statement.text
+                );
             }
         }
     }
@@ -253,7 +262,8 @@ fn status_is_truthful(dir: &TempDir, db: &TestDb, context: &str) {
         let owner = folders(dir).into_iter().find(|folder| {
             let sql = fs::read_to_string(folder.join("migration.sql")).unwrap();
             haste_sql::Script::parse(haste_sql::Dialect::Postgres, &sql).statements.iter().any(|statement| {
-                name_after(&statement.text, "INDEX CONCURRENTLY IF NOT EXISTS").as_deref() == Some(index.as_str())
+                name_after(&statement.text, "INDEX CONCURRENTLY IF NOT EXISTS").as_deref()
+                    == Some(index.as_str())
             })
         });
         let owner = owner.unwrap_or_else(|| panic!("an INVALID index {index} nobody builds: {context}"));
@@ -289,7 +299,9 @@ fn effect(db: &TestDb, statement: &str) -> Option<bool> {
     }
     let ours = |name: String| Some(name).filter(|name| name.contains("haste"));
     if let Some(trigger) = name_after(statement, "ENABLE ALWAYS TRIGGER").and_then(ours) {
-        return Some(count(format!("SELECT count(*) FROM pg_trigger WHERE tgname = '{trigger}' AND tgenabled = 'A'")));
+        return Some(count(format!(
+            "SELECT count(*) FROM pg_trigger WHERE tgname = '{trigger}' AND tgenabled = 'A'"
+        )));
     }
     if let Some(trigger) = name_after(statement, "CREATE TRIGGER").and_then(ours) {
         return Some(count(format!("SELECT count(*) FROM pg_trigger WHERE tgname = '{trigger}'")));
@@ -303,7 +315,9 @@ fn effect(db: &TestDb, statement: &str) -> Option<bool> {
         )));
     }
     if let Some(constraint) = name_after(statement, "VALIDATE CONSTRAINT").and_then(ours) {
-        return Some(count(format!("SELECT count(*) FROM pg_constraint WHERE conname = '{constraint}' AND convalidated")));
+        return Some(count(format!(
+            "SELECT count(*) FROM pg_constraint WHERE conname = '{constraint}' AND convalidated"
+        )));
     }
     if let Some(constraint) = name_after(statement, "ADD CONSTRAINT").and_then(ours) {
         return Some(count(format!("SELECT count(*) FROM pg_constraint WHERE conname = '{constraint}'")));
@@ -428,23 +442,25 @@ fn a_deploy_killed_at_every_position_of_a_retype_plan_recovers_to_the_desired_sc
     let failures = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..2 {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let Some((n, what)) = positions.get(i) else { break };
-                if only.is_some_and(|only| only != *n) {
-                    continue;
-                }
-                let label = format!("killed at {n} ({what})");
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    case(&dir, &expected, &label, &[("fault.kill", &n.to_string())], |_| {})
-                }));
-                if let Err(panic) = result {
-                    let message = panic
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    failures.lock().unwrap().push(format!("{label}: {message}"));
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((n, what)) = positions.get(i) else { break };
+                    if only.is_some_and(|only| only != *n) {
+                        continue;
+                    }
+                    let label = format!("killed at {n} ({what})");
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        case(&dir, &expected, &label, &[("fault.kill", &n.to_string())], |_| {})
+                    }));
+                    if let Err(panic) = result {
+                        let message = panic
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        failures.lock().unwrap().push(format!("{label}: {message}"));
+                    }
                 }
             });
         }
@@ -545,7 +561,10 @@ fn a_view_added_on_the_old_column_before_the_swap_rolls_the_swap_back_whole() {
         no_password(&failed, "view");
         assert_eq!(failed.code, 6, "{failed:?}");
         let all = failed.all();
-        assert!(all.contains("2BP01") && all.contains("view report depends on column n of table t"), "{failed:?}");
+        assert!(
+            all.contains("2BP01") && all.contains("view report depends on column n of table t"),
+            "{failed:?}"
+        );
         assert!(all.contains(&swap), "names the migration: {failed:?}");
         assert!(
             !all.contains("Use DROP ... CASCADE") && all.contains("change or drop them first"),
@@ -560,7 +579,10 @@ fn a_view_added_on_the_old_column_before_the_swap_rolls_the_swap_back_whole() {
     prod.execute("DROP VIEW report");
     let applied = deploy(&dir, &prod, false);
     assert_eq!(applied.code, 0, "{applied:?}");
-    assert_eq!(prod.value("SELECT sum(n) || ':' || pg_typeof(n) FROM t GROUP BY pg_typeof(n)").as_deref(), Some("2001000:bigint"));
+    assert_eq!(
+        prod.value("SELECT sum(n) || ':' || pg_typeof(n) FROM t GROUP BY pg_typeof(n)").as_deref(),
+        Some("2001000:bigint")
+    );
 }
 
 /// Another session holds `ACCESS SHARE` on the table past the lock budget's deadline while the
@@ -589,12 +611,16 @@ fn a_lock_held_past_the_deadline_rolls_the_swap_back_and_names_the_blocker() {
                 .filter(|event| event["event"] == "retrying")
                 .flat_map(|event| event["blockers"].as_array().unwrap())
                 .collect();
-            assert!(!blockers.is_empty() && blockers.iter().all(|b| b["application_name"] == "report"), "{failed:?}");
+            assert!(
+                !blockers.is_empty() && blockers.iter().all(|b| b["application_name"] == "report"),
+                "{failed:?}"
+            );
             let end = lines.last().unwrap();
             assert_eq!(end["ok"], false, "{failed:?}");
         } else {
             assert!(
-                failed.all().contains("waited for pid") && failed.all().contains("(report, idle in transaction"),
+                failed.all().contains("waited for pid")
+                    && failed.all().contains("(report, idle in transaction"),
                 "{failed:?}"
             );
             assert!(failed.stderr.contains("rolled back"), "{failed:?}");
@@ -650,7 +676,9 @@ fn expand_contract_keeps_the_old_releases_index_and_holds_the_contract_until_the
     no_password(&killed, "expand-contract");
     assert_eq!(killed.code, 9, "{killed:?}");
     wait_for_orphans(&prod);
-    prod.execute("DROP TRIGGER kill_backfill ON contacts; DROP FUNCTION kill_backfill(); DROP SEQUENCE kill_seq;");
+    prod.execute(
+        "DROP TRIGGER kill_backfill ON contacts; DROP FUNCTION kill_backfill(); DROP SEQUENCE kill_seq;",
+    );
     let copied = "SELECT count(*) FILTER (WHERE full_name IS NULL) > 0 FROM contacts";
     assert_eq!(prod.value(copied).as_deref(), Some("t"), "the copy stopped part-way");
     let (stopped, _) = states(&dir, &prod);
@@ -667,7 +695,10 @@ fn expand_contract_keeps_the_old_releases_index_and_holds_the_contract_until_the
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(prod.value(copied).as_deref(), Some("f"), "the copy is done");
     let (states, _) = states(&dir, &prod);
-    assert_eq!(states[2].1, "pending", "the deploy that finished the copy holds the contract: {states:?} {resumed:?}");
+    assert_eq!(
+        states[2].1, "pending",
+        "the deploy that finished the copy holds the contract: {states:?} {resumed:?}"
+    );
     assert!(prod.value(index).unwrap().ends_with("(name)"), "the old release's index is still there");
     assert_eq!(
         prod.value("SELECT count(*) FROM contacts WHERE name IS DISTINCT FROM full_name").as_deref(),
@@ -676,14 +707,18 @@ fn expand_contract_keeps_the_old_releases_index_and_holds_the_contract_until_the
 
     let contracted = deploy(&dir, &prod, false);
     assert_eq!(contracted.code, 0, "{contracted:?}");
-    assert!(prod.value(index).unwrap().ends_with("(full_name)"), "the index takes its name on the new column");
+    assert!(
+        prod.value(index).unwrap().ends_with("(full_name)"),
+        "the index takes its name on the new column"
+    );
     assert_eq!(
         prod.value("SELECT count(*) || ':' || sum(score) || ':' || count(*) FILTER (WHERE full_name = 'n' || id) FROM contacts")
             .as_deref(),
         Some("5002:12502503:4999")
     );
     assert_eq!(
-        prod.value("SELECT string_agg(full_name, ',' ORDER BY id) FROM contacts WHERE id < 0 OR id = 4999").as_deref(),
+        prod.value("SELECT string_agg(full_name, ',' ORDER BY id) FROM contacts WHERE id < 0 OR id = 4999")
+            .as_deref(),
         Some("new release,old release,renamed by old")
     );
 }
@@ -711,7 +746,8 @@ fn no_message_of_dev_or_deploy_prints_the_password() {
     assert_eq!(deploy(&dir, &prod, false).code, 0);
     prod.execute("INSERT INTO t VALUES (1, 'not a number')");
     for json in [false, true] {
-        let refused = dev(&dev_url, "CREATE TABLE t (id integer PRIMARY KEY, code text REFERENCES nowhere);", json);
+        let refused =
+            dev(&dev_url, "CREATE TABLE t (id integer PRIMARY KEY, code text REFERENCES nowhere);", json);
         no_password(&refused, "dev, refused schema");
         assert_ne!(refused.code, 0, "{refused:?}");
         let absent = dev(&missing, v1, json);
@@ -787,4 +823,50 @@ fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished()
     let contracted = deploy(&dir, &prod, false);
     assert_eq!(contracted.code, 0, "{contracted:?}");
     assert_eq!(prod.value(old_column).as_deref(), Some("0"), "{contracted:?}");
+}
+
+/// `--expand-contract` with a type change beside the rename: the type change goes through its
+/// own expand, prepare and swap in the first release's deploy, never `ALTER COLUMN ... TYPE`
+/// in place (it used to be written as a rewrite with "no online form" allowed); the contract
+/// waits for the next deploy, and every value is kept.
+#[test]
+fn expand_contract_with_a_type_change_swaps_it_online_in_the_first_release() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-expand-contract-type");
+    let dev = |desired: &str, name: &str, extra: &[&str]| {
+        dir.write("schema.sql", desired);
+        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
+        haste(dir.path(), &[&args[..], extra].concat())
+    };
+    assert_eq!(dev(CONTACTS, "init", &[]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 3000) g");
+    let v2 = CONTACTS
+        .replace("name text", "full_name text")
+        .replace("(name)", "(full_name)")
+        .replace("score integer", "score bigint");
+    let run = dev(&v2, "full_name", &["--rename", "public.contacts.name=full_name", "--expand-contract"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text: String = folders(&dir)[1..]
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .collect();
+    assert!(!text.contains(" TYPE bigint") && text.contains("score_haste_new"), "{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+
+    let first = deploy(&dir, &prod, false);
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("_contract for a later deploy"), "{first:?}");
+    let score = "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'score'";
+    assert_eq!(prod.value(score).as_deref(), Some("bigint"), "swapped in the first release");
+    prod.execute("INSERT INTO contacts (id, name, score) VALUES (-1, 'old release', 5000000000)");
+    let second = deploy(&dir, &prod, false);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        prod.value("SELECT count(*) || ':' || sum(score) || ':' || count(*) FILTER (WHERE full_name = 'n' || id) FROM contacts")
+            .as_deref(),
+        Some("3001:5004501500:3000")
+    );
+    assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = -1").as_deref(), Some("old release"));
 }
