@@ -531,12 +531,16 @@ impl Applier<'_> {
             };
             let limits = self.step_limits(plan, step.start..step.end);
             let statement = &plan.statements[step.start];
-            if step.alone && statement.kind == StatementKind::Plain {
+            let own_transaction = statement.kind == StatementKind::Plain
+                && !(self.connection.dialect() == Dialect::Postgres
+                    && haste_sql::may_commit_inside(&statement.text));
+            if step.alone && own_transaction {
                 // A statement that `-- haste:transaction off` runs on its own but that could run
                 // in a transaction commits with its progress row: were the session lost between
                 // the two, history would say it is still to run and a resume would run it again
                 // (`CREATE FUNCTION`: "already exists"). A blocked history write rolls both
-                // back and is retried with the statement, until the deadline.
+                // back and is retried with the statement, until the deadline. A `CALL` or `DO`
+                // that may commit by itself runs outside a transaction block, as before.
                 let texts = plan.texts(step.start..step.end);
                 let (outcome, attempts) = self.retrying(plan, Some(step.end), |connection, waits| {
                     connection

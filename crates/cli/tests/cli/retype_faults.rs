@@ -870,3 +870,56 @@ fn expand_contract_with_a_type_change_swaps_it_online_in_the_first_release() {
     );
     assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = -1").as_deref(), Some("old release"));
 }
+
+/// A `-- haste:transaction off` file: its session killed after a statement committed but
+/// before its progress row (here at the history write after `CREATE FUNCTION`) used to leave
+/// history one statement behind, so `resolve --resume` ran `CREATE FUNCTION` again and failed
+/// on "already exists". Each statement that can run in a transaction now commits with its
+/// progress row; a `CALL` of a procedure that commits by itself still runs outside one.
+#[test]
+fn a_transaction_off_statement_commits_with_its_progress_row_and_a_committing_call_still_runs() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[
+        (
+            "1_base",
+            "CREATE TABLE t (id int);\nCREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (1); COMMIT; INSERT INTO t VALUES (2); END $$;",
+        ),
+        (
+            "2_off",
+            "-- haste:transaction off\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1';\nCALL fill();\nCREATE TABLE u (id int);",
+        ),
+    ]);
+    let first = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(first.code, 0, "{first:?}");
+    db.execute(
+        "DROP TABLE u; DROP FUNCTION f(); TRUNCATE t; DELETE FROM _haste_migrations WHERE name = '2_off'",
+    );
+    // Killed at the first history write after the function was created.
+    db.execute(
+        "CREATE SEQUENCE kill_seq;
+         CREATE FUNCTION kill_history() RETURNS trigger LANGUAGE plpgsql AS $f$
+         BEGIN
+           IF current_setting('application_name') LIKE 'haste/%' AND to_regproc('f') IS NOT NULL
+              AND nextval('kill_seq') = 1 THEN
+             PERFORM pg_terminate_backend(pg_backend_pid()); PERFORM pg_sleep(5);
+           END IF;
+           RETURN NULL;
+         END $f$;
+         CREATE TRIGGER kill_history BEFORE INSERT OR UPDATE ON _haste_migrations FOR EACH STATEMENT EXECUTE FUNCTION kill_history();",
+    );
+    let killed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(killed.code, 9, "{killed:?}");
+    wait_for_orphans(&db);
+    db.execute("DROP TRIGGER kill_history ON _haste_migrations; DROP FUNCTION kill_history(); DROP SEQUENCE kill_seq;");
+    let done = db.value("SELECT statements_done FROM _haste_migrations WHERE name = '2_off'");
+    let created = db.value("SELECT count(*) FROM pg_proc WHERE proname = 'f'");
+    assert_eq!(
+        (done.as_deref(), created.as_deref()),
+        (Some("0"), Some("0")),
+        "history and the database agree: the function went with its unwritten progress row"
+    );
+    let resumed = haste(dir.path(), &["migrate", "resolve", "--url", &db.url, "--resume", "2_off"]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(db.value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t").as_deref(), Some("1,2"));
+    assert_eq!(db.value("SELECT to_regclass('u') IS NOT NULL").as_deref(), Some("t"));
+}
