@@ -100,6 +100,10 @@ struct TableRetype {
     validate: Vec<Step>,
     /// The names of the constraints and indexes made up so far for the new columns.
     made_up: Vec<String>,
+    /// Every constraint and index name of the schemas the plan was made from: what depends on
+    /// an old column under another name was added after the plan, and the swap refuses to drop
+    /// it silently (see [`TableRetype::unknown_dependents`]).
+    known: Vec<String>,
 }
 
 /// The rewriting type changes of a migration.
@@ -255,6 +259,14 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             swap: Vec::new(),
             validate: Vec::new(),
             made_up: Vec::new(),
+            known: [history, desired]
+                .iter()
+                .flat_map(|schema| {
+                    let constraints =
+                        schema.tables.iter().flat_map(|t| t.constraints.iter().map(|c| c.name.clone()));
+                    constraints.chain(schema.indexes.iter().map(|i| i.name.clone()))
+                })
+                .collect(),
         };
         retype.plan(desired);
         tables.push(retype);
@@ -781,6 +793,7 @@ END
             }
         }
         after_swap.extend(readded);
+        self.swap.push(self.unknown_dependents(column));
         self.swap.push(step(
             format!("ALTER TABLE {name} DROP COLUMN {old}"),
             Lock::AccessExclusive,
@@ -793,6 +806,45 @@ END
             &[],
             false,
         ));
+    }
+
+    /// Before the swap drops the old column: an index or constraint on it that the plan does
+    /// not know (made by hand after the migration was written: a hotfix index, a check) would
+    /// go with the column without a word, and the deploy would report success. It stops the
+    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view.
+    fn unknown_dependents(&self, column: &Retyped) -> Step {
+        let table = quote_literal(&self.name());
+        let attnum = format!(
+            "(SELECT attnum FROM pg_attribute WHERE attrelid = {table}::regclass AND attname = {})",
+            quote_literal(&column.old.name)
+        );
+        let known: Vec<String> = self.known.iter().map(|name| quote_literal(name)).collect();
+        let body = format!(
+            "
+DECLARE
+  unknown text;
+BEGIN
+  SELECT string_agg(name, ', ' ORDER BY name) INTO unknown FROM (
+    SELECT c.relname::text AS name FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+     WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('i', 'I')
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+    UNION
+    SELECT con.conname::text FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
+     WHERE d.classid = 'pg_constraint'::regclass AND con.contype <> 'n'
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+  ) dependents
+  WHERE name <> ALL (ARRAY[{known}]::text[]);
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot drop column %s of %s: indexes or constraints the migration was not planned with depend on it', {column}, {table}),
+      DETAIL = format('%s depend on it and would be dropped with it', unknown);
+  END IF;
+END
+",
+            known = known.join(", "),
+            column = quote_literal(&column.old.name),
+        );
+        step(format!("DO {}", dollar_quote(&body)), Lock::None, &[], false)
     }
 
     /// `data.sql`: the rows already there, in batches over the primary key; `data.down.sql`

@@ -1045,3 +1045,29 @@ fn a_transaction_off_statement_commits_with_its_progress_row_and_a_committing_ca
     assert_eq!(db.value("SELECT string_agg(id::text, ',' ORDER BY id) FROM t").as_deref(), Some("1,2"));
     assert_eq!(db.value("SELECT to_regclass('u') IS NOT NULL").as_deref(), Some("t"));
 }
+
+/// An index and a check someone added on the old column after the plan was written: the
+/// swap's `DROP COLUMN` would drop them with it silently (PostgreSQL refuses only for views)
+/// and the deploy reported success without them. The swap now stops whole, naming them.
+#[test]
+fn an_index_or_check_added_on_the_old_column_before_the_swap_is_never_dropped_silently() {
+    let Some((dir, prod, swap)) = up_to_the_swap() else { return };
+    prod.execute("CREATE INDEX t_n_hotfix ON t (n); ALTER TABLE t ADD CONSTRAINT t_n_positive CHECK (n > -100)");
+    for json in [false, true] {
+        let failed = deploy(&dir, &prod, json);
+        no_password(&failed, "unknown dependents");
+        assert_eq!(failed.code, 6, "{failed:?}");
+        let all = failed.all();
+        assert!(all.contains("2BP01") && all.contains("t_n_hotfix, t_n_positive depend on it"), "{failed:?}");
+        assert!(all.contains(&swap) && all.contains("change or drop them first"), "{failed:?}");
+        swap_rolled_back(&dir, &prod, &swap);
+    }
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_class WHERE relname = 't_n_hotfix'").as_deref(),
+        Some("1"),
+        "still there"
+    );
+    prod.execute("DROP INDEX t_n_hotfix; ALTER TABLE t DROP CONSTRAINT t_n_positive");
+    let applied = deploy(&dir, &prod, false);
+    assert_eq!(applied.code, 0, "{applied:?}");
+}
