@@ -1052,7 +1052,9 @@ fn a_transaction_off_statement_commits_with_its_progress_row_and_a_committing_ca
 #[test]
 fn an_index_or_check_added_on_the_old_column_before_the_swap_is_never_dropped_silently() {
     let Some((dir, prod, swap)) = up_to_the_swap() else { return };
-    prod.execute("CREATE INDEX t_n_hotfix ON t (n); ALTER TABLE t ADD CONSTRAINT t_n_positive CHECK (n > -100)");
+    prod.execute(
+        "CREATE INDEX t_n_hotfix ON t (n); ALTER TABLE t ADD CONSTRAINT t_n_positive CHECK (n > -100)",
+    );
     for json in [false, true] {
         let failed = deploy(&dir, &prod, json);
         no_password(&failed, "unknown dependents");
