@@ -259,19 +259,42 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             swap: Vec::new(),
             validate: Vec::new(),
             made_up: Vec::new(),
-            known: [history, desired]
-                .iter()
-                .flat_map(|schema| {
-                    let constraints =
-                        schema.tables.iter().flat_map(|t| t.constraints.iter().map(|c| c.name.clone()));
-                    constraints.chain(schema.indexes.iter().map(|i| i.name.clone()))
-                })
-                .collect(),
+            known: known_dependents(history, desired, table),
         };
         retype.plan(desired);
         tables.push(retype);
     }
     Retypes { held, tables, in_place }
+}
+
+/// The names of what may depend on a column of `table` in either schema: its constraints and
+/// indexes, and the foreign keys of other tables naming it (more than those referencing it:
+/// a name too many only lets the swap through as before).
+fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<String> {
+    let mut known: Vec<String> = [history, desired]
+        .iter()
+        .flat_map(|schema| {
+            let constraints = schema.tables.iter().flat_map(|other| {
+                other
+                    .constraints
+                    .iter()
+                    .filter(move |c| {
+                        same_table(other, table)
+                            || (c.kind == ConstraintKind::ForeignKey && c.definition.contains(&table.name))
+                    })
+                    .map(|c| c.name.clone())
+            });
+            let indexes = schema
+                .indexes
+                .iter()
+                .filter(|i| i.schema == table.schema && i.table == table.name)
+                .map(|i| i.name.clone());
+            constraints.chain(indexes).collect::<Vec<_>>()
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    known
 }
 
 /// The privileges `desired` gives the relation `schema.name`: on `column` only, or (no column)
