@@ -922,7 +922,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     if let Some(detail) = &failure.error.detail {
         text.push_str(&format!("\n{:width$} = detail: {detail}", ""));
     }
-    if let Some(hint) = &failure.error.hint {
+    if let Some(hint) = hint(&failure.error) {
         text.push_str(&format!("\n{:width$} = hint: {hint}", ""));
     }
     if failure.attempts > 1 {
@@ -987,7 +987,7 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
             value["sqlstate"] = json!(failure.error.sqlstate);
             value["message"] = failure.error.message.clone().into();
             value["detail"] = json!(failure.error.detail);
-            value["hint"] = json!(failure.error.hint);
+            value["hint"] = json!(hint(&failure.error));
             value["file"] = failure.position.file.display().to_string().into();
             value["line"] = failure.position.line.into();
             value["column"] = failure.position.column.into();
@@ -1043,5 +1043,19 @@ fn human_bytes(bytes: u64) -> String {
         1024..1_048_576 => format!("{:.0} kB", bytes as f64 / 1024.0),
         1_048_576..1_073_741_824 => format!("{:.0} MB", bytes as f64 / 1_048_576.0),
         _ => format!("{:.1} GB", bytes as f64 / 1_073_741_824.0),
+    }
+}
+
+/// The hint shown with a failed statement: the server's, except where it would have a
+/// migration drop what it does not name. PostgreSQL answers an object others depend on
+/// (`2BP01`: a view over a column a type change swaps, added after the migration was written)
+/// with "Use DROP ... CASCADE", which would drop those others with it, unreviewed.
+fn hint(error: &haste_driver::DbError) -> Option<String> {
+    match error.sqlstate.as_deref() {
+        Some("2BP01") => Some(
+            "the objects named in the detail depend on it: change or drop them first (they are not in the schema this migration was planned for), then deploy again; CASCADE would drop them with it"
+                .to_owned(),
+        ),
+        _ => error.hint.clone(),
     }
 }

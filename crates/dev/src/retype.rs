@@ -103,6 +103,10 @@ struct TableRetype {
     made_up: Vec<String>,
     /// The materialized views the swap creates and populates again, qualified.
     repopulated: Vec<String>,
+    /// Every constraint and index name of the schemas the plan was made from: what depends on
+    /// an old column under another name was added after the plan, and the swap refuses to drop
+    /// it silently (see [`TableRetype::unknown_dependents`]).
+    known: Vec<String>,
 }
 
 /// The rewriting type changes of a migration.
@@ -259,11 +263,42 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             validate: Vec::new(),
             made_up: Vec::new(),
             repopulated: Vec::new(),
+            known: known_dependents(history, desired, table),
         };
         retype.plan(desired);
         tables.push(retype);
     }
     Retypes { held, tables, in_place }
+}
+
+/// The names of what may depend on a column of `table` in either schema: its constraints and
+/// indexes, and the foreign keys of other tables naming it (more than those referencing it:
+/// a name too many only lets the swap through as before).
+fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<String> {
+    let mut known: Vec<String> = [history, desired]
+        .iter()
+        .flat_map(|schema| {
+            let constraints = schema.tables.iter().flat_map(|other| {
+                other
+                    .constraints
+                    .iter()
+                    .filter(move |c| {
+                        same_table(other, table)
+                            || (c.kind == ConstraintKind::ForeignKey && c.definition.contains(&table.name))
+                    })
+                    .map(|c| c.name.clone())
+            });
+            let indexes = schema
+                .indexes
+                .iter()
+                .filter(|i| i.schema == table.schema && i.table == table.name)
+                .map(|i| i.name.clone());
+            constraints.chain(indexes).collect::<Vec<_>>()
+        })
+        .collect();
+    known.sort();
+    known.dedup();
+    known
 }
 
 /// The privileges `desired` gives the relation `schema.name`: on `column` only, or (no column)
@@ -808,6 +843,7 @@ END
             }
         }
         after_swap.extend(readded);
+        self.swap.push(self.unknown_dependents(column));
         self.swap.push(step(
             format!("ALTER TABLE {name} DROP COLUMN {old}"),
             Lock::AccessExclusive,
@@ -820,6 +856,45 @@ END
             &[],
             false,
         ));
+    }
+
+    /// Before the swap drops the old column: an index or constraint on it that the plan does
+    /// not know (made by hand after the migration was written: a hotfix index, a check) would
+    /// go with the column without a word, and the deploy would report success. It stops the
+    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view.
+    fn unknown_dependents(&self, column: &Retyped) -> Step {
+        let table = quote_literal(&self.name());
+        let attnum = format!(
+            "(SELECT attnum FROM pg_attribute WHERE attrelid = {table}::regclass AND attname = {})",
+            quote_literal(&column.old.name)
+        );
+        let known: Vec<String> = self.known.iter().map(|name| quote_literal(name)).collect();
+        let body = format!(
+            "
+DECLARE
+  unknown text;
+BEGIN
+  SELECT string_agg(name, ', ' ORDER BY name) INTO unknown FROM (
+    SELECT c.relname::text AS name FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
+     WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('i', 'I')
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+    UNION
+    SELECT con.conname::text FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
+     WHERE d.classid = 'pg_constraint'::regclass AND con.contype <> 'n'
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+  ) dependents
+  WHERE name <> ALL (ARRAY[{known}]::text[]);
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot drop column %s of %s: indexes or constraints the migration was not planned with depend on it', {column}, {table}),
+      DETAIL = format('%s depend on it and would be dropped with it', unknown);
+  END IF;
+END
+",
+            known = known.join(", "),
+            column = quote_literal(&column.old.name),
+        );
+        step(format!("DO {}", dollar_quote(&body)), Lock::None, &[], false)
     }
 
     /// `data.sql`: the rows already there, in batches over the primary key; `data.down.sql`

@@ -117,6 +117,18 @@ impl HistoryTables {
         )
     }
 
+    /// The query that reads the id (as text) of the newest event of one of the kinds `events`
+    /// for migration `name`: one row, `NULL` when there is none.
+    pub fn latest_event_id(&self, name: &str, events: &[&str]) -> String {
+        let kinds: Vec<String> = events.iter().map(|event| quote_literal(event)).collect();
+        format!(
+            "SELECT CAST(max(id) AS text) FROM {} WHERE name = {} AND event IN ({})",
+            self.qualified(EVENTS_TABLE),
+            quote_literal(name),
+            kinds.join(", ")
+        )
+    }
+
     /// `writes` followed by `COMMIT`, as one script: how a migration's transaction ends.
     pub fn commit_with(&self, dialect: Dialect, writes: &[HistoryWrite<'_>]) -> String {
         let mut sql: Vec<String> = writes.iter().map(|write| self.render(dialect, write)).collect();

@@ -362,6 +362,18 @@ impl Applier<'_> {
     fn with_retries<T>(
         &mut self,
         plan: &Plan<'_>,
+        attempt: impl FnMut(&mut dyn Connection, &MigrationWaits) -> Result<T, StepError>,
+    ) -> (Result<T, StepError>, u32) {
+        self.retrying(plan, None, attempt)
+    }
+
+    /// [`Self::with_retries`]; a failure at `history` (the index the attempt gives its history
+    /// writes) is retried until the deadline whatever the migration's `retries`: the history
+    /// tables hold nothing the application waits for.
+    fn retrying<T>(
+        &mut self,
+        plan: &Plan<'_>,
+        history: Option<usize>,
         mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits) -> Result<T, StepError>,
     ) -> (Result<T, StepError>, u32) {
         let retries = plan.migration.directives.retries.or(self.settings.retries);
@@ -372,14 +384,19 @@ impl Applier<'_> {
             let tried = Instant::now();
             match attempt(&mut *self.connection, &self.current) {
                 Err(failure)
-                    if failure.error.is_retryable() && retries.is_none_or(|retries| tries <= retries) =>
+                    if failure.error.is_retryable()
+                        && (retries.is_none_or(|retries| tries <= retries)
+                            || history == Some(failure.index)) =>
                 {
                     let delay =
                         jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
                     if started.elapsed() + delay > self.settings.lock_deadline {
                         return (Err(failure), tries);
                     }
-                    let statement = plan.statements.get(failure.index).map_or("", |s| s.text.as_str());
+                    let statement = match history == Some(failure.index) {
+                        true => "",
+                        false => plan.statements.get(failure.index).map_or("", |s| s.text.as_str()),
+                    };
                     let blockers = blockers(&mut *self.connection, statement);
                     self.observer.event(&RunEvent::Retrying {
                         name: &plan.migration.name,
@@ -513,8 +530,29 @@ impl Applier<'_> {
                 }
             };
             let limits = self.step_limits(plan, step.start..step.end);
-            if step.alone {
-                let statement = &plan.statements[step.start];
+            let statement = &plan.statements[step.start];
+            let own_transaction = statement.kind == StatementKind::Plain
+                && !(self.connection.dialect() == Dialect::Postgres
+                    && haste_sql::may_commit_inside(&statement.text));
+            if step.alone && own_transaction {
+                // A statement that `-- haste:transaction off` runs on its own but that could run
+                // in a transaction commits with its progress row: were the session lost between
+                // the two, history would say it is still to run and a resume would run it again
+                // (`CREATE FUNCTION`: "already exists"). A blocked history write rolls both
+                // back and is retried with the statement, until the deadline. A `CALL` or `DO`
+                // that may commit by itself runs outside a transaction block, as before.
+                let texts = plan.texts(step.start..step.end);
+                let (outcome, attempts) = self.retrying(plan, Some(step.end), |connection, waits| {
+                    connection
+                        .run_in_transaction(limits, &texts, &settings.history, &writes(waits))
+                        .map_err(|failure| StepError { index: step.start + failure.index, ..failure })
+                });
+                if let Err(failure) = outcome {
+                    let failure = StepError { index: step.start, ..failure };
+                    let state = FailureState::MarkedFailed { statements_done: step.start };
+                    return Err(self.failed(plan, failure, attempts, state));
+                }
+            } else if step.alone {
                 self.note_unnamed_index_build(plan, step.start)?;
                 let (outcome, attempts) = self.with_retries(plan, |connection, _| {
                     run_alone(connection, limits, statement)
@@ -827,6 +865,15 @@ pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str) -> Vec<
 pub(crate) const STARTED: &str = "started";
 /// Event written when such a migration continues from its recorded progress.
 pub(crate) const RESUMED: &str = "resumed";
+
+/// The event of `resolve --applied`.
+pub(crate) const RESOLVED_APPLIED: &str = "resolved_applied";
+
+/// The event of `resolve --resume`, before the rest of the migration runs.
+pub(crate) const RESOLVED_RESUMED: &str = "resolved_resumed";
+
+/// The event of a deploy that held a migration back for a later one (`-- haste:after`).
+pub(crate) const HELD: &str = "held";
 
 /// A checksum of each statement of `plan`, in order.
 pub(crate) fn statement_checksums(plan: &Plan<'_>) -> Vec<String> {

@@ -511,8 +511,16 @@ fn deploy_locked(
     let mut replicas = replicas::ReplicaWatch::new();
     for Pending { migration, from, progress } in pending {
         if let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts)
-            && applied.iter().any(|done: &AppliedMigration| &done.name == after)
+            && (applied.iter().any(|done: &AppliedMigration| &done.name == after)
+                || resolved_since_held(&mut *applier.connection, settings, &migration.name, after)?)
         {
+            // Recorded, so that the deploy after this one knows a deploy went by.
+            let detail = serde_json::json!({ "after": after }).to_string();
+            let event = apply::event(settings, migration, apply::HELD, Some(detail));
+            applier
+                .connection
+                .record(&settings.history, &[HistoryWrite::Event(event)], false)
+                .map_err(Error::database("recording a migration held for a later deploy"))?;
             held = Some(HeldMigration { name: migration.name.clone(), after: after.clone() });
             break;
         }
@@ -538,6 +546,26 @@ fn deploy_locked(
         lock_waits: applier.waits,
         replication: replicas.summary(),
     })
+}
+
+/// Whether `after`, the migration `name` must wait for, was finished (or marked applied) by
+/// `migrate resolve` since a deploy last held `name` back: the deploy after a resolve is the
+/// one the release that writes the new columns goes out with, as if it had applied `after`
+/// itself, so the release before it still runs and `name` must wait for the next one.
+fn resolved_since_held(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    name: &str,
+    after: &str,
+) -> Result<bool, Error> {
+    let mut newest = |migration: &str, events: &[&str]| -> Result<Option<i64>, Error> {
+        let query = settings.history.latest_event_id(migration, events);
+        let row = connection.query_row(&query).map_err(Error::database("reading history events"))?;
+        Ok(row.and_then(|row| row.into_iter().next().flatten()).and_then(|id| id.parse().ok()))
+    };
+    let resolved = newest(after, &[apply::RESOLVED_RESUMED, apply::RESOLVED_APPLIED])?;
+    let held = newest(name, &[apply::HELD])?;
+    Ok(resolved.is_some_and(|resolved| held.is_none_or(|held| held < resolved)))
 }
 
 /// Refuses pending migrations the source environment has not applied with the same file, or,

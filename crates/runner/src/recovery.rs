@@ -7,7 +7,7 @@ use haste_driver::{Connection, LockHolder, StepError};
 use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
 use haste_sql::{ConcurrentIndex, Script, StatementKind, concurrent_index};
 
-use crate::apply::{Applier, event, history_row};
+use crate::apply::{Applier, RESOLVED_APPLIED, RESOLVED_RESUMED, event, history_row};
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
 use crate::recorded::{self, Record, RecordedBy};
@@ -341,7 +341,7 @@ pub fn resolve(
                         statements,
                         statements,
                     )),
-                    HistoryWrite::Event(event(settings, migration, "resolved_applied", None)),
+                    HistoryWrite::Event(event(settings, migration, RESOLVED_APPLIED, None)),
                 ];
                 connection
                     .record(&settings.history, &writes, false)
@@ -434,6 +434,12 @@ pub fn resolve(
                     }
                     from += usize::from(finished);
                 }
+                // A migration a later one waits for (`-- haste:after`) and that resolve finishes
+                // holds that one back for a deploy more (see `resolved_since_held`).
+                let resumed = [HistoryWrite::Event(event(settings, migration, RESOLVED_RESUMED, None))];
+                connection
+                    .record(&settings.history, &resumed, false)
+                    .map_err(Error::database("recording the resolution"))?;
                 let mut applier = Applier::new(connection, settings, observer, &[]);
                 let progress = record
                     .row

@@ -45,6 +45,20 @@ pub fn parse_with_trees(sql: &str) -> ParsedScript {
     }
 }
 
+/// Whether a statement may end its transaction from inside: a `CALL` of a procedure or a `DO`
+/// block may `COMMIT`, which PostgreSQL allows only when the statement does not run in a
+/// transaction block. (A statement the grammar refuses cannot.)
+pub fn may_commit_inside(statement: &str) -> bool {
+    pg_query::parse(statement, 0).is_ok_and(|parsed| {
+        parsed.protobuf.stmts.iter().any(|raw| {
+            matches!(
+                raw.stmt.as_ref().and_then(|node| node.node.as_ref()),
+                Some(NodeEnum::CallStmt(_) | NodeEnum::DoStmt(_))
+            )
+        })
+    })
+}
+
 /// Cuts a script the grammar refused, so every statement before and after the bad one can still
 /// be classified and the database can report the bad one precisely.
 ///

@@ -20,6 +20,7 @@ mod random_dev;
 mod real_world;
 mod recovery;
 mod retype;
+mod retype_faults;
 mod sandbox;
 mod schema;
 mod sqlite;
