@@ -78,7 +78,7 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     unique: true,
                     columns: key_columns(&constraint.definition)
                         .into_iter()
-                        .map(|name| ir::IndexColumn { name, sort: None, opclass: None })
+                        .map(|name| ir::IndexColumn { name, sort: None, opclass: None, opclass_default: false })
                         .collect(),
                     method: None,
                     predicate: None,
@@ -180,7 +180,7 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
         .map(|part| {
             let mut words = part.split_whitespace();
             let name = unquote(words.next().unwrap_or_default());
-            let mut column = ir::IndexColumn { name, sort: None, opclass: None };
+            let mut column = ir::IndexColumn { name, sort: None, opclass: None, opclass_default: false };
             for word in words {
                 match word {
                     "DESC" | "ASC" => column.sort = Some(word.to_owned()),
@@ -200,6 +200,7 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
             name: unquote(name),
             sort: None,
             opclass: None,
+            opclass_default: false,
         }));
         rest = after.trim();
     }

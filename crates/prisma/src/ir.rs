@@ -131,6 +131,9 @@ pub struct IndexColumn {
     pub sort: Option<String>,
     /// An operator class when written.
     pub opclass: Option<String>,
+    /// The operator class is one Prisma counts as its index type's default (a named one, never
+    /// `raw(...)`): an index without one is the same index.
+    pub opclass_default: bool,
 }
 
 /// A foreign key.
@@ -157,9 +160,22 @@ impl Index {
     pub fn same_shape(&self, other: &Index) -> bool {
         self.table == other.table
             && self.unique == other.unique
-            && self.columns == other.columns
+            && self.columns.len() == other.columns.len()
+            && self.columns.iter().zip(&other.columns).all(|(a, b)| a.same_shape(b))
             && self.method == other.method
             && self.predicate == other.predicate
+    }
+}
+
+impl IndexColumn {
+    /// The same column of an index, as Prisma compares them: a default operator class matches
+    /// none.
+    pub fn same_shape(&self, other: &IndexColumn) -> bool {
+        self.name == other.name
+            && self.sort == other.sort
+            && (self.opclass == other.opclass
+                || (self.opclass.is_none() && other.opclass_default)
+                || (other.opclass.is_none() && self.opclass_default))
     }
 }
 

@@ -389,8 +389,14 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    /// The columns of a list of field references (`[a, b(sort: Desc)]`), checked.
-    fn index_columns(&mut self, model: &'a Model, fields: &Value) -> Vec<ir::IndexColumn> {
+    /// The columns of a list of field references (`[a, b(sort: Desc)]`) of an index of
+    /// `index_type` (`Gin`, ...; `None`: B-tree), checked.
+    fn index_columns(
+        &mut self,
+        model: &'a Model,
+        fields: &Value,
+        index_type: Option<&str>,
+    ) -> Vec<ir::IndexColumn> {
         let items: Vec<&Value> = match &fields.kind {
             ValueKind::Array(items) => items.iter().collect(),
             _ => vec![fields],
@@ -419,7 +425,10 @@ impl<'a> Lowering<'a> {
                 ValueKind::Name(name) => operator_class(name),
                 _ => String::new(),
             });
-            columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass });
+            let opclass_default = named("ops")
+                .and_then(|a| a.value.as_name())
+                .is_some_and(|name| default_operator_class(name, index_type));
+            columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass, opclass_default });
         }
         columns
     }
@@ -511,6 +520,18 @@ fn keeps_database_default(field: &Field) -> bool {
     attribute(&field.attributes, "default")
         .and_then(|a| a.positional())
         .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
+}
+
+/// Whether Prisma counts the named operator class as the default of an index of `index_type`
+/// (Prisma's own table, by name alone: `JsonbOps`, `ArrayOps`, `TextOps`, the BRIN `...MinMaxOps`
+/// and `InetInclusionOps`, and `InetOps` on SP-GiST), so that writing it or leaving it out is the
+/// same index.
+fn default_operator_class(name: &str, index_type: Option<&str>) -> bool {
+    match name {
+        "JsonbOps" | "ArrayOps" | "TextOps" | "InetInclusionOps" => true,
+        "InetOps" => index_type == Some("SpGist"),
+        _ => name.ends_with("MinMaxOps"),
+    }
 }
 
 /// Prisma's name of an operator class (`Int4MinMaxOps`) as PostgreSQL's (`int4_minmax_ops`):
@@ -743,7 +764,7 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                     table: table.clone(),
                     name,
                     unique: true,
-                    columns: vec![ir::IndexColumn { name: column.clone(), sort, opclass: None }],
+                    columns: vec![ir::IndexColumn { name: column.clone(), sort, opclass: None, opclass_default: false }],
                     method: None,
                     predicate: None,
                 });
@@ -777,7 +798,8 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                 continue;
             }
             lowering.other_connectors_arguments(block, &format!("@@{kind}"));
-            let key = lowering.index_columns(model, fields);
+            let index_type = block.named("type").and_then(|value| value.as_name());
+            let key = lowering.index_columns(model, fields, index_type);
             let stem = format!(
                 "{}_{}",
                 table.name,
@@ -1054,7 +1076,7 @@ fn add_join_table<'a>(
         table: table_name.clone(),
         name: truncate_ident(&format!("_{relation}_B"), "_index"),
         unique: false,
-        columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None }],
+        columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None, opclass_default: false }],
         method: None,
         predicate: None,
     });
