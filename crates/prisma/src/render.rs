@@ -494,7 +494,9 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
                     after_table.push(format!("DROP SEQUENCE {}", sequence(owned)));
                 }
             }
-            _ if before.default != compared.default => clauses.push(set_default),
+            _ if !same_default(before.default.as_deref(), compared.default.as_deref()) => {
+                clauses.push(set_default)
+            }
             _ => {}
         }
         if retyped_column(old, read, &after.name) {
@@ -523,6 +525,30 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
             .collect();
         out.step("AlterTable", statements.join(";\n"));
     }
+}
+
+/// Whether two defaults are the same as Prisma compares them: numbers by value (`1.5` is
+/// `1.50`), everything else as written.
+fn same_default(a: Option<&str>, b: Option<&str>) -> bool {
+    a == b || a.zip(b).and_then(|(a, b)| Some(number(a)? == number(b)?)).unwrap_or(false)
+}
+
+/// A number literal without the zeros that do not change its value (`-01.50`: `-1.5`); `None`
+/// for anything else.
+fn number(text: &str) -> Option<String> {
+    let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let whole = match whole.trim_start_matches('0') {
+        "" => "0",
+        trimmed => trimmed,
+    };
+    let fraction = fraction.trim_end_matches('0');
+    let sign = if whole == "0" && fraction.is_empty() { "" } else { sign };
+    Some(if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") })
 }
 
 /// Whether column `name` of both tables stores another type in `read` (cast, or dropped and
