@@ -689,7 +689,8 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     let mut lines =
         vec!["BEGIN".to_owned(), format!("CREATE TYPE {} AS ENUM ({})", name(&staged), values.join(", "))];
     let type_name = name(&item.name);
-    let mut defaults = Vec::new();
+    // Prisma drops every default of the type first, then converts each column.
+    let (mut dropped_defaults, mut conversions, mut defaults) = (Vec::new(), Vec::new(), Vec::new());
     // Every column of the type as the database has it now (tables dropped later included, or
     // the old type could not be dropped); a default of the old type blocks the conversion, and
     // the one the new schema wants is set afterwards.
@@ -701,7 +702,8 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
             }
             let target = quote_ident(&col.name);
             if col.default.is_some() {
-                lines.push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
+                dropped_defaults
+                    .push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
             }
             let wanted = to
                 .tables
@@ -715,14 +717,17 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
                     name(&table.name)
                 ));
             }
+            // A list too goes through `text` (its array literal), as Prisma writes it.
             let suffix = if array { "[]" } else { "" };
-            lines.push(format!(
-                "ALTER TABLE {} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text{suffix}::{staged}{suffix})",
+            conversions.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text::{staged}{suffix})",
                 name(&table.name),
                 staged = name(&staged)
             ));
         }
     }
+    lines.extend(dropped_defaults);
+    lines.extend(conversions);
     lines.push(format!("ALTER TYPE {type_name} RENAME TO {}", quote_ident(&retired)));
     lines.push(format!("ALTER TYPE {} RENAME TO {}", name(&staged), quote_ident(&item.name.name)));
     let retired_name = Name { schema: item.name.schema.clone(), name: retired };
