@@ -25,7 +25,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
         .iter()
         .map(|e| ir::Extension { name: e.name.clone(), schema: None, version: None })
         .collect();
-    let mut database = Database { schemas: existing, extensions, ..Database::default() };
+    let mut database = Database {
+        schemas: existing,
+        extensions,
+        namespace: (!multi).then(|| default_schema.to_owned()),
+        ..Database::default()
+    };
     for item in schema.enums.iter().filter(|e| wanted(&e.schema)) {
         database
             .enums

@@ -27,6 +27,11 @@ pub struct Database {
     pub indexes: Vec<Index>,
     /// Foreign keys, in relation order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// For a database read back, the schema its unqualified names live in: Prisma's describer
+    /// knows it, and the statements Prisma writes from the database's own columns and types
+    /// name it (an enum rebuilt: `ALTER TABLE "public"."T" ... DROP DEFAULT`, `DROP TYPE
+    /// "public"."E_old"`). `None` for a Prisma schema.
+    pub namespace: Option<String>,
 }
 
 /// A PostgreSQL extension (`extensions = [citext, pg_trgm(schema: "ext", version: "1.6")]`).

@@ -681,6 +681,12 @@ fn is_enum(data_type: &str) -> bool {
     data_type.starts_with('"')
 }
 
+/// `name` of `database`'s side as Prisma writes it there: qualified when it was read from a
+/// database.
+fn in_namespace(name: &Name, database: &Database) -> Name {
+    Name { schema: name.schema.clone().or_else(|| database.namespace.clone()), name: name.name.clone() }
+}
+
 /// Prisma's rebuild of an enum that loses values, in one transaction.
 fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     let staged = Name { schema: item.name.schema.clone(), name: format!("{}_new", item.name.name) };
@@ -702,8 +708,10 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
             }
             let target = quote_ident(&col.name);
             if col.default.is_some() {
-                dropped_defaults
-                    .push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
+                dropped_defaults.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT",
+                    name(&in_namespace(&table.name, from))
+                ));
             }
             let wanted = to
                 .tables
@@ -731,7 +739,7 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     lines.push(format!("ALTER TYPE {type_name} RENAME TO {}", quote_ident(&retired)));
     lines.push(format!("ALTER TYPE {} RENAME TO {}", name(&staged), quote_ident(&item.name.name)));
     let retired_name = Name { schema: item.name.schema.clone(), name: retired };
-    lines.push(format!("DROP TYPE {}", name(&retired_name)));
+    lines.push(format!("DROP TYPE {}", name(&in_namespace(&retired_name, from))));
     lines.extend(defaults);
     lines.push("COMMIT".into());
     lines.join(";\n")
