@@ -260,11 +260,14 @@ fn prisma_type(data_type: &str, enums: &[(String, String)], multi: bool) -> Stri
         "citext" => "CITEXT".to_owned(),
         "oid" => "OID".to_owned(),
         "money" => "MONEY".to_owned(),
+        // A time or timestamp without a precision has PostgreSQL's, 6, as Prisma's describer
+        // reads it (`TIME(6)` to `@db.Time(3)` is a change of precision).
         _ => with_args("timestamp", "TIMESTAMP")
             .filter(|_| base.ends_with("without time zone"))
             .or_else(|| with_args("timestamp", "TIMESTAMPTZ").filter(|_| base.ends_with("with time zone")))
             .or_else(|| with_args("time", "TIME").filter(|_| base.ends_with("without time zone")))
             .or_else(|| with_args("time", "TIMETZ").filter(|_| base.ends_with("with time zone")))
+            .map(|time| if time.contains('(') { time } else { format!("{time}(6)") })
             .or_else(|| with_args("numeric", "DECIMAL"))
             .or_else(|| with_args("character varying", "VARCHAR"))
             .or_else(|| with_args("bit varying", "VARBIT"))
