@@ -494,7 +494,12 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
                     after_table.push(format!("DROP SEQUENCE {}", sequence(owned)));
                 }
             }
-            _ if !same_default(before.default.as_deref(), compared.default.as_deref()) => {
+            _ if !same_default(
+                before.default.as_deref(),
+                compared.default.as_deref(),
+                matches!(compared.stored_type(), "JSON" | "JSONB"),
+            ) =>
+            {
                 clauses.push(set_default)
             }
             _ => {}
@@ -528,9 +533,19 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
 }
 
 /// Whether two defaults are the same as Prisma compares them: numbers by value (`1.5` is
-/// `1.50`), everything else as written.
-fn same_default(a: Option<&str>, b: Option<&str>) -> bool {
-    a == b || a.zip(b).and_then(|(a, b)| Some(number(a)? == number(b)?)).unwrap_or(false)
+/// `1.50`), a JSON column's by the document (`{"a": 1}` is `{"a":1}`), everything else as
+/// written.
+fn same_default(a: Option<&str>, b: Option<&str>, json: bool) -> bool {
+    let document = |text: &str| {
+        let inner = text.strip_prefix('\'')?.strip_suffix('\'')?.replace("''", "'");
+        serde_json::from_str::<serde_json::Value>(&inner).ok()
+    };
+    a == b
+        || a.zip(b)
+            .and_then(|(a, b)| {
+                if json { Some(document(a)? == document(b)?) } else { Some(number(a)? == number(b)?) }
+            })
+            .unwrap_or(false)
 }
 
 /// A number literal without the zeros that do not change its value (`-01.50`: `-1.5`); `None`
