@@ -83,7 +83,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     unique: true,
                     columns: key_columns(&constraint.definition)
                         .into_iter()
-                        .map(|name| ir::IndexColumn { name, sort: None, opclass: None, opclass_default: false })
+                        .map(|name| ir::IndexColumn {
+                            name,
+                            sort: None,
+                            opclass: None,
+                            opclass_default: false,
+                        })
                         .collect(),
                     method: None,
                     predicate: None,

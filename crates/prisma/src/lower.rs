@@ -428,7 +428,12 @@ impl<'a> Lowering<'a> {
             let opclass_default = named("ops")
                 .and_then(|a| a.value.as_name())
                 .is_some_and(|name| default_operator_class(name, index_type));
-            columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass, opclass_default });
+            columns.push(ir::IndexColumn {
+                name: Lowering::column_name(field),
+                sort,
+                opclass,
+                opclass_default,
+            });
         }
         columns
     }
@@ -764,7 +769,12 @@ pub fn lower(ast: &SchemaAst) -> Result<Database, Vec<Diagnostic>> {
                     table: table.clone(),
                     name,
                     unique: true,
-                    columns: vec![ir::IndexColumn { name: column.clone(), sort, opclass: None, opclass_default: false }],
+                    columns: vec![ir::IndexColumn {
+                        name: column.clone(),
+                        sort,
+                        opclass: None,
+                        opclass_default: false,
+                    }],
                     method: None,
                     predicate: None,
                 });
@@ -1076,7 +1086,12 @@ fn add_join_table<'a>(
         table: table_name.clone(),
         name: truncate_ident(&format!("_{relation}_B"), "_index"),
         unique: false,
-        columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None, opclass_default: false }],
+        columns: vec![ir::IndexColumn {
+            name: "B".into(),
+            sort: None,
+            opclass: None,
+            opclass_default: false,
+        }],
         method: None,
         predicate: None,
     });

@@ -542,9 +542,11 @@ fn same_default(a: Option<&str>, b: Option<&str>, json: bool) -> bool {
     };
     a == b
         || a.zip(b)
-            .and_then(|(a, b)| {
-                if json { Some(document(a)? == document(b)?) } else { Some(number(a)? == number(b)?) }
-            })
+            .and_then(
+                |(a, b)| {
+                    if json { Some(document(a)? == document(b)?) } else { Some(number(a)? == number(b)?) }
+                },
+            )
             .unwrap_or(false)
 }
 
@@ -646,10 +648,12 @@ fn scalar_type_change(before: &str, after: &str) -> Option<TypeChange> {
         "BYTEA" => text || string_of_at_least(2),
         "TIMESTAMP" | "TIMESTAMPTZ" if same_precision => return None,
         "TIMESTAMP" => {
-            text || string_of_at_least(22) || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
+            text || string_of_at_least(22)
+                || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
         }
         "TIMESTAMPTZ" => {
-            text || string_of_at_least(27) || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
+            text || string_of_at_least(27)
+                || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
         }
         "DATE" => text || string_of_at_least(27) || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ"),
         "TIME" | "TIMETZ" if same_precision => return None,
@@ -682,8 +686,23 @@ fn scalar_type_change(before: &str, after: &str) -> Option<TypeChange> {
         numbers.contains(&name)
             || strings.contains(&name)
             || [
-                "MONEY", "CITEXT", "INET", "OID", "BYTEA", "TIMESTAMP", "TIMESTAMPTZ", "DATE", "TIME",
-                "TIMETZ", "BOOLEAN", "BIT", "VARBIT", "UUID", "XML", "JSON", "JSONB",
+                "MONEY",
+                "CITEXT",
+                "INET",
+                "OID",
+                "BYTEA",
+                "TIMESTAMP",
+                "TIMESTAMPTZ",
+                "DATE",
+                "TIME",
+                "TIMETZ",
+                "BOOLEAN",
+                "BIT",
+                "VARBIT",
+                "UUID",
+                "XML",
+                "JSON",
+                "JSONB",
             ]
             .contains(&name)
     };

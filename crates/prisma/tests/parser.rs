@@ -156,7 +156,12 @@ fn every_block_field_attribute_and_argument_is_read() {
     assert_eq!(
         index("users_name_role").columns,
         vec![
-            IndexColumn { name: "full_name".into(), sort: Some("DESC".into()), opclass: None, opclass_default: false },
+            IndexColumn {
+                name: "full_name".into(),
+                sort: Some("DESC".into()),
+                opclass: None,
+                opclass_default: false
+            },
             IndexColumn { name: "role".into(), sort: None, opclass: None, opclass_default: false },
         ]
     );
