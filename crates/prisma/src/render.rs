@@ -494,6 +494,8 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
                     after_table.push(format!("DROP SEQUENCE {}", sequence(owned)));
                 }
             }
+            // `@default(dbgenerated())`: whatever default the column has stays.
+            _ if after.keeps_default => {}
             _ if !same_default(
                 before.default.as_deref(),
                 compared.default.as_deref(),
