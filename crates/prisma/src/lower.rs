@@ -425,6 +425,19 @@ impl<'a> Lowering<'a> {
                 ValueKind::Name(name) => operator_class(name),
                 _ => String::new(),
             });
+            // Prisma checks the field's type only where neither an operator class nor a native
+            // type says more.
+            let native = field.attributes.iter().any(|a| a.name.name.starts_with("db."));
+            if let Some(index_type) = index_type
+                && named("ops").is_none()
+                && !native
+                && !index_type_supports(index_type, self.kind(field), field.ty.arity == Arity::List)
+            {
+                self.error(
+                    format!("Error parsing attribute \"@@index\": The {index_type} index type does not support the type of the field `{name}`."),
+                    item.span,
+                );
+            }
             let opclass_default = named("ops")
                 .and_then(|a| a.value.as_name())
                 .is_some_and(|name| default_operator_class(name, index_type));
@@ -525,6 +538,23 @@ fn keeps_database_default(field: &Field) -> bool {
     attribute(&field.attributes, "default")
         .and_then(|a| a.positional())
         .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
+}
+
+/// Whether Prisma accepts an index of `index_type` (`Gin`, ...) on a field of `kind`: GiST and
+/// SP-GiST on strings, GIN on JSON and lists, BRIN on strings, bytes, numbers and date-times
+/// (its `supports_field_type`); B-tree and hash, and `Unsupported` fields, on anything.
+fn index_type_supports(index_type: &str, kind: Option<Kind<'_>>, list: bool) -> bool {
+    let scalar = match kind {
+        Some(Kind::Scalar(scalar)) => Some(scalar),
+        Some(Kind::Unsupported(_)) | None => return true,
+        _ => None,
+    };
+    match index_type {
+        "Gist" | "SpGist" => scalar == Some("String"),
+        "Gin" => scalar == Some("Json") || list,
+        "Brin" => scalar.is_some_and(|s| !matches!(s, "Boolean" | "Json")),
+        _ => true,
+    }
 }
 
 /// Whether Prisma counts the named operator class as the default of an index of `index_type`
