@@ -146,7 +146,9 @@ impl PrismaSchema {
     /// model left out, defaults compared by meaning).
     pub fn migration_to(&self, to: &Schema) -> haste_prisma::Migration {
         let to = self.read(to);
-        haste_prisma::migration(&self.reads_as, &to, &to)
+        // The side Prisma reads from the schema, not from a database: its names unqualified.
+        let from = Database { namespace: None, ..self.reads_as.clone() };
+        haste_prisma::migration(&from, &to, &to)
     }
 
     /// The objects of `schema` this Prisma schema cannot express, which no comparison touches.

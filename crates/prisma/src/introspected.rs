@@ -27,7 +27,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
         .iter()
         .map(|e| ir::Extension { name: e.name.clone(), schema: None, version: None })
         .collect();
-    let mut database = Database { schemas: existing, extensions, ..Database::default() };
+    let mut database = Database {
+        schemas: existing,
+        extensions,
+        namespace: (!multi).then(|| default_schema.to_owned()),
+        ..Database::default()
+    };
     for item in schema.enums.iter().filter(|e| wanted(&e.schema)) {
         database
             .enums
@@ -81,7 +86,12 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
                     columns: constraint
                         .columns
                         .iter()
-                        .map(|name| ir::IndexColumn { name: name.clone(), sort: None, opclass: None })
+                        .map(|name| ir::IndexColumn {
+                            name: name.clone(),
+                            sort: None,
+                            opclass: None,
+                            opclass_default: false,
+                        })
                         .collect(),
                     method: None,
                     predicate: None,
@@ -163,7 +173,7 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
         .map(|part| {
             let mut words = part.split_whitespace();
             let name = unquote(words.next().unwrap_or_default());
-            let mut column = ir::IndexColumn { name, sort: None, opclass: None };
+            let mut column = ir::IndexColumn { name, sort: None, opclass: None, opclass_default: false };
             for word in words {
                 match word {
                     "DESC" | "ASC" => column.sort = Some(word.to_owned()),
@@ -183,6 +193,7 @@ fn parse_index(definition: &str) -> Option<ir::Index> {
             name: unquote(name),
             sort: None,
             opclass: None,
+            opclass_default: false,
         }));
         rest = after.trim();
     }
@@ -240,11 +251,14 @@ fn prisma_type(data_type: &str, enums: &[(String, String)], qualified: &dyn Fn(&
         "citext" => "CITEXT".to_owned(),
         "oid" => "OID".to_owned(),
         "money" => "MONEY".to_owned(),
+        // A time or timestamp without a precision has PostgreSQL's, 6, as Prisma's describer
+        // reads it (`TIME(6)` to `@db.Time(3)` is a change of precision).
         _ => with_args("timestamp", "TIMESTAMP")
             .filter(|_| base.ends_with("without time zone"))
             .or_else(|| with_args("timestamp", "TIMESTAMPTZ").filter(|_| base.ends_with("with time zone")))
             .or_else(|| with_args("time", "TIME").filter(|_| base.ends_with("without time zone")))
             .or_else(|| with_args("time", "TIMETZ").filter(|_| base.ends_with("with time zone")))
+            .map(|time| if time.contains('(') { time } else { format!("{time}(6)") })
             .or_else(|| with_args("numeric", "DECIMAL"))
             .or_else(|| with_args("character varying", "VARCHAR"))
             .or_else(|| with_args("bit varying", "VARBIT"))

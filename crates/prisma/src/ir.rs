@@ -27,6 +27,11 @@ pub struct Database {
     pub indexes: Vec<Index>,
     /// Foreign keys, in relation order.
     pub foreign_keys: Vec<ForeignKey>,
+    /// For a database read back, the schema its unqualified names live in: Prisma's describer
+    /// knows it, and the statements Prisma writes from the database's own columns and types
+    /// name it (an enum rebuilt: `ALTER TABLE "public"."T" ... DROP DEFAULT`, `DROP TYPE
+    /// "public"."E_old"`). `None` for a Prisma schema.
+    pub namespace: Option<String>,
 }
 
 /// A PostgreSQL extension (`extensions = [citext, pg_trgm(schema: "ext", version: "1.6")]`).
@@ -131,6 +136,9 @@ pub struct IndexColumn {
     pub sort: Option<String>,
     /// An operator class when written.
     pub opclass: Option<String>,
+    /// The operator class is one Prisma counts as its index type's default (a named one, never
+    /// `raw(...)`): an index without one is the same index.
+    pub opclass_default: bool,
 }
 
 /// A foreign key.
@@ -157,9 +165,22 @@ impl Index {
     pub fn same_shape(&self, other: &Index) -> bool {
         self.table == other.table
             && self.unique == other.unique
-            && self.columns == other.columns
+            && self.columns.len() == other.columns.len()
+            && self.columns.iter().zip(&other.columns).all(|(a, b)| a.same_shape(b))
             && self.method == other.method
             && self.predicate == other.predicate
+    }
+}
+
+impl IndexColumn {
+    /// The same column of an index, as Prisma compares them: a default operator class matches
+    /// none.
+    pub fn same_shape(&self, other: &IndexColumn) -> bool {
+        self.name == other.name
+            && self.sort == other.sort
+            && (self.opclass == other.opclass
+                || (self.opclass.is_none() && other.opclass_default)
+                || (other.opclass.is_none() && self.opclass_default))
     }
 }
 

@@ -396,8 +396,14 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    /// The columns of a list of field references (`[a, b(sort: Desc)]`), checked.
-    fn index_columns(&mut self, model: &'a Model, fields: &Value) -> Vec<ir::IndexColumn> {
+    /// The columns of a list of field references (`[a, b(sort: Desc)]`) of an index of
+    /// `index_type` (`Gin`, ...; `None`: B-tree), checked.
+    fn index_columns(
+        &mut self,
+        model: &'a Model,
+        fields: &Value,
+        index_type: Option<&str>,
+    ) -> Vec<ir::IndexColumn> {
         let items: Vec<&Value> = match &fields.kind {
             ValueKind::Array(items) => items.iter().collect(),
             _ => vec![fields],
@@ -426,7 +432,28 @@ impl<'a> Lowering<'a> {
                 ValueKind::Name(name) => operator_class(name),
                 _ => String::new(),
             });
-            columns.push(ir::IndexColumn { name: Lowering::column_name(field), sort, opclass });
+            // Prisma checks the field's type only where neither an operator class nor a native
+            // type says more.
+            let native = field.attributes.iter().any(|a| a.name.name.starts_with("db."));
+            if let Some(index_type) = index_type
+                && named("ops").is_none()
+                && !native
+                && !index_type_supports(index_type, self.kind(field), field.ty.arity == Arity::List)
+            {
+                self.error(
+                    format!("Error parsing attribute \"@@index\": The {index_type} index type does not support the type of the field `{name}`."),
+                    item.span,
+                );
+            }
+            let opclass_default = named("ops")
+                .and_then(|a| a.value.as_name())
+                .is_some_and(|name| default_operator_class(name, index_type));
+            columns.push(ir::IndexColumn {
+                name: Lowering::column_name(field),
+                sort,
+                opclass,
+                opclass_default,
+            });
         }
         columns
     }
@@ -518,6 +545,35 @@ fn keeps_database_default(field: &Field) -> bool {
     attribute(&field.attributes, "default")
         .and_then(|a| a.positional())
         .is_some_and(|value| matches!(&value.kind, ValueKind::Call(name, args) if name == "dbgenerated" && args.is_empty()))
+}
+
+/// Whether Prisma accepts an index of `index_type` (`Gin`, ...) on a field of `kind`: GiST and
+/// SP-GiST on strings, GIN on JSON and lists, BRIN on strings, bytes, numbers and date-times
+/// (its `supports_field_type`); B-tree and hash, and `Unsupported` fields, on anything.
+fn index_type_supports(index_type: &str, kind: Option<Kind<'_>>, list: bool) -> bool {
+    let scalar = match kind {
+        Some(Kind::Scalar(scalar)) => Some(scalar),
+        Some(Kind::Unsupported(_)) | None => return true,
+        _ => None,
+    };
+    match index_type {
+        "Gist" | "SpGist" => scalar == Some("String"),
+        "Gin" => scalar == Some("Json") || list,
+        "Brin" => scalar.is_some_and(|s| !matches!(s, "Boolean" | "Json")),
+        _ => true,
+    }
+}
+
+/// Whether Prisma counts the named operator class as the default of an index of `index_type`
+/// (Prisma's own table, by name alone: `JsonbOps`, `ArrayOps`, `TextOps`, the BRIN `...MinMaxOps`
+/// and `InetInclusionOps`, and `InetOps` on SP-GiST), so that writing it or leaving it out is the
+/// same index.
+fn default_operator_class(name: &str, index_type: Option<&str>) -> bool {
+    match name {
+        "JsonbOps" | "ArrayOps" | "TextOps" | "InetInclusionOps" => true,
+        "InetOps" => index_type == Some("SpGist"),
+        _ => name.ends_with("MinMaxOps"),
+    }
 }
 
 /// Prisma's name of an operator class (`Int4MinMaxOps`) as PostgreSQL's (`int4_minmax_ops`):
@@ -753,7 +809,12 @@ pub fn lower<'a>(ast: &'a SchemaAst, default_schema: &'a str) -> Result<Database
                     table: table.clone(),
                     name,
                     unique: true,
-                    columns: vec![ir::IndexColumn { name: column.clone(), sort, opclass: None }],
+                    columns: vec![ir::IndexColumn {
+                        name: column.clone(),
+                        sort,
+                        opclass: None,
+                        opclass_default: false,
+                    }],
                     method: None,
                     predicate: None,
                 });
@@ -787,7 +848,8 @@ pub fn lower<'a>(ast: &'a SchemaAst, default_schema: &'a str) -> Result<Database
                 continue;
             }
             lowering.other_connectors_arguments(block, &format!("@@{kind}"));
-            let key = lowering.index_columns(model, fields);
+            let index_type = block.named("type").and_then(|value| value.as_name());
+            let key = lowering.index_columns(model, fields, index_type);
             let stem = format!(
                 "{}_{}",
                 table.name,
@@ -1066,7 +1128,12 @@ fn add_join_table<'a>(
         table: table_name.clone(),
         name: truncate_ident(&format!("_{relation}_B"), "_index"),
         unique: false,
-        columns: vec![ir::IndexColumn { name: "B".into(), sort: None, opclass: None }],
+        columns: vec![ir::IndexColumn {
+            name: "B".into(),
+            sort: None,
+            opclass: None,
+            opclass_default: false,
+        }],
         method: None,
         predicate: None,
     });

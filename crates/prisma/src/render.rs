@@ -425,38 +425,21 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         clauses.push(format!("DROP CONSTRAINT {}", quote_ident(&key.name)));
     }
     let recreated = |name: &str| recreated_column(old, read, name);
-    let mut dropped: Vec<&Column> = old
-        .columns
-        .iter()
-        .filter(|c| !new.columns.iter().any(|n| n.name == c.name) || recreated(&c.name))
-        .collect();
+    let mut dropped: Vec<&Column> =
+        old.columns.iter().filter(|c| !new.columns.iter().any(|n| n.name == c.name)).collect();
     dropped.sort_by(|a, b| a.name.cmp(&b.name));
     for gone in dropped {
-        out.warnings.push(if recreated(&gone.name) {
-            format!(
-                "The `{}` column on the `{}` table would be dropped and recreated. This will lead to data loss.",
-                gone.name, old.name.name
-            )
-        } else {
-            format!(
-                "You are about to drop the column `{}` on the `{}` table. All the data in the column will be lost.",
-                gone.name, old.name.name
-            )
-        });
+        out.warnings.push(format!(
+            "You are about to drop the column `{}` on the `{}` table. All the data in the column will be lost.",
+            gone.name, old.name.name
+        ));
         clauses.push(format!("DROP COLUMN {}", quote_ident(&gone.name)));
     }
-    let mut added: Vec<&Column> = new
-        .columns
-        .iter()
-        .filter(|c| !old.columns.iter().any(|o| o.name == c.name) || recreated(&c.name))
-        .collect();
+    let mut added: Vec<&Column> =
+        new.columns.iter().filter(|c| !old.columns.iter().any(|o| o.name == c.name)).collect();
     added.sort_by(|a, b| a.name.cmp(&b.name));
     for came in added {
-        if came.not_null
-            && came.default.is_none()
-            && !came.data_type.contains("SERIAL")
-            && !recreated(&came.name)
-        {
+        if came.not_null && came.default.is_none() && !came.data_type.contains("SERIAL") {
             out.warnings.push(format!(
                 "Added the required column `{}` to the `{}` table without a default value. This is not possible if the table is not empty.",
                 came.name, new.name.name
@@ -464,11 +447,11 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
         }
         clauses.push(format!("ADD COLUMN     {}", column(came)));
     }
-    // In the order of the columns before (Prisma sorts these changes by the old column's id).
+    // In the order of the columns before (Prisma sorts these changes by the old column's id); a
+    // column that is dropped and added again is one of them, its two clauses side by side.
     let changed: Vec<(&Column, &Column)> = old
         .columns
         .iter()
-        .filter(|o| !recreated(&o.name))
         .filter_map(|o| new.columns.iter().find(|n| n.name == o.name).map(|n| (o, n)))
         .collect();
     // Statements around the `ALTER TABLE`: a sequence is created before and owned, set and
@@ -476,6 +459,15 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     let (mut before_table, mut after_table) = (Vec::new(), Vec::new());
     for (before, after) in changed {
         let target = quote_ident(&after.name);
+        if recreated(&after.name) {
+            out.warnings.push(format!(
+                "The `{}` column on the `{}` table would be dropped and recreated. This will lead to data loss.",
+                after.name, old.name.name
+            ));
+            clauses.push(format!("DROP COLUMN {target}"));
+            clauses.push(format!("ADD COLUMN     {}", column(after)));
+            continue;
+        }
         let compared = read.columns.iter().find(|c| c.name == after.name).unwrap_or(after);
         // Prisma's order: nullability, then default, then type.
         if before.not_null != compared.not_null {
@@ -516,10 +508,19 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
                     after_table.push(format!("DROP SEQUENCE {}", sequence(owned)));
                 }
             }
-            _ if before.default != compared.default => clauses.push(set_default),
+            // `@default(dbgenerated())`: whatever default the column has stays.
+            _ if after.keeps_default => {}
+            _ if !same_default(
+                before.default.as_deref(),
+                compared.default.as_deref(),
+                matches!(compared.stored_type(), "JSON" | "JSONB"),
+            ) =>
+            {
+                clauses.push(set_default)
+            }
             _ => {}
         }
-        if before.stored_type() != compared.stored_type() {
+        if retyped_column(old, read, &after.name) {
             clauses.push(format!("ALTER COLUMN {target} SET DATA TYPE {}", after.stored_type()));
             // A sequence kept across a change of width counts in the new width.
             if let Some(owned) =
@@ -547,32 +548,193 @@ fn alter_table(out: &mut Migration, old: &Table, new: &Table, read: &Table) {
     }
 }
 
+/// Whether two defaults are the same as Prisma compares them: numbers by value (`1.5` is
+/// `1.50`), a JSON column's by the document (`{"a": 1}` is `{"a":1}`), everything else as
+/// written.
+fn same_default(a: Option<&str>, b: Option<&str>, json: bool) -> bool {
+    let document = |text: &str| {
+        let inner = text.strip_prefix('\'')?.strip_suffix('\'')?.replace("''", "'");
+        serde_json::from_str::<serde_json::Value>(&inner).ok()
+    };
+    a == b
+        || a.zip(b)
+            .and_then(
+                |(a, b)| {
+                    if json { Some(document(a)? == document(b)?) } else { Some(number(a)? == number(b)?) }
+                },
+            )
+            .unwrap_or(false)
+}
+
+/// A number literal without the zeros that do not change its value (`-01.50`: `-1.5`); `None`
+/// for anything else.
+fn number(text: &str) -> Option<String> {
+    let (sign, digits) = text.strip_prefix('-').map_or(("", text), |rest| ("-", rest));
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let all_digits = |part: &str| part.chars().all(|c| c.is_ascii_digit());
+    if whole.is_empty() || !all_digits(whole) || !all_digits(fraction) {
+        return None;
+    }
+    let whole = match whole.trim_start_matches('0') {
+        "" => "0",
+        trimmed => trimmed,
+    };
+    let fraction = fraction.trim_end_matches('0');
+    let sign = if whole == "0" && fraction.is_empty() { "" } else { sign };
+    Some(if fraction.is_empty() { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") })
+}
+
 /// Whether column `name` of both tables stores another type in `read` (cast, or dropped and
 /// added); autoincrement coming or going is a change of default.
 fn retyped_column(old: &Table, read: &Table, name: &str) -> bool {
-    let before = old.columns.iter().find(|c| c.name == name);
-    let after = read.columns.iter().find(|c| c.name == name);
-    before.zip(after).is_some_and(|(b, a)| b.stored_type() != a.stored_type())
+    column_type_change(old, read, name).is_some()
 }
 
-/// A type PostgreSQL cannot cast to (to or from an enum, a list to a scalar or back) is a drop
-/// and an add, as Prisma does it; the column's indexes and foreign keys go with it and are
-/// created again.
+/// A type Prisma does not cast to (to or from an enum, a scalar to a list, most changes between
+/// unrelated types: Prisma's table, `postgres_column_type_change`) is a drop and an add; the
+/// column's indexes and foreign keys go with it and are created again.
 fn recreated_column(old: &Table, read: &Table, name: &str) -> bool {
-    let before = old.columns.iter().find(|c| c.name == name);
-    let after = read.columns.iter().find(|c| c.name == name);
-    retyped_column(old, read, name)
-        && before.zip(after).is_some_and(|(b, a)| {
-            is_enum(&b.data_type)
-                || is_enum(&a.data_type)
-                || b.data_type.ends_with("[]") != a.data_type.ends_with("[]")
-        })
+    column_type_change(old, read, name) == Some(TypeChange::Recreate)
+}
+
+/// How Prisma changes a column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TypeChange {
+    /// `ALTER COLUMN ... SET DATA TYPE`.
+    Cast,
+    /// `DROP COLUMN` and `ADD COLUMN`.
+    Recreate,
+}
+
+/// The change of column `name`'s type between both tables, as Prisma judges it: `None` where
+/// the types are the same or Prisma counts them so (a time or timestamp precision given on one
+/// side only).
+fn column_type_change(old: &Table, read: &Table, name: &str) -> Option<TypeChange> {
+    let before = old.columns.iter().find(|c| c.name == name)?.stored_type();
+    let after = read.columns.iter().find(|c| c.name == name)?.stored_type();
+    if before == after {
+        return None;
+    }
+    if is_enum(before) || is_enum(after) {
+        return Some(TypeChange::Recreate);
+    }
+    let (before_list, after_list) = (before.strip_suffix("[]"), after.strip_suffix("[]"));
+    match (before_list, after_list) {
+        // A list becomes text by a cast, anything else by a drop and an add.
+        (Some(_), None) => Some(match native(after).0 {
+            "TEXT" | "VARCHAR" | "CHAR" => TypeChange::Cast,
+            _ => TypeChange::Recreate,
+        }),
+        (None, Some(_)) => Some(TypeChange::Recreate),
+        (Some(before), Some(after)) => scalar_type_change(before, after),
+        (None, None) => scalar_type_change(before, after),
+    }
+}
+
+/// A rendered type as its name and length, precision or scale (`VARCHAR(20)`: `VARCHAR`, 20).
+fn native(data_type: &str) -> (&str, Option<u32>) {
+    match data_type.split_once('(') {
+        Some((base, args)) => {
+            (base, args.trim_end_matches(')').split(',').next().and_then(|n| n.trim().parse().ok()))
+        }
+        None => (data_type, None),
+    }
+}
+
+/// Prisma's table of PostgreSQL type changes (types Prisma knows; `Unsupported` ones are cast).
+fn scalar_type_change(before: &str, after: &str) -> Option<TypeChange> {
+    use TypeChange::{Cast, Recreate};
+    let (from, from_arg) = native(before);
+    let (to, to_arg) = native(after);
+    let text = matches!(to, "TEXT") || (to == "VARCHAR" && to_arg.is_none());
+    let string_of_at_least = |min: u32| matches!(to, "CHAR" | "VARCHAR") && to_arg.is_some_and(|n| n > min);
+    let numbers = ["SMALLINT", "INTEGER", "BIGINT", "DECIMAL", "REAL", "DOUBLE PRECISION"];
+    let strings = ["TEXT", "VARCHAR", "CHAR"];
+    // A time or timestamp keeps its type when either side gives no precision or both the same.
+    let same_precision = from == to && (from_arg.is_none() || to_arg.is_none() || from_arg == to_arg);
+    let castable = match from {
+        "MONEY" | "CITEXT" => true,
+        "INET" => matches!(to, "CITEXT" | "TEXT" | "VARCHAR"),
+        "OID" => matches!(to, "TEXT" | "VARCHAR" | "BIGINT" | "INTEGER"),
+        "SMALLINT" | "INTEGER" | "BIGINT" | "DECIMAL" | "REAL" | "DOUBLE PRECISION" => {
+            numbers.contains(&to) || strings.contains(&to)
+        }
+        "VARCHAR" | "CHAR" => strings.contains(&to),
+        "TEXT" => strings.contains(&to) || to == "CITEXT",
+        "BYTEA" => text || string_of_at_least(2),
+        "TIMESTAMP" | "TIMESTAMPTZ" if same_precision => return None,
+        "TIMESTAMP" => {
+            text || string_of_at_least(22)
+                || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
+        }
+        "TIMESTAMPTZ" => {
+            text || string_of_at_least(27)
+                || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ" | "DATE" | "TIME" | "TIMETZ")
+        }
+        "DATE" => text || string_of_at_least(27) || matches!(to, "TIMESTAMP" | "TIMESTAMPTZ"),
+        "TIME" | "TIMETZ" if same_precision => return None,
+        "TIME" => text || string_of_at_least(13) || to == "TIMETZ",
+        "TIMETZ" => text || string_of_at_least(18) || matches!(to, "TIME" | "TIMETZ"),
+        "BOOLEAN" => matches!(to, "TEXT" | "VARCHAR") || (to == "CHAR" && to_arg.is_some_and(|n| n > 3)),
+        "BIT" => match from_arg {
+            None => matches!(to, "TEXT" | "VARCHAR" | "CHAR" | "VARBIT"),
+            Some(length) => {
+                text || (to == "VARBIT" && to_arg.is_none_or(|n| n >= length))
+                    || (matches!(to, "VARCHAR" | "CHAR") && to_arg.is_some_and(|n| n >= length))
+            }
+        },
+        "VARBIT" => match from_arg {
+            None => text || matches!(to, "VARCHAR" | "CHAR" | "BIT"),
+            Some(length) => {
+                text || matches!(to, "VARCHAR" | "CHAR")
+                    || (to == "VARBIT" && to_arg.is_none_or(|n| n > length))
+                    || (to == "BIT" && to_arg.is_none_or(|n| n <= length))
+            }
+        },
+        "UUID" => text || string_of_at_least(31),
+        "XML" => strings.contains(&to),
+        "JSON" => strings.contains(&to) || to == "JSONB",
+        "JSONB" => strings.contains(&to) || to == "JSON",
+        // A type Prisma does not know (`Unsupported`): a cast.
+        _ => true,
+    };
+    let known = |name: &str| {
+        numbers.contains(&name)
+            || strings.contains(&name)
+            || [
+                "MONEY",
+                "CITEXT",
+                "INET",
+                "OID",
+                "BYTEA",
+                "TIMESTAMP",
+                "TIMESTAMPTZ",
+                "DATE",
+                "TIME",
+                "TIMETZ",
+                "BOOLEAN",
+                "BIT",
+                "VARBIT",
+                "UUID",
+                "XML",
+                "JSON",
+                "JSONB",
+            ]
+            .contains(&name)
+    };
+    Some(if castable || !known(to) { Cast } else { Recreate })
 }
 
 /// Whether a rendered type is an enum (`"Role"`, `"crm"."Stage"`, `"Role"[]`): the only types
 /// Prisma renders quoted.
 fn is_enum(data_type: &str) -> bool {
     data_type.starts_with('"')
+}
+
+/// `name` of `database`'s side as Prisma writes it there: qualified when it was read from a
+/// database.
+fn in_namespace(name: &Name, database: &Database) -> Name {
+    Name { schema: name.schema.clone().or_else(|| database.namespace.clone()), name: name.name.clone() }
 }
 
 /// Prisma's rebuild of an enum that loses values, in one transaction.
@@ -583,7 +745,8 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
     let mut lines =
         vec!["BEGIN".to_owned(), format!("CREATE TYPE {} AS ENUM ({})", name(&staged), values.join(", "))];
     let type_name = name(&item.name);
-    let mut defaults = Vec::new();
+    // Prisma drops every default of the type first, then converts each column.
+    let (mut dropped_defaults, mut conversions, mut defaults) = (Vec::new(), Vec::new(), Vec::new());
     // Every column of the type as the database has it now (tables dropped later included, or
     // the old type could not be dropped); a default of the old type blocks the conversion, and
     // the one the new schema wants is set afterwards.
@@ -595,7 +758,10 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
             }
             let target = quote_ident(&col.name);
             if col.default.is_some() {
-                lines.push(format!("ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT", name(&table.name)));
+                dropped_defaults.push(format!(
+                    "ALTER TABLE {} ALTER COLUMN {target} DROP DEFAULT",
+                    name(&in_namespace(&table.name, from))
+                ));
             }
             let wanted = to
                 .tables
@@ -609,18 +775,21 @@ fn recreate_enum(from: &Database, to: &Database, item: &EnumType) -> String {
                     name(&table.name)
                 ));
             }
+            // A list too goes through `text` (its array literal), as Prisma writes it.
             let suffix = if array { "[]" } else { "" };
-            lines.push(format!(
-                "ALTER TABLE {} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text{suffix}::{staged}{suffix})",
+            conversions.push(format!(
+                "ALTER TABLE {} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text::{staged}{suffix})",
                 name(&table.name),
                 staged = name(&staged)
             ));
         }
     }
+    lines.extend(dropped_defaults);
+    lines.extend(conversions);
     lines.push(format!("ALTER TYPE {type_name} RENAME TO {}", quote_ident(&retired)));
     lines.push(format!("ALTER TYPE {} RENAME TO {}", name(&staged), quote_ident(&item.name.name)));
     let retired_name = Name { schema: item.name.schema.clone(), name: retired };
-    lines.push(format!("DROP TYPE {}", name(&retired_name)));
+    lines.push(format!("DROP TYPE {}", name(&in_namespace(&retired_name, from))));
     lines.extend(defaults);
     lines.push("COMMIT".into());
     lines.join(";\n")

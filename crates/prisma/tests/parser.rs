@@ -156,8 +156,13 @@ fn every_block_field_attribute_and_argument_is_read() {
     assert_eq!(
         index("users_name_role").columns,
         vec![
-            IndexColumn { name: "full_name".into(), sort: Some("DESC".into()), opclass: None },
-            IndexColumn { name: "role".into(), sort: None, opclass: None },
+            IndexColumn {
+                name: "full_name".into(),
+                sort: Some("DESC".into()),
+                opclass: None,
+                opclass_default: false
+            },
+            IndexColumn { name: "role".into(), sort: None, opclass: None, opclass_default: false },
         ]
     );
     let gin = index("users_data_idx");

@@ -1,0 +1,19 @@
+-- AlterEnum
+BEGIN;
+CREATE TYPE "S_new" AS ENUM ('A', 'B');
+ALTER TABLE "public"."T" ALTER COLUMN "s" DROP DEFAULT;
+ALTER TABLE "public"."T" ALTER COLUMN "ss" DROP DEFAULT;
+ALTER TABLE "T" ALTER COLUMN "s" TYPE "S_new" USING ("s"::text::"S_new");
+ALTER TABLE "T" ALTER COLUMN "ss" TYPE "S_new"[] USING ("ss"::text::"S_new"[]);
+ALTER TABLE "T" ALTER COLUMN "o" TYPE "S_new" USING ("o"::text::"S_new");
+ALTER TYPE "S" RENAME TO "S_old";
+ALTER TYPE "S_new" RENAME TO "S";
+DROP TYPE "public"."S_old";
+ALTER TABLE "T" ALTER COLUMN "s" SET DEFAULT 'B';
+ALTER TABLE "T" ALTER COLUMN "ss" SET DEFAULT ARRAY['A']::"S"[];
+COMMIT;
+
+-- AlterTable
+ALTER TABLE "T" ALTER COLUMN "s" SET DEFAULT 'B',
+ALTER COLUMN "ss" SET DEFAULT ARRAY['A']::"S"[];
+

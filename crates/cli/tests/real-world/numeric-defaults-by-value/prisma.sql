@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "T" ALTER COLUMN "e" SET DEFAULT 8;
+
