@@ -132,7 +132,11 @@ fn unquote(text: &str) -> String {
 }
 
 /// A foreign key as Prisma reads it; `None` for a constraint that is none.
-fn foreign_key(table: &Name, constraint: &Constraint, qualified: &dyn Fn(&str) -> bool) -> Option<ir::ForeignKey> {
+fn foreign_key(
+    table: &Name,
+    constraint: &Constraint,
+    qualified: &dyn Fn(&str) -> bool,
+) -> Option<ir::ForeignKey> {
     let target = constraint.references.as_ref()?;
     Some(ir::ForeignKey {
         table: table.clone(),

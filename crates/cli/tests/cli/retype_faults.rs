@@ -753,6 +753,14 @@ fn a_lock_held_past_the_deadline_rolls_the_swap_back_and_names_the_blocker() {
     assert_eq!(applied.code, 0, "{applied:?}");
 }
 
+/// `migrate dev` of `desired` (written as schema.sql in `dir`) against `dev_db`, with `extra`
+/// arguments.
+fn dev_with(dir: &TempDir, dev_db: &TestDb, desired: &str, name: &str, extra: &[&str]) -> Run {
+    dir.write("schema.sql", desired);
+    let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
+    haste(dir.path(), &[&args[..], extra].concat())
+}
+
 const CONTACTS: &str = "CREATE TABLE contacts (id integer PRIMARY KEY, name text NOT NULL, score integer);
 CREATE INDEX contacts_name_idx ON contacts (name);";
 
@@ -766,11 +774,7 @@ CREATE INDEX contacts_name_idx ON contacts (name);";
 fn expand_contract_keeps_the_old_releases_index_and_holds_the_contract_until_the_copy_is_done() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("retype-expand-contract");
-    let dev = |desired: &str, name: &str, extra: &[&str]| {
-        dir.write("schema.sql", desired);
-        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
-        haste(dir.path(), &[&args[..], extra].concat())
-    };
+    let dev = |desired: &str, name: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, name, extra);
     assert_eq!(dev(CONTACTS, "init", &[]).code, 0);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     prod.execute("INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 5000) g");
@@ -897,11 +901,7 @@ fn no_message_of_dev_or_deploy_prints_the_password() {
 fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("retype-expand-resolved");
-    let dev = |desired: &str, name: &str, extra: &[&str]| {
-        dir.write("schema.sql", desired);
-        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
-        haste(dir.path(), &[&args[..], extra].concat())
-    };
+    let dev = |desired: &str, name: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, name, extra);
     assert_eq!(dev(CONTACTS, "init", &[]).code, 0);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     prod.execute("INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 2000) g");
@@ -955,11 +955,7 @@ fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished()
 fn expand_contract_with_a_type_change_swaps_it_online_in_the_first_release() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("retype-expand-contract-type");
-    let dev = |desired: &str, name: &str, extra: &[&str]| {
-        dir.write("schema.sql", desired);
-        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name];
-        haste(dir.path(), &[&args[..], extra].concat())
-    };
+    let dev = |desired: &str, name: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, name, extra);
     assert_eq!(dev(CONTACTS, "init", &[]).code, 0);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     prod.execute("INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 3000) g");
