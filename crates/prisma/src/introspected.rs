@@ -20,7 +20,7 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
     let enum_names: Vec<(String, String)> =
         schema.enums.iter().map(|e| (e.schema.clone(), e.name.clone())).collect();
     // Schemas that exist: a multi-schema datasource's others are created by the migration.
-    let existing =
+    let existing: Vec<String> =
         schema.schemas.iter().filter(|n| multi && wanted(&n.name)).map(|n| n.name.clone()).collect();
     let extensions = schema
         .extensions
@@ -28,6 +28,7 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
         .map(|e| ir::Extension { name: e.name.clone(), schema: None, version: None })
         .collect();
     let mut database = Database {
+        existing_schemas: existing.clone(),
         schemas: existing,
         extensions,
         namespace: (!multi).then(|| default_schema.to_owned()),

@@ -15,8 +15,14 @@ pub struct Name {
 /// Everything Migrate manages.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Database {
-    /// Schemas the datasource lists (multi-schema), besides the connection's.
+    /// The schemas a migration to this database creates: those of the datasource's list
+    /// (multi-schema) that hold a model or enum; for a database read back, those that exist.
     pub schemas: Vec<String>,
+    /// The schemas this database counts as existing when a migration starts from it: for a
+    /// Prisma schema every one its datasource lists, used or not, or the connection's schema
+    /// when it lists none (Prisma 6.19.3 creates none of them); for a database read back, the
+    /// same as `schemas`.
+    pub existing_schemas: Vec<String>,
     /// Extensions: the datasource's `extensions` (`postgresqlExtensions`), or those installed.
     pub extensions: Vec<Extension>,
     /// Enum types, in declaration order.

@@ -907,6 +907,8 @@ pub fn lower<'a>(ast: &'a SchemaAst, default_schema: &'a str) -> Result<Database
     relate(&mut lowering, &mut database, &relations);
     let used = &lowering.used_schemas;
     database.schemas = lowering.schemas.iter().filter(|schema| used.contains(*schema)).cloned().collect();
+    database.existing_schemas =
+        if lowering.multi_schema { lowering.schemas.clone() } else { vec![default_schema.to_owned()] };
     if lowering.diagnostics.is_empty() { Ok(database) } else { Err(lowering.diagnostics) }
 }
 

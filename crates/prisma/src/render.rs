@@ -163,7 +163,8 @@ pub fn migration(from: &Database, to: &Database, reads_as: &Database) -> Migrati
     let read_table = |table| read_table(reads_as, table);
     let find_table = |db: &Database, wanted: &Name| db.tables.iter().position(|t| &t.name == wanted);
 
-    let mut schemas: Vec<&String> = to.schemas.iter().filter(|s| !from.schemas.contains(s)).collect();
+    let mut schemas: Vec<&String> =
+        to.schemas.iter().filter(|s| !from.existing_schemas.contains(s)).collect();
     schemas.sort();
     for schema in schemas {
         out.step("CreateSchema", format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
