@@ -1073,3 +1073,41 @@ fn an_index_or_check_added_on_the_old_column_before_the_swap_is_never_dropped_si
     let applied = deploy(&dir, &prod, false);
     assert_eq!(applied.code, 0, "{applied:?}");
 }
+
+/// Whether PostgreSQL refuses a statement in a transaction block can depend on its table:
+/// `REINDEX TABLE` and `CLUSTER` of a partitioned table are refused (25001), of a plain one
+/// not. A `-- haste:transaction off` file promises each statement runs alone; since statements
+/// that could run in a transaction commit with their progress row, these failed on 25001
+/// (before that change they ran). They now run alone when refused there.
+#[test]
+fn a_transaction_off_statement_refused_in_a_transaction_block_by_its_table_still_runs_alone() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[
+        (
+            "1_base",
+            "CREATE TABLE p (id int) PARTITION BY RANGE (id);\nCREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);\nCREATE INDEX p_i ON p (id);",
+        ),
+        (
+            "2_off",
+            "-- haste:transaction off\nCREATE TABLE t (id int);\n/* partitioned */ reindex table p;\nCLUSTER p USING p_i;\nCREATE TABLE u (id int);",
+        ),
+    ]);
+    for json in [false, true] {
+        let applied = deploy(&dir, &db, json);
+        no_password(&applied, "transaction off");
+        assert_eq!(applied.code, 0, "{applied:?}");
+        if json {
+            assert!(
+                applied.json_lines().iter().any(|line| line.to_string().contains("2_off")),
+                "{applied:?}"
+            );
+        }
+        assert_eq!(
+            db.value("SELECT status || ':' || statements_done FROM _haste_migrations WHERE name = '2_off'")
+                .as_deref(),
+            Some("applied:4")
+        );
+        assert_eq!(db.value("SELECT to_regclass('u') IS NOT NULL").as_deref(), Some("t"));
+        db.execute("DROP TABLE t, u; DELETE FROM _haste_migrations WHERE name = '2_off'");
+    }
+}
