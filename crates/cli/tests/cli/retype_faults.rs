@@ -1111,3 +1111,87 @@ fn a_transaction_off_statement_refused_in_a_transaction_block_by_its_table_still
         db.execute("DROP TABLE t, u; DELETE FROM _haste_migrations WHERE name = '2_off'");
     }
 }
+
+/// A history write that fails (a trigger on `_haste_migrations` raising, standing in for a
+/// revoked privilege or a full disk) at every write of a `-- haste:transaction off` file, once,
+/// then again at every write after it (so the failure cannot be recorded either). Each
+/// ordinary statement goes with its progress row; what history says is done is done, and
+/// what it says is not done is not, except a statement that ran outside a transaction (the
+/// concurrent build) whose record failed, which the message names; `resolve --resume` brings
+/// it to the end; the password is never printed.
+#[test]
+fn a_failing_history_write_at_every_position_of_a_transaction_off_file_leaves_history_true() {
+    let file = "-- haste:transaction off\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nCREATE TABLE b (id int);\nINSERT INTO b VALUES (2);";
+    // What statement `i` leaves behind, as a query answering `t` or `f` (rows counted through
+    // `query_to_xml`, so that a table not there yet is `f`, not an error).
+    let left = [
+        "SELECT to_regclass('a') IS NOT NULL",
+        "SELECT CASE WHEN to_regclass('a') IS NULL THEN false ELSE (xpath('count(//row)', query_to_xml('SELECT 1 FROM a', false, false, '')))[1]::text::int > 0 END",
+        "SELECT to_regclass('a_id') IS NOT NULL",
+        "SELECT to_regclass('b') IS NOT NULL",
+        "SELECT CASE WHEN to_regclass('b') IS NULL THEN false ELSE (xpath('count(//row)', query_to_xml('SELECT 1 FROM b', false, false, '')))[1]::text::int > 0 END",
+    ];
+    for persistent in [false, true] {
+        // Writes: the start, then one per statement (the last one finishing).
+        for failing in 1..=6 {
+            let Some(db) = database() else { return };
+            let dir = crate::migrations(&[("1_off", file)]);
+            let context = format!("history write {failing} fails (persistent: {persistent})");
+            db.execute(&format!(
+                "CREATE SEQUENCE fail_seq;
+                 CREATE FUNCTION fail_history() RETURNS trigger LANGUAGE plpgsql AS $f$
+                 BEGIN
+                   IF current_setting('application_name') LIKE 'haste/%' AND {} THEN
+                     RAISE EXCEPTION 'history refused';
+                   END IF;
+                   RETURN NEW;
+                 END $f$;",
+                if persistent {
+                    format!("nextval('fail_seq') >= {failing}")
+                } else {
+                    format!("nextval('fail_seq') = {failing}")
+                }
+            ));
+            // The history tables exist once haste made them: a first, empty deploy makes them.
+            let empty = crate::migrations(&[]);
+            assert_eq!(deploy(&empty, &db, false).code, 0);
+            db.execute("CREATE TRIGGER fail_history BEFORE INSERT OR UPDATE ON _haste_migrations FOR EACH ROW EXECUTE FUNCTION fail_history();");
+            let failed = deploy(&dir, &db, persistent);
+            no_password(&failed, &context);
+            assert_ne!(failed.code, 0, "{context}: {failed:?}");
+            db.execute("DROP TRIGGER fail_history ON _haste_migrations");
+            let done: usize = db
+                .value("SELECT statements_done FROM _haste_migrations WHERE name = '1_off'")
+                .map_or(0, |done| done.parse().unwrap());
+            for (index, query) in left.iter().enumerate() {
+                let there = db.value(query).as_deref() == Some("t");
+                if index < done {
+                    assert!(there, "{context}: statement {index} is recorded done: {failed:?}");
+                } else if index == 2 && there {
+                    // The concurrent build ran and its record failed: the message says so.
+                    let all = failed.all();
+                    assert!(
+                        all.contains("failed too") || all.contains("\"unrecorded\""),
+                        "{context}: {failed:?}"
+                    );
+                } else {
+                    assert!(!there, "{context}: statement {index} ran but is not recorded done: {failed:?}");
+                }
+            }
+            let status = haste(dir.path(), &["migrate", "status", "--url", &db.url, "--format", "json"]);
+            let _ = status.json_lines();
+            let resumed =
+                match db.value("SELECT status FROM _haste_migrations WHERE name = '1_off'").as_deref() {
+                    None => deploy(&dir, &db, false),
+                    Some(_) => {
+                        let url = db.url_with_password(PASSWORD);
+                        haste(dir.path(), &["migrate", "resolve", "--url", &url, "--resume", "1_off"])
+                    }
+                };
+            no_password(&resumed, &context);
+            assert_eq!(resumed.code, 0, "{context}: {resumed:?}");
+            assert_eq!(db.value("SELECT count(*) FROM a").as_deref(), Some("1"), "{context}");
+            assert_eq!(db.value("SELECT count(*) FROM b").as_deref(), Some("1"), "{context}");
+        }
+    }
+}
