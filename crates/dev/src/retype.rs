@@ -271,8 +271,8 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     Retypes { held, tables, in_place }
 }
 
-/// The names of what may depend on a column of `table` in either schema: its constraints and
-/// indexes, and the foreign keys of other tables naming it (more than those referencing it:
+/// The names of what may depend on a column of `table` in either schema: its constraints,
+/// indexes and statistics objects, and the foreign keys of other tables naming it (more than those referencing it:
 /// a name too many only lets the swap through as before).
 fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<String> {
     let mut known: Vec<String> = [history, desired]
@@ -293,7 +293,12 @@ fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<St
                 .iter()
                 .filter(|i| i.schema == table.schema && i.table == table.name)
                 .map(|i| i.name.clone());
-            constraints.chain(indexes).collect::<Vec<_>>()
+            let statistics = schema
+                .statistics
+                .iter()
+                .filter(|s| s.table_schema == table.schema && s.table == table.name)
+                .map(|s| s.name.clone());
+            constraints.chain(indexes).chain(statistics).collect::<Vec<_>>()
         })
         .collect();
     known.sort();
@@ -858,9 +863,9 @@ END
         ));
     }
 
-    /// Before the swap drops the old column: an index or constraint on it that the plan does
-    /// not know (made by hand after the migration was written: a hotfix index, a check) would
-    /// go with the column without a word, and the deploy would report success. It stops the
+    /// Before the swap drops the old column: an index, constraint or statistics object on it
+    /// that the plan does not know (made by hand after the migration was written: a hotfix
+    /// index, a check, `CREATE STATISTICS`) would go with the column without a word, and the deploy would report success. It stops the
     /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view.
     fn unknown_dependents(&self, column: &Retyped) -> Step {
         let table = quote_literal(&self.name());
@@ -882,11 +887,15 @@ BEGIN
     SELECT con.conname::text FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
      WHERE d.classid = 'pg_constraint'::regclass AND con.contype <> 'n'
        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+    UNION
+    SELECT s.stxname::text FROM pg_depend d JOIN pg_statistic_ext s ON s.oid = d.objid
+     WHERE d.classid = 'pg_statistic_ext'::regclass
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
   ) dependents
   WHERE name <> ALL (ARRAY[{known}]::text[]);
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
-      MESSAGE = format('cannot drop column %s of %s: indexes or constraints the migration was not planned with depend on it', {column}, {table}),
+      MESSAGE = format('cannot drop column %s of %s: indexes, constraints or statistics objects the migration was not planned with depend on it', {column}, {table}),
       DETAIL = format('%s depend on it and would be dropped with it', unknown);
   END IF;
 END

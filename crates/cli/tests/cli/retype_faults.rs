@@ -1195,3 +1195,50 @@ fn a_failing_history_write_at_every_position_of_a_transaction_off_file_leaves_hi
         }
     }
 }
+
+/// What someone adds over the old column after the plan was written, other than an index or a
+/// check: a statistics object goes with `DROP COLUMN` silently (PostgreSQL records it as an
+/// automatic dependant), so the swap stops whole naming it; a trigger on `UPDATE OF` the column,
+/// a policy reading it and a generated column over it PostgreSQL refuses to drop itself (2BP01),
+/// with haste's hint, never CASCADE. Each is still there, and the swap goes through once it is
+/// gone.
+#[test]
+fn a_statistics_object_trigger_policy_or_generated_column_added_on_the_old_column_stops_the_swap() {
+    let Some((dir, prod, swap)) = up_to_the_swap() else { return };
+    prod.execute("CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+    let added = [
+        ("CREATE STATISTICS t_hand_stats ON id, n FROM t", "t_hand_stats", "DROP STATISTICS t_hand_stats"),
+        (
+            "CREATE TRIGGER t_hand_trigger BEFORE UPDATE OF n ON t FOR EACH ROW EXECUTE FUNCTION keep()",
+            "trigger t_hand_trigger",
+            "DROP TRIGGER t_hand_trigger ON t",
+        ),
+        (
+            "CREATE POLICY t_hand_policy ON t USING (n > 0)",
+            "policy t_hand_policy",
+            "DROP POLICY t_hand_policy ON t",
+        ),
+        (
+            "ALTER TABLE t ADD COLUMN twice bigint GENERATED ALWAYS AS (n * 2) STORED",
+            "column twice",
+            "ALTER TABLE t DROP COLUMN twice",
+        ),
+    ];
+    for (add, named, remove) in added {
+        prod.execute(add);
+        for json in [false, true] {
+            let failed = deploy(&dir, &prod, json);
+            no_password(&failed, add);
+            assert_eq!(failed.code, 6, "{add}: {failed:?}");
+            let all = failed.all();
+            assert!(all.contains("2BP01") && all.contains(named) && all.contains(&swap), "{add}: {failed:?}");
+            assert!(all.contains("change or drop them first"), "{add}: {failed:?}");
+            if !add.contains("GENERATED") {
+                swap_rolled_back(&dir, &prod, &swap);
+            }
+        }
+        prod.execute(remove);
+    }
+    let applied = deploy(&dir, &prod, false);
+    assert_eq!(applied.code, 0, "{applied:?}");
+}
