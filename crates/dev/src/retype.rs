@@ -866,7 +866,10 @@ END
     /// Before the swap drops the old column: an index, constraint or statistics object on it
     /// that the plan does not know (made by hand after the migration was written: a hotfix
     /// index, a check, `CREATE STATISTICS`) would go with the column without a word, and the deploy would report success. It stops the
-    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view.
+    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view. So
+    /// does a table made to inherit from it (`INHERITS`, which the plan refuses, added by hand):
+    /// the trigger and the copy fill the new column of the parent's own rows only, and the
+    /// swap would replace the child's values with nothing.
     fn unknown_dependents(&self, column: &Retyped) -> Step {
         let table = quote_literal(&self.name());
         let attnum = format!(
@@ -879,6 +882,14 @@ END
 DECLARE
   unknown text;
 BEGIN
+  SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) INTO unknown
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = {table}::regclass AND NOT c.relispartition;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s: tables the migration was not planned with inherit it', {column}, {table}),
+      DETAIL = format('%s inherit its columns, and their rows were never copied to the new column: the swap would lose their values', unknown);
+  END IF;
   SELECT string_agg(name, ', ' ORDER BY name) INTO unknown FROM (
     SELECT c.relname::text AS name FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
      WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('i', 'I')

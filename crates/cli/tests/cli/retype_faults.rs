@@ -1242,3 +1242,48 @@ fn a_statistics_object_trigger_policy_or_generated_column_added_on_the_old_colum
     let applied = deploy(&dir, &prod, false);
     assert_eq!(applied.code, 0, "{applied:?}");
 }
+
+/// A table made to inherit from the retyped one by hand after the plan (`migrate dev` refuses
+/// `INHERITS` trees): its rows are never copied to the new column (the trigger and `data.sql`
+/// see the parent's own rows), so the swap replaced their values with NULL and reported
+/// success. The swap now stops whole, naming the child, and goes through once it is gone.
+#[test]
+fn a_table_inheriting_from_the_retyped_one_added_by_hand_stops_the_swap_instead_of_losing_values() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-inherits");
+    let nullable = "CREATE TABLE t (id integer PRIMARY KEY, n integer);";
+    let dev = |desired: &str, name: &str| {
+        dir.write("schema.sql", desired);
+        haste(dir.path(), &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name])
+    };
+    assert_eq!(dev(nullable, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 20) g");
+    let run = dev(&nullable.replace("n integer", "n bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let swap = folders(&dir).into_iter().find(|f| f.to_string_lossy().ends_with("_swap")).unwrap();
+    let held = dir.path().join("held-swap");
+    fs::rename(&swap, &held).unwrap();
+    let expanded = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(expanded.code, 0, "{expanded:?}");
+    fs::rename(&held, &swap).unwrap();
+    let swap = swap.file_name().unwrap().to_string_lossy().into_owned();
+    prod.execute("CREATE TABLE tc () INHERITS (t); INSERT INTO tc (id, n) VALUES (5000, 77)");
+    for json in [false, true] {
+        let failed = deploy(&dir, &prod, json);
+        no_password(&failed, "inheriting table");
+        assert_eq!(failed.code, 6, "{failed:?}");
+        let all = failed.all();
+        assert!(all.contains("2BP01") && all.contains("tc inherit") && all.contains(&swap), "{failed:?}");
+        assert_eq!(prod.value("SELECT n FROM t WHERE id = 5000").as_deref(), Some("77"), "{failed:?}");
+        let (states, _) = states(&dir, &prod);
+        assert_eq!(states.iter().find(|(name, ..)| name == &swap).unwrap().1, "pending", "{states:?}");
+    }
+    prod.execute("DROP TABLE tc");
+    let applied = deploy(&dir, &prod, false);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        prod.value("SELECT sum(n)::text || pg_typeof(n)::text FROM t GROUP BY pg_typeof(n)").as_deref(),
+        Some("210bigint")
+    );
+}
