@@ -942,6 +942,13 @@ fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished()
     assert_eq!(next.code, 0, "{next:?}");
     let old_column = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'name' AND NOT attisdropped";
     assert_eq!(prod.value(old_column).as_deref(), Some("1"), "the contract is held: {next:?}");
+    // The message names who finished the expand: this deploy did not apply it.
+    assert!(
+        next.stdout.contains(&format!(
+            "{expand_name}, which `migrate resolve` finished or marked applied since the last deploy"
+        )),
+        "{next:?}"
+    );
     let contracted = deploy(&dir, &prod, false);
     assert_eq!(contracted.code, 0, "{contracted:?}");
     assert_eq!(prod.value(old_column).as_deref(), Some("0"), "{contracted:?}");
