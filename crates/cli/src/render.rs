@@ -239,8 +239,13 @@ impl Printer {
             self.line(&format!("Replicas: {}.", replicas.join("; ")));
         }
         if let (Format::Text, Some(held)) = (self.format, &report.held) {
+            let by = if held.resolved {
+                "`migrate resolve` finished or marked applied since the last deploy"
+            } else {
+                "this deploy applied"
+            };
             self.line(&format!(
-                "Held {} for a later deploy: it contracts {}, which this deploy applied (-- haste:after).",
+                "Held {} for a later deploy: it contracts {}, which {by} (-- haste:after).",
                 held.name, held.after
             ));
         }

@@ -271,8 +271,8 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     Retypes { held, tables, in_place }
 }
 
-/// The names of what may depend on a column of `table` in either schema: its constraints and
-/// indexes, and the foreign keys of other tables naming it (more than those referencing it:
+/// The names of what may depend on a column of `table` in either schema: its constraints,
+/// indexes and statistics objects, and the foreign keys of other tables naming it (more than those referencing it:
 /// a name too many only lets the swap through as before).
 fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<String> {
     let mut known: Vec<String> = [history, desired]
@@ -293,7 +293,12 @@ fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<St
                 .iter()
                 .filter(|i| i.schema == table.schema && i.table == table.name)
                 .map(|i| i.name.clone());
-            constraints.chain(indexes).collect::<Vec<_>>()
+            let statistics = schema
+                .statistics
+                .iter()
+                .filter(|s| s.table_schema == table.schema && s.table == table.name)
+                .map(|s| s.name.clone());
+            constraints.chain(indexes).chain(statistics).collect::<Vec<_>>()
         })
         .collect();
     known.sort();
@@ -858,10 +863,13 @@ END
         ));
     }
 
-    /// Before the swap drops the old column: an index or constraint on it that the plan does
-    /// not know (made by hand after the migration was written: a hotfix index, a check) would
-    /// go with the column without a word, and the deploy would report success. It stops the
-    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view.
+    /// Before the swap drops the old column: an index, constraint or statistics object on it
+    /// that the plan does not know (made by hand after the migration was written: a hotfix
+    /// index, a check, `CREATE STATISTICS`) would go with the column without a word, and the deploy would report success. It stops the
+    /// swap instead (2BP01, the names in the detail), as PostgreSQL stops it for a view. So
+    /// does a table made to inherit from it (`INHERITS`, which the plan refuses, added by hand):
+    /// the trigger and the copy fill the new column of the parent's own rows only, and the
+    /// swap would replace the child's values with nothing.
     fn unknown_dependents(&self, column: &Retyped) -> Step {
         let table = quote_literal(&self.name());
         let attnum = format!(
@@ -874,6 +882,14 @@ END
 DECLARE
   unknown text;
 BEGIN
+  SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) INTO unknown
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = {table}::regclass AND NOT c.relispartition;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s: tables the migration was not planned with inherit it', {column}, {table}),
+      DETAIL = format('%s inherit its columns, and their rows were never copied to the new column: the swap would lose their values', unknown);
+  END IF;
   SELECT string_agg(name, ', ' ORDER BY name) INTO unknown FROM (
     SELECT c.relname::text AS name FROM pg_depend d JOIN pg_class c ON c.oid = d.objid
      WHERE d.classid = 'pg_class'::regclass AND c.relkind IN ('i', 'I')
@@ -882,11 +898,15 @@ BEGIN
     SELECT con.conname::text FROM pg_depend d JOIN pg_constraint con ON con.oid = d.objid
      WHERE d.classid = 'pg_constraint'::regclass AND con.contype <> 'n'
        AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
+    UNION
+    SELECT s.stxname::text FROM pg_depend d JOIN pg_statistic_ext s ON s.oid = d.objid
+     WHERE d.classid = 'pg_statistic_ext'::regclass
+       AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum}
   ) dependents
   WHERE name <> ALL (ARRAY[{known}]::text[]);
   IF unknown IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
-      MESSAGE = format('cannot drop column %s of %s: indexes or constraints the migration was not planned with depend on it', {column}, {table}),
+      MESSAGE = format('cannot drop column %s of %s: indexes, constraints or statistics objects the migration was not planned with depend on it', {column}, {table}),
       DETAIL = format('%s depend on it and would be dropped with it', unknown);
   END IF;
 END

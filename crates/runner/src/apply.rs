@@ -534,7 +534,10 @@ impl Applier<'_> {
             let own_transaction = statement.kind == StatementKind::Plain
                 && !(self.connection.dialect() == Dialect::Postgres
                     && haste_sql::may_commit_inside(&statement.text));
-            if step.alone && own_transaction {
+            // Whether PostgreSQL refuses a statement in a transaction block can depend on its
+            // table (`REINDEX TABLE` or `CLUSTER` of a partitioned table): refused there (before
+            // it did anything, its transaction rolled back) it runs alone, as the directive asks.
+            let ran_with_progress = step.alone && own_transaction && {
                 // A statement that `-- haste:transaction off` runs on its own but that could run
                 // in a transaction commits with its progress row: were the session lost between
                 // the two, history would say it is still to run and a resume would run it again
@@ -547,11 +550,23 @@ impl Applier<'_> {
                         .run_in_transaction(limits, &texts, &settings.history, &writes(waits))
                         .map_err(|failure| StepError { index: step.start + failure.index, ..failure })
                 });
-                if let Err(failure) = outcome {
-                    let failure = StepError { index: step.start, ..failure };
-                    let state = FailureState::MarkedFailed { statements_done: step.start };
-                    return Err(self.failed(plan, failure, attempts, state));
+                match outcome {
+                    Ok(()) => true,
+                    Err(failure)
+                        if failure.index == step.start
+                            && failure.error.sqlstate.as_deref() == Some(ACTIVE_SQL_TRANSACTION) =>
+                    {
+                        false
+                    }
+                    Err(failure) => {
+                        let failure = StepError { index: step.start, ..failure };
+                        let state = FailureState::MarkedFailed { statements_done: step.start };
+                        return Err(self.failed(plan, failure, attempts, state));
+                    }
                 }
+            };
+            if ran_with_progress {
+                // Done, with its progress row.
             } else if step.alone {
                 self.note_unnamed_index_build(plan, step.start)?;
                 let (outcome, attempts) = self.with_retries(plan, |connection, _| {
@@ -860,6 +875,9 @@ pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str) -> Vec<
     // Only an explanation: failing to get it must not change the outcome.
     connection.lock_holders(&tables).unwrap_or_default()
 }
+
+/// PostgreSQL's SQLSTATE for a statement refused inside a transaction block.
+const ACTIVE_SQL_TRANSACTION: &str = "25001";
 
 /// Event written when a migration that records progress starts.
 pub(crate) const STARTED: &str = "started";

@@ -384,6 +384,9 @@ pub struct HeldMigration {
     pub name: String,
     /// The migration this run applied, which it must not follow in the same run.
     pub after: String,
+    /// `after` was finished or marked applied by `migrate resolve` since the last deploy, not
+    /// applied by this one.
+    pub resolved: bool,
 }
 
 /// A migration applied by this run.
@@ -511,8 +514,8 @@ fn deploy_locked(
     let mut replicas = replicas::ReplicaWatch::new();
     for Pending { migration, from, progress } in pending {
         if let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts)
-            && (applied.iter().any(|done: &AppliedMigration| &done.name == after)
-                || resolved_since_held(&mut *applier.connection, settings, &migration.name, after)?)
+            && let resolved = !applied.iter().any(|done: &AppliedMigration| &done.name == after)
+            && (!resolved || resolved_since_held(&mut *applier.connection, settings, &migration.name, after)?)
         {
             // Recorded, so that the deploy after this one knows a deploy went by.
             let detail = serde_json::json!({ "after": after }).to_string();
@@ -521,7 +524,7 @@ fn deploy_locked(
                 .connection
                 .record(&settings.history, &[HistoryWrite::Event(event)], false)
                 .map_err(Error::database("recording a migration held for a later deploy"))?;
-            held = Some(HeldMigration { name: migration.name.clone(), after: after.clone() });
+            held = Some(HeldMigration { name: migration.name.clone(), after: after.clone(), resolved });
             break;
         }
         // The lock was just taken on this session; re-checking it costs a catalog query, so a

@@ -1,7 +1,9 @@
 //! PostgreSQL scripts, split and classified by PostgreSQL's own grammar.
 
 use pg_query::NodeEnum;
-use pg_query::protobuf::{AlterSubscriptionType, AlterTableType, ReindexObjectType, TransactionStmtKind};
+use pg_query::protobuf::{
+    AlterSubscriptionType, AlterTableType, DiscardMode, ReindexObjectType, TransactionStmtKind,
+};
 
 use crate::{Script, Statement, StatementKind, TransactionControl, trivia};
 
@@ -169,8 +171,26 @@ fn classify(node: &NodeEnum) -> StatementKind {
         {
             NoTransaction("ALTER SUBSCRIPTION ... REFRESH PUBLICATION")
         }
+        NodeEnum::AlterSubscriptionStmt(alter)
+            if [
+                AlterSubscriptionType::AlterSubscriptionSetPublication,
+                AlterSubscriptionType::AlterSubscriptionAddPublication,
+                AlterSubscriptionType::AlterSubscriptionDropPublication,
+            ]
+            .iter()
+            .any(|kind| alter.kind == *kind as i32) =>
+        {
+            // With `refresh = false` it could run in one; alone it runs either way.
+            NoTransaction("ALTER SUBSCRIPTION ... PUBLICATION")
+        }
         NodeEnum::AlterTableStmt(alter) if detaches_concurrently(alter) => {
             NoTransaction("DETACH PARTITION CONCURRENTLY")
+        }
+        NodeEnum::DiscardStmt(discard) if discard.target == DiscardMode::DiscardAll as i32 => {
+            NoTransaction("DISCARD ALL")
+        }
+        NodeEnum::AlterDatabaseStmt(alter) if has_option(&alter.options, "tablespace") => {
+            NoTransaction("ALTER DATABASE ... SET TABLESPACE")
         }
         NodeEnum::TransactionStmt(transaction) => {
             use TransactionStmtKind::*;
@@ -332,10 +352,21 @@ SELECT "semi;colon" FROM t
             ALTER SYSTEM SET work_mem = '8MB';
             CREATE DATABASE d;
             ALTER TABLE p DETACH PARTITION c CONCURRENTLY;
-            ALTER TABLE p DETACH PARTITION c;";
+            ALTER TABLE p DETACH PARTITION c;
+            discard all;
+            DISCARD PLANS;
+            ALTER DATABASE d SET TABLESPACE pg_default;
+            ALTER DATABASE d SET work_mem = '8MB';
+            ALTER SUBSCRIPTION s SET PUBLICATION p;";
         let no_tx: Vec<bool> =
             kinds(sql).iter().map(|k| matches!(k, StatementKind::NoTransaction(_))).collect();
-        assert_eq!(no_tx, [false, true, true, true, true, false, true, false, true, true, true, false]);
+        assert_eq!(
+            no_tx,
+            [
+                false, true, true, true, true, false, true, false, true, true, true, false, true, false,
+                true, false, true
+            ]
+        );
     }
 
     #[test]

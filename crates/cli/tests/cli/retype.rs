@@ -1258,3 +1258,27 @@ CREATE INDEX top_scores_score_idx ON top_scores (score);";
     );
     prod.execute("REFRESH MATERIALIZED VIEW CONCURRENTLY top_scores");
 }
+
+/// A statistics object the plan knows, over the retyped column, passes the swap's guard
+/// against unknown dependants and is there again after the swap.
+#[test]
+fn a_planned_statistics_object_over_the_retyped_column_is_kept_through_the_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-stats");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL DEFAULT 0);\nCREATE STATISTICS t_stats ON id, n FROM t;";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+    let run = dev(&dir, &dev_db, &v1.replace("n integer", "n bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        prod.value("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'n'").as_deref(),
+        Some("bigint")
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_statistic_ext WHERE stxname = 't_stats'").as_deref(),
+        Some("1")
+    );
+}

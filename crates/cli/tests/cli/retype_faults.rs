@@ -942,6 +942,13 @@ fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished()
     assert_eq!(next.code, 0, "{next:?}");
     let old_column = "SELECT count(*) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'name' AND NOT attisdropped";
     assert_eq!(prod.value(old_column).as_deref(), Some("1"), "the contract is held: {next:?}");
+    // The message names who finished the expand: this deploy did not apply it.
+    assert!(
+        next.stdout.contains(&format!(
+            "{expand_name}, which `migrate resolve` finished or marked applied since the last deploy"
+        )),
+        "{next:?}"
+    );
     let contracted = deploy(&dir, &prod, false);
     assert_eq!(contracted.code, 0, "{contracted:?}");
     assert_eq!(prod.value(old_column).as_deref(), Some("0"), "{contracted:?}");
@@ -1068,4 +1075,218 @@ fn an_index_or_check_added_on_the_old_column_before_the_swap_is_never_dropped_si
     prod.execute("DROP INDEX t_n_hotfix; ALTER TABLE t DROP CONSTRAINT t_n_positive");
     let applied = deploy(&dir, &prod, false);
     assert_eq!(applied.code, 0, "{applied:?}");
+}
+
+/// Whether PostgreSQL refuses a statement in a transaction block can depend on its table:
+/// `REINDEX TABLE` and `CLUSTER` of a partitioned table are refused (25001), of a plain one
+/// not. A `-- haste:transaction off` file promises each statement runs alone; since statements
+/// that could run in a transaction commit with their progress row, these failed on 25001
+/// (before that change they ran). They now run alone when refused there.
+#[test]
+fn a_transaction_off_statement_refused_in_a_transaction_block_by_its_table_still_runs_alone() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[
+        (
+            "1_base",
+            "CREATE TABLE p (id int) PARTITION BY RANGE (id);\nCREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);\nCREATE INDEX p_i ON p (id);",
+        ),
+        (
+            "2_off",
+            "-- haste:transaction off\nCREATE TABLE t (id int);\n/* partitioned */ reindex table p;\nCLUSTER p USING p_i;\nCREATE TABLE u (id int);",
+        ),
+    ]);
+    for json in [false, true] {
+        let applied = deploy(&dir, &db, json);
+        no_password(&applied, "transaction off");
+        assert_eq!(applied.code, 0, "{applied:?}");
+        if json {
+            assert!(
+                applied.json_lines().iter().any(|line| line.to_string().contains("2_off")),
+                "{applied:?}"
+            );
+        }
+        assert_eq!(
+            db.value("SELECT status || ':' || statements_done FROM _haste_migrations WHERE name = '2_off'")
+                .as_deref(),
+            Some("applied:4")
+        );
+        assert_eq!(db.value("SELECT to_regclass('u') IS NOT NULL").as_deref(), Some("t"));
+        db.execute("DROP TABLE t, u; DELETE FROM _haste_migrations WHERE name = '2_off'");
+    }
+}
+
+/// A history write that fails (a trigger on `_haste_migrations` raising, standing in for a
+/// revoked privilege or a full disk) at every write of a `-- haste:transaction off` file, once,
+/// then again at every write after it (so the failure cannot be recorded either). Each
+/// ordinary statement goes with its progress row; what history says is done is done, and
+/// what it says is not done is not, except a statement that ran outside a transaction (the
+/// concurrent build) whose record failed, which the message names; `resolve --resume` brings
+/// it to the end; the password is never printed.
+#[test]
+fn a_failing_history_write_at_every_position_of_a_transaction_off_file_leaves_history_true() {
+    let file = "-- haste:transaction off\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nCREATE TABLE b (id int);\nINSERT INTO b VALUES (2);";
+    // What statement `i` leaves behind, as a query answering `t` or `f` (rows counted through
+    // `query_to_xml`, so that a table not there yet is `f`, not an error).
+    let left = [
+        "SELECT to_regclass('a') IS NOT NULL",
+        "SELECT CASE WHEN to_regclass('a') IS NULL THEN false ELSE (xpath('count(//row)', query_to_xml('SELECT 1 FROM a', false, false, '')))[1]::text::int > 0 END",
+        "SELECT to_regclass('a_id') IS NOT NULL",
+        "SELECT to_regclass('b') IS NOT NULL",
+        "SELECT CASE WHEN to_regclass('b') IS NULL THEN false ELSE (xpath('count(//row)', query_to_xml('SELECT 1 FROM b', false, false, '')))[1]::text::int > 0 END",
+    ];
+    for persistent in [false, true] {
+        // Writes: the start, then one per statement (the last one finishing).
+        for failing in 1..=6 {
+            let Some(db) = database() else { return };
+            let dir = crate::migrations(&[("1_off", file)]);
+            let context = format!("history write {failing} fails (persistent: {persistent})");
+            db.execute(&format!(
+                "CREATE SEQUENCE fail_seq;
+                 CREATE FUNCTION fail_history() RETURNS trigger LANGUAGE plpgsql AS $f$
+                 BEGIN
+                   IF current_setting('application_name') LIKE 'haste/%' AND {} THEN
+                     RAISE EXCEPTION 'history refused';
+                   END IF;
+                   RETURN NEW;
+                 END $f$;",
+                if persistent {
+                    format!("nextval('fail_seq') >= {failing}")
+                } else {
+                    format!("nextval('fail_seq') = {failing}")
+                }
+            ));
+            // The history tables exist once haste made them: a first, empty deploy makes them.
+            let empty = crate::migrations(&[]);
+            assert_eq!(deploy(&empty, &db, false).code, 0);
+            db.execute("CREATE TRIGGER fail_history BEFORE INSERT OR UPDATE ON _haste_migrations FOR EACH ROW EXECUTE FUNCTION fail_history();");
+            let failed = deploy(&dir, &db, persistent);
+            no_password(&failed, &context);
+            assert_ne!(failed.code, 0, "{context}: {failed:?}");
+            db.execute("DROP TRIGGER fail_history ON _haste_migrations");
+            let done: usize = db
+                .value("SELECT statements_done FROM _haste_migrations WHERE name = '1_off'")
+                .map_or(0, |done| done.parse().unwrap());
+            for (index, query) in left.iter().enumerate() {
+                let there = db.value(query).as_deref() == Some("t");
+                if index < done {
+                    assert!(there, "{context}: statement {index} is recorded done: {failed:?}");
+                } else if index == 2 && there {
+                    // The concurrent build ran and its record failed: the message says so.
+                    let all = failed.all();
+                    assert!(
+                        all.contains("failed too") || all.contains("\"unrecorded\""),
+                        "{context}: {failed:?}"
+                    );
+                } else {
+                    assert!(!there, "{context}: statement {index} ran but is not recorded done: {failed:?}");
+                }
+            }
+            let status = haste(dir.path(), &["migrate", "status", "--url", &db.url, "--format", "json"]);
+            let _ = status.json_lines();
+            let resumed =
+                match db.value("SELECT status FROM _haste_migrations WHERE name = '1_off'").as_deref() {
+                    None => deploy(&dir, &db, false),
+                    Some(_) => {
+                        let url = db.url_with_password(PASSWORD);
+                        haste(dir.path(), &["migrate", "resolve", "--url", &url, "--resume", "1_off"])
+                    }
+                };
+            no_password(&resumed, &context);
+            assert_eq!(resumed.code, 0, "{context}: {resumed:?}");
+            assert_eq!(db.value("SELECT count(*) FROM a").as_deref(), Some("1"), "{context}");
+            assert_eq!(db.value("SELECT count(*) FROM b").as_deref(), Some("1"), "{context}");
+        }
+    }
+}
+
+/// What someone adds over the old column after the plan was written, other than an index or a
+/// check: a statistics object goes with `DROP COLUMN` silently (PostgreSQL records it as an
+/// automatic dependant), so the swap stops whole naming it; a trigger on `UPDATE OF` the column,
+/// a policy reading it and a generated column over it PostgreSQL refuses to drop itself (2BP01),
+/// with haste's hint, never CASCADE. Each is still there, and the swap goes through once it is
+/// gone.
+#[test]
+fn a_statistics_object_trigger_policy_or_generated_column_added_on_the_old_column_stops_the_swap() {
+    let Some((dir, prod, swap)) = up_to_the_swap() else { return };
+    prod.execute("CREATE FUNCTION keep() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$");
+    let added = [
+        ("CREATE STATISTICS t_hand_stats ON id, n FROM t", "t_hand_stats", "DROP STATISTICS t_hand_stats"),
+        (
+            "CREATE TRIGGER t_hand_trigger BEFORE UPDATE OF n ON t FOR EACH ROW EXECUTE FUNCTION keep()",
+            "trigger t_hand_trigger",
+            "DROP TRIGGER t_hand_trigger ON t",
+        ),
+        (
+            "CREATE POLICY t_hand_policy ON t USING (n > 0)",
+            "policy t_hand_policy",
+            "DROP POLICY t_hand_policy ON t",
+        ),
+        (
+            "ALTER TABLE t ADD COLUMN twice bigint GENERATED ALWAYS AS (n * 2) STORED",
+            "column twice",
+            "ALTER TABLE t DROP COLUMN twice",
+        ),
+    ];
+    for (add, named, remove) in added {
+        prod.execute(add);
+        for json in [false, true] {
+            let failed = deploy(&dir, &prod, json);
+            no_password(&failed, add);
+            assert_eq!(failed.code, 6, "{add}: {failed:?}");
+            let all = failed.all();
+            assert!(all.contains("2BP01") && all.contains(named) && all.contains(&swap), "{add}: {failed:?}");
+            assert!(all.contains("change or drop them first"), "{add}: {failed:?}");
+            if !add.contains("GENERATED") {
+                swap_rolled_back(&dir, &prod, &swap);
+            }
+        }
+        prod.execute(remove);
+    }
+    let applied = deploy(&dir, &prod, false);
+    assert_eq!(applied.code, 0, "{applied:?}");
+}
+
+/// A table made to inherit from the retyped one by hand after the plan (`migrate dev` refuses
+/// `INHERITS` trees): its rows are never copied to the new column (the trigger and `data.sql`
+/// see the parent's own rows), so the swap replaced their values with NULL and reported
+/// success. The swap now stops whole, naming the child, and goes through once it is gone.
+#[test]
+fn a_table_inheriting_from_the_retyped_one_added_by_hand_stops_the_swap_instead_of_losing_values() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-inherits");
+    let nullable = "CREATE TABLE t (id integer PRIMARY KEY, n integer);";
+    let dev = |desired: &str, name: &str| {
+        dir.write("schema.sql", desired);
+        haste(dir.path(), &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name])
+    };
+    assert_eq!(dev(nullable, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 20) g");
+    let run = dev(&nullable.replace("n integer", "n bigint"), "bigint");
+    assert_eq!(run.code, 0, "{run:?}");
+    let swap = folders(&dir).into_iter().find(|f| f.to_string_lossy().ends_with("_swap")).unwrap();
+    let held = dir.path().join("held-swap");
+    fs::rename(&swap, &held).unwrap();
+    let expanded = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(expanded.code, 0, "{expanded:?}");
+    fs::rename(&held, &swap).unwrap();
+    let swap = swap.file_name().unwrap().to_string_lossy().into_owned();
+    prod.execute("CREATE TABLE tc () INHERITS (t); INSERT INTO tc (id, n) VALUES (5000, 77)");
+    for json in [false, true] {
+        let failed = deploy(&dir, &prod, json);
+        no_password(&failed, "inheriting table");
+        assert_eq!(failed.code, 6, "{failed:?}");
+        let all = failed.all();
+        assert!(all.contains("2BP01") && all.contains("tc inherit") && all.contains(&swap), "{failed:?}");
+        assert_eq!(prod.value("SELECT n FROM t WHERE id = 5000").as_deref(), Some("77"), "{failed:?}");
+        let (states, _) = states(&dir, &prod);
+        assert_eq!(states.iter().find(|(name, ..)| name == &swap).unwrap().1, "pending", "{states:?}");
+    }
+    prod.execute("DROP TABLE tc");
+    let applied = deploy(&dir, &prod, false);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(
+        prod.value("SELECT sum(n)::text || pg_typeof(n)::text FROM t GROUP BY pg_typeof(n)").as_deref(),
+        Some("210bigint")
+    );
 }
