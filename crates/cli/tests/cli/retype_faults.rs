@@ -634,16 +634,23 @@ CREATE INDEX t_n_idx ON t (n);";
 /// `SMALL` planned to `n bigint`, deployed on a production database with rows up to the swap
 /// (the swap's folder held back); returns the folder, the database and the swap's folder name.
 fn up_to_the_swap() -> Option<(TempDir, TestDb, String)> {
+    up_to_the_swap_of(SMALL, "INSERT INTO t SELECT g, g FROM generate_series(1, 2000) g")
+}
+
+/// `v1` (a table `t` with `n integer`) planned to `n bigint`, deployed with `rows` on a production
+/// database up to the swap, whose folder is held back; the folder, the database and the swap's
+/// folder name.
+fn up_to_the_swap_of(v1: &str, rows: &str) -> Option<(TempDir, TestDb, String)> {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return None };
     let dir = TempDir::new("retype-swap");
     let dev = |desired: &str, name: &str| {
         dir.write("schema.sql", desired);
         haste(dir.path(), &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name])
     };
-    assert_eq!(dev(SMALL, "init").code, 0);
+    assert_eq!(dev(v1, "init").code, 0);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
-    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 2000) g");
-    let run = dev(&SMALL.replace("n integer", "n bigint"), "bigint");
+    prod.execute(rows);
+    let run = dev(&v1.replace("n integer", "n bigint"), "bigint");
     assert_eq!(run.code, 0, "{run:?}");
     let swap = folders(&dir).into_iter().find(|f| f.to_string_lossy().ends_with("_swap")).unwrap();
     let held = dir.path().join("held-swap");
@@ -1252,25 +1259,9 @@ fn a_statistics_object_trigger_policy_or_generated_column_added_on_the_old_colum
 /// success. The swap now stops whole, naming the child, and goes through once it is gone.
 #[test]
 fn a_table_inheriting_from_the_retyped_one_added_by_hand_stops_the_swap_instead_of_losing_values() {
-    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
-    let dir = TempDir::new("retype-inherits");
     let nullable = "CREATE TABLE t (id integer PRIMARY KEY, n integer);";
-    let dev = |desired: &str, name: &str| {
-        dir.write("schema.sql", desired);
-        haste(dir.path(), &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", name])
-    };
-    assert_eq!(dev(nullable, "init").code, 0);
-    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
-    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 20) g");
-    let run = dev(&nullable.replace("n integer", "n bigint"), "bigint");
-    assert_eq!(run.code, 0, "{run:?}");
-    let swap = folders(&dir).into_iter().find(|f| f.to_string_lossy().ends_with("_swap")).unwrap();
-    let held = dir.path().join("held-swap");
-    fs::rename(&swap, &held).unwrap();
-    let expanded = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
-    assert_eq!(expanded.code, 0, "{expanded:?}");
-    fs::rename(&held, &swap).unwrap();
-    let swap = swap.file_name().unwrap().to_string_lossy().into_owned();
+    let rows = "INSERT INTO t SELECT g, g FROM generate_series(1, 20) g";
+    let Some((dir, prod, swap)) = up_to_the_swap_of(nullable, rows) else { return };
     prod.execute("CREATE TABLE tc () INHERITS (t); INSERT INTO tc (id, n) VALUES (5000, 77)");
     for json in [false, true] {
         let failed = deploy(&dir, &prod, json);
