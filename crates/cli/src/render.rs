@@ -239,14 +239,11 @@ impl Printer {
             self.line(&format!("Replicas: {}.", replicas.join("; ")));
         }
         if let (Format::Text, Some(held)) = (self.format, &report.held) {
-            let by = if held.resolved {
-                "`migrate resolve` finished or marked applied since the last deploy"
-            } else {
-                "this deploy applied"
-            };
             self.line(&format!(
-                "Held {} for a later deploy: it contracts {}, which {by} (-- haste:after).",
-                held.name, held.after
+                "Held {} for a later deploy: it contracts {}, which {} (-- haste:after).",
+                held.name,
+                held.after,
+                held_because(held, "this deploy applied")
             ));
         }
         exit::OK
@@ -506,8 +503,9 @@ impl Printer {
                 "exit_code": exit_code,
                 "scan_rows_per_second": report.scan_rows_per_second,
                 "migrations": report.migrations,
+                "held": report.held,
             })),
-            Format::Text if report.migrations.is_empty() => {
+            Format::Text if report.migrations.is_empty() && report.held.is_none() => {
                 self.line("Nothing to apply: no pending migration.")
             }
             Format::Text => {
@@ -538,6 +536,14 @@ impl Printer {
                             ));
                         }
                     }
+                }
+                if let Some(held) = &report.held {
+                    self.line(&format!(
+                        "Deploy will stop before {} and hold it for a later deploy: it contracts {}, which {} (-- haste:after).",
+                        held.name,
+                        held.after,
+                        held_because(held, "this deploy applies")
+                    ));
                 }
                 if let Some(rate) = report.scan_rows_per_second {
                     self.line(&format!("Estimates assume a scan rate of {rate} rows/s, measured just now."));
@@ -1062,5 +1068,15 @@ fn hint(error: &haste_driver::DbError) -> Option<String> {
                 .to_owned(),
         ),
         _ => error.hint.clone(),
+    }
+}
+
+/// Why a contract waits: the migration it contracts is new in this deploy, or was finished by
+/// `migrate resolve` since the last one.
+fn held_because(held: &haste_runner::HeldMigration, by_this_deploy: &'static str) -> &'static str {
+    if held.resolved {
+        "`migrate resolve` finished or marked applied since the last deploy"
+    } else {
+        by_this_deploy
     }
 }

@@ -18,8 +18,11 @@ pub struct ImpactReport {
     /// Rows per second a sequential scan read on this server just now (sampled from the largest
     /// table a pending statement touches); the estimates are derived from it.
     pub scan_rows_per_second: Option<u64>,
-    /// Each pending migration, in the order deploy would apply it.
+    /// Each pending migration deploy would apply now, in its order.
     pub migrations: Vec<MigrationImpact>,
+    /// The contract deploy would hold back (`-- haste:after`), where it stops: neither it nor
+    /// what follows is in `migrations`.
+    pub held: Option<crate::HeldMigration>,
 }
 
 /// One pending migration.
@@ -85,9 +88,15 @@ pub fn impact(
 ) -> Result<ImpactReport, Error> {
     let status = crate::status(connection, dir, settings)?;
     let dialect = connection.dialect();
-    let mut migrations = Vec::new();
+    let mut migrations: Vec<MigrationImpact> = Vec::new();
+    let mut held = None;
     for state in status.migrations.iter().filter(|state| state.state == State::Pending) {
         let Some(migration) = dir.get(&state.name) else { continue };
+        let applied_now = |after: &str| migrations.iter().any(|listed| listed.name == after);
+        if let Some(hold) = crate::held_back(connection, settings, migration, &applied_now)? {
+            held = Some(hold);
+            break;
+        }
         let plan = Plan::new(dialect, migration)?;
         let statements = plan
             .statements
@@ -135,7 +144,7 @@ pub fn impact(
     for migration in migrations.iter_mut().filter(|migration| migration.mode == ExecutionMode::Transaction) {
         judge_transaction(&mut migration.statements);
     }
-    Ok(ImpactReport { scan_rows_per_second, migrations })
+    Ok(ImpactReport { scan_rows_per_second, migrations, held })
 }
 
 /// Fills in the estimate and whether the statement is safe to run now.

@@ -513,18 +513,16 @@ fn deploy_locked(
     let mut held = None;
     let mut replicas = replicas::ReplicaWatch::new();
     for Pending { migration, from, progress } in pending {
-        if let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts)
-            && let resolved = !applied.iter().any(|done: &AppliedMigration| &done.name == after)
-            && (!resolved || resolved_since_held(&mut *applier.connection, settings, &migration.name, after)?)
-        {
+        let applied_now = |after: &str| applied.iter().any(|done: &AppliedMigration| done.name == after);
+        if let Some(hold) = held_back(&mut *applier.connection, settings, migration, &applied_now)? {
             // Recorded, so that the deploy after this one knows a deploy went by.
-            let detail = serde_json::json!({ "after": after }).to_string();
+            let detail = serde_json::json!({ "after": hold.after }).to_string();
             let event = apply::event(settings, migration, apply::HELD, Some(detail));
             applier
                 .connection
                 .record(&settings.history, &[HistoryWrite::Event(event)], false)
                 .map_err(Error::database("recording a migration held for a later deploy"))?;
-            held = Some(HeldMigration { name: migration.name.clone(), after: after.clone(), resolved });
+            held = Some(hold);
             break;
         }
         // The lock was just taken on this session; re-checking it costs a catalog query, so a
@@ -549,6 +547,25 @@ fn deploy_locked(
         lock_waits: applier.waits,
         replication: replicas.summary(),
     })
+}
+
+/// Whether a deploy holds `migration` back for a later one (`-- haste:after`): the migration it
+/// waits for is applied by the same deploy (`applied_now`), or was finished by `migrate resolve`
+/// since a deploy last held it back. Reads only, so `migrate plan` tells what deploy will do.
+pub(crate) fn held_back(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    migration: &Migration,
+    applied_now: &dyn Fn(&str) -> bool,
+) -> Result<Option<HeldMigration>, Error> {
+    let Some(after) = migration.directives.after.as_ref().filter(|_| settings.hold_contracts) else {
+        return Ok(None);
+    };
+    let resolved = !applied_now(after);
+    if resolved && !resolved_since_held(connection, settings, &migration.name, after)? {
+        return Ok(None);
+    }
+    Ok(Some(HeldMigration { name: migration.name.clone(), after: after.clone(), resolved }))
 }
 
 /// Whether `after`, the migration `name` must wait for, was finished (or marked applied) by

@@ -284,6 +284,30 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert!(read(&contract.join("migration.sql")).contains(&format!("-- haste:after {expand_name}")));
     assert!(run.stdout.contains("Held"), "the development database waits too: {run:?}");
 
+    // Told before it runs: the plan lists the expand and says the contract is held, as the
+    // deploy then does; once the expand is in, the contract is what the next deploy applies.
+    let planned = || {
+        let run = haste(dir.path(), &["migrate", "plan", "--url", &prod.url, "--format", "json"]);
+        serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap_or_else(|e| panic!("{e}: {run:?}"))
+    };
+    let listed = |plan: &serde_json::Value| -> Vec<String> {
+        plan["migrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = planned();
+    assert_eq!(listed(&before), [expand_name.clone()], "{before}");
+    assert!(before["held"]["name"].as_str().unwrap().ends_with("_full_name_contract"), "{before}");
+    assert_eq!(before["held"]["after"].as_str(), Some(expand_name.as_str()), "{before}");
+    let text = haste(dir.path(), &["migrate", "plan", "--url", &prod.url]);
+    assert!(
+        text.stdout.contains("Deploy will stop before") && text.stdout.contains("_full_name_contract"),
+        "{text:?}"
+    );
+
     // Release 1: expand only; the copy is done and both columns stay in sync for old code.
     let first = deploy(&prod);
     assert_eq!(first.code, 0, "{first:?}");
@@ -302,6 +326,12 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert_eq!(prod.value("SELECT name FROM contacts WHERE id = 1").as_deref(), Some("new code"));
 
     // Release 2: contract.
+    let after = planned();
+    assert!(after["held"].is_null(), "{after}");
+    assert!(
+        listed(&after).iter().all(|name| name.ends_with("_full_name_contract")) && listed(&after).len() == 1,
+        "{after}"
+    );
     let second = deploy(&prod);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(indexdef("contacts_name_idx").unwrap().ends_with("(full_name)"), "the new index takes the name");
