@@ -299,7 +299,7 @@ fn expand_contract_renames_a_column_across_two_deploys() {
             .collect()
     };
     let before = planned();
-    assert_eq!(listed(&before), [expand_name.clone()], "{before}");
+    assert_eq!(listed(&before), std::slice::from_ref(&expand_name), "{before}");
     assert!(before["held"]["name"].as_str().unwrap().ends_with("_full_name_contract"), "{before}");
     assert_eq!(before["held"]["after"].as_str(), Some(expand_name.as_str()), "{before}");
     let text = haste(dir.path(), &["migrate", "plan", "--url", &prod.url]);
