@@ -531,9 +531,7 @@ impl Applier<'_> {
             };
             let limits = self.step_limits(plan, step.start..step.end);
             let statement = &plan.statements[step.start];
-            let own_transaction = statement.kind == StatementKind::Plain
-                && !(self.connection.dialect() == Dialect::Postgres
-                    && haste_sql::may_commit_inside(&statement.text));
+            let own_transaction = statement.kind == StatementKind::Plain && !statement.may_commit;
             // Whether PostgreSQL refuses a statement in a transaction block can depend on its
             // table (`REINDEX TABLE` or `CLUSTER` of a partitioned table): refused there (before
             // it did anything, its transaction rolled back) it runs alone, as the directive asks.

@@ -39,8 +39,7 @@ pub use lock::{
     tables_of, work_of,
 };
 pub use postgres::{
-    ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, may_commit_inside, parse_with_trees,
-    reindexed_relation,
+    ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
 };
 pub use quote::{
     MAX_IDENT_BYTES, dollar_quote, object_name, quote_ident, quote_literal, truncate_ident, unused_ident,
@@ -83,6 +82,9 @@ pub struct Statement {
     pub start: usize,
     /// How the statement may run.
     pub kind: StatementKind,
+    /// A `CALL` of a procedure or a `DO` block (PostgreSQL): it may `COMMIT` from inside, which
+    /// PostgreSQL allows only when the statement does not run in a transaction block.
+    pub may_commit: bool,
 }
 
 /// How a statement may run.
@@ -153,6 +155,7 @@ impl Script {
 impl Statement {
     fn new(sql: &str, offset: usize, end: usize, kind: StatementKind) -> Statement {
         let text = &sql[offset..end];
-        Statement { text: text.to_owned(), offset, start: offset + trivia::leading_len(text), kind }
+        let start = offset + trivia::leading_len(text);
+        Statement { text: text.to_owned(), offset, start, kind, may_commit: false }
     }
 }

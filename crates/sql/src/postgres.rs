@@ -34,7 +34,7 @@ pub fn parse_with_trees(sql: &str) -> ParsedScript {
                     // A length of 0 means "to the end of the script".
                     let end = if raw.stmt_len == 0 { sql.len() } else { offset + raw.stmt_len as usize };
                     let node = raw.stmt.and_then(|node| node.node)?;
-                    let statement = Statement::new(sql, offset, end, classify(&node));
+                    let statement = statement(sql, offset, end, &node);
                     (!trivia::is_blank(&statement.text)).then_some((statement, Ok(node)))
                 })
                 .unzip();
@@ -47,18 +47,10 @@ pub fn parse_with_trees(sql: &str) -> ParsedScript {
     }
 }
 
-/// Whether a statement may end its transaction from inside: a `CALL` of a procedure or a `DO`
-/// block may `COMMIT`, which PostgreSQL allows only when the statement does not run in a
-/// transaction block. (A statement the grammar refuses cannot.)
-pub fn may_commit_inside(statement: &str) -> bool {
-    pg_query::parse(statement, 0).is_ok_and(|parsed| {
-        parsed.protobuf.stmts.iter().any(|raw| {
-            matches!(
-                raw.stmt.as_ref().and_then(|node| node.node.as_ref()),
-                Some(NodeEnum::CallStmt(_) | NodeEnum::DoStmt(_))
-            )
-        })
-    })
+/// A statement of a parsed script, classified from its tree.
+fn statement(sql: &str, offset: usize, end: usize, node: &NodeEnum) -> Statement {
+    let may_commit = matches!(node, NodeEnum::CallStmt(_) | NodeEnum::DoStmt(_));
+    Statement { may_commit, ..Statement::new(sql, offset, end, classify(node)) }
 }
 
 /// Cuts a script the grammar refused, so every statement before and after the bad one can still
@@ -87,8 +79,11 @@ fn split_by_scanner(sql: &str) -> Vec<(Statement, Result<NodeEnum, String>)> {
                     .and_then(|node| node.node)
                     .ok_or_else(|| "empty statement".to_owned())
             });
-            let kind = tree.as_ref().map_or(StatementKind::Plain, classify);
-            (Statement::new(sql, offset, end, kind), tree)
+            let statement = match &tree {
+                Ok(node) => statement(sql, offset, end, node),
+                Err(_) => Statement::new(sql, offset, end, StatementKind::Plain),
+            };
+            (statement, tree)
         })
         .collect()
 }
@@ -311,6 +306,16 @@ mod tests {
 
     fn kinds(sql: &str) -> Vec<StatementKind> {
         Script::parse(Dialect::Postgres, sql).statements.iter().map(|s| s.kind).collect()
+    }
+
+    #[test]
+    fn calls_and_do_blocks_may_commit_inside_also_in_a_script_the_grammar_refuses() {
+        let may_commit = |sql: &str| -> Vec<bool> {
+            Script::parse(Dialect::Postgres, sql).statements.iter().map(|s| s.may_commit).collect()
+        };
+        let script = "CREATE TABLE t (id int);\ncall fill();\nDO $$ BEGIN COMMIT; END $$;\nSELECT 1";
+        assert_eq!(may_commit(script), [false, true, true, false]);
+        assert_eq!(may_commit(&format!("{script};\nSELEC oops;")), [false, true, true, false, false]);
     }
 
     fn texts(sql: &str) -> Vec<String> {
