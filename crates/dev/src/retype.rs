@@ -284,7 +284,9 @@ fn known_dependents(history: &Schema, desired: &Schema, table: &Table) -> Vec<St
                     .iter()
                     .filter(move |c| {
                         same_table(other, table)
-                            || (c.kind == ConstraintKind::ForeignKey && c.definition.contains(&table.name))
+                            || c.references.as_ref().is_some_and(|target| {
+                                target.schema == table.schema && target.table == table.name
+                            })
                     })
                     .map(|c| c.name.clone())
             });
