@@ -158,13 +158,17 @@ fn text(findings: &[Finding], inputs: &[SourceFile]) -> String {
             _ => Level::Warning,
         };
         let place = format!("{}:{}:{}", finding.file, finding.line, finding.column);
-        let source = inputs.iter().find(|input| input.path == finding.file);
-        let span = source.map(|input| byte_span(&input.sql, finding));
+        // Shown with passwords hidden (the same bytes long, so spans still fit).
+        let source = inputs
+            .iter()
+            .find(|input| input.path == finding.file)
+            .map(|input| haste_sql::mask_secrets(&input.sql));
+        let span = source.as_deref().map(|sql| byte_span(sql, finding));
         let mut message =
             level.title(&finding.message).id(finding.rule).footer(Level::Help.title(&finding.help));
-        message = match (source, span) {
-            (Some(input), Some(span)) => message.snippet(
-                Snippet::source(&input.sql).origin(&finding.file).fold(true).annotation(level.span(span)),
+        message = match (source.as_deref(), span) {
+            (Some(sql), Some(span)) => message.snippet(
+                Snippet::source(sql).origin(&finding.file).fold(true).annotation(level.span(span)),
             ),
             _ => message.footer(Level::Note.title(&place)),
         };

@@ -113,7 +113,7 @@ pub fn impact(
                 StatementImpact {
                     index,
                     line: position.line,
-                    summary: statement.text[statement.start - statement.offset..]
+                    summary: haste_sql::mask_secrets(&statement.text[statement.start - statement.offset..])
                         .lines()
                         .next()
                         .unwrap_or_default()

@@ -210,8 +210,11 @@ pub(crate) fn statement_position(
     source_position(file, offset)
 }
 
+/// Where `offset` is, with the lines around it as shown to people: passwords hidden
+/// ([`haste_sql::mask_secrets`], which keeps every offset).
 pub(crate) fn source_position(file: &SqlFile, offset: usize) -> SourcePosition {
-    let index = LineIndex::new(&file.sql);
+    let shown = haste_sql::mask_secrets(&file.sql);
+    let index = LineIndex::new(&shown);
     let (line, column) = index.line_col(offset);
     SourcePosition {
         file: file.path.clone(),

@@ -10,6 +10,7 @@
 //!   by a scanner that follows SQLite's own completeness rules (trigger bodies included).
 //! - [`quote_ident`] and [`quote_literal`] are the only way haste puts a name or a value into SQL.
 //! - [`statement_lock`] says which table lock a PostgreSQL statement takes ([`Lock`]).
+//! - [`mask_secrets`] hides passwords in migration text before it is shown.
 //! - [`LineIndex`] maps byte offsets to the line and column a person sees in an editor.
 //!
 //! Parsing never fails: a script that does not parse still yields statements, and
@@ -28,6 +29,7 @@ mod postgres;
 mod quote;
 mod retarget;
 pub mod sandbox;
+mod secrets;
 mod sqlite;
 mod transactions;
 mod trivia;
@@ -48,6 +50,7 @@ pub use retarget::{
     Reads, Repointed, constraint_on, expression_reads, index_named, index_on, mentions,
     names as string_nodes, reads, relations, type_names,
 };
+pub use secrets::mask_secrets;
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
 pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};
 

@@ -112,6 +112,45 @@ fn passwords_never_appear_in_any_output() {
     assert_eq!(runs[6].code, 2);
 }
 
+/// A password the migration itself holds (a role's, a user mapping's, a connection string's) is
+/// run as written but never shown: not in the plan, not in a failure's snippet, not in lint.
+#[test]
+fn passwords_written_in_a_migration_are_never_shown() {
+    let Some(db) = database() else { return };
+    let role = format!("haste_secret_{}", std::process::id());
+    let sql = format!(
+        "CREATE ROLE {role} LOGIN PASSWORD 'R0lePassw0rd';\n\
+         SELECT 'host=db password=C0nnPassw0rd' AS conninfo, 'postgres://u:UrlPassw0rd@h/d' AS url;\n\
+         CREATE TABLE t (id int) oops;\n"
+    );
+    let dir = migrations(&[("1_roles", &sql)]);
+    let runs = [
+        haste(dir.path(), &["migrate", "plan", "--url", &db.url]),
+        haste(dir.path(), &["migrate", "plan", "--url", &db.url, "--format", "json"]),
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url]),
+        haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]),
+        haste(dir.path(), &["lint"]),
+    ];
+    for run in &runs {
+        for secret in ["R0lePassw0rd", "C0nnPassw0rd", "UrlPassw0rd"] {
+            assert!(!run.all().contains(secret), "{secret} shown: {run:?}");
+        }
+    }
+    assert_eq!(runs[2].code, 6, "the failing statement stops the migration: {:?}", runs[2]);
+    assert!(runs[2].stderr.contains("1_roles/migration.sql:3:"), "the place is still right: {:?}", runs[2]);
+    assert!(
+        runs[2].stderr.contains("PASSWORD '************'"),
+        "the snippet shows where it was: {:?}",
+        runs[2]
+    );
+    assert!(runs[0].stdout.contains("PASSWORD '************'"), "{:?}", runs[0]);
+    assert_eq!(
+        db.value(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{role}'")).as_deref(),
+        Some("0"),
+        "rolled back whole"
+    );
+}
+
 #[test]
 fn each_failure_has_its_documented_exit_code() {
     let Some(db) = database() else { return };
