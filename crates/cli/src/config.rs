@@ -516,7 +516,12 @@ impl PrismaDatasource {
     fn url(&mut self, property: &str, required: bool) -> Result<Option<(String, String)>, ConfigError> {
         let Some(path) = &self.path else { return Ok(None) };
         if self.urls.is_none() {
-            let urls = haste_dev::prisma_datasource(path).map_err(|error| ConfigError(error.to_string()))?;
+            let urls = haste_dev::prisma_datasource(path).map_err(|error| match error {
+                haste_dev::Error::Prisma(rendered) => {
+                    ConfigError(crate::dev::without_level(&rendered).to_owned())
+                }
+                other => ConfigError(other.to_string()),
+            })?;
             self.urls = Some(urls);
         }
         let Some(found) = self.urls.iter().flatten().find(|url| url.property == property) else {

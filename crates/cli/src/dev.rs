@@ -301,6 +301,12 @@ pub fn verify(common: &Common) -> u8 {
     }
 }
 
+/// Rendered Prisma diagnostics without the first one's `error: `: each diagnostic is rendered
+/// with its own, and the first one's is the printer's.
+pub(crate) fn without_level(rendered: &str) -> &str {
+    rendered.strip_prefix("error: ").unwrap_or(rendered)
+}
+
 fn dev_error(printer: &Printer, error: &DevError) -> u8 {
     match error {
         DevError::Runner(error) => printer.runner_error(error),
@@ -337,12 +343,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::Inheritance { .. } => {
             printer.usage_error(&error.to_string())
         }
-        // Each diagnostic is rendered with its own `error: `; the first one's is the printer's.
-        DevError::Prisma(rendered) => printer.fail(
-            "SCHEMA_INVALID",
-            exit::USAGE,
-            rendered.strip_prefix("error: ").unwrap_or(rendered),
-        ),
+        DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, without_level(rendered)),
         DevError::Read { .. } => printer.usage_error(&error.to_string()),
         DevError::PlanInvalid { left, .. } => {
             let lines: Vec<String> = left.iter().map(change_line).collect();

@@ -167,9 +167,8 @@ fn text(findings: &[Finding], inputs: &[SourceFile]) -> String {
         let mut message =
             level.title(&finding.message).id(finding.rule).footer(Level::Help.title(&finding.help));
         message = match (source.as_deref(), span) {
-            (Some(sql), Some(span)) => message.snippet(
-                Snippet::source(sql).origin(&finding.file).fold(true).annotation(level.span(span)),
-            ),
+            (Some(sql), Some(span)) => message
+                .snippet(Snippet::source(sql).origin(&finding.file).fold(true).annotation(level.span(span))),
             _ => message.footer(Level::Note.title(&place)),
         };
         out.push_str(&renderer.render(message).to_string());

@@ -238,6 +238,19 @@ fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
         );
         assert!(!bad.stderr.contains("error: error"), "{bad:?}");
     }
+    // Also where the datasource is read for the connection string, before anything connects.
+    let dir = haste_testkit::TempDir::new("broken-datasource");
+    dir.write(
+        "prisma/schema.prisma",
+        "datasource db {\n  provider = \"postgresql\"\n  url = \"postgres://u:S3cretPw@127.0.0.1:1/x\"\n}\nmodel A {\n  id Int @id\n",
+    );
+    let broken = haste(dir.path(), &["migrate", "status"]);
+    assert_eq!(broken.code, 2, "{broken:?}");
+    assert!(
+        broken.stderr.starts_with("error: Expected `}`") && !broken.stderr.contains("error: error"),
+        "{broken:?}"
+    );
+    assert!(!broken.all().contains("S3cretPw"), "{broken:?}");
 }
 
 #[test]
