@@ -311,7 +311,8 @@ impl PgConnection {
         // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
         // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
         // for a partitioned table's index) and checked, so a head of another form is an error,
-        // never a statement cut at the wrong place.
+        // never a statement cut at the wrong place. `OFFSET 0` keeps the lateral a subquery: pulled
+        // up, each use of `d.def` would call `pg_get_indexdef` again (three times per index).
         schema.indexes = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, i.relname, d.def, \
@@ -326,7 +327,7 @@ impl PgConnection {
                  CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def, \
                    'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
                    || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \
-                   || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head) d \
+                   || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head OFFSET 0) d \
                  LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
                  LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
                  WHERE {class_filter} \
