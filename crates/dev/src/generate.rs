@@ -271,7 +271,13 @@ fn expand_contract(
     let drafts = match (target, column_renames) {
         (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
         (Target::Sql(_), true) => expand::drafts(history, target.schema(), renames, name)?,
-        (_, false) => in_place(history, target, renames, name, true)?,
+        (_, false) => {
+            let mut drafts = in_place(history, target, renames, name, true)?;
+            drafts[0].notes.push(
+                "--expand-contract: the swap waits for a later deploy (haste:after); until then the trigger keeps the new columns filled.".into(),
+            );
+            drafts
+        }
     };
     if !drafts.iter().any(|draft| draft.second_release) {
         return Err(Error::NothingToExpand);
