@@ -32,7 +32,8 @@ pub struct Request<'a> {
     pub shadow_server: &'a DatabaseUrl,
     /// Explicit renames.
     pub renames: &'a [Rename],
-    /// Column renames as expand (this release) and contract (the next) instead of in place.
+    /// Two releases: column renames as expand (this release) and contract (the next) instead
+    /// of in place, and type changes that would rewrite a table swapped in the next release.
     pub expand_contract: bool,
     /// Runner settings for the development database.
     pub settings: &'a Settings,
@@ -293,7 +294,8 @@ fn expand_contract(
 /// within each group still holds: the shadow applies the drafts in this order and validates
 /// them, as any plan.
 fn two_releases(drafts: Vec<Draft>) -> Vec<Draft> {
-    let (first, second): (Vec<Draft>, Vec<Draft>) = drafts.into_iter().partition(|draft| !draft.second_release);
+    let (first, second): (Vec<Draft>, Vec<Draft>) =
+        drafts.into_iter().partition(|draft| !draft.second_release);
     let mut drafts = first;
     for (index, mut draft) in second.into_iter().enumerate() {
         draft.after_previous = index == 0;

@@ -194,7 +194,10 @@ fn a_partitioned_reindex_in_a_transaction_hints_at_the_transaction_off_directive
     ]);
     let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(run.code, 6, "{run:?}");
-    assert!(run.stderr.contains("2_reindex/migration.sql:2:1") && run.stderr.contains("sqlstate: 25001"), "{run:?}");
+    assert!(
+        run.stderr.contains("2_reindex/migration.sql:2:1") && run.stderr.contains("sqlstate: 25001"),
+        "{run:?}"
+    );
     assert!(
         run.stderr.contains("hint: PostgreSQL runs this statement only outside a transaction")
             && run.stderr.contains("add the line `-- haste:transaction off` at the top of the migration"),

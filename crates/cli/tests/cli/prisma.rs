@@ -728,7 +728,8 @@ fn expand_contract_splits_a_prisma_type_change_across_two_releases() {
     fs::create_dir(dir.path().join("migrations")).unwrap();
     let dev = |schema: &str, extra: &[&str]| {
         dir.write("schema.prisma", schema);
-        let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.prisma", "--dir", "migrations"];
+        let args =
+            ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.prisma", "--dir", "migrations"];
         haste(dir.path(), &[&args[..], extra].concat())
     };
     let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url, "--dir", "migrations"]);
@@ -766,7 +767,9 @@ fn expand_contract_splits_a_prisma_type_change_across_two_releases() {
     assert_eq!(first.code, 0, "{first:?}");
     assert!(first.stdout.contains("_wider_swap for a later deploy"), "{first:?}");
     assert_eq!(prod.value(score).as_deref(), Some("integer"));
-    prod.execute("INSERT INTO \"Player\" VALUES (-1, 'between', 7); UPDATE \"Player\" SET score = 0 WHERE id = 1");
+    prod.execute(
+        "INSERT INTO \"Player\" VALUES (-1, 'between', 7); UPDATE \"Player\" SET score = 0 WHERE id = 1",
+    );
     let second = deploy();
     assert_eq!(second.code, 0, "{second:?}");
     assert_eq!(prod.value(score).as_deref(), Some("bigint"));

@@ -1308,7 +1308,9 @@ fn expand_contract_splits_a_type_change_across_two_releases_and_keeps_every_writ
         "INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 3000) g;
          INSERT INTO visits SELECT g, 1 + g % 3000 FROM generate_series(1, 2000) g;",
     );
-    let v2 = SCORED.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY").replace("score integer", "score bigint");
+    let v2 = SCORED
+        .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+        .replace("score integer", "score bigint");
     let run = dev(&v2, "wider", &["--expand-contract"]);
     assert_eq!(run.code, 0, "{run:?}");
     let names: Vec<String> =
@@ -1331,7 +1333,8 @@ fn expand_contract_splits_a_type_change_across_two_releases_and_keeps_every_writ
     );
 
     // Release 1, with the old release writing the old columns all along.
-    let writes = "INSERT INTO contacts (id, name, score) SELECT -g, 'during', g FROM generate_series(1, 50) g;
+    let writes =
+        "INSERT INTO contacts (id, name, score) SELECT -g, 'during', g FROM generate_series(1, 50) g;
          UPDATE contacts SET score = score + 1 WHERE id BETWEEN 1 AND 100";
     let first = std::thread::scope(|scope| {
         let writer = scope.spawn(|| {
@@ -1373,15 +1376,24 @@ fn expand_contract_splits_a_type_change_across_two_releases_and_keeps_every_writ
     // Release 2: the swap and the validation of the foreign key it added again.
     let second = deploy(&dir, &prod, false);
     assert_eq!(second.code, 0, "{second:?}");
-    assert_eq!((column_type("score").as_deref(), column_type("id").as_deref()), (Some("bigint"), Some("bigint")));
+    assert_eq!(
+        (column_type("score").as_deref(), column_type("id").as_deref()),
+        (Some("bigint"), Some("bigint"))
+    );
     assert_eq!(prod.value(values), before, "every value kept");
     let validated = "SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = 'visits'::regclass AND contype = 'f'";
     assert_eq!(prod.value(validated).as_deref(), Some("t"));
     prod.execute("INSERT INTO contacts (id, name, score) VALUES (5000000000, 'new', 5000000000)");
     let (after, _) = states(&dir, &prod);
     assert!(after.iter().all(|(_, state, _)| state == "applied"), "{after:?}");
-    let clean = haste(dir.path(), &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--create-only"]);
-    assert!(clean.stdout.contains("no migration generated"), "the folder reaches the desired schema: {clean:?}");
+    let clean = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--create-only"],
+    );
+    assert!(
+        clean.stdout.contains("no migration generated"),
+        "the folder reaches the desired schema: {clean:?}"
+    );
 }
 
 /// A rename and a type change of the same column are refused (the trigger would assign one
@@ -1406,14 +1418,16 @@ fn expand_contract_refuses_what_it_cannot_split_across_two_releases() {
         "{renamed:?}"
     );
     let linked = dev(
-        &SCORED.replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY").replace("contact_id integer", "contact_id bigint"),
+        &SCORED
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("contact_id integer", "contact_id bigint"),
         &["--expand-contract"],
     );
     assert_eq!(linked.code, 2, "{linked:?}");
     assert!(
-        linked.stderr.contains(
-            "cannot split the type changes of \"public\".\"visits\" and \"public\".\"contacts\""
-        ),
+        linked
+            .stderr
+            .contains("cannot split the type changes of \"public\".\"visits\" and \"public\".\"contacts\""),
         "{linked:?}"
     );
     let nothing = dev(&format!("{SCORED}\nCREATE TABLE extra (id int);"), &["--expand-contract"]);
@@ -1427,7 +1441,8 @@ fn expand_contract_refuses_what_it_cannot_split_across_two_releases() {
 /// first), the data is intact, `status` is truthful and deploys end in the desired schema.
 #[test]
 fn a_deploy_killed_at_every_position_of_a_two_release_type_change_recovers_to_the_desired_schema() {
-    let v1 = "CREATE TABLE people (id integer PRIMARY KEY, score integer NOT NULL DEFAULT 0 CHECK (score >= 0));
+    let v1 =
+        "CREATE TABLE people (id integer PRIMARY KEY, score integer NOT NULL DEFAULT 0 CHECK (score >= 0));
 CREATE INDEX people_score_idx ON people (score);";
     every_position(&Scenario {
         v1,
