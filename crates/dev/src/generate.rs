@@ -74,7 +74,8 @@ const REGENERATION_RULES: &[&str] = &[
 /// The migration written.
 #[derive(Debug)]
 pub struct Generated {
-    /// The folders written: the migration, then with expand/contract the contracting one.
+    /// The folders written, in order: the migration and those that follow it in the same deploy,
+    /// then, with `--expand-contract`, those of the second release (the first held by deploy).
     pub folders: Vec<PathBuf>,
     /// The statements of the (first) migration, with their locks and hazards.
     pub plan: Plan,

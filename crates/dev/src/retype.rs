@@ -1047,17 +1047,26 @@ impl Retypes {
     }
 
     /// Two tables whose type changes a foreign key links (the first references the second),
-    /// qualified: within one deploy the referenced table's swap comes before the referencing
-    /// table's expand, whose copy of the key then reads the swapped column; moved to a later
-    /// release, the swap would find that copy on the column it drops.
+    /// qualified: a key from a retyped column to a retyped column. Within one deploy the
+    /// referenced table's swap comes before the referencing table's expand, whose copy of the
+    /// key then references the swapped column; moved to a later release, the swap would find
+    /// that copy on the column it drops. (A key from a column that keeps its type is re-added
+    /// by the referenced table's swap, as in one deploy.)
     pub(crate) fn linked(&self) -> Option<(String, String)> {
+        let retyped = |table: &TableRetype, names: &[String]| {
+            table.columns.iter().any(|column| names.contains(&column.old.name))
+        };
         self.tables.iter().find_map(|referencing| {
             let target = referencing.table.constraints.iter().find_map(|constraint| {
                 let target = constraint.references.as_ref()?;
+                if !retyped(referencing, &constraint.columns) {
+                    return None;
+                }
                 self.tables.iter().find(|referenced| {
                     !same_table(&referenced.table, &referencing.table)
                         && target.schema == referenced.table.schema
                         && target.table == referenced.table.name
+                        && retyped(referenced, &target.columns)
                 })
             })?;
             Some((referencing.name(), target.name()))

@@ -1434,6 +1434,54 @@ fn expand_contract_refuses_what_it_cannot_split_across_two_releases() {
     assert_eq!(nothing.code, 2, "{nothing:?}");
     assert!(nothing.stderr.contains("found nothing to split across two releases"), "{nothing:?}");
     assert_eq!(folders(&dir).len(), written, "nothing written");
+
+    // Two tables whose key does not change type: both first releases, then both swaps, the
+    // first held; deployed over rows, every value kept.
+    let prod = database().unwrap();
+    assert_eq!(deploy(&dir, &prod, false).code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 1500) g;
+         INSERT INTO visits SELECT g, g FROM generate_series(1, 1500) g;",
+    );
+    let values = "SELECT sum(score) || ':' || (SELECT sum(id) + sum(contact_id) FROM visits) FROM contacts";
+    let before = prod.value(values);
+    let both = dev(
+        &SCORED.replace("score integer", "score bigint").replace("visits (id bigint", "visits (id integer"),
+        &["--expand-contract", "--create-only"],
+    );
+    assert_eq!(both.code, 0, "{both:?}");
+    let names: Vec<String> = folders(&dir)[written..]
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let ends: Vec<&str> = names.iter().map(|n| &n[n.find('_').unwrap()..]).collect();
+    assert_eq!(
+        ends,
+        [
+            "_next",
+            "_next_prepare",
+            "_next_expand_visits",
+            "_next_prepare_visits",
+            "_next_swap",
+            "_next_swap_visits"
+        ]
+    );
+    let swap = fs::read_to_string(folders(&dir)[written + 4].join("migration.sql")).unwrap();
+    assert!(swap.contains(&format!("-- haste:after {}\n", names[3])), "{swap}");
+    let first = deploy(&dir, &prod, false);
+    assert!(first.code == 0 && first.stdout.contains(&format!("Held {}", names[4])), "{first:?}");
+    prod.execute("UPDATE contacts SET score = score + 1 WHERE id = 1; INSERT INTO visits VALUES (-1, 2)");
+    let second = deploy(&dir, &prod, false);
+    assert_eq!(second.code, 0, "{second:?}");
+    let types = "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attrelid::regclass::text)
+      FROM pg_attribute WHERE attrelid IN ('contacts'::regclass, 'visits'::regclass) AND attname IN ('score', 'id')
+      AND attnum > 0 AND NOT attisdropped AND (attname = 'score' OR attrelid = 'visits'::regclass)";
+    assert_eq!(prod.value(types).as_deref(), Some("bigint,integer"));
+    let expected = before.map(|b| {
+        let (score, visits) = b.split_once(':').unwrap();
+        format!("{}:{}", score.parse::<i64>().unwrap() + 1, visits.parse::<i64>().unwrap() + 1)
+    });
+    assert_eq!(prod.value(values), expected, "every value kept");
 }
 
 /// The kill matrix over a type change split across two releases: killed at every position of
