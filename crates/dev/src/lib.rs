@@ -109,9 +109,9 @@ pub enum Error {
         /// Its type in the desired schema.
         to: String,
     },
-    /// Type changes of two tables a foreign key links, under `--expand-contract`.
+    /// Type changes of both ends of a foreign key, under `--expand-contract`.
     #[error(
-        "--expand-contract cannot split the type changes of {referencing} and {referenced} across two releases: a foreign key links them, and the referenced table's swap must come before the referencing table's expand; change one table per migration, or run migrate dev without --expand-contract (one deploy)"
+        "--expand-contract cannot split the type changes of {referencing} and {referenced} across two releases: a foreign key links two of their columns whose types both change, and the referenced table's swap must come before the referencing table's expand; change one table per migration, or run migrate dev without --expand-contract (one deploy)"
     )]
     LinkedRetypes {
         /// The table whose foreign key references the other, qualified.
