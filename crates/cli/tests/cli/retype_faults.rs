@@ -1486,20 +1486,25 @@ fn expand_contract_refuses_what_it_cannot_split_across_two_releases() {
 
 /// The kill matrix over a type change split across two releases: killed at every position of
 /// the first deploy (check, expand, backfill, prepare) and of the second (the swap, held by the
-/// first), the data is intact, `status` is truthful and deploys end in the desired schema.
+/// first, and the validation of the foreign key it adds again), the data is intact, `status`
+/// is truthful and deploys end in the desired schema.
 #[test]
 fn a_deploy_killed_at_every_position_of_a_two_release_type_change_recovers_to_the_desired_schema() {
     let v1 =
         "CREATE TABLE people (id integer PRIMARY KEY, score integer NOT NULL DEFAULT 0 CHECK (score >= 0));
-CREATE INDEX people_score_idx ON people (score);";
+CREATE INDEX people_score_idx ON people (score);
+CREATE TABLE visits (id bigint PRIMARY KEY, person_id integer REFERENCES people (id));";
     every_position(&Scenario {
         v1,
-        v2: v1.replace("score integer", "score bigint"),
+        v2: v1
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("score integer", "score bigint"),
         dev: &["--expand-contract"],
-        rows: "INSERT INTO people SELECT g, g FROM generate_series(1, 1500) g",
-        values: "SELECT count(*) || ':' || sum(score) FROM people",
+        rows: "INSERT INTO people SELECT g, g FROM generate_series(1, 1500) g;
+INSERT INTO visits SELECT g, 1 + g % 1500 FROM generate_series(1, 1000) g;",
+        values: "SELECT count(*) || ':' || sum(id) || ':' || sum(score) || ':' || (SELECT sum(person_id) FROM visits) FROM people",
         tables: &["people"],
-        swaps: &[("_swap", "people", "score", "bigint")],
+        swaps: &[("_swap", "people", "score", "bigint"), ("_swap", "people", "id", "bigint")],
         regenerated: None,
     });
 }
