@@ -321,8 +321,8 @@ fn around_renames<T>(
 
 /// The plan for an in-place change: renames from hints, then the online diff; type changes
 /// that would rewrite a table follow as expand, prepare and swap migrations of the same deploy.
-/// `expand_contract`: the swaps are for a later release, which two tables a foreign key links
-/// cannot wait for.
+/// `expand_contract`: the swaps are for a later release, which type changes of both ends of a
+/// foreign key cannot wait for (`Retypes::linked`).
 fn in_place(
     history: &mut Loaded,
     target: &Target,
