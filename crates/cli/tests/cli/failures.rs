@@ -180,7 +180,7 @@ fn a_held_lock_is_waited_for_with_its_holder_named_then_gives_up() {
 /// without `-- haste:transaction off` runs it in its transaction, and fails with 25001, rolled
 /// back. The hint says what to do, in text and JSON; with the directive the same file applies.
 #[test]
-fn a_partitioned_reindex_in_a_transaction_hints_at_the_transaction_off_directive() {
+fn a_partitioned_reindex_or_cluster_in_a_transaction_hints_at_the_transaction_off_directive() {
     let Some(db) = database() else { return };
     let reindex = "CREATE TABLE marker (id int);\nREINDEX TABLE events;\n";
     let dir = migrations(&[
@@ -215,4 +215,18 @@ fn a_partitioned_reindex_in_a_transaction_hints_at_the_transaction_off_directive
     let fixed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(fixed.code, 0, "{fixed:?}");
     assert_eq!(db.value("SELECT to_regclass('marker') IS NOT NULL").as_deref(), Some("t"));
+
+    // `CLUSTER` of a partitioned table the same way.
+    let cluster = "CREATE TABLE clustered (id int);\nCLUSTER events USING events_id_idx;\n";
+    dir.write("migrations/3_cluster/migration.sql", cluster);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.stderr.contains("sqlstate: 25001") && run.stderr.contains("`-- haste:transaction off`"),
+        "{run:?}"
+    );
+    assert_eq!(db.value("SELECT to_regclass('clustered') IS NULL").as_deref(), Some("t"), "rolled back");
+    dir.write("migrations/3_cluster/migration.sql", &format!("-- haste:transaction off\n{cluster}"));
+    let fixed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
 }
