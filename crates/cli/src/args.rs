@@ -291,9 +291,11 @@ pub enum Migrate {
         /// (`schema.enum.label=new`); repeatable.
         #[arg(long, value_name = "PATH=NEW_NAME")]
         rename: Vec<String>,
-        /// Column renames in two releases: this migration adds and syncs the new column and
-        /// copies the rows; a second one, held for a later deploy, drops the old column.
-        #[arg(long, requires = "rename")]
+        /// Two releases: a column rename (`--rename`) adds and syncs the new column and copies
+        /// the rows, and a type change that would rewrite a table adds, fills and prepares the
+        /// new-typed column; the migrations of the second release, held for a later deploy, drop
+        /// the old column (the rename's contract, the type change's swap).
+        #[arg(long)]
         expand_contract: bool,
         /// Write the migration without applying it, to review and edit it first.
         #[arg(long)]

@@ -340,6 +340,8 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         DevError::Rename(_)
         | DevError::NothingToExpand
         | DevError::ExpandNeedsSql
+        | DevError::RenameAndRetype { .. }
+        | DevError::LinkedRetypes { .. }
         | DevError::Inheritance { .. } => {
             printer.usage_error(&error.to_string())
         }

@@ -1058,13 +1058,21 @@ fn human_bytes(bytes: u64) -> String {
 }
 
 /// The hint shown with a failed statement: the server's, except where it would have a
-/// migration drop what it does not name. PostgreSQL answers an object others depend on
-/// (`2BP01`: a view over a column a type change swaps, added after the migration was written)
-/// with "Use DROP ... CASCADE", which would drop those others with it, unreviewed.
+/// migration drop what it does not name, and haste's where the server gives none and the fix
+/// is haste's. PostgreSQL answers an object others depend on (`2BP01`: a view over a column a
+/// type change swaps, added after the migration was written) with "Use DROP ... CASCADE", which
+/// would drop those others with it, unreviewed. A statement refused inside a transaction block
+/// (`25001`) that haste cannot tell from its text, since only the server knows the table is
+/// partitioned (`REINDEX TABLE`, `CLUSTER`), ran in the file's transaction: the directive runs
+/// it outside one.
 fn hint(error: &haste_driver::DbError) -> Option<String> {
     match error.sqlstate.as_deref() {
         Some("2BP01") => Some(
             "the objects named in the detail depend on it: change or drop them first (they are not in the schema this migration was planned for), then deploy again; CASCADE would drop them with it"
+                .to_owned(),
+        ),
+        Some("25001") if error.hint.is_none() => Some(
+            "PostgreSQL runs this statement only outside a transaction (REINDEX TABLE or CLUSTER of a partitioned table, for one): add the line `-- haste:transaction off` at the top of the migration so that haste runs its statements one by one, each outside a transaction (and take the statement out of any BEGIN ... COMMIT of the file), then deploy again"
                 .to_owned(),
         ),
         _ => error.hint.clone(),

@@ -18,6 +18,10 @@ pub(crate) struct Draft {
     pub(crate) data: Option<(String, String)>,
     /// Held by deploy until a run after the one that applies the draft before it.
     pub(crate) after_previous: bool,
+    /// What must wait for the release after the expand, under `--expand-contract`: a rename's
+    /// contract, a type change's swap and the validations after it (see
+    /// `generate::two_releases`).
+    pub(crate) second_release: bool,
     /// Likely renames the planner saw.
     pub(crate) suggestions: Vec<RenameSuggestion>,
     /// For a contract migration: the columns its `down.sql` must fill again.
@@ -80,6 +84,7 @@ impl Draft {
             prisma_text: None,
             data: None,
             after_previous: false,
+            second_release: false,
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),

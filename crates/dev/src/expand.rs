@@ -31,16 +31,29 @@ fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<
             continue;
         };
         let target = desired.tables.iter().find(|t| t.schema == schema && t.name == table);
-        if target.is_none_or(|t| !t.columns.iter().any(|c| c.name == rename.to)) {
+        let Some(new) = target.and_then(|t| t.columns.iter().find(|c| c.name == rename.to)) else {
             return Err(Error::Rename(haste_diff::Error::BadRename {
                 hint: rename.hint.clone(),
                 reason: format!("the desired schema has no column `{}` in {schema}.{table}", rename.to),
             }));
+        };
+        // The sync trigger and the copy assign one column to the other as they are; a type
+        // change needs its own conversion, check and swap, which the type change's recipe
+        // does on a column that keeps its name.
+        let old = history
+            .tables
+            .iter()
+            .find(|t| t.schema == schema && t.name == table)
+            .and_then(|t| t.columns.iter().find(|c| c.name == column));
+        if let Some(old) = old.filter(|old| old.data_type != new.data_type) {
+            return Err(Error::RenameAndRetype {
+                column: format!("{}.{}", qualified(&schema, &table), quote_ident(&column)),
+                new: rename.to.clone(),
+                from: old.data_type.clone(),
+                to: new.data_type.clone(),
+            });
         }
         moved.push(Moved { schema, table, old: column, new: rename.to.clone() });
-    }
-    if moved.is_empty() {
-        return Err(Error::NothingToExpand);
     }
     Ok((moved, in_place))
 }
@@ -180,10 +193,13 @@ pub(crate) fn drafts(
     let mut expand = haste_diff::rename_statements(&history.schema, &in_place)?;
     history.run(&expand.iter().map(|s| s.sql.clone()).collect::<Vec<_>>())?;
     let (middle, parked) = between(&history.schema, desired, &moved);
-    // A type change that would rewrite a table goes through its own expand, prepare and swap,
-    // applied by the deploy of the first release, as without --expand-contract: the state
-    // between the releases has the new types.
+    // A type change that would rewrite a table goes through its own expand and prepare in the
+    // first release and its swap in the second, beside the contract (`generate::two_releases`):
+    // the state between the releases has the new types' columns, kept filled by their trigger.
     let retypes = crate::retype::plan(&history.schema, &middle);
+    if let Some((referencing, referenced)) = retypes.linked() {
+        return Err(Error::LinkedRetypes { referencing, referenced });
+    }
     expand.extend(haste_diff::diff(&history.schema, &retypes.held, &Options { online: true }).steps);
     let mut contract = Vec::new();
     let mut data = None;
@@ -261,6 +277,7 @@ pub(crate) fn drafts(
         prisma_text: None,
         data,
         after_previous: false,
+        second_release: false,
         suggestions: Vec::new(),
         restores: Vec::new(),
         refills: Vec::new(),
@@ -278,6 +295,7 @@ pub(crate) fn drafts(
             prisma_text: None,
             data: None,
             after_previous: true,
+            second_release: true,
             suggestions: Vec::new(),
             restores: moved.clone(),
             refills: Vec::new(),

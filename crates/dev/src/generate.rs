@@ -32,7 +32,8 @@ pub struct Request<'a> {
     pub shadow_server: &'a DatabaseUrl,
     /// Explicit renames.
     pub renames: &'a [Rename],
-    /// Column renames as expand (this release) and contract (the next) instead of in place.
+    /// Two releases: column renames as expand (this release) and contract (the next) instead
+    /// of in place, and type changes that would rewrite a table swapped in the next release.
     pub expand_contract: bool,
     /// Runner settings for the development database.
     pub settings: &'a Settings,
@@ -73,7 +74,8 @@ const REGENERATION_RULES: &[&str] = &[
 /// The migration written.
 #[derive(Debug)]
 pub struct Generated {
-    /// The folders written: the migration, then with expand/contract the contracting one.
+    /// The folders written, in order: the migration and those that follow it in the same deploy,
+    /// then, with `--expand-contract`, those of the second release (the first held by deploy).
     pub folders: Vec<PathBuf>,
     /// The statements of the (first) migration, with their locks and hazards.
     pub plan: Plan,
@@ -139,13 +141,12 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     }
 
     let drafts = match (&target, request.expand_contract) {
-        (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
-        (_, true) => expand::drafts(&mut history, target.schema(), request.renames, request.name)?,
+        (_, true) => expand_contract(&mut history, &target, request.renames, request.name)?,
         (Target::Prisma { online: false, .. }, false) => {
             vec![prisma_style(&mut history, &target, request.renames)?]
         }
         (Target::Prisma { .. }, false) => {
-            let drafts = in_place(&mut history, &target, request.renames, request.name)?;
+            let drafts = in_place(&mut history, &target, request.renames, request.name, false)?;
             match drafts.as_slice() {
                 [draft] if !online_forms_differ(&mut history, &target, request.renames, draft)? => {
                     vec![prisma_style(&mut history, &target, request.renames)?]
@@ -153,7 +154,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
                 _ => drafts,
             }
         }
-        (Target::Sql(_), false) => in_place(&mut history, &target, request.renames, request.name)?,
+        (Target::Sql(_), false) => in_place(&mut history, &target, request.renames, request.name, false)?,
     };
     if drafts.iter().all(Draft::is_empty) {
         return Ok(Outcome::InSync);
@@ -197,14 +198,15 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         }
     }
     // A rename the person asked for (`--rename`) is what they want, old release or not: the
-    // file says so rather than fail haste's own lint.
+    // file says so rather than fail haste's own lint. Also with --exact-prisma: Prisma writes no
+    // rename, so a file holding one is no longer Prisma's byte for byte anyway.
     for draft in &mut drafts {
         draft.allow_broken(
             &history.schema,
             |step| matches!(step.source, SchemaChange::Rename { .. }),
             RENAME_RULES,
             "asked for with migrate dev --rename",
-            exact_prisma,
+            false,
         );
     }
     // The summary describes the migration as planned, before its regenerations are set apart.
@@ -255,6 +257,54 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     Ok(Outcome::Generated(generated))
 }
 
+/// `--expand-contract`: column renames from hints as expand and contract (SQL desired schemas
+/// only), or else the type changes that would rewrite a table, planned as in place; either way
+/// split across two releases.
+fn expand_contract(
+    history: &mut Loaded,
+    target: &Target,
+    renames: &[Rename],
+    name: &str,
+) -> Result<Vec<Draft>, Error> {
+    let mut column_renames = false;
+    for rename in renames {
+        column_renames |= matches!(rename.resolve(&history.schema)?, Renamed::Column { .. });
+    }
+    let drafts = match (target, column_renames) {
+        (Target::Prisma { .. }, true) => return Err(Error::ExpandNeedsSql),
+        (Target::Sql(_), true) => expand::drafts(history, target.schema(), renames, name)?,
+        (_, false) => {
+            let mut drafts = in_place(history, target, renames, name, true)?;
+            drafts[0].notes.push(
+                "--expand-contract: the swap waits for a later deploy (haste:after); until then the trigger keeps the new columns filled.".into(),
+            );
+            drafts
+        }
+    };
+    if !drafts.iter().any(|draft| draft.second_release) {
+        return Err(Error::NothingToExpand);
+    }
+    Ok(two_releases(drafts))
+}
+
+/// The drafts of the second release (contracts, swaps and the validations after them) moved
+/// after those of the first, each group in its order; the first of the second release is held
+/// by deploy for a run after the one that applies the first release (`-- haste:after`), and
+/// deploy stops there, so the rest of the second release waits with it. A type change's swap
+/// and a rename's contract only read what the first release built for them, so the order
+/// within each group still holds: the shadow applies the drafts in this order and validates
+/// them, as any plan.
+fn two_releases(drafts: Vec<Draft>) -> Vec<Draft> {
+    let (first, second): (Vec<Draft>, Vec<Draft>) =
+        drafts.into_iter().partition(|draft| !draft.second_release);
+    let mut drafts = first;
+    for (index, mut draft) in second.into_iter().enumerate() {
+        draft.after_previous = index == 0;
+        drafts.push(draft);
+    }
+    drafts
+}
+
 /// Runs rename hints on the shadow, then `plan` on the renamed schema, then undoes them; the
 /// rename statements come first in the result.
 fn around_renames<T>(
@@ -271,11 +321,14 @@ fn around_renames<T>(
 
 /// The plan for an in-place change: renames from hints, then the online diff; type changes
 /// that would rewrite a table follow as expand, prepare and swap migrations of the same deploy.
+/// `expand_contract`: the swaps are for a later release, which type changes of both ends of a
+/// foreign key cannot wait for (`Retypes::linked`).
 fn in_place(
     history: &mut Loaded,
     target: &Target,
     renames: &[Rename],
     name: &str,
+    expand_contract: bool,
 ) -> Result<Vec<Draft>, Error> {
     let kept: Vec<String> = target.kept(&history.schema).iter().map(|kept| format!("kept: {kept}")).collect();
     let (mut up, (plan, retypes, fills)) = around_renames(history, renames, |renamed| {
@@ -284,6 +337,9 @@ fn in_place(
         let fills = fill::plan(&current, &retypes.held);
         (haste_diff::diff(&current, &fills.held, &Options { online: true }), retypes, fills)
     })?;
+    if let Some((referencing, referenced)) = retypes.linked().filter(|_| expand_contract) {
+        return Err(Error::LinkedRetypes { referencing, referenced });
+    }
     let renamed = up.len();
     up.extend(plan.steps);
     let mut draft = Draft::empty(String::new(), format!("{name}: generated by haste migrate dev"));
@@ -528,7 +584,10 @@ fn write_validated(
     // Each down.sql goes from the state its migration reached back to the one before it.
     for (index, draft) in drafts.iter().enumerate().rev() {
         let previous = &states[index];
-        let renames = if draft.suffix.is_empty() && !request.expand_contract { request.renames } else { &[] };
+        // The hints' renames are the first draft's first statements, except in a rename's
+        // expand and contract (its contract restores the old columns), whose renames stay.
+        let contracted = drafts.iter().any(|draft| !draft.restores.is_empty());
+        let renames = if draft.suffix.is_empty() && !contracted { request.renames } else { &[] };
         let mut down = undo_renames(history, renames)?;
         let title = format!("Reverts {}{}", request.name, draft.suffix);
         let lasting: Vec<Step> = draft

@@ -89,11 +89,36 @@ pub enum Error {
     /// A Prisma schema that does not validate (the diagnostics, rendered).
     #[error("{0}")]
     Prisma(String),
-    /// Expand/contract renames are planned from SQL, not from a Prisma schema.
+    /// Expand/contract column renames are planned from SQL, not from a Prisma schema (its type
+    /// changes are).
     #[error(
-        "--expand-contract works with a SQL desired schema (or `--online` is not enough): Prisma schemas have no rename syntax"
+        "--expand-contract renames a column across two releases from a SQL desired schema only: Prisma schemas have no rename syntax (a type change of a Prisma schema's column needs no --rename and is split across two releases)"
     )]
     ExpandNeedsSql,
+    /// A column both renamed and retyped by one `--expand-contract` migration.
+    #[error(
+        "{column} is renamed to `{new}` and its type changes ({from} to {to}) in one migration: --expand-contract does one of them at a time; write the desired schema with the old type, run migrate dev --expand-contract --rename, deploy both releases, then change the type with migrate dev --expand-contract"
+    )]
+    RenameAndRetype {
+        /// The column, qualified.
+        column: String,
+        /// Its new name.
+        new: String,
+        /// Its type in the history.
+        from: String,
+        /// Its type in the desired schema.
+        to: String,
+    },
+    /// Type changes of both ends of a foreign key, under `--expand-contract`.
+    #[error(
+        "--expand-contract cannot split the type changes of {referencing} and {referenced} across two releases: a foreign key links two of their columns whose types both change, and the referenced table's swap must come before the referencing table's expand; change one table per migration, or run migrate dev without --expand-contract (one deploy)"
+    )]
+    LinkedRetypes {
+        /// The table whose foreign key references the other, qualified.
+        referencing: String,
+        /// The referenced table, qualified.
+        referenced: String,
+    },
     /// The change touches a table of an inheritance tree in a way haste does not plan
     /// ([`haste_diff::inheritance_refused`]).
     #[error(
@@ -103,8 +128,10 @@ pub enum Error {
         /// The table, qualified.
         table: String,
     },
-    /// `--expand-contract` needs a column rename hint.
-    #[error("--expand-contract needs a column rename hint (--rename schema.table.old=new)")]
+    /// `--expand-contract` found nothing to split across two releases.
+    #[error(
+        "--expand-contract found nothing to split across two releases: it needs a column rename hint (--rename schema.table.old=new) or a type change that rewrites a table with a single-column primary key"
+    )]
     NothingToExpand,
     /// A schema file could not be read.
     #[error("cannot read {path}: {source}")]

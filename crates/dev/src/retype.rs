@@ -1046,6 +1046,33 @@ impl Retypes {
         self.tables.is_empty()
     }
 
+    /// Two tables whose type changes a foreign key links (the first references the second),
+    /// qualified: a key from a retyped column to a retyped column. Within one deploy the
+    /// referenced table's swap comes before the referencing table's expand, whose copy of the
+    /// key then references the swapped column; moved to a later release, the swap would find
+    /// that copy on the column it drops. (A key from a column that keeps its type is re-added
+    /// by the referenced table's swap, as in one deploy.)
+    pub(crate) fn linked(&self) -> Option<(String, String)> {
+        let retyped = |table: &TableRetype, names: &[String]| {
+            table.columns.iter().any(|column| names.contains(&column.old.name))
+        };
+        self.tables.iter().find_map(|referencing| {
+            let target = referencing.table.constraints.iter().find_map(|constraint| {
+                let target = constraint.references.as_ref()?;
+                if !retyped(referencing, &constraint.columns) {
+                    return None;
+                }
+                self.tables.iter().find(|referenced| {
+                    !same_table(&referenced.table, &referencing.table)
+                        && target.schema == referenced.table.schema
+                        && target.table == referenced.table.name
+                        && retyped(referenced, &target.columns)
+                })
+            })?;
+            Some((referencing.name(), target.name()))
+        })
+    }
+
     /// The migrations after `first` (the migration's other changes, which the first table's
     /// expand joins): per table, its expand (with `data.sql`), its prepare and its swap, all
     /// applied by one deploy.
@@ -1118,6 +1145,7 @@ impl Retypes {
             }
             swap.up = table.swap;
             swap.refills = refills;
+            swap.second_release = true;
             drafts.push(swap);
             if !table.validate.is_empty() {
                 let mut validate = Draft::empty(suffix("validate"), format!("{name} (validate {changes})"));
@@ -1125,6 +1153,7 @@ impl Retypes {
                     "Validates the foreign keys of other tables that the swap added again NOT VALID; each on its own.".into(),
                 ];
                 validate.up = table.validate;
+                validate.second_release = true;
                 drafts.push(validate);
             }
         }

@@ -213,3 +213,59 @@ fn a_held_lock_is_waited_for_with_its_holder_named_then_gives_up() {
     assert!(waiter.stderr.contains("held by pid"), "{waiter:?}");
     assert!(holder.wait().unwrap().success());
 }
+
+/// `REINDEX TABLE` (and `CLUSTER`) of a partitioned table cannot run inside a transaction
+/// block, which only the server knows (the table's kind is not in the statement): a file
+/// without `-- haste:transaction off` runs it in its transaction, and fails with 25001, rolled
+/// back. The hint says what to do, in text and JSON; with the directive the same file applies.
+#[test]
+fn a_partitioned_reindex_or_cluster_in_a_transaction_hints_at_the_transaction_off_directive() {
+    let Some(db) = database() else { return };
+    let reindex = "CREATE TABLE marker (id int);\nREINDEX TABLE events;\n";
+    let dir = migrations(&[
+        (
+            "1_events",
+            "CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);\n\
+             CREATE TABLE events_2026 PARTITION OF events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n\
+             CREATE INDEX events_id_idx ON events (id);",
+        ),
+        ("2_reindex", reindex),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.stderr.contains("2_reindex/migration.sql:2:1") && run.stderr.contains("sqlstate: 25001"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("hint: PostgreSQL runs this statement only outside a transaction")
+            && run.stderr.contains("add the line `-- haste:transaction off` at the top of the migration"),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("the migration was rolled back"), "{run:?}");
+    assert_eq!(db.value("SELECT to_regclass('marker') IS NULL").as_deref(), Some("t"), "rolled back");
+    let json = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
+    let error = &json.json_lines().pop().unwrap()["error"];
+    assert_eq!((error["sqlstate"].as_str(), error["state"].as_str()), (Some("25001"), Some("rolled_back")));
+    assert!(error["hint"].as_str().unwrap().contains("-- haste:transaction off"), "{json:?}");
+
+    // As the hint says.
+    dir.write("migrations/2_reindex/migration.sql", &format!("-- haste:transaction off\n{reindex}"));
+    let fixed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+    assert_eq!(db.value("SELECT to_regclass('marker') IS NOT NULL").as_deref(), Some("t"));
+
+    // `CLUSTER` of a partitioned table the same way.
+    let cluster = "CREATE TABLE clustered (id int);\nCLUSTER events USING events_id_idx;\n";
+    dir.write("migrations/3_cluster/migration.sql", cluster);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(
+        run.stderr.contains("sqlstate: 25001") && run.stderr.contains("`-- haste:transaction off`"),
+        "{run:?}"
+    );
+    assert_eq!(db.value("SELECT to_regclass('clustered') IS NULL").as_deref(), Some("t"), "rolled back");
+    dir.write("migrations/3_cluster/migration.sql", &format!("-- haste:transaction off\n{cluster}"));
+    let fixed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(fixed.code, 0, "{fixed:?}");
+}

@@ -187,6 +187,8 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
     assert!(sql.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\""), "{sql}");
     // A rename hint keeps the rows; Prisma's own steps follow (its index renamed after the column).
+    // Prisma writes no rename, so the file is not Prisma's byte for byte anyway: it carries the
+    // allow line of the rename the person asked for, and passes haste's lint.
     dir.write(
         "prisma/schema/author.prisma",
         &BLOG.replace("  email String @unique", "  mail  String @unique"),
@@ -196,8 +198,10 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     let sql = fs::read_to_string(folders(&dir)[2].join("migration.sql")).unwrap();
     assert_eq!(
         sql,
-        "-- RenameColumn\nALTER TABLE \"public\".\"Author\" RENAME COLUMN \"email\" TO \"mail\";\n\n-- RenameIndex\nALTER INDEX \"Author_email_key\" RENAME TO \"Author_mail_key\";\n"
+        "-- haste:allow-file rename-column reason=\"asked for with migrate dev --rename\"\n-- RenameColumn\nALTER TABLE \"public\".\"Author\" RENAME COLUMN \"email\" TO \"mail\";\n\n-- RenameIndex\nALTER INDEX \"Author_email_key\" RENAME TO \"Author_mail_key\";\n"
     );
+    let lint = haste(dir.path(), &["lint", "--dir", "migrations"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
     assert_eq!(db.value("SELECT mail FROM \"Author\"").as_deref(), Some("a@x.test"));
 }
 
@@ -710,4 +714,82 @@ fn a_prisma_project_keeps_its_migrations_and_sqlite_file_where_prisma_does() {
     let run = haste(kept.path(), &["migrate", "deploy"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("20260101000000_init"), "{run:?}");
+}
+
+const PLAYERS: &str = r#"datasource db {
+  provider = "postgresql"
+  url      = env("DATABASE_URL")
+}
+
+model Player {
+  id    Int    @id
+  name  String
+  score Int
+
+  @@index([score])
+}
+"#;
+
+/// `--expand-contract` with a Prisma schema: a type change needs no rename syntax, so it is
+/// split across two releases as from SQL (release 1: expand, backfill, prepare; release 2: the
+/// swap, held by the first deploy), and every value, also one written between, is kept. A
+/// column rename with a Prisma schema is still refused (exit 2).
+#[test]
+fn expand_contract_splits_a_prisma_type_change_across_two_releases() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("prisma-two-releases");
+    fs::create_dir(dir.path().join("migrations")).unwrap();
+    let dev = |schema: &str, extra: &[&str]| {
+        dir.write("schema.prisma", schema);
+        let args =
+            ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.prisma", "--dir", "migrations"];
+        haste(dir.path(), &[&args[..], extra].concat())
+    };
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url, "--dir", "migrations"]);
+    assert_eq!(dev(PLAYERS, &["--name", "init"]).code, 0);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO \"Player\" SELECT g, 'p' || g, g FROM generate_series(1, 2000) g");
+    let v2 = PLAYERS.replace("score Int", "score BigInt");
+
+    let renamed = dev(
+        &v2.replace("  name  String", "  title String"),
+        &["--name", "title", "--rename", "public.Player.name=title", "--expand-contract"],
+    );
+    assert_eq!(renamed.code, 2, "{renamed:?}");
+    assert!(renamed.stderr.contains("Prisma schemas have no rename syntax"), "{renamed:?}");
+
+    let run = dev(&v2, &["--name", "wider", "--expand-contract"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let ends: Vec<String> = created
+        .iter()
+        .map(|f| {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            name[name.find('_').unwrap()..].to_owned()
+        })
+        .collect();
+    assert_eq!(ends, ["_init", "_wider", "_wider_prepare", "_wider_swap"], "{created:?}");
+    let swap = fs::read_to_string(created[3].join("migration.sql")).unwrap();
+    let prepare = created[2].file_name().unwrap().to_string_lossy().into_owned();
+    assert!(swap.contains(&format!("-- haste:after {prepare}\n")), "{swap}");
+    let lint = haste(dir.path(), &["lint", "--dir", "migrations"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+
+    let score = "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '\"Player\"'::regclass AND attname = 'score'";
+    let first = deploy();
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains("_wider_swap for a later deploy"), "{first:?}");
+    assert_eq!(prod.value(score).as_deref(), Some("integer"));
+    prod.execute(
+        "INSERT INTO \"Player\" VALUES (-1, 'between', 7); UPDATE \"Player\" SET score = 0 WHERE id = 1",
+    );
+    let second = deploy();
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(prod.value(score).as_deref(), Some("bigint"));
+    assert_eq!(
+        prod.value("SELECT count(*) || ':' || sum(score) FROM \"Player\"").as_deref(),
+        Some("2001:2001006")
+    );
+    let same = dev(&v2, &["--name", "again"]);
+    assert!(same.stdout.contains("no migration generated"), "{same:?}");
 }

@@ -500,8 +500,8 @@ fn a_deploy_killed_at_every_position_of_a_retype_plan_recovers_to_the_desired_sc
 }
 
 /// The same over a rename across two releases with a type change beside it: the rename's
-/// expand and copy, the type change's expand, backfill, prepare and swap in the first release's
-/// deploy, the contract in the next one.
+/// expand and copy, the type change's expand, backfill and prepare in the first release's
+/// deploy, its swap and the contract in the next one.
 #[test]
 fn a_deploy_killed_at_every_position_of_an_expand_contract_plan_recovers_to_the_desired_schema() {
     let v1 =
@@ -962,11 +962,12 @@ fn a_contract_waits_for_the_deploy_after_the_one_whose_expand_resolve_finished()
 }
 
 /// `--expand-contract` with a type change beside the rename: the type change goes through its
-/// own expand, prepare and swap in the first release's deploy, never `ALTER COLUMN ... TYPE`
-/// in place (it used to be written as a rewrite with "no online form" allowed); the contract
-/// waits for the next deploy, and every value is kept.
+/// own expand, backfill and prepare in the first release and its swap in the second, beside the
+/// contract, never `ALTER COLUMN ... TYPE` in place (it used to be written as a rewrite with "no
+/// online form" allowed); the old release's writes between the two reach both, and every value
+/// is kept.
 #[test]
-fn expand_contract_with_a_type_change_swaps_it_online_in_the_first_release() {
+fn expand_contract_with_a_type_change_swaps_it_online_in_the_second_release() {
     let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
     let dir = TempDir::new("retype-expand-contract-type");
     let dev = |desired: &str, name: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, name, extra);
@@ -989,16 +990,18 @@ fn expand_contract_with_a_type_change_swaps_it_online_in_the_first_release() {
 
     let first = deploy(&dir, &prod, false);
     assert_eq!(first.code, 0, "{first:?}");
-    assert!(first.stdout.contains("_contract for a later deploy"), "{first:?}");
+    assert!(first.stdout.contains("_swap for a later deploy"), "{first:?}");
     let score = "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'score'";
-    assert_eq!(prod.value(score).as_deref(), Some("bigint"), "swapped in the first release");
-    prod.execute("INSERT INTO contacts (id, name, score) VALUES (-1, 'old release', 5000000000)");
+    assert_eq!(prod.value(score).as_deref(), Some("integer"), "swapped in the second release");
+    prod.execute("INSERT INTO contacts (id, name, score) VALUES (-1, 'old release', 1500)");
     let second = deploy(&dir, &prod, false);
     assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(prod.value(score).as_deref(), Some("bigint"));
+    prod.execute("INSERT INTO contacts (id, full_name, score) VALUES (-2, 'new release', 5000000000)");
     assert_eq!(
         prod.value("SELECT count(*) || ':' || sum(score) || ':' || count(*) FILTER (WHERE full_name = 'n' || id) FROM contacts")
             .as_deref(),
-        Some("3001:5004501500:3000")
+        Some("3002:5004503000:3000")
     );
     assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = -1").as_deref(), Some("old release"));
 }
@@ -1280,4 +1283,228 @@ fn a_table_inheriting_from_the_retyped_one_added_by_hand_stops_the_swap_instead_
         prod.value("SELECT sum(n)::text || pg_typeof(n)::text FROM t GROUP BY pg_typeof(n)").as_deref(),
         Some("210bigint")
     );
+}
+
+/// Two tables a foreign key links, each with a type change: the referenced key (`id`) and a
+/// checked, indexed column (`score`), so release 2 has a swap and a validation.
+const SCORED: &str = "CREATE TABLE contacts (id integer PRIMARY KEY, name text NOT NULL,
+  score integer NOT NULL DEFAULT 0 CHECK (score >= 0));
+CREATE INDEX contacts_score_idx ON contacts (score);
+CREATE TABLE visits (id bigint PRIMARY KEY, contact_id integer REFERENCES contacts (id));";
+
+/// `--expand-contract` with a type change and no rename: release 1 (check, expand, backfill,
+/// prepare) and release 2 (swap, validate), the swap held by the first deploy. Between them
+/// the old release keeps writing the old column and the trigger keeps the new one equal;
+/// `status` and `plan` say where the deploys are; the swap keeps every value, those written
+/// during the first deploy and between the two.
+#[test]
+fn expand_contract_splits_a_type_change_across_two_releases_and_keeps_every_write() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-two-releases");
+    let dev = |desired: &str, name: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, name, extra);
+    assert_eq!(dev(SCORED, "init", &[]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 3000) g;
+         INSERT INTO visits SELECT g, 1 + g % 3000 FROM generate_series(1, 2000) g;",
+    );
+    let v2 = SCORED
+        .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+        .replace("score integer", "score bigint");
+    let run = dev(&v2, "wider", &["--expand-contract"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let names: Vec<String> =
+        folders(&dir).iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    let ends: Vec<&str> = names.iter().map(|n| &n[n.find('_').unwrap()..]).collect();
+    assert_eq!(ends, ["_init", "_wider", "_wider_prepare", "_wider_swap", "_wider_validate"], "{names:?}");
+    let text = |index: usize| fs::read_to_string(folders(&dir)[index].join("migration.sql")).unwrap();
+    assert!(folders(&dir)[1].join("data.sql").exists() && !text(1).contains("DROP COLUMN"), "{}", text(1));
+    assert!(text(3).contains(&format!("-- haste:after {}\n", names[2])), "the swap waits: {}", text(3));
+    assert!(!text(4).contains("haste:after"), "the validation follows the swap: {}", text(4));
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+
+    let url = prod.url_with_password(PASSWORD);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", &url]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert!(
+        plan.stdout.contains(&format!("Deploy will stop before {} and hold it for a later deploy", names[3])),
+        "{plan:?}"
+    );
+
+    // Release 1, with the old release writing the old columns all along.
+    let writes =
+        "INSERT INTO contacts (id, name, score) SELECT -g, 'during', g FROM generate_series(1, 50) g;
+         UPDATE contacts SET score = score + 1 WHERE id BETWEEN 1 AND 100";
+    let first = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            for round in 0..20 {
+                prod.execute(&writes.replace("-g", &format!("-g - {}", round * 100)));
+            }
+        });
+        let first = deploy(&dir, &prod, false);
+        writer.join().unwrap();
+        first
+    });
+    assert_eq!(first.code, 0, "{first:?}");
+    assert!(first.stdout.contains(&format!("Held {} for a later deploy", names[3])), "{first:?}");
+    let column_type = |column: &str| {
+        prod.value(&format!(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = '{column}'"
+        ))
+    };
+    assert_eq!(column_type("score").as_deref(), Some("integer"), "not swapped in release 1");
+    let (between, status) = states(&dir, &prod);
+    let state: Vec<&str> = between.iter().map(|(_, state, _)| state.as_str()).collect();
+    assert_eq!(state, ["applied", "applied", "applied", "pending", "pending"], "{status:?}");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", &url]);
+    assert!(plan.stdout.contains(&names[3]) && !plan.stdout.contains("Deploy will stop"), "{plan:?}");
+
+    // Between the releases: the old release inserts, updates and deletes; the new columns follow.
+    prod.execute(
+        "INSERT INTO contacts (id, name, score) VALUES (-9000, 'between', 7);
+         UPDATE contacts SET score = score * 2 WHERE id BETWEEN 200 AND 300;
+         UPDATE contacts SET id = -9001 WHERE id = 2999;
+         DELETE FROM contacts WHERE id = 3000;
+         INSERT INTO visits VALUES (5000, -9000);",
+    );
+    let in_sync = "SELECT count(*) FROM contacts WHERE score_haste_new IS DISTINCT FROM score OR id_haste_new IS DISTINCT FROM id";
+    assert_eq!(prod.value(in_sync).as_deref(), Some("0"));
+    let values = "SELECT count(*) || ':' || sum(id) || ':' || sum(score) || ':' || (SELECT sum(contact_id) FROM visits) FROM contacts";
+    let before = prod.value(values);
+
+    // Release 2: the swap and the validation of the foreign key it added again.
+    let second = deploy(&dir, &prod, false);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(
+        (column_type("score").as_deref(), column_type("id").as_deref()),
+        (Some("bigint"), Some("bigint"))
+    );
+    assert_eq!(prod.value(values), before, "every value kept");
+    let validated = "SELECT bool_and(convalidated) FROM pg_constraint WHERE conrelid = 'visits'::regclass AND contype = 'f'";
+    assert_eq!(prod.value(validated).as_deref(), Some("t"));
+    prod.execute("INSERT INTO contacts (id, name, score) VALUES (5000000000, 'new', 5000000000)");
+    let (after, _) = states(&dir, &prod);
+    assert!(after.iter().all(|(_, state, _)| state == "applied"), "{after:?}");
+    let clean = haste(
+        dir.path(),
+        &["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--create-only"],
+    );
+    assert!(
+        clean.stdout.contains("no migration generated"),
+        "the folder reaches the desired schema: {clean:?}"
+    );
+}
+
+/// A rename and a type change of the same column are refused (the trigger would assign one
+/// type to the other as it is); so are type changes of tables a foreign key links, and a run
+/// with nothing to split. Each is a usage error (exit 2) that writes nothing.
+#[test]
+fn expand_contract_refuses_what_it_cannot_split_across_two_releases() {
+    let Some(dev_db) = database() else { return };
+    let dir = TempDir::new("retype-two-releases-refused");
+    let dev = |desired: &str, extra: &[&str]| dev_with(&dir, &dev_db, desired, "next", extra);
+    assert_eq!(dev(SCORED, &[]).code, 0);
+    let written = folders(&dir).len();
+    let renamed = dev(
+        &SCORED.replace("score integer", "points bigint").replace("(score", "(points"),
+        &["--rename", "public.contacts.score=points", "--expand-contract"],
+    );
+    assert_eq!(renamed.code, 2, "{renamed:?}");
+    assert!(
+        renamed.stderr.contains(
+            "\"public\".\"contacts\".\"score\" is renamed to `points` and its type changes (integer to bigint)"
+        ),
+        "{renamed:?}"
+    );
+    let linked = dev(
+        &SCORED
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("contact_id integer", "contact_id bigint"),
+        &["--expand-contract"],
+    );
+    assert_eq!(linked.code, 2, "{linked:?}");
+    assert!(
+        linked
+            .stderr
+            .contains("cannot split the type changes of \"public\".\"visits\" and \"public\".\"contacts\""),
+        "{linked:?}"
+    );
+    let nothing = dev(&format!("{SCORED}\nCREATE TABLE extra (id int);"), &["--expand-contract"]);
+    assert_eq!(nothing.code, 2, "{nothing:?}");
+    assert!(nothing.stderr.contains("found nothing to split across two releases"), "{nothing:?}");
+    assert_eq!(folders(&dir).len(), written, "nothing written");
+
+    // Two tables whose key does not change type: both first releases, then both swaps, the
+    // first held; deployed over rows, every value kept.
+    let prod = database().unwrap();
+    assert_eq!(deploy(&dir, &prod, false).code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, 'n' || g, g FROM generate_series(1, 1500) g;
+         INSERT INTO visits SELECT g, g FROM generate_series(1, 1500) g;",
+    );
+    let values = "SELECT sum(score) || ':' || (SELECT sum(id) + sum(contact_id) FROM visits) FROM contacts";
+    let before = prod.value(values);
+    let both = dev(
+        &SCORED.replace("score integer", "score bigint").replace("visits (id bigint", "visits (id integer"),
+        &["--expand-contract", "--create-only"],
+    );
+    assert_eq!(both.code, 0, "{both:?}");
+    let names: Vec<String> = folders(&dir)[written..]
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let ends: Vec<&str> = names.iter().map(|n| &n[n.find('_').unwrap()..]).collect();
+    assert_eq!(
+        ends,
+        [
+            "_next",
+            "_next_prepare",
+            "_next_expand_visits",
+            "_next_prepare_visits",
+            "_next_swap",
+            "_next_swap_visits"
+        ]
+    );
+    let swap = fs::read_to_string(folders(&dir)[written + 4].join("migration.sql")).unwrap();
+    assert!(swap.contains(&format!("-- haste:after {}\n", names[3])), "{swap}");
+    let first = deploy(&dir, &prod, false);
+    assert!(first.code == 0 && first.stdout.contains(&format!("Held {}", names[4])), "{first:?}");
+    prod.execute("UPDATE contacts SET score = score + 1 WHERE id = 1; INSERT INTO visits VALUES (-1, 2)");
+    let second = deploy(&dir, &prod, false);
+    assert_eq!(second.code, 0, "{second:?}");
+    let types = "SELECT string_agg(format_type(atttypid, atttypmod), ',' ORDER BY attrelid::regclass::text)
+      FROM pg_attribute WHERE attrelid IN ('contacts'::regclass, 'visits'::regclass) AND attname IN ('score', 'id')
+      AND attnum > 0 AND NOT attisdropped AND (attname = 'score' OR attrelid = 'visits'::regclass)";
+    assert_eq!(prod.value(types).as_deref(), Some("bigint,integer"));
+    let expected = before.map(|b| {
+        let (score, visits) = b.split_once(':').unwrap();
+        format!("{}:{}", score.parse::<i64>().unwrap() + 1, visits.parse::<i64>().unwrap() + 1)
+    });
+    assert_eq!(prod.value(values), expected, "every value kept");
+}
+
+/// The kill matrix over a type change split across two releases: killed at every position of
+/// the first deploy (check, expand, backfill, prepare) and of the second (the swap, held by the
+/// first, and the validation of the foreign key it adds again), the data is intact, `status`
+/// is truthful and deploys end in the desired schema.
+#[test]
+fn a_deploy_killed_at_every_position_of_a_two_release_type_change_recovers_to_the_desired_schema() {
+    let v1 =
+        "CREATE TABLE people (id integer PRIMARY KEY, score integer NOT NULL DEFAULT 0 CHECK (score >= 0));
+CREATE INDEX people_score_idx ON people (score);
+CREATE TABLE visits (id bigint PRIMARY KEY, person_id integer REFERENCES people (id));";
+    every_position(&Scenario {
+        v1,
+        v2: v1
+            .replace("id integer PRIMARY KEY", "id bigint PRIMARY KEY")
+            .replace("score integer", "score bigint"),
+        dev: &["--expand-contract"],
+        rows: "INSERT INTO people SELECT g, g FROM generate_series(1, 1500) g;
+INSERT INTO visits SELECT g, 1 + g % 1500 FROM generate_series(1, 1000) g;",
+        values: "SELECT count(*) || ':' || sum(id) || ':' || sum(score) || ':' || (SELECT sum(person_id) FROM visits) FROM people",
+        tables: &["people"],
+        swaps: &[("_swap", "people", "score", "bigint"), ("_swap", "people", "id", "bigint")],
+        regenerated: None,
+    });
 }
