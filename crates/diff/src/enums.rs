@@ -4,7 +4,7 @@
 //! again. A row holding a removed label makes the conversion fail, so nothing is lost silently.
 
 use haste_schema::{Enum, qualified};
-use haste_sql::{quote_ident, quote_literal};
+use haste_sql::{quote_ident, quote_literal, unused_ident};
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, ObjectChange, Pair, by, table_key};
@@ -75,8 +75,13 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         let ObjectChange::RebuildEnum(Pair { to: item, .. }) = change else { continue };
         let source = SchemaChange::RebuildEnum(named(item));
         let name = enum_key(item);
-        let staged = qualified(&item.schema, &format!("{}_new", item.name));
-        let retired = format!("{}_old", item.name);
+        // Prisma's `<name>_new` and `<name>_old`, cut to 63 bytes and made unique among the
+        // schema's types (two long names cut to the same bytes would meet).
+        let staged = qualified(
+            &item.schema,
+            &unused_ident(&item.name, "_new", |name| type_taken(comparison, &item.schema, name)),
+        );
+        let retired = unused_ident(&item.name, "_old", |name| type_taken(comparison, &item.schema, name));
         let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
         plan.push(&source, format!("CREATE TYPE {staged} AS ENUM ({})", values.join(", ")), Lock::None, &[]);
         let mut defaults = Vec::new();
@@ -118,6 +123,18 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
             plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }
     }
+}
+
+/// Whether a type named `name` is in `schema` on either side (enums, composite types, domains,
+/// and the row types of tables and views).
+fn type_taken(comparison: &Comparison, schema: &str, name: &str) -> bool {
+    [comparison.from, comparison.to].iter().any(|side| {
+        side.enums.iter().any(|e| e.schema == schema && e.name == name)
+            || side.composites.iter().any(|c| c.schema == schema && c.name == name)
+            || side.domains.iter().any(|d| d.schema == schema && d.name == name)
+            || side.tables.iter().any(|t| t.schema == schema && t.name == name)
+            || side.views.iter().any(|v| v.schema == schema && v.name == name)
+    })
 }
 
 /// Enums that nothing declares any more.

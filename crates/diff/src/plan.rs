@@ -419,7 +419,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
         let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP FUNCTION {}", old.signature), Lock::None, &[]);
+        // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
     enums::drop_unused(&mut plan, comparison);
     for old in

@@ -591,3 +591,20 @@ CREATE TABLE activities_archive (archived_at timestamptz) INHERITS (activities);
     assert_eq!(diff.code, 2, "schema diff refuses it too: {diff:?}");
     assert!(diff.stderr.contains("\"public\".\"activities\""), "{diff:?}");
 }
+
+/// A procedure is a routine like a function: created, its down.sql written, and dropped when
+/// the schema no longer has it (`DROP FUNCTION` refuses a procedure).
+#[test]
+fn a_procedure_comes_and_goes() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-procedure");
+    let with =
+        "CREATE TABLE t (id int);\nCREATE PROCEDURE touch() LANGUAGE sql AS 'INSERT INTO t VALUES (1)';\n";
+    let first = dev(&dir, &db, with, &["--name", "procedure"]);
+    assert_eq!(first.code, 0, "{first:?}");
+    db.execute("CALL touch()");
+    let second = dev(&dir, &db, "CREATE TABLE t (id int);\n", &["--name", "no_procedure"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &db, "CREATE TABLE t (id int);\n").code, 0);
+    assert_eq!(db.value("SELECT count(*) FROM t").as_deref(), Some("1"));
+}
