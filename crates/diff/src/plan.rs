@@ -75,12 +75,17 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
-        plan.push(
-            &SchemaChange::CreateExtension(extension.name.clone()),
-            extension.create_statement(),
-            Lock::None,
-            &[],
-        );
+        let source = SchemaChange::CreateExtension(extension.name.clone());
+        // One installed in another schema moves (`CREATE ... IF NOT EXISTS` would skip it).
+        let statement = match from.extensions.iter().any(|old| old.name == extension.name) {
+            true => format!(
+                "ALTER EXTENSION {} SET SCHEMA {}",
+                quote_ident(&extension.name),
+                quote_ident(&extension.schema)
+            ),
+            false => extension.create_statement(),
+        };
+        plan.push(&source, statement, Lock::None, &[]);
     }
 
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are

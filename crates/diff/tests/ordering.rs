@@ -212,3 +212,15 @@ fn enums_of_long_names_are_rebuilt_under_names_of_their_own() {
     };
     plan_applies(&schema("'one', 'two', 'three'"), &schema("'one', 'three'"));
 }
+
+/// An extension moved to another schema is moved, not created again (which would skip it).
+#[test]
+fn an_extension_moves_to_its_new_schema() {
+    if database().is_none() {
+        return;
+    }
+    plan_applies(
+        "CREATE EXTENSION citext; CREATE TABLE t (x citext);",
+        "CREATE SCHEMA ext; CREATE EXTENSION citext WITH SCHEMA ext; CREATE TABLE t (x ext.citext);",
+    );
+}
