@@ -29,6 +29,8 @@ struct ConfigFile {
     #[serde(default)]
     exact_prisma: bool,
     #[serde(default)]
+    owners: bool,
+    #[serde(default)]
     lock: LockSection,
     #[serde(default)]
     defaults: DefaultsSection,
@@ -594,7 +596,8 @@ pub fn resolve(
     })?;
     let dir = folder(common.dir.as_deref(), schema, &file);
     let history_schema = common.history_schema.clone().or_else(|| file.history_schema.clone());
-    let settings = run_settings(run, &file, settings_for(&url, history_schema))?;
+    let mut settings = run_settings(run, &file, settings_for(&url, history_schema))?;
+    settings.owners = common.owners || file.owners;
     let environment = match (named.as_ref(), rules.production) {
         (_, Some(true)) => Environment::Production,
         (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
@@ -1078,6 +1081,7 @@ mod tests {
         "schema",
         "shadow_url",
         "exact_prisma",
+        "owners",
         "[environments.staging]",
         "[environments.production]",
         "production",

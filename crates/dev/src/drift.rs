@@ -153,7 +153,7 @@ fn compare<H: AsRef<Schema> + Send>(
     // The replay and the database's own schema are read at the same time.
     let (history, actual) = std::thread::scope(|scope| {
         let history = scope.spawn(|| history(&claimed));
-        let actual = database.introspect().map_err(Error::reading);
+        let actual = database.introspect_with_owners(settings.owners).map_err(Error::reading);
         (history.join().expect("a replay does not panic"), actual)
     });
     let (history, actual) = (history?, actual?);
