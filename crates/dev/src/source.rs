@@ -155,9 +155,14 @@ impl Loaded {
         if self.is_shadow() {
             return Ok(self);
         }
+        // Its DDL gives objects to other roles when owners are read, or default privileges of
+        // another role: only the connecting role may.
+        let other_role =
+            !self.schema.owners.is_empty() || self.schema.default_privileges.iter().any(|p| p.role.is_some());
         let needs = ShadowNeeds {
             extensions: installed_extensions(&self.schema),
-            other_role: None,
+            other_role: other_role
+                .then(|| "the copy gives objects to other roles (OWNER TO, FOR ROLE)".to_owned()),
             roles: self.schema.granted_roles(),
         };
         let mut copy = Loaded::empty(server, settings, &needs)?;
