@@ -1,6 +1,7 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (sixteen in all, however many tables there are; a seventeenth for owners when asked). Objects owned by extensions and the
-//! migration history tables (haste's and Prisma's) are left out.
+//! object (sixteen in all, however many tables there are; a seventeenth for owners when asked).
+//! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
+//! out.
 
 use std::collections::HashMap;
 
