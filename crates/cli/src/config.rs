@@ -794,7 +794,8 @@ pub fn resolve_fleet(
     }
     let (file, rules) = raw.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
     // One run id for the whole fleet; each target's history comes from its own URL.
-    let base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
+    let mut base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
+    base.owners = common.owners || file.owners;
     let template = TargetTemplate {
         base,
         history_schema: common.history_schema.clone().or_else(|| file.history_schema.clone()),

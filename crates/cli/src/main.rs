@@ -173,8 +173,8 @@ fn migrate(command: Migrate) -> u8 {
             );
             if code == exit::OK && verifies { dev::verify(&common) } else { code }
         }
-        Migrate::Status { common, drift, fleet: targets, .. } if targets.asked() => {
-            fleet::status(&common, &targets, drift)
+        Migrate::Status { common, drift, fleet: targets, owners, .. } if targets.asked() => {
+            fleet::status(&owners.apply(&common), &targets, drift)
         }
         Migrate::Status { common, drift, shadow_url, schema, owners, .. } => {
             let common = owners.apply(&common);

@@ -89,7 +89,7 @@ pub(crate) fn plan(
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{OwnedObject, Owner, Schema};
+    use haste_schema::{OwnedObject, Owner, Schema, View};
 
     use crate::fixtures::{column, table};
     use crate::{Lock, Options, SchemaChange, diff};
@@ -126,6 +126,27 @@ mod tests {
         }
         let same = diff(&schema(vec![owner("app")]), &schema(vec![owner("app")]), &Options::default());
         assert!(same.steps.is_empty(), "{same:?}");
+    }
+
+    /// A view the plan recreates belongs to the role recreating it: its owner is given again,
+    /// in the same plan, though both sides name the same one.
+    #[test]
+    fn a_recreated_view_gets_its_owner_again() {
+        let with_view = |definition: &str| Schema {
+            views: vec![View {
+                schema: "crm".into(),
+                name: "ids".into(),
+                materialized: false,
+                definition: definition.into(),
+            }],
+            owners: vec![Owner { object: OwnedObject::View, name: "ids".into(), ..owner("app") }],
+            ..schema(Vec::new())
+        };
+        let plan = diff(&with_view(" SELECT 1 AS id;"), &with_view(" SELECT 2 AS id;"), &Options::default());
+        let statements: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
+        let created = statements.iter().position(|s| s.starts_with("CREATE VIEW")).expect("recreated");
+        let owned = statements.iter().position(|s| *s == r#"ALTER VIEW "crm"."ids" OWNER TO "app""#);
+        assert!(owned.is_some_and(|owned| owned > created), "{statements:?}");
     }
 
     #[test]
