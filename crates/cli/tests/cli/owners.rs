@@ -126,8 +126,9 @@ fn a_dump_with_owners_restores_them_and_default_privileges_keep_their_role() {
     assert!(back.stdout.contains(r#"ALTER TABLE "crm"."deals" OWNER TO CURRENT_USER;"#), "{}", back.stdout);
 }
 
-/// Drift: an owner changed outside the migrations is drift with `--owners` (exit 15) and
-/// nothing without; owners the migrations give are replayed on the shadow and match.
+/// Drift: an owner changed outside the migrations is drift with `--owners` or `owners = true`
+/// (exit 15) and nothing without; owners the migrations give are replayed on the shadow and
+/// match.
 #[test]
 fn an_owner_changed_by_hand_is_drift_only_when_owners_are_compared() {
     let Some(db) = database() else { return };
@@ -153,6 +154,9 @@ fn an_owner_changed_by_hand_is_drift_only_when_owners_are_compared() {
     let drift = status(true);
     assert_eq!(drift.code, 15, "{drift:?}");
     assert!(drift.stderr.contains("owner table public.kept"), "{drift:?}");
+    // `owners = true` in haste.toml asks for them as the flag does.
+    dir.write("haste.toml", "owners = true\n");
+    assert_eq!(status(false).code, 15, "haste.toml's owners = true");
 }
 
 /// `migrate dev --owners` writes the owner the desired schema gives, and the file deploys.
