@@ -285,6 +285,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::Table(table) => {
                 let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
                 plan.push(&source, table.create_statement(), Lock::None, &[]);
+                for statement in to.inherited_column_statements(table) {
+                    plan.push(&source, statement, Lock::None, &[]);
+                }
             }
             Creation::Function(function) => create_function(&mut plan, function),
             Creation::View(view) => create_view(&mut plan, view),

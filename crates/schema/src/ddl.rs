@@ -516,9 +516,10 @@ impl Schema {
 }
 
 impl Schema {
-    /// What a child sets on the columns it only inherits beyond what its parents give (a default
-    /// of its own, `NOT NULL`), which its `CREATE TABLE` cannot say without making them its own.
-    fn inherited_column_statements(&self, table: &Table) -> Vec<String> {
+    /// What a child (a table of this schema) sets on the columns it only inherits beyond what
+    /// its parents give (a default of its own, `NOT NULL`), which its `CREATE TABLE` cannot say
+    /// without making them its own: to run after it.
+    pub fn inherited_column_statements(&self, table: &Table) -> Vec<String> {
         let given = |column: &Column| {
             table.inherits.iter().find_map(|(schema, name)| {
                 let parent = self.tables.iter().find(|t| t.schema == *schema && t.name == *name)?;
