@@ -157,6 +157,8 @@ fn an_owner_changed_by_hand_is_drift_only_when_owners_are_compared() {
     // `owners = true` in haste.toml asks for them as the flag does.
     dir.write("haste.toml", "owners = true\n");
     assert_eq!(status(false).code, 15, "haste.toml's owners = true");
+    let config = haste(dir.path(), &["config", "--url", &db.url, "--format", "json"]);
+    assert_eq!(config.json_lines()[0]["owners"], "true", "{config:?}");
 }
 
 /// `migrate dev --owners` writes the owner the desired schema gives, and the file deploys.
