@@ -192,3 +192,36 @@ fn migrate_dev_with_owners_writes_owner_to() {
     let again = dev(&["--owners", "--name", "again"]);
     assert!(again.stdout.contains("no migration generated"), "{again:?}");
 }
+
+/// A rename hint on a live database copies it to a shadow from its DDL first; with owners read,
+/// that DDL gives objects to their owners, which the copy runs as the connecting role to do.
+#[test]
+fn a_rename_on_a_database_with_owners_copies_them() {
+    let (Some(from), Some(to)) = (database(), database()) else { return };
+    let owner = role(&from, "owner");
+    let table = |column: &str| {
+        format!("CREATE TABLE deals (id int, {column} numeric);\nALTER TABLE deals OWNER TO \"{owner}\";")
+    };
+    from.execute(&table("amount"));
+    to.execute(&table("total"));
+    let dir = TempDir::new("owners-rename");
+    let diff = haste(
+        dir.path(),
+        &[
+            "schema",
+            "diff",
+            "--owners",
+            "--url",
+            &from.url,
+            "--from",
+            &from.url,
+            "--to",
+            &to.url,
+            "--rename",
+            "public.deals.amount=total",
+        ],
+    );
+    assert_eq!(diff.code, 14, "{diff:?}");
+    assert!(diff.stdout.contains("RENAME COLUMN"), "{}", diff.stdout);
+    assert!(!diff.stdout.contains("OWNER TO"), "the owner is the same on both sides: {}", diff.stdout);
+}
