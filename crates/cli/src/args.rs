@@ -255,6 +255,8 @@ pub enum Migrate {
         #[arg(long, requires = "drift")]
         schema: Option<PathBuf>,
         #[command(flatten)]
+        owners: OwnersOption,
+        #[command(flatten)]
         fleet: FleetTargets,
     },
     /// Generate a migration from the desired schema and apply it to the development database:
@@ -283,6 +285,8 @@ pub enum Migrate {
         /// The default, kept for scripts written before it was: haste's online forms.
         #[arg(long, hide = true, conflicts_with = "exact_prisma")]
         online: bool,
+        #[command(flatten)]
+        owners: OwnersOption,
         /// The server for shadow databases (default: `shadow_url` in haste.toml, then the --url server).
         #[arg(long)]
         shadow_url: Option<String>,
@@ -349,6 +353,9 @@ pub struct Common {
     /// `environment` in haste.toml, then development for SQLite and local servers).
     #[arg(long, visible_alias = "env")]
     pub environment: Option<String>,
+    /// Read owners with schemas (from the commands that take `--owners`, see [`OwnersOption`]).
+    #[arg(skip)]
+    pub owners: bool,
 }
 
 /// Many databases at once (docs/fleets.md): where the targets come from, how many at a time.
@@ -470,6 +477,8 @@ pub enum SchemaCommand {
         /// A rename instead of a drop and an add (see `migrate dev --rename`); repeatable.
         #[arg(long, value_name = "PATH=NEW_NAME")]
         rename: Vec<String>,
+        #[command(flatten)]
+        owners: OwnersOption,
     },
     /// Draw an entity-relationship diagram: tables with their columns, types and keys, foreign
     /// keys as links, grouped by schema.
@@ -524,6 +533,8 @@ pub enum ErdFormat {
 /// Where a schema comes from.
 #[derive(Debug, Args)]
 pub struct SourceOptions {
+    #[command(flatten)]
+    pub owners: OwnersOption,
     /// A database URL, a .sql file, a folder of .sql files, or a migrations folder (default:
     /// the --url database). Files are applied to a temporary shadow database first.
     #[arg(long)]
@@ -540,4 +551,21 @@ fn reason(text: &str) -> Result<String, String> {
         return Err("the reason is empty: say why (it is recorded in the history)".to_owned());
     }
     Ok(text.to_owned())
+}
+
+/// `--owners`: the commands that read schemas (`schema inspect`, `dump`, `diff`, `migrate dev`,
+/// `status --drift`) read owners too.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct OwnersOption {
+    /// Compare and write owners (`ALTER ... OWNER TO`) of objects that another role than the
+    /// one running haste owns (default: `owners` in haste.toml, else off).
+    #[arg(long)]
+    pub owners: bool,
+}
+
+impl OwnersOption {
+    /// `common` with owners read when the flag asks for them.
+    pub fn apply(self, common: &Common) -> Common {
+        Common { owners: common.owners || self.owners, ..common.clone() }
+    }
 }

@@ -29,6 +29,8 @@ struct ConfigFile {
     #[serde(default)]
     exact_prisma: bool,
     #[serde(default)]
+    owners: bool,
+    #[serde(default)]
     lock: LockSection,
     #[serde(default)]
     defaults: DefaultsSection,
@@ -599,7 +601,8 @@ pub fn resolve(
     })?;
     let dir = folder(common.dir.as_deref(), schema, &file);
     let history_schema = common.history_schema.clone().or_else(|| file.history_schema.clone());
-    let settings = run_settings(run, &file, settings_for(&url, history_schema))?;
+    let mut settings = run_settings(run, &file, settings_for(&url, history_schema))?;
+    settings.owners = common.owners || file.owners;
     let environment = match (named.as_ref(), rules.production) {
         (_, Some(true)) => Environment::Production,
         (Some((name, _)), marked) => match name.to_ascii_lowercase().as_str() {
@@ -796,7 +799,8 @@ pub fn resolve_fleet(
     }
     let (file, rules) = raw.for_environment(named.as_ref().map(|(name, _)| name.as_str()))?;
     // One run id for the whole fleet; each target's history comes from its own URL.
-    let base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
+    let mut base = run_settings(run, &file, Settings::new(HistoryTables { schema: None }, new_run_id()))?;
+    base.owners = common.owners || file.owners;
     let template = TargetTemplate {
         base,
         history_schema: common.history_schema.clone().or_else(|| file.history_schema.clone()),
@@ -1083,6 +1087,7 @@ mod tests {
         "schema",
         "shadow_url",
         "exact_prisma",
+        "owners",
         "[environments.staging]",
         "[environments.production]",
         "production",

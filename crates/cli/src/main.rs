@@ -173,10 +173,11 @@ fn migrate(command: Migrate) -> u8 {
             );
             if code == exit::OK && verifies { dev::verify(&common) } else { code }
         }
-        Migrate::Status { common, drift, fleet: targets, .. } if targets.asked() => {
-            fleet::status(&common, &targets, drift)
+        Migrate::Status { common, drift, fleet: targets, owners, .. } if targets.asked() => {
+            fleet::status(&owners.apply(&common), &targets, drift)
         }
-        Migrate::Status { common, drift, shadow_url, schema, .. } => {
+        Migrate::Status { common, drift, shadow_url, schema, owners, .. } => {
+            let common = owners.apply(&common);
             // With --drift, a drift check follows a status that lets it run; in JSON both make
             // one document, so the status waits for it.
             let mut waiting = None;
@@ -209,6 +210,7 @@ fn migrate(command: Migrate) -> u8 {
             schema,
             exact_prisma,
             online: _,
+            owners,
             shadow_url,
             rename,
             expand_contract,
@@ -220,7 +222,7 @@ fn migrate(command: Migrate) -> u8 {
                 run.max_rate = rate.max_rate;
                 run
             },
-            common: &common,
+            common: &owners.apply(&common),
             name: &name,
             schema: schema.as_deref(),
             exact_prisma,
@@ -369,6 +371,7 @@ fn schema(command: args::SchemaCommand) -> u8 {
     match &command {
         args::SchemaCommand::Inspect { common, source } | args::SchemaCommand::Dump { common, source } => {
             let printer = Printer::new(common.format, None);
+            let common = &source.owners.apply(common);
             match dev::load_schema(common, source.source.as_deref(), source.shadow_url.as_deref()) {
                 Ok(loaded) if matches!(command, args::SchemaCommand::Dump { .. }) => {
                     printer.schema_dump(&loaded.schema)
@@ -378,8 +381,8 @@ fn schema(command: args::SchemaCommand) -> u8 {
             }
             exit::OK
         }
-        args::SchemaCommand::Diff { common, from, to, shadow_url, online, rename } => {
-            dev::schema_diff(common, from, to, shadow_url.as_deref(), *online, rename)
+        args::SchemaCommand::Diff { common, from, to, shadow_url, online, rename, owners } => {
+            dev::schema_diff(&owners.apply(common), from, to, shadow_url.as_deref(), *online, rename)
         }
         args::SchemaCommand::Erd { url, from, shadow_url, config, format, out, tables } => {
             pictures::erd(&pictures::ErdArgs {

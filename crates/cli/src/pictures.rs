@@ -80,6 +80,7 @@ pub fn erd(args: &ErdArgs<'_>) -> u8 {
         history_schema: None,
         no_dotenv: false,
         environment: None,
+        owners: false,
     };
     let printer = Printer::new(Format::Text, None);
     let schema = match crate::dev::load_any_schema(&common, args.from, args.shadow_url) {

@@ -389,6 +389,7 @@ impl Printer {
             ("statement_timeout", duration(settings.limits.statement_timeout)),
             ("lock_wait", duration(Some(settings.lock_wait))),
             ("exact_prisma", resolved.exact_prisma.to_string()),
+            ("owners", settings.owners.to_string()),
             (
                 "promote_from",
                 resolved

@@ -66,7 +66,12 @@ pub(crate) fn check(
     settings: &Settings,
 ) -> Result<Checked, Error> {
     // The shadow must also offer what the pending migrations need: `migrate dev` runs them there next.
-    let needs = crate::source::history_needs(dir);
+    let mut needs = crate::source::history_needs(dir);
+    // With owners compared, the migration `migrate dev` writes next may give objects to other
+    // roles (`OWNER TO`), which a role of the shadow's own may not.
+    if settings.owners && needs.other_role.is_none() {
+        needs.other_role = Some("owners are compared (--owners): OWNER TO another role".to_owned());
+    }
     let (drift, history) = compare(url, dir, settings, |claimed| replay(claimed, &needs, server, settings))?;
     Ok(Checked { drift, history })
 }
@@ -153,7 +158,7 @@ fn compare<H: AsRef<Schema> + Send>(
     // The replay and the database's own schema are read at the same time.
     let (history, actual) = std::thread::scope(|scope| {
         let history = scope.spawn(|| history(&claimed));
-        let actual = database.introspect().map_err(Error::reading);
+        let actual = database.introspect_with_owners(settings.owners).map_err(Error::reading);
         (history.join().expect("a replay does not panic"), actual)
     });
     let (history, actual) = (history?, actual?);

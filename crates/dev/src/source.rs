@@ -14,6 +14,8 @@ use crate::Error;
 pub struct Loaded {
     /// The schema as PostgreSQL prints it.
     pub schema: Schema,
+    /// Owners are read with the schema (`Settings::owners`).
+    owners: bool,
     // Declared before the shadow: the session closes before its database is dropped.
     connection: PgConnection,
     shadow: Option<ShadowDatabase>,
@@ -57,8 +59,8 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
             reason: error.reason.into(),
         })?;
         let mut connection = PgConnection::connect(&url, "haste/dev", &lock_scope(settings))?;
-        let schema = connection.introspect().map_err(Error::reading)?;
-        return Ok(Loaded { schema, connection, shadow: None });
+        let schema = connection.introspect_with_owners(settings.owners).map_err(Error::reading)?;
+        return Ok(Loaded { schema, owners: settings.owners, connection, shadow: None });
     }
     let needs = match source {
         SchemaSource::Migrations(dir) => {
@@ -110,7 +112,7 @@ impl Loaded {
     ) -> Result<Loaded, Error> {
         let shadow = ShadowDatabase::create(server, needs)?;
         let connection = shadow.connect("haste/dev", &lock_scope(settings))?;
-        Ok(Loaded { schema: Schema::default(), connection, shadow: Some(shadow) })
+        Ok(Loaded { schema: Schema::default(), owners: settings.owners, connection, shadow: Some(shadow) })
     }
 
     /// Who the SQL run on its shadow database runs as (none for a live database).
@@ -153,9 +155,14 @@ impl Loaded {
         if self.is_shadow() {
             return Ok(self);
         }
+        // Its DDL gives objects to other roles when owners are read, or default privileges of
+        // another role: only the connecting role may.
+        let other_role =
+            !self.schema.owners.is_empty() || self.schema.default_privileges.iter().any(|p| p.role.is_some());
         let needs = ShadowNeeds {
             extensions: installed_extensions(&self.schema),
-            other_role: None,
+            other_role: other_role
+                .then(|| "the copy gives objects to other roles (OWNER TO, FOR ROLE)".to_owned()),
             roles: self.schema.granted_roles(),
         };
         let mut copy = Loaded::empty(server, settings, &needs)?;
@@ -183,7 +190,7 @@ impl Loaded {
     }
 
     fn refresh(&mut self) -> Result<(), Error> {
-        self.schema = self.connection.introspect().map_err(Error::reading)?;
+        self.schema = self.connection.introspect_with_owners(self.owners).map_err(Error::reading)?;
         Ok(())
     }
 }

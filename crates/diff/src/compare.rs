@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use haste_schema::{
     Column, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension, Function, Index, Namespace,
-    Policy, Privilege, PrivilegeObject, Schema, Sequence, Statistics, StorageParameter, Table, Trigger, View,
-    qualified,
+    OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Schema, Sequence, Statistics, StorageParameter,
+    Table, Trigger, View, qualified,
 };
 
 /// Two schemas and the changes from one to the other.
@@ -56,6 +56,8 @@ pub enum Object<'a> {
     Privilege(&'a Privilege),
     /// A default privilege.
     DefaultPrivilege(&'a DefaultPrivilege),
+    /// The owner of an object, when owners are compared.
+    Owner(&'a Owner),
 }
 
 impl Object<'_> {
@@ -75,6 +77,7 @@ impl Object<'_> {
             Object::Statistics(_) => "statistics",
             Object::Privilege(_) => "privilege",
             Object::DefaultPrivilege(_) => "default privilege",
+            Object::Owner(_) => "owner",
         }
     }
 
@@ -106,7 +109,21 @@ impl Object<'_> {
             Object::DefaultPrivilege(privilege) => {
                 let schema = privilege.schema.as_deref().map(|s| format!(" in {s}")).unwrap_or_default();
                 let objects = format!("{:?}", privilege.objects).to_lowercase();
-                format!("{} on new {objects}{schema} for {}", privilege.privilege, privilege.grantee)
+                let role = privilege.role.as_deref().map(|r| format!(" of {r}")).unwrap_or_default();
+                format!("{} on new {objects}{role}{schema} for {}", privilege.privilege, privilege.grantee)
+            }
+            Object::Owner(owner) => {
+                let relation = |kind: &str| format!("{kind} {}", plain(&owner.schema, &owner.name));
+                match owner.object {
+                    OwnedObject::Schema => format!("schema {}", owner.schema),
+                    OwnedObject::Function => format!("function {}", owner.name),
+                    OwnedObject::Table => relation("table"),
+                    OwnedObject::View => relation("view"),
+                    OwnedObject::MaterializedView => relation("materialized view"),
+                    OwnedObject::Sequence => relation("sequence"),
+                    OwnedObject::Type => relation("type"),
+                    OwnedObject::Domain => relation("domain"),
+                }
             }
         }
     }
@@ -259,6 +276,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     objects(out, from.privileges.iter().map(Object::Privilege), to.privileges.iter().map(Object::Privilege));
     let defaults = |schema: &'a Schema| schema.default_privileges.iter().map(Object::DefaultPrivilege);
     objects(out, defaults(from), defaults(to));
+    objects(out, from.owners.iter().map(Object::Owner), to.owners.iter().map(Object::Owner));
     Comparison { from, to, changes }
 }
 

@@ -14,6 +14,7 @@ pub(crate) fn column(name: &str, data_type: &str) -> Column {
         generated: None,
         collation: None,
         comment: None,
+        inherited: false,
     }
 }
 
@@ -48,7 +49,9 @@ pub(crate) fn index(definition: &str) -> Index {
         method: "btree".into(),
         elements: String::new(),
         columns: Vec::new(),
-        partial: false,
+        keys: Vec::new(),
+        included: Vec::new(),
+        predicate: None,
         expressions: false,
         valid: true,
         attached_to: None,

@@ -34,6 +34,7 @@ mod fixtures;
 mod indexes;
 mod online;
 mod order;
+mod owners;
 mod plan;
 mod privileges;
 mod rename;

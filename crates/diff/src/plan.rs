@@ -12,8 +12,8 @@ use crate::builder::Builder;
 use crate::compare::{Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
 use crate::order::{self, Creation};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, privileges,
-    rename, settings, views,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, owners,
+    privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -290,6 +290,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::Table(table) => {
                 let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
                 plan.push(&source, table.create_statement(), Lock::None, &[]);
+                for statement in to.inherited_column_statements(table) {
+                    plan.push(&source, statement, Lock::None, &[]);
+                }
             }
             Creation::Function(function) => create_function(&mut plan, function),
             Creation::View(view) => create_view(&mut plan, view),
@@ -345,8 +348,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
 
     // 6. Dependents last: replica identities (over the indexes built above), views in creation
-    //    order, triggers, row security, policies, comments, privileges (objects created again
-    //    get theirs back here).
+    //    order, triggers, row security, policies, comments, privileges and owners (objects
+    //    created again get theirs back here).
     settings::replica_identities(&mut plan, from, to);
     let created_early: Vec<&haste_schema::View> = creations
         .iter()
@@ -420,6 +423,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
 
     privileges::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
+    owners::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {

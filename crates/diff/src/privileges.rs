@@ -256,6 +256,7 @@ mod tests {
             privilege: "SELECT".into(),
             grantable: false,
             revoked: false,
+            role: None,
         };
         let before = Schema { functions: vec![function.clone()], ..Schema::default() };
         let after = Schema {

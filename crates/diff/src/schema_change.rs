@@ -3,7 +3,7 @@
 //! statement's text. One change may take several statements (an online `SET NOT NULL` takes four),
 //! each carrying it.
 
-use haste_schema::{ConstraintKind, DefaultPrivilege, Privilege};
+use haste_schema::{ConstraintKind, DefaultPrivilege, Owner, Privilege};
 
 use crate::Renamed;
 
@@ -150,6 +150,11 @@ pub enum SchemaChange {
     AddDefaultPrivilege(DefaultPrivilege),
     /// A default privilege taken back.
     RemoveDefaultPrivilege(DefaultPrivilege),
+    /// An object given to the role named (`ALTER ... OWNER TO`), when owners are compared.
+    SetOwner(Owner),
+    /// An object given back to the role running the plan (`OWNER TO CURRENT_USER`): the target
+    /// records no other owner for it.
+    ResetOwner(Owner),
     /// An object renamed by an explicit hint.
     Rename {
         /// What was renamed.

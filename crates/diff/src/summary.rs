@@ -43,7 +43,7 @@ pub fn changes(from: &Schema, to: &Schema) -> Vec<Change> {
 /// objects by name, then added ones by name.
 type Place = (usize, usize, usize, bool, String);
 
-const KINDS: [&str; 15] = [
+const KINDS: [&str; 16] = [
     "schema",
     "extension",
     "enum",
@@ -59,6 +59,7 @@ const KINDS: [&str; 15] = [
     "statistics",
     "privilege",
     "default privilege",
+    "owner",
 ];
 
 fn plain(schema: &str, name: &str) -> String {

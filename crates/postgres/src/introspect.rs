@@ -1,14 +1,15 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (sixteen in all, however many tables there are). Objects owned by extensions and the
-//! migration history tables (haste's and Prisma's) are left out.
+//! object (sixteen in all, however many tables there are; a seventeenth for owners when asked).
+//! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
+//! out.
 
 use std::collections::HashMap;
 
 use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
-    Namespace, Policy, References, ReferentialAction, ReplicaIdentity, Schema, Sequence, Statistics,
-    StorageParameter, Table, TableKind, Trigger, View,
+    IndexKey, Namespace, Policy, References, ReferentialAction, ReplicaIdentity, Schema, Sequence,
+    Statistics, StorageParameter, Table, TableKind, Trigger, View,
 };
 
 use crate::PgConnection;
@@ -65,6 +66,33 @@ fn row_type_join(column: &str) -> String {
 /// The relation of [`row_type_join`] as a pair for [`pairs`].
 const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
 
+/// In the index query, for one key (`u.k` its column number, 0 for an expression; `u.o` its
+/// position; `opc` its operator class, in schema `opn`): the operator class's name when
+/// `pg_get_indexdef` writes it, as it writes it. It leaves out the default class of the key's
+/// type (a domain's base type; PostgreSQL's `GetDefaultOpClass`, whose exact match wins over a
+/// class for a binary-compatible type, so `text_ops` is written on a `citext` column), and
+/// qualifies a class the search path does not show.
+const PRINTED_OPCLASS: &str = "CASE WHEN NOT opc.opcdefault OR EXISTS (SELECT 1 FROM pg_opclass dc \
+    WHERE dc.opcmethod = opc.opcmethod AND dc.opcdefault AND dc.oid <> opc.oid AND dc.opcintype = \
+      (SELECT coalesce(nullif(kt.typbasetype, 0), kt.oid) FROM pg_attribute ka JOIN pg_type kt ON kt.oid = ka.atttypid \
+       WHERE (u.k <> 0 AND ka.attrelid = x.indrelid AND ka.attnum = u.k) OR (u.k = 0 AND ka.attrelid = x.indexrelid AND ka.attnum = u.o))) \
+    THEN CASE WHEN pg_opclass_is_visible(opc.oid) THEN quote_ident(opc.opcname) \
+      ELSE quote_ident(opn.nspname) || '.' || quote_ident(opc.opcname) END END";
+
+/// The keys of an index: `descending`, `nulls first` and the operator class written (empty
+/// when none), per key.
+fn index_keys(row: &Row, i: usize) -> Vec<IndexKey> {
+    items(row, i)
+        .into_iter()
+        .map(|item| {
+            let mut fields = item.split(FIELD);
+            let mut next = || fields.next().unwrap_or_default().to_owned();
+            let (descending, nulls_first, opclass) = (next() == "true", next() == "true", next());
+            IndexKey { descending, nulls_first, opclass: (!opclass.is_empty()).then_some(opclass) }
+        })
+        .collect()
+}
+
 fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
     items(row, i)
         .into_iter()
@@ -86,8 +114,14 @@ fn storage_parameters(row: &Row) -> Result<Vec<StorageParameter>, DbError> {
 }
 
 impl PgConnection {
-    /// The schema of the connected database.
+    /// The schema of the connected database, owners left out.
     pub fn introspect(&mut self) -> Result<Schema, DbError> {
+        self.introspect_with_owners(false)
+    }
+
+    /// The schema of the connected database, with the owners that are not the role reading it
+    /// when `owners` (`owners = true`).
+    pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
         let class_filter =
             format!("{USER_SCHEMA} AND NOT {HISTORY_TABLE} AND {}", not_extension_owned("pg_class", "c.oid"));
         let type_filter = format!("{USER_SCHEMA} AND {}", not_extension_owned("pg_type", "t.oid"));
@@ -236,7 +270,7 @@ impl PgConnection {
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
-             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description \
+             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -253,6 +287,7 @@ impl PgConnection {
                     generated: optional(&row, 6),
                     collation: optional(&row, 7),
                     comment: optional(&row, 8),
+                    inherited: flag(&row, 9),
                 });
             }
         }
@@ -316,11 +351,18 @@ impl PgConnection {
         schema.indexes = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, i.relname, d.def, \
-                 x.indpred IS NOT NULL, x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
+                 pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
                  CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
                  CASE WHEN x.indexprs IS NULL THEN (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
                    FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(k, o) \
-                   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.k WHERE u.o <= x.indnkeyatts) END \
+                   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.k WHERE u.o <= x.indnkeyatts) END, \
+                 (SELECT string_agg((u.option & 1 <> 0)::text || E'\\x1e' || (u.option & 2 <> 0)::text || E'\\x1e' \
+                   || coalesce({OPCLASS}, ''), E'\\x1f' ORDER BY u.o) \
+                   FROM unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[]) WITH ORDINALITY u(k, class, option, o) \
+                   JOIN pg_opclass opc ON opc.oid = u.class JOIN pg_namespace opn ON opn.oid = opc.opcnamespace \
+                   WHERE u.o <= x.indnkeyatts), \
+                 (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) FROM unnest(x.indkey::int2[]) WITH ORDINALITY u(k, o) \
+                   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = u.k WHERE u.o > x.indnkeyatts) \
                  FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  JOIN pg_am am ON am.oid = i.relam \
@@ -332,7 +374,8 @@ impl PgConnection {
                  LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
                  WHERE {class_filter} \
                  AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
-                 ORDER BY 1, 3"
+                 ORDER BY 1, 3",
+                OPCLASS = PRINTED_OPCLASS,
             ))?
             .iter()
             .map(|row| {
@@ -347,7 +390,9 @@ impl PgConnection {
                         DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
                     })?,
                     columns: items(row, 12),
-                    partial: flag(row, 4),
+                    keys: index_keys(row, 13),
+                    included: items(row, 14),
+                    predicate: optional(row, 4),
                     expressions: flag(row, 5),
                     valid: flag(row, 6),
                     attached_to: optional(row, 7).zip(optional(row, 8)),
@@ -438,6 +483,9 @@ impl PgConnection {
             .collect();
         schema.privileges = self.privileges(&class_filter, &type_filter)?;
         schema.default_privileges = self.default_privileges()?;
+        if owners {
+            schema.owners = self.owners(&class_filter, &type_filter)?;
+        }
         Ok(schema)
     }
 }

@@ -1,11 +1,12 @@
 //! Privileges from the catalog's ACLs (`aclexplode`): each object's ACL compared with the one
 //! PostgreSQL gives it by default (`acldefault`), so what a plain `CREATE` gives (the owner's
 //! privileges, `EXECUTE` and `USAGE` for `PUBLIC` on functions and types) is not a grant, and
-//! what was revoked from those defaults is. The owner's own privileges are left out: owners
-//! are not modelled (ARCHITECTURE.md says why).
+//! what was revoked from those defaults is. The owner's own privileges are left out. Owners
+//! are read only when asked for (`owners = true`; ARCHITECTURE.md says why), and only those
+//! that are not the role reading them.
 
 use haste_driver::DbError;
-use haste_schema::{DefaultObjects, DefaultPrivilege, Privilege, PrivilegeObject};
+use haste_schema::{DefaultObjects, DefaultPrivilege, OwnedObject, Owner, Privilege, PrivilegeObject};
 
 use crate::PgConnection;
 use crate::introspect::{USER_SCHEMA, flag, not_extension_owned, optional, text};
@@ -105,12 +106,15 @@ impl PgConnection {
         // Per schema only grants are stored (against no base); for all schemas the whole ACL,
         // defaults included.
         let objects = "SELECT CASE WHEN d.defaclnamespace = 0 THEN NULL ELSE n.nspname::text END AS schema, \
-             d.defaclobjtype::text AS objects, d.defaclrole AS owner, d.defaclacl AS acl, \
+             d.defaclobjtype::text AS objects, \
+             CASE WHEN d.defaclrole <> (SELECT oid FROM pg_roles WHERE rolname = current_user) \
+               THEN pg_get_userbyid(d.defaclrole)::text END AS role, \
+             d.defaclrole AS owner, d.defaclacl AS acl, \
              CASE WHEN d.defaclnamespace = 0 THEN acldefault(CASE WHEN d.defaclobjtype = 'S' THEN 's' \
                ELSE d.defaclobjtype END, d.defaclrole) END AS base \
              FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace";
         let mut privileges: Vec<DefaultPrivilege> = self
-            .rows(&deviations(objects, "schema, objects"))?
+            .rows(&deviations(objects, "schema, objects, role"))?
             .iter()
             .map(|row| DefaultPrivilege {
                 schema: optional(row, 0),
@@ -121,15 +125,68 @@ impl PgConnection {
                     "n" => DefaultObjects::Schemas,
                     _ => DefaultObjects::Tables,
                 },
-                grantee: text(row, 2),
-                privilege: text(row, 3),
-                grantable: flag(row, 4),
-                revoked: flag(row, 5),
+                role: optional(row, 2),
+                grantee: text(row, 3),
+                privilege: text(row, 4),
+                grantable: flag(row, 5),
+                revoked: flag(row, 6),
             })
             .collect();
-        // Several roles' defaults may say the same.
         privileges.sort();
-        privileges.dedup();
         Ok(privileges)
+    }
+
+    /// The owners of the objects `class_filter` and `type_filter` let through, of their schemas
+    /// and functions, that are not the role reading them (`current_user`). A sequence a column
+    /// owns is left out (it follows its table), and so is `public` owned by the database's owner
+    /// (`pg_database_owner` or the database's role): what every new database has.
+    pub(crate) fn owners(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Owner>, DbError> {
+        let namespace_owned = not_extension_owned("pg_namespace", "n.oid");
+        let function_owned = not_extension_owned("pg_proc", "p.oid");
+        let objects = format!(
+            "SELECT 'schema' AS object, n.nspname::text AS schema, ''::text AS name, n.nspowner AS owner \
+               FROM pg_namespace n WHERE {USER_SCHEMA} AND {namespace_owned} AND NOT (n.nspname = 'public' \
+                 AND (pg_get_userbyid(n.nspowner) = 'pg_database_owner' \
+                   OR n.nspowner = (SELECT datdba FROM pg_database WHERE datname = current_database()))) \
+             UNION ALL \
+               SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view' WHEN 'S' THEN 'sequence' \
+                 ELSE 'table' END, n.nspname, c.relname, c.relowner \
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {class_filter} \
+                 AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass \
+                   AND d.objid = c.oid AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) \
+             UNION ALL \
+               SELECT 'function', n.nspname, p.oid::regprocedure::text, p.proowner \
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_owned} \
+             UNION ALL \
+               SELECT CASE WHEN t.typtype = 'd' THEN 'domain' ELSE 'type' END, n.nspname, t.typname, t.typowner \
+               FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
+               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
+        );
+        let mut owners: Vec<Owner> = self
+            .rows(&format!(
+                "SELECT o.object, o.schema, o.name, pg_get_userbyid(o.owner)::text FROM ({objects}) o \
+                 WHERE o.owner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)"
+            ))?
+            .iter()
+            .map(|row| Owner {
+                object: match text(row, 0).as_str() {
+                    "schema" => OwnedObject::Schema,
+                    "view" => OwnedObject::View,
+                    "materialized_view" => OwnedObject::MaterializedView,
+                    "sequence" => OwnedObject::Sequence,
+                    "function" => OwnedObject::Function,
+                    "domain" => OwnedObject::Domain,
+                    "type" => OwnedObject::Type,
+                    _ => OwnedObject::Table,
+                },
+                schema: text(row, 1),
+                name: text(row, 2),
+                role: text(row, 3),
+            })
+            .collect();
+        owners.sort();
+        Ok(owners)
     }
 }

@@ -108,28 +108,17 @@ pub fn from_schema(schema: &Schema, default_schema: &str, schemas: &[String]) ->
     }
     // Prisma does not read indexes on expressions (nor can a schema declare one).
     for index in schema.indexes.iter().filter(|i| wanted(&i.schema) && !i.expressions) {
-        if let Some(parsed) = parse_index(&index.definition) {
-            database.indexes.push(ir::Index {
-                table: name(&index.schema, &index.table),
-                name: index.name.clone(),
-                ..parsed
-            });
-        }
+        database.indexes.push(ir::Index {
+            table: name(&index.schema, &index.table),
+            name: index.name.clone(),
+            ..prisma_index(index)
+        });
     }
     // As Prisma's describer lists them (by table, then name): the order of its drops and renames.
     database.indexes.sort_by(|a, b| {
         (&a.table.schema, &a.table.name, &a.name).cmp(&(&b.table.schema, &b.table.name, &b.name))
     });
     database
-}
-
-/// `a`, `"A"`, `"a b"` as the name.
-fn unquote(text: &str) -> String {
-    let text = text.trim();
-    match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        Some(inner) => inner.replace("\"\"", "\""),
-        None => text.to_owned(),
-    }
 }
 
 /// A foreign key as Prisma reads it; `None` for a constraint that is none.
@@ -153,68 +142,35 @@ fn foreign_key(
     })
 }
 
-/// `CREATE [UNIQUE] INDEX name ON table USING method (cols) [WHERE (predicate)]`.
-fn parse_index(definition: &str) -> Option<ir::Index> {
-    let unique = definition.starts_with("CREATE UNIQUE INDEX ");
-    let (_, rest) = definition.split_once(" USING ")?;
-    let (method, rest) = rest.split_once(" (")?;
-    let mut depth = 1;
-    let mut end = 0;
-    for (i, c) in rest.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    end = i;
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    let columns: Vec<ir::IndexColumn> = rest[..end]
-        .split(", ")
-        .map(|part| {
-            let mut words = part.split_whitespace();
-            let name = unquote(words.next().unwrap_or_default());
-            let mut column = ir::IndexColumn { name, sort: None, opclass: None, opclass_default: false };
-            for word in words {
-                match word {
-                    "DESC" | "ASC" => column.sort = Some(word.to_owned()),
-                    "NULLS" | "FIRST" | "LAST" => {}
-                    opclass => column.opclass = Some(opclass.to_owned()),
-                }
-            }
-            column
-        })
-        .collect();
-    let mut columns: Vec<ir::IndexColumn> = columns;
-    let mut rest = rest[end + 1..].trim();
-    // Prisma reads `INCLUDE` columns as key columns.
-    if let Some(included) = rest.strip_prefix("INCLUDE (") {
-        let (names, after) = included.split_once(')').unwrap_or((included, ""));
-        columns.extend(names.split(", ").map(|name| ir::IndexColumn {
-            name: unquote(name),
-            sort: None,
-            opclass: None,
-            opclass_default: false,
-        }));
-        rest = after.trim();
-    }
-    let predicate = rest.strip_prefix("WHERE ").map(|p| {
+/// An index in Prisma's terms, from the model's facts (its table and name left for the caller):
+/// each key column with `DESC` and the operator class the definition writes (Prisma's describer
+/// reads neither `NULLS FIRST`/`LAST` nor collations), the `INCLUDE` columns as key columns, as
+/// Prisma reads them, and the predicate without the parentheses `pg_get_expr` puts around it.
+fn prisma_index(index: &haste_schema::Index) -> ir::Index {
+    let keys = index.columns.iter().zip(&index.keys).map(|(name, key)| ir::IndexColumn {
+        name: name.clone(),
+        sort: key.descending.then(|| "DESC".to_owned()),
+        opclass: key.opclass.clone(),
+        opclass_default: false,
+    });
+    let included = index.included.iter().map(|name| ir::IndexColumn {
+        name: name.clone(),
+        sort: None,
+        opclass: None,
+        opclass_default: false,
+    });
+    let predicate = index.predicate.as_deref().map(|p| {
         let p = p.trim();
         p.strip_prefix('(').and_then(|p| p.strip_suffix(')')).unwrap_or(p).to_owned()
     });
-    let method = (method != "btree").then(|| method.to_uppercase());
-    Some(ir::Index {
+    ir::Index {
         table: Name { schema: None, name: String::new() },
         name: String::new(),
-        unique,
-        columns,
-        method,
+        unique: index.unique,
+        columns: keys.chain(included).collect(),
+        method: (index.method != "btree").then(|| index.method.to_uppercase()),
         predicate,
-    })
+    }
 }
 
 /// `format_type`'s spelling as Prisma renders the type.
@@ -339,18 +295,18 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
             *sequence = wanted.clone();
         }
     }
-    let partial_modeled = target.indexes.iter().any(|i| i.partial);
+    let partial_modeled = target.indexes.iter().any(|i| i.predicate.is_some());
     aligned.indexes.retain(|index| !unread_index(index, partial_modeled));
     for index in &mut aligned.indexes {
         let wanted = target
             .indexes
             .iter()
             .find(|i| (&i.schema, &i.table, &i.name) == (&index.schema, &index.table, &index.name));
-        if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(&index.definition, &wanted.definition))
-        {
-            // The elements are where the operator classes are written.
+        if let Some(wanted) = wanted.filter(|wanted| opclasses_unread(index, wanted)) {
+            // The elements and keys are where the operator classes are written.
             index.definition = wanted.definition.clone();
             index.elements = wanted.elements.clone();
+            index.keys = wanted.keys.clone();
         }
     }
     let is_enum = |name: &str| {
@@ -394,10 +350,8 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
 /// where the schema's names none: Prisma's describer reads no operator class on a B-tree index,
 /// so a hand-written `("name" text_pattern_ops)` is its `@@index([name])`. One the schema names
 /// (`ops: raw("text_pattern_ops")`) is compared.
-fn opclasses_unread(database: &str, schema: &str) -> bool {
-    let (Some(mut database), Some(schema)) = (parse_index(database), parse_index(schema)) else {
-        return false;
-    };
+fn opclasses_unread(database: &haste_schema::Index, schema: &haste_schema::Index) -> bool {
+    let (mut database, schema) = (prisma_index(database), prisma_index(schema));
     if database.method.is_some() || database.columns.len() != schema.columns.len() {
         return false;
     }
@@ -412,7 +366,7 @@ fn opclasses_unread(database: &str, schema: &str) -> bool {
 /// An index Prisma 6 does not read: on expressions, or partial (unless the Prisma schema
 /// declares partial indexes, haste's `where:` extension).
 fn unread_index(index: &haste_schema::Index, partial_modeled: bool) -> bool {
-    index.expressions || (index.partial && !partial_modeled)
+    index.expressions || (index.predicate.is_some() && !partial_modeled)
 }
 
 /// One object of a database that a Prisma schema cannot express, left as it is.
@@ -456,7 +410,7 @@ pub fn kept(schema: &Schema, target: &Schema, default_schema: &str, schemas: &[S
         name_taken: false,
     };
     let alone = |kind, name: &str| Kept { kind, name: quote_ident(name), table: None, name_taken: false };
-    let partial_modeled = target.indexes.iter().any(|i| i.partial);
+    let partial_modeled = target.indexes.iter().any(|i| i.predicate.is_some());
     let mut kept = Vec::new();
     for table in schema.tables.iter().filter(|t| wanted(&t.schema)) {
         for constraint in &table.constraints {

@@ -255,7 +255,11 @@ fn entity(schema: &Schema, table: &haste_schema::Table) -> Entity {
         }
     }
     let unique_on_one = |i: &&haste_schema::Index| {
-        i.schema == table.schema && i.table == table.name && i.unique && !i.partial && i.columns.len() == 1
+        i.schema == table.schema
+            && i.table == table.name
+            && i.unique
+            && i.predicate.is_none()
+            && i.columns.len() == 1
     };
     for index in schema.indexes.iter().filter(unique_on_one) {
         unique.extend(index.columns.clone());

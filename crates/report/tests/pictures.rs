@@ -26,6 +26,7 @@ fn column(name: &str, data_type: &str, not_null: bool) -> Column {
         generated: None,
         collation: None,
         comment: None,
+        inherited: false,
     }
 }
 
@@ -159,7 +160,9 @@ fn hostile() -> Schema {
             method: "btree".to_owned(),
             elements: "(\"日本語\")".to_owned(),
             columns: vec!["日本語".to_owned()],
-            partial: false,
+            keys: Vec::new(),
+            included: Vec::new(),
+            predicate: None,
             expressions: false,
             valid: true,
             attached_to: None,

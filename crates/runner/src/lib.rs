@@ -98,6 +98,10 @@ pub struct Settings {
     /// This deploy starts outside the environment's deploy window, for this reason: recorded
     /// as an `outside_window` event before anything is applied.
     pub outside_window: Option<OutsideWindow>,
+    /// Schemas are read with their owners (`owners = true`, `--owners`), so dumps, diffs and
+    /// drift checks include them. The runner itself never reads it; it travels here with the
+    /// rest of a command's configuration to the schema engine (`haste-dev`).
+    pub owners: bool,
 }
 
 /// A deploy started outside its environment's window, and why.
@@ -204,6 +208,7 @@ impl Settings {
             hold_contracts: true,
             promotion: None,
             outside_window: None,
+            owners: false,
         }
     }
 

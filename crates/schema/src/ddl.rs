@@ -4,14 +4,15 @@
 //! the foreign keys that reference them (but composite types and functions over the row types of
 //! tables or views after those), indexes before the attachments of partitions' indexes to their
 //! parents' (pg_dump's form, which keeps every name), tables before views, views in creation
-//! order, triggers and policies last.
+//! order, triggers and policies, then privileges, owners (when read) and default privileges
+//! last.
 
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
     Column, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension,
-    Identity, Index, Policy, Privilege, PrivilegeObject, ReplicaIdentity, RowTypeStage, Schema, Sequence,
-    Statistics, StorageParameter, Table, TableKind, View,
+    Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, ReplicaIdentity, RowTypeStage,
+    Schema, Sequence, Statistics, StorageParameter, Table, TableKind, View,
 };
 
 /// `"schema"."name"`.
@@ -158,9 +159,10 @@ impl Table {
         if let Some((parent, bound)) = &self.partition_of {
             return format!("CREATE {unlogged}TABLE {name} PARTITION OF {parent} {bound}{partition}{with}");
         }
-        let columns: Vec<String> = self.columns.iter().map(Column::definition).collect();
-        // Every column is written, the inherited ones too: PostgreSQL merges each with its
-        // parent's, which keeps the column (the model does not say whether it is the child's own).
+        // A column only inherited is the parent's to give: written here, it would become the
+        // child's own too (`attislocal`), and stay when the parent drops it.
+        let columns: Vec<String> =
+            self.columns.iter().filter(|c| !c.inherited).map(Column::definition).collect();
         let inherits = match self.inherits.as_slice() {
             [] => String::new(),
             parents => {
@@ -372,8 +374,9 @@ impl DefaultPrivilege {
             DefaultObjects::Schemas => "SCHEMAS",
         };
         let what = format!("{} ON {objects}", self.privilege);
+        let role = self.role.as_ref().map(|r| format!("FOR ROLE {} ", quote_ident(r))).unwrap_or_default();
         format!(
-            "ALTER DEFAULT PRIVILEGES {schema}{}",
+            "ALTER DEFAULT PRIVILEGES {role}{schema}{}",
             grant_or_revoke(&what, &self.grantee, self.grantable, take)
         )
     }
@@ -386,6 +389,39 @@ impl DefaultPrivilege {
     /// The statement that takes it back.
     pub fn undo_statement(&self) -> String {
         self.statement(!self.revoked)
+    }
+}
+
+impl Owner {
+    /// `ALTER <kind> <object> OWNER TO <role>`: `role` is the owner's role, or `CURRENT_USER`
+    /// (the role running the statement) when `to_current_user`.
+    fn statement(&self, to_current_user: bool) -> String {
+        let object = match self.object {
+            OwnedObject::Schema => format!("SCHEMA {}", quote_ident(&self.schema)),
+            OwnedObject::Table => format!("TABLE {}", qualified(&self.schema, &self.name)),
+            OwnedObject::View => format!("VIEW {}", qualified(&self.schema, &self.name)),
+            OwnedObject::MaterializedView => {
+                format!("MATERIALIZED VIEW {}", qualified(&self.schema, &self.name))
+            }
+            OwnedObject::Sequence => format!("SEQUENCE {}", qualified(&self.schema, &self.name)),
+            // `regprocedure` text, qualified and quoted by PostgreSQL; ROUTINE covers procedures.
+            OwnedObject::Function => format!("ROUTINE {}", self.name),
+            OwnedObject::Type => format!("TYPE {}", qualified(&self.schema, &self.name)),
+            OwnedObject::Domain => format!("DOMAIN {}", qualified(&self.schema, &self.name)),
+        };
+        let role = if to_current_user { "CURRENT_USER".to_owned() } else { quote_ident(&self.role) };
+        format!("ALTER {object} OWNER TO {role}")
+    }
+
+    /// The statement that gives the object this owner.
+    pub fn apply_statement(&self) -> String {
+        self.statement(false)
+    }
+
+    /// The statement that gives the object back to the role running it (an object without an
+    /// owner recorded is that role's).
+    pub fn undo_statement(&self) -> String {
+        self.statement(true)
     }
 }
 
@@ -424,6 +460,7 @@ impl Schema {
         // Parents before their partitions and their inheritance children.
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
+        out.extend(tables.iter().flat_map(|table| self.inherited_column_statements(table)));
         out.extend(composites(RowTypeStage::AfterTables).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterTables));
         for sequence in self.sequences.iter().filter(|s| !s.identity) {
@@ -469,8 +506,41 @@ impl Schema {
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));
         out.extend(self.privileges.iter().map(Privilege::apply_statement));
+        // After the grants, which their owner (the role running these) gives; ownership moves
+        // them to the new owner.
+        out.extend(self.owners.iter().map(Owner::apply_statement));
         // Last: objects created above must not get them on top of their own privileges.
         out.extend(self.default_privileges.iter().map(DefaultPrivilege::apply_statement));
+        out
+    }
+}
+
+impl Schema {
+    /// What a child (a table of this schema) sets on the columns it only inherits beyond what
+    /// its parents give (a default of its own, `NOT NULL`), which its `CREATE TABLE` cannot say
+    /// without making them its own: to run after it.
+    pub fn inherited_column_statements(&self, table: &Table) -> Vec<String> {
+        let given = |column: &Column| {
+            table.inherits.iter().find_map(|(schema, name)| {
+                let parent = self.tables.iter().find(|t| t.schema == *schema && t.name == *name)?;
+                parent.columns.iter().find(|c| c.name == column.name)
+            })
+        };
+        let mut out = Vec::new();
+        for column in table.columns.iter().filter(|c| c.inherited) {
+            let alter =
+                format!("ALTER TABLE {} ALTER COLUMN {}", table.qualified_name(), quote_ident(&column.name));
+            let (default, not_null) =
+                given(column).map_or((None, false), |c| (c.default.as_ref(), c.not_null));
+            match &column.default {
+                Some(own) if default != Some(own) => out.push(format!("{alter} SET DEFAULT {own}")),
+                None if default.is_some() => out.push(format!("{alter} DROP DEFAULT")),
+                _ => {}
+            }
+            if column.not_null && !not_null {
+                out.push(format!("{alter} SET NOT NULL"));
+            }
+        }
         out
     }
 }

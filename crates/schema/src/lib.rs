@@ -56,6 +56,10 @@ pub struct Schema {
     /// `ALTER DEFAULT PRIVILEGES`: what objects created later are given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// The owners of objects owned by another role than the one the schema is read as, when
+    /// owners are asked for (`owners = true`); empty otherwise. See ARCHITECTURE.md.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<Owner>,
 }
 
 /// A schema (namespace).
@@ -288,6 +292,10 @@ pub struct Column {
     pub collation: Option<String>,
     /// `COMMENT ON COLUMN`.
     pub comment: Option<String>,
+    /// Only inherited from an `INHERITS` parent, not the table's own (`pg_attribute.attislocal`
+    /// false): `CREATE TABLE` does not write it, the parent gives it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub inherited: bool,
 }
 
 /// How an identity column takes values (`pg_attribute.attidentity`); serialized as the catalog
@@ -502,8 +510,15 @@ pub struct Index {
     /// Its key columns in order (`indkey`, the `INCLUDE` ones left out); empty when a key is an
     /// expression.
     pub columns: Vec<String>,
-    /// Has a `WHERE` predicate (a partial index).
-    pub partial: bool,
+    /// How each key element (column or expression, in key order) is sorted and compared
+    /// (`pg_index.indoption`, `indclass`); left out of JSON when every key is the default.
+    #[serde(skip_serializing_if = "IndexKey::all_default")]
+    pub keys: Vec<IndexKey>,
+    /// Its `INCLUDE` columns, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub included: Vec<String>,
+    /// The `WHERE` predicate of a partial index, as `pg_get_expr` prints it (in parentheses).
+    pub predicate: Option<String>,
     /// Has a key that is an expression rather than a column (`lower("email")`).
     pub expressions: bool,
     /// Usable by queries (`pg_index.indisvalid`). An interrupted concurrent build is not, nor
@@ -512,6 +527,30 @@ pub struct Index {
     /// For a partition's index attached to its parent table's index: that index's schema and
     /// name. It goes when that index goes, and cannot be dropped alone.
     pub attached_to: Option<(String, String)>,
+}
+
+/// How one key element of an index is ordered and compared.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct IndexKey {
+    /// `DESC` (`indoption` bit 0).
+    pub descending: bool,
+    /// `NULLS FIRST` (`indoption` bit 1; the default of a `DESC` key).
+    pub nulls_first: bool,
+    /// Its operator class when it is not the default one for the key's type, as
+    /// `pg_get_indexdef` writes it (`text_pattern_ops`; schema-qualified when not visible).
+    pub opclass: Option<String>,
+}
+
+impl IndexKey {
+    /// `ASC NULLS LAST` with the type's default operator class: what a bare column gets.
+    fn is_default(&self) -> bool {
+        !self.descending && !self.nulls_first && self.opclass.is_none()
+    }
+
+    /// Whether every key of an index is plain (left out of JSON).
+    pub fn all_default(keys: &[IndexKey]) -> bool {
+        keys.iter().all(IndexKey::is_default)
+    }
 }
 
 /// A view or materialized view.
@@ -656,8 +695,7 @@ pub enum DefaultObjects {
     Schemas,
 }
 
-/// One privilege objects created later are given (`ALTER DEFAULT PRIVILEGES`). Whose objects
-/// is not modelled, as owners are not: the statements apply to the role that runs them.
+/// One privilege objects created later are given (`ALTER DEFAULT PRIVILEGES`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct DefaultPrivilege {
     /// `IN SCHEMA`, or every schema.
@@ -673,6 +711,48 @@ pub struct DefaultPrivilege {
     /// A privilege such objects get by default that was revoked (`REVOKE EXECUTE ON FUNCTIONS
     /// FROM PUBLIC`).
     pub revoked: bool,
+    /// Whose objects get it (`pg_default_acl.defaclrole`, `FOR ROLE`) when that is another role
+    /// than the one the schema is read as; `None` for that role's own, which the statements
+    /// give to the role that runs them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+}
+
+/// The kind of object an owner is recorded for, as `ALTER <kind> ... OWNER TO` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnedObject {
+    /// A schema.
+    Schema,
+    /// A table, partitioned table or partition.
+    Table,
+    /// A view.
+    View,
+    /// A materialized view.
+    MaterializedView,
+    /// A sequence no column owns (one a column owns is its table's owner's).
+    Sequence,
+    /// A function or procedure.
+    Function,
+    /// An enum or composite type.
+    Type,
+    /// A domain.
+    Domain,
+}
+
+/// Who owns one object (`OWNER TO`), recorded when it is another role than the one the schema
+/// is read as (on each database, the role that runs its migrations): that role's objects are
+/// its own wherever it is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Owner {
+    /// What kind of object.
+    pub object: OwnedObject,
+    /// Its schema (for a schema, its own name).
+    pub schema: String,
+    /// Its name: a function's signature as `regprocedure` prints it; empty for a schema.
+    pub name: String,
+    /// The role that owns it (unquoted).
+    pub role: String,
 }
 
 impl Table {
@@ -738,15 +818,17 @@ impl Schema {
             .unwrap_or(RowTypeStage::BeforeTables)
     }
 
-    /// The roles its privileges and policies name (`PUBLIC` aside), sorted, each once: a
-    /// database holding a copy of it needs them.
+    /// The roles its privileges, policies and owners name (`PUBLIC` aside), sorted, each once:
+    /// a database holding a copy of it needs them.
     pub fn granted_roles(&self) -> Vec<String> {
         let grantees = self.privileges.iter().map(|p| &p.grantee);
-        let defaults = self.default_privileges.iter().map(|p| &p.grantee);
+        let defaults = self.default_privileges.iter().flat_map(|p| [Some(&p.grantee), p.role.as_ref()]);
         let policies = self.policies.iter().flat_map(|p| &p.roles);
+        let owners = self.owners.iter().map(|o| &o.role);
         let mut roles: Vec<String> = grantees
-            .chain(defaults)
+            .chain(defaults.flatten())
             .chain(policies)
+            .chain(owners)
             .filter(|role| !role.eq_ignore_ascii_case("public"))
             .cloned()
             .collect();

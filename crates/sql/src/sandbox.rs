@@ -205,23 +205,55 @@ pub fn needs(sql: &str) -> Needs {
     needs
 }
 
-/// The roles a statement gives privileges to, or a policy applies to, by name.
+/// The roles a statement gives privileges to, a policy applies to, or objects are given to
+/// (`OWNER TO`, `AUTHORIZATION`, default privileges `FOR ROLE`), by name.
 fn named_roles(node: &NodeEnum) -> Vec<String> {
+    let cstring = pg_query::protobuf::RoleSpecType::RolespecCstring as i32;
+    let named =
+        |role: &pg_query::protobuf::RoleSpec| (role.roletype == cstring).then(|| role.rolename.clone());
+    let change_owner = pg_query::protobuf::AlterTableType::AtChangeOwner as i32;
     let roles = match node {
         NodeEnum::GrantStmt(grant) => &grant.grantees,
-        NodeEnum::AlterDefaultPrivilegesStmt(defaults) => match &defaults.action {
-            Some(grant) => &grant.grantees,
-            None => return Vec::new(),
-        },
+        NodeEnum::AlterDefaultPrivilegesStmt(defaults) => {
+            let grantees = defaults.action.iter().flat_map(|grant| &grant.grantees);
+            // `FOR ROLE a, b` is a list of role specs under the option `roles`.
+            let owners = defaults.options.iter().flat_map(|option| match &option.node {
+                Some(NodeEnum::DefElem(def)) if def.defname == "roles" => match def.arg.as_deref() {
+                    Some(pg_query::Node { node: Some(NodeEnum::List(list)) }) => list.items.iter().collect(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            });
+            return grantees
+                .chain(owners)
+                .filter_map(|role| match &role.node {
+                    Some(NodeEnum::RoleSpec(role)) => named(role),
+                    _ => None,
+                })
+                .collect();
+        }
         NodeEnum::CreatePolicyStmt(policy) => &policy.roles,
         NodeEnum::AlterPolicyStmt(policy) => &policy.roles,
+        NodeEnum::AlterOwnerStmt(owner) => return owner.newowner.iter().filter_map(named).collect(),
+        NodeEnum::AlterTableStmt(table) => {
+            return table
+                .cmds
+                .iter()
+                .filter_map(|command| match &command.node {
+                    Some(NodeEnum::AlterTableCmd(command)) if command.subtype == change_owner => {
+                        command.newowner.as_ref().and_then(named)
+                    }
+                    _ => None,
+                })
+                .collect();
+        }
+        NodeEnum::CreateSchemaStmt(schema) => return schema.authrole.iter().filter_map(named).collect(),
         _ => return Vec::new(),
     };
-    let cstring = pg_query::protobuf::RoleSpecType::RolespecCstring as i32;
     roles
         .iter()
         .filter_map(|role| match &role.node {
-            Some(NodeEnum::RoleSpec(role)) if role.roletype == cstring => Some(role.rolename.clone()),
+            Some(NodeEnum::RoleSpec(role)) => named(role),
             _ => None,
         })
         .collect()
@@ -495,7 +527,8 @@ CREATE FUNCTION g() RETURNS void LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'SET ROLE 
 CREATE POLICY p ON t TO app_rls, CURRENT_USER USING (true);
 REVOKE SELECT ON t FROM \"App Ro\", PUBLIC;";
         let found = needs(sql);
-        assert_eq!(found.roles, ["app", "app", "app_rls", "App Ro"]);
+        // Grantees, default privileges' `FOR ROLE`, owners and `AUTHORIZATION` alike.
+        assert_eq!(found.roles, ["postgres", "app", "app", "app", "app", "app", "app_rls", "App Ro"]);
         assert_eq!(
             found.extensions,
             [

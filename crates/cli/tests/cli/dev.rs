@@ -553,8 +553,9 @@ CREATE TABLE contacts (id bigint PRIMARY KEY, score score);";
     assert!(db.try_execute("INSERT INTO contacts VALUES (3, 101)").is_err(), "the new check holds");
 }
 
-/// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first and
-/// dumped with its `INHERITS`; a change to a table of the tree, which the table-by-table plan
+/// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first (the
+/// child with its own columns only, then the default it gives an inherited one) and dumped
+/// with its `INHERITS`; a change to a table of the tree, which the table-by-table plan
 /// would get wrong (a parent's new column added to its child again), is refused naming the
 /// table, and nothing is written.
 #[test]
@@ -562,9 +563,20 @@ fn inheritance_trees_are_created_but_changes_to_their_tables_are_refused() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("dev-inherits");
     let v1 = "CREATE TABLE activities (id bigint NOT NULL, at timestamptz NOT NULL, CHECK (id > 0));
-CREATE TABLE activities_archive (archived_at timestamptz) INHERITS (activities);";
+CREATE TABLE activities_archive (archived_at timestamptz) INHERITS (activities);
+ALTER TABLE activities_archive ALTER COLUMN id SET DEFAULT 0;";
     let init = dev(&dir, &db, v1, &["--name", "init"]);
     assert_eq!(init.code, 0, "{init:?}");
+    // The child's inherited columns stay inherited, with the default it gives one of them.
+    assert_eq!(
+        db.value(
+            "SELECT string_agg(attname || ' ' || attislocal || ' ' || coalesce(pg_get_expr(adbin, adrelid), '-'), ', ' \
+             ORDER BY attnum) FROM pg_attribute LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum \
+             WHERE attrelid = 'activities_archive'::regclass AND attnum > 0"
+        )
+        .as_deref(),
+        Some("id false 0, at false -, archived_at true -")
+    );
     assert_eq!(
         db.value("SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'activities_archive'::regclass")
             .as_deref(),

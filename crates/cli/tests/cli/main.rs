@@ -12,6 +12,7 @@ mod inputs;
 mod json;
 mod lint;
 mod matrix;
+mod owners;
 mod partitions;
 mod pictures;
 mod prisma;

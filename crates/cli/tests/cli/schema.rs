@@ -438,3 +438,79 @@ fn without_createdb_the_shadow_database_lives_on_a_local_cluster() {
     assert!(run.stdout.contains("ADD COLUMN \"name\" text"), "{run:?}");
     db.execute(&format!("DROP ROLE \"{role}\""));
 }
+
+/// Table inheritance: a child's columns that it only inherits stay the parent's after a dump is
+/// applied (`attislocal`, `attinhcount` as in the source), one it also declares stays its own,
+/// and a default or `NOT NULL` the child set on an inherited column comes back.
+#[test]
+fn a_dump_keeps_inherited_columns_inherited() {
+    let Some(db) = database() else { return };
+    let tree = "CREATE TABLE activities (id bigint NOT NULL, at timestamptz DEFAULT now(), note text);
+CREATE TABLE archived (archived_at timestamptz, note text NOT NULL) INHERITS (activities);
+ALTER TABLE archived ALTER COLUMN at SET DEFAULT '2000-01-01', ALTER COLUMN at SET NOT NULL;";
+    let dir = migrations(&[("1_tree", tree)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    assert!(
+        dump.stdout.contains("CREATE TABLE \"public\".\"archived\" (\n    \"note\" text NOT NULL,\n    \"archived_at\" timestamp with time zone\n) INHERITS (\"public\".\"activities\")"),
+        "{}",
+        dump.stdout
+    );
+    let inherited = model(&dir, &db)["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "archived")
+        .unwrap()["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["inherited"] == true)
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(inherited, ["id", "at"]);
+    check_dump_round_trip(&dir, &db);
+    let target = database().unwrap();
+    let replay = TempDir::new("inherits-replay");
+    replay.write("migrations/1_dump/migration.sql", &dump.stdout);
+    assert_eq!(haste(replay.path(), &["migrate", "deploy", "--url", &target.url]).code, 0);
+    let columns = "SELECT string_agg(attname || ' ' || attislocal || ' ' || attinhcount || ' ' || attnotnull \
+         || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), ', ' ORDER BY attnum) \
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE attrelid = 'archived'::regclass AND attnum > 0";
+    assert_eq!(target.value(columns), db.value(columns));
+    let origins = "SELECT string_agg(attname || ' ' || attislocal || ' ' || attinhcount, ', ' ORDER BY attnum) \
+         FROM pg_attribute WHERE attrelid = 'archived'::regclass AND attnum > 0";
+    assert_eq!(
+        target.value(origins).as_deref(),
+        Some("id false 1, at false 1, note true 1, archived_at true 0")
+    );
+}
+
+/// An index's keys are read as facts: order, `NULLS FIRST` and an operator class other than
+/// the type's default, and its `INCLUDE` columns and predicate.
+#[test]
+fn index_keys_are_read_from_the_catalog() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "1_index",
+        "CREATE DOMAIN words AS text;
+CREATE TABLE t (a text, b words, c int, d varchar);
+CREATE INDEX t_keys ON t (a text_pattern_ops DESC, b, c NULLS FIRST, d) INCLUDE (c) WHERE c > 0;",
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let index = model(&dir, &db)["indexes"][0].clone();
+    assert_eq!(
+        index["keys"],
+        serde_json::json!([
+            {"descending": true, "nulls_first": true, "opclass": "text_pattern_ops"},
+            {"descending": false, "nulls_first": false, "opclass": null},
+            {"descending": false, "nulls_first": true, "opclass": null},
+            {"descending": false, "nulls_first": false, "opclass": null},
+        ]),
+        "{index}"
+    );
+    assert_eq!(index["included"], serde_json::json!(["c"]));
+    assert_eq!(index["predicate"], "(c > 0)");
+    check_dump_round_trip(&dir, &db);
+}
