@@ -4,10 +4,16 @@
 //! gives a new object, so every privilege the target gives it is granted again, in the same
 //! transaction as its recreation: a role reading a view never finds it without its grant. An
 //! object that disappears takes its privileges with it.
+//!
+//! "What PostgreSQL gives a new object" is the source database's default privileges (`ALTER
+//! DEFAULT PRIVILEGES` of the role that runs the plan), not only the built-in defaults: a new
+//! table in a database that grants `SELECT ON TABLES TO reader` by default is readable by
+//! `reader` the moment it is created, so the plan revokes that where the target does not give
+//! it (and grants back a built-in default the defaults revoke).
 
 use std::collections::BTreeSet;
 
-use haste_schema::{Privilege, PrivilegeObject, Schema, View, qualified};
+use haste_schema::{DefaultObjects, Privilege, PrivilegeObject, Schema, View, qualified};
 
 use crate::builder::Builder;
 use crate::columns::regenerated;
@@ -50,6 +56,78 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[Strin
     keys
 }
 
+/// The objects of `to` a plan creates: new ones and those it creates again (`recreated`'s whole
+/// objects), as the default privileges see them.
+fn created(from: &Schema, to: &Schema, recreated: &BTreeSet<ObjectKey>) -> Vec<(DefaultObjects, ObjectKey)> {
+    let mut objects = Vec::new();
+    let mut add = |kind: DefaultObjects, key: ObjectKey| {
+        let new = !exists(from, &on(&key));
+        if new || recreated.contains(&key) {
+            objects.push((kind, key));
+        }
+    };
+    for table in &to.tables {
+        add(DefaultObjects::Tables, whole(PrivilegeObject::Table, &table.schema, &table.name));
+    }
+    for view in &to.views {
+        add(DefaultObjects::Tables, whole(PrivilegeObject::Table, &view.schema, &view.name));
+    }
+    for sequence in to.sequences.iter().filter(|s| !s.identity) {
+        add(DefaultObjects::Sequences, whole(PrivilegeObject::Sequence, &sequence.schema, &sequence.name));
+    }
+    for function in &to.functions {
+        add(
+            DefaultObjects::Functions,
+            whole(PrivilegeObject::Function, &function.schema, &function.signature),
+        );
+    }
+    let types = to
+        .enums
+        .iter()
+        .map(|e| (&e.schema, &e.name))
+        .chain(to.composites.iter().map(|c| (&c.schema, &c.name)))
+        .chain(to.domains.iter().map(|d| (&d.schema, &d.name)));
+    for (schema, name) in types {
+        add(DefaultObjects::Types, whole(PrivilegeObject::Type, schema, name));
+    }
+    objects
+}
+
+/// A privilege on `key` (to ask [`exists`] about it).
+fn on(key: &ObjectKey) -> Privilege {
+    Privilege {
+        object: key.0,
+        schema: key.1.clone(),
+        name: key.2.clone(),
+        column: key.3.clone(),
+        grantee: String::new(),
+        privilege: String::new(),
+        grantable: false,
+        revoked: false,
+    }
+}
+
+/// What `from`'s default privileges give an object of `kind` created by the role that runs the
+/// plan: the defaults for every schema (which replace the built-in ones, so a revoked built-in
+/// default is a `revoked` privilege) and those of its schema (which only add).
+fn given_by_default(from: &Schema, kind: DefaultObjects, key: &ObjectKey) -> Vec<Privilege> {
+    from.default_privileges
+        .iter()
+        .filter(|d| d.role.is_none() && d.objects == kind)
+        .filter(|d| match &d.schema {
+            None => true,
+            Some(schema) => *schema == key.1 && !d.revoked,
+        })
+        .map(|d| Privilege {
+            grantee: d.grantee.clone(),
+            privilege: d.privilege.clone(),
+            grantable: d.grantable,
+            revoked: d.revoked,
+            ..on(key)
+        })
+        .collect()
+}
+
 /// Whether `schema` has the object (and column) `privilege` is on.
 fn exists(schema: &Schema, privilege: &Privilege) -> bool {
     let same = |s: &str, n: &str| s == privilege.schema && n == privilege.name;
@@ -86,7 +164,11 @@ pub(crate) fn plan(
         let key = (p.object, p.schema.clone(), p.name.clone(), p.column.clone());
         recreated.contains(&whole(p.object, &p.schema, &p.name)) || recreated.contains(&key)
     };
-    let old: BTreeSet<&Privilege> = from.privileges.iter().filter(|p| !fresh(p)).collect();
+    let defaults: Vec<Privilege> = created(from, to, &recreated)
+        .iter()
+        .flat_map(|(kind, key)| given_by_default(from, *kind, key))
+        .collect();
+    let old: BTreeSet<&Privilege> = from.privileges.iter().filter(|p| !fresh(p)).chain(&defaults).collect();
     let new: BTreeSet<&Privilege> = to.privileges.iter().collect();
     // Revokes first: a privilege whose grant option changes is revoked, then granted again.
     let revoked: Vec<&Privilege> = old.difference(&new).filter(|p| exists(to, p)).copied().collect();

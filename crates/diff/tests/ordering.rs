@@ -224,3 +224,20 @@ fn an_extension_moves_to_its_new_schema() {
         "CREATE SCHEMA ext; CREATE EXTENSION citext WITH SCHEMA ext; CREATE TABLE t (x ext.citext);",
     );
 }
+
+/// A table and a function created where default privileges give tables to a reader and take
+/// functions from `PUBLIC`, for a target whose objects have neither: the plan corrects what the
+/// defaults gave them (the diff after it is empty only then).
+#[test]
+fn objects_a_plan_creates_lose_what_the_default_privileges_gave_them_unasked() {
+    let Some(db) = database() else { return };
+    haste_testkit::ensure_roles(&db.url, &haste_testkit::GRANTEES);
+    let defaults = "ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO haste_reader;
+         ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;";
+    plan_applies(
+        defaults,
+        &format!(
+            "CREATE TABLE t (id int); CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1'; {defaults}"
+        ),
+    );
+}
