@@ -1,7 +1,9 @@
 //! Plans whose order a dependency decides, applied on a real server: a `LANGUAGE sql` function
 //! is checked against the catalog when it is created, so it must come after what its body reads
 //! and before the tables whose defaults, checks, generated columns and indexes call it. Also the
-//! typed facts the planner reads instead of definitions' text, as introspection fills them.
+//! typed facts the planner reads instead of definitions' text, as introspection fills them, and
+//! plans that must converge once applied (long enum names, a moved extension, what default
+//! privileges give the objects a plan creates).
 
 use haste_driver::DatabaseUrl;
 use haste_postgres::PgConnection;

@@ -516,15 +516,20 @@ impl Schema {
 }
 
 impl Schema {
-    /// What a child (a table of this schema) sets on the columns it only inherits beyond what
-    /// its parents give (a default of its own, `NOT NULL`), which its `CREATE TABLE` cannot say
-    /// without making them its own: to run after it.
+    /// What a child (a table of this schema: an inheritance child or a partition) sets on the
+    /// columns it only inherits beyond what its parents give (a default of its own, `NOT
+    /// NULL`), which its `CREATE TABLE` cannot say (a partition's `PARTITION OF` lists no
+    /// columns): to run after it.
     pub fn inherited_column_statements(&self, table: &Table) -> Vec<String> {
+        let partition_parent = self.tables.iter().filter(|t| table.is_partition_of(t));
+        let parents: Vec<&Table> = table
+            .inherits
+            .iter()
+            .filter_map(|(schema, name)| self.tables.iter().find(|t| t.schema == *schema && t.name == *name))
+            .chain(partition_parent)
+            .collect();
         let given = |column: &Column| {
-            table.inherits.iter().find_map(|(schema, name)| {
-                let parent = self.tables.iter().find(|t| t.schema == *schema && t.name == *name)?;
-                parent.columns.iter().find(|c| c.name == column.name)
-            })
+            parents.iter().find_map(|parent| parent.columns.iter().find(|c| c.name == column.name))
         };
         let mut out = Vec::new();
         for column in table.columns.iter().filter(|c| c.inherited) {

@@ -487,6 +487,31 @@ ALTER TABLE archived ALTER COLUMN at SET DEFAULT '2000-01-01', ALTER COLUMN at S
     );
 }
 
+/// A partition's own default and `NOT NULL` on the columns its parent gives it survive the dump
+/// (`PARTITION OF` lists no columns: they are set after it).
+#[test]
+fn a_dump_keeps_a_partitions_own_defaults_and_not_null() {
+    let Some(db) = database() else { return };
+    let tree = "CREATE TABLE pp (id int, v int DEFAULT 1, w text) PARTITION BY LIST (id);
+CREATE TABLE pp1 PARTITION OF pp (v DEFAULT 7, w NOT NULL) FOR VALUES IN (1);
+CREATE TABLE pp2 PARTITION OF pp FOR VALUES IN (2);
+ALTER TABLE pp2 ALTER COLUMN v DROP DEFAULT;";
+    let dir = migrations(&[("1_partitions", tree)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    check_dump_round_trip(&dir, &db);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    let target = database().unwrap();
+    let replay = TempDir::new("partition-replay");
+    replay.write("migrations/1_dump/migration.sql", &dump.stdout);
+    assert_eq!(haste(replay.path(), &["migrate", "deploy", "--url", &target.url]).code, 0);
+    let columns = "SELECT string_agg(attrelid::regclass || '.' || attname || ' ' || attnotnull || ' ' \
+         || coalesce(pg_get_expr(d.adbin, d.adrelid), '-'), ', ' ORDER BY attrelid::regclass::text, attnum) \
+         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE attrelid IN ('pp1'::regclass, 'pp2'::regclass) AND attnum > 0";
+    assert_eq!(target.value(columns), db.value(columns));
+    assert!(db.value(columns).unwrap().contains("pp1.v false 7"), "{:?}", db.value(columns));
+}
+
 /// An index's keys are read as facts: order, `NULLS FIRST` and an operator class other than
 /// the type's default, and its `INCLUDE` columns and predicate.
 #[test]
