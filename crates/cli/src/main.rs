@@ -401,10 +401,39 @@ fn schema(command: args::SchemaCommand) -> u8 {
 /// `migrate plan`, `deploy --dry-run`: what the pending statements would do now.
 fn plan(common: &args::Common) -> u8 {
     with_database(common, None, Missing::Refuse, |connection, dir, resolved, printer| {
-        match haste_runner::impact(connection, dir, &resolved.settings) {
-            Ok(report) => printer.impact(&report),
-            Err(error) => printer.runner_error(&error),
+        let mut report = match haste_runner::impact(connection, dir, &resolved.settings) {
+            Ok(report) => report,
+            Err(error) => return printer.runner_error(&error),
+        };
+        let released: std::collections::HashSet<String> = dir
+            .migrations
+            .iter()
+            .filter(|migration| !report.migrations.iter().any(|pending| pending.name == migration.name))
+            .map(|migration| migration.name.clone())
+            .collect();
+        let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
+        let findings = match lint_findings(dir, common, &released, (connection.dialect(), server)) {
+            Ok((findings, _)) => findings,
+            Err(error) => return printer.usage_error(&error),
+        };
+        for migration in &dir.migrations {
+            let file = migration.up.path.display().to_string();
+            let notes = findings.iter().filter(|finding| finding.file == file).filter_map(|finding| {
+                let severity = match finding.severity {
+                    haste_lint::Severity::Error => haste_runner::LintSeverity::Error,
+                    haste_lint::Severity::Warn => haste_runner::LintSeverity::Warn,
+                    haste_lint::Severity::Off => return None,
+                };
+                Some(haste_runner::LintNote {
+                    rule: finding.rule.to_owned(),
+                    severity,
+                    line: finding.line,
+                    message: finding.message.clone(),
+                })
+            });
+            report.attach_lint(&migration.name, notes);
         }
+        printer.impact(&report)
     })
 }
 
@@ -441,15 +470,27 @@ fn lint_unreleased(
     (dialect, server): (haste_sql::Dialect, Option<u32>),
     printer: &Printer,
 ) -> u8 {
-    let mut settings = match config::lint_settings(common.dir.as_deref(), common.config.as_deref(), &[]) {
-        Ok(settings) => settings,
-        Err(error) => return printer.usage_error(&error.0),
+    let (findings, inputs) = match lint_findings(dir, common, released, (dialect, server)) {
+        Ok(linted) => linted,
+        Err(error) => return printer.usage_error(&error),
     };
+    if lint::outcome(&findings) == exit::OK { exit::OK } else { lint::refused(&findings, &inputs, printer) }
+}
+
+/// The lint findings of the migrations of `dir` not in `released`, with those in it as context,
+/// and the files linted; or why the lint configuration cannot be read.
+fn lint_findings(
+    dir: &MigrationsDir,
+    common: &args::Common,
+    released: &std::collections::HashSet<String>,
+    (dialect, server): (haste_sql::Dialect, Option<u32>),
+) -> Result<(Vec<haste_lint::Finding>, Vec<haste_lint::SourceFile>), String> {
+    let mut settings = config::lint_settings(common.dir.as_deref(), common.config.as_deref(), &[])
+        .map_err(|error| error.0)?;
     settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
     settings.config.dialect = dialect;
     let inputs = lint::sources(dir, |m| !released.contains(&m.name), Some(released));
-    let findings = haste_lint::lint(&inputs, &settings.config);
-    if lint::outcome(&findings) == exit::OK { exit::OK } else { lint::refused(&findings, &inputs, printer) }
+    Ok((haste_lint::lint(&inputs, &settings.config), inputs))
 }
 
 /// The server version and the migrations recorded as applied (or otherwise started) on `url`.

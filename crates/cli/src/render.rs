@@ -516,8 +516,13 @@ impl Printer {
                         self.line(&format!("  line {:>4}  {}", statement.line, statement.summary));
                         let mut facts = vec![paint(statement.lock.describe(), lock_style(statement.lock))];
                         for table in &statement.tables {
+                            let partitions = match table.partitions {
+                                0 => String::new(),
+                                1 => " over 1 partition".to_owned(),
+                                n => format!(" over {n} partitions"),
+                            };
                             facts.push(format!(
-                                "{}: {} rows, {}",
+                                "{}: {} rows, {}{partitions}",
                                 table.name,
                                 table.rows,
                                 human_bytes(table.bytes)
@@ -530,6 +535,37 @@ impl Printer {
                             );
                         }
                         self.line(&format!("             {}", facts.join("; ")));
+                        for missing in &statement.unmeasured {
+                            self.line(&format!(
+                                "             unmeasured: {}{} ({})",
+                                missing.figure.describe(),
+                                missing
+                                    .table
+                                    .as_deref()
+                                    .map(|table| format!(" of {table}"))
+                                    .unwrap_or_default(),
+                                missing.reason
+                            ));
+                        }
+                        for blocker in &statement.blockers {
+                            self.line(&format!("             blocked by {}", session_text(blocker)));
+                        }
+                        for session in &statement.waits_for {
+                            self.line(&format!(
+                                "             waits for {} to end (this wait does not block the application)",
+                                session_text(session)
+                            ));
+                        }
+                        for note in &statement.lint {
+                            let severity = match note.severity {
+                                haste_runner::LintSeverity::Error => paint("lint error", RED.bold()),
+                                haste_runner::LintSeverity::Warn => "lint warning".to_owned(),
+                            };
+                            self.line(&format!(
+                                "             {severity} {} (line {}): {}",
+                                note.rule, note.line, note.message
+                            ));
+                        }
                         if let Some(reason) = &statement.why_not {
                             self.line(&format!(
                                 "             {}: {reason}",
@@ -748,17 +784,7 @@ impl Observer for ProgressPrinter<'_> {
                     })
                 }
                 RunEvent::Retrying { name, attempt, delay_ms, error, blockers } => {
-                    let waited_for: Vec<String> = blockers
-                        .iter()
-                        .map(|holder| {
-                            let state =
-                                holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
-                            format!(
-                                "pid {} ({}{state}, transaction since {})",
-                                holder.pid, holder.application_name, holder.since
-                            )
-                        })
-                        .collect();
+                    let waited_for: Vec<String> = blockers.iter().map(session_text).collect();
                     let waited_for = match waited_for.as_slice() {
                         [] => String::new(),
                         sessions => format!("; waited for {}", sessions.join(", ")),
@@ -1088,4 +1114,10 @@ fn held_because(held: &haste_runner::HeldMigration, by_this_deploy: &'static str
     } else {
         by_this_deploy
     }
+}
+
+/// Another session that holds up a statement: never its query, which may hold secrets.
+fn session_text(session: &haste_driver::LockHolder) -> String {
+    let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
+    format!("pid {} ({}{state}, transaction since {})", session.pid, session.application_name, session.since)
 }

@@ -15,7 +15,7 @@ mod url;
 pub use error::{ConnectError, DbError, StepError};
 pub use url::{DatabaseUrl, Scheme, UrlError};
 
-use haste_sql::Dialect;
+use haste_sql::{Dialect, Lock};
 use std::time::Duration;
 
 use history::{HistoryRow, HistoryTables, HistoryWrite, PrismaRow};
@@ -100,10 +100,15 @@ pub trait Connection {
     fn holds_lock(&mut self) -> Result<bool, DbError>;
     /// Releases the migration lock.
     fn unlock(&mut self) -> Result<(), DbError>;
-    /// The other sessions that hold a lock on any of `tables` (names as SQL text), oldest
-    /// transaction first: whom a statement that timed out waiting for a lock on them waited
-    /// for. Empty where the database cannot tell.
-    fn lock_holders(&mut self, tables: &[String]) -> Result<Vec<LockHolder>, DbError>;
+    /// The other sessions that hold a lock on any of `tables` (names as SQL text) or on their
+    /// partitions and inheritance children (a statement on a table locks those too) in a mode
+    /// that conflicts with `lock`, oldest transaction first: whom a statement taking `lock` on
+    /// them waits for. Empty where the database cannot tell.
+    fn lock_holders(&mut self, tables: &[String], lock: Lock) -> Result<Vec<LockHolder>, DbError>;
+    /// The other sessions of this database whose open transaction holds a snapshot, oldest
+    /// first: whom the last phases of a concurrent index build wait for. Empty where the
+    /// database cannot tell.
+    fn snapshot_holders(&mut self) -> Result<Vec<LockHolder>, DbError>;
 
     /// Creates the history tables when they are missing.
     fn ensure_history(&mut self, tables: &HistoryTables) -> Result<(), DbError>;

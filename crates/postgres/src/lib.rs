@@ -21,7 +21,7 @@ use haste_driver::{
     Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
     LockHolder, StepError,
 };
-use haste_sql::{Dialect, quote_ident, quote_literal};
+use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, config::Host};
 
 mod cluster;
@@ -257,34 +257,33 @@ impl Connection for PgConnection {
         }))
     }
 
-    fn lock_holders(&mut self, tables: &[String]) -> Result<Vec<LockHolder>, DbError> {
-        if tables.is_empty() {
+    fn lock_holders(&mut self, tables: &[String], lock: Lock) -> Result<Vec<LockHolder>, DbError> {
+        let modes: Vec<String> =
+            lock.conflicting().filter_map(Lock::server_name).map(quote_literal).collect();
+        if tables.is_empty() || modes.is_empty() {
             return Ok(Vec::new());
         }
         let relations: Vec<String> =
             tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
-        // Never the query text: another session's statement may hold secrets.
         let sql = format!(
-            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.xact_start, a.backend_start)::text, \
-             coalesce(a.state, '') FROM pg_stat_activity a \
-             WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
-               WHERE l.granted AND l.relation = ANY (ARRAY[{}]::regclass[])) \
+            "WITH RECURSIVE tree(oid) AS (SELECT unnest(ARRAY[{}]::regclass[])::oid \
+               UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
+             {SESSION_COLUMNS} WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
+               WHERE l.granted AND l.relation IN (SELECT oid FROM tree) AND l.mode = ANY (ARRAY[{}])) \
              ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
-            relations.join(", ")
+            relations.join(", "),
+            modes.join(", ")
         );
-        Ok(self
-            .rows(&sql)?
-            .into_iter()
-            .map(|row| {
-                let mut row = row.into_iter().map(Option::unwrap_or_default);
-                LockHolder {
-                    pid: row.next().unwrap_or_default().parse().unwrap_or_default(),
-                    application_name: row.next().unwrap_or_default(),
-                    since: row.next().unwrap_or_default(),
-                    state: row.next().filter(|state| !state.is_empty()),
-                }
-            })
-            .collect())
+        Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
+    }
+
+    fn snapshot_holders(&mut self) -> Result<Vec<LockHolder>, DbError> {
+        let sql = format!(
+            "{SESSION_COLUMNS} WHERE a.pid <> pg_backend_pid() AND a.datname = current_database() \
+             AND a.backend_xmin IS NOT NULL AND a.backend_type = 'client backend' \
+             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5"
+        );
+        Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
     }
 
     fn holds_lock(&mut self) -> Result<bool, DbError> {
@@ -621,6 +620,21 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
         last_error: next(),
         data_last_key: next(),
         data_rows_done: next().and_then(|v| v.parse().ok()),
+    }
+}
+
+/// The columns of another session that [`session_row`] reads. Never the query text: another
+/// session's statement may hold secrets.
+const SESSION_COLUMNS: &str = "SELECT a.pid, coalesce(a.application_name, ''), \
+     coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, '') FROM pg_stat_activity a";
+
+fn session_row(row: Vec<Option<String>>) -> LockHolder {
+    let mut row = row.into_iter().map(Option::unwrap_or_default);
+    LockHolder {
+        pid: row.next().unwrap_or_default().parse().unwrap_or_default(),
+        application_name: row.next().unwrap_or_default(),
+        since: row.next().unwrap_or_default(),
+        state: row.next().filter(|state| !state.is_empty()),
     }
 }
 

@@ -863,15 +863,17 @@ fn invalid_indexes_of(connection: &mut dyn Connection, table: &str) -> Result<Ve
     Ok(serde_json::from_str(&names).unwrap_or_default())
 }
 
-/// The sessions holding locks on the tables `statement` names (none when it names none or the
-/// database cannot tell): whom it waited for.
+/// The sessions holding locks on the tables `statement` names or their partitions (none when it
+/// names none or the database cannot tell): whom it waited for. Every lock mode counts, not only
+/// those conflicting with the statement's table lock: a statement that timed out may have
+/// waited for a row another transaction changed, whose session holds only ROW EXCLUSIVE.
 pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str) -> Vec<LockHolder> {
     let tables = match connection.dialect() {
         Dialect::Postgres => haste_sql::tables_of(statement),
         Dialect::Sqlite => Vec::new(),
     };
     // Only an explanation: failing to get it must not change the outcome.
-    connection.lock_holders(&tables).unwrap_or_default()
+    connection.lock_holders(&tables, Lock::AccessExclusive).unwrap_or_default()
 }
 
 /// PostgreSQL's SQLSTATE for a statement refused inside a transaction block.

@@ -1,12 +1,14 @@
 //! `migrate plan`: what the pending statements would do right now, before anything runs: the
 //! lock each takes, how its work grows with the table, the table's live size, an estimate of
-//! its duration, and the sessions that would block it.
+//! its duration, the sessions that would block it and those it would wait for, and the lint
+//! findings on its lines. Every probe runs under a short lock and statement timeout: a figure
+//! that cannot be measured without waiting is reported `unmeasured`, never waited for.
 
 use std::time::Instant;
 
-use haste_driver::{Connection, LockHolder};
+use haste_driver::{Connection, DbError, LockHolder};
 use haste_migrations::MigrationsDir;
-use haste_sql::{Dialect, Lock, Work, quote_literal};
+use haste_sql::{Dialect, Lock, StatementKind, Work, quote_literal};
 
 use crate::plan::{ExecutionMode, Plan};
 use crate::status::State;
@@ -55,12 +57,22 @@ pub struct StatementImpact {
     /// Estimated duration in milliseconds, for work that grows with the table (an estimate
     /// from `scan_rows_per_second`, not a promise).
     pub estimate_ms: Option<u64>,
-    /// Sessions holding locks on those tables now, oldest transaction first.
+    /// Sessions holding a lock on those tables (or their partitions and inheritance children)
+    /// that conflicts with its lock now, oldest transaction first: it would wait for them.
     pub blockers: Vec<LockHolder>,
-    /// Whether running it now is safe: its lock lets the application through, or nobody holds
-    /// its tables and it holds its lock only briefly.
+    /// For statements that wait for other transactions by design (the concurrent index builds
+    /// and drops, `DETACH PARTITION CONCURRENTLY`): the sessions it would wait for now. That
+    /// wait holds only a lock the application's reads and writes never wait for.
+    pub waits_for: Vec<LockHolder>,
+    /// The figures that could not be measured without waiting (or at all).
+    pub unmeasured: Vec<Unmeasured>,
+    /// The lint findings on its lines.
+    pub lint: Vec<LintNote>,
+    /// Whether running it now is safe: nobody holds a lock it conflicts with, lint finds no
+    /// error in it, every figure was measured, and its lock lets the application through or
+    /// it holds it only briefly.
     pub safe_now: bool,
-    /// Why not, when it is not.
+    /// Why not, when it is not (the first reason).
     pub why_not: Option<String>,
 }
 
@@ -69,25 +81,162 @@ pub struct StatementImpact {
 pub struct TableSize {
     /// As the statement names it.
     pub name: String,
-    /// Bytes on disk with indexes and TOAST.
+    /// Bytes on disk with indexes and TOAST, summed over its partitions and inheritance
+    /// children.
     pub bytes: u64,
-    /// The planner's row estimate.
+    /// The planner's row estimate, summed likewise.
     pub rows: u64,
+    /// How many partitions and inheritance children (at any depth) the sums include.
+    pub partitions: u64,
 }
+
+/// A figure of a statement that could not be measured.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Unmeasured {
+    /// Which figure.
+    pub figure: Figure,
+    /// The table it concerns, where it concerns one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    /// Why: the server's message (a lock or statement timeout of the probe).
+    pub reason: String,
+}
+
+/// The figures a probe measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Figure {
+    /// A table's size and row estimate.
+    Size,
+    /// The sessions that would block the statement.
+    Blockers,
+    /// The transactions it would wait for by design.
+    WaitsFor,
+    /// Its duration estimate (the scan rate it derives from).
+    Estimate,
+}
+
+impl Figure {
+    /// As the plan's text names it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Figure::Size => "size",
+            Figure::Blockers => "blockers",
+            Figure::WaitsFor => "transactions it waits for",
+            Figure::Estimate => "duration estimate",
+        }
+    }
+}
+
+/// A lint finding on a statement's lines.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LintNote {
+    /// Rule id.
+    pub rule: String,
+    /// How much it matters.
+    pub severity: LintSeverity,
+    /// 1-based line in `migration.sql` where it starts.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The severity of a [`LintNote`], as `haste lint` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LintSeverity {
+    /// Reported; does not fail lint.
+    Warn,
+    /// Fails lint: the statement is not safe to run.
+    Error,
+}
+
+impl ImpactReport {
+    /// Puts the lint findings of migration `name` beside the statements whose lines they are
+    /// on; an error makes its statement not safe to run now.
+    pub fn attach_lint(&mut self, name: &str, notes: impl IntoIterator<Item = LintNote>) {
+        let Some(migration) = self.migrations.iter_mut().find(|migration| migration.name == name) else {
+            return;
+        };
+        for note in notes {
+            // The last statement starting on or before the finding's line holds it (a finding
+            // in the comments before the first statement goes to the first).
+            let at = migration.statements.iter().rposition(|statement| statement.line <= note.line);
+            let Some(statement) = at.or(Some(0)).and_then(|at| migration.statements.get_mut(at)) else {
+                continue;
+            };
+            if note.severity == LintSeverity::Error {
+                statement.refuse(format!("lint error {}: {}", note.rule, note.message));
+            }
+            statement.lint.push(note);
+        }
+    }
+}
+
+impl StatementImpact {
+    /// Marks it not safe to run now, keeping the first reason given.
+    fn refuse(&mut self, reason: String) {
+        self.safe_now = false;
+        self.why_not.get_or_insert(reason);
+    }
+}
+
+/// Limits of every probe: it never makes the application queue behind it longer than the
+/// runner's default lock budget per attempt, and never runs long.
+const PROBE_LIMITS: &str = "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), \
+     set_config('lock_timeout', '100ms', false), set_config('statement_timeout', '2s', false)";
 
 /// How many rows the throughput sample reads at most.
 const SAMPLE_ROWS: u64 = 200_000;
 /// A blocking lock held longer than this (estimated) makes the application wait noticeably.
 const BRIEF_MS: u64 = 100;
 
-/// Describes what deploying the pending migrations would do now. Takes no lock, writes nothing.
+/// Describes what deploying the pending migrations would do now. Takes no lock it would wait
+/// for, writes nothing.
 pub fn impact(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    settings: &Settings,
+) -> Result<ImpactReport, Error> {
+    if connection.dialect() != Dialect::Postgres {
+        return measure(connection, dir, settings);
+    }
+    let saved = connection.query_row(PROBE_LIMITS).map_err(Error::database("limiting the probes"))?;
+    let report = measure(connection, dir, settings);
+    // The session's own limits back (it may be used after): the probes' are only theirs.
+    let value = |i: usize| saved.as_ref().and_then(|row| row.get(i).cloned().flatten()).unwrap_or_default();
+    let restore = format!(
+        "SELECT set_config('lock_timeout', {}, false), set_config('statement_timeout', {}, false)",
+        quote_literal(&value(0)),
+        quote_literal(&value(1))
+    );
+    connection.query_row(&restore).map_err(Error::database("restoring the session's limits"))?;
+    report
+}
+
+/// The statements that wait for other transactions by design, and the lock mode whose
+/// holders on the table they wait for; `true`: also for every transaction holding a
+/// snapshot (the last phases of a concurrent build).
+fn waits_by_design(kind: StatementKind) -> Option<(Lock, bool)> {
+    match kind {
+        StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY" | "REINDEX CONCURRENTLY") => {
+            Some((Lock::Share, true))
+        }
+        StatementKind::NoTransaction("DROP INDEX CONCURRENTLY" | "DETACH PARTITION CONCURRENTLY") => {
+            Some((Lock::AccessExclusive, false))
+        }
+        _ => None,
+    }
+}
+
+fn measure(
     connection: &mut dyn Connection,
     dir: &MigrationsDir,
     settings: &Settings,
 ) -> Result<ImpactReport, Error> {
     let status = crate::status(connection, dir, settings)?;
     let dialect = connection.dialect();
+    let postgres = dialect == Dialect::Postgres;
     let mut migrations: Vec<MigrationImpact> = Vec::new();
     let mut held = None;
     for state in status.migrations.iter().filter(|state| state.state == State::Pending) {
@@ -98,36 +247,70 @@ pub fn impact(
             break;
         }
         let plan = Plan::new(dialect, migration)?;
-        let statements = plan
-            .statements
-            .iter()
-            .enumerate()
-            .map(|(index, statement)| {
-                let postgres = dialect == Dialect::Postgres;
-                let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
-                let work = if postgres { haste_sql::work_of(&statement.text) } else { Work::Catalog };
-                let names = if postgres { haste_sql::tables_of(&statement.text) } else { Vec::new() };
-                let tables = names.iter().filter_map(|name| table_size(connection, name)).collect();
-                let blockers = crate::apply::blockers(connection, &statement.text);
-                let position = plan.error_position(index, None);
-                StatementImpact {
-                    index,
-                    line: position.line,
-                    summary: haste_sql::mask_secrets(&statement.text[statement.start - statement.offset..])
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned(),
-                    lock,
-                    work,
-                    tables,
-                    estimate_ms: None,
-                    blockers,
-                    safe_now: true,
-                    why_not: None,
+        let mut statements = Vec::new();
+        for (index, statement) in plan.statements.iter().enumerate() {
+            let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
+            let work = if postgres { haste_sql::work_of(&statement.text) } else { Work::Catalog };
+            let names = if postgres { haste_sql::tables_of(&statement.text) } else { Vec::new() };
+            let mut unmeasured = Vec::new();
+            let mut tables = Vec::new();
+            for name in &names {
+                match table_size(connection, name) {
+                    Ok(Some(size)) => tables.push(size),
+                    Ok(None) => {}
+                    Err(error) => unmeasured.push(Unmeasured {
+                        figure: Figure::Size,
+                        table: Some(name.clone()),
+                        reason: error.message,
+                    }),
                 }
-            })
-            .collect();
+            }
+            let blockers = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
+                unmeasured.push(Unmeasured { figure: Figure::Blockers, table: None, reason: error.message });
+                Vec::new()
+            });
+            let waits_for = match waits_by_design(statement.kind) {
+                Some((mode, snapshots)) => waited_for(connection, &names, mode, snapshots, &blockers)
+                    .unwrap_or_else(|error| {
+                        unmeasured.push(Unmeasured {
+                            figure: Figure::WaitsFor,
+                            table: None,
+                            reason: error.message,
+                        });
+                        Vec::new()
+                    }),
+                None => Vec::new(),
+            };
+            let position = plan.error_position(index, None);
+            statements.push(StatementImpact {
+                index,
+                line: position.line,
+                summary: haste_sql::mask_secrets(&statement.text[statement.start - statement.offset..])
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                lock,
+                work,
+                tables,
+                estimate_ms: None,
+                blockers,
+                waits_for,
+                unmeasured,
+                lint: Vec::new(),
+                safe_now: true,
+                why_not: None,
+            });
+        }
+        // A file PostgreSQL's grammar refuses runs not at all: nothing of it is safe to run.
+        if let Some(refused) = plan.unparseable() {
+            if let Some(statement) = statements.get_mut(refused.index) {
+                statement.refuse(format!(
+                    "PostgreSQL's grammar refuses it ({}): nothing of the file would run",
+                    refused.error.message
+                ));
+            }
+        }
         migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements });
     }
     let largest = migrations
@@ -137,14 +320,50 @@ pub fn impact(
         .flat_map(|statement| &statement.tables)
         .max_by_key(|table| table.rows)
         .map(|table| table.name.clone());
-    let scan_rows_per_second = largest.and_then(|table| scan_rate(connection, &table));
+    let scan = match largest {
+        Some(table) => scan_rate(connection, &table),
+        None => Ok(None),
+    };
+    let scan_rows_per_second = scan.as_ref().ok().copied().flatten();
     for statement in migrations.iter_mut().flat_map(|migration| &mut migration.statements) {
+        if let Err(error) = &scan {
+            if !matches!(statement.work, Work::Catalog | Work::Unknown) && !statement.tables.is_empty() {
+                statement.unmeasured.push(Unmeasured {
+                    figure: Figure::Estimate,
+                    table: None,
+                    reason: error.message.clone(),
+                });
+            }
+        }
         judge(statement, scan_rows_per_second);
     }
     for migration in migrations.iter_mut().filter(|migration| migration.mode == ExecutionMode::Transaction) {
         judge_transaction(&mut migration.statements);
     }
     Ok(ImpactReport { scan_rows_per_second, migrations, held })
+}
+
+/// The sessions a statement that waits by design would wait for now: those holding a lock on
+/// `tables` that conflicts with `mode`, and (`snapshots`) every transaction holding a snapshot;
+/// not the `blockers` it waits for anyway.
+fn waited_for(
+    connection: &mut dyn Connection,
+    tables: &[String],
+    mode: Lock,
+    snapshots: bool,
+    blockers: &[LockHolder],
+) -> Result<Vec<LockHolder>, DbError> {
+    let mut sessions = connection.lock_holders(tables, mode)?;
+    if snapshots {
+        sessions.extend(connection.snapshot_holders()?);
+    }
+    let mut seen: Vec<i64> = blockers.iter().map(|blocker| blocker.pid).collect();
+    sessions.retain(|session| {
+        let new = !seen.contains(&session.pid);
+        seen.push(session.pid);
+        new
+    });
+    Ok(sessions)
 }
 
 /// Fills in the estimate and whether the statement is safe to run now.
@@ -162,17 +381,23 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
     statement.estimate_ms = factor
         .zip(scan_rows_per_second)
         .map(|(factor, rate)| (rows as f64 * factor * 1000.0 / rate.max(1) as f64) as u64);
-    if statement.lock.lets_application_through() {
-        return;
-    }
-    let reason = if let Some(holder) = statement.blockers.first() {
+    let reason = if let Some(missing) = statement.unmeasured.first() {
         Some(format!(
-            "pid {} ({}{}) holds a lock on its table since {}: the statement would wait for it",
+            "its {}{} could not be measured without waiting ({}): it cannot be judged",
+            missing.figure.describe(),
+            missing.table.as_deref().map(|table| format!(" of {table}")).unwrap_or_default(),
+            missing.reason
+        ))
+    } else if let Some(holder) = statement.blockers.first() {
+        Some(format!(
+            "pid {} ({}{}) holds a conflicting lock on its table since {}: the statement would wait for it",
             holder.pid,
             holder.application_name,
             holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default(),
             holder.since
         ))
+    } else if statement.lock.lets_application_through() {
+        None
     } else if statement.lock >= Lock::Share && statement.work == Work::Unknown {
         Some(format!("it holds {} while it runs, for a time that cannot be told", statement.lock.describe()))
     } else if statement.lock >= Lock::Share && statement.estimate_ms.unwrap_or(0) > BRIEF_MS {
@@ -184,8 +409,9 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
     } else {
         None
     };
-    statement.safe_now = reason.is_none();
-    statement.why_not = reason;
+    if let Some(reason) = reason {
+        statement.refuse(reason);
+    }
 }
 
 /// In one transaction a lock is held until the commit: the first statement that takes one
@@ -211,38 +437,40 @@ fn judge_transaction(statements: &mut [StatementImpact]) {
     } else {
         None
     };
-    if reason.is_some() {
-        statements[first].safe_now = false;
-        statements[first].why_not = reason;
+    if let Some(reason) = reason {
+        statements[first].refuse(reason);
     }
 }
 
-/// The live size of `table` (quoted SQL text); `None` when it does not exist (yet).
-fn table_size(connection: &mut dyn Connection, table: &str) -> Option<TableSize> {
-    let sql = format!(
-        "SELECT pg_total_relation_size(c.oid), CAST(c.reltuples AS bigint) \
-         FROM pg_class c WHERE c.oid = to_regclass({})",
-        quote_literal(table)
-    );
-    let row = connection.query_row(&sql).ok()??;
-    let number =
-        |i: usize| row.get(i).cloned().flatten().and_then(|value| value.parse::<i64>().ok()).unwrap_or(-1);
-    let bytes = number(0).max(0) as u64;
+/// The live size of `table` (quoted SQL text) with its partitions and inheritance children at
+/// any depth (a partitioned table holds no rows itself); `None` when it does not exist (yet).
+fn table_size(connection: &mut dyn Connection, table: &str) -> Result<Option<TableSize>, DbError> {
     // A table never analyzed has no row estimate (-1): guess from its size, 100 bytes a row,
     // rather than call it empty.
-    let rows = match number(1) {
-        rows if rows >= 0 => rows as u64,
-        _ => bytes / 100,
+    let sql = format!(
+        "WITH RECURSIVE tree(oid, depth) AS (SELECT to_regclass({}), 0 \
+           UNION ALL SELECT i.inhrelid, tree.depth + 1 FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid), \
+         sizes AS (SELECT c.relkind, pg_total_relation_size(c.oid) AS bytes, c.reltuples, tree.depth \
+           FROM tree JOIN pg_class c ON c.oid = tree.oid) \
+         SELECT sum(bytes), sum(CASE WHEN reltuples >= 0 THEN CAST(reltuples AS bigint) \
+                WHEN relkind = 'p' THEN 0 ELSE bytes / 100 END), count(*) FILTER (WHERE depth > 0) \
+         FROM sizes HAVING count(*) > 0",
+        quote_literal(table)
+    );
+    let Some(row) = connection.query_row(&sql)? else { return Ok(None) };
+    let number = |i: usize| {
+        row.get(i).cloned().flatten().and_then(|value| value.parse::<i64>().ok()).unwrap_or(0).max(0) as u64
     };
-    Some(TableSize { name: table.to_owned(), bytes, rows })
+    Ok(Some(TableSize { name: table.to_owned(), bytes: number(0), rows: number(1), partitions: number(2) }))
 }
 
 /// Rows per second a sequential scan of `table` reads now, from reading up to
-/// [`SAMPLE_ROWS`] of its rows.
-fn scan_rate(connection: &mut dyn Connection, table: &str) -> Option<u64> {
+/// [`SAMPLE_ROWS`] of its rows; `None` when it has none.
+fn scan_rate(connection: &mut dyn Connection, table: &str) -> Result<Option<u64>, DbError> {
     let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT {SAMPLE_ROWS}) sample");
     let started = Instant::now();
-    let rows: u64 = connection.query_row(&sql).ok()??.into_iter().next()??.parse().ok()?;
+    let rows = connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten());
+    let rows: u64 = rows.and_then(|rows| rows.parse().ok()).unwrap_or(0);
     let seconds = started.elapsed().as_secs_f64().max(0.000_1);
-    (rows > 0).then(|| (rows as f64 / seconds) as u64)
+    Ok((rows > 0).then(|| (rows as f64 / seconds) as u64))
 }

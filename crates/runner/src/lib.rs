@@ -5,7 +5,8 @@
 //!   migration exactly once, release the lock.
 //! - [`status`]: compare history with the folder without taking the lock or writing anything.
 //! - [`impact`]: what deploying the pending migrations would do now, statement by statement
-//!   (lock, work, table size, estimate, blockers), for `migrate plan`.
+//!   (lock, work, table size, estimate, blockers, what it waits for, lint findings), for
+//!   `migrate plan`.
 //! - [`deploy_fleet`], [`status_fleet`]: the same for many databases (or schemas) at once, a
 //!   few at a time, each target with its own lock and history.
 //! - [`Observer`] receives [`RunEvent`]s as they happen (lock waits, each migration's start,
@@ -41,7 +42,10 @@ pub use fleet::{
 };
 /// What a migration written in code receives and returns.
 pub use haste_driver::{DbError, Executor};
-pub use impact::{ImpactReport, MigrationImpact, StatementImpact, TableSize, impact};
+pub use impact::{
+    Figure, ImpactReport, LintNote, LintSeverity, MigrationImpact, StatementImpact, TableSize, Unmeasured,
+    impact,
+};
 pub use plan::ExecutionMode;
 pub use recorded::RecordedBy;
 pub use recovery::{

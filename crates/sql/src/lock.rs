@@ -52,6 +52,57 @@ impl Lock {
     pub fn lets_application_through(self) -> bool {
         matches!(self, Lock::None | Lock::AccessShare | Lock::ShareUpdateExclusive)
     }
+
+    /// Whether a session holding `self` makes a request for `other` wait (PostgreSQL's
+    /// "Conflicting Lock Modes" table; the relation is symmetric).
+    pub fn conflicts_with(self, other: Lock) -> bool {
+        use Lock::*;
+        let (weaker, stronger) = if self <= other { (self, other) } else { (other, self) };
+        match stronger {
+            None => false,
+            AccessShare | RowShare | RowExclusive => false,
+            ShareUpdateExclusive => matches!(weaker, ShareUpdateExclusive),
+            Share => matches!(weaker, RowExclusive | ShareUpdateExclusive),
+            ShareRowExclusive => {
+                matches!(weaker, RowExclusive | ShareUpdateExclusive | Share | ShareRowExclusive)
+            }
+            Exclusive => weaker >= RowShare,
+            AccessExclusive => weaker >= AccessShare,
+        }
+    }
+
+    /// The modes a session may hold that make a request for `self` wait.
+    pub fn conflicting(self) -> impl Iterator<Item = Lock> {
+        Lock::ALL.into_iter().filter(move |held| held.conflicts_with(self))
+    }
+
+    /// Its name in `pg_locks.mode`; `None` for [`Lock::None`].
+    pub fn server_name(self) -> Option<&'static str> {
+        Some(match self {
+            Lock::None => return Option::None,
+            Lock::AccessShare => "AccessShareLock",
+            Lock::RowShare => "RowShareLock",
+            Lock::RowExclusive => "RowExclusiveLock",
+            Lock::ShareUpdateExclusive => "ShareUpdateExclusiveLock",
+            Lock::Share => "ShareLock",
+            Lock::ShareRowExclusive => "ShareRowExclusiveLock",
+            Lock::Exclusive => "ExclusiveLock",
+            Lock::AccessExclusive => "AccessExclusiveLock",
+        })
+    }
+
+    /// Every mode, weakest first.
+    const ALL: [Lock; 9] = [
+        Lock::None,
+        Lock::AccessShare,
+        Lock::RowShare,
+        Lock::RowExclusive,
+        Lock::ShareUpdateExclusive,
+        Lock::Share,
+        Lock::ShareRowExclusive,
+        Lock::Exclusive,
+        Lock::AccessExclusive,
+    ];
 }
 
 /// The strongest table lock of a PostgreSQL statement; statements haste cannot judge (function
@@ -486,5 +537,55 @@ mod tests {
         ] {
             assert_eq!(lock(sql), expected, "{sql}");
         }
+    }
+
+    #[test]
+    fn conflicts_follow_postgres_table() {
+        // Rows of PostgreSQL's "Conflicting Lock Modes" table, as the modes each one conflicts with.
+        let table = [
+            (Lock::AccessShare, vec![Lock::AccessExclusive]),
+            (Lock::RowShare, vec![Lock::Exclusive, Lock::AccessExclusive]),
+            (
+                Lock::RowExclusive,
+                vec![Lock::Share, Lock::ShareRowExclusive, Lock::Exclusive, Lock::AccessExclusive],
+            ),
+            (
+                Lock::ShareUpdateExclusive,
+                vec![
+                    Lock::ShareUpdateExclusive,
+                    Lock::Share,
+                    Lock::ShareRowExclusive,
+                    Lock::Exclusive,
+                    Lock::AccessExclusive,
+                ],
+            ),
+            (
+                Lock::Share,
+                vec![
+                    Lock::RowExclusive,
+                    Lock::ShareUpdateExclusive,
+                    Lock::ShareRowExclusive,
+                    Lock::Exclusive,
+                    Lock::AccessExclusive,
+                ],
+            ),
+            (
+                Lock::Exclusive,
+                vec![
+                    Lock::RowShare,
+                    Lock::RowExclusive,
+                    Lock::ShareUpdateExclusive,
+                    Lock::Share,
+                    Lock::ShareRowExclusive,
+                    Lock::Exclusive,
+                    Lock::AccessExclusive,
+                ],
+            ),
+        ];
+        for (lock, conflicts) in table {
+            assert_eq!(lock.conflicting().collect::<Vec<_>>(), conflicts, "{lock:?}");
+        }
+        assert_eq!(Lock::AccessExclusive.conflicting().count(), 8);
+        assert_eq!(Lock::None.conflicting().count(), 0);
     }
 }

@@ -18,7 +18,7 @@ use haste_driver::{
     Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
     LockHolder, StepError,
 };
-use haste_sql::{Dialect, quote_ident, quote_literal};
+use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
 
 /// How long a statement waits for another connection's write lock when no limit is set.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -230,8 +230,13 @@ impl Connection for SqliteConnection {
         Ok(())
     }
 
-    fn lock_holders(&mut self, _tables: &[String]) -> Result<Vec<LockHolder>, DbError> {
+    fn lock_holders(&mut self, _tables: &[String], _lock: Lock) -> Result<Vec<LockHolder>, DbError> {
         // SQLite locks the whole file and does not say who holds it.
+        Ok(Vec::new())
+    }
+
+    fn snapshot_holders(&mut self) -> Result<Vec<LockHolder>, DbError> {
+        // A SQLite reader does not hold back a writer's index build.
         Ok(Vec::new())
     }
 

@@ -15,6 +15,7 @@ mod matrix;
 mod owners;
 mod partitions;
 mod pictures;
+mod plan;
 mod prisma;
 mod privileges;
 mod random_dev;

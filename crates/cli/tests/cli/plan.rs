@@ -1,0 +1,153 @@
+//! `migrate plan`: the impact of each pending statement, measured on a real server before
+//! anything runs, without ever making the application wait behind a probe.
+
+use std::time::Duration;
+
+use haste_testkit::{Session, database};
+use serde_json::Value;
+
+use crate::budget::hold_lock;
+use crate::{Run, haste, migrations};
+
+/// The statements of the first pending migration in a JSON plan.
+fn statements(run: &Run) -> Vec<Value> {
+    run.json_lines()[0]["migrations"][0]["statements"].as_array().cloned().unwrap_or_default()
+}
+
+/// A session of application `report` that runs `sql` and keeps its transaction open until
+/// dropped.
+fn report_session(url: &str, sql: &str) -> Session {
+    let session = Session::connect(&format!("{url}?application_name=report"));
+    session.execute(sql);
+    session
+}
+
+#[test]
+fn a_probe_that_would_wait_for_a_lock_gives_up_and_says_unmeasured() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN note text;")]);
+    // Reading the table's size needs ACCESS SHARE, which waits behind this holder and would
+    // make every later request of the application queue behind the probe.
+    let holder = hold_lock(url, "ACCESS EXCLUSIVE", Duration::from_secs(10));
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    let still_held = db.value(
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND a.application_name = 'report'",
+    );
+    holder.join().unwrap();
+    assert_eq!(still_held.as_deref(), Some("1"), "the plans ended while the lock was held: {plan:?}");
+    assert_eq!(plan.code, 17, "{plan:?}");
+    assert_eq!(plan.json_lines()[0]["ok"], false, "{plan:?}");
+    let statement = &statements(&plan)[0];
+    let unmeasured = statement["unmeasured"].as_array().unwrap();
+    assert_eq!(unmeasured[0]["figure"], "size", "{plan:?}");
+    assert!(unmeasured[0]["reason"].as_str().unwrap().contains("lock timeout"), "{plan:?}");
+    assert_eq!(statement["tables"], serde_json::json!([]), "no size is guessed: {plan:?}");
+    assert_eq!(statement["safe_now"], false, "{plan:?}");
+    assert_eq!(text.code, 17, "{text:?}");
+    assert!(text.stdout.contains("unmeasured: size of"), "{text:?}");
+}
+
+#[test]
+fn a_partitioned_table_is_measured_and_guarded_through_its_partitions() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE p (id int, v int) PARTITION BY RANGE (id);
+         CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (5000);
+         CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (5000) TO (10000) PARTITION BY RANGE (id);
+         CREATE TABLE p2a PARTITION OF p2 FOR VALUES FROM (5000) TO (10000);
+         INSERT INTO p SELECT g, g FROM generate_series(0, 9999) g;
+         ANALYZE p1, p2a",
+    );
+    let dir = migrations(&[("1_add", "ALTER TABLE p ADD COLUMN w int;")]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let table = &statements(&plan)[0]["tables"][0];
+    assert_eq!(table["rows"], 10000, "the partitions' rows: {plan:?}");
+    assert_eq!(table["partitions"], 3, "{plan:?}");
+    assert!(table["bytes"].as_u64().is_some_and(|bytes| bytes > 8192 * 2), "{plan:?}");
+
+    // A reader of one partition holds ACCESS SHARE on it alone, which the ACCESS EXCLUSIVE
+    // the parent's ALTER takes on every partition waits for.
+    let reader = report_session(url, "BEGIN; SELECT count(*) FROM p1");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    drop(reader);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    let statement = &statements(&plan)[0];
+    let blocker = &statement["blockers"][0];
+    assert_eq!(blocker["application_name"], "report", "{plan:?}");
+    assert_eq!(blocker["state"], "idle in transaction", "{plan:?}");
+    assert!(blocker["pid"].as_i64().is_some_and(|pid| pid > 0) && blocker["since"].is_string(), "{plan:?}");
+    assert!(!plan.stdout.contains("count(*)"), "never another session's query: {plan:?}");
+}
+
+#[test]
+fn a_concurrent_build_lists_whom_it_waits_for_and_only_conflicting_locks_block_it() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+    let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);")]);
+    // A reader with a snapshot: the build would wait for it to end, holding only a lock the
+    // application never waits for. Its ACCESS SHARE does not conflict with the build's lock.
+    let reader = report_session(url, "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM t");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    drop(reader);
+    assert_eq!(plan.code, 0, "waiting for a reader is safe: {plan:?}");
+    let statement = &statements(&plan)[0];
+    assert_eq!(statement["blockers"], serde_json::json!([]), "{plan:?}");
+    assert_eq!(statement["waits_for"][0]["application_name"], "report", "{plan:?}");
+    assert_eq!(statement["waits_for"][0]["state"], "idle in transaction", "{plan:?}");
+    assert!(text.stdout.contains("this wait does not block the application"), "{text:?}");
+
+    // A session holding SHARE UPDATE EXCLUSIVE (another build, a manual VACUUM) blocks it.
+    let holder = hold_lock(url, "SHARE UPDATE EXCLUSIVE", Duration::from_secs(3));
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(plan.code, 17, "{plan:?}");
+    assert_eq!(statements(&plan)[0]["blockers"][0]["application_name"], "report", "{plan:?}");
+}
+
+#[test]
+fn lint_findings_sit_beside_their_statements_and_an_error_is_never_safe_now() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[("0_init", "CREATE TABLE t (id int, a int);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    // An empty table: the rewrite would be instant, only lint says it is not safe.
+    dir.write(
+        "migrations/1_retype/migration.sql",
+        "ALTER TABLE t ADD COLUMN note text;\nALTER TABLE t ALTER COLUMN a TYPE bigint;\n",
+    );
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    let listed = statements(&plan);
+    let severities = |statement: &Value| -> Vec<String> {
+        statement["lint"].as_array().unwrap().iter().map(|note| note["severity"].to_string()).collect()
+    };
+    assert!(!severities(&listed[0]).contains(&"\"error\"".to_owned()), "a warning at most: {plan:?}");
+    assert_eq!(listed[0]["safe_now"], true, "{plan:?}");
+    let note = &listed[1]["lint"][0];
+    assert_eq!(note["rule"], "column-type-rewrite", "{plan:?}");
+    assert_eq!(note["severity"], "error", "{plan:?}");
+    assert_eq!(note["line"], 2, "{plan:?}");
+    assert!(note["message"].is_string(), "{plan:?}");
+    assert_eq!(listed[1]["safe_now"], false, "{plan:?}");
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    assert!(text.stdout.contains("lint error column-type-rewrite (line 2)"), "{text:?}");
+
+    // A file PostgreSQL's grammar refuses runs not at all.
+    dir.write(
+        "migrations/1_retype/migration.sql",
+        "ALTER TABLE t ADD COLUMN note text;\nALTER TABLE t ADD COLUMNN x int;\n",
+    );
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    let listed = statements(&plan);
+    assert_eq!(listed[1]["lint"][0]["rule"], "syntax-error", "{plan:?}");
+    assert_eq!(listed[1]["safe_now"], false, "{plan:?}");
+}
