@@ -303,13 +303,13 @@ fn measure(
             });
         }
         // A file PostgreSQL's grammar refuses runs not at all: nothing of it is safe to run.
-        if let Some(refused) = plan.unparseable() {
-            if let Some(statement) = statements.get_mut(refused.index) {
-                statement.refuse(format!(
-                    "PostgreSQL's grammar refuses it ({}): nothing of the file would run",
-                    refused.error.message
-                ));
-            }
+        if let Some(refused) = plan.unparseable()
+            && let Some(statement) = statements.get_mut(refused.index)
+        {
+            statement.refuse(format!(
+                "PostgreSQL's grammar refuses it ({}): nothing of the file would run",
+                refused.error.message
+            ));
         }
         migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements });
     }
@@ -326,14 +326,15 @@ fn measure(
     };
     let scan_rows_per_second = scan.as_ref().ok().copied().flatten();
     for statement in migrations.iter_mut().flat_map(|migration| &mut migration.statements) {
-        if let Err(error) = &scan {
-            if !matches!(statement.work, Work::Catalog | Work::Unknown) && !statement.tables.is_empty() {
-                statement.unmeasured.push(Unmeasured {
-                    figure: Figure::Estimate,
-                    table: None,
-                    reason: error.message.clone(),
-                });
-            }
+        if let Err(error) = &scan
+            && !matches!(statement.work, Work::Catalog | Work::Unknown)
+            && !statement.tables.is_empty()
+        {
+            statement.unmeasured.push(Unmeasured {
+                figure: Figure::Estimate,
+                table: None,
+                reason: error.message.clone(),
+            });
         }
         judge(statement, scan_rows_per_second);
     }
