@@ -970,22 +970,25 @@ fn reindexed_scope(connection: &mut dyn Connection, statement: &str) -> Result<O
     })
 }
 
-/// The INVALID indexes in `scope`, schema-qualified and quoted, leaving out those another
-/// session is building or rebuilding right now.
+/// The INVALID indexes of the tables in `scope` and of their TOAST tables (a rebuild rebuilds
+/// those too), schema-qualified and quoted, leaving out those another session is building or
+/// rebuilding right now.
 fn invalid_indexes_of(connection: &mut dyn Connection, scope: &IndexScope) -> Result<Vec<String>, DbError> {
-    let within = match scope {
-        IndexScope::Table(table) => format!("i.indrelid = to_regclass({})", haste_sql::quote_literal(table)),
+    let tables = match scope {
+        IndexScope::Table(table) => format!("t.oid = to_regclass({})", haste_sql::quote_literal(table)),
         IndexScope::Schema(schema) => {
-            format!("c.relnamespace = to_regnamespace({})", haste_sql::quote_literal(schema))
+            format!("t.relnamespace = to_regnamespace({})", haste_sql::quote_literal(schema))
         }
-        IndexScope::Database => {
-            "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')".to_owned()
-        }
+        IndexScope::Database => "t.relnamespace NOT IN (SELECT oid FROM pg_namespace \
+             WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast'))"
+            .to_owned(),
     };
     let sql = format!(
-        "SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
+        "WITH tables AS (SELECT t.oid, t.reltoastrelid FROM pg_class t WHERE {tables}) \
+         SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE {within} AND NOT i.indisvalid AND NOT EXISTS \
+         WHERE i.indrelid IN (SELECT oid FROM tables UNION SELECT reltoastrelid FROM tables) \
+           AND NOT i.indisvalid AND NOT EXISTS \
            (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())"
     );
     let names =

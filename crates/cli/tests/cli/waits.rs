@@ -241,13 +241,13 @@ fn a_data_step_blocked_past_the_deadline_stops_and_says_why() {
     assert_eq!(db.value("SELECT count(*) FROM contacts WHERE score = id * 2").as_deref(), Some("1000"));
 }
 
-/// Deploys `statement` (a concurrent rebuild) on `app.t` while a writer's open transaction
+/// Deploys `statement` (a concurrent rebuild) on `app.t` (which has a TOAST table) while a writer's open transaction
 /// makes its wait for older transactions time out, and returns the run once the INVALID
 /// index it left was dropped (the drop waits for the writer, which is released then).
 fn rebuild_blocked_by_a_writer(db: &haste_testkit::TestDb, statement: &str) -> Run {
     let url = db.url.as_str();
     db.execute(
-        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, a int); CREATE INDEX t_a_idx ON app.t (a); \
+        "CREATE SCHEMA app; CREATE TABLE app.t (id int PRIMARY KEY, a int, note text); CREATE INDEX t_a_idx ON app.t (a); \
          INSERT INTO app.t SELECT g, g FROM generate_series(1, 100) g",
     );
     let dir = migrations(&[("1_rebuild", &format!("-- haste:retries 0\n{statement}"))]);
@@ -258,6 +258,15 @@ fn rebuild_blocked_by_a_writer(db: &haste_testkit::TestDb, statement: &str) -> R
     let run = run.finish();
     assert!(dropping, "the INVALID index left was dropped: {run:?}");
     run
+}
+
+#[test]
+fn a_cancelled_reindex_concurrently_of_a_table_leaves_no_invalid_index_nor_toast_index() {
+    let Some(db) = database() else { return };
+    let run = rebuild_blocked_by_a_writer(&db, "REINDEX TABLE CONCURRENTLY app.t;");
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("pg_toast.") && run.stderr.contains("was dropped"), "{run:?}");
+    assert_eq!(invalid_indexes(&db), "");
 }
 
 #[test]
