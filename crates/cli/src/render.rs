@@ -4,10 +4,10 @@
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use haste_driver::{ConnectError, DatabaseUrl};
+use haste_driver::{ConnectError, DatabaseUrl, LockHolder};
 use haste_runner::{
-    AppliedMigration, Check, DeployReport, Error, ExecutionMode, FailureState, MigrationFailure, Observer,
-    RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
+    AppliedMigration, Check, DeployReport, Error, ExecutionMode, FailureState, GaveUpBy, MigrationFailure,
+    Observer, RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
 };
 use serde_json::{Value, json};
 
@@ -784,15 +784,17 @@ impl Observer for ProgressPrinter<'_> {
                     })
                 }
                 RunEvent::Retrying { name, attempt, delay_ms, error, blockers } => {
-                    let waited_for: Vec<String> = blockers.iter().map(session_text).collect();
-                    let waited_for = match waited_for.as_slice() {
+                    let waited_for = match blockers {
                         [] => String::new(),
-                        sessions => format!("; waited for {}", sessions.join(", ")),
+                        sessions => format!("; waited for {}", sessions_text(sessions)),
                     };
                     self.printer.line(&format!(
                         "  {name}: attempt {attempt} hit {error}{waited_for}; retrying in {delay_ms} ms"
                     ))
                 }
+                RunEvent::DetachFinalized { name, partitioned, partition } => self.printer.line(&format!(
+                    "  {name}: {partition} was left detach pending from {partitioned} by an earlier attempt; finishing it with ALTER TABLE {partitioned} DETACH PARTITION {partition} FINALIZE"
+                )),
                 RunEvent::MigrationApplied { name, duration_ms, .. } => {
                     self.printer.line(&format!("  applied {name} in {duration_ms} ms"))
                 }
@@ -937,6 +939,13 @@ enum Unit {
     SchemaFile,
 }
 
+/// Sessions holding locks, as the lock budget names them: pid, application name, state and
+/// since when, never their query text.
+fn sessions_text(sessions: &[LockHolder]) -> String {
+    let named: Vec<String> = sessions.iter().map(session_text).collect();
+    named.join(", ")
+}
+
 fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     let position = &failure.position;
     let subject = match unit {
@@ -963,8 +972,29 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     if let Some(hint) = hint(&failure.error) {
         text.push_str(&format!("\n{:width$} = hint: {hint}", ""));
     }
-    if failure.attempts > 1 {
-        text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts));
+    match &failure.gave_up {
+        Some(gave_up) => {
+            let ended = match gave_up.by {
+                GaveUpBy::Deadline => {
+                    format!("the lock budget's deadline of {} ms passed", gave_up.deadline_ms)
+                }
+                GaveUpBy::Retries => "its retries were used up".to_owned(),
+            };
+            let blocked = match gave_up.blockers.as_slice() {
+                [] => String::new(),
+                sessions => format!("; blocked last by {}", sessions_text(sessions)),
+            };
+            text.push_str(&format!(
+                "\n{:width$} = gave up after {} attempt{}: {ended}{blocked}",
+                "",
+                gave_up.attempts,
+                if gave_up.attempts == 1 { "" } else { "s" }
+            ));
+        }
+        None if failure.attempts > 1 => {
+            text.push_str(&format!("\n{:width$} = after {} attempts", "", failure.attempts))
+        }
+        None => {}
     }
     // Undoing (`migrate down`) and seeding are not what the next deploy runs.
     let file = position.file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
@@ -1032,6 +1062,9 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
             value["statement_index"] = failure.statement_index.into();
             value["attempts"] = failure.attempts.into();
             value["state"] = json!(failure.state);
+            if let Some(gave_up) = &failure.gave_up {
+                value["gave_up"] = json!(gave_up);
+            }
         }
         Error::ChecksumMismatch { name, file, applied, current } => {
             value["migration"] = name.clone().into();

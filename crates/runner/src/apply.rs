@@ -7,7 +7,7 @@ use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
 use haste_sql::{Dialect, Lock, StatementKind, TransactionControl};
 
-use crate::error::{FailureState, MigrationFailure};
+use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
@@ -57,7 +57,7 @@ impl<'a> Applier<'a> {
         }
         let plan = Plan::new(self.connection.dialect(), migration)?;
         if let Some(refused) = plan.unparseable() {
-            return Err(self.failed(&plan, refused, 1, FailureState::RolledBack));
+            return Err(self.failed(&plan, refused, Tried::attempts(1), FailureState::RolledBack));
         }
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
@@ -146,6 +146,7 @@ impl<'a> Applier<'a> {
                 error,
                 attempts: 1,
                 state: FailureState::RolledBack,
+                gave_up: None,
             })));
         }
         let duration_ms = started.elapsed().as_millis();
@@ -319,8 +320,39 @@ impl MigrationWaits {
     }
 }
 
-fn millis(ms: u128) -> u64 {
+pub(crate) fn millis(ms: u128) -> u64 {
     u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// How the attempts of a statement went: how many were made, and whether the lock budget
+/// ended them.
+pub(crate) struct Tried {
+    pub attempts: u32,
+    pub gave_up: Option<GaveUp>,
+}
+
+impl Tried {
+    /// `attempts` made, not ended by the lock budget.
+    pub(crate) fn attempts(attempts: u32) -> Tried {
+        Tried { attempts, gave_up: None }
+    }
+}
+
+/// The limits of an attempt made `elapsed` into a lock budget of `deadline`: its lock timeout
+/// shortened to what remains of the deadline, so the last attempt ends at the deadline rather
+/// than a whole lock timeout after it. A deadline of zero means exactly one attempt, under the
+/// lock timeout as set; so does a lock timeout that is off (the statement then waits as long
+/// as it must, and is never retried after a lock timeout).
+pub(crate) fn within_deadline(limits: Limits, deadline: Duration, elapsed: Duration) -> Limits {
+    let lock_timeout = match limits.lock_timeout {
+        Some(timeout) if !timeout.is_zero() && !deadline.is_zero() => {
+            // PostgreSQL takes a zero lock timeout as none: the last attempt waits at least 1 ms.
+            let remaining = deadline.saturating_sub(elapsed).max(Duration::from_millis(1));
+            Some(timeout.min(remaining))
+        }
+        other => other,
+    };
+    Limits { lock_timeout, ..limits }
 }
 
 /// The key of an `applied` event's detail under which [`RecordedLockWaits`] are kept.
@@ -356,15 +388,17 @@ impl Applier<'_> {
     /// Runs `attempt` until it succeeds, fails for good, or the lock budget runs out: after a
     /// lock timeout or deadlock it tries again after a growing, jittered pause, until the
     /// deadline passes (or the migration's `retries` are used up). Each retry names the
-    /// sessions the statement waited for. Returns the outcome and how many attempts were made.
+    /// sessions the statement waited for. Returns the outcome and how the attempts went.
     ///
-    /// `attempt` is handed the migration's waits so far, for the history it writes.
+    /// `attempt` is handed the migration's waits so far, for the history it writes, and the
+    /// limits of this attempt: `limits` within what remains of the deadline.
     fn with_retries<T>(
         &mut self,
         plan: &Plan<'_>,
-        attempt: impl FnMut(&mut dyn Connection, &MigrationWaits) -> Result<T, StepError>,
-    ) -> (Result<T, StepError>, u32) {
-        self.retrying(plan, None, attempt)
+        limits: Limits,
+        attempt: impl FnMut(&mut dyn Connection, &MigrationWaits, Limits) -> Result<T, StepError>,
+    ) -> (Result<T, StepError>, Tried) {
+        self.retrying(plan, limits, None, attempt)
     }
 
     /// [`Self::with_retries`]; a failure at `history` (the index the attempt gives its history
@@ -373,43 +407,53 @@ impl Applier<'_> {
     fn retrying<T>(
         &mut self,
         plan: &Plan<'_>,
+        limits: Limits,
         history: Option<usize>,
-        mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits) -> Result<T, StepError>,
-    ) -> (Result<T, StepError>, u32) {
+        mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits, Limits) -> Result<T, StepError>,
+    ) -> (Result<T, StepError>, Tried) {
         let retries = plan.migration.directives.retries.or(self.settings.retries);
+        let deadline = self.settings.lock_deadline;
         let started = Instant::now();
         let mut tries = 0;
         loop {
             tries += 1;
             let tried = Instant::now();
-            match attempt(&mut *self.connection, &self.current) {
-                Err(failure)
-                    if failure.error.is_retryable()
-                        && (retries.is_none_or(|retries| tries <= retries)
-                            || history == Some(failure.index)) =>
-                {
-                    let delay =
-                        jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
-                    if started.elapsed() + delay > self.settings.lock_deadline {
-                        return (Err(failure), tries);
-                    }
-                    let statement = match history == Some(failure.index) {
-                        true => "",
-                        false => plan.statements.get(failure.index).map_or("", |s| s.text.as_str()),
-                    };
-                    let blockers = blockers(&mut *self.connection, statement);
-                    self.observer.event(&RunEvent::Retrying {
-                        name: &plan.migration.name,
-                        attempt: tries,
-                        delay_ms: delay.as_millis(),
-                        error: &failure.error,
-                        blockers: &blockers,
-                    });
-                    std::thread::sleep(delay);
-                    self.current.count(tried.elapsed(), &blockers);
-                }
-                outcome => return (outcome, tries),
+            let outcome = attempt(
+                &mut *self.connection,
+                &self.current,
+                within_deadline(limits, deadline, started.elapsed()),
+            );
+            let failure = match outcome {
+                Err(failure) if failure.error.is_retryable() => failure,
+                outcome => return (outcome, Tried::attempts(tries)),
+            };
+            let statement = match history == Some(failure.index) {
+                true => "",
+                false => plan.statements.get(failure.index).map_or("", |s| s.text.as_str()),
+            };
+            let blockers = blockers(&mut *self.connection, statement);
+            let delay = jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
+            let gave_up = if started.elapsed() + delay > deadline {
+                Some(GaveUpBy::Deadline)
+            } else if retries.is_some_and(|retries| tries > retries) && history != Some(failure.index) {
+                Some(GaveUpBy::Retries)
+            } else {
+                None
+            };
+            if let Some(by) = gave_up {
+                let gave_up =
+                    GaveUp { by, deadline_ms: millis(deadline.as_millis()), attempts: tries, blockers };
+                return (Err(failure), Tried { attempts: tries, gave_up: Some(gave_up) });
             }
+            self.observer.event(&RunEvent::Retrying {
+                name: &plan.migration.name,
+                attempt: tries,
+                delay_ms: delay.as_millis(),
+                error: &failure.error,
+                blockers: &blockers,
+            });
+            std::thread::sleep(delay);
+            self.current.count(tried.elapsed(), &blockers);
         }
     }
 
@@ -424,7 +468,10 @@ impl Applier<'_> {
         let waits_by_design = plan.statements[range].iter().all(|statement| {
             matches!(haste_sql::lock_of(&statement.text), Lock::None | Lock::ShareUpdateExclusive)
         });
+        // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
+        // would be none at all).
         if waits_by_design
+            && !self.settings.lock_deadline.is_zero()
             && plan.migration.directives.lock_timeout.is_none()
             && self.connection.dialect() == Dialect::Postgres
         {
@@ -470,7 +517,7 @@ impl Applier<'_> {
         let settings = self.settings;
         let limits = self.step_limits(plan, 0..plan.statements.len());
         let texts = plan.texts(0..plan.statements.len());
-        let (outcome, attempts) = self.with_retries(plan, |connection, waits| {
+        let (outcome, tried) = self.with_retries(plan, limits, |connection, waits, limits| {
             connection.run_in_transaction(
                 limits,
                 &texts,
@@ -480,7 +527,7 @@ impl Applier<'_> {
         });
         match outcome {
             Ok(()) => Ok(()),
-            Err(failure) => Err(self.failed(plan, failure, attempts, FailureState::RolledBack)),
+            Err(failure) => Err(self.failed(plan, failure, tried, FailureState::RolledBack)),
         }
     }
 
@@ -543,11 +590,12 @@ impl Applier<'_> {
                 // back and is retried with the statement, until the deadline. A `CALL` or `DO`
                 // that may commit by itself runs outside a transaction block, as before.
                 let texts = plan.texts(step.start..step.end);
-                let (outcome, attempts) = self.retrying(plan, Some(step.end), |connection, waits| {
-                    connection
-                        .run_in_transaction(limits, &texts, &settings.history, &writes(waits))
-                        .map_err(|failure| StepError { index: step.start + failure.index, ..failure })
-                });
+                let (outcome, tried) =
+                    self.retrying(plan, limits, Some(step.end), |connection, waits, limits| {
+                        connection
+                            .run_in_transaction(limits, &texts, &settings.history, &writes(waits))
+                            .map_err(|failure| StepError { index: step.start + failure.index, ..failure })
+                    });
                 match outcome {
                     Ok(()) => true,
                     Err(failure)
@@ -559,7 +607,7 @@ impl Applier<'_> {
                     Err(failure) => {
                         let failure = StepError { index: step.start, ..failure };
                         let state = FailureState::MarkedFailed { statements_done: step.start };
-                        return Err(self.failed(plan, failure, attempts, state));
+                        return Err(self.failed(plan, failure, tried, state));
                     }
                 }
             };
@@ -567,23 +615,33 @@ impl Applier<'_> {
                 // Done, with its progress row.
             } else if step.alone {
                 self.note_unnamed_index_build(plan, step.start)?;
-                let (outcome, attempts) = self.with_retries(plan, |connection, _| {
+                let (outcome, tried) = self.with_retries(plan, limits, |connection, _, limits| {
                     run_alone(connection, limits, statement)
                         .map_err(|error| StepError { index: step.start, error })
                 });
-                if let Err(failure) = outcome {
-                    let state = FailureState::MarkedFailed { statements_done: step.start };
-                    return Err(self.failed(plan, failure, attempts, state));
+                match outcome {
+                    Err(failure) => {
+                        let state = FailureState::MarkedFailed { statements_done: step.start };
+                        return Err(self.failed(plan, failure, tried, state));
+                    }
+                    Ok(Ran::Finalized { partitioned, partition }) => {
+                        self.observer.event(&RunEvent::DetachFinalized {
+                            name: &plan.migration.name,
+                            partitioned: &partitioned,
+                            partition: &partition,
+                        })
+                    }
+                    Ok(Ran::AsWritten) => {}
                 }
                 // The statement is done: only its record is retried, never the statement.
                 let (recorded, attempts) = self.record_done(plan, &writes(&self.current), step.start);
                 if let Err(failure) = recorded {
                     let state = FailureState::MarkedFailed { statements_done: step.end };
-                    return Err(self.failed(plan, failure, attempts, state));
+                    return Err(self.failed(plan, failure, Tried::attempts(attempts), state));
                 }
             } else {
                 let texts = plan.texts(step.start..step.end);
-                let (outcome, attempts) = self.with_retries(plan, |connection, waits| {
+                let (outcome, tried) = self.with_retries(plan, limits, |connection, waits, limits| {
                     connection.run_in_transaction(limits, &texts, &settings.history, &writes(waits)).map_err(
                         |failure| StepError {
                             index: step.start + failure.index.min(texts.len() - 1),
@@ -593,7 +651,7 @@ impl Applier<'_> {
                 });
                 if let Err(failure) = outcome {
                     let state = FailureState::MarkedFailed { statements_done: step.start };
-                    return Err(self.failed(plan, failure, attempts, state));
+                    return Err(self.failed(plan, failure, tried, state));
                 }
             }
             self.observer.event(&RunEvent::StepDone {
@@ -668,7 +726,7 @@ impl Applier<'_> {
                 } else {
                     FailureState::MarkedFailed { statements_done: recorded_done }
                 };
-                return Err(self.failed(plan, StepError { index, error }, 1, state));
+                return Err(self.failed(plan, StepError { index, error }, Tried::attempts(1), state));
             }
             in_transaction = statement.kind.transaction_open_after(in_transaction);
             if commits {
@@ -677,20 +735,20 @@ impl Applier<'_> {
             } else if !history_in_file_transaction && !in_transaction && index < last {
                 if let Err(error) = self.connection.record(history, &progress, false) {
                     let state = FailureState::MarkedFailed { statements_done: index + 1 };
-                    return Err(self.failed(plan, StepError { index, error }, 1, state));
+                    return Err(self.failed(plan, StepError { index, error }, Tried::attempts(1), state));
                 }
                 recorded_done = index + 1;
             }
         }
         if !recorded_applied && let Err(error) = self.connection.record(history, &applied, false) {
             let state = FailureState::MarkedFailed { statements_done: plan.statements.len() };
-            return Err(self.failed(plan, StepError { index: last, error }, 1, state));
+            return Err(self.failed(plan, StepError { index: last, error }, Tried::attempts(1), state));
         }
         Ok(())
     }
 
     /// Records a failure as precisely as the database allows and builds the error.
-    fn failed(&mut self, plan: &Plan<'_>, failure: StepError, attempts: u32, state: FailureState) -> Error {
+    fn failed(&mut self, plan: &Plan<'_>, failure: StepError, tried: Tried, state: FailureState) -> Error {
         let mut state = if failure.error.transaction_ended_early {
             // Statements may have committed on their own: never call this rolled back.
             FailureState::MarkedFailed { statements_done: 0 }
@@ -718,7 +776,8 @@ impl Applier<'_> {
             "statement_index": failure.index,
             "line": position.line,
             "column": position.column,
-            "attempts": attempts,
+            "attempts": tried.attempts,
+            "gave_up": tried.gave_up,
         })
         .to_string();
         if !failure.error.connection_lost {
@@ -744,47 +803,80 @@ impl Applier<'_> {
             statement_index: failure.index,
             position,
             error: failure.error,
-            attempts,
+            attempts: tried.attempts,
             state,
+            gave_up: tried.gave_up,
         }))
     }
 }
 
+/// What [`run_alone`] ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// The statement, as written.
+    AsWritten,
+    /// `DETACH PARTITION ... FINALIZE` in its place: an earlier attempt or run of this
+    /// `DETACH PARTITION ... CONCURRENTLY` was interrupted after it marked the partition
+    /// "detach pending", which the statement as written would refuse.
+    Finalized {
+        /// The partitioned table, quoted.
+        partitioned: String,
+        /// The partition, quoted.
+        partition: String,
+    },
+}
+
 /// Runs a statement that cannot run in a transaction. A concurrent index build or rebuild
-/// that does not finish (cancelled by a lock or statement timeout, or refused) leaves an INVALID
-/// index behind on its table: it is dropped before the error is reported or the build retried,
-/// and a build is never counted as done while it left an invalid index. Only this table's
-/// indexes are considered, and never one another session is building right now.
+/// that does not finish (cancelled by a lock or statement timeout, or refused) leaves INVALID
+/// indexes behind (an unfinished build; a rebuild's `_ccnew` or `_ccold`): they are dropped
+/// before the error is reported or the statement retried, and a build is never counted as done
+/// while it left an invalid index. Only the indexes of the tables the statement rebuilds are
+/// considered, and never one another session is building right now.
+///
+/// A `DETACH PARTITION ... CONCURRENTLY` whose partition an interrupted run left "detach
+/// pending" is finished with `DETACH PARTITION ... FINALIZE` instead.
 pub(crate) fn run_alone(
     connection: &mut dyn Connection,
     limits: Limits,
     statement: &haste_sql::Statement,
-) -> Result<(), DbError> {
-    let (table, named) = match statement.kind {
+) -> Result<Ran, DbError> {
+    let (scope, named) = match statement.kind {
         StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") => {
             match haste_sql::concurrent_index(&statement.text) {
-                Some(build) => (Some(build.table), build.name),
+                Some(build) => (Some(IndexScope::Table(build.table)), build.name),
                 None => (None, None),
             }
         }
         StatementKind::NoTransaction("REINDEX CONCURRENTLY") => {
-            (reindexed_table(connection, &statement.text)?, None)
+            (reindexed_scope(connection, &statement.text)?, None)
+        }
+        StatementKind::NoTransaction("DETACH PARTITION CONCURRENTLY") => {
+            if let Some((partitioned, partition)) = haste_sql::detached_partition(&statement.text)
+                && detach_pending(connection, &partitioned, &partition)?
+            {
+                let finalize = format!("ALTER TABLE {partitioned} DETACH PARTITION {partition} FINALIZE");
+                connection.run_alone(limits, &finalize)?;
+                return Ok(Ran::Finalized { partitioned, partition });
+            }
+            (None, None)
         }
         _ => (None, None),
     };
-    let Some(table) = table else { return connection.run_alone(limits, &statement.text) };
+    let Some(scope) = scope else {
+        return connection.run_alone(limits, &statement.text).map(|()| Ran::AsWritten);
+    };
     if let Some(name) = &named
         && connection.index_validity(name)? == Some(false)
     {
         // Left by an earlier build of this very statement: `IF NOT EXISTS` would keep it.
         drop_index(connection, name)?;
     }
-    let invalid_before = invalid_indexes_of(connection, &table)?;
+    let invalid_before = invalid_indexes_of(connection, &scope)?;
     let built = connection.run_alone(limits, &statement.text);
     if built.as_ref().is_err_and(|error| error.connection_lost) {
-        return built;
+        return built.map(|()| Ran::AsWritten);
     }
-    let left: Vec<String> = invalid_indexes_of(connection, &table)?
+    let left: Vec<String> = invalid_indexes_of(connection, &scope)?
         .into_iter()
         .filter(|index| !invalid_before.contains(index))
         .collect();
@@ -803,10 +895,26 @@ pub(crate) fn run_alone(
                 drop_index(connection, &name)?;
                 Err(invalid_index_error(&[name]))
             }
-            _ => Ok(()),
+            _ => Ok(Ran::AsWritten),
         },
         Err(error) => Err(error),
     }
+}
+
+/// Whether `partition` (quoted) is still attached to `partitioned` (quoted) with a detach
+/// pending: an interrupted `DETACH PARTITION ... CONCURRENTLY`.
+fn detach_pending(
+    connection: &mut dyn Connection,
+    partitioned: &str,
+    partition: &str,
+) -> Result<bool, DbError> {
+    let sql = format!(
+        "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = to_regclass({}) AND inhparent = to_regclass({})",
+        haste_sql::quote_literal(partition),
+        haste_sql::quote_literal(partitioned)
+    );
+    let pending = connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten());
+    Ok(pending.as_deref() == Some("t"))
 }
 
 /// Runs `statements` one by one exactly as written, as psql would: a failure inside a
@@ -833,30 +941,55 @@ pub(crate) fn run_statements_as_written(
     Ok(())
 }
 
-/// The table a `REINDEX ... CONCURRENTLY` rebuilds indexes of, quoted as SQL text.
-fn reindexed_table(connection: &mut dyn Connection, statement: &str) -> Result<Option<String>, DbError> {
+/// Where a concurrent build or rebuild may leave INVALID indexes.
+enum IndexScope {
+    /// The indexes of one table (quoted SQL text).
+    Table(String),
+    /// The indexes of every table in a schema (quoted).
+    Schema(String),
+    /// The indexes of every table of the database outside the system schemas.
+    Database,
+}
+
+/// The tables a `REINDEX ... CONCURRENTLY` rebuilds indexes of.
+fn reindexed_scope(connection: &mut dyn Connection, statement: &str) -> Result<Option<IndexScope>, DbError> {
+    use haste_sql::ReindexTarget;
     Ok(match haste_sql::reindexed_relation(statement) {
-        Some((haste_sql::ReindexTarget::Table, table)) => Some(table),
-        Some((haste_sql::ReindexTarget::Index, index)) => connection
+        Some((ReindexTarget::Table, table)) => Some(IndexScope::Table(table)),
+        Some((ReindexTarget::Index, index)) => connection
             .query_row(&format!(
                 "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid \
                  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE i.indexrelid = to_regclass({})",
                 haste_sql::quote_literal(&index)
             ))?
-            .and_then(|row| row.into_iter().next().flatten()),
+            .and_then(|row| row.into_iter().next().flatten())
+            .map(IndexScope::Table),
+        Some((ReindexTarget::Schema, schema)) => Some(IndexScope::Schema(schema)),
+        Some((ReindexTarget::Database, _)) => Some(IndexScope::Database),
         None => None,
     })
 }
 
-/// The INVALID indexes of `table` (quoted SQL text), schema-qualified and quoted, leaving out
-/// those another session is building or rebuilding right now.
-fn invalid_indexes_of(connection: &mut dyn Connection, table: &str) -> Result<Vec<String>, DbError> {
+/// The INVALID indexes of the tables in `scope` and of their TOAST tables (a rebuild rebuilds
+/// those too), schema-qualified and quoted, leaving out those another session is building or
+/// rebuilding right now.
+fn invalid_indexes_of(connection: &mut dyn Connection, scope: &IndexScope) -> Result<Vec<String>, DbError> {
+    let tables = match scope {
+        IndexScope::Table(table) => format!("t.oid = to_regclass({})", haste_sql::quote_literal(table)),
+        IndexScope::Schema(schema) => {
+            format!("t.relnamespace = to_regnamespace({})", haste_sql::quote_literal(schema))
+        }
+        IndexScope::Database => "t.relnamespace NOT IN (SELECT oid FROM pg_namespace \
+             WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast'))"
+            .to_owned(),
+    };
     let sql = format!(
-        "SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
+        "WITH tables AS (SELECT t.oid, t.reltoastrelid FROM pg_class t WHERE {tables}) \
+         SELECT CAST(coalesce(json_agg(format('%I.%I', n.nspname, c.relname) ORDER BY c.relname), '[]') AS text) \
          FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE i.indrelid = to_regclass({}) AND NOT i.indisvalid AND NOT EXISTS \
-           (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())",
-        haste_sql::quote_literal(table)
+         WHERE i.indrelid IN (SELECT oid FROM tables UNION SELECT reltoastrelid FROM tables) \
+           AND NOT i.indisvalid AND NOT EXISTS \
+           (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid AND p.pid <> pg_backend_pid())"
     );
     let names =
         connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default();
@@ -944,4 +1077,29 @@ pub(crate) fn jittered(pause: Duration) -> Duration {
     let seed = nanos ^ std::process::id().wrapping_mul(0x9e37_79b9);
     let fraction = 0.5 + f64::from(seed % 1000) / 2000.0;
     pause.mul_f64(fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use haste_driver::Limits;
+
+    use super::within_deadline;
+
+    fn lock_timeout(timeout: Option<u64>, deadline: u64, elapsed: u64) -> Option<Duration> {
+        let limits = Limits { lock_timeout: timeout.map(Duration::from_millis), statement_timeout: None };
+        within_deadline(limits, Duration::from_millis(deadline), Duration::from_millis(elapsed)).lock_timeout
+    }
+
+    #[test]
+    fn the_last_attempt_waits_only_for_what_remains_of_the_deadline() {
+        let ms = |ms| Some(Duration::from_millis(ms));
+        assert_eq!(lock_timeout(Some(100), 1000, 0), ms(100), "well within the deadline");
+        assert_eq!(lock_timeout(Some(100), 1000, 960), ms(40), "cut to what remains");
+        assert_eq!(lock_timeout(Some(100), 1000, 1000), ms(1), "never zero, which is no timeout");
+        assert_eq!(lock_timeout(Some(100), 0, 0), ms(100), "a zero deadline: one attempt as set");
+        assert_eq!(lock_timeout(None, 1000, 960), None, "no lock timeout stays none");
+        assert_eq!(lock_timeout(Some(0), 1000, 960), ms(0), "nor does one switched off");
+    }
 }

@@ -9,15 +9,13 @@ use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::{DataStep, Migration};
 use haste_sql::{quote_ident, quote_literal};
 
-use crate::apply::{Applier, MigrationWaits, event, history_row, jittered};
-use crate::error::{FailureState, MigrationFailure};
+use crate::apply::{Applier, MigrationWaits, event, history_row, jittered, millis, within_deadline};
+use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
 use crate::plan::Plan;
 use crate::{Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 /// Smallest and largest batch the size adapts between.
 const BATCH_LIMITS: (u64, u64) = (10, 100_000);
-/// Attempts of one batch after lock timeouts or deadlocks before the step stops.
-const BATCH_RETRIES: u32 = 20;
 /// Replica replay lag (WAL bytes) above which batches pause.
 const MAX_REPLICA_LAG_BYTES: u64 = 16 * 1024 * 1024;
 /// Longest pause while replicas catch up, between two looks.
@@ -88,11 +86,16 @@ pub(crate) fn walk(
         lock_timeout: migration.directives.lock_timeout.or(settings.limits.lock_timeout),
         statement_timeout: migration.directives.statement_timeout.or(settings.limits.statement_timeout),
     };
+    let retries = migration.directives.retries.or(settings.retries);
     let mut batch = step.batch_size;
     let started = Instant::now();
     let rows_at_start = rows_done;
     let mut waits = MigrationWaits::default();
     let mut invisible_said = false;
+    // Attempts at the batch starting after `last`, and since when: a batch cancelled by a lock
+    // timeout or deadlock is tried again, smaller, within the same lock budget as a statement.
+    let mut attempt = 0;
+    let mut blocked_since = Instant::now();
     loop {
         wait_for_replicas(connection, observer, &migration.name, &mut invisible_said)?;
         let lower =
@@ -114,35 +117,56 @@ pub(crate) fn walk(
         } else {
             Vec::new()
         };
+        if attempt == 0 {
+            blocked_since = Instant::now();
+        }
+        attempt += 1;
         let batch_started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let tried = Instant::now();
-            match connection.run_in_transaction(limits, &[statement.as_str()], &settings.history, &writes) {
-                Ok(()) => break,
-                Err(StepError { error, .. }) if error.is_retryable() && attempt <= BATCH_RETRIES => {
-                    // Smaller batches hold their locks for less time.
-                    batch = (batch / 2).max(BATCH_LIMITS.0);
-                    let delay = jittered(
-                        (settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF),
-                    );
-                    let blockers = crate::apply::blockers(connection, &statement);
-                    observer.event(&RunEvent::Retrying {
-                        name: &migration.name,
-                        attempt,
-                        delay_ms: delay.as_millis(),
-                        error: &error,
-                        blockers: &blockers,
-                    });
-                    std::thread::sleep(delay);
-                    waits.count(tried.elapsed(), &blockers);
-                }
-                Err(StepError { error, .. }) => {
+        let attempt_limits = within_deadline(limits, settings.lock_deadline, blocked_since.elapsed());
+        match connection.run_in_transaction(attempt_limits, &[statement.as_str()], &settings.history, &writes)
+        {
+            Ok(()) => attempt = 0,
+            Err(StepError { error, .. }) if error.is_retryable() => {
+                let blockers = crate::apply::blockers(connection, &statement);
+                let delay =
+                    jittered((settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF));
+                let gave_up = if blocked_since.elapsed() + delay > settings.lock_deadline {
+                    Some(GaveUpBy::Deadline)
+                } else if retries.is_some_and(|retries| attempt > retries) {
+                    Some(GaveUpBy::Retries)
+                } else {
+                    None
+                };
+                if let Some(by) = gave_up {
+                    let gave_up = GaveUp {
+                        by,
+                        deadline_ms: millis(settings.lock_deadline.as_millis()),
+                        attempts: attempt,
+                        blockers,
+                    };
+                    let stop = Stop { error, attempts: attempt, gave_up: Some(gave_up) };
                     return Err(stopped(
-                        connection, settings, migration, step, error, attempt, last, rows_done, record,
+                        connection, settings, migration, step, stop, last, rows_done, record,
                     ));
                 }
+                // A smaller batch holds its locks for less time, and the rows before the one
+                // that is held get done meanwhile: the next attempt walks from the same key, fewer
+                // rows.
+                batch = (batch / 2).max(BATCH_LIMITS.0);
+                observer.event(&RunEvent::Retrying {
+                    name: &migration.name,
+                    attempt,
+                    delay_ms: delay.as_millis(),
+                    error: &error,
+                    blockers: &blockers,
+                });
+                std::thread::sleep(delay);
+                waits.count(batch_started.elapsed(), &blockers);
+                continue;
+            }
+            Err(StepError { error, .. }) => {
+                let stop = Stop { error, attempts: attempt, gave_up: None };
+                return Err(stopped(connection, settings, migration, step, stop, last, rows_done, record));
             }
         }
         let elapsed = batch_started.elapsed();
@@ -200,6 +224,13 @@ fn wait_for_replicas(
     }
 }
 
+/// Why a data step stopped: the error of its last attempt at a batch.
+struct Stop {
+    error: DbError,
+    attempts: u32,
+    gave_up: Option<GaveUp>,
+}
+
 /// Records why a data step stopped; it resumes from `last` on the next deploy.
 #[allow(clippy::too_many_arguments)]
 fn stopped(
@@ -207,14 +238,14 @@ fn stopped(
     settings: &Settings,
     migration: &Migration,
     step: &DataStep,
-    error: DbError,
-    attempts: u32,
+    stop: Stop,
     last: Option<String>,
     rows_done: u64,
     record: bool,
 ) -> Error {
+    let Stop { error, attempts, gave_up } = stop;
     if record && !error.connection_lost {
-        let detail = serde_json::json!({ "sqlstate": error.sqlstate, "message": error.message, "last_key": last, "rows_done": rows_done });
+        let detail = serde_json::json!({ "sqlstate": error.sqlstate, "message": error.message, "last_key": last, "rows_done": rows_done, "attempts": attempts, "gave_up": gave_up });
         let failed = [HistoryWrite::Event(event(settings, migration, "failed", Some(detail.to_string())))];
         let _ = connection.record(&settings.history, &failed, false);
     }
@@ -226,5 +257,6 @@ fn stopped(
         error,
         attempts,
         state: FailureState::DataStopped { last_key: last, rows_done },
+        gave_up,
     }))
 }

@@ -62,6 +62,35 @@ pub struct MigrationFailure {
     pub attempts: u32,
     /// What is left behind.
     pub state: FailureState,
+    /// The lock budget ran out: the statement kept hitting lock timeouts or deadlocks until
+    /// its deadline passed (or its retries were used up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gave_up: Option<GaveUp>,
+}
+
+/// Why the retries of a statement blocked by other sessions' locks ended, and by whom it was
+/// blocked last.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GaveUp {
+    /// What ended them: the lock budget's deadline, or the cap on retries.
+    pub by: GaveUpBy,
+    /// The lock budget's deadline, in milliseconds.
+    pub deadline_ms: u64,
+    /// Attempts made, the last included.
+    pub attempts: u32,
+    /// The sessions holding locks on the statement's tables after the last attempt (pid,
+    /// application name, since when; never their query text).
+    pub blockers: Vec<LockHolder>,
+}
+
+/// What ended the retries of a blocked statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GaveUpBy {
+    /// The next attempt would have started after the deadline (`--lock-deadline`).
+    Deadline,
+    /// The migration's or the run's `retries` were used up.
+    Retries,
 }
 
 /// A statement that would act outside the shadow database it was meant for.

@@ -35,7 +35,7 @@ mod window;
 
 pub use apply::{LockWaits, LongestBlocker, RECORDED_LOCK_WAITS, RecordedLockWaits};
 pub use doctor::{Check, doctor};
-pub use error::{Error, FailureState, MigrationFailure, OutsideStatement, SourcePosition};
+pub use error::{Error, FailureState, GaveUp, GaveUpBy, MigrationFailure, OutsideStatement, SourcePosition};
 pub use fleet::{
     Connect, FleetObserver, FleetOptions, FleetReport, Outcome, SkipReason, Target, TargetError,
     TargetGuards, deploy_fleet, run_parallel, status_fleet,
@@ -298,6 +298,16 @@ pub enum RunEvent<'a> {
         /// The sessions holding locks on the tables the statement needed, longest transaction
         /// first: whom it waited for.
         blockers: &'a [LockHolder],
+    },
+    /// A `DETACH PARTITION ... CONCURRENTLY` that an earlier attempt or run left "detach
+    /// pending" was finished with `DETACH PARTITION ... FINALIZE` instead of being run again.
+    DetachFinalized {
+        /// The migration.
+        name: &'a str,
+        /// The partitioned table, quoted.
+        partitioned: &'a str,
+        /// The partition, quoted.
+        partition: &'a str,
     },
     /// A migration that Prisma Migrate applied is now recorded in haste's history too.
     MigrationAdopted {

@@ -193,6 +193,7 @@ pub(crate) fn nul_byte(dialect: Dialect, name: &str, file: &SqlFile) -> Option<B
         ),
         attempts: 0,
         state: FailureState::RolledBack,
+        gave_up: None,
     }))
 }
 

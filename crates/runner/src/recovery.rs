@@ -205,6 +205,7 @@ fn revert(
             error: refused.error,
             attempts: 1,
             state: FailureState::RolledBack,
+            gave_up: None,
         })));
     }
     let limits = haste_driver::Limits {
@@ -301,6 +302,7 @@ fn revert(
             error: failure.error,
             attempts: 1,
             state,
+            gave_up: None,
         }))
     })
 }
@@ -643,6 +645,7 @@ fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile
         error: failure.error,
         attempts: 1,
         state,
+        gave_up: None,
     })))
 }
 

@@ -108,6 +108,7 @@ pub fn load_source(
                     error,
                     attempts: 1,
                     state: FailureState::RolledBack,
+                    gave_up: None,
                 }))
             })?;
         }

@@ -41,7 +41,8 @@ pub use lock::{
     tables_of, work_of,
 };
 pub use postgres::{
-    ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, parse_with_trees, reindexed_relation,
+    ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
+    reindexed_relation,
 };
 pub use quote::{
     MAX_IDENT_BYTES, dollar_quote, object_name, quote_ident, quote_literal, truncate_ident, unused_ident,

@@ -252,24 +252,38 @@ pub fn concurrent_index(statement: &str) -> Option<ConcurrentIndex> {
     }
 }
 
-/// What a `REINDEX ... CONCURRENTLY` of one index or one table rebuilds, quoted as SQL text
-/// (a cancelled one leaves an INVALID `_ccnew` index behind); `None` for any other statement.
+/// What a `REINDEX ... CONCURRENTLY` rebuilds: the index, table, schema or database it names,
+/// quoted as SQL text (a cancelled one leaves INVALID `_ccnew` or `_ccold` indexes behind);
+/// `None` for any other statement.
 pub fn reindexed_relation(statement: &str) -> Option<(ReindexTarget, String)> {
     let parsed = pg_query::parse(statement, 0).ok()?;
     let raw = parsed.protobuf.stmts.first()?;
     match raw.stmt.as_ref()?.node.as_ref()? {
         NodeEnum::ReindexStmt(reindex) if has_option(&reindex.params, "concurrently") => {
-            let relation = reindex.relation.as_ref()?;
-            let name = match relation.schemaname.as_str() {
-                "" => crate::quote_ident(&relation.relname),
-                schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&relation.relname)),
+            let relation = || {
+                let relation = reindex.relation.as_ref()?;
+                Some(match relation.schemaname.as_str() {
+                    "" => crate::quote_ident(&relation.relname),
+                    schema => {
+                        format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&relation.relname))
+                    }
+                })
             };
-            let target = match ReindexObjectType::try_from(reindex.kind) {
-                Ok(ReindexObjectType::ReindexObjectIndex) => ReindexTarget::Index,
-                Ok(ReindexObjectType::ReindexObjectTable) => ReindexTarget::Table,
-                _ => return None,
-            };
-            Some((target, name))
+            match ReindexObjectType::try_from(reindex.kind) {
+                Ok(ReindexObjectType::ReindexObjectIndex) => Some((ReindexTarget::Index, relation()?)),
+                Ok(ReindexObjectType::ReindexObjectTable) => Some((ReindexTarget::Table, relation()?)),
+                Ok(ReindexObjectType::ReindexObjectSchema) => {
+                    Some((ReindexTarget::Schema, crate::quote_ident(&reindex.name)))
+                }
+                Ok(ReindexObjectType::ReindexObjectDatabase) => Some((
+                    ReindexTarget::Database,
+                    match reindex.name.as_str() {
+                        "" => String::new(),
+                        name => crate::quote_ident(name),
+                    },
+                )),
+                _ => None,
+            }
         }
         _ => None,
     }
@@ -282,6 +296,35 @@ pub enum ReindexTarget {
     Index,
     /// `REINDEX TABLE`.
     Table,
+    /// `REINDEX SCHEMA`: every table of the schema.
+    Schema,
+    /// `REINDEX DATABASE`: every table of the current database (the only one it may name; the
+    /// name quoted, or empty when left out).
+    Database,
+}
+
+/// The partitioned table and the partition of an `ALTER TABLE ... DETACH PARTITION ...
+/// CONCURRENTLY`, quoted and qualified as written; `None` for any other statement.
+/// Interrupted, such a detach leaves the partition "detach pending" until `DETACH PARTITION
+/// ... FINALIZE` completes it.
+pub fn detached_partition(statement: &str) -> Option<(String, String)> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let raw = parsed.protobuf.stmts.first()?;
+    let NodeEnum::AlterTableStmt(alter) = raw.stmt.as_ref()?.node.as_ref()? else { return None };
+    let partition = alter.cmds.iter().find_map(|cmd| match &cmd.node {
+        Some(NodeEnum::AlterTableCmd(cmd)) if cmd.subtype == AlterTableType::AtDetachPartition as i32 => {
+            match cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
+                Some(NodeEnum::PartitionCmd(partition)) if partition.concurrent => partition.name.clone(),
+                _ => None,
+            }
+        }
+        _ => None,
+    })?;
+    let qualified = |relation: &pg_query::protobuf::RangeVar| match relation.schemaname.as_str() {
+        "" => crate::quote_ident(&relation.relname),
+        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&relation.relname)),
+    };
+    Some((qualified(alter.relation.as_ref()?), qualified(&partition)))
 }
 
 fn has_option(params: &[pg_query::Node], name: &str) -> bool {
@@ -303,6 +346,26 @@ fn detaches_concurrently(alter: &pg_query::protobuf::AlterTableStmt) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
+
+    #[test]
+    fn reindex_and_detach_name_what_they_touch() {
+        use super::{ReindexTarget, detached_partition, reindexed_relation};
+        assert_eq!(
+            reindexed_relation("REINDEX SCHEMA CONCURRENTLY \"App\""),
+            Some((ReindexTarget::Schema, "\"App\"".to_owned()))
+        );
+        assert_eq!(
+            reindexed_relation("REINDEX DATABASE CONCURRENTLY").map(|(t, _)| t),
+            Some(ReindexTarget::Database)
+        );
+        assert_eq!(reindexed_relation("REINDEX SCHEMA app"), None, "not concurrent");
+        assert_eq!(
+            detached_partition("ALTER TABLE s.events DETACH PARTITION s.\"Events 2024\" CONCURRENTLY"),
+            Some(("\"s\".\"events\"".to_owned(), "\"s\".\"Events 2024\"".to_owned()))
+        );
+        assert_eq!(detached_partition("ALTER TABLE events DETACH PARTITION e1"), None);
+        assert_eq!(detached_partition("ALTER TABLE events DETACH PARTITION e1 FINALIZE"), None);
+    }
 
     fn kinds(sql: &str) -> Vec<StatementKind> {
         Script::parse(Dialect::Postgres, sql).statements.iter().map(|s| s.kind).collect()

@@ -30,6 +30,7 @@ mod storage;
 mod terminal;
 mod tls;
 mod trust;
+mod waits;
 
 use std::path::Path;
 use std::process::{Command, Output};
