@@ -138,6 +138,7 @@ mod tests {
                 name: "ids".into(),
                 materialized: false,
                 definition: definition.into(),
+                options: Vec::new(),
             }],
             owners: vec![Owner { object: OwnedObject::View, name: "ids".into(), ..owner("app") }],
             ..schema(Vec::new())

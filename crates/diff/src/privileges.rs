@@ -233,6 +233,7 @@ mod tests {
                 name: "open_deals".into(),
                 materialized: false,
                 definition: " SELECT id, amount FROM crm.deals;".into(),
+                options: Vec::new(),
             }],
             privileges,
             ..Schema::default()
@@ -325,6 +326,8 @@ mod tests {
             language: "sql".into(),
             definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
             row_types: Vec::new(),
+            arguments: "integer".into(),
+            result: Some("integer".into()),
         };
         let revoked = Privilege {
             grantee: "PUBLIC".into(),

@@ -1,7 +1,9 @@
 //! Which views a plan drops and creates again, and in which order. Each recreation takes a lock
 //! and loses what PostgreSQL keeps on the view (its grants come back through `privileges.rs`),
 //! so only the views that must go are recreated:
-//! - a view whose own definition changes (or that disappears, or appears);
+//! - a view whose own definition changes (or that disappears, or appears); one whose options
+//!   alone change (`security_barrier`, `security_invoker`, `check_option`) is altered in
+//!   place by the planner;
 //! - a view that reads a column that is retyped, dropped, or dropped to be added again, or
 //!   that reads a table that is dropped (PostgreSQL refuses all of these under a view);
 //! - a view that reads a view recreated for any of these reasons, transitively.
@@ -84,7 +86,7 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
                 .is_none_or(|types| rebuilt.iter().any(|item| types.contains(&item.name)))
     };
     let must_go = |reader: &Reader| {
-        !to.views.contains(reader.view)
+        !to.views.iter().any(|view| view.same_query(reader.view))
             || names_rebuilt_enum(reader.view)
             || match &reader.reads {
                 None => tables_change,
@@ -124,7 +126,9 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
     let created = in_dependency_order(
         to.views
             .iter()
-            .filter(|view| going.contains(&view_key(view)) || !from.views.contains(view))
+            .filter(|view| {
+                going.contains(&view_key(view)) || !from.views.iter().any(|old| old.same_query(view))
+            })
             .map(|view| Reader { view, reads: haste_sql::relations(&view.definition) })
             .collect(),
     );
@@ -158,7 +162,13 @@ mod tests {
     use crate::{Options, diff};
 
     fn view(name: &str, definition: &str) -> View {
-        View { schema: "crm".into(), name: name.into(), materialized: false, definition: definition.into() }
+        View {
+            schema: "crm".into(),
+            name: name.into(),
+            materialized: false,
+            definition: definition.into(),
+            options: Vec::new(),
+        }
     }
 
     fn select_on(name: &str) -> Privilege {
@@ -267,6 +277,7 @@ mod tests {
                 table: "v".into(),
                 name: "v_insert".into(),
                 definition: "CREATE TRIGGER v_insert INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.insert_amount()".into(),
+                firing: Default::default(),
             });
             schema
         };
