@@ -562,6 +562,7 @@ mod tests {
         let amount = column("amount", "integer");
         let required = Column { not_null: true, default: Some("0".into()), ..column("amount", "bigint") };
         let identity = Column { identity: Some(Identity::Always), ..id.clone() };
+        let doubled = Column { generated: Some("(amount * 2)".into()), ..id.clone() };
         let note = column("note", "text");
         let commented = Column { comment: Some("in cents".into()), ..note.clone() };
         let key = |definition: &str| Constraint::new("deals_amount_key", ConstraintKind::Unique, definition);
@@ -598,10 +599,16 @@ mod tests {
                 ],
             ),
             (
-                "an identity only dropping and adding makes",
+                "an identity, added in place",
                 deals(vec![id.clone()]),
                 deals(vec![identity.clone()]),
-                vec![TableChange::ReplaceColumn(Pair { from: &id, to: &identity })],
+                vec![TableChange::ChangeIdentity(Pair { from: &id, to: &identity })],
+            ),
+            (
+                "a generation expression only dropping and adding makes",
+                deals(vec![id.clone()]),
+                deals(vec![doubled.clone()]),
+                vec![TableChange::ReplaceColumn(Pair { from: &id, to: &doubled })],
             ),
             (
                 "nullable again, comment",

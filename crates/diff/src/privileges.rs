@@ -304,9 +304,9 @@ mod tests {
     #[test]
     fn a_replaced_column_gets_its_grants_back_and_a_dropped_table_takes_its_own() {
         let on_column = grant(PrivilegeObject::Table, "deals", Some("amount"), "SELECT");
-        let mut identity = schema("numeric", vec![on_column.clone()]);
-        identity.tables[0].columns[1].identity = Some(haste_schema::Identity::ByDefault);
-        let planned = statements(&schema("numeric", vec![on_column.clone()]), &identity);
+        let mut generated = schema("numeric", vec![on_column.clone()]);
+        generated.tables[0].columns[1].generated = Some("(id * 2)".into());
+        let planned = statements(&schema("numeric", vec![on_column.clone()]), &generated);
         assert_eq!(
             planned.last().map(String::as_str),
             Some(r#"GRANT SELECT ("amount") ON TABLE "crm"."deals" TO "app_ro""#)
