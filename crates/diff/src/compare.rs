@@ -357,6 +357,16 @@ pub(crate) fn identity_sequence<'a>(
     schema.sequences.iter().find(|s| s.identity && s.schema == namespace && s.owned_by.as_ref() == owner)
 }
 
+/// The functions of `from` that the plan drops to create again: `to` has one of the same
+/// signature whose result, or arguments' names or defaults, differ ([`Function::interface_changes`],
+/// which `CREATE OR REPLACE` refuses).
+pub(crate) fn recreated_functions<'a>(from: &'a Schema, to: &Schema) -> Vec<&'a Function> {
+    from.functions
+        .iter()
+        .filter(|old| to.functions.iter().any(|new| new.signature == old.signature && old.interface_changes(new)))
+        .collect()
+}
+
 /// Whether `old`'s labels all survive in `new`, in the same order (so they can be extended).
 fn only_grows(old: &Enum, new: &Enum) -> bool {
     let kept: Vec<&String> = new.values.iter().filter(|v| old.values.contains(v)).collect();

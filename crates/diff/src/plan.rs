@@ -197,15 +197,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    // A function whose result, or its arguments' names or defaults, change is dropped to be
-    // created again (`CREATE OR REPLACE` refuses): PostgreSQL refuses the drop while anything
-    // else uses it (2BP01, naming what), and the plan rolls back whole.
-    for old in &from.functions {
-        if to.functions.iter().any(|new| new.signature == old.signature && old.interface_changes(new)) {
-            let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-            plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-        }
-    }
     for old in &views.dropped {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
         let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
@@ -215,6 +206,14 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Lock::AccessExclusive,
             &[],
         );
+    }
+    // A function whose result, or its arguments' names or defaults, change is dropped to be
+    // created again (`CREATE OR REPLACE` refuses): the views calling it went first (`views.rs`);
+    // PostgreSQL refuses the drop while anything else uses it (2BP01, naming what), and the
+    // plan rolls back whole.
+    for old in compare::recreated_functions(from, to) {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables

@@ -1,5 +1,6 @@
 //! Privileges and default privileges, granted and revoked as the target has them. An object the
-//! plan creates again (a view dropped and recreated, a type rebuilt, a column replaced or a
+//! plan creates again (a view dropped and recreated, a type rebuilt, a function dropped and
+//! created for a new result, a column replaced or a
 //! generated column added again around a type change) comes back with only what PostgreSQL
 //! gives a new object, so every privilege the target gives it is granted again, in the same
 //! transaction as its recreation: a role reading a view never finds it without its grant. An
@@ -17,7 +18,7 @@ use haste_schema::{DefaultObjects, Privilege, PrivilegeObject, Schema, View, qua
 
 use crate::builder::Builder;
 use crate::columns::regenerated;
-use crate::compare::replaced;
+use crate::compare::{recreated_functions, replaced};
 use crate::{Lock, SchemaChange};
 
 /// Which object a privilege is on: the whole object (no column) or one column of it.
@@ -39,6 +40,11 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[Strin
         .chain(to.composites.iter().filter(|c| !from.composites.contains(c)).map(|c| (&c.schema, &c.name)))
         .chain(to.domains.iter().filter(|d| !from.domains.contains(d)).map(|d| (&d.schema, &d.name)));
     keys.extend(types.map(|(schema, name)| whole(PrivilegeObject::Type, schema, name)));
+    keys.extend(
+        recreated_functions(from, to)
+            .into_iter()
+            .map(|function| whole(PrivilegeObject::Function, &function.schema, &function.signature)),
+    );
     for old in &from.tables {
         let Some(new) = to.tables.iter().find(|t| t.schema == old.schema && t.name == old.name) else {
             continue;

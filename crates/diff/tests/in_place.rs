@@ -268,17 +268,20 @@ fn a_column_added_again_gets_back_everything_on_it() {
 }
 
 /// A function whose result type or argument names change: `CREATE OR REPLACE` refuses both, so
-/// it is dropped and created.
+/// it is dropped and created, and the view that calls it (whose text does not change) with it;
+/// its grants come back (PUBLIC would otherwise get `EXECUTE` again).
 #[test]
 fn a_function_whose_result_or_argument_names_change_is_created_again() {
-    if database().is_none() {
-        return;
-    }
-    let narrow = "CREATE FUNCTION total(n int) RETURNS int LANGUAGE sql AS 'SELECT n';";
-    let wide = "CREATE FUNCTION total(n int) RETURNS bigint LANGUAGE sql AS 'SELECT n::bigint';";
-    let renamed = "CREATE FUNCTION total(amount int) RETURNS bigint LANGUAGE sql AS 'SELECT amount::bigint';";
-    for (from, to) in [(narrow, wide), (wide, renamed)] {
+    let Some(db) = database() else { return };
+    haste_testkit::ensure_roles(&db.url, &haste_testkit::GRANTEES);
+    let view = "CREATE VIEW totals AS SELECT total(1) AS one;
+        REVOKE EXECUTE ON FUNCTION total(int) FROM PUBLIC; GRANT EXECUTE ON FUNCTION total(int) TO haste_reader;";
+    let narrow = format!("CREATE FUNCTION total(n int) RETURNS int LANGUAGE sql AS 'SELECT n'; {view}");
+    let wide = format!("CREATE FUNCTION total(n int) RETURNS bigint LANGUAGE sql AS 'SELECT n::bigint'; {view}");
+    let renamed =
+        format!("CREATE FUNCTION total(amount int) RETURNS bigint LANGUAGE sql AS 'SELECT amount::bigint'; {view}");
+    for (from, to) in [(&narrow, &wide), (&wide, &renamed)] {
         let statements = plan_applies(from, "", to, |_| {});
-        assert!(statements[0].starts_with("DROP ROUTINE"), "{statements:#?}");
+        assert!(statements[0].starts_with("DROP VIEW") && statements[1].starts_with("DROP ROUTINE"), "{statements:#?}");
     }
 }
