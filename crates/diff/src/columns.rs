@@ -320,7 +320,7 @@ fn recreate_dependents(
         statistics.columns.iter().any(|c| *c == column || *c == quote_ident(column))
             || statistics.expressions.iter().any(|e| haste_sql::expression_reads(&table.name, e, column))
     };
-    for statistics in kept.statistics.iter().filter(|s| reads(**s)) {
+    for statistics in kept.statistics.iter().filter(|s| reads(s)) {
         plan.push(source, statistics.drop_if_exists_statement(), Lock::ShareUpdateExclusive, &[]);
         plan.push(source, statistics.create_statement(), Lock::ShareUpdateExclusive, &[]);
     }

@@ -318,18 +318,18 @@ fn sequences<'a>(out: &mut Vec<ObjectChange<'a>>, from: &'a Schema, to: &'a Sche
     for (name, old) in &old_sequences {
         match new_sequences.get(name) {
             Some(new) if new != old => {
-                out.push(ObjectChange::Modify { from: Object::Sequence(*old), to: Object::Sequence(*new) })
+                out.push(ObjectChange::Modify { from: Object::Sequence(old), to: Object::Sequence(new) })
             }
             // An owned one goes with its column, unless the column stays.
             None if old.owned_by.as_ref().is_none_or(|owner| column_stays(to, &old.schema, owner)) => {
-                out.push(ObjectChange::Drop(Object::Sequence(*old)))
+                out.push(ObjectChange::Drop(Object::Sequence(old)))
             }
             _ => {}
         }
     }
     for (name, new) in &new_sequences {
         if new.owned_by.is_none() && !old_sequences.contains_key(name) {
-            out.push(ObjectChange::Add(Object::Sequence(*new)));
+            out.push(ObjectChange::Add(Object::Sequence(new)));
         }
     }
     for old in from.sequences.iter().filter(|s| s.identity && s.owned_by.is_some()) {
@@ -363,7 +363,9 @@ pub(crate) fn identity_sequence<'a>(
 pub(crate) fn recreated_functions<'a>(from: &'a Schema, to: &Schema) -> Vec<&'a Function> {
     from.functions
         .iter()
-        .filter(|old| to.functions.iter().any(|new| new.signature == old.signature && old.interface_changes(new)))
+        .filter(|old| {
+            to.functions.iter().any(|new| new.signature == old.signature && old.interface_changes(new))
+        })
         .collect()
 }
 

@@ -277,11 +277,16 @@ fn a_function_whose_result_or_argument_names_change_is_created_again() {
     let view = "CREATE VIEW totals AS SELECT total(1) AS one;
         REVOKE EXECUTE ON FUNCTION total(int) FROM PUBLIC; GRANT EXECUTE ON FUNCTION total(int) TO haste_reader;";
     let narrow = format!("CREATE FUNCTION total(n int) RETURNS int LANGUAGE sql AS 'SELECT n'; {view}");
-    let wide = format!("CREATE FUNCTION total(n int) RETURNS bigint LANGUAGE sql AS 'SELECT n::bigint'; {view}");
-    let renamed =
-        format!("CREATE FUNCTION total(amount int) RETURNS bigint LANGUAGE sql AS 'SELECT amount::bigint'; {view}");
+    let wide =
+        format!("CREATE FUNCTION total(n int) RETURNS bigint LANGUAGE sql AS 'SELECT n::bigint'; {view}");
+    let renamed = format!(
+        "CREATE FUNCTION total(amount int) RETURNS bigint LANGUAGE sql AS 'SELECT amount::bigint'; {view}"
+    );
     for (from, to) in [(&narrow, &wide), (&wide, &renamed)] {
         let statements = plan_applies(from, "", to, |_| {});
-        assert!(statements[0].starts_with("DROP VIEW") && statements[1].starts_with("DROP ROUTINE"), "{statements:#?}");
+        assert!(
+            statements[0].starts_with("DROP VIEW") && statements[1].starts_with("DROP ROUTINE"),
+            "{statements:#?}"
+        );
     }
 }
