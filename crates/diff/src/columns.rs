@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use haste_schema::{
     Column, Constraint, ConstraintKind, Identity, Index, Schema, Sequence, Statistics, Table, qualified,
 };
-use haste_sql::quote_ident;
+use haste_sql::{quote_ident, quote_literal};
 
 use crate::builder::Builder;
 use crate::compare::{Pair, TableChange, replaced, retyped, table_key};
@@ -90,6 +90,9 @@ pub(crate) struct Kept<'a> {
     pub(crate) statistics: Vec<&'a Statistics>,
     pub(crate) hanging: Vec<(&'a Table, &'a Constraint)>,
     pub(crate) released: &'a [&'a Sequence],
+    /// New sequences named as an identity sequence of `from` (an identity column that becomes
+    /// a serial one): created once the identity of the column `to` gives them to is dropped.
+    pub(crate) taking_names: &'a [&'a Sequence],
 }
 
 /// The column changes of a table on both sides, with what it keeps ([`Kept`]). Columns dropped (or dropped to be added again) go first, in
@@ -188,7 +191,18 @@ pub(crate) fn alter_table(
                 );
                 release(plan, to);
             }
-            TableChange::ChangeIdentity(Pair { from, to }) => change_identity(plan, new, from, to),
+            TableChange::ChangeIdentity(Pair { from, to }) => {
+                change_identity(plan, new, from, to);
+                let owned = |s: &&&Sequence| {
+                    s.owned_by.as_ref().is_some_and(|(t, c)| *t == new.name && *c == to.name)
+                };
+                for sequence in kept.taking_names.iter().filter(owned).filter(|_| to.identity.is_none()) {
+                    let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
+                    plan.push(&source, sequence.create_statement(), Lock::None, &[]);
+                    let reference = quote_literal(&qualified(&sequence.schema, &sequence.name));
+                    set_past_values(plan, &source, sequence, &reference, new, &to.name);
+                }
+            }
             TableChange::SetNotNull(column) if regenerated.is_empty() => {
                 online::set_not_null(plan, new, column)
             }
@@ -244,6 +258,32 @@ fn change_identity(plan: &mut Builder, table: &Table, from: &Column, to: &Column
         format!("ALTER TABLE {} ALTER COLUMN {} {action}", table.qualified_name(), quote_ident(&to.name)),
         Lock::AccessExclusive,
         &[],
+    );
+}
+
+/// `SELECT setval(...)` that sets `sequence` (as `reference`, SQL that names it) past the values
+/// `column` of `table` holds, when one is at or past its start: a sequence that comes to number
+/// a column with rows (an identity added, a serial column that was an identity) would otherwise
+/// give a number a row already has.
+pub(crate) fn set_past_values(
+    plan: &mut Builder,
+    source: &SchemaChange,
+    sequence: &Sequence,
+    reference: &str,
+    table: &Table,
+    column: &str,
+) {
+    let (aggregate, past) = if sequence.increment > 0 { ("max", ">=") } else { ("min", "<=") };
+    let target = quote_ident(column);
+    plan.push(
+        source,
+        format!(
+            "SELECT setval({reference}, {aggregate}({target})) FROM {} HAVING {aggregate}({target}) {past} {}",
+            table.qualified_name(),
+            sequence.start
+        ),
+        Lock::AccessShare,
+        &[Hazard::TableScan],
     );
 }
 

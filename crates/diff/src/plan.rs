@@ -137,7 +137,16 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
-    for new in to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s))) {
+    // New sequences (an identity sequence of `from` is no sequence of its own: a serial
+    // column's may take its name, once the identity that holds it is dropped, `columns.rs`).
+    let new_sequences: Vec<&Sequence> = to
+        .sequences
+        .iter()
+        .filter(|s| !s.identity && old_sequences.get(&sequence_key(s)).is_none_or(|old| old.identity))
+        .collect();
+    let (taking_names, new_sequences): (Vec<&Sequence>, Vec<&Sequence>) =
+        new_sequences.into_iter().partition(|s| old_sequences.contains_key(&sequence_key(s)));
+    for new in &new_sequences {
         let source = SchemaChange::CreateSequence(Named::new(&new.schema, &new.name));
         plan.push(&source, new.create_statement(), Lock::None, &[]);
     }
@@ -329,6 +338,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 .collect(),
             hanging: columns::hanging_on_regenerated(&old_tables, to, old, new),
             released: &released_sequences,
+            taking_names: &taking_names,
         };
         columns::alter_table(&mut plan, old, new, changes, &kept);
         settings::storage_parameters(&mut plan, new, changes);
@@ -366,9 +376,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
         create_function(&mut plan, new);
     }
-    for sequence in
-        to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
-    {
+    for sequence in new_sequences.iter().chain(&taking_names) {
         if let Some(statement) = sequence.owned_by_statement() {
             let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
             plan.push(&source, statement, Lock::None, &[]);
@@ -666,21 +674,15 @@ fn identity_sequences(plan: &mut Builder, from: &Schema, to: &Schema) {
         let had_values = from.tables.iter().any(|t| {
             t.schema == new.schema && t.name == *table && t.columns.iter().any(|c| c.name == *column)
         });
-        if old.is_none() && had_values {
-            let (aggregate, past) = if new.increment > 0 { ("max", ">=") } else { ("min", "<=") };
-            let (name, target) = (qualified(&new.schema, table), quote_ident(column));
-            plan.push(
-                &SchemaChange::ChangeIdentity(OfTable::new(&new.schema, table, column)),
-                format!(
-                    "SELECT setval(pg_get_serial_sequence({}, {}), {aggregate}({target})) FROM {name} \
-                     HAVING {aggregate}({target}) {past} {}",
-                    quote_literal(&name),
-                    quote_literal(column),
-                    new.start
-                ),
-                Lock::AccessShare,
-                &[Hazard::TableScan],
+        let table = to.tables.iter().find(|t| t.schema == new.schema && t.name == *table);
+        if let Some(table) = table.filter(|_| old.is_none() && had_values) {
+            let reference = format!(
+                "pg_get_serial_sequence({}, {})",
+                quote_literal(&table.qualified_name()),
+                quote_literal(column)
             );
+            let source = SchemaChange::ChangeIdentity(OfTable::new(&new.schema, &table.name, column));
+            columns::set_past_values(plan, &source, new, &reference, table, column);
         }
     }
 }
