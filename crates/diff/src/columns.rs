@@ -4,8 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use haste_schema::{Column, Constraint, ConstraintKind, Index, Schema, Table};
-use haste_sql::quote_ident;
+use haste_schema::{
+    Column, Constraint, ConstraintKind, Identity, Index, Schema, Sequence, Statistics, Table, qualified,
+};
+use haste_sql::{quote_ident, quote_literal};
 
 use crate::builder::Builder;
 use crate::compare::{Pair, TableChange, replaced, retyped, table_key};
@@ -37,6 +39,18 @@ pub(crate) fn regenerated<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
         .collect()
 }
 
+/// The columns of `new` that the plan drops and adds again, losing their comments: those
+/// [`regenerated`], and those whose generation expression changes.
+pub(crate) fn added_again<'a>(old: &Table, new: &'a Table) -> Vec<&'a Column> {
+    let mut columns = regenerated(old, new);
+    columns.extend(
+        new.columns
+            .iter()
+            .filter(|c| old.columns.iter().any(|previous| previous.name == c.name && replaced(previous, c))),
+    );
+    columns
+}
+
 /// The foreign keys, the same on both sides and on tables on both sides (this one included),
 /// that reference a generated column of `new` added again: its drop would take the key they
 /// hang on, which PostgreSQL refuses while they stand.
@@ -66,23 +80,47 @@ pub(crate) fn hanging_on_regenerated<'a>(
         .collect()
 }
 
-/// The column changes of a table on both sides; `kept_indexes` are its indexes that are the
-/// same on both sides; `hanging` the foreign keys on its regenerated columns
-/// ([`hanging_on_regenerated`]). Columns dropped (or dropped to be added again) go first, in
+/// What of a table on both sides `to` keeps, which dropping a column takes along: its indexes and
+/// statistics objects the same on both sides, the foreign keys on its regenerated columns
+/// ([`hanging_on_regenerated`]); and the sequences its columns own that `to` no longer has (a
+/// serial column that became an identity or a plain column), dropped once the column's default
+/// no longer reads them, before an identity is added (whose sequence may take the name).
+pub(crate) struct Kept<'a> {
+    pub(crate) indexes: &'a [&'a Index],
+    pub(crate) statistics: Vec<&'a Statistics>,
+    pub(crate) hanging: Vec<(&'a Table, &'a Constraint)>,
+    pub(crate) released: &'a [&'a Sequence],
+    /// New sequences named as an identity sequence of `from` (an identity column that becomes
+    /// a serial one): created once the identity of the column `to` gives them to is dropped.
+    pub(crate) taking_names: &'a [&'a Sequence],
+}
+
+/// The column changes of a table on both sides, with what it keeps ([`Kept`]). Columns dropped (or dropped to be added again) go first, in
 /// `from`'s order, then each column's changes in `to`'s order, then the regenerated columns come
 /// back.
 ///
 /// A generated column added again comes back in the transaction that dropped it, so nothing
 /// that must run on its own (an online `SET NOT NULL`'s validation, a foreign key's) goes
-/// between its drop and its addition: those come after it.
+/// between its drop and its addition: those come after it. So does a column dropped and added
+/// again for a new generation expression, with what it had (its comment and privileges come
+/// back with the table's, `plan.rs` and `privileges.rs`).
 pub(crate) fn alter_table(
     plan: &mut Builder,
     old: &Table,
     new: &Table,
     changes: &[TableChange],
-    kept_indexes: &[&Index],
-    hanging: &[(&Table, &Constraint)],
+    kept: &Kept,
 ) {
+    let hanging = kept.hanging.as_slice();
+    let release = |plan: &mut Builder, column: &Column| {
+        let owned =
+            |s: &&&Sequence| s.owned_by.as_ref().is_some_and(|(t, c)| *t == new.name && *c == column.name);
+        for sequence in kept.released.iter().filter(owned) {
+            let source = SchemaChange::DropSequence(Named::new(&sequence.schema, &sequence.name));
+            let statement = format!("DROP SEQUENCE {}", qualified(&sequence.schema, &sequence.name));
+            plan.push(&source, statement, Lock::None, &[]);
+        }
+    };
     let name = new.qualified_name();
     let part = |column: &Column| OfTable::new(&new.schema, &new.name, &column.name);
     let regenerated = regenerated(old, new);
@@ -122,8 +160,11 @@ pub(crate) fn alter_table(
     }
     for change in changes {
         match change {
-            TableChange::AddColumn(column) | TableChange::ReplaceColumn(Pair { to: column, .. }) => {
-                add_column(plan, new, column)
+            TableChange::AddColumn(column) => add_column(plan, new, column),
+            TableChange::ReplaceColumn(Pair { to: column, .. }) => {
+                add_column(plan, new, column);
+                let source = SchemaChange::AddColumn(part(column));
+                recreate_dependents(plan, &source, &column.name, old, new, kept);
             }
             // A regenerated column is added again whole, whatever else changes in it.
             TableChange::AlterColumnType(Pair { to, .. })
@@ -132,7 +173,10 @@ pub(crate) fn alter_table(
             | TableChange::DropNotNull(to)
             | TableChange::ChangeColumnComment(to)
                 if is_regenerated(to) => {}
-            TableChange::AlterColumnType(Pair { from, to }) => alter_column_type(plan, new, from, to),
+            TableChange::AlterColumnType(Pair { from, to }) => {
+                alter_column_type(plan, new, from, to);
+                release(plan, to);
+            }
             // A type change sets the default again.
             TableChange::ChangeColumnDefault(Pair { from, to }) if !retyped(from, to) => {
                 let change = match &to.default {
@@ -145,6 +189,19 @@ pub(crate) fn alter_table(
                     Lock::AccessExclusive,
                     &[],
                 );
+                release(plan, to);
+            }
+            TableChange::ChangeIdentity(Pair { from, to }) => {
+                change_identity(plan, new, from, to);
+                let owned = |s: &&&Sequence| {
+                    s.owned_by.as_ref().is_some_and(|(t, c)| *t == new.name && *c == to.name)
+                };
+                for sequence in kept.taking_names.iter().filter(owned).filter(|_| to.identity.is_none()) {
+                    let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
+                    plan.push(&source, sequence.create_statement(), Lock::None, &[]);
+                    let reference = quote_literal(&qualified(&sequence.schema, &sequence.name));
+                    set_past_values(plan, &source, sequence, &reference, new, &to.name);
+                }
             }
             TableChange::SetNotNull(column) if regenerated.is_empty() => {
                 online::set_not_null(plan, new, column)
@@ -174,12 +231,60 @@ pub(crate) fn alter_table(
             Lock::AccessExclusive,
             &[Hazard::TableRewrite],
         );
-        recreate_dependents(plan, &source, old, new, kept_indexes, hanging);
+        recreate_dependents(plan, &source, &column.name, old, new, kept);
     }
     online::add_foreign_keys_again(plan, hanging);
     for column in not_null_later {
         online::set_not_null(plan, new, column);
     }
+}
+
+/// An identity added (`ADD GENERATED`; its options and a sequence set past the column's values
+/// follow once the table's columns are done, `plan::identity_sequences`), switched between
+/// `ALWAYS` and `BY DEFAULT` (`SET GENERATED`), or dropped (`DROP IDENTITY`, which drops its
+/// sequence): in place, never by dropping the column and its values.
+fn change_identity(plan: &mut Builder, table: &Table, from: &Column, to: &Column) {
+    let mode = |identity: Identity| match identity {
+        Identity::Always => "ALWAYS",
+        Identity::ByDefault => "BY DEFAULT",
+    };
+    let action = match (from.identity, to.identity) {
+        (None, Some(identity)) => format!("ADD GENERATED {} AS IDENTITY", mode(identity)),
+        (Some(_), Some(identity)) => format!("SET GENERATED {}", mode(identity)),
+        (_, None) => "DROP IDENTITY".to_owned(),
+    };
+    plan.push(
+        &SchemaChange::ChangeIdentity(OfTable::new(&table.schema, &table.name, &to.name)),
+        format!("ALTER TABLE {} ALTER COLUMN {} {action}", table.qualified_name(), quote_ident(&to.name)),
+        Lock::AccessExclusive,
+        &[],
+    );
+}
+
+/// `SELECT setval(...)` that sets `sequence` (as `reference`, SQL that names it) past the values
+/// `column` of `table` holds, when one is at or past its start: a sequence that comes to number
+/// a column with rows (an identity added, a serial column that was an identity) would otherwise
+/// give a number a row already has.
+pub(crate) fn set_past_values(
+    plan: &mut Builder,
+    source: &SchemaChange,
+    sequence: &Sequence,
+    reference: &str,
+    table: &Table,
+    column: &str,
+) {
+    let (aggregate, past) = if sequence.increment > 0 { ("max", ">=") } else { ("min", "<=") };
+    let target = quote_ident(column);
+    plan.push(
+        source,
+        format!(
+            "SELECT setval({reference}, {aggregate}({target})) FROM {} HAVING {aggregate}({target}) {past} {}",
+            table.qualified_name(),
+            sequence.start
+        ),
+        Lock::AccessShare,
+        &[Hazard::TableScan],
+    );
 }
 
 /// `ALTER COLUMN ... TYPE`, its default dropped before and set again after (PostgreSQL would
@@ -217,26 +322,26 @@ fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Colu
     }
 }
 
-/// The constraints and indexes on `column` that `DROP COLUMN` took along although both sides
-/// have them, built again in the same transaction (the table is already locked for the
-/// rewrite that added the column back). The table's own foreign keys on the column's key are
-/// among `hanging`, added again after every regenerated column.
+/// The constraints, indexes and statistics objects on `column` that `DROP COLUMN` took along
+/// (or cut down, for statistics over three columns or more) although both sides have them,
+/// built again in the same transaction (the table is already locked for the rewrite that added
+/// the column back). The table's own foreign keys on the column's key are among `hanging`,
+/// added again after every regenerated column.
 fn recreate_dependents(
     plan: &mut Builder,
     source: &SchemaChange,
+    column: &str,
     old: &Table,
     table: &Table,
-    kept_indexes: &[&Index],
-    hanging: &[(&Table, &Constraint)],
+    kept: &Kept,
 ) {
-    let SchemaChange::RegenerateColumn(column) = source else { return };
     let name = table.qualified_name();
     let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
     let own = |constraint: &Constraint| {
-        hanging.iter().any(|(other, key)| table_key(other) == table_key(table) && *key == constraint)
+        kept.hanging.iter().any(|(other, key)| table_key(other) == table_key(table) && *key == constraint)
     };
     for constraint in table.constraints.iter().filter(|c| old.constraints.contains(c) && !own(c)) {
-        if involves(haste_sql::constraint_on(&name, &constraint.definition, &column.name, "x", "x")) {
+        if involves(haste_sql::constraint_on(&name, &constraint.definition, column, "x", "x")) {
             let hazards: &[Hazard] = if constraint.kind.builds_index() {
                 &[Hazard::TableScan, Hazard::IndexBuild]
             } else {
@@ -245,10 +350,19 @@ fn recreate_dependents(
             plan.push(source, table.add_constraint_statement(constraint), Lock::AccessExclusive, hazards);
         }
     }
-    for index in kept_indexes {
-        if involves(haste_sql::index_on(&index.definition, &column.name, "x", "x")) {
+    for index in kept.indexes {
+        if involves(haste_sql::index_on(&index.definition, column, "x", "x")) {
             plan.push(source, index.definition.clone(), Lock::Share, &[Hazard::IndexBuild]);
         }
+    }
+    let reads = |statistics: &Statistics| {
+        // Read as PostgreSQL's `quote_ident` writes them: quoted only when they must be.
+        statistics.columns.iter().any(|c| *c == column || *c == quote_ident(column))
+            || statistics.expressions.iter().any(|e| haste_sql::expression_reads(&table.name, e, column))
+    };
+    for statistics in kept.statistics.iter().filter(|s| reads(s)) {
+        plan.push(source, statistics.drop_if_exists_statement(), Lock::ShareUpdateExclusive, &[]);
+        plan.push(source, statistics.create_statement(), Lock::ShareUpdateExclusive, &[]);
     }
 }
 

@@ -190,9 +190,13 @@ pub enum TableChange<'a> {
     AddColumn(&'a Column),
     /// A column only `from` has.
     DropColumn(&'a Column),
-    /// A column whose identity or generation expression changes, which only dropping and adding
-    /// it again can make.
+    /// A column whose generation expression changes, which only dropping and adding it again
+    /// can make.
     ReplaceColumn(Pair<'a, Column>),
+    /// A column's identity added, changed (`ALWAYS`, `BY DEFAULT`) or dropped, in place. An
+    /// identity dropped comes before the column's default change, one added after it and after
+    /// `SET NOT NULL` (PostgreSQL wants neither a default nor nulls under an identity).
+    ChangeIdentity(Pair<'a, Column>),
     /// A column's type or collation.
     AlterColumnType(Pair<'a, Column>),
     /// A column's default.
@@ -244,9 +248,10 @@ pub(crate) fn retyped(old: &Column, new: &Column) -> bool {
     old.data_type != new.data_type || old.collation != new.collation
 }
 
-/// Whether a column changes in a way only dropping and adding it again can make.
+/// Whether a column changes in a way only dropping and adding it again can make: its generation
+/// expression (an identity is added, changed and dropped in place, keeping the rows).
 pub(crate) fn replaced(old: &Column, new: &Column) -> bool {
-    old.identity != new.identity || old.generated != new.generated
+    old.generated != new.generated
 }
 
 /// Every change from `from` to `to`.
@@ -258,10 +263,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     enums(out, from, to);
     objects(out, from.domains.iter().map(Object::Domain), to.domains.iter().map(Object::Domain));
     objects(out, from.composites.iter().map(Object::Composite), to.composites.iter().map(Object::Composite));
-    let free = |schema: &'a Schema| {
-        schema.sequences.iter().filter(|s| !s.identity && s.owned_by.is_none()).map(Object::Sequence)
-    };
-    objects(out, free(from), free(to));
+    sequences(out, from, to);
     tables(out, from, to);
     objects(out, from.indexes.iter().map(Object::Index), to.indexes.iter().map(Object::Index));
     objects(out, from.views.iter().map(Object::View), to.views.iter().map(Object::View));
@@ -302,6 +304,69 @@ fn objects<'a>(
             out.push(ObjectChange::Add(*item));
         }
     }
+}
+
+/// Sequences. One no column owns comes and goes on its own; a serial column's comes and goes with
+/// its column, an identity column's with its identity. On both sides, a sequence is modified when
+/// its type, options or owning column change; an identity column's (matched by its column, its
+/// name is PostgreSQL's choice) when its options do.
+fn sequences<'a>(out: &mut Vec<ObjectChange<'a>>, from: &'a Schema, to: &'a Schema) {
+    let key = |s: &Sequence| qualified(&s.schema, &s.name);
+    let plain = |schema: &'a Schema| by(&schema.sequences, key).into_iter().filter(|(_, s)| !s.identity);
+    let (old_sequences, new_sequences): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        (plain(from).collect(), plain(to).collect());
+    for (name, old) in &old_sequences {
+        match new_sequences.get(name) {
+            Some(new) if new != old => {
+                out.push(ObjectChange::Modify { from: Object::Sequence(old), to: Object::Sequence(new) })
+            }
+            // An owned one goes with its column, unless the column stays.
+            None if old.owned_by.as_ref().is_none_or(|owner| column_stays(to, &old.schema, owner)) => {
+                out.push(ObjectChange::Drop(Object::Sequence(old)))
+            }
+            _ => {}
+        }
+    }
+    for (name, new) in &new_sequences {
+        if new.owned_by.is_none() && !old_sequences.contains_key(name) {
+            out.push(ObjectChange::Add(Object::Sequence(new)));
+        }
+    }
+    for old in from.sequences.iter().filter(|s| s.identity && s.owned_by.is_some()) {
+        let new = identity_sequence(to, &old.schema, old.owned_by.as_ref());
+        if let Some(new) = new.filter(|new| !new.changed_options(old).is_empty()) {
+            out.push(ObjectChange::Modify { from: Object::Sequence(old), to: Object::Sequence(new) });
+        }
+    }
+}
+
+/// Whether `schema` has column `owner` (table, column) in `namespace`.
+fn column_stays(schema: &Schema, namespace: &str, (table, column): &(String, String)) -> bool {
+    schema
+        .tables
+        .iter()
+        .any(|t| t.schema == namespace && t.name == *table && t.columns.iter().any(|c| c.name == *column))
+}
+
+/// The identity sequence of column `owner` (table, column) in `schema`.
+pub(crate) fn identity_sequence<'a>(
+    schema: &'a Schema,
+    namespace: &str,
+    owner: Option<&(String, String)>,
+) -> Option<&'a Sequence> {
+    schema.sequences.iter().find(|s| s.identity && s.schema == namespace && s.owned_by.as_ref() == owner)
+}
+
+/// The functions of `from` that the plan drops to create again: `to` has one of the same
+/// signature whose result, or arguments' names or defaults, differ ([`Function::interface_changes`],
+/// which `CREATE OR REPLACE` refuses).
+pub(crate) fn recreated_functions<'a>(from: &'a Schema, to: &Schema) -> Vec<&'a Function> {
+    from.functions
+        .iter()
+        .filter(|old| {
+            to.functions.iter().any(|new| new.signature == old.signature && old.interface_changes(new))
+        })
+        .collect()
 }
 
 /// Whether `old`'s labels all survive in `new`, in the same order (so they can be extended).
@@ -424,6 +489,10 @@ fn columns<'a>(out: &mut Vec<TableChange<'a>>, old: &'a Table, new: &'a Table) {
             out.push(TableChange::ReplaceColumn(Pair { from: previous, to: column }));
             continue;
         }
+        let identity = (previous.identity != column.identity).then_some(Pair { from: previous, to: column });
+        if let Some(pair) = identity.clone().filter(|_| column.identity.is_none()) {
+            out.push(TableChange::ChangeIdentity(pair));
+        }
         if retyped(previous, column) {
             out.push(TableChange::AlterColumnType(Pair { from: previous, to: column }));
         }
@@ -434,6 +503,9 @@ fn columns<'a>(out: &mut Vec<TableChange<'a>>, old: &'a Table, new: &'a Table) {
             (false, true) => out.push(TableChange::SetNotNull(column)),
             (true, false) => out.push(TableChange::DropNotNull(column)),
             _ => {}
+        }
+        if let Some(pair) = identity.filter(|_| column.identity.is_some()) {
+            out.push(TableChange::ChangeIdentity(pair));
         }
         if previous.comment != column.comment {
             out.push(TableChange::ChangeColumnComment(column));
@@ -502,6 +574,7 @@ mod tests {
         let amount = column("amount", "integer");
         let required = Column { not_null: true, default: Some("0".into()), ..column("amount", "bigint") };
         let identity = Column { identity: Some(Identity::Always), ..id.clone() };
+        let doubled = Column { generated: Some("(amount * 2)".into()), ..id.clone() };
         let note = column("note", "text");
         let commented = Column { comment: Some("in cents".into()), ..note.clone() };
         let key = |definition: &str| Constraint::new("deals_amount_key", ConstraintKind::Unique, definition);
@@ -538,10 +611,16 @@ mod tests {
                 ],
             ),
             (
-                "an identity only dropping and adding makes",
+                "an identity, added in place",
                 deals(vec![id.clone()]),
                 deals(vec![identity.clone()]),
-                vec![TableChange::ReplaceColumn(Pair { from: &id, to: &identity })],
+                vec![TableChange::ChangeIdentity(Pair { from: &id, to: &identity })],
+            ),
+            (
+                "a generation expression only dropping and adding makes",
+                deals(vec![id.clone()]),
+                deals(vec![doubled.clone()]),
+                vec![TableChange::ReplaceColumn(Pair { from: &id, to: &doubled })],
             ),
             (
                 "nullable again, comment",

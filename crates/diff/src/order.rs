@@ -140,6 +140,8 @@ mod tests {
                 "CREATE OR REPLACE FUNCTION crm.{name}()\n RETURNS bigint\n LANGUAGE sql\nAS $function${body}$function$\n"
             ),
             row_types: Vec::new(),
+            arguments: String::new(),
+            result: Some("bigint".into()),
         }
     }
 
@@ -178,6 +180,7 @@ mod tests {
             name: "totals".into(),
             materialized: false,
             definition: " SELECT crm.total() AS total;".into(),
+            options: Vec::new(),
         };
         let alone = View { name: "alone".into(), definition: " SELECT 1;".into(), ..totals.clone() };
         let reported = function("reported", "SELECT total FROM crm.totals");

@@ -8,6 +8,7 @@
 use haste_schema::{OwnedObject, Owner, Schema, View, qualified};
 
 use crate::builder::Builder;
+use crate::compare::recreated_functions;
 use crate::{Lock, SchemaChange};
 
 /// Which object an owner is of.
@@ -37,7 +38,8 @@ fn exists(schema: &Schema, owner: &Owner) -> bool {
 }
 
 /// Whether the plan creates the object of `owner` again although `from` had it: a view it
-/// recreates, an enum it rebuilds, a composite type or domain that differs.
+/// recreates, an enum it rebuilds, a composite type or domain that differs, a function dropped
+/// and created for a new result or arguments.
 fn recreated(from: &Schema, to: &Schema, owner: &Owner, views: &[&View], rebuilt_enums: &[String]) -> bool {
     let same = |s: &str, n: &str| s == owner.schema && n == owner.name;
     match owner.object {
@@ -49,6 +51,7 @@ fn recreated(from: &Schema, to: &Schema, owner: &Owner, views: &[&View], rebuilt
         OwnedObject::Domain => {
             to.domains.iter().any(|d| same(&d.schema, &d.name) && !from.domains.contains(d))
         }
+        OwnedObject::Function => recreated_functions(from, to).iter().any(|f| f.signature == owner.name),
         _ => false,
     }
 }
@@ -138,6 +141,7 @@ mod tests {
                 name: "ids".into(),
                 materialized: false,
                 definition: definition.into(),
+                options: Vec::new(),
             }],
             owners: vec![Owner { object: OwnedObject::View, name: "ids".into(), ..owner("app") }],
             ..schema(Vec::new())

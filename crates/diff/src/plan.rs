@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
-    Constraint, ConstraintKind, Index, RowTypeStage, Schema, Table, comment_statements, qualified,
+    Constraint, ConstraintKind, Index, RowTypeStage, Schema, Sequence, Table, Trigger, TriggerFiring,
+    comment_statements, qualified,
 };
-use haste_sql::quote_ident;
+use haste_sql::{quote_ident, quote_literal};
 
 use crate::builder::Builder;
-use crate::compare::{Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
+use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, owners,
@@ -18,7 +19,7 @@ use crate::{
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
 pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
-    plan(&compare(from, to), options)
+    plan(&compare::compare(from, to), options)
 }
 
 /// The statements that carry out `comparison`'s changes.
@@ -136,14 +137,56 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
-    for new in to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s))) {
+    // New sequences (an identity sequence of `from` is no sequence of its own: a serial
+    // column's may take its name, once the identity that holds it is dropped, `columns.rs`).
+    let new_sequences: Vec<&Sequence> = to
+        .sequences
+        .iter()
+        .filter(|s| !s.identity && old_sequences.get(&sequence_key(s)).is_none_or(|old| old.identity))
+        .collect();
+    let (taking_names, new_sequences): (Vec<&Sequence>, Vec<&Sequence>) =
+        new_sequences.into_iter().partition(|s| old_sequences.contains_key(&sequence_key(s)));
+    for new in &new_sequences {
         let source = SchemaChange::CreateSequence(Named::new(&new.schema, &new.name));
         plan.push(&source, new.create_statement(), Lock::None, &[]);
+    }
+    // Sequences on both sides change in place (type, options); one no column owns any more is
+    // let go before the tables change (dropping the column that owned it would drop it too),
+    // one a column comes to own is given to it once the column exists (below).
+    let altered_sequences: Vec<(&Sequence, &Sequence)> = comparison
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            ObjectChange::Modify { from: Object::Sequence(old), to: Object::Sequence(new) }
+                if !new.identity =>
+            {
+                Some((*old, *new))
+            }
+            _ => None,
+        })
+        .collect();
+    for (old, new) in &altered_sequences {
+        let mut clauses = Vec::new();
+        if old.data_type != new.data_type {
+            clauses.push(format!("AS {}", new.data_type));
+        }
+        clauses.extend(new.changed_options(old));
+        if old.owned_by.is_some() && new.owned_by.is_none() {
+            clauses.push("OWNED BY NONE".to_owned());
+        }
+        if !clauses.is_empty() {
+            plan.push(
+                &SchemaChange::AlterSequence(Named::new(&new.schema, &new.name)),
+                format!("ALTER SEQUENCE {} {}", qualified(&new.schema, &new.name), clauses.join(" ")),
+                Lock::None,
+                &[],
+            );
+        }
     }
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
     //    constraints, indexes and statistics that change or disappear.
-    for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, to.triggers.contains(t))) {
+    for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, has_trigger(to, t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 &SchemaChange::DropTrigger(OfTable::new(&old.schema, &old.table, &old.name)),
@@ -172,6 +215,14 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Lock::AccessExclusive,
             &[],
         );
+    }
+    // A function whose result, or its arguments' names or defaults, change is dropped to be
+    // created again (`CREATE OR REPLACE` refuses): the views calling it went first (`views.rs`);
+    // PostgreSQL refuses the drop while anything else uses it (2BP01, naming what), and the
+    // plan rolls back whole.
+    for old in compare::recreated_functions(from, to) {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
@@ -264,10 +315,32 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
         }
     }
+    // Sequences a column that stays owns, which `to` no longer has.
+    let released_sequences: Vec<&Sequence> = comparison
+        .changes
+        .iter()
+        .filter_map(|change| match change {
+            ObjectChange::Drop(Object::Sequence(old)) if old.owned_by.is_some() => Some(*old),
+            _ => None,
+        })
+        .collect();
     for (old, new, changes) in &modified_tables {
-        let kept = kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
-        let hanging = columns::hanging_on_regenerated(&old_tables, to, old, new);
-        columns::alter_table(&mut plan, old, new, changes, kept, &hanging);
+        let kept = columns::Kept {
+            indexes: kept_indexes
+                .get(&(new.schema.as_str(), new.name.as_str()))
+                .map_or(&[][..], Vec::as_slice),
+            statistics: to
+                .statistics
+                .iter()
+                .filter(|s| {
+                    s.table_schema == new.schema && s.table == new.name && from.statistics.contains(s)
+                })
+                .collect(),
+            hanging: columns::hanging_on_regenerated(&old_tables, to, old, new),
+            released: &released_sequences,
+            taking_names: &taking_names,
+        };
+        columns::alter_table(&mut plan, old, new, changes, &kept);
         settings::storage_parameters(&mut plan, new, changes);
         suggestions.extend(rename::suggest(new, changes));
     }
@@ -303,23 +376,25 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
         create_function(&mut plan, new);
     }
-    for sequence in
-        to.sequences.iter().filter(|s| !s.identity && !old_sequences.contains_key(&sequence_key(s)))
+    for sequence in new_sequences.iter().chain(&taking_names) {
+        if let Some(statement) = sequence.owned_by_statement() {
+            let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
+            plan.push(&source, statement, Lock::None, &[]);
+        }
+    }
+    for (_, new) in
+        altered_sequences.iter().filter(|(old, new)| new.owned_by.is_some() && old.owned_by != new.owned_by)
     {
-        if let Some((table, column)) = &sequence.owned_by {
+        if let Some(statement) = new.owned_by_statement() {
             plan.push(
-                &SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name)),
-                format!(
-                    "ALTER SEQUENCE {} OWNED BY {}.{}",
-                    sequence_key(sequence),
-                    qualified(&sequence.schema, table),
-                    quote_ident(column)
-                ),
+                &SchemaChange::AlterSequence(Named::new(&new.schema, &new.name)),
+                statement,
                 Lock::None,
                 &[],
             );
         }
     }
+    identity_sequences(&mut plan, from, to);
     let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         to.tables
             .iter()
@@ -363,14 +438,36 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     {
         create_view(&mut plan, view);
     }
+    for new in to.views.iter().filter(|view| !views.creates(&view.schema, &view.name)) {
+        if let Some(old) = from.views.iter().find(|old| old.same_query(new) && old.options != new.options) {
+            let source = SchemaChange::AlterView(Named::new(&new.schema, &new.name));
+            for statement in new.alter_options_statements(old) {
+                plan.push(&source, statement, Lock::AccessExclusive, &[]);
+            }
+        }
+    }
     indexes::create_on_views(&mut plan, from, to, &tables);
     create_composites(&mut plan, RowTypeStage::AfterViews);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
         create_function(&mut plan, new);
     }
-    for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, from.triggers.contains(t))) {
+    for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, has_trigger(from, t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
+    }
+    // A trigger is created enabled: one that fires otherwise is set so, as is one kept whose
+    // firing changes.
+    for new in &to.triggers {
+        let kept = stays(&new.schema, &new.table, has_trigger(from, new));
+        let before = from
+            .triggers
+            .iter()
+            .find(|old| kept && old.schema == new.schema && old.table == new.table && old.name == new.name)
+            .map_or(TriggerFiring::Origin, |old| old.firing);
+        if new.firing != before {
+            let source = SchemaChange::SetTriggerFiring(OfTable::new(&new.schema, &new.table, &new.name));
+            plan.push(&source, new.firing_statement(), Lock::ShareRowExclusive, &[]);
+        }
     }
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
@@ -402,7 +499,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         let recommented =
-            old.is_some_and(|old| columns::regenerated(old, new).iter().any(|c| c.comment.is_some()));
+            old.is_some_and(|old| columns::added_again(old, new).iter().any(|c| c.comment.is_some()));
         if recommented || old.is_none_or(|old| comment_statements(old) != comment_statements(new)) {
             let source = SchemaChange::SetComments(Named::new(&new.schema, &new.name));
             for statement in comment_statements(new) {
@@ -447,8 +544,10 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .iter()
         .filter(|s| !s.identity && !to.sequences.iter().any(|n| sequence_key(n) == sequence_key(s)))
     {
-        if old.owned_by.is_none() {
-            let source = SchemaChange::DropSequence(Named::new(&old.schema, &old.name));
+        let source = SchemaChange::DropSequence(Named::new(&old.schema, &old.name));
+        let released =
+            released_sequences.contains(&old) && !plan.steps.iter().any(|step| step.source == source);
+        if old.owned_by.is_none() || released {
             plan.push(
                 &source,
                 format!("DROP SEQUENCE {}", sequence_key(old)),
@@ -547,6 +646,44 @@ fn alter_domain(plan: &mut Builder, old: &haste_schema::Domain, new: &haste_sche
     }
     if !old.not_null && new.not_null {
         plan.push(&source, format!("ALTER DOMAIN {name} SET NOT NULL"), Lock::Share, &[Hazard::TableScan]);
+    }
+}
+
+/// Whether `side` has `trigger` with the same definition (its firing aside, which changes in
+/// place).
+fn has_trigger(side: &Schema, trigger: &Trigger) -> bool {
+    side.triggers.iter().any(|other| {
+        (&other.schema, &other.table, &other.name, &other.definition)
+            == (&trigger.schema, &trigger.table, &trigger.name, &trigger.definition)
+    })
+}
+
+/// Identity sequences whose options are not what their column had (PostgreSQL's defaults for a
+/// column that gets its identity in this plan: a new table, a new column, an identity added),
+/// set through their column. An identity added to a column that exists also gets its sequence
+/// set past the column's values: else the first row it numbers collides with one already there.
+fn identity_sequences(plan: &mut Builder, from: &Schema, to: &Schema) {
+    for new in to.sequences.iter().filter(|s| s.identity) {
+        let Some((table, column)) = &new.owned_by else { continue };
+        let old = compare::identity_sequence(from, &new.schema, new.owned_by.as_ref());
+        let options = new.changed_options(old.unwrap_or(&new.identity_defaults()));
+        if let Some(statement) = new.identity_options_statement(&options) {
+            let source = SchemaChange::AlterSequence(Named::new(&new.schema, &new.name));
+            plan.push(&source, statement, Lock::AccessExclusive, &[]);
+        }
+        let had_values = from.tables.iter().any(|t| {
+            t.schema == new.schema && t.name == *table && t.columns.iter().any(|c| c.name == *column)
+        });
+        let table = to.tables.iter().find(|t| t.schema == new.schema && t.name == *table);
+        if let Some(table) = table.filter(|_| old.is_none() && had_values) {
+            let reference = format!(
+                "pg_get_serial_sequence({}, {})",
+                quote_literal(&table.qualified_name()),
+                quote_literal(column)
+            );
+            let source = SchemaChange::ChangeIdentity(OfTable::new(&new.schema, &table.name, column));
+            columns::set_past_values(plan, &source, new, &reference, table, column);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Privileges and default privileges, granted and revoked as the target has them. An object the
-//! plan creates again (a view dropped and recreated, a type rebuilt, a column replaced or a
+//! plan creates again (a view dropped and recreated, a type rebuilt, a function dropped and
+//! created for a new result, a column replaced or a
 //! generated column added again around a type change) comes back with only what PostgreSQL
 //! gives a new object, so every privilege the target gives it is granted again, in the same
 //! transaction as its recreation: a role reading a view never finds it without its grant. An
@@ -17,7 +18,7 @@ use haste_schema::{DefaultObjects, Privilege, PrivilegeObject, Schema, View, qua
 
 use crate::builder::Builder;
 use crate::columns::regenerated;
-use crate::compare::replaced;
+use crate::compare::{recreated_functions, replaced};
 use crate::{Lock, SchemaChange};
 
 /// Which object a privilege is on: the whole object (no column) or one column of it.
@@ -39,6 +40,11 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[Strin
         .chain(to.composites.iter().filter(|c| !from.composites.contains(c)).map(|c| (&c.schema, &c.name)))
         .chain(to.domains.iter().filter(|d| !from.domains.contains(d)).map(|d| (&d.schema, &d.name)));
     keys.extend(types.map(|(schema, name)| whole(PrivilegeObject::Type, schema, name)));
+    keys.extend(
+        recreated_functions(from, to)
+            .into_iter()
+            .map(|function| whole(PrivilegeObject::Function, &function.schema, &function.signature)),
+    );
     for old in &from.tables {
         let Some(new) = to.tables.iter().find(|t| t.schema == old.schema && t.name == old.name) else {
             continue;
@@ -233,6 +239,7 @@ mod tests {
                 name: "open_deals".into(),
                 materialized: false,
                 definition: " SELECT id, amount FROM crm.deals;".into(),
+                options: Vec::new(),
             }],
             privileges,
             ..Schema::default()
@@ -303,9 +310,9 @@ mod tests {
     #[test]
     fn a_replaced_column_gets_its_grants_back_and_a_dropped_table_takes_its_own() {
         let on_column = grant(PrivilegeObject::Table, "deals", Some("amount"), "SELECT");
-        let mut identity = schema("numeric", vec![on_column.clone()]);
-        identity.tables[0].columns[1].identity = Some(haste_schema::Identity::ByDefault);
-        let planned = statements(&schema("numeric", vec![on_column.clone()]), &identity);
+        let mut generated = schema("numeric", vec![on_column.clone()]);
+        generated.tables[0].columns[1].generated = Some("(id * 2)".into());
+        let planned = statements(&schema("numeric", vec![on_column.clone()]), &generated);
         assert_eq!(
             planned.last().map(String::as_str),
             Some(r#"GRANT SELECT ("amount") ON TABLE "crm"."deals" TO "app_ro""#)
@@ -325,6 +332,8 @@ mod tests {
             language: "sql".into(),
             definition: "CREATE OR REPLACE FUNCTION crm.total(integer)\n RETURNS integer\n LANGUAGE sql\nAS $function$select $1$function$\n".into(),
             row_types: Vec::new(),
+            arguments: "integer".into(),
+            result: Some("integer".into()),
         };
         let revoked = Privilege {
             grantee: "PUBLIC".into(),

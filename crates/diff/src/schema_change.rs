@@ -79,13 +79,19 @@ pub enum SchemaChange {
     CreateSequence(Named),
     /// A sequence dropped.
     DropSequence(Named),
+    /// A sequence on both sides changed in place: its type and options (`ALTER SEQUENCE`), the
+    /// column that owns it (`OWNED BY`); an identity column's options through its column.
+    AlterSequence(Named),
     /// A new table (or partition).
     CreateTable(Named),
     /// A table dropped (and its foreign keys first).
     DropTable(Named),
     /// A column added to a table that exists.
     AddColumn(OfTable),
-    /// A column dropped (or dropped to be added again, for an identity or generated change).
+    /// A column's identity added (and its sequence set past the column's values), changed
+    /// between `ALWAYS` and `BY DEFAULT`, or dropped, in place: the rows stay.
+    ChangeIdentity(OfTable),
+    /// A column dropped (or dropped to be added again, for a generation expression changed).
     DropColumn(OfTable),
     /// A stored generated column that reads a column whose type changes, dropped before the
     /// change and added again after it (PostgreSQL refuses the change under it), with the
@@ -122,6 +128,9 @@ pub enum SchemaChange {
     CreateView(Named),
     /// A view dropped.
     DropView(Named),
+    /// A view's options set or reset in place (`security_barrier`, `security_invoker`,
+    /// `check_option`; a materialized view's storage parameters).
+    AlterView(Named),
     /// A function created or replaced.
     CreateFunction(Named),
     /// A function dropped.
@@ -130,6 +139,8 @@ pub enum SchemaChange {
     CreateTrigger(OfTable),
     /// A trigger dropped.
     DropTrigger(OfTable),
+    /// A trigger disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
+    SetTriggerFiring(OfTable),
     /// A policy created.
     CreatePolicy(OfTable),
     /// A policy dropped.

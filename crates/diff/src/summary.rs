@@ -137,6 +137,7 @@ fn table_part(table: &Table, change: &TableChange) -> (usize, ChangeKind, &'stat
         TableChange::AddColumn(column) => (1, ChangeKind::Added, "column", member(&column.name)),
         TableChange::DropColumn(column) => (1, ChangeKind::Removed, "column", member(&column.name)),
         TableChange::ReplaceColumn(Pair { to: column, .. })
+        | TableChange::ChangeIdentity(Pair { to: column, .. })
         | TableChange::AlterColumnType(Pair { to: column, .. })
         | TableChange::ChangeColumnDefault(Pair { to: column, .. })
         | TableChange::SetNotNull(column)

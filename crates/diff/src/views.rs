@@ -1,9 +1,12 @@
 //! Which views a plan drops and creates again, and in which order. Each recreation takes a lock
 //! and loses what PostgreSQL keeps on the view (its grants come back through `privileges.rs`),
 //! so only the views that must go are recreated:
-//! - a view whose own definition changes (or that disappears, or appears);
+//! - a view whose own definition changes (or that disappears, or appears); one whose options
+//!   alone change (`security_barrier`, `security_invoker`, `check_option`) is altered in
+//!   place by the planner;
 //! - a view that reads a column that is retyped, dropped, or dropped to be added again, or
 //!   that reads a table that is dropped (PostgreSQL refuses all of these under a view);
+//! - a view that calls a function dropped to be created again (its result or arguments change);
 //! - a view that reads a view recreated for any of these reasons, transitively.
 //!
 //! What a view reads is taken from its definition with PostgreSQL's grammar
@@ -19,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{Enum, Schema, View, qualified};
 
-use crate::compare::{by, replaced, retyped, table_key};
+use crate::compare::{by, recreated_functions, replaced, retyped, table_key};
 use crate::enums;
 
 /// The views a plan drops (in the order to drop them) and creates (in the order to create them).
@@ -83,9 +86,20 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
             && haste_sql::type_names(&view.definition)
                 .is_none_or(|types| rebuilt.iter().any(|item| types.contains(&item.name)))
     };
+    // A function dropped to be created again (`plan.rs`: its result or arguments change) takes
+    // the views that call it first.
+    let recreated_functions: BTreeSet<&str> =
+        recreated_functions(from, to).into_iter().map(|function| function.name.as_str()).collect();
+    let calls_recreated_function = |view: &View| {
+        !recreated_functions.is_empty()
+            && haste_sql::reads(&view.definition).is_none_or(|reads| {
+                reads.functions.iter().any(|name| recreated_functions.contains(name.as_str()))
+            })
+    };
     let must_go = |reader: &Reader| {
-        !to.views.contains(reader.view)
+        !to.views.iter().any(|view| view.same_query(reader.view))
             || names_rebuilt_enum(reader.view)
+            || calls_recreated_function(reader.view)
             || match &reader.reads {
                 None => tables_change,
                 Some(reads) => {
@@ -124,7 +138,9 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
     let created = in_dependency_order(
         to.views
             .iter()
-            .filter(|view| going.contains(&view_key(view)) || !from.views.contains(view))
+            .filter(|view| {
+                going.contains(&view_key(view)) || !from.views.iter().any(|old| old.same_query(view))
+            })
             .map(|view| Reader { view, reads: haste_sql::relations(&view.definition) })
             .collect(),
     );
@@ -158,7 +174,13 @@ mod tests {
     use crate::{Options, diff};
 
     fn view(name: &str, definition: &str) -> View {
-        View { schema: "crm".into(), name: name.into(), materialized: false, definition: definition.into() }
+        View {
+            schema: "crm".into(),
+            name: name.into(),
+            materialized: false,
+            definition: definition.into(),
+            options: Vec::new(),
+        }
     }
 
     fn select_on(name: &str) -> Privilege {
@@ -267,6 +289,7 @@ mod tests {
                 table: "v".into(),
                 name: "v_insert".into(),
                 definition: "CREATE TRIGGER v_insert INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.insert_amount()".into(),
+                firing: Default::default(),
             });
             schema
         };

@@ -9,8 +9,9 @@ use haste_driver::DbError;
 use haste_schema::{
     Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
     IndexKey, Namespace, Policy, References, ReferentialAction, ReplicaIdentity, Schema, Sequence,
-    Statistics, StorageParameter, Table, TableKind, Trigger, View,
+    Statistics, StorageParameter, Table, TableKind, Trigger, TriggerFiring, View,
 };
+use haste_sql::quote_literal;
 
 use crate::PgConnection;
 
@@ -100,17 +101,21 @@ fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A table's storage parameters (column 12) and its TOAST table's (column 13, named `toast.`
-/// here as in `WITH (...)`), checked and sorted by name.
-fn storage_parameters(row: &Row) -> Result<Vec<StorageParameter>, DbError> {
-    let toast = items(row, 13).into_iter().map(|option| format!("toast.{option}"));
-    let mut parameters = items(row, 12)
+/// `pg_class.reloptions` entries, checked and sorted by name.
+fn parameters(options: impl IntoIterator<Item = String>) -> Result<Vec<StorageParameter>, DbError> {
+    let mut parameters = options
         .into_iter()
-        .chain(toast)
         .map(|option| StorageParameter::parse(&option).map_err(DbError::message))
         .collect::<Result<Vec<_>, _>>()?;
     parameters.sort();
     Ok(parameters)
+}
+
+/// A table's storage parameters (column 12) and its TOAST table's (column 13, named `toast.`
+/// here as in `WITH (...)`), checked and sorted by name.
+fn storage_parameters(row: &Row) -> Result<Vec<StorageParameter>, DbError> {
+    let toast = items(row, 13).into_iter().map(|option| format!("toast.{option}"));
+    parameters(items(row, 12).into_iter().chain(toast))
 }
 
 impl PgConnection {
@@ -121,7 +126,25 @@ impl PgConnection {
 
     /// The schema of the connected database, with the owners that are not the role reading it
     /// when `owners` (`owners = true`).
+    ///
+    /// The catalog's printers (`pg_get_expr`, `pg_get_indexdef`, `pg_get_viewdef`,
+    /// `format_type`, `regprocedure`) leave out the schema of every name the search path shows:
+    /// under a role whose search path is `app, public`, `app.f()` would be read as `f()` and a
+    /// dump applied elsewhere would land in the wrong schema. So the session reads with the
+    /// search path pinned to `public` (names in `public` unqualified, every other qualified,
+    /// whoever reads), and gets its own search path back after, for a connection used again.
     pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
+        let previous = self.value("SELECT current_setting('search_path')")?.unwrap_or_default();
+        self.value("SELECT set_config('search_path', 'public', false)")?;
+        let schema = self.read_schema(owners);
+        let restored =
+            self.value(&format!("SELECT set_config('search_path', {}, false)", quote_literal(&previous)));
+        let schema = schema?;
+        restored?;
+        Ok(schema)
+    }
+
+    fn read_schema(&mut self, owners: bool) -> Result<Schema, DbError> {
         let class_filter =
             format!("{USER_SCHEMA} AND NOT {HISTORY_TABLE} AND {}", not_extension_owned("pg_class", "c.oid"));
         let type_filter = format!("{USER_SCHEMA} AND {}", not_extension_owned("pg_type", "t.oid"));
@@ -401,17 +424,27 @@ impl PgConnection {
             .collect::<Result<_, DbError>>()?;
         schema.views = self
             .rows(&format!(
-                "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid) FROM pg_class c \
-                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('v', 'm') AND {class_filter} ORDER BY c.oid"
+                "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), array_to_string(c.reloptions, E'\\x1f') \
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE c.relkind IN ('v', 'm') AND {class_filter} ORDER BY c.oid"
             ))?
             .iter()
-            .map(|row| View { schema: text(row, 0), name: text(row, 1), materialized: flag(row, 2), definition: text(row, 3) })
-            .collect();
+            .map(|row| {
+                Ok(View {
+                    schema: text(row, 0),
+                    name: text(row, 1),
+                    materialized: flag(row, 2),
+                    definition: text(row, 3),
+                    options: parameters(items(row, 4))?,
+                })
+            })
+            .collect::<Result<_, DbError>>()?;
         schema.functions = self
             .rows(&format!(
                 "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
                  (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_depend d {ROW_TYPE_JOIN} \
-                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass) \
+                 WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass), \
+                 pg_get_function_arguments(p.oid), pg_get_function_result(p.oid) \
                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
                  WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
                 not_extension_owned("pg_proc", "p.oid"),
@@ -425,22 +458,29 @@ impl PgConnection {
                 language: text(row, 3),
                 definition: text(row, 2),
                 row_types: pairs(row, 5),
+                arguments: text(row, 6),
+                result: optional(row, 7),
             })
             .collect();
         schema.triggers = self
             .rows(&format!(
-                "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid) FROM pg_trigger g \
+                "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled FROM pg_trigger g \
                  JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND {class_filter} ORDER BY 1, 2, 3"
             ))?
             .iter()
-            .map(|row| Trigger {
-                schema: text(row, 0),
-                table: text(row, 1),
-                name: text(row, 2),
-                definition: text(row, 3),
+            .map(|row| {
+                Ok(Trigger {
+                    schema: text(row, 0),
+                    table: text(row, 1),
+                    name: text(row, 2),
+                    definition: text(row, 3),
+                    firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
+                        DbError::message(format!("unexpected trigger firing `{}`", text(row, 4)))
+                    })?,
+                })
             })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         schema.policies = self
             .rows(
                 "SELECT schemaname, tablename, policyname, permissive = 'PERMISSIVE', cmd, array_to_string(roles, E'\\x1f'), \

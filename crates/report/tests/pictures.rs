@@ -172,6 +172,7 @@ fn hostile() -> Schema {
             table: evil.to_owned(),
             name: "t</td>".to_owned(),
             definition: "CREATE TRIGGER \"t</td>\" BEFORE INSERT ON ... EXECUTE FUNCTION f()".to_owned(),
+            firing: Default::default(),
         }],
         policies: vec![Policy {
             schema: "public".to_owned(),

@@ -12,7 +12,7 @@ use haste_sql::{quote_ident, quote_literal};
 use crate::{
     Column, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension,
     Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, ReplicaIdentity, RowTypeStage,
-    Schema, Sequence, Statistics, StorageParameter, Table, TableKind, View,
+    Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, View,
 };
 
 /// `"schema"."name"`.
@@ -97,6 +97,77 @@ impl Sequence {
             self.start,
             self.cache,
             if self.cycle { " CYCLE" } else { "" }
+        )
+    }
+
+    /// Its options as `ALTER SEQUENCE` writes them, always in this order: `INCREMENT BY`,
+    /// `MINVALUE`, `MAXVALUE`, `START WITH`, `CACHE`, `[NO] CYCLE`.
+    fn option_clauses(&self) -> [String; 6] {
+        [
+            format!("INCREMENT BY {}", self.increment),
+            format!("MINVALUE {}", self.min),
+            format!("MAXVALUE {}", self.max),
+            format!("START WITH {}", self.start),
+            format!("CACHE {}", self.cache),
+            if self.cycle { "CYCLE" } else { "NO CYCLE" }.to_owned(),
+        ]
+    }
+
+    /// The option clauses of this sequence that `from` does not have (its type aside).
+    pub fn changed_options(&self, from: &Sequence) -> Vec<String> {
+        self.option_clauses()
+            .into_iter()
+            .zip(from.option_clauses())
+            .filter(|(new, old)| new != old)
+            .map(|(new, _)| new)
+            .collect()
+    }
+
+    /// The options an identity column of this sequence's type gets when it names none
+    /// (ascending from 1 to the type's maximum, cached one at a time, no cycle).
+    pub fn identity_defaults(&self) -> Sequence {
+        let max = match self.data_type.as_str() {
+            "smallint" => i16::MAX.into(),
+            "integer" => i32::MAX.into(),
+            _ => i64::MAX,
+        };
+        Sequence { start: 1, increment: 1, min: 1, max, cache: 1, cycle: false, ..self.clone() }
+    }
+
+    /// `ALTER SEQUENCE ... OWNED BY` its column, when one owns it.
+    pub fn owned_by_statement(&self) -> Option<String> {
+        let (table, column) = self.owned_by.as_ref()?;
+        Some(format!(
+            "ALTER SEQUENCE {} OWNED BY {}.{}",
+            qualified(&self.schema, &self.name),
+            qualified(&self.schema, table),
+            quote_ident(column)
+        ))
+    }
+
+    /// For an identity sequence, the statement that sets `options` (clauses of
+    /// [`Sequence::changed_options`]) through its column: `ALTER TABLE ... ALTER COLUMN ... SET
+    /// ...`, which finds the sequence whatever its name. `None` with no options (or no column).
+    pub fn identity_options_statement(&self, options: &[String]) -> Option<String> {
+        let (table, column) = self.owned_by.as_ref().filter(|_| !options.is_empty())?;
+        let sets: Vec<String> = options.iter().map(|option| format!("SET {option}")).collect();
+        Some(format!(
+            "ALTER TABLE {} ALTER COLUMN {} {}",
+            qualified(&self.schema, table),
+            quote_ident(column),
+            sets.join(" ")
+        ))
+    }
+}
+
+impl Trigger {
+    /// `ALTER TABLE ... DISABLE | ENABLE [REPLICA | ALWAYS] TRIGGER`, as its firing says.
+    pub fn firing_statement(&self) -> String {
+        format!(
+            "ALTER TABLE {} {} TRIGGER {}",
+            qualified(&self.schema, &self.table),
+            self.firing.keyword(),
+            quote_ident(&self.name)
         )
     }
 }
@@ -250,14 +321,48 @@ impl Index {
 }
 
 impl View {
-    /// `CREATE [MATERIALIZED] VIEW`.
+    fn keyword(&self) -> &'static str {
+        if self.materialized { "MATERIALIZED VIEW" } else { "VIEW" }
+    }
+
+    /// `CREATE [MATERIALIZED] VIEW`, with its options.
     pub fn create_statement(&self) -> String {
+        let options = match self.options.is_empty() {
+            true => String::new(),
+            false => format!(" WITH ({})", StorageParameter::assignments(&self.options)),
+        };
         format!(
-            "CREATE {}VIEW {} AS {}",
-            if self.materialized { "MATERIALIZED " } else { "" },
+            "CREATE {} {}{options} AS {}",
+            self.keyword(),
             qualified(&self.schema, &self.name),
             self.definition.trim_end().trim_end_matches(';')
         )
+    }
+
+    /// `ALTER [MATERIALIZED] VIEW ... RESET (...)` for the options `from` has and this view
+    /// does not, then `SET (...)` for those it sets anew or to another value.
+    pub fn alter_options_statements(&self, from: &View) -> Vec<String> {
+        let name = qualified(&self.schema, &self.name);
+        let reset: Vec<String> = from
+            .options
+            .iter()
+            .filter(|old| !self.options.iter().any(|new| new.name == old.name))
+            .map(StorageParameter::quoted_name)
+            .collect();
+        let set: Vec<StorageParameter> =
+            self.options.iter().filter(|new| !from.options.contains(new)).cloned().collect();
+        let mut out = Vec::new();
+        if !reset.is_empty() {
+            out.push(format!("ALTER {} {name} RESET ({})", self.keyword(), reset.join(", ")));
+        }
+        if !set.is_empty() {
+            out.push(format!(
+                "ALTER {} {name} SET ({})",
+                self.keyword(),
+                StorageParameter::assignments(&set)
+            ));
+        }
+        out
     }
 }
 
@@ -316,6 +421,12 @@ impl Statistics {
     /// `DROP STATISTICS`.
     pub fn drop_statement(&self) -> String {
         format!("DROP STATISTICS {}", qualified(&self.schema, &self.name))
+    }
+
+    /// `DROP STATISTICS IF EXISTS`: for when dropping a column may or may not have taken it along
+    /// (it does when one column would be left).
+    pub fn drop_if_exists_statement(&self) -> String {
+        format!("DROP STATISTICS IF EXISTS {}", qualified(&self.schema, &self.name))
     }
 }
 
@@ -461,18 +572,12 @@ impl Schema {
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
         out.extend(tables.iter().flat_map(|table| self.inherited_column_statements(table)));
+        out.extend(self.sequences.iter().filter(|s| s.identity).filter_map(|sequence| {
+            sequence.identity_options_statement(&sequence.changed_options(&sequence.identity_defaults()))
+        }));
         out.extend(composites(RowTypeStage::AfterTables).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterTables));
-        for sequence in self.sequences.iter().filter(|s| !s.identity) {
-            if let Some((table, column)) = &sequence.owned_by {
-                out.push(format!(
-                    "ALTER SEQUENCE {} OWNED BY {}.{}",
-                    qualified(&sequence.schema, &sequence.name),
-                    qualified(&sequence.schema, table),
-                    quote_ident(column)
-                ));
-            }
-        }
+        out.extend(self.sequences.iter().filter(|s| !s.identity).filter_map(Sequence::owned_by_statement));
         let constraints = |foreign: bool| {
             tables.iter().flat_map(move |table| {
                 table
@@ -502,6 +607,7 @@ impl Schema {
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterViews));
         out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));
+        out.extend(self.triggers.iter().filter(|t| !t.firing.is_default()).map(Trigger::firing_statement));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));

@@ -564,6 +564,20 @@ pub struct View {
     pub materialized: bool,
     /// The query, as `pg_get_viewdef` prints it.
     pub definition: String,
+    /// Its `WITH (...)` options (`pg_class.reloptions`), sorted by name: a view's
+    /// `security_barrier`, `security_invoker` and `check_option` (`local`, `cascaded`), a
+    /// materialized view's storage parameters. `pg_get_viewdef` prints none of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<StorageParameter>,
+}
+
+impl View {
+    /// Whether `other` is the same relation with the same query (its options may differ: those
+    /// change in place, `ALTER VIEW ... SET`, without creating it again).
+    pub fn same_query(&self, other: &View) -> bool {
+        (&self.schema, &self.name, self.materialized, &self.definition)
+            == (&other.schema, &other.name, other.materialized, &other.definition)
+    }
 }
 
 /// A function or procedure.
@@ -584,6 +598,20 @@ pub struct Function {
     /// views, composite types, arrays of them): PostgreSQL refuses the function before them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub row_types: Vec<(String, String)>,
+    /// Its arguments with their names, modes and defaults (`pg_get_function_arguments`).
+    pub arguments: String,
+    /// What it returns (`pg_get_function_result`: `integer`, `SETOF t`, `TABLE(...)`); `None`
+    /// for a procedure.
+    pub result: Option<String>,
+}
+
+impl Function {
+    /// Whether `CREATE OR REPLACE` cannot turn `self` into `other` (same signature): PostgreSQL
+    /// refuses to change a function's result type, or its arguments' names or defaults in most
+    /// ways, in place; such a function is dropped and created.
+    pub fn interface_changes(&self, other: &Function) -> bool {
+        (&self.arguments, &self.result) != (&other.arguments, &other.result)
+    }
 }
 
 /// A trigger.
@@ -597,6 +625,56 @@ pub struct Trigger {
     pub name: String,
     /// The `CREATE TRIGGER` statement, as `pg_get_triggerdef` prints it.
     pub definition: String,
+    /// When it fires (`pg_trigger.tgenabled`), which `pg_get_triggerdef` does not print.
+    #[serde(skip_serializing_if = "TriggerFiring::is_default")]
+    pub firing: TriggerFiring,
+}
+
+/// When a trigger fires, with `session_replication_role` (`pg_trigger.tgenabled`); serialized
+/// as the catalog writes it (`O`, `D`, `R`, `A`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub enum TriggerFiring {
+    /// Enabled (`ENABLE TRIGGER`): fires in `origin` and `local` sessions, PostgreSQL's default.
+    #[default]
+    #[serde(rename = "O")]
+    Origin,
+    /// `DISABLE TRIGGER`: never fires.
+    #[serde(rename = "D")]
+    Disabled,
+    /// `ENABLE REPLICA TRIGGER`: fires only in `replica` sessions (logical replication appliers).
+    #[serde(rename = "R")]
+    Replica,
+    /// `ENABLE ALWAYS TRIGGER`: fires in every session.
+    #[serde(rename = "A")]
+    Always,
+}
+
+impl TriggerFiring {
+    /// The catalog's code (`pg_trigger.tgenabled`), or `None` for any other.
+    pub fn from_code(code: &str) -> Option<TriggerFiring> {
+        match code {
+            "O" => Some(TriggerFiring::Origin),
+            "D" => Some(TriggerFiring::Disabled),
+            "R" => Some(TriggerFiring::Replica),
+            "A" => Some(TriggerFiring::Always),
+            _ => None,
+        }
+    }
+
+    /// Whether it is what `CREATE TRIGGER` gives (left out of JSON).
+    pub fn is_default(&self) -> bool {
+        *self == TriggerFiring::Origin
+    }
+
+    /// The `ALTER TABLE` action that sets it (`DISABLE`, `ENABLE REPLICA`, ...).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            TriggerFiring::Origin => "ENABLE",
+            TriggerFiring::Disabled => "DISABLE",
+            TriggerFiring::Replica => "ENABLE REPLICA",
+            TriggerFiring::Always => "ENABLE ALWAYS",
+        }
+    }
 }
 
 /// A row-level security policy.
