@@ -38,7 +38,8 @@ impl Rule for ValidateInSameTx {
             NodeEnum::AlterDomainStmt(alter) if alter.subtype == "V" => vec![alter.name.as_str()],
             _ => Vec::new(),
         };
-        for name in validated.into_iter().filter(|name| context.schema.added_not_valid_in(transaction, name)) {
+        for name in validated.into_iter().filter(|name| context.schema.added_not_valid_in(transaction, name))
+        {
             findings.push(Raw::new(
                 context,
                 self.id(),
