@@ -2,7 +2,8 @@
 //! their tables): a comment that appears or changes is set, one that disappears from an object
 //! that stays is cleared (`IS NULL`), and an object the plan creates again (a view recreated, an
 //! index rebuilt, a domain check replaced) gets its comment back, since its drop took it. Read
-//! from the steps' sources, after every object exists.
+//! from the steps' sources (a domain's check, whose steps carry their domain, from the models),
+//! after every object exists.
 
 use std::collections::BTreeMap;
 
@@ -22,13 +23,16 @@ pub(crate) fn plan(plan: &mut Builder, from: &Schema, to: &Schema) {
     let old: BTreeMap<Key<'_>, &Comment> = from.comments.iter().map(|c| (key(c), c)).collect();
     let new: BTreeMap<Key<'_>, &Comment> = to.comments.iter().map(|c| (key(c), c)).collect();
     let mut statements = Vec::new();
+    let recreated = |comment: &Comment| {
+        plan.steps.iter().any(|step| creates(step, comment)) || check_replaced(from, to, comment)
+    };
     for comment in &to.comments {
-        if old.get(&key(comment)) != Some(&comment) || plan.steps.iter().any(|step| creates(step, comment)) {
+        if old.get(&key(comment)) != Some(&comment) || recreated(comment) {
             statements.push((comment, comment.statement(Some(&comment.text))));
         }
     }
     for comment in from.comments.iter().filter(|c| !new.contains_key(&key(c))) {
-        if exists(to, comment) && !plan.steps.iter().any(|step| creates(step, comment)) {
+        if exists(to, comment) && !recreated(comment) {
             statements.push((comment, comment.statement(None)));
         }
     }
@@ -37,7 +41,26 @@ pub(crate) fn plan(plan: &mut Builder, from: &Schema, to: &Schema) {
     }
 }
 
-/// Whether `step` creates (anew or again) the object `comment` is on.
+/// Whether `comment` is on a domain's check that the plan drops and adds again, in place or
+/// next to the old one and renamed (`domains.rs`): its check changes, or it is left `NOT VALID`.
+fn check_replaced(from: &Schema, to: &Schema, comment: &Comment) -> bool {
+    let find = |schema: &'_ Schema| {
+        schema
+            .domains
+            .iter()
+            .find(|d| d.schema == comment.schema && d.name == comment.name)
+            .and_then(|d| d.constraints.iter().find(|c| Some(c.name.as_str()) == comment.part.as_deref()))
+            .cloned()
+    };
+    let replaced = match (find(from), find(to)) {
+        (Some(before), Some(after)) => before.check != after.check || (before.validated && !after.validated),
+        _ => false,
+    };
+    comment.object == CommentObject::DomainConstraint && replaced
+}
+
+/// Whether `step` creates (anew, or again after dropping it) the object `comment` is on. A
+/// function replaced (`CREATE OR REPLACE`) keeps its comment.
 fn creates(step: &Step, comment: &Comment) -> bool {
     let named = |n: &Named| n.schema == comment.schema && n.name == comment.name;
     let part = |p: &OfTable| {
@@ -50,16 +73,13 @@ fn creates(step: &Step, comment: &Comment) -> bool {
             SchemaChange::CreateEnum(n) | SchemaChange::RebuildEnum(n) | SchemaChange::CreateComposite(n),
             CommentObject::Type,
         )
-        | (SchemaChange::CreateDomain(n) | SchemaChange::RebuildDomain(n), CommentObject::Domain)
-        // A check replaced in place is a new constraint under the old name.
         | (
-            SchemaChange::CreateDomain(n) | SchemaChange::RebuildDomain(n) | SchemaChange::AlterDomain(n),
-            CommentObject::DomainConstraint,
+            SchemaChange::CreateDomain(n) | SchemaChange::RebuildDomain(n),
+            CommentObject::Domain | CommentObject::DomainConstraint,
         )
         | (SchemaChange::CreateSequence(n), CommentObject::Sequence)
         | (SchemaChange::CreateIndex(n), CommentObject::Index)
-        | (SchemaChange::CreateView(n), CommentObject::View | CommentObject::MaterializedView)
-        | (SchemaChange::CreateFunction(n), CommentObject::Function) => named(n),
+        | (SchemaChange::CreateView(n), CommentObject::View | CommentObject::MaterializedView) => named(n),
         (SchemaChange::AddConstraint { constraint, .. }, CommentObject::Constraint)
         | (SchemaChange::CreateTrigger(constraint), CommentObject::Trigger)
         | (SchemaChange::CreatePolicy(constraint), CommentObject::Policy) => part(constraint),

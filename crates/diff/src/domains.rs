@@ -45,7 +45,7 @@ pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
 /// functions that use it on the side it starts from (each would have to be rebuilt too), named,
 /// for the first such domain; `None` when every domain can be rebuilt.
 pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
-    rebased(from, to).into_iter().find_map(|(old, _)| {
+    rebased(from, to).into_iter().find_map(|(old, new)| {
         let uses = |data_type: &str| column_uses(data_type, &old.schema, &old.name).is_some();
         let mut users: Vec<String> = from
             .domains
@@ -71,7 +71,7 @@ pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
                 old.schema,
                 old.name,
                 old.base_type,
-                to.domains.iter().find(|d| domain_key(d) == domain_key(old)).map_or("", |d| d.base_type.as_str()),
+                new.base_type,
                 users.join(", "),
                 if users.len() == 1 { "s" } else { "" },
                 if users.len() == 1 { "it" } else { "them" },
@@ -136,14 +136,15 @@ fn alter(plan: &mut Builder, old: &Domain, new: &Domain) {
             &[],
         )
     };
-    // Checks that go, or that will be replaced in one transaction (without the online forms, or
-    // when the new one is left `NOT VALID`, which checks no row).
+    // Checks that go, or that are replaced in one transaction: without the online forms, when
+    // the new one is left `NOT VALID` (it checks no row), or to be left `NOT VALID` again.
     for before in &old.constraints {
-        let replaced_at_once = find(new, &before.name)
-            .is_some_and(|after| after.check != before.check && (!plan.options.online || !after.validated));
-        let unvalidated = find(new, &before.name)
-            .is_some_and(|after| after.check == before.check && before.validated && !after.validated);
-        if find(new, &before.name).is_none() || replaced_at_once || unvalidated {
+        let goes = match find(new, &before.name) {
+            None => true,
+            Some(after) if after.check != before.check => !plan.options.online || !after.validated,
+            Some(after) => before.validated && !after.validated,
+        };
+        if goes {
             drop(plan, &before.name);
         }
     }
