@@ -275,7 +275,7 @@ pub(crate) fn drop_unused(plan: &mut Builder, comparison: &Comparison) {
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{Composite, Domain, DomainConstraint, Schema};
+    use haste_schema::{Composite, Domain, DomainConstraint, Privilege, PrivilegeObject, Schema};
 
     use super::domain_rebuild_refused;
     use crate::fixtures::{column, table};
@@ -329,6 +329,21 @@ mod tests {
         );
         assert_eq!(plan.steps.iter().map(|step| step.alone).collect::<Vec<_>>(), [false, true, false, false]);
         assert_eq!(plan.steps[1].hazards, [Hazard::TableScan]);
+        // Changed in place, the domain keeps its privileges: none is given again.
+        let usage = Privilege {
+            object: PrivilegeObject::Type,
+            schema: "crm".into(),
+            name: "score".into(),
+            column: None,
+            grantee: "app".into(),
+            privilege: "USAGE".into(),
+            grantable: false,
+            revoked: false,
+        };
+        let (mut granted, mut granted_wider) = (positive.clone(), wider.clone());
+        granted.privileges.push(usage.clone());
+        granted_wider.privileges.push(usage);
+        assert_eq!(statements(&granted, &granted_wider, true).len(), 4, "no GRANT");
         assert!(plan.steps.iter().all(|step| !step.hazards.contains(&Hazard::DataLoss)), "never dropped");
         // Without the online forms: replaced in one transaction.
         assert_eq!(

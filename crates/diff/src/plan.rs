@@ -94,7 +94,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     //    rebuilt after the tables change, below).
     enums::create_and_extend(&mut plan, comparison);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
-    let mut new_composites: Vec<&haste_schema::Composite> = Vec::new();
+    let (mut new_composites, mut recreated_composites): (Vec<&haste_schema::Composite>, Vec<String>) =
+        (Vec::new(), Vec::new());
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
         let named = Named::new(&new.schema, &new.name);
         let Some(old) = from.composites.iter().find(|old| composite_key(old) == composite_key(new)) else {
@@ -108,6 +109,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 Lock::AccessExclusive,
                 &[Hazard::DataLoss],
             );
+            recreated_composites.push(composite_key(new));
             new_composites.push(new);
         }
     }
@@ -410,8 +412,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
 
     comments::plan(&mut plan, from, to);
-    privileges::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
-    owners::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
+    // Types created again (an enum or domain rebuilt, a composite type dropped and created) lost
+    // their privileges and owners; those altered in place kept them.
+    let recreated_types: Vec<String> =
+        rebuilt_types.iter().cloned().chain(recreated_composites.iter().cloned()).collect();
+    privileges::plan(&mut plan, from, to, &views.created, &recreated_types);
+    owners::plan(&mut plan, from, to, &views.created, &recreated_types);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
