@@ -4,8 +4,8 @@
 //! the foreign keys that reference them (but composite types and functions over the row types of
 //! tables or views after those), indexes before the attachments of partitions' indexes to their
 //! parents' (pg_dump's form, which keeps every name), tables before views, views in creation
-//! order, triggers and policies, then privileges, owners (when read) and default privileges
-//! last.
+//! order, triggers and policies, comments once every object they are on exists, then
+//! privileges, owners (when read) and default privileges last.
 
 use haste_sql::{quote_ident, quote_literal};
 
