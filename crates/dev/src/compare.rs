@@ -54,6 +54,9 @@ pub fn plan_between(
     if let Some(table) = haste_diff::inheritance_refused(&from.schema, to) {
         return Err(Error::Inheritance { table });
     }
+    if let Some(reason) = haste_diff::domain_rebuild_refused(&from.schema, to) {
+        return Err(Error::DomainRebuild { reason });
+    }
     let mut plan = haste_diff::diff(&from.schema, to, &Options { online });
     steps.extend(plan.steps);
     plan.steps = steps;

@@ -128,6 +128,13 @@ pub enum Error {
         /// The table, qualified.
         table: String,
     },
+    /// A domain's base type changes while other domains, composite types or functions use it
+    /// ([`haste_diff::domain_rebuild_refused`]).
+    #[error("{reason}; nothing was written")]
+    DomainRebuild {
+        /// Which domain, which base types, and what uses it.
+        reason: String,
+    },
     /// `--expand-contract` found nothing to split across two releases.
     #[error(
         "--expand-contract found nothing to split across two releases: it needs a column rename hint (--rename schema.table.old=new) or a type change that rewrites a table with a single-column primary key"

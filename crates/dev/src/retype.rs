@@ -67,8 +67,8 @@
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
-    Column, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity, Schema, Table,
-    TableKind, View, qualified,
+    Column, Comment, CommentObject, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity,
+    Schema, Table, TableKind, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -618,7 +618,7 @@ END
             after_swap.push(step(wanted.replica_identity_statement(), Lock::AccessExclusive, &[], false));
         }
         self.swap.extend(after_swap);
-        for view in views {
+        for view in &views {
             // A materialized view is populated here (its query runs under the swap's lock), and
             // its indexes come back with it: new in this transaction, nobody waits on them.
             let hazards: &[Hazard] = if view.materialized { &[Hazard::TableScan] } else { &[] };
@@ -634,6 +634,30 @@ END
                 self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
             }
         }
+        // The views, and the table's keys and indexes, built again took their comments along.
+        let on_table = |schema: &str, name: &str| self.table.schema == schema && self.table.name == name;
+        let rebuilt = |comment: &Comment| match comment.object {
+            CommentObject::View | CommentObject::MaterializedView => {
+                views.iter().any(|v| v.schema == comment.schema && v.name == comment.name)
+            }
+            CommentObject::Index => desired.indexes.iter().any(|index| {
+                index.schema == comment.schema
+                    && index.name == comment.name
+                    && (on_table(&index.schema, &index.table)
+                        || views.iter().any(|v| v.schema == index.schema && v.name == index.table))
+            }),
+            CommentObject::Constraint => on_table(&comment.schema, &comment.name),
+            _ => false,
+        };
+        let comments: Vec<Step> = desired
+            .comments
+            .iter()
+            .filter(|comment| rebuilt(comment))
+            .map(|comment| {
+                step(comment.statement(Some(&comment.text)), Lock::ShareUpdateExclusive, &[], false)
+            })
+            .collect();
+        self.swap.extend(comments);
     }
 
     /// The views the swap drops first and creates again last, in creation order. When a view

@@ -5,15 +5,15 @@
 //! One function per object kind. Objects are matched by name; a table on both sides is one
 //! [`ObjectChange::ModifyTable`] listing its [`TableChange`]s. Order: by object kind (schemas,
 //! extensions, enums, domains, composite types, sequences, tables, indexes, views, functions,
-//! triggers, policies, statistics, privileges, default privileges); the planner puts the changes
+//! triggers, policies, statistics, privileges, default privileges, owners, comments); the planner puts the changes
 //! in an order PostgreSQL accepts, phase by phase.
 
 use std::collections::BTreeMap;
 
 use haste_schema::{
-    Column, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension, Function, Index, Namespace,
-    OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Schema, Sequence, Statistics, StorageParameter,
-    Table, Trigger, View, qualified,
+    Column, Comment, CommentObject, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension,
+    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Schema, Sequence,
+    Statistics, StorageParameter, Table, Trigger, View, qualified,
 };
 
 /// Two schemas and the changes from one to the other.
@@ -58,6 +58,8 @@ pub enum Object<'a> {
     DefaultPrivilege(&'a DefaultPrivilege),
     /// The owner of an object, when owners are compared.
     Owner(&'a Owner),
+    /// A comment on an object other than a schema, table or table column.
+    Comment(&'a Comment),
 }
 
 impl Object<'_> {
@@ -78,6 +80,7 @@ impl Object<'_> {
             Object::Privilege(_) => "privilege",
             Object::DefaultPrivilege(_) => "default privilege",
             Object::Owner(_) => "owner",
+            Object::Comment(_) => "comment",
         }
     }
 
@@ -123,6 +126,14 @@ impl Object<'_> {
                     OwnedObject::Sequence => relation("sequence"),
                     OwnedObject::Type => relation("type"),
                     OwnedObject::Domain => relation("domain"),
+                }
+            }
+            Object::Comment(comment) => {
+                let object = format!("{:?}", comment.object).to_lowercase();
+                let part = comment.part.as_deref().map(|part| format!(".{part}")).unwrap_or_default();
+                match comment.object {
+                    CommentObject::Function => format!("on {object} {}", comment.name),
+                    _ => format!("on {object} {}{part}", plain(&comment.schema, &comment.name)),
                 }
             }
         }
@@ -279,6 +290,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     let defaults = |schema: &'a Schema| schema.default_privileges.iter().map(Object::DefaultPrivilege);
     objects(out, defaults(from), defaults(to));
     objects(out, from.owners.iter().map(Object::Owner), to.owners.iter().map(Object::Owner));
+    objects(out, from.comments.iter().map(Object::Comment), to.comments.iter().map(Object::Comment));
     Comparison { from, to, changes }
 }
 

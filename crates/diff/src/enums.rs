@@ -56,14 +56,14 @@ pub(crate) fn separate_new_label_uses(steps: &mut [Step]) {
 }
 
 /// Whether a column type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) names
-/// `item`; returns whether it is an array of it.
-pub(crate) fn column_uses(data_type: &str, item: &Enum) -> Option<bool> {
+/// type `schema`.`name` (an enum or domain); returns whether it is an array of it.
+pub(crate) fn column_uses(data_type: &str, schema: &str, name: &str) -> Option<bool> {
     let (base, array) = match data_type.strip_suffix("[]") {
         Some(base) => (base, true),
         None => (data_type, false),
     };
     let bare = base.replace('"', "");
-    (bare == item.name || bare == format!("{}.{}", item.schema, item.name)).then_some(array)
+    (bare == name || bare == format!("{schema}.{name}")).then_some(array)
 }
 
 /// Rebuilds each enum that lost or reordered labels with its labels in `to`, converting the
@@ -87,7 +87,7 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         let mut defaults = Vec::new();
         for table in to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
             for column in &table.columns {
-                let Some(array) = column_uses(&column.data_type, item) else { continue };
+                let Some(array) = column_uses(&column.data_type, &item.schema, &item.name) else { continue };
                 let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
                 if let Some(default) = &column.default {
                     plan.push(
@@ -127,7 +127,7 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
 
 /// Whether a type named `name` is in `schema` on either side (enums, composite types, domains,
 /// and the row types of tables and views).
-fn type_taken(comparison: &Comparison, schema: &str, name: &str) -> bool {
+pub(crate) fn type_taken(comparison: &Comparison, schema: &str, name: &str) -> bool {
     [comparison.from, comparison.to].iter().any(|side| {
         side.enums.iter().any(|e| e.schema == schema && e.name == name)
             || side.composites.iter().any(|c| c.schema == schema && c.name == name)

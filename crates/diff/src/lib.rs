@@ -27,7 +27,9 @@
 
 mod builder;
 mod columns;
+mod comments;
 mod compare;
+mod domains;
 mod enums;
 #[cfg(test)]
 mod fixtures;
@@ -44,6 +46,7 @@ mod summary;
 mod views;
 
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
+pub use domains::domain_rebuild_refused;
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};

@@ -38,18 +38,14 @@ fn exists(schema: &Schema, owner: &Owner) -> bool {
 }
 
 /// Whether the plan creates the object of `owner` again although `from` had it: a view it
-/// recreates, an enum it rebuilds, a composite type or domain that differs, a function dropped
-/// and created for a new result or arguments.
-fn recreated(from: &Schema, to: &Schema, owner: &Owner, views: &[&View], rebuilt_enums: &[String]) -> bool {
+/// recreates, an enum or domain it rebuilds, a composite type it drops and creates, a function
+/// dropped and created for a new result or arguments.
+fn recreated(from: &Schema, to: &Schema, owner: &Owner, views: &[&View], recreated_types: &[String]) -> bool {
     let same = |s: &str, n: &str| s == owner.schema && n == owner.name;
     match owner.object {
         OwnedObject::View | OwnedObject::MaterializedView => views.iter().any(|v| same(&v.schema, &v.name)),
-        OwnedObject::Type => {
-            rebuilt_enums.contains(&qualified(&owner.schema, &owner.name))
-                || to.composites.iter().any(|c| same(&c.schema, &c.name) && !from.composites.contains(c))
-        }
-        OwnedObject::Domain => {
-            to.domains.iter().any(|d| same(&d.schema, &d.name) && !from.domains.contains(d))
+        OwnedObject::Type | OwnedObject::Domain => {
+            recreated_types.contains(&qualified(&owner.schema, &owner.name))
         }
         OwnedObject::Function => recreated_functions(from, to).iter().any(|f| f.signature == owner.name),
         _ => false,
@@ -74,7 +70,7 @@ pub(crate) fn plan(
     from: &Schema,
     to: &Schema,
     views: &[&View],
-    rebuilt_enums: &[String],
+    recreated_types: &[String],
 ) {
     for old in &from.owners {
         if !to.owners.iter().any(|new| key(new) == key(old)) && exists(to, old) {
@@ -83,7 +79,7 @@ pub(crate) fn plan(
         }
     }
     for new in &to.owners {
-        if !from.owners.contains(new) || recreated(from, to, new, views, rebuilt_enums) {
+        if !from.owners.contains(new) || recreated(from, to, new, views, recreated_types) {
             let source = SchemaChange::SetOwner(new.clone());
             plan.push(&source, new.apply_statement(), lock(new), &[]);
         }

@@ -13,8 +13,8 @@ use crate::builder::Builder;
 use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
 use crate::order::{self, Creation};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, owners,
-    privileges, rename, settings, views,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, domains, enums, indexes,
+    online, owners, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -59,7 +59,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .collect();
     // Views that read what changes go first and come back last (with their triggers, which
     // their drop takes).
-    let views = views::recreation(from, to, &rebuilt_enums);
+    let rebuilt_types: Vec<String> =
+        rebuilt_enums.iter().cloned().chain(domains::rebuilt(from, to)).collect();
+    let views = views::recreation(from, to, &rebuilt_types);
     let stays = |schema: &str, table: &str, unchanged: bool| {
         unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
     };
@@ -93,18 +95,23 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     //    rebuilt after the tables change, below).
     enums::create_and_extend(&mut plan, comparison);
     let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
-    let domain_key = |d: &haste_schema::Domain| qualified(&d.schema, &d.name);
-    let new_composites: Vec<&haste_schema::Composite> =
-        to.composites.iter().filter(|c| !from.composites.contains(c)).collect();
-    for new in &new_composites {
+    let (mut new_composites, mut recreated_composites): (Vec<&haste_schema::Composite>, Vec<String>) =
+        (Vec::new(), Vec::new());
+    for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
         let named = Named::new(&new.schema, &new.name);
-        if from.composites.iter().any(|old| composite_key(old) == composite_key(new)) {
+        let Some(old) = from.composites.iter().find(|old| composite_key(old) == composite_key(new)) else {
+            new_composites.push(new);
+            continue;
+        };
+        if !alter_composite(&mut plan, to, old, new) {
             plan.push(
                 &SchemaChange::DropComposite(named.clone()),
                 format!("DROP TYPE {}", composite_key(new)),
                 Lock::AccessExclusive,
                 &[Hazard::DataLoss],
             );
+            recreated_composites.push(composite_key(new));
+            new_composites.push(new);
         }
     }
     // Composite types and functions over the row types of tables or views wait for them.
@@ -115,26 +122,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     };
     create_composites(&mut plan, RowTypeStage::BeforeTables);
-    for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
-        let named = Named::new(&new.schema, &new.name);
-        let old = from.domains.iter().find(|old| domain_key(old) == domain_key(new));
-        if let Some(old) = old.filter(|old| old.base_type == new.base_type) {
-            alter_domain(&mut plan, old, new);
-            continue;
-        }
-        if old.is_some() {
-            plan.push(
-                &SchemaChange::DropDomain(named.clone()),
-                format!("DROP DOMAIN {}", domain_key(new)),
-                Lock::AccessExclusive,
-                &[Hazard::DataLoss],
-            );
-        }
-        let source = SchemaChange::CreateDomain(named);
-        for statement in new.create_statements() {
-            plan.push(&source, statement, Lock::None, &[]);
-        }
-    }
+    domains::create_and_alter(&mut plan, comparison);
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
     // New sequences (an identity sequence of `from` is no sequence of its own: a serial
@@ -345,6 +333,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         suggestions.extend(rename::suggest(new, changes));
     }
     enums::rebuild(&mut plan, comparison);
+    domains::rebuild(&mut plan, comparison);
 
     // 5. New tables and SQL functions (with the views they need) in dependency order, then
     //    constraints, indexes, foreign keys and statistics.
@@ -519,8 +508,13 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
 
-    privileges::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
-    owners::plan(&mut plan, from, to, &views.created, &rebuilt_enums);
+    comments::plan(&mut plan, from, to);
+    // Types created again (an enum or domain rebuilt, a composite type dropped and created) lost
+    // their privileges and owners; those altered in place kept them.
+    let recreated_types: Vec<String> =
+        rebuilt_types.iter().cloned().chain(recreated_composites.iter().cloned()).collect();
+    privileges::plan(&mut plan, from, to, &views.created, &recreated_types);
+    owners::plan(&mut plan, from, to, &views.created, &recreated_types);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
     for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
@@ -535,10 +529,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         let source = SchemaChange::DropComposite(Named::new(&old.schema, &old.name));
         plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
     }
-    for old in from.domains.iter().filter(|d| !to.domains.iter().any(|n| domain_key(n) == domain_key(d))) {
-        let source = SchemaChange::DropDomain(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
-    }
+    domains::drop_unused(&mut plan, comparison);
     for old in from
         .sequences
         .iter()
@@ -578,75 +569,61 @@ fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables
 }
 
-/// A domain that keeps its base type, changed in place: columns of that type keep their rows.
-/// A `CHECK` that appears or changes is dropped and added `NOT VALID` (catalog only), then
-/// validated on its own once that committed: the scan of every column of the type runs under
-/// `SHARE` locks of their tables (`SHARE UPDATE EXCLUSIVE` from PostgreSQL 18 on) but not under
-/// the lock of the statement that added it. Without the online forms, added and checked at once.
-fn alter_domain(plan: &mut Builder, old: &haste_schema::Domain, new: &haste_schema::Domain) {
-    let name = qualified(&new.schema, &new.name);
-    let source = SchemaChange::AlterDomain(Named::new(&new.schema, &new.name));
-    if old.default != new.default {
-        let statement = match &new.default {
-            Some(default) => format!("ALTER DOMAIN {name} SET DEFAULT {default}"),
-            None => format!("ALTER DOMAIN {name} DROP DEFAULT"),
-        };
-        plan.push(&source, statement, Lock::None, &[]);
+/// A composite type changed in place (`ALTER TYPE ... DROP / ALTER / ADD ATTRIBUTE`), so the
+/// columns, functions and other types using it stay, when that gives the new attributes in
+/// their order (added ones come last) and they use no row type of a relation created later;
+/// returns whether it did. Values of a dropped attribute go with it.
+fn alter_composite(
+    plan: &mut Builder,
+    to: &Schema,
+    old: &haste_schema::Composite,
+    new: &haste_schema::Composite,
+) -> bool {
+    let kept: Vec<&String> = old
+        .attributes
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| new.attributes.iter().any(|(n, _)| n == *name))
+        .collect();
+    let added = new.attributes.iter().filter(|(name, _)| !old.attributes.iter().any(|(n, _)| n == name));
+    let in_order = kept
+        .into_iter()
+        .chain(added.clone().map(|(name, _)| name))
+        .eq(new.attributes.iter().map(|(name, _)| name));
+    if !in_order || to.row_type_stage(&new.row_types) != RowTypeStage::BeforeTables {
+        return false;
     }
-    let definition = |domain: &haste_schema::Domain, constraint: &str| {
-        domain
-            .constraints
-            .iter()
-            .find(|(name, _)| name == constraint)
-            .map(|(_, definition)| definition.clone())
-    };
-    for (constraint, before) in &old.constraints {
-        let after = definition(new, constraint);
-        // Only validated since: the same check, validated where it is.
-        let validated_since = after.as_ref().is_some_and(|after| *before == format!("{after} NOT VALID"));
-        if after.as_ref() != Some(before) && !validated_since {
+    let name = qualified(&new.schema, &new.name);
+    let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
+    for (attribute, _) in
+        old.attributes.iter().filter(|(n, _)| !new.attributes.iter().any(|(name, _)| name == n))
+    {
+        plan.push(
+            &source,
+            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(attribute)),
+            Lock::AccessExclusive,
+            &[Hazard::DataLoss],
+        );
+    }
+    for (attribute, data_type) in &new.attributes {
+        if old.attributes.iter().any(|(n, t)| n == attribute && t != data_type) {
             plan.push(
                 &source,
-                format!("ALTER DOMAIN {name} DROP CONSTRAINT {}", quote_ident(constraint)),
-                Lock::None,
+                format!("ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {data_type}", quote_ident(attribute)),
+                Lock::AccessExclusive,
                 &[],
             );
         }
     }
-    if old.not_null && !new.not_null {
-        plan.push(&source, format!("ALTER DOMAIN {name} DROP NOT NULL"), Lock::None, &[]);
+    for (attribute, data_type) in added {
+        plan.push(
+            &source,
+            format!("ALTER TYPE {name} ADD ATTRIBUTE {} {data_type}", quote_ident(attribute)),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
-    for (constraint, after) in &new.constraints {
-        let before = definition(old, constraint);
-        if before.as_ref() == Some(after) {
-            continue;
-        }
-        let validated_since = before.is_some_and(|before| before == format!("{after} NOT VALID"));
-        if !plan.options.online && !validated_since {
-            let hazards: &[Hazard] = if after.ends_with(" NOT VALID") { &[] } else { &[Hazard::TableScan] };
-            let lock = if hazards.is_empty() { Lock::None } else { Lock::Share };
-            plan.push(&source, new.add_constraint_statement(constraint, after), lock, hazards);
-            continue;
-        }
-        if !validated_since {
-            let unvalidated = match after.ends_with(" NOT VALID") {
-                true => after.clone(),
-                false => format!("{after} NOT VALID"),
-            };
-            plan.push(&source, new.add_constraint_statement(constraint, &unvalidated), Lock::None, &[]);
-        }
-        if !after.ends_with(" NOT VALID") {
-            plan.push_alone(
-                &source,
-                format!("ALTER DOMAIN {name} VALIDATE CONSTRAINT {}", quote_ident(constraint)),
-                Lock::Share,
-                &[Hazard::TableScan],
-            );
-        }
-    }
-    if !old.not_null && new.not_null {
-        plan.push(&source, format!("ALTER DOMAIN {name} SET NOT NULL"), Lock::Share, &[Hazard::TableScan]);
-    }
+    true
 }
 
 /// Whether `side` has `trigger` with the same definition (its firing aside, which changes in
@@ -845,52 +822,6 @@ mod tests {
             ..parent.clone()
         });
         Schema { tables: std::iter::once(parent.clone()).chain(children).collect(), ..Schema::default() }
-    }
-
-    fn domain(constraints: &[(&str, &str)]) -> Schema {
-        let domain = haste_schema::Domain {
-            schema: "crm".into(),
-            name: "score".into(),
-            base_type: "integer".into(),
-            not_null: false,
-            default: None,
-            constraints: constraints.iter().map(|(name, check)| ((*name).into(), (*check).into())).collect(),
-        };
-        Schema { domains: vec![domain], ..Schema::default() }
-    }
-
-    /// A new domain carries its checks (nothing to validate); a changed check on one that
-    /// exists is dropped, added `NOT VALID`, then validated on its own.
-    #[test]
-    fn a_domain_check_is_created_inside_a_new_domain_and_validated_apart_when_it_changes() {
-        let positive = domain(&[("score_check", "CHECK ((VALUE >= 0))")]);
-        assert_eq!(
-            statements(&Schema::default(), &positive),
-            [r#"CREATE DOMAIN "crm"."score" AS integer CONSTRAINT "score_check" CHECK ((VALUE >= 0))"#]
-        );
-        let wider = domain(&[("score_check", "CHECK ((VALUE >= '-10'::integer))")]);
-        let plan = diff(&positive, &wider, &Options { online: true });
-        let sql: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
-        assert_eq!(
-            sql,
-            [
-                r#"ALTER DOMAIN "crm"."score" DROP CONSTRAINT "score_check""#,
-                r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= '-10'::integer)) NOT VALID"#,
-                r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check""#,
-            ]
-        );
-        assert_eq!(plan.steps.iter().map(|step| step.alone).collect::<Vec<_>>(), [false, false, true]);
-        assert!(plan.steps.iter().all(|step| !step.hazards.contains(&Hazard::DataLoss)), "never dropped");
-        // A check left NOT VALID stays so, and one validated since is only validated.
-        let unvalidated = domain(&[("score_check", "CHECK ((VALUE >= 0)) NOT VALID")]);
-        assert_eq!(
-            statements(&unvalidated, &positive),
-            [r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check""#]
-        );
-        assert_eq!(
-            statements(&Schema::default(), &unvalidated)[1],
-            r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= 0)) NOT VALID"#
-        );
     }
 
     fn statements(from: &Schema, to: &Schema) -> Vec<String> {

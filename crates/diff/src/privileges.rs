@@ -29,16 +29,16 @@ fn whole(object: PrivilegeObject, schema: &str, name: &str) -> ObjectKey {
 }
 
 /// The objects of `to` this plan creates anew although `from` had them.
-fn recreated(from: &Schema, to: &Schema, views: &[&View], rebuilt_enums: &[String]) -> BTreeSet<ObjectKey> {
+fn recreated(from: &Schema, to: &Schema, views: &[&View], recreated_types: &[String]) -> BTreeSet<ObjectKey> {
     let mut keys: BTreeSet<ObjectKey> =
         views.iter().map(|view| whole(PrivilegeObject::Table, &view.schema, &view.name)).collect();
     let types = to
         .enums
         .iter()
-        .filter(|e| rebuilt_enums.contains(&qualified(&e.schema, &e.name)))
         .map(|e| (&e.schema, &e.name))
-        .chain(to.composites.iter().filter(|c| !from.composites.contains(c)).map(|c| (&c.schema, &c.name)))
-        .chain(to.domains.iter().filter(|d| !from.domains.contains(d)).map(|d| (&d.schema, &d.name)));
+        .chain(to.composites.iter().map(|c| (&c.schema, &c.name)))
+        .chain(to.domains.iter().map(|d| (&d.schema, &d.name)))
+        .filter(|(schema, name)| recreated_types.contains(&qualified(schema, name)));
     keys.extend(types.map(|(schema, name)| whole(PrivilegeObject::Type, schema, name)));
     keys.extend(
         recreated_functions(from, to)
@@ -163,9 +163,9 @@ pub(crate) fn plan(
     from: &Schema,
     to: &Schema,
     views: &[&View],
-    rebuilt_enums: &[String],
+    recreated_types: &[String],
 ) {
-    let recreated = recreated(from, to, views, rebuilt_enums);
+    let recreated = recreated(from, to, views, recreated_types);
     let fresh = |p: &Privilege| {
         let key = (p.object, p.schema.clone(), p.name.clone(), p.column.clone());
         recreated.contains(&whole(p.object, &p.schema, &p.name)) || recreated.contains(&key)

@@ -3,7 +3,7 @@
 //! statement's text. One change may take several statements (an online `SET NOT NULL` takes four),
 //! each carrying it.
 
-use haste_schema::{ConstraintKind, DefaultPrivilege, Owner, Privilege};
+use haste_schema::{Comment, ConstraintKind, DefaultPrivilege, Owner, Privilege};
 
 use crate::Renamed;
 
@@ -68,13 +68,19 @@ pub enum SchemaChange {
     CreateComposite(Named),
     /// A composite type dropped.
     DropComposite(Named),
+    /// A composite type changed in place: attributes dropped, retyped or added.
+    AlterComposite(Named),
     /// A new domain (or one created again after its old form was dropped).
     CreateDomain(Named),
     /// A domain dropped.
     DropDomain(Named),
     /// A domain that keeps its base type changed in place: its default, `NOT NULL` or
-    /// constraints (a `CHECK` added `NOT VALID`, then validated on its own).
+    /// constraints (a changed `CHECK` added next to the old one `NOT VALID`, validated on its
+    /// own, then put in its place).
     AlterDomain(Named),
+    /// A domain whose base type changes, rebuilt: a domain of the new type under a staging
+    /// name, the columns converted to it, the old domain dropped and the new one renamed.
+    RebuildDomain(Named),
     /// A new sequence, and the column that owns it.
     CreateSequence(Named),
     /// A sequence dropped.
@@ -153,6 +159,9 @@ pub enum SchemaChange {
     SetReplicaIdentity(Named),
     /// The comments of a table and its columns set or cleared.
     SetComments(Named),
+    /// A comment on another object set, set again (the object was created again) or cleared:
+    /// the comment, as the target has it or, cleared, as the source had it.
+    SetComment(Comment),
     /// A privilege given (or a default one revoked, for a privilege marked `revoked`).
     AddPrivilege(Privilege),
     /// A privilege taken back (or a default one given back).

@@ -12,15 +12,15 @@
 //! What a view reads is taken from its definition with PostgreSQL's grammar
 //! (`haste_sql::relations`, `haste_sql::mentions`), by name without schema, which can only
 //! recreate more than needed. A definition that cannot be read is recreated whenever a table
-//! changes in one of those ways. An enum rebuilt converts its columns (as a retype does) and
-//! drops its old type, so a view that names the type (a cast) is recreated as well.
+//! changes in one of those ways. An enum or domain rebuilt converts its columns (as a retype
+//! does) and drops its old type, so a view that names the type (a cast) is recreated as well.
 //!
 //! Views are dropped in reverse dependency order and created in dependency order: a view comes
 //! after the views it reads, and otherwise keeps the model's order (creation order).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use haste_schema::{Enum, Schema, View, qualified};
+use haste_schema::{Schema, View, qualified};
 
 use crate::compare::{by, recreated_functions, replaced, retyped, table_key};
 use crate::enums;
@@ -54,15 +54,21 @@ impl Reader<'_> {
     }
 }
 
-pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[String]) -> Recreation<'a> {
+pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_types: &[String]) -> Recreation<'a> {
     let readers: Vec<Reader<'_>> = from
         .views
         .iter()
         .map(|view| Reader { view, reads: haste_sql::relations(&view.definition) })
         .collect();
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
-    let rebuilt: Vec<&Enum> =
-        from.enums.iter().filter(|e| rebuilt_enums.contains(&qualified(&e.schema, &e.name))).collect();
+    // The enums and domains rebuilt, as (schema, name).
+    let rebuilt: Vec<(&str, &str)> = from
+        .enums
+        .iter()
+        .map(|e| (e.schema.as_str(), e.name.as_str()))
+        .chain(from.domains.iter().map(|d| (d.schema.as_str(), d.name.as_str())))
+        .filter(|(schema, name)| rebuilt_types.contains(&qualified(schema, name)))
+        .collect();
     // Table name → columns PostgreSQL would refuse to change under a view reading them.
     let mut blocked: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     let mut dropped_tables = BTreeSet::new();
@@ -73,18 +79,20 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
         };
         for column in &old.columns {
             let kept = new.columns.iter().find(|c| c.name == column.name);
-            let converted = rebuilt.iter().any(|item| enums::column_uses(&column.data_type, item).is_some());
+            let converted = rebuilt
+                .iter()
+                .any(|(schema, name)| enums::column_uses(&column.data_type, schema, name).is_some());
             if converted || kept.is_none_or(|kept| replaced(column, kept) || retyped(column, kept)) {
                 blocked.entry(old.name.as_str()).or_default().push(column.name.as_str());
             }
         }
     }
     let tables_change = !blocked.is_empty() || !dropped_tables.is_empty();
-    // A rebuilt enum's old type is dropped: a view naming it (a cast) goes first.
-    let names_rebuilt_enum = |view: &View| {
+    // A rebuilt enum's or domain's old type is dropped: a view naming it (a cast) goes first.
+    let names_rebuilt_type = |view: &View| {
         !rebuilt.is_empty()
             && haste_sql::type_names(&view.definition)
-                .is_none_or(|types| rebuilt.iter().any(|item| types.contains(&item.name)))
+                .is_none_or(|types| rebuilt.iter().any(|(_, name)| types.contains(*name)))
     };
     // A function dropped to be created again (`plan.rs`: its result or arguments change) takes
     // the views that call it first.
@@ -98,7 +106,7 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_enums: &[
     };
     let must_go = |reader: &Reader| {
         !to.views.iter().any(|view| view.same_query(reader.view))
-            || names_rebuilt_enum(reader.view)
+            || names_rebuilt_type(reader.view)
             || calls_recreated_function(reader.view)
             || match &reader.reads {
                 None => tables_change,

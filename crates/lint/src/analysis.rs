@@ -230,6 +230,15 @@ impl Schema {
                     }
                 }
             }
+            // A domain's constraint added `NOT VALID` (`ALTER DOMAIN ... ADD`), like a table's.
+            NodeEnum::AlterDomainStmt(alter) if alter.subtype == "C" => {
+                if let (Some(NodeEnum::Constraint(constraint)), Some(transaction)) =
+                    (alter.def.as_deref().and_then(|def| def.node.as_ref()), transaction)
+                    && constraint.skip_validation
+                {
+                    self.not_valid.insert((transaction, constraint.conname.clone()));
+                }
+            }
             NodeEnum::IndexStmt(index) if !index.idxname.is_empty() => {
                 if let Some(relation) = &index.relation {
                     let table = table_key(relation);

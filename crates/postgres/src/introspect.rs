@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (sixteen in all, however many tables there are; a seventeenth for owners when asked).
+//! object (seventeen in all, however many tables there are; an eighteenth for owners when asked).
 //! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
 //! out.
 
@@ -7,9 +7,10 @@ use std::collections::HashMap;
 
 use haste_driver::DbError;
 use haste_schema::{
-    Column, Composite, Constraint, ConstraintKind, Domain, Enum, Extension, Function, Identity, Index,
-    IndexKey, Namespace, Policy, References, ReferentialAction, ReplicaIdentity, Schema, Sequence,
-    Statistics, StorageParameter, Table, TableKind, Trigger, TriggerFiring, View,
+    Column, Comment, CommentObject, Composite, Constraint, ConstraintKind, Domain, DomainConstraint, Enum,
+    Extension, Function, Identity, Index, IndexKey, Namespace, Policy, References, ReferentialAction,
+    ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, TriggerFiring,
+    View,
 };
 use haste_sql::quote_literal;
 
@@ -90,6 +91,24 @@ fn index_keys(row: &Row, i: usize) -> Vec<IndexKey> {
             let mut next = || fields.next().unwrap_or_default().to_owned();
             let (descending, nulls_first, opclass) = (next() == "true", next() == "true", next());
             IndexKey { descending, nulls_first, opclass: (!opclass.is_empty()).then_some(opclass) }
+        })
+        .collect()
+}
+
+/// A domain's checks: name, `convalidated` and definition, per check; `NOT VALID`, which the
+/// definition ends with for one not validated, is the flag's to say.
+fn domain_constraints(row: &Row, i: usize) -> Vec<DomainConstraint> {
+    items(row, i)
+        .into_iter()
+        .filter_map(|item| {
+            let mut fields = item.splitn(3, FIELD);
+            let (name, validated, definition) = (fields.next()?, fields.next()? == "true", fields.next()?);
+            let check = if validated {
+                definition
+            } else {
+                definition.strip_suffix(" NOT VALID").unwrap_or(definition)
+            };
+            Some(DomainConstraint { name: name.to_owned(), check: check.to_owned(), validated })
         })
         .collect()
 }
@@ -179,8 +198,8 @@ impl PgConnection {
         schema.domains = self
             .rows(&format!(
                 "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
-                 (SELECT string_agg(c.conname || E'\\x1e' || pg_get_constraintdef(c.oid), E'\\x1f' ORDER BY c.conname) \
-                 FROM pg_constraint c WHERE c.contypid = t.oid) \
+                 (SELECT string_agg(c.conname || E'\\x1e' || c.convalidated || E'\\x1e' || pg_get_constraintdef(c.oid), \
+                 E'\\x1f' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') \
                  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND {type_filter} ORDER BY 1, 2"
             ))?
             .iter()
@@ -190,7 +209,7 @@ impl PgConnection {
                 base_type: text(row, 2),
                 not_null: flag(row, 3),
                 default: optional(row, 4),
-                constraints: pairs(row, 5),
+                constraints: domain_constraints(row, 5),
             })
             .collect();
         schema.composites = self
@@ -521,11 +540,79 @@ impl PgConnection {
                 expressions: items(row, 6),
             })
             .collect();
+        schema.comments = self.comments(&class_filter, &type_filter)?;
         schema.privileges = self.privileges(&class_filter, &type_filter)?;
         schema.default_privileges = self.default_privileges()?;
         if owners {
             schema.owners = self.owners(&class_filter, &type_filter)?;
         }
         Ok(schema)
+    }
+
+    /// The comments on objects other than schemas, tables and table columns: one query over
+    /// `pg_description`, each object kind joined to its catalog with the filters its own query
+    /// uses (extension-owned objects, history tables and indexes backing constraints left out).
+    fn comments(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Comment>, DbError> {
+        let rows = self.rows(&format!(
+            "SELECT kind, schema, name, part, description FROM ( \
+             SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname AS name, \
+               NULL::name AS part, d.description FROM pg_description d JOIN pg_type t ON t.oid = d.objoid \
+               JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
+               WHERE d.classoid = 'pg_type'::regclass AND (t.typtype IN ('e', 'd') OR r.relkind = 'c') AND {type_filter} \
+             UNION ALL SELECT 'domain_constraint', n.nspname, t.typname, k.conname, d.description FROM pg_description d \
+               JOIN pg_constraint k ON k.oid = d.objoid JOIN pg_type t ON t.oid = k.contypid \
+               JOIN pg_namespace n ON n.oid = t.typnamespace \
+               WHERE d.classoid = 'pg_constraint'::regclass AND k.contype = 'c' AND {type_filter} \
+             UNION ALL SELECT CASE c.relkind WHEN 'S' THEN 'sequence' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view' \
+               ELSE 'index' END, n.nspname, c.relname, a.attname, d.description FROM pg_description d \
+               JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace \
+               LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid AND d.objsubid > 0 \
+               WHERE d.classoid = 'pg_class'::regclass AND c.relkind IN ('S', 'v', 'm', 'i', 'I') \
+               AND (d.objsubid = 0 OR c.relkind IN ('v', 'm')) AND {class_filter} \
+               AND c.oid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
+             UNION ALL SELECT 'function', n.nspname, p.oid::regprocedure::text, NULL, d.description FROM pg_description d \
+               JOIN pg_proc p ON p.oid = d.objoid JOIN pg_namespace n ON n.oid = p.pronamespace \
+               WHERE d.classoid = 'pg_proc'::regclass AND p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_filter} \
+             UNION ALL SELECT 'constraint', n.nspname, c.relname, k.conname, d.description FROM pg_description d \
+               JOIN pg_constraint k ON k.oid = d.objoid JOIN pg_class c ON c.oid = k.conrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE d.classoid = 'pg_constraint'::regclass AND k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal \
+               AND {class_filter} \
+             UNION ALL SELECT 'trigger', n.nspname, c.relname, g.tgname, d.description FROM pg_description d \
+               JOIN pg_trigger g ON g.oid = d.objoid JOIN pg_class c ON c.oid = g.tgrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE d.classoid = 'pg_trigger'::regclass AND NOT g.tgisinternal AND g.tgparentid = 0 AND {class_filter} \
+             UNION ALL SELECT 'policy', n.nspname, c.relname, o.polname, d.description FROM pg_description d \
+               JOIN pg_policy o ON o.oid = d.objoid JOIN pg_class c ON c.oid = o.polrelid \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE d.classoid = 'pg_policy'::regclass AND {class_filter} \
+             ) comments ORDER BY 1, 2, 3, 4",
+            function_filter = not_extension_owned("pg_proc", "p.oid"),
+        ))?;
+        rows.iter()
+            .map(|row| {
+                let object = match text(row, 0).as_str() {
+                    "type" => CommentObject::Type,
+                    "domain" => CommentObject::Domain,
+                    "domain_constraint" => CommentObject::DomainConstraint,
+                    "sequence" => CommentObject::Sequence,
+                    "index" => CommentObject::Index,
+                    "view" => CommentObject::View,
+                    "materialized_view" => CommentObject::MaterializedView,
+                    "function" => CommentObject::Function,
+                    "constraint" => CommentObject::Constraint,
+                    "trigger" => CommentObject::Trigger,
+                    "policy" => CommentObject::Policy,
+                    other => return Err(DbError::message(format!("unexpected comment kind `{other}`"))),
+                };
+                Ok(Comment {
+                    object,
+                    schema: text(row, 1),
+                    name: text(row, 2),
+                    part: optional(row, 3),
+                    text: text(row, 4),
+                })
+            })
+            .collect()
     }
 }

@@ -4,15 +4,16 @@
 //! the foreign keys that reference them (but composite types and functions over the row types of
 //! tables or views after those), indexes before the attachments of partitions' indexes to their
 //! parents' (pg_dump's form, which keeps every name), tables before views, views in creation
-//! order, triggers and policies, then privileges, owners (when read) and default privileges
-//! last.
+//! order, triggers and policies, comments once every object they are on exists, then
+//! privileges, owners (when read) and default privileges last.
 
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
-    Column, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, Enum, Extension,
-    Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, ReplicaIdentity, RowTypeStage,
-    Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, View,
+    Column, Comment, CommentObject, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege,
+    Domain, DomainConstraint, Enum, Extension, Identity, Index, OwnedObject, Owner, Policy, Privilege,
+    PrivilegeObject, ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table,
+    TableKind, Trigger, View,
 };
 
 /// `"schema"."name"`.
@@ -62,25 +63,55 @@ impl Domain {
         if self.not_null {
             statement.push_str(" NOT NULL");
         }
-        let (unvalidated, validated): (Vec<_>, Vec<_>) =
-            self.constraints.iter().partition(|(_, definition)| definition.ends_with(" NOT VALID"));
-        for (constraint, definition) in validated {
-            statement.push_str(&format!(" CONSTRAINT {} {definition}", quote_ident(constraint)));
+        let (validated, unvalidated): (Vec<_>, Vec<_>) = self.constraints.iter().partition(|c| c.validated);
+        for constraint in validated {
+            statement.push_str(&format!(
+                " CONSTRAINT {} {}",
+                quote_ident(&constraint.name),
+                constraint.check
+            ));
         }
         let mut out = vec![statement];
-        for (constraint, definition) in unvalidated {
-            out.push(self.add_constraint_statement(constraint, definition));
-        }
+        out.extend(unvalidated.into_iter().map(|constraint| self.add_constraint_statement(constraint)));
         out
     }
 
-    /// `ALTER DOMAIN ... ADD CONSTRAINT name definition`, the definition as the catalog prints it.
-    pub fn add_constraint_statement(&self, constraint: &str, definition: &str) -> String {
+    /// `ALTER DOMAIN ... ADD CONSTRAINT name CHECK (...)`, with `NOT VALID` for one not validated.
+    pub fn add_constraint_statement(&self, constraint: &DomainConstraint) -> String {
         format!(
-            "ALTER DOMAIN {} ADD CONSTRAINT {} {definition}",
+            "ALTER DOMAIN {} ADD CONSTRAINT {} {}{}",
             qualified(&self.schema, &self.name),
-            quote_ident(constraint)
+            quote_ident(&constraint.name),
+            constraint.check,
+            if constraint.validated { "" } else { " NOT VALID" }
         )
+    }
+}
+
+impl Comment {
+    /// `COMMENT ON <object> IS <text>`, or `IS NULL` for `None`.
+    pub fn statement(&self, text: Option<&str>) -> String {
+        let name = qualified(&self.schema, &self.name);
+        let part = self.part.as_deref().map(quote_ident).unwrap_or_default();
+        let object = match self.object {
+            CommentObject::Type => format!("TYPE {name}"),
+            CommentObject::Domain => format!("DOMAIN {name}"),
+            CommentObject::DomainConstraint => format!("CONSTRAINT {part} ON DOMAIN {name}"),
+            CommentObject::Sequence => format!("SEQUENCE {name}"),
+            CommentObject::Index => format!("INDEX {name}"),
+            CommentObject::View | CommentObject::MaterializedView if self.part.is_some() => {
+                format!("COLUMN {name}.{part}")
+            }
+            CommentObject::View => format!("VIEW {name}"),
+            CommentObject::MaterializedView => format!("MATERIALIZED VIEW {name}"),
+            // The signature as `regprocedure` prints it, schema-qualified where it must be.
+            CommentObject::Function => format!("ROUTINE {}", self.name),
+            CommentObject::Constraint => format!("CONSTRAINT {part} ON {name}"),
+            CommentObject::Trigger => format!("TRIGGER {part} ON {name}"),
+            CommentObject::Policy => format!("POLICY {part} ON {name}"),
+        };
+        let text = text.map_or_else(|| "NULL".to_owned(), quote_literal);
+        format!("COMMENT ON {object} IS {text}")
     }
 }
 
@@ -611,6 +642,7 @@ impl Schema {
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));
+        out.extend(self.comments.iter().map(|comment| comment.statement(Some(&comment.text))));
         out.extend(self.privileges.iter().map(Privilege::apply_statement));
         // After the grants, which their owner (the role running these) gives; ownership moves
         // them to the new owner.

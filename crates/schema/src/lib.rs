@@ -56,6 +56,10 @@ pub struct Schema {
     /// `ALTER DEFAULT PRIVILEGES`: what objects created later are given.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub default_privileges: Vec<DefaultPrivilege>,
+    /// `COMMENT ON` the objects other than schemas, tables and table columns (those keep theirs
+    /// on themselves), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<Comment>,
     /// The owners of objects owned by another role than the one the schema is read as, when
     /// owners are asked for (`owners = true`); empty otherwise. See ARCHITECTURE.md.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -78,6 +82,50 @@ pub struct Extension {
     pub name: String,
     /// The schema it was installed in.
     pub schema: String,
+}
+
+/// The kind of object a [`Comment`] is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentObject {
+    /// An enum or composite type.
+    Type,
+    /// A domain.
+    Domain,
+    /// A domain's `CHECK` (`part`), of domain `name`.
+    DomainConstraint,
+    /// A sequence.
+    Sequence,
+    /// An index.
+    Index,
+    /// A view, or its column `part`.
+    View,
+    /// A materialized view, or its column `part`.
+    MaterializedView,
+    /// A function or procedure (`name` its signature, as `regprocedure` prints it).
+    Function,
+    /// A table's constraint (`part`), of table `name`.
+    Constraint,
+    /// A trigger (`part`) of table `name`.
+    Trigger,
+    /// A row-level security policy (`part`) of table `name`.
+    Policy,
+}
+
+/// One `COMMENT ON` an object the model holds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Comment {
+    /// What kind of object.
+    pub object: CommentObject,
+    /// Its schema.
+    pub schema: String,
+    /// Its name: for a part of a table, view or domain, theirs.
+    pub name: String,
+    /// The part: a view's column, a constraint, trigger or policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part: Option<String>,
+    /// The comment.
+    pub text: String,
 }
 
 /// An enum type with its labels in order.
@@ -104,8 +152,20 @@ pub struct Domain {
     pub not_null: bool,
     /// Default expression.
     pub default: Option<String>,
-    /// Constraints: name and definition.
-    pub constraints: Vec<(String, String)>,
+    /// Its `CHECK` constraints, by name.
+    pub constraints: Vec<DomainConstraint>,
+}
+
+/// A domain's `CHECK` constraint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainConstraint {
+    /// Its name.
+    pub name: String,
+    /// `CHECK (...)` as `pg_get_constraintdef` prints it, without `NOT VALID`.
+    pub check: String,
+    /// Checked against every value of the columns using the domain (`convalidated`): false for
+    /// one added `NOT VALID` and not validated since.
+    pub validated: bool,
 }
 
 /// A composite type.
@@ -969,6 +1029,7 @@ impl Schema {
             ("policies", self.policies.len()),
             ("statistics", self.statistics.len()),
             ("privileges", self.privileges.len() + self.default_privileges.len()),
+            ("comments", self.comments.len()),
         ]
     }
 }

@@ -2,7 +2,8 @@
 //! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
 //! indexes (on one column or two), table and column checks, views and views over them,
 //! materialized views (some indexed), a domain whose checks change, grants
-//! on tables, columns and views (to [`GRANTEES`]), comments, an enum, and columns whose types change within a family
+//! on tables, columns and views (to [`GRANTEES`]), comments (on tables, columns, indexes,
+//! constraints, views and their columns, a domain and its check), an enum, and columns whose types change within a family
 //! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
 //! or between numbers and text. Each side also comes with a few rows for every table, chosen
 //! so that they fit the other side too: a migration between the two that fails on them is
@@ -198,15 +199,37 @@ impl RandomSchema {
                         "CREATE INDEX {table}_{name}_idx ON {table} ({name}){};\n",
                         if random.chance(50) { " WHERE id > 0" } else { "" }
                     ));
+                    if random.chance(30) {
+                        sql.push_str(&format!(
+                            "COMMENT ON INDEX {table}_{name}_idx IS 'index {}';\n",
+                            random.next(2)
+                        ));
+                    }
                 }
                 if random.chance(25) {
                     sql.push_str(&format!(
                         "ALTER TABLE {table} ADD CONSTRAINT {table}_id_check CHECK (id > {});\n",
                         random.next(3)
                     ));
+                    if random.chance(30) {
+                        sql.push_str(&format!(
+                            "COMMENT ON CONSTRAINT {table}_id_check ON {table} IS 'check {}';\n",
+                            random.next(2)
+                        ));
+                    }
                 }
                 if random.chance(30) {
                     sql.push_str(&format!("CREATE VIEW v{t} AS SELECT id, {name} FROM {table};\n"));
+                    // A view recreated (a column it reads retyped) gets its comments back.
+                    if random.chance(30) {
+                        sql.push_str(&format!("COMMENT ON VIEW v{t} IS 'view {}';\n", random.next(2)));
+                    }
+                    if random.chance(20) {
+                        sql.push_str(&format!(
+                            "COMMENT ON COLUMN v{t}.{name} IS 'column {}';\n",
+                            random.next(2)
+                        ));
+                    }
                     if random.chance(40) {
                         sql.push_str(&format!("GRANT SELECT ON v{t} TO haste_reader;\n"));
                     }
@@ -298,6 +321,16 @@ fn domain(random: &mut Random, sql: &mut String, rows: &mut String) {
     ));
     if random.chance(40) {
         sql.push_str("ALTER DOMAIN score ADD CONSTRAINT score_cap CHECK (VALUE < 100);\n");
+    }
+    // A check replaced in place is a new constraint: its comment comes back.
+    if random.chance(30) {
+        sql.push_str(&format!(
+            "COMMENT ON CONSTRAINT score_floor ON DOMAIN score IS 'floor {}';\n",
+            random.next(2)
+        ));
+    }
+    if random.chance(20) {
+        sql.push_str("COMMENT ON DOMAIN score IS 'a score';\n");
     }
     sql.push_str("CREATE TABLE scores (id integer PRIMARY KEY, s score);\n");
     rows.push_str("INSERT INTO scores VALUES (1, 1), (2, 2), (3, 3);\n");

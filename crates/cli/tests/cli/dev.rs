@@ -520,10 +520,11 @@ fn an_accepted_column_drop_allows_only_the_drop_column_rule() {
 }
 
 /// A new domain gets its checks inside `CREATE DOMAIN` (it types no column yet); a changed check
-/// of a domain in use is dropped, added `NOT VALID` and validated on its own, keeping the rows.
-/// Both files pass haste's own lint.
+/// of a domain in use is added next to the old one `NOT VALID`, validated on its own, and only
+/// then put in the old one's place (the column is never unchecked), keeping the rows. Both files
+/// pass haste's own lint.
 #[test]
-fn domain_checks_are_created_with_the_domain_and_changed_not_valid_then_validated() {
+fn domain_checks_are_created_with_the_domain_and_replaced_only_once_validated() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("dev-domain");
     let v1 = "CREATE DOMAIN score AS integer CONSTRAINT score_range CHECK (VALUE >= 0);
@@ -541,16 +542,55 @@ CREATE TABLE contacts (id bigint PRIMARY KEY, score score);";
     assert_eq!(run.code, 0, "{run:?}");
     let sql = read(&folders(&dir)[1].join("migration.sql"));
     let at = |wanted: &str| sql.find(wanted).unwrap_or_else(|| panic!("{wanted} in:\n{sql}"));
+    let added = at("ALTER DOMAIN \"public\".\"score\" ADD CONSTRAINT \"score_range_haste_new\" CHECK");
+    let validated = at("ALTER DOMAIN \"public\".\"score\" VALIDATE CONSTRAINT \"score_range_haste_new\"");
     let dropped = at("ALTER DOMAIN \"public\".\"score\" DROP CONSTRAINT \"score_range\"");
-    let added = at("ALTER DOMAIN \"public\".\"score\" ADD CONSTRAINT \"score_range\" CHECK");
-    let validated = at("ALTER DOMAIN \"public\".\"score\" VALIDATE CONSTRAINT \"score_range\"");
-    assert!(dropped < added && added < validated && sql[added..validated].contains("NOT VALID"), "{sql}");
-    assert!(!sql.contains("DROP DOMAIN"), "{sql}");
+    let renamed = at(
+        "ALTER DOMAIN \"public\".\"score\" RENAME CONSTRAINT \"score_range_haste_new\" TO \"score_range\"",
+    );
+    assert!(added < validated && validated < dropped && dropped < renamed, "{sql}");
+    assert!(sql[added..validated].contains("NOT VALID") && !sql.contains("DROP DOMAIN"), "{sql}");
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
     assert_eq!(matches(&dir, &db, &v2).code, 0);
     assert_eq!(db.value("SELECT sum(score) FROM contacts").as_deref(), Some("5"));
     assert!(db.try_execute("INSERT INTO contacts VALUES (3, 101)").is_err(), "the new check holds");
+}
+
+/// A domain whose base type changes is rebuilt: its column converted to a domain of the new
+/// type (rows kept, the view reading it created again), the old domain dropped and the new one
+/// renamed; the database then matches the schema. A domain another domain is built on refuses
+/// such a change with exit 2, naming it, and nothing is written.
+#[test]
+fn a_domain_of_a_new_base_type_is_rebuilt_or_refused_naming_what_uses_it() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-domain-rebase");
+    let v1 = "CREATE DOMAIN code AS varchar(4) CONSTRAINT code_upper CHECK (VALUE = upper(VALUE));
+CREATE TABLE items (id bigint PRIMARY KEY, code code DEFAULT 'AB');
+CREATE VIEW item_codes AS SELECT id, code FROM items;";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO items VALUES (1, 'XY')");
+    let v2 = v1.replace("varchar(4)", "text");
+    let run = dev(&dir, &db, &v2, &["--name", "wider"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        sql.contains("CREATE DOMAIN \"public\".\"code_new\" AS text")
+            && sql.contains("DROP DOMAIN \"public\".\"code\"")
+            && sql.contains("ALTER DOMAIN \"public\".\"code_new\" RENAME TO \"code\""),
+        "{sql}"
+    );
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(db.value("SELECT code FROM item_codes").as_deref(), Some("XY"));
+    assert!(db.try_execute("INSERT INTO items VALUES (2, 'lower')").is_err(), "the check came along");
+
+    let v3 = format!("{v2}\nCREATE DOMAIN short_code AS code CHECK (length(VALUE) < 3);");
+    assert_eq!(dev(&dir, &db, &v3, &["--name", "short"]).code, 0);
+    let v4 = v3.replace("AS text", "AS varchar(10)");
+    let refused = dev(&dir, &db, &v4, &["--name", "narrower"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("domain public.short_code"), "{refused:?}");
+    assert_eq!(folders(&dir).len(), 3, "nothing written");
 }
 
 /// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first (the

@@ -188,7 +188,19 @@ UNION ALL SELECT 'privileges', (SELECT count(*) FROM rel, aclexplode(coalesce(re
     + (SELECT count(*) FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace,
         aclexplode(coalesce(t.typacl, acldefault('T', t.typowner))))
     + (SELECT count(*) FROM nsp, aclexplode(coalesce(nsp.nspacl, acldefault('n', nsp.nspowner))))
-UNION ALL SELECT 'default privileges', count(*) FROM pg_default_acl d, aclexplode(d.defaclacl)";
+UNION ALL SELECT 'default privileges', count(*) FROM pg_default_acl d, aclexplode(d.defaclacl)
+UNION ALL SELECT 'comments', (SELECT count(*) FROM pg_description d JOIN rel ON d.classoid = 'pg_class'::regclass AND d.objoid = rel.oid)
+    + (SELECT count(*) FROM pg_description d JOIN pg_proc p ON d.classoid = 'pg_proc'::regclass AND d.objoid = p.oid
+        JOIN nsp n ON n.oid = p.pronamespace)
+    + (SELECT count(*) FROM pg_description d JOIN pg_type t ON d.classoid = 'pg_type'::regclass AND d.objoid = t.oid
+        JOIN nsp n ON n.oid = t.typnamespace)
+    + (SELECT count(*) FROM pg_description d JOIN pg_constraint k ON d.classoid = 'pg_constraint'::regclass
+        AND d.objoid = k.oid JOIN nsp n ON n.oid = k.connamespace)
+    + (SELECT count(*) FROM pg_description d JOIN pg_trigger t ON d.classoid = 'pg_trigger'::regclass AND d.objoid = t.oid
+        JOIN rel ON rel.oid = t.tgrelid)
+    + (SELECT count(*) FROM pg_description d JOIN pg_policy p ON d.classoid = 'pg_policy'::regclass AND d.objoid = p.oid
+        JOIN rel ON rel.oid = p.polrelid)
+    + (SELECT count(*) FROM pg_description d JOIN nsp ON d.classoid = 'pg_namespace'::regclass AND d.objoid = nsp.oid)";
 
 fn catalog_counts(db: &TestDb) -> Vec<(String, String)> {
     db.query(CATALOG_COUNTS)

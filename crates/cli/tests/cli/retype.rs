@@ -136,6 +136,38 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
 /// PostgreSQL cannot add it back `NOT VALID`) is made in place, and the migration says why
 /// (and allows the lint rule it breaks); the migration's other type change still goes through
 /// the expand and swap.
+/// The swap builds the view, the index and the unique key over the retyped columns again: their
+/// comments come back with them, in the swap's transaction.
+#[test]
+fn the_swap_gives_back_the_comments_of_the_views_indexes_and_keys_it_builds_again() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-comments");
+    let comments = "
+COMMENT ON VIEW ranked IS 'top contacts';
+COMMENT ON COLUMN ranked.score IS 'points';
+COMMENT ON INDEX contacts_score_idx IS 'by score';
+COMMENT ON CONSTRAINT contacts_workspace_id_name_key ON contacts IS 'one name per workspace';";
+    assert_eq!(dev(&dir, &db, &format!("{V1}{comments}"), "init").code, 0);
+    let widened = format!("{}{comments}", v2());
+    let run = dev(&dir, &db, &widened, "widen");
+    assert_eq!(run.code, 0, "{run:?}");
+    let later: Vec<String> = folders(&dir)[1..]
+        .iter()
+        .map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .collect();
+    assert!(
+        later.iter().any(|sql| sql.contains("RENAME")
+            && sql.contains("COMMENT ON VIEW")
+            && sql.contains("COMMENT ON INDEX")),
+        "the swap sets them: {later:#?}"
+    );
+    assert_eq!(same_schema(&dir, &db, &widened).code, 0);
+    assert_eq!(
+        db.value("SELECT obj_description('ranked'::regclass, 'pg_class')").as_deref(),
+        Some("top contacts")
+    );
+}
+
 #[test]
 fn a_key_a_partitioned_table_references_is_changed_in_place_with_the_reason_written() {
     let Some(db) = database() else { return };

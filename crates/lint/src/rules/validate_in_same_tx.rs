@@ -1,9 +1,11 @@
 //! `validate-in-same-tx`: VALIDATE CONSTRAINT in the transaction that added it NOT VALID.
 //!
-//! Detects `VALIDATE CONSTRAINT` of a constraint added `NOT VALID` in the same transaction.
+//! Detects `VALIDATE CONSTRAINT` of a constraint added `NOT VALID` in the same transaction, a
+//! table's (`ALTER TABLE`) or a domain's (`ALTER DOMAIN`).
 //!
 //! Lock: the `ADD` took ACCESS EXCLUSIVE (or SHARE ROW EXCLUSIVE), held until commit, so the
-//! validation scan runs under it and `NOT VALID` gained nothing.
+//! validation scan runs under it and `NOT VALID` gained nothing. A domain's `ADD` locks the
+//! domain, and the scan of every column using it then runs in the transaction that holds it.
 //!
 //! Instead: validate in a later migration (or after the runner's transaction commits).
 //!
@@ -27,19 +29,23 @@ impl Rule for ValidateInSameTx {
     }
 
     fn check(&self, context: &Context<'_>, node: &NodeEnum, findings: &mut Vec<Raw>) {
-        if let (NodeEnum::AlterTableStmt(alter), Some(transaction)) = (node, context.transaction) {
-            for command in ast::alter_commands(alter) {
-                if command.subtype == AlterTableType::AtValidateConstraint as i32
-                    && context.schema.added_not_valid_in(transaction, &command.name)
-                {
-                    findings.push(Raw::new(
-                        context,
-                        self.id(),
-                        format!("{} is validated in the transaction that added it NOT VALID: the scan runs under the ADD's lock", command.name),
-                        "validate it in a later migration",
-                    ));
-                }
-            }
+        let Some(transaction) = context.transaction else { return };
+        let validated: Vec<&str> = match node {
+            NodeEnum::AlterTableStmt(alter) => ast::alter_commands(alter)
+                .filter(|command| command.subtype == AlterTableType::AtValidateConstraint as i32)
+                .map(|command| command.name.as_str())
+                .collect(),
+            NodeEnum::AlterDomainStmt(alter) if alter.subtype == "V" => vec![alter.name.as_str()],
+            _ => Vec::new(),
+        };
+        for name in validated.into_iter().filter(|name| context.schema.added_not_valid_in(transaction, name))
+        {
+            findings.push(Raw::new(
+                context,
+                self.id(),
+                format!("{name} is validated in the transaction that added it NOT VALID: the scan runs under the ADD's lock"),
+                "validate it in a later migration",
+            ));
         }
     }
 }

@@ -1,0 +1,409 @@
+//! Domains: created with their checks inside `CREATE DOMAIN`, changed in place when they keep
+//! their base type, rebuilt when it changes, dropped once nothing declares them.
+//!
+//! In place: the default and `NOT NULL` by `ALTER DOMAIN`. A `CHECK` that changes is never
+//! dropped before its replacement holds: with the online forms the new check is added `NOT
+//! VALID` under a made-up name (`<name>_haste_new`), validated in its own transaction, and only
+//! then is the old one dropped and the new one renamed, so the columns of the type are never
+//! unchecked and a failed validation leaves the old check in force. Without them, the old check
+//! is dropped and the new one added (checked) in one transaction.
+//!
+//! A new base type cannot be set in place: a domain of the new type is created under a staging
+//! name, the columns of existing tables converted to it (through the new base type), the old
+//! domain dropped and the new one renamed, defaults set again. Views reading those columns are
+//! recreated around it (`views.rs`); other domains, composite types or functions using the type
+//! would have to be rebuilt too, so such a change is refused ([`domain_rebuild_refused`]).
+
+use haste_schema::{Domain, DomainConstraint, Schema, qualified};
+use haste_sql::{quote_ident, unused_ident};
+
+use crate::builder::Builder;
+use crate::compare::{Comparison, by, table_key};
+use crate::enums::{column_uses, type_taken};
+use crate::{Hazard, Lock, Named, SchemaChange};
+
+fn domain_key(domain: &Domain) -> String {
+    qualified(&domain.schema, &domain.name)
+}
+
+/// The domains both sides have whose base type changes, as (old, new).
+fn rebased<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Domain, &'a Domain)> {
+    let old = by(&from.domains, domain_key);
+    to.domains
+        .iter()
+        .filter_map(|new| old.get(&domain_key(new)).map(|old| (*old, new)))
+        .filter(|(old, new)| old.base_type != new.base_type)
+        .collect()
+}
+
+/// The domains a plan rebuilds (qualified), for the views and privileges that go with them.
+pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
+    rebased(from, to).into_iter().map(|(_, new)| domain_key(new)).collect()
+}
+
+/// What stops a domain's base type from changing: the other domains, composite types and
+/// functions that use it on the side it starts from (each would have to be rebuilt too), named,
+/// for the first such domain; `None` when every domain can be rebuilt.
+pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
+    rebased(from, to).into_iter().find_map(|(old, new)| {
+        let uses = |data_type: &str| column_uses(data_type, &old.schema, &old.name).is_some();
+        let mut users: Vec<String> = from
+            .domains
+            .iter()
+            .filter(|d| uses(&d.base_type))
+            .map(|d| format!("domain {}.{}", d.schema, d.name))
+            .collect();
+        users.extend(
+            from.composites
+                .iter()
+                .filter(|c| c.attributes.iter().any(|(_, data_type)| uses(data_type)))
+                .map(|c| format!("type {}.{}", c.schema, c.name)),
+        );
+        users.extend(
+            from.functions
+                .iter()
+                .filter(|f| signature_types(&f.signature).any(uses))
+                .map(|f| format!("function {}", f.signature)),
+        );
+        (!users.is_empty()).then(|| {
+            format!(
+                "the base type of domain {}.{} changes from {} to {}, and {} use{} it (rebuild {} too, or change them in separate migrations)",
+                old.schema,
+                old.name,
+                old.base_type,
+                new.base_type,
+                users.join(", "),
+                if users.len() == 1 { "s" } else { "" },
+                if users.len() == 1 { "it" } else { "them" },
+            )
+        })
+    })
+}
+
+/// The argument types of a signature as `regprocedure` prints it (`crm.f(integer, crm.score)`).
+fn signature_types(signature: &str) -> impl Iterator<Item = &str> {
+    let arguments = signature.split_once('(').map_or("", |(_, rest)| rest.trim_end_matches(')'));
+    arguments.split(',').map(str::trim).filter(|argument| !argument.is_empty())
+}
+
+/// New domains, domains changed in place, and the staging domains of those rebuilt.
+pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
+    let (from, to) = (comparison.from, comparison.to);
+    let old_domains = by(&from.domains, domain_key);
+    for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
+        let named = Named::new(&new.schema, &new.name);
+        match old_domains.get(&domain_key(new)) {
+            Some(old) if old.base_type == new.base_type => alter(plan, old, new),
+            Some(_) => {
+                let staged = Domain { name: staging_name(comparison, new), ..new.clone() };
+                for statement in staged.create_statements() {
+                    plan.push(&SchemaChange::RebuildDomain(named.clone()), statement, Lock::None, &[]);
+                }
+            }
+            None => {
+                for statement in new.create_statements() {
+                    plan.push(&SchemaChange::CreateDomain(named.clone()), statement, Lock::None, &[]);
+                }
+            }
+        }
+    }
+}
+
+/// `<name>_new`, cut to 63 bytes and free among the schema's types on both sides.
+fn staging_name(comparison: &Comparison, domain: &Domain) -> String {
+    unused_ident(&domain.name, "_new", |name| type_taken(comparison, &domain.schema, name))
+}
+
+/// A domain that keeps its base type, changed in place: columns of that type keep their rows.
+fn alter(plan: &mut Builder, old: &Domain, new: &Domain) {
+    let name = domain_key(new);
+    let source = SchemaChange::AlterDomain(Named::new(&new.schema, &new.name));
+    if old.default != new.default {
+        let statement = match &new.default {
+            Some(default) => format!("ALTER DOMAIN {name} SET DEFAULT {default}"),
+            None => format!("ALTER DOMAIN {name} DROP DEFAULT"),
+        };
+        plan.push(&source, statement, Lock::None, &[]);
+    }
+    let find = |domain: &'_ Domain, constraint: &str| {
+        domain.constraints.iter().find(|c| c.name == constraint).cloned()
+    };
+    let drop = |plan: &mut Builder, constraint: &str| {
+        plan.push(
+            &source,
+            format!("ALTER DOMAIN {name} DROP CONSTRAINT {}", quote_ident(constraint)),
+            Lock::None,
+            &[],
+        )
+    };
+    // Checks that go, or that are replaced in one transaction: without the online forms, when
+    // the new one is left `NOT VALID` (it checks no row), or to be left `NOT VALID` again.
+    for before in &old.constraints {
+        let goes = match find(new, &before.name) {
+            None => true,
+            Some(after) if after.check != before.check => !plan.options.online || !after.validated,
+            Some(after) => before.validated && !after.validated,
+        };
+        if goes {
+            drop(plan, &before.name);
+        }
+    }
+    if old.not_null && !new.not_null {
+        plan.push(&source, format!("ALTER DOMAIN {name} DROP NOT NULL"), Lock::None, &[]);
+    }
+    for after in &new.constraints {
+        let before = find(old, &after.name);
+        match before {
+            Some(before) if before == *after => {}
+            // The same check, validated since.
+            Some(before) if before.check == after.check && after.validated => {
+                validate(plan, &source, &name, &after.name)
+            }
+            Some(before) if before.check != after.check && plan.options.online && after.validated => {
+                // Window-free: the new check next to the old one, validated, then in its place.
+                let taken = |candidate: &str| {
+                    [old, new].iter().any(|domain| domain.constraints.iter().any(|c| c.name == candidate))
+                };
+                let staged = DomainConstraint {
+                    name: unused_ident(&after.name, "_haste_new", taken),
+                    validated: false,
+                    ..after.clone()
+                };
+                plan.push(&source, new.add_constraint_statement(&staged), Lock::None, &[]);
+                validate(plan, &source, &name, &staged.name);
+                drop(plan, &after.name);
+                plan.push(
+                    &source,
+                    format!(
+                        "ALTER DOMAIN {name} RENAME CONSTRAINT {} TO {}",
+                        quote_ident(&staged.name),
+                        quote_ident(&after.name)
+                    ),
+                    Lock::None,
+                    &[],
+                );
+            }
+            _ if plan.options.online && after.validated => {
+                let unvalidated = DomainConstraint { validated: false, ..after.clone() };
+                plan.push(&source, new.add_constraint_statement(&unvalidated), Lock::None, &[]);
+                validate(plan, &source, &name, &after.name);
+            }
+            _ => {
+                let (lock, hazards): (Lock, &[Hazard]) =
+                    if after.validated { (Lock::Share, &[Hazard::TableScan]) } else { (Lock::None, &[]) };
+                plan.push(&source, new.add_constraint_statement(after), lock, hazards);
+            }
+        }
+    }
+    if !old.not_null && new.not_null {
+        plan.push(&source, format!("ALTER DOMAIN {name} SET NOT NULL"), Lock::Share, &[Hazard::TableScan]);
+    }
+}
+
+/// `VALIDATE CONSTRAINT` in its own transaction, once the `NOT VALID` one committed: the scan of
+/// every column of the type runs under `SHARE` locks of their tables (`SHARE UPDATE EXCLUSIVE`
+/// from PostgreSQL 18 on), not under the lock of the statement that added it.
+fn validate(plan: &mut Builder, source: &SchemaChange, domain: &str, constraint: &str) {
+    plan.push_alone(
+        source,
+        format!("ALTER DOMAIN {domain} VALIDATE CONSTRAINT {}", quote_ident(constraint)),
+        Lock::Share,
+        &[Hazard::TableScan],
+    );
+}
+
+/// Converts the columns of existing tables typed by each rebuilt domain to its staging domain,
+/// then drops the old domain and gives the new one its name (new tables are created afterwards,
+/// with the name). A value the new base type or checks refuse makes the conversion fail, so
+/// nothing is lost silently.
+pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
+    let (from, to) = (comparison.from, comparison.to);
+    let old_tables = by(&from.tables, table_key);
+    for (old, new) in rebased(from, to) {
+        let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
+        let staged = qualified(&new.schema, &staging_name(comparison, new));
+        let mut defaults = Vec::new();
+        for table in to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
+            for column in &table.columns {
+                let Some(array) = column_uses(&column.data_type, &old.schema, &old.name) else { continue };
+                let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
+                if let Some(default) = &column.default {
+                    plan.push(
+                        &source,
+                        format!("ALTER TABLE {table_name} ALTER COLUMN {target} DROP DEFAULT"),
+                        Lock::AccessExclusive,
+                        &[],
+                    );
+                    defaults.push(format!(
+                        "ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"
+                    ));
+                }
+                let suffix = if array { "[]" } else { "" };
+                plan.push(
+                    &source,
+                    format!(
+                        "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::{}{suffix}::{staged}{suffix})",
+                        new.base_type
+                    ),
+                    Lock::AccessExclusive,
+                    &[Hazard::TableRewrite],
+                );
+            }
+        }
+        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
+        plan.push(
+            &source,
+            format!("ALTER DOMAIN {staged} RENAME TO {}", quote_ident(&new.name)),
+            Lock::None,
+            &[],
+        );
+        for statement in defaults {
+            plan.push(&source, statement, Lock::AccessExclusive, &[]);
+        }
+    }
+}
+
+/// Domains that nothing declares any more (the columns using them are gone or changed by now).
+pub(crate) fn drop_unused(plan: &mut Builder, comparison: &Comparison) {
+    let (from, to) = (comparison.from, comparison.to);
+    let new_domains = by(&to.domains, domain_key);
+    for old in from.domains.iter().filter(|d| !new_domains.contains_key(&domain_key(d))) {
+        let source = SchemaChange::DropDomain(Named::new(&old.schema, &old.name));
+        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{Composite, Domain, DomainConstraint, Privilege, PrivilegeObject, Schema};
+
+    use super::domain_rebuild_refused;
+    use crate::fixtures::{column, table};
+    use crate::{Hazard, Options, diff};
+
+    /// `crm.score`, an integer domain with the checks given (name, check, validated).
+    fn domain(constraints: &[(&str, &str, bool)]) -> Schema {
+        let domain = Domain {
+            schema: "crm".into(),
+            name: "score".into(),
+            base_type: "integer".into(),
+            not_null: false,
+            default: None,
+            constraints: constraints
+                .iter()
+                .map(|(name, check, validated)| DomainConstraint {
+                    name: (*name).into(),
+                    check: (*check).into(),
+                    validated: *validated,
+                })
+                .collect(),
+        };
+        Schema { domains: vec![domain], ..Schema::default() }
+    }
+
+    fn statements(from: &Schema, to: &Schema, online: bool) -> Vec<String> {
+        diff(from, to, &Options { online }).steps.into_iter().map(|step| step.sql).collect()
+    }
+
+    /// A new domain carries its checks (nothing to validate); a changed check on one that
+    /// exists is added next to the old one `NOT VALID`, validated on its own, and only then put
+    /// in the old one's place: the columns are never unchecked.
+    #[test]
+    fn a_changed_domain_check_replaces_the_old_one_only_once_validated() {
+        let positive = domain(&[("score_check", "CHECK ((VALUE >= 0))", true)]);
+        assert_eq!(
+            statements(&Schema::default(), &positive, true),
+            [r#"CREATE DOMAIN "crm"."score" AS integer CONSTRAINT "score_check" CHECK ((VALUE >= 0))"#]
+        );
+        let wider = domain(&[("score_check", "CHECK ((VALUE >= '-10'::integer))", true)]);
+        let plan = diff(&positive, &wider, &Options { online: true });
+        let sql: Vec<&str> = plan.steps.iter().map(|step| step.sql.as_str()).collect();
+        assert_eq!(
+            sql,
+            [
+                r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check_haste_new" CHECK ((VALUE >= '-10'::integer)) NOT VALID"#,
+                r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check_haste_new""#,
+                r#"ALTER DOMAIN "crm"."score" DROP CONSTRAINT "score_check""#,
+                r#"ALTER DOMAIN "crm"."score" RENAME CONSTRAINT "score_check_haste_new" TO "score_check""#,
+            ]
+        );
+        assert_eq!(plan.steps.iter().map(|step| step.alone).collect::<Vec<_>>(), [false, true, false, false]);
+        assert_eq!(plan.steps[1].hazards, [Hazard::TableScan]);
+        // Changed in place, the domain keeps its privileges: none is given again.
+        let usage = Privilege {
+            object: PrivilegeObject::Type,
+            schema: "crm".into(),
+            name: "score".into(),
+            column: None,
+            grantee: "app".into(),
+            privilege: "USAGE".into(),
+            grantable: false,
+            revoked: false,
+        };
+        let (mut granted, mut granted_wider) = (positive.clone(), wider.clone());
+        granted.privileges.push(usage.clone());
+        granted_wider.privileges.push(usage);
+        assert_eq!(statements(&granted, &granted_wider, true).len(), 4, "no GRANT");
+        assert!(plan.steps.iter().all(|step| !step.hazards.contains(&Hazard::DataLoss)), "never dropped");
+        // Without the online forms: replaced in one transaction.
+        assert_eq!(
+            statements(&positive, &wider, false),
+            [
+                r#"ALTER DOMAIN "crm"."score" DROP CONSTRAINT "score_check""#,
+                r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= '-10'::integer))"#,
+            ]
+        );
+        // A check left NOT VALID stays so, and one validated since is only validated.
+        let unvalidated = domain(&[("score_check", "CHECK ((VALUE >= 0))", false)]);
+        assert_eq!(
+            statements(&unvalidated, &positive, false),
+            [r#"ALTER DOMAIN "crm"."score" VALIDATE CONSTRAINT "score_check""#]
+        );
+        assert_eq!(
+            statements(&Schema::default(), &unvalidated, false)[1],
+            r#"ALTER DOMAIN "crm"."score" ADD CONSTRAINT "score_check" CHECK ((VALUE >= 0)) NOT VALID"#
+        );
+        // The staging name is one neither side holds.
+        let taken = domain(&[
+            ("score_check", "CHECK ((VALUE >= 0))", true),
+            ("score_check_haste_new", "CHECK ((VALUE < 1000))", true),
+        ]);
+        let mut moved = taken.clone();
+        moved.domains[0].constraints[0].check = "CHECK ((VALUE >= 1))".into();
+        assert!(statements(&taken, &moved, true)[0].contains(r#""score_check_haste_new2""#));
+    }
+
+    /// A new base type: the columns move to a domain of that type under a staging name, the old
+    /// domain goes and the new one takes its name; a composite type using it refuses the change.
+    #[test]
+    fn a_domain_of_another_base_type_is_rebuilt_with_its_columns() {
+        let with_column = |base: &str| {
+            let mut schema = domain(&[("score_check", "CHECK ((VALUE >= 0))", true)]);
+            schema.domains[0].base_type = base.into();
+            schema.tables.push(table(vec![column("id", "integer"), column("score", "crm.score")]));
+            schema
+        };
+        let sql = statements(&with_column("integer"), &with_column("bigint"), true);
+        assert_eq!(
+            sql,
+            [
+                r#"CREATE DOMAIN "crm"."score_new" AS bigint CONSTRAINT "score_check" CHECK ((VALUE >= 0))"#,
+                r#"ALTER TABLE "crm"."deals" ALTER COLUMN "score" TYPE "crm"."score_new" USING ("score"::bigint::"crm"."score_new")"#,
+                r#"DROP DOMAIN "crm"."score""#,
+                r#"ALTER DOMAIN "crm"."score_new" RENAME TO "score""#,
+            ]
+        );
+        assert_eq!(domain_rebuild_refused(&with_column("integer"), &with_column("bigint")), None);
+        let mut used = with_column("integer");
+        used.composites.push(Composite {
+            schema: "crm".into(),
+            name: "pair".into(),
+            attributes: vec![("a".into(), "crm.score".into())],
+            row_types: Vec::new(),
+        });
+        let mut rebased = used.clone();
+        rebased.domains[0].base_type = "bigint".into();
+        let refused = domain_rebuild_refused(&used, &rebased).expect("refused");
+        assert!(refused.contains("domain crm.score") && refused.contains("type crm.pair"), "{refused}");
+    }
+}
