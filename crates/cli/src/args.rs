@@ -162,6 +162,9 @@ pub enum Migrate {
     Plan {
         #[command(flatten)]
         common: Common,
+        /// Validated as deploy validates them, so a plan never accepts what deploy would refuse.
+        #[command(flatten)]
+        run: RunOptions,
     },
     /// Undo applied migrations with their down.sql, newest first.
     Down {
@@ -385,21 +388,21 @@ impl FleetTargets {
 #[derive(Debug, Args)]
 pub struct RunOptions {
     /// How long to wait for another run's migration lock (e.g. 30s, 5min).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lock_wait: Option<String>,
     /// The lock budget per attempt: lock_timeout for each statement, the longest the
     /// application queues behind it (default 100ms; 0 disables).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lock_timeout: Option<String>,
     /// The lock budget's deadline: how long a statement keeps retrying after lock timeouts
     /// (default 5min).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lock_deadline: Option<String>,
     /// statement_timeout for each statement (e.g. 30min; 0 disables).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub statement_timeout: Option<String>,
     /// At most this many attempts after a lock timeout or deadlock (default: until the deadline).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub retries: Option<u32>,
     /// From `--allow-out-of-order`, on the commands that have it.
     #[arg(skip)]

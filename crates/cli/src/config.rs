@@ -344,7 +344,7 @@ fn shown(value: &str) -> String {
 
 /// `message`, which may quote `value` or part of it, with the password of every connection
 /// string in `value` (the whole, or a word of it) masked.
-fn shown_in(message: &str, value: &str) -> String {
+pub fn shown_in(message: &str, value: &str) -> String {
     std::iter::once(value)
         .chain(value.split_whitespace().map(|word| word.trim_matches(|c: char| "`\"',;()[]{}".contains(c))))
         .filter_map(|text| DatabaseUrl::parse(text).ok().map(|url| (text, url)))

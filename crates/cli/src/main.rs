@@ -10,6 +10,7 @@ mod lint;
 mod pictures;
 mod render;
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -21,7 +22,10 @@ use args::{Cli, Command, Format, Migrate};
 use render::Printer;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return ExitCode::from(argument_error(&error)),
+    };
     ExitCode::from(match cli.command {
         Command::Migrate(command) => migrate(command),
         Command::Schema(command) => schema(command),
@@ -65,6 +69,36 @@ fn main() -> ExitCode {
     })
 }
 
+/// Arguments clap refused (or `--help`, `--version`, which it reports the same way). With
+/// `--format json` among the arguments an error is a JSON document on stdout like every other
+/// error, so a program reading stdout is never handed clap's text. The password of a connection
+/// string among the arguments is masked wherever the message quotes it.
+fn argument_error(error: &clap::Error) -> u8 {
+    if !error.use_stderr() {
+        // Help and version: clap prints them on stdout and exits 0.
+        let _ = error.print();
+        return exit::OK;
+    }
+    let arguments: Vec<String> =
+        std::env::args_os().skip(1).map(|arg| arg.to_string_lossy().into_owned()).collect();
+    let json = arguments.iter().enumerate().any(|(index, arg)| {
+        arg == "--format=json"
+            || (arg == "--format" && arguments.get(index + 1).is_some_and(|next| next == "json"))
+    });
+    let masked = |text: &str| config::shown_in(text, &arguments.join(" "));
+    if json {
+        let text = error.render().to_string();
+        let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
+        // The first paragraph says what is wrong; the usage line and the pointer to --help after
+        // it are for people.
+        let message = message.split("\n\nUsage:").next().unwrap_or(message).trim();
+        Printer::new(Format::Json, None).usage_error(&masked(message))
+    } else {
+        let _ = write!(anstream::stderr(), "{}", masked(&error.render().ansi().to_string()));
+        exit::USAGE
+    }
+}
+
 fn migrate(command: Migrate) -> u8 {
     match command {
         Migrate::New { name, dir, config } => {
@@ -81,8 +115,8 @@ fn migrate(command: Migrate) -> u8 {
                 Err(error) => printer.usage_error(&error.to_string()),
             }
         }
-        Migrate::Plan { common } => plan(&common),
-        Migrate::Deploy { common, dry_run: true, .. } => plan(&common),
+        Migrate::Plan { common, run } => plan(&common, &run),
+        Migrate::Deploy { common, run, dry_run: true, .. } => plan(&common, &run),
         Migrate::Deploy {
             common,
             mut run,
@@ -398,9 +432,10 @@ fn schema(command: args::SchemaCommand) -> u8 {
     }
 }
 
-/// `migrate plan`, `deploy --dry-run`: what the pending statements would do now.
-fn plan(common: &args::Common) -> u8 {
-    with_database(common, None, Missing::Refuse, |connection, dir, resolved, printer| {
+/// `migrate plan`, `deploy --dry-run`: what the pending statements would do now. The run options are resolved (and refused) exactly as
+/// deploy resolves them, though nothing runs.
+fn plan(common: &args::Common, run: &args::RunOptions) -> u8 {
+    with_database(common, Some(run), Missing::Refuse, |connection, dir, resolved, printer| {
         let mut report = match haste_runner::impact(connection, dir, &resolved.settings) {
             Ok(report) => report,
             Err(error) => return printer.runner_error(&error),

@@ -135,7 +135,8 @@ pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tab
         for index in &new[&root] {
             if let Some(statement) = index.attach_statement() {
                 let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
-                plan.push(&source, statement, Lock::AccessShare, &[]);
+                // ACCESS EXCLUSIVE on the partition's index, which queries on the partition open.
+                plan.push(&source, statement, Lock::AccessExclusive, &[]);
             }
         }
     }

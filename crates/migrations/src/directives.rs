@@ -28,6 +28,10 @@ const PREFIX: &str = "haste:";
 /// The directives that change how a file runs (the linter's `allow` lines are not among them).
 const RUN_SETTINGS: &[&str] = &["transaction", "lock-timeout", "statement-timeout", "retries", "after"];
 
+/// Every directive name, run settings and the linter's suppressions.
+const NAMES: &[&str] =
+    &["transaction", "lock-timeout", "statement-timeout", "retries", "after", "allow", "allow-file"];
+
 impl Directives {
     /// Reads the directives from the comment lines at the top of `text` (until the first line
     /// that is neither blank nor a `--` comment).
@@ -47,6 +51,15 @@ impl Directives {
                 reason,
             };
             let Some(comment) = line.strip_prefix("--").filter(|_| in_header) else {
+                if in_header
+                    && let Some(block) = line.strip_prefix("/*")
+                    && let block = block.trim().trim_end_matches("*/").trim()
+                    && (starts_with_prefix_in_any_case(block) || meant_as_directive(block))
+                {
+                    return Err(bad(format!(
+                        "a directive is a `--` line comment; a block comment is not read: write `-- {PREFIX}...`"
+                    )));
+                }
                 in_header = false;
                 // A run setting below the first statement would be silently ignored: the file
                 // would run otherwise than its author asked. (Lint's `allow` lines go anywhere.)
@@ -62,11 +75,24 @@ impl Directives {
             let Some(directive) = comment.strip_prefix(PREFIX) else {
                 // `-- HASTE:transaction off` was meant as a directive; ignoring it would run the
                 // file in another mode than its author asked for.
-                if comment.get(..PREFIX.len()).is_some_and(|start| start.eq_ignore_ascii_case(PREFIX)) {
+                if starts_with_prefix_in_any_case(comment) {
                     return Err(bad(format!("directives are written in lower case: `-- {PREFIX}...`")));
+                }
+                // Neither is a comment that was plainly meant as a directive but misspelt.
+                if meant_as_directive(comment) {
+                    return Err(bad(format!(
+                        "this comment reads as a misspelt directive, which would be ignored; write `-- {PREFIX}<name> <value>` (known: {})",
+                        NAMES.join(", ")
+                    )));
                 }
                 continue;
             };
+            if directive.starts_with(char::is_whitespace) {
+                return Err(bad(format!(
+                    "no space may follow `{PREFIX}`: write `-- {PREFIX}{}`",
+                    directive.trim()
+                )));
+            }
             let (name, argument) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
             let argument = argument.trim();
             if RUN_SETTINGS.contains(&name) {
@@ -97,15 +123,86 @@ impl Directives {
                 // The linter's suppressions share the prefix; they are not run settings.
                 "allow" | "allow-file" => {}
                 _ => {
-                    return Err(bad(
-                        "unknown directive (known: transaction, lock-timeout, statement-timeout, retries, after, allow, allow-file)"
-                            .into(),
-                    ));
+                    return Err(bad(match known_name(name) {
+                        Some(known) => format!("the directive is spelt `{known}`"),
+                        None => format!("unknown directive (known: {})", NAMES.join(", ")),
+                    }));
                 }
             }
         }
         Ok(directives)
     }
+}
+
+/// Whether a comment starts with `haste:` in any case.
+fn starts_with_prefix_in_any_case(comment: &str) -> bool {
+    comment.get(..PREFIX.len()).is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
+}
+
+/// The directive a name means when written in another case or with `_` for `-`.
+fn known_name(name: &str) -> Option<&'static str> {
+    let name = name.to_ascii_lowercase().replace('_', "-");
+    NAMES.iter().copied().find(|known| *known == name)
+}
+
+/// Whether a header comment that does not start with `haste:` was plainly meant as a directive
+/// (the rule README.md states), so that ignoring it would run the file otherwise than its
+/// author asked:
+/// - its first word is `haste` or one edit from it (`hast`, `hsate`, `hastes`), joined to a
+///   directive name by `:`, `-`, `_`, `.` or spaces (`hast:retries 3`, `haste-lock-timeout 1s`,
+///   `haste lock-timeout 1s`); without a colon only when at most one word follows the name,
+///   so prose such as `haste retries on lock timeouts` stays a comment;
+/// - or it is a run setting other than `after` (an everyday word) with one valid value and
+///   nothing else (`lock-timeout 1s`, `lock_timeout=1s`, `retries: 3`, `transaction off`).
+fn meant_as_directive(comment: &str) -> bool {
+    let split = comment.find(|c: char| c.is_whitespace() || ":-_.=".contains(c)).unwrap_or(comment.len());
+    let (word, rest) = comment.split_at(split);
+    if within_one_edit(&word.to_ascii_lowercase(), PREFIX.trim_end_matches(':')) {
+        let colon = rest.trim_start().starts_with(':');
+        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || ":-_.".contains(c));
+        if let Some((_, argument)) = leading_name(rest, NAMES) {
+            return colon || argument.split_whitespace().count() <= 1;
+        }
+        return false;
+    }
+    let settings = RUN_SETTINGS.iter().copied().filter(|name| *name != "after").collect::<Vec<_>>();
+    let Some((name, argument)) = leading_name(comment, &settings) else { return false };
+    let argument = argument.trim_start_matches(|c: char| c.is_whitespace() || ":=".contains(c)).trim();
+    if argument.is_empty() || argument.contains(char::is_whitespace) {
+        return false;
+    }
+    match name {
+        "transaction" => matches!(argument.to_ascii_lowercase().as_str(), "on" | "off"),
+        "retries" => argument.parse::<u32>().is_ok(),
+        _ => parse_duration(argument).is_ok(),
+    }
+}
+
+/// The name of `names` that `text` starts with (in any case, `_` for `-`), ended by the end of
+/// the text, a space, `:` or `=`; with the text after it.
+fn leading_name<'a>(text: &'a str, names: &[&'static str]) -> Option<(&'static str, &'a str)> {
+    let end = text.find(|c: char| c.is_whitespace() || ":=".contains(c)).unwrap_or(text.len());
+    let name = known_name(&text[..end]).filter(|name| names.contains(name))?;
+    Some((name, &text[end..]))
+}
+
+/// Whether `a` becomes `b` by at most one inserted, deleted or replaced character, or one swap of
+/// neighbours.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let common_start = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let common_end = a[common_start..]
+        .iter()
+        .rev()
+        .zip(b[common_start..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a_rest, b_rest) = (a.len() - common_start - common_end, b.len() - common_start - common_end);
+    let swapped = a_rest == 2
+        && b_rest == 2
+        && a[common_start] == b[common_start + 1]
+        && a[common_start + 1] == b[common_start];
+    a_rest.max(b_rest) <= 1 || swapped
 }
 
 #[cfg(test)]
@@ -160,5 +257,60 @@ mod tests {
         let error = parse("-- haste:retries 99999999999999999999\n");
         assert!(error.contains("from 0 to 4294967295, not `99999999999999999999`"), "{error}");
         assert!(parse("-- haste:retries -1\n").contains("`-1`"));
+    }
+
+    #[test]
+    fn a_comment_plainly_meant_as_a_directive_is_an_error_naming_its_line() {
+        for (text, says) in [
+            ("-- haste: lock-timeout 1s", "no space may follow"),
+            ("--haste lock-timeout 1s", "misspelt directive"),
+            ("-- haste lock-timeout", "misspelt directive"),
+            ("-- hast:retries 3", "misspelt directive"),
+            ("-- hsate:transaction off", "misspelt directive"),
+            ("-- hastes:after 1_expand", "misspelt directive"),
+            ("-- haste-lock-timeout 1s", "misspelt directive"),
+            ("-- haste_retries 2", "misspelt directive"),
+            ("-- haste.transaction off", "misspelt directive"),
+            ("-- lock-timeout 1s", "misspelt directive"),
+            ("-- lock_timeout=1s", "misspelt directive"),
+            ("-- Retries: 3", "misspelt directive"),
+            ("-- transaction off", "misspelt directive"),
+            ("-- haste:lock_timeout 1s", "spelt `lock-timeout`"),
+            ("-- haste:Retries 1", "spelt `retries`"),
+            ("/* haste:transaction off */", "block comment"),
+            ("/* haste-transaction off */", "block comment"),
+            ("/* HASTE:retries 2", "block comment"),
+        ] {
+            let error =
+                Directives::parse(Path::new("m.sql"), &format!("-- note\n{text}\nSELECT 1;\n")).unwrap_err();
+            assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{text}: {error}");
+            assert!(error.to_string().contains(says), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn ordinary_comments_that_mention_haste_or_a_setting_stay_comments() {
+        for text in [
+            "-- haste is fast",
+            "-- hasted",
+            "-- Generated by haste 0.1",
+            "-- haste retries on lock timeouts",
+            "-- paste: the output of psql here",
+            "-- retries are handled by haste",
+            "-- transaction: one, written by hand",
+            "-- after the backfill, drop the old column",
+            "-- lock_timeout is set by haste",
+            "/* a license */",
+        ] {
+            let directives = Directives::parse(Path::new("m.sql"), &format!("{text}\nSELECT 1;\n"));
+            assert_eq!(directives.unwrap(), Directives::default(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_blank_line_does_not_end_the_header() {
+        let directives =
+            Directives::parse(Path::new("m.sql"), "-- note\n\n\n-- haste:retries 4\nSELECT 1;\n").unwrap();
+        assert_eq!(directives.retries, Some(4));
     }
 }

@@ -17,6 +17,9 @@ const NANOS_PER_MILLI: u128 = 1_000_000;
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let malformed = || format!("`{text}` is not a duration like 500ms, 2s, 5min or 1h");
+    if text.starts_with('-') {
+        return Err(format!("`{text}` is negative: a duration is 0 or more, like 500ms, 2s, 5min or 1h"));
+    }
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
     let nanos_per_unit: u128 = match unit.trim() {
@@ -78,6 +81,13 @@ mod tests {
         assert!(parse_duration("2 weeks").is_err());
         for malformed in ["", ".", "s", "1.2.3s", "-1s", "1e3s", "½s"] {
             assert!(parse_duration(malformed).is_err(), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn a_negative_duration_is_called_negative() {
+        for text in ["-1", "-500ms", "-0.5s"] {
+            assert!(parse_duration(text).unwrap_err().contains("is negative"), "{text}");
         }
     }
 

@@ -458,16 +458,16 @@ impl Applier<'_> {
     }
 
     /// The limits for statements `range` of `plan`. Statements whose locks never make the
-    /// application's reads and writes wait (concurrent index builds and drops, `VALIDATE
-    /// CONSTRAINT`, new types and functions) may wait for other transactions by design: they
-    /// wait up to the lock budget's deadline in one attempt instead of being cancelled over and
-    /// over (a cancelled concurrent build would start again from scratch). Row changes and
-    /// reads that call functions are not among them.
+    /// application's reads and writes wait ([`haste_sql::Lock::lets_application_through`]: concurrent
+    /// index builds and drops, `VALIDATE CONSTRAINT`, new types and functions, plain reads) may
+    /// wait for other transactions by design: they wait up to the lock budget's deadline in one
+    /// attempt instead of being cancelled over and over (a cancelled concurrent build would
+    /// start again from scratch). Row changes and reads that call functions are not among them.
     fn step_limits(&self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
         let mut limits = self.limits(plan.migration);
-        let waits_by_design = plan.statements[range].iter().all(|statement| {
-            matches!(haste_sql::lock_of(&statement.text), Lock::None | Lock::ShareUpdateExclusive)
-        });
+        let waits_by_design = plan.statements[range]
+            .iter()
+            .all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
         // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
         // would be none at all).
         if waits_by_design

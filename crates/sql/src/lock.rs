@@ -124,7 +124,11 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         NodeEnum::ReindexStmt(reindex) if has_option(&reindex.params, "concurrently") => {
             Lock::ShareUpdateExclusive
         }
+        // SHARE on the table, and ACCESS EXCLUSIVE on each index rebuilt: the planner opens every
+        // index of a table it plans a query on, so reads wait too, not only writes.
         NodeEnum::ReindexStmt(_) => Lock::AccessExclusive,
+        NodeEnum::RefreshMatViewStmt(refresh) if refresh.concurrent => Lock::Exclusive,
+        NodeEnum::RefreshMatViewStmt(_) | NodeEnum::ClusterStmt(_) => Lock::AccessExclusive,
         NodeEnum::VacuumStmt(vacuum) if has_option(&vacuum.options, "full") => Lock::AccessExclusive,
         NodeEnum::VacuumStmt(_) => Lock::ShareUpdateExclusive,
         NodeEnum::AlterTableStmt(alter) => alter
@@ -141,31 +145,32 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         }
         NodeEnum::CreateTrigStmt(_) => Lock::ShareRowExclusive,
         NodeEnum::CreateStatsStmt(_) | NodeEnum::CommentStmt(_) => Lock::ShareUpdateExclusive,
-        NodeEnum::CreateStmt(create) => {
-            // A new table locks only the tables its foreign keys reference.
-            let references = create.table_elts.iter().any(|element| match &element.node {
-                Some(NodeEnum::Constraint(constraint)) => {
-                    constraint.contype == ConstrType::ConstrForeign as i32
-                }
-                Some(NodeEnum::ColumnDef(column)) => column.constraints.iter().any(|constraint| {
-                    matches!(&constraint.node, Some(NodeEnum::Constraint(constraint))
-                        if constraint.contype == ConstrType::ConstrForeign as i32)
-                }),
-                _ => false,
-            });
-            if references { Lock::ShareRowExclusive } else { Lock::None }
-        }
+        NodeEnum::CreateStmt(create) => new_table_lock(create),
+        // Its elements create objects in the new schema only (PostgreSQL refuses another schema's
+        // name there): indexes and triggers are on its new tables; a view reads, and a table's
+        // foreign keys lock, the tables they name.
+        NodeEnum::CreateSchemaStmt(schema) => schema
+            .schema_elts
+            .iter()
+            .map(|element| match &element.node {
+                Some(NodeEnum::IndexStmt(_) | NodeEnum::CreateTrigStmt(_)) => Lock::None,
+                Some(element) => statement_lock(element),
+                None => Lock::None,
+            })
+            .max()
+            .unwrap_or(Lock::None),
         NodeEnum::CreateEnumStmt(_)
         | NodeEnum::CreateDomainStmt(_)
         | NodeEnum::CompositeTypeStmt(_)
         | NodeEnum::CreateFunctionStmt(_)
-        | NodeEnum::CreateSchemaStmt(_)
         | NodeEnum::CreateSeqStmt(_)
         | NodeEnum::CreateExtensionStmt(_)
         | NodeEnum::AlterEnumStmt(_)
         | NodeEnum::GrantStmt(_)
         | NodeEnum::VariableSetStmt(_) => Lock::None,
         NodeEnum::ViewStmt(view) if !view.replace => Lock::AccessShare,
+        // A function may lock anything; a read that calls one cannot be judged.
+        NodeEnum::SelectStmt(_) if calls_functions(node) => Lock::AccessExclusive,
         NodeEnum::SelectStmt(select) if select.locking_clause.is_empty() && select.into_clause.is_none() => {
             Lock::AccessShare
         }
@@ -177,6 +182,49 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         NodeEnum::LockStmt(lock) => explicit_lock(lock.mode),
         _ => Lock::AccessExclusive,
     }
+}
+
+/// The lock `CREATE TABLE` takes on tables that exist: ACCESS EXCLUSIVE on the parent of a
+/// partition (`PARTITION OF`), SHARE UPDATE EXCLUSIVE on the parents it inherits from
+/// (`INHERITS`), SHARE ROW EXCLUSIVE on the tables its foreign keys reference, ACCESS SHARE on
+/// a table it copies (`LIKE`).
+fn new_table_lock(create: &pg_query::protobuf::CreateStmt) -> Lock {
+    let is_foreign_key = |node: &pg_query::Node| {
+        matches!(&node.node, Some(NodeEnum::Constraint(constraint))
+            if constraint.contype == ConstrType::ConstrForeign as i32)
+    };
+    let parents = match (create.partbound.is_some(), create.inh_relations.is_empty()) {
+        (true, _) => Lock::AccessExclusive,
+        (false, false) => Lock::ShareUpdateExclusive,
+        (false, true) => Lock::None,
+    };
+    let elements = create.table_elts.iter().chain(&create.constraints).map(|element| match &element.node {
+        _ if is_foreign_key(element) => Lock::ShareRowExclusive,
+        Some(NodeEnum::ColumnDef(column)) if column.constraints.iter().any(is_foreign_key) => {
+            Lock::ShareRowExclusive
+        }
+        Some(NodeEnum::TableLikeClause(_)) => Lock::AccessShare,
+        _ => Lock::None,
+    });
+    elements.chain([parents]).max().unwrap_or(Lock::None)
+}
+
+/// Whether a statement calls a function anywhere, other than the built-in aggregates that run
+/// no code of the database's own (`count`, `sum`, `min`, `max`, `avg`, unqualified).
+fn calls_functions(node: &NodeEnum) -> bool {
+    node.nodes().into_iter().any(|(node, _, _, _)| match node {
+        pg_query::NodeRef::FuncCall(call) => {
+            let name = match call.funcname.as_slice() {
+                [name] => match &name.node {
+                    Some(NodeEnum::String(name)) => Some(name.sval.to_ascii_lowercase()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            !matches!(name.as_deref(), Some("count" | "sum" | "min" | "max" | "avg"))
+        }
+        _ => false,
+    })
 }
 
 /// What a statement does to the rows of the tables it locks, beyond changing the catalog: how
@@ -365,8 +413,12 @@ fn alter_table_lock(cmd: &pg_query::protobuf::AlterTableCmd) -> Lock {
         | At::AtResetOptions
         | At::AtValidateConstraint
         | At::AtClusterOn
-        | At::AtDropCluster
-        | At::AtAttachPartition => Lock::ShareUpdateExclusive,
+        | At::AtDropCluster => Lock::ShareUpdateExclusive,
+        // SHARE UPDATE EXCLUSIVE on the parent, but ACCESS EXCLUSIVE on the table attached (and
+        // the default partition, which is scanned); `ALTER INDEX ... ATTACH PARTITION` takes
+        // ACCESS EXCLUSIVE on the partition's index, which every query planned on the partition
+        // opens.
+        At::AtAttachPartition => Lock::AccessExclusive,
         // The strongest of the parameters' own levels, as `AlterTableGetRelOptionsLockLevel`.
         At::AtSetRelOptions | At::AtResetRelOptions => {
             match cmd.def.as_deref().and_then(|def| def.node.as_ref()) {
@@ -587,5 +639,53 @@ mod tests {
         }
         assert_eq!(Lock::AccessExclusive.conflicting().count(), 8);
         assert_eq!(Lock::None.conflicting().count(), 0);
+    }
+
+    #[test]
+    fn partitions_reindexing_and_rewrites_take_the_locks_postgresql_takes() {
+        for (sql, expected) in [
+            // Partitions: the parent, the table attached, the default partition.
+            ("CREATE TABLE p_2024 PARTITION OF p FOR VALUES FROM (1) TO (10)", Lock::AccessExclusive),
+            ("CREATE TABLE p_default PARTITION OF p DEFAULT", Lock::AccessExclusive),
+            ("CREATE TABLE c (b int) INHERITS (p)", Lock::ShareUpdateExclusive),
+            ("CREATE TABLE c (LIKE t INCLUDING ALL)", Lock::AccessShare),
+            ("CREATE TABLE c (a int, FOREIGN KEY (a) REFERENCES t (id))", Lock::ShareRowExclusive),
+            ("CREATE TABLE p (a int) PARTITION BY RANGE (a)", Lock::None),
+            ("ALTER TABLE p ATTACH PARTITION p_2024 FOR VALUES FROM (1) TO (10)", Lock::AccessExclusive),
+            ("ALTER INDEX p_a_idx ATTACH PARTITION p_2024_a_idx", Lock::AccessExclusive),
+            ("ALTER TABLE p DETACH PARTITION p_2024", Lock::AccessExclusive),
+            ("ALTER TABLE p DETACH PARTITION p_2024 CONCURRENTLY", Lock::ShareUpdateExclusive),
+            ("ALTER TABLE p DETACH PARTITION p_2024 FINALIZE", Lock::AccessExclusive),
+            // REINDEX: SHARE on the table, ACCESS EXCLUSIVE on the indexes reads plan with.
+            ("REINDEX TABLE t", Lock::AccessExclusive),
+            ("REINDEX INDEX i", Lock::AccessExclusive),
+            ("REINDEX TABLE CONCURRENTLY t", Lock::ShareUpdateExclusive),
+            ("REINDEX (CONCURRENTLY) INDEX i", Lock::ShareUpdateExclusive),
+            // Rewrites.
+            ("CLUSTER t USING i", Lock::AccessExclusive),
+            ("CLUSTER", Lock::AccessExclusive),
+            ("VACUUM (FULL, ANALYZE) t", Lock::AccessExclusive),
+            ("VACUUM (ANALYZE) t", Lock::ShareUpdateExclusive),
+            ("REFRESH MATERIALIZED VIEW v", Lock::AccessExclusive),
+            ("REFRESH MATERIALIZED VIEW CONCURRENTLY v", Lock::Exclusive),
+            // Storage parameters: their own level; a table's tablespace or access method rewrites.
+            ("ALTER TABLE t SET (autovacuum_enabled = false)", Lock::ShareUpdateExclusive),
+            ("ALTER TABLE t SET TABLESPACE fast", Lock::AccessExclusive),
+            ("ALTER TABLE t CLUSTER ON i", Lock::ShareUpdateExclusive),
+            // CREATE SCHEMA: its elements' locks on the tables that exist.
+            ("CREATE SCHEMA s", Lock::None),
+            ("CREATE SCHEMA s CREATE TABLE u (a int) CREATE INDEX ON u (a)", Lock::None),
+            ("CREATE SCHEMA s CREATE VIEW v AS SELECT * FROM public.t", Lock::AccessShare),
+            ("CREATE SCHEMA s CREATE TABLE u (a int REFERENCES public.t (id))", Lock::ShareRowExclusive),
+            // A read that calls a function cannot be judged.
+            ("SELECT set_config('lock_timeout', '0', false)", Lock::AccessExclusive),
+            ("SELECT f(a) FROM t", Lock::AccessExclusive),
+            ("SELECT count(*), max(a) FROM t", Lock::AccessShare),
+        ] {
+            assert_eq!(lock(sql), expected, "{sql}");
+        }
+        assert!(!lock("REINDEX TABLE t").lets_application_through());
+        assert!(lock("REINDEX TABLE CONCURRENTLY t").lets_application_through());
+        assert!(!lock("ALTER INDEX p_a_idx ATTACH PARTITION p_2024_a_idx").lets_application_through());
     }
 }

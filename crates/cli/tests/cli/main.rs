@@ -1,5 +1,6 @@
 //! End-to-end tests of the `haste` command, as a user runs it, against real databases.
 
+mod arguments;
 mod budget;
 mod data;
 mod deploy_postgres;

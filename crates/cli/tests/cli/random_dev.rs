@@ -1,7 +1,7 @@
 //! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`, half of
 //! them with a partitioned table and its indexes), `migrate dev` writes migrations that pass
-//! `haste lint` with no error, and that deploy to a database holding rows in every table and
-//! leave it at the desired schema.
+//! `haste lint` with no error (nor a `set-timeout-in-migration` warning), and that deploy to a
+//! database holding rows in every table and leave it at the desired schema.
 //!
 //! Each case runs the binary as a user does: `migrate dev --schema from.sql` (applied), then
 //! `migrate dev --schema to.sql --create-only` (again with `--accept-data-loss` when the change
@@ -114,7 +114,11 @@ fn generated_migrations_pass_lint_and_deploy_over_rows_to_the_desired_schema() {
         let lint = haste(dir.path(), &["lint", "--format", "json"]);
         let findings: Vec<Value> = serde_json::from_str(&lint.stdout)
             .unwrap_or_else(|e| panic!("lint JSON: {e}\n{lint:?}\n{context}"));
-        let errors: Vec<&Value> = findings.iter().filter(|f| f["severity"] == "error").collect();
+        // Errors, and the warning that a file overrides the lock budget the runner gives it.
+        let errors: Vec<&Value> = findings
+            .iter()
+            .filter(|f| f["severity"] == "error" || f["rule"] == "set-timeout-in-migration")
+            .collect();
         assert!(
             errors.is_empty() && lint.code == 0,
             "haste's own migrations fail its lint:\n{errors:#?}\n{}\n{context}",

@@ -35,6 +35,7 @@ mod rename_table;
 mod require_lock_timeout;
 mod require_statement_timeout;
 mod set_not_null_blocking;
+mod set_timeout_in_migration;
 mod truncate_cascade;
 mod uncommitted_transaction;
 mod unique_constraint_blocking;
@@ -108,6 +109,7 @@ pub static RULES: &[&dyn Rule] = &[
     &uncommitted_transaction::UncommittedTransaction,
     &require_lock_timeout::RequireLockTimeout,
     &require_statement_timeout::RequireStatementTimeout,
+    &set_timeout_in_migration::SetTimeoutInMigration,
     &json_not_jsonb::JsonNotJsonb,
     &prefer_text_field::PreferTextField,
     &ban_char_field::BanCharField,

@@ -1,0 +1,143 @@
+//! Arguments and run options are refused alike by every command that takes them: a directive
+//! plainly meant but misspelt, a bad run option on `migrate plan` and `deploy --dry-run` (as on
+//! `deploy`), and clap's own errors, which are JSON on stdout under `--format json`. On SQLite
+//! files: no server needed.
+
+use haste_testkit::TempDir;
+
+use crate::{Run, haste, migrations};
+
+fn sqlite_url(dir: &TempDir) -> String {
+    format!("sqlite:{}", dir.path().join("app.db").display())
+}
+
+fn run(dir: &TempDir, args: &[&str]) -> Run {
+    let url = sqlite_url(dir);
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--url", &url]);
+    haste(dir.path(), &all)
+}
+
+/// The migrations recorded in the SQLite database's history.
+fn recorded(dir: &TempDir) -> Vec<String> {
+    let Ok(db) = rusqlite::Connection::open(dir.path().join("app.db")) else { return Vec::new() };
+    let Ok(mut statement) = db.prepare("SELECT name FROM _haste_migrations ORDER BY name") else {
+        return Vec::new();
+    };
+    statement.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect()
+}
+
+#[test]
+fn a_comment_plainly_meant_as_a_directive_is_refused_naming_file_and_line() {
+    for directive in [
+        "-- haste: lock-timeout 1s",
+        "--haste lock-timeout 1s",
+        "-- hast:retries 3",
+        "-- haste-lock-timeout 1s",
+        "/* haste:transaction off */",
+        "-- haste:lock_timeout 1s",
+        "-- lock-timeout 1s",
+    ] {
+        let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+        assert_eq!(run(&dir, &["migrate", "deploy"]).code, 0);
+        dir.write(
+            "migrations/2_b/migration.sql",
+            &format!("-- indexes\n\n{directive}\nCREATE TABLE b (id INTEGER);"),
+        );
+        let refused = run(&dir, &["migrate", "deploy"]);
+        assert_eq!(refused.code, 2, "{directive}: {refused:?}");
+        let place = format!("2_b{}migration.sql:3", std::path::MAIN_SEPARATOR);
+        assert!(refused.stderr.contains(&place), "{directive}: {refused:?}");
+        assert_eq!(recorded(&dir), ["1_a"], "nothing of 2_b applied: {refused:?}");
+    }
+    // A comment that only mentions haste is a comment.
+    let dir = migrations(&[(
+        "1_a",
+        "-- haste is fast\n-- haste retries on lock timeouts\nCREATE TABLE a (id INTEGER);",
+    )]);
+    assert_eq!(run(&dir, &["migrate", "deploy"]).code, 0);
+}
+
+#[test]
+fn plan_and_dry_run_refuse_the_run_options_deploy_refuses_with_the_same_message() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    assert_eq!(run(&dir, &["migrate", "deploy"]).code, 0);
+    dir.write("migrations/2_b/migration.sql", "CREATE TABLE b (id INTEGER);");
+    assert_eq!(run(&dir, &["migrate", "plan"]).code, 0, "a pending migration, planned");
+    for (flag, value, says) in [
+        ("--lock-timeout", "fast", "`fast`"),
+        ("--lock-deadline", "18446744073709551615s", "is longer than the maximum"),
+        ("--statement-timeout", "1.5ms", "whole number of milliseconds"),
+        ("--lock-wait", "-1", "`-1` is negative"),
+        ("--lock-timeout=-500ms", "", "`-500ms` is negative"),
+        ("--retries", "99999999999", "99999999999"),
+        ("--retries", "-1", "-1"),
+    ] {
+        // `--flag=value`, or `--flag value`.
+        let option: Vec<&str> = [flag, value].into_iter().filter(|part| !part.is_empty()).collect();
+        let deploy = run(&dir, &[&["migrate", "deploy"][..], &option].concat());
+        assert_eq!(deploy.code, 2, "{deploy:?}");
+        let name = flag.split('=').next().unwrap();
+        assert!(deploy.stderr.contains(says) && deploy.stderr.contains(name), "{deploy:?}");
+        let first_line = |run: &Run| run.stderr.lines().next().unwrap_or_default().to_owned();
+        for command in [&["migrate", "deploy", "--dry-run"][..], &["migrate", "plan"]] {
+            let refused = run(&dir, &[command, &option].concat());
+            assert_eq!(refused.code, 2, "{command:?} {flag} {value}: {refused:?}");
+            assert_eq!(first_line(&refused), first_line(&deploy), "{command:?}: {refused:?}");
+            assert!(refused.stdout.is_empty(), "{refused:?}");
+        }
+    }
+    assert_eq!(recorded(&dir), ["1_a"]);
+}
+
+#[test]
+fn argument_errors_are_json_on_stdout_under_format_json() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    for (args, says) in [
+        (&["migrate", "deploy", "--format", "json", "--no-such-flag"][..], "--no-such-flag"),
+        (&["migrate", "status", "--format=json", "--retries", "3"], "--retries"),
+        (&["migrate", "plan", "--format", "json", "--retries", "many"], "many"),
+        (&["schema", "diff", "--format", "json", "--from"], "--from"),
+        (&["lint", "--format", "json", "--no-such-flag"], "--no-such-flag"),
+        (
+            &["migrate", "deploy", "--format", "json", "--url", "sqlite:app.db", "--lock-timeout=-1"],
+            "`-1` is negative",
+        ),
+        (
+            &["migrate", "plan", "--format", "json", "--url", "sqlite:app.db", "--lock-timeout", "-1"],
+            "`-1` is negative",
+        ),
+    ] {
+        let refused = haste(dir.path(), args);
+        assert_eq!(refused.code, 2, "{args:?}: {refused:?}");
+        let lines = refused.json_lines();
+        assert_eq!(lines.len(), 1, "one document and nothing else on stdout: {refused:?}");
+        assert_eq!(lines[0]["ok"], false, "{refused:?}");
+        assert_eq!(lines[0]["error"]["code"], "USAGE", "{refused:?}");
+        assert_eq!(lines[0]["error"]["exit_code"], 2, "{refused:?}");
+        let message = lines[0]["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says) && !message.contains("Usage:"), "{args:?}: {refused:?}");
+    }
+    // In text, clap's message goes to stderr as before.
+    let text = haste(dir.path(), &["migrate", "deploy", "--no-such-flag"]);
+    assert_eq!(text.code, 2, "{text:?}");
+    assert!(text.stdout.is_empty() && text.stderr.contains("--no-such-flag"), "{text:?}");
+    // Help is still help.
+    let help = haste(dir.path(), &["migrate", "plan", "--format", "json", "--help"]);
+    assert_eq!(help.code, 0, "{help:?}");
+    assert!(help.stdout.contains("Usage:"), "{help:?}");
+}
+
+#[test]
+fn a_password_in_a_refused_argument_is_masked() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    for format in ["text", "json"] {
+        let refused = haste(
+            dir.path(),
+            &["migrate", "deploy", "--format", format, "postgres://app:s3cr3t@db.internal/app"],
+        );
+        assert_eq!(refused.code, 2, "{refused:?}");
+        assert!(refused.all().contains("db.internal"), "the argument is named: {refused:?}");
+        assert!(!refused.all().contains("s3cr3t"), "{refused:?}");
+    }
+}

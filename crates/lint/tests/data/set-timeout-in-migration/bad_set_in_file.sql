@@ -1,0 +1,13 @@
+SET lock_timeout = '10s';
+-- expect: set-timeout-in-migration
+SET LOCAL statement_timeout TO 0;
+-- expect: set-timeout-in-migration
+SET SESSION Lock_Timeout = 0;
+-- expect: set-timeout-in-migration
+RESET lock_timeout;
+-- expect: set-timeout-in-migration
+SELECT set_config('lock_timeout', '0', true);
+-- expect: set-timeout-in-migration
+SELECT pg_catalog.set_config('statement_timeout', '1h', false);
+-- expect: set-timeout-in-migration
+ALTER TABLE contacts ADD COLUMN score integer;
