@@ -246,12 +246,33 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
                     ) != Repointed::Untouched
                 })
         };
+        let swapped: Vec<String> = held_table
+            .constraints
+            .iter()
+            .filter(|constraint| reads_old(constraint))
+            .map(|constraint| constraint.name.clone())
+            .collect();
         held_table.constraints.retain(|constraint| !reads_old(constraint));
+        let mut kept_old = Vec::new();
         for old_check in before.constraints.iter().filter(|constraint| reads_old(constraint)) {
             if !held_table.constraints.iter().any(|constraint| constraint.name == old_check.name) {
                 held_table.constraints.push(old_check.clone());
+                kept_old.push(old_check.name.clone());
             }
         }
+        // Comments follow their constraints: a desired check the swap adds gets its comment
+        // there (commented now, it does not exist yet under its name), an old one kept keeps
+        // the comment it has.
+        let on_constraint = |comment: &Comment, names: &[String]| {
+            comment.object == CommentObject::Constraint
+                && comment.schema == table.schema
+                && comment.name == table.name
+                && comment.part.as_ref().is_some_and(|part| names.contains(part))
+        };
+        held.comments
+            .retain(|comment| !on_constraint(comment, &swapped) && !on_constraint(comment, &kept_old));
+        held.comments
+            .extend(history.comments.iter().filter(|comment| on_constraint(comment, &kept_old)).cloned());
         let mut retype = TableRetype {
             table: table.clone(),
             columns,

@@ -9,8 +9,8 @@ use haste_driver::DbError;
 use haste_schema::{
     Column, Comment, CommentObject, Composite, Constraint, ConstraintKind, Domain, DomainConstraint, Enum,
     Extension, Function, Identity, Index, IndexKey, Namespace, Policy, References, ReferentialAction,
-    ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, TriggerFiring,
-    View,
+    ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger,
+    TriggerFiring, View,
 };
 use haste_sql::quote_literal;
 

@@ -169,6 +169,30 @@ COMMENT ON CONSTRAINT contacts_workspace_id_name_key ON contacts IS 'one name pe
 }
 
 #[test]
+fn a_new_commented_check_on_a_widened_column_gets_its_comment_once_it_exists() {
+    // The swap adds the check under its name; a comment in the first migration found no such
+    // constraint (42704) and migrate dev stopped half-way.
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-check-comment");
+    assert_eq!(dev(&dir, &db, V1, "init").code, 0);
+    let widened = format!(
+        "{}\nALTER TABLE contacts ADD CONSTRAINT contacts_score_check CHECK (score > -5);\n\
+         COMMENT ON CONSTRAINT contacts_score_check ON contacts IS 'not too low';",
+        v2()
+    );
+    let run = dev(&dir, &db, &widened, "widen");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(same_schema(&dir, &db, &widened).code, 0);
+    assert_eq!(
+        db.value(
+            "SELECT obj_description(oid, 'pg_constraint') FROM pg_constraint WHERE conname = 'contacts_score_check'"
+        )
+        .as_deref(),
+        Some("not too low")
+    );
+}
+
+#[test]
 fn a_key_a_partitioned_table_references_is_changed_in_place_with_the_reason_written() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("retype-in-place");
