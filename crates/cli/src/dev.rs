@@ -342,7 +342,8 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::ExpandNeedsSql
         | DevError::RenameAndRetype { .. }
         | DevError::LinkedRetypes { .. }
-        | DevError::Inheritance { .. } => {
+        | DevError::Inheritance { .. }
+        | DevError::Partitioning(_) => {
             printer.usage_error(&error.to_string())
         }
         DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, without_level(rendered)),

@@ -54,6 +54,9 @@ pub fn plan_between(
     if let Some(table) = haste_diff::inheritance_refused(&from.schema, to) {
         return Err(Error::Inheritance { table });
     }
+    if let Some(refusal) = haste_diff::partitioning_refused(&from.schema, to) {
+        return Err(Error::Partitioning(refusal));
+    }
     let mut plan = haste_diff::diff(&from.schema, to, &Options { online });
     steps.extend(plan.steps);
     plan.steps = steps;

@@ -139,6 +139,9 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if let Some(table) = haste_diff::inheritance_refused(&before, target.schema()) {
         return Err(Error::Inheritance { table });
     }
+    if let Some(refusal) = haste_diff::partitioning_refused(&before, target.schema()) {
+        return Err(Error::Partitioning(refusal));
+    }
 
     let drafts = match (&target, request.expand_contract) {
         (_, true) => expand_contract(&mut history, &target, request.renames, request.name)?,

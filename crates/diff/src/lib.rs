@@ -35,6 +35,7 @@ mod indexes;
 mod online;
 mod order;
 mod owners;
+mod partitions;
 mod plan;
 mod privileges;
 mod rename;
@@ -44,6 +45,7 @@ mod summary;
 mod views;
 
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
+pub use partitions::{PartitionRefusal, partitioning_refused};
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};

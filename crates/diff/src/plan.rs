@@ -9,11 +9,11 @@ use haste_schema::{
 use haste_sql::quote_ident;
 
 use crate::builder::Builder;
-use crate::compare::{Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
+use crate::compare::{self, Comparison, ObjectChange, Pair, TableChange, by, compare, retyped, table_key};
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, enums, indexes, online, owners,
-    privileges, rename, settings, views,
+    partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -41,7 +41,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     // Each phase takes the tables in name order (as quoted), so plans are deterministic.
     let dropped_tables = from.drop_order(in_key_order(dropped_tables));
-    modified_tables.sort_by_cached_key(|(table, _, _)| table_key(table));
+    // Parents before their partitions, whose changes are what their parents' leave.
+    modified_tables.sort_by_cached_key(|(_, table, _)| (table.partition_depth, table_key(table)));
 
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
     // a retyped column, both are dropped first and created again last.
@@ -264,7 +265,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
         }
     }
-    for (old, new, changes) in &modified_tables {
+    for (old, new, _) in &modified_tables {
+        partitions::detach(&mut plan, from, to, old, new);
+    }
+    // A partition under the same parent is compared with what its parent's changes give it.
+    let inherited: Vec<Option<Table>> =
+        modified_tables.iter().map(|(old, new, _)| partitions::inherited(from, to, old, new)).collect();
+    for ((old, new, changes), inherited) in modified_tables.iter().zip(&inherited) {
+        let own_changes;
+        let (old, changes): (&Table, &[TableChange]) = match inherited {
+            Some(partition) => {
+                own_changes = compare::table(partition, new);
+                (partition, &own_changes)
+            }
+            None => (old, changes),
+        };
         let kept = kept_indexes.get(&(new.schema.as_str(), new.name.as_str())).map_or(&[][..], Vec::as_slice);
         let hanging = columns::hanging_on_regenerated(&old_tables, to, old, new);
         columns::alter_table(&mut plan, old, new, changes, kept, &hanging);
@@ -297,6 +312,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::Function(function) => create_function(&mut plan, function),
             Creation::View(view) => create_view(&mut plan, view),
         }
+    }
+    for (old, new, _) in &modified_tables {
+        partitions::attach(&mut plan, from, to, old, new);
     }
     // Composite types and functions over the row types of the new tables, once they exist.
     create_composites(&mut plan, RowTypeStage::AfterTables);

@@ -83,6 +83,12 @@ pub enum SchemaChange {
     CreateTable(Named),
     /// A table dropped (and its foreign keys first).
     DropTable(Named),
+    /// A table attached as a partition of its parent (`ATTACH PARTITION`, after a `DETACH` when
+    /// only its bound changes).
+    AttachPartition(Named),
+    /// A partition detached from its parent (`DETACH PARTITION`), to stay as a table or to be
+    /// attached elsewhere.
+    DetachPartition(Named),
     /// A column added to a table that exists.
     AddColumn(OfTable),
     /// A column dropped (or dropped to be added again, for an identity or generated change).
