@@ -6,7 +6,8 @@
 //! ([`detach`], [`attach`]). What PostgreSQL cannot change in place is refused
 //! ([`partitioning_refused`]).
 
-use haste_schema::{Column, Schema, Table, TableKind};
+use haste_schema::{Column, ConstraintKind, Schema, Table, TableKind};
+use haste_sql::quote_ident;
 
 use crate::builder::Builder;
 use crate::compare::{by, replaced, retyped, table_key};
@@ -169,11 +170,27 @@ pub(crate) fn inherited(from: &Schema, to: &Schema, old: &Table, new: &Table) ->
 }
 
 /// `DETACH PARTITION` for a table that leaves its parent (for a plain table, or for another
-/// parent): before the tables change, so its parent's changes no longer reach it.
+/// parent): before the tables change, so its parent's changes no longer reach it. The checks and
+/// foreign keys its parent gave it stay on it as its own (under the parent's names): they are
+/// dropped, and those the table keeps are added with the constraints that appear (the model of
+/// `from` never held them on the partition).
 pub(crate) fn detach(plan: &mut Builder, from: &Schema, to: &Schema, old: &Table, new: &Table) {
     let Some(parent_old) = parent(from, old) else { return };
-    if same_parent(from, to, old, new).is_none() {
-        detach_statement(plan, parent_old, old);
+    if same_parent(from, to, old, new).is_some() {
+        return;
+    }
+    detach_statement(plan, parent_old, old);
+    let given = parent_old
+        .constraints
+        .iter()
+        .filter(|c| matches!(c.kind, ConstraintKind::Check | ConstraintKind::ForeignKey));
+    for constraint in given {
+        plan.push(
+            &SchemaChange::DetachPartition(Named::new(&old.schema, &old.name)),
+            format!("ALTER TABLE {} DROP CONSTRAINT {}", old.qualified_name(), quote_ident(&constraint.name)),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
 }
 
@@ -187,6 +204,26 @@ pub(crate) fn attach(plan: &mut Builder, from: &Schema, to: &Schema, old: &Table
         Some(_) if old.partition_of.as_ref().map(|(_, b)| b) == Some(bound) => return,
         Some((parent_old, _)) => detach_statement(plan, parent_old, old),
         None => {}
+    }
+    // PostgreSQL attaches a table only when it holds every check of the parent (it then takes
+    // them as the parent's): a table that was no partition of it gets the checks the parent
+    // holds at this point (those on both sides; new ones come later, through the parent).
+    if same_parent(from, to, old, new).is_none() {
+        let kept_checks = parent_new.constraints.iter().filter(|c| {
+            c.kind == ConstraintKind::Check
+                && from
+                    .tables
+                    .iter()
+                    .any(|t| table_key(t) == table_key(parent_new) && t.constraints.contains(c))
+        });
+        for check in kept_checks {
+            plan.push(
+                &SchemaChange::AttachPartition(Named::new(&new.schema, &new.name)),
+                new.add_constraint_statement(check),
+                Lock::AccessExclusive,
+                &[Hazard::TableScan],
+            );
+        }
     }
     // ACCESS EXCLUSIVE on the partition (SHARE UPDATE EXCLUSIVE on the parent), and a scan of
     // its rows (and of a default partition's) against the bound.

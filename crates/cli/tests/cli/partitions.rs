@@ -180,6 +180,17 @@ fn column_changes_of_a_partitioned_table_are_planned_on_the_parent_only() {
         assert!(plan.contains("ALTER TABLE \"public\".\"ledger\" ADD COLUMN \"currency\""), "{plan}");
         assert!(!plan.contains("\"ledger_"), "no statement on a partition:\n{plan}");
     }
+    // A partition named to sort before its parent keeps a default of its own across the
+    // parent's type change, which sets the parent's default on every partition: the parent is
+    // altered first.
+    let z_ledger = "CREATE TABLE z_ledger (at int NOT NULL, amount int DEFAULT 1) PARTITION BY RANGE (at);
+CREATE TABLE a_ledger PARTITION OF z_ledger FOR VALUES FROM (0) TO (10);
+ALTER TABLE a_ledger ALTER COLUMN amount SET DEFAULT 5;";
+    let plan = check_plan(z_ledger, &z_ledger.replace("amount int DEFAULT 1", "amount bigint DEFAULT 2"));
+    assert!(
+        plan.contains("ALTER TABLE \"public\".\"a_ledger\" ALTER COLUMN \"amount\" SET DEFAULT 5"),
+        "{plan}"
+    );
 }
 
 /// A new partition, a dropped one, a changed bound (detached and attached again), a table
@@ -189,8 +200,9 @@ fn partitions_come_go_move_and_change_bounds() {
     if database().is_none() {
         return;
     }
-    let parent =
-        "CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL, note text) PARTITION BY RANGE (at);
+    // A check of the parent, which PostgreSQL wants on a table before attaching it, and which a
+    // detached partition keeps as its own.
+    let parent = "CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL, note text, CONSTRAINT ledger_id_check CHECK (id > 0)) PARTITION BY RANGE (at);
 CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
 INSERT INTO ledger VALUES (1, 5, 'x');
 ";
