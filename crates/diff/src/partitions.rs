@@ -247,3 +247,98 @@ fn detach_statement(plan: &mut Builder, parent: &Table, partition: &Table) {
         &[],
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use haste_schema::{Column, Schema, Table, TableKind};
+
+    use super::{PartitionRefusal, inherited, partitioning_refused};
+    use crate::compare::table;
+    use crate::fixtures::{self, column};
+
+    /// `crm.events` partitioned by `key` (or plain), with `columns`, and `crm.events_a` of it.
+    fn events(key: Option<&str>, columns: Vec<Column>) -> Schema {
+        let mut parent = fixtures::table(columns);
+        parent.name = "events".into();
+        if let Some(key) = key {
+            parent.kind = TableKind::Partitioned { key: key.into() };
+        }
+        let partition = Table {
+            name: "events_a".into(),
+            kind: TableKind::Regular,
+            partition_of: Some(("crm.events".into(), "FOR VALUES FROM (0) TO (10)".into())),
+            partition_depth: 1,
+            columns: parent.columns.iter().map(|c| Column { inherited: true, ..c.clone() }).collect(),
+            ..parent.clone()
+        };
+        Schema { tables: vec![parent, partition], ..Schema::default() }
+    }
+
+    #[test]
+    fn what_postgresql_cannot_change_in_place_is_refused_naming_the_table() {
+        let at = || column("at", "integer");
+        let table = || "\"crm\".\"events\"".to_owned();
+        let range = events(Some("RANGE (at)"), vec![at(), column("kind", "text")]);
+        let mut plain = events(None, vec![at(), column("kind", "text")]);
+        plain.tables.truncate(1);
+        let mut orphan = range.clone();
+        orphan.tables.remove(0);
+        let cases = [
+            (
+                &range,
+                events(Some("LIST (kind)"), vec![at(), column("kind", "text")]),
+                Some(PartitionRefusal::KeyChanged {
+                    table: table(),
+                    from: "RANGE (at)".into(),
+                    to: "LIST (kind)".into(),
+                }),
+            ),
+            (
+                &range,
+                events(Some("RANGE (at)"), vec![column("at", "bigint"), column("kind", "text")]),
+                Some(PartitionRefusal::KeyColumnRetyped { table: table(), column: "at".into() }),
+            ),
+            (&plain, range.clone(), Some(PartitionRefusal::BecomesPartitioned { table: table() })),
+            (&range, plain.clone(), Some(PartitionRefusal::StopsBeingPartitioned { table: table() })),
+            (
+                &range,
+                orphan,
+                Some(PartitionRefusal::ParentDropped {
+                    table: table(),
+                    partition: "\"crm\".\"events_a\"".into(),
+                }),
+            ),
+            // A column outside the key retyped, a new column: planned.
+            (
+                &range,
+                events(Some("RANGE (at)"), vec![at(), column("kind", "varchar(9)"), column("n", "int")]),
+                None,
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert_eq!(partitioning_refused(from, &to), expected, "{to:#?}");
+        }
+    }
+
+    /// A partition's own changes are what is left once its parent's changes reached it: none
+    /// when it only follows its parent, its own default when it keeps one.
+    #[test]
+    fn a_partition_is_compared_with_what_its_parents_change_gives_it() {
+        let from = events(
+            Some("RANGE (at)"),
+            vec![column("at", "integer"), column("amount", "integer"), column("old", "text")],
+        );
+        let amount = Column { not_null: true, default: Some("0".into()), ..column("amount", "bigint") };
+        let mut to = events(Some("RANGE (at)"), vec![column("at", "integer"), amount, column("new", "text")]);
+        let given = inherited(&from, &to, &from.tables[1], &to.tables[1]).unwrap();
+        assert_eq!(table(&given, &to.tables[1]), vec![]);
+        to.tables[1].columns[1].default = Some("5".into());
+        let given = inherited(&from, &to, &from.tables[1], &to.tables[1]).unwrap();
+        let own = table(&given, &to.tables[1]);
+        assert!(
+            matches!(own.as_slice(), [crate::TableChange::ChangeColumnDefault(pair)] if pair.to.default.as_deref() == Some("5")),
+            "{own:#?}"
+        );
+        assert!(inherited(&from, &to, &from.tables[0], &to.tables[0]).is_none(), "a parent is itself");
+    }
+}
