@@ -284,6 +284,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         let hanging = columns::hanging_on_regenerated(&old_tables, to, old, new);
         columns::alter_table(&mut plan, old, new, changes, kept, &hanging);
         settings::storage_parameters(&mut plan, new, changes);
+        settings::persistence(&mut plan, old, new);
         suggestions.extend(rename::suggest(new, changes));
     }
     enums::rebuild(&mut plan, comparison);

@@ -144,6 +144,8 @@ pub enum SchemaChange {
     SetRowSecurity(Named),
     /// Storage parameters of a table set or reset.
     SetStorageParameters(Named),
+    /// A table made unlogged, or logged again.
+    SetPersistence(Named),
     /// A table's replica identity set (again, when the index it names was built again).
     SetReplicaIdentity(Named),
     /// The comments of a table and its columns set or cleared.
