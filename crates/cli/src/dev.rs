@@ -343,7 +343,8 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::RenameAndRetype { .. }
         | DevError::LinkedRetypes { .. }
         | DevError::Inheritance { .. }
-        | DevError::DomainRebuild { .. } => {
+        | DevError::DomainRebuild { .. }
+        | DevError::Partitioning(_) => {
             printer.usage_error(&error.to_string())
         }
         DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, without_level(rendered)),

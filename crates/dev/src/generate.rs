@@ -142,6 +142,9 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if let Some(reason) = haste_diff::domain_rebuild_refused(&before, target.schema()) {
         return Err(Error::DomainRebuild { reason });
     }
+    if let Some(refusal) = haste_diff::partitioning_refused(&before, target.schema()) {
+        return Err(Error::Partitioning(refusal));
+    }
 
     let drafts = match (&target, request.expand_contract) {
         (_, true) => expand_contract(&mut history, &target, request.renames, request.name)?,
@@ -230,6 +233,35 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             |step| step.hazards.contains(&Hazard::TableRewrite),
             &["column-type-rewrite", "add-stored-generated-column"],
             "no online form for this change: it rewrites the table under its lock",
+            exact_prisma,
+        );
+        // A partition's new bound (or parent) is DETACH then ATTACH in one transaction, so no
+        // row is ever outside the table: `DETACH CONCURRENTLY` cannot run in a transaction.
+        draft.allow_broken(
+            &history.schema,
+            |step| matches!(step.source, SchemaChange::DetachPartition(_)),
+            &["detach-partition-not-concurrent"],
+            "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own",
+            exact_prisma,
+        );
+        // PostgreSQL before 18 refuses a foreign key NOT VALID on a partitioned table.
+        let partitioned = |schema: &str, table: &str| {
+            target.schema().tables.iter().any(|t| {
+                t.schema == schema
+                    && t.name == table
+                    && matches!(t.kind, haste_schema::TableKind::Partitioned { .. })
+            })
+        };
+        draft.allow_broken(
+            &history.schema,
+            |step| match &step.source {
+                SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
+                    partitioned(&constraint.schema, &constraint.table)
+                }
+                _ => false,
+            },
+            &["fk-not-valid"],
+            "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock",
             exact_prisma,
         );
         draft.allow_broken(

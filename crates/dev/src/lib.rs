@@ -135,6 +135,10 @@ pub enum Error {
         /// Which domain, which base types, and what uses it.
         reason: String,
     },
+    /// A change of partitioning haste does not plan ([`haste_diff::partitioning_refused`]): the
+    /// message names the table and why.
+    #[error("{0}")]
+    Partitioning(haste_diff::PartitionRefusal),
     /// `--expand-contract` found nothing to split across two releases.
     #[error(
         "--expand-contract found nothing to split across two releases: it needs a column rename hint (--rename schema.table.old=new) or a type change that rewrites a table with a single-column primary key"

@@ -464,7 +464,7 @@ pub fn inheritance_refused(from: &Schema, to: &Schema) -> Option<String> {
 }
 
 /// What differs in a table both sides have.
-fn table<'a>(old: &'a Table, new: &'a Table) -> Vec<TableChange<'a>> {
+pub(crate) fn table<'a>(old: &'a Table, new: &'a Table) -> Vec<TableChange<'a>> {
     let mut out = Vec::new();
     columns(&mut out, old, new);
     constraints(&mut out, old, new);

@@ -37,6 +37,7 @@ mod indexes;
 mod online;
 mod order;
 mod owners;
+mod partitions;
 mod plan;
 mod privileges;
 mod rename;
@@ -47,6 +48,7 @@ mod views;
 
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
 pub use domains::domain_rebuild_refused;
+pub use partitions::{PartitionRefusal, partitioning_refused};
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
 pub use schema_change::{Named, OfTable, SchemaChange};

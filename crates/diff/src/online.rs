@@ -10,7 +10,14 @@ use crate::{Hazard, Lock, Named, OfTable, SchemaChange};
 
 /// Concurrent builds and drops do not exist for a partitioned table's own indexes.
 fn concurrent_possible(plan: &Builder, table: &Table) -> bool {
-    plan.options.online && !matches!(table.kind, TableKind::Partitioned { .. })
+    plan.options.online && !partitioned(table)
+}
+
+/// PostgreSQL before 18 refuses a foreign key `NOT VALID` on a partitioned table (it validates
+/// each partition as it adds the key to it), so such a key is added plain, scanning under its
+/// lock, whatever the options.
+fn partitioned(table: &Table) -> bool {
+    matches!(table.kind, TableKind::Partitioned { .. })
 }
 
 /// An index that appears; `existing` is its table when that table is not new.
@@ -83,7 +90,8 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
     let table_name = table.qualified_name();
     let validated_later = matches!(constraint.kind, ConstraintKind::ForeignKey | ConstraintKind::Check)
         && constraint.validated
-        && plan.options.online;
+        && plan.options.online
+        && !(foreign && partitioned(table));
     if validated_later {
         plan.push(&source, format!("{statement} NOT VALID"), plain_lock, &[]);
         validate(plan, &source, table, constraint);
@@ -145,14 +153,13 @@ pub(crate) fn add_foreign_keys_again(plan: &mut Builder, keys: &[(&Table, &Const
         constraint: OfTable::new(&table.schema, &table.name, &key.name),
         kind: key.kind,
     };
-    if !plan.options.online {
-        for (table, key) in keys {
-            add_constraint(plan, table, key, true);
-        }
-        return;
+    let (plain, keys): (Vec<_>, Vec<_>) =
+        keys.iter().partition(|(table, _)| !plan.options.online || partitioned(table));
+    for (table, key) in plain {
+        add_constraint(plan, table, key, true);
     }
     // One the target holds unvalidated stays so.
-    for (table, key) in keys {
+    for (table, key) in &keys {
         let statement = table.add_constraint_statement(key);
         let statement = if key.validated { format!("{statement} NOT VALID") } else { statement };
         plan.push(&source(table, key), statement, Lock::ShareRowExclusive, &[]);

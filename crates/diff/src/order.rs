@@ -3,7 +3,7 @@
 //! function is created, and a table's default or generated column needs the functions it calls.
 //! So a table comes after the functions its columns call, a function after the tables, views and
 //! functions its body reads or calls, a view after those its definition reads or calls, and a
-//! partition after its parent.
+//! partition or an `INHERITS` child after its parent.
 //!
 //! What an object reads is taken with PostgreSQL's grammar (`haste_sql::reads`), by name without
 //! schema, so a name shared by two objects can only order more. Where nothing depends, the phase
@@ -65,10 +65,18 @@ pub(crate) fn creations<'a>(
                         reads.functions.extend(read.functions);
                     }
                 }
-                let parents = tables.iter().enumerate().filter(|_| table.partition_of.is_some());
-                for (j, parent) in parents {
-                    if table.is_partition_of(parent) {
-                        graph.add_edge(index[j], index[i], ());
+                // Its parent, partitioned or by `INHERITS`, first: the graph, not the names,
+                // decides.
+                let inherits = |parent: &Table| {
+                    table
+                        .inherits
+                        .iter()
+                        .any(|(schema, name)| *schema == parent.schema && *name == parent.name)
+                };
+                let has_parent = table.partition_of.is_some() || !table.inherits.is_empty();
+                for (j, parent) in tables.iter().enumerate().filter(|_| has_parent) {
+                    if table.is_partition_of(parent) || inherits(parent) {
+                        graph.update_edge(index[j], index[i], ());
                     }
                 }
             }

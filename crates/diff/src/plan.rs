@@ -14,7 +14,7 @@ use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, 
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, domains, enums, indexes,
-    online, owners, privileges, rename, settings, views,
+    online, owners, partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -42,7 +42,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     // Each phase takes the tables in name order (as quoted), so plans are deterministic.
     let dropped_tables = from.drop_order(in_key_order(dropped_tables));
-    modified_tables.sort_by_cached_key(|(table, _, _)| table_key(table));
+    // Parents before their partitions, whose changes are what their parents' leave.
+    modified_tables.sort_by_cached_key(|(_, table, _)| (table.partition_depth, table_key(table)));
 
     // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
     // a retyped column, both are dropped first and created again last.
@@ -312,7 +313,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             _ => None,
         })
         .collect();
-    for (old, new, changes) in &modified_tables {
+    for (old, new, _) in &modified_tables {
+        partitions::detach(&mut plan, from, to, old, new);
+    }
+    // A partition under the same parent is compared with what its parent's changes give it.
+    let inherited: Vec<Option<Table>> =
+        modified_tables.iter().map(|(old, new, _)| partitions::inherited(from, to, old, new)).collect();
+    for ((old, new, changes), inherited) in modified_tables.iter().zip(&inherited) {
+        let own_changes;
+        let (old, changes): (&Table, &[TableChange]) = match inherited {
+            Some(partition) => {
+                own_changes = compare::table(partition, new);
+                (partition, &own_changes)
+            }
+            None => (old, changes),
+        };
         let kept = columns::Kept {
             indexes: kept_indexes
                 .get(&(new.schema.as_str(), new.name.as_str()))
@@ -330,6 +345,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         };
         columns::alter_table(&mut plan, old, new, changes, &kept);
         settings::storage_parameters(&mut plan, new, changes);
+        settings::persistence(&mut plan, old, new);
         suggestions.extend(rename::suggest(new, changes));
     }
     enums::rebuild(&mut plan, comparison);
@@ -359,6 +375,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::Function(function) => create_function(&mut plan, function),
             Creation::View(view) => create_view(&mut plan, view),
         }
+    }
+    for (old, new, _) in &modified_tables {
+        partitions::attach(&mut plan, from, to, old, new);
     }
     // Composite types and functions over the row types of the new tables, once they exist.
     create_composites(&mut plan, RowTypeStage::AfterTables);

@@ -92,6 +92,12 @@ pub enum SchemaChange {
     CreateTable(Named),
     /// A table dropped (and its foreign keys first).
     DropTable(Named),
+    /// A table attached as a partition of its parent (`ATTACH PARTITION`, after a `DETACH` when
+    /// only its bound changes).
+    AttachPartition(Named),
+    /// A partition detached from its parent (`DETACH PARTITION`), to stay as a table or to be
+    /// attached elsewhere.
+    DetachPartition(Named),
     /// A column added to a table that exists.
     AddColumn(OfTable),
     /// A column's identity added (and its sequence set past the column's values), changed
@@ -155,6 +161,8 @@ pub enum SchemaChange {
     SetRowSecurity(Named),
     /// Storage parameters of a table set or reset.
     SetStorageParameters(Named),
+    /// A table made unlogged, or logged again.
+    SetPersistence(Named),
     /// A table's replica identity set (again, when the index it names was built again).
     SetReplicaIdentity(Named),
     /// The comments of a table and its columns set or cleared.

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use haste_schema::{ReplicaIdentity, Schema, StorageParameter, Table};
+use haste_schema::{ReplicaIdentity, Schema, StorageParameter, Table, TableKind};
 
 use crate::builder::Builder;
 use crate::compare::{TableChange, by, table_key};
-use crate::{Lock, Named, SchemaChange};
+use crate::{Hazard, Lock, Named, SchemaChange};
 
 /// `RESET (...)` for the parameters `table` no longer sets, `SET (...)` for those it sets anew or
 /// to another value, each at the strongest lock of its parameters.
@@ -52,6 +52,23 @@ pub(crate) fn storage_parameters(plan: &mut Builder, table: &Table, changes: &[T
             &[],
         );
     }
+}
+
+/// `SET UNLOGGED` or `SET LOGGED` for a table that becomes unlogged or logged again: a rewrite
+/// under its lock. (A table that becomes partitioned or stops being so is refused beforehand,
+/// `partitions::partitioning_refused`.)
+pub(crate) fn persistence(plan: &mut Builder, old: &Table, new: &Table) {
+    let setting = match (&old.kind, &new.kind) {
+        (TableKind::Regular, TableKind::Unlogged) => "UNLOGGED",
+        (TableKind::Unlogged, TableKind::Regular) => "LOGGED",
+        _ => return,
+    };
+    plan.push(
+        &SchemaChange::SetPersistence(Named::new(&new.schema, &new.name)),
+        format!("ALTER TABLE {} SET {setting}", new.qualified_name()),
+        Lock::AccessExclusive,
+        &[Hazard::TableRewrite],
+    );
 }
 
 /// `REPLICA IDENTITY` of every table of `to` whose identity differs from `from`'s, or whose

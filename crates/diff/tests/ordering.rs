@@ -52,6 +52,29 @@ fn a_sql_function_in_a_new_tables_default_reading_another_new_table() {
     );
 }
 
+/// Partitions three levels deep and an `INHERITS` child, each named to sort before its parent,
+/// with a `sql` function in a parent's default (so the dependency graph orders the creations):
+/// a parent is created first whatever the names, and a child whose own default calls nothing
+/// does not overtake a parent waiting for its function.
+#[test]
+fn partitions_and_inheritance_children_come_after_their_parents_whatever_their_names() {
+    if database().is_none() {
+        return;
+    }
+    plans_reach(
+        "CREATE TABLE zones (id int PRIMARY KEY);
+         CREATE FUNCTION zone_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM zones $$;
+         CREATE TABLE z_events (at int NOT NULL, kind text NOT NULL, total bigint DEFAULT zone_count()) PARTITION BY RANGE (at);
+         CREATE TABLE b_events_2 PARTITION OF z_events FOR VALUES FROM (0) TO (10) PARTITION BY LIST (kind);
+         CREATE TABLE a_events_2_web PARTITION OF b_events_2 FOR VALUES IN ('web') PARTITION BY RANGE (at);
+         CREATE TABLE a_events_2_web_low PARTITION OF a_events_2_web FOR VALUES FROM (0) TO (5);
+         ALTER TABLE a_events_2_web_low ALTER COLUMN total SET DEFAULT 0;
+         CREATE TABLE z_parent (id int, total bigint DEFAULT zone_count());
+         CREATE TABLE a_child (note text) INHERITS (z_parent);
+         ALTER TABLE a_child ALTER COLUMN total SET DEFAULT 0;",
+    );
+}
+
 #[test]
 fn a_sql_function_in_a_new_tables_generated_column() {
     if database().is_none() {

@@ -340,16 +340,21 @@ fn domain(random: &mut Random, sql: &mut String, rows: &mut String) {
 /// it: created on the parent (PostgreSQL names the partitions' indexes), created as pg_dump
 /// writes them (`ON ONLY`, each partition's under a name of its own, attached), or (on the
 /// `from` side) left INVALID by a partition without its index. The `to` side may gain a
-/// partition, whose indexes come with it.
+/// partition, whose indexes come with it. The parent's columns differ between the sides (a type,
+/// a default, `NOT NULL`, a column of one side only), which reach the partitions from the
+/// parent, and so may the first partition's bound (detached and attached again).
 fn partitioned_table(random: &mut Random, target: bool, sql: &mut String, rows: &mut String) {
-    sql.push_str(
-        "CREATE TABLE events (at integer NOT NULL, kind text NOT NULL, note text) PARTITION BY RANGE (at);
-CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (10);
+    let amount = ["integer", "bigint", "integer NOT NULL DEFAULT 0"][random.next(3)];
+    let source = if random.chance(50) { ", source text DEFAULT 'web'" } else { "" };
+    let bound = if random.chance(70) { "FROM (0) TO (10)" } else { "FROM (-5) TO (10)" };
+    sql.push_str(&format!(
+        "CREATE TABLE events (at integer NOT NULL, kind text NOT NULL, note text, amount {amount}{source}) PARTITION BY RANGE (at);
+CREATE TABLE events_a PARTITION OF events FOR VALUES {bound};
 CREATE TABLE events_b PARTITION OF events FOR VALUES FROM (10) TO (20) PARTITION BY LIST (kind);
 CREATE TABLE events_b_web PARTITION OF events_b FOR VALUES IN ('web');
 CREATE TABLE events_b_other PARTITION OF events_b DEFAULT;
-",
-    );
+"
+    ));
     if target && random.chance(30) {
         sql.push_str("CREATE TABLE events_c PARTITION OF events FOR VALUES FROM (20) TO (30);\n");
     }
@@ -368,5 +373,5 @@ ALTER INDEX {name} ATTACH PARTITION {name}_b;
             )),
         }
     }
-    rows.push_str("INSERT INTO events VALUES (1, 'web', 'a'), (11, 'web', 'b'), (12, 'app', NULL);\n");
+    rows.push_str("INSERT INTO events (at, kind, note, amount) VALUES (1, 'web', 'a', 1), (11, 'web', 'b', 2), (12, 'app', NULL, 3);\n");
 }

@@ -134,6 +134,180 @@ fn the_online_plan_builds_each_partition_index_concurrently_then_attaches() {
     assert!(validity(&db).iter().all(|(_, valid)| valid == "true"), "{:?}", validity(&db));
 }
 
+/// Plans `a` to `b` in online form (`schema diff --online`) on a database holding `a`, applies
+/// it with `migrate deploy` and checks the database then holds `b`. Returns the plan.
+fn check_online_plan(a: &str, b: &str) -> String {
+    let (Some(db), Some(wanted)) = (database(), database()) else { return String::new() };
+    db.execute(a);
+    wanted.execute(b);
+    let dir = migrations(&[]);
+    let plan = haste(dir.path(), &["schema", "diff", "--from", &db.url, "--to", &wanted.url, "--online"]);
+    assert_eq!(plan.code, 14, "{plan:?}");
+    dir.write("migrations/1_online/migration.sql", &plan.stdout);
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(applied.code, 0, "{applied:?}\n{}", plan.stdout);
+    assert_eq!(model(&dir, &db), model(&dir, &wanted), "{}", plan.stdout);
+    plan.stdout
+}
+
+/// A range-partitioned ledger with a sub-partitioned partition, a partition that gives a
+/// column a default of its own, and rows in each partition.
+const LEDGER: &str = "
+CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL, kind text NOT NULL, amount int, note varchar(20), legacy text) PARTITION BY RANGE (at);
+CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
+CREATE TABLE ledger_b PARTITION OF ledger FOR VALUES FROM (10) TO (20) PARTITION BY LIST (kind);
+CREATE TABLE ledger_b_web PARTITION OF ledger_b FOR VALUES IN ('web');
+CREATE TABLE ledger_b_other PARTITION OF ledger_b DEFAULT;
+ALTER TABLE ledger_a ALTER COLUMN kind SET DEFAULT 'web';
+INSERT INTO ledger VALUES (1, 5, 'web', 3, 'x', 'l'), (2, 15, 'web', 4, 'y', 'l'), (3, 15, 'app', 5, NULL, 'l');
+";
+
+/// Column changes of a partitioned table (added, dropped, retyped, a default, `NOT NULL`) reach
+/// its partitions by themselves: the plan alters the parent only, plain and online (where
+/// `SET NOT NULL` goes through a check on the parent), and the partition's own default stays.
+#[test]
+fn column_changes_of_a_partitioned_table_are_planned_on_the_parent_only() {
+    if database().is_none() {
+        return;
+    }
+    let changed = LEDGER
+        .replace(
+            "amount int, note varchar(20), legacy text)",
+            "amount bigint NOT NULL DEFAULT 0, note text, currency text DEFAULT 'EUR')",
+        )
+        .replace(", 'l')", ")");
+    for plan in [check_plan(LEDGER, &changed), check_online_plan(LEDGER, &changed)] {
+        assert!(plan.contains("ALTER TABLE \"public\".\"ledger\" ADD COLUMN \"currency\""), "{plan}");
+        assert!(!plan.contains("\"ledger_"), "no statement on a partition:\n{plan}");
+    }
+    // A partition named to sort before its parent keeps a default of its own across the
+    // parent's type change, which sets the parent's default on every partition: the parent is
+    // altered first.
+    let z_ledger = "CREATE TABLE z_ledger (at int NOT NULL, amount int DEFAULT 1) PARTITION BY RANGE (at);
+CREATE TABLE a_ledger PARTITION OF z_ledger FOR VALUES FROM (0) TO (10);
+ALTER TABLE a_ledger ALTER COLUMN amount SET DEFAULT 5;";
+    let plan = check_plan(z_ledger, &z_ledger.replace("amount int DEFAULT 1", "amount bigint DEFAULT 2"));
+    assert!(
+        plan.contains("ALTER TABLE \"public\".\"a_ledger\" ALTER COLUMN \"amount\" SET DEFAULT 5"),
+        "{plan}"
+    );
+}
+
+/// A new partition, a dropped one, a changed bound (detached and attached again), a table
+/// attached as a partition and a partition detached are planned, and reach the target.
+#[test]
+fn partitions_come_go_move_and_change_bounds() {
+    if database().is_none() {
+        return;
+    }
+    // A check of the parent, which PostgreSQL wants on a table before attaching it, and which a
+    // detached partition keeps as its own.
+    let parent = "CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL, note text, CONSTRAINT ledger_id_check CHECK (id > 0)) PARTITION BY RANGE (at);
+CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
+INSERT INTO ledger VALUES (1, 5, 'x');
+";
+    let plan = check_plan(
+        parent,
+        &format!("{parent}CREATE TABLE ledger_c PARTITION OF ledger FOR VALUES FROM (20) TO (30);"),
+    );
+    assert!(plan.contains("PARTITION OF"), "{plan}");
+    check_plan(
+        &format!("{parent}CREATE TABLE ledger_c PARTITION OF ledger FOR VALUES FROM (20) TO (30);"),
+        parent,
+    );
+    let plan = check_plan(parent, &parent.replace("FROM (0) TO (10)", "FROM (-10) TO (10)"));
+    assert!(
+        plan.contains("ALTER TABLE \"public\".\"ledger\" DETACH PARTITION \"public\".\"ledger_a\"")
+            && plan.contains("ALTER TABLE \"public\".\"ledger\" ATTACH PARTITION \"public\".\"ledger_a\" FOR VALUES FROM ('-10') TO (10)"),
+        "{plan}"
+    );
+    let plain = "CREATE TABLE ledger_c (id bigint NOT NULL, at int NOT NULL, note text);
+INSERT INTO ledger_c VALUES (2, 25, 'y');";
+    let attached = "CREATE TABLE ledger_c PARTITION OF ledger FOR VALUES FROM (20) TO (30);";
+    let plan = check_plan(&format!("{parent}{plain}"), &format!("{parent}{attached}"));
+    assert!(plan.contains("ATTACH PARTITION \"public\".\"ledger_c\" FOR VALUES FROM (20) TO (30)"), "{plan}");
+    let plan = check_plan(&format!("{parent}{attached}"), &format!("{parent}{plain}"));
+    assert!(plan.contains("DETACH PARTITION \"public\".\"ledger_c\""), "{plan}");
+}
+
+/// What PostgreSQL cannot change in place is refused with exit 2, naming the table and why, and
+/// nothing is planned: a new partition key, a key column retyped, a table partitioned or no
+/// longer, a parent dropped under a partition that stays.
+#[test]
+fn partition_changes_that_cannot_be_planned_are_refused() {
+    if database().is_none() {
+        return;
+    }
+    let parent = "CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
+";
+    let plain = "CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL);\n";
+    let cases = [
+        (parent.to_owned(), parent.replace("RANGE (at)", "RANGE (id)"), "changes its partition key"),
+        (
+            parent.to_owned(),
+            parent.replace("at int", "at bigint"),
+            "column at of table \"public\".\"ledger\" is part of its partition key",
+        ),
+        (plain.to_owned(), parent.to_owned(), "becomes partitioned"),
+        (parent.to_owned(), plain.to_owned(), "stops being partitioned"),
+        (
+            parent.to_owned(),
+            "CREATE TABLE ledger_a (id bigint NOT NULL, at int NOT NULL);".to_owned(),
+            "is dropped while its partition \"public\".\"ledger_a\" stays",
+        ),
+    ];
+    for (from, to, why) in cases {
+        let (Some(at_from), Some(at_to)) = (database(), database()) else { return };
+        at_from.execute(&from);
+        at_to.execute(&to);
+        let dir = migrations(&[]);
+        let diff = haste(dir.path(), &["schema", "diff", "--from", &at_from.url, "--to", &at_to.url]);
+        assert_eq!(diff.code, 2, "{why}: {diff:?}");
+        assert!(
+            diff.stderr.contains("\"public\".\"ledger\"") && diff.stderr.contains(why),
+            "{why}: {diff:?}"
+        );
+        assert!(diff.stdout.is_empty(), "{why}: nothing planned: {diff:?}");
+    }
+}
+
+/// PostgreSQL before 18 refuses a foreign key `NOT VALID` on a partitioned table: `migrate dev`
+/// (online by default) adds it plain, saying it scans under its lock, and applies it.
+#[test]
+fn migrate_dev_adds_a_foreign_key_to_a_partitioned_table_plain() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-partition-fk");
+    let v1 = "CREATE TABLE accounts (id bigint PRIMARY KEY);
+CREATE TABLE ledger (id bigint NOT NULL, at int NOT NULL, account_id bigint) PARTITION BY RANGE (at);
+CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
+";
+    let v2 = format!(
+        "{v1}ALTER TABLE ledger ADD CONSTRAINT ledger_account_fkey FOREIGN KEY (account_id) REFERENCES accounts;\n"
+    );
+    let dev = |desired: &str, name: &str| {
+        dir.write("schema.sql", desired);
+        haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
+    };
+    let init = dev(v1, "init");
+    assert_eq!(init.code, 0, "{init:?}");
+    db.execute("INSERT INTO accounts VALUES (1); INSERT INTO ledger VALUES (1, 5, 1)");
+    let keyed = dev(&v2, "account_key");
+    assert_eq!(keyed.code, 0, "{keyed:?}");
+    let written = crate::migration_folders(&dir);
+    let sql = fs::read_to_string(written.last().unwrap().join("migration.sql")).unwrap();
+    assert!(
+        sql.contains("-- lock: SHARE ROW EXCLUSIVE (blocks writes); scans the whole table\n")
+            && sql.contains("ADD CONSTRAINT \"ledger_account_fkey\" FOREIGN KEY")
+            && !sql.contains("VALIDATE")
+            && sql.contains("REFERENCES accounts(id);\n"),
+        "{sql}"
+    );
+    assert_eq!(crate::dev::matches(&dir, &db, &v2).code, 0);
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "haste's own migration passes its lint: {lint:?}\n{sql}");
+}
+
 /// The production dump corpus: the folder `HASTE_STRUCTURE_DUMPS` names, else
 /// `shared/corpus/structure-dumps`, else `shared-cache/structure-dumps` (where
 /// `scripts/structure-dumps-corpus` writes it) beside the project, in the nearest folder above

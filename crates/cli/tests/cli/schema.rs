@@ -211,6 +211,23 @@ pub(crate) fn check_plan(a: &str, b: &str) -> String {
     diff.stdout
 }
 
+/// A table made unlogged and logged again: each a rewrite, said as a hazard, never skipped.
+#[test]
+fn a_table_becomes_unlogged_and_logged_again() {
+    if database().is_none() {
+        return;
+    }
+    let logged = "CREATE TABLE cache (id int PRIMARY KEY, body text); INSERT INTO cache VALUES (1, 'x');";
+    let unlogged = logged.replace("CREATE TABLE", "CREATE UNLOGGED TABLE");
+    let plan = check_plan(logged, &unlogged);
+    assert!(plan.contains("ALTER TABLE \"public\".\"cache\" SET UNLOGGED"), "{plan}");
+    let plan = check_plan(&unlogged, logged);
+    assert!(
+        plan.contains("ALTER TABLE \"public\".\"cache\" SET LOGGED") && plan.contains("rewrites the table"),
+        "{plan}"
+    );
+}
+
 #[test]
 fn plans_turn_one_schema_into_another() {
     if database().is_none() {
