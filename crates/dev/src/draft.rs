@@ -45,10 +45,22 @@ impl Draft {
         reason: &str,
         exact_prisma: bool,
     ) {
-        let steps: String =
-            self.up.iter().filter(|step| chosen(step)).map(|step| format!("{};\n", step.sql)).collect();
-        if steps.is_empty() {
+        if !self.up.iter().any(&chosen) {
             return;
+        }
+        // The whole draft is linted (a table it creates before the chosen statement is new to
+        // the rules, as in the file written); only findings on the chosen statements count.
+        let mut steps = String::new();
+        let mut chosen_lines = Vec::new();
+        let mut line = 1;
+        for step in &self.up {
+            let text = format!("{};\n", step.sql);
+            let lines = text.lines().count();
+            if chosen(step) {
+                chosen_lines.push(line..line + lines);
+            }
+            line += lines;
+            steps.push_str(&text);
         }
         let file = |sql: String, check: bool| haste_lint::SourceFile {
             path: String::new(),
@@ -62,7 +74,11 @@ impl Draft {
             haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
         let lines: Vec<String> = rules
             .iter()
-            .filter(|rule| findings.iter().any(|f| f.rule == **rule))
+            .filter(|rule| {
+                findings
+                    .iter()
+                    .any(|f| f.rule == **rule && chosen_lines.iter().any(|lines| lines.contains(&f.line)))
+            })
             .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
             .collect();
         match &mut self.prisma_text {
