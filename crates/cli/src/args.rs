@@ -416,7 +416,7 @@ pub struct RunOptions {
 #[derive(Debug, Args)]
 pub struct RateOption {
     /// At most this many rows per second in data migrations (unless data.sql sets max-rate).
-    #[arg(long, value_name = "ROWS_PER_SECOND")]
+    #[arg(long, value_name = "ROWS_PER_SECOND", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_rate: Option<u64>,
 }
 

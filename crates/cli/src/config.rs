@@ -312,8 +312,9 @@ fn load_file(explicit: Option<&Path>) -> Result<ConfigFile, ConfigError> {
         None if Path::new(CONFIG_FILE).exists() => PathBuf::from(CONFIG_FILE),
         None => return Ok(ConfigFile::default()),
     };
+    // A path may be a connection string pasted in the wrong place: never shown with its password.
     let text = std::fs::read_to_string(&path)
-        .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
+        .map_err(|error| ConfigError(shown(&format!("cannot read {}: {error}", path.display()))))?;
     // toml's own message quotes the line, which may hold a password: say where, and what.
     parse_file(&text).map_err(|error| {
         let place = error.span().map_or_else(String::new, |span| {
@@ -882,8 +883,8 @@ fn targets_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
         (text, "standard input".to_owned())
     } else {
         let text = std::fs::read_to_string(path)
-            .map_err(|error| ConfigError(format!("cannot read {}: {error}", path.display())))?;
-        (text, path.display().to_string())
+            .map_err(|error| ConfigError(shown(&format!("cannot read {}: {error}", path.display()))))?;
+        (text, shown(&path.display().to_string()))
     };
     target_lines(&text, &shown)
 }

@@ -160,11 +160,13 @@ impl DataStep {
                         parse_duration(value).map_err(|e| bad(number, &header, &format!("target: {e}")))?
                 }
                 "max-rate" => {
-                    max_rate = Some(value.parse().map_err(|_| {
+                    // Zero rows per second would never finish (the walk waits forever for
+                    // its next batch's share).
+                    max_rate = Some(value.parse().ok().filter(|rate| *rate > 0).ok_or_else(|| {
                         bad(
                             number,
                             &header,
-                            &format!("max-rate is rows per second up to {}, not `{value}`", u64::MAX),
+                            &format!("max-rate is rows per second from 1 to {}, not `{value}`", u64::MAX),
                         )
                     })?)
                 }
@@ -306,5 +308,6 @@ mod tests {
         assert!(error("batch=0").contains("not `0`"));
         assert!(error("target=18446744073709551615s").contains("target: `18446744073709551615s` is longer"));
         assert!(error("max-rate=18446744073709551616").contains("not `18446744073709551616`"));
+        assert!(error("max-rate=0").contains("from 1 to"), "zero rows per second never finishes");
     }
 }

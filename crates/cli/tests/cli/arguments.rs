@@ -141,3 +141,25 @@ fn a_password_in_a_refused_argument_is_masked() {
         assert!(!refused.all().contains("s3cr3t"), "{refused:?}");
     }
 }
+
+#[test]
+fn a_rate_of_zero_rows_per_second_is_refused_not_waited_on_forever() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    let refused = run(&dir, &["migrate", "deploy", "--max-rate", "0"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(recorded(&dir).is_empty(), "nothing applied: {refused:?}");
+}
+
+#[test]
+fn a_connection_string_given_as_the_config_path_is_never_shown_with_its_password() {
+    let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
+    for format in ["text", "json"] {
+        let refused = run(
+            &dir,
+            &["migrate", "plan", "--format", format, "--config", "postgres://u:s3cr3t@db.example/app"],
+        );
+        assert_eq!(refused.code, 2, "{refused:?}");
+        assert!(!refused.stdout.contains("s3cr3t") && !refused.stderr.contains("s3cr3t"), "{refused:?}");
+        assert!(format == "text" || refused.stdout.contains("cannot read"), "{refused:?}");
+    }
+}
