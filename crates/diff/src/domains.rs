@@ -18,8 +18,8 @@ use haste_schema::{Domain, DomainConstraint, Schema, qualified};
 use haste_sql::{quote_ident, unused_ident};
 
 use crate::builder::Builder;
-use crate::compare::{Comparison, by, table_key};
-use crate::enums::{column_uses, type_taken};
+use crate::compare::{Comparison, by};
+use crate::enums::{column_uses, convert_columns, type_taken};
 use crate::{Hazard, Lock, Named, SchemaChange};
 
 fn domain_key(domain: &Domain) -> String {
@@ -217,39 +217,11 @@ fn validate(plan: &mut Builder, source: &SchemaChange, domain: &str, constraint:
 /// with the name). A value the new base type or checks refuse makes the conversion fail, so
 /// nothing is lost silently.
 pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
-    let (from, to) = (comparison.from, comparison.to);
-    let old_tables = by(&from.tables, table_key);
-    for (old, new) in rebased(from, to) {
+    for (old, new) in rebased(comparison.from, comparison.to) {
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
         let staged = qualified(&new.schema, &staging_name(comparison, new));
-        let mut defaults = Vec::new();
-        for table in to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
-            for column in &table.columns {
-                let Some(array) = column_uses(&column.data_type, &old.schema, &old.name) else { continue };
-                let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
-                if let Some(default) = &column.default {
-                    plan.push(
-                        &source,
-                        format!("ALTER TABLE {table_name} ALTER COLUMN {target} DROP DEFAULT"),
-                        Lock::AccessExclusive,
-                        &[],
-                    );
-                    defaults.push(format!(
-                        "ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"
-                    ));
-                }
-                let suffix = if array { "[]" } else { "" };
-                plan.push(
-                    &source,
-                    format!(
-                        "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::{}{suffix}::{staged}{suffix})",
-                        new.base_type
-                    ),
-                    Lock::AccessExclusive,
-                    &[Hazard::TableRewrite],
-                );
-            }
-        }
+        let defaults =
+            convert_columns(plan, comparison, &source, (&old.schema, &old.name), &staged, &new.base_type);
         plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
         plan.push(
             &source,

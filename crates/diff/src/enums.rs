@@ -69,8 +69,6 @@ pub(crate) fn column_uses(data_type: &str, schema: &str, name: &str) -> Option<b
 /// Rebuilds each enum that lost or reordered labels with its labels in `to`, converting the
 /// columns of tables that already exist (new tables are created afterwards with the new type).
 pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
-    let (from, to) = (comparison.from, comparison.to);
-    let old_tables = by(&from.tables, table_key);
     for change in &comparison.changes {
         let ObjectChange::RebuildEnum(Pair { to: item, .. }) = change else { continue };
         let source = SchemaChange::RebuildEnum(named(item));
@@ -84,33 +82,8 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         let retired = unused_ident(&item.name, "_old", |name| type_taken(comparison, &item.schema, name));
         let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
         plan.push(&source, format!("CREATE TYPE {staged} AS ENUM ({})", values.join(", ")), Lock::None, &[]);
-        let mut defaults = Vec::new();
-        for table in to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
-            for column in &table.columns {
-                let Some(array) = column_uses(&column.data_type, &item.schema, &item.name) else { continue };
-                let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
-                if let Some(default) = &column.default {
-                    plan.push(
-                        &source,
-                        format!("ALTER TABLE {table_name} ALTER COLUMN {target} DROP DEFAULT"),
-                        Lock::AccessExclusive,
-                        &[],
-                    );
-                    defaults.push(format!(
-                        "ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"
-                    ));
-                }
-                let suffix = if array { "[]" } else { "" };
-                plan.push(
-                    &source,
-                    format!(
-                        "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::text{suffix}::{staged}{suffix})"
-                    ),
-                    Lock::AccessExclusive,
-                    &[Hazard::TableRewrite],
-                );
-            }
-        }
+        let defaults =
+            convert_columns(plan, comparison, &source, (&item.schema, &item.name), &staged, "text");
         plan.push(&source, format!("ALTER TYPE {name} RENAME TO {}", quote_ident(&retired)), Lock::None, &[]);
         plan.push(
             &source,
@@ -123,6 +96,49 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
             plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }
     }
+}
+
+/// Converts every column of an existing table typed by `old` (a type, or an array of it) to the
+/// staging type `staged` through `via` (the text of an enum, the base type of a domain), its
+/// default dropped first; returns the statements that set the defaults again once the staging
+/// type has the old one's name. A value the new type refuses fails the conversion: nothing is
+/// lost silently.
+pub(crate) fn convert_columns(
+    plan: &mut Builder,
+    comparison: &Comparison,
+    source: &SchemaChange,
+    (schema, name): (&str, &str),
+    staged: &str,
+    via: &str,
+) -> Vec<String> {
+    let old_tables = by(&comparison.from.tables, table_key);
+    let mut defaults = Vec::new();
+    for table in comparison.to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
+        for column in &table.columns {
+            let Some(array) = column_uses(&column.data_type, schema, name) else { continue };
+            let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
+            if let Some(default) = &column.default {
+                plan.push(
+                    source,
+                    format!("ALTER TABLE {table_name} ALTER COLUMN {target} DROP DEFAULT"),
+                    Lock::AccessExclusive,
+                    &[],
+                );
+                defaults
+                    .push(format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"));
+            }
+            let suffix = if array { "[]" } else { "" };
+            plan.push(
+                source,
+                format!(
+                    "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::{via}{suffix}::{staged}{suffix})"
+                ),
+                Lock::AccessExclusive,
+                &[Hazard::TableRewrite],
+            );
+        }
+    }
+    defaults
 }
 
 /// Whether a type named `name` is in `schema` on either side (enums, composite types, domains,
