@@ -663,7 +663,7 @@ fn identity_sequences(plan: &mut Builder, from: &Schema, to: &Schema) {
         let Some((table, column)) = &new.owned_by else { continue };
         let old = compare::identity_sequence(from, &new.schema, new.owned_by.as_ref());
         let options = new.changed_options(old.unwrap_or(&new.identity_defaults()));
-        if let Some(statement) = new.identity_options_statement(&options) {
+        if let Some(statement) = new.identity_options_statement(&options, old.is_none()) {
             let source = SchemaChange::AlterSequence(Named::new(&new.schema, &new.name));
             plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }

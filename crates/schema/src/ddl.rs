@@ -179,9 +179,16 @@ impl Sequence {
     /// For an identity sequence, the statement that sets `options` (clauses of
     /// [`Sequence::changed_options`]) through its column: `ALTER TABLE ... ALTER COLUMN ... SET
     /// ...`, which finds the sequence whatever its name. `None` with no options (or no column).
-    pub fn identity_options_statement(&self, options: &[String]) -> Option<String> {
+    /// `fresh`: the identity was just made, so the sequence also restarts at its new start;
+    /// else PostgreSQL checks its first value (1) against the new bounds and refuses a
+    /// `MINVALUE` above it or a descending sequence (`RESTART value (1) cannot be less than
+    /// MINVALUE`). Never for a sequence already in use: it would hand out numbers again.
+    pub fn identity_options_statement(&self, options: &[String], fresh: bool) -> Option<String> {
         let (table, column) = self.owned_by.as_ref().filter(|_| !options.is_empty())?;
-        let sets: Vec<String> = options.iter().map(|option| format!("SET {option}")).collect();
+        let mut sets: Vec<String> = options.iter().map(|option| format!("SET {option}")).collect();
+        if fresh {
+            sets.push("RESTART".to_owned());
+        }
         Some(format!(
             "ALTER TABLE {} ALTER COLUMN {} {}",
             qualified(&self.schema, table),
@@ -604,7 +611,8 @@ impl Schema {
         out.extend(tables.iter().map(|table| table.create_statement()));
         out.extend(tables.iter().flat_map(|table| self.inherited_column_statements(table)));
         out.extend(self.sequences.iter().filter(|s| s.identity).filter_map(|sequence| {
-            sequence.identity_options_statement(&sequence.changed_options(&sequence.identity_defaults()))
+            sequence
+                .identity_options_statement(&sequence.changed_options(&sequence.identity_defaults()), true)
         }));
         out.extend(composites(RowTypeStage::AfterTables).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterTables));
