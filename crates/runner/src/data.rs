@@ -71,17 +71,36 @@ pub(crate) fn walk(
     let key = quote_ident(&step.key);
     let text = |value: &str| format!("CAST({value} AS text)");
     // The upper end is fixed at the start: rows added later are the application's to fill.
-    let upper_sql = format!("SELECT {}, count(*) FROM {table}", text(&format!("max({key})")));
+    // Rows whose key is NULL are in no key range: the walk would pass them by and report the
+    // step done.
+    let upper_sql = format!(
+        "SELECT {}, count(*), count(*) FILTER (WHERE {key} IS NULL) FROM {table}",
+        text(&format!("max({key})"))
+    );
     let upper =
         connection.query_row(&upper_sql).map_err(Error::database("finding the end of the key range"))?;
-    let (Some(upper), total) = upper.map(|row| (row[0].clone(), row[1].clone())).unwrap_or_default() else {
-        return Ok(MigrationWaits::default());
-    };
-    let total: u64 = total.and_then(|t| t.parse().ok()).unwrap_or(0);
     let (mut last, mut rows_done) = match progress {
         Some((key, rows)) => (Some(key), rows),
         None => (None, 0),
     };
+    let keyless: u64 = upper.as_ref().and_then(|row| row[2].as_deref()?.parse().ok()).unwrap_or(0);
+    if keyless > 0 {
+        let error = DbError {
+            message: format!(
+                "{keyless} rows of {table} have no {key} (NULL): a walk by {key} would skip them"
+            ),
+            hint: Some(
+                "give them a key first, or walk by a key column that is NOT NULL (the primary key)".into(),
+            ),
+            ..DbError::default()
+        };
+        let stop = Stop { error, attempts: 1, gave_up: None };
+        return Err(stopped(connection, settings, migration, step, stop, last, rows_done, record));
+    }
+    let (Some(upper), total) = upper.map(|row| (row[0].clone(), row[1].clone())).unwrap_or_default() else {
+        return Ok(MigrationWaits::default());
+    };
+    let total: u64 = total.and_then(|t| t.parse().ok()).unwrap_or(0);
     let limits = Limits {
         lock_timeout: migration.directives.lock_timeout.or(settings.limits.lock_timeout),
         statement_timeout: migration.directives.statement_timeout.or(settings.limits.statement_timeout),

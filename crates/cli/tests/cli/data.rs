@@ -63,6 +63,31 @@ fn a_data_migration_runs_in_batches_and_down_undoes_it() {
 }
 
 #[test]
+fn a_key_with_null_values_stops_the_step_before_it_skips_a_row() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("data-null-key");
+    dir.write(
+        "migrations/1_contacts/migration.sql",
+        "CREATE TABLE contacts (id bigint PRIMARY KEY, k integer, score integer);\n\
+         INSERT INTO contacts SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE g END FROM generate_series(1, 100) g;",
+    );
+    dir.write(
+        "migrations/2_score/data.sql",
+        "-- haste:data table=contacts key=k batch=7\nUPDATE contacts SET score = 1 WHERE :range;\n",
+    );
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("10 rows") && run.stderr.contains("NULL"), "{run:?}");
+    assert_eq!(db.value("SELECT count(score) FROM contacts").as_deref(), Some("0"), "no batch ran");
+    assert_ne!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0, "not reported done");
+    // Given keys, the next deploy walks every row.
+    db.execute("UPDATE contacts SET k = -id WHERE k IS NULL");
+    let resumed = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(db.value("SELECT count(score) FROM contacts").as_deref(), Some("100"));
+}
+
+#[test]
 fn killed_backfills_resume_without_repeating_or_skipping_a_row() {
     let Some(db) = database() else { return };
     let rows = 1_000_000;
