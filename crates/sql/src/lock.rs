@@ -372,14 +372,57 @@ pub fn lock_of(statement: &str) -> Lock {
 /// so): the ones it may wait for a lock on.
 pub fn tables_of(statement: &str) -> Vec<String> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
-    parsed
+    let quoted = |schema: &str, name: &str| match schema {
+        "" => crate::quote_ident(name),
+        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
+    };
+    let mut tables: Vec<String> = parsed
         .tables()
         .into_iter()
         .map(|table| match table.rsplit_once('.') {
-            Some((schema, name)) => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
-            None => crate::quote_ident(&table),
+            Some((schema, name)) => quoted(schema, name),
+            None => quoted("", &table),
         })
-        .collect()
+        .collect();
+    // Tables locked though not listed as read or written: the parent a new partition or
+    // inheritance child is added to, and the table a foreign key references.
+    let range = |node: &pg_query::Node| match &node.node {
+        Some(NodeEnum::RangeVar(range)) => Some(range.clone()),
+        _ => None,
+    };
+    let referenced = |node: &pg_query::Node| match &node.node {
+        Some(NodeEnum::Constraint(constraint)) => constraint.pktable.clone(),
+        _ => None,
+    };
+    let mut named = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(NodeEnum::CreateStmt(create)) => {
+                named.extend(create.inh_relations.iter().filter_map(range));
+                for element in create.table_elts.iter().chain(&create.constraints) {
+                    named.extend(referenced(element));
+                    if let Some(NodeEnum::ColumnDef(column)) = &element.node {
+                        named.extend(column.constraints.iter().filter_map(referenced));
+                    }
+                }
+            }
+            Some(NodeEnum::AlterTableStmt(alter)) => {
+                for command in &alter.cmds {
+                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node {
+                        named.extend(command.def.as_deref().and_then(referenced));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for range in named {
+        let table = quoted(&range.schemaname, &range.relname);
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    tables
 }
 
 /// The lock `SET (name = ...)` or `RESET (name)` of one table storage parameter takes (`toast.`
@@ -589,6 +632,19 @@ mod tests {
         ] {
             assert_eq!(lock(sql), expected, "{sql}");
         }
+    }
+
+    #[test]
+    fn the_tables_a_statement_waits_for_include_a_new_partitions_parent_and_a_referenced_table() {
+        let partition = tables_of("CREATE TABLE p4 PARTITION OF parted FOR VALUES IN (4)");
+        assert!(partition.contains(&r#""parted""#.to_owned()), "{partition:?}");
+        let child = tables_of("CREATE TABLE c (b int) INHERITS (s.p)");
+        assert!(child.contains(&r#""s"."p""#.to_owned()), "{child:?}");
+        let fk =
+            tables_of("ALTER TABLE ch ADD CONSTRAINT fk FOREIGN KEY (pid) REFERENCES par (id) NOT VALID");
+        assert_eq!(fk, [r#""ch""#, r#""par""#]);
+        let inline = tables_of("CREATE TABLE c (a int REFERENCES \"Big\".\"Par\" (id))");
+        assert!(inline.contains(&"\"Big\".\"Par\"".to_owned()), "{inline:?}");
     }
 
     #[test]

@@ -151,3 +151,35 @@ fn lint_findings_sit_beside_their_statements_and_an_error_is_never_safe_now() {
     assert_eq!(listed[1]["lint"][0]["rule"], "syntax-error", "{plan:?}");
     assert_eq!(listed[1]["safe_now"], false, "{plan:?}");
 }
+
+/// Tables a statement locks without reading or writing them: a new partition's parent, and the
+/// table a foreign key references (h-adv P1, P2: both were "safe now" while the statement would
+/// have waited).
+#[test]
+fn a_new_partitions_parent_and_a_referenced_table_are_guarded_too() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE parted (id int) PARTITION BY LIST (id);
+         CREATE TABLE parted1 PARTITION OF parted FOR VALUES IN (1);
+         CREATE TABLE par (id int PRIMARY KEY); CREATE TABLE ch (id int, pid int)",
+    );
+    let cases = [
+        ("CREATE TABLE parted4 PARTITION OF parted FOR VALUES IN (4);", "BEGIN; SELECT count(*) FROM parted"),
+        (
+            "ALTER TABLE ch ADD CONSTRAINT ch_pid_fkey FOREIGN KEY (pid) REFERENCES par (id) NOT VALID;",
+            "BEGIN; INSERT INTO par VALUES (1)",
+        ),
+    ];
+    for (statement, holder) in cases {
+        let dir = migrations(&[("1_change", statement)]);
+        let quiet = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        assert_eq!(statements(&quiet)[0]["safe_now"], true, "{statement}: {quiet:?}");
+        let session = report_session(url, holder);
+        let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        drop(session);
+        let planned = &statements(&plan)[0];
+        assert_eq!(planned["safe_now"], false, "{statement}: {plan:?}");
+        assert_eq!(planned["blockers"][0]["application_name"], "report", "{statement}: {plan:?}");
+    }
+}
