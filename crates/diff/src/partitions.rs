@@ -194,16 +194,25 @@ pub(crate) fn detach(plan: &mut Builder, from: &Schema, to: &Schema, old: &Table
     }
 }
 
+/// `DETACH` of a partition whose bound changes (under the same parent), before [`attach`]
+/// attaches it again with the new one, in the same transaction.
+pub(crate) fn detach_for_new_bound(plan: &mut Builder, from: &Schema, to: &Schema, old: &Table, new: &Table) {
+    let Some((_, bound)) = &new.partition_of else { return };
+    if let Some((parent_old, _)) = same_parent(from, to, old, new)
+        && old.partition_of.as_ref().map(|(_, b)| b) != Some(bound)
+    {
+        detach_statement(plan, parent_old, old);
+    }
+}
+
 /// `ATTACH PARTITION` for a table that joins a parent (from being a plain table or from another
-/// parent), and `DETACH` then `ATTACH` with the new bound for a partition whose bound changes,
-/// in one transaction: after the tables changed and the new ones were created, so the parent
-/// exists and the columns match.
+/// parent), or a partition whose bound changes (detached by [`detach_for_new_bound`]), in one
+/// transaction: after the tables changed and the new ones were created, so the parent exists
+/// and the columns match.
 pub(crate) fn attach(plan: &mut Builder, from: &Schema, to: &Schema, old: &Table, new: &Table) {
     let (Some(parent_new), Some((_, bound))) = (parent(to, new), &new.partition_of) else { return };
-    match same_parent(from, to, old, new) {
-        Some(_) if old.partition_of.as_ref().map(|(_, b)| b) == Some(bound) => return,
-        Some((parent_old, _)) => detach_statement(plan, parent_old, old),
-        None => {}
+    if same_parent(from, to, old, new).is_some() && old.partition_of.as_ref().map(|(_, b)| b) == Some(bound) {
+        return;
     }
     // PostgreSQL attaches a table only when it holds every check of the parent (it then takes
     // them as the parent's): a table that was no partition of it gets the checks the parent

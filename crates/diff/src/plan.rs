@@ -376,6 +376,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             Creation::View(view) => create_view(&mut plan, view),
         }
     }
+    // Every partition whose bound changes is detached before any is attached again: two
+    // neighbours moving their common bound would overlap in between.
+    for (old, new, _) in &modified_tables {
+        partitions::detach_for_new_bound(&mut plan, from, to, old, new);
+    }
     for (old, new, _) in &modified_tables {
         partitions::attach(&mut plan, from, to, old, new);
     }

@@ -228,6 +228,15 @@ INSERT INTO ledger_c VALUES (2, 25, 'y');";
     assert!(plan.contains("ATTACH PARTITION \"public\".\"ledger_c\" FOR VALUES FROM (20) TO (30)"), "{plan}");
     let plan = check_plan(&format!("{parent}{attached}"), &format!("{parent}{plain}"));
     assert!(plan.contains("DETACH PARTITION \"public\".\"ledger_c\""), "{plan}");
+    // Two neighbours moving their common bound: both are detached before either is attached
+    // again, or they would overlap in between (h-adv S13).
+    let neighbours =
+        format!("{parent}CREATE TABLE ledger_b PARTITION OF ledger FOR VALUES FROM (10) TO (20);");
+    let moved = neighbours
+        .replace("FROM (0) TO (10)", "FROM (0) TO (15)")
+        .replace("FROM (10) TO (20)", "FROM (15) TO (20)");
+    check_plan(&neighbours, &moved);
+    check_plan(&moved, &neighbours);
 }
 
 /// What PostgreSQL cannot change in place is refused with exit 2, naming the table and why, and
