@@ -39,7 +39,10 @@ impl Directives {
         let mut directives = Directives::default();
         let mut seen = Vec::new();
         let mut in_header = true;
-        for (index, line) in text.lines().enumerate() {
+        // A lone `\r` ends a line too (old Mac files): PostgreSQL ends a `--` comment there, so
+        // the statements after it run, and a directive after it must be read.
+        let lines = text.split('\n').flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'));
+        for (index, line) in lines.enumerate() {
             let line = line.trim().trim_start_matches('\u{feff}');
             if line.is_empty() {
                 continue;
@@ -226,6 +229,16 @@ mod tests {
         assert!(twice.unwrap_err().to_string().contains("given twice"));
         let late = Directives::parse(Path::new("m.sql"), "SELECT 1;\n-- haste:transaction off\nSELECT 2;\n");
         assert!(late.unwrap_err().to_string().contains("m.sql:2"));
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line_as_it_ends_the_comment() {
+        let directives =
+            Directives::parse(Path::new("m.sql"), "-- ok\r-- haste:transaction off\rSELECT 1;\r").unwrap();
+        assert_eq!(directives.transaction, Some(haste_sql::TransactionMode::Off));
+        let crlf =
+            Directives::parse(Path::new("m.sql"), "-- ok\r\n\r\n-- haste:transaction maybe\r\n").unwrap_err();
+        assert!(crlf.to_string().contains(":3"), "CRLF lines keep their numbers: {crlf}");
     }
 
     #[test]
