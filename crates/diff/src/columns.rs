@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use haste_schema::{
-    Column, Constraint, ConstraintKind, Identity, Index, Schema, Sequence, Statistics, Table, qualified,
+    Column, ColumnSetting, ColumnSettings, Constraint, ConstraintKind, Identity, Index, Schema, Sequence,
+    Statistics, Table, qualified,
 };
 use haste_sql::{quote_ident, quote_literal};
 
@@ -172,10 +173,22 @@ pub(crate) fn alter_table(
             | TableChange::SetNotNull(to)
             | TableChange::DropNotNull(to)
             | TableChange::ChangeColumnComment(to)
+            | TableChange::ChangeColumnSettings(Pair { to, .. })
                 if is_regenerated(to) => {}
             TableChange::AlterColumnType(Pair { from, to }) => {
                 alter_column_type(plan, new, from, to);
                 release(plan, to);
+                // The new type's storage strategy replaces the column's.
+                let storage_reset = ColumnSettings { storage: None, ..from.settings.clone() };
+                let after = if to.settings.storage.is_some() || from.settings.storage.is_some() {
+                    &storage_reset
+                } else {
+                    &from.settings
+                };
+                change_settings(plan, new, to, after);
+            }
+            TableChange::ChangeColumnSettings(Pair { from, to }) if !retyped(from, to) => {
+                change_settings(plan, new, to, &from.settings)
             }
             // A type change sets the default again.
             TableChange::ChangeColumnDefault(Pair { from, to }) if !retyped(from, to) => {
@@ -366,6 +379,20 @@ fn recreate_dependents(
     }
 }
 
+/// `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION` from the settings `from` to the
+/// column's: the statistics target under the lock `ANALYZE` takes, the others under the table's
+/// exclusive lock (no rewrite: values already stored stay as they are).
+pub(crate) fn change_settings(plan: &mut Builder, table: &Table, column: &Column, from: &ColumnSettings) {
+    let source = SchemaChange::ChangeColumnSettings(OfTable::new(&table.schema, &table.name, &column.name));
+    for (setting, statement) in column.settings_statements(&table.qualified_name(), from) {
+        let lock = match setting {
+            ColumnSetting::StatisticsTarget => Lock::ShareUpdateExclusive,
+            ColumnSetting::Storage | ColumnSetting::Compression => Lock::AccessExclusive,
+        };
+        plan.push(&source, statement, lock, &[]);
+    }
+}
+
 /// A column added to a table that exists: instant with no default or a constant one, a
 /// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
 /// with nothing to fill it.
@@ -383,4 +410,5 @@ fn add_column(plan: &mut Builder, table: &Table, column: &Column) {
         Lock::AccessExclusive,
         hazards,
     );
+    change_settings(plan, table, column, &ColumnSettings::default());
 }

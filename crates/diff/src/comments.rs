@@ -70,7 +70,10 @@ fn creates(step: &Step, comment: &Comment) -> bool {
     };
     match (&step.source, comment.object) {
         (
-            SchemaChange::CreateEnum(n) | SchemaChange::RebuildEnum(n) | SchemaChange::CreateComposite(n),
+            SchemaChange::CreateEnum(n)
+            | SchemaChange::RebuildEnum(n)
+            | SchemaChange::CreateComposite(n)
+            | SchemaChange::CreateRange(n),
             CommentObject::Type,
         )
         | (
@@ -78,6 +81,7 @@ fn creates(step: &Step, comment: &Comment) -> bool {
             CommentObject::Domain | CommentObject::DomainConstraint,
         )
         | (SchemaChange::CreateSequence(n), CommentObject::Sequence)
+        | (SchemaChange::CreateStatistics(n), CommentObject::Statistics)
         | (SchemaChange::CreateIndex(n), CommentObject::Index)
         | (SchemaChange::CreateView(n), CommentObject::View | CommentObject::MaterializedView) => named(n),
         (SchemaChange::AddConstraint { constraint, .. }, CommentObject::Constraint)
@@ -92,10 +96,17 @@ fn exists(schema: &Schema, comment: &Comment) -> bool {
     let (on, name, part) = (comment.schema.as_str(), comment.name.as_str(), comment.part.as_deref());
     let same = |s: &str, n: &str| s == on && n == name;
     match comment.object {
-        CommentObject::Type => {
-            schema.enums.iter().any(|e| same(&e.schema, &e.name))
-                || schema.composites.iter().any(|c| same(&c.schema, &c.name))
-        }
+        CommentObject::Type => match part {
+            Some(attribute) => schema
+                .composites
+                .iter()
+                .any(|c| same(&c.schema, &c.name) && c.attributes.iter().any(|a| a.name == attribute)),
+            None => {
+                schema.enums.iter().any(|e| same(&e.schema, &e.name))
+                    || schema.composites.iter().any(|c| same(&c.schema, &c.name))
+                    || schema.ranges.iter().any(|r| same(&r.schema, &r.name))
+            }
+        },
         CommentObject::Domain => schema.domains.iter().any(|d| same(&d.schema, &d.name)),
         CommentObject::DomainConstraint => schema
             .domains
@@ -118,5 +129,6 @@ fn exists(schema: &Schema, comment: &Comment) -> bool {
         CommentObject::Policy => {
             schema.policies.iter().any(|p| same(&p.schema, &p.table) && Some(p.name.as_str()) == part)
         }
+        CommentObject::Statistics => schema.statistics.iter().any(|s| same(&s.schema, &s.name)),
     }
 }

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 
 use haste_schema::{
     Column, Comment, CommentObject, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension,
-    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Schema, Sequence,
-    Statistics, StorageParameter, Table, Trigger, View, qualified,
+    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, Schema,
+    Sequence, Statistics, StorageParameter, Table, Trigger, View, qualified,
 };
 
 /// Two schemas and the changes from one to the other.
@@ -38,6 +38,8 @@ pub enum Object<'a> {
     Domain(&'a Domain),
     /// A composite type.
     Composite(&'a Composite),
+    /// A range type.
+    Range(&'a Range),
     /// A sequence no column owns (identity and serial sequences come with their column).
     Sequence(&'a Sequence),
     /// An index.
@@ -69,7 +71,7 @@ impl Object<'_> {
             Object::Schema(_) => "schema",
             Object::Extension(_) => "extension",
             Object::Domain(_) => "domain",
-            Object::Composite(_) => "type",
+            Object::Composite(_) | Object::Range(_) => "type",
             Object::Sequence(_) => "sequence",
             Object::Index(_) => "index",
             Object::View(_) => "view",
@@ -93,6 +95,7 @@ impl Object<'_> {
             Object::Extension(extension) => extension.name.clone(),
             Object::Domain(domain) => plain(&domain.schema, &domain.name),
             Object::Composite(composite) => plain(&composite.schema, &composite.name),
+            Object::Range(range) => plain(&range.schema, &range.name),
             Object::Sequence(sequence) => plain(&sequence.schema, &sequence.name),
             Object::Index(index) => plain(&index.schema, &index.name),
             Object::View(view) => plain(&view.schema, &view.name),
@@ -218,6 +221,8 @@ pub enum TableChange<'a> {
     DropNotNull(&'a Column),
     /// A column's comment.
     ChangeColumnComment(&'a Column),
+    /// A column's statistics target, storage or compression (`ALTER COLUMN ... SET ...`).
+    ChangeColumnSettings(Pair<'a, Column>),
     /// A constraint only `to` has.
     AddConstraint(&'a Constraint),
     /// A constraint only `from` has.
@@ -274,6 +279,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     enums(out, from, to);
     objects(out, from.domains.iter().map(Object::Domain), to.domains.iter().map(Object::Domain));
     objects(out, from.composites.iter().map(Object::Composite), to.composites.iter().map(Object::Composite));
+    objects(out, from.ranges.iter().map(Object::Range), to.ranges.iter().map(Object::Range));
     sequences(out, from, to);
     tables(out, from, to);
     objects(out, from.indexes.iter().map(Object::Index), to.indexes.iter().map(Object::Index));
@@ -521,6 +527,9 @@ fn columns<'a>(out: &mut Vec<TableChange<'a>>, old: &'a Table, new: &'a Table) {
         }
         if previous.comment != column.comment {
             out.push(TableChange::ChangeColumnComment(column));
+        }
+        if previous.settings != column.settings {
+            out.push(TableChange::ChangeColumnSettings(Pair { from: previous, to: column }));
         }
     }
 }

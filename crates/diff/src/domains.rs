@@ -56,7 +56,7 @@ pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
         users.extend(
             from.composites
                 .iter()
-                .filter(|c| c.attributes.iter().any(|(_, data_type)| uses(data_type)))
+                .filter(|c| c.attributes.iter().any(|a| uses(&a.data_type)))
                 .map(|c| format!("type {}.{}", c.schema, c.name)),
         );
         users.extend(
@@ -247,7 +247,7 @@ pub(crate) fn drop_unused(plan: &mut Builder, comparison: &Comparison) {
 
 #[cfg(test)]
 mod tests {
-    use haste_schema::{Composite, Domain, DomainConstraint, Privilege, PrivilegeObject, Schema};
+    use haste_schema::{Attribute, Composite, Domain, DomainConstraint, Privilege, PrivilegeObject, Schema};
 
     use super::domain_rebuild_refused;
     use crate::fixtures::{column, table};
@@ -370,7 +370,7 @@ mod tests {
         used.composites.push(Composite {
             schema: "crm".into(),
             name: "pair".into(),
-            attributes: vec![("a".into(), "crm.score".into())],
+            attributes: vec![Attribute { name: "a".into(), data_type: "crm.score".into(), collation: None }],
             row_types: Vec::new(),
         });
         let mut rebased = used.clone();

@@ -15,6 +15,7 @@ pub(crate) fn column(name: &str, data_type: &str) -> Column {
         collation: None,
         comment: None,
         inherited: false,
+        settings: Default::default(),
     }
 }
 

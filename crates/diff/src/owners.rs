@@ -32,6 +32,7 @@ fn exists(schema: &Schema, owner: &Owner) -> bool {
         OwnedObject::Type => {
             schema.enums.iter().any(|e| same(&e.schema, &e.name))
                 || schema.composites.iter().any(|c| same(&c.schema, &c.name))
+                || schema.ranges.iter().any(|r| same(&r.schema, &r.name))
         }
         OwnedObject::Domain => schema.domains.iter().any(|d| same(&d.schema, &d.name)),
     }

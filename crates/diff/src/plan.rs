@@ -124,6 +124,23 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     };
     create_composites(&mut plan, RowTypeStage::BeforeTables);
     domains::create_and_alter(&mut plan, comparison);
+    // Range types: one that changes is dropped and created again (PostgreSQL alters none of its
+    // options); one whose `SUBTYPE_DIFF` is a function of the schema waits for the functions.
+    let range_key = |r: &haste_schema::Range| qualified(&r.schema, &r.name);
+    let new_ranges: Vec<&haste_schema::Range> =
+        to.ranges.iter().filter(|r| !from.ranges.contains(r)).collect();
+    for old in from.ranges.iter().filter(|old| new_ranges.iter().any(|new| range_key(new) == range_key(old)))
+    {
+        let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
+        plan.push(&source, old.drop_statement(), Lock::AccessExclusive, &[Hazard::DataLoss]);
+    }
+    let create_ranges = |plan: &mut Builder, late: bool| {
+        for new in new_ranges.iter().filter(|r| r.uses_function_of(to) == late) {
+            let source = SchemaChange::CreateRange(Named::new(&new.schema, &new.name));
+            plan.push(&source, new.create_statement(), Lock::None, &[]);
+        }
+    };
+    create_ranges(&mut plan, false);
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
     // New sequences (an identity sequence of `from` is no sequence of its own: a serial
@@ -175,7 +192,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
 
     // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
     //    constraints, indexes and statistics that change or disappear.
-    for old in from.triggers.iter().filter(|t| !stays(&t.schema, &t.table, has_trigger(to, t))) {
+    // A partition's clone of a trigger goes with its parent's, never on its own.
+    for old in from.triggers.iter().filter(|t| !t.cloned && !stays(&t.schema, &t.table, has_trigger(to, t))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 &SchemaChange::DropTrigger(OfTable::new(&old.schema, &old.table, &old.name)),
@@ -290,9 +308,18 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
     let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
-    for new in new_functions.iter().filter(|f| !checked_body(f) && stage(f) == RowTypeStage::BeforeTables) {
+    // A range's `SUBTYPE_DIFF` goes before the range, whatever its language.
+    let early = |function: &haste_schema::Function| {
+        stage(function) == RowTypeStage::BeforeTables
+            && (!checked_body(function)
+                || to.ranges.iter().any(|r| {
+                    r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
+                }))
+    };
+    for new in new_functions.iter().filter(|f| early(f)) {
         create_function(&mut plan, new);
     }
+    create_ranges(&mut plan, true);
     let mut suggestions = Vec::new();
     // The indexes both sides hold unchanged, by table: looked up by name, not compared with
     // every index of the other side (a schema of thousands of indexes).
@@ -359,7 +386,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // the tables whose defaults or generated columns call them (`order.rs`).
     let sql_functions: Vec<&haste_schema::Function> = new_functions
         .iter()
-        .filter(|f| checked_body(f) && stage(f) == RowTypeStage::BeforeTables)
+        .filter(|f| !early(f) && stage(f) == RowTypeStage::BeforeTables)
         .copied()
         .collect();
     let creations = order::creations(&created, &sql_functions, &views.created);
@@ -370,6 +397,13 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 plan.push(&source, table.create_statement(), Lock::None, &[]);
                 for statement in to.inherited_column_statements(table) {
                     plan.push(&source, statement, Lock::None, &[]);
+                }
+                // Its columns' settings: nothing uses the new table yet.
+                let defaults = haste_schema::ColumnSettings::default();
+                for column in &table.columns {
+                    for (_, statement) in column.settings_statements(&table.qualified_name(), &defaults) {
+                        plan.push(&source, statement, Lock::None, &[]);
+                    }
                 }
             }
             Creation::Function(function) => create_function(&mut plan, function),
@@ -464,13 +498,17 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
         create_function(&mut plan, new);
     }
-    for new in to.triggers.iter().filter(|t| !stays(&t.schema, &t.table, has_trigger(from, t))) {
+    for new in to.triggers.iter().filter(|t| !t.cloned && !stays(&t.schema, &t.table, has_trigger(from, t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
     }
     // A trigger is created enabled: one that fires otherwise is set so, as is one kept whose
-    // firing changes.
-    for new in &to.triggers {
+    // firing changes. Setting a partitioned table's trigger sets its partitions' clones too, so
+    // the clones that fire otherwise come after, and a clone that comes to fire as its parent's
+    // trigger is set back to that.
+    let (cloned, own): (Vec<&Trigger>, Vec<&Trigger>) = to.triggers.iter().partition(|t| t.cloned);
+    let mut parents_set = Vec::new();
+    for new in own {
         let kept = stays(&new.schema, &new.table, has_trigger(from, new));
         let before = from
             .triggers
@@ -480,6 +518,28 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         if new.firing != before {
             let source = SchemaChange::SetTriggerFiring(OfTable::new(&new.schema, &new.table, &new.name));
             plan.push(&source, new.firing_statement(), Lock::ShareRowExclusive, &[]);
+            parents_set.push(new);
+        }
+    }
+    for new in cloned {
+        let parent_set = parents_set.iter().any(|parent| clone_of(to, new, parent));
+        let before = from.triggers.iter().find(|old| {
+            old.cloned && (&old.schema, &old.table, &old.name) == (&new.schema, &new.table, &new.name)
+        });
+        if parent_set || before.map(|old| old.firing) != Some(new.firing) {
+            let source = SchemaChange::SetTriggerFiring(OfTable::new(&new.schema, &new.table, &new.name));
+            plan.push(&source, new.firing_statement(), Lock::ShareRowExclusive, &[]);
+        }
+    }
+    for old in from.triggers.iter().filter(|t| t.cloned) {
+        let same = |t: &&Trigger| (&t.schema, &t.table, &t.name) == (&old.schema, &old.table, &old.name);
+        let parent = to.triggers.iter().find(|parent| !parent.cloned && clone_of(to, old, parent));
+        if let Some(parent) = parent.filter(|_| !to.triggers.iter().any(|t| same(&t)))
+            && !parents_set.iter().any(|set| std::ptr::eq(*set, parent))
+        {
+            let back = Trigger { firing: parent.firing, ..old.clone() };
+            let source = SchemaChange::SetTriggerFiring(OfTable::new(&old.schema, &old.table, &old.name));
+            plan.push(&source, back.firing_statement(), Lock::ShareRowExclusive, &[]);
         }
     }
     for new in &to.tables {
@@ -535,8 +595,14 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     comments::plan(&mut plan, from, to);
     // Types created again (an enum or domain rebuilt, a composite type dropped and created) lost
     // their privileges and owners; those altered in place kept them.
-    let recreated_types: Vec<String> =
-        rebuilt_types.iter().cloned().chain(recreated_composites.iter().cloned()).collect();
+    let recreated_ranges =
+        new_ranges.iter().filter(|new| from.ranges.iter().any(|old| range_key(old) == range_key(new)));
+    let recreated_types: Vec<String> = rebuilt_types
+        .iter()
+        .cloned()
+        .chain(recreated_composites.iter().cloned())
+        .chain(recreated_ranges.map(|range| range_key(range)))
+        .collect();
     privileges::plan(&mut plan, from, to, &views.created, &recreated_types);
     owners::plan(&mut plan, from, to, &views.created, &recreated_types);
 
@@ -552,6 +618,10 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     {
         let source = SchemaChange::DropComposite(Named::new(&old.schema, &old.name));
         plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
+    }
+    for old in from.ranges.iter().filter(|r| !to.ranges.iter().any(|n| range_key(n) == range_key(r))) {
+        let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
+        plan.push(&source, old.drop_statement(), Lock::None, &[]);
     }
     domains::drop_unused(&mut plan, comparison);
     for old in from
@@ -603,51 +673,60 @@ fn alter_composite(
     old: &haste_schema::Composite,
     new: &haste_schema::Composite,
 ) -> bool {
-    let kept: Vec<&String> = old
-        .attributes
-        .iter()
-        .map(|(name, _)| name)
-        .filter(|name| new.attributes.iter().any(|(n, _)| n == *name))
-        .collect();
-    let added = new.attributes.iter().filter(|(name, _)| !old.attributes.iter().any(|(n, _)| n == name));
-    let in_order = kept
-        .into_iter()
-        .chain(added.clone().map(|(name, _)| name))
-        .eq(new.attributes.iter().map(|(name, _)| name));
+    let has = |attributes: &[haste_schema::Attribute], name: &str| attributes.iter().any(|a| a.name == name);
+    let kept = old.attributes.iter().map(|a| &a.name).filter(|name| has(&new.attributes, name));
+    let added = new.attributes.iter().filter(|a| !has(&old.attributes, &a.name));
+    let in_order = kept.chain(added.clone().map(|a| &a.name)).eq(new.attributes.iter().map(|a| &a.name));
     if !in_order || to.row_type_stage(&new.row_types) != RowTypeStage::BeforeTables {
         return false;
     }
     let name = qualified(&new.schema, &new.name);
     let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
-    for (attribute, _) in
-        old.attributes.iter().filter(|(n, _)| !new.attributes.iter().any(|(name, _)| name == n))
-    {
+    for attribute in old.attributes.iter().filter(|a| !has(&new.attributes, &a.name)) {
         plan.push(
             &source,
-            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(attribute)),
+            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(&attribute.name)),
             Lock::AccessExclusive,
             &[Hazard::DataLoss],
         );
     }
-    for (attribute, data_type) in &new.attributes {
-        if old.attributes.iter().any(|(n, t)| n == attribute && t != data_type) {
+    for attribute in &new.attributes {
+        if old.attributes.iter().any(|a| a.name == attribute.name && a != attribute) {
             plan.push(
                 &source,
-                format!("ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {data_type}", quote_ident(attribute)),
+                format!(
+                    "ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {}",
+                    quote_ident(&attribute.name),
+                    attribute.type_clause()
+                ),
                 Lock::AccessExclusive,
                 &[],
             );
         }
     }
-    for (attribute, data_type) in added {
+    for attribute in added {
         plan.push(
             &source,
-            format!("ALTER TYPE {name} ADD ATTRIBUTE {} {data_type}", quote_ident(attribute)),
+            format!("ALTER TYPE {name} ADD ATTRIBUTE {}", attribute.definition()),
             Lock::AccessExclusive,
             &[],
         );
     }
     true
+}
+
+/// Whether `clone` (a trigger of a partition in `schema`) is the clone of `parent`: the same
+/// name on the partition's parent table.
+fn clone_of(schema: &Schema, clone: &Trigger, parent: &Trigger) -> bool {
+    clone.name == parent.name
+        && schema.tables.iter().any(|table| {
+            table.schema == clone.schema
+                && table.name == clone.table
+                && schema
+                    .tables
+                    .iter()
+                    .any(|p| p.schema == parent.schema && p.name == parent.table && table.is_partition_of(p))
+        })
 }
 
 /// Whether `side` has `trigger` with the same definition (its firing aside, which changes in

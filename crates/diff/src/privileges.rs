@@ -37,6 +37,7 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], recreated_types: &[Str
         .iter()
         .map(|e| (&e.schema, &e.name))
         .chain(to.composites.iter().map(|c| (&c.schema, &c.name)))
+        .chain(to.ranges.iter().map(|r| (&r.schema, &r.name)))
         .chain(to.domains.iter().map(|d| (&d.schema, &d.name)))
         .filter(|(schema, name)| recreated_types.contains(&qualified(schema, name)));
     keys.extend(types.map(|(schema, name)| whole(PrivilegeObject::Type, schema, name)));
@@ -92,6 +93,7 @@ fn created(from: &Schema, to: &Schema, recreated: &BTreeSet<ObjectKey>) -> Vec<(
         .iter()
         .map(|e| (&e.schema, &e.name))
         .chain(to.composites.iter().map(|c| (&c.schema, &c.name)))
+        .chain(to.ranges.iter().map(|r| (&r.schema, &r.name)))
         .chain(to.domains.iter().map(|d| (&d.schema, &d.name)));
     for (schema, name) in types {
         add(DefaultObjects::Types, whole(PrivilegeObject::Type, schema, name));
@@ -152,6 +154,7 @@ fn exists(schema: &Schema, privilege: &Privilege) -> bool {
             schema.enums.iter().any(|e| same(&e.schema, &e.name))
                 || schema.domains.iter().any(|d| same(&d.schema, &d.name))
                 || schema.composites.iter().any(|c| same(&c.schema, &c.name))
+                || schema.ranges.iter().any(|r| same(&r.schema, &r.name))
         }
     }
 }

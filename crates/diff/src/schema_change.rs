@@ -70,6 +70,11 @@ pub enum SchemaChange {
     DropComposite(Named),
     /// A composite type changed in place: attributes dropped, retyped or added.
     AlterComposite(Named),
+    /// A new range type (or one created again after its old form was dropped), with its
+    /// multirange type.
+    CreateRange(Named),
+    /// A range type dropped, with its multirange type.
+    DropRange(Named),
     /// A new domain (or one created again after its old form was dropped).
     CreateDomain(Named),
     /// A domain dropped.
@@ -113,6 +118,8 @@ pub enum SchemaChange {
     AlterColumnType(OfTable),
     /// A column's default set or dropped.
     ChangeColumnDefault(OfTable),
+    /// A column's statistics target, storage or compression set.
+    ChangeColumnSettings(OfTable),
     /// `SET NOT NULL` (online: through a validated check).
     SetNotNull(OfTable),
     /// `DROP NOT NULL`.

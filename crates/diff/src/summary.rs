@@ -142,7 +142,8 @@ fn table_part(table: &Table, change: &TableChange) -> (usize, ChangeKind, &'stat
         | TableChange::ChangeColumnDefault(Pair { to: column, .. })
         | TableChange::SetNotNull(column)
         | TableChange::DropNotNull(column)
-        | TableChange::ChangeColumnComment(column) => {
+        | TableChange::ChangeColumnComment(column)
+        | TableChange::ChangeColumnSettings(Pair { to: column, .. }) => {
             (1, ChangeKind::Changed, "column", member(&column.name))
         }
         TableChange::AddConstraint(constraint) => {

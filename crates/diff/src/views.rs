@@ -298,6 +298,7 @@ mod tests {
                 name: "v_insert".into(),
                 definition: "CREATE TRIGGER v_insert INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.insert_amount()".into(),
                 firing: Default::default(),
+                cloned: false,
             });
             schema
         };

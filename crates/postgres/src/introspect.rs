@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (seventeen in all, however many tables there are; an eighteenth for owners when asked).
+//! object (eighteen in all, however many tables there are; a nineteenth for owners when asked).
 //! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
 //! out.
 
@@ -7,10 +7,10 @@ use std::collections::HashMap;
 
 use haste_driver::DbError;
 use haste_schema::{
-    Column, Comment, CommentObject, Composite, Constraint, ConstraintKind, Domain, DomainConstraint, Enum,
-    Extension, Function, Identity, Index, IndexKey, Namespace, Policy, References, ReferentialAction,
-    ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger,
-    TriggerFiring, View,
+    Attribute, Column, ColumnSettings, ColumnStorage, Comment, CommentObject, Composite, Compression,
+    Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function, Identity, Index,
+    IndexKey, Namespace, Policy, Range, References, ReferentialAction, ReplicaIdentity, Schema, Sequence,
+    Statistics, StorageParameter, StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View,
 };
 use haste_sql::quote_literal;
 
@@ -30,6 +30,15 @@ const HISTORY_TABLE: &str = "(c.relname LIKE '\\_haste\\_%' OR c.relname = '_pri
 pub(crate) fn not_extension_owned(catalog: &str, oid: &str) -> String {
     format!(
         "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass AND e.objid = {oid} AND e.deptype = 'e')"
+    )
+}
+
+/// Not a function PostgreSQL made for a type and drops with it (a range type's constructors,
+/// `pg_depend.deptype` `i` on the type): `CREATE TYPE` makes them again.
+pub(crate) fn not_type_internal(oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend ti WHERE ti.classid = 'pg_proc'::regclass AND ti.objid = {oid} \
+         AND ti.refclassid = 'pg_type'::regclass AND ti.deptype = 'i')"
     )
 }
 
@@ -128,11 +137,43 @@ fn domain_constraints(row: &Row, i: usize) -> Vec<DomainConstraint> {
         .collect()
 }
 
+/// A composite type's attributes: name, type and collation (empty for the type's own), per
+/// attribute.
+fn attributes(row: &Row, i: usize) -> Vec<Attribute> {
+    items(row, i)
+        .into_iter()
+        .filter_map(|item| {
+            let mut fields = item.splitn(3, FIELD);
+            let (name, data_type, collation) = (fields.next()?, fields.next()?, fields.next()?);
+            Some(Attribute {
+                name: name.to_owned(),
+                data_type: data_type.to_owned(),
+                collation: (!collation.is_empty()).then(|| collation.to_owned()),
+            })
+        })
+        .collect()
+}
+
 fn pairs(row: &Row, i: usize) -> Vec<(String, String)> {
     items(row, i)
         .into_iter()
         .filter_map(|item| item.split_once(FIELD).map(|(a, b)| (a.to_owned(), b.to_owned())))
         .collect()
+}
+
+/// A column's statistics target (column 10), storage and its type's (11, 12) and compression
+/// (13).
+fn column_settings(row: &Row) -> Result<ColumnSettings, DbError> {
+    let strategy = |i: usize| {
+        StorageStrategy::from_code(&text(row, i))
+            .ok_or_else(|| DbError::message(format!("unexpected storage `{}`", text(row, i))))
+    };
+    let (strategy, type_default) = (strategy(11)?, strategy(12)?);
+    Ok(ColumnSettings {
+        statistics_target: optional(row, 10).and_then(|target| target.parse().ok()),
+        storage: (strategy != type_default).then_some(ColumnStorage { strategy, type_default }),
+        compression: Compression::from_code(&text(row, 13)),
+    })
 }
 
 /// `pg_class.reloptions` entries, checked and sorted by name.
@@ -229,8 +270,11 @@ impl PgConnection {
             .collect();
         schema.composites = self
             .rows(&format!(
-                "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod), \
-                 E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
+                "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod) \
+                 || E'\\x1e' || CASE WHEN a.attcollation <> at.typcollation THEN quote_ident(co.collname) ELSE '' END, \
+                 E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid \
+                 LEFT JOIN pg_collation co ON co.oid = a.attcollation \
+                 WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
                  , (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_attribute a {ROW_TYPE_JOIN} \
                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
                  FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_class r ON r.oid = t.typrelid \
@@ -241,8 +285,34 @@ impl PgConnection {
             .map(|row| Composite {
                 schema: text(row, 0),
                 name: text(row, 1),
-                attributes: pairs(row, 2),
+                attributes: attributes(row, 2),
                 row_types: pairs(row, 3),
+            })
+            .collect();
+        schema.ranges = self
+            .rows(&format!(
+                "SELECT n.nspname, t.typname, format_type(r.rngsubtype, NULL), \
+                 CASE WHEN NOT opc.opcdefault THEN CASE WHEN pg_opclass_is_visible(opc.oid) THEN quote_ident(opc.opcname) \
+                   ELSE quote_ident(opn.nspname) || '.' || quote_ident(opc.opcname) END END, \
+                 CASE WHEN r.rngcollation <> st.typcollation THEN quote_ident(co.collname) END, \
+                 dn.nspname, dp.proname, mn.nspname, mt.typname \
+                 FROM pg_range r JOIN pg_type t ON t.oid = r.rngtypid JOIN pg_namespace n ON n.oid = t.typnamespace \
+                 JOIN pg_type st ON st.oid = r.rngsubtype \
+                 JOIN pg_opclass opc ON opc.oid = r.rngsubopc JOIN pg_namespace opn ON opn.oid = opc.opcnamespace \
+                 LEFT JOIN pg_collation co ON co.oid = r.rngcollation \
+                 LEFT JOIN pg_proc dp ON dp.oid = r.rngsubdiff LEFT JOIN pg_namespace dn ON dn.oid = dp.pronamespace \
+                 JOIN pg_type mt ON mt.oid = r.rngmultitypid JOIN pg_namespace mn ON mn.oid = mt.typnamespace \
+                 WHERE {type_filter} ORDER BY 1, 2"
+            ))?
+            .iter()
+            .map(|row| Range {
+                schema: text(row, 0),
+                name: text(row, 1),
+                subtype: text(row, 2),
+                subtype_opclass: optional(row, 3),
+                collation: optional(row, 4),
+                subtype_diff: optional(row, 5).zip(optional(row, 6)),
+                multirange: (text(row, 7), text(row, 8)),
             })
             .collect();
         schema.sequences = self
@@ -327,7 +397,8 @@ impl PgConnection {
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
-             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal \
+             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal, \
+             nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -345,6 +416,7 @@ impl PgConnection {
                     collation: optional(&row, 7),
                     comment: optional(&row, 8),
                     inherited: flag(&row, 9),
+                    settings: column_settings(&row)?,
                 });
             }
         }
@@ -471,8 +543,9 @@ impl PgConnection {
                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass), \
                  pg_get_function_arguments(p.oid), pg_get_function_result(p.oid) \
                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
-                 WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} ORDER BY 1, 2",
+                 WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} AND {} ORDER BY 1, 2",
                 not_extension_owned("pg_proc", "p.oid"),
+                not_type_internal("p.oid"),
                 ROW_TYPE_JOIN = row_type_join("d.refobjid"),
             ))?
             .iter()
@@ -489,9 +562,11 @@ impl PgConnection {
             .collect();
         schema.triggers = self
             .rows(&format!(
-                "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled FROM pg_trigger g \
-                 JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND {class_filter} ORDER BY 1, 2, 3"
+                "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled, g.tgparentid <> 0 \
+                 FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 LEFT JOIN pg_trigger pg ON pg.oid = g.tgparentid \
+                 WHERE NOT g.tgisinternal AND (g.tgparentid = 0 OR g.tgenabled <> pg.tgenabled) AND {class_filter} \
+                 ORDER BY 1, 2, 3"
             ))?
             .iter()
             .map(|row| {
@@ -503,6 +578,7 @@ impl PgConnection {
                     firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
                         DbError::message(format!("unexpected trigger firing `{}`", text(row, 4)))
                     })?,
+                    cloned: flag(row, 5),
                 })
             })
             .collect::<Result<_, DbError>>()?;
@@ -564,7 +640,7 @@ impl PgConnection {
              SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname AS name, \
                NULL::name AS part, d.description FROM pg_description d JOIN pg_type t ON t.oid = d.objoid \
                JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
-               WHERE d.classoid = 'pg_type'::regclass AND (t.typtype IN ('e', 'd') OR r.relkind = 'c') AND {type_filter} \
+               WHERE d.classoid = 'pg_type'::regclass AND (t.typtype IN ('e', 'd', 'r') OR r.relkind = 'c') AND {type_filter} \
              UNION ALL SELECT 'domain_constraint', n.nspname, t.typname, k.conname, d.description FROM pg_description d \
                JOIN pg_constraint k ON k.oid = d.objoid JOIN pg_type t ON t.oid = k.contypid \
                JOIN pg_namespace n ON n.oid = t.typnamespace \
@@ -576,9 +652,19 @@ impl PgConnection {
                WHERE d.classoid = 'pg_class'::regclass AND c.relkind IN ('S', 'v', 'm', 'i', 'I') \
                AND (d.objsubid = 0 OR c.relkind IN ('v', 'm')) AND {class_filter} \
                AND c.oid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
+             UNION ALL SELECT 'type', n.nspname, c.relname, a.attname, d.description FROM pg_description d \
+               JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace \
+               JOIN pg_type t ON t.oid = c.reltype \
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.objsubid \
+               WHERE d.classoid = 'pg_class'::regclass AND c.relkind = 'c' AND d.objsubid > 0 AND {type_filter} \
              UNION ALL SELECT 'function', n.nspname, p.oid::regprocedure::text, NULL, d.description FROM pg_description d \
                JOIN pg_proc p ON p.oid = d.objoid JOIN pg_namespace n ON n.oid = p.pronamespace \
                WHERE d.classoid = 'pg_proc'::regclass AND p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_filter} \
+               AND {not_type_internal} \
+             UNION ALL SELECT 'statistics', n.nspname, s.stxname, NULL, d.description FROM pg_description d \
+               JOIN pg_statistic_ext s ON s.oid = d.objoid JOIN pg_namespace n ON n.oid = s.stxnamespace \
+               JOIN pg_class c ON c.oid = s.stxrelid \
+               WHERE d.classoid = 'pg_statistic_ext'::regclass AND {USER_SCHEMA} AND {class_filter} \
              UNION ALL SELECT 'constraint', n.nspname, c.relname, k.conname, d.description FROM pg_description d \
                JOIN pg_constraint k ON k.oid = d.objoid JOIN pg_class c ON c.oid = k.conrelid \
                JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -594,6 +680,7 @@ impl PgConnection {
                WHERE d.classoid = 'pg_policy'::regclass AND {class_filter} \
              ) comments ORDER BY 1, 2, 3, 4",
             function_filter = not_extension_owned("pg_proc", "p.oid"),
+            not_type_internal = not_type_internal("p.oid"),
         ))?;
         rows.iter()
             .map(|row| {
@@ -609,6 +696,7 @@ impl PgConnection {
                     "constraint" => CommentObject::Constraint,
                     "trigger" => CommentObject::Trigger,
                     "policy" => CommentObject::Policy,
+                    "statistics" => CommentObject::Statistics,
                     other => return Err(DbError::message(format!("unexpected comment kind `{other}`"))),
                 };
                 Ok(Comment {

@@ -9,7 +9,7 @@ use haste_driver::DbError;
 use haste_schema::{DefaultObjects, DefaultPrivilege, OwnedObject, Owner, Privilege, PrivilegeObject};
 
 use crate::PgConnection;
-use crate::introspect::{USER_SCHEMA, flag, not_extension_owned, optional, text};
+use crate::introspect::{USER_SCHEMA, flag, not_extension_owned, not_type_internal, optional, text};
 
 /// `PUBLIC` for the grantee `0`, else the role's name.
 const GRANTEE: &str = "CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee)::text END";
@@ -75,7 +75,7 @@ impl PgConnection {
              UNION ALL \
                SELECT 'type', n.nspname, t.typname, NULL, t.typowner, t.typacl, acldefault('T', t.typowner) \
                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
-               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
+               WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
         );
         let mut privileges: Vec<Privilege> = self
             .rows(&deviations(&objects, "object, schema, name, col"))?
@@ -143,6 +143,7 @@ impl PgConnection {
     pub(crate) fn owners(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Owner>, DbError> {
         let namespace_owned = not_extension_owned("pg_namespace", "n.oid");
         let function_owned = not_extension_owned("pg_proc", "p.oid");
+        let function_made = not_type_internal("p.oid");
         let objects = format!(
             "SELECT 'schema' AS object, n.nspname::text AS schema, ''::text AS name, n.nspowner AS owner \
                FROM pg_namespace n WHERE {USER_SCHEMA} AND {namespace_owned} AND NOT (n.nspname = 'public' \
@@ -158,11 +159,11 @@ impl PgConnection {
              UNION ALL \
                SELECT 'function', n.nspname, p.oid::regprocedure::text, p.proowner \
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_owned} \
+               WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {function_owned} AND {function_made} \
              UNION ALL \
                SELECT CASE WHEN t.typtype = 'd' THEN 'domain' ELSE 'type' END, n.nspname, t.typname, t.typowner \
                FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
-               WHERE (t.typtype IN ('e', 'd') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
+               WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
         );
         let mut owners: Vec<Owner> = self
             .rows(&format!(

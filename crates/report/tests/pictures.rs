@@ -27,6 +27,7 @@ fn column(name: &str, data_type: &str, not_null: bool) -> Column {
         collation: None,
         comment: None,
         inherited: false,
+        settings: Default::default(),
     }
 }
 

@@ -10,10 +10,10 @@
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
-    Column, Comment, CommentObject, Composite, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege,
-    Domain, DomainConstraint, Enum, Extension, Identity, Index, OwnedObject, Owner, Policy, Privilege,
-    PrivilegeObject, ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table,
-    TableKind, Trigger, View,
+    Attribute, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite, Compression,
+    Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint, Enum, Extension,
+    Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, ReplicaIdentity,
+    RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, View,
 };
 
 /// `"schema"."name"`.
@@ -40,12 +40,57 @@ impl Enum {
     }
 }
 
+impl Attribute {
+    /// The attribute as written in `CREATE TYPE ... AS (...)` and `ADD ATTRIBUTE`.
+    pub fn definition(&self) -> String {
+        format!("{} {}", quote_ident(&self.name), self.type_clause())
+    }
+
+    /// Its type and collation, as `ALTER ATTRIBUTE ... TYPE` takes them.
+    pub fn type_clause(&self) -> String {
+        match &self.collation {
+            Some(collation) => format!("{} COLLATE {collation}", self.data_type),
+            None => self.data_type.clone(),
+        }
+    }
+}
+
 impl Composite {
     /// `CREATE TYPE ... AS (...)`.
     pub fn create_statement(&self) -> String {
-        let attributes: Vec<String> =
-            self.attributes.iter().map(|(name, kind)| format!("{} {kind}", quote_ident(name))).collect();
+        let attributes: Vec<String> = self.attributes.iter().map(Attribute::definition).collect();
         format!("CREATE TYPE {} AS ({})", qualified(&self.schema, &self.name), attributes.join(", "))
+    }
+}
+
+impl Range {
+    /// `CREATE TYPE ... AS RANGE (...)`, its multirange type named.
+    pub fn create_statement(&self) -> String {
+        let mut options = vec![format!("SUBTYPE = {}", self.subtype)];
+        if let Some(opclass) = &self.subtype_opclass {
+            options.push(format!("SUBTYPE_OPCLASS = {opclass}"));
+        }
+        if let Some(collation) = &self.collation {
+            options.push(format!("COLLATION = {collation}"));
+        }
+        if let Some((schema, name)) = &self.subtype_diff {
+            options.push(format!("SUBTYPE_DIFF = {}", qualified(schema, name)));
+        }
+        let (schema, name) = &self.multirange;
+        options.push(format!("MULTIRANGE_TYPE_NAME = {}", qualified(schema, name)));
+        format!("CREATE TYPE {} AS RANGE ({})", qualified(&self.schema, &self.name), options.join(", "))
+    }
+
+    /// `DROP TYPE` (its multirange type goes with it).
+    pub fn drop_statement(&self) -> String {
+        format!("DROP TYPE {}", qualified(&self.schema, &self.name))
+    }
+
+    /// Whether its `SUBTYPE_DIFF` is a function of `schema` (one of its own, created before it).
+    pub fn uses_function_of(&self, schema: &Schema) -> bool {
+        self.subtype_diff
+            .as_ref()
+            .is_some_and(|(on, name)| schema.functions.iter().any(|f| f.schema == *on && f.name == *name))
     }
 }
 
@@ -94,6 +139,7 @@ impl Comment {
         let name = qualified(&self.schema, &self.name);
         let part = self.part.as_deref().map(quote_ident).unwrap_or_default();
         let object = match self.object {
+            CommentObject::Type if self.part.is_some() => format!("COLUMN {name}.{part}"),
             CommentObject::Type => format!("TYPE {name}"),
             CommentObject::Domain => format!("DOMAIN {name}"),
             CommentObject::DomainConstraint => format!("CONSTRAINT {part} ON DOMAIN {name}"),
@@ -109,6 +155,7 @@ impl Comment {
             CommentObject::Constraint => format!("CONSTRAINT {part} ON {name}"),
             CommentObject::Trigger => format!("TRIGGER {part} ON {name}"),
             CommentObject::Policy => format!("POLICY {part} ON {name}"),
+            CommentObject::Statistics => format!("STATISTICS {name}"),
         };
         let text = text.map_or_else(|| "NULL".to_owned(), quote_literal);
         format!("COMMENT ON {object} IS {text}")
@@ -232,6 +279,42 @@ impl Column {
             text.push_str(" NOT NULL");
         }
         text
+    }
+
+    /// The `ALTER COLUMN` actions (`SET STATISTICS 500`, `SET STORAGE EXTERNAL`, `SET
+    /// COMPRESSION lz4`) that turn the settings `from` into this column's, each to run on its
+    /// own. A new column starts from the defaults.
+    pub fn settings_actions(&self, from: &ColumnSettings) -> Vec<(ColumnSetting, String)> {
+        let (old, new) = (from, &self.settings);
+        let mut out = Vec::new();
+        if old.statistics_target != new.statistics_target {
+            let target = new.statistics_target.unwrap_or(-1);
+            out.push((ColumnSetting::StatisticsTarget, format!("SET STATISTICS {target}")));
+        }
+        if old.storage != new.storage {
+            let strategy = match (new.storage, old.storage) {
+                (Some(storage), _) => Some(storage.strategy),
+                (None, Some(previous)) => Some(previous.type_default),
+                (None, None) => None,
+            };
+            out.extend(strategy.map(|s| (ColumnSetting::Storage, format!("SET STORAGE {}", s.keyword()))));
+        }
+        if old.compression != new.compression {
+            let method = new.compression.map_or("DEFAULT", Compression::keyword);
+            out.push((ColumnSetting::Compression, format!("SET COMPRESSION {method}")));
+        }
+        out
+    }
+
+    /// `ALTER TABLE ... ALTER COLUMN ...` for each of [`Column::settings_actions`], with what it
+    /// sets.
+    pub fn settings_statements(&self, table: &str, from: &ColumnSettings) -> Vec<(ColumnSetting, String)> {
+        self.settings_actions(from)
+            .into_iter()
+            .map(|(setting, action)| {
+                (setting, format!("ALTER TABLE {table} ALTER COLUMN {} {action}", quote_ident(&self.name)))
+            })
+            .collect()
     }
 }
 
@@ -604,12 +687,24 @@ impl Schema {
         };
         out.extend(composites(RowTypeStage::BeforeTables).map(Composite::create_statement));
         out.extend(self.domains.iter().flat_map(Domain::create_statements));
+        // A range over the types above; one whose `SUBTYPE_DIFF` is a function of the schema
+        // after the functions (see ARCHITECTURE.md for the function over such a range).
+        let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);
+        out.extend(ranges(false).map(Range::create_statement));
         out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
         out.extend(functions(RowTypeStage::BeforeTables));
+        out.extend(ranges(true).map(Range::create_statement));
         // Parents before their partitions and their inheritance children.
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
         out.extend(tables.iter().flat_map(|table| self.inherited_column_statements(table)));
+        out.extend(tables.iter().flat_map(|table| {
+            let name = table.qualified_name();
+            let defaults = ColumnSettings::default();
+            table.columns.iter().flat_map(move |column| {
+                column.settings_statements(&name, &defaults).into_iter().map(|(_, statement)| statement)
+            })
+        }));
         out.extend(self.sequences.iter().filter(|s| s.identity).filter_map(|sequence| {
             sequence
                 .identity_options_statement(&sequence.changed_options(&sequence.identity_defaults()), true)
@@ -645,8 +740,12 @@ impl Schema {
         out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterViews));
-        out.extend(self.triggers.iter().map(|trigger| trigger.definition.clone()));
-        out.extend(self.triggers.iter().filter(|t| !t.firing.is_default()).map(Trigger::firing_statement));
+        // A partition's clone of a trigger comes with its parent's, whose firing (set first)
+        // reaches the partitions; a clone that fires otherwise is set after.
+        let (cloned, own): (Vec<&Trigger>, Vec<&Trigger>) = self.triggers.iter().partition(|t| t.cloned);
+        out.extend(own.iter().map(|trigger| trigger.definition.clone()));
+        out.extend(own.iter().filter(|t| !t.firing.is_default()).map(|t| t.firing_statement()));
+        out.extend(cloned.iter().map(|t| t.firing_statement()));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));

@@ -33,6 +33,9 @@ pub struct Schema {
     pub domains: Vec<Domain>,
     /// Composite types (not a table's row type).
     pub composites: Vec<Composite>,
+    /// Range types (`CREATE TYPE ... AS RANGE`), each with its multirange type.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ranges: Vec<Range>,
     /// Sequences, owned by a column or not.
     pub sequences: Vec<Sequence>,
     /// Tables, partitioned tables and partitions.
@@ -88,7 +91,7 @@ pub struct Extension {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommentObject {
-    /// An enum or composite type.
+    /// An enum, composite or range type, or a composite type's attribute `part`.
     Type,
     /// A domain.
     Domain,
@@ -110,6 +113,8 @@ pub enum CommentObject {
     Trigger,
     /// A row-level security policy (`part`) of table `name`.
     Policy,
+    /// An extended statistics object.
+    Statistics,
 }
 
 /// One `COMMENT ON` an object the model holds.
@@ -175,12 +180,48 @@ pub struct Composite {
     pub schema: String,
     /// Name.
     pub name: String,
-    /// Attributes: name and type.
-    pub attributes: Vec<(String, String)>,
+    /// Attributes, in order.
+    pub attributes: Vec<Attribute>,
     /// The relations (schema, name) whose row types its attributes are of (tables, views, other
     /// composite types, arrays of them): such a type exists only once they do.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub row_types: Vec<(String, String)>,
+}
+
+/// An attribute of a composite type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attribute {
+    /// Its name.
+    pub name: String,
+    /// Its type, as `format_type` prints it.
+    pub data_type: String,
+    /// Its collation when not its type's default, quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+}
+
+/// A range type and the multirange type PostgreSQL creates with it. Its constructor functions
+/// are PostgreSQL's (created with the type, never on their own) and not in the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Range {
+    /// Schema.
+    pub schema: String,
+    /// Name.
+    pub name: String,
+    /// `SUBTYPE`, as `format_type` prints it.
+    pub subtype: String,
+    /// `SUBTYPE_OPCLASS` when not the subtype's default B-tree class, as `regclass`-like text
+    /// quoted and qualified where the search path does not show it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtype_opclass: Option<String>,
+    /// `COLLATION` when not the subtype's default, quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
+    /// `SUBTYPE_DIFF`: the function's schema and name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtype_diff: Option<(String, String)>,
+    /// `MULTIRANGE_TYPE_NAME`: its multirange type's schema and name.
+    pub multirange: (String, String),
 }
 
 /// A sequence.
@@ -356,6 +397,119 @@ pub struct Column {
     /// false): `CREATE TABLE` does not write it, the parent gives it.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub inherited: bool,
+    /// `SET STATISTICS`, `SET STORAGE`, `SET COMPRESSION`: how the planner samples it and how
+    /// its values are stored, where they are not the defaults.
+    #[serde(skip_serializing_if = "ColumnSettings::is_default")]
+    pub settings: ColumnSettings,
+}
+
+/// What `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION` sets on a column; `None` for
+/// the default of each.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ColumnSettings {
+    /// The statistics target (`pg_attribute.attstattarget`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub statistics_target: Option<i32>,
+    /// The storage strategy (`attstorage`) when it is not its type's (`typstorage`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<ColumnStorage>,
+    /// The compression method (`attcompression`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compression: Option<Compression>,
+}
+
+impl ColumnSettings {
+    /// Whether every setting is the default (left out of JSON).
+    pub fn is_default(&self) -> bool {
+        *self == ColumnSettings::default()
+    }
+}
+
+/// One of a column's settings, as a statement sets it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnSetting {
+    /// `SET STATISTICS`.
+    StatisticsTarget,
+    /// `SET STORAGE`.
+    Storage,
+    /// `SET COMPRESSION`.
+    Compression,
+}
+
+/// A column's storage strategy set apart from its type's, with the type's (which `SET STORAGE`
+/// gives back: PostgreSQL before 16 has no `SET STORAGE DEFAULT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ColumnStorage {
+    /// The column's.
+    pub strategy: StorageStrategy,
+    /// Its type's.
+    pub type_default: StorageStrategy,
+}
+
+/// A storage strategy (`attstorage`, `typstorage`); serialized as the keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageStrategy {
+    /// `PLAIN` (`p`).
+    Plain,
+    /// `EXTERNAL` (`e`).
+    External,
+    /// `EXTENDED` (`x`).
+    Extended,
+    /// `MAIN` (`m`).
+    Main,
+}
+
+impl StorageStrategy {
+    /// The catalog's code, or `None` for any other.
+    pub fn from_code(code: &str) -> Option<StorageStrategy> {
+        match code {
+            "p" => Some(StorageStrategy::Plain),
+            "e" => Some(StorageStrategy::External),
+            "x" => Some(StorageStrategy::Extended),
+            "m" => Some(StorageStrategy::Main),
+            _ => None,
+        }
+    }
+
+    /// The keyword `SET STORAGE` takes.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            StorageStrategy::Plain => "PLAIN",
+            StorageStrategy::External => "EXTERNAL",
+            StorageStrategy::Extended => "EXTENDED",
+            StorageStrategy::Main => "MAIN",
+        }
+    }
+}
+
+/// A column's compression method (`attcompression`); serialized as the keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    /// `pglz` (`p`).
+    Pglz,
+    /// `lz4` (`l`).
+    Lz4,
+}
+
+impl Compression {
+    /// The catalog's code (`p`, `l`); `None` for the default (empty) or any other.
+    pub fn from_code(code: &str) -> Option<Compression> {
+        match code {
+            "p" => Some(Compression::Pglz),
+            "l" => Some(Compression::Lz4),
+            _ => None,
+        }
+    }
+
+    /// The method's name, as `SET COMPRESSION` takes it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Compression::Pglz => "pglz",
+            Compression::Lz4 => "lz4",
+        }
+    }
 }
 
 /// How an identity column takes values (`pg_attribute.attidentity`); serialized as the catalog
@@ -688,6 +842,11 @@ pub struct Trigger {
     /// When it fires (`pg_trigger.tgenabled`), which `pg_get_triggerdef` does not print.
     #[serde(skip_serializing_if = "TriggerFiring::is_default")]
     pub firing: TriggerFiring,
+    /// A partition's clone of its parent table's trigger (of the same name), which comes and
+    /// goes with that trigger: in the model only when it fires otherwise than the parent's
+    /// (`ALTER TABLE partition DISABLE TRIGGER`), for its firing alone.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cloned: bool,
 }
 
 /// When a trigger fires, with `session_replication_role` (`pg_trigger.tgenabled`); serialized
@@ -1018,6 +1177,7 @@ impl Schema {
             ("enums", self.enums.len()),
             ("domains", self.domains.len()),
             ("composite types", self.composites.len()),
+            ("range types", self.ranges.len()),
             ("sequences", self.sequences.len()),
             ("tables", self.tables.len()),
             ("columns", self.tables.iter().map(|t| t.columns.len()).sum()),

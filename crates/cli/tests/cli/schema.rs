@@ -664,3 +664,126 @@ fn a_composite_type_gains_loses_and_retypes_attributes_in_place() {
     );
     assert!(plan.contains("ALTER TYPE \"public\".\"pair\" ALTER ATTRIBUTE \"a\" TYPE bigint"), "{plan}");
 }
+
+/// Range types (h-adv S6): one with a `SUBTYPE_DIFF` of the schema's own (an SQL function, whose
+/// body PostgreSQL checks), one with a collation and its multirange named, one commented and
+/// used by a function and an array column.
+const RANGES: &str = r#"
+CREATE FUNCTION time_diff(a time, b time) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT EXTRACT(EPOCH FROM (a - b))::float8 $$;
+CREATE TYPE timerange AS RANGE (subtype = time, subtype_diff = time_diff);
+CREATE TYPE textrange AS RANGE (subtype = text, collation = "C", multirange_type_name = text_ranges);
+CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
+COMMENT ON TYPE floatrange IS 'floats';
+CREATE TABLE slots (id int, at timerange, names textrange, spans floatrange[]);
+CREATE FUNCTION width(r floatrange) RETURNS float8 LANGUAGE sql AS $$ SELECT upper(r) - lower(r) $$;
+"#;
+
+/// A range type's constructor functions are PostgreSQL's, made with it: they are not read as
+/// functions, and the dump and plans create the type itself, in its place among the functions.
+#[test]
+fn range_types_are_read_dumped_and_planned_without_their_constructors() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_ranges", RANGES)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let model = model(&dir, &db);
+    let names = |kind: &str| -> Vec<String> {
+        let items = model[kind].as_array().cloned().unwrap_or_default();
+        items.iter().map(|item| item["name"].as_str().unwrap_or_default().to_owned()).collect()
+    };
+    assert_eq!(names("ranges"), ["floatrange", "textrange", "timerange"], "{model:#}");
+    assert_eq!(names("functions"), ["time_diff", "width"], "{model:#}");
+    check_dump_round_trip(&dir, &db);
+
+    check_plan("", RANGES);
+    // A range no column uses is created again with its new options.
+    let plan = check_plan(
+        r#"CREATE TYPE textrange AS RANGE (subtype = text, collation = "C");"#,
+        "CREATE TYPE textrange AS RANGE (subtype = text);",
+    );
+    assert!(plan.contains("DROP TYPE \"public\".\"textrange\""), "{plan}");
+    check_plan(&RANGES.replace("COMMENT ON TYPE floatrange IS 'floats';", ""), RANGES);
+    check_plan("CREATE TYPE r AS RANGE (subtype = int4);", "");
+}
+
+/// A composite type's attribute collation and comments, and a statistics object's comment (h-adv
+/// S2): read, dumped and planned, where a diff called the schemas equal.
+#[test]
+fn composite_attribute_collations_and_comments_and_statistics_comments_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TYPE comp AS (a int, b text); CREATE TABLE base (id int, v text);
+CREATE STATISTICS st1 (ndistinct) ON id, v FROM base;";
+    let annotated = r#"CREATE TYPE comp AS (a int, b text COLLATE "C");
+COMMENT ON COLUMN comp.a IS 'attr comment';
+CREATE TABLE base (id int, v text);
+CREATE STATISTICS st1 (ndistinct) ON id, v FROM base; COMMENT ON STATISTICS st1 IS 'stats';"#;
+    let dir = migrations(&[("1_annotated", annotated)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, annotated);
+    assert!(
+        plan.contains(r#"ALTER TYPE "public"."comp" ALTER ATTRIBUTE "b" TYPE text COLLATE "C""#),
+        "{plan}"
+    );
+    assert!(plan.contains(r#"COMMENT ON COLUMN "public"."comp"."a" IS 'attr comment'"#), "{plan}");
+    assert!(plan.contains(r#"COMMENT ON STATISTICS "public"."st1" IS 'stats'"#), "{plan}");
+    let plan = check_plan(annotated, plain);
+    assert!(plan.contains(r#"COMMENT ON STATISTICS "public"."st1" IS NULL"#), "{plan}");
+}
+
+/// A partitioned table's trigger disabled on one partition only (h-adv S3): the partition's
+/// clone is read for its firing, dumped after its parent's, and planned both ways.
+#[test]
+fn a_trigger_disabled_on_one_partition_only_is_kept() {
+    let Some(db) = database() else { return };
+    let enabled = "CREATE FUNCTION trg() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TABLE parted (id int, k date NOT NULL) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE p2 PARTITION OF parted FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TRIGGER pt AFTER INSERT ON parted FOR EACH ROW EXECUTE FUNCTION trg();";
+    let disabled = format!("{enabled}\nALTER TABLE p1 DISABLE TRIGGER pt;");
+    let parent_disabled =
+        format!("{enabled}\nALTER TABLE parted DISABLE TRIGGER pt; ALTER TABLE p2 ENABLE TRIGGER pt;");
+    let dir = migrations(&[("1_disabled", &disabled)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let triggers = model(&dir, &db)["triggers"].clone();
+    assert_eq!(triggers.as_array().map(Vec::len), Some(2), "{triggers:#}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(enabled, &disabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."p1" DISABLE TRIGGER "pt""#), "{plan}");
+    let plan = check_plan(&disabled, enabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."p1" ENABLE TRIGGER "pt""#), "{plan}");
+    check_plan(&disabled, &parent_disabled);
+    check_plan(&parent_disabled, enabled);
+    check_plan("", &parent_disabled);
+}
+
+/// Column `SET STATISTICS`, `SET STORAGE` and `SET COMPRESSION` (h-adv S10): read, dumped, and
+/// planned on tables that stay, new tables and new columns, and given back after a type change
+/// (which gives the column its new type's storage).
+#[test]
+fn column_statistics_storage_and_compression_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE t (a int, b text, c text, d varchar(10));";
+    let set = "CREATE TABLE t (a int, b text COMPRESSION lz4, c text, d varchar(10));
+ALTER TABLE t ALTER a SET STATISTICS 500, ALTER c SET STORAGE EXTERNAL, ALTER d SET STORAGE MAIN;";
+    let dir = migrations(&[("1_set", set)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, set);
+    for statement in [
+        r#"ALTER TABLE "public"."t" ALTER COLUMN "a" SET STATISTICS 500"#,
+        r#"ALTER TABLE "public"."t" ALTER COLUMN "b" SET COMPRESSION lz4"#,
+        r#"ALTER TABLE "public"."t" ALTER COLUMN "c" SET STORAGE EXTERNAL"#,
+    ] {
+        assert!(plan.contains(statement), "{statement}\n{plan}");
+    }
+    let plan = check_plan(set, plain);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ALTER COLUMN "c" SET STORAGE EXTENDED"#), "{plan}");
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ALTER COLUMN "b" SET COMPRESSION DEFAULT"#), "{plan}");
+    check_plan("", set);
+    let added =
+        format!("{plain}\nALTER TABLE t ADD COLUMN e text; ALTER TABLE t ALTER e SET STORAGE EXTERNAL;");
+    let plan = check_plan(plain, &added);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ALTER COLUMN "e" SET STORAGE EXTERNAL"#), "{plan}");
+    check_plan(set, &set.replace("d varchar(10)", "d text"));
+}
