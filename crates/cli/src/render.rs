@@ -484,12 +484,23 @@ impl Printer {
     }
 
     /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
+    /// The dump's statements; what the model does not hold (an aggregate, a rule) is named, never
+    /// left out in silence: a warning on stderr, `not_modelled` in JSON.
     pub fn schema_dump(&self, model: &haste_dev::Schema) {
+        let left_out = &model.not_modelled.0;
         match self.format {
-            Format::Json => self.json(json!({ "ok": true, "statements": model.to_ddl() })),
+            Format::Json => {
+                self.json(json!({ "ok": true, "statements": model.to_ddl(), "not_modelled": left_out }))
+            }
             Format::Text => {
                 for statement in model.to_ddl() {
                     self.line(&format!("{statement};\n"));
+                }
+                for object in left_out {
+                    self.emit(
+                        &format!("warning: not in this dump (haste does not model it): {object}"),
+                        true,
+                    );
                 }
             }
         }

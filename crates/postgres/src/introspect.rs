@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (eighteen in all, however many tables there are; a nineteenth for owners when asked).
+//! object (nineteen in all, however many tables there are; a twentieth for owners when asked).
 //! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
 //! out.
 
@@ -9,8 +9,9 @@ use haste_driver::DbError;
 use haste_schema::{
     Attribute, Column, ColumnSettings, ColumnStorage, Comment, CommentObject, Composite, Compression,
     Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function, Identity, Index,
-    IndexKey, Namespace, Policy, Range, References, ReferentialAction, ReplicaIdentity, Schema, Sequence,
-    Statistics, StorageParameter, StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View,
+    IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range, References,
+    ReferentialAction, ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, StorageStrategy,
+    Table, TableKind, Trigger, TriggerFiring, View,
 };
 use haste_sql::quote_literal;
 
@@ -622,6 +623,22 @@ impl PgConnection {
                 expressions: items(row, 6),
             })
             .collect();
+        schema.not_modelled = NotModelled(
+            self.rows(&format!(
+                "SELECT 'aggregate', p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE p.prokind = 'a' AND {USER_SCHEMA} AND {} \
+                 UNION ALL SELECT 'rule', r.rulename || ' on ' || n.nspname || '.' || c.relname FROM pg_rewrite r \
+                 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE r.rulename <> '_RETURN' AND {class_filter} ORDER BY 1, 2",
+                not_extension_owned("pg_proc", "p.oid"),
+            ))?
+            .iter()
+            .map(|row| NotModelledObject {
+                kind: if text(row, 0) == "rule" { NotModelledKind::Rule } else { NotModelledKind::Aggregate },
+                name: text(row, 1),
+            })
+            .collect(),
+        );
         schema.comments = self.comments(&class_filter, &type_filter)?;
         schema.privileges = self.privileges(&class_filter, &type_filter)?;
         schema.default_privileges = self.default_privileges()?;

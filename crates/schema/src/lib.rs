@@ -67,6 +67,51 @@ pub struct Schema {
     /// owners are asked for (`owners = true`); empty otherwise. See ARCHITECTURE.md.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<Owner>,
+    /// Objects of the database the model does not hold (aggregates, rules other than views'),
+    /// named so that `schema dump` can say what it leaves out. Never part of a comparison.
+    #[serde(skip)]
+    pub not_modelled: NotModelled,
+}
+
+/// Objects the model does not hold, for warnings; any two compare equal (a diff neither sees
+/// nor plans them, see ARCHITECTURE.md).
+#[derive(Debug, Clone, Default, Eq)]
+pub struct NotModelled(pub Vec<NotModelledObject>);
+
+impl PartialEq for NotModelled {
+    fn eq(&self, _: &NotModelled) -> bool {
+        true
+    }
+}
+
+/// The kind of an object the model does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotModelledKind {
+    /// `CREATE AGGREGATE`.
+    Aggregate,
+    /// `CREATE RULE` (a view's own `_RETURN` rule is the view).
+    Rule,
+}
+
+/// One object the model does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotModelledObject {
+    /// What it is.
+    pub kind: NotModelledKind,
+    /// Its name as people read it: an aggregate's signature (`regprocedure`), a rule's
+    /// `name on schema.table`.
+    pub name: String,
+}
+
+impl std::fmt::Display for NotModelledObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            NotModelledKind::Aggregate => "aggregate",
+            NotModelledKind::Rule => "rule",
+        };
+        write!(f, "{kind} {}", self.name)
+    }
 }
 
 /// A schema (namespace).

@@ -787,3 +787,34 @@ ALTER TABLE t ALTER a SET STATISTICS 500, ALTER c SET STORAGE EXTERNAL, ALTER d 
     assert!(plan.contains(r#"ALTER TABLE "public"."t" ALTER COLUMN "e" SET STORAGE EXTERNAL"#), "{plan}");
     check_plan(set, &set.replace("d varchar(10)", "d text"));
 }
+
+/// Aggregates and rules are not modelled (ARCHITECTURE.md): `schema dump` names each one it
+/// leaves out, on stderr (stdout stays SQL) and in JSON, never in silence (h-adv S10).
+#[test]
+fn a_dump_names_the_aggregates_and_rules_it_leaves_out() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "1_unmodelled",
+        "CREATE TABLE t (a int);
+CREATE RULE t_ignore AS ON INSERT TO t DO INSTEAD NOTHING;
+CREATE AGGREGATE total (int) (SFUNC = int4pl, STYPE = int);",
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &db.url]);
+    assert_eq!(dump.code, 0, "{dump:?}");
+    assert!(!dump.stdout.contains("warning"), "{dump:?}");
+    for object in ["aggregate total(integer)", "rule t_ignore on public.t"] {
+        let warning = format!("warning: not in this dump (haste does not model it): {object}");
+        assert!(dump.stderr.contains(&warning), "{warning}\n{dump:?}");
+    }
+    let json = haste(dir.path(), &["schema", "dump", "--url", &db.url, "--format", "json"]);
+    let left_out = json.json_lines()[0]["not_modelled"].clone();
+    assert_eq!(
+        left_out,
+        serde_json::json!([
+            {"kind": "aggregate", "name": "total(integer)"},
+            {"kind": "rule", "name": "t_ignore on public.t"}
+        ]),
+        "{json:?}"
+    );
+}
