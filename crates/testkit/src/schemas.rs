@@ -113,6 +113,14 @@ impl RandomSchema {
         }
         let quoted: Vec<String> = chosen.iter().map(|l| format!("'{l}'")).collect();
         sql.push_str(&format!("CREATE TYPE stage AS ENUM ({});\n", quoted.join(", ")));
+        // A range type (no column uses it: one that changes is dropped and created again).
+        if random.chance(30) {
+            let subtype = if random.chance(50) { "int4" } else { "int8" };
+            sql.push_str(&format!("CREATE TYPE span AS RANGE (subtype = {subtype});\n"));
+            if random.chance(30) {
+                sql.push_str(&format!("COMMENT ON TYPE span IS 'span {}';\n", random.next(2)));
+            }
+        }
         let tables = 1 + stable.next(4);
         let mut present = Vec::new();
         for t in 0..tables {
@@ -175,6 +183,11 @@ impl RandomSchema {
             }
             sql.push_str(&format!("CREATE TABLE {table} ({});\n", columns.join(", ")));
             present.push(t);
+            // A statistics target, kept through a change of the column's type.
+            if random.chance(20) {
+                let target = 100 * (1 + random.next(3));
+                sql.push_str(&format!("ALTER TABLE {table} ALTER COLUMN id SET STATISTICS {target};\n"));
+            }
             if let Some(name) = &unique_candidate
                 && random.chance(25)
             {
