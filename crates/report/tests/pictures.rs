@@ -174,6 +174,7 @@ fn hostile() -> Schema {
             name: "t</td>".to_owned(),
             definition: "CREATE TRIGGER \"t</td>\" BEFORE INSERT ON ... EXECUTE FUNCTION f()".to_owned(),
             firing: Default::default(),
+            cloned: false,
         }],
         policies: vec![Policy {
             schema: "public".to_owned(),
