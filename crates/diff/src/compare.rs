@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use haste_schema::{
     Column, Comment, CommentObject, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension,
-    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, Schema,
+    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, Rule, Schema,
     Sequence, Statistics, StorageParameter, Table, Trigger, View, qualified,
 };
 
@@ -52,6 +52,8 @@ pub enum Object<'a> {
     Trigger(&'a Trigger),
     /// A row-level security policy.
     Policy(&'a Policy),
+    /// A rule.
+    Rule(&'a Rule),
     /// A statistics object.
     Statistics(&'a Statistics),
     /// A privilege.
@@ -78,6 +80,7 @@ impl Object<'_> {
             Object::Function(_) => "function",
             Object::Trigger(_) => "trigger",
             Object::Policy(_) => "policy",
+            Object::Rule(_) => "rule",
             Object::Statistics(_) => "statistics",
             Object::Privilege(_) => "privilege",
             Object::DefaultPrivilege(_) => "default privilege",
@@ -102,6 +105,7 @@ impl Object<'_> {
             Object::Function(function) => function.signature.clone(),
             Object::Trigger(trigger) => plain(&plain(&trigger.schema, &trigger.table), &trigger.name),
             Object::Policy(policy) => plain(&plain(&policy.schema, &policy.table), &policy.name),
+            Object::Rule(rule) => plain(&plain(&rule.schema, &rule.table), &rule.name),
             Object::Statistics(statistics) => plain(&statistics.schema, &statistics.name),
             Object::Privilege(privilege) => {
                 let object = match (privilege.object, &privilege.column) {
@@ -287,6 +291,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     objects(out, from.functions.iter().map(Object::Function), to.functions.iter().map(Object::Function));
     objects(out, from.triggers.iter().map(Object::Trigger), to.triggers.iter().map(Object::Trigger));
     objects(out, from.policies.iter().map(Object::Policy), to.policies.iter().map(Object::Policy));
+    objects(out, from.rules.iter().map(Object::Rule), to.rules.iter().map(Object::Rule));
     objects(
         out,
         from.statistics.iter().map(Object::Statistics),

@@ -203,6 +203,20 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
+    // A rule on a table or view that stays (a view created again takes its rules along).
+    for old in from.rules.iter().filter(|r| !stays(&r.schema, &r.table, to.rules.contains(r))) {
+        let key = qualified(&old.schema, &old.table);
+        let view_kept = to.views.iter().any(|v| v.schema == old.schema && v.name == old.table)
+            && !views.creates(&old.schema, &old.table);
+        if new_tables.contains_key(&key) || view_kept {
+            plan.push(
+                &SchemaChange::DropRule(OfTable::new(&old.schema, &old.table, &old.name)),
+                format!("DROP RULE {} ON {key}", quote_ident(&old.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+    }
     for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
@@ -501,6 +515,10 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in to.triggers.iter().filter(|t| !t.cloned && !stays(&t.schema, &t.table, has_trigger(from, t))) {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
+    }
+    for new in to.rules.iter().filter(|r| !stays(&r.schema, &r.table, from.rules.contains(r))) {
+        let source = SchemaChange::CreateRule(OfTable::new(&new.schema, &new.table, &new.name));
+        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
     }
     // A trigger is created enabled: one that fires otherwise is set so, as is one kept whose
     // firing changes. Setting a partitioned table's trigger sets its partitions' clones too, so

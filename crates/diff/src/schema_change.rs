@@ -158,6 +158,10 @@ pub enum SchemaChange {
     CreateTrigger(OfTable),
     /// A trigger dropped.
     DropTrigger(OfTable),
+    /// A rule created.
+    CreateRule(OfTable),
+    /// A rule dropped.
+    DropRule(OfTable),
     /// A trigger disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
     SetTriggerFiring(OfTable),
     /// A policy created.

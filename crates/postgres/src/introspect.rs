@@ -1,5 +1,5 @@
 //! Reads a database's schema into [`haste_schema::Schema`] with one catalog query per kind of
-//! object (nineteen in all, however many tables there are; a twentieth for owners when asked).
+//! object (twenty in all, however many tables there are; a twenty-first for owners when asked).
 //! Objects owned by extensions and the migration history tables (haste's and Prisma's) are left
 //! out.
 
@@ -10,8 +10,8 @@ use haste_schema::{
     Attribute, Column, ColumnSettings, ColumnStorage, Comment, CommentObject, Composite, Compression,
     Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function, Identity, Index,
     IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range, References,
-    ReferentialAction, ReplicaIdentity, Schema, Sequence, Statistics, StorageParameter, StorageStrategy,
-    Table, TableKind, Trigger, TriggerFiring, View,
+    ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
+    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View,
 };
 use haste_sql::quote_literal;
 
@@ -623,20 +623,28 @@ impl PgConnection {
                 expressions: items(row, 6),
             })
             .collect();
+        schema.rules = self
+            .rows(&format!(
+                "SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid) FROM pg_rewrite r \
+                 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE r.rulename <> '_RETURN' AND {class_filter} ORDER BY 1, 2, 3"
+            ))?
+            .iter()
+            .map(|row| Rule {
+                schema: text(row, 0),
+                table: text(row, 1),
+                name: text(row, 2),
+                definition: text(row, 3),
+            })
+            .collect();
         schema.not_modelled = NotModelled(
             self.rows(&format!(
-                "SELECT 'aggregate', p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE p.prokind = 'a' AND {USER_SCHEMA} AND {} \
-                 UNION ALL SELECT 'rule', r.rulename || ' on ' || n.nspname || '.' || c.relname FROM pg_rewrite r \
-                 JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 WHERE r.rulename <> '_RETURN' AND {class_filter} ORDER BY 1, 2",
+                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+                 WHERE p.prokind = 'a' AND {USER_SCHEMA} AND {} ORDER BY 1",
                 not_extension_owned("pg_proc", "p.oid"),
             ))?
             .iter()
-            .map(|row| NotModelledObject {
-                kind: if text(row, 0) == "rule" { NotModelledKind::Rule } else { NotModelledKind::Aggregate },
-                name: text(row, 1),
-            })
+            .map(|row| NotModelledObject { kind: NotModelledKind::Aggregate, name: text(row, 0) })
             .collect(),
         );
         schema.comments = self.comments(&class_filter, &type_filter)?;

@@ -4,7 +4,7 @@
 //! the foreign keys that reference them (but composite types and functions over the row types of
 //! tables or views after those), indexes before the attachments of partitions' indexes to their
 //! parents' (pg_dump's form, which keeps every name), tables before views, views in creation
-//! order, triggers and policies, comments once every object they are on exists, then
+//! order, triggers, rules and policies, comments once every object they are on exists, then
 //! privileges, owners (when read) and default privileges last.
 
 use haste_sql::{quote_ident, quote_literal};
@@ -746,6 +746,7 @@ impl Schema {
         out.extend(own.iter().map(|trigger| trigger.definition.clone()));
         out.extend(own.iter().filter(|t| !t.firing.is_default()).map(|t| t.firing_statement()));
         out.extend(cloned.iter().map(|t| t.firing_statement()));
+        out.extend(self.rules.iter().map(crate::Rule::create_statement));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));

@@ -50,6 +50,10 @@ pub struct Schema {
     pub triggers: Vec<Trigger>,
     /// Row-level security policies.
     pub policies: Vec<Policy>,
+    /// Rules (`CREATE RULE`) on tables and views, a view's own `_RETURN` rule aside (that is the
+    /// view).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
     /// Extended statistics objects (`CREATE STATISTICS`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statistics: Vec<Statistics>,
@@ -67,7 +71,7 @@ pub struct Schema {
     /// owners are asked for (`owners = true`); empty otherwise. See ARCHITECTURE.md.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<Owner>,
-    /// Objects of the database the model does not hold (aggregates, rules other than views'),
+    /// Objects of the database the model does not hold (aggregates),
     /// named so that `schema dump` can say what it leaves out. Never part of a comparison.
     #[serde(skip)]
     pub not_modelled: NotModelled,
@@ -90,8 +94,6 @@ impl PartialEq for NotModelled {
 pub enum NotModelledKind {
     /// `CREATE AGGREGATE`.
     Aggregate,
-    /// `CREATE RULE` (a view's own `_RETURN` rule is the view).
-    Rule,
 }
 
 /// One object the model does not hold.
@@ -99,8 +101,7 @@ pub enum NotModelledKind {
 pub struct NotModelledObject {
     /// What it is.
     pub kind: NotModelledKind,
-    /// Its name as people read it: an aggregate's signature (`regprocedure`), a rule's
-    /// `name on schema.table`.
+    /// Its name as people read it: an aggregate's signature (`regprocedure`).
     pub name: String,
 }
 
@@ -108,7 +109,6 @@ impl std::fmt::Display for NotModelledObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let kind = match self.kind {
             NotModelledKind::Aggregate => "aggregate",
-            NotModelledKind::Rule => "rule",
         };
         write!(f, "{kind} {}", self.name)
     }
@@ -941,6 +941,26 @@ impl TriggerFiring {
     }
 }
 
+/// A rule on a table or view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rule {
+    /// Schema of its table or view.
+    pub schema: String,
+    /// Its table or view.
+    pub table: String,
+    /// Name.
+    pub name: String,
+    /// The `CREATE RULE` statement, as `pg_get_ruledef` prints it.
+    pub definition: String,
+}
+
+impl Rule {
+    /// `CREATE RULE`.
+    pub fn create_statement(&self) -> String {
+        self.definition.trim_end().trim_end_matches(';').to_owned()
+    }
+}
+
 /// A row-level security policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Policy {
@@ -1232,6 +1252,7 @@ impl Schema {
             ("functions", self.functions.len()),
             ("triggers", self.triggers.len()),
             ("policies", self.policies.len()),
+            ("rules", self.rules.len()),
             ("statistics", self.statistics.len()),
             ("privileges", self.privileges.len() + self.default_privileges.len()),
             ("comments", self.comments.len()),
