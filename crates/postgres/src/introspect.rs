@@ -659,10 +659,12 @@ impl PgConnection {
     /// The comments on objects other than schemas, tables and table columns: one query over
     /// `pg_description`, each object kind joined to its catalog with the filters its own query
     /// uses (extension-owned objects, history tables and indexes backing constraints left out).
+    /// The `name` column is `text`: as a `name` (the first branch's type, which the union takes),
+    /// a function's signature longer than 63 bytes was cut, and its comment did not apply.
     fn comments(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Comment>, DbError> {
         let rows = self.rows(&format!(
             "SELECT kind, schema, name, part, description FROM ( \
-             SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname AS name, \
+             SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname::text AS name, \
                NULL::name AS part, d.description FROM pg_description d JOIN pg_type t ON t.oid = d.objoid \
                JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
                WHERE d.classoid = 'pg_type'::regclass AND (t.typtype IN ('e', 'd', 'r') OR r.relkind = 'c') AND {type_filter} \

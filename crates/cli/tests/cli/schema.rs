@@ -829,3 +829,18 @@ CREATE RULE v_insert AS ON INSERT TO v DO INSTEAD INSERT INTO t VALUES (NEW.a);"
     // The view is created again (the column it reads is retyped): its rule comes back.
     check_plan(&ruled, &ruled.replace("CREATE TABLE t (a int)", "CREATE TABLE t (a bigint)"));
 }
+
+/// A comment on a function whose signature is longer than a `name` (63 bytes) keeps the whole
+/// signature: cut, the dump's `COMMENT ON ROUTINE` did not apply (the Sirimbo structure dump).
+#[test]
+fn a_comment_on_a_function_with_a_long_signature_is_dumped_whole() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "1_long",
+        "CREATE TABLE cohort_subscription (id int);
+CREATE FUNCTION create_missing_cohort_subscription_payments(c cohort_subscription) RETURNS void LANGUAGE sql AS $$ SELECT $$;
+COMMENT ON FUNCTION create_missing_cohort_subscription_payments(cohort_subscription) IS '@omit';",
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    check_dump_round_trip(&dir, &db);
+}
