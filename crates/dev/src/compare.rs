@@ -57,6 +57,9 @@ pub fn plan_between(
     if let Some(reason) = haste_diff::domain_rebuild_refused(&from.schema, to) {
         return Err(Error::DomainRebuild { reason });
     }
+    if let Some(reason) = haste_diff::range_rebuild_refused(&from.schema, to) {
+        return Err(Error::RangeRebuild { reason });
+    }
     if let Some(refusal) = haste_diff::partitioning_refused(&from.schema, to) {
         return Err(Error::Partitioning(refusal));
     }

@@ -142,6 +142,9 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if let Some(reason) = haste_diff::domain_rebuild_refused(&before, target.schema()) {
         return Err(Error::DomainRebuild { reason });
     }
+    if let Some(reason) = haste_diff::range_rebuild_refused(&before, target.schema()) {
+        return Err(Error::RangeRebuild { reason });
+    }
     if let Some(refusal) = haste_diff::partitioning_refused(&before, target.schema()) {
         return Err(Error::Partitioning(refusal));
     }

@@ -135,6 +135,13 @@ pub enum Error {
         /// Which domain, which base types, and what uses it.
         reason: String,
     },
+    /// A range type changes while columns, domains, composite types or functions use it
+    /// ([`haste_diff::range_rebuild_refused`]).
+    #[error("{reason}; nothing was written")]
+    RangeRebuild {
+        /// Which range and what uses it.
+        reason: String,
+    },
     /// A change of partitioning haste does not plan ([`haste_diff::partitioning_refused`]): the
     /// message names the table and why.
     #[error("{0}")]

@@ -80,6 +80,49 @@ pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
     })
 }
 
+/// What stops a range type that changes from being dropped and created again (PostgreSQL alters
+/// none of its options): the columns, domains, composite types and functions that use it on the
+/// side it starts from, named, for the first such range; `None` when every one can be. Such a
+/// plan would fail (2BP01) and roll back; refused before, it says why.
+pub fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
+    let changed = to.ranges.iter().filter_map(|new| {
+        from.ranges.iter().find(|old| old.schema == new.schema && old.name == new.name && *old != new)
+    });
+    changed.into_iter().find_map(|old| {
+        let uses = |data_type: &str| column_uses(data_type, &old.schema, &old.name).is_some();
+        let mut users: Vec<String> = from
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter().filter(|c| uses(&c.data_type)).map(move |c| (t, c)))
+            .map(|(t, c)| format!("column {}.{}.{}", t.schema, t.name, c.name))
+            .collect();
+        users.extend(
+            from.domains.iter().filter(|d| uses(&d.base_type)).map(|d| format!("domain {}.{}", d.schema, d.name)),
+        );
+        users.extend(
+            from.composites
+                .iter()
+                .filter(|c| c.attributes.iter().any(|a| uses(&a.data_type)))
+                .map(|c| format!("type {}.{}", c.schema, c.name)),
+        );
+        users.extend(
+            from.functions
+                .iter()
+                .filter(|f| signature_types(&f.signature).any(uses))
+                .map(|f| format!("function {}", f.signature)),
+        );
+        (!users.is_empty()).then(|| {
+            format!(
+                "range type {}.{} changes, and PostgreSQL cannot alter a range type in place, nor drop it while {} use{} it (write this migration by hand: haste migrate new)",
+                old.schema,
+                old.name,
+                users.join(", "),
+                if users.len() == 1 { "s" } else { "" },
+            )
+        })
+    })
+}
+
 /// The argument types of a signature as `regprocedure` prints it (`crm.f(integer, crm.score)`).
 fn signature_types(signature: &str) -> impl Iterator<Item = &str> {
     let arguments = signature.split_once('(').map_or("", |(_, rest)| rest.trim_end_matches(')'));

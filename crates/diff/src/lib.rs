@@ -47,7 +47,7 @@ mod summary;
 mod views;
 
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
-pub use domains::domain_rebuild_refused;
+pub use domains::{domain_rebuild_refused, range_rebuild_refused};
 pub use partitions::{PartitionRefusal, partitioning_refused};
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};

@@ -844,3 +844,23 @@ COMMENT ON FUNCTION create_missing_cohort_subscription_payments(cohort_subscript
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
     check_dump_round_trip(&dir, &db);
 }
+
+/// A range type that changes while a column uses it cannot be dropped and created again, nor
+/// altered: `schema diff` refuses it (exit 2) naming the range and the column, where the plan
+/// failed on apply (2BP01).
+#[test]
+fn a_range_type_that_changes_under_a_column_is_refused() {
+    let (Some(a), Some(b)) = (database(), database()) else { return };
+    a.execute("CREATE TYPE textrange AS RANGE (subtype = text); CREATE TABLE t (r textrange);");
+    b.execute(
+        r#"CREATE TYPE textrange AS RANGE (subtype = text, collation = "C"); CREATE TABLE t (r textrange);"#,
+    );
+    let dir = migrations(&[]);
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &a.url, "--to", &b.url]);
+    assert_eq!(diff.code, 2, "{diff:?}");
+    assert!(
+        diff.stderr.contains("range type public.textrange changes")
+            && diff.stderr.contains("column public.t.r"),
+        "{diff:?}"
+    );
+}
