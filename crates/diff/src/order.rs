@@ -150,6 +150,7 @@ mod tests {
             row_types: Vec::new(),
             arguments: String::new(),
             result: Some("bigint".into()),
+            range_types: Vec::new(),
         }
     }
 

@@ -325,6 +325,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // A range's `SUBTYPE_DIFF` goes before the range, whatever its language.
     let early = |function: &haste_schema::Function| {
         stage(function) == RowTypeStage::BeforeTables
+            && !to.uses_late_range(function)
             && (!checked_body(function)
                 || to.ranges.iter().any(|r| {
                     r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
@@ -334,6 +335,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         create_function(&mut plan, new);
     }
     create_ranges(&mut plan, true);
+    // Functions over those ranges, once they exist.
+    for new in
+        new_functions.iter().filter(|f| stage(f) == RowTypeStage::BeforeTables && to.uses_late_range(f))
+    {
+        create_function(&mut plan, new);
+    }
     let mut suggestions = Vec::new();
     // The indexes both sides hold unchanged, by table: looked up by name, not compared with
     // every index of the other side (a schema of thousands of indexes).
@@ -400,7 +407,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // the tables whose defaults or generated columns call them (`order.rs`).
     let sql_functions: Vec<&haste_schema::Function> = new_functions
         .iter()
-        .filter(|f| !early(f) && stage(f) == RowTypeStage::BeforeTables)
+        .filter(|f| !early(f) && !to.uses_late_range(f) && stage(f) == RowTypeStage::BeforeTables)
         .copied()
         .collect();
     let creations = order::creations(&created, &sql_functions, &views.created);

@@ -337,6 +337,7 @@ mod tests {
             row_types: Vec::new(),
             arguments: "integer".into(),
             result: Some("integer".into()),
+            range_types: Vec::new(),
         };
         let revoked = Privilege {
             grantee: "PUBLIC".into(),

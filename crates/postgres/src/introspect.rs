@@ -542,7 +542,12 @@ impl PgConnection {
                 "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
                  (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_depend d {ROW_TYPE_JOIN} \
                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass), \
-                 pg_get_function_arguments(p.oid), pg_get_function_result(p.oid) \
+                 pg_get_function_arguments(p.oid), pg_get_function_result(p.oid), \
+                 (SELECT string_agg(DISTINCT rn.nspname || E'\\x1e' || rt.typname, E'\\x1f') FROM pg_depend d \
+                   JOIN pg_type dt ON dt.oid = d.refobjid \
+                   JOIN pg_range r ON r.rngtypid IN (dt.oid, dt.typelem) OR r.rngmultitypid IN (dt.oid, dt.typelem) \
+                   JOIN pg_type rt ON rt.oid = r.rngtypid JOIN pg_namespace rn ON rn.oid = rt.typnamespace \
+                   WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass) \
                  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang \
                  WHERE p.prokind IN ('f', 'p') AND {USER_SCHEMA} AND {} AND {} ORDER BY 1, 2",
                 not_extension_owned("pg_proc", "p.oid"),
@@ -559,6 +564,7 @@ impl PgConnection {
                 row_types: pairs(row, 5),
                 arguments: text(row, 6),
                 result: optional(row, 7),
+                range_types: pairs(row, 8),
             })
             .collect();
         schema.triggers = self

@@ -12,8 +12,9 @@ use haste_sql::{quote_ident, quote_literal};
 use crate::{
     Attribute, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite, Compression,
     Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint, Enum, Extension,
-    Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, ReplicaIdentity,
-    RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger, View,
+    Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range,
+    ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger,
+    View,
 };
 
 /// `"schema"."name"`.
@@ -91,6 +92,16 @@ impl Range {
         self.subtype_diff
             .as_ref()
             .is_some_and(|(on, name)| schema.functions.iter().any(|f| f.schema == *on && f.name == *name))
+    }
+}
+
+impl Schema {
+    /// Whether `function` is over a range type of this schema whose `SUBTYPE_DIFF` is one of its
+    /// functions: it waits for that range, which waits for the functions.
+    pub fn uses_late_range(&self, function: &Function) -> bool {
+        function.range_types.iter().any(|(schema, name)| {
+            self.ranges.iter().any(|r| r.schema == *schema && r.name == *name && r.uses_function_of(self))
+        })
     }
 }
 
@@ -679,21 +690,23 @@ impl Schema {
         // Types and functions over the row types of tables or views wait for them.
         let composites =
             |stage| self.composites.iter().filter(move |c| self.row_type_stage(&c.row_types) == stage);
-        let functions = |stage| {
+        let functions = |stage, late: bool| {
             self.functions
                 .iter()
                 .filter(move |f| self.row_type_stage(&f.row_types) == stage)
+                .filter(move |f| stage != RowTypeStage::BeforeTables || self.uses_late_range(f) == late)
                 .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned())
         };
         out.extend(composites(RowTypeStage::BeforeTables).map(Composite::create_statement));
         out.extend(self.domains.iter().flat_map(Domain::create_statements));
         // A range over the types above; one whose `SUBTYPE_DIFF` is a function of the schema
-        // after the functions (see ARCHITECTURE.md for the function over such a range).
+        // after the functions, and the functions over such a range after it.
         let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);
         out.extend(ranges(false).map(Range::create_statement));
         out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
-        out.extend(functions(RowTypeStage::BeforeTables));
+        out.extend(functions(RowTypeStage::BeforeTables, false));
         out.extend(ranges(true).map(Range::create_statement));
+        out.extend(functions(RowTypeStage::BeforeTables, true));
         // Parents before their partitions and their inheritance children.
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
@@ -710,7 +723,7 @@ impl Schema {
                 .identity_options_statement(&sequence.changed_options(&sequence.identity_defaults()), true)
         }));
         out.extend(composites(RowTypeStage::AfterTables).map(Composite::create_statement));
-        out.extend(functions(RowTypeStage::AfterTables));
+        out.extend(functions(RowTypeStage::AfterTables, false));
         out.extend(self.sequences.iter().filter(|s| !s.identity).filter_map(Sequence::owned_by_statement));
         let constraints = |foreign: bool| {
             tables.iter().flat_map(move |table| {
@@ -739,7 +752,7 @@ impl Schema {
         out.extend(self.views.iter().map(View::create_statement));
         out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
-        out.extend(functions(RowTypeStage::AfterViews));
+        out.extend(functions(RowTypeStage::AfterViews, false));
         // A partition's clone of a trigger comes with its parent's, whose firing (set first)
         // reaches the partitions; a clone that fires otherwise is set after.
         let (cloned, own): (Vec<&Trigger>, Vec<&Trigger>) = self.triggers.iter().partition(|t| t.cloned);

@@ -862,6 +862,10 @@ pub struct Function {
     /// What it returns (`pg_get_function_result`: `integer`, `SETOF t`, `TABLE(...)`); `None`
     /// for a procedure.
     pub result: Option<String>,
+    /// The range types (schema, name) its arguments or result are of (the ranges, their
+    /// multiranges, arrays of them): PostgreSQL refuses the function before them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub range_types: Vec<(String, String)>,
 }
 
 impl Function {

@@ -666,8 +666,9 @@ fn a_composite_type_gains_loses_and_retypes_attributes_in_place() {
 }
 
 /// Range types (h-adv S6): one with a `SUBTYPE_DIFF` of the schema's own (an SQL function, whose
-/// body PostgreSQL checks), one with a collation and its multirange named, one commented and
-/// used by a function and an array column.
+/// body PostgreSQL checks) and a function over arrays of it (created after it, so after that
+/// function), one with a collation and its multirange named, one commented and used by a
+/// function and an array column.
 const RANGES: &str = r#"
 CREATE FUNCTION time_diff(a time, b time) RETURNS float8 LANGUAGE sql IMMUTABLE AS $$ SELECT EXTRACT(EPOCH FROM (a - b))::float8 $$;
 CREATE TYPE timerange AS RANGE (subtype = time, subtype_diff = time_diff);
@@ -676,6 +677,7 @@ CREATE TYPE floatrange AS RANGE (subtype = float8, subtype_diff = float8mi);
 COMMENT ON TYPE floatrange IS 'floats';
 CREATE TABLE slots (id int, at timerange, names textrange, spans floatrange[]);
 CREATE FUNCTION width(r floatrange) RETURNS float8 LANGUAGE sql AS $$ SELECT upper(r) - lower(r) $$;
+CREATE FUNCTION a_length(spans timerange[]) RETURNS int LANGUAGE plpgsql AS $$ BEGIN RETURN cardinality(spans); END $$;
 "#;
 
 /// A range type's constructor functions are PostgreSQL's, made with it: they are not read as
@@ -691,7 +693,7 @@ fn range_types_are_read_dumped_and_planned_without_their_constructors() {
         items.iter().map(|item| item["name"].as_str().unwrap_or_default().to_owned()).collect()
     };
     assert_eq!(names("ranges"), ["floatrange", "textrange", "timerange"], "{model:#}");
-    assert_eq!(names("functions"), ["time_diff", "width"], "{model:#}");
+    assert_eq!(names("functions"), ["a_length", "time_diff", "width"], "{model:#}");
     check_dump_round_trip(&dir, &db);
 
     check_plan("", RANGES);
