@@ -704,6 +704,14 @@ fn range_types_are_read_dumped_and_planned_without_their_constructors() {
     );
     assert!(plan.contains("DROP TYPE \"public\".\"textrange\""), "{plan}");
     check_plan(&RANGES.replace("COMMENT ON TYPE floatrange IS 'floats';", ""), RANGES);
+    // A range's privileges, and the grant given back to one created again.
+    haste_testkit::ensure_roles(&db.url, &["haste_reader"]);
+    let granted = "CREATE TYPE span AS RANGE (subtype = int4); REVOKE USAGE ON TYPE span FROM PUBLIC;
+GRANT USAGE ON TYPE span TO haste_reader;";
+    let plan = check_plan("", granted);
+    assert!(plan.contains(r#"GRANT USAGE ON TYPE "public"."span" TO "haste_reader""#), "{plan}");
+    let plan = check_plan(granted, &granted.replace("int4", "int8"));
+    assert!(plan.contains(r#"GRANT USAGE ON TYPE "public"."span" TO "haste_reader""#), "{plan}");
     check_plan("CREATE TYPE r AS RANGE (subtype = int4);", "");
 }
 
