@@ -711,11 +711,12 @@ impl Schema {
         let tables = self.creation_order(self.tables.iter().collect());
         out.extend(tables.iter().map(|table| table.create_statement()));
         out.extend(tables.iter().flat_map(|table| self.inherited_column_statements(table)));
+        // Parents first: a parent's statistics target and storage reach its children.
         out.extend(tables.iter().flat_map(|table| {
             let name = table.qualified_name();
-            let defaults = ColumnSettings::default();
             table.columns.iter().flat_map(move |column| {
-                column.settings_statements(&name, &defaults).into_iter().map(|(_, statement)| statement)
+                let given = self.settings_from_parent(table, column);
+                column.settings_statements(&name, &given).into_iter().map(|(_, statement)| statement)
             })
         }));
         out.extend(self.sequences.iter().filter(|s| s.identity).filter_map(|sequence| {
@@ -775,6 +776,21 @@ impl Schema {
 }
 
 impl Schema {
+    /// The settings a column of `table` has once its parent's (a partition's, or the first
+    /// inheritance parent's) are set: `SET STATISTICS` and `SET STORAGE` on a parent reach its
+    /// children's columns of the same name, `SET COMPRESSION` does not.
+    fn settings_from_parent(&self, table: &Table, column: &Column) -> ColumnSettings {
+        let first_parent = table.inherits.first();
+        let parent = self.tables.iter().find(|t| {
+            table.is_partition_of(t)
+                || first_parent.is_some_and(|(schema, name)| t.schema == *schema && t.name == *name)
+        });
+        match parent.and_then(|p| p.columns.iter().find(|c| c.name == column.name)) {
+            Some(given) => ColumnSettings { compression: None, ..given.settings.clone() },
+            None => ColumnSettings::default(),
+        }
+    }
+
     /// What a child (a table of this schema: an inheritance child or a partition) sets on the
     /// columns it only inherits beyond what its parents give (a default of its own, `NOT
     /// NULL`), which its `CREATE TABLE` cannot say (a partition's `PARTITION OF` lists no

@@ -776,7 +776,13 @@ fn column_statistics_storage_and_compression_are_kept() {
     let plain = "CREATE TABLE t (a int, b text, c text, d varchar(10));";
     let set = "CREATE TABLE t (a int, b text COMPRESSION lz4, c text, d varchar(10));
 ALTER TABLE t ALTER a SET STATISTICS 500, ALTER c SET STORAGE EXTERNAL, ALTER d SET STORAGE MAIN;";
-    let dir = migrations(&[("1_set", set)]);
+    // A parent's statistics target and storage reach the partitions it has, not those created
+    // later; its compression reaches none that exists, and is given to those created later.
+    let partitioned = "CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);
+ALTER TABLE parted ALTER v SET STATISTICS 300, ALTER v SET STORAGE EXTERNAL, ALTER v SET COMPRESSION pglz;
+CREATE TABLE p2 PARTITION OF parted FOR VALUES FROM (10) TO (20);";
+    let dir = migrations(&[("1_set", set), ("2_partitioned", partitioned)]);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
     check_dump_round_trip(&dir, &db);
     let plan = check_plan(plain, set);
