@@ -393,6 +393,62 @@ pub(crate) fn change_settings(plan: &mut Builder, table: &Table, column: &Column
     }
 }
 
+/// The columns of a partition whose statistics target or storage its parent's change reached
+/// (`SET STATISTICS` and `SET STORAGE` on a partitioned table reach its partitions; `SET
+/// COMPRESSION` does not): set to the partition's own again where that differs. Runs after the
+/// partition's own changes, which follow its parent's.
+pub(crate) fn settings_reached_from_parent(
+    plan: &mut Builder,
+    from: &Schema,
+    to: &Schema,
+    old: &Table,
+    new: &Table,
+) {
+    let (Some(old_parent), Some(new_parent)) = (partition_parent(from, old), partition_parent(to, new))
+    else {
+        return;
+    };
+    if table_key(old_parent) != table_key(new_parent) {
+        return;
+    }
+    for column in &new.columns {
+        let Some(before) = old.columns.iter().find(|c| c.name == column.name) else { continue };
+        let settings_of =
+            |table: &Table| table.columns.iter().find(|c| c.name == column.name).map(|c| c.settings.clone());
+        let (Some(parent_before), Some(parent_after)) = (settings_of(old_parent), settings_of(new_parent))
+        else {
+            continue;
+        };
+        if retyped(before, column) || replaced(before, column) {
+            continue;
+        }
+        let (own_before, own_after) = (&before.settings, &column.settings);
+        // Its own statements (after its parent's) set what changed in it; the parent's reached
+        // the rest.
+        let reached = ColumnSettings {
+            statistics_target: match own_before.statistics_target != own_after.statistics_target {
+                true => own_after.statistics_target,
+                false if parent_before.statistics_target != parent_after.statistics_target => {
+                    parent_after.statistics_target
+                }
+                false => own_before.statistics_target,
+            },
+            storage: match own_before.storage != own_after.storage {
+                true => own_after.storage,
+                false if parent_before.storage != parent_after.storage => parent_after.storage,
+                false => own_before.storage,
+            },
+            compression: own_after.compression,
+        };
+        change_settings(plan, new, column, &reached);
+    }
+}
+
+/// The table of `schema` that `table` is a partition of.
+fn partition_parent<'a>(schema: &'a Schema, table: &Table) -> Option<&'a Table> {
+    schema.tables.iter().find(|parent| table.is_partition_of(parent))
+}
+
 /// A column added to a table that exists: instant with no default or a constant one, a
 /// rewrite for identity and generated columns, and a failure on any row when it is `NOT NULL`
 /// with nothing to fill it.

@@ -396,6 +396,22 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         settings::persistence(&mut plan, old, new);
         suggestions.extend(rename::suggest(new, changes));
     }
+    // Partitions (changed or not) of parents whose column settings change, after every table's
+    // own changes, parents first.
+    let resetting: Vec<&Table> = modified_tables
+        .iter()
+        .filter(|(_, _, changes)| changes.iter().any(|c| matches!(c, TableChange::ChangeColumnSettings(_))))
+        .map(|(_, new, _)| *new)
+        .filter(|table| matches!(table.kind, haste_schema::TableKind::Partitioned { .. }))
+        .collect();
+    let mut partitions: Vec<&Table> =
+        to.tables.iter().filter(|t| resetting.iter().any(|parent| t.is_partition_of(parent))).collect();
+    partitions.sort_by_cached_key(|table| (table.partition_depth, table_key(table)));
+    for new in partitions {
+        if let Some(old) = old_tables.get(&table_key(new)) {
+            columns::settings_reached_from_parent(&mut plan, from, to, old, new);
+        }
+    }
     enums::rebuild(&mut plan, comparison);
     domains::rebuild(&mut plan, comparison);
 

@@ -802,6 +802,15 @@ CREATE TABLE p2 PARTITION OF parted FOR VALUES FROM (10) TO (20);";
     let plan = check_plan(plain, &added);
     assert!(plan.contains(r#"ALTER TABLE "public"."t" ALTER COLUMN "e" SET STORAGE EXTERNAL"#), "{plan}");
     check_plan(set, &set.replace("d varchar(10)", "d text"));
+    // The parent's target goes and the partition keeps its own: the parent's statement reaches
+    // the partition, whose own is set again after it.
+    let parted = "CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);";
+    let plan = check_plan(
+        &format!("{parted}\nALTER TABLE parted ALTER v SET STATISTICS 300, ALTER v SET STORAGE EXTERNAL;"),
+        &format!("{parted}\nALTER TABLE p1 ALTER v SET STATISTICS 300, ALTER v SET STORAGE EXTERNAL;"),
+    );
+    assert!(plan.contains(r#"ALTER TABLE "public"."p1" ALTER COLUMN "v" SET STATISTICS 300"#), "{plan}");
 }
 
 /// Aggregates are not modelled (ARCHITECTURE.md): `schema dump` names each one it leaves out,
