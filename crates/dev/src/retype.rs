@@ -16,7 +16,8 @@
 //! 2. prepare (each statement on its own): the checks and keys validated, the column's indexes
 //!    and keys built again on the new column, concurrently;
 //! 3. swap (one short transaction): the old column dropped, the new one takes its name,
-//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects, views
+//!    default, `NOT NULL`, keys, checks, index names, sequence, statistics objects, column
+//!    settings (`SET STATISTICS`, `STORAGE`, `COMPRESSION`), views
 //!    (materialized ones reading the column created again populated, with their indexes), the
 //!    table's replica identity (its index may be a rebuilt key), and the privileges of the
 //!    column and of the views it recreates; other tables' foreign keys, and
@@ -908,6 +909,12 @@ END
             &[],
             false,
         ));
+        // The new column was added with the defaults: it takes the desired statistics target,
+        // storage and compression (no rewrite: values already stored stay as they are).
+        let defaults = haste_schema::ColumnSettings::default();
+        for (_, statement) in column.new.settings_statements(&name, &defaults) {
+            self.swap.push(step(statement, Lock::AccessExclusive, &[], false));
+        }
     }
 
     /// Before the swap drops the old column: an index, constraint or statistics object on it

@@ -168,6 +168,26 @@ COMMENT ON CONSTRAINT contacts_workspace_id_name_key ON contacts IS 'one name pe
     );
 }
 
+/// The swapped column was added with the default statistics target, storage and compression:
+/// it takes the desired ones after the swap (the random dev property test found the target
+/// lost).
+#[test]
+fn the_swapped_column_gets_its_statistics_target_storage_and_compression() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-settings");
+    assert_eq!(dev(&dir, &db, V1, "init").code, 0);
+    let settings = "
+ALTER TABLE contacts ALTER score SET STATISTICS 300;";
+    let widened = format!("{}{settings}", v2());
+    let run = dev(&dir, &db, &widened, "widen");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(same_schema(&dir, &db, &widened).code, 0);
+    let target = db.value(
+        "SELECT attstattarget::text FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attname = 'score'",
+    );
+    assert_eq!(target.as_deref(), Some("300"));
+}
+
 #[test]
 fn a_new_commented_check_on_a_widened_column_gets_its_comment_once_it_exists() {
     // The swap adds the check under its name; a comment in the first migration found no such
