@@ -68,7 +68,7 @@ fn row_type_join(column: &str) -> String {
 /// The relation of [`row_type_join`] as a pair for [`pairs`].
 const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
 
-/// Per index, once for all (`indexrelid`): `keys`, per key `descending`, `nulls first` and the
+/// Per index (`indexrelid`, the caller adds which and `GROUP BY x.indexrelid`): `keys`, per key `descending`, `nulls first` and the
 /// operator class's name when `pg_get_indexdef` writes it, as it writes it; `columns`, the key
 /// columns' names (none when a key is an expression); `included`, the `INCLUDE` columns. The
 /// class is left out when it is the default of the key's type (a domain's base type;
@@ -77,7 +77,10 @@ const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
 /// type's default class for the method when it is another one; a type has at most one per
 /// method), and qualified when the search path does not show it. One grouped pass joins the
 /// catalogs once: subqueries per index scanned `pg_opclass` twice per key (about 140 ms at 3,000
-/// indexes, more than `pg_get_indexdef` itself).
+/// indexes, more than `pg_get_indexdef` itself). [`index_keys_of`] reads the same in the client
+/// for the indexes whose keys are all columns of a table the model read (a third of the index
+/// query's time at 3,000 indexes was this pass, most of it hashing all of `pg_attribute`); this
+/// query is for the others (expression keys, a materialized view's index).
 const INDEX_KEYS: &str = "SELECT x.indexrelid, string_agg((u.option & 1 <> 0)::text || E'\\x1e' \
     || (u.option & 2 <> 0)::text || E'\\x1e' || coalesce(CASE WHEN NOT opc.opcdefault OR other.oid IS NOT NULL \
       THEN CASE WHEN pg_opclass_is_visible(opc.oid) THEN quote_ident(opc.opcname) \
@@ -93,8 +96,100 @@ const INDEX_KEYS: &str = "SELECT x.indexrelid, string_agg((u.option & 1 <> 0)::t
       AND ka.attnum = CASE WHEN u.k <> 0 THEN u.k ELSE u.o END \
     LEFT JOIN pg_type kt ON kt.oid = ka.atttypid \
     LEFT JOIN pg_opclass other ON other.opcdefault AND other.opcmethod = opc.opcmethod \
-      AND other.opcintype = coalesce(nullif(kt.typbasetype, 0), kt.oid) AND other.oid <> opc.oid \
-    GROUP BY x.indexrelid";
+      AND other.opcintype = coalesce(nullif(kt.typbasetype, 0), kt.oid) AND other.oid <> opc.oid";
+
+/// The names of a constraint's columns (`conkey`, a check's in name order) and of the columns
+/// it references (`confkey`), by the constraint's `oid`: for the constraints whose numbers are
+/// not among the columns the model read.
+const CONSTRAINT_COLUMNS: &str = "SELECT k.oid, \
+    (SELECT string_agg(a.attname, E'\\x1f' ORDER BY CASE WHEN k.contype = 'c' THEN 0 ELSE u.o END, a.attname) \
+      FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n), \
+    (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
+      FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n) \
+    FROM pg_constraint k";
+
+/// An `int2[]` of attribute numbers (`{1,3}`) as numbers; none when NULL.
+fn attribute_numbers_of(row: &Row, i: usize) -> Vec<i64> {
+    optional(row, i)
+        .map(|list| {
+            list.trim_matches(|c| c == '{' || c == '}')
+                .split(',')
+                .filter(|number| !number.is_empty())
+                .map(|number| number.parse().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An operator class, as [`index_keys_of`] needs it.
+struct OperatorClass {
+    /// `opcmethod`: the index access method's oid.
+    method: String,
+    /// `opcdefault`.
+    default: bool,
+    /// Its name as `pg_get_indexdef` writes it: quoted, and qualified when the search path does
+    /// not show it.
+    written: String,
+}
+
+/// The operator classes by oid, and the default ones by access method and input type (`opcintype`).
+struct OperatorClasses {
+    by_oid: HashMap<String, OperatorClass>,
+    defaults: HashMap<(String, String), Vec<String>>,
+}
+
+/// An index's key column names, keys and `INCLUDE` column names (row columns 13 to 16: `indkey`,
+/// `indclass`, `indoption`, `indnkeyatts`) from its table's columns and their `attributes`
+/// (`attnum`, type), by [`INDEX_KEYS`]'s rule: the operator class is written unless it is the
+/// default one of the key's type and that type has no other default class for the method. None
+/// when a key is an expression or a number or class is not among those read: [`INDEX_KEYS`]
+/// answers then.
+fn index_keys_of(
+    row: &Row,
+    columns: &[Column],
+    attributes: &[(i64, String)],
+    classes: &OperatorClasses,
+) -> Option<(Vec<String>, Vec<IndexKey>, Vec<String>)> {
+    let numbers = text(row, 13);
+    let key_classes = text(row, 14);
+    let options = text(row, 15);
+    let (mut key_classes, mut options) = (key_classes.split_whitespace(), options.split_whitespace());
+    let key_count = number(row, 16);
+    let (mut names, mut keys, mut included) = (Vec::new(), Vec::new(), Vec::new());
+    for (position, column) in numbers.split_whitespace().enumerate() {
+        let column: i64 = column.parse().ok().filter(|&column| column != 0)?;
+        let at = attributes.binary_search_by_key(&column, |(number, _)| *number).ok()?;
+        let name = columns[at].name.clone();
+        if position as i64 >= key_count {
+            included.push(name);
+            continue;
+        }
+        let class_oid = key_classes.next()?;
+        let class = classes.by_oid.get(class_oid)?;
+        let key_type = &attributes[at].1;
+        let other_default = classes
+            .defaults
+            .get(&(class.method.clone(), key_type.clone()))
+            .is_some_and(|defaults| defaults.iter().any(|oid| oid != class_oid));
+        let option: i64 = options.next()?.parse().ok()?;
+        keys.push(IndexKey {
+            descending: option & 1 != 0,
+            nulls_first: option & 2 != 0,
+            opclass: (!class.default || other_default).then(|| class.written.clone()),
+        });
+        names.push(name);
+    }
+    Some((names, keys, included))
+}
+
+/// A comma-separated list of oids the server gave, checked to be numbers.
+fn oid_list<'a>(oids: impl Iterator<Item = &'a str>) -> Result<String, DbError> {
+    let oids = oids
+        .map(|oid| oid.parse::<u32>().map(|oid| oid.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| DbError::message(format!("unexpected oid: {error}")))?;
+    Ok(oids.join(", "))
+}
 
 /// The keys of an index: `descending`, `nulls first` and the operator class written (empty
 /// when none), per key.
@@ -323,11 +418,16 @@ impl PgConnection {
             .collect::<Result<_, _>>()?;
         let position: HashMap<String, usize> =
             tables.iter().enumerate().map(|(i, (oid, _))| (oid.clone(), i)).collect();
+        // Per table, each column's `attnum` (ascending, as the columns come) and the oid of its
+        // type (a domain's base type): how a constraint's `conkey` and `confkey` and an index's
+        // keys are turned into names, and an index key's operator class is judged.
+        let mut attributes: Vec<Vec<(i64, String)>> = vec![Vec::new(); tables.len()];
         for row in self.rows(&format!(
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
-             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal \
+             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal, a.attnum, \
+             coalesce(nullif(t.typbasetype, 0), t.oid) \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -335,6 +435,7 @@ impl PgConnection {
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {class_filter} ORDER BY a.attrelid, a.attnum"
         ))? {
             if let Some(&i) = position.get(&text(&row, 0)) {
+                attributes[i].push((number(&row, 10), text(&row, 11)));
                 tables[i].1.columns.push(Column {
                     name: text(&row, 1),
                     data_type: text(&row, 2),
@@ -352,18 +453,19 @@ impl PgConnection {
         // definition says nothing but its columns (its index's storage parameters and tablespace
         // it does not print, so they are not part of the model); a key `WITHOUT OVERLAPS`
         // (PostgreSQL 18) has an exclusion index; `NULLS NOT DISTINCT` (15) is read through
-        // `to_jsonb` so that older servers, which lack the catalog column, answer too.
+        // `to_jsonb` so that older servers, which lack the catalog column, answer too. The
+        // columns of `conkey` and `confkey` are named from the columns read above (two
+        // subqueries per constraint doubled this query's time); those of a constraint whose
+        // numbers are not all among them (a system column, a referenced table left out of the
+        // model) are asked for afterwards, by `CONSTRAINT_COLUMNS`.
+        let mut unresolved: Vec<(String, usize, usize)> = Vec::new();
         for row in self.rows(&format!(
             "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, \
-             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY CASE WHEN k.contype = 'c' THEN 0 ELSE u.o END, a.attname) \
-               FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n), \
+             k.conkey, \
              CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable AND x.indnkeyatts = x.indnatts \
                AND NOT x.indisexclusion THEN NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) \
                ELSE false END, \
-             fn.nspname, f.relname, \
-             (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
-               FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n), \
-             k.confdeltype, k.confupdtype \
+             fn.nspname, f.relname, k.confkey, k.confdeltype, k.confupdtype, k.oid, k.confrelid \
              FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_index x ON k.contype IN ('p', 'u') AND x.indexrelid = k.conindid \
              LEFT JOIN pg_class f ON k.contype = 'f' AND f.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
@@ -376,41 +478,78 @@ impl PgConnection {
                         DbError::message(format!("unexpected foreign key action `{}`", text(&row, column)))
                     })
                 };
+                let column_names = |table: usize, numbers: usize| {
+                    attribute_numbers_of(&row, numbers)
+                        .into_iter()
+                        .map(|number| {
+                            let at = attributes[table].binary_search_by_key(&number, |(n, _)| *n).ok()?;
+                            Some(tables[table].1.columns[at].name.clone())
+                        })
+                        .collect::<Option<Vec<String>>>()
+                };
+                let mut columns = column_names(i, 6);
+                if let (ConstraintKind::Check, Some(names)) = (kind, columns.as_mut()) {
+                    names.sort();
+                }
+                let mut resolved = columns.is_some();
                 let references = match optional(&row, 8).zip(optional(&row, 9)) {
-                    Some((schema, table)) => Some(References {
-                        schema,
-                        table,
-                        columns: items(&row, 10),
-                        on_delete: action(11)?,
-                        on_update: action(12)?,
-                    }),
+                    Some((schema, table)) => {
+                        let columns = position.get(&text(&row, 14)).and_then(|&j| column_names(j, 10));
+                        resolved &= columns.is_some();
+                        Some(References {
+                            schema,
+                            table,
+                            columns: columns.unwrap_or_default(),
+                            on_delete: action(11)?,
+                            on_update: action(12)?,
+                        })
+                    }
                     None => None,
                 };
+                if !resolved {
+                    unresolved.push((text(&row, 13), i, tables[i].1.constraints.len()));
+                }
                 tables[i].1.constraints.push(Constraint {
                     name: text(&row, 1),
                     kind,
                     definition: text(&row, 3),
                     validated: flag(&row, 4),
-                    columns: items(&row, 6),
+                    columns: columns.unwrap_or_default(),
                     deferrable: flag(&row, 5),
                     plain_key: flag(&row, 7),
                     references,
                 });
             }
         }
-        schema.tables = tables.into_iter().map(|(_, table)| table).collect();
-
+        if !unresolved.is_empty() {
+            let oids = oid_list(unresolved.iter().map(|(oid, _, _)| oid.as_str()))?;
+            let names: HashMap<String, (Vec<String>, Vec<String>)> = self
+                .rows(&format!("{CONSTRAINT_COLUMNS} WHERE k.oid IN ({oids})"))?
+                .iter()
+                .map(|row| (text(row, 0), (items(row, 1), items(row, 2))))
+                .collect();
+            for (oid, table, at) in unresolved {
+                let constraint = &mut tables[table].1.constraints[at];
+                let (columns, referenced) = names.get(&oid).cloned().unwrap_or_default();
+                constraint.columns = columns;
+                if let Some(references) = &mut constraint.references {
+                    references.columns = referenced;
+                }
+            }
+        }
         // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
         // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
         // for a partitioned table's index) and checked, so a head of another form is an error,
         // never a statement cut at the wrong place. `OFFSET 0` keeps the lateral a subquery: pulled
         // up, each use of `d.def` would call `pg_get_indexdef` again (three times per index).
-        schema.indexes = self
+        let operator_classes = self.operator_classes()?;
+        let mut unresolved_indexes: Vec<String> = Vec::new();
+        let mut indexes: Vec<(String, Index)> = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, i.relname, d.def, \
                  pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
                  CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
-                 keys.columns, keys.keys, keys.included \
+                 x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid \
                  FROM pg_index x \
                  JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  JOIN pg_am am ON am.oid = i.relam \
@@ -420,33 +559,59 @@ impl PgConnection {
                    || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head OFFSET 0) d \
                  LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
                  LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-                 LEFT JOIN ({INDEX_KEYS}) keys ON keys.indexrelid = x.indexrelid \
                  WHERE {class_filter} \
                  AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
                  ORDER BY 1, 3",
             ))?
             .iter()
             .map(|row| {
-                Ok(Index {
-                    schema: text(row, 0),
-                    table: text(row, 1),
-                    name: text(row, 2),
-                    definition: text(row, 3),
-                    unique: flag(row, 9),
-                    method: text(row, 10),
-                    elements: optional(row, 11).ok_or_else(|| {
-                        DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
-                    })?,
-                    columns: items(row, 12),
-                    keys: index_keys(row, 13),
-                    included: items(row, 14),
-                    predicate: optional(row, 4),
-                    expressions: flag(row, 5),
-                    valid: flag(row, 6),
-                    attached_to: optional(row, 7).zip(optional(row, 8)),
-                })
+                let keys = position.get(&text(row, 12)).and_then(|&i| {
+                    index_keys_of(row, &tables[i].1.columns, &attributes[i], &operator_classes)
+                });
+                if keys.is_none() {
+                    unresolved_indexes.push(text(row, 17));
+                }
+                let (columns, keys, included) = keys.unwrap_or_default();
+                Ok((
+                    text(row, 17),
+                    Index {
+                        schema: text(row, 0),
+                        table: text(row, 1),
+                        name: text(row, 2),
+                        definition: text(row, 3),
+                        unique: flag(row, 9),
+                        method: text(row, 10),
+                        elements: optional(row, 11).ok_or_else(|| {
+                            DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
+                        })?,
+                        columns,
+                        keys,
+                        included,
+                        predicate: optional(row, 4),
+                        expressions: flag(row, 5),
+                        valid: flag(row, 6),
+                        attached_to: optional(row, 7).zip(optional(row, 8)),
+                    },
+                ))
             })
             .collect::<Result<_, DbError>>()?;
+        if !unresolved_indexes.is_empty() {
+            let oids = oid_list(unresolved_indexes.iter().map(String::as_str))?;
+            let keys: HashMap<String, Row> = self
+                .rows(&format!("{INDEX_KEYS} WHERE x.indexrelid IN ({oids}) GROUP BY x.indexrelid"))?
+                .into_iter()
+                .map(|row| (text(&row, 0), row))
+                .collect();
+            for (oid, index) in &mut indexes {
+                if let Some(row) = keys.get(oid.as_str()) {
+                    index.columns = items(row, 2);
+                    index.keys = index_keys(row, 1);
+                    index.included = items(row, 3);
+                }
+            }
+        }
+        schema.tables = tables.into_iter().map(|(_, table)| table).collect();
+        schema.indexes = indexes.into_iter().map(|(_, index)| index).collect();
         schema.views = self
             .rows(&format!(
                 "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), array_to_string(c.reloptions, E'\\x1f') \
@@ -553,6 +718,23 @@ impl PgConnection {
             schema.owners = self.owners(&class_filter, &type_filter)?;
         }
         Ok(schema)
+    }
+
+    /// Every operator class (a few hundred rows), for [`index_keys_of`].
+    fn operator_classes(&mut self) -> Result<OperatorClasses, DbError> {
+        let mut classes = OperatorClasses { by_oid: HashMap::new(), defaults: HashMap::new() };
+        for row in self.rows(
+            "SELECT o.oid, o.opcmethod, o.opcintype, o.opcdefault, CASE WHEN pg_opclass_is_visible(o.oid) \
+             THEN quote_ident(o.opcname) ELSE quote_ident(n.nspname) || '.' || quote_ident(o.opcname) END \
+             FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace",
+        )? {
+            let (oid, method, default) = (text(&row, 0), text(&row, 1), flag(&row, 3));
+            if default {
+                classes.defaults.entry((method.clone(), text(&row, 2))).or_default().push(oid.clone());
+            }
+            classes.by_oid.insert(oid, OperatorClass { method, default, written: text(&row, 4) });
+        }
+        Ok(classes)
     }
 
     /// The comments on objects other than schemas, tables and table columns: one query over
