@@ -98,15 +98,16 @@ const INDEX_KEYS: &str = "SELECT x.indexrelid, string_agg((u.option & 1 <> 0)::t
     LEFT JOIN pg_opclass other ON other.opcdefault AND other.opcmethod = opc.opcmethod \
       AND other.opcintype = coalesce(nullif(kt.typbasetype, 0), kt.oid) AND other.oid <> opc.oid";
 
-/// The names of a constraint's columns (`conkey`, a check's in name order) and of the columns
-/// it references (`confkey`), by the constraint's `oid`: for the constraints whose numbers are
-/// not among the columns the model read.
+/// The names of a constraint's columns (`conkey`, a check's in name order), of the columns it
+/// references (`confkey`) and the referenced table's schema and name, by the constraint's `oid`:
+/// for the constraints whose numbers or referenced table are not among those the model read.
 const CONSTRAINT_COLUMNS: &str = "SELECT k.oid, \
     (SELECT string_agg(a.attname, E'\\x1f' ORDER BY CASE WHEN k.contype = 'c' THEN 0 ELSE u.o END, a.attname) \
       FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.n), \
     (SELECT string_agg(a.attname, E'\\x1f' ORDER BY u.o) \
-      FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n) \
-    FROM pg_constraint k";
+      FROM unnest(k.confkey) WITH ORDINALITY u(n, o) JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.n), \
+    fn.nspname, f.relname \
+    FROM pg_constraint k LEFT JOIN pg_class f ON f.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace";
 
 /// An `int2[]` of attribute numbers (`{1,3}`) as numbers; none when NULL.
 fn attribute_numbers_of(row: &Row, i: usize) -> Vec<i64> {
@@ -263,9 +264,13 @@ impl PgConnection {
     /// search path pinned to `public` (names in `public` unqualified, every other qualified,
     /// whoever reads), and gets its own search path back after, for a connection used again.
     pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
-        let previous = self.value("SELECT current_setting('search_path')")?.unwrap_or_default();
+        let settings = self.rows(
+            "SELECT current_setting('search_path'), current_setting('server_version_num')::int >= 150000",
+        )?;
+        let settings = settings.first().ok_or_else(|| DbError::message("no search path"))?;
+        let (previous, nulls_not_distinct) = (text(settings, 0), flag(settings, 1));
         self.value("SELECT set_config('search_path', 'public', false)")?;
-        let schema = self.read_schema(owners);
+        let schema = self.read_schema(owners, nulls_not_distinct);
         let restored =
             self.value(&format!("SELECT set_config('search_path', {}, false)", quote_literal(&previous)));
         let schema = schema?;
@@ -273,7 +278,8 @@ impl PgConnection {
         Ok(schema)
     }
 
-    fn read_schema(&mut self, owners: bool) -> Result<Schema, DbError> {
+    /// `nulls_not_distinct`: whether the server has `pg_index.indnullsnotdistinct` (15 and later).
+    fn read_schema(&mut self, owners: bool, nulls_not_distinct: bool) -> Result<Schema, DbError> {
         let class_filter =
             format!("{USER_SCHEMA} AND NOT {HISTORY_TABLE} AND {}", not_extension_owned("pg_class", "c.oid"));
         let type_filter = format!("{USER_SCHEMA} AND {}", not_extension_owned("pg_type", "t.oid"));
@@ -452,24 +458,21 @@ impl PgConnection {
         // A check reads its columns in no order: they come in name order. A key is plain when its
         // definition says nothing but its columns (its index's storage parameters and tablespace
         // it does not print, so they are not part of the model); a key `WITHOUT OVERLAPS`
-        // (PostgreSQL 18) has an exclusion index; `NULLS NOT DISTINCT` (15) is read through
-        // `to_jsonb` so that older servers, which lack the catalog column, answer too. The
-        // columns of `conkey` and `confkey` are named from the columns read above (two
-        // subqueries per constraint doubled this query's time); those of a constraint whose
-        // numbers are not all among them (a system column, a referenced table left out of the
-        // model) are asked for afterwards, by `CONSTRAINT_COLUMNS`.
+        // (PostgreSQL 18) has an exclusion index; `NULLS NOT DISTINCT` is PostgreSQL 15's (older
+        // servers lack the column). The columns of `conkey` and `confkey` and a referenced table's
+        // name come from the tables and columns read above (subqueries per constraint and joins
+        // doubled this query's time); those of a constraint that are not all among them (a system
+        // column, a referenced table left out of the model) are asked for afterwards, by
+        // `CONSTRAINT_COLUMNS`.
         let mut unresolved: Vec<(String, usize, usize)> = Vec::new();
         for row in self.rows(&format!(
             "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, \
-             k.conkey, \
-             CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable AND x.indnkeyatts = x.indnatts \
-               AND NOT x.indisexclusion THEN NOT coalesce((to_jsonb(x) ->> 'indnullsnotdistinct')::boolean, false) \
-               ELSE false END, \
-             fn.nspname, f.relname, k.confkey, k.confdeltype, k.confupdtype, k.oid, k.confrelid \
+             k.conkey, CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable THEN (SELECT x.indnkeyatts = x.indnatts \
+               AND NOT x.indisexclusion{nulls_distinct} FROM pg_index x WHERE x.indexrelid = k.conindid) ELSE false END, \
+             k.confrelid, k.confkey, k.confdeltype, k.confupdtype, k.oid \
              FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-             LEFT JOIN pg_index x ON k.contype IN ('p', 'u') AND x.indexrelid = k.conindid \
-             LEFT JOIN pg_class f ON k.contype = 'f' AND f.oid = k.confrelid LEFT JOIN pg_namespace fn ON fn.oid = f.relnamespace \
-             WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal AND {class_filter} ORDER BY k.conrelid, k.conname"
+             WHERE k.contype IN ('p', 'u', 'c', 'x', 'f') AND k.conislocal AND {class_filter} ORDER BY k.conrelid, k.conname",
+            nulls_distinct = if nulls_not_distinct { " AND NOT x.indnullsnotdistinct" } else { "" },
         ))? {
             // The query asks for the kinds the model holds only.
             if let (Some(&i), Some(kind)) = (position.get(&text(&row, 0)), ConstraintKind::from_code(&text(&row, 2))) {
@@ -492,22 +495,19 @@ impl PgConnection {
                     names.sort();
                 }
                 let mut resolved = columns.is_some();
-                let references = match optional(&row, 8).zip(optional(&row, 9)) {
-                    Some((schema, table)) => {
-                        let columns = position.get(&text(&row, 14)).and_then(|&j| column_names(j, 10));
-                        resolved &= columns.is_some();
-                        Some(References {
-                            schema,
-                            table,
-                            columns: columns.unwrap_or_default(),
-                            on_delete: action(11)?,
-                            on_update: action(12)?,
-                        })
-                    }
-                    None => None,
+                let references = if kind == ConstraintKind::ForeignKey {
+                    let referenced = position.get(&text(&row, 8)).and_then(|&j| {
+                        let table = &tables[j].1;
+                        Some((table.schema.clone(), table.name.clone(), column_names(j, 9)?))
+                    });
+                    resolved &= referenced.is_some();
+                    let (schema, table, columns) = referenced.unwrap_or_default();
+                    Some(References { schema, table, columns, on_delete: action(10)?, on_update: action(11)? })
+                } else {
+                    None
                 };
                 if !resolved {
-                    unresolved.push((text(&row, 13), i, tables[i].1.constraints.len()));
+                    unresolved.push((text(&row, 12), i, tables[i].1.constraints.len()));
                 }
                 tables[i].1.constraints.push(Constraint {
                     name: text(&row, 1),
@@ -523,17 +523,19 @@ impl PgConnection {
         }
         if !unresolved.is_empty() {
             let oids = oid_list(unresolved.iter().map(|(oid, _, _)| oid.as_str()))?;
-            let names: HashMap<String, (Vec<String>, Vec<String>)> = self
+            let names: HashMap<String, Row> = self
                 .rows(&format!("{CONSTRAINT_COLUMNS} WHERE k.oid IN ({oids})"))?
-                .iter()
-                .map(|row| (text(row, 0), (items(row, 1), items(row, 2))))
+                .into_iter()
+                .map(|row| (text(&row, 0), row))
                 .collect();
             for (oid, table, at) in unresolved {
                 let constraint = &mut tables[table].1.constraints[at];
-                let (columns, referenced) = names.get(&oid).cloned().unwrap_or_default();
-                constraint.columns = columns;
+                let Some(row) = names.get(&oid) else { continue };
+                constraint.columns = items(row, 1);
                 if let Some(references) = &mut constraint.references {
-                    references.columns = referenced;
+                    references.schema = text(row, 3);
+                    references.table = text(row, 4);
+                    references.columns = items(row, 2);
                 }
             }
         }
