@@ -248,7 +248,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .filter(|key| new_views.contains(key) && !views.created.iter().any(|view| view_key(view) == *key))
         .collect();
     let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views };
-    indexes::drop_changed(&mut plan, from, to, &tables);
+    let index_families = indexes::Families::new(from, to, &tables);
+    indexes::drop_changed(&mut plan, &index_families, &tables);
     for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
         if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
             let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
@@ -426,7 +427,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for (table, constraint) in added_constraints(false) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
-    indexes::create_changed(&mut plan, from, to, &tables);
+    indexes::create_changed(&mut plan, &index_families, &tables);
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
@@ -459,7 +460,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             }
         }
     }
-    indexes::create_on_views(&mut plan, from, to, &tables);
+    indexes::create_on_views(&mut plan, &index_families, &tables);
     create_composites(&mut plan, RowTypeStage::AfterViews);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
         create_function(&mut plan, new);

@@ -13,6 +13,7 @@ use haste_schema::{
     TriggerFiring, View,
 };
 use haste_sql::quote_literal;
+use tokio_postgres::SimpleQueryRow;
 
 use crate::PgConnection;
 
@@ -33,26 +34,31 @@ pub(crate) fn not_extension_owned(catalog: &str, oid: &str) -> String {
     )
 }
 
-type Row = Vec<Option<String>>;
+type Row = SimpleQueryRow;
+
+/// A field's text; none for NULL.
+fn field(row: &Row, i: usize) -> Option<&str> {
+    row.try_get(i).ok().flatten()
+}
 
 pub(crate) fn text(row: &Row, i: usize) -> String {
-    row.get(i).cloned().flatten().unwrap_or_default()
+    field(row, i).unwrap_or_default().to_owned()
 }
 
 pub(crate) fn optional(row: &Row, i: usize) -> Option<String> {
-    row.get(i).cloned().flatten()
+    field(row, i).map(str::to_owned)
 }
 
 pub(crate) fn flag(row: &Row, i: usize) -> bool {
-    text(row, i) == "t"
+    field(row, i) == Some("t")
 }
 
 fn number(row: &Row, i: usize) -> i64 {
-    text(row, i).parse().unwrap_or_default()
+    field(row, i).unwrap_or_default().parse().unwrap_or_default()
 }
 
 fn items(row: &Row, i: usize) -> Vec<String> {
-    optional(row, i).map(|list| list.split(ITEM).map(str::to_owned).collect()).unwrap_or_default()
+    field(row, i).map(|list| list.split(ITEM).map(str::to_owned).collect()).unwrap_or_default()
 }
 
 /// Joined to a type's oid in `column`: the relation (`rc`, in schema `rn`) whose row type it is,
@@ -111,7 +117,7 @@ const CONSTRAINT_COLUMNS: &str = "SELECT k.oid, \
 
 /// An `int2[]` of attribute numbers (`{1,3}`) as numbers; none when NULL.
 fn attribute_numbers_of(row: &Row, i: usize) -> Vec<i64> {
-    optional(row, i)
+    field(row, i)
         .map(|list| {
             list.trim_matches(|c| c == '{' || c == '}')
                 .split(',')
@@ -151,10 +157,9 @@ fn index_keys_of(
     attributes: &[(i64, String)],
     classes: &OperatorClasses,
 ) -> Option<(Vec<String>, Vec<IndexKey>, Vec<String>)> {
-    let numbers = text(row, 13);
-    let key_classes = text(row, 14);
-    let options = text(row, 15);
-    let (mut key_classes, mut options) = (key_classes.split_whitespace(), options.split_whitespace());
+    let numbers = field(row, 13).unwrap_or_default();
+    let mut key_classes = field(row, 14).unwrap_or_default().split_whitespace();
+    let mut options = field(row, 15).unwrap_or_default().split_whitespace();
     let key_count = number(row, 16);
     let (mut names, mut keys, mut included) = (Vec::new(), Vec::new(), Vec::new());
     for (position, column) in numbers.split_whitespace().enumerate() {
@@ -264,7 +269,7 @@ impl PgConnection {
     /// search path pinned to `public` (names in `public` unqualified, every other qualified,
     /// whoever reads), and gets its own search path back after, for a connection used again.
     pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
-        let settings = self.rows(
+        let settings = self.text_rows(
             "SELECT current_setting('search_path'), current_setting('server_version_num')::int >= 150000",
         )?;
         let settings = settings.first().ok_or_else(|| DbError::message("no search path"))?;
@@ -286,7 +291,7 @@ impl PgConnection {
         let mut schema = Schema::default();
 
         schema.schemas = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, obj_description(n.oid, 'pg_namespace') FROM pg_namespace n \
                  WHERE {USER_SCHEMA} AND {} ORDER BY 1",
                 not_extension_owned("pg_namespace", "n.oid")
@@ -295,7 +300,7 @@ impl PgConnection {
             .map(|row| Namespace { name: text(row, 0), comment: optional(row, 1) })
             .collect();
         schema.extensions = self
-            .rows(
+            .text_rows(
                 "SELECT e.extname, n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
                  WHERE e.extname <> 'plpgsql' ORDER BY 1",
             )?
@@ -303,7 +308,7 @@ impl PgConnection {
             .map(|row| Extension { name: text(row, 0), schema: text(row, 1) })
             .collect();
         schema.enums = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, t.typname, (SELECT string_agg(e.enumlabel, E'\\x1f' ORDER BY e.enumsortorder) \
                  FROM pg_enum e WHERE e.enumtypid = t.oid) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
                  WHERE t.typtype = 'e' AND {type_filter} ORDER BY 1, 2"
@@ -312,7 +317,7 @@ impl PgConnection {
             .map(|row| Enum { schema: text(row, 0), name: text(row, 1), values: items(row, 2) })
             .collect();
         schema.domains = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
                  (SELECT string_agg(c.conname || E'\\x1e' || c.convalidated || E'\\x1e' || pg_get_constraintdef(c.oid), \
                  E'\\x1f' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') \
@@ -329,7 +334,7 @@ impl PgConnection {
             })
             .collect();
         schema.composites = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod), \
                  E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
                  , (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_attribute a {ROW_TYPE_JOIN} \
@@ -347,7 +352,7 @@ impl PgConnection {
             })
             .collect();
         schema.sequences = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, c.relname, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax, \
                  s.seqcache, s.seqcycle, o.relname, a.attname, d.deptype = 'i' \
                  FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -372,7 +377,7 @@ impl PgConnection {
             })
             .collect();
 
-        let table_rows = self.rows(&format!(
+        let table_rows = self.text_rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.relkind, c.relpersistence, \
              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
              CASE WHEN c.relispartition THEN (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.relname) \
@@ -428,7 +433,7 @@ impl PgConnection {
         // type (a domain's base type): how a constraint's `conkey` and `confkey` and an index's
         // keys are turned into names, and an index key's operator class is judged.
         let mut attributes: Vec<Vec<(i64, String)>> = vec![Vec::new(); tables.len()];
-        for row in self.rows(&format!(
+        for row in self.text_rows(&format!(
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
@@ -440,7 +445,7 @@ impl PgConnection {
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = a.attrelid AND ds.objsubid = a.attnum \
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {class_filter} ORDER BY a.attrelid, a.attnum"
         ))? {
-            if let Some(&i) = position.get(&text(&row, 0)) {
+            if let Some(&i) = position.get(field(&row, 0).unwrap_or_default()) {
                 attributes[i].push((number(&row, 10), text(&row, 11)));
                 tables[i].1.columns.push(Column {
                     name: text(&row, 1),
@@ -465,7 +470,7 @@ impl PgConnection {
         // column, a referenced table left out of the model) are asked for afterwards, by
         // `CONSTRAINT_COLUMNS`.
         let mut unresolved: Vec<(String, usize, usize)> = Vec::new();
-        for row in self.rows(&format!(
+        for row in self.text_rows(&format!(
             "SELECT k.conrelid, k.conname, k.contype, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, \
              k.conkey, CASE WHEN k.contype IN ('p', 'u') AND NOT k.condeferrable THEN (SELECT x.indnkeyatts = x.indnatts \
                AND NOT x.indisexclusion{nulls_distinct} FROM pg_index x WHERE x.indexrelid = k.conindid) ELSE false END, \
@@ -475,7 +480,7 @@ impl PgConnection {
             nulls_distinct = if nulls_not_distinct { " AND NOT x.indnullsnotdistinct" } else { "" },
         ))? {
             // The query asks for the kinds the model holds only.
-            if let (Some(&i), Some(kind)) = (position.get(&text(&row, 0)), ConstraintKind::from_code(&text(&row, 2))) {
+            if let (Some(&i), Some(kind)) = (position.get(field(&row, 0).unwrap_or_default()), ConstraintKind::from_code(&text(&row, 2))) {
                 let action = |column: usize| {
                     ReferentialAction::from_code(&text(&row, column)).ok_or_else(|| {
                         DbError::message(format!("unexpected foreign key action `{}`", text(&row, column)))
@@ -496,7 +501,7 @@ impl PgConnection {
                 }
                 let mut resolved = columns.is_some();
                 let references = if kind == ConstraintKind::ForeignKey {
-                    let referenced = position.get(&text(&row, 8)).and_then(|&j| {
+                    let referenced = position.get(field(&row, 8).unwrap_or_default()).and_then(|&j| {
                         let table = &tables[j].1;
                         Some((table.schema.clone(), table.name.clone(), column_names(j, 9)?))
                     });
@@ -524,7 +529,7 @@ impl PgConnection {
         if !unresolved.is_empty() {
             let oids = oid_list(unresolved.iter().map(|(oid, _, _)| oid.as_str()))?;
             let names: HashMap<String, Row> = self
-                .rows(&format!("{CONSTRAINT_COLUMNS} WHERE k.oid IN ({oids})"))?
+                .text_rows(&format!("{CONSTRAINT_COLUMNS} WHERE k.oid IN ({oids})"))?
                 .into_iter()
                 .map(|row| (text(&row, 0), row))
                 .collect();
@@ -547,7 +552,7 @@ impl PgConnection {
         let operator_classes = self.operator_classes()?;
         let mut unresolved_indexes: Vec<String> = Vec::new();
         let mut indexes: Vec<(String, Index)> = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, c.relname, i.relname, d.def, \
                  pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
                  CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
@@ -567,7 +572,7 @@ impl PgConnection {
             ))?
             .iter()
             .map(|row| {
-                let keys = position.get(&text(row, 12)).and_then(|&i| {
+                let keys = position.get(field(row, 12).unwrap_or_default()).and_then(|&i| {
                     index_keys_of(row, &tables[i].1.columns, &attributes[i], &operator_classes)
                 });
                 if keys.is_none() {
@@ -600,7 +605,7 @@ impl PgConnection {
         if !unresolved_indexes.is_empty() {
             let oids = oid_list(unresolved_indexes.iter().map(String::as_str))?;
             let keys: HashMap<String, Row> = self
-                .rows(&format!("{INDEX_KEYS} WHERE x.indexrelid IN ({oids}) GROUP BY x.indexrelid"))?
+                .text_rows(&format!("{INDEX_KEYS} WHERE x.indexrelid IN ({oids}) GROUP BY x.indexrelid"))?
                 .into_iter()
                 .map(|row| (text(&row, 0), row))
                 .collect();
@@ -615,7 +620,7 @@ impl PgConnection {
         schema.tables = tables.into_iter().map(|(_, table)| table).collect();
         schema.indexes = indexes.into_iter().map(|(_, index)| index).collect();
         schema.views = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), array_to_string(c.reloptions, E'\\x1f') \
                  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE c.relkind IN ('v', 'm') AND {class_filter} ORDER BY c.oid"
@@ -632,7 +637,7 @@ impl PgConnection {
             })
             .collect::<Result<_, DbError>>()?;
         schema.functions = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
                  (SELECT string_agg(DISTINCT {ROW_TYPE_RELATION}, E'\\x1f') FROM pg_depend d {ROW_TYPE_JOIN} \
                  WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass), \
@@ -655,7 +660,7 @@ impl PgConnection {
             })
             .collect();
         schema.triggers = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT n.nspname, c.relname, g.tgname, pg_get_triggerdef(g.oid), g.tgenabled FROM pg_trigger g \
                  JOIN pg_class c ON c.oid = g.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE NOT g.tgisinternal AND g.tgparentid = 0 AND {class_filter} ORDER BY 1, 2, 3"
@@ -674,7 +679,7 @@ impl PgConnection {
             })
             .collect::<Result<_, DbError>>()?;
         schema.policies = self
-            .rows(
+            .text_rows(
                 "SELECT schemaname, tablename, policyname, permissive = 'PERMISSIVE', cmd, array_to_string(roles, E'\\x1f'), \
                  qual, with_check FROM pg_policies ORDER BY 1, 2, 3",
             )?
@@ -691,7 +696,7 @@ impl PgConnection {
             })
             .collect();
         schema.statistics = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT sn.nspname, s.stxname, n.nspname, c.relname, \
                  nullif(array_to_string(ARRAY(SELECT CASE k WHEN 'd' THEN 'ndistinct' WHEN 'f' THEN 'dependencies' ELSE 'mcv' END \
                    FROM unnest(s.stxkind) k WHERE k <> 'e' ORDER BY 1), E'\\x1f'), ''), \
@@ -725,7 +730,7 @@ impl PgConnection {
     /// Every operator class (a few hundred rows), for [`index_keys_of`].
     fn operator_classes(&mut self) -> Result<OperatorClasses, DbError> {
         let mut classes = OperatorClasses { by_oid: HashMap::new(), defaults: HashMap::new() };
-        for row in self.rows(
+        for row in self.text_rows(
             "SELECT o.oid, o.opcmethod, o.opcintype, o.opcdefault, CASE WHEN pg_opclass_is_visible(o.oid) \
              THEN quote_ident(o.opcname) ELSE quote_ident(n.nspname) || '.' || quote_ident(o.opcname) END \
              FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace",
@@ -743,7 +748,7 @@ impl PgConnection {
     /// `pg_description`, each object kind joined to its catalog with the filters its own query
     /// uses (extension-owned objects, history tables and indexes backing constraints left out).
     fn comments(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Comment>, DbError> {
-        let rows = self.rows(&format!(
+        let rows = self.text_rows(&format!(
             "SELECT kind, schema, name, part, description FROM ( \
              SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname AS name, \
                NULL::name AS part, d.description FROM pg_description d JOIN pg_type t ON t.oid = d.objoid \
