@@ -3,7 +3,7 @@
 //! reading role's search path. Each case is read from the catalog, dumped and replayed on an
 //! empty database, and planned from another schema, applied and compared again.
 
-use haste_driver::{Connection, DatabaseUrl};
+use haste_driver::{Connection, DatabaseUrl, Executor};
 use haste_postgres::PgConnection;
 use haste_schema::{Schema, StorageParameter, TriggerFiring};
 use haste_testkit::{TestDb, database};
@@ -301,4 +301,22 @@ fn a_function_whose_result_or_argument_names_change_is_created_again() {
             "{statements:#?}"
         );
     }
+}
+
+/// The index query runs on a second session beside the reading one, except inside a transaction
+/// block, whose own changes no other session sees: an index created in it is read, and the
+/// same index committed is read outside one.
+#[test]
+fn indexes_a_transaction_created_are_read_inside_it() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE t (a int)");
+    let names = |schema: &Schema| schema.indexes.iter().map(|index| index.name.clone()).collect::<Vec<_>>();
+    let mut connection = connect(&db.url);
+    connection.execute("BEGIN").unwrap();
+    connection.execute("CREATE INDEX t_a ON t (a)").unwrap();
+    let read = connection.introspect();
+    connection.execute("ROLLBACK").unwrap();
+    assert_eq!(names(&read.unwrap()), ["t_a"]);
+    db.execute("CREATE INDEX t_a ON t (a)");
+    assert_eq!(names(&introspect(&db)), ["t_a"]);
 }

@@ -269,13 +269,15 @@ impl PgConnection {
     /// search path pinned to `public` (names in `public` unqualified, every other qualified,
     /// whoever reads), and gets its own search path back after, for a connection used again.
     pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
+        // In autocommit a statement starts its own transaction: the two clocks are equal.
         let settings = self.text_rows(
-            "SELECT current_setting('search_path'), current_setting('server_version_num')::int >= 150000",
+            "SELECT current_setting('search_path'), current_setting('server_version_num')::int >= 150000, \
+             statement_timestamp() = transaction_timestamp()",
         )?;
         let settings = settings.first().ok_or_else(|| DbError::message("no search path"))?;
-        let (previous, nulls_not_distinct) = (text(settings, 0), flag(settings, 1));
+        let (previous, nulls_not_distinct, alone) = (text(settings, 0), flag(settings, 1), flag(settings, 2));
         self.value("SELECT set_config('search_path', 'public', false)")?;
-        let schema = self.read_schema(owners, nulls_not_distinct);
+        let schema = self.read_schema(owners, nulls_not_distinct, alone);
         let restored =
             self.value(&format!("SELECT set_config('search_path', {}, false)", quote_literal(&previous)));
         let schema = schema?;
@@ -284,12 +286,51 @@ impl PgConnection {
     }
 
     /// `nulls_not_distinct`: whether the server has `pg_index.indnullsnotdistinct` (15 and later).
-    fn read_schema(&mut self, owners: bool, nulls_not_distinct: bool) -> Result<Schema, DbError> {
+    /// `alone`: whether the session is outside a transaction block, where another session sees
+    /// what it sees.
+    fn read_schema(
+        &mut self,
+        owners: bool,
+        nulls_not_distinct: bool,
+        alone: bool,
+    ) -> Result<Schema, DbError> {
         let class_filter =
             format!("{USER_SCHEMA} AND NOT {HISTORY_TABLE} AND {}", not_extension_owned("pg_class", "c.oid"));
         let type_filter = format!("{USER_SCHEMA} AND {}", not_extension_owned("pg_type", "t.oid"));
         let mut schema = Schema::default();
 
+        // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
+        // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
+        // for a partitioned table's index) and checked, so a head of another form is an error,
+        // never a statement cut at the wrong place. `OFFSET 0` keeps the lateral a subquery: pulled
+        // up, each use of `d.def` would call `pg_get_indexdef` again (three times per index).
+        let index_query = format!(
+            "SELECT n.nspname, c.relname, i.relname, d.def, \
+             pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
+             CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
+             x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid \
+             FROM pg_index x \
+             JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_am am ON am.oid = i.relam \
+             CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def, \
+               'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
+               || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \
+               || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head OFFSET 0) d \
+             LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
+             LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+             WHERE {class_filter} \
+             AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
+             ORDER BY 1, 3",
+        );
+        // The index query is the longest (`pg_get_indexdef` per index): it runs on a session of
+        // its own while this one reads the rest, unless this one is inside a transaction (which
+        // another session would not see into).
+        let indexes_alongside = alone.then(|| {
+            self.alongside(vec![
+                "SELECT set_config('search_path', 'public', false)".into(),
+                index_query.clone(),
+            ])
+        });
         schema.schemas = self
             .text_rows(&format!(
                 "SELECT n.nspname, obj_description(n.oid, 'pg_namespace') FROM pg_namespace n \
@@ -544,32 +585,10 @@ impl PgConnection {
                 }
             }
         }
-        // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
-        // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
-        // for a partitioned table's index) and checked, so a head of another form is an error,
-        // never a statement cut at the wrong place. `OFFSET 0` keeps the lateral a subquery: pulled
-        // up, each use of `d.def` would call `pg_get_indexdef` again (three times per index).
         let operator_classes = self.operator_classes()?;
         let mut unresolved_indexes: Vec<String> = Vec::new();
         let mut indexes: Vec<(String, Index)> = self
-            .text_rows(&format!(
-                "SELECT n.nspname, c.relname, i.relname, d.def, \
-                 pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
-                 CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
-                 x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid \
-                 FROM pg_index x \
-                 JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-                 JOIN pg_am am ON am.oid = i.relam \
-                 CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def, \
-                   'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
-                   || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \
-                   || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head OFFSET 0) d \
-                 LEFT JOIN pg_inherits h ON h.inhrelid = x.indexrelid LEFT JOIN pg_class p ON p.oid = h.inhparent \
-                 LEFT JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-                 WHERE {class_filter} \
-                 AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
-                 ORDER BY 1, 3",
-            ))?
+            .rows_from(indexes_alongside, &index_query)?
             .iter()
             .map(|row| {
                 let keys = position.get(field(row, 12).unwrap_or_default()).and_then(|&i| {
