@@ -78,19 +78,19 @@ fn row_type_join(column: &str) -> String {
 /// The relation of [`row_type_join`] as a pair for [`pairs`].
 const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
 
-/// Per index (`indexrelid`, the caller adds which and `GROUP BY x.indexrelid`): `keys`, per key `descending`, `nulls first` and the
-/// operator class's name when `pg_get_indexdef` writes it, as it writes it; `columns`, the key
-/// columns' names (none when a key is an expression); `included`, the `INCLUDE` columns. The
-/// class is left out when it is the default of the key's type (a domain's base type;
-/// PostgreSQL's `GetDefaultOpClass`, whose exact match wins over a class for a
-/// binary-compatible type, so `text_ops` is written on a `citext` column: `other` is that
-/// type's default class for the method when it is another one; a type has at most one per
-/// method), and qualified when the search path does not show it. One grouped pass joins the
-/// catalogs once: subqueries per index scanned `pg_opclass` twice per key (about 140 ms at 3,000
-/// indexes, more than `pg_get_indexdef` itself). [`index_keys_of`] reads the same in the client
-/// for the indexes whose keys are all columns of a table the model read (a third of the index
-/// query's time at 3,000 indexes was this pass, most of it hashing all of `pg_attribute`); this
-/// query is for the others (expression keys, a materialized view's index).
+/// Per index (`indexrelid`; the caller adds which, and `GROUP BY x.indexrelid`): `keys`, per key
+/// `descending`, `nulls first` and the operator class's name when `pg_get_indexdef` writes it, as
+/// it writes it; `columns`, the key columns' names (none when a key is an expression); `included`,
+/// the `INCLUDE` columns. The class is left out when it is the default of the key's type (a
+/// domain's base type; PostgreSQL's `GetDefaultOpClass`, whose exact match wins over a class for a
+/// binary-compatible type, so `text_ops` is written on a `citext` column: `other` is that type's
+/// default class for the method when it is another one; a type has at most one per method), and
+/// qualified when the search path does not show it. One grouped pass joins the catalogs once:
+/// subqueries per index scanned `pg_opclass` twice per key (about 140 ms at 3,000 indexes, more
+/// than `pg_get_indexdef` itself). [`index_keys_of`] reads the same in the client for the indexes
+/// whose keys are all columns of a table the model read (a third of the index query's time at 3,000
+/// indexes was this pass, most of it hashing all of `pg_attribute`); this query is for the others
+/// (expression keys, a materialized view's index).
 const INDEX_KEYS: &str = "SELECT x.indexrelid, string_agg((u.option & 1 <> 0)::text || E'\\x1e' \
     || (u.option & 2 <> 0)::text || E'\\x1e' || coalesce(CASE WHEN NOT opc.opcdefault OR other.oid IS NOT NULL \
       THEN CASE WHEN pg_opclass_is_visible(opc.oid) THEN quote_ident(opc.opcname) \
