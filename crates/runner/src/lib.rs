@@ -31,6 +31,7 @@ mod replicas;
 mod sandbox;
 mod source;
 mod status;
+mod waits;
 mod window;
 
 pub use apply::{LockWaits, LongestBlocker, RECORDED_LOCK_WAITS, RecordedLockWaits};
