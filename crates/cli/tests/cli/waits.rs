@@ -224,6 +224,29 @@ fn a_build_that_gave_up_waiting_for_an_old_snapshot_names_the_session_holding_it
     assert_eq!(invalid_indexes(&db), "");
 }
 
+#[test]
+fn deploy_after_a_killed_stepwise_migration_calls_it_interrupted_as_status_does() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    // The session is killed after the concurrent build, as an operator's pg_terminate_backend would.
+    let dir = migrations(&[(
+        "1_index",
+        "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\nSELECT pg_terminate_backend(pg_backend_pid());",
+    )]);
+    let killed = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let status = haste(dir.path(), &["migrate", "status", "--url", url]);
+    assert!(status.stdout.contains("INTERRUPTED 1_index  (1 of 2 statements done)"), "{status:?}");
+    let again = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(again.code, 7, "{again:?}");
+    assert!(
+        again.stderr.contains("migration 1_index is interrupted after 1 of 2 statements")
+            && !again.stderr.contains("running"),
+        "no run holds the lock, so none is running it: {again:?}"
+    );
+}
+
 /// A table of 1,000 rows and a data step walking it 100 rows at a time.
 fn backfill(url: &str) -> TempDir {
     let dir = migrations(&[(
