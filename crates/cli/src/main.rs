@@ -453,7 +453,8 @@ pub(crate) fn planned_impact(
     settings: &haste_runner::Settings,
     printer: &Printer,
 ) -> Result<haste_runner::ImpactReport, u8> {
-    let mut report = haste_runner::impact(connection, dir, settings).map_err(|error| printer.runner_error(&error))?;
+    let mut report =
+        haste_runner::impact(connection, dir, settings).map_err(|error| printer.runner_error(&error))?;
     let released: std::collections::HashSet<String> = dir
         .migrations
         .iter()

@@ -136,13 +136,13 @@ impl DataStep {
             .map(|(i, line)| (i + 1, line.trim().to_owned()))
             .ok_or_else(|| {
                 // The line quoted is the file's first that holds anything: where the header was due.
-                let (index, first) = file
-                    .sql
-                    .lines()
-                    .enumerate()
-                    .find(|(_, line)| !line.trim().is_empty())
-                    .unwrap_or((0, ""));
-                bad(index + 1, first.trim(), "a data file starts with `-- haste:data table=<table> key=<column>`")
+                let (index, first) =
+                    file.sql.lines().enumerate().find(|(_, line)| !line.trim().is_empty()).unwrap_or((0, ""));
+                bad(
+                    index + 1,
+                    first.trim(),
+                    "a data file starts with `-- haste:data table=<table> key=<column>`",
+                )
             })?;
         let mut table = None;
         let (mut key, mut batch_size, mut target, mut max_rate) = (None, DEFAULT_BATCH, DEFAULT_TARGET, None);
@@ -151,7 +151,11 @@ impl DataStep {
             let (name, value) =
                 setting.split_once('=').ok_or_else(|| bad(number, &header, "settings are name=value"))?;
             if seen.iter().any(|earlier| earlier == name) {
-                return Err(bad(number, &header, &format!("`{name}` is given twice; which one was meant cannot be told")));
+                return Err(bad(
+                    number,
+                    &header,
+                    &format!("`{name}` is given twice; which one was meant cannot be told"),
+                ));
             }
             seen.push(name.to_owned());
             match name {
@@ -305,7 +309,10 @@ mod tests {
     #[test]
     fn a_missing_header_quotes_the_line_where_it_was_due() {
         let error = DataStep::parse(file("\n\nUPDATE t SET n = 1 WHERE :range;")).unwrap_err().to_string();
-        assert!(error.starts_with("data.sql:3: ") && error.ends_with("`UPDATE t SET n = 1 WHERE :range;`"), "{error}");
+        assert!(
+            error.starts_with("data.sql:3: ") && error.ends_with("`UPDATE t SET n = 1 WHERE :range;`"),
+            "{error}"
+        );
     }
 
     #[test]

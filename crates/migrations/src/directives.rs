@@ -55,8 +55,11 @@ impl Directives {
                 text: line.to_owned(),
                 reason,
             };
-            let block_comment_error =
-                || bad(format!("a directive is a `--` line comment; a block comment is not read: write `-- {PREFIX}...`"));
+            let block_comment_error = || {
+                bad(format!(
+                    "a directive is a `--` line comment; a block comment is not read: write `-- {PREFIX}...`"
+                ))
+            };
             if in_header_block {
                 in_header_block = !line.contains("*/");
                 if block_line_reads_as_directive(line) {
@@ -162,7 +165,9 @@ fn reads_as_directive(comment: &str) -> bool {
 /// a directive.
 fn block_line_reads_as_directive(line: &str) -> bool {
     let text = line.split("*/").next().unwrap_or_default();
-    reads_as_directive(text.trim_start_matches(|c: char| c == '*' || c == '-' || c.is_whitespace()).trim_end())
+    reads_as_directive(
+        text.trim_start_matches(|c: char| c == '*' || c == '-' || c.is_whitespace()).trim_end(),
+    )
 }
 
 /// Whether a comment starts with `haste:` in any case.
@@ -364,7 +369,9 @@ mod tests {
 
     #[test]
     fn a_directive_on_a_later_line_of_a_block_comment_is_an_error_naming_its_line() {
-        for text in ["/*\n haste:transaction on\n*/", "/* note\n * -- haste:retries 2 */", "/*\n\n haste=retries 2\n"] {
+        for text in
+            ["/*\n haste:transaction on\n*/", "/* note\n * -- haste:retries 2 */", "/*\n\n haste=retries 2\n"]
+        {
             let error = Directives::parse(Path::new("m.sql"), &format!("{text}\nSELECT 1;\n")).unwrap_err();
             assert!(error.to_string().contains("block comment"), "{text}: {error}");
             let line = text.lines().position(|line| line.contains("haste")).unwrap() + 1;

@@ -483,10 +483,8 @@ fn statement_notes(statement: &StatementImpact) -> String {
         notes.push(format!("blocked by {}", session(blocker)));
     }
     for waited in &statement.waits_for {
-        notes.push(format!(
-            "waits for {} to end (this wait does not block the application)",
-            session(waited)
-        ));
+        notes
+            .push(format!("waits for {} to end (this wait does not block the application)", session(waited)));
     }
     for note in &statement.lint {
         let severity = match note.severity {

@@ -429,7 +429,9 @@ impl Applier<'_> {
                 outcome => return (outcome, Tried::attempts(tries)),
             };
             let (statement, kind) = match plan.statements.get(failure.index) {
-                Some(statement) if history != Some(failure.index) => (statement.text.as_str(), statement.kind),
+                Some(statement) if history != Some(failure.index) => {
+                    (statement.text.as_str(), statement.kind)
+                }
                 _ => ("", StatementKind::Plain),
             };
             let blockers = blockers(&mut *self.connection, statement, kind);
@@ -1016,7 +1018,11 @@ fn invalid_indexes_of(connection: &mut dyn Connection, scope: &IndexScope) -> Re
 /// holding a snapshot it waits for by design: whom it waited for. Every lock mode counts, not
 /// only those conflicting with the statement's table lock: a statement that timed out may have
 /// waited for a row another transaction changed, whose session holds only ROW EXCLUSIVE.
-pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str, kind: StatementKind) -> Vec<LockHolder> {
+pub(crate) fn blockers(
+    connection: &mut dyn Connection,
+    statement: &str,
+    kind: StatementKind,
+) -> Vec<LockHolder> {
     let tables = match connection.dialect() {
         Dialect::Postgres => haste_sql::tables_of(statement),
         Dialect::Sqlite => Vec::new(),

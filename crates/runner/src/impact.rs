@@ -256,15 +256,14 @@ fn measure(
                 Vec::new()
             });
             let waits_for = match waits_by_design(statement.kind) {
-                Some(wait) => waited_for(connection, &names, wait, &blockers)
-                    .unwrap_or_else(|error| {
-                        unmeasured.push(Unmeasured {
-                            figure: Figure::WaitsFor,
-                            table: None,
-                            reason: error.message,
-                        });
-                        Vec::new()
-                    }),
+                Some(wait) => waited_for(connection, &names, wait, &blockers).unwrap_or_else(|error| {
+                    unmeasured.push(Unmeasured {
+                        figure: Figure::WaitsFor,
+                        table: None,
+                        reason: error.message,
+                    });
+                    Vec::new()
+                }),
                 None => Vec::new(),
             };
             let position = plan.error_position(index, None);

@@ -77,7 +77,8 @@ fn migrate_new_refuses_a_name_with_a_control_character_before_creating_anything(
         assert!(refused.stderr.contains("control character"), "{name:?}: {refused:?}");
         assert!(!refused.stderr.contains('\u{1}'), "the name is printed escaped: {refused:?}");
     }
-    let created = std::fs::read_dir(dir.path().join("migrations")).map(|entries| entries.count()).unwrap_or(0);
+    let created =
+        std::fs::read_dir(dir.path().join("migrations")).map(|entries| entries.count()).unwrap_or(0);
     assert_eq!(created, 0, "no folder was created");
     assert_eq!(haste(dir.path(), &["migrate", "new", "fine name"]).code, 0);
     assert_eq!(haste(dir.path(), &["lint", "--dir", "migrations"]).code, 0, "the folders made are readable");

@@ -73,14 +73,22 @@ fn a_data_header_that_repeats_a_setting_or_is_missing_is_refused_quoting_its_lin
             "1: `table` is given twice",
             "`-- haste:data table=contacts key=id table=other`",
         ),
-        ("\n\nUPDATE contacts SET score = 1 WHERE :range;\n", "3: a data file starts with", "`UPDATE contacts SET score = 1 WHERE :range;`"),
+        (
+            "\n\nUPDATE contacts SET score = 1 WHERE :range;\n",
+            "3: a data file starts with",
+            "`UPDATE contacts SET score = 1 WHERE :range;`",
+        ),
     ] {
         dir.write(data, text);
         let refused = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
         assert_eq!(refused.code, 2, "{refused:?}");
         let place = format!("data.sql:{line}");
         assert!(refused.stderr.contains(&place) && refused.stderr.contains(says), "{refused:?}");
-        assert_eq!(db.value("SELECT to_regclass('contacts') IS NULL").as_deref(), Some("t"), "nothing applied");
+        assert_eq!(
+            db.value("SELECT to_regclass('contacts') IS NULL").as_deref(),
+            Some("t"),
+            "nothing applied"
+        );
     }
 }
 

@@ -68,8 +68,10 @@ fn a_probe_that_runs_long_is_cut_by_its_statement_timeout_and_says_unmeasured() 
     assert!(reason.contains("statement timeout"), "{plan:?}");
     assert!(statement["estimate_ms"].is_null() && statement["safe_now"] == false, "{plan:?}");
     assert!(
-        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow%' AND pid <> pg_backend_pid()")
-            .is_some_and(|count| count == "0"),
+        db.value(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow%' AND pid <> pg_backend_pid()"
+        )
+        .is_some_and(|count| count == "0"),
         "no probe is left running"
     );
 }
@@ -110,7 +112,8 @@ fn the_report_shows_what_migrate_plan_says_lint_waits_and_unmeasured_figures() {
         format!("blocked by pid {pid} (report, "),
         "unmeasured: size of &quot;u&quot; (canceling statement due to lock timeout)".to_owned(),
     ] {
-        let notes: Vec<&str> = html.split("<small>").skip(1).map(|note| note.split("</small>").next().unwrap()).collect();
+        let notes: Vec<&str> =
+            html.split("<small>").skip(1).map(|note| note.split("</small>").next().unwrap()).collect();
         assert!(html.contains(&said), "the report says {said:?} as migrate plan does: {notes:?}");
     }
 }

@@ -196,7 +196,9 @@ fn first_blocker_of(run: &Run, holder_pid: &str) {
 fn a_build_that_gave_up_waiting_for_an_old_snapshot_names_the_session_holding_it() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
-    db.execute("CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); CREATE TABLE other (x int)");
+    db.execute(
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); CREATE TABLE other (x int)",
+    );
     let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);")]);
     let deploy = ["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"];
     let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM";
