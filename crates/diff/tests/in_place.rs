@@ -443,7 +443,7 @@ fn a_domain_rebuild_under_a_function_result_or_casts_is_refused() {
 }
 
 /// Types over types (a domain over a composite type or an enum, a composite type holding a
-/// domain or an enum) are dropped users first, and the plan that creates them applies.
+/// domain or an enum) are dropped users first, and the dump and the plan that create them apply.
 #[test]
 fn types_over_types_are_created_and_dropped_in_dependency_order() {
     if database().is_none() {
@@ -453,6 +453,7 @@ fn types_over_types_are_created_and_dropped_in_dependency_order() {
         CREATE TYPE comp AS (a int, m mood); CREATE DOMAIN dcomp AS comp;
         CREATE DOMAIN code AS text; CREATE TYPE coded AS (c code);
         CREATE TABLE tc (id int PRIMARY KEY, w dcomp, c coded, m dmood);";
+    dump_round_trips(&schema_of(types));
     plan_applies("", "", types, |_| {});
     plan_applies(types, "", "", |_| {});
 }
