@@ -15,7 +15,7 @@ use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, composites, domains, enums,
-    indexes, online, owners, partitions, privileges, rename, settings, views,
+    functions, indexes, online, owners, partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -196,7 +196,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
+    // A function dropped to be created again takes the checks, policies and defaults calling it
+    // first, and they come back once it exists (`functions.rs`).
+    let recreated = functions::Recreated::new(from, to);
+    let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
+    for old in from
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p)) || recreated.policy_calls(p))
+    {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
@@ -216,14 +224,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    // A function whose result, or its arguments' names or defaults, change is dropped to be
-    // created again (`CREATE OR REPLACE` refuses): the views calling it went first (`views.rs`);
-    // PostgreSQL refuses the drop while anything else uses it (2BP01, naming what), and the
-    // plan rolls back whole.
-    for old in compare::recreated_functions(from, to) {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
             .iter()
@@ -231,8 +231,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             .flat_map(|(old, new)| {
                 old.constraints
                     .iter()
-                    .filter(move |c| {
-                        (c.kind == ConstraintKind::ForeignKey) == foreign && !new.constraints.contains(c)
+                    .filter(|c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && (!new.constraints.contains(c) || recreated.check_calls(old, c))
                     })
                     .map(move |c| (old, c))
             })
@@ -265,6 +266,26 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
             plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
         }
+    }
+    for (table, column, _) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    // A function whose result, or its arguments' names or defaults, change is dropped to be
+    // created again (`CREATE OR REPLACE` refuses), once the views, checks, policies and defaults
+    // calling it are out of the way; what else would hold it is refused before planning
+    // (`functions.rs`).
+    for old in compare::recreated_functions(from, to) {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
@@ -401,6 +422,18 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
         create_function(&mut plan, new);
     }
+    for (table, column, default) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
     for sequence in new_sequences.iter().chain(&taking_names) {
         if let Some(statement) = sequence.owned_by_statement() {
             let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
@@ -420,6 +453,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     identity_sequences(&mut plan, from, to);
+    let recreated = &recreated;
     let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         to.tables
             .iter()
@@ -429,7 +463,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                     .iter()
                     .filter(move |c| {
                         (c.kind == ConstraintKind::ForeignKey) == foreign
-                            && !old.is_some_and(|old| old.constraints.contains(c))
+                            && (!old.is_some_and(|old| old.constraints.contains(c))
+                                || recreated.check_calls(new, c))
                     })
                     .map(move |c| (new, c))
             })
@@ -517,7 +552,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for new in to.policies.iter().filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p))) {
+    for new in to
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p)) || recreated.policy_calls(p))
+    {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
     }
@@ -597,6 +636,30 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
 fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables.sort_by_cached_key(|table| table_key(table));
     tables
+}
+
+/// The columns of tables on both sides whose default, the same on both, calls a function the plan
+/// drops to create again: dropped before it, set again once it exists. (A default that changes
+/// is refused, `functions.rs`.)
+fn recreated_defaults<'a>(
+    recreated: &functions::Recreated,
+    old_tables: &BTreeMap<String, &Table>,
+    to: &'a Schema,
+) -> Vec<(&'a Table, &'a haste_schema::Column, &'a str)> {
+    to.tables
+        .iter()
+        .filter_map(|new| old_tables.get(&table_key(new)).map(|old| (*old, new)))
+        .flat_map(|(old, new)| {
+            new.columns.iter().filter_map(move |column| {
+                let default = column.default.as_deref()?;
+                let kept = old
+                    .columns
+                    .iter()
+                    .any(|c| c.name == column.name && c.default.as_deref() == Some(default));
+                (kept && recreated.default_calls(default)).then_some((new, column, default))
+            })
+        })
+        .collect()
 }
 
 /// Composite types and domains nothing declares any more, each before the types it uses (a

@@ -2,77 +2,124 @@
 //! tables (defaults, generated columns, checks, index keys and predicates, policies) that name a
 //! type in a cast or call a function, and the types and functions whose declarations name a
 //! type. PostgreSQL records each as a dependency and refuses the drop under it (2BP01), so the
-//! planner refuses such a change before anything runs (`lib.rs`: [`crate::rebuild_refused`]).
+//! planner takes them out of the way first where it can (`functions.rs`) and refuses the change
+//! before anything runs where it cannot (`lib.rs`: [`crate::rebuild_refused`]).
 //!
 //! Expressions are read with PostgreSQL's grammar (`haste_sql::type_names`, `haste_sql::reads`)
 //! by name without schema, which can only find more uses than there are; one that cannot be read
 //! counts as a use.
 
-use haste_schema::{Column, ConstraintKind, Schema};
+use haste_schema::{Column, Constraint, ConstraintKind, Policy, Schema, Table};
 
 use crate::enums::column_uses;
+
+/// What an expression of a table is part of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// A column's default.
+    Default,
+    /// A stored generated column.
+    Generated,
+    /// A `CHECK` constraint.
+    Check,
+    /// An index (keys, predicate).
+    Index,
+    /// A row security policy.
+    Policy,
+}
 
 /// An expression of a table, as a statement PostgreSQL's grammar reads.
 pub(crate) struct Expression<'a> {
     /// What it is, for people: `default of crm.deals.id`, `check deals_v_check on crm.deals`.
     pub(crate) what: String,
+    /// What it is part of.
+    pub(crate) part: Part,
+    /// Its table (schema, name).
+    pub(crate) table: (&'a str, &'a str),
     /// The column it is the default of (its own conversion resets it).
     pub(crate) default_of: Option<&'a Column>,
     /// A statement holding it.
     pub(crate) statement: String,
 }
 
+/// A column's default or generation expression as a statement.
+pub(crate) fn expression_statement(expression: &str) -> String {
+    format!("SELECT {expression}")
+}
+
+/// A check as a query's condition (the grammar's walker does not enter a constraint of `ALTER
+/// TABLE`); `None` for a constraint of another kind.
+pub(crate) fn check_statement(table: &Table, constraint: &Constraint) -> Option<String> {
+    if constraint.kind != ConstraintKind::Check {
+        return None;
+    }
+    let condition = constraint.definition.trim_start_matches("CHECK ");
+    let condition = condition.trim_end_matches(" NOT VALID").trim_end_matches(" NO INHERIT");
+    Some(format!("SELECT 1 FROM {} WHERE {condition}", table.qualified_name()))
+}
+
+/// A policy's expressions as a query's conditions (the walker does not enter `CREATE POLICY`);
+/// `None` for a policy without any.
+pub(crate) fn policy_statement(policy: &Policy) -> Option<String> {
+    let conditions: Vec<&str> = policy.using.iter().chain(&policy.with_check).map(String::as_str).collect();
+    (!conditions.is_empty()).then(|| format!("SELECT 1 WHERE ({})", conditions.join(") AND (")))
+}
+
 /// Every default, generated column, check, index and policy of `schema`'s tables.
 pub(crate) fn expressions(schema: &Schema) -> Vec<Expression<'_>> {
     let mut out = Vec::new();
     for table in &schema.tables {
-        let name = table.qualified_name();
         let plain = format!("{}.{}", table.schema, table.name);
+        let of_table = (table.schema.as_str(), table.name.as_str());
         for column in &table.columns {
             if let Some(default) = &column.default {
                 out.push(Expression {
                     what: format!("default of {plain}.{}", column.name),
+                    part: Part::Default,
+                    table: of_table,
                     default_of: Some(column),
-                    statement: format!("SELECT {default}"),
+                    statement: expression_statement(default),
                 });
             }
             if let Some(generated) = &column.generated {
                 out.push(Expression {
                     what: format!("generated column {plain}.{}", column.name),
+                    part: Part::Generated,
+                    table: of_table,
                     default_of: None,
-                    statement: format!("SELECT {generated}"),
+                    statement: expression_statement(generated),
                 });
             }
         }
-        // A check as a query's condition: the grammar's walker does not enter a constraint of
-        // `ALTER TABLE`.
-        let checks = table.constraints.iter().filter(|c| c.kind == ConstraintKind::Check);
-        for constraint in checks {
-            let condition = constraint.definition.trim_start_matches("CHECK ");
-            let condition = condition.trim_end_matches(" NOT VALID").trim_end_matches(" NO INHERIT");
-            out.push(Expression {
-                what: format!("constraint {} on {plain}", constraint.name),
-                default_of: None,
-                statement: format!("SELECT 1 FROM {name} WHERE {condition}"),
-            });
+        for constraint in &table.constraints {
+            if let Some(statement) = check_statement(table, constraint) {
+                out.push(Expression {
+                    what: format!("constraint {} on {plain}", constraint.name),
+                    part: Part::Check,
+                    table: of_table,
+                    default_of: None,
+                    statement,
+                });
+            }
         }
     }
     for index in &schema.indexes {
         out.push(Expression {
             what: format!("index {}.{}", index.schema, index.name),
+            part: Part::Index,
+            table: (&index.schema, &index.table),
             default_of: None,
             statement: index.definition.clone(),
         });
     }
-    // A policy's expressions as a query's conditions (the walker does not enter `CREATE POLICY`).
     for policy in &schema.policies {
-        let conditions: Vec<&str> =
-            policy.using.iter().chain(&policy.with_check).map(String::as_str).collect();
-        if !conditions.is_empty() {
+        if let Some(statement) = policy_statement(policy) {
             out.push(Expression {
                 what: format!("policy {} on {}.{}", policy.name, policy.schema, policy.table),
+                part: Part::Policy,
+                table: (&policy.schema, &policy.table),
                 default_of: None,
-                statement: format!("SELECT 1 WHERE ({})", conditions.join(") AND (")),
+                statement,
             });
         }
     }
