@@ -11,9 +11,9 @@
 //! runs, as is dropping a function for good while expressions the plan keeps still call it
 //! ([`function_drop_refused`]).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
-use haste_schema::{Constraint, Policy, Schema, Table};
+use haste_schema::{Constraint, Function, Policy, Schema, Table};
 
 use crate::compare::recreated_functions;
 use crate::uses::{self, Part};
@@ -55,12 +55,22 @@ impl<'a> Recreated<'a> {
 /// first one dropped for good, the expressions the plan keeps that call it (those that change
 /// are set again before). `None` when nothing does.
 pub(crate) fn function_drop_refused(from: &Schema, to: &Schema) -> Option<String> {
+    let recreated = recreated_functions(from, to);
+    let dropped: Vec<&Function> =
+        from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)).collect();
+    // Most plans drop no function: the tables' expressions are not read then.
+    if recreated.is_empty() && dropped.is_empty() {
+        return None;
+    }
     let before = uses::expressions(from);
     let kept = uses::kept_expressions(from, to);
-    let is_kept = |e: &uses::Expression| kept.iter().any(|k| k.what == e.what && k.statement == e.statement);
-    let table_stays =
-        |(schema, name): (&str, &str)| to.tables.iter().any(|t| t.schema == schema && t.name == name);
-    let recreated = recreated_functions(from, to).into_iter().find_map(|function| {
+    let kept_set: HashSet<(&str, &str)> =
+        kept.iter().map(|e| (e.what.as_str(), e.statement.as_str())).collect();
+    let is_kept = |e: &uses::Expression| kept_set.contains(&(e.what.as_str(), e.statement.as_str()));
+    let staying: HashSet<(&str, &str)> =
+        to.tables.iter().map(|t| (t.schema.as_str(), t.name.as_str())).collect();
+    let table_stays = |table: (&str, &str)| staying.contains(&table);
+    let recreated = recreated.into_iter().find_map(|function| {
         let users: Vec<String> = before
             .iter()
             .filter(|e| match e.part {
@@ -82,7 +92,7 @@ pub(crate) fn function_drop_refused(from: &Schema, to: &Schema) -> Option<String
         })
     });
     let dropped = || {
-        from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)).find_map(
+        dropped.into_iter().find_map(
             |function| {
                 let users: Vec<String> = kept
                     .iter()

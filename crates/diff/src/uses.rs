@@ -9,6 +9,8 @@
 //! by name without schema, which can only find more uses than there are; one that cannot be read
 //! counts as a use.
 
+use std::collections::HashSet;
+
 use haste_schema::{Column, Constraint, ConstraintKind, Policy, Schema, Table};
 
 use crate::enums::column_uses;
@@ -129,11 +131,9 @@ pub(crate) fn expressions(schema: &Schema) -> Vec<Expression<'_>> {
 /// The expressions of `from`'s tables that `to` holds unchanged (the plan neither drops nor sets
 /// them again).
 pub(crate) fn kept_expressions<'a>(from: &'a Schema, to: &Schema) -> Vec<Expression<'a>> {
-    let after = expressions(to);
-    expressions(from)
-        .into_iter()
-        .filter(|e| after.iter().any(|kept| kept.what == e.what && kept.statement == e.statement))
-        .collect()
+    let after: HashSet<(String, String)> =
+        expressions(to).into_iter().map(|e| (e.what, e.statement)).collect();
+    expressions(from).into_iter().filter(|e| after.contains(&(e.what.clone(), e.statement.clone()))).collect()
 }
 
 /// Whether `statement` names type `name` (without schema) in a cast or a declaration.
