@@ -32,7 +32,7 @@ pub(crate) enum Part {
 
 /// An expression of a table, as a statement PostgreSQL's grammar reads.
 pub(crate) struct Expression<'a> {
-    /// What it is, for people: `default of crm.deals.id`, `check deals_v_check on crm.deals`.
+    /// What it is, for people: `default of crm.deals.id`, `constraint deals_v_check on crm.deals`.
     pub(crate) what: String,
     /// What it is part of.
     pub(crate) part: Part,
