@@ -70,7 +70,10 @@ fn creates(step: &Step, comment: &Comment) -> bool {
     };
     match (&step.source, comment.object) {
         (
-            SchemaChange::CreateEnum(n) | SchemaChange::RebuildEnum(n) | SchemaChange::CreateComposite(n),
+            SchemaChange::CreateEnum(n)
+            | SchemaChange::RebuildEnum(n)
+            | SchemaChange::CreateComposite(n)
+            | SchemaChange::RebuildComposite(n),
             CommentObject::Type,
         )
         | (

@@ -11,10 +11,11 @@ use haste_sql::{quote_ident, quote_literal};
 
 use crate::builder::Builder;
 use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
+use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, domains, enums, indexes,
-    online, owners, partitions, privileges, rename, settings, views,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, composites, domains, enums,
+    functions, indexes, online, owners, partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -60,8 +61,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .collect();
     // Views that read what changes go first and come back last (with their triggers, which
     // their drop takes).
-    let rebuilt_types: Vec<String> =
-        rebuilt_enums.iter().cloned().chain(domains::rebuilt(from, to)).collect();
+    let rebuilt_types: Vec<String> = rebuilt_enums
+        .iter()
+        .cloned()
+        .chain(domains::rebuilt(from, to))
+        .chain(composites::rebuilt(from, to))
+        .collect();
     let views = views::recreation(from, to, &rebuilt_types);
     let stays = |schema: &str, table: &str, unchanged: bool| {
         unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
@@ -95,7 +100,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
     //    rebuilt after the tables change, below).
     enums::create_and_extend(&mut plan, comparison);
-    let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let (mut new_composites, mut recreated_composites): (Vec<&haste_schema::Composite>, Vec<String>) =
         (Vec::new(), Vec::new());
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
@@ -104,7 +108,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             new_composites.push(new);
             continue;
         };
-        if !alter_composite(&mut plan, to, old, new) {
+        if !composites::alter(&mut plan, comparison, old, new) {
             plan.push(
                 &SchemaChange::DropComposite(named.clone()),
                 format!("DROP TYPE {}", composite_key(new)),
@@ -116,14 +120,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     // Composite types and functions over the row types of tables or views wait for them.
-    let create_composites = |plan: &mut Builder, stage: RowTypeStage| {
-        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage) {
+    let create_composites = |plan: &mut Builder,
+                             stage: RowTypeStage,
+                             which: &dyn Fn(&&haste_schema::Composite) -> bool| {
+        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage && which(c)) {
             let named = Named::new(&new.schema, &new.name);
             plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
         }
     };
-    create_composites(&mut plan, RowTypeStage::BeforeTables);
+    // A domain over a composite type comes after it, a composite type holding a domain after
+    // the domains.
+    let holds_domain = |c: &&haste_schema::Composite| c.holds_domain(to);
+    let before_domains = |c: &&haste_schema::Composite| !holds_domain(c);
+    create_composites(&mut plan, RowTypeStage::BeforeTables, &before_domains);
     domains::create_and_alter(&mut plan, comparison);
+    create_composites(&mut plan, RowTypeStage::BeforeTables, &holds_domain);
     let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
     let old_sequences = by(&from.sequences, sequence_key);
     // New sequences (an identity sequence of `from` is no sequence of its own: a serial
@@ -185,7 +196,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
+    // A function dropped to be created again takes the checks, policies and defaults calling it
+    // first, and they come back once it exists (`functions.rs`).
+    let recreated = functions::Recreated::new(from, to);
+    let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
+    for old in from
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p)) || recreated.policy_calls(p))
+    {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
@@ -205,14 +224,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    // A function whose result, or its arguments' names or defaults, change is dropped to be
-    // created again (`CREATE OR REPLACE` refuses): the views calling it went first (`views.rs`);
-    // PostgreSQL refuses the drop while anything else uses it (2BP01, naming what), and the
-    // plan rolls back whole.
-    for old in compare::recreated_functions(from, to) {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
             .iter()
@@ -220,8 +231,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             .flat_map(|(old, new)| {
                 old.constraints
                     .iter()
-                    .filter(move |c| {
-                        (c.kind == ConstraintKind::ForeignKey) == foreign && !new.constraints.contains(c)
+                    .filter(|c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && (!new.constraints.contains(c) || recreated.check_calls(old, c))
                     })
                     .map(move |c| (old, c))
             })
@@ -255,6 +267,26 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
             plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
         }
+    }
+    for (table, column, _) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    // A function whose result, or its arguments' names or defaults, change is dropped to be
+    // created again (`CREATE OR REPLACE` refuses), once the views, checks, policies and defaults
+    // calling it are out of the way; what else would hold it is refused before planning
+    // (`functions.rs`).
+    for old in compare::recreated_functions(from, to) {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
@@ -351,6 +383,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, comparison);
     domains::rebuild(&mut plan, comparison);
+    composites::rebuild(&mut plan, comparison);
 
     // 5. New tables and SQL functions (with the views they need) in dependency order, then
     //    constraints, indexes, foreign keys and statistics.
@@ -386,9 +419,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         partitions::attach(&mut plan, from, to, old, new);
     }
     // Composite types and functions over the row types of the new tables, once they exist.
-    create_composites(&mut plan, RowTypeStage::AfterTables);
+    create_composites(&mut plan, RowTypeStage::AfterTables, &|_| true);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
         create_function(&mut plan, new);
+    }
+    for (table, column, default) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
     for sequence in new_sequences.iter().chain(&taking_names) {
         if let Some(statement) = sequence.owned_by_statement() {
@@ -409,6 +454,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     identity_sequences(&mut plan, from, to);
+    let recreated = &recreated;
     let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         to.tables
             .iter()
@@ -418,7 +464,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                     .iter()
                     .filter(move |c| {
                         (c.kind == ConstraintKind::ForeignKey) == foreign
-                            && !old.is_some_and(|old| old.constraints.contains(c))
+                            && (!old.is_some_and(|old| old.constraints.contains(c))
+                                || recreated.check_calls(new, c))
                     })
                     .map(move |c| (new, c))
             })
@@ -461,7 +508,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     indexes::create_on_views(&mut plan, &index_families, &tables);
-    create_composites(&mut plan, RowTypeStage::AfterViews);
+    create_composites(&mut plan, RowTypeStage::AfterViews, &|_| true);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
         create_function(&mut plan, new);
     }
@@ -506,7 +553,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for new in to.policies.iter().filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p))) {
+    for new in to
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p)) || recreated.policy_calls(p))
+    {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
     }
@@ -547,14 +598,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
         plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
+    drop_unused_types(&mut plan, from, to);
     enums::drop_unused(&mut plan, comparison);
-    for old in
-        from.composites.iter().filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
-    {
-        let source = SchemaChange::DropComposite(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
-    }
-    domains::drop_unused(&mut plan, comparison);
     for old in from
         .sequences
         .iter()
@@ -594,61 +639,65 @@ fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables
 }
 
-/// A composite type changed in place (`ALTER TYPE ... DROP / ALTER / ADD ATTRIBUTE`), so the
-/// columns, functions and other types using it stay, when that gives the new attributes in
-/// their order (added ones come last) and they use no row type of a relation created later;
-/// returns whether it did. Values of a dropped attribute go with it.
-fn alter_composite(
-    plan: &mut Builder,
-    to: &Schema,
-    old: &haste_schema::Composite,
-    new: &haste_schema::Composite,
-) -> bool {
-    let kept: Vec<&String> = old
-        .attributes
+/// The columns of tables on both sides whose default, the same on both, calls a function the plan
+/// drops to create again: dropped before it, set again once it exists. (A default that changes
+/// is refused, `functions.rs`.)
+fn recreated_defaults<'a>(
+    recreated: &functions::Recreated,
+    old_tables: &BTreeMap<String, &Table>,
+    to: &'a Schema,
+) -> Vec<(&'a Table, &'a haste_schema::Column, &'a str)> {
+    to.tables
         .iter()
-        .map(|(name, _)| name)
-        .filter(|name| new.attributes.iter().any(|(n, _)| n == *name))
-        .collect();
-    let added = new.attributes.iter().filter(|(name, _)| !old.attributes.iter().any(|(n, _)| n == name));
-    let in_order = kept
-        .into_iter()
-        .chain(added.clone().map(|(name, _)| name))
-        .eq(new.attributes.iter().map(|(name, _)| name));
-    if !in_order || to.row_type_stage(&new.row_types) != RowTypeStage::BeforeTables {
-        return false;
+        .filter_map(|new| old_tables.get(&table_key(new)).map(|old| (*old, new)))
+        .flat_map(|(old, new)| {
+            new.columns.iter().filter_map(move |column| {
+                let default = column.default.as_deref()?;
+                let kept = old
+                    .columns
+                    .iter()
+                    .any(|c| c.name == column.name && c.default.as_deref() == Some(default));
+                (kept && recreated.default_calls(default)).then_some((new, column, default))
+            })
+        })
+        .collect()
+}
+
+/// Composite types and domains nothing declares any more, each before the types it uses (a
+/// domain over a composite type, a composite type with an attribute of a domain): PostgreSQL
+/// refuses to drop a type another one uses (2BP01). Enums, which use no type, go after them.
+fn drop_unused_types(plan: &mut Builder, from: &Schema, to: &Schema) {
+    // (schema, name, the types it declares, whether it is a domain)
+    let composites = from
+        .composites
+        .iter()
+        .filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
+        .map(|c| {
+            (&c.schema, &c.name, c.attributes.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), false)
+        });
+    let domains = from
+        .domains
+        .iter()
+        .filter(|d| !to.domains.iter().any(|n| (&n.schema, &n.name) == (&d.schema, &d.name)))
+        .map(|d| (&d.schema, &d.name, vec![d.base_type.as_str()], true));
+    let mut left: Vec<_> = composites.chain(domains).collect();
+    while !left.is_empty() {
+        // The first that no other type left declares (a cycle is impossible: PostgreSQL refuses
+        // a type that contains itself).
+        let unused = |index: usize| {
+            let (schema, name, ..) = &left[index];
+            !left.iter().enumerate().any(|(other, (_, _, declared, _))| {
+                other != index && declared.iter().any(|t| enums::column_uses(t, schema, name).is_some())
+            })
+        };
+        let next = (0..left.len()).find(|&index| unused(index)).unwrap_or(0);
+        let (schema, name, _, domain) = left.remove(next);
+        let (source, kind) = match domain {
+            true => (SchemaChange::DropDomain(Named::new(schema, name)), "DOMAIN"),
+            false => (SchemaChange::DropComposite(Named::new(schema, name)), "TYPE"),
+        };
+        plan.push(&source, format!("DROP {kind} {}", qualified(schema, name)), Lock::None, &[]);
     }
-    let name = qualified(&new.schema, &new.name);
-    let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
-    for (attribute, _) in
-        old.attributes.iter().filter(|(n, _)| !new.attributes.iter().any(|(name, _)| name == n))
-    {
-        plan.push(
-            &source,
-            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(attribute)),
-            Lock::AccessExclusive,
-            &[Hazard::DataLoss],
-        );
-    }
-    for (attribute, data_type) in &new.attributes {
-        if old.attributes.iter().any(|(n, t)| n == attribute && t != data_type) {
-            plan.push(
-                &source,
-                format!("ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {data_type}", quote_ident(attribute)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    for (attribute, data_type) in added {
-        plan.push(
-            &source,
-            format!("ALTER TYPE {name} ADD ATTRIBUTE {} {data_type}", quote_ident(attribute)),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    true
 }
 
 /// Whether `side` has `trigger` with the same definition (its firing aside, which changes in
