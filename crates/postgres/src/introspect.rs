@@ -558,10 +558,12 @@ impl PgConnection {
     /// The comments on objects other than schemas, tables and table columns: one query over
     /// `pg_description`, each object kind joined to its catalog with the filters its own query
     /// uses (extension-owned objects, history tables and indexes backing constraints left out).
+    /// The first branch types the union's columns: `name` there would cut a function's
+    /// signature (its third column) at 63 bytes, and the dump would comment on a half signature.
     fn comments(&mut self, class_filter: &str, type_filter: &str) -> Result<Vec<Comment>, DbError> {
         let rows = self.rows(&format!(
             "SELECT kind, schema, name, part, description FROM ( \
-             SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname AS name, \
+             SELECT CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END AS kind, n.nspname AS schema, t.typname::text AS name, \
                NULL::name AS part, d.description FROM pg_description d JOIN pg_type t ON t.oid = d.objoid \
                JOIN pg_namespace n ON n.oid = t.typnamespace LEFT JOIN pg_class r ON r.oid = t.typrelid \
                WHERE d.classoid = 'pg_type'::regclass AND (t.typtype IN ('e', 'd') OR r.relkind = 'c') AND {type_filter} \
