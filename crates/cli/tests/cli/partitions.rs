@@ -2,7 +2,8 @@
 //! their partitions' indexes under the same names, validity part of the model, and plans that
 //! add and drop them (online too, where PostgreSQL builds no partitioned index concurrently).
 //! Then the round trip of real production dumps (crates/cli/tests/structure-dumps/manifest.toml,
-//! built outside the repository by scripts/structure-dumps-corpus).
+//! built outside the repository by scripts/structure-dumps-corpus), and of the fragments of them
+//! that once broke it (crates/cli/tests/structure-dumps/fragments).
 
 use std::collections::BTreeSet;
 use std::fs;

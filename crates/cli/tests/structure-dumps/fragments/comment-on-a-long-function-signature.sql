@@ -11,3 +11,5 @@ CREATE FUNCTION public.create_missing_cohort_subscription_payments(c public.coho
     AS $$ SELECT * FROM public.payment WHERE cohort_subscription_id = c.id $$;
 
 COMMENT ON FUNCTION public.create_missing_cohort_subscription_payments(c public.cohort_subscription) IS '@omit';
+
+REVOKE ALL ON FUNCTION public.create_missing_cohort_subscription_payments(c public.cohort_subscription) FROM PUBLIC;
