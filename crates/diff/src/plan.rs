@@ -323,9 +323,29 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
     let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
-    for new in new_functions.iter().filter(|f| !checked_body(f) && stage(f) == RowTypeStage::BeforeTables) {
+    // Functions in other languages go first when a column's default or generated expression
+    // calls them (added or altered below); the others wait for the new tables in the dependency
+    // order, since PostgreSQL compiles a PL/pgSQL body at creation and refuses a variable of a
+    // table's row type (or a column's `%TYPE`) that does not exist yet.
+    let called_by_columns = if new_functions.iter().any(|f| !checked_body(f)) {
+        functions_called_by_columns(to)
+    } else {
+        BTreeSet::new()
+    };
+    let (early_functions, mut ordered_functions): (
+        Vec<&haste_schema::Function>,
+        Vec<&haste_schema::Function>,
+    ) = new_functions
+        .iter()
+        .filter(|f| stage(f) == RowTypeStage::BeforeTables)
+        .partition(|f| !checked_body(f) && called_by_columns.contains(&f.name));
+    for new in &early_functions {
         create_function(&mut plan, new);
     }
+    // The `sql` ones first, so that among the objects ready the others (whose bodies the graph
+    // cannot read: the tables their variables need are unknown) come after every table that
+    // is not waiting for them.
+    ordered_functions.sort_by_key(|f| !checked_body(f));
     let mut suggestions = Vec::new();
     // The indexes both sides hold unchanged, by table: looked up by name, not compared with
     // every index of the other side (a schema of thousands of indexes).
@@ -388,15 +408,10 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // 5. New tables and SQL functions (with the views they need) in dependency order, then
     //    constraints, indexes, foreign keys and statistics.
     let created = to.creation_order(in_key_order(created_tables));
-    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, come
-    // after those tables (the others went first, for the defaults that call them), and before
-    // the tables whose defaults or generated columns call them (`order.rs`).
-    let sql_functions: Vec<&haste_schema::Function> = new_functions
-        .iter()
-        .filter(|f| checked_body(f) && stage(f) == RowTypeStage::BeforeTables)
-        .copied()
-        .collect();
-    let creations = order::creations(&created, &sql_functions, &views.created);
+    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, and
+    // the others no column calls come after those tables, and before the tables whose defaults
+    // or generated columns call them (`order.rs`).
+    let creations = order::creations(&created, &ordered_functions, &views.created);
     for creation in &creations {
         match creation {
             Creation::Table(table) => {
@@ -751,6 +766,19 @@ fn create_view(plan: &mut Builder, view: &haste_schema::View) {
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
 fn checked_body(function: &haste_schema::Function) -> bool {
     function.language == "sql"
+}
+
+/// The functions (by name without schema) that a column default or generated expression of
+/// `schema` calls.
+fn functions_called_by_columns(schema: &Schema) -> BTreeSet<String> {
+    schema
+        .tables
+        .iter()
+        .flat_map(|table| &table.columns)
+        .flat_map(|column| column.default.iter().chain(&column.generated))
+        .filter_map(|expression| haste_sql::reads(&format!("SELECT {expression}")))
+        .flat_map(|reads| reads.functions)
+        .collect()
 }
 
 #[cfg(test)]
