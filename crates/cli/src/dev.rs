@@ -343,8 +343,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::RenameAndRetype { .. }
         | DevError::LinkedRetypes { .. }
         | DevError::Inheritance { .. }
-        | DevError::DomainRebuild { .. }
-        | DevError::RangeRebuild { .. }
+        | DevError::DropRefused { .. }
         | DevError::Partitioning(_) => {
             printer.usage_error(&error.to_string())
         }

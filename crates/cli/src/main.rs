@@ -436,40 +436,52 @@ fn schema(command: args::SchemaCommand) -> u8 {
 /// deploy resolves them, though nothing runs.
 fn plan(common: &args::Common, run: &args::RunOptions) -> u8 {
     with_database(common, Some(run), Missing::Refuse, |connection, dir, resolved, printer| {
-        let mut report = match haste_runner::impact(connection, dir, &resolved.settings) {
-            Ok(report) => report,
-            Err(error) => return printer.runner_error(&error),
-        };
-        let released: std::collections::HashSet<String> = dir
-            .migrations
-            .iter()
-            .filter(|migration| !report.migrations.iter().any(|pending| pending.name == migration.name))
-            .map(|migration| migration.name.clone())
-            .collect();
-        let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
-        let findings = match lint_findings(dir, common, &released, (connection.dialect(), server)) {
-            Ok((findings, _)) => findings,
-            Err(error) => return printer.usage_error(&error),
-        };
-        for migration in &dir.migrations {
-            let file = migration.up.path.display().to_string();
-            let notes = findings.iter().filter(|finding| finding.file == file).filter_map(|finding| {
-                let severity = match finding.severity {
-                    haste_lint::Severity::Error => haste_runner::LintSeverity::Error,
-                    haste_lint::Severity::Warn => haste_runner::LintSeverity::Warn,
-                    haste_lint::Severity::Off => return None,
-                };
-                Some(haste_runner::LintNote {
-                    rule: finding.rule.to_owned(),
-                    severity,
-                    line: finding.line,
-                    message: finding.message.clone(),
-                })
-            });
-            report.attach_lint(&migration.name, notes);
+        match planned_impact(connection, dir, common, &resolved.settings, printer) {
+            Ok(report) => printer.impact(&report),
+            Err(code) => code,
         }
-        printer.impact(&report)
     })
+}
+
+/// What deploying the pending migrations of `dir` would do now, with the lint findings beside
+/// the statements they concern: the one impact `migrate plan` prints and `report --plan` shows.
+/// An error is printed and its exit code returned.
+pub(crate) fn planned_impact(
+    connection: &mut dyn Connection,
+    dir: &MigrationsDir,
+    common: &args::Common,
+    settings: &haste_runner::Settings,
+    printer: &Printer,
+) -> Result<haste_runner::ImpactReport, u8> {
+    let mut report =
+        haste_runner::impact(connection, dir, settings).map_err(|error| printer.runner_error(&error))?;
+    let released: std::collections::HashSet<String> = dir
+        .migrations
+        .iter()
+        .filter(|migration| !report.migrations.iter().any(|pending| pending.name == migration.name))
+        .map(|migration| migration.name.clone())
+        .collect();
+    let server = connection.server_version().ok().and_then(|v| lint::major_version(&v));
+    let (findings, _) = lint_findings(dir, common, &released, (connection.dialect(), server))
+        .map_err(|error| printer.usage_error(&error))?;
+    for migration in &dir.migrations {
+        let file = migration.up.path.display().to_string();
+        let notes = findings.iter().filter(|finding| finding.file == file).filter_map(|finding| {
+            let severity = match finding.severity {
+                haste_lint::Severity::Error => haste_runner::LintSeverity::Error,
+                haste_lint::Severity::Warn => haste_runner::LintSeverity::Warn,
+                haste_lint::Severity::Off => return None,
+            };
+            Some(haste_runner::LintNote {
+                rule: finding.rule.to_owned(),
+                severity,
+                line: finding.line,
+                message: finding.message.clone(),
+            })
+        });
+        report.attach_lint(&migration.name, notes);
+    }
+    Ok(report)
 }
 
 /// `deploy --lint`: lints the pending migrations against the applied ones; error findings

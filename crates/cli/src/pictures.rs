@@ -153,9 +153,9 @@ pub fn report(common: &Common, out: &Path, plan: bool, tables: &TableFilter) -> 
             Ok(dir) => dir,
             Err(error) => return printer.runner_error(&haste_runner::Error::Folder(error)),
         };
-        match haste_runner::impact(connection.as_mut(), &dir, &resolved.settings) {
+        match crate::planned_impact(connection.as_mut(), &dir, common, &resolved.settings, &printer) {
             Ok(report) => Some(report),
-            Err(error) => return printer.runner_error(&error),
+            Err(code) => return code,
         }
     } else {
         None

@@ -54,11 +54,8 @@ pub fn plan_between(
     if let Some(table) = haste_diff::inheritance_refused(&from.schema, to) {
         return Err(Error::Inheritance { table });
     }
-    if let Some(reason) = haste_diff::domain_rebuild_refused(&from.schema, to) {
-        return Err(Error::DomainRebuild { reason });
-    }
-    if let Some(reason) = haste_diff::range_rebuild_refused(&from.schema, to) {
-        return Err(Error::RangeRebuild { reason });
+    if let Some(reason) = haste_diff::rebuild_refused(&from.schema, to) {
+        return Err(Error::DropRefused { reason });
     }
     if let Some(refusal) = haste_diff::partitioning_refused(&from.schema, to) {
         return Err(Error::Partitioning(refusal));

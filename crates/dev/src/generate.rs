@@ -139,11 +139,8 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if let Some(table) = haste_diff::inheritance_refused(&before, target.schema()) {
         return Err(Error::Inheritance { table });
     }
-    if let Some(reason) = haste_diff::domain_rebuild_refused(&before, target.schema()) {
-        return Err(Error::DomainRebuild { reason });
-    }
-    if let Some(reason) = haste_diff::range_rebuild_refused(&before, target.schema()) {
-        return Err(Error::RangeRebuild { reason });
+    if let Some(reason) = haste_diff::rebuild_refused(&before, target.schema()) {
+        return Err(Error::DropRefused { reason });
     }
     if let Some(refusal) = haste_diff::partitioning_refused(&before, target.schema()) {
         return Err(Error::Partitioning(refusal));

@@ -128,18 +128,12 @@ pub enum Error {
         /// The table, qualified.
         table: String,
     },
-    /// A domain's base type changes while other domains, composite types or functions use it
-    /// ([`haste_diff::domain_rebuild_refused`]).
+    /// The plan would drop a type or function that other objects still use, and PostgreSQL
+    /// would refuse it (a domain's base type or a composite type's attribute types change, a
+    /// range type changes, a function's interface changes: [`haste_diff::rebuild_refused`]).
     #[error("{reason}; nothing was written")]
-    DomainRebuild {
-        /// Which domain, which base types, and what uses it.
-        reason: String,
-    },
-    /// A range type changes while columns, domains, composite types or functions use it
-    /// ([`haste_diff::range_rebuild_refused`]).
-    #[error("{reason}; nothing was written")]
-    RangeRebuild {
-        /// Which range and what uses it.
+    DropRefused {
+        /// Which object, what changes, and what uses it.
         reason: String,
     },
     /// A change of partitioning haste does not plan ([`haste_diff::partitioning_refused`]): the

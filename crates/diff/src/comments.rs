@@ -73,6 +73,7 @@ fn creates(step: &Step, comment: &Comment) -> bool {
             SchemaChange::CreateEnum(n)
             | SchemaChange::RebuildEnum(n)
             | SchemaChange::CreateComposite(n)
+            | SchemaChange::RebuildComposite(n)
             | SchemaChange::CreateRange(n),
             CommentObject::Type,
         )

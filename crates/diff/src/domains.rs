@@ -12,7 +12,8 @@
 //! name, the columns of existing tables converted to it (through the new base type), the old
 //! domain dropped and the new one renamed, defaults set again. Views reading those columns are
 //! recreated around it (`views.rs`); other domains, composite types or functions using the type
-//! would have to be rebuilt too, so such a change is refused ([`domain_rebuild_refused`]).
+//! would have to be rebuilt too, and a check, default, index or policy casting to it would hold
+//! the old domain, so such a change is refused ([`domain_rebuild_refused`]).
 
 use haste_schema::{Domain, DomainConstraint, Schema, qualified};
 use haste_sql::{quote_ident, unused_ident};
@@ -20,7 +21,7 @@ use haste_sql::{quote_ident, unused_ident};
 use crate::builder::Builder;
 use crate::compare::{Comparison, by};
 use crate::enums::{column_uses, convert_columns, type_taken};
-use crate::{Hazard, Lock, Named, SchemaChange};
+use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
 fn domain_key(domain: &Domain) -> String {
     qualified(&domain.schema, &domain.name)
@@ -42,29 +43,14 @@ pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
 }
 
 /// What stops a domain's base type from changing: the other domains, composite types and
-/// functions that use it on the side it starts from (each would have to be rebuilt too), named,
-/// for the first such domain; `None` when every domain can be rebuilt.
-pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
+/// functions that declare it on the side it starts from (each would have to be rebuilt too), and
+/// the checks, defaults, indexes and policies the plan keeps that cast to it (PostgreSQL refuses
+/// to drop the old domain under them), named, for the first such domain; `None` when every
+/// domain can be rebuilt.
+pub(crate) fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
     rebased(from, to).into_iter().find_map(|(old, new)| {
-        let uses = |data_type: &str| column_uses(data_type, &old.schema, &old.name).is_some();
-        let mut users: Vec<String> = from
-            .domains
-            .iter()
-            .filter(|d| uses(&d.base_type))
-            .map(|d| format!("domain {}.{}", d.schema, d.name))
-            .collect();
-        users.extend(
-            from.composites
-                .iter()
-                .filter(|c| c.attributes.iter().any(|a| uses(&a.data_type)))
-                .map(|c| format!("type {}.{}", c.schema, c.name)),
-        );
-        users.extend(
-            from.functions
-                .iter()
-                .filter(|f| signature_types(&f.signature).any(uses))
-                .map(|f| format!("function {}", f.signature)),
-        );
+        let mut users = uses::declarations_using(from, (&old.schema, &old.name));
+        users.extend(uses::kept_casts(from, to, (&old.schema, &old.name)));
         (!users.is_empty()).then(|| {
             format!(
                 "the base type of domain {}.{} changes from {} to {}, and {} use{} it (rebuild {} too, or change them in separate migrations)",
@@ -72,7 +58,7 @@ pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
                 old.name,
                 old.base_type,
                 new.base_type,
-                users.join(", "),
+                uses::listed(&users),
                 if users.len() == 1 { "s" } else { "" },
                 if users.len() == 1 { "it" } else { "them" },
             )
@@ -82,35 +68,27 @@ pub fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
 
 /// What stops a range type that changes from being dropped and created again (PostgreSQL alters
 /// none of its options): the columns, domains, composite types and functions that use it on the
-/// side it starts from, named, for the first such range; `None` when every one can be. Such a
-/// plan would fail (2BP01) and roll back; refused before, it says why.
-pub fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
+/// side it starts from, and the checks, defaults, indexes and policies the plan keeps that cast
+/// to it, named, for the first such range; `None` when every one can be. Such a plan would fail
+/// (2BP01) and roll back; refused before, it says why.
+pub(crate) fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
     let changed = to.ranges.iter().filter_map(|new| {
         from.ranges.iter().find(|old| old.schema == new.schema && old.name == new.name && *old != new)
     });
     changed.into_iter().find_map(|old| {
-        let uses = |data_type: &str| column_uses(data_type, &old.schema, &old.name).is_some();
         let mut users: Vec<String> = from
             .tables
             .iter()
-            .flat_map(|t| t.columns.iter().filter(|c| uses(&c.data_type)).map(move |c| (t, c)))
+            .flat_map(|t| {
+                t.columns
+                    .iter()
+                    .filter(|c| column_uses(&c.data_type, &old.schema, &old.name).is_some())
+                    .map(move |c| (t, c))
+            })
             .map(|(t, c)| format!("column {}.{}.{}", t.schema, t.name, c.name))
             .collect();
-        users.extend(
-            from.domains.iter().filter(|d| uses(&d.base_type)).map(|d| format!("domain {}.{}", d.schema, d.name)),
-        );
-        users.extend(
-            from.composites
-                .iter()
-                .filter(|c| c.attributes.iter().any(|a| uses(&a.data_type)))
-                .map(|c| format!("type {}.{}", c.schema, c.name)),
-        );
-        users.extend(
-            from.functions
-                .iter()
-                .filter(|f| signature_types(&f.signature).any(uses))
-                .map(|f| format!("function {}", f.signature)),
-        );
+        users.extend(uses::declarations_using(from, (&old.schema, &old.name)));
+        users.extend(uses::kept_casts(from, to, (&old.schema, &old.name)));
         (!users.is_empty()).then(|| {
             format!(
                 "range type {}.{} changes, and PostgreSQL cannot alter a range type in place, nor drop it while {} use{} it (write this migration by hand: haste migrate new)",
@@ -121,12 +99,6 @@ pub fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String> {
             )
         })
     })
-}
-
-/// The argument types of a signature as `regprocedure` prints it (`crm.f(integer, crm.score)`).
-fn signature_types(signature: &str) -> impl Iterator<Item = &str> {
-    let arguments = signature.split_once('(').map_or("", |(_, rest)| rest.trim_end_matches(')'));
-    arguments.split(',').map(str::trim).filter(|argument| !argument.is_empty())
 }
 
 /// New domains, domains changed in place, and the staging domains of those rebuilt.
@@ -275,16 +247,6 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         for statement in defaults {
             plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }
-    }
-}
-
-/// Domains that nothing declares any more (the columns using them are gone or changed by now).
-pub(crate) fn drop_unused(plan: &mut Builder, comparison: &Comparison) {
-    let (from, to) = (comparison.from, comparison.to);
-    let new_domains = by(&to.domains, domain_key);
-    for old in from.domains.iter().filter(|d| !new_domains.contains_key(&domain_key(d))) {
-        let source = SchemaChange::DropDomain(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
     }
 }
 

@@ -55,16 +55,7 @@ pub(crate) fn separate_new_label_uses(steps: &mut [Step]) {
     }
 }
 
-/// Whether a column type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) names
-/// type `schema`.`name` (an enum or domain); returns whether it is an array of it.
-pub(crate) fn column_uses(data_type: &str, schema: &str, name: &str) -> Option<bool> {
-    let (base, array) = match data_type.strip_suffix("[]") {
-        Some(base) => (base, true),
-        None => (data_type, false),
-    };
-    let bare = base.replace('"', "");
-    (bare == name || bare == format!("{schema}.{name}")).then_some(array)
-}
+pub(crate) use haste_schema::type_is as column_uses;
 
 /// Rebuilds each enum that lost or reordered labels with its labels in `to`, converting the
 /// columns of tables that already exist (new tables are created afterwards with the new type).

@@ -68,37 +68,43 @@ impl Tables<'_> {
     }
 }
 
-/// The root names of the families that must be dropped (on the `from` side) and created (on the
-/// `to` side).
-fn changed(from: &Schema, to: &Schema, tables: &Tables) -> (Vec<String>, Vec<String>) {
-    let (old, new) = (families(from), families(to));
-    let kept: BTreeSet<&String> = old
-        .iter()
-        .filter(|(root, members)| {
-            new.get(*root).is_some_and(|other| {
-                let shared = |family: &[&Index]| -> Vec<Index> {
-                    family
-                        .iter()
-                        .filter(|index| tables.on_both_sides(index))
-                        .map(|index| (*index).clone())
-                        .collect()
-                };
-                tables.on_both_sides(members[0]) && shared(members) == shared(other)
+/// The families of both sides, and the roots of those that change: worked out once for the
+/// three stages that drop and create them (three times over, with each index cloned to compare,
+/// it was a quarter of a diff's client time at 3,000 indexes).
+pub(crate) struct Families<'a> {
+    old: BTreeMap<String, Vec<&'a Index>>,
+    new: BTreeMap<String, Vec<&'a Index>>,
+    /// The roots of the families that must be dropped (on the `from` side).
+    dropped: Vec<String>,
+    /// The roots of the families that must be created (on the `to` side).
+    created: Vec<String>,
+}
+
+impl<'a> Families<'a> {
+    pub(crate) fn new(from: &'a Schema, to: &'a Schema, tables: &Tables) -> Families<'a> {
+        let (old, new) = (families(from), families(to));
+        let kept: BTreeSet<&String> = old
+            .iter()
+            .filter(|(root, members)| {
+                new.get(*root).is_some_and(|other| {
+                    let shared = |family: &[&'a Index]| -> Vec<&'a Index> {
+                        family.iter().copied().filter(|index| tables.on_both_sides(index)).collect()
+                    };
+                    tables.on_both_sides(members[0]) && shared(members) == shared(other)
+                })
             })
-        })
-        .map(|(root, _)| root)
-        .collect();
-    (
-        old.keys().filter(|root| !kept.contains(root)).cloned().collect(),
-        new.keys().filter(|root| !kept.contains(root)).cloned().collect(),
-    )
+            .map(|(root, _)| root)
+            .collect();
+        let dropped = old.keys().filter(|root| !kept.contains(root)).cloned().collect();
+        let created = new.keys().filter(|root| !kept.contains(root)).cloned().collect();
+        Families { old, new, dropped, created }
+    }
 }
 
 /// Drops the families that change or disappear from tables that stay.
-pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
-    let old = families(from);
-    for root in changed(from, to, tables).0 {
-        let index = old[&root][0];
+pub(crate) fn drop_changed(plan: &mut Builder, families: &Families, tables: &Tables) {
+    for root in &families.dropped {
+        let index = families.old[root][0];
         let key = qualified(&index.schema, &index.table);
         if let Some(table) = tables.new.get(&key) {
             online::drop_index(plan, Some(table), index);
@@ -112,13 +118,13 @@ pub(crate) fn drop_changed(plan: &mut Builder, from: &Schema, to: &Schema, table
 /// made the online way whatever the options (PostgreSQL builds no partitioned index
 /// concurrently): the parent's index `ON ONLY` (catalog only), each partition's built on its
 /// own (concurrently when online), then attached, which makes the parent's valid.
-pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
-    let new = families(to);
-    for root in changed(from, to, tables).1 {
-        if tables.on_view(new[&root][0]) {
+pub(crate) fn create_changed(plan: &mut Builder, families: &Families, tables: &Tables) {
+    for root in &families.created {
+        let family = &families.new[root];
+        if tables.on_view(family[0]) {
             continue;
         }
-        for index in &new[&root] {
+        for index in family {
             let key = qualified(&index.schema, &index.table);
             let table = tables.new.get(&key).copied();
             let existing = table.filter(|_| tables.old.contains_key(&key));
@@ -132,7 +138,7 @@ pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tab
                 _ => online::create_index(plan, existing, index),
             }
         }
-        for index in &new[&root] {
+        for index in family {
             if let Some(statement) = index.attach_statement() {
                 let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
                 // ACCESS EXCLUSIVE on the partition's index, which queries on the partition open.
@@ -145,10 +151,9 @@ pub(crate) fn create_changed(plan: &mut Builder, from: &Schema, to: &Schema, tab
 /// Creates the indexes of materialized views that change or appear, once the views exist: on a
 /// view the plan keeps, the way an existing table's is built (concurrently when online); on one
 /// it creates (anew or again), plainly, as on a new table.
-pub(crate) fn create_on_views(plan: &mut Builder, from: &Schema, to: &Schema, tables: &Tables) {
-    let new = families(to);
-    for root in changed(from, to, tables).1 {
-        let index = new[&root][0];
+pub(crate) fn create_on_views(plan: &mut Builder, families: &Families, tables: &Tables) {
+    for root in &families.created {
+        let index = families.new[root][0];
         if tables.on_view(index) {
             let kept = tables.kept_views.contains(&qualified(&index.schema, &index.table));
             online::create_index_on_view(plan, kept, index);

@@ -29,10 +29,12 @@ mod builder;
 mod columns;
 mod comments;
 mod compare;
+mod composites;
 mod domains;
 mod enums;
 #[cfg(test)]
 mod fixtures;
+mod functions;
 mod indexes;
 mod online;
 mod order;
@@ -44,10 +46,10 @@ mod rename;
 mod schema_change;
 mod settings;
 mod summary;
+mod uses;
 mod views;
 
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
-pub use domains::{domain_rebuild_refused, range_rebuild_refused};
 pub use partitions::{PartitionRefusal, partitioning_refused};
 pub use plan::{diff, plan};
 pub use rename::{Rename, RenameSuggestion, Renamed, rename_statements};
@@ -55,6 +57,18 @@ pub use schema_change::{Named, OfTable, SchemaChange};
 pub use summary::{Change, ChangeKind, changes};
 
 use serde::Serialize;
+
+/// What stops the plan from `from` to `to` from applying, said before anything runs: a type or
+/// function it must drop (a domain, composite type or range type rebuilt, a function dropped or
+/// created again) while something PostgreSQL keeps still uses it, which makes the drop fail
+/// (2BP01); a composite type a table stores that would have to be dropped. The reason names the
+/// object and its users; `None` when nothing does.
+pub fn rebuild_refused(from: &haste_schema::Schema, to: &haste_schema::Schema) -> Option<String> {
+    domains::domain_rebuild_refused(from, to)
+        .or_else(|| domains::range_rebuild_refused(from, to))
+        .or_else(|| composites::composite_change_refused(from, to))
+        .or_else(|| functions::function_drop_refused(from, to))
+}
 
 /// How to plan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -1,13 +1,16 @@
-//! The order in which a plan creates new tables, `LANGUAGE sql` functions and the views those
-//! need, by a dependency graph: PostgreSQL checks a `sql` body against the catalog when the
-//! function is created, and a table's default or generated column needs the functions it calls.
+//! The order in which a plan creates new tables, new functions (`LANGUAGE sql`, and those in other
+//! languages that no column calls) and the views those need, by a dependency graph: PostgreSQL
+//! checks a `sql` body against the catalog when the function is created (and compiles a PL/pgSQL
+//! one, whose variables may be of a new table's row type), and a table's default or generated
+//! column needs the functions it calls.
 //! So a table comes after the functions its columns call, a function after the tables, views and
 //! functions its body reads or calls, a view after those its definition reads or calls, and a
 //! partition or an `INHERITS` child after its parent.
 //!
 //! What an object reads is taken with PostgreSQL's grammar (`haste_sql::reads`), by name without
 //! schema, so a name shared by two objects can only order more. Where nothing depends, the phase
-//! order stands: tables (in the order given), then functions, and views only where a table or
+//! order stands: tables (in the order given), then functions (in the order given: the `sql` ones
+//! first), and views only where a table or
 //! function needs one (the others are created after constraints and indexes, as before). A cycle
 //! (which only names matched too widely make) leaves its objects in the phase order.
 
@@ -23,7 +26,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 pub(crate) enum Creation<'a> {
     /// `CREATE TABLE`.
     Table(&'a Table),
-    /// A `LANGUAGE sql` function.
+    /// A function whose body may need the tables.
     Function(&'a Function),
     /// A view some table or function needs.
     View(&'a View),

@@ -11,10 +11,11 @@ use haste_sql::{quote_ident, quote_literal};
 
 use crate::builder::Builder;
 use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
+use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, domains, enums, indexes,
-    online, owners, partitions, privileges, rename, settings, views,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, composites, domains, enums,
+    functions, indexes, online, owners, partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -60,8 +61,12 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .collect();
     // Views that read what changes go first and come back last (with their triggers, which
     // their drop takes).
-    let rebuilt_types: Vec<String> =
-        rebuilt_enums.iter().cloned().chain(domains::rebuilt(from, to)).collect();
+    let rebuilt_types: Vec<String> = rebuilt_enums
+        .iter()
+        .cloned()
+        .chain(domains::rebuilt(from, to))
+        .chain(composites::rebuilt(from, to))
+        .collect();
     let views = views::recreation(from, to, &rebuilt_types);
     let stays = |schema: &str, table: &str, unchanged: bool| {
         unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
@@ -95,7 +100,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
     //    rebuilt after the tables change, below).
     enums::create_and_extend(&mut plan, comparison);
-    let composite_key = |c: &haste_schema::Composite| qualified(&c.schema, &c.name);
     let (mut new_composites, mut recreated_composites): (Vec<&haste_schema::Composite>, Vec<String>) =
         (Vec::new(), Vec::new());
     for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
@@ -104,7 +108,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             new_composites.push(new);
             continue;
         };
-        if !alter_composite(&mut plan, to, old, new) {
+        if !composites::alter(&mut plan, comparison, old, new) {
             plan.push(
                 &SchemaChange::DropComposite(named.clone()),
                 format!("DROP TYPE {}", composite_key(new)),
@@ -116,14 +120,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     // Composite types and functions over the row types of tables or views wait for them.
-    let create_composites = |plan: &mut Builder, stage: RowTypeStage| {
-        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage) {
+    let create_composites = |plan: &mut Builder,
+                             stage: RowTypeStage,
+                             which: &dyn Fn(&&haste_schema::Composite) -> bool| {
+        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage && which(c)) {
             let named = Named::new(&new.schema, &new.name);
             plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
         }
     };
-    create_composites(&mut plan, RowTypeStage::BeforeTables);
+    // A domain over a composite type comes after it, a composite type holding a domain after
+    // the domains.
+    let holds_domain = |c: &&haste_schema::Composite| c.holds_domain(to);
+    let before_domains = |c: &&haste_schema::Composite| !holds_domain(c);
+    create_composites(&mut plan, RowTypeStage::BeforeTables, &before_domains);
     domains::create_and_alter(&mut plan, comparison);
+    create_composites(&mut plan, RowTypeStage::BeforeTables, &holds_domain);
     // Range types: one that changes is dropped and created again (PostgreSQL alters none of its
     // options); one whose `SUBTYPE_DIFF` is a function of the schema waits for the functions.
     let range_key = |r: &haste_schema::Range| qualified(&r.schema, &r.name);
@@ -217,7 +228,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for old in from.policies.iter().filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p))) {
+    // A function dropped to be created again takes the checks, policies and defaults calling it
+    // first, and they come back once it exists (`functions.rs`).
+    let recreated = functions::Recreated::new(from, to);
+    let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
+    for old in from
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p)) || recreated.policy_calls(p))
+    {
         if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
             plan.push(
                 &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
@@ -237,14 +256,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    // A function whose result, or its arguments' names or defaults, change is dropped to be
-    // created again (`CREATE OR REPLACE` refuses): the views calling it went first (`views.rs`);
-    // PostgreSQL refuses the drop while anything else uses it (2BP01, naming what), and the
-    // plan rolls back whole.
-    for old in compare::recreated_functions(from, to) {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
     let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         from.tables
             .iter()
@@ -252,8 +263,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             .flat_map(|(old, new)| {
                 old.constraints
                     .iter()
-                    .filter(move |c| {
-                        (c.kind == ConstraintKind::ForeignKey) == foreign && !new.constraints.contains(c)
+                    .filter(|c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && (!new.constraints.contains(c) || recreated.check_calls(old, c))
                     })
                     .map(move |c| (old, c))
             })
@@ -280,12 +292,33 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .filter(|key| new_views.contains(key) && !views.created.iter().any(|view| view_key(view) == *key))
         .collect();
     let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views };
-    indexes::drop_changed(&mut plan, from, to, &tables);
+    let index_families = indexes::Families::new(from, to, &tables);
+    indexes::drop_changed(&mut plan, &index_families, &tables);
     for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
         if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
             let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
             plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
         }
+    }
+    for (table, column, _) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    // A function whose result, or its arguments' names or defaults, change is dropped to be
+    // created again (`CREATE OR REPLACE` refuses), once the views, checks, policies and defaults
+    // calling it are out of the way; what else would hold it is refused before planning
+    // (`functions.rs`).
+    for old in compare::recreated_functions(from, to) {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
 
     // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
@@ -322,25 +355,46 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     let new_functions: Vec<&haste_schema::Function> =
         to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
     let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
-    // A range's `SUBTYPE_DIFF` goes before the range, whatever its language.
-    let early = |function: &haste_schema::Function| {
-        stage(function) == RowTypeStage::BeforeTables
-            && !to.uses_late_range(function)
-            && (!checked_body(function)
-                || to.ranges.iter().any(|r| {
-                    r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
-                }))
+    // Functions in other languages go first when a column's default or generated expression
+    // calls them (added or altered below), and a range's `SUBTYPE_DIFF` (whatever its language)
+    // before the range; the others wait for the new tables in the dependency order, since
+    // PostgreSQL compiles a PL/pgSQL body at creation and refuses a variable of a table's row
+    // type (or a column's `%TYPE`) that does not exist yet.
+    let called_by_columns = if new_functions.iter().any(|f| !checked_body(f)) {
+        functions_called_by_columns(to)
+    } else {
+        BTreeSet::new()
     };
-    for new in new_functions.iter().filter(|f| early(f)) {
+    let subtype_diff = |function: &haste_schema::Function| {
+        to.ranges.iter().any(|r| {
+            r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
+        })
+    };
+    let called_early = |function: &haste_schema::Function| {
+        !checked_body(function) && called_by_columns.contains(&function.name)
+    };
+    let (early_functions, ordered_functions): (Vec<&haste_schema::Function>, Vec<&haste_schema::Function>) =
+        new_functions
+            .iter()
+            .filter(|f| stage(f) == RowTypeStage::BeforeTables)
+            .partition(|f| !to.uses_late_range(f) && (called_early(f) || subtype_diff(f)));
+    for new in &early_functions {
         create_function(&mut plan, new);
     }
     create_ranges(&mut plan, true);
-    // Functions over those ranges, once they exist.
-    for new in
-        new_functions.iter().filter(|f| stage(f) == RowTypeStage::BeforeTables && to.uses_late_range(f))
-    {
+    // Functions over those ranges that a column calls, once they exist (the others over them
+    // come with the tables, below).
+    let (late_range_functions, mut ordered_functions): (
+        Vec<&haste_schema::Function>,
+        Vec<&haste_schema::Function>,
+    ) = ordered_functions.into_iter().partition(|f| to.uses_late_range(f) && called_early(f));
+    for new in &late_range_functions {
         create_function(&mut plan, new);
     }
+    // The `sql` ones first, so that among the objects ready the others (whose bodies the graph
+    // cannot read: the tables their variables need are unknown) come after every table that
+    // is not waiting for them.
+    ordered_functions.sort_by_key(|f| !checked_body(f));
     let mut suggestions = Vec::new();
     // The indexes both sides hold unchanged, by table: looked up by name, not compared with
     // every index of the other side (a schema of thousands of indexes).
@@ -414,19 +468,15 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     }
     enums::rebuild(&mut plan, comparison);
     domains::rebuild(&mut plan, comparison);
+    composites::rebuild(&mut plan, comparison);
 
     // 5. New tables and SQL functions (with the views they need) in dependency order, then
     //    constraints, indexes, foreign keys and statistics.
     let created = to.creation_order(in_key_order(created_tables));
-    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, come
-    // after those tables (the others went first, for the defaults that call them), and before
-    // the tables whose defaults or generated columns call them (`order.rs`).
-    let sql_functions: Vec<&haste_schema::Function> = new_functions
-        .iter()
-        .filter(|f| !early(f) && !to.uses_late_range(f) && stage(f) == RowTypeStage::BeforeTables)
-        .copied()
-        .collect();
-    let creations = order::creations(&created, &sql_functions, &views.created);
+    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, and
+    // the others no column calls come after those tables, and before the tables whose defaults
+    // or generated columns call them (`order.rs`).
+    let creations = order::creations(&created, &ordered_functions, &views.created);
     for creation in &creations {
         match creation {
             Creation::Table(table) => {
@@ -456,9 +506,21 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         partitions::attach(&mut plan, from, to, old, new);
     }
     // Composite types and functions over the row types of the new tables, once they exist.
-    create_composites(&mut plan, RowTypeStage::AfterTables);
+    create_composites(&mut plan, RowTypeStage::AfterTables, &|_| true);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
         create_function(&mut plan, new);
+    }
+    for (table, column, default) in &recreated_defaults {
+        plan.push(
+            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+            format!(
+                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}",
+                table.qualified_name(),
+                quote_ident(&column.name)
+            ),
+            Lock::AccessExclusive,
+            &[],
+        );
     }
     for sequence in new_sequences.iter().chain(&taking_names) {
         if let Some(statement) = sequence.owned_by_statement() {
@@ -479,6 +541,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     identity_sequences(&mut plan, from, to);
+    let recreated = &recreated;
     let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
         to.tables
             .iter()
@@ -488,7 +551,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                     .iter()
                     .filter(move |c| {
                         (c.kind == ConstraintKind::ForeignKey) == foreign
-                            && !old.is_some_and(|old| old.constraints.contains(c))
+                            && (!old.is_some_and(|old| old.constraints.contains(c))
+                                || recreated.check_calls(new, c))
                     })
                     .map(move |c| (new, c))
             })
@@ -497,7 +561,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for (table, constraint) in added_constraints(false) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
-    indexes::create_changed(&mut plan, from, to, &tables);
+    indexes::create_changed(&mut plan, &index_families, &tables);
     for (table, constraint) in added_constraints(true) {
         online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
     }
@@ -530,8 +594,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             }
         }
     }
-    indexes::create_on_views(&mut plan, from, to, &tables);
-    create_composites(&mut plan, RowTypeStage::AfterViews);
+    indexes::create_on_views(&mut plan, &index_families, &tables);
+    create_composites(&mut plan, RowTypeStage::AfterViews, &|_| true);
     for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
         create_function(&mut plan, new);
     }
@@ -606,7 +670,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for new in to.policies.iter().filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p))) {
+    for new in to
+        .policies
+        .iter()
+        .filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p)) || recreated.policy_calls(p))
+    {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
     }
@@ -653,18 +721,8 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
         plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
+    drop_unused_types(&mut plan, from, to);
     enums::drop_unused(&mut plan, comparison);
-    for old in
-        from.composites.iter().filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
-    {
-        let source = SchemaChange::DropComposite(Named::new(&old.schema, &old.name));
-        plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
-    }
-    for old in from.ranges.iter().filter(|r| !to.ranges.iter().any(|n| range_key(n) == range_key(r))) {
-        let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
-        plan.push(&source, old.drop_statement(), Lock::None, &[]);
-    }
-    domains::drop_unused(&mut plan, comparison);
     for old in from
         .sequences
         .iter()
@@ -704,56 +762,85 @@ fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables
 }
 
-/// A composite type changed in place (`ALTER TYPE ... DROP / ALTER / ADD ATTRIBUTE`), so the
-/// columns, functions and other types using it stay, when that gives the new attributes in
-/// their order (added ones come last) and they use no row type of a relation created later;
-/// returns whether it did. Values of a dropped attribute go with it.
-fn alter_composite(
-    plan: &mut Builder,
-    to: &Schema,
-    old: &haste_schema::Composite,
-    new: &haste_schema::Composite,
-) -> bool {
-    let has = |attributes: &[haste_schema::Attribute], name: &str| attributes.iter().any(|a| a.name == name);
-    let kept = old.attributes.iter().map(|a| &a.name).filter(|name| has(&new.attributes, name));
-    let added = new.attributes.iter().filter(|a| !has(&old.attributes, &a.name));
-    let in_order = kept.chain(added.clone().map(|a| &a.name)).eq(new.attributes.iter().map(|a| &a.name));
-    if !in_order || to.row_type_stage(&new.row_types) != RowTypeStage::BeforeTables {
-        return false;
+/// The columns of tables on both sides whose default, the same on both, calls a function the plan
+/// drops to create again: dropped before it, set again once it exists. (A default that changes
+/// is refused, `functions.rs`.)
+fn recreated_defaults<'a>(
+    recreated: &functions::Recreated,
+    old_tables: &BTreeMap<String, &Table>,
+    to: &'a Schema,
+) -> Vec<(&'a Table, &'a haste_schema::Column, &'a str)> {
+    to.tables
+        .iter()
+        .filter_map(|new| old_tables.get(&table_key(new)).map(|old| (*old, new)))
+        .flat_map(|(old, new)| {
+            new.columns.iter().filter_map(move |column| {
+                let default = column.default.as_deref()?;
+                let kept = old
+                    .columns
+                    .iter()
+                    .any(|c| c.name == column.name && c.default.as_deref() == Some(default));
+                (kept && recreated.default_calls(default)).then_some((new, column, default))
+            })
+        })
+        .collect()
+}
+
+/// Composite types, range types and domains nothing declares any more, each before the types
+/// it uses (a domain over a composite or range type, a composite type with an attribute of a
+/// domain or range type, a range over a domain or composite type): PostgreSQL refuses to drop a
+/// type another one uses (2BP01). Enums, which use no type, go after them.
+fn drop_unused_types(plan: &mut Builder, from: &Schema, to: &Schema) {
+    #[derive(Clone, Copy)]
+    enum Kind<'a> {
+        Composite,
+        Range(&'a haste_schema::Range),
+        Domain,
     }
-    let name = qualified(&new.schema, &new.name);
-    let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
-    for attribute in old.attributes.iter().filter(|a| !has(&new.attributes, &a.name)) {
-        plan.push(
-            &source,
-            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(&attribute.name)),
-            Lock::AccessExclusive,
-            &[Hazard::DataLoss],
-        );
+    // (schema, name, the types it declares, what it is)
+    let composites = from
+        .composites
+        .iter()
+        .filter(|c| !to.composites.iter().any(|n| composite_key(n) == composite_key(c)))
+        .map(|c| {
+            let declared = c.attributes.iter().map(|a| a.data_type.as_str()).collect::<Vec<_>>();
+            (&c.schema, &c.name, declared, Kind::Composite)
+        });
+    let ranges = from
+        .ranges
+        .iter()
+        .filter(|r| !to.ranges.iter().any(|n| (&n.schema, &n.name) == (&r.schema, &r.name)))
+        .map(|r| (&r.schema, &r.name, vec![r.subtype.as_str()], Kind::Range(r)));
+    let domains = from
+        .domains
+        .iter()
+        .filter(|d| !to.domains.iter().any(|n| (&n.schema, &n.name) == (&d.schema, &d.name)))
+        .map(|d| (&d.schema, &d.name, vec![d.base_type.as_str()], Kind::Domain));
+    let mut left: Vec<_> = composites.chain(ranges).chain(domains).collect();
+    while !left.is_empty() {
+        // The first that no other type left declares (a cycle is impossible: PostgreSQL refuses
+        // a type that contains itself).
+        let unused = |index: usize| {
+            let (schema, name, ..) = &left[index];
+            !left.iter().enumerate().any(|(other, (_, _, declared, _))| {
+                other != index && declared.iter().any(|t| enums::column_uses(t, schema, name).is_some())
+            })
+        };
+        let next = (0..left.len()).find(|&index| unused(index)).unwrap_or(0);
+        let (schema, name, _, kind) = left.remove(next);
+        let (source, statement) = match kind {
+            Kind::Domain => (
+                SchemaChange::DropDomain(Named::new(schema, name)),
+                format!("DROP DOMAIN {}", qualified(schema, name)),
+            ),
+            Kind::Range(range) => (SchemaChange::DropRange(Named::new(schema, name)), range.drop_statement()),
+            Kind::Composite => (
+                SchemaChange::DropComposite(Named::new(schema, name)),
+                format!("DROP TYPE {}", qualified(schema, name)),
+            ),
+        };
+        plan.push(&source, statement, Lock::None, &[]);
     }
-    for attribute in &new.attributes {
-        if old.attributes.iter().any(|a| a.name == attribute.name && a != attribute) {
-            plan.push(
-                &source,
-                format!(
-                    "ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {}",
-                    quote_ident(&attribute.name),
-                    attribute.type_clause()
-                ),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    for attribute in added {
-        plan.push(
-            &source,
-            format!("ALTER TYPE {name} ADD ATTRIBUTE {}", attribute.definition()),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    true
 }
 
 /// Whether `clone` (a trigger of a partition in `schema`) is the clone of `parent`: the same
@@ -821,6 +908,19 @@ fn create_view(plan: &mut Builder, view: &haste_schema::View) {
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).
 fn checked_body(function: &haste_schema::Function) -> bool {
     function.language == "sql"
+}
+
+/// The functions (by name without schema) that a column default or generated expression of
+/// `schema` calls.
+fn functions_called_by_columns(schema: &Schema) -> BTreeSet<String> {
+    schema
+        .tables
+        .iter()
+        .flat_map(|table| &table.columns)
+        .flat_map(|column| column.default.iter().chain(&column.generated))
+        .filter_map(|expression| haste_sql::reads(&format!("SELECT {expression}")))
+        .flat_map(|reads| reads.functions)
+        .collect()
 }
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub enum SchemaChange {
     CreateRange(Named),
     /// A range type dropped, with its multirange type.
     DropRange(Named),
+    /// A composite type whose attribute changes type while a table stores it, rebuilt: a type
+    /// with the new attributes under a staging name, the columns converted to it, the old type
+    /// dropped and the new one renamed.
+    RebuildComposite(Named),
     /// A new domain (or one created again after its old form was dropped).
     CreateDomain(Named),
     /// A domain dropped.

@@ -61,12 +61,13 @@ pub(crate) fn recreation<'a>(from: &'a Schema, to: &'a Schema, rebuilt_types: &[
         .map(|view| Reader { view, reads: haste_sql::relations(&view.definition) })
         .collect();
     let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
-    // The enums and domains rebuilt, as (schema, name).
+    // The enums, domains and composite types rebuilt, as (schema, name).
     let rebuilt: Vec<(&str, &str)> = from
         .enums
         .iter()
         .map(|e| (e.schema.as_str(), e.name.as_str()))
         .chain(from.domains.iter().map(|d| (d.schema.as_str(), d.name.as_str())))
+        .chain(from.composites.iter().map(|c| (c.schema.as_str(), c.name.as_str())))
         .filter(|(schema, name)| rebuilt_types.contains(&qualified(schema, name)))
         .collect();
     // Table name → columns PostgreSQL would refuse to change under a view reading them.

@@ -1,6 +1,7 @@
 //! Plans whose order a dependency decides, applied on a real server: a `LANGUAGE sql` function
 //! is checked against the catalog when it is created, so it must come after what its body reads
-//! and before the tables whose defaults, checks, generated columns and indexes call it. Also the
+//! and before the tables whose defaults, checks, generated columns and indexes call it (and a
+//! PL/pgSQL one is compiled, its variables' types looked up). Also the
 //! typed facts the planner reads instead of definitions' text, as introspection fills them, and
 //! plans that must converge once applied (long enum names, a moved extension, what default
 //! privileges give the objects a plan creates).
@@ -49,6 +50,35 @@ fn a_sql_function_in_a_new_tables_default_reading_another_new_table() {
         "CREATE TABLE zones (id int PRIMARY KEY);
          CREATE FUNCTION zone_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM zones $$;
          CREATE TABLE accounts (id int, zone_total bigint DEFAULT zone_count());",
+    );
+}
+
+/// From sirimbo's schema.sql: PostgreSQL compiles a PL/pgSQL body when the function is created,
+/// and a variable of a table's row type or of a column's `%TYPE` needs that table. A function no
+/// column calls waits for the new tables; one a default calls still comes before its table.
+#[test]
+fn a_plpgsql_function_declaring_a_new_tables_row_type() {
+    if database().is_none() {
+        return;
+    }
+    plans_reach(
+        "CREATE SCHEMA crawler;
+         CREATE TABLE crawler.rate_limit_rule (host text PRIMARY KEY, max_requests int NOT NULL);
+         CREATE FUNCTION crawler.reserve_request(in_host text) RETURNS boolean LANGUAGE plpgsql AS $$
+         DECLARE r crawler.rate_limit_rule; m crawler.rate_limit_rule.max_requests%TYPE;
+         BEGIN SELECT * INTO r FROM crawler.rate_limit_rule WHERE host = in_host; RETURN r.host IS NOT NULL; END $$;
+         CREATE FUNCTION next_code() RETURNS text LANGUAGE plpgsql AS $$ BEGIN RETURN 'a'; END $$;
+         CREATE TABLE codes (code text DEFAULT next_code());",
+    );
+    // While `accounts` waits for `zone_count`, the PL/pgSQL function is ready as far as the
+    // graph knows (it cannot read what the body declares), and sorts first by name: it must
+    // still wait for every table that is not waiting for it.
+    plans_reach(
+        "CREATE TABLE zones (id int PRIMARY KEY);
+         CREATE FUNCTION zone_count() RETURNS bigint LANGUAGE sql AS $$ SELECT count(*) FROM zones $$;
+         CREATE TABLE accounts (id int, zone_total bigint DEFAULT zone_count());
+         CREATE FUNCTION audit(id int) RETURNS boolean LANGUAGE plpgsql AS $$
+         DECLARE a accounts; BEGIN SELECT * INTO a FROM accounts WHERE accounts.id = audit.id; RETURN FOUND; END $$;",
     );
 }
 

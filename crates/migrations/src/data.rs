@@ -135,13 +135,29 @@ impl DataStep {
             .find(|(_, line)| line.trim_start().starts_with("-- haste:data"))
             .map(|(i, line)| (i + 1, line.trim().to_owned()))
             .ok_or_else(|| {
-                bad(1, "", "a data file starts with `-- haste:data table=<table> key=<column>`")
+                // The line quoted is the file's first that holds anything: where the header was due.
+                let (index, first) =
+                    file.sql.lines().enumerate().find(|(_, line)| !line.trim().is_empty()).unwrap_or((0, ""));
+                bad(
+                    index + 1,
+                    first.trim(),
+                    "a data file starts with `-- haste:data table=<table> key=<column>`",
+                )
             })?;
         let mut table = None;
         let (mut key, mut batch_size, mut target, mut max_rate) = (None, DEFAULT_BATCH, DEFAULT_TARGET, None);
+        let mut seen: Vec<String> = Vec::new();
         for setting in settings(&header["-- haste:data".len()..]) {
             let (name, value) =
                 setting.split_once('=').ok_or_else(|| bad(number, &header, "settings are name=value"))?;
+            if seen.iter().any(|earlier| earlier == name) {
+                return Err(bad(
+                    number,
+                    &header,
+                    &format!("`{name}` is given twice; which one was meant cannot be told"),
+                ));
+            }
+            seen.push(name.to_owned());
             match name {
                 "table" => table = Some(value.to_owned()),
                 "key" => key = Some(value.to_owned()),
@@ -279,6 +295,24 @@ mod tests {
             let text = format!("-- haste:data {unreadable}\nUPDATE t SET n = 1 WHERE :range;");
             assert!(DataStep::parse(file(&text)).is_err(), "{unreadable}");
         }
+    }
+
+    #[test]
+    fn a_setting_given_twice_is_refused() {
+        for header in ["table=a key=id table=b", "table=a key=id key=id", "table=a key=id batch=1 batch=2"] {
+            let text = format!("-- haste:data {header}\nUPDATE t SET n = 1 WHERE :range;");
+            let error = DataStep::parse(file(&text)).unwrap_err().to_string();
+            assert!(error.contains("given twice"), "{header}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_missing_header_quotes_the_line_where_it_was_due() {
+        let error = DataStep::parse(file("\n\nUPDATE t SET n = 1 WHERE :range;")).unwrap_err().to_string();
+        assert!(
+            error.starts_with("data.sql:3: ") && error.ends_with("`UPDATE t SET n = 1 WHERE :range;`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -39,6 +39,8 @@ impl Directives {
         let mut directives = Directives::default();
         let mut seen = Vec::new();
         let mut in_header = true;
+        // Inside a `/* */` comment that opened in the header: its lines are checked for directives.
+        let mut in_header_block = false;
         // A lone `\r` ends a line too (old Mac files): PostgreSQL ends a `--` comment there, so
         // the statements after it run, and a directive after it must be read.
         let lines = text.split('\n').flat_map(|line| line.strip_suffix('\r').unwrap_or(line).split('\r'));
@@ -53,15 +55,24 @@ impl Directives {
                 text: line.to_owned(),
                 reason,
             };
+            let block_comment_error = || {
+                bad(format!(
+                    "a directive is a `--` line comment; a block comment is not read: write `-- {PREFIX}...`"
+                ))
+            };
+            if in_header_block {
+                in_header_block = !line.contains("*/");
+                if block_line_reads_as_directive(line) {
+                    return Err(block_comment_error());
+                }
+                continue;
+            }
             let Some(comment) = line.strip_prefix("--").filter(|_| in_header) else {
-                if in_header
-                    && let Some(block) = line.strip_prefix("/*")
-                    && let block = block.trim().trim_end_matches("*/").trim()
-                    && (starts_with_prefix_in_any_case(block) || meant_as_directive(block))
-                {
-                    return Err(bad(format!(
-                        "a directive is a `--` line comment; a block comment is not read: write `-- {PREFIX}...`"
-                    )));
+                if in_header && let Some(block) = line.strip_prefix("/*") {
+                    if block_line_reads_as_directive(block) {
+                        return Err(block_comment_error());
+                    }
+                    in_header_block = !block.contains("*/");
                 }
                 in_header = false;
                 // A run setting below the first statement would be silently ignored: the file
@@ -80,6 +91,14 @@ impl Directives {
                 // file in another mode than its author asked for.
                 if starts_with_prefix_in_any_case(comment) {
                     return Err(bad(format!("directives are written in lower case: `-- {PREFIX}...`")));
+                }
+                // `--- haste:` or `-- -- haste:` (a directive commented out) is a comment to
+                // PostgreSQL and would be ignored; whether it was meant cannot be told.
+                let unmarked = comment.trim_start_matches(|c: char| c == '-' || c.is_whitespace());
+                if unmarked.len() < comment.len() && reads_as_directive(unmarked) {
+                    return Err(bad(format!(
+                        "a directive is written `-- {PREFIX}...` with nothing else between `--` and `{PREFIX}`; delete a directive that is not meant"
+                    )));
                 }
                 // Neither is a comment that was plainly meant as a directive but misspelt.
                 if meant_as_directive(comment) {
@@ -137,6 +156,20 @@ impl Directives {
     }
 }
 
+/// Whether a comment's text is a directive, correct or plainly meant as one.
+fn reads_as_directive(comment: &str) -> bool {
+    starts_with_prefix_in_any_case(comment) || meant_as_directive(comment)
+}
+
+/// Whether a line of a block comment (its `/*`, `*` and `*/` marks and any `--` aside) reads as
+/// a directive.
+fn block_line_reads_as_directive(line: &str) -> bool {
+    let text = line.split("*/").next().unwrap_or_default();
+    reads_as_directive(
+        text.trim_start_matches(|c: char| c == '*' || c == '-' || c.is_whitespace()).trim_end(),
+    )
+}
+
 /// Whether a comment starts with `haste:` in any case.
 fn starts_with_prefix_in_any_case(comment: &str) -> bool {
     comment.get(..PREFIX.len()).is_some_and(|start| start.eq_ignore_ascii_case(PREFIX))
@@ -151,22 +184,25 @@ fn known_name(name: &str) -> Option<&'static str> {
 /// Whether a header comment that does not start with `haste:` was plainly meant as a directive
 /// (the rule README.md states), so that ignoring it would run the file otherwise than its
 /// author asked:
-/// - its first word is `haste` or one edit from it (`hast`, `hsate`, `hastes`), joined to a
-///   directive name by `:`, `-`, `_`, `.` or spaces (`hast:retries 3`, `haste-lock-timeout 1s`,
-///   `haste lock-timeout 1s`); without a colon only when at most one word follows the name,
-///   so prose such as `haste retries on lock timeouts` stays a comment;
+/// - its first word is `haste` or one edit from it that still starts with `h` (`hast`, `hsate`,
+///   `hastes`; not `paste`, `taste`, `Waste`), joined to a directive name by any punctuation or
+///   spaces (`hast:retries 3`, `haste-lock-timeout 1s`, `haste=retries 3`, `haste：transaction
+///   on`, `haste lock-timeout 1s`); without a `:`-like mark (anything but spaces, `-`, `_`, `.`)
+///   only when at most one word follows the name, so prose such as `haste retries on lock
+///   timeouts` stays a comment;
 /// - or it is a run setting other than `after` (an everyday word) with one valid value and
 ///   nothing else (`lock-timeout 1s`, `lock_timeout=1s`, `retries: 3`, `transaction off`).
 fn meant_as_directive(comment: &str) -> bool {
-    let split = comment.find(|c: char| c.is_whitespace() || ":-_.=".contains(c)).unwrap_or(comment.len());
+    let split = comment.find(|c: char| !c.is_alphanumeric()).unwrap_or(comment.len());
     let (word, rest) = comment.split_at(split);
-    if within_one_edit(&word.to_ascii_lowercase(), PREFIX.trim_end_matches(':')) {
-        let colon = rest.trim_start().starts_with(':');
-        let rest = rest.trim_start_matches(|c: char| c.is_whitespace() || ":-_.".contains(c));
-        if let Some((_, argument)) = leading_name(rest, NAMES) {
-            return colon || argument.split_whitespace().count() <= 1;
-        }
-        return false;
+    let word = word.to_ascii_lowercase();
+    let prefix_word = PREFIX.trim_end_matches(':');
+    if word.starts_with('h') && within_one_edit(&word, prefix_word) {
+        let name_start = rest.find(char::is_alphanumeric).unwrap_or(rest.len());
+        let (separator, rest) = rest.split_at(name_start);
+        let colon_like = separator.contains(|c: char| !c.is_whitespace() && !"-_.".contains(c));
+        let Some((_, argument)) = leading_name(rest, NAMES) else { return false };
+        return colon_like || argument.split_whitespace().count() <= 1;
     }
     let settings = RUN_SETTINGS.iter().copied().filter(|name| *name != "after").collect::<Vec<_>>();
     let Some((name, argument)) = leading_name(comment, &settings) else { return false };
@@ -293,6 +329,12 @@ mod tests {
             ("/* haste:transaction off */", "block comment"),
             ("/* haste-transaction off */", "block comment"),
             ("/* HASTE:retries 2", "block comment"),
+            ("--- haste:transaction on", "nothing else between"),
+            ("-- -- haste:transaction on", "nothing else between"),
+            ("-- haste\u{ff1a}transaction on", "misspelt directive"),
+            ("-- haste=transaction on", "misspelt directive"),
+            ("-- haste/transaction on", "misspelt directive"),
+            ("-- haste;transaction on", "misspelt directive"),
         ] {
             let error =
                 Directives::parse(Path::new("m.sql"), &format!("-- note\n{text}\nSELECT 1;\n")).unwrap_err();
@@ -314,9 +356,26 @@ mod tests {
             "-- after the backfill, drop the old column",
             "-- lock_timeout is set by haste",
             "/* a license */",
+            "-- Waste: after the deploy the old rows go",
+            "-- paste after",
+            "-- taste: after",
+            "-- ----------",
+            "/*\n * Copyright, generated by haste\n */",
         ] {
             let directives = Directives::parse(Path::new("m.sql"), &format!("{text}\nSELECT 1;\n"));
             assert_eq!(directives.unwrap(), Directives::default(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_directive_on_a_later_line_of_a_block_comment_is_an_error_naming_its_line() {
+        for text in
+            ["/*\n haste:transaction on\n*/", "/* note\n * -- haste:retries 2 */", "/*\n\n haste=retries 2\n"]
+        {
+            let error = Directives::parse(Path::new("m.sql"), &format!("{text}\nSELECT 1;\n")).unwrap_err();
+            assert!(error.to_string().contains("block comment"), "{text}: {error}");
+            let line = text.lines().position(|line| line.contains("haste")).unwrap() + 1;
+            assert!(matches!(error, Error::BadDirective { line: at, .. } if at == line), "{text}: {error}");
         }
     }
 

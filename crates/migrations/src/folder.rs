@@ -261,6 +261,13 @@ pub fn create_migration(dir: &Path, name: &str, now: OffsetDateTime) -> Result<P
             reason: "it must be non-empty, not start with a dot, and contain no path separator",
         });
     }
+    // Every command that reads the folder refuses such a name (printed, it could forge lines).
+    if name.chars().any(char::is_control) {
+        return Err(Error::BadName {
+            name: name.to_owned(),
+            reason: "it must hold no control character (a line break, a tab, an escape)",
+        });
+    }
     let latest = fs::read_dir(dir)
         .map(|entries| {
             entries

@@ -117,7 +117,7 @@ pub enum Error {
         reason: String,
     },
     /// `migrate new` was given a name that cannot be a folder name.
-    #[error("invalid migration name `{name}`: {reason}")]
+    #[error("invalid migration name {name:?}: {reason}")]
     BadName {
         /// The name given.
         name: String,

@@ -78,7 +78,7 @@ impl PgConnection {
                WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
         );
         let mut privileges: Vec<Privilege> = self
-            .rows(&deviations(&objects, "object, schema, name, col"))?
+            .text_rows(&deviations(&objects, "object, schema, name, col"))?
             .iter()
             .map(|row| Privilege {
                 object: match text(row, 0).as_str() {
@@ -114,7 +114,7 @@ impl PgConnection {
                ELSE d.defaclobjtype END, d.defaclrole) END AS base \
              FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace";
         let mut privileges: Vec<DefaultPrivilege> = self
-            .rows(&deviations(objects, "schema, objects, role"))?
+            .text_rows(&deviations(objects, "schema, objects, role"))?
             .iter()
             .map(|row| DefaultPrivilege {
                 schema: optional(row, 0),
@@ -166,7 +166,7 @@ impl PgConnection {
                WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND r.relkind = 'c')) AND {type_filter}"
         );
         let mut owners: Vec<Owner> = self
-            .rows(&format!(
+            .text_rows(&format!(
                 "SELECT o.object, o.schema, o.name, pg_get_userbyid(o.owner)::text FROM ({objects}) o \
                  WHERE o.owner <> (SELECT oid FROM pg_roles WHERE rolname = current_user)"
             ))?

@@ -5,7 +5,8 @@
 
 use std::fmt::Write;
 
-use haste_runner::{ExecutionMode, ImpactReport, RecordedLockWaits};
+use haste_driver::LockHolder;
+use haste_runner::{ExecutionMode, ImpactReport, LintSeverity, RecordedLockWaits, StatementImpact};
 use haste_schema::{ConstraintKind, Schema, Table};
 use haste_sql::Lock;
 
@@ -458,6 +459,48 @@ fn event_detail(detail: &serde_json::Value) -> String {
     if parts.is_empty() { String::new() } else { format!(" — {}", parts.join("; ")) }
 }
 
+/// What `migrate plan` says of a statement beside its verdict: the figures it could not measure,
+/// the sessions that block it and those it waits for by design, and its lint findings.
+fn statement_notes(statement: &StatementImpact) -> String {
+    let session = |session: &LockHolder| {
+        let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
+        escape(&format!(
+            "pid {} ({}{state}, transaction since {})",
+            session.pid, session.application_name, session.since
+        ))
+    };
+    let mut notes = Vec::new();
+    for missing in &statement.unmeasured {
+        let table = missing.table.as_deref().map(|table| format!(" of {table}")).unwrap_or_default();
+        notes.push(format!(
+            "unmeasured: {}{} ({})",
+            missing.figure.describe(),
+            escape(&table),
+            escape(&missing.reason)
+        ));
+    }
+    for blocker in &statement.blockers {
+        notes.push(format!("blocked by {}", session(blocker)));
+    }
+    for waited in &statement.waits_for {
+        notes
+            .push(format!("waits for {} to end (this wait does not block the application)", session(waited)));
+    }
+    for note in &statement.lint {
+        let severity = match note.severity {
+            LintSeverity::Error => "<b>lint error</b>",
+            LintSeverity::Warn => "lint warning",
+        };
+        notes.push(format!(
+            "{severity} {} (line {}): {}",
+            escape(&note.rule),
+            note.line,
+            escape(&note.message)
+        ));
+    }
+    notes.iter().map(|note| format!("<br><small>{note}</small>")).collect()
+}
+
 fn pending(html: &mut String, plan: &ImpactReport) {
     html.push_str("<section id=\"plan\"><h2>Pending statements</h2>");
     html.push_str(
@@ -490,11 +533,12 @@ fn pending(html: &mut String, plan: &ImpactReport) {
             let (class, effect) = lock_effect(statement.lock);
             let tables: Vec<String> =
                 statement.tables.iter().map(|t| format!("{} ({})", escape(&t.name), t.rows)).collect();
-            let now = if statement.safe_now {
+            let mut now = if statement.safe_now {
                 "safe now".to_owned()
             } else {
                 format!("<b>hazard:</b> {}", optional(statement.why_not.as_deref()))
             };
+            now.push_str(&statement_notes(statement));
             let _ = write!(
                 html,
                 "<tr class=\"lock-{class}\"><td>{}</td><td><code>{}</code></td><td>{}<br><small>{effect}</small></td><td>{}</td><td>{}</td><td>{}</td><td>{now}</td></tr>",

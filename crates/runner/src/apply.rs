@@ -9,6 +9,7 @@ use haste_sql::{Dialect, Lock, StatementKind, TransactionControl};
 
 use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
+use crate::waits::{add_sessions, waits_by_design};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {
@@ -427,11 +428,13 @@ impl Applier<'_> {
                 Err(failure) if failure.error.is_retryable() => failure,
                 outcome => return (outcome, Tried::attempts(tries)),
             };
-            let statement = match history == Some(failure.index) {
-                true => "",
-                false => plan.statements.get(failure.index).map_or("", |s| s.text.as_str()),
+            let (statement, kind) = match plan.statements.get(failure.index) {
+                Some(statement) if history != Some(failure.index) => {
+                    (statement.text.as_str(), statement.kind)
+                }
+                _ => ("", StatementKind::Plain),
             };
-            let blockers = blockers(&mut *self.connection, statement);
+            let blockers = blockers(&mut *self.connection, statement, kind);
             let delay = jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
             let gave_up = if started.elapsed() + delay > deadline {
                 Some(GaveUpBy::Deadline)
@@ -615,10 +618,17 @@ impl Applier<'_> {
                 // Done, with its progress row.
             } else if step.alone {
                 self.note_unnamed_index_build(plan, step.start)?;
-                let (outcome, tried) = self.with_retries(plan, limits, |connection, _, limits| {
-                    run_alone(connection, limits, statement)
+                let mut waited_for = Vec::new();
+                let (outcome, mut tried) = self.with_retries(plan, limits, |connection, _, limits| {
+                    run_alone(connection, limits, statement, &mut waited_for)
                         .map_err(|error| StepError { index: step.start, error })
                 });
+                // Those a build waited for are gone by the time the give-up is reported (its
+                // cleanup waited them out): the ones named while it waited come first.
+                if let Some(gave_up) = &mut tried.gave_up {
+                    add_sessions(&mut waited_for, std::mem::take(&mut gave_up.blockers));
+                    gave_up.blockers = waited_for;
+                }
                 match outcome {
                     Err(failure) => {
                         let state = FailureState::MarkedFailed { statements_done: step.start };
@@ -835,10 +845,14 @@ pub(crate) enum Ran {
 ///
 /// A `DETACH PARTITION ... CONCURRENTLY` whose partition an interrupted run left "detach
 /// pending" is finished with `DETACH PARTITION ... FINALIZE` instead.
+///
+/// A build that gave up waiting puts the sessions it waited for in `waited_for`, named before
+/// the drop of its INVALID index waits them out (and they are gone).
 pub(crate) fn run_alone(
     connection: &mut dyn Connection,
     limits: Limits,
     statement: &haste_sql::Statement,
+    waited_for: &mut Vec<LockHolder>,
 ) -> Result<Ran, DbError> {
     let (scope, named) = match statement.kind {
         StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY") => {
@@ -875,6 +889,9 @@ pub(crate) fn run_alone(
     let built = connection.run_alone(limits, &statement.text);
     if built.as_ref().is_err_and(|error| error.connection_lost) {
         return built.map(|()| Ran::AsWritten);
+    }
+    if built.as_ref().is_err_and(DbError::is_retryable) {
+        *waited_for = blockers(connection, &statement.text, statement.kind);
     }
     let left: Vec<String> = invalid_indexes_of(connection, &scope)?
         .into_iter()
@@ -927,7 +944,7 @@ pub(crate) fn run_statements_as_written(
 ) -> Result<(), (StepError, usize)> {
     let (mut in_transaction, mut committed) = (false, 0);
     for (index, statement) in statements.iter().enumerate() {
-        if let Err(error) = run_alone(connection, limits, statement) {
+        if let Err(error) = run_alone(connection, limits, statement, &mut Vec::new()) {
             if in_transaction && !error.connection_lost {
                 let _ = connection.run_as_written(limits, "ROLLBACK");
             }
@@ -996,17 +1013,26 @@ fn invalid_indexes_of(connection: &mut dyn Connection, scope: &IndexScope) -> Re
     Ok(serde_json::from_str(&names).unwrap_or_default())
 }
 
-/// The sessions holding locks on the tables `statement` names or their partitions (none when it
-/// names none or the database cannot tell): whom it waited for. Every lock mode counts, not only
-/// those conflicting with the statement's table lock: a statement that timed out may have
+/// The sessions holding locks on the tables `statement` (of `kind`) names or their partitions
+/// (none when it names none or the database cannot tell), and, for a concurrent build, those
+/// holding a snapshot it waits for by design: whom it waited for. Every lock mode counts, not
+/// only those conflicting with the statement's table lock: a statement that timed out may have
 /// waited for a row another transaction changed, whose session holds only ROW EXCLUSIVE.
-pub(crate) fn blockers(connection: &mut dyn Connection, statement: &str) -> Vec<LockHolder> {
+pub(crate) fn blockers(
+    connection: &mut dyn Connection,
+    statement: &str,
+    kind: StatementKind,
+) -> Vec<LockHolder> {
     let tables = match connection.dialect() {
         Dialect::Postgres => haste_sql::tables_of(statement),
         Dialect::Sqlite => Vec::new(),
     };
     // Only an explanation: failing to get it must not change the outcome.
-    connection.lock_holders(&tables, Lock::AccessExclusive).unwrap_or_default()
+    let mut holders = connection.lock_holders(&tables, Lock::AccessExclusive).unwrap_or_default();
+    if waits_by_design(kind).is_some_and(|wait| wait.snapshots) {
+        add_sessions(&mut holders, connection.snapshot_holders().unwrap_or_default());
+    }
+    holders
 }
 
 /// PostgreSQL's SQLSTATE for a statement refused inside a transaction block.

@@ -146,7 +146,8 @@ pub(crate) fn walk(
         {
             Ok(()) => attempt = 0,
             Err(StepError { error, .. }) if error.is_retryable() => {
-                let blockers = crate::apply::blockers(connection, &statement);
+                let blockers =
+                    crate::apply::blockers(connection, &statement, haste_sql::StatementKind::Plain);
                 let delay =
                     jittered((settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF));
                 let gave_up = if blocked_since.elapsed() + delay > settings.lock_deadline {

@@ -209,7 +209,8 @@ pub enum Error {
     Blocked {
         /// The migration.
         name: String,
-        /// `failed` or `running` (interrupted).
+        /// `failed`, `interrupted` (haste's record says `running`, and no run holds the lock), or
+        /// Prisma's `running`.
         state: &'static str,
         /// Statements that completed.
         statements_done: i64,

@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use haste_driver::{Connection, DbError, LockHolder};
 use haste_migrations::MigrationsDir;
-use haste_sql::{Dialect, Lock, StatementKind, Work, quote_literal};
+use haste_sql::{Dialect, Lock, Work, quote_literal};
 
 use crate::plan::{ExecutionMode, Plan};
 use crate::status::State;
+use crate::waits::{DesignedWait, add_sessions, waits_by_design};
 use crate::{Error, Settings};
 
 /// The pending migrations, statement by statement.
@@ -214,21 +215,6 @@ pub fn impact(
     report
 }
 
-/// The statements that wait for other transactions by design, and the lock mode whose
-/// holders on the table they wait for; `true`: also for every transaction holding a
-/// snapshot (the last phases of a concurrent build).
-fn waits_by_design(kind: StatementKind) -> Option<(Lock, bool)> {
-    match kind {
-        StatementKind::NoTransaction("CREATE INDEX CONCURRENTLY" | "REINDEX CONCURRENTLY") => {
-            Some((Lock::Share, true))
-        }
-        StatementKind::NoTransaction("DROP INDEX CONCURRENTLY" | "DETACH PARTITION CONCURRENTLY") => {
-            Some((Lock::AccessExclusive, false))
-        }
-        _ => None,
-    }
-}
-
 fn measure(
     connection: &mut dyn Connection,
     dir: &MigrationsDir,
@@ -270,15 +256,14 @@ fn measure(
                 Vec::new()
             });
             let waits_for = match waits_by_design(statement.kind) {
-                Some((mode, snapshots)) => waited_for(connection, &names, mode, snapshots, &blockers)
-                    .unwrap_or_else(|error| {
-                        unmeasured.push(Unmeasured {
-                            figure: Figure::WaitsFor,
-                            table: None,
-                            reason: error.message,
-                        });
-                        Vec::new()
-                    }),
+                Some(wait) => waited_for(connection, &names, wait, &blockers).unwrap_or_else(|error| {
+                    unmeasured.push(Unmeasured {
+                        figure: Figure::WaitsFor,
+                        table: None,
+                        reason: error.message,
+                    });
+                    Vec::new()
+                }),
                 None => Vec::new(),
             };
             let position = plan.error_position(index, None);
@@ -344,27 +329,21 @@ fn measure(
     Ok(ImpactReport { scan_rows_per_second, migrations, held })
 }
 
-/// The sessions a statement that waits by design would wait for now: those holding a lock on
-/// `tables` that conflicts with `mode`, and (`snapshots`) every transaction holding a snapshot;
-/// not the `blockers` it waits for anyway.
+/// The sessions a statement that waits by design would wait for now (`wait`): those holding a
+/// lock on `tables` that conflicts with its mode, and those holding a snapshot where it waits
+/// for them; not the `blockers` it waits for anyway.
 fn waited_for(
     connection: &mut dyn Connection,
     tables: &[String],
-    mode: Lock,
-    snapshots: bool,
+    wait: DesignedWait,
     blockers: &[LockHolder],
 ) -> Result<Vec<LockHolder>, DbError> {
-    let mut sessions = connection.lock_holders(tables, mode)?;
-    if snapshots {
-        sessions.extend(connection.snapshot_holders()?);
+    let mut sessions = blockers.to_vec();
+    add_sessions(&mut sessions, connection.lock_holders(tables, wait.mode)?);
+    if wait.snapshots {
+        add_sessions(&mut sessions, connection.snapshot_holders()?);
     }
-    let mut seen: Vec<i64> = blockers.iter().map(|blocker| blocker.pid).collect();
-    sessions.retain(|session| {
-        let new = !seen.contains(&session.pid);
-        seen.push(session.pid);
-        new
-    });
-    Ok(sessions)
+    Ok(sessions.split_off(blockers.len()))
 }
 
 /// Fills in the estimate and whether the statement is safe to run now.

@@ -31,6 +31,7 @@ mod replicas;
 mod sandbox;
 mod source;
 mod status;
+mod waits;
 mod window;
 
 pub use apply::{LockWaits, LongestBlocker, RECORDED_LOCK_WAITS, RecordedLockWaits};
@@ -697,11 +698,17 @@ pub(crate) fn resumable_data(record: &Record, migration: Option<&Migration>) -> 
         && !record.row.last_error.as_deref().is_some_and(recovery::failed_while_reverting)
 }
 
-/// The refusal a failed or interrupted migration's record makes.
+/// The refusal a failed or interrupted migration's record makes, read under the migration lock:
+/// a haste record saying `running` is then no run's (a live run, or the backend of a killed one
+/// still running a statement, holds the lock), it was interrupted, as `migrate status` says.
 fn blocked(record: &Record) -> Error {
+    let state = match (record.by, record.row.status) {
+        (RecordedBy::Haste, Some(MigrationStatus::Running)) => "interrupted",
+        (_, status) => status.map_or("in an unknown state", MigrationStatus::as_str),
+    };
     Error::Blocked {
         name: record.row.name.clone(),
-        state: record.row.status.map_or("in an unknown state", MigrationStatus::as_str),
+        state,
         statements_done: record.row.statements_done,
         statements_total: record.row.statements_total,
         recorded_by: record.by,

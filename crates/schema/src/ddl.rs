@@ -22,6 +22,30 @@ pub fn qualified(schema: &str, name: &str) -> String {
     format!("{}.{}", quote_ident(schema), quote_ident(name))
 }
 
+/// Whether a type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) is type
+/// `schema`.`name` (an enum, domain or composite type); returns whether it is an array of it.
+pub fn type_is(data_type: &str, schema: &str, name: &str) -> Option<bool> {
+    let (base, array) = match data_type.strip_suffix("[]") {
+        Some(base) => (base, true),
+        None => (data_type, false),
+    };
+    let bare = base.replace('"', "");
+    (bare == name || bare == format!("{schema}.{name}")).then_some(array)
+}
+
+impl Composite {
+    /// Whether an attribute is of a domain of `schema` (or an array of one): such a type is
+    /// created after the domains.
+    pub fn holds_domain(&self, schema: &Schema) -> bool {
+        self.attributes.iter().any(|attribute| {
+            schema
+                .domains
+                .iter()
+                .any(|domain| type_is(&attribute.data_type, &domain.schema, &domain.name).is_some())
+        })
+    }
+}
+
 impl Extension {
     /// `CREATE EXTENSION`.
     pub fn create_statement(&self) -> String {
@@ -697,8 +721,13 @@ impl Schema {
                 .filter(move |f| stage != RowTypeStage::BeforeTables || self.uses_late_range(f) == late)
                 .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned())
         };
-        out.extend(composites(RowTypeStage::BeforeTables).map(Composite::create_statement));
+        // A domain over a composite type comes after it, a composite type holding a domain after
+        // the domains.
+        let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
+            composites(RowTypeStage::BeforeTables).partition(|c| c.holds_domain(self));
+        out.extend(before_domains.into_iter().map(Composite::create_statement));
         out.extend(self.domains.iter().flat_map(Domain::create_statements));
+        out.extend(holding.into_iter().map(Composite::create_statement));
         // A range over the types above; one whose `SUBTYPE_DIFF` is a function of the schema
         // after the functions, and the functions over such a range after it.
         let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);

@@ -2,7 +2,7 @@
 //! of `migrate dev`: tables with keys, foreign keys to earlier tables, unique constraints,
 //! indexes (on one column or two), table and column checks, views and views over them,
 //! materialized views (some indexed), a domain whose checks change, grants
-//! on tables, columns and views (to [`GRANTEES`]), comments (on tables, columns, indexes,
+//! on tables, columns, views and a partitioned table and its partition (to [`GRANTEES`]), comments (on tables, columns, indexes,
 //! constraints, views and their columns, a domain and its check), an enum, and columns whose types change within a family
 //! (some of which rewrite the table: `integer` to `bigint`, `varchar(20)` to `varchar(10)`)
 //! or between numbers and text. Each side also comes with a few rows for every table, chosen
@@ -355,7 +355,8 @@ fn domain(random: &mut Random, sql: &mut String, rows: &mut String) {
 /// `from` side) left INVALID by a partition without its index. The `to` side may gain a
 /// partition, whose indexes come with it. The parent's columns differ between the sides (a type,
 /// a default, `NOT NULL`, a column of one side only), which reach the partitions from the
-/// parent, and so may the first partition's bound (detached and attached again).
+/// parent, and so may the first partition's bound (detached and attached again). Grants on the
+/// parent and a partition, and views over views over the parent, differ too.
 fn partitioned_table(random: &mut Random, target: bool, sql: &mut String, rows: &mut String) {
     let amount = ["integer", "bigint", "integer NOT NULL DEFAULT 0"][random.next(3)];
     let source = if random.chance(50) { ", source text DEFAULT 'web'" } else { "" };
@@ -385,6 +386,23 @@ ALTER INDEX {name} ATTACH PARTITION {name}_b;
 "
             )),
         }
+    }
+    // Grants on the parent and on a partition (each table keeps its own), and a view over the
+    // parent read by a view of its own: a retyped `amount` recreates both, grants given back.
+    match random.next(3) {
+        0 => {}
+        1 => sql.push_str("GRANT SELECT ON events TO haste_reader;\n"),
+        _ => sql.push_str(
+            "GRANT SELECT, INSERT ON events TO haste_writer;\nGRANT SELECT ON events_a TO haste_reader;\n",
+        ),
+    }
+    if random.chance(50) {
+        sql.push_str(
+            "CREATE VIEW recent_events AS SELECT at, kind, amount FROM events WHERE at >= 10;
+CREATE VIEW recent_web_events AS SELECT at, amount FROM recent_events WHERE kind = 'web';
+GRANT SELECT ON recent_web_events TO haste_reader;
+",
+        );
     }
     rows.push_str("INSERT INTO events (at, kind, note, amount) VALUES (1, 'web', 'a', 1), (11, 'web', 'b', 2), (12, 'app', NULL, 3);\n");
 }

@@ -37,6 +37,12 @@ fn a_comment_plainly_meant_as_a_directive_is_refused_naming_file_and_line() {
         "/* haste:transaction off */",
         "-- haste:lock_timeout 1s",
         "-- lock-timeout 1s",
+        "--- haste:transaction on",
+        "-- -- haste:transaction on",
+        "-- haste\u{ff1a}transaction on",
+        "-- haste=transaction on",
+        "-- haste/transaction on",
+        "/*\n haste:transaction on\n*/",
     ] {
         let dir = migrations(&[("1_a", "CREATE TABLE a (id INTEGER);")]);
         assert_eq!(run(&dir, &["migrate", "deploy"]).code, 0);
@@ -46,16 +52,36 @@ fn a_comment_plainly_meant_as_a_directive_is_refused_naming_file_and_line() {
         );
         let refused = run(&dir, &["migrate", "deploy"]);
         assert_eq!(refused.code, 2, "{directive}: {refused:?}");
-        let place = format!("2_b{}migration.sql:3", std::path::MAIN_SEPARATOR);
+        // The line the directive is on (a block comment's second line, for the last one).
+        let line = 3 + directive.lines().position(|line| line.contains("haste")).unwrap_or(0);
+        let place = format!("2_b{}migration.sql:{line}:", std::path::MAIN_SEPARATOR);
         assert!(refused.stderr.contains(&place), "{directive}: {refused:?}");
         assert_eq!(recorded(&dir), ["1_a"], "nothing of 2_b applied: {refused:?}");
     }
-    // A comment that only mentions haste is a comment.
+    // A comment that only mentions haste, or a word near it, is a comment.
     let dir = migrations(&[(
         "1_a",
-        "-- haste is fast\n-- haste retries on lock timeouts\nCREATE TABLE a (id INTEGER);",
+        "-- haste is fast\n-- haste retries on lock timeouts\n-- Waste: after the deploy nothing is left\n-- paste after\n-- taste: after\nCREATE TABLE a (id INTEGER);",
     )]);
-    assert_eq!(run(&dir, &["migrate", "deploy"]).code, 0);
+    let applied = run(&dir, &["migrate", "deploy"]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(recorded(&dir), ["1_a"]);
+}
+
+#[test]
+fn migrate_new_refuses_a_name_with_a_control_character_before_creating_anything() {
+    let dir = TempDir::new("new-control");
+    for name in ["a\u{1}b", "two\nlines", "tab\there"] {
+        let refused = haste(dir.path(), &["migrate", "new", name]);
+        assert_eq!(refused.code, 2, "{name:?}: {refused:?}");
+        assert!(refused.stderr.contains("control character"), "{name:?}: {refused:?}");
+        assert!(!refused.stderr.contains('\u{1}'), "the name is printed escaped: {refused:?}");
+    }
+    let created =
+        std::fs::read_dir(dir.path().join("migrations")).map(|entries| entries.count()).unwrap_or(0);
+    assert_eq!(created, 0, "no folder was created");
+    assert_eq!(haste(dir.path(), &["migrate", "new", "fine name"]).code, 0);
+    assert_eq!(haste(dir.path(), &["lint", "--dir", "migrations"]).code, 0, "the folders made are readable");
 }
 
 #[test]

@@ -63,6 +63,36 @@ fn a_data_migration_runs_in_batches_and_down_undoes_it() {
 }
 
 #[test]
+fn a_data_header_that_repeats_a_setting_or_is_missing_is_refused_quoting_its_line() {
+    let Some(db) = database() else { return };
+    let dir = backfill_folder(10, 5);
+    let data = "migrations/2_score/data.sql";
+    for (text, line, says) in [
+        (
+            "-- haste:data table=contacts key=id table=other\nUPDATE contacts SET score = 1 WHERE :range;\n",
+            "1: `table` is given twice",
+            "`-- haste:data table=contacts key=id table=other`",
+        ),
+        (
+            "\n\nUPDATE contacts SET score = 1 WHERE :range;\n",
+            "3: a data file starts with",
+            "`UPDATE contacts SET score = 1 WHERE :range;`",
+        ),
+    ] {
+        dir.write(data, text);
+        let refused = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+        assert_eq!(refused.code, 2, "{refused:?}");
+        let place = format!("data.sql:{line}");
+        assert!(refused.stderr.contains(&place) && refused.stderr.contains(says), "{refused:?}");
+        assert_eq!(
+            db.value("SELECT to_regclass('contacts') IS NULL").as_deref(),
+            Some("t"),
+            "nothing applied"
+        );
+    }
+}
+
+#[test]
 fn a_key_with_null_values_stops_the_step_before_it_skips_a_row() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("data-null-key");

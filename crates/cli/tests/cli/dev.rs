@@ -593,6 +593,48 @@ CREATE VIEW item_codes AS SELECT id, code FROM items;";
     assert_eq!(folders(&dir).len(), 3, "nothing written");
 }
 
+/// A composite type a table stores whose attribute changes type is rebuilt (PostgreSQL refuses
+/// it in place): the rows kept through the conversion, the database then matching the schema. A
+/// function whose result changes while a column default calls it is dropped and created again
+/// with the default dropped and set around it; while an index calls it, the change is refused
+/// with exit 2, naming both, and nothing is written (PostgreSQL would refuse to drop it).
+#[test]
+fn a_stored_composite_type_is_rebuilt_and_a_function_under_an_index_refused() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-composite-rebuild");
+    let v1 = "CREATE TYPE pair AS (a int, b text);
+CREATE TABLE things (id int PRIMARY KEY, p pair);
+CREATE FUNCTION next_id() RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 1';
+CREATE TABLE counters (id int DEFAULT next_id());";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO things VALUES (1, ROW(5, 'x'))");
+    let v2 = v1.replace("a int", "a bigint");
+    let run = dev(&dir, &db, &v2, &["--name", "wider"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(read(&folders(&dir)[1].join("migration.sql")).contains("CREATE TYPE \"public\".\"pair_new\""));
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(
+        db.value("SELECT format('%s %s', p, pg_typeof((p).a)) FROM things").as_deref(),
+        Some("(5,x) bigint")
+    );
+
+    let v3 = v2.replace("RETURNS int", "RETURNS bigint");
+    let run = dev(&dir, &db, &v3, &["--name", "bigger"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(matches(&dir, &db, &v3).code, 0);
+    let v4 = format!("{v3}\nCREATE INDEX counters_next ON counters ((id + next_id()));");
+    assert_eq!(dev(&dir, &db, &v4, &["--name", "index"]).code, 0);
+    let v5 = v4.replace("RETURNS bigint", "RETURNS int");
+    let refused = dev(&dir, &db, &v5, &["--name", "smaller"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(
+        refused.stderr.contains("function next_id()")
+            && refused.stderr.contains("index public.counters_next"),
+        "{refused:?}"
+    );
+    assert_eq!(folders(&dir).len(), 4, "nothing written");
+}
+
 /// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first (the
 /// child with its own columns only, then the default it gives an inherited one) and dumped
 /// with its `INHERITS`; a change to a table of the tree, which the table-by-table plan

@@ -110,6 +110,40 @@ fn with_a_url_only_pending_migrations_are_checked_and_their_tables_are_new() {
 }
 
 #[test]
+fn a_foreign_key_on_a_partitioned_table_is_not_advised_not_valid_before_postgresql_18() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "1_init",
+        "CREATE TABLE contacts (id bigint PRIMARY KEY);\nCREATE TABLE events (id bigint, contact_id bigint) PARTITION BY RANGE (id);\nCREATE TABLE events_1 PARTITION OF events FOR VALUES FROM (0) TO (100);",
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    dir.write(
+        "migrations/2_fk/migration.sql",
+        "ALTER TABLE events ADD CONSTRAINT events_contact_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id);",
+    );
+    let run = haste(dir.path(), &["lint", "--url", &db.url, "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = findings.as_array().unwrap().iter().find(|f| f["rule"] == "fk-not-valid").cloned();
+    let help = finding.as_ref().and_then(|f| f["help"].as_str()).unwrap_or_default().to_owned();
+    let version: u32 = db.value("SHOW server_version_num").unwrap().parse().unwrap();
+    if version >= 180_000 {
+        assert!(help.starts_with("add it NOT VALID"), "{run:?}");
+        return;
+    }
+    assert!(help.contains("each partition") && help.contains("before PostgreSQL 18"), "{run:?}");
+    // What the server says of the ordinary advice, and that the advice given works.
+    let refused = db.try_execute(
+        "ALTER TABLE events ADD CONSTRAINT events_contact_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id) NOT VALID",
+    );
+    assert!(refused.is_err_and(|error| error.contains("NOT VALID")));
+    db.execute("ALTER TABLE events_1 ADD CONSTRAINT events_contact_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id) NOT VALID");
+    db.execute("ALTER TABLE events_1 VALIDATE CONSTRAINT events_contact_fkey");
+    db.execute("ALTER TABLE events ADD CONSTRAINT events_contact_fkey FOREIGN KEY (contact_id) REFERENCES contacts (id)");
+    let adopted = "SELECT count(*) FROM pg_constraint WHERE conrelid = 'events_1'::regclass AND contype = 'f' AND conparentid <> 0";
+    assert_eq!(db.value(adopted).as_deref(), Some("1"), "the partition's validated key was adopted");
+}
+
+#[test]
 fn the_prisma_corpus_findings_match_the_reviewed_list() {
     let Some(corpus) = corpus() else { return };
     let work = TempDir::new("lint-corpus");

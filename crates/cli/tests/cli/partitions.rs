@@ -2,7 +2,8 @@
 //! their partitions' indexes under the same names, validity part of the model, and plans that
 //! add and drop them (online too, where PostgreSQL builds no partitioned index concurrently).
 //! Then the round trip of real production dumps (crates/cli/tests/structure-dumps/manifest.toml,
-//! built outside the repository by scripts/structure-dumps-corpus).
+//! built outside the repository by scripts/structure-dumps-corpus), and of the fragments of them
+//! that once broke it (crates/cli/tests/structure-dumps/fragments).
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -477,6 +478,43 @@ fn replayable(dump: &str, server_version_num: u32) -> String {
     out
 }
 
+/// What the round trip of one schema found: its catalog, kind by kind, when the re-created
+/// database diffs as equal and holds as much; else why not.
+fn round_trip(
+    probe: &TestDb,
+    work: &TempDir,
+    name: &str,
+    original: &str,
+) -> Result<Vec<(String, String)>, String> {
+    let roles = roles_named(original);
+    haste_testkit::ensure_roles(&probe.url, &roles.iter().map(String::as_str).collect::<Vec<_>>());
+    let source = database().unwrap();
+    source.try_execute(original).map_err(|error| format!("{name} does not replay: {error}"))?;
+    let dump = haste(work.path(), &["schema", "dump", "--url", &source.url]);
+    if dump.code != 0 {
+        return Err(format!("{name}: schema dump failed: {dump:?}"));
+    }
+    let target = database().unwrap();
+    target
+        .try_execute(&dump.stdout)
+        .map_err(|error| format!("{name}: haste's dump does not apply: {error}"))?;
+    let diff = haste(work.path(), &["schema", "diff", "--from", &source.url, "--to", &target.url]);
+    if diff.code != 0 {
+        return Err(format!("{name}: the re-created database differs:\n{}{}", diff.stdout, diff.stderr));
+    }
+    let (counts, recreated) = (catalog_counts(&source), catalog_counts(&target));
+    if recreated != counts {
+        let unequal: Vec<String> = counts
+            .iter()
+            .zip(&recreated)
+            .filter(|(a, b)| a != b)
+            .map(|((kind, a), (_, b))| format!("{kind}: {a} replayed, {b} re-created"))
+            .collect();
+        return Err(format!("{name}: catalogs differ: {}", unequal.join("; ")));
+    }
+    Ok(counts)
+}
+
 /// Each production dump: replayed, dumped by haste, the dump applied to a fresh database; the
 /// two diff as equal and their catalogs hold as many objects of each kind, valid indexes too.
 #[test]
@@ -501,42 +539,45 @@ fn production_structure_dumps_round_trip_with_equal_catalogs() {
             eprintln!("SKIP: {name} needs extensions this server lacks: {}", missing.join(", "));
             continue;
         }
-        let roles = roles_named(&original);
-        haste_testkit::ensure_roles(&probe.url, &roles.iter().map(String::as_str).collect::<Vec<_>>());
-        let source = database().unwrap();
-        if let Err(error) = source.try_execute(&original) {
-            failures.push(format!("{name} does not replay: {error}"));
-            continue;
+        // Reported, never asserted: how long the round trip of a production schema takes.
+        let started = std::time::Instant::now();
+        match round_trip(&probe, &work, &name, &original) {
+            Ok(counts) => {
+                checked += 1;
+                let counts: Vec<String> =
+                    counts.iter().map(|(kind, count)| format!("{kind} {count}")).collect();
+                eprintln!(
+                    "{name} ({} bytes, {:.1} s): {}",
+                    original.len(),
+                    started.elapsed().as_secs_f64(),
+                    counts.join(", ")
+                );
+            }
+            Err(failure) => failures.push(failure),
         }
-        let dump = haste(work.path(), &["schema", "dump", "--url", &source.url]);
-        if dump.code != 0 {
-            failures.push(format!("{name}: schema dump failed: {dump:?}"));
-            continue;
-        }
-        let target = database().unwrap();
-        if let Err(error) = target.try_execute(&dump.stdout) {
-            failures.push(format!("{name}: haste's dump does not apply: {error}"));
-            continue;
-        }
-        let diff = haste(work.path(), &["schema", "diff", "--from", &source.url, "--to", &target.url]);
-        let (counts, recreated) = (catalog_counts(&source), catalog_counts(&target));
-        if diff.code != 0 {
-            failures
-                .push(format!("{name}: the re-created database differs:\n{}{}", diff.stdout, diff.stderr));
-        } else if recreated != counts {
-            let unequal: Vec<String> = counts
-                .iter()
-                .zip(&recreated)
-                .filter(|(a, b)| a != b)
-                .map(|((kind, a), (_, b))| format!("{kind}: {a} replayed, {b} re-created"))
-                .collect();
-            failures.push(format!("{name}: catalogs differ: {}", unequal.join("; ")));
-        } else {
-            checked += 1;
-        }
-        let counts: Vec<String> = counts.iter().map(|(kind, count)| format!("{kind} {count}")).collect();
-        eprintln!("{name} ({} bytes, roles {roles:?}): {}", original.len(), counts.join(", "));
     }
     eprintln!("{checked} of {} structure dumps round-trip", files.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The fragments of production dumps that once broke the round trip
+/// (crates/cli/tests/structure-dumps/fragments/<what broke>.sql, each with the reason on its
+/// first lines): each holds it with equal catalogs.
+#[test]
+fn structure_dump_fragments_round_trip_with_equal_catalogs() {
+    let Some(probe) = database() else { return };
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/structure-dumps/fragments");
+    let mut files: Vec<PathBuf> =
+        fs::read_dir(&folder).unwrap().flatten().map(|entry| entry.path()).collect();
+    files.sort();
+    assert!(!files.is_empty(), "fragments in {}", folder.display());
+    let work = TempDir::new("structure-dump-fragments");
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let name = file.file_name().unwrap().to_string_lossy().into_owned();
+            round_trip(&probe, &work, &name, &fs::read_to_string(file).unwrap()).err()
+        })
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }

@@ -52,6 +52,73 @@ fn a_probe_that_would_wait_for_a_lock_gives_up_and_says_unmeasured() {
 }
 
 #[test]
+fn a_probe_that_runs_long_is_cut_by_its_statement_timeout_and_says_unmeasured() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    // Sampling the scan rate reads rows of the relation the statement names: these take 30 s
+    // each, so only the probes' statement timeout ends the plan.
+    db.execute("CREATE VIEW slow AS SELECT x FROM generate_series(1, 3) x WHERE pg_sleep(30) IS NOT NULL");
+    let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY slow_x_idx ON slow (x);")]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    let statement = &statements(&plan)[0];
+    let unmeasured = statement["unmeasured"].as_array().unwrap();
+    let estimate = unmeasured.iter().find(|figure| figure["figure"] == "estimate");
+    let reason = estimate.and_then(|figure| figure["reason"].as_str()).unwrap_or_default();
+    assert!(reason.contains("statement timeout"), "{plan:?}");
+    assert!(statement["estimate_ms"].is_null() && statement["safe_now"] == false, "{plan:?}");
+    assert!(
+        db.value(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow%' AND pid <> pg_backend_pid()"
+        )
+        .is_some_and(|count| count == "0"),
+        "no probe is left running"
+    );
+}
+
+#[test]
+fn the_report_shows_what_migrate_plan_says_lint_waits_and_unmeasured_figures() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int, a int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g; \
+         CREATE TABLE u (id int); CREATE TABLE other (x int)",
+    );
+    let dir = migrations(&[(
+        "1_change",
+        "CREATE INDEX plain_idx ON t (id);\nCREATE INDEX CONCURRENTLY t_a_idx ON t (a);\nALTER TABLE u ADD COLUMN note text;",
+    )]);
+    // A session holding a snapshot (the concurrent build would wait for it) and u's lock (the
+    // size probe of u would wait for it, so it gives up).
+    let session = report_session(
+        url,
+        "SET lock_timeout = '5s'; SET statement_timeout = '20s'; SET idle_in_transaction_session_timeout = '60s'; \
+         BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM other; LOCK TABLE u IN ACCESS EXCLUSIVE MODE",
+    );
+    let pid = session.query("SELECT pg_backend_pid()")[0][0].clone().unwrap();
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let out = dir.path().join("out");
+    let report = haste(dir.path(), &["report", "--url", url, "--plan", "--out", out.to_str().unwrap()]);
+    session.execute("ROLLBACK");
+    let statements = statements(&plan);
+    assert_eq!(statements[0]["lint"][0]["rule"], "index-create-not-concurrent", "{plan:?}");
+    assert_eq!(statements[1]["waits_for"][0]["pid"].to_string(), pid, "{plan:?}");
+    assert_eq!(statements[2]["unmeasured"][0]["figure"], "size", "{plan:?}");
+    assert_eq!(report.code, 0, "{report:?}");
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for said in [
+        "lint error</b> index-create-not-concurrent (line 1)".to_owned(),
+        format!("waits for pid {pid} (report, idle in transaction, transaction since "),
+        format!("blocked by pid {pid} (report, "),
+        "unmeasured: size of &quot;u&quot; (canceling statement due to lock timeout)".to_owned(),
+    ] {
+        let notes: Vec<&str> =
+            html.split("<small>").skip(1).map(|note| note.split("</small>").next().unwrap()).collect();
+        assert!(html.contains(&said), "the report says {said:?} as migrate plan does: {notes:?}");
+    }
+}
+
+#[test]
 fn a_partitioned_table_is_measured_and_guarded_through_its_partitions() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();

@@ -580,6 +580,71 @@ CREATE INDEX t_keys ON t (a text_pattern_ops DESC, b, c NULLS FIRST, d) INCLUDE 
     check_dump_round_trip(&dir, &db);
 }
 
+/// Key and constraint columns are named from the columns the model reads, by attribute number
+/// (dropped columns leave gaps), and operator classes judged by the key's type (a domain's base
+/// type; `citext`, which has a default class of its own, gets `text_ops` written); what cannot
+/// be named so is asked of the catalog: a system column in a check, a key referencing a table
+/// outside the model, expression keys, a materialized view's index.
+#[test]
+fn key_and_constraint_columns_are_named_by_attribute_number_or_by_the_catalog() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[(
+        "1_keys",
+        r#"CREATE EXTENSION IF NOT EXISTS citext;
+CREATE SCHEMA other;
+CREATE DOMAIN words AS text;
+CREATE TABLE other.target (x int, gone int, y int, PRIMARY KEY (y, x));
+ALTER TABLE other.target DROP COLUMN gone;
+CREATE TABLE _prisma_migrations (id text PRIMARY KEY, n int UNIQUE);
+CREATE TABLE t (
+    dropped int, "Zeta" int, alpha int, "b c" int, e citext, w words, ry int, rx int, n int,
+    CONSTRAINT multi CHECK ("Zeta" > alpha AND "b c" IS NOT NULL),
+    CONSTRAINT own_table CHECK (tableoid <> 0),
+    CONSTRAINT to_target FOREIGN KEY (ry, rx) REFERENCES other.target (y, x),
+    CONSTRAINT to_history FOREIGN KEY (n) REFERENCES _prisma_migrations (n)
+);
+ALTER TABLE t DROP COLUMN dropped;
+CREATE INDEX t_e_text ON t (e text_ops);
+CREATE INDEX t_e ON t (e);
+CREATE INDEX t_w ON t (w text_pattern_ops DESC, w);
+CREATE INDEX t_expression ON t ((alpha + 1), e text_ops) INCLUDE ("b c");
+CREATE MATERIALIZED VIEW m AS SELECT alpha, e FROM t;
+CREATE INDEX m_e ON m (e text_ops DESC) INCLUDE (alpha);"#,
+    )]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let model = model(&dir, &db);
+    let table =
+        |name: &str| model["tables"].as_array().unwrap().iter().find(|t| t["name"] == name).unwrap().clone();
+    let constraint = |name: &str| {
+        table("t")["constraints"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap().clone()
+    };
+    assert_eq!(constraint("multi")["columns"], serde_json::json!(["Zeta", "alpha", "b c"]));
+    assert_eq!(constraint("own_table")["columns"], serde_json::json!(["tableoid"]));
+    assert_eq!(constraint("to_target")["columns"], serde_json::json!(["ry", "rx"]));
+    assert_eq!(constraint("to_target")["references"]["columns"], serde_json::json!(["y", "x"]));
+    assert_eq!(constraint("to_history")["references"]["columns"], serde_json::json!(["n"]));
+    assert_eq!(table("target")["constraints"][0]["columns"], serde_json::json!(["y", "x"]));
+    let index =
+        |name: &str| model["indexes"].as_array().unwrap().iter().find(|i| i["name"] == name).unwrap().clone();
+    let key = |descending: bool, opclass: Option<&str>| serde_json::json!({"descending": descending, "nulls_first": descending, "opclass": opclass});
+    assert_eq!(index("t_e_text")["keys"], serde_json::json!([key(false, Some("text_ops"))]));
+    // Keys all of the defaults are left out of the model's JSON.
+    assert_eq!(index("t_e")["keys"], serde_json::Value::Null);
+    assert_eq!(index("t_w")["columns"], serde_json::json!(["w", "w"]));
+    assert_eq!(
+        index("t_w")["keys"],
+        serde_json::json!([key(true, Some("text_pattern_ops")), key(false, None)])
+    );
+    let expression = index("t_expression");
+    assert_eq!(expression["columns"], serde_json::json!([]), "{expression}");
+    assert_eq!(expression["keys"], serde_json::json!([key(false, None), key(false, Some("text_ops"))]));
+    assert_eq!(expression["included"], serde_json::json!(["b c"]));
+    let view_index = index("m_e");
+    assert_eq!(view_index["columns"], serde_json::json!(["e"]), "{view_index}");
+    assert_eq!(view_index["keys"], serde_json::json!([key(true, Some("text_ops"))]));
+    assert_eq!(view_index["included"], serde_json::json!(["alpha"]));
+}
+
 /// Comments on every kind of object the model holds beyond schemas, tables and their columns.
 const COMMENTED: &str = r#"
 CREATE TYPE stage AS ENUM ('lead', 'won');

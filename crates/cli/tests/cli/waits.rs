@@ -182,6 +182,73 @@ fn giving_up_at_the_deadline_says_how_long_how_often_and_whom_it_waited_for() {
     );
 }
 
+/// The first session a build's give-up names: pid, application name, a time and never a query.
+fn first_blocker_of(run: &Run, holder_pid: &str) {
+    assert_eq!(run.code, 6, "{run:?}");
+    let lines = run.json_lines();
+    let blocker = &lines.last().unwrap()["error"]["gave_up"]["blockers"][0];
+    assert_eq!(blocker["pid"].to_string(), holder_pid, "{run:?}");
+    assert_eq!(blocker["application_name"], "holder", "{run:?}");
+    assert!(blocker["since"].is_string() && blocker.get("query").is_none(), "{blocker}");
+}
+
+#[test]
+fn a_build_that_gave_up_waiting_for_an_old_snapshot_names_the_session_holding_it() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 1000); CREATE TABLE other (x int)",
+    );
+    let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);")]);
+    let deploy = ["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"];
+    let snapshot = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM";
+
+    // A transaction that never touches t but holds a snapshot: the build's last phase waits
+    // for it, seen in pg_locks only as a wait on its virtual transaction id.
+    let holder = Holder::start(url, &format!("{snapshot} other"));
+    let holder_pid = holder.0.query("SELECT pg_backend_pid()")[0][0].clone().unwrap();
+    let run = haste(dir.path(), &deploy);
+    holder.release();
+    first_blocker_of(&run, &holder_pid);
+    assert_eq!(invalid_indexes(&db), "");
+
+    // One that read t too: the drop of the INVALID index the build left waits it out, so it
+    // is gone by the time the give-up is reported; it is named all the same.
+    let resolved = haste(dir.path(), &["migrate", "resolve", "--rolled-back", "1_index", "--url", url]);
+    assert_eq!(resolved.code, 0, "{resolved:?}");
+    let holder = Holder::start(url, &format!("{snapshot} t"));
+    let holder_pid = holder.0.query("SELECT pg_backend_pid()")[0][0].clone().unwrap();
+    let running = Background::start(dir.path(), &deploy);
+    let cleaning = wait_until(Duration::from_secs(60), || haste_waits_in(&db, "DROP INDEX CONCURRENTLY"));
+    holder.release();
+    assert!(cleaning, "the build gave up and its cleanup waited");
+    first_blocker_of(&running.finish(), &holder_pid);
+    assert_eq!(invalid_indexes(&db), "");
+}
+
+#[test]
+fn deploy_after_a_killed_stepwise_migration_calls_it_interrupted_as_status_does() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    // The session is killed after the concurrent build, as an operator's pg_terminate_backend would.
+    let dir = migrations(&[(
+        "1_index",
+        "CREATE INDEX CONCURRENTLY t_id_idx ON t (id);\nSELECT pg_terminate_backend(pg_backend_pid());",
+    )]);
+    let killed = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_ne!(killed.code, 0, "{killed:?}");
+    let status = haste(dir.path(), &["migrate", "status", "--url", url]);
+    assert!(status.stdout.contains("INTERRUPTED 1_index  (1 of 2 statements done)"), "{status:?}");
+    let again = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(again.code, 7, "{again:?}");
+    assert!(
+        again.stderr.contains("migration 1_index is interrupted after 1 of 2 statements")
+            && !again.stderr.contains("running"),
+        "no run holds the lock, so none is running it: {again:?}"
+    );
+}
+
 /// A table of 1,000 rows and a data step walking it 100 rows at a time.
 fn backfill(url: &str) -> TempDir {
     let dir = migrations(&[(

@@ -37,6 +37,7 @@ mod require_statement_timeout;
 mod set_not_null_blocking;
 mod set_timeout_in_migration;
 mod truncate_cascade;
+mod truncate_table;
 mod uncommitted_transaction;
 mod unique_constraint_blocking;
 mod vacuum_full_cluster;
@@ -101,6 +102,7 @@ pub static RULES: &[&dyn Rule] = &[
     &drop_database::DropDatabase,
     &rename_column::RenameColumn,
     &rename_table::RenameTable,
+    &truncate_table::TruncateTable,
     &truncate_cascade::TruncateCascade,
     &enum_add_value_tx::EnumAddValueTx,
     &vacuum_full_cluster::VacuumFullCluster,

@@ -1,0 +1,212 @@
+//! Composite types that change: in place where PostgreSQL can, rebuilt where a table stores
+//! values of the type and an attribute changes type, dropped and created otherwise.
+//!
+//! In place (`ALTER TYPE ... DROP / ALTER / ADD ATTRIBUTE`) when that gives the new attributes
+//! in their order (added ones come last) and the type uses no row type of a relation created
+//! later: the columns, functions and other types using it stay. Values of a dropped attribute go
+//! with it.
+//!
+//! PostgreSQL refuses `ALTER ATTRIBUTE ... TYPE` while a table column stores the type (its rows
+//! would have to be rewritten), so then the type is rebuilt, as a domain is: attributes dropped
+//! and added in place first, a type with the new attributes created under a staging name
+//! (`<name>_new`), the columns of existing tables converted to it through text (the attributes
+//! match by position and name by then, and a value the new attribute type refuses fails the
+//! conversion: nothing is lost silently), the old type dropped and the new one renamed, defaults
+//! set again. Views reading those columns are recreated around it (`views.rs`). A domain,
+//! another composite type or a function using the type, or a check, default, index or policy
+//! casting to it, would hold the old type, so such a change is refused, as is a type that must
+//! be dropped and created (its attributes reorder) while a table stores it
+//! ([`composite_change_refused`]).
+
+use haste_schema::{Attribute, Composite, RowTypeStage, Schema, qualified};
+use haste_sql::{quote_ident, unused_ident};
+
+use crate::builder::Builder;
+use crate::compare::{Comparison, by};
+use crate::enums::{column_uses, convert_columns, type_taken};
+use crate::{Hazard, Lock, Named, SchemaChange, uses};
+
+pub(crate) fn composite_key(composite: &Composite) -> String {
+    qualified(&composite.schema, &composite.name)
+}
+
+/// The composite types both sides have that differ, as (old, new).
+fn changed<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Composite, &'a Composite)> {
+    let old = by(&from.composites, composite_key);
+    to.composites
+        .iter()
+        .filter(|new| !from.composites.contains(new))
+        .filter_map(|new| old.get(&composite_key(new)).map(|old| (*old, new)))
+        .collect()
+}
+
+/// Whether `ALTER TYPE` can turn `old` into `new`: the attributes `old` keeps, then those added,
+/// are `new`'s in order, and `new` uses no row type of a relation created later.
+fn alterable(to: &Schema, old: &Composite, new: &Composite) -> bool {
+    let kept = old.attributes.iter().map(|a| &a.name).filter(|name| has(&new.attributes, name));
+    let added = new.attributes.iter().map(|a| &a.name).filter(|name| !has(&old.attributes, name));
+    kept.chain(added).eq(new.attributes.iter().map(|a| &a.name))
+        && to.row_type_stage(&new.row_types) == RowTypeStage::BeforeTables
+}
+
+/// Whether `attributes` has one named `name`.
+fn has(attributes: &[Attribute], name: &str) -> bool {
+    attributes.iter().any(|a| a.name == name)
+}
+
+/// Whether an attribute of `old` that `new` keeps changes type (or collation).
+fn retypes(old: &Composite, new: &Composite) -> bool {
+    new.attributes
+        .iter()
+        .any(|attribute| old.attributes.iter().any(|a| a.name == attribute.name && a != attribute))
+}
+
+/// The columns of `from`'s tables that store `composite`: typed by it (or an array of it), by a
+/// domain over it, or by another composite type holding it; named for people.
+fn stored_in(from: &Schema, composite: &Composite) -> Vec<String> {
+    let (schema, name) = (composite.schema.as_str(), composite.name.as_str());
+    let holders: Vec<(&str, &str)> = std::iter::once((schema, name))
+        .chain(
+            from.domains
+                .iter()
+                .filter(|d| column_uses(&d.base_type, schema, name).is_some())
+                .map(|d| (d.schema.as_str(), d.name.as_str())),
+        )
+        .chain(
+            from.composites
+                .iter()
+                .filter(|c| c.attributes.iter().any(|a| column_uses(&a.data_type, schema, name).is_some()))
+                .map(|c| (c.schema.as_str(), c.name.as_str())),
+        )
+        .collect();
+    from.tables
+        .iter()
+        .flat_map(|table| table.columns.iter().map(move |column| (table, column)))
+        .filter(|(_, column)| holders.iter().any(|(s, n)| column_uses(&column.data_type, s, n).is_some()))
+        .map(|(table, column)| format!("column {}.{}.{}", table.schema, table.name, column.name))
+        .collect()
+}
+
+/// The composite types a plan rebuilds (old, new): altered in place but for an attribute that
+/// changes type while a table column stores the type.
+fn rebuilt_pairs<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Composite, &'a Composite)> {
+    changed(from, to)
+        .into_iter()
+        .filter(|(old, new)| alterable(to, old, new) && retypes(old, new) && !stored_in(from, old).is_empty())
+        .collect()
+}
+
+/// The composite types a plan rebuilds (qualified), for the views, privileges and owners that go
+/// with them.
+pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
+    rebuilt_pairs(from, to).into_iter().map(|(_, new)| composite_key(new)).collect()
+}
+
+/// What stops a composite type from changing, for the first such type: one that must be dropped
+/// and created while a table stores it, or one rebuilt (an attribute retyped while a table
+/// stores it) that other declarations use, stored through them, or that kept expressions cast
+/// to; `None` when every change can be planned.
+pub(crate) fn composite_change_refused(from: &Schema, to: &Schema) -> Option<String> {
+    changed(from, to).into_iter().find_map(|(old, new)| {
+        let stored = stored_in(from, old);
+        if stored.is_empty() {
+            return None;
+        }
+        let name = format!("{}.{}", old.schema, old.name);
+        if !alterable(to, old, new) {
+            return Some(format!(
+                "the attributes of type {name} change order, so it would be dropped and created, and {} store{} it (change its attributes in place, adding new ones last, or write this migration by hand: haste migrate new)",
+                uses::listed(&stored),
+                if stored.len() == 1 { "s" } else { "" },
+            ));
+        }
+        if !retypes(old, new) {
+            return None;
+        }
+        let mut users = uses::declarations_using(from, (&old.schema, &old.name));
+        users.extend(uses::kept_casts(from, to, (&old.schema, &old.name)));
+        (!users.is_empty()).then(|| {
+            format!(
+                "an attribute of type {name} changes type, so it is rebuilt (a table stores it), and {} use{} it (rebuild {} too, or change them in separate migrations)",
+                uses::listed(&users),
+                if users.len() == 1 { "s" } else { "" },
+                if users.len() == 1 { "it" } else { "them" },
+            )
+        })
+    })
+}
+
+/// Changes a composite type in place, as far as it can: returns whether it did (else it is
+/// dropped and created). An attribute retyped while a table stores the type is left to
+/// [`rebuild`], whose staging type is created here.
+pub(crate) fn alter(plan: &mut Builder, comparison: &Comparison, old: &Composite, new: &Composite) -> bool {
+    let (from, to) = (comparison.from, comparison.to);
+    if !alterable(to, old, new) {
+        return false;
+    }
+    let rebuilt = retypes(old, new) && !stored_in(from, old).is_empty();
+    let name = composite_key(new);
+    let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
+    for attribute in old.attributes.iter().filter(|a| !has(&new.attributes, &a.name)) {
+        plan.push(
+            &source,
+            format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(&attribute.name)),
+            Lock::AccessExclusive,
+            &[Hazard::DataLoss],
+        );
+    }
+    for attribute in new.attributes.iter().filter(|_| !rebuilt) {
+        if old.attributes.iter().any(|a| a.name == attribute.name && a != attribute) {
+            plan.push(
+                &source,
+                format!(
+                    "ALTER TYPE {name} ALTER ATTRIBUTE {} TYPE {}",
+                    quote_ident(&attribute.name),
+                    attribute.type_clause()
+                ),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+    }
+    for attribute in new.attributes.iter().filter(|a| !has(&old.attributes, &a.name)) {
+        plan.push(
+            &source,
+            format!("ALTER TYPE {name} ADD ATTRIBUTE {}", attribute.definition()),
+            Lock::AccessExclusive,
+            &[],
+        );
+    }
+    if rebuilt {
+        let staged = Composite { name: staging_name(comparison, new), ..new.clone() };
+        let source = SchemaChange::RebuildComposite(Named::new(&new.schema, &new.name));
+        plan.push(&source, staged.create_statement(), Lock::None, &[]);
+    }
+    true
+}
+
+/// `<name>_new`, cut to 63 bytes and free among the schema's types on both sides.
+fn staging_name(comparison: &Comparison, composite: &Composite) -> String {
+    unused_ident(&composite.name, "_new", |name| type_taken(comparison, &composite.schema, name))
+}
+
+/// Converts the columns of existing tables typed by each rebuilt composite type to its staging
+/// type (through text: by now the attributes differ only in type), then drops the old type and
+/// gives the new one its name (new tables are created afterwards, with the name).
+pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
+    for (old, new) in rebuilt_pairs(comparison.from, comparison.to) {
+        let source = SchemaChange::RebuildComposite(Named::new(&new.schema, &new.name));
+        let staged = qualified(&new.schema, &staging_name(comparison, new));
+        let defaults = convert_columns(plan, comparison, &source, (&old.schema, &old.name), &staged, "text");
+        plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
+        plan.push(
+            &source,
+            format!("ALTER TYPE {staged} RENAME TO {}", quote_ident(&new.name)),
+            Lock::None,
+            &[],
+        );
+        for statement in defaults {
+            plan.push(&source, statement, Lock::AccessExclusive, &[]);
+        }
+    }
+}
