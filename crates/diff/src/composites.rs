@@ -19,11 +19,11 @@
 //! ([`composite_change_refused`]).
 
 use haste_schema::{Attribute, Composite, RowTypeStage, Schema, qualified};
-use haste_sql::{quote_ident, unused_ident};
+use haste_sql::quote_ident;
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, by};
-use crate::enums::{column_uses, convert_columns, type_taken};
+use crate::enums::{column_uses, replace_with_staged, staging_name};
 use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
 pub(crate) fn composite_key(composite: &Composite) -> String {
@@ -178,16 +178,11 @@ pub(crate) fn alter(plan: &mut Builder, comparison: &Comparison, old: &Composite
         );
     }
     if rebuilt {
-        let staged = Composite { name: staging_name(comparison, new), ..new.clone() };
+        let staged = Composite { name: staging_name(comparison, &new.schema, &new.name), ..new.clone() };
         let source = SchemaChange::RebuildComposite(Named::new(&new.schema, &new.name));
         plan.push(&source, staged.create_statement(), Lock::None, &[]);
     }
     true
-}
-
-/// `<name>_new`, cut to 63 bytes and free among the schema's types on both sides.
-fn staging_name(comparison: &Comparison, composite: &Composite) -> String {
-    unused_ident(&composite.name, "_new", |name| type_taken(comparison, &composite.schema, name))
 }
 
 /// Converts the columns of existing tables typed by each rebuilt composite type to its staging
@@ -196,17 +191,7 @@ fn staging_name(comparison: &Comparison, composite: &Composite) -> String {
 pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
     for (old, new) in rebuilt_pairs(comparison.from, comparison.to) {
         let source = SchemaChange::RebuildComposite(Named::new(&new.schema, &new.name));
-        let staged = qualified(&new.schema, &staging_name(comparison, new));
-        let defaults = convert_columns(plan, comparison, &source, (&old.schema, &old.name), &staged, "text");
-        plan.push(&source, format!("DROP TYPE {}", composite_key(old)), Lock::None, &[]);
-        plan.push(
-            &source,
-            format!("ALTER TYPE {staged} RENAME TO {}", quote_ident(&new.name)),
-            Lock::None,
-            &[],
-        );
-        for statement in defaults {
-            plan.push(&source, statement, Lock::AccessExclusive, &[]);
-        }
+        let staged = qualified(&new.schema, &staging_name(comparison, &new.schema, &new.name));
+        replace_with_staged(plan, comparison, &source, "TYPE", (&old.schema, &old.name), &staged, "text");
     }
 }

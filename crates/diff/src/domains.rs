@@ -20,7 +20,7 @@ use haste_sql::{quote_ident, unused_ident};
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, by};
-use crate::enums::{column_uses, convert_columns, type_taken};
+use crate::enums::{column_uses, replace_with_staged, staging_name};
 use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
 fn domain_key(domain: &Domain) -> String {
@@ -110,7 +110,7 @@ pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
         match old_domains.get(&domain_key(new)) {
             Some(old) if old.base_type == new.base_type => alter(plan, old, new),
             Some(_) => {
-                let staged = Domain { name: staging_name(comparison, new), ..new.clone() };
+                let staged = Domain { name: staging_name(comparison, &new.schema, &new.name), ..new.clone() };
                 for statement in staged.create_statements() {
                     plan.push(&SchemaChange::RebuildDomain(named.clone()), statement, Lock::None, &[]);
                 }
@@ -122,11 +122,6 @@ pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
             }
         }
     }
-}
-
-/// `<name>_new`, cut to 63 bytes and free among the schema's types on both sides.
-fn staging_name(comparison: &Comparison, domain: &Domain) -> String {
-    unused_ident(&domain.name, "_new", |name| type_taken(comparison, &domain.schema, name))
 }
 
 /// A domain that keeps its base type, changed in place: columns of that type keep their rows.
@@ -234,19 +229,16 @@ fn validate(plan: &mut Builder, source: &SchemaChange, domain: &str, constraint:
 pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
     for (old, new) in rebased(comparison.from, comparison.to) {
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
-        let staged = qualified(&new.schema, &staging_name(comparison, new));
-        let defaults =
-            convert_columns(plan, comparison, &source, (&old.schema, &old.name), &staged, &new.base_type);
-        plan.push(&source, format!("DROP DOMAIN {}", domain_key(old)), Lock::None, &[]);
-        plan.push(
+        let staged = qualified(&new.schema, &staging_name(comparison, &new.schema, &new.name));
+        replace_with_staged(
+            plan,
+            comparison,
             &source,
-            format!("ALTER DOMAIN {staged} RENAME TO {}", quote_ident(&new.name)),
-            Lock::None,
-            &[],
+            "DOMAIN",
+            (&old.schema, &old.name),
+            &staged,
+            &new.base_type,
         );
-        for statement in defaults {
-            plan.push(&source, statement, Lock::AccessExclusive, &[]);
-        }
     }
 }
 

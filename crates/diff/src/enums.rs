@@ -66,10 +66,7 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         let name = enum_key(item);
         // Prisma's `<name>_new` and `<name>_old`, cut to 63 bytes and made unique among the
         // schema's types (two long names cut to the same bytes would meet).
-        let staged = qualified(
-            &item.schema,
-            &unused_ident(&item.name, "_new", |name| type_taken(comparison, &item.schema, name)),
-        );
+        let staged = qualified(&item.schema, &staging_name(comparison, &item.schema, &item.name));
         let retired = unused_ident(&item.name, "_old", |name| type_taken(comparison, &item.schema, name));
         let values: Vec<String> = item.values.iter().map(|v| quote_literal(v)).collect();
         plan.push(&source, format!("CREATE TYPE {staged} AS ENUM ({})", values.join(", ")), Lock::None, &[]);
@@ -86,6 +83,32 @@ pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
         for statement in defaults {
             plan.push(&source, statement, Lock::AccessExclusive, &[]);
         }
+    }
+}
+
+/// `<name>_new`, cut to 63 bytes and free among the schema's types on both sides: the name under
+/// which a rebuilt enum, domain or composite type is made before it takes the old one's.
+pub(crate) fn staging_name(comparison: &Comparison, schema: &str, name: &str) -> String {
+    unused_ident(name, "_new", |taken| type_taken(comparison, schema, taken))
+}
+
+/// Puts the staging type `staged` (made already) in the place of `schema`.`name`, a domain or
+/// composite type (`keyword`: `DOMAIN` or `TYPE`): the columns of existing tables converted
+/// through `via`, the old one dropped, the staged one renamed, the defaults set again.
+pub(crate) fn replace_with_staged(
+    plan: &mut Builder,
+    comparison: &Comparison,
+    source: &SchemaChange,
+    keyword: &str,
+    (schema, name): (&str, &str),
+    staged: &str,
+    via: &str,
+) {
+    let defaults = convert_columns(plan, comparison, source, (schema, name), staged, via);
+    plan.push(source, format!("DROP {keyword} {}", qualified(schema, name)), Lock::None, &[]);
+    plan.push(source, format!("ALTER {keyword} {staged} RENAME TO {}", quote_ident(name)), Lock::None, &[]);
+    for statement in defaults {
+        plan.push(source, statement, Lock::AccessExclusive, &[]);
     }
 }
 

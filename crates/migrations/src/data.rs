@@ -35,6 +35,30 @@ pub struct DataStep {
     pub statement: String,
 }
 
+/// The placeholders of a data statement, found only in its code (never in a comment or a string:
+/// a `-- :range` would have passed for one, and every batch updated the whole table).
+const PLACEHOLDERS: [&str; 2] = ["range", "end"];
+
+/// `statement` with each `:range` replaced by `range` in parentheses and each `:end` by `end`.
+fn fill(statement: &str, range: &str, end: &str) -> String {
+    let mut filled = String::with_capacity(statement.len() + range.len());
+    let mut copied = 0;
+    for placeholder in haste_sql::placeholders(statement, &PLACEHOLDERS) {
+        filled.push_str(&statement[copied..placeholder.offset]);
+        match placeholder.name {
+            "range" => {
+                filled.push('(');
+                filled.push_str(range);
+                filled.push(')');
+            }
+            _ => filled.push_str(end),
+        }
+        copied = placeholder.offset + 1 + placeholder.name.len();
+    }
+    filled.push_str(&statement[copied..]);
+    filled
+}
+
 const DEFAULT_BATCH: u64 = 1000;
 /// A batch holds the row locks of its rows until it commits: an application write to one of
 /// them waits that long, so the default stays well inside the lock budget's 100 ms.
@@ -120,6 +144,12 @@ fn names(value: &str) -> Option<Vec<String>> {
 }
 
 impl DataStep {
+    /// The statement of the batch whose key range is `range` (a condition) and whose last key is
+    /// `end` (a literal).
+    pub fn batch_statement(&self, range: &str, end: &str) -> String {
+        fill(&self.statement, range, end)
+    }
+
     /// Reads the header and the statement of a data file.
     pub fn parse(file: SqlFile) -> Result<DataStep, Error> {
         let bad = |line: usize, text: &str, reason: &str| Error::BadDirective {
@@ -214,15 +244,13 @@ impl DataStep {
             .collect::<Vec<_>>()
             .join("\n");
         let statement = statement.trim().trim_end_matches(';').trim().to_owned();
-        if !statement.contains(":range") && !statement.contains(":end") {
+        if haste_sql::placeholders(&statement, &PLACEHOLDERS).is_empty() {
             return Err(bad(number, &header, "the statement must use :range (or :end) to stay in its batch"));
         }
         // Each batch runs the statement in a transaction with its progress: a second statement,
         // or a COMMIT, would commit a batch without its progress and repeat it on resume.
-        let script = haste_sql::Script::parse(
-            haste_sql::Dialect::Postgres,
-            &statement.replace(":range", "TRUE").replace(":end", "NULL"),
-        );
+        let script =
+            haste_sql::Script::parse(haste_sql::Dialect::Postgres, &fill(&statement, "TRUE", "NULL"));
         if !matches!(script.statements.as_slice(), [only] if only.kind == haste_sql::StatementKind::Plain) {
             return Err(bad(
                 number,
@@ -275,6 +303,30 @@ mod tests {
             (5000, Duration::from_millis(100), Some(20000))
         );
         assert_eq!(step.statement, "UPDATE crm.contacts SET n = n + 1 WHERE :range");
+    }
+
+    /// `:range` counts only where PostgreSQL reads code: one in a comment is no placeholder (the
+    /// statement, unranged, ran on the whole table in every batch), one in a string or a longer
+    /// name is left alone.
+    #[test]
+    fn placeholders_count_only_in_code() {
+        let header = "-- haste:data table=t key=id";
+        for unranged in [
+            "UPDATE t SET n = n + 1 -- :range",
+            "UPDATE t SET s = ':range'",
+            "UPDATE t SET n = 1 WHERE :ranges",
+        ] {
+            let error = DataStep::parse(file(&format!("{header}\n{unranged};"))).unwrap_err().to_string();
+            assert!(error.contains("must use :range"), "{unranged}: {error}");
+        }
+        let step = DataStep::parse(file(&format!(
+            "{header}\nUPDATE t SET s = ':range /* :end */', n = $$:end$$ WHERE :range AND id <= :end -- :range"
+        )))
+        .unwrap();
+        assert_eq!(
+            step.batch_statement("id <= '7'", "'7'"),
+            "UPDATE t SET s = ':range /* :end */', n = $$:end$$ WHERE (id <= '7') AND id <= '7' -- :range"
+        );
     }
 
     #[test]

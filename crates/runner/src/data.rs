@@ -73,9 +73,11 @@ pub(crate) fn walk(
     // The upper end is fixed at the start: rows added later are the application's to fill.
     // Rows whose key is NULL are in no key range: the walk would pass them by and report the
     // step done.
+    // The ends are the first rows in the key's order, not `max()`, which some key types lack
+    // (uuid).
     let upper_sql = format!(
         "SELECT {}, count(*), count(*) FILTER (WHERE {key} IS NULL) FROM {table}",
-        text(&format!("max({key})"))
+        text(&format!("(SELECT {key} FROM {table} WHERE {key} IS NOT NULL ORDER BY {key} DESC LIMIT 1)"))
     );
     let upper =
         connection.query_row(&upper_sql).map_err(Error::database("finding the end of the key range"))?;
@@ -120,16 +122,16 @@ pub(crate) fn walk(
         let lower =
             last.as_ref().map(|last| format!("{key} > {} AND ", quote_literal(last))).unwrap_or_default();
         let bound_sql = format!(
-            "SELECT {}, count(*) FROM (SELECT {key} AS k FROM {table} WHERE {lower}{key} <= {} ORDER BY {key} LIMIT {batch}) batch",
-            text("max(k)"),
-            quote_literal(&upper)
+            "WITH batch AS (SELECT {key} AS k FROM {table} WHERE {lower}{key} <= {} ORDER BY {key} LIMIT {batch}) \
+             SELECT {}, (SELECT count(*) FROM batch)",
+            quote_literal(&upper),
+            text("(SELECT k FROM batch ORDER BY k DESC LIMIT 1)"),
         );
         let bound = connection.query_row(&bound_sql).map_err(Error::database("finding the next batch"))?;
         let Some((Some(end), count)) = bound.map(|row| (row[0].clone(), row[1].clone())) else { break };
         let count: u64 = count.and_then(|c| c.parse().ok()).unwrap_or(0);
         let range = format!("{lower}{key} <= {}", quote_literal(&end));
-        let statement =
-            step.statement.replace(":range", &format!("({range})")).replace(":end", &quote_literal(&end));
+        let statement = step.batch_statement(&range, &quote_literal(&end));
         let done = rows_done + count;
         let writes = if record {
             vec![HistoryWrite::Progress { name: &migration.name, last_key: &end, rows_done: done }]

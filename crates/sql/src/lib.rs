@@ -25,6 +25,7 @@
 
 mod line_index;
 mod lock;
+mod placeholders;
 mod postgres;
 mod quote;
 mod retarget;
@@ -40,6 +41,7 @@ pub use lock::{
     Lock, Work, default_computed_per_row, lock_of, statement_lock, statement_work, storage_parameter_lock,
     tables_of, work_of,
 };
+pub use placeholders::{Placeholder, placeholders};
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
     reindexed_relation,

@@ -111,7 +111,7 @@ fn a_concurrent_build_waits_for_old_transactions_in_one_attempt() {
         }
     });
     assert!(wait_until(Duration::from_secs(5), || {
-        db.value("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'").as_deref()
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND datname = current_database()").as_deref()
             == Some("1")
     }));
     let dir = migrations(&[("1_index", "CREATE INDEX CONCURRENTLY t_a_idx ON t (a);")]);

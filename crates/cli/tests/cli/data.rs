@@ -92,6 +92,41 @@ fn a_data_header_that_repeats_a_setting_or_is_missing_is_refused_quoting_its_lin
     }
 }
 
+/// A uuid key (no `max()` in PostgreSQL) is walked batch by batch like any ordered key, and a
+/// `:range` in a comment or a string is no placeholder: every row is updated exactly once.
+#[test]
+fn a_uuid_key_is_walked_and_placeholders_count_only_in_code() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("data-uuid-key");
+    dir.write(
+        "migrations/1_contacts/migration.sql",
+        "CREATE TABLE contacts (id uuid PRIMARY KEY, n integer NOT NULL DEFAULT 0, note text);\n\
+         INSERT INTO contacts (id) SELECT md5(g::text)::uuid FROM generate_series(1, 50) g;",
+    );
+    dir.write(
+        "migrations/2_bump/data.sql",
+        "-- haste:data table=contacts key=id batch=7\n\
+         UPDATE contacts SET n = n + 1, note = ':range' WHERE :range -- not :range\n;\n",
+    );
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT format('%s %s %s', min(n), max(n), min(note)) FROM contacts").as_deref(),
+        Some("1 1 :range")
+    );
+    let unranged = TempDir::new("data-commented-range");
+    unranged.write("migrations/1_t/migration.sql", "CREATE TABLE t (id int PRIMARY KEY, n int);");
+    unranged.write(
+        "migrations/2_bump/data.sql",
+        "-- haste:data table=t key=id\nUPDATE t SET n = n + 1 -- :range\n;\n",
+    );
+    let Some(other) = database() else { return };
+    let refused = haste(unranged.path(), &["migrate", "deploy", "--url", &other.url]);
+    assert_eq!(other.value("SELECT count(*) FROM pg_tables WHERE tablename = 't'").as_deref(), Some("0"));
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("must use :range"), "{refused:?}");
+}
+
 #[test]
 fn a_key_with_null_values_stops_the_step_before_it_skips_a_row() {
     let Some(db) = database() else { return };

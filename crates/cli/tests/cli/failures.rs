@@ -202,7 +202,7 @@ fn a_held_lock_is_waited_for_with_its_holder_named_then_gives_up() {
         .spawn()
         .unwrap();
     assert!(haste_testkit::wait_until(Duration::from_secs(10), || {
-        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid()").as_deref() == Some("1")
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(4)%' AND pid <> pg_backend_pid() AND datname = current_database()").as_deref() == Some("1")
     }));
     let waiter = haste(slow.path(), &["migrate", "deploy", "--url", &db.url, "--lock-wait", "1s"]);
     assert_eq!(waiter.code, 5, "{waiter:?}");

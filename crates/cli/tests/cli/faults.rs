@@ -180,7 +180,7 @@ fn a_server_restart_during_deploy_is_a_connection_error_and_a_rerun_completes() 
         .spawn()
         .unwrap();
     let sleeping = wait_until(Duration::from_secs(10), || {
-        haste_testkit::query(&url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()")
+        haste_testkit::query(&url, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid() AND datname = current_database()")
             [0][0]
             .as_deref()
             == Some("1")

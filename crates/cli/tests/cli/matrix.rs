@@ -1148,7 +1148,7 @@ fn old_snapshot(url: &str) -> Session {
 fn waiting_build(db: &TestDb) -> bool {
     db.value(
         "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE UNIQUE INDEX CONCURRENTLY%' \
-         AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+         AND wait_event_type = 'Lock' AND pid <> pg_backend_pid() AND datname = current_database()",
     )
     .as_deref()
         == Some("1")
@@ -1228,7 +1228,7 @@ fn a_concurrent_build_cancelled_while_it_waits_for_an_old_transaction_leaves_no_
 fn lock_history_while(db: &TestDb, marker: &str, hold: Duration) -> std::thread::JoinHandle<()> {
     let url = db.url.clone();
     let probe = format!(
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND state = 'active' AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{marker}%' AND state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()"
     );
     std::thread::spawn(move || {
         assert!(haste_testkit::wait_until(Duration::from_secs(20), || {

@@ -35,7 +35,7 @@ fn a_probe_that_would_wait_for_a_lock_gives_up_and_says_unmeasured() {
     let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
     let still_held = db.value(
         "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND a.application_name = 'report'",
+         WHERE l.mode = 'AccessExclusiveLock' AND l.granted AND a.application_name = 'report' AND a.datname = current_database()",
     );
     holder.join().unwrap();
     assert_eq!(still_held.as_deref(), Some("1"), "the plans ended while the lock was held: {plan:?}");
@@ -69,7 +69,7 @@ fn a_probe_that_runs_long_is_cut_by_its_statement_timeout_and_says_unmeasured() 
     assert!(statement["estimate_ms"].is_null() && statement["safe_now"] == false, "{plan:?}");
     assert!(
         db.value(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow%' AND pid <> pg_backend_pid()"
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%FROM slow%' AND pid <> pg_backend_pid() AND datname = current_database()"
         )
         .is_some_and(|count| count == "0"),
         "no probe is left running"

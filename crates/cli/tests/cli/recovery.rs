@@ -240,7 +240,7 @@ fn unlock_names_the_holder_and_ends_only_that_session() {
         .spawn()
         .unwrap();
     assert!(wait_until(Duration::from_secs(10), || {
-        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()").as_deref() == Some("1")
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid() AND datname = current_database()").as_deref() == Some("1")
     }));
     let shown = haste(dir.path(), &["migrate", "unlock", "--url", &db.url, "--format", "json"]);
     assert_eq!(shown.code, 0, "{shown:?}");

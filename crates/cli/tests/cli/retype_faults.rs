@@ -596,7 +596,7 @@ fn every_position(scenario: &Scenario) {
         let label = format!("killed in the middle of the build at {n}");
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             case(&dir, scenario, &expected, &label, &[("fault.pause", &n.to_string())], |prod| {
-                let deploy_pid = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'haste/%'";
+                let deploy_pid = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'haste/%' AND datname = current_database()";
                 let paused = wait_until(Duration::from_secs(60), || {
                     prod.value(&format!("{deploy_pid} AND wait_event = 'PgSleep'")).is_some()
                 });

@@ -195,7 +195,7 @@ fn an_unnamed_concurrent_build_resumed_after_a_kill_builds_no_second_index() {
     writer.execute("BEGIN; UPDATE t SET x = x WHERE id = 1");
     let mut child = command(dir.path(), &["migrate", "deploy", "--url", url]).spawn().unwrap();
     let building = wait_until(Duration::from_secs(20), || {
-        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%'")
+        db.value("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND datname = current_database()")
             .as_deref()
             == Some("1")
     });
