@@ -353,6 +353,61 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE name IS NOT NULL").as_deref(), Some("3001"));
 }
 
+/// A renamed column with a default: between the releases each release inserts with and
+/// without the column, and every value a writer gave reaches both columns (the default only
+/// where neither release gave one), so nothing is lost when the contract drops the old column.
+#[test]
+fn expand_contract_rename_keeps_what_either_release_inserts_over_a_default() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-default");
+    let v1 = "CREATE TABLE contacts (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'anon');";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g FROM generate_series(1, 100) g");
+    let v2 = v1.replace("name text", "full_name text");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &["--name", "full_name", "--rename", "public.contacts.name=full_name", "--expand-contract"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = deploy(&prod);
+    assert_eq!(first.code, 0, "{first:?}");
+    prod.execute(
+        "INSERT INTO contacts (id, name) VALUES (1001, 'old release');
+         INSERT INTO contacts (id) VALUES (1002);
+         INSERT INTO contacts (id, full_name) VALUES (1003, 'new release');
+         INSERT INTO contacts (id, name, full_name) VALUES (1004, 'old', 'new release too');",
+    );
+    let rows = || {
+        prod.value(
+            "SELECT string_agg(id || ':' || coalesce(name, 'NULL') || '/' || coalesce(full_name, 'NULL'), ' ' ORDER BY id)
+             FROM contacts WHERE id > 1000",
+        )
+    };
+    assert_eq!(
+        rows().as_deref(),
+        Some(
+            "1001:old release/old release 1002:anon/anon 1003:new release/new release \
+             1004:new release too/new release too"
+        ),
+        "both columns hold what the writer gave"
+    );
+    let second = deploy(&prod);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, with its default");
+    prod.execute("INSERT INTO contacts (id) VALUES (1006)");
+    assert_eq!(
+        prod.value("SELECT string_agg(id || ':' || full_name, ' ' ORDER BY id) FROM contacts WHERE id > 1000")
+            .as_deref(),
+        Some("1001:old release 1002:anon 1003:new release 1004:new release too 1006:anon"),
+        "the contract keeps every value and moves the default to the new column"
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE full_name = 'n' || id").as_deref(), Some("100"));
+}
+
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
 /// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
 #[test]
