@@ -329,6 +329,23 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
                 ),
             )
         }
+        DevError::NullsInRequired { columns } => {
+            let lines: Vec<String> = columns
+                .iter()
+                .map(|c| match c.rows {
+                    1 => format!("{}: 1 row holds NULL", c.column),
+                    rows => format!("{}: {rows} rows hold NULL", c.column),
+                })
+                .collect();
+            printer.fail(
+                "UNSAFE_CHANGE",
+                exit::UNSAFE_CHANGE,
+                &format!(
+                    "{error}; making them NOT NULL fails on those rows and would leave the migration failed there:\n  {}\nGive each a DEFAULT (haste then fills those rows with it in batches before the NOT NULL; not with --exact-prisma), or fill them in a migration of your own first (haste migrate new). Nothing was written.",
+                    lines.join("\n  ")
+                ),
+            )
+        }
         DevError::DataLoss { statements } => printer.fail(
             "DATA_LOSS",
             exit::UNSAFE_CHANGE,

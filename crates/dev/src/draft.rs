@@ -28,6 +28,8 @@ pub(crate) struct Draft {
     pub(crate) restores: Vec<Moved>,
     /// For a swap: the new columns its `down.sql` must fill again.
     pub(crate) refills: Vec<Refill>,
+    /// The columns whose `NULL`s its data step fills, before a later draft makes them `NOT NULL`.
+    pub(crate) fills: Vec<haste_diff::OfTable>,
     /// What the person must know before deploying it (shown in the summary).
     pub(crate) warnings: Vec<String>,
 }
@@ -104,6 +106,7 @@ impl Draft {
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            fills: Vec::new(),
             warnings: Vec::new(),
         }
     }

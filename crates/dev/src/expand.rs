@@ -294,6 +294,7 @@ pub(crate) fn drafts(
         suggestions: Vec::new(),
         restores: Vec::new(),
         refills: Vec::new(),
+        fills: Vec::new(),
         warnings: Vec::new(),
     }];
     drafts.extend(retyped);
@@ -312,6 +313,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: moved.clone(),
             refills: Vec::new(),
+            fills: Vec::new(),
             warnings: Vec::new(),
         });
     Ok(drafts)

@@ -499,6 +499,50 @@ fn a_volatile_default_on_an_existing_table_is_filled_in_batches() {
     );
 }
 
+/// A nullable column made NOT NULL with a default, over rows holding NULL: the rows take the
+/// default in batches (a data step) before the NOT NULL is validated, so the development
+/// database is never left with a failed migration, and the written files pass haste's lint.
+/// Without a default, nothing fills them: refused before anything is written, naming the column
+/// and its NULL rows.
+#[test]
+fn a_column_made_required_over_nulls_is_filled_from_its_default_or_refused() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-required");
+    let v1 = "CREATE TABLE members (id bigint PRIMARY KEY, name text, nick text);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute(
+        "INSERT INTO members SELECT g, CASE WHEN g % 2 = 0 THEN 'n' || g END, CASE WHEN g < 3 THEN 'x' END
+         FROM generate_series(1, 300) g",
+    );
+    let without_default = "CREATE TABLE members (id bigint PRIMARY KEY, name text, nick text NOT NULL);";
+    let refused = dev(&dir, &db, without_default, &["--name", "nick"]);
+    assert_eq!(refused.code, 16, "{refused:?}");
+    assert!(
+        refused.stderr.contains("\"public\".\"members\".\"nick\": 298 rows hold NULL")
+            && refused.stderr.contains("Nothing was written"),
+        "{refused:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1, "nothing written");
+
+    let v2 = "CREATE TABLE members (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'anon', nick text);";
+    let run = dev(&dir, &db, v2, &["--name", "required"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "{run:?}");
+    assert!(read(&created[1].join("data.sql")).contains("COALESCE(\"name\", 'anon'::text)"));
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(matches(&dir, &db, v2).code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FILTER (WHERE name = 'anon') || '/' || count(*) FILTER (WHERE name = 'n' || id) FROM members")
+            .as_deref(),
+        Some("150/150"),
+        "the NULLs take the default, the values stay"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}
+
 /// Reordering an enum's labels rebuilds the type, converting its columns in place: the file
 /// allows the rewrite it makes, so haste's own lint passes it, and the rows keep their labels.
 #[test]
