@@ -318,7 +318,8 @@ fn unfilled_nulls(request: &Request<'_>, drafts: &[Draft]) -> Result<Vec<NullRow
     }
     let scope = request.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
     let mut database = haste_postgres::PgConnection::connect(request.url, "haste/dev", &scope)?;
-    let counting = |source| Error::Database { context: "counting the NULLs of a column made NOT NULL", source };
+    let counting =
+        |source| Error::Database { context: "counting the NULLs of a column made NOT NULL", source };
     let mut nulls = Vec::new();
     for column in columns {
         let table = qualified(&column.schema, &column.table);

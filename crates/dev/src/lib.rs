@@ -25,7 +25,8 @@ mod source;
 mod target;
 
 pub use compare::{
-    PrismaDiff, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between, prisma_diff, unmigrated,
+    PrismaDiff, PrismaOrSchema, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between,
+    prisma_diff, prisma_plan, unmigrated,
 };
 pub use drift::{Drift, EditedMigration, SharedHistories, drift};
 pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev, prepare};

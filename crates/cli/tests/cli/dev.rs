@@ -400,12 +400,17 @@ fn expand_contract_rename_keeps_what_either_release_inserts_over_a_default() {
     assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, with its default");
     prod.execute("INSERT INTO contacts (id) VALUES (1006)");
     assert_eq!(
-        prod.value("SELECT string_agg(id || ':' || full_name, ' ' ORDER BY id) FROM contacts WHERE id > 1000")
-            .as_deref(),
+        prod.value(
+            "SELECT string_agg(id || ':' || full_name, ' ' ORDER BY id) FROM contacts WHERE id > 1000"
+        )
+        .as_deref(),
         Some("1001:old release 1002:anon 1003:new release 1004:new release too 1006:anon"),
         "the contract keeps every value and moves the default to the new column"
     );
-    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE full_name = 'n' || id").as_deref(), Some("100"));
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE full_name = 'n' || id").as_deref(),
+        Some("100")
+    );
 }
 
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,

@@ -227,6 +227,26 @@ fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
         "{rest:?}"
     );
     assert!(!rest.stdout.contains("ALTER TABLE \"Author\""), "Author matches already: {rest:?}");
+    // --online: haste's online forms, as migrate dev writes them for tables that exist, between
+    // two Prisma schemas and between a database and one; Prisma's statements without it.
+    let indexed = format!("{BLOG}\n{}", POSTS.replace("  author ", "  @@index([title])\n  author "));
+    dir.write("indexed.prisma", &indexed);
+    let plain = haste(dir.path(), &["schema", "diff", "--from", "blog.prisma", "--to", "indexed.prisma"]);
+    assert_eq!(plain.code, 14, "{plain:?}");
+    assert!(plain.stdout.contains("CREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");"), "{plain:?}");
+    db.execute("CREATE TABLE \"Post\" (id serial PRIMARY KEY, title text NOT NULL, \"authorId\" integer NOT NULL REFERENCES \"Author\" ON UPDATE CASCADE ON DELETE RESTRICT);");
+    for from in ["blog.prisma", db.url.as_str()] {
+        let online = haste(
+            dir.path(),
+            &["schema", "diff", "--from", from, "--to", "indexed.prisma", "--online", "--url", &db.url],
+        );
+        assert_eq!(online.code, 14, "{online:?}");
+        assert!(
+            online.stdout.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\"")
+                && !online.stdout.contains("CREATE INDEX \"Post_title_idx\""),
+            "{from}: {online:?}"
+        );
+    }
 
     dir.write("bad.prisma", "model A {\n  id Int @id\n  b Nope\n}\n");
     // Said once, as every error is: `error: ` and the diagnostic, wherever the schema is read.
