@@ -278,6 +278,25 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         );
     }
 
+    // Prisma's exact statements are what the person asked for: the file allows what they break
+    // of haste's lint (a loss of data only once accepted; for review it stays reported).
+    if exact_prisma {
+        for draft in &mut drafts {
+            if request.data_loss == DataLoss::Accepted {
+                draft.allow_prisma_errors(
+                    &history.schema,
+                    |rule| DATA_LOSS_RULES.contains(&rule),
+                    "accepted with migrate dev --accept-data-loss",
+                );
+            }
+            draft.allow_prisma_errors(
+                &history.schema,
+                |rule| !DATA_LOSS_RULES.contains(&rule),
+                "Prisma's exact statements, asked for with migrate dev --exact-prisma",
+            );
+        }
+    }
+
     let folders = write(request, &drafts, &mut history, &target)?;
     let first = drafts.into_iter().next().expect("at least one draft");
     let generated = Generated {

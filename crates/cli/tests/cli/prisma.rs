@@ -178,7 +178,14 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
         let review = dev(&[&["--name", "title", "--create-only"], exact].concat());
         assert_eq!(review.code, 0, "{review:?}");
         let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
-        assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
+        // Prisma's statement, with the allow line of the rule it breaks, so the file passes
+        // haste's lint (and `deploy --lint`).
+        assert_eq!(
+            prisma_style,
+            "-- haste:allow-file index-create-not-concurrent reason=\"Prisma's exact statements, asked for with migrate dev --exact-prisma\"\n-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n"
+        );
+        let lint = haste(dir.path(), &["lint", "--dir", "migrations"]);
+        assert_eq!(lint.code, 0, "{lint:?}");
         fs::remove_dir_all(&folders(&dir)[1]).unwrap();
     }
     fs::remove_file(dir.path().join("haste.toml")).unwrap();
