@@ -212,6 +212,56 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     assert_eq!(db.value("SELECT mail FROM \"Author\"").as_deref(), Some("a@x.test"));
 }
 
+/// `exact_prisma = true` over a table with rows: a unique index, a plain index and a rewriting
+/// type change, each of which haste's lint reports as an error, and a column made required
+/// over rows holding NULL. The file written keeps Prisma's statements and allows the rules they
+/// break, so `haste lint` and `deploy --lint` pass it; the NULLs are refused before anything is
+/// written, as Prisma Migrate refuses them in development.
+#[test]
+fn exact_prisma_files_pass_haste_lint_and_required_over_nulls_is_refused() {
+    let (Some(db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("prisma-exact-lint");
+    let model = "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\nmodel User {\n  id    Int     @id @default(autoincrement())\n  email String\n  name  String?\n  age   Int\n}\n";
+    dir.write("schema.prisma", model);
+    dir.write("haste.toml", "schema = \"schema.prisma\"\nexact_prisma = true\n");
+    let dev = |name: &str| haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--name", name]);
+    assert_eq!(dev("init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--lint", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    db.execute("INSERT INTO \"User\" (email, name, age) SELECT 'e' || g, NULLIF('n', CASE WHEN g = 1 THEN 'n' END), g FROM generate_series(1, 50) g");
+    dir.write(
+        "schema.prisma",
+        &model
+            .replace("email String\n", "email String @unique\n")
+            .replace("age   Int\n", "age   BigInt\n  @@index([name])\n"),
+    );
+    let changed = dev("change");
+    assert_eq!(changed.code, 0, "{changed:?}");
+    let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(
+        sql.contains("-- haste:allow-file column-type-rewrite reason=\"Prisma's exact statements")
+            && sql.contains("CREATE INDEX \"User_name_idx\" ON \"User\"(\"name\");"),
+        "{sql}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let deployed = deploy();
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+
+    dir.write(
+        "schema.prisma",
+        &fs::read_to_string(dir.path().join("schema.prisma"))
+            .unwrap()
+            .replace("String?", "String @default(\"anon\")"),
+    );
+    let refused = dev("required");
+    assert_eq!(refused.code, 16, "{refused:?}");
+    assert!(refused.stderr.contains("\"public\".\"User\".\"name\": 1 row holds NULL"), "{refused:?}");
+    assert_eq!(folders(&dir).len(), 2, "nothing written");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 0, "{status:?}");
+}
+
 #[test]
 fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
     let Some(db) = database() else { return };
