@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use haste_dev::{
-    Change, ChangeKind, Desired, Drift, Error as DevError, Generated, Outcome, PrismaDiff, Rename,
-    ShadowServer, Side, Unmigrated, is_prisma,
+    Change, ChangeKind, Desired, Drift, Error as DevError, Generated, Outcome, PrismaDiff, PrismaOrSchema,
+    Rename, ShadowServer, Side, Unmigrated, is_prisma,
 };
 use haste_driver::{DatabaseUrl, Scheme};
 use haste_runner::SchemaSource;
@@ -329,6 +329,23 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
                 ),
             )
         }
+        DevError::NullsInRequired { columns } => {
+            let lines: Vec<String> = columns
+                .iter()
+                .map(|c| match c.rows {
+                    1 => format!("{}: 1 row holds NULL", c.column),
+                    rows => format!("{}: {rows} rows hold NULL", c.column),
+                })
+                .collect();
+            printer.fail(
+                "UNSAFE_CHANGE",
+                exit::UNSAFE_CHANGE,
+                &format!(
+                    "{error}; making them NOT NULL fails on those rows and would leave the migration failed there:\n  {}\nGive each a DEFAULT (haste then fills those rows with it in batches before the NOT NULL; not with --exact-prisma), or fill them in a migration of your own first (haste migrate new). Nothing was written.",
+                    lines.join("\n  ")
+                ),
+            )
+        }
         DevError::DataLoss { statements } => printer.fail(
             "DATA_LOSS",
             exit::UNSAFE_CHANGE,
@@ -517,7 +534,10 @@ pub fn schema_diff(
     renames: &[String],
 ) -> u8 {
     if is_prisma(from) || is_prisma(to) {
-        return prisma_schema_diff(common, from, to, shadow_url);
+        return match online {
+            true => prisma_online_diff(common, from, to, shadow_url),
+            false => prisma_schema_diff(common, from, to, shadow_url),
+        };
     }
     let printer = Printer::new(common.format, None);
     let renames = match parse_renames(renames, &printer) {
@@ -550,6 +570,36 @@ pub fn schema_diff(
     };
     let shadow = ShadowServer { server: &renames_on.server, settings: &renames_on.resolved.settings };
     match haste_dev::plan_between(loaded_from, &loaded_to.schema, &renames, online, shadow) {
+        Ok(plan) => printer.schema_plan(&plan),
+        Err(error) => dev_error(&printer, &error),
+    }
+}
+
+/// `schema diff --online` where a side is a Prisma schema: haste's online plan, as `migrate dev`
+/// writes it for tables that exist, instead of Prisma's own statements. Each Prisma schema is
+/// normalized on a shadow database.
+fn prisma_online_diff(common: &Common, from: &str, to: &str, shadow_url: Option<&str>) -> u8 {
+    let printer = Printer::new(common.format, None);
+    let (resolved, server, _) = match postgres(common, None, shadow_url) {
+        Ok(context) => context,
+        Err(code) => return code,
+    };
+    let read = |source: &str| match is_prisma(source) {
+        true => Ok(None),
+        false => load_schema(common, Some(source), shadow_url).map(|loaded| Some(loaded.schema)),
+    };
+    let (from_schema, to_schema) = match (read(from), read(to)) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    fn side<'a>(source: &'a str, schema: &'a Option<haste_dev::Schema>) -> PrismaOrSchema<'a> {
+        match schema {
+            Some(schema) => PrismaOrSchema::Schema(schema),
+            None => PrismaOrSchema::Prisma(Path::new(source)),
+        }
+    }
+    let shadow = ShadowServer { server: &server, settings: &resolved.settings };
+    match haste_dev::prisma_plan(side(from, &from_schema), side(to, &to_schema), true, shadow) {
         Ok(plan) => printer.schema_plan(&plan),
         Err(error) => dev_error(&printer, &error),
     }

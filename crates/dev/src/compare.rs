@@ -51,19 +51,26 @@ pub fn plan_between(
     shadow: ShadowServer<'_>,
 ) -> Result<Plan, Error> {
     let (from, mut steps) = from.renamed(renames, shadow.server, shadow.settings)?;
-    if let Some(table) = haste_diff::inheritance_refused(&from.schema, to) {
-        return Err(Error::Inheritance { table });
-    }
-    if let Some(reason) = haste_diff::rebuild_refused(&from.schema, to) {
-        return Err(Error::DropRefused { reason });
-    }
-    if let Some(refusal) = haste_diff::partitioning_refused(&from.schema, to) {
-        return Err(Error::Partitioning(refusal));
-    }
+    refused(&from.schema, to)?;
     let mut plan = haste_diff::diff(&from.schema, to, &Options { online });
     steps.extend(plan.steps);
     plan.steps = steps;
     Ok(plan)
+}
+
+/// The changes from `from` to `to` that haste does not plan (inheritance trees, types and
+/// functions other objects still use, partitioning PostgreSQL cannot change in place).
+fn refused(from: &Schema, to: &Schema) -> Result<(), Error> {
+    if let Some(table) = haste_diff::inheritance_refused(from, to) {
+        return Err(Error::Inheritance { table });
+    }
+    if let Some(reason) = haste_diff::rebuild_refused(from, to) {
+        return Err(Error::DropRefused { reason });
+    }
+    if let Some(refusal) = haste_diff::partitioning_refused(from, to) {
+        return Err(Error::Partitioning(refusal));
+    }
+    Ok(())
 }
 
 /// Whether `source` names a Prisma schema (else SQL files, a migrations folder or a database).
@@ -117,6 +124,50 @@ pub fn prisma_diff(sides: PrismaDiff<'_>) -> Result<haste_prisma::Migration, Err
         PrismaDiff::ToPrisma { from, to, shadow } => Ok(prisma(to, from, shadow)?.migration_from(from)),
         PrismaDiff::FromPrisma { from, to, shadow } => Ok(prisma(from, to, shadow)?.migration_to(to)),
     }
+}
+
+/// One side of `schema diff --online` between sources of which one at least is a Prisma schema.
+#[derive(Clone, Copy)]
+pub enum PrismaOrSchema<'a> {
+    /// A Prisma schema file or folder.
+    Prisma(&'a Path),
+    /// A schema read from a database or files.
+    Schema(&'a Schema),
+}
+
+/// haste's plan between two sides of which one at least is a Prisma schema (`schema diff
+/// --online`): as `migrate dev` plans a Prisma schema's changes to tables that exist, each
+/// Prisma schema normalized on a shadow database on `shadow` (offering the other side's
+/// extensions), the other side seen as that Prisma schema sees it (the target's when both are),
+/// then the diff in `online` form.
+pub fn prisma_plan(
+    from: PrismaOrSchema<'_>,
+    to: PrismaOrSchema<'_>,
+    online: bool,
+    shadow: ShadowServer<'_>,
+) -> Result<Plan, Error> {
+    use PrismaOrSchema::{Prisma, Schema as Read};
+    let load = |path: &Path, other: Option<&Schema>| {
+        let extensions = other.map(installed_extensions).unwrap_or_default();
+        PrismaSchema::load(path, &extensions, shadow.server, shadow.settings)
+    };
+    let (from, to) = match (from, to) {
+        (Prisma(from), Prisma(to)) => {
+            let (from, to) = (load(from, None)?, load(to, None)?);
+            (to.view(&from.projected), to.projected)
+        }
+        (Read(from), Prisma(to)) => {
+            let to = load(to, Some(from))?;
+            (to.view(from), to.projected)
+        }
+        (Prisma(from), Read(to)) => {
+            let from = load(from, Some(to))?;
+            (from.projected.clone(), from.view(to))
+        }
+        (Read(from), Read(to)) => (from.clone(), to.clone()),
+    };
+    refused(&from, &to)?;
+    Ok(haste_diff::diff(&from, &to, &Options { online }))
 }
 
 /// What a desired schema holds that no migration holds yet.

@@ -28,6 +28,8 @@ pub(crate) struct Draft {
     pub(crate) restores: Vec<Moved>,
     /// For a swap: the new columns its `down.sql` must fill again.
     pub(crate) refills: Vec<Refill>,
+    /// The columns whose `NULL`s its data step fills, before a later draft makes them `NOT NULL`.
+    pub(crate) fills: Vec<haste_diff::OfTable>,
     /// What the person must know before deploying it (shown in the summary).
     pub(crate) warnings: Vec<String>,
 }
@@ -90,6 +92,42 @@ impl Draft {
         }
     }
 
+    /// Allows, in a file written as Prisma writes it (`--exact-prisma`), each rule `allowed`
+    /// picks among those its lint errors break, as haste's lint judges the file after `before`:
+    /// the person asked for Prisma's statements, and the file says so rather than fail haste's
+    /// own lint (`deploy --lint` would refuse it). The statements stay Prisma's; only comment
+    /// lines are added before them.
+    pub(crate) fn allow_prisma_errors(
+        &mut self,
+        before: &Schema,
+        allowed: impl Fn(&str) -> bool,
+        reason: &str,
+    ) {
+        let Some((text, _)) = &mut self.prisma_text else { return };
+        let file = |sql: String, check: bool| haste_lint::SourceFile {
+            path: String::new(),
+            sql,
+            transaction: None,
+            check,
+            unreleased: false,
+        };
+        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
+        let findings = haste_lint::lint(
+            &[file(history, false), file(text.clone(), true)],
+            &haste_lint::Config::default(),
+        );
+        let mut rules: Vec<&str> = findings
+            .iter()
+            .filter(|f| f.severity == haste_lint::Severity::Error && allowed(f.rule))
+            .map(|f| f.rule)
+            .collect();
+        rules.sort_unstable();
+        rules.dedup();
+        let lines: String =
+            rules.iter().map(|rule| format!("-- haste:allow-file {rule} reason=\"{reason}\"\n")).collect();
+        *text = format!("{lines}{text}");
+    }
+
     /// A migration with nothing in it yet.
     pub(crate) fn empty(suffix: String, title: String) -> Draft {
         Draft {
@@ -104,6 +142,7 @@ impl Draft {
             suggestions: Vec::new(),
             restores: Vec::new(),
             refills: Vec::new(),
+            fills: Vec::new(),
             warnings: Vec::new(),
         }
     }

@@ -113,11 +113,22 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> (Schema, Vec<
         let (Some(at), Some(was)) = (find(&middle.tables), find(&history.tables)) else { continue };
         let old_table = &history.tables[was];
         let table = &mut middle.tables[at];
+        // Between the releases the new column is nullable and has no default: the sync
+        // trigger tells a value the writer gave it (the new release's) from one it lacks by
+        // `NULL` alone, which a default filling it on INSERT would hide. The one default lives
+        // on the old column (the desired one if the old column had none), so whichever release
+        // leaves the column out gets it, evaluated once; the contract moves it to the new column.
+        let mut desired_default = None;
         if let Some(new) = table.columns.iter_mut().find(|c| c.name == column.new) {
             new.not_null = false;
+            desired_default = new.default.take();
         }
         if let Some(old) = old_table.columns.iter().find(|c| c.name == column.old) {
-            table.columns.push(old.clone());
+            let mut old = old.clone();
+            if old.default.is_none() && old.identity.is_none() && old.generated.is_none() {
+                old.default = desired_default;
+            }
+            table.columns.push(old);
         }
         for constraint in &old_table.constraints {
             if !table.constraints.iter().any(|c| c.name == constraint.name) {
@@ -145,7 +156,10 @@ fn sync_trigger(column: &Moved) -> String {
     quote_ident(&truncate_ident(&name, ""))
 }
 
-/// The function and trigger that keep both columns equal, whichever one a write sets.
+/// The function and trigger that keep both columns equal, whichever one a write sets. On
+/// INSERT the new column, which has no default until the contract (`between`), holds a value
+/// only when the writer gave one (the new release): it wins; otherwise the old column's value
+/// (the old release's, or the default it got) fills the new one.
 fn sync_statements(column: &Moved) -> Vec<Step> {
     let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
     let function = sync_function(column);
@@ -157,8 +171,7 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
                     "\n\
                      BEGIN\n\
                      \x20 IF TG_OP = 'INSERT' THEN\n\
-                     \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; END IF;\n\
-                     \x20   IF NEW.{old} IS NULL THEN NEW.{old} := NEW.{new}; END IF;\n\
+                     \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; ELSE NEW.{old} := NEW.{new}; END IF;\n\
                      \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
                      \x20   NEW.{old} := NEW.{new};\n\
                      \x20 ELSE\n\
@@ -281,6 +294,7 @@ pub(crate) fn drafts(
         suggestions: Vec::new(),
         restores: Vec::new(),
         refills: Vec::new(),
+        fills: Vec::new(),
         warnings: Vec::new(),
     }];
     drafts.extend(retyped);
@@ -299,6 +313,7 @@ pub(crate) fn drafts(
             suggestions: Vec::new(),
             restores: moved.clone(),
             refills: Vec::new(),
+            fills: Vec::new(),
             warnings: Vec::new(),
         });
     Ok(drafts)

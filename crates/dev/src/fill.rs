@@ -1,14 +1,23 @@
-//! New columns of existing tables whose default PostgreSQL computes row by row
-//! (`gen_random_uuid()`, `random()`): added with that default, such a column is filled for
-//! every row at once, rewriting the table under an ACCESS EXCLUSIVE lock. Instead (the lint
-//! rule `add-column-volatile-default`'s recipe), within one deploy:
+//! Columns of existing tables that a default must fill before they can be what the desired
+//! schema says, within one deploy:
 //!
-//! 1. the migration adds the column bare (no default, nullable);
+//! - a new column whose default PostgreSQL computes row by row (`gen_random_uuid()`,
+//!   `random()`): added with that default, it is filled for every row at once, rewriting the
+//!   table under an ACCESS EXCLUSIVE lock (the lint rule `add-column-volatile-default`'s recipe);
+//! - a nullable column made `NOT NULL` with a default (Prisma's `String?` to
+//!   `String @default("anon")`): its rows holding `NULL` would fail the validation of the
+//!   `NOT NULL` and leave the migration failed; they take the default first, as a person
+//!   making a column required with a default means (Django fills them the same way).
+//!
+//! Instead of planning them in place:
+//!
+//! 1. the migration adds a new column bare (no default, nullable) and leaves an existing one
+//!    nullable;
 //! 2. a fill migration per table sets the default for new rows, and its `data.sql` fills the
-//!    rows already there in batches;
+//!    rows without a value in batches;
 //! 3. a last migration makes the columns that must be `NOT NULL` so, through a validated check.
 //!
-//! A table without a single-column primary key to walk gets the column in place.
+//! A table without a single-column primary key to walk gets its columns in place.
 
 use haste_diff::{Lock, Options, SchemaChange, Step};
 use haste_schema::{Column, Schema};
@@ -23,13 +32,21 @@ struct TableFill {
     schema: String,
     table: String,
     key: String,
-    columns: Vec<Column>,
+    columns: Vec<Filled>,
+}
+
+/// One column a data step fills, as the desired schema has it.
+struct Filled {
+    column: Column,
+    /// The fill migration sets its default: the column is new, or its default changes.
+    sets_default: bool,
 }
 
 /// The columns of a migration filled after it.
 pub(crate) struct Fills {
-    /// The desired schema with every column planned here bare (no default, nullable): the
-    /// migration's other changes are planned against it.
+    /// The desired schema with every column planned here nullable, a new one without its
+    /// default, one that exists with the default it had: the migration's other changes are
+    /// planned against it.
     pub(crate) held: Schema,
     /// `held` with the defaults set: the state after the fills, before `NOT NULL`.
     filled: Schema,
@@ -38,7 +55,8 @@ pub(crate) struct Fills {
     tables: Vec<TableFill>,
 }
 
-/// Finds the new columns of tables in `history` whose default in `desired` is computed per row.
+/// Finds the columns of tables in `history` that `desired` fills from a default: new ones whose
+/// default is computed per row, and nullable ones made `NOT NULL` with a default.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Fills {
     let mut held = desired.clone();
     let mut filled = desired.clone();
@@ -51,26 +69,34 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Fills {
             continue;
         };
         let Some(key) = walk_key(before) else { continue };
-        let columns: Vec<Column> = table
+        let columns: Vec<Filled> = table
             .columns
             .iter()
-            .filter(|column| {
-                !before.columns.iter().any(|c| c.name == column.name)
-                    && column.identity.is_none()
-                    && column.generated.is_none()
-                    && column.default.as_deref().is_some_and(haste_sql::default_computed_per_row)
+            .filter(|column| column.identity.is_none() && column.generated.is_none())
+            .filter_map(|column| match before.columns.iter().find(|c| c.name == column.name) {
+                None => column
+                    .default
+                    .as_deref()
+                    .is_some_and(haste_sql::default_computed_per_row)
+                    .then(|| Filled { column: column.clone(), sets_default: true }),
+                Some(was) => (column.not_null
+                    && column.default.is_some()
+                    && !was.not_null
+                    && was.identity.is_none()
+                    && was.generated.is_none())
+                .then(|| Filled { column: column.clone(), sets_default: was.default != column.default }),
             })
-            .cloned()
             .collect();
         if columns.is_empty() {
             continue;
         }
-        for column in &columns {
+        for filled in &columns {
+            let was = before.columns.iter().find(|c| c.name == filled.column.name);
             for (slot, keep_default) in [(&mut *held_table, false), (&mut *filled_table, true)] {
-                if let Some(bare) = slot.columns.iter_mut().find(|c| c.name == column.name) {
+                if let Some(bare) = slot.columns.iter_mut().find(|c| c.name == filled.column.name) {
                     bare.not_null = false;
                     if !keep_default {
-                        bare.default = None;
+                        bare.default = was.and_then(|was| was.default.clone());
                     }
                 }
             }
@@ -88,27 +114,34 @@ impl Fills {
         for (index, fill) in self.tables.iter().enumerate() {
             let table = haste_schema::qualified(&fill.schema, &fill.table);
             let names: Vec<String> =
-                fill.columns.iter().map(|c| format!("{}.{}", fill.table, c.name)).collect();
+                fill.columns.iter().map(|c| format!("{}.{}", fill.table, c.column.name)).collect();
             let suffix = match index {
                 0 => "_fill".to_owned(),
                 _ => format!("_fill_{}", fill.table),
             };
             let mut draft = Draft::empty(suffix, format!("{name} (fill {})", names.join(", ")));
             draft.notes = vec![
-                "New columns whose default is computed row by row: new rows take the default from here on,"
-                    .into(),
-                "and data.sql fills the rows already there in batches, without rewriting the table.".into(),
+                "Columns filled from their default (new ones whose default is computed row by row, or ones made".into(),
+                "NOT NULL with a default): new rows take the default from here on, and data.sql gives it to the".into(),
+                "rows already there without a value, in batches, without rewriting the table.".into(),
             ];
             let (mut set, mut empty) = (Vec::new(), Vec::new());
-            for column in &fill.columns {
+            for Filled { column, sets_default } in &fill.columns {
                 let target = quote_ident(&column.name);
                 let default = column.default.as_deref().expect("planned for its default");
-                draft.up.push(Step {
-                    sql: format!("ALTER TABLE {table} ALTER COLUMN {target} SET DEFAULT {default}"),
-                    lock: Lock::AccessExclusive,
-                    hazards: Vec::new(),
-                    alone: false,
-                    source: SchemaChange::Custom,
+                if *sets_default {
+                    draft.up.push(Step {
+                        sql: format!("ALTER TABLE {table} ALTER COLUMN {target} SET DEFAULT {default}"),
+                        lock: Lock::AccessExclusive,
+                        hazards: Vec::new(),
+                        alone: false,
+                        source: SchemaChange::Custom,
+                    });
+                }
+                draft.fills.push(haste_diff::OfTable {
+                    schema: fill.schema.clone(),
+                    table: fill.table.clone(),
+                    name: column.name.clone(),
                 });
                 // Only the rows still empty: one the application wrote since keeps its value.
                 set.push(format!("{target} = COALESCE({target}, {default})"));

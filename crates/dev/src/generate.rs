@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use haste_diff::{
-    Change, Hazard, Lock, Options, Plan, Rename, RenameSuggestion, Renamed, SchemaChange, Step,
+    Change, Hazard, Lock, OfTable, Options, Plan, Rename, RenameSuggestion, Renamed, SchemaChange, Step,
 };
-use haste_driver::DatabaseUrl;
+use haste_driver::{Connection, DatabaseUrl};
 use haste_migrations::{LOCK_FILE, MigrationsDir};
 use haste_runner::{DeployReport, Observer, Settings};
-use haste_schema::Schema;
+use haste_schema::{Schema, qualified};
+use haste_sql::{quote_ident, quote_literal};
 use time::OffsetDateTime;
 
 use crate::draft::Draft;
@@ -16,7 +17,7 @@ use crate::drift::check;
 use crate::render::sql;
 use crate::source::Loaded;
 use crate::target::{Desired, Target};
-use crate::{Error, expand, fill, render, retype};
+use crate::{Error, NullRows, expand, fill, render, retype};
 
 /// What `migrate dev` is asked to do.
 pub struct Request<'a> {
@@ -175,6 +176,10 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if !required.is_empty() {
         return Err(Error::RequiredColumns { statements: required, suggestions });
     }
+    let nulls = unfilled_nulls(request, &drafts)?;
+    if !nulls.is_empty() {
+        return Err(Error::NullsInRequired { columns: nulls });
+    }
     let mut drafts = drafts;
     let exact_prisma = matches!(target, Target::Prisma { online: false, .. });
     let losing: Vec<String> = drafts
@@ -273,6 +278,25 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         );
     }
 
+    // Prisma's exact statements are what the person asked for: the file allows what they break
+    // of haste's lint (a loss of data only once accepted; for review it stays reported).
+    if exact_prisma {
+        for draft in &mut drafts {
+            if request.data_loss == DataLoss::Accepted {
+                draft.allow_prisma_errors(
+                    &history.schema,
+                    |rule| DATA_LOSS_RULES.contains(&rule),
+                    "accepted with migrate dev --accept-data-loss",
+                );
+            }
+            draft.allow_prisma_errors(
+                &history.schema,
+                |rule| !DATA_LOSS_RULES.contains(&rule),
+                "Prisma's exact statements, asked for with migrate dev --exact-prisma",
+            );
+        }
+    }
+
     let folders = write(request, &drafts, &mut history, &target)?;
     let first = drafts.into_iter().next().expect("at least one draft");
     let generated = Generated {
@@ -290,6 +314,50 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         kept: target.kept(&history.schema),
     };
     Ok(Outcome::Generated(generated))
+}
+
+/// The columns the drafts make `NOT NULL` with no data step of theirs filling the `NULL`s first
+/// (no default, no key to walk, or Prisma's exact statements), each with the number of rows of
+/// the development database holding `NULL` there, where there are any: applied, the migration
+/// would fail its validation there and be left failed. A column the development database does
+/// not have yet (a pending migration adds it) has no rows to count.
+fn unfilled_nulls(request: &Request<'_>, drafts: &[Draft]) -> Result<Vec<NullRows>, Error> {
+    let filled: Vec<&OfTable> = drafts.iter().flat_map(|draft| &draft.fills).collect();
+    let mut columns: Vec<&OfTable> = Vec::new();
+    for step in drafts.iter().flat_map(|draft| &draft.up) {
+        if let SchemaChange::SetNotNull(column) = &step.source
+            && !filled.contains(&column)
+            && !columns.contains(&column)
+        {
+            columns.push(column);
+        }
+    }
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scope = request.settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
+    let mut database = haste_postgres::PgConnection::connect(request.url, "haste/dev", &scope)?;
+    let counting =
+        |source| Error::Database { context: "counting the NULLs of a column made NOT NULL", source };
+    let mut nulls = Vec::new();
+    for column in columns {
+        let table = qualified(&column.schema, &column.table);
+        let exists = format!(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass({}) AND attname = {} AND NOT attisdropped",
+            quote_literal(&table),
+            quote_literal(&column.name)
+        );
+        if database.query_rows(&exists).map_err(counting)?.is_empty() {
+            continue;
+        }
+        let count = format!("SELECT count(*) FROM {table} WHERE {} IS NULL", quote_ident(&column.name));
+        let rows = database.query_rows(&count).map_err(counting)?;
+        let count: u64 = rows.first().and_then(|row| row.first()?.as_deref()?.parse().ok()).unwrap_or(0);
+        if count > 0 {
+            nulls.push(NullRows { column: format!("{table}.{}", quote_ident(&column.name)), rows: count });
+        }
+    }
+    Ok(nulls)
 }
 
 /// `--expand-contract`: column renames from hints as expand and contract (SQL desired schemas
@@ -386,7 +454,19 @@ fn in_place(
         true => vec![draft],
         false => retypes.drafts(draft, name, renamed),
     };
-    drafts.extend(fills.drafts(name));
+    let mut filling = fills.drafts(name);
+    // Nothing but fills (a column made NOT NULL with a default, say): the first fill is the
+    // migration, rather than an empty one before it.
+    if let ([only], Some(first)) = (drafts.as_mut_slice(), filling.first_mut())
+        && only.up.is_empty()
+        && only.data.is_none()
+    {
+        first.suffix = String::new();
+        first.notes.splice(0..0, std::mem::take(&mut only.notes));
+        first.suggestions = std::mem::take(&mut only.suggestions);
+        drafts.clear();
+    }
+    drafts.extend(filling);
     Ok(drafts)
 }
 

@@ -25,7 +25,8 @@ mod source;
 mod target;
 
 pub use compare::{
-    PrismaDiff, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between, prisma_diff, unmigrated,
+    PrismaDiff, PrismaOrSchema, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between,
+    prisma_diff, prisma_plan, unmigrated,
 };
 pub use drift::{Drift, EditedMigration, SharedHistories, drift};
 pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev, prepare};
@@ -71,6 +72,13 @@ pub enum Error {
         statements: Vec<String>,
         /// Likely renames, which would need no new column.
         suggestions: Vec<haste_diff::RenameSuggestion>,
+    },
+    /// The change makes columns `NOT NULL` whose rows on the development database hold `NULL`,
+    /// and nothing of the migration fills them first.
+    #[error("the change makes columns NOT NULL that hold NULL on the development database")]
+    NullsInRequired {
+        /// The columns, with their rows holding `NULL`.
+        columns: Vec<NullRows>,
     },
     /// The migration drops data and nobody accepted that.
     #[error("the migration drops data")]
@@ -161,6 +169,15 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// A column made `NOT NULL` and the rows of the development database holding `NULL` in it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NullRows {
+    /// The column, qualified (`public."User".name`).
+    pub column: String,
+    /// How many rows hold `NULL`.
+    pub rows: u64,
 }
 
 impl Error {

@@ -353,6 +353,66 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE name IS NOT NULL").as_deref(), Some("3001"));
 }
 
+/// A renamed column with a default: between the releases each release inserts with and
+/// without the column, and every value a writer gave reaches both columns (the default only
+/// where neither release gave one), so nothing is lost when the contract drops the old column.
+#[test]
+fn expand_contract_rename_keeps_what_either_release_inserts_over_a_default() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-default");
+    let v1 = "CREATE TABLE contacts (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'anon');";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(deploy(&prod).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g FROM generate_series(1, 100) g");
+    let v2 = v1.replace("name text", "full_name text");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &["--name", "full_name", "--rename", "public.contacts.name=full_name", "--expand-contract"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = deploy(&prod);
+    assert_eq!(first.code, 0, "{first:?}");
+    prod.execute(
+        "INSERT INTO contacts (id, name) VALUES (1001, 'old release');
+         INSERT INTO contacts (id) VALUES (1002);
+         INSERT INTO contacts (id, full_name) VALUES (1003, 'new release');
+         INSERT INTO contacts (id, name, full_name) VALUES (1004, 'old', 'new release too');",
+    );
+    let rows = || {
+        prod.value(
+            "SELECT string_agg(id || ':' || coalesce(name, 'NULL') || '/' || coalesce(full_name, 'NULL'), ' ' ORDER BY id)
+             FROM contacts WHERE id > 1000",
+        )
+    };
+    assert_eq!(
+        rows().as_deref(),
+        Some(
+            "1001:old release/old release 1002:anon/anon 1003:new release/new release \
+             1004:new release too/new release too"
+        ),
+        "both columns hold what the writer gave"
+    );
+    let second = deploy(&prod);
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, with its default");
+    prod.execute("INSERT INTO contacts (id) VALUES (1006)");
+    assert_eq!(
+        prod.value(
+            "SELECT string_agg(id || ':' || full_name, ' ' ORDER BY id) FROM contacts WHERE id > 1000"
+        )
+        .as_deref(),
+        Some("1001:old release 1002:anon 1003:new release 1004:new release too 1006:anon"),
+        "the contract keeps every value and moves the default to the new column"
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE full_name = 'n' || id").as_deref(),
+        Some("100")
+    );
+}
+
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
 /// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
 #[test]
@@ -442,6 +502,50 @@ fn a_volatile_default_on_an_existing_table_is_filled_in_batches() {
         Some("500"),
         "every row has its own value"
     );
+}
+
+/// A nullable column made NOT NULL with a default, over rows holding NULL: the rows take the
+/// default in batches (a data step) before the NOT NULL is validated, so the development
+/// database is never left with a failed migration, and the written files pass haste's lint.
+/// Without a default, nothing fills them: refused before anything is written, naming the column
+/// and its NULL rows.
+#[test]
+fn a_column_made_required_over_nulls_is_filled_from_its_default_or_refused() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-required");
+    let v1 = "CREATE TABLE members (id bigint PRIMARY KEY, name text, nick text);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute(
+        "INSERT INTO members SELECT g, CASE WHEN g % 2 = 0 THEN 'n' || g END, CASE WHEN g < 3 THEN 'x' END
+         FROM generate_series(1, 300) g",
+    );
+    let without_default = "CREATE TABLE members (id bigint PRIMARY KEY, name text, nick text NOT NULL);";
+    let refused = dev(&dir, &db, without_default, &["--name", "nick"]);
+    assert_eq!(refused.code, 16, "{refused:?}");
+    assert!(
+        refused.stderr.contains("\"public\".\"members\".\"nick\": 298 rows hold NULL")
+            && refused.stderr.contains("Nothing was written"),
+        "{refused:?}"
+    );
+    assert_eq!(folders(&dir).len(), 1, "nothing written");
+
+    let v2 = "CREATE TABLE members (id bigint PRIMARY KEY, name text NOT NULL DEFAULT 'anon', nick text);";
+    let run = dev(&dir, &db, v2, &["--name", "required"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "{run:?}");
+    assert!(read(&created[1].join("data.sql")).contains("COALESCE(\"name\", 'anon'::text)"));
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 0, "{status:?}");
+    assert_eq!(matches(&dir, &db, v2).code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FILTER (WHERE name = 'anon') || '/' || count(*) FILTER (WHERE name = 'n' || id) FROM members")
+            .as_deref(),
+        Some("150/150"),
+        "the NULLs take the default, the values stay"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
 }
 
 /// Reordering an enum's labels rebuilds the type, converting its columns in place: the file

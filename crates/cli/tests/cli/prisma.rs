@@ -178,7 +178,14 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
         let review = dev(&[&["--name", "title", "--create-only"], exact].concat());
         assert_eq!(review.code, 0, "{review:?}");
         let prisma_style = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
-        assert_eq!(prisma_style, "-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n");
+        // Prisma's statement, with the allow line of the rule it breaks, so the file passes
+        // haste's lint (and `deploy --lint`).
+        assert_eq!(
+            prisma_style,
+            "-- haste:allow-file index-create-not-concurrent reason=\"Prisma's exact statements, asked for with migrate dev --exact-prisma\"\n-- CreateIndex\nCREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");\n"
+        );
+        let lint = haste(dir.path(), &["lint", "--dir", "migrations"]);
+        assert_eq!(lint.code, 0, "{lint:?}");
         fs::remove_dir_all(&folders(&dir)[1]).unwrap();
     }
     fs::remove_file(dir.path().join("haste.toml")).unwrap();
@@ -205,6 +212,56 @@ fn a_folder_of_prisma_files_is_one_schema_and_prismas_exact_statements_are_a_swi
     assert_eq!(db.value("SELECT mail FROM \"Author\"").as_deref(), Some("a@x.test"));
 }
 
+/// `exact_prisma = true` over a table with rows: a unique index, a plain index and a rewriting
+/// type change, each of which haste's lint reports as an error, and a column made required
+/// over rows holding NULL. The file written keeps Prisma's statements and allows the rules they
+/// break, so `haste lint` and `deploy --lint` pass it; the NULLs are refused before anything is
+/// written, as Prisma Migrate refuses them in development.
+#[test]
+fn exact_prisma_files_pass_haste_lint_and_required_over_nulls_is_refused() {
+    let (Some(db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("prisma-exact-lint");
+    let model = "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\nmodel User {\n  id    Int     @id @default(autoincrement())\n  email String\n  name  String?\n  age   Int\n}\n";
+    dir.write("schema.prisma", model);
+    dir.write("haste.toml", "schema = \"schema.prisma\"\nexact_prisma = true\n");
+    let dev = |name: &str| haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--name", name]);
+    assert_eq!(dev("init").code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--lint", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    db.execute("INSERT INTO \"User\" (email, name, age) SELECT 'e' || g, NULLIF('n', CASE WHEN g = 1 THEN 'n' END), g FROM generate_series(1, 50) g");
+    dir.write(
+        "schema.prisma",
+        &model
+            .replace("email String\n", "email String @unique\n")
+            .replace("age   Int\n", "age   BigInt\n  @@index([name])\n"),
+    );
+    let changed = dev("change");
+    assert_eq!(changed.code, 0, "{changed:?}");
+    let sql = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(
+        sql.contains("-- haste:allow-file column-type-rewrite reason=\"Prisma's exact statements")
+            && sql.contains("CREATE INDEX \"User_name_idx\" ON \"User\"(\"name\");"),
+        "{sql}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let deployed = deploy();
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+
+    dir.write(
+        "schema.prisma",
+        &fs::read_to_string(dir.path().join("schema.prisma"))
+            .unwrap()
+            .replace("String?", "String @default(\"anon\")"),
+    );
+    let refused = dev("required");
+    assert_eq!(refused.code, 16, "{refused:?}");
+    assert!(refused.stderr.contains("\"public\".\"User\".\"name\": 1 row holds NULL"), "{refused:?}");
+    assert_eq!(folders(&dir).len(), 2, "nothing written");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+    assert_eq!(status.code, 0, "{status:?}");
+}
+
 #[test]
 fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
     let Some(db) = database() else { return };
@@ -227,6 +284,26 @@ fn schema_diff_reads_prisma_schemas_and_bad_ones_point_at_the_error() {
         "{rest:?}"
     );
     assert!(!rest.stdout.contains("ALTER TABLE \"Author\""), "Author matches already: {rest:?}");
+    // --online: haste's online forms, as migrate dev writes them for tables that exist, between
+    // two Prisma schemas and between a database and one; Prisma's statements without it.
+    let indexed = format!("{BLOG}\n{}", POSTS.replace("  author ", "  @@index([title])\n  author "));
+    dir.write("indexed.prisma", &indexed);
+    let plain = haste(dir.path(), &["schema", "diff", "--from", "blog.prisma", "--to", "indexed.prisma"]);
+    assert_eq!(plain.code, 14, "{plain:?}");
+    assert!(plain.stdout.contains("CREATE INDEX \"Post_title_idx\" ON \"Post\"(\"title\");"), "{plain:?}");
+    db.execute("CREATE TABLE \"Post\" (id serial PRIMARY KEY, title text NOT NULL, \"authorId\" integer NOT NULL REFERENCES \"Author\" ON UPDATE CASCADE ON DELETE RESTRICT);");
+    for from in ["blog.prisma", db.url.as_str()] {
+        let online = haste(
+            dir.path(),
+            &["schema", "diff", "--from", from, "--to", "indexed.prisma", "--online", "--url", &db.url],
+        );
+        assert_eq!(online.code, 14, "{online:?}");
+        assert!(
+            online.stdout.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS \"Post_title_idx\"")
+                && !online.stdout.contains("CREATE INDEX \"Post_title_idx\""),
+            "{from}: {online:?}"
+        );
+    }
 
     dir.write("bad.prisma", "model A {\n  id Int @id\n  b Nope\n}\n");
     // Said once, as every error is: `error: ` and the diagnostic, wherever the schema is read.
