@@ -39,8 +39,20 @@
 //! rows there when the check's snapshot was taken were checked; rows written after the expand
 //! committed went through the trigger (converted, or refused); rows written in between (while
 //! the expand waited for its lock) are converted by `data.sql`, which stops on one that does
-//! not convert, nothing stored for it, until it is fixed and the deploy run again. No row ever
-//! gets a value other than its conversion.
+//! not convert, nothing stored for it, naming its key, until it is fixed and the deploy run
+//! again (or the migration undone: its `down.sql`, then `resolve --rolled-back`). No row ever
+//! gets a value other than its conversion. The check does not run after the trigger exists
+//! instead: in the expand's transaction it would scan under `ACCESS EXCLUSIVE`, blocking the
+//! application for the scan, and after it it would find the same row only with the expand
+//! applied, as the backfill does.
+//!
+//! The trigger fires after the table's own `BEFORE` triggers ([`sync_trigger_name`]), so the
+//! new column holds what they write. `data.sql` converts nothing itself: it touches each row in a
+//! transaction it marks (`haste.backfill`), and the trigger converts the row and gives every
+//! other column back its value ([`TableRetype::backfill_branch`]): the backfill changes nothing
+//! the application reads, whatever the table's own triggers do (its `AFTER` triggers still see
+//! one update per row, with no value changed). Triggers whose `UPDATE OF` list or `WHEN` names
+//! the column are dropped and created again by the swap ([`TableRetype::carried_triggers`]).
 //!
 //! A `CHECK` on the column goes on the new column `NOT VALID` in the expand, after the trigger,
 //! rather than in the prepare after the backfill. A `NOT VALID` check is enforced on every write,
