@@ -1494,6 +1494,11 @@ COMMENT ON TRIGGER t_of ON t IS 'counts changes of n';";
         "t_of fires on n only, t_when on its condition"
     );
     assert_eq!(prod.value("SELECT tgenabled FROM pg_trigger WHERE tgname = 't_when'").as_deref(), Some("A"));
+    prod.execute("UPDATE t SET n = 1 WHERE id = 1");
+    let steps = (folders(&dir).len() - 1).to_string();
+    let down = haste(dir.path(), &["migrate", "down", "--steps", &steps, "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(same_schema(&dir, &prod, v1).code, 0, "the way back carries them too");
 }
 
 /// The race of a conversion that can fail: the application commits a row that does not convert
