@@ -40,8 +40,20 @@
 //! rows there when the check's snapshot was taken were checked; rows written after the expand
 //! committed went through the trigger (converted, or refused); rows written in between (while
 //! the expand waited for its lock) are converted by `data.sql`, which stops on one that does
-//! not convert, nothing stored for it, until it is fixed and the deploy run again. No row ever
-//! gets a value other than its conversion.
+//! not convert, nothing stored for it, naming its key, until it is fixed and the deploy run
+//! again (or the migration undone: its `down.sql`, then `resolve --rolled-back`). No row ever
+//! gets a value other than its conversion. The check does not run after the trigger exists
+//! instead: in the expand's transaction it would scan under `ACCESS EXCLUSIVE`, blocking the
+//! application for the scan, and after it it would find the same row only with the expand
+//! applied, as the backfill does.
+//!
+//! The trigger fires after the table's own `BEFORE` triggers ([`sync_trigger_name`]), so the
+//! new column holds what they write. `data.sql` converts nothing itself: it touches each row in a
+//! transaction it marks (`haste.backfill`), and the trigger converts the row and gives every
+//! other column back its value ([`TableRetype::backfill_branch`]): the backfill changes nothing
+//! the application reads, whatever the table's own triggers do (its `AFTER` triggers still see
+//! one update per row, with no value changed). Triggers whose `UPDATE OF` list or `WHEN` names
+//! the column are dropped and created again by the swap ([`TableRetype::carried_triggers`]).
 //!
 //! A `CHECK` on the column goes on the new column `NOT VALID` in the expand, after the trigger,
 //! rather than in the prepare after the backfill. A `NOT VALID` check is enforced on every write,
@@ -69,7 +81,7 @@
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
     Column, Comment, CommentObject, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity,
-    Schema, Table, TableKind, View, qualified,
+    Schema, Table, TableKind, Trigger, TriggerFiring, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -93,6 +105,8 @@ struct TableRetype {
     columns: Vec<Retyped>,
     /// The key the backfill walks.
     key: String,
+    /// The sync trigger's name (see [`sync_trigger_name`]).
+    trigger: String,
     /// The checks that every row converts, before anything else of the migration.
     checks: Vec<Step>,
     expand: Vec<Step>,
@@ -147,10 +161,34 @@ pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
     step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
-/// The trigger that keeps the new columns of `table` filled, quoted.
-fn sync_trigger(table: &str) -> String {
-    quote_ident(&truncate_ident(&format!("haste_retype_{table}"), ""))
+/// How many `z`s a sync trigger's name may take before `haste_retype_` to sort last.
+const MAX_LEADING_Z: usize = 8;
+
+/// The name of the trigger that keeps the new columns of `table` filled: one that sorts after
+/// every other trigger of the table in either schema. PostgreSQL fires a table's `BEFORE ROW`
+/// triggers in the byte order of their names (it reads them through `pg_trigger`'s index on
+/// the name, whose type compares as `C`), so the sync trigger converts the row as the table's
+/// own triggers leave it: fired before a `set_updated_at`, it would copy the value that trigger
+/// then replaces in the old column only, and the swap would bring back the value from before.
+/// `haste_retype_<table>`, or with as many `z`s before it as that takes; `None` when no such
+/// name sorts after them all (one beginning past `z`). The backfill checks the live table again
+/// ([`TableRetype::fires_last_check`]): a trigger added there by hand is not in these schemas.
+fn sync_trigger_name(history: &Schema, desired: &Schema, table: &Table) -> Option<String> {
+    let others: Vec<&str> = [history, desired]
+        .iter()
+        .flat_map(|schema| schema.triggers.iter())
+        .filter(|trigger| trigger.schema == table.schema && trigger.table == table.name)
+        .map(|trigger| trigger.name.as_str())
+        .collect();
+    (0..=MAX_LEADING_Z)
+        .map(|z| truncate_ident(&format!("{}haste_retype_{}", "z".repeat(z), table.name), ""))
+        .find(|name| others.iter().all(|other| *other < name.as_str()))
 }
+
+/// The setting data.sql sets, in the transaction of each batch, to the table it fills: the
+/// sync trigger then keeps every value the application reads as it was (see
+/// [`TableRetype::backfill_branch`]).
+const BACKFILL_SETTING: &str = "haste.backfill";
 
 fn same_table(a: &Table, b: &Table) -> bool {
     a.schema == b.schema && a.name == b.name
@@ -225,6 +263,16 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
         if columns.is_empty() {
             continue;
         }
+        let Some(trigger) = sync_trigger_name(history, desired, table) else {
+            in_place.extend(columns.iter().map(|column| {
+                format!(
+                    "the type change of {}.{} rewrites the table in place: a trigger of the table sorts after every name haste can give its sync trigger, which must fire last",
+                    table.qualified_name(),
+                    quote_ident(&column.old.name)
+                )
+            }));
+            continue;
+        };
         let held_table = held.tables.iter_mut().find(|t| same_table(t, table)).expect("the same schema");
         for column in &columns {
             if let Some(slot) = held_table.columns.iter_mut().find(|c| c.name == column.old.name) {
@@ -278,6 +326,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             table: table.clone(),
             columns,
             key: key.expect("checked above"),
+            trigger,
             checks: Vec::new(),
             expand: Vec::new(),
             prepare: Vec::new(),
@@ -391,15 +440,7 @@ fn blocker(desired: &Schema, table: &Table, column: &str) -> Option<&'static str
         .flat_map(|policy| [policy.using.as_deref(), policy.with_check.as_deref()])
         .flatten()
         .any(reads);
-    if policy {
-        return Some("a row-level security policy reads the column");
-    }
-    let trigger = desired
-        .triggers
-        .iter()
-        .filter(|t| on_table(&t.schema, &t.table))
-        .any(|trigger| haste_sql::mentions(&trigger.definition, &table.name, column));
-    trigger.then_some("a trigger's WHEN condition or column list reads the column")
+    policy.then_some("a row-level security policy reads the column")
 }
 
 /// The foreign keys of other tables that reference `column` of `table`: the swap drops them
@@ -472,7 +513,100 @@ impl TableRetype {
     }
 
     fn sync_trigger(&self) -> String {
-        sync_trigger(&self.table.name)
+        quote_ident(&self.trigger)
+    }
+
+    /// The sync function's check, once per batch of the backfill (before its first row): a
+    /// `BEFORE ROW` trigger of the live table whose name sorts after the sync trigger (added by
+    /// hand, not in the schemas the plan was made from) fires after it, and the new column would
+    /// miss what it writes. The backfill stops, naming it; renamed to sort first, the next
+    /// deploy walks the table from its first key and converts every row again (a batch that
+    /// fails records no progress). Checked in the backfill, not by a `DO` block in the expand:
+    /// that would make the expand's transaction one that holds its lock through a statement
+    /// whose duration cannot be told, never safe to `migrate plan`.
+    fn fires_last_check(&self) -> String {
+        let (table, trigger) = (quote_literal(&self.name()), quote_literal(&self.trigger));
+        format!(
+            "    IF current_setting({checked}, true) IS DISTINCT FROM 'on' THEN
+      SELECT string_agg(quote_ident(tgname), ', ' ORDER BY tgname) INTO later FROM pg_trigger
+       WHERE tgrelid = {table}::regclass AND NOT tgisinternal
+         AND tgtype::integer & 3 = 3 AND tgname > {trigger}::name AND tgname NOT LIKE {rename_sync};
+      IF later IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+          MESSAGE = format({message}, {table}, {trigger}, later),
+          DETAIL = {detail},
+          HINT = {hint};
+      END IF;
+      PERFORM set_config({checked}, 'on', true);
+    END IF;
+",
+            checked = quote_literal(&format!("{BACKFILL_SETTING}_checked")),
+            // The sync triggers of a rename's expand (`expand.rs`) copy between the two names of
+            // a renamed column, never a retyped one (a column both renamed and retyped is
+            // refused): the order between them and this one does not matter.
+            rename_sync = quote_literal("haste\\_sync\\_%"),
+            message =
+                quote_literal("BEFORE ROW triggers of %s fire after the type change's sync trigger %s: %s"),
+            detail = quote_literal(
+                "PostgreSQL fires a table's BEFORE ROW triggers in the order of their names: the new column would not hold what they write"
+            ),
+            hint = quote_literal(
+                "they are not in the schema this migration was planned for: rename them to sort before it (ALTER TRIGGER ... RENAME TO), then deploy again: the backfill converts every row"
+            ),
+        )
+    }
+
+    /// The sync function's first part: an `UPDATE` from haste's own backfill (data.sql sets
+    /// [`BACKFILL_SETTING`] to this table in its batch's transaction, and fires this trigger
+    /// directly, `pg_trigger_depth() = 1`) gets back every value it had (`NEW := OLD`) before
+    /// the new columns are converted. The table's own `BEFORE` triggers, which fired first (this
+    /// one fires last: [`sync_trigger_name`]), changed nothing then: the backfill leaves every
+    /// value the application reads as it was (a `set_updated_at` does not date every row). The
+    /// depth keeps an update a user trigger makes of another row, or another table's sync, as
+    /// written. A value that does not convert (a row written while the expand waited for its
+    /// lock, which the check before it could not see) stops the batch with the row's key.
+    fn backfill_branch(&self) -> String {
+        let mut converted = String::new();
+        for column in &self.columns {
+            let temporary = quote_ident(&column.temporary);
+            let assignment = format!("NEW.{temporary} := {};", self.converted(column, "NEW."));
+            if !column.can_fail {
+                converted.push_str(&format!("    {assignment}\n"));
+                continue;
+            }
+            // A subtransaction per row of the backfill that writes nothing (no transaction id),
+            // so none of the cost of subtransactions that write.
+            converted.push_str(&format!(
+                "    BEGIN
+      {assignment}
+    EXCEPTION WHEN data_exception THEN
+      RAISE EXCEPTION USING ERRCODE = SQLSTATE,
+        MESSAGE = format('the row of %s whose %s = %s does not convert to %s (%s): %s',
+          {table}, {key_name}, OLD.{key}, {type_name}, {column}, SQLERRM),
+        HINT = {hint};
+    END;
+",
+                table = quote_literal(&self.name()),
+                key_name = quote_literal(&quote_ident(&self.key)),
+                key = quote_ident(&self.key),
+                type_name = quote_literal(&column.new.data_type),
+                column = quote_literal(&quote_ident(&column.old.name)),
+                hint = quote_literal(
+                    "it was written while the migration waited for its lock, after the check of every row: change or delete it (the application's writes are converted by now: a value that converts is accepted), then deploy again and the backfill resumes; or give the type change up: run the migration's down.sql, then migrate resolve --rolled-back <migration>"
+                ),
+            ));
+        }
+        format!(
+            "  IF TG_OP = 'UPDATE' AND pg_trigger_depth() = 1
+     AND current_setting({setting}, true) = {table} THEN
+{check}    NEW := OLD;
+{converted}    RETURN NEW;
+  END IF;
+",
+            setting = quote_literal(BACKFILL_SETTING),
+            table = quote_literal(&self.name()),
+            check = self.fires_last_check(),
+        )
     }
 
     /// The old value of each column as the new type stores it (never cut to a shorter length),
@@ -571,7 +705,10 @@ END
         self.expand.push(step(
             format!(
                 "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql{settings} AS {}",
-                dollar_quote(&format!("\nBEGIN\n{assignments}  RETURN NEW;\nEND\n"))
+                dollar_quote(&format!(
+                    "\nDECLARE\n  later text;\nBEGIN\n{}{assignments}  RETURN NEW;\nEND\n",
+                    self.backfill_branch()
+                ))
             ),
             Lock::None,
             &[],
@@ -595,6 +732,15 @@ END
             false,
         ));
         self.swap.push(step(format!("DROP FUNCTION {function}()"), Lock::None, &[], false));
+        let carried = self.carried_triggers(desired);
+        for trigger in &carried {
+            self.swap.push(step(
+                format!("DROP TRIGGER {} ON {name}", quote_ident(&trigger.name)),
+                Lock::AccessExclusive,
+                &[],
+                false,
+            ));
+        }
         let views = self.recreated_views(desired);
         let mut after_swap = Vec::new();
         for view in views.iter().rev() {
@@ -639,6 +785,12 @@ END
         {
             after_swap.push(step(wanted.replica_identity_statement(), Lock::AccessExclusive, &[], false));
         }
+        for trigger in &carried {
+            after_swap.push(step(trigger.definition.clone(), Lock::ShareRowExclusive, &[], false));
+            if trigger.firing != TriggerFiring::Origin {
+                after_swap.push(step(trigger.firing_statement(), Lock::ShareRowExclusive, &[], false));
+            }
+        }
         self.swap.extend(after_swap);
         for view in &views {
             // A materialized view is populated here (its query runs under the swap's lock), and
@@ -669,6 +821,10 @@ END
                         || views.iter().any(|v| v.schema == index.schema && v.name == index.table))
             }),
             CommentObject::Constraint => on_table(&comment.schema, &comment.name),
+            CommentObject::Trigger => {
+                on_table(&comment.schema, &comment.name)
+                    && carried.iter().any(|trigger| comment.part.as_ref() == Some(&trigger.name))
+            }
             _ => false,
         };
         let comments: Vec<Step> = desired
@@ -680,6 +836,23 @@ END
             })
             .collect();
         self.swap.extend(comments);
+    }
+
+    /// The table's triggers on a swapped column (its `UPDATE OF` list names it, or its `WHEN`
+    /// reads it), which PostgreSQL would refuse to drop the column under: the swap drops them
+    /// before the old column and creates them again, as the desired schema has them, on the new
+    /// one once it has the name, under the swap's lock (no write comes in between).
+    fn carried_triggers<'a>(&self, desired: &'a Schema) -> Vec<&'a Trigger> {
+        desired
+            .triggers
+            .iter()
+            .filter(|trigger| trigger.schema == self.table.schema && trigger.table == self.table.name)
+            .filter(|trigger| {
+                self.columns.iter().any(|column| {
+                    haste_sql::trigger_reads(&trigger.definition, &self.table.name, &column.old.name)
+                })
+            })
+            .collect()
     }
 
     /// The views the swap drops first and creates again last, in creation order. When a view
@@ -990,8 +1163,23 @@ END
                 differ.join(" OR ")
             )
         };
+        // The trigger converts each row (and names the row that does not convert); the update
+        // only touches it, in a transaction marked as haste's backfill of this table. The
+        // marking subquery is joined: its one row, and so the setting, exists before the first
+        // row of the table reaches the update and fires the trigger.
+        let touched: Vec<String> = self
+            .columns
+            .iter()
+            .map(|column| format!("{temporary} = {temporary}", temporary = quote_ident(&column.temporary)))
+            .collect();
+        let fill = format!(
+            "{header}\nUPDATE {name} SET {}\n  FROM (SELECT set_config({}, {}, true) AS haste_backfill_marked) AS haste_backfill\n  WHERE :range;\n",
+            touched.join(", "),
+            quote_literal(BACKFILL_SETTING),
+            quote_literal(&name),
+        );
         (
-            copy(&|column| (quote_ident(&column.temporary), self.converted(column, ""))),
+            fill,
             copy(&|column| {
                 let value = haste_sql::conversion(&quote_ident(&column.temporary), &column.old.data_type);
                 (quote_ident(&column.old.name), value)
@@ -1035,6 +1223,7 @@ impl TableRetype {
                 table: self.table.name.clone(),
                 column: column.temporary.clone(),
                 value: self.converted(column, ""),
+                sync_trigger: self.trigger.clone(),
             })
             .collect()
     }
@@ -1061,17 +1250,14 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
     // The model holds no trigger's firing mode: the sync trigger created again fires also in
     // replica mode, as the expand made it (see `always_fires`).
-    let mut tables: Vec<(&str, &str)> =
-        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str())).collect();
+    let mut tables: Vec<(&str, &str, &str)> =
+        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str(), r.sync_trigger.as_str())).collect();
     tables.dedup();
-    for (schema, table) in tables {
-        let trigger = sync_trigger(table);
-        let restored = previous
-            .triggers
-            .iter()
-            .any(|t| t.schema == schema && t.table == table && quote_ident(&t.name) == trigger);
+    for (schema, table, trigger) in tables {
+        let restored =
+            previous.triggers.iter().any(|t| t.schema == schema && t.table == table && t.name == trigger);
         if restored {
-            steps.push(always_fires(&qualified(schema, table), &trigger));
+            steps.push(always_fires(&qualified(schema, table), &quote_ident(trigger)));
         }
     }
     for refill in refills {
@@ -1149,6 +1335,8 @@ impl Retypes {
             let mut expand_notes = vec![
                 format!("Type change without a table rewrite ({changes}): a new column, kept filled by a trigger;"),
                 "data.sql fills the rows already there in batches; the migrations that follow swap the columns.".into(),
+                "data.sql only touches each row: the trigger converts it and keeps every other value as it was (the".into(),
+                "table's own BEFORE triggers change nothing; its AFTER triggers fire once per row, seeing no value change).".into(),
             ];
             if table.columns.iter().any(|column| column.can_fail) {
                 expand_notes.extend([

@@ -51,7 +51,7 @@ pub use quote::{
 };
 pub use retarget::{
     Reads, Repointed, constraint_on, expression_reads, index_named, index_on, mentions,
-    names as string_nodes, reads, relations, type_names,
+    names as string_nodes, reads, relations, trigger_reads, type_names,
 };
 pub use secrets::mask_secrets;
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};

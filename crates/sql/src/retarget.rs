@@ -329,6 +329,18 @@ pub fn mentions(statement: &str, table: &str, column: &str) -> bool {
                 .any(|reference| reference.as_deref().is_none_or(|name| name == column)))
 }
 
+/// Whether a trigger (its `CREATE TRIGGER` statement) depends on `column` of `table`, so that
+/// PostgreSQL refuses to drop the column under it: its `UPDATE OF` list names the column, or its
+/// `WHEN` condition reads it (as [`mentions`] judges); `true` when the statement cannot be read.
+pub fn trigger_reads(definition: &str, table: &str, column: &str) -> bool {
+    let Some(node) = only_statement(definition) else { return true };
+    let listed = match &node {
+        NodeEnum::CreateTrigStmt(trigger) => names(&trigger.columns).contains(&column),
+        _ => false,
+    };
+    listed || mentions(definition, table, column)
+}
+
 /// The relations (tables, views, and common table expressions, which read alike) a statement
 /// names, by name without their schema; `None` when the statement cannot be read.
 pub fn relations(statement: &str) -> Option<BTreeSet<String>> {
@@ -577,6 +589,19 @@ mod tests {
         assert_eq!(read(atomic), (vec!["t".into(), "u".into(), "v".into()], vec!["f1".into()]));
         assert_eq!(read("SELECT (x * public.double(y)) FROM t"), (vec!["t".into()], vec!["double".into()]));
         assert_eq!(reads("CREATE FUNCTION h() RETURNS int LANGUAGE sql AS 'SELECT FROM WHERE'"), None);
+    }
+
+    #[test]
+    fn triggers_on_the_column_are_found_by_their_column_list_or_condition() {
+        let of =
+            "CREATE TRIGGER t BEFORE UPDATE OF n, m ON public.contacts FOR EACH ROW EXECUTE FUNCTION f()";
+        assert!(trigger_reads(of, "contacts", "n"));
+        assert!(!trigger_reads(of, "contacts", "k"));
+        let when = "CREATE TRIGGER t BEFORE UPDATE ON public.contacts FOR EACH ROW WHEN ((new.n > 0)) EXECUTE FUNCTION f()";
+        assert!(trigger_reads(when, "contacts", "n"));
+        assert!(!trigger_reads(when, "contacts", "k"));
+        let plain = "CREATE TRIGGER t BEFORE UPDATE ON public.contacts FOR EACH ROW EXECUTE FUNCTION f('n')";
+        assert!(!trigger_reads(plain, "contacts", "n"));
     }
 
     #[test]
