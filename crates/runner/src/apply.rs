@@ -799,7 +799,7 @@ pub(crate) fn within_budget<T>(
         match budget.retry_after(&mut *connection, &mut *observer, attempted) {
             Ok(blockers) => waits.count(started.elapsed(), &blockers),
             Err(gave_up) => {
-                let tried = Tried { attempts: budget.attempts(), gave_up: Some(gave_up) };
+                let tried = Tried { attempts: gave_up.attempts, gave_up: Some(gave_up) };
                 return (Err(failure), tried);
             }
         }
@@ -1016,7 +1016,7 @@ pub(crate) fn run_as_written(
                     started = Instant::now();
                     continue;
                 }
-                Err(gave_up) => Tried { attempts: current.attempts(), gave_up: Some(gave_up) },
+                Err(gave_up) => Tried { attempts: gave_up.attempts, gave_up: Some(gave_up) },
             }
         } else {
             Tried::attempts(current.attempts())

@@ -26,8 +26,9 @@ pub(crate) struct Budget {
     retries: Option<u32>,
     /// Time spent blocked so far: cancelled attempts and the pauses after them.
     spent: Duration,
-    /// Attempts made, the one under way included.
-    attempts: u32,
+    /// Attempts cancelled by a lock timeout or deadlock (a data step's batches that got
+    /// through are not counted).
+    cancelled: u32,
     /// Attempts cancelled in a row (the pause grows with them; a batch done starts again).
     in_a_row: u32,
     /// The last attempt, at the deadline, was granted.
@@ -58,7 +59,7 @@ impl Budget {
             backoff: settings.backoff,
             retries,
             spent: Duration::ZERO,
-            attempts: 0,
+            cancelled: 0,
             in_a_row: 0,
             last_granted: false,
             outwait: None,
@@ -68,7 +69,6 @@ impl Budget {
 
     /// Starts an attempt: its limits, the lock timeout cut to what remains of the deadline.
     pub(crate) fn attempt(&mut self) -> Limits {
-        self.attempts += 1;
         let mut limits = self.limits;
         if let (Some(outwait), Some(timeout)) = (self.outwait.take(), limits.lock_timeout) {
             limits.lock_timeout = Some(timeout.max(outwait));
@@ -76,9 +76,9 @@ impl Budget {
         within_deadline(limits, self.deadline, self.spent)
     }
 
-    /// Attempts made so far, the last included.
+    /// Attempts made so far, the one under way (or that got through) included.
     pub(crate) fn attempts(&self) -> u32 {
-        self.attempts
+        self.cancelled + 1
     }
 
     /// An attempt went through: the next blocked one starts its pauses small again. The time
@@ -93,7 +93,8 @@ impl Budget {
     pub(crate) fn cancelled(&mut self, took: Duration, capped: bool) -> Next {
         self.spent += took;
         self.in_a_row += 1;
-        if capped && self.retries.is_some_and(|retries| self.attempts > retries) {
+        self.cancelled += 1;
+        if capped && self.retries.is_some_and(|retries| self.cancelled > retries) {
             return Next::GiveUp(GaveUpBy::Retries);
         }
         let remaining = self.deadline.saturating_sub(self.spent);
@@ -125,7 +126,7 @@ impl Budget {
 
     /// The give-up of this budget, ended `by`, the last attempt blocked by `blockers`.
     pub(crate) fn gave_up(&self, by: GaveUpBy, blockers: Vec<LockHolder>) -> GaveUp {
-        GaveUp { by, deadline_ms: millis(self.deadline.as_millis()), attempts: self.attempts, blockers }
+        GaveUp { by, deadline_ms: millis(self.deadline.as_millis()), attempts: self.cancelled, blockers }
     }
 }
 
@@ -233,7 +234,7 @@ impl Budget {
         let autovacuum = self.yield_autovacuum(connection, &blockers);
         observer.event(&RunEvent::Retrying {
             name: attempted.name,
-            attempt: self.attempts,
+            attempt: self.cancelled,
             delay_ms: pause.as_millis(),
             error: attempted.error,
             blockers: &blockers,
@@ -357,7 +358,7 @@ mod tests {
             // the deadline: not a back-off early, not a moment late.
             assert_eq!(spent, ms(deadline), "{lock_timeout} ms attempts, deadline {deadline} ms: {attempts:?} {pauses:?}");
             assert_eq!(*attempts.last().unwrap(), ms(lock_timeout.min(deadline)), "{attempts:?}");
-            assert_eq!(budget.attempts() as usize, attempts.len());
+            assert_eq!(budget.gave_up(by, Vec::new()).attempts as usize, attempts.len());
         }
     }
 

@@ -157,7 +157,7 @@ pub(crate) fn walk(
                 match budget.retry_after(connection, observer, attempted) {
                     Ok(blockers) => waits.count(batch_started.elapsed(), &blockers),
                     Err(gave_up) => {
-                        let stop = Stop { error, attempts: budget.attempts(), gave_up: Some(gave_up) };
+                        let stop = Stop { error, attempts: gave_up.attempts, gave_up: Some(gave_up) };
                         return Err(stopped(
                             connection, settings, migration, step, stop, last, rows_done, record,
                         ));
