@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use haste_driver::{ConnectError, DatabaseUrl, LockHolder};
 use haste_runner::{
-    AppliedMigration, AutovacuumYield, Check, DeployReport, Error, ExecutionMode, FailureState, GaveUpBy, MigrationFailure,
-    Observer, RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
+    AppliedMigration, AutovacuumYield, Check, DeployReport, Error, ExecutionMode, FailureState, GaveUpBy,
+    MigrationFailure, Observer, RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
 };
 use serde_json::{Value, json};
 

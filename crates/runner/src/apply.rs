@@ -649,20 +649,21 @@ impl Applier<'_> {
         let total = plan.statements.len();
         let progress = |done| [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, done))];
         let mut recorded_applied = false;
-        let mut record = |connection: &mut dyn Connection, waits: &MigrationWaits, committing| match committing {
-            // History commits with the file's own transaction: a crash between the two
-            // cannot make the next run repeat it.
-            Committing::InBlock { done } if done == total => {
-                connection.record(history, &finished_writes(settings, plan, waits), true)?;
-                recorded_applied = true;
-                Ok(())
-            }
-            Committing::InBlock { done } => connection.record(history, &progress(done), true),
-            Committing::Alone { done } if !history_in_file_transaction => {
-                connection.record(history, &progress(done), false)
-            }
-            Committing::Alone { .. } => Ok(()),
-        };
+        let mut record =
+            |connection: &mut dyn Connection, waits: &MigrationWaits, committing| match committing {
+                // History commits with the file's own transaction: a crash between the two
+                // cannot make the next run repeat it.
+                Committing::InBlock { done } if done == total => {
+                    connection.record(history, &finished_writes(settings, plan, waits), true)?;
+                    recorded_applied = true;
+                    Ok(())
+                }
+                Committing::InBlock { done } => connection.record(history, &progress(done), true),
+                Committing::Alone { done } if !history_in_file_transaction => {
+                    connection.record(history, &progress(done), false)
+                }
+                Committing::Alone { .. } => Ok(()),
+            };
         let retries = plan.migration.directives.retries.or(settings.retries);
         let limits = self.limits(plan.migration);
         let budget = || Budget::new(settings, limits, retries);
@@ -685,7 +686,8 @@ impl Applier<'_> {
             return Err(self.failed(plan, step, tried, state));
         }
         if !recorded_applied
-            && let Err(error) = self.connection.record(history, &finished_writes(settings, plan, &self.current), false)
+            && let Err(error) =
+                self.connection.record(history, &finished_writes(settings, plan, &self.current), false)
         {
             let state = FailureState::MarkedFailed { statements_done: total };
             let failure = StepError { index: total - 1, error };
@@ -931,6 +933,10 @@ pub(crate) enum Committing {
     Alone { done: usize },
 }
 
+/// Writes the history of [`Committing`] statements, handed the migration's waits so far.
+pub(crate) type RecordCommitting<'r> =
+    dyn FnMut(&mut dyn Connection, &MigrationWaits, Committing) -> Result<(), DbError> + 'r;
+
 /// How [`run_as_written`] stopped.
 pub(crate) struct AsWrittenFailure {
     /// The statement that failed.
@@ -955,7 +961,7 @@ pub(crate) fn run_as_written(
     waits: &mut MigrationWaits,
     unit: Unit<'_>,
     from: usize,
-    record: &mut dyn FnMut(&mut dyn Connection, &MigrationWaits, Committing) -> Result<(), DbError>,
+    record: &mut RecordCommitting<'_>,
 ) -> Result<(), AsWrittenFailure> {
     let statements = unit.statements;
     let mut current = budget();
@@ -963,8 +969,8 @@ pub(crate) fn run_as_written(
     let mut limits = current.attempt();
     let mut started = Instant::now();
     while let Some(statement) = statements.get(index) {
-        let commits = in_transaction
-            && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
+        let commits =
+            in_transaction && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
         let outcome = if commits {
             record(&mut *connection, waits, Committing::InBlock { done: index + 1 })
                 .and_then(|()| connection.run_as_written(limits, &statement.text))
@@ -979,13 +985,13 @@ pub(crate) fn run_as_written(
                 index += 1;
                 if !in_transaction {
                     if !commits && index < statements.len() {
-                        record(&mut *connection, waits, Committing::Alone { done: index }).map_err(|error| {
-                            AsWrittenFailure {
+                        record(&mut *connection, waits, Committing::Alone { done: index }).map_err(
+                            |error| AsWrittenFailure {
                                 step: StepError { index: index - 1, error },
                                 committed: index,
                                 tried: Tried::attempts(current.attempts()),
-                            }
-                        })?;
+                            },
+                        )?;
                     }
                     // The next unit starts here, with a budget of its own.
                     (unit_start, current) = (index, budget());

@@ -186,7 +186,9 @@ impl Budget {
             // pg_signal_autovacuum_worker, may): outwait it once.
             Err(_) if !self.outwaited => {
                 let deadlock_timeout = connection
-                    .query_row("SELECT CAST(setting AS bigint) FROM pg_settings WHERE name = 'deadlock_timeout'")
+                    .query_row(
+                        "SELECT CAST(setting AS bigint) FROM pg_settings WHERE name = 'deadlock_timeout'",
+                    )
                     .ok()
                     .flatten()
                     .and_then(|row| row.into_iter().next().flatten()?.parse::<u64>().ok())
@@ -194,7 +196,10 @@ impl Budget {
                 let wait = deadlock_timeout + self.limits.lock_timeout.unwrap_or_default();
                 self.outwait = Some(wait);
                 self.outwaited = true;
-                Some(AutovacuumYield::Outwaited { pid: worker.pid, lock_timeout_ms: millis(wait.as_millis()) })
+                Some(AutovacuumYield::Outwaited {
+                    pid: worker.pid,
+                    lock_timeout_ms: millis(wait.as_millis()),
+                })
             }
             Err(_) => None,
         }
@@ -356,7 +361,11 @@ mod tests {
             let spent: Duration = attempts.iter().chain(&pauses).sum();
             // The last pause was cut so that the last attempt, a whole lock timeout, ends at
             // the deadline: not a back-off early, not a moment late.
-            assert_eq!(spent, ms(deadline), "{lock_timeout} ms attempts, deadline {deadline} ms: {attempts:?} {pauses:?}");
+            assert_eq!(
+                spent,
+                ms(deadline),
+                "{lock_timeout} ms attempts, deadline {deadline} ms: {attempts:?} {pauses:?}"
+            );
             assert_eq!(*attempts.last().unwrap(), ms(lock_timeout.min(deadline)), "{attempts:?}");
             assert_eq!(budget.gave_up(by, Vec::new()).attempts as usize, attempts.len());
         }

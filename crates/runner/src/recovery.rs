@@ -8,8 +8,8 @@ use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
 use haste_sql::{ConcurrentIndex, Script, StatementKind, concurrent_index};
 
 use crate::apply::{
-    Applier, AsWrittenFailure, MigrationWaits, RESOLVED_APPLIED, RESOLVED_RESUMED, Tried, Unit, event, history_row,
-    run_as_written, within_budget,
+    Applier, AsWrittenFailure, MigrationWaits, RESOLVED_APPLIED, RESOLVED_RESUMED, Tried, Unit, event,
+    history_row, run_as_written, within_budget,
 };
 use crate::budget::Budget;
 use crate::error::{FailureState, MigrationFailure};

@@ -195,7 +195,10 @@ fn a_files_own_transaction_block_is_retried_whole_from_its_begin() {
     // The blocked block ran again from its BEGIN, its insert rolled back each time; the block
     // before it ran once.
     assert_eq!(db.value("SELECT string_agg(x::text, ',' ORDER BY x) FROM log").as_deref(), Some("1,2"));
-    assert_eq!(db.value("SELECT status FROM _haste_migrations WHERE name = '1_own'").as_deref(), Some("applied"));
+    assert_eq!(
+        db.value("SELECT status FROM _haste_migrations WHERE name = '1_own'").as_deref(),
+        Some("applied")
+    );
 }
 
 #[test]
@@ -203,10 +206,8 @@ fn migrate_down_has_the_budget_of_deploy() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
     db.execute("CREATE TABLE t (id int)");
-    let dir = migrations(&[
-        ("1_v", "ALTER TABLE t ADD COLUMN v int;"),
-        ("2_w", "ALTER TABLE t ADD COLUMN w int;"),
-    ]);
+    let dir =
+        migrations(&[("1_v", "ALTER TABLE t ADD COLUMN v int;"), ("2_w", "ALTER TABLE t ADD COLUMN w int;")]);
     // One down.sql in haste's transaction, one with a transaction of its own.
     dir.write("migrations/1_v/down.sql", "ALTER TABLE t DROP COLUMN v;");
     dir.write("migrations/2_w/down.sql", "BEGIN;\nALTER TABLE t DROP COLUMN w;\nCOMMIT;\n");
@@ -234,7 +235,10 @@ fn with_no_statement_timeout_configured_the_databases_own_applies() {
     let dir = migrations(&[
         ("1_in_transaction", check),
         // Stepwise: the check runs in a step after a statement that runs alone.
-        ("2_stepwise", &format!("CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_idx ON u (id);\n{check}")),
+        (
+            "2_stepwise",
+            &format!("CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_idx ON u (id);\n{check}"),
+        ),
         ("3_own", &format!("BEGIN;\n{check}\nCOMMIT;\n{check}")),
     ]);
     let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);

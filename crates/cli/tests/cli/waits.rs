@@ -294,7 +294,8 @@ fn a_data_steps_batches_share_one_deadline() {
     let dir = backfill(url);
     // Row 150 is held for good: halved batches before it get through, the one holding it never.
     let holder = Holder::start(url, "SELECT * FROM contacts WHERE id = 150 FOR UPDATE");
-    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"]);
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"]);
     holder.release();
     assert_eq!(run.code, 6, "{run:?}");
     let events = run.json_lines();
