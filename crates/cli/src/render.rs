@@ -1189,5 +1189,10 @@ fn session_text(session: &haste_driver::LockHolder) -> String {
         Some(haste_driver::Autovacuum::ToPreventWraparound) => "autovacuum to prevent wraparound",
         None => &session.application_name,
     };
-    format!("pid {} ({name}{state}, transaction since {})", session.pid, session.since)
+    // A role that may not see another role's session is shown no time.
+    let since = match session.since.as_str() {
+        "" => String::new(),
+        since => format!(", transaction since {since}"),
+    };
+    format!("pid {} ({name}{state}{since})", session.pid)
 }

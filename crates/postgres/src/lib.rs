@@ -693,11 +693,14 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
 
 /// The columns of another session that [`session_row`] reads. Never the query text: another
 /// session's statement may hold secrets (only an autovacuum worker's is looked at, for whether
-/// it prevents wraparound).
+/// it prevents wraparound). A role without `pg_read_all_stats` sees no `backend_type` of
+/// another role's session, but a session of no role in a database is an autovacuum worker
+/// (whether it prevents wraparound it cannot tell).
 const SESSION_COLUMNS: &str = "SELECT a.pid, coalesce(a.application_name, ''), \
      coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, ''), \
      CASE WHEN a.backend_type = 'autovacuum worker' THEN \
-       CASE WHEN a.query LIKE '%to prevent wraparound%' THEN 'wraparound' ELSE 'ordinary' END END \
+       CASE WHEN a.query LIKE '%to prevent wraparound%' THEN 'wraparound' ELSE 'ordinary' END \
+     WHEN a.backend_type IS NULL AND a.usesysid IS NULL AND a.datid IS NOT NULL THEN 'ordinary' END \
      FROM pg_stat_activity a";
 
 fn session_row(row: Vec<Option<String>>) -> LockHolder {

@@ -177,14 +177,15 @@ impl Budget {
              AND backend_type = 'autovacuum worker' AND query NOT LIKE '%to prevent wraparound%'",
             worker.pid
         );
-        match connection.query_row(&cancel) {
-            Ok(row) => {
-                let cancelled = row.and_then(|row| row.into_iter().next().flatten()).as_deref() == Some("t");
-                cancelled.then_some(AutovacuumYield::Cancelled { pid: worker.pid })
-            }
+        let cancelled = connection
+            .query_row(&cancel)
+            .is_ok_and(|row| row.and_then(|row| row.into_iter().next().flatten()).as_deref() == Some("t"));
+        match cancelled {
+            true => Some(AutovacuumYield::Cancelled { pid: worker.pid }),
             // Not allowed (only a superuser, or from PostgreSQL 18 a member of
-            // pg_signal_autovacuum_worker, may): outwait it once.
-            Err(_) if !self.outwaited => {
+            // pg_signal_autovacuum_worker, may; a role that may not see what another role's
+            // session is finds no worker to cancel): outwait it once.
+            false if !self.outwaited => {
                 let deadlock_timeout = connection
                     .query_row(
                         "SELECT CAST(setting AS bigint) FROM pg_settings WHERE name = 'deadlock_timeout'",
@@ -201,7 +202,7 @@ impl Budget {
                     lock_timeout_ms: millis(wait.as_millis()),
                 })
             }
-            Err(_) => None,
+            false => None,
         }
     }
 }

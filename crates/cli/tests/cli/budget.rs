@@ -263,3 +263,40 @@ fn duration_unit_m_is_refused_as_postgresql_refuses_it() {
         assert!(run.stderr.contains(says), "{run:?}");
     }
 }
+
+/// A real autovacuum cannot be started on demand (the shared test cluster's
+/// `autovacuum_naptime` is a minute): a user's slow `VACUUM` holds the same lock, and must be
+/// neither called an autovacuum nor cancelled. (Cancelling and outwaiting real autovacuum
+/// workers were checked by hand, as a superuser and as a role that may not cancel them.)
+#[test]
+fn a_users_vacuum_is_never_taken_for_an_autovacuum_nor_cancelled() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int, v int) WITH (autovacuum_enabled = off); \
+         INSERT INTO t SELECT g, g FROM generate_series(1, 100000) g; UPDATE t SET v = v + 1",
+    );
+    // Throttled to a page per 100 ms: it holds the table for seconds, then its own timeout ends it.
+    let vacuum_url = format!(
+        "{url}?application_name=vacuumer&options=-c%20vacuum_cost_delay%3D100%20-c%20vacuum_cost_limit%3D1%20-c%20statement_timeout%3D6s"
+    );
+    let vacuum = std::thread::spawn(move || haste_testkit::try_query(&vacuum_url, "VACUUM t"));
+    let vacuuming = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'vacuumer' AND state = 'active' AND query = 'VACUUM t'";
+    assert!(wait_until(Duration::from_secs(5), || db.value(vacuuming).as_deref() == Some("1")));
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN w int;")]);
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"]);
+    let still_vacuuming = db.value(vacuuming);
+    let _ = vacuum.join();
+    assert_eq!(run.code, 6, "{run:?}");
+    let retrying: Vec<serde_json::Value> =
+        run.json_lines().into_iter().filter(|event| event["event"] == "retrying").collect();
+    assert!(!retrying.is_empty(), "{run:?}");
+    for event in &retrying {
+        assert!(event.get("autovacuum").is_none(), "{event}");
+        assert_eq!(event["blockers"][0]["application_name"], "vacuumer", "{event}");
+        assert!(event["blockers"][0].get("autovacuum").is_none(), "{event}");
+    }
+    assert_eq!(still_vacuuming.as_deref(), Some("1"), "the user's VACUUM was left running");
+}
