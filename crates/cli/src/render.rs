@@ -6,8 +6,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use haste_driver::{ConnectError, DatabaseUrl, LockHolder};
 use haste_runner::{
-    AppliedMigration, Check, DeployReport, Error, ExecutionMode, FailureState, GaveUpBy, MigrationFailure,
-    Observer, RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
+    AppliedMigration, AutovacuumYield, Check, DeployReport, Error, ExecutionMode, FailureState, GaveUpBy,
+    MigrationFailure, Observer, RecordedBy, Resolution, RunEvent, State, StatusReport, UnlockReport,
 };
 use serde_json::{Value, json};
 
@@ -399,7 +399,14 @@ impl Printer {
             ("lock_timeout", duration(settings.limits.lock_timeout)),
             ("lock_deadline", duration(Some(settings.lock_deadline))),
             ("retries", retries),
-            ("statement_timeout", duration(settings.limits.statement_timeout)),
+            (
+                "statement_timeout",
+                match settings.limits.statement_timeout {
+                    // haste sets none: the session keeps what the server gives it.
+                    None => "not set by haste (the role's or database's own, if any)".to_owned(),
+                    limit => duration(limit),
+                },
+            ),
             ("lock_wait", duration(Some(settings.lock_wait))),
             ("exact_prisma", resolved.exact_prisma.to_string()),
             ("owners", settings.owners.to_string()),
@@ -807,13 +814,25 @@ impl Observer for ProgressPrinter<'_> {
                         (false, _, false) => format!("Applying {name} {statements_text}"),
                     })
                 }
-                RunEvent::Retrying { name, attempt, delay_ms, error, blockers } => {
+                RunEvent::Retrying { name, attempt, delay_ms, error, blockers, autovacuum } => {
                     let waited_for = match blockers {
                         [] => String::new(),
                         sessions => format!("; waited for {}", sessions_text(sessions)),
                     };
+                    let autovacuum = match autovacuum {
+                        None => String::new(),
+                        Some(AutovacuumYield::Cancelled { pid }) => {
+                            format!("; cancelled autovacuum pid {pid} (it comes back to the table later)")
+                        }
+                        Some(AutovacuumYield::Outwaited { pid, lock_timeout_ms }) => format!(
+                            "; this role may not cancel autovacuum pid {pid}: the next attempt waits up to {lock_timeout_ms} ms, past deadlock_timeout, so that the server cancels it"
+                        ),
+                        Some(AutovacuumYield::Wraparound { pid }) => format!(
+                            "; autovacuum pid {pid} prevents wraparound and cannot be cancelled: waiting for it within the deadline"
+                        ),
+                    };
                     self.printer.line(&format!(
-                        "  {name}: attempt {attempt} hit {error}{waited_for}; retrying in {delay_ms} ms"
+                        "  {name}: attempt {attempt} hit {error}{waited_for}{autovacuum}; retrying in {delay_ms} ms"
                     ))
                 }
                 RunEvent::DetachFinalized { name, partitioned, partition } => self.printer.line(&format!(
@@ -1176,5 +1195,15 @@ fn held_because(held: &haste_runner::HeldMigration, by_this_deploy: &'static str
 /// Another session that holds up a statement: never its query, which may hold secrets.
 fn session_text(session: &haste_driver::LockHolder) -> String {
     let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
-    format!("pid {} ({}{state}, transaction since {})", session.pid, session.application_name, session.since)
+    let name = match session.autovacuum {
+        Some(haste_driver::Autovacuum::Ordinary) => "autovacuum",
+        Some(haste_driver::Autovacuum::ToPreventWraparound) => "autovacuum to prevent wraparound",
+        None => &session.application_name,
+    };
+    // A role that may not see another role's session is shown no time.
+    let since = match session.since.as_str() {
+        "" => String::new(),
+        since => format!(", transaction since {since}"),
+    };
+    format!("pid {} ({name}{state}{since})", session.pid)
 }

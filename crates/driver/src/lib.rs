@@ -26,7 +26,8 @@ use std::path::Path;
 pub struct Limits {
     /// How long a statement may wait for a lock (`lock_timeout`); `None` or zero: forever.
     pub lock_timeout: Option<Duration>,
-    /// How long a statement may run (`statement_timeout`); `None` or zero: forever.
+    /// How long a statement may run (`statement_timeout`); zero: forever; `None`: as the
+    /// server says (the role's or database's own setting), which haste leaves as it is.
     pub statement_timeout: Option<Duration>,
 }
 
@@ -42,6 +43,19 @@ pub struct LockHolder {
     /// What the session is doing (`active`, `idle in transaction`, ...), where the database says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// The session is an autovacuum worker (PostgreSQL), which has no application name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autovacuum: Option<Autovacuum>,
+}
+
+/// What an autovacuum worker holding a table runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Autovacuum {
+    /// An ordinary one, which the server cancels for a lock waiter past `deadlock_timeout`.
+    Ordinary,
+    /// One that prevents transaction id wraparound: never cancelled, by the server or anyone.
+    ToPreventWraparound,
 }
 
 /// An index in the database.

@@ -10,8 +10,10 @@ pub const MAX_DURATION: Duration = Duration::from_millis(i32::MAX as u64);
 
 const NANOS_PER_MILLI: u128 = 1_000_000;
 
-/// Parses `500ms`, `2s`, `5min` (or `5m`), `1h`, with an optional decimal fraction (`1.5s`); a
-/// bare number is seconds, `0` disables. Refuses values above [`MAX_DURATION`] and fractions
+/// Parses `500ms`, `2s`, `5min`, `1h`, with an optional decimal fraction (`1.5s`); a bare
+/// number is seconds, `0` disables. The units are PostgreSQL's own for its timeouts, so a value
+/// means here what it means in `SET lock_timeout`: `m` is refused (minutes or milliseconds?
+/// PostgreSQL refuses it too), as are spellings PostgreSQL does not read (`sec`). Refuses values above [`MAX_DURATION`] and fractions
 /// of a millisecond (PostgreSQL counts whole milliseconds, so `0.5ms` would silently mean
 /// "no limit"). Arithmetic is on integers and checked: no input panics.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -24,9 +26,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (number, unit) = text.split_at(split);
     let nanos_per_unit: u128 = match unit.trim() {
         "ms" => NANOS_PER_MILLI,
-        "" | "s" | "sec" => 1_000 * NANOS_PER_MILLI,
-        "m" | "min" => 60_000 * NANOS_PER_MILLI,
+        "" | "s" => 1_000 * NANOS_PER_MILLI,
+        "min" => 60_000 * NANOS_PER_MILLI,
         "h" => 3_600_000 * NANOS_PER_MILLI,
+        "m" => return Err(format!("`{text}`: is `m` minutes or milliseconds? Write `min` or `ms`")),
         other => return Err(format!("unknown unit `{other}` in `{text}` (use ms, s, min or h)")),
     };
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
@@ -74,13 +77,22 @@ mod tests {
         assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse_duration(".25s").unwrap(), Duration::from_millis(250));
         assert_eq!(parse_duration("5min").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
         assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
         assert_eq!(parse_duration("000000000000000000000000000007s").unwrap(), Duration::from_secs(7));
         assert!(parse_duration("2 weeks").is_err());
         for malformed in ["", ".", "s", "1.2.3s", "-1s", "1e3s", "½s"] {
             assert!(parse_duration(malformed).is_err(), "{malformed}");
+        }
+    }
+
+    #[test]
+    fn only_postgresqls_units_are_read() {
+        let error = parse_duration("5m").unwrap_err();
+        assert!(error.contains("`min` or `ms`"), "{error}");
+        for text in ["5sec", "5mins", "5M", "5S", "1d"] {
+            let error = parse_duration(text).unwrap_err();
+            assert!(error.contains("use ms, s, min or h"), "{text}: {error}");
         }
     }
 

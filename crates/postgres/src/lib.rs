@@ -18,8 +18,8 @@ use haste_driver::history::{
     PROGRESS_TABLE, PrismaRow,
 };
 use haste_driver::{
-    Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
-    LockHolder, StepError,
+    Autovacuum, Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef,
+    Limits, LockHolder, StepError,
 };
 use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, SimpleQueryRow, config::Host};
@@ -320,6 +320,7 @@ impl Connection for PgConnection {
                 application_name: row.next().unwrap_or_default(),
                 since: row.next().unwrap_or_default(),
                 state: None,
+                autovacuum: None,
             }
         }))
     }
@@ -691,9 +692,16 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
 }
 
 /// The columns of another session that [`session_row`] reads. Never the query text: another
-/// session's statement may hold secrets.
+/// session's statement may hold secrets (only an autovacuum worker's is looked at, for whether
+/// it prevents wraparound). A role without `pg_read_all_stats` sees no `backend_type` of
+/// another role's session, but a session of no role in a database is an autovacuum worker
+/// (whether it prevents wraparound it cannot tell).
 const SESSION_COLUMNS: &str = "SELECT a.pid, coalesce(a.application_name, ''), \
-     coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, '') FROM pg_stat_activity a";
+     coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, ''), \
+     CASE WHEN a.backend_type = 'autovacuum worker' THEN \
+       CASE WHEN a.query LIKE '%to prevent wraparound%' THEN 'wraparound' ELSE 'ordinary' END \
+     WHEN a.backend_type IS NULL AND a.usesysid IS NULL AND a.datid IS NOT NULL THEN 'ordinary' END \
+     FROM pg_stat_activity a";
 
 fn session_row(row: Vec<Option<String>>) -> LockHolder {
     let mut row = row.into_iter().map(Option::unwrap_or_default);
@@ -702,17 +710,24 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
         application_name: row.next().unwrap_or_default(),
         since: row.next().unwrap_or_default(),
         state: row.next().filter(|state| !state.is_empty()),
+        autovacuum: match row.next().as_deref() {
+            Some("ordinary") => Some(Autovacuum::Ordinary),
+            Some("wraparound") => Some(Autovacuum::ToPreventWraparound),
+            _ => None,
+        },
     }
 }
 
-/// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`; zero or unset disables.
+/// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`. A lock timeout of zero
+/// or none disables it, as does a statement timeout of zero; no statement timeout is the
+/// server's own (`DEFAULT`: the role's, the database's or the server's setting, or the URL's
+/// `options`), never a zero that would lift a limit the DBA set.
 fn limit_settings(limits: Limits, set: &str) -> String {
-    let value =
-        |limit: Option<Duration>| quote_literal(&format!("{}ms", limit.unwrap_or_default().as_millis()));
+    let millis = |limit: Duration| quote_literal(&format!("{}ms", limit.as_millis()));
+    let statement_timeout = limits.statement_timeout.map_or_else(|| "DEFAULT".to_owned(), millis);
     format!(
-        "{set} lock_timeout = {};\n{set} statement_timeout = {}",
-        value(limits.lock_timeout),
-        value(limits.statement_timeout)
+        "{set} lock_timeout = {};\n{set} statement_timeout = {statement_timeout}",
+        millis(limits.lock_timeout.unwrap_or_default()),
     )
 }
 

@@ -1,15 +1,16 @@
 //! Applying one migration in the mode its plan chose, with retries and precise failure records.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
-use haste_sql::{Dialect, Lock, StatementKind, TransactionControl};
+use haste_sql::{Dialect, StatementKind, TransactionControl};
 
-use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
+use crate::budget::{Attempted, Budget, blockers, jittered, millis};
+use crate::error::{FailureState, GaveUp, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use crate::waits::{add_sessions, waits_by_design};
+use crate::waits::add_sessions;
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {
@@ -321,10 +322,6 @@ impl MigrationWaits {
     }
 }
 
-pub(crate) fn millis(ms: u128) -> u64 {
-    u64::try_from(ms).unwrap_or(u64::MAX)
-}
-
 /// How the attempts of a statement went: how many were made, and whether the lock budget
 /// ended them.
 pub(crate) struct Tried {
@@ -337,23 +334,6 @@ impl Tried {
     pub(crate) fn attempts(attempts: u32) -> Tried {
         Tried { attempts, gave_up: None }
     }
-}
-
-/// The limits of an attempt made `elapsed` into a lock budget of `deadline`: its lock timeout
-/// shortened to what remains of the deadline, so the last attempt ends at the deadline rather
-/// than a whole lock timeout after it. A deadline of zero means exactly one attempt, under the
-/// lock timeout as set; so does a lock timeout that is off (the statement then waits as long
-/// as it must, and is never retried after a lock timeout).
-pub(crate) fn within_deadline(limits: Limits, deadline: Duration, elapsed: Duration) -> Limits {
-    let lock_timeout = match limits.lock_timeout {
-        Some(timeout) if !timeout.is_zero() && !deadline.is_zero() => {
-            // PostgreSQL takes a zero lock timeout as none: the last attempt waits at least 1 ms.
-            let remaining = deadline.saturating_sub(elapsed).max(Duration::from_millis(1));
-            Some(timeout.min(remaining))
-        }
-        other => other,
-    };
-    Limits { lock_timeout, ..limits }
 }
 
 /// The key of an `applied` event's detail under which [`RecordedLockWaits`] are kept.
@@ -410,54 +390,13 @@ impl Applier<'_> {
         plan: &Plan<'_>,
         limits: Limits,
         history: Option<usize>,
-        mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits, Limits) -> Result<T, StepError>,
+        attempt: impl FnMut(&mut dyn Connection, &MigrationWaits, Limits) -> Result<T, StepError>,
     ) -> (Result<T, StepError>, Tried) {
         let retries = plan.migration.directives.retries.or(self.settings.retries);
-        let deadline = self.settings.lock_deadline;
-        let started = Instant::now();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let tried = Instant::now();
-            let outcome = attempt(
-                &mut *self.connection,
-                &self.current,
-                within_deadline(limits, deadline, started.elapsed()),
-            );
-            let failure = match outcome {
-                Err(failure) if failure.error.is_retryable() => failure,
-                outcome => return (outcome, Tried::attempts(tries)),
-            };
-            let (statement, kind) = match plan.statements.get(failure.index) {
-                Some(statement) if history != Some(failure.index) => {
-                    (statement.text.as_str(), statement.kind)
-                }
-                _ => ("", StatementKind::Plain),
-            };
-            let blockers = blockers(&mut *self.connection, statement, kind);
-            let delay = jittered((self.settings.backoff * 2u32.saturating_pow(tries - 1)).min(MAX_BACKOFF));
-            let gave_up = if started.elapsed() + delay > deadline {
-                Some(GaveUpBy::Deadline)
-            } else if retries.is_some_and(|retries| tries > retries) && history != Some(failure.index) {
-                Some(GaveUpBy::Retries)
-            } else {
-                None
-            };
-            if let Some(by) = gave_up {
-                let gave_up =
-                    GaveUp { by, deadline_ms: millis(deadline.as_millis()), attempts: tries, blockers };
-                return (Err(failure), Tried { attempts: tries, gave_up: Some(gave_up) });
-            }
-            self.observer.event(&RunEvent::Retrying {
-                name: &plan.migration.name,
-                attempt: tries,
-                delay_ms: delay.as_millis(),
-                error: &failure.error,
-                blockers: &blockers,
-            });
-            std::thread::sleep(delay);
-            self.current.count(tried.elapsed(), &blockers);
-        }
+        let mut budget = Budget::new(self.settings, limits, retries);
+        let unit = Unit { name: &plan.migration.name, statements: &plan.statements, history };
+        let (connection, observer) = (&mut *self.connection, &mut *self.observer);
+        within_budget(connection, observer, &mut budget, &mut self.current, unit, attempt)
     }
 
     /// The limits for statements `range` of `plan`. Statements whose locks never make the
@@ -508,6 +447,7 @@ impl Applier<'_> {
                         delay_ms: delay.as_millis(),
                         error: &error,
                         blockers: &[],
+                        autovacuum: None,
                     });
                     std::thread::sleep(delay);
                 }
@@ -702,57 +642,56 @@ impl Applier<'_> {
         from: usize,
     ) -> Result<(), Error> {
         let settings = self.settings;
-        let limits = self.limits(plan.migration);
         let history = &settings.history;
         if !history_in_file_transaction {
             self.record_start(plan, from)?;
         }
-        let applied = finished_writes(settings, plan, &self.current);
-        let last = plan.statements.len() - 1;
-        let mut in_transaction = false;
-        let mut recorded_done = from;
+        let total = plan.statements.len();
+        let progress = |done| [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, done))];
         let mut recorded_applied = false;
-        for (index, statement) in plan.statements.iter().enumerate().skip(from) {
-            let commits = in_transaction
-                && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
-            let progress =
-                [HistoryWrite::Migration(row(settings, plan, MigrationStatus::Running, index + 1))];
-            let step = if commits {
+        let mut record =
+            |connection: &mut dyn Connection, waits: &MigrationWaits, committing| match committing {
                 // History commits with the file's own transaction: a crash between the two
                 // cannot make the next run repeat it.
-                let writes: &[HistoryWrite<'_>] = if index == last { &applied } else { &progress };
-                self.connection
-                    .record(history, writes, true)
-                    .and_then(|()| self.connection.run_as_written(limits, &statement.text))
-            } else {
-                self.connection.run_as_written(limits, &statement.text)
+                Committing::InBlock { done } if done == total => {
+                    connection.record(history, &finished_writes(settings, plan, waits), true)?;
+                    recorded_applied = true;
+                    Ok(())
+                }
+                Committing::InBlock { done } => connection.record(history, &progress(done), true),
+                Committing::Alone { done } if !history_in_file_transaction => {
+                    connection.record(history, &progress(done), false)
+                }
+                Committing::Alone { .. } => Ok(()),
             };
-            if let Err(error) = step {
-                if in_transaction && !error.connection_lost {
-                    let _ = self.connection.run_as_written(limits, "ROLLBACK");
-                }
-                let state = if history_in_file_transaction {
-                    FailureState::RolledBack
-                } else {
-                    FailureState::MarkedFailed { statements_done: recorded_done }
-                };
-                return Err(self.failed(plan, StepError { index, error }, Tried::attempts(1), state));
-            }
-            in_transaction = statement.kind.transaction_open_after(in_transaction);
-            if commits {
-                recorded_done = index + 1;
-                recorded_applied = index == last;
-            } else if !history_in_file_transaction && !in_transaction && index < last {
-                if let Err(error) = self.connection.record(history, &progress, false) {
-                    let state = FailureState::MarkedFailed { statements_done: index + 1 };
-                    return Err(self.failed(plan, StepError { index, error }, Tried::attempts(1), state));
-                }
-                recorded_done = index + 1;
-            }
+        let retries = plan.migration.directives.retries.or(settings.retries);
+        let limits = self.limits(plan.migration);
+        let budget = || Budget::new(settings, limits, retries);
+        let (connection, observer) = (&mut *self.connection, &mut *self.observer);
+        let ran = run_as_written(
+            connection,
+            observer,
+            &budget,
+            &mut self.current,
+            Unit { name: &plan.migration.name, statements: &plan.statements, history: None },
+            from,
+            &mut record,
+        );
+        if let Err(AsWrittenFailure { step, committed, tried }) = ran {
+            let state = if history_in_file_transaction {
+                FailureState::RolledBack
+            } else {
+                FailureState::MarkedFailed { statements_done: committed }
+            };
+            return Err(self.failed(plan, step, tried, state));
         }
-        if !recorded_applied && let Err(error) = self.connection.record(history, &applied, false) {
-            let state = FailureState::MarkedFailed { statements_done: plan.statements.len() };
-            return Err(self.failed(plan, StepError { index: last, error }, Tried::attempts(1), state));
+        if !recorded_applied
+            && let Err(error) =
+                self.connection.record(history, &finished_writes(settings, plan, &self.current), false)
+        {
+            let state = FailureState::MarkedFailed { statements_done: total };
+            let failure = StepError { index: total - 1, error };
+            return Err(self.failed(plan, failure, Tried::attempts(1), state));
         }
         Ok(())
     }
@@ -817,6 +756,55 @@ impl Applier<'_> {
             state,
             gave_up: tried.gave_up,
         }))
+    }
+}
+
+/// What a retry loop runs: statements of a migration, one of which may stand for its
+/// history writes.
+pub(crate) struct Unit<'u> {
+    /// The migration.
+    pub name: &'u str,
+    /// Its statements, which a failure's index points into.
+    pub statements: &'u [haste_sql::Statement],
+    /// The index an attempt gives its history writes, if any: retried until the deadline
+    /// whatever the migration's `retries`, as the history tables hold nothing the application
+    /// waits for.
+    pub history: Option<usize>,
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or `budget` runs out: the one retry loop
+/// of deploy and `migrate down`. `attempt` is handed the migration's waits so far (for the
+/// history it writes) and the limits of this attempt; the waits of each cancelled attempt are
+/// added to `waits`.
+pub(crate) fn within_budget<T>(
+    connection: &mut dyn Connection,
+    observer: &mut dyn Observer,
+    budget: &mut Budget,
+    waits: &mut MigrationWaits,
+    unit: Unit<'_>,
+    mut attempt: impl FnMut(&mut dyn Connection, &MigrationWaits, Limits) -> Result<T, StepError>,
+) -> (Result<T, StepError>, Tried) {
+    loop {
+        let started = Instant::now();
+        let limits = budget.attempt();
+        let failure = match attempt(&mut *connection, waits, limits) {
+            Err(failure) if failure.error.is_retryable() => failure,
+            outcome => return (outcome, Tried::attempts(budget.attempts())),
+        };
+        let history = unit.history == Some(failure.index);
+        let (statement, kind) = match unit.statements.get(failure.index) {
+            Some(statement) if !history => (statement.text.as_str(), statement.kind),
+            _ => ("", StatementKind::Plain),
+        };
+        let attempted =
+            Attempted { name: unit.name, statement, kind, error: &failure.error, started, capped: !history };
+        match budget.retry_after(&mut *connection, &mut *observer, attempted) {
+            Ok(blockers) => waits.count(started.elapsed(), &blockers),
+            Err(gave_up) => {
+                let tried = Tried { attempts: gave_up.attempts, gave_up: Some(gave_up) };
+                return (Err(failure), tried);
+            }
+        }
     }
 }
 
@@ -934,26 +922,112 @@ fn detach_pending(
     Ok(pending.as_deref() == Some("t"))
 }
 
-/// Runs `statements` one by one exactly as written, as psql would: a failure inside a
-/// transaction block the statements opened rolls that block back. On failure, also says how
-/// many statements committed before it (all before it outside a block, none of the block).
-pub(crate) fn run_statements_as_written(
+/// What history a file that manages its own transactions writes as its statements commit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Committing {
+    /// Just before the `COMMIT` of a transaction block of the file, inside it: `done`
+    /// statements are done once it commits.
+    InBlock { done: usize },
+    /// After a statement outside any block committed by itself, not the file's last: `done`
+    /// statements are done.
+    Alone { done: usize },
+}
+
+/// Writes the history of [`Committing`] statements, handed the migration's waits so far.
+pub(crate) type RecordCommitting<'r> =
+    dyn FnMut(&mut dyn Connection, &MigrationWaits, Committing) -> Result<(), DbError> + 'r;
+
+/// How [`run_as_written`] stopped.
+pub(crate) struct AsWrittenFailure {
+    /// The statement that failed.
+    pub step: StepError,
+    /// Statements committed (and recorded) before it: all those before it outside a block,
+    /// none of the block it failed in, which was rolled back.
+    pub committed: usize,
+    /// How the attempts at its unit went.
+    pub tried: Tried,
+}
+
+/// Runs `unit.statements` from `from` one by one exactly as written, as psql would. Each
+/// transaction block the file opens (`BEGIN` ... `COMMIT`) and each statement outside one is a
+/// unit under its own lock budget (a fresh `budget()`): cancelled by a lock timeout or
+/// deadlock, the unit is rolled back and run again from its start after a pause, as a
+/// transaction of haste's own would be; any other failure rolls back the block it happened in
+/// and stops. `record` writes history as statements commit (see [`Committing`]).
+pub(crate) fn run_as_written(
     connection: &mut dyn Connection,
-    limits: Limits,
-    statements: &[haste_sql::Statement],
-) -> Result<(), (StepError, usize)> {
-    let (mut in_transaction, mut committed) = (false, 0);
-    for (index, statement) in statements.iter().enumerate() {
-        if let Err(error) = run_alone(connection, limits, statement, &mut Vec::new()) {
-            if in_transaction && !error.connection_lost {
-                let _ = connection.run_as_written(limits, "ROLLBACK");
+    observer: &mut dyn Observer,
+    budget: &dyn Fn() -> Budget,
+    waits: &mut MigrationWaits,
+    unit: Unit<'_>,
+    from: usize,
+    record: &mut RecordCommitting<'_>,
+) -> Result<(), AsWrittenFailure> {
+    let statements = unit.statements;
+    let mut current = budget();
+    let (mut unit_start, mut index, mut in_transaction) = (from, from, false);
+    let mut limits = current.attempt();
+    let mut started = Instant::now();
+    while let Some(statement) = statements.get(index) {
+        let commits =
+            in_transaction && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
+        let outcome = if commits {
+            record(&mut *connection, waits, Committing::InBlock { done: index + 1 })
+                .and_then(|()| connection.run_as_written(limits, &statement.text))
+        } else if let StatementKind::TransactionControl(_) = statement.kind {
+            connection.run_as_written(limits, &statement.text)
+        } else {
+            run_alone(&mut *connection, limits, statement, &mut Vec::new()).map(|_| ())
+        };
+        let error = match outcome {
+            Ok(()) => {
+                in_transaction = statement.kind.transaction_open_after(in_transaction);
+                index += 1;
+                if !in_transaction {
+                    if !commits && index < statements.len() {
+                        record(&mut *connection, waits, Committing::Alone { done: index }).map_err(
+                            |error| AsWrittenFailure {
+                                step: StepError { index: index - 1, error },
+                                committed: index,
+                                tried: Tried::attempts(current.attempts()),
+                            },
+                        )?;
+                    }
+                    // The next unit starts here, with a budget of its own.
+                    (unit_start, current) = (index, budget());
+                    limits = current.attempt();
+                    started = Instant::now();
+                }
+                continue;
             }
-            return Err((StepError { index, error }, committed));
+            Err(error) => error,
+        };
+        if in_transaction && !error.connection_lost {
+            let _ = connection.run_as_written(limits, "ROLLBACK");
         }
-        in_transaction = statement.kind.transaction_open_after(in_transaction);
-        if !in_transaction {
-            committed = index + 1;
-        }
+        let tried = if error.is_retryable() && !error.connection_lost {
+            let attempted = Attempted {
+                name: unit.name,
+                statement: &statement.text,
+                kind: statement.kind,
+                error: &error,
+                started,
+                capped: true,
+            };
+            match current.retry_after(&mut *connection, &mut *observer, attempted) {
+                Ok(blockers) => {
+                    waits.count(started.elapsed(), &blockers);
+                    (index, in_transaction) = (unit_start, false);
+                    limits = current.attempt();
+                    started = Instant::now();
+                    continue;
+                }
+                Err(gave_up) => Tried { attempts: gave_up.attempts, gave_up: Some(gave_up) },
+            }
+        } else {
+            Tried::attempts(current.attempts())
+        };
+        return Err(AsWrittenFailure { step: StepError { index, error }, committed: unit_start, tried });
     }
     Ok(())
 }
@@ -1011,28 +1085,6 @@ fn invalid_indexes_of(connection: &mut dyn Connection, scope: &IndexScope) -> Re
     let names =
         connection.query_row(&sql)?.and_then(|row| row.into_iter().next().flatten()).unwrap_or_default();
     Ok(serde_json::from_str(&names).unwrap_or_default())
-}
-
-/// The sessions holding locks on the tables `statement` (of `kind`) names or their partitions
-/// (none when it names none or the database cannot tell), and, for a concurrent build, those
-/// holding a snapshot it waits for by design: whom it waited for. Every lock mode counts, not
-/// only those conflicting with the statement's table lock: a statement that timed out may have
-/// waited for a row another transaction changed, whose session holds only ROW EXCLUSIVE.
-pub(crate) fn blockers(
-    connection: &mut dyn Connection,
-    statement: &str,
-    kind: StatementKind,
-) -> Vec<LockHolder> {
-    let tables = match connection.dialect() {
-        Dialect::Postgres => haste_sql::tables_of(statement),
-        Dialect::Sqlite => Vec::new(),
-    };
-    // Only an explanation: failing to get it must not change the outcome.
-    let mut holders = connection.lock_holders(&tables, Lock::AccessExclusive).unwrap_or_default();
-    if waits_by_design(kind).is_some_and(|wait| wait.snapshots) {
-        add_sessions(&mut holders, connection.snapshot_holders().unwrap_or_default());
-    }
-    holders
 }
 
 /// PostgreSQL's SQLSTATE for a statement refused inside a transaction block.
@@ -1094,38 +1146,5 @@ fn invalid_index_error(indexes: &[String]) -> DbError {
     DbError {
         detail: Some(format!("dropped the INVALID index {}", indexes.join(", "))),
         ..DbError::message("the concurrent index build finished but left its index INVALID")
-    }
-}
-
-/// `pause` scaled by a pseudo-random factor in [0.5, 1.0), so runners that collide spread out.
-pub(crate) fn jittered(pause: Duration) -> Duration {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().subsec_nanos();
-    let seed = nanos ^ std::process::id().wrapping_mul(0x9e37_79b9);
-    let fraction = 0.5 + f64::from(seed % 1000) / 2000.0;
-    pause.mul_f64(fraction)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use haste_driver::Limits;
-
-    use super::within_deadline;
-
-    fn lock_timeout(timeout: Option<u64>, deadline: u64, elapsed: u64) -> Option<Duration> {
-        let limits = Limits { lock_timeout: timeout.map(Duration::from_millis), statement_timeout: None };
-        within_deadline(limits, Duration::from_millis(deadline), Duration::from_millis(elapsed)).lock_timeout
-    }
-
-    #[test]
-    fn the_last_attempt_waits_only_for_what_remains_of_the_deadline() {
-        let ms = |ms| Some(Duration::from_millis(ms));
-        assert_eq!(lock_timeout(Some(100), 1000, 0), ms(100), "well within the deadline");
-        assert_eq!(lock_timeout(Some(100), 1000, 960), ms(40), "cut to what remains");
-        assert_eq!(lock_timeout(Some(100), 1000, 1000), ms(1), "never zero, which is no timeout");
-        assert_eq!(lock_timeout(Some(100), 0, 0), ms(100), "a zero deadline: one attempt as set");
-        assert_eq!(lock_timeout(None, 1000, 960), None, "no lock timeout stays none");
-        assert_eq!(lock_timeout(Some(0), 1000, 960), ms(0), "nor does one switched off");
     }
 }

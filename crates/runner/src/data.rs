@@ -9,10 +9,11 @@ use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::{DataStep, Migration};
 use haste_sql::{quote_ident, quote_literal};
 
-use crate::apply::{Applier, MigrationWaits, event, history_row, jittered, millis, within_deadline};
-use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
+use crate::apply::{Applier, MigrationWaits, event, history_row};
+use crate::budget::{Attempted, Budget};
+use crate::error::{FailureState, GaveUp, MigrationFailure};
 use crate::plan::Plan;
-use crate::{Error, MAX_BACKOFF, Observer, RunEvent, Settings};
+use crate::{Error, Observer, RunEvent, Settings};
 
 /// Smallest and largest batch the size adapts between.
 const BATCH_LIMITS: (u64, u64) = (10, 100_000);
@@ -113,10 +114,11 @@ pub(crate) fn walk(
     let rows_at_start = rows_done;
     let mut waits = MigrationWaits::default();
     let mut invisible_said = false;
-    // Attempts at the batch starting after `last`, and since when: a batch cancelled by a lock
-    // timeout or deadlock is tried again, smaller, within the same lock budget as a statement.
-    let mut attempt = 0;
-    let mut blocked_since = Instant::now();
+    // One lock budget for the whole step: a batch cancelled by a lock timeout or deadlock is
+    // tried again, smaller, and the time its batches spend blocked adds up towards one
+    // deadline (the smaller batch that gets through before the held row does not start a new
+    // one).
+    let mut budget = Budget::new(settings, limits, retries);
     loop {
         wait_for_replicas(connection, observer, &migration.name, &mut invisible_said)?;
         let lower =
@@ -138,56 +140,37 @@ pub(crate) fn walk(
         } else {
             Vec::new()
         };
-        if attempt == 0 {
-            blocked_since = Instant::now();
-        }
-        attempt += 1;
         let batch_started = Instant::now();
-        let attempt_limits = within_deadline(limits, settings.lock_deadline, blocked_since.elapsed());
+        let attempt_limits = budget.attempt();
         match connection.run_in_transaction(attempt_limits, &[statement.as_str()], &settings.history, &writes)
         {
-            Ok(()) => attempt = 0,
+            Ok(()) => budget.passed(),
             Err(StepError { error, .. }) if error.is_retryable() => {
-                let blockers =
-                    crate::apply::blockers(connection, &statement, haste_sql::StatementKind::Plain);
-                let delay =
-                    jittered((settings.backoff * 2u32.saturating_pow(attempt.min(5) - 1)).min(MAX_BACKOFF));
-                let gave_up = if blocked_since.elapsed() + delay > settings.lock_deadline {
-                    Some(GaveUpBy::Deadline)
-                } else if retries.is_some_and(|retries| attempt > retries) {
-                    Some(GaveUpBy::Retries)
-                } else {
-                    None
+                let attempted = Attempted {
+                    name: &migration.name,
+                    statement: &statement,
+                    kind: haste_sql::StatementKind::Plain,
+                    error: &error,
+                    started: batch_started,
+                    capped: true,
                 };
-                if let Some(by) = gave_up {
-                    let gave_up = GaveUp {
-                        by,
-                        deadline_ms: millis(settings.lock_deadline.as_millis()),
-                        attempts: attempt,
-                        blockers,
-                    };
-                    let stop = Stop { error, attempts: attempt, gave_up: Some(gave_up) };
-                    return Err(stopped(
-                        connection, settings, migration, step, stop, last, rows_done, record,
-                    ));
+                match budget.retry_after(connection, observer, attempted) {
+                    Ok(blockers) => waits.count(batch_started.elapsed(), &blockers),
+                    Err(gave_up) => {
+                        let stop = Stop { error, attempts: gave_up.attempts, gave_up: Some(gave_up) };
+                        return Err(stopped(
+                            connection, settings, migration, step, stop, last, rows_done, record,
+                        ));
+                    }
                 }
                 // A smaller batch holds its locks for less time, and the rows before the one
                 // that is held get done meanwhile: the next attempt walks from the same key, fewer
                 // rows.
                 batch = (batch / 2).max(BATCH_LIMITS.0);
-                observer.event(&RunEvent::Retrying {
-                    name: &migration.name,
-                    attempt,
-                    delay_ms: delay.as_millis(),
-                    error: &error,
-                    blockers: &blockers,
-                });
-                std::thread::sleep(delay);
-                waits.count(batch_started.elapsed(), &blockers);
                 continue;
             }
             Err(StepError { error, .. }) => {
-                let stop = Stop { error, attempts: attempt, gave_up: None };
+                let stop = Stop { error, attempts: budget.attempts(), gave_up: None };
                 return Err(stopped(connection, settings, migration, step, stop, last, rows_done, record));
             }
         }

@@ -18,6 +18,7 @@
 //! Drivers provide primitives ([`haste_driver::Connection`]); the decisions are all here.
 
 mod apply;
+mod budget;
 mod data;
 mod doctor;
 mod error;
@@ -35,6 +36,7 @@ mod waits;
 mod window;
 
 pub use apply::{LockWaits, LongestBlocker, RECORDED_LOCK_WAITS, RecordedLockWaits};
+pub use budget::AutovacuumYield;
 pub use doctor::{Check, doctor};
 pub use error::{Error, FailureState, GaveUp, GaveUpBy, MigrationFailure, OutsideStatement, SourcePosition};
 pub use fleet::{
@@ -299,6 +301,9 @@ pub enum RunEvent<'a> {
         /// The sessions holding locks on the tables the statement needed, longest transaction
         /// first: whom it waited for.
         blockers: &'a [LockHolder],
+        /// An autovacuum among them, and what was done so that it yields.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        autovacuum: Option<AutovacuumYield>,
     },
     /// A `DETACH PARTITION ... CONCURRENTLY` that an earlier attempt or run left "detach
     /// pending" was finished with `DETACH PARTITION ... FINALIZE` instead of being run again.

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use haste_driver::Connection;
 
-use crate::{Error, Observer, RunEvent, apply::jittered};
+use crate::budget::jittered;
+use crate::{Error, Observer, RunEvent};
 
 const FIRST_POLL: Duration = Duration::from_millis(100);
 const LONGEST_POLL: Duration = Duration::from_secs(2);

@@ -7,7 +7,11 @@ use haste_driver::{Connection, LockHolder, StepError};
 use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
 use haste_sql::{ConcurrentIndex, Script, StatementKind, concurrent_index};
 
-use crate::apply::{Applier, RESOLVED_APPLIED, RESOLVED_RESUMED, event, history_row};
+use crate::apply::{
+    Applier, AsWrittenFailure, MigrationWaits, RESOLVED_APPLIED, RESOLVED_RESUMED, Tried, Unit, event,
+    history_row, run_as_written, within_budget,
+};
+use crate::budget::Budget;
 use crate::error::{FailureState, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
 use crate::recorded::{self, Record, RecordedBy};
@@ -178,7 +182,7 @@ pub fn down(
             if let Some(step) = data_down {
                 crate::data::walk(connection, settings, observer, migration, step, None, false)?;
             }
-            revert(connection, settings, migration, file)?;
+            revert(connection, settings, observer, migration, file)?;
             observer.event(&RunEvent::MigrationReverted {
                 name: &migration.name,
                 duration_ms: started.elapsed().as_millis(),
@@ -192,6 +196,7 @@ pub fn down(
 fn revert(
     connection: &mut dyn Connection,
     settings: &Settings,
+    observer: &mut dyn Observer,
     migration: &Migration,
     file: &SqlFile,
 ) -> Result<(), Error> {
@@ -235,26 +240,31 @@ fn revert(
     // How many statements of down.sql committed before a failure: all before it outside a
     // transaction block, none of the block it failed in (rolled back here).
     let mut committed = 0;
-    let outcome = if plan.mode == ExecutionMode::Transaction {
-        connection.run_in_transaction(
-            limits,
-            &plan.texts(0..plan.statements.len()),
-            &settings.history,
-            &writes,
-        )
+    // The lock budget of deploy: short attempts, retried until the deadline.
+    let budget = || Budget::new(settings, limits, directives.retries.or(settings.retries));
+    let mut waits = MigrationWaits::default();
+    let unit = Unit { name: &migration.name, statements: &plan.statements, history: None };
+    let (outcome, tried) = if plan.mode == ExecutionMode::Transaction {
+        let texts = plan.texts(0..plan.statements.len());
+        within_budget(connection, observer, &mut budget(), &mut waits, unit, |connection, _, limits| {
+            connection.run_in_transaction(limits, &texts, &settings.history, &writes)
+        })
     } else {
         // Statement by statement, as written: the history change follows the last one.
-        crate::apply::run_statements_as_written(connection, limits, &plan.statements)
-            .map_err(|(failure, done)| {
+        let mut record_nothing = |_: &mut dyn Connection, _: &MigrationWaits, _| Ok(());
+        match run_as_written(connection, observer, &budget, &mut waits, unit, 0, &mut record_nothing) {
+            Err(AsWrittenFailure { step, committed: done, tried }) => {
                 committed = done;
-                failure
-            })
-            .and_then(|()| {
+                (Err(step), tried)
+            }
+            Ok(()) => {
                 committed = plan.statements.len();
-                connection
+                let recorded = connection
                     .record(&settings.history, &writes, false)
-                    .map_err(|error| StepError { index: plan.statements.len(), error })
-            })
+                    .map_err(|error| StepError { index: plan.statements.len(), error });
+                (recorded, Tried::attempts(1))
+            }
+        }
     };
     outcome.map_err(|failure| {
         let nothing_committed = if plan.mode == ExecutionMode::Transaction {
@@ -300,9 +310,9 @@ fn revert(
             statement_index: failure.index,
             position: plan.error_position(failure.index, failure.error.position),
             error: failure.error,
-            attempts: 1,
+            attempts: tried.attempts,
             state,
-            gave_up: None,
+            gave_up: tried.gave_up,
         }))
     })
 }
@@ -605,13 +615,18 @@ pub fn reset(
             .map_err(Error::database("creating the history tables"))?;
         let report = deploy_locked(connection, dir, &[], settings, observer)?;
         if let Some(seed) = seed {
-            run_seed(connection, settings, seed)?;
+            run_seed(connection, settings, observer, seed)?;
         }
         Ok(report)
     })
 }
 
-fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile) -> Result<(), Error> {
+fn run_seed(
+    connection: &mut dyn Connection,
+    settings: &Settings,
+    observer: &mut dyn Observer,
+    seed: &SqlFile,
+) -> Result<(), Error> {
     let name = seed.path.display().to_string();
     if let Some(failure) = crate::plan::nul_byte(connection.dialect(), &name, seed) {
         return Err(Error::SeedFailed(failure));
@@ -619,21 +634,32 @@ fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile
     let script = Script::parse(connection.dialect(), &seed.sql);
     let transactional = script.parse_error.is_some()
         || (!script.manages_transactions() && script.no_transaction_statements().next().is_none());
-    let (failure, state) = if transactional {
+    // The lock budget of deploy, as for a migration.
+    let budget = || Budget::new(settings, settings.limits, settings.retries);
+    let mut waits = MigrationWaits::default();
+    let unit = Unit { name: &name, statements: &script.statements, history: None };
+    let (failure, state, tried) = if transactional {
         let texts: Vec<&str> = script.statements.iter().map(|s| s.text.as_str()).collect();
-        match connection.run_in_transaction(settings.limits, &texts, &settings.history, &[]) {
+        let (outcome, tried) =
+            within_budget(connection, observer, &mut budget(), &mut waits, unit, |connection, _, limits| {
+                connection.run_in_transaction(limits, &texts, &settings.history, &[])
+            });
+        match outcome {
             Ok(()) => return Ok(()),
             Err(failure) if failure.error.transaction_ended_early => {
-                (failure, FailureState::MarkedFailed { statements_done: 0 })
+                (failure, FailureState::MarkedFailed { statements_done: 0 }, tried)
             }
-            Err(failure) => (failure, FailureState::RolledBack),
+            Err(failure) => (failure, FailureState::RolledBack, tried),
         }
     } else {
         // The seed steers its own transactions (or holds statements that cannot run in one):
         // as written, statement by statement, as psql would run it.
-        match crate::apply::run_statements_as_written(connection, settings.limits, &script.statements) {
+        let mut record_nothing = |_: &mut dyn Connection, _: &MigrationWaits, _| Ok(());
+        match run_as_written(connection, observer, &budget, &mut waits, unit, 0, &mut record_nothing) {
             Ok(()) => return Ok(()),
-            Err((failure, committed)) => (failure, FailureState::MarkedFailed { statements_done: committed }),
+            Err(AsWrittenFailure { step, committed, tried }) => {
+                (step, FailureState::MarkedFailed { statements_done: committed }, tried)
+            }
         }
     };
     let position =
@@ -643,9 +669,9 @@ fn run_seed(connection: &mut dyn Connection, settings: &Settings, seed: &SqlFile
         statement_index: failure.index,
         position,
         error: failure.error,
-        attempts: 1,
+        attempts: tried.attempts,
         state,
-        gave_up: None,
+        gave_up: tried.gave_up,
     })))
 }
 

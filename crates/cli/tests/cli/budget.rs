@@ -171,3 +171,132 @@ fn plan_judges_a_transaction_by_how_long_it_holds_its_locks() {
     assert_eq!(plan.code, 17, "{plan:?}");
     assert!(plan.stdout.contains("until the commit"), "{plan:?}");
 }
+
+fn retries(run: &crate::Run) -> usize {
+    run.json_lines().into_iter().filter(|event| event["event"] == "retrying").count()
+}
+
+#[test]
+fn a_files_own_transaction_block_is_retried_whole_from_its_begin() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE TABLE log (x int)");
+    // Two transactions of the file's own: the first commits before the second is blocked.
+    let dir = migrations(&[(
+        "1_own",
+        "BEGIN;\nINSERT INTO log VALUES (1);\nCOMMIT;\n\
+         BEGIN;\nINSERT INTO log VALUES (2);\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;\n",
+    )]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(retries(&run) >= 1, "the blocked block was retried: {run:?}");
+    // The blocked block ran again from its BEGIN, its insert rolled back each time; the block
+    // before it ran once.
+    assert_eq!(db.value("SELECT string_agg(x::text, ',' ORDER BY x) FROM log").as_deref(), Some("1,2"));
+    assert_eq!(
+        db.value("SELECT status FROM _haste_migrations WHERE name = '1_own'").as_deref(),
+        Some("applied")
+    );
+}
+
+#[test]
+fn migrate_down_has_the_budget_of_deploy() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    let dir =
+        migrations(&[("1_v", "ALTER TABLE t ADD COLUMN v int;"), ("2_w", "ALTER TABLE t ADD COLUMN w int;")]);
+    // One down.sql in haste's transaction, one with a transaction of its own.
+    dir.write("migrations/1_v/down.sql", "ALTER TABLE t DROP COLUMN v;");
+    dir.write("migrations/2_w/down.sql", "BEGIN;\nALTER TABLE t DROP COLUMN w;\nCOMMIT;\n");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    for steps in ["1", "1"] {
+        let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1200));
+        let run = haste(dir.path(), &["migrate", "down", "--url", url, "--steps", steps, "--format", "json"]);
+        holder.join().unwrap();
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(retries(&run) >= 1, "waited out the reader in short attempts: {run:?}");
+    }
+    assert_eq!(
+        db.value("SELECT count(*) FROM information_schema.columns WHERE table_name = 't'").as_deref(),
+        Some("1")
+    );
+}
+
+#[test]
+fn with_no_statement_timeout_configured_the_databases_own_applies() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET statement_timeout = ''1234ms''', current_database()); END $$");
+    let check = "DO $$ BEGIN IF current_setting('statement_timeout') <> '1234ms' THEN \
+                 RAISE EXCEPTION 'statement_timeout is %', current_setting('statement_timeout'); END IF; END $$;";
+    let dir = migrations(&[
+        ("1_in_transaction", check),
+        // Stepwise: the check runs in a step after a statement that runs alone.
+        (
+            "2_stepwise",
+            &format!("CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_idx ON u (id);\n{check}"),
+        ),
+        ("3_own", &format!("BEGIN;\n{check}\nCOMMIT;\n{check}")),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let config = haste(dir.path(), &["config", "--url", url]);
+    assert!(config.stdout.contains("not set by haste (the role's or database's own"), "{config:?}");
+    // One configured is set over it.
+    dir.write(
+        "migrations/4_set/migration.sql",
+        "DO $$ BEGIN IF current_setting('statement_timeout') <> '5min' THEN RAISE EXCEPTION 'not set'; END IF; END $$;",
+    );
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--statement-timeout", "5min"]);
+    assert_eq!(run.code, 0, "{run:?}");
+}
+
+#[test]
+fn duration_unit_m_is_refused_as_postgresql_refuses_it() {
+    let dir = migrations(&[]);
+    for (value, says) in [("5m", "`min` or `ms`"), ("5sec", "use ms, s, min or h")] {
+        let run = haste(dir.path(), &["config", "--url", "postgres://localhost/x", "--lock-timeout", value]);
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(run.stderr.contains(says), "{run:?}");
+    }
+}
+
+/// A real autovacuum cannot be started on demand (the shared test cluster's
+/// `autovacuum_naptime` is a minute): a user's slow `VACUUM` holds the same lock, and must be
+/// neither called an autovacuum nor cancelled. (Cancelling and outwaiting real autovacuum
+/// workers were checked by hand, as a superuser and as a role that may not cancel them.)
+#[test]
+fn a_users_vacuum_is_never_taken_for_an_autovacuum_nor_cancelled() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int, v int) WITH (autovacuum_enabled = off); \
+         INSERT INTO t SELECT g, g FROM generate_series(1, 100000) g; UPDATE t SET v = v + 1",
+    );
+    // Throttled to a page per 100 ms: it holds the table for seconds, then its own timeout ends it.
+    let vacuum_url = format!(
+        "{url}?application_name=vacuumer&options=-c%20vacuum_cost_delay%3D100%20-c%20vacuum_cost_limit%3D1%20-c%20statement_timeout%3D6s"
+    );
+    let vacuum = std::thread::spawn(move || haste_testkit::try_query(&vacuum_url, "VACUUM t"));
+    let vacuuming = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'vacuumer' AND state = 'active' AND query = 'VACUUM t'";
+    assert!(wait_until(Duration::from_secs(5), || db.value(vacuuming).as_deref() == Some("1")));
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN w int;")]);
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"]);
+    let still_vacuuming = db.value(vacuuming);
+    let _ = vacuum.join();
+    assert_eq!(run.code, 6, "{run:?}");
+    let retrying: Vec<serde_json::Value> =
+        run.json_lines().into_iter().filter(|event| event["event"] == "retrying").collect();
+    assert!(!retrying.is_empty(), "{run:?}");
+    for event in &retrying {
+        assert!(event.get("autovacuum").is_none(), "{event}");
+        assert_eq!(event["blockers"][0]["application_name"], "vacuumer", "{event}");
+        assert!(event["blockers"][0].get("autovacuum").is_none(), "{event}");
+    }
+    assert_eq!(still_vacuuming.as_deref(), Some("1"), "the user's VACUUM was left running");
+}

@@ -288,6 +288,29 @@ fn a_blocked_data_batch_is_retried_smaller_within_the_lock_budget() {
 }
 
 #[test]
+fn a_data_steps_batches_share_one_deadline() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = backfill(url);
+    // Row 150 is held for good: halved batches before it get through, the one holding it never.
+    let holder = Holder::start(url, "SELECT * FROM contacts WHERE id = 150 FOR UPDATE");
+    let run =
+        haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "1s", "--format", "json"]);
+    holder.release();
+    assert_eq!(run.code, 6, "{run:?}");
+    let events = run.json_lines();
+    let retries = events.iter().filter(|event| event["event"] == "retrying").count();
+    let gave_up = events
+        .iter()
+        .find_map(|event| event.get("gave_up").or(event.pointer("/error/gave_up")).cloned())
+        .unwrap_or_else(|| panic!("a give-up: {run:?}"));
+    // Every attempt of the step counted against one budget: the smaller batches that got
+    // through did not start the deadline again.
+    assert_eq!(gave_up["attempts"].as_u64(), Some(retries as u64 + 1), "{run:?}");
+    assert!(db.value("SELECT last_key FROM _haste_progress").is_some_and(|key| key != "150"));
+}
+
+#[test]
 fn a_data_step_blocked_past_the_deadline_stops_and_says_why() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();

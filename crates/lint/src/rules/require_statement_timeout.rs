@@ -2,7 +2,9 @@
 //!
 //! Detects the first statement of a file that takes a strong lock on an existing table when no
 //! `statement_timeout` applies: the runner is configured without one (haste's default) and the
-//! file sets none (`SET statement_timeout` or `-- haste:statement-timeout`).
+//! file sets none (`SET statement_timeout` or `-- haste:statement-timeout`). The runner then
+//! leaves the session's own setting (a role's or database's `statement_timeout`), which the
+//! linter, reading files only, cannot see: the message says so.
 //!
 //! Risk: a statement that runs far longer than expected (a scan or rewrite of a table larger
 //! than planned) holds its lock until it ends, and every query on the table waits.
@@ -48,7 +50,8 @@ impl Rule for RequireStatementTimeout {
             findings.push(Raw::new(
                 context,
                 self.id(),
-                "no statement_timeout: if this runs longer than planned, its lock blocks the table until it ends",
+                "no statement_timeout from haste or this file (only the role's or database's own, if it has one): \
+                 if this runs longer than planned, its lock blocks the table until it ends",
                 "set [defaults] statement_timeout in haste.toml, or -- haste:statement-timeout 5min",
             ));
         }
