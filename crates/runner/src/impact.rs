@@ -11,9 +11,9 @@ use haste_migrations::MigrationsDir;
 use haste_sql::{Dialect, Lock, Work, quote_literal};
 
 use crate::plan::{ExecutionMode, Plan};
-use crate::status::State;
 use crate::waits::{DesignedWait, add_sessions, waits_by_design};
 use crate::{Error, Settings};
+use haste_driver::history::MigrationStatus;
 
 /// The pending migrations, statement by statement.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -220,13 +220,23 @@ fn measure(
     dir: &MigrationsDir,
     settings: &Settings,
 ) -> Result<ImpactReport, Error> {
-    let status = crate::status(connection, dir, settings)?;
+    // The checks deploy makes before applying anything, by the same function: a plan of a deploy
+    // that would refuse is that refusal, with its exit code.
+    crate::check_provider(connection, dir)?;
+    let mut records = crate::recorded::read(connection, &settings.history)?;
+    // Without the migration lock, a `running` record is a live deploy's when one holds the
+    // lock: what it applies is still to be applied, not an interrupted run's.
+    if records.iter().any(|record| record.row.status == Some(MigrationStatus::Running))
+        && connection.lock_holder().map_err(Error::database("looking up the lock holder"))?.is_some()
+    {
+        records.retain(|record| record.row.status != Some(MigrationStatus::Running));
+    }
+    let pending = crate::verify(dir, &records, settings.allow_out_of_order)?;
     let dialect = connection.dialect();
     let postgres = dialect == Dialect::Postgres;
     let mut migrations: Vec<MigrationImpact> = Vec::new();
     let mut held = None;
-    for state in status.migrations.iter().filter(|state| state.state == State::Pending) {
-        let Some(migration) = dir.get(&state.name) else { continue };
+    for crate::Pending { migration, from, .. } in pending {
         let applied_now = |after: &str| migrations.iter().any(|listed| listed.name == after);
         if let Some(hold) = crate::held_back(connection, settings, migration, &applied_now)? {
             held = Some(hold);
@@ -234,7 +244,8 @@ fn measure(
         }
         let plan = Plan::new(dialect, migration)?;
         let mut statements = Vec::new();
-        for (index, statement) in plan.statements.iter().enumerate() {
+        // A resumed migration runs only the statements it has not done.
+        for (index, statement) in plan.statements.iter().enumerate().skip(from) {
             let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
             let work = if postgres { haste_sql::work_of(&statement.text) } else { Work::Catalog };
             let names = if postgres { haste_sql::tables_of(&statement.text) } else { Vec::new() };

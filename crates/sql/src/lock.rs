@@ -410,9 +410,22 @@ pub fn tables_of(statement: &str) -> Vec<String> {
                 for command in &alter.cmds {
                     if let Some(NodeEnum::AlterTableCmd(command)) = &command.node {
                         named.extend(command.def.as_deref().and_then(referenced));
+                        // The table attached (scanned under its lock) or detached.
+                        if let Some(NodeEnum::PartitionCmd(partition)) =
+                            command.def.as_deref().and_then(|def| def.node.as_ref())
+                        {
+                            named.extend(partition.name.clone());
+                        }
                     }
                 }
             }
+            // Statements whose table the parser's list of tables leaves out.
+            Some(NodeEnum::RenameStmt(rename)) if rename.rename_type != ObjectType::ObjectIndex as i32 => {
+                named.extend(rename.relation.clone());
+            }
+            Some(NodeEnum::CreatePolicyStmt(policy)) => named.extend(policy.table.clone()),
+            Some(NodeEnum::AlterPolicyStmt(policy)) => named.extend(policy.table.clone()),
+            Some(NodeEnum::ClusterStmt(cluster)) => named.extend(cluster.relation.clone()),
             _ => {}
         }
     }
@@ -643,6 +656,17 @@ mod tests {
         let fk =
             tables_of("ALTER TABLE ch ADD CONSTRAINT fk FOREIGN KEY (pid) REFERENCES par (id) NOT VALID");
         assert_eq!(fk, [r#""ch""#, r#""par""#]);
+        let attached = tables_of("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (1) TO (2)");
+        assert_eq!(attached, [r#""parted""#, r#""p2""#]);
+        for (sql, table) in [
+            ("ALTER TABLE parent RENAME COLUMN v TO w", r#""parent""#),
+            ("ALTER TABLE s.parent RENAME TO parent2", r#""s"."parent""#),
+            ("CREATE POLICY p ON parent USING (v > 0)", r#""parent""#),
+            ("ALTER POLICY p ON parent USING (v > 1)", r#""parent""#),
+            ("CLUSTER parent USING parent_pkey", r#""parent""#),
+        ] {
+            assert_eq!(tables_of(sql), [table], "{sql}");
+        }
         let inline = tables_of("CREATE TABLE c (a int REFERENCES \"Big\".\"Par\" (id))");
         assert!(inline.contains(&"\"Big\".\"Par\"".to_owned()), "{inline:?}");
     }

@@ -250,3 +250,95 @@ fn a_new_partitions_parent_and_a_referenced_table_are_guarded_too() {
         assert_eq!(planned["blockers"][0]["application_name"], "report", "{statement}: {plan:?}");
     }
 }
+
+/// Tables the parser's own list leaves out: a renamed table or column, a policy's table, and
+/// the table `ATTACH PARTITION` scans under its lock (h-adv13 P6, P7: each was "safe now"
+/// while a reader held the table, and the deploy then waited for it).
+#[test]
+fn renamed_policy_and_attached_tables_are_measured_and_guarded() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE parent (id int PRIMARY KEY, v int); INSERT INTO parent SELECT g, g FROM generate_series(1, 1000) g;
+         CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
+         CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
+         CREATE TABLE p2 (id int, k int); INSERT INTO p2 SELECT g, 100 + g % 100 FROM generate_series(1, 5000) g;
+         ANALYZE parent, p2",
+    );
+    let cases = [
+        (
+            "-- haste:allow-file rename-column reason=\"test\"\nALTER TABLE parent RENAME COLUMN v TO w;",
+            "parent",
+            "\"parent\"",
+        ),
+        (
+            "-- haste:allow-file rename-table reason=\"test\"\nALTER TABLE parent RENAME TO parent2;",
+            "parent",
+            "\"parent\"",
+        ),
+        ("CREATE POLICY p ON parent USING (v > 0);", "parent", "\"parent\""),
+        ("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (100) TO (200);", "p2", "\"p2\""),
+    ];
+    for (statement, held, table) in cases {
+        let dir = migrations(&[("1_change", statement)]);
+        let reader = report_session(url, &format!("BEGIN; SELECT count(*) FROM {held}"));
+        let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        drop(reader);
+        let planned = &statements(&plan)[0];
+        let size = planned["tables"].as_array().unwrap().iter().find(|size| size["name"] == table).cloned();
+        assert!(size.is_some_and(|size| size["rows"].as_u64() > Some(0)), "{statement}: {plan:?}");
+        assert_eq!(planned["safe_now"], false, "{statement}: {plan:?}");
+        assert_eq!(planned["blockers"][0]["application_name"], "report", "{statement}: {plan:?}");
+        assert_eq!(plan.code, 17, "{statement}: {plan:?}");
+    }
+}
+
+/// `migrate plan` and `deploy --dry-run` make deploy's own checks and refuse as it refuses
+/// (h-adv13 P5: both said "Safe to deploy now." where deploy refused).
+#[test]
+fn plan_and_dry_run_refuse_where_deploy_refuses_with_its_code() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (a int); CREATE TABLE u (b int)");
+    let dir = migrations(&[("1_a", "ALTER TABLE t ADD COLUMN x int;")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    dir.write(
+        "migrations/1_a/migration.sql",
+        "ALTER TABLE t ADD COLUMN x int;\nALTER TABLE t ADD COLUMN y int;\n",
+    );
+    dir.write("migrations/2_b/migration.sql", "ALTER TABLE u ADD COLUMN c int;\n");
+    let same_as_deploy = |code: &str, exit: i32| {
+        let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+        assert_eq!(deploy.code, exit, "{deploy:?}");
+        for command in [&["migrate", "plan"][..], &["migrate", "deploy", "--dry-run"]] {
+            let args = [command, &["--url", url, "--format", "json"]].concat();
+            let run = haste(dir.path(), &args);
+            assert_eq!(run.code, exit, "{command:?}: {run:?}");
+            let document = &run.json_lines()[0];
+            assert_eq!(document["error"]["code"], code, "{command:?}: {run:?}");
+            let refusal = deploy.json_lines().into_iter().find(|line| line["error"]["code"].is_string());
+            assert_eq!(document["error"]["message"], refusal.unwrap()["error"]["message"], "{run:?}");
+            let text = haste(dir.path(), &[command, &["--url", url]].concat());
+            assert!(!text.stdout.contains("Safe to deploy now"), "{command:?}: {text:?}");
+        }
+    };
+    same_as_deploy("CHECKSUM_MISMATCH", 4);
+    std::fs::remove_dir_all(dir.path().join("migrations/1_a")).unwrap();
+    same_as_deploy("MISSING_APPLIED", 4);
+
+    let db = database().unwrap();
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (a int); CREATE TABLE u (b int)");
+    let dir = migrations(&[
+        ("1_a", "-- haste:transaction off\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nSELECT 1/0;\n"),
+        ("2_b", "ALTER TABLE u ADD COLUMN c int;"),
+    ]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    assert_eq!(deploy.code, 7, "{deploy:?}");
+    for command in [&["migrate", "plan"][..], &["migrate", "deploy", "--dry-run"]] {
+        let run = haste(dir.path(), &[command, &["--url", url, "--format", "json"]].concat());
+        assert_eq!(run.code, 7, "{command:?}: {run:?}");
+        assert_eq!(run.json_lines()[0]["error"]["code"], "BLOCKED_BY_FAILED", "{run:?}");
+    }
+}
