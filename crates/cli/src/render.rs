@@ -563,6 +563,12 @@ impl Printer {
                         for blocker in &statement.blockers {
                             self.line(&format!("             blocked by {}", session_text(blocker)));
                         }
+                        for session in &statement.load {
+                            self.line(&format!(
+                                "             queues briefly behind {} (a transaction younger than one lock-timeout attempt: load, not a blocker)",
+                                session_text(session)
+                            ));
+                        }
                         for session in &statement.waits_for {
                             self.line(&format!(
                                 "             waits for {} to end (this wait does not block the application)",

@@ -42,6 +42,9 @@ pub struct LockHolder {
     /// What the session is doing (`active`, `idle in transaction`, ...), where the database says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// How long its transaction has been open, in milliseconds, where the database says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_ms: Option<u64>,
 }
 
 /// An index in the database.

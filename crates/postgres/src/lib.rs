@@ -320,6 +320,7 @@ impl Connection for PgConnection {
                 application_name: row.next().unwrap_or_default(),
                 since: row.next().unwrap_or_default(),
                 state: None,
+                transaction_ms: None,
             }
         }))
     }
@@ -693,7 +694,8 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
 /// The columns of another session that [`session_row`] reads. Never the query text: another
 /// session's statement may hold secrets.
 const SESSION_COLUMNS: &str = "SELECT a.pid, coalesce(a.application_name, ''), \
-     coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, '') FROM pg_stat_activity a";
+     coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, ''), \
+     CAST(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000 AS bigint) FROM pg_stat_activity a";
 
 fn session_row(row: Vec<Option<String>>) -> LockHolder {
     let mut row = row.into_iter().map(Option::unwrap_or_default);
@@ -702,6 +704,7 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
         application_name: row.next().unwrap_or_default(),
         since: row.next().unwrap_or_default(),
         state: row.next().filter(|state| !state.is_empty()),
+        transaction_ms: row.next().and_then(|ms| ms.parse::<i64>().ok()).map(|ms| ms.max(0) as u64),
     }
 }
 

@@ -61,6 +61,10 @@ pub struct StatementImpact {
     /// Sessions holding a lock on those tables (or their partitions and inheritance children)
     /// that conflicts with its lock now, oldest transaction first: it would wait for them.
     pub blockers: Vec<LockHolder>,
+    /// Sessions holding such a lock now in an active transaction younger than one attempt of
+    /// the lock budget (the migration's `lock_timeout`): ordinary load it would queue behind
+    /// briefly, within an attempt, not blockers.
+    pub load: Vec<LockHolder>,
     /// For statements that wait for other transactions by design (the concurrent index builds
     /// and drops, `DETACH PARTITION CONCURRENTLY`): the sessions it would wait for now. That
     /// wait holds only a lock the application's reads and writes never wait for.
@@ -243,6 +247,8 @@ fn measure(
             break;
         }
         let plan = Plan::new(dialect, migration)?;
+        // One attempt of the lock budget, as deploy runs this migration's statements.
+        let attempt = migration.directives.lock_timeout.or(settings.limits.lock_timeout).unwrap_or_default();
         let mut statements = Vec::new();
         // A resumed migration runs only the statements it has not done.
         for (index, statement) in plan.statements.iter().enumerate().skip(from) {
@@ -262,12 +268,13 @@ fn measure(
                     }),
                 }
             }
-            let blockers = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
+            let holders = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
                 unmeasured.push(Unmeasured { figure: Figure::Blockers, table: None, reason: error.message });
                 Vec::new()
             });
+            let (load, blockers) = holders.iter().cloned().partition(|holder| passing(holder, attempt));
             let waits_for = match waits_by_design(statement.kind) {
-                Some(wait) => waited_for(connection, &names, wait, &blockers).unwrap_or_else(|error| {
+                Some(wait) => waited_for(connection, &names, wait, &holders).unwrap_or_else(|error| {
                     unmeasured.push(Unmeasured {
                         figure: Figure::WaitsFor,
                         table: None,
@@ -291,6 +298,7 @@ fn measure(
                 tables,
                 estimate_ms: None,
                 blockers,
+                load,
                 waits_for,
                 unmeasured,
                 lint: Vec::new(),
@@ -355,6 +363,16 @@ fn waited_for(
         add_sessions(&mut sessions, connection.snapshot_holders()?);
     }
     Ok(sessions.split_off(blockers.len()))
+}
+
+/// Whether a session holding a conflicting lock is passing load rather than a blocker: an
+/// active transaction younger than one `attempt` of the lock budget, which ordinarily ends
+/// within it. One idle in its transaction waits for its client, which may never come back; one
+/// older than an attempt may hold past it; and without a lock timeout (zero) the application
+/// would queue behind the statement for as long as any holder lasts.
+fn passing(holder: &LockHolder, attempt: std::time::Duration) -> bool {
+    holder.state.as_deref() == Some("active")
+        && holder.transaction_ms.is_some_and(|ms| u128::from(ms) < attempt.as_millis())
 }
 
 /// Fills in the estimate and whether the statement is safe to run now.

@@ -214,6 +214,7 @@ impl Connection for SqliteConnection {
             application_name: lines.next().unwrap_or_default().to_owned(),
             since: lines.next().map(|secs| format!("unix time {secs}")).unwrap_or_default(),
             state: None,
+            transaction_ms: None,
         }))
     }
 

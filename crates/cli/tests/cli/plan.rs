@@ -342,3 +342,52 @@ fn plan_and_dry_run_refuse_where_deploy_refuses_with_its_code() {
         assert_eq!(run.json_lines()[0]["error"]["code"], "BLOCKED_BY_FAILED", "{run:?}");
     }
 }
+
+/// A writer in the middle of a short transaction is load the statement queues behind within one
+/// attempt of the lock budget, not a blocker; once its transaction is older than an attempt it
+/// is one (h-adv13 P8: under ordinary write load plan was never safe).
+#[test]
+fn a_transaction_younger_than_one_lock_timeout_attempt_is_load_not_a_blocker() {
+    let Some(db) = database() else { return };
+    let url = db.url.clone();
+    db.execute("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN w int;")]);
+    let writer_url = url.clone();
+    // An active writer: its transaction holds ROW EXCLUSIVE on t while its statement runs.
+    let writer = std::thread::spawn(move || {
+        let session = Session::connect(&format!("{writer_url}?application_name=report"));
+        session.execute(
+            "SET statement_timeout = '20s'; BEGIN; UPDATE t SET v = v + 1 WHERE id = 1; SELECT pg_sleep(3); COMMIT",
+        );
+    });
+    let active = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'report' \
+                  AND state = 'active' AND datname = current_database() AND xact_start IS NOT NULL";
+    while db.value(active).as_deref() != Some("1") {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // An attempt of a minute: the writer's transaction, seconds old at most, is younger.
+    let patient =
+        haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json", "--lock-timeout", "60s"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", &url, "--lock-timeout", "60s"]);
+    // The default attempt (100 ms): once the writer's transaction is older, it is a blocker.
+    let older = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'report' AND state = 'active' \
+                 AND datname = current_database() AND clock_timestamp() - xact_start > interval '300 ms'";
+    while db.value(older).as_deref() != Some("1") {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let strict = haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json"]);
+    writer.join().unwrap();
+    assert_eq!(patient.code, 0, "{patient:?}");
+    let statement = &statements(&patient)[0];
+    assert_eq!(statement["blockers"], serde_json::json!([]), "{patient:?}");
+    assert_eq!(statement["load"][0]["application_name"], "report", "{patient:?}");
+    assert!(statement["load"][0]["transaction_ms"].is_u64(), "{patient:?}");
+    assert!(
+        text.stdout.contains("load, not a blocker") && text.stdout.contains("Safe to deploy now"),
+        "{text:?}"
+    );
+    assert_eq!(strict.code, 17, "{strict:?}");
+    let statement = &statements(&strict)[0];
+    assert_eq!(statement["blockers"][0]["application_name"], "report", "{strict:?}");
+    assert_eq!(statement["load"], serde_json::json!([]), "{strict:?}");
+}
