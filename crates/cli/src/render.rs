@@ -542,10 +542,22 @@ impl Printer {
                             ));
                         }
                         if let Some(estimate) = statement.estimate_ms {
-                            facts.push(
-                                format!("{:?} work, about {estimate} ms (estimate)", statement.work)
-                                    .to_lowercase(),
-                            );
+                            let rebuilt = statement
+                                .tables
+                                .iter()
+                                .max_by_key(|table| table.rows)
+                                .map_or(0, |table| table.indexes);
+                            let builds = match (statement.work, rebuilt) {
+                                (haste_sql::Work::Rewrite, 1) => ", with its index built anew".to_owned(),
+                                (haste_sql::Work::Rewrite, 2..) => {
+                                    format!(", with its {rebuilt} indexes built anew")
+                                }
+                                _ => String::new(),
+                            };
+                            facts.push(format!(
+                                "{} work{builds}, about {estimate} ms (estimate)",
+                                format!("{:?}", statement.work).to_lowercase()
+                            ));
                         }
                         self.line(&format!("             {}", facts.join("; ")));
                         for missing in &statement.unmeasured {

@@ -93,6 +93,9 @@ pub struct TableSize {
     pub rows: u64,
     /// How many partitions and inheritance children (at any depth) the sums include.
     pub partitions: u64,
+    /// Its indexes, with those of its partitions and children: each is built anew when the
+    /// table is rewritten.
+    pub indexes: u64,
 }
 
 /// A figure of a statement that could not be measured.
@@ -193,6 +196,8 @@ const PROBE_LIMITS: &str = "SELECT current_setting('lock_timeout'), current_sett
 
 /// How many rows the throughput sample reads at most.
 const SAMPLE_ROWS: u64 = 200_000;
+/// The work of building an index over a table's rows, in scans of it: a scan and a sort.
+const INDEX_BUILD_FACTOR: f64 = 2.0;
 /// A blocking lock held longer than this (estimated) makes the application wait noticeably.
 const BRIEF_MS: u64 = 100;
 
@@ -377,15 +382,16 @@ fn passing(holder: &LockHolder, attempt: std::time::Duration) -> bool {
 
 /// Fills in the estimate and whether the statement is safe to run now.
 fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
-    let rows: u64 = statement.tables.iter().map(|table| table.rows).max().unwrap_or(0);
+    let largest = statement.tables.iter().max_by_key(|table| table.rows);
+    let rows = largest.map_or(0, |table| table.rows);
     // A scan reads each row once; an index build also sorts; changing rows writes them and
-    // their WAL; a rewrite writes the table and rebuilds every index.
+    // their WAL; a rewrite writes the table and then builds each of its indexes anew.
     let factor = match statement.work {
         Work::Catalog | Work::Unknown => None,
         Work::Scan => Some(1.0),
-        Work::Build => Some(2.0),
+        Work::Build => Some(INDEX_BUILD_FACTOR),
         Work::Rows => Some(3.0),
-        Work::Rewrite => Some(4.0),
+        Work::Rewrite => Some(4.0 + INDEX_BUILD_FACTOR * largest.map_or(0, |table| table.indexes) as f64),
     };
     statement.estimate_ms = factor
         .zip(scan_rows_per_second)
@@ -462,7 +468,8 @@ fn table_size(connection: &mut dyn Connection, table: &str) -> Result<Option<Tab
          sizes AS (SELECT c.relkind, pg_total_relation_size(c.oid) AS bytes, c.reltuples, tree.depth \
            FROM tree JOIN pg_class c ON c.oid = tree.oid) \
          SELECT sum(bytes), sum(CASE WHEN reltuples >= 0 THEN CAST(reltuples AS bigint) \
-                WHEN relkind = 'p' THEN 0 ELSE bytes / 100 END), count(*) FILTER (WHERE depth > 0) \
+                WHEN relkind = 'p' THEN 0 ELSE bytes / 100 END), count(*) FILTER (WHERE depth > 0), \
+                (SELECT count(*) FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM tree)) \
          FROM sizes HAVING count(*) > 0",
         quote_literal(table)
     );
@@ -470,7 +477,13 @@ fn table_size(connection: &mut dyn Connection, table: &str) -> Result<Option<Tab
     let number = |i: usize| {
         row.get(i).cloned().flatten().and_then(|value| value.parse::<i64>().ok()).unwrap_or(0).max(0) as u64
     };
-    Ok(Some(TableSize { name: table.to_owned(), bytes: number(0), rows: number(1), partitions: number(2) }))
+    Ok(Some(TableSize {
+        name: table.to_owned(),
+        bytes: number(0),
+        rows: number(1),
+        partitions: number(2),
+        indexes: number(3),
+    }))
 }
 
 /// Rows per second a sequential scan of `table` reads now, from reading up to

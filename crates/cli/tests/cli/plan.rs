@@ -391,3 +391,31 @@ fn a_transaction_younger_than_one_lock_timeout_attempt_is_load_not_a_blocker() {
     assert_eq!(statement["blockers"][0]["application_name"], "report", "{strict:?}");
     assert_eq!(statement["load"], serde_json::json!([]), "{strict:?}");
 }
+
+/// A rewrite builds each of the table's indexes anew under its lock: the estimate counts each
+/// build (h-adv13 E2: 5 indexes, "about 82 ms" for a lock held over 1 s).
+#[test]
+fn a_rewrite_estimate_counts_the_build_of_each_index() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int PRIMARY KEY, n int, a text, c int);
+         INSERT INTO t SELECT g, g, md5(g::text), g FROM generate_series(1, 20000) g;
+         CREATE INDEX ON t (a); CREATE INDEX ON t (c); CREATE INDEX ON t (n); ANALYZE t",
+    );
+    let dir = migrations(&[(
+        "1_retype",
+        "-- haste:allow-file column-type-rewrite reason=\"the estimate\"\nALTER TABLE t ALTER COLUMN n TYPE bigint;",
+    )]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    let statement = &statements(&plan)[0];
+    let table = &statement["tables"][0];
+    assert_eq!(table["indexes"], 4, "{plan:?}");
+    let rows = table["rows"].as_u64().unwrap();
+    let rate = plan.json_lines()[0]["scan_rows_per_second"].as_u64().unwrap();
+    // Writing the table (4 scans' work) and building 4 indexes (2 each).
+    let expected = (rows as f64 * (4.0 + 2.0 * 4.0) * 1000.0 / rate as f64) as u64;
+    assert_eq!(statement["estimate_ms"].as_u64(), Some(expected), "{plan:?}");
+    assert!(text.stdout.contains("rewrite work, with its 4 indexes built anew, about "), "{text:?}");
+}
