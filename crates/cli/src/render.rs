@@ -604,6 +604,32 @@ impl Printer {
                             ));
                         }
                     }
+                    if let Some(data) = &migration.data {
+                        self.line(&format!("  data step  {}", data.file));
+                        let size = match &data.size {
+                            Some(size) => {
+                                format!("{}: {} rows, {}", data.table, size.rows, human_bytes(size.bytes))
+                            }
+                            None => format!(
+                                "{}: no size (not there now, or not measured without waiting)",
+                                data.table
+                            ),
+                        };
+                        let batches = data
+                            .batches
+                            .map(|batches| format!(", about {batches} batches"))
+                            .unwrap_or_default();
+                        let resumed = match data.rows_done {
+                            0 => String::new(),
+                            done => format!(", resumed after {done} rows done"),
+                        };
+                        let rate =
+                            data.max_rate.map(|rate| format!(", at most {rate} rows/s")).unwrap_or_default();
+                        self.line(&format!(
+                            "             {size}; walked by {} in batches of {} rows{batches}{resumed}, each sized to about {} ms (the row locks a batch holds){rate}; lock timeout {} ms per attempt, blocked batches retried smaller",
+                            data.key, data.batch_size, data.target_ms, data.lock_timeout_ms
+                        ));
+                    }
                 }
                 if let Some(held) = &report.held {
                     self.line(&format!(

@@ -64,10 +64,7 @@ pub(crate) fn walk(
     progress: Option<(String, u64)>,
     record: bool,
 ) -> Result<MigrationWaits, Error> {
-    let table = match &step.schema {
-        Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(&step.table)),
-        None => quote_ident(&step.table),
-    };
+    let table = step.relation();
     let key = quote_ident(&step.key);
     let text = |value: &str| format!("CAST({value} AS text)");
     // The upper end is fixed at the start: rows added later are the application's to fill.

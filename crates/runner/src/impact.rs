@@ -36,8 +36,36 @@ pub struct MigrationImpact {
     /// How it would run.
     #[serde(flatten)]
     pub mode: ExecutionMode,
-    /// Its statements.
+    /// Its statements (a resumed one's: those it has not done).
     pub statements: Vec<StatementImpact>,
+    /// Its batched data step (`data.sql`), run after the statements.
+    pub data: Option<DataImpact>,
+}
+
+/// A pending data step: the table it walks and how.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DataImpact {
+    /// `data.sql`, as found in the folder.
+    pub file: String,
+    /// The table walked, quoted as SQL text.
+    pub table: String,
+    /// Its key column.
+    pub key: String,
+    /// The table's live size, when it exists now (`None`: not yet, or not measured).
+    pub size: Option<TableSize>,
+    /// Rows a batch starts with; the size adapts to `target_ms`.
+    pub batch_size: u64,
+    /// The duration each batch's size adapts to: how long a batch holds its rows' locks.
+    pub target_ms: u64,
+    /// At most this many rows per second, when set.
+    pub max_rate: Option<u64>,
+    /// Batches at the starting size to walk the rows left (an estimate from the row estimate).
+    pub batches: Option<u64>,
+    /// Rows already done by a stopped walk this deploy resumes.
+    pub rows_done: u64,
+    /// One attempt of the lock budget for a batch, in milliseconds (0: none); a blocked batch
+    /// is retried smaller until the deploy's lock deadline.
+    pub lock_timeout_ms: u64,
 }
 
 /// One statement of a pending migration.
@@ -245,7 +273,7 @@ fn measure(
     let postgres = dialect == Dialect::Postgres;
     let mut migrations: Vec<MigrationImpact> = Vec::new();
     let mut held = None;
-    for crate::Pending { migration, from, .. } in pending {
+    for crate::Pending { migration, from, progress } in pending {
         let applied_now = |after: &str| migrations.iter().any(|listed| listed.name == after);
         if let Some(hold) = crate::held_back(connection, settings, migration, &applied_now)? {
             held = Some(hold);
@@ -320,7 +348,26 @@ fn measure(
                 refused.error.message
             ));
         }
-        migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements });
+        let data = migration.data.as_ref().map(|step| {
+            let table = step.relation();
+            let size = table_size(connection, &table).ok().flatten();
+            let rows_done = progress.as_ref().map_or(0, |(_, rows)| *rows);
+            DataImpact {
+                file: step.file.path.display().to_string(),
+                key: step.key.clone(),
+                batches: size
+                    .as_ref()
+                    .map(|size| size.rows.saturating_sub(rows_done).div_ceil(step.batch_size.max(1))),
+                size,
+                table,
+                batch_size: step.batch_size,
+                target_ms: u64::try_from(step.target.as_millis()).unwrap_or(u64::MAX),
+                max_rate: step.max_rate,
+                rows_done,
+                lock_timeout_ms: u64::try_from(attempt.as_millis()).unwrap_or(u64::MAX),
+            }
+        });
+        migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements, data });
     }
     let largest = migrations
         .iter()

@@ -419,3 +419,36 @@ fn a_rewrite_estimate_counts_the_build_of_each_index() {
     assert_eq!(statement["estimate_ms"].as_u64(), Some(expected), "{plan:?}");
     assert!(text.stdout.contains("rewrite work, with its 4 indexes built anew, about "), "{text:?}");
 }
+
+/// A pending `data.sql` is part of the plan: the table it walks, its size and batches (h-adv13
+/// P4: plan said nothing of it, text or JSON).
+#[test]
+fn a_pending_data_step_is_listed_with_its_table_and_batches() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE contacts (id int PRIMARY KEY, score int);
+         INSERT INTO contacts SELECT g, NULL FROM generate_series(1, 10000) g; ANALYZE contacts",
+    );
+    let dir = migrations(&[("1_fill", "ALTER TABLE contacts ADD COLUMN note text;")]);
+    dir.write(
+        "migrations/1_fill/data.sql",
+        "-- haste:data table=contacts key=id batch=1000\nUPDATE contacts SET score = id * 2 WHERE :range AND score IS NULL;\n",
+    );
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let data = &plan.json_lines()[0]["migrations"][0]["data"];
+    assert_eq!(data["table"], "\"contacts\"", "{plan:?}");
+    assert_eq!(data["key"], "id", "{plan:?}");
+    assert_eq!(data["size"]["rows"], 10000, "{plan:?}");
+    assert_eq!(data["batch_size"], 1000, "{plan:?}");
+    assert_eq!(data["batches"], 10, "{plan:?}");
+    assert_eq!(data["lock_timeout_ms"], 100, "{plan:?}");
+    assert!(data["file"].as_str().is_some_and(|file| file.ends_with("data.sql")), "{plan:?}");
+    assert!(
+        text.stdout.contains("data step") && text.stdout.contains("\"contacts\": 10000 rows"),
+        "{text:?}"
+    );
+    assert!(text.stdout.contains("in batches of 1000 rows, about 10 batches"), "{text:?}");
+}
