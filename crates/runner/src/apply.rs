@@ -9,7 +9,7 @@ use haste_sql::{Dialect, Lock, StatementKind, TransactionControl};
 
 use crate::error::{FailureState, GaveUp, GaveUpBy, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use crate::waits::{add_sessions, waits_by_design};
+use crate::waits::{add_sessions, locked_tables, waits_by_design};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {
@@ -1024,7 +1024,9 @@ pub(crate) fn blockers(
     kind: StatementKind,
 ) -> Vec<LockHolder> {
     let tables = match connection.dialect() {
-        Dialect::Postgres => haste_sql::tables_of(statement),
+        Dialect::Postgres => {
+            locked_tables(connection, statement).unwrap_or_else(|_| haste_sql::tables_of(statement))
+        }
         Dialect::Sqlite => Vec::new(),
     };
     // Only an explanation: failing to get it must not change the outcome.

@@ -11,7 +11,7 @@ use haste_migrations::MigrationsDir;
 use haste_sql::{Dialect, Lock, Work, quote_literal};
 
 use crate::plan::{ExecutionMode, Plan};
-use crate::waits::{DesignedWait, add_sessions, waits_by_design};
+use crate::waits::{DesignedWait, add_sessions, locked_tables, waits_by_design};
 use crate::{Error, Settings};
 use haste_driver::history::MigrationStatus;
 
@@ -287,8 +287,15 @@ fn measure(
         for (index, statement) in plan.statements.iter().enumerate().skip(from) {
             let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
             let work = if postgres { haste_sql::work_of(&statement.text) } else { Work::Catalog };
-            let names = if postgres { haste_sql::tables_of(&statement.text) } else { Vec::new() };
             let mut unmeasured = Vec::new();
+            let names = if postgres {
+                locked_tables(connection, &statement.text).unwrap_or_else(|error| {
+                    unmeasured.push(Unmeasured { figure: Figure::Size, table: None, reason: error.message });
+                    haste_sql::tables_of(&statement.text)
+                })
+            } else {
+                Vec::new()
+            };
             let mut tables = Vec::new();
             for name in &names {
                 match table_size(connection, name) {

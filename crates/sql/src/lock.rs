@@ -438,6 +438,70 @@ pub fn tables_of(statement: &str) -> Vec<String> {
     tables
 }
 
+/// A table a statement locks that only the catalog can name: the statement names another
+/// object, through which PostgreSQL locks the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogTable {
+    /// The table of an index (quoted as SQL text): `DROP INDEX`, `REINDEX INDEX`.
+    OfIndex(String),
+    /// The table the foreign key `constraint` of `table` (quoted) references, if it is one:
+    /// `ALTER TABLE ... DROP CONSTRAINT` locks it too.
+    ReferencedBy {
+        /// The table the constraint is on.
+        table: String,
+        /// The constraint's name.
+        constraint: String,
+    },
+}
+
+/// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
+pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    let quoted = |range: &pg_query::protobuf::RangeVar| match range.schemaname.as_str() {
+        "" => crate::quote_ident(&range.relname),
+        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&range.relname)),
+    };
+    let mut found = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
+                for object in &drop.objects {
+                    let Some(NodeEnum::List(names)) = &object.node else { continue };
+                    let names: Vec<String> = names
+                        .items
+                        .iter()
+                        .filter_map(|name| match &name.node {
+                            Some(NodeEnum::String(name)) => Some(crate::quote_ident(&name.sval)),
+                            _ => None,
+                        })
+                        .collect();
+                    found.push(CatalogTable::OfIndex(names.join(".")));
+                }
+            }
+            Some(NodeEnum::ReindexStmt(reindex))
+                if reindex.kind == pg_query::protobuf::ReindexObjectType::ReindexObjectIndex as i32 =>
+            {
+                found.extend(reindex.relation.as_ref().map(|index| CatalogTable::OfIndex(quoted(index))));
+            }
+            Some(NodeEnum::AlterTableStmt(alter)) => {
+                let Some(table) = alter.relation.as_ref().map(quoted) else { continue };
+                for command in &alter.cmds {
+                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node
+                        && command.subtype == AlterTableType::AtDropConstraint as i32
+                    {
+                        found.push(CatalogTable::ReferencedBy {
+                            table: table.clone(),
+                            constraint: command.name.clone(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
 /// The lock `SET (name = ...)` or `RESET (name)` of one table storage parameter takes (`toast.`
 /// in front or not): `SHARE UPDATE EXCLUSIVE` for those PostgreSQL's `reloptions.c` lists at
 /// that level (fillfactor, autovacuum and vacuum settings, `parallel_workers`,
@@ -669,6 +733,23 @@ mod tests {
         }
         let inline = tables_of("CREATE TABLE c (a int REFERENCES \"Big\".\"Par\" (id))");
         assert!(inline.contains(&"\"Big\".\"Par\"".to_owned()), "{inline:?}");
+    }
+
+    #[test]
+    fn an_index_and_a_dropped_constraint_name_their_tables_through_the_catalog() {
+        assert_eq!(
+            catalog_tables_of("DROP INDEX s.i, j"),
+            [CatalogTable::OfIndex(r#""s"."i""#.to_owned()), CatalogTable::OfIndex(r#""j""#.to_owned())]
+        );
+        assert_eq!(catalog_tables_of("REINDEX INDEX i"), [CatalogTable::OfIndex(r#""i""#.to_owned())]);
+        assert_eq!(
+            catalog_tables_of("ALTER TABLE child DROP CONSTRAINT child_pid_fkey"),
+            [CatalogTable::ReferencedBy {
+                table: r#""child""#.to_owned(),
+                constraint: "child_pid_fkey".to_owned()
+            }]
+        );
+        assert!(catalog_tables_of("ALTER TABLE child ADD COLUMN a int").is_empty());
     }
 
     #[test]

@@ -263,6 +263,7 @@ fn renamed_policy_and_attached_tables_are_measured_and_guarded() {
          CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
          CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
          CREATE TABLE p2 (id int, k int); INSERT INTO p2 SELECT g, 100 + g % 100 FROM generate_series(1, 5000) g;
+         CREATE TABLE child (id int PRIMARY KEY, pid int CONSTRAINT child_pid_fkey REFERENCES parent (id));
          ANALYZE parent, p2",
     );
     let cases = [
@@ -278,6 +279,8 @@ fn renamed_policy_and_attached_tables_are_measured_and_guarded() {
         ),
         ("CREATE POLICY p ON parent USING (v > 0);", "parent", "\"parent\""),
         ("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (100) TO (200);", "p2", "\"p2\""),
+        // The table a dropped foreign key references is locked too: the catalog names it.
+        ("ALTER TABLE child DROP CONSTRAINT child_pid_fkey;", "parent", "\"public\".\"parent\""),
     ];
     for (statement, held, table) in cases {
         let dir = migrations(&[("1_change", statement)]);
