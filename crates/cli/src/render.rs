@@ -912,6 +912,10 @@ pub(crate) fn error_text(error: &Error) -> String {
             "error: this environment takes only migrations applied in {from} first (promote_from); not applied there with the same file:\n{}\n   = deploy them to {from} first, or pass --promotion-override \"<reason>\" (recorded in the history); nothing was applied",
             names.iter().map(|n| format!("  {n}")).collect::<Vec<_>>().join("\n")
         ),
+        Error::DataHeader { name, file, line, message } => format!(
+            "error: migration {name}: {message}; nothing of the migration was applied\n  --> {}:{line}\n   = name the table and its key column (the primary key) in the header",
+            file.display()
+        ),
         Error::TwoPhaseCommit { name, position, construct } => format!(
             "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
             position.file.display(),
@@ -1153,6 +1157,11 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
                     })
                 })
                 .collect();
+        }
+        Error::DataHeader { name, file, line, .. } => {
+            value["migration"] = name.clone().into();
+            value["file"] = file.display().to_string().into();
+            value["line"] = (*line).into();
         }
         Error::ForcedTransactionConflict { name, position, .. }
         | Error::TwoPhaseCommit { name, position, .. } => {

@@ -438,6 +438,71 @@ pub fn tables_of(statement: &str) -> Vec<String> {
     tables
 }
 
+/// A table or column a statement creates, or names anew by renaming (names as PostgreSQL reads
+/// them, without schema).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// A table, view or materialized view.
+    Table(String),
+    /// A column of `table`.
+    Column {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+}
+
+/// What a PostgreSQL statement creates ([`Created`]); `None` when that cannot be told from the
+/// statement (it does not parse, or runs code: `DO`, `CALL`, a function call).
+pub fn created_of(statement: &str) -> Option<Vec<Created>> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let mut created = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        let node = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())?;
+        match node {
+            NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) => return None,
+            NodeEnum::SelectStmt(_) if calls_functions(node) => return None,
+            NodeEnum::CreateStmt(create) => {
+                created.extend(create.relation.as_ref().map(|r| Created::Table(r.relname.clone())))
+            }
+            NodeEnum::CreateTableAsStmt(create) => created.extend(
+                create
+                    .into
+                    .as_ref()
+                    .and_then(|into| into.rel.as_ref())
+                    .map(|r| Created::Table(r.relname.clone())),
+            ),
+            NodeEnum::ViewStmt(view) => {
+                created.extend(view.view.as_ref().map(|r| Created::Table(r.relname.clone())))
+            }
+            NodeEnum::AlterTableStmt(alter) => {
+                let table = alter.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
+                for command in &alter.cmds {
+                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node
+                        && command.subtype == AlterTableType::AtAddColumn as i32
+                        && let Some(NodeEnum::ColumnDef(column)) =
+                            command.def.as_deref().and_then(|def| def.node.as_ref())
+                    {
+                        created
+                            .push(Created::Column { table: table.clone(), column: column.colname.clone() });
+                    }
+                }
+            }
+            NodeEnum::RenameStmt(rename) => {
+                let table = rename.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
+                if rename.rename_type == ObjectType::ObjectColumn as i32 {
+                    created.push(Created::Column { table, column: rename.newname.clone() });
+                } else if rename.relation.is_some() {
+                    created.push(Created::Table(rename.newname.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(created)
+}
+
 /// A table a statement locks that only the catalog can name: the statement names another
 /// object, through which PostgreSQL locks the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -750,6 +815,21 @@ mod tests {
             }]
         );
         assert!(catalog_tables_of("ALTER TABLE child ADD COLUMN a int").is_empty());
+    }
+
+    #[test]
+    fn says_which_tables_and_columns_a_statement_creates() {
+        let column =
+            |table: &str, column: &str| Created::Column { table: table.into(), column: column.into() };
+        assert_eq!(
+            created_of("ALTER TABLE s.t ADD COLUMN k int, ADD COLUMN \"V\" int"),
+            Some(vec![column("t", "k"), column("t", "V")])
+        );
+        assert_eq!(created_of("ALTER TABLE t RENAME COLUMN a TO k"), Some(vec![column("t", "k")]));
+        assert_eq!(created_of("ALTER TABLE t RENAME TO u"), Some(vec![Created::Table("u".into())]));
+        assert_eq!(created_of("CREATE TABLE t (k int)"), Some(vec![Created::Table("t".into())]));
+        assert_eq!(created_of("ALTER TABLE t ALTER COLUMN k TYPE bigint"), Some(vec![]));
+        assert_eq!(created_of("DO $$ BEGIN END $$"), None);
     }
 
     #[test]

@@ -455,3 +455,40 @@ fn a_pending_data_step_is_listed_with_its_table_and_batches() {
     );
     assert!(text.stdout.contains("in batches of 1000 rows, about 10 batches"), "{text:?}");
 }
+
+/// A data step whose header names a key column (or table) that is not there, nor created by its
+/// migration, is refused before anything of the migration runs, by plan and deploy alike,
+/// naming data.sql (h-adv13 D3: deploy applied migration.sql, then failed with exit 1).
+#[test]
+fn a_data_header_naming_a_missing_column_or_table_is_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (k int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)");
+    let dir = migrations(&[("1_a", "ALTER TABLE t ADD COLUMN w int;")]);
+    for header in ["-- haste:data table=t key=kk", "-- haste:data table=nosuch key=k"] {
+        dir.write("migrations/1_a/data.sql", &format!("{header}\nUPDATE t SET v = 1 WHERE :range;\n"));
+        for command in [&["migrate", "plan"][..], &["migrate", "deploy"]] {
+            let run = haste(dir.path(), &[command, &["--url", url, "--format", "json"]].concat());
+            assert_eq!(run.code, 4, "{header} {command:?}: {run:?}");
+            let error = &run.json_lines().into_iter().find(|line| line["error"]["code"].is_string()).unwrap()
+                ["error"];
+            assert_eq!(error["code"], "DATA_HEADER", "{run:?}");
+            assert!(error["file"].as_str().is_some_and(|file| file.ends_with("data.sql")), "{run:?}");
+            assert_eq!(error["line"], 1, "{run:?}");
+        }
+        let text = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+        assert!(text.stderr.contains("data.sql:1"), "{text:?}");
+        assert_eq!(
+            db.value(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'w'"
+            )
+            .as_deref(),
+            Some("0")
+        );
+    }
+    // A key column the migration itself adds is there when the walk starts.
+    dir.write("migrations/1_a/migration.sql", "ALTER TABLE t ADD COLUMN kk int;\n");
+    dir.write("migrations/1_a/data.sql", "-- haste:data table=t key=kk\nUPDATE t SET v = 1 WHERE :range;\n");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
