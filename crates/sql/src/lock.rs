@@ -180,8 +180,106 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         | NodeEnum::DeleteStmt(_)
         | NodeEnum::MergeStmt(_) => Lock::RowExclusive,
         NodeEnum::LockStmt(lock) => explicit_lock(lock.mode),
+        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Lock::None,
         _ => Lock::AccessExclusive,
     }
+}
+
+/// Whether a `DO` block only reads the system catalogs (as the checks haste writes into a
+/// type change's swap do): PL/pgSQL blocks, assignments, `IF`, `RAISE`, `RETURN` and queries
+/// that are plain reads of `pg_catalog` relations calling only built-in functions that run no
+/// database code. Such a block takes no lock on any table and its time does not grow with one.
+fn reads_only_the_catalog(block: &pg_query::protobuf::DoStmt) -> bool {
+    let mut language = None;
+    let mut body = None;
+    for argument in &block.args {
+        if let Some(NodeEnum::DefElem(element)) = &argument.node
+            && let Some(NodeEnum::String(value)) = element.arg.as_deref().and_then(|arg| arg.node.as_ref())
+        {
+            match element.defname.as_str() {
+                "as" => body = Some(value.sval.clone()),
+                "language" => language = Some(value.sval.to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+    }
+    let (Some(body), None | Some("plpgsql")) = (body, language.as_deref()) else { return false };
+    let function = format!(
+        "CREATE FUNCTION haste_check() RETURNS void LANGUAGE plpgsql AS {}",
+        crate::dollar_quote(&body)
+    );
+    let Ok(parsed) = pg_query::parse_plpgsql(&function) else { return false };
+    let mut queries = Vec::new();
+    plpgsql_reads(&parsed, &mut queries) && queries.iter().all(|query| catalog_read(query))
+}
+
+/// Collects the queries of a PL/pgSQL syntax tree (as JSON) into `queries`; false when it holds
+/// a statement other than those [`reads_only_the_catalog`] accepts.
+fn plpgsql_reads(value: &serde_json::Value, queries: &mut Vec<String>) -> bool {
+    const ACCEPTED: [&str; 7] = [
+        "PLpgSQL_stmt_block",
+        "PLpgSQL_stmt_assign",
+        "PLpgSQL_stmt_if",
+        "PLpgSQL_stmt_raise",
+        "PLpgSQL_stmt_return",
+        "PLpgSQL_stmt_execsql",
+        "PLpgSQL_stmt_fors",
+    ];
+    match value {
+        serde_json::Value::Object(object) => object.iter().all(|(key, value)| {
+            if key.starts_with("PLpgSQL_stmt_") && !ACCEPTED.contains(&key.as_str()) {
+                return false;
+            }
+            if key == "query"
+                && let serde_json::Value::String(query) = value
+            {
+                queries.push(query.clone());
+                return true;
+            }
+            plpgsql_reads(value, queries)
+        }),
+        serde_json::Value::Array(items) => items.iter().all(|item| plpgsql_reads(item, queries)),
+        _ => true,
+    }
+}
+
+/// Whether a PL/pgSQL query (a statement, or an expression) is a plain read of the system
+/// catalogs calling only built-in functions that run no database code.
+fn catalog_read(query: &str) -> bool {
+    let parsed = pg_query::parse(query, 0).or_else(|_| pg_query::parse(&format!("SELECT {query}"), 0));
+    let Ok(parsed) = parsed else { return false };
+    let [statement] = parsed.protobuf.stmts.as_slice() else { return false };
+    let Some(NodeEnum::SelectStmt(select)) = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())
+    else {
+        return false;
+    };
+    if !select.locking_clause.is_empty() {
+        return false;
+    }
+    let root = NodeEnum::SelectStmt(select.clone());
+    root.nodes().into_iter().all(|(node, _, _, _)| match node {
+        pg_query::NodeRef::RangeVar(range) => {
+            matches!(range.schemaname.as_str(), "" | "pg_catalog") && range.relname.starts_with("pg_")
+        }
+        pg_query::NodeRef::FuncCall(call) => {
+            let names: Vec<&str> = call
+                .funcname
+                .iter()
+                .filter_map(|name| match &name.node {
+                    Some(NodeEnum::String(name)) => Some(name.sval.as_str()),
+                    _ => None,
+                })
+                .collect();
+            matches!(
+                names.as_slice(),
+                ["string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
+                    | ["pg_catalog", "string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
+            )
+        }
+        // A sub-select, a function in FROM: what they read is walked too, or refused.
+        pg_query::NodeRef::RangeFunction(_) => false,
+        _ => true,
+    })
 }
 
 /// The lock `CREATE TABLE` takes on tables that exist: ACCESS EXCLUSIVE on the parent of a
@@ -263,6 +361,7 @@ pub fn statement_work(node: &NodeEnum) -> Work {
         NodeEnum::VacuumStmt(_) => Work::Scan,
         NodeEnum::ClusterStmt(_) | NodeEnum::RefreshMatViewStmt(_) => Work::Rewrite,
         NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::MergeStmt(_) => Work::Rows,
+        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Work::Catalog,
         NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_) => Work::Unknown,
         NodeEnum::InsertStmt(insert) if insert.select_stmt.is_some() => Work::Rows,
         NodeEnum::AlterTableStmt(alter) => alter
@@ -830,6 +929,39 @@ mod tests {
         assert_eq!(created_of("CREATE TABLE t (k int)"), Some(vec![Created::Table("t".into())]));
         assert_eq!(created_of("ALTER TABLE t ALTER COLUMN k TYPE bigint"), Some(vec![]));
         assert_eq!(created_of("DO $$ BEGIN END $$"), None);
+    }
+
+    #[test]
+    fn a_do_block_that_only_reads_the_catalog_is_brief_and_locks_no_table() {
+        let check = "DO $haste$
+DECLARE
+  unknown text;
+BEGIN
+  SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) INTO unknown
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = '\"t\"'::regclass AND NOT c.relispartition;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s', 'n', 't'),
+      DETAIL = format('%s inherit its columns', unknown);
+  END IF;
+END
+$haste$";
+        assert_eq!((lock_of(check), work_of(check)), (Lock::None, Work::Catalog));
+        for unknown in [
+            "DO $$ BEGIN UPDATE t SET a = 1; END $$",
+            "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class WHERE f(relname); END $$",
+            "DO $$ BEGIN PERFORM pg_sleep(10); END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class FOR UPDATE; END $$",
+        ] {
+            assert_eq!(
+                (lock_of(unknown), work_of(unknown)),
+                (Lock::AccessExclusive, Work::Unknown),
+                "{unknown}"
+            );
+        }
     }
 
     #[test]

@@ -492,3 +492,27 @@ fn a_data_header_naming_a_missing_column_or_table_is_refused_before_anything_run
     let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
     assert_eq!(plan.code, 0, "{plan:?}");
 }
+
+/// The catalog check haste writes into a type change's swap (a `DO` block reading only the
+/// system catalogs) takes no table lock and is brief: the swap's transaction is safe on an idle
+/// database (h-adv13 P3: it "holds ACCESS EXCLUSIVE for a time that cannot be told").
+#[test]
+fn a_do_block_that_only_reads_the_catalog_is_safe_in_a_swap_transaction() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+    let check = "DO $haste$\nDECLARE\n  unknown text;\nBEGIN\n  SELECT string_agg(c.oid::regclass::text, ', ') INTO unknown\n    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid\n   WHERE i.inhparent = 't'::regclass;\n  IF unknown IS NOT NULL THEN\n    RAISE EXCEPTION USING MESSAGE = format('tables %s inherit t', unknown);\n  END IF;\nEND\n$haste$;";
+    let dir = migrations(&[("1_swap", &format!("{check}\nALTER TABLE t ADD COLUMN w int;\n"))]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let listed = statements(&plan);
+    assert_eq!(listed[0]["lock"], "NONE", "{plan:?}");
+    assert_eq!(listed[0]["work"], "catalog", "{plan:?}");
+    // A block that writes a table cannot be judged.
+    let dir = migrations(&[(
+        "1_swap",
+        "DO $$ BEGIN UPDATE t SET n = n + 1; END $$;\nALTER TABLE t ADD COLUMN w int;\n",
+    )]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+}
