@@ -560,10 +560,22 @@ impl Printer {
                             ));
                         }
                         if let Some(estimate) = statement.estimate_ms {
-                            facts.push(
-                                format!("{:?} work, about {estimate} ms (estimate)", statement.work)
-                                    .to_lowercase(),
-                            );
+                            let rebuilt = statement
+                                .tables
+                                .iter()
+                                .max_by_key(|table| table.rows)
+                                .map_or(0, |table| table.indexes);
+                            let builds = match (statement.work, rebuilt) {
+                                (haste_sql::Work::Rewrite, 1) => ", with its index built anew".to_owned(),
+                                (haste_sql::Work::Rewrite, 2..) => {
+                                    format!(", with its {rebuilt} indexes built anew")
+                                }
+                                _ => String::new(),
+                            };
+                            facts.push(format!(
+                                "{} work{builds}, about {estimate} ms (estimate)",
+                                format!("{:?}", statement.work).to_lowercase()
+                            ));
                         }
                         self.line(&format!("             {}", facts.join("; ")));
                         for missing in &statement.unmeasured {
@@ -580,6 +592,12 @@ impl Printer {
                         }
                         for blocker in &statement.blockers {
                             self.line(&format!("             blocked by {}", session_text(blocker)));
+                        }
+                        for session in &statement.load {
+                            self.line(&format!(
+                                "             queues briefly behind {} (a transaction younger than one lock-timeout attempt: load, not a blocker)",
+                                session_text(session)
+                            ));
                         }
                         for session in &statement.waits_for {
                             self.line(&format!(
@@ -603,6 +621,32 @@ impl Printer {
                                 paint("NOT SAFE NOW", RED.bold())
                             ));
                         }
+                    }
+                    if let Some(data) = &migration.data {
+                        self.line(&format!("  data step  {}", data.file));
+                        let size = match &data.size {
+                            Some(size) => {
+                                format!("{}: {} rows, {}", data.table, size.rows, human_bytes(size.bytes))
+                            }
+                            None => format!(
+                                "{}: no size (not there now, or not measured without waiting)",
+                                data.table
+                            ),
+                        };
+                        let batches = data
+                            .batches
+                            .map(|batches| format!(", about {batches} batches"))
+                            .unwrap_or_default();
+                        let resumed = match data.rows_done {
+                            0 => String::new(),
+                            done => format!(", resumed after {done} rows done"),
+                        };
+                        let rate =
+                            data.max_rate.map(|rate| format!(", at most {rate} rows/s")).unwrap_or_default();
+                        self.line(&format!(
+                            "             {size}; walked by {} in batches of {} rows{batches}{resumed}, each sized to about {} ms (the row locks a batch holds){rate}; lock timeout {} ms per attempt, blocked batches retried smaller",
+                            data.key, data.batch_size, data.target_ms, data.lock_timeout_ms
+                        ));
                     }
                 }
                 if let Some(held) = &report.held {
@@ -898,6 +942,10 @@ pub(crate) fn error_text(error: &Error) -> String {
             "error: this environment takes only migrations applied in {from} first (promote_from); not applied there with the same file:\n{}\n   = deploy them to {from} first, or pass --promotion-override \"<reason>\" (recorded in the history); nothing was applied",
             names.iter().map(|n| format!("  {n}")).collect::<Vec<_>>().join("\n")
         ),
+        Error::DataHeader { name, file, line, message } => format!(
+            "error: migration {name}: {message}; nothing of the migration was applied\n  --> {}:{line}\n   = name the table and its key column (the primary key) in the header",
+            file.display()
+        ),
         Error::TwoPhaseCommit { name, position, construct } => format!(
             "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
             position.file.display(),
@@ -1139,6 +1187,11 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
                     })
                 })
                 .collect();
+        }
+        Error::DataHeader { name, file, line, .. } => {
+            value["migration"] = name.clone().into();
+            value["file"] = file.display().to_string().into();
+            value["line"] = (*line).into();
         }
         Error::ForcedTransactionConflict { name, position, .. }
         | Error::TwoPhaseCommit { name, position, .. } => {

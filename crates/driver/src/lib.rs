@@ -43,6 +43,9 @@ pub struct LockHolder {
     /// What the session is doing (`active`, `idle in transaction`, ...), where the database says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
+    /// How long its transaction has been open, in milliseconds, where the database says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_ms: Option<u64>,
     /// The session is an autovacuum worker (PostgreSQL), which has no application name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autovacuum: Option<Autovacuum>,

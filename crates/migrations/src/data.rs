@@ -144,6 +144,16 @@ fn names(value: &str) -> Option<Vec<String>> {
 }
 
 impl DataStep {
+    /// The table walked, quoted as SQL text (schema-qualified when the header qualifies it).
+    pub fn relation(&self) -> String {
+        match &self.schema {
+            Some(schema) => {
+                format!("{}.{}", haste_sql::quote_ident(schema), haste_sql::quote_ident(&self.table))
+            }
+            None => haste_sql::quote_ident(&self.table),
+        }
+    }
+
     /// The statement of the batch whose key range is `range` (a condition) and whose last key is
     /// `end` (a literal).
     pub fn batch_statement(&self, range: &str, end: &str) -> String {

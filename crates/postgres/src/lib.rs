@@ -321,6 +321,7 @@ impl Connection for PgConnection {
                 since: row.next().unwrap_or_default(),
                 state: None,
                 autovacuum: None,
+                transaction_ms: None,
             }
         }))
     }
@@ -698,6 +699,7 @@ fn history_row(row: Vec<Option<String>>) -> HistoryRow {
 /// (whether it prevents wraparound it cannot tell).
 const SESSION_COLUMNS: &str = "SELECT a.pid, coalesce(a.application_name, ''), \
      coalesce(a.xact_start, a.backend_start)::text, coalesce(a.state, ''), \
+     CAST(extract(epoch FROM clock_timestamp() - a.xact_start) * 1000 AS bigint), \
      CASE WHEN a.backend_type = 'autovacuum worker' THEN \
        CASE WHEN a.query LIKE '%to prevent wraparound%' THEN 'wraparound' ELSE 'ordinary' END \
      WHEN a.backend_type IS NULL AND a.usesysid IS NULL AND a.datid IS NOT NULL THEN 'ordinary' END \
@@ -710,6 +712,7 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
         application_name: row.next().unwrap_or_default(),
         since: row.next().unwrap_or_default(),
         state: row.next().filter(|state| !state.is_empty()),
+        transaction_ms: row.next().and_then(|ms| ms.parse::<i64>().ok()).map(|ms| ms.max(0) as u64),
         autovacuum: match row.next().as_deref() {
             Some("ordinary") => Some(Autovacuum::Ordinary),
             Some("wraparound") => Some(Autovacuum::ToPreventWraparound),

@@ -61,6 +61,7 @@ impl<'a> Applier<'a> {
         if let Some(refused) = plan.unparseable() {
             return Err(self.failed(&plan, refused, Tried::attempts(1), FailureState::RolledBack));
         }
+        crate::data::check_header(&mut *self.connection, &plan)?;
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
             name: &migration.name,

@@ -9,7 +9,7 @@ use haste_driver::{Autovacuum, Connection, DbError, Limits, LockHolder};
 use haste_sql::{Dialect, Lock, StatementKind};
 
 use crate::error::{GaveUp, GaveUpBy};
-use crate::waits::{add_sessions, waits_by_design};
+use crate::waits::{add_sessions, locked_tables, waits_by_design};
 use crate::{MAX_BACKOFF, Observer, RunEvent, Settings};
 
 /// The lock budget of one unit of work: a statement, a transaction (haste's or the file's own),
@@ -279,7 +279,9 @@ pub(crate) fn blockers(
     kind: StatementKind,
 ) -> Vec<LockHolder> {
     let tables = match connection.dialect() {
-        Dialect::Postgres => haste_sql::tables_of(statement),
+        Dialect::Postgres => {
+            locked_tables(connection, statement).unwrap_or_else(|_| haste_sql::tables_of(statement))
+        }
         Dialect::Sqlite => Vec::new(),
     };
     // Only an explanation: failing to get it must not change the outcome.

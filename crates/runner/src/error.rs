@@ -161,6 +161,19 @@ pub enum Error {
         /// What it is.
         construct: &'static str,
     },
+    /// A data step's header names a table or key column that is not in the database, and the
+    /// statements of its migration do not create it.
+    #[error("{file}:{line}: {message}", file = file.display())]
+    DataHeader {
+        /// The migration.
+        name: String,
+        /// `data.sql`.
+        file: PathBuf,
+        /// The header's line.
+        line: usize,
+        /// What is missing.
+        message: String,
+    },
     /// The environment takes deploys only within its window (`window` in haste.toml).
     #[error("outside the deploy window ({window})")]
     OutsideWindow {

@@ -11,9 +11,9 @@ use haste_migrations::MigrationsDir;
 use haste_sql::{Dialect, Lock, Work, quote_literal};
 
 use crate::plan::{ExecutionMode, Plan};
-use crate::status::State;
-use crate::waits::{DesignedWait, add_sessions, waits_by_design};
+use crate::waits::{DesignedWait, add_sessions, locked_tables, waits_by_design};
 use crate::{Error, Settings};
+use haste_driver::history::MigrationStatus;
 
 /// The pending migrations, statement by statement.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -36,8 +36,36 @@ pub struct MigrationImpact {
     /// How it would run.
     #[serde(flatten)]
     pub mode: ExecutionMode,
-    /// Its statements.
+    /// Its statements (a resumed one's: those it has not done).
     pub statements: Vec<StatementImpact>,
+    /// Its batched data step (`data.sql`), run after the statements.
+    pub data: Option<DataImpact>,
+}
+
+/// A pending data step: the table it walks and how.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DataImpact {
+    /// `data.sql`, as found in the folder.
+    pub file: String,
+    /// The table walked, quoted as SQL text.
+    pub table: String,
+    /// Its key column.
+    pub key: String,
+    /// The table's live size, when it exists now (`None`: not yet, or not measured).
+    pub size: Option<TableSize>,
+    /// Rows a batch starts with; the size adapts to `target_ms`.
+    pub batch_size: u64,
+    /// The duration each batch's size adapts to: how long a batch holds its rows' locks.
+    pub target_ms: u64,
+    /// At most this many rows per second, when set.
+    pub max_rate: Option<u64>,
+    /// Batches at the starting size to walk the rows left (an estimate from the row estimate).
+    pub batches: Option<u64>,
+    /// Rows already done by a stopped walk this deploy resumes.
+    pub rows_done: u64,
+    /// One attempt of the lock budget for a batch, in milliseconds (0: none); a blocked batch
+    /// is retried smaller until the deploy's lock deadline.
+    pub lock_timeout_ms: u64,
 }
 
 /// One statement of a pending migration.
@@ -61,6 +89,10 @@ pub struct StatementImpact {
     /// Sessions holding a lock on those tables (or their partitions and inheritance children)
     /// that conflicts with its lock now, oldest transaction first: it would wait for them.
     pub blockers: Vec<LockHolder>,
+    /// Sessions holding such a lock now in an active transaction younger than one attempt of
+    /// the lock budget (the migration's `lock_timeout`): ordinary load it would queue behind
+    /// briefly, within an attempt, not blockers.
+    pub load: Vec<LockHolder>,
     /// For statements that wait for other transactions by design (the concurrent index builds
     /// and drops, `DETACH PARTITION CONCURRENTLY`): the sessions it would wait for now. That
     /// wait holds only a lock the application's reads and writes never wait for.
@@ -89,6 +121,9 @@ pub struct TableSize {
     pub rows: u64,
     /// How many partitions and inheritance children (at any depth) the sums include.
     pub partitions: u64,
+    /// Its indexes, with those of its partitions and children: each is built anew when the
+    /// table is rewritten.
+    pub indexes: u64,
 }
 
 /// A figure of a statement that could not be measured.
@@ -189,6 +224,8 @@ const PROBE_LIMITS: &str = "SELECT current_setting('lock_timeout'), current_sett
 
 /// How many rows the throughput sample reads at most.
 const SAMPLE_ROWS: u64 = 200_000;
+/// The work of building an index over a table's rows, in scans of it: a scan and a sort.
+const INDEX_BUILD_FACTOR: f64 = 2.0;
 /// A blocking lock held longer than this (estimated) makes the application wait noticeably.
 const BRIEF_MS: u64 = 100;
 
@@ -220,25 +257,46 @@ fn measure(
     dir: &MigrationsDir,
     settings: &Settings,
 ) -> Result<ImpactReport, Error> {
-    let status = crate::status(connection, dir, settings)?;
+    // The checks deploy makes before applying anything, by the same function: a plan of a deploy
+    // that would refuse is that refusal, with its exit code.
+    crate::check_provider(connection, dir)?;
+    let mut records = crate::recorded::read(connection, &settings.history)?;
+    // Without the migration lock, a `running` record is a live deploy's when one holds the
+    // lock: what it applies is still to be applied, not an interrupted run's.
+    if records.iter().any(|record| record.row.status == Some(MigrationStatus::Running))
+        && connection.lock_holder().map_err(Error::database("looking up the lock holder"))?.is_some()
+    {
+        records.retain(|record| record.row.status != Some(MigrationStatus::Running));
+    }
+    let pending = crate::verify(dir, &records, settings.allow_out_of_order)?;
     let dialect = connection.dialect();
     let postgres = dialect == Dialect::Postgres;
     let mut migrations: Vec<MigrationImpact> = Vec::new();
     let mut held = None;
-    for state in status.migrations.iter().filter(|state| state.state == State::Pending) {
-        let Some(migration) = dir.get(&state.name) else { continue };
+    for crate::Pending { migration, from, progress } in pending {
         let applied_now = |after: &str| migrations.iter().any(|listed| listed.name == after);
         if let Some(hold) = crate::held_back(connection, settings, migration, &applied_now)? {
             held = Some(hold);
             break;
         }
         let plan = Plan::new(dialect, migration)?;
+        crate::data::check_header(connection, &plan)?;
+        // One attempt of the lock budget, as deploy runs this migration's statements.
+        let attempt = migration.directives.lock_timeout.or(settings.limits.lock_timeout).unwrap_or_default();
         let mut statements = Vec::new();
-        for (index, statement) in plan.statements.iter().enumerate() {
+        // A resumed migration runs only the statements it has not done.
+        for (index, statement) in plan.statements.iter().enumerate().skip(from) {
             let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
             let work = if postgres { haste_sql::work_of(&statement.text) } else { Work::Catalog };
-            let names = if postgres { haste_sql::tables_of(&statement.text) } else { Vec::new() };
             let mut unmeasured = Vec::new();
+            let names = if postgres {
+                locked_tables(connection, &statement.text).unwrap_or_else(|error| {
+                    unmeasured.push(Unmeasured { figure: Figure::Size, table: None, reason: error.message });
+                    haste_sql::tables_of(&statement.text)
+                })
+            } else {
+                Vec::new()
+            };
             let mut tables = Vec::new();
             for name in &names {
                 match table_size(connection, name) {
@@ -251,12 +309,13 @@ fn measure(
                     }),
                 }
             }
-            let blockers = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
+            let holders = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
                 unmeasured.push(Unmeasured { figure: Figure::Blockers, table: None, reason: error.message });
                 Vec::new()
             });
+            let (load, blockers) = holders.iter().cloned().partition(|holder| passing(holder, attempt));
             let waits_for = match waits_by_design(statement.kind) {
-                Some(wait) => waited_for(connection, &names, wait, &blockers).unwrap_or_else(|error| {
+                Some(wait) => waited_for(connection, &names, wait, &holders).unwrap_or_else(|error| {
                     unmeasured.push(Unmeasured {
                         figure: Figure::WaitsFor,
                         table: None,
@@ -280,6 +339,7 @@ fn measure(
                 tables,
                 estimate_ms: None,
                 blockers,
+                load,
                 waits_for,
                 unmeasured,
                 lint: Vec::new(),
@@ -296,7 +356,26 @@ fn measure(
                 refused.error.message
             ));
         }
-        migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements });
+        let data = migration.data.as_ref().map(|step| {
+            let table = step.relation();
+            let size = table_size(connection, &table).ok().flatten();
+            let rows_done = progress.as_ref().map_or(0, |(_, rows)| *rows);
+            DataImpact {
+                file: step.file.path.display().to_string(),
+                key: step.key.clone(),
+                batches: size
+                    .as_ref()
+                    .map(|size| size.rows.saturating_sub(rows_done).div_ceil(step.batch_size.max(1))),
+                size,
+                table,
+                batch_size: step.batch_size,
+                target_ms: u64::try_from(step.target.as_millis()).unwrap_or(u64::MAX),
+                max_rate: step.max_rate,
+                rows_done,
+                lock_timeout_ms: u64::try_from(attempt.as_millis()).unwrap_or(u64::MAX),
+            }
+        });
+        migrations.push(MigrationImpact { name: migration.name.clone(), mode: plan.mode, statements, data });
     }
     let largest = migrations
         .iter()
@@ -346,17 +425,28 @@ fn waited_for(
     Ok(sessions.split_off(blockers.len()))
 }
 
+/// Whether a session holding a conflicting lock is passing load rather than a blocker: an
+/// active transaction younger than one `attempt` of the lock budget, which ordinarily ends
+/// within it. One idle in its transaction waits for its client, which may never come back; one
+/// older than an attempt may hold past it; and without a lock timeout (zero) the application
+/// would queue behind the statement for as long as any holder lasts.
+fn passing(holder: &LockHolder, attempt: std::time::Duration) -> bool {
+    holder.state.as_deref() == Some("active")
+        && holder.transaction_ms.is_some_and(|ms| u128::from(ms) < attempt.as_millis())
+}
+
 /// Fills in the estimate and whether the statement is safe to run now.
 fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
-    let rows: u64 = statement.tables.iter().map(|table| table.rows).max().unwrap_or(0);
+    let largest = statement.tables.iter().max_by_key(|table| table.rows);
+    let rows = largest.map_or(0, |table| table.rows);
     // A scan reads each row once; an index build also sorts; changing rows writes them and
-    // their WAL; a rewrite writes the table and rebuilds every index.
+    // their WAL; a rewrite writes the table and then builds each of its indexes anew.
     let factor = match statement.work {
         Work::Catalog | Work::Unknown => None,
         Work::Scan => Some(1.0),
-        Work::Build => Some(2.0),
+        Work::Build => Some(INDEX_BUILD_FACTOR),
         Work::Rows => Some(3.0),
-        Work::Rewrite => Some(4.0),
+        Work::Rewrite => Some(4.0 + INDEX_BUILD_FACTOR * largest.map_or(0, |table| table.indexes) as f64),
     };
     statement.estimate_ms = factor
         .zip(scan_rows_per_second)
@@ -433,7 +523,8 @@ fn table_size(connection: &mut dyn Connection, table: &str) -> Result<Option<Tab
          sizes AS (SELECT c.relkind, pg_total_relation_size(c.oid) AS bytes, c.reltuples, tree.depth \
            FROM tree JOIN pg_class c ON c.oid = tree.oid) \
          SELECT sum(bytes), sum(CASE WHEN reltuples >= 0 THEN CAST(reltuples AS bigint) \
-                WHEN relkind = 'p' THEN 0 ELSE bytes / 100 END), count(*) FILTER (WHERE depth > 0) \
+                WHEN relkind = 'p' THEN 0 ELSE bytes / 100 END), count(*) FILTER (WHERE depth > 0), \
+                (SELECT count(*) FROM pg_index i WHERE i.indrelid IN (SELECT oid FROM tree)) \
          FROM sizes HAVING count(*) > 0",
         quote_literal(table)
     );
@@ -441,7 +532,13 @@ fn table_size(connection: &mut dyn Connection, table: &str) -> Result<Option<Tab
     let number = |i: usize| {
         row.get(i).cloned().flatten().and_then(|value| value.parse::<i64>().ok()).unwrap_or(0).max(0) as u64
     };
-    Ok(Some(TableSize { name: table.to_owned(), bytes: number(0), rows: number(1), partitions: number(2) }))
+    Ok(Some(TableSize {
+        name: table.to_owned(),
+        bytes: number(0),
+        rows: number(1),
+        partitions: number(2),
+        indexes: number(3),
+    }))
 }
 
 /// Rows per second a sequential scan of `table` reads now, from reading up to

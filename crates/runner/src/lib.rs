@@ -676,7 +676,7 @@ fn adopt_prisma_history(
     Ok(adopted.into_iter().map(|(migration, _)| migration.name.clone()).collect())
 }
 
-fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<(), Error> {
+pub(crate) fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<(), Error> {
     match &dir.provider {
         Some(folder) if folder != connection.provider() => Err(Error::ProviderMismatch {
             folder: folder.clone(),
@@ -688,9 +688,9 @@ fn check_provider(connection: &dyn Connection, dir: &MigrationsDir) -> Result<()
 
 /// A migration to apply: from its first statement, or a data step to resume.
 pub(crate) struct Pending<'d> {
-    migration: &'d Migration,
-    from: usize,
-    progress: Option<(String, u64)>,
+    pub(crate) migration: &'d Migration,
+    pub(crate) from: usize,
+    pub(crate) progress: Option<(String, u64)>,
 }
 
 /// Whether `record` is a data migration whose statements are done and whose batches stopped
@@ -720,8 +720,9 @@ fn blocked(record: &Record) -> Error {
     }
 }
 
-/// The pending migrations, after checking that history and folder agree.
-fn verify<'d>(
+/// The pending migrations, after checking that history and folder agree: deploy's checks, and
+/// `migrate plan`'s.
+pub(crate) fn verify<'d>(
     dir: &'d MigrationsDir,
     records: &[Record],
     allow_out_of_order: bool,

@@ -180,8 +180,106 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         | NodeEnum::DeleteStmt(_)
         | NodeEnum::MergeStmt(_) => Lock::RowExclusive,
         NodeEnum::LockStmt(lock) => explicit_lock(lock.mode),
+        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Lock::None,
         _ => Lock::AccessExclusive,
     }
+}
+
+/// Whether a `DO` block only reads the system catalogs (as the checks haste writes into a
+/// type change's swap do): PL/pgSQL blocks, assignments, `IF`, `RAISE`, `RETURN` and queries
+/// that are plain reads of `pg_catalog` relations calling only built-in functions that run no
+/// database code. Such a block takes no lock on any table and its time does not grow with one.
+fn reads_only_the_catalog(block: &pg_query::protobuf::DoStmt) -> bool {
+    let mut language = None;
+    let mut body = None;
+    for argument in &block.args {
+        if let Some(NodeEnum::DefElem(element)) = &argument.node
+            && let Some(NodeEnum::String(value)) = element.arg.as_deref().and_then(|arg| arg.node.as_ref())
+        {
+            match element.defname.as_str() {
+                "as" => body = Some(value.sval.clone()),
+                "language" => language = Some(value.sval.to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+    }
+    let (Some(body), None | Some("plpgsql")) = (body, language.as_deref()) else { return false };
+    let function = format!(
+        "CREATE FUNCTION haste_check() RETURNS void LANGUAGE plpgsql AS {}",
+        crate::dollar_quote(&body)
+    );
+    let Ok(parsed) = pg_query::parse_plpgsql(&function) else { return false };
+    let mut queries = Vec::new();
+    plpgsql_reads(&parsed, &mut queries) && queries.iter().all(|query| catalog_read(query))
+}
+
+/// Collects the queries of a PL/pgSQL syntax tree (as JSON) into `queries`; false when it holds
+/// a statement other than those [`reads_only_the_catalog`] accepts.
+fn plpgsql_reads(value: &serde_json::Value, queries: &mut Vec<String>) -> bool {
+    const ACCEPTED: [&str; 7] = [
+        "PLpgSQL_stmt_block",
+        "PLpgSQL_stmt_assign",
+        "PLpgSQL_stmt_if",
+        "PLpgSQL_stmt_raise",
+        "PLpgSQL_stmt_return",
+        "PLpgSQL_stmt_execsql",
+        "PLpgSQL_stmt_fors",
+    ];
+    match value {
+        serde_json::Value::Object(object) => object.iter().all(|(key, value)| {
+            if key.starts_with("PLpgSQL_stmt_") && !ACCEPTED.contains(&key.as_str()) {
+                return false;
+            }
+            if key == "query"
+                && let serde_json::Value::String(query) = value
+            {
+                queries.push(query.clone());
+                return true;
+            }
+            plpgsql_reads(value, queries)
+        }),
+        serde_json::Value::Array(items) => items.iter().all(|item| plpgsql_reads(item, queries)),
+        _ => true,
+    }
+}
+
+/// Whether a PL/pgSQL query (a statement, or an expression) is a plain read of the system
+/// catalogs calling only built-in functions that run no database code.
+fn catalog_read(query: &str) -> bool {
+    let parsed = pg_query::parse(query, 0).or_else(|_| pg_query::parse(&format!("SELECT {query}"), 0));
+    let Ok(parsed) = parsed else { return false };
+    let [statement] = parsed.protobuf.stmts.as_slice() else { return false };
+    let Some(NodeEnum::SelectStmt(select)) = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())
+    else {
+        return false;
+    };
+    if !select.locking_clause.is_empty() {
+        return false;
+    }
+    let root = NodeEnum::SelectStmt(select.clone());
+    root.nodes().into_iter().all(|(node, _, _, _)| match node {
+        pg_query::NodeRef::RangeVar(range) => {
+            matches!(range.schemaname.as_str(), "" | "pg_catalog") && range.relname.starts_with("pg_")
+        }
+        pg_query::NodeRef::FuncCall(call) => {
+            let names: Vec<&str> = call
+                .funcname
+                .iter()
+                .filter_map(|name| match &name.node {
+                    Some(NodeEnum::String(name)) => Some(name.sval.as_str()),
+                    _ => None,
+                })
+                .collect();
+            matches!(
+                names.as_slice(),
+                ["string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
+                    | ["pg_catalog", "string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
+            )
+        }
+        // A sub-select, a function in FROM: what they read is walked too, or refused.
+        pg_query::NodeRef::RangeFunction(_) => false,
+        _ => true,
+    })
 }
 
 /// The lock `CREATE TABLE` takes on tables that exist: ACCESS EXCLUSIVE on the parent of a
@@ -263,6 +361,7 @@ pub fn statement_work(node: &NodeEnum) -> Work {
         NodeEnum::VacuumStmt(_) => Work::Scan,
         NodeEnum::ClusterStmt(_) | NodeEnum::RefreshMatViewStmt(_) => Work::Rewrite,
         NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::MergeStmt(_) => Work::Rows,
+        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Work::Catalog,
         NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_) => Work::Unknown,
         NodeEnum::InsertStmt(insert) if insert.select_stmt.is_some() => Work::Rows,
         NodeEnum::AlterTableStmt(alter) => alter
@@ -410,9 +509,22 @@ pub fn tables_of(statement: &str) -> Vec<String> {
                 for command in &alter.cmds {
                     if let Some(NodeEnum::AlterTableCmd(command)) = &command.node {
                         named.extend(command.def.as_deref().and_then(referenced));
+                        // The table attached (scanned under its lock) or detached.
+                        if let Some(NodeEnum::PartitionCmd(partition)) =
+                            command.def.as_deref().and_then(|def| def.node.as_ref())
+                        {
+                            named.extend(partition.name.clone());
+                        }
                     }
                 }
             }
+            // Statements whose table the parser's list of tables leaves out.
+            Some(NodeEnum::RenameStmt(rename)) if rename.rename_type != ObjectType::ObjectIndex as i32 => {
+                named.extend(rename.relation.clone());
+            }
+            Some(NodeEnum::CreatePolicyStmt(policy)) => named.extend(policy.table.clone()),
+            Some(NodeEnum::AlterPolicyStmt(policy)) => named.extend(policy.table.clone()),
+            Some(NodeEnum::ClusterStmt(cluster)) => named.extend(cluster.relation.clone()),
             _ => {}
         }
     }
@@ -423,6 +535,135 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         }
     }
     tables
+}
+
+/// A table or column a statement creates, or names anew by renaming (names as PostgreSQL reads
+/// them, without schema).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// A table, view or materialized view.
+    Table(String),
+    /// A column of `table`.
+    Column {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+    },
+}
+
+/// What a PostgreSQL statement creates ([`Created`]); `None` when that cannot be told from the
+/// statement (it does not parse, or runs code: `DO`, `CALL`, a function call).
+pub fn created_of(statement: &str) -> Option<Vec<Created>> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let mut created = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        let node = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())?;
+        match node {
+            NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) => return None,
+            NodeEnum::SelectStmt(_) if calls_functions(node) => return None,
+            NodeEnum::CreateStmt(create) => {
+                created.extend(create.relation.as_ref().map(|r| Created::Table(r.relname.clone())))
+            }
+            NodeEnum::CreateTableAsStmt(create) => created.extend(
+                create
+                    .into
+                    .as_ref()
+                    .and_then(|into| into.rel.as_ref())
+                    .map(|r| Created::Table(r.relname.clone())),
+            ),
+            NodeEnum::ViewStmt(view) => {
+                created.extend(view.view.as_ref().map(|r| Created::Table(r.relname.clone())))
+            }
+            NodeEnum::AlterTableStmt(alter) => {
+                let table = alter.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
+                for command in &alter.cmds {
+                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node
+                        && command.subtype == AlterTableType::AtAddColumn as i32
+                        && let Some(NodeEnum::ColumnDef(column)) =
+                            command.def.as_deref().and_then(|def| def.node.as_ref())
+                    {
+                        created
+                            .push(Created::Column { table: table.clone(), column: column.colname.clone() });
+                    }
+                }
+            }
+            NodeEnum::RenameStmt(rename) => {
+                let table = rename.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
+                if rename.rename_type == ObjectType::ObjectColumn as i32 {
+                    created.push(Created::Column { table, column: rename.newname.clone() });
+                } else if rename.relation.is_some() {
+                    created.push(Created::Table(rename.newname.clone()));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(created)
+}
+
+/// A table a statement locks that only the catalog can name: the statement names another
+/// object, through which PostgreSQL locks the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogTable {
+    /// The table of an index (quoted as SQL text): `DROP INDEX`, `REINDEX INDEX`.
+    OfIndex(String),
+    /// The table the foreign key `constraint` of `table` (quoted) references, if it is one:
+    /// `ALTER TABLE ... DROP CONSTRAINT` locks it too.
+    ReferencedBy {
+        /// The table the constraint is on.
+        table: String,
+        /// The constraint's name.
+        constraint: String,
+    },
+}
+
+/// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
+pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    let quoted = |range: &pg_query::protobuf::RangeVar| match range.schemaname.as_str() {
+        "" => crate::quote_ident(&range.relname),
+        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&range.relname)),
+    };
+    let mut found = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
+                for object in &drop.objects {
+                    let Some(NodeEnum::List(names)) = &object.node else { continue };
+                    let names: Vec<String> = names
+                        .items
+                        .iter()
+                        .filter_map(|name| match &name.node {
+                            Some(NodeEnum::String(name)) => Some(crate::quote_ident(&name.sval)),
+                            _ => None,
+                        })
+                        .collect();
+                    found.push(CatalogTable::OfIndex(names.join(".")));
+                }
+            }
+            Some(NodeEnum::ReindexStmt(reindex))
+                if reindex.kind == pg_query::protobuf::ReindexObjectType::ReindexObjectIndex as i32 =>
+            {
+                found.extend(reindex.relation.as_ref().map(|index| CatalogTable::OfIndex(quoted(index))));
+            }
+            Some(NodeEnum::AlterTableStmt(alter)) => {
+                let Some(table) = alter.relation.as_ref().map(quoted) else { continue };
+                for command in &alter.cmds {
+                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node
+                        && command.subtype == AlterTableType::AtDropConstraint as i32
+                    {
+                        found.push(CatalogTable::ReferencedBy {
+                            table: table.clone(),
+                            constraint: command.name.clone(),
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// The lock `SET (name = ...)` or `RESET (name)` of one table storage parameter takes (`toast.`
@@ -643,8 +884,84 @@ mod tests {
         let fk =
             tables_of("ALTER TABLE ch ADD CONSTRAINT fk FOREIGN KEY (pid) REFERENCES par (id) NOT VALID");
         assert_eq!(fk, [r#""ch""#, r#""par""#]);
+        let attached = tables_of("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (1) TO (2)");
+        assert_eq!(attached, [r#""parted""#, r#""p2""#]);
+        for (sql, table) in [
+            ("ALTER TABLE parent RENAME COLUMN v TO w", r#""parent""#),
+            ("ALTER TABLE s.parent RENAME TO parent2", r#""s"."parent""#),
+            ("CREATE POLICY p ON parent USING (v > 0)", r#""parent""#),
+            ("ALTER POLICY p ON parent USING (v > 1)", r#""parent""#),
+            ("CLUSTER parent USING parent_pkey", r#""parent""#),
+        ] {
+            assert_eq!(tables_of(sql), [table], "{sql}");
+        }
         let inline = tables_of("CREATE TABLE c (a int REFERENCES \"Big\".\"Par\" (id))");
         assert!(inline.contains(&"\"Big\".\"Par\"".to_owned()), "{inline:?}");
+    }
+
+    #[test]
+    fn an_index_and_a_dropped_constraint_name_their_tables_through_the_catalog() {
+        assert_eq!(
+            catalog_tables_of("DROP INDEX s.i, j"),
+            [CatalogTable::OfIndex(r#""s"."i""#.to_owned()), CatalogTable::OfIndex(r#""j""#.to_owned())]
+        );
+        assert_eq!(catalog_tables_of("REINDEX INDEX i"), [CatalogTable::OfIndex(r#""i""#.to_owned())]);
+        assert_eq!(
+            catalog_tables_of("ALTER TABLE child DROP CONSTRAINT child_pid_fkey"),
+            [CatalogTable::ReferencedBy {
+                table: r#""child""#.to_owned(),
+                constraint: "child_pid_fkey".to_owned()
+            }]
+        );
+        assert!(catalog_tables_of("ALTER TABLE child ADD COLUMN a int").is_empty());
+    }
+
+    #[test]
+    fn says_which_tables_and_columns_a_statement_creates() {
+        let column =
+            |table: &str, column: &str| Created::Column { table: table.into(), column: column.into() };
+        assert_eq!(
+            created_of("ALTER TABLE s.t ADD COLUMN k int, ADD COLUMN \"V\" int"),
+            Some(vec![column("t", "k"), column("t", "V")])
+        );
+        assert_eq!(created_of("ALTER TABLE t RENAME COLUMN a TO k"), Some(vec![column("t", "k")]));
+        assert_eq!(created_of("ALTER TABLE t RENAME TO u"), Some(vec![Created::Table("u".into())]));
+        assert_eq!(created_of("CREATE TABLE t (k int)"), Some(vec![Created::Table("t".into())]));
+        assert_eq!(created_of("ALTER TABLE t ALTER COLUMN k TYPE bigint"), Some(vec![]));
+        assert_eq!(created_of("DO $$ BEGIN END $$"), None);
+    }
+
+    #[test]
+    fn a_do_block_that_only_reads_the_catalog_is_brief_and_locks_no_table() {
+        let check = "DO $haste$
+DECLARE
+  unknown text;
+BEGIN
+  SELECT string_agg(c.oid::regclass::text, ', ' ORDER BY c.oid::regclass::text) INTO unknown
+    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = '\"t\"'::regclass AND NOT c.relispartition;
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s', 'n', 't'),
+      DETAIL = format('%s inherit its columns', unknown);
+  END IF;
+END
+$haste$";
+        assert_eq!((lock_of(check), work_of(check)), (Lock::None, Work::Catalog));
+        for unknown in [
+            "DO $$ BEGIN UPDATE t SET a = 1; END $$",
+            "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class WHERE f(relname); END $$",
+            "DO $$ BEGIN PERFORM pg_sleep(10); END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class FOR UPDATE; END $$",
+        ] {
+            assert_eq!(
+                (lock_of(unknown), work_of(unknown)),
+                (Lock::AccessExclusive, Work::Unknown),
+                "{unknown}"
+            );
+        }
     }
 
     #[test]

@@ -215,6 +215,7 @@ impl Connection for SqliteConnection {
             since: lines.next().map(|secs| format!("unix time {secs}")).unwrap_or_default(),
             state: None,
             autovacuum: None,
+            transaction_ms: None,
         }))
     }
 

@@ -250,3 +250,269 @@ fn a_new_partitions_parent_and_a_referenced_table_are_guarded_too() {
         assert_eq!(planned["blockers"][0]["application_name"], "report", "{statement}: {plan:?}");
     }
 }
+
+/// Tables the parser's own list leaves out: a renamed table or column, a policy's table, and
+/// the table `ATTACH PARTITION` scans under its lock (h-adv13 P6, P7: each was "safe now"
+/// while a reader held the table, and the deploy then waited for it).
+#[test]
+fn renamed_policy_and_attached_tables_are_measured_and_guarded() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE parent (id int PRIMARY KEY, v int); INSERT INTO parent SELECT g, g FROM generate_series(1, 1000) g;
+         CREATE TABLE parted (id int, k int) PARTITION BY RANGE (k);
+         CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
+         CREATE TABLE p2 (id int, k int); INSERT INTO p2 SELECT g, 100 + g % 100 FROM generate_series(1, 5000) g;
+         CREATE TABLE child (id int PRIMARY KEY, pid int CONSTRAINT child_pid_fkey REFERENCES parent (id));
+         ANALYZE parent, p2",
+    );
+    let cases = [
+        (
+            "-- haste:allow-file rename-column reason=\"test\"\nALTER TABLE parent RENAME COLUMN v TO w;",
+            "parent",
+            "\"parent\"",
+        ),
+        (
+            "-- haste:allow-file rename-table reason=\"test\"\nALTER TABLE parent RENAME TO parent2;",
+            "parent",
+            "\"parent\"",
+        ),
+        ("CREATE POLICY p ON parent USING (v > 0);", "parent", "\"parent\""),
+        ("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (100) TO (200);", "p2", "\"p2\""),
+        // The table a dropped foreign key references is locked too: the catalog names it.
+        ("ALTER TABLE child DROP CONSTRAINT child_pid_fkey;", "parent", "\"public\".\"parent\""),
+    ];
+    for (statement, held, table) in cases {
+        let dir = migrations(&[("1_change", statement)]);
+        let reader = report_session(url, &format!("BEGIN; SELECT count(*) FROM {held}"));
+        let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        drop(reader);
+        let planned = &statements(&plan)[0];
+        let size = planned["tables"].as_array().unwrap().iter().find(|size| size["name"] == table).cloned();
+        assert!(size.is_some_and(|size| size["rows"].as_u64() > Some(0)), "{statement}: {plan:?}");
+        assert_eq!(planned["safe_now"], false, "{statement}: {plan:?}");
+        assert_eq!(planned["blockers"][0]["application_name"], "report", "{statement}: {plan:?}");
+        assert_eq!(plan.code, 17, "{statement}: {plan:?}");
+    }
+}
+
+/// `migrate plan` and `deploy --dry-run` make deploy's own checks and refuse as it refuses
+/// (h-adv13 P5: both said "Safe to deploy now." where deploy refused).
+#[test]
+fn plan_and_dry_run_refuse_where_deploy_refuses_with_its_code() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (a int); CREATE TABLE u (b int)");
+    let dir = migrations(&[("1_a", "ALTER TABLE t ADD COLUMN x int;")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    dir.write(
+        "migrations/1_a/migration.sql",
+        "ALTER TABLE t ADD COLUMN x int;\nALTER TABLE t ADD COLUMN y int;\n",
+    );
+    dir.write("migrations/2_b/migration.sql", "ALTER TABLE u ADD COLUMN c int;\n");
+    let same_as_deploy = |code: &str, exit: i32| {
+        let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+        assert_eq!(deploy.code, exit, "{deploy:?}");
+        for command in [&["migrate", "plan"][..], &["migrate", "deploy", "--dry-run"]] {
+            let args = [command, &["--url", url, "--format", "json"]].concat();
+            let run = haste(dir.path(), &args);
+            assert_eq!(run.code, exit, "{command:?}: {run:?}");
+            let document = &run.json_lines()[0];
+            assert_eq!(document["error"]["code"], code, "{command:?}: {run:?}");
+            let refusal = deploy.json_lines().into_iter().find(|line| line["error"]["code"].is_string());
+            assert_eq!(document["error"]["message"], refusal.unwrap()["error"]["message"], "{run:?}");
+            let text = haste(dir.path(), &[command, &["--url", url]].concat());
+            assert!(!text.stdout.contains("Safe to deploy now"), "{command:?}: {text:?}");
+        }
+    };
+    same_as_deploy("CHECKSUM_MISMATCH", 4);
+    std::fs::remove_dir_all(dir.path().join("migrations/1_a")).unwrap();
+    same_as_deploy("MISSING_APPLIED", 4);
+
+    let db = database().unwrap();
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (a int); CREATE TABLE u (b int)");
+    let dir = migrations(&[
+        ("1_a", "-- haste:transaction off\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nSELECT 1/0;\n"),
+        ("2_b", "ALTER TABLE u ADD COLUMN c int;"),
+    ]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 6);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    assert_eq!(deploy.code, 7, "{deploy:?}");
+    for command in [&["migrate", "plan"][..], &["migrate", "deploy", "--dry-run"]] {
+        let run = haste(dir.path(), &[command, &["--url", url, "--format", "json"]].concat());
+        assert_eq!(run.code, 7, "{command:?}: {run:?}");
+        assert_eq!(run.json_lines()[0]["error"]["code"], "BLOCKED_BY_FAILED", "{run:?}");
+    }
+}
+
+/// A writer in the middle of a short transaction is load the statement queues behind within one
+/// attempt of the lock budget, not a blocker; once its transaction is older than an attempt it
+/// is one (h-adv13 P8: under ordinary write load plan was never safe).
+#[test]
+fn a_transaction_younger_than_one_lock_timeout_attempt_is_load_not_a_blocker() {
+    let Some(db) = database() else { return };
+    let url = db.url.clone();
+    db.execute("CREATE TABLE t (id int, v int); INSERT INTO t SELECT g, 0 FROM generate_series(1, 100) g");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN w int;")]);
+    let writer_url = url.clone();
+    // An active writer: its transaction holds ROW EXCLUSIVE on t while its statement runs.
+    let writer = std::thread::spawn(move || {
+        let session = Session::connect(&format!("{writer_url}?application_name=report"));
+        session.execute(
+            "SET statement_timeout = '20s'; BEGIN; UPDATE t SET v = v + 1 WHERE id = 1; SELECT pg_sleep(3); COMMIT",
+        );
+    });
+    let active = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'report' \
+                  AND state = 'active' AND datname = current_database() AND xact_start IS NOT NULL";
+    while db.value(active).as_deref() != Some("1") {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // An attempt of a minute: the writer's transaction, seconds old at most, is younger.
+    let patient =
+        haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json", "--lock-timeout", "60s"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", &url, "--lock-timeout", "60s"]);
+    // The default attempt (100 ms): once the writer's transaction is older, it is a blocker.
+    let older = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'report' AND state = 'active' \
+                 AND datname = current_database() AND clock_timestamp() - xact_start > interval '300 ms'";
+    while db.value(older).as_deref() != Some("1") {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let strict = haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json"]);
+    writer.join().unwrap();
+    assert_eq!(patient.code, 0, "{patient:?}");
+    let statement = &statements(&patient)[0];
+    assert_eq!(statement["blockers"], serde_json::json!([]), "{patient:?}");
+    assert_eq!(statement["load"][0]["application_name"], "report", "{patient:?}");
+    assert!(statement["load"][0]["transaction_ms"].is_u64(), "{patient:?}");
+    assert!(
+        text.stdout.contains("load, not a blocker") && text.stdout.contains("Safe to deploy now"),
+        "{text:?}"
+    );
+    assert_eq!(strict.code, 17, "{strict:?}");
+    let statement = &statements(&strict)[0];
+    assert_eq!(statement["blockers"][0]["application_name"], "report", "{strict:?}");
+    assert_eq!(statement["load"], serde_json::json!([]), "{strict:?}");
+}
+
+/// A rewrite builds each of the table's indexes anew under its lock: the estimate counts each
+/// build (h-adv13 E2: 5 indexes, "about 82 ms" for a lock held over 1 s).
+#[test]
+fn a_rewrite_estimate_counts_the_build_of_each_index() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE t (id int PRIMARY KEY, n int, a text, c int);
+         INSERT INTO t SELECT g, g, md5(g::text), g FROM generate_series(1, 20000) g;
+         CREATE INDEX ON t (a); CREATE INDEX ON t (c); CREATE INDEX ON t (n); ANALYZE t",
+    );
+    let dir = migrations(&[(
+        "1_retype",
+        "-- haste:allow-file column-type-rewrite reason=\"the estimate\"\nALTER TABLE t ALTER COLUMN n TYPE bigint;",
+    )]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    let statement = &statements(&plan)[0];
+    let table = &statement["tables"][0];
+    assert_eq!(table["indexes"], 4, "{plan:?}");
+    let rows = table["rows"].as_u64().unwrap();
+    let rate = plan.json_lines()[0]["scan_rows_per_second"].as_u64().unwrap();
+    // Writing the table (4 scans' work) and building 4 indexes (2 each).
+    let expected = (rows as f64 * (4.0 + 2.0 * 4.0) * 1000.0 / rate as f64) as u64;
+    assert_eq!(statement["estimate_ms"].as_u64(), Some(expected), "{plan:?}");
+    assert!(text.stdout.contains("rewrite work, with its 4 indexes built anew, about "), "{text:?}");
+}
+
+/// A pending `data.sql` is part of the plan: the table it walks, its size and batches (h-adv13
+/// P4: plan said nothing of it, text or JSON).
+#[test]
+fn a_pending_data_step_is_listed_with_its_table_and_batches() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE TABLE contacts (id int PRIMARY KEY, score int);
+         INSERT INTO contacts SELECT g, NULL FROM generate_series(1, 10000) g; ANALYZE contacts",
+    );
+    let dir = migrations(&[("1_fill", "ALTER TABLE contacts ADD COLUMN note text;")]);
+    dir.write(
+        "migrations/1_fill/data.sql",
+        "-- haste:data table=contacts key=id batch=1000\nUPDATE contacts SET score = id * 2 WHERE :range AND score IS NULL;\n",
+    );
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let text = haste(dir.path(), &["migrate", "plan", "--url", url]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let data = &plan.json_lines()[0]["migrations"][0]["data"];
+    assert_eq!(data["table"], "\"contacts\"", "{plan:?}");
+    assert_eq!(data["key"], "id", "{plan:?}");
+    assert_eq!(data["size"]["rows"], 10000, "{plan:?}");
+    assert_eq!(data["batch_size"], 1000, "{plan:?}");
+    assert_eq!(data["batches"], 10, "{plan:?}");
+    assert_eq!(data["lock_timeout_ms"], 100, "{plan:?}");
+    assert!(data["file"].as_str().is_some_and(|file| file.ends_with("data.sql")), "{plan:?}");
+    assert!(
+        text.stdout.contains("data step") && text.stdout.contains("\"contacts\": 10000 rows"),
+        "{text:?}"
+    );
+    assert!(text.stdout.contains("in batches of 1000 rows, about 10 batches"), "{text:?}");
+}
+
+/// A data step whose header names a key column (or table) that is not there, nor created by its
+/// migration, is refused before anything of the migration runs, by plan and deploy alike,
+/// naming data.sql (h-adv13 D3: deploy applied migration.sql, then failed with exit 1).
+#[test]
+fn a_data_header_naming_a_missing_column_or_table_is_refused_before_anything_runs() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (k int PRIMARY KEY, v int); INSERT INTO t VALUES (1, 0)");
+    let dir = migrations(&[("1_a", "ALTER TABLE t ADD COLUMN w int;")]);
+    for header in ["-- haste:data table=t key=kk", "-- haste:data table=nosuch key=k"] {
+        dir.write("migrations/1_a/data.sql", &format!("{header}\nUPDATE t SET v = 1 WHERE :range;\n"));
+        for command in [&["migrate", "plan"][..], &["migrate", "deploy"]] {
+            let run = haste(dir.path(), &[command, &["--url", url, "--format", "json"]].concat());
+            assert_eq!(run.code, 4, "{header} {command:?}: {run:?}");
+            let error = &run.json_lines().into_iter().find(|line| line["error"]["code"].is_string()).unwrap()
+                ["error"];
+            assert_eq!(error["code"], "DATA_HEADER", "{run:?}");
+            assert!(error["file"].as_str().is_some_and(|file| file.ends_with("data.sql")), "{run:?}");
+            assert_eq!(error["line"], 1, "{run:?}");
+        }
+        let text = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+        assert!(text.stderr.contains("data.sql:1"), "{text:?}");
+        assert_eq!(
+            db.value(
+                "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'w'"
+            )
+            .as_deref(),
+            Some("0")
+        );
+    }
+    // A key column the migration itself adds is there when the walk starts.
+    dir.write("migrations/1_a/migration.sql", "ALTER TABLE t ADD COLUMN kk int;\n");
+    dir.write("migrations/1_a/data.sql", "-- haste:data table=t key=kk\nUPDATE t SET v = 1 WHERE :range;\n");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
+/// The catalog check haste writes into a type change's swap (a `DO` block reading only the
+/// system catalogs) takes no table lock and is brief: the swap's transaction is safe on an idle
+/// database (h-adv13 P3: it "holds ACCESS EXCLUSIVE for a time that cannot be told").
+#[test]
+fn a_do_block_that_only_reads_the_catalog_is_safe_in_a_swap_transaction() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, n int); INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g");
+    let check = "DO $haste$\nDECLARE\n  unknown text;\nBEGIN\n  SELECT string_agg(c.oid::regclass::text, ', ') INTO unknown\n    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid\n   WHERE i.inhparent = 't'::regclass;\n  IF unknown IS NOT NULL THEN\n    RAISE EXCEPTION USING MESSAGE = format('tables %s inherit t', unknown);\n  END IF;\nEND\n$haste$;";
+    let dir = migrations(&[("1_swap", &format!("{check}\nALTER TABLE t ADD COLUMN w int;\n"))]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 0, "{plan:?}");
+    let listed = statements(&plan);
+    assert_eq!(listed[0]["lock"], "NONE", "{plan:?}");
+    assert_eq!(listed[0]["work"], "catalog", "{plan:?}");
+    // A block that writes a table cannot be judged.
+    let dir = migrations(&[(
+        "1_swap",
+        "DO $$ BEGIN UPDATE t SET n = n + 1; END $$;\nALTER TABLE t ADD COLUMN w int;\n",
+    )]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+}
