@@ -264,6 +264,20 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock",
             exact_prisma,
         );
+        // PostgreSQL builds an exclusion constraint's index only under the table's ACCESS
+        // EXCLUSIVE lock: no CONCURRENTLY, no USING INDEX, no NOT VALID.
+        draft.allow_broken(
+            &history.schema,
+            |step| {
+                matches!(
+                    step.source,
+                    SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
+                )
+            },
+            &["exclude-constraint-blocking"],
+            "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window",
+            exact_prisma,
+        );
         draft.allow_broken(
             &history.schema,
             |step| matches!(step.source, SchemaChange::RegenerateColumn(_)),

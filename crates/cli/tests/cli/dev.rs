@@ -467,6 +467,42 @@ fn a_rebuilt_enum_allows_its_rewrite_and_keeps_the_rows() {
     );
 }
 
+/// An `EXCLUDE` constraint added to a table that exists builds its index under ACCESS EXCLUSIVE,
+/// and PostgreSQL has no online form for it: lint reports it, and the file migrate dev writes
+/// allows it with that reason, so it still passes haste's own lint.
+#[test]
+fn an_exclude_constraint_on_an_existing_table_is_linted_and_allowed_with_its_reason() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-exclude");
+    let v1 = "CREATE TABLE bookings (id bigint PRIMARY KEY, during tstzrange);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let v2 = "CREATE TABLE bookings (id bigint PRIMARY KEY, during tstzrange,
+  CONSTRAINT bookings_no_overlap EXCLUDE USING gist (during WITH &&));";
+    let run = dev(&dir, &db, v2, &["--name", "exclude", "--create-only"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let path = folders(&dir)[1].join("migration.sql");
+    let sql = read(&path);
+    assert!(
+        sql.contains("haste:allow-file exclude-constraint-blocking reason=\"no online form")
+            && sql.contains("EXCLUDE USING gist"),
+        "{sql}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    // Without the allow line, the same file is an error naming the blocking build.
+    fs::write(
+        &path,
+        sql.lines().filter(|line| !line.contains("haste:allow-file")).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let bare = haste(dir.path(), &["lint"]);
+    let said = format!("{}{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.code != 0 && said.contains("exclude-constraint-blocking") && said.contains("ACCESS EXCLUSIVE"),
+        "{bare:?}"
+    );
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]

@@ -16,6 +16,7 @@ mod drop_database;
 mod drop_not_null;
 mod drop_table;
 mod enum_add_value_tx;
+mod exclude_constraint_blocking;
 mod fk_not_valid;
 mod index_create_not_concurrent;
 mod index_drop_not_concurrent;
@@ -88,6 +89,7 @@ pub static RULES: &[&dyn Rule] = &[
     &validate_in_same_tx::ValidateInSameTx,
     &unique_constraint_blocking::UniqueConstraintBlocking,
     &primary_key_blocking::PrimaryKeyBlocking,
+    &exclude_constraint_blocking::ExcludeConstraintBlocking,
     &set_not_null_blocking::SetNotNullBlocking,
     &add_column_volatile_default::AddColumnVolatileDefault,
     &add_required_column::AddRequiredColumn,
