@@ -235,6 +235,18 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             "no online form for this change: it rewrites the table under its lock",
             exact_prisma,
         );
+        // A collation changed in place (the swap could not carry it: the note says why) builds
+        // the column's indexes again under its lock.
+        draft.allow_broken(
+            &history.schema,
+            |step| {
+                matches!(step.source, SchemaChange::AlterColumnType(_))
+                    && step.hazards.contains(&Hazard::IndexBuild)
+            },
+            &["collation-change-reindex"],
+            "no online form for this change: it builds the column's indexes again under its lock",
+            exact_prisma,
+        );
         // A partition's new bound (or parent) is DETACH then ATTACH in one transaction, so no
         // row is ever outside the table: `DETACH CONCURRENTLY` cannot run in a transaction.
         draft.allow_broken(

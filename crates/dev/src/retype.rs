@@ -1,6 +1,8 @@
 //! Column type changes that would rewrite their table, planned as expand and swap within one
 //! deploy (the guide's recipe for `int` to `bigint`), so the application never waits behind a
-//! rewrite:
+//! rewrite; so is a change of collation alone of a column an index, key, unique or exclusion
+//! constraint reads, which rewrites no table but builds each of those indexes again under
+//! ACCESS EXCLUSIVE (the swap builds them concurrently on the new column instead):
 //!
 //! 0. check (first statement of the migration, after only its `--rename` hints, whose new
 //!    names it reads; for a conversion that can fail: `bigint` to
@@ -67,8 +69,8 @@
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
-    Column, Comment, CommentObject, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity,
-    Schema, Table, TableKind, View, qualified,
+    Column, Comment, CommentObject, Constraint, ConstraintKind, Index, Privilege, PrivilegeObject,
+    ReplicaIdentity, Schema, Table, TableKind, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -164,6 +166,22 @@ pub(crate) fn walk_key(table: &Table) -> Option<String> {
     }
 }
 
+/// A column's type as written, with its collation when it has one of its own.
+fn type_text(column: &Column) -> String {
+    match &column.collation {
+        Some(collation) => format!("{} COLLATE {collation}", column.data_type),
+        None => column.data_type.clone(),
+    }
+}
+
+/// What a type change made in place costs: a rewrite, or (the collation alone) its indexes.
+fn in_place_cost(old: &Column, new: &Column) -> &'static str {
+    match haste_sql::type_change_rewrites(&old.data_type, &new.data_type) {
+        true => "rewrites the table",
+        false => "builds the column's indexes again under ACCESS EXCLUSIVE",
+    }
+}
+
 /// Finds the rewriting type changes from `history` to `desired` and plans each one it can.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     let mut held = desired.clone();
@@ -171,13 +189,19 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     let mut in_place = Vec::new();
     for table in &desired.tables {
         let Some(before) = history.tables.iter().find(|t| same_table(t, table)) else { continue };
+        // A change of collation alone keeps the table but builds the column's indexes again
+        // under ACCESS EXCLUSIVE: built concurrently on a new column instead, as for a rewrite.
+        let indexes: Vec<&Index> =
+            desired.indexes.iter().filter(|i| i.schema == table.schema && i.table == table.name).collect();
         let changed: Vec<(&Column, &Column)> = table
             .columns
             .iter()
             .filter_map(|new| Some((before.columns.iter().find(|c| c.name == new.name)?, new)))
             .filter(|(old, new)| {
                 (old.identity.is_none() && new.identity.is_none() && old.generated == new.generated)
-                    && haste_sql::type_change_rewrites(&old.data_type, &new.data_type)
+                    && (haste_sql::type_change_rewrites(&old.data_type, &new.data_type)
+                        || (old.collation != new.collation
+                            && haste_diff::indexed(table, &indexes, &new.name)))
             })
             .collect();
         if changed.is_empty() {
@@ -195,11 +219,12 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             };
             match reason {
                 Some(reason) => in_place.push(format!(
-                    "the type change of {}.{} ({} to {}) rewrites the table in place: {reason}",
+                    "the type change of {}.{} ({} to {}) {} in place: {reason}",
                     table.qualified_name(),
                     quote_ident(&old.name),
-                    old.data_type,
-                    new.data_type
+                    type_text(old),
+                    type_text(new),
+                    in_place_cost(old, new)
                 )),
                 None => columns.push(Retyped {
                     old: old.clone(),
@@ -215,9 +240,10 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
         if let Some(shared) = shared_by_two(desired, table, &columns) {
             in_place.extend(columns.drain(..).map(|column| {
                 format!(
-                    "the type change of {}.{} rewrites the table in place: {shared} uses two columns whose types change",
+                    "the type change of {}.{} {} in place: {shared} uses two columns whose types change",
                     table.qualified_name(),
-                    quote_ident(&column.old.name)
+                    quote_ident(&column.old.name),
+                    in_place_cost(&column.old, &column.new)
                 )
             }));
         }
@@ -1012,7 +1038,7 @@ END
         self.columns
             .iter()
             .map(|c| {
-                format!("{}.{}: {} -> {}", self.table.name, c.old.name, c.old.data_type, c.new.data_type)
+                format!("{}.{}: {} -> {}", self.table.name, c.old.name, type_text(&c.old), type_text(&c.new))
             })
             .collect::<Vec<_>>()
             .join(", ")

@@ -1338,3 +1338,76 @@ fn a_planned_statistics_object_over_the_retyped_column_is_kept_through_the_swap(
         Some("1")
     );
 }
+
+/// The comment line above the line of `statement` in `text` (its lock and hazards).
+fn annotation<'a>(text: &'a str, statement: &str) -> &'a str {
+    let at = text.find(statement).unwrap_or_else(|| panic!("{statement} in:\n{text}"));
+    let line = text[..at].rfind('\n').map_or(0, |end| end + 1);
+    text[..line].trim_end().lines().last().unwrap_or_default()
+}
+
+/// A change of collation alone does not rewrite the table, but PostgreSQL builds every index on
+/// the column again under ACCESS EXCLUSIVE: an indexed column goes through the expand and swap
+/// (its index built concurrently on the new column), an unindexed one is changed in place with
+/// no rewrite claimed, and one the swap cannot carry (an EXCLUDE constraint reads it) is changed
+/// in place with its true cost said and allowed, so the files pass haste's own lint.
+#[test]
+fn a_collation_change_of_an_indexed_column_builds_its_index_concurrently() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-collation");
+    let v1 = "CREATE TABLE contacts (id bigint PRIMARY KEY, name text, note text);
+CREATE INDEX contacts_name_idx ON contacts (name);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g, 'x' FROM generate_series(1, 500) g");
+    let v2 =
+        v1.replace("name text", "name text COLLATE \"C\"").replace("note text", "note text COLLATE \"C\"");
+    let run = dev(&dir, &dev_db, &v2, "collate");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 4, "expand, prepare, swap: {run:?}");
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(
+        !text.contains("ALTER COLUMN \"name\" TYPE"),
+        "the indexed column is not changed in place:\n{text}"
+    );
+    assert!(text.contains("CREATE INDEX CONCURRENTLY"), "{text}");
+    let note = annotation(&text, "ALTER COLUMN \"note\" TYPE text COLLATE \"C\"");
+    assert_eq!(note, "-- lock: ACCESS EXCLUSIVE (blocks reads and writes)", "no rewrite claimed:\n{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value(
+            "SELECT c.collname FROM pg_index i JOIN pg_collation c ON c.oid = i.indcollation[0]
+             WHERE i.indexrelid = 'contacts_name_idx'::regclass"
+        )
+        .as_deref(),
+        Some("C"),
+        "the index orders by the new collation"
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE name = 'n' || id").as_deref(), Some("500"));
+
+    // An EXCLUDE constraint reading the column: in place, with its cost said and allowed.
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-collation-in-place");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, name text, EXCLUDE USING btree (name WITH =));";
+    assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+    let run = dev(&dir, &db, &v1.replace("name text", "name text COLLATE \"C\""), "collate");
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(
+        text.contains(
+            "builds the column's indexes again under ACCESS EXCLUSIVE in place: an EXCLUDE constraint"
+        ) && text.contains("haste:allow-file collation-change-reindex reason=")
+            && !text.contains("rewrites the table"),
+        "{text}"
+    );
+    let statement = "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"name\" TYPE text COLLATE \"C\"";
+    assert!(annotation(&text, statement).ends_with("builds an index"), "{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}

@@ -8,6 +8,7 @@ mod add_required_column;
 mod add_stored_generated_column;
 mod ban_char_field;
 mod check_constraint_not_valid;
+mod collation_change_reindex;
 mod column_type_rewrite;
 mod detach_partition_not_concurrent;
 mod domain_add_constraint;
@@ -99,6 +100,7 @@ pub static RULES: &[&dyn Rule] = &[
     &drop_not_null::DropNotNull,
     &prefer_robust_stmts::PreferRobustStmts,
     &column_type_rewrite::ColumnTypeRewrite,
+    &collation_change_reindex::CollationChangeReindex,
     &drop_column::DropColumn,
     &drop_table::DropTable,
     &drop_database::DropDatabase,
