@@ -1411,3 +1411,77 @@ CREATE INDEX contacts_name_idx ON contacts (name);";
     let lint = haste(dir.path(), &["lint"]);
     assert_eq!(lint.code, 0, "{lint:?}");
 }
+
+/// An enum that loses or reorders labels is rebuilt through the expand and swap when it types
+/// one column of a table that exists: a staging enum, a new column of it filled by the trigger
+/// and data.sql, the swap dropping the old enum and renaming the staging one; never a
+/// conversion in place under ACCESS EXCLUSIVE, so the files need no allow. A row holding a
+/// removed label stops the deploy before anything is applied, naming it.
+#[test]
+fn an_enum_losing_a_label_is_rebuilt_through_the_expand_and_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-enum");
+    let v1 = "CREATE TYPE mood AS ENUM ('a', 'b', 'c');
+CREATE TABLE contacts (id bigint PRIMARY KEY, m mood DEFAULT 'a', pad text);
+CREATE INDEX contacts_m_idx ON contacts (m);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'c' END::mood, 'x' FROM generate_series(1, 400) g;
+         INSERT INTO contacts VALUES (401, 'b', 'x');",
+    );
+    let v2 = v1.replace("('a', 'b', 'c')", "('c', 'a')");
+    dir.write("schema.sql", &v2);
+    let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", "drop_b"];
+    let run = haste(dir.path(), &[&args[..], &["--accept-data-loss"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(
+        !text.contains("ALTER COLUMN \"m\" TYPE") && !text.contains("haste:allow-file column-type-rewrite"),
+        "no conversion in place:\n{text}"
+    );
+    assert!(
+        text.contains("CREATE INDEX CONCURRENTLY") && text.contains("DROP TYPE \"public\".\"mood\""),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+
+    let refused = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains("1 row(s) of \"public\".\"contacts\".\"m\" do not convert")
+            && refused.stderr.contains("id = 401"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_type WHERE typname = 'mood_new'").as_deref(),
+        Some("0"),
+        "nothing of the migration was applied"
+    );
+    prod.execute("DELETE FROM contacts WHERE m = 'b'");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'mood'::regtype")
+            .as_deref(),
+        Some("c,a")
+    );
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FILTER (WHERE m = 'a') || ':' || count(*) FILTER (WHERE m = 'c') FROM contacts"
+        )
+        .as_deref(),
+        Some("200:200"),
+        "every row kept its label"
+    );
+    prod.execute("INSERT INTO contacts (id) VALUES (402)");
+    assert_eq!(
+        prod.value("SELECT m::text FROM contacts WHERE id = 402").as_deref(),
+        Some("a"),
+        "the default"
+    );
+}
