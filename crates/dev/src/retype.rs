@@ -1237,22 +1237,8 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
         });
     }
     let online = haste_diff::Options { online: true };
+    // The sync trigger comes back firing `ALWAYS` with the diff: the model holds its firing.
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
-    // The model holds no trigger's firing mode: the sync trigger created again fires also in
-    // replica mode, as the expand made it (see `always_fires`).
-    let mut tables: Vec<(&str, &str)> =
-        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str())).collect();
-    tables.dedup();
-    for (schema, table) in tables {
-        let trigger = sync_trigger(table);
-        let restored = previous
-            .triggers
-            .iter()
-            .any(|t| t.schema == schema && t.table == table && quote_ident(&t.name) == trigger);
-        if restored {
-            steps.push(always_fires(&qualified(schema, table), &trigger));
-        }
-    }
     for refill in refills {
         let column = quote_ident(&refill.column);
         steps.push(step(

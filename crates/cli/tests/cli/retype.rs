@@ -1249,6 +1249,9 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     let run = dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint");
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let swap = folders(&dir).into_iter().last().unwrap();
+    let revert = fs::read_to_string(swap.join("down.sql")).unwrap();
+    assert_eq!(revert.matches("ENABLE ALWAYS TRIGGER").count(), 1, "set once:\n{revert}");
     let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
     assert_eq!(down.code, 0, "{down:?}");
     let mode =
