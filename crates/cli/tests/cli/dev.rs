@@ -522,6 +522,28 @@ CREATE FUNCTION total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(n) F
     assert_eq!(down.matches("DROP ROUTINE total()").count(), 1, "{down}");
 }
 
+/// Publications are not modelled: schema files creating one are refused with exit 2 naming
+/// it, by `migrate dev` (nothing written) and `schema diff`, rather than left out silently.
+#[test]
+fn a_publication_in_the_schema_files_is_refused_not_dropped_silently() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-publication");
+    let desired = "CREATE TABLE contacts (id int PRIMARY KEY, n int);
+CREATE PUBLICATION contacts_feed FOR TABLE contacts;";
+    let run = dev(&dir, &db, desired, &["--name", "init"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("publication contacts_feed") && run.stderr.contains("does not model"),
+        "{run:?}"
+    );
+    assert!(folders(&dir).is_empty(), "nothing written: {run:?}");
+    dir.write("plain.sql", "CREATE TABLE contacts (id int PRIMARY KEY, n int);");
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", "plain.sql", "--to", "schema.sql", "--url", &db.url]);
+    assert_eq!(diff.code, 2, "{diff:?}");
+    assert!(diff.stderr.contains("publication contacts_feed"), "{diff:?}");
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]
