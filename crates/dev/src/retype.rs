@@ -1139,6 +1139,15 @@ BEGIN
       MESSAGE = format('cannot drop column %s of %s: indexes, constraints or statistics objects the migration was not planned with depend on it', {column}, {table}),
       DETAIL = format('%s depend on it and would be dropped with it', unknown);
   END IF;
+  SELECT string_agg(quote_ident(p.pubname), ', ' ORDER BY p.pubname) INTO unknown
+    FROM pg_depend d JOIN pg_publication_rel r ON r.oid = d.objid JOIN pg_publication p ON p.oid = r.prpubid
+   WHERE d.classid = 'pg_publication_rel'::regclass
+     AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum};
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s: the column list of publication %s names it', {column}, {table}, unknown),
+      DETAIL = 'haste does not model publications, and PostgreSQL refuses to drop a column a publication''s column list or row filter names: take the column out of the publication (ALTER PUBLICATION ... SET TABLE), deploy again, then add it back.';
+  END IF;
 END
 ",
             known = known.join(", "),

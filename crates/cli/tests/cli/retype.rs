@@ -1488,3 +1488,28 @@ CREATE INDEX contacts_m_idx ON contacts (m);";
         "the default"
     );
 }
+
+/// A publication whose column list names the retyped column (added on the database by hand:
+/// haste does not model publications) stops the swap with a message naming it and what to do,
+/// before anything of the swap is applied.
+#[test]
+fn a_publication_column_list_naming_the_column_stops_the_swap_with_its_name() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-publication");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer, note text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 50) g");
+    let publication = format!("{}_feed", prod.name);
+    prod.execute(&format!("CREATE PUBLICATION {publication} FOR TABLE t (id, qty)"));
+    assert_eq!(dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint").code, 0);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("the column list of publication {publication} names it"))
+            && run.stderr.contains("ALTER PUBLICATION"),
+        "{run:?}"
+    );
+    assert_eq!(prod.value("SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'qty'").as_deref(), Some("integer"), "the swap did not run");
+    prod.execute(&format!("DROP PUBLICATION {publication}"));
+}
