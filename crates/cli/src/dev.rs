@@ -361,6 +361,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::LinkedRetypes { .. }
         | DevError::Inheritance { .. }
         | DevError::DropRefused { .. }
+        | DevError::NotModelled { .. }
         | DevError::Partitioning(_) => {
             printer.usage_error(&error.to_string())
         }

@@ -174,6 +174,4 @@ pub(crate) struct Refill {
     pub(crate) column: String,
     /// The value, computed from the old column.
     pub(crate) value: String,
-    /// The name of the sync trigger that fills it, which the swap's `down.sql` creates again.
-    pub(crate) sync_trigger: String,
 }

@@ -240,6 +240,18 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             "no online form for this change: it rewrites the table under its lock",
             exact_prisma,
         );
+        // A collation changed in place (the swap could not carry it: the note says why) builds
+        // the column's indexes again under its lock.
+        draft.allow_broken(
+            &history.schema,
+            |step| {
+                matches!(step.source, SchemaChange::AlterColumnType(_))
+                    && step.hazards.contains(&Hazard::IndexBuild)
+            },
+            &["collation-change-reindex"],
+            "no online form for this change: it builds the column's indexes again under its lock",
+            exact_prisma,
+        );
         // A partition's new bound (or parent) is DETACH then ATTACH in one transaction, so no
         // row is ever outside the table: `DETACH CONCURRENTLY` cannot run in a transaction.
         draft.allow_broken(
@@ -267,6 +279,20 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             },
             &["fk-not-valid"],
             "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock",
+            exact_prisma,
+        );
+        // PostgreSQL builds an exclusion constraint's index only under the table's ACCESS
+        // EXCLUSIVE lock: no CONCURRENTLY, no USING INDEX, no NOT VALID.
+        draft.allow_broken(
+            &history.schema,
+            |step| {
+                matches!(
+                    step.source,
+                    SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
+                )
+            },
+            &["exclude-constraint-blocking"],
+            "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window",
             exact_prisma,
         );
         draft.allow_broken(

@@ -136,6 +136,15 @@ pub enum Error {
         /// The table, qualified.
         table: String,
     },
+    /// The desired schema holds an object haste does not model, which it would leave out of
+    /// every migration and comparison silently.
+    #[error(
+        "the schema files create {what}, which haste does not model (a migration or diff would leave it out silently); create it in a migration written by hand and remove it from the schema files; nothing was written"
+    )]
+    NotModelled {
+        /// The kind and names of the objects.
+        what: String,
+    },
     /// The plan would drop a type or function that other objects still use, and PostgreSQL
     /// would refuse it (a domain's base type or a composite type's attribute types change, a
     /// range type changes, a function's interface changes: [`haste_diff::rebuild_refused`]).

@@ -1,6 +1,13 @@
 //! Column type changes that would rewrite their table, planned as expand and swap within one
 //! deploy (the guide's recipe for `int` to `bigint`), so the application never waits behind a
-//! rewrite:
+//! rewrite; so is a change of collation alone of a column an index, key, unique or exclusion
+//! constraint reads, which rewrites no table but builds each of those indexes again under
+//! ACCESS EXCLUSIVE (the swap builds them concurrently on the new column instead), and an enum
+//! that loses or reorders labels while it types one column of a table that exists and nothing
+//! else names it (the new column takes a staging enum with the desired labels, created in the
+//! expand; the swap drops the old enum and gives the staging one its name before the defaults
+//! come back; the check refuses a row holding a removed label, by its label as text, since the
+//! staging enum does not exist yet when the check runs):
 //!
 //! 0. check (first statement of the migration, after only its `--rename` hints, whose new
 //!    names it reads; for a conversion that can fail: `bigint` to
@@ -80,8 +87,8 @@
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
-    Column, Comment, CommentObject, Constraint, ConstraintKind, Privilege, PrivilegeObject, ReplicaIdentity,
-    Schema, Table, TableKind, Trigger, TriggerFiring, View, qualified,
+    Column, Comment, CommentObject, Constraint, ConstraintKind, Index, Privilege, PrivilegeObject,
+    ReplicaIdentity, Schema, Table, TableKind, Trigger, TriggerFiring, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -96,6 +103,84 @@ struct Retyped {
     /// Whether some values of the old type may not convert (`bigint` to `integer`, `text` to
     /// `integer`, a shorter `varchar`, a smaller `numeric`): the expand checks every row first.
     can_fail: bool,
+    /// An enum rebuilt (labels removed or reordered): the new column takes the staging enum
+    /// (`new.data_type`), which the swap puts in the old one's place.
+    rebuilt_enum: Option<RebuiltEnum>,
+}
+
+/// An enum that lost or reordered labels, typing one column of a table that exists: rebuilt
+/// by the expand and swap rather than by converting the column in place under ACCESS EXCLUSIVE.
+#[derive(Clone)]
+struct RebuiltEnum {
+    /// The enum, qualified and quoted.
+    name: String,
+    /// Its schema and name, unquoted; the staging enum takes the name in the swap.
+    bare: (String, String),
+    /// The staging enum's name, unquoted: it holds the desired labels until the swap.
+    staged: String,
+    /// The desired labels.
+    labels: Vec<String>,
+}
+
+/// The enums that lose or reorder labels and can be rebuilt through the expand and swap: each
+/// types exactly one column of a table that exists, as one value (not an array), and nothing
+/// else names it (another column, a domain, a composite type, a view, a constraint or index of
+/// the table: those need it converted in place, where the planner rebuilds it whole). Keyed by
+/// `(schema, table, column)`.
+fn rebuilt_enums(history: &Schema, desired: &Schema) -> Vec<((String, String, String), RebuiltEnum)> {
+    let comparison = haste_diff::compare(history, desired);
+    let mut found = Vec::new();
+    for change in &comparison.changes {
+        let haste_diff::ObjectChange::RebuildEnum(haste_diff::Pair { to: item, .. }) = change else {
+            continue;
+        };
+        let (schema, name) = (item.schema.as_str(), item.name.as_str());
+        let typed = |data_type: &str| haste_schema::type_is(data_type, schema, name);
+        let uses: Vec<(&Table, &Column)> = desired
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter().filter(|c| typed(&c.data_type).is_some()).map(move |c| (t, c)))
+            .collect();
+        let [(table, column)] = uses.as_slice() else { continue };
+        let names_it = |statement: &str| {
+            haste_sql::type_names(statement).is_none_or(|names| names.iter().any(|n| n == name))
+        };
+        let on_table = |schema: &str, relation: &str| schema == table.schema && relation == table.name;
+        let elsewhere = typed(&column.data_type) == Some(true)
+            || desired.domains.iter().any(|d| typed(&d.base_type).is_some())
+            || desired.composites.iter().any(|c| c.attributes.iter().any(|a| typed(&a.data_type).is_some()))
+            || desired.views.iter().any(|v| names_it(&v.definition))
+            || table
+                .constraints
+                .iter()
+                .any(|c| names_it(&format!("ALTER TABLE x ADD CONSTRAINT x {}", c.definition)))
+            || desired.indexes.iter().any(|i| on_table(&i.schema, &i.table) && names_it(&i.definition));
+        let existing = history.tables.iter().find(|t| same_table(t, table)).is_some_and(|before| {
+            before.columns.iter().any(|c| c.name == column.name && typed(&c.data_type) == Some(false))
+        });
+        if elsewhere || !existing {
+            continue;
+        }
+        let taken = |candidate: &str| {
+            [history, desired].iter().any(|side| {
+                side.enums.iter().any(|e| e.schema == schema && e.name == candidate)
+                    || side.composites.iter().any(|c| c.schema == schema && c.name == candidate)
+                    || side.domains.iter().any(|d| d.schema == schema && d.name == candidate)
+                    || side.tables.iter().any(|t| t.schema == schema && t.name == candidate)
+                    || side.views.iter().any(|v| v.schema == schema && v.name == candidate)
+            })
+        };
+        found.push((
+            (table.schema.clone(), table.name.clone(), column.name.clone()),
+            RebuiltEnum {
+                name: qualified(schema, name),
+                bare: (schema.to_owned(), name.to_owned()),
+                staged: unused_ident(name, "_new", taken),
+                labels: item.values.clone(),
+            },
+        ));
+    }
+    found
 }
 
 /// The type changes of one table.
@@ -203,20 +288,50 @@ pub(crate) fn walk_key(table: &Table) -> Option<String> {
     }
 }
 
+/// A column's type as written, with its collation when it has one of its own.
+fn type_text(column: &Column) -> String {
+    match &column.collation {
+        Some(collation) => format!("{} COLLATE {collation}", column.data_type),
+        None => column.data_type.clone(),
+    }
+}
+
+/// What a type change made in place costs: a rewrite, or (the collation alone) its indexes.
+fn in_place_cost(old: &Column, new: &Column) -> &'static str {
+    match haste_sql::type_change_rewrites(&old.data_type, &new.data_type) {
+        true => "rewrites the table",
+        false => "builds the column's indexes again under ACCESS EXCLUSIVE",
+    }
+}
+
 /// Finds the rewriting type changes from `history` to `desired` and plans each one it can.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
     let mut held = desired.clone();
+    let enums = rebuilt_enums(history, desired);
+    let rebuilt = |table: &Table, column: &str| {
+        enums
+            .iter()
+            .find(|((schema, name, c), _)| *schema == table.schema && *name == table.name && c == column)
+            .map(|(_, rebuilt)| rebuilt.clone())
+    };
     let mut tables = Vec::new();
     let mut in_place = Vec::new();
     for table in &desired.tables {
         let Some(before) = history.tables.iter().find(|t| same_table(t, table)) else { continue };
+        // A change of collation alone keeps the table but builds the column's indexes again
+        // under ACCESS EXCLUSIVE: built concurrently on a new column instead, as for a rewrite.
+        let indexes: Vec<&Index> =
+            desired.indexes.iter().filter(|i| i.schema == table.schema && i.table == table.name).collect();
         let changed: Vec<(&Column, &Column)> = table
             .columns
             .iter()
             .filter_map(|new| Some((before.columns.iter().find(|c| c.name == new.name)?, new)))
             .filter(|(old, new)| {
                 (old.identity.is_none() && new.identity.is_none() && old.generated == new.generated)
-                    && haste_sql::type_change_rewrites(&old.data_type, &new.data_type)
+                    && (haste_sql::type_change_rewrites(&old.data_type, &new.data_type)
+                        || (old.collation != new.collation
+                            && haste_diff::indexed(table, &indexes, &new.name))
+                        || rebuilt(table, &new.name).is_some())
             })
             .collect();
         if changed.is_empty() {
@@ -234,29 +349,38 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             };
             match reason {
                 Some(reason) => in_place.push(format!(
-                    "the type change of {}.{} ({} to {}) rewrites the table in place: {reason}",
+                    "the type change of {}.{} ({} to {}) {} in place: {reason}",
                     table.qualified_name(),
                     quote_ident(&old.name),
-                    old.data_type,
-                    new.data_type
+                    type_text(old),
+                    type_text(new),
+                    in_place_cost(old, new)
                 )),
                 None => columns.push(Retyped {
                     old: old.clone(),
-                    new: new.clone(),
+                    new: match rebuilt(table, &new.name) {
+                        Some(rebuilt) => {
+                            Column { data_type: qualified(&rebuilt.bare.0, &rebuilt.staged), ..new.clone() }
+                        }
+                        None => new.clone(),
+                    },
+                    rebuilt_enum: rebuilt(table, &new.name),
                     temporary: unused_ident(&old.name, "_haste_new", |name| {
                         [before, table].iter().any(|t| t.columns.iter().any(|c| c.name == name))
                             || columns.iter().any(|c: &Retyped| c.temporary == name)
                     }),
-                    can_fail: !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type),
+                    can_fail: rebuilt(table, &new.name).is_some()
+                        || !haste_sql::conversion_cannot_fail(&old.data_type, &new.data_type),
                 }),
             }
         }
         if let Some(shared) = shared_by_two(desired, table, &columns) {
             in_place.extend(columns.drain(..).map(|column| {
                 format!(
-                    "the type change of {}.{} rewrites the table in place: {shared} uses two columns whose types change",
+                    "the type change of {}.{} {} in place: {shared} uses two columns whose types change",
                     table.qualified_name(),
-                    quote_ident(&column.old.name)
+                    quote_ident(&column.old.name),
+                    in_place_cost(&column.old, &column.new)
                 )
             }));
         }
@@ -336,6 +460,22 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             repopulated: Vec::new(),
             known: known_dependents(history, desired, table),
         };
+        // An enum rebuilt through the swap keeps its labels until then, beside its staging enum
+        // with the desired ones, which the expand creates.
+        for rebuilt in retype.columns.iter().filter_map(|column| column.rebuilt_enum.as_ref()) {
+            let (schema, name) = &rebuilt.bare;
+            if let (Some(kept), Some(old)) = (
+                held.enums.iter_mut().find(|e| &e.schema == schema && &e.name == name),
+                history.enums.iter().find(|e| &e.schema == schema && &e.name == name),
+            ) {
+                kept.values.clone_from(&old.values);
+            }
+            held.enums.push(haste_schema::Enum {
+                schema: schema.clone(),
+                name: rebuilt.staged.clone(),
+                values: rebuilt.labels.clone(),
+            });
+        }
         retype.plan(desired);
         tables.push(retype);
     }
@@ -612,7 +752,12 @@ impl TableRetype {
     /// The old value of each column as the new type stores it (never cut to a shorter length),
     /// as the trigger and the backfill compute it.
     fn converted(&self, column: &Retyped, row: &str) -> String {
-        haste_sql::conversion(&format!("{row}{}", quote_ident(&column.old.name)), &column.new.data_type)
+        let value = format!("{row}{}", quote_ident(&column.old.name));
+        match column.rebuilt_enum {
+            // No cast between two enums: through the label.
+            Some(_) => format!("{value}::text::{}", column.new.data_type),
+            None => haste_sql::conversion(&value, &column.new.data_type),
+        }
     }
 
     /// The expand's first statement for a conversion that can fail: every row's value converted
@@ -622,7 +767,31 @@ impl TableRetype {
     /// Only the failure walks the rows one by one (a subtransaction each).
     fn precheck(&self, column: &Retyped) -> Step {
         let (table, key, old) = (self.name(), quote_ident(&self.key), quote_ident(&column.old.name));
-        let converted = self.converted(column, "checked.");
+        // A staging enum is created after the checks, with the migration's other changes: its
+        // labels are checked as text, with the error its cast gives.
+        let (new_type, type_name, assign) = match &column.rebuilt_enum {
+            Some(rebuilt) => {
+                let labels: Vec<String> = rebuilt.labels.iter().map(|label| quote_literal(label)).collect();
+                (
+                    "text".to_owned(),
+                    rebuilt.name.clone(),
+                    format!(
+                        "converted := checked.{old}::text;
+      IF converted <> ALL (ARRAY[{}]::text[]) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_text_representation',
+          MESSAGE = format('invalid input value for enum %s: \"%s\"', {}, converted);
+      END IF;",
+                        labels.join(", "),
+                        quote_literal(&rebuilt.name)
+                    ),
+                )
+            }
+            None => (
+                column.new.data_type.clone(),
+                column.new.data_type.clone(),
+                format!("converted := {};", self.converted(column, "checked.")),
+            ),
+        };
         let body = format!(
             "
 #variable_conflict use_column
@@ -636,7 +805,7 @@ DECLARE
 BEGIN
   BEGIN
     FOR checked IN SELECT {old} FROM {table} LOOP
-      converted := {converted};
+      {assign}
     END LOOP;
     RETURN;
   EXCEPTION WHEN data_exception THEN
@@ -644,7 +813,7 @@ BEGIN
   END;
   FOR checked IN SELECT {key}::text AS haste_key, {old} FROM {table} ORDER BY {key} LOOP
     BEGIN
-      converted := {converted};
+      {assign}
     EXCEPTION WHEN data_exception THEN
       failing := failing + 1;
       IF first_key IS NULL THEN
@@ -663,9 +832,8 @@ BEGIN
   END IF;
 END
 ",
-            new_type = column.new.data_type,
             column = quote_literal(&format!("{table}.{old}")),
-            type_name = quote_literal(&column.new.data_type),
+            type_name = quote_literal(&type_name),
             key_name = quote_literal(&self.key),
             hint = quote_literal(
                 "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
@@ -790,6 +958,21 @@ END
             if trigger.firing != TriggerFiring::Origin {
                 after_swap.push(step(trigger.firing_statement(), Lock::ShareRowExclusive, &[], false));
             }
+        }
+        // The old enum types nothing any more: the staging one takes its name, before the
+        // defaults and views that name it come back.
+        for rebuilt in self.columns.iter().filter_map(|column| column.rebuilt_enum.as_ref()) {
+            self.swap.push(step(format!("DROP TYPE {}", rebuilt.name), Lock::None, &[], false));
+            self.swap.push(step(
+                format!(
+                    "ALTER TYPE {} RENAME TO {}",
+                    qualified(&rebuilt.bare.0, &rebuilt.staged),
+                    quote_ident(&rebuilt.bare.1)
+                ),
+                Lock::None,
+                &[],
+                false,
+            ));
         }
         self.swap.extend(after_swap);
         for view in &views {
@@ -1136,6 +1319,15 @@ BEGIN
       MESSAGE = format('cannot drop column %s of %s: indexes, constraints or statistics objects the migration was not planned with depend on it', {column}, {table}),
       DETAIL = format('%s depend on it and would be dropped with it', unknown);
   END IF;
+  SELECT string_agg(quote_ident(p.pubname), ', ' ORDER BY p.pubname) INTO unknown
+    FROM pg_depend d JOIN pg_publication_rel r ON r.oid = d.objid JOIN pg_publication p ON p.oid = r.prpubid
+   WHERE d.classid = 'pg_publication_rel'::regclass
+     AND d.refclassid = 'pg_class'::regclass AND d.refobjid = {table}::regclass AND d.refobjsubid = {attnum};
+  IF unknown IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+      MESSAGE = format('cannot swap column %s of %s: the column list of publication %s names it', {column}, {table}, unknown),
+      DETAIL = 'haste does not model publications, and PostgreSQL refuses to drop a column a publication''s column list or row filter names: take the column out of the publication (ALTER PUBLICATION ... SET TABLE), deploy again, then add it back.';
+  END IF;
 END
 ",
             known = known.join(", "),
@@ -1181,7 +1373,10 @@ END
         (
             fill,
             copy(&|column| {
-                let value = haste_sql::conversion(&quote_ident(&column.temporary), &column.old.data_type);
+                let value = match column.rebuilt_enum {
+                    Some(_) => format!("{}::text::{}", quote_ident(&column.temporary), column.old.data_type),
+                    None => haste_sql::conversion(&quote_ident(&column.temporary), &column.old.data_type),
+                };
                 (quote_ident(&column.old.name), value)
             }),
         )
@@ -1207,7 +1402,7 @@ END
         self.columns
             .iter()
             .map(|c| {
-                format!("{}.{}: {} -> {}", self.table.name, c.old.name, c.old.data_type, c.new.data_type)
+                format!("{}.{}: {} -> {}", self.table.name, c.old.name, type_text(&c.old), type_text(&c.new))
             })
             .collect::<Vec<_>>()
             .join(", ")
@@ -1223,7 +1418,6 @@ impl TableRetype {
                 table: self.table.name.clone(),
                 column: column.temporary.clone(),
                 value: self.converted(column, ""),
-                sync_trigger: self.trigger.clone(),
             })
             .collect()
     }
@@ -1247,19 +1441,8 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
         });
     }
     let online = haste_diff::Options { online: true };
+    // The sync trigger comes back firing `ALWAYS` with the diff: the model holds its firing.
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
-    // The model holds no trigger's firing mode: the sync trigger created again fires also in
-    // replica mode, as the expand made it (see `always_fires`).
-    let mut tables: Vec<(&str, &str, &str)> =
-        refills.iter().map(|r| (r.schema.as_str(), r.table.as_str(), r.sync_trigger.as_str())).collect();
-    tables.dedup();
-    for (schema, table, trigger) in tables {
-        let restored =
-            previous.triggers.iter().any(|t| t.schema == schema && t.table == table && t.name == trigger);
-        if restored {
-            steps.push(always_fires(&qualified(schema, table), &quote_ident(trigger)));
-        }
-    }
     for refill in refills {
         let column = quote_ident(&refill.column);
         steps.push(step(

@@ -80,6 +80,21 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
         runs_as,
         &mut haste_runner::Quiet,
     )?;
+    // Publications are not modelled: the files' would be left out of every migration and diff
+    // without a word. A migrations folder keeps its own (written by hand, replayed as written).
+    if !matches!(source, SchemaSource::Migrations(_)) {
+        let publications = loaded
+            .connection
+            .query_rows("SELECT string_agg(quote_ident(pubname), ', ' ORDER BY pubname) FROM pg_publication")
+            .map_err(|source| Error::Database {
+                context: "reading the schema files' publications",
+                source,
+            })?;
+        if let Some(names) = publications.into_iter().next().and_then(|row| row.into_iter().next().flatten())
+        {
+            return Err(Error::NotModelled { what: format!("publication {names}") });
+        }
+    }
     loaded.refresh()?;
     Ok(loaded)
 }

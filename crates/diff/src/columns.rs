@@ -176,7 +176,7 @@ pub(crate) fn alter_table(
             | TableChange::ChangeColumnSettings(Pair { to, .. })
                 if is_regenerated(to) => {}
             TableChange::AlterColumnType(Pair { from, to }) => {
-                alter_column_type(plan, new, from, to);
+                alter_column_type(plan, new, from, to, kept);
                 release(plan, to);
                 // The new type's storage strategy replaces the column's.
                 let storage_reset = ColumnSettings { storage: None, ..from.settings.clone() };
@@ -301,8 +301,17 @@ pub(crate) fn set_past_values(
 }
 
 /// `ALTER COLUMN ... TYPE`, its default dropped before and set again after (PostgreSQL would
-/// otherwise try to cast the old default).
-fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Column) {
+/// otherwise try to cast the old default). Its hazard is what PostgreSQL does: a rewrite of the
+/// table and its indexes unless the type change is free; a change of collation alone keeps the
+/// table but builds every index on the column again, under the same ACCESS EXCLUSIVE lock.
+fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Column, kept: &Kept) {
+    let hazards: &[Hazard] = if haste_sql::type_change_rewrites(&from.data_type, &to.data_type) {
+        &[Hazard::TableRewrite]
+    } else if from.collation != to.collation && indexed(table, kept.indexes, &to.name) {
+        &[Hazard::IndexBuild]
+    } else {
+        &[]
+    };
     let name = table.qualified_name();
     let target = quote_ident(&to.name);
     let source = SchemaChange::AlterColumnType(OfTable::new(&table.schema, &table.name, &to.name));
@@ -323,7 +332,7 @@ fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Colu
             haste_sql::conversion(&target, &to.data_type)
         ),
         Lock::AccessExclusive,
-        &[Hazard::TableRewrite],
+        hazards,
     );
     if let Some(default) = &to.default {
         plan.push(
@@ -333,6 +342,19 @@ fn alter_column_type(plan: &mut Builder, table: &Table, from: &Column, to: &Colu
             &[],
         );
     }
+}
+
+/// Whether one of `indexes` (of `table`), or a key, unique or exclusion constraint of the
+/// table, covers `column`: what an `ALTER COLUMN ... TYPE` builds again, a change of collation
+/// alone too.
+pub fn indexed(table: &Table, indexes: &[&Index], column: &str) -> bool {
+    let involves = |repointed: haste_sql::Repointed| repointed != haste_sql::Repointed::Untouched;
+    let name = table.qualified_name();
+    indexes.iter().any(|index| involves(haste_sql::index_on(&index.definition, column, "x", "x")))
+        || table.constraints.iter().any(|constraint| {
+            constraint.kind.builds_index()
+                && involves(haste_sql::constraint_on(&name, &constraint.definition, column, "x", "x"))
+        })
 }
 
 /// The constraints, indexes and statistics objects on `column` that `DROP COLUMN` took along

@@ -2,6 +2,8 @@
 //! change order, which PostgreSQL cannot do in place: a new type with the new labels, every
 //! column converted through text, the old type dropped and the new one renamed, defaults set
 //! again. A row holding a removed label makes the conversion fail, so nothing is lost silently.
+//! `migrate dev` plans the common case online instead (one column of a table that exists typed
+//! by the enum): `haste-dev`'s `retype.rs`.
 
 use haste_schema::{Enum, qualified};
 use haste_sql::{quote_ident, quote_literal, unused_ident};

@@ -49,6 +49,7 @@ mod summary;
 mod uses;
 mod views;
 
+pub use columns::indexed;
 pub use compare::{Comparison, Object, ObjectChange, Pair, TableChange, compare, inheritance_refused};
 pub use partitions::{PartitionRefusal, partitioning_refused};
 pub use plan::{diff, plan};

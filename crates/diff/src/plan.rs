@@ -341,6 +341,13 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             .iter()
             .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
     };
+    // A dropped function over a dropped table's row type, or whose `BEGIN ATOMIC` body reads
+    // it, holds the table (2BP01): it goes first, unless the table's own expressions call it.
+    let dropped_first = functions_before_tables(from, to, &dropped_tables);
+    for old in &dropped_first {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
+    }
     for old in &dropped_tables {
         if old.partition_of.is_none() || parent_stays(old) {
             let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
@@ -716,7 +723,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     owners::plan(&mut plan, from, to, &views.created, &recreated_types);
 
     // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
-    for old in from.functions.iter().filter(|f| !to.functions.iter().any(|n| n.signature == f.signature)) {
+    for old in from
+        .functions
+        .iter()
+        .filter(|f| !to.functions.iter().any(|n| n.signature == f.signature) && !dropped_first.contains(f))
+    {
         let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
         // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
         plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
@@ -760,6 +771,41 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
 fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
     tables.sort_by_cached_key(|table| table_key(table));
     tables
+}
+
+/// The functions the plan drops that name a dropped table (a row type of their arguments or
+/// result, a relation their body reads) and that no expression of a dropped table calls: dropped
+/// before the tables, which PostgreSQL refuses to drop under them.
+fn functions_before_tables<'a>(
+    from: &'a Schema,
+    to: &Schema,
+    dropped_tables: &[&Table],
+) -> Vec<&'a haste_schema::Function> {
+    let dropped = |name: &str| dropped_tables.iter().any(|t| t.name == name);
+    let called_by_tables = |function: &haste_schema::Function| {
+        dropped_tables.iter().any(|table| {
+            let expressions = table
+                .columns
+                .iter()
+                .flat_map(|c| [c.default.as_deref(), c.generated.as_deref()])
+                .flatten()
+                .chain(table.constraints.iter().filter_map(|c| c.definition.strip_prefix("CHECK ")));
+            expressions.into_iter().any(|expression| {
+                haste_sql::reads(&format!("SELECT {expression}"))
+                    .is_none_or(|reads| reads.functions.contains(&function.name.to_ascii_lowercase()))
+            })
+        })
+    };
+    from.functions
+        .iter()
+        .filter(|f| !to.functions.iter().any(|n| n.signature == f.signature))
+        .filter(|f| {
+            f.row_types.iter().any(|(_, name)| dropped(name))
+                || haste_sql::reads(&f.definition)
+                    .is_some_and(|reads| reads.relations.iter().any(|r| dropped(r)))
+        })
+        .filter(|f| !called_by_tables(f))
+        .collect()
 }
 
 /// The columns of tables on both sides whose default, the same on both, calls a function the plan

@@ -1,6 +1,7 @@
 //! What the linter knows of the schema before each statement: tables the history created (and
 //! whether they are still new), which are partitioned and which are whose partitions, their
-//! columns' types, validated `IS NOT NULL` checks, the named indexes and their tables,
+//! columns' types and collations, validated `IS NOT NULL` checks, the named indexes and their
+//! tables, the columns each index or index-backed constraint reads,
 //! constraints added `NOT VALID` and enum values added, with the transaction that did it.
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +22,9 @@ pub struct Schema {
     not_valid: HashSet<(usize, String)>,
     /// `(transaction, value)` added to an enum in the current file.
     enum_values: Vec<(usize, String)>,
+    /// How many indexes and index-backed constraints without a name were replayed: each gets
+    /// a name of its own in [`Table::indexed`].
+    unnamed: usize,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +38,29 @@ struct Table {
     columns: HashMap<String, String>,
     /// Check constraint name → (the column it proves NOT NULL, validated).
     not_null_checks: HashMap<String, (String, bool)>,
+    /// Column → the collation it was given (`COLLATE`), when it has one of its own.
+    collations: HashMap<String, String>,
+    /// Index or index-backed constraint (primary key, unique, exclusion) → the columns it
+    /// reads; an unnamed one under a name starting with `#`.
+    indexed: HashMap<String, Vec<String>>,
+}
+
+/// Whether a constraint builds an index (primary key, unique, exclusion).
+fn builds_index(constraint: &pg_query::protobuf::Constraint) -> bool {
+    [ConstrType::ConstrPrimary, ConstrType::ConstrUnique, ConstrType::ConstrExclusion]
+        .iter()
+        .any(|kind| constraint.contype == *kind as i32)
+}
+
+impl Table {
+    /// Remembers a column's definition: its type and its collation.
+    fn define_column(&mut self, name: &str, column: &pg_query::protobuf::ColumnDef) {
+        self.columns.insert(name.to_owned(), ast::type_text(column.type_name.as_ref()));
+        match ast::collation(column) {
+            Some(collation) => self.collations.insert(name.to_owned(), collation),
+            None => self.collations.remove(name),
+        };
+    }
 }
 
 /// `schema.table` of a relation, `public` when unqualified.
@@ -105,6 +132,28 @@ impl Schema {
         self.tables.get(&table_key(relation))?.columns.get(column).map(String::as_str)
     }
 
+    /// The collation a column was given of its own, if any.
+    pub fn column_collation(&self, relation: &RangeVar, column: &str) -> Option<&str> {
+        self.tables.get(&table_key(relation))?.collations.get(column).map(String::as_str)
+    }
+
+    /// Whether an index or an index-backed constraint reads the column.
+    pub fn is_indexed(&self, relation: &RangeVar, column: &str) -> bool {
+        self.tables
+            .get(&table_key(relation))
+            .is_some_and(|table| table.indexed.values().any(|columns| columns.iter().any(|c| c == column)))
+    }
+
+    /// The name an index or constraint is remembered under: its own, or a new `#n`.
+    fn index_name(&mut self, name: &str) -> String {
+        if name.is_empty() {
+            self.unnamed += 1;
+            format!("#{}", self.unnamed)
+        } else {
+            name.to_owned()
+        }
+    }
+
     /// Whether a validated `CHECK (column IS NOT NULL)` exists on the column.
     pub fn has_validated_not_null_check(&self, relation: &RangeVar, column: &str) -> bool {
         self.tables
@@ -140,18 +189,27 @@ impl Schema {
                 for element in &create.table_elts {
                     match &element.node {
                         Some(NodeEnum::ColumnDef(column)) => {
-                            table
-                                .columns
-                                .insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                            table.define_column(&column.colname, column);
                             for constraint in ast::constraints(&column.constraints) {
                                 if let Some(name) = not_null_check_column(constraint) {
                                     table.not_null_checks.insert(constraint.conname.clone(), (name, true));
+                                }
+                                if builds_index(constraint) {
+                                    let name = self.index_name(&constraint.conname);
+                                    table.indexed.insert(name, vec![column.colname.clone()]);
                                 }
                             }
                         }
                         Some(NodeEnum::Constraint(constraint)) => {
                             if let Some(column) = not_null_check_column(constraint) {
                                 table.not_null_checks.insert(constraint.conname.clone(), (column, true));
+                            }
+                            if builds_index(constraint) {
+                                let name = self.index_name(&constraint.conname);
+                                table.indexed.insert(
+                                    name,
+                                    ast::index_columns(element.node.as_ref().expect("matched")),
+                                );
                             }
                         }
                         _ => {}
@@ -170,26 +228,41 @@ impl Schema {
                 let Some(relation) = &alter.relation else { return };
                 let key = table_key(relation);
                 for command in ast::alter_commands(alter) {
+                    let definition = command.def.as_deref().and_then(|def| def.node.as_ref());
+                    let index_backed = match definition {
+                        Some(NodeEnum::Constraint(constraint)) if builds_index(constraint) => {
+                            Some(constraint.conname.clone())
+                        }
+                        Some(NodeEnum::ColumnDef(column)) => ast::constraints(&column.constraints)
+                            .find(|constraint| builds_index(constraint))
+                            .map(|constraint| constraint.conname.clone()),
+                        _ => None,
+                    };
+                    let index = index_backed.map(|name| self.index_name(&name));
                     let table = self.tables.entry(key.clone()).or_default();
                     let subtype =
                         AlterTableType::try_from(command.subtype).unwrap_or(AlterTableType::Undefined);
-                    match (subtype, command.def.as_deref().and_then(|def| def.node.as_ref())) {
+                    match (subtype, definition) {
                         (AlterTableType::AtAddColumn, Some(NodeEnum::ColumnDef(column))) => {
-                            table
-                                .columns
-                                .insert(column.colname.clone(), ast::type_text(column.type_name.as_ref()));
+                            table.define_column(&column.colname, column);
+                            if let Some(name) = index {
+                                table.indexed.insert(name, vec![column.colname.clone()]);
+                            }
                         }
                         (AlterTableType::AtAlterColumnType, Some(NodeEnum::ColumnDef(column))) => {
-                            table
-                                .columns
-                                .insert(command.name.clone(), ast::type_text(column.type_name.as_ref()));
+                            table.define_column(&command.name, column);
                         }
                         (AlterTableType::AtDropColumn, _) => {
                             table.columns.remove(&command.name);
-                            // PostgreSQL drops the column's own checks with it.
+                            table.collations.remove(&command.name);
+                            // PostgreSQL drops the column's own checks and its indexes with it.
                             table.not_null_checks.retain(|_, (column, _)| *column != command.name);
+                            table.indexed.retain(|_, columns| !columns.contains(&command.name));
                         }
                         (AlterTableType::AtAddConstraint, Some(NodeEnum::Constraint(constraint))) => {
+                            if let Some(name) = index {
+                                table.indexed.insert(name, ast::index_columns(definition.expect("matched")));
+                            }
                             if constraint.skip_validation
                                 && let Some(transaction) = transaction
                             {
@@ -209,6 +282,7 @@ impl Schema {
                         }
                         (AlterTableType::AtDropConstraint, _) => {
                             table.not_null_checks.remove(&command.name);
+                            table.indexed.remove(&command.name);
                         }
                         (AlterTableType::AtAttachPartition, Some(NodeEnum::PartitionCmd(partition))) => {
                             let Some(child) = &partition.name else { continue };
@@ -239,15 +313,25 @@ impl Schema {
                     self.not_valid.insert((transaction, constraint.conname.clone()));
                 }
             }
-            NodeEnum::IndexStmt(index) if !index.idxname.is_empty() => {
+            NodeEnum::IndexStmt(index) => {
                 if let Some(relation) = &index.relation {
                     let table = table_key(relation);
-                    self.indexes.insert(sibling_key(&table, &index.idxname), table);
+                    if !index.idxname.is_empty() {
+                        self.indexes.insert(sibling_key(&table, &index.idxname), table.clone());
+                    }
+                    let name = self.index_name(&index.idxname);
+                    self.tables.entry(table).or_default().indexed.insert(name, ast::index_columns(node));
                 }
             }
             NodeEnum::DropStmt(drop) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
                 for name in ast::dropped_names(drop) {
-                    self.indexes.remove(&qualified_key(name));
+                    let key = qualified_key(name);
+                    if let Some(table) = self.indexes.remove(&key)
+                        && let Some(table) = self.tables.get_mut(&table)
+                    {
+                        let index = key.rsplit_once('.').map_or(key.as_str(), |(_, index)| index);
+                        table.indexed.remove(index);
+                    }
                 }
             }
             NodeEnum::DropStmt(drop) if drop.remove_type == ObjectType::ObjectTable as i32 => {
@@ -277,6 +361,15 @@ impl Schema {
                 if let Some(relation) = &rename.relation
                     && let Some(table) = self.indexes.remove(&table_key(relation))
                 {
+                    if let Some(columns) =
+                        self.tables.get_mut(&table).and_then(|t| t.indexed.remove(&relation.relname))
+                    {
+                        self.tables
+                            .entry(table.clone())
+                            .or_default()
+                            .indexed
+                            .insert(rename.newname.clone(), columns);
+                    }
                     self.indexes.insert(sibling_key(&table_key(relation), &rename.newname), table);
                 }
             }
@@ -286,6 +379,12 @@ impl Schema {
                     && let Some(column_type) = table.columns.remove(&rename.subname)
                 {
                     table.columns.insert(rename.newname.clone(), column_type);
+                    if let Some(collation) = table.collations.remove(&rename.subname) {
+                        table.collations.insert(rename.newname.clone(), collation);
+                    }
+                    for column in table.indexed.values_mut().flatten().filter(|c| **c == rename.subname) {
+                        column.clone_from(&rename.newname);
+                    }
                     // A check follows its column through a rename.
                     for (column, _) in table.not_null_checks.values_mut() {
                         if *column == rename.subname {

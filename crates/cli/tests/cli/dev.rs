@@ -571,6 +571,83 @@ fn a_rebuilt_enum_allows_its_rewrite_and_keeps_the_rows() {
     );
 }
 
+/// An `EXCLUDE` constraint added to a table that exists builds its index under ACCESS EXCLUSIVE,
+/// and PostgreSQL has no online form for it: lint reports it, and the file migrate dev writes
+/// allows it with that reason, so it still passes haste's own lint.
+#[test]
+fn an_exclude_constraint_on_an_existing_table_is_linted_and_allowed_with_its_reason() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-exclude");
+    let v1 = "CREATE TABLE bookings (id bigint PRIMARY KEY, during tstzrange);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let v2 = "CREATE TABLE bookings (id bigint PRIMARY KEY, during tstzrange,
+  CONSTRAINT bookings_no_overlap EXCLUDE USING gist (during WITH &&));";
+    let run = dev(&dir, &db, v2, &["--name", "exclude", "--create-only"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let path = folders(&dir)[1].join("migration.sql");
+    let sql = read(&path);
+    assert!(
+        sql.contains("haste:allow-file exclude-constraint-blocking reason=\"no online form")
+            && sql.contains("EXCLUDE USING gist"),
+        "{sql}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    // Without the allow line, the same file is an error naming the blocking build.
+    fs::write(
+        &path,
+        sql.lines().filter(|line| !line.contains("haste:allow-file")).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let bare = haste(dir.path(), &["lint"]);
+    let said = format!("{}{}", bare.stdout, bare.stderr);
+    assert!(
+        bare.code != 0 && said.contains("exclude-constraint-blocking") && said.contains("ACCESS EXCLUSIVE"),
+        "{bare:?}"
+    );
+}
+
+/// A function over a table's row type, or whose `BEGIN ATOMIC` body reads the table, holds the
+/// table: the down.sql of the migration that creates both drops the function first (PostgreSQL
+/// refuses the table's drop under it, 2BP01), so migrate dev writes and validates it.
+#[test]
+fn a_function_holding_a_table_is_dropped_before_it_in_down_sql() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-function-row-type");
+    let desired = "CREATE TABLE contacts (id int PRIMARY KEY, n int);
+CREATE FUNCTION f(c contacts) RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(n) FROM contacts; END;";
+    let run = dev(&dir, &db, desired, &["--name", "init"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let down = read(&folders(&dir)[0].join("down.sql"));
+    let at = |wanted: &str| down.find(wanted).unwrap_or_else(|| panic!("{wanted} in:\n{down}"));
+    let table = at("DROP TABLE");
+    assert!(at("DROP ROUTINE f(contacts)") < table && at("DROP ROUTINE total()") < table, "{down}");
+    assert_eq!(down.matches("DROP ROUTINE total()").count(), 1, "{down}");
+}
+
+/// Publications are not modelled: schema files creating one are refused with exit 2 naming
+/// it, by `migrate dev` (nothing written) and `schema diff`, rather than left out silently.
+#[test]
+fn a_publication_in_the_schema_files_is_refused_not_dropped_silently() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-publication");
+    let desired = "CREATE TABLE contacts (id int PRIMARY KEY, n int);
+CREATE PUBLICATION contacts_feed FOR TABLE contacts;";
+    let run = dev(&dir, &db, desired, &["--name", "init"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(
+        run.stderr.contains("publication contacts_feed") && run.stderr.contains("does not model"),
+        "{run:?}"
+    );
+    assert!(folders(&dir).is_empty(), "nothing written: {run:?}");
+    dir.write("plain.sql", "CREATE TABLE contacts (id int PRIMARY KEY, n int);");
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", "plain.sql", "--to", "schema.sql", "--url", &db.url]);
+    assert_eq!(diff.code, 2, "{diff:?}");
+    assert!(diff.stderr.contains("publication contacts_feed"), "{diff:?}");
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]

@@ -1263,6 +1263,9 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     let run = dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint");
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let swap = folders(&dir).into_iter().last().unwrap();
+    let revert = fs::read_to_string(swap.join("down.sql")).unwrap();
+    assert_eq!(revert.matches("ENABLE ALWAYS TRIGGER").count(), 1, "set once:\n{revert}");
     let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
     assert_eq!(down.code, 0, "{down:?}");
     let mode =
@@ -1567,4 +1570,176 @@ fn a_row_committed_while_the_expand_waits_stops_the_backfill_naming_its_key() {
     assert_eq!(applied.code, 0, "{applied:?}");
     assert_eq!(same_schema(&dir, &prod, &narrowed()).code, 0);
     rows_unchanged(&prod, rows);
+}
+
+/// The comment line above the line of `statement` in `text` (its lock and hazards).
+fn annotation<'a>(text: &'a str, statement: &str) -> &'a str {
+    let at = text.find(statement).unwrap_or_else(|| panic!("{statement} in:\n{text}"));
+    let line = text[..at].rfind('\n').map_or(0, |end| end + 1);
+    text[..line].trim_end().lines().last().unwrap_or_default()
+}
+
+/// A change of collation alone does not rewrite the table, but PostgreSQL builds every index on
+/// the column again under ACCESS EXCLUSIVE: an indexed column goes through the expand and swap
+/// (its index built concurrently on the new column), an unindexed one is changed in place with
+/// no rewrite claimed, and one the swap cannot carry (an EXCLUDE constraint reads it) is changed
+/// in place with its true cost said and allowed, so the files pass haste's own lint.
+#[test]
+fn a_collation_change_of_an_indexed_column_builds_its_index_concurrently() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-collation");
+    let v1 = "CREATE TABLE contacts (id bigint PRIMARY KEY, name text, note text);
+CREATE INDEX contacts_name_idx ON contacts (name);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g, 'x' FROM generate_series(1, 500) g");
+    let v2 =
+        v1.replace("name text", "name text COLLATE \"C\"").replace("note text", "note text COLLATE \"C\"");
+    let run = dev(&dir, &dev_db, &v2, "collate");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 4, "expand, prepare, swap: {run:?}");
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(
+        !text.contains("ALTER COLUMN \"name\" TYPE"),
+        "the indexed column is not changed in place:\n{text}"
+    );
+    assert!(text.contains("CREATE INDEX CONCURRENTLY"), "{text}");
+    let note = annotation(&text, "ALTER COLUMN \"note\" TYPE text COLLATE \"C\"");
+    assert_eq!(note, "-- lock: ACCESS EXCLUSIVE (blocks reads and writes)", "no rewrite claimed:\n{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value(
+            "SELECT c.collname FROM pg_index i JOIN pg_collation c ON c.oid = i.indcollation[0]
+             WHERE i.indexrelid = 'contacts_name_idx'::regclass"
+        )
+        .as_deref(),
+        Some("C"),
+        "the index orders by the new collation"
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM contacts WHERE name = 'n' || id").as_deref(), Some("500"));
+
+    // An EXCLUDE constraint reading the column: in place, with its cost said and allowed.
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-collation-in-place");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, name text, EXCLUDE USING btree (name WITH =));";
+    assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+    let run = dev(&dir, &db, &v1.replace("name text", "name text COLLATE \"C\""), "collate");
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = fs::read_to_string(folders(&dir)[1].join("migration.sql")).unwrap();
+    assert!(
+        text.contains(
+            "builds the column's indexes again under ACCESS EXCLUSIVE in place: an EXCLUDE constraint"
+        ) && text.contains("haste:allow-file collation-change-reindex reason=")
+            && !text.contains("rewrites the table"),
+        "{text}"
+    );
+    let statement = "ALTER TABLE \"public\".\"t\" ALTER COLUMN \"name\" TYPE text COLLATE \"C\"";
+    assert!(annotation(&text, statement).ends_with("builds an index"), "{text}");
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+}
+
+/// An enum that loses or reorders labels is rebuilt through the expand and swap when it types
+/// one column of a table that exists: a staging enum, a new column of it filled by the trigger
+/// and data.sql, the swap dropping the old enum and renaming the staging one; never a
+/// conversion in place under ACCESS EXCLUSIVE, so the files need no allow. A row holding a
+/// removed label stops the deploy before anything is applied, naming it.
+#[test]
+fn an_enum_losing_a_label_is_rebuilt_through_the_expand_and_swap() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-enum");
+    let v1 = "CREATE TYPE mood AS ENUM ('a', 'b', 'c');
+CREATE TABLE contacts (id bigint PRIMARY KEY, m mood DEFAULT 'a', pad text);
+CREATE INDEX contacts_m_idx ON contacts (m);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute(
+        "INSERT INTO contacts SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'c' END::mood, 'x' FROM generate_series(1, 400) g;
+         INSERT INTO contacts VALUES (401, 'b', 'x');",
+    );
+    let v2 = v1.replace("('a', 'b', 'c')", "('c', 'a')");
+    dir.write("schema.sql", &v2);
+    let args = ["migrate", "dev", "--url", &dev_db.url, "--schema", "schema.sql", "--name", "drop_b"];
+    let run = haste(dir.path(), &[&args[..], &["--accept-data-loss"]].concat());
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let text: String =
+        created[1..].iter().map(|folder| fs::read_to_string(folder.join("migration.sql")).unwrap()).collect();
+    assert!(
+        !text.contains("ALTER COLUMN \"m\" TYPE") && !text.contains("haste:allow-file column-type-rewrite"),
+        "no conversion in place:\n{text}"
+    );
+    assert!(
+        text.contains("CREATE INDEX CONCURRENTLY") && text.contains("DROP TYPE \"public\".\"mood\""),
+        "{text}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+
+    let refused = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_ne!(refused.code, 0, "{refused:?}");
+    assert!(
+        refused.stderr.contains("1 row(s) of \"public\".\"contacts\".\"m\" do not convert")
+            && refused.stderr.contains("id = 401"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_type WHERE typname = 'mood_new'").as_deref(),
+        Some("0"),
+        "nothing of the migration was applied"
+    );
+    prod.execute("DELETE FROM contacts WHERE m = 'b'");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(same_schema(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value("SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'mood'::regtype")
+            .as_deref(),
+        Some("c,a")
+    );
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FILTER (WHERE m = 'a') || ':' || count(*) FILTER (WHERE m = 'c') FROM contacts"
+        )
+        .as_deref(),
+        Some("200:200"),
+        "every row kept its label"
+    );
+    prod.execute("INSERT INTO contacts (id) VALUES (402)");
+    assert_eq!(
+        prod.value("SELECT m::text FROM contacts WHERE id = 402").as_deref(),
+        Some("a"),
+        "the default"
+    );
+}
+
+/// A publication whose column list names the retyped column (added on the database by hand:
+/// haste does not model publications) stops the swap with a message naming it and what to do,
+/// before anything of the swap is applied.
+#[test]
+fn a_publication_column_list_naming_the_column_stops_the_swap_with_its_name() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-publication");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, qty integer, note text);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 50) g");
+    let publication = format!("{}_feed", prod.name);
+    prod.execute(&format!("CREATE PUBLICATION {publication} FOR TABLE t (id, qty)"));
+    assert_eq!(dev(&dir, &dev_db, &v1.replace("qty integer", "qty bigint"), "bigint").code, 0);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!("the column list of publication {publication} names it"))
+            && run.stderr.contains("ALTER PUBLICATION"),
+        "{run:?}"
+    );
+    assert_eq!(prod.value("SELECT format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'qty'").as_deref(), Some("integer"), "the swap did not run");
+    prod.execute(&format!("DROP PUBLICATION {publication}"));
 }

@@ -157,3 +157,51 @@ pub fn column_default(column: &ColumnDef) -> Option<&NodeEnum> {
             .and_then(|node| node.node.as_ref())
     })
 }
+
+/// The collation a column definition names (`COLLATE "C"`), as written.
+pub fn collation(column: &ColumnDef) -> Option<String> {
+    column.coll_clause.as_ref().map(|clause| strings(&clause.collname).join("."))
+}
+
+/// The columns an index or an index-backed constraint reads: its key columns, the columns of
+/// its expressions and of its predicate. PostgreSQL builds it again when any of them changes
+/// type or collation.
+pub fn index_columns(node: &NodeEnum) -> Vec<String> {
+    let mut columns: Vec<String> = Vec::new();
+    match node {
+        // The parse tree walk does not enter a constraint's column lists.
+        NodeEnum::Constraint(constraint) => {
+            let named = strings(&constraint.keys).into_iter().chain(strings(&constraint.including));
+            columns.extend(named.map(str::to_owned));
+            let exclusions = constraint.exclusions.iter().filter_map(|pair| match &pair.node {
+                Some(NodeEnum::List(pair)) => pair.items.first().and_then(|element| element.node.as_ref()),
+                _ => None,
+            });
+            for part in exclusions.chain(constraint.where_clause.as_deref().and_then(|w| w.node.as_ref())) {
+                columns_read(part, &mut columns);
+            }
+        }
+        _ => columns_read(node, &mut columns),
+    }
+    columns.sort();
+    columns.dedup();
+    columns
+}
+
+/// Adds the columns `node` names: an index element's column, every column reference in it.
+fn columns_read(node: &NodeEnum, columns: &mut Vec<String>) {
+    if let NodeEnum::IndexElem(element) = node
+        && !element.name.is_empty()
+    {
+        columns.push(element.name.clone());
+    }
+    for (child, ..) in node.nodes() {
+        match child {
+            pg_query::NodeRef::IndexElem(element) if !element.name.is_empty() => {
+                columns.push(element.name.clone())
+            }
+            pg_query::NodeRef::ColumnRef(column) => columns.extend(column_ref_name(column)),
+            _ => {}
+        }
+    }
+}

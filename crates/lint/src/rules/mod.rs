@@ -8,6 +8,7 @@ mod add_required_column;
 mod add_stored_generated_column;
 mod ban_char_field;
 mod check_constraint_not_valid;
+mod collation_change_reindex;
 mod column_type_rewrite;
 mod detach_partition_not_concurrent;
 mod domain_add_constraint;
@@ -16,6 +17,7 @@ mod drop_database;
 mod drop_not_null;
 mod drop_table;
 mod enum_add_value_tx;
+mod exclude_constraint_blocking;
 mod fk_not_valid;
 mod index_create_not_concurrent;
 mod index_drop_not_concurrent;
@@ -88,6 +90,7 @@ pub static RULES: &[&dyn Rule] = &[
     &validate_in_same_tx::ValidateInSameTx,
     &unique_constraint_blocking::UniqueConstraintBlocking,
     &primary_key_blocking::PrimaryKeyBlocking,
+    &exclude_constraint_blocking::ExcludeConstraintBlocking,
     &set_not_null_blocking::SetNotNullBlocking,
     &add_column_volatile_default::AddColumnVolatileDefault,
     &add_required_column::AddRequiredColumn,
@@ -97,6 +100,7 @@ pub static RULES: &[&dyn Rule] = &[
     &drop_not_null::DropNotNull,
     &prefer_robust_stmts::PreferRobustStmts,
     &column_type_rewrite::ColumnTypeRewrite,
+    &collation_change_reindex::CollationChangeReindex,
     &drop_column::DropColumn,
     &drop_table::DropTable,
     &drop_database::DropDatabase,
