@@ -34,6 +34,20 @@ pub(crate) struct Draft {
     pub(crate) warnings: Vec<String>,
 }
 
+/// haste's lint findings (default settings) on `sql`, a file applied after `before`: the
+/// schema's DDL stands for the history, so a table it holds is an existing one to the rules.
+fn lint_after(before: &Schema, sql: String) -> Vec<haste_lint::Finding> {
+    let file = |sql: String, check: bool| haste_lint::SourceFile {
+        path: String::new(),
+        sql,
+        transaction: None,
+        check,
+        unreleased: false,
+    };
+    let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
+    haste_lint::lint(&[file(history, false), file(sql, true)], &haste_lint::Config::default())
+}
+
 impl Draft {
     /// Allows, in the file, the rules among `rules` that its steps `chosen` picks break, as
     /// haste's lint judges them after `before` (the schema the draft starts from): only those,
@@ -64,16 +78,7 @@ impl Draft {
             line += lines;
             steps.push_str(&text);
         }
-        let file = |sql: String, check: bool| haste_lint::SourceFile {
-            path: String::new(),
-            sql,
-            transaction: None,
-            check,
-            unreleased: false,
-        };
-        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
-        let findings =
-            haste_lint::lint(&[file(history, false), file(steps, true)], &haste_lint::Config::default());
+        let findings = lint_after(before, steps);
         let lines: Vec<String> = rules
             .iter()
             .filter(|rule| {
@@ -104,18 +109,7 @@ impl Draft {
         reason: &str,
     ) {
         let Some((text, _)) = &mut self.prisma_text else { return };
-        let file = |sql: String, check: bool| haste_lint::SourceFile {
-            path: String::new(),
-            sql,
-            transaction: None,
-            check,
-            unreleased: false,
-        };
-        let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
-        let findings = haste_lint::lint(
-            &[file(history, false), file(text.clone(), true)],
-            &haste_lint::Config::default(),
-        );
+        let findings = lint_after(before, text.clone());
         let mut rules: Vec<&str> = findings
             .iter()
             .filter(|f| f.severity == haste_lint::Severity::Error && allowed(f.rule))
