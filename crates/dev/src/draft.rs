@@ -157,6 +157,9 @@ pub(crate) struct Moved {
     pub(crate) table: String,
     pub(crate) old: String,
     pub(crate) new: String,
+    /// The name of the trigger that keeps both columns equal until the contract, one that fires
+    /// after the table's own (`retype::fires_last_name`).
+    pub(crate) trigger: String,
 }
 
 /// A new column a swap's `down.sql` brings back: it must be filled before its checks and keys

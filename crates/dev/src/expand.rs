@@ -10,7 +10,7 @@
 
 use haste_diff::{Lock, Options, Rename, SchemaChange, Step};
 use haste_schema::{Schema, Table, qualified};
-use haste_sql::{dollar_quote, quote_ident, truncate_ident, unused_ident};
+use haste_sql::{dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
 use crate::Error;
 use crate::draft::{Draft, Moved};
@@ -53,7 +53,16 @@ fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<
                 to: new.data_type.clone(),
             });
         }
-        moved.push(Moved { schema, table, old: column, new: rename.to.clone() });
+        let base = format!("haste_sync_{column}_{}", rename.to);
+        let Some(trigger) = crate::retype::fires_last_name(history, desired, &schema, &table, &base) else {
+            return Err(Error::Rename(haste_diff::Error::BadRename {
+                hint: rename.hint.clone(),
+                reason: format!(
+                    "a trigger of {schema}.{table} sorts after every name haste can give the trigger that keeps both columns equal, which must fire last: rename it to sort before `z`"
+                ),
+            }));
+        };
+        moved.push(Moved { schema, table, old: column, new: rename.to.clone(), trigger });
     }
     Ok((moved, in_place))
 }
@@ -152,17 +161,41 @@ fn sync_function(column: &Moved) -> String {
 }
 
 fn sync_trigger(column: &Moved) -> String {
-    let name = format!("haste_sync_{}_{}", column.old, column.new);
-    quote_ident(&truncate_ident(&name, ""))
+    quote_ident(&column.trigger)
+}
+
+/// The setting the copy of the rows sets, in its transaction, to the table it copies: the sync
+/// triggers then leave every value the application reads as it was.
+const BACKFILL_SETTING: &str = "haste.rename_backfill";
+
+/// `UPDATE` of `table` setting `assignments` where `condition` holds, in a transaction marked as
+/// haste's copy of that table's rows (the marking subquery is joined: its one row, and so the
+/// setting, exists before the first row reaches the update and fires the triggers).
+fn marked_copy(table: &str, assignments: &str, condition: &str) -> String {
+    format!(
+        "UPDATE {table} SET {assignments}\n  FROM (SELECT set_config({}, {}, true) AS haste_backfill_marked) AS haste_backfill\n  WHERE {condition}",
+        quote_literal(BACKFILL_SETTING),
+        quote_literal(table),
+    )
 }
 
 /// The function and trigger that keep both columns equal, whichever one a write sets. On
 /// INSERT the new column, which has no default until the contract (`between`), holds a value
 /// only when the writer gave one (the new release): it wins; otherwise the old column's value
-/// (the old release's, or the default it got) fills the new one.
-fn sync_statements(column: &Moved) -> Vec<Step> {
+/// (the old release's, or the default it got) fills the new one. The trigger fires after the
+/// table's own (`Moved::trigger`), so it copies what they wrote. The copy of the rows (marked,
+/// `marked_copy`) touches each row only to fill the new columns of the table (`same_table`,
+/// every column renamed there): the table's own `BEFORE` triggers fire on it too, and this one,
+/// firing last, gives every other column its value back (a `set_updated_at` must not date every
+/// row). The depth keeps an update a user trigger makes of another row as written.
+fn sync_statements(column: &Moved, same_table: &[&Moved]) -> Vec<Step> {
     let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
     let function = sync_function(column);
+    let copied: String = same_table
+        .iter()
+        .map(|other| format!("    NEW.{} := OLD.{};\n", quote_ident(&other.new), quote_ident(&other.old)))
+        .collect();
+    let table = qualified(&column.schema, &column.table);
     vec![
         step(
             format!(
@@ -170,6 +203,12 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
                 dollar_quote(&format!(
                     "\n\
                      BEGIN\n\
+                     \x20 IF TG_OP = 'UPDATE' AND pg_trigger_depth() = 1\n\
+                     \x20    AND current_setting({setting}, true) = {marked} THEN\n\
+                     \x20   NEW := OLD;\n\
+                     {copied}\
+                     \x20   RETURN NEW;\n\
+                     \x20 END IF;\n\
                      \x20 IF TG_OP = 'INSERT' THEN\n\
                      \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; ELSE NEW.{old} := NEW.{new}; END IF;\n\
                      \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
@@ -178,7 +217,9 @@ fn sync_statements(column: &Moved) -> Vec<Step> {
                      \x20   NEW.{new} := NEW.{old};\n\
                      \x20 END IF;\n\
                      \x20 RETURN NEW;\n\
-                     END\n"
+                     END\n",
+                    setting = quote_literal(BACKFILL_SETTING),
+                    marked = quote_literal(&table),
                 ))
             ),
             Lock::None,
@@ -217,10 +258,12 @@ pub(crate) fn drafts(
     let mut contract = Vec::new();
     let mut data = None;
     for column in &moved {
-        expand.extend(sync_statements(column));
+        let same_table: Vec<&Moved> =
+            moved.iter().filter(|m| m.schema == column.schema && m.table == column.table).collect();
+        expand.extend(sync_statements(column, &same_table));
         let table = qualified(&column.schema, &column.table);
         let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
-        let copy = format!("UPDATE {table} SET {new} = {old} WHERE {new} IS DISTINCT FROM {old}");
+        let copy = marked_copy(&table, &format!("{new} = {old}"), &format!("{new} IS DISTINCT FROM {old}"));
         let walkable = history
             .schema
             .tables

@@ -246,28 +246,40 @@ pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
     step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
-/// How many `z`s a sync trigger's name may take before `haste_retype_` to sort last.
+/// How many `z`s a sync trigger's name may take before its base name to sort last.
 const MAX_LEADING_Z: usize = 8;
 
-/// The name of the trigger that keeps the new columns of `table` filled: one that sorts after
+/// The name of a trigger that keeps columns of `schema`.`table` in sync: one that sorts after
 /// every other trigger of the table in either schema. PostgreSQL fires a table's `BEFORE ROW`
 /// triggers in the byte order of their names (it reads them through `pg_trigger`'s index on
-/// the name, whose type compares as `C`), so the sync trigger converts the row as the table's
+/// the name, whose type compares as `C`), so the sync trigger copies the row as the table's
 /// own triggers leave it: fired before a `set_updated_at`, it would copy the value that trigger
-/// then replaces in the old column only, and the swap would bring back the value from before.
-/// `haste_retype_<table>`, or with as many `z`s before it as that takes; `None` when no such
-/// name sorts after them all (one beginning past `z`). The backfill checks the live table again
+/// then replaces in one column only, and the other would keep the value from before.
+/// `base`, or with as many `z`s before it as that takes; `None` when no such name sorts after
+/// them all (one beginning past `z`). A type change's backfill checks the live table again
 /// ([`TableRetype::fires_last_check`]): a trigger added there by hand is not in these schemas.
-fn sync_trigger_name(history: &Schema, desired: &Schema, table: &Table) -> Option<String> {
+pub(crate) fn fires_last_name(
+    history: &Schema,
+    desired: &Schema,
+    schema: &str,
+    table: &str,
+    base: &str,
+) -> Option<String> {
     let others: Vec<&str> = [history, desired]
         .iter()
-        .flat_map(|schema| schema.triggers.iter())
-        .filter(|trigger| trigger.schema == table.schema && trigger.table == table.name)
+        .flat_map(|model| model.triggers.iter())
+        .filter(|trigger| trigger.schema == schema && trigger.table == table)
         .map(|trigger| trigger.name.as_str())
         .collect();
     (0..=MAX_LEADING_Z)
-        .map(|z| truncate_ident(&format!("{}haste_retype_{}", "z".repeat(z), table.name), ""))
+        .map(|z| truncate_ident(&format!("{}{base}", "z".repeat(z)), ""))
         .find(|name| others.iter().all(|other| *other < name.as_str()))
+}
+
+/// The name of the trigger that keeps the new columns of `table` filled (see
+/// [`fires_last_name`]): `haste_retype_<table>`, or with `z`s before it.
+fn sync_trigger_name(history: &Schema, desired: &Schema, table: &Table) -> Option<String> {
+    fires_last_name(history, desired, &table.schema, &table.name, &format!("haste_retype_{}", table.name))
 }
 
 /// The setting data.sql sets, in the transaction of each batch, to the table it fills: the
@@ -670,7 +682,7 @@ impl TableRetype {
             "    IF current_setting({checked}, true) IS DISTINCT FROM 'on' THEN
       SELECT string_agg(quote_ident(tgname), ', ' ORDER BY tgname) INTO later FROM pg_trigger
        WHERE tgrelid = {table}::regclass AND NOT tgisinternal
-         AND tgtype::integer & 3 = 3 AND tgname > {trigger}::name AND tgname NOT LIKE {rename_sync};
+         AND tgtype::integer & 3 = 3 AND tgname > {trigger}::name AND tgname !~ {rename_sync};
       IF later IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
           MESSAGE = format({message}, {table}, {trigger}, later),
@@ -684,7 +696,7 @@ impl TableRetype {
             // The sync triggers of a rename's expand (`expand.rs`) copy between the two names of
             // a renamed column, never a retyped one (a column both renamed and retyped is
             // refused): the order between them and this one does not matter.
-            rename_sync = quote_literal("haste\\_sync\\_%"),
+            rename_sync = quote_literal("^z*haste_sync_"),
             message =
                 quote_literal("BEFORE ROW triggers of %s fire after the type change's sync trigger %s: %s"),
             detail = quote_literal(

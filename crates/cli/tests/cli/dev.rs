@@ -413,6 +413,82 @@ fn expand_contract_rename_keeps_what_either_release_inserts_over_a_default() {
     );
 }
 
+/// A table whose own `BEFORE` trigger sets a column (`set_updated_at`) and whose `AFTER` trigger
+/// audits updates, two of its columns renamed with `--expand-contract`, one of them the column
+/// the trigger sets. The sync triggers fire after the table's own (PostgreSQL fires them in name
+/// order: `haste_sync_*` used to fire first, copy the value `set_updated_at` then replaced, and
+/// an old release's update left `updated_at` as it was), and the copy of the rows changes no
+/// value the application reads (it used to date every row).
+#[test]
+fn expand_contract_rename_sync_fires_after_the_tables_own_triggers_and_the_copy_changes_nothing() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-stamped");
+    let v1 = "CREATE TABLE contacts (id bigint PRIMARY KEY, name text, updated_at timestamp NOT NULL DEFAULT now());
+CREATE TABLE audit (id bigint, stamp text);
+CREATE FUNCTION set_updated_at() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER set_updated_at BEFORE UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE FUNCTION audited() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit VALUES (NEW.id, NEW.updated_at::text); RETURN NULL; END $$;
+CREATE TRIGGER audited AFTER UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION audited();";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO contacts SELECT g, 'n' || g, '2000-01-01' FROM generate_series(1, 300) g");
+    let v2 = v1
+        .replace("name text, updated_at timestamp", "full_name text, modified_at timestamp")
+        .replace("NEW.updated_at", "NEW.modified_at");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &[
+            "--name",
+            "renames",
+            "--rename",
+            "public.contacts.name=full_name",
+            "--rename",
+            "public.contacts.updated_at=modified_at",
+            "--expand-contract",
+        ],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = deploy();
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM contacts WHERE updated_at <> '2000-01-01' OR modified_at IS DISTINCT FROM updated_at
+                OR full_name IS DISTINCT FROM name"
+        )
+        .as_deref(),
+        Some("0"),
+        "every row copied, none dated"
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FILTER (WHERE stamp::timestamp <> '2000-01-01') FROM audit").as_deref(),
+        Some("0"),
+        "the audit trigger saw each copied row unchanged"
+    );
+    // The old release updates a row: its trigger (now setting the new column) dates it, and
+    // both columns hold that time.
+    prod.execute("UPDATE contacts SET name = 'changed' WHERE id = 1");
+    assert_eq!(
+        prod.value(
+            "SELECT full_name || ' ' || (updated_at <> '2000-01-01') || ' ' || (updated_at = modified_at)
+             FROM contacts WHERE id = 1"
+        )
+        .as_deref(),
+        Some("changed true true"),
+        "the old release reads the time its update was made"
+    );
+    let second = deploy();
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value("SELECT count(*) FROM contacts WHERE modified_at <> '2000-01-01'").as_deref(),
+        Some("1"),
+        "only the row the application updated"
+    );
+}
+
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
 /// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
 #[test]
