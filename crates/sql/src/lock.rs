@@ -243,6 +243,10 @@ fn plpgsql_reads(value: &serde_json::Value, queries: &mut Vec<String>) -> bool {
     }
 }
 
+/// The built-in functions a catalog read may call: none runs database code or reads a table.
+const CATALOG_READ_BUILTINS: [&str; 6] =
+    ["string_agg", "format", "count", "array_agg", "to_regclass", "quote_ident"];
+
 /// Whether a PL/pgSQL query (a statement, or an expression) is a plain read of the system
 /// catalogs calling only built-in functions that run no database code.
 fn catalog_read(query: &str) -> bool {
@@ -272,8 +276,7 @@ fn catalog_read(query: &str) -> bool {
                 .collect();
             matches!(
                 names.as_slice(),
-                ["string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
-                    | ["pg_catalog", "string_agg" | "format" | "count" | "array_agg" | "to_regclass"]
+                [name] | ["pg_catalog", name] if CATALOG_READ_BUILTINS.contains(name)
             )
         }
         // A sub-select, a function in FROM: what they read is walked too, or refused.

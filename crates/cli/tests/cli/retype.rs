@@ -1356,6 +1356,45 @@ fn a_planned_statistics_object_over_the_retyped_column_is_kept_through_the_swap(
     );
 }
 
+/// The catalog checks haste writes into a type change's swap (`DO` blocks reading only the
+/// system catalogs: dependents it was not planned with, publications naming the column) take no
+/// table lock and are brief: `migrate plan` judges the generated migrations safe on an idle
+/// database (a check calling `quote_ident` made every swap NOT SAFE NOW, exit 17).
+#[test]
+fn the_generated_swaps_catalog_checks_are_judged_brief_and_lock_free() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("retype-plan");
+    let v1 = "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+    assert_eq!(dev(&dir, &dev_db, &v1.replace("n integer", "n bigint"), "bigint").code, 0);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", &prod.url, "--format", "json"]);
+    let document: serde_json::Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{e}: {plan:?}"));
+    let mut checks = 0;
+    for migration in document["migrations"].as_array().unwrap() {
+        let text = fs::read_to_string(
+            dir.path().join("migrations").join(migration["name"].as_str().unwrap()).join("migration.sql"),
+        )
+        .unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for statement in migration["statements"].as_array().unwrap() {
+            let line = statement["line"].as_u64().unwrap() as usize;
+            if lines[line - 1].starts_with("DO ") {
+                checks += 1;
+                assert_eq!(
+                    (&statement["lock"], &statement["work"]),
+                    (&"NONE".into(), &"catalog".into()),
+                    "{statement}"
+                );
+            }
+        }
+    }
+    assert!(checks >= 1, "the swap has its checks: {plan:?}");
+    assert_eq!(plan.code, 0, "{plan:?}");
+}
+
 /// The migrations of `dir` up to the one whose name ends with `last` (and the lock file), in a
 /// folder of their own: a deploy of it stops where a deploy stalled before the rest would.
 fn migrations_up_to(dir: &TempDir, last: &str) -> String {
