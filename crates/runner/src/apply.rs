@@ -950,11 +950,13 @@ pub(crate) struct AsWrittenFailure {
 }
 
 /// Runs `unit.statements` from `from` one by one exactly as written, as psql would. Each
-/// transaction block the file opens (`BEGIN` ... `COMMIT`) and each statement outside one is a
-/// unit under its own lock budget (a fresh `budget()`): cancelled by a lock timeout or
-/// deadlock, the unit is rolled back and run again from its start after a pause, as a
-/// transaction of haste's own would be; any other failure rolls back the block it happened in
-/// and stops. `record` writes history as statements commit (see [`Committing`]).
+/// transaction the file opens (`BEGIN` ... `COMMIT`; a `COMMIT AND CHAIN` commits one and opens
+/// the next) and each statement outside one is a unit under its own lock budget (a fresh
+/// `budget()`): cancelled by a lock timeout or deadlock, the unit is rolled back and run again
+/// from its start after a pause, as a transaction of haste's own would be (a unit opened by a
+/// chain is opened again by its block's `BEGIN`: what the chain committed never runs twice);
+/// any other failure rolls back the block it happened in and stops. `record` writes history as
+/// statements commit (see [`Committing`]).
 pub(crate) fn run_as_written(
     connection: &mut dyn Connection,
     observer: &mut dyn Observer,
@@ -967,11 +969,18 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     let mut current = budget();
     let (mut unit_start, mut index, mut in_transaction) = (from, from, false);
+    // The `BEGIN` of the block the statements run in, and whether the unit began at a
+    // `COMMIT AND CHAIN` of it (a retry opens its transaction with that `BEGIN` again).
+    let (mut block_begin, mut chained) = (None, false);
     let mut limits = current.attempt();
     let mut started = Instant::now();
     while let Some(statement) = statements.get(index) {
-        let commits =
-            in_transaction && statement.kind == StatementKind::TransactionControl(TransactionControl::Commit);
+        let control = match statement.kind {
+            StatementKind::TransactionControl(control) => Some(control),
+            _ => None,
+        };
+        let commits = in_transaction
+            && matches!(control, Some(TransactionControl::Commit | TransactionControl::CommitAndChain));
         let outcome = if commits {
             record(&mut *connection, waits, Committing::InBlock { done: index + 1 })
                 .and_then(|()| connection.run_as_written(limits, &statement.text))
@@ -982,9 +991,19 @@ pub(crate) fn run_as_written(
         };
         let error = match outcome {
             Ok(()) => {
+                if control == Some(TransactionControl::Begin) && !in_transaction {
+                    block_begin = Some(index);
+                }
                 in_transaction = statement.kind.transaction_open_after(in_transaction);
                 index += 1;
+                if commits && in_transaction {
+                    // Committed and chained: the next unit starts here, in the new transaction.
+                    (unit_start, current, chained) = (index, budget(), true);
+                    limits = current.attempt();
+                    started = Instant::now();
+                }
                 if !in_transaction {
+                    chained = false;
                     if !commits && index < statements.len() {
                         record(&mut *connection, waits, Committing::Alone { done: index }).map_err(
                             |error| AsWrittenFailure {
@@ -1021,6 +1040,15 @@ pub(crate) fn run_as_written(
                     (index, in_transaction) = (unit_start, false);
                     limits = current.attempt();
                     started = Instant::now();
+                    if let Some(begin) = block_begin.filter(|_| chained) {
+                        let reopened = connection.run_as_written(limits, &statements[begin].text);
+                        if let Err(error) = reopened {
+                            let tried = Tried::attempts(current.attempts());
+                            let step = StepError { index: begin, error };
+                            return Err(AsWrittenFailure { step, committed: unit_start, tried });
+                        }
+                        in_transaction = true;
+                    }
                     continue;
                 }
                 Err(gave_up) => Tried { attempts: gave_up.attempts, gave_up: Some(gave_up) },

@@ -127,10 +127,11 @@ pub enum TransactionControl {
     Commit,
     /// `ROLLBACK`, `ABORT`.
     Rollback,
-    /// `COMMIT AND CHAIN`, `ROLLBACK AND CHAIN` (PostgreSQL): ends the open transaction and at
-    /// once opens a new one with the same characteristics, so the session stays in a
-    /// transaction block.
-    Chain,
+    /// `COMMIT AND CHAIN` (PostgreSQL): commits the open transaction and at once opens a new
+    /// one with the same characteristics, so the session stays in a transaction block.
+    CommitAndChain,
+    /// `ROLLBACK AND CHAIN`: rolls the open transaction back and at once opens a new one.
+    RollbackAndChain,
     /// Two-phase commit: `PREPARE TRANSACTION`, `COMMIT PREPARED`, `ROLLBACK PREPARED`.
     ///
     /// Savepoints (`SAVEPOINT`, `RELEASE`, `ROLLBACK TO`) are not transaction control: they

@@ -191,7 +191,8 @@ fn classify(node: &NodeEnum) -> StatementKind {
             use TransactionStmtKind::*;
             StatementKind::TransactionControl(match TransactionStmtKind::try_from(transaction.kind) {
                 Ok(TransStmtBegin | TransStmtStart) => TransactionControl::Begin,
-                Ok(TransStmtCommit | TransStmtRollback) if transaction.chain => TransactionControl::Chain,
+                Ok(TransStmtCommit) if transaction.chain => TransactionControl::CommitAndChain,
+                Ok(TransStmtRollback) if transaction.chain => TransactionControl::RollbackAndChain,
                 Ok(TransStmtCommit) => TransactionControl::Commit,
                 Ok(TransStmtRollback) => TransactionControl::Rollback,
                 // Savepoints run inside the transaction they are in: they do not manage it.
@@ -490,12 +491,12 @@ SELECT "semi;colon" FROM t
             found,
             [
                 StatementKind::TransactionControl(Begin),
-                StatementKind::TransactionControl(Chain),
-                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(CommitAndChain),
+                StatementKind::TransactionControl(RollbackAndChain),
                 StatementKind::TransactionControl(Commit),
                 StatementKind::TransactionControl(Rollback),
-                StatementKind::TransactionControl(Chain),
-                StatementKind::TransactionControl(Chain),
+                StatementKind::TransactionControl(CommitAndChain),
+                StatementKind::TransactionControl(RollbackAndChain),
             ]
         );
     }

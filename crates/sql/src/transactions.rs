@@ -49,7 +49,7 @@ fn control(statement: &Statement) -> Option<TransactionControl> {
 /// join the file's own transaction, just before its `COMMIT`.
 ///
 /// Any transaction control between the two makes it more than one transaction: a
-/// `COMMIT AND CHAIN` or `ROLLBACK AND CHAIN` ([`TransactionControl::Chain`]) ends the first
+/// `COMMIT AND CHAIN` or `ROLLBACK AND CHAIN` ([`TransactionControl::CommitAndChain`]) ends the first
 /// transaction (its work is committed, or rolled back, whatever follows), and two-phase commit
 /// takes the transaction away from the session. Savepoints are not transaction control
 /// ([`StatementKind::Plain`]), so they may appear between.
@@ -86,7 +86,7 @@ pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionM
                         open
                     }
                     Some(TransactionControl::Commit | TransactionControl::Rollback) => open.take(),
-                    Some(TransactionControl::Chain) => {
+                    Some(TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain) => {
                         let ended = open;
                         if ended.is_some() {
                             open = Some(next);

@@ -201,6 +201,40 @@ fn a_files_own_transaction_block_is_retried_whole_from_its_begin() {
     );
 }
 
+/// `COMMIT AND CHAIN` commits the file's first transaction and opens the next: a retry of the
+/// blocked second one opens it again with the block's `BEGIN` (its isolation level kept) and
+/// never runs the committed part again; when the budget gives up, the history counts the
+/// committed statements (it said 0, and `migrate down` ran the first insert six times).
+#[test]
+fn a_chained_transaction_is_retried_without_its_committed_part() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE TABLE log (x int, isolation text)");
+    let file = "BEGIN ISOLATION LEVEL REPEATABLE READ;\nINSERT INTO log VALUES (1, current_setting('transaction_isolation'));\nCOMMIT AND CHAIN;\n\
+                INSERT INTO log VALUES (2, current_setting('transaction_isolation'));\nALTER TABLE t ADD COLUMN c int;\nCOMMIT;\n";
+    let dir = migrations(&[("1_chain", file)]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(retries(&run) >= 1, "the chained transaction was retried: {run:?}");
+    assert_eq!(
+        db.value("SELECT string_agg(x || ' ' || isolation, ',' ORDER BY x) FROM log").as_deref(),
+        Some("1 repeatable read,2 repeatable read")
+    );
+
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE TABLE log (x int, isolation text)");
+    let dir = migrations(&[("1_chain", file)]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(2500));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "300ms"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("stopped after 3 statement(s)"), "{run:?}");
+    assert_eq!(db.value("SELECT string_agg(x::text, ',') FROM log").as_deref(), Some("1"));
+}
+
 #[test]
 fn migrate_down_has_the_budget_of_deploy() {
     let Some(db) = database() else { return };
