@@ -496,23 +496,52 @@ fn in_place(
     Ok(drafts)
 }
 
+/// Why a run of statements of a stepwise draft must commit as one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Together {
+    /// A generated column dropped around a type change comes back in it.
+    Regenerated,
+    /// A policy dropped around a function created again comes back in it (the table must
+    /// never be without it: a restrictive policy gone shows rows it hides).
+    PolicyBack,
+}
+
+/// Why `run` must commit as one, if it must.
+fn together(run: &[Step]) -> Option<Together> {
+    if run.iter().any(|s| s.alone) {
+        return None;
+    }
+    if run.iter().any(|step| matches!(step.source, SchemaChange::RegenerateColumn(_))) {
+        return Some(Together::Regenerated);
+    }
+    let dropped: Vec<&haste_diff::OfTable> = run
+        .iter()
+        .filter_map(|step| match &step.source {
+            SchemaChange::DropPolicy(policy) => Some(policy),
+            _ => None,
+        })
+        .collect();
+    let back =
+        run.iter().any(|step| matches!(&step.source, SchemaChange::CreatePolicy(p) if dropped.contains(&p)));
+    back.then_some(Together::PolicyBack)
+}
+
 /// A draft whose other statements must each run on their own (a concurrent index build, a
 /// validation: the file is `-- haste:transaction off`) as several migrations of one deploy, so
-/// that a generated column dropped around the type change of a column it reads comes back in
-/// the transaction that dropped it: each run of statements that share a transaction and hold a
-/// regeneration becomes a migration of its own, which the runner applies whole or not at all;
-/// the statements around it stay in migrations that run statement by statement. The first
-/// keeps the draft's name, notes and warnings, the last its data step (it follows the expand
-/// of an online type change, which the plan puts last). A draft with nothing to set apart
-/// comes back as it is.
+/// that what is dropped to be created again comes back in the transaction that dropped it (a
+/// generated column dropped around the type change of a column it reads, a policy dropped
+/// around a function created again): each run of statements that share a transaction and must
+/// commit as one ([`together`]) becomes a migration of its own, which the runner applies whole
+/// or not at all; the statements around it stay in migrations that run statement by statement.
+/// The first keeps the draft's name, notes and warnings, the last its data step (it follows the
+/// expand of an online type change, which the plan puts last). A draft with nothing to set
+/// apart comes back as it is.
 fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
-    let regenerates = |step: &Step| matches!(step.source, SchemaChange::RegenerateColumn(_));
-    let apart = draft.prisma_text.is_none()
+    let stepwise = draft.prisma_text.is_none()
         && draft.restores.is_empty()
         && draft.refills.is_empty()
-        && draft.up.iter().any(|step| step.alone)
-        && draft.up.iter().any(regenerates);
-    if !apart {
+        && draft.up.iter().any(|step| step.alone);
+    if !stepwise {
         return vec![draft];
     }
     // Runs: each statement that must run alone, and each longest stretch of the others.
@@ -523,12 +552,16 @@ fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
             _ => runs.push(vec![step]),
         }
     }
-    // Pieces: a run holding a regeneration alone, the runs between them together.
-    let mut pieces: Vec<(bool, Vec<Step>)> = Vec::new();
+    if runs.iter().all(|run| together(run).is_none()) {
+        draft.up = runs.into_iter().flatten().collect();
+        return vec![draft];
+    }
+    // Pieces: a run that must commit as one alone, the runs between them together.
+    let mut pieces: Vec<(Option<Together>, Vec<Step>)> = Vec::new();
     for run in runs {
-        let atomic = run.iter().all(|s| !s.alone) && run.iter().any(regenerates);
+        let atomic = together(&run);
         match pieces.last_mut() {
-            Some((false, steps)) if !atomic => steps.extend(run),
+            Some((None, steps)) if atomic.is_none() => steps.extend(run),
             _ => pieces.push((atomic, run)),
         }
     }
@@ -537,8 +570,13 @@ fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
     let mut drafts: Vec<Draft> = Vec::new();
     for (atomic, steps) in pieces {
         let (label, title) = match atomic {
-            true => ("regenerate", format!("{name} (generated columns added again, in one transaction)")),
-            false => ("after", format!("{name} (after the generated columns are added again)")),
+            Some(Together::Regenerated) => {
+                ("regenerate", format!("{name} (generated columns added again, in one transaction)"))
+            }
+            Some(Together::PolicyBack) => {
+                ("policies", format!("{name} (policies dropped and created again, in one transaction)"))
+            }
+            None => ("after", format!("{name} (after the statements that commit as one)")),
         };
         let mut piece = first.take().unwrap_or_else(|| {
             let before = drafts.iter().filter(|d| d.suffix.starts_with(&format!("_{label}"))).count();
@@ -548,12 +586,18 @@ fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
             };
             Draft::empty(suffix, title)
         });
-        if atomic {
-            piece.notes.extend([
+        match atomic {
+            Some(Together::Regenerated) => piece.notes.extend([
                 "One transaction: generated columns dropped around the type change of a column they read, the change,".into(),
                 "and the columns added again with the keys and indexes on them; a failure leaves them as they were.".into(),
                 "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
-            ]);
+            ]),
+            Some(Together::PolicyBack) => piece.notes.extend([
+                "One transaction: row-level security policies dropped while a function they call is created again, and".into(),
+                "created again once it exists: the table is never without them; a failure leaves them as they were.".into(),
+                "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
+            ]),
+            None => {}
         }
         piece.up = steps;
         drafts.push(piece);

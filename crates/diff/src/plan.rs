@@ -529,6 +529,20 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
+    // A policy dropped only because a function it calls is created again comes back as soon as
+    // the function exists, before any constraint is validated or index built: in a migration
+    // whose statements commit one by one, the table is never left without it across those (the
+    // generator keeps the drop and this creation in one transaction). Not while views are created
+    // again or functions wait for them, which the policy might read.
+    let policies_early =
+        views.created.is_empty() && new_functions.iter().all(|f| stage(f) != RowTypeStage::AfterViews);
+    let back_early = |p: &haste_schema::Policy| {
+        policies_early && stays(&p.schema, &p.table, from.policies.contains(p)) && recreated.policy_calls(p)
+    };
+    for new in to.policies.iter().filter(|p| back_early(p)) {
+        let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
+        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
+    }
     for sequence in new_sequences.iter().chain(&taking_names) {
         if let Some(statement) = sequence.owned_by_statement() {
             let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
@@ -681,6 +695,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         .policies
         .iter()
         .filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p)) || recreated.policy_calls(p))
+        .filter(|p| !back_early(p))
     {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);

@@ -193,3 +193,56 @@ GRANT EXECUTE ON FUNCTION digest(text, text) TO \"{reader}\";"
     let revoke = diff.stdout.lines().find(|line| line.starts_with("REVOKE EXECUTE ON ROUTINE"));
     assert!(revoke.is_some_and(|line| line.contains("digest(text,text) FROM PUBLIC")), "{}", diff.stdout);
 }
+
+/// A function whose result type changes is dropped and created again, and the row-level
+/// security policies calling it with it. In a migration whose other statements commit one by
+/// one (a check calling it is validated on its own), the policies come back in the transaction
+/// that dropped them: a restrictive policy was gone from its drop until after the validation,
+/// and for good when the validation failed, showing the application role the rows it hides.
+#[test]
+fn policies_dropped_around_a_function_created_again_come_back_in_the_same_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let app = login_role(&dev_db, "app");
+    let dir = TempDir::new("privileges-policy-function");
+    let v1 = format!(
+        r#"CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0), secret boolean NOT NULL DEFAULT false);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT TO "{app}" USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (NOT secret AND f(v) > 0);
+GRANT SELECT ON t TO "{app}";"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, g % 10 = 0 FROM generate_series(1, 100) g");
+    let secret_rows = || {
+        let url = prod.url.replacen("postgres@", &format!("{app}@"), 1);
+        haste_testkit::try_query(&url, "SELECT count(*) FROM t WHERE secret").unwrap()[0][0].clone()
+    };
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+    // The new body refuses rows of production: the validation fails there.
+    let v2 = v1.replace(
+        "RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1",
+        "RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50",
+    );
+    let run = dev(&dir, &dev_db, &v2, "bigint_f");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the policies' transaction, then the validation: {run:?}");
+    let together = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(
+        !together.contains("haste:transaction off")
+            && together.contains("DROP POLICY \"hide_secret\"")
+            && together.contains("CREATE POLICY \"hide_secret\""),
+        "{together}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert_eq!(secret_rows().as_deref(), Some("0"), "the restrictive policy is in place: {deploy:?}");
+    assert_eq!(
+        prod.value("SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy").as_deref(),
+        Some("hide_secret,open")
+    );
+}
