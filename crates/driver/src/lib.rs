@@ -165,6 +165,11 @@ pub trait Connection {
     /// Runs one statement exactly as written in the session as it is (for scripts that manage
     /// their own transactions); `limits` are applied at session level.
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError>;
+    /// Puts the session's settings back as they were when it connected, before a migration: a
+    /// session-level `SET` of the one before (`search_path`, `session_replication_role`, a role)
+    /// must not change what this one does, or a migration would do one thing deployed with it
+    /// and another in a later deploy.
+    fn reset_session(&mut self) -> Result<(), DbError>;
 
     /// Every row of a query, its values as text (`None` for NULL). Runs in autocommit.
     fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, DbError>;

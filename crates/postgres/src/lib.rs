@@ -463,6 +463,12 @@ impl Connection for PgConnection {
         self.execute(statement)
     }
 
+    fn reset_session(&mut self) -> Result<(), DbError> {
+        // `RESET ALL` leaves the role and session authorization as they are: back to the role
+        // that logged in (which a shadow's confined role may always do: it is that role).
+        self.execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL")
+    }
+
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
         // Ending a transaction takes no lock, and a failed transaction block refuses the `SET`
         // of the limits that would go first: the block would stay open and aborted, and every

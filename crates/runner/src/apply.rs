@@ -54,6 +54,9 @@ impl<'a> Applier<'a> {
         progress: Option<(String, u64)>,
     ) -> Result<AppliedMigration, Error> {
         self.current = MigrationWaits::default();
+        self.connection
+            .reset_session()
+            .map_err(Error::database("resetting the session before the migration"))?;
         if let Some(code) = self.code.iter().find(|code| code.name == migration.name) {
             return self.apply_code(migration, code);
         }

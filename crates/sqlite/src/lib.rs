@@ -38,6 +38,8 @@ pub struct SqliteConnection {
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     application_name: String,
+    /// Whether foreign keys were enforced when it opened ([`Connection::reset_session`]).
+    foreign_keys_at_open: bool,
 }
 
 impl SqliteConnection {
@@ -88,6 +90,9 @@ impl SqliteConnection {
         }
         let connection = rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
         connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(|error| failed(error.to_string()))?;
+        let foreign_keys_at_open = connection
+            .query_row("PRAGMA foreign_keys", [], |row| row.get::<_, bool>(0))
+            .map_err(|error| failed(error.to_string()))?;
         let in_memory = path.as_os_str() == ":memory:";
         let lock_path = (!in_memory).then(|| {
             // One lock file per database file, however it is reached (a symlink, `..`).
@@ -100,6 +105,7 @@ impl SqliteConnection {
             lock_path,
             lock_file: None,
             application_name: application_name.to_owned(),
+            foreign_keys_at_open,
         })
     }
 
@@ -338,6 +344,15 @@ impl Connection for SqliteConnection {
 
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
         self.run_alone(limits, statement)
+    }
+
+    fn reset_session(&mut self) -> Result<(), DbError> {
+        // The connection-level pragmas a migration may set, back to what the connection opened
+        // with (rusqlite's defaults: SQLite's own).
+        self.execute(&format!(
+            "PRAGMA foreign_keys = {}; PRAGMA defer_foreign_keys = OFF; PRAGMA recursive_triggers = OFF; PRAGMA case_sensitive_like = OFF",
+            if self.foreign_keys_at_open { "ON" } else { "OFF" }
+        ))
     }
 
     fn run_code(

@@ -207,3 +207,26 @@ fn a_lock_timeout_is_retried_until_the_blocker_lets_go() {
         Some("1")
     );
 }
+
+/// A migration's session-level settings end with it: the next one of the same deploy runs in
+/// the session as haste opened it, as it would in a deploy of its own (a `search_path` set as
+/// `pg_dump` writes it put the next migration's table in another schema, and
+/// `session_replication_role = replica` let it break a foreign key).
+#[test]
+fn session_settings_of_a_migration_do_not_reach_the_next() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        (
+            "1_settings",
+            "CREATE SCHEMA s2;\nCREATE TABLE p (id int PRIMARY KEY);\nCREATE TABLE c (pid int REFERENCES p);\n\
+             SELECT pg_catalog.set_config('search_path', 's2, public', false);\n\
+             SET session_replication_role = replica;\nSET ROLE NONE;\n",
+        ),
+        ("2_next", "CREATE TABLE x (id int);\nINSERT INTO c VALUES (42);\n"),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "the foreign key holds: {run:?}");
+    assert!(run.stderr.contains("23503"), "{run:?}");
+    assert_eq!(db.value("SELECT count(*) FROM c").as_deref(), Some("0"));
+    assert_eq!(db.value("SELECT to_regclass('s2.x') IS NULL").as_deref(), Some("t"), "x is not in s2");
+}

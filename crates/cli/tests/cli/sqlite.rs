@@ -155,3 +155,20 @@ fn data_migrations_run_in_batches_on_sqlite_too() {
     let again = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
     assert!(again.stdout.contains("Nothing to apply"), "{again:?}");
 }
+
+/// A pragma a migration sets on the connection ends with it: the next migration of the same
+/// deploy runs as on a connection of its own (foreign keys enforced, as haste opens it).
+#[test]
+fn a_pragma_of_a_migration_does_not_reach_the_next() {
+    let dir = migrations(&[
+        (
+            "1_pragma",
+            "-- haste:transaction off\nCREATE TABLE p (id INTEGER PRIMARY KEY);\nCREATE TABLE c (pid INTEGER REFERENCES p);\nPRAGMA foreign_keys = OFF;",
+        ),
+        ("2_next", "INSERT INTO c VALUES (42);"),
+    ]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let together = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(together.code, 6, "as in a deploy of its own: {together:?}");
+    assert!(together.stderr.contains("FOREIGN KEY constraint failed"), "{together:?}");
+}
