@@ -50,7 +50,13 @@ impl HistoryTables {
         };
         let mut statements = Vec::new();
         if let (Dialect::Postgres, Some(schema)) = (dialect, &self.schema) {
-            statements.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)));
+            // Only when it is missing: PostgreSQL checks the database's CREATE privilege before
+            // `IF NOT EXISTS`, which a role that may only create in its schema lacks.
+            statements.push(format!(
+                "DO $haste$ BEGIN IF to_regnamespace({}) IS NULL THEN CREATE SCHEMA IF NOT EXISTS {}; END IF; END $haste$",
+                quote_literal(&quote_ident(schema)),
+                quote_ident(schema)
+            ));
         }
         statements.push(format!(
             "CREATE TABLE IF NOT EXISTS {migrations} (

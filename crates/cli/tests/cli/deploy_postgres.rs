@@ -230,3 +230,22 @@ fn session_settings_of_a_migration_do_not_reach_the_next() {
     assert_eq!(db.value("SELECT count(*) FROM c").as_deref(), Some("0"));
     assert_eq!(db.value("SELECT to_regclass('s2.x') IS NULL").as_deref(), Some("t"), "x is not in s2");
 }
+
+/// A least-privilege deploy role, which may create in the schema it deploys to but not in the
+/// database (PostgreSQL's default for a role that does not own it), deploys: the history
+/// schema is created only when it is missing (`CREATE SCHEMA IF NOT EXISTS public` needs the
+/// database's CREATE privilege even when the schema exists, and stopped it with exit 1).
+#[test]
+fn a_role_that_may_only_create_in_its_schema_deploys() {
+    let Some(db) = database() else { return };
+    let role = format!("schema_only_{}", db.name);
+    db.execute(&format!("CREATE ROLE \"{role}\" LOGIN; GRANT ALL ON SCHEMA public TO \"{role}\""));
+    let url = db.url.replacen("postgres@", &format!("{role}@"), 1);
+    let dir = migrations(&[("1_t", "CREATE TABLE t (id int);")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT tableowner FROM pg_tables WHERE tablename = '_haste_migrations'"),
+        Some(role)
+    );
+}
