@@ -425,14 +425,18 @@ fn waited_for(
     Ok(sessions.split_off(blockers.len()))
 }
 
-/// Whether a session holding a conflicting lock is passing load rather than a blocker: an
-/// active transaction younger than one `attempt` of the lock budget, which ordinarily ends
-/// within it. One idle in its transaction waits for its client, which may never come back; one
-/// older than an attempt may hold past it; and without a lock timeout (zero) the application
-/// would queue behind the statement for as long as any holder lasts.
+/// Whether a session holding a conflicting lock is passing load rather than a blocker: a
+/// transaction younger than one `attempt` of the lock budget, which ordinarily ends within it,
+/// whether it runs a statement now or waits for its client's next one (between the statements
+/// of a transaction a client sends one by one, the session is idle in it for milliseconds).
+/// One older than an attempt may hold past it (an idle one waits for a client that may never
+/// come back); and without a lock timeout (zero) the application would queue behind the
+/// statement for as long as any holder lasts.
 fn passing(holder: &LockHolder, attempt: std::time::Duration) -> bool {
-    holder.state.as_deref() == Some("active")
-        && holder.transaction_ms.is_some_and(|ms| u128::from(ms) < attempt.as_millis())
+    matches!(
+        holder.state.as_deref(),
+        Some("active" | "idle in transaction" | "idle in transaction (aborted)")
+    ) && holder.transaction_ms.is_some_and(|ms| u128::from(ms) < attempt.as_millis())
 }
 
 /// Fills in the estimate and whether the statement is safe to run now.

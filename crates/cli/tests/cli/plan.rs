@@ -393,6 +393,24 @@ fn a_transaction_younger_than_one_lock_timeout_attempt_is_load_not_a_blocker() {
     let statement = &statements(&strict)[0];
     assert_eq!(statement["blockers"][0]["application_name"], "report", "{strict:?}");
     assert_eq!(statement["load"], serde_json::json!([]), "{strict:?}");
+
+    // A client between two statements of its transaction: idle in it, and as young, it is load
+    // too (h-adv13 P8 again: under pgbench, sessions idle in transactions a few milliseconds old
+    // were blockers); older than an attempt, a blocker.
+    let between = Session::connect(&format!("{url}?application_name=between"));
+    between.execute(
+        "SET idle_in_transaction_session_timeout = '20s'; BEGIN; UPDATE t SET v = v + 1 WHERE id = 2",
+    );
+    let patient =
+        haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json", "--lock-timeout", "60s"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let strict = haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json"]);
+    between.execute("ROLLBACK");
+    assert_eq!(patient.code, 0, "{patient:?}");
+    let statement = &statements(&patient)[0];
+    assert_eq!(statement["load"][0]["state"], "idle in transaction", "{patient:?}");
+    assert_eq!(strict.code, 17, "{strict:?}");
+    assert_eq!(statements(&strict)[0]["blockers"][0]["application_name"], "between", "{strict:?}");
 }
 
 /// A rewrite builds each of the table's indexes anew under its lock: the estimate counts each
