@@ -525,6 +525,34 @@ pub fn tables_of(statement: &str) -> Vec<String> {
             Some(NodeEnum::RenameStmt(rename)) if rename.rename_type != ObjectType::ObjectIndex as i32 => {
                 named.extend(rename.relation.clone());
             }
+            Some(NodeEnum::AlterSeqStmt(sequence)) => named.extend(sequence.sequence.clone()),
+            // Relations other than tables a `DROP` takes ACCESS EXCLUSIVE on: a reader of a view
+            // or a sequence's user holds a lock on it, not on a table.
+            Some(NodeEnum::DropStmt(drop))
+                if [ObjectType::ObjectView, ObjectType::ObjectMatview, ObjectType::ObjectSequence]
+                    .iter()
+                    .any(|kind| drop.remove_type == *kind as i32) =>
+            {
+                for object in &drop.objects {
+                    let Some(NodeEnum::List(names)) = &object.node else { continue };
+                    let names: Vec<&str> = names
+                        .items
+                        .iter()
+                        .filter_map(|name| match &name.node {
+                            Some(NodeEnum::String(name)) => Some(name.sval.as_str()),
+                            _ => None,
+                        })
+                        .collect();
+                    let table = match names.as_slice() {
+                        [name] => quoted("", name),
+                        [.., schema, name] => quoted(schema, name),
+                        [] => continue,
+                    };
+                    if !tables.contains(&table) {
+                        tables.push(table);
+                    }
+                }
+            }
             Some(NodeEnum::CreatePolicyStmt(policy)) => named.extend(policy.table.clone()),
             Some(NodeEnum::AlterPolicyStmt(policy)) => named.extend(policy.table.clone()),
             Some(NodeEnum::ClusterStmt(cluster)) => named.extend(cluster.relation.clone()),
@@ -895,6 +923,10 @@ mod tests {
             ("CREATE POLICY p ON parent USING (v > 0)", r#""parent""#),
             ("ALTER POLICY p ON parent USING (v > 1)", r#""parent""#),
             ("CLUSTER parent USING parent_pkey", r#""parent""#),
+            ("DROP VIEW s.v", r#""s"."v""#),
+            ("DROP MATERIALIZED VIEW IF EXISTS mv", r#""mv""#),
+            ("DROP SEQUENCE s.seq", r#""s"."seq""#),
+            ("ALTER SEQUENCE seq RESTART WITH 10", r#""seq""#),
         ] {
             assert_eq!(tables_of(sql), [table], "{sql}");
         }

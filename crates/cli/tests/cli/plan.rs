@@ -534,3 +534,26 @@ fn a_do_block_that_only_reads_the_catalog_is_safe_in_a_swap_transaction() {
     let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
     assert_eq!(plan.code, 17, "{plan:?}");
 }
+
+/// `DROP VIEW` and `ALTER SEQUENCE` lock the view or the sequence itself: a reader of either
+/// blocks them, and plan names it (adversary adv-a P10: no table, "safe now", and the deploy
+/// then waited for the reader and gave up).
+#[test]
+fn a_reader_of_a_dropped_view_or_an_altered_sequence_is_named_as_a_blocker() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE VIEW v AS SELECT id FROM t; CREATE SEQUENCE seq");
+    for (statement, read) in [
+        ("DROP VIEW v;", "SELECT * FROM v"),
+        ("ALTER SEQUENCE seq RESTART WITH 10;", "SELECT nextval('seq')"),
+    ] {
+        let dir = migrations(&[("1_change", statement)]);
+        let reader =
+            report_session(url, &format!("SET idle_in_transaction_session_timeout = '20s'; BEGIN; {read}"));
+        std::thread::sleep(Duration::from_millis(300));
+        let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        reader.execute("ROLLBACK");
+        assert_eq!(plan.code, 17, "{statement} {plan:?}");
+        assert_eq!(statements(&plan)[0]["blockers"][0]["application_name"], "report", "{statement} {plan:?}");
+    }
+}
