@@ -156,8 +156,29 @@ impl Fills {
             draft.data = Some((data, String::new()));
             drafts.push(draft);
         }
-        let required = haste_diff::diff(&self.filled, &self.desired, &Options { online: true }).steps;
+        let mut required = haste_diff::diff(&self.filled, &self.desired, &Options { online: true }).steps;
         if !required.is_empty() {
+            // A release still running may have written NULL since the data step's pass (an ORM
+            // sending every column): once the checks are in place (`NOT VALID`: no new NULL
+            // gets in), those rows take the default too, before the validation reads them.
+            let validating = required.iter().position(|step| step.alone).unwrap_or(0);
+            let refills = self.tables.iter().flat_map(|fill| {
+                let table = haste_schema::qualified(&fill.schema, &fill.table);
+                fill.columns.iter().filter(|filled| filled.column.not_null).map(
+                    move |Filled { column, .. }| {
+                        let target = quote_ident(&column.name);
+                        let default = column.default.as_deref().expect("planned for its default");
+                        Step {
+                            sql: format!("UPDATE {table} SET {target} = {default} WHERE {target} IS NULL"),
+                            lock: Lock::RowExclusive,
+                            hazards: vec![haste_diff::Hazard::TableScan],
+                            alone: false,
+                            source: SchemaChange::Custom,
+                        }
+                    },
+                )
+            });
+            required.splice(validating..validating, refills.collect::<Vec<_>>());
             let mut draft =
                 Draft::empty("_not_null".into(), format!("{name} (NOT NULL of the filled columns)"));
             draft.up = required;

@@ -1397,7 +1397,7 @@ fn the_generated_swaps_catalog_checks_are_judged_brief_and_lock_free() {
 
 /// The migrations of `dir` up to the one whose name ends with `last` (and the lock file), in a
 /// folder of their own: a deploy of it stops where a deploy stalled before the rest would.
-fn migrations_up_to(dir: &TempDir, last: &str) -> String {
+pub(crate) fn migrations_up_to(dir: &TempDir, last: &str) -> String {
     let stage = dir.path().join("stage");
     fs::create_dir_all(&stage).unwrap();
     fs::copy(dir.path().join("migrations/migration_lock.toml"), stage.join("migration_lock.toml")).unwrap();
