@@ -72,6 +72,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
     };
 
+    // 0. Checks that stop the plan before it changes anything.
+    domains::check_conversions(&mut plan, comparison);
+
     // 1. Schemas and extensions that appear.
     for namespace in &to.schemas {
         if !from.schemas.iter().any(|n| n.name == namespace.name) {

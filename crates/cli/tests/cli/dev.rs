@@ -866,6 +866,52 @@ CREATE VIEW item_codes AS SELECT id, code FROM items;";
     assert_eq!(folders(&dir).len(), 3, "nothing written");
 }
 
+/// A domain narrowed (int to smallint) over an indexed column a view reads: every value is cast
+/// to the new base type first, so a value that does not fit stops the migration before it drops
+/// anything (the view and the index stayed dropped in production, the rebuild failing half-way).
+#[test]
+fn a_narrowed_domain_is_checked_before_anything_is_dropped() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-domain-narrow");
+    let v1 = "CREATE DOMAIN d AS int CHECK (VALUE > 0);
+CREATE TABLE t (id int PRIMARY KEY, v d);
+CREATE INDEX t_v ON t ((v + 1));
+CREATE VIEW v1 AS SELECT id, v FROM t;";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g * 100 FROM generate_series(1, 1000) g");
+    let v2 = v1.replace("AS int", "AS smallint");
+    let run = dev(&dir, &dev_db, &v2, &["--name", "narrow"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(deploy.stderr.contains("22003"), "{deploy:?}");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM pg_views WHERE viewname = 'v1'").as_deref(),
+        Some("1"),
+        "the view is still there"
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM pg_indexes WHERE indexname = 't_v'").as_deref(), Some("1"));
+    // Once the rows fit, the rebuild goes through.
+    let resolve = haste(dir.path(), &["migrate", "status", "--url", &prod.url, "--format", "json"]);
+    let failed = resolve.json_lines()[0]["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["state"] != "applied")
+        .map(|m| (m["name"].as_str().unwrap().to_owned(), m["state"].as_str().unwrap().to_owned()))
+        .unwrap();
+    if failed.1 == "failed" {
+        let rolled =
+            haste(dir.path(), &["migrate", "resolve", "--rolled-back", &failed.0, "--url", &prod.url]);
+        assert_eq!(rolled.code, 0, "{rolled:?}");
+    }
+    prod.execute("UPDATE t SET v = 1 WHERE v > 32767");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0);
+}
+
 /// A composite type a table stores whose attribute changes type is rebuilt (PostgreSQL refuses
 /// it in place): the rows kept through the conversion, the database then matching the schema. A
 /// function whose result changes while a column default calls it is dropped and created again
