@@ -22,6 +22,9 @@ pub(crate) fn hold_lock(url: &str, lock: &str, hold: Duration) -> std::thread::J
         session.execute("COMMIT");
     });
     holding.recv().unwrap();
+    // Older than one attempt of the default lock budget (100 ms): a blocker, not passing load,
+    // to `migrate plan`.
+    std::thread::sleep(Duration::from_millis(200));
     holder
 }
 

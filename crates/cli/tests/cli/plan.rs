@@ -19,6 +19,8 @@ fn statements(run: &Run) -> Vec<Value> {
 fn report_session(url: &str, sql: &str) -> Session {
     let session = Session::connect(&format!("{url}?application_name=report"));
     session.execute(sql);
+    // Older than one attempt of the default lock budget (100 ms): a blocker, not passing load.
+    std::thread::sleep(Duration::from_millis(200));
     session
 }
 
