@@ -27,7 +27,8 @@
 //!    settings (`SET STATISTICS`, `STORAGE`, `COMPRESSION`), views
 //!    (materialized ones reading the column created again populated, with their indexes), the
 //!    table's replica identity (its index may be a rebuilt key), and the privileges of the
-//!    column and of the views it recreates; other tables' foreign keys, and
+//!    column and of the views it recreates (and, with owners compared, those views' owners);
+//!    other tables' foreign keys, and
 //!    the table's own, that reference the column (the ids running out: an `integer` primary key
 //!    made `bigint`) are dropped before its key and added again `NOT VALID` on the new one;
 //! 4. validate (each statement on its own, only when the swap re-added such keys): they are
@@ -87,8 +88,8 @@
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
-    Column, Comment, CommentObject, Constraint, ConstraintKind, Index, Privilege, PrivilegeObject,
-    ReplicaIdentity, Schema, Table, TableKind, Trigger, TriggerFiring, View, qualified,
+    Column, Comment, CommentObject, Constraint, ConstraintKind, Index, OwnedObject, Owner, Privilege,
+    PrivilegeObject, ReplicaIdentity, Schema, Table, TableKind, Trigger, TriggerFiring, View, qualified,
 };
 use haste_sql::{Repointed, dollar_quote, quote_ident, quote_literal, truncate_ident, unused_ident};
 
@@ -1001,6 +1002,16 @@ END
             // In the swap's transaction: a role reading the view never finds it without its grant.
             for privilege in privileges_on(desired, &view.schema, &view.name, None) {
                 self.swap.push(step(privilege.apply_statement(), Lock::None, &[], false));
+            }
+            // The view belongs to the role creating it again: with owners compared, its owner is
+            // given back after the grants (which that role gives as owner), as the planner does.
+            let of_view = |owner: &&Owner| {
+                matches!(owner.object, OwnedObject::View | OwnedObject::MaterializedView)
+                    && owner.schema == view.schema
+                    && owner.name == view.name
+            };
+            for owner in desired.owners.iter().filter(of_view) {
+                self.swap.push(step(owner.apply_statement(), Lock::None, &[], false));
             }
         }
         // The views, and the table's keys and indexes, built again took their comments along.

@@ -1,7 +1,8 @@
 //! Comments on the objects other than schemas, tables and table columns (those are planned with
 //! their tables): a comment that appears or changes is set, one that disappears from an object
 //! that stays is cleared (`IS NULL`), and an object the plan creates again (a view recreated, an
-//! index rebuilt, a domain check replaced) gets its comment back, since its drop took it. Read
+//! index rebuilt, a domain check replaced, a function dropped for a new result) gets its comment
+//! back, since its drop took it. Read
 //! from the steps' sources (a domain's check, whose steps carry their domain, from the models),
 //! after every object exists.
 
@@ -60,7 +61,9 @@ fn check_replaced(from: &Schema, to: &Schema, comment: &Comment) -> bool {
 }
 
 /// Whether `step` creates (anew, or again after dropping it) the object `comment` is on. A
-/// function replaced (`CREATE OR REPLACE`) keeps its comment.
+/// function replaced (`CREATE OR REPLACE`) keeps its comment; one dropped to be created again
+/// (its result, or its arguments' names or defaults, change) loses it with the drop, so the drop
+/// of a function the target still has is what says so.
 fn creates(step: &Step, comment: &Comment) -> bool {
     let named = |n: &Named| n.schema == comment.schema && n.name == comment.name;
     let part = |p: &OfTable| {
@@ -84,7 +87,8 @@ fn creates(step: &Step, comment: &Comment) -> bool {
         | (SchemaChange::CreateSequence(n), CommentObject::Sequence)
         | (SchemaChange::CreateStatistics(n), CommentObject::Statistics)
         | (SchemaChange::CreateIndex(n), CommentObject::Index)
-        | (SchemaChange::CreateView(n), CommentObject::View | CommentObject::MaterializedView) => named(n),
+        | (SchemaChange::CreateView(n), CommentObject::View | CommentObject::MaterializedView)
+        | (SchemaChange::DropFunction(n), CommentObject::Function) => named(n),
         (SchemaChange::AddConstraint { constraint, .. }, CommentObject::Constraint)
         | (SchemaChange::CreateTrigger(constraint), CommentObject::Trigger)
         | (SchemaChange::CreatePolicy(constraint), CommentObject::Policy) => part(constraint),

@@ -24,13 +24,18 @@ pub fn qualified(schema: &str, name: &str) -> String {
 
 /// Whether a type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) is type
 /// `schema`.`name` (an enum, domain or composite type); returns whether it is an array of it.
+/// Compared by names ([`haste_sql::name_parts`]), so a quote or a dot in a name counts.
 pub fn type_is(data_type: &str, schema: &str, name: &str) -> Option<bool> {
     let (base, array) = match data_type.strip_suffix("[]") {
         Some(base) => (base, true),
         None => (data_type, false),
     };
-    let bare = base.replace('"', "");
-    (bare == name || bare == format!("{schema}.{name}")).then_some(array)
+    let same = match haste_sql::name_parts(base).as_slice() {
+        [bare] => bare == name,
+        [in_schema, bare] => in_schema == schema && bare == name,
+        _ => false,
+    };
+    same.then_some(array)
 }
 
 impl Composite {

@@ -74,9 +74,45 @@ pub fn object_name(name1: &str, name2: &str, label: &str) -> String {
     format!("{first}_{second}_{label}")
 }
 
+/// The names of a dotted name as PostgreSQL prints it (`format_type`, `::regclass`): each part
+/// double-quoted where it must be, inner quotes doubled, a quoted part's dots its own. So
+/// `crm."Addr ""x"""` is `crm` and `Addr "x"`: the way back from [`quote_ident`]'s form, or
+/// PostgreSQL's, to the names, so a name is compared as the name it is, never as its text with
+/// the quotes taken out.
+pub fn name_parts(text: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        let part = parts.last_mut().expect("one part at least");
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                chars.next();
+                part.push('"');
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(String::new()),
+            c => part.push(c),
+        }
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_parts_undo_the_quoting_of_each_part() {
+        assert_eq!(name_parts("addr"), ["addr"]);
+        assert_eq!(name_parts(r#"crm."Stage""#), ["crm", "Stage"]);
+        assert_eq!(name_parts(r#""Addr ""x""""#), [r#"Addr "x""#]);
+        assert_eq!(name_parts(r#""a.b"."c""d""#), ["a.b", r#"c"d"#]);
+        for name in ["plain", "Mixed Case", r#"""#, r#"a"."b"#, "a.b"] {
+            let quoted = format!("{}.{}", quote_ident(name), quote_ident(name));
+            assert_eq!(name_parts(&quoted), [name, name], "{quoted}");
+        }
+    }
 
     #[test]
     fn truncation_keeps_63_bytes_and_never_splits_a_character() {

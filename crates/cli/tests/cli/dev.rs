@@ -954,6 +954,56 @@ CREATE TABLE counters (id int DEFAULT next_id());";
     assert_eq!(folders(&dir).len(), 4, "nothing written");
 }
 
+/// A function dropped and created again (its result changes) loses its comment with the drop:
+/// the migration sets it again, and so does its down.sql, which creates the old function again
+/// (migrate dev stopped with exit 1, "a bug in haste: + comment on function f(integer)":
+/// adversary adv-b O1).
+#[test]
+fn a_function_created_again_gets_its_comment_back_and_down_too() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-function-comment");
+    let v1 = "CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0));
+COMMENT ON FUNCTION f(int) IS 'plus one';";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let comment = || db.value("SELECT obj_description('f(int)'::regprocedure, 'pg_proc')");
+    let v2 = v1.replace("RETURNS int", "RETURNS bigint");
+    let run = dev(&dir, &db, &v2, &["--name", "bigger"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(comment().as_deref(), Some("plus one"));
+    let steps = (folders(&dir).len() - 1).to_string();
+    let down = haste(dir.path(), &["migrate", "down", "--steps", &steps, "--url", &db.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(matches(&dir, &db, v1).code, 0);
+    assert_eq!(comment().as_deref(), Some("plus one"));
+}
+
+/// A composite type whose name holds a quote is matched to the columns storing it by its name,
+/// not by its text with the quotes taken out: an attribute retyped while a table stores it
+/// rebuilds it, as for any other name (it was altered in place, which PostgreSQL refused, exit
+/// 6: adversary adv-b Q1).
+#[test]
+fn a_stored_composite_type_with_a_quote_in_its_name_is_rebuilt() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-composite-quote");
+    let v1 = r#"CREATE TYPE "Addr ""x""" AS (street text, zip int);
+CREATE TABLE t (id int PRIMARY KEY, a "Addr ""x""");"#;
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO t VALUES (1, ROW('main', 12345))");
+    let v2 = v1.replace("zip int", "zip bigint");
+    let run = dev(&dir, &db, &v2, &["--name", "wider"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        read(&folders(&dir)[1].join("migration.sql")).contains(r#"CREATE TYPE "public"."Addr ""x""_new""#)
+    );
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(
+        db.value("SELECT format('%s %s', a, pg_typeof((a).zip)) FROM t").as_deref(),
+        Some("(main,12345) bigint")
+    );
+}
+
 /// Table inheritance (`INHERITS`, not partitions): a new tree is created parents first (the
 /// child with its own columns only, then the default it gives an inherited one) and dumped
 /// with its `INHERITS`; a change to a table of the tree, which the table-by-table plan

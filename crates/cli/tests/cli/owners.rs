@@ -193,6 +193,45 @@ fn migrate_dev_with_owners_writes_owner_to() {
     assert!(again.stdout.contains("no migration generated"), "{again:?}");
 }
 
+/// A view another role owns over a column whose type change is expanded and swapped: the swap
+/// creates the view again and, owners compared, gives it back to its owner in the same
+/// transaction (migrate dev stopped with exit 1, "a bug in haste: + owner view public.v2":
+/// adversary adv-b O2).
+#[test]
+fn a_view_the_type_change_swap_creates_again_keeps_its_owner() {
+    let Some(db) = database() else { return };
+    let owner = role(&db, "owner");
+    let dir = TempDir::new("owners-swap-view");
+    let v1 = format!(
+        "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL DEFAULT 0);
+CREATE VIEW v2 AS SELECT id, v * 2 AS w FROM t;
+ALTER VIEW v2 OWNER TO \"{owner}\";"
+    );
+    let dev = |desired: &str, name: &str| {
+        dir.write("schema.sql", desired);
+        haste(
+            dir.path(),
+            &["migrate", "dev", "--owners", "--url", &db.url, "--schema", "schema.sql", "--name", name],
+        )
+    };
+    assert_eq!(dev(&v1, "init").code, 0);
+    let v2 = v1.replace("v int NOT NULL", "v bigint NOT NULL");
+    let run = dev(&v2, "wider");
+    assert_eq!(run.code, 0, "{run:?}");
+    let swap = folders(&dir)
+        .into_iter()
+        .map(|folder| std::fs::read_to_string(folder.join("migration.sql")).unwrap())
+        .find(|sql| sql.contains("CREATE VIEW"))
+        .expect("a swap creating the view again");
+    assert!(swap.contains(&format!(r#"ALTER VIEW "public"."v2" OWNER TO "{owner}";"#)), "{swap}");
+    assert_eq!(
+        db.value("SELECT relowner::regrole::text FROM pg_class WHERE relname = 'v2'"),
+        Some(owner.clone())
+    );
+    let again = dev(&v2, "again");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+}
+
 /// A rename hint on a live database copies it to a shadow from its DDL first; with owners read,
 /// that DDL gives objects to their owners, which the copy runs as the connecting role to do.
 #[test]
