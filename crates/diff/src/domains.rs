@@ -19,7 +19,7 @@ use haste_schema::{Domain, DomainConstraint, Schema, qualified};
 use haste_sql::{quote_ident, unused_ident};
 
 use crate::builder::Builder;
-use crate::compare::{Comparison, by};
+use crate::compare::{Comparison, by, table_key};
 use crate::enums::{column_uses, replace_with_staged, staging_name};
 use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
@@ -222,10 +222,6 @@ fn validate(plan: &mut Builder, source: &SchemaChange, domain: &str, constraint:
     );
 }
 
-/// Converts the columns of existing tables typed by each rebuilt domain to its staging domain,
-/// then drops the old domain and gives the new one its name (new tables are created afterwards,
-/// with the name). A value the new base type or checks refuse makes the conversion fail, so
-/// nothing is lost silently.
 /// Before anything else of the plan: every value of a column a rebuilt domain types is cast to
 /// the new base type, where that cast can fail (a narrower type): a value that does not fit
 /// stops the migration at its first statement, before it drops the views and indexes in the
@@ -237,12 +233,8 @@ pub(crate) fn check_conversions(plan: &mut Builder, comparison: &Comparison) {
             continue;
         }
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
-        for table in comparison
-            .from
-            .tables
-            .iter()
-            .filter(|t| comparison.to.tables.iter().any(|n| n.schema == t.schema && n.name == t.name))
-        {
+        let kept_tables = by(&comparison.to.tables, table_key);
+        for table in comparison.from.tables.iter().filter(|t| kept_tables.contains_key(&table_key(t))) {
             for column in &table.columns {
                 let Some(array) = column_uses(&column.data_type, &old.schema, &old.name) else { continue };
                 let suffix = if array { "[]" } else { "" };
@@ -262,6 +254,10 @@ pub(crate) fn check_conversions(plan: &mut Builder, comparison: &Comparison) {
     }
 }
 
+/// Converts the columns of existing tables typed by each rebuilt domain to its staging domain,
+/// then drops the old domain and gives the new one its name (new tables are created afterwards,
+/// with the name). A value the new base type or checks refuse makes the conversion fail, so
+/// nothing is lost silently.
 pub(crate) fn rebuild(plan: &mut Builder, comparison: &Comparison) {
     for (old, new) in rebased(comparison.from, comparison.to) {
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));

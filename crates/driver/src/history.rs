@@ -3,7 +3,7 @@
 //! The layout is a stability boundary: other tools and people read these tables. Rows of
 //! `_haste_events` are only ever inserted.
 
-use haste_sql::{Dialect, quote_ident, quote_literal};
+use haste_sql::{Dialect, dollar_quote, quote_ident, quote_literal};
 
 /// Where the history tables live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,11 +52,12 @@ impl HistoryTables {
         if let (Dialect::Postgres, Some(schema)) = (dialect, &self.schema) {
             // Only when it is missing: PostgreSQL checks the database's CREATE privilege before
             // `IF NOT EXISTS`, which a role that may only create in its schema lacks.
-            statements.push(format!(
-                "DO $haste$ BEGIN IF to_regnamespace({}) IS NULL THEN CREATE SCHEMA IF NOT EXISTS {}; END IF; END $haste$",
+            let body = format!(
+                "BEGIN IF to_regnamespace({}) IS NULL THEN CREATE SCHEMA IF NOT EXISTS {}; END IF; END",
                 quote_literal(&quote_ident(schema)),
                 quote_ident(schema)
-            ));
+            );
+            statements.push(format!("DO {}", dollar_quote(&body)));
         }
         statements.push(format!(
             "CREATE TABLE IF NOT EXISTS {migrations} (
