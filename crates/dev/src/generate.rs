@@ -223,7 +223,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     // The summary describes the migration as planned, before its regenerations are set apart.
     let summary = drafts[0].up.clone();
     let mut drafts: Vec<Draft> =
-        drafts.into_iter().flat_map(|draft| regenerations_apart(draft, request.name)).collect();
+        drafts.into_iter().flat_map(|draft| committing_together_apart(draft, request.name)).collect();
     for draft in &mut drafts {
         let notes = regenerated_notes(&draft.up);
         draft.notes.extend(notes);
@@ -536,7 +536,7 @@ fn together(run: &[Step]) -> Option<Together> {
 /// The first keeps the draft's name, notes and warnings, the last its data step (it follows the
 /// expand of an online type change, which the plan puts last). A draft with nothing to set
 /// apart comes back as it is.
-fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
+fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
     let stepwise = draft.prisma_text.is_none()
         && draft.restores.is_empty()
         && draft.refills.is_empty()
@@ -552,14 +552,15 @@ fn regenerations_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
             _ => runs.push(vec![step]),
         }
     }
-    if runs.iter().all(|run| together(run).is_none()) {
-        draft.up = runs.into_iter().flatten().collect();
+    let runs: Vec<(Option<Together>, Vec<Step>)> =
+        runs.into_iter().map(|run| (together(&run), run)).collect();
+    if runs.iter().all(|(atomic, _)| atomic.is_none()) {
+        draft.up = runs.into_iter().flat_map(|(_, run)| run).collect();
         return vec![draft];
     }
     // Pieces: a run that must commit as one alone, the runs between them together.
     let mut pieces: Vec<(Option<Together>, Vec<Step>)> = Vec::new();
-    for run in runs {
-        let atomic = together(&run);
+    for (atomic, run) in runs {
         match pieces.last_mut() {
             Some((None, steps)) if atomic.is_none() => steps.extend(run),
             _ => pieces.push((atomic, run)),

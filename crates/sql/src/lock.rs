@@ -533,21 +533,7 @@ pub fn tables_of(statement: &str) -> Vec<String> {
                     .iter()
                     .any(|kind| drop.remove_type == *kind as i32) =>
             {
-                for object in &drop.objects {
-                    let Some(NodeEnum::List(names)) = &object.node else { continue };
-                    let names: Vec<&str> = names
-                        .items
-                        .iter()
-                        .filter_map(|name| match &name.node {
-                            Some(NodeEnum::String(name)) => Some(name.sval.as_str()),
-                            _ => None,
-                        })
-                        .collect();
-                    let table = match names.as_slice() {
-                        [name] => quoted("", name),
-                        [.., schema, name] => quoted(schema, name),
-                        [] => continue,
-                    };
+                for table in drop.objects.iter().filter_map(dropped_name) {
                     if !tables.contains(&table) {
                         tables.push(table);
                     }
@@ -649,6 +635,20 @@ pub enum CatalogTable {
     },
 }
 
+/// An object a `DROP` names (`[schema.]name`), quoted as SQL text.
+fn dropped_name(object: &pg_query::Node) -> Option<String> {
+    let Some(NodeEnum::List(names)) = &object.node else { return None };
+    let names: Vec<String> = names
+        .items
+        .iter()
+        .filter_map(|name| match &name.node {
+            Some(NodeEnum::String(name)) => Some(crate::quote_ident(&name.sval)),
+            _ => None,
+        })
+        .collect();
+    (!names.is_empty()).then(|| names.join("."))
+}
+
 /// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
 pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
@@ -660,18 +660,7 @@ pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
     for statement in &parsed.protobuf.stmts {
         match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
             Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
-                for object in &drop.objects {
-                    let Some(NodeEnum::List(names)) = &object.node else { continue };
-                    let names: Vec<String> = names
-                        .items
-                        .iter()
-                        .filter_map(|name| match &name.node {
-                            Some(NodeEnum::String(name)) => Some(crate::quote_ident(&name.sval)),
-                            _ => None,
-                        })
-                        .collect();
-                    found.push(CatalogTable::OfIndex(names.join(".")));
-                }
+                found.extend(drop.objects.iter().filter_map(dropped_name).map(CatalogTable::OfIndex));
             }
             Some(NodeEnum::ReindexStmt(reindex))
                 if reindex.kind == pg_query::protobuf::ReindexObjectType::ReindexObjectIndex as i32 =>
