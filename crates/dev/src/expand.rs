@@ -168,23 +168,12 @@ fn sync_trigger(column: &Moved) -> String {
 /// triggers then leave every value the application reads as it was.
 const BACKFILL_SETTING: &str = "haste.rename_backfill";
 
-/// `UPDATE` of `table` setting `assignments` where `condition` holds, in a transaction marked as
-/// haste's copy of that table's rows (the marking subquery is joined: its one row, and so the
-/// setting, exists before the first row reaches the update and fires the triggers).
-fn marked_copy(table: &str, assignments: &str, condition: &str) -> String {
-    format!(
-        "UPDATE {table} SET {assignments}\n  FROM (SELECT set_config({}, {}, true) AS haste_backfill_marked) AS haste_backfill\n  WHERE {condition}",
-        quote_literal(BACKFILL_SETTING),
-        quote_literal(table),
-    )
-}
-
 /// The function and trigger that keep both columns equal, whichever one a write sets. On
 /// INSERT the new column, which has no default until the contract (`between`), holds a value
 /// only when the writer gave one (the new release): it wins; otherwise the old column's value
 /// (the old release's, or the default it got) fills the new one. The trigger fires after the
 /// table's own (`Moved::trigger`), so it copies what they wrote. The copy of the rows (marked,
-/// `marked_copy`) touches each row only to fill the new columns of the table (`same_table`,
+/// `retype::marked_update`) touches each row only to fill the new columns of the table (`same_table`,
 /// every column renamed there): the table's own `BEFORE` triggers fire on it too, and this one,
 /// firing last, gives every other column its value back (a `set_updated_at` must not date every
 /// row). The depth keeps an update a user trigger makes of another row as written.
@@ -263,7 +252,12 @@ pub(crate) fn drafts(
         expand.extend(sync_statements(column, &same_table));
         let table = qualified(&column.schema, &column.table);
         let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
-        let copy = marked_copy(&table, &format!("{new} = {old}"), &format!("{new} IS DISTINCT FROM {old}"));
+        let copy = crate::retype::marked_update(
+            &table,
+            BACKFILL_SETTING,
+            &format!("{new} = {old}"),
+            &format!("{new} IS DISTINCT FROM {old}"),
+        );
         let walkable = history
             .schema
             .tables

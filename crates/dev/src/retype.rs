@@ -283,6 +283,18 @@ fn sync_trigger_name(history: &Schema, desired: &Schema, table: &Table) -> Optio
     fires_last_name(history, desired, &table.schema, &table.name, &format!("haste_retype_{}", table.name))
 }
 
+/// `UPDATE` of `table` setting `assignments` where `condition` holds, in a transaction whose
+/// `setting` names the table: a sync trigger then knows the update is haste's fill of its rows.
+/// The marking subquery is joined: its one row, and so the setting, exists before the first row
+/// of the table reaches the update and fires the triggers.
+pub(crate) fn marked_update(table: &str, setting: &str, assignments: &str, condition: &str) -> String {
+    format!(
+        "UPDATE {table} SET {assignments}\n  FROM (SELECT set_config({}, {}, true) AS haste_backfill_marked) AS haste_backfill\n  WHERE {condition}",
+        quote_literal(setting),
+        quote_literal(table),
+    )
+}
+
 /// The setting data.sql sets, in the transaction of each batch, to the table it fills: the
 /// sync trigger then keeps every value the application reads as it was (see
 /// [`TableRetype::backfill_branch`]).
@@ -1379,20 +1391,14 @@ END
             )
         };
         // The trigger converts each row (and names the row that does not convert); the update
-        // only touches it, in a transaction marked as haste's backfill of this table. The
-        // marking subquery is joined: its one row, and so the setting, exists before the first
-        // row of the table reaches the update and fires the trigger.
+        // only touches it, in a transaction marked as haste's backfill of this table.
         let touched: Vec<String> = self
             .columns
             .iter()
             .map(|column| format!("{temporary} = {temporary}", temporary = quote_ident(&column.temporary)))
             .collect();
-        let fill = format!(
-            "{header}\nUPDATE {name} SET {}\n  FROM (SELECT set_config({}, {}, true) AS haste_backfill_marked) AS haste_backfill\n  WHERE :range;\n",
-            touched.join(", "),
-            quote_literal(BACKFILL_SETTING),
-            quote_literal(&name),
-        );
+        let fill =
+            format!("{header}\n{};\n", marked_update(&name, BACKFILL_SETTING, &touched.join(", "), ":range"));
         (
             fill,
             copy(&|column| {
