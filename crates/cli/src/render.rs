@@ -213,8 +213,7 @@ impl Printer {
         }
         let waits = &report.lock_waits;
         if self.format == Format::Text && waits.retries > 0 {
-            let holders: Vec<String> =
-                waits.blockers.iter().map(|h| format!("pid {} ({})", h.pid, h.application_name)).collect();
+            let holders: Vec<String> = waits.blockers.iter().map(session_text).collect();
             let held_by = match holders.as_slice() {
                 [] => String::new(),
                 holders => format!("; the tables were held by {}", holders.join(", ")),
@@ -1247,6 +1246,13 @@ fn held_because(held: &haste_runner::HeldMigration, by_this_deploy: &'static str
 
 /// Another session that holds up a statement: never its query, which may hold secrets.
 fn session_text(session: &haste_driver::LockHolder) -> String {
+    if let Some(gid) = &session.prepared {
+        return format!(
+            "prepared transaction {} (prepared {}; only COMMIT PREPARED or ROLLBACK PREPARED ends it)",
+            haste_sql::quote_literal(gid),
+            session.since
+        );
+    }
     let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
     let name = match session.autovacuum {
         Some(haste_driver::Autovacuum::Ordinary) => "autovacuum",

@@ -49,6 +49,11 @@ pub struct LockHolder {
     /// The session is an autovacuum worker (PostgreSQL), which has no application name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub autovacuum: Option<Autovacuum>,
+    /// The global id of a prepared transaction (two-phase commit) that holds the lock: it has no
+    /// session (`pid` 0) and outlives every one; only `COMMIT PREPARED` or `ROLLBACK PREPARED`
+    /// with this id ends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prepared: Option<String>,
 }
 
 /// What an autovacuum worker holding a table runs.

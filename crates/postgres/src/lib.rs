@@ -46,7 +46,17 @@ const LOCK_CLASS: i32 = 0x6861_7374;
 const TRANSACTION_STILL_OPEN: &str = "SELECT CAST(CASE WHEN statement_timestamp() <> transaction_timestamp() \
      THEN '0' ELSE 'haste: no transaction open' END AS integer)";
 
-/// The text `lock_still_held` fails with, recognised in `db_error`.
+/// What `DISCARD ALL` does but `pg_advisory_unlock_all()`, which would release the migration
+/// lock: a migration's session state (settings, role, temporary tables, prepared statements,
+/// cursors held past their transaction, listens, cached plans and sequence values) must not
+/// reach the next migration. `RESET ALL` leaves role and session authorization as they are:
+/// they go back to the role that logged in (which a shadow's confined role may always do: it
+/// is that role). haste itself uses only the simple query protocol, so it has no prepared
+/// statement of its own to lose.
+const SESSION_RESET: &str = "CLOSE ALL; RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; \
+     UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+/// The text `before_history_writes` fails with, recognised in `db_error`.
 const LOCK_LOST: &str = "haste: migration lock lost";
 
 /// A PostgreSQL session used for one run.
@@ -247,16 +257,23 @@ impl PgConnection {
         Ok(self.history_exists)
     }
 
-    /// Fails unless this session still holds the migration lock it took: a migration can
+    /// Sent in the transaction that writes history, before the writes.
+    ///
+    /// It writes as the role the session started with (the user, or the role the URL's
+    /// options set): a migration may `SET ROLE` to one that may not write history. `SET LOCAL`, so that at `COMMIT` (or a chained commit) the role the file
+    /// chose is back for its next statements.
+    ///
+    /// It fails unless this session still holds the migration lock it took: a migration can
     /// release it (`pg_advisory_unlock_all()`, `DISCARD ALL`), and history must then not be
-    /// written, or a second run could apply the same migration again. Empty when no lock was
-    /// taken (shadow replays).
-    fn lock_still_held(&self) -> String {
+    /// written, or a second run could apply the same migration again. No lock check when no
+    /// lock was taken (shadow replays).
+    fn before_history_writes(&self) -> String {
+        const AS_LOGIN_ROLE: &str = "SET LOCAL SESSION AUTHORIZATION DEFAULT;\nSET LOCAL role TO DEFAULT;\n";
         if !self.locked {
-            return String::new();
+            return AS_LOGIN_ROLE.to_owned();
         }
         format!(
-            "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE {} AND l.pid = pg_backend_pid()) \
+            "{AS_LOGIN_ROLE}SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM pg_locks l WHERE {} AND l.pid = pg_backend_pid()) \
              THEN '0' ELSE '{LOCK_LOST}' END AS integer);\n",
             self.lock_condition()
         )
@@ -322,6 +339,7 @@ impl Connection for PgConnection {
                 state: None,
                 autovacuum: None,
                 transaction_ms: None,
+                prepared: None,
             }
         }))
     }
@@ -334,12 +352,20 @@ impl Connection for PgConnection {
         }
         let relations: Vec<String> =
             tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
+        // A prepared transaction's locks have no pid: they are told by the virtual transaction
+        // that also holds its transaction id.
         let sql = format!(
             "WITH RECURSIVE tree(oid) AS (SELECT unnest(ARRAY[{}]::regclass[])::oid \
-               UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
-             {SESSION_COLUMNS} WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
+               UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid), \
+             held AS (SELECT l.pid, l.virtualtransaction FROM pg_locks l \
                WHERE l.granted AND l.relation IN (SELECT oid FROM tree) AND l.mode = ANY (ARRAY[{}])) \
-             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
+             SELECT sessions.*, NULL::text FROM ({SESSION_COLUMNS} \
+               WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT pid FROM held)) sessions \
+             UNION ALL SELECT 0, '', p.prepared::text, 'prepared', \
+               CAST(extract(epoch FROM clock_timestamp() - p.prepared) * 1000 AS bigint), NULL, p.gid \
+               FROM pg_prepared_xacts p JOIN pg_locks x ON x.locktype = 'transactionid' AND x.transactionid = p.transaction \
+               WHERE x.virtualtransaction IN (SELECT virtualtransaction FROM held WHERE pid IS NULL) \
+             ORDER BY 3, 1 LIMIT 5",
             relations.join(", "),
             modes.join(", ")
         );
@@ -395,13 +421,13 @@ impl Connection for PgConnection {
     ) -> Result<(), DbError> {
         let writes: Vec<String> =
             writes.iter().map(|write| tables.render(Dialect::Postgres, write)).collect();
-        let lock_check = self.lock_still_held();
+        let guard = self.before_history_writes();
         let sql = if in_open_transaction {
             // The script's own transaction must still be open, or these rows would commit
             // on their own.
-            format!("{TRANSACTION_STILL_OPEN};\n{lock_check}{}", writes.join(";\n"))
+            format!("{TRANSACTION_STILL_OPEN};\n{guard}{}", writes.join(";\n"))
         } else {
-            format!("BEGIN;\n{lock_check}{};\nCOMMIT", writes.join(";\n"))
+            format!("BEGIN;\n{guard}{};\nCOMMIT", writes.join(";\n"))
         };
         let result = self.execute(&sql);
         if result.is_err() && !in_open_transaction {
@@ -446,7 +472,7 @@ impl Connection for PgConnection {
         // sent, behind a check that the transaction is still the one opened above.
         let closing = format!(
             "{TRANSACTION_STILL_OPEN};\n{}{}",
-            self.lock_still_held(),
+            self.before_history_writes(),
             tables.commit_with(Dialect::Postgres, writes)
         );
         self.execute(&closing).map_err(|error| {
@@ -464,9 +490,7 @@ impl Connection for PgConnection {
     }
 
     fn reset_session(&mut self) -> Result<(), DbError> {
-        // `RESET ALL` leaves the role and session authorization as they are: back to the role
-        // that logged in (which a shadow's confined role may always do: it is that role).
-        self.execute("RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL")
+        self.execute(SESSION_RESET)
     }
 
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {
@@ -494,7 +518,7 @@ impl Connection for PgConnection {
         let result = body(self).and_then(|()| {
             self.execute(&format!(
                 "{TRANSACTION_STILL_OPEN};\n{}{}",
-                self.lock_still_held(),
+                self.before_history_writes(),
                 tables.commit_with(Dialect::Postgres, writes)
             ))
         });
@@ -724,6 +748,8 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
             Some("wraparound") => Some(Autovacuum::ToPreventWraparound),
             _ => None,
         },
+        // Where a query lists prepared transactions too.
+        prepared: row.next().filter(|gid| !gid.is_empty()),
     }
 }
 

@@ -957,7 +957,8 @@ pub(crate) struct AsWrittenFailure {
 /// the next) and each statement outside one is a unit under its own lock budget (a fresh
 /// `budget()`): cancelled by a lock timeout or deadlock, the unit is rolled back and run again
 /// from its start after a pause, as a transaction of haste's own would be (a unit opened by a
-/// chain is opened again by its block's `BEGIN`: what the chain committed never runs twice);
+/// chain is opened again by its block's `BEGIN` and `SET TRANSACTION`s: what the chain committed
+/// never runs twice, and a resume from there runs in a transaction too);
 /// any other failure rolls back the block it happened in and stops. `record` writes history as
 /// statements commit (see [`Committing`]).
 pub(crate) fn run_as_written(
@@ -972,10 +973,17 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     let mut current = budget();
     let (mut unit_start, mut index, mut in_transaction) = (from, from, false);
-    // The `BEGIN` of the block the statements run in, and whether the unit began at a
-    // `COMMIT AND CHAIN` of it (a retry opens its transaction with that `BEGIN` again).
-    let (mut block_begin, mut chained) = (None, false);
     let mut limits = current.attempt();
+    if open_before(statements, from) {
+        // Resuming in the part of a block that a chained commit opened: that transaction died
+        // with the run, and its statements must run in one again, never on their own.
+        reopen_chained(&mut *connection, statements, from, limits).map_err(|step| AsWrittenFailure {
+            step,
+            committed: from,
+            tried: Tried::attempts(1),
+        })?;
+        in_transaction = true;
+    }
     let mut started = Instant::now();
     while let Some(statement) = statements.get(index) {
         let control = match statement.kind {
@@ -994,19 +1002,15 @@ pub(crate) fn run_as_written(
         };
         let error = match outcome {
             Ok(()) => {
-                if control == Some(TransactionControl::Begin) && !in_transaction {
-                    block_begin = Some(index);
-                }
                 in_transaction = statement.kind.transaction_open_after(in_transaction);
                 index += 1;
                 if commits && in_transaction {
                     // Committed and chained: the next unit starts here, in the new transaction.
-                    (unit_start, current, chained) = (index, budget(), true);
+                    (unit_start, current) = (index, budget());
                     limits = current.attempt();
                     started = Instant::now();
                 }
                 if !in_transaction {
-                    chained = false;
                     if !commits && index < statements.len() {
                         record(&mut *connection, waits, Committing::Alone { done: index }).map_err(
                             |error| AsWrittenFailure {
@@ -1043,11 +1047,9 @@ pub(crate) fn run_as_written(
                     (index, in_transaction) = (unit_start, false);
                     limits = current.attempt();
                     started = Instant::now();
-                    if let Some(begin) = block_begin.filter(|_| chained) {
-                        let reopened = connection.run_as_written(limits, &statements[begin].text);
-                        if let Err(error) = reopened {
+                    if open_before(statements, unit_start) {
+                        if let Err(step) = reopen_chained(&mut *connection, statements, unit_start, limits) {
                             let tried = Tried::attempts(current.attempts());
-                            let step = StepError { index: begin, error };
                             return Err(AsWrittenFailure { step, committed: unit_start, tried });
                         }
                         in_transaction = true;
@@ -1060,6 +1062,57 @@ pub(crate) fn run_as_written(
             Tried::attempts(current.attempts())
         };
         return Err(AsWrittenFailure { step: StepError { index, error }, committed: unit_start, tried });
+    }
+    Ok(())
+}
+
+/// Whether a file's own transaction block is open when statement `at` starts.
+fn open_before(statements: &[haste_sql::Statement], at: usize) -> bool {
+    statements[..at].iter().fold(false, |open, statement| statement.kind.transaction_open_after(open))
+}
+
+/// Opens again the transaction of a unit that starts at `start` inside a file's transaction
+/// block: with the block's `BEGIN` and the `SET TRANSACTION`s run in the block before `start`,
+/// whose characteristics a chained commit carries into the next transaction. Only a chained
+/// commit starts a unit inside a block; anywhere else the block's statements before `start`
+/// never committed, and running on from `start` would skip them: refused.
+fn reopen_chained(
+    connection: &mut dyn Connection,
+    statements: &[haste_sql::Statement],
+    start: usize,
+    limits: Limits,
+) -> Result<(), StepError> {
+    let chained = start.checked_sub(1).is_some_and(|before| {
+        matches!(
+            statements[before].kind,
+            StatementKind::TransactionControl(
+                TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain
+            )
+        )
+    });
+    let (_, begin) =
+        statements[..start].iter().enumerate().fold((false, None), |(open, begin), (at, statement)| {
+            let opens =
+                !open && statement.kind == StatementKind::TransactionControl(TransactionControl::Begin);
+            (statement.kind.transaction_open_after(open), if opens { Some(at) } else { begin })
+        });
+    let Some(begin) = begin.filter(|_| chained) else {
+        return Err(StepError {
+            index: start,
+            error: DbError::message(format!(
+                "statement {} is inside a transaction block that did not commit before it: running on from there would skip the block's start",
+                start + 1
+            )),
+        });
+    };
+    let characteristics = (begin + 1..start).filter(|&at| {
+        statements[at].kind == StatementKind::Plain
+            && haste_sql::sets_transaction_characteristics(&statements[at].text)
+    });
+    for at in std::iter::once(begin).chain(characteristics) {
+        connection
+            .run_as_written(limits, &statements[at].text)
+            .map_err(|error| StepError { index: at, error })?;
     }
     Ok(())
 }

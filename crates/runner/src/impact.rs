@@ -463,13 +463,20 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
             missing.reason
         ))
     } else if let Some(holder) = statement.blockers.first() {
-        Some(format!(
-            "pid {} ({}{}) holds a conflicting lock on its table since {}: the statement would wait for it",
-            holder.pid,
-            holder.application_name,
-            holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default(),
-            holder.since
-        ))
+        Some(match &holder.prepared {
+            Some(gid) => format!(
+                "prepared transaction {} holds a conflicting lock on its table since {}: the statement would wait until COMMIT PREPARED or ROLLBACK PREPARED ends it",
+                haste_sql::quote_literal(gid),
+                holder.since
+            ),
+            None => format!(
+                "pid {} ({}{}) holds a conflicting lock on its table since {}: the statement would wait for it",
+                holder.pid,
+                holder.application_name,
+                holder.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default(),
+                holder.since
+            ),
+        })
     } else if statement.lock.lets_application_through() {
         None
     } else if statement.lock >= Lock::Share && statement.work == Work::Unknown {

@@ -44,7 +44,7 @@ pub use lock::{
 pub use placeholders::{Placeholder, placeholders};
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
-    reindexed_relation,
+    reindexed_relation, sets_transaction_characteristics,
 };
 pub use quote::{
     MAX_IDENT_BYTES, dollar_quote, name_parts, object_name, quote_ident, quote_literal, truncate_ident,

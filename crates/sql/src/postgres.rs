@@ -344,9 +344,30 @@ fn detaches_concurrently(alter: &pg_query::protobuf::AlterTableStmt) -> bool {
     })
 }
 
+/// Whether a statement is `SET TRANSACTION ...` (isolation level, `READ ONLY`, `DEFERRABLE`,
+/// `SNAPSHOT`): characteristics of the open transaction, which a chained commit carries into
+/// the next one.
+pub fn sets_transaction_characteristics(statement: &str) -> bool {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
+    parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()).is_some_and(|node| {
+        matches!(node, NodeEnum::VariableSetStmt(set)
+            if set.kind == pg_query::protobuf::VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
+
+    #[test]
+    fn set_transaction_is_told_from_session_settings() {
+        use super::sets_transaction_characteristics as sets;
+        assert!(sets("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"));
+        assert!(sets("set transaction read only, deferrable"));
+        assert!(!sets("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"));
+        assert!(!sets("SET LOCAL lock_timeout = '1s'"));
+        assert!(!sets("BEGIN ISOLATION LEVEL SERIALIZABLE"));
+    }
 
     #[test]
     fn reindex_and_detach_name_what_they_touch() {

@@ -20,6 +20,22 @@ use haste_driver::{
 };
 use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
 
+/// The connection-level pragmas that change what a later statement does, which a migration
+/// may set and the next migration must not inherit.
+const SESSION_PRAGMAS: [&str; 11] = [
+    "foreign_keys",
+    "defer_foreign_keys",
+    "recursive_triggers",
+    "ignore_check_constraints",
+    "query_only",
+    "writable_schema",
+    "legacy_alter_table",
+    "reverse_unordered_selects",
+    "trusted_schema",
+    "automatic_index",
+    "cell_size_check",
+];
+
 /// How long a statement waits for another connection's write lock when no limit is set.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -38,8 +54,8 @@ pub struct SqliteConnection {
     lock_path: Option<PathBuf>,
     lock_file: Option<File>,
     application_name: String,
-    /// Whether foreign keys were enforced when it opened ([`Connection::reset_session`]).
-    foreign_keys_at_open: bool,
+    /// The [`SESSION_PRAGMAS`] as the connection opened with them ([`Connection::reset_session`]).
+    pragmas_at_open: Vec<(&'static str, i64)>,
 }
 
 impl SqliteConnection {
@@ -90,8 +106,14 @@ impl SqliteConnection {
         }
         let connection = rusqlite::Connection::open(&path).map_err(|error| failed(error.to_string()))?;
         connection.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(|error| failed(error.to_string()))?;
-        let foreign_keys_at_open = connection
-            .query_row("PRAGMA foreign_keys", [], |row| row.get::<_, bool>(0))
+        let pragmas_at_open = SESSION_PRAGMAS
+            .iter()
+            .map(|&name| {
+                connection
+                    .query_row(&format!("PRAGMA {name}"), [], |row| row.get::<_, i64>(0))
+                    .map(|value| (name, value))
+            })
+            .collect::<Result<_, _>>()
             .map_err(|error| failed(error.to_string()))?;
         let in_memory = path.as_os_str() == ":memory:";
         let lock_path = (!in_memory).then(|| {
@@ -105,7 +127,7 @@ impl SqliteConnection {
             lock_path,
             lock_file: None,
             application_name: application_name.to_owned(),
-            foreign_keys_at_open,
+            pragmas_at_open,
         })
     }
 
@@ -222,6 +244,7 @@ impl Connection for SqliteConnection {
             state: None,
             autovacuum: None,
             transaction_ms: None,
+            prepared: None,
         }))
     }
 
@@ -347,12 +370,29 @@ impl Connection for SqliteConnection {
     }
 
     fn reset_session(&mut self) -> Result<(), DbError> {
-        // The connection-level pragmas a migration may set, back to what the connection opened
-        // with (rusqlite's defaults: SQLite's own).
-        self.execute(&format!(
-            "PRAGMA foreign_keys = {}; PRAGMA defer_foreign_keys = OFF; PRAGMA recursive_triggers = OFF; PRAGMA case_sensitive_like = OFF",
-            if self.foreign_keys_at_open { "ON" } else { "OFF" }
-        ))
+        // The temporary objects a migration made would shadow the tables of the next one.
+        let temporary: Vec<(String, String)> = {
+            let mut statement = self
+                .connection
+                .prepare(
+                    "SELECT type, name FROM temp.sqlite_master WHERE type IN ('view', 'trigger', 'table')",
+                )
+                .map_err(|error| db_error("", error))?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(|error| db_error("", error))?;
+            rows.collect::<Result<_, _>>().map_err(|error| db_error("", error))?
+        };
+        let drops = temporary
+            .iter()
+            .map(|(kind, name)| format!("DROP {} IF EXISTS temp.{}", kind.to_uppercase(), quote_ident(name)));
+        // `case_sensitive_like` cannot be read back: SQLite's default.
+        let pragmas = self
+            .pragmas_at_open
+            .iter()
+            .map(|(name, value)| format!("PRAGMA {name} = {value}"))
+            .chain(std::iter::once("PRAGMA case_sensitive_like = OFF".to_owned()));
+        self.execute(&drops.chain(pragmas).collect::<Vec<_>>().join(";\n"))
     }
 
     fn run_code(

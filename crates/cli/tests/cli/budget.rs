@@ -238,6 +238,65 @@ fn a_chained_transaction_is_retried_without_its_committed_part() {
     assert_eq!(db.value("SELECT string_agg(x::text, ',') FROM log").as_deref(), Some("1"));
 }
 
+/// A chained transaction retried after a lock timeout is opened again with the characteristics
+/// the file gave it after its `BEGIN` (`SET TRANSACTION`), which `COMMIT AND CHAIN` keeps: it
+/// ran serializable when not blocked and read committed once retried.
+#[test]
+fn a_retried_chained_transaction_keeps_what_set_transaction_chose() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int); CREATE TABLE log (x int, isolation text, read_only text)");
+    let file = "BEGIN;\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;\nSET TRANSACTION READ WRITE, DEFERRABLE;\n\
+                INSERT INTO log VALUES (1, current_setting('transaction_isolation'), current_setting('transaction_deferrable'));\n\
+                COMMIT AND CHAIN;\n\
+                INSERT INTO log VALUES (2, current_setting('transaction_isolation'), current_setting('transaction_deferrable'));\n\
+                ALTER TABLE t ADD COLUMN c int;\nCOMMIT;\n";
+    let dir = migrations(&[("1_chain", file)]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(retries(&run) >= 1, "the chained transaction was retried: {run:?}");
+    assert_eq!(
+        db.value("SELECT string_agg(x || ' ' || isolation || ' ' || read_only, ',' ORDER BY x) FROM log")
+            .as_deref(),
+        Some("1 serializable on,2 serializable on")
+    );
+}
+
+/// `migrate resolve --resume` of a file that stopped in the part a `COMMIT AND CHAIN` opened
+/// runs that part in a transaction again, opened as the chain opened it: it ran its statements
+/// one by one in autocommit, so a part that failed again left its first insert committed.
+#[test]
+fn a_resume_in_a_chained_transaction_runs_it_in_one() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE log (x int, isolation text); CREATE TABLE chk (n int CONSTRAINT positive CHECK (n > 0))");
+    let file = "BEGIN;\nSET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nINSERT INTO log VALUES (1, current_setting('transaction_isolation'));\n\
+                COMMIT AND CHAIN;\nINSERT INTO log VALUES (2, current_setting('transaction_isolation'));\nINSERT INTO chk VALUES (-1);\nCOMMIT;\n";
+    let dir = migrations(&[("1_chain", file)]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("23514"), "{run:?}");
+    let log = || db.value("SELECT string_agg(x || ' ' || isolation, ',' ORDER BY x) FROM log");
+    assert_eq!(log().as_deref(), Some("1 repeatable read"), "the chained part rolled back");
+    // Failing again, the chained part rolls back whole again.
+    let run = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_chain"]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("23514"), "{run:?}");
+    assert_eq!(log().as_deref(), Some("1 repeatable read"), "nothing of the chained part committed: {run:?}");
+    // Once it can succeed, it does, in a transaction like the chain's.
+    db.execute("ALTER TABLE chk DROP CONSTRAINT positive");
+    let run = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_chain"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(log().as_deref(), Some("1 repeatable read,2 repeatable read"));
+    assert_eq!(db.value("SELECT count(*) FROM chk").as_deref(), Some("1"));
+    assert_eq!(
+        db.value("SELECT status FROM _haste_migrations WHERE name = '1_chain'").as_deref(),
+        Some("applied")
+    );
+}
+
 #[test]
 fn migrate_down_has_the_budget_of_deploy() {
     let Some(db) = database() else { return };

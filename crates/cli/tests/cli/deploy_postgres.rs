@@ -231,6 +231,73 @@ fn session_settings_of_a_migration_do_not_reach_the_next() {
     assert_eq!(db.value("SELECT to_regclass('s2.x') IS NULL").as_deref(), Some("t"), "x is not in s2");
 }
 
+/// A migration's session objects end with it too: a temporary table named as a real one
+/// took the next migration's insert (lost at disconnect), and a prepared statement or a cursor
+/// held past its transaction made the next migration that declares the same name fail, only
+/// when both were deployed together.
+#[test]
+fn session_objects_of_a_migration_do_not_reach_the_next() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        (
+            "1_scratch",
+            "CREATE TABLE settings (k text, v text);\nCREATE TEMP TABLE settings AS SELECT 'scratch'::text AS k, 'x'::text AS v;\n\
+             PREPARE p AS SELECT 1;\nDECLARE c CURSOR WITH HOLD FOR SELECT 1;\n",
+        ),
+        (
+            "2_next",
+            "INSERT INTO settings VALUES ('feature_flag', 'on');\nPREPARE p AS SELECT 2;\nDECLARE c CURSOR WITH HOLD FOR SELECT 2;\n",
+        ),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT string_agg(k || '=' || v, ',') FROM public.settings").as_deref(),
+        Some("feature_flag=on")
+    );
+}
+
+/// A migration that creates objects as another role (`SET ROLE`, the deploy role a member of
+/// it) has its history written as the role that connected, and its later statements still run
+/// as the role it chose: the history write failed with 42501 and the migration could never be
+/// applied, in haste's transaction, in the file's own, and statement by statement.
+#[test]
+fn a_migration_that_sets_a_role_is_recorded_and_keeps_it() {
+    let Some(db) = database() else { return };
+    let (deployer, owner) = (format!("deployer_{}", db.name), format!("owner_{}", db.name));
+    db.execute(&format!(
+        "CREATE ROLE \"{owner}\"; CREATE ROLE \"{deployer}\" LOGIN; GRANT \"{owner}\" TO \"{deployer}\"; \
+         GRANT ALL ON SCHEMA public TO \"{deployer}\", \"{owner}\""
+    ));
+    let url = db.url.replacen("postgres@", &format!("{deployer}@"), 1);
+    let set_role = format!("SET ROLE \"{owner}\";");
+    let dir = migrations(&[
+        ("1_haste_transaction", &format!("{set_role}\nCREATE TABLE a (id int);\n")),
+        (
+            "2_own_transaction",
+            &format!(
+                "BEGIN;\n{set_role}\nCREATE TABLE b (id int);\nCOMMIT AND CHAIN;\nCREATE TABLE c (id int);\nCOMMIT;\n"
+            ),
+        ),
+        (
+            "3_alone",
+            &format!(
+                "{set_role}\nCREATE TABLE d (id int);\nCREATE INDEX CONCURRENTLY d_id ON d (id);\nCREATE TABLE e (id int);\n"
+            ),
+        ),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(
+        db.value("SELECT string_agg(tablename || ' ' || tableowner, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('a', 'b', 'c', 'd', 'e')"),
+        Some(["a", "b", "c", "d", "e"].map(|table| format!("{table} {owner}")).join(","))
+    );
+    assert_eq!(
+        db.value("SELECT string_agg(status, ',') FROM _haste_migrations").as_deref(),
+        Some("applied,applied,applied")
+    );
+}
+
 /// A least-privilege deploy role, which may create in the schema it deploys to but not in the
 /// database (PostgreSQL's default for a role that does not own it), deploys: the history
 /// schema is created only when it is missing (`CREATE SCHEMA IF NOT EXISTS public` needs the

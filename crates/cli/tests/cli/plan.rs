@@ -559,3 +559,31 @@ fn a_reader_of_a_dropped_view_or_an_altered_sequence_is_named_as_a_blocker() {
         assert_eq!(statements(&plan)[0]["blockers"][0]["application_name"], "report", "{statement} {plan:?}");
     }
 }
+
+/// A prepared transaction (two-phase commit) has no session, yet holds its locks until
+/// `COMMIT PREPARED` or `ROLLBACK PREPARED`: plan named no blocker and said "safe to deploy
+/// now", and the deploy then gave up naming nobody. Its own server: prepared transactions are
+/// off by default (`max_prepared_transactions = 0`).
+#[test]
+fn a_prepared_transaction_holding_the_table_is_named_as_a_blocker() {
+    use haste_testkit::{Durability, LocalCluster, TempDir};
+    if database().is_none() {
+        return;
+    }
+    let folder = TempDir::new("prepared");
+    let cluster =
+        LocalCluster::start_with(folder.path(), Durability::Off, &["max_prepared_transactions = 2"]).unwrap();
+    let url = format!("{}/postgres", cluster.url);
+    haste_testkit::execute(&url, "CREATE TABLE busy (id int)");
+    haste_testkit::execute(&url, "BEGIN; INSERT INTO busy VALUES (1); PREPARE TRANSACTION 'deploy-42'");
+    let dir = migrations(&[("1_add", "ALTER TABLE busy ADD COLUMN w int;")]);
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json"]);
+    assert_eq!(plan.code, 17, "{plan:?}");
+    assert_eq!(statements(&plan)[0]["blockers"][0]["prepared"], "deploy-42", "{plan:?}");
+    let text = haste(dir.path(), &["migrate", "plan", "--url", &url]);
+    assert!(text.stdout.contains("prepared transaction 'deploy-42'"), "{text:?}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--lock-deadline", "300ms"]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(deploy.stderr.contains("blocked last by prepared transaction 'deploy-42'"), "{deploy:?}");
+    haste_testkit::execute(&url, "ROLLBACK PREPARED 'deploy-42'");
+}

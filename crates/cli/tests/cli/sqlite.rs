@@ -172,3 +172,27 @@ fn a_pragma_of_a_migration_does_not_reach_the_next() {
     assert_eq!(together.code, 6, "as in a deploy of its own: {together:?}");
     assert!(together.stderr.contains("FOREIGN KEY constraint failed"), "{together:?}");
 }
+
+/// The same for every pragma that changes what a later statement does, and for temporary
+/// tables: `ignore_check_constraints` let the next migration store a row its CHECK refuses,
+/// and a temporary table named as a real one took the next migration's insert.
+#[test]
+fn check_pragmas_and_temporary_tables_of_a_migration_do_not_reach_the_next() {
+    let dir = migrations(&[
+        (
+            "1_pragma",
+            "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0));\nCREATE TABLE settings (k TEXT);\n\
+             CREATE TEMP TABLE settings (k TEXT);\nPRAGMA ignore_check_constraints = ON;",
+        ),
+        ("2_setting", "INSERT INTO settings VALUES ('feature_flag');"),
+        ("3_next", "INSERT INTO acct VALUES (1, -100);"),
+    ]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let together = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(together.code, 6, "as in a deploy of its own: {together:?}");
+    assert!(together.stderr.contains("CHECK constraint failed"), "{together:?}");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let settings: String =
+        db.query_row("SELECT group_concat(k) FROM settings", [], |row| row.get(0)).unwrap();
+    assert_eq!(settings, "feature_flag");
+}
