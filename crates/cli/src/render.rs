@@ -503,7 +503,7 @@ impl Printer {
     }
 
     /// `schema dump`: the DDL, one statement after another (in JSON, a `statements` list).
-    /// The dump's statements; what the model does not hold (an aggregate, a rule) is named, never
+    /// The dump's statements; what the model does not hold (an aggregate, a collation, ...) is named, never
     /// left out in silence: a warning on stderr, `not_modelled` in JSON.
     pub fn schema_dump(&self, model: &haste_dev::Schema) {
         let left_out = &model.not_modelled.0;

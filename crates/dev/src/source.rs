@@ -80,22 +80,14 @@ pub fn load(source: &SchemaSource, server: &DatabaseUrl, settings: &Settings) ->
         runs_as,
         &mut haste_runner::Quiet,
     )?;
-    // Publications are not modelled: the files' would be left out of every migration and diff
-    // without a word. A migrations folder keeps its own (written by hand, replayed as written).
-    if !matches!(source, SchemaSource::Migrations(_)) {
-        let publications = loaded
-            .connection
-            .query_rows("SELECT string_agg(quote_ident(pubname), ', ' ORDER BY pubname) FROM pg_publication")
-            .map_err(|source| Error::Database {
-                context: "reading the schema files' publications",
-                source,
-            })?;
-        if let Some(names) = publications.into_iter().next().and_then(|row| row.into_iter().next().flatten())
-        {
-            return Err(Error::NotModelled { what: format!("publication {names}") });
-        }
-    }
     loaded.refresh()?;
+    // What the model does not hold would be left out of every migration and diff without a
+    // word. A migrations folder keeps its own (written by hand, replayed as written).
+    let left_out = &loaded.schema.not_modelled.0;
+    if !left_out.is_empty() && !matches!(source, SchemaSource::Migrations(_)) {
+        let what = left_out.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        return Err(Error::NotModelled { what });
+    }
     Ok(loaded)
 }
 

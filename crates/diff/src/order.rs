@@ -193,6 +193,7 @@ mod tests {
             materialized: false,
             definition: " SELECT crm.total() AS total;".into(),
             options: Vec::new(),
+            with_no_data: Default::default(),
         };
         let alone = View { name: "alone".into(), definition: " SELECT 1;".into(), ..totals.clone() };
         let reported = function("reported", "SELECT total FROM crm.totals");

@@ -139,6 +139,7 @@ mod tests {
                 materialized: false,
                 definition: definition.into(),
                 options: Vec::new(),
+                with_no_data: Default::default(),
             }],
             owners: vec![Owner { object: OwnedObject::View, name: "ids".into(), ..owner("app") }],
             ..schema(Vec::new())

@@ -243,6 +243,7 @@ mod tests {
                 materialized: false,
                 definition: " SELECT id, amount FROM crm.deals;".into(),
                 options: Vec::new(),
+                with_no_data: Default::default(),
             }],
             privileges,
             ..Schema::default()

@@ -189,6 +189,7 @@ mod tests {
             materialized: false,
             definition: definition.into(),
             options: Vec::new(),
+            with_no_data: Default::default(),
         }
     }
 

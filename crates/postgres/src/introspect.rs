@@ -12,7 +12,7 @@ use haste_schema::{
     Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function, Identity, Index,
     IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range, References,
     ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
-    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View,
+    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, WithNoData,
 };
 use haste_sql::quote_literal;
 use tokio_postgres::SimpleQueryRow;
@@ -39,6 +39,15 @@ pub(crate) fn not_extension_owned(catalog: &str, oid: &str) -> String {
     )
 }
 
+/// Not an object PostgreSQL made along with another and drops with it (`pg_depend.deptype` `i`:
+/// a type's array type, the cast from a range type to its multirange): the other's `CREATE`
+/// makes it again.
+fn not_internal(catalog: &str, oid: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend i WHERE i.classid = '{catalog}'::regclass AND i.objid = {oid} AND i.deptype = 'i')"
+    )
+}
+
 /// Not a function PostgreSQL made for a type and drops with it (a range type's constructors,
 /// `pg_depend.deptype` `i` on the type): `CREATE TYPE` makes them again.
 pub(crate) fn not_type_internal(oid: &str) -> String {
@@ -46,6 +55,108 @@ pub(crate) fn not_type_internal(oid: &str) -> String {
         "NOT EXISTS (SELECT 1 FROM pg_depend ti WHERE ti.classid = 'pg_proc'::regclass AND ti.objid = {oid} \
          AND ti.refclassid = 'pg_type'::regclass AND ti.deptype = 'i')"
     )
+}
+
+/// The objects of one kind the model does not hold, as one column `name` (see
+/// [`NotModelledObject::name`]): those of user schemas, or of the database, that no extension
+/// made. `class_filter` keeps the relations the model reads tables from.
+fn not_modelled_query(kind: NotModelledKind, class_filter: &str) -> String {
+    let qualified =
+        |namespace: &str, name: &str| format!("quote_ident({namespace}) || '.' || quote_ident({name})");
+    // An object of a schema: `alias` over `catalog`, its name and namespace in those columns.
+    let in_schema = |catalog: &str, alias: &str, name: &str, namespace: &str| {
+        format!(
+            "SELECT {} AS name FROM {catalog} {alias} JOIN pg_namespace n ON n.oid = {alias}.{namespace} \
+             WHERE {USER_SCHEMA} AND {}",
+            qualified("n.nspname", &format!("{alias}.{name}")),
+            not_extension_owned(catalog, &format!("{alias}.oid")),
+        )
+    };
+    // An object of the database, made after `initdb`.
+    let in_database = |catalog: &str, alias: &str, name: &str| {
+        format!(
+            "SELECT quote_ident({alias}.{name}) AS name FROM {catalog} {alias} WHERE {alias}.oid >= {FIRST_NORMAL_OID} AND {}",
+            not_extension_owned(catalog, &format!("{alias}.oid")),
+        )
+    };
+    match kind {
+        NotModelledKind::Aggregate => format!(
+            "SELECT p.oid::regprocedure::text AS name FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.prokind = 'a' AND {USER_SCHEMA} AND {}",
+            not_extension_owned("pg_proc", "p.oid"),
+        ),
+        NotModelledKind::Operator => format!(
+            "SELECT o.oid::regoperator::text AS name FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace \
+             WHERE {USER_SCHEMA} AND {}",
+            not_extension_owned("pg_operator", "o.oid"),
+        ),
+        NotModelledKind::OperatorClass => format!(
+            "SELECT {} || ' USING ' || quote_ident(am.amname) AS name FROM pg_opclass c \
+             JOIN pg_namespace n ON n.oid = c.opcnamespace JOIN pg_am am ON am.oid = c.opcmethod \
+             WHERE {USER_SCHEMA} AND {}",
+            qualified("n.nspname", "c.opcname"),
+            not_extension_owned("pg_opclass", "c.oid"),
+        ),
+        // `CREATE OPERATOR CLASS` without `FAMILY` makes a family of its name: the class says it.
+        NotModelledKind::OperatorFamily => format!(
+            "SELECT {} || ' USING ' || quote_ident(am.amname) AS name FROM pg_opfamily f \
+             JOIN pg_namespace n ON n.oid = f.opfnamespace JOIN pg_am am ON am.oid = f.opfmethod \
+             WHERE {USER_SCHEMA} AND {} AND NOT EXISTS (SELECT 1 FROM pg_opclass c WHERE c.opcfamily = f.oid \
+             AND c.opcname = f.opfname AND c.opcnamespace = f.opfnamespace)",
+            qualified("n.nspname", "f.opfname"),
+            not_extension_owned("pg_opfamily", "f.oid"),
+        ),
+        NotModelledKind::TextSearchConfiguration => in_schema("pg_ts_config", "c", "cfgname", "cfgnamespace"),
+        NotModelledKind::TextSearchDictionary => in_schema("pg_ts_dict", "d", "dictname", "dictnamespace"),
+        NotModelledKind::TextSearchParser => in_schema("pg_ts_parser", "p", "prsname", "prsnamespace"),
+        NotModelledKind::TextSearchTemplate => in_schema("pg_ts_template", "t", "tmplname", "tmplnamespace"),
+        NotModelledKind::Collation => in_schema("pg_collation", "c", "collname", "collnamespace"),
+        NotModelledKind::Conversion => in_schema("pg_conversion", "c", "conname", "connamespace"),
+        NotModelledKind::Cast => format!(
+            "SELECT '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS name \
+             FROM pg_cast c WHERE c.oid >= {FIRST_NORMAL_OID} AND {} AND {}",
+            not_extension_owned("pg_cast", "c.oid"),
+            not_internal("pg_cast", "c.oid"),
+        ),
+        NotModelledKind::BaseType => format!(
+            "SELECT {} AS name FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE t.typtype IN ('b', 'p') AND {USER_SCHEMA} AND {} AND {}",
+            qualified("n.nspname", "t.typname"),
+            not_extension_owned("pg_type", "t.oid"),
+            not_internal("pg_type", "t.oid"),
+        ),
+        NotModelledKind::TypedTable => format!(
+            "SELECT {} || ' OF ' || format_type(c.reloftype, NULL) AS name FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND c.reloftype <> 0 AND {class_filter}",
+            qualified("n.nspname", "c.relname"),
+        ),
+        NotModelledKind::ForeignTable => format!(
+            "SELECT {} AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'f' AND {class_filter}",
+            qualified("n.nspname", "c.relname"),
+        ),
+        NotModelledKind::ForeignDataWrapper => in_database("pg_foreign_data_wrapper", "w", "fdwname"),
+        NotModelledKind::ForeignServer => in_database("pg_foreign_server", "s", "srvname"),
+        // `pg_user_mappings` hides the options (passwords) from whoever may not read them.
+        NotModelledKind::UserMapping => {
+            "SELECT 'FOR ' || CASE WHEN m.umuser = 0 THEN 'PUBLIC' ELSE quote_ident(m.usename) END \
+             || ' SERVER ' || quote_ident(m.srvname) AS name FROM pg_user_mappings m"
+                .into()
+        }
+        NotModelledKind::EventTrigger => in_database("pg_event_trigger", "evt", "evtname"),
+        NotModelledKind::Publication => in_database("pg_publication", "p", "pubname"),
+        // A cluster-wide catalog: this database's; its connection string is not read.
+        NotModelledKind::Subscription => "SELECT quote_ident(s.subname) AS name FROM pg_subscription s \
+             WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            .into(),
+        NotModelledKind::AccessMethod => in_database("pg_am", "a", "amname"),
+        NotModelledKind::Language => in_database("pg_language", "l", "lanname"),
+        NotModelledKind::Transform => format!(
+            "SELECT 'FOR ' || format_type(t.trftype, NULL) || ' LANGUAGE ' || quote_ident(l.lanname) AS name \
+             FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid >= {FIRST_NORMAL_OID} AND {}",
+            not_extension_owned("pg_transform", "t.oid"),
+        ),
+    }
 }
 
 type Row = SimpleQueryRow;
@@ -84,6 +195,11 @@ fn row_type_join(column: &str) -> String {
          JOIN pg_namespace rn ON rn.oid = rc.relnamespace"
     )
 }
+
+/// The name of collation `co`, as a column or attribute's `COLLATE` takes it: qualified unless it
+/// is PostgreSQL's own, so a user's collation in another schema than `public` is found.
+const COLLATION_NAME: &str = "coalesce((SELECT quote_ident(cn.nspname) || '.' FROM pg_namespace cn \
+     WHERE cn.oid = co.collnamespace AND cn.nspname <> 'pg_catalog'), '') || quote_ident(co.collname)";
 
 /// The relation of [`row_type_join`] as a pair for [`pairs`].
 const ROW_TYPE_RELATION: &str = "rn.nspname || E'\\x1e' || rc.relname";
@@ -423,7 +539,7 @@ impl PgConnection {
         schema.composites = self
             .text_rows(&format!(
                 "SELECT n.nspname, t.typname, (SELECT string_agg(a.attname || E'\\x1e' || format_type(a.atttypid, a.atttypmod) \
-                 || E'\\x1e' || CASE WHEN a.attcollation <> at.typcollation THEN quote_ident(co.collname) ELSE '' END, \
+                 || E'\\x1e' || CASE WHEN a.attcollation <> at.typcollation THEN {COLLATION_NAME} ELSE '' END, \
                  E'\\x1f' ORDER BY a.attnum) FROM pg_attribute a JOIN pg_type at ON at.oid = a.atttypid \
                  LEFT JOIN pg_collation co ON co.oid = a.attcollation \
                  WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped) \
@@ -446,7 +562,7 @@ impl PgConnection {
                 "SELECT n.nspname, t.typname, format_type(r.rngsubtype, NULL), \
                  CASE WHEN NOT opc.opcdefault THEN CASE WHEN pg_opclass_is_visible(opc.oid) THEN quote_ident(opc.opcname) \
                    ELSE quote_ident(opn.nspname) || '.' || quote_ident(opc.opcname) END END, \
-                 CASE WHEN r.rngcollation <> st.typcollation THEN quote_ident(co.collname) END, \
+                 CASE WHEN r.rngcollation <> st.typcollation THEN {COLLATION_NAME} END, \
                  dn.nspname, dp.proname, mn.nspname, mt.typname \
                  FROM pg_range r JOIN pg_type t ON t.oid = r.rngtypid JOIN pg_namespace n ON n.oid = t.typnamespace \
                  JOIN pg_type st ON st.oid = r.rngsubtype \
@@ -553,7 +669,7 @@ impl PgConnection {
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
-             CASE WHEN a.attcollation <> t.typcollation THEN quote_ident(co.collname) END, ds.description, NOT a.attislocal, a.attnum, \
+             CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END, ds.description, NOT a.attislocal, a.attnum, \
              coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -716,8 +832,8 @@ impl PgConnection {
         schema.indexes = indexes.into_iter().map(|(_, index)| index).collect();
         schema.views = self
             .text_rows(&format!(
-                "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), array_to_string(c.reloptions, E'\\x1f') \
-                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                "SELECT n.nspname, c.relname, c.relkind = 'm', pg_get_viewdef(c.oid), array_to_string(c.reloptions, E'\\x1f'), \
+                 NOT c.relispopulated FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE c.relkind IN ('v', 'm') AND {class_filter} ORDER BY c.oid"
             ))?
             .iter()
@@ -728,6 +844,7 @@ impl PgConnection {
                     materialized: flag(row, 2),
                     definition: text(row, 3),
                     options: parameters(items(row, 4))?,
+                    with_no_data: WithNoData(flag(row, 5)),
                 })
             })
             .collect::<Result<_, DbError>>()?;
@@ -837,15 +954,22 @@ impl PgConnection {
                 definition: text(row, 3),
             })
             .collect();
-        schema.not_modelled = NotModelled(
-            self.text_rows(&format!(
-                "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE p.prokind = 'a' AND {USER_SCHEMA} AND {} ORDER BY 1",
-                not_extension_owned("pg_proc", "p.oid"),
-            ))?
+        let not_modelled = NotModelledKind::ALL
             .iter()
-            .map(|row| NotModelledObject { kind: NotModelledKind::Aggregate, name: text(row, 0) })
-            .collect(),
+            .enumerate()
+            .map(|(i, kind)| {
+                format!("SELECT {i}, q.name FROM ({}) q", not_modelled_query(*kind, &class_filter))
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        schema.not_modelled = NotModelled(
+            self.text_rows(&format!("{not_modelled} ORDER BY 1, 2"))?
+                .iter()
+                .filter_map(|row| {
+                    let kind = NotModelledKind::ALL.get(text(row, 0).parse::<usize>().ok()?)?;
+                    Some(NotModelledObject { kind: *kind, name: text(row, 1) })
+                })
+                .collect(),
         );
         schema.comments = self.comments(&class_filter, &type_filter)?;
         schema.privileges = self.privileges(&class_filter, &type_filter)?;

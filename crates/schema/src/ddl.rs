@@ -492,8 +492,9 @@ impl View {
             true => String::new(),
             false => format!(" WITH ({})", StorageParameter::assignments(&self.options)),
         };
+        let no_data = if self.with_no_data.0 { " WITH NO DATA" } else { "" };
         format!(
-            "CREATE {} {}{options} AS {}",
+            "CREATE {} {}{options} AS {}{no_data}",
             self.keyword(),
             qualified(&self.schema, &self.name),
             self.definition.trim_end().trim_end_matches(';')

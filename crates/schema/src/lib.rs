@@ -71,8 +71,9 @@ pub struct Schema {
     /// owners are asked for (`owners = true`); empty otherwise. See ARCHITECTURE.md.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<Owner>,
-    /// Objects of the database the model does not hold (aggregates),
-    /// named so that `schema dump` can say what it leaves out. Never part of a comparison.
+    /// Objects of the database the model does not hold (aggregates, operators, collations, ...:
+    /// [`NotModelledKind`]), named so that `schema dump` can say what it leaves out and `migrate
+    /// dev` can refuse schema files that create them. Never part of a comparison.
     #[serde(skip)]
     pub not_modelled: NotModelled,
 }
@@ -88,12 +89,115 @@ impl PartialEq for NotModelled {
     }
 }
 
-/// The kind of an object the model does not hold.
+/// The kind of an object the model does not hold (see ARCHITECTURE.md), or of a property of
+/// one it holds that it loses (a typed table's `OF`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotModelledKind {
     /// `CREATE AGGREGATE`.
     Aggregate,
+    /// `CREATE OPERATOR`.
+    Operator,
+    /// `CREATE OPERATOR CLASS`.
+    OperatorClass,
+    /// `CREATE OPERATOR FAMILY` (one an operator class made for itself is not named apart).
+    OperatorFamily,
+    /// `CREATE TEXT SEARCH CONFIGURATION`.
+    TextSearchConfiguration,
+    /// `CREATE TEXT SEARCH DICTIONARY`.
+    TextSearchDictionary,
+    /// `CREATE TEXT SEARCH PARSER`.
+    TextSearchParser,
+    /// `CREATE TEXT SEARCH TEMPLATE`.
+    TextSearchTemplate,
+    /// `CREATE COLLATION`.
+    Collation,
+    /// `CREATE CONVERSION`.
+    Conversion,
+    /// `CREATE CAST`.
+    Cast,
+    /// `CREATE TYPE` of a base type (with input and output functions) or a shell type.
+    BaseType,
+    /// `CREATE TABLE ... OF type` (the table is modelled, its `OF` is not).
+    TypedTable,
+    /// `CREATE FOREIGN TABLE`.
+    ForeignTable,
+    /// `CREATE FOREIGN DATA WRAPPER`.
+    ForeignDataWrapper,
+    /// `CREATE SERVER`.
+    ForeignServer,
+    /// `CREATE USER MAPPING`.
+    UserMapping,
+    /// `CREATE EVENT TRIGGER`.
+    EventTrigger,
+    /// `CREATE PUBLICATION`.
+    Publication,
+    /// `CREATE SUBSCRIPTION`.
+    Subscription,
+    /// `CREATE ACCESS METHOD`.
+    AccessMethod,
+    /// `CREATE LANGUAGE`.
+    Language,
+    /// `CREATE TRANSFORM`.
+    Transform,
+}
+
+impl NotModelledKind {
+    /// Every kind, in the order objects are listed.
+    pub const ALL: [NotModelledKind; 23] = [
+        NotModelledKind::Aggregate,
+        NotModelledKind::Operator,
+        NotModelledKind::OperatorClass,
+        NotModelledKind::OperatorFamily,
+        NotModelledKind::TextSearchConfiguration,
+        NotModelledKind::TextSearchDictionary,
+        NotModelledKind::TextSearchParser,
+        NotModelledKind::TextSearchTemplate,
+        NotModelledKind::Collation,
+        NotModelledKind::Conversion,
+        NotModelledKind::Cast,
+        NotModelledKind::BaseType,
+        NotModelledKind::TypedTable,
+        NotModelledKind::ForeignTable,
+        NotModelledKind::ForeignDataWrapper,
+        NotModelledKind::ForeignServer,
+        NotModelledKind::UserMapping,
+        NotModelledKind::EventTrigger,
+        NotModelledKind::Publication,
+        NotModelledKind::Subscription,
+        NotModelledKind::AccessMethod,
+        NotModelledKind::Language,
+        NotModelledKind::Transform,
+    ];
+
+    /// What people call it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotModelledKind::Aggregate => "aggregate",
+            NotModelledKind::Operator => "operator",
+            NotModelledKind::OperatorClass => "operator class",
+            NotModelledKind::OperatorFamily => "operator family",
+            NotModelledKind::TextSearchConfiguration => "text search configuration",
+            NotModelledKind::TextSearchDictionary => "text search dictionary",
+            NotModelledKind::TextSearchParser => "text search parser",
+            NotModelledKind::TextSearchTemplate => "text search template",
+            NotModelledKind::Collation => "collation",
+            NotModelledKind::Conversion => "conversion",
+            NotModelledKind::Cast => "cast",
+            NotModelledKind::BaseType => "base type",
+            NotModelledKind::TypedTable => "typed table",
+            NotModelledKind::ForeignTable => "foreign table",
+            NotModelledKind::ForeignDataWrapper => "foreign data wrapper",
+            NotModelledKind::ForeignServer => "foreign server",
+            NotModelledKind::UserMapping => "user mapping",
+            NotModelledKind::EventTrigger => "event trigger",
+            NotModelledKind::Publication => "publication",
+            NotModelledKind::Subscription => "subscription",
+            NotModelledKind::AccessMethod => "access method",
+            NotModelledKind::Language => "language",
+            NotModelledKind::Transform => "transform",
+        }
+    }
 }
 
 /// One object the model does not hold.
@@ -101,16 +205,16 @@ pub enum NotModelledKind {
 pub struct NotModelledObject {
     /// What it is.
     pub kind: NotModelledKind,
-    /// Its name as people read it: an aggregate's signature (`regprocedure`).
+    /// Its name as people read it: an aggregate's or an operator's signature (`regprocedure`,
+    /// `regoperator`), a cast's `(source AS target)`, a user mapping's `FOR role SERVER server`,
+    /// a typed table's name and `OF type`; a schema's object qualified, names quoted as SQL
+    /// quotes them.
     pub name: String,
 }
 
 impl std::fmt::Display for NotModelledObject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.kind {
-            NotModelledKind::Aggregate => "aggregate",
-        };
-        write!(f, "{kind} {}", self.name)
+        write!(f, "{} {}", self.kind.describe(), self.name)
     }
 }
 
@@ -828,6 +932,28 @@ pub struct View {
     /// materialized view's storage parameters. `pg_get_viewdef` prints none of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<StorageParameter>,
+    /// A materialized view without rows (`WITH NO DATA`, not refreshed since).
+    #[serde(skip_serializing_if = "WithNoData::is_false")]
+    pub with_no_data: WithNoData,
+}
+
+/// Whether a materialized view is without rows (`pg_class.relispopulated` false: created `WITH
+/// NO DATA` and not refreshed since). A view is created so again, so a migration or dump does not
+/// run a query its author kept for later; but its rows are data, not schema (a `REFRESH` is no
+/// change to plan or drift to report), so any two compare equal.
+#[derive(Debug, Clone, Copy, Default, Eq, Serialize)]
+pub struct WithNoData(pub bool);
+
+impl WithNoData {
+    fn is_false(&self) -> bool {
+        !self.0
+    }
+}
+
+impl PartialEq for WithNoData {
+    fn eq(&self, _: &WithNoData) -> bool {
+        true
+    }
 }
 
 impl View {

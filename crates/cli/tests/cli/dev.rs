@@ -740,6 +740,67 @@ CREATE PUBLICATION contacts_feed FOR TABLE contacts;";
     assert!(diff.stderr.contains("publication contacts_feed"), "{diff:?}");
 }
 
+/// Every other kind of object the model does not hold is refused the same way, each named with
+/// its kind (adversary adv-b U1): they were left out of the migration (exit 0), or, used by a
+/// column, made its apply fail (exit 6) naming a migration.sql that was never written.
+#[test]
+fn objects_haste_does_not_model_in_the_schema_files_are_refused_each_named() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-not-modelled");
+    let desired = "CREATE TABLE contacts (id int PRIMARY KEY, n int);
+CREATE AGGREGATE total (int) (SFUNC = int4pl, STYPE = int);
+CREATE FUNCTION same(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2';
+CREATE OPERATOR === (LEFTARG = int, RIGHTARG = int, FUNCTION = same);
+CREATE TEXT SEARCH CONFIGURATION english_plain (COPY = english);
+CREATE FUNCTION contact_text(contacts) RETURNS text LANGUAGE sql AS 'SELECT $1.id::text';
+CREATE CAST (contacts AS text) WITH FUNCTION contact_text(contacts);
+CREATE COLLATION ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE tags (label text COLLATE ci);
+CREATE TYPE address AS (street text);
+CREATE TABLE addresses OF address;";
+    let run = dev(&dir, &db, desired, &["--name", "init"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    for object in [
+        "aggregate total(integer)",
+        "operator ===(integer,integer)",
+        "text search configuration public.english_plain",
+        "cast (contacts AS text)",
+        "collation public.ci",
+        "typed table public.addresses OF address",
+    ] {
+        assert!(run.stderr.contains(object), "{object}\n{run:?}");
+    }
+    assert!(run.stderr.contains("does not model") && !run.stderr.contains("migration.sql"), "{run:?}");
+    assert!(folders(&dir).is_empty(), "nothing written: {run:?}");
+    dir.write("plain.sql", "CREATE TABLE contacts (id int PRIMARY KEY, n int);");
+    let diff =
+        haste(dir.path(), &["schema", "diff", "--from", "plain.sql", "--to", "schema.sql", "--url", &db.url]);
+    assert_eq!(diff.code, 2, "{diff:?}");
+    assert!(diff.stderr.contains("collation public.ci"), "{diff:?}");
+}
+
+/// A materialized view created `WITH NO DATA` is created so by the migration (its query is not
+/// run), and a `REFRESH` afterwards is no change: its rows are data (adversary adv-b U1).
+#[test]
+fn a_materialized_view_with_no_data_is_created_without_data() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-no-data");
+    let desired = "CREATE TABLE deals (id int PRIMARY KEY, amount int);
+CREATE MATERIALIZED VIEW totals AS SELECT sum(amount) AS amount FROM deals WITH NO DATA;";
+    let run = dev(&dir, &db, desired, &["--name", "init"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let written = read(&folders(&dir)[0].join("migration.sql"));
+    assert!(written.contains("FROM deals WITH NO DATA"), "{written}");
+    assert_eq!(
+        db.value("SELECT relispopulated FROM pg_class WHERE relname = 'totals'").as_deref(),
+        Some("f")
+    );
+    db.execute("REFRESH MATERIALIZED VIEW totals");
+    let again = dev(&dir, &db, desired, &["--name", "refreshed"]);
+    assert_eq!(again.code, 0, "{again:?}");
+    assert!(again.stdout.contains("no migration generated"), "{again:?}");
+}
+
 /// A migration that drops data is refused until a person accepts it; accepted, the file says so
 /// and passes haste's own lint; `--create-only` writes it for review.
 #[test]
