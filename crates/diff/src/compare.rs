@@ -11,9 +11,9 @@
 use std::collections::BTreeMap;
 
 use haste_schema::{
-    Column, Comment, CommentObject, Composite, Constraint, DefaultPrivilege, Domain, Enum, Extension,
-    Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range, Rule, Schema,
-    Sequence, Statistics, StorageParameter, Table, Trigger, View, qualified,
+    Collation, Column, Comment, CommentObject, Composite, Constraint, DefaultPrivilege, Domain, Enum,
+    Extension, Function, Index, Namespace, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range,
+    Rule, Schema, Sequence, Statistics, StorageParameter, Table, Trigger, View, qualified,
 };
 
 /// Two schemas and the changes from one to the other.
@@ -34,6 +34,8 @@ pub enum Object<'a> {
     Schema(&'a Namespace),
     /// An extension.
     Extension(&'a Extension),
+    /// A collation.
+    Collation(&'a Collation),
     /// A domain.
     Domain(&'a Domain),
     /// A composite type.
@@ -72,6 +74,7 @@ impl Object<'_> {
         match self {
             Object::Schema(_) => "schema",
             Object::Extension(_) => "extension",
+            Object::Collation(_) => "collation",
             Object::Domain(_) => "domain",
             Object::Composite(_) | Object::Range(_) => "type",
             Object::Sequence(_) => "sequence",
@@ -96,6 +99,7 @@ impl Object<'_> {
         match self {
             Object::Schema(namespace) => namespace.name.clone(),
             Object::Extension(extension) => extension.name.clone(),
+            Object::Collation(collation) => plain(&collation.schema, &collation.name),
             Object::Domain(domain) => plain(&domain.schema, &domain.name),
             Object::Composite(composite) => plain(&composite.schema, &composite.name),
             Object::Range(range) => plain(&range.schema, &range.name),
@@ -280,6 +284,7 @@ pub fn compare<'a>(from: &'a Schema, to: &'a Schema) -> Comparison<'a> {
     let out = &mut changes;
     objects(out, from.schemas.iter().map(Object::Schema), to.schemas.iter().map(Object::Schema));
     objects(out, from.extensions.iter().map(Object::Extension), to.extensions.iter().map(Object::Extension));
+    objects(out, from.collations.iter().map(Object::Collation), to.collations.iter().map(Object::Collation));
     enums(out, from, to);
     objects(out, from.domains.iter().map(Object::Domain), to.domains.iter().map(Object::Domain));
     objects(out, from.composites.iter().map(Object::Composite), to.composites.iter().map(Object::Composite));

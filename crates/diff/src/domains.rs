@@ -33,7 +33,7 @@ fn rebased<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Domain, &'a Domain)
     to.domains
         .iter()
         .filter_map(|new| old.get(&domain_key(new)).map(|old| (*old, new)))
-        .filter(|(old, new)| old.base_type != new.base_type)
+        .filter(|(old, new)| old.type_clause() != new.type_clause())
         .collect()
 }
 
@@ -56,8 +56,8 @@ pub(crate) fn domain_rebuild_refused(from: &Schema, to: &Schema) -> Option<Strin
                 "the base type of domain {}.{} changes from {} to {}, and {} use{} it (rebuild {} too, or change them in separate migrations)",
                 old.schema,
                 old.name,
-                old.base_type,
-                new.base_type,
+                old.type_clause(),
+                new.type_clause(),
                 uses::listed(&users),
                 if users.len() == 1 { "s" } else { "" },
                 if users.len() == 1 { "it" } else { "them" },
@@ -108,7 +108,7 @@ pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
     for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
         let named = Named::new(&new.schema, &new.name);
         match old_domains.get(&domain_key(new)) {
-            Some(old) if old.base_type == new.base_type => alter(plan, old, new),
+            Some(old) if old.type_clause() == new.type_clause() => alter(plan, old, new),
             Some(_) => {
                 let staged = Domain { name: staging_name(comparison, &new.schema, &new.name), ..new.clone() };
                 for statement in staged.create_statements() {
@@ -288,6 +288,7 @@ mod tests {
             schema: "crm".into(),
             name: "score".into(),
             base_type: "integer".into(),
+            collation: None,
             not_null: false,
             default: None,
             constraints: constraints

@@ -26,6 +26,7 @@
 //! through a validated check, unique and primary keys attached to an index built concurrently.
 
 mod builder;
+mod collations;
 mod columns;
 mod comments;
 mod compare;
@@ -66,6 +67,7 @@ use serde::Serialize;
 /// object and its users; `None` when nothing does.
 pub fn rebuild_refused(from: &haste_schema::Schema, to: &haste_schema::Schema) -> Option<String> {
     domains::domain_rebuild_refused(from, to)
+        .or_else(|| collations::change_refused(from, to))
         .or_else(|| domains::range_rebuild_refused(from, to))
         .or_else(|| composites::composite_change_refused(from, to))
         .or_else(|| functions::function_drop_refused(from, to))

@@ -14,8 +14,8 @@ use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, 
 use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, columns, comments, composites, domains, enums,
-    functions, indexes, online, owners, partitions, privileges, rename, settings, views,
+    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, collations, columns, comments, composites,
+    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -99,6 +99,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         };
         plan.push(&source, statement, Lock::None, &[]);
     }
+    collations::create(&mut plan, from, to);
 
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
     //    rebuilt after the tables change, below).
@@ -769,6 +770,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
+    collations::drop_unused(&mut plan, from, to);
     for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
         let source = SchemaChange::DropExtension(old.name.clone());
         plan.push(&source, format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);

@@ -70,6 +70,11 @@ pub enum SchemaChange {
     DropComposite(Named),
     /// A composite type changed in place: attributes dropped, retyped or added.
     AlterComposite(Named),
+    /// A new collation (or one created again after its old form was dropped: PostgreSQL alters
+    /// none of its options).
+    CreateCollation(Named),
+    /// A collation dropped.
+    DropCollation(Named),
     /// A new range type (or one created again after its old form was dropped), with its
     /// multirange type.
     CreateRange(Named),

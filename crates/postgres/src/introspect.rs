@@ -8,10 +8,10 @@ use std::collections::HashMap;
 
 use haste_driver::DbError;
 use haste_schema::{
-    Attribute, Column, ColumnSettings, ColumnStorage, Comment, CommentObject, Composite, Compression,
-    Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function, Identity, Index,
-    IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range, References,
-    ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
+    Attribute, Collation, CollationProvider, Column, ColumnSettings, ColumnStorage, Comment, CommentObject,
+    Composite, Compression, Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function,
+    Identity, Index, IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range,
+    References, ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
     StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, WithNoData,
 };
 use haste_sql::quote_literal;
@@ -110,7 +110,6 @@ fn not_modelled_query(kind: NotModelledKind, class_filter: &str) -> String {
         NotModelledKind::TextSearchDictionary => in_schema("pg_ts_dict", "d", "dictname", "dictnamespace"),
         NotModelledKind::TextSearchParser => in_schema("pg_ts_parser", "p", "prsname", "prsnamespace"),
         NotModelledKind::TextSearchTemplate => in_schema("pg_ts_template", "t", "tmplname", "tmplnamespace"),
-        NotModelledKind::Collation => in_schema("pg_collation", "c", "collname", "collnamespace"),
         NotModelledKind::Conversion => in_schema("pg_conversion", "c", "conname", "connamespace"),
         NotModelledKind::Cast => format!(
             "SELECT '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS name \
@@ -510,6 +509,30 @@ impl PgConnection {
             .iter()
             .map(|row| Extension { name: text(row, 0), schema: text(row, 1) })
             .collect();
+        // Read through `to_jsonb`: the columns differ between versions (`colliculocale` became
+        // `colllocale` in 17, `collicurules` is 16's).
+        schema.collations = self
+            .text_rows(&format!(
+                "SELECT n.nspname, c.collname, c.collprovider, coalesce(j->>'colllocale', j->>'colliculocale'), \
+                 j->>'collcollate', j->>'collctype', coalesce(j->>'collisdeterministic', 'true'), j->>'collicurules' \
+                 FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace, to_jsonb(c) j \
+                 WHERE {USER_SCHEMA} AND {} ORDER BY 1, 2",
+                not_extension_owned("pg_collation", "c.oid")
+            ))?
+            .iter()
+            .filter_map(|row| {
+                Some(Collation {
+                    schema: text(row, 0),
+                    name: text(row, 1),
+                    provider: CollationProvider::from_code(&text(row, 2))?,
+                    locale: optional(row, 3),
+                    lc_collate: optional(row, 4),
+                    lc_ctype: optional(row, 5),
+                    deterministic: text(row, 6) == "true",
+                    rules: optional(row, 7),
+                })
+            })
+            .collect();
         schema.enums = self
             .text_rows(&format!(
                 "SELECT n.nspname, t.typname, (SELECT string_agg(e.enumlabel, E'\\x1f' ORDER BY e.enumsortorder) \
@@ -523,14 +546,18 @@ impl PgConnection {
             .text_rows(&format!(
                 "SELECT n.nspname, t.typname, format_type(t.typbasetype, t.typtypmod), t.typnotnull, t.typdefault, \
                  (SELECT string_agg(c.conname || E'\\x1e' || c.convalidated || E'\\x1e' || pg_get_constraintdef(c.oid), \
-                 E'\\x1f' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') \
-                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype = 'd' AND {type_filter} ORDER BY 1, 2"
+                 E'\\x1f' ORDER BY c.conname) FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'), \
+                 CASE WHEN t.typcollation <> bt.typcollation THEN {COLLATION_NAME} END \
+                 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace JOIN pg_type bt ON bt.oid = t.typbasetype \
+                 LEFT JOIN pg_collation co ON co.oid = t.typcollation \
+                 WHERE t.typtype = 'd' AND {type_filter} ORDER BY 1, 2"
             ))?
             .iter()
             .map(|row| Domain {
                 schema: text(row, 0),
                 name: text(row, 1),
                 base_type: text(row, 2),
+                collation: optional(row, 6),
                 not_null: flag(row, 3),
                 default: optional(row, 4),
                 constraints: domain_constraints(row, 5),

@@ -10,11 +10,11 @@
 use haste_sql::{quote_ident, quote_literal};
 
 use crate::{
-    Attribute, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite, Compression,
-    Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint, Enum, Extension,
-    Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject, Range,
-    ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind, Trigger,
-    View,
+    Attribute, Collation, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite,
+    Compression, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint,
+    Enum, Extension, Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject,
+    Range, ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind,
+    Trigger, View,
 };
 
 /// `"schema"."name"`.
@@ -59,6 +59,42 @@ impl Extension {
             quote_ident(&self.name),
             quote_ident(&self.schema)
         )
+    }
+}
+
+impl Collation {
+    /// `CREATE COLLATION ... (provider = ..., ...)`.
+    pub fn create_statement(&self) -> String {
+        let mut options = vec![format!("provider = {}", self.provider.keyword())];
+        let literal = |value: &Option<String>| value.as_deref().map(quote_literal);
+        match (literal(&self.locale), literal(&self.lc_collate), literal(&self.lc_ctype)) {
+            (Some(locale), _, _) => options.push(format!("locale = {locale}")),
+            (None, Some(collate), Some(ctype)) if collate == ctype => {
+                options.push(format!("locale = {collate}"))
+            }
+            (None, collate, ctype) => {
+                options.extend(collate.map(|collate| format!("lc_collate = {collate}")));
+                options.extend(ctype.map(|ctype| format!("lc_ctype = {ctype}")));
+            }
+        }
+        if !self.deterministic {
+            options.push("deterministic = false".to_owned());
+        }
+        if let Some(rules) = &self.rules {
+            options.push(format!("rules = {}", quote_literal(rules)));
+        }
+        format!("CREATE COLLATION {} ({})", qualified(&self.schema, &self.name), options.join(", "))
+    }
+
+    /// `DROP COLLATION`.
+    pub fn drop_statement(&self) -> String {
+        format!("DROP COLLATION {}", qualified(&self.schema, &self.name))
+    }
+
+    /// Whether `collation`, as a column, domain, attribute or range names it (`app.ci`), is
+    /// this one.
+    pub fn is_named_by(&self, collation: &str) -> bool {
+        haste_sql::name_parts(collation) == [self.schema.as_str(), self.name.as_str()]
     }
 }
 
@@ -141,7 +177,7 @@ impl Domain {
     /// `ALTER DOMAIN` can add.
     pub fn create_statements(&self) -> Vec<String> {
         let name = qualified(&self.schema, &self.name);
-        let mut statement = format!("CREATE DOMAIN {name} AS {}", self.base_type);
+        let mut statement = format!("CREATE DOMAIN {name} AS {}", self.type_clause());
         if let Some(default) = &self.default {
             statement.push_str(&format!(" DEFAULT {default}"));
         }
@@ -159,6 +195,14 @@ impl Domain {
         let mut out = vec![statement];
         out.extend(unvalidated.into_iter().map(|constraint| self.add_constraint_statement(constraint)));
         out
+    }
+
+    /// Its base type and collation, as `CREATE DOMAIN ... AS` takes them.
+    pub fn type_clause(&self) -> String {
+        match &self.collation {
+            Some(collation) => format!("{} COLLATE {collation}", self.base_type),
+            None => self.base_type.clone(),
+        }
     }
 
     /// `ALTER DOMAIN ... ADD CONSTRAINT name CHECK (...)`, with `NOT VALID` for one not validated.
@@ -716,6 +760,7 @@ impl Schema {
             }
         }
         out.extend(self.extensions.iter().map(Extension::create_statement));
+        out.extend(self.collations.iter().map(Collation::create_statement));
         out.extend(self.enums.iter().map(Enum::create_statement));
         // Types and functions over the row types of tables or views wait for them.
         let composites =

@@ -27,6 +27,9 @@ pub struct Schema {
     pub schemas: Vec<Namespace>,
     /// Installed extensions.
     pub extensions: Vec<Extension>,
+    /// Collations (`CREATE COLLATION`), such as a case-insensitive ICU one for e-mail addresses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collations: Vec<Collation>,
     /// Enum types.
     pub enums: Vec<Enum>,
     /// Domains.
@@ -110,8 +113,6 @@ pub enum NotModelledKind {
     TextSearchParser,
     /// `CREATE TEXT SEARCH TEMPLATE`.
     TextSearchTemplate,
-    /// `CREATE COLLATION`.
-    Collation,
     /// `CREATE CONVERSION`.
     Conversion,
     /// `CREATE CAST`.
@@ -144,7 +145,7 @@ pub enum NotModelledKind {
 
 impl NotModelledKind {
     /// Every kind, in the order objects are listed.
-    pub const ALL: [NotModelledKind; 23] = [
+    pub const ALL: [NotModelledKind; 22] = [
         NotModelledKind::Aggregate,
         NotModelledKind::Operator,
         NotModelledKind::OperatorClass,
@@ -153,7 +154,6 @@ impl NotModelledKind {
         NotModelledKind::TextSearchDictionary,
         NotModelledKind::TextSearchParser,
         NotModelledKind::TextSearchTemplate,
-        NotModelledKind::Collation,
         NotModelledKind::Conversion,
         NotModelledKind::Cast,
         NotModelledKind::BaseType,
@@ -181,7 +181,6 @@ impl NotModelledKind {
             NotModelledKind::TextSearchDictionary => "text search dictionary",
             NotModelledKind::TextSearchParser => "text search parser",
             NotModelledKind::TextSearchTemplate => "text search template",
-            NotModelledKind::Collation => "collation",
             NotModelledKind::Conversion => "conversion",
             NotModelledKind::Cast => "cast",
             NotModelledKind::BaseType => "base type",
@@ -225,6 +224,66 @@ pub struct Namespace {
     pub name: String,
     /// `COMMENT ON SCHEMA`.
     pub comment: Option<String>,
+}
+
+/// A collation of a user schema (`CREATE COLLATION`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Collation {
+    /// Its schema.
+    pub schema: String,
+    /// Its name.
+    pub name: String,
+    /// The library that compares its strings.
+    pub provider: CollationProvider,
+    /// The ICU or builtin locale (`colllocale`, `colliculocale` before PostgreSQL 17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// `LC_COLLATE` of a libc collation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lc_collate: Option<String>,
+    /// `LC_CTYPE` of a libc collation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lc_ctype: Option<String>,
+    /// Whether strings that compare equal must be equal byte for byte (`deterministic = false`
+    /// makes a case- or accent-insensitive collation).
+    pub deterministic: bool,
+    /// ICU tailoring rules (PostgreSQL 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+}
+
+/// `pg_collation.collprovider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CollationProvider {
+    /// `c`: the operating system's C library.
+    Libc,
+    /// `i`: ICU.
+    Icu,
+    /// `b`: PostgreSQL's builtin provider (PostgreSQL 17).
+    Builtin,
+}
+
+impl CollationProvider {
+    /// The provider of catalog code `code`; `None` for `d` (the database default, never a
+    /// collation of a user schema) or a code this version does not know.
+    pub fn from_code(code: &str) -> Option<CollationProvider> {
+        match code {
+            "c" => Some(CollationProvider::Libc),
+            "i" => Some(CollationProvider::Icu),
+            "b" => Some(CollationProvider::Builtin),
+            _ => None,
+        }
+    }
+
+    /// As `CREATE COLLATION (provider = ...)` writes it.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            CollationProvider::Libc => "libc",
+            CollationProvider::Icu => "icu",
+            CollationProvider::Builtin => "builtin",
+        }
+    }
 }
 
 /// An installed extension.
@@ -302,6 +361,9 @@ pub struct Domain {
     pub name: String,
     /// Base type, as `format_type` prints it.
     pub base_type: String,
+    /// `COLLATE` when not the base type's default, quoted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collation: Option<String>,
     /// NOT NULL.
     pub not_null: bool,
     /// Default expression.
@@ -1369,6 +1431,7 @@ impl Schema {
         vec![
             ("schemas", self.schemas.len()),
             ("extensions", self.extensions.len()),
+            ("collations", self.collations.len()),
             ("enums", self.enums.len()),
             ("domains", self.domains.len()),
             ("composite types", self.composites.len()),
