@@ -489,6 +489,95 @@ CREATE TRIGGER audited AFTER UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION au
     );
 }
 
+/// A table whose own `BEFORE` triggers read and write the renamed column (one requires it, under
+/// a name that sorts before `0haste...`; one lowers it and derives another column from it),
+/// installed by the expand as the new schema has them (reading the new column). haste's first
+/// trigger fills the new column before they run, so the old release's writes (setting only the
+/// old column) pass them and get their work, and haste's last trigger gives the old column the
+/// result; the copy of the rows still changes nothing (with one trigger firing last, the old
+/// release's inserts were refused and its updates kept neither the lowered value nor the new
+/// domain). The contract drops both of haste's triggers.
+#[test]
+fn expand_contract_rename_runs_the_tables_own_triggers_on_the_new_column_for_both_releases() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-normalized");
+    let v1 = "CREATE TABLE users (id bigint PRIMARY KEY, email text, domain text);
+CREATE FUNCTION required() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF NEW.email IS NULL THEN RAISE EXCEPTION 'email required'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER \"0_required\" BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION required();
+CREATE FUNCTION normalized() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  NEW.email := lower(NEW.email); NEW.domain := split_part(NEW.email, '@', 2); RETURN NEW; END $$;
+CREATE TRIGGER normalized BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION normalized();";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    // Rows the trigger never saw: the copy must leave them as they are.
+    prod.execute(
+        "ALTER TABLE users DISABLE TRIGGER USER;
+         INSERT INTO users SELECT g, 'Row' || g || '@Mixed.example', 'kept' FROM generate_series(1, 200) g;
+         ALTER TABLE users ENABLE TRIGGER USER;",
+    );
+    let v2 = v1
+        .replace("email text", "mail text")
+        .replace("NEW.email", "NEW.mail")
+        .replace("email required", "mail required");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &["--name", "mail", "--rename", "public.users.email=mail", "--expand-contract"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = deploy();
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM users WHERE mail = email AND email = 'Row' || id || '@Mixed.example' AND domain = 'kept'"
+        )
+        .as_deref(),
+        Some("200"),
+        "every row copied as it was, nothing else changed"
+    );
+    // The old release writes the old column only; the new release the new one.
+    prod.execute(
+        "INSERT INTO users (id, email) VALUES (1001, 'Two@Old.example');
+         UPDATE users SET email = 'Moved@Other.example' WHERE id = 1;
+         INSERT INTO users (id, mail) VALUES (1002, 'Three@New.example');
+         UPDATE users SET mail = 'Again@Newer.example' WHERE id = 2;
+         UPDATE users SET domain = 'recomputed' WHERE id = 3;",
+    );
+    let refused = prod.try_execute("INSERT INTO users (id) VALUES (1003)").unwrap_err();
+    assert!(refused.contains("mail required"), "{refused}");
+    let rows = || {
+        prod.value(
+            "SELECT string_agg(id || ':' || coalesce(mail, 'NULL') || ':' || coalesce(domain, 'NULL'), ' ' ORDER BY id)
+             FROM users WHERE id IN (1, 2, 3, 1001, 1002)",
+        )
+    };
+    let expected = "1:moved@other.example:other.example 2:again@newer.example:newer.example \
+                    3:row3@mixed.example:mixed.example 1001:two@old.example:old.example \
+                    1002:three@new.example:new.example";
+    assert_eq!(rows().as_deref(), Some(expected), "the table's trigger ran on every write");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM users WHERE mail IS DISTINCT FROM email").as_deref(),
+        Some("0"),
+        "the old column holds what the trigger wrote"
+    );
+    let second = deploy();
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, haste's triggers gone");
+    assert_eq!(rows().as_deref(), Some(expected));
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'users'::regclass AND NOT tgisinternal
+               AND tgname NOT IN ('0_required', 'normalized')"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM pg_proc WHERE proname LIKE 'haste%'").as_deref(), Some("0"));
+}
+
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
 /// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
 #[test]
