@@ -157,9 +157,14 @@ pub(crate) struct Moved {
     pub(crate) table: String,
     pub(crate) old: String,
     pub(crate) new: String,
-    /// The name of the trigger that keeps both columns equal until the contract, one that fires
-    /// after the table's own (`retype::fires_last_name`).
-    pub(crate) trigger: String,
+    /// The name of the trigger that copies the column a write set into the other one, so the
+    /// table's own triggers see the new column filled: one that fires before the table's own
+    /// (`retype::fires_first_name`).
+    pub(crate) first_trigger: String,
+    /// The name of the trigger that gives the old column the new one's final value (and, in the
+    /// copy of the rows, every column its value back) until the contract: one that fires after
+    /// the table's own (`retype::fires_last_name`).
+    pub(crate) last_trigger: String,
 }
 
 /// A new column a swap's `down.sql` brings back: it must be filled before its checks and keys

@@ -53,16 +53,34 @@ fn split(history: &Schema, desired: &Schema, renames: &[Rename]) -> Result<(Vec<
                 to: new.data_type.clone(),
             });
         }
-        let base = format!("haste_sync_{column}_{}", rename.to);
-        let Some(trigger) = crate::retype::fires_last_name(history, desired, &schema, &table, &base) else {
-            return Err(Error::Rename(haste_diff::Error::BadRename {
-                hint: rename.hint.clone(),
-                reason: format!(
-                    "a trigger of {schema}.{table} sorts after every name haste can give the trigger that keeps both columns equal, which must fire last: rename it to sort before `z`"
-                ),
-            }));
+        let refused = |reason: String| {
+            Error::Rename(haste_diff::Error::BadRename { hint: rename.hint.clone(), reason })
         };
-        moved.push(Moved { schema, table, old: column, new: rename.to.clone(), trigger });
+        let first_trigger = crate::retype::fires_first_name(
+            history,
+            desired,
+            &schema,
+            &table,
+            &format!("haste_copy_{column}_{}", rename.to),
+        )
+        .ok_or_else(|| {
+            refused(format!(
+                "a trigger of {schema}.{table} sorts before every name haste can give the trigger that copies the column a write sets into the other, which must fire first: rename it to begin with a letter"
+            ))
+        })?;
+        let last_trigger = crate::retype::fires_last_name(
+            history,
+            desired,
+            &schema,
+            &table,
+            &format!("haste_sync_{column}_{}", rename.to),
+        )
+        .ok_or_else(|| {
+            refused(format!(
+                "a trigger of {schema}.{table} sorts after every name haste can give the trigger that keeps both columns equal, which must fire last: rename it to sort before `z`"
+            ))
+        })?;
+        moved.push(Moved { schema, table, old: column, new: rename.to.clone(), first_trigger, last_trigger });
     }
     Ok((moved, in_place))
 }
@@ -155,74 +173,95 @@ fn between(history: &Schema, desired: &Schema, moved: &[Moved]) -> (Schema, Vec<
     (middle, parked)
 }
 
-fn sync_function(column: &Moved) -> String {
-    let name = format!("haste_sync_{}_{}_{}", column.table, column.old, column.new);
+/// The function of the trigger that fires first: it copies the column the writer set.
+fn copy_function(column: &Moved) -> String {
+    let name = format!("haste_copy_{}_{}_{}", column.table, column.old, column.new);
     qualified(&column.schema, &truncate_ident(&name, ""))
 }
 
-fn sync_trigger(column: &Moved) -> String {
-    quote_ident(&column.trigger)
+/// The function of the trigger that fires last: it mirrors the new column into the old one.
+fn sync_function(column: &Moved) -> String {
+    let name = format!("haste_sync_{}_{}_{}", column.table, column.old, column.new);
+    qualified(&column.schema, &truncate_ident(&name, ""))
 }
 
 /// The setting the copy of the rows sets, in its transaction, to the table it copies: the sync
 /// triggers then leave every value the application reads as it was.
 const BACKFILL_SETTING: &str = "haste.rename_backfill";
 
-/// The function and trigger that keep both columns equal, whichever one a write sets. On
+/// The two triggers that keep both columns equal, whichever one a write sets, around the
+/// table's own `BEFORE` triggers (installed as the desired schema has them: they read and
+/// write the new column).
+///
+/// The first fires before them (`Moved::first_trigger`) and copies the column the writer set
+/// into the other, so they see the new column filled on the old release's writes too. On
 /// INSERT the new column, which has no default until the contract (`between`), holds a value
 /// only when the writer gave one (the new release): it wins; otherwise the old column's value
-/// (the old release's, or the default it got) fills the new one. The trigger fires after the
-/// table's own (`Moved::trigger`), so it copies what they wrote. The copy of the rows (marked,
-/// `retype::marked_update`) touches each row only to fill the new columns of the table (`same_table`,
-/// every column renamed there): the table's own `BEFORE` triggers fire on it too, and this one,
-/// firing last, gives every other column its value back (a `set_updated_at` must not date every
-/// row). The depth keeps an update a user trigger makes of another row as written.
+/// (the old release's, or the default it got) fills the new one. On UPDATE a changed new
+/// column wins; otherwise the old column's value (changed by the old release or not) fills it.
+///
+/// The last fires after them (`Moved::last_trigger`) and gives the old column the new one's
+/// final value, what a trigger that normalizes it (or a `set_updated_at` setting it) wrote. In
+/// the copy of the rows (marked, `retype::marked_update`), which touches each row only to fill
+/// the new columns of the table (`same_table`, every column renamed there), it gives every
+/// other column its value back instead: the table's own triggers fire on the copy too, and a
+/// `set_updated_at` must not date every row. The depth keeps an update a user trigger makes of
+/// another row as written.
 fn sync_statements(column: &Moved, same_table: &[&Moved]) -> Vec<Step> {
     let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
-    let function = sync_function(column);
+    let table = qualified(&column.schema, &column.table);
     let copied: String = same_table
         .iter()
         .map(|other| format!("    NEW.{} := OLD.{};\n", quote_ident(&other.new), quote_ident(&other.old)))
         .collect();
-    let table = qualified(&column.schema, &column.table);
-    vec![
-        step(
+    let copy_body = format!(
+        "\n\
+         BEGIN\n\
+         \x20 IF TG_OP = 'INSERT' THEN\n\
+         \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; ELSE NEW.{old} := NEW.{new}; END IF;\n\
+         \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
+         \x20   NEW.{old} := NEW.{new};\n\
+         \x20 ELSE\n\
+         \x20   NEW.{new} := NEW.{old};\n\
+         \x20 END IF;\n\
+         \x20 RETURN NEW;\n\
+         END\n"
+    );
+    let sync_body = format!(
+        "\n\
+         BEGIN\n\
+         \x20 IF TG_OP = 'UPDATE' AND pg_trigger_depth() = 1\n\
+         \x20    AND current_setting({setting}, true) = {marked} THEN\n\
+         \x20   NEW := OLD;\n\
+         {copied}\
+         \x20   RETURN NEW;\n\
+         \x20 END IF;\n\
+         \x20 NEW.{old} := NEW.{new};\n\
+         \x20 RETURN NEW;\n\
+         END\n",
+        setting = quote_literal(BACKFILL_SETTING),
+        marked = quote_literal(&table),
+    );
+    let mut steps = Vec::new();
+    for (function, body, trigger) in [
+        (copy_function(column), copy_body, &column.first_trigger),
+        (sync_function(column), sync_body, &column.last_trigger),
+    ] {
+        let trigger = quote_ident(trigger);
+        steps.push(step(
             format!(
                 "CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS {}",
-                dollar_quote(&format!(
-                    "\n\
-                     BEGIN\n\
-                     \x20 IF TG_OP = 'UPDATE' AND pg_trigger_depth() = 1\n\
-                     \x20    AND current_setting({setting}, true) = {marked} THEN\n\
-                     \x20   NEW := OLD;\n\
-                     {copied}\
-                     \x20   RETURN NEW;\n\
-                     \x20 END IF;\n\
-                     \x20 IF TG_OP = 'INSERT' THEN\n\
-                     \x20   IF NEW.{new} IS NULL THEN NEW.{new} := NEW.{old}; ELSE NEW.{old} := NEW.{new}; END IF;\n\
-                     \x20 ELSIF NEW.{new} IS DISTINCT FROM OLD.{new} THEN\n\
-                     \x20   NEW.{old} := NEW.{new};\n\
-                     \x20 ELSE\n\
-                     \x20   NEW.{new} := NEW.{old};\n\
-                     \x20 END IF;\n\
-                     \x20 RETURN NEW;\n\
-                     END\n",
-                    setting = quote_literal(BACKFILL_SETTING),
-                    marked = quote_literal(&table),
-                ))
+                dollar_quote(&body)
             ),
             Lock::None,
-        ),
-        step(
-            format!(
-                "CREATE TRIGGER {} BEFORE INSERT OR UPDATE ON {} FOR EACH ROW EXECUTE FUNCTION {function}()",
-                sync_trigger(column),
-                qualified(&column.schema, &column.table)
-            ),
+        ));
+        steps.push(step(
+            format!("CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}()"),
             Lock::ShareRowExclusive,
-        ),
-        crate::retype::always_fires(&qualified(&column.schema, &column.table), &sync_trigger(column)),
-    ]
+        ));
+        steps.push(crate::retype::always_fires(&table, &trigger));
+    }
+    steps
 }
 
 /// The expand and contract migrations for the column renames among `renames`.
@@ -281,11 +320,15 @@ pub(crate) fn drafts(
                 source: SchemaChange::Custom,
             }),
         }
-        contract.push(step(
-            format!("DROP TRIGGER IF EXISTS {} ON {table}", sync_trigger(column)),
-            Lock::AccessExclusive,
-        ));
-        contract.push(step(format!("DROP FUNCTION IF EXISTS {}()", sync_function(column)), Lock::None));
+        for (trigger, function) in
+            [(&column.first_trigger, copy_function(column)), (&column.last_trigger, sync_function(column))]
+        {
+            contract.push(step(
+                format!("DROP TRIGGER IF EXISTS {} ON {table}", quote_ident(trigger)),
+                Lock::AccessExclusive,
+            ));
+            contract.push(step(format!("DROP FUNCTION IF EXISTS {function}()"), Lock::None));
+        }
     }
     contract.extend(
         haste_diff::diff(&middle, &with_parked_names(desired, &parked), &Options { online: true }).steps,

@@ -159,26 +159,35 @@ impl Fills {
         let mut required = haste_diff::diff(&self.filled, &self.desired, &Options { online: true }).steps;
         if !required.is_empty() {
             // A release still running may have written NULL since the data step's pass (an ORM
-            // sending every column): once the checks are in place (`NOT VALID`: no new NULL
-            // gets in), those rows take the default too, before the validation reads them.
-            let validating = required.iter().position(|step| step.alone).unwrap_or(0);
-            let refills = self.tables.iter().flat_map(|fill| {
+            // sending every column): once a column's check is in place (`NOT VALID`: no new NULL
+            // gets in), its rows take the default too, before its validation reads them. Each
+            // column's after its own check: another column's check keeps no NULL out of it.
+            for fill in &self.tables {
                 let table = haste_schema::qualified(&fill.schema, &fill.table);
-                fill.columns.iter().filter(|filled| filled.column.not_null).map(
-                    move |Filled { column, .. }| {
-                        let target = quote_ident(&column.name);
-                        let default = column.default.as_deref().expect("planned for its default");
+                for Filled { column, .. } in fill.columns.iter().filter(|filled| filled.column.not_null) {
+                    let target = quote_ident(&column.name);
+                    let default = column.default.as_deref().expect("planned for its default");
+                    let made_not_null = SchemaChange::SetNotNull(haste_diff::OfTable {
+                        schema: fill.schema.clone(),
+                        table: fill.table.clone(),
+                        name: column.name.clone(),
+                    });
+                    let validating = required
+                        .iter()
+                        .position(|step| step.alone && step.source == made_not_null)
+                        .unwrap_or(0);
+                    required.insert(
+                        validating,
                         Step {
                             sql: format!("UPDATE {table} SET {target} = {default} WHERE {target} IS NULL"),
                             lock: Lock::RowExclusive,
                             hazards: vec![haste_diff::Hazard::TableScan],
                             alone: false,
                             source: SchemaChange::Custom,
-                        }
-                    },
-                )
-            });
-            required.splice(validating..validating, refills.collect::<Vec<_>>());
+                        },
+                    );
+                }
+            }
             let mut draft =
                 Draft::empty("_not_null".into(), format!("{name} (NOT NULL of the filled columns)"));
             draft.up = required;

@@ -247,8 +247,27 @@ pub(crate) fn always_fires(table: &str, trigger: &str) -> Step {
     step(format!("ALTER TABLE {table} ENABLE ALWAYS TRIGGER {trigger}"), Lock::ShareRowExclusive, &[], false)
 }
 
-/// How many `z`s a sync trigger's name may take before its base name to sort last.
-const MAX_LEADING_Z: usize = 8;
+/// How many `z`s (or `0`s) a sync trigger's name may take before its base name to sort last
+/// (or first).
+const MAX_LEADING_PAD: usize = 8;
+
+/// The names of the triggers of `schema`.`table` in either schema.
+fn trigger_names<'a>(history: &'a Schema, desired: &'a Schema, schema: &str, table: &str) -> Vec<&'a str> {
+    [history, desired]
+        .into_iter()
+        .flat_map(|model| model.triggers.iter())
+        .filter(|trigger| trigger.schema == schema && trigger.table == table)
+        .map(|trigger| trigger.name.as_str())
+        .collect()
+}
+
+/// `base`, or with as many `pad`s before it as it takes to sort after (`later`) or before every
+/// name of `others`; `None` when none of them does.
+fn padded_name(others: &[&str], base: &str, pad: char, later: bool) -> Option<String> {
+    (0..=MAX_LEADING_PAD).map(|n| truncate_ident(&format!("{}{base}", pad.to_string().repeat(n)), "")).find(
+        |name| others.iter().all(|other| if later { *other < name.as_str() } else { *other > name.as_str() }),
+    )
+}
 
 /// The name of a trigger that keeps columns of `schema`.`table` in sync: one that sorts after
 /// every other trigger of the table in either schema. PostgreSQL fires a table's `BEFORE ROW`
@@ -266,15 +285,21 @@ pub(crate) fn fires_last_name(
     table: &str,
     base: &str,
 ) -> Option<String> {
-    let others: Vec<&str> = [history, desired]
-        .iter()
-        .flat_map(|model| model.triggers.iter())
-        .filter(|trigger| trigger.schema == schema && trigger.table == table)
-        .map(|trigger| trigger.name.as_str())
-        .collect();
-    (0..=MAX_LEADING_Z)
-        .map(|z| truncate_ident(&format!("{}{base}", "z".repeat(z)), ""))
-        .find(|name| others.iter().all(|other| *other < name.as_str()))
+    padded_name(&trigger_names(history, desired, schema, table), base, 'z', true)
+}
+
+/// The name of a trigger of `schema`.`table` that sorts, and so fires, before every other
+/// trigger of the table in either schema (see [`fires_last_name`]): `base` with as many `0`s
+/// before it as that takes (at least one: `0` sorts before every letter and `_`); `None` when
+/// no such name sorts before them all (one beginning with a byte below `0`).
+pub(crate) fn fires_first_name(
+    history: &Schema,
+    desired: &Schema,
+    schema: &str,
+    table: &str,
+    base: &str,
+) -> Option<String> {
+    padded_name(&trigger_names(history, desired, schema, table), &format!("0{base}"), '0', false)
 }
 
 /// The name of the trigger that keeps the new columns of `table` filled (see

@@ -489,6 +489,95 @@ CREATE TRIGGER audited AFTER UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION au
     );
 }
 
+/// A table whose own `BEFORE` triggers read and write the renamed column (one requires it, under
+/// a name that sorts before `0haste...`; one lowers it and derives another column from it),
+/// installed by the expand as the new schema has them (reading the new column). haste's first
+/// trigger fills the new column before they run, so the old release's writes (setting only the
+/// old column) pass them and get their work, and haste's last trigger gives the old column the
+/// result; the copy of the rows still changes nothing (with one trigger firing last, the old
+/// release's inserts were refused and its updates kept neither the lowered value nor the new
+/// domain). The contract drops both of haste's triggers.
+#[test]
+fn expand_contract_rename_runs_the_tables_own_triggers_on_the_new_column_for_both_releases() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-normalized");
+    let v1 = "CREATE TABLE users (id bigint PRIMARY KEY, email text, domain text);
+CREATE FUNCTION required() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  IF NEW.email IS NULL THEN RAISE EXCEPTION 'email required'; END IF; RETURN NEW; END $$;
+CREATE TRIGGER \"0_required\" BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION required();
+CREATE FUNCTION normalized() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+  NEW.email := lower(NEW.email); NEW.domain := split_part(NEW.email, '@', 2); RETURN NEW; END $$;
+CREATE TRIGGER normalized BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION normalized();";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    // Rows the trigger never saw: the copy must leave them as they are.
+    prod.execute(
+        "ALTER TABLE users DISABLE TRIGGER USER;
+         INSERT INTO users SELECT g, 'Row' || g || '@Mixed.example', 'kept' FROM generate_series(1, 200) g;
+         ALTER TABLE users ENABLE TRIGGER USER;",
+    );
+    let v2 = v1
+        .replace("email text", "mail text")
+        .replace("NEW.email", "NEW.mail")
+        .replace("email required", "mail required");
+    let run = dev(
+        &dir,
+        &dev_db,
+        &v2,
+        &["--name", "mail", "--rename", "public.users.email=mail", "--expand-contract"],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
+    let first = deploy();
+    assert_eq!(first.code, 0, "{first:?}");
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM users WHERE mail = email AND email = 'Row' || id || '@Mixed.example' AND domain = 'kept'"
+        )
+        .as_deref(),
+        Some("200"),
+        "every row copied as it was, nothing else changed"
+    );
+    // The old release writes the old column only; the new release the new one.
+    prod.execute(
+        "INSERT INTO users (id, email) VALUES (1001, 'Two@Old.example');
+         UPDATE users SET email = 'Moved@Other.example' WHERE id = 1;
+         INSERT INTO users (id, mail) VALUES (1002, 'Three@New.example');
+         UPDATE users SET mail = 'Again@Newer.example' WHERE id = 2;
+         UPDATE users SET domain = 'recomputed' WHERE id = 3;",
+    );
+    let refused = prod.try_execute("INSERT INTO users (id) VALUES (1003)").unwrap_err();
+    assert!(refused.contains("mail required"), "{refused}");
+    let rows = || {
+        prod.value(
+            "SELECT string_agg(id || ':' || coalesce(mail, 'NULL') || ':' || coalesce(domain, 'NULL'), ' ' ORDER BY id)
+             FROM users WHERE id IN (1, 2, 3, 1001, 1002)",
+        )
+    };
+    let expected = "1:moved@other.example:other.example 2:again@newer.example:newer.example \
+                    3:row3@mixed.example:mixed.example 1001:two@old.example:old.example \
+                    1002:three@new.example:new.example";
+    assert_eq!(rows().as_deref(), Some(expected), "the table's trigger ran on every write");
+    assert_eq!(
+        prod.value("SELECT count(*) FROM users WHERE mail IS DISTINCT FROM email").as_deref(),
+        Some("0"),
+        "the old column holds what the trigger wrote"
+    );
+    let second = deploy();
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, haste's triggers gone");
+    assert_eq!(rows().as_deref(), Some(expected));
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'users'::regclass AND NOT tgisinternal
+               AND tgname NOT IN ('0_required', 'normalized')"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM pg_proc WHERE proname LIKE 'haste%'").as_deref(), Some("0"));
+}
+
 /// hasteCRM: the schema Prisma's migrations give at each step, written as SQL by `schema dump`,
 /// fed to `migrate dev` one step after another, gives migrations that replay to the same schema.
 #[test]
@@ -637,6 +726,66 @@ fn a_column_made_required_over_nulls_is_filled_from_its_default_or_refused() {
     assert_eq!(
         prod.value("SELECT string_agg(id || ':' || name, ',' ORDER BY id) FROM members").as_deref(),
         Some("1:anon,2:kept,3:anon")
+    );
+}
+
+/// Two columns of one table made NOT NULL with a default: a release still running writes NULL
+/// into whichever column the schema lets it (an event trigger inserts such a row at the end of
+/// each `ALTER TABLE` of the table, so between the generated statements, deterministically).
+/// Each column is filled again after its own `NOT VALID` check, before its validation: the
+/// second column's re-fill used to come after the first column's check, before its own, and
+/// its validation failed on the NULLs written meanwhile (exit 6, migration failed).
+#[test]
+fn two_columns_made_required_are_each_filled_again_after_their_own_check() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-required-two");
+    let v1 = "CREATE TABLE members (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name text, city text);";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let v2 = v1
+        .replace("name text, city text", "name text NOT NULL DEFAULT 'anon', city text NOT NULL DEFAULT 'x'");
+    let run = dev(&dir, &dev_db, &v2, &["--name", "required"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let staged = crate::retype::migrations_up_to(&dir, "_required");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url, "--dir", &staged]).code, 0);
+    prod.execute(
+        "INSERT INTO members (name, city) VALUES (NULL, NULL), ('kept', NULL), (NULL, 'kept');
+         CREATE FUNCTION old_release_writes() RETURNS event_trigger LANGUAGE plpgsql AS $$
+         DECLARE
+           open_name boolean; open_city boolean;
+         BEGIN
+           IF NOT EXISTS (SELECT FROM pg_event_trigger_ddl_commands() WHERE objid = 'members'::regclass) THEN
+             RETURN;
+           END IF;
+           SELECT NOT a.attnotnull AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conrelid = a.attrelid
+                    AND c.conname = 'haste_' || a.attname || '_not_null')
+             INTO open_name FROM pg_attribute a WHERE a.attrelid = 'members'::regclass AND a.attname = 'name';
+           SELECT NOT a.attnotnull AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conrelid = a.attrelid
+                    AND c.conname = 'haste_' || a.attname || '_not_null')
+             INTO open_city FROM pg_attribute a WHERE a.attrelid = 'members'::regclass AND a.attname = 'city';
+           IF open_name OR open_city THEN
+             INSERT INTO members (name, city)
+               VALUES (CASE WHEN open_name THEN NULL ELSE 'late' END, CASE WHEN open_city THEN NULL ELSE 'late' END);
+           END IF;
+         END $$;
+         CREATE EVENT TRIGGER old_release_writes ON ddl_command_end WHEN TAG IN ('ALTER TABLE')
+           EXECUTE FUNCTION old_release_writes();",
+    );
+    let required = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(required.code, 0, "{required:?}");
+    prod.execute("DROP EVENT TRIGGER old_release_writes; DROP FUNCTION old_release_writes()");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value(
+            "SELECT string_agg(id || ':' || name || ':' || city, ' ' ORDER BY id) FROM members WHERE id <= 3"
+        )
+        .as_deref(),
+        Some("1:anon:x 2:kept:x 3:anon:kept")
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FILTER (WHERE city = 'x') > 0 AND count(*) FILTER (WHERE name = 'late') > 0 FROM members WHERE id > 3")
+            .as_deref(),
+        Some("t"),
+        "the writer ran between the statements, and its NULLs took the default"
     );
 }
 
