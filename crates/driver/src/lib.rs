@@ -15,7 +15,7 @@ mod url;
 pub use error::{ConnectError, DbError, StepError};
 pub use url::{DatabaseUrl, Scheme, UrlError};
 
-use haste_sql::{Dialect, Lock};
+use haste_sql::{Dialect, Lock, LockedObject};
 use std::time::Duration;
 
 use history::{HistoryRow, HistoryTables, HistoryWrite, PrismaRow};
@@ -127,6 +127,10 @@ pub trait Connection {
     /// that conflicts with `lock`, oldest transaction first: whom a statement taking `lock` on
     /// them waits for. Empty where the database cannot tell.
     fn lock_holders(&mut self, tables: &[String], lock: Lock) -> Result<Vec<LockHolder>, DbError>;
+    /// The other sessions that hold a lock on any of `objects` (routines and types, every
+    /// overload of a routine's name), oldest transaction first: whom a statement that locks
+    /// them by name waits for. Empty where the database cannot tell.
+    fn object_lock_holders(&mut self, objects: &[LockedObject]) -> Result<Vec<LockHolder>, DbError>;
     /// The other sessions of this database whose open transaction holds a snapshot, oldest
     /// first: whom the last phases of a concurrent index build wait for. Empty where the
     /// database cannot tell.

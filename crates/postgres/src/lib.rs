@@ -21,7 +21,7 @@ use haste_driver::{
     Autovacuum, Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef,
     Limits, LockHolder, StepError,
 };
-use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
+use haste_sql::{Dialect, Lock, LockedObject, LockedObjectKind, quote_ident, quote_literal};
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, SimpleQueryRow, config::Host};
 
 mod cluster;
@@ -368,6 +368,45 @@ impl Connection for PgConnection {
              ORDER BY 3, 1 LIMIT 5",
             relations.join(", "),
             modes.join(", ")
+        );
+        Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
+    }
+
+    fn object_lock_holders(&mut self, objects: &[LockedObject]) -> Result<Vec<LockHolder>, DbError> {
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let held: Vec<String> = objects
+            .iter()
+            .map(|object| {
+                let (catalog, name, namespace, visible) = match object.kind {
+                    LockedObjectKind::Routine => {
+                        ("pg_proc", "proname", "pronamespace", "pg_function_is_visible")
+                    }
+                    LockedObjectKind::Type => ("pg_type", "typname", "typnamespace", "pg_type_is_visible"),
+                };
+                let schema = match &object.schema {
+                    Some(schema) => {
+                        format!("o.{namespace} = to_regnamespace({})", quote_literal(&quote_ident(schema)))
+                    }
+                    None => format!("{visible}(o.oid)"),
+                };
+                let modes: Vec<String> =
+                    object.lock.conflicting().filter_map(Lock::server_name).map(quote_literal).collect();
+                format!(
+                    "(l.classid = '{catalog}'::regclass AND l.mode = ANY (ARRAY[{}]::text[]) \
+                     AND l.objid IN (SELECT o.oid FROM {catalog} o WHERE o.{name} = {} AND {schema}))",
+                    modes.join(", "),
+                    quote_literal(&object.name)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "{SESSION_COLUMNS} WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
+               WHERE l.granted AND l.locktype = 'object' \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ({})) \
+             ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
+            held.join(" OR ")
         );
         Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
     }

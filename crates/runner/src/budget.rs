@@ -286,6 +286,11 @@ pub(crate) fn blockers(
     };
     // Only an explanation: failing to get it must not change the outcome.
     let mut holders = connection.lock_holders(&tables, Lock::AccessExclusive).unwrap_or_default();
+    let objects = match connection.dialect() {
+        Dialect::Postgres => haste_sql::objects_locked(statement),
+        Dialect::Sqlite => Vec::new(),
+    };
+    add_sessions(&mut holders, connection.object_lock_holders(&objects).unwrap_or_default());
     if waits_by_design(kind).is_some_and(|wait| wait.snapshots) {
         add_sessions(&mut holders, connection.snapshot_holders().unwrap_or_default());
     }

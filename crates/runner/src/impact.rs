@@ -309,10 +309,21 @@ fn measure(
                     }),
                 }
             }
-            let holders = connection.lock_holders(&names, lock).unwrap_or_else(|error| {
-                unmeasured.push(Unmeasured { figure: Figure::Blockers, table: None, reason: error.message });
-                Vec::new()
-            });
+            let objects = if postgres { haste_sql::objects_locked(&statement.text) } else { Vec::new() };
+            let holders = connection
+                .lock_holders(&names, lock)
+                .and_then(|mut holders| {
+                    add_sessions(&mut holders, connection.object_lock_holders(&objects)?);
+                    Ok(holders)
+                })
+                .unwrap_or_else(|error| {
+                    unmeasured.push(Unmeasured {
+                        figure: Figure::Blockers,
+                        table: None,
+                        reason: error.message,
+                    });
+                    Vec::new()
+                });
             let (load, blockers) = holders.iter().cloned().partition(|holder| passing(holder, attempt));
             let waits_for = match waits_by_design(statement.kind) {
                 Some(wait) => waited_for(connection, &names, wait, &holders).unwrap_or_else(|error| {

@@ -649,6 +649,96 @@ fn dropped_name(object: &pg_query::Node) -> Option<String> {
     (!names.is_empty()).then(|| names.join("."))
 }
 
+/// What kind of object a [`LockedObject`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedObjectKind {
+    /// A function, procedure or routine (`pg_proc`).
+    Routine,
+    /// A type or domain (`pg_type`).
+    Type,
+}
+
+/// A routine or type a statement locks by name (`DROP FUNCTION`, `DROP TYPE`, `COMMENT ON
+/// FUNCTION`, `ALTER FUNCTION ... RENAME`): a session holding it in a conflicting mode (such a
+/// statement in an open transaction) blocks the statement though it holds no table. Every
+/// overload of a routine's name is meant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedObject {
+    /// A routine or a type.
+    pub kind: LockedObjectKind,
+    /// Its schema as written; `None` when the search path finds it.
+    pub schema: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// The lock the statement takes on it (PostgreSQL's `get_object_address` callers).
+    pub lock: Lock,
+}
+
+/// The routines and types a PostgreSQL statement locks by name ([`LockedObject`]). Statements
+/// that change a type or a routine in place without such a lock (`ALTER TYPE ... ADD VALUE`,
+/// `ALTER FUNCTION ... SECURITY DEFINER`, a type's rename) name none.
+pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    let named = |kind: LockedObjectKind, lock: Lock, names: &[pg_query::Node]| {
+        let mut parts: Vec<String> = names
+            .iter()
+            .filter_map(|name| match &name.node {
+                Some(NodeEnum::String(name)) => Some(name.sval.clone()),
+                _ => None,
+            })
+            .collect();
+        let name = parts.pop()?;
+        Some(LockedObject { kind, schema: parts.pop(), name, lock })
+    };
+    // The object a `DROP`, a `COMMENT` or a routine's `RENAME`/`OWNER TO`/`SET SCHEMA` names:
+    // a routine's `ObjectWithArgs`, a type's `TypeName`.
+    let object = |kind: i32, lock: Lock, types_too: bool, node: &pg_query::Node| -> Option<LockedObject> {
+        let routine = [ObjectType::ObjectFunction, ObjectType::ObjectProcedure, ObjectType::ObjectRoutine]
+            .iter()
+            .any(|routine| kind == *routine as i32);
+        let typed = types_too
+            && [ObjectType::ObjectType, ObjectType::ObjectDomain].iter().any(|typed| kind == *typed as i32);
+        match &node.node {
+            Some(NodeEnum::ObjectWithArgs(routine_name)) if routine => {
+                named(LockedObjectKind::Routine, lock, &routine_name.objname)
+            }
+            Some(NodeEnum::TypeName(type_name)) if typed => {
+                named(LockedObjectKind::Type, lock, &type_name.names)
+            }
+            Some(NodeEnum::List(names)) if typed => named(LockedObjectKind::Type, lock, &names.items),
+            _ => None,
+        }
+    };
+    let mut found = Vec::new();
+    for statement in &parsed.protobuf.stmts {
+        let exclusive = Lock::AccessExclusive;
+        match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(NodeEnum::DropStmt(drop)) => {
+                found.extend(
+                    drop.objects.iter().filter_map(|node| object(drop.remove_type, exclusive, true, node)),
+                );
+            }
+            Some(NodeEnum::CommentStmt(comment)) => found.extend(
+                comment
+                    .object
+                    .as_deref()
+                    .and_then(|node| object(comment.objtype, Lock::ShareUpdateExclusive, true, node)),
+            ),
+            Some(NodeEnum::RenameStmt(rename)) => found.extend(
+                rename.object.as_deref().and_then(|node| object(rename.rename_type, exclusive, false, node)),
+            ),
+            Some(NodeEnum::AlterOwnerStmt(owner)) => found.extend(
+                owner.object.as_deref().and_then(|node| object(owner.object_type, exclusive, false, node)),
+            ),
+            Some(NodeEnum::AlterObjectSchemaStmt(moved)) => found.extend(
+                moved.object.as_deref().and_then(|node| object(moved.object_type, exclusive, false, node)),
+            ),
+            _ => {}
+        }
+    }
+    found
+}
+
 /// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
 pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
@@ -790,6 +880,37 @@ fn has_option(params: &[pg_query::Node], name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routines_and_types_locked_by_name_are_named() {
+        let object = |kind, schema: Option<&str>, name: &str, lock| LockedObject {
+            kind,
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+            lock,
+        };
+        let routine = |schema, name| object(LockedObjectKind::Routine, schema, name, Lock::AccessExclusive);
+        let typed = |schema, name| object(LockedObjectKind::Type, schema, name, Lock::AccessExclusive);
+        assert_eq!(
+            objects_locked("DROP ROUTINE app.\"F\"(int), g()"),
+            [routine(Some("app"), "F"), routine(None, "g")]
+        );
+        assert_eq!(objects_locked("ALTER FUNCTION f(int) RENAME TO h"), [routine(None, "f")]);
+        assert_eq!(
+            objects_locked("COMMENT ON PROCEDURE p() IS 'x'"),
+            [object(LockedObjectKind::Routine, None, "p", Lock::ShareUpdateExclusive)]
+        );
+        assert_eq!(
+            objects_locked("DROP TYPE app.stage, mood"),
+            [typed(Some("app"), "stage"), typed(None, "mood")]
+        );
+        assert_eq!(objects_locked("DROP DOMAIN score"), [typed(None, "score")]);
+        // No lock on the object: nobody to name.
+        assert!(objects_locked("ALTER TYPE stage RENAME TO phase").is_empty());
+        assert!(objects_locked("ALTER TYPE stage ADD VALUE 'won'").is_empty());
+        assert!(objects_locked("DROP TABLE t").is_empty());
+        assert!(objects_locked("ALTER TABLE t ADD COLUMN c int").is_empty());
+    }
 
     #[test]
     fn storage_parameters_take_the_lock_their_own_level_says() {

@@ -18,7 +18,7 @@ use haste_driver::{
     Capabilities, CodeBody, ConnectError, Connection, DatabaseUrl, DbError, Executor, IndexRef, Limits,
     LockHolder, StepError,
 };
-use haste_sql::{Dialect, Lock, quote_ident, quote_literal};
+use haste_sql::{Dialect, Lock, LockedObject, quote_ident, quote_literal};
 
 /// The connection-level pragmas that change what a later statement does, which a migration
 /// may set and the next migration must not inherit.
@@ -263,6 +263,11 @@ impl Connection for SqliteConnection {
 
     fn lock_holders(&mut self, _tables: &[String], _lock: Lock) -> Result<Vec<LockHolder>, DbError> {
         // SQLite locks the whole file and does not say who holds it.
+        Ok(Vec::new())
+    }
+
+    fn object_lock_holders(&mut self, _objects: &[LockedObject]) -> Result<Vec<LockHolder>, DbError> {
+        // SQLite has no routines or types to lock.
         Ok(Vec::new())
     }
 

@@ -587,3 +587,31 @@ fn a_prepared_transaction_holding_the_table_is_named_as_a_blocker() {
     assert!(deploy.stderr.contains("blocked last by prepared transaction 'deploy-42'"), "{deploy:?}");
     haste_testkit::execute(&url, "ROLLBACK PREPARED 'deploy-42'");
 }
+
+/// A session holding a function or a type (a `COMMENT ON FUNCTION` in an open transaction)
+/// blocks a statement that locks it by name, though it holds no table: plan said "safe to
+/// deploy now", and the deploy's give-up named nobody.
+#[test]
+fn a_holder_of_a_function_or_type_is_named_as_a_blocker() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute(
+        "CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TYPE stage AS ENUM ('lead')",
+    );
+    for (statement, held) in [
+        ("DROP FUNCTION f(int);", "COMMENT ON FUNCTION f(int) IS 'in review'"),
+        ("DROP TYPE stage;", "COMMENT ON TYPE stage IS 'in review'"),
+    ] {
+        let dir = migrations(&[("1_change", statement)]);
+        let holder =
+            report_session(url, &format!("SET idle_in_transaction_session_timeout = '20s'; BEGIN; {held}"));
+        let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+        assert_eq!(plan.code, 17, "{statement} {plan:?}");
+        assert_eq!(statements(&plan)[0]["blockers"][0]["application_name"], "report", "{statement} {plan:?}");
+        let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "300ms"]);
+        holder.execute("ROLLBACK");
+        assert_eq!(deploy.code, 6, "{statement} {deploy:?}");
+        assert!(deploy.stderr.contains("blocked last by pid"), "{statement} {deploy:?}");
+        assert!(deploy.stderr.contains("(report"), "{statement} {deploy:?}");
+    }
+}
