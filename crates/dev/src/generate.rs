@@ -798,11 +798,12 @@ fn write_validated(
             } else {
                 let (from, to) = (target.view(&history.schema), target.view(previous));
                 let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
-                // A down.sql is one file: a generated column added again must not be left out
-                // by a statement-by-statement run, so its plain form, in one transaction.
-                let regenerates =
-                    online.iter().any(|s| matches!(s.source, SchemaChange::RegenerateColumn(_)));
-                match regenerates && online.iter().any(|step| step.alone) {
+                // A down.sql is one file: what must commit as one (a generated column added
+                // again, a policy created again around a function) must not be cut by a
+                // statement-by-statement run, so its plain form, in one transaction.
+                let stepwise = online.iter().any(|step| step.alone);
+                let apart = online.split(|step| step.alone).any(|run| together(run).is_some());
+                match stepwise && apart {
                     true => haste_diff::diff(&from, &to, &Options { online: false }).steps,
                     false => online,
                 }

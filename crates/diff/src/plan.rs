@@ -532,15 +532,22 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    // A policy dropped only because a function it calls is created again comes back as soon as
-    // the function exists, before any constraint is validated or index built: in a migration
-    // whose statements commit one by one, the table is never left without it across those (the
-    // generator keeps the drop and this creation in one transaction). Not while views are created
-    // again or functions wait for them, which the policy might read.
+    // A policy dropped around a function created again that it calls (before or after the
+    // change: one that changes too is dropped all the same) comes back as soon as the function
+    // exists, before any constraint is validated or index built: in a migration whose statements
+    // commit one by one, the table is never left without it across those (the generator keeps
+    // the drop and this creation in one transaction). Not while views are created again or
+    // functions wait for them, which the policy might read.
     let policies_early =
         views.created.is_empty() && new_functions.iter().all(|f| stage(f) != RowTypeStage::AfterViews);
     let back_early = |p: &haste_schema::Policy| {
-        policies_early && stays(&p.schema, &p.table, from.policies.contains(p)) && recreated.policy_calls(p)
+        let before = from
+            .policies
+            .iter()
+            .find(|old| (&old.schema, &old.table, &old.name) == (&p.schema, &p.table, &p.name));
+        policies_early
+            && stays(&p.schema, &p.table, before.is_some())
+            && before.is_some_and(|old| recreated.policy_calls(old) || recreated.policy_calls(p))
     };
     for new in to.policies.iter().filter(|p| back_early(p)) {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));

@@ -246,3 +246,122 @@ GRANT SELECT ON t TO "{app}";"#
         Some("hide_secret,open")
     );
 }
+
+/// A policy calling a function created again that changes as well (adv-c F2) comes back in the
+/// same transaction as one that does not: both are created again as soon as the function
+/// exists, in `<name>` (one transaction), before the validation that `<name>_after` runs. The
+/// changed restrictive policy was created after the validation, and never when it failed.
+#[test]
+fn a_changed_policy_calling_a_function_created_again_comes_back_in_the_same_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let app = login_role(&dev_db, "app");
+    let dir = TempDir::new("privileges-changed-policy-function");
+    let v1 = format!(
+        r#"CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0), secret boolean NOT NULL DEFAULT false);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT TO "{app}" USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (NOT secret AND f(v) > 0);
+CREATE POLICY known ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (f(id) IS NOT NULL);
+GRANT SELECT ON t TO "{app}";"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, g % 10 = 0 FROM generate_series(1, 100) g");
+    let secret_rows = || {
+        let url = prod.url.replacen("postgres@", &format!("{app}@"), 1);
+        haste_testkit::try_query(&url, "SELECT count(*) FROM t WHERE secret").unwrap()[0][0].clone()
+    };
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+    // The new body refuses rows of production: the validation fails there. `hide_secret`
+    // changes, `known` does not.
+    let v2 = v1
+        .replace(
+            "RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1",
+            "RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50",
+        )
+        .replace("NOT secret AND f(v) > 0", "NOT secret AND f(v) > 1");
+    let run = dev(&dir, &dev_db, &v2, "bigint_f");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the policies' transaction, then the validation: {run:?}");
+    let together = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    for policy in ["hide_secret", "known"] {
+        assert!(
+            !together.contains("haste:transaction off")
+                && together.contains(&format!("DROP POLICY \"{policy}\""))
+                && together.contains(&format!("CREATE POLICY \"{policy}\"")),
+            "{together}"
+        );
+    }
+    let after = fs::read_to_string(created[2].join("migration.sql")).unwrap();
+    assert!(!after.contains("POLICY") && after.contains("VALIDATE CONSTRAINT"), "{after}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert_eq!(secret_rows().as_deref(), Some("0"), "the restrictive policies are in place: {deploy:?}");
+    assert_eq!(
+        prod.value("SELECT string_agg(polname || ': ' || pg_get_expr(polqual, polrelid), '; ' ORDER BY polname) FROM pg_policy")
+            .as_deref(),
+        Some("hide_secret: ((NOT secret) AND (f(v) > 1)); known: (f(id) IS NOT NULL); open: true")
+    );
+}
+
+/// The way back of a function created again under a restrictive policy (adv-c F3): `down.sql`
+/// runs in one transaction, so the policy's drop never commits without its creation. It was
+/// `-- haste:transaction off` (the validation of the check calling the function), and a lock
+/// that stopped the drop of the function left the table without its policy.
+#[test]
+fn the_down_of_a_function_created_again_keeps_its_policies_in_one_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let app = login_role(&dev_db, "app");
+    let dir = TempDir::new("privileges-policy-function-down");
+    let v1 = format!(
+        r#"CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0), secret boolean NOT NULL DEFAULT false);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT TO "{app}" USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (NOT secret AND f(v) > 0);
+GRANT SELECT ON t TO "{app}";"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g + 50, g % 10 = 0 FROM generate_series(1, 100) g");
+    let v2 = v1.replace(
+        "RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50",
+        "RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1",
+    );
+    let run = dev(&dir, &dev_db, &v2, "bigint_f");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the policies' transaction, then the validation: {run:?}");
+    let down = fs::read_to_string(created[1].join("down.sql")).unwrap();
+    assert!(
+        !down.contains("haste:transaction off") && down.contains("CREATE POLICY \"hide_secret\""),
+        "{down}"
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let secret_rows = || {
+        let url = prod.url.replacen("postgres@", &format!("{app}@"), 1);
+        haste_testkit::try_query(&url, "SELECT count(*) FROM t WHERE secret").unwrap()[0][0].clone()
+    };
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+    // Another session holds the function (a comment being written): the way back gives up at
+    // its drop, after the policy's.
+    let holder = haste_testkit::Session::connect(&prod.url);
+    holder.execute(
+        "SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '5s'; BEGIN; COMMENT ON FUNCTION f(int) IS 'being documented'",
+    );
+    let down =
+        haste(dir.path(), &["migrate", "down", "--url", &prod.url, "--steps", "2", "--lock-deadline", "1s"]);
+    assert_eq!(down.code, 6, "{down:?}");
+    assert_eq!(secret_rows().as_deref(), Some("0"), "the restrictive policy is in place: {down:?}");
+    assert_eq!(
+        prod.value("SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy").as_deref(),
+        Some("hide_secret,open")
+    );
+    holder.execute("ROLLBACK");
+    let down = haste(dir.path(), &["migrate", "down", "--url", &prod.url, "--steps", "1"]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(prod.value("SELECT pg_get_function_result('f'::regproc)").as_deref(), Some("integer"));
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+}
