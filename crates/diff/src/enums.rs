@@ -144,10 +144,18 @@ pub(crate) fn convert_columns(
                     .push(format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"));
             }
             let suffix = if array { "[]" } else { "" };
+            // A cast to a length-limited base type would cut what does not fit: the conversion
+            // stops at the unlimited type, and the column's assignment to the staging type
+            // (its base's length) refuses such a value.
+            let via = format!("{via}{suffix}");
+            let converted = match haste_sql::cast_cuts(&via) {
+                true => haste_sql::conversion(&target, &via),
+                false => format!("{target}::{via}::{staged}{suffix}"),
+            };
             plan.push(
                 source,
                 format!(
-                    "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::{via}{suffix}::{staged}{suffix})"
+                    "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({converted})"
                 ),
                 Lock::AccessExclusive,
                 &[Hazard::TableRewrite],
