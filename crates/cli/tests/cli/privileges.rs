@@ -365,3 +365,43 @@ GRANT SELECT ON t TO "{app}";"#
     assert_eq!(prod.value("SELECT pg_get_function_result('f'::regproc)").as_deref(), Some("integer"));
     assert_eq!(secret_rows().as_deref(), Some("0"));
 }
+
+/// A policy reading a view (adv-c P0): the view dropped, for good or to be created again, takes
+/// the policy out of its way first (PostgreSQL refuses the drop under it), and the policy comes
+/// back after the view, in the same transaction. `migrate dev` of such a schema failed (exit 1)
+/// validating its down.sql, which dropped the view under the policy.
+#[test]
+fn a_policy_reading_a_view_goes_before_it_and_comes_back_after_it() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("privileges-policy-view");
+    let v1 = "CREATE TABLE t (id int PRIMARY KEY, v int);
+CREATE VIEW vis AS SELECT id FROM t WHERE v > 0;
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hide ON t FOR SELECT USING (id IN (SELECT id FROM vis));";
+    let run = dev(&dir, &db, v1, "init");
+    assert_eq!(run.code, 0, "{run:?}");
+    let down = fs::read_to_string(folders(&dir)[0].join("down.sql")).unwrap();
+    let at = |text: &str, what: &str| text.find(what).unwrap_or_else(|| panic!("{what} in {text}"));
+    assert!(at(&down, "DROP POLICY \"hide\"") < at(&down, "DROP VIEW \"public\".\"vis\""), "{down}");
+    // The view changes: dropped and created again around the policy, in one transaction.
+    let v2 = v1.replace("WHERE v > 0", "WHERE v > 1");
+    let run = dev(&dir, &db, &v2, "stricter");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 2, "{run:?}");
+    let up = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(
+        !up.contains("haste:transaction off")
+            && at(&up, "DROP POLICY \"hide\"") < at(&up, "DROP VIEW \"public\".\"vis\"")
+            && at(&up, "CREATE VIEW \"public\".\"vis\"") < at(&up, "CREATE POLICY \"hide\""),
+        "{up}"
+    );
+    assert_eq!(
+        db.value("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = 'hide'").as_deref(),
+        Some("(id IN ( SELECT vis.id\n   FROM vis))")
+    );
+    assert_eq!(db.value("SELECT pg_get_viewdef('vis')").map(|d| d.contains("> 1")), Some(true));
+    let back = haste(dir.path(), &["migrate", "down", "--url", &db.url, "--steps", "2"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(db.value("SELECT count(*) FROM pg_policy").as_deref(), Some("0"));
+}
