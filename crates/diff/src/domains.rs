@@ -20,7 +20,7 @@ use haste_sql::{quote_ident, quote_literal, unused_ident};
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, by, table_key};
-use crate::enums::{column_uses, replace_with_staged, staging_name};
+use crate::enums::{column_uses, reached_through_parent, replace_with_staged, staging_name};
 use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
 fn domain_key(domain: &Domain) -> String {
@@ -236,7 +236,13 @@ pub(crate) fn check_conversions(plan: &mut Builder, comparison: &Comparison) {
         }
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
         let kept_tables = by(&comparison.to.tables, table_key);
-        for table in comparison.from.tables.iter().filter(|t| kept_tables.contains_key(&table_key(t))) {
+        // A partition's rows are read through its parent.
+        for table in comparison
+            .from
+            .tables
+            .iter()
+            .filter(|t| kept_tables.contains_key(&table_key(t)) && !reached_through_parent(comparison, t))
+        {
             for column in &table.columns {
                 let Some(array) = column_uses(&column.data_type, &old.schema, &old.name) else { continue };
                 let suffix = if array { "[]" } else { "" };

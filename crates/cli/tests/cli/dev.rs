@@ -974,6 +974,37 @@ CREATE VIEW v1 AS SELECT id, v FROM t;";
     );
 }
 
+/// A domain rebuilt while it types a column of a partitioned table (adv-c D2): the column is
+/// converted (and checked) on the parent only, which reaches every partition; the partition's
+/// own `ALTER COLUMN ... TYPE` failed (42P16, "cannot alter inherited column": exit 6).
+#[test]
+fn a_domain_rebuilt_under_a_partitioned_table_converts_the_parent_only() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-domain-partitioned");
+    let v1 = "CREATE DOMAIN qty AS int CHECK (VALUE > 0);
+CREATE TABLE orders (id int, k int, amount qty, PRIMARY KEY (id, k)) PARTITION BY RANGE (k);
+CREATE TABLE orders_1 PARTITION OF orders FOR VALUES FROM (0) TO (100);
+CREATE TABLE orders_2 PARTITION OF orders FOR VALUES FROM (100) TO (200);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO orders SELECT g, g, g FROM generate_series(1, 199) g");
+    let v2 = v1.replace("AS int", "AS smallint");
+    let run = dev(&dir, &db, &v2, &["--name", "narrow"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        sql.contains(r#"ALTER TABLE "public"."orders" ALTER COLUMN "amount" TYPE"#)
+            && sql.contains(r#"SELECT count("amount"::smallint) FROM "public"."orders""#)
+            && !sql.contains(r#""public"."orders_1""#)
+            && !sql.contains(r#""public"."orders_2""#),
+        "{sql}"
+    );
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(
+        db.value("SELECT format('%s %s', sum(amount), min(pg_typeof(amount)::text)) FROM orders_2").as_deref(),
+        Some("14950 qty")
+    );
+}
+
 /// A composite type a table stores whose attribute changes type is rebuilt (PostgreSQL refuses
 /// it in place): the rows kept through the conversion, the database then matching the schema. A
 /// function whose result changes while a column default calls it is dropped and created again
