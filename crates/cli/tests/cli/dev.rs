@@ -1000,7 +1000,8 @@ CREATE TABLE orders_2 PARTITION OF orders FOR VALUES FROM (100) TO (200);";
     );
     assert_eq!(matches(&dir, &db, &v2).code, 0);
     assert_eq!(
-        db.value("SELECT format('%s %s', sum(amount), min(pg_typeof(amount)::text)) FROM orders_2").as_deref(),
+        db.value("SELECT format('%s %s', sum(amount), min(pg_typeof(amount)::text)) FROM orders_2")
+            .as_deref(),
         Some("14950 qty")
     );
 }
