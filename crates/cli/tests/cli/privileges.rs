@@ -405,3 +405,42 @@ CREATE POLICY hide ON t FOR SELECT USING (id IN (SELECT id FROM vis));";
     assert_eq!(back.code, 0, "{back:?}");
     assert_eq!(db.value("SELECT count(*) FROM pg_policy").as_deref(), Some("0"));
 }
+
+/// A down.sql that drops a policy and creates it again with a concurrent index build between
+/// them runs in one transaction (its plain form): run statement by statement, the policy's drop
+/// committed alone, and a stop at the build left the table without it.
+#[test]
+fn a_down_that_changes_a_policy_around_an_index_build_is_one_transaction() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("privileges-policy-down-index");
+    let v1 = "CREATE TABLE t (id int PRIMARY KEY, v int, secret boolean NOT NULL DEFAULT false);
+CREATE INDEX t_v ON t (v);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT USING (NOT secret);";
+    assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+    let v2 = v1
+        .replace("CREATE INDEX t_v ON t (v);\n", "")
+        .replace("USING (NOT secret)", "USING (NOT secret AND v > 0)");
+    let run = dev(&dir, &db, &v2, "stricter");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let down = fs::read_to_string(created.last().unwrap().join("down.sql")).unwrap();
+    assert!(
+        !down.contains("haste:transaction off")
+            && down.contains("DROP POLICY \"hide_secret\"")
+            && down.contains("CREATE INDEX t_v")
+            && down.contains("CREATE POLICY \"hide_secret\""),
+        "{down}"
+    );
+    let back = haste(
+        dir.path(),
+        &["migrate", "down", "--url", &db.url, "--steps", &(created.len() - 1).to_string()],
+    );
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(
+        db.value("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = 'hide_secret'")
+            .as_deref(),
+        Some("(NOT secret)")
+    );
+}
