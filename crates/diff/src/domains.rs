@@ -277,7 +277,7 @@ BEGIN
   END LOOP;
 EXCEPTION WHEN data_exception THEN
   RAISE EXCEPTION USING ERRCODE = SQLSTATE,
-    MESSAGE = format('a value of %s does not convert to %s: %s; nothing of this migration was applied', {}, {}, SQLERRM),
+    MESSAGE = format('a value of %s does not convert to %s: %s', {}, {}, SQLERRM),
     HINT = {};
 END
 ",
