@@ -501,8 +501,8 @@ fn in_place(
 enum Together {
     /// A generated column dropped around a type change comes back in it.
     Regenerated,
-    /// A policy dropped around a function created again comes back in it (the table must
-    /// never be without it: a restrictive policy gone shows rows it hides).
+    /// A policy dropped (changed, or around a function it calls created again) comes back in
+    /// it (the table must never be without it: a restrictive policy gone shows rows it hides).
     PolicyBack,
 }
 
@@ -594,8 +594,8 @@ fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
                 "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
             ]),
             Some(Together::PolicyBack) => piece.notes.extend([
-                "One transaction: row-level security policies dropped while a function they call is created again, and".into(),
-                "created again once it exists: the table is never without them; a failure leaves them as they were.".into(),
+                "One transaction: row-level security policies dropped and created again (changed, or around a function".into(),
+                "they call or a view they read): the table is never without them; a failure leaves them as they were.".into(),
                 "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
             ]),
             None => {}
@@ -798,11 +798,13 @@ fn write_validated(
             } else {
                 let (from, to) = (target.view(&history.schema), target.view(previous));
                 let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
-                // A down.sql is one file: a generated column added again must not be left out
-                // by a statement-by-statement run, so its plain form, in one transaction.
-                let regenerates =
-                    online.iter().any(|s| matches!(s.source, SchemaChange::RegenerateColumn(_)));
-                match regenerates && online.iter().any(|step| step.alone) {
+                // A down.sql is one file: what must commit as one (a generated column added
+                // again, a policy dropped and created again) must not be cut by a
+                // statement-by-statement run, even with statements that must run alone between
+                // them, so its plain form, in one transaction.
+                let stepwise = online.iter().any(|step| step.alone);
+                let in_transactions: Vec<Step> = online.iter().filter(|step| !step.alone).cloned().collect();
+                match stepwise && together(&in_transactions).is_some() {
                     true => haste_diff::diff(&from, &to, &Options { online: false }).steps,
                     false => online,
                 }

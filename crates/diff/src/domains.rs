@@ -16,11 +16,11 @@
 //! the old domain, so such a change is refused ([`domain_rebuild_refused`]).
 
 use haste_schema::{Domain, DomainConstraint, Schema, qualified};
-use haste_sql::{quote_ident, unused_ident};
+use haste_sql::{quote_ident, quote_literal, unused_ident};
 
 use crate::builder::Builder;
 use crate::compare::{Comparison, by, table_key};
-use crate::enums::{column_uses, replace_with_staged, staging_name};
+use crate::enums::{column_uses, reached_through_parent, replace_with_staged, staging_name};
 use crate::{Hazard, Lock, Named, SchemaChange, uses};
 
 fn domain_key(domain: &Domain) -> String {
@@ -226,7 +226,9 @@ fn validate(plan: &mut Builder, source: &SchemaChange, domain: &str, constraint:
 /// the new base type, where that cast can fail (a narrower type): a value that does not fit
 /// stops the migration at its first statement, before it drops the views and indexes in the
 /// way of the rebuild (in a migration whose statements commit one by one they stayed dropped).
-/// A read, under ACCESS SHARE: the application goes on.
+/// A read, under ACCESS SHARE: the application goes on. A cast to a length-limited string or
+/// bit type would cut the value instead: each is assigned, as the conversion assigns it to the
+/// column ([`conversion_check`]).
 pub(crate) fn check_conversions(plan: &mut Builder, comparison: &Comparison) {
     for (old, new) in rebased(comparison.from, comparison.to) {
         if haste_sql::conversion_cannot_fail(&old.base_type, &new.base_type) {
@@ -234,24 +236,59 @@ pub(crate) fn check_conversions(plan: &mut Builder, comparison: &Comparison) {
         }
         let source = SchemaChange::RebuildDomain(Named::new(&new.schema, &new.name));
         let kept_tables = by(&comparison.to.tables, table_key);
-        for table in comparison.from.tables.iter().filter(|t| kept_tables.contains_key(&table_key(t))) {
+        // A partition's rows are read through its parent.
+        for table in comparison
+            .from
+            .tables
+            .iter()
+            .filter(|t| kept_tables.contains_key(&table_key(t)) && !reached_through_parent(comparison, t))
+        {
             for column in &table.columns {
                 let Some(array) = column_uses(&column.data_type, &old.schema, &old.name) else { continue };
                 let suffix = if array { "[]" } else { "" };
-                plan.push(
-                    &source,
-                    format!(
-                        "SELECT count({}::{}{suffix}) FROM {}",
+                let new_type = format!("{}{suffix}", new.base_type);
+                let statement = match haste_sql::cast_cuts(&new_type) {
+                    true => conversion_check(table, &column.name, &new_type),
+                    false => format!(
+                        "SELECT count({}::{new_type}) FROM {}",
                         quote_ident(&column.name),
-                        new.base_type,
                         table.qualified_name()
                     ),
-                    Lock::AccessShare,
-                    &[Hazard::TableScan],
-                );
+                };
+                plan.push(&source, statement, Lock::AccessShare, &[Hazard::TableScan]);
             }
         }
     }
+}
+
+/// A `DO` block assigning every value of `column` to a variable of `new_type` (a length-limited
+/// string or bit type) as the conversion assigns it to the column: a value that does not fit
+/// fails (`value too long for type character varying(5)`), where a cast would cut it. The error
+/// names the column.
+fn conversion_check(table: &haste_schema::Table, column: &str, new_type: &str) -> String {
+    let body = format!(
+        "
+DECLARE
+  converted {new_type};
+  checked record;
+BEGIN
+  FOR checked IN SELECT {} AS value FROM {} LOOP
+    converted := {};
+  END LOOP;
+EXCEPTION WHEN data_exception THEN
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE,
+    MESSAGE = format('a value of %s does not convert to %s: %s', {}, {}, SQLERRM),
+    HINT = {};
+END
+",
+        quote_ident(column),
+        table.qualified_name(),
+        haste_sql::conversion("checked.value", new_type),
+        quote_literal(&format!("{}.{}", table.qualified_name(), quote_ident(column))),
+        quote_literal(new_type),
+        quote_literal("change or delete the values that do not fit, then deploy again"),
+    );
+    format!("DO {}", haste_sql::dollar_quote(&body))
 }
 
 /// Converts the columns of existing tables typed by each rebuilt domain to its staging domain,
@@ -396,6 +433,20 @@ mod tests {
             ]
         );
         assert_eq!(domain_rebuild_refused(&with_column("integer"), &with_column("bigint")), None);
+        // A shorter string: a cast would cut what does not fit. The check assigns each value to a
+        // variable of the new type, the conversion leaves the length to the column's assignment.
+        let sql =
+            statements(&with_column("character varying(20)"), &with_column("character varying(5)"), true);
+        assert!(
+            sql[0].starts_with("DO ")
+                && sql[0].contains("converted character varying(5);")
+                && sql[0].contains("converted := checked.value::character varying;"),
+            "{sql:?}"
+        );
+        assert_eq!(
+            sql[2],
+            r#"ALTER TABLE "crm"."deals" ALTER COLUMN "score" TYPE "crm"."score_new" USING ("score"::character varying)"#
+        );
         let mut used = with_column("integer");
         used.composites.push(Composite {
             schema: "crm".into(),

@@ -5,7 +5,7 @@
 //! `migrate dev` plans the common case online instead (one column of a table that exists typed
 //! by the enum): `haste-dev`'s `retype.rs`.
 
-use haste_schema::{Enum, qualified};
+use haste_schema::{Enum, Table, qualified};
 use haste_sql::{quote_ident, quote_literal, unused_ident};
 
 use crate::builder::Builder;
@@ -130,6 +130,7 @@ pub(crate) fn convert_columns(
     let old_tables = by(&comparison.from.tables, table_key);
     let mut defaults = Vec::new();
     for table in comparison.to.tables.iter().filter(|t| old_tables.contains_key(&table_key(t))) {
+        let through_parent = reached_through_parent(comparison, table);
         for column in &table.columns {
             let Some(array) = column_uses(&column.data_type, schema, name) else { continue };
             let (table_name, target) = (table.qualified_name(), quote_ident(&column.name));
@@ -143,11 +144,22 @@ pub(crate) fn convert_columns(
                 defaults
                     .push(format!("ALTER TABLE {table_name} ALTER COLUMN {target} SET DEFAULT {default}"));
             }
+            if through_parent {
+                continue;
+            }
             let suffix = if array { "[]" } else { "" };
+            // A cast to a length-limited base type would cut what does not fit: the conversion
+            // stops at the unlimited type, and the column's assignment to the staging type
+            // (its base's length) refuses such a value.
+            let via = format!("{via}{suffix}");
+            let converted = match haste_sql::cast_cuts(&via) {
+                true => haste_sql::conversion(&target, &via),
+                false => format!("{target}::{via}::{staged}{suffix}"),
+            };
             plan.push(
                 source,
                 format!(
-                    "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({target}::{via}{suffix}::{staged}{suffix})"
+                    "ALTER TABLE {table_name} ALTER COLUMN {target} TYPE {staged}{suffix} USING ({converted})"
                 ),
                 Lock::AccessExclusive,
                 &[Hazard::TableRewrite],
@@ -155,6 +167,19 @@ pub(crate) fn convert_columns(
         }
     }
     defaults
+}
+
+/// Whether `table` is a partition of the same parent on both sides: the conversion of the
+/// parent's column (and a read of the parent) reaches it, and PostgreSQL refuses a type change
+/// of its own (42P16, "cannot alter inherited column").
+pub(crate) fn reached_through_parent(comparison: &Comparison, table: &Table) -> bool {
+    let same = |t: &&Table| t.schema == table.schema && t.name == table.name;
+    let (Some(old), Some(new)) =
+        (comparison.from.tables.iter().find(same), comparison.to.tables.iter().find(same))
+    else {
+        return false;
+    };
+    comparison.from.tables.iter().any(|parent| old.is_partition_of(parent) && new.is_partition_of(parent))
 }
 
 /// Whether a type named `name` is in `schema` on either side (enums, composite types, domains,

@@ -15,7 +15,7 @@ use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, collations, columns, comments, composites,
-    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, views,
+    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, uses, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -236,12 +236,23 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // first, and they come back once it exists (`functions.rs`).
     let recreated = functions::Recreated::new(from, to);
     let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
-    for old in from
-        .policies
-        .iter()
-        .filter(|p| !stays(&p.schema, &p.table, to.policies.contains(p)) || recreated.policy_calls(p))
-    {
-        if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
+    // A policy reading a view the plan drops (to create it again, or for good) goes before it,
+    // whatever becomes of its table (PostgreSQL refuses the view's drop under it, 2BP01), and
+    // comes back after the views are created.
+    let dropped_views: BTreeSet<&str> = views.dropped.iter().map(|view| view.name.as_str()).collect();
+    let reads_dropped_view = |policy: &haste_schema::Policy| {
+        !dropped_views.is_empty()
+            && uses::policy_statement(policy).is_some_and(|statement| {
+                haste_sql::relations(&statement)
+                    .is_none_or(|read| read.iter().any(|name| dropped_views.contains(name.as_str())))
+            })
+    };
+    for old in from.policies.iter().filter(|p| {
+        !stays(&p.schema, &p.table, to.policies.contains(p))
+            || recreated.policy_calls(p)
+            || reads_dropped_view(p)
+    }) {
+        if new_tables.contains_key(&qualified(&old.schema, &old.table)) || reads_dropped_view(old) {
             plan.push(
                 &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
                 format!("DROP POLICY {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
@@ -533,15 +544,22 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             &[],
         );
     }
-    // A policy dropped only because a function it calls is created again comes back as soon as
-    // the function exists, before any constraint is validated or index built: in a migration
-    // whose statements commit one by one, the table is never left without it across those (the
-    // generator keeps the drop and this creation in one transaction). Not while views are created
-    // again or functions wait for them, which the policy might read.
+    // A policy dropped around a function created again that it calls (before or after the
+    // change: one that changes too is dropped all the same) comes back as soon as the function
+    // exists, before any constraint is validated or index built: in a migration whose statements
+    // commit one by one, the table is never left without it across those (the generator keeps
+    // the drop and this creation in one transaction). Not while views are created again or
+    // functions wait for them, which the policy might read.
     let policies_early =
         views.created.is_empty() && new_functions.iter().all(|f| stage(f) != RowTypeStage::AfterViews);
     let back_early = |p: &haste_schema::Policy| {
-        policies_early && stays(&p.schema, &p.table, from.policies.contains(p)) && recreated.policy_calls(p)
+        let before = from
+            .policies
+            .iter()
+            .find(|old| (&old.schema, &old.table, &old.name) == (&p.schema, &p.table, &p.name));
+        policies_early
+            && stays(&p.schema, &p.table, before.is_some())
+            && before.is_some_and(|old| recreated.policy_calls(old) || recreated.policy_calls(p))
     };
     for new in to.policies.iter().filter(|p| back_early(p)) {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
@@ -698,7 +716,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     for new in to
         .policies
         .iter()
-        .filter(|p| !stays(&p.schema, &p.table, from.policies.contains(p)) || recreated.policy_calls(p))
+        .filter(|p| {
+            !stays(&p.schema, &p.table, from.policies.contains(p))
+                || recreated.policy_calls(p)
+                || reads_dropped_view(p)
+        })
         .filter(|p| !back_early(p))
     {
         let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));

@@ -57,7 +57,7 @@ pub use retarget::{
 };
 pub use secrets::mask_secrets;
 pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each};
-pub use types::{conversion, conversion_cannot_fail, type_change_rewrites};
+pub use types::{cast_cuts, conversion, conversion_cannot_fail, type_change_rewrites};
 
 /// The SQL grammar a script is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -180,16 +180,31 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         | NodeEnum::DeleteStmt(_)
         | NodeEnum::MergeStmt(_) => Lock::RowExclusive,
         NodeEnum::LockStmt(lock) => explicit_lock(lock.mode),
-        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Lock::None,
+        NodeEnum::DoStmt(block) => match block_reads(block) {
+            Some(BlockReads::Catalog) => Lock::None,
+            Some(BlockReads::Tables) => Lock::AccessShare,
+            None => Lock::AccessExclusive,
+        },
         _ => Lock::AccessExclusive,
     }
 }
 
-/// Whether a `DO` block only reads the system catalogs (as the checks haste writes into a
-/// type change's swap do): PL/pgSQL blocks, assignments, `IF`, `RAISE`, `RETURN` and queries
-/// that are plain reads of `pg_catalog` relations calling only built-in functions that run no
-/// database code. Such a block takes no lock on any table and its time does not grow with one.
-fn reads_only_the_catalog(block: &pg_query::protobuf::DoStmt) -> bool {
+/// What a `DO` block that only reads reads.
+/// Ordered: a block reading the catalog and tables reads tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum BlockReads {
+    /// The system catalogs only (as the checks haste writes into a type change's swap): no lock
+    /// on any table, and a time that does not grow with one.
+    Catalog,
+    /// Tables too (as the conversion checks haste writes before a domain's rebuild): `ACCESS
+    /// SHARE` on them, and a scan.
+    Tables,
+}
+
+/// What a `DO` block reads when it only reads: PL/pgSQL blocks, assignments, `IF`, `RAISE`,
+/// `RETURN`, loops over queries and queries that are plain reads (no row locks) calling only
+/// built-in functions that run no database code; `None` for any other block.
+fn block_reads(block: &pg_query::protobuf::DoStmt) -> Option<BlockReads> {
     let mut language = None;
     let mut body = None;
     for argument in &block.args {
@@ -203,18 +218,21 @@ fn reads_only_the_catalog(block: &pg_query::protobuf::DoStmt) -> bool {
             }
         }
     }
-    let (Some(body), None | Some("plpgsql")) = (body, language.as_deref()) else { return false };
+    let (Some(body), None | Some("plpgsql")) = (body, language.as_deref()) else { return None };
     let function = format!(
         "CREATE FUNCTION haste_check() RETURNS void LANGUAGE plpgsql AS {}",
         crate::dollar_quote(&body)
     );
-    let Ok(parsed) = pg_query::parse_plpgsql(&function) else { return false };
+    let parsed = pg_query::parse_plpgsql(&function).ok()?;
     let mut queries = Vec::new();
-    plpgsql_reads(&parsed, &mut queries) && queries.iter().all(|query| catalog_read(query))
+    if !plpgsql_reads(&parsed, &mut queries) {
+        return None;
+    }
+    queries.iter().try_fold(BlockReads::Catalog, |reads, query| Some(reads.max(plain_read(query)?)))
 }
 
 /// Collects the queries of a PL/pgSQL syntax tree (as JSON) into `queries`; false when it holds
-/// a statement other than those [`reads_only_the_catalog`] accepts.
+/// a statement other than those [`block_reads`] accepts.
 fn plpgsql_reads(value: &serde_json::Value, queries: &mut Vec<String>) -> bool {
     const ACCEPTED: [&str; 7] = [
         "PLpgSQL_stmt_block",
@@ -243,28 +261,34 @@ fn plpgsql_reads(value: &serde_json::Value, queries: &mut Vec<String>) -> bool {
     }
 }
 
-/// The built-in functions a catalog read may call: none runs database code or reads a table.
-const CATALOG_READ_BUILTINS: [&str; 6] =
-    ["string_agg", "format", "count", "array_agg", "to_regclass", "quote_ident"];
+/// The built-in functions a read in a `DO` block may call: none runs database code or reads a
+/// table.
+const READ_BUILTINS: [&str; 6] = ["string_agg", "format", "count", "array_agg", "to_regclass", "quote_ident"];
 
-/// Whether a PL/pgSQL query (a statement, or an expression) is a plain read of the system
-/// catalogs calling only built-in functions that run no database code.
-fn catalog_read(query: &str) -> bool {
-    let parsed = pg_query::parse(query, 0).or_else(|_| pg_query::parse(&format!("SELECT {query}"), 0));
-    let Ok(parsed) = parsed else { return false };
-    let [statement] = parsed.protobuf.stmts.as_slice() else { return false };
+/// What a PL/pgSQL query (a statement, or an expression) reads when it is a plain read calling
+/// only built-in functions that run no database code; `None` otherwise.
+fn plain_read(query: &str) -> Option<BlockReads> {
+    // An assignment's query is the whole statement (`converted := checked.value::varchar`):
+    // what is read is its value.
+    let value = query.split_once(":=").map_or(query, |(_, value)| value);
+    let parsed = pg_query::parse(query, 0)
+        .or_else(|_| pg_query::parse(&format!("SELECT {query}"), 0))
+        .or_else(|_| pg_query::parse(&format!("SELECT {value}"), 0))
+        .ok()?;
+    let [statement] = parsed.protobuf.stmts.as_slice() else { return None };
     let Some(NodeEnum::SelectStmt(select)) = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())
     else {
-        return false;
+        return None;
     };
     if !select.locking_clause.is_empty() {
-        return false;
+        return None;
     }
     let root = NodeEnum::SelectStmt(select.clone());
-    root.nodes().into_iter().all(|(node, _, _, _)| match node {
-        pg_query::NodeRef::RangeVar(range) => {
-            matches!(range.schemaname.as_str(), "" | "pg_catalog") && range.relname.starts_with("pg_")
-        }
+    let nodes = root.nodes();
+    let catalog = |range: &pg_query::protobuf::RangeVar| {
+        matches!(range.schemaname.as_str(), "" | "pg_catalog") && range.relname.starts_with("pg_")
+    };
+    let only_builtins = nodes.iter().all(|(node, _, _, _)| match node {
         pg_query::NodeRef::FuncCall(call) => {
             let names: Vec<&str> = call
                 .funcname
@@ -276,13 +300,17 @@ fn catalog_read(query: &str) -> bool {
                 .collect();
             matches!(
                 names.as_slice(),
-                [name] | ["pg_catalog", name] if CATALOG_READ_BUILTINS.contains(name)
+                [name] | ["pg_catalog", name] if READ_BUILTINS.contains(name)
             )
         }
         // A sub-select, a function in FROM: what they read is walked too, or refused.
         pg_query::NodeRef::RangeFunction(_) => false,
         _ => true,
-    })
+    });
+    let tables = nodes
+        .iter()
+        .any(|(node, _, _, _)| matches!(node, pg_query::NodeRef::RangeVar(range) if !catalog(range)));
+    only_builtins.then_some(if tables { BlockReads::Tables } else { BlockReads::Catalog })
 }
 
 /// The lock `CREATE TABLE` takes on tables that exist: ACCESS EXCLUSIVE on the parent of a
@@ -364,8 +392,12 @@ pub fn statement_work(node: &NodeEnum) -> Work {
         NodeEnum::VacuumStmt(_) => Work::Scan,
         NodeEnum::ClusterStmt(_) | NodeEnum::RefreshMatViewStmt(_) => Work::Rewrite,
         NodeEnum::UpdateStmt(_) | NodeEnum::DeleteStmt(_) | NodeEnum::MergeStmt(_) => Work::Rows,
-        NodeEnum::DoStmt(block) if reads_only_the_catalog(block) => Work::Catalog,
-        NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_) => Work::Unknown,
+        NodeEnum::DoStmt(block) => match block_reads(block) {
+            Some(BlockReads::Catalog) => Work::Catalog,
+            Some(BlockReads::Tables) => Work::Scan,
+            None => Work::Unknown,
+        },
+        NodeEnum::CallStmt(_) | NodeEnum::SelectStmt(_) => Work::Unknown,
         NodeEnum::InsertStmt(insert) if insert.select_stmt.is_some() => Work::Rows,
         NodeEnum::AlterTableStmt(alter) => alter
             .cmds
@@ -1093,10 +1125,18 @@ BEGIN
 END
 $haste$";
         assert_eq!((lock_of(check), work_of(check)), (Lock::None, Work::Catalog));
+        // A block that reads tables as plainly (a conversion check) scans them under ACCESS SHARE.
+        let reads_tables = "DO $$ DECLARE converted varchar(5); checked record; BEGIN
+  FOR checked IN SELECT v AS value FROM t LOOP converted := checked.value::varchar; END LOOP;
+EXCEPTION WHEN data_exception THEN
+  RAISE EXCEPTION USING ERRCODE = SQLSTATE, MESSAGE = format('%s', SQLERRM);
+END $$";
+        assert_eq!((lock_of(reads_tables), work_of(reads_tables)), (Lock::AccessShare, Work::Scan));
         for unknown in [
             "DO $$ BEGIN UPDATE t SET a = 1; END $$",
             "DO $$ BEGIN EXECUTE 'DROP TABLE t'; END $$",
-            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t FOR UPDATE; END $$",
+            "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM t WHERE f(a); END $$",
             "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class WHERE f(relname); END $$",
             "DO $$ BEGIN PERFORM pg_sleep(10); END $$",
             "DO $$ DECLARE n int; BEGIN SELECT count(*) INTO n FROM pg_class FOR UPDATE; END $$",

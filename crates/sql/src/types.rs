@@ -114,23 +114,36 @@ pub fn type_change_rewrites(old: &str, new: &str) -> bool {
 /// `ALTER COLUMN ... TYPE` without `USING`, an `INSERT`) fails; so the cast goes to the
 /// unlimited type and the column's own assignment checks the length.
 pub fn conversion(value: &str, new_type: &str) -> String {
+    match unlimited(new_type) {
+        Some((base, arrays)) => format!("{value}::{base}{arrays}"),
+        None => format!("{value}::{new_type}"),
+    }
+}
+
+/// Whether an explicit cast to `new_type` cuts a value that does not fit instead of refusing it
+/// (a length-limited string or bit type, or an array of one): [`conversion`] then stops at the
+/// unlimited type, and what follows must assign the value to `new_type` for its length to be
+/// checked.
+pub fn cast_cuts(new_type: &str) -> bool {
+    unlimited(new_type).is_some()
+}
+
+/// For a length-limited string or bit type (or an array of one): the same type without a limit,
+/// and the array brackets.
+fn unlimited(new_type: &str) -> Option<(&'static str, &str)> {
     let text = new_type.trim();
     let (head, arrays) = match text.find('[') {
         Some(at) => (text[..at].trim_end(), &text[at..]),
         None => (text, ""),
     };
-    let unlimited = head.split_once('(').and_then(|(base, _)| {
-        match base.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase().as_str() {
-            "character varying" | "varchar" => Some("character varying"),
-            "character" | "char" | "bpchar" => Some("bpchar"),
-            "bit varying" | "varbit" | "bit" => Some("bit varying"),
-            _ => None,
-        }
-    });
-    match unlimited {
-        Some(base) => format!("{value}::{base}{arrays}"),
-        None => format!("{value}::{new_type}"),
-    }
+    let (base, _) = head.split_once('(')?;
+    let base = match base.trim().trim_start_matches("pg_catalog.").to_ascii_lowercase().as_str() {
+        "character varying" | "varchar" => "character varying",
+        "character" | "char" | "bpchar" => "bpchar",
+        "bit varying" | "varbit" | "bit" => "bit varying",
+        _ => return None,
+    };
+    Some((base, arrays))
 }
 
 #[cfg(test)]

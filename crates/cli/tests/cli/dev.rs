@@ -1183,6 +1183,100 @@ CREATE VIEW v1 AS SELECT id, v FROM t;";
     assert_eq!(matches(&dir, &prod, &v2).code, 0);
 }
 
+/// A domain rebuilt on a shorter string type (varchar(20) to varchar(5), adv-c D1): a value that
+/// does not fit stops the migration, as it stops a plain column's change, in the check and in the
+/// conversion itself. Both were explicit casts, which cut the value: 1000 distinct values
+/// became one, exit 0.
+#[test]
+fn a_domain_narrowed_to_a_shorter_string_refuses_values_that_do_not_fit() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-domain-shorter");
+    let v1 = "CREATE DOMAIN d AS varchar(20) CHECK (VALUE <> '');
+CREATE TABLE t (id int PRIMARY KEY, v d, tags d[]);
+CREATE VIEW v1 AS SELECT id, v FROM t;";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, 'value-' || g, ARRAY['tag'] FROM generate_series(1, 1000) g");
+    let v2 = v1.replace("AS varchar(20)", "AS varchar(5)");
+    let run = dev(&dir, &dev_db, &v2, &["--name", "narrow"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(
+        deploy.stderr.contains("22001") && deploy.stderr.contains(r#""public"."t"."v" does not convert"#),
+        "{deploy:?}"
+    );
+    assert_eq!(prod.value("SELECT count(DISTINCT v) FROM t").as_deref(), Some("1000"));
+    assert_eq!(prod.value("SELECT count(*) FROM pg_views WHERE viewname = 'v1'").as_deref(), Some("1"));
+    // The conversion refuses such a value too (a row written after the check).
+    let statement = |start: &str| {
+        let at = sql.find(start).unwrap_or_else(|| panic!("{start} in {sql}"));
+        sql[at..at + sql[at..].find(";\n").unwrap()].to_owned()
+    };
+    let converting = format!(
+        "BEGIN; {}; {}; {}; ROLLBACK",
+        statement("DROP VIEW"),
+        statement("CREATE DOMAIN \"public\".\"d_new\""),
+        statement("ALTER TABLE \"public\".\"t\" ALTER COLUMN \"v\" TYPE")
+    );
+    let refused = prod.try_execute(&converting).expect_err("the conversion refuses a value too long");
+    assert!(refused.contains("value too long for type character varying(5)"), "{refused}");
+    // An array of the domain is checked and converted the same way.
+    prod.execute("UPDATE t SET v = 'short', tags = ARRAY['a-long-tag']");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(deploy.stderr.contains(r#""public"."t"."tags" does not convert"#), "{deploy:?}");
+    let converting = format!(
+        "BEGIN; {}; {}; {}; ROLLBACK",
+        statement("DROP VIEW"),
+        statement("CREATE DOMAIN \"public\".\"d_new\""),
+        statement("ALTER TABLE \"public\".\"t\" ALTER COLUMN \"tags\" TYPE")
+    );
+    let refused = prod.try_execute(&converting).expect_err("the conversion refuses a value too long");
+    assert!(refused.contains("value too long for type character varying(5)"), "{refused}");
+    prod.execute("UPDATE t SET tags = ARRAY['tag']");
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0);
+    assert_eq!(
+        prod.value("SELECT count(*) FROM t WHERE v = 'short' AND tags = ARRAY['tag']::d[]").as_deref(),
+        Some("1000")
+    );
+}
+
+/// A domain rebuilt while it types a column of a partitioned table (adv-c D2): the column is
+/// converted (and checked) on the parent only, which reaches every partition; the partition's
+/// own `ALTER COLUMN ... TYPE` failed (42P16, "cannot alter inherited column": exit 6).
+#[test]
+fn a_domain_rebuilt_under_a_partitioned_table_converts_the_parent_only() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-domain-partitioned");
+    let v1 = "CREATE DOMAIN qty AS int CHECK (VALUE > 0);
+CREATE TABLE orders (id int, k int, amount qty, PRIMARY KEY (id, k)) PARTITION BY RANGE (k);
+CREATE TABLE orders_1 PARTITION OF orders FOR VALUES FROM (0) TO (100);
+CREATE TABLE orders_2 PARTITION OF orders FOR VALUES FROM (100) TO (200);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    db.execute("INSERT INTO orders SELECT g, g, g FROM generate_series(1, 199) g");
+    let v2 = v1.replace("AS int", "AS smallint");
+    let run = dev(&dir, &db, &v2, &["--name", "narrow"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let sql = read(&folders(&dir)[1].join("migration.sql"));
+    assert!(
+        sql.contains(r#"ALTER TABLE "public"."orders" ALTER COLUMN "amount" TYPE"#)
+            && sql.contains(r#"SELECT count("amount"::smallint) FROM "public"."orders""#)
+            && !sql.contains(r#""public"."orders_1""#)
+            && !sql.contains(r#""public"."orders_2""#),
+        "{sql}"
+    );
+    assert_eq!(matches(&dir, &db, &v2).code, 0);
+    assert_eq!(
+        db.value("SELECT format('%s %s', sum(amount), min(pg_typeof(amount)::text)) FROM orders_2")
+            .as_deref(),
+        Some("14950 qty")
+    );
+}
+
 /// A composite type a table stores whose attribute changes type is rebuilt (PostgreSQL refuses
 /// it in place): the rows kept through the conversion, the database then matching the schema. A
 /// function whose result changes while a column default calls it is dropped and created again

@@ -246,3 +246,201 @@ GRANT SELECT ON t TO "{app}";"#
         Some("hide_secret,open")
     );
 }
+
+/// A policy calling a function created again that changes as well (adv-c F2) comes back in the
+/// same transaction as one that does not: both are created again as soon as the function
+/// exists, in `<name>` (one transaction), before the validation that `<name>_after` runs. The
+/// changed restrictive policy was created after the validation, and never when it failed.
+#[test]
+fn a_changed_policy_calling_a_function_created_again_comes_back_in_the_same_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let app = login_role(&dev_db, "app");
+    let dir = TempDir::new("privileges-changed-policy-function");
+    let v1 = format!(
+        r#"CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0), secret boolean NOT NULL DEFAULT false);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT TO "{app}" USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (NOT secret AND f(v) > 0);
+CREATE POLICY known ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (f(id) IS NOT NULL);
+GRANT SELECT ON t TO "{app}";"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g, g % 10 = 0 FROM generate_series(1, 100) g");
+    let secret_rows = || {
+        let url = prod.url.replacen("postgres@", &format!("{app}@"), 1);
+        haste_testkit::try_query(&url, "SELECT count(*) FROM t WHERE secret").unwrap()[0][0].clone()
+    };
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+    // The new body refuses rows of production: the validation fails there. `hide_secret`
+    // changes, `known` does not.
+    let v2 = v1
+        .replace(
+            "RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1",
+            "RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50",
+        )
+        .replace("NOT secret AND f(v) > 0", "NOT secret AND f(v) > 1");
+    let run = dev(&dir, &dev_db, &v2, "bigint_f");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the policies' transaction, then the validation: {run:?}");
+    let together = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    for policy in ["hide_secret", "known"] {
+        assert!(
+            !together.contains("haste:transaction off")
+                && together.contains(&format!("DROP POLICY \"{policy}\""))
+                && together.contains(&format!("CREATE POLICY \"{policy}\"")),
+            "{together}"
+        );
+    }
+    let after = fs::read_to_string(created[2].join("migration.sql")).unwrap();
+    assert!(!after.contains("POLICY") && after.contains("VALIDATE CONSTRAINT"), "{after}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert_eq!(secret_rows().as_deref(), Some("0"), "the restrictive policies are in place: {deploy:?}");
+    assert_eq!(
+        prod.value("SELECT string_agg(polname || ': ' || pg_get_expr(polqual, polrelid), '; ' ORDER BY polname) FROM pg_policy")
+            .as_deref(),
+        Some("hide_secret: ((NOT secret) AND (f(v) > 1)); known: (f(id) IS NOT NULL); open: true")
+    );
+}
+
+/// The way back of a function created again under a restrictive policy (adv-c F3): `down.sql`
+/// runs in one transaction, so the policy's drop never commits without its creation. It was
+/// `-- haste:transaction off` (the validation of the check calling the function), and a lock
+/// that stopped the drop of the function left the table without its policy.
+#[test]
+fn the_down_of_a_function_created_again_keeps_its_policies_in_one_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let app = login_role(&dev_db, "app");
+    let dir = TempDir::new("privileges-policy-function-down");
+    let v1 = format!(
+        r#"CREATE FUNCTION f(x int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50 $$;
+CREATE TABLE t (id int PRIMARY KEY, v int CHECK (f(v) > 0), secret boolean NOT NULL DEFAULT false);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT TO "{app}" USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT TO "{app}" USING (NOT secret AND f(v) > 0);
+GRANT SELECT ON t TO "{app}";"#
+    );
+    assert_eq!(dev(&dir, &dev_db, &v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO t SELECT g, g + 50, g % 10 = 0 FROM generate_series(1, 100) g");
+    let v2 = v1.replace(
+        "RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT x - 50",
+        "RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT x + 1",
+    );
+    let run = dev(&dir, &dev_db, &v2, "bigint_f");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the policies' transaction, then the validation: {run:?}");
+    let down = fs::read_to_string(created[1].join("down.sql")).unwrap();
+    assert!(
+        !down.contains("haste:transaction off") && down.contains("CREATE POLICY \"hide_secret\""),
+        "{down}"
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let secret_rows = || {
+        let url = prod.url.replacen("postgres@", &format!("{app}@"), 1);
+        haste_testkit::try_query(&url, "SELECT count(*) FROM t WHERE secret").unwrap()[0][0].clone()
+    };
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+    // Another session holds the function (a comment being written): the way back gives up at
+    // its drop, after the policy's.
+    let holder = haste_testkit::Session::connect(&prod.url);
+    holder.execute(
+        "SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '5s'; BEGIN; COMMENT ON FUNCTION f(int) IS 'being documented'",
+    );
+    let down =
+        haste(dir.path(), &["migrate", "down", "--url", &prod.url, "--steps", "2", "--lock-deadline", "1s"]);
+    assert_eq!(down.code, 6, "{down:?}");
+    assert_eq!(secret_rows().as_deref(), Some("0"), "the restrictive policy is in place: {down:?}");
+    assert_eq!(
+        prod.value("SELECT string_agg(polname, ',' ORDER BY polname) FROM pg_policy").as_deref(),
+        Some("hide_secret,open")
+    );
+    holder.execute("ROLLBACK");
+    let down = haste(dir.path(), &["migrate", "down", "--url", &prod.url, "--steps", "1"]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(prod.value("SELECT pg_get_function_result('f'::regproc)").as_deref(), Some("integer"));
+    assert_eq!(secret_rows().as_deref(), Some("0"));
+}
+
+/// A policy reading a view (adv-c P0): the view dropped, for good or to be created again, takes
+/// the policy out of its way first (PostgreSQL refuses the drop under it), and the policy comes
+/// back after the view, in the same transaction. `migrate dev` of such a schema failed (exit 1)
+/// validating its down.sql, which dropped the view under the policy.
+#[test]
+fn a_policy_reading_a_view_goes_before_it_and_comes_back_after_it() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("privileges-policy-view");
+    let v1 = "CREATE TABLE t (id int PRIMARY KEY, v int);
+CREATE VIEW vis AS SELECT id FROM t WHERE v > 0;
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY hide ON t FOR SELECT USING (id IN (SELECT id FROM vis));";
+    let run = dev(&dir, &db, v1, "init");
+    assert_eq!(run.code, 0, "{run:?}");
+    let down = fs::read_to_string(folders(&dir)[0].join("down.sql")).unwrap();
+    let at = |text: &str, what: &str| text.find(what).unwrap_or_else(|| panic!("{what} in {text}"));
+    assert!(at(&down, "DROP POLICY \"hide\"") < at(&down, "DROP VIEW \"public\".\"vis\""), "{down}");
+    // The view changes: dropped and created again around the policy, in one transaction.
+    let v2 = v1.replace("WHERE v > 0", "WHERE v > 1");
+    let run = dev(&dir, &db, &v2, "stricter");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 2, "{run:?}");
+    let up = fs::read_to_string(created[1].join("migration.sql")).unwrap();
+    assert!(
+        !up.contains("haste:transaction off")
+            && at(&up, "DROP POLICY \"hide\"") < at(&up, "DROP VIEW \"public\".\"vis\"")
+            && at(&up, "CREATE VIEW \"public\".\"vis\"") < at(&up, "CREATE POLICY \"hide\""),
+        "{up}"
+    );
+    assert_eq!(
+        db.value("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = 'hide'").as_deref(),
+        Some("(id IN ( SELECT vis.id\n   FROM vis))")
+    );
+    assert_eq!(db.value("SELECT pg_get_viewdef('vis')").map(|d| d.contains("> 1")), Some(true));
+    let back = haste(dir.path(), &["migrate", "down", "--url", &db.url, "--steps", "2"]);
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(db.value("SELECT count(*) FROM pg_policy").as_deref(), Some("0"));
+}
+
+/// A down.sql that drops a policy and creates it again with a concurrent index build between
+/// them runs in one transaction (its plain form): run statement by statement, the policy's drop
+/// committed alone, and a stop at the build left the table without it.
+#[test]
+fn a_down_that_changes_a_policy_around_an_index_build_is_one_transaction() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("privileges-policy-down-index");
+    let v1 = "CREATE TABLE t (id int PRIMARY KEY, v int, secret boolean NOT NULL DEFAULT false);
+CREATE INDEX t_v ON t (v);
+ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+CREATE POLICY open ON t FOR SELECT USING (true);
+CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT USING (NOT secret);";
+    assert_eq!(dev(&dir, &db, v1, "init").code, 0);
+    let v2 = v1
+        .replace("CREATE INDEX t_v ON t (v);\n", "")
+        .replace("USING (NOT secret)", "USING (NOT secret AND v > 0)");
+    let run = dev(&dir, &db, &v2, "stricter");
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    let down = fs::read_to_string(created.last().unwrap().join("down.sql")).unwrap();
+    assert!(
+        !down.contains("haste:transaction off")
+            && down.contains("DROP POLICY \"hide_secret\"")
+            && down.contains("CREATE INDEX t_v")
+            && down.contains("CREATE POLICY \"hide_secret\""),
+        "{down}"
+    );
+    let back = haste(
+        dir.path(),
+        &["migrate", "down", "--url", &db.url, "--steps", &(created.len() - 1).to_string()],
+    );
+    assert_eq!(back.code, 0, "{back:?}");
+    assert_eq!(
+        db.value("SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polname = 'hide_secret'")
+            .as_deref(),
+        Some("(NOT secret)")
+    );
+}
