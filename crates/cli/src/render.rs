@@ -945,6 +945,12 @@ pub(crate) fn error_text(error: &Error) -> String {
             "error: migration {name}: {message}; nothing of the migration was applied\n  --> {}:{line}\n   = name the table and its key column (the primary key) in the header",
             file.display()
         ),
+        Error::UnterminatedTransaction { name, position } => format!(
+            "error: migration {name} opens a transaction here that it never ends (no COMMIT): its statements would be rolled back when the session ends; nothing of the migration was run\n  --> {}:{}:{}\n   = end the transaction with COMMIT (or remove the BEGIN and let haste run the file in one)",
+            position.file.display(),
+            position.line,
+            position.column
+        ),
         Error::TwoPhaseCommit { name, position, construct } => format!(
             "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
             position.file.display(),
@@ -1193,7 +1199,8 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
             value["line"] = (*line).into();
         }
         Error::ForcedTransactionConflict { name, position, .. }
-        | Error::TwoPhaseCommit { name, position, .. } => {
+        | Error::TwoPhaseCommit { name, position, .. }
+        | Error::UnterminatedTransaction { name, position } => {
             value["migration"] = name.clone().into();
             value["file"] = position.file.display().to_string().into();
             value["line"] = position.line.into();

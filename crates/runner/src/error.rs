@@ -188,6 +188,15 @@ pub enum Error {
         /// The pending migrations it has not applied with the same file.
         names: Vec<String>,
     },
+    /// A file opens a transaction it never ends (`BEGIN` without `COMMIT`, a chained part with
+    /// statements and no end): its work would be rolled back when the session ends.
+    #[error("migration {name} opens a transaction it never ends")]
+    UnterminatedTransaction {
+        /// The migration.
+        name: String,
+        /// Where the `BEGIN` (or chain) that opens it is.
+        position: SourcePosition,
+    },
     /// A file uses two-phase commit, which leaves a prepared transaction holding its locks
     /// after the session ends, until someone commits it by hand.
     #[error("migration {name} uses two-phase commit ({construct})")]

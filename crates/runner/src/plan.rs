@@ -66,8 +66,21 @@ impl<'m> Plan<'m> {
                 construct: text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase(),
             });
         }
+        if script.parse_error.is_none()
+            && let Some(index) = haste_sql::unterminated(&script.statements)
+        {
+            return Err(Error::UnterminatedTransaction {
+                name: migration.name.clone(),
+                position: source_position(file, script.statements[index].start),
+            });
+        }
         let first_no_tx = script.no_transaction_statements().next();
         let mode = match forced {
+            // The file's own blocks are kept: each statement alone would commit them piecemeal
+            // (history's own COMMIT after each statement ended the file's open transaction).
+            Some(TransactionMode::Off) if script.manages_transactions() => ExecutionMode::AsWritten {
+                history_in_file_transaction: haste_sql::is_one_transaction(&script.statements),
+            },
             Some(TransactionMode::Off) => ExecutionMode::Stepwise { reason: "-- haste:transaction off" },
             Some(TransactionMode::On) => {
                 let conflict = first_no_tx.or_else(|| {

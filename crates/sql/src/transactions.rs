@@ -62,6 +62,26 @@ pub fn is_one_transaction(statements: &[Statement]) -> bool {
         && statements[1..statements.len() - 1].iter().all(|s| control(s).is_none())
 }
 
+/// The transaction-control statement (index) that opens a transaction the script never ends
+/// while statements follow it in that transaction: a `BEGIN` without its `COMMIT`, or a chained
+/// part with statements and no end. Run as written, that work would be rolled back when the
+/// session ends, whatever history or messages say, so such a file is refused before it runs.
+/// A file that ends right at a `COMMIT AND CHAIN` leaves an empty transaction: nothing is lost.
+pub fn unterminated(statements: &[Statement]) -> Option<usize> {
+    let (mut open, mut opening) = (false, None);
+    for (index, statement) in statements.iter().enumerate() {
+        match control(statement) {
+            Some(TransactionControl::Begin) if !open => opening = Some(index),
+            Some(TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain) if open => {
+                opening = Some(index)
+            }
+            _ => {}
+        }
+        open = statement.kind.transaction_open_after(open);
+    }
+    opening.filter(|&at| open && at + 1 < statements.len())
+}
+
 /// For each statement, the transaction it runs in when the runner applies the script (`None`:
 /// outside any transaction block). Transactions are numbered in file order.
 ///
@@ -74,8 +94,9 @@ pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionM
     let has_no_tx = statements.iter().any(|s| matches!(s.kind, StatementKind::NoTransaction(_)));
     match forced {
         Some(TransactionMode::On) => vec![Some(0); statements.len()],
-        Some(TransactionMode::Off) => vec![None; statements.len()],
-        None if manages => {
+        // A file that manages its transactions runs as written even when forced off: haste
+        // wraps nothing, and the file's own blocks stay blocks.
+        Some(TransactionMode::Off) | None if manages => {
             let (mut open, mut next) = (None, 0);
             statements
                 .iter()
@@ -107,6 +128,7 @@ pub fn transaction_of_each(statements: &[Statement], forced: Option<TransactionM
             }
             each
         }
+        Some(TransactionMode::Off) => vec![None; statements.len()],
         None => vec![Some(0); statements.len()],
     }
 }
@@ -118,6 +140,21 @@ mod tests {
 
     fn each(sql: &str, forced: Option<TransactionMode>) -> Vec<Option<usize>> {
         transaction_of_each(&Script::parse(Dialect::Postgres, sql).statements, forced)
+    }
+
+    #[test]
+    fn a_transaction_opened_and_never_ended_is_found() {
+        let open = |sql: &str| unterminated(&Script::parse(Dialect::Postgres, sql).statements);
+        assert_eq!(open("BEGIN; INSERT INTO t VALUES (1);"), Some(0));
+        assert_eq!(open("SELECT 1; BEGIN; SELECT 2; COMMIT; BEGIN; SELECT 3;"), Some(4));
+        assert_eq!(open("BEGIN; SELECT 1; COMMIT AND CHAIN; SELECT 2;"), Some(2));
+        assert_eq!(open("BEGIN; SELECT 1; COMMIT AND CHAIN;"), None, "an empty transaction loses nothing");
+        assert_eq!(open("BEGIN; SELECT 1; COMMIT;"), None);
+        assert_eq!(open("SELECT 1;"), None);
+        assert_eq!(
+            each("-- haste:transaction off\nBEGIN; SELECT 1; COMMIT; SELECT 2;", Some(TransactionMode::Off)),
+            [Some(0), Some(0), Some(0), None]
+        );
     }
 
     #[test]
