@@ -46,15 +46,48 @@ const LOCK_CLASS: i32 = 0x6861_7374;
 const TRANSACTION_STILL_OPEN: &str = "SELECT CAST(CASE WHEN statement_timestamp() <> transaction_timestamp() \
      THEN '0' ELSE 'haste: no transaction open' END AS integer)";
 
-/// What `DISCARD ALL` does but `pg_advisory_unlock_all()`, which would release the migration
-/// lock: a migration's session state (settings, role, temporary tables, prepared statements,
-/// cursors held past their transaction, listens, cached plans and sequence values) must not
-/// reach the next migration. `RESET ALL` leaves role and session authorization as they are:
-/// they go back to the role that logged in (which a shadow's confined role may always do: it
-/// is that role). haste itself uses only the simple query protocol, so it has no prepared
-/// statement of its own to lose.
-const SESSION_RESET: &str = "CLOSE ALL; RESET SESSION AUTHORIZATION; RESET ROLE; RESET ALL; DEALLOCATE ALL; \
+/// What `DISCARD ALL` does, the advisory locks released one by one but the migration lock
+/// (`pg_advisory_unlock_all()` would release it too): a migration's session state (settings,
+/// role, temporary tables, prepared statements, cursors held past their transaction, listens,
+/// advisory locks, cached plans and sequence values) must not reach the next migration, nor the
+/// next attempt of a migration rolled back for a retry. `RESET ALL` leaves role and session
+/// authorization as they are: they go back to the role that logged in (which a shadow's
+/// confined role may always do: it is that role). haste itself uses only the simple query
+/// protocol, so it has no prepared statement of its own to lose.
+const SESSION_RESET: &str = "CLOSE ALL; RESET SESSION AUTHORIZATION; RESET ROLE; DEALLOCATE ALL; \
      UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+/// Releases every session-level advisory lock of this session but the migration lock (classid
+/// `LOCK_CLASS`, objid `{key}`, two int4 keys), as often as each is held: a bigint key is
+/// `classid << 32 | objid` (`objsubid` 1), two int4 keys are `classid` and `objid` (2).
+/// `pg_advisory_unlock` says nothing but `false` once the count reaches zero, after a warning
+/// silenced here; the `RESET ALL` after it puts `client_min_messages` back.
+fn release_advisory_locks(key: i32) -> String {
+    let int4 = |column: &str| {
+        format!(
+            "CAST(CASE WHEN {column}::bigint >= 2147483648 THEN {column}::bigint - 4294967296 ELSE {column}::bigint END AS integer)"
+        )
+    };
+    let body = format!(
+        "DECLARE h record; BEGIN \
+         FOR h IN SELECT l.classid, l.objid, l.objsubid, l.mode FROM pg_locks l \
+           WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.granted \
+           AND NOT (l.objsubid = 2 AND {} = {LOCK_CLASS} AND {} = {key}) LOOP \
+           LOOP EXIT WHEN NOT CASE \
+             WHEN h.objsubid = 1 AND h.mode = 'ShareLock' THEN pg_advisory_unlock_shared((h.classid::bigint << 32) | h.objid::bigint) \
+             WHEN h.objsubid = 1 THEN pg_advisory_unlock((h.classid::bigint << 32) | h.objid::bigint) \
+             WHEN h.mode = 'ShareLock' THEN pg_advisory_unlock_shared({}, {}) \
+             ELSE pg_advisory_unlock({}, {}) END; END LOOP; \
+         END LOOP; END",
+        int4("l.classid"),
+        int4("l.objid"),
+        int4("h.classid"),
+        int4("h.objid"),
+        int4("h.classid"),
+        int4("h.objid"),
+    );
+    format!("SET client_min_messages = error; DO {}; RESET ALL", haste_sql::dollar_quote(&body))
+}
 
 /// The text `before_history_writes` fails with, recognised in `db_error`.
 const LOCK_LOST: &str = "haste: migration lock lost";
@@ -529,7 +562,7 @@ impl Connection for PgConnection {
     }
 
     fn reset_session(&mut self) -> Result<(), DbError> {
-        self.execute(SESSION_RESET)
+        self.execute(&format!("{SESSION_RESET}; {}", release_advisory_locks(self.lock_key)))
     }
 
     fn run_as_written(&mut self, limits: Limits, statement: &str) -> Result<(), DbError> {

@@ -464,7 +464,13 @@ impl Applier<'_> {
         let settings = self.settings;
         let limits = self.step_limits(plan, 0..plan.statements.len());
         let texts = plan.texts(0..plan.statements.len());
+        let mut retry = false;
         let (outcome, tried) = self.with_retries(plan, limits, |connection, waits, limits| {
+            // What the rolled-back attempt left in the session (a prepared statement, an
+            // advisory lock: neither goes with the rollback) must not meet its statements again.
+            if std::mem::replace(&mut retry, true) {
+                connection.reset_session().map_err(|error| StepError { index: 0, error })?;
+            }
             connection.run_in_transaction(
                 limits,
                 &texts,

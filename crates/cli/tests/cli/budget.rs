@@ -297,6 +297,35 @@ fn a_resume_in_a_chained_transaction_runs_it_in_one() {
     );
 }
 
+/// A migration rolled back for a retry leaves what a rollback does not take back (a prepared
+/// statement, a session advisory lock): the retry starts from a reset session. The retry failed
+/// with 42P05 ("prepared statement already exists"), or took the advisory lock a second time so
+/// that the file's one unlock left it held; and a migration's advisory lock outlived it.
+#[test]
+fn a_retried_migration_starts_from_a_reset_session() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    let dir = migrations(&[
+        (
+            "1_prepared",
+            "PREPARE ins(int) AS INSERT INTO t VALUES ($1);\nSELECT pg_advisory_lock(7);\nSELECT pg_advisory_lock(1, 2);\n\
+             ALTER TABLE t ADD COLUMN c int;\nEXECUTE ins(1);\nSELECT pg_advisory_unlock(7);\n",
+        ),
+        (
+            "2_check",
+            "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() \
+             AND NOT (classid = 1751217012 AND objsubid = 2)) THEN RAISE EXCEPTION 'an advisory lock of 1_prepared is still held'; END IF; END $$;",
+        ),
+    ]);
+    let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1000));
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url, "--format", "json"]);
+    holder.join().unwrap();
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(retries(&run) >= 1, "the migration was retried: {run:?}");
+    assert_eq!(db.value("SELECT count(*) FROM t").as_deref(), Some("1"));
+}
+
 #[test]
 fn migrate_down_has_the_budget_of_deploy() {
     let Some(db) = database() else { return };

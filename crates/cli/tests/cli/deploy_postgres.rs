@@ -298,6 +298,37 @@ fn a_migration_that_sets_a_role_is_recorded_and_keeps_it() {
     );
 }
 
+/// `-- haste:transaction off` on a file with its own `BEGIN ... COMMIT` keeps the block whole:
+/// each statement ran alone with its history row committed after it, and that `COMMIT` ended the
+/// file's open block piecemeal (two inserts of a failed block stayed). A file that opens a
+/// transaction and never ends it is refused before anything runs (its work would be rolled back
+/// at disconnect while history said statements were done).
+#[test]
+fn a_files_own_transaction_is_kept_whole_and_one_never_ended_is_refused() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE log (n int); CREATE TABLE chk (n int CHECK (n > 0))");
+    let dir = migrations(&[(
+        "1_block",
+        "-- haste:transaction off\nBEGIN;\nINSERT INTO log VALUES (1);\nINSERT INTO log VALUES (2);\nINSERT INTO chk VALUES (-1);\nCOMMIT;\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_ne!(run.code, 0, "{run:?}");
+    assert!(run.stderr.contains("23514"), "{run:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM log").as_deref(),
+        Some("0"),
+        "the block rolled back whole: {run:?}"
+    );
+
+    let db = database().unwrap();
+    db.execute("CREATE TABLE log (n int)");
+    let dir = migrations(&[("1_open", "INSERT INTO log VALUES (0);\nBEGIN;\nINSERT INTO log VALUES (1);\n")]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert_eq!(run.json_lines().last().unwrap()["error"]["code"], "UNTERMINATED_TRANSACTION", "{run:?}");
+    assert_eq!(db.value("SELECT count(*) FROM log").as_deref(), Some("0"), "nothing ran");
+}
+
 /// A least-privilege deploy role, which may create in the schema it deploys to but not in the
 /// database (PostgreSQL's default for a role that does not own it), deploys: the history
 /// schema is created only when it is missing (`CREATE SCHEMA IF NOT EXISTS public` needs the
