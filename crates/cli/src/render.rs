@@ -349,9 +349,12 @@ impl Printer {
                     Format::Text => self.line(&match (&report.holder, report.terminated) {
                         (None, _) => "The migration lock is free.".to_owned(),
                         (Some(holder), true) => format!("Ended pid {} ({}), which held the migration lock.", holder.pid, holder.application_name),
+                        (Some(holder), false) if holder.prepared.is_some() => {
+                            format!("The migration lock is held by {}.", holder.describe())
+                        }
                         (Some(holder), false) => format!(
-                            "The migration lock is held by pid {} ({}) since {}.\nTo end that session: haste migrate unlock --terminate {}",
-                            holder.pid, holder.application_name, holder.since, holder.pid
+                            "The migration lock is held by {}.\nTo end that session: haste migrate unlock --terminate {}",
+                            holder.describe(), holder.pid
                         ),
                     }),
                 }
@@ -835,11 +838,9 @@ impl Observer for ProgressPrinter<'_> {
             }
             Format::Text => match event {
                 RunEvent::LockWaiting { holder: Some(holder), waited_ms } => self.printer.line(&format!(
-                    "Waiting for the migration lock ({:.1} s): held by pid {} ({}) since {}",
+                    "Waiting for the migration lock ({:.1} s): held by {}",
                     *waited_ms as f64 / 1000.0,
-                    holder.pid,
-                    holder.application_name,
-                    holder.since
+                    holder.describe()
                 )),
                 RunEvent::LockWaiting { holder: None, waited_ms } => self
                     .printer
@@ -963,10 +964,7 @@ pub(crate) fn error_text(error: &Error) -> String {
                 waited.as_secs_f64()
             );
             if let Some(holder) = holder {
-                text.push_str(&format!(
-                    "\n   = held by pid {} ({}) since {}",
-                    holder.pid, holder.application_name, holder.since
-                ));
+                text.push_str(&format!("\n   = held by {}", holder.describe()));
             }
             text
         }
@@ -1129,14 +1127,14 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
             last_key.as_deref().unwrap_or("none")
         ),
         (FailureState::MarkedFailed { statements_done }, false) if undoing => format!(
-            "{file} ran outside a transaction and stopped after {statements_done} statement(s); migration {} is recorded as failed (neither applied nor reverted) and blocks deploy until resolved",
+            "{file} does not run in one transaction and stopped after {statements_done} statement(s); migration {} is recorded as failed (neither applied nor reverted) and blocks deploy until resolved",
             failure.name
         ),
         (FailureState::MarkedFailed { statements_done }, false) => format!(
-            "the migration ran outside a transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
+            "the migration does not run in one transaction and stopped after {statements_done} statement(s); it is recorded as failed and blocks deploy until resolved"
         ),
         (FailureState::Unrecorded { statements_done }, false) => format!(
-            "the migration ran outside a transaction and stopped after {statements_done} statement(s), but writing that to history failed too: history still shows it started with fewer statements done, and `resolve --resume` would run statements up to {statements_done} again; check them, then resolve"
+            "the migration does not run in one transaction and stopped after {statements_done} statement(s), but writing that to history failed too: history still shows it started with fewer statements done, and `resolve --resume` would run statements up to {statements_done} again; check them, then resolve"
         ),
     };
     text.push_str(&format!("\n{:width$} = {outcome}", ""));
@@ -1253,12 +1251,8 @@ fn held_because(held: &haste_runner::HeldMigration, by_this_deploy: &'static str
 
 /// Another session that holds up a statement: never its query, which may hold secrets.
 fn session_text(session: &haste_driver::LockHolder) -> String {
-    if let Some(gid) = &session.prepared {
-        return format!(
-            "prepared transaction {} (prepared {}; only COMMIT PREPARED or ROLLBACK PREPARED ends it)",
-            haste_sql::quote_literal(gid),
-            session.since
-        );
+    if session.prepared.is_some() {
+        return session.describe();
     }
     let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
     let name = match session.autovacuum {

@@ -56,6 +56,20 @@ pub struct LockHolder {
     pub prepared: Option<String>,
 }
 
+impl LockHolder {
+    /// Who it is, for people: `pid 123 (app) since ...`, or a prepared transaction by its id
+    /// (quoted with its control characters escaped: an id may hold a newline).
+    pub fn describe(&self) -> String {
+        match &self.prepared {
+            Some(gid) => format!(
+                "prepared transaction {gid:?} (prepared {}; only COMMIT PREPARED or ROLLBACK PREPARED ends it)",
+                self.since
+            ),
+            None => format!("pid {} ({}) since {}", self.pid, self.application_name, self.since),
+        }
+    }
+}
+
 /// What an autovacuum worker holding a table runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

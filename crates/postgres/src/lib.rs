@@ -358,9 +358,12 @@ impl Connection for PgConnection {
 
     fn lock_holder(&mut self) -> Result<Option<LockHolder>, DbError> {
         let sql = format!(
-            "SELECT a.pid, coalesce(a.application_name, ''), \
-             coalesce(a.xact_start, a.backend_start)::text \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {} LIMIT 1",
+            "SELECT coalesce(a.pid, 0), coalesce(a.application_name, ''), \
+             coalesce(a.xact_start, a.backend_start, p.prepared)::text, p.gid \
+             FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+             LEFT JOIN pg_locks x ON l.pid IS NULL AND x.locktype = 'transactionid' AND x.virtualtransaction = l.virtualtransaction \
+             LEFT JOIN pg_prepared_xacts p ON p.transaction = x.transactionid \
+             WHERE {} AND (a.pid IS NOT NULL OR p.gid IS NOT NULL) LIMIT 1",
             self.lock_condition()
         );
         Ok(self.rows(&sql)?.into_iter().next().map(|row| {
@@ -372,7 +375,7 @@ impl Connection for PgConnection {
                 state: None,
                 autovacuum: None,
                 transaction_ms: None,
-                prepared: None,
+                prepared: row.next().filter(|gid| !gid.is_empty()),
             }
         }))
     }
@@ -391,7 +394,8 @@ impl Connection for PgConnection {
             "WITH RECURSIVE tree(oid) AS (SELECT unnest(ARRAY[{}]::regclass[])::oid \
                UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid), \
              held AS (SELECT l.pid, l.virtualtransaction FROM pg_locks l \
-               WHERE l.granted AND l.relation IN (SELECT oid FROM tree) AND l.mode = ANY (ARRAY[{}])) \
+               WHERE l.granted AND l.relation IN (SELECT oid FROM tree) AND l.mode = ANY (ARRAY[{}]) \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
              SELECT sessions.*, NULL::text FROM ({SESSION_COLUMNS} \
                WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT pid FROM held)) sessions \
              UNION ALL SELECT 0, '', p.prepared::text, 'prepared', \

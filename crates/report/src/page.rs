@@ -463,8 +463,8 @@ fn event_detail(detail: &serde_json::Value) -> String {
 /// the sessions that block it and those it waits for by design, and its lint findings.
 fn statement_notes(statement: &StatementImpact) -> String {
     let session = |session: &LockHolder| {
-        if let Some(gid) = &session.prepared {
-            return escape(&format!("prepared transaction '{gid}', prepared {}", session.since));
+        if session.prepared.is_some() {
+            return escape(&session.describe());
         }
         let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
         escape(&format!(

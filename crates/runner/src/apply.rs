@@ -79,6 +79,17 @@ impl<'a> Applier<'a> {
         }
         // Resuming after the last statement completed but before (or after) it was recorded.
         let statements_done = from > 0 && from >= plan.statements.len();
+        if from > 0 && !statements_done && self.connection.dialect() == Dialect::Postgres {
+            // A new session: the settings the statements before `from` made (a `SET
+            // search_path`, a `SET ROLE`) are made again, or the rest would run elsewhere or
+            // as someone else.
+            let limits = self.limits(plan.migration);
+            for statement in plan.statements[..from].iter().filter(|s| haste_sql::sets_session(&s.text)) {
+                self.connection.run_alone(limits, &statement.text).map_err(Error::database(
+                    "restoring the session settings of the statements done before resuming",
+                ))?;
+            }
+        }
         match plan.mode {
             _ if statements_done => {}
             ExecutionMode::Transaction => self.in_transaction(&plan)?,
@@ -998,7 +1009,19 @@ pub(crate) fn run_as_written(
         };
         let commits = in_transaction
             && matches!(control, Some(TransactionControl::Commit | TransactionControl::CommitAndChain));
-        let outcome = if commits {
+        let outcome = if commits && read_only_block(statements, index) {
+            // A read-only transaction refuses the history write: it commits first. What it
+            // committed changed nothing, so running it again after a crash in between is
+            // harmless. Its chained part is read only too: progress waits for a later commit.
+            connection.run_as_written(limits, &statement.text).and_then(|()| {
+                match (control, index + 1 < statements.len()) {
+                    (Some(TransactionControl::Commit), true) => {
+                        record(&mut *connection, waits, Committing::Alone { done: index + 1 })
+                    }
+                    _ => Ok(()),
+                }
+            })
+        } else if commits {
             record(&mut *connection, waits, Committing::InBlock { done: index + 1 })
                 .and_then(|()| connection.run_as_written(limits, &statement.text))
         } else if let StatementKind::TransactionControl(_) = statement.kind {
@@ -1070,6 +1093,32 @@ pub(crate) fn run_as_written(
         return Err(AsWrittenFailure { step: StepError { index, error }, committed: unit_start, tried });
     }
     Ok(())
+}
+
+/// Whether the file's transaction block that statement `at` ends is read only at that point
+/// (`BEGIN READ ONLY`, `SET TRANSACTION READ ONLY`, kept across chained commits). Only the
+/// block is read, from the end of the one before; only statements that mention `read`
+/// are parsed.
+fn read_only_block(statements: &[haste_sql::Statement], at: usize) -> bool {
+    use TransactionControl::{Begin, Commit, Rollback};
+    let start = statements[..at]
+        .iter()
+        .rposition(|s| matches!(s.kind, StatementKind::TransactionControl(Commit | Rollback)))
+        .map_or(0, |closing| closing + 1);
+    let Some(begin) = statements[start..at]
+        .iter()
+        .position(|s| s.kind == StatementKind::TransactionControl(Begin))
+        .map(|offset| start + offset)
+    else {
+        return false;
+    };
+    statements[begin..at]
+        .iter()
+        .filter(|s| matches!(s.kind, StatementKind::Plain | StatementKind::TransactionControl(Begin)))
+        .filter(|s| s.text.to_ascii_lowercase().contains("read"))
+        .rev()
+        .find_map(|s| haste_sql::read_only_setting(&s.text))
+        .unwrap_or(false)
 }
 
 /// Whether a file's own transaction block is open when statement `at` starts.

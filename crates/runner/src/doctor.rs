@@ -84,10 +84,7 @@ pub fn doctor(
         "migration lock",
         connection.lock_holder().map_err(|e| e.to_string()).map(|holder| match holder {
             None => (true, "free".into()),
-            Some(holder) => (
-                false,
-                format!("held by pid {} ({}) since {}", holder.pid, holder.application_name, holder.since),
-            ),
+            Some(holder) => (false, format!("held by {}", holder.describe())),
         }),
     );
     check(

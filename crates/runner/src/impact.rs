@@ -475,10 +475,9 @@ fn judge(statement: &mut StatementImpact, scan_rows_per_second: Option<u64>) {
         ))
     } else if let Some(holder) = statement.blockers.first() {
         Some(match &holder.prepared {
-            Some(gid) => format!(
-                "prepared transaction {} holds a conflicting lock on its table since {}: the statement would wait until COMMIT PREPARED or ROLLBACK PREPARED ends it",
-                haste_sql::quote_literal(gid),
-                holder.since
+            Some(_) => format!(
+                "{} holds a conflicting lock on its table: the statement would wait for it",
+                holder.describe()
             ),
             None => format!(
                 "pid {} ({}{}) holds a conflicting lock on its table since {}: the statement would wait for it",

@@ -141,7 +141,15 @@ impl<'m> Plan<'m> {
                 let open_after = self.statements[..from]
                     .iter()
                     .fold(false, |open, statement| statement.kind.transaction_open_after(open));
-                !history_in_file_transaction && !open_after
+                // Inside a block only where a chained commit opened its part: the resume opens
+                // that part again (`apply::reopen_chained`).
+                let chained = matches!(
+                    self.statements[from - 1].kind,
+                    StatementKind::TransactionControl(
+                        TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain
+                    )
+                );
+                !history_in_file_transaction && (!open_after || chained)
             }
         }
     }
@@ -256,6 +264,15 @@ mod tests {
 
     fn mode(sql: &str) -> Result<ExecutionMode, Error> {
         Plan::new(Dialect::Postgres, &migration(sql)).map(|plan| plan.mode)
+    }
+
+    #[test]
+    fn a_file_resumes_outside_its_blocks_or_where_a_chain_opened_one() {
+        let sql = "BEGIN;\nSELECT 1;\nCOMMIT AND CHAIN;\nSELECT 2;\nCOMMIT;\nSELECT 3;";
+        let migration = migration(sql);
+        let plan = Plan::new(Dialect::Postgres, &migration).unwrap();
+        let resumes: Vec<usize> = (0..=plan.statements.len()).filter(|&at| plan.resumes_at(at)).collect();
+        assert_eq!(resumes, [0, 3, 5, 6]);
     }
 
     #[test]

@@ -344,15 +344,87 @@ fn detaches_concurrently(alter: &pg_query::protobuf::AlterTableStmt) -> bool {
     })
 }
 
-/// Whether a statement is `SET TRANSACTION ...` (isolation level, `READ ONLY`, `DEFERRABLE`,
-/// `SNAPSHOT`): characteristics of the open transaction, which a chained commit carries into
-/// the next one.
+/// Whether a statement sets characteristics of the open transaction, which a chained commit
+/// carries into the next one: `SET TRANSACTION ...` (isolation level, `READ ONLY`, `DEFERRABLE`,
+/// `SNAPSHOT`), or the same through their settings (`SET [LOCAL] transaction_isolation = ...`,
+/// `transaction_read_only`, `transaction_deferrable`, which act on the current transaction only).
 pub fn sets_transaction_characteristics(statement: &str) -> bool {
+    use pg_query::protobuf::VariableSetKind;
     let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
     parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()).is_some_and(|node| {
         matches!(node, NodeEnum::VariableSetStmt(set)
-            if set.kind == pg_query::protobuf::VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION")
+            if (set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION")
+                || (set.kind == VariableSetKind::VarSetValue as i32
+                    && matches!(set.name.as_str(), "transaction_isolation" | "transaction_read_only" | "transaction_deferrable")))
     })
+}
+
+/// Whether a statement makes the open (or the opened) transaction read only (`Some(true)`) or
+/// read write (`Some(false)`): `BEGIN`/`START TRANSACTION ... READ ONLY|WRITE`, `SET
+/// TRANSACTION READ ONLY|WRITE`, `SET transaction_read_only = ...`; `None` for any other.
+pub fn read_only_setting(statement: &str) -> Option<bool> {
+    use pg_query::protobuf::VariableSetKind;
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
+    let read_only = |options: &[pg_query::Node]| {
+        options.iter().find_map(|option| match &option.node {
+            Some(NodeEnum::DefElem(def)) if def.defname == "transaction_read_only" => {
+                let value = def.arg.as_deref().and_then(|arg| arg.node.as_ref());
+                Some(match value {
+                    Some(NodeEnum::AConst(constant)) => match &constant.val {
+                        Some(pg_query::protobuf::a_const::Val::Ival(value)) => value.ival != 0,
+                        Some(pg_query::protobuf::a_const::Val::Boolval(value)) => value.boolval,
+                        Some(pg_query::protobuf::a_const::Val::Sval(value)) => {
+                            matches!(value.sval.to_lowercase().as_str(), "on" | "true" | "yes" | "1")
+                        }
+                        _ => true,
+                    },
+                    _ => true,
+                })
+            }
+            _ => None,
+        })
+    };
+    match node {
+        NodeEnum::TransactionStmt(transaction) => read_only(&transaction.options),
+        NodeEnum::VariableSetStmt(set)
+            if set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION" =>
+        {
+            read_only(&set.args)
+        }
+        NodeEnum::VariableSetStmt(set)
+            if set.kind == VariableSetKind::VarSetValue as i32 && set.name == "transaction_read_only" =>
+        {
+            set.args.first().and_then(|arg| match &arg.node {
+                Some(NodeEnum::AConst(constant)) => match &constant.val {
+                    Some(pg_query::protobuf::a_const::Val::Ival(value)) => Some(value.ival != 0),
+                    Some(pg_query::protobuf::a_const::Val::Boolval(value)) => Some(value.boolval),
+                    Some(pg_query::protobuf::a_const::Val::Sval(value)) => {
+                        Some(matches!(value.sval.to_lowercase().as_str(), "on" | "true" | "yes" | "1"))
+                    }
+                    _ => None,
+                },
+                _ => None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Whether a statement changes a setting of the session beyond its transaction (`SET
+/// search_path`, `SET ROLE`, `SET SESSION AUTHORIZATION`, `RESET`, `SET SESSION
+/// CHARACTERISTICS`): what a later statement of the file runs under. `SET LOCAL` and the
+/// transaction's own characteristics end with the transaction; `set_config(...)` in a query is
+/// not seen.
+pub fn sets_session(statement: &str) -> bool {
+    use pg_query::protobuf::VariableSetKind;
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
+    parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()).is_some_and(|node| {
+        let transaction = |set: &pg_query::protobuf::VariableSetStmt| {
+            set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION"
+        };
+        matches!(node, NodeEnum::VariableSetStmt(set) if !set.is_local && !transaction(set))
+    }) && !sets_transaction_characteristics(statement)
 }
 
 #[cfg(test)]
@@ -364,9 +436,28 @@ mod tests {
         use super::sets_transaction_characteristics as sets;
         assert!(sets("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"));
         assert!(sets("set transaction read only, deferrable"));
+        assert!(sets("SET transaction_isolation = 'repeatable read'"));
+        assert!(sets("SET LOCAL transaction_read_only TO on"));
         assert!(!sets("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"));
         assert!(!sets("SET LOCAL lock_timeout = '1s'"));
         assert!(!sets("BEGIN ISOLATION LEVEL SERIALIZABLE"));
+        use super::read_only_setting as read_only;
+        assert_eq!(read_only("BEGIN READ ONLY"), Some(true));
+        assert_eq!(read_only("START TRANSACTION ISOLATION LEVEL SERIALIZABLE, READ WRITE"), Some(false));
+        assert_eq!(read_only("SET TRANSACTION READ ONLY"), Some(true));
+        assert_eq!(read_only("SET transaction_read_only = on"), Some(true));
+        assert_eq!(read_only("SET transaction_read_only TO off"), Some(false));
+        assert_eq!(read_only("BEGIN"), None);
+        assert_eq!(read_only("SELECT 1"), None);
+        use super::sets_session;
+        assert!(sets_session("SET search_path = app, public"));
+        assert!(sets_session("SET ROLE app_owner"));
+        assert!(sets_session("RESET ROLE"));
+        assert!(sets_session("SET SESSION AUTHORIZATION app_owner"));
+        assert!(!sets_session("SET LOCAL search_path = app"));
+        assert!(!sets_session("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"));
+        assert!(!sets_session("SET transaction_isolation = 'serializable'"));
+        assert!(!sets_session("SELECT set_config('search_path', 'app', false)"));
     }
 
     #[test]

@@ -329,6 +329,32 @@ fn a_files_own_transaction_is_kept_whole_and_one_never_ended_is_refused() {
     assert_eq!(db.value("SELECT count(*) FROM log").as_deref(), Some("0"), "nothing ran");
 }
 
+/// A read-only block of the file's own (a check that changes nothing) applies: its history row
+/// was written inside it, which PostgreSQL refused (25006), so such a file could never apply.
+#[test]
+fn a_read_only_block_of_the_file_applies() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE t (n int)");
+    let dir = migrations(&[
+        ("1_check", "BEGIN READ ONLY;\nSELECT count(*) FROM t;\nCOMMIT;\nINSERT INTO t VALUES (1);\n"),
+        (
+            "2_chained",
+            "BEGIN;\nSET TRANSACTION READ ONLY;\nSELECT count(*) FROM t;\nCOMMIT AND CHAIN;\nSELECT 1;\nCOMMIT;\nINSERT INTO t VALUES (2);\n",
+        ),
+        ("3_only", "BEGIN READ ONLY;\nSELECT count(*) FROM t;\nCOMMIT;\n"),
+    ]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.value("SELECT string_agg(n::text, ',' ORDER BY n) FROM t").as_deref(), Some("1,2"));
+    assert_eq!(
+        db.value(
+            "SELECT string_agg(status || ' ' || statements_done, ',' ORDER BY name) FROM _haste_migrations"
+        )
+        .as_deref(),
+        Some("applied 4,applied 7,applied 3")
+    );
+}
+
 /// A least-privilege deploy role, which may create in the schema it deploys to but not in the
 /// database (PostgreSQL's default for a role that does not own it), deploys: the history
 /// schema is created only when it is missing (`CREATE SCHEMA IF NOT EXISTS public` needs the

@@ -581,11 +581,30 @@ fn a_prepared_transaction_holding_the_table_is_named_as_a_blocker() {
     assert_eq!(plan.code, 17, "{plan:?}");
     assert_eq!(statements(&plan)[0]["blockers"][0]["prepared"], "deploy-42", "{plan:?}");
     let text = haste(dir.path(), &["migrate", "plan", "--url", &url]);
-    assert!(text.stdout.contains("prepared transaction 'deploy-42'"), "{text:?}");
+    assert!(text.stdout.contains("prepared transaction \"deploy-42\""), "{text:?}");
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url, "--lock-deadline", "300ms"]);
     assert_eq!(deploy.code, 6, "{deploy:?}");
-    assert!(deploy.stderr.contains("blocked last by prepared transaction 'deploy-42'"), "{deploy:?}");
+    assert!(deploy.stderr.contains("blocked last by prepared transaction \"deploy-42\""), "{deploy:?}");
     haste_testkit::execute(&url, "ROLLBACK PREPARED 'deploy-42'");
+
+    // An id is shown escaped: a newline in it cannot forge a line of the report.
+    haste_testkit::execute(
+        &url,
+        "BEGIN; INSERT INTO busy VALUES (1); PREPARE TRANSACTION E'x\\n  = all clear'",
+    );
+    let text = haste(dir.path(), &["migrate", "plan", "--url", &url]);
+    assert!(text.stdout.contains(r#"prepared transaction "x\n  = all clear""#), "{text:?}");
+    assert!(!text.stdout.contains("\n  = all clear"), "{text:?}");
+    haste_testkit::execute(&url, "ROLLBACK PREPARED E'x\\n  = all clear'");
+
+    // Databases cloned from one template share table oids: a lock in another database is
+    // nobody's blocker here.
+    haste_testkit::execute(&url, "CREATE DATABASE other TEMPLATE postgres");
+    let other = format!("{}/other", cluster.url);
+    haste_testkit::execute(&other, "BEGIN; INSERT INTO busy VALUES (1); PREPARE TRANSACTION 'elsewhere'");
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", &url, "--format", "json"]);
+    haste_testkit::execute(&other, "ROLLBACK PREPARED 'elsewhere'");
+    assert_eq!(plan.code, 0, "{plan:?}");
 }
 
 /// A session holding a function or a type (a `COMMENT ON FUNCTION` in an open transaction)

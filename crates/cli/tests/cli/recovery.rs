@@ -403,3 +403,24 @@ fn doctor_says_whether_shadow_databases_are_confined() {
     assert_eq!(diff.code, 0, "{diff:?}");
     db.execute(&format!("DROP ROLE \"{role}\""));
 }
+
+/// `resolve --resume` runs the rest of a file in a new session: the session settings its
+/// statements before made (`SET search_path`, here) are made again first. The rest ran in
+/// `public` instead, or failed there, or (with `SET ROLE`) created objects for another owner.
+#[test]
+fn a_resume_runs_the_rest_under_the_settings_the_file_made() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[(
+        "1_app",
+        "-- haste:transaction off\nCREATE SCHEMA app;\nSET search_path = app;\nCREATE TABLE accounts (id int);\n\
+         CREATE TABLE ledger AS SELECT 1 / (SELECT count(*) FROM accounts)::int AS n;\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("22012"), "{run:?}");
+    db.execute("INSERT INTO app.accounts VALUES (1)");
+    let run = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_app"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.value("SELECT to_regclass('app.ledger') IS NOT NULL").as_deref(), Some("t"));
+}
