@@ -80,6 +80,8 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::SeedFailed(_) => (MIGRATION_FAILED, "SEED_FAILED"),
         Error::SourceFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::SourceFailed(_) => (MIGRATION_FAILED, "SCHEMA_FILE_FAILED"),
+        Error::ReplayFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
+        Error::ReplayFailed(_) => (MIGRATION_FAILED, "REPLAY_FAILED"),
         Error::MigrationFailed(failure) if failure.error.connection_lost => (CONNECT, "CONNECTION_LOST"),
         Error::MigrationFailed(_) => (MIGRATION_FAILED, "MIGRATION_FAILED"),
         _ => (INTERNAL, "INTERNAL"),

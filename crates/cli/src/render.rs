@@ -1001,6 +1001,7 @@ pub(crate) fn error_text(error: &Error) -> String {
         ),
         Error::SeedFailed(failure) => failure_text(failure, Unit::Seed),
         Error::SourceFailed(failure) => failure_text(failure, Unit::SchemaFile),
+        Error::ReplayFailed(failure) => failure_text(failure, Unit::Replay),
         Error::OutsideShadow { statements } => {
             let mut text = String::from(
                 "error: refusing to run SQL on a shadow database that acts outside it; nothing was run",
@@ -1031,6 +1032,8 @@ enum Unit {
     Seed,
     /// `schema.sql` (or a folder of SQL files) loaded into a shadow database.
     SchemaFile,
+    /// A migration of the history replayed on a shadow database.
+    Replay,
 }
 
 /// Sessions holding locks, as the lock budget names them: pid, application name, state and
@@ -1046,6 +1049,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
         Unit::Migration => "migration",
         Unit::Seed => "seed",
         Unit::SchemaFile => "schema file",
+        Unit::Replay => "migration",
     };
     let mut text = format!("error: {subject} {} failed: {}", failure.name, failure.error.message);
     text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
@@ -1094,6 +1098,12 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     let file = position.file.file_name().and_then(|name| name.to_str()).unwrap_or_default();
     let undoing = matches!(file, "down.sql" | "data.down.sql");
     let outcome = match (&failure.state, failure.error.connection_lost) {
+        (_, true) if unit == Unit::Replay => {
+            "the connection to the shadow database was lost while the history was replayed there; nothing but the shadow database was touched".to_owned()
+        }
+        (_, false) if unit == Unit::Replay => {
+            "this happened while the history was replayed on a shadow database, which is dropped: nothing else was touched, and the migration's record in your database is unchanged. The shadow runs as a confined role (docs/failure-model.md, Shadow databases): a statement only a superuser may run fails there".to_owned()
+        }
         (_, true) if unit == Unit::SchemaFile => {
             "the connection to the shadow database was lost; nothing but the shadow database was touched".to_owned()
         }
@@ -1144,7 +1154,10 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
 pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
     let mut value = json!({ "code": code, "exit_code": exit_code, "message": error.to_string() });
     match error {
-        Error::MigrationFailed(failure) | Error::SeedFailed(failure) | Error::SourceFailed(failure) => {
+        Error::MigrationFailed(failure)
+        | Error::SeedFailed(failure)
+        | Error::SourceFailed(failure)
+        | Error::ReplayFailed(failure) => {
             value["migration"] = failure.name.clone().into();
             value["sqlstate"] = json!(failure.error.sqlstate);
             value["message"] = failure.error.message.clone().into();

@@ -306,6 +306,11 @@ pub enum Error {
     /// database it was loaded into; the shadow is dropped, nothing else was touched.
     #[error("schema file {} failed on the shadow database", .0.name)]
     SourceFailed(Box<MigrationFailure>),
+    /// A migration of the history failed while it was replayed on a shadow database (`migrate
+    /// dev`, `status --drift`, `schema diff` from a folder): nothing but the shadow, which is
+    /// dropped, was touched; the migration's record in the target database is unchanged.
+    #[error("migration {} failed on the shadow database", .0.name)]
+    ReplayFailed(Box<MigrationFailure>),
     /// A schema source or a history to replay on a shadow database holds statements that act
     /// outside it (other databases, roles, the server's files or settings); nothing ran.
     #[error(

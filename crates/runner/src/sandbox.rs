@@ -76,5 +76,8 @@ pub fn replay(
     observer: &mut dyn Observer,
 ) -> Result<DeployReport, Error> {
     check(connection.dialect(), &migration_files(dir), runs_as)?;
-    deploy(connection, dir, &settings.for_replay(), observer)
+    deploy(connection, dir, &settings.for_replay(), observer).map_err(|error| match error {
+        Error::MigrationFailed(failure) => Error::ReplayFailed(failure),
+        other => other,
+    })
 }

@@ -424,3 +424,24 @@ fn a_resume_runs_the_rest_under_the_settings_the_file_made() {
     assert_eq!(run.code, 0, "{run:?}");
     assert_eq!(db.value("SELECT to_regclass('app.ledger') IS NOT NULL").as_deref(), Some("t"));
 }
+
+/// A migration of the history that fails on the shadow database (the confined role refuses a
+/// superuser-only setting) is said to have failed there: it was reported as a migration of this
+/// run, "rolled back: nothing of it was applied or recorded; the next deploy tries it again",
+/// about a migration applied long ago.
+#[test]
+fn a_migration_failing_on_the_shadow_says_so() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[
+        ("1_items", "CREATE TABLE items (id int PRIMARY KEY);"),
+        ("2_replica", "SET session_replication_role = replica;\nINSERT INTO items VALUES (1);\n"),
+    ]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", url]).code, 0);
+    let run = haste(dir.path(), &["migrate", "status", "--drift", "--url", url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("replayed on a shadow database"), "{run:?}");
+    assert!(!run.stderr.contains("the next deploy tries it again"), "{run:?}");
+    let json = haste(dir.path(), &["migrate", "status", "--drift", "--url", url, "--format", "json"]);
+    assert_eq!(json.json_lines().last().unwrap()["error"]["code"], "REPLAY_FAILED", "{json:?}");
+}
