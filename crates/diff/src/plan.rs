@@ -15,7 +15,8 @@ use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::{
     Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, collations, columns, comments, composites,
-    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, uses, views,
+    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, uses,
+    views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].

@@ -230,6 +230,34 @@ fn reset_removes_drift_and_seeds() {
     assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
 }
 
+/// Each down.sql of `migrate down --steps 2` and the seed after `migrate reset` start in the
+/// session as haste opened it: a down.sql (or the last migration) that turned foreign keys off
+/// for its own work let the next down.sql, or the seed, leave rows whose parent is gone.
+#[test]
+fn each_down_and_the_seed_start_in_a_fresh_session() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        (
+            "1_a",
+            "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE child (id int, pid int REFERENCES parent);\nINSERT INTO parent VALUES (1);\nINSERT INTO child VALUES (1, 1);",
+        ),
+        ("2_b", "CREATE TABLE b (n int);\nSET session_replication_role = replica;"),
+    ]);
+    dir.write("migrations/1_a/down.sql", "DELETE FROM parent;\nDROP TABLE child;\nDROP TABLE parent;");
+    dir.write("migrations/2_b/down.sql", "SET session_replication_role = replica;\nDROP TABLE b;");
+    dir.write("seed.sql", "INSERT INTO child VALUES (2, 999);");
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &db.url]);
+    assert_eq!(reset.code, 6, "the seed's row has no parent: {reset:?}");
+    assert!(reset.stderr.contains("23503"), "{reset:?}");
+    assert_eq!(db.value("SELECT count(*) FROM child").as_deref(), Some("1"));
+
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &db.url]);
+    assert_eq!(down.code, 6, "1_a's DELETE meets the foreign key: {down:?}");
+    assert!(down.stderr.contains("23503"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM parent").as_deref(), Some("1"), "1_a's down rolled back");
+    assert_eq!(db.value("SELECT to_regclass('b') IS NULL").as_deref(), Some("t"), "2_b was reverted");
+}
+
 #[test]
 fn unlock_names_the_holder_and_ends_only_that_session() {
     let Some(db) = database() else { return };

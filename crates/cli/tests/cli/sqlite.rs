@@ -196,3 +196,30 @@ fn check_pragmas_and_temporary_tables_of_a_migration_do_not_reach_the_next() {
         db.query_row("SELECT group_concat(k) FROM settings", [], |row| row.get(0)).unwrap();
     assert_eq!(settings, "feature_flag");
 }
+
+/// Each down.sql of `migrate down --steps 2` and the seed after `migrate reset` start as haste
+/// opened the connection: a down.sql (or the last migration) ending with
+/// `PRAGMA ignore_check_constraints = ON` let the next down.sql, or the seed, store a row its
+/// CHECK refuses.
+#[test]
+fn each_down_and_the_seed_start_with_the_pragmas_haste_opened_with() {
+    let dir = migrations(&[
+        ("1_acct", "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0));"),
+        ("2_b", "CREATE TABLE b (n INTEGER);\nPRAGMA ignore_check_constraints = ON;"),
+    ]);
+    dir.write("migrations/1_acct/down.sql", "INSERT INTO acct VALUES (9, -1);\nDROP TABLE acct;");
+    dir.write("migrations/2_b/down.sql", "DROP TABLE b;\nPRAGMA ignore_check_constraints = ON;");
+    dir.write("seed.sql", "INSERT INTO acct VALUES (1, -100);");
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &url]);
+    assert_eq!(reset.code, 6, "the seed's row breaks the CHECK: {reset:?}");
+    assert!(reset.stderr.contains("CHECK constraint failed"), "{reset:?}");
+
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &url]);
+    assert_eq!(down.code, 6, "1_acct's insert breaks the CHECK: {down:?}");
+    assert!(down.stderr.contains("CHECK constraint failed"), "{down:?}");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let negative: i64 =
+        db.query_row("SELECT count(*) FROM acct WHERE balance < 0", [], |row| row.get(0)).unwrap();
+    assert_eq!(negative, 0);
+}
