@@ -612,6 +612,9 @@ pub fn reset(
 ) -> Result<DeployReport, Error> {
     check_reset_allowed(environment, force)?;
     crate::check_provider(connection, dir)?;
+    if let Some(seed) = seed {
+        check_seed(connection.dialect(), seed)?;
+    }
     with_lock(connection, settings, observer, |connection, observer| {
         connection.drop_all_objects().map_err(Error::database("dropping every object"))?;
         connection
@@ -626,6 +629,19 @@ pub fn reset(
         }
         Ok(report)
     })
+}
+
+/// Refuses a seed that would lose its own work, before the database is emptied.
+fn check_seed(dialect: haste_sql::Dialect, seed: &SqlFile) -> Result<(), Error> {
+    let script = Script::parse(dialect, &seed.sql);
+    if script.parse_error.is_none()
+        && let Some(index) = haste_sql::unterminated(&script.statements)
+    {
+        return Err(Error::SeedUnterminatedTransaction {
+            position: crate::plan::source_position(seed, script.statements[index].start),
+        });
+    }
+    Ok(())
 }
 
 fn run_seed(

@@ -258,6 +258,35 @@ fn each_down_and_the_seed_start_in_a_fresh_session() {
     assert_eq!(db.value("SELECT to_regclass('b') IS NULL").as_deref(), Some("t"), "2_b was reverted");
 }
 
+/// A seed that opens a transaction it never ends is refused before `reset` empties the
+/// database (exit 4, file and line): its insert was rolled back at disconnect while reset said
+/// "Ran the seed". A down.sql doing the same is refused as a migration is.
+#[test]
+fn a_seed_or_down_that_never_commits_its_transaction_is_refused() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_users", "CREATE TABLE users (n int);")]);
+    dir.write("migrations/1_users/down.sql", "BEGIN;\nDROP TABLE users;\n");
+    dir.write("seed.sql", "INSERT INTO users VALUES (0);\nBEGIN;\nINSERT INTO users VALUES (1);\n");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    db.execute("INSERT INTO users VALUES (42)");
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &db.url]);
+    assert_eq!(reset.code, 4, "{reset:?}");
+    assert!(reset.stderr.contains("the seed opens a transaction here that it never ends"), "{reset:?}");
+    assert!(reset.stderr.contains("seed.sql:2:1"), "{reset:?}");
+    assert!(!reset.stdout.contains("Ran the seed"), "{reset:?}");
+    assert_eq!(db.value("SELECT string_agg(n::text, ',') FROM users").as_deref(), Some("42"), "not reset");
+    let json = haste(dir.path(), &["migrate", "reset", "--url", &db.url, "--format", "json"]);
+    assert_eq!(json.code, 4, "{json:?}");
+    let error = json.json_lines().last().unwrap()["error"].clone();
+    assert_eq!(error["code"], "UNTERMINATED_TRANSACTION", "{json:?}");
+    assert_eq!(error["line"], 2, "{json:?}");
+
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 4, "{down:?}");
+    assert!(down.stderr.contains("down.sql:1:1"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM users").as_deref(), Some("1"), "nothing reverted");
+}
+
 #[test]
 fn unlock_names_the_holder_and_ends_only_that_session() {
     let Some(db) = database() else { return };

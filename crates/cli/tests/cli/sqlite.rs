@@ -223,3 +223,20 @@ fn each_down_and_the_seed_start_with_the_pragmas_haste_opened_with() {
         db.query_row("SELECT count(*) FROM acct WHERE balance < 0", [], |row| row.get(0)).unwrap();
     assert_eq!(negative, 0);
 }
+
+/// A seed that opens a transaction it never ends is refused before `reset` empties the
+/// database (exit 4): SQLite rolled its insert back at close while reset said "Ran the seed".
+#[test]
+fn a_seed_that_never_commits_its_transaction_is_refused_on_sqlite_too() {
+    let dir = migrations(&[("1_users", "CREATE TABLE users (n INTEGER);")]);
+    dir.write("seed.sql", "BEGIN;\nINSERT INTO users VALUES (1);\n");
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &url]).code, 0);
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    db.execute_batch("INSERT INTO users VALUES (42)").unwrap();
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &url]);
+    assert_eq!(reset.code, 4, "{reset:?}");
+    assert!(reset.stderr.contains("seed.sql:1:1"), "{reset:?}");
+    let kept: i64 = db.query_row("SELECT sum(n) FROM users", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, 42, "the database was not reset");
+}
