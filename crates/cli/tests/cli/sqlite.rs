@@ -240,3 +240,48 @@ fn a_seed_that_never_commits_its_transaction_is_refused_on_sqlite_too() {
     let kept: i64 = db.query_row("SELECT sum(n) FROM users", [], |row| row.get(0)).unwrap();
     assert_eq!(kept, 42, "the database was not reset");
 }
+
+/// A database a migration attaches is detached before the next one: attached, the next
+/// migration's `DROP TABLE IF EXISTS settings` (nothing in main) dropped the attached file's
+/// table, only when both were deployed together.
+#[test]
+fn a_database_a_migration_attaches_does_not_reach_the_next() {
+    let dir = migrations(&[
+        (
+            "1_import",
+            "ATTACH DATABASE 'archive.db' AS archive;\nCREATE TABLE imported AS SELECT * FROM archive.settings;",
+        ),
+        ("2_settings", "DROP TABLE IF EXISTS settings;\nCREATE TABLE settings (k TEXT);"),
+    ]);
+    let archive = rusqlite::Connection::open(dir.path().join("archive.db")).unwrap();
+    archive.execute_batch("CREATE TABLE settings (k TEXT); INSERT INTO settings VALUES ('legacy');").unwrap();
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let kept: String =
+        archive.query_row("SELECT group_concat(k) FROM settings", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, "legacy");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let imported: String =
+        db.query_row("SELECT group_concat(k) FROM imported", [], |row| row.get(0)).unwrap();
+    assert_eq!(imported, "legacy");
+}
+
+/// A temporary AUTOINCREMENT table (which makes `temp.sqlite_sequence`) does not stop the
+/// next migration of the deploy: the reset tried to drop `sqlite_sequence` too, exit 1.
+#[test]
+fn a_temporary_autoincrement_table_does_not_stop_the_next_migration() {
+    let dir = migrations(&[
+        (
+            "1_scratch",
+            "CREATE TABLE t (n INTEGER);\nCREATE TEMP TABLE scratch (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);\nINSERT INTO scratch (v) VALUES ('x');",
+        ),
+        ("2_next", "CREATE TABLE scratch (n INTEGER);\nINSERT INTO scratch VALUES (7);"),
+    ]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let n: i64 = db.query_row("SELECT n FROM main.scratch", [], |row| row.get(0)).unwrap();
+    assert_eq!(n, 7, "the temporary scratch table was dropped before 2_next");
+}
