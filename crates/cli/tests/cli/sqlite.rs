@@ -285,3 +285,36 @@ fn a_temporary_autoincrement_table_does_not_stop_the_next_migration() {
     let n: i64 = db.query_row("SELECT n FROM main.scratch", [], |row| row.get(0)).unwrap();
     assert_eq!(n, 7, "the temporary scratch table was dropped before 2_next");
 }
+
+/// A SQLite savepoint outside every transaction opens one, and its `RELEASE` commits it: in a
+/// file run as written, that block applies with its history row and stops whole. haste wrote
+/// history after the `SAVEPOINT` as if it had run alone: exit 6 "cannot start a transaction
+/// within a transaction", history `failed 4`, the insert gone.
+#[test]
+fn a_savepoint_outside_a_transaction_is_a_block_of_its_own() {
+    let file = "BEGIN;\nCREATE TABLE b (x INTEGER);\nCOMMIT;\nSAVEPOINT s;\nINSERT INTO b VALUES (1);\nINSERT INTO audit VALUES (1);\nRELEASE s;";
+    let dir = migrations(&[("1_a", file)]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let history = || {
+        let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+        let row: (String, i64) = db
+            .query_row("SELECT status, statements_done FROM _haste_migrations", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        let rows: i64 = db.query_row("SELECT count(*) FROM b", [], |row| row.get(0)).unwrap();
+        (row.0, row.1, rows)
+    };
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("no such table: audit"), "{failed:?}");
+    assert_eq!(history(), ("failed".into(), 3, 0), "the first block committed, the savepoint's rolled back");
+
+    rusqlite::Connection::open(dir.path().join("app.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE audit (x INTEGER)")
+        .unwrap();
+    let resumed = haste(dir.path(), &["migrate", "resolve", "--resume", "1_a", "--url", &url]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(history(), ("applied".into(), 7, 1));
+}
