@@ -61,7 +61,9 @@ pub fn classify(error: &Error) -> (u8, &'static str) {
         Error::ProviderMismatch { .. } => (VALIDATION, "PROVIDER_MISMATCH"),
         Error::ForcedTransactionConflict { .. } => (VALIDATION, "NO_TRANSACTION_STATEMENT"),
         Error::TwoPhaseCommit { .. } => (VALIDATION, "TWO_PHASE_COMMIT"),
-        Error::UnterminatedTransaction { .. } => (VALIDATION, "UNTERMINATED_TRANSACTION"),
+        Error::UnterminatedTransaction { .. } | Error::SeedUnterminatedTransaction { .. } => {
+            (VALIDATION, "UNTERMINATED_TRANSACTION")
+        }
         Error::DataHeader { .. } => (VALIDATION, "DATA_HEADER"),
         Error::NotPromoted { .. } => (REFUSED, "NOT_PROMOTED"),
         Error::OutsideWindow { .. } => (REFUSED, "OUTSIDE_WINDOW"),

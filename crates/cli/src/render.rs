@@ -952,6 +952,12 @@ pub(crate) fn error_text(error: &Error) -> String {
             position.line,
             position.column
         ),
+        Error::SeedUnterminatedTransaction { position } => format!(
+            "error: the seed opens a transaction here that it never ends (no COMMIT): its statements would be rolled back when the session ends; nothing was run and the database was not reset\n  --> {}:{}:{}\n   = end the transaction with COMMIT (or remove the BEGIN and let haste run the seed in one)",
+            position.file.display(),
+            position.line,
+            position.column
+        ),
         Error::TwoPhaseCommit { name, position, construct } => format!(
             "error: migration {name} uses two-phase commit ({construct}): a prepared transaction keeps its locks after the session ends, until someone commits it by hand; nothing of the migration was run\n  --> {}:{}:{}",
             position.file.display(),
@@ -1213,6 +1219,10 @@ pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
         | Error::TwoPhaseCommit { name, position, .. }
         | Error::UnterminatedTransaction { name, position } => {
             value["migration"] = name.clone().into();
+            value["file"] = position.file.display().to_string().into();
+            value["line"] = position.line.into();
+        }
+        Error::SeedUnterminatedTransaction { position } => {
             value["file"] = position.file.display().to_string().into();
             value["line"] = position.line.into();
         }

@@ -197,6 +197,13 @@ pub enum Error {
         /// Where the `BEGIN` (or chain) that opens it is.
         position: SourcePosition,
     },
+    /// The seed opens a transaction it never ends: its work would be rolled back when the
+    /// session ends, after `reset` had emptied the database and said the seed ran.
+    #[error("the seed opens a transaction it never ends")]
+    SeedUnterminatedTransaction {
+        /// Where the `BEGIN` (or chain) that opens it is.
+        position: SourcePosition,
+    },
     /// A file uses two-phase commit, which leaves a prepared transaction holding its locks
     /// after the session ends, until someone commits it by hand.
     #[error("migration {name} uses two-phase commit ({construct})")]

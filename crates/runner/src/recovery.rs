@@ -179,6 +179,10 @@ pub fn down(
         let mut reverted = Vec::with_capacity(plans.len());
         for (migration, file, data_down) in &plans {
             let started = Instant::now();
+            // Each revert starts in the session as haste opened it, as each migration of a
+            // deploy does: the settings a down.sql before it left (foreign keys or checks off)
+            // would change what this one does.
+            connection.reset_session().map_err(Error::database("resetting the session before the revert"))?;
             if let Some(step) = data_down {
                 crate::data::walk(connection, settings, observer, migration, step, None, false)?;
             }
@@ -608,6 +612,9 @@ pub fn reset(
 ) -> Result<DeployReport, Error> {
     check_reset_allowed(environment, force)?;
     crate::check_provider(connection, dir)?;
+    if let Some(seed) = seed {
+        check_seed(connection.dialect(), seed)?;
+    }
     with_lock(connection, settings, observer, |connection, observer| {
         connection.drop_all_objects().map_err(Error::database("dropping every object"))?;
         connection
@@ -615,10 +622,26 @@ pub fn reset(
             .map_err(Error::database("creating the history tables"))?;
         let report = deploy_locked(connection, dir, &[], settings, observer)?;
         if let Some(seed) = seed {
+            // The seed starts in the session as haste opened it, not in the one the last
+            // migration left (foreign keys or checks it turned off for its own work).
+            connection.reset_session().map_err(Error::database("resetting the session before the seed"))?;
             run_seed(connection, settings, observer, seed)?;
         }
         Ok(report)
     })
+}
+
+/// Refuses a seed that would lose its own work, before the database is emptied.
+fn check_seed(dialect: haste_sql::Dialect, seed: &SqlFile) -> Result<(), Error> {
+    let script = Script::parse(dialect, &seed.sql);
+    if script.parse_error.is_none()
+        && let Some(index) = haste_sql::unterminated(&script.statements)
+    {
+        return Err(Error::SeedUnterminatedTransaction {
+            position: crate::plan::source_position(seed, script.statements[index].start),
+        });
+    }
+    Ok(())
 }
 
 fn run_seed(

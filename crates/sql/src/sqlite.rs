@@ -51,7 +51,106 @@ pub(crate) fn parse(sql: &str) -> Script {
         }
     }
     push_statement(sql, start, sql.len(), &mut statements);
+    if statements.iter().any(|s| matches!(s.kind, StatementKind::TransactionControl(_))) {
+        savepoints_outside_transactions(&mut statements);
+    }
     Script { statements, parse_error: None }
+}
+
+/// In a script that manages its own transactions (run as written, never wrapped by the
+/// runner), a `SAVEPOINT` outside every transaction opens one, as `BEGIN` would, and the
+/// `RELEASE` of that outermost savepoint commits it: SQLite's rules. So they are transaction
+/// control there; savepoints inside a transaction stay [`StatementKind::Plain`]. In a script
+/// without transaction control of its own the runner wraps the statements in its transaction,
+/// and every savepoint is nested in it.
+fn savepoints_outside_transactions(statements: &mut [Statement]) {
+    use TransactionControl::*;
+    let mut open = false;
+    // The savepoints of a transaction a savepoint opened, outermost first (empty in a
+    // transaction `BEGIN` opened: releasing any of them commits nothing).
+    let mut names: Vec<String> = Vec::new();
+    for statement in statements {
+        let text = &statement.text[statement.start - statement.offset..];
+        match (statement.kind, savepoint_statement(text)) {
+            (StatementKind::TransactionControl(Begin), _) => (open, names) = (true, Vec::new()),
+            (StatementKind::TransactionControl(_), _) => (open, names) = (false, Vec::new()),
+            (_, Some(Savepoint::Open(name))) if !open => {
+                statement.kind = StatementKind::TransactionControl(Begin);
+                (open, names) = (true, vec![name]);
+            }
+            (_, Some(Savepoint::Open(name))) if !names.is_empty() => names.push(name),
+            (_, Some(Savepoint::Release(name))) => match names.iter().rposition(|n| *n == name) {
+                Some(0) => {
+                    statement.kind = StatementKind::TransactionControl(Commit);
+                    (open, names) = (false, Vec::new());
+                }
+                Some(at) => names.truncate(at),
+                None => {}
+            },
+            (_, Some(Savepoint::RollbackTo(name))) => {
+                if let Some(at) = names.iter().rposition(|n| *n == name) {
+                    names.truncate(at + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A savepoint statement and the savepoint it names (as SQLite compares names: quotes
+/// removed, ASCII case ignored).
+enum Savepoint {
+    Open(String),
+    Release(String),
+    RollbackTo(String),
+}
+
+fn savepoint_statement(text: &str) -> Option<Savepoint> {
+    let mut rest = text;
+    let mut keyword = |word: &str| {
+        let trimmed = &rest[trivia::leading_len(rest)..];
+        let matches = trimmed.len() >= word.len()
+            && trimmed[..word.len()].eq_ignore_ascii_case(word)
+            && !trimmed[word.len()..]
+                .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        if matches {
+            rest = &trimmed[word.len()..];
+        }
+        matches
+    };
+    let verb = if keyword("SAVEPOINT") {
+        Savepoint::Open
+    } else if keyword("RELEASE") {
+        keyword("SAVEPOINT");
+        Savepoint::Release
+    } else if keyword("ROLLBACK") {
+        keyword("TRANSACTION");
+        if !keyword("TO") {
+            return None;
+        }
+        keyword("SAVEPOINT");
+        Savepoint::RollbackTo
+    } else {
+        return None;
+    };
+    savepoint_name(&rest[trivia::leading_len(rest)..]).map(verb)
+}
+
+fn savepoint_name(text: &str) -> Option<String> {
+    let close = match text.chars().next()? {
+        '"' => '"',
+        '`' => '`',
+        '\'' => '\'',
+        '[' => ']',
+        _ => {
+            let end =
+                text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(text.len());
+            return (end > 0).then(|| text[..end].to_ascii_lowercase());
+        }
+    };
+    let inner = &text[1..];
+    let end = inner.find(close).unwrap_or(inner.len());
+    Some(inner[..end].to_ascii_lowercase())
 }
 
 fn quoted_end(bytes: &[u8], open: usize, quote: u8) -> usize {
@@ -253,32 +352,60 @@ SELECT 3";
     }
 
     #[test]
-    fn savepoints_are_plain() {
-        use TransactionControl::*;
+    fn savepoints_are_plain_where_the_runner_wraps_the_script() {
         let script = Script::parse(
             Dialect::Sqlite,
-            "SAVEPOINT s; RELEASE s; RELEASE SAVEPOINT s; ROLLBACK TO s; ROLLBACK TRANSACTION TO SAVEPOINT s;
-             BEGIN; COMMIT; END TRANSACTION; ROLLBACK; ROLLBACK TRANSACTION;",
+            "SAVEPOINT s; RELEASE s; RELEASE SAVEPOINT s; ROLLBACK TO s; ROLLBACK TRANSACTION TO SAVEPOINT s;",
         );
-        let kinds: Vec<_> = script.statements.iter().map(|s| s.kind).collect();
-        assert_eq!(
-            kinds,
-            [
-                StatementKind::Plain,
-                StatementKind::Plain,
-                StatementKind::Plain,
-                StatementKind::Plain,
-                StatementKind::Plain,
-                StatementKind::TransactionControl(Begin),
-                StatementKind::TransactionControl(Commit),
-                StatementKind::TransactionControl(Commit),
-                StatementKind::TransactionControl(Rollback),
-                StatementKind::TransactionControl(Rollback),
-            ]
-        );
+        assert!(script.statements.iter().all(|s| s.kind == StatementKind::Plain));
         assert!(
             !Script::parse(Dialect::Sqlite, "SAVEPOINT s; CREATE TABLE t (x); RELEASE s;")
                 .manages_transactions()
+        );
+    }
+
+    /// In a script run as written, a savepoint outside every transaction opens one and the
+    /// release of that outermost savepoint commits it (SQLite's rules); nested savepoints, and
+    /// those inside a transaction `BEGIN` opened, stay plain.
+    #[test]
+    fn a_savepoint_outside_a_transaction_of_a_script_run_as_written_opens_one() {
+        use StatementKind::{Plain, TransactionControl as Control};
+        use TransactionControl::*;
+        assert_eq!(
+            kinds(
+                "BEGIN; COMMIT; END TRANSACTION; ROLLBACK; ROLLBACK TRANSACTION;
+                 SAVEPOINT \"A\"; SAVEPOINT b; ROLLBACK TO a; SAVEPOINT b; RELEASE SAVEPOINT b; SELECT 1; RELEASE a;
+                 BEGIN; SAVEPOINT c; RELEASE c; COMMIT;
+                 SAVEPOINT d; SAVEPOINT d; RELEASE d; ROLLBACK TRANSACTION TO SAVEPOINT [d]; RELEASE \"d\";
+                 SAVEPOINT e; INSERT INTO t VALUES (1); COMMIT; RELEASE e;"
+            ),
+            [
+                Control(Begin),
+                Control(Commit),
+                Control(Commit),
+                Control(Rollback),
+                Control(Rollback),
+                Control(Begin),
+                Plain,
+                Plain,
+                Plain,
+                Plain,
+                Plain,
+                Control(Commit),
+                Control(Begin),
+                Plain,
+                Plain,
+                Control(Commit),
+                Control(Begin),
+                Plain,
+                Plain,
+                Plain,
+                Control(Commit),
+                Control(Begin),
+                Plain,
+                Control(Commit),
+                Plain,
+            ]
         );
     }
 }

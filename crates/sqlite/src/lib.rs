@@ -376,28 +376,33 @@ impl Connection for SqliteConnection {
 
     fn reset_session(&mut self) -> Result<(), DbError> {
         // The temporary objects a migration made would shadow the tables of the next one.
-        let temporary: Vec<(String, String)> = {
-            let mut statement = self
-                .connection
-                .prepare(
-                    "SELECT type, name FROM temp.sqlite_master WHERE type IN ('view', 'trigger', 'table')",
-                )
-                .map_err(|error| db_error("", error))?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-                .map_err(|error| db_error("", error))?;
-            rows.collect::<Result<_, _>>().map_err(|error| db_error("", error))?
-        };
-        let drops = temporary
-            .iter()
-            .map(|(kind, name)| format!("DROP {} IF EXISTS temp.{}", kind.to_uppercase(), quote_ident(name)));
+        // SQLite's own (`sqlite_sequence`, made by an AUTOINCREMENT table) cannot be dropped
+        // and go with the tables that made them.
+        const TEMPORARY: &str = "SELECT type, name FROM temp.sqlite_master \
+             WHERE type IN ('view', 'trigger', 'table') AND substr(name, 1, 7) <> 'sqlite_'";
+        let temporary = self.rows(TEMPORARY, usize::MAX)?;
+        let drops = temporary.iter().filter_map(|row| match row.as_slice() {
+            [Some(kind), Some(name)] => {
+                Some(format!("DROP {} IF EXISTS temp.{}", kind.to_uppercase(), quote_ident(name)))
+            }
+            _ => None,
+        });
+        // A database a migration attached would take the next one's unqualified names that
+        // main lacks (a `DROP TABLE IF EXISTS` dropped the attached file's table).
+        let attached = self.rows("PRAGMA database_list", usize::MAX)?;
+        let detaches = attached.iter().filter_map(|row| match row.get(1) {
+            Some(Some(name)) if name != "main" && name != "temp" => {
+                Some(format!("DETACH DATABASE {}", quote_ident(name)))
+            }
+            _ => None,
+        });
         // `case_sensitive_like` cannot be read back: SQLite's default.
         let pragmas = self
             .pragmas_at_open
             .iter()
             .map(|(name, value)| format!("PRAGMA {name} = {value}"))
             .chain(std::iter::once("PRAGMA case_sensitive_like = OFF".to_owned()));
-        self.execute(&drops.chain(pragmas).collect::<Vec<_>>().join(";\n"))
+        self.execute(&drops.chain(detaches).chain(pragmas).collect::<Vec<_>>().join(";\n"))
     }
 
     fn run_code(

@@ -230,6 +230,63 @@ fn reset_removes_drift_and_seeds() {
     assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0);
 }
 
+/// Each down.sql of `migrate down --steps 2` and the seed after `migrate reset` start in the
+/// session as haste opened it: a down.sql (or the last migration) that turned foreign keys off
+/// for its own work let the next down.sql, or the seed, leave rows whose parent is gone.
+#[test]
+fn each_down_and_the_seed_start_in_a_fresh_session() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        (
+            "1_a",
+            "CREATE TABLE parent (id int PRIMARY KEY);\nCREATE TABLE child (id int, pid int REFERENCES parent);\nINSERT INTO parent VALUES (1);\nINSERT INTO child VALUES (1, 1);",
+        ),
+        ("2_b", "CREATE TABLE b (n int);\nSET session_replication_role = replica;"),
+    ]);
+    dir.write("migrations/1_a/down.sql", "DELETE FROM parent;\nDROP TABLE child;\nDROP TABLE parent;");
+    dir.write("migrations/2_b/down.sql", "SET session_replication_role = replica;\nDROP TABLE b;");
+    dir.write("seed.sql", "INSERT INTO child VALUES (2, 999);");
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &db.url]);
+    assert_eq!(reset.code, 6, "the seed's row has no parent: {reset:?}");
+    assert!(reset.stderr.contains("23503"), "{reset:?}");
+    assert_eq!(db.value("SELECT count(*) FROM child").as_deref(), Some("1"));
+
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &db.url]);
+    assert_eq!(down.code, 6, "1_a's DELETE meets the foreign key: {down:?}");
+    assert!(down.stderr.contains("23503"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM parent").as_deref(), Some("1"), "1_a's down rolled back");
+    assert_eq!(db.value("SELECT to_regclass('b') IS NULL").as_deref(), Some("t"), "2_b was reverted");
+}
+
+/// A seed that opens a transaction it never ends is refused before `reset` empties the
+/// database (exit 4, file and line): its insert was rolled back at disconnect while reset said
+/// "Ran the seed". A down.sql doing the same is refused as a migration is.
+#[test]
+fn a_seed_or_down_that_never_commits_its_transaction_is_refused() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_users", "CREATE TABLE users (n int);")]);
+    dir.write("migrations/1_users/down.sql", "BEGIN;\nDROP TABLE users;\n");
+    dir.write("seed.sql", "INSERT INTO users VALUES (0);\nBEGIN;\nINSERT INTO users VALUES (1);\n");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    db.execute("INSERT INTO users VALUES (42)");
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &db.url]);
+    assert_eq!(reset.code, 4, "{reset:?}");
+    assert!(reset.stderr.contains("the seed opens a transaction here that it never ends"), "{reset:?}");
+    assert!(reset.stderr.contains("seed.sql:2:1"), "{reset:?}");
+    assert!(!reset.stdout.contains("Ran the seed"), "{reset:?}");
+    assert_eq!(db.value("SELECT string_agg(n::text, ',') FROM users").as_deref(), Some("42"), "not reset");
+    let json = haste(dir.path(), &["migrate", "reset", "--url", &db.url, "--format", "json"]);
+    assert_eq!(json.code, 4, "{json:?}");
+    let error = json.json_lines().last().unwrap()["error"].clone();
+    assert_eq!(error["code"], "UNTERMINATED_TRANSACTION", "{json:?}");
+    assert_eq!(error["line"], 2, "{json:?}");
+
+    let down = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+    assert_eq!(down.code, 4, "{down:?}");
+    assert!(down.stderr.contains("down.sql:1:1"), "{down:?}");
+    assert_eq!(db.value("SELECT count(*) FROM users").as_deref(), Some("1"), "nothing reverted");
+}
+
 #[test]
 fn unlock_names_the_holder_and_ends_only_that_session() {
     let Some(db) = database() else { return };

@@ -196,3 +196,125 @@ fn check_pragmas_and_temporary_tables_of_a_migration_do_not_reach_the_next() {
         db.query_row("SELECT group_concat(k) FROM settings", [], |row| row.get(0)).unwrap();
     assert_eq!(settings, "feature_flag");
 }
+
+/// Each down.sql of `migrate down --steps 2` and the seed after `migrate reset` start as haste
+/// opened the connection: a down.sql (or the last migration) ending with
+/// `PRAGMA ignore_check_constraints = ON` let the next down.sql, or the seed, store a row its
+/// CHECK refuses.
+#[test]
+fn each_down_and_the_seed_start_with_the_pragmas_haste_opened_with() {
+    let dir = migrations(&[
+        ("1_acct", "CREATE TABLE acct (id INTEGER PRIMARY KEY, balance INTEGER CHECK (balance >= 0));"),
+        ("2_b", "CREATE TABLE b (n INTEGER);\nPRAGMA ignore_check_constraints = ON;"),
+    ]);
+    dir.write("migrations/1_acct/down.sql", "INSERT INTO acct VALUES (9, -1);\nDROP TABLE acct;");
+    dir.write("migrations/2_b/down.sql", "DROP TABLE b;\nPRAGMA ignore_check_constraints = ON;");
+    dir.write("seed.sql", "INSERT INTO acct VALUES (1, -100);");
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &url]);
+    assert_eq!(reset.code, 6, "the seed's row breaks the CHECK: {reset:?}");
+    assert!(reset.stderr.contains("CHECK constraint failed"), "{reset:?}");
+
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &url]);
+    assert_eq!(down.code, 6, "1_acct's insert breaks the CHECK: {down:?}");
+    assert!(down.stderr.contains("CHECK constraint failed"), "{down:?}");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let negative: i64 =
+        db.query_row("SELECT count(*) FROM acct WHERE balance < 0", [], |row| row.get(0)).unwrap();
+    assert_eq!(negative, 0);
+}
+
+/// A seed that opens a transaction it never ends is refused before `reset` empties the
+/// database (exit 4): SQLite rolled its insert back at close while reset said "Ran the seed".
+#[test]
+fn a_seed_that_never_commits_its_transaction_is_refused_on_sqlite_too() {
+    let dir = migrations(&[("1_users", "CREATE TABLE users (n INTEGER);")]);
+    dir.write("seed.sql", "BEGIN;\nINSERT INTO users VALUES (1);\n");
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &url]).code, 0);
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    db.execute_batch("INSERT INTO users VALUES (42)").unwrap();
+    let reset = haste(dir.path(), &["migrate", "reset", "--url", &url]);
+    assert_eq!(reset.code, 4, "{reset:?}");
+    assert!(reset.stderr.contains("seed.sql:1:1"), "{reset:?}");
+    let kept: i64 = db.query_row("SELECT sum(n) FROM users", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, 42, "the database was not reset");
+}
+
+/// A database a migration attaches is detached before the next one: attached, the next
+/// migration's `DROP TABLE IF EXISTS settings` (nothing in main) dropped the attached file's
+/// table, only when both were deployed together.
+#[test]
+fn a_database_a_migration_attaches_does_not_reach_the_next() {
+    let dir = migrations(&[
+        (
+            "1_import",
+            "ATTACH DATABASE 'archive.db' AS archive;\nCREATE TABLE imported AS SELECT * FROM archive.settings;",
+        ),
+        ("2_settings", "DROP TABLE IF EXISTS settings;\nCREATE TABLE settings (k TEXT);"),
+    ]);
+    let archive = rusqlite::Connection::open(dir.path().join("archive.db")).unwrap();
+    archive.execute_batch("CREATE TABLE settings (k TEXT); INSERT INTO settings VALUES ('legacy');").unwrap();
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let kept: String =
+        archive.query_row("SELECT group_concat(k) FROM settings", [], |row| row.get(0)).unwrap();
+    assert_eq!(kept, "legacy");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let imported: String =
+        db.query_row("SELECT group_concat(k) FROM imported", [], |row| row.get(0)).unwrap();
+    assert_eq!(imported, "legacy");
+}
+
+/// A temporary AUTOINCREMENT table (which makes `temp.sqlite_sequence`) does not stop the
+/// next migration of the deploy: the reset tried to drop `sqlite_sequence` too, exit 1.
+#[test]
+fn a_temporary_autoincrement_table_does_not_stop_the_next_migration() {
+    let dir = migrations(&[
+        (
+            "1_scratch",
+            "CREATE TABLE t (n INTEGER);\nCREATE TEMP TABLE scratch (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);\nINSERT INTO scratch (v) VALUES ('x');",
+        ),
+        ("2_next", "CREATE TABLE scratch (n INTEGER);\nINSERT INTO scratch VALUES (7);"),
+    ]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    let n: i64 = db.query_row("SELECT n FROM main.scratch", [], |row| row.get(0)).unwrap();
+    assert_eq!(n, 7, "the temporary scratch table was dropped before 2_next");
+}
+
+/// A SQLite savepoint outside every transaction opens one, and its `RELEASE` commits it: in a
+/// file run as written, that block applies with its history row and stops whole. haste wrote
+/// history after the `SAVEPOINT` as if it had run alone: exit 6 "cannot start a transaction
+/// within a transaction", history `failed 4`, the insert gone.
+#[test]
+fn a_savepoint_outside_a_transaction_is_a_block_of_its_own() {
+    let file = "BEGIN;\nCREATE TABLE b (x INTEGER);\nCOMMIT;\nSAVEPOINT s;\nINSERT INTO b VALUES (1);\nINSERT INTO audit VALUES (1);\nRELEASE s;";
+    let dir = migrations(&[("1_a", file)]);
+    let url = format!("sqlite:{}", dir.path().join("app.db").display());
+    let history = || {
+        let db = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+        let row: (String, i64) = db
+            .query_row("SELECT status, statements_done FROM _haste_migrations", [], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .unwrap();
+        let rows: i64 = db.query_row("SELECT count(*) FROM b", [], |row| row.get(0)).unwrap();
+        (row.0, row.1, rows)
+    };
+    let failed = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(failed.code, 6, "{failed:?}");
+    assert!(failed.stderr.contains("no such table: audit"), "{failed:?}");
+    assert_eq!(history(), ("failed".into(), 3, 0), "the first block committed, the savepoint's rolled back");
+
+    rusqlite::Connection::open(dir.path().join("app.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE audit (x INTEGER)")
+        .unwrap();
+    let resumed = haste(dir.path(), &["migrate", "resolve", "--resume", "1_a", "--url", &url]);
+    assert_eq!(resumed.code, 0, "{resumed:?}");
+    assert_eq!(history(), ("applied".into(), 7, 1));
+}
