@@ -364,23 +364,25 @@ pub fn sets_transaction_characteristics(statement: &str) -> bool {
 /// TRANSACTION READ ONLY|WRITE`, `SET transaction_read_only = ...`; `None` for any other.
 pub fn read_only_setting(statement: &str) -> Option<bool> {
     use pg_query::protobuf::VariableSetKind;
+    use pg_query::protobuf::a_const::Val;
     let parsed = pg_query::parse(statement, 0).ok()?;
     let node = parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()?;
+    // A boolean as a setting takes it: `on`, `true`, `1`, `yes`.
+    let truth = |value: Option<&pg_query::Node>| match value.and_then(|value| value.node.as_ref()) {
+        Some(NodeEnum::AConst(constant)) => match &constant.val {
+            Some(Val::Ival(value)) => Some(value.ival != 0),
+            Some(Val::Boolval(value)) => Some(value.boolval),
+            Some(Val::Sval(value)) => {
+                Some(matches!(value.sval.to_lowercase().as_str(), "on" | "true" | "yes" | "1"))
+            }
+            _ => None,
+        },
+        _ => None,
+    };
     let read_only = |options: &[pg_query::Node]| {
         options.iter().find_map(|option| match &option.node {
             Some(NodeEnum::DefElem(def)) if def.defname == "transaction_read_only" => {
-                let value = def.arg.as_deref().and_then(|arg| arg.node.as_ref());
-                Some(match value {
-                    Some(NodeEnum::AConst(constant)) => match &constant.val {
-                        Some(pg_query::protobuf::a_const::Val::Ival(value)) => value.ival != 0,
-                        Some(pg_query::protobuf::a_const::Val::Boolval(value)) => value.boolval,
-                        Some(pg_query::protobuf::a_const::Val::Sval(value)) => {
-                            matches!(value.sval.to_lowercase().as_str(), "on" | "true" | "yes" | "1")
-                        }
-                        _ => true,
-                    },
-                    _ => true,
-                })
+                Some(truth(def.arg.as_deref()).unwrap_or(true))
             }
             _ => None,
         })
@@ -395,17 +397,7 @@ pub fn read_only_setting(statement: &str) -> Option<bool> {
         NodeEnum::VariableSetStmt(set)
             if set.kind == VariableSetKind::VarSetValue as i32 && set.name == "transaction_read_only" =>
         {
-            set.args.first().and_then(|arg| match &arg.node {
-                Some(NodeEnum::AConst(constant)) => match &constant.val {
-                    Some(pg_query::protobuf::a_const::Val::Ival(value)) => Some(value.ival != 0),
-                    Some(pg_query::protobuf::a_const::Val::Boolval(value)) => Some(value.boolval),
-                    Some(pg_query::protobuf::a_const::Val::Sval(value)) => {
-                        Some(matches!(value.sval.to_lowercase().as_str(), "on" | "true" | "yes" | "1"))
-                    }
-                    _ => None,
-                },
-                _ => None,
-            })
+            truth(set.args.first())
         }
         _ => None,
     }
