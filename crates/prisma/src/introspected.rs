@@ -179,8 +179,7 @@ fn prisma_type(data_type: &str, enums: &[(String, String)], qualified: &dyn Fn(&
         Some(base) => (base, "[]"),
         None => (data_type, ""),
     };
-    let bare = base.replace('"', "");
-    if let Some((schema, name)) = enums.iter().find(|(s, n)| bare == *n || bare == format!("{s}.{n}")) {
+    if let Some((schema, name)) = enums.iter().find(|(s, n)| haste_schema::type_is(base, s, n).is_some()) {
         let quoted = if qualified(schema) {
             format!("{}.{}", quote_ident(schema), quote_ident(name))
         } else {
@@ -310,11 +309,10 @@ pub fn align(schema: &Schema, target: &Schema, lowered: &Database, default_schem
         }
     }
     let is_enum = |name: &str| {
-        let bare = name.replace('"', "");
         [schema, target]
             .iter()
             .flat_map(|s| &s.enums)
-            .any(|e| bare == e.name || bare == format!("{}.{}", e.schema, e.name))
+            .any(|e| haste_schema::type_is(name, &e.schema, &e.name).is_some())
     };
     let keeps_default = |table: &haste_schema::Table, column: &str| {
         lowered.tables.iter().any(|t| {
