@@ -80,12 +80,12 @@ impl<'a> Applier<'a> {
         // Resuming after the last statement completed but before (or after) it was recorded.
         let statements_done = from > 0 && from >= plan.statements.len();
         if from > 0 && !statements_done && self.connection.dialect() == Dialect::Postgres {
-            // A new session: the settings the statements before `from` made (a `SET
-            // search_path`, a `SET ROLE`) are made again, or the rest would run elsewhere or
-            // as someone else.
+            // A new session: the settings the statements before `from` made and kept (a `SET
+            // search_path`, a `SET ROLE`; not one a rollback undid) are made again, or the
+            // rest would run elsewhere or as someone else.
             let limits = self.limits(plan.migration);
-            for statement in plan.statements[..from].iter().filter(|s| haste_sql::sets_session(&s.text)) {
-                self.connection.run_alone(limits, &statement.text).map_err(Error::database(
+            for index in haste_sql::session_settings_in_force(&plan.statements[..from]) {
+                self.connection.run_alone(limits, &plan.statements[index].text).map_err(Error::database(
                     "restoring the session settings of the statements done before resuming",
                 ))?;
             }

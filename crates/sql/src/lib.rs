@@ -45,7 +45,8 @@ pub use lock::{
 pub use placeholders::{Placeholder, placeholders};
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
-    read_only_setting, reindexed_relation, sets_session, sets_transaction_characteristics,
+    read_only_setting, reindexed_relation, session_settings_in_force, sets_session,
+    sets_transaction_characteristics,
 };
 pub use quote::{
     MAX_IDENT_BYTES, dollar_quote, name_parts, object_name, quote_ident, quote_literal, truncate_ident,

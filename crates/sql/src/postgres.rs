@@ -419,6 +419,75 @@ pub fn sets_session(statement: &str) -> bool {
     }) && !sets_transaction_characteristics(statement)
 }
 
+/// The statements of `statements` that made session-level settings still in force after them
+/// all ([`sets_session`]): a `SET` outside a transaction block, or inside one that committed
+/// (its own `COMMIT`, or a chained commit of its part), and not undone by a `ROLLBACK`, a
+/// `ROLLBACK AND CHAIN` or a `ROLLBACK TO SAVEPOINT` of the savepoint before it. The part
+/// still open at the end is left out: it is the one that did not commit.
+pub fn session_settings_in_force(statements: &[Statement]) -> Vec<usize> {
+    use pg_query::protobuf::TransactionStmtKind;
+    let (mut kept, mut pending) = (Vec::new(), Vec::new());
+    // Each savepoint of the open transaction, with how many of its settings came before it.
+    let mut savepoints: Vec<(String, usize)> = Vec::new();
+    let mut open = false;
+    for (index, statement) in statements.iter().enumerate() {
+        match statement.kind {
+            StatementKind::TransactionControl(TransactionControl::Begin) if !open => {
+                (pending, savepoints) = (Vec::new(), Vec::new());
+            }
+            StatementKind::TransactionControl(
+                TransactionControl::Commit | TransactionControl::CommitAndChain,
+            ) => {
+                kept.append(&mut pending);
+                savepoints.clear();
+            }
+            StatementKind::TransactionControl(
+                TransactionControl::Rollback | TransactionControl::RollbackAndChain,
+            ) => {
+                pending.clear();
+                savepoints.clear();
+            }
+            StatementKind::Plain if open => {
+                let lower = statement.text.to_ascii_lowercase();
+                let savepoint = (lower.contains("savepoint")
+                    || lower.contains("release")
+                    || lower.contains("rollback"))
+                .then(|| pg_query::parse(&statement.text, 0).ok())
+                .flatten()
+                .and_then(|parsed| match parsed.protobuf.stmts.first()?.stmt.as_ref()?.node.as_ref()? {
+                    NodeEnum::TransactionStmt(transaction) => Some((
+                        TransactionStmtKind::try_from(transaction.kind).ok()?,
+                        transaction.savepoint_name.clone(),
+                    )),
+                    _ => None,
+                });
+                match savepoint {
+                    Some((TransactionStmtKind::TransStmtSavepoint, name)) => {
+                        savepoints.push((name, pending.len()))
+                    }
+                    Some((TransactionStmtKind::TransStmtRelease, name)) => {
+                        if let Some(at) = savepoints.iter().rposition(|(saved, _)| *saved == name) {
+                            savepoints.truncate(at);
+                        }
+                    }
+                    Some((TransactionStmtKind::TransStmtRollbackTo, name)) => {
+                        if let Some(at) = savepoints.iter().rposition(|(saved, _)| *saved == name) {
+                            pending.truncate(savepoints[at].1);
+                            savepoints.truncate(at + 1);
+                        }
+                    }
+                    _ if sets_session(&statement.text) => pending.push(index),
+                    _ => {}
+                }
+            }
+            StatementKind::Plain if sets_session(&statement.text) => kept.push(index),
+            _ => {}
+        }
+        open = statement.kind.transaction_open_after(open);
+    }
+    kept
+}
+
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
@@ -441,6 +510,20 @@ mod tests {
         assert_eq!(read_only("SET transaction_read_only TO off"), Some(false));
         assert_eq!(read_only("BEGIN"), None);
         assert_eq!(read_only("SELECT 1"), None);
+        let kept =
+            |sql: &str| super::session_settings_in_force(&Script::parse(Dialect::Postgres, sql).statements);
+        assert_eq!(kept("SET search_path = a; BEGIN; SET role r; COMMIT; SELECT 1;"), [0, 2]);
+        assert_eq!(kept("BEGIN; SET search_path = archive; ROLLBACK; SELECT 1;"), [] as [usize; 0]);
+        assert_eq!(
+            kept("BEGIN; SET search_path = a; SAVEPOINT s; SET search_path = b; ROLLBACK TO s; COMMIT;"),
+            [1]
+        );
+        assert_eq!(
+            kept(
+                "BEGIN; SET search_path = a; ROLLBACK AND CHAIN; SET role r; COMMIT AND CHAIN; SET search_path = c;"
+            ),
+            [3]
+        );
         use super::sets_session;
         assert!(sets_session("SET search_path = app, public"));
         assert!(sets_session("SET ROLE app_owner"));

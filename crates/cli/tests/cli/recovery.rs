@@ -462,15 +462,18 @@ fn doctor_says_whether_shadow_databases_are_confined() {
 }
 
 /// `resolve --resume` runs the rest of a file in a new session: the session settings its
-/// statements before made (`SET search_path`, here) are made again first. The rest ran in
-/// `public` instead, or failed there, or (with `SET ROLE`) created objects for another owner.
+/// statements before made and kept (`SET search_path`, here; not the one a `ROLLBACK` undid)
+/// are made again first. The rest ran in `public` instead, or failed there, or (with `SET
+/// ROLE`) created objects for another owner; and a replayed rolled-back `SET` sent it to the
+/// wrong schema.
 #[test]
 fn a_resume_runs_the_rest_under_the_settings_the_file_made() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
     let dir = migrations(&[(
         "1_app",
-        "-- haste:transaction off\nCREATE SCHEMA app;\nSET search_path = app;\nCREATE TABLE accounts (id int);\n\
+        "-- haste:transaction off\nCREATE SCHEMA app;\nCREATE SCHEMA wrong;\nSET search_path = app;\n\
+         BEGIN;\nSET search_path = wrong;\nROLLBACK;\nCREATE TABLE accounts (id int);\n\
          CREATE TABLE ledger AS SELECT 1 / (SELECT count(*) FROM accounts)::int AS n;\n",
     )]);
     let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
