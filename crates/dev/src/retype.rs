@@ -1032,7 +1032,9 @@ END
             if view.materialized {
                 self.repopulated.push(qualified(&view.schema, &view.name));
             }
-            self.swap.push(step(view.create_statement(), Lock::None, hazards, false));
+            for statement in view.create_statements() {
+                self.swap.push(step(statement, Lock::None, hazards, false));
+            }
             for index in desired.indexes.iter().filter(|i| i.schema == view.schema && i.table == view.name) {
                 self.swap.push(step(index.definition.clone(), Lock::None, &[Hazard::IndexBuild], false));
             }

@@ -173,6 +173,8 @@ pub enum SchemaChange {
     DropRule(OfTable),
     /// A trigger disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
     SetTriggerFiring(OfTable),
+    /// A rule disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
+    SetRuleFiring(OfTable),
     /// A policy created.
     CreatePolicy(OfTable),
     /// A policy dropped.

@@ -12,7 +12,7 @@ use haste_schema::{
     Composite, Compression, Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function,
     Identity, Index, IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range,
     References, ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
-    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, WithNoData,
+    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, ViewColumnDefault, WithNoData,
 };
 use haste_sql::quote_literal;
 use tokio_postgres::SimpleQueryRow;
@@ -872,9 +872,23 @@ impl PgConnection {
                     definition: text(row, 3),
                     options: parameters(items(row, 4))?,
                     with_no_data: WithNoData(flag(row, 5)),
+                    column_defaults: Vec::new(),
                 })
             })
             .collect::<Result<_, DbError>>()?;
+        let view_defaults = self.text_rows(&format!(
+            "SELECT n.nspname, c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+             JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+             JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'v' AND {class_filter} ORDER BY 1, 2, a.attnum"
+        ))?;
+        for row in &view_defaults {
+            let (schema_name, name) = (text(row, 0), text(row, 1));
+            if let Some(view) = schema.views.iter_mut().find(|v| v.schema == schema_name && v.name == name) {
+                view.column_defaults
+                    .push(ViewColumnDefault { column: text(row, 2), expression: text(row, 3) });
+            }
+        }
         schema.functions = self
             .text_rows(&format!(
                 "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
@@ -969,18 +983,23 @@ impl PgConnection {
             .collect();
         schema.rules = self
             .text_rows(&format!(
-                "SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid) FROM pg_rewrite r \
+                "SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid), r.ev_enabled FROM pg_rewrite r \
                  JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE r.rulename <> '_RETURN' AND {class_filter} ORDER BY 1, 2, 3"
             ))?
             .iter()
-            .map(|row| Rule {
-                schema: text(row, 0),
-                table: text(row, 1),
-                name: text(row, 2),
-                definition: text(row, 3),
+            .map(|row| {
+                Ok(Rule {
+                    schema: text(row, 0),
+                    table: text(row, 1),
+                    name: text(row, 2),
+                    definition: text(row, 3),
+                    firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
+                        DbError::message(format!("unexpected rule firing `{}`", text(row, 4)))
+                    })?,
+                })
             })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         let not_modelled = NotModelledKind::ALL
             .iter()
             .enumerate()

@@ -13,8 +13,8 @@ use crate::{
     Attribute, Collation, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite,
     Compression, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint,
     Enum, Extension, Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject,
-    Range, ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind,
-    Trigger, View,
+    Range, ReplicaIdentity, RowTypeStage, Rule, Schema, Sequence, Statistics, StorageParameter, Table,
+    TableKind, Trigger, View, ViewColumnDefault,
 };
 
 /// `"schema"."name"`.
@@ -341,6 +341,18 @@ impl Trigger {
     }
 }
 
+impl Rule {
+    /// `ALTER TABLE ... DISABLE | ENABLE [REPLICA | ALWAYS] RULE`, as its firing says.
+    pub fn firing_statement(&self) -> String {
+        format!(
+            "ALTER TABLE {} {} RULE {}",
+            qualified(&self.schema, &self.table),
+            self.firing.keyword(),
+            quote_ident(&self.name)
+        )
+    }
+}
+
 impl Column {
     /// The column as written in `CREATE TABLE` or `ADD COLUMN`.
     pub fn definition(&self) -> String {
@@ -543,6 +555,32 @@ impl View {
             qualified(&self.schema, &self.name),
             self.definition.trim_end().trim_end_matches(';')
         )
+    }
+
+    /// `CREATE [MATERIALIZED] VIEW` and what it does not say: its columns' defaults.
+    pub fn create_statements(&self) -> Vec<String> {
+        let mut out = vec![self.create_statement()];
+        out.extend(self.column_default_statements(&[]));
+        out
+    }
+
+    /// `ALTER VIEW ... ALTER COLUMN ... DROP DEFAULT` for the columns that had a default in
+    /// `before` and have none, then `SET DEFAULT` for those whose default is new or another.
+    pub fn column_default_statements(&self, before: &[ViewColumnDefault]) -> Vec<String> {
+        let name = qualified(&self.schema, &self.name);
+        let alter = |column: &str, action: String| {
+            format!("ALTER {} {name} ALTER COLUMN {} {action}", self.keyword(), quote_ident(column))
+        };
+        let dropped = before
+            .iter()
+            .filter(|old| !self.column_defaults.iter().any(|new| new.column == old.column))
+            .map(|old| alter(&old.column, "DROP DEFAULT".to_owned()));
+        let set = self
+            .column_defaults
+            .iter()
+            .filter(|new| !before.contains(new))
+            .map(|new| alter(&new.column, format!("SET DEFAULT {}", new.expression)));
+        dropped.chain(set).collect()
     }
 
     /// `ALTER [MATERIALIZED] VIEW ... RESET (...)` for the options `from` has and this view
@@ -830,7 +868,7 @@ impl Schema {
                 .filter(|t| !t.replica_identity.is_default())
                 .map(Table::replica_identity_statement),
         );
-        out.extend(self.views.iter().map(View::create_statement));
+        out.extend(self.views.iter().flat_map(View::create_statements));
         out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterViews, false));
@@ -840,7 +878,8 @@ impl Schema {
         out.extend(own.iter().map(|trigger| trigger.definition.clone()));
         out.extend(own.iter().filter(|t| !t.firing.is_default()).map(|t| t.firing_statement()));
         out.extend(cloned.iter().map(|t| t.firing_statement()));
-        out.extend(self.rules.iter().map(crate::Rule::create_statement));
+        out.extend(self.rules.iter().map(Rule::create_statement));
+        out.extend(self.rules.iter().filter(|r| !r.firing.is_default()).map(Rule::firing_statement));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));

@@ -997,6 +997,20 @@ pub struct View {
     /// A materialized view without rows (`WITH NO DATA`, not refreshed since).
     #[serde(skip_serializing_if = "WithNoData::is_false")]
     pub with_no_data: WithNoData,
+    /// Its columns' defaults (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, `pg_attrdef`), in
+    /// column order: what an `INSERT` through the view gives a column it does not name.
+    /// `pg_get_viewdef` prints none of them; they change in place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub column_defaults: Vec<ViewColumnDefault>,
+}
+
+/// A view column's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ViewColumnDefault {
+    /// The view's column.
+    pub column: String,
+    /// The expression, as `pg_get_expr` prints it.
+    pub expression: String,
 }
 
 /// Whether a materialized view is without rows (`pg_class.relispopulated` false: created `WITH
@@ -1086,8 +1100,8 @@ pub struct Trigger {
     pub cloned: bool,
 }
 
-/// When a trigger fires, with `session_replication_role` (`pg_trigger.tgenabled`); serialized
-/// as the catalog writes it (`O`, `D`, `R`, `A`).
+/// When a trigger or rule fires, with `session_replication_role` (`pg_trigger.tgenabled`,
+/// `pg_rewrite.ev_enabled`); serialized as the catalog writes it (`O`, `D`, `R`, `A`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum TriggerFiring {
     /// Enabled (`ENABLE TRIGGER`): fires in `origin` and `local` sessions, PostgreSQL's default.
@@ -1106,7 +1120,7 @@ pub enum TriggerFiring {
 }
 
 impl TriggerFiring {
-    /// The catalog's code (`pg_trigger.tgenabled`), or `None` for any other.
+    /// The catalog's code (`pg_trigger.tgenabled`, `pg_rewrite.ev_enabled`), or `None` for any other.
     pub fn from_code(code: &str) -> Option<TriggerFiring> {
         match code {
             "O" => Some(TriggerFiring::Origin),
@@ -1117,7 +1131,7 @@ impl TriggerFiring {
         }
     }
 
-    /// Whether it is what `CREATE TRIGGER` gives (left out of JSON).
+    /// Whether it is what `CREATE TRIGGER` or `CREATE RULE` gives (left out of JSON).
     pub fn is_default(&self) -> bool {
         *self == TriggerFiring::Origin
     }
@@ -1144,6 +1158,10 @@ pub struct Rule {
     pub name: String,
     /// The `CREATE RULE` statement, as `pg_get_ruledef` prints it.
     pub definition: String,
+    /// When it fires (`pg_rewrite.ev_enabled`, `ALTER TABLE ... DISABLE RULE`), which
+    /// `pg_get_ruledef` does not print.
+    #[serde(skip_serializing_if = "TriggerFiring::is_default")]
+    pub firing: TriggerFiring,
 }
 
 impl Rule {

@@ -832,6 +832,64 @@ CREATE TRIGGER pt AFTER INSERT ON parted FOR EACH ROW EXECUTE FUNCTION trg();";
     check_plan("", &parent_disabled);
 }
 
+/// A rule disabled or made to fire in replica sessions only (`ALTER TABLE ... DISABLE RULE`,
+/// adv-d D8; `pg_get_ruledef` does not print it): read, dumped, set in place on a rule that
+/// stays, and set again on a rule created anew or again.
+#[test]
+fn a_rules_firing_is_kept() {
+    let Some(db) = database() else { return };
+    let enabled = "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE audit (n int);
+CREATE RULE rl AS ON UPDATE TO t DO ALSO INSERT INTO audit VALUES (1);";
+    let disabled = format!("{enabled}\nALTER TABLE t DISABLE RULE rl;");
+    let dir = migrations(&[("1_disabled", &disabled)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let rules = model(&dir, &db)["rules"].clone();
+    assert_eq!(rules[0]["firing"], "D", "{rules:#}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(enabled, &disabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" DISABLE RULE "rl""#), "{plan}");
+    assert!(!plan.contains("DROP RULE"), "set in place: {plan}");
+    let plan = check_plan(&disabled, enabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ENABLE RULE "rl""#), "{plan}");
+    let replica = format!("{enabled}\nALTER TABLE t ENABLE REPLICA RULE rl;");
+    let plan = check_plan(&disabled, &replica);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ENABLE REPLICA RULE "rl""#), "{plan}");
+    let plan = check_plan(enabled, &disabled.replace("VALUES (1)", "VALUES (2)"));
+    assert!(plan.contains("DROP RULE") && plan.contains("DISABLE RULE"), "{plan}");
+    check_plan("", &disabled);
+}
+
+/// A view column's default (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, adv-d D8): what an
+/// `INSERT` through the view stores in a column it does not name. Read, dumped, set, changed and
+/// dropped in place, and given back to a view created again.
+#[test]
+fn a_view_columns_default_is_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE t (id int PRIMARY KEY, v text, src text);
+CREATE VIEW vw AS SELECT id, v, src FROM t;";
+    let with_default = format!("{plain}\nALTER VIEW vw ALTER COLUMN src SET DEFAULT 'web';");
+    let dir = migrations(&[("1_default", &with_default)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let views = model(&dir, &db)["views"].clone();
+    assert_eq!(views[0]["column_defaults"][0]["expression"], "'web'::text", "{views:#}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &with_default);
+    assert!(
+        plan.contains(r#"ALTER VIEW "public"."vw" ALTER COLUMN "src" SET DEFAULT 'web'::text"#),
+        "{plan}"
+    );
+    assert!(!plan.contains("DROP VIEW"), "set in place: {plan}");
+    let plan = check_plan(&with_default, plain);
+    assert!(plan.contains(r#"ALTER VIEW "public"."vw" ALTER COLUMN "src" DROP DEFAULT"#), "{plan}");
+    let plan = check_plan(&with_default, &with_default.replace("'web'", "'api'"));
+    assert!(plan.contains(r#"SET DEFAULT 'api'::text"#), "{plan}");
+    // A view whose query changes is created again, and its columns' defaults with it.
+    let narrower = with_default.replace("SELECT id, v, src", "SELECT id, src");
+    let plan = check_plan(&with_default, &narrower);
+    assert!(plan.contains("DROP VIEW") && plan.contains("SET DEFAULT 'web'::text"), "{plan}");
+    check_plan("", &with_default);
+}
+
 /// Column `SET STATISTICS`, `SET STORAGE` and `SET COMPRESSION` (h-adv S10): read, dumped, and
 /// planned on tables that stay, new tables and new columns, and given back after a type change
 /// (which gives the column its new type's storage).
