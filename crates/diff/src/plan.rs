@@ -86,6 +86,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 &[],
             );
         }
+        let before = from.schemas.iter().find(|n| n.name == namespace.name).and_then(|n| n.comment.as_ref());
+        if namespace.comment.as_ref() != before {
+            let source = SchemaChange::SetSchemaComment(namespace.name.clone());
+            plan.push(&source, namespace.comment_statement(), Lock::ShareUpdateExclusive, &[]);
+        }
     }
     for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
         let source = SchemaChange::CreateExtension(extension.name.clone());

@@ -46,6 +46,8 @@ pub enum SchemaChange {
     CreateSchema(String),
     /// `DROP SCHEMA`.
     DropSchema(String),
+    /// `COMMENT ON SCHEMA` set or cleared.
+    SetSchemaComment(String),
     /// `CREATE EXTENSION`.
     CreateExtension(String),
     /// `DROP EXTENSION`.

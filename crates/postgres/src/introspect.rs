@@ -1094,6 +1094,10 @@ impl PgConnection {
                JOIN pg_policy o ON o.oid = d.objoid JOIN pg_class c ON c.oid = o.polrelid \
                JOIN pg_namespace n ON n.oid = c.relnamespace \
                WHERE d.objoid >= {FIRST_NORMAL_OID} AND d.classoid = 'pg_policy'::regclass AND {class_filter} \
+             UNION ALL SELECT 'rule', n.nspname, c.relname, r.rulename, d.description FROM pg_description d \
+               JOIN pg_rewrite r ON r.oid = d.objoid JOIN pg_class c ON c.oid = r.ev_class \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE d.objoid >= {FIRST_NORMAL_OID} AND d.classoid = 'pg_rewrite'::regclass AND r.rulename <> '_RETURN' AND {class_filter} \
              ) comments ORDER BY 1, 2, 3, 4",
             function_filter = not_extension_owned("pg_proc", "p.oid"),
             not_type_internal = not_type_internal("p.oid"),
@@ -1112,6 +1116,7 @@ impl PgConnection {
                     "constraint" => CommentObject::Constraint,
                     "trigger" => CommentObject::Trigger,
                     "policy" => CommentObject::Policy,
+                    "rule" => CommentObject::Rule,
                     "statistics" => CommentObject::Statistics,
                     other => return Err(DbError::message(format!("unexpected comment kind `{other}`"))),
                 };

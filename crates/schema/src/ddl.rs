@@ -12,9 +12,9 @@ use haste_sql::{quote_ident, quote_literal};
 use crate::{
     Attribute, Collation, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite,
     Compression, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint,
-    Enum, Extension, Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject,
-    Range, ReplicaIdentity, RowTypeStage, Rule, Schema, Sequence, Statistics, StorageParameter, Table,
-    TableKind, Trigger, View, ViewColumnDefault,
+    Enum, Extension, Function, Identity, Index, Namespace, OwnedObject, Owner, Policy, Privilege,
+    PrivilegeObject, Range, ReplicaIdentity, RowTypeStage, Rule, Schema, Sequence, Statistics,
+    StorageParameter, Table, TableKind, Trigger, View, ViewColumnDefault,
 };
 
 /// `"schema"."name"`.
@@ -240,6 +240,7 @@ impl Comment {
             CommentObject::Trigger => format!("TRIGGER {part} ON {name}"),
             CommentObject::Policy => format!("POLICY {part} ON {name}"),
             CommentObject::Statistics => format!("STATISTICS {name}"),
+            CommentObject::Rule => format!("RULE {part} ON {name}"),
         };
         let text = text.map_or_else(|| "NULL".to_owned(), quote_literal);
         format!("COMMENT ON {object} IS {text}")
@@ -338,6 +339,14 @@ impl Trigger {
             self.firing.keyword(),
             quote_ident(&self.name)
         )
+    }
+}
+
+impl Namespace {
+    /// `COMMENT ON SCHEMA ... IS`, its comment or `NULL`.
+    pub fn comment_statement(&self) -> String {
+        let text = self.comment.as_deref().map_or_else(|| "NULL".to_owned(), quote_literal);
+        format!("COMMENT ON SCHEMA {} IS {text}", quote_ident(&self.name))
     }
 }
 
@@ -789,12 +798,8 @@ impl Schema {
             if namespace.name != "public" {
                 out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)));
             }
-            if let Some(comment) = &namespace.comment {
-                out.push(format!(
-                    "COMMENT ON SCHEMA {} IS {}",
-                    quote_ident(&namespace.name),
-                    quote_literal(comment)
-                ));
+            if namespace.comment.is_some() {
+                out.push(namespace.comment_statement());
             }
         }
         out.extend(self.extensions.iter().map(Extension::create_statement));

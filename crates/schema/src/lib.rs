@@ -323,6 +323,8 @@ pub enum CommentObject {
     Policy,
     /// An extended statistics object.
     Statistics,
+    /// A rule (`part`) of table or view `name`.
+    Rule,
 }
 
 /// One `COMMENT ON` an object the model holds.

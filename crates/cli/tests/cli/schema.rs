@@ -859,6 +859,35 @@ CREATE RULE rl AS ON UPDATE TO t DO ALSO INSERT INTO audit VALUES (1);";
     check_plan("", &disabled);
 }
 
+/// `COMMENT ON SCHEMA` and `COMMENT ON RULE` (adv-d D8): a schema's comment was dumped but never
+/// planned, a rule's neither. Read, dumped, set, cleared, and set again on a rule created again.
+#[test]
+fn schema_and_rule_comments_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE SCHEMA s2; CREATE TABLE s2.t (id int PRIMARY KEY); CREATE TABLE s2.audit (n int);
+CREATE RULE rl AS ON UPDATE TO s2.t DO ALSO INSERT INTO s2.audit VALUES (1);";
+    let commented =
+        format!("{plain}\nCOMMENT ON SCHEMA s2 IS 'second'; COMMENT ON RULE rl ON s2.t IS 'audits';");
+    let dir = migrations(&[("1_commented", &commented)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let comments = model(&dir, &db)["comments"].clone();
+    assert_eq!(
+        (&comments[0]["object"], &comments[0]["part"]),
+        (&"rule".into(), &"rl".into()),
+        "{comments:#}"
+    );
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &commented);
+    assert!(plan.contains(r#"COMMENT ON SCHEMA "s2" IS 'second'"#), "{plan}");
+    assert!(plan.contains(r#"COMMENT ON RULE "rl" ON "s2"."t" IS 'audits'"#), "{plan}");
+    let plan = check_plan(&commented, plain);
+    assert!(plan.contains(r#"COMMENT ON SCHEMA "s2" IS NULL"#), "{plan}");
+    assert!(plan.contains(r#"COMMENT ON RULE "rl" ON "s2"."t" IS NULL"#), "{plan}");
+    let plan = check_plan(plain, &commented.replace("VALUES (1)", "VALUES (2)"));
+    assert!(plan.contains("DROP RULE") && plan.contains("COMMENT ON RULE"), "{plan}");
+    check_plan("", &commented);
+}
+
 /// A view column's default (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, adv-d D8): what an
 /// `INSERT` through the view stores in a column it does not name. Read, dumped, set, changed and
 /// dropped in place, and given back to a view created again.
