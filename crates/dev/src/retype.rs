@@ -1003,6 +1003,12 @@ END
         {
             after_swap.push(step(wanted.replica_identity_statement(), Lock::AccessExclusive, &[], false));
         }
+        // So may the index `CLUSTER` orders the table by, which takes its mark along.
+        if let Some(wanted) = desired.tables.iter().find(|t| same_table(t, &self.table))
+            && wanted.clustered_on.is_some()
+        {
+            after_swap.push(step(wanted.cluster_statement(), Lock::ShareUpdateExclusive, &[], false));
+        }
         for trigger in &carried {
             after_swap.push(step(trigger.definition.clone(), Lock::ShareRowExclusive, &[], false));
             if trigger.firing != TriggerFiring::Origin {

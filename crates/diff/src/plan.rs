@@ -623,6 +623,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     //    order, triggers, row security, policies, comments, privileges and owners (objects
     //    created again get theirs back here).
     settings::replica_identities(&mut plan, from, to);
+    settings::cluster_indexes(&mut plan, from, to);
     let created_early: Vec<&haste_schema::View> = creations
         .iter()
         .filter_map(|creation| match creation {

@@ -189,6 +189,8 @@ pub enum SchemaChange {
     SetPersistence(Named),
     /// A table's replica identity set (again, when the index it names was built again).
     SetReplicaIdentity(Named),
+    /// A table's cluster index set (again, when that index was built again) or unset.
+    SetClusterIndex(Named),
     /// The comments of a table and its columns set or cleared.
     SetComments(Named),
     /// A comment on another object set, set again (the object was created again) or cleared:

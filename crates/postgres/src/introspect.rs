@@ -650,7 +650,9 @@ impl PgConnection {
                WHERE x.indrelid = c.oid AND x.indisreplident) END, \
              CASE WHEN NOT c.relispartition THEN (SELECT string_agg(pn.nspname || E'\\x1e' || p.relname, E'\\x1f' ORDER BY i.inhseqno) \
                FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-               WHERE i.inhrelid = c.oid) END \
+               WHERE i.inhrelid = c.oid) END, \
+             (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \
+               WHERE x.indrelid = c.oid AND x.indisclustered) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid \
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
@@ -682,6 +684,7 @@ impl PgConnection {
                         .ok_or_else(|| {
                             DbError::message(format!("unexpected replica identity `{}`", text(row, 14)))
                         })?,
+                    clustered_on: optional(row, 17),
                 };
                 Ok((text(row, 0), table))
             })

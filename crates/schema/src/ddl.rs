@@ -485,6 +485,15 @@ impl Table {
         format!("ALTER TABLE {} REPLICA IDENTITY {identity}", self.qualified_name())
     }
 
+    /// `ALTER TABLE ... CLUSTER ON` the index the table has, or `SET WITHOUT CLUSTER`.
+    pub fn cluster_statement(&self) -> String {
+        let setting = match &self.clustered_on {
+            Some(index) => format!("CLUSTER ON {}", quote_ident(index)),
+            None => "SET WITHOUT CLUSTER".to_owned(),
+        };
+        format!("ALTER TABLE {} {setting}", self.qualified_name())
+    }
+
     /// `ALTER TABLE ... ADD CONSTRAINT`.
     pub fn add_constraint_statement(&self, constraint: &Constraint) -> String {
         format!(
@@ -873,6 +882,7 @@ impl Schema {
                 .filter(|t| !t.replica_identity.is_default())
                 .map(Table::replica_identity_statement),
         );
+        out.extend(self.tables.iter().filter(|t| t.clustered_on.is_some()).map(Table::cluster_statement));
         out.extend(self.views.iter().flat_map(View::create_statements));
         out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));

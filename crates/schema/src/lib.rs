@@ -516,6 +516,10 @@ pub struct Table {
     /// What logical replication writes of an updated or deleted row.
     #[serde(skip_serializing_if = "ReplicaIdentity::is_default")]
     pub replica_identity: ReplicaIdentity,
+    /// The index a bare `CLUSTER` orders it by (`ALTER TABLE ... CLUSTER ON`,
+    /// `pg_index.indisclustered`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clustered_on: Option<String>,
 }
 
 /// One storage parameter of a table. Both parts are checked when read ([`StorageParameter::parse`]),
@@ -1353,6 +1357,7 @@ impl PartialEq for Table {
             && self.force_row_security == other.force_row_security
             && self.storage_parameters == other.storage_parameters
             && self.replica_identity == other.replica_identity
+            && self.clustered_on == other.clustered_on
     }
 }
 

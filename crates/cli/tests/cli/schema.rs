@@ -888,6 +888,33 @@ CREATE RULE rl AS ON UPDATE TO s2.t DO ALSO INSERT INTO s2.audit VALUES (1);";
     check_plan("", &commented);
 }
 
+/// `CLUSTER ON` (adv-d D8): the index a bare `CLUSTER` orders the table by. Read, dumped, set,
+/// moved and unset in place, and set again on an index built again (which loses the mark).
+#[test]
+fn a_tables_cluster_index_is_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);";
+    let on_key = format!("{plain}\nALTER TABLE t CLUSTER ON t_pkey;");
+    let on_v = format!("{plain}\nALTER TABLE t CLUSTER ON t_v;");
+    let dir = migrations(&[("1_clustered", &on_v)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    assert_eq!(model(&dir, &db)["tables"][0]["clustered_on"], "t_v");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &on_key);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" CLUSTER ON "t_pkey""#), "{plan}");
+    let plan = check_plan(&on_key, &on_v);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" CLUSTER ON "t_v""#), "{plan}");
+    let plan = check_plan(&on_v, plain);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" SET WITHOUT CLUSTER"#), "{plan}");
+    let plan = check_plan(&on_v, &on_v.replace("ON t (v)", "ON t (lower(v))"));
+    assert!(plan.contains("DROP INDEX") && plan.contains(r#"CLUSTER ON "t_v""#), "{plan}");
+    check_plan(
+        &on_v,
+        &on_v.replace("CREATE INDEX t_v ON t (v);", "").replace("CLUSTER ON t_v", "CLUSTER ON t_pkey"),
+    );
+    check_plan("", &on_v);
+}
+
 /// A view column's default (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, adv-d D8): what an
 /// `INSERT` through the view stores in a column it does not name. Read, dumped, set, changed and
 /// dropped in place, and given back to a view created again.
