@@ -394,6 +394,7 @@ fn column_settings(row: &Row) -> Result<ColumnSettings, DbError> {
         statistics_target: optional(row, 12).and_then(|target| target.parse().ok()),
         storage: (strategy != type_default).then_some(ColumnStorage { strategy, type_default }),
         compression: Compression::from_code(&text(row, 15)),
+        options: parameters(items(row, 16))?,
     })
 }
 
@@ -700,7 +701,8 @@ impl PgConnection {
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END, ds.description, NOT a.attislocal, a.attnum, \
-             coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression \
+             coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression, \
+             array_to_string(a.attoptions, E'\\x1f') \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \

@@ -387,7 +387,7 @@ impl Column {
     }
 
     /// The `ALTER COLUMN` actions (`SET STATISTICS 500`, `SET STORAGE EXTERNAL`, `SET
-    /// COMPRESSION lz4`) that turn the settings `from` into this column's, each to run on its
+    /// COMPRESSION lz4`, `RESET (n_distinct)`, `SET (n_distinct = '5')`) that turn the settings `from` into this column's, each to run on its
     /// own. A new column starts from the defaults.
     pub fn settings_actions(&self, from: &ColumnSettings) -> Vec<(ColumnSetting, String)> {
         let (old, new) = (from, &self.settings);
@@ -407,6 +407,20 @@ impl Column {
         if old.compression != new.compression {
             let method = new.compression.map_or("DEFAULT", Compression::keyword);
             out.push((ColumnSetting::Compression, format!("SET COMPRESSION {method}")));
+        }
+        let reset: Vec<String> = old
+            .options
+            .iter()
+            .filter(|before| !new.options.iter().any(|after| after.name == before.name))
+            .map(StorageParameter::quoted_name)
+            .collect();
+        if !reset.is_empty() {
+            out.push((ColumnSetting::Options, format!("RESET ({})", reset.join(", "))));
+        }
+        let set: Vec<StorageParameter> =
+            new.options.iter().filter(|after| !old.options.contains(after)).cloned().collect();
+        if !set.is_empty() {
+            out.push((ColumnSetting::Options, format!("SET ({})", StorageParameter::assignments(&set))));
         }
         out
     }
@@ -912,7 +926,7 @@ impl Schema {
 impl Schema {
     /// The settings a column of `table` has once its parent's (a partition's, or the first
     /// inheritance parent's) are set: `SET STATISTICS` and `SET STORAGE` on a parent reach its
-    /// children's columns of the same name, `SET COMPRESSION` does not.
+    /// children's columns of the same name, `SET COMPRESSION` and `SET (...)` do not.
     fn settings_from_parent(&self, table: &Table, column: &Column) -> ColumnSettings {
         let first_parent = table.inherits.first();
         let parent = self.tables.iter().find(|t| {
@@ -920,7 +934,9 @@ impl Schema {
                 || first_parent.is_some_and(|(schema, name)| t.schema == *schema && t.name == *name)
         });
         match parent.and_then(|p| p.columns.iter().find(|c| c.name == column.name)) {
-            Some(given) => ColumnSettings { compression: None, ..given.settings.clone() },
+            Some(given) => {
+                ColumnSettings { compression: None, options: Vec::new(), ..given.settings.clone() }
+            }
             None => ColumnSettings::default(),
         }
     }

@@ -620,8 +620,8 @@ pub struct Column {
     pub settings: ColumnSettings,
 }
 
-/// What `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION` sets on a column; `None` for
-/// the default of each.
+/// What `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION | (...)` sets on a column;
+/// `None` (or none) for the default of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ColumnSettings {
     /// The statistics target (`pg_attribute.attstattarget`), when set.
@@ -633,6 +633,10 @@ pub struct ColumnSettings {
     /// The compression method (`attcompression`), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// Its options (`pg_attribute.attoptions`: `n_distinct`, `n_distinct_inherited`), sorted by
+    /// name: what `ANALYZE` takes for the number of distinct values instead of its estimate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<StorageParameter>,
 }
 
 impl ColumnSettings {
@@ -651,6 +655,8 @@ pub enum ColumnSetting {
     Storage,
     /// `SET COMPRESSION`.
     Compression,
+    /// `SET (...)` or `RESET (...)` of its options.
+    Options,
 }
 
 /// A column's storage strategy set apart from its type's, with the type's (which `SET STORAGE`

@@ -992,6 +992,40 @@ CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);";
     assert!(plan.contains(r#"ALTER TABLE "public"."p1" ALTER COLUMN "v" SET STATISTICS 300"#), "{plan}");
 }
 
+/// A column's `n_distinct` and `n_distinct_inherited` (`ALTER COLUMN ... SET (...)`, adv-d D8):
+/// what `ANALYZE` takes for the number of distinct values. Read, dumped, set, changed and reset
+/// in place, on new tables and columns too; a parent's options do not reach its partitions.
+#[test]
+fn column_options_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);";
+    let set = format!(
+        "{plain}\nALTER TABLE parted ALTER v SET (n_distinct_inherited = 5);
+ALTER TABLE p1 ALTER v SET (n_distinct = -0.5, n_distinct_inherited = 7);"
+    );
+    let dir = migrations(&[("1_set", &set)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let tables = model(&dir, &db)["tables"].clone();
+    assert_eq!(
+        tables[1]["columns"][1]["settings"]["options"][0]["name"], "n_distinct_inherited",
+        "{tables:#}"
+    );
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &set);
+    assert!(
+        plan.contains(r#"ALTER TABLE "public"."parted" ALTER COLUMN "v" SET ("n_distinct_inherited" = '5')"#),
+        "{plan}"
+    );
+    let plan = check_plan(&set, &set.replace("n_distinct = -0.5, ", ""));
+    assert!(plan.contains(r#"ALTER TABLE "public"."p1" ALTER COLUMN "v" RESET ("n_distinct")"#), "{plan}");
+    assert!(!plan.contains(" SET ("), "{plan}");
+    let plan = check_plan(&set, &set.replace("= 7", "= 8"));
+    assert!(plan.contains(r#"SET ("n_distinct_inherited" = '8')"#), "{plan}");
+    check_plan(&set, plain);
+    check_plan("", &set);
+}
+
 /// Aggregates are not modelled (ARCHITECTURE.md): `schema dump` names each one it leaves out,
 /// on stderr (stdout stays SQL) and in JSON, never in silence (h-adv S10).
 #[test]
