@@ -155,6 +155,13 @@ fn not_modelled_query(kind: NotModelledKind, class_filter: &str) -> String {
              FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid >= {FIRST_NORMAL_OID} AND {}",
             not_extension_owned("pg_transform", "t.oid"),
         ),
+        // `attstattarget` is -1 for the default before PostgreSQL 17, NULL since.
+        NotModelledKind::IndexStatisticsTarget => format!(
+            "SELECT {} || ' column ' || a.attnum || ' (' || a.attstattarget || ')' AS name FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('i', 'I') AND a.attnum > 0 AND a.attstattarget >= 0 AND {class_filter}",
+            qualified("n.nspname", "c.relname"),
+        ),
     }
 }
 

@@ -141,11 +141,14 @@ pub enum NotModelledKind {
     Language,
     /// `CREATE TRANSFORM`.
     Transform,
+    /// `ALTER INDEX ... ALTER COLUMN ... SET STATISTICS` (the index is modelled, the statistics
+    /// target of its expression columns is not).
+    IndexStatisticsTarget,
 }
 
 impl NotModelledKind {
     /// Every kind, in the order objects are listed.
-    pub const ALL: [NotModelledKind; 22] = [
+    pub const ALL: [NotModelledKind; 23] = [
         NotModelledKind::Aggregate,
         NotModelledKind::Operator,
         NotModelledKind::OperatorClass,
@@ -168,6 +171,7 @@ impl NotModelledKind {
         NotModelledKind::AccessMethod,
         NotModelledKind::Language,
         NotModelledKind::Transform,
+        NotModelledKind::IndexStatisticsTarget,
     ];
 
     /// What people call it.
@@ -195,6 +199,7 @@ impl NotModelledKind {
             NotModelledKind::AccessMethod => "access method",
             NotModelledKind::Language => "language",
             NotModelledKind::Transform => "transform",
+            NotModelledKind::IndexStatisticsTarget => "index statistics target",
         }
     }
 }
@@ -206,7 +211,8 @@ pub struct NotModelledObject {
     pub kind: NotModelledKind,
     /// Its name as people read it: an aggregate's or an operator's signature (`regprocedure`,
     /// `regoperator`), a cast's `(source AS target)`, a user mapping's `FOR role SERVER server`,
-    /// a typed table's name and `OF type`; a schema's object qualified, names quoted as SQL
+    /// a typed table's name and `OF type`, an index's name, column number and statistics
+    /// target (`public.t_expr column 1 (1000)`); a schema's object qualified, names quoted as SQL
     /// quotes them.
     pub name: String,
 }

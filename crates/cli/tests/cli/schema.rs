@@ -1064,7 +1064,9 @@ CREATE EVENT TRIGGER watch_ddl ON ddl_command_start EXECUTE FUNCTION on_ddl();
 CREATE PUBLICATION feed FOR TABLE app.items;
 CREATE TYPE address AS (street text);
 CREATE TABLE addresses OF address;
-CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;";
+CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;
+CREATE INDEX items_twice ON app.items ((id * 2));
+ALTER INDEX app.items_twice ALTER COLUMN 1 SET STATISTICS 1000;";
     let dir = migrations(&[("1_unmodelled", sql)]);
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy.code, 0, "{deploy:?}");
@@ -1082,6 +1084,7 @@ CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;";
         ("foreign_server", "far"),
         ("event_trigger", "watch_ddl"),
         ("publication", "feed"),
+        ("index_statistics_target", "app.items_twice column 1 (1000)"),
     ];
     for (kind, name) in left_out {
         let warning =
