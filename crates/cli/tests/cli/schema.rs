@@ -943,6 +943,10 @@ CREATE VIEW vw AS SELECT id, v, src FROM t;";
     let narrower = with_default.replace("SELECT id, v, src", "SELECT id, src");
     let plan = check_plan(&with_default, &narrower);
     assert!(plan.contains("DROP VIEW") && plan.contains("SET DEFAULT 'web'::text"), "{plan}");
+    // As is one over a column retyped.
+    let retyped = with_default.replace("src text", "src varchar(20)");
+    let plan = check_plan(&with_default, &retyped);
+    assert!(plan.contains("DROP VIEW") && plan.contains("SET DEFAULT 'web'"), "{plan}");
     check_plan("", &with_default);
 }
 
