@@ -402,8 +402,8 @@ fn recreate_dependents(
 }
 
 /// `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION | (...)` from the settings `from` to
-/// the column's: the statistics target and options under the lock `ANALYZE` takes, the others under the table's
-/// exclusive lock (no rewrite: values already stored stay as they are).
+/// the column's: the statistics target and options under the lock `ANALYZE` takes, the others
+/// under the table's exclusive lock (no rewrite: values already stored stay as they are).
 pub(crate) fn change_settings(plan: &mut Builder, table: &Table, column: &Column, from: &ColumnSettings) {
     let source = SchemaChange::ChangeColumnSettings(OfTable::new(&table.schema, &table.name, &column.name));
     for (setting, statement) in column.settings_statements(&table.qualified_name(), from) {

@@ -387,8 +387,8 @@ impl Column {
     }
 
     /// The `ALTER COLUMN` actions (`SET STATISTICS 500`, `SET STORAGE EXTERNAL`, `SET
-    /// COMPRESSION lz4`, `RESET (n_distinct)`, `SET (n_distinct = '5')`) that turn the settings `from` into this column's, each to run on its
-    /// own. A new column starts from the defaults.
+    /// COMPRESSION lz4`, `RESET (n_distinct)`, `SET (n_distinct = '5')`) that turn the settings
+    /// `from` into this column's, each to run on its own. A new column starts from the defaults.
     pub fn settings_actions(&self, from: &ColumnSettings) -> Vec<(ColumnSetting, String)> {
         let (old, new) = (from, &self.settings);
         let mut out = Vec::new();
