@@ -1003,6 +1003,12 @@ END
         {
             after_swap.push(step(wanted.replica_identity_statement(), Lock::AccessExclusive, &[], false));
         }
+        // So may the index `CLUSTER` orders the table by, which takes its mark along.
+        if let Some(wanted) = desired.tables.iter().find(|t| same_table(t, &self.table))
+            && wanted.clustered_on.is_some()
+        {
+            after_swap.push(step(wanted.cluster_statement(), Lock::ShareUpdateExclusive, &[], false));
+        }
         for trigger in &carried {
             after_swap.push(step(trigger.definition.clone(), Lock::ShareRowExclusive, &[], false));
             if trigger.firing != TriggerFiring::Origin {
@@ -1032,7 +1038,9 @@ END
             if view.materialized {
                 self.repopulated.push(qualified(&view.schema, &view.name));
             }
-            self.swap.push(step(view.create_statement(), Lock::None, hazards, false));
+            for statement in view.create_statements() {
+                self.swap.push(step(statement, Lock::None, hazards, false));
+            }
             for index in desired.indexes.iter().filter(|i| i.schema == view.schema && i.table == view.name) {
                 self.swap.push(step(index.definition.clone(), Lock::None, &[Hazard::IndexBuild], false));
             }

@@ -401,14 +401,14 @@ fn recreate_dependents(
     }
 }
 
-/// `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION` from the settings `from` to the
-/// column's: the statistics target under the lock `ANALYZE` takes, the others under the table's
-/// exclusive lock (no rewrite: values already stored stay as they are).
+/// `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION | (...)` from the settings `from` to
+/// the column's: the statistics target and options under the lock `ANALYZE` takes, the others
+/// under the table's exclusive lock (no rewrite: values already stored stay as they are).
 pub(crate) fn change_settings(plan: &mut Builder, table: &Table, column: &Column, from: &ColumnSettings) {
     let source = SchemaChange::ChangeColumnSettings(OfTable::new(&table.schema, &table.name, &column.name));
     for (setting, statement) in column.settings_statements(&table.qualified_name(), from) {
         let lock = match setting {
-            ColumnSetting::StatisticsTarget => Lock::ShareUpdateExclusive,
+            ColumnSetting::StatisticsTarget | ColumnSetting::Options => Lock::ShareUpdateExclusive,
             ColumnSetting::Storage | ColumnSetting::Compression => Lock::AccessExclusive,
         };
         plan.push(&source, statement, lock, &[]);
@@ -461,6 +461,7 @@ pub(crate) fn settings_reached_from_parent(
                 false => own_before.storage,
             },
             compression: own_after.compression,
+            options: own_after.options.clone(),
         };
         change_settings(plan, new, column, &reached);
     }

@@ -91,7 +91,8 @@ fn creates(step: &Step, comment: &Comment) -> bool {
         | (SchemaChange::DropFunction(n), CommentObject::Function) => named(n),
         (SchemaChange::AddConstraint { constraint, .. }, CommentObject::Constraint)
         | (SchemaChange::CreateTrigger(constraint), CommentObject::Trigger)
-        | (SchemaChange::CreatePolicy(constraint), CommentObject::Policy) => part(constraint),
+        | (SchemaChange::CreatePolicy(constraint), CommentObject::Policy)
+        | (SchemaChange::CreateRule(constraint), CommentObject::Rule) => part(constraint),
         _ => false,
     }
 }
@@ -135,5 +136,8 @@ fn exists(schema: &Schema, comment: &Comment) -> bool {
             schema.policies.iter().any(|p| same(&p.schema, &p.table) && Some(p.name.as_str()) == part)
         }
         CommentObject::Statistics => schema.statistics.iter().any(|s| same(&s.schema, &s.name)),
+        CommentObject::Rule => {
+            schema.rules.iter().any(|r| same(&r.schema, &r.table) && Some(r.name.as_str()) == part)
+        }
     }
 }

@@ -245,6 +245,8 @@ pub enum TableChange<'a> {
     ResetStorageParameter(&'a StorageParameter),
     /// The replica identity.
     SetReplicaIdentity,
+    /// The index `CLUSTER` orders it by.
+    SetClusterIndex,
     /// Row-level security enabled or disabled, forced or not.
     SetRowSecurity,
     /// The table's own comment.
@@ -487,6 +489,9 @@ pub(crate) fn table<'a>(old: &'a Table, new: &'a Table) -> Vec<TableChange<'a>> 
     storage_parameters(&mut out, old, new);
     if old.replica_identity != new.replica_identity {
         out.push(TableChange::SetReplicaIdentity);
+    }
+    if old.clustered_on != new.clustered_on {
+        out.push(TableChange::SetClusterIndex);
     }
     if (old.row_security, old.force_row_security) != (new.row_security, new.force_row_security) {
         out.push(TableChange::SetRowSecurity);

@@ -35,6 +35,7 @@ pub(crate) fn table(columns: Vec<Column>) -> Table {
         force_row_security: false,
         storage_parameters: Vec::new(),
         replica_identity: Default::default(),
+        clustered_on: None,
     }
 }
 

@@ -194,6 +194,7 @@ mod tests {
             definition: " SELECT crm.total() AS total;".into(),
             options: Vec::new(),
             with_no_data: Default::default(),
+            column_defaults: Vec::new(),
         };
         let alone = View { name: "alone".into(), definition: " SELECT 1;".into(), ..totals.clone() };
         let reported = function("reported", "SELECT total FROM crm.totals");

@@ -140,6 +140,7 @@ mod tests {
                 definition: definition.into(),
                 options: Vec::new(),
                 with_no_data: Default::default(),
+                column_defaults: Vec::new(),
             }],
             owners: vec![Owner { object: OwnedObject::View, name: "ids".into(), ..owner("app") }],
             ..schema(Vec::new())

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
-    Constraint, ConstraintKind, Index, RowTypeStage, Schema, Sequence, Table, Trigger, TriggerFiring,
+    Constraint, ConstraintKind, Index, RowTypeStage, Rule, Schema, Sequence, Table, Trigger, TriggerFiring,
     comment_statements, qualified,
 };
 use haste_sql::{quote_ident, quote_literal};
@@ -85,6 +85,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
                 Lock::None,
                 &[],
             );
+        }
+        let before = from.schemas.iter().find(|n| n.name == namespace.name).and_then(|n| n.comment.as_ref());
+        if namespace.comment.as_ref() != before {
+            let source = SchemaChange::SetSchemaComment(namespace.name.clone());
+            plan.push(&source, namespace.comment_statement(), Lock::ShareUpdateExclusive, &[]);
         }
     }
     for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
@@ -220,7 +225,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
     }
     // A rule on a table or view that stays (a view created again takes its rules along).
-    for old in from.rules.iter().filter(|r| !stays(&r.schema, &r.table, to.rules.contains(r))) {
+    for old in from.rules.iter().filter(|r| !stays(&r.schema, &r.table, has_rule(to, r))) {
         let key = qualified(&old.schema, &old.table);
         let view_kept = to.views.iter().any(|v| v.schema == old.schema && v.name == old.table)
             && !views.creates(&old.schema, &old.table);
@@ -618,6 +623,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     //    order, triggers, row security, policies, comments, privileges and owners (objects
     //    created again get theirs back here).
     settings::replica_identities(&mut plan, from, to);
+    settings::cluster_indexes(&mut plan, from, to);
     let created_early: Vec<&haste_schema::View> = creations
         .iter()
         .filter_map(|creation| match creation {
@@ -631,9 +637,13 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         create_view(&mut plan, view);
     }
     for new in to.views.iter().filter(|view| !views.creates(&view.schema, &view.name)) {
-        if let Some(old) = from.views.iter().find(|old| old.same_query(new) && old.options != new.options) {
+        if let Some(old) = from.views.iter().find(|old| old.same_query(new)) {
             let source = SchemaChange::AlterView(Named::new(&new.schema, &new.name));
-            for statement in new.alter_options_statements(old) {
+            let options = match old.options != new.options {
+                true => new.alter_options_statements(old),
+                false => Vec::new(),
+            };
+            for statement in options.into_iter().chain(new.column_default_statements(&old.column_defaults)) {
                 plan.push(&source, statement, Lock::AccessExclusive, &[]);
             }
         }
@@ -647,9 +657,32 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
         plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
     }
-    for new in to.rules.iter().filter(|r| !stays(&r.schema, &r.table, from.rules.contains(r))) {
-        let source = SchemaChange::CreateRule(OfTable::new(&new.schema, &new.table, &new.name));
-        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
+    // A rule is created enabled: one that fires otherwise is set so, as is one kept whose firing
+    // changes.
+    for new in &to.rules {
+        let kept = stays(&new.schema, &new.table, has_rule(from, new));
+        let of_table = OfTable::new(&new.schema, &new.table, &new.name);
+        if !kept {
+            plan.push(
+                &SchemaChange::CreateRule(of_table.clone()),
+                new.create_statement(),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+        let before = from
+            .rules
+            .iter()
+            .find(|old| kept && (&old.schema, &old.table, &old.name) == (&new.schema, &new.table, &new.name))
+            .map_or(TriggerFiring::Origin, |old| old.firing);
+        if new.firing != before {
+            plan.push(
+                &SchemaChange::SetRuleFiring(of_table),
+                new.firing_statement(),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
     }
     // A trigger is created enabled: one that fires otherwise is set so, as is one kept whose
     // firing changes. Setting a partitioned table's trigger sets its partitions' clones too, so
@@ -946,6 +979,14 @@ fn clone_of(schema: &Schema, clone: &Trigger, parent: &Trigger) -> bool {
         })
 }
 
+/// Whether `side` has `rule` with the same definition (its firing aside, which changes in place).
+fn has_rule(side: &Schema, rule: &Rule) -> bool {
+    side.rules.iter().any(|other| {
+        (&other.schema, &other.table, &other.name, &other.definition)
+            == (&rule.schema, &rule.table, &rule.name, &rule.definition)
+    })
+}
+
 /// Whether `side` has `trigger` with the same definition (its firing aside, which changes in
 /// place).
 fn has_trigger(side: &Schema, trigger: &Trigger) -> bool {
@@ -991,7 +1032,9 @@ fn create_function(plan: &mut Builder, function: &haste_schema::Function) {
 
 fn create_view(plan: &mut Builder, view: &haste_schema::View) {
     let source = SchemaChange::CreateView(Named::new(&view.schema, &view.name));
-    plan.push(&source, view.create_statement(), Lock::None, &[]);
+    for statement in view.create_statements() {
+        plan.push(&source, statement, Lock::None, &[]);
+    }
 }
 
 /// Whether PostgreSQL validates the body against the catalog at creation (`LANGUAGE sql`).

@@ -244,6 +244,7 @@ mod tests {
                 definition: " SELECT id, amount FROM crm.deals;".into(),
                 options: Vec::new(),
                 with_no_data: Default::default(),
+                column_defaults: Vec::new(),
             }],
             privileges,
             ..Schema::default()

@@ -46,6 +46,8 @@ pub enum SchemaChange {
     CreateSchema(String),
     /// `DROP SCHEMA`.
     DropSchema(String),
+    /// `COMMENT ON SCHEMA` set or cleared.
+    SetSchemaComment(String),
     /// `CREATE EXTENSION`.
     CreateExtension(String),
     /// `DROP EXTENSION`.
@@ -173,6 +175,8 @@ pub enum SchemaChange {
     DropRule(OfTable),
     /// A trigger disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
     SetTriggerFiring(OfTable),
+    /// A rule disabled or enabled (`ENABLE REPLICA`, `ENABLE ALWAYS`).
+    SetRuleFiring(OfTable),
     /// A policy created.
     CreatePolicy(OfTable),
     /// A policy dropped.
@@ -185,6 +189,8 @@ pub enum SchemaChange {
     SetPersistence(Named),
     /// A table's replica identity set (again, when the index it names was built again).
     SetReplicaIdentity(Named),
+    /// A table's cluster index set (again, when that index was built again) or unset.
+    SetClusterIndex(Named),
     /// The comments of a table and its columns set or cleared.
     SetComments(Named),
     /// A comment on another object set, set again (the object was created again) or cleared:

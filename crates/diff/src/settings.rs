@@ -97,6 +97,40 @@ pub(crate) fn replica_identities(plan: &mut Builder, from: &Schema, to: &Schema)
     }
 }
 
+/// `CLUSTER ON` of every table of `to` whose cluster index differs from `from`'s, or is one the
+/// plan drops and builds again (a new index is not marked), and `SET WITHOUT CLUSTER` of a table
+/// that keeps its index unmarked. Runs after indexes and keys are built.
+pub(crate) fn cluster_indexes(plan: &mut Builder, from: &Schema, to: &Schema) {
+    let old_tables = by(&from.tables, table_key);
+    let index_key = |index: &haste_schema::Index| format!("{}.{}", index.schema, index.name);
+    let old_indexes = by(&from.indexes, index_key);
+    for new in &to.tables {
+        let old = old_tables.get(&table_key(new));
+        let rebuilt = match (&new.clustered_on, old) {
+            (Some(name), Some(old)) => index_rebuilt(old, new, name, &old_indexes, to),
+            _ => false,
+        };
+        // A new table is clustered on nothing; a dropped index takes its mark along.
+        let changed = match (old.and_then(|old| old.clustered_on.as_ref()), &new.clustered_on) {
+            (before, Some(after)) => before != Some(after),
+            (Some(before), None) => index_kept(new, before, to),
+            (None, None) => false,
+        };
+        if changed || rebuilt {
+            let source = SchemaChange::SetClusterIndex(Named::new(&new.schema, &new.name));
+            plan.push(&source, new.cluster_statement(), Lock::ShareUpdateExclusive, &[]);
+        }
+    }
+}
+
+/// Whether `to` still has the index (or key constraint) named `name` on `table`.
+fn index_kept(table: &Table, name: &str, to: &Schema) -> bool {
+    to.indexes
+        .iter()
+        .any(|index| index.schema == table.schema && index.table == table.name && index.name == name)
+        || table.constraints.iter().any(|c| c.name == name)
+}
+
 /// Whether the index (or key constraint) named `name` on the table changes between the two
 /// sides, so the plan drops it and builds it again.
 fn index_rebuilt(

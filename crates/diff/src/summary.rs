@@ -165,6 +165,7 @@ fn table_part(table: &Table, change: &TableChange) -> (usize, ChangeKind, &'stat
             (3, ChangeKind::Removed, "storage parameter", member(&parameter.name))
         }
         TableChange::SetReplicaIdentity => (4, ChangeKind::Changed, "replica identity of table", whole),
+        TableChange::SetClusterIndex => (4, ChangeKind::Changed, "cluster index of table", whole),
         TableChange::SetRowSecurity | TableChange::ChangeTableComment | TableChange::ChangePartitioning => {
             (5, ChangeKind::Changed, "table", whole)
         }

@@ -190,6 +190,7 @@ mod tests {
             definition: definition.into(),
             options: Vec::new(),
             with_no_data: Default::default(),
+            column_defaults: Vec::new(),
         }
     }
 

@@ -12,7 +12,7 @@ use haste_schema::{
     Composite, Compression, Constraint, ConstraintKind, Domain, DomainConstraint, Enum, Extension, Function,
     Identity, Index, IndexKey, Namespace, NotModelled, NotModelledKind, NotModelledObject, Policy, Range,
     References, ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
-    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, WithNoData,
+    StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, ViewColumnDefault, WithNoData,
 };
 use haste_sql::quote_literal;
 use tokio_postgres::SimpleQueryRow;
@@ -154,6 +154,13 @@ fn not_modelled_query(kind: NotModelledKind, class_filter: &str) -> String {
             "SELECT 'FOR ' || format_type(t.trftype, NULL) || ' LANGUAGE ' || quote_ident(l.lanname) AS name \
              FROM pg_transform t JOIN pg_language l ON l.oid = t.trflang WHERE t.oid >= {FIRST_NORMAL_OID} AND {}",
             not_extension_owned("pg_transform", "t.oid"),
+        ),
+        // `attstattarget` is -1 for the default before PostgreSQL 17, NULL since.
+        NotModelledKind::IndexStatisticsTarget => format!(
+            "SELECT {} || ' column ' || a.attnum || ' (' || a.attstattarget || ')' AS name FROM pg_attribute a \
+             JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('i', 'I') AND a.attnum > 0 AND a.attstattarget >= 0 AND {class_filter}",
+            qualified("n.nspname", "c.relname"),
         ),
     }
 }
@@ -394,6 +401,7 @@ fn column_settings(row: &Row) -> Result<ColumnSettings, DbError> {
         statistics_target: optional(row, 12).and_then(|target| target.parse().ok()),
         storage: (strategy != type_default).then_some(ColumnStorage { strategy, type_default }),
         compression: Compression::from_code(&text(row, 15)),
+        options: parameters(items(row, 16))?,
     })
 }
 
@@ -650,7 +658,9 @@ impl PgConnection {
                WHERE x.indrelid = c.oid AND x.indisreplident) END, \
              CASE WHEN NOT c.relispartition THEN (SELECT string_agg(pn.nspname || E'\\x1e' || p.relname, E'\\x1f' ORDER BY i.inhseqno) \
                FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-               WHERE i.inhrelid = c.oid) END \
+               WHERE i.inhrelid = c.oid) END, \
+             (SELECT ic.relname FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid \
+               WHERE x.indrelid = c.oid AND x.indisclustered) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid \
              LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = c.oid AND ds.objsubid = 0 \
@@ -682,6 +692,7 @@ impl PgConnection {
                         .ok_or_else(|| {
                             DbError::message(format!("unexpected replica identity `{}`", text(row, 14)))
                         })?,
+                    clustered_on: optional(row, 17),
                 };
                 Ok((text(row, 0), table))
             })
@@ -697,7 +708,8 @@ impl PgConnection {
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END, ds.description, NOT a.attislocal, a.attnum, \
-             coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression \
+             coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression, \
+             array_to_string(a.attoptions, E'\\x1f') \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -872,9 +884,23 @@ impl PgConnection {
                     definition: text(row, 3),
                     options: parameters(items(row, 4))?,
                     with_no_data: WithNoData(flag(row, 5)),
+                    column_defaults: Vec::new(),
                 })
             })
             .collect::<Result<_, DbError>>()?;
+        let view_defaults = self.text_rows(&format!(
+            "SELECT n.nspname, c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d \
+             JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum \
+             JOIN pg_class c ON c.oid = d.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'v' AND {class_filter} ORDER BY 1, 2, a.attnum"
+        ))?;
+        for row in &view_defaults {
+            let (schema_name, name) = (text(row, 0), text(row, 1));
+            if let Some(view) = schema.views.iter_mut().find(|v| v.schema == schema_name && v.name == name) {
+                view.column_defaults
+                    .push(ViewColumnDefault { column: text(row, 2), expression: text(row, 3) });
+            }
+        }
         schema.functions = self
             .text_rows(&format!(
                 "SELECT n.nspname, p.oid::regprocedure::text, pg_get_functiondef(p.oid), l.lanname, p.proname, \
@@ -969,18 +995,23 @@ impl PgConnection {
             .collect();
         schema.rules = self
             .text_rows(&format!(
-                "SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid) FROM pg_rewrite r \
+                "SELECT n.nspname, c.relname, r.rulename, pg_get_ruledef(r.oid), r.ev_enabled FROM pg_rewrite r \
                  JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE r.rulename <> '_RETURN' AND {class_filter} ORDER BY 1, 2, 3"
             ))?
             .iter()
-            .map(|row| Rule {
-                schema: text(row, 0),
-                table: text(row, 1),
-                name: text(row, 2),
-                definition: text(row, 3),
+            .map(|row| {
+                Ok(Rule {
+                    schema: text(row, 0),
+                    table: text(row, 1),
+                    name: text(row, 2),
+                    definition: text(row, 3),
+                    firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
+                        DbError::message(format!("unexpected rule firing `{}`", text(row, 4)))
+                    })?,
+                })
             })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         let not_modelled = NotModelledKind::ALL
             .iter()
             .enumerate()
@@ -1075,6 +1106,10 @@ impl PgConnection {
                JOIN pg_policy o ON o.oid = d.objoid JOIN pg_class c ON c.oid = o.polrelid \
                JOIN pg_namespace n ON n.oid = c.relnamespace \
                WHERE d.objoid >= {FIRST_NORMAL_OID} AND d.classoid = 'pg_policy'::regclass AND {class_filter} \
+             UNION ALL SELECT 'rule', n.nspname, c.relname, r.rulename, d.description FROM pg_description d \
+               JOIN pg_rewrite r ON r.oid = d.objoid JOIN pg_class c ON c.oid = r.ev_class \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+               WHERE d.objoid >= {FIRST_NORMAL_OID} AND d.classoid = 'pg_rewrite'::regclass AND r.rulename <> '_RETURN' AND {class_filter} \
              ) comments ORDER BY 1, 2, 3, 4",
             function_filter = not_extension_owned("pg_proc", "p.oid"),
             not_type_internal = not_type_internal("p.oid"),
@@ -1093,6 +1128,7 @@ impl PgConnection {
                     "constraint" => CommentObject::Constraint,
                     "trigger" => CommentObject::Trigger,
                     "policy" => CommentObject::Policy,
+                    "rule" => CommentObject::Rule,
                     "statistics" => CommentObject::Statistics,
                     other => return Err(DbError::message(format!("unexpected comment kind `{other}`"))),
                 };

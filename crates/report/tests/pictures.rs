@@ -70,6 +70,7 @@ fn table(schema: &str, name: &str, columns: Vec<Column>, constraints: Vec<Constr
         force_row_security: false,
         storage_parameters: Vec::new(),
         replica_identity: Default::default(),
+        clustered_on: None,
     }
 }
 

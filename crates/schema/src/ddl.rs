@@ -12,9 +12,9 @@ use haste_sql::{quote_ident, quote_literal};
 use crate::{
     Attribute, Collation, Column, ColumnSetting, ColumnSettings, Comment, CommentObject, Composite,
     Compression, Constraint, ConstraintKind, DefaultObjects, DefaultPrivilege, Domain, DomainConstraint,
-    Enum, Extension, Function, Identity, Index, OwnedObject, Owner, Policy, Privilege, PrivilegeObject,
-    Range, ReplicaIdentity, RowTypeStage, Schema, Sequence, Statistics, StorageParameter, Table, TableKind,
-    Trigger, View,
+    Enum, Extension, Function, Identity, Index, Namespace, OwnedObject, Owner, Policy, Privilege,
+    PrivilegeObject, Range, ReplicaIdentity, RowTypeStage, Rule, Schema, Sequence, Statistics,
+    StorageParameter, Table, TableKind, Trigger, View, ViewColumnDefault,
 };
 
 /// `"schema"."name"`.
@@ -240,6 +240,7 @@ impl Comment {
             CommentObject::Trigger => format!("TRIGGER {part} ON {name}"),
             CommentObject::Policy => format!("POLICY {part} ON {name}"),
             CommentObject::Statistics => format!("STATISTICS {name}"),
+            CommentObject::Rule => format!("RULE {part} ON {name}"),
         };
         let text = text.map_or_else(|| "NULL".to_owned(), quote_literal);
         format!("COMMENT ON {object} IS {text}")
@@ -341,6 +342,26 @@ impl Trigger {
     }
 }
 
+impl Namespace {
+    /// `COMMENT ON SCHEMA ... IS`, its comment or `NULL`.
+    pub fn comment_statement(&self) -> String {
+        let text = self.comment.as_deref().map_or_else(|| "NULL".to_owned(), quote_literal);
+        format!("COMMENT ON SCHEMA {} IS {text}", quote_ident(&self.name))
+    }
+}
+
+impl Rule {
+    /// `ALTER TABLE ... DISABLE | ENABLE [REPLICA | ALWAYS] RULE`, as its firing says.
+    pub fn firing_statement(&self) -> String {
+        format!(
+            "ALTER TABLE {} {} RULE {}",
+            qualified(&self.schema, &self.table),
+            self.firing.keyword(),
+            quote_ident(&self.name)
+        )
+    }
+}
+
 impl Column {
     /// The column as written in `CREATE TABLE` or `ADD COLUMN`.
     pub fn definition(&self) -> String {
@@ -366,8 +387,8 @@ impl Column {
     }
 
     /// The `ALTER COLUMN` actions (`SET STATISTICS 500`, `SET STORAGE EXTERNAL`, `SET
-    /// COMPRESSION lz4`) that turn the settings `from` into this column's, each to run on its
-    /// own. A new column starts from the defaults.
+    /// COMPRESSION lz4`, `RESET (n_distinct)`, `SET (n_distinct = '5')`) that turn the settings
+    /// `from` into this column's, each to run on its own. A new column starts from the defaults.
     pub fn settings_actions(&self, from: &ColumnSettings) -> Vec<(ColumnSetting, String)> {
         let (old, new) = (from, &self.settings);
         let mut out = Vec::new();
@@ -386,6 +407,20 @@ impl Column {
         if old.compression != new.compression {
             let method = new.compression.map_or("DEFAULT", Compression::keyword);
             out.push((ColumnSetting::Compression, format!("SET COMPRESSION {method}")));
+        }
+        let reset: Vec<String> = old
+            .options
+            .iter()
+            .filter(|before| !new.options.iter().any(|after| after.name == before.name))
+            .map(StorageParameter::quoted_name)
+            .collect();
+        if !reset.is_empty() {
+            out.push((ColumnSetting::Options, format!("RESET ({})", reset.join(", "))));
+        }
+        let set: Vec<StorageParameter> =
+            new.options.iter().filter(|after| !old.options.contains(after)).cloned().collect();
+        if !set.is_empty() {
+            out.push((ColumnSetting::Options, format!("SET ({})", StorageParameter::assignments(&set))));
         }
         out
     }
@@ -462,6 +497,15 @@ impl Table {
             ReplicaIdentity::Index(index) => format!("USING INDEX {}", quote_ident(index)),
         };
         format!("ALTER TABLE {} REPLICA IDENTITY {identity}", self.qualified_name())
+    }
+
+    /// `ALTER TABLE ... CLUSTER ON` the index the table has, or `SET WITHOUT CLUSTER`.
+    pub fn cluster_statement(&self) -> String {
+        let setting = match &self.clustered_on {
+            Some(index) => format!("CLUSTER ON {}", quote_ident(index)),
+            None => "SET WITHOUT CLUSTER".to_owned(),
+        };
+        format!("ALTER TABLE {} {setting}", self.qualified_name())
     }
 
     /// `ALTER TABLE ... ADD CONSTRAINT`.
@@ -543,6 +587,32 @@ impl View {
             qualified(&self.schema, &self.name),
             self.definition.trim_end().trim_end_matches(';')
         )
+    }
+
+    /// `CREATE [MATERIALIZED] VIEW` and what it does not say: its columns' defaults.
+    pub fn create_statements(&self) -> Vec<String> {
+        let mut out = vec![self.create_statement()];
+        out.extend(self.column_default_statements(&[]));
+        out
+    }
+
+    /// `ALTER VIEW ... ALTER COLUMN ... DROP DEFAULT` for the columns that had a default in
+    /// `before` and have none, then `SET DEFAULT` for those whose default is new or another.
+    pub fn column_default_statements(&self, before: &[ViewColumnDefault]) -> Vec<String> {
+        let name = qualified(&self.schema, &self.name);
+        let alter = |column: &str, action: String| {
+            format!("ALTER {} {name} ALTER COLUMN {} {action}", self.keyword(), quote_ident(column))
+        };
+        let dropped = before
+            .iter()
+            .filter(|old| !self.column_defaults.iter().any(|new| new.column == old.column))
+            .map(|old| alter(&old.column, "DROP DEFAULT".to_owned()));
+        let set = self
+            .column_defaults
+            .iter()
+            .filter(|new| !before.contains(new))
+            .map(|new| alter(&new.column, format!("SET DEFAULT {}", new.expression)));
+        dropped.chain(set).collect()
     }
 
     /// `ALTER [MATERIALIZED] VIEW ... RESET (...)` for the options `from` has and this view
@@ -751,12 +821,8 @@ impl Schema {
             if namespace.name != "public" {
                 out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)));
             }
-            if let Some(comment) = &namespace.comment {
-                out.push(format!(
-                    "COMMENT ON SCHEMA {} IS {}",
-                    quote_ident(&namespace.name),
-                    quote_literal(comment)
-                ));
+            if namespace.comment.is_some() {
+                out.push(namespace.comment_statement());
             }
         }
         out.extend(self.extensions.iter().map(Extension::create_statement));
@@ -830,7 +896,8 @@ impl Schema {
                 .filter(|t| !t.replica_identity.is_default())
                 .map(Table::replica_identity_statement),
         );
-        out.extend(self.views.iter().map(View::create_statement));
+        out.extend(self.tables.iter().filter(|t| t.clustered_on.is_some()).map(Table::cluster_statement));
+        out.extend(self.views.iter().flat_map(View::create_statements));
         out.extend(self.indexes.iter().filter(|index| on_view(index)).map(|index| index.definition.clone()));
         out.extend(composites(RowTypeStage::AfterViews).map(Composite::create_statement));
         out.extend(functions(RowTypeStage::AfterViews, false));
@@ -840,7 +907,8 @@ impl Schema {
         out.extend(own.iter().map(|trigger| trigger.definition.clone()));
         out.extend(own.iter().filter(|t| !t.firing.is_default()).map(|t| t.firing_statement()));
         out.extend(cloned.iter().map(|t| t.firing_statement()));
-        out.extend(self.rules.iter().map(crate::Rule::create_statement));
+        out.extend(self.rules.iter().map(Rule::create_statement));
+        out.extend(self.rules.iter().filter(|r| !r.firing.is_default()).map(Rule::firing_statement));
         out.extend(self.tables.iter().flat_map(row_security_statements));
         out.extend(self.policies.iter().map(Policy::create_statement));
         out.extend(self.tables.iter().flat_map(comment_statements));
@@ -858,7 +926,7 @@ impl Schema {
 impl Schema {
     /// The settings a column of `table` has once its parent's (a partition's, or the first
     /// inheritance parent's) are set: `SET STATISTICS` and `SET STORAGE` on a parent reach its
-    /// children's columns of the same name, `SET COMPRESSION` does not.
+    /// children's columns of the same name, `SET COMPRESSION` and `SET (...)` do not.
     fn settings_from_parent(&self, table: &Table, column: &Column) -> ColumnSettings {
         let first_parent = table.inherits.first();
         let parent = self.tables.iter().find(|t| {
@@ -866,7 +934,9 @@ impl Schema {
                 || first_parent.is_some_and(|(schema, name)| t.schema == *schema && t.name == *name)
         });
         match parent.and_then(|p| p.columns.iter().find(|c| c.name == column.name)) {
-            Some(given) => ColumnSettings { compression: None, ..given.settings.clone() },
+            Some(given) => {
+                ColumnSettings { compression: None, options: Vec::new(), ..given.settings.clone() }
+            }
             None => ColumnSettings::default(),
         }
     }

@@ -141,11 +141,14 @@ pub enum NotModelledKind {
     Language,
     /// `CREATE TRANSFORM`.
     Transform,
+    /// `ALTER INDEX ... ALTER COLUMN ... SET STATISTICS` (the index is modelled, the statistics
+    /// target of its expression columns is not).
+    IndexStatisticsTarget,
 }
 
 impl NotModelledKind {
     /// Every kind, in the order objects are listed.
-    pub const ALL: [NotModelledKind; 22] = [
+    pub const ALL: [NotModelledKind; 23] = [
         NotModelledKind::Aggregate,
         NotModelledKind::Operator,
         NotModelledKind::OperatorClass,
@@ -168,6 +171,7 @@ impl NotModelledKind {
         NotModelledKind::AccessMethod,
         NotModelledKind::Language,
         NotModelledKind::Transform,
+        NotModelledKind::IndexStatisticsTarget,
     ];
 
     /// What people call it.
@@ -195,6 +199,7 @@ impl NotModelledKind {
             NotModelledKind::AccessMethod => "access method",
             NotModelledKind::Language => "language",
             NotModelledKind::Transform => "transform",
+            NotModelledKind::IndexStatisticsTarget => "index statistics target",
         }
     }
 }
@@ -206,7 +211,8 @@ pub struct NotModelledObject {
     pub kind: NotModelledKind,
     /// Its name as people read it: an aggregate's or an operator's signature (`regprocedure`,
     /// `regoperator`), a cast's `(source AS target)`, a user mapping's `FOR role SERVER server`,
-    /// a typed table's name and `OF type`; a schema's object qualified, names quoted as SQL
+    /// a typed table's name and `OF type`, an index's name, column number and statistics
+    /// target (`public.t_expr column 1 (1000)`); a schema's object qualified, names quoted as SQL
     /// quotes them.
     pub name: String,
 }
@@ -323,6 +329,8 @@ pub enum CommentObject {
     Policy,
     /// An extended statistics object.
     Statistics,
+    /// A rule (`part`) of table or view `name`.
+    Rule,
 }
 
 /// One `COMMENT ON` an object the model holds.
@@ -514,6 +522,10 @@ pub struct Table {
     /// What logical replication writes of an updated or deleted row.
     #[serde(skip_serializing_if = "ReplicaIdentity::is_default")]
     pub replica_identity: ReplicaIdentity,
+    /// The index a bare `CLUSTER` orders it by (`ALTER TABLE ... CLUSTER ON`,
+    /// `pg_index.indisclustered`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clustered_on: Option<String>,
 }
 
 /// One storage parameter of a table. Both parts are checked when read ([`StorageParameter::parse`]),
@@ -614,8 +626,8 @@ pub struct Column {
     pub settings: ColumnSettings,
 }
 
-/// What `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION` sets on a column; `None` for
-/// the default of each.
+/// What `ALTER COLUMN ... SET STATISTICS | STORAGE | COMPRESSION | (...)` sets on a column;
+/// `None` (or none) for the default of each.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ColumnSettings {
     /// The statistics target (`pg_attribute.attstattarget`), when set.
@@ -627,6 +639,10 @@ pub struct ColumnSettings {
     /// The compression method (`attcompression`), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub compression: Option<Compression>,
+    /// Its options (`pg_attribute.attoptions`: `n_distinct`, `n_distinct_inherited`), sorted by
+    /// name: what `ANALYZE` takes for the number of distinct values instead of its estimate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<StorageParameter>,
 }
 
 impl ColumnSettings {
@@ -645,6 +661,8 @@ pub enum ColumnSetting {
     Storage,
     /// `SET COMPRESSION`.
     Compression,
+    /// `SET (...)` or `RESET (...)` of its options.
+    Options,
 }
 
 /// A column's storage strategy set apart from its type's, with the type's (which `SET STORAGE`
@@ -997,6 +1015,20 @@ pub struct View {
     /// A materialized view without rows (`WITH NO DATA`, not refreshed since).
     #[serde(skip_serializing_if = "WithNoData::is_false")]
     pub with_no_data: WithNoData,
+    /// Its columns' defaults (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, `pg_attrdef`), in
+    /// column order: what an `INSERT` through the view gives a column it does not name.
+    /// `pg_get_viewdef` prints none of them; they change in place.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub column_defaults: Vec<ViewColumnDefault>,
+}
+
+/// A view column's default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ViewColumnDefault {
+    /// The view's column.
+    pub column: String,
+    /// The expression, as `pg_get_expr` prints it.
+    pub expression: String,
 }
 
 /// Whether a materialized view is without rows (`pg_class.relispopulated` false: created `WITH
@@ -1086,8 +1118,8 @@ pub struct Trigger {
     pub cloned: bool,
 }
 
-/// When a trigger fires, with `session_replication_role` (`pg_trigger.tgenabled`); serialized
-/// as the catalog writes it (`O`, `D`, `R`, `A`).
+/// When a trigger or rule fires, with `session_replication_role` (`pg_trigger.tgenabled`,
+/// `pg_rewrite.ev_enabled`); serialized as the catalog writes it (`O`, `D`, `R`, `A`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub enum TriggerFiring {
     /// Enabled (`ENABLE TRIGGER`): fires in `origin` and `local` sessions, PostgreSQL's default.
@@ -1106,7 +1138,7 @@ pub enum TriggerFiring {
 }
 
 impl TriggerFiring {
-    /// The catalog's code (`pg_trigger.tgenabled`), or `None` for any other.
+    /// The catalog's code (`pg_trigger.tgenabled`, `pg_rewrite.ev_enabled`), or `None` for any other.
     pub fn from_code(code: &str) -> Option<TriggerFiring> {
         match code {
             "O" => Some(TriggerFiring::Origin),
@@ -1117,7 +1149,7 @@ impl TriggerFiring {
         }
     }
 
-    /// Whether it is what `CREATE TRIGGER` gives (left out of JSON).
+    /// Whether it is what `CREATE TRIGGER` or `CREATE RULE` gives (left out of JSON).
     pub fn is_default(&self) -> bool {
         *self == TriggerFiring::Origin
     }
@@ -1144,6 +1176,10 @@ pub struct Rule {
     pub name: String,
     /// The `CREATE RULE` statement, as `pg_get_ruledef` prints it.
     pub definition: String,
+    /// When it fires (`pg_rewrite.ev_enabled`, `ALTER TABLE ... DISABLE RULE`), which
+    /// `pg_get_ruledef` does not print.
+    #[serde(skip_serializing_if = "TriggerFiring::is_default")]
+    pub firing: TriggerFiring,
 }
 
 impl Rule {
@@ -1333,6 +1369,7 @@ impl PartialEq for Table {
             && self.force_row_security == other.force_row_security
             && self.storage_parameters == other.storage_parameters
             && self.replica_identity == other.replica_identity
+            && self.clustered_on == other.clustered_on
     }
 }
 

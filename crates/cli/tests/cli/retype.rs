@@ -168,6 +168,27 @@ COMMENT ON CONSTRAINT contacts_workspace_id_name_key ON contacts IS 'one name pe
     );
 }
 
+/// The swap builds the view and the index over the retyped column again: the view's column
+/// default and the table's cluster index (adv-d D8) come back with them.
+#[test]
+fn the_swap_gives_back_a_view_columns_default_and_the_cluster_index() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("retype-view-default");
+    let kept = "
+ALTER VIEW ranked ALTER COLUMN score SET DEFAULT 11;
+ALTER TABLE contacts CLUSTER ON contacts_score_idx;";
+    assert_eq!(dev(&dir, &db, &format!("{V1}{kept}"), "init").code, 0);
+    let widened = format!("{}{kept}", v2());
+    let run = dev(&dir, &db, &widened, "widen");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(same_schema(&dir, &db, &widened).code, 0);
+    let default =
+        db.value("SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'ranked'::regclass");
+    assert!(default.as_deref().is_some_and(|d| d.contains("11")), "{default:?}");
+    let clustered = db.value("SELECT indexrelid::regclass::text FROM pg_index WHERE indisclustered");
+    assert_eq!(clustered.as_deref(), Some("contacts_score_idx"));
+}
+
 /// The swapped column was added with the default statistics target, storage and compression:
 /// it takes the desired ones after the swap (the random dev property test found the target
 /// lost).

@@ -832,6 +832,124 @@ CREATE TRIGGER pt AFTER INSERT ON parted FOR EACH ROW EXECUTE FUNCTION trg();";
     check_plan("", &parent_disabled);
 }
 
+/// A rule disabled or made to fire in replica sessions only (`ALTER TABLE ... DISABLE RULE`,
+/// adv-d D8; `pg_get_ruledef` does not print it): read, dumped, set in place on a rule that
+/// stays, and set again on a rule created anew or again.
+#[test]
+fn a_rules_firing_is_kept() {
+    let Some(db) = database() else { return };
+    let enabled = "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE TABLE audit (n int);
+CREATE RULE rl AS ON UPDATE TO t DO ALSO INSERT INTO audit VALUES (1);";
+    let disabled = format!("{enabled}\nALTER TABLE t DISABLE RULE rl;");
+    let dir = migrations(&[("1_disabled", &disabled)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let rules = model(&dir, &db)["rules"].clone();
+    assert_eq!(rules[0]["firing"], "D", "{rules:#}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(enabled, &disabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" DISABLE RULE "rl""#), "{plan}");
+    assert!(!plan.contains("DROP RULE"), "set in place: {plan}");
+    let plan = check_plan(&disabled, enabled);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ENABLE RULE "rl""#), "{plan}");
+    let replica = format!("{enabled}\nALTER TABLE t ENABLE REPLICA RULE rl;");
+    let plan = check_plan(&disabled, &replica);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" ENABLE REPLICA RULE "rl""#), "{plan}");
+    let plan = check_plan(enabled, &disabled.replace("VALUES (1)", "VALUES (2)"));
+    assert!(plan.contains("DROP RULE") && plan.contains("DISABLE RULE"), "{plan}");
+    check_plan("", &disabled);
+}
+
+/// `COMMENT ON SCHEMA` and `COMMENT ON RULE` (adv-d D8): a schema's comment was dumped but never
+/// planned, a rule's neither. Read, dumped, set, cleared, and set again on a rule created again.
+#[test]
+fn schema_and_rule_comments_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE SCHEMA s2; CREATE TABLE s2.t (id int PRIMARY KEY); CREATE TABLE s2.audit (n int);
+CREATE RULE rl AS ON UPDATE TO s2.t DO ALSO INSERT INTO s2.audit VALUES (1);";
+    let commented =
+        format!("{plain}\nCOMMENT ON SCHEMA s2 IS 'second'; COMMENT ON RULE rl ON s2.t IS 'audits';");
+    let dir = migrations(&[("1_commented", &commented)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let comments = model(&dir, &db)["comments"].clone();
+    assert_eq!(
+        (&comments[0]["object"], &comments[0]["part"]),
+        (&"rule".into(), &"rl".into()),
+        "{comments:#}"
+    );
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &commented);
+    assert!(plan.contains(r#"COMMENT ON SCHEMA "s2" IS 'second'"#), "{plan}");
+    assert!(plan.contains(r#"COMMENT ON RULE "rl" ON "s2"."t" IS 'audits'"#), "{plan}");
+    let plan = check_plan(&commented, plain);
+    assert!(plan.contains(r#"COMMENT ON SCHEMA "s2" IS NULL"#), "{plan}");
+    assert!(plan.contains(r#"COMMENT ON RULE "rl" ON "s2"."t" IS NULL"#), "{plan}");
+    let plan = check_plan(plain, &commented.replace("VALUES (1)", "VALUES (2)"));
+    assert!(plan.contains("DROP RULE") && plan.contains("COMMENT ON RULE"), "{plan}");
+    check_plan("", &commented);
+}
+
+/// `CLUSTER ON` (adv-d D8): the index a bare `CLUSTER` orders the table by. Read, dumped, set,
+/// moved and unset in place, and set again on an index built again (which loses the mark).
+#[test]
+fn a_tables_cluster_index_is_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE t (id int PRIMARY KEY, v text); CREATE INDEX t_v ON t (v);";
+    let on_key = format!("{plain}\nALTER TABLE t CLUSTER ON t_pkey;");
+    let on_v = format!("{plain}\nALTER TABLE t CLUSTER ON t_v;");
+    let dir = migrations(&[("1_clustered", &on_v)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    assert_eq!(model(&dir, &db)["tables"][0]["clustered_on"], "t_v");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &on_key);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" CLUSTER ON "t_pkey""#), "{plan}");
+    let plan = check_plan(&on_key, &on_v);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" CLUSTER ON "t_v""#), "{plan}");
+    let plan = check_plan(&on_v, plain);
+    assert!(plan.contains(r#"ALTER TABLE "public"."t" SET WITHOUT CLUSTER"#), "{plan}");
+    let plan = check_plan(&on_v, &on_v.replace("ON t (v)", "ON t (lower(v))"));
+    assert!(plan.contains("DROP INDEX") && plan.contains(r#"CLUSTER ON "t_v""#), "{plan}");
+    check_plan(
+        &on_v,
+        &on_v.replace("CREATE INDEX t_v ON t (v);", "").replace("CLUSTER ON t_v", "CLUSTER ON t_pkey"),
+    );
+    check_plan("", &on_v);
+}
+
+/// A view column's default (`ALTER VIEW ... ALTER COLUMN ... SET DEFAULT`, adv-d D8): what an
+/// `INSERT` through the view stores in a column it does not name. Read, dumped, set, changed and
+/// dropped in place, and given back to a view created again.
+#[test]
+fn a_view_columns_default_is_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE t (id int PRIMARY KEY, v text, src text);
+CREATE VIEW vw AS SELECT id, v, src FROM t;";
+    let with_default = format!("{plain}\nALTER VIEW vw ALTER COLUMN src SET DEFAULT 'web';");
+    let dir = migrations(&[("1_default", &with_default)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let views = model(&dir, &db)["views"].clone();
+    assert_eq!(views[0]["column_defaults"][0]["expression"], "'web'::text", "{views:#}");
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &with_default);
+    assert!(
+        plan.contains(r#"ALTER VIEW "public"."vw" ALTER COLUMN "src" SET DEFAULT 'web'::text"#),
+        "{plan}"
+    );
+    assert!(!plan.contains("DROP VIEW"), "set in place: {plan}");
+    let plan = check_plan(&with_default, plain);
+    assert!(plan.contains(r#"ALTER VIEW "public"."vw" ALTER COLUMN "src" DROP DEFAULT"#), "{plan}");
+    let plan = check_plan(&with_default, &with_default.replace("'web'", "'api'"));
+    assert!(plan.contains(r#"SET DEFAULT 'api'::text"#), "{plan}");
+    // A view whose query changes is created again, and its columns' defaults with it.
+    let narrower = with_default.replace("SELECT id, v, src", "SELECT id, src");
+    let plan = check_plan(&with_default, &narrower);
+    assert!(plan.contains("DROP VIEW") && plan.contains("SET DEFAULT 'web'::text"), "{plan}");
+    // As is one over a column retyped.
+    let retyped = with_default.replace("src text", "src varchar(20)");
+    let plan = check_plan(&with_default, &retyped);
+    assert!(plan.contains("DROP VIEW") && plan.contains("SET DEFAULT 'web'"), "{plan}");
+    check_plan("", &with_default);
+}
+
 /// Column `SET STATISTICS`, `SET STORAGE` and `SET COMPRESSION` (h-adv S10): read, dumped, and
 /// planned on tables that stay, new tables and new columns, and given back after a type change
 /// (which gives the column its new type's storage).
@@ -878,6 +996,40 @@ CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);";
     assert!(plan.contains(r#"ALTER TABLE "public"."p1" ALTER COLUMN "v" SET STATISTICS 300"#), "{plan}");
 }
 
+/// A column's `n_distinct` and `n_distinct_inherited` (`ALTER COLUMN ... SET (...)`, adv-d D8):
+/// what `ANALYZE` takes for the number of distinct values. Read, dumped, set, changed and reset
+/// in place, on new tables and columns too; a parent's options do not reach its partitions.
+#[test]
+fn column_options_are_kept() {
+    let Some(db) = database() else { return };
+    let plain = "CREATE TABLE parted (k int, v text) PARTITION BY RANGE (k);
+CREATE TABLE p1 PARTITION OF parted FOR VALUES FROM (0) TO (10);";
+    let set = format!(
+        "{plain}\nALTER TABLE parted ALTER v SET (n_distinct_inherited = 5);
+ALTER TABLE p1 ALTER v SET (n_distinct = -0.5, n_distinct_inherited = 7);"
+    );
+    let dir = migrations(&[("1_set", &set)]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let tables = model(&dir, &db)["tables"].clone();
+    assert_eq!(
+        tables[1]["columns"][1]["settings"]["options"][0]["name"], "n_distinct_inherited",
+        "{tables:#}"
+    );
+    check_dump_round_trip(&dir, &db);
+    let plan = check_plan(plain, &set);
+    assert!(
+        plan.contains(r#"ALTER TABLE "public"."parted" ALTER COLUMN "v" SET ("n_distinct_inherited" = '5')"#),
+        "{plan}"
+    );
+    let plan = check_plan(&set, &set.replace("n_distinct = -0.5, ", ""));
+    assert!(plan.contains(r#"ALTER TABLE "public"."p1" ALTER COLUMN "v" RESET ("n_distinct")"#), "{plan}");
+    assert!(!plan.contains(" SET ("), "{plan}");
+    let plan = check_plan(&set, &set.replace("= 7", "= 8"));
+    assert!(plan.contains(r#"SET ("n_distinct_inherited" = '8')"#), "{plan}");
+    check_plan(&set, plain);
+    check_plan("", &set);
+}
+
 /// Aggregates are not modelled (ARCHITECTURE.md): `schema dump` names each one it leaves out,
 /// on stderr (stdout stays SQL) and in JSON, never in silence (h-adv S10).
 #[test]
@@ -916,7 +1068,9 @@ CREATE EVENT TRIGGER watch_ddl ON ddl_command_start EXECUTE FUNCTION on_ddl();
 CREATE PUBLICATION feed FOR TABLE app.items;
 CREATE TYPE address AS (street text);
 CREATE TABLE addresses OF address;
-CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;";
+CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;
+CREATE INDEX items_twice ON app.items ((id * 2));
+ALTER INDEX app.items_twice ALTER COLUMN 1 SET STATISTICS 1000;";
     let dir = migrations(&[("1_unmodelled", sql)]);
     let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
     assert_eq!(deploy.code, 0, "{deploy:?}");
@@ -934,6 +1088,7 @@ CREATE MATERIALIZED VIEW later AS SELECT 1 AS x WITH NO DATA;";
         ("foreign_server", "far"),
         ("event_trigger", "watch_ddl"),
         ("publication", "feed"),
+        ("index_statistics_target", "app.items_twice column 1 (1000)"),
     ];
     for (kind, name) in left_out {
         let warning =
