@@ -3,10 +3,31 @@
 //! refuses (2BP01) while a column, domain, composite attribute or range type uses the old one;
 //! such a plan is refused before it runs ([`change_refused`]).
 
-use haste_schema::{Collation, Schema, qualified};
+use haste_schema::{Collation, Schema, TableKind, qualified};
 
 use crate::builder::Builder;
 use crate::{Hazard, Lock, Named, SchemaChange};
+
+/// Whether an expression or definition as PostgreSQL prints it says `COLLATE` `collation`
+/// (schema-qualified, or bare where the search path finds it).
+fn names_collation(text: &str, collation: &Collation) -> bool {
+    text.match_indices("COLLATE ").any(|(at, word)| {
+        let name: String = text[at + word.len()..]
+            .chars()
+            .scan(false, |quoted, c| {
+                if c == '"' {
+                    *quoted = !*quoted;
+                }
+                (*quoted || !(c.is_whitespace() || matches!(c, ')' | ',' | ';'))).then_some(c)
+            })
+            .collect();
+        match haste_sql::name_parts(&name).as_slice() {
+            [bare] => *bare == collation.name,
+            [schema, bare] => *schema == collation.schema && *bare == collation.name,
+            _ => false,
+        }
+    })
+}
 
 fn key(collation: &Collation) -> String {
     qualified(&collation.schema, &collation.name)
@@ -33,8 +54,9 @@ pub(crate) fn drop_unused(plan: &mut Builder, from: &Schema, to: &Schema) {
 }
 
 /// What stops a changed collation from being dropped and created again: the columns, domains,
-/// composite attributes and range types of `from` that use it, named, for the first such
-/// collation; `None` when every one can be.
+/// composite attributes, range types, and the defaults, generated columns, constraints, indexes
+/// and views whose text says `COLLATE` it, of `from`, named, for the first such collation;
+/// `None` when every one can be.
 pub(crate) fn change_refused(from: &Schema, to: &Schema) -> Option<String> {
     let changed = to
         .collations
@@ -59,6 +81,28 @@ pub(crate) fn change_refused(from: &Schema, to: &Schema) -> Option<String> {
                     .map(move |a| format!("attribute {} of type {}.{}", a.name, t.schema, t.name))
             }))
             .chain(from.ranges.iter().filter(|r| uses(&r.collation)).map(|r| format!("range type {}.{}", r.schema, r.name)))
+            .chain(from.tables.iter().flat_map(|t| {
+                let expressions = t.columns.iter().flat_map(|c| {
+                    [("default of column", &c.default), ("generation of column", &c.generated)]
+                        .into_iter()
+                        .filter(|(_, text)| text.as_deref().is_some_and(|text| names_collation(text, old)))
+                        .map(move |(what, _)| format!("{what} {}.{}.{}", t.schema, t.name, c.name))
+                });
+                let constraints = t
+                    .constraints
+                    .iter()
+                    .filter(|c| names_collation(&c.definition, old))
+                    .map(move |c| format!("constraint {} of {}.{}", c.name, t.schema, t.name));
+                let key = match &t.kind {
+                    TableKind::Partitioned { key } if names_collation(key, old) => {
+                        Some(format!("partition key of {}.{}", t.schema, t.name))
+                    }
+                    _ => None,
+                };
+                expressions.chain(constraints).chain(key).collect::<Vec<_>>()
+            }))
+            .chain(from.indexes.iter().filter(|i| names_collation(&i.definition, old)).map(|i| format!("index {}.{}", i.schema, i.name)))
+            .chain(from.views.iter().filter(|v| names_collation(&v.definition, old)).map(|v| format!("view {}.{}", v.schema, v.name)))
             .collect();
         (!users.is_empty()).then(|| {
             format!(

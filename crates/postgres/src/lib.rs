@@ -503,7 +503,9 @@ impl Connection for PgConnection {
             // on their own.
             format!("{TRANSACTION_STILL_OPEN};\n{guard}{}", writes.join(";\n"))
         } else {
-            format!("BEGIN;\n{guard}{};\nCOMMIT", writes.join(";\n"))
+            // Read write whatever a migration made the session's default
+            // (`default_transaction_read_only`): history is haste's, not the file's.
+            format!("BEGIN READ WRITE;\n{guard}{};\nCOMMIT", writes.join(";\n"))
         };
         let result = self.execute(&sql);
         if result.is_err() && !in_open_transaction {
@@ -531,7 +533,9 @@ impl Connection for PgConnection {
         // that a statement the server refuses to parse can never take it down with it: once the
         // transaction is open, the first failure aborts it and the server answers every later
         // message with 25P02.
-        let opening = format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL"));
+        // Read write: the transaction is haste's and writes history, whatever a statement of
+        // an earlier step made the session's default (`default_transaction_read_only`).
+        let opening = format!("BEGIN READ WRITE;\n{}", limit_settings(limits, "SET LOCAL"));
         let messages = std::iter::once(opening.as_str()).chain(statements.iter().copied());
         let outcomes = self.runtime.block_on(futures_util::future::join_all(
             messages.map(|message| self.client.batch_execute(message)),
@@ -590,7 +594,7 @@ impl Connection for PgConnection {
         tables: &HistoryTables,
         writes: &[HistoryWrite<'_>],
     ) -> Result<(), DbError> {
-        self.execute(&format!("BEGIN;\n{}", limit_settings(limits, "SET LOCAL")))?;
+        self.execute(&format!("BEGIN READ WRITE;\n{}", limit_settings(limits, "SET LOCAL")))?;
         let result = body(self).and_then(|()| {
             self.execute(&format!(
                 "{TRANSACTION_STILL_OPEN};\n{}{}",

@@ -79,12 +79,18 @@ impl<'a> Applier<'a> {
         }
         // Resuming after the last statement completed but before (or after) it was recorded.
         let statements_done = from > 0 && from >= plan.statements.len();
-        if from > 0 && !statements_done && self.connection.dialect() == Dialect::Postgres {
+        if from > 0 && !statements_done {
             // A new session: the settings the statements before `from` made and kept (a `SET
-            // search_path`, a `SET ROLE`; not one a rollback undid) are made again, or the
-            // rest would run elsewhere or as someone else.
+            // search_path`, a `SET ROLE`, not one a rollback undid; SQLite's pragmas, which no
+            // rollback undoes) are made again, or the rest would run elsewhere, as someone
+            // else or without its foreign keys.
             let limits = self.limits(plan.migration);
-            for index in haste_sql::session_settings_in_force(&plan.statements[..from]) {
+            let done = &plan.statements[..from];
+            let settings = match self.connection.dialect() {
+                Dialect::Postgres => haste_sql::session_settings_in_force(done),
+                Dialect::Sqlite => (0..from).filter(|&at| sets_pragma(&done[at])).collect(),
+            };
+            for index in settings {
                 self.connection.run_alone(limits, &plan.statements[index].text).map_err(Error::database(
                     "restoring the session settings of the statements done before resuming",
                 ))?;
@@ -1007,21 +1013,14 @@ pub(crate) fn run_as_written(
             StatementKind::TransactionControl(control) => Some(control),
             _ => None,
         };
+        // A block read only from its start refuses the history write: it commits as any
+        // statement outside a block would, its progress recorded after it, never retried (what
+        // it committed changed nothing). A chained part of it is read only too: its progress
+        // waits for a later commit.
         let commits = in_transaction
-            && matches!(control, Some(TransactionControl::Commit | TransactionControl::CommitAndChain));
-        let outcome = if commits && read_only_block(statements, index) {
-            // A read-only transaction refuses the history write: it commits first. What it
-            // committed changed nothing, so running it again after a crash in between is
-            // harmless. Its chained part is read only too: progress waits for a later commit.
-            connection.run_as_written(limits, &statement.text).and_then(|()| {
-                match (control, index + 1 < statements.len()) {
-                    (Some(TransactionControl::Commit), true) => {
-                        record(&mut *connection, waits, Committing::Alone { done: index + 1 })
-                    }
-                    _ => Ok(()),
-                }
-            })
-        } else if commits {
+            && matches!(control, Some(TransactionControl::Commit | TransactionControl::CommitAndChain))
+            && !read_only_block(statements, index);
+        let outcome = if commits {
             record(&mut *connection, waits, Committing::InBlock { done: index + 1 })
                 .and_then(|()| connection.run_as_written(limits, &statement.text))
         } else if let StatementKind::TransactionControl(_) = statement.kind {
@@ -1095,10 +1094,12 @@ pub(crate) fn run_as_written(
     Ok(())
 }
 
-/// Whether the file's transaction block that statement `at` ends is read only at that point
-/// (`BEGIN READ ONLY`, `SET TRANSACTION READ ONLY`, kept across chained commits). Only the
-/// block is read, from the end of the one before; only statements that mention `read`
-/// are parsed.
+/// Whether the file's transaction block that statement `at` ends was read only from its start
+/// (`BEGIN READ ONLY`, or `SET TRANSACTION READ ONLY` before its first other statement), and
+/// so is still (a chained part may turn read write): then nothing of it can have written. A
+/// block that wrote and only then made itself read only is not: its writes must commit with
+/// their history row. Only the block is read, from the end of the one before; only
+/// statements that mention `read` are parsed.
 fn read_only_block(statements: &[haste_sql::Statement], at: usize) -> bool {
     use TransactionControl::{Begin, Commit, Rollback};
     let start = statements[..at]
@@ -1112,13 +1113,31 @@ fn read_only_block(statements: &[haste_sql::Statement], at: usize) -> bool {
     else {
         return false;
     };
-    statements[begin..at]
-        .iter()
-        .filter(|s| matches!(s.kind, StatementKind::Plain | StatementKind::TransactionControl(Begin)))
-        .filter(|s| s.text.to_ascii_lowercase().contains("read"))
-        .rev()
-        .find_map(|s| haste_sql::read_only_setting(&s.text))
-        .unwrap_or(false)
+    let setting = |s: &haste_sql::Statement| {
+        s.text.to_ascii_lowercase().contains("read").then(|| haste_sql::read_only_setting(&s.text)).flatten()
+    };
+    let mut read_only = setting(&statements[begin]).unwrap_or(false);
+    // Whether the current part ran a statement: a setting after one no longer tells whether
+    // what ran could write.
+    let mut ran = false;
+    for statement in &statements[begin + 1..at] {
+        match (statement.kind, setting(statement)) {
+            (StatementKind::TransactionControl(_), _) => ran = false,
+            (_, Some(set)) if !ran => read_only = set,
+            (_, Some(_)) => {}
+            _ if !read_only => return false,
+            _ => ran = true,
+        }
+    }
+    read_only
+}
+
+/// Whether a SQLite statement sets a pragma (`PRAGMA foreign_keys = OFF`, `PRAGMA
+/// ignore_check_constraints(1)`), which stays set for the rest of the session.
+fn sets_pragma(statement: &haste_sql::Statement) -> bool {
+    let text = statement.text[statement.start - statement.offset..].trim_start();
+    text.get(..6).is_some_and(|word| word.eq_ignore_ascii_case("pragma"))
+        && (text.contains('=') || text.contains('('))
 }
 
 /// Whether a file's own transaction block is open when statement `at` starts.

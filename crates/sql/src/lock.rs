@@ -707,8 +707,8 @@ pub struct LockedObject {
 }
 
 /// The routines and types a PostgreSQL statement locks by name ([`LockedObject`]). Statements
-/// that change a type or a routine in place without such a lock (`ALTER TYPE ... ADD VALUE`,
-/// `ALTER FUNCTION ... SECURITY DEFINER`, a type's rename) name none.
+/// that change a type or a routine in place without such a lock (`ALTER FUNCTION ... SECURITY
+/// DEFINER`, a type's rename) name none.
 pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
     let named = |kind: LockedObjectKind, lock: Lock, names: &[pg_query::Node]| {
@@ -762,6 +762,10 @@ pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
             Some(NodeEnum::AlterOwnerStmt(owner)) => found.extend(
                 owner.object.as_deref().and_then(|node| object(owner.object_type, exclusive, false, node)),
             ),
+            // Adding or renaming a label locks the enum (`ExclusiveLock` on the type).
+            Some(NodeEnum::AlterEnumStmt(alter)) => {
+                found.extend(named(LockedObjectKind::Type, Lock::Exclusive, &alter.type_name))
+            }
             Some(NodeEnum::AlterObjectSchemaStmt(moved)) => found.extend(
                 moved.object.as_deref().and_then(|node| object(moved.object_type, exclusive, false, node)),
             ),
@@ -939,7 +943,10 @@ mod tests {
         assert_eq!(objects_locked("DROP DOMAIN score"), [typed(None, "score")]);
         // No lock on the object: nobody to name.
         assert!(objects_locked("ALTER TYPE stage RENAME TO phase").is_empty());
-        assert!(objects_locked("ALTER TYPE stage ADD VALUE 'won'").is_empty());
+        assert_eq!(
+            objects_locked("ALTER TYPE stage ADD VALUE 'won'"),
+            [object(LockedObjectKind::Type, None, "stage", Lock::Exclusive)]
+        );
         assert!(objects_locked("DROP TABLE t").is_empty());
         assert!(objects_locked("ALTER TABLE t ADD COLUMN c int").is_empty());
     }

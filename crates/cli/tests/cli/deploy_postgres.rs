@@ -353,6 +353,32 @@ fn a_read_only_block_of_the_file_applies() {
         .as_deref(),
         Some("applied 4,applied 7,applied 3")
     );
+
+    // A block that writes and only then makes itself read only is no read-only block: its
+    // history row cannot join it, so it fails whole (25006), never committed without its record
+    // (a history write blocked after it committed retried it, its insert landing four times).
+    let db = database().unwrap();
+    db.execute("CREATE TABLE payments (n int)");
+    let dir = migrations(&[(
+        "1_late",
+        "BEGIN;\nINSERT INTO payments VALUES (1);\nSET TRANSACTION READ ONLY;\nCOMMIT;\nSELECT 2;\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(run.stderr.contains("25006"), "{run:?}");
+    assert_eq!(db.value("SELECT count(*) FROM payments").as_deref(), Some("0"), "{run:?}");
+
+    // A migration that makes the session's default read only does not stop haste's own
+    // history writes (every later step's record failed with 25006, and every resume).
+    let db = database().unwrap();
+    db.execute("CREATE TABLE t (n int)");
+    let dir = migrations(&[(
+        "1_default",
+        "-- haste:transaction off\nSET default_transaction_read_only = on;\nSELECT count(*) FROM t;\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(db.value("SELECT status FROM _haste_migrations").as_deref(), Some("applied"));
 }
 
 /// A least-privilege deploy role, which may create in the schema it deploys to but not in the

@@ -940,7 +940,8 @@ CREATE COLLATION app.ci (provider = icu, locale = '{email_locale}', deterministi
 CREATE COLLATION \"Posix\" (provider = libc, locale = 'C');
 CREATE DOMAIN handle AS text COLLATE {domain_collation};
 CREATE TYPE card AS (label text COLLATE app.ci);
-CREATE TABLE contacts (id int PRIMARY KEY, email text COLLATE app.ci UNIQUE, code text COLLATE \"Posix\", handle handle, card card);"
+CREATE TABLE contacts (id int PRIMARY KEY, email text COLLATE app.ci UNIQUE, code text COLLATE \"Posix\", handle handle, card card);
+CREATE INDEX contacts_code_ci ON contacts ((code COLLATE app.ci));"
         )
     };
     let v1 = desired("und-u-ks-level2", "app.ci");
@@ -972,6 +973,7 @@ CREATE TABLE contacts (id int PRIMARY KEY, email text COLLATE app.ci UNIQUE, cod
         "column public.contacts.email",
         "domain public.handle",
         "attribute label of type public.card",
+        "index public.contacts_code_ci",
     ] {
         assert!(run.stderr.contains(user), "{user}: {run:?}");
     }

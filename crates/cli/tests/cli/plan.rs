@@ -620,6 +620,7 @@ fn a_holder_of_a_function_or_type_is_named_as_a_blocker() {
     for (statement, held) in [
         ("DROP FUNCTION f(int);", "COMMENT ON FUNCTION f(int) IS 'in review'"),
         ("DROP TYPE stage;", "COMMENT ON TYPE stage IS 'in review'"),
+        ("ALTER TYPE stage ADD VALUE 'won';", "COMMENT ON TYPE stage IS 'in review'"),
     ] {
         let dir = migrations(&[("1_change", statement)]);
         let holder =

@@ -318,3 +318,28 @@ fn a_savepoint_outside_a_transaction_is_a_block_of_its_own() {
     assert_eq!(resumed.code, 0, "{resumed:?}");
     assert_eq!(history(), ("applied".into(), 7, 1));
 }
+
+/// A resume on SQLite sets again the pragmas the file set before the resume point: the rest
+/// ran with foreign keys back on, and a cascade deleted what the file meant to keep.
+#[test]
+fn a_resume_sets_again_the_pragmas_the_file_set() {
+    let dir = migrations(&[(
+        "1_pragma",
+        "-- haste:transaction off\nPRAGMA foreign_keys = OFF;\nUPDATE chk SET v = v - 10;\nDELETE FROM parent;\nINSERT INTO parent VALUES (1);",
+    )]);
+    let file = dir.path().join("app.db");
+    let db = rusqlite::Connection::open(&file).unwrap();
+    db.execute_batch(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY); CREATE TABLE child (pid INTEGER REFERENCES parent ON DELETE CASCADE);\
+         CREATE TABLE chk (v INTEGER CHECK (v > 0)); INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1); INSERT INTO chk VALUES (5);",
+    )
+    .unwrap();
+    let url = format!("sqlite:{}", file.display());
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    db.execute_batch("UPDATE chk SET v = 100").unwrap();
+    let run = haste(dir.path(), &["migrate", "resolve", "--url", &url, "--resume", "1_pragma"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let children: i64 = db.query_row("SELECT count(*) FROM child", [], |row| row.get(0)).unwrap();
+    assert_eq!(children, 1, "no cascade: foreign keys stayed off as the file set them");
+}
