@@ -258,7 +258,8 @@ fn a_backfill_beside_a_workload_commits_in_batches_aimed_at_the_target() {
     assert!(progress.windows(2).all(|pair| pair[0].0 < pair[1].0), "{progress:?}");
     assert_eq!(progress.last().map(|p| p.0), Some(300_000), "{progress:?}");
     assert!(
-        progress.windows(2).all(|pair| pair[1].1 <= 2 * pair[0].1 && 2 * pair[1].1 >= pair[0].1),
+        // Half rounds down: 24,453 rows are followed by 12,226 at the least.
+        progress.windows(2).all(|pair| pair[1].1 <= 2 * pair[0].1 && pair[1].1 >= pair[0].1 / 2),
         "each batch at most twice or half the one before: {progress:?}"
     );
     assert!(updates > 0, "the workload ran beside the backfill");
