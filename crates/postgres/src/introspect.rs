@@ -176,6 +176,12 @@ pub(crate) fn text(row: &Row, i: usize) -> String {
     field(row, i).unwrap_or_default().to_owned()
 }
 
+/// A trigger's or rule's firing (`tgenabled`, `ev_enabled`) in column `i`.
+fn firing(row: &Row, i: usize, of: &str) -> Result<TriggerFiring, DbError> {
+    TriggerFiring::from_code(&text(row, i))
+        .ok_or_else(|| DbError::message(format!("unexpected {of} firing `{}`", text(row, i))))
+}
+
 pub(crate) fn optional(row: &Row, i: usize) -> Option<String> {
     field(row, i).map(str::to_owned)
 }
@@ -946,9 +952,7 @@ impl PgConnection {
                     table: text(row, 1),
                     name: text(row, 2),
                     definition: text(row, 3),
-                    firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
-                        DbError::message(format!("unexpected trigger firing `{}`", text(row, 4)))
-                    })?,
+                    firing: firing(row, 4, "trigger")?,
                     cloned: flag(row, 5),
                 })
             })
@@ -1006,9 +1010,7 @@ impl PgConnection {
                     table: text(row, 1),
                     name: text(row, 2),
                     definition: text(row, 3),
-                    firing: TriggerFiring::from_code(&text(row, 4)).ok_or_else(|| {
-                        DbError::message(format!("unexpected rule firing `{}`", text(row, 4)))
-                    })?,
+                    firing: firing(row, 4, "rule")?,
                 })
             })
             .collect::<Result<_, DbError>>()?;
