@@ -109,8 +109,11 @@ fn savepoint_statement(text: &str) -> Option<Savepoint> {
     let mut rest = text;
     let mut keyword = |word: &str| {
         let trimmed = &rest[trivia::leading_len(rest)..];
-        let matches = trimmed.len() >= word.len()
-            && trimmed[..word.len()].eq_ignore_ascii_case(word)
+        // By bytes: the keyword is ASCII, the text may hold any character where it is not.
+        let matches = trimmed
+            .as_bytes()
+            .get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word.as_bytes()))
             && !trimmed[word.len()..]
                 .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$');
         if matches {
@@ -256,6 +259,17 @@ fn classify(text: &str) -> StatementKind {
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
+
+    #[test]
+    fn a_keyword_beside_a_wide_character_is_read_without_a_panic() {
+        let script = crate::Script::parse(
+            crate::Dialect::Sqlite,
+            "REINDEX'\u{1f980}[COMMIT \\CONCURRENTLY FOR EACH ROW--`",
+        );
+        assert!(script.statements.len() <= 1);
+        let script = crate::Script::parse(crate::Dialect::Sqlite, "BEGIN; SAVEPOIN\u{e9} a; COMMIT;");
+        assert_eq!(script.statements.len(), 3);
+    }
 
     fn texts(sql: &str) -> Vec<String> {
         Script::parse(Dialect::Sqlite, sql)
