@@ -89,6 +89,17 @@ fn release_advisory_locks(key: i32) -> String {
     format!("SET client_min_messages = error; DO {}; RESET ALL", haste_sql::dollar_quote(&body))
 }
 
+/// A `pg_locks` row (`l`) of the database this session is in: databases cloned from one
+/// template share oids, so a lock elsewhere could look like one on the same table.
+const LOCK_IN_THIS_DATABASE: &str =
+    "l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
+/// Prepared transactions (two-phase commit) with the virtual transaction their locks are held
+/// under: those locks have no pid, and the virtual transaction that also holds the prepared
+/// transaction's id tells them.
+const PREPARED_TRANSACTIONS: &str = "SELECT x.virtualtransaction, p.gid, p.prepared FROM pg_prepared_xacts p \
+     JOIN pg_locks x ON x.locktype = 'transactionid' AND x.transactionid = p.transaction";
+
 /// The text `before_history_writes` fails with, recognised in `db_error`.
 const LOCK_LOST: &str = "haste: migration lock lost";
 
@@ -293,8 +304,9 @@ impl PgConnection {
     /// Sent in the transaction that writes history, before the writes.
     ///
     /// It writes as the role the session started with (the user, or the role the URL's
-    /// options set): a migration may `SET ROLE` to one that may not write history. `SET LOCAL`, so that at `COMMIT` (or a chained commit) the role the file
-    /// chose is back for its next statements.
+    /// options set): a migration may `SET ROLE` to one that may not write history. `SET
+    /// LOCAL`, so that at `COMMIT` (or a chained commit) the role the file chose is back for
+    /// its next statements.
     ///
     /// It fails unless this session still holds the migration lock it took: a migration can
     /// release it (`pg_advisory_unlock_all()`, `DISCARD ALL`), and history must then not be
@@ -314,7 +326,7 @@ impl PgConnection {
 
     fn lock_condition(&self) -> String {
         format!(
-            "l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+            "l.locktype = 'advisory' AND {LOCK_IN_THIS_DATABASE} \
              AND l.classid = {}::oid AND l.objid = {}::oid AND l.objsubid = 2 AND l.granted",
             LOCK_CLASS, self.lock_key
         )
@@ -361,8 +373,7 @@ impl Connection for PgConnection {
             "SELECT coalesce(a.pid, 0), coalesce(a.application_name, ''), \
              coalesce(a.xact_start, a.backend_start, p.prepared)::text, p.gid \
              FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
-             LEFT JOIN pg_locks x ON l.pid IS NULL AND x.locktype = 'transactionid' AND x.virtualtransaction = l.virtualtransaction \
-             LEFT JOIN pg_prepared_xacts p ON p.transaction = x.transactionid \
+             LEFT JOIN ({PREPARED_TRANSACTIONS}) p ON l.pid IS NULL AND p.virtualtransaction = l.virtualtransaction \
              WHERE {} AND (a.pid IS NOT NULL OR p.gid IS NOT NULL) LIMIT 1",
             self.lock_condition()
         );
@@ -388,20 +399,18 @@ impl Connection for PgConnection {
         }
         let relations: Vec<String> =
             tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
-        // A prepared transaction's locks have no pid: they are told by the virtual transaction
-        // that also holds its transaction id.
         let sql = format!(
             "WITH RECURSIVE tree(oid) AS (SELECT unnest(ARRAY[{}]::regclass[])::oid \
                UNION SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid), \
              held AS (SELECT l.pid, l.virtualtransaction FROM pg_locks l \
                WHERE l.granted AND l.relation IN (SELECT oid FROM tree) AND l.mode = ANY (ARRAY[{}]) \
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
+               AND {LOCK_IN_THIS_DATABASE}) \
              SELECT sessions.*, NULL::text FROM ({SESSION_COLUMNS} \
                WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT pid FROM held)) sessions \
              UNION ALL SELECT 0, '', p.prepared::text, 'prepared', \
                CAST(extract(epoch FROM clock_timestamp() - p.prepared) * 1000 AS bigint), NULL, p.gid \
-               FROM pg_prepared_xacts p JOIN pg_locks x ON x.locktype = 'transactionid' AND x.transactionid = p.transaction \
-               WHERE x.virtualtransaction IN (SELECT virtualtransaction FROM held WHERE pid IS NULL) \
+               FROM ({PREPARED_TRANSACTIONS}) p \
+               WHERE p.virtualtransaction IN (SELECT virtualtransaction FROM held WHERE pid IS NULL) \
              ORDER BY 3, 1 LIMIT 5",
             relations.join(", "),
             modes.join(", ")
@@ -441,7 +450,7 @@ impl Connection for PgConnection {
         let sql = format!(
             "{SESSION_COLUMNS} WHERE a.pid <> pg_backend_pid() AND a.pid IN (SELECT l.pid FROM pg_locks l \
                WHERE l.granted AND l.locktype = 'object' \
-               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ({})) \
+               AND {LOCK_IN_THIS_DATABASE} AND ({})) \
              ORDER BY a.xact_start NULLS LAST, a.pid LIMIT 5",
             held.join(" OR ")
         );

@@ -88,7 +88,7 @@ impl<'a> Applier<'a> {
             let done = &plan.statements[..from];
             let settings = match self.connection.dialect() {
                 Dialect::Postgres => haste_sql::session_settings_in_force(done),
-                Dialect::Sqlite => (0..from).filter(|&at| sets_pragma(&done[at])).collect(),
+                Dialect::Sqlite => (0..from).filter(|&at| haste_sql::sets_pragma(&done[at])).collect(),
             };
             for index in settings {
                 self.connection.run_alone(limits, &plan.statements[index].text).map_err(Error::database(
@@ -997,7 +997,7 @@ pub(crate) fn run_as_written(
     let mut current = budget();
     let (mut unit_start, mut index, mut in_transaction) = (from, from, false);
     let mut limits = current.attempt();
-    if open_before(statements, from) {
+    if haste_sql::open_block(statements, from).is_some() {
         // Resuming in the part of a block that a chained commit opened: that transaction died
         // with the run, and its statements must run in one again, never on their own.
         reopen_chained(&mut *connection, statements, from, limits).map_err(|step| AsWrittenFailure {
@@ -1075,7 +1075,7 @@ pub(crate) fn run_as_written(
                     (index, in_transaction) = (unit_start, false);
                     limits = current.attempt();
                     started = Instant::now();
-                    if open_before(statements, unit_start) {
+                    if haste_sql::open_block(statements, unit_start).is_some() {
                         if let Err(step) = reopen_chained(&mut *connection, statements, unit_start, limits) {
                             let tried = Tried::attempts(current.attempts());
                             return Err(AsWrittenFailure { step, committed: unit_start, tried });
@@ -1098,21 +1098,9 @@ pub(crate) fn run_as_written(
 /// (`BEGIN READ ONLY`, or `SET TRANSACTION READ ONLY` before its first other statement), and
 /// so is still (a chained part may turn read write): then nothing of it can have written. A
 /// block that wrote and only then made itself read only is not: its writes must commit with
-/// their history row. Only the block is read, from the end of the one before; only
-/// statements that mention `read` are parsed.
+/// their history row. Only the block is read; only statements that mention `read` are parsed.
 fn read_only_block(statements: &[haste_sql::Statement], at: usize) -> bool {
-    use TransactionControl::{Begin, Commit, Rollback};
-    let start = statements[..at]
-        .iter()
-        .rposition(|s| matches!(s.kind, StatementKind::TransactionControl(Commit | Rollback)))
-        .map_or(0, |closing| closing + 1);
-    let Some(begin) = statements[start..at]
-        .iter()
-        .position(|s| s.kind == StatementKind::TransactionControl(Begin))
-        .map(|offset| start + offset)
-    else {
-        return false;
-    };
+    let Some(begin) = haste_sql::open_block(statements, at) else { return false };
     let setting = |s: &haste_sql::Statement| {
         s.text.to_ascii_lowercase().contains("read").then(|| haste_sql::read_only_setting(&s.text)).flatten()
     };
@@ -1132,19 +1120,6 @@ fn read_only_block(statements: &[haste_sql::Statement], at: usize) -> bool {
     read_only
 }
 
-/// Whether a SQLite statement sets a pragma (`PRAGMA foreign_keys = OFF`, `PRAGMA
-/// ignore_check_constraints(1)`), which stays set for the rest of the session.
-fn sets_pragma(statement: &haste_sql::Statement) -> bool {
-    let text = statement.text[statement.start - statement.offset..].trim_start();
-    text.get(..6).is_some_and(|word| word.eq_ignore_ascii_case("pragma"))
-        && (text.contains('=') || text.contains('('))
-}
-
-/// Whether a file's own transaction block is open when statement `at` starts.
-fn open_before(statements: &[haste_sql::Statement], at: usize) -> bool {
-    statements[..at].iter().fold(false, |open, statement| statement.kind.transaction_open_after(open))
-}
-
 /// Opens again the transaction of a unit that starts at `start` inside a file's transaction
 /// block: with the block's `BEGIN` and the `SET TRANSACTION`s run in the block before `start`,
 /// whose characteristics a chained commit carries into the next transaction. Only a chained
@@ -1156,21 +1131,9 @@ fn reopen_chained(
     start: usize,
     limits: Limits,
 ) -> Result<(), StepError> {
-    let chained = start.checked_sub(1).is_some_and(|before| {
-        matches!(
-            statements[before].kind,
-            StatementKind::TransactionControl(
-                TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain
-            )
-        )
-    });
-    let (_, begin) =
-        statements[..start].iter().enumerate().fold((false, None), |(open, begin), (at, statement)| {
-            let opens =
-                !open && statement.kind == StatementKind::TransactionControl(TransactionControl::Begin);
-            (statement.kind.transaction_open_after(open), if opens { Some(at) } else { begin })
-        });
-    let Some(begin) = begin.filter(|_| chained) else {
+    let begin =
+        haste_sql::open_block(statements, start).filter(|_| haste_sql::opened_by_chain(statements, start));
+    let Some(begin) = begin else {
         return Err(StepError {
             index: start,
             error: DbError::message(format!(

@@ -138,18 +138,10 @@ impl<'m> Plan<'m> {
             ExecutionMode::Transaction => false,
             ExecutionMode::Stepwise { .. } => self.steps().iter().any(|step| step.start == from),
             ExecutionMode::AsWritten { history_in_file_transaction } => {
-                let open_after = self.statements[..from]
-                    .iter()
-                    .fold(false, |open, statement| statement.kind.transaction_open_after(open));
                 // Inside a block only where a chained commit opened its part: the resume opens
                 // that part again (`apply::reopen_chained`).
-                let chained = matches!(
-                    self.statements[from - 1].kind,
-                    StatementKind::TransactionControl(
-                        TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain
-                    )
-                );
-                !history_in_file_transaction && (!open_after || chained)
+                let open = haste_sql::open_block(&self.statements, from).is_some();
+                !history_in_file_transaction && (!open || haste_sql::opened_by_chain(&self.statements, from))
             }
         }
     }

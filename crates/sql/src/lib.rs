@@ -57,7 +57,11 @@ pub use retarget::{
     names as string_nodes, reads, relations, trigger_reads, type_names,
 };
 pub use secrets::mask_secrets;
-pub use transactions::{Step, TransactionMode, is_one_transaction, steps, transaction_of_each, unterminated};
+pub use sqlite::sets_pragma;
+pub use transactions::{
+    Step, TransactionMode, is_one_transaction, open_block, opened_by_chain, steps, transaction_of_each,
+    unterminated,
+};
 pub use types::{cast_cuts, conversion, conversion_cannot_fail, type_change_rewrites};
 
 /// The SQL grammar a script is written in.

@@ -349,14 +349,27 @@ fn detaches_concurrently(alter: &pg_query::protobuf::AlterTableStmt) -> bool {
 /// `SNAPSHOT`), or the same through their settings (`SET [LOCAL] transaction_isolation = ...`,
 /// `transaction_read_only`, `transaction_deferrable`, which act on the current transaction only).
 pub fn sets_transaction_characteristics(statement: &str) -> bool {
+    first_setting(statement).is_some_and(|set| of_transaction(&set))
+}
+
+/// The `SET`/`RESET` a statement is, if it is one.
+fn first_setting(statement: &str) -> Option<pg_query::protobuf::VariableSetStmt> {
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    match parsed.protobuf.stmts.into_iter().next()?.stmt?.node? {
+        NodeEnum::VariableSetStmt(set) => Some(set),
+        _ => None,
+    }
+}
+
+/// Whether a `SET` acts on the open transaction only ([`sets_transaction_characteristics`]).
+fn of_transaction(set: &pg_query::protobuf::VariableSetStmt) -> bool {
     use pg_query::protobuf::VariableSetKind;
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
-    parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()).is_some_and(|node| {
-        matches!(node, NodeEnum::VariableSetStmt(set)
-            if (set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION")
-                || (set.kind == VariableSetKind::VarSetValue as i32
-                    && matches!(set.name.as_str(), "transaction_isolation" | "transaction_read_only" | "transaction_deferrable")))
-    })
+    (set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION")
+        || (set.kind == VariableSetKind::VarSetValue as i32
+            && matches!(
+                set.name.as_str(),
+                "transaction_isolation" | "transaction_read_only" | "transaction_deferrable"
+            ))
 }
 
 /// Whether a statement makes the open (or the opened) transaction read only (`Some(true)`) or
@@ -409,14 +422,7 @@ pub fn read_only_setting(statement: &str) -> Option<bool> {
 /// transaction's own characteristics end with the transaction; `set_config(...)` in a query is
 /// not seen.
 pub fn sets_session(statement: &str) -> bool {
-    use pg_query::protobuf::VariableSetKind;
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
-    parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()).is_some_and(|node| {
-        let transaction = |set: &pg_query::protobuf::VariableSetStmt| {
-            set.kind == VariableSetKind::VarSetMulti as i32 && set.name == "TRANSACTION"
-        };
-        matches!(node, NodeEnum::VariableSetStmt(set) if !set.is_local && !transaction(set))
-    }) && !sets_transaction_characteristics(statement)
+    first_setting(statement).is_some_and(|set| !set.is_local && !of_transaction(&set))
 }
 
 /// The statements of `statements` that made session-level settings still in force after them

@@ -97,6 +97,15 @@ fn savepoints_outside_transactions(statements: &mut [Statement]) {
     }
 }
 
+/// Whether a SQLite statement sets a pragma (`PRAGMA foreign_keys = OFF`, `PRAGMA
+/// ignore_check_constraints(1)`), which stays set for the rest of the session whatever a
+/// rollback does.
+pub fn sets_pragma(statement: &Statement) -> bool {
+    let text = statement.text[statement.start - statement.offset..].trim_start();
+    text.as_bytes().get(..6).is_some_and(|word| word.eq_ignore_ascii_case(b"pragma"))
+        && (text.contains('=') || text.contains('('))
+}
+
 /// A savepoint statement and the savepoint it names (as SQLite compares names: quotes
 /// removed, ASCII case ignored).
 enum Savepoint {

@@ -62,6 +62,29 @@ pub fn is_one_transaction(statements: &[Statement]) -> bool {
         && statements[1..statements.len() - 1].iter().all(|s| control(s).is_none())
 }
 
+/// The `BEGIN` of the file's transaction block open when statement `at` starts, if one is:
+/// the first `BEGIN` after the last `COMMIT` or `ROLLBACK` before `at` (a `BEGIN` inside a
+/// block, a `COMMIT` outside one, changes nothing). Read back from `at`, so only that block is.
+pub fn open_block(statements: &[Statement], at: usize) -> Option<usize> {
+    use TransactionControl::{Begin, Commit, Rollback};
+    let start = statements[..at]
+        .iter()
+        .rposition(|s| matches!(control(s), Some(Commit | Rollback)))
+        .map_or(0, |closing| closing + 1);
+    statements[start..at].iter().position(|s| control(s) == Some(Begin)).map(|offset| start + offset)
+}
+
+/// Whether statement `at` starts the part of a block that a chained commit or rollback
+/// (`COMMIT AND CHAIN`, `ROLLBACK AND CHAIN`) opened.
+pub fn opened_by_chain(statements: &[Statement], at: usize) -> bool {
+    at.checked_sub(1).is_some_and(|before| {
+        matches!(
+            control(&statements[before]),
+            Some(TransactionControl::CommitAndChain | TransactionControl::RollbackAndChain)
+        )
+    })
+}
+
 /// The transaction-control statement (index) that opens a transaction the script never ends
 /// while statements follow it in that transaction: a `BEGIN` without its `COMMIT`, or a chained
 /// part with statements and no end. Run as written, that work would be rolled back when the
@@ -140,6 +163,20 @@ mod tests {
 
     fn each(sql: &str, forced: Option<TransactionMode>) -> Vec<Option<usize>> {
         transaction_of_each(&Script::parse(Dialect::Postgres, sql).statements, forced)
+    }
+
+    #[test]
+    fn the_block_open_at_a_statement_is_found() {
+        let statements = Script::parse(
+            Dialect::Postgres,
+            "SELECT 0; BEGIN; SELECT 1; BEGIN; COMMIT AND CHAIN; SELECT 2; COMMIT; COMMIT; SELECT 3;",
+        )
+        .statements;
+        let open: Vec<Option<usize>> = (0..=statements.len()).map(|at| open_block(&statements, at)).collect();
+        assert_eq!(open, [None, None, Some(1), Some(1), Some(1), Some(1), Some(1), None, None, None]);
+        let chained: Vec<usize> =
+            (0..=statements.len()).filter(|&at| opened_by_chain(&statements, at)).collect();
+        assert_eq!(chained, [5]);
     }
 
     #[test]
