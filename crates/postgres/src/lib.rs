@@ -89,6 +89,54 @@ fn release_advisory_locks(key: i32) -> String {
     format!("SET client_min_messages = error; DO {}; RESET ALL", haste_sql::dollar_quote(&body))
 }
 
+/// Where the catalog keeps the objects of a [`LockedObjectKind`]: its table, the column of an
+/// object's name and, for kinds that live in a schema, the column of its schema and the function
+/// that tells whether the search path finds it.
+struct ObjectCatalog {
+    table: &'static str,
+    name: &'static str,
+    namespace: Option<(&'static str, &'static str)>,
+}
+
+impl ObjectCatalog {
+    fn of(kind: LockedObjectKind) -> ObjectCatalog {
+        use LockedObjectKind as Kind;
+        let (table, name, namespace) = match kind {
+            Kind::Routine => ("pg_proc", "proname", Some(("pronamespace", "pg_function_is_visible"))),
+            Kind::Type => ("pg_type", "typname", Some(("typnamespace", "pg_type_is_visible"))),
+            Kind::Schema => ("pg_namespace", "nspname", None),
+            Kind::Collation => {
+                ("pg_collation", "collname", Some(("collnamespace", "pg_collation_is_visible")))
+            }
+            Kind::Conversion => {
+                ("pg_conversion", "conname", Some(("connamespace", "pg_conversion_is_visible")))
+            }
+            Kind::TextSearchConfiguration => {
+                ("pg_ts_config", "cfgname", Some(("cfgnamespace", "pg_ts_config_is_visible")))
+            }
+            Kind::TextSearchDictionary => {
+                ("pg_ts_dict", "dictname", Some(("dictnamespace", "pg_ts_dict_is_visible")))
+            }
+            Kind::TextSearchParser => {
+                ("pg_ts_parser", "prsname", Some(("prsnamespace", "pg_ts_parser_is_visible")))
+            }
+            Kind::TextSearchTemplate => {
+                ("pg_ts_template", "tmplname", Some(("tmplnamespace", "pg_ts_template_is_visible")))
+            }
+            Kind::Statistics => {
+                ("pg_statistic_ext", "stxname", Some(("stxnamespace", "pg_statistics_obj_is_visible")))
+            }
+            Kind::Extension => ("pg_extension", "extname", None),
+            Kind::Language => ("pg_language", "lanname", None),
+            Kind::EventTrigger => ("pg_event_trigger", "evtname", None),
+            Kind::ForeignDataWrapper => ("pg_foreign_data_wrapper", "fdwname", None),
+            Kind::ForeignServer => ("pg_foreign_server", "srvname", None),
+            Kind::Publication => ("pg_publication", "pubname", None),
+        };
+        ObjectCatalog { table, name, namespace }
+    }
+}
+
 /// A `pg_locks` row (`l`) of the database this session is in: databases cloned from one
 /// template share oids, so a lock elsewhere could look like one on the same table.
 const LOCK_IN_THIS_DATABASE: &str =
@@ -425,25 +473,36 @@ impl Connection for PgConnection {
         let held: Vec<String> = objects
             .iter()
             .map(|object| {
-                let (catalog, name, namespace, visible) = match object.kind {
-                    LockedObjectKind::Routine => {
-                        ("pg_proc", "proname", "pronamespace", "pg_function_is_visible")
+                let catalog = ObjectCatalog::of(object.kind);
+                let mut matches = vec![format!("o.{} = {}", catalog.name, quote_literal(&object.name))];
+                match (&object.schema, catalog.namespace) {
+                    (Some(schema), Some((namespace, _))) => matches.push(format!(
+                        "o.{namespace} = to_regnamespace({})",
+                        quote_literal(&quote_ident(schema))
+                    )),
+                    (None, Some((_, visible))) => matches.push(format!("{visible}(o.oid)")),
+                    (_, None) => {}
+                }
+                // The overload the statement names, its argument types resolved as the server
+                // resolves them (NULL, matching nothing, for a type that does not exist).
+                if let Some(arguments) = &object.arguments {
+                    matches.push(format!("o.pronargs = {}", arguments.len()));
+                    for (position, argument) in arguments.iter().enumerate() {
+                        matches.push(format!(
+                            "o.proargtypes[{position}] = to_regtype({})",
+                            quote_literal(argument)
+                        ));
                     }
-                    LockedObjectKind::Type => ("pg_type", "typname", "typnamespace", "pg_type_is_visible"),
-                };
-                let schema = match &object.schema {
-                    Some(schema) => {
-                        format!("o.{namespace} = to_regnamespace({})", quote_literal(&quote_ident(schema)))
-                    }
-                    None => format!("{visible}(o.oid)"),
-                };
+                }
                 let modes: Vec<String> =
                     object.lock.conflicting().filter_map(Lock::server_name).map(quote_literal).collect();
                 format!(
-                    "(l.classid = '{catalog}'::regclass AND l.mode = ANY (ARRAY[{}]::text[]) \
-                     AND l.objid IN (SELECT o.oid FROM {catalog} o WHERE o.{name} = {} AND {schema}))",
+                    "(l.classid = '{}'::regclass AND l.mode = ANY (ARRAY[{}]::text[]) \
+                     AND l.objid IN (SELECT o.oid FROM {} o WHERE {}))",
+                    catalog.table,
                     modes.join(", "),
-                    quote_literal(&object.name)
+                    catalog.table,
+                    matches.join(" AND ")
                 )
             })
             .collect();

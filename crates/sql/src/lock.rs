@@ -681,34 +681,115 @@ fn dropped_name(object: &pg_query::Node) -> Option<String> {
     (!names.is_empty()).then(|| names.join("."))
 }
 
-/// What kind of object a [`LockedObject`] is.
+/// What kind of object a [`LockedObject`] is: the catalog PostgreSQL locks it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LockedObjectKind {
-    /// A function, procedure or routine (`pg_proc`).
+    /// A function, procedure, aggregate or routine (`pg_proc`).
     Routine,
     /// A type or domain (`pg_type`).
     Type,
+    /// A schema (`pg_namespace`).
+    Schema,
+    /// A collation (`pg_collation`).
+    Collation,
+    /// An encoding conversion (`pg_conversion`).
+    Conversion,
+    /// A text search configuration (`pg_ts_config`).
+    TextSearchConfiguration,
+    /// A text search dictionary (`pg_ts_dict`).
+    TextSearchDictionary,
+    /// A text search parser (`pg_ts_parser`).
+    TextSearchParser,
+    /// A text search template (`pg_ts_template`).
+    TextSearchTemplate,
+    /// An extended statistics object (`pg_statistic_ext`).
+    Statistics,
+    /// An extension (`pg_extension`).
+    Extension,
+    /// A procedural language (`pg_language`).
+    Language,
+    /// An event trigger (`pg_event_trigger`).
+    EventTrigger,
+    /// A foreign-data wrapper (`pg_foreign_data_wrapper`).
+    ForeignDataWrapper,
+    /// A foreign server (`pg_foreign_server`).
+    ForeignServer,
+    /// A publication (`pg_publication`).
+    Publication,
 }
 
-/// A routine or type a statement locks by name (`DROP FUNCTION`, `DROP TYPE`, `COMMENT ON
-/// FUNCTION`, `ALTER FUNCTION ... RENAME`): a session holding it in a conflicting mode (such a
-/// statement in an open transaction) blocks the statement though it holds no table. Every
-/// overload of a routine's name is meant.
+impl LockedObjectKind {
+    /// The kind of object a statement's `ObjectType` names, if PostgreSQL locks such an object
+    /// in this database's catalogs when a statement names it (`get_object_address`): relations
+    /// are tables' business ([`tables_of`]); roles, databases, tablespaces and subscriptions are
+    /// shared objects, locked outside any database.
+    fn of(object_type: i32) -> Option<LockedObjectKind> {
+        use LockedObjectKind as Kind;
+        let kinds = [
+            (ObjectType::ObjectFunction, Kind::Routine),
+            (ObjectType::ObjectProcedure, Kind::Routine),
+            (ObjectType::ObjectRoutine, Kind::Routine),
+            (ObjectType::ObjectAggregate, Kind::Routine),
+            (ObjectType::ObjectType, Kind::Type),
+            (ObjectType::ObjectDomain, Kind::Type),
+            (ObjectType::ObjectSchema, Kind::Schema),
+            (ObjectType::ObjectCollation, Kind::Collation),
+            (ObjectType::ObjectConversion, Kind::Conversion),
+            (ObjectType::ObjectTsconfiguration, Kind::TextSearchConfiguration),
+            (ObjectType::ObjectTsdictionary, Kind::TextSearchDictionary),
+            (ObjectType::ObjectTsparser, Kind::TextSearchParser),
+            (ObjectType::ObjectTstemplate, Kind::TextSearchTemplate),
+            (ObjectType::ObjectStatisticExt, Kind::Statistics),
+            (ObjectType::ObjectExtension, Kind::Extension),
+            (ObjectType::ObjectLanguage, Kind::Language),
+            (ObjectType::ObjectEventTrigger, Kind::EventTrigger),
+            (ObjectType::ObjectFdw, Kind::ForeignDataWrapper),
+            (ObjectType::ObjectForeignServer, Kind::ForeignServer),
+            (ObjectType::ObjectPublication, Kind::Publication),
+        ];
+        kinds.iter().find(|(written, _)| *written as i32 == object_type).map(|(_, kind)| *kind)
+    }
+}
+
+/// An object other than a table that a statement locks by name (`DROP FUNCTION`, `DROP TYPE`,
+/// `COMMENT ON SCHEMA`, `DROP COLLATION`, `ALTER FUNCTION ... RENAME`): a session holding it in
+/// a conflicting mode (such a statement in an open transaction) blocks the statement though it
+/// holds no table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedObject {
-    /// A routine or a type.
+    /// What kind of object it is.
     pub kind: LockedObjectKind,
-    /// Its schema as written; `None` when the search path finds it.
+    /// Its schema as written; `None` when the search path finds it (or the kind has none).
     pub schema: Option<String>,
     /// Its name.
     pub name: String,
+    /// A routine's argument types as the statement writes them (each a type name quoted as SQL
+    /// text, `"pg_catalog"."int4"`): that overload only. `None` when the statement gives no
+    /// argument list (every overload of the name is meant) or for other kinds.
+    pub arguments: Option<Vec<String>>,
     /// The lock the statement takes on it (PostgreSQL's `get_object_address` callers).
     pub lock: Lock,
 }
 
-/// The routines and types a PostgreSQL statement locks by name ([`LockedObject`]). Statements
-/// that change a type or a routine in place without such a lock (`ALTER FUNCTION ... SECURITY
-/// DEFINER`, a type's rename) name none.
+/// A type name as SQL text a server can resolve (`to_regtype`), each part quoted, or `None` for
+/// a form that names no type by itself (`%TYPE`).
+fn type_name_text(type_name: &pg_query::protobuf::TypeName) -> Option<String> {
+    if type_name.pct_type || type_name.names.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    for name in &type_name.names {
+        match &name.node {
+            Some(NodeEnum::String(name)) => parts.push(crate::quote_ident(&name.sval)),
+            _ => return None,
+        }
+    }
+    Some(format!("{}{}", parts.join("."), "[]".repeat(type_name.array_bounds.len())))
+}
+
+/// The objects other than tables a PostgreSQL statement locks by name ([`LockedObject`]).
+/// Statements that change an object in place without such a lock (`ALTER FUNCTION ... SECURITY
+/// DEFINER`, a type's or a schema's rename) name none.
 pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
     let named = |kind: LockedObjectKind, lock: Lock, names: &[pg_query::Node]| {
@@ -720,55 +801,93 @@ pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
             })
             .collect();
         let name = parts.pop()?;
-        Some(LockedObject { kind, schema: parts.pop(), name, lock })
+        Some(LockedObject { kind, schema: parts.pop(), name, arguments: None, lock })
     };
-    // The object a `DROP`, a `COMMENT` or a routine's `RENAME`/`OWNER TO`/`SET SCHEMA` names:
-    // a routine's `ObjectWithArgs`, a type's `TypeName`.
-    let object = |kind: i32, lock: Lock, types_too: bool, node: &pg_query::Node| -> Option<LockedObject> {
-        let routine = [ObjectType::ObjectFunction, ObjectType::ObjectProcedure, ObjectType::ObjectRoutine]
-            .iter()
-            .any(|routine| kind == *routine as i32);
-        let typed = types_too
-            && [ObjectType::ObjectType, ObjectType::ObjectDomain].iter().any(|typed| kind == *typed as i32);
+    // The object a `DROP`, a `COMMENT`, a `RENAME`, an `OWNER TO` or a `SET SCHEMA` names: a
+    // routine's `ObjectWithArgs`, a type's `TypeName`, a qualified name's list, a schema's,
+    // an extension's or a language's single name.
+    let object = |object_type: i32, lock: Lock, node: &pg_query::Node| -> Option<LockedObject> {
+        let kind = LockedObjectKind::of(object_type)?;
         match &node.node {
-            Some(NodeEnum::ObjectWithArgs(routine_name)) if routine => {
-                named(LockedObjectKind::Routine, lock, &routine_name.objname)
+            Some(NodeEnum::ObjectWithArgs(routine)) if kind == LockedObjectKind::Routine => {
+                let arguments = match routine.args_unspecified {
+                    true => None,
+                    false => routine
+                        .objargs
+                        .iter()
+                        .map(|argument| match &argument.node {
+                            Some(NodeEnum::TypeName(type_name)) => type_name_text(type_name),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>(),
+                };
+                named(kind, lock, &routine.objname).map(|found| LockedObject { arguments, ..found })
             }
-            Some(NodeEnum::TypeName(type_name)) if typed => {
-                named(LockedObjectKind::Type, lock, &type_name.names)
+            Some(NodeEnum::TypeName(type_name)) if kind == LockedObjectKind::Type => {
+                named(kind, lock, &type_name.names)
             }
-            Some(NodeEnum::List(names)) if typed => named(LockedObjectKind::Type, lock, &names.items),
+            Some(NodeEnum::List(names)) if kind != LockedObjectKind::Routine => {
+                named(kind, lock, &names.items)
+            }
+            Some(NodeEnum::String(name)) if kind != LockedObjectKind::Routine => {
+                Some(LockedObject { kind, schema: None, name: name.sval.clone(), arguments: None, lock })
+            }
             _ => None,
         }
     };
+    // PostgreSQL renames a type or a schema without locking it; it gives a new owner to, or
+    // moves to another schema, those and the kinds with an `ALTER ... OWNER` of their own
+    // (foreign-data wrappers, servers, event triggers, publications, extensions) likewise.
+    let is_one_of =
+        |object_type: i32, kinds: &[ObjectType]| kinds.iter().any(|kind| *kind as i32 == object_type);
+    let unlocked_by_rename = [ObjectType::ObjectType, ObjectType::ObjectDomain, ObjectType::ObjectSchema];
+    let unlocked_by_owner_or_move = [
+        ObjectType::ObjectType,
+        ObjectType::ObjectDomain,
+        ObjectType::ObjectSchema,
+        ObjectType::ObjectFdw,
+        ObjectType::ObjectForeignServer,
+        ObjectType::ObjectEventTrigger,
+        ObjectType::ObjectPublication,
+        ObjectType::ObjectExtension,
+    ];
     let mut found = Vec::new();
     for statement in &parsed.protobuf.stmts {
         let exclusive = Lock::AccessExclusive;
         match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
             Some(NodeEnum::DropStmt(drop)) => {
-                found.extend(
-                    drop.objects.iter().filter_map(|node| object(drop.remove_type, exclusive, true, node)),
-                );
+                found
+                    .extend(drop.objects.iter().filter_map(|node| object(drop.remove_type, exclusive, node)));
             }
             Some(NodeEnum::CommentStmt(comment)) => found.extend(
                 comment
                     .object
                     .as_deref()
-                    .and_then(|node| object(comment.objtype, Lock::ShareUpdateExclusive, true, node)),
+                    .and_then(|node| object(comment.objtype, Lock::ShareUpdateExclusive, node)),
             ),
-            Some(NodeEnum::RenameStmt(rename)) => found.extend(
-                rename.object.as_deref().and_then(|node| object(rename.rename_type, exclusive, false, node)),
-            ),
-            Some(NodeEnum::AlterOwnerStmt(owner)) => found.extend(
-                owner.object.as_deref().and_then(|node| object(owner.object_type, exclusive, false, node)),
-            ),
+            Some(NodeEnum::RenameStmt(rename)) if !is_one_of(rename.rename_type, &unlocked_by_rename) => {
+                found.extend(
+                    rename.object.as_deref().and_then(|node| object(rename.rename_type, exclusive, node)),
+                )
+            }
+            Some(NodeEnum::AlterOwnerStmt(owner))
+                if !is_one_of(owner.object_type, &unlocked_by_owner_or_move) =>
+            {
+                found.extend(
+                    owner.object.as_deref().and_then(|node| object(owner.object_type, exclusive, node)),
+                )
+            }
             // Adding or renaming a label locks the enum (`ExclusiveLock` on the type).
             Some(NodeEnum::AlterEnumStmt(alter)) => {
                 found.extend(named(LockedObjectKind::Type, Lock::Exclusive, &alter.type_name))
             }
-            Some(NodeEnum::AlterObjectSchemaStmt(moved)) => found.extend(
-                moved.object.as_deref().and_then(|node| object(moved.object_type, exclusive, false, node)),
-            ),
+            Some(NodeEnum::AlterObjectSchemaStmt(moved))
+                if !is_one_of(moved.object_type, &unlocked_by_owner_or_move) =>
+            {
+                found.extend(
+                    moved.object.as_deref().and_then(|node| object(moved.object_type, exclusive, node)),
+                )
+            }
             _ => {}
         }
     }
@@ -918,36 +1037,94 @@ mod tests {
     use super::*;
 
     #[test]
-    fn routines_and_types_locked_by_name_are_named() {
+    fn objects_locked_by_name_are_named() {
         let object = |kind, schema: Option<&str>, name: &str, lock| LockedObject {
             kind,
             schema: schema.map(str::to_owned),
             name: name.to_owned(),
+            arguments: None,
             lock,
         };
-        let routine = |schema, name| object(LockedObjectKind::Routine, schema, name, Lock::AccessExclusive);
+        let routine = |schema, name, arguments: &[&str]| LockedObject {
+            arguments: Some(arguments.iter().map(|argument| argument.to_string()).collect()),
+            ..object(LockedObjectKind::Routine, schema, name, Lock::AccessExclusive)
+        };
         let typed = |schema, name| object(LockedObjectKind::Type, schema, name, Lock::AccessExclusive);
         assert_eq!(
-            objects_locked("DROP ROUTINE app.\"F\"(int), g()"),
-            [routine(Some("app"), "F"), routine(None, "g")]
+            objects_locked("DROP ROUTINE app.\"F\"(int, app.\"Mood\"[], character varying(9)), g()"),
+            [
+                routine(
+                    Some("app"),
+                    "F",
+                    &[r#""pg_catalog"."int4""#, r#""app"."Mood"[]"#, r#""pg_catalog"."varchar""#]
+                ),
+                routine(None, "g", &[])
+            ]
         );
-        assert_eq!(objects_locked("ALTER FUNCTION f(int) RENAME TO h"), [routine(None, "f")]);
+        // No argument list: every overload of the name.
+        assert_eq!(
+            objects_locked("DROP FUNCTION f"),
+            [object(LockedObjectKind::Routine, None, "f", Lock::AccessExclusive)]
+        );
+        assert_eq!(
+            objects_locked("ALTER FUNCTION f(int) RENAME TO h"),
+            [routine(None, "f", &[r#""pg_catalog"."int4""#])]
+        );
         assert_eq!(
             objects_locked("COMMENT ON PROCEDURE p() IS 'x'"),
-            [object(LockedObjectKind::Routine, None, "p", Lock::ShareUpdateExclusive)]
+            [LockedObject {
+                arguments: Some(Vec::new()),
+                ..object(LockedObjectKind::Routine, None, "p", Lock::ShareUpdateExclusive)
+            }]
         );
         assert_eq!(
             objects_locked("DROP TYPE app.stage, mood"),
             [typed(Some("app"), "stage"), typed(None, "mood")]
         );
         assert_eq!(objects_locked("DROP DOMAIN score"), [typed(None, "score")]);
+        assert_eq!(
+            objects_locked("COMMENT ON SCHEMA crm IS 'x'"),
+            [object(LockedObjectKind::Schema, None, "crm", Lock::ShareUpdateExclusive)]
+        );
+        assert_eq!(
+            objects_locked("DROP SCHEMA crm, \"Old\" CASCADE"),
+            [
+                object(LockedObjectKind::Schema, None, "crm", Lock::AccessExclusive),
+                object(LockedObjectKind::Schema, None, "Old", Lock::AccessExclusive)
+            ]
+        );
+        assert_eq!(
+            objects_locked("DROP COLLATION app.nocase"),
+            [object(LockedObjectKind::Collation, Some("app"), "nocase", Lock::AccessExclusive)]
+        );
+        assert_eq!(
+            objects_locked("DROP TEXT SEARCH CONFIGURATION english_simple"),
+            [object(
+                LockedObjectKind::TextSearchConfiguration,
+                None,
+                "english_simple",
+                Lock::AccessExclusive
+            )]
+        );
+        assert_eq!(
+            objects_locked("ALTER COLLATION nocase OWNER TO app"),
+            [object(LockedObjectKind::Collation, None, "nocase", Lock::AccessExclusive)]
+        );
+        assert_eq!(
+            objects_locked("DROP EXTENSION citext"),
+            [object(LockedObjectKind::Extension, None, "citext", Lock::AccessExclusive)]
+        );
         // No lock on the object: nobody to name.
         assert!(objects_locked("ALTER TYPE stage RENAME TO phase").is_empty());
+        assert!(objects_locked("ALTER SCHEMA crm RENAME TO sales").is_empty());
+        assert!(objects_locked("ALTER SCHEMA crm OWNER TO app").is_empty());
+        assert!(objects_locked("ALTER TYPE stage SET SCHEMA app").is_empty());
         assert_eq!(
             objects_locked("ALTER TYPE stage ADD VALUE 'won'"),
             [object(LockedObjectKind::Type, None, "stage", Lock::Exclusive)]
         );
         assert!(objects_locked("DROP TABLE t").is_empty());
+        assert!(objects_locked("DROP ROLE app").is_empty());
         assert!(objects_locked("ALTER TABLE t ADD COLUMN c int").is_empty());
     }
 

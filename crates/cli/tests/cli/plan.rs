@@ -607,20 +607,33 @@ fn a_prepared_transaction_holding_the_table_is_named_as_a_blocker() {
     assert_eq!(plan.code, 0, "{plan:?}");
 }
 
-/// A session holding a function or a type (a `COMMENT ON FUNCTION` in an open transaction)
-/// blocks a statement that locks it by name, though it holds no table: plan said "safe to
-/// deploy now", and the deploy's give-up named nobody.
+/// A session holding a function, a type, a schema, a collation or a text search configuration
+/// (a `COMMENT ON` it in an open transaction) blocks a statement that locks it by name, though
+/// it holds no table: plan said "safe to deploy now", and the deploy's give-up named nobody.
 #[test]
 fn a_holder_of_a_function_or_type_is_named_as_a_blocker() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
     db.execute(
-        "CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TYPE stage AS ENUM ('lead')",
+        "CREATE FUNCTION f(int) RETURNS int LANGUAGE sql AS 'SELECT 1'; \
+         CREATE FUNCTION f(text) RETURNS int LANGUAGE sql AS 'SELECT 2'; \
+         CREATE TYPE stage AS ENUM ('lead'); CREATE SCHEMA crm; \
+         CREATE COLLATION nocase FROM \"C\"; CREATE SCHEMA s1; \
+         CREATE TEXT SEARCH CONFIGURATION english_simple (COPY = simple)",
     );
     for (statement, held) in [
         ("DROP FUNCTION f(int);", "COMMENT ON FUNCTION f(int) IS 'in review'"),
+        ("DROP FUNCTION f(integer);", "COMMENT ON FUNCTION public.f(int4) IS 'in review'"),
         ("DROP TYPE stage;", "COMMENT ON TYPE stage IS 'in review'"),
         ("ALTER TYPE stage ADD VALUE 'won';", "COMMENT ON TYPE stage IS 'in review'"),
+        ("COMMENT ON SCHEMA crm IS 'sales';", "COMMENT ON SCHEMA crm IS 'in review'"),
+        // A table created in the schema by a transaction still open holds the schema.
+        ("DROP SCHEMA s1 CASCADE;", "CREATE TABLE s1.draft (id int)"),
+        ("DROP COLLATION nocase;", "COMMENT ON COLLATION nocase IS 'in review'"),
+        (
+            "DROP TEXT SEARCH CONFIGURATION english_simple;",
+            "COMMENT ON TEXT SEARCH CONFIGURATION english_simple IS 'in review'",
+        ),
     ] {
         let dir = migrations(&[("1_change", statement)]);
         let holder =
@@ -634,4 +647,16 @@ fn a_holder_of_a_function_or_type_is_named_as_a_blocker() {
         assert!(deploy.stderr.contains("blocked last by pid"), "{statement} {deploy:?}");
         assert!(deploy.stderr.contains("(report"), "{statement} {deploy:?}");
     }
+    // Another overload of the name is no blocker: the deploy drops the one it names at once.
+    let dir = migrations(&[("1_change", "DROP FUNCTION f(int);")]);
+    let holder = report_session(
+        url,
+        "SET idle_in_transaction_session_timeout = '20s'; BEGIN; COMMENT ON FUNCTION f(text) IS 'in review'",
+    );
+    let plan = haste(dir.path(), &["migrate", "plan", "--url", url, "--format", "json"]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "300ms"]);
+    holder.execute("ROLLBACK");
+    assert_eq!(plan.code, 0, "{plan:?}");
+    assert_eq!(statements(&plan)[0]["blockers"], serde_json::json!([]), "{plan:?}");
+    assert_eq!(deploy.code, 0, "{deploy:?}");
 }
