@@ -12,15 +12,32 @@ use pg_query::protobuf::Token;
 
 /// `sql` with every secret's characters replaced by `*`: a string literal after `PASSWORD`
 /// (roles) or after an option named `password` (user mappings, servers), and in any string
-/// literal the value of a `password=` connection keyword or the password of a
-/// `scheme://user:password@host` address. Text the scanner cannot read is returned as it is.
+/// literal the value of a `password=` connection keyword, the password of a
+/// `scheme://user:password@host` address, or the quoted value after the word `password` (SQL
+/// a `DO` block or a function runs: `EXECUTE 'ALTER ROLE app PASSWORD ''...'''`). Text the
+/// scanner cannot read (an unterminated literal) is read as one literal.
 pub fn mask_secrets(sql: &str) -> Cow<'_, str> {
-    let Ok(tokens) = pg_query::scan_tokens(sql) else {
-        return Cow::Borrowed(sql);
+    let spans = match pg_query::scan_tokens(sql) {
+        Ok(tokens) => token_secrets(sql, &tokens),
+        Err(_) => passwords_in(sql, 0, sql.len()),
     };
+    if spans.is_empty() {
+        return Cow::Borrowed(sql);
+    }
+    let mut bytes = sql.as_bytes().to_vec();
+    for (from, to) in spans {
+        bytes[from..to].fill(b'*');
+    }
+    // Every span starts and ends at an ASCII delimiter, so whole characters were replaced and
+    // the bytes are still UTF-8.
+    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The secrets among `sql`'s scanned tokens.
+fn token_secrets(sql: &str, tokens: &[pg_query::protobuf::ScanToken]) -> Vec<(usize, usize)> {
     let mut spans: Vec<(usize, usize)> = Vec::new();
     let mut previous: Option<(Option<Token>, usize, usize)> = None;
-    for token in &tokens {
+    for token in tokens {
         let kind = Token::try_from(token.token).ok();
         if matches!(kind, Some(Token::SqlComment | Token::CComment)) {
             continue;
@@ -40,16 +57,7 @@ pub fn mask_secrets(sql: &str) -> Cow<'_, str> {
         }
         previous = Some((kind, start, end));
     }
-    if spans.is_empty() {
-        return Cow::Borrowed(sql);
-    }
-    let mut bytes = sql.as_bytes().to_vec();
-    for (from, to) in spans {
-        bytes[from..to].fill(b'*');
-    }
-    // Every span starts and ends at an ASCII delimiter, so whole characters were replaced and
-    // the bytes are still UTF-8.
-    Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+    spans
 }
 
 /// The bytes between a literal's quotes (`'...'`, `E'...'`, `U&'...'`, `$tag$...$tag$`).
@@ -69,6 +77,13 @@ fn embedded_passwords(sql: &str, start: usize, end: usize) -> Vec<(usize, usize)
     let Some((from, to)) = literal_contents(sql, start, end) else {
         return Vec::new();
     };
+    passwords_in(sql, from, to)
+}
+
+/// In `sql[from..to]`: the value of each `password=` keyword, the password of each
+/// `://user:password@` address, and the quoted value after each word `password` (up to the same
+/// run of quotes that opens it, or to the end of the line when it is never closed).
+fn passwords_in(sql: &str, from: usize, to: usize) -> Vec<(usize, usize)> {
     let text = &sql[from..to];
     let lower = text.to_ascii_lowercase();
     let mut spans = Vec::new();
@@ -77,11 +92,19 @@ fn embedded_passwords(sql: &str, start: usize, end: usize) -> Vec<(usize, usize)
         let mut at = search + found + "password".len();
         search = at;
         at += text[at..].len() - text[at..].trim_start().len();
+        if let Some((value_from, value_to)) = quoted_value(text, at) {
+            spans.push((from + value_from, from + value_to));
+            continue;
+        }
         if !text[at..].starts_with('=') {
             continue;
         }
         at += 1;
         at += text[at..].len() - text[at..].trim_start().len();
+        if let Some((value_from, value_to)) = quoted_value(text, at) {
+            spans.push((from + value_from, from + value_to));
+            continue;
+        }
         let value_end = text[at..]
             .find(|c: char| c.is_whitespace() || c == '\'')
             .map_or(text.len(), |length| at + length);
@@ -105,6 +128,25 @@ fn embedded_passwords(sql: &str, start: usize, end: usize) -> Vec<(usize, usize)
         }
     }
     spans
+}
+
+/// The characters of a value quoted at `text[at..]` (`'...'`, `''...''` inside a literal,
+/// `E'...'`): from after the run of quotes that opens it to the same run closing it, or to the
+/// end of the line when it is never closed.
+fn quoted_value(text: &str, at: usize) -> Option<(usize, usize)> {
+    let rest = text.get(at..)?;
+    let rest = rest.strip_prefix(['E', 'e']).filter(|after| after.starts_with('\'')).unwrap_or(rest);
+    let quotes = rest.len() - rest.trim_start_matches('\'').len();
+    if quotes == 0 {
+        return None;
+    }
+    let opening = &rest[..quotes];
+    let start = text.len() - rest.len() + quotes;
+    let end = match text[start..].find(opening) {
+        Some(length) => start + length,
+        None => text[start..].find('\n').map_or(text.len(), |length| start + length),
+    };
+    (end > start).then_some((start, end))
 }
 
 #[cfg(test)]
@@ -148,7 +190,34 @@ mod tests {
     }
 
     #[test]
-    fn text_the_scanner_refuses_is_shown_as_it_is() {
+    fn text_the_scanner_refuses_is_shown_without_its_secrets() {
         assert_eq!(mask_secrets("SELECT 'unterminated"), "SELECT 'unterminated");
+        assert_eq!(
+            mask_secrets("ALTER ROLE app PASSWORD 'unterminated\nSELECT 1;"),
+            "ALTER ROLE app PASSWORD '************\nSELECT 1;"
+        );
+    }
+
+    #[test]
+    fn secrets_in_sql_a_literal_holds_are_hidden() {
+        let cases = [
+            (
+                "DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD ''S3CRET''', 'app'); END $$;",
+                "DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD ''******''', 'app'); END $$;",
+            ),
+            (
+                "DO $body$ BEGIN ALTER ROLE app PASSWORD 'S3CRET'; END $body$;",
+                "DO $body$ BEGIN ALTER ROLE app PASSWORD '******'; END $body$;",
+            ),
+            (
+                "SELECT dblink_connect('host=db password=''a b'' dbname=crm');",
+                "SELECT dblink_connect('host=db password=''***'' dbname=crm');",
+            ),
+        ];
+        for (sql, shown) in cases {
+            let masked = mask_secrets(sql);
+            assert_eq!(masked, shown, "{sql}");
+            assert_eq!(masked.len(), sql.len(), "{sql}");
+        }
     }
 }

@@ -121,25 +121,30 @@ fn passwords_written_in_a_migration_are_never_shown() {
     let sql = format!(
         "CREATE ROLE {role} LOGIN PASSWORD 'R0lePassw0rd';\n\
          SELECT 'host=db password=C0nnPassw0rd' AS conninfo, 'postgres://u:UrlPassw0rd@h/d' AS url;\n\
+         DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD ''Ex3cPassw0rd''', '{role}'); END $$;\n\
          CREATE TABLE t (id int) oops;\n"
     );
     let dir = migrations(&[("1_roles", &sql)]);
+    // A literal never closed: the scanner cannot read the file, lint still shows no secret.
+    let unterminated = migrations(&[("1_role", "ALTER ROLE app PASSWORD 'Unt3rmPassw0rd\nSELECT 1;\n")]);
     let runs = [
         haste(dir.path(), &["migrate", "plan", "--url", &db.url]),
         haste(dir.path(), &["migrate", "plan", "--url", &db.url, "--format", "json"]),
         haste(dir.path(), &["migrate", "deploy", "--url", &db.url]),
         haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--format", "json"]),
         haste(dir.path(), &["lint"]),
+        haste(unterminated.path(), &["lint"]),
+        haste(unterminated.path(), &["lint", "--format", "json"]),
     ];
     for run in &runs {
-        for secret in ["R0lePassw0rd", "C0nnPassw0rd", "UrlPassw0rd"] {
+        for secret in ["R0lePassw0rd", "C0nnPassw0rd", "UrlPassw0rd", "Ex3cPassw0rd", "Unt3rmPassw0rd"] {
             assert!(!run.all().contains(secret), "{secret} shown: {run:?}");
         }
     }
     assert_eq!(runs[2].code, 6, "the failing statement stops the migration: {:?}", runs[2]);
-    assert!(runs[2].stderr.contains("1_roles/migration.sql:3:"), "the place is still right: {:?}", runs[2]);
+    assert!(runs[2].stderr.contains("1_roles/migration.sql:4:"), "the place is still right: {:?}", runs[2]);
     assert!(
-        runs[2].stderr.contains("PASSWORD '************'"),
+        runs[2].stderr.contains("PASSWORD ''************''"),
         "the snippet shows where it was: {:?}",
         runs[2]
     );
