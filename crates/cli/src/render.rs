@@ -705,10 +705,28 @@ impl Printer {
                     let label = format!("{:<11}", state_label(migration.state));
                     let mut line =
                         format!("{} {}", paint(&label, state_style(migration.state)), migration.name);
-                    if let (Some(done), Some(total), State::Failed | State::Interrupted | State::Running) =
-                        (migration.statements_done, migration.statements_total, migration.state)
-                    {
-                        line.push_str(&format!("  ({done} of {total} statements done)"));
+                    // A revert that stopped part-way: its down.sql's progress, not the up
+                    // migration's (all of which ran).
+                    let reverted_part = migration
+                        .last_error
+                        .as_ref()
+                        .filter(|error| error["phase"] == "down")
+                        .map(|error| error["statements_done"].clone());
+                    match (
+                        reverted_part,
+                        migration.statements_done,
+                        migration.statements_total,
+                        migration.state,
+                    ) {
+                        (Some(done), _, _, _) => line
+                            .push_str(&format!("  (reverting: down.sql stopped after {done} statement(s))")),
+                        (
+                            None,
+                            Some(done),
+                            Some(total),
+                            State::Failed | State::Interrupted | State::Running,
+                        ) => line.push_str(&format!("  ({done} of {total} statements done)")),
+                        _ => {}
                     }
                     if let (Some(progress), false) =
                         (&migration.data_progress, migration.state == State::Applied)

@@ -8,8 +8,8 @@ use haste_migrations::{Directives, Migration, MigrationsDir, SqlFile};
 use haste_sql::{ConcurrentIndex, Script, StatementKind, concurrent_index};
 
 use crate::apply::{
-    Applier, AsWrittenFailure, MigrationWaits, RESOLVED_APPLIED, RESOLVED_RESUMED, Tried, Unit, event,
-    history_row, run_as_written, within_budget,
+    Applier, AsWrittenFailure, Committing, MigrationWaits, RESOLVED_APPLIED, RESOLVED_RESUMED, Tried, Unit,
+    event, history_row, run_as_written, within_budget,
 };
 use crate::budget::Budget;
 use crate::error::{FailureState, MigrationFailure};
@@ -225,11 +225,11 @@ fn revert(
         HistoryWrite::Forget(&migration.name),
         HistoryWrite::Event(event(settings, migration, "reverted", None)),
     ];
+    let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
     if plan.mode != ExecutionMode::Transaction {
         // Statement by statement: before the first, the row says the migration is being
         // reverted, so a run that dies part-way leaves it interrupted, never "applied" over a
         // half-undone schema. Nothing has run when this write fails.
-        let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
         let mut row =
             history_row(settings, migration, MigrationStatus::Running, false, up_statements, up_statements);
         row.last_error = Some(serde_json::json!({ "phase": DOWN_PHASE, "statements_done": 0 }).to_string());
@@ -254,9 +254,26 @@ fn revert(
             connection.run_in_transaction(limits, &texts, &settings.history, &writes)
         })
     } else {
-        // Statement by statement, as written: the history change follows the last one.
-        let mut record_nothing = |_: &mut dyn Connection, _: &MigrationWaits, _| Ok(());
-        match run_as_written(connection, observer, &budget, &mut waits, unit, 0, &mut record_nothing) {
+        // Statement by statement, as written: each commit of down.sql records how far it got
+        // (a run killed part-way says where it stopped), the history change follows the last.
+        let mut record_progress = |connection: &mut dyn Connection, _: &MigrationWaits, committing| {
+            let (done, in_open_transaction) = match committing {
+                Committing::InBlock { done } => (done, true),
+                Committing::Alone { done } => (done, false),
+            };
+            let mut row = history_row(
+                settings,
+                migration,
+                MigrationStatus::Running,
+                false,
+                up_statements,
+                up_statements,
+            );
+            row.last_error =
+                Some(serde_json::json!({ "phase": DOWN_PHASE, "statements_done": done }).to_string());
+            connection.record(&settings.history, &[HistoryWrite::Migration(row)], in_open_transaction)
+        };
+        match run_as_written(connection, observer, &budget, &mut waits, unit, 0, &mut record_progress) {
             Err(AsWrittenFailure { step, committed: done, tried }) => {
                 committed = done;
                 (Err(step), tried)
@@ -297,7 +314,6 @@ fn revert(
                 "message": failure.error.message,
             })
             .to_string();
-            let up_statements = Script::parse(connection.dialect(), &migration.up.sql).statements.len();
             let mut row = history_row(settings, migration, status, false, up_statements, up_statements);
             if status == MigrationStatus::Failed {
                 row.last_error = Some(detail.clone());

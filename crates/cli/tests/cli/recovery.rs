@@ -505,3 +505,48 @@ fn a_migration_failing_on_the_shadow_says_so() {
     let json = haste(dir.path(), &["migrate", "status", "--drift", "--url", url, "--format", "json"]);
     assert_eq!(json.json_lines().last().unwrap()["error"]["code"], "REPLAY_FAILED", "{json:?}");
 }
+
+/// A `down.sql` that runs statement by statement and is stopped part-way (the haste process
+/// killed, or its connection ended) leaves history saying how many of its statements committed:
+/// it said 0 whatever had run, and `status` showed the up migration's count.
+#[test]
+fn a_down_stopped_part_way_says_where_it_stopped() {
+    for stop in ["kill", "terminate"] {
+        let Some(db) = database() else { return };
+        let table = format!("t_{stop}");
+        let dir = migrations(&[(
+            "1_t",
+            &format!("CREATE TABLE {table} (id int);\nCREATE INDEX {table}_id ON {table} (id);"),
+        )]);
+        dir.write(
+            "migrations/1_t/down.sql",
+            &format!(
+                "DROP INDEX CONCURRENTLY {table}_id;\nCOMMENT ON TABLE {table} IS 'reverting';\nSELECT pg_sleep(60);\nDROP TABLE {table};"
+            ),
+        );
+        assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+        let mut down = command(dir.path(), &["migrate", "down", "--url", &db.url])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let sleeping = "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND datname = current_database()";
+        assert!(wait_until(Duration::from_secs(10), || db.value(sleeping).is_some()), "{stop}");
+        match stop {
+            "kill" => down.kill().unwrap(),
+            _ => {
+                db.execute(&format!("SELECT pg_terminate_backend(pid) FROM ({sleeping}) s"));
+            }
+        }
+        down.wait().unwrap();
+        // A killed client's statement may run on: end it before reading the state.
+        db.execute(&format!("SELECT pg_terminate_backend(pid) FROM ({sleeping}) s"));
+        let status = haste(dir.path(), &["migrate", "status", "--url", &db.url, "--format", "json"]);
+        let migration = &status.json_lines()[0]["migrations"][0];
+        assert_eq!(migration["last_error"]["phase"], "down", "{stop}: {status:?}");
+        assert_eq!(migration["last_error"]["statements_done"], 2, "{stop}: {status:?}");
+        let text = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
+        assert!(text.stdout.contains("down.sql stopped after 2 statement(s)"), "{stop}: {text:?}");
+        assert!(!text.stdout.contains("statements done"), "not the up migration's count: {text:?}");
+    }
+}
