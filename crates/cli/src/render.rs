@@ -106,7 +106,9 @@ impl Printer {
                 map.insert("url".into(), url.redacted().into());
             }
         }
-        self.emit_json(&value.to_string());
+        // The same bytes as `Display`, written straight into a buffer rather than through a
+        // formatter (its writes were about a tenth of `schema inspect`'s client time at 1,000 tables).
+        self.emit_json(&serde_json::to_string(&value).expect("a JSON value always serializes"));
     }
 
     pub fn error_object(&self, code: &str, exit_code: u8, message: &str) -> Value {

@@ -19,11 +19,14 @@ use haste_schema::{Index, Schema, Table, TableKind, qualified};
 use crate::builder::Builder;
 use crate::{Lock, Named, SchemaChange, online};
 
+/// A family's root and its members, each with its depth below the root.
+type Family<'a> = (&'a Index, Vec<(usize, &'a Index)>);
+
 /// Each family by its root's qualified name: the root first, then its members, shallower first.
 fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
     let by_name: BTreeMap<(&str, &str), &Index> =
         schema.indexes.iter().map(|index| ((index.schema.as_str(), index.name.as_str()), index)).collect();
-    let mut out: BTreeMap<String, Vec<(usize, &Index)>> = BTreeMap::new();
+    let mut out: BTreeMap<String, Family> = BTreeMap::new();
     for index in &schema.indexes {
         let (mut root, mut depth) = (index, 0);
         // An attachment names an index of the same model; the bound only guards a broken one.
@@ -36,13 +39,15 @@ fn families(schema: &Schema) -> BTreeMap<String, Vec<&Index>> {
             root = parent;
             depth += 1;
         }
-        out.entry(root.qualified_name()).or_default().push((depth, index));
+        out.entry(root.qualified_name()).or_insert_with(|| (root, Vec::new())).1.push((depth, index));
     }
-    out.into_values()
-        .map(|mut members| {
+    out.into_iter()
+        .map(|(root_name, (root, mut members))| {
             members.sort_by_key(|(depth, index)| (*depth, index.qualified_name()));
             let members: Vec<&Index> = members.into_iter().map(|(_, index)| index).collect();
-            (members[0].qualified_name(), members)
+            // The root comes first but where attachments loop (a broken model).
+            let name = if std::ptr::eq(members[0], root) { root_name } else { members[0].qualified_name() };
+            (name, members)
         })
         .collect()
 }

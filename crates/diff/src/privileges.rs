@@ -12,9 +12,9 @@
 //! `reader` the moment it is created, so the plan revokes that where the target does not give
 //! it (and grants back a built-in default the defaults revoke).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use haste_schema::{DefaultObjects, Privilege, PrivilegeObject, Schema, View, qualified};
+use haste_schema::{DefaultObjects, Privilege, PrivilegeObject, Schema, Table, View, qualified};
 
 use crate::builder::Builder;
 use crate::columns::regenerated;
@@ -46,8 +46,9 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], recreated_types: &[Str
             .into_iter()
             .map(|function| whole(PrivilegeObject::Function, &function.schema, &function.signature)),
     );
+    let new_tables = Objects::of(to).tables;
     for old in &from.tables {
-        let Some(new) = to.tables.iter().find(|t| t.schema == old.schema && t.name == old.name) else {
+        let Some(new) = new_tables.get(&(old.schema.as_str(), old.name.as_str())) else {
             continue;
         };
         let regenerated = regenerated(old, new);
@@ -66,9 +67,10 @@ fn recreated(from: &Schema, to: &Schema, views: &[&View], recreated_types: &[Str
 /// The objects of `to` a plan creates: new ones and those it creates again (`recreated`'s whole
 /// objects), as the default privileges see them.
 fn created(from: &Schema, to: &Schema, recreated: &BTreeSet<ObjectKey>) -> Vec<(DefaultObjects, ObjectKey)> {
+    let existing = Objects::of(from);
     let mut objects = Vec::new();
     let mut add = |kind: DefaultObjects, key: ObjectKey| {
-        let new = !exists(from, &on(&key));
+        let new = !existing.has((key.0, &key.1, &key.2, key.3.as_deref()));
         if new || recreated.contains(&key) {
             objects.push((kind, key));
         }
@@ -101,7 +103,7 @@ fn created(from: &Schema, to: &Schema, recreated: &BTreeSet<ObjectKey>) -> Vec<(
     objects
 }
 
-/// A privilege on `key` (to ask [`exists`] about it).
+/// A privilege on `key`, whose grantee and privilege the caller gives.
 fn on(key: &ObjectKey) -> Privilege {
     Privilege {
         object: key.0,
@@ -136,25 +138,50 @@ fn given_by_default(from: &Schema, kind: DefaultObjects, key: &ObjectKey) -> Vec
         .collect()
 }
 
-/// Whether `schema` has the object (and column) `privilege` is on.
-fn exists(schema: &Schema, privilege: &Privilege) -> bool {
-    let same = |s: &str, n: &str| s == privilege.schema && n == privilege.name;
-    match privilege.object {
-        PrivilegeObject::Schema => schema.schemas.iter().any(|n| n.name == privilege.schema),
-        PrivilegeObject::Table => {
-            schema.views.iter().any(|v| same(&v.schema, &v.name))
-                || schema.tables.iter().any(|t| {
-                    same(&t.schema, &t.name)
-                        && privilege.column.as_ref().is_none_or(|c| t.columns.iter().any(|x| &x.name == c))
-                })
+/// The objects of a schema privileges can be on, looked up by name: asked once per object of the
+/// other side, a search of every list was quadratic (a million name comparisons at 1,000 tables).
+struct Objects<'a> {
+    schemas: HashSet<&'a str>,
+    tables: HashMap<(&'a str, &'a str), &'a Table>,
+    views: HashSet<(&'a str, &'a str)>,
+    sequences: HashSet<(&'a str, &'a str)>,
+    /// Function signatures (`regprocedure`), which name the schema where it is not `public`.
+    functions: HashSet<&'a str>,
+    /// Enums, domains, composite types and range types.
+    types: HashSet<(&'a str, &'a str)>,
+}
+
+impl<'a> Objects<'a> {
+    fn of(schema: &'a Schema) -> Objects<'a> {
+        let pair = |schema: &'a str, name: &'a str| (schema, name);
+        Objects {
+            schemas: schema.schemas.iter().map(|n| n.name.as_str()).collect(),
+            tables: schema.tables.iter().map(|t| (pair(&t.schema, &t.name), t)).collect(),
+            views: schema.views.iter().map(|v| pair(&v.schema, &v.name)).collect(),
+            sequences: schema.sequences.iter().map(|s| pair(&s.schema, &s.name)).collect(),
+            functions: schema.functions.iter().map(|f| f.signature.as_str()).collect(),
+            types: (schema.enums.iter().map(|e| pair(&e.schema, &e.name)))
+                .chain(schema.domains.iter().map(|d| pair(&d.schema, &d.name)))
+                .chain(schema.composites.iter().map(|c| pair(&c.schema, &c.name)))
+                .chain(schema.ranges.iter().map(|r| pair(&r.schema, &r.name)))
+                .collect(),
         }
-        PrivilegeObject::Sequence => schema.sequences.iter().any(|s| same(&s.schema, &s.name)),
-        PrivilegeObject::Function => schema.functions.iter().any(|f| f.signature == privilege.name),
-        PrivilegeObject::Type => {
-            schema.enums.iter().any(|e| same(&e.schema, &e.name))
-                || schema.domains.iter().any(|d| same(&d.schema, &d.name))
-                || schema.composites.iter().any(|c| same(&c.schema, &c.name))
-                || schema.ranges.iter().any(|r| same(&r.schema, &r.name))
+    }
+
+    /// Whether the object (and column) `key` names is here.
+    fn has(&self, (object, schema, name, column): (PrivilegeObject, &str, &str, Option<&str>)) -> bool {
+        let key = (schema, name);
+        match object {
+            PrivilegeObject::Schema => self.schemas.contains(schema),
+            PrivilegeObject::Table => {
+                self.views.contains(&key)
+                    || self.tables.get(&key).is_some_and(|table| {
+                        column.is_none_or(|column| table.columns.iter().any(|c| c.name == column))
+                    })
+            }
+            PrivilegeObject::Sequence => self.sequences.contains(&key),
+            PrivilegeObject::Function => self.functions.contains(name),
+            PrivilegeObject::Type => self.types.contains(&key),
         }
     }
 }
@@ -180,7 +207,12 @@ pub(crate) fn plan(
     let old: BTreeSet<&Privilege> = from.privileges.iter().filter(|p| !fresh(p)).chain(&defaults).collect();
     let new: BTreeSet<&Privilege> = to.privileges.iter().collect();
     // Revokes first: a privilege whose grant option changes is revoked, then granted again.
-    let revoked: Vec<&Privilege> = old.difference(&new).filter(|p| exists(to, p)).copied().collect();
+    let target = Objects::of(to);
+    let revoked: Vec<&Privilege> = old
+        .difference(&new)
+        .filter(|p| target.has((p.object, &p.schema, &p.name, p.column.as_deref())))
+        .copied()
+        .collect();
     for privilege in &revoked {
         let source = SchemaChange::RemovePrivilege((*privilege).clone());
         plan.push(&source, privilege.undo_statement(), Lock::None, &[]);

@@ -19,7 +19,10 @@ use crate::{
 
 /// `"schema"."name"`.
 pub fn qualified(schema: &str, name: &str) -> String {
-    format!("{}.{}", quote_ident(schema), quote_ident(name))
+    let mut qualified = quote_ident(schema);
+    qualified.push('.');
+    qualified.push_str(&quote_ident(name));
+    qualified
 }
 
 /// Whether a type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) is type

@@ -3,7 +3,19 @@
 /// Quotes an identifier for PostgreSQL and SQLite: always double-quoted, inner quotes doubled,
 /// so no name is ever folded to lower case or read as a keyword.
 pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    // Built in one buffer: a plan at 1,000 tables quotes tens of thousands of names, and a
+    // `replace` and a `format!` per name were a tenth of a diff's client time.
+    let mut quoted = String::with_capacity(name.len() + 2);
+    quoted.push('"');
+    let mut rest = name;
+    while let Some(at) = rest.find('"') {
+        quoted.push_str(&rest[..=at]);
+        quoted.push('"');
+        rest = &rest[at + 1..];
+    }
+    quoted.push_str(rest);
+    quoted.push('"');
+    quoted
 }
 
 /// Quotes a string literal for PostgreSQL (with `standard_conforming_strings` on, the default
