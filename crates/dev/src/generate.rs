@@ -17,6 +17,7 @@ use crate::drift::check;
 use crate::render::sql;
 use crate::source::Loaded;
 use crate::target::{Desired, Target};
+use crate::together::{committing_together_apart, together};
 use crate::{Error, NullRows, expand, fill, render, retype};
 
 /// What `migrate dev` is asked to do.
@@ -180,7 +181,15 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     if !nulls.is_empty() {
         return Err(Error::NullsInRequired { columns: nulls });
     }
-    let mut drafts = drafts;
+    // The summary describes the migration as planned, before what commits as one is set apart;
+    // the pieces are what the lint allowances below are made for, each file its own.
+    let summary = drafts[0].up.clone();
+    let mut drafts: Vec<Draft> =
+        drafts.into_iter().flat_map(|draft| committing_together_apart(draft, request.name)).collect();
+    for draft in &mut drafts {
+        let notes = regenerated_notes(&draft.up);
+        draft.notes.extend(notes);
+    }
     let exact_prisma = matches!(target, Target::Prisma { online: false, .. });
     let losing: Vec<String> = drafts
         .iter()
@@ -219,14 +228,6 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             "asked for with migrate dev --rename",
             false,
         );
-    }
-    // The summary describes the migration as planned, before its regenerations are set apart.
-    let summary = drafts[0].up.clone();
-    let mut drafts: Vec<Draft> =
-        drafts.into_iter().flat_map(|draft| committing_together_apart(draft, request.name)).collect();
-    for draft in &mut drafts {
-        let notes = regenerated_notes(&draft.up);
-        draft.notes.extend(notes);
     }
     // What is left rewriting a table has no online form here (an enum rebuilt, a type change
     // the swap cannot carry, a stored generated column added): the file says so rather than
@@ -496,119 +497,6 @@ fn in_place(
     Ok(drafts)
 }
 
-/// Why a run of statements of a stepwise draft must commit as one.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Together {
-    /// A generated column dropped around a type change comes back in it.
-    Regenerated,
-    /// A policy dropped (changed, or around a function it calls created again) comes back in
-    /// it (the table must never be without it: a restrictive policy gone shows rows it hides).
-    PolicyBack,
-}
-
-/// Why `run` must commit as one, if it must.
-fn together(run: &[Step]) -> Option<Together> {
-    if run.iter().any(|s| s.alone) {
-        return None;
-    }
-    if run.iter().any(|step| matches!(step.source, SchemaChange::RegenerateColumn(_))) {
-        return Some(Together::Regenerated);
-    }
-    let dropped: Vec<&haste_diff::OfTable> = run
-        .iter()
-        .filter_map(|step| match &step.source {
-            SchemaChange::DropPolicy(policy) => Some(policy),
-            _ => None,
-        })
-        .collect();
-    let back =
-        run.iter().any(|step| matches!(&step.source, SchemaChange::CreatePolicy(p) if dropped.contains(&p)));
-    back.then_some(Together::PolicyBack)
-}
-
-/// A draft whose other statements must each run on their own (a concurrent index build, a
-/// validation: the file is `-- haste:transaction off`) as several migrations of one deploy, so
-/// that what is dropped to be created again comes back in the transaction that dropped it (a
-/// generated column dropped around the type change of a column it reads, a policy dropped
-/// around a function created again): each run of statements that share a transaction and must
-/// commit as one ([`together`]) becomes a migration of its own, which the runner applies whole
-/// or not at all; the statements around it stay in migrations that run statement by statement.
-/// The first keeps the draft's name, notes and warnings, the last its data step (it follows the
-/// expand of an online type change, which the plan puts last). A draft with nothing to set
-/// apart comes back as it is.
-fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
-    let stepwise = draft.prisma_text.is_none()
-        && draft.restores.is_empty()
-        && draft.refills.is_empty()
-        && draft.up.iter().any(|step| step.alone);
-    if !stepwise {
-        return vec![draft];
-    }
-    // Runs: each statement that must run alone, and each longest stretch of the others.
-    let mut runs: Vec<Vec<Step>> = Vec::new();
-    for step in std::mem::take(&mut draft.up) {
-        match runs.last_mut() {
-            Some(run) if !step.alone && run.iter().all(|s| !s.alone) => run.push(step),
-            _ => runs.push(vec![step]),
-        }
-    }
-    let runs: Vec<(Option<Together>, Vec<Step>)> =
-        runs.into_iter().map(|run| (together(&run), run)).collect();
-    if runs.iter().all(|(atomic, _)| atomic.is_none()) {
-        draft.up = runs.into_iter().flat_map(|(_, run)| run).collect();
-        return vec![draft];
-    }
-    // Pieces: a run that must commit as one alone, the runs between them together.
-    let mut pieces: Vec<(Option<Together>, Vec<Step>)> = Vec::new();
-    for (atomic, run) in runs {
-        match pieces.last_mut() {
-            Some((None, steps)) if atomic.is_none() => steps.extend(run),
-            _ => pieces.push((atomic, run)),
-        }
-    }
-    let data = draft.data.take();
-    let mut first = Some(draft);
-    let mut drafts: Vec<Draft> = Vec::new();
-    for (atomic, steps) in pieces {
-        let (label, title) = match atomic {
-            Some(Together::Regenerated) => {
-                ("regenerate", format!("{name} (generated columns added again, in one transaction)"))
-            }
-            Some(Together::PolicyBack) => {
-                ("policies", format!("{name} (policies dropped and created again, in one transaction)"))
-            }
-            None => ("after", format!("{name} (after the statements that commit as one)")),
-        };
-        let mut piece = first.take().unwrap_or_else(|| {
-            let before = drafts.iter().filter(|d| d.suffix.starts_with(&format!("_{label}"))).count();
-            let suffix = match before {
-                0 => format!("_{label}"),
-                _ => format!("_{label}_{}", before + 1),
-            };
-            Draft::empty(suffix, title)
-        });
-        match atomic {
-            Some(Together::Regenerated) => piece.notes.extend([
-                "One transaction: generated columns dropped around the type change of a column they read, the change,".into(),
-                "and the columns added again with the keys and indexes on them; a failure leaves them as they were.".into(),
-                "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
-            ]),
-            Some(Together::PolicyBack) => piece.notes.extend([
-                "One transaction: row-level security policies dropped and created again (changed, or around a function".into(),
-                "they call or a view they read): the table is never without them; a failure leaves them as they were.".into(),
-                "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
-            ]),
-            None => {}
-        }
-        piece.up = steps;
-        drafts.push(piece);
-    }
-    if let Some(last) = drafts.last_mut() {
-        last.data = data;
-    }
-    drafts
-}
-
 /// What a reader must know of each generated column added again around the type change of a
 /// column it reads.
 fn regenerated_notes(steps: &[Step]) -> Vec<String> {
@@ -799,9 +687,9 @@ fn write_validated(
                 let (from, to) = (target.view(&history.schema), target.view(previous));
                 let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
                 // A down.sql is one file: what must commit as one (a generated column added
-                // again, a policy dropped and created again) must not be cut by a
-                // statement-by-statement run, even with statements that must run alone between
-                // them, so its plain form, in one transaction.
+                // again, a view, trigger, check, function or policy dropped and created again)
+                // must not be cut by a statement-by-statement run, even with statements that
+                // must run alone between them, so its plain form, in one transaction.
                 let stepwise = online.iter().any(|step| step.alone);
                 let in_transactions: Vec<Step> = online.iter().filter(|step| !step.alone).cloned().collect();
                 match stepwise && together(&in_transactions).is_some() {

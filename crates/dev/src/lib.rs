@@ -23,6 +23,7 @@ mod render;
 mod retype;
 mod source;
 mod target;
+mod together;
 
 pub use compare::{
     PrismaDiff, PrismaOrSchema, ShadowServer, Side, Unmigrated, is_prisma, load_pair, plan_between,

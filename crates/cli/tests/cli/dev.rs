@@ -1438,3 +1438,115 @@ fn a_procedure_comes_and_goes() {
     assert_eq!(matches(&dir, &db, "CREATE TABLE t (id int);\n").code, 0);
     assert_eq!(db.value("SELECT count(*) FROM t").as_deref(), Some("1"));
 }
+
+/// The schema of issue 13: a column widened in place (no rewrite) under a view and a trigger,
+/// and an index built concurrently in the same change, which makes the migration run
+/// statement by statement.
+const WIDENED_UNDER_A_VIEW: &str = "CREATE TABLE items (id bigint PRIMARY KEY, name varchar(10) NOT NULL, price int);
+CREATE VIEW item_names AS SELECT id, name FROM items;
+GRANT SELECT ON item_names TO PUBLIC;
+CREATE FUNCTION items_trim() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := btrim(NEW.name); RETURN NEW; END $$;
+CREATE TRIGGER items_trim BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION items_trim();";
+
+/// The change of `v1` (a version of [`WIDENED_UNDER_A_VIEW`]): `varchar(20)`, and a new index.
+fn widened(v1: &str) -> String {
+    v1.replace("varchar(10)", "varchar(20)") + "\nCREATE INDEX items_price ON items (price);"
+}
+
+/// `migrate dev` of `widened(v1)` after `v1` deployed to `prod` with 100 rows.
+fn widen_with_rows(dir: &TempDir, dev_db: &TestDb, prod: &TestDb, v1: &str) -> Run {
+    assert_eq!(dev(dir, dev_db, v1, &["--name", "init"]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO items SELECT g, 'item ' || g, g FROM generate_series(1, 100) g");
+    dev(dir, dev_db, &widened(v1), &["--name", "widen"])
+}
+
+/// A view and a trigger that a stepwise migration drops and creates again (a column under them
+/// widened, beside a concurrent index build) come back in the transaction that dropped them:
+/// the build moves out of the stretch between the drops and the creations, which becomes a
+/// migration of its own, one transaction, and the build follows in the same deploy. They
+/// committed one statement at a time, the view missing for the application until the build
+/// was done.
+#[test]
+fn a_view_and_a_trigger_dropped_around_an_index_build_come_back_in_one_transaction() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-recreated-together");
+    let run = widen_with_rows(&dir, &dev_db, &prod, WIDENED_UNDER_A_VIEW);
+    assert_eq!(run.code, 0, "{run:?}");
+    let created = folders(&dir);
+    assert_eq!(created.len(), 3, "the transaction, then the build: {run:?}");
+    let together = read(&created[1].join("migration.sql"));
+    assert!(!together.contains("haste:transaction off") && !together.contains("CONCURRENTLY"), "{together}");
+    for part in [
+        "DROP VIEW \"public\".\"item_names\"",
+        "DROP TRIGGER \"items_trim\"",
+        "TYPE character varying(20)",
+        "CREATE VIEW \"public\".\"item_names\"",
+        "GRANT SELECT ON TABLE \"public\".\"item_names\" TO PUBLIC",
+        "CREATE TRIGGER items_trim",
+        "the view \"public\".\"item_names\"",
+        "the trigger \"items_trim\" on \"public\".\"items\"",
+    ] {
+        assert!(together.contains(part), "{part} in {together}");
+    }
+    let after = read(&created[2].join("migration.sql"));
+    assert!(
+        after.contains("haste:transaction off")
+            && after.contains("CREATE INDEX CONCURRENTLY")
+            && !after.contains("VIEW"),
+        "{after}"
+    );
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert_eq!(matches(&dir, &prod, &widened(WIDENED_UNDER_A_VIEW)).code, 0);
+    assert_eq!(prod.value("SELECT count(*) FROM item_names").as_deref(), Some("100"));
+    prod.execute("UPDATE items SET name = '  a longer name  ' WHERE id = 1");
+    assert_eq!(
+        prod.value("SELECT name FROM item_names WHERE id = 1").as_deref(),
+        Some("a longer name"),
+        "the trigger fires"
+    );
+}
+
+/// The transaction that drops the view and creates it again gives up at the type change
+/// between them (a session reads the table past the lock budget): the view is still there for
+/// the application, history says which migration failed, the build after it has not run, and
+/// the next deploy applies both. Committed statement by statement, the view's drop stayed and
+/// the view was missing until someone resolved the migration.
+#[test]
+fn a_failure_between_a_views_drop_and_its_creation_leaves_the_view_in_place() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-recreated-fault");
+    // Without the trigger, whose drop would wait for the table before the view's drop.
+    let v1 = WIDENED_UNDER_A_VIEW.split("\nCREATE FUNCTION").next().unwrap();
+    let run = widen_with_rows(&dir, &dev_db, &prod, v1);
+    assert_eq!(run.code, 0, "{run:?}");
+    let holder = haste_testkit::Session::connect(&prod.url);
+    holder.execute("SET idle_in_transaction_session_timeout = '60s'; BEGIN; SELECT count(*) FROM items");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url, "--lock-deadline", "1s"]);
+    assert_eq!(deploy.code, 6, "{deploy:?}");
+    assert!(deploy.stderr.contains("_widen failed"), "{deploy:?}");
+    assert_eq!(
+        prod.value("SELECT to_regclass('item_names')::text").as_deref(),
+        Some("item_names"),
+        "the view is in place: {deploy:?}"
+    );
+    assert_eq!(prod.value("SELECT count(*) FROM item_names").as_deref(), Some("100"));
+    // A transaction rolled back leaves no row: the `failed` event names the migration.
+    assert_eq!(
+        prod.value("SELECT string_agg(substring(name from '_widen.*'), ',') FROM _haste_events WHERE event = 'failed'")
+            .as_deref(),
+        Some("_widen")
+    );
+    assert_eq!(
+        prod.value("SELECT count(*) FROM _haste_migrations WHERE name LIKE '%widen%'").as_deref(),
+        Some("0")
+    );
+    holder.execute("ROLLBACK");
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert_eq!(matches(&dir, &prod, &widened(v1)).code, 0);
+    assert_eq!(prod.value("SELECT count(*) FROM item_names").as_deref(), Some("100"));
+}

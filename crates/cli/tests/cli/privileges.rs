@@ -406,11 +406,13 @@ CREATE POLICY hide ON t FOR SELECT USING (id IN (SELECT id FROM vis));";
     assert_eq!(db.value("SELECT count(*) FROM pg_policy").as_deref(), Some("0"));
 }
 
-/// A down.sql that drops a policy and creates it again with a concurrent index build between
-/// them runs in one transaction (its plain form): run statement by statement, the policy's drop
-/// committed alone, and a stop at the build left the table without it.
+/// A changed policy beside an index dropped concurrently: the drop moves after the policy's
+/// drop and creation, which commit as one (`<name>`), and the index's drop follows on its own
+/// (`<name>_after`); so does the way back, each `down.sql` its own. Run statement by statement,
+/// the policy's drop committed alone, and a stop at the index left the table without it (the
+/// down.sql was made one transaction for that, the up.sql was not).
 #[test]
-fn a_down_that_changes_a_policy_around_an_index_build_is_one_transaction() {
+fn a_policy_changed_beside_an_index_drop_and_its_way_back_commit_as_one() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("privileges-policy-down-index");
     let v1 = "CREATE TABLE t (id int PRIMARY KEY, v int, secret boolean NOT NULL DEFAULT false);
@@ -425,14 +427,21 @@ CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT USING (NOT secret);";
     let run = dev(&dir, &db, &v2, "stricter");
     assert_eq!(run.code, 0, "{run:?}");
     let created = folders(&dir);
-    let down = fs::read_to_string(created.last().unwrap().join("down.sql")).unwrap();
-    assert!(
-        !down.contains("haste:transaction off")
-            && down.contains("DROP POLICY \"hide_secret\"")
-            && down.contains("CREATE INDEX t_v")
-            && down.contains("CREATE POLICY \"hide_secret\""),
-        "{down}"
-    );
+    assert_eq!(created.len(), 3, "the policy's transaction, then the index's drop: {run:?}");
+    let read = |folder: &std::path::Path, file: &str| fs::read_to_string(folder.join(file)).unwrap();
+    let (up, down) = (read(&created[1], "migration.sql"), read(&created[1], "down.sql"));
+    for text in [&up, &down] {
+        assert!(
+            !text.contains("haste:transaction off")
+                && text.contains("DROP POLICY \"hide_secret\"")
+                && text.contains("CREATE POLICY \"hide_secret\"")
+                && !text.contains("t_v"),
+            "{text}"
+        );
+    }
+    let (up, down) = (read(&created[2], "migration.sql"), read(&created[2], "down.sql"));
+    assert!(up.contains("DROP INDEX CONCURRENTLY") && !up.contains("POLICY"), "{up}");
+    assert!(down.contains("CREATE INDEX CONCURRENTLY") && !down.contains("POLICY"), "{down}");
     let back = haste(
         dir.path(),
         &["migrate", "down", "--url", &db.url, "--steps", &(created.len() - 1).to_string()],

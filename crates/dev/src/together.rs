@@ -1,0 +1,463 @@
+//! What a migration run statement by statement (`-- haste:transaction off`: a concurrent index
+//! build, a validation) must still commit as one: an object dropped to be created again (a view
+//! over a retyped column, a trigger, a rule, a changed check, a function, a policy) would be
+//! missing between the two commits, and a failure between them would leave it missing; a
+//! generated column dropped around a type change likewise. Such a draft becomes several
+//! migrations of one deploy ([`committing_together_apart`]), the statements that must commit as
+//! one in a migration of their own, which the runner applies whole or not at all.
+
+use haste_diff::{SchemaChange, Step};
+use haste_schema::qualified;
+use haste_sql::quote_ident;
+
+use crate::draft::Draft;
+
+/// Why a run of statements of a stepwise draft must commit as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Together {
+    /// A generated column dropped around a type change comes back in it.
+    Regenerated,
+    /// Objects dropped (or a partition detached) come back in it, each named for people: the
+    /// application never finds them missing (a restrictive policy gone shows rows it hides, a
+    /// view gone fails its queries).
+    Recreated(Vec<String>),
+}
+
+/// Whether `created` creates again what `dropped` drops. Not a partition detached and attached
+/// again (not yet: a migration cut there puts the plain index builds of the tables it creates
+/// after the cut, in a file whose lint takes those tables for old ones). Not an index: online, one of a table is dropped and built concurrently, each alone, and a
+/// partitioned table's is created `ON ONLY` (invalid, unused) until its partitions' indexes,
+/// built concurrently, are attached to it: its drop and that creation in one transaction would
+/// leave it no less missing, and cut its family's online form across two files.
+fn recreates(dropped: &SchemaChange, created: &SchemaChange) -> bool {
+    use SchemaChange as C;
+    match (dropped, created) {
+        (C::DropView(a), C::CreateView(b))
+        | (C::DropFunction(a), C::CreateFunction(b))
+        | (C::DropComposite(a), C::CreateComposite(b))
+        | (C::DropRange(a), C::CreateRange(b))
+        | (C::DropDomain(a), C::CreateDomain(b))
+        | (C::DropCollation(a), C::CreateCollation(b))
+        | (C::DropStatistics(a), C::CreateStatistics(b))
+        | (C::DropSequence(a), C::CreateSequence(b)) => a == b,
+        (C::DropTrigger(a), C::CreateTrigger(b))
+        | (C::DropRule(a), C::CreateRule(b))
+        | (C::DropPolicy(a), C::CreatePolicy(b))
+        | (C::DropConstraint(a), C::AddConstraint { constraint: b, .. })
+        | (C::DropColumn(a), C::AddColumn(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// What `dropped` drops, for people (`the view "public"."v"`), when it is a drop
+/// [`recreates`] pairs.
+fn described(dropped: &SchemaChange) -> Option<String> {
+    use SchemaChange as C;
+    let (kind, name) = match dropped {
+        C::DropView(n) => ("view", qualified(&n.schema, &n.name)),
+        // A function's name is its signature as `regprocedure` prints it.
+        C::DropFunction(n) => ("function", n.name.clone()),
+        C::DropComposite(n) => ("type", qualified(&n.schema, &n.name)),
+        C::DropRange(n) => ("range type", qualified(&n.schema, &n.name)),
+        C::DropDomain(n) => ("domain", qualified(&n.schema, &n.name)),
+        C::DropCollation(n) => ("collation", qualified(&n.schema, &n.name)),
+        C::DropStatistics(n) => ("statistics object", qualified(&n.schema, &n.name)),
+        C::DropSequence(n) => ("sequence", qualified(&n.schema, &n.name)),
+        C::DropColumn(p) => {
+            ("column", format!("{}.{}", qualified(&p.schema, &p.table), quote_ident(&p.name)))
+        }
+        C::DropTrigger(p) | C::DropRule(p) | C::DropPolicy(p) | C::DropConstraint(p) => {
+            let kind = match dropped {
+                C::DropTrigger(_) => "trigger",
+                C::DropRule(_) => "rule",
+                C::DropPolicy(_) => "policy",
+                _ => "constraint",
+            };
+            (kind, format!("{} on {}", quote_ident(&p.name), qualified(&p.schema, &p.table)))
+        }
+        _ => return None,
+    };
+    Some(format!("the {kind} {name}"))
+}
+
+/// Why `run` must commit as one, if it must.
+pub(crate) fn together(run: &[Step]) -> Option<Together> {
+    if run.iter().any(|s| s.alone) {
+        return None;
+    }
+    if run.iter().any(|step| matches!(step.source, SchemaChange::RegenerateColumn(_))) {
+        return Some(Together::Regenerated);
+    }
+    let mut recreated: Vec<String> = Vec::new();
+    for (index, step) in run.iter().enumerate() {
+        if run[index + 1..].iter().any(|later| recreates(&step.source, &later.source))
+            && let Some(object) = described(&step.source)
+            && !recreated.contains(&object)
+        {
+            recreated.push(object);
+        }
+    }
+    (!recreated.is_empty()).then_some(Together::Recreated(recreated))
+}
+
+/// Whether `later` gives the object `created` creates (again) what it has: a privilege, a
+/// comment, an owner (the planner gives them back after the creation, for a role never to find
+/// the object without its grant).
+fn gives_back(created: &SchemaChange, later: &SchemaChange) -> bool {
+    use SchemaChange as C;
+    let (schema, name, part) = match created {
+        C::CreateView(n)
+        | C::CreateIndex(n)
+        | C::CreateFunction(n)
+        | C::CreateComposite(n)
+        | C::CreateRange(n)
+        | C::CreateDomain(n)
+        | C::CreateSequence(n) => (&n.schema, &n.name, None),
+        C::CreateTrigger(p)
+        | C::CreateRule(p)
+        | C::CreatePolicy(p)
+        | C::AddConstraint { constraint: p, .. } => (&p.schema, &p.table, Some(&p.name)),
+        _ => return false,
+    };
+    match later {
+        C::AddPrivilege(p) | C::RemovePrivilege(p) => {
+            part.is_none() && p.schema == *schema && p.name == *name
+        }
+        C::SetOwner(o) | C::ResetOwner(o) => part.is_none() && o.schema == *schema && o.name == *name,
+        C::SetComment(c) => {
+            c.schema == *schema && c.name == *name && (part.is_none() || c.part.as_ref() == part)
+        }
+        _ => false,
+    }
+}
+
+/// The stretches of `steps` from the drop of an object to its creation again (the creation's
+/// statements included, and what gives it back its privileges, comments and owner), overlapping
+/// ones merged, in order. An object dropped or created by a
+/// statement that must run alone (an index dropped or built concurrently, a key on an index
+/// built concurrently) cannot come back in one transaction: it has none.
+fn recreations(steps: &[Step]) -> Vec<(usize, usize)> {
+    let mut stretches: Vec<(usize, usize)> = Vec::new();
+    for (start, step) in steps.iter().enumerate().filter(|(_, step)| !step.alone) {
+        let Some(created) = steps[start + 1..]
+            .iter()
+            .position(|later| recreates(&step.source, &later.source))
+            .map(|offset| start + 1 + offset)
+            .filter(|&created| !steps[created].alone)
+        else {
+            continue;
+        };
+        let mut end = created;
+        while steps.get(end + 1).is_some_and(|next| !next.alone && next.source == steps[created].source) {
+            end += 1;
+        }
+        if let Some(last) = steps
+            .iter()
+            .rposition(|later| !later.alone && gives_back(&steps[created].source, &later.source))
+            .filter(|&last| last > end)
+        {
+            end = last;
+        }
+        match stretches.last_mut() {
+            Some((_, last_end)) if start <= *last_end => *last_end = (*last_end).max(end),
+            _ => stretches.push((start, end)),
+        }
+    }
+    stretches
+}
+
+/// Whether a statement of `later` must follow one of `moved` out of a stretch: the rest of the
+/// same change, what gives the object made its comment or grants, and, after an index or key
+/// built, the replica identity and cluster index that may name it (set later, harmlessly, when
+/// they name another).
+fn follows(moved: &SchemaChange, later: &SchemaChange) -> bool {
+    use SchemaChange as C;
+    moved == later
+        || gives_back(moved, later)
+        || (matches!(moved, C::CreateIndex(_) | C::AddConstraint { .. })
+            && matches!(later, C::SetReplicaIdentity(_) | C::SetClusterIndex(_)))
+}
+
+/// `steps` with what must run alone moved out of each stretch from an object's drop to its
+/// creation again, to just after it, so that the stretch can commit as one: a concurrent index
+/// build or drop, a validation, each with the statements that follow it there ([`follows`]: a
+/// `SET NOT NULL` after the validation of its check, a key after its index, the index's
+/// comment), in their order. What stays in the stretch keeps its order; nothing that must run alone depends on the
+/// objects created again, and what does is caught by `migrate dev`'s validation on the shadow.
+fn recreations_uncut(mut steps: Vec<Step>) -> Vec<Step> {
+    // Moving statements within a stretch keeps the positions outside it: the last first is as
+    // good as any order.
+    for (start, end) in recreations(&steps).into_iter().rev() {
+        let inside: Vec<Step> = steps.drain(start..=end).collect();
+        let mut moving: Vec<SchemaChange> = Vec::new();
+        let (mut kept, mut after) = (Vec::new(), Vec::new());
+        for step in inside {
+            if step.alone && !moving.contains(&step.source) {
+                moving.push(step.source.clone());
+            }
+            match moving.iter().any(|source| follows(source, &step.source)) {
+                true => after.push(step),
+                false => kept.push(step),
+            }
+        }
+        steps.splice(start..start, kept.into_iter().chain(after));
+    }
+    steps
+}
+
+/// A draft whose other statements must each run on their own (a concurrent index build, a
+/// validation: the file is `-- haste:transaction off`) as several migrations of one deploy, so
+/// that what is dropped to be created again comes back in the transaction that dropped it (a
+/// generated column dropped around the type change of a column it reads, a view, trigger,
+/// rule, check, function or policy dropped and created again): what must run alone is moved
+/// out of the stretch between a drop and its creation ([`recreations_uncut`]), and each run of
+/// statements that share a transaction and must commit as one ([`together`]) becomes a
+/// migration of its own, which the runner applies whole or not at all; the statements around
+/// it stay in migrations that run statement by statement. The first keeps the draft's name,
+/// notes and warnings, the last its data step (it follows the expand of an online type change,
+/// which the plan puts last). A draft with nothing to set apart comes back as it is.
+pub(crate) fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
+    let stepwise = draft.prisma_text.is_none()
+        && draft.restores.is_empty()
+        && draft.refills.is_empty()
+        && draft.up.iter().any(|step| step.alone);
+    if !stepwise {
+        return vec![draft];
+    }
+    // Runs: each statement that must run alone, and each longest stretch of the others.
+    let mut runs: Vec<Vec<Step>> = Vec::new();
+    for step in recreations_uncut(std::mem::take(&mut draft.up)) {
+        match runs.last_mut() {
+            Some(run) if !step.alone && run.iter().all(|s| !s.alone) => run.push(step),
+            _ => runs.push(vec![step]),
+        }
+    }
+    let runs: Vec<(Option<Together>, Vec<Step>)> =
+        runs.into_iter().map(|run| (together(&run), run)).collect();
+    if runs.iter().all(|(atomic, _)| atomic.is_none()) {
+        draft.up = runs.into_iter().flat_map(|(_, run)| run).collect();
+        return vec![draft];
+    }
+    // Pieces: a run that must commit as one alone, the runs between them together.
+    let mut pieces: Vec<(Option<Together>, Vec<Step>)> = Vec::new();
+    for (atomic, run) in runs {
+        match pieces.last_mut() {
+            Some((None, steps)) if atomic.is_none() => steps.extend(run),
+            _ => pieces.push((atomic, run)),
+        }
+    }
+    let data = draft.data.take();
+    let mut first = Some(draft);
+    let mut drafts: Vec<Draft> = Vec::new();
+    for (atomic, steps) in pieces {
+        let (label, title) = match &atomic {
+            Some(Together::Regenerated) => {
+                ("regenerate", format!("{name} (generated columns added again, in one transaction)"))
+            }
+            Some(Together::Recreated(_)) => {
+                ("recreate", format!("{name} (objects dropped and created again, in one transaction)"))
+            }
+            None => ("after", format!("{name} (after the statements that commit as one)")),
+        };
+        let mut piece = first.take().unwrap_or_else(|| {
+            let before = drafts.iter().filter(|d| d.suffix.starts_with(&format!("_{label}"))).count();
+            let suffix = match before {
+                0 => format!("_{label}"),
+                _ => format!("_{label}_{}", before + 1),
+            };
+            Draft::empty(suffix, title)
+        });
+        match atomic {
+            Some(Together::Regenerated) => piece.notes.extend([
+                "One transaction: generated columns dropped around the type change of a column they read, the change,".into(),
+                "and the columns added again with the keys and indexes on them; a failure leaves them as they were.".into(),
+                "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
+            ]),
+            Some(Together::Recreated(objects)) => {
+                piece.notes.push(
+                    "One transaction: what is dropped here is created again here, so the application never finds it missing;".into(),
+                );
+                piece.notes.push("a failure leaves it as it was. Dropped and created again:".into());
+                piece.notes.extend(objects.into_iter().map(|object| format!("  {object}")));
+                piece.notes.push(
+                    "What must run on its own (concurrent builds, validations) is in the migrations around it, same deploy.".into(),
+                );
+            }
+            None => {}
+        }
+        piece.up = steps;
+        drafts.push(piece);
+    }
+    if let Some(last) = drafts.last_mut() {
+        last.data = data;
+    }
+    drafts
+}
+
+#[cfg(test)]
+mod tests {
+    use haste_diff::{Lock, Named, OfTable, SchemaChange, Step};
+
+    use super::{Together, committing_together_apart, recreations_uncut, together};
+    use crate::draft::Draft;
+
+    fn step(sql: &str, source: SchemaChange) -> Step {
+        Step { sql: sql.into(), lock: Lock::AccessExclusive, hazards: Vec::new(), alone: false, source }
+    }
+
+    fn alone(sql: &str, source: SchemaChange) -> Step {
+        Step { alone: true, ..step(sql, source) }
+    }
+
+    fn named(name: &str) -> Named {
+        Named { schema: "public".into(), name: name.into() }
+    }
+
+    fn part(name: &str) -> OfTable {
+        OfTable { schema: "public".into(), table: "items".into(), name: name.into() }
+    }
+
+    fn comment(index: &str) -> haste_schema::Comment {
+        haste_schema::Comment {
+            object: haste_schema::CommentObject::Index,
+            schema: "public".into(),
+            name: index.into(),
+            part: None,
+            text: "why".into(),
+        }
+    }
+
+    fn statements(steps: &[Step]) -> Vec<&str> {
+        steps.iter().map(|step| step.sql.as_str()).collect()
+    }
+
+    /// A view over a retyped column, with an index built concurrently between its drop and its
+    /// creation as planned: the build (and the index's comment) moves after the creation, and
+    /// the drop, the type change and the creation are one run, which must commit as one.
+    #[test]
+    fn a_build_between_a_views_drop_and_creation_moves_after_it() {
+        let planned = vec![
+            step("DROP VIEW v", SchemaChange::DropView(named("v"))),
+            step("ALTER COLUMN name TYPE", SchemaChange::AlterColumnType(part("name"))),
+            alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
+            step("COMMENT ON INDEX i", SchemaChange::SetComment(comment("i"))),
+            step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
+            step("ALTER VIEW v ALTER COLUMN SET DEFAULT", SchemaChange::CreateView(named("v"))),
+        ];
+        let steps = recreations_uncut(planned);
+        assert_eq!(
+            statements(&steps),
+            [
+                "DROP VIEW v",
+                "ALTER COLUMN name TYPE",
+                "CREATE VIEW v",
+                "ALTER VIEW v ALTER COLUMN SET DEFAULT",
+                "CREATE INDEX CONCURRENTLY i",
+                "COMMENT ON INDEX i"
+            ]
+        );
+        assert_eq!(
+            together(&steps[..4]),
+            Some(Together::Recreated(vec!["the view \"public\".\"v\"".into()]))
+        );
+        assert_eq!(together(&steps[1..4]), None, "a creation alone is no recreation");
+    }
+
+    /// A validation moves out with the statements of its change after it (an online `SET NOT
+    /// NULL`: its check stays, added `NOT VALID` in the transaction); what comes after the
+    /// creation stays where it was.
+    #[test]
+    fn a_validation_moves_out_with_the_statements_of_its_change_after_it() {
+        let not_null = || SchemaChange::SetNotNull(part("price"));
+        let trigger = || SchemaChange::DropTrigger(part("audit"));
+        let planned = vec![
+            step("DROP TRIGGER audit", trigger()),
+            step("ADD CONSTRAINT c CHECK NOT VALID", not_null()),
+            alone("VALIDATE CONSTRAINT c", not_null()),
+            step("SET NOT NULL", not_null()),
+            step("DROP CONSTRAINT c", not_null()),
+            step("CREATE TRIGGER audit", SchemaChange::CreateTrigger(part("audit"))),
+            alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
+        ];
+        let steps = recreations_uncut(planned);
+        assert_eq!(
+            statements(&steps),
+            [
+                "DROP TRIGGER audit",
+                "ADD CONSTRAINT c CHECK NOT VALID",
+                "CREATE TRIGGER audit",
+                "VALIDATE CONSTRAINT c",
+                "SET NOT NULL",
+                "DROP CONSTRAINT c",
+                "CREATE INDEX CONCURRENTLY i"
+            ]
+        );
+        assert_eq!(
+            together(&steps[..3]),
+            Some(Together::Recreated(vec!["the trigger \"audit\" on \"public\".\"items\"".into()]))
+        );
+    }
+
+    /// What is created again only by a statement that must run alone (a key on an index built
+    /// concurrently) has no transaction to share: nothing moves. A check added again `NOT
+    /// VALID` comes back in the transaction that dropped it; its validation follows.
+    #[test]
+    fn only_a_creation_that_can_share_a_transaction_is_kept_with_its_drop() {
+        let key = || SchemaChange::AddConstraint {
+            constraint: part("items_code_key"),
+            kind: haste_schema::ConstraintKind::Unique,
+        };
+        let check = || SchemaChange::AddConstraint {
+            constraint: part("items_price_check"),
+            kind: haste_schema::ConstraintKind::Check,
+        };
+        let planned = vec![
+            step("DROP CONSTRAINT items_code_key", SchemaChange::DropConstraint(part("items_code_key"))),
+            step(
+                "DROP CONSTRAINT items_price_check",
+                SchemaChange::DropConstraint(part("items_price_check")),
+            ),
+            step("ADD CONSTRAINT items_price_check NOT VALID", check()),
+            alone("CREATE UNIQUE INDEX CONCURRENTLY items_code_key", key()),
+            step("ADD CONSTRAINT items_code_key USING INDEX", key()),
+            alone("VALIDATE CONSTRAINT items_price_check", check()),
+        ];
+        let steps = recreations_uncut(planned.clone());
+        assert_eq!(steps, planned);
+        assert_eq!(
+            together(&steps[..3]),
+            Some(Together::Recreated(vec![
+                "the constraint \"items_price_check\" on \"public\".\"items\"".into()
+            ]))
+        );
+    }
+
+    /// The draft becomes the transaction that drops and creates the view again, then the build
+    /// in a migration of its own, run statement by statement; the notes name the view.
+    #[test]
+    fn a_stepwise_draft_is_cut_around_what_commits_as_one() {
+        let mut draft = Draft::empty(String::new(), "widen: generated by haste migrate dev".into());
+        draft.up = vec![
+            step("DROP VIEW v", SchemaChange::DropView(named("v"))),
+            step("ALTER COLUMN name TYPE", SchemaChange::AlterColumnType(part("name"))),
+            alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
+            step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
+        ];
+        let drafts = committing_together_apart(draft, "widen");
+        let shape: Vec<(&str, Vec<&str>)> =
+            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
+        assert_eq!(
+            shape,
+            [
+                ("", vec!["DROP VIEW v", "ALTER COLUMN name TYPE", "CREATE VIEW v"]),
+                ("_after", vec!["CREATE INDEX CONCURRENTLY i"]),
+            ]
+        );
+        assert!(
+            drafts[0].notes.iter().any(|note| note.contains("the view \"public\".\"v\"")),
+            "{:?}",
+            drafts[0].notes
+        );
+        assert!(drafts[1].notes.is_empty());
+    }
+}
