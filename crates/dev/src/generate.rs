@@ -692,6 +692,62 @@ fn undo_renames(history: &mut Loaded, renames: &[Rename]) -> Result<Vec<Step>, E
     Ok(steps)
 }
 
+/// The `haste:allow-file` lines of a generated `down.sql` of `steps` undoing the migration of
+/// `up`, which ran after `before`: `haste
+/// lint` reads every down.sql with the same rules as a migration, and what is left there
+/// breaking them on purpose says why. (What the migration created, the down drops without a
+/// finding: undoing it is what a down.sql is for.)
+fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> {
+    let mut lines = crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::Rename { .. }),
+        RENAME_RULES,
+        "undoes a rename asked for with migrate dev --rename",
+    );
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| step.hazards.contains(&Hazard::TableRewrite),
+        &["column-type-rewrite", "add-stored-generated-column"],
+        "no online form for undoing this change here: it rewrites the table under its lock",
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| {
+            matches!(step.source, SchemaChange::AlterColumnType(_))
+                && step.hazards.contains(&Hazard::IndexBuild)
+        },
+        &["collation-change-reindex"],
+        "no online form for undoing this change here: it builds the column's indexes again under its lock",
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::RegenerateColumn(_)),
+        REGENERATION_RULES,
+        "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
+    ));
+    lines
+}
+
+/// The rules the plain forms of a `down.sql` in one transaction break (see `write_validated`).
+const PLAIN_FORM_RULES: &[&str] = &[
+    "drop-column",
+    "check-constraint-not-valid",
+    "fk-not-valid",
+    "unique-constraint-blocking",
+    "primary-key-blocking",
+    "index-create-not-concurrent",
+    "index-drop-not-concurrent",
+    "set-not-null-blocking",
+];
+
 /// Writes each draft with its `down.sql`, after validating both on the shadow: the drafts in
 /// order must reach the target, and the downs in reverse order must give `before` back. On
 /// any failure nothing stays on disk.
@@ -791,10 +847,18 @@ fn write_validated(
             text.push_str(&migration.to_sql());
             text
         } else {
+            let mut notes = irreversible;
             let steps = if !draft.restores.is_empty() {
                 expand::restore_steps(&history.schema, previous, &draft.restores)
             } else if !draft.refills.is_empty() {
-                retype::refill_steps(&target.view(&history.schema), &target.view(previous), &draft.refills)
+                let (current, previous) = (target.view(&history.schema), target.view(previous));
+                match retype::online_refill_steps(&current, &previous, &draft.refills) {
+                    Some((steps, online_notes)) => {
+                        notes.extend(online_notes);
+                        steps
+                    }
+                    None => retype::refill_steps(&current, &previous, &draft.refills),
+                }
             } else {
                 let (from, to) = (target.view(&history.schema), target.view(previous));
                 let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
@@ -805,13 +869,25 @@ fn write_validated(
                 let stepwise = online.iter().any(|step| step.alone);
                 let in_transactions: Vec<Step> = online.iter().filter(|step| !step.alone).cloned().collect();
                 match stepwise && together(&in_transactions).is_some() {
-                    true => haste_diff::diff(&from, &to, &Options { online: false }).steps,
+                    true => {
+                        let plain = haste_diff::diff(&from, &to, &Options { online: false }).steps;
+                        notes.extend(crate::draft::allow_broken_in_down(
+                            previous,
+                            &draft.up,
+                            &plain,
+                            |_| true,
+                            PLAIN_FORM_RULES,
+                            "what a stop must not leave half undone (a generated column added again, a policy dropped and created again) makes this file one transaction, in plain forms: each statement scans or builds under its table's lock",
+                        ));
+                        plain
+                    }
                     false => online,
                 }
             };
             history.run(&sql(&steps))?;
             down.extend(steps);
-            render::file(&title, &irreversible, &down)
+            notes.extend(down_allowances(previous, &draft.up, &down));
+            render::file(&title, &notes, &down)
         };
         let left = target.differences(&history.schema, previous);
         if !left.is_empty() {
