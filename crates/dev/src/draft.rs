@@ -99,6 +99,17 @@ pub(crate) fn allow_broken_in_down(
     allow_lines(before, Some(up), steps, chosen, rules, reason)
 }
 
+/// The `haste:allow-file` lines for every rule whose errors haste's lint reports on `down`,
+/// the down.sql of the migration of text `up` that ran after `before`.
+pub(crate) fn allow_errors_in_down(before: &Schema, up: String, down: String, reason: &str) -> Vec<String> {
+    let findings = lint_after(before, down, Some(up));
+    let mut rules: Vec<&str> =
+        findings.iter().filter(|f| f.severity == haste_lint::Severity::Error).map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    rules.iter().map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\"")).collect()
+}
+
 fn allow_lines(
     before: &Schema,
     reverted: Option<&[Step]>,

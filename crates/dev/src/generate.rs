@@ -258,7 +258,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             &history.schema,
             |step| matches!(step.source, SchemaChange::DetachPartition(_)),
             &["detach-partition-not-concurrent"],
-            "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own",
+            DETACH_REASON,
             exact_prisma,
         );
         // PostgreSQL before 18 refuses a foreign key NOT VALID on a partitioned table.
@@ -272,13 +272,14 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         draft.allow_broken(
             &history.schema,
             |step| match &step.source {
-                SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
-                    partitioned(&constraint.schema, &constraint.table)
-                }
+                SchemaChange::AddConstraint {
+                    constraint,
+                    kind: haste_schema::ConstraintKind::ForeignKey,
+                } => partitioned(&constraint.schema, &constraint.table),
                 _ => false,
             },
             &["fk-not-valid"],
-            "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock",
+            PARTITIONED_FK_REASON,
             exact_prisma,
         );
         // PostgreSQL builds an exclusion constraint's index only under the table's ACCESS
@@ -292,7 +293,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
                 )
             },
             &["exclude-constraint-blocking"],
-            "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window",
+            EXCLUDE_REASON,
             exact_prisma,
         );
         draft.allow_broken(
@@ -733,8 +734,65 @@ fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> 
         REGENERATION_RULES,
         "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
     ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| step.hazards.contains(&Hazard::FailsOnRows),
+        &["add-required-column"],
+        "gives back a column the migration dropped, without its values (irreversible): NOT NULL without a default, it fails on a table with rows",
+    ));
+    // What has no online form on the way there has none on the way back either.
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::DetachPartition(_)),
+        &["detach-partition-not-concurrent"],
+        DETACH_REASON,
+    ));
+    let partitioned = |schema: &str, table: &str| {
+        before.tables.iter().any(|t| {
+            t.schema == schema
+                && t.name == table
+                && matches!(t.kind, haste_schema::TableKind::Partitioned { .. })
+        })
+    };
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| match &step.source {
+            SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
+                partitioned(&constraint.schema, &constraint.table)
+            }
+            _ => false,
+        },
+        &["fk-not-valid"],
+        PARTITIONED_FK_REASON,
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| {
+            matches!(
+                step.source,
+                SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
+            )
+        },
+        &["exclude-constraint-blocking"],
+        EXCLUDE_REASON,
+    ));
     lines
 }
+
+/// Why a partition is detached without `CONCURRENTLY`.
+const DETACH_REASON: &str = "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own";
+/// Why a foreign key on a partitioned table is added valid.
+const PARTITIONED_FK_REASON: &str = "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock";
+/// Why an exclusion constraint is added under its table's lock.
+const EXCLUDE_REASON: &str = "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window";
 
 /// The rules the plain forms of a `down.sql` in one transaction break (see `write_validated`).
 const PLAIN_FORM_RULES: &[&str] = &[
@@ -839,12 +897,21 @@ fn write_validated(
             .cloned()
             .collect();
         let irreversible = render::irreversible_notes(&lasting);
-        let text = if draft.prisma_text.is_some() {
+        let text = if let Some((up, _)) = &draft.prisma_text {
             let migration = target.prisma_migration_between(&history.schema, previous);
             history.run(&[migration.to_sql()])?;
+            let mut body: String = down.iter().map(|step| format!("{};\n\n", step.sql)).collect();
+            body.push_str(&migration.to_sql());
             let mut text = irreversible.iter().map(|n| format!("-- {n}\n")).collect::<String>();
-            text.extend(down.iter().map(|step| format!("{};\n\n", step.sql)));
-            text.push_str(&migration.to_sql());
+            // Prisma's way back is Prisma's statements, whatever haste's lint says of them.
+            let allowed = crate::draft::allow_errors_in_down(
+                previous,
+                up.clone(),
+                body.clone(),
+                "the way back as Prisma Migrate writes it for a Prisma schema: its statements, not haste's online forms",
+            );
+            text.extend(allowed.iter().map(|line| format!("-- {line}\n")));
+            text.push_str(&body);
             text
         } else {
             let mut notes = irreversible;

@@ -1638,8 +1638,9 @@ fn in_blocks(steps: Vec<Step>) -> Vec<Step> {
 /// again would save the second copy, but needs a swap of its own that moves every key,
 /// reference, view and trigger to the column under its other name, which this module's swap
 /// already does, checked, for the way there. `None` where a type change back would be made in
-/// place (its reason is the module's), or is none this module plans (an enum rebuilt): the
-/// caller then writes [`refill_steps`].
+/// place (its reason is the module's), is none this module plans (an enum rebuilt), or where a
+/// `CHECK` reads the column (written for one type or the other): the caller then writes
+/// [`refill_steps`].
 /// The steps, and the notes of the file (what it allows of the lint, and why).
 pub(crate) fn online_refill_steps(
     current: &Schema,
@@ -1657,22 +1658,25 @@ pub(crate) fn online_refill_steps(
             .columns
             .iter()
             .find(|c| c.name == refill.old)?;
-        let before = previous.tables.iter().find(|t| t.schema == refill.schema && t.name == refill.table)?;
         let table =
             restored.tables.iter_mut().find(|t| t.schema == refill.schema && t.name == refill.table)?;
         *table.columns.iter_mut().find(|c| c.name == refill.old)? = old.clone();
-        // And the column's own checks, written for its old type (the swap gave it those of the
-        // new one).
-        let name = table.qualified_name();
-        let reads = |constraint: &Constraint, column: &str| {
-            constraint.kind == ConstraintKind::Check
-                && haste_sql::constraint_on(&name, &constraint.definition, column, "x", "x")
-                    != Repointed::Untouched
-        };
-        table.constraints.retain(|constraint| !reads(constraint, &refill.old));
-        table.constraints.extend(
-            before.constraints.iter().filter(|c| reads(c, &refill.old) && !reads(c, &refill.column)).cloned(),
-        );
+    }
+    // A `CHECK` on a swapped column is written for one of the two types, before the swap and
+    // after it (the prepare's copy on the new column is the one after it, under a name of its
+    // own): it is not carried back here.
+    let checked = |schema: &Schema, refill: &Refill| {
+        schema.tables.iter().filter(|t| t.schema == refill.schema && t.name == refill.table).any(|table| {
+            let name = table.qualified_name();
+            table.constraints.iter().any(|constraint| {
+                constraint.kind == ConstraintKind::Check
+                    && haste_sql::constraint_on(&name, &constraint.definition, &refill.old, "x", "x")
+                        != Repointed::Untouched
+            })
+        })
+    };
+    if refills.iter().any(|refill| checked(current, refill) || checked(previous, refill)) {
+        return None;
     }
     let back = plan_directed(current, &restored, true);
     let planned_back = |refill: &Refill| {
