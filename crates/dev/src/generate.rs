@@ -715,6 +715,15 @@ fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> 
         &["column-type-rewrite", "add-stored-generated-column"],
         "no online form for undoing this change here: it rewrites the table under its lock",
     ));
+    // A column a down.sql adds is one its migration dropped (with its values: irreversible).
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::AddColumn(_)),
+        &["add-column-volatile-default", "add-auto-increment-column"],
+        "gives back a column the migration dropped, without its values (irreversible): its default is computed per row, so adding it fills every row in a rewrite under its lock",
+    ));
     lines.extend(crate::draft::allow_broken_in_down(
         before,
         up,
