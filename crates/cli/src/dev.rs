@@ -229,7 +229,10 @@ fn lint_generated(
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let earlier = dir.migrations.iter().filter(|m| !new.contains(&m.name)).map(|m| m.name.clone()).collect();
-    let inputs = lint::sources(&dir, |m| new.contains(&m.name), Some(&earlier));
+    // The down.sql files too: every file `migrate dev` writes must pass.
+    let Ok(inputs) = lint::sources(&dir, |m, _| new.contains(&m.name), Some(&earlier), true) else {
+        return (Vec::new(), Vec::new());
+    };
     let Ok(settings) = config::lint_settings(Some(&resolved.dir.path), None, &[]) else {
         return (Vec::new(), inputs);
     };

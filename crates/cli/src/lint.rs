@@ -17,23 +17,41 @@ use crate::render::Printer;
 /// The target version when neither a flag, a server nor haste.toml says.
 const DEFAULT_PG_VERSION: u32 = 15;
 
-/// The linter's input for a folder: every migration in order, `check` where `checked` says so;
-/// migrations `applied` on the target are released history, the others are new.
+/// The linter's input for a folder: every migration in order, each followed by its `down.sql`
+/// when `downs` asks (`haste lint`, and `migrate dev` for the files it wrote; a deploy runs no
+/// `down.sql`), `check` where `checked` says so of the file's path; migrations `applied` on the
+/// target are released history, the others are new.
 pub fn sources(
     dir: &MigrationsDir,
-    checked: impl Fn(&haste_migrations::Migration) -> bool,
+    checked: impl Fn(&haste_migrations::Migration, &Path) -> bool,
     applied: Option<&HashSet<String>>,
-) -> Vec<SourceFile> {
-    dir.migrations
-        .iter()
-        .map(|migration| SourceFile {
+    downs: bool,
+) -> Result<Vec<SourceFile>, haste_migrations::Error> {
+    let mut inputs = Vec::new();
+    for migration in &dir.migrations {
+        let unreleased = applied.is_some_and(|applied| !applied.contains(&migration.name));
+        inputs.push(SourceFile {
             path: migration.up.path.display().to_string(),
             sql: migration.up.sql.clone(),
             transaction: migration.directives.transaction,
-            check: checked(migration),
-            unreleased: applied.is_some_and(|applied| !applied.contains(&migration.name)),
-        })
-        .collect()
+            check: checked(migration, &migration.up.path),
+            unreleased,
+            reverts: false,
+        });
+        let down = if downs { migration.read_down()? } else { None };
+        if let Some(down) = down {
+            let transaction = haste_migrations::Directives::parse(&down.path, &down.sql)?.transaction;
+            inputs.push(SourceFile {
+                path: down.path.display().to_string(),
+                check: checked(migration, &down.path),
+                sql: down.sql,
+                transaction,
+                unreleased,
+                reverts: true,
+            });
+        }
+    }
+    Ok(inputs)
 }
 
 /// The dialect the migrations are written in: the folder's `provider`, else the `--url`'s.
@@ -92,20 +110,23 @@ pub fn command(
     if let Some(missing) = files.iter().find(|file| !file.exists()) {
         return printer.usage_error(&format!("{} does not exist", missing.display()));
     }
-    let in_folder = |migration: &haste_migrations::Migration| {
-        migration.up.path.canonicalize().is_ok_and(|path| wanted.contains(&path))
-    };
-    let mut inputs = sources(
+    let named = |file: &Path| file.canonicalize().is_ok_and(|path| wanted.contains(&path));
+    let inputs = sources(
         &folder,
-        |migration| match (&applied, files.is_empty()) {
-            (_, false) => in_folder(migration),
+        |migration, file| match (&applied, files.is_empty()) {
+            (_, false) => named(file),
             (Some(applied), true) => !applied.contains(&migration.name),
             (None, true) => true,
         },
         applied.as_ref(),
+        true,
     );
+    let mut inputs = match inputs {
+        Ok(inputs) => inputs,
+        Err(error) => return printer.usage_error(&error.to_string()),
+    };
     let folder_paths: HashSet<PathBuf> =
-        folder.migrations.iter().filter_map(|m| m.up.path.canonicalize().ok()).collect();
+        inputs.iter().filter_map(|input| Path::new(&input.path).canonicalize().ok()).collect();
     for file in
         files.iter().filter(|file| file.canonicalize().is_ok_and(|path| !folder_paths.contains(&path)))
     {
@@ -119,6 +140,7 @@ pub fn command(
                     transaction,
                     check: true,
                     unreleased: true,
+                    reverts: false,
                 });
             }
             Ok(None) => return printer.usage_error(&format!("{} does not exist", file.display())),

@@ -536,7 +536,9 @@ fn lint_findings(
         .map_err(|error| error.0)?;
     settings.config.pg_version = server.or(settings.pg_version).unwrap_or(15);
     settings.config.dialect = dialect;
-    let inputs = lint::sources(dir, |m| !released.contains(&m.name), Some(released));
+    // A deploy runs no down.sql: only what it applies is judged.
+    let inputs = lint::sources(dir, |m, _| !released.contains(&m.name), Some(released), false)
+        .map_err(|error| error.to_string())?;
     Ok((haste_lint::lint(&inputs, &settings.config), inputs))
 }
 

@@ -36,16 +36,104 @@ pub(crate) struct Draft {
 
 /// haste's lint findings (default settings) on `sql`, a file applied after `before`: the
 /// schema's DDL stands for the history, so a table it holds is an existing one to the rules.
-fn lint_after(before: &Schema, sql: String) -> Vec<haste_lint::Finding> {
-    let file = |sql: String, check: bool| haste_lint::SourceFile {
+/// With `reverted` (a migration's text), `sql` is that migration's `down.sql`, linted after it
+/// as `haste lint` reads a down.sql.
+fn lint_after(before: &Schema, sql: String, reverted: Option<String>) -> Vec<haste_lint::Finding> {
+    let file = |sql: String, check: bool, reverts: bool| haste_lint::SourceFile {
         path: String::new(),
         sql,
         transaction: None,
         check,
         unreleased: false,
+        reverts,
     };
     let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
-    haste_lint::lint(&[file(history, false), file(sql, true)], &haste_lint::Config::default())
+    let mut files = vec![file(history, false, false)];
+    match reverted {
+        Some(up) => files.extend([file(up, false, false), file(sql, true, true)]),
+        None => files.push(file(sql, true, false)),
+    }
+    haste_lint::lint(&files, &haste_lint::Config::default())
+}
+
+/// The text of `steps` as one file, and the lines of those `chosen` picks.
+fn text_of(steps: &[Step], chosen: impl Fn(&Step) -> bool) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut text = String::new();
+    let mut chosen_lines = Vec::new();
+    let mut line = 1;
+    for step in steps {
+        let statement = format!("{};\n", step.sql);
+        let lines = statement.lines().count();
+        if chosen(step) {
+            chosen_lines.push(line..line + lines);
+        }
+        line += lines;
+        text.push_str(&statement);
+    }
+    (text, chosen_lines)
+}
+
+/// The `haste:allow-file` lines for the rules among `rules` that the steps `chosen` picks of a
+/// file of `steps` break, as haste's lint judges the file after `before`: only those, since
+/// allowing a rule that reports nothing is itself a finding (`unused-suppression`).
+pub(crate) fn allow_broken_in(
+    before: &Schema,
+    steps: &[Step],
+    chosen: impl Fn(&Step) -> bool,
+    rules: &[&str],
+    reason: &str,
+) -> Vec<String> {
+    allow_lines(before, None, steps, chosen, rules, reason)
+}
+
+/// [`allow_broken_in`] for the `down.sql` of `steps` that undoes the migration of `up`, which
+/// ran after `before`: linted as `haste lint` reads a down.sql, after its migration.
+pub(crate) fn allow_broken_in_down(
+    before: &Schema,
+    up: &[Step],
+    steps: &[Step],
+    chosen: impl Fn(&Step) -> bool,
+    rules: &[&str],
+    reason: &str,
+) -> Vec<String> {
+    allow_lines(before, Some(up), steps, chosen, rules, reason)
+}
+
+/// The `haste:allow-file` lines for every rule whose errors haste's lint reports on `down`,
+/// the down.sql of the migration of text `up` that ran after `before`.
+pub(crate) fn allow_errors_in_down(before: &Schema, up: String, down: String, reason: &str) -> Vec<String> {
+    let findings = lint_after(before, down, Some(up));
+    let mut rules: Vec<&str> =
+        findings.iter().filter(|f| f.severity == haste_lint::Severity::Error).map(|f| f.rule).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    rules.iter().map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\"")).collect()
+}
+
+fn allow_lines(
+    before: &Schema,
+    reverted: Option<&[Step]>,
+    steps: &[Step],
+    chosen: impl Fn(&Step) -> bool,
+    rules: &[&str],
+    reason: &str,
+) -> Vec<String> {
+    if !steps.iter().any(&chosen) {
+        return Vec::new();
+    }
+    // The whole file is linted (a table it creates before the chosen statement is new to the
+    // rules, as in the file written); only findings on the chosen statements count.
+    let (text, chosen_lines) = text_of(steps, chosen);
+    let findings = lint_after(before, text, reverted.map(|up| text_of(up, |_| false).0));
+    rules
+        .iter()
+        .filter(|rule| {
+            findings
+                .iter()
+                .any(|f| f.rule == **rule && chosen_lines.iter().any(|lines| lines.contains(&f.line)))
+        })
+        .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
+        .collect()
 }
 
 impl Draft {
@@ -61,33 +149,7 @@ impl Draft {
         reason: &str,
         exact_prisma: bool,
     ) {
-        if !self.up.iter().any(&chosen) {
-            return;
-        }
-        // The whole draft is linted (a table it creates before the chosen statement is new to
-        // the rules, as in the file written); only findings on the chosen statements count.
-        let mut steps = String::new();
-        let mut chosen_lines = Vec::new();
-        let mut line = 1;
-        for step in &self.up {
-            let text = format!("{};\n", step.sql);
-            let lines = text.lines().count();
-            if chosen(step) {
-                chosen_lines.push(line..line + lines);
-            }
-            line += lines;
-            steps.push_str(&text);
-        }
-        let findings = lint_after(before, steps);
-        let lines: Vec<String> = rules
-            .iter()
-            .filter(|rule| {
-                findings
-                    .iter()
-                    .any(|f| f.rule == **rule && chosen_lines.iter().any(|lines| lines.contains(&f.line)))
-            })
-            .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
-            .collect();
+        let lines = allow_broken_in(before, &self.up, chosen, rules, reason);
         match &mut self.prisma_text {
             Some(_) if exact_prisma => {}
             Some((text, _)) => {
@@ -109,7 +171,7 @@ impl Draft {
         reason: &str,
     ) {
         let Some((text, _)) = &mut self.prisma_text else { return };
-        let findings = lint_after(before, text.clone());
+        let findings = lint_after(before, text.clone(), None);
         let mut rules: Vec<&str> = findings
             .iter()
             .filter(|f| f.severity == haste_lint::Severity::Error && allowed(f.rule))
@@ -173,6 +235,8 @@ pub(crate) struct Moved {
 pub(crate) struct Refill {
     pub(crate) schema: String,
     pub(crate) table: String,
+    /// The old column, which the swap gave the new column's name and type.
+    pub(crate) old: String,
     pub(crate) column: String,
     /// The value, computed from the old column.
     pub(crate) value: String,

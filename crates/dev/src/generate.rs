@@ -259,7 +259,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             &history.schema,
             |step| matches!(step.source, SchemaChange::DetachPartition(_)),
             &["detach-partition-not-concurrent"],
-            "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own",
+            DETACH_REASON,
             exact_prisma,
         );
         // PostgreSQL before 18 refuses a foreign key NOT VALID on a partitioned table.
@@ -273,13 +273,14 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
         draft.allow_broken(
             &history.schema,
             |step| match &step.source {
-                SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
-                    partitioned(&constraint.schema, &constraint.table)
-                }
+                SchemaChange::AddConstraint {
+                    constraint,
+                    kind: haste_schema::ConstraintKind::ForeignKey,
+                } => partitioned(&constraint.schema, &constraint.table),
                 _ => false,
             },
             &["fk-not-valid"],
-            "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock",
+            PARTITIONED_FK_REASON,
             exact_prisma,
         );
         // PostgreSQL builds an exclusion constraint's index only under the table's ACCESS
@@ -293,7 +294,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
                 )
             },
             &["exclude-constraint-blocking"],
-            "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window",
+            EXCLUDE_REASON,
             exact_prisma,
         );
         draft.allow_broken(
@@ -580,6 +581,128 @@ fn undo_renames(history: &mut Loaded, renames: &[Rename]) -> Result<Vec<Step>, E
     Ok(steps)
 }
 
+/// The `haste:allow-file` lines of a generated `down.sql` of `steps` undoing the migration of
+/// `up`, which ran after `before`: `haste
+/// lint` reads every down.sql with the same rules as a migration, and what is left there
+/// breaking them on purpose says why. (What the migration created, the down drops without a
+/// finding: undoing it is what a down.sql is for.)
+fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> {
+    let mut lines = crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::Rename { .. }),
+        RENAME_RULES,
+        "undoes a rename asked for with migrate dev --rename",
+    );
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| step.hazards.contains(&Hazard::TableRewrite),
+        &["column-type-rewrite", "add-stored-generated-column"],
+        "no online form for undoing this change here: it rewrites the table under its lock",
+    ));
+    // A column a down.sql adds is one its migration dropped (with its values: irreversible).
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::AddColumn(_)),
+        &["add-column-volatile-default", "add-auto-increment-column"],
+        "gives back a column the migration dropped, without its values (irreversible): its default is computed per row, so adding it fills every row in a rewrite under its lock",
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| {
+            matches!(step.source, SchemaChange::AlterColumnType(_))
+                && step.hazards.contains(&Hazard::IndexBuild)
+        },
+        &["collation-change-reindex"],
+        "no online form for undoing this change here: it builds the column's indexes again under its lock",
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::RegenerateColumn(_)),
+        REGENERATION_RULES,
+        "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| step.hazards.contains(&Hazard::FailsOnRows),
+        &["add-required-column"],
+        "gives back a column the migration dropped, without its values (irreversible): NOT NULL without a default, it fails on a table with rows",
+    ));
+    // What has no online form on the way there has none on the way back either.
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| matches!(step.source, SchemaChange::DetachPartition(_)),
+        &["detach-partition-not-concurrent"],
+        DETACH_REASON,
+    ));
+    let partitioned = |schema: &str, table: &str| {
+        before.tables.iter().any(|t| {
+            t.schema == schema
+                && t.name == table
+                && matches!(t.kind, haste_schema::TableKind::Partitioned { .. })
+        })
+    };
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| match &step.source {
+            SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
+                partitioned(&constraint.schema, &constraint.table)
+            }
+            _ => false,
+        },
+        &["fk-not-valid"],
+        PARTITIONED_FK_REASON,
+    ));
+    lines.extend(crate::draft::allow_broken_in_down(
+        before,
+        up,
+        steps,
+        |step| {
+            matches!(
+                step.source,
+                SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
+            )
+        },
+        &["exclude-constraint-blocking"],
+        EXCLUDE_REASON,
+    ));
+    lines
+}
+
+/// Why a partition is detached without `CONCURRENTLY`.
+const DETACH_REASON: &str = "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own";
+/// Why a foreign key on a partitioned table is added valid.
+const PARTITIONED_FK_REASON: &str = "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock";
+/// Why an exclusion constraint is added under its table's lock.
+const EXCLUDE_REASON: &str = "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window";
+
+/// The rules the plain forms of a `down.sql` in one transaction break (see `write_validated`).
+const PLAIN_FORM_RULES: &[&str] = &[
+    "drop-column",
+    "check-constraint-not-valid",
+    "fk-not-valid",
+    "unique-constraint-blocking",
+    "primary-key-blocking",
+    "index-create-not-concurrent",
+    "index-drop-not-concurrent",
+    "set-not-null-blocking",
+];
+
 /// Writes each draft with its `down.sql`, after validating both on the shadow: the drafts in
 /// order must reach the target, and the downs in reverse order must give `before` back. On
 /// any failure nothing stays on disk.
@@ -671,18 +794,35 @@ fn write_validated(
             .cloned()
             .collect();
         let irreversible = render::irreversible_notes(&lasting);
-        let text = if draft.prisma_text.is_some() {
+        let text = if let Some((up, _)) = &draft.prisma_text {
             let migration = target.prisma_migration_between(&history.schema, previous);
             history.run(&[migration.to_sql()])?;
+            let mut body: String = down.iter().map(|step| format!("{};\n\n", step.sql)).collect();
+            body.push_str(&migration.to_sql());
             let mut text = irreversible.iter().map(|n| format!("-- {n}\n")).collect::<String>();
-            text.extend(down.iter().map(|step| format!("{};\n\n", step.sql)));
-            text.push_str(&migration.to_sql());
+            // Prisma's way back is Prisma's statements, whatever haste's lint says of them.
+            let allowed = crate::draft::allow_errors_in_down(
+                previous,
+                up.clone(),
+                body.clone(),
+                "the way back as Prisma Migrate writes it for a Prisma schema: its statements, not haste's online forms",
+            );
+            text.extend(allowed.iter().map(|line| format!("-- {line}\n")));
+            text.push_str(&body);
             text
         } else {
+            let mut notes = irreversible;
             let steps = if !draft.restores.is_empty() {
                 expand::restore_steps(&history.schema, previous, &draft.restores)
             } else if !draft.refills.is_empty() {
-                retype::refill_steps(&target.view(&history.schema), &target.view(previous), &draft.refills)
+                let (current, previous) = (target.view(&history.schema), target.view(previous));
+                match retype::online_refill_steps(&current, &previous, &draft.refills) {
+                    Some((steps, online_notes)) => {
+                        notes.extend(online_notes);
+                        steps
+                    }
+                    None => retype::refill_steps(&current, &previous, &draft.refills),
+                }
             } else {
                 let (from, to) = (target.view(&history.schema), target.view(previous));
                 let online = haste_diff::diff(&from, &to, &Options { online: true }).steps;
@@ -693,13 +833,25 @@ fn write_validated(
                 let stepwise = online.iter().any(|step| step.alone);
                 let in_transactions: Vec<Step> = online.iter().filter(|step| !step.alone).cloned().collect();
                 match stepwise && together(&in_transactions).is_some() {
-                    true => haste_diff::diff(&from, &to, &Options { online: false }).steps,
+                    true => {
+                        let plain = haste_diff::diff(&from, &to, &Options { online: false }).steps;
+                        notes.extend(crate::draft::allow_broken_in_down(
+                            previous,
+                            &draft.up,
+                            &plain,
+                            |_| true,
+                            PLAIN_FORM_RULES,
+                            "what a stop must not leave half undone (a generated column added again, a policy dropped and created again) makes this file one transaction, in plain forms: each statement scans or builds under its table's lock",
+                        ));
+                        plain
+                    }
                     false => online,
                 }
             };
             history.run(&sql(&steps))?;
             down.extend(steps);
-            render::file(&title, &irreversible, &down)
+            notes.extend(down_allowances(previous, &draft.up, &down));
+            render::file(&title, &notes, &down)
         };
         let left = target.differences(&history.schema, previous);
         if !left.is_empty() {

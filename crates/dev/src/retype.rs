@@ -85,6 +85,13 @@
 //! PostgreSQL cannot add `NOT VALID`, no single-column primary key to walk, a `CHECK` of the
 //! table left `NOT VALID`, against which the backfill's update of a row it was never validated
 //! against would fail) is made in place, with the reason written in the migration.
+//!
+//! The swap's `down.sql` is the same recipe the other way ([`online_refill_steps`]): the type
+//! change back to the old type planned here from the state after the swap (its check of every
+//! row first, so a value the old type cannot hold stops the `down.sql` before anything of it is
+//! done, naming the row's key), then the prepare's new column given back, filled in batches.
+//! Where the type change back would be made in place, [`refill_steps`] is the way back, a
+//! rewrite its file allows with the reason.
 
 use haste_diff::{Hazard, Lock, SchemaChange, Step};
 use haste_schema::{
@@ -208,6 +215,9 @@ struct TableRetype {
     /// an old column under another name was added after the plan, and the swap refuses to drop
     /// it silently (see [`TableRetype::unknown_dependents`]).
     known: Vec<String>,
+    /// Planned as the way back over a swap, in its `down.sql` ([`online_refill_steps`]): what a
+    /// row that does not convert asks of the person is said for `migrate down`.
+    undoing: bool,
 }
 
 /// The rewriting type changes of a migration.
@@ -356,6 +366,12 @@ fn in_place_cost(old: &Column, new: &Column) -> &'static str {
 
 /// Finds the rewriting type changes from `history` to `desired` and plans each one it can.
 pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
+    plan_directed(history, desired, false)
+}
+
+/// [`plan`], as the migration (`undoing` false) or as the way back over a swap in its
+/// `down.sql`.
+fn plan_directed(history: &Schema, desired: &Schema, undoing: bool) -> Retypes {
     let mut held = desired.clone();
     let enums = rebuilt_enums(history, desired);
     let rebuilt = |table: &Table, column: &str| {
@@ -509,6 +525,7 @@ pub(crate) fn plan(history: &Schema, desired: &Schema) -> Retypes {
             made_up: Vec::new(),
             repopulated: Vec::new(),
             known: known_dependents(history, desired, table),
+            undoing,
         };
         // An enum rebuilt through the swap keeps its labels until then, beside its staging enum
         // with the desired ones, which the expand creates.
@@ -781,9 +798,14 @@ impl TableRetype {
                 key = quote_ident(&self.key),
                 type_name = quote_literal(&column.new.data_type),
                 column = quote_literal(&quote_ident(&column.old.name)),
-                hint = quote_literal(
-                    "it was written while the migration waited for its lock, after the check of every row: change or delete it (the application's writes are converted by now: a value that converts is accepted), then deploy again and the backfill resumes; or give the type change up: run the migration's down.sql, then migrate resolve --rolled-back <migration>"
-                ),
+                hint = quote_literal(match self.undoing {
+                    false => {
+                        "it was written while the migration waited for its lock, after the check of every row: change or delete it (the application's writes are converted by now: a value that converts is accepted), then deploy again and the backfill resumes; or give the type change up: run the migration's down.sql, then migrate resolve --rolled-back <migration>"
+                    }
+                    true => {
+                        "it was written while down.sql waited for its lock, after the check of every row: change or delete it (the application's writes are converted by now), then run the rest of down.sql from this statement by hand (each statement after the fill is as written) and migrate resolve --rolled-back <migration>; or keep the migration: undo the statements of down.sql before this one by hand, then migrate resolve --applied <migration>"
+                    }
+                }),
             ));
         }
         format!(
@@ -875,19 +897,25 @@ BEGIN
   END LOOP;
   IF failing > 0 THEN
     RAISE EXCEPTION USING ERRCODE = first_state,
-      MESSAGE = format('%s row(s) of %s do not convert to %s; nothing of this migration was applied',
+      MESSAGE = format('%s row(s) of %s do not convert to %s; nothing of this {what} was applied',
         failing, {column}, {type_name}),
       DETAIL = format('The first by %s: %s = %s: %s', {key_name}, {key_name}, first_key, first_error),
       HINT = {hint};
   END IF;
 END
 ",
+            what = if self.undoing { "down.sql" } else { "migration" },
             column = quote_literal(&format!("{table}.{old}")),
             type_name = quote_literal(&type_name),
             key_name = quote_literal(&self.key),
-            hint = quote_literal(
-                "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
-            ),
+            hint = quote_literal(match self.undoing {
+                false => {
+                    "change or delete those rows so that every value converts (a type change in place would refuse them too), then deploy again"
+                }
+                true => {
+                    "the old type cannot hold them: change or delete those rows so that every value converts back, then run migrate down again (the migration is still applied)"
+                }
+            }),
         );
         step(format!("DO {}", dollar_quote(&body)), Lock::AccessShare, &[Hazard::TableScan], false)
     }
@@ -1478,6 +1506,7 @@ impl TableRetype {
             .map(|column| Refill {
                 schema: self.table.schema.clone(),
                 table: self.table.name.clone(),
+                old: column.old.name.clone(),
                 column: column.temporary.clone(),
                 value: self.converted(column, ""),
             })
@@ -1485,10 +1514,9 @@ impl TableRetype {
     }
 }
 
-/// The way back over a swap: the new columns return empty and without their checks and keys,
-/// are filled from the old ones, and only then get their checks and keys back; a plain diff
-/// would validate a `NOT NULL` check on an empty column and fail on any row.
-pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refill]) -> Vec<Step> {
+/// `previous` without the checks on the new columns a swap's `down.sql` brings back: they
+/// return once the columns are filled again.
+fn without_refilled_checks(previous: &Schema, refills: &[Refill]) -> Schema {
     let mut relaxed = previous.clone();
     for refill in refills {
         let Some(table) =
@@ -1502,6 +1530,16 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
                 == Repointed::Untouched
         });
     }
+    relaxed
+}
+
+/// The way back over a swap: the new columns return empty and without their checks and keys,
+/// are filled from the old ones, and only then get their checks and keys back; a plain diff
+/// would validate a `NOT NULL` check on an empty column and fail on any row. This form changes
+/// the old columns' types back in place (a rewrite under ACCESS EXCLUSIVE): it is the way back
+/// only where [`online_refill_steps`] has none, and its file says so.
+pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refill]) -> Vec<Step> {
+    let relaxed = without_refilled_checks(previous, refills);
     let online = haste_diff::Options { online: true };
     // The sync trigger comes back firing `ALWAYS` with the diff: the model holds its firing.
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
@@ -1521,6 +1559,179 @@ pub(crate) fn refill_steps(current: &Schema, previous: &Schema, refills: &[Refil
     }
     steps.extend(haste_diff::diff(&relaxed, previous, &online).steps);
     steps
+}
+
+/// How many rows each transaction of a `down.sql`'s fill updates.
+const DOWN_FILL_BATCH: u32 = 1000;
+
+/// A `DO` block that touches the rows of `table` whose `pending` condition holds, in batches of
+/// [`DOWN_FILL_BATCH`] over its single-column key `key`, each batch in a transaction marked as
+/// haste's backfill of the table (the sync trigger converts the row and keeps every other value,
+/// as for `data.sql`) and committed before the next: no transaction holds more than a batch's
+/// row locks. A `down.sql` has no data step of its own (`data.down.sql` runs before it, when
+/// the columns to fill do not exist yet), so the batches are a loop of the server's, which may
+/// `COMMIT` in a `DO` block run on its own. Run again after a lock timeout, it skips the rows
+/// filled already (`pending` no longer holds for them).
+fn batched_fill(table: &Table, key: &str, touched: &[String], pending: &[String]) -> Step {
+    let name = table.qualified_name();
+    let key = quote_ident(key);
+    let condition = format!(
+        "(haste_last IS NULL OR {key} > haste_last) AND {key} <= haste_next AND ({})",
+        pending.join(" OR ")
+    );
+    let body = format!(
+        "
+#variable_conflict use_variable
+DECLARE
+  haste_last {name}.{key}%TYPE;
+  haste_next {name}.{key}%TYPE;
+BEGIN
+  LOOP
+    SELECT max(haste_batch.haste_key) INTO haste_next
+      FROM (SELECT {key} AS haste_key FROM {name} WHERE haste_last IS NULL OR {key} > haste_last ORDER BY {key} LIMIT {DOWN_FILL_BATCH}) AS haste_batch;
+    EXIT WHEN haste_next IS NULL;
+    {};
+    COMMIT;
+    haste_last := haste_next;
+  END LOOP;
+END
+",
+        marked_update(&name, BACKFILL_SETTING, &touched.join(", "), &condition)
+    );
+    step(format!("DO {}", dollar_quote(&body)), Lock::RowExclusive, &[Hazard::TableScan], true)
+}
+
+/// `steps` as a file that runs them as written: each run of statements that need not run alone
+/// in one `BEGIN` ... `COMMIT` block, the others on their own.
+fn in_blocks(steps: Vec<Step>) -> Vec<Step> {
+    let mut written = Vec::new();
+    let mut block: Vec<Step> = Vec::new();
+    let close = |block: &mut Vec<Step>, written: &mut Vec<Step>| {
+        if block.is_empty() {
+            return;
+        }
+        written.push(step("BEGIN".into(), Lock::None, &[], false));
+        written.append(block);
+        written.push(step("COMMIT".into(), Lock::None, &[], false));
+    };
+    for step in steps {
+        if step.alone {
+            close(&mut block, &mut written);
+            written.push(step);
+        } else {
+            block.push(step);
+        }
+    }
+    close(&mut block, &mut written);
+    written
+}
+
+/// The way back over a swap without rewriting the table, where the type changes back can be
+/// planned as type changes themselves (see the module's header for what cannot): the swap is
+/// undone by a swap. From the state after the swap, a type change of each swapped column back
+/// to its old type is planned as the expand, its fill, the prepare and the swap of this module
+/// (the conversions that can fail checked over every row first, before anything changes, the
+/// first row that does not convert named by its key), then the new columns come back as the
+/// expand and prepare left them (empty, filled in batches, then their checks and keys). Each
+/// column is copied twice, never rewritten under ACCESS EXCLUSIVE, and no transaction holds the
+/// table longer than a swap or a batch. Renaming the new-type column back instead of copying it
+/// again would save the second copy, but needs a swap of its own that moves every key,
+/// reference, view and trigger to the column under its other name, which this module's swap
+/// already does, checked, for the way there. `None` where a type change back would be made in
+/// place (its reason is the module's), is none this module plans (an enum rebuilt), or where a
+/// `CHECK` reads the column (written for one type or the other): the caller then writes
+/// [`refill_steps`].
+/// The steps, and the notes of the file (what it allows of the lint, and why).
+pub(crate) fn online_refill_steps(
+    current: &Schema,
+    previous: &Schema,
+    refills: &[Refill],
+) -> Option<(Vec<Step>, Vec<String>)> {
+    // The state the swap started from, but for the new columns and what they carry: the swapped
+    // columns at their old definitions.
+    let mut restored = current.clone();
+    for refill in refills {
+        let old = previous
+            .tables
+            .iter()
+            .find(|t| t.schema == refill.schema && t.name == refill.table)?
+            .columns
+            .iter()
+            .find(|c| c.name == refill.old)?;
+        let table =
+            restored.tables.iter_mut().find(|t| t.schema == refill.schema && t.name == refill.table)?;
+        *table.columns.iter_mut().find(|c| c.name == refill.old)? = old.clone();
+    }
+    // A `CHECK` on a swapped column is written for one of the two types, before the swap and
+    // after it (the prepare's copy on the new column is the one after it, under a name of its
+    // own): it is not carried back here.
+    let checked = |schema: &Schema, refill: &Refill| {
+        schema.tables.iter().filter(|t| t.schema == refill.schema && t.name == refill.table).any(|table| {
+            let name = table.qualified_name();
+            table.constraints.iter().any(|constraint| {
+                constraint.kind == ConstraintKind::Check
+                    && haste_sql::constraint_on(&name, &constraint.definition, &refill.old, "x", "x")
+                        != Repointed::Untouched
+            })
+        })
+    };
+    if refills.iter().any(|refill| checked(current, refill) || checked(previous, refill)) {
+        return None;
+    }
+    let back = plan_directed(current, &restored, true);
+    let planned_back = |refill: &Refill| {
+        back.tables.iter().any(|table| {
+            table.table.schema == refill.schema
+                && table.table.name == refill.table
+                && table.columns.iter().any(|c| c.old.name == refill.old && c.rebuilt_enum.is_none())
+        })
+    };
+    if !back.in_place.is_empty() || !refills.iter().all(planned_back) {
+        return None;
+    }
+    let mut steps: Vec<Step> = back.tables.iter().flat_map(|table| table.checks.iter().cloned()).collect();
+    for table in &back.tables {
+        let mut part = table.expand.clone();
+        let temporaries: Vec<String> =
+            table.columns.iter().map(|column| quote_ident(&column.temporary)).collect();
+        part.push(batched_fill(
+            &table.table,
+            &table.key,
+            &temporaries.iter().map(|t| format!("{t} = {t}")).collect::<Vec<_>>(),
+            &temporaries.iter().map(|t| format!("{t} IS NULL")).collect::<Vec<_>>(),
+        ));
+        part.extend(table.prepare.iter().cloned());
+        part.extend(table.swap.iter().cloned());
+        part.extend(table.validate.iter().cloned());
+        steps.extend(part);
+    }
+    // Then the new columns as the prepare left them: added empty, filled in batches, checked.
+    let relaxed = without_refilled_checks(previous, refills);
+    let online = haste_diff::Options { online: true };
+    steps.extend(haste_diff::diff(&restored, &relaxed, &online).steps);
+    for table in &back.tables {
+        let refilled: Vec<String> = refills
+            .iter()
+            .filter(|r| r.schema == table.table.schema && r.table == table.table.name)
+            .map(|r| quote_ident(&r.column))
+            .collect();
+        steps.push(batched_fill(
+            &table.table,
+            &table.key,
+            &refilled.iter().map(|c| format!("{c} = {c}")).collect::<Vec<_>>(),
+            &refilled.iter().map(|c| format!("{c} IS NULL")).collect::<Vec<_>>(),
+        ));
+    }
+    steps.extend(haste_diff::diff(&relaxed, previous, &online).steps);
+    let notes = vec![
+        "Undoes the swap without rewriting the table: the columns go back to their old types by a type change".into(),
+        "of their own (a new column filled by a trigger and in batches, its indexes built concurrently, a short".into(),
+        "swap), then the columns of the new type come back as the prepare left them, filled in batches again.".into(),
+        "Blocks between BEGIN and COMMIT commit whole; every other statement commits on its own.".into(),
+        "haste:allow-file drop-column reason=\"the column of the new type, whose every value was converted to the old type first; the prepare's column of the new type comes back, filled again\"".into(),
+        "haste:allow-file rename-column reason=\"the column of the old type takes its name back: the application sees no rename\"".into(),
+    ];
+    Some((in_blocks(steps), notes))
 }
 
 impl Retypes {

@@ -12,7 +12,7 @@ use pg_query::protobuf::{AlterTableType, ConstrType, NullTestType, ObjectType, R
 use crate::rules::ast;
 
 /// The schema as replayed from the migrations so far.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Schema {
     tables: HashMap<String, Table>,
     /// `schema.index` → `schema.table` of every index created with a name.
@@ -25,9 +25,15 @@ pub struct Schema {
     /// How many indexes and index-backed constraints without a name were replayed: each gets
     /// a name of its own in [`Table::indexed`].
     unnamed: usize,
+    /// What the current file created: its tables (`schema.table`) and the columns it added to
+    /// tables (`schema.table.column`). A `down.sql` read after it ([`Schema::begin_revert`])
+    /// drops them to undo the migration, not to lose anyone's data.
+    created: HashSet<String>,
+    /// The file read now is a `down.sql`: it undoes the migration of [`Schema::created`].
+    reverting: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Table {
     /// Created in the file being replayed, or in an unreleased one: still empty.
     new: bool,
@@ -92,6 +98,31 @@ impl Schema {
         self.file_unreleased = unreleased;
         self.not_valid.clear();
         self.enum_values.clear();
+        self.created.clear();
+    }
+
+    /// Starts reading the `down.sql` of the file just read, on a copy of the schema that file
+    /// left (what a `down.sql` changes is not kept for the files after it: it only runs when
+    /// someone undoes its migration). By then the migration was deployed and its tables hold
+    /// rows, so none is new; what it created stays known, for [`Schema::reverts_creation`].
+    pub(crate) fn begin_revert(&mut self) {
+        for table in self.tables.values_mut() {
+            table.new = false;
+        }
+        self.file_unreleased = false;
+        self.not_valid.clear();
+        self.enum_values.clear();
+        self.reverting = true;
+    }
+
+    /// Whether the file read is a `down.sql` and `relation` (or its `column`, when named) is
+    /// one its migration created: dropping it is what undoing that migration means.
+    pub fn reverts_creation(&self, relation: &RangeVar, column: Option<&str>) -> bool {
+        let key = match column {
+            Some(column) => format!("{}.{column}", table_key(relation)),
+            None => table_key(relation),
+        };
+        self.reverting && self.created.contains(&key)
     }
 
     /// Whether `relation` was created by this file (or an unreleased earlier one), so it is
@@ -215,6 +246,9 @@ impl Schema {
                         _ => {}
                     }
                 }
+                if !self.reverting {
+                    self.created.insert(table_key(relation));
+                }
                 self.tables.insert(table_key(relation), table);
             }
             // A materialized view (or a table made from a query) is new like a table: nobody
@@ -244,6 +278,9 @@ impl Schema {
                         AlterTableType::try_from(command.subtype).unwrap_or(AlterTableType::Undefined);
                     match (subtype, definition) {
                         (AlterTableType::AtAddColumn, Some(NodeEnum::ColumnDef(column))) => {
+                            if !self.reverting {
+                                self.created.insert(format!("{key}.{}", column.colname));
+                            }
                             table.define_column(&column.colname, column);
                             if let Some(name) = index {
                                 table.indexed.insert(name, vec![column.colname.clone()]);

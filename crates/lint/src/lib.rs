@@ -12,6 +12,9 @@
 //!   `NOT VALID`.
 //! - [`rules::RULES`] is the registry: one rule per file in `rules/`, each documented with what
 //!   it detects, the lock it takes, the safe alternative and the PostgreSQL versions concerned.
+//! - A migration's `down.sql` ([`SourceFile::reverts`]) is checked with the same rules against
+//!   the schema its migration left; dropping what that migration created is what undoing it
+//!   means, and is not reported.
 //! - `-- haste:allow <rule> reason="..."` suppresses a rule for the next statement,
 //!   `-- haste:allow-file <rule> reason="..."` for the file; a suppression that suppresses
 //!   nothing is itself a finding (`unused-suppression`).
@@ -47,6 +50,10 @@ pub struct SourceFile {
     /// Whether its changes are not released yet: tables it creates are still empty when later
     /// files run (a pending migration of the same deploy).
     pub unreleased: bool,
+    /// A `down.sql`, given right after the file of its migration: it is checked against the
+    /// schema that migration left, may drop what that migration created (undoing it loses
+    /// nothing anyone else had), and what it changes is not kept for the files after it.
+    pub reverts: bool,
 }
 
 /// How the linter is configured.
@@ -85,50 +92,61 @@ pub fn lint(files: &[SourceFile], config: &Config) -> Vec<Finding> {
     let mut schema = Schema::default();
     let mut findings = Vec::new();
     for file in files {
-        let ParsedScript { script, trees } = parse(config.dialect, &file.sql);
-        let transactions = transaction_of_each(&script.statements, file.transaction);
-        let mut raw = Vec::new();
-        schema.begin_file(file.unreleased);
-        for (index, (statement, tree)) in script.statements.iter().zip(&trees).enumerate() {
-            let context = rules::Context {
-                config,
-                schema: &schema,
-                statement,
-                index,
-                statements: &script.statements,
-                transaction: transactions[index],
-                trees: &trees,
-                source: &file.sql,
-            };
-            match tree {
-                // PostgreSQL's grammar judges PostgreSQL files only.
-                Err(_) if config.dialect == Dialect::Sqlite => {}
-                Err(error) => raw.push(rules::Raw::new(
-                    &context,
-                    "syntax-error",
-                    error.clone(),
-                    "fix the statement: PostgreSQL will refuse it",
-                )),
-                Ok(node) => {
-                    if file.check {
-                        let rules = rules::RULES
-                            .iter()
-                            .filter(|rule| config.dialect == Dialect::Postgres || rule.any_database());
-                        for rule in rules {
-                            rule.check(&context, node, &mut raw);
-                        }
-                    }
-                    schema.apply(node, transactions[index]);
-                }
-            }
-        }
-        if file.check {
-            let suppressions = suppress::Suppressions::parse(&file.sql, &script.statements);
-            let index = LineIndex::new(&file.sql);
-            findings.extend(suppressions.apply(raw, &file.path, &index, config));
+        if file.reverts {
+            let mut reverted = schema.clone();
+            reverted.begin_revert();
+            lint_file(file, &mut reverted, config, &mut findings);
+        } else {
+            schema.begin_file(file.unreleased);
+            lint_file(file, &mut schema, config, &mut findings);
         }
     }
     findings
+}
+
+/// Lints one file after the schema the files before it built, and replays it into `schema`.
+fn lint_file(file: &SourceFile, schema: &mut Schema, config: &Config, findings: &mut Vec<Finding>) {
+    let ParsedScript { script, trees } = parse(config.dialect, &file.sql);
+    let transactions = transaction_of_each(&script.statements, file.transaction);
+    let mut raw = Vec::new();
+    for (index, (statement, tree)) in script.statements.iter().zip(&trees).enumerate() {
+        let context = rules::Context {
+            config,
+            schema,
+            statement,
+            index,
+            statements: &script.statements,
+            transaction: transactions[index],
+            trees: &trees,
+            source: &file.sql,
+        };
+        match tree {
+            // PostgreSQL's grammar judges PostgreSQL files only.
+            Err(_) if config.dialect == Dialect::Sqlite => {}
+            Err(error) => raw.push(rules::Raw::new(
+                &context,
+                "syntax-error",
+                error.clone(),
+                "fix the statement: PostgreSQL will refuse it",
+            )),
+            Ok(node) => {
+                if file.check {
+                    let rules = rules::RULES
+                        .iter()
+                        .filter(|rule| config.dialect == Dialect::Postgres || rule.any_database());
+                    for rule in rules {
+                        rule.check(&context, node, &mut raw);
+                    }
+                }
+                schema.apply(node, transactions[index]);
+            }
+        }
+    }
+    if file.check {
+        let suppressions = suppress::Suppressions::parse(&file.sql, &script.statements);
+        let index = LineIndex::new(&file.sql);
+        findings.extend(suppressions.apply(raw, &file.path, &index, config));
+    }
 }
 
 /// A file cut into statements by the rules of its dialect, each with PostgreSQL's syntax tree.

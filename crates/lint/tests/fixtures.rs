@@ -36,6 +36,7 @@ fn check_fixture(rule: &str, path: &Path) -> Result<(), String> {
             transaction: None,
             check: i == parts.len() - 1,
             unreleased: sql.contains("-- fixture: unreleased"),
+            reverts: false,
         })
         .collect();
     let checked = parts.last().unwrap();

@@ -55,6 +55,66 @@ fn lint_reports_rustc_style_findings_and_fails_on_errors() {
     assert_eq!(bad_rule.code, 2, "{bad_rule:?}");
 }
 
+/// Each migration's `down.sql` is read with the same rules, against the schema its migration
+/// left: dropping what that migration created is what undoing it means, while a down.sql that
+/// rewrites or locks a table that existed before is reported by its path. `deploy --lint`
+/// judges what a deploy runs, which is never a down.sql.
+#[test]
+fn lint_reads_each_down_sql_against_the_schema_its_migration_left() {
+    let dir = migrations(&[
+        ("1_init", "CREATE TABLE contacts (id bigint PRIMARY KEY, score integer NOT NULL);"),
+        (
+            "2_widen",
+            "CREATE TABLE notes (id bigint PRIMARY KEY);\nALTER TABLE contacts ADD COLUMN note_id bigint;\n",
+        ),
+    ]);
+    dir.write("migrations/1_init/down.sql", "DROP TABLE contacts;\n");
+    dir.write(
+        "migrations/2_widen/down.sql",
+        "ALTER TABLE contacts DROP COLUMN note_id;\nDROP TABLE notes;\nALTER TABLE contacts ALTER COLUMN score TYPE text;\n",
+    );
+    let run = haste(dir.path(), &["lint", "--format", "json"]);
+    assert_eq!(run.code, 13, "{run:?}");
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let found: Vec<(&str, &str)> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| (f["rule"].as_str().unwrap(), f["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        found,
+        [("column-type-rewrite", "migrations/2_widen/down.sql")],
+        "only the rewrite is reported, by the down.sql's path; the drops of what the migrations created are not: {run:?}"
+    );
+    let text = haste(dir.path(), &["lint"]);
+    assert!(text.stdout.contains("--> migrations/2_widen/down.sql:3:1"), "{text:?}");
+    assert!(text.stdout.contains("in 4 file(s) checked"), "{text:?}");
+
+    // Named on the command line, a down.sql is checked alone, still as the down of its migration.
+    let named = haste(dir.path(), &["lint", "migrations/1_init/down.sql"]);
+    assert_eq!(named.code, 0, "{named:?}");
+    assert!(named.stdout.contains("0 error(s), 0 warning(s) in 1 file(s) checked"), "{named:?}");
+
+    // Dropping what the migration did not create is reported as anywhere else.
+    dir.write("migrations/2_widen/down.sql", "ALTER TABLE contacts DROP COLUMN score;\n");
+    let lost = haste(dir.path(), &["lint", "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&lost.stdout).unwrap();
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "drop-column" && f["file"].as_str().unwrap().ends_with("2_widen/down.sql")),
+        "{lost:?}"
+    );
+
+    let Some(db) = database() else { return };
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &db.url, "--lint"]);
+    assert_eq!(deploy.code, 0, "a deploy runs no down.sql: {deploy:?}");
+}
+
 #[test]
 fn lint_of_one_file_replays_the_folder_before_it() {
     let dir = risky_history();

@@ -1,6 +1,7 @@
 //! Property test: between random pairs of SQL schemas (`haste_testkit::RandomSchema`, half of
-//! them with a partitioned table and its indexes), `migrate dev` writes migrations that pass
-//! `haste lint` with no error (nor a `set-timeout-in-migration` warning), and that deploy to a
+//! them with a partitioned table and its indexes), `migrate dev` writes migrations whose files
+//! (`migration.sql` and `down.sql`, which `haste lint` reads too) pass `haste lint` with no
+//! error (nor a `set-timeout-in-migration` warning), and that deploy to a
 //! database holding rows in every table and leave it at the desired schema.
 //!
 //! Each case runs the binary as a user does: `migrate dev --schema from.sql` (applied), then
@@ -53,7 +54,7 @@ fn written(dir: &TempDir) -> String {
         .iter()
         .skip(1)
         .flat_map(|folder| {
-            ["migration.sql", "data.sql"].map(|file| {
+            ["migration.sql", "data.sql", "down.sql"].map(|file| {
                 std::fs::read_to_string(folder.join(file))
                     .map(|text| format!("-- {}/{file}\n{text}\n", folder.display()))
                     .unwrap_or_default()

@@ -1286,7 +1286,8 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
     let swap = folders(&dir).into_iter().last().unwrap();
     let revert = fs::read_to_string(swap.join("down.sql")).unwrap();
-    assert_eq!(revert.matches("ENABLE ALWAYS TRIGGER").count(), 1, "set once:\n{revert}");
+    // Once for the sync trigger of the way back, once for the one it gives back.
+    assert_eq!(revert.matches("ENABLE ALWAYS TRIGGER").count(), 2, "each set once:\n{revert}");
     let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
     assert_eq!(down.code, 0, "{down:?}");
     let mode =
@@ -1295,6 +1296,110 @@ fn the_swaps_revert_brings_the_sync_trigger_back_firing_always() {
     prod.execute("SET session_replication_role = replica; UPDATE t SET qty = 1000 WHERE id = 1");
     let copied = "SELECT qty_haste_new FROM t WHERE id = 1";
     assert_eq!(prod.value(copied).as_deref(), Some("1000"), "a write in replica mode is converted");
+}
+
+/// The table's file node, the type of each of its columns, and its rows, as `(node, columns,
+/// rows)`: a rewrite changes the node.
+fn contacts_state(db: &TestDb) -> (String, String, String) {
+    let node = db.value("SELECT pg_relation_filenode('contacts')::text").unwrap();
+    let columns = db
+        .value(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attname)
+               FROM pg_attribute WHERE attrelid = 'contacts'::regclass AND attnum > 0 AND NOT attisdropped",
+        )
+        .unwrap();
+    let rows = db.value("SELECT string_agg(id || ':' || score, ',' ORDER BY id) FROM contacts").unwrap();
+    (node, columns, rows)
+}
+
+/// A widened column with an index, deployed over 2,500 rows (more than a batch of the way
+/// back): the folder and the database.
+fn widened_over_rows() -> Option<(TempDir, TestDb)> {
+    let (dev_db, prod) = (database()?, database()?);
+    let dir = TempDir::new("retype-online-down");
+    let v1 = "CREATE TABLE contacts (id serial PRIMARY KEY, score integer NOT NULL DEFAULT 0, name text);
+CREATE INDEX contacts_score_idx ON contacts (score);";
+    assert_eq!(dev(&dir, &dev_db, v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO contacts (score, name) SELECT g * 3, 'n' || g FROM generate_series(1, 2500) g");
+    let run = dev(&dir, &dev_db, &v1.replace("score integer", "score bigint"), "widen");
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    Some((dir, prod))
+}
+
+/// The swap's down.sql goes back to the state after the prepare without rewriting the table:
+/// the table keeps its file node, the old column has its old type, name, values and index, the
+/// new column of the new type is kept filled by the sync trigger again, with its validated
+/// check and its index; the prepare's and expand's downs then give the first schema back, and
+/// the type change deploys again, every row kept each way. Every file passes haste's lint.
+#[test]
+fn the_swaps_down_goes_back_without_rewriting_the_table_and_the_type_change_deploys_again() {
+    let Some((dir, prod)) = widened_over_rows() else { return };
+    let lint = haste(dir.path(), &["lint"]);
+    assert_eq!(lint.code, 0, "{lint:?}");
+    let swap = folders(&dir).into_iter().last().unwrap();
+    let revert = fs::read_to_string(swap.join("down.sql")).unwrap();
+    assert!(!revert.contains(" TYPE integer"), "no type changed in place:\n{revert}");
+    let (node, _, rows) = contacts_state(&prod);
+
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let (after, columns, back) = contacts_state(&prod);
+    assert_eq!(after, node, "the table was not rewritten");
+    assert_eq!(columns, "id integer, name text, score integer, score_haste_new bigint");
+    assert_eq!(back, rows);
+    let copies = "SELECT count(*) FROM contacts WHERE score_haste_new IS DISTINCT FROM score";
+    assert_eq!(prod.value(copies).as_deref(), Some("0"), "the new column is filled again");
+    let indexes = "SELECT string_agg(indexrelid::regclass::text || ':' || indisvalid, ',' ORDER BY 1) FROM pg_index WHERE indrelid = 'contacts'::regclass";
+    assert_eq!(
+        prod.value(indexes).as_deref(),
+        Some("contacts_pkey:true,contacts_score_idx:true,contacts_score_idx_haste_new:true")
+    );
+    let on_score = "SELECT pg_get_indexdef('contacts_score_idx'::regclass) LIKE '%(score)'";
+    assert_eq!(prod.value(on_score).as_deref(), Some("t"));
+    let check = "SELECT convalidated FROM pg_constraint WHERE conname = 'score_haste_new_not_null'";
+    assert_eq!(prod.value(check).as_deref(), Some("t"));
+    prod.execute("INSERT INTO contacts (score, name) VALUES (7, 'after the down')");
+    let synced = "SELECT score_haste_new FROM contacts WHERE name = 'after the down'";
+    assert_eq!(prod.value(synced).as_deref(), Some("7"), "the sync trigger converts writes again");
+
+    let (_, _, rows) = contacts_state(&prod);
+    let rest = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &prod.url]);
+    assert_eq!(rest.code, 0, "{rest:?}");
+    let (after, columns, back) = contacts_state(&prod);
+    assert_eq!((after.as_str(), columns.as_str()), (node.as_str(), "id integer, name text, score integer"));
+    assert_eq!(back, rows);
+    let again = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(again.code, 0, "{again:?}");
+    let (after, columns, back) = contacts_state(&prod);
+    assert_eq!((after.as_str(), columns.as_str()), (node.as_str(), "id integer, name text, score bigint"));
+    assert_eq!(back, rows);
+}
+
+/// A value the old type cannot hold (a `bigint` past 2^31 going back to `integer`) stops the
+/// swap's down.sql at its first statement, naming the row's key: nothing of it is done, the
+/// migration stays applied, and once the row fits, `migrate down` goes back.
+#[test]
+fn a_value_the_old_type_cannot_hold_stops_the_swaps_down_before_anything_changes() {
+    let Some((dir, prod)) = widened_over_rows() else { return };
+    prod.execute("UPDATE contacts SET score = 3000000000 WHERE id = 1207");
+    let before = contacts_state(&prod);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_ne!(down.code, 0, "{down:?}");
+    let said = format!("{}{}", down.stdout, down.stderr);
+    assert!(said.contains("id = 1207"), "names the row: {down:?}");
+    assert!(said.contains("nothing of this down.sql was applied"), "{down:?}");
+    assert!(said.contains("run migrate down again"), "{down:?}");
+    assert_eq!(contacts_state(&prod), before, "nothing changed");
+    let status = haste(dir.path(), &["migrate", "status", "--url", &prod.url]);
+    assert_eq!(status.code, 0, "still applied: {status:?}");
+
+    prod.execute("UPDATE contacts SET score = 12 WHERE id = 1207");
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "1", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    let kept = "SELECT score || ' ' || score_haste_new FROM contacts WHERE id = 1207";
+    assert_eq!(prod.value(kept).as_deref(), Some("12 12"));
 }
 
 /// A materialized view over the retyped column (PostgreSQL refuses the old column's drop under

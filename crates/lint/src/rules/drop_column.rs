@@ -1,6 +1,7 @@
 //! `drop-column`: column dropped.
 //!
-//! Detects `ALTER TABLE ... DROP COLUMN` on an existing table.
+//! Detects `ALTER TABLE ... DROP COLUMN` on an existing table. In a `down.sql`, a column its
+//! migration added is dropped to undo it, and is not reported.
 //!
 //! Risk: the data is gone, and the release still running reads or writes the column and fails.
 //!
@@ -36,7 +37,10 @@ impl Rule for DropColumn {
             && context.is_existing_table(relation)
         {
             for command in ast::alter_commands(alter) {
-                if command.subtype == AlterTableType::AtDropColumn as i32 {
+                // A down.sql dropping the column its migration added undoes that migration.
+                if command.subtype == AlterTableType::AtDropColumn as i32
+                    && !context.schema.reverts_creation(relation, Some(&command.name))
+                {
                     findings.push(Raw::new(
                         context,
                         self.id(),

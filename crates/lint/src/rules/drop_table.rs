@@ -1,6 +1,7 @@
 //! `drop-table`: table dropped.
 //!
-//! Detects `DROP TABLE` of a table not created in the same file.
+//! Detects `DROP TABLE` of a table not created in the same file. In a `down.sql`, a table its
+//! migration created is dropped to undo it, and is not reported.
 //!
 //! Risk: the data is gone; an ACCESS EXCLUSIVE lock, also on tables whose foreign keys point to it.
 //!
@@ -41,7 +42,8 @@ impl Rule for DropTable {
                     }
                     None => relation.relname = name.clone(),
                 }
-                if context.is_existing_table(&relation) {
+                // A down.sql dropping the table its migration created undoes that migration.
+                if context.is_existing_table(&relation) && !context.schema.reverts_creation(&relation, None) {
                     findings.push(Raw::new(
                         context,
                         self.id(),
