@@ -184,8 +184,10 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     // The summary describes the migration as planned, before what commits as one is set apart;
     // the pieces are what the lint allowances below are made for, each file its own.
     let summary = drafts[0].up.clone();
-    let mut drafts: Vec<Draft> =
-        drafts.into_iter().flat_map(|draft| committing_together_apart(draft, request.name)).collect();
+    let mut drafts: Vec<Draft> = drafts
+        .into_iter()
+        .flat_map(|draft| committing_together_apart(draft, request.name, &target.schema().indexes))
+        .collect();
     for draft in &mut drafts {
         let notes = regenerated_notes(&draft.up);
         draft.notes.extend(notes);

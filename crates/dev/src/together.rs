@@ -7,7 +7,7 @@
 //! one in a migration of their own, which the runner applies whole or not at all.
 
 use haste_diff::{SchemaChange, Step};
-use haste_schema::qualified;
+use haste_schema::{Index, qualified};
 use haste_sql::quote_ident;
 
 use crate::draft::Draft;
@@ -131,12 +131,27 @@ fn gives_back(created: &SchemaChange, later: &SchemaChange) -> bool {
     }
 }
 
+/// Whether `later` builds an index on the (materialized) view `created` creates again: built
+/// plainly, as on any object the migration creates, it belongs with the creation; a file after
+/// it would build it plainly on what is there already.
+fn indexes_created(created: &SchemaChange, later: &SchemaChange, indexes: &[Index]) -> bool {
+    let (SchemaChange::CreateView(view), SchemaChange::CreateIndex(index)) = (created, later) else {
+        return false;
+    };
+    indexes.iter().any(|target| {
+        target.schema == index.schema
+            && target.name == index.name
+            && target.schema == view.schema
+            && target.table == view.name
+    })
+}
+
 /// The stretches of `steps` from the drop of an object to its creation again (the creation's
 /// statements included, and what gives it back its privileges, comments and owner), overlapping
 /// ones merged, in order. An object dropped or created by a
 /// statement that must run alone (an index dropped or built concurrently, a key on an index
 /// built concurrently) cannot come back in one transaction: it has none.
-fn recreations(steps: &[Step]) -> Vec<(usize, usize)> {
+fn recreations(steps: &[Step], indexes: &[Index]) -> Vec<(usize, usize)> {
     let mut stretches: Vec<(usize, usize)> = Vec::new();
     for (start, step) in steps.iter().enumerate().filter(|(_, step)| !step.alone) {
         let Some(created) = steps[start + 1..]
@@ -153,7 +168,11 @@ fn recreations(steps: &[Step]) -> Vec<(usize, usize)> {
         }
         if let Some(last) = steps
             .iter()
-            .rposition(|later| !later.alone && gives_back(&steps[created].source, &later.source))
+            .rposition(|later| {
+                !later.alone
+                    && (gives_back(&steps[created].source, &later.source)
+                        || indexes_created(&steps[created].source, &later.source, indexes))
+            })
             .filter(|&last| last > end)
         {
             end = last;
@@ -184,10 +203,10 @@ fn follows(moved: &SchemaChange, later: &SchemaChange) -> bool {
 /// `SET NOT NULL` after the validation of its check, a key after its index, the index's
 /// comment), in their order. What stays in the stretch keeps its order; nothing that must run alone depends on the
 /// objects created again, and what does is caught by `migrate dev`'s validation on the shadow.
-fn recreations_uncut(mut steps: Vec<Step>) -> Vec<Step> {
+fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
     // Moving statements within a stretch keeps the positions outside it: the last first is as
     // good as any order.
-    for (start, end) in recreations(&steps).into_iter().rev() {
+    for (start, end) in recreations(&steps, indexes).into_iter().rev() {
         let inside: Vec<Step> = steps.drain(start..=end).collect();
         let mut moving: Vec<SchemaChange> = Vec::new();
         let (mut kept, mut after) = (Vec::new(), Vec::new());
@@ -216,7 +235,7 @@ fn recreations_uncut(mut steps: Vec<Step>) -> Vec<Step> {
 /// it stay in migrations that run statement by statement. The first keeps the draft's name,
 /// notes and warnings, the last its data step (it follows the expand of an online type change,
 /// which the plan puts last). A draft with nothing to set apart comes back as it is.
-pub(crate) fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Draft> {
+pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &[Index]) -> Vec<Draft> {
     let stepwise = draft.prisma_text.is_none()
         && draft.restores.is_empty()
         && draft.refills.is_empty()
@@ -226,7 +245,7 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str) -> Vec<Dra
     }
     // Runs: each statement that must run alone, and each longest stretch of the others.
     let mut runs: Vec<Vec<Step>> = Vec::new();
-    for step in recreations_uncut(std::mem::take(&mut draft.up)) {
+    for step in recreations_uncut(std::mem::take(&mut draft.up), indexes) {
         match runs.last_mut() {
             Some(run) if !step.alone && run.iter().all(|s| !s.alone) => run.push(step),
             _ => runs.push(vec![step]),
@@ -344,7 +363,7 @@ mod tests {
             step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
             step("ALTER VIEW v ALTER COLUMN SET DEFAULT", SchemaChange::CreateView(named("v"))),
         ];
-        let steps = recreations_uncut(planned);
+        let steps = recreations_uncut(planned, &[]);
         assert_eq!(
             statements(&steps),
             [
@@ -363,6 +382,48 @@ mod tests {
         assert_eq!(together(&steps[1..4]), None, "a creation alone is no recreation");
     }
 
+    /// An index built plainly on a materialized view created again belongs with its creation:
+    /// a later file would build it plainly on a view already there (lint's
+    /// `index-create-not-concurrent` in a migration haste wrote).
+    #[test]
+    fn an_index_on_a_view_created_again_stays_with_it() {
+        let on_m = haste_schema::Index {
+            schema: "public".into(),
+            table: "m".into(),
+            name: "m_id".into(),
+            definition: "CREATE INDEX m_id ON public.m USING btree (id)".into(),
+            unique: false,
+            method: "btree".into(),
+            elements: "id".into(),
+            columns: vec!["id".into()],
+            keys: Vec::new(),
+            included: Vec::new(),
+            predicate: None,
+            expressions: false,
+            valid: true,
+            attached_to: None,
+        };
+        let planned = vec![
+            step("DROP MATERIALIZED VIEW m", SchemaChange::DropView(named("m"))),
+            step("CREATE MATERIALIZED VIEW m", SchemaChange::CreateView(named("m"))),
+            alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
+            step("CREATE INDEX m_id ON m", SchemaChange::CreateIndex(named("m_id"))),
+        ];
+        let steps = recreations_uncut(planned.clone(), std::slice::from_ref(&on_m));
+        assert_eq!(
+            statements(&steps),
+            [
+                "DROP MATERIALIZED VIEW m",
+                "CREATE MATERIALIZED VIEW m",
+                "CREATE INDEX m_id ON m",
+                "CREATE INDEX CONCURRENTLY i"
+            ]
+        );
+        assert!(together(&steps[..3]).is_some());
+        // Without knowing the index is the view's, it stays where it was.
+        assert_eq!(statements(&recreations_uncut(planned, &[]))[3], "CREATE INDEX m_id ON m");
+    }
+
     /// A validation moves out with the statements of its change after it (an online `SET NOT
     /// NULL`: its check stays, added `NOT VALID` in the transaction); what comes after the
     /// creation stays where it was.
@@ -379,7 +440,7 @@ mod tests {
             step("CREATE TRIGGER audit", SchemaChange::CreateTrigger(part("audit"))),
             alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
         ];
-        let steps = recreations_uncut(planned);
+        let steps = recreations_uncut(planned, &[]);
         assert_eq!(
             statements(&steps),
             [
@@ -422,7 +483,7 @@ mod tests {
             step("ADD CONSTRAINT items_code_key USING INDEX", key()),
             alone("VALIDATE CONSTRAINT items_price_check", check()),
         ];
-        let steps = recreations_uncut(planned.clone());
+        let steps = recreations_uncut(planned.clone(), &[]);
         assert_eq!(steps, planned);
         assert_eq!(
             together(&steps[..3]),
@@ -443,7 +504,7 @@ mod tests {
             alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
             step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
         ];
-        let drafts = committing_together_apart(draft, "widen");
+        let drafts = committing_together_apart(draft, "widen", &[]);
         let shape: Vec<(&str, Vec<&str>)> =
             drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
         assert_eq!(
