@@ -9,6 +9,7 @@
 //! `pg_try_advisory_lock`: a blocking `pg_advisory_lock` would deadlock against the holder's
 //! `CREATE INDEX CONCURRENTLY`, which waits for every open transaction, the waiter's included.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -603,10 +604,18 @@ impl Connection for PgConnection {
         // message with 25P02.
         // Read write: the transaction is haste's and writes history, whatever a statement of
         // an earlier step made the session's default (`default_transaction_read_only`).
-        let opening = format!("BEGIN READ WRITE;\n{}", limit_settings(limits, "SET LOCAL"));
-        let messages = std::iter::once(opening.as_str()).chain(statements.iter().copied());
+        let local_limits = limit_settings(limits, "SET LOCAL");
+        let opening = format!("BEGIN READ WRITE;\n{local_limits}");
+        // A statement that puts the limits back to the session's defaults (`RESET ALL`) is
+        // followed, in the same message, by haste's limits again (`haste_sql::resets_limits`).
+        let messages: Vec<Cow<'_, str>> = std::iter::once(Cow::Borrowed(opening.as_str()))
+            .chain(statements.iter().map(|statement| match haste_sql::resets_limits(statement) {
+                true => Cow::Owned(format!("{statement}\n;{local_limits}")),
+                false => Cow::Borrowed(*statement),
+            }))
+            .collect();
         let outcomes = self.runtime.block_on(futures_util::future::join_all(
-            messages.map(|message| self.client.batch_execute(message)),
+            messages.iter().map(|message| self.client.batch_execute(message)),
         ));
         let first_error = outcomes.into_iter().enumerate().find_map(|(index, outcome)| {
             // Message 0 is the opening; a failure there is reported on the first statement.

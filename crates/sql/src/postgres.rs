@@ -361,6 +361,21 @@ fn first_setting(statement: &str) -> Option<pg_query::protobuf::VariableSetStmt>
     }
 }
 
+/// Whether a statement puts haste's limits (`lock_timeout`, `statement_timeout`) back to the
+/// session's defaults: `RESET ALL`, or a `RESET`/`SET ... TO DEFAULT` of one of them. In a
+/// migration those defaults are haste's (the lock budget), not the server's, so the runner sets
+/// its limits again after such a statement: a `RESET ALL` meant for `search_path` must not
+/// leave the next statements waiting for locks without end.
+pub fn resets_limits(statement: &str) -> bool {
+    use pg_query::protobuf::VariableSetKind;
+    first_setting(statement).is_some_and(|set| {
+        set.kind == VariableSetKind::VarResetAll as i32
+            || ((set.kind == VariableSetKind::VarReset as i32
+                || set.kind == VariableSetKind::VarSetDefault as i32)
+                && matches!(set.name.as_str(), "lock_timeout" | "statement_timeout"))
+    })
+}
+
 /// Whether a `SET` acts on the open transaction only ([`sets_transaction_characteristics`]).
 fn of_transaction(set: &pg_query::protobuf::VariableSetStmt) -> bool {
     use pg_query::protobuf::VariableSetKind;

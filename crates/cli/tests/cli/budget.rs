@@ -425,3 +425,31 @@ fn a_users_vacuum_is_never_taken_for_an_autovacuum_nor_cancelled() {
     }
     assert_eq!(still_vacuuming.as_deref(), Some("1"), "the user's VACUUM was left running");
 }
+
+/// A migration's `RESET ALL` (meant for `search_path`, say) puts haste's lock budget back, not
+/// the server's default of no lock timeout: the `ALTER` after it waited for a reader's whole
+/// transaction in one attempt, past the deadline, with the application queued behind it.
+#[test]
+fn a_reset_of_all_settings_keeps_the_lock_budget() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    db.execute("CREATE TABLE t (id int)");
+    for reset in ["RESET ALL;", "RESET lock_timeout;", "SET lock_timeout TO DEFAULT;"] {
+        let dir = migrations(&[(
+            "1_after_reset",
+            &format!("SET search_path = public;\n{reset}\nALTER TABLE t ADD COLUMN x int;"),
+        )]);
+        // A reader holding the table until its session times out, 4 s from now.
+        let reader = Session::connect(url);
+        reader.execute("SET idle_in_transaction_session_timeout = '4s'; BEGIN; SELECT count(*) FROM t");
+        let deploy = haste(dir.path(), &["migrate", "deploy", "--url", url, "--lock-deadline", "500ms"]);
+        drop(reader);
+        assert_eq!(deploy.code, 6, "{reset} the budget gives up at its deadline: {deploy:?}");
+        assert!(deploy.stderr.contains("55P03"), "{reset} {deploy:?}");
+        assert_eq!(
+            db.value("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'x'")
+                .as_deref(),
+            Some("0")
+        );
+    }
+}
