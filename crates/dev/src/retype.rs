@@ -971,6 +971,19 @@ END
         ));
         self.expand.push(always_fires(&name, &self.sync_trigger()));
 
+        // The views first: their readers lock a view before its table, and a swap that held
+        // the table while it waited for a view would hold up the table's every user for as
+        // long, and time out on every attempt under a steady stream of such readers.
+        let views = self.recreated_views(desired);
+        for view in views.iter().rev() {
+            let kind = if view.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            self.swap.push(step(
+                format!("DROP {kind} {}", qualified(&view.schema, &view.name)),
+                Lock::AccessExclusive,
+                &[],
+                false,
+            ));
+        }
         self.swap.push(step(
             format!("DROP TRIGGER {} ON {name}", self.sync_trigger()),
             Lock::AccessExclusive,
@@ -987,17 +1000,7 @@ END
                 false,
             ));
         }
-        let views = self.recreated_views(desired);
         let mut after_swap = Vec::new();
-        for view in views.iter().rev() {
-            let kind = if view.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
-            self.swap.push(step(
-                format!("DROP {kind} {}", qualified(&view.schema, &view.name)),
-                Lock::AccessExclusive,
-                &[],
-                false,
-            ));
-        }
         // The table's own foreign keys on a swapped key (`parent_id` referencing `id`) go first,
         // before any column they hang on or read, and come back as other tables' keys do.
         let own: Vec<Constraint> =

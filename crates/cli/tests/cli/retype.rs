@@ -84,6 +84,10 @@ fn int_to_bigint_is_expanded_and_swapped_in_one_deploy_keeping_rows_keys_and_vie
     assert!(text.contains("CONCURRENTLY"), "indexes and keys are built concurrently:\n{text}");
     let swap = fs::read_to_string(created[3].join("migration.sql")).unwrap();
     assert!(!swap.contains("haste:transaction off"), "the swap is one transaction:\n{swap}");
+    // The view before its table, as its readers lock them: a swap holding the table while it
+    // waited for the view held up every user of the table, on every attempt.
+    let first_of = |what: &str| swap.find(what).unwrap_or_else(|| panic!("{what} in the swap:\n{swap}"));
+    assert!(first_of("DROP VIEW") < first_of("DROP TRIGGER"), "{swap}");
     let lint = haste(dir.path(), &["lint", "--format", "json"]);
     assert_eq!(lint.code, 0, "haste's own migrations pass its lint: {lint:?}");
 
