@@ -636,7 +636,10 @@ pub fn reset(
         connection
             .ensure_history(&settings.history)
             .map_err(Error::database("creating the history tables"))?;
-        let report = deploy_locked(connection, dir, &[], settings, observer)?;
+        // An empty database stands for no release at all: every migration applies, those a
+        // `-- haste:after` holds back for the next release too, before the seed runs on them.
+        let every_release = Settings { hold_contracts: false, ..settings.clone() };
+        let report = deploy_locked(connection, dir, &[], &every_release, observer)?;
         if let Some(seed) = seed {
             // The seed starts in the session as haste opened it, not in the one the last
             // migration left (foreign keys or checks it turned off for its own work).

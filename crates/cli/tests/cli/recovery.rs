@@ -550,3 +550,40 @@ fn a_down_stopped_part_way_says_where_it_stopped() {
         assert!(!text.stdout.contains("statements done"), "not the up migration's count: {text:?}");
     }
 }
+
+/// `migrate reset` applies every migration, a `-- haste:after` one too (what `--expand-contract`
+/// writes for the next release): it held that one and all after it back, then ran the seed on
+/// the part of the schema it had applied.
+#[test]
+fn reset_applies_the_migrations_held_for_the_next_release() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[
+        ("1_people", "CREATE TABLE people (id int PRIMARY KEY, name text, full_name text);"),
+        ("2_contract", "-- haste:after 1_people\nALTER TABLE people DROP COLUMN name;"),
+        ("3_later", "CREATE TABLE later (id int);"),
+    ]);
+    dir.write(
+        "seed.sql",
+        "INSERT INTO people (id, full_name) VALUES (1, 'Ada');\nINSERT INTO later VALUES (1);",
+    );
+    let reset = haste(dir.path(), &["migrate", "reset", "--force", "--url", &db.url]);
+    assert_eq!(reset.code, 0, "{reset:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM later").as_deref(),
+        Some("1"),
+        "the seed ran on the whole schema"
+    );
+    assert_eq!(
+        db.value(
+            "SELECT count(*) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'name'"
+        )
+        .as_deref(),
+        Some("0")
+    );
+    assert_eq!(haste(dir.path(), &["migrate", "status", "--url", &db.url]).code, 0, "nothing pending");
+    // A deploy still holds the contract back for the next release.
+    let fresh = database().unwrap();
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &fresh.url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert_eq!(fresh.value("SELECT to_regclass('later') IS NULL").as_deref(), Some("t"), "{deploy:?}");
+}
