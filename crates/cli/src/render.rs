@@ -1304,9 +1304,6 @@ fn session_text(session: &haste_driver::LockHolder) -> String {
         None => &session.application_name,
     };
     // A role that may not see another role's session is shown no time.
-    let since = match session.since.as_str() {
-        "" => String::new(),
-        since => format!(", transaction since {since}"),
-    };
+    let since = session.since_phrase().map(|since| format!(", {since}")).unwrap_or_default();
     format!("pid {} ({name}{state}{since})", session.pid)
 }

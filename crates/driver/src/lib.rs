@@ -68,6 +68,20 @@ impl LockHolder {
             None => format!("pid {} ({}) since {}", self.pid, self.application_name, self.since),
         }
     }
+
+    /// What `since` is the start of, for people: `transaction since ...`, or `connected since
+    /// ...` for a PostgreSQL session in no transaction (idle), whose time is its connection's;
+    /// `None` when the database showed no time (a role that may not see the session).
+    pub fn since_phrase(&self) -> Option<String> {
+        if self.since.is_empty() {
+            return None;
+        }
+        let idle = self.transaction_ms.is_none() && self.state.is_some();
+        Some(match idle {
+            true => format!("connected since {}", self.since),
+            false => format!("transaction since {}", self.since),
+        })
+    }
 }
 
 /// What an autovacuum worker holding a table runs.

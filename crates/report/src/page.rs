@@ -467,10 +467,8 @@ fn statement_notes(statement: &StatementImpact) -> String {
             return escape(&session.describe());
         }
         let state = session.state.as_deref().map(|state| format!(", {state}")).unwrap_or_default();
-        escape(&format!(
-            "pid {} ({}{state}, transaction since {})",
-            session.pid, session.application_name, session.since
-        ))
+        let since = session.since_phrase().map(|since| format!(", {since}")).unwrap_or_default();
+        escape(&format!("pid {} ({}{state}{since})", session.pid, session.application_name))
     };
     let mut notes = Vec::new();
     for missing in &statement.unmeasured {

@@ -143,7 +143,8 @@ pub fn statement_lock(node: &NodeEnum) -> Lock {
         NodeEnum::RenameStmt(rename) if rename.rename_type == ObjectType::ObjectIndex as i32 => {
             Lock::ShareUpdateExclusive
         }
-        NodeEnum::CreateTrigStmt(_) => Lock::ShareRowExclusive,
+        // `AlterSequence` opens the sequence in SHARE ROW EXCLUSIVE: `nextval` goes on.
+        NodeEnum::CreateTrigStmt(_) | NodeEnum::AlterSeqStmt(_) => Lock::ShareRowExclusive,
         NodeEnum::CreateStatsStmt(_) | NodeEnum::CommentStmt(_) => Lock::ShareUpdateExclusive,
         NodeEnum::CreateStmt(create) => new_table_lock(create),
         // Its elements create objects in the new schema only (PostgreSQL refuses another schema's
