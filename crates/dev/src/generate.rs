@@ -703,6 +703,7 @@ const PLAIN_FORM_RULES: &[&str] = &[
     "index-create-not-concurrent",
     "index-drop-not-concurrent",
     "set-not-null-blocking",
+    "domain-add-constraint",
 ];
 
 /// Writes each draft with its `down.sql`, after validating both on the shadow: the drafts in
