@@ -198,19 +198,26 @@ fn follows(moved: &SchemaChange, later: &SchemaChange) -> bool {
 }
 
 /// `steps` with what must run alone moved out of each stretch from an object's drop to its
-/// creation again, to just after it, so that the stretch can commit as one: a concurrent index
-/// build or drop, a validation, each with the statements that follow it there ([`follows`]: a
-/// `SET NOT NULL` after the validation of its check, a key after its index, the index's
-/// comment), in their order. What stays in the stretch keeps its order; nothing that must run alone depends on the
-/// objects created again, and what does is caught by `migrate dev`'s validation on the shadow.
+/// creation again, so that the stretch can commit as one: a concurrent index drop to just
+/// before it (the statements after it in the stretch, a type change of a column the index
+/// covers, count on its being gone: otherwise they would build it again under their lock); a
+/// concurrent index build or a validation to just after it, each with the statements that
+/// follow it there ([`follows`]: a `SET NOT NULL` after the validation of its check, a key
+/// after its index, the index's comment), in their order. What stays in the stretch keeps its
+/// order; nothing that must run alone depends on the objects created again, and what does is
+/// caught by `migrate dev`'s validation on the shadow.
 fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
     // Moving statements within a stretch keeps the positions outside it: the last first is as
     // good as any order.
     for (start, end) in recreations(&steps, indexes).into_iter().rev() {
         let inside: Vec<Step> = steps.drain(start..=end).collect();
         let mut moving: Vec<SchemaChange> = Vec::new();
-        let (mut kept, mut after) = (Vec::new(), Vec::new());
+        let (mut before, mut kept, mut after) = (Vec::new(), Vec::new(), Vec::new());
         for step in inside {
+            if step.alone && matches!(step.source, SchemaChange::DropIndex(_)) {
+                before.push(step);
+                continue;
+            }
             if step.alone && !moving.contains(&step.source) {
                 moving.push(step.source.clone());
             }
@@ -219,7 +226,7 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
                 false => kept.push(step),
             }
         }
-        steps.splice(start..start, kept.into_iter().chain(after));
+        steps.splice(start..start, before.into_iter().chain(kept).chain(after));
     }
     steps
 }
@@ -380,6 +387,29 @@ mod tests {
             Some(Together::Recreated(vec!["the view \"public\".\"v\"".into()]))
         );
         assert_eq!(together(&steps[1..4]), None, "a creation alone is no recreation");
+    }
+
+    /// An index dropped concurrently inside the stretch goes before it: the type change after
+    /// it would otherwise build it again under its lock.
+    #[test]
+    fn an_index_drop_inside_a_stretch_moves_before_it() {
+        let planned = vec![
+            step("DROP VIEW v", SchemaChange::DropView(named("v"))),
+            alone("DROP INDEX CONCURRENTLY i", SchemaChange::DropIndex(named("i"))),
+            step("ALTER COLUMN name TYPE", SchemaChange::AlterColumnType(part("name"))),
+            alone("CREATE INDEX CONCURRENTLY j", SchemaChange::CreateIndex(named("j"))),
+            step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
+        ];
+        assert_eq!(
+            statements(&recreations_uncut(planned, &[])),
+            [
+                "DROP INDEX CONCURRENTLY i",
+                "DROP VIEW v",
+                "ALTER COLUMN name TYPE",
+                "CREATE VIEW v",
+                "CREATE INDEX CONCURRENTLY j"
+            ]
+        );
     }
 
     /// An index built plainly on a materialized view created again belongs with its creation:

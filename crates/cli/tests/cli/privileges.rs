@@ -406,9 +406,10 @@ CREATE POLICY hide ON t FOR SELECT USING (id IN (SELECT id FROM vis));";
     assert_eq!(db.value("SELECT count(*) FROM pg_policy").as_deref(), Some("0"));
 }
 
-/// A changed policy beside an index dropped concurrently: the drop moves after the policy's
-/// drop and creation, which commit as one (`<name>`), and the index's drop follows on its own
-/// (`<name>_after`); so does the way back, each `down.sql` its own. Run statement by statement,
+/// A changed policy beside an index dropped concurrently: the drop moves before the policy's
+/// drop and creation and runs on its own (`<name>`), and the policy's drop and creation follow,
+/// committing as one (`<name>_recreate`); so does the way back, each `down.sql` its own. Run
+/// statement by statement,
 /// the policy's drop committed alone, and a stop at the index left the table without it (the
 /// down.sql was made one transaction for that, the up.sql was not).
 #[test]
@@ -427,9 +428,9 @@ CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT USING (NOT secret);";
     let run = dev(&dir, &db, &v2, "stricter");
     assert_eq!(run.code, 0, "{run:?}");
     let created = folders(&dir);
-    assert_eq!(created.len(), 3, "the policy's transaction, then the index's drop: {run:?}");
+    assert_eq!(created.len(), 3, "the index's drop, then the policy's transaction: {run:?}");
     let read = |folder: &std::path::Path, file: &str| fs::read_to_string(folder.join(file)).unwrap();
-    let (up, down) = (read(&created[1], "migration.sql"), read(&created[1], "down.sql"));
+    let (up, down) = (read(&created[2], "migration.sql"), read(&created[2], "down.sql"));
     for text in [&up, &down] {
         assert!(
             !text.contains("haste:transaction off")
@@ -439,7 +440,7 @@ CREATE POLICY hide_secret ON t AS RESTRICTIVE FOR SELECT USING (NOT secret);";
             "{text}"
         );
     }
-    let (up, down) = (read(&created[2], "migration.sql"), read(&created[2], "down.sql"));
+    let (up, down) = (read(&created[1], "migration.sql"), read(&created[1], "down.sql"));
     assert!(up.contains("DROP INDEX CONCURRENTLY") && !up.contains("POLICY"), "{up}");
     assert!(down.contains("CREATE INDEX CONCURRENTLY") && !down.contains("POLICY"), "{down}");
     let back = haste(
