@@ -56,21 +56,27 @@ fn lint_after(before: &Schema, sql: String, reverted: Option<String>) -> Vec<has
     haste_lint::lint(&files, &haste_lint::Config::default())
 }
 
-/// The text of `steps` as one file, and the lines of those `chosen` picks.
-fn text_of(steps: &[Step], chosen: impl Fn(&Step) -> bool) -> (String, Vec<std::ops::Range<usize>>) {
+/// The text of `steps` as one file, and the lines of each step.
+fn text_of(steps: &[Step]) -> (String, Vec<std::ops::Range<usize>>) {
     let mut text = String::new();
-    let mut chosen_lines = Vec::new();
+    let mut step_lines = Vec::new();
     let mut line = 1;
     for step in steps {
         let statement = format!("{};\n", step.sql);
         let lines = statement.lines().count();
-        if chosen(step) {
-            chosen_lines.push(line..line + lines);
-        }
+        step_lines.push(line..line + lines);
         line += lines;
         text.push_str(&statement);
     }
-    (text, chosen_lines)
+    (text, step_lines)
+}
+
+/// Lint rules a file haste writes breaks on purpose: those among `rules` that the statements
+/// `chosen` picks break, allowed with `reason`.
+pub(crate) struct Allowance<'a> {
+    pub(crate) chosen: &'a dyn Fn(&Step) -> bool,
+    pub(crate) rules: &'a [&'a str],
+    pub(crate) reason: &'a str,
 }
 
 /// The `haste:allow-file` lines for the rules among `rules` that the steps `chosen` picks of a
@@ -83,20 +89,19 @@ pub(crate) fn allow_broken_in(
     rules: &[&str],
     reason: &str,
 ) -> Vec<String> {
-    allow_lines(before, None, steps, chosen, rules, reason)
+    allow_lines(before, None, steps, &[Allowance { chosen: &chosen, rules, reason }])
 }
 
 /// [`allow_broken_in`] for the `down.sql` of `steps` that undoes the migration of `up`, which
-/// ran after `before`: linted as `haste lint` reads a down.sql, after its migration.
+/// ran after `before`, for each of `allowances`: linted once, as `haste lint` reads a down.sql,
+/// after its migration.
 pub(crate) fn allow_broken_in_down(
     before: &Schema,
     up: &[Step],
     steps: &[Step],
-    chosen: impl Fn(&Step) -> bool,
-    rules: &[&str],
-    reason: &str,
+    allowances: &[Allowance<'_>],
 ) -> Vec<String> {
-    allow_lines(before, Some(up), steps, chosen, rules, reason)
+    allow_lines(before, Some(up), steps, allowances)
 }
 
 /// The `haste:allow-file` lines for every rule whose errors haste's lint reports on `down`,
@@ -114,26 +119,36 @@ fn allow_lines(
     before: &Schema,
     reverted: Option<&[Step]>,
     steps: &[Step],
-    chosen: impl Fn(&Step) -> bool,
-    rules: &[&str],
-    reason: &str,
+    allowances: &[Allowance<'_>],
 ) -> Vec<String> {
-    if !steps.iter().any(&chosen) {
+    if !allowances.iter().any(|allowance| steps.iter().any(allowance.chosen)) {
         return Vec::new();
     }
     // The whole file is linted (a table it creates before the chosen statement is new to the
     // rules, as in the file written); only findings on the chosen statements count.
-    let (text, chosen_lines) = text_of(steps, chosen);
-    let findings = lint_after(before, text, reverted.map(|up| text_of(up, |_| false).0));
-    rules
-        .iter()
-        .filter(|rule| {
-            findings
+    let (text, step_lines) = text_of(steps);
+    let findings = lint_after(before, text, reverted.map(|up| text_of(up).0));
+    let mut lines = Vec::new();
+    for allowance in allowances {
+        let chosen_lines: Vec<&std::ops::Range<usize>> = steps
+            .iter()
+            .zip(&step_lines)
+            .filter(|(step, _)| (allowance.chosen)(step))
+            .map(|(_, lines)| lines)
+            .collect();
+        lines.extend(
+            allowance
+                .rules
                 .iter()
-                .any(|f| f.rule == **rule && chosen_lines.iter().any(|lines| lines.contains(&f.line)))
-        })
-        .map(|rule| format!("haste:allow-file {rule} reason=\"{reason}\""))
-        .collect()
+                .filter(|rule| {
+                    findings
+                        .iter()
+                        .any(|f| f.rule == **rule && chosen_lines.iter().any(|lines| lines.contains(&f.line)))
+                })
+                .map(|rule| format!("haste:allow-file {rule} reason=\"{}\"", allowance.reason)),
+        );
+    }
+    lines
 }
 
 impl Draft {

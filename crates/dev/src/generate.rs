@@ -589,67 +589,7 @@ fn undo_renames(history: &mut Loaded, renames: &[Rename]) -> Result<Vec<Step>, E
 /// breaking them on purpose says why. (What the migration created, the down drops without a
 /// finding: undoing it is what a down.sql is for.)
 fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> {
-    let mut lines = crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| matches!(step.source, SchemaChange::Rename { .. }),
-        RENAME_RULES,
-        "undoes a rename asked for with migrate dev --rename",
-    );
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| step.hazards.contains(&Hazard::TableRewrite),
-        &["column-type-rewrite", "add-stored-generated-column"],
-        "no online form for undoing this change here: it rewrites the table under its lock",
-    ));
-    // A column a down.sql adds is one its migration dropped (with its values: irreversible).
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| matches!(step.source, SchemaChange::AddColumn(_)),
-        &["add-column-volatile-default", "add-auto-increment-column"],
-        "gives back a column the migration dropped, without its values (irreversible): its default is computed per row, so adding it fills every row in a rewrite under its lock",
-    ));
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| {
-            matches!(step.source, SchemaChange::AlterColumnType(_))
-                && step.hazards.contains(&Hazard::IndexBuild)
-        },
-        &["collation-change-reindex"],
-        "no online form for undoing this change here: it builds the column's indexes again under its lock",
-    ));
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| matches!(step.source, SchemaChange::RegenerateColumn(_)),
-        REGENERATION_RULES,
-        "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
-    ));
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| step.hazards.contains(&Hazard::FailsOnRows),
-        &["add-required-column"],
-        "gives back a column the migration dropped, without its values (irreversible): NOT NULL without a default, it fails on a table with rows",
-    ));
-    // What has no online form on the way there has none on the way back either.
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| matches!(step.source, SchemaChange::DetachPartition(_)),
-        &["detach-partition-not-concurrent"],
-        DETACH_REASON,
-    ));
+    use crate::draft::Allowance;
     let partitioned = |schema: &str, table: &str| {
         before.tables.iter().any(|t| {
             t.schema == schema
@@ -657,33 +597,73 @@ fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> 
                 && matches!(t.kind, haste_schema::TableKind::Partitioned { .. })
         })
     };
-    lines.extend(crate::draft::allow_broken_in_down(
+    let renamed = |step: &Step| matches!(step.source, SchemaChange::Rename { .. });
+    let rewrites = |step: &Step| step.hazards.contains(&Hazard::TableRewrite);
+    // A column a down.sql adds is one its migration dropped (with its values: irreversible).
+    let column_back = |step: &Step| matches!(step.source, SchemaChange::AddColumn(_));
+    let reindexes = |step: &Step| {
+        matches!(step.source, SchemaChange::AlterColumnType(_)) && step.hazards.contains(&Hazard::IndexBuild)
+    };
+    let regenerates = |step: &Step| matches!(step.source, SchemaChange::RegenerateColumn(_));
+    let fails_on_rows = |step: &Step| step.hazards.contains(&Hazard::FailsOnRows);
+    // What has no online form on the way there has none on the way back either.
+    let detaches = |step: &Step| matches!(step.source, SchemaChange::DetachPartition(_));
+    let partitioned_key = |step: &Step| match &step.source {
+        SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
+            partitioned(&constraint.schema, &constraint.table)
+        }
+        _ => false,
+    };
+    let excludes = |step: &Step| {
+        matches!(
+            step.source,
+            SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
+        )
+    };
+    crate::draft::allow_broken_in_down(
         before,
         up,
         steps,
-        |step| match &step.source {
-            SchemaChange::AddConstraint { constraint, kind: haste_schema::ConstraintKind::ForeignKey } => {
-                partitioned(&constraint.schema, &constraint.table)
-            }
-            _ => false,
-        },
-        &["fk-not-valid"],
-        PARTITIONED_FK_REASON,
-    ));
-    lines.extend(crate::draft::allow_broken_in_down(
-        before,
-        up,
-        steps,
-        |step| {
-            matches!(
-                step.source,
-                SchemaChange::AddConstraint { kind: haste_schema::ConstraintKind::Exclusion, .. }
-            )
-        },
-        &["exclude-constraint-blocking"],
-        EXCLUDE_REASON,
-    ));
-    lines
+        &[
+            Allowance {
+                chosen: &renamed,
+                rules: RENAME_RULES,
+                reason: "undoes a rename asked for with migrate dev --rename",
+            },
+            Allowance {
+                chosen: &rewrites,
+                rules: &["column-type-rewrite", "add-stored-generated-column"],
+                reason: "no online form for undoing this change here: it rewrites the table under its lock",
+            },
+            Allowance {
+                chosen: &column_back,
+                rules: &["add-column-volatile-default", "add-auto-increment-column"],
+                reason: "gives back a column the migration dropped, without its values (irreversible): its default is computed per row, so adding it fills every row in a rewrite under its lock",
+            },
+            Allowance {
+                chosen: &reindexes,
+                rules: &["collation-change-reindex"],
+                reason: "no online form for undoing this change here: it builds the column's indexes again under its lock",
+            },
+            Allowance {
+                chosen: &regenerates,
+                rules: REGENERATION_RULES,
+                reason: "a generated column added again around the type change of a column it reads, with its constraints and indexes, in the same transaction: its values are computed again",
+            },
+            Allowance {
+                chosen: &fails_on_rows,
+                rules: &["add-required-column"],
+                reason: "gives back a column the migration dropped, without its values (irreversible): NOT NULL without a default, it fails on a table with rows",
+            },
+            Allowance {
+                chosen: &detaches,
+                rules: &["detach-partition-not-concurrent"],
+                reason: DETACH_REASON,
+            },
+            Allowance { chosen: &partitioned_key, rules: &["fk-not-valid"], reason: PARTITIONED_FK_REASON },
+            Allowance { chosen: &excludes, rules: &["exclude-constraint-blocking"], reason: EXCLUDE_REASON },
+        ],
+    )
 }
 
 /// Why a partition is detached without `CONCURRENTLY`.
@@ -842,9 +822,11 @@ fn write_validated(
                             previous,
                             &draft.up,
                             &plain,
-                            |_| true,
-                            PLAIN_FORM_RULES,
-                            "what a stop must not leave half undone (a generated column added again, a policy dropped and created again) makes this file one transaction, in plain forms: each statement scans or builds under its table's lock",
+                            &[crate::draft::Allowance {
+                                chosen: &|_| true,
+                                rules: PLAIN_FORM_RULES,
+                                reason: "what a stop must not leave half undone (a generated column added again, a policy dropped and created again) makes this file one transaction, in plain forms: each statement scans or builds under its table's lock",
+                            }],
                         ));
                         plain
                     }
