@@ -284,6 +284,8 @@ fn measure(
         // One attempt of the lock budget, as deploy runs this migration's statements.
         let attempt = migration.directives.lock_timeout.or(settings.limits.lock_timeout).unwrap_or_default();
         let mut statements = Vec::new();
+        // Masked as a whole: a password one statement passes may be written in another.
+        let shown = haste_sql::mask_secrets(&plan.file.sql);
         // A resumed migration runs only the statements it has not done.
         for (index, statement) in plan.statements.iter().enumerate().skip(from) {
             let lock = if postgres { haste_sql::lock_of(&statement.text) } else { Lock::AccessExclusive };
@@ -340,7 +342,7 @@ fn measure(
             statements.push(StatementImpact {
                 index,
                 line: position.line,
-                summary: haste_sql::mask_secrets(&statement.text[statement.start - statement.offset..])
+                summary: shown[statement.start..statement.offset + statement.text.len()]
                     .lines()
                     .next()
                     .unwrap_or_default()

@@ -116,12 +116,23 @@ fn passwords_never_appear_in_any_output() {
 /// run as written but never shown: not in the plan, not in a failure's snippet, not in lint.
 #[test]
 fn passwords_written_in_a_migration_are_never_shown() {
+    const SECRETS: [&str; 7] = [
+        "R0lePassw0rd",
+        "C0nnPassw0rd",
+        "UrlPassw0rd",
+        "Ex3cPassw0rd",
+        "C0ncatPassw0rd",
+        "Decl4redPassw0rd",
+        "Unt3rmPassw0rd",
+    ];
     let Some(db) = database() else { return };
     let role = format!("haste_secret_{}", std::process::id());
     let sql = format!(
         "CREATE ROLE {role} LOGIN PASSWORD 'R0lePassw0rd';\n\
          SELECT 'host=db password=C0nnPassw0rd' AS conninfo, 'postgres://u:UrlPassw0rd@h/d' AS url;\n\
          DO $$ BEGIN EXECUTE format('ALTER ROLE %I PASSWORD ''Ex3cPassw0rd''', '{role}'); END $$;\n\
+         DO $$ BEGIN EXECUTE 'ALTER ROLE {role} PASSWORD ' || quote_literal('C0ncatPassw0rd'); END $$;\n\
+         DO $$ DECLARE p text := 'Decl4redPassw0rd'; BEGIN EXECUTE format('ALTER ROLE %I PASSWORD %L', '{role}', p); END $$;\n\
          CREATE TABLE t (id int) oops;\n"
     );
     let dir = migrations(&[("1_roles", &sql)]);
@@ -135,16 +146,22 @@ fn passwords_written_in_a_migration_are_never_shown() {
         haste(dir.path(), &["lint"]),
         haste(unterminated.path(), &["lint"]),
         haste(unterminated.path(), &["lint", "--format", "json"]),
+        haste(dir.path(), &["report", "--url", &db.url, "--plan", "--out", "report"]),
     ];
+    let report_page = fs::read_to_string(dir.path().join("report/index.html")).unwrap_or_default();
+    assert!(report_page.contains("ALTER ROLE"), "the plan page shows the statements: {report_page}");
     for run in &runs {
-        for secret in ["R0lePassw0rd", "C0nnPassw0rd", "UrlPassw0rd", "Ex3cPassw0rd", "Unt3rmPassw0rd"] {
+        for secret in SECRETS {
             assert!(!run.all().contains(secret), "{secret} shown: {run:?}");
         }
     }
+    for secret in SECRETS {
+        assert!(!report_page.contains(secret), "{secret} shown on the plan page");
+    }
     assert_eq!(runs[2].code, 6, "the failing statement stops the migration: {:?}", runs[2]);
-    assert!(runs[2].stderr.contains("1_roles/migration.sql:4:"), "the place is still right: {:?}", runs[2]);
+    assert!(runs[2].stderr.contains("1_roles/migration.sql:6:"), "the place is still right: {:?}", runs[2]);
     assert!(
-        runs[2].stderr.contains("PASSWORD ''************''"),
+        runs[2].stderr.contains("quote_literal('**************')"),
         "the snippet shows where it was: {:?}",
         runs[2]
     );
