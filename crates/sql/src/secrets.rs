@@ -164,8 +164,9 @@ fn passwords_in(sql: &str, from: usize, to: usize) -> Passwords {
         found.names_password = true;
         let word = search + found_at;
         // Prose mentions passwords too (`'reset your password'`); SQL that sets one names the
-        // role or user it is for.
-        let sets_one = lower[..word].contains("role") || lower[..word].contains("user");
+        // role or user it is for, or is cut where the word starts (`'ROLE r ' || 'PASSWORD '`).
+        let before = &lower[..word];
+        let sets_one = before.contains("role") || before.contains("user") || before.trim().is_empty();
         let mut at = word + "password".len();
         search = at;
         at += text[at..].len() - text[at..].trim_start().len();
@@ -321,6 +322,10 @@ mod tests {
             (
                 "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$\nBEGIN EXECUTE format('CREATE USER MAPPING FOR u SERVER s OPTIONS (password %L)', 'PWmap'); END $f$;",
                 "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $f$\nBEGIN EXECUTE format('CREATE USER MAPPING FOR u SERVER s OPTIONS (password %L)', '*****'); END $f$;",
+            ),
+            (
+                "DO $$ BEGIN EXECUTE 'ALTER ROLE r ' || 'PASSWORD ' || quote_literal('PWpieces'); END $$;",
+                "DO $$ BEGIN EXECUTE '*************' || 'PASSWORD ' || quote_literal('********'); END $$;",
             ),
             (
                 "CREATE FUNCTION set_pw(p text) RETURNS void LANGUAGE plpgsql AS $f$\nBEGIN EXECUTE 'ALTER ROLE r PASSWORD ' || quote_literal(p); END $f$;\nSELECT set_pw('PWcall');",
