@@ -709,13 +709,8 @@ impl Printer {
                         format!("{} {}", paint(&label, state_style(migration.state)), migration.name);
                     // A revert that stopped part-way: its down.sql's progress, not the up
                     // migration's (all of which ran).
-                    let reverted_part = migration
-                        .last_error
-                        .as_ref()
-                        .filter(|error| error["phase"] == "down")
-                        .map(|error| error["statements_done"].clone());
                     match (
-                        reverted_part,
+                        migration.down_statements_done,
                         migration.statements_done,
                         migration.statements_total,
                         migration.state,
@@ -997,6 +992,12 @@ pub(crate) fn error_text(error: &Error) -> String {
         Error::PoolerDetected => format!(
             "error: {error}\n   = a session lock is useless there: connect directly to the server (not through a transaction-mode pooler) for migrations"
         ),
+        Error::Blocked { name, recorded_by: RecordedBy::Haste, down_statements_done: Some(_), .. } => {
+            format!(
+                "error: {error}\n   = finish or undo the rest of its down.sql by hand, then `haste migrate resolve --rolled-back {name}` if it is undone, \
+             or `--applied {name}` if it is back as the migration left it"
+            )
+        }
         Error::Blocked { name, recorded_by: RecordedBy::Haste, .. } => format!(
             "error: {error}\n   = see `haste migrate status`; then `haste migrate resolve --resume {name}` to continue it, \
              `--applied {name}` if it was finished by hand, or `--rolled-back {name}` if it was undone by hand"

@@ -142,6 +142,7 @@ fn compare<H: AsRef<Schema> + Send>(
             state: if stuck.state == State::Failed { "failed" } else { "running" },
             statements_done: stuck.statements_done.unwrap_or(0),
             statements_total: stuck.statements_total.unwrap_or(0),
+            down_statements_done: stuck.down_statements_done,
             recorded_by: stuck.recorded_by.unwrap_or(haste_runner::RecordedBy::Haste),
         }));
     }

@@ -232,9 +232,10 @@ pub enum Error {
     #[error("the migration lock was lost (the session changed or was reset)")]
     LockLost,
     /// An earlier run left a migration failed or interrupted.
-    #[error(
-        "migration {name} is {state} after {statements_done} of {statements_total} statements; resolve it first"
-    )]
+    #[error("migration {name} is {state} {}; resolve it first", match down_statements_done {
+        Some(done) => format!("while being reverted: its down.sql stopped after {done} statement(s)"),
+        None => format!("after {statements_done} of {statements_total} statements"),
+    })]
     Blocked {
         /// The migration.
         name: String,
@@ -245,6 +246,8 @@ pub enum Error {
         statements_done: i64,
         /// Statements in the file.
         statements_total: i64,
+        /// Where it stopped while its `down.sql` ran: how many of those statements completed.
+        down_statements_done: Option<i64>,
         /// Whose history says so.
         recorded_by: crate::RecordedBy,
     },

@@ -700,7 +700,7 @@ pub(crate) fn resumable_data(record: &Record, migration: Option<&Migration>) -> 
         && record.row.status == Some(MigrationStatus::Running)
         && record.row.statements_done >= record.row.statements_total
         && migration.is_some_and(|migration| migration.data.is_some())
-        && !record.row.last_error.as_deref().is_some_and(recovery::failed_while_reverting)
+        && record.row.last_error.as_deref().and_then(recovery::down_statements_done).is_none()
 }
 
 /// The refusal a failed or interrupted migration's record makes, read under the migration lock:
@@ -716,6 +716,7 @@ fn blocked(record: &Record) -> Error {
         state,
         statements_done: record.row.statements_done,
         statements_total: record.row.statements_total,
+        down_statements_done: record.row.last_error.as_deref().and_then(recovery::down_statements_done),
         recorded_by: record.by,
     }
 }

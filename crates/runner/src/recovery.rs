@@ -111,9 +111,11 @@ pub enum Resolution {
 /// `phase` of the `last_error` of a migration whose `down.sql` stopped part-way.
 const DOWN_PHASE: &str = "down";
 
-pub(crate) fn failed_while_reverting(last_error: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(last_error)
-        .is_ok_and(|error| error["phase"].as_str() == Some(DOWN_PHASE))
+/// How many of its `down.sql`'s statements completed, where the recorded error says the
+/// migration stopped while it was being reverted.
+pub(crate) fn down_statements_done(last_error: &str) -> Option<i64> {
+    let error = serde_json::from_str::<serde_json::Value>(last_error).ok()?;
+    (error["phase"].as_str() == Some(DOWN_PHASE)).then(|| error["statements_done"].as_i64().unwrap_or(0))
 }
 
 /// Undoes applied migrations with their `down.sql`, newest first, each with its history change
@@ -401,7 +403,7 @@ pub fn resolve(
                 else {
                     return Err(not_resolvable("only a failed or interrupted migration can be resumed"));
                 };
-                if record.row.last_error.as_deref().is_some_and(failed_while_reverting) {
+                if record.row.last_error.as_deref().and_then(down_statements_done).is_some() {
                     return Err(not_resolvable(
                         "its down.sql stopped part-way; finish or undo it by hand, then use --applied or --rolled-back",
                     ));

@@ -33,6 +33,8 @@ pub struct MigrationState {
     pub statements_total: Option<i64>,
     /// The recorded error of a failed migration (JSON text).
     pub last_error: Option<serde_json::Value>,
+    /// Where it stopped while its `down.sql` ran: how many of those statements completed.
+    pub down_statements_done: Option<i64>,
     /// How far a data migration got: `{last_key, rows_done}`.
     pub data_progress: Option<serde_json::Value>,
 }
@@ -95,6 +97,11 @@ pub fn status(
         statements_done: Some(record.row.statements_done),
         statements_total: Some(record.row.statements_total),
         last_error: record.row.last_error.as_deref().and_then(|text| serde_json::from_str(text).ok()),
+        down_statements_done: record
+            .row
+            .last_error
+            .as_deref()
+            .and_then(crate::recovery::down_statements_done),
     };
     let mut migrations = Vec::with_capacity(dir.migrations.len());
     for migration in &dir.migrations {
@@ -107,6 +114,7 @@ pub fn status(
                 statements_done: None,
                 statements_total: None,
                 last_error: None,
+                down_statements_done: None,
                 data_progress: None,
             },
             Some(record) => {

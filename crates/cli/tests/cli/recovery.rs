@@ -548,6 +548,14 @@ fn a_down_stopped_part_way_says_where_it_stopped() {
         let text = haste(dir.path(), &["migrate", "status", "--url", &db.url]);
         assert!(text.stdout.contains("down.sql stopped after 2 statement(s)"), "{stop}: {text:?}");
         assert!(!text.stdout.contains("statements done"), "not the up migration's count: {text:?}");
+        // Running down again is refused with the down's progress and a way out that works.
+        let again = haste(dir.path(), &["migrate", "down", "--url", &db.url]);
+        assert_eq!(again.code, 7, "{stop}: {again:?}");
+        assert!(again.stderr.contains("down.sql stopped after 2 statement(s)"), "{stop}: {again:?}");
+        assert!(!again.stderr.contains("--resume"), "resume refuses a stopped down: {again:?}");
+        db.execute(&format!("DROP TABLE {table}"));
+        let resolved = haste(dir.path(), &["migrate", "resolve", "--rolled-back", "1_t", "--url", &db.url]);
+        assert_eq!(resolved.code, 0, "the way out the message gives works: {resolved:?}");
     }
 }
 
