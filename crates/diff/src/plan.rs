@@ -267,6 +267,14 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
+    // A dropped function over a dropped table's row type, or whose `BEGIN ATOMIC` body reads a
+    // table or a view the plan drops, holds it (2BP01): it goes before the views, unless the
+    // table's own expressions or a dropped view call it.
+    let dropped_first = functions_before_relations(from, to, &dropped_tables, &views.dropped);
+    for old in &dropped_first {
+        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
+    }
     for old in &views.dropped {
         let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
         let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
@@ -362,13 +370,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             .iter()
             .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
     };
-    // A dropped function over a dropped table's row type, or whose `BEGIN ATOMIC` body reads
-    // it, holds the table (2BP01): it goes first, unless the table's own expressions call it.
-    let dropped_first = functions_before_tables(from, to, &dropped_tables);
-    for old in &dropped_first {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
     for old in &dropped_tables {
         if old.partition_of.is_none() || parent_stays(old) {
             let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
@@ -852,12 +853,21 @@ fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
 /// The functions the plan drops that name a dropped table (a row type of their arguments or
 /// result, a relation their body reads) and that no expression of a dropped table calls: dropped
 /// before the tables, which PostgreSQL refuses to drop under them.
-fn functions_before_tables<'a>(
+fn functions_before_relations<'a>(
     from: &'a Schema,
     to: &Schema,
     dropped_tables: &[&Table],
+    dropped_views: &[&haste_schema::View],
 ) -> Vec<&'a haste_schema::Function> {
-    let dropped = |name: &str| dropped_tables.iter().any(|t| t.name == name);
+    let dropped = |name: &str| {
+        dropped_tables.iter().any(|t| t.name == name) || dropped_views.iter().any(|v| v.name == name)
+    };
+    let called_by_views = |function: &haste_schema::Function| {
+        dropped_views.iter().any(|view| {
+            haste_sql::reads(&view.definition)
+                .is_none_or(|reads| reads.functions.contains(&function.name.to_ascii_lowercase()))
+        })
+    };
     let called_by_tables = |function: &haste_schema::Function| {
         dropped_tables.iter().any(|table| {
             let expressions = table
@@ -880,7 +890,7 @@ fn functions_before_tables<'a>(
                 || haste_sql::reads(&f.definition)
                     .is_some_and(|reads| reads.relations.iter().any(|r| dropped(r)))
         })
-        .filter(|f| !called_by_tables(f))
+        .filter(|f| !called_by_tables(f) && !called_by_views(f))
         .collect()
 }
 

@@ -848,22 +848,26 @@ fn an_exclude_constraint_on_an_existing_table_is_linted_and_allowed_with_its_rea
     );
 }
 
-/// A function over a table's row type, or whose `BEGIN ATOMIC` body reads the table, holds the
-/// table: the down.sql of the migration that creates both drops the function first (PostgreSQL
-/// refuses the table's drop under it, 2BP01), so migrate dev writes and validates it.
+/// A function over a table's row type, or whose `BEGIN ATOMIC` body reads the table or a view,
+/// holds it: the down.sql of the migration that creates them drops the function first
+/// (PostgreSQL refuses the table's or the view's drop under it, 2BP01), so migrate dev writes
+/// and validates it (before, it exited 1 on the view).
 #[test]
 fn a_function_holding_a_table_is_dropped_before_it_in_down_sql() {
     let Some(db) = database() else { return };
     let dir = TempDir::new("dev-function-row-type");
     let desired = "CREATE TABLE contacts (id int PRIMARY KEY, n int);
 CREATE FUNCTION f(c contacts) RETURNS int LANGUAGE sql AS 'SELECT 1';
-CREATE FUNCTION total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(n) FROM contacts; END;";
+CREATE FUNCTION total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT sum(n) FROM contacts; END;
+CREATE VIEW counted AS SELECT id FROM contacts;
+CREATE FUNCTION how_many() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM counted; END;";
     let run = dev(&dir, &db, desired, &["--name", "init"]);
     assert_eq!(run.code, 0, "{run:?}");
     let down = read(&folders(&dir)[0].join("down.sql"));
     let at = |wanted: &str| down.find(wanted).unwrap_or_else(|| panic!("{wanted} in:\n{down}"));
     let table = at("DROP TABLE");
     assert!(at("DROP ROUTINE f(contacts)") < table && at("DROP ROUTINE total()") < table, "{down}");
+    assert!(at("DROP ROUTINE how_many()") < at("DROP VIEW"), "{down}");
     assert_eq!(down.matches("DROP ROUTINE total()").count(), 1, "{down}");
 }
 
