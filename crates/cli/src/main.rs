@@ -718,7 +718,12 @@ fn connect(
     Ok(match url.scheme() {
         Scheme::Postgres => {
             let scope = settings.history.qualified(haste_driver::history::MIGRATIONS_TABLE);
-            Box::new(haste_postgres::PgConnection::connect(url, application_name, &scope)?)
+            Box::new(haste_postgres::PgConnection::connect_for_migrations(
+                url,
+                application_name,
+                &scope,
+                settings.limits,
+            )?)
         }
         Scheme::Sqlite => Box::new(haste_sqlite::SqliteConnection::open(url, application_name, missing)?),
     })

@@ -873,7 +873,11 @@ impl Observer for ProgressPrinter<'_> {
                         (false, _, false) => format!("Applying {name} {statements_text}"),
                     })
                 }
-                RunEvent::Retrying { name, attempt, delay_ms, error, blockers, autovacuum } => {
+                RunEvent::Retrying { name, attempt, delay_ms, lock_timeout_ms, error, blockers, autovacuum } => {
+                    let waited = match lock_timeout_ms {
+                        Some(ms) => format!(" (lock_timeout {ms} ms)"),
+                        None => String::new(),
+                    };
                     let waited_for = match blockers {
                         [] => String::new(),
                         sessions => format!("; waited for {}", sessions_text(sessions)),
@@ -891,7 +895,7 @@ impl Observer for ProgressPrinter<'_> {
                         ),
                     };
                     self.printer.line(&format!(
-                        "  {name}: attempt {attempt} hit {error}{waited_for}{autovacuum}; retrying in {delay_ms} ms"
+                        "  {name}: attempt {attempt}{waited} hit {error}{waited_for}{autovacuum}; retrying in {delay_ms} ms"
                     ))
                 }
                 RunEvent::DetachFinalized { name, partitioned, partition } => self.printer.line(&format!(

@@ -23,6 +23,7 @@ use haste_driver::{
     Limits, LockHolder, StepError,
 };
 use haste_sql::{Dialect, Lock, LockedObject, LockedObjectKind, quote_ident, quote_literal};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, SimpleQueryRow, config::Host};
 
 mod cluster;
@@ -217,7 +218,24 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
-        PgConnection::open(url, None, application_name, lock_scope)
+        PgConnection::open(url, None, application_name, lock_scope, Limits::default())
+    }
+
+    /// [`connect`](Self::connect) for applying migrations: `limits` become the session's own
+    /// defaults (startup options `-c lock_timeout=...`, as a URL's `options` would set them).
+    /// `RESET ALL`, `RESET lock_timeout` and `SET ... TO DEFAULT` go back to the session's
+    /// defaults, and a migration can run them where the runner never sees them (inside a `DO`
+    /// block, an `EXECUTE`, a function it calls) before statements that take locks: those then
+    /// wait under the lock budget's timeout, never under the server's (none). A pooler that
+    /// refuses startup options it does not know (PgBouncer: 08P01) gets the connection without
+    /// them: the runner's per-statement `SET`s still hold, only such a reset lifts them there.
+    pub fn connect_for_migrations(
+        url: &DatabaseUrl,
+        application_name: &str,
+        lock_scope: &str,
+        limits: Limits,
+    ) -> Result<PgConnection, ConnectError> {
+        PgConnection::open(url, None, application_name, lock_scope, limits)
     }
 
     /// Connects to `url`'s server and database as another role (`user`, `password`), with the
@@ -229,7 +247,7 @@ impl PgConnection {
         application_name: &str,
         lock_scope: &str,
     ) -> Result<PgConnection, ConnectError> {
-        PgConnection::open(url, Some((user, password)), application_name, lock_scope)
+        PgConnection::open(url, Some((user, password)), application_name, lock_scope, Limits::default())
     }
 
     fn open(
@@ -237,6 +255,7 @@ impl PgConnection {
         credentials: Option<(&str, &str)>,
         application_name: &str,
         lock_scope: &str,
+        session_defaults: Limits,
     ) -> Result<PgConnection, ConnectError> {
         let options::ConnectionOptions { mut config, tls, root_cert, libpq_url } = options::parse(url)
             .map_err(|reason| ConnectError { target: url.redacted(), reason: url.scrub(&reason) })?;
@@ -244,6 +263,8 @@ impl PgConnection {
             config.user(user).password(password);
         }
         config.application_name(application_name);
+        let without_defaults = config.clone();
+        options::add_startup_settings(&mut config, &startup_settings(session_defaults));
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -257,9 +278,18 @@ impl PgConnection {
             options::TlsMode::Disable => None,
             tls => Some(tls::connector(tls, root_cert.as_deref()).map_err(failed)?),
         };
-        let session = Session { config, tls };
-        let (client, _) =
-            runtime.block_on(session.clone().open()).map_err(|error| failed(describe_error(&error)))?;
+        let with_defaults = config.get_options() != without_defaults.get_options();
+        let mut session = Session { config, tls };
+        let opened = match runtime.block_on(session.clone().open()) {
+            // A pooler that refuses startup options it does not know (PgBouncer: 08P01
+            // "unsupported startup parameter"): the session without the defaults.
+            Err(error) if with_defaults && error.code() == Some(&SqlState::PROTOCOL_VIOLATION) => {
+                session.config = without_defaults;
+                runtime.block_on(session.clone().open())
+            }
+            opened => opened,
+        };
+        let (client, _) = opened.map_err(|error| failed(describe_error(&error)))?;
         Ok(PgConnection {
             runtime,
             client,
@@ -908,6 +938,18 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
         // Where a query lists prepared transactions too.
         prepared: row.next().filter(|gid| !gid.is_empty()),
     }
+}
+
+/// The startup settings that make `limits` a session's defaults ([`PgConnection::connect_for_migrations`]):
+/// a lock timeout of none or zero and no statement timeout leave the server's.
+fn startup_settings(limits: Limits) -> Vec<(&'static str, String)> {
+    let millis = |limit: Duration| format!("{}ms", limit.as_millis());
+    let lock_timeout = limits.lock_timeout.filter(|timeout| !timeout.is_zero()).map(millis);
+    let statement_timeout = limits.statement_timeout.map(millis);
+    [("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
 }
 
 /// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`. A lock timeout of zero

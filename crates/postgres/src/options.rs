@@ -104,15 +104,8 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
     }
     if let Some(schema) = &schema {
         // Prisma's `schema` is where unqualified names go: the search path. Quoted, as the
-        // history schema and Prisma's statements name it, so `Tenant` is not folded to `tenant`;
-        // then escaped for the startup options (a backslash before `\` and spaces).
-        let quoted = haste_sql::quote_ident(schema);
-        let setting = format!("-c search_path={}", quoted.replace('\\', "\\\\").replace(' ', "\\ "));
-        let options = match config.get_options() {
-            Some(existing) if !existing.is_empty() => format!("{existing} {setting}"),
-            _ => setting,
-        };
-        config.options(&options);
+        // history schema and Prisma's statements name it, so `Tenant` is not folded to `tenant`.
+        add_startup_settings(&mut config, &[("search_path", haste_sql::quote_ident(schema))]);
     }
     let libpq_sslmode = match tls {
         TlsMode::Disable => "disable",
@@ -126,6 +119,23 @@ pub(crate) fn parse(url: &DatabaseUrl) -> Result<ConnectionOptions, String> {
     libpq_params.extend(root.as_deref().map(|root| ("sslrootcert", root)));
     let libpq_url = without_password.with_params(libpq_only, &libpq_params).expose().to_owned();
     Ok(ConnectionOptions { config, tls, root_cert, libpq_url })
+}
+
+/// Adds `settings` to the startup options (`-c name=value` each, after the URL's own, so they
+/// win), each value escaped as the server reads options: a backslash before `\` and spaces.
+pub(crate) fn add_startup_settings(config: &mut Config, settings: &[(&str, String)]) {
+    if settings.is_empty() {
+        return;
+    }
+    let mut options = config.get_options().unwrap_or_default().to_owned();
+    for (name, value) in settings {
+        let escaped = value.replace('\\', "\\\\").replace(' ', "\\ ");
+        if !options.is_empty() {
+            options.push(' ');
+        }
+        options.push_str(&format!("-c {name}={escaped}"));
+    }
+    config.options(&options);
 }
 
 /// Where a connection string leads, as the driver reads it: its hosts (and `hostaddr`s), ports

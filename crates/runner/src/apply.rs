@@ -428,9 +428,9 @@ impl Applier<'_> {
     /// start again from scratch). Row changes and reads that call functions are not among them.
     fn step_limits(&self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
         let mut limits = self.limits(plan.migration);
-        let waits_by_design = plan.statements[range]
-            .iter()
-            .all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
+        let statements = &plan.statements[range];
+        let waits_by_design =
+            statements.iter().all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
         // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
         // would be none at all).
         if waits_by_design
@@ -439,6 +439,8 @@ impl Applier<'_> {
             && self.connection.dialect() == Dialect::Postgres
         {
             limits.lock_timeout = Some(self.settings.lock_deadline);
+        } else if self.connection.dialect() == Dialect::Postgres {
+            limits.lock_timeout = per_lock(limits.lock_timeout, statements);
         }
         limits
     }
@@ -466,6 +468,7 @@ impl Applier<'_> {
                         name: &plan.migration.name,
                         attempt: tries,
                         delay_ms: delay.as_millis(),
+                        lock_timeout_ms: None,
                         error: &error,
                         blockers: &[],
                         autovacuum: None,
@@ -797,6 +800,37 @@ pub(crate) struct Unit<'u> {
     /// whatever the migration's `retries`, as the history tables hold nothing the application
     /// waits for.
     pub history: Option<usize>,
+}
+
+/// The lock timeout of each lock `statements` wait for, run as one attempt: `lock_timeout`
+/// shared between the existing relations they lock in modes the application's reads and
+/// writes wait behind. PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction
+/// that held one table while it waited for a second would hold up the first's users for the
+/// wait on the second too, up to the timeout as many times as it locks relations. Shared, a
+/// user of any of them waits at most about one `lock_timeout` in all (and the attempt is
+/// retried under the budget as any other). Never below a millisecond (zero is no timeout).
+fn per_lock(lock_timeout: Option<Duration>, statements: &[haste_sql::Statement]) -> Option<Duration> {
+    let timeout = lock_timeout.filter(|timeout| !timeout.is_zero())?;
+    // Quoted as `tables_of` gives them (`"t"`, `"s"."t"`).
+    let mut created: Vec<String> = Vec::new();
+    let mut locked: Vec<String> = Vec::new();
+    for statement in statements {
+        if !haste_sql::lock_of(&statement.text).lets_application_through() {
+            for table in haste_sql::tables_of(&statement.text) {
+                let new = created.iter().any(|name| table == *name || table.ends_with(&format!(".{name}")));
+                if !new && !locked.contains(&table) {
+                    locked.push(table);
+                }
+            }
+        }
+        for new in haste_sql::created_of(&statement.text).unwrap_or_default() {
+            if let haste_sql::Created::Table(name) = new {
+                created.push(haste_sql::quote_ident(&name));
+            }
+        }
+    }
+    let shares = u32::try_from(locked.len()).unwrap_or(u32::MAX).max(1);
+    Some((timeout / shares).max(Duration::from_millis(1)))
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or `budget` runs out: the one retry loop

@@ -38,6 +38,8 @@ pub(crate) struct Budget {
     outwait: Option<Duration>,
     /// An attempt has outwaited an autovacuum already: once per budget.
     outwaited: bool,
+    /// The lock timeout of the latest attempt (`None`: none), reported with its outcome.
+    attempt_lock_timeout: Option<Duration>,
 }
 
 /// What to do after a cancelled attempt.
@@ -64,6 +66,7 @@ impl Budget {
             last_granted: false,
             outwait: None,
             outwaited: false,
+            attempt_lock_timeout: None,
         }
     }
 
@@ -73,7 +76,9 @@ impl Budget {
         if let (Some(outwait), Some(timeout)) = (self.outwait.take(), limits.lock_timeout) {
             limits.lock_timeout = Some(timeout.max(outwait));
         }
-        within_deadline(limits, self.deadline, self.spent)
+        let limits = within_deadline(limits, self.deadline, self.spent);
+        self.attempt_lock_timeout = limits.lock_timeout.filter(|timeout| !timeout.is_zero());
+        limits
     }
 
     /// Attempts made so far, the one under way (or that got through) included.
@@ -242,6 +247,7 @@ impl Budget {
             name: attempted.name,
             attempt: self.cancelled,
             delay_ms: pause.as_millis(),
+            lock_timeout_ms: self.attempt_lock_timeout.map(|timeout| millis(timeout.as_millis())),
             error: attempted.error,
             blockers: &blockers,
             autovacuum,

@@ -296,6 +296,10 @@ pub enum RunEvent<'a> {
         attempt: u32,
         /// Milliseconds until the next one.
         delay_ms: u128,
+        /// How long the attempt could wait for each lock (its `lock_timeout`; `None`: a history
+        /// write's, or no timeout): the runner's lock timeout cut to what remains of the
+        /// deadline and shared between the relations the attempt locks.
+        lock_timeout_ms: Option<u64>,
         /// What the database said.
         error: &'a DbError,
         /// The sessions holding locks on the tables the statement needed, longest transaction

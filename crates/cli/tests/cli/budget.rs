@@ -434,11 +434,19 @@ fn a_reset_of_all_settings_keeps_the_lock_budget() {
     let Some(db) = database() else { return };
     let url = db.url.as_str();
     db.execute("CREATE TABLE t (id int)");
-    for reset in ["RESET ALL;", "RESET lock_timeout;", "SET lock_timeout TO DEFAULT;"] {
-        let dir = migrations(&[(
-            "1_after_reset",
-            &format!("SET search_path = public;\n{reset}\nALTER TABLE t ADD COLUMN x int;"),
-        )]);
+    // At the top of the file, where the runner sets its limits again after it; inside code,
+    // where it cannot, and the session's own default (the budget's, from its startup options)
+    // comes back.
+    let resets = [
+        "RESET ALL;\nALTER TABLE t ADD COLUMN x int;",
+        "RESET lock_timeout;\nALTER TABLE t ADD COLUMN x int;",
+        "SET lock_timeout TO DEFAULT;\nALTER TABLE t ADD COLUMN x int;",
+        "DO $$ BEGIN RESET ALL; ALTER TABLE t ADD COLUMN x int; END $$;",
+        "DO $$ BEGIN EXECUTE 'RESET lock_timeout'; EXECUTE 'ALTER TABLE t ADD COLUMN x int'; END $$;",
+        "CREATE FUNCTION widen() RETURNS void LANGUAGE plpgsql AS $$ BEGIN RESET ALL; ALTER TABLE t ADD COLUMN x int; END $$;\nSELECT widen();",
+    ];
+    for reset in resets {
+        let dir = migrations(&[("1_after_reset", &format!("SET search_path = public;\n{reset}"))]);
         // A reader holding the table until its session times out, 4 s from now.
         let reader = Session::connect(url);
         reader.execute("SET idle_in_transaction_session_timeout = '4s'; BEGIN; SELECT count(*) FROM t");
@@ -451,5 +459,39 @@ fn a_reset_of_all_settings_keeps_the_lock_budget() {
                 .as_deref(),
             Some("0")
         );
+    }
+}
+
+/// PostgreSQL's `lock_timeout` bounds each lock wait on its own: an attempt that held one table
+/// while it waited for a second would hold up the first table's users for the wait on the
+/// second too. The attempt's lock timeout is shared between the existing tables it locks
+/// against the application (tables the file creates take no share), and reported.
+#[test]
+fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
+    let cases = [
+        ("1_two_tables", "ALTER TABLE u ADD COLUMN a int;\nALTER TABLE t ADD COLUMN b int;", 200),
+        ("1_one_table", "ALTER TABLE t ADD COLUMN c int;", 400),
+        (
+            "1_one_new",
+            "CREATE TABLE n (id int);\nALTER TABLE n ADD COLUMN d int;\nALTER TABLE t ADD COLUMN e int;",
+            400,
+        ),
+    ];
+    for (name, sql, per_lock) in cases {
+        let Some(db) = database() else { return };
+        let url = db.url.as_str();
+        db.execute("CREATE TABLE t (id int); CREATE TABLE u (id int)");
+        let dir = migrations(&[(name, sql)]);
+        let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
+        let run = haste(
+            dir.path(),
+            &["migrate", "deploy", "--url", url, "--lock-timeout", "400ms", "--format", "json"],
+        );
+        holder.join().unwrap();
+        assert_eq!(run.code, 0, "{name}: {run:?}");
+        let retrying: Vec<serde_json::Value> =
+            run.json_lines().into_iter().filter(|event| event["event"] == "retrying").collect();
+        assert!(!retrying.is_empty(), "{name}: {run:?}");
+        assert_eq!(retrying[0]["lock_timeout_ms"].as_u64(), Some(per_lock), "{name}: {run:?}");
     }
 }

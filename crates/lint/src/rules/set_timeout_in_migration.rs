@@ -1,7 +1,8 @@
 //! `set-timeout-in-migration`: `SET lock_timeout` or `statement_timeout` inside a migration.
 //!
 //! Detects `SET`, `SET LOCAL`, `SET SESSION` and `RESET` of `lock_timeout` or
-//! `statement_timeout`, and calls of `set_config('lock_timeout' | 'statement_timeout', ...)`.
+//! `statement_timeout`, calls of `set_config('lock_timeout' | 'statement_timeout', ...)`, and
+//! the same in bodies of code (`DO`, functions) or through `UPDATE pg_settings`.
 //!
 //! Risk: the runner sets both on its session for each attempt of each statement, from its lock
 //! budget (a short `lock_timeout` per attempt, retried up to a deadline), `haste.toml`, the flags
@@ -56,8 +57,9 @@ impl Rule for SetTimeoutInMigration {
                 set.push(name.sval.to_ascii_lowercase());
             }
         }
+        let text = context.statement.text.to_ascii_lowercase();
         for (setting, directive) in BUDGET_SETTINGS {
-            if set.iter().any(|name| name == setting) {
+            if set.iter().any(|name| name == setting) || changed_out_of_sight(node, &text, setting) {
                 findings.push(Raw::new(
                     context,
                     self.id(),
@@ -69,4 +71,21 @@ impl Rule for SetTimeoutInMigration {
             }
         }
     }
+}
+
+/// Whether `node` (its text lower-cased: `text`) changes `setting` where the parser does not
+/// look: in a body of code (`DO`, a function: `PERFORM set_config(...)`, `EXECUTE 'SET ...'`,
+/// PL/pgSQL's own `SET`, a function's `SET` clause) or through `UPDATE pg_settings`. A body is
+/// text to the parser: one that names the setting beside a way of changing it is taken to.
+fn changed_out_of_sight(node: &NodeEnum, text: &str, setting: &str) -> bool {
+    let code = match node {
+        NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_) => true,
+        NodeEnum::UpdateStmt(update) => update
+            .relation
+            .as_ref()
+            .is_some_and(|relation| relation.relname.eq_ignore_ascii_case("pg_settings")),
+        _ => false,
+    };
+    code && text.contains(setting)
+        && ["set_config", "pg_settings", "set ", "reset ", "set\n"].iter().any(|change| text.contains(change))
 }
