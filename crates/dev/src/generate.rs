@@ -731,6 +731,12 @@ fn write_validated(
             .map_err(haste_runner::Error::Folder)?;
         folders.push(folder.clone());
         let mut notes = draft.notes.clone();
+        if !draft.restores.is_empty() {
+            // The old columns it drops, its down.sql fills again.
+            notes.push(
+                "haste:allow-file drop-column reason=\"the contract step of an expand/contract rename, a release after the expand\"".into(),
+            );
+        }
         notes.extend(draft.suggestions.iter().map(|s| format!("hint: {s}")));
         if draft.after_previous
             && let Some(previous) = folders.iter().rev().nth(1).and_then(|f| f.file_name())

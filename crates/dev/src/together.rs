@@ -243,10 +243,8 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
 /// notes and warnings, the last its data step (it follows the expand of an online type change,
 /// which the plan puts last). A draft with nothing to set apart comes back as it is.
 pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &[Index]) -> Vec<Draft> {
-    let stepwise = draft.prisma_text.is_none()
-        && draft.restores.is_empty()
-        && draft.refills.is_empty()
-        && draft.up.iter().any(|step| step.alone);
+    let stepwise =
+        draft.prisma_text.is_none() && draft.refills.is_empty() && draft.up.iter().any(|step| step.alone);
     if !stepwise {
         return vec![draft];
     }
@@ -273,6 +271,10 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
         }
     }
     let data = draft.data.take();
+    // A contract's columns to fill again go with the piece that drops them: its down.sql
+    // fills them, and its data loss is no loss.
+    let restores = std::mem::take(&mut draft.restores);
+    let base = draft.suffix.clone();
     let mut first = Some(draft);
     let mut drafts: Vec<Draft> = Vec::new();
     for (atomic, steps) in pieces {
@@ -286,10 +288,13 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
             None => ("after", format!("{name} (after the statements that commit as one)")),
         };
         let mut piece = first.take().unwrap_or_else(|| {
-            let before = drafts.iter().filter(|d| d.suffix.starts_with(&format!("_{label}"))).count();
+            // After the draft's own suffix: a contract's pieces are `_contract_after`, apart
+            // from the expand's `_after`.
+            let stem = format!("{base}_{label}");
+            let before = drafts.iter().filter(|d| d.suffix.starts_with(&stem)).count();
             let suffix = match before {
-                0 => format!("_{label}"),
-                _ => format!("_{label}_{}", before + 1),
+                0 => stem,
+                _ => format!("{stem}_{}", before + 1),
             };
             Draft::empty(suffix, title)
         });
@@ -316,6 +321,12 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
     }
     if let Some(last) = drafts.last_mut() {
         last.data = data;
+    }
+    let dropping = drafts
+        .iter()
+        .position(|piece| piece.up.iter().any(|step| crate::expand::restored(&restores, &step.source)));
+    if let Some(piece) = drafts.get_mut(dropping.unwrap_or(0)) {
+        piece.restores = restores;
     }
     drafts
 }

@@ -254,7 +254,11 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     let dir = TempDir::new("dev-expand");
     // The old column is NOT NULL: going back must fill it before the constraint returns. Its
     // index keeps its name on the new column: the old release keeps using it until the contract.
-    let index = "\nCREATE INDEX contacts_name_idx ON contacts (name);";
+    // So do the views over it (and a view over those): the old release reads them by the old
+    // column's name until the contract recreates them, and a new view over them waits with it.
+    let index = "\nCREATE INDEX contacts_name_idx ON contacts (name);\n\
+        CREATE VIEW contact_names AS SELECT id, name FROM contacts;\n\
+        CREATE VIEW named AS SELECT name FROM contact_names;";
     let v1 = format!("{}{index}", V1.replace("name text, email", "name text NOT NULL, email"));
     assert_eq!(dev(&dir, &dev_db, &v1, &["--name", "init"]).code, 0);
     let deploy = |db: &TestDb| haste(dir.path(), &["migrate", "deploy", "--url", &db.url]);
@@ -264,9 +268,12 @@ fn expand_contract_renames_a_column_across_two_deploys() {
          INSERT INTO contacts SELECT g, 1, 'name ' || g, NULL, NULL FROM generate_series(1, 3000) g;",
     );
     let v2 = format!(
-        "{}{}",
+        "{}{}\nCREATE VIEW later AS SELECT full_name FROM named;",
         V1.replace("name text, email", "full_name text NOT NULL, email"),
-        index.replace("(name)", "(full_name)")
+        index
+            .replace("(name)", "(full_name)")
+            .replace("id, name", "id, full_name")
+            .replace("SELECT name", "SELECT full_name")
     );
     let run = dev(
         &dir,
@@ -276,8 +283,18 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     );
     assert_eq!(run.code, 0, "{run:?}");
     let created = folders(&dir);
-    assert_eq!(created.len(), 3, "{run:?}");
+    // The contract, then what runs statement by statement after it (the new column's NOT NULL
+    // through a validated check), held with it.
+    assert_eq!(created.len(), 4, "{run:?}");
     let (expand, contract) = (&created[1], &created[2]);
+    assert!(created[3].to_string_lossy().ends_with("_full_name_contract_after"), "{created:?}");
+    assert!(!read(&expand.join("migration.sql")).contains("VIEW"), "the views wait for the contract");
+    // The contract drops the old column, its index with it, and recreates the views in one
+    // transaction: they are never missing.
+    let contract_sql = read(&contract.join("migration.sql"));
+    assert!(!contract_sql.contains("transaction off"), "{contract_sql}");
+    let second_release = format!("{contract_sql}{}", read(&created[3].join("migration.sql")));
+    assert!(second_release.contains("CREATE VIEW \"public\".\"later\""), "{second_release}");
     assert!(read(&expand.join("migration.sql")).contains("ADD COLUMN \"full_name\" text;"));
     assert!(read(&expand.join("data.sql")).contains("SET \"full_name\" = \"name\""));
     let expand_name = expand.file_name().unwrap().to_string_lossy().into_owned();
@@ -324,17 +341,19 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     prod.execute("UPDATE contacts SET full_name = 'new code' WHERE id = 1");
     assert_eq!(prod.value("SELECT full_name FROM contacts WHERE id = 5000").as_deref(), Some("old code"));
     assert_eq!(prod.value("SELECT name FROM contacts WHERE id = 1").as_deref(), Some("new code"));
+    assert_eq!(prod.value("SELECT name FROM named WHERE name = 'new code'").as_deref(), Some("new code"));
 
     // Release 2: contract.
     let after = planned();
     assert!(after["held"].is_null(), "{after}");
     assert!(
-        listed(&after).iter().all(|name| name.ends_with("_full_name_contract")) && listed(&after).len() == 1,
+        listed(&after).iter().all(|name| name.contains("_full_name_contract")) && listed(&after).len() == 2,
         "{after}"
     );
     let second = deploy(&prod);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(indexdef("contacts_name_idx").unwrap().ends_with("(full_name)"), "the new index takes the name");
+    assert_eq!(prod.value("SELECT count(full_name) FROM later").as_deref(), Some("3001"));
     assert_eq!(matches(&dir, &prod, &v2).code, 0, "the desired schema, data kept");
     assert_eq!(
         prod.value("SELECT count(*) FROM contacts WHERE full_name IS NOT NULL").as_deref(),
@@ -346,7 +365,7 @@ fn expand_contract_renames_a_column_across_two_deploys() {
     assert!(again.stdout.contains("no migration generated"), "{again:?}");
     // Both down.sql files, on the table with rows: the old column comes back with its data.
     assert!(!read(&contract.join("down.sql")).contains("irreversible"), "the rows come back");
-    let down = haste(dir.path(), &["migrate", "down", "--steps", "2", "--url", &prod.url]);
+    let down = haste(dir.path(), &["migrate", "down", "--steps", "3", "--url", &prod.url]);
     assert_eq!(down.code, 0, "{down:?}");
     assert_eq!(matches(&dir, &prod, &v1).code, 0);
     assert_eq!(prod.value("SELECT name FROM contacts WHERE id = 1").as_deref(), Some("new code"));
