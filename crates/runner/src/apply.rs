@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use haste_driver::history::{Event, HistoryWrite, MigrationRow, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
-use haste_sql::{Dialect, StatementKind, TransactionControl};
+use haste_sql::{Dialect, Statement, StatementKind, TransactionControl};
 
 use crate::budget::{Attempted, Budget, blockers, jittered, millis};
 use crate::error::{FailureState, GaveUp, MigrationFailure};
@@ -802,6 +802,26 @@ pub(crate) struct Unit<'u> {
     pub history: Option<usize>,
 }
 
+/// The statements of a file that manages its own transactions run as one unit from `start`:
+/// the transaction block open there, to its end, or the statement alone.
+fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
+    use TransactionControl::{Commit, CommitAndChain, Rollback, RollbackAndChain};
+    let Some(first) = statements.get(start) else { return &[] };
+    if !first.kind.transaction_open_after(false) && haste_sql::open_block(statements, start).is_none() {
+        return &statements[start..=start];
+    }
+    let end = statements[start + 1..]
+        .iter()
+        .position(|statement| {
+            matches!(
+                statement.kind,
+                StatementKind::TransactionControl(Commit | CommitAndChain | Rollback | RollbackAndChain)
+            )
+        })
+        .map_or(statements.len(), |at| start + 1 + at + 1);
+    &statements[start..end]
+}
+
 /// The lock timeout of each lock `statements` wait for, run as one attempt: `lock_timeout`
 /// shared between the existing relations they lock in modes the application's reads and
 /// writes wait behind. PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction
@@ -809,8 +829,8 @@ pub(crate) struct Unit<'u> {
 /// wait on the second too, up to the timeout as many times as it locks relations. Shared, a
 /// user of any of them waits at most about one `lock_timeout` in all (and the attempt is
 /// retried under the budget as any other). Never below a millisecond (zero is no timeout).
-fn per_lock(lock_timeout: Option<Duration>, statements: &[haste_sql::Statement]) -> Option<Duration> {
-    let timeout = lock_timeout.filter(|timeout| !timeout.is_zero())?;
+pub(crate) fn per_lock(lock_timeout: Option<Duration>, statements: &[Statement]) -> Option<Duration> {
+    let Some(timeout) = lock_timeout.filter(|timeout| !timeout.is_zero()) else { return lock_timeout };
     // Quoted as `tables_of` gives them (`"t"`, `"s"."t"`).
     let mut created: Vec<String> = Vec::new();
     let mut locked: Vec<String> = Vec::new();
@@ -1028,7 +1048,16 @@ pub(crate) fn run_as_written(
     record: &mut RecordCommitting<'_>,
 ) -> Result<(), AsWrittenFailure> {
     let statements = unit.statements;
-    let mut current = budget();
+    // Each unit's budget, its lock timeout shared between the relations its statements lock.
+    let postgres = connection.dialect() == Dialect::Postgres;
+    let budget = |start: usize| {
+        let mut budget = budget();
+        if postgres {
+            budget.share_lock_timeout(unit_at(statements, start));
+        }
+        budget
+    };
+    let mut current = budget(from);
     let (mut unit_start, mut index, mut in_transaction) = (from, from, false);
     let mut limits = current.attempt();
     if haste_sql::open_block(statements, from).is_some() {
@@ -1068,7 +1097,7 @@ pub(crate) fn run_as_written(
                 index += 1;
                 if commits && in_transaction {
                     // Committed and chained: the next unit starts here, in the new transaction.
-                    (unit_start, current) = (index, budget());
+                    (unit_start, current) = (index, budget(index));
                     limits = current.attempt();
                     started = Instant::now();
                 }
@@ -1083,7 +1112,7 @@ pub(crate) fn run_as_written(
                         )?;
                     }
                     // The next unit starts here, with a budget of its own.
-                    (unit_start, current) = (index, budget());
+                    (unit_start, current) = (index, budget(index));
                     limits = current.attempt();
                     started = Instant::now();
                 }

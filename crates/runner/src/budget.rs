@@ -70,6 +70,12 @@ impl Budget {
         }
     }
 
+    /// Shares each attempt's lock timeout between the relations `statements` lock
+    /// ([`crate::apply::per_lock`]).
+    pub(crate) fn share_lock_timeout(&mut self, statements: &[haste_sql::Statement]) {
+        self.limits.lock_timeout = crate::apply::per_lock(self.limits.lock_timeout, statements);
+    }
+
     /// Starts an attempt: its limits, the lock timeout cut to what remains of the deadline.
     pub(crate) fn attempt(&mut self) -> Limits {
         let mut limits = self.limits;

@@ -476,6 +476,12 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "CREATE TABLE n (id int);\nALTER TABLE n ADD COLUMN d int;\nALTER TABLE t ADD COLUMN e int;",
             400,
         ),
+        // A file's own transaction block: shared within it, not with what follows it.
+        (
+            "1_own_block",
+            "BEGIN;\nALTER TABLE u ADD COLUMN f int;\nALTER TABLE t ADD COLUMN g int;\nCOMMIT;\nALTER TABLE u ADD COLUMN h int;",
+            200,
+        ),
     ];
     for (name, sql, per_lock) in cases {
         let Some(db) = database() else { return };
