@@ -501,3 +501,68 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
         assert_eq!(retrying[0]["lock_timeout_ms"].as_u64(), Some(per_lock), "{name}: {run:?}");
     }
 }
+
+/// A pooler in front of `server` (`host:port`) that refuses a startup packet with startup
+/// options, as PgBouncer does one it cannot apply (FATAL 08P01), and passes every other session
+/// through: its address, and how many sessions it refused.
+fn pooler_refusing_options(server: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = refused.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let server = server.clone();
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut length = [0u8; 4];
+                if client.read_exact(&mut length).is_err() {
+                    return;
+                }
+                let mut startup = vec![0u8; (u32::from_be_bytes(length) as usize).saturating_sub(4)];
+                if client.read_exact(&mut startup).is_err() {
+                    return;
+                }
+                if startup.windows(8).any(|window| window == b"options\0") {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let fields = b"SFATAL\0VFATAL\0C08P01\0Munsupported startup parameter: options\0\0";
+                    let mut error = vec![b'E'];
+                    error.extend_from_slice(&(fields.len() as u32 + 4).to_be_bytes());
+                    error.extend_from_slice(fields);
+                    let _ = client.write_all(&error);
+                    return;
+                }
+                let Ok(mut upstream) = std::net::TcpStream::connect(&server) else { return };
+                let _ = upstream.write_all(&length).and_then(|()| upstream.write_all(&startup));
+                let (mut from_client, mut to_server) =
+                    (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_server));
+                let _ = std::io::copy(&mut upstream, &mut client);
+            });
+        }
+    });
+    (address, refused)
+}
+
+/// A pooler that refuses startup options (PgBouncer with an option it does not know) gets the
+/// session without the budget's defaults: deploy still applies under the runner's own `SET`s.
+#[test]
+fn a_pooler_refusing_startup_options_gets_the_session_without_them() {
+    let Some(db) = database() else { return };
+    db.execute("CREATE TABLE t (id int)");
+    let (server, name) = db.url.trim_start_matches("postgres://postgres@").split_once('/').unwrap();
+    let (pooler, refused) = pooler_refusing_options(server.to_owned());
+    let url = format!("postgres://postgres@{pooler}/{name}?sslmode=disable");
+    let dir = migrations(&[("1_add", "ALTER TABLE t ADD COLUMN v int;")]);
+    let deploy = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deploy.code, 0, "{deploy:?}");
+    assert!(refused.load(std::sync::atomic::Ordering::SeqCst) >= 1, "the options were offered first");
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'v'")
+            .as_deref(),
+        Some("1")
+    );
+}
