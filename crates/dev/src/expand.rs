@@ -468,12 +468,30 @@ pub(crate) fn restore_steps(current: &Schema, previous: &Schema, moved: &[Moved]
     }
     let online = Options { online: true };
     let mut steps = haste_diff::diff(current, &relaxed, &online).steps;
+    // One update a table, every old column of it at once: the copy triggers are back, and one
+    // of them would give a new column that an update left as it was the value of its old one,
+    // still empty (`NULL`) until its own turn.
+    let mut tables: Vec<(&str, &str)> = Vec::new();
     for column in moved {
-        let (old, new) = (quote_ident(&column.old), quote_ident(&column.new));
+        if !tables.contains(&(column.schema.as_str(), column.table.as_str())) {
+            tables.push((&column.schema, &column.table));
+        }
+    }
+    for (schema, table) in tables {
+        let pairs: Vec<(String, String)> = moved
+            .iter()
+            .filter(|column| column.schema == schema && column.table == table)
+            .map(|column| (quote_ident(&column.old), quote_ident(&column.new)))
+            .collect();
+        let assignments: Vec<String> = pairs.iter().map(|(old, new)| format!("{old} = {new}")).collect();
+        let differing: Vec<String> =
+            pairs.iter().map(|(old, new)| format!("{old} IS DISTINCT FROM {new}")).collect();
         steps.push(Step {
             sql: format!(
-                "UPDATE {} SET {old} = {new} WHERE {old} IS DISTINCT FROM {new}",
-                qualified(&column.schema, &column.table)
+                "UPDATE {} SET {} WHERE {}",
+                qualified(schema, table),
+                assignments.join(", "),
+                differing.join(" OR ")
             ),
             lock: Lock::None,
             hazards: vec![haste_diff::Hazard::TableScan],

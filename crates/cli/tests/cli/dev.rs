@@ -508,6 +508,41 @@ CREATE TRIGGER audited AFTER UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION au
     );
 }
 
+/// Two columns of one table renamed across two releases, then the contract undone: both old
+/// columns come back with their values. The down.sql fills them in one update: filled one after
+/// the other, the copy trigger of the pair not yet filled gave its new column the old one's
+/// `NULL`, and the second update copied that back (both columns of the pair lost).
+#[test]
+fn expand_contract_of_two_columns_of_one_table_undone_keeps_both() {
+    let (Some(dev_db), Some(prod)) = (database(), database()) else { return };
+    let dir = TempDir::new("dev-expand-two");
+    let v1 = "CREATE TABLE acct (id int PRIMARY KEY, old_a int, b1 int);";
+    assert_eq!(dev(&dir, &dev_db, v1, &["--name", "init"]).code, 0);
+    let deploy = || haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]);
+    assert_eq!(deploy().code, 0);
+    prod.execute("INSERT INTO acct SELECT g, g, 10 * g FROM generate_series(1, 100) g");
+    let v2 = v1.replace("old_a int, b1 int", "new_a int, b2 int");
+    let renames = ["--rename", "public.acct.old_a=new_a", "--rename", "public.acct.b1=b2"];
+    let mut args = vec!["--name", "renames", "--expand-contract"];
+    args.extend(renames);
+    let run = dev(&dir, &dev_db, &v2, &args);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(deploy().code, 0);
+    let second = deploy();
+    assert_eq!(second.code, 0, "{second:?}");
+    assert_eq!(matches(&dir, &prod, &v2).code, 0);
+    let down = haste(dir.path(), &["migrate", "down", "--url", &prod.url]);
+    assert_eq!(down.code, 0, "{down:?}");
+    assert_eq!(
+        prod.value(
+            "SELECT count(*) FROM acct WHERE old_a = id AND new_a = id AND b1 = 10 * id AND b2 = 10 * id"
+        )
+        .as_deref(),
+        Some("100"),
+        "every value of both pairs kept"
+    );
+}
+
 /// A table whose own `BEFORE` triggers read and write the renamed column (one requires it, under
 /// a name that sorts before `0haste...`; one lowers it and derives another column from it),
 /// installed by the expand as the new schema has them (reading the new column). haste's first
