@@ -9,7 +9,6 @@
 //! `pg_try_advisory_lock`: a blocking `pg_advisory_lock` would deadlock against the holder's
 //! `CREATE INDEX CONCURRENTLY`, which waits for every open transaction, the waiter's included.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -636,13 +635,12 @@ impl Connection for PgConnection {
         // an earlier step made the session's default (`default_transaction_read_only`).
         let local_limits = limit_settings(limits, "SET LOCAL");
         let opening = format!("BEGIN READ WRITE;\n{local_limits}");
-        // A statement that puts the limits back to the session's defaults (`RESET ALL`) is
-        // followed, in the same message, by haste's limits again (`haste_sql::resets_limits`).
-        let messages: Vec<Cow<'_, str>> = std::iter::once(Cow::Borrowed(opening.as_str()))
-            .chain(statements.iter().map(|statement| match haste_sql::resets_limits(statement) {
-                true => Cow::Owned(format!("{statement}\n;{local_limits}")),
-                false => Cow::Borrowed(*statement),
-            }))
+        // Each statement is followed, in the same message, by haste's limits again: one may
+        // change them (`SET lock_timeout = 0`, `set_config(...)`, a function or `DO` block that
+        // does, `RESET ALL`), and the next must still wait under the lock budget, as each
+        // statement run on its own does.
+        let messages: Vec<String> = std::iter::once(opening.clone())
+            .chain(statements.iter().map(|statement| format!("{statement}\n;{local_limits}")))
             .collect();
         let outcomes = self.runtime.block_on(futures_util::future::join_all(
             messages.iter().map(|message| self.client.batch_execute(message)),

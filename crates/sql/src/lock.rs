@@ -545,6 +545,12 @@ pub fn tables_of(statement: &str) -> Vec<String> {
                 for command in &alter.cmds {
                     if let Some(NodeEnum::AlterTableCmd(command)) = &command.node {
                         named.extend(command.def.as_deref().and_then(referenced));
+                        // A column added with `REFERENCES`.
+                        if let Some(NodeEnum::ColumnDef(column)) =
+                            command.def.as_deref().and_then(|def| def.node.as_ref())
+                        {
+                            named.extend(column.constraints.iter().filter_map(referenced));
+                        }
                         // The table attached (scanned under its lock) or detached.
                         if let Some(NodeEnum::PartitionCmd(partition)) =
                             command.def.as_deref().and_then(|def| def.node.as_ref())
@@ -1242,6 +1248,8 @@ mod tests {
         let fk =
             tables_of("ALTER TABLE ch ADD CONSTRAINT fk FOREIGN KEY (pid) REFERENCES par (id) NOT VALID");
         assert_eq!(fk, [r#""ch""#, r#""par""#]);
+        let column = tables_of("ALTER TABLE ch ADD COLUMN pid int REFERENCES par (id)");
+        assert_eq!(column, [r#""ch""#, r#""par""#]);
         let attached = tables_of("ALTER TABLE parted ATTACH PARTITION p2 FOR VALUES FROM (1) TO (2)");
         assert_eq!(attached, [r#""parted""#, r#""p2""#]);
         for (sql, table) in [

@@ -361,27 +361,6 @@ fn first_setting(statement: &str) -> Option<pg_query::protobuf::VariableSetStmt>
     }
 }
 
-/// Whether a statement puts haste's limits (`lock_timeout`, `statement_timeout`) back to the
-/// session's defaults: `RESET ALL`, or a `RESET`/`SET ... TO DEFAULT` of one of them. In a
-/// migration those defaults are haste's (the lock budget), not the server's, so the runner sets
-/// its limits again after such a statement: a `RESET ALL` meant for `search_path` must not
-/// leave the next statements waiting for locks without end.
-pub fn resets_limits(statement: &str) -> bool {
-    use pg_query::protobuf::VariableSetKind;
-    // Every migration's statements come through here before they run: only the text that can
-    // be such a statement is parsed.
-    let lower = statement.to_ascii_lowercase();
-    if !lower.contains("reset") && !lower.contains("_timeout") {
-        return false;
-    }
-    first_setting(statement).is_some_and(|set| {
-        set.kind == VariableSetKind::VarResetAll as i32
-            || ((set.kind == VariableSetKind::VarReset as i32
-                || set.kind == VariableSetKind::VarSetDefault as i32)
-                && matches!(set.name.as_str(), "lock_timeout" | "statement_timeout"))
-    })
-}
-
 /// Whether a `SET` acts on the open transaction only ([`sets_transaction_characteristics`]).
 fn of_transaction(set: &pg_query::protobuf::VariableSetStmt) -> bool {
     use pg_query::protobuf::VariableSetKind;
@@ -518,28 +497,6 @@ pub fn session_settings_in_force(statements: &[Statement]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
-
-    #[test]
-    fn statements_that_put_the_limits_back_to_the_session_defaults_are_told() {
-        use super::resets_limits;
-        for resets in [
-            "RESET ALL",
-            "reset all;",
-            "RESET lock_timeout",
-            "SET statement_timeout TO DEFAULT",
-            "-- why\nReSeT ALL",
-        ] {
-            assert!(resets_limits(resets), "{resets}");
-        }
-        for keeps in [
-            "RESET search_path",
-            "SET lock_timeout = '1s'",
-            "SELECT 'reset all'",
-            "ALTER TABLE t ALTER COLUMN c SET DEFAULT 0",
-        ] {
-            assert!(!resets_limits(keeps), "{keeps}");
-        }
-    }
 
     #[test]
     fn set_transaction_is_told_from_session_settings() {

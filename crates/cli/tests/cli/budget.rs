@@ -444,6 +444,10 @@ fn a_reset_of_all_settings_keeps_the_lock_budget() {
         "DO $$ BEGIN RESET ALL; ALTER TABLE t ADD COLUMN x int; END $$;",
         "DO $$ BEGIN EXECUTE 'RESET lock_timeout'; EXECUTE 'ALTER TABLE t ADD COLUMN x int'; END $$;",
         "CREATE FUNCTION widen() RETURNS void LANGUAGE plpgsql AS $$ BEGIN RESET ALL; ALTER TABLE t ADD COLUMN x int; END $$;\nSELECT widen();",
+        // Switched off before a statement: the runner sets its limits again after each one.
+        "SET lock_timeout = 0;\nALTER TABLE t ADD COLUMN x int;",
+        "SELECT set_config('lock_timeout', '0', false);\nALTER TABLE t ADD COLUMN x int;",
+        "DO $$ BEGIN PERFORM set_config('lock_timeout', '0', false); END $$;\nALTER TABLE t ADD COLUMN x int;",
     ];
     for reset in resets {
         let dir = migrations(&[("1_after_reset", &format!("SET search_path = public;\n{reset}"))]);
