@@ -639,7 +639,7 @@ impl Connection for PgConnection {
         // change them (`SET lock_timeout = 0`, `set_config(...)`, a function or `DO` block that
         // does, `RESET ALL`), and the next must still wait under the lock budget, as each
         // statement run on its own does.
-        let messages: Vec<String> = std::iter::once(opening.clone())
+        let messages: Vec<String> = std::iter::once(opening)
             .chain(statements.iter().map(|statement| format!("{statement}\n;{local_limits}")))
             .collect();
         let outcomes = self.runtime.block_on(futures_util::future::join_all(

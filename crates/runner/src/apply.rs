@@ -428,20 +428,21 @@ impl Applier<'_> {
     /// start again from scratch). Row changes and reads that call functions are not among them.
     fn step_limits(&self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
         let mut limits = self.limits(plan.migration);
+        if self.connection.dialect() != Dialect::Postgres {
+            return limits;
+        }
         let statements = &plan.statements[range];
         let waits_by_design =
             statements.iter().all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
         // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
-        // would be none at all).
-        if waits_by_design
+        // would be none at all). Others share it between the relations they lock.
+        limits.lock_timeout = match waits_by_design
             && !self.settings.lock_deadline.is_zero()
             && plan.migration.directives.lock_timeout.is_none()
-            && self.connection.dialect() == Dialect::Postgres
         {
-            limits.lock_timeout = Some(self.settings.lock_deadline);
-        } else if self.connection.dialect() == Dialect::Postgres {
-            limits.lock_timeout = per_lock(limits.lock_timeout, statements);
-        }
+            true => Some(self.settings.lock_deadline),
+            false => per_lock(limits.lock_timeout, statements),
+        };
         limits
     }
 

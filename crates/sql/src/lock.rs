@@ -529,28 +529,26 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         Some(NodeEnum::Constraint(constraint)) => constraint.pktable.clone(),
         _ => None,
     };
+    // A constraint's referenced table, or those of a column's constraints (`REFERENCES`).
+    let references = |node: &pg_query::Node| -> Vec<pg_query::protobuf::RangeVar> {
+        match &node.node {
+            Some(NodeEnum::ColumnDef(column)) => column.constraints.iter().filter_map(referenced).collect(),
+            _ => referenced(node).into_iter().collect(),
+        }
+    };
     let mut named = Vec::new();
     for statement in &parsed.protobuf.stmts {
         match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
             Some(NodeEnum::CreateStmt(create)) => {
                 named.extend(create.inh_relations.iter().filter_map(range));
                 for element in create.table_elts.iter().chain(&create.constraints) {
-                    named.extend(referenced(element));
-                    if let Some(NodeEnum::ColumnDef(column)) = &element.node {
-                        named.extend(column.constraints.iter().filter_map(referenced));
-                    }
+                    named.extend(references(element));
                 }
             }
             Some(NodeEnum::AlterTableStmt(alter)) => {
                 for command in &alter.cmds {
                     if let Some(NodeEnum::AlterTableCmd(command)) = &command.node {
-                        named.extend(command.def.as_deref().and_then(referenced));
-                        // A column added with `REFERENCES`.
-                        if let Some(NodeEnum::ColumnDef(column)) =
-                            command.def.as_deref().and_then(|def| def.node.as_ref())
-                        {
-                            named.extend(column.constraints.iter().filter_map(referenced));
-                        }
+                        named.extend(command.def.as_deref().map(references).unwrap_or_default());
                         // The table attached (scanned under its lock) or detached.
                         if let Some(NodeEnum::PartitionCmd(partition)) =
                             command.def.as_deref().and_then(|def| def.node.as_ref())

@@ -100,7 +100,10 @@ fn the_report_shows_schema_history_and_plan_in_a_browser() {
     let failed = haste(work.path(), &["migrate", "deploy", "--url", &db.url]);
     holder.join().unwrap();
     assert_ne!(failed.code, 0, "{failed:?}");
-    assert!(failed.stdout.contains("00000000000000_waits: attempt 1 (lock_timeout 100 ms) hit "), "{failed:?}");
+    assert!(
+        failed.stdout.contains("00000000000000_waits: attempt 1 (lock_timeout 100 ms) hit "),
+        "{failed:?}"
+    );
     // The failed migration, rewritten, is what the plan shows: a lock of each colour.
     work.write(
         "migrations/30000000000001_broken/migration.sql",

@@ -57,9 +57,9 @@ impl Rule for SetTimeoutInMigration {
                 set.push(name.sval.to_ascii_lowercase());
             }
         }
-        let text = context.statement.text.to_ascii_lowercase();
+        let out_of_sight = changed_out_of_sight(node, &context.statement.text);
         for (setting, directive) in BUDGET_SETTINGS {
-            if set.iter().any(|name| name == setting) || changed_out_of_sight(node, &text, setting) {
+            if set.iter().any(|name| name == setting) || out_of_sight.contains(setting) {
                 findings.push(Raw::new(
                     context,
                     self.id(),
@@ -73,11 +73,11 @@ impl Rule for SetTimeoutInMigration {
     }
 }
 
-/// Whether `node` (its text lower-cased: `text`) changes `setting` where the parser does not
+/// The budget's settings that `node` (written as `text`) changes where the parser does not
 /// look: in a body of code (`DO`, a function: `PERFORM set_config(...)`, `EXECUTE 'SET ...'`,
 /// PL/pgSQL's own `SET`, a function's `SET` clause) or through `UPDATE pg_settings`. A body is
-/// text to the parser: one that names the setting beside a way of changing it is taken to.
-fn changed_out_of_sight(node: &NodeEnum, text: &str, setting: &str) -> bool {
+/// text to the parser: one that names a setting beside a way of changing it is taken to.
+fn changed_out_of_sight(node: &NodeEnum, text: &str) -> Vec<&'static str> {
     let code = match node {
         NodeEnum::DoStmt(_) | NodeEnum::CreateFunctionStmt(_) => true,
         NodeEnum::UpdateStmt(update) => update
@@ -86,6 +86,12 @@ fn changed_out_of_sight(node: &NodeEnum, text: &str, setting: &str) -> bool {
             .is_some_and(|relation| relation.relname.eq_ignore_ascii_case("pg_settings")),
         _ => false,
     };
-    code && text.contains(setting)
-        && ["set_config", "pg_settings", "set ", "reset ", "set\n"].iter().any(|change| text.contains(change))
+    if !code {
+        return Vec::new();
+    }
+    let text = text.to_ascii_lowercase();
+    if !["set_config", "pg_settings", "set ", "reset ", "set\n"].iter().any(|change| text.contains(change)) {
+        return Vec::new();
+    }
+    BUDGET_SETTINGS.iter().map(|(setting, _)| *setting).filter(|setting| text.contains(setting)).collect()
 }
