@@ -496,6 +496,33 @@ impl Connection for PgConnection {
         Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
     }
 
+    fn relations_locked(&mut self, tables: &[String]) -> Result<Vec<usize>, DbError> {
+        if tables.is_empty() {
+            return Ok(Vec::new());
+        }
+        let relations: Vec<String> =
+            tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
+        // Per table, in order: the size of its inheritance tree (partitions of partitions
+        // included); a missing table's tree is empty.
+        let sql = format!(
+            "WITH RECURSIVE named(place, oid) AS (SELECT place, oid::oid FROM unnest(ARRAY[{}]::regclass[]) \
+               WITH ORDINALITY AS n(oid, place)), \
+             tree(place, oid) AS (SELECT place, oid FROM named WHERE oid IS NOT NULL \
+               UNION SELECT tree.place, i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
+             SELECT named.place, count(tree.oid) FROM named LEFT JOIN tree USING (place) \
+             GROUP BY named.place ORDER BY named.place",
+            relations.join(", ")
+        );
+        self.rows(&sql)?
+            .into_iter()
+            .map(|row| {
+                row.get(1).cloned().flatten().and_then(|count| count.parse().ok()).ok_or_else(|| {
+                    DbError::message(format!("relations locked: unexpected row {row:?}"))
+                })
+            })
+            .collect()
+    }
+
     fn object_lock_holders(&mut self, objects: &[LockedObject]) -> Result<Vec<LockHolder>, DbError> {
         if objects.is_empty() {
             return Ok(Vec::new());

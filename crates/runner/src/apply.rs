@@ -426,7 +426,7 @@ impl Applier<'_> {
     /// wait for other transactions by design: they wait up to the lock budget's deadline in one
     /// attempt instead of being cancelled over and over (a cancelled concurrent build would
     /// start again from scratch). Row changes and reads that call functions are not among them.
-    fn step_limits(&self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
+    fn step_limits(&mut self, plan: &Plan<'_>, range: std::ops::Range<usize>) -> Limits {
         let mut limits = self.limits(plan.migration);
         if self.connection.dialect() != Dialect::Postgres {
             return limits;
@@ -441,7 +441,12 @@ impl Applier<'_> {
             && plan.migration.directives.lock_timeout.is_none()
         {
             true => Some(self.settings.lock_deadline),
-            false => per_lock(limits.lock_timeout, statements),
+            false if limits.lock_timeout.is_some_and(|timeout| !timeout.is_zero()) => {
+                let tables = locked_tables(statements);
+                let relations = relations_locked(&mut *self.connection, &tables).into_iter().sum();
+                per_lock(limits.lock_timeout, relations)
+            }
+            false => limits.lock_timeout,
         };
         limits
     }
@@ -823,16 +828,10 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
     &statements[start..end]
 }
 
-/// The lock timeout of each lock `statements` wait for, run as one attempt: `lock_timeout`
-/// shared between the existing relations they lock in modes the application's reads and
-/// writes wait behind. PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction
-/// that held one table while it waited for a second would hold up the first's users for the
-/// wait on the second too, up to the timeout as many times as it locks relations. Shared, a
-/// user of any of them waits at most about one `lock_timeout` in all (and the attempt is
-/// retried under the budget as any other). Never below a millisecond (zero is no timeout).
-pub(crate) fn per_lock(lock_timeout: Option<Duration>, statements: &[Statement]) -> Option<Duration> {
-    let Some(timeout) = lock_timeout.filter(|timeout| !timeout.is_zero()) else { return lock_timeout };
-    // Quoted as `tables_of` gives them (`"t"`, `"s"."t"`).
+/// The existing tables `statements`, run as one attempt, lock in modes the application's reads
+/// and writes wait behind, quoted as [`haste_sql::tables_of`] gives them (`"t"`, `"s"."t"`):
+/// tables they create first are not among them.
+fn locked_tables(statements: &[Statement]) -> Vec<String> {
     let mut created: Vec<String> = Vec::new();
     let mut locked: Vec<String> = Vec::new();
     for statement in statements {
@@ -850,7 +849,30 @@ pub(crate) fn per_lock(lock_timeout: Option<Duration>, statements: &[Statement])
             }
         }
     }
-    let shares = u32::try_from(locked.len()).unwrap_or(u32::MAX).max(1);
+    locked
+}
+
+/// How many relations each of `tables` stands for when locked (the table, its partitions and
+/// inheritance children), as the server says; one each where it cannot say. Asked between
+/// transactions only: a failed query must not abort one of the migration's.
+fn relations_locked(connection: &mut dyn Connection, tables: &[String]) -> Vec<usize> {
+    match connection.relations_locked(tables) {
+        Ok(counts) if counts.len() == tables.len() => counts,
+        _ => vec![1; tables.len()],
+    }
+}
+
+/// The lock timeout of each lock an attempt waits for: `lock_timeout` shared between the
+/// `relations` it locks in modes the application's reads and writes wait behind (a
+/// partitioned table and each of its partitions: PostgreSQL locks each on its own).
+/// PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction that held one table
+/// while it waited for a second would hold up the first's users for the wait on the second
+/// too, up to the timeout as many times as it locks relations. Shared, a user of any of them
+/// waits at most about one `lock_timeout` in all (and the attempt is retried under the budget
+/// as any other). Never below a millisecond (zero is no timeout).
+pub(crate) fn per_lock(lock_timeout: Option<Duration>, relations: usize) -> Option<Duration> {
+    let Some(timeout) = lock_timeout.filter(|timeout| !timeout.is_zero()) else { return lock_timeout };
+    let shares = u32::try_from(relations).unwrap_or(u32::MAX).max(1);
     Some((timeout / shares).max(Duration::from_millis(1)))
 }
 
@@ -1049,12 +1071,24 @@ pub(crate) fn run_as_written(
     record: &mut RecordCommitting<'_>,
 ) -> Result<(), AsWrittenFailure> {
     let statements = unit.statements;
-    // Each unit's budget, its lock timeout shared between the relations its statements lock.
-    let postgres = connection.dialect() == Dialect::Postgres;
+    // Each unit's budget, its lock timeout shared between the relations its statements lock;
+    // what each table locked stands for is asked once, before anything runs.
+    let sizes: Vec<(String, usize)> = match connection.dialect() {
+        Dialect::Postgres => {
+            let tables = locked_tables(&statements[from..]);
+            let counts = relations_locked(&mut *connection, &tables);
+            tables.into_iter().zip(counts).collect()
+        }
+        Dialect::Sqlite => Vec::new(),
+    };
     let budget = |start: usize| {
         let mut budget = budget();
-        if postgres {
-            budget.share_lock_timeout(unit_at(statements, start));
+        if !sizes.is_empty() {
+            let relations = locked_tables(unit_at(statements, start))
+                .iter()
+                .map(|table| sizes.iter().find(|(name, _)| name == table).map_or(1, |(_, size)| *size))
+                .sum();
+            budget.share_lock_timeout(relations);
         }
         budget
     };

@@ -70,10 +70,10 @@ impl Budget {
         }
     }
 
-    /// Shares each attempt's lock timeout between the relations `statements` lock
+    /// Shares each attempt's lock timeout between the `relations` an attempt locks
     /// ([`crate::apply::per_lock`]).
-    pub(crate) fn share_lock_timeout(&mut self, statements: &[haste_sql::Statement]) {
-        self.limits.lock_timeout = crate::apply::per_lock(self.limits.lock_timeout, statements);
+    pub(crate) fn share_lock_timeout(&mut self, relations: usize) {
+        self.limits.lock_timeout = crate::apply::per_lock(self.limits.lock_timeout, relations);
     }
 
     /// Starts an attempt: its limits, the lock timeout cut to what remains of the deadline.

@@ -266,6 +266,11 @@ impl Connection for SqliteConnection {
         Ok(Vec::new())
     }
 
+    fn relations_locked(&mut self, tables: &[String]) -> Result<Vec<usize>, DbError> {
+        // SQLite locks the whole file once.
+        Ok(vec![1; tables.len()])
+    }
+
     fn object_lock_holders(&mut self, _objects: &[LockedObject]) -> Result<Vec<LockHolder>, DbError> {
         // SQLite has no routines or types to lock.
         Ok(Vec::new())

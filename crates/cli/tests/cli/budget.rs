@@ -468,8 +468,9 @@ fn a_reset_of_all_settings_keeps_the_lock_budget() {
 
 /// PostgreSQL's `lock_timeout` bounds each lock wait on its own: an attempt that held one table
 /// while it waited for a second would hold up the first table's users for the wait on the
-/// second too. The attempt's lock timeout is shared between the existing tables it locks
-/// against the application (tables the file creates take no share), and reported.
+/// second too. The attempt's lock timeout is shared between the existing relations it locks
+/// against the application (a partitioned table's partitions each take a share, tables the
+/// file creates none), and reported.
 #[test]
 fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
     let cases = [
@@ -485,12 +486,25 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "1_own_block",
             "BEGIN;\nALTER TABLE u ADD COLUMN f int;\nALTER TABLE t ADD COLUMN g int;\nCOMMIT;\nALTER TABLE u ADD COLUMN h int;",
             200,
+        ),        // A partitioned table is locked with each of its partitions, each a wait of its own:
+        // p, p1, p2 and p2's partition p2a, then t.
+        ("1_partitioned", "ALTER TABLE p ADD COLUMN i int;\nALTER TABLE t ADD COLUMN j int;", 80),
+        (
+            "1_partitioned_block",
+            "BEGIN;\nALTER TABLE p ADD COLUMN k int;\nALTER TABLE t ADD COLUMN l int;\nCOMMIT;",
+            80,
         ),
     ];
     for (name, sql, per_lock) in cases {
         let Some(db) = database() else { return };
         let url = db.url.as_str();
-        db.execute("CREATE TABLE t (id int); CREATE TABLE u (id int)");
+        db.execute(
+            "CREATE TABLE t (id int); CREATE TABLE u (id int);
+             CREATE TABLE p (id int) PARTITION BY RANGE (id);
+             CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);
+             CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
+             CREATE TABLE p2a PARTITION OF p2 FOR VALUES FROM (10) TO (20)",
+        );
         let dir = migrations(&[(name, sql)]);
         let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
         let run = haste(
