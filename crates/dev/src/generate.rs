@@ -186,7 +186,7 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
     let summary = drafts[0].up.clone();
     let mut drafts: Vec<Draft> = drafts
         .into_iter()
-        .flat_map(|draft| committing_together_apart(draft, request.name, &target.schema().indexes))
+        .flat_map(|draft| committing_together_apart(draft, request.name, target.schema()))
         .collect();
     for draft in &mut drafts {
         let notes = regenerated_notes(&draft.up);

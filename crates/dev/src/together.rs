@@ -7,7 +7,7 @@
 //! one in a migration of their own, which the runner applies whole or not at all.
 
 use haste_diff::{SchemaChange, Step};
-use haste_schema::{Index, qualified};
+use haste_schema::{ConstraintKind, Index, Schema, qualified};
 use haste_sql::quote_ident;
 
 use crate::draft::Draft;
@@ -231,6 +231,92 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
     steps
 }
 
+/// The table (`schema`, `name`) a step builds an index or adds a constraint on, and the table
+/// a foreign key it adds references, as `target` has them; `None` for other steps.
+fn keyed_table<'a>(
+    step: &'a Step,
+    target: &'a Schema,
+) -> Option<((&'a str, &'a str), Option<(&'a str, &'a str)>)> {
+    match &step.source {
+        SchemaChange::CreateIndex(index) => target
+            .indexes
+            .iter()
+            .find(|i| i.schema == index.schema && i.name == index.name)
+            .map(|i| ((i.schema.as_str(), i.table.as_str()), None)),
+        SchemaChange::AddConstraint { constraint, kind } => {
+            let table = (constraint.schema.as_str(), constraint.table.as_str());
+            let referenced = match kind {
+                ConstraintKind::ForeignKey => target
+                    .tables
+                    .iter()
+                    .find(|t| t.schema == constraint.schema && t.name == constraint.table)
+                    .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
+                    .and_then(|c| c.references.as_ref())
+                    .map(|r| (r.schema.as_str(), r.table.as_str())),
+                _ => None,
+            };
+            Some((table, referenced))
+        }
+        _ => None,
+    }
+}
+
+/// The index builds and constraints on a table the draft creates, moved from a later piece to
+/// the end of the piece that creates it: built plainly, as on any new table, they belong with
+/// the creation (a migration that creates a table inside a stretch that must commit as one would
+/// otherwise leave its keys to a later file, whose lint takes the table for an old one). A
+/// foreign key stays where it is when the table it references is created, or a key on it
+/// built, between the two places; a piece left empty goes.
+fn with_their_tables(pieces: &mut Vec<(Option<Together>, Vec<Step>)>, target: &Schema) {
+    for creating in 0..pieces.len() {
+        let created: Vec<(String, String)> = pieces[creating]
+            .1
+            .iter()
+            .filter_map(|step| match &step.source {
+                SchemaChange::CreateTable(table) => Some((table.schema.clone(), table.name.clone())),
+                _ => None,
+            })
+            .collect();
+        if created.is_empty() {
+            continue;
+        }
+        let is_created = |(schema, name): (&str, &str)| created.iter().any(|(s, n)| s == schema && n == name);
+        let mut moved: Vec<Step> = Vec::new();
+        // The tables created or keyed by what stays between the creating piece and a step.
+        let mut keyed_between: Vec<(String, String)> = Vec::new();
+        for (_, steps) in pieces[creating + 1..].iter_mut() {
+            let mut kept = Vec::new();
+            for step in std::mem::take(steps) {
+                let keyed = keyed_table(&step, target);
+                let moves = !step.alone
+                    && keyed.is_some_and(|(table, referenced)| {
+                        is_created(table)
+                            && referenced.is_none_or(|(schema, name)| {
+                                !keyed_between.iter().any(|(s, n)| s == schema && n == name)
+                            })
+                    });
+                match moves {
+                    true => moved.push(step),
+                    false => {
+                        let made = match (&step.source, keyed) {
+                            (SchemaChange::CreateTable(table), _) => {
+                                Some((table.schema.clone(), table.name.clone()))
+                            }
+                            (_, Some(((schema, name), _))) => Some((schema.to_owned(), name.to_owned())),
+                            _ => None,
+                        };
+                        keyed_between.extend(made);
+                        kept.push(step);
+                    }
+                }
+            }
+            *steps = kept;
+        }
+        pieces[creating].1.extend(moved);
+    }
+    pieces.retain(|(_, steps)| !steps.is_empty());
+}
+
 /// A draft whose other statements must each run on their own (a concurrent index build, a
 /// validation: the file is `-- haste:transaction off`) as several migrations of one deploy, so
 /// that what is dropped to be created again comes back in the transaction that dropped it (a
@@ -242,7 +328,7 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
 /// it stay in migrations that run statement by statement. The first keeps the draft's name,
 /// notes and warnings, the last its data step (it follows the expand of an online type change,
 /// which the plan puts last). A draft with nothing to set apart comes back as it is.
-pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &[Index]) -> Vec<Draft> {
+pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, target: &Schema) -> Vec<Draft> {
     let stepwise =
         draft.prisma_text.is_none() && draft.refills.is_empty() && draft.up.iter().any(|step| step.alone);
     if !stepwise {
@@ -250,7 +336,7 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
     }
     // Runs: each statement that must run alone, and each longest stretch of the others.
     let mut runs: Vec<Vec<Step>> = Vec::new();
-    for step in recreations_uncut(std::mem::take(&mut draft.up), indexes) {
+    for step in recreations_uncut(std::mem::take(&mut draft.up), &target.indexes) {
         match runs.last_mut() {
             Some(run) if !step.alone && run.iter().all(|s| !s.alone) => run.push(step),
             _ => runs.push(vec![step]),
@@ -270,6 +356,7 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
             _ => pieces.push((atomic, run)),
         }
     }
+    with_their_tables(&mut pieces, target);
     let data = draft.data.take();
     // A contract's columns to fill again go with the piece that drops them: its down.sql
     // fills them, and its data loss is no loss.
@@ -334,6 +421,7 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, indexes: &
 #[cfg(test)]
 mod tests {
     use haste_diff::{Lock, Named, OfTable, SchemaChange, Step};
+    use haste_schema::ConstraintKind;
 
     use super::{Together, committing_together_apart, recreations_uncut, together};
     use crate::draft::Draft;
@@ -423,16 +511,13 @@ mod tests {
         );
     }
 
-    /// An index built plainly on a materialized view created again belongs with its creation:
-    /// a later file would build it plainly on a view already there (lint's
-    /// `index-create-not-concurrent` in a migration haste wrote).
-    #[test]
-    fn an_index_on_a_view_created_again_stays_with_it() {
-        let on_m = haste_schema::Index {
+    /// The index `name` on `table`, as a target schema holds it.
+    fn index_on(table: &str, name: &str) -> haste_schema::Index {
+        haste_schema::Index {
             schema: "public".into(),
-            table: "m".into(),
-            name: "m_id".into(),
-            definition: "CREATE INDEX m_id ON public.m USING btree (id)".into(),
+            table: table.into(),
+            name: name.into(),
+            definition: format!("CREATE INDEX {name} ON public.{table} USING btree (id)"),
             unique: false,
             method: "btree".into(),
             elements: "id".into(),
@@ -443,7 +528,110 @@ mod tests {
             expressions: false,
             valid: true,
             attached_to: None,
+        }
+    }
+
+    /// A table created inside a stretch that must commit as one keeps its plain index build and
+    /// checks in the piece that creates it, not in the piece after the validation that follows
+    /// the stretch (whose lint would take the table for an old one); a foreign key to a key
+    /// built concurrently between the two stays after that build.
+    #[test]
+    fn keys_of_a_table_created_in_a_stretch_go_with_its_creation() {
+        let mut target = haste_schema::Schema::default();
+        target.indexes = vec![index_on("t3", "t3_c0_idx"), index_on("items", "items_code_key")];
+        let mut t3 = haste_schema::Table {
+            schema: "public".into(),
+            name: "t3".into(),
+            kind: haste_schema::TableKind::Regular,
+            partition_of: None,
+            partition_depth: 0,
+            inherits: Vec::new(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            comment: None,
+            row_security: false,
+            force_row_security: false,
+            storage_parameters: Vec::new(),
+            replica_identity: haste_schema::ReplicaIdentity::Default,
+            clustered_on: None,
         };
+        let mut fk = haste_schema::Constraint::new("t3_code_fkey", ConstraintKind::ForeignKey, "");
+        fk.references = Some(haste_schema::References {
+            schema: "public".into(),
+            table: "items".into(),
+            columns: vec!["code".into()],
+            on_delete: haste_schema::ReferentialAction::NoAction,
+            on_update: haste_schema::ReferentialAction::NoAction,
+        });
+        t3.constraints.push(fk);
+        target.tables.push(t3);
+        let on_t3 = |name: &str, kind| SchemaChange::AddConstraint {
+            constraint: OfTable { schema: "public".into(), table: "t3".into(), name: name.into() },
+            kind,
+        };
+        let check = || SchemaChange::AddConstraint {
+            constraint: part("items_price_check"),
+            kind: ConstraintKind::Check,
+        };
+        let key = || SchemaChange::AddConstraint {
+            constraint: part("items_code_key"),
+            kind: ConstraintKind::Unique,
+        };
+        let mut draft = Draft::empty(String::new(), "change".into());
+        draft.up = vec![
+            step(
+                "DROP CONSTRAINT items_price_check",
+                SchemaChange::DropConstraint(part("items_price_check")),
+            ),
+            step("CREATE TABLE t3", SchemaChange::CreateTable(named("t3"))),
+            step("ADD CONSTRAINT items_price_check NOT VALID", check()),
+            alone("VALIDATE CONSTRAINT items_price_check", check()),
+            alone("CREATE UNIQUE INDEX CONCURRENTLY items_code_key", key()),
+            step("ADD CONSTRAINT items_code_key USING INDEX", key()),
+            step("ADD CONSTRAINT t3_pkey PRIMARY KEY", on_t3("t3_pkey", ConstraintKind::PrimaryKey)),
+            step("ADD CONSTRAINT t3_c3_check CHECK", on_t3("t3_c3_check", ConstraintKind::Check)),
+            step(
+                "ADD CONSTRAINT t3_code_fkey FOREIGN KEY",
+                on_t3("t3_code_fkey", ConstraintKind::ForeignKey),
+            ),
+            step("CREATE INDEX t3_c0_idx", SchemaChange::CreateIndex(named("t3_c0_idx"))),
+        ];
+        let drafts = committing_together_apart(draft, "change", &target);
+        let shape: Vec<(&str, Vec<&str>)> =
+            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
+        assert_eq!(
+            shape,
+            [
+                (
+                    "",
+                    vec![
+                        "DROP CONSTRAINT items_price_check",
+                        "CREATE TABLE t3",
+                        "ADD CONSTRAINT items_price_check NOT VALID",
+                        "ADD CONSTRAINT t3_pkey PRIMARY KEY",
+                        "ADD CONSTRAINT t3_c3_check CHECK",
+                        "CREATE INDEX t3_c0_idx",
+                    ]
+                ),
+                (
+                    "_after",
+                    vec![
+                        "VALIDATE CONSTRAINT items_price_check",
+                        "CREATE UNIQUE INDEX CONCURRENTLY items_code_key",
+                        "ADD CONSTRAINT items_code_key USING INDEX",
+                        "ADD CONSTRAINT t3_code_fkey FOREIGN KEY",
+                    ]
+                ),
+            ]
+        );
+    }
+
+    /// An index built plainly on a materialized view created again belongs with its creation:
+    /// a later file would build it plainly on a view already there (lint's
+    /// `index-create-not-concurrent` in a migration haste wrote).
+    #[test]
+    fn an_index_on_a_view_created_again_stays_with_it() {
+        let on_m = index_on("m", "m_id");
         let planned = vec![
             step("DROP MATERIALIZED VIEW m", SchemaChange::DropView(named("m"))),
             step("CREATE MATERIALIZED VIEW m", SchemaChange::CreateView(named("m"))),
@@ -545,7 +733,7 @@ mod tests {
             alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
             step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
         ];
-        let drafts = committing_together_apart(draft, "widen", &[]);
+        let drafts = committing_together_apart(draft, "widen", &haste_schema::Schema::default());
         let shape: Vec<(&str, Vec<&str>)> =
             drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
         assert_eq!(

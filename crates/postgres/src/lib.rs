@@ -516,9 +516,11 @@ impl Connection for PgConnection {
         self.rows(&sql)?
             .into_iter()
             .map(|row| {
-                row.get(1).cloned().flatten().and_then(|count| count.parse().ok()).ok_or_else(|| {
-                    DbError::message(format!("relations locked: unexpected row {row:?}"))
-                })
+                row.get(1)
+                    .cloned()
+                    .flatten()
+                    .and_then(|count| count.parse().ok())
+                    .ok_or_else(|| DbError::message(format!("relations locked: unexpected row {row:?}")))
             })
             .collect()
     }

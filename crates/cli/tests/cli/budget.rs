@@ -486,7 +486,7 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "1_own_block",
             "BEGIN;\nALTER TABLE u ADD COLUMN f int;\nALTER TABLE t ADD COLUMN g int;\nCOMMIT;\nALTER TABLE u ADD COLUMN h int;",
             200,
-        ),        // A partitioned table is locked with each of its partitions, each a wait of its own:
+        ), // A partitioned table is locked with each of its partitions, each a wait of its own:
         // p, p1, p2 and p2's partition p2a, then t.
         ("1_partitioned", "ALTER TABLE p ADD COLUMN i int;\nALTER TABLE t ADD COLUMN j int;", 80),
         (
