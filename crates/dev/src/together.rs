@@ -231,12 +231,12 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
     steps
 }
 
-/// The table (`schema`, `name`) a step builds an index or adds a constraint on, and the table
-/// a foreign key it adds references, as `target` has them; `None` for other steps.
-fn keyed_table<'a>(
-    step: &'a Step,
-    target: &'a Schema,
-) -> Option<((&'a str, &'a str), Option<(&'a str, &'a str)>)> {
+/// A table as (`schema`, `name`).
+type TableName<'a> = (&'a str, &'a str);
+
+/// The table a step builds an index or adds a constraint on, and the table a foreign key it
+/// adds references, as `target` has them; `None` for other steps.
+fn keyed_table<'a>(step: &'a Step, target: &'a Schema) -> Option<(TableName<'a>, Option<TableName<'a>>)> {
     match &step.source {
         SchemaChange::CreateIndex(index) => target
             .indexes
@@ -537,8 +537,10 @@ mod tests {
     /// built concurrently between the two stays after that build.
     #[test]
     fn keys_of_a_table_created_in_a_stretch_go_with_its_creation() {
-        let mut target = haste_schema::Schema::default();
-        target.indexes = vec![index_on("t3", "t3_c0_idx"), index_on("items", "items_code_key")];
+        let mut target = haste_schema::Schema {
+            indexes: vec![index_on("t3", "t3_c0_idx"), index_on("items", "items_code_key")],
+            ..Default::default()
+        };
         let mut t3 = haste_schema::Table {
             schema: "public".into(),
             name: "t3".into(),
