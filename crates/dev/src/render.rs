@@ -32,12 +32,21 @@ fn statement(step: &Step) -> String {
     text
 }
 
-/// A whole file: the header, optional notes, then the statements.
+/// The search path the names in the statements were printed for: the schema is read with the
+/// search path pinned to `public`, so a view's body, a check, a default or a foreign key names
+/// an object of `public` without its schema. Run in a session whose search path puts another
+/// schema first (a role's own schema, `options=-c search_path=...`), those names would resolve
+/// there, silently. Set as a statement, it holds however the file is run (a resume sets it
+/// again, and the runner resets the session after each migration).
+const SEARCH_PATH: &str = "\n-- The names below are written for this search path.\nSET search_path = public;\n";
+
+/// A whole file: the header, optional notes, the search path, then the statements.
 pub(crate) fn file(title: &str, notes: &[String], steps: &[Step]) -> String {
     let mut text = header(title, steps);
     for note in notes {
         text.push_str(&format!("-- {note}\n"));
     }
+    text.push_str(SEARCH_PATH);
     for step in steps {
         text.push('\n');
         text.push_str(&statement(step));
