@@ -1608,3 +1608,39 @@ fn a_failure_between_a_views_drop_and_its_creation_leaves_the_view_in_place() {
     assert_eq!(matches(&dir, &prod, &widened(v1)).code, 0);
     assert_eq!(prod.value("SELECT count(*) FROM item_names").as_deref(), Some("100"));
 }
+
+/// The names of a generated view's body and foreign key are printed for the search path the
+/// schema is read with (`public`): deployed by a session whose search path puts another schema
+/// holding a table of the same name first, they still name `public`'s table.
+#[test]
+fn generated_migrations_name_the_same_tables_under_another_search_path() {
+    let Some(db) = database() else { return };
+    let prod = database().unwrap();
+    let dir = TempDir::new("dev-search-path");
+    let v1 = "CREATE TABLE accounts (id integer PRIMARY KEY, name text);";
+    assert_eq!(dev(&dir, &db, v1, &["--name", "init"]).code, 0);
+    let v2 = "CREATE TABLE accounts (id integer PRIMARY KEY, name text);
+CREATE TABLE deals (id integer PRIMARY KEY, account_id integer REFERENCES accounts (id), amount numeric);
+CREATE VIEW big_deals AS SELECT d.id, a.name FROM deals d JOIN accounts a ON a.id = d.account_id WHERE d.amount > 100;";
+    let second = dev(&dir, &db, v2, &["--name", "deals"]);
+    assert_eq!(second.code, 0, "{second:?}");
+    prod.execute("CREATE SCHEMA app; CREATE TABLE app.accounts (id integer PRIMARY KEY, name text)");
+    let url = format!("{}?options=-c%20search_path%3Dapp,public", prod.url);
+    let deployed = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+    assert_eq!(
+        prod.value("SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'deals_account_id_fkey'")
+            .as_deref(),
+        Some("accounts"),
+        "the foreign key references public.accounts"
+    );
+    assert_eq!(
+        prod.value(
+            "SELECT string_agg(DISTINCT v.table_schema, ',') FROM information_schema.view_table_usage v \
+             WHERE v.view_name = 'big_deals'"
+        )
+        .as_deref(),
+        Some("public"),
+        "the view reads public's tables"
+    );
+}
