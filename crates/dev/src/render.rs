@@ -37,8 +37,10 @@ fn statement(step: &Step) -> String {
 /// an object of `public` without its schema. Run in a session whose search path puts another
 /// schema first (a role's own schema, `options=-c search_path=...`), those names would resolve
 /// there, silently. Set as a statement, it holds however the file is run (a resume sets it
-/// again, and the runner resets the session after each migration).
-const SEARCH_PATH: &str = "\n-- The names below are written for this search path.\nSET search_path = public;\n";
+/// again, and the runner resets the session after each migration). A function's body is text,
+/// not read with that path: it names what the sessions that call it find, so it is not checked
+/// against this one when created (as `pg_dump` does).
+const SEARCH_PATH: &str = "\n-- The names below are written for this search path; function bodies are checked where they run.\nSET search_path = public;\nSET check_function_bodies = false;\n";
 
 /// A whole file: the header, optional notes, the search path, then the statements.
 pub(crate) fn file(title: &str, notes: &[String], steps: &[Step]) -> String {

@@ -232,19 +232,26 @@ fn recreations_uncut(mut steps: Vec<Step>, indexes: &[Index]) -> Vec<Step> {
 }
 
 /// A table as (`schema`, `name`).
-type TableName<'a> = (&'a str, &'a str);
+type TableName = (String, String);
 
-/// The table a step builds an index or adds a constraint on, and the table a foreign key it
-/// adds references, as `target` has them; `None` for other steps.
-fn keyed_table<'a>(step: &'a Step, target: &'a Schema) -> Option<(TableName<'a>, Option<TableName<'a>>)> {
+/// A key's columns, sorted: a foreign key needs the key on the columns it references.
+fn sorted(columns: &[String]) -> Vec<String> {
+    let mut columns = columns.to_vec();
+    columns.sort();
+    columns
+}
+
+/// The table a step builds an index or adds a constraint on, and what a foreign key it adds
+/// references (the table, and its columns sorted), as `target` has them; `None` for other steps.
+fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<(TableName, Vec<String>)>)> {
     match &step.source {
         SchemaChange::CreateIndex(index) => target
             .indexes
             .iter()
             .find(|i| i.schema == index.schema && i.name == index.name)
-            .map(|i| ((i.schema.as_str(), i.table.as_str()), None)),
+            .map(|i| ((i.schema.clone(), i.table.clone()), None)),
         SchemaChange::AddConstraint { constraint, kind } => {
-            let table = (constraint.schema.as_str(), constraint.table.as_str());
+            let table = (constraint.schema.clone(), constraint.table.clone());
             let referenced = match kind {
                 ConstraintKind::ForeignKey => target
                     .tables
@@ -252,7 +259,7 @@ fn keyed_table<'a>(step: &'a Step, target: &'a Schema) -> Option<(TableName<'a>,
                     .find(|t| t.schema == constraint.schema && t.name == constraint.table)
                     .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
                     .and_then(|c| c.references.as_ref())
-                    .map(|r| (r.schema.as_str(), r.table.as_str())),
+                    .map(|r| ((r.schema.clone(), r.table.clone()), sorted(&r.columns))),
                 _ => None,
             };
             Some((table, referenced))
@@ -261,12 +268,41 @@ fn keyed_table<'a>(step: &'a Step, target: &'a Schema) -> Option<(TableName<'a>,
     }
 }
 
+/// What a step makes that a foreign key may need first: a table (no columns), or a key on a
+/// table's columns (a primary key, a unique constraint, a unique index), the columns sorted.
+fn key_made(step: &Step, target: &Schema) -> Option<(TableName, Option<Vec<String>>)> {
+    match &step.source {
+        SchemaChange::CreateTable(table) => Some(((table.schema.clone(), table.name.clone()), None)),
+        SchemaChange::AddConstraint {
+            constraint,
+            kind: ConstraintKind::PrimaryKey | ConstraintKind::Unique,
+        } => {
+            let columns = target
+                .tables
+                .iter()
+                .find(|t| t.schema == constraint.schema && t.name == constraint.table)
+                .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
+                .map(|c| sorted(&c.columns));
+            // A key whose columns the model does not say could be any: it holds back every
+            // foreign key to its table.
+            Some(((constraint.schema.clone(), constraint.table.clone()), Some(columns.unwrap_or_default())))
+        }
+        SchemaChange::CreateIndex(index) => target
+            .indexes
+            .iter()
+            .find(|i| i.unique && i.schema == index.schema && i.name == index.name)
+            .map(|i| ((i.schema.clone(), i.table.clone()), Some(sorted(&i.columns)))),
+        _ => None,
+    }
+}
+
 /// The index builds and constraints on a table the draft creates, moved from a later piece to
 /// the end of the piece that creates it: built plainly, as on any new table, they belong with
 /// the creation (a migration that creates a table inside a stretch that must commit as one would
 /// otherwise leave its keys to a later file, whose lint takes the table for an old one). A
-/// foreign key stays where it is when the table it references is created, or a key on it
-/// built, between the two places; a piece left empty goes.
+/// foreign key stays where it is when the table it references is created, or the key on the
+/// columns it references (a primary key, unique constraint or unique index) built, between the
+/// two places; a piece left empty goes.
 fn with_their_tables(pieces: &mut Vec<(Option<Together>, Vec<Step>)>, target: &Schema) {
     for creating in 0..pieces.len() {
         let created: Vec<(String, String)> = pieces[creating]
@@ -280,32 +316,28 @@ fn with_their_tables(pieces: &mut Vec<(Option<Together>, Vec<Step>)>, target: &S
         if created.is_empty() {
             continue;
         }
-        let is_created = |(schema, name): (&str, &str)| created.iter().any(|(s, n)| s == schema && n == name);
         let mut moved: Vec<Step> = Vec::new();
-        // The tables created or keyed by what stays between the creating piece and a step.
-        let mut keyed_between: Vec<(String, String)> = Vec::new();
+        // The tables created, and the keys made, by what stays between the creating piece and
+        // a step.
+        let mut made_between: Vec<(TableName, Option<Vec<String>>)> = Vec::new();
         for (_, steps) in pieces[creating + 1..].iter_mut() {
             let mut kept = Vec::new();
             for step in std::mem::take(steps) {
                 let keyed = keyed_table(&step, target);
                 let moves = !step.alone
                     && keyed.is_some_and(|(table, referenced)| {
-                        is_created(table)
-                            && referenced.is_none_or(|(schema, name)| {
-                                !keyed_between.iter().any(|(s, n)| s == schema && n == name)
+                        created.contains(&table)
+                            && referenced.is_none_or(|(table, columns)| {
+                                !made_between.iter().any(|(made, key)| {
+                                    *made == table
+                                        && key.as_ref().is_none_or(|key| key.is_empty() || *key == columns)
+                                })
                             })
                     });
                 match moves {
                     true => moved.push(step),
                     false => {
-                        let made = match (&step.source, keyed) {
-                            (SchemaChange::CreateTable(table), _) => {
-                                Some((table.schema.clone(), table.name.clone()))
-                            }
-                            (_, Some(((schema, name), _))) => Some((schema.to_owned(), name.to_owned())),
-                            _ => None,
-                        };
-                        keyed_between.extend(made);
+                        made_between.extend(key_made(&step, target));
                         kept.push(step);
                     }
                 }
@@ -534,7 +566,8 @@ mod tests {
     /// A table created inside a stretch that must commit as one keeps its plain index build and
     /// checks in the piece that creates it, not in the piece after the validation that follows
     /// the stretch (whose lint would take the table for an old one); a foreign key to a key
-    /// built concurrently between the two stays after that build.
+    /// built concurrently between the two stays after that build, one to a key already there
+    /// goes with the table.
     #[test]
     fn keys_of_a_table_created_in_a_stretch_go_with_its_creation() {
         let mut target = haste_schema::Schema {
@@ -566,7 +599,20 @@ mod tests {
             on_update: haste_schema::ReferentialAction::NoAction,
         });
         t3.constraints.push(fk);
-        target.tables.push(t3);
+        // A key to `items`' primary key: an ordinary index built on `items` in between does
+        // not hold it back.
+        let mut to_pkey = haste_schema::Constraint::new("t3_item_fkey", ConstraintKind::ForeignKey, "");
+        to_pkey.references = Some(haste_schema::References {
+            columns: vec!["id".into()],
+            ..t3.constraints[0].references.clone().unwrap()
+        });
+        t3.constraints.push(to_pkey);
+        let mut items = haste_schema::Table { name: "items".into(), constraints: Vec::new(), ..t3.clone() };
+        let mut code_key = haste_schema::Constraint::new("items_code_key", ConstraintKind::Unique, "");
+        code_key.columns = vec!["code".into()];
+        items.constraints.push(code_key);
+        target.tables.extend([t3, items]);
+        target.indexes.push(index_on("items", "items_name_idx"));
         let on_t3 = |name: &str, kind| SchemaChange::AddConstraint {
             constraint: OfTable { schema: "public".into(), table: "t3".into(), name: name.into() },
             kind,
@@ -588,6 +634,10 @@ mod tests {
             step("CREATE TABLE t3", SchemaChange::CreateTable(named("t3"))),
             step("ADD CONSTRAINT items_price_check NOT VALID", check()),
             alone("VALIDATE CONSTRAINT items_price_check", check()),
+            alone(
+                "CREATE INDEX CONCURRENTLY items_name_idx",
+                SchemaChange::CreateIndex(named("items_name_idx")),
+            ),
             alone("CREATE UNIQUE INDEX CONCURRENTLY items_code_key", key()),
             step("ADD CONSTRAINT items_code_key USING INDEX", key()),
             step("ADD CONSTRAINT t3_pkey PRIMARY KEY", on_t3("t3_pkey", ConstraintKind::PrimaryKey)),
@@ -597,6 +647,10 @@ mod tests {
                 on_t3("t3_code_fkey", ConstraintKind::ForeignKey),
             ),
             step("CREATE INDEX t3_c0_idx", SchemaChange::CreateIndex(named("t3_c0_idx"))),
+            step(
+                "ADD CONSTRAINT t3_item_fkey FOREIGN KEY",
+                on_t3("t3_item_fkey", ConstraintKind::ForeignKey),
+            ),
         ];
         let drafts = committing_together_apart(draft, "change", &target);
         let shape: Vec<(&str, Vec<&str>)> =
@@ -613,12 +667,14 @@ mod tests {
                         "ADD CONSTRAINT t3_pkey PRIMARY KEY",
                         "ADD CONSTRAINT t3_c3_check CHECK",
                         "CREATE INDEX t3_c0_idx",
+                        "ADD CONSTRAINT t3_item_fkey FOREIGN KEY",
                     ]
                 ),
                 (
                     "_after",
                     vec![
                         "VALIDATE CONSTRAINT items_price_check",
+                        "CREATE INDEX CONCURRENTLY items_name_idx",
                         "CREATE UNIQUE INDEX CONCURRENTLY items_code_key",
                         "ADD CONSTRAINT items_code_key USING INDEX",
                         "ADD CONSTRAINT t3_code_fkey FOREIGN KEY",

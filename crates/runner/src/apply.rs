@@ -734,11 +734,14 @@ impl Applier<'_> {
 
     /// Records a failure as precisely as the database allows and builds the error.
     fn failed(&mut self, plan: &Plan<'_>, failure: StepError, tried: Tried, state: FailureState) -> Error {
-        let mut state = if failure.error.transaction_ended_early {
+        let dialect = self.connection.dialect();
+        let mut state = match state {
             // Statements may have committed on their own: never call this rolled back.
-            FailureState::MarkedFailed { statements_done: 0 }
-        } else {
-            state
+            _ if failure.error.transaction_ended_early => FailureState::MarkedFailed { statements_done: 0 },
+            FailureState::MarkedFailed { statements_done } => FailureState::MarkedFailed {
+                statements_done: changes_done(&plan.statements, dialect, statements_done),
+            },
+            state => state,
         };
         if failure.index >= plan.statements.len()
             && !failure.error.connection_lost
@@ -808,6 +811,18 @@ pub(crate) struct Unit<'u> {
     pub history: Option<usize>,
 }
 
+/// How many of the first `done` statements of a file count as done when it stops: none when
+/// they only made session settings (the `SET search_path` a generated file starts with changes
+/// nothing in the database, so a stop after it has applied nothing, and a resume from the start
+/// makes it again).
+pub(crate) fn changes_done(statements: &[Statement], dialect: Dialect, done: usize) -> usize {
+    let settings_only = dialect == Dialect::Postgres
+        && statements[..done.min(statements.len())]
+            .iter()
+            .all(|statement| haste_sql::sets_session(&statement.text));
+    if settings_only { 0 } else { done }
+}
+
 /// The statements of a file that manages its own transactions run as one unit from `start`:
 /// the transaction block open there, to its end, or the statement alone.
 fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
@@ -829,35 +844,36 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 }
 
 /// The existing tables `statements`, run as one attempt, lock in modes the application's reads
-/// and writes wait behind, quoted as [`haste_sql::tables_of`] gives them (`"t"`, `"s"."t"`):
-/// tables they create first are not among them.
+/// and writes wait behind, quoted as [`haste_sql::tables_of`] gives them (`"t"`, `"s"."t"`),
+/// once per wait: a table locked again in a stronger mode waits again, holding the weaker lock
+/// meanwhile. Tables they create first are not among them; a name written with another schema
+/// than the creation's (or with one where the creation had none) is taken for another table.
 fn locked_tables(statements: &[Statement]) -> Vec<String> {
     let mut created: Vec<String> = Vec::new();
-    let mut locked: Vec<String> = Vec::new();
+    let mut locked: Vec<(String, haste_sql::Lock)> = Vec::new();
     for statement in statements {
-        if !haste_sql::lock_of(&statement.text).lets_application_through() {
+        let lock = haste_sql::lock_of(&statement.text);
+        if !lock.lets_application_through() {
             for table in haste_sql::tables_of(&statement.text) {
-                let new = created.iter().any(|name| table == *name || table.ends_with(&format!(".{name}")));
-                if !new && !locked.contains(&table) {
-                    locked.push(table);
+                let held = locked.iter().filter(|(name, _)| *name == table).map(|(_, held)| *held).max();
+                if !created.contains(&table) && held.is_none_or(|held| held < lock) {
+                    locked.push((table, lock));
                 }
             }
         }
-        for new in haste_sql::created_of(&statement.text).unwrap_or_default() {
-            if let haste_sql::Created::Table(name) = new {
-                created.push(haste_sql::quote_ident(&name));
-            }
-        }
+        created.extend(haste_sql::tables_created(&statement.text));
     }
-    locked
+    locked.into_iter().map(|(table, _)| table).collect()
 }
 
 /// How many relations each of `tables` stands for when locked (the table, its partitions and
-/// inheritance children), as the server says; one each where it cannot say. Asked between
-/// transactions only: a failed query must not abort one of the migration's.
+/// inheritance children), as the server says; one each where it cannot say, and for a table it
+/// does not find (one the statements create in a way not read, or name through a search path
+/// they set). Asked between transactions only: a failed query must not abort one of the
+/// migration's.
 fn relations_locked(connection: &mut dyn Connection, tables: &[String]) -> Vec<usize> {
     match connection.relations_locked(tables) {
-        Ok(counts) if counts.len() == tables.len() => counts,
+        Ok(counts) if counts.len() == tables.len() => counts.into_iter().map(|count| count.max(1)).collect(),
         _ => vec![1; tables.len()],
     }
 }

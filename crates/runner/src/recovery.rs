@@ -277,7 +277,7 @@ fn revert(
         };
         match run_as_written(connection, observer, &budget, &mut waits, unit, 0, &mut record_progress) {
             Err(AsWrittenFailure { step, committed: done, tried }) => {
-                committed = done;
+                committed = crate::apply::changes_done(&plan.statements, connection.dialect(), done);
                 (Err(step), tried)
             }
             Ok(()) => {

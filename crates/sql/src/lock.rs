@@ -206,6 +206,17 @@ enum BlockReads {
 /// `RETURN`, loops over queries and queries that are plain reads (no row locks) calling only
 /// built-in functions that run no database code; `None` for any other block.
 fn block_reads(block: &pg_query::protobuf::DoStmt) -> Option<BlockReads> {
+    let parsed = plpgsql_tree(block)?;
+    let mut queries = Vec::new();
+    if !plpgsql_reads(&parsed, &mut queries) {
+        return None;
+    }
+    queries.iter().try_fold(BlockReads::Catalog, |reads, query| Some(reads.max(plain_read(query)?)))
+}
+
+/// The syntax tree (as JSON) of a PL/pgSQL `DO` block; `None` for another language or a body
+/// that does not parse.
+fn plpgsql_tree(block: &pg_query::protobuf::DoStmt) -> Option<serde_json::Value> {
     let mut language = None;
     let mut body = None;
     for argument in &block.args {
@@ -224,12 +235,56 @@ fn block_reads(block: &pg_query::protobuf::DoStmt) -> Option<BlockReads> {
         "CREATE FUNCTION haste_check() RETURNS void LANGUAGE plpgsql AS {}",
         crate::dollar_quote(&body)
     );
-    let parsed = pg_query::parse_plpgsql(&function).ok()?;
-    let mut queries = Vec::new();
-    if !plpgsql_reads(&parsed, &mut queries) {
-        return None;
+    pg_query::parse_plpgsql(&function).ok()
+}
+
+/// The statements a PL/pgSQL `DO` block runs that can be read from its text: its queries, and
+/// what an `EXECUTE` of a string literal runs. What it builds at run time cannot be read.
+fn block_statements(block: &pg_query::protobuf::DoStmt) -> Vec<String> {
+    fn collect(value: &serde_json::Value, queries: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (key, value) in object {
+                    match (key.as_str(), value) {
+                        ("query", serde_json::Value::String(query)) => queries.push(query.clone()),
+                        _ => collect(value, queries),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, queries)),
+            _ => {}
+        }
     }
-    queries.iter().try_fold(BlockReads::Catalog, |reads, query| Some(reads.max(plain_read(query)?)))
+    let mut queries = Vec::new();
+    if let Some(tree) = plpgsql_tree(block) {
+        collect(&tree, &mut queries);
+    }
+    queries
+        .into_iter()
+        .filter_map(|query| {
+            if pg_query::parse(&query, 0).is_ok_and(|parsed| !parsed.protobuf.stmts.is_empty()) {
+                return Some(query);
+            }
+            // An expression: an `EXECUTE`d string literal is the statement it runs.
+            let expression = format!("SELECT {query}");
+            let parsed = pg_query::parse(&expression, 0).ok()?;
+            let literal = parsed.protobuf.stmts.first().and_then(|statement| {
+                let Some(NodeEnum::SelectStmt(select)) = statement.stmt.as_ref()?.node.as_ref() else {
+                    return None;
+                };
+                let [target] = select.target_list.as_slice() else { return None };
+                let Some(NodeEnum::ResTarget(target)) = target.node.as_ref() else { return None };
+                let Some(NodeEnum::AConst(constant)) = target.val.as_ref()?.node.as_ref() else {
+                    return None;
+                };
+                match constant.val.as_ref()? {
+                    pg_query::protobuf::a_const::Val::Sval(text) => Some(text.sval.clone()),
+                    _ => None,
+                }
+            });
+            Some(literal.unwrap_or(expression))
+        })
+        .collect()
 }
 
 /// Collects the queries of a PL/pgSQL syntax tree (as JSON) into `queries`; false when it holds
@@ -507,18 +562,23 @@ pub fn lock_of(statement: &str) -> Lock {
 /// so): the ones it may wait for a lock on.
 pub fn tables_of(statement: &str) -> Vec<String> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
-    let quoted = |schema: &str, name: &str| match schema {
-        "" => crate::quote_ident(name),
-        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
-    };
-    let mut tables: Vec<String> = parsed
-        .tables()
-        .into_iter()
-        .map(|table| match table.rsplit_once('.') {
-            Some((schema, name)) => quoted(schema, name),
-            None => quoted("", &table),
-        })
-        .collect();
+    let quoted = quoted_table;
+    // The parser lists its tables as `schema.name` text, which a name holding a dot would cut
+    // at the wrong place: each is taken from the tree's own name, schema and table apart.
+    let listed = parsed.tables();
+    let mut tables: Vec<String> = Vec::new();
+    for (node, _, _, _) in parsed.protobuf.nodes() {
+        if let pg_query::NodeRef::RangeVar(range) = node {
+            let joined = match range.schemaname.as_str() {
+                "" => range.relname.clone(),
+                schema => format!("{schema}.{}", range.relname),
+            };
+            let table = quoted(&range.schemaname, &range.relname);
+            if listed.contains(&joined) && !tables.contains(&table) {
+                tables.push(table);
+            }
+        }
+    }
     // Tables locked though not listed as read or written: the parent a new partition or
     // inheritance child is added to, and the table a foreign key references.
     let range = |node: &pg_query::Node| match &node.node {
@@ -579,6 +639,14 @@ pub fn tables_of(statement: &str) -> Vec<String> {
             Some(NodeEnum::CreatePolicyStmt(policy)) => named.extend(policy.table.clone()),
             Some(NodeEnum::AlterPolicyStmt(policy)) => named.extend(policy.table.clone()),
             Some(NodeEnum::ClusterStmt(cluster)) => named.extend(cluster.relation.clone()),
+            // What a block runs locks what those statements lock, as far as its text tells.
+            Some(NodeEnum::DoStmt(block)) => {
+                for table in block_statements(block).iter().flat_map(|statement| tables_of(statement)) {
+                    if !tables.contains(&table) {
+                        tables.push(table);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -589,6 +657,32 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         }
     }
     tables
+}
+
+/// A table's name as SQL text: quoted, schema-qualified when `schema` is not empty.
+fn quoted_table(schema: &str, name: &str) -> String {
+    match schema {
+        "" => crate::quote_ident(name),
+        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(name)),
+    }
+}
+
+/// The tables, views and materialized views a PostgreSQL statement creates, quoted as
+/// [`tables_of`] gives them (schema-qualified where written so).
+pub fn tables_created(statement: &str) -> Vec<String> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    parsed
+        .protobuf
+        .stmts
+        .iter()
+        .filter_map(|statement| match statement.stmt.as_ref()?.node.as_ref()? {
+            NodeEnum::CreateStmt(create) => create.relation.as_ref(),
+            NodeEnum::CreateTableAsStmt(create) => create.into.as_ref()?.rel.as_ref(),
+            NodeEnum::ViewStmt(view) => view.view.as_ref(),
+            _ => None,
+        })
+        .map(|range| quoted_table(&range.schemaname, &range.relname))
+        .collect()
 }
 
 /// A table or column a statement creates, or names anew by renaming (names as PostgreSQL reads
@@ -1197,6 +1291,22 @@ mod tests {
         assert_eq!(tables_of("ALTER TABLE crm.\"Deals\" ADD COLUMN a int"), ["\"crm\".\"Deals\""]);
         assert_eq!(tables_of("UPDATE t SET a = (SELECT max(b) FROM u)").len(), 2);
         assert!(tables_of("CREATE TABEL t (a int)").is_empty());
+        // A name holding a dot is one name, not a schema and a table.
+        assert_eq!(tables_of("ALTER TABLE \"a.b\" ADD COLUMN c int"), ["\"a.b\""]);
+        assert_eq!(tables_of("ALTER TABLE \"My S\".\"t.x\" ADD COLUMN c int"), ["\"My S\".\"t.x\""]);
+        assert_eq!(tables_created("CREATE TABLE s.t (a int)"), ["\"s\".\"t\""]);
+        assert_eq!(tables_created("CREATE VIEW \"v.w\" AS SELECT 1"), ["\"v.w\""]);
+    }
+
+    /// A `DO` block locks what its statements lock: its queries, and an `EXECUTE` of a string
+    /// literal; what it builds at run time cannot be read.
+    #[test]
+    fn names_the_tables_a_do_block_locks_as_far_as_its_text_tells() {
+        let block = "DO $$ BEGIN ALTER TABLE t ADD COLUMN a int; EXECUTE 'ALTER TABLE s.\"U\" ADD COLUMN b int'; \
+                     IF (SELECT count(*) FROM r) > 0 THEN UPDATE w SET x = 1; END IF; \
+                     EXECUTE format('ALTER TABLE %I ADD COLUMN c int', 'z'); END $$";
+        assert_eq!(tables_of(block), ["\"t\"", "\"s\".\"U\"", "\"r\"", "\"w\""]);
+        assert!(tables_of("DO LANGUAGE plpython3u $$ plpy.execute('ALTER TABLE t ADD a int') $$").is_empty());
     }
 
     #[test]

@@ -489,6 +489,20 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
         ), // A partitioned table is locked with each of its partitions, each a wait of its own:
         // p, p1, p2 and p2's partition p2a, then t.
         ("1_partitioned", "ALTER TABLE p ADD COLUMN i int;\nALTER TABLE t ADD COLUMN j int;", 80),
+        // A table locked again in a stronger mode waits again, holding the weaker lock.
+        ("1_upgrade", "CREATE INDEX t_id ON t (id);\nALTER TABLE t ADD COLUMN o int;", 200),
+        // A table created in another schema is not the existing one of the same name.
+        (
+            "1_same_name_elsewhere",
+            "CREATE SCHEMA other;\nCREATE TABLE other.u (id int);\nALTER TABLE u ADD COLUMN q int;\nALTER TABLE t ADD COLUMN r int;",
+            200,
+        ),
+        // A DO block locks what its statements (and a literal it EXECUTEs) lock.
+        (
+            "1_do_block",
+            "DO $$ BEGIN ALTER TABLE u ADD COLUMN m int; EXECUTE 'ALTER TABLE t ADD COLUMN n int'; END $$;",
+            200,
+        ),
         (
             "1_partitioned_block",
             "BEGIN;\nALTER TABLE p ADD COLUMN k int;\nALTER TABLE t ADD COLUMN l int;\nCOMMIT;",

@@ -1629,8 +1629,10 @@ CREATE VIEW big_deals AS SELECT d.id, a.name FROM deals d JOIN accounts a ON a.i
     let deployed = haste(dir.path(), &["migrate", "deploy", "--url", &url]);
     assert_eq!(deployed.code, 0, "{deployed:?}");
     assert_eq!(
-        prod.value("SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'deals_account_id_fkey'")
-            .as_deref(),
+        prod.value(
+            "SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'deals_account_id_fkey'"
+        )
+        .as_deref(),
         Some("accounts"),
         "the foreign key references public.accounts"
     );
