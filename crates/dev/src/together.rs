@@ -241,9 +241,12 @@ fn sorted(columns: &[String]) -> Vec<String> {
     columns
 }
 
-/// The table a step builds an index or adds a constraint on, and what a foreign key it adds
-/// references (the table, and its columns sorted), as `target` has them; `None` for other steps.
-fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<(TableName, Vec<String>)>)> {
+/// A key: its table and its columns, sorted.
+type Key = (TableName, Vec<String>);
+
+/// The table a step builds an index or adds a constraint on, and the key a foreign key it adds
+/// references, as `target` has them; `None` for other steps.
+fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Key>)> {
     match &step.source {
         SchemaChange::CreateIndex(index) => target
             .indexes
