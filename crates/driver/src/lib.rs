@@ -155,10 +155,11 @@ pub trait Connection {
     /// that conflicts with `lock`, oldest transaction first: whom a statement taking `lock` on
     /// them waits for. Empty where the database cannot tell.
     fn lock_holders(&mut self, tables: &[String], lock: Lock) -> Result<Vec<LockHolder>, DbError>;
-    /// How many relations a statement naming each of `tables` (names as SQL text) locks: the
-    /// table and its partitions and inheritance children, each a lock of its own to wait for;
-    /// 0 for a table that does not exist (yet). Each 1 where the database cannot tell.
-    fn relations_locked(&mut self, tables: &[String]) -> Result<Vec<usize>, DbError>;
+    /// How many relations a statement naming each of `tables` locks: the table and its
+    /// partitions and inheritance children, each a lock of its own to wait for; 0 for a table
+    /// that does not exist (yet). Each table is the names (SQL text) it may have, in the order
+    /// of a search path: the first that exists counts. Each 1 where the database cannot tell.
+    fn relations_locked(&mut self, tables: &[Vec<String>]) -> Result<Vec<usize>, DbError>;
     /// The other sessions that hold a lock on any of `objects` (routines and types, every
     /// overload of a routine's name), oldest transaction first: whom a statement that locks
     /// them by name waits for. Empty where the database cannot tell.

@@ -496,12 +496,21 @@ impl Connection for PgConnection {
         Ok(self.rows(&sql)?.into_iter().map(session_row).collect())
     }
 
-    fn relations_locked(&mut self, tables: &[String]) -> Result<Vec<usize>, DbError> {
+    fn relations_locked(&mut self, tables: &[Vec<String>]) -> Result<Vec<usize>, DbError> {
         if tables.is_empty() {
             return Ok(Vec::new());
         }
-        let relations: Vec<String> =
-            tables.iter().map(|table| format!("to_regclass({})", quote_literal(table))).collect();
+        let relations: Vec<String> = tables
+            .iter()
+            .map(|names| {
+                let found: Vec<String> =
+                    names.iter().map(|name| format!("to_regclass({})", quote_literal(name))).collect();
+                match found.as_slice() {
+                    [] => "NULL::regclass".to_owned(),
+                    found => format!("coalesce({})", found.join(", ")),
+                }
+            })
+            .collect();
         // Per table, in order: the size of its inheritance tree (partitions of partitions
         // included); a missing table's tree is empty.
         let sql = format!(

@@ -848,30 +848,55 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 /// once per wait: a table locked again in a stronger mode waits again, holding the weaker lock
 /// meanwhile. Tables they create first are not among them; a name written with another schema
 /// than the creation's (or with one where the creation had none) is taken for another table.
-fn locked_tables(statements: &[Statement]) -> Vec<String> {
+/// Each is the names it may have: an unqualified one after a `SET search_path` of the
+/// statements is looked for in that path's schemas first.
+fn locked_tables(statements: &[Statement]) -> Vec<Vec<String>> {
     let mut created: Vec<String> = Vec::new();
-    let mut locked: Vec<(String, haste_sql::Lock)> = Vec::new();
+    let mut locked: Vec<(String, haste_sql::Lock, Vec<String>)> = Vec::new();
+    let mut path: Vec<String> = Vec::new();
     for statement in statements {
+        if let Some(set) = haste_sql::search_path_set(&statement.text) {
+            path = set;
+        }
         let lock = haste_sql::lock_of(&statement.text);
         if !lock.lets_application_through() {
             for table in haste_sql::tables_of(&statement.text) {
-                let held = locked.iter().filter(|(name, _)| *name == table).map(|(_, held)| *held).max();
+                let held = locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
                 if !created.contains(&table) && held.is_none_or(|held| held < lock) {
-                    locked.push((table, lock));
+                    let names = match qualified_name(&table) {
+                        true => vec![table.clone()],
+                        false => path
+                            .iter()
+                            .map(|schema| format!("{}.{table}", haste_sql::quote_ident(schema)))
+                            .chain([table.clone()])
+                            .collect(),
+                    };
+                    locked.push((table, lock, names));
                 }
             }
         }
         created.extend(haste_sql::tables_created(&statement.text));
     }
-    locked.into_iter().map(|(table, _)| table).collect()
+    locked.into_iter().map(|(_, _, names)| names).collect()
+}
+
+/// Whether a table's name as SQL text (quoted by [`haste_sql::quote_ident`]) holds a schema: a
+/// dot outside the quotes.
+fn qualified_name(table: &str) -> bool {
+    let mut quoted = false;
+    table.chars().any(|c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == '.' && !quoted
+    })
 }
 
 /// How many relations each of `tables` stands for when locked (the table, its partitions and
 /// inheritance children), as the server says; one each where it cannot say, and for a table it
-/// does not find (one the statements create in a way not read, or name through a search path
-/// they set). Asked between transactions only: a failed query must not abort one of the
-/// migration's.
-fn relations_locked(connection: &mut dyn Connection, tables: &[String]) -> Vec<usize> {
+/// does not find (one the statements create in a way not read). Asked between transactions
+/// only: a failed query must not abort one of the migration's.
+fn relations_locked(connection: &mut dyn Connection, tables: &[Vec<String>]) -> Vec<usize> {
     match connection.relations_locked(tables) {
         Ok(counts) if counts.len() == tables.len() => counts.into_iter().map(|count| count.max(1)).collect(),
         _ => vec![1; tables.len()],
@@ -1089,7 +1114,7 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     // Each unit's budget, its lock timeout shared between the relations its statements lock;
     // what each table locked stands for is asked once, before anything runs.
-    let sizes: Vec<(String, usize)> = match connection.dialect() {
+    let sizes: Vec<(Vec<String>, usize)> = match connection.dialect() {
         Dialect::Postgres => {
             let tables = locked_tables(&statements[from..]);
             let counts = relations_locked(&mut *connection, &tables);

@@ -352,6 +352,30 @@ pub fn sets_transaction_characteristics(statement: &str) -> bool {
     first_setting(statement).is_some_and(|set| of_transaction(&set))
 }
 
+/// The search path a statement sets (`SET [LOCAL] search_path = app, public`): its schemas as
+/// written, `"$user"` left out; `Some` of none for `RESET` or `SET ... TO DEFAULT` (the
+/// session's own again); `None` for any other statement.
+pub fn search_path_set(statement: &str) -> Option<Vec<String>> {
+    use pg_query::protobuf::VariableSetKind;
+    let set = first_setting(statement).filter(|set| set.name == "search_path")?;
+    if set.kind != VariableSetKind::VarSetValue as i32 {
+        return Some(Vec::new());
+    }
+    Some(
+        set.args
+            .iter()
+            .filter_map(|argument| match argument.node.as_ref()? {
+                NodeEnum::AConst(constant) => match constant.val.as_ref()? {
+                    pg_query::protobuf::a_const::Val::Sval(schema) => Some(schema.sval.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .filter(|schema| schema != "$user")
+            .collect(),
+    )
+}
+
 /// The `SET`/`RESET` a statement is, if it is one.
 fn first_setting(statement: &str) -> Option<pg_query::protobuf::VariableSetStmt> {
     let parsed = pg_query::parse(statement, 0).ok()?;
@@ -497,6 +521,16 @@ pub fn session_settings_in_force(statements: &[Statement]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use crate::{Dialect, Script, StatementKind, TransactionControl};
+
+    #[test]
+    fn reads_the_search_path_a_statement_sets() {
+        use super::search_path_set as path;
+        assert_eq!(path("SET search_path = app, public"), Some(vec!["app".into(), "public".into()]));
+        assert_eq!(path("SET LOCAL search_path TO \"My S\", \"$user\""), Some(vec!["My S".into()]));
+        assert_eq!(path("RESET search_path"), Some(vec![]));
+        assert_eq!(path("SET search_path TO DEFAULT"), Some(vec![]));
+        assert_eq!(path("SET lock_timeout = '1s'"), None);
+    }
 
     #[test]
     fn set_transaction_is_told_from_session_settings() {

@@ -266,7 +266,7 @@ impl Connection for SqliteConnection {
         Ok(Vec::new())
     }
 
-    fn relations_locked(&mut self, tables: &[String]) -> Result<Vec<usize>, DbError> {
+    fn relations_locked(&mut self, tables: &[Vec<String>]) -> Result<Vec<usize>, DbError> {
         // SQLite locks the whole file once.
         Ok(vec![1; tables.len()])
     }

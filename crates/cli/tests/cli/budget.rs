@@ -497,6 +497,13 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "CREATE SCHEMA other;\nCREATE TABLE other.u (id int);\nALTER TABLE u ADD COLUMN q int;\nALTER TABLE t ADD COLUMN r int;",
             200,
         ),
+        // An unqualified name after the file's own SET search_path is that path's table:
+        // app.ap and its two partitions, then t.
+        (
+            "1_search_path",
+            "SET search_path = app;\nALTER TABLE ap ADD COLUMN s int;\nALTER TABLE public.t ADD COLUMN v int;",
+            100,
+        ),
         // A DO block locks what its statements (and a literal it EXECUTEs) lock.
         (
             "1_do_block",
@@ -517,7 +524,10 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
              CREATE TABLE p (id int) PARTITION BY RANGE (id);
              CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (10);
              CREATE TABLE p2 PARTITION OF p FOR VALUES FROM (10) TO (20) PARTITION BY RANGE (id);
-             CREATE TABLE p2a PARTITION OF p2 FOR VALUES FROM (10) TO (20)",
+             CREATE TABLE p2a PARTITION OF p2 FOR VALUES FROM (10) TO (20);
+             CREATE SCHEMA app; CREATE TABLE app.ap (id int) PARTITION BY RANGE (id);
+             CREATE TABLE app.ap1 PARTITION OF app.ap FOR VALUES FROM (0) TO (10);
+             CREATE TABLE app.ap2 PARTITION OF app.ap FOR VALUES FROM (10) TO (20)",
         );
         let dir = migrations(&[(name, sql)]);
         let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
