@@ -300,6 +300,19 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             })
             .collect()
     };
+    // The foreign keys of tables that disappear go first, so the tables go in any order
+    // afterwards, and with the foreign keys that change, before any key they reference (a
+    // unique key dropped with a table referencing it: 2BP01 otherwise).
+    for old in &dropped_tables {
+        for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+            plan.push(
+                &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
+                format!("ALTER TABLE {} DROP CONSTRAINT {}", table_key(old), quote_ident(&constraint.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+    }
     for (table, constraint) in changed_constraints(true).into_iter().chain(changed_constraints(false)) {
         plan.push(
             &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &constraint.name)),
@@ -350,19 +363,9 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
     }
 
-    // 4. Tables that disappear (their foreign keys first, so they go in any order), functions
+    // 4. Tables that disappear (their foreign keys went first, above), functions
     //    whose bodies are not checked at creation (a new default may call one), changes to the
     //    tables on both sides, then enums rebuilt for their new values.
-    for old in &dropped_tables {
-        for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-            plan.push(
-                &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
-                format!("ALTER TABLE {} DROP CONSTRAINT {}", table_key(old), quote_ident(&constraint.name)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
     // A partition goes with its parent when that goes too; under a parent that stays, it is
     // dropped on its own.
     let parent_stays = |partition: &Table| {

@@ -861,7 +861,8 @@ fn locked_tables(statements: &[Statement]) -> Vec<Vec<String>> {
         let lock = haste_sql::lock_of(&statement.text);
         if !lock.lets_application_through() {
             for table in haste_sql::tables_of(&statement.text) {
-                let held = locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
+                let held =
+                    locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
                 if !created.contains(&table) && held.is_none_or(|held| held < lock) {
                     let names = match qualified_name(&table) {
                         true => vec![table.clone()],

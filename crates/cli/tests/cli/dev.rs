@@ -1646,3 +1646,25 @@ CREATE VIEW big_deals AS SELECT d.id, a.name FROM deals d JOIN accounts a ON a.i
         "the view reads public's tables"
     );
 }
+
+/// A unique key dropped with a table whose foreign key references it: the foreign keys of the
+/// tables that go are dropped first, before any key they reference (the key first failed with
+/// 2BP01, in the down.sql of the migration adding both, and in the migration dropping them).
+#[test]
+fn a_key_referenced_by_a_dropped_table_goes_after_its_foreign_key() {
+    let Some(db) = database() else { return };
+    let dir = TempDir::new("dev-key-order");
+    let without = "CREATE TABLE accounts (id bigint PRIMARY KEY, code text NOT NULL);";
+    let with = "CREATE TABLE accounts (id bigint PRIMARY KEY, code text NOT NULL UNIQUE);
+CREATE TABLE events (id bigint PRIMARY KEY, acode text REFERENCES accounts (code));";
+    assert_eq!(dev(&dir, &db, without, &["--name", "init"]).code, 0);
+    let added = dev(&dir, &db, with, &["--name", "events"]);
+    assert_eq!(added.code, 0, "{added:?}");
+    let down = read(&folders(&dir).last().unwrap().join("down.sql"));
+    let (fkey, key) =
+        (down.find("\"events_acode_fkey\"").unwrap(), down.find("\"accounts_code_key\"").unwrap());
+    assert!(fkey < key, "the foreign key goes first:\n{down}");
+    let dropped = dev(&dir, &db, without, &["--name", "drop_events", "--accept-data-loss"]);
+    assert_eq!(dropped.code, 0, "{dropped:?}");
+    assert_eq!(matches(&dir, &db, without).code, 0);
+}
