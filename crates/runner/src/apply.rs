@@ -850,9 +850,9 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 /// than the creation's (or with one where the creation had none) is taken for another table.
 /// Each is the names it may have: an unqualified one after a `SET search_path` of the
 /// statements is looked for in that path's schemas first.
-fn locked_tables(statements: &[Statement]) -> Vec<Vec<String>> {
+fn locked_tables(statements: &[Statement]) -> Vec<Locked> {
     let mut created: Vec<String> = Vec::new();
-    let mut locked: Vec<(String, haste_sql::Lock, Vec<String>)> = Vec::new();
+    let mut locked: Vec<(String, haste_sql::Lock, Locked)> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     for statement in statements {
         if let Some(set) = haste_sql::search_path_set(&statement.text) {
@@ -860,6 +860,7 @@ fn locked_tables(statements: &[Statement]) -> Vec<Vec<String>> {
         }
         let lock = haste_sql::lock_of(&statement.text);
         if !lock.lets_application_through() {
+            let alone = haste_sql::tables_locked_alone(&statement.text);
             for table in haste_sql::tables_of(&statement.text) {
                 let held =
                     locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
@@ -872,13 +873,22 @@ fn locked_tables(statements: &[Statement]) -> Vec<Vec<String>> {
                             .chain([table.clone()])
                             .collect(),
                     };
-                    locked.push((table, lock, names));
+                    let with_descendants = !alone.contains(&table);
+                    locked.push((table, lock, Locked { names, with_descendants }));
                 }
             }
         }
         created.extend(haste_sql::tables_created(&statement.text));
     }
-    locked.into_iter().map(|(_, _, names)| names).collect()
+    locked.into_iter().map(|(_, _, table)| table).collect()
+}
+
+/// A table an attempt locks: the names it may have ([`locked_tables`]), and whether its
+/// partitions and inheritance children are locked with it (not under `ONLY`, nor by a rename).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Locked {
+    names: Vec<String>,
+    with_descendants: bool,
 }
 
 /// Whether a table's name as SQL text (quoted by [`haste_sql::quote_ident`]) holds a schema: a
@@ -897,11 +907,21 @@ fn qualified_name(table: &str) -> bool {
 /// inheritance children), as the server says; one each where it cannot say, and for a table it
 /// does not find (one the statements create in a way not read). Asked between transactions
 /// only: a failed query must not abort one of the migration's.
-fn relations_locked(connection: &mut dyn Connection, tables: &[Vec<String>]) -> Vec<usize> {
-    match connection.relations_locked(tables) {
-        Ok(counts) if counts.len() == tables.len() => counts.into_iter().map(|count| count.max(1)).collect(),
-        _ => vec![1; tables.len()],
+fn relations_locked(connection: &mut dyn Connection, tables: &[Locked]) -> Vec<usize> {
+    let asked: Vec<Vec<String>> =
+        tables.iter().filter(|table| table.with_descendants).map(|table| table.names.clone()).collect();
+    let mut counts = match connection.relations_locked(&asked) {
+        Ok(counts) if counts.len() == asked.len() => counts,
+        _ => vec![1; asked.len()],
     }
+    .into_iter();
+    tables
+        .iter()
+        .map(|table| match table.with_descendants {
+            true => counts.next().unwrap_or(1).max(1),
+            false => 1,
+        })
+        .collect()
 }
 
 /// The lock timeout of each lock an attempt waits for: `lock_timeout` shared between the
@@ -1115,7 +1135,7 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     // Each unit's budget, its lock timeout shared between the relations its statements lock;
     // what each table locked stands for is asked once, before anything runs.
-    let sizes: Vec<(Vec<String>, usize)> = match connection.dialect() {
+    let sizes: Vec<(Locked, usize)> = match connection.dialect() {
         Dialect::Postgres => {
             let tables = locked_tables(&statements[from..]);
             let counts = relations_locked(&mut *connection, &tables);

@@ -565,18 +565,34 @@ pub fn tables_of(statement: &str) -> Vec<String> {
     let quoted = quoted_table;
     // The parser lists its tables as `schema.name` text, which a name holding a dot would cut
     // at the wrong place: each is taken from the tree's own name, schema and table apart.
-    let listed = parsed.tables();
-    let mut tables: Vec<String> = Vec::new();
-    for (node, _, _, _) in parsed.protobuf.nodes() {
-        if let pg_query::NodeRef::RangeVar(range) = node {
-            let joined = match range.schemaname.as_str() {
-                "" => range.relname.clone(),
-                schema => format!("{schema}.{}", range.relname),
-            };
-            let table = quoted(&range.schemaname, &range.relname);
-            if listed.contains(&joined) && !tables.contains(&table) {
-                tables.push(table);
+    // One the tree holds as a list of names (`DROP TRIGGER ... ON s.t`), not a range, is cut at
+    // its last dot.
+    let ranges: Vec<(String, String)> = parsed
+        .protobuf
+        .nodes()
+        .into_iter()
+        .filter_map(|(node, _, _, _)| match node {
+            pg_query::NodeRef::RangeVar(range) => {
+                let joined = match range.schemaname.as_str() {
+                    "" => range.relname.clone(),
+                    schema => format!("{schema}.{}", range.relname),
+                };
+                Some((joined, quoted(&range.schemaname, &range.relname)))
             }
+            _ => None,
+        })
+        .collect();
+    let mut tables: Vec<String> = Vec::new();
+    for listed in parsed.tables() {
+        let table = match ranges.iter().find(|(joined, _)| *joined == listed) {
+            Some((_, table)) => table.clone(),
+            None => match listed.rsplit_once('.') {
+                Some((schema, name)) => quoted(schema, name),
+                None => quoted("", &listed),
+            },
+        };
+        if !tables.contains(&table) {
+            tables.push(table);
         }
     }
     // Tables locked though not listed as read or written: the parent a new partition or
@@ -657,6 +673,46 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         }
     }
     tables
+}
+
+/// The tables among [`tables_of`] a PostgreSQL statement locks without their partitions or
+/// inheritance children: named with `ONLY`, renamed or moved to another schema, or a table a
+/// partition is attached to or detached from (locked itself, and the partition named).
+pub fn tables_locked_alone(statement: &str) -> Vec<String> {
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    let mut alone: Vec<String> = Vec::new();
+    let mut add = |range: &pg_query::protobuf::RangeVar| {
+        let table = quoted_table(&range.schemaname, &range.relname);
+        if !alone.contains(&table) {
+            alone.push(table);
+        }
+    };
+    for (node, _, _, _) in parsed.protobuf.nodes() {
+        if let pg_query::NodeRef::RangeVar(range) = node
+            && !range.inh
+        {
+            add(range);
+        }
+    }
+    let partition_command = |command: &pg_query::Node| {
+        matches!(&command.node, Some(NodeEnum::AlterTableCmd(command))
+            if [AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition, AlterTableType::AtDetachPartitionFinalize]
+                .iter()
+                .any(|kind| command.subtype == *kind as i32))
+    };
+    for statement in &parsed.protobuf.stmts {
+        match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
+            Some(NodeEnum::RenameStmt(rename)) => rename.relation.iter().for_each(&mut add),
+            Some(NodeEnum::AlterObjectSchemaStmt(moved)) => moved.relation.iter().for_each(&mut add),
+            Some(NodeEnum::AlterTableStmt(alter))
+                if !alter.cmds.is_empty() && alter.cmds.iter().all(partition_command) =>
+            {
+                alter.relation.iter().for_each(&mut add)
+            }
+            _ => {}
+        }
+    }
+    alone
 }
 
 /// A table's name as SQL text: quoted, schema-qualified when `schema` is not empty.
@@ -1291,6 +1347,18 @@ mod tests {
         assert_eq!(tables_of("ALTER TABLE crm.\"Deals\" ADD COLUMN a int"), ["\"crm\".\"Deals\""]);
         assert_eq!(tables_of("UPDATE t SET a = (SELECT max(b) FROM u)").len(), 2);
         assert!(tables_of("CREATE TABEL t (a int)").is_empty());
+        // Locked without their partitions.
+        for statement in [
+            "ALTER TABLE ONLY p ALTER COLUMN a SET DEFAULT 1",
+            "ALTER TABLE p RENAME TO q",
+            "ALTER TABLE p SET SCHEMA s",
+            "ALTER TABLE p DETACH PARTITION p1",
+            "LOCK TABLE ONLY p",
+        ] {
+            assert_eq!(tables_locked_alone(statement), ["\"p\""], "{statement}");
+        }
+        assert!(tables_locked_alone("ALTER TABLE p ADD COLUMN a int").is_empty());
+        assert_eq!(tables_of("DROP TRIGGER g ON s.t"), ["\"s\".\"t\""]);
         // A name holding a dot is one name, not a schema and a table.
         assert_eq!(tables_of("ALTER TABLE \"a.b\" ADD COLUMN c int"), ["\"a.b\""]);
         assert_eq!(tables_of("ALTER TABLE \"My S\".\"t.x\" ADD COLUMN c int"), ["\"My S\".\"t.x\""]);

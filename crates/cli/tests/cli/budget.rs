@@ -489,6 +489,8 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
         ), // A partitioned table is locked with each of its partitions, each a wait of its own:
         // p, p1, p2 and p2's partition p2a, then t.
         ("1_partitioned", "ALTER TABLE p ADD COLUMN i int;\nALTER TABLE t ADD COLUMN j int;", 80),
+        // A rename locks the partitioned table alone, not its partitions.
+        ("1_rename_partitioned", "ALTER TABLE p RENAME TO q;\nALTER TABLE t ADD COLUMN x int;", 200),
         // A table locked again in a stronger mode waits again, holding the weaker lock.
         ("1_upgrade", "CREATE INDEX t_id ON t (id);\nALTER TABLE t ADD COLUMN o int;", 200),
         // A table created in another schema is not the existing one of the same name.
