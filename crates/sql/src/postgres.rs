@@ -442,11 +442,60 @@ pub fn read_only_setting(statement: &str) -> Option<bool> {
 
 /// Whether a statement changes a setting of the session beyond its transaction (`SET
 /// search_path`, `SET ROLE`, `SET SESSION AUTHORIZATION`, `RESET`, `SET SESSION
-/// CHARACTERISTICS`): what a later statement of the file runs under. `SET LOCAL` and the
-/// transaction's own characteristics end with the transaction; `set_config(...)` in a query is
-/// not seen.
+/// CHARACTERISTICS`, and a `SELECT` of nothing but `set_config(<literal>, <literal>, false)`
+/// calls, as `pg_dump` writes its search path): what a later statement of the file runs under.
+/// `SET LOCAL` and the transaction's own characteristics end with the transaction; a
+/// `set_config` among other work (a table read, another call, a computed value) is not seen.
 pub fn sets_session(statement: &str) -> bool {
     first_setting(statement).is_some_and(|set| !set.is_local && !of_transaction(&set))
+        || selects_session_config(statement)
+}
+
+/// Whether a statement is `SELECT [pg_catalog.]set_config('name', 'value', false)`, one or more
+/// such calls with literal arguments and nothing else: a session setting run as a query.
+fn selects_session_config(statement: &str) -> bool {
+    use pg_query::protobuf::a_const::Val;
+    if !statement.to_ascii_lowercase().contains("set_config") {
+        return false;
+    }
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
+    let [only] = parsed.protobuf.stmts.as_slice() else { return false };
+    let Some(NodeEnum::SelectStmt(select)) = only.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) else {
+        return false;
+    };
+    let literal = |node: &pg_query::Node| match node.node.as_ref() {
+        Some(NodeEnum::AConst(constant)) => constant.val.clone(),
+        _ => None,
+    };
+    let session_config = |target: &pg_query::Node| {
+        let Some(NodeEnum::ResTarget(target)) = target.node.as_ref() else { return false };
+        let Some(NodeEnum::FuncCall(call)) = target.val.as_ref().and_then(|value| value.node.as_ref()) else {
+            return false;
+        };
+        let name: Vec<&str> = call
+            .funcname
+            .iter()
+            .filter_map(|part| match part.node.as_ref() {
+                Some(NodeEnum::String(part)) => Some(part.sval.as_str()),
+                _ => None,
+            })
+            .collect();
+        let [setting, value, local] = call.args.as_slice() else { return false };
+        matches!(name.as_slice(), ["set_config"] | ["pg_catalog", "set_config"])
+            && matches!(literal(setting), Some(Val::Sval(_)))
+            && matches!(literal(value), Some(Val::Sval(_)))
+            && match literal(local) {
+                Some(Val::Boolval(local)) => !local.boolval,
+                Some(Val::Sval(local)) => matches!(local.sval.to_ascii_lowercase().as_str(), "false" | "f" | "off" | "no"),
+                _ => false,
+            }
+    };
+    select.from_clause.is_empty()
+        && select.where_clause.is_none()
+        && select.values_lists.is_empty()
+        && select.op == pg_query::protobuf::SetOperation::SetopNone as i32
+        && !select.target_list.is_empty()
+        && select.target_list.iter().all(session_config)
 }
 
 /// The statements of `statements` that made session-level settings still in force after them
@@ -572,7 +621,13 @@ mod tests {
         assert!(!sets_session("SET LOCAL search_path = app"));
         assert!(!sets_session("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"));
         assert!(!sets_session("SET transaction_isolation = 'serializable'"));
-        assert!(!sets_session("SELECT set_config('search_path', 'app', false)"));
+        // A query of nothing but session settings, as pg_dump writes its search path.
+        assert!(sets_session("SELECT pg_catalog.set_config('search_path', '', false)"));
+        assert!(sets_session("select set_config('search_path', 'app', false), set_config('a.b', 'c', 'false')"));
+        assert!(!sets_session("SELECT set_config('search_path', 'app', true)"));
+        assert!(!sets_session("SELECT set_config('search_path', current_setting('x'), false)"));
+        assert!(!sets_session("SELECT set_config('search_path', 'app', false), f()"));
+        assert!(!sets_session("SELECT set_config('search_path', 'app', false) FROM t"));
     }
 
     #[test]

@@ -468,21 +468,30 @@ fn doctor_says_whether_shadow_databases_are_confined() {
 /// wrong schema.
 #[test]
 fn a_resume_runs_the_rest_under_the_settings_the_file_made() {
-    let Some(db) = database() else { return };
-    let url = db.url.as_str();
-    let dir = migrations(&[(
-        "1_app",
-        "-- haste:transaction off\nCREATE SCHEMA app;\nCREATE SCHEMA wrong;\nSET search_path = app;\n\
-         BEGIN;\nSET search_path = wrong;\nROLLBACK;\nCREATE TABLE accounts (id int);\n\
-         CREATE TABLE ledger AS SELECT 1 / (SELECT count(*) FROM accounts)::int AS n;\n",
-    )]);
-    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
-    assert_eq!(run.code, 6, "{run:?}");
-    assert!(run.stderr.contains("22012"), "{run:?}");
-    db.execute("INSERT INTO app.accounts VALUES (1)");
-    let run = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_app"]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(db.value("SELECT to_regclass('app.ledger') IS NOT NULL").as_deref(), Some("t"));
+    // Also as pg_dump writes it: a query of nothing but set_config(..., false).
+    for setting in ["SET search_path = app", "SELECT pg_catalog.set_config('search_path', 'app', false)"] {
+        let Some(db) = database() else { return };
+        let url = db.url.as_str();
+        let dir = migrations(&[(
+            "1_app",
+            &format!(
+                "-- haste:transaction off\nCREATE SCHEMA app;\nCREATE SCHEMA wrong;\n{setting};\n\
+                 BEGIN;\nSET search_path = wrong;\nROLLBACK;\nCREATE TABLE accounts (id int);\n\
+                 CREATE TABLE ledger AS SELECT 1 / (SELECT count(*) FROM accounts)::int AS n;\n"
+            ),
+        )]);
+        let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+        assert_eq!(run.code, 6, "{setting}: {run:?}");
+        assert!(run.stderr.contains("22012"), "{setting}: {run:?}");
+        db.execute("INSERT INTO app.accounts VALUES (1)");
+        let run = haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_app"]);
+        assert_eq!(run.code, 0, "{setting}: {run:?}");
+        assert_eq!(
+            db.value("SELECT to_regclass('app.ledger') IS NOT NULL").as_deref(),
+            Some("t"),
+            "{setting}"
+        );
+    }
 }
 
 /// A migration of the history that fails on the shadow database (the confined role refuses a
