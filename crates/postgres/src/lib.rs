@@ -220,8 +220,9 @@ impl PgConnection {
         PgConnection::open(url, None, application_name, lock_scope, Limits::default())
     }
 
-    /// [`connect`](Self::connect) for applying migrations: `limits` become the session's own
-    /// defaults (startup options `-c lock_timeout=...`, as a URL's `options` would set them).
+    /// [`connect`](Self::connect) for applying migrations: the lock timeout of `limits` becomes
+    /// the session's own default (startup option `-c lock_timeout=...`, as a URL's `options`
+    /// would set it).
     /// `RESET ALL`, `RESET lock_timeout` and `SET ... TO DEFAULT` go back to the session's
     /// defaults, and a migration can run them where the runner never sees them (inside a `DO`
     /// block, an `EXECUTE`, a function it calls) before statements that take locks: those then
@@ -979,13 +980,12 @@ fn session_row(row: Vec<Option<String>>) -> LockHolder {
 /// The startup settings that make `limits` a session's defaults ([`PgConnection::connect_for_migrations`]):
 /// a lock timeout of none or zero and no statement timeout leave the server's.
 fn startup_settings(limits: Limits) -> Vec<(&'static str, String)> {
-    let millis = |limit: Duration| format!("{}ms", limit.as_millis());
-    let lock_timeout = limits.lock_timeout.filter(|timeout| !timeout.is_zero()).map(millis);
-    let statement_timeout = limits.statement_timeout.map(millis);
-    [("lock_timeout", lock_timeout), ("statement_timeout", statement_timeout)]
-        .into_iter()
-        .filter_map(|(name, value)| Some((name, value?)))
-        .collect()
+    // The lock timeout only: the session's own work (creating the history tables, emptying the
+    // database for a reset, reading the schema) takes no lock an application waits behind for
+    // long, but may take longer than a statement timeout meant for migration statements, which
+    // the runner sets around each of those.
+    let lock_timeout = limits.lock_timeout.filter(|timeout| !timeout.is_zero());
+    lock_timeout.map(|timeout| ("lock_timeout", format!("{}ms", timeout.as_millis()))).into_iter().collect()
 }
 
 /// `SET [LOCAL] lock_timeout ...; SET [LOCAL] statement_timeout ...`. A lock timeout of zero

@@ -486,7 +486,9 @@ fn selects_session_config(statement: &str) -> bool {
             && matches!(literal(value), Some(Val::Sval(_)))
             && match literal(local) {
                 Some(Val::Boolval(local)) => !local.boolval,
-                Some(Val::Sval(local)) => matches!(local.sval.to_ascii_lowercase().as_str(), "false" | "f" | "off" | "no"),
+                Some(Val::Sval(local)) => {
+                    matches!(local.sval.to_ascii_lowercase().as_str(), "false" | "f" | "off" | "no")
+                }
                 _ => false,
             }
     };
@@ -623,7 +625,9 @@ mod tests {
         assert!(!sets_session("SET transaction_isolation = 'serializable'"));
         // A query of nothing but session settings, as pg_dump writes its search path.
         assert!(sets_session("SELECT pg_catalog.set_config('search_path', '', false)"));
-        assert!(sets_session("select set_config('search_path', 'app', false), set_config('a.b', 'c', 'false')"));
+        assert!(sets_session(
+            "select set_config('search_path', 'app', false), set_config('a.b', 'c', 'false')"
+        ));
         assert!(!sets_session("SELECT set_config('search_path', 'app', true)"));
         assert!(!sets_session("SELECT set_config('search_path', current_setting('x'), false)"));
         assert!(!sets_session("SELECT set_config('search_path', 'app', false), f()"));

@@ -604,3 +604,23 @@ fn reset_applies_the_migrations_held_for_the_next_release() {
     assert_eq!(deploy.code, 0, "{deploy:?}");
     assert_eq!(fresh.value("SELECT to_regclass('later') IS NULL").as_deref(), Some("t"), "{deploy:?}");
 }
+
+/// `migrate reset` empties the database outside the migrations' statement timeout (the session
+/// starts with it): dropping a schema of many objects under a short one failed with 57014.
+#[test]
+fn reset_empties_a_large_schema_whatever_the_statement_timeout() {
+    let Some(db) = database() else { return };
+    let tables: String =
+        (0..200).map(|i| format!("CREATE TABLE t{i} (id int PRIMARY KEY, v text);")).collect();
+    db.execute(&tables);
+    let dir = migrations(&[]);
+    let reset = haste(
+        dir.path(),
+        &["migrate", "reset", "--url", &db.url, "--statement-timeout", "1ms", "--retries", "0"],
+    );
+    assert_eq!(reset.code, 0, "{reset:?}");
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_tables WHERE tablename ~ '^t[0-9]+$'").as_deref(),
+        Some("0")
+    );
+}
