@@ -431,7 +431,7 @@ impl Applier<'_> {
         if self.connection.dialect() != Dialect::Postgres {
             return limits;
         }
-        let statements = &plan.statements[range];
+        let statements = &plan.statements[range.clone()];
         let waits_by_design =
             statements.iter().all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
         // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
@@ -442,7 +442,7 @@ impl Applier<'_> {
         {
             true => Some(self.settings.lock_deadline),
             false if limits.lock_timeout.is_some_and(|timeout| !timeout.is_zero()) => {
-                let tables = locked_tables(statements);
+                let tables = locked_tables(&plan.statements, range);
                 let relations = relations_locked(&mut *self.connection, &tables).into_iter().sum();
                 per_lock(limits.lock_timeout, relations)
             }
@@ -848,15 +848,18 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 /// once per wait: a table locked again in a stronger mode waits again, holding the weaker lock
 /// meanwhile. Tables they create first are not among them; a name written with another schema
 /// than the creation's (or with one where the creation had none) is taken for another table.
-/// Each is the names it may have: an unqualified one after a `SET search_path` of the
-/// statements is looked for in that path's schemas first.
-fn locked_tables(statements: &[Statement]) -> Vec<Locked> {
+/// Each is the names it may have: an unqualified one after a `SET search_path` of the file
+/// (before `within` too: the session keeps it) is looked for in that path's schemas first.
+fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Vec<Locked> {
     let mut created: Vec<String> = Vec::new();
     let mut locked: Vec<(String, haste_sql::Lock, Locked)> = Vec::new();
     let mut path: Vec<String> = Vec::new();
-    for statement in statements {
+    for (index, statement) in statements[..within.end].iter().enumerate() {
         if let Some(set) = haste_sql::search_path_set(&statement.text) {
             path = set;
+        }
+        if index < within.start {
+            continue;
         }
         let lock = haste_sql::lock_of(&statement.text);
         if !lock.lets_application_through() {
@@ -1137,7 +1140,7 @@ pub(crate) fn run_as_written(
     // what each table locked stands for is asked once, before anything runs.
     let sizes: Vec<(Locked, usize)> = match connection.dialect() {
         Dialect::Postgres => {
-            let tables = locked_tables(&statements[from..]);
+            let tables = locked_tables(statements, from..statements.len());
             let counts = relations_locked(&mut *connection, &tables);
             tables.into_iter().zip(counts).collect()
         }
@@ -1146,7 +1149,8 @@ pub(crate) fn run_as_written(
     let budget = |start: usize| {
         let mut budget = budget();
         if !sizes.is_empty() {
-            let relations = locked_tables(unit_at(statements, start))
+            let unit = start..start + unit_at(statements, start).len();
+            let relations = locked_tables(statements, unit)
                 .iter()
                 .map(|table| sizes.iter().find(|(name, _)| name == table).map_or(1, |(_, size)| *size))
                 .sum();

@@ -506,6 +506,12 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "SET search_path = app;\nALTER TABLE ap ADD COLUMN s int;\nALTER TABLE public.t ADD COLUMN v int;",
             100,
         ),
+        // The same in a block of the file's own after the SET: the session keeps the path.
+        (
+            "1_search_path_block",
+            "SET search_path = app;\nBEGIN;\nALTER TABLE ap ADD COLUMN s int;\nALTER TABLE public.t ADD COLUMN v int;\nCOMMIT;",
+            100,
+        ),
         // A DO block locks what its statements (and a literal it EXECUTEs) lock.
         (
             "1_do_block",
