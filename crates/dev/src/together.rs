@@ -7,7 +7,7 @@
 //! one in a migration of their own, which the runner applies whole or not at all.
 
 use haste_diff::{SchemaChange, Step};
-use haste_schema::{ConstraintKind, Index, Schema, qualified};
+use haste_schema::{Constraint, ConstraintKind, Index, Schema, qualified};
 use haste_sql::quote_ident;
 
 use crate::draft::Draft;
@@ -244,23 +244,31 @@ fn sorted(columns: &[String]) -> Vec<String> {
 /// A key: its table and its columns, sorted.
 type Key = (TableName, Vec<String>);
 
+/// The index a step builds, as `target` has it.
+fn target_index<'a>(target: &'a Schema, index: &haste_diff::Named) -> Option<&'a Index> {
+    target.indexes.iter().find(|i| i.schema == index.schema && i.name == index.name)
+}
+
+/// The constraint a step adds, as `target` has it.
+fn target_constraint<'a>(target: &'a Schema, constraint: &haste_diff::OfTable) -> Option<&'a Constraint> {
+    target
+        .tables
+        .iter()
+        .find(|t| t.schema == constraint.schema && t.name == constraint.table)
+        .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
+}
+
 /// The table a step builds an index or adds a constraint on, and the key a foreign key it adds
 /// references, as `target` has them; `None` for other steps.
 fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Key>)> {
     match &step.source {
-        SchemaChange::CreateIndex(index) => target
-            .indexes
-            .iter()
-            .find(|i| i.schema == index.schema && i.name == index.name)
-            .map(|i| ((i.schema.clone(), i.table.clone()), None)),
+        SchemaChange::CreateIndex(index) => {
+            target_index(target, index).map(|i| ((i.schema.clone(), i.table.clone()), None))
+        }
         SchemaChange::AddConstraint { constraint, kind } => {
             let table = (constraint.schema.clone(), constraint.table.clone());
             let referenced = match kind {
-                ConstraintKind::ForeignKey => target
-                    .tables
-                    .iter()
-                    .find(|t| t.schema == constraint.schema && t.name == constraint.table)
-                    .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
+                ConstraintKind::ForeignKey => target_constraint(target, constraint)
                     .and_then(|c| c.references.as_ref())
                     .map(|r| ((r.schema.clone(), r.table.clone()), sorted(&r.columns))),
                 _ => None,
@@ -280,20 +288,13 @@ fn key_made(step: &Step, target: &Schema) -> Option<(TableName, Option<Vec<Strin
             constraint,
             kind: ConstraintKind::PrimaryKey | ConstraintKind::Unique,
         } => {
-            let columns = target
-                .tables
-                .iter()
-                .find(|t| t.schema == constraint.schema && t.name == constraint.table)
-                .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
-                .map(|c| sorted(&c.columns));
+            let columns = target_constraint(target, constraint).map(|c| sorted(&c.columns));
             // A key whose columns the model does not say could be any: it holds back every
             // foreign key to its table.
             Some(((constraint.schema.clone(), constraint.table.clone()), Some(columns.unwrap_or_default())))
         }
-        SchemaChange::CreateIndex(index) => target
-            .indexes
-            .iter()
-            .find(|i| i.unique && i.schema == index.schema && i.name == index.name)
+        SchemaChange::CreateIndex(index) => target_index(target, index)
+            .filter(|i| i.unique)
             .map(|i| ((i.schema.clone(), i.table.clone()), Some(sorted(&i.columns)))),
         _ => None,
     }

@@ -562,7 +562,6 @@ pub fn lock_of(statement: &str) -> Lock {
 /// so): the ones it may wait for a lock on.
 pub fn tables_of(statement: &str) -> Vec<String> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
-    let quoted = quoted_table;
     // The parser lists its tables as `schema.name` text, which a name holding a dot would cut
     // at the wrong place: each is taken from the tree's own name, schema and table apart.
     // One the tree holds as a list of names (`DROP TRIGGER ... ON s.t`), not a range, is cut at
@@ -577,7 +576,7 @@ pub fn tables_of(statement: &str) -> Vec<String> {
                     "" => range.relname.clone(),
                     schema => format!("{schema}.{}", range.relname),
                 };
-                Some((joined, quoted(&range.schemaname, &range.relname)))
+                Some((joined, quoted_table(&range.schemaname, &range.relname)))
             }
             _ => None,
         })
@@ -587,8 +586,8 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         let table = match ranges.iter().find(|(joined, _)| *joined == listed) {
             Some((_, table)) => table.clone(),
             None => match listed.rsplit_once('.') {
-                Some((schema, name)) => quoted(schema, name),
-                None => quoted("", &listed),
+                Some((schema, name)) => quoted_table(schema, name),
+                None => quoted_table("", &listed),
             },
         };
         if !tables.contains(&table) {
@@ -667,7 +666,7 @@ pub fn tables_of(statement: &str) -> Vec<String> {
         }
     }
     for range in named {
-        let table = quoted(&range.schemaname, &range.relname);
+        let table = quoted_table(&range.schemaname, &range.relname);
         if !tables.contains(&table) {
             tables.push(table);
         }
@@ -731,14 +730,19 @@ pub fn tables_created(statement: &str) -> Vec<String> {
         .protobuf
         .stmts
         .iter()
-        .filter_map(|statement| match statement.stmt.as_ref()?.node.as_ref()? {
-            NodeEnum::CreateStmt(create) => create.relation.as_ref(),
-            NodeEnum::CreateTableAsStmt(create) => create.into.as_ref()?.rel.as_ref(),
-            NodeEnum::ViewStmt(view) => view.view.as_ref(),
-            _ => None,
-        })
+        .filter_map(|statement| relation_created(statement.stmt.as_ref()?.node.as_ref()?))
         .map(|range| quoted_table(&range.schemaname, &range.relname))
         .collect()
+}
+
+/// The table, view or materialized view a statement creates, as written.
+fn relation_created(node: &NodeEnum) -> Option<&pg_query::protobuf::RangeVar> {
+    match node {
+        NodeEnum::CreateStmt(create) => create.relation.as_ref(),
+        NodeEnum::CreateTableAsStmt(create) => create.into.as_ref()?.rel.as_ref(),
+        NodeEnum::ViewStmt(view) => view.view.as_ref(),
+        _ => None,
+    }
 }
 
 /// A table or column a statement creates, or names anew by renaming (names as PostgreSQL reads
@@ -766,18 +770,8 @@ pub fn created_of(statement: &str) -> Option<Vec<Created>> {
         match node {
             NodeEnum::DoStmt(_) | NodeEnum::CallStmt(_) => return None,
             NodeEnum::SelectStmt(_) if calls_functions(node) => return None,
-            NodeEnum::CreateStmt(create) => {
-                created.extend(create.relation.as_ref().map(|r| Created::Table(r.relname.clone())))
-            }
-            NodeEnum::CreateTableAsStmt(create) => created.extend(
-                create
-                    .into
-                    .as_ref()
-                    .and_then(|into| into.rel.as_ref())
-                    .map(|r| Created::Table(r.relname.clone())),
-            ),
-            NodeEnum::ViewStmt(view) => {
-                created.extend(view.view.as_ref().map(|r| Created::Table(r.relname.clone())))
+            NodeEnum::CreateStmt(_) | NodeEnum::CreateTableAsStmt(_) | NodeEnum::ViewStmt(_) => {
+                created.extend(relation_created(node).map(|r| Created::Table(r.relname.clone())))
             }
             NodeEnum::AlterTableStmt(alter) => {
                 let table = alter.relation.as_ref().map(|r| r.relname.clone()).unwrap_or_default();
