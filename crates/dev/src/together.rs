@@ -258,19 +258,54 @@ fn target_constraint<'a>(target: &'a Schema, constraint: &haste_diff::OfTable) -
         .and_then(|t| t.constraints.iter().find(|c| c.name == constraint.name))
 }
 
-/// The table a step builds an index or adds a constraint on, and the key a foreign key it adds
-/// references, as `target` has them; `None` for other steps.
-fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Key>)> {
+/// What a step on a table needs made before it: the key a foreign key references, or the index
+/// a partition's index is attached to.
+#[derive(Debug, PartialEq)]
+enum Needs {
+    Key(Key),
+    ParentIndex(TableName),
+}
+
+/// What a step makes that another may need first ([`Needs`]).
+#[derive(Debug, PartialEq)]
+enum Made {
+    Table(TableName),
+    /// A key on a table's columns (a primary key, a unique constraint or index), the columns
+    /// sorted; none where the model does not say which, which could be any.
+    Key(TableName, Vec<String>),
+    /// An index, as (`schema`, `name`).
+    Index(TableName),
+}
+
+impl Needs {
+    fn met_by(&self, made: &Made) -> bool {
+        match (self, made) {
+            (Needs::Key((table, _)), Made::Table(made)) => table == made,
+            (Needs::Key((table, columns)), Made::Key(made, key)) => {
+                table == made && (key.is_empty() || key == columns)
+            }
+            (Needs::ParentIndex(index), Made::Index(made)) => index == made,
+            _ => false,
+        }
+    }
+}
+
+/// The table a step builds an index or adds a constraint on, and what that step needs made
+/// first, as `target` has them; `None` for other steps.
+fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Needs>)> {
     match &step.source {
         SchemaChange::CreateIndex(index) => {
             target_index(target, index).map(|i| ((i.schema.clone(), i.table.clone()), None))
         }
+        SchemaChange::AttachIndex(index) => target_index(target, index).map(|i| {
+            ((i.schema.clone(), i.table.clone()), i.attached_to.clone().map(Needs::ParentIndex))
+        }),
         SchemaChange::AddConstraint { constraint, kind } => {
             let table = (constraint.schema.clone(), constraint.table.clone());
             let referenced = match kind {
                 ConstraintKind::ForeignKey => target_constraint(target, constraint)
                     .and_then(|c| c.references.as_ref())
-                    .map(|r| ((r.schema.clone(), r.table.clone()), sorted(&r.columns))),
+                    .map(|r| Needs::Key(((r.schema.clone(), r.table.clone()), sorted(&r.columns)))),
                 _ => None,
             };
             Some((table, referenced))
@@ -279,11 +314,10 @@ fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Key>)>
     }
 }
 
-/// What a step makes that a foreign key may need first: a table (no columns), or a key on a
-/// table's columns (a primary key, a unique constraint, a unique index), the columns sorted.
-fn key_made(step: &Step, target: &Schema) -> Option<(TableName, Option<Vec<String>>)> {
+/// What a step makes that a later one may need first ([`Made`]).
+fn made_by(step: &Step, target: &Schema) -> Vec<Made> {
     match &step.source {
-        SchemaChange::CreateTable(table) => Some(((table.schema.clone(), table.name.clone()), None)),
+        SchemaChange::CreateTable(table) => vec![Made::Table((table.schema.clone(), table.name.clone()))],
         SchemaChange::AddConstraint {
             constraint,
             kind: ConstraintKind::PrimaryKey | ConstraintKind::Unique,
@@ -291,22 +325,29 @@ fn key_made(step: &Step, target: &Schema) -> Option<(TableName, Option<Vec<Strin
             let columns = target_constraint(target, constraint).map(|c| sorted(&c.columns));
             // A key whose columns the model does not say could be any: it holds back every
             // foreign key to its table.
-            Some(((constraint.schema.clone(), constraint.table.clone()), Some(columns.unwrap_or_default())))
+            vec![Made::Key((constraint.schema.clone(), constraint.table.clone()), columns.unwrap_or_default())]
         }
-        SchemaChange::CreateIndex(index) => target_index(target, index)
-            .filter(|i| i.unique)
-            .map(|i| ((i.schema.clone(), i.table.clone()), Some(sorted(&i.columns)))),
-        _ => None,
+        SchemaChange::CreateIndex(index) => {
+            let mut made = vec![Made::Index((index.schema.clone(), index.name.clone()))];
+            made.extend(
+                target_index(target, index)
+                    .filter(|i| i.unique)
+                    .map(|i| Made::Key((i.schema.clone(), i.table.clone()), sorted(&i.columns))),
+            );
+            made
+        }
+        _ => Vec::new(),
     }
 }
 
 /// The index builds and constraints on a table the draft creates, moved from a later piece to
 /// the end of the piece that creates it: built plainly, as on any new table, they belong with
 /// the creation (a migration that creates a table inside a stretch that must commit as one would
-/// otherwise leave its keys to a later file, whose lint takes the table for an old one). A
-/// foreign key stays where it is when the table it references is created, or the key on the
-/// columns it references (a primary key, unique constraint or unique index) built, between the
-/// two places; a piece left empty goes.
+/// otherwise leave its keys to a later file, whose lint takes the table for an old one). A step
+/// stays where it is when what it needs is made between the two places: a foreign key's
+/// referenced table, or the key on the columns it references (a primary key, unique constraint
+/// or unique index); a partition index's parent index, which its attachment needs. A piece
+/// left empty goes.
 fn with_their_tables(pieces: &mut Vec<(Option<Together>, Vec<Step>)>, target: &Schema) {
     for creating in 0..pieces.len() {
         let created: Vec<(String, String)> = pieces[creating]
@@ -321,27 +362,21 @@ fn with_their_tables(pieces: &mut Vec<(Option<Together>, Vec<Step>)>, target: &S
             continue;
         }
         let mut moved: Vec<Step> = Vec::new();
-        // The tables created, and the keys made, by what stays between the creating piece and
-        // a step.
-        let mut made_between: Vec<(TableName, Option<Vec<String>>)> = Vec::new();
+        // What stays between the creating piece and a step makes.
+        let mut made_between: Vec<Made> = Vec::new();
         for (_, steps) in pieces[creating + 1..].iter_mut() {
             let mut kept = Vec::new();
             for step in std::mem::take(steps) {
                 let keyed = keyed_table(&step, target);
                 let moves = !step.alone
-                    && keyed.is_some_and(|(table, referenced)| {
+                    && keyed.is_some_and(|(table, needs)| {
                         created.contains(&table)
-                            && referenced.is_none_or(|(table, columns)| {
-                                !made_between.iter().any(|(made, key)| {
-                                    *made == table
-                                        && key.as_ref().is_none_or(|key| key.is_empty() || *key == columns)
-                                })
-                            })
+                            && needs.is_none_or(|needs| !made_between.iter().any(|made| needs.met_by(made)))
                     });
                 match moves {
                     true => moved.push(step),
                     false => {
-                        made_between.extend(key_made(&step, target));
+                        made_between.extend(made_by(&step, target));
                         kept.push(step);
                     }
                 }
@@ -682,6 +717,92 @@ mod tests {
                         "CREATE UNIQUE INDEX CONCURRENTLY items_code_key",
                         "ADD CONSTRAINT items_code_key USING INDEX",
                         "ADD CONSTRAINT t3_code_fkey FOREIGN KEY",
+                    ]
+                ),
+            ]
+        );
+    }
+
+    /// A new partition's index goes with the partition's creation (a later file would build it
+    /// plainly on a table already there), but its attachment to a parent index the draft builds
+    /// later (dropped and made again on the partitioned table) stays after that build: moved
+    /// with the partition, it named an index not made yet (the shadow replay of `migrate dev`
+    /// failed with 42P01). One whose parent index is made before moves too.
+    #[test]
+    fn a_new_partitions_index_waits_for_its_parent_index() {
+        let mut note_c = index_on("events_c", "events_c_note_idx");
+        note_c.attached_to = Some(("public".into(), "note_idx".into()));
+        let mut kind_c = index_on("events_c", "events_c_kind_idx");
+        kind_c.attached_to = Some(("public".into(), "kind_idx".into()));
+        let events_c = haste_schema::Table {
+            schema: "public".into(),
+            name: "events_c".into(),
+            kind: haste_schema::TableKind::Regular,
+            partition_of: None,
+            partition_depth: 1,
+            inherits: Vec::new(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            comment: None,
+            row_security: false,
+            force_row_security: false,
+            storage_parameters: Vec::new(),
+            replica_identity: haste_schema::ReplicaIdentity::Default,
+            clustered_on: None,
+        };
+        let target = haste_schema::Schema {
+            tables: vec![events_c],
+            indexes: vec![index_on("events", "note_idx"), index_on("events", "kind_idx"), note_c, kind_c],
+            ..Default::default()
+        };
+        let index = |name: &str| SchemaChange::CreateIndex(named(name));
+        let attach = |name: &str| SchemaChange::AttachIndex(named(name));
+        let mut draft = Draft::empty(String::new(), "change".into());
+        let check = || SchemaChange::AddConstraint {
+            constraint: part("items_price_check"),
+            kind: ConstraintKind::Check,
+        };
+        draft.up = vec![
+            step("CREATE INDEX kind_idx ON ONLY events", index("kind_idx")),
+            step("DROP INDEX note_idx", SchemaChange::DropIndex(named("note_idx"))),
+            step(
+                "DROP CONSTRAINT items_price_check",
+                SchemaChange::DropConstraint(part("items_price_check")),
+            ),
+            step("CREATE TABLE events_c PARTITION OF events", SchemaChange::CreateTable(named("events_c"))),
+            step("ADD CONSTRAINT items_price_check NOT VALID", check()),
+            alone("VALIDATE CONSTRAINT items_price_check", check()),
+            step("CREATE INDEX events_c_kind_idx", index("events_c_kind_idx")),
+            step("ATTACH events_c_kind_idx", attach("events_c_kind_idx")),
+            step("CREATE INDEX note_idx ON ONLY events", index("note_idx")),
+            step("CREATE INDEX events_c_note_idx", index("events_c_note_idx")),
+            step("ATTACH events_c_note_idx", attach("events_c_note_idx")),
+        ];
+        let drafts = committing_together_apart(draft, "change", &target);
+        let shape: Vec<(&str, Vec<&str>)> =
+            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
+        assert_eq!(
+            shape,
+            [
+                (
+                    "",
+                    vec![
+                        "CREATE INDEX kind_idx ON ONLY events",
+                        "DROP INDEX note_idx",
+                        "DROP CONSTRAINT items_price_check",
+                        "CREATE TABLE events_c PARTITION OF events",
+                        "ADD CONSTRAINT items_price_check NOT VALID",
+                        "CREATE INDEX events_c_kind_idx",
+                        "ATTACH events_c_kind_idx",
+                        "CREATE INDEX events_c_note_idx",
+                    ]
+                ),
+                (
+                    "_after",
+                    vec![
+                        "VALIDATE CONSTRAINT items_price_check",
+                        "CREATE INDEX note_idx ON ONLY events",
+                        "ATTACH events_c_note_idx",
                     ]
                 ),
             ]

@@ -145,7 +145,7 @@ pub(crate) fn create_changed(plan: &mut Builder, families: &Families, tables: &T
         }
         for index in family {
             if let Some(statement) = index.attach_statement() {
-                let source = SchemaChange::CreateIndex(Named::new(&index.schema, &index.name));
+                let source = SchemaChange::AttachIndex(Named::new(&index.schema, &index.name));
                 // ACCESS EXCLUSIVE on the partition's index, which queries on the partition open.
                 plan.push(&source, statement, Lock::AccessExclusive, &[]);
             }

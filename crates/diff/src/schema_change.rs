@@ -145,8 +145,11 @@ pub enum SchemaChange {
     },
     /// A constraint dropped, to go or to be added again.
     DropConstraint(OfTable),
-    /// An index built (and attached to its parent table's index, for a partition's).
+    /// An index built.
     CreateIndex(Named),
+    /// A partition's index (named) attached to the index of its parent table, which must be
+    /// built first.
+    AttachIndex(Named),
     /// An index dropped, with the partitions' indexes attached to it.
     DropIndex(Named),
     /// A statistics object created.
