@@ -297,9 +297,8 @@ fn keyed_table(step: &Step, target: &Schema) -> Option<(TableName, Option<Needs>
         SchemaChange::CreateIndex(index) => {
             target_index(target, index).map(|i| ((i.schema.clone(), i.table.clone()), None))
         }
-        SchemaChange::AttachIndex(index) => target_index(target, index).map(|i| {
-            ((i.schema.clone(), i.table.clone()), i.attached_to.clone().map(Needs::ParentIndex))
-        }),
+        SchemaChange::AttachIndex(index) => target_index(target, index)
+            .map(|i| ((i.schema.clone(), i.table.clone()), i.attached_to.clone().map(Needs::ParentIndex))),
         SchemaChange::AddConstraint { constraint, kind } => {
             let table = (constraint.schema.clone(), constraint.table.clone());
             let referenced = match kind {
@@ -325,7 +324,10 @@ fn made_by(step: &Step, target: &Schema) -> Vec<Made> {
             let columns = target_constraint(target, constraint).map(|c| sorted(&c.columns));
             // A key whose columns the model does not say could be any: it holds back every
             // foreign key to its table.
-            vec![Made::Key((constraint.schema.clone(), constraint.table.clone()), columns.unwrap_or_default())]
+            vec![Made::Key(
+                (constraint.schema.clone(), constraint.table.clone()),
+                columns.unwrap_or_default(),
+            )]
         }
         SchemaChange::CreateIndex(index) => {
             let mut made = vec![Made::Index((index.schema.clone(), index.name.clone()))];

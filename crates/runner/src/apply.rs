@@ -10,7 +10,7 @@ use haste_sql::{Dialect, Statement, StatementKind, TransactionControl};
 use crate::budget::{Attempted, Budget, blockers, jittered, millis};
 use crate::error::{FailureState, GaveUp, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use crate::waits::add_sessions;
+use crate::waits::{add_sessions, catalog_tables, qualified};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {
@@ -850,9 +850,13 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 /// than the creation's (or with one where the creation had none) is taken for another table.
 /// Each is the names it may have: an unqualified one after a `SET search_path` of the file
 /// (before `within` too: the session keeps it) is looked for in that path's schemas first.
+/// Then, once each, the tables only the catalog names ([`haste_sql::catalog_tables_of`]: those
+/// joined by a foreign key a statement drops or rebuilds), which a statement locks whatever it
+/// held before.
 fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Vec<Locked> {
     let mut created: Vec<String> = Vec::new();
     let mut locked: Vec<(String, haste_sql::Lock, Locked)> = Vec::new();
+    let mut through_catalog: Vec<Locked> = Vec::new();
     let mut path: Vec<String> = Vec::new();
     for (index, statement) in statements[..within.end].iter().enumerate() {
         if let Some(set) = haste_sql::search_path_set(&statement.text) {
@@ -868,7 +872,7 @@ fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Ve
                 let held =
                     locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
                 if !created.contains(&table) && held.is_none_or(|held| held < lock) {
-                    let names = match qualified_name(&table) {
+                    let names = match qualified(&table) {
                         true => vec![table.clone()],
                         false => path
                             .iter()
@@ -877,52 +881,68 @@ fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Ve
                             .collect(),
                     };
                     let with_descendants = !alone.contains(&table);
-                    locked.push((table, lock, Locked { names, with_descendants }));
+                    locked.push((table, lock, Locked::Named { names, with_descendants }));
+                }
+            }
+            for through in haste_sql::catalog_tables_of(&statement.text) {
+                let found = Locked::ThroughCatalog { through, path: path.clone() };
+                if !through_catalog.contains(&found) {
+                    through_catalog.push(found);
                 }
             }
         }
         created.extend(haste_sql::tables_created(&statement.text));
     }
-    locked.into_iter().map(|(_, _, table)| table).collect()
+    locked.into_iter().map(|(_, _, table)| table).chain(through_catalog).collect()
 }
 
-/// A table an attempt locks: the names it may have ([`locked_tables`]), and whether its
-/// partitions and inheritance children are locked with it (not under `ONLY`, nor by a rename).
+/// What an attempt locks ([`locked_tables`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Locked {
-    names: Vec<String>,
-    with_descendants: bool,
+enum Locked {
+    /// A table it names: the names it may have, and whether its partitions and inheritance
+    /// children are locked with it (not under `ONLY`, nor by a rename).
+    Named { names: Vec<String>, with_descendants: bool },
+    /// The tables the catalog names for a statement, unqualified names looked for in `path`
+    /// first (the search path the file set before it).
+    ThroughCatalog { through: haste_sql::CatalogTable, path: Vec<String> },
 }
 
-/// Whether a table's name as SQL text (quoted by [`haste_sql::quote_ident`]) holds a schema: a
-/// dot outside the quotes.
-fn qualified_name(table: &str) -> bool {
-    let mut quoted = false;
-    table.chars().any(|c| {
-        if c == '"' {
-            quoted = !quoted;
-        }
-        c == '.' && !quoted
-    })
-}
-
-/// How many relations each of `tables` stands for when locked (the table, its partitions and
-/// inheritance children), as the server says; one each where it cannot say, and for a table it
-/// does not find (one the statements create in a way not read). Asked between transactions
+/// How many relations each of `tables` stands for when locked, as the server says: a named
+/// table with its partitions and inheritance children, the tables the catalog names for a
+/// statement. A named table the server does not find (one the statements create in a way not
+/// read) counts one, as does each where the server cannot say. Asked between transactions
 /// only: a failed query must not abort one of the migration's.
 fn relations_locked(connection: &mut dyn Connection, tables: &[Locked]) -> Vec<usize> {
-    let asked: Vec<Vec<String>> =
-        tables.iter().filter(|table| table.with_descendants).map(|table| table.names.clone()).collect();
-    let mut counts = match connection.relations_locked(&asked) {
-        Ok(counts) if counts.len() == asked.len() => counts,
-        _ => vec![1; asked.len()],
+    let trees: Vec<Vec<String>> = tables
+        .iter()
+        .filter_map(|table| match table {
+            Locked::Named { names, with_descendants: true } => Some(names.clone()),
+            _ => None,
+        })
+        .collect();
+    let through: Vec<(haste_sql::CatalogTable, Vec<String>)> = tables
+        .iter()
+        .filter_map(|table| match table {
+            Locked::ThroughCatalog { through, path } => Some((through.clone(), path.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut tree_sizes = match connection.relations_locked(&trees) {
+        Ok(counts) if counts.len() == trees.len() => counts,
+        _ => vec![1; trees.len()],
+    }
+    .into_iter();
+    let mut found = match catalog_tables(&mut *connection, &through) {
+        Ok(found) => found.into_iter().map(|tables| tables.len()).collect(),
+        Err(_) => vec![1; through.len()],
     }
     .into_iter();
     tables
         .iter()
-        .map(|table| match table.with_descendants {
-            true => counts.next().unwrap_or(1).max(1),
-            false => 1,
+        .map(|table| match table {
+            Locked::Named { with_descendants: true, .. } => tree_sizes.next().unwrap_or(1).max(1),
+            Locked::Named { with_descendants: false, .. } => 1,
+            Locked::ThroughCatalog { .. } => found.next().unwrap_or(1),
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 //! model behind `migrate plan`'s `waits_for` and the sessions a give-up names.
 
 use haste_driver::{Connection, DbError, LockHolder};
-use haste_sql::{CatalogTable, Lock, StatementKind, quote_ident, quote_literal};
+use haste_sql::{CatalogTable, KeyScope, Lock, StatementKind, quote_ident, quote_literal};
 
 /// How a statement that waits by design waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,37 +40,126 @@ pub(crate) fn add_sessions(sessions: &mut Vec<LockHolder>, more: Vec<LockHolder>
 }
 
 /// The tables a PostgreSQL `statement` locks, quoted as SQL text: those it names, and those the
-/// catalog names for it (an index's table, the table a dropped foreign key references): the one
-/// list behind `migrate plan`'s tables and blockers and the sessions a retry names. Reads only
-/// the catalog, which takes no table lock.
+/// catalog names for it (an index's table, the tables joined by a foreign key it drops or
+/// rebuilds): the one list behind `migrate plan`'s tables and blockers and the sessions a retry
+/// names. Reads only the catalog, which takes no table lock.
 pub(crate) fn locked_tables(
     connection: &mut dyn Connection,
     statement: &str,
 ) -> Result<Vec<String>, DbError> {
     let mut tables = haste_sql::tables_of(statement);
-    for through in haste_sql::catalog_tables_of(statement) {
-        let condition = match &through {
-            CatalogTable::OfIndex(index) => format!(
-                "c.oid = (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = to_regclass({}))",
-                quote_literal(index)
-            ),
-            CatalogTable::ReferencedBy { table, constraint } => format!(
-                "c.oid = (SELECT k.confrelid FROM pg_constraint k WHERE k.contype = 'f' \
-                 AND k.conrelid = to_regclass({}) AND k.conname = {})",
-                quote_literal(table),
-                quote_literal(constraint)
-            ),
-        };
-        let sql = format!(
-            "SELECT n.nspname, c.relname FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {condition}"
-        );
-        if let Some([Some(schema), Some(name)]) = connection.query_row(&sql)?.as_deref() {
+    let through: Vec<(CatalogTable, Vec<String>)> =
+        haste_sql::catalog_tables_of(statement).into_iter().map(|found| (found, Vec::new())).collect();
+    for table in catalog_tables(connection, &through)?.into_iter().flatten() {
+        if !tables.contains(&table) {
+            tables.push(table);
+        }
+    }
+    Ok(tables)
+}
+
+/// For each of `through`, the tables the catalog names for it (see [`CatalogTable`]),
+/// schema-qualified and quoted as SQL text, in one query. A name without a schema is looked
+/// for in the schemas given with it first (a search path the migration sets), then in the
+/// session's; one not found names no table. The tables joined by foreign keys include the
+/// partitions a partitioned table's foreign key reaches, not the statement's own table nor its
+/// partitions (locked as the table's own).
+pub(crate) fn catalog_tables(
+    connection: &mut dyn Connection,
+    through: &[(CatalogTable, Vec<String>)],
+) -> Result<Vec<Vec<String>>, DbError> {
+    if through.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<String> = through
+        .iter()
+        .enumerate()
+        .map(|(place, (found, path))| {
+            let regclass = |name: &str| {
+                let names: Vec<String> = match qualified(name) {
+                    true => vec![name.to_owned()],
+                    false => path.iter().map(|schema| format!("{}.{name}", quote_ident(schema))).chain([name.to_owned()]).collect(),
+                };
+                let found: Vec<String> =
+                    names.iter().map(|name| format!("to_regclass({})", quote_literal(name))).collect();
+                format!("coalesce({})::oid", found.join(", "))
+            };
+            match found {
+                CatalogTable::OfIndex(index) => format!(
+                    "SELECT {place}, i.indrelid FROM pg_index i WHERE i.indexrelid = {}",
+                    regclass(index)
+                ),
+                CatalogTable::KeyPartners { table, through, referenced, referencing } => {
+                    let table = regclass(table);
+                    let attnums = |columns: &[String]| {
+                        let names: Vec<String> = columns.iter().map(|column| quote_literal(column)).collect();
+                        format!(
+                            "ARRAY(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = {table} \
+                             AND a.attname = ANY (ARRAY[{}]::name[]))",
+                            names.join(", ")
+                        )
+                    };
+                    let (outgoing, incoming) = match through {
+                        KeyScope::Table => ("TRUE".to_owned(), "TRUE".to_owned()),
+                        KeyScope::Constraint(name) => (
+                            format!("k.conname = {}", quote_literal(name)),
+                            format!(
+                                "k.conindid = (SELECT u.conindid FROM pg_constraint u WHERE u.conrelid = {table} \
+                                 AND u.conname = {} AND u.contype IN ('p', 'u'))",
+                                quote_literal(name)
+                            ),
+                        ),
+                        KeyScope::Columns(columns) => (
+                            format!("k.conkey && {}", attnums(columns)),
+                            format!("k.confkey && {}", attnums(columns)),
+                        ),
+                    };
+                    // The foreign keys chosen, with the copies PostgreSQL keeps of each for
+                    // partitions (on either side), then every table they join.
+                    format!(
+                        "SELECT {place}, partner FROM (WITH RECURSIVE \
+                           chosen(oid) AS (SELECT k.oid FROM pg_constraint k WHERE k.contype = 'f' AND \
+                             (({referenced} AND k.conrelid = {table} AND {outgoing}) \
+                             OR ({referencing} AND k.confrelid = {table} AND {incoming})) \
+                             UNION SELECT k.oid FROM pg_constraint k JOIN chosen ON k.conparentid = chosen.oid), \
+                           tree(oid) AS (SELECT {table} UNION \
+                             SELECT i.inhrelid FROM pg_inherits i JOIN tree ON i.inhparent = tree.oid) \
+                           SELECT partner FROM (SELECT k.conrelid FROM pg_constraint k JOIN chosen USING (oid) \
+                             UNION SELECT k.confrelid FROM pg_constraint k JOIN chosen USING (oid)) joined(partner) \
+                           WHERE partner NOT IN (SELECT oid FROM tree WHERE oid IS NOT NULL)) partners"
+                    )
+                }
+            }
+        })
+        .collect();
+    let sql = format!(
+        "SELECT found.place, n.nspname, c.relname FROM ({}) found(place, oid) \
+         JOIN pg_class c ON c.oid = found.oid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         ORDER BY 1, 2, 3",
+        parts.join(" UNION ALL ")
+    );
+    let mut tables = vec![Vec::new(); through.len()];
+    for row in connection.query_rows(&sql)? {
+        if let [Some(place), Some(schema), Some(name)] = row.as_slice()
+            && let Some(found) = place.parse::<usize>().ok().and_then(|place| tables.get_mut(place))
+        {
             let table = format!("{}.{}", quote_ident(schema), quote_ident(name));
-            if !tables.contains(&table) {
-                tables.push(table);
+            if !found.contains(&table) {
+                found.push(table);
             }
         }
     }
     Ok(tables)
+}
+
+/// Whether a table's name as SQL text (quoted by [`quote_ident`]) holds a schema: a dot
+/// outside the quotes.
+pub(crate) fn qualified(table: &str) -> bool {
+    let mut quoted = false;
+    table.chars().any(|c| {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        c == '.' && !quoted
+    })
 }

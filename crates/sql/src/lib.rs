@@ -38,8 +38,8 @@ mod types;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{
-    CatalogTable, Created, Lock, LockedObject, LockedObjectKind, Work, catalog_tables_of, created_of,
-    default_computed_per_row, lock_of, objects_locked, statement_lock, statement_work,
+    CatalogTable, Created, KeyScope, Lock, LockedObject, LockedObjectKind, Work, catalog_tables_of,
+    created_of, default_computed_per_row, lock_of, objects_locked, statement_lock, statement_work,
     storage_parameter_lock, tables_created, tables_locked_alone, tables_of, work_of,
 };
 pub use placeholders::{Placeholder, placeholders};

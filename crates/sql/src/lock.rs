@@ -806,14 +806,32 @@ pub fn created_of(statement: &str) -> Option<Vec<Created>> {
 pub enum CatalogTable {
     /// The table of an index (quoted as SQL text): `DROP INDEX`, `REINDEX INDEX`.
     OfIndex(String),
-    /// The table the foreign key `constraint` of `table` (quoted) references, if it is one:
-    /// `ALTER TABLE ... DROP CONSTRAINT` locks it too.
-    ReferencedBy {
-        /// The table the constraint is on.
+    /// The tables joined to `table` (quoted) by the foreign keys `through` reaches: dropping a
+    /// foreign key, or the table or column it is on, removes its triggers from the table it
+    /// references, and a type change rebuilds it, each under ACCESS EXCLUSIVE on that table too.
+    KeyPartners {
+        /// The table the statement names.
         table: String,
-        /// The constraint's name.
-        constraint: String,
+        /// Which of the table's foreign keys (and of those referencing it) the statement touches.
+        through: KeyScope,
+        /// Whether the tables the chosen foreign keys of `table` reference are locked.
+        referenced: bool,
+        /// Whether the tables whose chosen foreign keys reference `table` are locked (`CASCADE`,
+        /// a referenced column's type change).
+        referencing: bool,
     },
+}
+
+/// Which foreign keys a statement on a table touches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyScope {
+    /// All of them: the table is dropped or emptied.
+    Table,
+    /// The constraint of that name (and, referencing the table, the foreign keys that depend on
+    /// it as their key).
+    Constraint(String),
+    /// Those over one of these columns.
+    Columns(Vec<String>),
 }
 
 /// An object a `DROP` names (`[schema.]name`), quoted as SQL text.
@@ -1046,9 +1064,9 @@ pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
 /// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
 pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
     let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
-    let quoted = |range: &pg_query::protobuf::RangeVar| match range.schemaname.as_str() {
-        "" => crate::quote_ident(&range.relname),
-        schema => format!("{}.{}", crate::quote_ident(schema), crate::quote_ident(&range.relname)),
+    let cascade = |behavior: i32| behavior == pg_query::protobuf::DropBehavior::DropCascade as i32;
+    let partners = |table: String, through: KeyScope, referenced: bool, referencing: bool| {
+        CatalogTable::KeyPartners { table, through, referenced, referencing }
     };
     let mut found = Vec::new();
     for statement in &parsed.protobuf.stmts {
@@ -1056,21 +1074,52 @@ pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
             Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
                 found.extend(drop.objects.iter().filter_map(dropped_name).map(CatalogTable::OfIndex));
             }
+            Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectTable as i32 => {
+                found.extend(
+                    drop.objects
+                        .iter()
+                        .filter_map(dropped_name)
+                        .map(|table| partners(table, KeyScope::Table, true, cascade(drop.behavior))),
+                );
+            }
+            Some(NodeEnum::TruncateStmt(truncate)) if cascade(truncate.behavior) => {
+                found.extend(truncate.relations.iter().filter_map(|node| match &node.node {
+                    Some(NodeEnum::RangeVar(range)) => Some(partners(
+                        quoted_table(&range.schemaname, &range.relname),
+                        KeyScope::Table,
+                        false,
+                        true,
+                    )),
+                    _ => None,
+                }));
+            }
             Some(NodeEnum::ReindexStmt(reindex))
                 if reindex.kind == pg_query::protobuf::ReindexObjectType::ReindexObjectIndex as i32 =>
             {
-                found.extend(reindex.relation.as_ref().map(|index| CatalogTable::OfIndex(quoted(index))));
+                found.extend(
+                    reindex
+                        .relation
+                        .as_ref()
+                        .map(|index| CatalogTable::OfIndex(quoted_table(&index.schemaname, &index.relname))),
+                );
             }
             Some(NodeEnum::AlterTableStmt(alter)) => {
-                let Some(table) = alter.relation.as_ref().map(quoted) else { continue };
+                let Some(table) =
+                    alter.relation.as_ref().map(|range| quoted_table(&range.schemaname, &range.relname))
+                else {
+                    continue;
+                };
                 for command in &alter.cmds {
-                    if let Some(NodeEnum::AlterTableCmd(command)) = &command.node
-                        && command.subtype == AlterTableType::AtDropConstraint as i32
-                    {
-                        found.push(CatalogTable::ReferencedBy {
-                            table: table.clone(),
-                            constraint: command.name.clone(),
-                        });
+                    let Some(NodeEnum::AlterTableCmd(command)) = &command.node else { continue };
+                    let name = command.name.clone();
+                    let cascaded = cascade(command.behavior);
+                    let subtype = command.subtype;
+                    if subtype == AlterTableType::AtDropConstraint as i32 {
+                        found.push(partners(table.clone(), KeyScope::Constraint(name), true, cascaded));
+                    } else if subtype == AlterTableType::AtDropColumn as i32 {
+                        found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, cascaded));
+                    } else if subtype == AlterTableType::AtAlterColumnType as i32 {
+                        found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, true));
                     }
                 }
             }
@@ -1440,20 +1489,45 @@ mod tests {
     }
 
     #[test]
-    fn an_index_and_a_dropped_constraint_name_their_tables_through_the_catalog() {
+    fn an_index_and_the_foreign_keys_a_statement_drops_or_rebuilds_name_their_tables_through_the_catalog() {
         assert_eq!(
             catalog_tables_of("DROP INDEX s.i, j"),
             [CatalogTable::OfIndex(r#""s"."i""#.to_owned()), CatalogTable::OfIndex(r#""j""#.to_owned())]
         );
         assert_eq!(catalog_tables_of("REINDEX INDEX i"), [CatalogTable::OfIndex(r#""i""#.to_owned())]);
-        assert_eq!(
-            catalog_tables_of("ALTER TABLE child DROP CONSTRAINT child_pid_fkey"),
-            [CatalogTable::ReferencedBy {
-                table: r#""child""#.to_owned(),
-                constraint: "child_pid_fkey".to_owned()
-            }]
-        );
-        assert!(catalog_tables_of("ALTER TABLE child ADD COLUMN a int").is_empty());
+        let partners = |table: &str, through: KeyScope, referenced: bool, referencing: bool| {
+            CatalogTable::KeyPartners { table: table.to_owned(), through, referenced, referencing }
+        };
+        let constraint = |name: &str| KeyScope::Constraint(name.to_owned());
+        let columns = |name: &str| KeyScope::Columns(vec![name.to_owned()]);
+        for (sql, expected) in [
+            (
+                "ALTER TABLE child DROP CONSTRAINT child_pid_fkey",
+                vec![partners(r#""child""#, constraint("child_pid_fkey"), true, false)],
+            ),
+            (
+                "ALTER TABLE s.par DROP CONSTRAINT par_pkey CASCADE, DROP COLUMN a, ALTER COLUMN b TYPE bigint",
+                vec![
+                    partners(r#""s"."par""#, constraint("par_pkey"), true, true),
+                    partners(r#""s"."par""#, columns("a"), true, false),
+                    partners(r#""s"."par""#, columns("b"), true, true),
+                ],
+            ),
+            (
+                "DROP TABLE a, s.b CASCADE",
+                vec![
+                    partners(r#""a""#, KeyScope::Table, true, true),
+                    partners(r#""s"."b""#, KeyScope::Table, true, true),
+                ],
+            ),
+            ("DROP TABLE IF EXISTS a", vec![partners(r#""a""#, KeyScope::Table, true, false)]),
+            ("TRUNCATE a CASCADE", vec![partners(r#""a""#, KeyScope::Table, false, true)]),
+            ("TRUNCATE a", vec![]),
+            ("ALTER TABLE child ADD COLUMN a int", vec![]),
+            ("ALTER TABLE child RENAME COLUMN a TO b", vec![]),
+        ] {
+            assert_eq!(catalog_tables_of(sql), expected, "{sql}");
+        }
     }
 
     #[test]

@@ -523,6 +523,25 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             "BEGIN;\nALTER TABLE p ADD COLUMN k int;\nALTER TABLE t ADD COLUMN l int;\nCOMMIT;",
             80,
         ),
+        // Tables only the catalog names: dropping a foreign key locks the table it references
+        // (r), a partitioned one with its partitions (rp, rp1, rp2); dropping a table or a
+        // column drops its foreign keys; a referenced column's type change rebuilds those
+        // referencing it; TRUNCATE ... CASCADE empties the referencing tables.
+        ("1_drop_foreign_key", "ALTER TABLE f DROP CONSTRAINT f_r_fk;\nALTER TABLE t ADD COLUMN x int;", 133),
+        (
+            "1_drop_foreign_key_to_partitioned",
+            "ALTER TABLE f DROP CONSTRAINT f_rp_fk;\nALTER TABLE t ADD COLUMN x int;",
+            80,
+        ),
+        ("1_drop_table", "DROP TABLE f;\nALTER TABLE t ADD COLUMN x int;", 66),
+        ("1_drop_key_column", "ALTER TABLE f DROP COLUMN r_id;\nALTER TABLE t ADD COLUMN x int;", 133),
+        ("1_drop_other_column", "ALTER TABLE f DROP COLUMN note;\nALTER TABLE t ADD COLUMN x int;", 200),
+        (
+            "1_retype_referenced",
+            "ALTER TABLE r ALTER COLUMN id TYPE bigint;\nALTER TABLE t ADD COLUMN x int;",
+            133,
+        ),
+        ("1_truncate_cascade", "TRUNCATE r CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
     ];
     for (name, sql, per_lock) in cases {
         let Some(db) = database() else { return };
@@ -535,7 +554,13 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
              CREATE TABLE p2a PARTITION OF p2 FOR VALUES FROM (10) TO (20);
              CREATE SCHEMA app; CREATE TABLE app.ap (id int) PARTITION BY RANGE (id);
              CREATE TABLE app.ap1 PARTITION OF app.ap FOR VALUES FROM (0) TO (10);
-             CREATE TABLE app.ap2 PARTITION OF app.ap FOR VALUES FROM (10) TO (20)",
+             CREATE TABLE app.ap2 PARTITION OF app.ap FOR VALUES FROM (10) TO (20);
+             CREATE TABLE r (id int PRIMARY KEY);
+             CREATE TABLE rp (id int PRIMARY KEY) PARTITION BY RANGE (id);
+             CREATE TABLE rp1 PARTITION OF rp FOR VALUES FROM (0) TO (10);
+             CREATE TABLE rp2 PARTITION OF rp FOR VALUES FROM (10) TO (20);
+             CREATE TABLE f (id int, note text, r_id int CONSTRAINT f_r_fk REFERENCES r,
+               rp_id int CONSTRAINT f_rp_fk REFERENCES rp)",
         );
         let dir = migrations(&[(name, sql)]);
         let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
