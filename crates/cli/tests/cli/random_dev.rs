@@ -74,8 +74,9 @@ fn generated_migrations_pass_lint_and_deploy_over_rows_to_the_desired_schema() {
     let mut tally = Tally::default();
     for case in 0..cases {
         let (from, to) = RandomSchema::pair(&mut random);
+        // The seed comes last: a log cut in the middle keeps its tail, and with it the replay.
         let context = format!(
-            "HASTE_DEV_SEED={seed}, case {case}\n-- from.sql:\n{}\n-- to.sql:\n{}\n-- rows:\n{}",
+            "-- from.sql:\n{}\n-- to.sql:\n{}\n-- rows:\n{}\nreplay: HASTE_DEV_SEED={seed}, case {case}",
             from.sql, to.sql, from.rows
         );
         let (dev_db, prod) = (database().unwrap(), database().unwrap());
