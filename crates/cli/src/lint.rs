@@ -20,7 +20,8 @@ const DEFAULT_PG_VERSION: u32 = 15;
 /// The linter's input for a folder: every migration in order, each followed by its `down.sql`
 /// when `downs` asks (`haste lint`, and `migrate dev` for the files it wrote; a deploy runs no
 /// `down.sql`), `check` where `checked` says so of the file's path; migrations `applied` on the
-/// target are released history, the others are new.
+/// target are released history, the others are new, as is one a later migration is released
+/// with (`-- haste:release-with`).
 pub fn sources(
     dir: &MigrationsDir,
     checked: impl Fn(&haste_migrations::Migration, &Path) -> bool,
@@ -28,8 +29,9 @@ pub fn sources(
     downs: bool,
 ) -> Result<Vec<SourceFile>, haste_migrations::Error> {
     let mut inputs = Vec::new();
-    for migration in &dir.migrations {
-        let unreleased = applied.is_some_and(|applied| !applied.contains(&migration.name));
+    let with_later = dir.released_with_a_later();
+    for (migration, with_later) in dir.migrations.iter().zip(with_later) {
+        let unreleased = with_later || applied.is_some_and(|applied| !applied.contains(&migration.name));
         inputs.push(SourceFile {
             path: migration.up.path.display().to_string(),
             sql: migration.up.sql.clone(),

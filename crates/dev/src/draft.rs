@@ -18,6 +18,10 @@ pub(crate) struct Draft {
     pub(crate) data: Option<(String, String)>,
     /// Held by deploy until a run after the one that applies the draft before it.
     pub(crate) after_previous: bool,
+    /// For a piece of a change cut into migrations of one deploy (after the first): the texts
+    /// of the pieces before it, released with it (`-- haste:release-with` the first): what they
+    /// create is still new when it runs, as its lint allowances are judged.
+    pub(crate) released_with: Vec<String>,
     /// What must wait for the release after the expand, under `--expand-contract`: a rename's
     /// contract, a type change's swap and the validations after it (see
     /// `generate::two_releases`).
@@ -34,30 +38,37 @@ pub(crate) struct Draft {
     pub(crate) warnings: Vec<String>,
 }
 
-/// haste's lint findings (default settings) on `sql`, a file applied after `before`: the
+/// haste's lint findings (default settings) on `sql`, a file applied after `before` and the
+/// files `released_with` (texts, released with it: what they create is new to it): the
 /// schema's DDL stands for the history, so a table it holds is an existing one to the rules.
 /// With `reverted` (a migration's text), `sql` is that migration's `down.sql`, linted after it
 /// as `haste lint` reads a down.sql.
-fn lint_after(before: &Schema, sql: String, reverted: Option<String>) -> Vec<haste_lint::Finding> {
-    let file = |sql: String, check: bool, reverts: bool| haste_lint::SourceFile {
+fn lint_after(
+    before: &Schema,
+    released_with: &[String],
+    sql: String,
+    reverted: Option<String>,
+) -> Vec<haste_lint::Finding> {
+    let file = |sql: String, check: bool, unreleased: bool, reverts: bool| haste_lint::SourceFile {
         path: String::new(),
         sql,
         transaction: None,
         check,
-        unreleased: false,
+        unreleased,
         reverts,
     };
     let history = before.to_ddl().iter().map(|statement| format!("{statement};\n")).collect();
-    let mut files = vec![file(history, false, false)];
+    let mut files = vec![file(history, false, false, false)];
+    files.extend(released_with.iter().map(|text| file(text.clone(), false, true, false)));
     match reverted {
-        Some(up) => files.extend([file(up, false, false), file(sql, true, true)]),
-        None => files.push(file(sql, true, false)),
+        Some(up) => files.extend([file(up, false, false, false), file(sql, true, false, true)]),
+        None => files.push(file(sql, true, false, false)),
     }
     haste_lint::lint(&files, &haste_lint::Config::default())
 }
 
 /// The text of `steps` as one file, and the lines of each step.
-fn text_of(steps: &[Step]) -> (String, Vec<std::ops::Range<usize>>) {
+pub(crate) fn text_of(steps: &[Step]) -> (String, Vec<std::ops::Range<usize>>) {
     let mut text = String::new();
     let mut step_lines = Vec::new();
     let mut line = 1;
@@ -80,16 +91,18 @@ pub(crate) struct Allowance<'a> {
 }
 
 /// The `haste:allow-file` lines for the rules among `rules` that the steps `chosen` picks of a
-/// file of `steps` break, as haste's lint judges the file after `before`: only those, since
-/// allowing a rule that reports nothing is itself a finding (`unused-suppression`).
+/// file of `steps` break, as haste's lint judges the file after `before` and the files
+/// `released_with`: only those, since allowing a rule that reports nothing is itself a finding
+/// (`unused-suppression`).
 pub(crate) fn allow_broken_in(
     before: &Schema,
+    released_with: &[String],
     steps: &[Step],
     chosen: impl Fn(&Step) -> bool,
     rules: &[&str],
     reason: &str,
 ) -> Vec<String> {
-    allow_lines(before, None, steps, &[Allowance { chosen: &chosen, rules, reason }])
+    allow_lines(before, released_with, None, steps, &[Allowance { chosen: &chosen, rules, reason }])
 }
 
 /// [`allow_broken_in`] for the `down.sql` of `steps` that undoes the migration of `up`, which
@@ -101,13 +114,13 @@ pub(crate) fn allow_broken_in_down(
     steps: &[Step],
     allowances: &[Allowance<'_>],
 ) -> Vec<String> {
-    allow_lines(before, Some(up), steps, allowances)
+    allow_lines(before, &[], Some(up), steps, allowances)
 }
 
 /// The `haste:allow-file` lines for every rule whose errors haste's lint reports on `down`,
 /// the down.sql of the migration of text `up` that ran after `before`.
 pub(crate) fn allow_errors_in_down(before: &Schema, up: String, down: String, reason: &str) -> Vec<String> {
-    let findings = lint_after(before, down, Some(up));
+    let findings = lint_after(before, &[], down, Some(up));
     let mut rules: Vec<&str> =
         findings.iter().filter(|f| f.severity == haste_lint::Severity::Error).map(|f| f.rule).collect();
     rules.sort_unstable();
@@ -117,6 +130,7 @@ pub(crate) fn allow_errors_in_down(before: &Schema, up: String, down: String, re
 
 fn allow_lines(
     before: &Schema,
+    released_with: &[String],
     reverted: Option<&[Step]>,
     steps: &[Step],
     allowances: &[Allowance<'_>],
@@ -127,7 +141,7 @@ fn allow_lines(
     // The whole file is linted (a table it creates before the chosen statement is new to the
     // rules, as in the file written); only findings on the chosen statements count.
     let (text, step_lines) = text_of(steps);
-    let findings = lint_after(before, text, reverted.map(|up| text_of(up).0));
+    let findings = lint_after(before, released_with, text, reverted.map(|up| text_of(up).0));
     let mut lines = Vec::new();
     for allowance in allowances {
         let chosen_lines: Vec<&std::ops::Range<usize>> = steps
@@ -164,7 +178,7 @@ impl Draft {
         reason: &str,
         exact_prisma: bool,
     ) {
-        let lines = allow_broken_in(before, &self.up, chosen, rules, reason);
+        let lines = allow_broken_in(before, &self.released_with, &self.up, chosen, rules, reason);
         match &mut self.prisma_text {
             Some(_) if exact_prisma => {}
             Some((text, _)) => {
@@ -186,7 +200,7 @@ impl Draft {
         reason: &str,
     ) {
         let Some((text, _)) = &mut self.prisma_text else { return };
-        let findings = lint_after(before, text.clone(), None);
+        let findings = lint_after(before, &[], text.clone(), None);
         let mut rules: Vec<&str> = findings
             .iter()
             .filter(|f| f.severity == haste_lint::Severity::Error && allowed(f.rule))
@@ -209,6 +223,7 @@ impl Draft {
             prisma_text: None,
             data: None,
             after_previous: false,
+            released_with: Vec::new(),
             second_release: false,
             suggestions: Vec::new(),
             restores: Vec::new(),

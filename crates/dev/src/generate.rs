@@ -743,6 +743,13 @@ fn write_validated(
         {
             notes.push(format!("haste:after {}", previous.to_string_lossy()));
         }
+        // The first piece of the change this one is cut from, released with it.
+        if !draft.released_with.is_empty()
+            && let Some(first) =
+                folders.iter().rev().nth(draft.released_with.len()).and_then(|f| f.file_name())
+        {
+            notes.push(format!("haste:release-with {}", first.to_string_lossy()));
+        }
         let text = match &draft.prisma_text {
             Some((text, _)) => text.clone(),
             None => render::file(&draft.title, &notes, &draft.up),

@@ -186,12 +186,13 @@ fn recreations(steps: &[Step], indexes: &[Index]) -> Vec<(usize, usize)> {
 }
 
 /// Whether a statement of `later` must follow one of `moved` out of a stretch: the rest of the
-/// same change, what gives the object made its comment or grants, and, after an index or key
-/// built, the replica identity and cluster index that may name it (set later, harmlessly, when
-/// they name another).
+/// same change, a partition's index's attachment after its build, what gives the object made
+/// its comment or grants, and, after an index or key built, the replica identity and cluster
+/// index that may name it (set later, harmlessly, when they name another).
 fn follows(moved: &SchemaChange, later: &SchemaChange) -> bool {
     use SchemaChange as C;
     moved == later
+        || matches!((moved, later), (C::CreateIndex(built), C::AttachIndex(attached)) if built == attached)
         || gives_back(moved, later)
         || (matches!(moved, C::CreateIndex(_) | C::AddConstraint { .. })
             && matches!(later, C::SetReplicaIdentity(_) | C::SetClusterIndex(_)))
@@ -482,6 +483,11 @@ pub(crate) fn committing_together_apart(mut draft: Draft, name: &str, target: &S
     if let Some(last) = drafts.last_mut() {
         last.data = data;
     }
+    // Each piece after the first is released with those before it, in the same deploy.
+    let texts: Vec<String> = drafts.iter().map(|piece| crate::draft::text_of(&piece.up).0).collect();
+    for (index, piece) in drafts.iter_mut().enumerate() {
+        piece.released_with = texts[..index].to_vec();
+    }
     let dropping = drafts
         .iter()
         .position(|piece| piece.up.iter().any(|step| crate::expand::restored(&restores, &step.source)));
@@ -530,8 +536,10 @@ mod tests {
     }
 
     /// A view over a retyped column, with an index built concurrently between its drop and its
-    /// creation as planned: the build (and the index's comment) moves after the creation, and
-    /// the drop, the type change and the creation are one run, which must commit as one.
+    /// creation as planned: the build (with the index's comment and, for a partition's index,
+    /// its attachment, which left behind named an index not built yet) moves after the
+    /// creation, and the drop, the type change and the creation are one run, which must commit
+    /// as one.
     #[test]
     fn a_build_between_a_views_drop_and_creation_moves_after_it() {
         let planned = vec![
@@ -539,6 +547,7 @@ mod tests {
             step("ALTER COLUMN name TYPE", SchemaChange::AlterColumnType(part("name"))),
             alone("CREATE INDEX CONCURRENTLY i", SchemaChange::CreateIndex(named("i"))),
             step("COMMENT ON INDEX i", SchemaChange::SetComment(comment("i"))),
+            step("ALTER INDEX parent ATTACH PARTITION i", SchemaChange::AttachIndex(named("i"))),
             step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
             step("ALTER VIEW v ALTER COLUMN SET DEFAULT", SchemaChange::CreateView(named("v"))),
         ];
@@ -551,7 +560,8 @@ mod tests {
                 "CREATE VIEW v",
                 "ALTER VIEW v ALTER COLUMN SET DEFAULT",
                 "CREATE INDEX CONCURRENTLY i",
-                "COMMENT ON INDEX i"
+                "COMMENT ON INDEX i",
+                "ALTER INDEX parent ATTACH PARTITION i"
             ]
         );
         assert_eq!(

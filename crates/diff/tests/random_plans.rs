@@ -32,7 +32,8 @@ fn random_plans_turn_one_schema_into_the_other() {
         at_to.execute(&to_sql);
         let from = connect(&at_from.url).introspect().unwrap();
         let to = connect(&at_to.url).introspect().unwrap();
-        let context = format!("-- from:\n{from_sql}\n-- to:\n{to_sql}\nreplay: HASTE_DIFF_SEED={seed}, case {case}");
+        let context =
+            format!("-- from:\n{from_sql}\n-- to:\n{to_sql}\nreplay: HASTE_DIFF_SEED={seed}, case {case}");
         let options = haste_diff::Options { online: case % 2 == 1 };
         let plan = haste_diff::diff(&from, &to, &options);
         let sql: Vec<String> = plan.steps.iter().map(|step| format!("{};", step.sql)).collect();

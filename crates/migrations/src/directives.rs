@@ -19,6 +19,10 @@ pub struct Directives {
     /// `-- haste:after <migration>`: not applied by the run that applies `<migration>`, so a
     /// contracting change waits for the next release.
     pub after: Option<String>,
+    /// `-- haste:release-with <migration>`: released with that earlier migration (and those
+    /// between), in the same deploy: what they create is still new and empty when this one runs,
+    /// as the linter judges it (the migrations `migrate dev` cuts one change into).
+    pub release_with: Option<String>,
 }
 
 pub use haste_sql::TransactionMode;
@@ -26,11 +30,20 @@ pub use haste_sql::TransactionMode;
 const PREFIX: &str = "haste:";
 
 /// The directives that change how a file runs (the linter's `allow` lines are not among them).
-const RUN_SETTINGS: &[&str] = &["transaction", "lock-timeout", "statement-timeout", "retries", "after"];
+const RUN_SETTINGS: &[&str] =
+    &["transaction", "lock-timeout", "statement-timeout", "retries", "after", "release-with"];
 
 /// Every directive name, run settings and the linter's suppressions.
-const NAMES: &[&str] =
-    &["transaction", "lock-timeout", "statement-timeout", "retries", "after", "allow", "allow-file"];
+const NAMES: &[&str] = &[
+    "transaction",
+    "lock-timeout",
+    "statement-timeout",
+    "retries",
+    "after",
+    "release-with",
+    "allow",
+    "allow-file",
+];
 
 impl Directives {
     /// Reads the directives from the comment lines at the top of `text` (until the first line
@@ -132,7 +145,8 @@ impl Directives {
                     })
                 }
                 "after" if !argument.is_empty() => directives.after = Some(argument.to_owned()),
-                "after" => return Err(bad("expected the name of a migration".into())),
+                "release-with" if !argument.is_empty() => directives.release_with = Some(argument.to_owned()),
+                "after" | "release-with" => return Err(bad("expected the name of a migration".into())),
                 "lock-timeout" => directives.lock_timeout = Some(parse_duration(argument).map_err(bad)?),
                 "statement-timeout" => {
                     directives.statement_timeout = Some(parse_duration(argument).map_err(bad)?)
@@ -250,12 +264,13 @@ mod tests {
 
     #[test]
     fn reads_directives_from_the_header_only() {
-        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\n-- haste:allow-file drop-column reason=\"x\"\n-- haste:after 1_expand\nSELECT 1;\n-- haste:allow drop-table reason=\"y\"\nSELECT 2;\n";
+        let text = "-- a note\n-- haste:transaction off\n--haste:lock-timeout 500ms\n\n-- haste:retries 5\n-- haste:allow-file drop-column reason=\"x\"\n-- haste:after 1_expand\n-- haste:release-with 0_init\nSELECT 1;\n-- haste:allow drop-table reason=\"y\"\nSELECT 2;\n";
         let directives = Directives::parse(Path::new("m.sql"), text).unwrap();
         assert_eq!(directives.transaction, Some(TransactionMode::Off));
         assert_eq!(directives.lock_timeout, Some(Duration::from_millis(500)));
         assert_eq!(directives.retries, Some(5));
         assert_eq!(directives.after.as_deref(), Some("1_expand"));
+        assert_eq!(directives.release_with.as_deref(), Some("0_init"));
     }
 
     #[test]

@@ -95,9 +95,23 @@ impl MigrationsDir {
             .map(|name| Migration::load(&path.join(&name), name))
             .collect::<Result<_, _>>()?;
         for migration in &migrations {
-            migration.check_after(&migrations)?;
+            migration.check_named(&migrations)?;
         }
         Ok(MigrationsDir { path: path.to_owned(), migrations, provider: read_provider(path)? })
+    }
+
+    /// For each migration, whether a later one is released with it (`-- haste:release-with`
+    /// naming it or one before it): then what it creates is still new and empty when that later
+    /// one runs, whether or not it is applied yet.
+    pub fn released_with_a_later(&self) -> Vec<bool> {
+        let mut with_later = vec![false; self.migrations.len()];
+        for (index, migration) in self.migrations.iter().enumerate() {
+            let Some(first) = &migration.directives.release_with else { continue };
+            if let Some(start) = self.migrations[..index].iter().position(|m| &m.name == first) {
+                with_later[start..index].iter_mut().for_each(|flag| *flag = true);
+            }
+        }
+        with_later
     }
 
     /// Adds migrations written in code (registered by an application through the runner's
@@ -139,30 +153,43 @@ impl Migration {
         Ok(Migration { name, up, directives, data })
     }
 
-    /// `-- haste:after <name>` must name a migration of the folder: a typo would otherwise hold
-    /// nothing back, and the contract half would run in the same deploy as its expand half.
-    fn check_after(&self, folder: &[Migration]) -> Result<(), Error> {
-        let Some(after) = &self.directives.after else { return Ok(()) };
-        if after != &self.name && folder.iter().any(|m| &m.name == after) {
-            return Ok(());
+    /// `-- haste:after <name>` must name another migration of the folder: a typo would
+    /// otherwise hold nothing back, and the contract half would run in the same deploy as its
+    /// expand half. `-- haste:release-with <name>` must name an earlier one: a typo would
+    /// otherwise leave the linter judging this file against another history than meant.
+    fn check_named(&self, folder: &[Migration]) -> Result<(), Error> {
+        let named = |name: &String| folder.iter().any(|m| &m.name == name);
+        let earlier =
+            |name: &String| folder.iter().take_while(|m| m.name != self.name).any(|m| &m.name == name);
+        let checks = [
+            ("after", self.directives.after.as_ref().map(|name| (name, named(name)))),
+            ("release-with", self.directives.release_with.as_ref().map(|name| (name, earlier(name)))),
+        ];
+        for (directive, checked) in checks {
+            let Some((name, found)) = checked else { continue };
+            if name != &self.name && found {
+                continue;
+            }
+            let (line, text) = self
+                .up
+                .sql
+                .lines()
+                .enumerate()
+                .find(|(_, line)| line.contains(&format!("haste:{directive}")))
+                .map_or((1, ""), |(index, line)| (index + 1, line.trim()));
+            return Err(Error::BadDirective {
+                path: self.up.path.clone(),
+                line,
+                text: text.to_owned(),
+                reason: match (name == &self.name, directive) {
+                    (true, "after") => "a migration cannot wait for itself".to_owned(),
+                    (true, _) => "a migration cannot be released with itself".to_owned(),
+                    (false, "after") => format!("no migration named `{name}` in the folder"),
+                    (false, _) => format!("no migration named `{name}` before this one in the folder"),
+                },
+            });
         }
-        let (line, text) = self
-            .up
-            .sql
-            .lines()
-            .enumerate()
-            .find(|(_, line)| line.contains("haste:after"))
-            .map_or((1, ""), |(index, line)| (index + 1, line.trim()));
-        Err(Error::BadDirective {
-            path: self.up.path.clone(),
-            line,
-            text: text.to_owned(),
-            reason: if after == &self.name {
-                "a migration cannot wait for itself".to_owned()
-            } else {
-                format!("no migration named `{after}` in the folder")
-            },
-        })
+        Ok(())
     }
 }
 
@@ -433,6 +460,28 @@ mod tests {
         assert!(MigrationsDir::load(&dir).unwrap_err().to_string().contains("cannot wait for itself"));
         write(&dir, "2_contract/migration.sql", b"-- haste:after 1_expand\nSELECT 2;");
         assert!(MigrationsDir::load(&dir).is_ok());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn release_with_must_name_an_earlier_migration_of_the_folder() {
+        let dir = temp_dir("release-with");
+        write(&dir, "1_change/migration.sql", b"SELECT 1;");
+        write(&dir, "3_later/migration.sql", b"SELECT 3;");
+        for (named, reason) in [
+            ("1_chnage", "no migration named `1_chnage` before this one"),
+            ("3_later", "no migration named `3_later` before this one"),
+            ("2_change_after", "cannot be released with itself"),
+        ] {
+            let text = format!("-- haste:transaction off\n-- haste:release-with {named}\nSELECT 2;");
+            write(&dir, "2_change_after/migration.sql", text.as_bytes());
+            let error = MigrationsDir::load(&dir).unwrap_err();
+            assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{named}: {error}");
+            assert!(error.to_string().contains(reason), "{named}: {error}");
+        }
+        write(&dir, "2_change_after/migration.sql", b"-- haste:release-with 1_change\nSELECT 2;");
+        let loaded = MigrationsDir::load(&dir).unwrap();
+        assert_eq!(loaded.migrations[1].directives.release_with.as_deref(), Some("1_change"));
         fs::remove_dir_all(dir).unwrap();
     }
 

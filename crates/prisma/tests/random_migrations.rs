@@ -142,7 +142,8 @@ fn random_prisma_migrations_turn_one_schema_into_the_other() {
         for db in [&at_a, &at_b] {
             db.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;");
         }
-        let context = format!("-- from:\n{a_text}\n-- to:\n{b_text}\nreplay: HASTE_PSL_DIFF_SEED={seed}, case {case}");
+        let context =
+            format!("-- from:\n{a_text}\n-- to:\n{b_text}\nreplay: HASTE_PSL_DIFF_SEED={seed}, case {case}");
         for (db, target) in [(&at_a, &a), (&at_b, &b)] {
             let sql = haste_prisma::migration(&empty, target, target).to_sql();
             if let Err(error) = db.try_execute(&sql) {

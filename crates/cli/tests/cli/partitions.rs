@@ -318,6 +318,47 @@ CREATE TABLE ledger_a PARTITION OF ledger FOR VALUES FROM (0) TO (10);
     assert_eq!(lint.code, 0, "haste's own migration passes its lint: {lint:?}\n{sql}");
 }
 
+/// A change cut into migrations of one deploy (a check changed commits as one; the unique key
+/// is built concurrently after it) that creates a partitioned table with a foreign key to that
+/// key: the key's migration says it is released with the first (`-- haste:release-with`), so
+/// the table it keys is new there to every lint (offline, `--url` while pending, `deploy
+/// --lint`), and no allowance is written that one of them would find unused (the allowance
+/// of `fk-not-valid` offline failed `lint --url` and `deploy --lint` with `unused-suppression`).
+#[test]
+fn the_migrations_of_one_change_are_linted_as_one_release() {
+    let Some(db) = database() else { return };
+    let prod = database().unwrap();
+    let dir = TempDir::new("dev-release-with");
+    let v1 = "CREATE TABLE accounts (id bigint PRIMARY KEY, code text NOT NULL, CONSTRAINT accounts_id_check CHECK (id > 0));";
+    let v2 = "CREATE TABLE accounts (id bigint PRIMARY KEY, code text NOT NULL UNIQUE, CONSTRAINT accounts_id_check CHECK (id > 1));
+CREATE TABLE events (at int NOT NULL, acode text REFERENCES accounts (code)) PARTITION BY RANGE (at);
+CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (10);";
+    let dev = |desired: &str, name: &str, extra: &[&str]| {
+        dir.write("schema.sql", desired);
+        let mut args = vec!["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name];
+        args.extend_from_slice(extra);
+        haste(dir.path(), &args)
+    };
+    assert_eq!(dev(v1, "init", &[]).code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    prod.execute("INSERT INTO accounts VALUES (2, 'a')");
+    let changed = dev(v2, "events", &["--create-only"]);
+    assert_eq!(changed.code, 0, "{changed:?}");
+    let written = crate::migration_folders(&dir);
+    assert_eq!(written.len(), 3, "the change is cut in two: {written:?}");
+    let first = written[1].file_name().unwrap().to_string_lossy().into_owned();
+    let after = fs::read_to_string(written[2].join("migration.sql")).unwrap();
+    assert!(after.contains(&format!("-- haste:release-with {first}\n")), "{after}");
+    assert!(!after.contains("haste:allow"), "{after}");
+    for lint in [vec!["lint"], vec!["lint", "--url", &db.url], vec!["lint", "--url", &prod.url]] {
+        let run = haste(dir.path(), &lint);
+        assert_eq!(run.code, 0, "{lint:?}: {run:?}");
+    }
+    let deployed = haste(dir.path(), &["migrate", "deploy", "--url", &prod.url, "--lint"]);
+    assert_eq!(deployed.code, 0, "{deployed:?}");
+    assert_eq!(crate::dev::matches(&dir, &prod, v2).code, 0);
+}
+
 /// The production dump corpus: the folder `HASTE_STRUCTURE_DUMPS` names, else
 /// `shared/corpus/structure-dumps`, else `shared-cache/structure-dumps` (where
 /// `scripts/structure-dumps-corpus` writes it) beside the project, in the nearest folder above
