@@ -431,9 +431,8 @@ impl Applier<'_> {
         if self.connection.dialect() != Dialect::Postgres {
             return limits;
         }
-        let statements = &plan.statements[range.clone()];
-        let waits_by_design =
-            statements.iter().all(|statement| haste_sql::lock_of(&statement.text).lets_application_through());
+        let facts = plan.lock_facts();
+        let waits_by_design = facts[range.clone()].iter().all(|facts| facts.lock.lets_application_through());
         // A deadline of zero is one attempt under the lock timeout as set (a zero lock timeout
         // would be none at all). Others share it between the relations they lock.
         limits.lock_timeout = match waits_by_design
@@ -442,7 +441,7 @@ impl Applier<'_> {
         {
             true => Some(self.settings.lock_deadline),
             false if limits.lock_timeout.is_some_and(|timeout| !timeout.is_zero()) => {
-                let tables = locked_tables(&plan.statements, range);
+                let tables = locked_tables(facts, range);
                 let relations = relations_locked(&mut *self.connection, &tables).into_iter().sum();
                 per_lock(limits.lock_timeout, relations)
             }
@@ -844,7 +843,8 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 }
 
 /// The existing tables `statements`, run as one attempt, lock in modes the application's reads
-/// and writes wait behind, quoted as [`haste_sql::tables_of`] gives them (`"t"`, `"s"."t"`),
+/// and writes wait behind (by their [`haste_sql::LockFacts`]), quoted as
+/// [`haste_sql::tables_of`] gives them (`"t"`, `"s"."t"`),
 /// once per wait: a table locked again in a stronger mode waits again, holding the weaker lock
 /// meanwhile. Tables they create first are not among them; a name written with another schema
 /// than the creation's (or with one where the creation had none) is taken for another table.
@@ -853,26 +853,25 @@ fn unit_at(statements: &[Statement], start: usize) -> &[Statement] {
 /// Then, once each, the tables only the catalog names ([`haste_sql::catalog_tables_of`]: those
 /// joined by a foreign key a statement drops or rebuilds), which a statement locks whatever it
 /// held before.
-fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Vec<Locked> {
-    let mut created: Vec<String> = Vec::new();
-    let mut locked: Vec<(String, haste_sql::Lock, Locked)> = Vec::new();
+fn locked_tables(facts: &[haste_sql::LockFacts], within: std::ops::Range<usize>) -> Vec<Locked> {
+    let mut created: Vec<&String> = Vec::new();
+    let mut locked: Vec<(&String, haste_sql::Lock, Locked)> = Vec::new();
     let mut through_catalog: Vec<Locked> = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    for (index, statement) in statements[..within.end].iter().enumerate() {
-        if let Some(set) = haste_sql::search_path_set(&statement.text) {
+    let mut path: &[String] = &[];
+    for (index, statement) in facts[..within.end].iter().enumerate() {
+        if let Some(set) = &statement.search_path {
             path = set;
         }
         if index < within.start {
             continue;
         }
-        let lock = haste_sql::lock_of(&statement.text);
+        let lock = statement.lock;
         if !lock.lets_application_through() {
-            let alone = haste_sql::tables_locked_alone(&statement.text);
-            for table in haste_sql::tables_of(&statement.text) {
+            for table in &statement.tables {
                 let held =
                     locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
                 if !created.contains(&table) && held.is_none_or(|held| held < lock) {
-                    let names = match qualified(&table) {
+                    let names = match qualified(table) {
                         true => vec![table.clone()],
                         false => path
                             .iter()
@@ -880,18 +879,18 @@ fn locked_tables(statements: &[Statement], within: std::ops::Range<usize>) -> Ve
                             .chain([table.clone()])
                             .collect(),
                     };
-                    let with_descendants = !alone.contains(&table);
+                    let with_descendants = !statement.alone.contains(table);
                     locked.push((table, lock, Locked::Named { names, with_descendants }));
                 }
             }
-            for through in haste_sql::catalog_tables_of(&statement.text) {
-                let found = Locked::ThroughCatalog { through, path: path.clone() };
+            for through in &statement.through_catalog {
+                let found = Locked::ThroughCatalog { through: through.clone(), path: path.to_vec() };
                 if !through_catalog.contains(&found) {
                     through_catalog.push(found);
                 }
             }
         }
-        created.extend(haste_sql::tables_created(&statement.text));
+        created.extend(&statement.created);
     }
     locked.into_iter().map(|(_, _, table)| table).chain(through_catalog).collect()
 }
@@ -1158,9 +1157,15 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     // Each unit's budget, its lock timeout shared between the relations its statements lock;
     // what each table locked stands for is asked once, before anything runs.
+    let facts: Vec<haste_sql::LockFacts> = match connection.dialect() {
+        Dialect::Postgres => {
+            statements.iter().map(|statement| haste_sql::lock_facts(&statement.text)).collect()
+        }
+        Dialect::Sqlite => Vec::new(),
+    };
     let sizes: Vec<(Locked, usize)> = match connection.dialect() {
         Dialect::Postgres => {
-            let tables = locked_tables(statements, from..statements.len());
+            let tables = locked_tables(&facts, from..statements.len());
             let counts = relations_locked(&mut *connection, &tables);
             tables.into_iter().zip(counts).collect()
         }
@@ -1170,7 +1175,7 @@ pub(crate) fn run_as_written(
         let mut budget = budget();
         if !sizes.is_empty() {
             let unit = start..start + unit_at(statements, start).len();
-            let relations = locked_tables(statements, unit)
+            let relations = locked_tables(&facts, unit)
                 .iter()
                 .map(|table| sizes.iter().find(|(name, _)| name == table).map_or(1, |(_, size)| *size))
                 .sum();

@@ -36,6 +36,8 @@ pub(crate) struct Plan<'m> {
     /// Why PostgreSQL's grammar refuses the file, when it does.
     parse_error: Option<String>,
     pub mode: ExecutionMode,
+    /// What each statement locks ([`Plan::lock_facts`]), read once when first asked.
+    lock_facts: std::cell::OnceCell<Vec<haste_sql::LockFacts>>,
 }
 
 impl<'m> Plan<'m> {
@@ -119,7 +121,17 @@ impl<'m> Plan<'m> {
             statements: script.statements,
             parse_error: script.parse_error,
             mode,
+            lock_facts: std::cell::OnceCell::new(),
         })
+    }
+
+    /// What each PostgreSQL statement locks, read from its text once per plan: the lock budget
+    /// of each step reads them all (the search path a file set before the step too), and
+    /// reading them again for every step would cost a file of many steps time in the square
+    /// of its length.
+    pub fn lock_facts(&self) -> &[haste_sql::LockFacts] {
+        self.lock_facts
+            .get_or_init(|| self.statements.iter().map(|s| haste_sql::lock_facts(&s.text)).collect())
     }
 
     /// Steps of a stepwise run.

@@ -38,14 +38,14 @@ mod types;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{
-    CatalogTable, Created, KeyScope, Lock, LockedObject, LockedObjectKind, Work, catalog_tables_of,
-    created_of, default_computed_per_row, lock_of, objects_locked, statement_lock, statement_work,
-    storage_parameter_lock, tables_created, tables_locked_alone, tables_of, work_of,
+    CatalogTable, Created, KeyScope, Lock, LockFacts, LockedObject, LockedObjectKind, Work,
+    catalog_tables_of, created_of, default_computed_per_row, lock_facts, lock_of, objects_locked,
+    statement_lock, statement_work, storage_parameter_lock, tables_of, work_of,
 };
 pub use placeholders::{Placeholder, placeholders};
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
-    read_only_setting, reindexed_relation, search_path_set, session_settings_in_force, sets_session,
+    read_only_setting, reindexed_relation, session_settings_in_force, sets_session,
     sets_transaction_characteristics,
 };
 pub use quote::{

@@ -549,6 +549,57 @@ fn computed_per_row(expression: &NodeEnum) -> bool {
     })
 }
 
+/// What one PostgreSQL statement locks, and what it leaves the statements after it, read from
+/// one parse of its text: the runner reads a file's statements once, not once per fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockFacts {
+    /// The search path it gives the session (`SET search_path`), if it does; empty for
+    /// `RESET`/`DEFAULT`.
+    pub search_path: Option<Vec<String>>,
+    /// Its strongest table lock ([`lock_of`]).
+    pub lock: Lock,
+    /// The tables it names ([`tables_of`]).
+    pub tables: Vec<String>,
+    /// Those among `tables` it locks without their partitions or inheritance children (named
+    /// with `ONLY`, renamed or moved, a partition's parent in `ATTACH`/`DETACH`).
+    pub alone: Vec<String>,
+    /// The tables only the catalog names for it ([`catalog_tables_of`]).
+    pub through_catalog: Vec<CatalogTable>,
+    /// The tables, views and materialized views it creates, quoted as `tables` are.
+    pub created: Vec<String>,
+}
+
+/// [`LockFacts`] of one PostgreSQL statement given as text; one that does not parse locks
+/// `ACCESS EXCLUSIVE` and names nothing.
+pub fn lock_facts(statement: &str) -> LockFacts {
+    let Ok(parsed) = pg_query::parse(statement, 0) else {
+        return LockFacts {
+            search_path: None,
+            lock: Lock::AccessExclusive,
+            tables: Vec::new(),
+            alone: Vec::new(),
+            through_catalog: Vec::new(),
+            created: Vec::new(),
+        };
+    };
+    let nodes: Vec<&NodeEnum> =
+        parsed.protobuf.stmts.iter().filter_map(|raw| raw.stmt.as_ref()?.node.as_ref()).collect();
+    LockFacts {
+        search_path: match nodes.first() {
+            Some(NodeEnum::VariableSetStmt(set)) => crate::postgres::search_path_of(set),
+            _ => None,
+        },
+        lock: match nodes.as_slice() {
+            [only] => statement_lock(only),
+            _ => Lock::AccessExclusive,
+        },
+        tables: tables_in(&parsed),
+        alone: tables_locked_alone(&parsed),
+        through_catalog: catalog_tables_in(&parsed),
+        created: tables_created(&parsed),
+    }
+}
+
 /// [`statement_lock`] of one PostgreSQL statement given as text; `ACCESS EXCLUSIVE` when it
 /// does not parse.
 pub fn lock_of(statement: &str) -> Lock {
@@ -561,7 +612,11 @@ pub fn lock_of(statement: &str) -> Lock {
 /// The tables a PostgreSQL statement names, quoted as SQL text (schema-qualified where written
 /// so): the ones it may wait for a lock on.
 pub fn tables_of(statement: &str) -> Vec<String> {
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    pg_query::parse(statement, 0).map(|parsed| tables_in(&parsed)).unwrap_or_default()
+}
+
+/// [`tables_of`] a parsed statement.
+fn tables_in(parsed: &pg_query::ParseResult) -> Vec<String> {
     // The parser lists its tables as `schema.name` text, which a name holding a dot would cut
     // at the wrong place: each is taken from the tree's own name, schema and table apart.
     // One the tree holds as a list of names (`DROP TRIGGER ... ON s.t`), not a range, is cut at
@@ -674,11 +729,10 @@ pub fn tables_of(statement: &str) -> Vec<String> {
     tables
 }
 
-/// The tables among [`tables_of`] a PostgreSQL statement locks without their partitions or
+/// The tables among [`tables_of`] a parsed statement locks without their partitions or
 /// inheritance children: named with `ONLY`, renamed or moved to another schema, or a table a
 /// partition is attached to or detached from (locked itself, and the partition named).
-pub fn tables_locked_alone(statement: &str) -> Vec<String> {
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+fn tables_locked_alone(parsed: &pg_query::ParseResult) -> Vec<String> {
     let mut alone: Vec<String> = Vec::new();
     let mut add = |range: &pg_query::protobuf::RangeVar| {
         let table = quoted_table(&range.schemaname, &range.relname);
@@ -722,10 +776,9 @@ fn quoted_table(schema: &str, name: &str) -> String {
     }
 }
 
-/// The tables, views and materialized views a PostgreSQL statement creates, quoted as
+/// The tables, views and materialized views a parsed statement creates, quoted as
 /// [`tables_of`] gives them (schema-qualified where written so).
-pub fn tables_created(statement: &str) -> Vec<String> {
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+fn tables_created(parsed: &pg_query::ParseResult) -> Vec<String> {
     parsed
         .protobuf
         .stmts
@@ -1063,7 +1116,11 @@ pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
 
 /// The tables `statement` locks that [`tables_of`] cannot name without the catalog.
 pub fn catalog_tables_of(statement: &str) -> Vec<CatalogTable> {
-    let Ok(parsed) = pg_query::parse(statement, 0) else { return Vec::new() };
+    pg_query::parse(statement, 0).map(|parsed| catalog_tables_in(&parsed)).unwrap_or_default()
+}
+
+/// [`catalog_tables_of`] a parsed statement.
+fn catalog_tables_in(parsed: &pg_query::ParseResult) -> Vec<CatalogTable> {
     let cascade = |behavior: i32| behavior == pg_query::protobuf::DropBehavior::DropCascade as i32;
     let partners = |table: String, through: KeyScope, referenced: bool, referencing: bool| {
         CatalogTable::KeyPartners { table, through, referenced, referencing }
@@ -1398,15 +1455,15 @@ mod tests {
             "ALTER TABLE p DETACH PARTITION p1",
             "LOCK TABLE ONLY p",
         ] {
-            assert_eq!(tables_locked_alone(statement), ["\"p\""], "{statement}");
+            assert_eq!(lock_facts(statement).alone, ["\"p\""], "{statement}");
         }
-        assert!(tables_locked_alone("ALTER TABLE p ADD COLUMN a int").is_empty());
+        assert!(lock_facts("ALTER TABLE p ADD COLUMN a int").alone.is_empty());
         assert_eq!(tables_of("DROP TRIGGER g ON s.t"), ["\"s\".\"t\""]);
         // A name holding a dot is one name, not a schema and a table.
         assert_eq!(tables_of("ALTER TABLE \"a.b\" ADD COLUMN c int"), ["\"a.b\""]);
         assert_eq!(tables_of("ALTER TABLE \"My S\".\"t.x\" ADD COLUMN c int"), ["\"My S\".\"t.x\""]);
-        assert_eq!(tables_created("CREATE TABLE s.t (a int)"), ["\"s\".\"t\""]);
-        assert_eq!(tables_created("CREATE VIEW \"v.w\" AS SELECT 1"), ["\"v.w\""]);
+        assert_eq!(lock_facts("CREATE TABLE s.t (a int)").created, ["\"s\".\"t\""]);
+        assert_eq!(lock_facts("CREATE VIEW \"v.w\" AS SELECT 1").created, ["\"v.w\""]);
     }
 
     /// A `DO` block locks what its statements lock: its queries, and an `EXECUTE` of a string

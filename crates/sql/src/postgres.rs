@@ -352,12 +352,14 @@ pub fn sets_transaction_characteristics(statement: &str) -> bool {
     first_setting(statement).is_some_and(|set| of_transaction(&set))
 }
 
-/// The search path a statement sets (`SET [LOCAL] search_path = app, public`): its schemas as
-/// written, `"$user"` left out; `Some` of none for `RESET` or `SET ... TO DEFAULT` (the
-/// session's own again); `None` for any other statement.
-pub fn search_path_set(statement: &str) -> Option<Vec<String>> {
+/// The search path a parsed `SET`/`RESET` sets (`SET [LOCAL] search_path = app, public`): its
+/// schemas as written, `"$user"` left out; `Some` of none for `RESET` or `SET ... TO DEFAULT`
+/// (the session's own again); `None` for another setting ([`crate::LockFacts::search_path`]).
+pub(crate) fn search_path_of(set: &pg_query::protobuf::VariableSetStmt) -> Option<Vec<String>> {
     use pg_query::protobuf::VariableSetKind;
-    let set = first_setting(statement).filter(|set| set.name == "search_path")?;
+    if set.name != "search_path" {
+        return None;
+    }
     if set.kind != VariableSetKind::VarSetValue as i32 {
         return Some(Vec::new());
     }
@@ -575,7 +577,7 @@ mod tests {
 
     #[test]
     fn reads_the_search_path_a_statement_sets() {
-        use super::search_path_set as path;
+        let path = |sql: &str| crate::lock_facts(sql).search_path;
         assert_eq!(path("SET search_path = app, public"), Some(vec!["app".into(), "public".into()]));
         assert_eq!(path("SET LOCAL search_path TO \"My S\", \"$user\""), Some(vec!["My S".into()]));
         assert_eq!(path("RESET search_path"), Some(vec![]));
