@@ -20,8 +20,8 @@ const DEFAULT_PG_VERSION: u32 = 15;
 /// The linter's input for a folder: every migration in order, each followed by its `down.sql`
 /// when `downs` asks (`haste lint`, and `migrate dev` for the files it wrote; a deploy runs no
 /// `down.sql`), `check` where `checked` says so of the file's path; migrations `applied` on the
-/// target are released history, the others are new, as is one a later migration is released
-/// with (`-- haste:release-with`).
+/// target are released history, the others are new; without a target, one a later migration
+/// is released with (`-- haste:release-with`) is new to it.
 pub fn sources(
     dir: &MigrationsDir,
     checked: impl Fn(&haste_migrations::Migration, &Path) -> bool,
@@ -31,7 +31,12 @@ pub fn sources(
     let mut inputs = Vec::new();
     let with_later = dir.released_with_a_later();
     for (migration, with_later) in dir.migrations.iter().zip(with_later) {
-        let unreleased = with_later || applied.is_some_and(|applied| !applied.contains(&migration.name));
+        // The database, where known, says what is released: a pending migration's tables are
+        // new to those after it, an applied one's are not, whatever a directive claims.
+        let unreleased = match applied {
+            Some(applied) => !applied.contains(&migration.name),
+            None => with_later,
+        };
         inputs.push(SourceFile {
             path: migration.up.path.display().to_string(),
             sql: migration.up.sql.clone(),

@@ -100,14 +100,23 @@ impl MigrationsDir {
         Ok(MigrationsDir { path: path.to_owned(), migrations, provider: read_provider(path)? })
     }
 
-    /// For each migration, whether a later one is released with it (`-- haste:release-with`
+    /// For each migration, whether a later one says it is released with it (`-- haste:release-with`
     /// naming it or one before it): then what it creates is still new and empty when that later
-    /// one runs, whether or not it is applied yet.
+    /// one runs, as far as the folder can tell. Only an unbroken run counts: every migration
+    /// between the one named and the one naming it must name the same one (as the pieces
+    /// `migrate dev` cuts a change into do), so a line naming a migration of long ago does not
+    /// make every table created since new again.
     pub fn released_with_a_later(&self) -> Vec<bool> {
         let mut with_later = vec![false; self.migrations.len()];
         for (index, migration) in self.migrations.iter().enumerate() {
             let Some(first) = &migration.directives.release_with else { continue };
-            if let Some(start) = self.migrations[..index].iter().position(|m| &m.name == first) {
+            let Some(start) = self.migrations[..index].iter().position(|m| &m.name == first) else {
+                continue;
+            };
+            let unbroken = self.migrations[start + 1..index]
+                .iter()
+                .all(|between| between.directives.release_with.as_ref() == Some(first));
+            if unbroken {
                 with_later[start..index].iter_mut().for_each(|flag| *flag = true);
             }
         }
@@ -165,18 +174,33 @@ impl Migration {
             ("after", self.directives.after.as_ref().map(|name| (name, named(name)))),
             ("release-with", self.directives.release_with.as_ref().map(|name| (name, earlier(name)))),
         ];
+        let line_of = |directive: &str| {
+            self.up
+                .sql
+                .lines()
+                .enumerate()
+                .find(|(_, line)| {
+                    line.trim()
+                        .strip_prefix("--")
+                        .is_some_and(|comment| comment.trim().starts_with(&format!("haste:{directive}")))
+                })
+                .map_or((1, ""), |(index, line)| (index + 1, line.trim()))
+        };
+        if self.directives.after.is_some() && self.directives.release_with.is_some() {
+            let (line, text) = line_of("release-with");
+            return Err(Error::BadDirective {
+                path: self.up.path.clone(),
+                line,
+                text: text.to_owned(),
+                reason: "`haste:after` holds this migration for a later deploy, so it cannot be released with another: keep one of the two".to_owned(),
+            });
+        }
         for (directive, checked) in checks {
             let Some((name, found)) = checked else { continue };
             if name != &self.name && found {
                 continue;
             }
-            let (line, text) = self
-                .up
-                .sql
-                .lines()
-                .enumerate()
-                .find(|(_, line)| line.contains(&format!("haste:{directive}")))
-                .map_or((1, ""), |(index, line)| (index + 1, line.trim()));
+            let (line, text) = line_of(directive);
             return Err(Error::BadDirective {
                 path: self.up.path.clone(),
                 line,
@@ -479,9 +503,31 @@ mod tests {
             assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{named}: {error}");
             assert!(error.to_string().contains(reason), "{named}: {error}");
         }
+        // A comment above that mentions the directive is not the line named.
+        let both = "-- see haste:release-with below\n-- haste:release-with 1_change\n-- haste:after 1_change\nSELECT 2;";
+        write(&dir, "2_change_after/migration.sql", both.as_bytes());
+        let error = MigrationsDir::load(&dir).unwrap_err();
+        assert!(matches!(error, Error::BadDirective { line: 2, .. }), "{error}");
+        assert!(error.to_string().contains("keep one of the two"), "{error}");
         write(&dir, "2_change_after/migration.sql", b"-- haste:release-with 1_change\nSELECT 2;");
         let loaded = MigrationsDir::load(&dir).unwrap();
         assert_eq!(loaded.migrations[1].directives.release_with.as_deref(), Some("1_change"));
+        assert_eq!(loaded.released_with_a_later(), [true, false, false]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// Only an unbroken run of migrations naming the same first one counts: one naming a
+    /// migration further back, past others that do not, leaves them released.
+    #[test]
+    fn release_with_counts_an_unbroken_run_only() {
+        let dir = temp_dir("release-run");
+        write(&dir, "1_init/migration.sql", b"SELECT 1;");
+        write(&dir, "2_change/migration.sql", b"SELECT 2;");
+        write(&dir, "3_change_recreate/migration.sql", b"-- haste:release-with 2_change\nSELECT 3;");
+        write(&dir, "4_change_after/migration.sql", b"-- haste:release-with 2_change\nSELECT 4;");
+        write(&dir, "5_later/migration.sql", b"-- haste:release-with 1_init\nSELECT 5;");
+        let loaded = MigrationsDir::load(&dir).unwrap();
+        assert_eq!(loaded.released_with_a_later(), [false, true, true, false, false]);
         fs::remove_dir_all(dir).unwrap();
     }
 

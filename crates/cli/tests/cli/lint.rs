@@ -277,3 +277,38 @@ fn a_sqlite_history_is_linted_in_sqlite_by_the_rules_that_hold_for_any_database(
         "{deploy:?}"
     );
 }
+
+/// `-- haste:release-with` cannot make an applied table new again: with the database known
+/// (`lint --url`, `deploy --lint`) its history decides, and offline a line naming a migration
+/// further back, past others that do not name it, is not taken.
+#[test]
+fn release_with_does_not_hide_findings_on_tables_already_released() {
+    let Some(db) = database() else { return };
+    let dir = migrations(&[("1_init", "CREATE TABLE users (id bigint PRIMARY KEY, email text);")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    db.execute("INSERT INTO users SELECT g, 'u' || g FROM generate_series(1, 1000) g");
+    dir.write(
+        "migrations/2_index/migration.sql",
+        "-- haste:release-with 1_init\nCREATE INDEX users_email ON users (email);\n",
+    );
+    for lint in [
+        vec!["lint", "--url", db.url.as_str()],
+        vec!["migrate", "deploy", "--url", db.url.as_str(), "--lint"],
+    ] {
+        let run = haste(dir.path(), &lint);
+        assert_eq!(run.code, 13, "{lint:?}: {run:?}");
+        assert!(run.stdout.contains("index-create-not-concurrent"), "{lint:?}: {run:?}");
+    }
+    assert_eq!(
+        db.value("SELECT count(*) FROM pg_indexes WHERE indexname = 'users_email'").as_deref(),
+        Some("0")
+    );
+    // Offline, past a migration between that does not name it.
+    dir.write("migrations/2_index/migration.sql", "ALTER TABLE users ADD COLUMN note text;\n");
+    dir.write(
+        "migrations/3_index/migration.sql",
+        "-- haste:release-with 1_init\nCREATE INDEX users_email ON users (email);\n",
+    );
+    let offline = haste(dir.path(), &["lint"]);
+    assert_eq!(offline.code, 13, "{offline:?}");
+}
