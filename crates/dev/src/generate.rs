@@ -285,6 +285,22 @@ pub fn dev(request: &Request<'_>) -> Result<Outcome, Error> {
             PARTITIONED_FK_REASON,
             exact_prisma,
         );
+        // A key on a partitioned table that stays: its partitions' keys are built concurrently
+        // first where the key is plain (then it builds nothing); PostgreSQL has no concurrent
+        // form for the partitioned table's own.
+        draft.allow_broken(
+            &history.schema,
+            |step| match &step.source {
+                SchemaChange::AddConstraint {
+                    constraint,
+                    kind: haste_schema::ConstraintKind::Unique | haste_schema::ConstraintKind::PrimaryKey,
+                } => partitioned(&constraint.schema, &constraint.table),
+                _ => false,
+            },
+            &["unique-constraint-blocking", "primary-key-blocking"],
+            PARTITIONED_KEY_REASON,
+            exact_prisma,
+        );
         // PostgreSQL builds an exclusion constraint's index only under the table's ACCESS
         // EXCLUSIVE lock: no CONCURRENTLY, no USING INDEX, no NOT VALID.
         draft.allow_broken(
@@ -669,6 +685,7 @@ fn down_allowances(before: &Schema, up: &[Step], steps: &[Step]) -> Vec<String> 
 /// Why a partition is detached without `CONCURRENTLY`.
 const DETACH_REASON: &str = "a partition detached to change its bound or parent (attached again in the same transaction) or to become a table of its own";
 /// Why a foreign key on a partitioned table is added valid.
+const PARTITIONED_KEY_REASON: &str = "a key on a partitioned table, which PostgreSQL cannot build concurrently: each partition's is built concurrently first where the key is plain, and the table's then builds nothing";
 const PARTITIONED_FK_REASON: &str = "a foreign key on a partitioned table, which PostgreSQL before 18 refuses NOT VALID: it scans under its lock";
 /// Why an exclusion constraint is added under its table's lock.
 const EXCLUDE_REASON: &str = "no online form for an EXCLUDE constraint in PostgreSQL: it builds its index under ACCESS EXCLUSIVE; deploy it in a maintenance window";

@@ -72,8 +72,16 @@ pub(crate) fn drop_index(plan: &mut Builder, table: Option<&Table>, index: &Inde
     }
 }
 
-/// A constraint that appears on `table`; `existing` says whether the table was there before.
-pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Constraint, existing: bool) {
+/// A constraint that appears on `table`; `existing` says whether the table was there before,
+/// and `leaves` are its partitions that hold rows of their own and were there before (at any
+/// depth, for a partitioned table).
+pub(crate) fn add_constraint(
+    plan: &mut Builder,
+    table: &Table,
+    constraint: &Constraint,
+    existing: bool,
+    leaves: &[&Table],
+) {
     let statement = table.add_constraint_statement(constraint);
     let source = SchemaChange::AddConstraint {
         constraint: OfTable::new(&table.schema, &table.name, &constraint.name),
@@ -95,6 +103,39 @@ pub(crate) fn add_constraint(plan: &mut Builder, table: &Table, constraint: &Con
     if validated_later {
         plan.push(&source, format!("{statement} NOT VALID"), plain_lock, &[]);
         validate(plan, &source, table, constraint);
+        return;
+    }
+    // A partitioned table's unique key: PostgreSQL builds no partitioned index concurrently and
+    // refuses USING INDEX there, but adding the key takes over the key each partition already
+    // has on the same columns. So each partition that holds rows gets its own first (a unique
+    // index built concurrently, made its key, named as PostgreSQL would name it there); the
+    // parent's key then builds nothing.
+    if constraint.plain_key
+        && constraint.kind == ConstraintKind::Unique
+        && plan.options.online
+        && partitioned(table)
+    {
+        let columns: Vec<String> = constraint.columns.iter().map(|column| quote_ident(column)).collect();
+        for leaf in leaves {
+            let key = quote_ident(&haste_sql::object_name(&leaf.name, &constraint.columns.join("_"), "key"));
+            let leaf_name = leaf.qualified_name();
+            plan.push_alone(
+                &source,
+                format!(
+                    "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {key} ON {leaf_name} USING btree ({})",
+                    columns.join(", ")
+                ),
+                Lock::ShareUpdateExclusive,
+                &[Hazard::IndexBuild],
+            );
+            plan.push(
+                &source,
+                format!("ALTER TABLE {leaf_name} ADD CONSTRAINT {key} UNIQUE USING INDEX {key}"),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+        plan.push(&source, statement, Lock::AccessExclusive, &[]);
         return;
     }
     // A plain key goes onto a unique index built concurrently first.
@@ -156,7 +197,7 @@ pub(crate) fn add_foreign_keys_again(plan: &mut Builder, keys: &[(&Table, &Const
     let (plain, keys): (Vec<_>, Vec<_>) =
         keys.iter().partition(|(table, _)| !plan.options.online || partitioned(table));
     for (table, key) in plain {
-        add_constraint(plan, table, key, true);
+        add_constraint(plan, table, key, true, &[]);
     }
     // One the target holds unvalidated stays so.
     for (table, key) in &keys {

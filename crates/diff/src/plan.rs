@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
-    Constraint, ConstraintKind, Index, RowTypeStage, Rule, Schema, Sequence, Table, Trigger, TriggerFiring,
-    comment_statements, qualified,
+    Constraint, ConstraintKind, Index, RowTypeStage, Rule, Schema, Sequence, Table, TableKind, Trigger,
+    TriggerFiring, comment_statements, qualified,
 };
 use haste_sql::{quote_ident, quote_literal};
 
@@ -611,12 +611,29 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             })
             .collect()
     };
+    // The partitions at any depth below a table that hold rows of their own and were there.
+    let existing_leaves = |table: &Table| -> Vec<&Table> {
+        let mut below = vec![table];
+        let mut leaves = Vec::new();
+        while let Some(parent) = below.pop() {
+            for child in to.tables.iter().filter(|child| child.is_partition_of(parent)) {
+                match child.kind {
+                    TableKind::Partitioned { .. } => below.push(child),
+                    _ if old_tables.contains_key(&table_key(child)) => leaves.push(child),
+                    _ => {}
+                }
+            }
+        }
+        leaves
+    };
     for (table, constraint) in added_constraints(false) {
-        online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
+        let existing = old_tables.contains_key(&table_key(table));
+        online::add_constraint(&mut plan, table, constraint, existing, &existing_leaves(table));
     }
     indexes::create_changed(&mut plan, &index_families, &tables);
     for (table, constraint) in added_constraints(true) {
-        online::add_constraint(&mut plan, table, constraint, old_tables.contains_key(&table_key(table)));
+        let existing = old_tables.contains_key(&table_key(table));
+        online::add_constraint(&mut plan, table, constraint, existing, &[]);
     }
     for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
         let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));

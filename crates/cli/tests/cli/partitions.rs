@@ -359,6 +359,54 @@ CREATE TABLE events_a PARTITION OF events FOR VALUES FROM (0) TO (10);";
     assert_eq!(crate::dev::matches(&dir, &prod, v2).code, 0);
 }
 
+/// A unique key added to a partitioned table that holds rows: each partition's key is built
+/// concurrently first and the table's key takes them over (the plain `ADD CONSTRAINT ...
+/// UNIQUE` built every partition's index under the lock, and failed haste's own lint and
+/// `deploy --lint`); a primary key, which has no such form, is allowed with its reason. Both
+/// reach the desired schema on a database with rows.
+#[test]
+fn a_key_added_to_a_partitioned_table_with_rows_is_built_partition_by_partition() {
+    let Some(db) = database() else { return };
+    let prod = database().unwrap();
+    let dir = TempDir::new("dev-partitioned-key");
+    let v1 =
+        "CREATE TABLE m (id bigint NOT NULL, region text NOT NULL, note text) PARTITION BY LIST (region);
+CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us');
+CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu') PARTITION BY RANGE (id);
+CREATE TABLE m_eu1 PARTITION OF m_eu FOR VALUES FROM (0) TO (100000);";
+    let v2 = v1.replace("note text)", "note text, CONSTRAINT m_uniq UNIQUE (region, id))");
+    let v3 = v2.replace("UNIQUE (region, id))", "UNIQUE (region, id), PRIMARY KEY (id, region))");
+    let dev = |desired: &str, name: &str| {
+        dir.write("schema.sql", desired);
+        haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
+    };
+    assert_eq!(dev(v1, "init").code, 0);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &prod.url]).code, 0);
+    let rows =
+        "INSERT INTO m SELECT g, CASE WHEN g % 2 = 0 THEN 'us' ELSE 'eu' END FROM generate_series(1, 5000) g";
+    db.execute(rows);
+    prod.execute(rows);
+    let keyed = dev(&v2, "unique");
+    assert_eq!(keyed.code, 0, "{keyed:?}");
+    let sql =
+        fs::read_to_string(crate::migration_folders(&dir).last().unwrap().join("migration.sql")).unwrap();
+    for leaf in ["m_us", "m_eu1"] {
+        assert!(
+            sql.contains(&format!(
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{leaf}_region_id_key\" ON \"public\".\"{leaf}\""
+            )) && sql.contains(&format!("UNIQUE USING INDEX \"{leaf}_region_id_key\"")),
+            "{leaf}: {sql}"
+        );
+    }
+    let primary = dev(&v3, "primary");
+    assert_eq!(primary.code, 0, "{primary:?}");
+    for run in [vec!["lint"], vec!["migrate", "deploy", "--url", &prod.url, "--lint"]] {
+        let done = haste(dir.path(), &run);
+        assert_eq!(done.code, 0, "{run:?}: {done:?}");
+    }
+    assert_eq!(crate::dev::matches(&dir, &prod, &v3).code, 0);
+}
+
 /// The production dump corpus: the folder `HASTE_STRUCTURE_DUMPS` names, else
 /// `shared/corpus/structure-dumps`, else `shared-cache/structure-dumps` (where
 /// `scripts/structure-dumps-corpus` writes it) beside the project, in the nearest folder above
