@@ -67,6 +67,24 @@ impl Tables<'_> {
         (self.old.contains_key(&key) && self.new.contains_key(&key)) || self.kept_views.contains(&key)
     }
 
+    /// Whether the index's table gets a partition it did not have, at any depth. An `INVALID`
+    /// index on a partitioned table (made `ON ONLY`, its partitions' indexes never all attached)
+    /// gives every new partition an index of its own, which the desired schema may not have:
+    /// its family is made again after the new partition, `ON ONLY` as it was.
+    fn gains_partition(&self, index: &Index) -> bool {
+        let Some(table) = self.new.get(&qualified(&index.schema, &index.table)) else { return false };
+        let mut below = vec![*table];
+        while let Some(parent) = below.pop() {
+            for child in self.new.values().filter(|child| child.is_partition_of(parent)) {
+                if !self.old.contains_key(&qualified(&child.schema, &child.name)) {
+                    return true;
+                }
+                below.push(child);
+            }
+        }
+        false
+    }
+
     /// Whether the index is on a view rather than a table of the `to` side.
     fn on_view(&self, index: &Index) -> bool {
         !self.new.contains_key(&qualified(&index.schema, &index.table))
@@ -95,7 +113,9 @@ impl<'a> Families<'a> {
                     let shared = |family: &[&'a Index]| -> Vec<&'a Index> {
                         family.iter().copied().filter(|index| tables.on_both_sides(index)).collect()
                     };
-                    tables.on_both_sides(members[0]) && shared(members) == shared(other)
+                    tables.on_both_sides(members[0])
+                        && shared(members) == shared(other)
+                        && !(!members[0].valid && tables.gains_partition(members[0]))
                 })
             })
             .map(|(root, _)| root)
