@@ -115,7 +115,7 @@ impl<'a> Families<'a> {
                     };
                     tables.on_both_sides(members[0])
                         && shared(members) == shared(other)
-                        && !(!members[0].valid && tables.gains_partition(members[0]))
+                        && (members[0].valid || !tables.gains_partition(members[0]))
                 })
             })
             .map(|(root, _)| root)
