@@ -2,7 +2,7 @@
 //! model behind `migrate plan`'s `waits_for` and the sessions a give-up names.
 
 use haste_driver::{Connection, DbError, LockHolder};
-use haste_sql::{CatalogTable, KeyScope, Lock, StatementKind, quote_ident, quote_literal};
+use haste_sql::{CatalogTable, Dropped, KeyScope, Lock, StatementKind, quote_ident, quote_literal};
 
 /// How a statement that waits by design waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +89,51 @@ pub(crate) fn catalog_tables(
                     "SELECT {place}, i.indrelid FROM pg_index i WHERE i.indexrelid = {}",
                     regclass(index)
                 ),
+                CatalogTable::DependentsOf(dropped) => {
+                    let (catalog, root) = match dropped {
+                        Dropped::Relation(name) => ("pg_class", regclass(name)),
+                        Dropped::Type(name) => ("pg_type", format!("to_regtype({})::oid", quote_literal(name))),
+                        Dropped::Schema(name) => {
+                            ("pg_namespace", format!("to_regnamespace({})::oid", quote_literal(&quote_ident(name))))
+                        }
+                    };
+                    // What depends on the object at any depth (PostgreSQL drops it too; what
+                    // depends on one column of a table goes with that column only), then the
+                    // relations those are or are on: a dropped foreign key's both tables, a
+                    // trigger's, default's, rule's or policy's table, an index's table. The
+                    // dropped relation itself, its partitions and an index's table are the
+                    // statement's own.
+                    format!(
+                        "SELECT {place}, rel FROM (WITH RECURSIVE \
+                           dep(classid, objid, objsubid) AS (SELECT '{catalog}'::regclass::oid, {root}, 0 \
+                             UNION SELECT d.classid, d.objid, d.objsubid FROM pg_depend d \
+                             JOIN dep ON d.refclassid = dep.classid AND d.refobjid = dep.objid \
+                               AND (dep.objsubid = 0 OR d.refobjsubid = dep.objsubid) \
+                             WHERE d.deptype IN ('n', 'a')), \
+                           own(oid) AS (SELECT CASE WHEN '{catalog}' = 'pg_class' THEN {root} END \
+                             UNION SELECT x.indrelid FROM pg_index x \
+                               WHERE '{catalog}' = 'pg_class' AND x.indexrelid = {root} \
+                             UNION SELECT i.inhrelid FROM pg_inherits i JOIN own ON i.inhparent = own.oid) \
+                           SELECT rel FROM ( \
+                             SELECT objid AS rel FROM dep WHERE classid = 'pg_class'::regclass \
+                               AND objid IN (SELECT oid FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm', 'f')) \
+                             UNION SELECT i.indrelid FROM dep JOIN pg_index i \
+                               ON dep.classid = 'pg_class'::regclass AND i.indexrelid = dep.objid \
+                             UNION SELECT c.conrelid FROM dep JOIN pg_constraint c \
+                               ON dep.classid = 'pg_constraint'::regclass AND c.oid = dep.objid \
+                             UNION SELECT c.confrelid FROM dep JOIN pg_constraint c \
+                               ON dep.classid = 'pg_constraint'::regclass AND c.oid = dep.objid \
+                             UNION SELECT t.tgrelid FROM dep JOIN pg_trigger t \
+                               ON dep.classid = 'pg_trigger'::regclass AND t.oid = dep.objid \
+                             UNION SELECT a.adrelid FROM dep JOIN pg_attrdef a \
+                               ON dep.classid = 'pg_attrdef'::regclass AND a.oid = dep.objid \
+                             UNION SELECT r.ev_class FROM dep JOIN pg_rewrite r \
+                               ON dep.classid = 'pg_rewrite'::regclass AND r.oid = dep.objid \
+                             UNION SELECT p.polrelid FROM dep JOIN pg_policy p \
+                               ON dep.classid = 'pg_policy'::regclass AND p.oid = dep.objid) reached \
+                           WHERE rel <> 0 AND rel NOT IN (SELECT oid FROM own WHERE oid IS NOT NULL)) dependents"
+                    )
+                }
                 CatalogTable::KeyPartners { table, through, referenced, referencing } => {
                     let table = regclass(table);
                     let attnums = |columns: &[String]| {

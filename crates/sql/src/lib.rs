@@ -38,7 +38,7 @@ mod types;
 
 pub use line_index::{LineIndex, char_position_to_offset};
 pub use lock::{
-    CatalogTable, Created, KeyScope, Lock, LockFacts, LockedObject, LockedObjectKind, Work,
+    CatalogTable, Created, Dropped, KeyScope, Lock, LockFacts, LockedObject, LockedObjectKind, Work,
     catalog_tables_of, created_of, default_computed_per_row, lock_facts, lock_of, objects_locked,
     statement_lock, statement_work, storage_parameter_lock, tables_of, work_of,
 };

@@ -861,7 +861,8 @@ pub enum CatalogTable {
     OfIndex(String),
     /// The tables joined to `table` (quoted) by the foreign keys `through` reaches: dropping a
     /// foreign key, or the table or column it is on, removes its triggers from the table it
-    /// references, and a type change rebuilds it, each under ACCESS EXCLUSIVE on that table too.
+    /// references, a type change rebuilds it, and a partition attached or detached takes on or
+    /// leaves the table's, each locking that table too.
     KeyPartners {
         /// The table the statement names.
         table: String,
@@ -873,6 +874,21 @@ pub enum CatalogTable {
         /// a referenced column's type change).
         referencing: bool,
     },
+    /// The tables, views and materialized views that depend on what a `DROP ... CASCADE` drops,
+    /// at any depth, and those its dropped foreign keys, triggers, defaults, rules and policies
+    /// are on or reference: each is dropped or changed under ACCESS EXCLUSIVE.
+    DependentsOf(Dropped),
+}
+
+/// An object a `DROP ... CASCADE` drops, whose dependents go with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dropped {
+    /// A table, view, materialized view, sequence or index (quoted as SQL text).
+    Relation(String),
+    /// A type or domain (quoted as SQL text).
+    Type(String),
+    /// A schema (its name).
+    Schema(String),
 }
 
 /// Which foreign keys a statement on a table touches.
@@ -1127,16 +1143,48 @@ fn catalog_tables_in(parsed: &pg_query::ParseResult) -> Vec<CatalogTable> {
     };
     let mut found = Vec::new();
     for statement in &parsed.protobuf.stmts {
+        if let Some(NodeEnum::DropStmt(drop)) = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())
+            && cascade(drop.behavior)
+        {
+            let relation = [
+                ObjectType::ObjectTable,
+                ObjectType::ObjectView,
+                ObjectType::ObjectMatview,
+                ObjectType::ObjectSequence,
+                ObjectType::ObjectIndex,
+            ]
+            .iter()
+            .any(|kind| drop.remove_type == *kind as i32);
+            let typed = [ObjectType::ObjectType, ObjectType::ObjectDomain]
+                .iter()
+                .any(|kind| drop.remove_type == *kind as i32);
+            for object in &drop.objects {
+                let dropped = match &object.node {
+                    _ if relation => dropped_name(object).map(Dropped::Relation),
+                    Some(NodeEnum::TypeName(type_name)) if typed => {
+                        type_name_text(type_name).map(Dropped::Type)
+                    }
+                    Some(NodeEnum::String(schema)) if drop.remove_type == ObjectType::ObjectSchema as i32 => {
+                        Some(Dropped::Schema(schema.sval.clone()))
+                    }
+                    _ => None,
+                };
+                found.extend(dropped.map(CatalogTable::DependentsOf));
+            }
+        }
         match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
             Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectIndex as i32 => {
                 found.extend(drop.objects.iter().filter_map(dropped_name).map(CatalogTable::OfIndex));
             }
-            Some(NodeEnum::DropStmt(drop)) if drop.remove_type == ObjectType::ObjectTable as i32 => {
+            // With CASCADE, what depends on the table is looked up whole (above).
+            Some(NodeEnum::DropStmt(drop))
+                if drop.remove_type == ObjectType::ObjectTable as i32 && !cascade(drop.behavior) =>
+            {
                 found.extend(
                     drop.objects
                         .iter()
                         .filter_map(dropped_name)
-                        .map(|table| partners(table, KeyScope::Table, true, cascade(drop.behavior))),
+                        .map(|table| partners(table, KeyScope::Table, true, false)),
                 );
             }
             Some(NodeEnum::TruncateStmt(truncate)) if cascade(truncate.behavior) => {
@@ -1177,6 +1225,12 @@ fn catalog_tables_in(parsed: &pg_query::ParseResult) -> Vec<CatalogTable> {
                         found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, cascaded));
                     } else if subtype == AlterTableType::AtAlterColumnType as i32 {
                         found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, true));
+                    } else if [AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition]
+                        .iter()
+                        .any(|kind| subtype == *kind as i32)
+                    {
+                        // The partition takes on, or leaves, the table's foreign keys both ways.
+                        found.push(partners(table.clone(), KeyScope::Table, true, true));
                     }
                 }
             }
@@ -1573,15 +1627,36 @@ mod tests {
             (
                 "DROP TABLE a, s.b CASCADE",
                 vec![
-                    partners(r#""a""#, KeyScope::Table, true, true),
-                    partners(r#""s"."b""#, KeyScope::Table, true, true),
+                    CatalogTable::DependentsOf(Dropped::Relation(r#""a""#.into())),
+                    CatalogTable::DependentsOf(Dropped::Relation(r#""s"."b""#.into())),
                 ],
             ),
             ("DROP TABLE IF EXISTS a", vec![partners(r#""a""#, KeyScope::Table, true, false)]),
             ("TRUNCATE a CASCADE", vec![partners(r#""a""#, KeyScope::Table, false, true)]),
             ("TRUNCATE a", vec![]),
+            ("DROP SCHEMA s CASCADE", vec![CatalogTable::DependentsOf(Dropped::Schema("s".into()))]),
+            (
+                "DROP TYPE s.mood, \"Other\" CASCADE",
+                vec![
+                    CatalogTable::DependentsOf(Dropped::Type(r#""s"."mood""#.into())),
+                    CatalogTable::DependentsOf(Dropped::Type(r#""Other""#.into())),
+                ],
+            ),
+            (
+                "DROP INDEX u CASCADE",
+                vec![
+                    CatalogTable::DependentsOf(Dropped::Relation(r#""u""#.into())),
+                    CatalogTable::OfIndex(r#""u""#.into()),
+                ],
+            ),
+            ("DROP SEQUENCE q", vec![]),
+            ("DROP SCHEMA s", vec![]),
             ("ALTER TABLE child ADD COLUMN a int", vec![]),
             ("ALTER TABLE child RENAME COLUMN a TO b", vec![]),
+            (
+                "ALTER TABLE parted DETACH PARTITION p1",
+                vec![partners(r#""parted""#, KeyScope::Table, true, true)],
+            ),
         ] {
             assert_eq!(catalog_tables_of(sql), expected, "{sql}");
         }

@@ -542,6 +542,14 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
             133,
         ),
         ("1_truncate_cascade", "TRUNCATE r CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
+        // What a DROP ... CASCADE takes along: the tables whose column has the type (f, g),
+        // whose foreign key uses the index (f, besides r), the schema's tables and those their
+        // foreign keys reference (app.ap, its two partitions, app.k, and w).
+        ("1_drop_type_cascade", "DROP TYPE mood CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
+        ("1_drop_index_cascade", "DROP INDEX r_code CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
+        ("1_drop_schema_cascade", "DROP SCHEMA app CASCADE;\nALTER TABLE t ADD COLUMN x int;", 66),
+        // A partition leaving a table referenced by f: rp, rp2, f, then t.
+        ("1_detach_referenced", "ALTER TABLE rp DETACH PARTITION rp2;\nALTER TABLE t ADD COLUMN x int;", 100),
     ];
     for (name, sql, per_lock) in cases {
         let Some(db) = database() else { return };
@@ -560,7 +568,11 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
              CREATE TABLE rp1 PARTITION OF rp FOR VALUES FROM (0) TO (10);
              CREATE TABLE rp2 PARTITION OF rp FOR VALUES FROM (10) TO (20);
              CREATE TABLE f (id int, note text, r_id int CONSTRAINT f_r_fk REFERENCES r,
-               rp_id int CONSTRAINT f_rp_fk REFERENCES rp)",
+               rp_id int CONSTRAINT f_rp_fk REFERENCES rp);
+             CREATE TYPE mood AS ENUM ('a'); CREATE TABLE g (m mood); ALTER TABLE f ADD COLUMN m mood;
+             ALTER TABLE r ADD COLUMN code int; CREATE UNIQUE INDEX r_code ON r (code);
+             ALTER TABLE f ADD COLUMN r_code int CONSTRAINT f_r_code_fk REFERENCES r (code);
+             CREATE TABLE w (id int PRIMARY KEY); CREATE TABLE app.k (id int CONSTRAINT k_w_fk REFERENCES w)",
         );
         let dir = migrations(&[(name, sql)]);
         let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));
