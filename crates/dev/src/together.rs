@@ -594,6 +594,26 @@ mod tests {
         );
     }
 
+    /// A plain table `name` with nothing on it, as a target schema holds it.
+    fn table(name: &str) -> haste_schema::Table {
+        haste_schema::Table {
+            schema: "public".into(),
+            name: name.into(),
+            kind: haste_schema::TableKind::Regular,
+            partition_of: None,
+            partition_depth: 0,
+            inherits: Vec::new(),
+            columns: Vec::new(),
+            constraints: Vec::new(),
+            comment: None,
+            row_security: false,
+            force_row_security: false,
+            storage_parameters: Vec::new(),
+            replica_identity: haste_schema::ReplicaIdentity::Default,
+            clustered_on: None,
+        }
+    }
+
     /// The index `name` on `table`, as a target schema holds it.
     fn index_on(table: &str, name: &str) -> haste_schema::Index {
         haste_schema::Index {
@@ -625,22 +645,7 @@ mod tests {
             indexes: vec![index_on("t3", "t3_c0_idx"), index_on("items", "items_code_key")],
             ..Default::default()
         };
-        let mut t3 = haste_schema::Table {
-            schema: "public".into(),
-            name: "t3".into(),
-            kind: haste_schema::TableKind::Regular,
-            partition_of: None,
-            partition_depth: 0,
-            inherits: Vec::new(),
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            comment: None,
-            row_security: false,
-            force_row_security: false,
-            storage_parameters: Vec::new(),
-            replica_identity: haste_schema::ReplicaIdentity::Default,
-            clustered_on: None,
-        };
+        let mut t3 = table("t3");
         let mut fk = haste_schema::Constraint::new("t3_code_fkey", ConstraintKind::ForeignKey, "");
         fk.references = Some(haste_schema::References {
             schema: "public".into(),
@@ -746,22 +751,7 @@ mod tests {
         note_c.attached_to = Some(("public".into(), "note_idx".into()));
         let mut kind_c = index_on("events_c", "events_c_kind_idx");
         kind_c.attached_to = Some(("public".into(), "kind_idx".into()));
-        let events_c = haste_schema::Table {
-            schema: "public".into(),
-            name: "events_c".into(),
-            kind: haste_schema::TableKind::Regular,
-            partition_of: None,
-            partition_depth: 1,
-            inherits: Vec::new(),
-            columns: Vec::new(),
-            constraints: Vec::new(),
-            comment: None,
-            row_security: false,
-            force_row_security: false,
-            storage_parameters: Vec::new(),
-            replica_identity: haste_schema::ReplicaIdentity::Default,
-            clustered_on: None,
-        };
+        let events_c = table("events_c");
         let target = haste_schema::Schema {
             tables: vec![events_c],
             indexes: vec![index_on("events", "note_idx"), index_on("events", "kind_idx"), note_c, kind_c],

@@ -67,16 +67,18 @@ impl Tables<'_> {
         (self.old.contains_key(&key) && self.new.contains_key(&key)) || self.kept_views.contains(&key)
     }
 
-    /// Whether the index's table gets a partition it did not have, at any depth. An `INVALID`
-    /// index on a partitioned table (made `ON ONLY`, its partitions' indexes never all attached)
-    /// gives every new partition an index of its own, which the desired schema may not have:
-    /// its family is made again after the new partition, `ON ONLY` as it was.
-    fn gains_partition(&self, index: &Index) -> bool {
+    /// Whether the index's table gets a partition it did not have (at any depth) on which the
+    /// desired schema's `family` has no index. An `INVALID` index on a partitioned table (made
+    /// `ON ONLY`, its partitions' indexes never all attached) gives every new partition an index
+    /// of its own, which the desired schema may not have: then its family is made again after the
+    /// new partition, `ON ONLY` as it was.
+    fn gains_partition_without(&self, index: &Index, family: &[&Index]) -> bool {
         let Some(table) = self.new.get(&qualified(&index.schema, &index.table)) else { return false };
         let mut below = vec![*table];
         while let Some(parent) = below.pop() {
             for child in self.new.values().filter(|child| child.is_partition_of(parent)) {
-                if !self.old.contains_key(&qualified(&child.schema, &child.name)) {
+                let indexed = family.iter().any(|i| i.schema == child.schema && i.table == child.name);
+                if !self.old.contains_key(&qualified(&child.schema, &child.name)) && !indexed {
                     return true;
                 }
                 below.push(child);
@@ -115,7 +117,7 @@ impl<'a> Families<'a> {
                     };
                     tables.on_both_sides(members[0])
                         && shared(members) == shared(other)
-                        && (members[0].valid || !tables.gains_partition(members[0]))
+                        && (members[0].valid || !tables.gains_partition_without(members[0], other))
                 })
             })
             .map(|(root, _)| root)

@@ -72,15 +72,35 @@ pub(crate) fn drop_index(plan: &mut Builder, table: Option<&Table>, index: &Inde
     }
 }
 
-/// A constraint that appears on `table`; `existing` says whether the table was there before,
-/// and `leaves` are its partitions that hold rows of their own and were there before (at any
-/// depth, for a partitioned table).
+/// The partitions of a table a constraint appears on that hold rows of their own and were there
+/// before (at any depth), and whether a relation name is taken in a schema (on either side).
+pub(crate) struct Leaves<'a> {
+    pub(crate) tables: Vec<&'a Table>,
+    pub(crate) taken: &'a dyn Fn(&str, &str) -> bool,
+}
+
+impl Leaves<'_> {
+    /// The name PostgreSQL gives the key it makes on `leaf` over `columns`: the first of
+    /// `<leaf>_<columns>_key`, `..._key1`, ... that no relation of its schema has
+    /// (`ChooseRelationName`).
+    fn key_name(&self, leaf: &Table, columns: &[String]) -> String {
+        (0..)
+            .map(|n: u32| {
+                let label = if n == 0 { "key".to_owned() } else { format!("key{n}") };
+                haste_sql::object_name(&leaf.name, &columns.join("_"), &label)
+            })
+            .find(|name| !(self.taken)(&leaf.schema, name))
+            .expect("a free name")
+    }
+}
+
+/// A constraint that appears on `table`; `existing` says whether the table was there before.
 pub(crate) fn add_constraint(
     plan: &mut Builder,
     table: &Table,
     constraint: &Constraint,
     existing: bool,
-    leaves: &[&Table],
+    leaves: &Leaves<'_>,
 ) {
     let statement = table.add_constraint_statement(constraint);
     let source = SchemaChange::AddConstraint {
@@ -116,8 +136,8 @@ pub(crate) fn add_constraint(
         && partitioned(table)
     {
         let columns: Vec<String> = constraint.columns.iter().map(|column| quote_ident(column)).collect();
-        for leaf in leaves {
-            let key = quote_ident(&haste_sql::object_name(&leaf.name, &constraint.columns.join("_"), "key"));
+        for leaf in &leaves.tables {
+            let key = quote_ident(&leaves.key_name(leaf, &constraint.columns));
             let leaf_name = leaf.qualified_name();
             plan.push_alone(
                 &source,
@@ -197,7 +217,7 @@ pub(crate) fn add_foreign_keys_again(plan: &mut Builder, keys: &[(&Table, &Const
     let (plain, keys): (Vec<_>, Vec<_>) =
         keys.iter().partition(|(table, _)| !plan.options.online || partitioned(table));
     for (table, key) in plain {
-        add_constraint(plan, table, key, true, &[]);
+        add_constraint(plan, table, key, true, &Leaves { tables: Vec::new(), taken: &|_, _| false });
     }
     // One the target holds unvalidated stays so.
     for (table, key) in &keys {

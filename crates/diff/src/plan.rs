@@ -626,14 +626,35 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         }
         leaves
     };
+    // The relation names either side holds (an index-backed key's index has its name), for the
+    // names of partitions' keys.
+    let relations: BTreeSet<(&str, &str)> = [from, to]
+        .iter()
+        .flat_map(|side| {
+            let tables = side.tables.iter().map(|t| (t.schema.as_str(), t.name.as_str()));
+            let keys = side.tables.iter().flat_map(|t| {
+                t.constraints
+                    .iter()
+                    .filter(|c| c.kind.builds_index())
+                    .map(move |c| (t.schema.as_str(), c.name.as_str()))
+            });
+            let indexes = side.indexes.iter().map(|i| (i.schema.as_str(), i.name.as_str()));
+            let views = side.views.iter().map(|v| (v.schema.as_str(), v.name.as_str()));
+            let sequences = side.sequences.iter().map(|s| (s.schema.as_str(), s.name.as_str()));
+            tables.chain(keys).chain(indexes).chain(views).chain(sequences)
+        })
+        .collect();
+    let taken = |schema: &str, name: &str| relations.contains(&(schema, name));
     for (table, constraint) in added_constraints(false) {
         let existing = old_tables.contains_key(&table_key(table));
-        online::add_constraint(&mut plan, table, constraint, existing, &existing_leaves(table));
+        let leaves = online::Leaves { tables: existing_leaves(table), taken: &taken };
+        online::add_constraint(&mut plan, table, constraint, existing, &leaves);
     }
     indexes::create_changed(&mut plan, &index_families, &tables);
     for (table, constraint) in added_constraints(true) {
         let existing = old_tables.contains_key(&table_key(table));
-        online::add_constraint(&mut plan, table, constraint, existing, &[]);
+        let leaves = online::Leaves { tables: Vec::new(), taken: &taken };
+        online::add_constraint(&mut plan, table, constraint, existing, &leaves);
     }
     for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
         let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));

@@ -207,6 +207,11 @@ impl Schema {
         match node {
             NodeEnum::CreateStmt(create) => {
                 let Some(relation) = &create.relation else { return };
+                // `IF NOT EXISTS` over a table already there does nothing: it stays as it was,
+                // rows and all, never new again.
+                if create.if_not_exists && self.tables.contains_key(&table_key(relation)) {
+                    return;
+                }
                 let partition_of = create.inh_relations.iter().find_map(|node| match &node.node {
                     Some(NodeEnum::RangeVar(parent)) if create.partbound.is_some() => Some(table_key(parent)),
                     _ => None,

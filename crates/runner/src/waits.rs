@@ -98,25 +98,31 @@ pub(crate) fn catalog_tables(
                         }
                     };
                     // What depends on the object at any depth (PostgreSQL drops it too; what
-                    // depends on one column of a table goes with that column only), then the
+                    // depends on one column of a table goes with that column only; an array
+                    // type, a row type or a view's rule leads on to what depends on the array,
+                    // the table or the view), then the
                     // relations those are or are on: a dropped foreign key's both tables, a
                     // trigger's, default's, rule's or policy's table, an index's table. The
                     // dropped relation itself, its partitions and an index's table are the
                     // statement's own.
                     format!(
                         "SELECT {place}, rel FROM (WITH RECURSIVE \
+                           edge(classid, objid, objsubid, refclassid, refobjid, refobjsubid) AS ( \
+                             SELECT classid, objid, objsubid, refclassid, refobjid, refobjsubid FROM pg_depend \
+                               WHERE deptype IN ('n', 'a', 'i') \
+                             UNION ALL SELECT 'pg_class'::regclass::oid, ev_class, 0, 'pg_rewrite'::regclass::oid, oid, 0 \
+                               FROM pg_rewrite), \
                            dep(classid, objid, objsubid) AS (SELECT '{catalog}'::regclass::oid, {root}, 0 \
-                             UNION SELECT d.classid, d.objid, d.objsubid FROM pg_depend d \
+                             UNION SELECT d.classid, d.objid, d.objsubid FROM edge d \
                              JOIN dep ON d.refclassid = dep.classid AND d.refobjid = dep.objid \
-                               AND (dep.objsubid = 0 OR d.refobjsubid = dep.objsubid) \
-                             WHERE d.deptype IN ('n', 'a')), \
+                               AND (dep.objsubid = 0 OR d.refobjsubid = dep.objsubid)), \
                            own(oid) AS (SELECT CASE WHEN '{catalog}' = 'pg_class' THEN {root} END \
                              UNION SELECT x.indrelid FROM pg_index x \
                                WHERE '{catalog}' = 'pg_class' AND x.indexrelid = {root} \
                              UNION SELECT i.inhrelid FROM pg_inherits i JOIN own ON i.inhparent = own.oid) \
                            SELECT rel FROM ( \
                              SELECT objid AS rel FROM dep WHERE classid = 'pg_class'::regclass \
-                               AND objid IN (SELECT oid FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm', 'f')) \
+                               AND objid IN (SELECT oid FROM pg_class WHERE relkind IN ('r', 'p', 'v', 'm', 'f', 'S')) \
                              UNION SELECT i.indrelid FROM dep JOIN pg_index i \
                                ON dep.classid = 'pg_class'::regclass AND i.indexrelid = dep.objid \
                              UNION SELECT c.conrelid FROM dep JOIN pg_constraint c \

@@ -548,6 +548,10 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
         ("1_drop_type_cascade", "DROP TYPE mood CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
         ("1_drop_index_cascade", "DROP INDEX r_code CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
         ("1_drop_schema_cascade", "DROP SCHEMA app CASCADE;\nALTER TABLE t ADD COLUMN x int;", 66),
+        // Columns of the type's array type (h, g), and views over views of a dropped table
+        // (vb, v1, v2), go too.
+        ("1_drop_type_of_arrays", "DROP TYPE tone CASCADE;\nALTER TABLE t ADD COLUMN x int;", 133),
+        ("1_drop_table_under_views", "DROP TABLE vb CASCADE;\nALTER TABLE t ADD COLUMN x int;", 100),
         // A partition leaving a table referenced by f: rp, rp2, f, then t.
         ("1_detach_referenced", "ALTER TABLE rp DETACH PARTITION rp2;\nALTER TABLE t ADD COLUMN x int;", 100),
     ];
@@ -572,7 +576,9 @@ fn an_attempt_that_locks_two_tables_shares_its_lock_timeout_between_them() {
              CREATE TYPE mood AS ENUM ('a'); CREATE TABLE g (m mood); ALTER TABLE f ADD COLUMN m mood;
              ALTER TABLE r ADD COLUMN code int; CREATE UNIQUE INDEX r_code ON r (code);
              ALTER TABLE f ADD COLUMN r_code int CONSTRAINT f_r_code_fk REFERENCES r (code);
-             CREATE TABLE w (id int PRIMARY KEY); CREATE TABLE app.k (id int CONSTRAINT k_w_fk REFERENCES w)",
+             CREATE TABLE w (id int PRIMARY KEY); CREATE TABLE app.k (id int CONSTRAINT k_w_fk REFERENCES w);
+             CREATE TYPE tone AS ENUM ('x'); CREATE TABLE h (e tone[]); ALTER TABLE g ADD COLUMN e tone[];
+             CREATE TABLE vb (id int); CREATE VIEW v1 AS SELECT * FROM vb; CREATE VIEW v2 AS SELECT * FROM v1",
         );
         let dir = migrations(&[(name, sql)]);
         let holder = hold_lock(url, "ACCESS SHARE", Duration::from_millis(1500));

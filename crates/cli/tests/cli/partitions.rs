@@ -373,9 +373,10 @@ fn a_key_added_to_a_partitioned_table_with_rows_is_built_partition_by_partition(
         "CREATE TABLE m (id bigint NOT NULL, region text NOT NULL, note text) PARTITION BY LIST (region);
 CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us');
 CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu') PARTITION BY RANGE (id);
-CREATE TABLE m_eu1 PARTITION OF m_eu FOR VALUES FROM (0) TO (100000);";
-    let v2 = v1.replace("note text)", "note text, CONSTRAINT m_uniq UNIQUE (region, id))");
-    let v3 = v2.replace("UNIQUE (region, id))", "UNIQUE (region, id), PRIMARY KEY (id, region))");
+CREATE TABLE m_eu1 PARTITION OF m_eu FOR VALUES FROM (0) TO (100000);
+CREATE INDEX m_us_region_id_key ON m_us (note);";
+    let v2 = format!("{v1}\nALTER TABLE m ADD CONSTRAINT m_uniq UNIQUE (region, id);");
+    let v3 = format!("{v2}\nALTER TABLE m ADD PRIMARY KEY (id, region);");
     let dev = |desired: &str, name: &str| {
         dir.write("schema.sql", desired);
         haste(dir.path(), &["migrate", "dev", "--url", &db.url, "--schema", "schema.sql", "--name", name])
@@ -390,11 +391,12 @@ CREATE TABLE m_eu1 PARTITION OF m_eu FOR VALUES FROM (0) TO (100000);";
     assert_eq!(keyed.code, 0, "{keyed:?}");
     let sql =
         fs::read_to_string(crate::migration_folders(&dir).last().unwrap().join("migration.sql")).unwrap();
-    for leaf in ["m_us", "m_eu1"] {
+    // Named as PostgreSQL names them: past a name an index of the partition already has.
+    for (leaf, key) in [("m_us", "m_us_region_id_key1"), ("m_eu1", "m_eu1_region_id_key")] {
         assert!(
             sql.contains(&format!(
-                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{leaf}_region_id_key\" ON \"public\".\"{leaf}\""
-            )) && sql.contains(&format!("UNIQUE USING INDEX \"{leaf}_region_id_key\"")),
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS \"{key}\" ON \"public\".\"{leaf}\""
+            )) && sql.contains(&format!("UNIQUE USING INDEX \"{key}\"")),
             "{leaf}: {sql}"
         );
     }
@@ -431,6 +433,19 @@ CREATE INDEX m_note_idx ON ONLY m (note);";
     assert_eq!(crate::dev::matches(&dir, &db, &v2).code, 0);
     assert_eq!(db.value("SELECT count(*) FROM pg_indexes WHERE tablename = 'm_ap'").as_deref(), Some("0"));
     assert_eq!(haste(dir.path(), &["lint"]).code, 0);
+    // Where the desired schema gives the new partition its index (made after the index), the
+    // index stays, and with it the one a partition holding rows has attached.
+    let v3 = format!(
+        "{v2}\nCREATE INDEX m_us_note_idx ON m_us (note);\nALTER INDEX m_note_idx ATTACH PARTITION m_us_note_idx;"
+    );
+    assert_eq!(dev(&v3, "attached").code, 0);
+    let v4 = format!("{v3}\nCREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu');");
+    let kept = dev(&v4, "another");
+    assert_eq!(kept.code, 0, "{kept:?}");
+    let sql =
+        fs::read_to_string(crate::migration_folders(&dir).last().unwrap().join("migration.sql")).unwrap();
+    assert!(!sql.contains("DROP INDEX"), "{sql}");
+    assert_eq!(crate::dev::matches(&dir, &db, &v4).code, 0);
 }
 
 /// The production dump corpus: the folder `HASTE_STRUCTURE_DUMPS` names, else
