@@ -370,6 +370,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         }
         DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, without_level(rendered)),
         DevError::Read { .. } => printer.usage_error(&error.to_string()),
+        DevError::GeneratedFailed(failure) => printer.generated_failure(failure),
         DevError::PlanInvalid { left, .. } => {
             let lines: Vec<String> = left.iter().map(change_line).collect();
             printer.fail(

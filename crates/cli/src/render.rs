@@ -133,6 +133,20 @@ impl Printer {
         self.fail("CONNECT", exit::CONNECT, &error.to_string())
     }
 
+    /// A migration `migrate dev` had just written failed on the shadow database where it is
+    /// checked after the history (exit 1, `PLAN_INVALID`), told with the failure's file, line and
+    /// SQLSTATE as any failure.
+    pub fn generated_failure(&self, failure: &MigrationFailure) -> u8 {
+        match self.format {
+            Format::Text => self.emit(&failure_text(failure, Unit::Generated), true),
+            Format::Json => {
+                let error = Error::ReplayFailed(Box::new(failure.clone()));
+                self.json(json!({ "ok": false, "error": error_json(&error, "PLAN_INVALID", exit::INTERNAL) }))
+            }
+        }
+        exit::INTERNAL
+    }
+
     pub fn runner_error(&self, error: &Error) -> u8 {
         let (exit_code, code) = exit::classify(error);
         match self.format {
@@ -1065,6 +1079,8 @@ enum Unit {
     SchemaFile,
     /// A migration of the history replayed on a shadow database.
     Replay,
+    /// A migration `migrate dev` had just written, checked on a shadow database.
+    Generated,
 }
 
 /// Sessions holding locks, as the lock budget names them: pid, application name, state and
@@ -1080,7 +1096,7 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
         Unit::Migration => "migration",
         Unit::Seed => "seed",
         Unit::SchemaFile => "schema file",
-        Unit::Replay => "migration",
+        Unit::Replay | Unit::Generated => "migration",
     };
     let mut text = format!("error: {subject} {} failed: {}", failure.name, failure.error.message);
     text.push_str(&format!("\n  --> {}:{}:{}", position.file.display(), position.line, position.column));
@@ -1134,6 +1150,9 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
         }
         (_, false) if unit == Unit::Replay => {
             "this happened while the history was replayed on a shadow database, which is dropped: nothing else was touched, and the migration's record in your database is unchanged. The shadow runs as a confined role (docs/failure-model.md, Shadow databases): a statement only a superuser may run fails there".to_owned()
+        }
+        (_, _) if unit == Unit::Generated => {
+            "haste wrote this migration and checked it on a shadow database after the history, which is dropped: the folders it wrote are removed and nothing else was touched. Where the history explains it (rows a migration inserted), change the desired schema or the history; otherwise it is a bug in haste (please report it)".to_owned()
         }
         (_, true) if unit == Unit::SchemaFile => {
             "the connection to the shadow database was lost; nothing but the shadow database was touched".to_owned()

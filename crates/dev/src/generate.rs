@@ -784,7 +784,16 @@ fn write_validated(
         }
         // Applied to the shadow as the runner applies it, one migration at a time.
         let dir = MigrationsDir::load(request.dir).map_err(haste_runner::Error::Folder)?;
-        history.deploy(&dir, request.settings)?;
+        history.deploy(&dir, request.settings).map_err(|error| match error {
+            Error::Runner(haste_runner::Error::ReplayFailed(failure))
+                if folders
+                    .iter()
+                    .any(|folder| folder.file_name().is_some_and(|name| *name == *failure.name)) =>
+            {
+                Error::GeneratedFailed(failure)
+            }
+            error => error,
+        })?;
         states.push(history.schema.clone());
     }
     let left = target.unreached(&history.schema);

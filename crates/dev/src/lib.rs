@@ -95,6 +95,11 @@ pub enum Error {
         /// What still differs after it ran.
         left: Vec<Change>,
     },
+    /// A migration `migrate dev` had just written failed on the shadow database, where it is
+    /// checked after the history before it is kept (the folders it wrote are removed): rows the
+    /// history inserted that the change refuses, or a bug in haste.
+    #[error("the migration haste wrote failed on the shadow database; nothing was written")]
+    GeneratedFailed(Box<haste_runner::MigrationFailure>),
     /// A Prisma schema that does not validate (the diagnostics, rendered).
     #[error("{0}")]
     Prisma(String),

@@ -535,6 +535,11 @@ mod tests {
         steps.iter().map(|step| step.sql.as_str()).collect()
     }
 
+    /// Each piece's suffix and statements.
+    fn pieces(drafts: &[Draft]) -> Vec<(&str, Vec<&str>)> {
+        drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect()
+    }
+
     /// A view over a retyped column, with an index built concurrently between its drop and its
     /// creation as planned: the build (with the index's comment and, for a partition's index,
     /// its attachment, which left behind named an index not built yet) moves after the
@@ -709,10 +714,8 @@ mod tests {
             ),
         ];
         let drafts = committing_together_apart(draft, "change", &target);
-        let shape: Vec<(&str, Vec<&str>)> =
-            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
         assert_eq!(
-            shape,
+            pieces(&drafts),
             [
                 (
                     "",
@@ -781,10 +784,8 @@ mod tests {
             step("ATTACH events_c_note_idx", attach("events_c_note_idx")),
         ];
         let drafts = committing_together_apart(draft, "change", &target);
-        let shape: Vec<(&str, Vec<&str>)> =
-            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
         assert_eq!(
-            shape,
+            pieces(&drafts),
             [
                 (
                     "",
@@ -919,10 +920,8 @@ mod tests {
             step("CREATE VIEW v", SchemaChange::CreateView(named("v"))),
         ];
         let drafts = committing_together_apart(draft, "widen", &haste_schema::Schema::default());
-        let shape: Vec<(&str, Vec<&str>)> =
-            drafts.iter().map(|d| (d.suffix.as_str(), statements(&d.up))).collect();
         assert_eq!(
-            shape,
+            pieces(&drafts),
             [
                 ("", vec!["DROP VIEW v", "ALTER COLUMN name TYPE", "CREATE VIEW v"]),
                 ("_after", vec!["CREATE INDEX CONCURRENTLY i"]),

@@ -1695,3 +1695,24 @@ CREATE INDEX events_note_idx ON events (note);";
     assert_eq!(lint.code, 0, "{lint:?}");
     assert_eq!(matches(&dir, &db, to).code, 0);
 }
+
+/// A migration `migrate dev` has just written that fails where it is checked (on a shadow
+/// database, after the history: here a row the history inserted breaks the new check) is told
+/// as the new migration's failure (exit 1, `PLAN_INVALID`, with its SQLSTATE), not as the
+/// history's (`REPLAY_FAILED`), and its folder is gone.
+#[test]
+fn a_written_migration_that_fails_its_check_is_told_apart_from_the_history() {
+    let Some(db) = database() else { return };
+    let dir = crate::migrations(&[("1_init", "CREATE TABLE t (a int);\nINSERT INTO t VALUES (-1);\n")]);
+    assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
+    let desired = "CREATE TABLE t (a int CONSTRAINT t_a_check CHECK (a > 0));";
+    let run = dev(&dir, &db, desired, &["--name", "check", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let error = run.json_lines().last().unwrap()["error"].clone();
+    assert_eq!(error["code"], "PLAN_INVALID", "{run:?}");
+    assert_eq!(error["sqlstate"], "23514", "{run:?}");
+    assert!(error["migration"].as_str().unwrap().ends_with("_check"), "{run:?}");
+    let text = dev(&dir, &db, desired, &["--name", "check"]);
+    assert!(text.stderr.contains("haste wrote this migration and checked it"), "{text:?}");
+    assert_eq!(folders(&dir).len(), 1, "nothing written: {:?}", folders(&dir));
+}
