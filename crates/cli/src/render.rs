@@ -949,6 +949,15 @@ impl Observer for ProgressPrinter<'_> {
                     ),
                     true,
                 ),
+                RunEvent::SettingsNotMadeAgain { name, lines } => self.printer.emit(
+                    &format!(
+                        "warning: resuming {name}: the statement{} at line{} {} may have changed session settings in a way haste cannot make again (a DO block's SET, set_config among other work); the rest runs without them",
+                        if lines.len() == 1 { "" } else { "s" },
+                        if lines.len() == 1 { "" } else { "s" },
+                        lines.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    ),
+                    true,
+                ),
                 RunEvent::LockAcquired { .. } | RunEvent::StepDone { .. } => {}
             },
         }

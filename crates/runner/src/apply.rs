@@ -95,6 +95,17 @@ impl<'a> Applier<'a> {
                     "restoring the session settings of the statements done before resuming",
                 ))?;
             }
+            let unseen: Vec<usize> = match self.connection.dialect() {
+                Dialect::Postgres => done
+                    .iter()
+                    .filter(|statement| haste_sql::sets_session_unseen(&statement.text))
+                    .map(|statement| crate::plan::source_position(plan.file, statement.start).line)
+                    .collect(),
+                Dialect::Sqlite => Vec::new(),
+            };
+            if !unseen.is_empty() {
+                self.observer.event(&RunEvent::SettingsNotMadeAgain { name: &migration.name, lines: unseen });
+            }
         }
         match plan.mode {
             _ if statements_done => {}

@@ -279,6 +279,15 @@ pub enum RunEvent<'a> {
         /// Its `migration.sql`.
         file: &'a std::path::Path,
     },
+    /// A warning on resuming a migration: statements it ran before may have changed session
+    /// settings in a way haste cannot read (a `DO` block's `SET`, `set_config` among other
+    /// work), so the rest runs without them in the new session.
+    SettingsNotMadeAgain {
+        /// The migration.
+        name: &'a str,
+        /// Those statements' lines in its file.
+        lines: Vec<usize>,
+    },
     /// Statements of a stepwise migration completed.
     StepDone {
         /// The migration.

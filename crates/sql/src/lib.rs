@@ -45,7 +45,7 @@ pub use lock::{
 pub use placeholders::{Placeholder, placeholders};
 pub use postgres::{
     ConcurrentIndex, ParsedScript, ReindexTarget, concurrent_index, detached_partition, parse_with_trees,
-    read_only_setting, reindexed_relation, session_settings_in_force, sets_session,
+    read_only_setting, reindexed_relation, session_settings_in_force, sets_session, sets_session_unseen,
     sets_transaction_characteristics,
 };
 pub use quote::{

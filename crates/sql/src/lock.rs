@@ -240,7 +240,7 @@ fn plpgsql_tree(block: &pg_query::protobuf::DoStmt) -> Option<serde_json::Value>
 
 /// The statements a PL/pgSQL `DO` block runs that can be read from its text: its queries, and
 /// what an `EXECUTE` of a string literal runs. What it builds at run time cannot be read.
-fn block_statements(block: &pg_query::protobuf::DoStmt) -> Vec<String> {
+pub(crate) fn block_statements(block: &pg_query::protobuf::DoStmt) -> Vec<String> {
     fn collect(value: &serde_json::Value, queries: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(object) => {

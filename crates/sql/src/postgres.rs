@@ -453,6 +453,23 @@ pub fn sets_session(statement: &str) -> bool {
         || selects_session_config(statement)
 }
 
+/// Whether a statement may change a session setting in a way [`sets_session`] does not read,
+/// so that a resume cannot make it again: a `DO` block that runs a session `SET` or `RESET` or
+/// calls `set_config`, or another statement that calls `set_config` among other work.
+pub fn sets_session_unseen(statement: &str) -> bool {
+    let calls_set_config = statement.to_ascii_lowercase().contains("set_config");
+    let Ok(parsed) = pg_query::parse(statement, 0) else { return false };
+    match parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()) {
+        Some(NodeEnum::DoStmt(block)) => {
+            calls_set_config
+                || crate::lock::block_statements(block)
+                    .iter()
+                    .any(|inner| first_setting(inner).is_some_and(|set| !set.is_local))
+        }
+        _ => calls_set_config && !sets_session(statement),
+    }
+}
+
 /// Whether a statement is `SELECT [pg_catalog.]set_config('name', 'value', false)`, one or more
 /// such calls with literal arguments and nothing else: a session setting run as a query.
 fn selects_session_config(statement: &str) -> bool {
@@ -583,6 +600,18 @@ mod tests {
         assert_eq!(path("RESET search_path"), Some(vec![]));
         assert_eq!(path("SET search_path TO DEFAULT"), Some(vec![]));
         assert_eq!(path("SET lock_timeout = '1s'"), None);
+    }
+
+    #[test]
+    fn settings_a_resume_cannot_make_again_are_told() {
+        use super::sets_session_unseen as unseen;
+        assert!(unseen("DO $$ BEGIN SET search_path = app; END $$"));
+        assert!(unseen("DO $$ BEGIN PERFORM set_config('search_path', 'app', false); END $$"));
+        assert!(unseen("SELECT set_config('search_path', 'app', false), count(*) FROM t"));
+        assert!(!unseen("SELECT set_config('search_path', 'app', false)"), "made again as it is");
+        assert!(!unseen("SET search_path = app"), "made again as it is");
+        assert!(!unseen("DO $$ BEGIN SET LOCAL search_path = app; END $$"), "ends with its transaction");
+        assert!(!unseen("DO $$ BEGIN UPDATE t SET a = 1; END $$"));
     }
 
     #[test]

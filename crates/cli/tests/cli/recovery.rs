@@ -494,6 +494,28 @@ fn a_resume_runs_the_rest_under_the_settings_the_file_made() {
     }
 }
 
+/// A setting a resume cannot make again (a `DO` block's `SET`) is said out loud, with its line,
+/// in text and JSON: the rest of the file then runs without it (it ran in `public` silently).
+#[test]
+fn a_resume_says_which_settings_it_cannot_make_again() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let dir = migrations(&[(
+        "1_app",
+        "-- haste:transaction off\nCREATE SCHEMA app;\nDO $$ BEGIN SET search_path = app; END $$;\n\
+         CREATE TABLE accounts (id int);\nCREATE TABLE ledger AS SELECT 1 / (SELECT count(*) FROM accounts)::int AS n;\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    db.execute("INSERT INTO app.accounts VALUES (1)");
+    let run =
+        haste(dir.path(), &["migrate", "resolve", "--url", url, "--resume", "1_app", "--format", "json"]);
+    let warned: Vec<serde_json::Value> =
+        run.json_lines().into_iter().filter(|event| event["event"] == "settings_not_made_again").collect();
+    assert_eq!(warned.len(), 1, "{run:?}");
+    assert_eq!(warned[0]["lines"], serde_json::json!([3]), "{run:?}");
+}
+
 /// A migration of the history that fails on the shadow database (the confined role refuses a
 /// superuser-only setting) is said to have failed there: it was reported as a migration of this
 /// run, "rolled back: nothing of it was applied or recorded; the next deploy tries it again",
