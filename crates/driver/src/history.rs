@@ -3,7 +3,7 @@
 //! The layout is a stability boundary: other tools and people read these tables. Rows of
 //! `_haste_events` are only ever inserted.
 
-use haste_sql::{Dialect, dollar_quote, quote_ident, quote_literal};
+use haste_sql::{Dialect, dollar_quote, quote_ident, quote_literal, quote_literal_escaped};
 
 /// Where the history tables live.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,10 +153,16 @@ impl HistoryTables {
                 ("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")
             }
         };
+        // A PostgreSQL database may read backslashes in a plain literal as escapes
+        // (`standard_conforming_strings` off): every JSON text holding a quote has them.
+        let literal = |text: &str| match dialect {
+            Dialect::Postgres => quote_literal_escaped(text),
+            Dialect::Sqlite => quote_literal(text),
+        };
         let json = |value: &Option<String>| match (value, dialect) {
             (None, _) => "NULL".to_owned(),
-            (Some(text), Dialect::Postgres) => format!("{}::jsonb", quote_literal(text)),
-            (Some(text), Dialect::Sqlite) => quote_literal(text),
+            (Some(text), Dialect::Postgres) => format!("{}::jsonb", literal(text)),
+            (Some(text), Dialect::Sqlite) => literal(text),
         };
         match write {
             HistoryWrite::Migration(row) => {
@@ -172,14 +178,14 @@ impl HistoryTables {
                      run_id = excluded.run_id, \
                      tool_version = excluded.tool_version, last_error = excluded.last_error",
                     table = self.qualified(MIGRATIONS_TABLE),
-                    name = quote_literal(row.name),
-                    status = quote_literal(row.status.as_str()),
-                    checksum = quote_literal(row.checksum),
+                    name = literal(row.name),
+                    status = literal(row.status.as_str()),
+                    checksum = literal(row.checksum),
                     transactional = if row.transactional { "TRUE" } else { "FALSE" },
                     total = row.statements_total,
                     done = row.statements_done,
-                    run_id = quote_literal(row.run_id),
-                    tool_version = quote_literal(row.tool_version),
+                    run_id = literal(row.run_id),
+                    tool_version = literal(row.tool_version),
                     error = json(&row.last_error),
                 )
             }
@@ -187,22 +193,22 @@ impl HistoryTables {
                 "DELETE FROM {} WHERE name = {name}; DELETE FROM {} WHERE name = {name}",
                 self.qualified(MIGRATIONS_TABLE),
                 self.qualified(PROGRESS_TABLE),
-                name = quote_literal(name)
+                name = literal(name)
             ),
             HistoryWrite::Progress { name, last_key, rows_done } => format!(
                 "INSERT INTO {} (name, last_key, rows_done) VALUES ({}, {}, {rows_done}) \
                  ON CONFLICT (name) DO UPDATE SET last_key = excluded.last_key, rows_done = excluded.rows_done, updated_at = {now}",
                 self.qualified(PROGRESS_TABLE),
-                quote_literal(name),
-                quote_literal(last_key),
+                literal(name),
+                literal(last_key),
             ),
             HistoryWrite::Event(event) => format!(
                 "INSERT INTO {table} (run_id, event, name, checksum, detail) VALUES ({run_id}, {kind}, {name}, {checksum}, {detail})",
                 table = self.qualified(EVENTS_TABLE),
-                run_id = quote_literal(event.run_id),
-                kind = quote_literal(event.event),
-                name = event.name.map_or("NULL".to_owned(), quote_literal),
-                checksum = event.checksum.map_or("NULL".to_owned(), quote_literal),
+                run_id = literal(event.run_id),
+                kind = literal(event.event),
+                name = event.name.map_or("NULL".to_owned(), literal),
+                checksum = event.checksum.map_or("NULL".to_owned(), literal),
                 detail = json(&event.detail),
             ),
         }

@@ -2,7 +2,7 @@
 //! model behind `migrate plan`'s `waits_for` and the sessions a give-up names.
 
 use haste_driver::{Connection, DbError, LockHolder};
-use haste_sql::{CatalogTable, Dropped, KeyScope, Lock, StatementKind, quote_ident, quote_literal};
+use haste_sql::{CatalogTable, Dropped, KeyScope, Lock, StatementKind, quote_ident, quote_literal_escaped};
 
 /// How a statement that waits by design waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,7 +81,7 @@ pub(crate) fn catalog_tables(
                     false => path.iter().map(|schema| format!("{}.{name}", quote_ident(schema))).chain([name.to_owned()]).collect(),
                 };
                 let found: Vec<String> =
-                    names.iter().map(|name| format!("to_regclass({})", quote_literal(name))).collect();
+                    names.iter().map(|name| format!("to_regclass({})", quote_literal_escaped(name))).collect();
                 format!("coalesce({})::oid", found.join(", "))
             };
             match found {
@@ -92,9 +92,9 @@ pub(crate) fn catalog_tables(
                 CatalogTable::DependentsOf(dropped) => {
                     let (catalog, root) = match dropped {
                         Dropped::Relation(name) => ("pg_class", regclass(name)),
-                        Dropped::Type(name) => ("pg_type", format!("to_regtype({})::oid", quote_literal(name))),
+                        Dropped::Type(name) => ("pg_type", format!("to_regtype({})::oid", quote_literal_escaped(name))),
                         Dropped::Schema(name) => {
-                            ("pg_namespace", format!("to_regnamespace({})::oid", quote_literal(&quote_ident(name))))
+                            ("pg_namespace", format!("to_regnamespace({})::oid", quote_literal_escaped(&quote_ident(name))))
                         }
                     };
                     // What depends on the object at any depth (PostgreSQL drops it too; what
@@ -143,7 +143,7 @@ pub(crate) fn catalog_tables(
                 CatalogTable::KeyPartners { table, through, referenced, referencing } => {
                     let table = regclass(table);
                     let attnums = |columns: &[String]| {
-                        let names: Vec<String> = columns.iter().map(|column| quote_literal(column)).collect();
+                        let names: Vec<String> = columns.iter().map(|column| quote_literal_escaped(column)).collect();
                         format!(
                             "ARRAY(SELECT a.attnum FROM pg_attribute a WHERE a.attrelid = {table} \
                              AND a.attname = ANY (ARRAY[{}]::name[]))",
@@ -153,11 +153,11 @@ pub(crate) fn catalog_tables(
                     let (outgoing, incoming) = match through {
                         KeyScope::Table => ("TRUE".to_owned(), "TRUE".to_owned()),
                         KeyScope::Constraint(name) => (
-                            format!("k.conname = {}", quote_literal(name)),
+                            format!("k.conname = {}", quote_literal_escaped(name)),
                             format!(
                                 "k.conindid = (SELECT u.conindid FROM pg_constraint u WHERE u.conrelid = {table} \
                                  AND u.conname = {} AND u.contype IN ('p', 'u'))",
-                                quote_literal(name)
+                                quote_literal_escaped(name)
                             ),
                         ),
                         KeyScope::Columns(columns) => (

@@ -49,8 +49,8 @@ pub use postgres::{
     sets_transaction_characteristics,
 };
 pub use quote::{
-    MAX_IDENT_BYTES, dollar_quote, name_parts, object_name, quote_ident, quote_literal, truncate_ident,
-    unused_ident,
+    MAX_IDENT_BYTES, dollar_quote, name_parts, object_name, quote_ident, quote_literal,
+    quote_literal_escaped, truncate_ident, unused_ident,
 };
 pub use retarget::{
     Reads, Repointed, constraint_on, expression_reads, index_named, index_on, mentions,

@@ -24,6 +24,18 @@ pub fn quote_literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
+/// Quotes a string literal for PostgreSQL whatever its `standard_conforming_strings`: a value
+/// holding a backslash is written `E'...'` with each backslash doubled, which PostgreSQL reads
+/// the same under either setting (a plain literal's backslashes are escapes where the setting is
+/// off: a history row's JSON, `\"` in every quoted name of an error message, failed to write);
+/// any other as [`quote_literal`] writes it.
+pub fn quote_literal_escaped(value: &str) -> String {
+    match value.contains('\\') {
+        true => format!("E'{}'", value.replace('\\', "\\\\").replace('\'', "''")),
+        false => quote_literal(value),
+    }
+}
+
 /// Quotes a function or `DO` body as a dollar-quoted string: `$haste$…$haste$`, or, when the
 /// body holds that tag (a quoted name such as `"a$haste$b"` does), `$haste1$`, `$haste2$`… until
 /// the closing tag is the first place the tag occurs, so no name can end the body early. Every
@@ -152,6 +164,13 @@ mod tests {
         let taken = [truncate_ident(&long, "_haste_new"), truncate_ident(&long, "_haste_new2")];
         let name = unused_ident(&long, "_haste_new", |name| taken.iter().any(|t| t == name));
         assert_eq!(name, format!("{}_haste_new3", "a".repeat(52)));
+    }
+
+    #[test]
+    fn a_literal_with_a_backslash_reads_the_same_whatever_the_setting() {
+        assert_eq!(quote_literal_escaped(r#"{"m": "a \"b\""}"#), r#"E'{"m": "a \\"b\\""}'"#);
+        assert_eq!(quote_literal_escaped("it's"), "'it''s'");
+        assert_eq!(quote_literal_escaped(r"a\'b"), r"E'a\\''b'");
     }
 
     #[test]

@@ -429,3 +429,28 @@ fn a_folder_name_with_a_line_break_or_a_setting_given_twice_is_refused() {
     assert!(deploy.stderr.contains("given twice"), "{deploy:?}");
     assert_eq!(db.value("SELECT to_regclass('a') IS NULL").as_deref(), Some("t"), "nothing applied");
 }
+
+/// A database that reads backslashes in plain literals as escapes (`standard_conforming_strings`
+/// off): history is written all the same. The failure record's JSON holds `\"` for every quoted
+/// name of the message, and writing it failed, leaving history "interrupted" with the count of
+/// statements done unsure.
+#[test]
+fn history_is_written_where_backslashes_in_literals_are_escapes() {
+    let Some(db) = database() else { return };
+    let url = db.url.as_str();
+    let name = db.value("SELECT current_database()").unwrap();
+    db.execute(&format!("ALTER DATABASE \"{name}\" SET standard_conforming_strings = off"));
+    let dir = migrations(&[(
+        "1_bad",
+        "-- haste:transaction off\nCREATE TABLE a (id int);\nSELECT * FROM \"no such\";\n",
+    )]);
+    let run = haste(dir.path(), &["migrate", "deploy", "--url", url]);
+    assert_eq!(run.code, 6, "{run:?}");
+    assert!(!run.stderr.contains("writing that to history failed"), "{run:?}");
+    let status = haste(dir.path(), &["migrate", "status", "--url", url, "--format", "json"]);
+    let document = status.json_lines().last().unwrap().clone();
+    let migration = &document["migrations"][0];
+    assert_eq!(migration["state"], "failed", "{status:?}");
+    assert_eq!(migration["statements_done"], 1, "{status:?}");
+    assert_eq!(migration["last_error"]["message"], "relation \"no such\" does not exist", "{status:?}");
+}
