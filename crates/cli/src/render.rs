@@ -140,8 +140,9 @@ impl Printer {
         match self.format {
             Format::Text => self.emit(&failure_text(failure, Unit::Generated), true),
             Format::Json => {
-                let error = Error::ReplayFailed(Box::new(failure.clone()));
-                self.json(json!({ "ok": false, "error": error_json(&error, "PLAN_INVALID", exit::INTERNAL) }))
+                let mut error = json!({ "code": "PLAN_INVALID", "exit_code": exit::INTERNAL });
+                failure_fields(&mut error, failure);
+                self.json(json!({ "ok": false, "error": error }))
             }
         }
         exit::INTERNAL
@@ -1210,28 +1211,31 @@ fn failure_text(failure: &MigrationFailure, unit: Unit) -> String {
     text
 }
 
+/// The fields of a failed migration, seed or schema file in its error document.
+fn failure_fields(value: &mut Value, failure: &MigrationFailure) {
+    value["migration"] = failure.name.clone().into();
+    value["sqlstate"] = json!(failure.error.sqlstate);
+    value["message"] = failure.error.message.clone().into();
+    value["detail"] = json!(failure.error.detail);
+    value["hint"] = json!(hint(&failure.error));
+    value["file"] = failure.position.file.display().to_string().into();
+    value["line"] = failure.position.line.into();
+    value["column"] = failure.position.column.into();
+    value["statement_index"] = failure.statement_index.into();
+    value["attempts"] = failure.attempts.into();
+    value["state"] = json!(failure.state);
+    if let Some(gave_up) = &failure.gave_up {
+        value["gave_up"] = json!(gave_up);
+    }
+}
+
 pub(crate) fn error_json(error: &Error, code: &str, exit_code: u8) -> Value {
     let mut value = json!({ "code": code, "exit_code": exit_code, "message": error.to_string() });
     match error {
         Error::MigrationFailed(failure)
         | Error::SeedFailed(failure)
         | Error::SourceFailed(failure)
-        | Error::ReplayFailed(failure) => {
-            value["migration"] = failure.name.clone().into();
-            value["sqlstate"] = json!(failure.error.sqlstate);
-            value["message"] = failure.error.message.clone().into();
-            value["detail"] = json!(failure.error.detail);
-            value["hint"] = json!(hint(&failure.error));
-            value["file"] = failure.position.file.display().to_string().into();
-            value["line"] = failure.position.line.into();
-            value["column"] = failure.position.column.into();
-            value["statement_index"] = failure.statement_index.into();
-            value["attempts"] = failure.attempts.into();
-            value["state"] = json!(failure.state);
-            if let Some(gave_up) = &failure.gave_up {
-                value["gave_up"] = json!(gave_up);
-            }
-        }
+        | Error::ReplayFailed(failure) => failure_fields(&mut value, failure),
         Error::ChecksumMismatch { name, file, applied, current } => {
             value["migration"] = name.clone().into();
             value["file"] = file.display().to_string().into();

@@ -74,17 +74,10 @@ impl Tables<'_> {
     /// new partition, `ON ONLY` as it was.
     fn gains_partition_without(&self, index: &Index, family: &[&Index]) -> bool {
         let Some(table) = self.new.get(&qualified(&index.schema, &index.table)) else { return false };
-        let mut below = vec![*table];
-        while let Some(parent) = below.pop() {
-            for child in self.new.values().filter(|child| child.is_partition_of(parent)) {
-                let indexed = family.iter().any(|i| i.schema == child.schema && i.table == child.name);
-                if !self.old.contains_key(&qualified(&child.schema, &child.name)) && !indexed {
-                    return true;
-                }
-                below.push(child);
-            }
-        }
-        false
+        table.partitions_among(self.new.values().copied()).iter().any(|child| {
+            !self.old.contains_key(&qualified(&child.schema, &child.name))
+                && !family.iter().any(|i| i.schema == child.schema && i.table == child.name)
+        })
     }
 
     /// Whether the index is on a view rather than a table of the `to` side.

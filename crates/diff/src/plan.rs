@@ -613,18 +613,14 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     };
     // The partitions at any depth below a table that hold rows of their own and were there.
     let existing_leaves = |table: &Table| -> Vec<&Table> {
-        let mut below = vec![table];
-        let mut leaves = Vec::new();
-        while let Some(parent) = below.pop() {
-            for child in to.tables.iter().filter(|child| child.is_partition_of(parent)) {
-                match child.kind {
-                    TableKind::Partitioned { .. } => below.push(child),
-                    _ if old_tables.contains_key(&table_key(child)) => leaves.push(child),
-                    _ => {}
-                }
-            }
-        }
-        leaves
+        let partitions = table.partitions_among(to.tables.iter());
+        partitions
+            .into_iter()
+            .filter(|child| {
+                !matches!(child.kind, TableKind::Partitioned { .. })
+                    && old_tables.contains_key(&table_key(child))
+            })
+            .collect()
     };
     // The relation names either side holds (an index-backed key's index has its name), for the
     // names of partitions' keys.

@@ -10,7 +10,7 @@ use haste_sql::{Dialect, Statement, StatementKind, TransactionControl};
 use crate::budget::{Attempted, Budget, blockers, jittered, millis};
 use crate::error::{FailureState, GaveUp, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
-use crate::waits::{add_sessions, catalog_tables, qualified};
+use crate::waits::{add_sessions, catalog_tables, names_in_path};
 use crate::{AppliedMigration, CodeMigration, Error, MAX_BACKOFF, Observer, RunEvent, Settings};
 
 pub(crate) struct Applier<'a> {
@@ -882,14 +882,7 @@ fn locked_tables(facts: &[haste_sql::LockFacts], within: std::ops::Range<usize>)
                 let held =
                     locked.iter().filter(|(name, _, _)| *name == table).map(|(_, held, _)| *held).max();
                 if !created.contains(&table) && held.is_none_or(|held| held < lock) {
-                    let names = match qualified(table) {
-                        true => vec![table.clone()],
-                        false => path
-                            .iter()
-                            .map(|schema| format!("{}.{table}", haste_sql::quote_ident(schema)))
-                            .chain([table.clone()])
-                            .collect(),
-                    };
+                    let names = names_in_path(table, path);
                     let with_descendants = !statement.alone.contains(table);
                     locked.push((table, lock, Locked::Named { names, with_descendants }));
                 }
@@ -1168,19 +1161,15 @@ pub(crate) fn run_as_written(
     let statements = unit.statements;
     // Each unit's budget, its lock timeout shared between the relations its statements lock;
     // what each table locked stands for is asked once, before anything runs.
-    let facts: Vec<haste_sql::LockFacts> = match connection.dialect() {
+    let (facts, sizes): (Vec<haste_sql::LockFacts>, Vec<(Locked, usize)>) = match connection.dialect() {
         Dialect::Postgres => {
-            statements.iter().map(|statement| haste_sql::lock_facts(&statement.text)).collect()
-        }
-        Dialect::Sqlite => Vec::new(),
-    };
-    let sizes: Vec<(Locked, usize)> = match connection.dialect() {
-        Dialect::Postgres => {
+            let facts: Vec<haste_sql::LockFacts> =
+                statements.iter().map(|statement| haste_sql::lock_facts(&statement.text)).collect();
             let tables = locked_tables(&facts, from..statements.len());
             let counts = relations_locked(&mut *connection, &tables);
-            tables.into_iter().zip(counts).collect()
+            (facts, tables.into_iter().zip(counts).collect())
         }
-        Dialect::Sqlite => Vec::new(),
+        Dialect::Sqlite => (Vec::new(), Vec::new()),
     };
     let budget = |start: usize| {
         let mut budget = budget();

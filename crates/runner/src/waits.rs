@@ -76,12 +76,10 @@ pub(crate) fn catalog_tables(
         .enumerate()
         .map(|(place, (found, path))| {
             let regclass = |name: &str| {
-                let names: Vec<String> = match qualified(name) {
-                    true => vec![name.to_owned()],
-                    false => path.iter().map(|schema| format!("{}.{name}", quote_ident(schema))).chain([name.to_owned()]).collect(),
-                };
-                let found: Vec<String> =
-                    names.iter().map(|name| format!("to_regclass({})", quote_literal_escaped(name))).collect();
+                let found: Vec<String> = names_in_path(name, path)
+                    .iter()
+                    .map(|name| format!("to_regclass({})", quote_literal_escaped(name)))
+                    .collect();
                 format!("coalesce({})::oid", found.join(", "))
             };
             match found {
@@ -203,9 +201,23 @@ pub(crate) fn catalog_tables(
     Ok(tables)
 }
 
+/// The names a table's name as SQL text may stand for, in the order PostgreSQL looks: one with
+/// a schema itself; one without, in each schema of `path` (a search path a migration set), then
+/// as the session finds it.
+pub(crate) fn names_in_path(table: &str, path: &[String]) -> Vec<String> {
+    match qualified(table) {
+        true => vec![table.to_owned()],
+        false => path
+            .iter()
+            .map(|schema| format!("{}.{table}", quote_ident(schema)))
+            .chain([table.to_owned()])
+            .collect(),
+    }
+}
+
 /// Whether a table's name as SQL text (quoted by [`quote_ident`]) holds a schema: a dot
 /// outside the quotes.
-pub(crate) fn qualified(table: &str) -> bool {
+fn qualified(table: &str) -> bool {
     let mut quoted = false;
     table.chars().any(|c| {
         if c == '"' {

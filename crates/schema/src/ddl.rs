@@ -458,6 +458,17 @@ impl Table {
         })
     }
 
+    /// The partitions of this table among `tables`, at any depth, each parent before its own.
+    pub fn partitions_among<'a>(&self, tables: impl Iterator<Item = &'a Table> + Clone) -> Vec<&'a Table> {
+        let mut found: Vec<&'a Table> = tables.clone().filter(|child| child.is_partition_of(self)).collect();
+        let mut next = 0;
+        while let Some(parent) = found.get(next).copied() {
+            found.extend(tables.clone().filter(|child| child.is_partition_of(parent)));
+            next += 1;
+        }
+        found
+    }
+
     /// `CREATE TABLE` with its columns (constraints are added separately).
     pub fn create_statement(&self) -> String {
         let name = self.qualified_name();

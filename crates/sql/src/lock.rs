@@ -696,9 +696,10 @@ fn tables_in(parsed: &pg_query::ParseResult) -> Vec<String> {
             // Relations other than tables a `DROP` takes ACCESS EXCLUSIVE on: a reader of a view
             // or a sequence's user holds a lock on it, not on a table.
             Some(NodeEnum::DropStmt(drop))
-                if [ObjectType::ObjectView, ObjectType::ObjectMatview, ObjectType::ObjectSequence]
-                    .iter()
-                    .any(|kind| drop.remove_type == *kind as i32) =>
+                if is_one_of(
+                    drop.remove_type,
+                    &[ObjectType::ObjectView, ObjectType::ObjectMatview, ObjectType::ObjectSequence],
+                ) =>
             {
                 for table in drop.objects.iter().filter_map(dropped_name) {
                     if !tables.contains(&table) {
@@ -749,9 +750,7 @@ fn tables_locked_alone(parsed: &pg_query::ParseResult) -> Vec<String> {
     }
     let partition_command = |command: &pg_query::Node| {
         matches!(&command.node, Some(NodeEnum::AlterTableCmd(command))
-            if [AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition, AlterTableType::AtDetachPartitionFinalize]
-                .iter()
-                .any(|kind| command.subtype == *kind as i32))
+            if is_one_of(command.subtype, &[AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition, AlterTableType::AtDetachPartitionFinalize]))
     };
     for statement in &parsed.protobuf.stmts {
         match statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref()) {
@@ -766,6 +765,12 @@ fn tables_locked_alone(parsed: &pg_query::ParseResult) -> Vec<String> {
         }
     }
     alone
+}
+
+/// Whether a syntax tree's enum code (an object type, an `ALTER TABLE` subcommand) is one of
+/// `kinds`.
+fn is_one_of<K: Copy + Into<i32>>(code: i32, kinds: &[K]) -> bool {
+    kinds.iter().any(|kind| (*kind).into() == code)
 }
 
 /// A table's name as SQL text: quoted, schema-qualified when `schema` is not empty.
@@ -894,7 +899,7 @@ pub enum Dropped {
 /// Which foreign keys a statement on a table touches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyScope {
-    /// All of them: the table is dropped or emptied.
+    /// All of them: the table is dropped or emptied, or gains or loses a partition.
     Table,
     /// The constraint of that name (and, referencing the table, the foreign keys that depend on
     /// it as their key).
@@ -1074,8 +1079,6 @@ pub fn objects_locked(statement: &str) -> Vec<LockedObject> {
     // PostgreSQL renames a type or a schema without locking it; it gives a new owner to, or
     // moves to another schema, those and the kinds with an `ALTER ... OWNER` of their own
     // (foreign-data wrappers, servers, event triggers, publications, extensions) likewise.
-    let is_one_of =
-        |object_type: i32, kinds: &[ObjectType]| kinds.iter().any(|kind| *kind as i32 == object_type);
     let unlocked_by_rename = [ObjectType::ObjectType, ObjectType::ObjectDomain, ObjectType::ObjectSchema];
     let unlocked_by_owner_or_move = [
         ObjectType::ObjectType,
@@ -1146,18 +1149,17 @@ fn catalog_tables_in(parsed: &pg_query::ParseResult) -> Vec<CatalogTable> {
         if let Some(NodeEnum::DropStmt(drop)) = statement.stmt.as_ref().and_then(|stmt| stmt.node.as_ref())
             && cascade(drop.behavior)
         {
-            let relation = [
-                ObjectType::ObjectTable,
-                ObjectType::ObjectView,
-                ObjectType::ObjectMatview,
-                ObjectType::ObjectSequence,
-                ObjectType::ObjectIndex,
-            ]
-            .iter()
-            .any(|kind| drop.remove_type == *kind as i32);
-            let typed = [ObjectType::ObjectType, ObjectType::ObjectDomain]
-                .iter()
-                .any(|kind| drop.remove_type == *kind as i32);
+            let relation = is_one_of(
+                drop.remove_type,
+                &[
+                    ObjectType::ObjectTable,
+                    ObjectType::ObjectView,
+                    ObjectType::ObjectMatview,
+                    ObjectType::ObjectSequence,
+                    ObjectType::ObjectIndex,
+                ],
+            );
+            let typed = is_one_of(drop.remove_type, &[ObjectType::ObjectType, ObjectType::ObjectDomain]);
             for object in &drop.objects {
                 let dropped = match &object.node {
                     _ if relation => dropped_name(object).map(Dropped::Relation),
@@ -1225,10 +1227,10 @@ fn catalog_tables_in(parsed: &pg_query::ParseResult) -> Vec<CatalogTable> {
                         found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, cascaded));
                     } else if subtype == AlterTableType::AtAlterColumnType as i32 {
                         found.push(partners(table.clone(), KeyScope::Columns(vec![name]), true, true));
-                    } else if [AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition]
-                        .iter()
-                        .any(|kind| subtype == *kind as i32)
-                    {
+                    } else if is_one_of(
+                        subtype,
+                        &[AlterTableType::AtAttachPartition, AlterTableType::AtDetachPartition],
+                    ) {
                         // The partition takes on, or leaves, the table's foreign keys both ways.
                         found.push(partners(table.clone(), KeyScope::Table, true, true));
                     }
