@@ -520,9 +520,7 @@ impl PrismaDatasource {
         let Some(path) = &self.path else { return Ok(None) };
         if self.urls.is_none() {
             let urls = haste_dev::prisma_datasource(path).map_err(|error| match error {
-                haste_dev::Error::Prisma(rendered) => {
-                    ConfigError(crate::dev::without_level(&rendered).to_owned())
-                }
+                haste_dev::Error::Prisma(rendered) => ConfigError(without_level(&rendered).to_owned()),
                 other => ConfigError(other.to_string()),
             })?;
             self.urls = Some(urls);
@@ -1058,6 +1056,12 @@ fn new_run_id() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     format!("{:x}-{:x}", nanos, std::process::id())
+}
+
+/// Rendered Prisma diagnostics without the first one's `error: `: each diagnostic is rendered
+/// with its own, and the first one's is the printer's.
+pub(crate) fn without_level(rendered: &str) -> &str {
+    rendered.strip_prefix("error: ").unwrap_or(rendered)
 }
 
 #[cfg(test)]

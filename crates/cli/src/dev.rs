@@ -304,12 +304,6 @@ pub fn verify(common: &Common) -> u8 {
     }
 }
 
-/// Rendered Prisma diagnostics without the first one's `error: `: each diagnostic is rendered
-/// with its own, and the first one's is the printer's.
-pub(crate) fn without_level(rendered: &str) -> &str {
-    rendered.strip_prefix("error: ").unwrap_or(rendered)
-}
-
 fn dev_error(printer: &Printer, error: &DevError) -> u8 {
     match error {
         DevError::Runner(error) => printer.runner_error(error),
@@ -368,7 +362,7 @@ fn dev_error(printer: &Printer, error: &DevError) -> u8 {
         | DevError::Partitioning(_) => {
             printer.usage_error(&error.to_string())
         }
-        DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, without_level(rendered)),
+        DevError::Prisma(rendered) => printer.fail("SCHEMA_INVALID", exit::USAGE, config::without_level(rendered)),
         DevError::Read { .. } => printer.usage_error(&error.to_string()),
         DevError::GeneratedFailed(failure) => printer.generated_failure(failure),
         DevError::PlanInvalid { left, .. } => {

@@ -7,7 +7,7 @@ use haste_driver::{Connection, DbError, Limits, LockHolder, StepError};
 use haste_migrations::{Checksum, Migration};
 use haste_sql::{Dialect, Statement, StatementKind, TransactionControl};
 
-use crate::budget::{Attempted, Budget, blockers, jittered, millis};
+use crate::budget::{Attempted, Budget, blockers, jittered, millis, per_lock};
 use crate::error::{FailureState, GaveUp, MigrationFailure};
 use crate::plan::{ExecutionMode, Plan};
 use crate::waits::{add_sessions, catalog_tables, names_in_path};
@@ -64,7 +64,7 @@ impl<'a> Applier<'a> {
         if let Some(refused) = plan.unparseable() {
             return Err(self.failed(&plan, refused, Tried::attempts(1), FailureState::RolledBack));
         }
-        crate::data::check_header(&mut *self.connection, &plan)?;
+        plan.check_data_header(&mut *self.connection)?;
         let started = Instant::now();
         self.observer.event(&RunEvent::MigrationStarted {
             name: &migration.name,
@@ -948,20 +948,6 @@ fn relations_locked(connection: &mut dyn Connection, tables: &[Locked]) -> Vec<u
             Locked::ThroughCatalog { .. } => found.next().unwrap_or(1),
         })
         .collect()
-}
-
-/// The lock timeout of each lock an attempt waits for: `lock_timeout` shared between the
-/// `relations` it locks in modes the application's reads and writes wait behind (a
-/// partitioned table and each of its partitions: PostgreSQL locks each on its own).
-/// PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction that held one table
-/// while it waited for a second would hold up the first's users for the wait on the second
-/// too, up to the timeout as many times as it locks relations. Shared, a user of any of them
-/// waits at most about one `lock_timeout` in all (and the attempt is retried under the budget
-/// as any other). Never below a millisecond (zero is no timeout).
-pub(crate) fn per_lock(lock_timeout: Option<Duration>, relations: usize) -> Option<Duration> {
-    let Some(timeout) = lock_timeout.filter(|timeout| !timeout.is_zero()) else { return lock_timeout };
-    let shares = u32::try_from(relations).unwrap_or(u32::MAX).max(1);
-    Some((timeout / shares).max(Duration::from_millis(1)))
 }
 
 /// Runs `attempt` until it succeeds, fails for good, or `budget` runs out: the one retry loop

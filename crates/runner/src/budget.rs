@@ -71,9 +71,9 @@ impl Budget {
     }
 
     /// Shares each attempt's lock timeout between the `relations` an attempt locks
-    /// ([`crate::apply::per_lock`]).
+    /// ([`per_lock`]).
     pub(crate) fn share_lock_timeout(&mut self, relations: usize) {
-        self.limits.lock_timeout = crate::apply::per_lock(self.limits.lock_timeout, relations);
+        self.limits.lock_timeout = per_lock(self.limits.lock_timeout, relations);
     }
 
     /// Starts an attempt: its limits, the lock timeout cut to what remains of the deadline.
@@ -319,6 +319,20 @@ pub(crate) fn jittered(pause: Duration) -> Duration {
 
 pub(crate) fn millis(ms: u128) -> u64 {
     u64::try_from(ms).unwrap_or(u64::MAX)
+}
+
+/// The lock timeout of each lock an attempt waits for: `lock_timeout` shared between the
+/// `relations` it locks in modes the application's reads and writes wait behind (a
+/// partitioned table and each of its partitions: PostgreSQL locks each on its own).
+/// PostgreSQL's `lock_timeout` bounds each wait on its own: a transaction that held one table
+/// while it waited for a second would hold up the first's users for the wait on the second
+/// too, up to the timeout as many times as it locks relations. Shared, a user of any of them
+/// waits at most about one `lock_timeout` in all (and the attempt is retried under the budget
+/// as any other). Never below a millisecond (zero is no timeout).
+pub(crate) fn per_lock(lock_timeout: Option<Duration>, relations: usize) -> Option<Duration> {
+    let Some(timeout) = lock_timeout.filter(|timeout| !timeout.is_zero()) else { return lock_timeout };
+    let shares = u32::try_from(relations).unwrap_or(u32::MAX).max(1);
+    Some((timeout / shares).max(Duration::from_millis(1)))
 }
 
 #[cfg(test)]

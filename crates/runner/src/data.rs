@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use haste_driver::history::{HistoryWrite, MigrationStatus};
 use haste_driver::{Connection, DbError, Limits, StepError};
 use haste_migrations::{DataStep, Migration};
-use haste_sql::{Created, Dialect, quote_ident, quote_literal};
+use haste_sql::{quote_ident, quote_literal};
 
 use crate::apply::{Applier, MigrationWaits, event, history_row};
 use crate::budget::{Attempted, Budget};
@@ -51,59 +51,6 @@ impl Applier<'_> {
             .record(&settings.history, &applied, false)
             .map_err(Error::database("recording a migration"))
     }
-}
-
-/// Refuses `migration`'s data step when its header names a table or key column the database
-/// does not have and the migration's statements (`plan`) do not create, before anything of the
-/// migration runs: the walk would fail after them. What a statement creates that cannot be told
-/// (a `DO` block, a file that does not parse) is given the benefit of the doubt.
-pub(crate) fn check_header(connection: &mut dyn Connection, plan: &Plan<'_>) -> Result<(), Error> {
-    let Some(step) = plan.migration.data.as_ref().filter(|_| connection.dialect() == Dialect::Postgres)
-    else {
-        return Ok(());
-    };
-    let relation = quote_literal(&step.relation());
-    let sql = format!(
-        "SELECT to_regclass({relation}) IS NOT NULL, EXISTS (SELECT 1 FROM pg_attribute \
-         WHERE attrelid = to_regclass({relation}) AND attname = {} AND attnum > 0 AND NOT attisdropped)",
-        quote_literal(&step.key)
-    );
-    let row = connection.query_row(&sql).map_err(Error::database("looking up the data step's table"))?;
-    let yes = |i: usize| row.as_ref().and_then(|row| row.get(i).cloned().flatten()).as_deref() == Some("t");
-    let (table_there, key_there) = (yes(0), yes(1));
-    if key_there {
-        return Ok(());
-    }
-    let mut created = Vec::new();
-    for statement in &plan.statements {
-        match haste_sql::created_of(&statement.text) {
-            Some(names) => created.extend(names),
-            None => return Ok(()),
-        }
-    }
-    let table_created = created.contains(&Created::Table(step.table.clone()));
-    let key_created =
-        created.contains(&Created::Column { table: step.table.clone(), column: step.key.clone() });
-    let message = match (table_there, table_created, key_created) {
-        (_, true, _) | (_, _, true) => return Ok(()),
-        (false, false, false) => format!(
-            "the data step's table {} does not exist, and {} does not create it",
-            step.relation(),
-            plan.migration.up.path.display()
-        ),
-        (true, false, false) => format!(
-            "the data step's key column {} is not a column of {}, and {} does not add it",
-            quote_ident(&step.key),
-            step.relation(),
-            plan.migration.up.path.display()
-        ),
-    };
-    Err(Error::DataHeader {
-        name: plan.migration.name.clone(),
-        file: step.file.path.clone(),
-        line: 1,
-        message,
-    })
 }
 
 /// Walks the key range of `step`'s table in batches. With `record`, each batch commits the

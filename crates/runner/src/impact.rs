@@ -280,7 +280,7 @@ fn measure(
             break;
         }
         let plan = Plan::new(dialect, migration)?;
-        crate::data::check_header(connection, &plan)?;
+        plan.check_data_header(connection)?;
         // One attempt of the lock budget, as deploy runs this migration's statements.
         let attempt = migration.directives.lock_timeout.or(settings.limits.lock_timeout).unwrap_or_default();
         let mut statements = Vec::new();

@@ -26,6 +26,7 @@
 mod line_index;
 mod lock;
 mod placeholders;
+mod plpgsql;
 mod postgres;
 mod quote;
 mod retarget;

@@ -462,7 +462,7 @@ pub fn sets_session_unseen(statement: &str) -> bool {
     match parsed.protobuf.stmts.first().and_then(|raw| raw.stmt.as_ref()?.node.as_ref()) {
         Some(NodeEnum::DoStmt(block)) => {
             calls_set_config
-                || crate::lock::block_statements(block)
+                || crate::plpgsql::block_statements(block)
                     .iter()
                     .any(|inner| first_setting(inner).is_some_and(|set| !set.is_local))
         }
