@@ -363,7 +363,8 @@ const INDEX_KEYS: &str = "SELECT x.indexrelid, string_agg((u.option & 1 <> 0)::t
       FILTER (WHERE u.o <= x.indnkeyatts) AS keys, \
     CASE WHEN bool_and(x.indexprs IS NULL) THEN string_agg(ka.attname, E'\\x1f' ORDER BY u.o) \
       FILTER (WHERE u.o <= x.indnkeyatts) END AS columns, \
-    string_agg(ka.attname, E'\\x1f' ORDER BY u.o) FILTER (WHERE u.o > x.indnkeyatts) AS included \
+    string_agg(ka.attname, E'\\x1f' ORDER BY u.o) FILTER (WHERE u.o > x.indnkeyatts) AS included, \
+    pg_get_indexdef(x.indexrelid) \
     FROM pg_index x \
     CROSS JOIN LATERAL unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[]) WITH ORDINALITY u(k, class, option, o) \
     LEFT JOIN pg_opclass opc ON opc.oid = u.class LEFT JOIN pg_namespace opn ON opn.oid = opc.opcnamespace \
@@ -414,47 +415,104 @@ struct OperatorClasses {
     defaults: HashMap<(String, String), Vec<String>>,
 }
 
+/// What an index and a constraint need of a table's column beyond the model's `Column`: its
+/// `attnum`, the oid of its type (a domain's base type) and its name as the server's
+/// `quote_ident` writes it (as `pg_get_indexdef` does).
+#[derive(Clone)]
+struct ColumnNumber {
+    number: i64,
+    key_type: String,
+    written: String,
+}
+
+/// An index's key columns read by attribute number ([`index_keys_of`]).
+#[derive(Default)]
+struct IndexColumns {
+    /// The key columns' names, in key order.
+    names: Vec<String>,
+    keys: Vec<IndexKey>,
+    /// The `INCLUDE` columns' names.
+    included: Vec<String>,
+    /// Every column (keys, then `INCLUDE`) as `pg_get_indexdef` writes its name.
+    written: Vec<String>,
+}
+
 /// An index's key column names, keys and `INCLUDE` column names (row columns 13 to 16: `indkey`,
-/// `indclass`, `indoption`, `indnkeyatts`) from its table's columns and their `attributes`
-/// (`attnum`, type), by [`INDEX_KEYS`]'s rule: the operator class is written unless it is the
-/// default one of the key's type and that type has no other default class for the method. None
-/// when a key is an expression or a number or class is not among those read: [`INDEX_KEYS`]
-/// answers then.
+/// `indclass`, `indoption`, `indnkeyatts`) from its table's columns and their `attributes`, by
+/// [`INDEX_KEYS`]'s rule: the operator class is written unless it is the default one of the
+/// key's type and that type has no other default class for the method. None when a key is an
+/// expression or a number or class is not among those read: [`INDEX_KEYS`] answers then.
 fn index_keys_of(
     row: &Row,
     columns: &[Column],
-    attributes: &[(i64, String)],
+    attributes: &[ColumnNumber],
     classes: &OperatorClasses,
-) -> Option<(Vec<String>, Vec<IndexKey>, Vec<String>)> {
+) -> Option<IndexColumns> {
     let numbers = field(row, 13).unwrap_or_default();
     let mut key_classes = field(row, 14).unwrap_or_default().split_whitespace();
     let mut options = field(row, 15).unwrap_or_default().split_whitespace();
     let key_count = number(row, 16);
-    let (mut names, mut keys, mut included) = (Vec::new(), Vec::new(), Vec::new());
+    let mut read = IndexColumns::default();
     for (position, column) in numbers.split_whitespace().enumerate() {
         let column: i64 = column.parse().ok().filter(|&column| column != 0)?;
-        let at = attributes.binary_search_by_key(&column, |(number, _)| *number).ok()?;
+        let at = attributes.binary_search_by_key(&column, |attribute| attribute.number).ok()?;
         let name = columns[at].name.clone();
+        read.written.push(attributes[at].written.clone());
         if position as i64 >= key_count {
-            included.push(name);
+            read.included.push(name);
             continue;
         }
         let class_oid = key_classes.next()?;
         let class = classes.by_oid.get(class_oid)?;
-        let key_type = &attributes[at].1;
+        let key_type = &attributes[at].key_type;
         let other_default = classes
             .defaults
             .get(&(class.method.clone(), key_type.clone()))
             .is_some_and(|defaults| defaults.iter().any(|oid| oid != class_oid));
         let option: i64 = options.next()?.parse().ok()?;
-        keys.push(IndexKey {
+        read.keys.push(IndexKey {
             descending: option & 1 != 0,
             nulls_first: option & 2 != 0,
             opclass: (!class.default || other_default).then(|| class.written.clone()),
         });
-        names.push(name);
+        read.names.push(name);
     }
-    Some((names, keys, included))
+    Some(read)
+}
+
+/// What `pg_get_indexdef` prints after `USING <method> ` for an index whose keys are columns
+/// and that has no storage parameters, operator class options, collations other than its
+/// columns' or `NULLS NOT DISTINCT` (the index query asks the server for every other): as
+/// `pg_get_indexdef_worker` writes it, each key's name, operator class when not the default and
+/// order (`DESC`, then `NULLS LAST` where that is not a descending key's default, `NULLS FIRST`
+/// where it is not an ascending one's), `INCLUDE`, then the predicate as `pg_get_expr` prints it.
+fn plain_index_elements(columns: &IndexColumns, predicate: Option<&str>) -> String {
+    let mut elements = String::from("(");
+    for (at, written) in columns.written.iter().enumerate() {
+        match at {
+            0 => {}
+            at if at == columns.keys.len() => elements.push_str(") INCLUDE ("),
+            _ => elements.push_str(", "),
+        }
+        elements.push_str(written);
+        let Some(key) = columns.keys.get(at) else { continue };
+        if let Some(opclass) = &key.opclass {
+            elements.push(' ');
+            elements.push_str(opclass);
+        }
+        match (key.descending, key.nulls_first) {
+            (true, true) => elements.push_str(" DESC"),
+            (true, false) => elements.push_str(" DESC NULLS LAST"),
+            (false, true) => elements.push_str(" NULLS FIRST"),
+            (false, false) => {}
+        }
+    }
+    elements.push(')');
+    if let Some(predicate) = predicate {
+        elements.push_str(" WHERE ");
+        elements.push_str(predicate);
+    }
+    elements
 }
 
 /// A comma-separated list of oids the server gave, checked to be numbers.
@@ -604,17 +662,27 @@ impl PgConnection {
         // The elements are what `pg_get_indexdef` prints after `USING <method> `: its head is
         // built here as PostgreSQL builds it (quoted by the server's own `quote_ident`, `ONLY`
         // for a partitioned table's index) and checked, so a head of another form is an error,
-        // never a statement cut at the wrong place. `OFFSET 0` keeps the lateral a subquery: pulled
-        // up, each use of `d.def` would call `pg_get_indexdef` again (three times per index).
+        // never a statement cut at the wrong place. `pg_get_indexdef` (about 30 µs an index, most
+        // of a schema's introspection) is asked only of an index with more than columns (an
+        // expression key, storage parameters, an operator class's options, a collation other
+        // than its column's, `NULLS NOT DISTINCT`); the others' definitions are written in the
+        // client from their typed keys ([`plain_index_elements`]), exactly as it prints them.
+        // `OFFSET 0` keeps the lateral a subquery: pulled up, each use of `d.def` would call
+        // `pg_get_indexdef` again (three times per index).
+        let distinct_nulls = if nulls_not_distinct { "NOT x.indnullsnotdistinct AND " } else { "" };
         let index_query = format!(
             "SELECT n.nspname, c.relname, i.relname, d.def, \
              pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
              CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
-             x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid \
+             x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid, d.head \
              FROM pg_index x \
              JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_am am ON am.oid = i.relam \
-             CROSS JOIN LATERAL (SELECT pg_get_indexdef(x.indexrelid) AS def, \
+             CROSS JOIN LATERAL (SELECT CASE WHEN x.indexprs IS NULL AND i.reloptions IS NULL AND {distinct_nulls}\
+               NOT EXISTS (SELECT 1 FROM pg_attribute ia WHERE ia.attrelid = x.indexrelid AND ia.attoptions IS NOT NULL) \
+               AND NOT EXISTS (SELECT 1 FROM unnest(x.indkey::int2[], x.indcollation::oid[]) u(k, coll) \
+                 JOIN pg_attribute ka ON ka.attrelid = x.indrelid AND ka.attnum = u.k WHERE u.coll <> 0 AND u.coll <> ka.attcollation) \
+               THEN NULL ELSE pg_get_indexdef(x.indexrelid) END AS def, \
                'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
                || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \
                || quote_ident(c.relname) || ' USING ' || quote_ident(am.amname) || ' ' AS head OFFSET 0) d \
@@ -624,7 +692,8 @@ impl PgConnection {
              AND x.indexrelid NOT IN (SELECT k.conindid FROM pg_constraint k WHERE k.contype IN ('p', 'u', 'x')) \
              ORDER BY 1, 3",
         );
-        // The index query is the longest (`pg_get_indexdef` per index): it runs on a session of
+        // The index query is the longest (`pg_get_indexdef` for some indexes, the others' keys for
+        // all): it runs on a session of
         // its own while this one reads the rest, unless this one is inside a transaction (which
         // another session would not see into).
         let indexes_alongside = alone.then(|| {
@@ -850,17 +919,18 @@ impl PgConnection {
             .collect::<Result<_, _>>()?;
         let position: HashMap<String, usize> =
             tables.iter().enumerate().map(|(i, (oid, _))| (oid.clone(), i)).collect();
-        // Per table, each column's `attnum` (ascending, as the columns come) and the oid of its
-        // type (a domain's base type): how a constraint's `conkey` and `confkey` and an index's
-        // keys are turned into names, and an index key's operator class is judged.
-        let mut attributes: Vec<Vec<(i64, String)>> = vec![Vec::new(); tables.len()];
+        // Per table, each column's `attnum` (ascending, as the columns come), the oid of its
+        // type and its quoted name: how a constraint's `conkey` and `confkey` and an index's keys
+        // are turned into names, an index key's operator class is judged and a plain index's
+        // definition is written.
+        let mut attributes: Vec<Vec<ColumnNumber>> = vec![Vec::new(); tables.len()];
         for row in self.text_rows(&format!(
             "SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, \
              CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              nullif(a.attidentity, ''), CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
              CASE WHEN a.attcollation <> t.typcollation THEN {COLLATION_NAME} END, ds.description, NOT a.attislocal, a.attnum, \
              coalesce(nullif(t.typbasetype, 0), t.oid), nullif(a.attstattarget, -1), a.attstorage, t.typstorage, a.attcompression, \
-             array_to_string(a.attoptions, E'\\x1f') \
+             array_to_string(a.attoptions, E'\\x1f'), quote_ident(a.attname) \
              FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
              LEFT JOIN pg_collation co ON co.oid = a.attcollation \
@@ -868,7 +938,11 @@ impl PgConnection {
              WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND {class_filter} ORDER BY a.attrelid, a.attnum"
         ))? {
             if let Some(&i) = position.get(field(&row, 0).unwrap_or_default()) {
-                attributes[i].push((number(&row, 10), text(&row, 11)));
+                attributes[i].push(ColumnNumber {
+                    number: number(&row, 10),
+                    key_type: text(&row, 11),
+                    written: text(&row, 17),
+                });
                 tables[i].1.columns.push(Column {
                     name: text(&row, 1),
                     data_type: text(&row, 2),
@@ -913,7 +987,7 @@ impl PgConnection {
                     attribute_numbers_of(&row, numbers)
                         .into_iter()
                         .map(|number| {
-                            let at = attributes[table].binary_search_by_key(&number, |(n, _)| *n).ok()?;
+                            let at = attributes[table].binary_search_by_key(&number, |a| a.number).ok()?;
                             Some(tables[table].1.columns[at].name.clone())
                         })
                         .collect::<Option<Vec<String>>>()
@@ -969,40 +1043,59 @@ impl PgConnection {
         }
         let operator_classes = self.operator_classes()?;
         let mut unresolved_indexes: Vec<String> = Vec::new();
+        let mut heads: HashMap<String, String> = HashMap::new();
         let mut indexes: Vec<(String, Index)> = self
             .rows_from(indexes_alongside, &index_query)?
             .iter()
             .map(|row| {
-                let keys = position.get(field(row, 12).unwrap_or_default()).and_then(|&i| {
+                let read = position.get(field(row, 12).unwrap_or_default()).and_then(|&i| {
                     index_keys_of(row, &tables[i].1.columns, &attributes[i], &operator_classes)
                 });
-                if keys.is_none() {
+                let predicate = optional(row, 4);
+                // A plain index (no definition asked of the server) is written here from its keys;
+                // one whose keys are not among those read waits for [`INDEX_KEYS`] below.
+                let elements = match (optional(row, 3), &read) {
+                    (Some(_), _) => Some(optional(row, 11).ok_or_else(|| {
+                        DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
+                    })?),
+                    (None, Some(read)) => Some(plain_index_elements(read, predicate.as_deref())),
+                    (None, None) => None,
+                };
+                if read.is_none() {
                     unresolved_indexes.push(text(row, 17));
                 }
-                let (columns, keys, included) = keys.unwrap_or_default();
+                let read = read.unwrap_or_default();
                 Ok((
                     text(row, 17),
                     Index {
                         schema: text(row, 0),
                         table: text(row, 1),
                         name: text(row, 2),
-                        definition: text(row, 3),
+                        definition: elements
+                            .as_ref()
+                            .map(|elements| format!("{}{elements}", text(row, 18)))
+                            .unwrap_or_default(),
                         unique: flag(row, 9),
                         method: text(row, 10),
-                        elements: optional(row, 11).ok_or_else(|| {
-                            DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
-                        })?,
-                        columns,
-                        keys,
-                        included,
-                        predicate: optional(row, 4),
+                        elements: elements.unwrap_or_default(),
+                        columns: read.names,
+                        keys: read.keys,
+                        included: read.included,
+                        predicate,
                         expressions: flag(row, 5),
                         valid: flag(row, 6),
                         attached_to: optional(row, 7).zip(optional(row, 8)),
                     },
+                    text(row, 18),
                 ))
             })
-            .collect::<Result<_, DbError>>()?;
+            .collect::<Result<Vec<_>, DbError>>()?
+            .into_iter()
+            .map(|(oid, index, head)| {
+                heads.insert(oid.clone(), head);
+                (oid, index)
+            })
+            .collect();
         if !unresolved_indexes.is_empty() {
             let oids = oid_list(unresolved_indexes.iter().map(String::as_str))?;
             let keys: HashMap<String, Row> = self
@@ -1015,6 +1108,15 @@ impl PgConnection {
                     index.columns = items(row, 2);
                     index.keys = index_keys(row, 1);
                     index.included = items(row, 3);
+                    if index.definition.is_empty() {
+                        let (definition, head) =
+                            (text(row, 4), heads.get(oid.as_str()).cloned().unwrap_or_default());
+                        index.elements =
+                            definition.strip_prefix(head.as_str()).map(str::to_owned).ok_or_else(|| {
+                                DbError::message(format!("unexpected index definition `{definition}`"))
+                            })?;
+                        index.definition = definition;
+                    }
                 }
             }
         }
