@@ -620,6 +620,13 @@ fn round_trip(
     haste_testkit::ensure_roles(&probe.url, &roles.iter().map(String::as_str).collect::<Vec<_>>());
     let source = database().unwrap();
     source.try_execute(original).map_err(|error| format!("{name} does not replay: {error}"))?;
+    // Most index definitions are written by haste, the others printed by the server: all are the
+    // server's text.
+    let indexes = crate::schema::model(work, &source)["indexes"].as_array().unwrap().clone();
+    let unlike = crate::schema::indexes_unlike_the_server(&indexes, &source);
+    if !unlike.is_empty() {
+        return Err(format!("{name}: index definitions unlike pg_get_indexdef's:\n{}", unlike.join("\n")));
+    }
     let dump = haste(work.path(), &["schema", "dump", "--url", &source.url]);
     if dump.code != 0 {
         return Err(format!("{name}: schema dump failed: {dump:?}"));
