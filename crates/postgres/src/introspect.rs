@@ -665,8 +665,12 @@ impl PgConnection {
         // never a statement cut at the wrong place. `pg_get_indexdef` (about 30 µs an index, most
         // of a schema's introspection) is asked only of an index with more than columns (an
         // expression key, storage parameters, an operator class's options, a collation other
-        // than its column's, `NULLS NOT DISTINCT`); the others' definitions are written in the
-        // client from their typed keys ([`plain_index_elements`]), exactly as it prints them.
+        // than its column's, `NULLS NOT DISTINCT`, or a default operator class of another type
+        // than the key's (through binary coercion, as `text_ops` serves `varchar`, or a domain
+        // of a domain): which default PostgreSQL's `GetDefaultOpClass` picks then, and so whether
+        // it prints the class, the client cannot tell); the others' definitions are written in
+        // the client from their typed keys ([`plain_index_elements`]), exactly as it prints them:
+        // a class that is not a default is always printed, the exact type's default never.
         // `OFFSET 0` keeps the lateral a subquery: pulled up, each use of `d.def` would call
         // `pg_get_indexdef` again (three times per index).
         let distinct_nulls = if nulls_not_distinct { "NOT x.indnullsnotdistinct AND " } else { "" };
@@ -680,8 +684,12 @@ impl PgConnection {
              JOIN pg_am am ON am.oid = i.relam \
              CROSS JOIN LATERAL (SELECT CASE WHEN x.indexprs IS NULL AND i.reloptions IS NULL AND {distinct_nulls}\
                NOT EXISTS (SELECT 1 FROM pg_attribute ia WHERE ia.attrelid = x.indexrelid AND ia.attoptions IS NOT NULL) \
-               AND NOT EXISTS (SELECT 1 FROM unnest(x.indkey::int2[], x.indcollation::oid[]) u(k, coll) \
-                 JOIN pg_attribute ka ON ka.attrelid = x.indrelid AND ka.attnum = u.k WHERE u.coll <> 0 AND u.coll <> ka.attcollation) \
+               AND NOT EXISTS (SELECT 1 FROM unnest(x.indkey::int2[], x.indcollation::oid[], x.indclass::oid[]) u(k, coll, class) \
+                 JOIN pg_attribute ka ON ka.attrelid = x.indrelid AND ka.attnum = u.k \
+                 JOIN pg_type kt ON kt.oid = ka.atttypid LEFT JOIN pg_type bt ON bt.oid = kt.typbasetype \
+                 LEFT JOIN pg_opclass o ON o.oid = u.class \
+                 WHERE u.coll <> 0 AND u.coll <> ka.attcollation \
+                   OR o.opcdefault AND (o.opcintype <> coalesce(bt.oid, kt.oid) OR bt.typtype = 'd')) \
                THEN NULL ELSE pg_get_indexdef(x.indexrelid) END AS def, \
                'CREATE ' || CASE WHEN x.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(i.relname) \
                || ' ON ' || CASE WHEN i.relkind = 'I' THEN 'ONLY ' ELSE '' END || quote_ident(n.nspname) || '.' \

@@ -613,7 +613,8 @@ CREATE INDEX t_keys ON t (a text_pattern_ops DESC, b, c NULLS FIRST, d) INCLUDE 
 /// prints, byte for byte: names a keyword or a capital makes quoted, orders, operator classes,
 /// `INCLUDE`, predicates, other access methods, and beside them the indexes the server still
 /// prints (expressions, storage parameters, collations, operator class options, `NULLS NOT
-/// DISTINCT`, a materialized view's).
+/// DISTINCT`, a materialized view's, a default class of another type: `bpchar_ops` on a
+/// `varchar`, a domain of a domain, where which class PostgreSQL takes for the default decides).
 #[test]
 fn index_definitions_are_what_the_server_prints() {
     let Some(db) = database() else { return };
@@ -647,6 +648,14 @@ CREATE INDEX items_fill ON "Order Items" (id) WITH (fillfactor = 70);
 CREATE INDEX items_expression ON "Order Items" (lower(type), id DESC);
 CREATE INDEX items_enum_array ON "Order Items" (m, tags);
 CREATE UNIQUE INDEX items_nulls ON "Order Items" (id) NULLS NOT DISTINCT;
+CREATE DOMAIN whole AS int;
+CREATE DOMAIN whole_again AS whole;
+CREATE TABLE coerced (v varchar(20), x whole_again, c words);
+CREATE INDEX coerced_bpchar ON coerced (v bpchar_ops);
+CREATE INDEX coerced_bpchar_hash ON coerced USING hash (v bpchar_ops);
+CREATE INDEX coerced_text ON coerced (v);
+CREATE INDEX coerced_oid ON coerced (x oid_ops);
+CREATE INDEX coerced_domain ON coerced (x, c);
 CREATE TABLE "Other Schema"."Events" (at int, kind text, "Where" int) PARTITION BY RANGE (at);
 CREATE TABLE "Other Schema".events_a PARTITION OF "Other Schema"."Events" FOR VALUES FROM (0) TO (10);
 CREATE INDEX events_kind ON "Other Schema"."Events" (kind DESC, "Where");
@@ -658,7 +667,7 @@ CREATE UNIQUE INDEX totals_type ON totals (type);"#,
     )]);
     assert_eq!(haste(dir.path(), &["migrate", "deploy", "--url", &db.url]).code, 0);
     let indexes = model(&dir, &db)["indexes"].as_array().unwrap().clone();
-    assert_eq!(indexes.len(), 24);
+    assert_eq!(indexes.len(), 29);
     let unlike = indexes_unlike_the_server(&indexes, &db);
     assert!(unlike.is_empty(), "{unlike:#?}");
     check_dump_round_trip(&dir, &db);
