@@ -412,7 +412,7 @@ struct OperatorClass {
 /// The operator classes by oid, and the default ones by access method and input type (`opcintype`).
 struct OperatorClasses {
     by_oid: HashMap<String, OperatorClass>,
-    defaults: HashMap<(String, String), Vec<String>>,
+    defaults: HashMap<String, HashMap<String, Vec<String>>>,
 }
 
 /// What an index and a constraint need of a table's column beyond the model's `Column`: its
@@ -467,7 +467,8 @@ fn index_keys_of(
         let key_type = &attributes[at].key_type;
         let other_default = classes
             .defaults
-            .get(&(class.method.clone(), key_type.clone()))
+            .get(&class.method)
+            .and_then(|of_method| of_method.get(key_type))
             .is_some_and(|defaults| defaults.iter().any(|oid| oid != class_oid));
         let option: i64 = options.next()?.parse().ok()?;
         read.keys.push(IndexKey {
@@ -1317,7 +1318,13 @@ impl PgConnection {
         )? {
             let (oid, method, default) = (text(&row, 0), text(&row, 1), flag(&row, 3));
             if default {
-                classes.defaults.entry((method.clone(), text(&row, 2))).or_default().push(oid.clone());
+                classes
+                    .defaults
+                    .entry(method.clone())
+                    .or_default()
+                    .entry(text(&row, 2))
+                    .or_default()
+                    .push(oid.clone());
             }
             classes.by_oid.insert(oid, OperatorClass { method, default, written: text(&row, 4) });
         }
