@@ -58,7 +58,7 @@ pub(crate) struct Tables<'a> {
     pub(crate) new: &'a BTreeMap<String, &'a Table>,
     /// The (materialized) views both sides hold that the plan does not create again: their
     /// indexes stay unless they change.
-    pub(crate) kept_views: BTreeSet<String>,
+    pub(crate) kept_views: &'a BTreeSet<String>,
 }
 
 impl Tables<'_> {

@@ -45,8 +45,10 @@ mod plan;
 mod privileges;
 mod rename;
 mod schema_change;
+mod sequences;
 mod settings;
 mod summary;
+mod triggers;
 mod uses;
 mod views;
 

@@ -1,22 +1,29 @@
 //! The planning stage: the typed changes of a [`Comparison`] as statements, phase by phase, in an
 //! order PostgreSQL accepts, each step keeping the change it carries out.
+//!
+//! [`plan`] lists the phases; a [`Planner`] holds what several of them read (the tables on each
+//! side, the views and functions dropped to be created again, ...), worked out once, and each
+//! phase is one of its methods, pushing statements onto the plan under construction. What one
+//! phase makes that a later one needs (the types it created, the functions left for the
+//! dependency order, the creations) it returns.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
-    Constraint, ConstraintKind, Index, RowTypeStage, Rule, Schema, Sequence, Table, TableKind, Trigger,
-    TriggerFiring, comment_statements, qualified,
+    Composite, Constraint, ConstraintKind, Function, Index, Range, RowTypeStage, Schema, Table, TableKind,
+    View, comment_statements, qualified,
 };
-use haste_sql::{quote_ident, quote_literal};
+use haste_sql::quote_ident;
 
 use crate::builder::Builder;
-use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
+use crate::compare::{self, Comparison, ObjectChange, Pair, TableChange, by, retyped, table_key};
 use crate::composites::composite_key;
 use crate::order::{self, Creation};
+use crate::sequences::{self, Sequences};
 use crate::{
-    Hazard, Lock, Named, OfTable, Options, Plan, SchemaChange, collations, columns, comments, composites,
-    domains, enums, functions, indexes, online, owners, partitions, privileges, rename, settings, uses,
-    views,
+    Hazard, Lock, Named, OfTable, Options, Plan, RenameSuggestion, SchemaChange, collations, columns,
+    comments, composites, domains, enums, functions, indexes, online, owners, partitions, privileges, rename,
+    settings, triggers, uses, views,
 };
 
 /// The statements that turn `from` into `to`: [`plan`] of their [`compare`].
@@ -26,57 +33,807 @@ pub fn diff(from: &Schema, to: &Schema, options: &Options) -> Plan {
 
 /// The statements that carry out `comparison`'s changes.
 pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
-    let (from, to) = (comparison.from, comparison.to);
+    let planner = Planner::new(comparison);
     let mut plan = Builder { steps: Vec::new(), options: *options };
-    let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
-    let (mut dropped_tables, mut created_tables, mut modified_tables, mut rebuilt_enums) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for change in &comparison.changes {
-        match change {
-            ObjectChange::DropTable(table) => dropped_tables.push(*table),
-            ObjectChange::AddTable(table) => created_tables.push(*table),
-            ObjectChange::ModifyTable { from, to, changes } => {
-                modified_tables.push((*from, *to, changes.as_slice()))
-            }
-            ObjectChange::RebuildEnum(Pair { to, .. }) => rebuilt_enums.push(qualified(&to.schema, &to.name)),
-            _ => {}
-        }
-    }
-    // Each phase takes the tables in name order (as quoted), so plans are deterministic.
-    let dropped_tables = from.drop_order(in_key_order(dropped_tables));
-    // Parents before their partitions, whose changes are what their parents' leave.
-    modified_tables.sort_by_cached_key(|(_, table, _)| (table.partition_depth, table_key(table)));
-
-    // PostgreSQL refuses to retype a column a trigger's WHEN or a policy reads: on a table with
-    // a retyped column, both are dropped first and created again last.
-    let retyped: BTreeSet<String> = modified_tables
-        .iter()
-        .filter(|(_, _, changes)| {
-            changes.iter().any(|change| match change {
-                TableChange::AlterColumnType { .. } => true,
-                TableChange::ReplaceColumn(Pair { from, to }) => retyped(from, to),
-                _ => false,
-            })
-        })
-        .map(|(table, _, _)| table_key(table))
-        .collect();
-    // Views that read what changes go first and come back last (with their triggers, which
-    // their drop takes).
-    let rebuilt_types: Vec<String> = rebuilt_enums
-        .iter()
-        .cloned()
-        .chain(domains::rebuilt(from, to))
-        .chain(composites::rebuilt(from, to))
-        .collect();
-    let views = views::recreation(from, to, &rebuilt_types);
-    let stays = |schema: &str, table: &str, unchanged: bool| {
-        unchanged && !retyped.contains(&qualified(schema, table)) && !views.creates(schema, table)
-    };
-
     // 0. Checks that stop the plan before it changes anything.
     domains::check_conversions(&mut plan, comparison);
-
     // 1. Schemas and extensions that appear.
+    create_schemas_and_extensions(&mut plan, planner.from, planner.to);
+    collations::create(&mut plan, planner.from, planner.to);
+    // 2. Types and sequences that appear or grow (enums that lose or reorder values are
+    //    rebuilt after the tables change, in phase 4).
+    let types = planner.create_types(&mut plan);
+    planner.sequences.create_and_alter(&mut plan);
+    // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
+    //    constraints, indexes and statistics that change or disappear.
+    planner.drop_dependents(&mut plan);
+    // 4. Tables that disappear (their foreign keys went first, in phase 3), functions whose
+    //    bodies are not checked at creation (a new default may call one), changes to the
+    //    tables on both sides, then enums rebuilt for their new values.
+    planner.drop_tables(&mut plan);
+    let ordered_functions = planner.create_early_functions(&mut plan, &types);
+    let suggestions = planner.change_tables(&mut plan);
+    enums::rebuild(&mut plan, comparison);
+    domains::rebuild(&mut plan, comparison);
+    composites::rebuild(&mut plan, comparison);
+    // 5. New tables and SQL functions (with the views they need) in dependency order, then
+    //    constraints, indexes, foreign keys and statistics.
+    let creations = planner.create_in_order(&mut plan, &types, &ordered_functions);
+    planner.add_constraints_and_indexes(&mut plan);
+    // 6. Dependents last: replica identities (over the indexes built above), views in creation
+    //    order, triggers, row security, policies, comments, privileges and owners (objects
+    //    created again get theirs back here).
+    planner.create_dependents(&mut plan, &types, &creations);
+    // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
+    planner.drop_unused(&mut plan);
+    enums::separate_new_label_uses(&mut plan.steps);
+    Plan { steps: plan.steps, suggestions }
+}
+
+/// What the phases of a plan share, worked out once from its comparison.
+struct Planner<'a> {
+    comparison: &'a Comparison<'a>,
+    from: &'a Schema,
+    to: &'a Schema,
+    old_tables: BTreeMap<String, &'a Table>,
+    new_tables: BTreeMap<String, &'a Table>,
+    /// Tables only `from` has, in the order to drop them.
+    dropped_tables: Vec<&'a Table>,
+    /// Tables only `to` has.
+    created_tables: Vec<&'a Table>,
+    /// Tables on both sides that differ, as (old, new, changes), parents before their
+    /// partitions, whose changes are what their parents' leave.
+    modified_tables: Vec<(&'a Table, &'a Table, &'a [TableChange<'a>])>,
+    /// The tables with a retyped column (PostgreSQL refuses to retype a column a trigger's
+    /// `WHEN` or a policy reads: on such a table, both are dropped first and created again
+    /// last).
+    retyped: BTreeSet<String>,
+    /// The enums, domains and composite types rebuilt.
+    rebuilt_types: Vec<String>,
+    /// The views dropped and created: those that read what changes go first and come back last
+    /// (with their triggers, which their drop takes).
+    views: views::Recreation<'a>,
+    /// The names of the views dropped.
+    dropped_views: BTreeSet<&'a str>,
+    /// The functions dropped to be created again: they take the checks, policies and defaults
+    /// calling them first, and those come back once they exist (`functions.rs`).
+    recreated: functions::Recreated<'a>,
+    /// The defaults calling those functions, as (table, column, default).
+    recreated_defaults: Vec<(&'a Table, &'a haste_schema::Column, &'a str)>,
+    /// The dropped functions that hold a dropped table or view, dropped before it.
+    dropped_first: Vec<&'a Function>,
+    /// The functions only `to` has (or changed).
+    new_functions: Vec<&'a Function>,
+    /// Whether policies dropped around a function created again come back as soon as it
+    /// exists: not while views are created again or functions wait for them, which the policy
+    /// might read.
+    policies_early: bool,
+    sequences: Sequences<'a>,
+    /// The (materialized) views both sides hold that the plan does not create again.
+    kept_views: BTreeSet<String>,
+    index_families: indexes::Families<'a>,
+}
+
+/// The types phase 2 creates or drops that later phases create, once what they need exists, or
+/// give their privileges and owner back.
+struct NewTypes<'a> {
+    /// Composite types to create (new, or dropped to be created again).
+    composites: Vec<&'a Composite>,
+    /// Composite types dropped to be created again.
+    recreated_composites: Vec<String>,
+    /// Range types to create (new, or changed: dropped to be created again).
+    ranges: Vec<&'a Range>,
+}
+
+impl<'a> Planner<'a> {
+    fn new(comparison: &'a Comparison<'a>) -> Self {
+        let (from, to) = (comparison.from, comparison.to);
+        let (old_tables, new_tables) = (by(&from.tables, table_key), by(&to.tables, table_key));
+        let (mut dropped_tables, mut created_tables, mut modified_tables, mut rebuilt_enums) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for change in &comparison.changes {
+            match change {
+                ObjectChange::DropTable(table) => dropped_tables.push(*table),
+                ObjectChange::AddTable(table) => created_tables.push(*table),
+                ObjectChange::ModifyTable { from, to, changes } => {
+                    modified_tables.push((*from, *to, changes.as_slice()))
+                }
+                ObjectChange::RebuildEnum(Pair { to, .. }) => {
+                    rebuilt_enums.push(qualified(&to.schema, &to.name))
+                }
+                _ => {}
+            }
+        }
+        // Each phase takes the tables in name order (as quoted), so plans are deterministic.
+        let dropped_tables = from.drop_order(in_key_order(dropped_tables));
+        // Parents before their partitions, whose changes are what their parents' leave.
+        modified_tables.sort_by_cached_key(|(_, table, _)| (table.partition_depth, table_key(table)));
+        let retyped: BTreeSet<String> = modified_tables
+            .iter()
+            .filter(|(_, _, changes)| {
+                changes.iter().any(|change| match change {
+                    TableChange::AlterColumnType { .. } => true,
+                    TableChange::ReplaceColumn(Pair { from, to }) => retyped(from, to),
+                    _ => false,
+                })
+            })
+            .map(|(table, _, _)| table_key(table))
+            .collect();
+        let rebuilt_types: Vec<String> = rebuilt_enums
+            .iter()
+            .cloned()
+            .chain(domains::rebuilt(from, to))
+            .chain(composites::rebuilt(from, to))
+            .collect();
+        let views = views::recreation(from, to, &rebuilt_types);
+        let recreated = functions::Recreated::new(from, to);
+        let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
+        let dropped_views = views.dropped.iter().map(|view| view.name.as_str()).collect();
+        let dropped_first = functions_before_relations(from, to, &dropped_tables, &views.dropped);
+        let new_functions: Vec<&Function> =
+            to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
+        let policies_early = views.created.is_empty()
+            && new_functions.iter().all(|f| to.row_type_stage(&f.row_types) != RowTypeStage::AfterViews);
+        let view_key = |view: &View| qualified(&view.schema, &view.name);
+        let new_views: BTreeSet<String> = to.views.iter().map(view_key).collect();
+        let kept_views = from
+            .views
+            .iter()
+            .map(view_key)
+            .filter(|key| new_views.contains(key) && !views.created.iter().any(|view| view_key(view) == *key))
+            .collect();
+        let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views: &kept_views };
+        let index_families = indexes::Families::new(from, to, &tables);
+        Planner {
+            comparison,
+            from,
+            to,
+            old_tables,
+            new_tables,
+            dropped_tables,
+            created_tables,
+            modified_tables,
+            retyped,
+            rebuilt_types,
+            views,
+            dropped_views,
+            recreated,
+            recreated_defaults,
+            dropped_first,
+            new_functions,
+            policies_early,
+            sequences: Sequences::new(comparison),
+            kept_views,
+            index_families,
+        }
+    }
+
+    /// Whether a trigger, rule or policy of table `schema.table` that the other side has
+    /// `unchanged` stays in place, rather than being dropped first and created again last.
+    fn stays(&self, schema: &str, table: &str, unchanged: bool) -> bool {
+        unchanged && !self.retyped.contains(&qualified(schema, table)) && !self.views.creates(schema, table)
+    }
+
+    /// The tables on both sides, for the phases of indexes.
+    fn index_tables(&self) -> indexes::Tables<'_> {
+        indexes::Tables { old: &self.old_tables, new: &self.new_tables, kept_views: &self.kept_views }
+    }
+
+    fn stage(&self, function: &Function) -> RowTypeStage {
+        self.to.row_type_stage(&function.row_types)
+    }
+
+    /// Phase 2: enums, composite types, domains and range types that appear or change (but for
+    /// the ranges whose `SUBTYPE_DIFF` is a function of the schema, and the composite types over
+    /// row types of tables or views, created once those exist).
+    fn create_types(&self, plan: &mut Builder) -> NewTypes<'a> {
+        let (from, to) = (self.from, self.to);
+        enums::create_and_extend(plan, self.comparison);
+        let (mut new_composites, mut recreated_composites) = (Vec::new(), Vec::new());
+        for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
+            let named = Named::new(&new.schema, &new.name);
+            let Some(old) = from.composites.iter().find(|old| composite_key(old) == composite_key(new))
+            else {
+                new_composites.push(new);
+                continue;
+            };
+            if !composites::alter(plan, self.comparison, old, new) {
+                plan.push(
+                    &SchemaChange::DropComposite(named.clone()),
+                    format!("DROP TYPE {}", composite_key(new)),
+                    Lock::AccessExclusive,
+                    &[Hazard::DataLoss],
+                );
+                recreated_composites.push(composite_key(new));
+                new_composites.push(new);
+            }
+        }
+        // Range types: one that changes is dropped and created again (PostgreSQL alters none of
+        // its options); one whose `SUBTYPE_DIFF` is a function of the schema waits for the
+        // functions.
+        let ranges = to.ranges.iter().filter(|r| !from.ranges.contains(r)).collect();
+        let types = NewTypes { composites: new_composites, recreated_composites, ranges };
+        // A domain over a composite type comes after it, a composite type holding a domain after
+        // the domains.
+        let holds_domain = |c: &&Composite| c.holds_domain(to);
+        let before_domains = |c: &&Composite| !holds_domain(c);
+        types.create_composites(plan, to, RowTypeStage::BeforeTables, &before_domains);
+        domains::create_and_alter(plan, self.comparison);
+        types.create_composites(plan, to, RowTypeStage::BeforeTables, &holds_domain);
+        for old in
+            from.ranges.iter().filter(|old| types.ranges.iter().any(|new| range_key(new) == range_key(old)))
+        {
+            let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
+            plan.push(&source, old.drop_statement(), Lock::AccessExclusive, &[Hazard::DataLoss]);
+        }
+        types.create_ranges(plan, to, false);
+        types
+    }
+
+    /// Phase 3: drops what depends on the objects that change (or disappear), in an order
+    /// PostgreSQL accepts.
+    fn drop_dependents(&self, plan: &mut Builder) {
+        let stays = |schema: &str, table: &str, unchanged: bool| self.stays(schema, table, unchanged);
+        triggers::drop_changed(plan, (self.from, self.to), &self.new_tables, &self.views, &stays);
+        self.drop_policies(plan);
+        // A dropped function over a dropped table's row type, or whose `BEGIN ATOMIC` body
+        // reads a table or a view the plan drops, holds it (2BP01): it goes before the views,
+        // unless the table's own expressions or a dropped view call it.
+        for old in &self.dropped_first {
+            let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+            plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
+        }
+        for old in &self.views.dropped {
+            let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
+            let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
+            plan.push(
+                &source,
+                format!("DROP {kind} {}", qualified(&old.schema, &old.name)),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+        self.drop_constraints(plan);
+        indexes::drop_changed(plan, &self.index_families, &self.index_tables());
+        for old in self.from.statistics.iter().filter(|s| !self.to.statistics.contains(s)) {
+            if self.new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
+                let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
+                plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
+            }
+        }
+        for (table, column, _) in &self.recreated_defaults {
+            plan.push(
+                &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+                format!(
+                    "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                    table.qualified_name(),
+                    quote_ident(&column.name)
+                ),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+        // A function whose result, or its arguments' names or defaults, change is dropped to be
+        // created again (`CREATE OR REPLACE` refuses), once the views, checks, policies and
+        // defaults calling it are out of the way; what else would hold it is refused before
+        // planning (`functions.rs`).
+        for old in compare::recreated_functions(self.from, self.to) {
+            let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+            plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
+        }
+    }
+
+    /// Whether a policy that the other side has `unchanged` or not is dropped and created
+    /// again: it changes, its table has a retyped column, a function it calls is created again,
+    /// or it reads a view the plan drops.
+    fn policy_goes(&self, policy: &haste_schema::Policy, unchanged: bool) -> bool {
+        !self.stays(&policy.schema, &policy.table, unchanged)
+            || self.recreated.policy_calls(policy)
+            || self.reads_dropped_view(policy)
+    }
+
+    /// A policy reading a view the plan drops (to create it again, or for good) goes before it,
+    /// whatever becomes of its table (PostgreSQL refuses the view's drop under it, 2BP01), and
+    /// comes back after the views are created.
+    fn reads_dropped_view(&self, policy: &haste_schema::Policy) -> bool {
+        !self.dropped_views.is_empty()
+            && uses::policy_statement(policy).is_some_and(|statement| {
+                haste_sql::relations(&statement)
+                    .is_none_or(|read| read.iter().any(|name| self.dropped_views.contains(name.as_str())))
+            })
+    }
+
+    fn drop_policies(&self, plan: &mut Builder) {
+        for old in self.from.policies.iter().filter(|p| self.policy_goes(p, self.to.policies.contains(p))) {
+            if self.new_tables.contains_key(&qualified(&old.schema, &old.table))
+                || self.reads_dropped_view(old)
+            {
+                plan.push(
+                    &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
+                    format!(
+                        "DROP POLICY {} ON {}",
+                        quote_ident(&old.name),
+                        qualified(&old.schema, &old.table)
+                    ),
+                    Lock::AccessExclusive,
+                    &[],
+                );
+            }
+        }
+    }
+
+    /// The foreign keys (`foreign`) or other constraints of tables on both sides that change or
+    /// disappear, or call a function created again.
+    fn changed_constraints(&self, foreign: bool) -> Vec<(&'a Table, &'a Constraint)> {
+        let recreated = &self.recreated;
+        self.from
+            .tables
+            .iter()
+            .filter_map(|old| self.new_tables.get(&table_key(old)).map(|new| (old, *new)))
+            .flat_map(|(old, new)| {
+                old.constraints
+                    .iter()
+                    .filter(move |c| {
+                        (c.kind == ConstraintKind::ForeignKey) == foreign
+                            && (!new.constraints.contains(c) || recreated.check_calls(old, c))
+                    })
+                    .map(move |c| (old, c))
+            })
+            .collect()
+    }
+
+    /// The foreign keys of tables that disappear go first, so the tables go in any order
+    /// afterwards, and with the foreign keys that change, before any key they reference (a
+    /// unique key dropped with a table referencing it: 2BP01 otherwise).
+    fn drop_constraints(&self, plan: &mut Builder) {
+        for old in &self.dropped_tables {
+            for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
+                plan.push(
+                    &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
+                    format!(
+                        "ALTER TABLE {} DROP CONSTRAINT {}",
+                        table_key(old),
+                        quote_ident(&constraint.name)
+                    ),
+                    Lock::AccessExclusive,
+                    &[],
+                );
+            }
+        }
+        for (table, constraint) in
+            self.changed_constraints(true).into_iter().chain(self.changed_constraints(false))
+        {
+            plan.push(
+                &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &constraint.name)),
+                format!(
+                    "ALTER TABLE {} DROP CONSTRAINT {}",
+                    table.qualified_name(),
+                    quote_ident(&constraint.name)
+                ),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+    }
+
+    /// Phase 4, first: the tables that disappear (their foreign keys went first, in phase 3). A
+    /// partition goes with its parent when that goes too; under a parent that stays, it is
+    /// dropped on its own.
+    fn drop_tables(&self, plan: &mut Builder) {
+        let parent_stays = |partition: &Table| {
+            self.old_tables
+                .iter()
+                .any(|(key, parent)| partition.is_partition_of(parent) && self.new_tables.contains_key(key))
+        };
+        for old in &self.dropped_tables {
+            if old.partition_of.is_none() || parent_stays(old) {
+                let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
+                plan.push(
+                    &source,
+                    format!("DROP TABLE {}", table_key(old)),
+                    Lock::AccessExclusive,
+                    &[Hazard::DataLoss],
+                );
+            }
+        }
+    }
+
+    /// Phase 4, then: the new functions that must exist before the tables change, and the
+    /// ranges that wait for functions. Returns the other new functions that need no table's or
+    /// view's row type, for the dependency order (phase 5).
+    ///
+    /// Functions in other languages go first when a column's default or generated expression
+    /// calls them (added or altered below), and a range's `SUBTYPE_DIFF` (whatever its language)
+    /// before the range; the others wait for the new tables in the dependency order, since
+    /// PostgreSQL compiles a PL/pgSQL body at creation and refuses a variable of a table's row
+    /// type (or a column's `%TYPE`) that does not exist yet.
+    fn create_early_functions(&self, plan: &mut Builder, types: &NewTypes) -> Vec<&'a Function> {
+        let to = self.to;
+        let called_by_columns = if self.new_functions.iter().any(|f| !checked_body(f)) {
+            functions_called_by_columns(to)
+        } else {
+            BTreeSet::new()
+        };
+        let subtype_diff = |function: &Function| {
+            to.ranges.iter().any(|r| {
+                r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
+            })
+        };
+        let called_early =
+            |function: &Function| !checked_body(function) && called_by_columns.contains(&function.name);
+        let (early_functions, ordered_functions): (Vec<&Function>, Vec<&Function>) = self
+            .new_functions
+            .iter()
+            .filter(|f| self.stage(f) == RowTypeStage::BeforeTables)
+            .partition(|f| !to.uses_late_range(f) && (called_early(f) || subtype_diff(f)));
+        for new in &early_functions {
+            create_function(plan, new);
+        }
+        types.create_ranges(plan, to, true);
+        // Functions over those ranges that a column calls, once they exist (the others over
+        // them come with the tables, phase 5).
+        let (late_range_functions, mut ordered_functions): (Vec<&Function>, Vec<&Function>) =
+            ordered_functions.into_iter().partition(|f| to.uses_late_range(f) && called_early(f));
+        for new in &late_range_functions {
+            create_function(plan, new);
+        }
+        // The `sql` ones first, so that among the objects ready the others (whose bodies the
+        // graph cannot read: the tables their variables need are unknown) come after every
+        // table that is not waiting for them.
+        ordered_functions.sort_by_key(|f| !checked_body(f));
+        ordered_functions
+    }
+
+    /// Phase 4, then: changes to the tables on both sides, parents first (partitions detached
+    /// from their parent before), and the settings partitions get from their parents. Returns
+    /// the likely renames among the columns dropped and added.
+    fn change_tables(&self, plan: &mut Builder) -> Vec<RenameSuggestion> {
+        let (from, to) = (self.from, self.to);
+        let mut suggestions = Vec::new();
+        // The indexes both sides hold unchanged, by table: looked up by name, not compared with
+        // every index of the other side (a schema of thousands of indexes).
+        let old_indexes: BTreeMap<(&str, &str), &Index> =
+            from.indexes.iter().map(|i| ((i.schema.as_str(), i.name.as_str()), i)).collect();
+        let mut kept_indexes: BTreeMap<(&str, &str), Vec<&Index>> = BTreeMap::new();
+        for index in &to.indexes {
+            if old_indexes.get(&(index.schema.as_str(), index.name.as_str())) == Some(&index) {
+                kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
+            }
+        }
+        for (old, new, _) in &self.modified_tables {
+            partitions::detach(plan, from, to, old, new);
+        }
+        // A partition under the same parent is compared with what its parent's changes give it.
+        let inherited: Vec<Option<Table>> = self
+            .modified_tables
+            .iter()
+            .map(|(old, new, _)| partitions::inherited(from, to, old, new))
+            .collect();
+        for ((old, new, changes), inherited) in self.modified_tables.iter().zip(&inherited) {
+            let own_changes;
+            let (old, changes): (&Table, &[TableChange]) = match inherited {
+                Some(partition) => {
+                    own_changes = compare::table(partition, new);
+                    (partition, &own_changes)
+                }
+                None => (old, changes),
+            };
+            let kept = columns::Kept {
+                indexes: kept_indexes
+                    .get(&(new.schema.as_str(), new.name.as_str()))
+                    .map_or(&[][..], Vec::as_slice),
+                statistics: to
+                    .statistics
+                    .iter()
+                    .filter(|s| {
+                        s.table_schema == new.schema && s.table == new.name && from.statistics.contains(s)
+                    })
+                    .collect(),
+                hanging: columns::hanging_on_regenerated(&self.old_tables, to, old, new),
+                released: &self.sequences.released,
+                taking_names: &self.sequences.taking_names,
+            };
+            columns::alter_table(plan, old, new, changes, &kept);
+            settings::storage_parameters(plan, new, changes);
+            settings::persistence(plan, old, new);
+            suggestions.extend(rename::suggest(new, changes));
+        }
+        self.reset_partition_settings(plan);
+        suggestions
+    }
+
+    /// Partitions (changed or not) of parents whose column settings change, after every
+    /// table's own changes, parents first.
+    fn reset_partition_settings(&self, plan: &mut Builder) {
+        let resetting: Vec<&Table> = self
+            .modified_tables
+            .iter()
+            .filter(|(_, _, changes)| {
+                changes.iter().any(|c| matches!(c, TableChange::ChangeColumnSettings(_)))
+            })
+            .map(|(_, new, _)| *new)
+            .filter(|table| matches!(table.kind, TableKind::Partitioned { .. }))
+            .collect();
+        let mut partitions: Vec<&Table> = self
+            .to
+            .tables
+            .iter()
+            .filter(|t| resetting.iter().any(|parent| t.is_partition_of(parent)))
+            .collect();
+        partitions.sort_by_cached_key(|table| (table.partition_depth, table_key(table)));
+        for new in partitions {
+            if let Some(old) = self.old_tables.get(&table_key(new)) {
+                columns::settings_reached_from_parent(plan, self.from, self.to, old, new);
+            }
+        }
+    }
+
+    /// Phase 5, first: new tables and SQL functions (with the views they need) in dependency
+    /// order, partitions attached, then what waits for the new tables (composite types and
+    /// functions over their row types, defaults dropped around a function created again,
+    /// policies dropped around one, sequences' owners, identities' options). Returns the
+    /// creations, in their order.
+    fn create_in_order(
+        &self,
+        plan: &mut Builder,
+        types: &NewTypes,
+        ordered_functions: &[&'a Function],
+    ) -> Vec<Creation<'a>> {
+        let (from, to) = (self.from, self.to);
+        let created = to.creation_order(in_key_order(self.created_tables.clone()));
+        // SQL-language functions, whose bodies PostgreSQL checks against the tables they read,
+        // and the others no column calls come after those tables, and before the tables whose
+        // defaults or generated columns call them (`order.rs`).
+        let creations = order::creations(&created, ordered_functions, &self.views.created);
+        for creation in &creations {
+            match creation {
+                Creation::Table(table) => create_table(plan, to, table),
+                Creation::Function(function) => create_function(plan, function),
+                Creation::View(view) => create_view(plan, view),
+            }
+        }
+        // Every partition whose bound changes is detached before any is attached again: two
+        // neighbours moving their common bound would overlap in between.
+        for (old, new, _) in &self.modified_tables {
+            partitions::detach_for_new_bound(plan, from, to, old, new);
+        }
+        for (old, new, _) in &self.modified_tables {
+            partitions::attach(plan, from, to, old, new);
+        }
+        // Composite types and functions over the row types of the new tables, once they exist.
+        types.create_composites(plan, to, RowTypeStage::AfterTables, &|_| true);
+        for new in self.new_functions.iter().filter(|f| self.stage(f) == RowTypeStage::AfterTables) {
+            create_function(plan, new);
+        }
+        for (table, column, default) in &self.recreated_defaults {
+            plan.push(
+                &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
+                format!(
+                    "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}",
+                    table.qualified_name(),
+                    quote_ident(&column.name)
+                ),
+                Lock::AccessExclusive,
+                &[],
+            );
+        }
+        // A policy dropped around a function created again that it calls (before or after the
+        // change: one that changes too is dropped all the same) comes back as soon as the
+        // function exists, before any constraint is validated or index built: in a migration
+        // whose statements commit one by one, the table is never left without it across those
+        // (the generator keeps the drop and this creation in one transaction).
+        for new in to.policies.iter().filter(|p| self.back_early(p)) {
+            let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
+            plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
+        }
+        self.sequences.give_to_columns(plan);
+        sequences::identities(plan, from, to);
+        creations
+    }
+
+    /// Whether a policy comes back as soon as the function created again that it calls exists
+    /// ([`Planner::create_in_order`]), rather than after the views.
+    fn back_early(&self, policy: &haste_schema::Policy) -> bool {
+        let before = self.from.policies.iter().find(|old| {
+            (&old.schema, &old.table, &old.name) == (&policy.schema, &policy.table, &policy.name)
+        });
+        self.policies_early
+            && self.stays(&policy.schema, &policy.table, before.is_some())
+            && before
+                .is_some_and(|old| self.recreated.policy_calls(old) || self.recreated.policy_calls(policy))
+    }
+
+    /// Phase 5, then: constraints that appear (or call a function created again), indexes,
+    /// foreign keys and statistics.
+    fn add_constraints_and_indexes(&self, plan: &mut Builder) {
+        let (from, to) = (self.from, self.to);
+        let recreated = &self.recreated;
+        let old_tables = &self.old_tables;
+        let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
+            to.tables
+                .iter()
+                .flat_map(|new| {
+                    let old = old_tables.get(&table_key(new));
+                    new.constraints
+                        .iter()
+                        .filter(move |c| {
+                            (c.kind == ConstraintKind::ForeignKey) == foreign
+                                && (!old.is_some_and(|old| old.constraints.contains(c))
+                                    || recreated.check_calls(new, c))
+                        })
+                        .map(move |c| (new, c))
+                })
+                .collect()
+        };
+        // The partitions at any depth below a table that hold rows of their own and were there.
+        let existing_leaves = |table: &Table| -> Vec<&Table> {
+            let partitions = table.partitions_among(to.tables.iter());
+            partitions
+                .into_iter()
+                .filter(|child| {
+                    !matches!(child.kind, TableKind::Partitioned { .. })
+                        && old_tables.contains_key(&table_key(child))
+                })
+                .collect()
+        };
+        let relations = relation_names(from, to);
+        let taken = |schema: &str, name: &str| relations.contains(&(schema, name));
+        for (table, constraint) in added_constraints(false) {
+            let existing = old_tables.contains_key(&table_key(table));
+            let leaves = online::Leaves { tables: existing_leaves(table), taken: &taken };
+            online::add_constraint(plan, table, constraint, existing, &leaves);
+        }
+        indexes::create_changed(plan, &self.index_families, &self.index_tables());
+        for (table, constraint) in added_constraints(true) {
+            let existing = old_tables.contains_key(&table_key(table));
+            let leaves = online::Leaves { tables: Vec::new(), taken: &taken };
+            online::add_constraint(plan, table, constraint, existing, &leaves);
+        }
+        for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
+            let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));
+            plan.push(&source, new.create_statement(), Lock::ShareUpdateExclusive, &[]);
+        }
+    }
+
+    /// Phase 6: replica identities (over the indexes built in phase 5), views in creation order,
+    /// what waits for the views, triggers and rules, row security, policies, comments,
+    /// privileges and owners (objects created again get theirs back here).
+    fn create_dependents(&self, plan: &mut Builder, types: &NewTypes, creations: &[Creation<'a>]) {
+        let (from, to) = (self.from, self.to);
+        settings::replica_identities(plan, from, to);
+        settings::cluster_indexes(plan, from, to);
+        self.create_views(plan, creations);
+        indexes::create_on_views(plan, &self.index_families, &self.index_tables());
+        types.create_composites(plan, to, RowTypeStage::AfterViews, &|_| true);
+        for new in self.new_functions.iter().filter(|f| self.stage(f) == RowTypeStage::AfterViews) {
+            create_function(plan, new);
+        }
+        let stays = |schema: &str, table: &str, unchanged: bool| self.stays(schema, table, unchanged);
+        triggers::create(plan, (from, to), &stays);
+        row_security(plan, &self.old_tables, to);
+        for new in to
+            .policies
+            .iter()
+            .filter(|p| self.policy_goes(p, from.policies.contains(p)))
+            .filter(|p| !self.back_early(p))
+        {
+            let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
+            plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
+        }
+        table_comments(plan, &self.old_tables, to);
+        comments::plan(plan, from, to);
+        // Types created again (an enum or domain rebuilt, a composite type dropped and created)
+        // lost their privileges and owners; those altered in place kept them.
+        let recreated_ranges =
+            types.ranges.iter().filter(|new| from.ranges.iter().any(|old| range_key(old) == range_key(new)));
+        let recreated_types: Vec<String> = self
+            .rebuilt_types
+            .iter()
+            .cloned()
+            .chain(types.recreated_composites.iter().cloned())
+            .chain(recreated_ranges.map(|range| range_key(range)))
+            .collect();
+        privileges::plan(plan, from, to, &self.views.created, &recreated_types);
+        owners::plan(plan, from, to, &self.views.created, &recreated_types);
+    }
+
+    /// The views not created in phase 5 (which no table or function needed), and the views kept
+    /// whose options or column defaults change.
+    fn create_views(&self, plan: &mut Builder, creations: &[Creation<'a>]) {
+        let created_early: Vec<&View> = creations
+            .iter()
+            .filter_map(|creation| match creation {
+                Creation::View(view) => Some(*view),
+                _ => None,
+            })
+            .collect();
+        for view in self
+            .views
+            .created
+            .iter()
+            .filter(|view| !created_early.iter().any(|early| std::ptr::eq(*early, **view)))
+        {
+            create_view(plan, view);
+        }
+        for new in self.to.views.iter().filter(|view| !self.views.creates(&view.schema, &view.name)) {
+            if let Some(old) = self.from.views.iter().find(|old| old.same_query(new)) {
+                let source = SchemaChange::AlterView(Named::new(&new.schema, &new.name));
+                let options = match old.options != new.options {
+                    true => new.alter_options_statements(old),
+                    false => Vec::new(),
+                };
+                for statement in
+                    options.into_iter().chain(new.column_default_statements(&old.column_defaults))
+                {
+                    plan.push(&source, statement, Lock::AccessExclusive, &[]);
+                }
+            }
+        }
+    }
+
+    /// Phase 7: what nothing uses any more: functions, types, sequences, collations,
+    /// extensions, schemas.
+    fn drop_unused(&self, plan: &mut Builder) {
+        let (from, to) = (self.from, self.to);
+        for old in from.functions.iter().filter(|f| {
+            !to.functions.iter().any(|n| n.signature == f.signature) && !self.dropped_first.contains(f)
+        }) {
+            let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
+            // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
+            plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
+        }
+        drop_unused_types(plan, from, to);
+        enums::drop_unused(plan, self.comparison);
+        self.sequences.drop_unused(plan, from, to);
+        collations::drop_unused(plan, from, to);
+        for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
+            let source = SchemaChange::DropExtension(old.name.clone());
+            plan.push(&source, format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
+        }
+        for old in from.schemas.iter().filter(|s| !to.schemas.iter().any(|n| n.name == s.name)) {
+            let source = SchemaChange::DropSchema(old.name.clone());
+            plan.push(
+                &source,
+                format!("DROP SCHEMA {}", quote_ident(&old.name)),
+                Lock::None,
+                &[Hazard::DataLoss],
+            );
+        }
+    }
+}
+
+impl NewTypes<'_> {
+    /// Creates the composite types whose row types `stage` says exist, of those `which` takes
+    /// (composite types and functions over the row types of tables or views wait for them).
+    fn create_composites(
+        &self,
+        plan: &mut Builder,
+        to: &Schema,
+        stage: RowTypeStage,
+        which: &dyn Fn(&&Composite) -> bool,
+    ) {
+        for new in self.composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage && which(c)) {
+            let named = Named::new(&new.schema, &new.name);
+            plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
+        }
+    }
+
+    /// Creates the range types whose `SUBTYPE_DIFF` is a function of the schema (`late`), or the
+    /// others.
+    fn create_ranges(&self, plan: &mut Builder, to: &Schema, late: bool) {
+        for new in self.ranges.iter().filter(|r| r.uses_function_of(to) == late) {
+            let source = SchemaChange::CreateRange(Named::new(&new.schema, &new.name));
+            plan.push(&source, new.create_statement(), Lock::None, &[]);
+        }
+    }
+}
+
+fn range_key(range: &Range) -> String {
+    qualified(&range.schema, &range.name)
+}
+
+/// Phase 1: the schemas and extensions that appear, and schemas' comments.
+fn create_schemas_and_extensions(plan: &mut Builder, from: &Schema, to: &Schema) {
     for namespace in &to.schemas {
         if !from.schemas.iter().any(|n| n.name == namespace.name) {
             plan.push(
@@ -105,526 +862,28 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
         };
         plan.push(&source, statement, Lock::None, &[]);
     }
-    collations::create(&mut plan, from, to);
+}
 
-    // 2. Types and sequences that appear or grow (enums that lose or reorder values are
-    //    rebuilt after the tables change, below).
-    enums::create_and_extend(&mut plan, comparison);
-    let (mut new_composites, mut recreated_composites): (Vec<&haste_schema::Composite>, Vec<String>) =
-        (Vec::new(), Vec::new());
-    for new in to.composites.iter().filter(|c| !from.composites.contains(c)) {
-        let named = Named::new(&new.schema, &new.name);
-        let Some(old) = from.composites.iter().find(|old| composite_key(old) == composite_key(new)) else {
-            new_composites.push(new);
-            continue;
-        };
-        if !composites::alter(&mut plan, comparison, old, new) {
-            plan.push(
-                &SchemaChange::DropComposite(named.clone()),
-                format!("DROP TYPE {}", composite_key(new)),
-                Lock::AccessExclusive,
-                &[Hazard::DataLoss],
-            );
-            recreated_composites.push(composite_key(new));
-            new_composites.push(new);
-        }
+/// A new table, its columns inherited from its parents, and its columns' settings.
+fn create_table(plan: &mut Builder, to: &Schema, table: &Table) {
+    let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
+    plan.push(&source, table.create_statement(), Lock::None, &[]);
+    for statement in to.inherited_column_statements(table) {
+        plan.push(&source, statement, Lock::None, &[]);
     }
-    // Composite types and functions over the row types of tables or views wait for them.
-    let create_composites = |plan: &mut Builder,
-                             stage: RowTypeStage,
-                             which: &dyn Fn(&&haste_schema::Composite) -> bool| {
-        for new in new_composites.iter().filter(|c| to.row_type_stage(&c.row_types) == stage && which(c)) {
-            let named = Named::new(&new.schema, &new.name);
-            plan.push(&SchemaChange::CreateComposite(named), new.create_statement(), Lock::None, &[]);
-        }
-    };
-    // A domain over a composite type comes after it, a composite type holding a domain after
-    // the domains.
-    let holds_domain = |c: &&haste_schema::Composite| c.holds_domain(to);
-    let before_domains = |c: &&haste_schema::Composite| !holds_domain(c);
-    create_composites(&mut plan, RowTypeStage::BeforeTables, &before_domains);
-    domains::create_and_alter(&mut plan, comparison);
-    create_composites(&mut plan, RowTypeStage::BeforeTables, &holds_domain);
-    // Range types: one that changes is dropped and created again (PostgreSQL alters none of its
-    // options); one whose `SUBTYPE_DIFF` is a function of the schema waits for the functions.
-    let range_key = |r: &haste_schema::Range| qualified(&r.schema, &r.name);
-    let new_ranges: Vec<&haste_schema::Range> =
-        to.ranges.iter().filter(|r| !from.ranges.contains(r)).collect();
-    for old in from.ranges.iter().filter(|old| new_ranges.iter().any(|new| range_key(new) == range_key(old)))
-    {
-        let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
-        plan.push(&source, old.drop_statement(), Lock::AccessExclusive, &[Hazard::DataLoss]);
-    }
-    let create_ranges = |plan: &mut Builder, late: bool| {
-        for new in new_ranges.iter().filter(|r| r.uses_function_of(to) == late) {
-            let source = SchemaChange::CreateRange(Named::new(&new.schema, &new.name));
-            plan.push(&source, new.create_statement(), Lock::None, &[]);
-        }
-    };
-    create_ranges(&mut plan, false);
-    let sequence_key = |s: &haste_schema::Sequence| qualified(&s.schema, &s.name);
-    let old_sequences = by(&from.sequences, sequence_key);
-    // New sequences (an identity sequence of `from` is no sequence of its own: a serial
-    // column's may take its name, once the identity that holds it is dropped, `columns.rs`).
-    let new_sequences: Vec<&Sequence> = to
-        .sequences
-        .iter()
-        .filter(|s| !s.identity && old_sequences.get(&sequence_key(s)).is_none_or(|old| old.identity))
-        .collect();
-    let (taking_names, new_sequences): (Vec<&Sequence>, Vec<&Sequence>) =
-        new_sequences.into_iter().partition(|s| old_sequences.contains_key(&sequence_key(s)));
-    for new in &new_sequences {
-        let source = SchemaChange::CreateSequence(Named::new(&new.schema, &new.name));
-        plan.push(&source, new.create_statement(), Lock::None, &[]);
-    }
-    // Sequences on both sides change in place (type, options); one no column owns any more is
-    // let go before the tables change (dropping the column that owned it would drop it too),
-    // one a column comes to own is given to it once the column exists (below).
-    let altered_sequences: Vec<(&Sequence, &Sequence)> = comparison
-        .changes
-        .iter()
-        .filter_map(|change| match change {
-            ObjectChange::Modify { from: Object::Sequence(old), to: Object::Sequence(new) }
-                if !new.identity =>
-            {
-                Some((*old, *new))
-            }
-            _ => None,
-        })
-        .collect();
-    for (old, new) in &altered_sequences {
-        let mut clauses = Vec::new();
-        if old.data_type != new.data_type {
-            clauses.push(format!("AS {}", new.data_type));
-        }
-        clauses.extend(new.changed_options(old));
-        if old.owned_by.is_some() && new.owned_by.is_none() {
-            clauses.push("OWNED BY NONE".to_owned());
-        }
-        if !clauses.is_empty() {
-            plan.push(
-                &SchemaChange::AlterSequence(Named::new(&new.schema, &new.name)),
-                format!("ALTER SEQUENCE {} {}", qualified(&new.schema, &new.name), clauses.join(" ")),
-                Lock::None,
-                &[],
-            );
-        }
-    }
-
-    // 3. What depends on changed objects goes first: triggers, policies, views, foreign keys,
-    //    constraints, indexes and statistics that change or disappear.
-    // A partition's clone of a trigger goes with its parent's, never on its own.
-    for old in from.triggers.iter().filter(|t| !t.cloned && !stays(&t.schema, &t.table, has_trigger(to, t))) {
-        if new_tables.contains_key(&qualified(&old.schema, &old.table)) {
-            plan.push(
-                &SchemaChange::DropTrigger(OfTable::new(&old.schema, &old.table, &old.name)),
-                format!("DROP TRIGGER {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    // A rule on a table or view that stays (a view created again takes its rules along).
-    for old in from.rules.iter().filter(|r| !stays(&r.schema, &r.table, has_rule(to, r))) {
-        let key = qualified(&old.schema, &old.table);
-        let view_kept = to.views.iter().any(|v| v.schema == old.schema && v.name == old.table)
-            && !views.creates(&old.schema, &old.table);
-        if new_tables.contains_key(&key) || view_kept {
-            plan.push(
-                &SchemaChange::DropRule(OfTable::new(&old.schema, &old.table, &old.name)),
-                format!("DROP RULE {} ON {key}", quote_ident(&old.name)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    // A function dropped to be created again takes the checks, policies and defaults calling it
-    // first, and they come back once it exists (`functions.rs`).
-    let recreated = functions::Recreated::new(from, to);
-    let recreated_defaults = recreated_defaults(&recreated, &old_tables, to);
-    // A policy reading a view the plan drops (to create it again, or for good) goes before it,
-    // whatever becomes of its table (PostgreSQL refuses the view's drop under it, 2BP01), and
-    // comes back after the views are created.
-    let dropped_views: BTreeSet<&str> = views.dropped.iter().map(|view| view.name.as_str()).collect();
-    let reads_dropped_view = |policy: &haste_schema::Policy| {
-        !dropped_views.is_empty()
-            && uses::policy_statement(policy).is_some_and(|statement| {
-                haste_sql::relations(&statement)
-                    .is_none_or(|read| read.iter().any(|name| dropped_views.contains(name.as_str())))
-            })
-    };
-    for old in from.policies.iter().filter(|p| {
-        !stays(&p.schema, &p.table, to.policies.contains(p))
-            || recreated.policy_calls(p)
-            || reads_dropped_view(p)
-    }) {
-        if new_tables.contains_key(&qualified(&old.schema, &old.table)) || reads_dropped_view(old) {
-            plan.push(
-                &SchemaChange::DropPolicy(OfTable::new(&old.schema, &old.table, &old.name)),
-                format!("DROP POLICY {} ON {}", quote_ident(&old.name), qualified(&old.schema, &old.table)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    // A dropped function over a dropped table's row type, or whose `BEGIN ATOMIC` body reads a
-    // table or a view the plan drops, holds it (2BP01): it goes before the views, unless the
-    // table's own expressions or a dropped view call it.
-    let dropped_first = functions_before_relations(from, to, &dropped_tables, &views.dropped);
-    for old in &dropped_first {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
-    for old in &views.dropped {
-        let kind = if old.materialized { "MATERIALIZED VIEW" } else { "VIEW" };
-        let source = SchemaChange::DropView(Named::new(&old.schema, &old.name));
-        plan.push(
-            &source,
-            format!("DROP {kind} {}", qualified(&old.schema, &old.name)),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    let changed_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
-        from.tables
-            .iter()
-            .filter_map(|old| new_tables.get(&table_key(old)).map(|new| (old, new)))
-            .flat_map(|(old, new)| {
-                old.constraints
-                    .iter()
-                    .filter(|c| {
-                        (c.kind == ConstraintKind::ForeignKey) == foreign
-                            && (!new.constraints.contains(c) || recreated.check_calls(old, c))
-                    })
-                    .map(move |c| (old, c))
-            })
-            .collect()
-    };
-    // The foreign keys of tables that disappear go first, so the tables go in any order
-    // afterwards, and with the foreign keys that change, before any key they reference (a
-    // unique key dropped with a table referencing it: 2BP01 otherwise).
-    for old in &dropped_tables {
-        for constraint in old.constraints.iter().filter(|c| c.kind == ConstraintKind::ForeignKey) {
-            plan.push(
-                &SchemaChange::DropTable(Named::new(&old.schema, &old.name)),
-                format!("ALTER TABLE {} DROP CONSTRAINT {}", table_key(old), quote_ident(&constraint.name)),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    for (table, constraint) in changed_constraints(true).into_iter().chain(changed_constraints(false)) {
-        plan.push(
-            &SchemaChange::DropConstraint(OfTable::new(&table.schema, &table.name, &constraint.name)),
-            format!(
-                "ALTER TABLE {} DROP CONSTRAINT {}",
-                table.qualified_name(),
-                quote_ident(&constraint.name)
-            ),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    let view_key = |view: &haste_schema::View| qualified(&view.schema, &view.name);
-    let new_views: BTreeSet<String> = to.views.iter().map(view_key).collect();
-    let kept_views = from
-        .views
-        .iter()
-        .map(view_key)
-        .filter(|key| new_views.contains(key) && !views.created.iter().any(|view| view_key(view) == *key))
-        .collect();
-    let tables = indexes::Tables { old: &old_tables, new: &new_tables, kept_views };
-    let index_families = indexes::Families::new(from, to, &tables);
-    indexes::drop_changed(&mut plan, &index_families, &tables);
-    for old in from.statistics.iter().filter(|s| !to.statistics.contains(s)) {
-        if new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
-            let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
-            plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
-        }
-    }
-    for (table, column, _) in &recreated_defaults {
-        plan.push(
-            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
-            format!(
-                "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                table.qualified_name(),
-                quote_ident(&column.name)
-            ),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    // A function whose result, or its arguments' names or defaults, change is dropped to be
-    // created again (`CREATE OR REPLACE` refuses), once the views, checks, policies and defaults
-    // calling it are out of the way; what else would hold it is refused before planning
-    // (`functions.rs`).
-    for old in compare::recreated_functions(from, to) {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
-
-    // 4. Tables that disappear (their foreign keys went first, above), functions
-    //    whose bodies are not checked at creation (a new default may call one), changes to the
-    //    tables on both sides, then enums rebuilt for their new values.
-    // A partition goes with its parent when that goes too; under a parent that stays, it is
-    // dropped on its own.
-    let parent_stays = |partition: &Table| {
-        old_tables
-            .iter()
-            .any(|(key, parent)| partition.is_partition_of(parent) && new_tables.contains_key(key))
-    };
-    for old in &dropped_tables {
-        if old.partition_of.is_none() || parent_stays(old) {
-            let source = SchemaChange::DropTable(Named::new(&old.schema, &old.name));
-            plan.push(
-                &source,
-                format!("DROP TABLE {}", table_key(old)),
-                Lock::AccessExclusive,
-                &[Hazard::DataLoss],
-            );
-        }
-    }
-    let new_functions: Vec<&haste_schema::Function> =
-        to.functions.iter().filter(|f| !from.functions.contains(f)).collect();
-    let stage = |function: &haste_schema::Function| to.row_type_stage(&function.row_types);
-    // Functions in other languages go first when a column's default or generated expression
-    // calls them (added or altered below), and a range's `SUBTYPE_DIFF` (whatever its language)
-    // before the range; the others wait for the new tables in the dependency order, since
-    // PostgreSQL compiles a PL/pgSQL body at creation and refuses a variable of a table's row
-    // type (or a column's `%TYPE`) that does not exist yet.
-    let called_by_columns = if new_functions.iter().any(|f| !checked_body(f)) {
-        functions_called_by_columns(to)
-    } else {
-        BTreeSet::new()
-    };
-    let subtype_diff = |function: &haste_schema::Function| {
-        to.ranges.iter().any(|r| {
-            r.subtype_diff.as_ref().is_some_and(|(s, n)| *s == function.schema && *n == function.name)
-        })
-    };
-    let called_early = |function: &haste_schema::Function| {
-        !checked_body(function) && called_by_columns.contains(&function.name)
-    };
-    let (early_functions, ordered_functions): (Vec<&haste_schema::Function>, Vec<&haste_schema::Function>) =
-        new_functions
-            .iter()
-            .filter(|f| stage(f) == RowTypeStage::BeforeTables)
-            .partition(|f| !to.uses_late_range(f) && (called_early(f) || subtype_diff(f)));
-    for new in &early_functions {
-        create_function(&mut plan, new);
-    }
-    create_ranges(&mut plan, true);
-    // Functions over those ranges that a column calls, once they exist (the others over them
-    // come with the tables, below).
-    let (late_range_functions, mut ordered_functions): (
-        Vec<&haste_schema::Function>,
-        Vec<&haste_schema::Function>,
-    ) = ordered_functions.into_iter().partition(|f| to.uses_late_range(f) && called_early(f));
-    for new in &late_range_functions {
-        create_function(&mut plan, new);
-    }
-    // The `sql` ones first, so that among the objects ready the others (whose bodies the graph
-    // cannot read: the tables their variables need are unknown) come after every table that
-    // is not waiting for them.
-    ordered_functions.sort_by_key(|f| !checked_body(f));
-    let mut suggestions = Vec::new();
-    // The indexes both sides hold unchanged, by table: looked up by name, not compared with
-    // every index of the other side (a schema of thousands of indexes).
-    let old_indexes: BTreeMap<(&str, &str), &Index> =
-        from.indexes.iter().map(|i| ((i.schema.as_str(), i.name.as_str()), i)).collect();
-    let mut kept_indexes: BTreeMap<(&str, &str), Vec<&Index>> = BTreeMap::new();
-    for index in &to.indexes {
-        if old_indexes.get(&(index.schema.as_str(), index.name.as_str())) == Some(&index) {
-            kept_indexes.entry((index.schema.as_str(), index.table.as_str())).or_default().push(index);
-        }
-    }
-    // Sequences a column that stays owns, which `to` no longer has.
-    let released_sequences: Vec<&Sequence> = comparison
-        .changes
-        .iter()
-        .filter_map(|change| match change {
-            ObjectChange::Drop(Object::Sequence(old)) if old.owned_by.is_some() => Some(*old),
-            _ => None,
-        })
-        .collect();
-    for (old, new, _) in &modified_tables {
-        partitions::detach(&mut plan, from, to, old, new);
-    }
-    // A partition under the same parent is compared with what its parent's changes give it.
-    let inherited: Vec<Option<Table>> =
-        modified_tables.iter().map(|(old, new, _)| partitions::inherited(from, to, old, new)).collect();
-    for ((old, new, changes), inherited) in modified_tables.iter().zip(&inherited) {
-        let own_changes;
-        let (old, changes): (&Table, &[TableChange]) = match inherited {
-            Some(partition) => {
-                own_changes = compare::table(partition, new);
-                (partition, &own_changes)
-            }
-            None => (old, changes),
-        };
-        let kept = columns::Kept {
-            indexes: kept_indexes
-                .get(&(new.schema.as_str(), new.name.as_str()))
-                .map_or(&[][..], Vec::as_slice),
-            statistics: to
-                .statistics
-                .iter()
-                .filter(|s| {
-                    s.table_schema == new.schema && s.table == new.name && from.statistics.contains(s)
-                })
-                .collect(),
-            hanging: columns::hanging_on_regenerated(&old_tables, to, old, new),
-            released: &released_sequences,
-            taking_names: &taking_names,
-        };
-        columns::alter_table(&mut plan, old, new, changes, &kept);
-        settings::storage_parameters(&mut plan, new, changes);
-        settings::persistence(&mut plan, old, new);
-        suggestions.extend(rename::suggest(new, changes));
-    }
-    // Partitions (changed or not) of parents whose column settings change, after every table's
-    // own changes, parents first.
-    let resetting: Vec<&Table> = modified_tables
-        .iter()
-        .filter(|(_, _, changes)| changes.iter().any(|c| matches!(c, TableChange::ChangeColumnSettings(_))))
-        .map(|(_, new, _)| *new)
-        .filter(|table| matches!(table.kind, haste_schema::TableKind::Partitioned { .. }))
-        .collect();
-    let mut partitions: Vec<&Table> =
-        to.tables.iter().filter(|t| resetting.iter().any(|parent| t.is_partition_of(parent))).collect();
-    partitions.sort_by_cached_key(|table| (table.partition_depth, table_key(table)));
-    for new in partitions {
-        if let Some(old) = old_tables.get(&table_key(new)) {
-            columns::settings_reached_from_parent(&mut plan, from, to, old, new);
-        }
-    }
-    enums::rebuild(&mut plan, comparison);
-    domains::rebuild(&mut plan, comparison);
-    composites::rebuild(&mut plan, comparison);
-
-    // 5. New tables and SQL functions (with the views they need) in dependency order, then
-    //    constraints, indexes, foreign keys and statistics.
-    let created = to.creation_order(in_key_order(created_tables));
-    // SQL-language functions, whose bodies PostgreSQL checks against the tables they read, and
-    // the others no column calls come after those tables, and before the tables whose defaults
-    // or generated columns call them (`order.rs`).
-    let creations = order::creations(&created, &ordered_functions, &views.created);
-    for creation in &creations {
-        match creation {
-            Creation::Table(table) => {
-                let source = SchemaChange::CreateTable(Named::new(&table.schema, &table.name));
-                plan.push(&source, table.create_statement(), Lock::None, &[]);
-                for statement in to.inherited_column_statements(table) {
-                    plan.push(&source, statement, Lock::None, &[]);
-                }
-                // Its columns' settings: nothing uses the new table yet.
-                let defaults = haste_schema::ColumnSettings::default();
-                for column in &table.columns {
-                    for (_, statement) in column.settings_statements(&table.qualified_name(), &defaults) {
-                        plan.push(&source, statement, Lock::None, &[]);
-                    }
-                }
-            }
-            Creation::Function(function) => create_function(&mut plan, function),
-            Creation::View(view) => create_view(&mut plan, view),
-        }
-    }
-    // Every partition whose bound changes is detached before any is attached again: two
-    // neighbours moving their common bound would overlap in between.
-    for (old, new, _) in &modified_tables {
-        partitions::detach_for_new_bound(&mut plan, from, to, old, new);
-    }
-    for (old, new, _) in &modified_tables {
-        partitions::attach(&mut plan, from, to, old, new);
-    }
-    // Composite types and functions over the row types of the new tables, once they exist.
-    create_composites(&mut plan, RowTypeStage::AfterTables, &|_| true);
-    for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterTables) {
-        create_function(&mut plan, new);
-    }
-    for (table, column, default) in &recreated_defaults {
-        plan.push(
-            &SchemaChange::ChangeColumnDefault(OfTable::new(&table.schema, &table.name, &column.name)),
-            format!(
-                "ALTER TABLE {} ALTER COLUMN {} SET DEFAULT {default}",
-                table.qualified_name(),
-                quote_ident(&column.name)
-            ),
-            Lock::AccessExclusive,
-            &[],
-        );
-    }
-    // A policy dropped around a function created again that it calls (before or after the
-    // change: one that changes too is dropped all the same) comes back as soon as the function
-    // exists, before any constraint is validated or index built: in a migration whose statements
-    // commit one by one, the table is never left without it across those (the generator keeps
-    // the drop and this creation in one transaction). Not while views are created again or
-    // functions wait for them, which the policy might read.
-    let policies_early =
-        views.created.is_empty() && new_functions.iter().all(|f| stage(f) != RowTypeStage::AfterViews);
-    let back_early = |p: &haste_schema::Policy| {
-        let before = from
-            .policies
-            .iter()
-            .find(|old| (&old.schema, &old.table, &old.name) == (&p.schema, &p.table, &p.name));
-        policies_early
-            && stays(&p.schema, &p.table, before.is_some())
-            && before.is_some_and(|old| recreated.policy_calls(old) || recreated.policy_calls(p))
-    };
-    for new in to.policies.iter().filter(|p| back_early(p)) {
-        let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
-        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
-    }
-    for sequence in new_sequences.iter().chain(&taking_names) {
-        if let Some(statement) = sequence.owned_by_statement() {
-            let source = SchemaChange::CreateSequence(Named::new(&sequence.schema, &sequence.name));
+    // Its columns' settings: nothing uses the new table yet.
+    let defaults = haste_schema::ColumnSettings::default();
+    for column in &table.columns {
+        for (_, statement) in column.settings_statements(&table.qualified_name(), &defaults) {
             plan.push(&source, statement, Lock::None, &[]);
         }
     }
-    for (_, new) in
-        altered_sequences.iter().filter(|(old, new)| new.owned_by.is_some() && old.owned_by != new.owned_by)
-    {
-        if let Some(statement) = new.owned_by_statement() {
-            plan.push(
-                &SchemaChange::AlterSequence(Named::new(&new.schema, &new.name)),
-                statement,
-                Lock::None,
-                &[],
-            );
-        }
-    }
-    identity_sequences(&mut plan, from, to);
-    let recreated = &recreated;
-    let added_constraints = |foreign: bool| -> Vec<(&Table, &Constraint)> {
-        to.tables
-            .iter()
-            .flat_map(|new| {
-                let old = old_tables.get(&table_key(new));
-                new.constraints
-                    .iter()
-                    .filter(move |c| {
-                        (c.kind == ConstraintKind::ForeignKey) == foreign
-                            && (!old.is_some_and(|old| old.constraints.contains(c))
-                                || recreated.check_calls(new, c))
-                    })
-                    .map(move |c| (new, c))
-            })
-            .collect()
-    };
-    // The partitions at any depth below a table that hold rows of their own and were there.
-    let existing_leaves = |table: &Table| -> Vec<&Table> {
-        let partitions = table.partitions_among(to.tables.iter());
-        partitions
-            .into_iter()
-            .filter(|child| {
-                !matches!(child.kind, TableKind::Partitioned { .. })
-                    && old_tables.contains_key(&table_key(child))
-            })
-            .collect()
-    };
-    // The relation names either side holds (an index-backed key's index has its name), for the
-    // names of partitions' keys.
-    let relations: BTreeSet<(&str, &str)> = [from, to]
+}
+
+/// The relation names either side holds (an index-backed key's index has its name), for the
+/// names of partitions' keys.
+fn relation_names<'a>(from: &'a Schema, to: &'a Schema) -> BTreeSet<(&'a str, &'a str)> {
+    [from, to]
         .iter()
         .flat_map(|side| {
             let tables = side.tables.iter().map(|t| (t.schema.as_str(), t.name.as_str()));
@@ -639,129 +898,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             let sequences = side.sequences.iter().map(|s| (s.schema.as_str(), s.name.as_str()));
             tables.chain(keys).chain(indexes).chain(views).chain(sequences)
         })
-        .collect();
-    let taken = |schema: &str, name: &str| relations.contains(&(schema, name));
-    for (table, constraint) in added_constraints(false) {
-        let existing = old_tables.contains_key(&table_key(table));
-        let leaves = online::Leaves { tables: existing_leaves(table), taken: &taken };
-        online::add_constraint(&mut plan, table, constraint, existing, &leaves);
-    }
-    indexes::create_changed(&mut plan, &index_families, &tables);
-    for (table, constraint) in added_constraints(true) {
-        let existing = old_tables.contains_key(&table_key(table));
-        let leaves = online::Leaves { tables: Vec::new(), taken: &taken };
-        online::add_constraint(&mut plan, table, constraint, existing, &leaves);
-    }
-    for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
-        let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));
-        plan.push(&source, new.create_statement(), Lock::ShareUpdateExclusive, &[]);
-    }
+        .collect()
+}
 
-    // 6. Dependents last: replica identities (over the indexes built above), views in creation
-    //    order, triggers, row security, policies, comments, privileges and owners (objects
-    //    created again get theirs back here).
-    settings::replica_identities(&mut plan, from, to);
-    settings::cluster_indexes(&mut plan, from, to);
-    let created_early: Vec<&haste_schema::View> = creations
-        .iter()
-        .filter_map(|creation| match creation {
-            Creation::View(view) => Some(*view),
-            _ => None,
-        })
-        .collect();
-    for view in
-        views.created.iter().filter(|view| !created_early.iter().any(|early| std::ptr::eq(*early, **view)))
-    {
-        create_view(&mut plan, view);
-    }
-    for new in to.views.iter().filter(|view| !views.creates(&view.schema, &view.name)) {
-        if let Some(old) = from.views.iter().find(|old| old.same_query(new)) {
-            let source = SchemaChange::AlterView(Named::new(&new.schema, &new.name));
-            let options = match old.options != new.options {
-                true => new.alter_options_statements(old),
-                false => Vec::new(),
-            };
-            for statement in options.into_iter().chain(new.column_default_statements(&old.column_defaults)) {
-                plan.push(&source, statement, Lock::AccessExclusive, &[]);
-            }
-        }
-    }
-    indexes::create_on_views(&mut plan, &index_families, &tables);
-    create_composites(&mut plan, RowTypeStage::AfterViews, &|_| true);
-    for new in new_functions.iter().filter(|f| stage(f) == RowTypeStage::AfterViews) {
-        create_function(&mut plan, new);
-    }
-    for new in to.triggers.iter().filter(|t| !t.cloned && !stays(&t.schema, &t.table, has_trigger(from, t))) {
-        let source = SchemaChange::CreateTrigger(OfTable::new(&new.schema, &new.table, &new.name));
-        plan.push(&source, new.definition.clone(), Lock::ShareRowExclusive, &[]);
-    }
-    // A rule is created enabled: one that fires otherwise is set so, as is one kept whose firing
-    // changes.
-    for new in &to.rules {
-        let kept = stays(&new.schema, &new.table, has_rule(from, new));
-        let of_table = OfTable::new(&new.schema, &new.table, &new.name);
-        if !kept {
-            plan.push(
-                &SchemaChange::CreateRule(of_table.clone()),
-                new.create_statement(),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-        let before = from
-            .rules
-            .iter()
-            .find(|old| kept && (&old.schema, &old.table, &old.name) == (&new.schema, &new.table, &new.name))
-            .map_or(TriggerFiring::Origin, |old| old.firing);
-        if new.firing != before {
-            plan.push(
-                &SchemaChange::SetRuleFiring(of_table),
-                new.firing_statement(),
-                Lock::AccessExclusive,
-                &[],
-            );
-        }
-    }
-    // A trigger is created enabled: one that fires otherwise is set so, as is one kept whose
-    // firing changes. Setting a partitioned table's trigger sets its partitions' clones too, so
-    // the clones that fire otherwise come after, and a clone that comes to fire as its parent's
-    // trigger is set back to that.
-    let (cloned, own): (Vec<&Trigger>, Vec<&Trigger>) = to.triggers.iter().partition(|t| t.cloned);
-    let mut parents_set = Vec::new();
-    for new in own {
-        let kept = stays(&new.schema, &new.table, has_trigger(from, new));
-        let before = from
-            .triggers
-            .iter()
-            .find(|old| kept && old.schema == new.schema && old.table == new.table && old.name == new.name)
-            .map_or(TriggerFiring::Origin, |old| old.firing);
-        if new.firing != before {
-            let source = SchemaChange::SetTriggerFiring(OfTable::new(&new.schema, &new.table, &new.name));
-            plan.push(&source, new.firing_statement(), Lock::ShareRowExclusive, &[]);
-            parents_set.push(new);
-        }
-    }
-    for new in cloned {
-        let parent_set = parents_set.iter().any(|parent| clone_of(to, new, parent));
-        let before = from.triggers.iter().find(|old| {
-            old.cloned && (&old.schema, &old.table, &old.name) == (&new.schema, &new.table, &new.name)
-        });
-        if parent_set || before.map(|old| old.firing) != Some(new.firing) {
-            let source = SchemaChange::SetTriggerFiring(OfTable::new(&new.schema, &new.table, &new.name));
-            plan.push(&source, new.firing_statement(), Lock::ShareRowExclusive, &[]);
-        }
-    }
-    for old in from.triggers.iter().filter(|t| t.cloned) {
-        let same = |t: &&Trigger| (&t.schema, &t.table, &t.name) == (&old.schema, &old.table, &old.name);
-        let parent = to.triggers.iter().find(|parent| !parent.cloned && clone_of(to, old, parent));
-        if let Some(parent) = parent.filter(|_| !to.triggers.iter().any(|t| same(&t)))
-            && !parents_set.iter().any(|set| std::ptr::eq(*set, parent))
-        {
-            let back = Trigger { firing: parent.firing, ..old.clone() };
-            let source = SchemaChange::SetTriggerFiring(OfTable::new(&old.schema, &old.table, &old.name));
-            plan.push(&source, back.firing_statement(), Lock::ShareRowExclusive, &[]);
-        }
-    }
+/// Row security enabled or disabled, forced or not, on the tables of `to`.
+fn row_security(plan: &mut Builder, old_tables: &BTreeMap<String, &Table>, to: &Schema) {
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         let name = new.qualified_name();
@@ -785,19 +926,11 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             );
         }
     }
-    for new in to
-        .policies
-        .iter()
-        .filter(|p| {
-            !stays(&p.schema, &p.table, from.policies.contains(p))
-                || recreated.policy_calls(p)
-                || reads_dropped_view(p)
-        })
-        .filter(|p| !back_early(p))
-    {
-        let source = SchemaChange::CreatePolicy(OfTable::new(&new.schema, &new.table, &new.name));
-        plan.push(&source, new.create_statement(), Lock::AccessExclusive, &[]);
-    }
+}
+
+/// The comments of the tables of `to` (and their columns) that are new or change, or that a
+/// column added again lost.
+fn table_comments(plan: &mut Builder, old_tables: &BTreeMap<String, &Table>, to: &Schema) {
     for new in &to.tables {
         let old = old_tables.get(&table_key(new));
         let recommented =
@@ -820,66 +953,6 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
             }
         }
     }
-
-    comments::plan(&mut plan, from, to);
-    // Types created again (an enum or domain rebuilt, a composite type dropped and created) lost
-    // their privileges and owners; those altered in place kept them.
-    let recreated_ranges =
-        new_ranges.iter().filter(|new| from.ranges.iter().any(|old| range_key(old) == range_key(new)));
-    let recreated_types: Vec<String> = rebuilt_types
-        .iter()
-        .cloned()
-        .chain(recreated_composites.iter().cloned())
-        .chain(recreated_ranges.map(|range| range_key(range)))
-        .collect();
-    privileges::plan(&mut plan, from, to, &views.created, &recreated_types);
-    owners::plan(&mut plan, from, to, &views.created, &recreated_types);
-
-    // 7. What nothing uses any more: functions, types, sequences, extensions, schemas.
-    for old in from
-        .functions
-        .iter()
-        .filter(|f| !to.functions.iter().any(|n| n.signature == f.signature) && !dropped_first.contains(f))
-    {
-        let source = SchemaChange::DropFunction(Named::new(&old.schema, &old.signature));
-        // `ROUTINE`: a procedure too (`DROP FUNCTION` refuses one, 42809).
-        plan.push(&source, format!("DROP ROUTINE {}", old.signature), Lock::None, &[]);
-    }
-    drop_unused_types(&mut plan, from, to);
-    enums::drop_unused(&mut plan, comparison);
-    for old in from
-        .sequences
-        .iter()
-        .filter(|s| !s.identity && !to.sequences.iter().any(|n| sequence_key(n) == sequence_key(s)))
-    {
-        let source = SchemaChange::DropSequence(Named::new(&old.schema, &old.name));
-        let released =
-            released_sequences.contains(&old) && !plan.steps.iter().any(|step| step.source == source);
-        if old.owned_by.is_none() || released {
-            plan.push(
-                &source,
-                format!("DROP SEQUENCE {}", sequence_key(old)),
-                Lock::None,
-                &[Hazard::DataLoss],
-            );
-        }
-    }
-    collations::drop_unused(&mut plan, from, to);
-    for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
-        let source = SchemaChange::DropExtension(old.name.clone());
-        plan.push(&source, format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
-    }
-    for old in from.schemas.iter().filter(|s| !to.schemas.iter().any(|n| n.name == s.name)) {
-        let source = SchemaChange::DropSchema(old.name.clone());
-        plan.push(
-            &source,
-            format!("DROP SCHEMA {}", quote_ident(&old.name)),
-            Lock::None,
-            &[Hazard::DataLoss],
-        );
-    }
-    enums::separate_new_label_uses(&mut plan.steps);
-    Plan { steps: plan.steps, suggestions }
 }
 
 fn in_key_order(mut tables: Vec<&Table>) -> Vec<&Table> {
@@ -1009,66 +1082,6 @@ fn drop_unused_types(plan: &mut Builder, from: &Schema, to: &Schema) {
             ),
         };
         plan.push(&source, statement, Lock::None, &[]);
-    }
-}
-
-/// Whether `clone` (a trigger of a partition in `schema`) is the clone of `parent`: the same
-/// name on the partition's parent table.
-fn clone_of(schema: &Schema, clone: &Trigger, parent: &Trigger) -> bool {
-    clone.name == parent.name
-        && schema.tables.iter().any(|table| {
-            table.schema == clone.schema
-                && table.name == clone.table
-                && schema
-                    .tables
-                    .iter()
-                    .any(|p| p.schema == parent.schema && p.name == parent.table && table.is_partition_of(p))
-        })
-}
-
-/// Whether `side` has `rule` with the same definition (its firing aside, which changes in place).
-fn has_rule(side: &Schema, rule: &Rule) -> bool {
-    side.rules.iter().any(|other| {
-        (&other.schema, &other.table, &other.name, &other.definition)
-            == (&rule.schema, &rule.table, &rule.name, &rule.definition)
-    })
-}
-
-/// Whether `side` has `trigger` with the same definition (its firing aside, which changes in
-/// place).
-fn has_trigger(side: &Schema, trigger: &Trigger) -> bool {
-    side.triggers.iter().any(|other| {
-        (&other.schema, &other.table, &other.name, &other.definition)
-            == (&trigger.schema, &trigger.table, &trigger.name, &trigger.definition)
-    })
-}
-
-/// Identity sequences whose options are not what their column had (PostgreSQL's defaults for a
-/// column that gets its identity in this plan: a new table, a new column, an identity added),
-/// set through their column. An identity added to a column that exists also gets its sequence
-/// set past the column's values: else the first row it numbers collides with one already there.
-fn identity_sequences(plan: &mut Builder, from: &Schema, to: &Schema) {
-    for new in to.sequences.iter().filter(|s| s.identity) {
-        let Some((table, column)) = &new.owned_by else { continue };
-        let old = compare::identity_sequence(from, &new.schema, new.owned_by.as_ref());
-        let options = new.changed_options(old.unwrap_or(&new.identity_defaults()));
-        if let Some(statement) = new.identity_options_statement(&options, old.is_none()) {
-            let source = SchemaChange::AlterSequence(Named::new(&new.schema, &new.name));
-            plan.push(&source, statement, Lock::AccessExclusive, &[]);
-        }
-        let had_values = from.tables.iter().any(|t| {
-            t.schema == new.schema && t.name == *table && t.columns.iter().any(|c| c.name == *column)
-        });
-        let table = to.tables.iter().find(|t| t.schema == new.schema && t.name == *table);
-        if let Some(table) = table.filter(|_| old.is_none() && had_values) {
-            let reference = format!(
-                "pg_get_serial_sequence({}, {})",
-                quote_literal(&table.qualified_name()),
-                quote_literal(column)
-            );
-            let source = SchemaChange::ChangeIdentity(OfTable::new(&new.schema, &table.name, column));
-            columns::set_past_values(plan, &source, new, &reference, table, column);
-        }
     }
 }
 
