@@ -27,6 +27,43 @@ pub struct Comparison<'a> {
     pub changes: Vec<ObjectChange<'a>>,
 }
 
+impl<'a> Comparison<'a> {
+    /// The objects of one kind (`kind` picks them out) that `to` adds or holds changed, in their
+    /// new form, in the order of the changes.
+    pub(crate) fn added_or_changed<T: 'a>(
+        &self,
+        kind: impl Fn(Object<'a>) -> Option<&'a T>,
+    ) -> impl Iterator<Item = &'a T> {
+        self.changes.iter().filter_map(move |change| match change {
+            ObjectChange::Add(new) | ObjectChange::Modify { to: new, .. } => kind(*new),
+            _ => None,
+        })
+    }
+
+    /// The objects of one kind that `from` holds and `to` drops or holds changed, in their old
+    /// form.
+    pub(crate) fn dropped_or_changed<T: 'a>(
+        &self,
+        kind: impl Fn(Object<'a>) -> Option<&'a T>,
+    ) -> impl Iterator<Item = &'a T> {
+        self.changes.iter().filter_map(move |change| match change {
+            ObjectChange::Drop(old) | ObjectChange::Modify { from: old, .. } => kind(*old),
+            _ => None,
+        })
+    }
+
+    /// The objects of one kind that `to` no longer holds.
+    pub(crate) fn dropped<T: 'a>(
+        &self,
+        kind: impl Fn(Object<'a>) -> Option<&'a T>,
+    ) -> impl Iterator<Item = &'a T> {
+        self.changes.iter().filter_map(move |change| match change {
+            ObjectChange::Drop(old) => kind(*old),
+            _ => None,
+        })
+    }
+}
+
 /// An object of a kind whose changes are only added, dropped or modified as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Object<'a> {

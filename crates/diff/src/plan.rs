@@ -16,7 +16,7 @@ use haste_schema::{
 use haste_sql::quote_ident;
 
 use crate::builder::Builder;
-use crate::compare::{self, Comparison, ObjectChange, Pair, TableChange, by, retyped, table_key};
+use crate::compare::{self, Comparison, Object, ObjectChange, Pair, TableChange, by, retyped, table_key};
 use crate::composites::composite_key;
 use crate::order::{self, Creation};
 use crate::sequences::{self, Sequences};
@@ -38,7 +38,7 @@ pub fn plan(comparison: &Comparison, options: &Options) -> Plan {
     // 0. Checks that stop the plan before it changes anything.
     domains::check_conversions(&mut plan, comparison);
     // 1. Schemas and extensions that appear.
-    create_schemas_and_extensions(&mut plan, planner.from, planner.to);
+    create_schemas_and_extensions(&mut plan, comparison);
     collations::create(&mut plan, planner.from, planner.to);
     // 2. Types and sequences that appear or grow (enums that lose or reorder values are
     //    rebuilt after the tables change, in phase 4).
@@ -295,7 +295,7 @@ impl<'a> Planner<'a> {
         }
         self.drop_constraints(plan);
         indexes::drop_changed(plan, &self.index_families, &self.index_tables());
-        for old in self.from.statistics.iter().filter(|s| !self.to.statistics.contains(s)) {
+        for old in self.comparison.dropped_or_changed(statistics) {
             if self.new_tables.contains_key(&qualified(&old.table_schema, &old.table)) {
                 let source = SchemaChange::DropStatistics(Named::new(&old.schema, &old.name));
                 plan.push(&source, old.drop_statement(), Lock::ShareUpdateExclusive, &[]);
@@ -689,7 +689,7 @@ impl<'a> Planner<'a> {
             let leaves = online::Leaves { tables: Vec::new(), taken: &taken };
             online::add_constraint(plan, table, constraint, existing, &leaves);
         }
-        for new in to.statistics.iter().filter(|s| !from.statistics.contains(s)) {
+        for new in self.comparison.added_or_changed(statistics) {
             let source = SchemaChange::CreateStatistics(Named::new(&new.schema, &new.name));
             plan.push(&source, new.create_statement(), Lock::ShareUpdateExclusive, &[]);
         }
@@ -786,11 +786,17 @@ impl<'a> Planner<'a> {
         enums::drop_unused(plan, self.comparison);
         self.sequences.drop_unused(plan, from, to);
         collations::drop_unused(plan, from, to);
-        for old in from.extensions.iter().filter(|e| !to.extensions.iter().any(|n| n.name == e.name)) {
+        for old in self.comparison.dropped(|object| match object {
+            Object::Extension(extension) => Some(extension),
+            _ => None,
+        }) {
             let source = SchemaChange::DropExtension(old.name.clone());
             plan.push(&source, format!("DROP EXTENSION {}", quote_ident(&old.name)), Lock::None, &[]);
         }
-        for old in from.schemas.iter().filter(|s| !to.schemas.iter().any(|n| n.name == s.name)) {
+        for old in self.comparison.dropped(|object| match object {
+            Object::Schema(namespace) => Some(namespace),
+            _ => None,
+        }) {
             let source = SchemaChange::DropSchema(old.name.clone());
             plan.push(
                 &source,
@@ -833,34 +839,42 @@ fn range_key(range: &Range) -> String {
 }
 
 /// Phase 1: the schemas and extensions that appear, and schemas' comments.
-fn create_schemas_and_extensions(plan: &mut Builder, from: &Schema, to: &Schema) {
-    for namespace in &to.schemas {
-        if !from.schemas.iter().any(|n| n.name == namespace.name) {
-            plan.push(
-                &SchemaChange::CreateSchema(namespace.name.clone()),
-                format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)),
-                Lock::None,
-                &[],
-            );
+fn create_schemas_and_extensions(plan: &mut Builder, comparison: &Comparison) {
+    for change in &comparison.changes {
+        match change {
+            ObjectChange::Add(Object::Schema(namespace)) => {
+                plan.push(
+                    &SchemaChange::CreateSchema(namespace.name.clone()),
+                    format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)),
+                    Lock::None,
+                    &[],
+                );
+                if namespace.comment.is_some() {
+                    let source = SchemaChange::SetSchemaComment(namespace.name.clone());
+                    plan.push(&source, namespace.comment_statement(), Lock::ShareUpdateExclusive, &[]);
+                }
+            }
+            // A schema has nothing but its name and comment.
+            ObjectChange::Modify { to: Object::Schema(namespace), .. } => {
+                let source = SchemaChange::SetSchemaComment(namespace.name.clone());
+                plan.push(&source, namespace.comment_statement(), Lock::ShareUpdateExclusive, &[]);
+            }
+            ObjectChange::Add(Object::Extension(extension)) => {
+                let source = SchemaChange::CreateExtension(extension.name.clone());
+                plan.push(&source, extension.create_statement(), Lock::None, &[]);
+            }
+            // One installed in another schema moves (`CREATE ... IF NOT EXISTS` would skip it).
+            ObjectChange::Modify { to: Object::Extension(extension), .. } => {
+                let source = SchemaChange::CreateExtension(extension.name.clone());
+                let statement = format!(
+                    "ALTER EXTENSION {} SET SCHEMA {}",
+                    quote_ident(&extension.name),
+                    quote_ident(&extension.schema)
+                );
+                plan.push(&source, statement, Lock::None, &[]);
+            }
+            _ => {}
         }
-        let before = from.schemas.iter().find(|n| n.name == namespace.name).and_then(|n| n.comment.as_ref());
-        if namespace.comment.as_ref() != before {
-            let source = SchemaChange::SetSchemaComment(namespace.name.clone());
-            plan.push(&source, namespace.comment_statement(), Lock::ShareUpdateExclusive, &[]);
-        }
-    }
-    for extension in to.extensions.iter().filter(|e| !from.extensions.contains(e)) {
-        let source = SchemaChange::CreateExtension(extension.name.clone());
-        // One installed in another schema moves (`CREATE ... IF NOT EXISTS` would skip it).
-        let statement = match from.extensions.iter().any(|old| old.name == extension.name) {
-            true => format!(
-                "ALTER EXTENSION {} SET SCHEMA {}",
-                quote_ident(&extension.name),
-                quote_ident(&extension.schema)
-            ),
-            false => extension.create_statement(),
-        };
-        plan.push(&source, statement, Lock::None, &[]);
     }
 }
 
@@ -1113,6 +1127,14 @@ fn functions_called_by_columns(schema: &Schema) -> BTreeSet<String> {
         .filter_map(|expression| haste_sql::reads(&format!("SELECT {expression}")))
         .flat_map(|reads| reads.functions)
         .collect()
+}
+
+/// Picks a statistics object out of a comparison's objects.
+fn statistics(object: Object<'_>) -> Option<&haste_schema::Statistics> {
+    match object {
+        Object::Statistics(statistics) => Some(statistics),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
