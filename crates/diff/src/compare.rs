@@ -34,8 +34,8 @@ impl<'a> Comparison<'a> {
         &self,
         kind: impl Fn(Object<'a>) -> Option<&'a T>,
     ) -> impl Iterator<Item = &'a T> {
-        self.changes.iter().filter_map(move |change| match change {
-            ObjectChange::Add(new) | ObjectChange::Modify { to: new, .. } => kind(*new),
+        self.picked(kind, |change| match change {
+            ObjectChange::Add(new) | ObjectChange::Modify { to: new, .. } => Some(*new),
             _ => None,
         })
     }
@@ -46,8 +46,8 @@ impl<'a> Comparison<'a> {
         &self,
         kind: impl Fn(Object<'a>) -> Option<&'a T>,
     ) -> impl Iterator<Item = &'a T> {
-        self.changes.iter().filter_map(move |change| match change {
-            ObjectChange::Drop(old) | ObjectChange::Modify { from: old, .. } => kind(*old),
+        self.picked(kind, |change| match change {
+            ObjectChange::Drop(old) | ObjectChange::Modify { from: old, .. } => Some(*old),
             _ => None,
         })
     }
@@ -57,10 +57,19 @@ impl<'a> Comparison<'a> {
         &self,
         kind: impl Fn(Object<'a>) -> Option<&'a T>,
     ) -> impl Iterator<Item = &'a T> {
-        self.changes.iter().filter_map(move |change| match change {
-            ObjectChange::Drop(old) => kind(*old),
+        self.picked(kind, |change| match change {
+            ObjectChange::Drop(old) => Some(*old),
             _ => None,
         })
+    }
+
+    /// The objects `side` takes from each change, of the kind `kind` picks out.
+    fn picked<T: 'a>(
+        &self,
+        kind: impl Fn(Object<'a>) -> Option<&'a T>,
+        side: fn(&ObjectChange<'a>) -> Option<Object<'a>>,
+    ) -> impl Iterator<Item = &'a T> {
+        self.changes.iter().filter_map(move |change| side(change).and_then(&kind))
     }
 }
 
