@@ -15,7 +15,7 @@ use haste_schema::{
     References, ReferentialAction, ReplicaIdentity, Rule, Schema, Sequence, Statistics, StorageParameter,
     StorageStrategy, Table, TableKind, Trigger, TriggerFiring, View, ViewColumnDefault, WithNoData,
 };
-use haste_sql::quote_literal;
+use haste_sql::{quote_literal, quote_literal_escaped};
 use tokio_postgres::SimpleQueryRow;
 
 use crate::PgConnection;
@@ -632,6 +632,43 @@ fn storage_parameters(row: &Row) -> Result<Vec<StorageParameter>, DbError> {
     parameters(items(row, 12).into_iter().chain(toast))
 }
 
+/// The settings the catalog's printers read, as a schema is read whoever reads it (pg_dump pins
+/// most of them too). The search path: the printers leave out the schema of every name it
+/// shows, so under a role whose path is `app, public`, `app.f()` would be read as `f()` and a
+/// dump applied elsewhere would land in the wrong schema; pinned to `public`, names there are
+/// unqualified and every other is qualified. The others change how constants in defaults,
+/// checks, predicates and views are printed: a date `'02/01/2024'` under `DateStyle = 'SQL,
+/// DMY'` is another day elsewhere, `extra_float_digits` below 3 loses digits, `TimeZone` and
+/// `IntervalStyle` make equal schemas look different, `quote_all_identifiers` quotes every
+/// name and type, `standard_conforming_strings` off writes `E'...'` literals, `bytea_output`
+/// and `lc_monetary` change how bytes and money are written.
+const PINNED_SETTINGS: [(&str, &str); 9] = [
+    ("search_path", "public"),
+    ("DateStyle", "ISO, MDY"),
+    ("IntervalStyle", "postgres"),
+    ("extra_float_digits", "3"),
+    ("TimeZone", "UTC"),
+    ("quote_all_identifiers", "off"),
+    ("standard_conforming_strings", "on"),
+    ("bytea_output", "hex"),
+    ("lc_monetary", "C"),
+];
+
+/// One statement setting `settings` for the session.
+fn set_settings<'a>(settings: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let set: Vec<String> = settings
+        .map(|(name, value)| {
+            format!("set_config({}, {}, false)", quote_literal(name), quote_literal_escaped(value))
+        })
+        .collect();
+    format!("SELECT {}", set.join(", "))
+}
+
+/// One statement pinning [`PINNED_SETTINGS`] for the session.
+fn pin_settings() -> String {
+    set_settings(PINNED_SETTINGS.iter().copied())
+}
+
 impl PgConnection {
     /// The schema of the connected database, owners left out.
     pub fn introspect(&mut self) -> Result<Schema, DbError> {
@@ -642,23 +679,31 @@ impl PgConnection {
     /// when `owners` (`owners = true`).
     ///
     /// The catalog's printers (`pg_get_expr`, `pg_get_indexdef`, `pg_get_viewdef`,
-    /// `format_type`, `regprocedure`) leave out the schema of every name the search path shows:
-    /// under a role whose search path is `app, public`, `app.f()` would be read as `f()` and a
-    /// dump applied elsewhere would land in the wrong schema. So the session reads with the
-    /// search path pinned to `public` (names in `public` unqualified, every other qualified,
-    /// whoever reads), and gets its own search path back after, for a connection used again.
+    /// `format_type`, `regprocedure`) print by the session's settings ([`PINNED_SETTINGS`]), so
+    /// the session reads with those pinned, and gets its own back after, for a connection used
+    /// again.
     pub fn introspect_with_owners(&mut self, owners: bool) -> Result<Schema, DbError> {
         // In autocommit a statement starts its own transaction: the two clocks are equal.
-        let settings = self.text_rows(
-            "SELECT current_setting('search_path'), current_setting('server_version_num')::int >= 150000, \
-             statement_timestamp() = transaction_timestamp()",
-        )?;
-        let settings = settings.first().ok_or_else(|| DbError::message("no search path"))?;
-        let (previous, nulls_not_distinct, alone) = (text(settings, 0), flag(settings, 1), flag(settings, 2));
-        self.value("SELECT set_config('search_path', 'public', false)")?;
+        let current: Vec<String> = PINNED_SETTINGS
+            .iter()
+            .map(|(name, _)| format!("current_setting({})", quote_literal(name)))
+            .collect();
+        let settings = self.text_rows(&format!(
+            "SELECT current_setting('server_version_num')::int >= 150000, \
+             statement_timestamp() = transaction_timestamp(), {}",
+            current.join(", ")
+        ))?;
+        let settings = settings.first().ok_or_else(|| DbError::message("no settings"))?;
+        let (nulls_not_distinct, alone) = (flag(settings, 0), flag(settings, 1));
+        let previous: Vec<(&str, String)> = PINNED_SETTINGS
+            .iter()
+            .enumerate()
+            .map(|(at, (name, _))| (*name, text(settings, at + 2)))
+            .collect();
+        self.value(&pin_settings())?;
         let schema = self.read_schema(owners, nulls_not_distinct, alone);
         let restored =
-            self.value(&format!("SELECT set_config('search_path', {}, false)", quote_literal(&previous)));
+            self.value(&set_settings(previous.iter().map(|(name, value)| (*name, value.as_str()))));
         let schema = schema?;
         restored?;
         Ok(schema)
@@ -716,12 +761,7 @@ impl PgConnection {
         // all): it runs on a session of
         // its own while this one reads the rest, unless this one is inside a transaction (which
         // another session would not see into).
-        let indexes_alongside = alone.then(|| {
-            self.alongside(vec![
-                "SELECT set_config('search_path', 'public', false)".into(),
-                index_query.clone(),
-            ])
-        });
+        let indexes_alongside = alone.then(|| self.alongside(vec![pin_settings(), index_query.clone()]));
         // Which catalogs hold what the queries below read, so that those with nothing to find
         // are not sent: the kinds the model does not hold first, then [`Present`]'s.
         let probes: Vec<String> = (NotModelledKind::ALL.iter().map(|kind| not_modelled_may_exist(*kind)))

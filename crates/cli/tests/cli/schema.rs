@@ -256,6 +256,47 @@ fn a_table_becomes_unlogged_and_logged_again() {
     );
 }
 
+/// How the server prints constants follows the reading session's settings; a database whose
+/// defaults set them otherwise (as `ALTER DATABASE ... SET` does) reads as any other: its dump
+/// applies elsewhere with the same values, and two equal schemas compare equal.
+#[test]
+fn a_schema_reads_the_same_whatever_the_sessions_output_settings() {
+    let (Some(odd), Some(plain)) = (database(), database()) else { return };
+    let schema = r#"CREATE TABLE t (
+    d date DEFAULT '2024-01-02', f float8 DEFAULT 0.123456789012345, at timestamptz DEFAULT '2024-01-02 03:04:05+00',
+    span interval DEFAULT '1 day 3 hours', raw bytea DEFAULT '\x00ff', cash money DEFAULT 12.5, "Name" text DEFAULT 'a\b'
+);
+CREATE INDEX t_recent ON t (d) WHERE d > '2024-01-13' AND at < '2025-06-01 12:00:00+00';
+CREATE VIEW v AS SELECT d, f, span FROM t WHERE f > 0.5;"#;
+    odd.execute(schema);
+    plain.execute(schema);
+    odd.execute(&format!(
+        "ALTER DATABASE \"{0}\" SET DateStyle = 'SQL, DMY'; ALTER DATABASE \"{0}\" SET IntervalStyle = 'sql_standard';
+ALTER DATABASE \"{0}\" SET extra_float_digits = -10; ALTER DATABASE \"{0}\" SET TimeZone = 'Asia/Tokyo';
+ALTER DATABASE \"{0}\" SET quote_all_identifiers = on; ALTER DATABASE \"{0}\" SET bytea_output = 'escape';
+ALTER DATABASE \"{0}\" SET lc_monetary = 'C';",
+        odd.name
+    ));
+    let dir = TempDir::new("output-settings");
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &odd.url, "--to", &plain.url]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &odd.url]);
+    assert_eq!(dump.code, 0, "{dump:?}");
+    for written in
+        ["'2024-01-02'::date", "0.123456789012345", "'2024-01-13'::date", "'1 day 03:00:00'::interval"]
+    {
+        assert!(dump.stdout.contains(written), "{written} in:\n{}", dump.stdout);
+    }
+    let target = database().unwrap();
+    target.execute(&dump.stdout);
+    let copy = haste(dir.path(), &["schema", "diff", "--from", &odd.url, "--to", &target.url]);
+    assert_eq!(copy.code, 0, "{copy:?}");
+    assert_eq!(
+        target.value("INSERT INTO t DEFAULT VALUES RETURNING d::text || ' ' || f::text || ' ' || span::text"),
+        Some("2024-01-02 0.123456789012345 1 day 03:00:00".into())
+    );
+}
+
 #[test]
 fn plans_turn_one_schema_into_another() {
     if database().is_none() {
