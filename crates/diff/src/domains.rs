@@ -105,7 +105,7 @@ pub(crate) fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String
 pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
     let (from, to) = (comparison.from, comparison.to);
     let old_domains = by(&from.domains, domain_key);
-    for new in to.domains.iter().filter(|d| !from.domains.contains(d)) {
+    for new in to.domains_in_creation_order().into_iter().filter(|d| !from.domains.contains(d)) {
         let named = Named::new(&new.schema, &new.name);
         match old_domains.get(&domain_key(new)) {
             Some(old) if old.type_clause() == new.type_clause() => alter(plan, old, new),

@@ -41,6 +41,25 @@ pub fn type_is(data_type: &str, schema: &str, name: &str) -> Option<bool> {
     same.then_some(array)
 }
 
+impl Schema {
+    /// The domains, each after the domain it is over (or over an array of): PostgreSQL refuses a
+    /// domain over a type that does not exist yet. Otherwise in the model's order.
+    pub fn domains_in_creation_order(&self) -> Vec<&Domain> {
+        let mut left: Vec<&Domain> = self.domains.iter().collect();
+        let mut ordered = Vec::with_capacity(left.len());
+        while !left.is_empty() {
+            // The first over no domain still left (a cycle is impossible: a domain cannot be
+            // over itself).
+            let ready = |domain: &&Domain| {
+                !left.iter().any(|base| type_is(&domain.base_type, &base.schema, &base.name).is_some())
+            };
+            let next = left.iter().position(ready).unwrap_or(0);
+            ordered.push(left.remove(next));
+        }
+        ordered
+    }
+}
+
 impl Composite {
     /// Whether an attribute is of a domain of `schema` (or an array of one): such a type is
     /// created after the domains.
@@ -857,7 +876,7 @@ impl Schema {
         let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
             composites(RowTypeStage::BeforeTables).partition(|c| c.holds_domain(self));
         out.extend(before_domains.into_iter().map(Composite::create_statement));
-        out.extend(self.domains.iter().flat_map(Domain::create_statements));
+        out.extend(self.domains_in_creation_order().into_iter().flat_map(Domain::create_statements));
         out.extend(holding.into_iter().map(Composite::create_statement));
         // A range over the types above; one whose `SUBTYPE_DIFF` is a function of the schema
         // after the functions, and the functions over such a range after it.

@@ -297,6 +297,31 @@ ALTER DATABASE \"{0}\" SET lc_monetary = 'C';",
     );
 }
 
+/// A domain over another domain (or an array of one) is created after it, by a dump and by a
+/// plan, whatever their names' order, and dropped before it.
+#[test]
+fn domains_over_domains_are_created_after_them() {
+    let (Some(db), Some(empty)) = (database(), database()) else { return };
+    db.execute(
+        "CREATE DOMAIN zb AS text CHECK (VALUE <> '');
+CREATE DOMAIN aa AS zb; CREATE DOMAIN ab AS zb[]; CREATE DOMAIN a0 AS aa NOT NULL;
+CREATE TABLE t (x a0, y ab);",
+    );
+    let dir = TempDir::new("domains-over-domains");
+    check_dump_round_trip(&dir, &db);
+    for (from, to) in [(&empty, &db), (&db, &empty)] {
+        let plan = haste(dir.path(), &["schema", "diff", "--from", &from.url, "--to", &to.url]);
+        assert_eq!(plan.code, 14, "{plan:?}");
+        let target = database().unwrap();
+        if std::ptr::eq(from, &db) {
+            target.execute(&haste(dir.path(), &["schema", "dump", "--url", &db.url]).stdout);
+        }
+        target.try_execute(&plan.stdout).unwrap_or_else(|error| panic!("{error}\n{}", plan.stdout));
+        let after = haste(dir.path(), &["schema", "diff", "--from", &target.url, "--to", &to.url]);
+        assert_eq!(after.code, 0, "{after:?}");
+    }
+}
+
 #[test]
 fn plans_turn_one_schema_into_another() {
     if database().is_none() {
