@@ -88,12 +88,24 @@ fn stored_in(from: &Schema, composite: &Composite) -> Vec<String> {
 }
 
 /// The composite types a plan rebuilds (old, new): altered in place but for an attribute that
-/// changes type while a table column stores the type.
+/// changes type while a table column stores the type or a view names it ([`held`]).
 fn rebuilt_pairs<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Composite, &'a Composite)> {
     changed(from, to)
         .into_iter()
-        .filter(|(old, new)| alterable(to, old, new) && retypes(old, new) && !stored_in(from, old).is_empty())
+        .filter(|(old, new)| alterable(to, old, new) && retypes(old, new) && held(from, old))
         .collect()
+}
+
+/// Whether an attribute of `composite` cannot change type in place: a table column stores the
+/// type, or a view names it (PostgreSQL refuses to retype an attribute a view's rule reads, and
+/// the plan drops views only after types change; rebuilt, the type's views are recreated around
+/// it). A view whose definition the grammar cannot read counts as naming it.
+fn held(from: &Schema, composite: &Composite) -> bool {
+    !stored_in(from, composite).is_empty()
+        || from.views.iter().any(|view| {
+            haste_sql::type_names(&view.definition)
+                .is_none_or(|types| types.contains(composite.name.as_str()))
+        })
 }
 
 /// The composite types a plan rebuilds (qualified), for the views, privileges and owners that go
@@ -144,7 +156,7 @@ pub(crate) fn alter(plan: &mut Builder, comparison: &Comparison, old: &Composite
     if !alterable(to, old, new) {
         return false;
     }
-    let rebuilt = retypes(old, new) && !stored_in(from, old).is_empty();
+    let rebuilt = retypes(old, new) && held(from, old);
     let name = composite_key(new);
     let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
     for attribute in old.attributes.iter().filter(|a| !has(&new.attributes, &a.name)) {

@@ -343,8 +343,8 @@ fn refused_where_it_would_fail(from: &str, to: &str, named: &[&str]) {
 /// A composite type whose attribute changes type while a table stores it: PostgreSQL refuses
 /// `ALTER ATTRIBUTE ... TYPE` then, so the type is rebuilt (attributes dropped and added in
 /// place, a staging type with the new attributes, the columns and arrays converted to it through
-/// text, the old type dropped and the new one renamed), the rows and the view reading it kept.
-/// Without a table storing it, it is still altered in place.
+/// text, the old type dropped and the new one renamed), the rows and the view reading it kept;
+/// so is one a view names. Without either, it is still altered in place.
 #[test]
 fn a_composite_type_a_table_stores_is_rebuilt_when_an_attribute_changes_type() {
     if database().is_none() {
@@ -380,6 +380,15 @@ fn a_composite_type_a_table_stores_is_rebuilt_when_an_attribute_changes_type() {
     let unused = |attributes: &str| format!("CREATE TYPE comp AS ({attributes});");
     let statements = plan_applies(&unused("a int, b text"), "", &unused("a bigint, b text"), |_| {});
     assert_eq!(statements, [r#"ALTER TYPE "public"."comp" ALTER ATTRIBUTE "a" TYPE bigint"#]);
+    // A view naming the type holds it too (PostgreSQL refuses to retype an attribute its rule
+    // reads): rebuilt, the view recreated around it.
+    let viewed = |attributes: &str| {
+        format!("CREATE TYPE comp AS ({attributes}); CREATE VIEW v AS SELECT (row(1, 'x')::comp).a;")
+    };
+    let statements = plan_applies(&viewed("a int, b text"), "", &viewed("a bigint, b text"), |db| {
+        assert_eq!(db.value("SELECT pg_typeof(a)::text FROM v").as_deref(), Some("bigint"));
+    });
+    assert!(!statements.iter().any(|s| s.contains("ALTER ATTRIBUTE")), "{statements:#?}");
 }
 
 /// What a composite type rebuild cannot take along is refused: a domain over the type, a type

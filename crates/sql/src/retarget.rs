@@ -425,16 +425,34 @@ fn read_into(node: &NodeEnum, into: &mut Reads) -> Option<()> {
 }
 
 /// The types a statement names (in casts, mostly), by name without their schema; `None` when
-/// the statement cannot be read.
+/// the statement cannot be read. Read from the whole syntax tree as data: `pg_query`'s walker
+/// does not go into every node (a field of a cast, `(ROW(1)::t).a`, is an `A_Indirection` it
+/// leaves out), and a type missed here is a view not recreated around its type's change.
 pub fn type_names(statement: &str) -> Option<BTreeSet<String>> {
-    let node = only_statement(statement)?;
-    // The walker yields casts but not the type names inside them.
-    let types = node.nodes().into_iter().filter_map(|(node, ..)| match node {
-        pg_query::NodeRef::TypeName(type_name) => Some(&type_name.names),
-        pg_query::NodeRef::TypeCast(cast) => cast.type_name.as_ref().map(|type_name| &type_name.names),
-        _ => None,
-    });
-    Some(types.filter_map(|type_names| names(type_names).last().map(|name| (*name).to_owned())).collect())
+    fn collect(value: &serde_json::Value, names: &mut BTreeSet<String>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (key, value) in fields {
+                    if key == "type_name" || key == "TypeName" {
+                        let last = value.get("names").and_then(|names| names.as_array()?.last());
+                        if let Some(name) = last.and_then(|name| name.pointer("/node/String/sval")?.as_str())
+                        {
+                            names.insert(name.to_owned());
+                        }
+                    }
+                    collect(value, names);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| collect(item, names)),
+            _ => {}
+        }
+    }
+    let parsed = pg_query::parse(statement, 0).ok()?;
+    let [raw] = parsed.protobuf.stmts.as_slice() else { return None };
+    let tree = serde_json::to_value(raw).ok()?;
+    let mut names = BTreeSet::new();
+    collect(&tree, &mut names);
+    Some(names)
 }
 
 fn range_names(node: &NodeEnum) -> BTreeSet<&str> {
@@ -637,5 +655,9 @@ mod tests {
         assert_eq!(relations("SELECT FROM ("), None);
         let cast = type_names(" SELECT d.id FROM crm.deals d WHERE d.stage = 'won'::crm.stage;");
         assert_eq!(cast, Some(["stage".to_owned()].into()));
+        // A field of a cast row: the walker of `pg_query` does not go into `A_Indirection`.
+        let field = type_names(" SELECT (ROW(1, 'x'::text)::comp).a AS a, CAST(NULL AS public.mood[]) AS m;");
+        assert_eq!(field, Some(["comp", "mood", "text"].map(String::from).into()));
+        assert_eq!(type_names("SELECT ("), None);
     }
 }
