@@ -50,14 +50,80 @@ impl Schema {
         while !left.is_empty() {
             // The first over no domain still left (a cycle is impossible: a domain cannot be
             // over itself).
+            // A domain is never over itself: one named like the built-in type it is over
+            // (`public."integer" AS integer`) reads as if it were, by name.
             let ready = |domain: &&Domain| {
-                !left.iter().any(|base| type_is(&domain.base_type, &base.schema, &base.name).is_some())
+                !left.iter().any(|base| {
+                    !std::ptr::eq(*base, *domain)
+                        && type_is(&domain.base_type, &base.schema, &base.name).is_some()
+                })
             };
             let next = left.iter().position(ready).unwrap_or(0);
             ordered.push(left.remove(next));
         }
         ordered
     }
+}
+
+/// A type of the schema that declares others: a composite type (its attributes), a domain (its
+/// base type) or a range (its subtype).
+#[derive(Clone, Copy)]
+enum DeclaredType<'a> {
+    Composite(&'a Composite),
+    Domain(&'a Domain),
+    Range(&'a Range),
+}
+
+impl DeclaredType<'_> {
+    /// The types it declares, as `format_type` prints them.
+    fn declares(&self) -> Vec<&str> {
+        match self {
+            DeclaredType::Composite(composite) => {
+                composite.attributes.iter().map(|a| a.data_type.as_str()).collect()
+            }
+            DeclaredType::Domain(domain) => vec![domain.base_type.as_str()],
+            DeclaredType::Range(range) => vec![range.subtype.as_str()],
+        }
+    }
+
+    /// Whether `data_type` is this type (or an array of it; a range's multirange too).
+    fn is(&self, data_type: &str) -> bool {
+        let named = |schema: &str, name: &str| type_is(data_type, schema, name).is_some();
+        match self {
+            DeclaredType::Composite(composite) => named(&composite.schema, &composite.name),
+            DeclaredType::Domain(domain) => named(&domain.schema, &domain.name),
+            DeclaredType::Range(range) => {
+                named(&range.schema, &range.name) || named(&range.multirange.0, &range.multirange.1)
+            }
+        }
+    }
+
+    fn create_statements(self) -> Vec<String> {
+        match self {
+            DeclaredType::Composite(composite) => vec![composite.create_statement()],
+            DeclaredType::Domain(domain) => domain.create_statements(),
+            DeclaredType::Range(range) => vec![range.create_statement()],
+        }
+    }
+}
+
+/// `types` (in the order they would be created if none declared another) each after the types of
+/// the list it declares: a domain over a range, a composite type holding a domain over a
+/// composite type. PostgreSQL refuses a type declaring one that does not exist yet.
+fn in_declaration_order(mut left: Vec<DeclaredType<'_>>) -> Vec<DeclaredType<'_>> {
+    let mut ordered = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        // The first declaring none still left but itself (a domain named like the built-in
+        // type it is over reads, by name, as declaring itself; a cycle is impossible).
+        let ready = |at: usize| {
+            left[at].declares().iter().all(|declared| {
+                left.iter().enumerate().all(|(other, item)| other == at || !item.is(declared))
+            })
+        };
+        let next = (0..left.len()).find(|&at| ready(at)).unwrap_or(0);
+        ordered.push(left.remove(next));
+    }
+    ordered
 }
 
 impl Composite {
@@ -871,17 +937,21 @@ impl Schema {
                 .filter(move |f| stage != RowTypeStage::BeforeTables || self.uses_late_range(f) == late)
                 .map(|function| function.definition.trim_end().trim_end_matches(';').to_owned())
         };
-        // A domain over a composite type comes after it, a composite type holding a domain after
-        // the domains.
+        // Composite types, domains and ranges, each after the types it declares; a range whose
+        // `SUBTYPE_DIFF` is a function of the schema after the functions, and the functions over
+        // such a range after it.
+        let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);
         let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
             composites(RowTypeStage::BeforeTables).partition(|c| c.holds_domain(self));
-        out.extend(before_domains.into_iter().map(Composite::create_statement));
-        out.extend(self.domains_in_creation_order().into_iter().flat_map(Domain::create_statements));
-        out.extend(holding.into_iter().map(Composite::create_statement));
-        // A range over the types above; one whose `SUBTYPE_DIFF` is a function of the schema
-        // after the functions, and the functions over such a range after it.
-        let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);
-        out.extend(ranges(false).map(Range::create_statement));
+        let types = before_domains
+            .into_iter()
+            .map(DeclaredType::Composite)
+            .chain(self.domains_in_creation_order().into_iter().map(DeclaredType::Domain))
+            .chain(holding.into_iter().map(DeclaredType::Composite))
+            .chain(ranges(false).map(DeclaredType::Range));
+        out.extend(
+            in_declaration_order(types.collect()).into_iter().flat_map(DeclaredType::create_statements),
+        );
         out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
         out.extend(functions(RowTypeStage::BeforeTables, false));
         out.extend(ranges(true).map(Range::create_statement));

@@ -297,6 +297,27 @@ ALTER DATABASE \"{0}\" SET lc_monetary = 'C';",
     );
 }
 
+/// A dump creates each composite type, domain and range after the types it declares, whatever
+/// their kinds and names: a domain over a range, a domain over a composite type holding a domain,
+/// a domain named like the built-in type it is over.
+#[test]
+fn types_are_dumped_after_the_types_they_declare() {
+    let Some(db) = database() else { return };
+    db.execute(
+        r#"CREATE TYPE r AS RANGE (subtype = int4);
+CREATE DOMAIN a_over_range AS r;
+CREATE DOMAIN a_over_multirange AS r_multirange;
+CREATE DOMAIN d0 AS int;
+CREATE TYPE c AS (x d0);
+CREATE DOMAIN a_over_c AS c;
+CREATE TYPE b_holds AS (y a_over_c);
+CREATE DOMAIN public."integer" AS integer;
+CREATE DOMAIN a_named AS public."integer";
+CREATE TABLE t (p a_over_range, q a_over_multirange, r b_holds, s a_named);"#,
+    );
+    check_dump_round_trip(&TempDir::new("declared-types"), &db);
+}
+
 /// A domain over another domain (or an array of one) is created after it, by a dump and by a
 /// plan, whatever their names' order, and dropped before it.
 #[test]
