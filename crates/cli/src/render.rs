@@ -508,6 +508,11 @@ impl Printer {
                 for suggestion in &plan.suggestions {
                     self.line(&format!("-- hint: {suggestion}"));
                 }
+                // The statements are written for this session (names in `public` unqualified).
+                for setting in haste_dev::WRITTEN_FOR {
+                    self.line(&format!("{setting};"));
+                }
+                self.line("");
                 for step in &plan.steps {
                     if step.lock != haste_dev::Lock::None {
                         self.line(&format!("-- lock: {}", step.lock.describe()));

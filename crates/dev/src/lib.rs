@@ -36,7 +36,7 @@ pub use generate::{DataLoss, Generated, Outcome, Request, apply, dev, prepare};
 pub use haste_diff::{Change, ChangeKind, Hazard, Lock, Plan, Rename, Step};
 pub use haste_postgres::Sandbox;
 pub use haste_prisma::{DatasourceUrl, UrlValue};
-pub use haste_schema::Schema;
+pub use haste_schema::{Schema, WRITTEN_FOR};
 pub use source::{Loaded, installed_extensions, load};
 pub use target::{Desired, PrismaSchema, lower_prisma, prisma_datasource};
 

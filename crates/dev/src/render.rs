@@ -32,15 +32,20 @@ fn statement(step: &Step) -> String {
     text
 }
 
-/// The search path the names in the statements were printed for: the schema is read with the
-/// search path pinned to `public`, so a view's body, a check, a default or a foreign key names
-/// an object of `public` without its schema. Run in a session whose search path puts another
-/// schema first (a role's own schema, `options=-c search_path=...`), those names would resolve
-/// there, silently. Set as a statement, it holds however the file is run (a resume sets it
-/// again, and the runner resets the session after each migration). A function's body is text,
-/// not read with that path: it names what the sessions that call it find, so it is not checked
-/// against this one when created (as `pg_dump` does).
-const SEARCH_PATH: &str = "\n-- The names below are written for this search path; function bodies are checked where they run.\nSET search_path = public;\nSET check_function_bodies = false;\n";
+/// The session the statements were written for ([`haste_schema::WRITTEN_FOR`]): the search
+/// path the names were printed for, how string and XML constants read, function bodies not
+/// checked here. Set as statements, they hold however the file is run (a resume sets them
+/// again, and the runner resets the session after each migration).
+fn written_for() -> String {
+    let mut text = String::from(
+        "\n-- The names below are written for this search path; function bodies are checked where they run.\n",
+    );
+    for setting in haste_schema::WRITTEN_FOR {
+        text.push_str(setting);
+        text.push_str(";\n");
+    }
+    text
+}
 
 /// A whole file: the header, optional notes, the search path, then the statements.
 pub(crate) fn file(title: &str, notes: &[String], steps: &[Step]) -> String {
@@ -48,7 +53,7 @@ pub(crate) fn file(title: &str, notes: &[String], steps: &[Step]) -> String {
     for note in notes {
         text.push_str(&format!("-- {note}\n"));
     }
-    text.push_str(SEARCH_PATH);
+    text.push_str(&written_for());
     for step in steps {
         text.push('\n');
         text.push_str(&statement(step));

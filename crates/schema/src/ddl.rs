@@ -25,6 +25,21 @@ pub fn qualified(schema: &str, name: &str) -> String {
     qualified
 }
 
+/// The session the statements of a dump or a plan are written for, as their first statements
+/// (pg_dump writes most of them too): names in `public` are written without their schema (the
+/// model is read with that search path), so a session whose path puts another schema first
+/// (a role's own, `"$user"`) would find other objects; string constants are written for
+/// `standard_conforming_strings` on (off, `'\x41'` is another value); XML constants may be
+/// fragments (`xmloption = document` refuses them); a function's body names what the sessions
+/// calling it find, so it is not checked against this one when created, and SQL-language
+/// functions may read tables created after them.
+pub const WRITTEN_FOR: [&str; 4] = [
+    "SET search_path = public",
+    "SET standard_conforming_strings = on",
+    "SET xmloption = content",
+    "SET check_function_bodies = false",
+];
+
 /// Whether a type as `format_type` prints it (`"Stage"`, `crm.stage`, `stage[]`) is type
 /// `schema`.`name` (an enum, domain or composite type); returns whether it is an array of it.
 /// Compared by names ([`haste_sql::name_parts`]), so a quote or a dot in a name counts.
@@ -914,8 +929,7 @@ impl Owner {
 impl Schema {
     /// The statements, each without its terminating `;`.
     pub fn to_ddl(&self) -> Vec<String> {
-        // SQL-language functions may read tables created after them.
-        let mut out = vec!["SET check_function_bodies = false".to_owned()];
+        let mut out: Vec<String> = WRITTEN_FOR.iter().map(|setting| (*setting).to_owned()).collect();
         for namespace in &self.schemas {
             if namespace.name != "public" {
                 out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(&namespace.name)));

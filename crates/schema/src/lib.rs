@@ -15,7 +15,7 @@
 
 mod ddl;
 
-pub use ddl::{comment_statements, qualified, row_security_statements, type_is};
+pub use ddl::{WRITTEN_FOR, comment_statements, qualified, row_security_statements, type_is};
 
 use serde::Serialize;
 

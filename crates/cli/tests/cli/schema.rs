@@ -297,6 +297,38 @@ ALTER DATABASE \"{0}\" SET lc_monetary = 'C';",
     );
 }
 
+/// A dump (like a plan and a generated migration) says the session it is written for: applied
+/// where the role's own schema comes first on the search path (`"$user"`), strings are not
+/// standard-conforming and XML must be documents, it builds the same schema with the same values.
+#[test]
+fn a_dump_applies_the_same_whatever_the_target_sessions_settings() {
+    let (Some(source), Some(target)) = (database(), database()) else { return };
+    source.execute(
+        r#"CREATE SCHEMA postgres;
+CREATE TABLE public.t (id int, a text); CREATE TABLE postgres.t (id int, a text);
+CREATE VIEW public.v AS SELECT id, a FROM public.t;
+CREATE TABLE public.d (b bytea DEFAULT '\x4142', s text DEFAULT 'a\nb', x xml DEFAULT 'text only');"#,
+    );
+    target.execute(&format!(
+        "ALTER DATABASE \"{0}\" SET standard_conforming_strings = off; ALTER DATABASE \"{0}\" SET xmloption = document;",
+        target.name
+    ));
+    let dir = TempDir::new("written-for");
+    let dump = haste(dir.path(), &["schema", "dump", "--url", &source.url]);
+    assert_eq!(dump.code, 0, "{dump:?}");
+    // As a migration (the runner sends statement by statement, as psql does: a query string's
+    // statements are all read before its first runs, so a `SET` there would come too late).
+    dir.write("migrations/1_dump/migration.sql", &dump.stdout);
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &target.url]);
+    assert_eq!(applied.code, 0, "{applied:?}");
+    let diff = haste(dir.path(), &["schema", "diff", "--from", &source.url, "--to", &target.url]);
+    assert_eq!(diff.code, 0, "{diff:?}");
+    assert_eq!(
+        target.value("INSERT INTO public.d DEFAULT VALUES RETURNING b::text || ' ' || s || ' ' || x::text"),
+        Some(r"\x4142 a\nb text only".into())
+    );
+}
+
 /// A dump creates each composite type, domain and range after the types it declares, whatever
 /// their kinds and names: a domain over a range, a domain over a composite type holding a domain,
 /// a domain named like the built-in type it is over.
