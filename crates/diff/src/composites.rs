@@ -88,24 +88,38 @@ fn stored_in(from: &Schema, composite: &Composite) -> Vec<String> {
 }
 
 /// The composite types a plan rebuilds (old, new): altered in place but for an attribute that
-/// changes type while a table column stores the type or a view names it ([`held`]).
+/// changes type while a table column stores the type, or changed otherwise than by added
+/// attributes while a view names it ([`held_by_views`]).
 fn rebuilt_pairs<'a>(from: &'a Schema, to: &'a Schema) -> Vec<(&'a Composite, &'a Composite)> {
     changed(from, to)
         .into_iter()
-        .filter(|(old, new)| alterable(to, old, new) && retypes(old, new) && held(from, old))
+        .filter(|(old, new)| {
+            (alterable(to, old, new) && retypes(old, new) && !stored_in(from, old).is_empty())
+                || held_by_views(from, to, old, new)
+        })
         .collect()
 }
 
-/// Whether an attribute of `composite` cannot change type in place: a table column stores the
-/// type, or a view names it (PostgreSQL refuses to retype an attribute a view's rule reads, and
-/// the plan drops views only after types change; rebuilt, the type's views are recreated around
-/// it). A view whose definition the grammar cannot read counts as naming it.
-fn held(from: &Schema, composite: &Composite) -> bool {
-    !stored_in(from, composite).is_empty()
-        || from.views.iter().any(|view| {
-            haste_sql::type_names(&view.definition)
-                .is_none_or(|types| types.contains(composite.name.as_str()))
-        })
+/// Whether a view names `composite` (a view whose definition the grammar cannot read counts).
+fn named_by_view(from: &Schema, composite: &Composite) -> bool {
+    from.views.iter().any(|view| {
+        haste_sql::type_names(&view.definition).is_none_or(|types| types.contains(composite.name.as_str()))
+    })
+}
+
+/// Whether `old`, which no table stores, must be rebuilt rather than changed in place or dropped
+/// because a view names it: PostgreSQL refuses to retype or drop an attribute a view's rule
+/// reads, or to drop the type under it, and the plan drops views only after types change.
+/// Rebuilt (a staging type, the old one dropped once the views are, the staging one renamed),
+/// the type's views are recreated around it. Added attributes alone stay in place.
+fn held_by_views(from: &Schema, to: &Schema, old: &Composite, new: &Composite) -> bool {
+    let reshaped = retypes(old, new)
+        || old.attributes.iter().any(|a| !has(&new.attributes, &a.name))
+        || !alterable(to, old, new);
+    reshaped
+        && to.row_type_stage(&new.row_types) == RowTypeStage::BeforeTables
+        && stored_in(from, old).is_empty()
+        && named_by_view(from, old)
 }
 
 /// The composite types a plan rebuilds (qualified), for the views, privileges and owners that go
@@ -149,17 +163,19 @@ pub(crate) fn composite_change_refused(from: &Schema, to: &Schema) -> Option<Str
 }
 
 /// Changes a composite type in place, as far as it can: returns whether it did (else it is
-/// dropped and created). An attribute retyped while a table stores the type is left to
-/// [`rebuild`], whose staging type is created here.
+/// dropped and created). An attribute retyped while a table stores the type, and any change but
+/// added attributes while a view names it ([`held_by_views`]), is left to [`rebuild`], whose
+/// staging type is created here.
 pub(crate) fn alter(plan: &mut Builder, comparison: &Comparison, old: &Composite, new: &Composite) -> bool {
     let (from, to) = (comparison.from, comparison.to);
-    if !alterable(to, old, new) {
+    let by_views = held_by_views(from, to, old, new);
+    if !by_views && !alterable(to, old, new) {
         return false;
     }
-    let rebuilt = retypes(old, new) && held(from, old);
+    let rebuilt = by_views || (retypes(old, new) && !stored_in(from, old).is_empty());
     let name = composite_key(new);
     let source = SchemaChange::AlterComposite(Named::new(&new.schema, &new.name));
-    for attribute in old.attributes.iter().filter(|a| !has(&new.attributes, &a.name)) {
+    for attribute in old.attributes.iter().filter(|a| !by_views && !has(&new.attributes, &a.name)) {
         plan.push(
             &source,
             format!("ALTER TYPE {name} DROP ATTRIBUTE {}", quote_ident(&attribute.name)),
@@ -181,7 +197,7 @@ pub(crate) fn alter(plan: &mut Builder, comparison: &Comparison, old: &Composite
             );
         }
     }
-    for attribute in new.attributes.iter().filter(|a| !has(&old.attributes, &a.name)) {
+    for attribute in new.attributes.iter().filter(|a| !by_views && !has(&old.attributes, &a.name)) {
         plan.push(
             &source,
             format!("ALTER TYPE {name} ADD ATTRIBUTE {}", attribute.definition()),
