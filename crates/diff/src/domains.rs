@@ -101,8 +101,15 @@ pub(crate) fn range_rebuild_refused(from: &Schema, to: &Schema) -> Option<String
     })
 }
 
-/// New domains, domains changed in place, and the staging domains of those rebuilt.
-pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
+/// The domains `to` has and `from` has not (created with the other new types, each after the
+/// types it declares: `plan.rs`).
+pub(crate) fn created<'a>(comparison: &Comparison<'a>) -> Vec<&'a Domain> {
+    let old_domains = by(&comparison.from.domains, domain_key);
+    comparison.to.domains.iter().filter(|d| !old_domains.contains_key(&domain_key(d))).collect()
+}
+
+/// Domains changed in place, and the staging domains of those rebuilt.
+pub(crate) fn alter_and_stage(plan: &mut Builder, comparison: &Comparison) {
     let (from, to) = (comparison.from, comparison.to);
     let old_domains = by(&from.domains, domain_key);
     for new in to.domains_in_creation_order().into_iter().filter(|d| !from.domains.contains(d)) {
@@ -115,11 +122,7 @@ pub(crate) fn create_and_alter(plan: &mut Builder, comparison: &Comparison) {
                     plan.push(&SchemaChange::RebuildDomain(named.clone()), statement, Lock::None, &[]);
                 }
             }
-            None => {
-                for statement in new.create_statements() {
-                    plan.push(&SchemaChange::CreateDomain(named.clone()), statement, Lock::None, &[]);
-                }
-            }
+            None => {}
         }
     }
 }

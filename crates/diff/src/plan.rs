@@ -10,8 +10,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
-    Composite, Constraint, ConstraintKind, Function, Index, Range, RowTypeStage, Schema, Table, TableKind,
-    View, comment_statements, qualified,
+    Composite, Constraint, ConstraintKind, DeclaredType, Function, Index, Range, RowTypeStage, Schema, Table,
+    TableKind, View, comment_statements, in_declaration_order, qualified,
 };
 use haste_sql::quote_ident;
 
@@ -253,20 +253,34 @@ impl<'a> Planner<'a> {
         // functions.
         let ranges = to.ranges.iter().filter(|r| !from.ranges.contains(r)).collect();
         let types = NewTypes { composites: new_composites, recreated_composites, ranges };
-        // A domain over a composite type comes after it, a composite type holding a domain after
-        // the domains.
-        let holds_domain = |c: &&Composite| c.holds_domain(to);
-        let before_domains = |c: &&Composite| !holds_domain(c);
-        types.create_composites(plan, to, RowTypeStage::BeforeTables, &before_domains);
-        domains::create_and_alter(plan, self.comparison);
-        types.create_composites(plan, to, RowTypeStage::BeforeTables, &holds_domain);
         for old in
             from.ranges.iter().filter(|old| types.ranges.iter().any(|new| range_key(new) == range_key(old)))
         {
             let source = SchemaChange::DropRange(Named::new(&old.schema, &old.name));
             plan.push(&source, old.drop_statement(), Lock::AccessExclusive, &[Hazard::DataLoss]);
         }
-        types.create_ranges(plan, to, false);
+        // New composite types, domains and ranges (but those whose `SUBTYPE_DIFF` waits for the
+        // functions), each after the types it declares, as the dump creates them.
+        let before_tables = |c: &&&Composite| to.row_type_stage(&c.row_types) == RowTypeStage::BeforeTables;
+        let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
+            types.composites.iter().filter(before_tables).partition(|c| c.holds_domain(to));
+        let new_types = before_domains
+            .into_iter()
+            .map(DeclaredType::Composite)
+            .chain(domains::created(self.comparison).into_iter().map(DeclaredType::Domain))
+            .chain(holding.into_iter().map(DeclaredType::Composite))
+            .chain(types.ranges.iter().filter(|r| !r.uses_function_of(to)).map(|r| DeclaredType::Range(r)));
+        for new in in_declaration_order(new_types.collect()) {
+            let source = match new {
+                DeclaredType::Composite(c) => SchemaChange::CreateComposite(Named::new(&c.schema, &c.name)),
+                DeclaredType::Domain(d) => SchemaChange::CreateDomain(Named::new(&d.schema, &d.name)),
+                DeclaredType::Range(r) => SchemaChange::CreateRange(Named::new(&r.schema, &r.name)),
+            };
+            for statement in new.create_statements() {
+                plan.push(&source, statement, Lock::None, &[]);
+            }
+        }
+        domains::alter_and_stage(plan, self.comparison);
         types
     }
 

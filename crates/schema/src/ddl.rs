@@ -83,9 +83,12 @@ impl Schema {
 /// A type of the schema that declares others: a composite type (its attributes), a domain (its
 /// base type) or a range (its subtype).
 #[derive(Clone, Copy)]
-enum DeclaredType<'a> {
+pub enum DeclaredType<'a> {
+    /// A composite type.
     Composite(&'a Composite),
+    /// A domain.
     Domain(&'a Domain),
+    /// A range type.
     Range(&'a Range),
 }
 
@@ -113,7 +116,8 @@ impl DeclaredType<'_> {
         }
     }
 
-    fn create_statements(self) -> Vec<String> {
+    /// The statements that create it.
+    pub fn create_statements(self) -> Vec<String> {
         match self {
             DeclaredType::Composite(composite) => vec![composite.create_statement()],
             DeclaredType::Domain(domain) => domain.create_statements(),
@@ -125,7 +129,7 @@ impl DeclaredType<'_> {
 /// `types` (in the order they would be created if none declared another) each after the types of
 /// the list it declares: a domain over a range, a composite type holding a domain over a
 /// composite type. PostgreSQL refuses a type declaring one that does not exist yet.
-fn in_declaration_order(mut left: Vec<DeclaredType<'_>>) -> Vec<DeclaredType<'_>> {
+pub fn in_declaration_order(mut left: Vec<DeclaredType<'_>>) -> Vec<DeclaredType<'_>> {
     let mut ordered = Vec::with_capacity(left.len());
     while !left.is_empty() {
         // The first declaring none still left but itself (a domain named like the built-in

@@ -329,12 +329,12 @@ CREATE TABLE public.d (b bytea DEFAULT '\x4142', s text DEFAULT 'a\nb', x xml DE
     );
 }
 
-/// A dump creates each composite type, domain and range after the types it declares, whatever
-/// their kinds and names: a domain over a range, a domain over a composite type holding a domain,
-/// a domain named like the built-in type it is over.
+/// A dump and a plan create each composite type, domain and range after the types it declares,
+/// whatever their kinds and names: a domain over a range, a domain over a composite type holding
+/// a domain, a domain named like the built-in type it is over.
 #[test]
-fn types_are_dumped_after_the_types_they_declare() {
-    let Some(db) = database() else { return };
+fn types_are_created_after_the_types_they_declare() {
+    let (Some(db), Some(empty)) = (database(), database()) else { return };
     db.execute(
         r#"CREATE TYPE r AS RANGE (subtype = int4);
 CREATE DOMAIN a_over_range AS r;
@@ -347,7 +347,15 @@ CREATE DOMAIN public."integer" AS integer;
 CREATE DOMAIN a_named AS public."integer";
 CREATE TABLE t (p a_over_range, q a_over_multirange, r b_holds, s a_named);"#,
     );
-    check_dump_round_trip(&TempDir::new("declared-types"), &db);
+    let dir = TempDir::new("declared-types");
+    check_dump_round_trip(&dir, &db);
+    let plan = haste(dir.path(), &["schema", "diff", "--from", &empty.url, "--to", &db.url]);
+    assert_eq!(plan.code, 14, "{plan:?}");
+    dir.write("migrations/1_plan/migration.sql", &plan.stdout);
+    let applied = haste(dir.path(), &["migrate", "deploy", "--url", &empty.url]);
+    assert_eq!(applied.code, 0, "{applied:?}\n{}", plan.stdout);
+    let after = haste(dir.path(), &["schema", "diff", "--from", &empty.url, "--to", &db.url]);
+    assert_eq!(after.code, 0, "{after:?}");
 }
 
 /// A domain over another domain (or an array of one) is created after it, by a dump and by a
