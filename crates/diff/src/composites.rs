@@ -130,15 +130,27 @@ pub(crate) fn rebuilt(from: &Schema, to: &Schema) -> Vec<String> {
 
 /// What stops a composite type from changing, for the first such type: one that must be dropped
 /// and created while a table stores it, or one rebuilt (an attribute retyped while a table
-/// stores it) that other declarations use, stored through them, or that kept expressions cast
-/// to; `None` when every change can be planned.
+/// stores it, or reshaped while a view names it) that other declarations use, stored through
+/// them, or that kept expressions cast to; `None` when every change can be planned.
 pub(crate) fn composite_change_refused(from: &Schema, to: &Schema) -> Option<String> {
     changed(from, to).into_iter().find_map(|(old, new)| {
         let stored = stored_in(from, old);
-        if stored.is_empty() {
-            return None;
-        }
         let name = format!("{}.{}", old.schema, old.name);
+        if stored.is_empty() {
+            // Rebuilt under its views, it is dropped: what else declares or casts to it would
+            // hold it (2BP01).
+            if !held_by_views(from, to, old, new) {
+                return None;
+            }
+            let users = users_of(from, to, old);
+            return (!users.is_empty()).then(|| {
+                format!(
+                    "type {name} loses, reorders or retypes attributes while a view names it, so it is rebuilt (the views created again around it), and {} use{} it (change them in separate migrations, or write this migration by hand: haste migrate new)",
+                    uses::listed(&users),
+                    if users.len() == 1 { "s" } else { "" },
+                )
+            });
+        }
         if !alterable(to, old, new) {
             return Some(format!(
                 "the attributes of type {name} change order, so it would be dropped and created, and {} store{} it (change its attributes in place, adding new ones last, or write this migration by hand: haste migrate new)",
@@ -149,8 +161,7 @@ pub(crate) fn composite_change_refused(from: &Schema, to: &Schema) -> Option<Str
         if !retypes(old, new) {
             return None;
         }
-        let mut users = uses::declarations_using(from, (&old.schema, &old.name));
-        users.extend(uses::kept_casts(from, to, (&old.schema, &old.name)));
+        let users = users_of(from, to, old);
         (!users.is_empty()).then(|| {
             format!(
                 "an attribute of type {name} changes type, so it is rebuilt (a table stores it), and {} use{} it (rebuild {} too, or change them in separate migrations)",
@@ -160,6 +171,15 @@ pub(crate) fn composite_change_refused(from: &Schema, to: &Schema) -> Option<Str
             )
         })
     })
+}
+
+/// What holds `composite` where it is dropped to be rebuilt: other declarations (domains,
+/// composite types, functions) and the expressions of existing tables casting to it, named for
+/// people.
+fn users_of(from: &Schema, to: &Schema, composite: &Composite) -> Vec<String> {
+    let mut users = uses::declarations_using(from, (&composite.schema, &composite.name));
+    users.extend(uses::casts_where_dropped(from, to, (&composite.schema, &composite.name)));
+    users
 }
 
 /// Changes a composite type in place, as far as it can: returns whether it did (else it is

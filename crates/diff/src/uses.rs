@@ -210,6 +210,33 @@ pub(crate) fn kept_casts(from: &Schema, to: &Schema, (type_schema, name): (&str,
         .collect()
 }
 
+/// The expressions that name type `type_schema`.`name` in a cast where a rebuild drops it, named
+/// for people: those the plan keeps, and the defaults and generated columns of `to` on tables
+/// `from` already has, which are set again as the tables change, before the drop (changed
+/// checks, indexes and policies come back after it, on the new type; so do a new table's). The
+/// default of a column of the type is left out (its conversion resets it).
+pub(crate) fn casts_where_dropped(
+    from: &Schema,
+    to: &Schema,
+    (type_schema, name): (&str, &str),
+) -> Vec<String> {
+    let kept: HashSet<(String, String)> =
+        kept_expressions(from, to).into_iter().map(|e| (e.what, e.statement)).collect();
+    expressions(to)
+        .into_iter()
+        .filter(|e| {
+            kept.contains(&(e.what.clone(), e.statement.clone()))
+                || (matches!(e.part, Part::Default | Part::Generated)
+                    && from.tables.iter().any(|t| (t.schema.as_str(), t.name.as_str()) == e.table))
+        })
+        .filter(|e| {
+            e.default_of.is_none_or(|column| column_uses(&column.data_type, type_schema, name).is_none())
+        })
+        .filter(|e| names_type(&e.statement, name))
+        .map(|e| e.what)
+        .collect()
+}
+
 /// One line naming `users`: `a, b and c`.
 pub(crate) fn listed(users: &[String]) -> String {
     match users {

@@ -405,7 +405,8 @@ fn a_composite_type_a_table_stores_is_rebuilt_when_an_attribute_changes_type() {
 }
 
 /// What a composite type rebuild cannot take along is refused: a domain over the type, a type
-/// whose attributes reorder (it would be dropped) while a table stores it.
+/// whose attributes reorder (it would be dropped) while a table stores it, a function taking it
+/// or a default casting to it while a view's hold makes it rebuilt.
 #[test]
 fn composite_type_changes_that_cannot_apply_are_refused() {
     if database().is_none() {
@@ -419,6 +420,23 @@ fn composite_type_changes_that_cannot_apply_are_refused() {
     refused_where_it_would_fail(&over("int"), &over("bigint"), &["type public.comp", "domain public.dcomp"]);
     let stored = |attributes: &str| format!("CREATE TYPE comp AS ({attributes}); CREATE TABLE t (v comp);");
     refused_where_it_would_fail(&stored("a int, b text"), &stored("b text, a int"), &["column public.t.v"]);
+    // Rebuilt under a view that names it, it is dropped: a function taking it, or a default
+    // casting to it, would hold it.
+    let viewed = |a: &str, user: &str| {
+        format!("CREATE TYPE comp AS (a {a}, b text); CREATE VIEW v AS SELECT (NULL::comp).a; {user}")
+    };
+    let function = "CREATE FUNCTION first_of(c comp) RETURNS text LANGUAGE sql AS 'SELECT c.b';";
+    refused_where_it_would_fail(
+        &viewed("int", function),
+        &viewed("bigint", function),
+        &["type public.comp", "first_of"],
+    );
+    let default = "CREATE TABLE d (x text DEFAULT (ROW(1, 'x')::comp).b);";
+    refused_where_it_would_fail(
+        &viewed("int", default),
+        &viewed("bigint", default),
+        &["type public.comp", "public.d"],
+    );
 }
 
 /// A function dropped to be created again (its result changes) while a table's default, check
