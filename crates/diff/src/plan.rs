@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use haste_schema::{
     Composite, Constraint, ConstraintKind, DeclaredType, Function, Index, Range, RowTypeStage, Schema, Table,
-    TableKind, View, comment_statements, in_declaration_order, qualified,
+    TableKind, View, comment_statements, qualified,
 };
 use haste_sql::quote_ident;
 
@@ -261,16 +261,16 @@ impl<'a> Planner<'a> {
         }
         // New composite types, domains and ranges (but those whose `SUBTYPE_DIFF` waits for the
         // functions), each after the types it declares, as the dump creates them.
-        let before_tables = |c: &&&Composite| to.row_type_stage(&c.row_types) == RowTypeStage::BeforeTables;
-        let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
-            types.composites.iter().filter(before_tables).partition(|c| c.holds_domain(to));
-        let new_types = before_domains
-            .into_iter()
-            .map(DeclaredType::Composite)
-            .chain(domains::created(self.comparison).into_iter().map(DeclaredType::Domain))
-            .chain(holding.into_iter().map(DeclaredType::Composite))
-            .chain(types.ranges.iter().filter(|r| !r.uses_function_of(to)).map(|r| DeclaredType::Range(r)));
-        for new in in_declaration_order(new_types.collect()) {
+        let new_types = to.types_in_creation_order(
+            types
+                .composites
+                .iter()
+                .copied()
+                .filter(|c| to.row_type_stage(&c.row_types) == RowTypeStage::BeforeTables),
+            domains::created(self.comparison).into_iter(),
+            types.ranges.iter().copied().filter(|r| !r.uses_function_of(to)),
+        );
+        for new in new_types {
             let source = match new {
                 DeclaredType::Composite(c) => SchemaChange::CreateComposite(Named::new(&c.schema, &c.name)),
                 DeclaredType::Domain(d) => SchemaChange::CreateDomain(Named::new(&d.schema, &d.name)),

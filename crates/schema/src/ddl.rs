@@ -60,23 +60,35 @@ impl Schema {
     /// The domains, each after the domain it is over (or over an array of): PostgreSQL refuses a
     /// domain over a type that does not exist yet. Otherwise in the model's order.
     pub fn domains_in_creation_order(&self) -> Vec<&Domain> {
-        let mut left: Vec<&Domain> = self.domains.iter().collect();
-        let mut ordered = Vec::with_capacity(left.len());
-        while !left.is_empty() {
-            // The first over no domain still left (a cycle is impossible: a domain cannot be
-            // over itself).
-            // A domain is never over itself: one named like the built-in type it is over
-            // (`public."integer" AS integer`) reads as if it were, by name.
-            let ready = |domain: &&Domain| {
-                !left.iter().any(|base| {
-                    !std::ptr::eq(*base, *domain)
-                        && type_is(&domain.base_type, &base.schema, &base.name).is_some()
-                })
-            };
-            let next = left.iter().position(ready).unwrap_or(0);
-            ordered.push(left.remove(next));
-        }
-        ordered
+        self.types_in_creation_order(std::iter::empty(), self.domains.iter(), std::iter::empty())
+            .into_iter()
+            .filter_map(|declared| match declared {
+                DeclaredType::Domain(domain) => Some(domain),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// `composites`, `domains` and `ranges` of this schema (all of them for a dump, those a plan
+    /// creates), each after the types of the list it declares: a domain over a range, a composite
+    /// type holding a domain over a composite type. PostgreSQL refuses a type declaring one that
+    /// does not exist yet. Otherwise composite types first, those holding a domain after the
+    /// domains, then ranges, each in the order given.
+    pub fn types_in_creation_order<'a>(
+        &self,
+        composites: impl Iterator<Item = &'a Composite>,
+        domains: impl Iterator<Item = &'a Domain>,
+        ranges: impl Iterator<Item = &'a Range>,
+    ) -> Vec<DeclaredType<'a>> {
+        let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
+            composites.partition(|c| c.holds_domain(self));
+        let types = before_domains
+            .into_iter()
+            .map(DeclaredType::Composite)
+            .chain(domains.map(DeclaredType::Domain))
+            .chain(holding.into_iter().map(DeclaredType::Composite))
+            .chain(ranges.map(DeclaredType::Range));
+        in_declaration_order(types.collect())
     }
 }
 
@@ -127,9 +139,8 @@ impl DeclaredType<'_> {
 }
 
 /// `types` (in the order they would be created if none declared another) each after the types of
-/// the list it declares: a domain over a range, a composite type holding a domain over a
-/// composite type. PostgreSQL refuses a type declaring one that does not exist yet.
-pub fn in_declaration_order(mut left: Vec<DeclaredType<'_>>) -> Vec<DeclaredType<'_>> {
+/// the list it declares ([`Schema::types_in_creation_order`]).
+fn in_declaration_order(mut left: Vec<DeclaredType<'_>>) -> Vec<DeclaredType<'_>> {
     let mut ordered = Vec::with_capacity(left.len());
     while !left.is_empty() {
         // The first declaring none still left but itself (a domain named like the built-in
@@ -959,17 +970,12 @@ impl Schema {
         // `SUBTYPE_DIFF` is a function of the schema after the functions, and the functions over
         // such a range after it.
         let ranges = |late: bool| self.ranges.iter().filter(move |r| r.uses_function_of(self) == late);
-        let (holding, before_domains): (Vec<&Composite>, Vec<&Composite>) =
-            composites(RowTypeStage::BeforeTables).partition(|c| c.holds_domain(self));
-        let types = before_domains
-            .into_iter()
-            .map(DeclaredType::Composite)
-            .chain(self.domains_in_creation_order().into_iter().map(DeclaredType::Domain))
-            .chain(holding.into_iter().map(DeclaredType::Composite))
-            .chain(ranges(false).map(DeclaredType::Range));
-        out.extend(
-            in_declaration_order(types.collect()).into_iter().flat_map(DeclaredType::create_statements),
+        let types = self.types_in_creation_order(
+            composites(RowTypeStage::BeforeTables),
+            self.domains.iter(),
+            ranges(false),
         );
+        out.extend(types.into_iter().flat_map(DeclaredType::create_statements));
         out.extend(self.sequences.iter().filter(|s| !s.identity).map(Sequence::create_statement));
         out.extend(functions(RowTypeStage::BeforeTables, false));
         out.extend(ranges(true).map(Range::create_statement));

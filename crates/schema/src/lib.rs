@@ -15,10 +15,7 @@
 
 mod ddl;
 
-pub use ddl::{
-    DeclaredType, WRITTEN_FOR, comment_statements, in_declaration_order, qualified, row_security_statements,
-    type_is,
-};
+pub use ddl::{DeclaredType, WRITTEN_FOR, comment_statements, qualified, row_security_statements, type_is};
 
 use serde::Serialize;
 
