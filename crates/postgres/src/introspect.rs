@@ -465,7 +465,7 @@ fn index_keys_of(
     let mut key_classes = field(row, 14).unwrap_or_default().split_whitespace();
     let mut options = field(row, 15).unwrap_or_default().split_whitespace();
     let key_count = number(row, 16);
-    let mut collations = field(row, 19).unwrap_or_default().split_whitespace();
+    let mut collations = field(row, 18).unwrap_or_default().split_whitespace();
     let mut read = IndexColumns { plain: true, ..IndexColumns::default() };
     for (position, column) in numbers.split_whitespace().enumerate() {
         let column: i64 = column.parse().ok().filter(|&column| column != 0)?;
@@ -497,6 +497,16 @@ fn index_keys_of(
         read.names.push(name);
     }
     Some(read)
+}
+
+/// What `definition` (as `pg_get_indexdef` prints it) says after `head` (`CREATE ... USING
+/// <method> `, built by the index query as PostgreSQL builds it): a definition of another form is
+/// an error, never a statement cut at the wrong place.
+fn elements_of(definition: &str, head: &str) -> Result<String, DbError> {
+    definition
+        .strip_prefix(head)
+        .map(str::to_owned)
+        .ok_or_else(|| DbError::message(format!("unexpected index definition `{definition}`")))
 }
 
 /// What `pg_get_indexdef` prints after `USING <method> ` for an index whose keys are columns
@@ -734,14 +744,13 @@ impl PgConnection {
         // ([`IndexColumns::plain`]: a collation other than the column's, a default operator class
         // of another type), and then [`INDEX_KEYS`] brings the server's. Judged in the client,
         // those two cost nothing; in this query they were a third of its time.
-        // `OFFSET 0` keeps the lateral a subquery: pulled up, each use of `d.def` would call
-        // `pg_get_indexdef` again (three times per index).
+        // `OFFSET 0` keeps the lateral a subquery: pulled up, it could call `pg_get_indexdef`
+        // once per use of `d.def`.
         let distinct_nulls = if nulls_not_distinct { "NOT x.indnullsnotdistinct AND " } else { "" };
         let index_query = format!(
             "SELECT n.nspname, c.relname, i.relname, d.def, \
              pg_get_expr(x.indpred, x.indrelid), x.indexprs IS NOT NULL, x.indisvalid, pn.nspname, p.relname, x.indisunique, am.amname, \
-             CASE WHEN left(d.def, length(d.head)) = d.head THEN substr(d.def, length(d.head) + 1) END, \
-             x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid, d.head, x.indcollation \
+             d.head, x.indrelid, x.indkey, x.indclass, x.indoption, x.indnkeyatts, x.indexrelid, x.indcollation \
              FROM pg_index x \
              JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
              JOIN pg_am am ON am.oid = i.relam \
@@ -1104,8 +1113,9 @@ impl PgConnection {
             }
         }
         let operator_classes = self.operator_classes()?;
-        let mut unresolved_indexes: Vec<String> = Vec::new();
-        let mut heads: HashMap<String, String> = HashMap::new();
+        // The indexes to ask [`INDEX_KEYS`] about, with their heads when their definition is
+        // still to come.
+        let mut unresolved_indexes: HashMap<String, Option<String>> = HashMap::new();
         let mut indexes: Vec<(String, Index)> = self
             .rows_from(indexes_alongside, &index_query)?
             .iter()
@@ -1117,17 +1127,16 @@ impl PgConnection {
                 // A plain index (no definition asked of the server) is written here from its keys;
                 // one whose keys are not among those read, or not plain, waits for [`INDEX_KEYS`]
                 // below, which brings its definition too.
+                let head = text(row, 11);
                 let elements = match (optional(row, 3), &read) {
-                    (Some(_), _) => Some(optional(row, 11).ok_or_else(|| {
-                        DbError::message(format!("unexpected index definition `{}`", text(row, 3)))
-                    })?),
+                    (Some(definition), _) => Some(elements_of(&definition, &head)?),
                     (None, Some(read)) if read.plain => {
                         Some(plain_index_elements(read, predicate.as_deref()))
                     }
                     (None, _) => None,
                 };
                 if read.is_none() || elements.is_none() {
-                    unresolved_indexes.push(text(row, 17));
+                    unresolved_indexes.insert(text(row, 17), elements.is_none().then(|| head.clone()));
                 }
                 let read = read.unwrap_or_default();
                 Ok((
@@ -1138,7 +1147,7 @@ impl PgConnection {
                         name: text(row, 2),
                         definition: elements
                             .as_ref()
-                            .map(|elements| format!("{}{elements}", text(row, 18)))
+                            .map(|elements| format!("{head}{elements}"))
                             .unwrap_or_default(),
                         unique: flag(row, 9),
                         method: text(row, 10),
@@ -1151,18 +1160,11 @@ impl PgConnection {
                         valid: flag(row, 6),
                         attached_to: optional(row, 7).zip(optional(row, 8)),
                     },
-                    text(row, 18),
                 ))
             })
-            .collect::<Result<Vec<_>, DbError>>()?
-            .into_iter()
-            .map(|(oid, index, head)| {
-                heads.insert(oid.clone(), head);
-                (oid, index)
-            })
-            .collect();
+            .collect::<Result<_, DbError>>()?;
         if !unresolved_indexes.is_empty() {
-            let oids = oid_list(unresolved_indexes.iter().map(String::as_str))?;
+            let oids = oid_list(unresolved_indexes.keys().map(String::as_str))?;
             let keys: HashMap<String, Row> = self
                 .text_rows(&format!("{INDEX_KEYS} WHERE x.indexrelid IN ({oids}) GROUP BY x.indexrelid"))?
                 .into_iter()
@@ -1173,14 +1175,9 @@ impl PgConnection {
                     index.columns = items(row, 2);
                     index.keys = index_keys(row, 1);
                     index.included = items(row, 3);
-                    if index.definition.is_empty() {
-                        let (definition, head) =
-                            (text(row, 4), heads.get(oid.as_str()).cloned().unwrap_or_default());
-                        index.elements =
-                            definition.strip_prefix(head.as_str()).map(str::to_owned).ok_or_else(|| {
-                                DbError::message(format!("unexpected index definition `{definition}`"))
-                            })?;
-                        index.definition = definition;
+                    if let Some(Some(head)) = unresolved_indexes.get(oid.as_str()) {
+                        index.definition = text(row, 4);
+                        index.elements = elements_of(&index.definition, head)?;
                     }
                 }
             }
