@@ -199,15 +199,8 @@ fn result_names(result: &str, uses: &impl Fn(&str) -> bool) -> bool {
 /// The expressions of tables that name type `type_schema`.`name` in a cast and that the plan
 /// keeps (the same on both sides: one that changes is dropped before the type is), named for
 /// people; the default of a column of the type is left out (its conversion resets it).
-pub(crate) fn kept_casts(from: &Schema, to: &Schema, (type_schema, name): (&str, &str)) -> Vec<String> {
-    kept_expressions(from, to)
-        .into_iter()
-        .filter(|e| {
-            e.default_of.is_none_or(|column| column_uses(&column.data_type, type_schema, name).is_none())
-        })
-        .filter(|e| names_type(&e.statement, name))
-        .map(|e| e.what)
-        .collect()
+pub(crate) fn kept_casts(from: &Schema, to: &Schema, of_type: (&str, &str)) -> Vec<String> {
+    casting_to(kept_expressions(from, to), of_type)
 }
 
 /// The expressions that name type `type_schema`.`name` in a cast where a rebuild drops it, named
@@ -215,20 +208,25 @@ pub(crate) fn kept_casts(from: &Schema, to: &Schema, (type_schema, name): (&str,
 /// `from` already has, which are set again as the tables change, before the drop (changed
 /// checks, indexes and policies come back after it, on the new type; so do a new table's). The
 /// default of a column of the type is left out (its conversion resets it).
-pub(crate) fn casts_where_dropped(
-    from: &Schema,
-    to: &Schema,
-    (type_schema, name): (&str, &str),
-) -> Vec<String> {
+pub(crate) fn casts_where_dropped(from: &Schema, to: &Schema, of_type: (&str, &str)) -> Vec<String> {
     let kept: HashSet<(String, String)> =
         kept_expressions(from, to).into_iter().map(|e| (e.what, e.statement)).collect();
-    expressions(to)
+    let held = expressions(to).into_iter().filter(|e| {
+        kept.contains(&(e.what.clone(), e.statement.clone()))
+            || (matches!(e.part, Part::Default | Part::Generated)
+                && from.tables.iter().any(|t| (t.schema.as_str(), t.name.as_str()) == e.table))
+    });
+    casting_to(held, of_type)
+}
+
+/// Of `expressions`, those that name type `type_schema`.`name` in a cast, named for people; the
+/// default of a column of the type is left out (its conversion resets it).
+fn casting_to<'a>(
+    expressions: impl IntoIterator<Item = Expression<'a>>,
+    (type_schema, name): (&str, &str),
+) -> Vec<String> {
+    expressions
         .into_iter()
-        .filter(|e| {
-            kept.contains(&(e.what.clone(), e.statement.clone()))
-                || (matches!(e.part, Part::Default | Part::Generated)
-                    && from.tables.iter().any(|t| (t.schema.as_str(), t.name.as_str()) == e.table))
-        })
         .filter(|e| {
             e.default_of.is_none_or(|column| column_uses(&column.data_type, type_schema, name).is_none())
         })
